@@ -1,0 +1,3 @@
+module github.com/samnav/samnav/services/registry
+
+go 1.26.8

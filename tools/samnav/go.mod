@@ -1,0 +1,3 @@
+module github.com/samnav/samnav/tools/samnav
+
+go 1.26.8
