@@ -7,7 +7,7 @@ DATA_DIR ?= $(CURDIR)/data
 TEST_FLAGS ?= -race -timeout 25m
 BENCH ?= .
 BENCH_FLAGS ?= -run '^$$' -bench '$(BENCH)' -benchmem -timeout 60m
-GOLANGCI_LINT_VERSION ?= v2.6.2
+GOLANGCI_LINT_VERSION ?= v2.15.0
 
 .PHONY: run test test-short bench lint generate check-generated fmt tidy fuzz build clean
 
