@@ -1,0 +1,174 @@
+// Package kafkabench compares Kafka transports on one broker: Samnav's
+// Watermill transport (pkg/kafkago), raw segmentio/kafka-go with the same
+// settings, and watermill-kafka (the Sarama-based Watermill transport).
+//
+// Each transport implements Transport; the benchmarks in this package's
+// tests drive every transport over the same embedded broker, topics and
+// payloads in one process, so the ratios between them come from one run.
+package kafkabench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Settings are the knobs every transport is configured from, so that all of
+// them run with the same batching, flush and commit behaviour as far as each
+// allows.
+type Settings struct {
+	// Brokers is the bootstrap list.
+	Brokers []string
+	// Publishers is the number of goroutines that publish concurrently.
+	Publishers int
+	// Slice is the number of messages one Publish call carries. Watermill's
+	// Publish is synchronous per call, so a producer that wants throughput
+	// publishes slices (as an outbox relay does) from several goroutines.
+	Slice int
+	// BatchSize is the number of messages per partition that triggers a
+	// flush (kafka-go Writer.BatchSize, Sarama Producer.Flush.Messages).
+	BatchSize int
+	// BatchBytes is the size of a batch that triggers a flush (kafka-go
+	// Writer.BatchBytes, Sarama Producer.Flush.Bytes).
+	BatchBytes int
+	// Linger is how long a batch waits for more messages before it is sent
+	// (kafka-go Writer.BatchTimeout, Sarama Producer.Flush.Frequency).
+	Linger time.Duration
+	// CommitInterval is how often acked offsets are committed (kafka-go
+	// Reader.CommitInterval, Sarama Consumer.Offsets.AutoCommit.Interval).
+	CommitInterval time.Duration
+	// FetchMaxBytes bounds one fetch response (kafka-go Reader.MaxBytes,
+	// Sarama Consumer.Fetch.Default).
+	FetchMaxBytes int
+	// FetchMaxWait is how long the broker may hold a fetch that has less
+	// than its minimum of one byte (kafka-go Reader.MaxWait, Sarama
+	// Consumer.MaxWaitTime).
+	FetchMaxWait time.Duration
+}
+
+// DefaultSettings returns the settings the benchmark documents in
+// docs/benchmarks.md.
+func DefaultSettings(brokers []string) Settings {
+	return Settings{
+		Brokers:        brokers,
+		Publishers:     4,
+		Slice:          100,
+		BatchSize:      100,
+		BatchBytes:     1 << 20,
+		Linger:         5 * time.Millisecond,
+		CommitInterval: time.Second,
+		FetchMaxBytes:  1 << 20,
+		FetchMaxWait:   500 * time.Millisecond,
+	}
+}
+
+// Validate reports every problem with the settings at once.
+func (s Settings) Validate() error {
+	var errs []error
+	if len(s.Brokers) == 0 {
+		errs = append(errs, errors.New("brokers: must not be empty"))
+	}
+	if s.Publishers < 1 {
+		errs = append(errs, fmt.Errorf("publishers: must be at least 1, got %d", s.Publishers))
+	}
+	if s.Slice < 1 {
+		errs = append(errs, fmt.Errorf("slice: must be at least 1, got %d", s.Slice))
+	}
+	if s.BatchSize < 1 {
+		errs = append(errs, fmt.Errorf("batch size: must be at least 1, got %d", s.BatchSize))
+	}
+	if s.BatchBytes < 1 {
+		errs = append(errs, fmt.Errorf("batch bytes: must be at least 1, got %d", s.BatchBytes))
+	}
+	if s.Linger <= 0 {
+		errs = append(errs, fmt.Errorf("linger: must be positive, got %s", s.Linger))
+	}
+	if s.CommitInterval <= 0 {
+		errs = append(errs, fmt.Errorf("commit interval: must be positive (0 means a synchronous commit per message in kafka-go), got %s", s.CommitInterval))
+	}
+	if s.FetchMaxBytes < 1 {
+		errs = append(errs, fmt.Errorf("fetch max bytes: must be at least 1, got %d", s.FetchMaxBytes))
+	}
+	if s.FetchMaxWait <= 0 {
+		errs = append(errs, fmt.Errorf("fetch max wait: must be positive, got %s", s.FetchMaxWait))
+	}
+	return errors.Join(errs...)
+}
+
+// Transport is one way of moving messages through Kafka. Implementations
+// are used by one goroutine at a time, but their methods start their own
+// goroutines as Settings ask.
+type Transport interface {
+	// Name is the short label used in benchmark names and the table.
+	Name() string
+	// Publisher builds a publisher for n messages of payload to topic. The
+	// builder does everything a real producer does before its hot path
+	// (connect, prepare messages); the returned Run publishes all n and
+	// returns once the broker acknowledged every one of them (acks=all).
+	Publisher(ctx context.Context, topic string, payload []byte, n int) (Run, error)
+	// Consume joins a fresh consumer group, reads n messages from topic
+	// starting at the earliest offset and acks each one, committing by the
+	// transport's batched mechanism. It returns when the n-th message is
+	// acked, with the time the first message arrived. Committed offsets
+	// are flushed by the time it returns.
+	Consume(ctx context.Context, topic, group string, n, payloadSize int) (ConsumeResult, error)
+}
+
+// Run is a prepared publish run: it publishes and then releases what it
+// holds.
+type Run struct {
+	// Publish sends the prepared messages; it is the timed part.
+	Publish func(ctx context.Context) error
+	// Close flushes and releases the publisher.
+	Close func() error
+}
+
+// ConsumeResult describes one consume run.
+type ConsumeResult struct {
+	// FirstMessage is the time from subscribing (group join included) to
+	// the first message received.
+	FirstMessage time.Duration
+	// LastAck is the time from subscribing to the n-th message acked.
+	LastAck time.Duration
+}
+
+// publishSlices runs publishers goroutines that together call publish for
+// every slice [lo, hi) of [0, n) of at most slice messages, and returns the
+// first error. It is shared by every transport so that all of them split the
+// work the same way.
+func publishSlices(ctx context.Context, n, publishers, slice int, publish func(ctx context.Context, lo, hi int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		next     atomic.Int64
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
+	for range publishers {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				lo := int(next.Add(int64(slice))) - slice
+				if lo >= n {
+					return
+				}
+				hi := min(lo+slice, n)
+				if err := publish(ctx, lo, hi); err != nil {
+					errOnce.Do(func() {
+						firstErr = fmt.Errorf("publish messages %d..%d: %w", lo, hi, err)
+						cancel()
+					})
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
+}
