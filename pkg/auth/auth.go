@@ -1,0 +1,192 @@
+// Package auth decides who is calling a Samnav API and what they may do.
+//
+// Every service asks an Authenticator for the Principal behind a request and
+// asks the Principal whether it may perform an action on a concept. Today
+// principals come from API tokens (for systems and for people); an OIDC
+// single-sign-on Authenticator can be added beside the token one, through
+// Chain, without changing any service: services see only Principals.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Role is what a principal is trusted to do.
+type Role string
+
+const (
+	// RoleAdmin may do everything, including managing tokens.
+	RoleAdmin Role = "admin"
+	// RoleSteward keeps the master data of the concepts named in its
+	// grant: create, correct, end, import.
+	RoleSteward Role = "steward"
+	// RolePublisher is an external master system publishing changes of the
+	// concepts it is the designated master of. Its grant names the system.
+	RolePublisher Role = "publisher"
+	// RoleAuditor reads everything, including history and audit trails,
+	// and changes nothing.
+	RoleAuditor Role = "auditor"
+)
+
+// Roles lists every role, for validation and documentation.
+var Roles = []Role{RoleAdmin, RoleSteward, RolePublisher, RoleAuditor}
+
+// Valid reports whether r is one of Roles.
+func (r Role) Valid() bool { return slices.Contains(Roles, r) }
+
+// Action is something a principal may be allowed to do.
+type Action string
+
+const (
+	// ActionRead reads records and their history.
+	ActionRead Action = "read"
+	// ActionWrite creates, changes or ends records of a concept.
+	ActionWrite Action = "write"
+	// ActionPublish publishes changes as a concept's master system.
+	ActionPublish Action = "publish"
+	// ActionAdmin manages tokens, schemas and configuration.
+	ActionAdmin Action = "admin"
+)
+
+// AnyConcept in a grant's Concepts means every concept.
+const AnyConcept = "*"
+
+// Grant gives a role, limited to some concepts where the role is about
+// concepts (steward), or to one system (publisher).
+type Grant struct {
+	Role Role `json:"role"`
+	// Concepts limits a steward grant; AnyConcept means all. Ignored for
+	// other roles.
+	Concepts []string `json:"concepts,omitempty"`
+	// System is the system id a publisher grant speaks for; it must be the
+	// concept's designated master for a publish to be allowed.
+	System string `json:"system,omitempty"`
+}
+
+// Validate reports every problem with the grant, naming the field and rule.
+func (g Grant) Validate() error {
+	var errs []error
+	if !g.Role.Valid() {
+		errs = append(errs, fmt.Errorf("role %q: must be one of %v", g.Role, Roles))
+	}
+	if g.Role == RoleSteward && len(g.Concepts) == 0 {
+		errs = append(errs, errors.New("concepts: a steward grant must name at least one concept (or \"*\")"))
+	}
+	if g.Role == RolePublisher && strings.TrimSpace(g.System) == "" {
+		errs = append(errs, errors.New("system: a publisher grant must name the system it publishes for"))
+	}
+	for _, c := range g.Concepts {
+		if strings.TrimSpace(c) == "" {
+			errs = append(errs, errors.New("concepts: must not contain an empty name"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Kind tells people from systems, for audit trails.
+type Kind string
+
+const (
+	KindUser   Kind = "user"
+	KindSystem Kind = "system"
+)
+
+// Principal is an authenticated caller.
+type Principal struct {
+	// Subject identifies the caller stably: a user name, a system id, or an
+	// OIDC subject.
+	Subject string
+	Kind    Kind
+	// Name is for display in consoles and audit trails.
+	Name   string
+	Grants []Grant
+	// CredentialID names the credential used (a token id), so an audit
+	// entry can say which token made a change. Never the secret itself.
+	CredentialID string
+}
+
+// Can reports whether p may perform action on concept. concept may be "" for
+// actions that are not about one concept (admin).
+func (p *Principal) Can(action Action, concept string) bool {
+	if p == nil {
+		return false
+	}
+	for _, g := range p.Grants {
+		if g.allows(action, concept) {
+			return true
+		}
+	}
+	return false
+}
+
+// System returns the system id p publishes for, or "" if it holds no
+// publisher grant. An external master's writes are attributed to it.
+func (p *Principal) System() string {
+	if p == nil {
+		return ""
+	}
+	for _, g := range p.Grants {
+		if g.Role == RolePublisher {
+			return g.System
+		}
+	}
+	return ""
+}
+
+func (g Grant) allows(action Action, concept string) bool {
+	switch g.Role {
+	case RoleAdmin:
+		return true
+	case RoleAuditor:
+		return action == ActionRead
+	case RoleSteward:
+		return (action == ActionRead || action == ActionWrite) &&
+			(slices.Contains(g.Concepts, AnyConcept) || slices.Contains(g.Concepts, concept))
+	case RolePublisher:
+		// Whether the system is the concept's master is the service's
+		// decision (the model knows the master); the grant allows trying.
+		return action == ActionPublish || action == ActionRead
+	}
+	return false
+}
+
+// Errors every service maps the same way: ErrUnauthenticated to 401,
+// ErrForbidden to 403.
+var (
+	ErrUnauthenticated = errors.New("unauthenticated")
+	ErrForbidden       = errors.New("forbidden")
+)
+
+// Require returns nil if p may perform action on concept, and otherwise an
+// error wrapping ErrUnauthenticated (no principal) or ErrForbidden that says
+// what was refused.
+func Require(p *Principal, action Action, concept string) error {
+	if p == nil {
+		return fmt.Errorf("%w: this operation needs an API token", ErrUnauthenticated)
+	}
+	if !p.Can(action, concept) {
+		if concept == "" {
+			return fmt.Errorf("%w: %s %q may not %s", ErrForbidden, p.Kind, p.Subject, action)
+		}
+		return fmt.Errorf("%w: %s %q may not %s concept %q", ErrForbidden, p.Kind, p.Subject, action, concept)
+	}
+	return nil
+}
+
+type ctxKey struct{}
+
+// WithPrincipal returns a context carrying p.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, ctxKey{}, p)
+}
+
+// FromContext returns the principal the request was authenticated as, or nil
+// for an anonymous request.
+func FromContext(ctx context.Context) *Principal {
+	p, _ := ctx.Value(ctxKey{}).(*Principal)
+	return p
+}

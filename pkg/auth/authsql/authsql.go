@@ -1,0 +1,145 @@
+// Package authsql keeps API tokens in SQL: SQLite (modernc.org/sqlite) for
+// the embedded default and PostgreSQL (pgx) in production. The SQL is the
+// subset both speak, with $n placeholders.
+package authsql
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/samnav/samnav/pkg/auth"
+)
+
+const schema = `CREATE TABLE IF NOT EXISTS auth_tokens (
+	id         TEXT PRIMARY KEY,
+	subject    TEXT NOT NULL,
+	kind       TEXT NOT NULL,
+	name       TEXT NOT NULL,
+	grants     TEXT NOT NULL,
+	hash       TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	expires_at BIGINT NOT NULL DEFAULT 0,
+	revoked_at BIGINT NOT NULL DEFAULT 0
+)`
+
+// Store is an auth.TokenStore on a *sql.DB.
+type Store struct {
+	db *sql.DB
+}
+
+var _ auth.TokenStore = (*Store)(nil)
+
+// New returns a store on db, creating its table if it does not exist.
+func New(ctx context.Context, db *sql.DB) (*Store, error) {
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		return nil, fmt.Errorf("migrate auth_tokens: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+func (s *Store) CreateToken(ctx context.Context, t auth.TokenRecord) error {
+	grants, err := json.Marshal(t.Grants)
+	if err != nil {
+		return fmt.Errorf("create token %s: encode grants: %w", t.ID, err)
+	}
+	_, err = s.db.ExecContext(ctx,
+		`INSERT INTO auth_tokens (id, subject, kind, name, grants, hash, created_at, expires_at, revoked_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		t.ID, t.Subject, string(t.Kind), t.Name, string(grants), hex.EncodeToString(t.Hash),
+		millis(t.CreatedAt), millis(t.ExpiresAt), millis(t.RevokedAt))
+	if err != nil {
+		return fmt.Errorf("create token %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+const columns = `id, subject, kind, name, grants, hash, created_at, expires_at, revoked_at`
+
+func scan(row interface{ Scan(...any) error }) (auth.TokenRecord, error) {
+	var (
+		t                         auth.TokenRecord
+		kind, grants, hash        string
+		created, expires, revoked int64
+	)
+	if err := row.Scan(&t.ID, &t.Subject, &kind, &t.Name, &grants, &hash, &created, &expires, &revoked); err != nil {
+		return t, err
+	}
+	t.Kind = auth.Kind(kind)
+	if err := json.Unmarshal([]byte(grants), &t.Grants); err != nil {
+		return t, fmt.Errorf("decode grants: %w", err)
+	}
+	h, err := hex.DecodeString(hash)
+	if err != nil {
+		return t, fmt.Errorf("decode hash: %w", err)
+	}
+	t.Hash = h
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMillis(created), fromMillis(expires), fromMillis(revoked)
+	return t, nil
+}
+
+func (s *Store) TokenByID(ctx context.Context, id string) (auth.TokenRecord, error) {
+	t, err := scan(s.db.QueryRowContext(ctx, `SELECT `+columns+` FROM auth_tokens WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, fmt.Errorf("token %s: %w", id, auth.ErrTokenNotFound)
+	}
+	if err != nil {
+		return t, fmt.Errorf("token %s: %w", id, err)
+	}
+	return t, nil
+}
+
+func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx,
+		`UPDATE auth_tokens SET revoked_at = CASE WHEN revoked_at = 0 THEN $1 ELSE revoked_at END WHERE id = $2`,
+		millis(at.UTC().Truncate(time.Millisecond)), id)
+	if err != nil {
+		return fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("revoke token %s: %w", id, auth.ErrTokenNotFound)
+	}
+	return nil
+}
+
+func (s *Store) ListTokens(ctx context.Context) ([]auth.TokenRecord, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+columns+` FROM auth_tokens ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []auth.TokenRecord
+	for rows.Next() {
+		t, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,69 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// MemoryStore is a TokenStore in memory, for tests and for tools that need
+// no persistence. The zero value is ready to use.
+type MemoryStore struct {
+	mu     sync.RWMutex
+	tokens map[string]TokenRecord
+	order  []string
+}
+
+var _ TokenStore = (*MemoryStore)(nil)
+
+func (m *MemoryStore) CreateToken(_ context.Context, t TokenRecord) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, dup := m.tokens[t.ID]; dup {
+		return fmt.Errorf("create token %s: id already exists", t.ID)
+	}
+	if m.tokens == nil {
+		m.tokens = map[string]TokenRecord{}
+	}
+	t.Grants = slices.Clone(t.Grants)
+	t.Hash = slices.Clone(t.Hash)
+	m.tokens[t.ID] = t
+	m.order = append(m.order, t.ID)
+	return nil
+}
+
+func (m *MemoryStore) TokenByID(_ context.Context, id string) (TokenRecord, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	t, ok := m.tokens[id]
+	if !ok {
+		return TokenRecord{}, fmt.Errorf("token %s: %w", id, ErrTokenNotFound)
+	}
+	return t, nil
+}
+
+func (m *MemoryStore) RevokeToken(_ context.Context, id string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.tokens[id]
+	if !ok {
+		return fmt.Errorf("revoke token %s: %w", id, ErrTokenNotFound)
+	}
+	if t.RevokedAt.IsZero() {
+		t.RevokedAt = at.UTC().Truncate(time.Millisecond)
+		m.tokens[id] = t
+	}
+	return nil
+}
+
+func (m *MemoryStore) ListTokens(_ context.Context) ([]TokenRecord, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]TokenRecord, 0, len(m.order))
+	for _, id := range m.order {
+		out = append(out, m.tokens[id])
+	}
+	return out, nil
+}
