@@ -1,0 +1,147 @@
+package avro
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	hamba "github.com/hamba/avro/v2"
+)
+
+// Errors the strict decoding path wraps, so that callers can tell a body that
+// ended early from one that is otherwise wrong.
+var (
+	// ErrShortData is wrapped when the data ends before the value does.
+	ErrShortData = errors.New("avro data ends early")
+	// ErrTrailingData is wrapped when bytes remain after the value.
+	ErrTrailingData = errors.New("avro data has trailing bytes")
+	// ErrBadData is wrapped when the data is not a valid encoding of the
+	// schema (a negative length, a union or enum index out of range, a size
+	// over the decoding limits, ...).
+	ErrBadData = errors.New("avro data is malformed")
+)
+
+// Decoding limits for data from outside: a string or bytes value larger than
+// MaxBytesSize, or an array or map block claiming more than MaxItems
+// elements, is rejected before anything is allocated for it.
+const (
+	MaxBytesSize = 1 << 20
+	MaxItems     = 1 << 20
+)
+
+// strictConfig decodes outside input with explicit allocation limits. Its
+// decoder cache is separate from hamba's DefaultConfig, which Marshal and
+// Unmarshal use.
+var strictConfig = hamba.Config{
+	TagKey:            "avro",
+	BlockLength:       100,
+	MaxByteSliceSize:  MaxBytesSize,
+	MaxSliceAllocSize: MaxItems,
+}.Freeze()
+
+// AppendMarshal appends the Avro binary encoding of v with schema s to dst
+// and returns the extended slice. It produces the same bytes as Marshal; the
+// only difference is that the caller chooses the buffer, so a header and the
+// body can share one allocation. On error dst is returned unchanged in
+// length.
+func AppendMarshal(dst []byte, s *Schema, v any) ([]byte, error) {
+	return appendEncode(dst, s.s, v)
+}
+
+func appendEncode(dst []byte, s hamba.Schema, v any) (out []byte, err error) {
+	defer func() {
+		// hamba's encoders are reflective; a value of an unsupported shape
+		// has been seen to panic rather than report. Samnav never panics on
+		// a caller's value, so report it as an error instead.
+		if r := recover(); r != nil {
+			out, err = dst, fmt.Errorf("avro encode: %v", r)
+		}
+	}()
+	w := writerPool.get()
+	defer writerPool.put(w)
+	w.WriteVal(s, v)
+	if w.Error != nil {
+		return dst, fmt.Errorf("avro encode: %w", w.Error)
+	}
+	return append(dst, w.Buffer()...), nil
+}
+
+// UnmarshalStrict decodes data, written with schema s, into v, and insists
+// that data holds exactly one value: data that ends early wraps
+// ErrShortData, bytes left over wrap ErrTrailingData, and anything else
+// wrong wraps ErrBadData. It never panics, whatever the bytes.
+func UnmarshalStrict(s *Schema, data []byte, v any) error {
+	return decodeStrict(s.s, data, v)
+}
+
+// UnmarshalStrict is the strict form of Resolver.Unmarshal, with the
+// guarantees of the package-level UnmarshalStrict.
+func (r *Resolver) UnmarshalStrict(data []byte, v any) error {
+	return decodeStrict(r.resolved, data, v)
+}
+
+func decodeStrict(s hamba.Schema, data []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("avro decode: %w: %v", ErrBadData, r)
+		}
+	}()
+	rd := readerPool.get(data)
+	defer readerPool.put(rd)
+	rd.ReadVal(s, v)
+	if rd.Error != nil {
+		if errors.Is(rd.Error, io.ErrUnexpectedEOF) || errors.Is(rd.Error, io.EOF) {
+			return fmt.Errorf("avro decode: %w", ErrShortData)
+		}
+		return fmt.Errorf("avro decode: %w: %w", ErrBadData, rd.Error)
+	}
+	// Peek sets io.EOF exactly when every byte has been consumed.
+	rd.Peek()
+	if !errors.Is(rd.Error, io.EOF) {
+		return fmt.Errorf("avro decode: %w", ErrTrailingData)
+	}
+	return nil
+}
+
+// Writers and readers are pooled: hamba's own pools are private to its
+// Marshal and Unmarshal, and a fresh Writer or Reader per call would cost an
+// allocation each.
+var (
+	writerPool = writers{p: sync.Pool{New: func() any {
+		return hamba.NewWriter(nil, 512, hamba.WithWriterConfig(hamba.DefaultConfig))
+	}}}
+	readerPool = readers{p: sync.Pool{New: func() any {
+		return hamba.NewReader(nil, 0, hamba.WithReaderConfig(strictConfig))
+	}}}
+)
+
+type writers struct{ p sync.Pool }
+
+func (w *writers) get() *hamba.Writer {
+	wr := w.p.Get().(*hamba.Writer)
+	wr.Reset(nil)
+	return wr
+}
+
+func (w *writers) put(wr *hamba.Writer) {
+	wr.Error = nil
+	if cap(wr.Buffer()) > 64<<10 {
+		return // let an unusually large buffer go rather than pin it
+	}
+	w.p.Put(wr)
+}
+
+type readers struct{ p sync.Pool }
+
+func (r *readers) get(data []byte) *hamba.Reader {
+	rd := r.p.Get().(*hamba.Reader)
+	rd.Reset(data)
+	return rd
+}
+
+func (r *readers) put(rd *hamba.Reader) {
+	rd.Error = nil
+	rd.Reset(nil)
+	r.p.Put(rd)
+}
