@@ -1,0 +1,154 @@
+package kafkago
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/segmentio/kafka-go"
+)
+
+// UUIDHeader is the Kafka header that carries a Watermill message's UUID. The
+// name is the one watermill-kafka uses, so both transports read each other's
+// messages.
+const UUIDHeader = "_watermill_message_uuid"
+
+// PartitionKeyMetadata is the metadata key whose value becomes the Kafka
+// record key, and so decides the partition: messages with the same key always
+// land on the same partition, in the order they were published. A message
+// without it is keyed by its UUID.
+const PartitionKeyMetadata = "partition_key"
+
+// Marshaler turns a Watermill message into a Kafka record for a topic.
+// Implementations must be safe for concurrent use and must not keep msg.
+type Marshaler interface {
+	Marshal(topic string, msg *message.Message) (kafka.Message, error)
+}
+
+// Unmarshaler turns a consumed Kafka record into a Watermill message.
+// Implementations must be safe for concurrent use. The record's Value and
+// header values may be kept by the returned message: the subscriber never
+// reuses them.
+type Unmarshaler interface {
+	Unmarshal(kafka.Message) (*message.Message, error)
+}
+
+// DefaultMarshaler is the Marshaler and Unmarshaler used when a config names
+// none. It maps a Watermill message to a record as:
+//
+//   - key: metadata PartitionKeyMetadata if set and not empty, else the UUID;
+//   - value: the payload, unchanged;
+//   - headers: UUIDHeader with the UUID, then every metadata entry as one
+//     header, sorted by key, values unchanged (so a telemetry decorator's
+//     traceparent, or CloudEvents' ce_* attributes, pass through as headers).
+//
+// Unmarshal reverses it: every header except UUIDHeader becomes metadata.
+type DefaultMarshaler struct{}
+
+var (
+	_ Marshaler   = DefaultMarshaler{}
+	_ Unmarshaler = DefaultMarshaler{}
+)
+
+// Marshal implements Marshaler.
+func (DefaultMarshaler) Marshal(_ string, msg *message.Message) (kafka.Message, error) {
+	if msg.UUID == "" {
+		return kafka.Message{}, errors.New("marshal message: uuid: must not be empty")
+	}
+	headers := make([]kafka.Header, 0, len(msg.Metadata)+1)
+	headers = append(headers, kafka.Header{Key: UUIDHeader, Value: []byte(msg.UUID)})
+	if len(msg.Metadata) > 0 {
+		start := len(headers)
+		for k, v := range msg.Metadata {
+			if k == UUIDHeader {
+				return kafka.Message{}, fmt.Errorf("marshal message %s: metadata %q: key is reserved for the message uuid", msg.UUID, k)
+			}
+			headers = append(headers, kafka.Header{Key: k, Value: []byte(v)})
+		}
+		slices.SortFunc(headers[start:], func(a, b kafka.Header) int {
+			switch {
+			case a.Key < b.Key:
+				return -1
+			case a.Key > b.Key:
+				return 1
+			}
+			return 0
+		})
+	}
+	key := msg.Metadata.Get(PartitionKeyMetadata)
+	if key == "" {
+		key = msg.UUID
+	}
+	return kafka.Message{
+		Key:     []byte(key),
+		Value:   msg.Payload,
+		Headers: headers,
+	}, nil
+}
+
+// Unmarshal implements Unmarshaler. It rejects records whose UUID header is
+// missing, repeated or not UTF-8, and headers whose key repeats, naming the
+// header and the rule: such records were not written by a Watermill
+// publisher, and guessing would attach metadata to the wrong message.
+func (DefaultMarshaler) Unmarshal(km kafka.Message) (*message.Message, error) {
+	var (
+		uuid    string
+		hasUUID bool
+		md      message.Metadata
+	)
+	for _, h := range km.Headers {
+		if h.Key == UUIDHeader {
+			if hasUUID {
+				return nil, fmt.Errorf("unmarshal record %s/%d@%d: header %q: must appear once", km.Topic, km.Partition, km.Offset, UUIDHeader)
+			}
+			if !utf8.Valid(h.Value) {
+				return nil, fmt.Errorf("unmarshal record %s/%d@%d: header %q: must be UTF-8", km.Topic, km.Partition, km.Offset, UUIDHeader)
+			}
+			uuid, hasUUID = string(h.Value), true
+			continue
+		}
+		if md == nil {
+			md = make(message.Metadata, len(km.Headers))
+		}
+		if _, dup := md[h.Key]; dup {
+			return nil, fmt.Errorf("unmarshal record %s/%d@%d: header %q: must appear once", km.Topic, km.Partition, km.Offset, h.Key)
+		}
+		md[h.Key] = string(h.Value)
+	}
+	if !hasUUID || uuid == "" {
+		return nil, fmt.Errorf("unmarshal record %s/%d@%d: header %q: required, must not be empty", km.Topic, km.Partition, km.Offset, UUIDHeader)
+	}
+	msg := message.NewMessage(uuid, km.Value)
+	if md != nil {
+		msg.Metadata = md
+	}
+	return msg, nil
+}
+
+// RecordInfo says where a consumed message was stored in Kafka.
+type RecordInfo struct {
+	Topic     string
+	Partition int
+	Offset    int64
+	// Time is the record's timestamp (producer create time unless the topic
+	// uses log-append time).
+	Time time.Time
+	// Key is the record key.
+	Key []byte
+}
+
+type recordInfoKey struct{}
+
+// RecordInfoFromContext returns the Kafka coordinates of a message delivered
+// by a Subscriber, from msg.Context().
+func RecordInfoFromContext(ctx context.Context) (RecordInfo, bool) {
+	ri, ok := ctx.Value(recordInfoKey{}).(*RecordInfo)
+	if !ok {
+		return RecordInfo{}, false
+	}
+	return *ri, true
+}

@@ -1,0 +1,420 @@
+// Package kafkago is Samnav's Kafka transport for Watermill, on
+// segmentio/kafka-go: a Publisher that returns only once Kafka acknowledged
+// every message (acks=all by default) while batching concurrent Publish calls
+// together, and a Subscriber that reads the partitions of a consumer group
+// concurrently, keeps order within each partition, and commits an offset only
+// after the message at it, and every message before it in its partition, was
+// acknowledged.
+//
+// It speaks the Kafka protocol through kafka-go's version-negotiating
+// transport and consumer group, so the same code runs against the embedded
+// broker, Apache Kafka 3.x and Apache Kafka 4.x.
+package kafkago
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/segmentio/kafka-go"
+)
+
+// Acks is how many replicas must have a record before the broker
+// acknowledges it.
+type Acks int
+
+const (
+	// AcksAll waits for every in-sync replica (acks=all). The default:
+	// nothing acknowledged is lost when one broker dies.
+	AcksAll Acks = iota
+	// AcksLeader waits for the partition leader only (acks=1).
+	AcksLeader
+	// AcksNone does not wait (acks=0): Publish cannot know whether Kafka
+	// stored anything. Only for data one can afford to lose.
+	AcksNone
+)
+
+// Publisher defaults. They favour throughput without giving up latency: a
+// batch leaves when it holds DefaultBatchSize messages or DefaultBatchBytes,
+// or DefaultBatchTimeout after its first message, whichever comes first.
+const (
+	DefaultBatchSize    = 1000
+	DefaultBatchBytes   = 1 << 20
+	DefaultBatchTimeout = 5 * time.Millisecond
+	DefaultWriteTimeout = 10 * time.Second
+	DefaultMaxAttempts  = 10
+	DefaultMinBackoff   = 100 * time.Millisecond
+	DefaultMaxBackoff   = 2 * time.Second
+)
+
+// PublisherConfig configures a Publisher. Zero values take the defaults named
+// on each field.
+type PublisherConfig struct {
+	// Brokers are the bootstrap addresses, host:port. Required.
+	Brokers []string
+	// RequiredAcks defaults to AcksAll.
+	RequiredAcks Acks
+	// BatchSize is the most messages per partition batch; default
+	// DefaultBatchSize.
+	BatchSize int
+	// BatchBytes is the largest batch per partition in bytes, and so also the
+	// largest single message the publisher sends; default DefaultBatchBytes.
+	// Keep it at or below the topics' max.message.bytes.
+	BatchBytes int64
+	// BatchTimeout is how long a batch waits to fill before it is sent;
+	// default DefaultBatchTimeout.
+	BatchTimeout time.Duration
+	// Compression is one of "" or "none", "gzip", "snappy", "lz4", "zstd".
+	Compression string
+	// Marshaler maps messages to records; default DefaultMarshaler.
+	Marshaler Marshaler
+	// WriteTimeout bounds one produce request; default DefaultWriteTimeout.
+	WriteTimeout time.Duration
+	// MaxAttempts is how often a message is tried before Publish gives up on
+	// a retryable error; default DefaultMaxAttempts. Permanent errors are
+	// never retried.
+	MaxAttempts int
+	// MinBackoff and MaxBackoff bound the wait between attempts (capped
+	// exponential with jitter); defaults DefaultMinBackoff, DefaultMaxBackoff.
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+	// AllowAutoTopicCreation asks the broker to create unknown topics (it
+	// still must have auto.create.topics.enable). Off: Samnav creates its
+	// topics explicitly, and publishing to an unknown topic is an error.
+	AllowAutoTopicCreation bool
+	// Transport carries requests to the brokers (TLS, SASL, client id).
+	// Nil means a kafka.Transport with client id "samnav".
+	Transport kafka.RoundTripper
+}
+
+var compressions = map[string]kafka.Compression{
+	"":       0,
+	"none":   0,
+	"gzip":   kafka.Gzip,
+	"snappy": kafka.Snappy,
+	"lz4":    kafka.Lz4,
+	"zstd":   kafka.Zstd,
+}
+
+// Validate reports every problem with the configuration at once, each naming
+// the field and the rule.
+func (c PublisherConfig) Validate() error {
+	var errs []error
+	errs = append(errs, validateBrokers(c.Brokers)...)
+	if c.RequiredAcks < AcksAll || c.RequiredAcks > AcksNone {
+		errs = append(errs, fmt.Errorf("required acks: must be AcksAll, AcksLeader or AcksNone, got %d", c.RequiredAcks))
+	}
+	if c.BatchSize < 0 {
+		errs = append(errs, fmt.Errorf("batch size: must not be negative, got %d", c.BatchSize))
+	}
+	if c.BatchBytes < 0 {
+		errs = append(errs, fmt.Errorf("batch bytes: must not be negative, got %d", c.BatchBytes))
+	}
+	if c.BatchTimeout < 0 {
+		errs = append(errs, fmt.Errorf("batch timeout: must not be negative, got %s", c.BatchTimeout))
+	}
+	if _, ok := compressions[c.Compression]; !ok {
+		errs = append(errs, fmt.Errorf("compression %q: must be one of none, gzip, snappy, lz4, zstd", c.Compression))
+	}
+	if c.WriteTimeout < 0 {
+		errs = append(errs, fmt.Errorf("write timeout: must not be negative, got %s", c.WriteTimeout))
+	}
+	if c.MaxAttempts < 0 {
+		errs = append(errs, fmt.Errorf("max attempts: must not be negative, got %d", c.MaxAttempts))
+	}
+	if c.MinBackoff < 0 || c.MaxBackoff < 0 {
+		errs = append(errs, errors.New("min backoff, max backoff: must not be negative"))
+	} else if c.MaxBackoff > 0 && c.MinBackoff > c.MaxBackoff {
+		errs = append(errs, fmt.Errorf("min backoff %s: must not exceed max backoff %s", c.MinBackoff, c.MaxBackoff))
+	}
+	return errors.Join(errs...)
+}
+
+func validateBrokers(brokers []string) []error {
+	if len(brokers) == 0 {
+		return []error{errors.New("brokers: at least one host:port is required")}
+	}
+	var errs []error
+	for i, b := range brokers {
+		if colon := strings.LastIndexByte(b, ':'); colon <= 0 || colon == len(b)-1 {
+			errs = append(errs, fmt.Errorf("brokers[%d] %q: must be host:port", i, b))
+		}
+	}
+	return errs
+}
+
+func (c *PublisherConfig) setDefaults() {
+	if c.BatchSize == 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.BatchBytes == 0 {
+		c.BatchBytes = DefaultBatchBytes
+	}
+	if c.BatchTimeout == 0 {
+		c.BatchTimeout = DefaultBatchTimeout
+	}
+	if c.Marshaler == nil {
+		c.Marshaler = DefaultMarshaler{}
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = DefaultMaxAttempts
+	}
+	if c.MinBackoff == 0 {
+		c.MinBackoff = min(DefaultMinBackoff, max(c.MaxBackoff, time.Millisecond))
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = max(DefaultMaxBackoff, c.MinBackoff)
+	}
+}
+
+func newTransport() *kafka.Transport {
+	return &kafka.Transport{ClientID: "samnav", DialTimeout: 5 * time.Second}
+}
+
+// Publisher publishes Watermill messages to Kafka. It is safe for concurrent
+// use; concurrent Publish calls share batches.
+type Publisher struct {
+	cfg    PublisherConfig
+	logger watermill.LoggerAdapter
+	// writer batches; single sends one message per request, used to tell
+	// which message of a batch the broker found too large.
+	writer *kafka.Writer
+	single *kafka.Writer
+	// ownTransport is the transport the publisher made, closed by Close.
+	ownTransport *kafka.Transport
+
+	mu       sync.RWMutex
+	closed   bool
+	inflight sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ message.Publisher = (*Publisher)(nil)
+
+// NewPublisher validates cfg and returns a Publisher. It does not connect:
+// the first Publish does, so a broker that is down at start delays or fails
+// that Publish (after retries) instead of the constructor.
+func NewPublisher(cfg PublisherConfig, logger watermill.LoggerAdapter) (*Publisher, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("new publisher: invalid config: %w", err)
+	}
+	cfg.setDefaults()
+	if logger == nil {
+		logger = watermill.NopLogger{}
+	}
+	logger = logger.With(watermill.LogFields{"component": "kafkago.publisher"})
+	p := &Publisher{cfg: cfg, logger: logger}
+	if p.cfg.Transport == nil {
+		t := newTransport()
+		p.cfg.Transport, p.ownTransport = t, t
+	}
+	p.writer = p.newWriter(cfg.BatchSize)
+	p.single = p.newWriter(1)
+	return p, nil
+}
+
+func (p *Publisher) newWriter(batchSize int) *kafka.Writer {
+	acks := kafka.RequireAll
+	switch p.cfg.RequiredAcks {
+	case AcksLeader:
+		acks = kafka.RequireOne
+	case AcksNone:
+		acks = kafka.RequireNone
+	}
+	return &kafka.Writer{
+		Addr: kafka.TCP(p.cfg.Brokers...),
+		// Murmur2 is the Java client's default partitioner: a key lands on
+		// the same partition whichever language published it.
+		Balancer:     &kafka.Murmur2Balancer{},
+		MaxAttempts:  1, // Publish retries, with its own classification
+		BatchSize:    batchSize,
+		BatchBytes:   p.cfg.BatchBytes,
+		BatchTimeout: p.cfg.BatchTimeout,
+		ReadTimeout:  p.cfg.WriteTimeout,
+		WriteTimeout: p.cfg.WriteTimeout,
+		RequiredAcks: acks,
+		Compression:  compressions[p.cfg.Compression],
+		Transport:    p.cfg.Transport,
+		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
+			// Publish reports every failure itself; kafka-go's own
+			// account of them is detail for debugging.
+			p.logger.Debug(fmt.Sprintf(msg, args...), nil)
+		}),
+		AllowAutoTopicCreation: p.cfg.AllowAutoTopicCreation,
+	}
+}
+
+// Publish publishes msgs to topic and returns once Kafka acknowledged every
+// one of them (with the configured acks), or with an error saying which
+// failed and why. Retryable failures (leader moves, a broker restarting) are
+// retried with backoff up to MaxAttempts; permanent ones (message too large,
+// unknown topic) are returned at once. A failed Publish may still have
+// stored some of msgs: retrying it can duplicate, never lose.
+//
+// Publish is safe for concurrent use; concurrent calls are batched together.
+// It must not be called after Close.
+func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
+	p.mu.RLock()
+	if p.closed {
+		p.mu.RUnlock()
+		return fmt.Errorf("publish to topic %q: %w", topic, ErrClosed)
+	}
+	p.inflight.Add(1)
+	p.mu.RUnlock()
+	defer p.inflight.Done()
+
+	if topic == "" {
+		return errors.New("publish: topic: must not be empty")
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	records := make([]kafka.Message, len(msgs))
+	for i, msg := range msgs {
+		km, err := p.cfg.Marshaler.Marshal(topic, msg)
+		if err != nil {
+			return fmt.Errorf("publish to topic %q: %w", topic, err)
+		}
+		km.Topic = topic
+		records[i] = km
+	}
+	return p.write(topic, msgs, records)
+}
+
+// write sends records until all are acknowledged or an error is final.
+func (p *Publisher) write(topic string, msgs []*message.Message, records []kafka.Message) error {
+	pending := make([]int, len(records)) // indexes into records not yet acknowledged
+	for i := range pending {
+		pending[i] = i
+	}
+	batch := make([]kafka.Message, 0, len(records))
+	for attempt := 1; ; attempt++ {
+		batch = batch[:0]
+		for _, i := range pending {
+			batch = append(batch, records[i])
+		}
+		err := p.writer.WriteMessages(context.Background(), batch...)
+		if err == nil {
+			return nil
+		}
+		var (
+			failed []int
+			cause  error
+		)
+		var werrs kafka.WriteErrors
+		if errors.As(err, &werrs) && len(werrs) == len(pending) {
+			for j, werr := range werrs {
+				if werr != nil {
+					failed = append(failed, pending[j])
+					cause = werr
+				}
+			}
+		} else {
+			failed, cause = pending, err
+		}
+		if len(failed) == 0 {
+			return nil
+		}
+
+		var tooLarge kafka.MessageTooLargeError
+		switch {
+		case errors.As(cause, &tooLarge):
+			// Client side: nothing of this call was sent.
+			km := tooLarge.Message
+			return fmt.Errorf("publish to topic %q: message %s is %d bytes, more than batch bytes %d allow; nothing of this call was published: %w",
+				topic, messageID(km), recordSize(km), p.cfg.BatchBytes, kafka.MessageSizeTooLarge)
+		case errors.Is(cause, kafka.MessageSizeTooLarge):
+			return p.writeOneByOne(topic, msgs, records, failed)
+		case errors.Is(cause, kafka.UnknownTopicOrPartition) && attempt >= 3:
+			// Retried briefly: a topic just created may not be in
+			// metadata yet. Longer means it does not exist.
+			return fmt.Errorf("publish to topic %q: topic does not exist (create it first; the publisher does not create topics unless AllowAutoTopicCreation is set and the broker allows it): %w", topic, cause)
+		case !Retryable(cause):
+			return fmt.Errorf("publish to topic %q: %d of %d messages failed (not retryable): %w", topic, len(failed), len(records), cause)
+		case attempt >= p.cfg.MaxAttempts:
+			return fmt.Errorf("publish to topic %q: %d of %d messages failed after %d attempts: %w", topic, len(failed), len(records), attempt, cause)
+		}
+		d := backoff(attempt, p.cfg.MinBackoff, p.cfg.MaxBackoff)
+		p.logger.Info("Publish failed, retrying", watermill.LogFields{
+			"topic": topic, "failed": len(failed), "attempt": attempt, "backoff": d.String(), "err": cause.Error(),
+		})
+		time.Sleep(d)
+		pending = failed
+	}
+}
+
+// writeOneByOne resends the messages of a batch the broker rejected as too
+// large one per request, so that only a message that alone exceeds the
+// broker's limit fails, and the error names it.
+func (p *Publisher) writeOneByOne(topic string, msgs []*message.Message, records []kafka.Message, idx []int) error {
+	var errs []error
+	for _, i := range idx {
+		km := records[i]
+		var err error
+		for attempt := 1; ; attempt++ {
+			err = p.single.WriteMessages(context.Background(), km)
+			if err == nil || errors.Is(err, kafka.MessageSizeTooLarge) || !Retryable(err) || attempt >= p.cfg.MaxAttempts {
+				break
+			}
+			time.Sleep(backoff(attempt, p.cfg.MinBackoff, p.cfg.MaxBackoff))
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, kafka.MessageSizeTooLarge):
+			errs = append(errs, fmt.Errorf("publish to topic %q: message %s is %d bytes, more than the broker accepts (message.max.bytes / max.message.bytes): %w",
+				topic, msgs[i].UUID, recordSize(km), kafka.MessageSizeTooLarge))
+		default:
+			errs = append(errs, fmt.Errorf("publish to topic %q: message %s: %w", topic, msgs[i].UUID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func messageID(km kafka.Message) string {
+	for _, h := range km.Headers {
+		if h.Key == UUIDHeader {
+			return string(h.Value)
+		}
+	}
+	return fmt.Sprintf("with key %q", km.Key)
+}
+
+// recordSize is the record's size as Kafka counts it, near enough: key,
+// value and headers.
+func recordSize(km kafka.Message) int {
+	n := len(km.Key) + len(km.Value)
+	for _, h := range km.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return n
+}
+
+// Close waits for every Publish in progress to finish (each returns only
+// once Kafka acknowledged its messages or it failed), flushes the batches and
+// releases connections. It is idempotent; Publish after Close returns
+// ErrClosed.
+func (p *Publisher) Close() error {
+	p.closeOnce.Do(func() {
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
+		p.inflight.Wait()
+		if err := errors.Join(p.writer.Close(), p.single.Close()); err != nil {
+			p.closeErr = fmt.Errorf("close publisher: %w", err)
+		}
+		if p.ownTransport != nil {
+			p.ownTransport.CloseIdleConnections()
+		}
+	})
+	return p.closeErr
+}

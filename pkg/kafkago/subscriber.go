@@ -1,0 +1,614 @@
+package kafkago
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/segmentio/kafka-go"
+	metadataapi "github.com/segmentio/kafka-go/protocol/metadata"
+
+	"github.com/samnav/samnav/pkg/kafkatopics"
+)
+
+// InitialOffset is where a consumer group starts reading a partition for
+// which it has no committed offset.
+type InitialOffset int
+
+const (
+	// Earliest starts at the oldest record still stored (the default).
+	Earliest InitialOffset = iota
+	// Latest starts after the newest record: only what is published later.
+	Latest
+)
+
+// Subscriber defaults.
+const (
+	DefaultCommitInterval       = time.Second
+	DefaultNackResendSleep      = 50 * time.Millisecond
+	DefaultSessionTimeout       = 10 * time.Second
+	DefaultRebalanceTimeout     = 30 * time.Second
+	DefaultHeartbeatInterval    = time.Second
+	DefaultCloseTimeout         = 30 * time.Second
+	DefaultFetchMaxBytes        = 10 << 20
+	DefaultFetchMaxWait         = 250 * time.Millisecond
+	DefaultInitializePartitions = 3
+)
+
+// SubscriberConfig configures a Subscriber. Zero values take the defaults
+// named on each field.
+type SubscriberConfig struct {
+	// Brokers are the bootstrap addresses, host:port. Required.
+	Brokers []string
+	// ConsumerGroup is the Kafka consumer group every Subscribe call joins.
+	// Required: offsets are committed for it, and the partitions of a topic
+	// are shared among its members.
+	ConsumerGroup string
+	// InitialOffset applies to partitions the group has no committed offset
+	// for; default Earliest.
+	InitialOffset InitialOffset
+	// CommitInterval is how often acknowledged offsets are committed, in one
+	// request for all partitions of a subscription; default
+	// DefaultCommitInterval. Offsets are also committed when a partition is
+	// revoked and on Close, so only a crash can redeliver more than the
+	// messages acknowledged in the last interval.
+	CommitInterval time.Duration
+	// NackResendSleep is the pause before a Nacked message is delivered
+	// again; default DefaultNackResendSleep, a negative value means none.
+	NackResendSleep time.Duration
+	// MinBackoff and MaxBackoff bound the wait before reconnecting to a
+	// broker or rejoining the group after an error; defaults
+	// DefaultMinBackoff and DefaultMaxBackoff.
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+	// SessionTimeout is how long the coordinator waits for a heartbeat before
+	// it gives this member's partitions to others; default
+	// DefaultSessionTimeout. The broker bounds it (group.min/max.session.timeout.ms).
+	SessionTimeout time.Duration
+	// RebalanceTimeout is how long the coordinator waits for members to
+	// rejoin during a rebalance; default DefaultRebalanceTimeout.
+	RebalanceTimeout time.Duration
+	// HeartbeatInterval is how often the member heartbeats, and so how soon
+	// it learns of a rebalance; default DefaultHeartbeatInterval. Keep it well
+	// under SessionTimeout.
+	HeartbeatInterval time.Duration
+	// CloseTimeout bounds how long Close, a cancelled Subscribe context, or a
+	// rebalance waits for a handler holding a message to Ack or Nack it;
+	// default DefaultCloseTimeout. A message acknowledged after that is
+	// delivered again (to this or another member).
+	CloseTimeout time.Duration
+	// FetchMaxBytes is the most bytes fetched per partition request; default
+	// DefaultFetchMaxBytes.
+	FetchMaxBytes int
+	// FetchMaxWait is how long a fetch waits at the broker for new records;
+	// default DefaultFetchMaxWait.
+	FetchMaxWait time.Duration
+	// Unmarshaler maps records to messages; default DefaultMarshaler. A
+	// record it rejects is logged with its topic, partition and offset and
+	// skipped (committed past), so one bad record cannot stop a partition.
+	Unmarshaler Unmarshaler
+	// InitializePartitions is the partition count SubscribeInitialize
+	// creates topics with; default DefaultInitializePartitions.
+	InitializePartitions int
+	// AllowAutoTopicCreation lets Subscribe ask the broker to create an
+	// unknown topic (it still must have auto.create.topics.enable). Off:
+	// subscribing to an unknown topic is an error.
+	AllowAutoTopicCreation bool
+	// Dialer opens connections (TLS, SASL). Nil means kafka-go's default
+	// with client id "samnav".
+	Dialer *kafka.Dialer
+}
+
+// Validate reports every problem with the configuration at once, each naming
+// the field and the rule.
+func (c SubscriberConfig) Validate() error {
+	errs := validateBrokers(c.Brokers)
+	if c.ConsumerGroup == "" {
+		errs = append(errs, errors.New("consumer group: must not be empty"))
+	}
+	if c.InitialOffset != Earliest && c.InitialOffset != Latest {
+		errs = append(errs, fmt.Errorf("initial offset: must be Earliest or Latest, got %d", c.InitialOffset))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"commit interval", c.CommitInterval}, {"min backoff", c.MinBackoff}, {"max backoff", c.MaxBackoff},
+		{"session timeout", c.SessionTimeout}, {"rebalance timeout", c.RebalanceTimeout},
+		{"heartbeat interval", c.HeartbeatInterval}, {"close timeout", c.CloseTimeout}, {"fetch max wait", c.FetchMaxWait},
+	} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s: must not be negative, got %s", d.name, d.v))
+		}
+	}
+	if c.MaxBackoff > 0 && c.MinBackoff > c.MaxBackoff {
+		errs = append(errs, fmt.Errorf("min backoff %s: must not exceed max backoff %s", c.MinBackoff, c.MaxBackoff))
+	}
+	if c.FetchMaxBytes < 0 {
+		errs = append(errs, fmt.Errorf("fetch max bytes: must not be negative, got %d", c.FetchMaxBytes))
+	}
+	if c.InitializePartitions < 0 {
+		errs = append(errs, fmt.Errorf("initialize partitions: must not be negative, got %d", c.InitializePartitions))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *SubscriberConfig) setDefaults() {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.CommitInterval, DefaultCommitInterval)
+	def(&c.NackResendSleep, DefaultNackResendSleep)
+	if c.NackResendSleep < 0 {
+		c.NackResendSleep = 0
+	}
+	def(&c.MinBackoff, min(DefaultMinBackoff, max(c.MaxBackoff, time.Millisecond)))
+	def(&c.MaxBackoff, max(DefaultMaxBackoff, c.MinBackoff))
+	def(&c.SessionTimeout, DefaultSessionTimeout)
+	def(&c.RebalanceTimeout, DefaultRebalanceTimeout)
+	def(&c.HeartbeatInterval, DefaultHeartbeatInterval)
+	def(&c.CloseTimeout, DefaultCloseTimeout)
+	def(&c.FetchMaxWait, DefaultFetchMaxWait)
+	if c.FetchMaxBytes == 0 {
+		c.FetchMaxBytes = DefaultFetchMaxBytes
+	}
+	if c.Unmarshaler == nil {
+		c.Unmarshaler = DefaultMarshaler{}
+	}
+	if c.InitializePartitions == 0 {
+		c.InitializePartitions = DefaultInitializePartitions
+	}
+	if c.Dialer == nil {
+		c.Dialer = &kafka.Dialer{ClientID: "samnav", Timeout: 10 * time.Second, DualStack: true}
+	}
+}
+
+// Subscriber consumes Kafka topics as a member of a consumer group. It is
+// safe for concurrent use. Each Subscribe call is its own group member.
+//
+// Delivery is at least once: a message is delivered again until it is
+// Acked, and may be delivered again after a crash, a broker restart or a
+// rebalance when its Ack was not yet committed. Subscribers deduplicate by
+// message UUID.
+type Subscriber struct {
+	cfg       SubscriberConfig
+	logger    watermill.LoggerAdapter
+	transport *kafka.Transport
+	client    *kafka.Client
+
+	// closeCtx is cancelled by Close; every subscription derives from it.
+	closeCtx context.Context
+	cancel   context.CancelFunc
+	mu       sync.Mutex
+	closed   bool
+	subs     sync.WaitGroup
+
+	closeOnce sync.Once
+}
+
+var (
+	_ message.Subscriber           = (*Subscriber)(nil)
+	_ message.SubscribeInitializer = (*Subscriber)(nil)
+)
+
+// NewSubscriber validates cfg and returns a Subscriber. It does not connect:
+// Subscribe does.
+func NewSubscriber(cfg SubscriberConfig, logger watermill.LoggerAdapter) (*Subscriber, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("new subscriber: invalid config: %w", err)
+	}
+	cfg.setDefaults()
+	if logger == nil {
+		logger = watermill.NopLogger{}
+	}
+	logger = logger.With(watermill.LogFields{"component": "kafkago.subscriber", "consumer_group": cfg.ConsumerGroup})
+	transport := &kafka.Transport{
+		ClientID:    cfg.Dialer.ClientID,
+		Dial:        cfg.Dialer.DialFunc,
+		DialTimeout: cfg.Dialer.Timeout,
+		SASL:        cfg.Dialer.SASLMechanism,
+		TLS:         cfg.Dialer.TLS,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Subscriber{
+		cfg:       cfg,
+		logger:    logger,
+		transport: transport,
+		client:    &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: transport, Timeout: 10 * time.Second},
+		closeCtx:  ctx,
+		cancel:    cancel,
+	}, nil
+}
+
+// SubscribeInitialize creates topic with InitializePartitions partitions and
+// the broker's default replication, if it does not exist yet.
+func (s *Subscriber) SubscribeInitialize(topic string) error {
+	ctx, cancel := context.WithTimeout(s.closeCtx, 30*time.Second)
+	defer cancel()
+	var err error
+	for attempt := 1; attempt <= 5; attempt++ {
+		err = kafkatopics.Ensure(ctx, s.client, kafkatopics.Spec{Name: topic, Partitions: s.cfg.InitializePartitions})
+		if err == nil || !Retryable(err) {
+			break
+		}
+		if !sleep(backoff(attempt, s.cfg.MinBackoff, s.cfg.MaxBackoff), ctx.Done()) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("initialize topic %q: %w", topic, err)
+	}
+	return nil
+}
+
+// Subscribe joins the consumer group for topic and returns the channel its
+// messages arrive on. Partitions are consumed concurrently; within a
+// partition a message is delivered only after the one before it was Acked,
+// and a Nacked message is delivered again (after NackResendSleep) before
+// anything after it.
+//
+// The channel is closed when ctx is cancelled or the Subscriber is closed,
+// after in-flight messages were Acked or Nacked (or CloseTimeout passed) and
+// their offsets committed. The context of each message carries its
+// RecordInfo and is cancelled after its Ack or Nack, or when the
+// subscription ends.
+//
+// A topic that does not exist is an error, unless AllowAutoTopicCreation is
+// set and the broker creates it. A broker that cannot be reached is not: the
+// subscription retries with backoff until it can.
+func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("subscribe to topic %q: %w", topic, ErrClosed)
+	}
+	s.subs.Add(1)
+	s.mu.Unlock()
+
+	if err := s.checkTopic(ctx, topic); err != nil {
+		s.subs.Done()
+		return nil, err
+	}
+	start := kafka.FirstOffset
+	if s.cfg.InitialOffset == Latest {
+		start = kafka.LastOffset
+	}
+	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+		ID:                s.cfg.ConsumerGroup,
+		Brokers:           s.cfg.Brokers,
+		Dialer:            s.cfg.Dialer,
+		Topics:            []string{topic},
+		HeartbeatInterval: s.cfg.HeartbeatInterval,
+		// Partitions added to a topic are picked up by a rebalance.
+		WatchPartitionChanges:  true,
+		PartitionWatchInterval: 5 * time.Second,
+		SessionTimeout:         s.cfg.SessionTimeout,
+		RebalanceTimeout:       s.cfg.RebalanceTimeout,
+		JoinGroupBackoff:       s.cfg.MinBackoff * 5,
+		StartOffset:            start,
+		Timeout:                10 * time.Second,
+		ErrorLogger:            s.kafkaLogger(topic),
+	})
+	if err != nil {
+		s.subs.Done()
+		return nil, fmt.Errorf("subscribe to topic %q: %w", topic, err)
+	}
+
+	subCtx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(s.closeCtx, cancel)
+	out := make(chan *message.Message)
+	go func() {
+		defer s.subs.Done()
+		defer close(out)
+		defer stop()
+		defer cancel()
+		s.run(subCtx, cg, topic, out)
+	}()
+	return out, nil
+}
+
+// checkTopic fails fast, with a clear error, on a topic the broker does not
+// have. An unreachable broker is left to the subscription's retries.
+func (s *Subscriber) checkTopic(ctx context.Context, topic string) error {
+	if err := (kafkatopics.Spec{Name: topic, Partitions: 1}).Validate(); err != nil {
+		return fmt.Errorf("subscribe to topic: %w", err)
+	}
+	var lastErr error
+	for attempt := 1; attempt <= 3; attempt++ {
+		mctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		resp, err := s.transport.RoundTrip(mctx, kafka.TCP(s.cfg.Brokers...), &metadataapi.Request{
+			TopicNames:             []string{topic},
+			AllowAutoTopicCreation: s.cfg.AllowAutoTopicCreation,
+		})
+		cancel()
+		if err != nil {
+			s.logger.Info("Cannot check topic, subscribing anyway and retrying in the background", watermill.LogFields{"topic": topic, "err": err.Error()})
+			return nil
+		}
+		lastErr = kafka.UnknownTopicOrPartition
+		for _, t := range resp.(*metadataapi.Response).Topics {
+			if t.Name == topic {
+				lastErr = nil
+				if t.ErrorCode != 0 {
+					lastErr = kafka.Error(t.ErrorCode)
+				}
+			}
+		}
+		if lastErr == nil {
+			return nil
+		}
+		if !sleep(backoff(attempt, s.cfg.MinBackoff, s.cfg.MaxBackoff), ctx.Done()) {
+			break
+		}
+	}
+	if errors.Is(lastErr, kafka.UnknownTopicOrPartition) {
+		return fmt.Errorf("subscribe to topic %q: topic does not exist (create it with SubscribeInitialize or kafkatopics.Ensure): %w", topic, lastErr)
+	}
+	return fmt.Errorf("subscribe to topic %q: %w", topic, lastErr)
+}
+
+func (s *Subscriber) kafkaLogger(topic string) kafka.Logger {
+	return kafka.LoggerFunc(func(msg string, args ...any) {
+		s.logger.Info(fmt.Sprintf(msg, args...), watermill.LogFields{"topic": topic, "source": "kafka-go"})
+	})
+}
+
+// run drives one subscription through the group's generations until ctx
+// ends.
+func (s *Subscriber) run(ctx context.Context, cg *kafka.ConsumerGroup, topic string, out chan<- *message.Message) {
+	// Closing the group ends the current generation, which waits for its
+	// partition consumers (and their final commit) before leaving the group.
+	defer func() {
+		if err := cg.Close(); err != nil {
+			s.logger.Error("Cannot leave consumer group", err, watermill.LogFields{"topic": topic})
+		}
+	}()
+	for {
+		gen, err := cg.Next(ctx)
+		switch {
+		case ctx.Err() != nil || errors.Is(err, kafka.ErrGroupClosed):
+			return
+		case err != nil:
+			// kafka-go already backs off between join attempts.
+			s.logger.Info("Consumer group generation failed, rejoining", watermill.LogFields{"topic": topic, "err": err.Error()})
+			continue
+		}
+		s.logger.Debug("Joined consumer group generation", watermill.LogFields{
+			"topic": topic, "generation": gen.ID, "member": gen.MemberID, "partitions": len(gen.Assignments[topic]),
+		})
+		s.startGeneration(ctx, gen, topic, out)
+	}
+}
+
+// startGeneration starts one consumer per assigned partition and one
+// committer. kafka-go ends the generation on a rebalance and waits for all
+// of them before this member rejoins: the committer's last commit, after
+// every partition consumer stopped, is what hands acknowledged work over.
+func (s *Subscriber) startGeneration(ctx context.Context, gen *kafka.Generation, topic string, out chan<- *message.Message) {
+	assigned := gen.Assignments[topic]
+	c := &committer{offsets: make(map[int]int64, len(assigned)), dirty: make(map[int]bool, len(assigned))}
+	c.consumers.Add(len(assigned))
+	for _, pa := range assigned {
+		gen.Start(func(genCtx context.Context) {
+			defer c.consumers.Done()
+			pc := partitionConsumer{s: s, topic: topic, partition: pa.ID, subCtx: ctx, genCtx: genCtx, out: out, commit: c}
+			pc.run(pa.Offset)
+		})
+	}
+	gen.Start(func(genCtx context.Context) {
+		t := time.NewTicker(s.cfg.CommitInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				s.commit(gen, topic, c)
+			case <-genCtx.Done():
+				c.consumers.Wait()
+				s.commit(gen, topic, c)
+				return
+			case <-ctx.Done():
+				// The subscription ends: stop consumers via the
+				// generation, which cg.Close ends.
+				c.consumers.Wait()
+				s.commit(gen, topic, c)
+				return
+			}
+		}
+	})
+}
+
+func (s *Subscriber) commit(gen *kafka.Generation, topic string, c *committer) {
+	offsets := c.take()
+	if len(offsets) == 0 {
+		return
+	}
+	if err := gen.CommitOffsets(map[string]map[int]int64{topic: offsets}); err != nil {
+		// The messages stay acknowledged but uncommitted: whoever reads the
+		// partition next gets them again. Duplicates, never loss.
+		c.restore(offsets)
+		s.logger.Error("Cannot commit offsets; acknowledged messages may be delivered again", err, watermill.LogFields{
+			"topic": topic, "generation": gen.ID,
+		})
+	}
+}
+
+// committer holds, per partition, the offset after the last acknowledged
+// message. A partition consumer acknowledges in order, so that offset never
+// skips an unacknowledged message.
+type committer struct {
+	consumers sync.WaitGroup
+	mu        sync.Mutex
+	offsets   map[int]int64
+	dirty     map[int]bool
+}
+
+func (c *committer) ack(partition int, next int64) {
+	c.mu.Lock()
+	c.offsets[partition] = next
+	c.dirty[partition] = true
+	c.mu.Unlock()
+}
+
+func (c *committer) take() map[int]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.dirty) == 0 {
+		return nil
+	}
+	out := make(map[int]int64, len(c.dirty))
+	for p := range c.dirty {
+		out[p] = c.offsets[p]
+	}
+	clear(c.dirty)
+	return out
+}
+
+func (c *committer) restore(offsets map[int]int64) {
+	c.mu.Lock()
+	for p := range offsets {
+		c.dirty[p] = true
+	}
+	c.mu.Unlock()
+}
+
+// partitionConsumer delivers one partition's records, one at a time, in
+// order, for one generation.
+type partitionConsumer struct {
+	s         *Subscriber
+	topic     string
+	partition int
+	subCtx    context.Context // the subscription: Close or the caller's ctx
+	genCtx    context.Context // the generation: ends on rebalance
+	out       chan<- *message.Message
+	commit    *committer
+}
+
+func (pc *partitionConsumer) run(offset int64) {
+	s := pc.s
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:        s.cfg.Brokers,
+		Topic:          pc.topic,
+		Partition:      pc.partition,
+		Dialer:         s.cfg.Dialer,
+		MinBytes:       1,
+		MaxBytes:       s.cfg.FetchMaxBytes,
+		MaxWait:        s.cfg.FetchMaxWait,
+		QueueCapacity:  1000,
+		ReadBackoffMin: s.cfg.MinBackoff,
+		ReadBackoffMax: s.cfg.MaxBackoff,
+		MaxAttempts:    1 << 30, // a partition reader never gives up; the generation stops it
+		ErrorLogger:    s.kafkaLogger(pc.topic),
+	})
+	defer func() {
+		if err := r.Close(); err != nil {
+			s.logger.Debug("Cannot close partition reader", watermill.LogFields{"topic": pc.topic, "partition": pc.partition, "err": err.Error()})
+		}
+	}()
+	if err := r.SetOffset(offset); err != nil {
+		s.logger.Error("Cannot set partition offset", err, watermill.LogFields{"topic": pc.topic, "partition": pc.partition, "offset": offset})
+		return
+	}
+	// fetchCtx ends with the generation or the subscription.
+	fetchCtx, cancel := context.WithCancel(pc.genCtx)
+	defer cancel()
+	stop := context.AfterFunc(pc.subCtx, cancel)
+	defer stop()
+	for {
+		km, err := r.FetchMessage(fetchCtx)
+		if err != nil {
+			if fetchCtx.Err() == nil {
+				s.logger.Error("Cannot fetch from partition", err, watermill.LogFields{"topic": pc.topic, "partition": pc.partition})
+			}
+			return
+		}
+		if !pc.deliver(fetchCtx, km) {
+			return
+		}
+	}
+}
+
+// deliver hands one record to the subscriber until it is Acked. It reports
+// false when the consumer must stop (rebalance or end of subscription).
+func (pc *partitionConsumer) deliver(fetchCtx context.Context, km kafka.Message) bool {
+	s := pc.s
+	info := &RecordInfo{Topic: km.Topic, Partition: km.Partition, Offset: km.Offset, Time: km.Time, Key: km.Key}
+	for {
+		msg, err := s.cfg.Unmarshaler.Unmarshal(km)
+		if err != nil {
+			s.logger.Error("Cannot unmarshal record, skipping it", err, watermill.LogFields{
+				"topic": km.Topic, "partition": km.Partition, "offset": km.Offset,
+			})
+			pc.commit.ack(pc.partition, km.Offset+1)
+			return true
+		}
+		msgCtx, cancel := context.WithCancel(context.WithValue(pc.subCtx, recordInfoKey{}, info))
+		msg.SetContext(msgCtx)
+		select {
+		case pc.out <- msg:
+		case <-fetchCtx.Done():
+			cancel()
+			return false
+		}
+		acked, stopped := pc.awaitAck(fetchCtx, msg)
+		cancel()
+		if acked {
+			pc.commit.ack(pc.partition, km.Offset+1)
+			return !stopped
+		}
+		if stopped {
+			return false
+		}
+		// Nacked: deliver the same record again.
+		if !sleep(s.cfg.NackResendSleep, fetchCtx.Done()) {
+			return false
+		}
+	}
+}
+
+// awaitAck waits for msg's Ack or Nack. If the consumer must stop first, it
+// waits up to CloseTimeout more, so a handler in the middle of its work can
+// still have its Ack committed.
+func (pc *partitionConsumer) awaitAck(fetchCtx context.Context, msg *message.Message) (acked, stopped bool) {
+	select {
+	case <-msg.Acked():
+		return true, false
+	case <-msg.Nacked():
+		return false, false
+	case <-fetchCtx.Done():
+	}
+	t := time.NewTimer(pc.s.cfg.CloseTimeout)
+	defer t.Stop()
+	select {
+	case <-msg.Acked():
+		return true, true
+	case <-msg.Nacked():
+		return false, true
+	case <-t.C:
+		pc.s.logger.Info("Message not acknowledged before the partition was released; it will be delivered again", watermill.LogFields{
+			"topic": pc.topic, "partition": pc.partition, "uuid": msg.UUID,
+		})
+		return false, true
+	}
+}
+
+// Close ends every subscription: each waits for its in-flight messages to be
+// Acked or Nacked (up to CloseTimeout), commits what was acknowledged, leaves
+// the group and closes its channel. Close returns when all of that is done.
+// It is idempotent.
+func (s *Subscriber) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		s.cancel()
+	})
+	s.subs.Wait()
+	s.transport.CloseIdleConnections()
+	return nil
+}
