@@ -13,6 +13,13 @@ import (
 // Sarama-based Watermill transport, configured from the same Settings.
 type WatermillKafka struct {
 	Settings Settings
+	// Linger applies Settings' batch size, bytes and linger to Sarama's
+	// Producer.Flush. Off by default: watermill-kafka sends the messages of
+	// a Publish call one at a time and waits for each, so a linger only
+	// delays every message (about Publishers messages per linger interval);
+	// Sarama's default, sending at once and batching what piles up while
+	// requests are in flight, is watermill-kafka at its best.
+	Linger bool
 }
 
 var _ Transport = (*WatermillKafka)(nil)
@@ -35,9 +42,11 @@ func (t *WatermillKafka) Publisher(_ context.Context, topic string, payload []by
 	cfg.Version = saramaVersion
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
 	cfg.Producer.Partitioner = sarama.NewRoundRobinPartitioner
-	cfg.Producer.Flush.Messages = s.BatchSize
-	cfg.Producer.Flush.Bytes = s.BatchBytes
-	cfg.Producer.Flush.Frequency = s.Linger
+	if t.Linger {
+		cfg.Producer.Flush.Messages = s.BatchSize
+		cfg.Producer.Flush.Bytes = s.BatchBytes
+		cfg.Producer.Flush.Frequency = s.Linger
+	}
 	pub, err := wmkafka.NewPublisher(wmkafka.PublisherConfig{
 		Brokers:               s.Brokers,
 		Marshaler:             wmkafka.DefaultMarshaler{},
