@@ -17,7 +17,7 @@ func TestPersonnummer(t *testing.T) {
 		{"191212121212", false},
 		{"121212-1212", false},
 		{"1212121212", false},
-		{"121212+1212", false}, // 100 years or older: born 1912
+		{"121212+1212", false},  // 100 years or older: born 1912
 		{"19121212+1212", true}, // '+' only with the 10-digit form
 		{"121212-1213", true},   // wrong check digit
 		{"19121312-1212", true}, // month 13

@@ -14,8 +14,8 @@ import (
 // their dotted path.
 type row struct {
 	Path, Type, Presence, Label, LabelSV, Definition, DefinitionSV, Personal, Rules, Classification string
-	Shielded, NaturalKey                                                                       bool
-	Codes                                                                                      []model.Code
+	Shielded, NaturalKey                                                                            bool
+	Codes                                                                                           []model.Code
 }
 
 type conceptView struct {
