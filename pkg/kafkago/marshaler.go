@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/segmentio/kafka-go"
@@ -90,10 +90,13 @@ func (DefaultMarshaler) Marshal(_ string, msg *message.Message) (kafka.Message, 
 	}, nil
 }
 
-// Unmarshal implements Unmarshaler. It rejects records whose UUID header is
-// missing, repeated or not UTF-8, and headers whose key repeats, naming the
-// header and the rule: such records were not written by a Watermill
-// publisher, and guessing would attach metadata to the wrong message.
+// Unmarshal implements Unmarshaler. A record without a UUID header (one
+// written by a non-Watermill producer) gets the UUID
+// "<topic>-<partition>-<offset>", stable across redeliveries so consumers
+// can still deduplicate by it. A record whose UUID header repeats or is
+// empty is rejected, naming the header and the rule: its identity is
+// ambiguous. A repeated other header keeps its last value, as metadata holds
+// one value per key.
 func (DefaultMarshaler) Unmarshal(km kafka.Message) (*message.Message, error) {
 	var (
 		uuid    string
@@ -103,10 +106,10 @@ func (DefaultMarshaler) Unmarshal(km kafka.Message) (*message.Message, error) {
 	for _, h := range km.Headers {
 		if h.Key == UUIDHeader {
 			if hasUUID {
-				return nil, fmt.Errorf("unmarshal record %s/%d@%d: header %q: must appear once", km.Topic, km.Partition, km.Offset, UUIDHeader)
+				return nil, fmt.Errorf("unmarshal record %s/%d@%d: header %q: must appear at most once", km.Topic, km.Partition, km.Offset, UUIDHeader)
 			}
-			if !utf8.Valid(h.Value) {
-				return nil, fmt.Errorf("unmarshal record %s/%d@%d: header %q: must be UTF-8", km.Topic, km.Partition, km.Offset, UUIDHeader)
+			if len(h.Value) == 0 {
+				return nil, fmt.Errorf("unmarshal record %s/%d@%d: header %q: must not be empty", km.Topic, km.Partition, km.Offset, UUIDHeader)
 			}
 			uuid, hasUUID = string(h.Value), true
 			continue
@@ -114,13 +117,10 @@ func (DefaultMarshaler) Unmarshal(km kafka.Message) (*message.Message, error) {
 		if md == nil {
 			md = make(message.Metadata, len(km.Headers))
 		}
-		if _, dup := md[h.Key]; dup {
-			return nil, fmt.Errorf("unmarshal record %s/%d@%d: header %q: must appear once", km.Topic, km.Partition, km.Offset, h.Key)
-		}
 		md[h.Key] = string(h.Value)
 	}
-	if !hasUUID || uuid == "" {
-		return nil, fmt.Errorf("unmarshal record %s/%d@%d: header %q: required, must not be empty", km.Topic, km.Partition, km.Offset, UUIDHeader)
+	if !hasUUID {
+		uuid = km.Topic + "-" + strconv.Itoa(km.Partition) + "-" + strconv.FormatInt(km.Offset, 10)
 	}
 	msg := message.NewMessage(uuid, km.Value)
 	if md != nil {
