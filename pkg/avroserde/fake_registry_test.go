@@ -16,7 +16,7 @@ import (
 // endpoints serialisation uses, with the real API's status and error codes.
 // It counts requests and can be told to fail or to be slow.
 type fakeRegistry struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 
 	mu       sync.Mutex
@@ -32,7 +32,7 @@ type fakeRegistry struct {
 	badAccept atomic.Int64 // requests whose Accept/Content-Type was wrong
 }
 
-func newFakeRegistry(t *testing.T) *fakeRegistry {
+func newFakeRegistry(t testing.TB) *fakeRegistry {
 	t.Helper()
 	f := &fakeRegistry{t: t, subjects: map[string]map[string]int{}, reject: map[string]bool{}}
 	mux := http.NewServeMux()
