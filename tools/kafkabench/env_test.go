@@ -48,6 +48,7 @@ func (e *env) settings() kafkabench.Settings {
 func (e *env) transports(s kafkabench.Settings) []kafkabench.Transport {
 	return []kafkabench.Transport{
 		&kafkabench.RawKafkaGo{Settings: s},
+		&kafkabench.Samnav{Settings: s},
 		&kafkabench.WatermillKafka{Settings: s},
 	}
 }

@@ -16,6 +16,12 @@ import (
 	"time"
 )
 
+// UUIDHeader is the Kafka header that carries a Watermill message's UUID,
+// the same name in pkg/kafkago and watermill-kafka. Every transport writes
+// records of one shape: key = message UUID, this header = message UUID,
+// value = payload; the consume topics are filled with such records.
+const UUIDHeader = "_watermill_message_uuid"
+
 // Settings are the knobs every transport is configured from, so that all of
 // them run with the same batching, flush and commit behaviour as far as each
 // allows.
@@ -47,6 +53,9 @@ type Settings struct {
 	// than its minimum of one byte (kafka-go Reader.MaxWait, Sarama
 	// Consumer.MaxWaitTime).
 	FetchMaxWait time.Duration
+	// QueueCapacity is how many fetched messages a kafka-go reader buffers
+	// (Reader.QueueCapacity; pkg/kafkago uses 1000 per partition).
+	QueueCapacity int
 }
 
 // DefaultSettings returns the settings the benchmark documents in
@@ -62,6 +71,7 @@ func DefaultSettings(brokers []string) Settings {
 		CommitInterval: time.Second,
 		FetchMaxBytes:  1 << 20,
 		FetchMaxWait:   500 * time.Millisecond,
+		QueueCapacity:  1000,
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -21,13 +22,16 @@ var _ Transport = (*RawKafkaGo)(nil)
 func (*RawKafkaGo) Name() string { return "kafkago" }
 
 // Publisher implements Transport with one kafka.Writer shared by all
-// publishing goroutines, each calling WriteMessages with a slice.
+// publishing goroutines, each calling WriteMessages with a slice. The
+// records have the shape the Watermill transports write (see UUIDHeader), so
+// all three put the same bytes on the wire.
 func (t *RawKafkaGo) Publisher(_ context.Context, topic string, payload []byte, n int) (Run, error) {
 	s := t.Settings
 	w := &kafka.Writer{
-		Addr:         kafka.TCP(s.Brokers...),
-		Topic:        topic,
-		Balancer:     &kafka.RoundRobin{},
+		Addr:  kafka.TCP(s.Brokers...),
+		Topic: topic,
+		// As pkg/kafkago: the Java client's partitioner.
+		Balancer:     &kafka.Murmur2Balancer{},
 		RequiredAcks: kafka.RequireAll,
 		BatchSize:    s.BatchSize,
 		BatchBytes:   int64(s.BatchBytes),
@@ -35,7 +39,8 @@ func (t *RawKafkaGo) Publisher(_ context.Context, topic string, payload []byte, 
 	}
 	msgs := make([]kafka.Message, n)
 	for i := range msgs {
-		msgs[i].Value = payload
+		id := []byte(watermill.NewUUID())
+		msgs[i] = kafka.Message{Key: id, Value: payload, Headers: []kafka.Header{{Key: UUIDHeader, Value: id}}}
 	}
 	return Run{
 		Publish: func(ctx context.Context) error {
@@ -62,6 +67,7 @@ func (t *RawKafkaGo) Consume(ctx context.Context, topic, group string, n, payloa
 		MaxBytes:       s.FetchMaxBytes,
 		MaxWait:        s.FetchMaxWait,
 		CommitInterval: s.CommitInterval,
+		QueueCapacity:  s.QueueCapacity,
 	})
 	defer func() {
 		if cerr := r.Close(); cerr != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/ThreeDotsLabs/watermill"
 	wmkafka "github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
+	"github.com/ThreeDotsLabs/watermill/message"
 )
 
 // WatermillKafka is github.com/ThreeDotsLabs/watermill-kafka/v3, the
@@ -48,8 +49,12 @@ func (t *WatermillKafka) Publisher(_ context.Context, topic string, payload []by
 		cfg.Producer.Flush.Frequency = s.Linger
 	}
 	pub, err := wmkafka.NewPublisher(wmkafka.PublisherConfig{
-		Brokers:               s.Brokers,
-		Marshaler:             wmkafka.DefaultMarshaler{},
+		Brokers: s.Brokers,
+		// Key every record by the message UUID, as pkg/kafkago does by
+		// default, so the records match the other transports'.
+		Marshaler: wmkafka.NewWithPartitioningMarshaler(func(_ string, msg *message.Message) (string, error) {
+			return msg.UUID, nil
+		}),
 		OverwriteSaramaConfig: cfg,
 	}, watermill.NopLogger{})
 	if err != nil {
