@@ -50,8 +50,12 @@ func ParseLevel(s string) (Level, error) {
 	return l, nil
 }
 
-func (l Level) backward() bool { return l == Backward || l == BackwardTransitive || l == Full || l == FullTransitive }
-func (l Level) forward() bool  { return l == Forward || l == ForwardTransitive || l == Full || l == FullTransitive }
+func (l Level) backward() bool {
+	return l == Backward || l == BackwardTransitive || l == Full || l == FullTransitive
+}
+func (l Level) forward() bool {
+	return l == Forward || l == ForwardTransitive || l == Full || l == FullTransitive
+}
 
 // Transitive reports whether the level checks against every earlier
 // version rather than the latest only.
