@@ -1,0 +1,433 @@
+// Package sqlstore keeps the schema registry in SQL: SQLite (pure Go,
+// modernc.org/sqlite) embedded for `samnav dev` and single-node use, and
+// PostgreSQL (pgx v5) in production.
+//
+// Why SQL rather than a compacted Kafka topic, as Confluent does: the
+// registry's one hard invariant is that ids are allocated once and never
+// reused, and that the same schema gets the same id under every subject.
+// In SQL that is one transaction (read the counter, insert, bump), and
+// several replicas stay safe because every write takes the same PostgreSQL
+// advisory transaction lock; there is no leader election and no replaying
+// of a topic at start-up. SQLite gives the same semantics in one file.
+//
+// The SQL is written once, with $n placeholders, which both drivers accept.
+// Migrations are embedded and applied at Open.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
+	_ "modernc.org/sqlite"             // registers driver "sqlite"
+
+	"github.com/samnav/samnav/services/registry/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// writeLockKey is the PostgreSQL advisory lock every write transaction
+// takes, serialising writers across replicas.
+const writeLockKey = 0x5a4d4e4156 // "SAMNAV"-ish; any constant shared by all replicas
+
+type dialect int
+
+const (
+	sqlite dialect = iota
+	postgres
+)
+
+// Store is a store.Store over database/sql.
+type Store struct {
+	queries
+	db      *sql.DB
+	dialect dialect
+	// mu serialises writers inside this process; on SQLite it is the
+	// write lock (one file, one process), on PostgreSQL it only saves a
+	// round trip to the advisory lock.
+	mu sync.Mutex
+}
+
+var _ store.Store = (*Store)(nil)
+
+// OpenSQLite opens (creating if needed) the SQLite database file at path and
+// applies pending migrations.
+func OpenSQLite(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("open sqlite: path is empty")
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return open(ctx, db, sqlite)
+}
+
+// OpenPostgres connects to the PostgreSQL database at dsn (a pgx
+// connection string or URL) and applies pending migrations.
+func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
+	if dsn == "" {
+		return nil, errors.New("open postgres: dsn is empty")
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	return open(ctx, db, postgres)
+}
+
+func open(ctx context.Context, db *sql.DB, d dialect) (*Store, error) {
+	s := &Store{queries: queries{q: db}, db: db, dialect: d}
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("connect store: %w", err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// migrate applies, in name order, the embedded migrations not yet recorded
+// in schema_migrations, each in its own write transaction.
+func (s *Store) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("list migrations: %w", err)
+	}
+	sort.Strings(names)
+	return s.update(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)`); err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
+		for _, name := range names {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = $1`, name).Scan(&n); err != nil {
+				return fmt.Errorf("check migration %s: %w", name, err)
+			}
+			if n > 0 {
+				continue
+			}
+			text, err := migrations.ReadFile(name)
+			if err != nil {
+				return fmt.Errorf("read migration %s: %w", name, err)
+			}
+			// Statements are split at ";" after "--" comments are removed;
+			// migrations must not put ";" inside string literals.
+			for _, stmt := range strings.Split(stripComments(string(text)), ";") {
+				if strings.TrimSpace(stmt) == "" {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("apply migration %s: %w", name, err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name) VALUES ($1)`, name); err != nil {
+				return fmt.Errorf("record migration %s: %w", name, err)
+			}
+		}
+		return nil
+	})
+}
+
+func stripComments(text string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
+			b.WriteString(line)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
+
+// Update implements store.Store.
+func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	var fnErr error
+	err := s.update(ctx, func(tx *sql.Tx) error {
+		fnErr = fn(&txn{queries{q: tx}})
+		return fnErr
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	return err
+}
+
+func (s *Store) update(ctx context.Context, fn func(*sql.Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if s.dialect == postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLockKey)); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("take write lock: %w", err)
+		}
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit transaction: %w", err)
+	}
+	return nil
+}
+
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// queries implements store.Reader over a *sql.DB or a *sql.Tx.
+type queries struct{ q querier }
+
+func (r queries) Subjects(ctx context.Context, includeDeleted bool) ([]string, error) {
+	query := `SELECT DISTINCT subject FROM subject_versions WHERE NOT deleted ORDER BY subject`
+	if includeDeleted {
+		query = `SELECT DISTINCT subject FROM subject_versions ORDER BY subject`
+	}
+	rows, err := r.q.QueryContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("list subjects: %w", err)
+	}
+	defer rows.Close()
+	subjects := []string{}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, fmt.Errorf("list subjects: %w", err)
+		}
+		subjects = append(subjects, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list subjects: %w", err)
+	}
+	return subjects, nil
+}
+
+func (r queries) Versions(ctx context.Context, subject string) ([]store.Version, error) {
+	vs, err := r.versions(ctx, `SELECT subject, version, schema_id, deleted FROM subject_versions WHERE subject = $1 ORDER BY version`, subject)
+	if err != nil {
+		return nil, fmt.Errorf("list versions of %q: %w", subject, err)
+	}
+	return vs, nil
+}
+
+func (r queries) VersionsBySchemaID(ctx context.Context, id int) ([]store.Version, error) {
+	vs, err := r.versions(ctx, `SELECT subject, version, schema_id, deleted FROM subject_versions WHERE schema_id = $1 ORDER BY subject, version`, id)
+	if err != nil {
+		return nil, fmt.Errorf("list versions of schema %d: %w", id, err)
+	}
+	return vs, nil
+}
+
+func (r queries) versions(ctx context.Context, query string, arg any) ([]store.Version, error) {
+	rows, err := r.q.QueryContext(ctx, query, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	vs := []store.Version{}
+	for rows.Next() {
+		var v store.Version
+		if err := rows.Scan(&v.Subject, &v.Version, &v.SchemaID, &v.Deleted); err != nil {
+			return nil, err
+		}
+		vs = append(vs, v)
+	}
+	return vs, rows.Err()
+}
+
+func (r queries) SchemaByID(ctx context.Context, id int) (store.Schema, error) {
+	s, err := r.schema(ctx, `SELECT id, schema_type, schema_text, refs, fingerprint FROM schemas WHERE id = $1`, id)
+	if err != nil {
+		return store.Schema{}, fmt.Errorf("get schema %d: %w", id, err)
+	}
+	return s, nil
+}
+
+func (r queries) SchemaByFingerprint(ctx context.Context, fingerprint string) (store.Schema, error) {
+	s, err := r.schema(ctx, `SELECT id, schema_type, schema_text, refs, fingerprint FROM schemas WHERE fingerprint = $1`, fingerprint)
+	if err != nil {
+		return store.Schema{}, fmt.Errorf("get schema by fingerprint %s: %w", fingerprint, err)
+	}
+	return s, nil
+}
+
+func (r queries) schema(ctx context.Context, query string, arg any) (store.Schema, error) {
+	var (
+		s    store.Schema
+		refs string
+	)
+	err := r.q.QueryRowContext(ctx, query, arg).Scan(&s.ID, &s.Type, &s.Text, &refs, &s.Fingerprint)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Schema{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Schema{}, err
+	}
+	if err := json.Unmarshal([]byte(refs), &s.References); err != nil {
+		return store.Schema{}, fmt.Errorf("decode references: %w", err)
+	}
+	return s, nil
+}
+
+func (r queries) Config(ctx context.Context, subject string) (string, error) {
+	return r.setting(ctx, `SELECT level FROM configs WHERE subject = $1`, "config", subject)
+}
+
+func (r queries) Mode(ctx context.Context, subject string) (string, error) {
+	return r.setting(ctx, `SELECT mode FROM modes WHERE subject = $1`, "mode", subject)
+}
+
+func (r queries) setting(ctx context.Context, query, what, subject string) (string, error) {
+	var v string
+	err := r.q.QueryRowContext(ctx, query, subject).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("get %s of %q: %w", what, subject, store.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("get %s of %q: %w", what, subject, err)
+	}
+	return v, nil
+}
+
+// txn implements store.Tx.
+type txn struct{ queries }
+
+func (t *txn) InsertSchema(ctx context.Context, s store.Schema) (int, error) {
+	if _, err := t.SchemaByFingerprint(ctx, s.Fingerprint); err == nil {
+		return 0, fmt.Errorf("insert schema: fingerprint %s: %w", s.Fingerprint, store.ErrConflict)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return 0, fmt.Errorf("insert schema: %w", err)
+	}
+	var next int
+	if err := t.q.QueryRowContext(ctx, `SELECT next_id FROM id_counter WHERE singleton = 1`).Scan(&next); err != nil {
+		return 0, fmt.Errorf("insert schema: read id counter: %w", err)
+	}
+	id := s.ID
+	if id == 0 {
+		id = next
+	} else if _, err := t.SchemaByID(ctx, id); err == nil {
+		return 0, fmt.Errorf("insert schema: id %d: %w", id, store.ErrConflict)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return 0, fmt.Errorf("insert schema: %w", err)
+	}
+	refs := s.References
+	if refs == nil {
+		refs = []store.Reference{}
+	}
+	refsJSON, err := json.Marshal(refs)
+	if err != nil {
+		return 0, fmt.Errorf("insert schema: encode references: %w", err)
+	}
+	if _, err := t.q.ExecContext(ctx, `INSERT INTO schemas (id, schema_type, schema_text, refs, fingerprint) VALUES ($1, $2, $3, $4, $5)`,
+		id, s.Type, s.Text, string(refsJSON), s.Fingerprint); err != nil {
+		return 0, fmt.Errorf("insert schema %d: %w", id, err)
+	}
+	if id >= next {
+		if _, err := t.q.ExecContext(ctx, `UPDATE id_counter SET next_id = $1 WHERE singleton = 1`, id+1); err != nil {
+			return 0, fmt.Errorf("insert schema: bump id counter: %w", err)
+		}
+	}
+	return id, nil
+}
+
+func (t *txn) InsertVersion(ctx context.Context, v store.Version) error {
+	var n int
+	if err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM subject_versions WHERE subject = $1 AND version = $2`, v.Subject, v.Version).Scan(&n); err != nil {
+		return fmt.Errorf("insert version %s/%d: %w", v.Subject, v.Version, err)
+	}
+	if n > 0 {
+		return fmt.Errorf("insert version %s/%d: %w", v.Subject, v.Version, store.ErrConflict)
+	}
+	if _, err := t.q.ExecContext(ctx, `INSERT INTO subject_versions (subject, version, schema_id, deleted) VALUES ($1, $2, $3, $4)`,
+		v.Subject, v.Version, v.SchemaID, v.Deleted); err != nil {
+		return fmt.Errorf("insert version %s/%d: %w", v.Subject, v.Version, err)
+	}
+	return nil
+}
+
+func (t *txn) SoftDeleteVersion(ctx context.Context, subject string, version int) error {
+	return t.execOne(ctx, "soft-delete version "+subject+"/"+strconv.Itoa(version),
+		`UPDATE subject_versions SET deleted = TRUE WHERE subject = $1 AND version = $2`, subject, version)
+}
+
+func (t *txn) HardDeleteVersion(ctx context.Context, subject string, version int) error {
+	return t.execOne(ctx, "hard-delete version "+subject+"/"+strconv.Itoa(version),
+		`DELETE FROM subject_versions WHERE subject = $1 AND version = $2`, subject, version)
+}
+
+func (t *txn) execOne(ctx context.Context, what, query string, args ...any) error {
+	res, err := t.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return nil
+}
+
+func (t *txn) SetConfig(ctx context.Context, subject, level string) error {
+	if _, err := t.q.ExecContext(ctx, `INSERT INTO configs (subject, level) VALUES ($1, $2) ON CONFLICT (subject) DO UPDATE SET level = excluded.level`, subject, level); err != nil {
+		return fmt.Errorf("set config of %q: %w", subject, err)
+	}
+	return nil
+}
+
+func (t *txn) DeleteConfig(ctx context.Context, subject string) error {
+	if _, err := t.q.ExecContext(ctx, `DELETE FROM configs WHERE subject = $1`, subject); err != nil {
+		return fmt.Errorf("delete config of %q: %w", subject, err)
+	}
+	return nil
+}
+
+func (t *txn) SetMode(ctx context.Context, subject, mode string) error {
+	if _, err := t.q.ExecContext(ctx, `INSERT INTO modes (subject, mode) VALUES ($1, $2) ON CONFLICT (subject) DO UPDATE SET mode = excluded.mode`, subject, mode); err != nil {
+		return fmt.Errorf("set mode of %q: %w", subject, err)
+	}
+	return nil
+}
+
+func (t *txn) DeleteMode(ctx context.Context, subject string) error {
+	if _, err := t.q.ExecContext(ctx, `DELETE FROM modes WHERE subject = $1`, subject); err != nil {
+		return fmt.Errorf("delete mode of %q: %w", subject, err)
+	}
+	return nil
+}
