@@ -153,6 +153,13 @@ func (e *explainer) match(r, w *node, path, fr, fw string) {
 					return
 				}
 			}
+			// No branch reads the writer. Where one has the writer's kind
+			// (the record of an optional record, say), explain why that
+			// one cannot: it says which nested field broke.
+			if b := closest(r.branches, w); b != nil {
+				e.match(b, w, path, fr, fw)
+				return
+			}
 			mismatch()
 			return
 		}
@@ -211,6 +218,24 @@ func (e *explainer) match(r, w *node, path, fr, fw string) {
 			e.match(r, b, path, fr, fw)
 		}
 	}
+}
+
+// closest returns the union branch of the writer's type (and, for a named
+// type, name), or nil.
+func closest(branches []*node, w *node) *node {
+	var sameType *node
+	for _, b := range branches {
+		if b.typ != w.typ {
+			continue
+		}
+		if b.name == w.name {
+			return b
+		}
+		if sameType == nil {
+			sameType = b
+		}
+	}
+	return sameType
 }
 
 func (e *explainer) name(r, w *node, path string) {

@@ -41,6 +41,22 @@ const (
 	phonesInt   = `{"name":"phones","type":{"type":"array","items":"int"},"default":[]}`
 )
 
+// optional turns a required field {"name":..,"type":T} into ["null", T]
+// with default null.
+func optional(f string) string {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(f), &m); err != nil {
+		panic(err)
+	}
+	m["type"] = []any{"null", m["type"]}
+	m["default"] = nil
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
 // TestExplain is the compatibility matrix: for each change from old to new,
 // what the explanation finds reading old data with the new schema
 // (backward) and new data with the old schema (forward), and that it
@@ -85,6 +101,8 @@ func TestExplain(t *testing.T) {
 			forward: []string{"missing-field address.postalCode"}},
 		{name: "nested type changed", old: rec(id, addr), new: rec(id, addrPCInt),
 			backward: []string{"type-mismatch address.postalCode"}, forward: []string{"type-mismatch address.postalCode"}},
+		{name: "nested type changed in an optional record", old: rec(id, optional(addr)), new: rec(id, optional(addrPCInt)),
+			backward: []string{"type-mismatch address.postalCode"}, forward: []string{"type-mismatch address.postalCode"}, backwardWords: "type of address.postalCode changed from string to int"},
 		{name: "array items changed", old: rec(id, phones), new: rec(id, phonesInt),
 			backward: []string{"type-mismatch phones[]"}, forward: []string{"type-mismatch phones[]"}},
 		{name: "several at once", old: rec(id, name, ageInt, statusAB), new: rec(id, ageString, statusA, `{"name":"x","type":"int"}`),
