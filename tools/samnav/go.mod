@@ -3,8 +3,11 @@ module github.com/samnav/samnav/tools/samnav
 go 1.26.8
 
 require (
+	github.com/samnav/samnav/contracts v0.0.0
 	github.com/samnav/samnav/pkg v0.0.0
 	golang.org/x/sync v0.25.0 // indirect
 )
 
 replace github.com/samnav/samnav/pkg => ../../pkg
+
+replace github.com/samnav/samnav/contracts => ../../contracts
