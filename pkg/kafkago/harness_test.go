@@ -109,6 +109,7 @@ func (tb *testBroker) Start() error {
 		if err == nil {
 			return nil
 		}
+		tb.t.Logf("start broker attempt %d: %v", attempt, err)
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("restart broker on %s: %w", tb.cfg.Addr, err)

@@ -167,16 +167,45 @@ func (c *PublisherConfig) setDefaults() {
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = DefaultMaxAttempts
 	}
-	if c.MinBackoff == 0 {
-		c.MinBackoff = min(DefaultMinBackoff, max(c.MaxBackoff, time.Millisecond))
-	}
-	if c.MaxBackoff == 0 {
-		c.MaxBackoff = max(DefaultMaxBackoff, c.MinBackoff)
-	}
+	c.MinBackoff, c.MaxBackoff = backoffBounds(c.MinBackoff, c.MaxBackoff)
 }
 
+// backoffBounds fills unset backoff bounds with defaults that respect the
+// bound that is set.
+func backoffBounds(minD, maxD time.Duration) (time.Duration, time.Duration) {
+	switch {
+	case minD == 0 && maxD == 0:
+		return DefaultMinBackoff, DefaultMaxBackoff
+	case minD == 0:
+		return min(DefaultMinBackoff, maxD), maxD
+	case maxD == 0:
+		return minD, max(DefaultMaxBackoff, minD)
+	}
+	return minD, maxD
+}
+
+// firstError returns the first per-message error of a kafka.WriteErrors
+// (which errors.Is does not look into), or err itself.
+func firstError(err error) error {
+	var werrs kafka.WriteErrors
+	if errors.As(err, &werrs) {
+		for _, e := range werrs {
+			if e != nil {
+				return e
+			}
+		}
+	}
+	return err
+}
+
+// transportMetadataTTL is how often a transport refreshes cluster metadata.
+// kafka-go's transport also keeps a failed refresh's error until the next
+// one, so this bounds how long a Publish keeps failing after a broker came
+// back (kafka-go's default of 6s made recovery take up to 6s).
+const transportMetadataTTL = time.Second
+
 func newTransport() *kafka.Transport {
-	return &kafka.Transport{ClientID: "samnav", DialTimeout: 5 * time.Second}
+	return &kafka.Transport{ClientID: "samnav", DialTimeout: 5 * time.Second, MetadataTTL: transportMetadataTTL}
 }
 
 // Publisher publishes Watermill messages to Kafka. It is safe for concurrent
@@ -362,7 +391,7 @@ func (p *Publisher) writeOneByOne(topic string, msgs []*message.Message, records
 		km := records[i]
 		var err error
 		for attempt := 1; ; attempt++ {
-			err = p.single.WriteMessages(context.Background(), km)
+			err = firstError(p.single.WriteMessages(context.Background(), km))
 			if err == nil || errors.Is(err, kafka.MessageSizeTooLarge) || !Retryable(err) || attempt >= p.cfg.MaxAttempts {
 				break
 			}

@@ -148,8 +148,7 @@ func (c *SubscriberConfig) setDefaults() {
 	if c.NackResendSleep < 0 {
 		c.NackResendSleep = 0
 	}
-	def(&c.MinBackoff, min(DefaultMinBackoff, max(c.MaxBackoff, time.Millisecond)))
-	def(&c.MaxBackoff, max(DefaultMaxBackoff, c.MinBackoff))
+	c.MinBackoff, c.MaxBackoff = backoffBounds(c.MinBackoff, c.MaxBackoff)
 	def(&c.SessionTimeout, DefaultSessionTimeout)
 	def(&c.RebalanceTimeout, DefaultRebalanceTimeout)
 	def(&c.HeartbeatInterval, DefaultHeartbeatInterval)
@@ -214,6 +213,7 @@ func NewSubscriber(cfg SubscriberConfig, logger watermill.LoggerAdapter) (*Subsc
 		DialTimeout: cfg.Dialer.Timeout,
 		SASL:        cfg.Dialer.SASLMechanism,
 		TLS:         cfg.Dialer.TLS,
+		MetadataTTL: transportMetadataTTL,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Subscriber{
