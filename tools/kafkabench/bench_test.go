@@ -7,9 +7,9 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"text/tabwriter"
 	"time"
@@ -24,11 +24,13 @@ var (
 	flagPublishers = flag.Int("kafkabench.publishers", 0, "concurrent publishing goroutines (0: the default of kafkabench.DefaultSettings)")
 	flagSlice      = flag.Int("kafkabench.slice", 0, "messages per Publish call (0: the default of kafkabench.DefaultSettings)")
 	flagWMKLinger  = flag.Bool("kafkabench.wmk-linger", false, "give watermill-kafka's Sarama producer the same batch size and linger as kafka-go (see WatermillKafka.Linger)")
+	flagRounds     = flag.Int("kafkabench.rounds", 3, "times the whole sequence of runs is repeated; the table gives medians")
 	flagOnly       = flag.String("kafkabench.transports", "", "comma-separated transport names to run (empty: all)")
 )
 
-// result is one measured cell of the table.
+// result is one measured cell of the table in one round.
 type result struct {
+	round     int
 	payload   int
 	path      string
 	transport string
@@ -39,13 +41,22 @@ type result struct {
 // BenchmarkTransports publishes and consumes N messages of each payload size
 // through every transport on one embedded broker, and prints a table of
 // messages/s with each transport's ratio to raw kafka-go (the baseline) and
-// to watermill-kafka. Every figure in the table comes from this one process
-// and run; an iteration of a sub-benchmark is one full run of N messages.
+// to watermill-kafka. Every figure in the table comes from this one process;
+// an iteration of a sub-benchmark is one full run of N messages.
+//
+// With -kafkabench.rounds R, the whole sequence (every payload, path and
+// transport) is run R times in a row, and the table gives, per cell, the
+// median rate over the rounds and the median of the per-round ratios: each
+// per-round ratio compares runs made seconds apart, which is what survives a
+// machine shared with other work.
 func BenchmarkTransports(b *testing.B) {
 	n := *flagN
 	sizes, err := parseSizes(*flagPayloads)
 	if err != nil {
 		b.Fatal(err)
+	}
+	if *flagRounds < 1 {
+		b.Fatalf("-kafkabench.rounds: must be at least 1, got %d", *flagRounds)
 	}
 	e := startEnv(b, *flagPartitions)
 	s := e.settings()
@@ -72,104 +83,155 @@ func BenchmarkTransports(b *testing.B) {
 		results []result
 		seq     int
 	)
+	payloads := make(map[int][]byte, len(sizes))
+	prefilled := make(map[int]bool, len(sizes))
 	for _, size := range sizes {
-		payload := randomPayload(size)
-		for _, tr := range transports {
-			b.Run(fmt.Sprintf("payload=%dB/path=publish/transport=%s", size, tr.Name()), func(b *testing.B) {
-				var elapsed time.Duration
-				for range b.N {
-					seq++
-					topic := fmt.Sprintf("publish-%d-%s-%d", size, tr.Name(), seq)
-					err := e.publishOnce(ctx, tr, topic, payload, n, func(f func() error) error {
-						b.StartTimer()
-						start := time.Now()
-						err := f()
-						elapsed += time.Since(start)
-						b.StopTimer()
-						return err
-					})
-					if err != nil {
-						b.Fatal(err)
+		payloads[size] = randomPayload(size)
+	}
+	for round := 1; round <= *flagRounds; round++ {
+		for _, size := range sizes {
+			payload := payloads[size]
+			for _, tr := range transports {
+				b.Run(fmt.Sprintf("payload=%dB/path=publish/transport=%s", size, tr.Name()), func(b *testing.B) {
+					var elapsed time.Duration
+					for range b.N {
+						seq++
+						topic := fmt.Sprintf("publish-%d-%s-%d", size, tr.Name(), seq)
+						runtime.GC() // start every run from the same heap state
+						err := e.publishOnce(ctx, tr, topic, payload, n, func(f func() error) error {
+							b.StartTimer()
+							start := time.Now()
+							err := f()
+							elapsed += time.Since(start)
+							b.StopTimer()
+							return err
+						})
+						if err != nil {
+							b.Fatal(err)
+						}
 					}
-				}
-				rate := float64(n*b.N) / elapsed.Seconds()
-				results = upsert(results, result{payload: size, path: "publish", transport: tr.Name(), rate: rate})
-				reportRatios(b, results, size, "publish", rate)
-			})
-		}
-		var prefill sync.Once
-		consumeTopic := fmt.Sprintf("consume-%d", size)
-		for _, tr := range transports {
-			b.Run(fmt.Sprintf("payload=%dB/path=consume/transport=%s", size, tr.Name()), func(b *testing.B) {
-				b.StopTimer()
-				prefill.Do(func() {
-					if err := e.prefill(ctx, consumeTopic, payload, n); err != nil {
-						b.Fatal(err)
-					}
+					r := result{round: round, payload: size, path: "publish", transport: tr.Name(), rate: float64(n*b.N) / elapsed.Seconds()}
+					results = upsert(results, r)
+					reportRatios(b, results, r)
 				})
-				var elapsed, first time.Duration
-				for range b.N {
-					seq++
-					group := fmt.Sprintf("group-%s-%d", tr.Name(), seq)
-					runtime.GC() // start every run from the same heap state
-					b.StartTimer()
-					res, err := e.consumeOnce(ctx, tr, consumeTopic, group, n, size)
+			}
+			consumeTopic := fmt.Sprintf("consume-%d", size)
+			for _, tr := range transports {
+				b.Run(fmt.Sprintf("payload=%dB/path=consume/transport=%s", size, tr.Name()), func(b *testing.B) {
 					b.StopTimer()
-					if err != nil {
-						b.Fatal(err)
+					if !prefilled[size] {
+						if err := e.prefill(ctx, consumeTopic, payload, n); err != nil {
+							b.Fatal(err)
+						}
+						prefilled[size] = true
 					}
-					elapsed += res.LastAck
-					first += res.FirstMessage
-				}
-				rate := float64(n*b.N) / elapsed.Seconds()
-				results = upsert(results, result{payload: size, path: "consume", transport: tr.Name(), rate: rate, first: first / time.Duration(b.N)})
-				b.ReportMetric(float64((first / time.Duration(b.N)).Milliseconds()), "first-msg-ms")
-				reportRatios(b, results, size, "consume", rate)
-			})
+					var elapsed, first time.Duration
+					for range b.N {
+						seq++
+						group := fmt.Sprintf("group-%s-%d", tr.Name(), seq)
+						runtime.GC()
+						b.StartTimer()
+						res, err := e.consumeOnce(ctx, tr, consumeTopic, group, n, size)
+						b.StopTimer()
+						if err != nil {
+							b.Fatal(err)
+						}
+						elapsed += res.LastAck
+						first += res.FirstMessage
+					}
+					r := result{round: round, payload: size, path: "consume", transport: tr.Name(), rate: float64(n*b.N) / elapsed.Seconds(), first: first / time.Duration(b.N)}
+					results = upsert(results, r)
+					b.ReportMetric(float64(r.first.Milliseconds()), "first-msg-ms")
+					reportRatios(b, results, r)
+				})
+			}
 		}
 	}
-	printTable(os.Stdout, results, n, s, *flagPartitions)
+	printTable(os.Stdout, results, n, *flagRounds, s, *flagPartitions)
 }
 
-// reportRatios reports rate against the baselines already measured in this
-// run for the same payload and path.
-func reportRatios(b *testing.B, results []result, size int, path string, rate float64) {
-	b.ReportMetric(rate, "msgs/s")
+// baselines are the transports every other one is compared with.
+var baselines = []string{"kafkago", "watermill-kafka"}
+
+// reportRatios reports r against the baselines already measured in the same
+// round for the same payload and path.
+func reportRatios(b *testing.B, results []result, r result) {
+	b.ReportMetric(r.rate, "msgs/s")
 	b.ReportMetric(0, "ns/op") // one op is a whole run of N messages; msgs/s is the figure
-	for _, base := range []string{"kafkago", "watermill-kafka"} {
-		if r, ok := find(results, size, path, base); ok {
-			b.ReportMetric(rate/r.rate, "x-"+base)
+	for _, base := range baselines {
+		if br, ok := find(results, r.round, r.payload, r.path, base); ok {
+			b.ReportMetric(r.rate/br.rate, "x-"+base)
 		}
 	}
 }
 
-func printTable(w io.Writer, results []result, n int, s kafkabench.Settings, partitions int) {
+// printTable prints one line per payload, path and transport: the median
+// rate over the rounds with its range, and the median over the rounds of the
+// ratio to each baseline.
+func printTable(w io.Writer, results []result, n, rounds int, s kafkabench.Settings, partitions int) {
 	if len(results) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\nkafkabench: N=%d messages per run, %d partitions, %d publishers x %d messages per Publish, acks=all, batch %d msgs / %d B / linger %s, commit every %s, GOMAXPROCS=%d\n",
-		n, partitions, s.Publishers, s.Slice, s.BatchSize, s.BatchBytes, s.Linger, s.CommitInterval, runtime.GOMAXPROCS(0))
+	fmt.Fprintf(w, "\nkafkabench: N=%d messages per run, %d round(s), %d partitions, %d publishers x %d messages per Publish, acks=all, batch %d msgs / %d B / linger %s, commit every %s, GOMAXPROCS=%d\n",
+		n, rounds, partitions, s.Publishers, s.Slice, s.BatchSize, s.BatchBytes, s.Linger, s.CommitInterval, runtime.GOMAXPROCS(0))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "payload\tpath\ttransport\tmsgs/s\tx kafkago\tx watermill-kafka\tfirst msg\t")
+	fmt.Fprintln(tw, "payload\tpath\ttransport\tmsgs/s (median)\tmin..max\tx kafkago\tx watermill-kafka\tfirst msg\t")
+	type cell struct {
+		payload         int
+		path, transport string
+	}
+	var cells []cell
+	seen := map[cell]bool{}
 	for _, r := range results {
-		ratio := func(base string) string {
-			if b, ok := find(results, r.payload, r.path, base); ok {
-				return fmt.Sprintf("%.2f", r.rate/b.rate)
+		c := cell{r.payload, r.path, r.transport}
+		if !seen[c] {
+			seen[c] = true
+			cells = append(cells, c)
+		}
+	}
+	for _, c := range cells {
+		var rates, firsts []float64
+		ratios := map[string][]float64{}
+		for _, r := range results {
+			if r.payload != c.payload || r.path != c.path || r.transport != c.transport {
+				continue
 			}
-			return "-"
+			rates = append(rates, r.rate)
+			firsts = append(firsts, float64(r.first))
+			for _, base := range baselines {
+				if br, ok := find(results, r.round, r.payload, r.path, base); ok {
+					ratios[base] = append(ratios[base], r.rate/br.rate)
+				}
+			}
+		}
+		ratio := func(base string) string {
+			if len(ratios[base]) == 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.2f", median(ratios[base]))
 		}
 		first := "-"
-		if r.path == "consume" {
-			first = r.first.Round(time.Millisecond).String()
+		if c.path == "consume" {
+			first = time.Duration(median(firsts)).Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(tw, "%dB\t%s\t%s\t%.0f\t%s\t%s\t%s\t\n", r.payload, r.path, r.transport, r.rate, ratio("kafkago"), ratio("watermill-kafka"), first)
+		fmt.Fprintf(tw, "%dB\t%s\t%s\t%.0f\t%.0f..%.0f\t%s\t%s\t%s\t\n", c.payload, c.path, c.transport,
+			median(rates), slices.Min(rates), slices.Max(rates), ratio("kafkago"), ratio("watermill-kafka"), first)
 	}
 	_ = tw.Flush()
 }
 
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
 func upsert(results []result, r result) []result {
 	for i, old := range results {
-		if old.payload == r.payload && old.path == r.path && old.transport == r.transport {
+		if old.round == r.round && old.payload == r.payload && old.path == r.path && old.transport == r.transport {
 			results[i] = r
 			return results
 		}
@@ -177,9 +239,9 @@ func upsert(results []result, r result) []result {
 	return append(results, r)
 }
 
-func find(results []result, size int, path, transport string) (result, bool) {
+func find(results []result, round, size int, path, transport string) (result, bool) {
 	for _, r := range results {
-		if r.payload == size && r.path == path && r.transport == transport {
+		if r.round == round && r.payload == size && r.path == path && r.transport == transport {
 			return r, true
 		}
 	}
