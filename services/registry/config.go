@@ -1,0 +1,159 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/samnav/samnav/services/registry/internal/schemas"
+)
+
+// Config configures the registry. The zero value is not valid: Driver, a
+// database location and an Authorizer are required.
+type Config struct {
+	// Addr is the listen address; default ":8081". ":0" picks a free port
+	// (see Server.Addr).
+	Addr string
+	// Driver is "sqlite" or "postgres".
+	Driver string
+	// DSN is the database: a PostgreSQL connection string for "postgres",
+	// or a file path for "sqlite".
+	DSN string
+	// DataDir, for "sqlite" without DSN, holds the database file
+	// registry.db.
+	DataDir string
+	// DefaultCompatibility is the level used where neither a subject nor
+	// the registry has one set. Default BACKWARD_TRANSITIVE: Samnav's
+	// choice, stricter than Confluent's BACKWARD, so a contract stays
+	// readable by every consumer of every earlier version.
+	DefaultCompatibility string
+	// Seed lists schemas registered at start-up. Registration is
+	// idempotent, so seeding the same schemas on every start is safe; a
+	// seed incompatible with what is registered fails the start.
+	Seed []Seed
+	// Authorizer authorizes writes. Required; use AllowAllWrites{} to
+	// leave writes open on purpose.
+	Authorizer Authorizer
+}
+
+// Seed is a schema to register under Subject at start-up.
+type Seed struct {
+	Subject string
+	Schema  string
+}
+
+// Driver names.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// DefaultAddr is the Confluent Schema Registry's usual port.
+const DefaultAddr = ":8081"
+
+func (c Config) withDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.DefaultCompatibility == "" {
+		c.DefaultCompatibility = string(schemas.DefaultLevel)
+	}
+	return c
+}
+
+// Validate reports every problem with c at once, each naming the field
+// and the rule.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	switch c.Driver {
+	case DriverSQLite:
+		if c.DSN == "" && c.DataDir == "" {
+			errs = append(errs, errors.New("DSN or DataDir: one is required for driver sqlite"))
+		}
+	case DriverPostgres:
+		if c.DSN == "" {
+			errs = append(errs, errors.New("DSN: required for driver postgres"))
+		}
+	case "":
+		errs = append(errs, errors.New(`Driver: required, "sqlite" or "postgres"`))
+	default:
+		errs = append(errs, fmt.Errorf(`Driver: %q is not "sqlite" or "postgres"`, c.Driver))
+	}
+	if _, err := schemas.ParseLevel(c.DefaultCompatibility); err != nil {
+		errs = append(errs, fmt.Errorf("DefaultCompatibility: %q is not one of NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE", c.DefaultCompatibility))
+	}
+	if c.Authorizer == nil {
+		errs = append(errs, errors.New("Authorizer: required (use registry.AllowAllWrites{} to leave writes open on purpose)"))
+	}
+	for i, s := range c.Seed {
+		if strings.TrimSpace(s.Subject) == "" {
+			errs = append(errs, fmt.Errorf("Seed[%d].Subject: required", i))
+		}
+		if strings.TrimSpace(s.Schema) == "" {
+			errs = append(errs, fmt.Errorf("Seed[%d].Schema: required", i))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid registry config: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// Environment variables read by LoadConfig.
+const (
+	EnvAddr                 = "SAMNAV_REGISTRY_ADDR"
+	EnvDriver               = "SAMNAV_REGISTRY_DRIVER"
+	EnvDSN                  = "SAMNAV_REGISTRY_DSN"
+	EnvDataDir              = "SAMNAV_REGISTRY_DATA_DIR"
+	EnvDefaultCompatibility = "SAMNAV_REGISTRY_DEFAULT_COMPATIBILITY"
+	// EnvTokens is a comma-separated list of accepted bearer tokens.
+	EnvTokens = "SAMNAV_REGISTRY_TOKENS"
+	// EnvBasicAuth is a comma-separated list of accepted "user:password".
+	EnvBasicAuth = "SAMNAV_REGISTRY_BASIC_AUTH"
+	// EnvOpenWrites = "true" leaves writes open (development only).
+	EnvOpenWrites = "SAMNAV_REGISTRY_OPEN_WRITES"
+)
+
+// LoadConfig reads a Config from the environment through getenv
+// (os.Getenv in main). Driver defaults to sqlite. It does not validate:
+// call Validate, which reports every problem at once.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	cfg := Config{
+		Addr:                 getenv(EnvAddr),
+		Driver:               getenv(EnvDriver),
+		DSN:                  getenv(EnvDSN),
+		DataDir:              getenv(EnvDataDir),
+		DefaultCompatibility: getenv(EnvDefaultCompatibility),
+	}
+	if cfg.Driver == "" {
+		cfg.Driver = DriverSQLite
+	}
+	tokens, basic := splitList(getenv(EnvTokens)), splitList(getenv(EnvBasicAuth))
+	for i, b := range basic {
+		if !strings.Contains(b, ":") {
+			return Config{}, fmt.Errorf("%s: entry %d is not user:password", EnvBasicAuth, i)
+		}
+	}
+	switch open := strings.ToLower(getenv(EnvOpenWrites)); {
+	case open == "true" && (len(tokens) > 0 || len(basic) > 0):
+		return Config{}, fmt.Errorf("%s=true conflicts with %s/%s: choose open writes or credentials", EnvOpenWrites, EnvTokens, EnvBasicAuth)
+	case open == "true":
+		cfg.Authorizer = AllowAllWrites{}
+	case open != "" && open != "false":
+		return Config{}, fmt.Errorf("%s: %q is not true or false", EnvOpenWrites, open)
+	case len(tokens) > 0 || len(basic) > 0:
+		cfg.Authorizer = NewCredentials(tokens, basic)
+	}
+	return cfg, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

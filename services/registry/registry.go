@@ -1,0 +1,209 @@
+// Package registry is Samnav's schema registry: the Confluent Schema
+// Registry REST API for Avro, so Confluent's serializers and any client
+// written for that API work against it unchanged.
+//
+// State is kept in SQL (internal/store/sqlstore): SQLite embedded, one file
+// in the data directory, or PostgreSQL in production, where several
+// replicas share one database. Why SQL and not a compacted Kafka topic as
+// Confluent does: id allocation is one transaction, and replicas are made
+// safe by a PostgreSQL advisory lock around every write, with no leader
+// election and no topic replay at start-up.
+//
+// Differences from Confluent worth knowing:
+//   - The default compatibility level is BACKWARD_TRANSITIVE, not BACKWARD.
+//   - Only AVRO schemas are accepted (GET /schemas/types says so).
+//   - Lookups (POST /subjects/{s}) and compatibility checks are reads and
+//     need no credentials; registering, deleting and PUT config/mode do.
+//   - References are validated (the referenced subject version must
+//     exist) and stored, but named types from referenced schemas are not
+//     yet resolved when a schema is parsed.
+//
+// Run starts it and blocks; Server gives control of the lifecycle and the
+// bound address (for ":0") to `samnav dev` and to tests.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/samnav/samnav/services/registry/internal/schemas"
+	"github.com/samnav/samnav/services/registry/internal/store"
+	"github.com/samnav/samnav/services/registry/internal/store/sqlstore"
+	"github.com/samnav/samnav/services/registry/internal/transport/rest"
+)
+
+// Deps are the registry's collaborators.
+type Deps struct {
+	// Logger receives the registry's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Run runs the registry until ctx is cancelled, then shuts it down
+// gracefully (up to 10 seconds for requests in flight).
+func Run(ctx context.Context, cfg Config, deps Deps) error {
+	s, err := New(cfg, deps)
+	if err != nil {
+		return err
+	}
+	if err := s.Start(ctx); err != nil {
+		_ = s.Close()
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-s.done:
+		_ = s.Close()
+		return fmt.Errorf("serve registry: %w", err)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return s.Shutdown(shutdownCtx)
+}
+
+// Server is a registry whose lifecycle the caller controls: New opens the
+// store and registers the seeds, Start binds the listener and serves in
+// the background, Shutdown or Close stops it and closes the store.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	store store.Store
+	svc   schemas.Service
+	http  *http.Server
+
+	mu       sync.Mutex
+	listener net.Listener
+	done     chan error
+	closed   bool
+}
+
+// New validates cfg, opens the store (applying migrations) and registers
+// cfg.Seed.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "registry")
+	ctx := context.Background()
+
+	var (
+		st  store.Store
+		err error
+	)
+	switch cfg.Driver {
+	case DriverSQLite:
+		path := cfg.DSN
+		if path == "" {
+			path = filepath.Join(cfg.DataDir, "registry.db")
+		}
+		st, err = sqlstore.OpenSQLite(ctx, path)
+	case DriverPostgres:
+		st, err = sqlstore.OpenPostgres(ctx, cfg.DSN)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open registry store: %w", err)
+	}
+	level, _ := schemas.ParseLevel(cfg.DefaultCompatibility) // checked by Validate
+	svc := schemas.New(st, level)
+	for i, seed := range cfg.Seed {
+		id, err := svc.Register(ctx, seed.Subject, schemas.SchemaRequest{Schema: seed.Schema})
+		if err != nil {
+			_ = st.Close()
+			return nil, fmt.Errorf("register seed %d (subject %q): %w", i, seed.Subject, err)
+		}
+		log.Debug("seeded schema", "subject", seed.Subject, "id", id)
+	}
+	s := &Server{cfg: cfg, log: log, store: st, svc: svc, done: make(chan error, 1)}
+	s.http = &http.Server{
+		Handler:           rest.NewHandler(svc, cfg.Authorizer, log),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// Handler returns the registry's HTTP handler, for mounting elsewhere.
+func (s *Server) Handler() http.Handler { return s.http.Handler }
+
+// Start binds cfg.Addr and serves in the background until Shutdown or
+// Close. ctx bounds only the binding.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("start registry: server is closed")
+	}
+	if s.listener != nil {
+		return errors.New("start registry: already started")
+	}
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	s.listener = l
+	s.log.Info("registry listening", "addr", l.Addr().String(), "driver", s.cfg.Driver)
+	go func() {
+		if err := s.http.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.done <- err
+		}
+	}()
+	return nil
+}
+
+// Addr returns the bound address ("127.0.0.1:34567", "[::]:8081"), or ""
+// before Start.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listener == nil {
+		return ""
+	}
+	return s.listener.Addr().String()
+}
+
+// Shutdown stops accepting requests, waits for those in flight until ctx
+// ends, and closes the store. Calling it again is a no-op.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	started := s.listener != nil
+	s.mu.Unlock()
+	var errs []error
+	if started {
+		if err := s.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shut down http server: %w", err))
+		}
+	}
+	if err := s.store.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Close is Shutdown without waiting for requests in flight.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := s.Shutdown(ctx)
+	if errors.Is(err, context.Canceled) {
+		_ = s.http.Close()
+		return nil
+	}
+	return err
+}
