@@ -252,6 +252,14 @@ func (l *loader) parseFile(file, base string, data []byte) *Concept {
 		return nil
 	}
 	root := doc.Content[0]
+	// Name the concept in every message, the unknown keys before id too.
+	if root.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			if k, v := root.Content[i], root.Content[i+1]; k.Value == "id" && v.Kind == yaml.ScalarNode {
+				s.concept = v.Value
+			}
+		}
+	}
 	f, _ := s.fields(root, "concept", "id", "major", "name", "definition", "master", "classification", "attributes")
 	if f == nil {
 		return nil
@@ -264,7 +272,7 @@ func (l *loader) parseFile(file, base string, data []byte) *Concept {
 			if !conceptIDRe.MatchString(id) {
 				s.errf(v, "id %q must be lower-case letters and digits, starting with a letter, at most 40", id)
 			} else if id != base {
-				s.errf(v, "id %q must match the file name (%s.yaml)", id, id)
+				s.errf(v, "id %q does not match the file name %s (want %s.yaml)", id, path.Base(file), id)
 			}
 		}
 	} else {
