@@ -1,0 +1,31 @@
+package record
+
+import "context"
+
+// Store keeps records, their natural keys and their history. Every write
+// commits the record, its change row and its outbox events in one
+// transaction, or nothing. Implementations are safe for concurrent use;
+// storetest.Run is the suite every implementation passes.
+type Store interface {
+	// Create stores rec (Revision 1) and ch. A natural-key value already
+	// held by another record fails with CodeConflict naming the attribute.
+	Create(ctx context.Context, rec *Record, ch *Change) error
+	// Update loads the record and calls fn with a copy; the record fn
+	// returns is stored with Revision+1 together with the change fn
+	// filled in, which the store completes (Seq, Revision, State). An
+	// error from fn is returned as is and nothing is stored. Unknown ids
+	// fail with CodeNotFound.
+	Update(ctx context.Context, concept, id string, fn func(r *Record, ch *Change) (*Record, error)) (*Record, error)
+	// Get returns a record; unknown ids fail with CodeNotFound.
+	Get(ctx context.Context, concept, id string) (*Record, error)
+	// GetByNaturalKey returns the record holding the natural-key value.
+	GetByNaturalKey(ctx context.Context, concept, attribute, value string) (*Record, error)
+	// List returns a page of records in id order.
+	List(ctx context.Context, concept string, q ListQuery) (*Page, error)
+	// History returns the changes of a record, oldest first.
+	History(ctx context.Context, concept, id string) ([]Change, error)
+	// Republish hands the current state of up to limit records of concept
+	// with ids after after, in id order, to the outbox in one transaction
+	// and returns the last id handed over ("" when there were none).
+	Republish(ctx context.Context, concept, after string, limit int) (last string, n int, err error)
+}
