@@ -37,8 +37,12 @@ func ParseLevel(s string) (Level, error) {
 }
 
 func (l Level) transitive() bool { return strings.HasSuffix(string(l), "_TRANSITIVE") }
-func (l Level) backward() bool   { return l == Backward || l == BackwardTransitive || l == Full || l == FullTransitive }
-func (l Level) forward() bool    { return l == Forward || l == ForwardTransitive || l == Full || l == FullTransitive }
+func (l Level) backward() bool {
+	return l == Backward || l == BackwardTransitive || l == Full || l == FullTransitive
+}
+func (l Level) forward() bool {
+	return l == Forward || l == ForwardTransitive || l == Full || l == FullTransitive
+}
 
 // Check checks candidate against the existing versions of a subject,
 // oldest first, under level, and returns one message per incompatibility
