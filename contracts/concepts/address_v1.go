@@ -7,38 +7,42 @@ import (
 	"time"
 )
 
-// AddressV1 is a location address in the municipality, that is the address
-// that says where a building, entrance or plot lies, according to the
-// municipality's address register.
+// AddressV1 is major version 1 of the concept Address (Adress).
+//
+// A location address in the municipality, that is the address that says
+// where a building, entrance or plot lies, according to the municipality's
+// address register.
 //
 // Master source: samnav. Topic: samnav.address.v1. Schema: avro/address.v1.avsc.
 type AddressV1 struct {
 	// ID is the record's opaque, stable identifier and the Kafka key.
 	ID string `avro:"id" json:"id"`
-	// StreetName is the name of the street or address area.
+	// StreetName (Street name): The name of the street or address area.
 	StreetName string `avro:"streetName" json:"streetName"`
-	// StreetNumber is the number of the address along the street.
+	// StreetNumber (Street number): The number of the address along the street.
 	StreetNumber *int32 `avro:"streetNumber" json:"streetNumber,omitempty"`
-	// NumberSuffix is a letter or other suffix after the street number, such as
-	// B in Storgatan 3 B.
+	// NumberSuffix (Number suffix): A letter or other suffix after the street
+	// number, such as B in Storgatan 3 B.
 	NumberSuffix *string `avro:"numberSuffix" json:"numberSuffix,omitempty"`
-	// PostalCode is Postal code, five digits.
+	// PostalCode (Postal code): Postal code, five digits.
 	PostalCode string `avro:"postalCode" json:"postalCode"`
-	// PostTown is the post town of the postal code.
+	// PostTown (Post town): The post town of the postal code.
 	PostTown string `avro:"postTown" json:"postTown"`
-	// District is the district of the municipality in which the address lies.
+	// District (District): The district of the municipality in which the
+	// address lies.
 	District *string `avro:"district" json:"district,omitempty"`
-	// PropertyDesignation is the designation of the property the address lies
-	// on, according to the Real Property Register.
+	// PropertyDesignation (Property designation): The designation of the
+	// property the address lies on, according to the Real Property Register.
 	PropertyDesignation *string `avro:"propertyDesignation" json:"propertyDesignation,omitempty"`
-	// Latitude is the address point's latitude in WGS 84, in degrees.
+	// Latitude (Latitude): The address point's latitude in WGS 84, in degrees.
 	Latitude **big.Rat `avro:"latitude" json:"latitude,omitempty"`
-	// Longitude is the address point's longitude in WGS 84, in degrees.
+	// Longitude (Longitude): The address point's longitude in WGS 84, in
+	// degrees.
 	Longitude **big.Rat `avro:"longitude" json:"longitude,omitempty"`
-	// ValidFrom is the day the address was established.
+	// ValidFrom (Valid from): The day the address was established.
 	ValidFrom time.Time `avro:"validFrom" json:"validFrom"`
-	// ValidTo is the day the address ceased to apply; absent for a current
-	// address.
+	// ValidTo (Valid to): The day the address ceased to apply; absent for a
+	// current address.
 	ValidTo *time.Time `avro:"validTo" json:"validTo,omitempty"`
 }
 

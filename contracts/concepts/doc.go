@@ -3,7 +3,9 @@
 // Package concepts holds the Go types of Samnav's contracts, one struct per
 // concept and major version, tagged to encode and decode with the concept's
 // Avro schema (contracts/avro/<concept>.v<major>.avsc). Optional attributes
-// without a default are pointers; nil is Avro null.
+// without a default are pointers; nil is Avro null (a nullable decimal is
+// **big.Rat). Optional attributes with a default are plain values the
+// producer sets: a Go zero value is not the default ("" is no enum code).
 //
 // Concepts:
 //   - AddressV1: Address (topic samnav.address.v1)

@@ -7,43 +7,47 @@ import (
 	"time"
 )
 
-// EmployeeV1 is a person employed by the municipality, as registered in its
-// HR system. A person with several concurrent employments has one record
-// per employment.
+// EmployeeV1 is major version 1 of the concept Employee (Anställd).
+//
+// A person employed by the municipality, as registered in its HR system. A
+// person with several concurrent employments has one record per employment.
 //
 // Master source: hr-system. Topic: samnav.employee.v1. Schema: avro/employee.v1.avsc.
 type EmployeeV1 struct {
 	// ID is the record's opaque, stable identifier and the Kafka key.
 	ID string `avro:"id" json:"id"`
-	// Person is the person who is employed.
+	// Person (Person): The person who is employed.
 	Person string `avro:"person" json:"person"`
-	// EmployeeNumber is the employment's number in the HR system.
+	// EmployeeNumber (Employee number): The employment's number in the HR
+	// system.
 	EmployeeNumber string `avro:"employeeNumber" json:"employeeNumber"`
-	// GivenName is the given name the employee uses at work.
+	// GivenName (Given name): The given name the employee uses at work.
 	GivenName string `avro:"givenName" json:"givenName"`
-	// Surname is the employee's surname.
+	// Surname (Surname): The employee's surname.
 	Surname string `avro:"surname" json:"surname"`
-	// Title is the name of the position, for example Preschool teacher.
+	// Title (Job title): The name of the position, for example Preschool
+	// teacher.
 	Title *string `avro:"title" json:"title,omitempty"`
-	// Unit is the operating unit the employee is placed at.
+	// Unit (Unit): The operating unit the employee is placed at.
 	Unit *string `avro:"unit" json:"unit,omitempty"`
-	// Forvaltning is the administration the employment belongs to.
+	// Forvaltning (Administration): The administration the employment belongs
+	// to.
 	Forvaltning string `avro:"forvaltning" json:"forvaltning"`
-	// EmploymentType is the type of employment under the Employment Protection
-	// Act.
+	// EmploymentType (Type of employment): The type of employment under the
+	// Employment Protection Act.
 	EmploymentType EmployeeV1EmploymentType `avro:"employmentType" json:"employmentType"`
-	// EmploymentRate is the extent of the employment as a percentage of full
-	// time.
+	// EmploymentRate (Employment rate): The extent of the employment as a
+	// percentage of full time.
 	EmploymentRate *big.Rat `avro:"employmentRate" json:"employmentRate"`
-	// WorkEmailAddress is the employee's work email address.
+	// WorkEmailAddress (Work email address): The employee's work email address.
 	WorkEmailAddress *string `avro:"workEmailAddress" json:"workEmailAddress,omitempty"`
-	// WorkPhoneNumber is the employee's work phone number, in international
-	// format.
+	// WorkPhoneNumber (Work phone number): The employee's work phone number, in
+	// international format.
 	WorkPhoneNumber *string `avro:"workPhoneNumber" json:"workPhoneNumber,omitempty"`
-	// StartDate is the first day of the employment.
+	// StartDate (Start date): The first day of the employment.
 	StartDate time.Time `avro:"startDate" json:"startDate"`
-	// EndDate is the last day of the employment; absent for an employment
-	// without a set end.
+	// EndDate (End date): The last day of the employment; absent for an
+	// employment without a set end.
 	EndDate *time.Time `avro:"endDate" json:"endDate,omitempty"`
 }
 
@@ -53,7 +57,8 @@ func (EmployeeV1) Topic() string { return "samnav.employee.v1" }
 // Key returns the record's Kafka key, its opaque id.
 func (r *EmployeeV1) Key() string { return r.ID }
 
-// EmployeeV1EmploymentType is a code of type of employment.
+// EmployeeV1EmploymentType is a code of EmployeeV1.EmploymentType (Type of
+// employment).
 type EmployeeV1EmploymentType string
 
 // The codes of EmployeeV1EmploymentType.

@@ -6,27 +6,31 @@ import (
 	"time"
 )
 
-// ForvaltningV1 is an administration is the organisation of employees that
-// prepares and carries out the decisions of one or more committees.
+// ForvaltningV1 is major version 1 of the concept Administration
+// (Förvaltning).
+//
+// An administration is the organisation of employees that prepares and
+// carries out the decisions of one or more committees.
 //
 // Master source: samnav. Topic: samnav.forvaltning.v1. Schema: avro/forvaltning.v1.avsc.
 type ForvaltningV1 struct {
 	// ID is the record's opaque, stable identifier and the Kafka key.
 	ID string `avro:"id" json:"id"`
-	// Name is the administration's name, for example the Education
+	// Name (Name): The administration's name, for example the Education
 	// Administration.
 	Name string `avro:"name" json:"name"`
-	// Namnder is the committees the administration works for.
+	// Namnder (Committees): The committees the administration works for.
 	Namnder []string `avro:"namnder" json:"namnder"`
-	// CostCentre is the administration's cost centre in the finance system.
+	// CostCentre (Cost centre): The administration's cost centre in the finance
+	// system.
 	CostCentre *string `avro:"costCentre" json:"costCentre,omitempty"`
-	// VisitingAddress is the administration's visiting address in the
-	// municipality's address register.
+	// VisitingAddress (Visiting address): The administration's visiting address
+	// in the municipality's address register.
 	VisitingAddress *string `avro:"visitingAddress" json:"visitingAddress,omitempty"`
-	// ValidFrom is the day the administration was established.
+	// ValidFrom (Valid from): The day the administration was established.
 	ValidFrom time.Time `avro:"validFrom" json:"validFrom"`
-	// ValidTo is the day the administration ceased; absent for a current
-	// administration.
+	// ValidTo (Valid to): The day the administration ceased; absent for a
+	// current administration.
 	ValidTo *time.Time `avro:"validTo" json:"validTo,omitempty"`
 }
 

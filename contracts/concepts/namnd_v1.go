@@ -6,28 +6,32 @@ import (
 	"time"
 )
 
-// NamndV1 is a committee appointed by the municipal council, or the
-// municipal executive board, that is responsible for a part of the
-// municipality's activities and is the data controller for it.
+// NamndV1 is major version 1 of the concept Committee (Nämnd).
+//
+// A committee appointed by the municipal council, or the municipal
+// executive board, that is responsible for a part of the municipality's
+// activities and is the data controller for it.
 //
 // Master source: samnav. Topic: samnav.namnd.v1. Schema: avro/namnd.v1.avsc.
 type NamndV1 struct {
 	// ID is the record's opaque, stable identifier and the Kafka key.
 	ID string `avro:"id" json:"id"`
-	// Name is the committee's name, for example the Education Committee.
+	// Name (Name): The committee's name, for example the Education Committee.
 	Name string `avro:"name" json:"name"`
-	// ShortName is the abbreviation the committee is known by, for example UBN.
+	// ShortName (Short name): The abbreviation the committee is known by, for
+	// example UBN.
 	ShortName *string `avro:"shortName" json:"shortName,omitempty"`
-	// Kind is whether the committee is the municipal executive board, a
-	// specialist committee, a district committee or a joint committee with
-	// other municipalities.
+	// Kind (Kind of committee): Whether the committee is the municipal
+	// executive board, a specialist committee, a district committee or a joint
+	// committee with other municipalities.
 	Kind NamndV1Kind `avro:"kind" json:"kind"`
-	// Organisation is the legal person the committee belongs to, normally the
-	// municipality itself.
+	// Organisation (Legal person): The legal person the committee belongs to,
+	// normally the municipality itself.
 	Organisation *string `avro:"organisation" json:"organisation,omitempty"`
-	// ValidFrom is the day the committee was established.
+	// ValidFrom (Valid from): The day the committee was established.
 	ValidFrom time.Time `avro:"validFrom" json:"validFrom"`
-	// ValidTo is the day the committee ceased; absent for a current committee.
+	// ValidTo (Valid to): The day the committee ceased; absent for a current
+	// committee.
 	ValidTo *time.Time `avro:"validTo" json:"validTo,omitempty"`
 }
 
@@ -37,7 +41,7 @@ func (NamndV1) Topic() string { return "samnav.namnd.v1" }
 // Key returns the record's Kafka key, its opaque id.
 func (r *NamndV1) Key() string { return r.ID }
 
-// NamndV1Kind is a code of kind of committee.
+// NamndV1Kind is a code of NamndV1.Kind (Kind of committee).
 type NamndV1Kind string
 
 // The codes of NamndV1Kind.

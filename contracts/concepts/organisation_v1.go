@@ -6,39 +6,52 @@ import (
 	"time"
 )
 
-// OrganisationV1 is a legal person, or a sole trader with an organisation
-// number, that the municipality deals with, such as a supplier, an
-// independent school or an association.
+// OrganisationV1 is major version 1 of the concept Organisation
+// (Organisation).
+//
+// A legal person, or a sole trader with an organisation number, that the
+// municipality deals with, such as a supplier, an independent school or an
+// association.
 //
 // Master source: bolagsverket. Topic: samnav.organisation.v1. Schema: avro/organisation.v1.avsc.
 type OrganisationV1 struct {
 	// ID is the record's opaque, stable identifier and the Kafka key.
 	ID string `avro:"id" json:"id"`
-	// OrganisationNumber is the organisation's organisation number, as
-	// NNNNNN-NNNN.
+	// OrganisationNumber (Organisation number): The organisation's organisation
+	// number, as NNNNNN-NNNN.
 	OrganisationNumber string `avro:"organisationNumber" json:"organisationNumber"`
-	// Name is the organisation's registered business name.
+	// Name (Name): The organisation's registered business name.
 	Name string `avro:"name" json:"name"`
-	// OtherNames is Secondary business names and other names the organisation
-	// is known by.
+	// OtherNames (Other names): Secondary business names and other names the
+	// organisation is known by.
 	OtherNames []string `avro:"otherNames" json:"otherNames,omitempty"`
-	// LegalForm is the organisation's legal form as registered by the Swedish
-	// Companies Registration Office.
+	// LegalForm (Legal form): The organisation's legal form as registered by
+	// the Swedish Companies Registration Office.
 	LegalForm OrganisationV1LegalForm `avro:"legalForm" json:"legalForm"`
-	// Status is whether the organisation is active or has ceased, according to
-	// the register.
+	// Status (Status): Whether the organisation is active or has ceased,
+	// according to the register.
 	Status OrganisationV1Status `avro:"status" json:"status,omitempty"`
-	// RegistrationDate is the date the organisation was registered.
+	// VatRegistered (VAT registered): Whether the organisation is registered
+	// for value added tax with the Swedish Tax Agency.
+	VatRegistered bool `avro:"vatRegistered" json:"vatRegistered,omitempty"`
+	// FTaxApproved (Approved for F-tax): Whether the organisation is approved
+	// for F-tax, so that the municipality does not withhold tax on payments to
+	// it.
+	FTaxApproved bool `avro:"fTaxApproved" json:"fTaxApproved,omitempty"`
+	// RegistrationDate (Registration date): The date the organisation was
+	// registered.
 	RegistrationDate *time.Time `avro:"registrationDate" json:"registrationDate,omitempty"`
-	// PostalAddress is the organisation's registered postal address.
+	// PostalAddress (Postal address): The organisation's registered postal
+	// address.
 	PostalAddress *OrganisationV1PostalAddress `avro:"postalAddress" json:"postalAddress,omitempty"`
-	// VisitingAddress is the address in the municipality's address register
-	// where the organisation receives visitors, if it is in the municipality.
+	// VisitingAddress (Visiting address): The address in the municipality's
+	// address register where the organisation receives visitors, if it is in
+	// the municipality.
 	VisitingAddress *string `avro:"visitingAddress" json:"visitingAddress,omitempty"`
-	// SniCodes is the organisation's industries under the Swedish Standard
-	// Industrial Classification (SNI 2007), five digits.
+	// SniCodes (SNI codes): The organisation's industries under the Swedish
+	// Standard Industrial Classification (SNI 2007), five digits.
 	SniCodes []string `avro:"sniCodes" json:"sniCodes,omitempty"`
-	// EmailAddress is the organisation's general email address.
+	// EmailAddress (Email address): The organisation's general email address.
 	EmailAddress *string `avro:"emailAddress" json:"emailAddress,omitempty"`
 }
 
@@ -48,7 +61,8 @@ func (OrganisationV1) Topic() string { return "samnav.organisation.v1" }
 // Key returns the record's Kafka key, its opaque id.
 func (r *OrganisationV1) Key() string { return r.ID }
 
-// OrganisationV1LegalForm is a code of legal form.
+// OrganisationV1LegalForm is a code of OrganisationV1.LegalForm (Legal
+// form).
 type OrganisationV1LegalForm string
 
 // The codes of OrganisationV1LegalForm.
@@ -68,7 +82,7 @@ const (
 	OrganisationV1LegalFormOther  OrganisationV1LegalForm = "OTHER"  // Other legal form
 )
 
-// OrganisationV1Status is a code of status.
+// OrganisationV1Status is a code of OrganisationV1.Status (Status).
 type OrganisationV1Status string
 
 // The codes of OrganisationV1Status.
@@ -79,15 +93,15 @@ const (
 	OrganisationV1StatusDeregistered  OrganisationV1Status = "DEREGISTERED"   // Deregistered
 )
 
-// OrganisationV1PostalAddress is the organisation's registered postal
-// address.
+// OrganisationV1PostalAddress is the type of OrganisationV1.PostalAddress
+// (Postal address).
 type OrganisationV1PostalAddress struct {
-	// CareOf is the name post goes through.
+	// CareOf (Care of): The name post goes through.
 	CareOf *string `avro:"careOf" json:"careOf,omitempty"`
-	// StreetAddress is Street address or PO box.
+	// StreetAddress (Street address): Street address or PO box.
 	StreetAddress string `avro:"streetAddress" json:"streetAddress"`
-	// PostalCode is Postal code, five digits.
+	// PostalCode (Postal code): Postal code, five digits.
 	PostalCode string `avro:"postalCode" json:"postalCode"`
-	// PostTown is the post town.
+	// PostTown (Post town): The post town.
 	PostTown string `avro:"postTown" json:"postTown"`
 }

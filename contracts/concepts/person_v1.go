@@ -6,55 +6,64 @@ import (
 	"time"
 )
 
-// PersonV1 is a natural person who is or has been registered as resident in
-// the municipality, or who holds a co-ordination number and has business
-// with the municipality.
+// PersonV1 is major version 1 of the concept Person (Person).
+//
+// A natural person who is or has been registered as resident in the
+// municipality, or who holds a co-ordination number and has business with
+// the municipality.
 //
 // Master source: folkbokforing. Topic: samnav.person.v1. Schema: avro/person.v1.avsc.
 type PersonV1 struct {
 	// ID is the record's opaque, stable identifier and the Kafka key.
 	ID string `avro:"id" json:"id"`
-	// PersonalIdentityNumber is the person's personal identity number under the
-	// Population Registration Act, as YYYYMMDDNNNN. Absent for a person who
-	// only has a co-ordination number.
+	// PersonalIdentityNumber (Personal identity number): The person's personal
+	// identity number under the Population Registration Act, as YYYYMMDDNNNN.
+	// Absent for a person who only has a co-ordination number.
 	PersonalIdentityNumber *string `avro:"personalIdentityNumber" json:"personalIdentityNumber,omitempty"`
-	// CoordinationNumber is the person's co-ordination number from the Swedish
-	// Tax Agency, as YYYYMMDDNNNN (day of birth plus 60), for a person who is
-	// not and has not been registered as resident.
+	// CoordinationNumber (Co-ordination number): The person's co-ordination
+	// number from the Swedish Tax Agency, as YYYYMMDDNNNN (day of birth plus
+	// 60), for a person who is not and has not been registered as resident.
 	CoordinationNumber *string `avro:"coordinationNumber" json:"coordinationNumber,omitempty"`
-	// GivenNames is all of the person's given names as registered in the
-	// population register.
+	// GivenNames (Given names): All of the person's given names as registered
+	// in the population register.
 	GivenNames string `avro:"givenNames" json:"givenNames"`
-	// PreferredGivenName is the given name the person is called by
-	// (tilltalsnamn) according to the population register.
+	// PreferredGivenName (Preferred given name): The given name the person is
+	// called by (tilltalsnamn) according to the population register.
 	PreferredGivenName *string `avro:"preferredGivenName" json:"preferredGivenName,omitempty"`
-	// MiddleName is the person's middle name under the Names Act, if any.
+	// MiddleName (Middle name): The person's middle name under the Names Act,
+	// if any.
 	MiddleName *string `avro:"middleName" json:"middleName,omitempty"`
-	// Surname is the person's surname as registered in the population register.
-	Surname string `avro:"surname" json:"surname"`
-	// DateOfBirth is the person's date of birth.
-	DateOfBirth time.Time `avro:"dateOfBirth" json:"dateOfBirth"`
-	// ProtectedIdentity is whether the person's identity is protected. Unless
-	// the value is NONE, address and contact data may only be given to systems
-	// approved for it.
-	ProtectedIdentity PersonV1ProtectedIdentity `avro:"protectedIdentity" json:"protectedIdentity"`
-	// RegisteredAddress is the address at which the person is registered as
-	// resident according to the Swedish Tax Agency.
-	RegisteredAddress *PersonV1RegisteredAddress `avro:"registeredAddress" json:"registeredAddress,omitempty"`
-	// MunicipalityOfRegistration is Statistics Sweden's four-digit code of the
-	// municipality where the person is registered; absent when the person is
-	// not registered.
-	MunicipalityOfRegistration *string `avro:"municipalityOfRegistration" json:"municipalityOfRegistration,omitempty"`
-	// RegistrationStatus is the person's standing in the population register.
-	RegistrationStatus PersonV1RegistrationStatus `avro:"registrationStatus" json:"registrationStatus"`
-	// DateOfDeath is the date the person died, according to the population
+	// Surname (Surname): The person's surname as registered in the population
 	// register.
+	Surname string `avro:"surname" json:"surname"`
+	// DateOfBirth (Date of birth): The person's date of birth.
+	DateOfBirth time.Time `avro:"dateOfBirth" json:"dateOfBirth"`
+	// ProtectedIdentity (Protected identity): Whether the person's identity is
+	// protected. Unless the value is NONE, address and contact data may only be
+	// given to systems approved for it.
+	ProtectedIdentity PersonV1ProtectedIdentity `avro:"protectedIdentity" json:"protectedIdentity"`
+	// RegisteredAddress (Population-register address): The address at which the
+	// person is registered as resident according to the Swedish Tax Agency.
+	RegisteredAddress *PersonV1RegisteredAddress `avro:"registeredAddress" json:"registeredAddress,omitempty"`
+	// MunicipalityOfRegistration (Municipality of registration): Statistics
+	// Sweden's four-digit code of the municipality where the person is
+	// registered; absent when the person is not registered.
+	MunicipalityOfRegistration *string `avro:"municipalityOfRegistration" json:"municipalityOfRegistration,omitempty"`
+	// RegistrationStatus (Registration status): The person's standing in the
+	// population register.
+	RegistrationStatus PersonV1RegistrationStatus `avro:"registrationStatus" json:"registrationStatus"`
+	// DateOfDeath (Date of death): The date the person died, according to the
+	// population register.
 	DateOfDeath *time.Time `avro:"dateOfDeath" json:"dateOfDeath,omitempty"`
-	// EmailAddress is an email address the person has given to the
-	// municipality.
+	// RegisterUpdatedAt (Last changed in the population register): The time the
+	// Swedish Tax Agency last changed any of the person's data in the
+	// population register, according to its notification.
+	RegisterUpdatedAt *time.Time `avro:"registerUpdatedAt" json:"registerUpdatedAt,omitempty"`
+	// EmailAddress (Email address): An email address the person has given to
+	// the municipality.
 	EmailAddress *string `avro:"emailAddress" json:"emailAddress,omitempty"`
-	// PhoneNumbers is Phone numbers the person has given to the municipality,
-	// in international format.
+	// PhoneNumbers (Phone numbers): Phone numbers the person has given to the
+	// municipality, in international format.
 	PhoneNumbers []string `avro:"phoneNumbers" json:"phoneNumbers,omitempty"`
 }
 
@@ -64,7 +73,8 @@ func (PersonV1) Topic() string { return "samnav.person.v1" }
 // Key returns the record's Kafka key, its opaque id.
 func (r *PersonV1) Key() string { return r.ID }
 
-// PersonV1ProtectedIdentity is a code of protected identity.
+// PersonV1ProtectedIdentity is a code of PersonV1.ProtectedIdentity
+// (Protected identity).
 type PersonV1ProtectedIdentity string
 
 // The codes of PersonV1ProtectedIdentity.
@@ -75,24 +85,26 @@ const (
 	PersonV1ProtectedIdentityFictitiousIdentity     PersonV1ProtectedIdentity = "FICTITIOUS_IDENTITY"     // Fictitious identity
 )
 
-// PersonV1RegisteredAddress is the address at which the person is
-// registered as resident according to the Swedish Tax Agency.
+// PersonV1RegisteredAddress is the type of PersonV1.RegisteredAddress
+// (Population-register address).
 type PersonV1RegisteredAddress struct {
-	// CareOf is the name of the person or organisation that post goes through.
+	// CareOf (Care of): The name of the person or organisation that post goes
+	// through.
 	CareOf *string `avro:"careOf" json:"careOf,omitempty"`
-	// StreetAddress is Street and number, and the flat number where there is
-	// one.
+	// StreetAddress (Street address): Street and number, and the flat number
+	// where there is one.
 	StreetAddress string `avro:"streetAddress" json:"streetAddress"`
-	// PostalCode is Postal code, five digits.
+	// PostalCode (Postal code): Postal code, five digits.
 	PostalCode string `avro:"postalCode" json:"postalCode"`
-	// PostTown is the post town of the postal code.
+	// PostTown (Post town): The post town of the postal code.
 	PostTown string `avro:"postTown" json:"postTown"`
-	// MunicipalityCode is Statistics Sweden's four-digit code of the
-	// municipality of registration.
+	// MunicipalityCode (Municipality code): Statistics Sweden's four-digit code
+	// of the municipality of registration.
 	MunicipalityCode string `avro:"municipalityCode" json:"municipalityCode"`
 }
 
-// PersonV1RegistrationStatus is a code of registration status.
+// PersonV1RegistrationStatus is a code of PersonV1.RegistrationStatus
+// (Registration status).
 type PersonV1RegistrationStatus string
 
 // The codes of PersonV1RegistrationStatus.

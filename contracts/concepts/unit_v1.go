@@ -6,50 +6,55 @@ import (
 	"time"
 )
 
-// UnitV1 is a unit in which the municipality, or a provider on its behalf,
-// runs an activity at one place, such as a school, a preschool or a care
-// home.
+// UnitV1 is major version 1 of the concept Operating unit
+// (Verksamhetsenhet).
+//
+// A unit in which the municipality, or a provider on its behalf, runs an
+// activity at one place, such as a school, a preschool or a care home.
 //
 // Master source: samnav. Topic: samnav.unit.v1. Schema: avro/unit.v1.avsc.
 type UnitV1 struct {
 	// ID is the record's opaque, stable identifier and the Kafka key.
 	ID string `avro:"id" json:"id"`
-	// Name is the unit's name as it is presented to the public.
+	// Name (Name): The unit's name as it is presented to the public.
 	Name string `avro:"name" json:"name"`
-	// UnitType is the kind of activity the unit runs.
+	// UnitType (Unit type): The kind of activity the unit runs.
 	UnitType UnitV1UnitType `avro:"unitType" json:"unitType"`
-	// SchoolUnitCode is the Swedish National Agency for Education's eight-digit
-	// school unit code, for schools and preschools.
+	// SchoolUnitCode (School unit code): The Swedish National Agency for
+	// Education's eight-digit school unit code, for schools and preschools.
 	SchoolUnitCode *string `avro:"schoolUnitCode" json:"schoolUnitCode,omitempty"`
-	// WorkplaceNumber is Statistics Sweden's workplace number (CFAR number) of
-	// the unit.
+	// WorkplaceNumber (Workplace number): Statistics Sweden's workplace number
+	// (CFAR number) of the unit.
 	WorkplaceNumber *string `avro:"workplaceNumber" json:"workplaceNumber,omitempty"`
-	// OwnerNamnd is the committee responsible for the activity at the unit.
+	// OwnerNamnd (Responsible committee): The committee responsible for the
+	// activity at the unit.
 	OwnerNamnd string `avro:"ownerNamnd" json:"ownerNamnd"`
-	// Forvaltning is the administration the unit belongs to.
+	// Forvaltning (Administration): The administration the unit belongs to.
 	Forvaltning *string `avro:"forvaltning" json:"forvaltning,omitempty"`
-	// Provider is the organisation that runs the unit when the municipality
-	// does not run it itself.
+	// Provider (Provider): The organisation that runs the unit when the
+	// municipality does not run it itself.
 	Provider *string `avro:"provider" json:"provider,omitempty"`
-	// Ownership is whether the unit is run by the municipality or by an
-	// independent organiser or provider.
+	// Ownership (Ownership): Whether the unit is run by the municipality or by
+	// an independent organiser or provider.
 	Ownership UnitV1Ownership `avro:"ownership" json:"ownership,omitempty"`
-	// Address is the unit's visiting address in the municipality's address
-	// register.
+	// Address (Visiting address): The unit's visiting address in the
+	// municipality's address register.
 	Address *string `avro:"address" json:"address,omitempty"`
-	// PhoneNumber is the unit's phone number in international format.
+	// PhoneNumber (Phone number): The unit's phone number in international
+	// format.
 	PhoneNumber *string `avro:"phoneNumber" json:"phoneNumber,omitempty"`
-	// EmailAddress is the unit's functional email address.
+	// EmailAddress (Email address): The unit's functional email address.
 	EmailAddress *string `avro:"emailAddress" json:"emailAddress,omitempty"`
-	// Website is the address of the unit's page on the web.
+	// Website (Website): The address of the unit's page on the web.
 	Website *string `avro:"website" json:"website,omitempty"`
-	// Capacity is the number of places the unit is designed for.
+	// Capacity (Capacity): The number of places the unit is designed for.
 	Capacity *int32 `avro:"capacity" json:"capacity,omitempty"`
-	// OpeningHours is the unit's regular opening hours per day of the week.
+	// OpeningHours (Opening hours): The unit's regular opening hours per day of
+	// the week.
 	OpeningHours []UnitV1OpeningHoursItem `avro:"openingHours" json:"openingHours,omitempty"`
-	// ValidFrom is the day the unit started.
+	// ValidFrom (Valid from): The day the unit started.
 	ValidFrom time.Time `avro:"validFrom" json:"validFrom"`
-	// ValidTo is the day the unit closed; absent for a current unit.
+	// ValidTo (Valid to): The day the unit closed; absent for a current unit.
 	ValidTo *time.Time `avro:"validTo" json:"validTo,omitempty"`
 }
 
@@ -59,7 +64,7 @@ func (UnitV1) Topic() string { return "samnav.unit.v1" }
 // Key returns the record's Kafka key, its opaque id.
 func (r *UnitV1) Key() string { return r.ID }
 
-// UnitV1UnitType is a code of unit type.
+// UnitV1UnitType is a code of UnitV1.UnitType (Unit type).
 type UnitV1UnitType string
 
 // The codes of UnitV1UnitType.
@@ -76,7 +81,7 @@ const (
 	UnitV1UnitTypeOther                UnitV1UnitType = "OTHER"                  // Other activity
 )
 
-// UnitV1Ownership is a code of ownership.
+// UnitV1Ownership is a code of UnitV1.Ownership (Ownership).
 type UnitV1Ownership string
 
 // The codes of UnitV1Ownership.
@@ -86,7 +91,8 @@ const (
 	UnitV1OwnershipIndependent UnitV1Ownership = "INDEPENDENT" // Independent organiser
 )
 
-// UnitV1OpeningHoursItemDayOfWeek is a code of day of week.
+// UnitV1OpeningHoursItemDayOfWeek is a code of
+// UnitV1OpeningHoursItem.DayOfWeek (Day of week).
 type UnitV1OpeningHoursItemDayOfWeek string
 
 // The codes of UnitV1OpeningHoursItemDayOfWeek.
@@ -100,12 +106,13 @@ const (
 	UnitV1OpeningHoursItemDayOfWeekSunday    UnitV1OpeningHoursItemDayOfWeek = "SUNDAY"    // Sunday
 )
 
-// UnitV1OpeningHoursItem is one item of Opening hours.
+// UnitV1OpeningHoursItem is the type of UnitV1.OpeningHours[i] (Opening
+// hours).
 type UnitV1OpeningHoursItem struct {
-	// DayOfWeek is the day of the week the opening hours apply to.
+	// DayOfWeek (Day of week): The day of the week the opening hours apply to.
 	DayOfWeek UnitV1OpeningHoursItemDayOfWeek `avro:"dayOfWeek" json:"dayOfWeek"`
-	// Opens is the time the unit opens, HH:MM.
+	// Opens (Opens): The time the unit opens, HH:MM.
 	Opens string `avro:"opens" json:"opens"`
-	// Closes is the time the unit closes, HH:MM.
+	// Closes (Closes): The time the unit closes, HH:MM.
 	Closes string `avro:"closes" json:"closes"`
 }

@@ -31,7 +31,10 @@ func GoPackageDoc(m *model.Model) ([]byte, error) {
 	b.WriteString("// Package concepts holds the Go types of Samnav's contracts, one struct per\n")
 	b.WriteString("// concept and major version, tagged to encode and decode with the concept's\n")
 	b.WriteString("// Avro schema (contracts/avro/<concept>.v<major>.avsc). Optional attributes\n")
-	b.WriteString("// without a default are pointers; nil is Avro null.\n//\n// Concepts:\n")
+	b.WriteString("// without a default are pointers; nil is Avro null (a nullable decimal is\n")
+	b.WriteString("// **big.Rat). Optional attributes with a default are plain values the\n")
+	b.WriteString("// producer sets: a Go zero value is not the default (\"\" is no enum code).\n")
+	b.WriteString("//\n// Concepts:\n")
 	for _, c := range m.Concepts {
 		fmt.Fprintf(&b, "//   - %s: %s (topic %s)\n", GoTypeName(c), c.Name.EN, c.Topic())
 	}
@@ -56,12 +59,14 @@ func GoType(c *model.Concept) ([]byte, error) {
 	g := &goGen{imports: map[string]bool{}}
 	var main bytes.Buffer
 	name := GoTypeName(c)
-	comment(&main, fmt.Sprintf("%s is %s", name, lowerFirst(c.Definition.EN)))
+	comment(&main, fmt.Sprintf("%s is major version %d of the concept %s (%s).", name, c.Major, c.Name.EN, c.Name.SV))
+	main.WriteString("//\n")
+	comment(&main, c.Definition.EN)
 	fmt.Fprintf(&main, "//\n// Master source: %s. Topic: %s. Schema: %s.\n", c.Master, c.Topic(), AvroFile(c))
 	fmt.Fprintf(&main, "type %s struct {\n", name)
 	main.WriteString("\t// ID is the record's opaque, stable identifier and the Kafka key.\n")
 	main.WriteString("\tID string `avro:\"id\" json:\"id\"`\n")
-	g.fields(&main, name, c.Attributes)
+	g.fields(&main, name, name, c.Attributes)
 	main.WriteString("}\n\n")
 	fmt.Fprintf(&main, "// Topic is the state topic of %s.\nfunc (%s) Topic() string { return %q }\n\n", name, name, c.Topic())
 	fmt.Fprintf(&main, "// Key returns the record's Kafka key, its opaque id.\nfunc (r *%s) Key() string { return r.ID }\n\n", name)
@@ -87,10 +92,12 @@ func GoType(c *model.Concept) ([]byte, error) {
 	return src, nil
 }
 
-func (g *goGen) fields(b *bytes.Buffer, scope string, attrs []*model.Attribute) {
+// fields writes the fields of struct owner; scope prefixes the names of
+// the types they need.
+func (g *goGen) fields(b *bytes.Buffer, owner, scope string, attrs []*model.Attribute) {
 	for _, a := range attrs {
-		comment(b, fmt.Sprintf("%s is %s", pascal(a.Name), lowerFirst(a.Definition.EN)))
-		t := g.goType(scope+pascal(a.Name), a)
+		comment(b, fmt.Sprintf("%s (%s): %s", pascal(a.Name), a.Label.EN, a.Definition.EN))
+		t := g.goType(owner+"."+pascal(a.Name), scope+pascal(a.Name), a)
 		if !a.Required && !a.HasDefault && a.Type != model.List {
 			// A nullable decimal is **big.Rat: hamba/avro decodes
 			// ["null", decimal] into a *big.Rat field as 0 (measured with
@@ -105,7 +112,9 @@ func (g *goGen) fields(b *bytes.Buffer, scope string, attrs []*model.Attribute) 
 	}
 }
 
-func (g *goGen) goType(name string, a *model.Attribute) string {
+// goType returns the Go type of a's values, declaring it as name when it
+// needs a declaration; field is the Go field it is the type of, for docs.
+func (g *goGen) goType(field, name string, a *model.Attribute) string {
 	switch a.Type {
 	case model.String, model.Reference:
 		return "string"
@@ -122,7 +131,7 @@ func (g *goGen) goType(name string, a *model.Attribute) string {
 		g.imports["math/big"] = true
 		return "*big.Rat"
 	case model.Enum:
-		comment(&g.types, fmt.Sprintf("%s is a code of %s.", name, strings.ToLower(a.Label.EN)))
+		comment(&g.types, fmt.Sprintf("%s is a code of %s (%s).", name, field, a.Label.EN))
 		fmt.Fprintf(&g.types, "type %s string\n\n// The codes of %s.\nconst (\n", name, name)
 		for _, c := range a.Codes {
 			fmt.Fprintf(&g.types, "\t%s%s %s = %q // %s\n", name, codeIdent(c.Code), name, c.Code, c.Label.EN)
@@ -131,33 +140,18 @@ func (g *goGen) goType(name string, a *model.Attribute) string {
 		return name
 	case model.Record:
 		var body bytes.Buffer
-		g.fields(&body, name, a.Attributes)
-		comment(&g.types, fmt.Sprintf("%s is %s", name, lowerFirst(a.Definition.EN)))
+		g.fields(&body, name, name, a.Attributes)
+		comment(&g.types, fmt.Sprintf("%s is the type of %s (%s).", name, field, a.Label.EN))
 		fmt.Fprintf(&g.types, "type %s struct {\n%s}\n\n", name, body.String())
 		return name
 	case model.List:
 		item := *a.Items
-		if item.Definition.EN == "" {
+		if item.Label.EN == "" {
 			item.Label = a.Label
-			item.Definition = model.Text{SV: a.Definition.SV, EN: "one item of " + lowerFirst(a.Label.EN) + "."}
 		}
-		return "[]" + g.goType(name+"Item", &item)
+		return "[]" + g.goType(field+"[i]", name+"Item", &item)
 	}
 	panic("generator: attribute type " + strconv.Quote(string(a.Type)) + " not handled")
-}
-
-func lowerFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	// Only a leading common word is lowered; names ("Statistics Sweden's
-	// ...") and acronyms keep their capital.
-	first, _, _ := strings.Cut(s, " ")
-	switch first {
-	case "A", "An", "The", "All", "Whether", "One", "Every":
-		return strings.ToLower(s[:1]) + s[1:]
-	}
-	return s
 }
 
 // comment writes s as a Go comment wrapped at about 76 columns.

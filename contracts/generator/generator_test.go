@@ -1,0 +1,155 @@
+package generator_test
+
+import (
+	"flag"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/samnav/samnav/contracts/generator"
+	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/avro"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// TestGolden generates from testdata/model, which uses every attribute
+// type, and compares with testdata/golden. Refresh with -update.
+func TestGolden(t *testing.T) {
+	m, err := model.LoadDir("testdata/model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := generator.Generate(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := "testdata/golden"
+	if *update {
+		if err := os.RemoveAll(golden); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			p := filepath.Join(golden, filepath.FromSlash(f.Path)+".golden")
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var want []string
+	err = filepath.WalkDir(golden, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(golden, p)
+		want = append(want, strings.TrimSuffix(filepath.ToSlash(rel), ".golden"))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range files {
+		got = append(got, f.Path)
+		g, err := os.ReadFile(filepath.Join(golden, filepath.FromSlash(f.Path)+".golden"))
+		if err != nil {
+			t.Errorf("%s: no golden file (run go test -update): %v", f.Path, err)
+			continue
+		}
+		if string(g) != string(f.Data) {
+			t.Errorf("%s differs from its golden file (run go test -update and review the diff)", f.Path)
+		}
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("generated files %q, golden files %q", got, want)
+	}
+}
+
+// TestDeterministic generates twice and expects the same bytes.
+func TestDeterministic(t *testing.T) {
+	for _, dir := range []string{"testdata/model", "../model"} {
+		m, err := model.LoadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := generator.Generate(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			b, err := generator.Generate(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.EqualFunc(a, b, func(x, y generator.File) bool { return x.Path == y.Path && string(x.Data) == string(y.Data) }) {
+				t.Fatalf("%s: two runs generated different output", dir)
+			}
+		}
+	}
+}
+
+// TestAvroSchemas parses every schema generated from the test model with
+// pkg/avro and round-trips a value with every attribute set.
+func TestAvroSchemas(t *testing.T) {
+	m, err := model.LoadDir("testdata/model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := m.Concept("library")
+	text, err := generator.Avro(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := avro.Parse(string(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.FullName() != "se.samnav.library.v2.Library" {
+		t.Errorf("full name %s", s.FullName())
+	}
+	for _, prop := range []string{`"samnav.classification"`, `"samnav.personalData": "sensitive"`, `"samnav.shielded": true`, `"samnav.naturalKey": true`, `"samnav.ref": "library"`, `"samnav.master": "samnav"`} {
+		if !strings.Contains(string(text), prop) {
+			t.Errorf("schema lacks %s", prop)
+		}
+	}
+	for _, prop := range []string{`"samnav.`, `"doc"`} {
+		if strings.Contains(s.Canonical(), prop) {
+			t.Errorf("canonical form holds %s: properties would change the fingerprint", prop)
+		}
+	}
+}
+
+func TestWriteLeavesEarlierMajors(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "avro", "library.v1.avsc")
+	if err := os.MkdirAll(filepath.Dir(old), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(old, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.LoadDir("testdata/model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := generator.Generate(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := generator.Write(dir, files); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); err != nil {
+		t.Errorf("the earlier major's schema is gone: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "avro", "library.v2.avsc")); err != nil {
+		t.Errorf("the current major's schema was not written: %v", err)
+	}
+}
