@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"text/tabwriter"
 	"time"
@@ -35,6 +36,10 @@ type result struct {
 	path      string
 	transport string
 	rate      float64 // messages per second
+	// cpuPerMsg is the CPU time (user and system, all threads of the
+	// process, so the broker's share too) per message: far less disturbed
+	// by other load on the machine than the wall-clock rate.
+	cpuPerMsg time.Duration
 	first     time.Duration
 }
 
@@ -93,16 +98,17 @@ func BenchmarkTransports(b *testing.B) {
 			payload := payloads[size]
 			for _, tr := range transports {
 				b.Run(fmt.Sprintf("payload=%dB/path=publish/transport=%s", size, tr.Name()), func(b *testing.B) {
-					var elapsed time.Duration
+					var elapsed, cpu time.Duration
 					for range b.N {
 						seq++
 						topic := fmt.Sprintf("publish-%d-%s-%d", size, tr.Name(), seq)
 						runtime.GC() // start every run from the same heap state
 						err := e.publishOnce(ctx, tr, topic, payload, n, func(f func() error) error {
 							b.StartTimer()
-							start := time.Now()
+							start, cpu0 := time.Now(), processCPU()
 							err := f()
 							elapsed += time.Since(start)
+							cpu += processCPU() - cpu0
 							b.StopTimer()
 							return err
 						})
@@ -110,7 +116,7 @@ func BenchmarkTransports(b *testing.B) {
 							b.Fatal(err)
 						}
 					}
-					r := result{round: round, payload: size, path: "publish", transport: tr.Name(), rate: float64(n*b.N) / elapsed.Seconds()}
+					r := result{round: round, payload: size, path: "publish", transport: tr.Name(), rate: float64(n*b.N) / elapsed.Seconds(), cpuPerMsg: cpu / time.Duration(n*b.N)}
 					results = upsert(results, r)
 					reportRatios(b, results, r)
 				})
@@ -125,13 +131,15 @@ func BenchmarkTransports(b *testing.B) {
 						}
 						prefilled[size] = true
 					}
-					var elapsed, first time.Duration
+					var elapsed, first, cpu time.Duration
 					for range b.N {
 						seq++
 						group := fmt.Sprintf("group-%s-%d", tr.Name(), seq)
 						runtime.GC()
 						b.StartTimer()
+						cpu0 := processCPU()
 						res, err := e.consumeOnce(ctx, tr, consumeTopic, group, n, size)
+						cpu += processCPU() - cpu0
 						b.StopTimer()
 						if err != nil {
 							b.Fatal(err)
@@ -139,7 +147,7 @@ func BenchmarkTransports(b *testing.B) {
 						elapsed += res.LastAck
 						first += res.FirstMessage
 					}
-					r := result{round: round, payload: size, path: "consume", transport: tr.Name(), rate: float64(n*b.N) / elapsed.Seconds(), first: first / time.Duration(b.N)}
+					r := result{round: round, payload: size, path: "consume", transport: tr.Name(), rate: float64(n*b.N) / elapsed.Seconds(), first: first / time.Duration(b.N), cpuPerMsg: cpu / time.Duration(n*b.N)}
 					results = upsert(results, r)
 					b.ReportMetric(float64(r.first.Milliseconds()), "first-msg-ms")
 					reportRatios(b, results, r)
@@ -157,6 +165,7 @@ var baselines = []string{"kafkago", "watermill-kafka"}
 // round for the same payload and path.
 func reportRatios(b *testing.B, results []result, r result) {
 	b.ReportMetric(r.rate, "msgs/s")
+	b.ReportMetric(float64(r.cpuPerMsg.Nanoseconds()), "cpu-ns/msg")
 	b.ReportMetric(0, "ns/op") // one op is a whole run of N messages; msgs/s is the figure
 	for _, base := range baselines {
 		if br, ok := find(results, r.round, r.payload, r.path, base); ok {
@@ -175,7 +184,7 @@ func printTable(w io.Writer, results []result, n, rounds int, s kafkabench.Setti
 	fmt.Fprintf(w, "\nkafkabench: N=%d messages per run, %d round(s), %d partitions, %d publishers x %d messages per Publish, acks=all, batch %d msgs / %d B / linger %s, commit every %s, GOMAXPROCS=%d\n",
 		n, rounds, partitions, s.Publishers, s.Slice, s.BatchSize, s.BatchBytes, s.Linger, s.CommitInterval, runtime.GOMAXPROCS(0))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "payload\tpath\ttransport\tmsgs/s (median)\tmin..max\tx kafkago\tx watermill-kafka\tfirst msg\t")
+	fmt.Fprintln(tw, "payload\tpath\ttransport\tmsgs/s (median)\tmin..max\tx kafkago\tx watermill-kafka\tcpu/msg\tcpu x kafkago\tfirst msg\t")
 	type cell struct {
 		payload         int
 		path, transport string
@@ -190,14 +199,19 @@ func printTable(w io.Writer, results []result, n, rounds int, s kafkabench.Setti
 		}
 	}
 	for _, c := range cells {
-		var rates, firsts []float64
+		var rates, firsts, cpus []float64
 		ratios := map[string][]float64{}
+		var cpuRatios []float64
 		for _, r := range results {
 			if r.payload != c.payload || r.path != c.path || r.transport != c.transport {
 				continue
 			}
 			rates = append(rates, r.rate)
 			firsts = append(firsts, float64(r.first))
+			cpus = append(cpus, float64(r.cpuPerMsg))
+			if br, ok := find(results, r.round, r.payload, r.path, "kafkago"); ok && br.cpuPerMsg > 0 {
+				cpuRatios = append(cpuRatios, float64(r.cpuPerMsg)/float64(br.cpuPerMsg))
+			}
 			for _, base := range baselines {
 				if br, ok := find(results, r.round, r.payload, r.path, base); ok {
 					ratios[base] = append(ratios[base], r.rate/br.rate)
@@ -214,8 +228,13 @@ func printTable(w io.Writer, results []result, n, rounds int, s kafkabench.Setti
 		if c.path == "consume" {
 			first = time.Duration(median(firsts)).Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(tw, "%dB\t%s\t%s\t%.0f\t%.0f..%.0f\t%s\t%s\t%s\t\n", c.payload, c.path, c.transport,
-			median(rates), slices.Min(rates), slices.Max(rates), ratio("kafkago"), ratio("watermill-kafka"), first)
+		cpuRatio := "-"
+		if len(cpuRatios) > 0 {
+			cpuRatio = fmt.Sprintf("%.2f", median(cpuRatios))
+		}
+		fmt.Fprintf(tw, "%dB\t%s\t%s\t%.0f\t%.0f..%.0f\t%s\t%s\t%s\t%s\t%s\t\n", c.payload, c.path, c.transport,
+			median(rates), slices.Min(rates), slices.Max(rates), ratio("kafkago"), ratio("watermill-kafka"),
+			time.Duration(median(cpus)).Round(10*time.Nanosecond), cpuRatio, first)
 	}
 	_ = tw.Flush()
 }
@@ -267,4 +286,13 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// processCPU returns the user and system CPU time the process used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
