@@ -84,7 +84,9 @@ func TestUnknownTopic(t *testing.T) {
 	b := startBroker(t, embeddedkafka.Config{}) // no auto-creation
 	topic := "missing-" + watermill.NewShortUUID()
 
-	pub := newPublisher(t, b.Addr(), func(c *kafkago.PublisherConfig) { c.MinBackoff, c.MaxBackoff = 10*time.Millisecond, 50*time.Millisecond })
+	pub := newPublisher(t, b.Addr(), func(c *kafkago.PublisherConfig) {
+		c.MinBackoff, c.MaxBackoff = 10*time.Millisecond, 50*time.Millisecond
+	})
 	err := pub.Publish(topic, message.NewMessage(watermill.NewUUID(), []byte("x")))
 	if !errors.Is(err, kafka.UnknownTopicOrPartition) || !strings.Contains(err.Error(), "does not exist") || !strings.Contains(err.Error(), topic) {
 		t.Errorf("publish to unknown topic: error %v, want one naming the topic, saying it does not exist, wrapping UnknownTopicOrPartition", err)
