@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/samnav/samnav/pkg v0.0.0
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	gopkg.in/yaml.v3 v3.0.1
 )
 
@@ -13,6 +14,7 @@ require (
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
+	golang.org/x/text v0.42.0 // indirect
 )
 
 replace github.com/samnav/samnav/pkg => ../pkg
