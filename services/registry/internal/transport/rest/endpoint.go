@@ -78,8 +78,8 @@ type (
 		ID int `json:"id"`
 	}
 	compatResponse struct {
-		IsCompatible bool     `json:"is_compatible"`
-		Messages     []string `json:"messages,omitempty"`
+		IsCompatible bool      `json:"is_compatible"`
+		Messages     *[]string `json:"messages,omitempty"` // only with ?verbose=true; then [] when compatible
 	}
 	configResponse struct {
 		CompatibilityLevel schemas.Level `json:"compatibilityLevel"`
@@ -191,7 +191,7 @@ func MakeEndpoints(svc schemas.Service) Endpoints {
 			}
 			resp := compatResponse{IsCompatible: ok}
 			if req.verbose {
-				resp.Messages = msgs
+				resp.Messages = &msgs
 			}
 			return resp, nil
 		},
