@@ -1,0 +1,363 @@
+package record
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/auth"
+)
+
+// HubSystem is the system id of the hub itself: concepts whose model
+// master is HubSystem are kept by stewards through the hub's API; every
+// other concept is written only by its master system.
+const HubSystem = "samnav"
+
+// ServiceOptions configures NewService.
+type ServiceOptions struct {
+	// Logger receives refused writes (warn) for audit; nil discards.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+type service struct {
+	store  Store
+	model  *model.Model
+	logger *slog.Logger
+	now    func() time.Time
+}
+
+// NewService returns the Service over store for the concepts of m.
+//
+// Who may write: a concept whose master is HubSystem is written by
+// principals with the write grant for it (its stewards, admins), attributed
+// to system HubSystem; any other concept only by a publisher principal
+// whose system is the concept's master, attributed to that system. Every
+// other write is refused with CodeForbidden and logged at warn level.
+// Reads need the read grant.
+func NewService(store Store, m *model.Model, opts ServiceOptions) Service {
+	s := &service{store: store, model: m, logger: opts.Logger, now: opts.Now}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s
+}
+
+// Eraser is implemented by the Service NewService returns: erasure is
+// kept off the Service interface because only admins (the privacy
+// officer's tooling) may erase.
+type Eraser interface {
+	// Erase removes a record's state and natural keys, and the states in
+	// its history (who, when and why stay); its event is a tombstone.
+	Erase(ctx context.Context, concept, id, reason string) (*Record, error)
+}
+
+func (s *service) concept(id string) (*model.Concept, error) {
+	c := s.model.Concept(id)
+	if c == nil {
+		return nil, Errorf(CodeNotFound, "concept %q is not in the model", id)
+	}
+	return c, nil
+}
+
+func authError(err error) error {
+	switch {
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return &Error{Code: CodeUnauthorized, Message: err.Error(), Err: err}
+	case errors.Is(err, auth.ErrForbidden):
+		return &Error{Code: CodeForbidden, Message: err.Error(), Err: err}
+	}
+	return err
+}
+
+// authorizeWrite decides whether the principal in ctx may write concept c
+// and returns the actor the change is attributed to.
+func (s *service) authorizeWrite(ctx context.Context, c *model.Concept) (Actor, error) {
+	p := auth.FromContext(ctx)
+	if p == nil {
+		return Actor{}, Errorf(CodeUnauthorized, "writing %s needs an API token", c.ID)
+	}
+	actor := Actor{Subject: p.Subject, CredentialID: p.CredentialID}
+	if c.Master == HubSystem {
+		if err := auth.Require(p, auth.ActionWrite, c.ID); err != nil {
+			s.logger.WarnContext(ctx, "write refused", "principal", p.String(), "concept", c.ID, "reason", "no write grant")
+			return Actor{}, authError(err)
+		}
+		actor.System = HubSystem
+		return actor, nil
+	}
+	if sys := p.System(); sys != "" && sys == c.Master && p.Can(auth.ActionPublish, c.ID) {
+		actor.System = sys
+		return actor, nil
+	}
+	s.logger.WarnContext(ctx, "write refused: not the concept's master", "principal", p.String(), "system", p.System(), "concept", c.ID, "master", c.Master)
+	return Actor{}, &Error{Code: CodeForbidden, Err: auth.ErrForbidden,
+		Message: fmt.Sprintf("the master of %s is system %q: only it may write %s records; file corrections with %s", c.ID, c.Master, c.ID, c.Master)}
+}
+
+func (s *service) authorizeRead(ctx context.Context, concept string) (*model.Concept, error) {
+	c, err := s.concept(concept)
+	if err != nil {
+		return nil, err
+	}
+	if err := auth.Require(auth.FromContext(ctx), auth.ActionRead, concept); err != nil {
+		return nil, authError(err)
+	}
+	return c, nil
+}
+
+// clean validates state against c and returns it without "id" and null
+// attributes, or an invalid *Error listing every problem.
+func clean(c *model.Concept, id string, state map[string]any) (map[string]any, error) {
+	if state == nil {
+		return nil, &Error{Code: CodeInvalid, Message: "the record is empty", Fields: []model.FieldError{{Field: "", Rule: "required", Message: "a JSON object of attributes is required"}}}
+	}
+	var fields []model.FieldError
+	if v, ok := state["id"]; ok && v != nil {
+		if s, _ := v.(string); id == "" || s != id {
+			fields = append(fields, model.FieldError{Field: "id", Rule: "immutable", Message: "is assigned by the hub and cannot be set or changed"})
+		}
+	}
+	fields = append(fields, c.Validate(state)...)
+	if len(fields) > 0 {
+		return nil, &Error{Code: CodeInvalid, Message: fmt.Sprintf("the %s record breaks %d rule(s) of the model", c.ID, len(fields)), Fields: fields}
+	}
+	out := make(map[string]any, len(state))
+	for k, v := range state {
+		if k != "id" && v != nil {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+func traceParent(ctx context.Context) string {
+	carrier := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	return carrier.Get("traceparent")
+}
+
+func newEventID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func (s *service) Create(ctx context.Context, concept string, state map[string]any, reason string) (*Record, error) {
+	c, err := s.concept(concept)
+	if err != nil {
+		return nil, err
+	}
+	actor, err := s.authorizeWrite(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	st, err := clean(c, "", state)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, fmt.Errorf("new id: %w", err)
+	}
+	rec := &Record{Concept: c.ID, ID: id.String(), Revision: 1, State: st, CreatedAt: now, UpdatedAt: now}
+	ch := &Change{Kind: KindCreated, At: now, Actor: actor, Reason: reason, EventID: newEventID(), TraceParent: traceParent(ctx)}
+	if err := s.store.Create(ctx, rec, ch); err != nil {
+		return nil, fmt.Errorf("create %s: %w", c.ID, err)
+	}
+	return rec, nil
+}
+
+func staleError(cur *Record, want int64) error {
+	return &Error{Code: CodeConflict, Err: ErrConflict, Current: cur,
+		Message: fmt.Sprintf("revision %d is stale: %s %s is at revision %d", want, cur.Concept, cur.ID, cur.Revision)}
+}
+
+func (s *service) Update(ctx context.Context, concept, id string, ifRevision int64, state map[string]any, reason string) (*Record, error) {
+	c, err := s.concept(concept)
+	if err != nil {
+		return nil, err
+	}
+	actor, err := s.authorizeWrite(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	st, err := clean(c, id, state)
+	if err != nil {
+		return nil, err
+	}
+	tp := traceParent(ctx)
+	rec, err := s.store.Update(ctx, c.ID, id, func(r *Record, ch *Change) (*Record, error) {
+		if ifRevision != 0 && r.Revision != ifRevision {
+			return nil, staleError(r, ifRevision)
+		}
+		if r.State == nil {
+			return nil, Errorf(CodeNotFound, "%s %s was erased", c.ID, id)
+		}
+		now := s.now().UTC()
+		r.State, r.UpdatedAt = st, now
+		*ch = Change{Kind: KindUpdated, At: now, Actor: actor, Reason: reason, EventID: newEventID(), TraceParent: tp}
+		return r, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update %s %s: %w", c.ID, id, err)
+	}
+	return rec, nil
+}
+
+func (s *service) End(ctx context.Context, concept, id string, ifRevision int64, reason string) (*Record, error) {
+	c, err := s.concept(concept)
+	if err != nil {
+		return nil, err
+	}
+	actor, err := s.authorizeWrite(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if reason == "" {
+		return nil, &Error{Code: CodeInvalid, Message: "ending a record needs a reason", Fields: []model.FieldError{{Field: "reason", Rule: "required", Message: "is required to end a record"}}}
+	}
+	tp := traceParent(ctx)
+	rec, err := s.store.Update(ctx, c.ID, id, func(r *Record, ch *Change) (*Record, error) {
+		if ifRevision != 0 && r.Revision != ifRevision {
+			return nil, staleError(r, ifRevision)
+		}
+		if r.EndedAt != nil {
+			return nil, &Error{Code: CodeConflict, Err: ErrConflict, Current: r, Message: fmt.Sprintf("%s %s was ended at %s", c.ID, id, r.EndedAt.Format(time.RFC3339))}
+		}
+		now := s.now().UTC()
+		r.EndedAt, r.EndReason, r.UpdatedAt = &now, reason, now
+		*ch = Change{Kind: KindEnded, At: now, Actor: actor, Reason: reason, EventID: newEventID(), TraceParent: tp}
+		return r, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("end %s %s: %w", c.ID, id, err)
+	}
+	return rec, nil
+}
+
+func (s *service) Erase(ctx context.Context, concept, id, reason string) (*Record, error) {
+	c, err := s.concept(concept)
+	if err != nil {
+		return nil, err
+	}
+	if err := auth.Require(auth.FromContext(ctx), auth.ActionAdmin, ""); err != nil {
+		return nil, authError(err)
+	}
+	if reason == "" {
+		return nil, &Error{Code: CodeInvalid, Message: "erasing a record needs a reason", Fields: []model.FieldError{{Field: "reason", Rule: "required", Message: "is required to erase a record"}}}
+	}
+	p := auth.FromContext(ctx)
+	actor := Actor{Subject: p.Subject, CredentialID: p.CredentialID, System: HubSystem}
+	tp := traceParent(ctx)
+	rec, err := s.store.Update(ctx, c.ID, id, func(r *Record, ch *Change) (*Record, error) {
+		if r.State == nil {
+			return nil, Errorf(CodeNotFound, "%s %s was erased already", c.ID, id)
+		}
+		now := s.now().UTC()
+		r.State, r.UpdatedAt = nil, now
+		if r.EndedAt == nil {
+			r.EndedAt, r.EndReason = &now, reason
+		}
+		*ch = Change{Kind: KindErased, At: now, Actor: actor, Reason: reason, EventID: newEventID(), TraceParent: tp}
+		return r, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("erase %s %s: %w", c.ID, id, err)
+	}
+	return rec, nil
+}
+
+func (s *service) Get(ctx context.Context, concept, id string) (*Record, error) {
+	if _, err := s.authorizeRead(ctx, concept); err != nil {
+		return nil, err
+	}
+	rec, err := s.store.Get(ctx, concept, id)
+	if err != nil {
+		return nil, fmt.Errorf("get %s %s: %w", concept, id, err)
+	}
+	return rec, nil
+}
+
+func (s *service) GetByNaturalKey(ctx context.Context, concept, attribute, value string) (*Record, error) {
+	c, err := s.authorizeRead(ctx, concept)
+	if err != nil {
+		return nil, err
+	}
+	if a := c.Attribute(attribute); a == nil || !a.NaturalKey {
+		return nil, &Error{Code: CodeInvalid, Message: fmt.Sprintf("%s is not a natural key of %s", attribute, concept),
+			Fields: []model.FieldError{{Field: attribute, Rule: "natural-key", Message: "is not a natural key of the concept"}}}
+	}
+	rec, err := s.store.GetByNaturalKey(ctx, concept, attribute, value)
+	if err != nil {
+		return nil, fmt.Errorf("get %s by %s: %w", concept, attribute, err)
+	}
+	return rec, nil
+}
+
+// MaxPageSize bounds List's Limit.
+const MaxPageSize = 1000
+
+func (s *service) List(ctx context.Context, concept string, q ListQuery) (*Page, error) {
+	c, err := s.authorizeRead(ctx, concept)
+	if err != nil {
+		return nil, err
+	}
+	var fields []model.FieldError
+	for k := range q.Filter {
+		a := c.Attribute(k)
+		if a == nil {
+			fields = append(fields, model.FieldError{Field: k, Rule: "unknown", Message: "is not an attribute of the model"})
+		} else if a.Type == model.Record || a.Type == model.List {
+			fields = append(fields, model.FieldError{Field: k, Rule: "filter", Message: "records and lists cannot be filtered by equality"})
+		}
+	}
+	if q.Limit == 0 {
+		q.Limit = 100
+	}
+	if q.Limit < 1 || q.Limit > MaxPageSize {
+		fields = append(fields, model.FieldError{Field: "limit", Rule: "range", Message: fmt.Sprintf("must be between 1 and %d", MaxPageSize)})
+	}
+	if len(fields) > 0 {
+		return nil, &Error{Code: CodeInvalid, Message: "the query is invalid", Fields: fields}
+	}
+	if q.Search != "" && q.SearchFields == nil {
+		q.SearchFields = TextAttributes(c)
+	}
+	page, err := s.store.List(ctx, concept, q)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", concept, err)
+	}
+	return page, nil
+}
+
+// TextAttributes are the top-level string attributes of c that search
+// looks in: names, titles, addresses; not identity numbers, which are
+// looked up exactly by natural key.
+func TextAttributes(c *model.Concept) []string {
+	var out []string
+	for _, a := range c.Attributes {
+		if a.Type == model.String && a.PersonalData != model.IdentityNumber {
+			out = append(out, a.Name)
+		}
+	}
+	return out
+}
+
+func (s *service) History(ctx context.Context, concept, id string) ([]Change, error) {
+	if _, err := s.authorizeRead(ctx, concept); err != nil {
+		return nil, err
+	}
+	h, err := s.store.History(ctx, concept, id)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s %s: %w", concept, id, err)
+	}
+	return h, nil
+}
