@@ -76,6 +76,7 @@ func load(fsys fs.FS, prefix string) (*Model, error) {
 	for _, c := range m.Concepts {
 		l.resolve(m, c, "", c.Attributes)
 	}
+	l.requiredCycles(m)
 	if len(l.errs) > 0 {
 		slices.SortStableFunc(l.errs, func(a, b *Error) int {
 			if c := strings.Compare(a.File, b.File); c != 0 {
@@ -645,6 +646,65 @@ func (l *loader) resolveOne(m *Model, c *Concept, p string, a *Attribute) {
 	case List:
 		if a.Items != nil {
 			l.resolveOne(m, c, p+".items", a.Items)
+		}
+	}
+}
+
+// requiredRefs returns the concepts a record of c must reference: its
+// required references, and required lists of references that must not be
+// empty.
+func requiredRefs(c *Concept) []*Attribute {
+	var out []*Attribute
+	for _, a := range c.Attributes {
+		switch {
+		case !a.Required:
+		case a.Type == Reference:
+			out = append(out, a)
+		case a.Type == List && a.Items != nil && a.Items.Type == Reference && a.Validation.MinLength != nil && *a.Validation.MinLength > 0:
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// requiredCycles reports cycles of required references (a self-reference
+// included): no record on such a cycle could ever be created first.
+func (l *loader) requiredCycles(m *Model) {
+	const (
+		unvisited = iota
+		active
+		done
+	)
+	state := map[string]int{}
+	var stack []string
+	var visit func(c *Concept)
+	visit = func(c *Concept) {
+		state[c.ID] = active
+		stack = append(stack, c.ID)
+		for _, a := range requiredRefs(c) {
+			ref := a.Ref
+			if a.Type == List {
+				ref = a.Items.Ref
+			}
+			next := m.Concept(ref)
+			if next == nil {
+				continue // reported by resolve
+			}
+			switch state[next.ID] {
+			case active:
+				i := slices.Index(stack, next.ID)
+				cycle := append([]string{c.ID}, stack[i:]...)
+				l.errf(c.File, a.Line, c.ID, a.Name, "required references form a cycle %s: no record on it could be created first (make one of them optional)", strings.Join(cycle, " → "))
+			case unvisited:
+				visit(next)
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[c.ID] = done
+	}
+	for _, c := range m.Concepts {
+		if state[c.ID] == unvisited {
+			visit(c)
 		}
 	}
 }

@@ -94,6 +94,12 @@ func TestLoadErrors(t *testing.T) {
 		{"bad yaml", map[string]string{"person.yaml": "id: [\n"}, []string{"person.yaml: line"}},
 		{"duplicate concept id across files", map[string]string{"person.yaml": good, "z.yaml": good},
 			[]string{`z.yaml:2: concept person: id "person" does not match the file name z.yaml (want person.yaml)`, `z.yaml:2: concept person: concept id is already defined in person.yaml:2`}},
+		{"required self-reference", map[string]string{"person.yaml": attr("mother", "type: reference\nref: person\nrequired: true\n")},
+			[]string{"person.yaml:14: concept person: attribute mother: required references form a cycle person → person"}},
+		{"required reference cycle", map[string]string{
+			"person.yaml": attr("home", "type: reference\nref: house\nrequired: true\n"),
+			"house.yaml":  strings.Replace(attr("owners", "type: list\nrequired: true\nitems: {type: reference, ref: person}\nvalidation: {minLength: 1}\n"), "id: person", "id: house", 1),
+		}, []string{"person.yaml:14: concept person: attribute home: required references form a cycle person → house → person"}},
 		{"every problem at once", map[string]string{"person.yaml": strings.Replace(strings.Replace(good, "type: string", "type: strng", 1), "major: 1", "major: 0", 1)},
 			[]string{"person.yaml:3: concept person: major 0 must be 1 or more", `person.yaml:10: concept person: attribute givenName: type "strng"`}},
 	}
