@@ -306,3 +306,24 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+func TestApplyDefaults(t *testing.T) {
+	m, err := model.LoadDir("../model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := m.Concept("unit").ApplyDefaults(map[string]any{"name": "Skolan", "ownership": nil})
+	if rec["ownership"] != "MUNICIPAL" {
+		t.Errorf("ownership = %v, want the default MUNICIPAL", rec["ownership"])
+	}
+	if l, ok := rec["openingHours"].([]any); !ok || len(l) != 0 {
+		t.Errorf("openingHours = %#v, want an empty list", rec["openingHours"])
+	}
+	if _, set := rec["capacity"]; set {
+		t.Errorf("capacity has no default but was set to %v", rec["capacity"])
+	}
+	rec = m.Concept("organisation").ApplyDefaults(map[string]any{"status": "IN_LIQUIDATION"})
+	if rec["status"] != "IN_LIQUIDATION" || rec["vatRegistered"] != false {
+		t.Errorf("got %v", rec)
+	}
+}

@@ -294,3 +294,39 @@ func describe(v any) string {
 	}
 	return fmt.Sprintf("%T", v)
 }
+
+// ApplyDefaults sets every absent (or nil) attribute that has a default to
+// that default, in rec and in its nested records, and returns rec. Call it
+// before encoding a record whose writer left optional attributes out.
+func (c *Concept) ApplyDefaults(rec map[string]any) map[string]any {
+	applyDefaults(c.Attributes, rec)
+	return rec
+}
+
+func applyDefaults(attrs []*Attribute, rec map[string]any) {
+	for _, a := range attrs {
+		v, ok := rec[a.Name]
+		if (!ok || v == nil) && a.HasDefault {
+			if _, isList := a.Default.([]any); isList {
+				rec[a.Name] = []any{}
+			} else {
+				rec[a.Name] = a.Default
+			}
+			continue
+		}
+		switch a.Type {
+		case Record:
+			if m, ok := v.(map[string]any); ok {
+				applyDefaults(a.Attributes, m)
+			}
+		case List:
+			if l, ok := v.([]any); ok && a.Items != nil && a.Items.Type == Record {
+				for _, item := range l {
+					if m, ok := item.(map[string]any); ok {
+						applyDefaults(a.Items.Attributes, m)
+					}
+				}
+			}
+		}
+	}
+}
