@@ -115,9 +115,9 @@ type Transport interface {
 	// Name is the short label used in benchmark names and the table.
 	Name() string
 	// Publisher builds a publisher for n messages of payload to topic. The
-	// builder does everything a real producer does before its hot path
-	// (connect, prepare messages); the returned Run publishes all n and
-	// returns once the broker acknowledged every one of them (acks=all).
+	// returned Run creates the n messages (each with a fresh UUID) and
+	// publishes them, returning once the broker acknowledged every one of
+	// them (acks=all).
 	Publisher(ctx context.Context, topic string, payload []byte, n int) (Run, error)
 	// Consume joins a fresh consumer group, reads n messages from topic
 	// starting at the earliest offset and acks each one, committing by the

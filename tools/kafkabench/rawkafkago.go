@@ -22,7 +22,8 @@ var _ Transport = (*RawKafkaGo)(nil)
 func (*RawKafkaGo) Name() string { return "kafkago" }
 
 // Publisher implements Transport with one kafka.Writer shared by all
-// publishing goroutines, each calling WriteMessages with a slice. The
+// publishing goroutines, each building a slice of records and calling
+// WriteMessages with it. The
 // records have the shape the Watermill transports write (see UUIDHeader), so
 // all three put the same bytes on the wire.
 func (t *RawKafkaGo) Publisher(_ context.Context, topic string, payload []byte, n int) (Run, error) {
@@ -37,15 +38,15 @@ func (t *RawKafkaGo) Publisher(_ context.Context, topic string, payload []byte, 
 		BatchBytes:   int64(s.BatchBytes),
 		BatchTimeout: s.Linger,
 	}
-	msgs := make([]kafka.Message, n)
-	for i := range msgs {
-		id := []byte(watermill.NewUUID())
-		msgs[i] = kafka.Message{Key: id, Value: payload, Headers: []kafka.Header{{Key: UUIDHeader, Value: id}}}
-	}
 	return Run{
 		Publish: func(ctx context.Context) error {
 			return publishSlices(ctx, n, s.Publishers, s.Slice, func(ctx context.Context, lo, hi int) error {
-				return w.WriteMessages(ctx, msgs[lo:hi]...)
+				msgs := make([]kafka.Message, hi-lo)
+				for i := range msgs {
+					id := []byte(watermill.NewUUID())
+					msgs[i] = kafka.Message{Key: id, Value: payload, Headers: []kafka.Header{{Key: UUIDHeader, Value: id}}}
+				}
+				return w.WriteMessages(ctx, msgs...)
 			})
 		},
 		Close: w.Close,

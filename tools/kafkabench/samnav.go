@@ -35,7 +35,7 @@ func (t *Samnav) Publisher(_ context.Context, topic string, payload []byte, n in
 	if err != nil {
 		return Run{}, fmt.Errorf("samnav publisher: %w", err)
 	}
-	return watermillPublishRun(s, pub, topic, watermillMessages(payload, n)), nil
+	return watermillPublishRun(s, pub, topic, payload, n), nil
 }
 
 // Consume implements Transport. kafkago commits the acknowledged offsets of

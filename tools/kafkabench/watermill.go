@@ -10,23 +10,19 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 )
 
-// watermillMessages builds n Watermill messages carrying payload, each with
-// its own UUID, as an application would before publishing.
-func watermillMessages(payload []byte, n int) []*message.Message {
-	msgs := make([]*message.Message, n)
-	for i := range msgs {
-		msgs[i] = message.NewMessage(watermill.NewUUID(), payload)
-	}
-	return msgs
-}
-
-// watermillPublishRun publishes msgs through pub in slices from several
-// goroutines, the same way for every Watermill transport.
-func watermillPublishRun(s Settings, pub message.Publisher, topic string, msgs []*message.Message) Run {
+// watermillPublishRun publishes n messages of payload through pub in
+// slices from several goroutines, the same way for every Watermill
+// transport. Each goroutine builds the messages of its slice, each with its
+// own UUID, as an application does right before publishing.
+func watermillPublishRun(s Settings, pub message.Publisher, topic string, payload []byte, n int) Run {
 	return Run{
 		Publish: func(ctx context.Context) error {
-			return publishSlices(ctx, len(msgs), s.Publishers, s.Slice, func(_ context.Context, lo, hi int) error {
-				return pub.Publish(topic, msgs[lo:hi]...)
+			return publishSlices(ctx, n, s.Publishers, s.Slice, func(_ context.Context, lo, hi int) error {
+				msgs := make([]*message.Message, hi-lo)
+				for i := range msgs {
+					msgs[i] = message.NewMessage(watermill.NewUUID(), payload)
+				}
+				return pub.Publish(topic, msgs...)
 			})
 		},
 		Close: pub.Close,

@@ -60,7 +60,7 @@ func (t *WatermillKafka) Publisher(_ context.Context, topic string, payload []by
 	if err != nil {
 		return Run{}, fmt.Errorf("watermill-kafka publisher: %w", err)
 	}
-	return watermillPublishRun(s, pub, topic, watermillMessages(payload, n)), nil
+	return watermillPublishRun(s, pub, topic, payload, n), nil
 }
 
 // Consume implements Transport. watermill-kafka marks each acked message
