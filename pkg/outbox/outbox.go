@@ -1,0 +1,357 @@
+// Package outbox is the transactional outbox and the lossless relay that
+// publishes it to Kafka.
+//
+// A service writes a change and the Kafka records announcing it in ONE SQL
+// transaction: it calls Append with its own *sql.Tx. A Relay reads the
+// committed entries in commit order, publishes them with acks=all, and only
+// after Kafka acknowledged them records its progress, in a transaction that
+// also checks it still holds its lease. After a crash or a restart the relay
+// resumes after the last acknowledged entry, so an entry may be published
+// more than once (consumers deduplicate by Entry.EventID, also sent as the
+// ce_id header) but a committed entry is never lost, and an entry whose
+// transaction rolled back is never published.
+//
+// # Commit order, and why a sequence alone is not enough
+//
+// Entries get their position from an increasing id (SQLite AUTOINCREMENT,
+// PostgreSQL identity) and the relay reads "id > position". In PostgreSQL
+// concurrent transactions can commit ids out of order: T1 draws 10, T2
+// draws 11 and commits first; a relay that then reads 11 and records
+// position 11 never sees 10. Append therefore first takes a
+// transaction-level advisory lock (pg_advisory_xact_lock) shared by every
+// writer of the outbox, and only then draws ids. The lock is released after
+// the transaction's commit became visible, so a transaction can only draw an
+// id once every transaction that drew a smaller id has committed or rolled
+// back: id order is commit order, and whenever the relay sees id n it also
+// sees every committed id below n. Rolled-back ids are gaps, which the relay
+// passes without waiting.
+//
+// This design (rather than having the relay stamp positions after commit, or
+// reading only below the snapshot's xmin) was chosen because it is simple to
+// reason about and to test, gives one total commit order (not only per key),
+// and costs the relay nothing. Its price is that writers of the outbox are
+// serialised from their Append to their commit: callers should Append as the
+// last statement before Commit, and batch many changes in one transaction
+// for bulk loads. SQLite has a single writer anyway, so there id order is
+// commit order without a lock; open SQLite databases with
+// _txlock=immediate, WAL and a busy_timeout.
+//
+// # What order Kafka receives
+//
+// The relay sends entries in id order, at most one request per partition at
+// a time, and after a failed request resends everything from the first
+// unacknowledged entry. So in every partition (hence for every key, which
+// the Murmur2 partitioner, as in the Java client, maps to one partition)
+// the FIRST occurrences of entries are in commit order, and so are the LAST
+// occurrences: a consumer that drops event ids it has seen applies changes
+// in commit order, and a compacted topic keeps the newest value per key.
+// Between entries of different partitions there is no order on the wire.
+//
+// # Several relays, one lease
+//
+// Any number of relays with the same Name may run; one holds the lease (a row
+// in outbox_relays: owner, expiry on the database's clock) and publishes. It
+// renews the lease with every progress record; others take it over only after
+// it expired. A holder starts a Kafka write only when its lease, measured on
+// its own monotonic clock from before the renewal was sent, has more than the
+// write timeout left, so the old holder has stopped writing before a new one
+// can take over; and progress is recorded only if the row still names it.
+//
+// # Poison entries
+//
+// An entry Kafka refuses for good (message too large, invalid topic,
+// authorisation) is never skipped silently. The relay isolates it (publishes
+// the entries before it one request at a time), logs it at error level with
+// its id on every attempt, records the error in outbox_relays.last_error,
+// and keeps retrying it with the maximum backoff: Lag grows, and nothing
+// after it is published, because skipping it would break commit order. An
+// operator fixes the cause (raises the broker's message.max.bytes, creates
+// the topic, grants the ACL) or calls Skip, which marks that one entry
+// skipped with a reason; the relay then passes it with an audit log line.
+//
+// Every published and every skipped entry is deleted once every relay name
+// in outbox_relays has passed it; the outbox is a transport, not a history.
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Dialect is the SQL database the outbox lives in.
+type Dialect int
+
+const (
+	// SQLite is modernc.org/sqlite (driver "sqlite").
+	SQLite Dialect = iota
+	// Postgres is PostgreSQL 15+ through pgx v5's database/sql driver.
+	Postgres
+)
+
+func (d Dialect) String() string {
+	switch d {
+	case SQLite:
+		return "sqlite"
+	case Postgres:
+		return "postgres"
+	}
+	return fmt.Sprintf("Dialect(%d)", int(d))
+}
+
+func (d Dialect) valid() error {
+	if d != SQLite && d != Postgres {
+		return fmt.Errorf("dialect: must be SQLite or Postgres, got %d", int(d))
+	}
+	return nil
+}
+
+// Entry is one Kafka record to publish.
+type Entry struct {
+	// Topic is the Kafka topic; required.
+	Topic string
+	// Key is the record's opaque id and its partitioning key; required.
+	Key []byte
+	// Value is the record value; nil is a tombstone (a Kafka null value),
+	// while an empty non-nil slice is an empty value.
+	Value []byte
+	// Headers are sent as Kafka headers: ce_* CloudEvents attributes,
+	// traceparent, and so on.
+	Headers map[string]string
+	// EventID is unique per change; consumers deduplicate by it. It is also
+	// sent as header ce_id unless Headers has one. Required.
+	EventID string
+}
+
+// headerEventID is the CloudEvents id attribute as a Kafka header.
+const headerEventID = "ce_id"
+
+// maxTopicLen is Kafka's limit on topic names.
+const maxTopicLen = 249
+
+func (e Entry) validate() error {
+	var errs []error
+	switch {
+	case e.Topic == "":
+		errs = append(errs, errors.New("topic: must not be empty"))
+	case len(e.Topic) > maxTopicLen:
+		errs = append(errs, fmt.Errorf("topic: must be at most %d characters, got %d", maxTopicLen, len(e.Topic)))
+	case strings.Trim(e.Topic, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != "":
+		errs = append(errs, fmt.Errorf("topic: must contain only ASCII letters, digits, '.', '_' and '-', got %q", e.Topic))
+	}
+	if len(e.Key) == 0 {
+		errs = append(errs, errors.New("key: must not be empty"))
+	}
+	if e.EventID == "" {
+		errs = append(errs, errors.New("event id: must not be empty"))
+	}
+	for k := range e.Headers {
+		if k == "" {
+			errs = append(errs, errors.New("headers: a header name must not be empty"))
+			break
+		}
+	}
+	return errors.Join(errs...)
+}
+
+//go:embed migrations
+var migrations embed.FS
+
+// lockKey is the PostgreSQL advisory lock that orders outbox writers and
+// migrations; every process using the outbox must agree on it.
+const lockKey int64 = 0x6f7574626f78 // "outbox"
+
+// Migrate creates or upgrades the outbox tables (outbox_entries,
+// outbox_relays, outbox_migrations). It is idempotent and safe to run from
+// several processes at once.
+func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
+	if db == nil {
+		return errors.New("migrate outbox: db: must not be nil")
+	}
+	if err := d.valid(); err != nil {
+		return fmt.Errorf("migrate outbox: %w", err)
+	}
+	dir := "migrations/" + d.String()
+	names, err := fs.Glob(migrations, dir+"/*.sql")
+	if err != nil {
+		return fmt.Errorf("list outbox migrations: %w", err)
+	}
+	sort.Strings(names)
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin outbox migration: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if d == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey); err != nil {
+			return fmt.Errorf("lock outbox migration: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS outbox_migrations (name TEXT PRIMARY KEY)`); err != nil {
+		return fmt.Errorf("create outbox_migrations: %w", err)
+	}
+	for _, name := range names {
+		base := name[len(dir)+1:]
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox_migrations WHERE name = $1`, base).Scan(&n); err != nil {
+			return fmt.Errorf("check outbox migration %s: %w", base, err)
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("read outbox migration %s: %w", base, err)
+		}
+		for _, stmt := range splitStatements(string(body)) {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("apply outbox migration %s: %w", base, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox_migrations (name) VALUES ($1)`, base); err != nil {
+			return fmt.Errorf("record outbox migration %s: %w", base, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit outbox migration: %w", err)
+	}
+	return nil
+}
+
+// splitStatements splits a migration at semicolons ending a line, dropping
+// comment-only lines. Migrations contain no semicolons inside literals.
+func splitStatements(body string) []string {
+	var out []string
+	var b strings.Builder
+	for line := range strings.SplitSeq(body, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(trimmed, "--") || trimmed == "" {
+			continue
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+		if strings.HasSuffix(trimmed, ";") {
+			out = append(out, b.String())
+			b.Reset()
+		}
+	}
+	if strings.TrimSpace(b.String()) != "" {
+		out = append(out, b.String())
+	}
+	return out
+}
+
+// appendChunk is how many entries one INSERT statement carries.
+const appendChunk = 100
+
+// Append adds entries to the outbox inside the caller's transaction tx: they
+// are published if and only if tx commits, in the order given, after every
+// entry of every transaction that committed before. It validates every entry
+// first and, if any is invalid, returns an error naming the entry, the field
+// and the rule, and writes nothing.
+//
+// On PostgreSQL Append takes the outbox's transaction-level advisory lock,
+// which serialises outbox writers until tx ends: call it as the last
+// statement before Commit.
+func Append(ctx context.Context, tx *sql.Tx, d Dialect, entries ...Entry) error {
+	if tx == nil {
+		return errors.New("append to outbox: tx: must not be nil")
+	}
+	if err := d.valid(); err != nil {
+		return fmt.Errorf("append to outbox: %w", err)
+	}
+	var errs []error
+	for i, e := range entries {
+		if err := e.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("entry %d (event id %q): %w", i, e.EventID, err))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("append to outbox: invalid entries: %w", errors.Join(errs...))
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	if d == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey); err != nil {
+			return fmt.Errorf("append to outbox: lock: %w", err)
+		}
+	}
+	now := time.Now().UnixMicro()
+	for start := 0; start < len(entries); start += appendChunk {
+		chunk := entries[start:min(start+appendChunk, len(entries))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO outbox_entries (topic, msg_key, msg_value, headers, event_id, created_at_us) VALUES `)
+		args := make([]any, 0, len(chunk)*6)
+		for i, e := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6)
+			headers, err := json.Marshal(e.Headers)
+			if err != nil {
+				return fmt.Errorf("append to outbox: encode headers of event %q: %w", e.EventID, err)
+			}
+			var value any // nil stays SQL NULL: a tombstone
+			if e.Value != nil {
+				value = e.Value
+			}
+			args = append(args, e.Topic, e.Key, value, string(headers), e.EventID, now)
+		}
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("append to outbox: insert: %w", err)
+		}
+	}
+	return nil
+}
+
+// ErrNotFound is returned by Skip when no unpublished entry has the id.
+var ErrNotFound = errors.New("outbox: entry not found")
+
+// Skip is the operator's way past a poison entry: it marks entry id as
+// skipped, with the operator's name and reason, so that relays pass it
+// (logging an audit line) instead of publishing it. Every relay name skips
+// it. It is an explicit, audited loss of one change; use it only when the
+// entry can never be published.
+func Skip(ctx context.Context, db *sql.DB, d Dialect, id int64, operator, reason string) error {
+	var errs []error
+	if db == nil {
+		errs = append(errs, errors.New("db: must not be nil"))
+	}
+	if err := d.valid(); err != nil {
+		errs = append(errs, err)
+	}
+	if id <= 0 {
+		errs = append(errs, fmt.Errorf("id: must be positive, got %d", id))
+	}
+	if strings.TrimSpace(operator) == "" {
+		errs = append(errs, errors.New("operator: must not be empty"))
+	}
+	if strings.TrimSpace(reason) == "" {
+		errs = append(errs, errors.New("reason: must not be empty"))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("skip outbox entry: %w", errors.Join(errs...))
+	}
+	note := fmt.Sprintf("skipped by %s at %s: %s", operator, time.Now().UTC().Format(time.RFC3339), reason)
+	res, err := db.ExecContext(ctx, `UPDATE outbox_entries SET skipped_reason = $1 WHERE id = $2`, note, id)
+	if err != nil {
+		return fmt.Errorf("skip outbox entry %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("skip outbox entry %d: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("skip outbox entry %d: %w", id, ErrNotFound)
+	}
+	return nil
+}

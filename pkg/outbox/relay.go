@@ -1,0 +1,709 @@
+package outbox
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	mrand "math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
+
+	"github.com/samnav/samnav/pkg/kafkago"
+)
+
+// Defaults of RelayConfig's optional fields.
+const (
+	DefaultLeaseTTL     = 15 * time.Second
+	DefaultBatchSize    = 1000
+	DefaultBatchBytes   = 1 << 20 // Kafka's default message.max.bytes is 1048588
+	DefaultPollInterval = 50 * time.Millisecond
+	DefaultWriteTimeout = 5 * time.Second
+	DefaultMinBackoff   = 100 * time.Millisecond
+	DefaultMaxBackoff   = 10 * time.Second
+)
+
+// RelayConfig configures a Relay. Zero optional fields take the Default*
+// values.
+type RelayConfig struct {
+	// DB holds the outbox (after Migrate); required.
+	DB *sql.DB
+	// Dialect is DB's SQL dialect.
+	Dialect Dialect
+	// Brokers are the Kafka bootstrap addresses (host:port); required.
+	Brokers []string
+	// Name names the lease and the progress, for example "masterdata"; all
+	// relays of one outbox share it, and only one of them publishes.
+	Name string
+	// Owner names this instance in the lease; it must differ between live
+	// instances. Empty means hostname-pid-random.
+	Owner string
+	// LeaseTTL is how long a lease lasts without renewal: the time a crashed
+	// holder blocks a takeover. It must exceed 2*WriteTimeout.
+	LeaseTTL time.Duration
+	// BatchSize is the most entries one Kafka write carries.
+	BatchSize int
+	// BatchBytes is the most bytes one Kafka write carries (also the
+	// largest entry that can be published); keep it at or below the
+	// broker's message.max.bytes.
+	BatchBytes int
+	// PollInterval is how often an idle relay looks for new entries, and
+	// how often a relay without the lease tries to take it.
+	PollInterval time.Duration
+	// WriteTimeout bounds one Kafka produce request.
+	WriteTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the exponential backoff between
+	// retries of a failed write or SQL statement. A poison entry is retried
+	// every MaxBackoff.
+	MinBackoff, MaxBackoff time.Duration
+	// Transport carries Kafka requests (TLS, SASL). Nil means a transport of
+	// the relay's own, closed when Run returns.
+	Transport kafka.RoundTripper
+	// Logger receives the relay's logs; nil discards them.
+	Logger *slog.Logger
+	// MeterProvider receives the relay's metrics; nil means no metrics.
+	MeterProvider metric.MeterProvider
+}
+
+// Validate reports every problem with the configuration at once, each naming
+// the field and the rule it breaks.
+func (c RelayConfig) Validate() error {
+	var errs []error
+	if c.DB == nil {
+		errs = append(errs, errors.New("db: must not be nil"))
+	}
+	if err := c.Dialect.valid(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(c.Brokers) == 0 {
+		errs = append(errs, errors.New("brokers: must name at least one broker"))
+	}
+	for i, b := range c.Brokers {
+		if b == "" {
+			errs = append(errs, fmt.Errorf("brokers[%d]: must not be empty", i))
+		}
+	}
+	if strings.TrimSpace(c.Name) == "" {
+		errs = append(errs, errors.New("name: must not be empty"))
+	}
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{{"lease ttl", c.LeaseTTL}, {"poll interval", c.PollInterval}, {"write timeout", c.WriteTimeout}, {"min backoff", c.MinBackoff}, {"max backoff", c.MaxBackoff}} {
+		if f.d < 0 {
+			errs = append(errs, fmt.Errorf("%s: must not be negative, got %s", f.name, f.d))
+		}
+	}
+	if c.BatchSize < 0 {
+		errs = append(errs, fmt.Errorf("batch size: must not be negative, got %d", c.BatchSize))
+	}
+	if c.BatchBytes < 0 {
+		errs = append(errs, fmt.Errorf("batch bytes: must not be negative, got %d", c.BatchBytes))
+	}
+	d := c
+	d.setDefaults()
+	if d.LeaseTTL <= 2*d.WriteTimeout {
+		errs = append(errs, fmt.Errorf("lease ttl: must exceed twice the write timeout (%s), got %s", d.WriteTimeout, d.LeaseTTL))
+	}
+	if d.MinBackoff > d.MaxBackoff {
+		errs = append(errs, fmt.Errorf("min backoff: must not exceed max backoff (%s), got %s", d.MaxBackoff, d.MinBackoff))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *RelayConfig) setDefaults() {
+	if c.LeaseTTL == 0 {
+		c.LeaseTTL = DefaultLeaseTTL
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.BatchBytes == 0 {
+		c.BatchBytes = DefaultBatchBytes
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = DefaultPollInterval
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.MinBackoff == 0 {
+		c.MinBackoff = min(DefaultMinBackoff, max(c.MaxBackoff, time.Millisecond))
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = max(DefaultMaxBackoff, c.MinBackoff)
+	}
+	if c.Owner == "" {
+		host, _ := os.Hostname()
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		c.Owner = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.MeterProvider == nil {
+		c.MeterProvider = noop.NewMeterProvider()
+	}
+}
+
+// Relay publishes the outbox to Kafka. Run it in every instance of a
+// service; the instances elect one publisher through the lease.
+type Relay struct {
+	cfg    RelayConfig
+	log    *slog.Logger
+	q      queries
+	attrs  metric.MeasurementOption
+	metric struct {
+		published metric.Int64Counter
+		skipped   metric.Int64Counter
+		errors    metric.Int64Counter
+		duration  metric.Float64Histogram
+		latency   metric.Float64Histogram
+	}
+	running atomic.Bool
+}
+
+// NewRelay validates cfg and returns a relay. It does not connect to Kafka
+// or the database; Run does.
+func NewRelay(cfg RelayConfig) (*Relay, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("new relay: invalid config: %w", err)
+	}
+	cfg.setDefaults()
+	r := &Relay{
+		cfg:   cfg,
+		log:   cfg.Logger.With("component", "outbox.relay", "relay", cfg.Name, "owner", cfg.Owner),
+		q:     newQueries(cfg.Dialect),
+		attrs: metric.WithAttributes(attribute.String("relay", cfg.Name)),
+	}
+	m := cfg.MeterProvider.Meter("github.com/samnav/samnav/pkg/outbox")
+	var errs []error
+	var err error
+	r.metric.published, err = m.Int64Counter("samnav.outbox.published", metric.WithUnit("{entry}"),
+		metric.WithDescription("Outbox entries acknowledged by Kafka."))
+	errs = append(errs, err)
+	r.metric.skipped, err = m.Int64Counter("samnav.outbox.skipped", metric.WithUnit("{entry}"),
+		metric.WithDescription("Outbox entries passed without publishing because an operator skipped them."))
+	errs = append(errs, err)
+	r.metric.errors, err = m.Int64Counter("samnav.outbox.errors", metric.WithUnit("{error}"),
+		metric.WithDescription("Failed Kafka writes, by whether they are retryable."))
+	errs = append(errs, err)
+	r.metric.duration, err = m.Float64Histogram("samnav.outbox.publish.duration", metric.WithUnit("s"),
+		metric.WithDescription("Duration of one acknowledged Kafka write of a batch of entries."))
+	errs = append(errs, err)
+	r.metric.latency, err = m.Float64Histogram("samnav.outbox.latency", metric.WithUnit("s"),
+		metric.WithDescription("Time from Append to Kafka's acknowledgement, of the oldest entry of each batch."))
+	errs = append(errs, err)
+	_, err = m.Int64ObservableGauge("samnav.outbox.lag", metric.WithUnit("{entry}"),
+		metric.WithDescription("Entries committed to the outbox but not yet acknowledged by Kafka."),
+		metric.WithInt64Callback(func(ctx context.Context, o metric.Int64Observer) error {
+			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			lag, err := r.Lag(ctx)
+			if err != nil {
+				return err
+			}
+			o.Observe(lag, r.attrs)
+			return nil
+		}))
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("new relay: create metrics: %w", err)
+	}
+	return r, nil
+}
+
+// Lag returns how many entries are committed to the outbox but neither
+// acknowledged by Kafka nor skipped, as seen by this relay's Name. A poison
+// entry keeps it from falling to zero.
+func (r *Relay) Lag(ctx context.Context) (int64, error) {
+	var lag int64
+	if err := r.cfg.DB.QueryRowContext(ctx, r.q.lag, r.cfg.Name).Scan(&lag); err != nil {
+		return 0, fmt.Errorf("count outbox lag: %w", err)
+	}
+	return lag, nil
+}
+
+// Run relays until ctx is cancelled, then returns nil. It publishes only
+// while it holds the lease; without it, it tries to take it every
+// PollInterval. Failures of Kafka and of the database are logged and
+// retried, never returned: the relay never drops an entry, it stops
+// advancing. Run must not be called twice at once on one Relay.
+func (r *Relay) Run(ctx context.Context) error {
+	if !r.running.CompareAndSwap(false, true) {
+		return errors.New("run relay: already running")
+	}
+	defer r.running.Store(false)
+	transport := r.cfg.Transport
+	if transport == nil {
+		t := &kafka.Transport{ClientID: "samnav-outbox", DialTimeout: 5 * time.Second, MetadataTTL: time.Second}
+		defer t.CloseIdleConnections()
+		transport = t
+	}
+	for attempt := 1; ctx.Err() == nil; attempt++ {
+		if _, err := r.cfg.DB.ExecContext(ctx, r.q.ensureRelay, r.cfg.Name); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			r.log.Warn("register relay failed; retrying", "err", err)
+			sleep(ctx, backoff(attempt, r.cfg.MinBackoff, r.cfg.MaxBackoff))
+			continue
+		}
+		break
+	}
+	for attempt := 1; ctx.Err() == nil; {
+		pos, deadline, held, err := r.acquire(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			r.log.Warn("take lease failed; retrying", "err", err)
+			sleep(ctx, backoff(attempt, r.cfg.MinBackoff, r.cfg.MaxBackoff))
+			attempt++
+			continue
+		case !held:
+			attempt = 1
+			sleep(ctx, r.cfg.PollInterval)
+			continue
+		}
+		attempt = 1
+		r.log.Info("lease taken; publishing", "position", pos)
+		r.lead(ctx, transport, pos, deadline)
+	}
+	return nil
+}
+
+// acquire takes or renews the lease. deadline is when this instance must
+// consider the lease lost: TTL after a moment before the statement was sent,
+// which is no later than the expiry the database recorded.
+func (r *Relay) acquire(ctx context.Context) (pos int64, deadline time.Time, held bool, err error) {
+	start := time.Now()
+	err = r.cfg.DB.QueryRowContext(ctx, r.q.acquire, r.cfg.Owner, r.cfg.LeaseTTL.Milliseconds(), r.cfg.Name).Scan(&pos)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, time.Time{}, false, nil
+	}
+	if err != nil {
+		return 0, time.Time{}, false, fmt.Errorf("take lease %q: %w", r.cfg.Name, err)
+	}
+	return pos, start.Add(r.cfg.LeaseTTL), true, nil
+}
+
+// entry is an outbox row as the relay reads it.
+type entry struct {
+	id      int64
+	msg     kafka.Message
+	created int64 // unix microseconds
+	skipped string
+	size    int // estimate of kafka-go's size of msg, never below it
+}
+
+// lead publishes while it holds the lease. It returns, with the lease
+// released, when ctx is cancelled; or when the lease is lost.
+func (r *Relay) lead(ctx context.Context, transport kafka.RoundTripper, pos int64, deadline time.Time) {
+	w := &kafka.Writer{
+		Addr: kafka.TCP(r.cfg.Brokers...),
+		// Murmur2 is the Java client's default partitioner, and pkg/kafkago's:
+		// a key lands on the same partition whoever publishes it.
+		Balancer: &kafka.Murmur2Balancer{},
+		// The relay retries itself, resending from the first unacknowledged
+		// entry; a writer retrying one partition's batch while the next
+		// batch of that partition is sent could reorder them.
+		MaxAttempts: 1,
+		// One write carries at most BatchSize entries and BatchBytes bytes
+		// (by an estimate that is never below kafka-go's), so each
+		// partition's share goes out as ONE request: nothing in a partition
+		// is sent after an entry whose request failed.
+		BatchSize:    r.cfg.BatchSize,
+		BatchBytes:   int64(r.cfg.BatchBytes),
+		BatchTimeout: time.Millisecond,
+		ReadTimeout:  r.cfg.WriteTimeout,
+		WriteTimeout: r.cfg.WriteTimeout,
+		RequiredAcks: kafka.RequireAll,
+		Transport:    transport,
+		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
+			r.log.Debug(fmt.Sprintf(msg, args...))
+		}),
+	}
+	defer func() {
+		// Close waits for requests still in flight: only then may another
+		// instance take over, so release the lease after it.
+		if err := w.Close(); err != nil {
+			r.log.Debug("close kafka writer", "err", err)
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := r.cfg.DB.ExecContext(rctx, r.q.release, r.cfg.Name, r.cfg.Owner); err != nil {
+			r.log.Warn("release lease failed; it expires by itself", "err", err)
+		} else {
+			r.log.Info("lease released", "position", pos)
+		}
+	}()
+
+	renewBefore := r.cfg.LeaseTTL * 2 / 3 // renew when less than this is left
+	var (
+		pending  []entry // read but not yet acknowledged, in id order
+		single   int64   // isolating a poison entry: one entry per write up to this id
+		attempt  int     // consecutive failures
+		poisonID int64   // the entry last found poison, to log once per attempt
+	)
+	for ctx.Err() == nil {
+		if time.Until(deadline) < renewBefore {
+			p, d, held, err := r.acquire(ctx)
+			switch {
+			case ctx.Err() != nil:
+				return
+			case err != nil:
+				r.log.Warn("renew lease failed", "err", err)
+				if time.Now().After(deadline) {
+					r.log.Warn("lease expired while renewal failed; stopping publishing")
+					return
+				}
+				sleep(ctx, backoff(1, r.cfg.MinBackoff, r.cfg.MaxBackoff))
+				continue
+			case !held:
+				r.log.Warn("lease lost to another instance; stopping publishing")
+				return
+			}
+			if p != pos {
+				// Only an operator editing the row moves it under us.
+				r.log.Warn("relay position changed outside this relay", "was", pos, "now", p)
+				pos, pending = p, nil
+			}
+			deadline = d
+		}
+		if len(pending) == 0 {
+			var err error
+			pending, err = r.read(ctx, pos)
+			if err != nil {
+				if ctx.Err() == nil {
+					r.log.Warn("read outbox failed; retrying", "err", err)
+					sleep(ctx, backoff(1, r.cfg.MinBackoff, r.cfg.MaxBackoff))
+				}
+				continue
+			}
+			if len(pending) == 0 {
+				sleep(ctx, r.cfg.PollInterval)
+				continue
+			}
+		}
+		batch := r.cut(pending, pending[0].id <= single)
+		if time.Until(deadline) < r.cfg.WriteTimeout+r.cfg.WriteTimeout/2 {
+			deadline = time.Now() // renew before writing
+			continue
+		}
+		msgs := make([]kafka.Message, 0, len(batch))
+		for _, e := range batch {
+			if e.skipped == "" {
+				msgs = append(msgs, e.msg)
+			}
+		}
+		start := time.Now()
+		err := w.WriteMessages(ctx, msgs...)
+		if ctx.Err() != nil {
+			return
+		}
+		acked := len(batch)
+		if err != nil {
+			acked = ackedPrefix(batch, err)
+		}
+		if acked > 0 {
+			last := batch[acked-1].id
+			ok, perr := r.progress(ctx, last)
+			switch {
+			case perr != nil:
+				// Kafka has the entries but recording failed: resend them
+				// (duplicates, never loss) and record again.
+				r.log.Warn("record progress failed; entries will be resent", "position", last, "err", perr)
+				sleep(ctx, backoff(1, r.cfg.MinBackoff, r.cfg.MaxBackoff))
+				continue
+			case !ok:
+				r.log.Warn("lease lost before progress was recorded; stopping publishing", "position", last)
+				return
+			}
+			deadline = start.Add(r.cfg.LeaseTTL)
+			r.observe(batch[:acked], time.Since(start), err == nil)
+			pos, pending = last, pending[acked:]
+		}
+		if err == nil {
+			attempt, poisonID = 0, 0
+			continue
+		}
+		attempt++
+		failed := batch[acked]
+		retryable := kafkago.Retryable(firstError(err))
+		r.metric.errors.Add(ctx, 1, metric.WithAttributes(attribute.String("relay", r.cfg.Name), attribute.Bool("retryable", retryable)))
+		switch {
+		case retryable:
+			r.log.Warn("kafka write failed; retrying from the first unacknowledged entry",
+				"entry", failed.id, "attempt", attempt, "err", firstError(err))
+			sleep(ctx, backoff(attempt, r.cfg.MinBackoff, r.cfg.MaxBackoff))
+		case len(batch) > 1:
+			// The broker refuses a partition's whole request: publish the
+			// entries of the refused write one by one to find the culprit.
+			r.log.Warn("kafka refused a write for good; isolating the refused entry", "from_entry", failed.id, "to_entry", batch[len(batch)-1].id, "err", firstError(err))
+			single = batch[len(batch)-1].id
+		default:
+			if poisonID != failed.id {
+				attempt = 1
+				poisonID = failed.id
+			}
+			msg := fmt.Sprintf("entry %d (event id %s, topic %s, %d bytes) refused by Kafka: %v", failed.id,
+				eventID(failed.msg), failed.msg.Topic, failed.size, firstError(err))
+			_ = r.setError(ctx, msg)
+			r.log.Error("poison entry blocks the relay: fix the cause, or skip it with outbox.Skip",
+				"entry", failed.id, "event_id", eventID(failed.msg), "topic", failed.msg.Topic, "bytes", failed.size,
+				"attempt", attempt, "err", firstError(err))
+			sleep(ctx, r.cfg.MaxBackoff)
+			pending = nil // re-read: an operator may have skipped it meanwhile
+		}
+	}
+}
+
+// cut returns the prefix of pending one write carries: at most BatchSize
+// entries and BatchBytes bytes, at least one entry; one entry when single.
+func (r *Relay) cut(pending []entry, single bool) []entry {
+	if single {
+		return pending[:1]
+	}
+	n, bytes := 0, 0
+	for n < len(pending) && n < r.cfg.BatchSize {
+		if n > 0 && bytes+pending[n].size > r.cfg.BatchBytes {
+			break
+		}
+		bytes += pending[n].size
+		n++
+	}
+	return pending[:n]
+}
+
+// ackedPrefix returns how many leading entries of batch Kafka acknowledged
+// in a write that failed with err.
+func ackedPrefix(batch []entry, err error) int {
+	var werrs kafka.WriteErrors
+	if !errors.As(err, &werrs) {
+		return 0 // nothing was sent, or we cannot tell what was
+	}
+	i := 0 // index into werrs, which has one error per unskipped entry
+	for n, e := range batch {
+		if e.skipped != "" {
+			continue
+		}
+		if i >= len(werrs) || werrs[i] != nil {
+			return n
+		}
+		i++
+	}
+	return len(batch)
+}
+
+// firstError returns the first per-message error of a kafka.WriteErrors, or
+// err itself.
+func firstError(err error) error {
+	var werrs kafka.WriteErrors
+	if errors.As(err, &werrs) {
+		for _, e := range werrs {
+			if e != nil {
+				return e
+			}
+		}
+	}
+	return err
+}
+
+func (r *Relay) observe(batch []entry, took time.Duration, whole bool) {
+	ctx := context.Background()
+	var published, skipped int64
+	for _, e := range batch {
+		if e.skipped != "" {
+			skipped++
+			r.log.Warn("audit: skipped outbox entry passed without publishing",
+				"entry", e.id, "event_id", eventID(e.msg), "topic", e.msg.Topic, "skip", e.skipped)
+			continue
+		}
+		published++
+	}
+	r.metric.published.Add(ctx, published, r.attrs)
+	if skipped > 0 {
+		r.metric.skipped.Add(ctx, skipped, r.attrs)
+	}
+	if whole && published > 0 {
+		r.metric.duration.Record(ctx, took.Seconds(), r.attrs)
+	}
+	if published > 0 {
+		lat := time.Since(time.UnixMicro(batch[0].created)).Seconds()
+		r.metric.latency.Record(ctx, math.Max(lat, 0), r.attrs)
+	}
+}
+
+func eventID(m kafka.Message) string {
+	for _, h := range m.Headers {
+		if h.Key == headerEventID {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+// read returns up to BatchSize entries after pos, in id order.
+func (r *Relay) read(ctx context.Context, pos int64) ([]entry, error) {
+	rows, err := r.cfg.DB.QueryContext(ctx, r.q.read, pos, r.cfg.BatchSize)
+	if err != nil {
+		return nil, fmt.Errorf("read outbox after %d: %w", pos, err)
+	}
+	defer rows.Close()
+	var out []entry
+	for rows.Next() {
+		var (
+			e       entry
+			key     []byte
+			value   []byte
+			null    bool
+			headers string
+			eventID string
+			skipped sql.NullString
+		)
+		if err := rows.Scan(&e.id, &e.msg.Topic, &key, &value, &null, &headers, &eventID, &e.created, &skipped); err != nil {
+			return nil, fmt.Errorf("read outbox entry: %w", err)
+		}
+		var hm map[string]string
+		if err := json.Unmarshal([]byte(headers), &hm); err != nil {
+			return nil, fmt.Errorf("read outbox entry %d: decode headers: %w", e.id, err)
+		}
+		if value == nil && !null {
+			value = []byte{} // an empty value, which drivers may scan as nil
+		}
+		e.msg.Key, e.msg.Value = key, value
+		// ce_id first: the poison log reads it from there.
+		e.msg.Headers = make([]kafka.Header, 0, len(hm)+1)
+		if id, ok := hm[headerEventID]; ok {
+			e.msg.Headers = append(e.msg.Headers, kafka.Header{Key: headerEventID, Value: []byte(id)})
+			delete(hm, headerEventID)
+		} else {
+			e.msg.Headers = append(e.msg.Headers, kafka.Header{Key: headerEventID, Value: []byte(eventID)})
+		}
+		for _, k := range slices.Sorted(mapKeys(hm)) {
+			e.msg.Headers = append(e.msg.Headers, kafka.Header{Key: k, Value: []byte(hm[k])})
+		}
+		e.skipped = skipped.String
+		e.size = 64 + len(key) + len(value)
+		for _, h := range e.msg.Headers {
+			e.size += 10 + len(h.Key) + len(h.Value)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read outbox after %d: %w", pos, err)
+	}
+	return out, nil
+}
+
+func mapKeys(m map[string]string) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// progress records, in one transaction, that every entry up to pos is
+// acknowledged, renews the lease and deletes entries every relay has passed;
+// only if the lease still names this instance (the fence). ok is false when
+// it does not.
+func (r *Relay) progress(ctx context.Context, pos int64) (ok bool, err error) {
+	tx, err := r.cfg.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("begin progress: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	res, err := tx.ExecContext(ctx, r.q.progress, pos, r.cfg.LeaseTTL.Milliseconds(), r.cfg.Name, r.cfg.Owner)
+	if err != nil {
+		return false, fmt.Errorf("record progress %d: %w", pos, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("record progress %d: %w", pos, err)
+	}
+	if n == 0 {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, r.q.prune, pos); err != nil {
+		return false, fmt.Errorf("prune outbox up to %d: %w", pos, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("commit progress %d: %w", pos, err)
+	}
+	return true, nil
+}
+
+func (r *Relay) setError(ctx context.Context, msg string) error {
+	_, err := r.cfg.DB.ExecContext(ctx, r.q.setError, msg, r.cfg.Name, r.cfg.Owner)
+	return err
+}
+
+// queries holds the relay's SQL in one dialect.
+type queries struct {
+	ensureRelay, acquire, release, read, progress, prune, lag, setError string
+}
+
+func newQueries(d Dialect) queries {
+	now := `CAST(unixepoch('subsec') * 1000 AS INTEGER)`
+	if d == Postgres {
+		now = `(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT`
+	}
+	return queries{
+		ensureRelay: `INSERT INTO outbox_relays (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`,
+		// The owner may always renew: while the row names it, nobody else
+		// has published since it took the lease.
+		acquire: `UPDATE outbox_relays SET owner = $1, expires_at_ms = ` + now + ` + $2
+			WHERE name = $3 AND (owner = $1 OR expires_at_ms < ` + now + `) RETURNING position`,
+		release: `UPDATE outbox_relays SET expires_at_ms = 0 WHERE name = $1 AND owner = $2`,
+		read: `SELECT id, topic, msg_key, msg_value, msg_value IS NULL, headers, event_id, created_at_us, skipped_reason
+			FROM outbox_entries WHERE id > $1 ORDER BY id LIMIT $2`,
+		progress: `UPDATE outbox_relays SET position = $1, expires_at_ms = ` + now + ` + $2, last_error = ''
+			WHERE name = $3 AND owner = $4`,
+		prune: `DELETE FROM outbox_entries WHERE id <= $1 AND id <= (SELECT MIN(position) FROM outbox_relays)`,
+		lag: `SELECT COUNT(*) FROM outbox_entries WHERE skipped_reason IS NULL
+			AND id > COALESCE((SELECT position FROM outbox_relays WHERE name = $1), 0)`,
+		setError: `UPDATE outbox_relays SET last_error = $1 WHERE name = $2 AND owner = $3`,
+	}
+}
+
+// backoff is capped exponential backoff with jitter: attempt 1 waits about
+// minD, each further attempt doubles, never beyond maxD.
+func backoff(attempt int, minD, maxD time.Duration) time.Duration {
+	d := minD
+	for i := 1; i < attempt && d < maxD; i++ {
+		d *= 2
+	}
+	d = min(d, maxD)
+	if d <= 0 {
+		return 0
+	}
+	return d/2 + mrand.N(d/2+1)
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
