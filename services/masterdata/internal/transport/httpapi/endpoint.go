@@ -1,0 +1,118 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/go-kit/kit/endpoint"
+
+	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/services/masterdata/record"
+)
+
+type createRequest struct {
+	Concept string
+	State   map[string]any
+	Reason  string
+}
+
+type updateRequest struct {
+	Concept, ID string
+	Revision    int64
+	State       map[string]any
+	Reason      string
+}
+
+type endRequest struct {
+	Concept, ID string
+	Revision    int64
+	Reason      string
+}
+
+type getRequest struct{ Concept, ID string }
+
+type naturalKeyRequest struct{ Concept, Attribute, Value string }
+
+type listRequest struct {
+	Concept string
+	Query   record.ListQuery
+}
+
+type eraseRequest struct{ Concept, ID, Reason string }
+
+// recordResponse is a record as the API shows it; status is the HTTP
+// status of a success.
+type recordResponse struct {
+	rec    *record.Record
+	status int
+}
+
+type listResponse struct {
+	Records []*record.Record `json:"records"`
+	Next    string           `json:"next,omitempty"`
+}
+
+type historyResponse struct {
+	Changes []record.Change `json:"changes"`
+}
+
+// Endpoints are the API's operations, one go-kit endpoint each.
+type Endpoints struct {
+	Create, Update, End, Get, ByNaturalKey, List, History, Erase, Publish endpoint.Endpoint
+}
+
+// MakeEndpoints binds the endpoints to svc.
+func MakeEndpoints(svc record.Service, m *model.Model, pub *Publisher) Endpoints {
+	return Endpoints{
+		Create: func(ctx context.Context, req any) (any, error) {
+			r := req.(createRequest)
+			rec, err := svc.Create(ctx, r.Concept, r.State, r.Reason)
+			return recordResponse{rec, 201}, err
+		},
+		Update: func(ctx context.Context, req any) (any, error) {
+			r := req.(updateRequest)
+			rec, err := svc.Update(ctx, r.Concept, r.ID, r.Revision, r.State, r.Reason)
+			return recordResponse{rec, 200}, err
+		},
+		End: func(ctx context.Context, req any) (any, error) {
+			r := req.(endRequest)
+			rec, err := svc.End(ctx, r.Concept, r.ID, r.Revision, r.Reason)
+			return recordResponse{rec, 200}, err
+		},
+		Get: func(ctx context.Context, req any) (any, error) {
+			r := req.(getRequest)
+			rec, err := svc.Get(ctx, r.Concept, r.ID)
+			return recordResponse{rec, 200}, err
+		},
+		ByNaturalKey: func(ctx context.Context, req any) (any, error) {
+			r := req.(naturalKeyRequest)
+			rec, err := svc.GetByNaturalKey(ctx, r.Concept, r.Attribute, r.Value)
+			return recordResponse{rec, 200}, err
+		},
+		List: func(ctx context.Context, req any) (any, error) {
+			r := req.(listRequest)
+			page, err := svc.List(ctx, r.Concept, r.Query)
+			if err != nil {
+				return nil, err
+			}
+			return listResponse{Records: page.Records, Next: encodeCursor(page.Next)}, nil
+		},
+		History: func(ctx context.Context, req any) (any, error) {
+			r := req.(getRequest)
+			h, err := svc.History(ctx, r.Concept, r.ID)
+			return historyResponse{h}, err
+		},
+		Erase: func(ctx context.Context, req any) (any, error) {
+			r := req.(eraseRequest)
+			e, ok := svc.(record.Eraser)
+			if !ok {
+				return nil, fmt.Errorf("erase: %w", record.Errorf(record.CodeInternal, "this service cannot erase"))
+			}
+			rec, err := e.Erase(ctx, r.Concept, r.ID, r.Reason)
+			return recordResponse{rec, 200}, err
+		},
+		Publish: func(ctx context.Context, req any) (any, error) {
+			return pub.Publish(ctx, req.(publishRequest))
+		},
+	}
+}

@@ -1,0 +1,193 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/services/masterdata/record"
+)
+
+// PublishItem is one change an external master system publishes. It
+// names its record by id, or by a natural key (NaturalKey, or else the
+// first natural-key attribute present in State).
+type PublishItem struct {
+	// Op is "upsert" (create the record, or replace its state) or "end".
+	Op         string         `json:"op"`
+	ID         string         `json:"id,omitempty"`
+	NaturalKey *NaturalKey    `json:"naturalKey,omitempty"`
+	State      map[string]any `json:"state,omitempty"`
+	Reason     string         `json:"reason,omitempty"`
+}
+
+// NaturalKey names a record by the value of a natural-key attribute.
+type NaturalKey struct {
+	Attribute string `json:"attribute"`
+	Value     string `json:"value"`
+}
+
+type publishRequest struct {
+	Concept string
+	Items   []PublishItem
+}
+
+// PublishResult says what happened to one item.
+type PublishResult struct {
+	Index    int    `json:"index"`
+	ID       string `json:"id"`
+	Revision int64  `json:"revision"`
+	Outcome  string `json:"outcome"` // created | updated | ended
+}
+
+type publishResponse struct {
+	Results []PublishResult `json:"results"`
+}
+
+// MaxPublishItems bounds one publish batch.
+const MaxPublishItems = 1000
+
+// Publisher applies batches from external master systems through the
+// Service, which refuses any system that is not the concept's master.
+type Publisher struct {
+	svc    record.Service
+	model  *model.Model
+	logger *slog.Logger
+}
+
+// NewPublisher returns a Publisher over svc.
+func NewPublisher(svc record.Service, m *model.Model, logger *slog.Logger) *Publisher {
+	return &Publisher{svc: svc, model: m, logger: logger}
+}
+
+// Publish checks the whole batch first (the caller is the concept's
+// master, every item is well-formed and valid against the model) and
+// refuses it entirely, listing every problem by item, if anything is
+// wrong. It then applies the items in order, each in its own transaction;
+// if one fails, the items before it stay applied (their results are in
+// the error's message) and the ones after it are not attempted.
+func (p *Publisher) Publish(ctx context.Context, req publishRequest) (publishResponse, error) {
+	c := p.model.Concept(req.Concept)
+	if c == nil {
+		return publishResponse{}, record.Errorf(record.CodeNotFound, "concept %q is not in the model", req.Concept)
+	}
+	pr := auth.FromContext(ctx)
+	if pr == nil {
+		return publishResponse{}, record.Errorf(record.CodeUnauthorized, "publishing needs an API token")
+	}
+	if sys := pr.System(); sys == "" || sys != c.Master || !pr.Can(auth.ActionPublish, c.ID) {
+		p.logger.WarnContext(ctx, "publish refused: not the concept's master", "principal", pr.String(), "system", sys, "concept", c.ID, "master", c.Master)
+		return publishResponse{}, &record.Error{Code: record.CodeForbidden, Err: auth.ErrForbidden,
+			Message: fmt.Sprintf("only system %q, the master of %s, may publish %s records", c.Master, c.ID, c.ID)}
+	}
+	var fields []model.FieldError
+	add := func(i int, fe model.FieldError) {
+		fe.Field = fmt.Sprintf("items[%d].%s", i, fe.Field)
+		fields = append(fields, fe)
+	}
+	if len(req.Items) == 0 || len(req.Items) > MaxPublishItems {
+		fields = append(fields, model.FieldError{Field: "items", Rule: "range", Message: fmt.Sprintf("must hold 1 to %d items", MaxPublishItems)})
+	}
+	for i, it := range req.Items {
+		switch it.Op {
+		case "upsert":
+			for _, fe := range c.Validate(it.State) {
+				add(i, model.FieldError{Field: "state." + fe.Field, Rule: fe.Rule, Message: fe.Message})
+			}
+			if it.State == nil {
+				add(i, model.FieldError{Field: "state", Rule: "required", Message: "is required for upsert"})
+			}
+		case "end":
+			if it.Reason == "" {
+				add(i, model.FieldError{Field: "reason", Rule: "required", Message: "is required to end a record"})
+			}
+			if it.ID == "" && it.NaturalKey == nil {
+				add(i, model.FieldError{Field: "id", Rule: "required", Message: "an id or a naturalKey must name the record to end"})
+			}
+		default:
+			add(i, model.FieldError{Field: "op", Rule: "enum", Message: `must be "upsert" or "end"`})
+		}
+		if nk := it.NaturalKey; nk != nil {
+			if a := c.Attribute(nk.Attribute); a == nil || !a.NaturalKey {
+				add(i, model.FieldError{Field: "naturalKey.attribute", Rule: "natural-key", Message: fmt.Sprintf("%q is not a natural key of %s", nk.Attribute, c.ID)})
+			}
+		}
+	}
+	if len(fields) > 0 {
+		return publishResponse{}, &record.Error{Code: record.CodeInvalid, Message: fmt.Sprintf("the batch has %d problem(s); nothing was applied", len(fields)), Fields: fields}
+	}
+	var out publishResponse
+	for i, it := range req.Items {
+		res, err := p.apply(ctx, c, it)
+		if err != nil {
+			return out, fmt.Errorf("item %d (items before it were applied): %w", i, err)
+		}
+		res.Index = i
+		out.Results = append(out.Results, res)
+	}
+	return out, nil
+}
+
+func (p *Publisher) apply(ctx context.Context, c *model.Concept, it PublishItem) (PublishResult, error) {
+	id, err := p.resolve(ctx, c, it)
+	if err != nil {
+		return PublishResult{}, err
+	}
+	switch {
+	case it.Op == "end":
+		if id == "" {
+			return PublishResult{}, record.Errorf(record.CodeNotFound, "no %s record is named by the item", c.ID)
+		}
+		rec, err := p.svc.End(ctx, c.ID, id, 0, it.Reason)
+		if err != nil {
+			return PublishResult{}, err
+		}
+		return PublishResult{ID: rec.ID, Revision: rec.Revision, Outcome: "ended"}, nil
+	case id == "":
+		rec, err := p.svc.Create(ctx, c.ID, it.State, it.Reason)
+		if err != nil {
+			return PublishResult{}, err
+		}
+		return PublishResult{ID: rec.ID, Revision: rec.Revision, Outcome: "created"}, nil
+	default:
+		// The master is authoritative: its change replaces the state
+		// whatever the current revision.
+		rec, err := p.svc.Update(ctx, c.ID, id, 0, it.State, it.Reason)
+		if err != nil {
+			return PublishResult{}, err
+		}
+		return PublishResult{ID: rec.ID, Revision: rec.Revision, Outcome: "updated"}, nil
+	}
+}
+
+// resolve returns the id of the record an item names, or "" when it names
+// none that exists (and so is to be created).
+func (p *Publisher) resolve(ctx context.Context, c *model.Concept, it PublishItem) (string, error) {
+	if it.ID != "" {
+		if _, err := p.svc.Get(ctx, c.ID, it.ID); err != nil {
+			return "", err
+		}
+		return it.ID, nil
+	}
+	nk := it.NaturalKey
+	if nk == nil {
+		for _, a := range c.NaturalKeys() {
+			if v, ok := it.State[a.Name].(string); ok && v != "" {
+				nk = &NaturalKey{Attribute: a.Name, Value: v}
+				break
+			}
+		}
+	}
+	if nk == nil {
+		return "", nil
+	}
+	rec, err := p.svc.GetByNaturalKey(ctx, c.ID, nk.Attribute, nk.Value)
+	if record.ErrorCode(err) == record.CodeNotFound {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return rec.ID, nil
+}

@@ -1,0 +1,331 @@
+// Package httpapi is the master data REST API: decode, call the
+// Service's endpoint, encode. It holds no business rules; errors are
+// mapped to HTTP statuses in one place, encodeError.
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	kithttp "github.com/go-kit/kit/transport/http"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/services/masterdata/record"
+)
+
+// MaxBodyBytes bounds a request body.
+const MaxBodyBytes = 4 << 20
+
+// Options configures NewHandler.
+type Options struct {
+	Logger         *slog.Logger
+	Authenticator  auth.Authenticator
+	TracerProvider trace.TracerProvider
+}
+
+// NewHandler returns the API:
+//
+//	POST   /api/v1/{concept}                           create (201, ETag)
+//	GET    /api/v1/{concept}                           list: ?attr=value filters, q, limit, cursor, includeEnded
+//	GET    /api/v1/{concept}/{id}                      read (ETag)
+//	PUT    /api/v1/{concept}/{id}                      replace the state; If-Match required
+//	POST   /api/v1/{concept}/{id}/end                  end: {"reason": ...}; If-Match optional
+//	GET    /api/v1/{concept}/{id}/history              every change: who, when, system, reason, state after
+//	GET    /api/v1/{concept}/by/{attribute}/{value}    natural-key lookup
+//	DELETE /api/v1/{concept}/{id}?reason=...           erase (admin): tombstone
+//	POST   /api/v1/publish/{concept}                   batch from the concept's master system
+//
+// Writes take an optional reason from the "reason" query parameter or the
+// Samnav-Reason header. Errors are {"error": {code, message, fields,
+// current}}.
+func NewHandler(svc record.Service, m *model.Model, opts Options) http.Handler {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	eps := MakeEndpoints(svc, m, NewPublisher(svc, m, logger))
+	serverOpts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(errorEncoder(logger))}
+	h := func(ep func(context.Context, any) (any, error), dec kithttp.DecodeRequestFunc, enc kithttp.EncodeResponseFunc) http.Handler {
+		return kithttp.NewServer(ep, dec, enc, serverOpts...)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/v1/publish/{concept}", h(eps.Publish, decodePublish, encodeJSON))
+	mux.Handle("POST /api/v1/{concept}", h(eps.Create, decodeCreate, encodeRecord))
+	mux.Handle("GET /api/v1/{concept}", h(eps.List, decodeList, encodeJSON))
+	mux.Handle("GET /api/v1/{concept}/{id}", h(eps.Get, decodeGet, encodeRecord))
+	mux.Handle("PUT /api/v1/{concept}/{id}", h(eps.Update, decodeUpdate, encodeRecord))
+	mux.Handle("DELETE /api/v1/{concept}/{id}", h(eps.Erase, decodeErase, encodeRecord))
+	mux.Handle("POST /api/v1/{concept}/{id}/end", h(eps.End, decodeEnd, encodeRecord))
+	mux.Handle("GET /api/v1/{concept}/{id}/history", h(eps.History, decodeGet, encodeJSON))
+	mux.Handle("GET /api/v1/{concept}/by/{attribute}/{value}", h(eps.ByNaturalKey, decodeNaturalKey, encodeRecord))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, record.Errorf(record.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
+	})
+	var handler http.Handler = mux
+	if opts.Authenticator != nil {
+		handler = auth.Middleware(opts.Authenticator, func(w http.ResponseWriter, _ *http.Request, err error) {
+			writeError(w, &record.Error{Code: record.CodeUnauthorized, Message: err.Error(), Err: err})
+		})(handler)
+	}
+	return tracing(handler, opts.TracerProvider)
+}
+
+// tracing continues the caller's trace (W3C traceparent) in a server span
+// for each request, so that the change's event carries the trace on.
+func tracing(next http.Handler, tp trace.TracerProvider) http.Handler {
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
+	tracer := tp.Tracer("github.com/samnav/samnav/services/masterdata")
+	prop := propagation.TraceContext{}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx, span := tracer.Start(ctx, r.Method+" "+r.Pattern, trace.WithSpanKind(trace.SpanKindServer))
+		defer span.End()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func invalid(field, rule, msg string) error {
+	return &record.Error{Code: record.CodeInvalid, Message: field + ": " + msg, Fields: []model.FieldError{{Field: field, Rule: rule, Message: msg}}}
+}
+
+// decodeBody decodes a JSON body into v, keeping numbers exact.
+func decodeBody(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		return fmt.Errorf("read body: %w", err)
+	}
+	if len(body) > MaxBodyBytes {
+		return invalid("body", "size", fmt.Sprintf("must be at most %d bytes", MaxBodyBytes))
+	}
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	if err := d.Decode(v); err != nil {
+		return invalid("body", "json", "is not valid JSON: "+err.Error())
+	}
+	if d.More() {
+		return invalid("body", "json", "holds more than one JSON value")
+	}
+	return nil
+}
+
+func reason(r *http.Request) string {
+	if s := r.URL.Query().Get("reason"); s != "" {
+		return s
+	}
+	return r.Header.Get("Samnav-Reason")
+}
+
+func decodeCreate(_ context.Context, r *http.Request) (any, error) {
+	var state map[string]any
+	if err := decodeBody(r, &state); err != nil {
+		return nil, err
+	}
+	return createRequest{Concept: r.PathValue("concept"), State: state, Reason: reason(r)}, nil
+}
+
+// parseRevision reads an ETag-shaped revision: `"3"`, `W/"3"` or `3`.
+func parseRevision(field, s string) (int64, error) {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "W/")
+	n, err := strconv.ParseInt(strings.Trim(s, `"`), 10, 64)
+	if err != nil || n < 1 {
+		return 0, invalid(field, "format", `must be the record's revision as its ETag, e.g. "3"`)
+	}
+	return n, nil
+}
+
+func decodeUpdate(_ context.Context, r *http.Request) (any, error) {
+	im := r.Header.Get("If-Match")
+	if im == "" {
+		return nil, invalid("If-Match", "required", "an update must name the revision it replaces (the ETag of the read)")
+	}
+	rev, err := parseRevision("If-Match", im)
+	if err != nil {
+		return nil, err
+	}
+	var state map[string]any
+	if err := decodeBody(r, &state); err != nil {
+		return nil, err
+	}
+	return updateRequest{Concept: r.PathValue("concept"), ID: r.PathValue("id"), Revision: rev, State: state, Reason: reason(r)}, nil
+}
+
+func decodeEnd(_ context.Context, r *http.Request) (any, error) {
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if r.ContentLength != 0 {
+		if err := decodeBody(r, &body); err != nil {
+			return nil, err
+		}
+	}
+	if body.Reason == "" {
+		body.Reason = reason(r)
+	}
+	var rev int64
+	if im := r.Header.Get("If-Match"); im != "" {
+		var err error
+		if rev, err = parseRevision("If-Match", im); err != nil {
+			return nil, err
+		}
+	}
+	return endRequest{Concept: r.PathValue("concept"), ID: r.PathValue("id"), Revision: rev, Reason: body.Reason}, nil
+}
+
+func decodeGet(_ context.Context, r *http.Request) (any, error) {
+	return getRequest{Concept: r.PathValue("concept"), ID: r.PathValue("id")}, nil
+}
+
+func decodeErase(_ context.Context, r *http.Request) (any, error) {
+	return eraseRequest{Concept: r.PathValue("concept"), ID: r.PathValue("id"), Reason: reason(r)}, nil
+}
+
+func decodeNaturalKey(_ context.Context, r *http.Request) (any, error) {
+	return naturalKeyRequest{Concept: r.PathValue("concept"), Attribute: r.PathValue("attribute"), Value: r.PathValue("value")}, nil
+}
+
+// listParams are the query parameters of a list that are not filters.
+var listParams = map[string]bool{"q": true, "limit": true, "cursor": true, "includeEnded": true}
+
+func decodeList(_ context.Context, r *http.Request) (any, error) {
+	qs := r.URL.Query()
+	q := record.ListQuery{Search: qs.Get("q"), Filter: map[string]string{}}
+	if s := qs.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return nil, invalid("limit", "type", "must be an integer")
+		}
+		q.Limit = n
+	}
+	if s := qs.Get("cursor"); s != "" {
+		after, err := decodeCursor(s)
+		if err != nil {
+			return nil, invalid("cursor", "format", "is not a cursor this API returned")
+		}
+		q.After = after
+	}
+	if s := qs.Get("includeEnded"); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return nil, invalid("includeEnded", "type", "must be true or false")
+		}
+		q.IncludeEnded = b
+	}
+	for k, v := range qs {
+		if !listParams[k] {
+			q.Filter[k] = v[0]
+		}
+	}
+	return listRequest{Concept: r.PathValue("concept"), Query: q}, nil
+}
+
+func decodePublish(_ context.Context, r *http.Request) (any, error) {
+	var body struct {
+		Items []PublishItem `json:"items"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		return nil, err
+	}
+	return publishRequest{Concept: r.PathValue("concept"), Items: body.Items}, nil
+}
+
+// Cursors are opaque to clients: base64url of the last id of a page.
+func encodeCursor(after string) string {
+	if after == "" {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte("a:" + after))
+}
+
+func decodeCursor(s string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || !bytes.HasPrefix(b, []byte("a:")) {
+		return "", errors.New("bad cursor")
+	}
+	return string(b[2:]), nil
+}
+
+func etag(rev int64) string { return `"` + strconv.FormatInt(rev, 10) + `"` }
+
+func encodeRecord(_ context.Context, w http.ResponseWriter, resp any) error {
+	rr := resp.(recordResponse)
+	w.Header().Set("ETag", etag(rr.rec.Revision))
+	if rr.status == http.StatusCreated {
+		w.Header().Set("Location", "/api/v1/"+rr.rec.Concept+"/"+rr.rec.ID)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(rr.status)
+	return json.NewEncoder(w).Encode(rr.rec)
+}
+
+func encodeJSON(_ context.Context, w http.ResponseWriter, resp any) error {
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(resp)
+}
+
+// StatusOf maps an error code to its HTTP status: the one place it is
+// decided.
+func StatusOf(code record.Code) int {
+	switch code {
+	case record.CodeInvalid:
+		return http.StatusBadRequest
+	case record.CodeNotFound:
+		return http.StatusNotFound
+	case record.CodeConflict:
+		return http.StatusConflict
+	case record.CodeUnauthorized:
+		return http.StatusUnauthorized
+	case record.CodeForbidden:
+		return http.StatusForbidden
+	case record.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// toError finds the *record.Error in err's chain, classifying the rest:
+// a registry that cannot be reached is unavailable, anything else internal.
+func toError(err error) *record.Error {
+	var e *record.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	if avroserde.Retryable(err) || errors.Is(err, context.DeadlineExceeded) {
+		return &record.Error{Code: record.CodeUnavailable, Message: "a dependency is unavailable; retry later", Err: err}
+	}
+	return &record.Error{Code: record.CodeInternal, Message: "internal error", Err: err}
+}
+
+func errorEncoder(logger *slog.Logger) kithttp.ErrorEncoder {
+	return func(ctx context.Context, err error, w http.ResponseWriter) {
+		e := toError(err)
+		if e.Code == record.CodeInternal || e.Code == record.CodeUnavailable {
+			logger.ErrorContext(ctx, "request failed", "code", string(e.Code), "err", err)
+		}
+		writeError(w, e)
+	}
+}
+
+func writeError(w http.ResponseWriter, e *record.Error) {
+	if e.Current != nil {
+		w.Header().Set("ETag", etag(e.Current.Revision))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(StatusOf(e.Code))
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+}

@@ -1,0 +1,479 @@
+// Package masterdata is Samnav's model-driven master data service: every
+// concept of the concept model gets, from the model alone, a store, a REST
+// API, validation, a change history and a state topic. Stewards write the
+// concepts the hub masters; external master systems publish the concepts
+// they master; every committed change is announced on
+// samnav.<concept>.v<major> through a transactional outbox and its relay.
+//
+// Run runs the service until its context ends; Server gives `samnav dev`
+// and tests control of the lifecycle and the bound address.
+package masterdata
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/auth/authsql"
+	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/pkg/kafkatopics"
+	"github.com/samnav/samnav/pkg/outbox"
+	"github.com/samnav/samnav/services/masterdata/internal/event"
+	"github.com/samnav/samnav/services/masterdata/internal/store/sqlstore"
+	"github.com/samnav/samnav/services/masterdata/internal/transport/httpapi"
+	"github.com/samnav/samnav/services/masterdata/record"
+)
+
+// Driver names.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// DefaultAddr is where the service listens by default.
+const DefaultAddr = ":8082"
+
+// Service is the Go-level API of master data, for in-process callers
+// (bulk importer, seeder) acting with a principal in their context
+// (auth.WithPrincipal): the same rules as the REST API apply.
+type Service = record.Service
+
+// Config configures the service.
+type Config struct {
+	// Addr is the listen address; "" means DefaultAddr, ":0" a free port.
+	Addr string
+	// Driver is "sqlite" (default) or "postgres".
+	Driver string
+	// DSN is the database: a pgx connection string for postgres, a file
+	// path for sqlite. For sqlite without DSN, DataDir/masterdata.db.
+	DSN     string
+	DataDir string
+	// RegistryURL is the schema registry events are encoded against;
+	// required unless Deps.Registry is set.
+	RegistryURL string
+	// LookupOnly makes the service only look its schemas up instead of
+	// registering them (production, where the contracts pipeline registers).
+	LookupOnly bool
+	// Brokers are Kafka bootstrap addresses. With none, changes wait in the
+	// outbox and no relay runs in this process.
+	Brokers []string
+	// EnsureTopics creates each concept's compacted state topic at start
+	// (with TopicPartitions partitions, default 3) when Brokers are set.
+	EnsureTopics    bool
+	TopicPartitions int
+	// RelayName names the outbox relay's lease; default "masterdata".
+	RelayName string
+	// Model is the concept model; nil means the embedded contracts model.
+	Model *model.Model
+}
+
+// Validate reports every problem with c at once, each naming the field and
+// the rule.
+func (c Config) Validate() error {
+	var errs []error
+	switch c.Driver {
+	case "", DriverSQLite:
+		if c.DSN == "" && c.DataDir == "" {
+			errs = append(errs, errors.New("DSN or DataDir: one is required for driver sqlite"))
+		}
+	case DriverPostgres:
+		if c.DSN == "" {
+			errs = append(errs, errors.New("DSN: required for driver postgres"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("Driver: %q is not sqlite or postgres", c.Driver))
+	}
+	if c.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("Addr: must be host:port: %w", err))
+		}
+	}
+	if c.TopicPartitions < 0 {
+		errs = append(errs, errors.New("TopicPartitions: must not be negative"))
+	}
+	for i, b := range c.Brokers {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			errs = append(errs, fmt.Errorf("Brokers[%d]: must be host:port", i))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Deps are the service's collaborators; all optional.
+type Deps struct {
+	Logger *slog.Logger
+	// Authenticator finds the principal of a request; nil means API
+	// tokens kept in the service's own database (authsql).
+	Authenticator  auth.Authenticator
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+	// Registry replaces the registry client built from RegistryURL.
+	Registry avroserde.Registrar
+}
+
+// Server is a master data service whose lifecycle the caller controls.
+type Server struct {
+	cfg     Config
+	logger  *slog.Logger
+	db      *sql.DB
+	dialect sqlstore.Dialect
+	model   *model.Model
+	store   *sqlstore.Store
+	events  *event.Builder
+	svc     record.Service
+	tokens  *auth.Tokens
+	handler http.Handler
+	relay   *outbox.Relay
+
+	mu     sync.Mutex
+	http   *http.Server
+	ln     net.Listener
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closed bool
+}
+
+// New validates cfg, opens and migrates the database (records, outbox and
+// tokens), and builds the service. It starts nothing.
+func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("masterdata config: %w", err)
+	}
+	if cfg.RegistryURL == "" && deps.Registry == nil {
+		return nil, errors.New("masterdata config: RegistryURL: required")
+	}
+	s := &Server{cfg: cfg, logger: deps.Logger}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	s.logger = s.logger.With("component", "masterdata")
+	s.model = cfg.Model
+	if s.model == nil {
+		m, err := contracts.Model()
+		if err != nil {
+			return nil, fmt.Errorf("load model: %w", err)
+		}
+		s.model = m
+	}
+	driver, dsn := cfg.Driver, cfg.DSN
+	if driver == "" {
+		driver = DriverSQLite
+	}
+	if driver == DriverSQLite && dsn == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+		dsn = filepath.Join(cfg.DataDir, "masterdata.db")
+	}
+	db, d, err := sqlstore.Open(driver, dsn)
+	if err != nil {
+		return nil, err
+	}
+	s.db, s.dialect = db, d
+	if err := s.init(ctx, deps); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) init(ctx context.Context, deps Deps) error {
+	od := outbox.SQLite
+	if s.dialect == sqlstore.Postgres {
+		od = outbox.Postgres
+	}
+	if err := sqlstore.Migrate(ctx, s.db, s.dialect); err != nil {
+		return fmt.Errorf("migrate store: %w", err)
+	}
+	if err := outbox.Migrate(ctx, s.db, od); err != nil {
+		return fmt.Errorf("migrate outbox: %w", err)
+	}
+	reg := deps.Registry
+	if reg == nil {
+		c, err := avroserde.NewRegistryClient(s.cfg.RegistryURL)
+		if err != nil {
+			return fmt.Errorf("registry client: %w", err)
+		}
+		reg = c
+	}
+	var opts []avroserde.SerializerOption
+	if s.cfg.LookupOnly {
+		opts = append(opts, avroserde.LookupOnly())
+	}
+	b, err := event.NewBuilder(s.model, od, reg, opts...)
+	if err != nil {
+		return err
+	}
+	s.events = b
+	st, err := sqlstore.New(s.db, s.dialect, s.model, b)
+	if err != nil {
+		return err
+	}
+	s.store = st
+	s.svc = record.NewService(st, s.model, record.ServiceOptions{Logger: s.logger})
+	authn := deps.Authenticator
+	if authn == nil {
+		ts, err := authsql.New(ctx, s.db)
+		if err != nil {
+			return fmt.Errorf("token store: %w", err)
+		}
+		s.tokens = &auth.Tokens{Store: ts}
+		authn = s.tokens
+	}
+	s.handler = httpapi.NewHandler(s.svc, s.model, httpapi.Options{Logger: s.logger, Authenticator: authn, TracerProvider: deps.TracerProvider})
+	if len(s.cfg.Brokers) > 0 {
+		name := s.cfg.RelayName
+		if name == "" {
+			name = "masterdata"
+		}
+		r, err := outbox.NewRelay(outbox.RelayConfig{DB: s.db, Dialect: od, Brokers: s.cfg.Brokers, Name: name,
+			Logger: s.logger.With("component", "outbox-relay"), MeterProvider: deps.MeterProvider})
+		if err != nil {
+			return fmt.Errorf("outbox relay: %w", err)
+		}
+		s.relay = r
+	}
+	return nil
+}
+
+// Service returns the Go-level API.
+func (s *Server) Service() Service { return s.svc }
+
+// Handler returns the REST API, for mounting elsewhere.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Tokens returns the token issuer on the service's database, or nil when
+// Deps.Authenticator replaced it.
+func (s *Server) Tokens() *auth.Tokens { return s.tokens }
+
+// Relay returns the outbox relay, or nil without Brokers.
+func (s *Server) Relay() *outbox.Relay { return s.relay }
+
+// Start obtains every schema id from the registry, creates the state
+// topics if asked to, binds Addr, and serves and relays in the background
+// until Close. ctx bounds only the start.
+func (s *Server) Start(ctx context.Context) error {
+	if err := s.events.Warm(ctx); err != nil {
+		return err
+	}
+	if s.cfg.EnsureTopics && len(s.cfg.Brokers) > 0 {
+		if err := s.ensureTopics(ctx); err != nil {
+			return err
+		}
+	}
+	addr := s.cfg.Addr
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.mu.Lock()
+	s.ln, s.cancel = ln, cancel
+	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("serve", "err", err)
+		}
+	}()
+	if s.relay != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.relay.Run(runCtx); err != nil {
+				s.logger.Error("outbox relay stopped", "err", err)
+			}
+		}()
+	}
+	s.logger.Info("masterdata started", "addr", ln.Addr().String(), "relay", s.relay != nil)
+	return nil
+}
+
+func (s *Server) ensureTopics(ctx context.Context) error {
+	parts := s.cfg.TopicPartitions
+	if parts == 0 {
+		parts = 3
+	}
+	specs := make([]kafkatopics.Spec, 0, len(s.model.Concepts))
+	for _, c := range s.model.Concepts {
+		specs = append(specs, kafkatopics.Spec{Name: c.Topic(), Partitions: parts, Compact: true, Retention: -1})
+	}
+	client := &kafka.Client{Addr: kafka.TCP(s.cfg.Brokers...), Timeout: 10 * time.Second}
+	if err := kafkatopics.Ensure(ctx, client, specs...); err != nil {
+		return fmt.Errorf("ensure state topics: %w", err)
+	}
+	return nil
+}
+
+// Addr returns the bound address, or "" before Start.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Shutdown stops serving (waiting for requests in flight until ctx ends),
+// stops the relay and closes the database. Calling it again is a no-op.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	hs, cancel := s.http, s.cancel
+	s.mu.Unlock()
+	var errs []error
+	if hs != nil {
+		if err := hs.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shut down http: %w", err))
+		}
+	}
+	if cancel != nil {
+		cancel()
+	}
+	s.wg.Wait()
+	if err := s.db.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close database: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Close is Shutdown with a short grace period.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.Shutdown(ctx)
+}
+
+// ResyncOptions configures Resync.
+type ResyncOptions struct {
+	// BatchSize is how many records one transaction hands to the outbox;
+	// default 1000.
+	BatchSize int
+	// Progress, if set, is called after every batch with the number of
+	// records republished so far.
+	Progress func(done int)
+}
+
+// Resync republishes the current state of every record of concept (ended
+// ones included, with their end marker; erased ones are not) through the
+// outbox, in batches, for rebuilding a topic or onboarding a subscriber.
+// Events carry header samnav_resync=true and fresh event ids. It returns
+// how many records were republished; on error, those before it were.
+func (s *Server) Resync(ctx context.Context, concept string, opts ResyncOptions) (int, error) {
+	if s.model.Concept(concept) == nil {
+		return 0, record.Errorf(record.CodeNotFound, "concept %q is not in the model", concept)
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 1000
+	}
+	if err := s.events.Warm(ctx); err != nil {
+		return 0, err
+	}
+	done, after := 0, ""
+	for {
+		last, n, err := s.store.Republish(ctx, concept, after, opts.BatchSize)
+		if err != nil {
+			return done, fmt.Errorf("resync %s after %d records: %w", concept, done, err)
+		}
+		if n == 0 {
+			return done, nil
+		}
+		done += n
+		after = last
+		if opts.Progress != nil {
+			opts.Progress(done)
+		}
+	}
+}
+
+// Resync opens the service's database as cfg says and republishes concept
+// (see Server.Resync); the running service's relay, or any relay on the
+// same database, publishes the events. For `samnav resync <concept>`.
+func Resync(ctx context.Context, cfg Config, deps Deps, concept string, opts ResyncOptions) (int, error) {
+	cfg.Brokers = nil // the relay of the running service publishes
+	s, err := New(ctx, cfg, deps)
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	return s.Resync(ctx, concept, opts)
+}
+
+// Run runs the service until ctx is cancelled, then shuts it down
+// gracefully (up to 10 seconds for requests in flight).
+func Run(ctx context.Context, cfg Config, deps Deps) error {
+	s, err := New(ctx, cfg, deps)
+	if err != nil {
+		return err
+	}
+	if s.tokens != nil {
+		secret, err := s.tokens.EnsureBootstrapAdmin(ctx)
+		if err != nil {
+			s.Close()
+			return fmt.Errorf("bootstrap admin token: %w", err)
+		}
+		if secret != "" {
+			// Shown once, like Jupyter's start-up token; only its hash is kept.
+			fmt.Fprintf(os.Stderr, "masterdata bootstrap admin token (shown once): %s\n", secret)
+		}
+	}
+	if err := s.Start(ctx); err != nil {
+		s.Close()
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.Shutdown(sctx)
+}
+
+// Environment variables read by LoadConfig.
+const (
+	EnvAddr         = "SAMNAV_MASTERDATA_ADDR"
+	EnvDriver       = "SAMNAV_MASTERDATA_DRIVER"
+	EnvDSN          = "SAMNAV_MASTERDATA_DSN"
+	EnvDataDir      = "SAMNAV_MASTERDATA_DATA_DIR"
+	EnvRegistryURL  = "SAMNAV_REGISTRY_URL"
+	EnvBrokers      = "SAMNAV_KAFKA_BROKERS"
+	EnvEnsureTopics = "SAMNAV_MASTERDATA_ENSURE_TOPICS"
+)
+
+// LoadConfig reads a Config from the environment through getenv. It does
+// not validate: call Validate.
+func LoadConfig(getenv func(string) string) Config {
+	c := Config{Addr: getenv(EnvAddr), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir),
+		RegistryURL: getenv(EnvRegistryURL), EnsureTopics: getenv(EnvEnsureTopics) == "true"}
+	for _, b := range strings.Split(getenv(EnvBrokers), ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			c.Brokers = append(c.Brokers, b)
+		}
+	}
+	return c
+}
