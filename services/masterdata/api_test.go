@@ -246,7 +246,9 @@ func TestWhoMayWrite(t *testing.T) {
 func TestHistoryNaturalKeysAndPublish(t *testing.T) {
 	a := startAPI(t, masterdata.Config{}, masterdata.Deps{})
 	fb := a.token("folkbokforing", auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
-	pub := func(items ...any) response { return a.do("POST", "/api/v1/publish/person", fb, map[string]any{"items": items}) }
+	pub := func(items ...any) response {
+		return a.do("POST", "/api/v1/publish/person", fb, map[string]any{"items": items})
+	}
 	r := pub(map[string]any{"op": "upsert", "state": person("198507099805", "Andersson"), "reason": "birth"},
 		map[string]any{"op": "upsert", "state": person("198001012387", "Berg"), "reason": "moved in"})
 	if r.status != 200 {

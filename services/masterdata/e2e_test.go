@@ -1,0 +1,143 @@
+package masterdata_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/concepts"
+	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/avro"
+	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/pkg/embeddedkafka"
+	"github.com/samnav/samnav/pkg/kafkatopics"
+	"github.com/samnav/samnav/services/masterdata"
+	"github.com/samnav/samnav/services/registry"
+)
+
+// TestEndToEnd: a steward's update through the HTTP API appears on the
+// state topic, published by the outbox relay to an embedded broker,
+// decodes through the real registry with the generated schema, and
+// carries the request's trace and the CloudEvents headers.
+func TestEndToEnd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	broker, err := embeddedkafka.Start(ctx, embeddedkafka.Config{
+		Topics: []kafkatopics.Spec{{Name: "samnav.unit.v1", Partitions: 3, Compact: true}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+
+	cs, err := contracts.Contracts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seed []registry.Seed
+	var unitSchema string
+	for _, c := range cs {
+		seed = append(seed, registry.Seed{Subject: c.Subject, Schema: c.Schema})
+		if c.Concept == "unit" {
+			unitSchema = c.Schema
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "registry"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := registry.New(registry.Config{Addr: "127.0.0.1:0", Driver: registry.DriverSQLite, DataDir: filepath.Join(dir, "registry"),
+		Seed: seed, Authorizer: registry.AllowAllWrites{}}, registry.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	regURL := "http://" + reg.Addr()
+
+	tp := sdktrace.NewTracerProvider()
+	defer tp.Shutdown(context.Background())
+	a := startAPI(t, masterdata.Config{DataDir: filepath.Join(dir, "md"), RegistryURL: regURL, Brokers: []string{broker.Addr()}, LookupOnly: true},
+		masterdata.Deps{TracerProvider: tp})
+	st := a.token("anna", auth.Grant{Role: auth.RoleSteward, Concepts: []string{"unit"}})
+
+	c := a.do("POST", "/api/v1/unit", st, unit("Solskolan"), "Samnav-Reason", "new school")
+	if c.status != 201 {
+		t.Fatalf("create: %s", c.raw)
+	}
+	id := c.body["id"].(string)
+	u := unit("Solskolan F-9")
+	u["capacity"] = 420
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	r := a.do("PUT", "/api/v1/unit/"+id+"?reason=grew", st, u, "If-Match", `"1"`, "traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	if r.status != 200 {
+		t.Fatalf("update: %s", r.raw)
+	}
+
+	reader := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{broker.Addr()}, Topic: "samnav.unit.v1", GroupID: "e2e", StartOffset: kafka.FirstOffset, MaxWait: 100 * time.Millisecond})
+	defer reader.Close()
+	client, err := avroserde.NewRegistryClient(regURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	des, err := avroserde.NewDeserializer(client, avro.MustParse(unitSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		msg, err := reader.ReadMessage(ctx)
+		if err != nil {
+			t.Fatalf("the update did not reach the topic: %v", err)
+		}
+		h := map[string]string{}
+		for _, hd := range msg.Headers {
+			h[hd.Key] = string(hd.Value)
+		}
+		if h["samnav_revision"] != "2" {
+			continue
+		}
+		if string(msg.Key) != id {
+			t.Fatalf("key = %q, want the opaque id %q", msg.Key, id)
+		}
+		var got concepts.UnitV1
+		if err := des.DecodeContext(ctx, msg.Value, &got); err != nil {
+			t.Fatalf("decode through the registry: %v", err)
+		}
+		if got.ID != id || got.Name != "Solskolan F-9" || got.Capacity == nil || *got.Capacity != 420 || string(got.UnitType) != "PRIMARY_SCHOOL" {
+			t.Fatalf("decoded %+v", got)
+		}
+		tpHeader := h["traceparent"]
+		sc, err := trace.TraceIDFromHex(traceID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tpHeader) != 55 || tpHeader[3:35] != sc.String() {
+			t.Fatalf("traceparent = %q, want the request's trace %s", tpHeader, traceID)
+		}
+		hist := a.do("GET", "/api/v1/unit/"+id+"/history", st, nil).body["changes"].([]any)
+		evID := hist[1].(map[string]any)["eventId"].(string)
+		want := map[string]string{"ce_specversion": "1.0", "ce_id": evID, "ce_source": "/samnav/masterdata", "ce_type": "se.samnav.unit.changed",
+			"ce_subject": id, "content-type": "application/avro"}
+		for k, v := range want {
+			if h[k] != v {
+				t.Errorf("header %s = %q, want %q", k, h[k], v)
+			}
+		}
+		if _, err := time.Parse(time.RFC3339Nano, h["ce_time"]); err != nil {
+			t.Errorf("ce_time %q: %v", h["ce_time"], err)
+		}
+		break
+	}
+	if lag, err := a.srv.Relay().Lag(ctx); err != nil || lag != 0 {
+		t.Errorf("relay lag = %d, %v; want 0", lag, err)
+	}
+}
