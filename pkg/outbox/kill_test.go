@@ -70,22 +70,27 @@ func testKillMidStream(t *testing.T, s store) {
 	db, dsn := s.open(t)
 	b := startBroker(t, embeddedkafka.Config{Topics: []kafkatopics.Spec{topic(tp, 3)}})
 
-	// Writers keep committing while the relays run and die.
-	written := make(chan error, 1)
-	go func() {
-		value := []byte(strings.Repeat("p", payload))
-		for i := 0; i < total; i += perTx {
+	// Half the changes are committed before the first relay starts, so it
+	// has a backlog when it is killed; the rest are committed while the
+	// relays run and die.
+	value := []byte(strings.Repeat("p", payload))
+	write := func(from, to int) error {
+		for i := from; i < to; i += perTx {
 			es := make([]outbox.Entry, 0, perTx)
 			for j := i; j < i+perTx; j++ {
 				es = append(es, entry(tp, j%keys, j, value))
 			}
 			if err := appendErr(db, s.dialect, es); err != nil {
-				written <- err
-				return
+				return err
 			}
 		}
-		written <- nil
-	}()
+		return nil
+	}
+	if err := write(0, total/2); err != nil {
+		t.Fatalf("write changes: %v", err)
+	}
+	written := make(chan error, 1)
+	go func() { written <- write(total/2, total) }()
 
 	position := func() int64 {
 		var p int64

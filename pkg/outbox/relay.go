@@ -385,9 +385,13 @@ func (r *Relay) lead(ctx context.Context, transport kafka.RoundTripper, pos int6
 			}
 			deadline = d
 		}
-		if len(pending) == 0 {
-			var err error
-			pending, err = r.read(ctx, pos)
+		if len(pending) < r.cfg.BatchSize {
+			// Top up what the last write left, so writes stay full.
+			after := pos
+			if len(pending) > 0 {
+				after = pending[len(pending)-1].id
+			}
+			more, err := r.read(ctx, after, r.cfg.BatchSize-len(pending))
 			if err != nil {
 				if ctx.Err() == nil {
 					r.log.Warn("read outbox failed; retrying", "err", err)
@@ -395,6 +399,7 @@ func (r *Relay) lead(ctx context.Context, transport kafka.RoundTripper, pos int6
 				}
 				continue
 			}
+			pending = append(pending, more...)
 			if len(pending) == 0 {
 				sleep(ctx, r.cfg.PollInterval)
 				continue
@@ -558,9 +563,9 @@ func eventID(m kafka.Message) string {
 	return ""
 }
 
-// read returns up to BatchSize entries after pos, in id order.
-func (r *Relay) read(ctx context.Context, pos int64) ([]entry, error) {
-	rows, err := r.cfg.DB.QueryContext(ctx, r.q.read, pos, r.cfg.BatchSize)
+// read returns up to limit entries after pos, in id order.
+func (r *Relay) read(ctx context.Context, pos int64, limit int) ([]entry, error) {
+	rows, err := r.cfg.DB.QueryContext(ctx, r.q.read, pos, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox after %d: %w", pos, err)
 	}
