@@ -2,6 +2,7 @@ package compat_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -281,6 +282,52 @@ func agree(t *testing.T, label, a, b string) {
 		verdict := avro.Compatible(avro.MustParse(p[0]), avro.MustParse(p[1]))
 		if (verdict == nil) != (len(ins) == 0) {
 			t.Errorf("%s: explanation %+v disagrees with pkg/avro.Compatible: %v", label, ins, verdict)
+		}
+	}
+}
+
+// FuzzExplain feeds arbitrary schema text, as a registry might return it:
+// Explain may reject it but must not panic, and on schemas pkg/avro
+// accepts it must agree with pkg/avro.Compatible.
+func FuzzExplain(f *testing.F) {
+	f.Add(rec(id, name), rec(id, nameOpt))
+	f.Add(rec(id, statusAB), rec(id, statusA))
+	f.Add(`{"type":"record","name":"N","fields":[{"name":"next","type":["null","N"],"default":null}]}`, `{"type":"record","name":"N","fields":[{"name":"next","type":["null","N"]}]}`)
+	f.Add(`["null","int",{"type":"array","items":"long"}]`, `{"type":"map","values":"string"}`)
+	f.Add(`{"type":"fixed","name":"F","size":4}`, `{"type":"fixed","name":"F","size":8}`)
+	f.Fuzz(func(t *testing.T, reader, writer string) {
+		ins, err := compat.Explain(reader, writer)
+		if err != nil {
+			return
+		}
+		r, errR := parseNoPanic(reader)
+		w, errW := parseNoPanic(writer)
+		if errR != nil || errW != nil {
+			return
+		}
+		if verdict := avro.Compatible(r, w); (verdict == nil) != (len(ins) == 0) {
+			t.Errorf("explanation %+v disagrees with pkg/avro.Compatible: %v", ins, verdict)
+		}
+	})
+}
+
+// parseNoPanic is avro.Parse, less hamba/avro's panic on some malformed
+// schemas (see compat.parse), which is pkg/avro's to fix.
+func parseNoPanic(s string) (sch *avro.Schema, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("avro.Parse panicked: %v", r)
+		}
+	}()
+	return avro.Parse(s)
+}
+
+func TestCheckMalformedSchemaIsAnError(t *testing.T) {
+	bad := `{"type":"record","name":"A","fields":[{"name":"a","type":[],"default":null}]}`
+	for _, c := range []struct{ next, prev string }{{bad, rec(id)}, {rec(id), bad}} {
+		_, err := compat.Check(compat.BackwardTransitive, c.next, []compat.Version{{Label: "1", Schema: c.prev}})
+		if !errors.Is(err, compat.ErrInvalidSchema) {
+			t.Errorf("Check with a malformed schema: err = %v, want ErrInvalidSchema", err)
 		}
 	}
 }
