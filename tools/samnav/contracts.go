@@ -104,6 +104,38 @@ func contractsGen(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// checkGenerated fails when dir has a model whose generated schemas are
+// not the ones on disk: the check would otherwise judge stale files.
+func checkGenerated(dir string, stderr io.Writer) error {
+	modelDir := filepath.Join(dir, "model")
+	if _, err := os.Stat(modelDir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	m, err := model.LoadDir(modelDir)
+	if err != nil {
+		return fmt.Errorf("load concept model (fix it, then run samnav contracts gen): %w", err)
+	}
+	files, err := generator.Generate(m)
+	if err != nil {
+		return fmt.Errorf("generate contracts: %w", err)
+	}
+	stale := 0
+	for _, f := range files {
+		if !strings.HasPrefix(f.Path, "avro/") {
+			continue
+		}
+		old, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
+		if err != nil || !bytes.Equal(old, f.Data) {
+			fmt.Fprintf(stderr, "%s: stale or missing\n", filepath.Join(dir, f.Path))
+			stale++
+		}
+	}
+	if stale > 0 {
+		return fmt.Errorf("contracts check: %d schemas are not generated from the current model; run samnav contracts gen first", stale)
+	}
+	return nil
+}
+
 var avscFile = regexp.MustCompile(`^([a-z][a-z0-9]*)\.v([1-9][0-9]*)\.avsc$`)
 
 // contractFile is one schema file of the working tree.
@@ -151,6 +183,9 @@ func contractsCheck(ctx context.Context, args []string, stdout, stderr io.Writer
 			return fmt.Errorf("%w: --level: %w", errUsage, err)
 		}
 		level = l
+	}
+	if err := checkGenerated(*dir, stderr); err != nil {
+		return err
 	}
 	current, err := readContracts(*dir)
 	if err != nil {

@@ -306,6 +306,12 @@ func TestContractsGen(t *testing.T) {
 	if err == nil || !strings.Contains(stderr.String(), "person.v1.avsc") {
 		t.Errorf("verify of a stale file: err = %v, stderr %q", err, stderr.String())
 	}
+	// The check refuses schemas the model no longer generates.
+	stderr.Reset()
+	err = run(context.Background(), []string{"contracts", "check", "--dir", dir, "--against", "http://127.0.0.1:1"}, &out, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "run samnav contracts gen first") || !strings.Contains(stderr.String(), "person.v1.avsc") {
+		t.Errorf("check with a stale schema: err = %v, stderr %q", err, stderr.String())
+	}
 	// A broken model names file, line and rule.
 	if err := os.WriteFile(filepath.Join(dir, "model", "person.yaml"), []byte("id: person\nmajor: zero\n"), 0o644); err != nil {
 		t.Fatal(err)
