@@ -155,7 +155,9 @@ func BenchmarkTransports(b *testing.B) {
 			}
 		}
 	}
-	printTable(os.Stdout, results, n, *flagRounds, s, *flagPartitions)
+	if err := printTable(os.Stdout, results, n, *flagRounds, s, *flagPartitions); err != nil {
+		b.Error(err)
+	}
 }
 
 // baselines are the transports every other one is compared with.
@@ -177,14 +179,17 @@ func reportRatios(b *testing.B, results []result, r result) {
 // printTable prints one line per payload, path and transport: the median
 // rate over the rounds with its range, and the median over the rounds of the
 // ratio to each baseline.
-func printTable(w io.Writer, results []result, n, rounds int, s kafkabench.Settings, partitions int) {
+func printTable(w io.Writer, results []result, n, rounds int, s kafkabench.Settings, partitions int) error {
 	if len(results) == 0 {
-		return
+		return nil
 	}
-	fmt.Fprintf(w, "\nkafkabench: N=%d messages per run, %d round(s), %d partitions, %d publishers x %d messages per Publish, acks=all, batch %d msgs / %d B / linger %s, commit every %s, GOMAXPROCS=%d\n",
+	var out strings.Builder
+	fmt.Fprintf(&out, "\nkafkabench: N=%d messages per run, %d round(s), %d partitions, %d publishers x %d messages per Publish, acks=all, batch %d msgs / %d B / linger %s, commit every %s, GOMAXPROCS=%d\n",
 		n, rounds, partitions, s.Publishers, s.Slice, s.BatchSize, s.BatchBytes, s.Linger, s.CommitInterval, runtime.GOMAXPROCS(0))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "payload\tpath\ttransport\tmsgs/s (median)\tmin..max\tx kafkago\tx watermill-kafka\tcpu/msg\tcpu x kafkago\tfirst msg\t")
+	tw := tabwriter.NewWriter(&out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	// tw writes into out, a strings.Builder, which cannot fail; Flush
+	// reports anything else.
+	_, _ = fmt.Fprintln(tw, "payload\tpath\ttransport\tmsgs/s (median)\tmin..max\tx kafkago\tx watermill-kafka\tcpu/msg\tcpu x kafkago\tfirst msg\t")
 	type cell struct {
 		payload         int
 		path, transport string
@@ -232,11 +237,17 @@ func printTable(w io.Writer, results []result, n, rounds int, s kafkabench.Setti
 		if len(cpuRatios) > 0 {
 			cpuRatio = fmt.Sprintf("%.2f", median(cpuRatios))
 		}
-		fmt.Fprintf(tw, "%dB\t%s\t%s\t%.0f\t%.0f..%.0f\t%s\t%s\t%s\t%s\t%s\t\n", c.payload, c.path, c.transport,
+		_, _ = fmt.Fprintf(tw, "%dB\t%s\t%s\t%.0f\t%.0f..%.0f\t%s\t%s\t%s\t%s\t%s\t\n", c.payload, c.path, c.transport,
 			median(rates), slices.Min(rates), slices.Max(rates), ratio("kafkago"), ratio("watermill-kafka"),
 			time.Duration(median(cpus)).Round(10*time.Nanosecond), cpuRatio, first)
 	}
-	_ = tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("print table: %w", err)
+	}
+	if _, err := io.WriteString(w, out.String()); err != nil {
+		return fmt.Errorf("print table: %w", err)
+	}
+	return nil
 }
 
 func median(v []float64) float64 {

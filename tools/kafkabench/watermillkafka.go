@@ -3,6 +3,7 @@ package kafkabench
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/IBM/sarama"
 	"github.com/ThreeDotsLabs/watermill"
@@ -72,7 +73,7 @@ func (t *WatermillKafka) Consume(ctx context.Context, topic, group string, n, pa
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
 	cfg.Consumer.Offsets.AutoCommit.Enable = true
 	cfg.Consumer.Offsets.AutoCommit.Interval = s.CommitInterval
-	cfg.Consumer.Fetch.Default = int32(s.FetchMaxBytes)
+	cfg.Consumer.Fetch.Default = int32(min(s.FetchMaxBytes, math.MaxInt32)) //nolint:gosec // bounded by min
 	cfg.Consumer.MaxWaitTime = s.FetchMaxWait
 	sub, err := wmkafka.NewSubscriber(wmkafka.SubscriberConfig{
 		Brokers:               s.Brokers,
