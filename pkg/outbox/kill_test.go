@@ -86,9 +86,11 @@ func testKillMidStream(t *testing.T, s store) {
 		}
 		return nil
 	}
+	began := time.Now()
 	if err := write(0, total/2); err != nil {
 		t.Fatalf("write changes: %v", err)
 	}
+	t.Logf("%d changes committed in %s", total/2, time.Since(began).Round(time.Millisecond))
 	written := make(chan error, 1)
 	go func() { written <- write(total/2, total) }()
 
@@ -107,7 +109,7 @@ func testKillMidStream(t *testing.T, s store) {
 	}
 	_ = first.Wait()
 	killedAt := position()
-	t.Logf("first relay killed at position %d", killedAt)
+	t.Logf("first relay killed at position %d after %s", killedAt, time.Since(began).Round(time.Millisecond))
 
 	second := startChild(t, s.dialect, dsn, b.Addr(), "relay-2")
 	if err := <-written; err != nil {
@@ -123,6 +125,7 @@ func testKillMidStream(t *testing.T, s store) {
 	waitFor(t, 90*time.Second, "the second relay to publish everything", func() (bool, error) {
 		return position() >= maxID, nil
 	})
+	t.Logf("second relay published everything after %s", time.Since(began).Round(time.Millisecond))
 	_ = second.Process.Signal(syscall.SIGKILL)
 	_ = second.Wait()
 
