@@ -307,6 +307,19 @@ func FuzzValidate(f *testing.F) {
 	})
 }
 
+func TestModelValidate(t *testing.T) {
+	m, err := model.LoadDir("../model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := m.Validate("spaceship", map[string]any{}); len(errs) != 1 || errs[0].Rule != "concept" {
+		t.Errorf("unknown concept: %v", errs)
+	}
+	if errs := m.Validate("namnd", map[string]any{"name": "Utbildningsnämnden", "kind": "SPECIALIST", "validFrom": "2023-01-01"}); errs != nil {
+		t.Errorf("valid nämnd: %v", errs)
+	}
+}
+
 func TestApplyDefaults(t *testing.T) {
 	m, err := model.LoadDir("../model")
 	if err != nil {

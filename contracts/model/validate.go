@@ -44,6 +44,17 @@ func (c *Concept) Validate(rec map[string]any) []FieldError {
 	return errs
 }
 
+// Validate checks a record of the concept with the given id; see
+// Concept.Validate. An unknown concept is one FieldError with rule
+// "concept".
+func (m *Model) Validate(concept string, rec map[string]any) []FieldError {
+	c := m.Concept(concept)
+	if c == nil {
+		return []FieldError{{Field: "", Rule: "concept", Message: fmt.Sprintf("%q is not a concept of the model", concept)}}
+	}
+	return c.Validate(rec)
+}
+
 func join(prefix, name string) string {
 	if prefix == "" {
 		return name
