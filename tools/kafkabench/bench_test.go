@@ -19,13 +19,13 @@ import (
 )
 
 var (
-	flagN          = flag.Int("kafkabench.n", 100_000, "messages per publish run and per consume run")
+	flagN          = flag.Int("kafkabench.n", envInt("KAFKABENCH_N", 100_000), "messages per publish run and per consume run (default from $KAFKABENCH_N, else 100000)")
 	flagPayloads   = flag.String("kafkabench.payloads", "100,1024", "comma-separated payload sizes in bytes")
 	flagPartitions = flag.Int("kafkabench.partitions", 3, "partitions of every topic")
 	flagPublishers = flag.Int("kafkabench.publishers", 0, "concurrent publishing goroutines (0: the default of kafkabench.DefaultSettings)")
 	flagSlice      = flag.Int("kafkabench.slice", 0, "messages per Publish call (0: the default of kafkabench.DefaultSettings)")
 	flagWMKLinger  = flag.Bool("kafkabench.wmk-linger", false, "give watermill-kafka's Sarama producer the same batch size and linger as kafka-go (see WatermillKafka.Linger)")
-	flagRounds     = flag.Int("kafkabench.rounds", 3, "times the whole sequence of runs is repeated; the table gives medians")
+	flagRounds     = flag.Int("kafkabench.rounds", envInt("KAFKABENCH_ROUNDS", 3), "times the whole sequence of runs is repeated; the table gives medians (default from $KAFKABENCH_ROUNDS, else 3)")
 	flagOnly       = flag.String("kafkabench.transports", "", "comma-separated transport names to run (empty: all)")
 )
 
@@ -306,4 +306,14 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// envInt returns the integer in the environment variable name, or def. The
+// environment lets `make bench`, which runs every module's benchmarks with
+// the same flags, pass settings to this module alone.
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
 }
