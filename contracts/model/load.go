@@ -77,6 +77,9 @@ func load(fsys fs.FS, prefix string) (*Model, error) {
 		l.resolve(m, c, "", c.Attributes)
 	}
 	l.requiredCycles(m)
+	for _, c := range m.Concepts {
+		l.typeNames(c)
+	}
 	if len(l.errs) > 0 {
 		slices.SortStableFunc(l.errs, func(a, b *Error) int {
 			if c := strings.Compare(a.File, b.File); c != 0 {
@@ -706,6 +709,64 @@ func (l *loader) requiredCycles(m *Model) {
 		if state[c.ID] == unvisited {
 			visit(c)
 		}
+	}
+}
+
+// TypeName returns the name the generators give the named type (Avro
+// record or enum, Go type) of a record or enum at an attribute path within
+// a concept: the concept id and each path element in PascalCase, list
+// items adding "Item". E.g. ("unit", "openingHours", "items") gives
+// "UnitOpeningHoursItem".
+func TypeName(conceptID string, path ...string) string {
+	var b strings.Builder
+	b.WriteString(upperFirst(conceptID))
+	for _, p := range path {
+		if p == "items" {
+			b.WriteString("Item")
+			continue
+		}
+		b.WriteString(upperFirst(p))
+	}
+	return b.String()
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// typeNames reports two records or enums of a concept that would get the
+// same generated type name (attribute "openingHours" and attribute
+// "opening" with a nested "hours", say).
+func (l *loader) typeNames(c *Concept) {
+	seen := map[string]string{}
+	var walk func(path []string, a *Attribute)
+	walk = func(path []string, a *Attribute) {
+		if a == nil {
+			return
+		}
+		if a.Type == Record || a.Type == Enum {
+			name := TypeName(c.ID, path...)
+			p := strings.Join(path, ".")
+			if other, dup := seen[name]; dup {
+				l.errf(c.File, a.Line, c.ID, p, "its generated type name %s is also that of attribute %s: rename one of them", name, other)
+			} else {
+				seen[name] = p
+			}
+		}
+		switch a.Type {
+		case Record:
+			for _, sub := range a.Attributes {
+				walk(append(slices.Clone(path), sub.Name), sub)
+			}
+		case List:
+			walk(append(slices.Clone(path), "items"), a.Items)
+		}
+	}
+	for _, a := range c.Attributes {
+		walk([]string{a.Name}, a)
 	}
 }
 

@@ -100,6 +100,9 @@ func TestLoadErrors(t *testing.T) {
 			"person.yaml": attr("home", "type: reference\nref: house\nrequired: true\n"),
 			"house.yaml":  strings.Replace(attr("owners", "type: list\nrequired: true\nitems: {type: reference, ref: person}\nvalidation: {minLength: 1}\n"), "id: person", "id: house", 1),
 		}, []string{"person.yaml:14: concept person: attribute home: required references form a cycle person → house → person"}},
+		{"generated type names clash", map[string]string{"person.yaml": attr("openingHours", "type: enum\ncodes: {A: {sv: a, en: a}}\n") +
+			"  opening:\n    type: record\n    label: {sv: X, en: X}\n    definition: {sv: X., en: X.}\n    attributes:\n      hours:\n        type: record\n        label: {sv: X, en: X}\n        definition: {sv: X., en: X.}\n        attributes:\n          n: {type: int, label: {sv: X, en: X}, definition: {sv: X., en: X.}}\n"},
+			[]string{"attribute opening.hours: its generated type name PersonOpeningHours is also that of attribute openingHours"}},
 		{"every problem at once", map[string]string{"person.yaml": strings.Replace(strings.Replace(good, "type: string", "type: strng", 1), "major: 1", "major: 0", 1)},
 			[]string{"person.yaml:3: concept person: major 0 must be 1 or more", `person.yaml:10: concept person: attribute givenName: type "strng"`}},
 	}
