@@ -432,6 +432,8 @@ func (r *registryBaseline) versions(ctx context.Context, c contractFile) ([]comp
 	}
 	var cfg struct {
 		Level string `json:"compatibilityLevel"`
+		// Some registries answer with the PUT body's key.
+		Compatibility string `json:"compatibility"`
 	}
 	var level compat.Level
 	switch err := r.get(ctx, "/config/"+url.PathEscape(c.subject()), url.Values{"defaultToGlobal": {"true"}}, &cfg); {
@@ -439,6 +441,9 @@ func (r *registryBaseline) versions(ctx context.Context, c contractFile) ([]comp
 	case err != nil:
 		return nil, "", err
 	default:
+		if cfg.Level == "" {
+			cfg.Level = cfg.Compatibility
+		}
 		if cfg.Level != "" {
 			l, err := compat.ParseLevel(cfg.Level)
 			if err != nil {
