@@ -255,6 +255,12 @@ func (l *loader) parseFile(file, base string, data []byte) *Concept {
 		l.errf(file, 0, "", "", "must hold one YAML document")
 		return nil
 	}
+	if aliases := findAliases(&doc, nil); len(aliases) > 0 {
+		for _, a := range aliases {
+			l.errf(file, a.Line, "", "", "YAML alias *%s: aliases are not allowed in model files; write the value out", a.Value)
+		}
+		return nil
+	}
 	root := doc.Content[0]
 	// Name the concept in every message, the unknown keys before id too.
 	if root.Kind == yaml.MappingNode {
@@ -768,6 +774,18 @@ func (l *loader) typeNames(c *Concept) {
 	for _, a := range c.Attributes {
 		walk([]string{a.Name}, a)
 	}
+}
+
+// findAliases returns the alias nodes of a document. Aliases are refused:
+// followed, a few lines could expand into an exponentially large model.
+func findAliases(n *yaml.Node, found []*yaml.Node) []*yaml.Node {
+	if n.Kind == yaml.AliasNode {
+		return append(found, n)
+	}
+	for _, c := range n.Content {
+		found = findAliases(c, found)
+	}
+	return found
 }
 
 var errNotUTF8 = errors.New("not valid UTF-8")

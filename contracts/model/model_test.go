@@ -103,6 +103,8 @@ func TestLoadErrors(t *testing.T) {
 		{"generated type names clash", map[string]string{"person.yaml": attr("openingHours", "type: enum\ncodes: {A: {sv: a, en: a}}\n") +
 			"  opening:\n    type: record\n    label: {sv: X, en: X}\n    definition: {sv: X., en: X.}\n    attributes:\n      hours:\n        type: record\n        label: {sv: X, en: X}\n        definition: {sv: X., en: X.}\n        attributes:\n          n: {type: int, label: {sv: X, en: X}, definition: {sv: X., en: X.}}\n"},
 			[]string{"attribute opening.hours: its generated type name PersonOpeningHours is also that of attribute openingHours"}},
+		{"yaml alias", map[string]string{"person.yaml": strings.Replace(good, "name: {sv: Person, en: Person}\ndefinition: {sv: En person., en: A person.}", "name: &n {sv: Person, en: Person}\ndefinition: *n", 1)},
+			[]string{"person.yaml:5: YAML alias *n: aliases are not allowed in model files"}},
 		{"every problem at once", map[string]string{"person.yaml": strings.Replace(strings.Replace(good, "type: string", "type: strng", 1), "major: 1", "major: 0", 1)},
 			[]string{"person.yaml:3: concept person: major 0 must be 1 or more", `person.yaml:10: concept person: attribute givenName: type "strng"`}},
 	}
