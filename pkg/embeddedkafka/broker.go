@@ -18,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
@@ -163,12 +162,8 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	}
 	b := &Broker{cluster: cluster, addr: addrs[0]}
 	if len(cfg.Topics) > 0 {
-		// A transport of its own: kafka-go's DefaultTransport pools
-		// connections by address, and after a restart on the same address
-		// a pooled connection to the previous broker would fail the request.
-		transport := &kafka.Transport{}
-		defer transport.CloseIdleConnections()
-		client := &kafka.Client{Addr: kafka.TCP(b.addr), Timeout: 10 * time.Second, Transport: transport}
+		client, done := kafkatopics.NewClient(10*time.Second, b.addr)
+		defer done()
 		if err := kafkatopics.Ensure(ctx, client, cfg.Topics...); err != nil {
 			_ = b.Close()
 			return nil, fmt.Errorf("embedded kafka: %w", err)

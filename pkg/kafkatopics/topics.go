@@ -171,3 +171,14 @@ func Partitions(ctx context.Context, client *kafka.Client, topic string) (int, e
 	}
 	return 0, fmt.Errorf("metadata for topic %q: %w", topic, kafka.UnknownTopicOrPartition)
 }
+
+// NewClient returns a version-negotiating kafka.Client for brokers with a
+// transport of its own, and a function that closes the transport's idle
+// connections when the caller is done. kafka-go's DefaultTransport pools
+// connections per address for the whole process: after a broker restarts on
+// the same address, a pooled connection fails the next request with
+// "unexpected EOF". A client of its own starts from fresh connections.
+func NewClient(timeout time.Duration, brokers ...string) (*kafka.Client, func()) {
+	transport := &kafka.Transport{}
+	return &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: timeout, Transport: transport}, transport.CloseIdleConnections
+}

@@ -23,7 +23,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
@@ -320,7 +319,8 @@ func (s *Server) ensureTopics(ctx context.Context) error {
 	for _, c := range s.model.Concepts {
 		specs = append(specs, kafkatopics.Spec{Name: c.Topic(), Partitions: parts, Compact: true, Retention: -1})
 	}
-	client := &kafka.Client{Addr: kafka.TCP(s.cfg.Brokers...), Timeout: 10 * time.Second}
+	client, done := kafkatopics.NewClient(10*time.Second, s.cfg.Brokers...)
+	defer done()
 	if err := kafkatopics.Ensure(ctx, client, specs...); err != nil {
 		return fmt.Errorf("ensure state topics: %w", err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,15 +16,23 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	_ "modernc.org/sqlite" // the token store's driver
 
+	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/auth/authsql"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
-	"github.com/samnav/samnav/pkg/kafkatopics"
+	"github.com/samnav/samnav/pkg/telemetry"
+	"github.com/samnav/samnav/services/masterdata"
+	"github.com/samnav/samnav/services/registry"
+	"github.com/samnav/samnav/tools/samnav/internal/synthcity"
 )
 
 func init() {
 	register(command{
 		name:    "dev",
-		summary: "run the whole hub in one process on the embedded defaults (broker, registry, console)",
+		summary: "run the whole hub in one process on the embedded defaults (broker, registry, master data, console)",
 		run:     runDev,
 	})
 }
@@ -35,7 +44,11 @@ type devConfig struct {
 	KafkaAddr    string
 	RegistryAddr string
 	HTTPAddr     string
-	LogLevel     slog.Level
+	LogLevel     string
+	// Seed is the synthetic city's seed; NoSeed skips seeding.
+	Seed     uint64
+	NoSeed   bool
+	SeedSize synthcity.Size
 }
 
 func (c devConfig) validate() error {
@@ -43,10 +56,15 @@ func (c devConfig) validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir: must not be empty"))
 	}
-	for name, addr := range map[string]string{"--kafka-addr": c.KafkaAddr, "--registry-addr": c.RegistryAddr, "--http-addr": c.HTTPAddr} {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			errs = append(errs, fmt.Errorf("%s %q: must be host:port: %w", name, addr, err))
+	for _, a := range []struct{ name, addr string }{{"--kafka-addr", c.KafkaAddr}, {"--registry-addr", c.RegistryAddr}, {"--http-addr", c.HTTPAddr}} {
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: must be host:port: %w", a.name, a.addr, err))
 		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("--log-level %q: must be debug, info, warn or error", c.LogLevel))
 	}
 	return errors.Join(errs...)
 }
@@ -54,12 +72,14 @@ func (c devConfig) validate() error {
 func parseDevFlags(args []string, stderr io.Writer) (devConfig, error) {
 	fs := flag.NewFlagSet("samnav dev", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfg := devConfig{}
-	fs.StringVar(&cfg.DataDir, "data-dir", "data", "directory for the broker's log, SQLite databases and other state")
+	cfg := devConfig{SeedSize: synthcity.DefaultSize}
+	fs.StringVar(&cfg.DataDir, "data-dir", "data", "directory for the broker's log, the SQLite databases and other state")
 	fs.StringVar(&cfg.KafkaAddr, "kafka-addr", embeddedkafka.DefaultAddr, "address of the embedded Kafka broker")
 	fs.StringVar(&cfg.RegistryAddr, "registry-addr", "127.0.0.1:8081", "address of the schema registry (Confluent REST API)")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", "127.0.0.1:8080", "address of the console and APIs")
-	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
+	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the synthetic city loaded on first start (the same seed gives the same city)")
+	fs.BoolVar(&cfg.NoSeed, "no-seed", false, "start with empty master data instead of a synthetic city")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: samnav dev [flags]\n\nRuns the embedded Kafka broker and every Samnav service in one process.\nState is kept in --data-dir; stop with Ctrl-C.\n\nFlags:")
 		fs.PrintDefaults()
@@ -84,65 +104,147 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	h, err := startDev(ctx, cfg, logger)
+	tel, err := telemetry.Setup(ctx, telemetry.Config{
+		ServiceName: "samnav-dev", LogLevel: cfg.LogLevel, LogOutput: stderr,
+		OTLPEndpoint: os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tel.Shutdown(sctx)
+	}()
+	h, err := startDev(ctx, cfg, tel)
 	if err != nil {
 		return err
 	}
 	h.printBanner(stdout)
+	if !cfg.NoSeed {
+		if err := h.seed(ctx, stdout); err != nil {
+			h.stop()
+			return err
+		}
+	}
 	return h.wait()
 }
 
 // devHub is a running `samnav dev`: every component started, with the
 // addresses each one actually bound.
 type devHub struct {
-	cfg    devConfig
-	logger *slog.Logger
-	broker *embeddedkafka.Broker
-	http   *http.Server
-	httpLn net.Listener
-	group  *errgroup.Group
-	cancel context.CancelFunc
+	cfg      devConfig
+	tel      *telemetry.Telemetry
+	logger   *slog.Logger
+	broker   *embeddedkafka.Broker
+	registry *registry.Server
+	master   *masterdata.Server
+	http     *http.Server
+	httpLn   net.Listener
+	group    *errgroup.Group
+	cancel   context.CancelFunc
 
+	closers []func() error
+
+	// adminToken is the bootstrap admin token, set only on the first start
+	// of a data directory (it is shown once, then only its hash is kept).
+	adminToken string
 	components []component
 }
 
-// component is one line of the start-up banner.
+// component is one line of the start-up banner and the status page.
 type component struct {
 	Name, Addr, What string
 }
 
 // startDev starts every component and returns once all accept connections.
 // On error, whatever was started is stopped again.
-func startDev(ctx context.Context, cfg devConfig, logger *slog.Logger) (_ *devHub, err error) {
+func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *devHub, err error) {
 	ctx, cancel := context.WithCancel(ctx)
-	h := &devHub{cfg: cfg, logger: logger, cancel: cancel}
+	h := &devHub{cfg: cfg, tel: tel, logger: tel.Logger, cancel: cancel}
 	defer func() {
 		if err != nil {
 			h.stop()
 		}
 	}()
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
+	for _, dir := range []string{cfg.DataDir, filepath.Join(cfg.DataDir, "registry"), filepath.Join(cfg.DataDir, "masterdata")} {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
 	}
 
 	h.broker, err = embeddedkafka.Start(ctx, embeddedkafka.Config{
 		Addr:    cfg.KafkaAddr,
 		DataDir: filepath.Join(cfg.DataDir, "kafka"),
-		Topics:  devTopics(),
-		Logger:  logger,
+		Logger:  h.logger.With("component", "kafka"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start embedded kafka (is another broker on %s? use --kafka-addr): %w", cfg.KafkaAddr, err)
 	}
-	h.components = append(h.components, component{"kafka", h.broker.Addr(), "embedded Kafka-protocol broker, data in " + filepath.Join(cfg.DataDir, "kafka")})
+	h.components = append(h.components, component{"kafka", h.broker.Addr(), "embedded Kafka-protocol broker; state topics samnav.<concept>.v<major>"})
+
+	// One token store for every component: the registry and master data
+	// authenticate the same API tokens.
+	tokens, err := h.openTokens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h.adminToken, err = tokens.EnsureBootstrapAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	seeds, err := contractSeeds()
+	if err != nil {
+		return nil, err
+	}
+	h.registry, err = registry.New(registry.Config{
+		Addr:       cfg.RegistryAddr,
+		Driver:     registry.DriverSQLite,
+		DataDir:    filepath.Join(cfg.DataDir, "registry"),
+		Seed:       seeds,
+		Authorizer: adminAuthorizer{tokens},
+	}, registry.Deps{Logger: h.logger.With("component", "registry")})
+	if err != nil {
+		return nil, fmt.Errorf("open schema registry: %w", err)
+	}
+	if err := h.registry.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start schema registry on %s: %w", cfg.RegistryAddr, err)
+	}
+	registryURL := "http://" + h.registry.Addr()
+	h.components = append(h.components, component{"registry", registryURL, fmt.Sprintf("schema registry, Confluent REST API; %d contracts registered", len(seeds))})
+
+	h.master, err = masterdata.New(ctx, masterdata.Config{
+		Addr:         "127.0.0.1:0", // its API is served on the console's address below
+		Driver:       masterdata.DriverSQLite,
+		DataDir:      filepath.Join(cfg.DataDir, "masterdata"),
+		RegistryURL:  registryURL,
+		Brokers:      []string{h.broker.Addr()},
+		EnsureTopics: true,
+		// The registry was seeded with the generated contracts above;
+		// master data only looks their ids up, as in production.
+		LookupOnly: true,
+	}, masterdata.Deps{
+		Logger: h.logger.With("component", "masterdata"), Authenticator: tokens,
+		TracerProvider: tel.TracerProvider, MeterProvider: tel.MeterProvider,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open master data: %w", err)
+	}
+	if err := h.master.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start master data: %w", err)
+	}
 
 	h.httpLn, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for console on %s: %w", cfg.HTTPAddr, err)
 	}
 	h.http = &http.Server{Handler: h.routes(), ReadHeaderTimeout: 10 * time.Second}
-	h.components = append(h.components, component{"console", "http://" + h.httpLn.Addr().String(), "console, APIs and /healthz"})
+	base := "http://" + h.httpLn.Addr().String()
+	h.components = append(h.components,
+		component{"console", base, "status page, /healthz, /metrics"},
+		component{"masterdata", base + "/api/v1/", "master data REST API (create, read, list, history, publish); token required"},
+	)
 
 	var gctx context.Context
 	h.group, gctx = errgroup.WithContext(ctx)
@@ -160,9 +262,43 @@ func startDev(ctx context.Context, cfg devConfig, logger *slog.Logger) (_ *devHu
 	return h, nil
 }
 
-// devTopics are the topics `samnav dev` makes sure exist.
-func devTopics() []kafkatopics.Spec {
-	return nil
+// openTokens opens the API token store, data/auth.db.
+func (h *devHub) openTokens(ctx context.Context) (*auth.Tokens, error) {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(h.cfg.DataDir, "auth.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		return nil, fmt.Errorf("open token store: %w", err)
+	}
+	h.closers = append(h.closers, db.Close)
+	store, err := authsql.New(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("open token store: %w", err)
+	}
+	return &auth.Tokens{Store: store}, nil
+}
+
+// contractSeeds are the generated contracts, registered at start-up.
+func contractSeeds() ([]registry.Seed, error) {
+	cs, err := contracts.Contracts()
+	if err != nil {
+		return nil, fmt.Errorf("load contracts: %w", err)
+	}
+	seeds := make([]registry.Seed, 0, len(cs))
+	for _, c := range cs {
+		seeds = append(seeds, registry.Seed{Subject: c.Subject, Schema: c.Schema})
+	}
+	return seeds, nil
+}
+
+// adminAuthorizer lets a registry write through when the request carries a
+// token whose principal may administer the hub.
+type adminAuthorizer struct{ tokens *auth.Tokens }
+
+func (a adminAuthorizer) AuthorizeWrite(r *http.Request) error {
+	p, err := a.tokens.Authenticate(r)
+	if err != nil {
+		return err
+	}
+	return auth.Require(p, auth.ActionAdmin, "")
 }
 
 func (h *devHub) routes() http.Handler {
@@ -171,6 +307,8 @@ func (h *devHub) routes() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
 	})
+	mux.Handle("GET /metrics", h.tel.MetricsHandler())
+	mux.Handle("/api/", h.master.Handler())
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		if err := statusPage.Execute(w, h.components); err != nil {
@@ -183,7 +321,7 @@ func (h *devHub) routes() http.Handler {
 var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
 <html lang="sv"><head><meta charset="utf-8"><title>Samnav dev</title></head>
 <body><main>
-<h1>Samnav – delad datahubb (dev)</h1>
+<h1>Samnav – stadens delade datahubb (dev)</h1>
 <p>Det här kör i processen / running in this process:</p>
 <table><thead><tr><th scope="col">Komponent</th><th scope="col">Adress</th><th scope="col">Vad</th></tr></thead><tbody>
 {{range .}}<tr><td>{{.Name}}</td><td><code>{{.Addr}}</code></td><td>{{.What}}</td></tr>
@@ -194,7 +332,11 @@ var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
 func (h *devHub) printBanner(w io.Writer) {
 	fmt.Fprintln(w, "Samnav dev is running. Stop with Ctrl-C.")
 	for _, c := range h.components {
-		fmt.Fprintf(w, "  %-10s %-28s %s\n", c.Name, c.Addr, c.What)
+		fmt.Fprintf(w, "  %-11s %-34s %s\n", c.Name, c.Addr, c.What)
+	}
+	if h.adminToken != "" {
+		fmt.Fprintf(w, "\nAdmin token (shown this once; keep it):\n  %s\n", h.adminToken)
+		fmt.Fprintf(w, "Try: curl -H 'Authorization: Bearer %s' %s/api/v1/unit?limit=3\n\n", h.adminToken, "http://"+h.httpLn.Addr().String())
 	}
 }
 
@@ -206,20 +348,44 @@ func (h *devHub) wait() error {
 	return err
 }
 
-// stop shuts every component down, the servers first so that no request is
-// cut off by a broker that is already gone. It is safe to call more than once.
+// stop shuts every component down: the servers first, so that no request is
+// cut off by a store or broker that is already gone, then master data (its
+// relay), the registry, and the broker last. Safe to call more than once.
 func (h *devHub) stop() {
 	h.cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	if h.http != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if err := h.http.Shutdown(ctx); err != nil {
 			h.logger.Warn("console shutdown", "err", err)
 		}
-		cancel()
 	} else if h.httpLn != nil {
 		_ = h.httpLn.Close()
 	}
+	if h.master != nil {
+		if err := h.master.Shutdown(ctx); err != nil {
+			h.logger.Warn("master data shutdown", "err", err)
+		}
+	}
+	if h.registry != nil {
+		if err := h.registry.Close(); err != nil {
+			h.logger.Warn("registry shutdown", "err", err)
+		}
+	}
+	for _, c := range h.closers {
+		_ = c()
+	}
+	h.closers = nil
 	if h.broker != nil {
 		_ = h.broker.Close()
 	}
+}
+
+// model returns the concept model the hub runs with: the embedded one.
+func (h *devHub) model() (*model.Model, error) {
+	m, err := contracts.Model()
+	if err != nil {
+		return nil, fmt.Errorf("load concept model: %w", err)
+	}
+	return m, nil
 }

@@ -3,9 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,13 +15,28 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/samnav/samnav/contracts/concepts"
+	"github.com/samnav/samnav/pkg/avro"
+	"github.com/samnav/samnav/pkg/avroserde"
 	"github.com/samnav/samnav/pkg/kafkatopics"
+	"github.com/samnav/samnav/pkg/telemetry"
+	"github.com/samnav/samnav/tools/samnav/internal/synthcity"
 )
 
-func startTestHub(t *testing.T) *devHub {
+func testConfig(t *testing.T) devConfig {
+	return devConfig{
+		DataDir: t.TempDir(), KafkaAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+		LogLevel: "warn", Seed: 7, SeedSize: synthcity.Size{Persons: 50, Organisations: 10, Units: 5, Employees: 10},
+	}
+}
+
+func startTestHub(t *testing.T, cfg devConfig) *devHub {
 	t.Helper()
-	cfg := devConfig{DataDir: t.TempDir(), KafkaAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"}
-	h, err := startDev(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	tel, err := telemetry.Setup(t.Context(), telemetry.Config{ServiceName: "samnav-dev-test", LogLevel: cfg.LogLevel, LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := startDev(t.Context(), cfg, tel)
 	if err != nil {
 		t.Fatalf("start dev hub: %v", err)
 	}
@@ -29,19 +45,20 @@ func startTestHub(t *testing.T) *devHub {
 }
 
 func TestDevBrokerServesThirdPartyClient(t *testing.T) {
-	h := startTestHub(t)
+	h := startTestHub(t, testConfig(t))
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(h.broker.Addr()), kgo.ConsumeTopics("samnav.devcheck.v1"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	// The broker does not auto-create topics: create it as production would.
+	// The broker does not auto-create topics: create one as production would.
 	client := &kafka.Client{Addr: kafka.TCP(h.broker.Addr()), Timeout: 5 * time.Second}
 	if err := kafkatopics.Ensure(ctx, client, kafkatopics.Spec{Name: "samnav.devcheck.v1", Partitions: 1}); err != nil {
 		t.Fatal(err)
 	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(h.broker.Addr()),
+		kgo.ConsumeTopics("samnav.devcheck.v1"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
 	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "samnav.devcheck.v1", Value: []byte("hej")}).FirstErr(); err != nil {
 		t.Fatalf("produce: %v", err)
 	}
@@ -61,28 +78,151 @@ func TestDevBrokerServesThirdPartyClient(t *testing.T) {
 	}
 }
 
-func TestDevConsoleAnswersAndShutsDownCleanly(t *testing.T) {
-	cfg := devConfig{DataDir: t.TempDir(), KafkaAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"}
-	ctx, cancel := context.WithCancel(t.Context())
-	h, err := startDev(ctx, cfg, slog.New(slog.DiscardHandler))
+// TestDevOnceOnlyFlow is the first-run story: the hub starts, registers the
+// contracts, seeds a small city, and a person written once by its master
+// arrives on the state topic, decodable through the registry by any client.
+func TestDevOnceOnlyFlow(t *testing.T) {
+	cfg := testConfig(t)
+	h := startTestHub(t, cfg)
+	var out bytes.Buffer
+	h.printBanner(&out)
+	if h.adminToken == "" || !strings.Contains(out.String(), h.adminToken) {
+		t.Fatalf("first start shows no admin token:\n%s", out.String())
+	}
+	if err := h.seed(t.Context(), &out); err != nil {
+		t.Fatalf("seed: %v\n%s", err, out.String())
+	}
+
+	// The registry holds the generated contracts.
+	resp, err := http.Get("http://" + h.registry.Addr() + "/subjects")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var banner bytes.Buffer
-	h.printBanner(&banner)
-	for _, want := range []string{"kafka", "console"} {
-		if !strings.Contains(banner.String(), want) {
-			t.Errorf("banner lacks %q:\n%s", want, banner.String())
-		}
+	var subjects []string
+	_ = json.NewDecoder(resp.Body).Decode(&subjects)
+	resp.Body.Close()
+	if !contains(subjects, "samnav.person.v1-value") {
+		t.Fatalf("registry subjects %v lack samnav.person.v1-value", subjects)
 	}
-	resp, err := http.Get("http://" + h.httpLn.Addr().String() + "/healthz")
+
+	// The master data API answers on the console's address with the token.
+	req, _ := http.NewRequest(http.MethodGet, "http://"+h.httpLn.Addr().String()+"/api/v1/person?limit=5", nil)
+	req.Header.Set("Authorization", "Bearer "+h.adminToken)
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || string(body) != "ok\n" {
-		t.Fatalf("/healthz = %d %q", resp.StatusCode, body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "personalIdentityNumber") {
+		t.Fatalf("GET /api/v1/person = %d %s", resp.StatusCode, body)
+	}
+
+	// Every seeded person reaches samnav.person.v1 and decodes through the
+	// registry into the generated type.
+	reg, err := avroserde.NewRegistryClient("http://" + h.registry.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, err := avro.Parse(personSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	des, err := avroserde.NewDeserializer(reg, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(h.broker.Addr()), kgo.ConsumeTopics("samnav.person.v1"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	seen := map[string]bool{}
+	for len(seen) < cfg.SeedSize.Persons {
+		f := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("%d of %d persons arrived on samnav.person.v1", len(seen), cfg.SeedSize.Persons)
+		}
+		f.EachRecord(func(r *kgo.Record) {
+			var p concepts.PersonV1
+			if err := des.Decode(r.Value, &p); err != nil {
+				t.Fatalf("decode person: %v", err)
+			}
+			if p.ID != string(r.Key) || p.Surname == "" {
+				t.Fatalf("person %q under key %q has no surname", p.ID, r.Key)
+			}
+			seen[p.ID] = true
+		})
+	}
+}
+
+func personSchema(t *testing.T) string {
+	t.Helper()
+	cs, err := contractSeeds()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.Subject == "samnav.person.v1-value" {
+			return c.Schema
+		}
+	}
+	t.Fatal("no person contract")
+	return ""
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestDevRestartKeepsStateAndShowsNoNewToken(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.NoSeed = true
+	h := startTestHub(t, cfg)
+	cfg.KafkaAddr, cfg.RegistryAddr = h.broker.Addr(), h.registry.Addr()
+	h.stop()
+
+	h2 := startTestHub(t, cfg)
+	if h2.adminToken != "" {
+		t.Fatal("a restart issued a second bootstrap admin token")
+	}
+}
+
+func TestDevConsoleAnswersAndShutsDownCleanly(t *testing.T) {
+	cfg := testConfig(t)
+	tel, err := telemetry.Setup(t.Context(), telemetry.Config{ServiceName: "t", LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	h, err := startDev(ctx, cfg, tel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var banner bytes.Buffer
+	h.printBanner(&banner)
+	for _, want := range []string{"kafka", "registry", "console", "masterdata"} {
+		if !strings.Contains(banner.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner.String())
+		}
+	}
+	base := "http://" + h.httpLn.Addr().String()
+	for _, path := range []string{"/healthz", "/metrics", "/"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s = %d", path, resp.StatusCode)
+		}
 	}
 
 	done := make(chan error, 1)
@@ -96,7 +236,7 @@ func TestDevConsoleAnswersAndShutsDownCleanly(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("dev hub did not shut down within 15s of cancel")
 	}
-	if _, err := http.Get("http://" + h.httpLn.Addr().String() + "/healthz"); err == nil {
+	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Fatal("console still answers after shutdown")
 	}
 }
@@ -109,7 +249,8 @@ func TestDevFlagsRejectBadInput(t *testing.T) {
 		{[]string{"--kafka-addr", "nohostport"}, "--kafka-addr"},
 		{[]string{"--data-dir", ""}, "--data-dir"},
 		{[]string{"extra"}, "takes no arguments"},
-		{[]string{"--log-level", "loud"}, "log-level"},
+		{[]string{"--log-level", "loud"}, "--log-level"},
+		{[]string{"--seed", "minus"}, "seed"},
 	}
 	for _, tt := range tests {
 		_, err := parseDevFlags(tt.args, io.Discard)

@@ -5,9 +5,15 @@ go 1.26.8
 require (
 	github.com/samnav/samnav/contracts v0.0.0
 	github.com/samnav/samnav/pkg v0.0.0
+	github.com/samnav/samnav/services/masterdata v0.0.0
+	github.com/samnav/samnav/services/registry v0.0.0
 	golang.org/x/sync v0.25.0 // indirect
 )
 
 replace github.com/samnav/samnav/pkg => ../../pkg
 
 replace github.com/samnav/samnav/contracts => ../../contracts
+
+replace github.com/samnav/samnav/services/masterdata => ../../services/masterdata
+
+replace github.com/samnav/samnav/services/registry => ../../services/registry
