@@ -71,6 +71,17 @@
 //
 // Every published and every skipped entry is deleted once every relay name
 // in outbox_relays has passed it; the outbox is a transport, not a history.
+// Normally one outbox has one relay Name; a second Name (a second copy of
+// the stream) sees only entries not yet deleted when it first runs.
+//
+// # Metrics
+//
+// Through RelayConfig.MeterProvider (OpenTelemetry), attribute relay=Name:
+// samnav.outbox.published and samnav.outbox.skipped (counters of entries),
+// samnav.outbox.errors (failed writes, attribute retryable),
+// samnav.outbox.lag (gauge, as Lag), samnav.outbox.publish.duration (one
+// acknowledged write) and samnav.outbox.latency (Append to acknowledgement,
+// of the oldest entry of each write).
 package outbox
 
 import (
