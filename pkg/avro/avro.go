@@ -28,12 +28,21 @@ var ErrInvalidSchema = errors.New("invalid avro schema")
 // fresh named-type cache: hamba's package-level cache would otherwise let one
 // schema's named types leak into the parsing of another (two versions of
 // the same record, for instance).
-func Parse(text string) (*Schema, error) {
-	s, err := hamba.ParseWithCache(text, "", &hamba.SchemaCache{})
+//
+// Parse never panics: hamba v2.31.0 panics on some malformed schemas (an
+// empty union with a default, found by fuzzing), and Parse reports those as
+// ErrInvalidSchema.
+func Parse(text string) (s *Schema, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, fmt.Errorf("%w: %v", ErrInvalidSchema, r)
+		}
+	}()
+	parsed, err := hamba.ParseWithCache(text, "", &hamba.SchemaCache{})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidSchema, err)
 	}
-	return &Schema{s: s, canonical: s.String(), fp: s.Fingerprint()}, nil
+	return &Schema{s: parsed, canonical: parsed.String(), fp: parsed.Fingerprint()}, nil
 }
 
 // MustParse is Parse for schemas known at compile time; it panics on error.

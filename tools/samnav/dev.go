@@ -176,7 +176,7 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 	h.broker, err = embeddedkafka.Start(ctx, embeddedkafka.Config{
 		Addr:    cfg.KafkaAddr,
 		DataDir: filepath.Join(cfg.DataDir, "kafka"),
-		Logger:  h.logger.With("component", "kafka"),
+		Logger:  h.logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start embedded kafka (is another broker on %s? use --kafka-addr): %w", cfg.KafkaAddr, err)
@@ -204,7 +204,7 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 		DataDir:    filepath.Join(cfg.DataDir, "registry"),
 		Seed:       seeds,
 		Authorizer: adminAuthorizer{tokens},
-	}, registry.Deps{Logger: h.logger.With("component", "registry")})
+	}, registry.Deps{Logger: h.logger})
 	if err != nil {
 		return nil, fmt.Errorf("open schema registry: %w", err)
 	}
@@ -225,7 +225,7 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 		// master data only looks their ids up, as in production.
 		LookupOnly: true,
 	}, masterdata.Deps{
-		Logger: h.logger.With("component", "masterdata"), Authenticator: tokens,
+		Logger: h.logger, Authenticator: tokens,
 		TracerProvider: tel.TracerProvider, MeterProvider: tel.MeterProvider,
 	})
 	if err != nil {
