@@ -145,6 +145,7 @@ type devHub struct {
 	cancel   context.CancelFunc
 
 	closers []func() error
+	tokens  *auth.Tokens
 
 	// adminToken is the bootstrap admin token, set only on the first start
 	// of a data directory (it is shown once, then only its hash is kept).
@@ -189,6 +190,7 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 	if err != nil {
 		return nil, err
 	}
+	h.tokens = tokens
 	h.adminToken, err = tokens.EnsureBootstrapAdmin(ctx)
 	if err != nil {
 		return nil, err

@@ -211,7 +211,7 @@ func putWithRetry(ctx context.Context, sink Sink, concept string, fields map[str
 		var id string
 		id, err = sink.Put(ctx, concept, fields)
 		var rej *Rejection
-		if err == nil || errors.As(err, &rej) || attempt == retries {
+		if err == nil || errors.As(err, &rej) || Permanent(err) || attempt == retries {
 			return id, err
 		}
 		select {
