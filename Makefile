@@ -9,7 +9,7 @@ BENCH ?= .
 BENCH_FLAGS ?= -run '^$$' -bench '$(BENCH)' -benchmem -timeout 60m
 GOLANGCI_LINT_VERSION ?= v2.15.0
 
-.PHONY: run test test-short bench lint generate check-generated fmt tidy fuzz build clean
+.PHONY: check-contracts run test test-short bench lint generate check-generated fmt tidy fuzz build clean
 
 ## run: start everything (embedded Kafka on 127.0.0.1:9092, registry on :8081, console on :8080)
 run:
@@ -19,8 +19,8 @@ run:
 build:
 	@set -e; for m in $(MODULES); do echo "==> build $$m"; (cd $$m && $(GO) build ./...); done
 
-## test: vet and test every module (the CI gate)
-test:
+## test: vet and test every module, and check the contracts against their history (the CI gate)
+test: check-contracts
 	@set -e; for m in $(MODULES); do echo "==> vet $$m"; (cd $$m && $(GO) vet ./...); done
 	@set -e; for m in $(MODULES); do echo "==> test $$m"; (cd $$m && $(GO) test $(TEST_FLAGS) ./...); done
 
@@ -51,6 +51,15 @@ generate:
 ## check-generated: fail if generated files are not current
 check-generated: generate
 	git diff --exit-code -- contracts services pkg tools
+
+## check-contracts: no contract may break against any earlier version of it in git
+## (BACKWARD_TRANSITIVE across the history of contracts/avro)
+check-contracts:
+	@mkdir -p bin && $(GO) build -o bin/samnav ./tools/samnav
+	@if ! git rev-parse --git-dir >/dev/null 2>&1; then echo "not a git checkout: contracts history not checked"; exit 0; fi; \
+	revs=$$(git log --format=%H -- contracts/avro); \
+	for rev in $$revs; do bin/samnav contracts check --against $$rev || exit 1; done; \
+	echo "contracts checked against $$(echo $$revs | wc -w) earlier versions"
 
 ## fmt: gofmt every module
 fmt:
