@@ -1,0 +1,97 @@
+// Package channel is the seam between the delivery pipeline and the ways
+// events leave the hub (Kafka view topics, signed webhooks, the pull feed).
+//
+// The pipeline reads a concept's state topic once per approved
+// subscription (its own consumer group, from the earliest offset, so the
+// compacted topic delivers the full current state first and then every
+// change), projects each record to the subscription's approved fields,
+// withholds shielded attributes of protected identities, and only then
+// calls Channel.Deliver. A channel never sees anything the subscription
+// may not receive.
+package channel
+
+import (
+	"context"
+	"time"
+
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
+)
+
+// Event types, the last segment of the CloudEvents type
+// se.samnav.<concept>.<type>.
+const (
+	// TypeChanged carries the record's full current (projected) state.
+	TypeChanged = "changed"
+	// TypeEnded carries the record's last (projected) state; the record
+	// ended (e.g. a person moved away, a unit closed) at its EndedAt time.
+	TypeEnded = "ended"
+	// TypeErased says the record was erased; State is nil. On Kafka it is
+	// a tombstone; a subscriber must delete everything it holds under Key.
+	TypeErased = "erased"
+)
+
+// Event is one projected state change for one subscription.
+type Event struct {
+	// SubscriptionID, System and Concept name the receiving subscription.
+	SubscriptionID string
+	System         string
+	Concept        string
+	// Key is the record's opaque id (the state topic's record key).
+	Key string
+	// EventID is the CloudEvents id (header ce_id) of the source event.
+	// It is the same on every redelivery: receivers deduplicate by it.
+	EventID string
+	// Type is TypeChanged, TypeEnded or TypeErased.
+	Type string
+	// Time is when the change was committed (ce_time).
+	Time time.Time
+	// Revision is the record's revision (samnav_revision); it grows with
+	// every change of one record, so a receiver can drop older states.
+	Revision int64
+	// EndedAt is set for TypeEnded (samnav_ended_at).
+	EndedAt *time.Time
+	// State is the projected record, with "id" and only the subscription's
+	// approved fields, values as decoded from Avro (string, int64, bool,
+	// float64, map[string]any, []any, time.Time for dates and timestamps);
+	// nil for TypeErased. Channels must not modify it.
+	State map[string]any
+	// Trace is the W3C traceparent of the change, "" if none.
+	Trace string
+	// Topic, Partition and Offset locate the source record in the state
+	// topic; a channel may use them as an ordering cursor.
+	Topic     string
+	Partition int
+	Offset    int64
+}
+
+// Channel receives a subscription's projected events.
+//
+// Contract:
+//   - Deliver returns nil only once the event is accepted durably (written
+//     to Kafka, stored in a delivery queue or feed log): after nil the
+//     pipeline commits past it and will not offer it again.
+//   - An error means "not accepted, offer again": the pipeline redelivers
+//     the same event (same EventID) after a pause and delivers nothing
+//     later from the same partition until it is accepted. So events of
+//     one Key reach Deliver in the state topic's order.
+//   - Deliver is called concurrently for different partitions of one
+//     subscription and for different subscriptions: it must be safe for
+//     concurrent use.
+//   - After a restart or rebalance an event may be offered again (same
+//     EventID); a channel accepts it again idempotently or passes the
+//     duplicate on for the receiver to drop.
+//   - ctx ends when the subscription stops (revoked, or the server
+//     closing); Deliver should then return promptly with an error.
+type Channel interface {
+	Deliver(ctx context.Context, sub subscription.Subscription, ev Event) error
+}
+
+// Func adapts a function to Channel.
+type Func func(ctx context.Context, sub subscription.Subscription, ev Event) error
+
+// Deliver calls f.
+func (f Func) Deliver(ctx context.Context, sub subscription.Subscription, ev Event) error {
+	return f(ctx, sub, ev)
+}
+
+var _ Channel = Func(nil)
