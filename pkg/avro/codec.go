@@ -70,18 +70,46 @@ func appendEncode(dst []byte, s hamba.Schema, v any) (out []byte, err error) {
 // UnmarshalStrict decodes data, written with schema s, into v, and insists
 // that data holds exactly one value: data that ends early wraps
 // ErrShortData, bytes left over wrap ErrTrailingData, and anything else
-// wrong wraps ErrBadData. It never panics, whatever the bytes.
+// wrong wraps ErrBadData. It never panics and its work is bounded by the
+// size of data, whatever the bytes.
 func UnmarshalStrict(s *Schema, data []byte, v any) error {
-	return decodeStrict(s.s, data, v)
+	return decodeStrict(s.s, s.s, data, v)
 }
 
-// UnmarshalStrict is the strict form of Resolver.Unmarshal, with the
-// guarantees of the package-level UnmarshalStrict.
-func (r *Resolver) UnmarshalStrict(data []byte, v any) error {
-	return decodeStrict(r.resolved, data, v)
+// Decoder is the strict counterpart of Resolver: it decodes data written
+// with one schema into values shaped by another, with the guarantees of
+// UnmarshalStrict. It is safe for concurrent use.
+type Decoder struct {
+	writer   hamba.Schema
+	resolved hamba.Schema
 }
 
-func decodeStrict(s hamba.Schema, data []byte, v any) (err error) {
+// NewDecoder prepares strict decoding of writer-schema data into
+// reader-shaped values. It fails when reader cannot read writer.
+func NewDecoder(reader, writer *Schema) (*Decoder, error) {
+	r, err := NewResolver(reader, writer)
+	if err != nil {
+		return nil, err
+	}
+	return &Decoder{writer: writer.s, resolved: r.resolved}, nil
+}
+
+// Decode decodes data written with the decoder's writer schema into v.
+func (d *Decoder) Decode(data []byte, v any) error {
+	return decodeStrict(d.writer, d.resolved, data, v)
+}
+
+// decodeStrict first checks data against the writer schema with a
+// validating walk of its own (checkData), then decodes with hamba. The walk
+// is needed because hamba trusts block counts: its skip decoders (used for
+// writer fields the reader lacks) and its generic array and map readers
+// loop over a claimed item count without checking for errors, so five
+// bytes claiming 2^62 items would spin for hours. Data that passes the walk
+// is well formed, and hamba's loops end with it.
+func decodeStrict(writer, resolved hamba.Schema, data []byte, v any) (err error) {
+	if err := checkData(writer, data); err != nil {
+		return fmt.Errorf("avro decode: %w", err)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("avro decode: %w: %v", ErrBadData, r)
@@ -89,7 +117,7 @@ func decodeStrict(s hamba.Schema, data []byte, v any) (err error) {
 	}()
 	rd := readerPool.get(data)
 	defer readerPool.put(rd)
-	rd.ReadVal(s, v)
+	rd.ReadVal(resolved, v)
 	if rd.Error != nil {
 		if errors.Is(rd.Error, io.ErrUnexpectedEOF) || errors.Is(rd.Error, io.EOF) {
 			return fmt.Errorf("avro decode: %w", ErrShortData)
@@ -137,6 +165,7 @@ type readers struct{ p sync.Pool }
 func (r *readers) get(data []byte) *hamba.Reader {
 	rd := r.p.Get().(*hamba.Reader)
 	rd.Reset(data)
+	rd.Error = nil
 	return rd
 }
 

@@ -146,7 +146,7 @@ type Deserializer struct {
 }
 
 type resolution struct {
-	r   *avro.Resolver
+	r   *avro.Decoder
 	err error // ErrIncompatible, final
 }
 
@@ -181,7 +181,7 @@ func (d *Deserializer) DecodeContext(ctx context.Context, data []byte, v any) er
 	if err != nil {
 		return err
 	}
-	if err := r.UnmarshalStrict(body, v); err != nil {
+	if err := r.Decode(body, v); err != nil {
 		kind := ErrMalformedBody
 		if errors.Is(err, avro.ErrShortData) {
 			kind = ErrTruncated
@@ -191,7 +191,7 @@ func (d *Deserializer) DecodeContext(ctx context.Context, data []byte, v any) er
 	return nil
 }
 
-func (d *Deserializer) resolver(ctx context.Context, id uint32) (*avro.Resolver, error) {
+func (d *Deserializer) resolver(ctx context.Context, id uint32) (*avro.Decoder, error) {
 	if e, ok := d.resolvers.Load(id); ok {
 		res := e.(*resolution)
 		return res.r, res.err
@@ -201,7 +201,7 @@ func (d *Deserializer) resolver(ctx context.Context, id uint32) (*avro.Resolver,
 		return nil, err // not remembered: the registry may answer next time
 	}
 	res := &resolution{}
-	res.r, err = avro.NewResolver(d.reader, writer)
+	res.r, err = avro.NewDecoder(d.reader, writer)
 	if err != nil {
 		res.err = &Error{Op: "decode", SchemaID: id, Kind: ErrIncompatible, Err: err}
 	}
