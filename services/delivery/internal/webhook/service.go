@@ -1,0 +1,556 @@
+// Package webhook is the signed-webhook channel of the delivery service:
+// it accepts projected events from the pipeline (Channel.Deliver), keeps
+// them in a durable per-endpoint queue, and a dispatcher pool posts them
+// to each subscription's endpoint following the Standard Webhooks spec
+// (webhook-id, webhook-timestamp, webhook-signature: v1 HMAC-SHA256 with
+// every active secret, so secrets rotate without downtime).
+//
+// Delivery promises:
+//   - at least once: a message leaves the queue only after a 2xx, after
+//     its retry schedule is exhausted (it is then "failed" and can be
+//     redelivered by hand), and stays queued while its endpoint is
+//     disabled;
+//   - per record key in order: a message is not sent while an earlier
+//     message of the same key to the same endpoint is pending; other keys
+//     are not held up;
+//   - the same webhook-id (the event id) on every attempt, so receivers
+//     deduplicate;
+//   - never to a loopback, link-local, private, metadata, unspecified,
+//     multicast or reserved address unless AddressPolicy allows it,
+//     checked at registration and on every connection.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/samnav/samnav/services/delivery/internal/channel"
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
+)
+
+// DefaultSchedule is the wait before each retry after a failed attempt:
+// the first attempt is immediate, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h
+// and 10 h (about 28 h in all), after Standard Webhooks and Svix.
+var DefaultSchedule = []time.Duration{
+	5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour,
+	5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
+}
+
+// TypePrefix starts every event type: se.samnav.<concept>.<changed|ended|erased>.
+const TypePrefix = "se.samnav."
+
+// DisablePolicy says when prolonged failure disables an endpoint: when
+// every attempt for at least After has failed and at least Failures
+// attempts in a row have failed. A zero field is no condition; both zero
+// never disables.
+type DisablePolicy struct {
+	After    time.Duration
+	Failures int
+}
+
+func (p DisablePolicy) exceeded(ep Endpoint, now time.Time) bool {
+	if p.After <= 0 && p.Failures <= 0 {
+		return false
+	}
+	if ep.ConsecutiveFailures == 0 || ep.FailingSince.IsZero() {
+		return false
+	}
+	if p.After > 0 && now.Sub(ep.FailingSince) < p.After {
+		return false
+	}
+	return p.Failures <= 0 || ep.ConsecutiveFailures >= p.Failures
+}
+
+// Config configures a Service. Store is required; every other zero field
+// takes the default its comment names.
+type Config struct {
+	Store Store
+	// Addresses decides where webhooks may go (zero: public only).
+	Addresses AddressPolicy
+	// Schedule is the wait before each retry (DefaultSchedule); a message
+	// gets len(Schedule)+1 attempts.
+	Schedule []time.Duration
+	// Jitter spreads each retry wait by up to ±Jitter of it (0: none;
+	// 0.1 is a good production value).
+	Jitter float64
+	// Timeout bounds one attempt, connect to last response byte (15 s).
+	Timeout time.Duration
+	// Workers is the number of attempts in flight at once (16).
+	Workers int
+	// PollInterval is the longest the dispatcher sleeps without looking
+	// at the queue (1 s); a Deliver or a finished attempt wakes it sooner.
+	PollInterval time.Duration
+	// Disable disables endpoints after prolonged failure
+	// (5 days of failing attempts).
+	Disable DisablePolicy
+	// RotationOverlap is how long a replaced secret keeps signing (24 h).
+	RotationOverlap time.Duration
+	// ResponseSnippet is how much of a response body the log keeps (1 KiB).
+	ResponseSnippet int
+	Logger          *slog.Logger
+	// Now is the clock (time.Now).
+	Now func() time.Time
+}
+
+func (c *Config) defaults() error {
+	if c.Store == nil {
+		return errors.New("new webhook service: Store is required")
+	}
+	if c.Schedule == nil {
+		c.Schedule = DefaultSchedule
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 15 * time.Second
+	}
+	if c.Workers <= 0 {
+		c.Workers = 16
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = time.Second
+	}
+	if c.Disable == (DisablePolicy{}) {
+		c.Disable = DisablePolicy{After: 5 * 24 * time.Hour}
+	}
+	if c.RotationOverlap <= 0 {
+		c.RotationOverlap = 24 * time.Hour
+	}
+	if c.ResponseSnippet <= 0 {
+		c.ResponseSnippet = 1024
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	c.Logger = c.Logger.With("component", "webhook")
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// Service is the webhook channel: endpoint management, the Channel the
+// pipeline delivers to, and (Run) the dispatcher. Its methods are safe for
+// concurrent use.
+type Service struct {
+	cfg    Config
+	client *http.Client
+	wake   chan struct{}
+}
+
+var _ channel.Channel = (*Service)(nil)
+
+// New returns a Service; call Run to start sending.
+func New(cfg Config) (*Service, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	tr := &http.Transport{
+		// No proxy: a proxy would dial on our behalf, past the address policy.
+		Proxy:                 nil,
+		DialContext:           cfg.Addresses.dialer(cfg.Timeout),
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   cfg.Workers,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: cfg.Timeout,
+	}
+	client := &http.Client{
+		Transport: tr,
+		Timeout:   cfg.Timeout,
+		// 3xx is a failure (Standard Webhooks): the owner updates the URL.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return &Service{cfg: cfg, client: client, wake: make(chan struct{}, 1)}, nil
+}
+
+func (s *Service) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Envelope is the JSON body of every webhook.
+type Envelope struct {
+	// Type is se.samnav.<concept>.<changed|ended|erased>.
+	Type string `json:"type"`
+	// ID is the event id, also sent as webhook-id.
+	ID string `json:"id"`
+	// Time is when the change was committed.
+	Time time.Time `json:"time"`
+	// Subject is the record's opaque id (the record key).
+	Subject      string     `json:"subject"`
+	Subscription string     `json:"subscription"`
+	Revision     int64      `json:"revision"`
+	EndedAt      *time.Time `json:"endedAt,omitempty"`
+	// Data is the projected record; null for erased.
+	Data map[string]any `json:"data"`
+}
+
+func eventError(field, rule, format string, args ...any) error {
+	e := invalidf(field, rule, format, args...)
+	return fmt.Errorf("deliver event: %w", e)
+}
+
+// Deliver implements channel.Channel: it stores the event in the
+// endpoint's durable queue and returns; the dispatcher sends it. An event
+// already queued (same EventID) is accepted again without a second copy.
+// A subscription without an endpoint gets a not_found error, so the
+// pipeline offers the event again once the owner has registered one.
+func (s *Service) Deliver(ctx context.Context, sub subscription.Subscription, ev channel.Event) error {
+	if !sub.Delivering() {
+		return fmt.Errorf("deliver event: %w", &Error{Code: CodeForbidden, Message: fmt.Sprintf("subscription %s is %s, not approved", sub.ID, sub.Status)})
+	}
+	if ev.EventID == "" || strings.ContainsAny(ev.EventID, ". \t\r\n") {
+		return eventError("eventId", "format", "event id %q must be non-empty, without '.' or spaces", ev.EventID)
+	}
+	if ev.Key == "" {
+		return eventError("key", "required", "event %s has no record key", ev.EventID)
+	}
+	switch ev.Type {
+	case channel.TypeChanged, channel.TypeEnded, channel.TypeErased:
+	default:
+		return eventError("type", "enum", "event %s has type %q, not changed, ended or erased", ev.EventID, ev.Type)
+	}
+	concept := ev.Concept
+	if concept == "" {
+		concept = sub.Concept
+	}
+	env := Envelope{
+		Type: TypePrefix + concept + "." + ev.Type, ID: ev.EventID, Time: ev.Time.UTC(),
+		Subject: ev.Key, Subscription: sub.ID, Revision: ev.Revision, EndedAt: ev.EndedAt, Data: ev.State,
+	}
+	if ev.Type == channel.TypeErased {
+		env.Data = nil
+	}
+	body, err := json.Marshal(env)
+	if err != nil {
+		return fmt.Errorf("encode event %s: %w", ev.EventID, err)
+	}
+	now := s.cfg.Now()
+	_, _, err = s.cfg.Store.Enqueue(ctx, Message{
+		SubscriptionID: sub.ID, EventID: ev.EventID, Key: ev.Key, Type: env.Type,
+		Body: body, Trace: ev.Trace, CreatedAt: now, NextAttemptAt: now,
+	})
+	if err != nil {
+		return fmt.Errorf("enqueue event %s: %w", ev.EventID, err)
+	}
+	s.poke()
+	return nil
+}
+
+// RegisterRequest registers a subscription's endpoint.
+type RegisterRequest struct {
+	SubscriptionID string
+	// Owner is the system that owns the endpoint (the subscription's).
+	Owner string
+	URL   string
+	// Secret is the first signing secret in whsec_ form; "" generates one.
+	Secret string
+}
+
+// Register creates a subscription's endpoint after checking its URL
+// against the address policy. It returns the endpoint and the signing
+// secret, which the owner configures on the receiver.
+func (s *Service) Register(ctx context.Context, r RegisterRequest) (Endpoint, Secret, error) {
+	if r.SubscriptionID == "" {
+		return Endpoint{}, Secret{}, invalidf("subscriptionId", "required", "a subscription id is required")
+	}
+	u, err := s.cfg.Addresses.CheckURL(ctx, r.URL)
+	if err != nil {
+		return Endpoint{}, Secret{}, fmt.Errorf("register endpoint: %w", err)
+	}
+	sec, err := s.secret(r.Secret)
+	if err != nil {
+		return Endpoint{}, Secret{}, fmt.Errorf("register endpoint: %w", err)
+	}
+	now := s.cfg.Now()
+	ep := Endpoint{SubscriptionID: r.SubscriptionID, URL: u.String(), Owner: r.Owner, Status: StatusEnabled, CreatedAt: now, UpdatedAt: now}
+	if err := s.cfg.Store.CreateEndpoint(ctx, ep, sec); err != nil {
+		return Endpoint{}, Secret{}, fmt.Errorf("register endpoint: %w", err)
+	}
+	ep, err = s.cfg.Store.GetEndpoint(ctx, r.SubscriptionID)
+	if err != nil {
+		return Endpoint{}, Secret{}, fmt.Errorf("register endpoint: %w", err)
+	}
+	s.cfg.Logger.InfoContext(ctx, "webhook endpoint registered", "subscription", r.SubscriptionID, "url", ep.URL)
+	return ep, sec, nil
+}
+
+func (s *Service) secret(raw string) (Secret, error) {
+	if raw == "" {
+		return GenerateSecret()
+	}
+	return ParseSecret(raw)
+}
+
+// UpdateURL points an endpoint at a new URL, checked like at registration.
+func (s *Service) UpdateURL(ctx context.Context, subscriptionID, rawURL string) (Endpoint, error) {
+	u, err := s.cfg.Addresses.CheckURL(ctx, rawURL)
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("update endpoint: %w", err)
+	}
+	if err := s.cfg.Store.UpdateEndpointURL(ctx, subscriptionID, u.String(), s.cfg.Now()); err != nil {
+		return Endpoint{}, fmt.Errorf("update endpoint: %w", err)
+	}
+	return s.Endpoint(ctx, subscriptionID)
+}
+
+// Endpoint returns a subscription's endpoint.
+func (s *Service) Endpoint(ctx context.Context, subscriptionID string) (Endpoint, error) {
+	ep, err := s.cfg.Store.GetEndpoint(ctx, subscriptionID)
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("get endpoint: %w", err)
+	}
+	return ep, nil
+}
+
+// RotateSecret adds a new signing secret (raw in whsec_ form, or ""
+// to generate one). Every older secret keeps signing for overlap
+// (Config.RotationOverlap if 0) and then expires, so receivers can switch
+// secrets without missing a message. It returns the new secret and when
+// the old ones stop.
+func (s *Service) RotateSecret(ctx context.Context, subscriptionID, raw string, overlap time.Duration) (Secret, time.Time, error) {
+	sec, err := s.secret(raw)
+	if err != nil {
+		return Secret{}, time.Time{}, fmt.Errorf("rotate secret: %w", err)
+	}
+	if overlap <= 0 {
+		overlap = s.cfg.RotationOverlap
+	}
+	now := s.cfg.Now()
+	until := now.Add(overlap)
+	if err := s.cfg.Store.AddSecret(ctx, subscriptionID, sec, now, until); err != nil {
+		return Secret{}, time.Time{}, fmt.Errorf("rotate secret: %w", err)
+	}
+	s.cfg.Logger.InfoContext(ctx, "webhook secret rotated", "subscription", subscriptionID, "old_until", until)
+	return sec, until, nil
+}
+
+// Enable re-enables an endpoint and resumes its backlog: every pending
+// message becomes due now with a fresh retry schedule.
+func (s *Service) Enable(ctx context.Context, subscriptionID string) error {
+	if err := s.cfg.Store.SetStatus(ctx, subscriptionID, StatusEnabled, "", s.cfg.Now()); err != nil {
+		return fmt.Errorf("enable endpoint: %w", err)
+	}
+	s.cfg.Logger.InfoContext(ctx, "webhook endpoint enabled", "subscription", subscriptionID)
+	s.poke()
+	return nil
+}
+
+// Disable stops sending to an endpoint; events keep queueing.
+func (s *Service) Disable(ctx context.Context, subscriptionID string) error {
+	return s.disable(ctx, subscriptionID, ReasonOwner)
+}
+
+func (s *Service) disable(ctx context.Context, subscriptionID, reason string) error {
+	if err := s.cfg.Store.SetStatus(ctx, subscriptionID, StatusDisabled, reason, s.cfg.Now()); err != nil {
+		return fmt.Errorf("disable endpoint: %w", err)
+	}
+	s.cfg.Logger.WarnContext(ctx, "webhook endpoint disabled", "subscription", subscriptionID, "reason", reason)
+	return nil
+}
+
+// Attempts returns an endpoint's delivery log, newest first.
+func (s *Service) Attempts(ctx context.Context, subscriptionID string, f AttemptFilter) ([]Attempt, error) {
+	if _, err := s.cfg.Store.GetEndpoint(ctx, subscriptionID); err != nil {
+		return nil, fmt.Errorf("list attempts: %w", err)
+	}
+	as, err := s.cfg.Store.ListAttempts(ctx, subscriptionID, f)
+	if err != nil {
+		return nil, fmt.Errorf("list attempts: %w", err)
+	}
+	return as, nil
+}
+
+// Message returns one queued or logged message of an endpoint.
+func (s *Service) Message(ctx context.Context, subscriptionID string, id int64) (Message, error) {
+	m, err := s.cfg.Store.GetMessage(ctx, subscriptionID, id)
+	if err != nil {
+		return Message{}, fmt.Errorf("get message: %w", err)
+	}
+	return m, nil
+}
+
+// Redeliver sends a logged message again (same webhook-id, fresh
+// timestamp and signatures) with a fresh retry schedule, whatever its
+// state; it keeps its place in its key's order.
+func (s *Service) Redeliver(ctx context.Context, subscriptionID string, id int64) error {
+	if err := s.cfg.Store.Redeliver(ctx, subscriptionID, id, s.cfg.Now()); err != nil {
+		return fmt.Errorf("redeliver message: %w", err)
+	}
+	s.poke()
+	return nil
+}
+
+// Run dispatches queued messages until ctx ends, with at most
+// Config.Workers attempts in flight; it returns nil after the attempts in
+// flight have ended. Several Runs (in one or many processes) may share a
+// store: messages are leased, so each is sent by one of them at a time.
+// An attempt cut short by ctx is not logged; its lease runs out and the
+// message is sent again later.
+func (s *Service) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	sem := make(chan struct{}, s.cfg.Workers)
+	lease := s.cfg.Timeout + 30*time.Second
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := s.cfg.PollInterval
+		if free := s.cfg.Workers - len(sem); free > 0 {
+			now := s.cfg.Now()
+			msgs, err := s.cfg.Store.Claim(ctx, now, now.Add(lease), free)
+			if err != nil && ctx.Err() == nil {
+				s.cfg.Logger.ErrorContext(ctx, "claim webhook messages", "err", err)
+			}
+			for _, m := range msgs {
+				sem <- struct{}{}
+				wg.Go(func() {
+					defer func() { <-sem; s.poke() }()
+					s.attempt(ctx, m)
+				})
+			}
+			if len(msgs) == free {
+				continue
+			}
+			if err == nil {
+				if t, ok, err := s.cfg.Store.NextDue(ctx); err == nil && ok {
+					if d := t.Sub(s.cfg.Now()); d > 0 && d < wait {
+						wait = d
+					}
+				}
+			}
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// attempt sends one claimed message and records the outcome.
+func (s *Service) attempt(ctx context.Context, m Message) {
+	log := s.cfg.Logger.With("subscription", m.SubscriptionID, "message", m.ID, "event", m.EventID)
+	ep, err := s.cfg.Store.GetEndpoint(ctx, m.SubscriptionID)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.ErrorContext(ctx, "get webhook endpoint", "err", err)
+		}
+		return // the lease runs out and the message is claimed again
+	}
+	start := s.cfg.Now()
+	a := Attempt{MessageID: m.ID, SubscriptionID: m.SubscriptionID, EventID: m.EventID, N: m.Attempts + 1, Trigger: "scheduled", At: start}
+	if m.Manual {
+		a.Trigger = "manual"
+	}
+	code, resp, retryAfter, err := s.send(ctx, ep, m, start)
+	a.Latency = s.cfg.Now().Sub(start)
+	a.StatusCode, a.Response = code, resp
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		a.Error = err.Error()
+	}
+	r := Result{Message: m, Attempt: a}
+	switch {
+	case err == nil && code >= 200 && code < 300:
+		r.Outcome = OutcomeDelivered
+	case err == nil && code == http.StatusGone:
+		r.Outcome = OutcomeGone
+		r.Attempt.Error = "410 Gone: the receiver asked to stop"
+	case m.Step < len(s.cfg.Schedule):
+		if err == nil {
+			r.Attempt.Error = fmt.Sprintf("status %d", code)
+		}
+		r.Outcome = OutcomeRetry
+		wait := s.jitter(s.cfg.Schedule[m.Step])
+		wait = max(wait, retryAfter)
+		r.NextAttemptAt, r.NextStep = start.Add(wait), m.Step+1
+	default:
+		if err == nil {
+			r.Attempt.Error = fmt.Sprintf("status %d", code)
+		}
+		r.Outcome = OutcomeGiveUp
+	}
+	ep, err = s.cfg.Store.Finish(context.WithoutCancel(ctx), r)
+	if err != nil {
+		log.ErrorContext(ctx, "record webhook attempt", "err", err)
+		return
+	}
+	switch r.Outcome {
+	case OutcomeGone:
+		log.WarnContext(ctx, "webhook endpoint answered 410 Gone; disabled", "url", ep.URL)
+	case OutcomeGiveUp:
+		log.WarnContext(ctx, "webhook message failed every attempt", "attempts", a.N, "err", r.Attempt.Error)
+	}
+	if r.Outcome != OutcomeDelivered && ep.Status == StatusEnabled && s.cfg.Disable.exceeded(ep, s.cfg.Now()) {
+		if err := s.disable(context.WithoutCancel(ctx), ep.SubscriptionID, ReasonFailing); err != nil {
+			log.ErrorContext(ctx, "disable failing webhook endpoint", "err", err)
+		}
+	}
+}
+
+func (s *Service) jitter(d time.Duration) time.Duration {
+	if s.cfg.Jitter <= 0 || d <= 0 {
+		return d
+	}
+	f := 1 + s.cfg.Jitter*(2*rand.Float64()-1)
+	return time.Duration(float64(d) * f)
+}
+
+// send posts m to ep, signed with every active secret at ts. It returns
+// the status, the start of the body and the Retry-After wait of a 429 or
+// 503 (0 if none).
+func (s *Service) send(ctx context.Context, ep Endpoint, m Message, ts time.Time) (int, string, time.Duration, error) {
+	secrets := ep.SigningSecrets(ts)
+	if len(secrets) == 0 {
+		return 0, "", 0, errors.New("the endpoint has no active signing secret")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(m.Body))
+	if err != nil {
+		return 0, "", 0, fmt.Errorf("build request: %w", err)
+	}
+	h := req.Header
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", "Samnav-Webhooks/1")
+	h.Set(HeaderID, m.EventID)
+	h.Set(HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
+	h.Set(HeaderSignature, SignatureHeader(secrets, m.EventID, ts, m.Body))
+	if m.Trace != "" {
+		h.Set("traceparent", m.Trace)
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, "", 0, fmt.Errorf("post webhook: %w", err)
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, int64(s.cfg.ResponseSnippet)))
+	// Read a little more so the connection can be reused; give up beyond.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	var retryAfter time.Duration
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			retryAfter = min(time.Duration(secs)*time.Second, 24*time.Hour)
+		}
+	}
+	return resp.StatusCode, string(snippet), retryAfter, nil
+}

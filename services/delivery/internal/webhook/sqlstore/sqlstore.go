@@ -1,0 +1,607 @@
+// Package sqlstore keeps webhook endpoints, the durable delivery queue and
+// the delivery log in SQL: SQLite (modernc.org/sqlite, pure Go) as the
+// embedded default and PostgreSQL (pgx) in production. The SQL is the
+// subset both speak, with $n placeholders; times are BIGINT unix
+// nanoseconds so both compare them the same way.
+package sqlstore
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite"
+
+	"github.com/samnav/samnav/services/delivery/internal/webhook"
+)
+
+// Dialect is the SQL database behind a Store.
+type Dialect int
+
+const (
+	SQLite Dialect = iota + 1
+	Postgres
+)
+
+func (d Dialect) String() string {
+	switch d {
+	case SQLite:
+		return "sqlite"
+	case Postgres:
+		return "postgres"
+	}
+	return fmt.Sprintf("dialect(%d)", int(d))
+}
+
+// Open opens a database for driver "sqlite" (dsn a file path or file:
+// URI) or "postgres" (a pgx DSN). On SQLite it sets WAL, a busy timeout,
+// foreign keys and immediate transactions.
+func Open(driver, dsn string) (*sql.DB, Dialect, error) {
+	switch driver {
+	case "sqlite":
+		if !strings.HasPrefix(dsn, "file:") {
+			dsn = "file:" + dsn
+		}
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		dsn += sep + "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+		db, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			return nil, 0, fmt.Errorf("open sqlite: %w", err)
+		}
+		return db, SQLite, nil
+	case "postgres":
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, 0, fmt.Errorf("open postgres: %w", err)
+		}
+		return db, Postgres, nil
+	}
+	return nil, 0, fmt.Errorf("open store: driver %q is not sqlite or postgres", driver)
+}
+
+//go:embed migrations
+var migrations embed.FS
+
+// Migrate brings the webhook tables to the newest schema version; running
+// it again is a no-op. Each migration commits with its version row.
+func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
+	dir := path.Join("migrations", d.String())
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return fmt.Errorf("read migrations: %w", err)
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	slices.Sort(names)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS wh_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("create migrations table: %w", err)
+	}
+	for _, name := range names {
+		num, _, ok := strings.Cut(name, "_")
+		if !ok {
+			return fmt.Errorf("migration %s: name must be NNNN_what.sql", name)
+		}
+		version, err := strconv.Atoi(num)
+		if err != nil {
+			return fmt.Errorf("parse migration %s: %w", name, err)
+		}
+		text, err := fs.ReadFile(migrations, path.Join(dir, name))
+		if err != nil {
+			return fmt.Errorf("read migration %s: %w", name, err)
+		}
+		if err := apply(ctx, db, d, version, name, string(text)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func apply(ctx context.Context, db *sql.DB, d Dialect, version int, name, text string) (err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin migration %s: %w", name, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if d == Postgres {
+		// Replicas starting together take turns.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7305001)`); err != nil {
+			return fmt.Errorf("lock migration %s: %w", name, err)
+		}
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM wh_migrations WHERE version = $1`, version).Scan(&n); err != nil {
+		return fmt.Errorf("check migration %s: %w", name, err)
+	}
+	if n > 0 {
+		return tx.Rollback()
+	}
+	for stmt := range strings.SplitSeq(text, ";") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("apply migration %s: %w", name, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO wh_migrations (version, name) VALUES ($1, $2)`, version, name); err != nil {
+		return fmt.Errorf("record migration %s: %w", name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit migration %s: %w", name, err)
+	}
+	return nil
+}
+
+// Store is a webhook.Store on a migrated *sql.DB.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+	// writeMu serialises writers on SQLite, which allows one writer at a
+	// time; waiting here is cheaper than busy retries.
+	writeMu sync.Mutex
+}
+
+var _ webhook.Store = (*Store)(nil)
+
+// New returns a store on db, which must have been migrated (Migrate).
+func New(db *sql.DB, d Dialect) (*Store, error) {
+	if d != SQLite && d != Postgres {
+		return nil, fmt.Errorf("new store: unknown dialect %v", d)
+	}
+	return &Store{db: db, dialect: d}, nil
+}
+
+func ns(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNS(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func unavailable(what string, err error) error {
+	return &webhook.Error{Code: webhook.CodeUnavailable, Message: what, Err: err}
+}
+
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	if s.dialect == SQLite {
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable("begin transaction", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return unavailable("commit transaction", err)
+	}
+	return nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// CreateEndpoint implements webhook.Store.
+func (s *Store) CreateEndpoint(ctx context.Context, ep webhook.Endpoint, first webhook.Secret) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM wh_endpoints WHERE subscription_id = $1`, ep.SubscriptionID).Scan(&n); err != nil {
+			return unavailable("check endpoint", err)
+		}
+		if n > 0 {
+			return &webhook.Error{Code: webhook.CodeConflict, Message: fmt.Sprintf("subscription %s already has a webhook endpoint", ep.SubscriptionID)}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO wh_endpoints (subscription_id, url, owner, status, disabled_reason, disabled_at, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
+			ep.SubscriptionID, ep.URL, ep.Owner, string(ep.Status), ep.DisabledReason, ns(ep.DisabledAt), ns(ep.CreatedAt)); err != nil {
+			return unavailable("insert endpoint", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO wh_secrets (subscription_id, secret, created_at) VALUES ($1, $2, $3)`,
+			ep.SubscriptionID, first.String(), ns(ep.CreatedAt)); err != nil {
+			return unavailable("insert secret", err)
+		}
+		return nil
+	})
+}
+
+func notFoundEndpoint(id string) error {
+	return &webhook.Error{Code: webhook.CodeNotFound, Message: fmt.Sprintf("subscription %s has no webhook endpoint", id), Err: webhook.ErrNotFound}
+}
+
+func mustAffect(res sql.Result, notFound func() error) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return unavailable("count rows", err)
+	}
+	if n == 0 {
+		return notFound()
+	}
+	return nil
+}
+
+// UpdateEndpointURL implements webhook.Store.
+func (s *Store) UpdateEndpointURL(ctx context.Context, id, url string, now time.Time) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE wh_endpoints SET url = $1, updated_at = $2 WHERE subscription_id = $3`, url, ns(now), id)
+		if err != nil {
+			return unavailable("update endpoint", err)
+		}
+		return mustAffect(res, func() error { return notFoundEndpoint(id) })
+	})
+}
+
+// GetEndpoint implements webhook.Store.
+func (s *Store) GetEndpoint(ctx context.Context, id string) (webhook.Endpoint, error) {
+	return getEndpoint(ctx, s.db, id)
+}
+
+func getEndpoint(ctx context.Context, q querier, id string) (webhook.Endpoint, error) {
+	var ep webhook.Endpoint
+	var status string
+	var disabledAt, failingSince, created, updated int64
+	err := q.QueryRowContext(ctx, `SELECT subscription_id, url, owner, status, disabled_reason, disabled_at, failing_since, consecutive_failures, created_at, updated_at
+		FROM wh_endpoints WHERE subscription_id = $1`, id).
+		Scan(&ep.SubscriptionID, &ep.URL, &ep.Owner, &status, &ep.DisabledReason, &disabledAt, &failingSince, &ep.ConsecutiveFailures, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return webhook.Endpoint{}, notFoundEndpoint(id)
+	}
+	if err != nil {
+		return webhook.Endpoint{}, unavailable("get endpoint", err)
+	}
+	ep.Status = webhook.EndpointStatus(status)
+	ep.DisabledAt, ep.FailingSince, ep.CreatedAt, ep.UpdatedAt = fromNS(disabledAt), fromNS(failingSince), fromNS(created), fromNS(updated)
+	rows, err := q.QueryContext(ctx, `SELECT id, secret, created_at, expires_at FROM wh_secrets WHERE subscription_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return webhook.Endpoint{}, unavailable("get secrets", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v webhook.SecretVersion
+		var raw string
+		var c, e int64
+		if err := rows.Scan(&v.ID, &raw, &c, &e); err != nil {
+			return webhook.Endpoint{}, unavailable("scan secret", err)
+		}
+		if v.Secret, err = webhook.ParseSecret(raw); err != nil {
+			return webhook.Endpoint{}, fmt.Errorf("parse stored secret %d: %w", v.ID, err)
+		}
+		v.CreatedAt, v.ExpiresAt = fromNS(c), fromNS(e)
+		ep.Secrets = append(ep.Secrets, v)
+	}
+	if err := rows.Err(); err != nil {
+		return webhook.Endpoint{}, unavailable("read secrets", err)
+	}
+	return ep, nil
+}
+
+// AddSecret implements webhook.Store.
+func (s *Store) AddSecret(ctx context.Context, id string, sec webhook.Secret, now, oldUntil time.Time) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE wh_endpoints SET updated_at = $1 WHERE subscription_id = $2`, ns(now), id)
+		if err != nil {
+			return unavailable("touch endpoint", err)
+		}
+		if err := mustAffect(res, func() error { return notFoundEndpoint(id) }); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE wh_secrets SET expires_at = $1 WHERE subscription_id = $2 AND (expires_at = 0 OR expires_at > $1)`, ns(oldUntil), id); err != nil {
+			return unavailable("expire secrets", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO wh_secrets (subscription_id, secret, created_at) VALUES ($1, $2, $3)`, id, sec.String(), ns(now)); err != nil {
+			return unavailable("insert secret", err)
+		}
+		return nil
+	})
+}
+
+// SetStatus implements webhook.Store.
+func (s *Store) SetStatus(ctx context.Context, id string, status webhook.EndpointStatus, reason string, now time.Time) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var res sql.Result
+		var err error
+		if status == webhook.StatusEnabled {
+			res, err = tx.ExecContext(ctx, `UPDATE wh_endpoints SET status = $1, disabled_reason = '', disabled_at = 0, failing_since = 0, consecutive_failures = 0, updated_at = $2
+				WHERE subscription_id = $3`, string(status), ns(now), id)
+		} else {
+			res, err = tx.ExecContext(ctx, `UPDATE wh_endpoints SET status = $1, disabled_reason = $2, disabled_at = $3, updated_at = $3
+				WHERE subscription_id = $4`, string(status), reason, ns(now), id)
+		}
+		if err != nil {
+			return unavailable("set endpoint status", err)
+		}
+		if err := mustAffect(res, func() error { return notFoundEndpoint(id) }); err != nil {
+			return err
+		}
+		if status == webhook.StatusEnabled {
+			if _, err := tx.ExecContext(ctx, `UPDATE wh_messages SET next_attempt_at = $1, step = 0 WHERE subscription_id = $2 AND state = 'pending'`, ns(now), id); err != nil {
+				return unavailable("resume backlog", err)
+			}
+		}
+		return nil
+	})
+}
+
+const messageColumns = `id, subscription_id, event_id, record_key, event_type, body, trace, created_at, state, attempts, step, next_attempt_at, manual, last_error, lease_token`
+
+func scanMessage(sc interface{ Scan(...any) error }) (webhook.Message, error) {
+	var m webhook.Message
+	var state string
+	var created, next int64
+	var manual int
+	if err := sc.Scan(&m.ID, &m.SubscriptionID, &m.EventID, &m.Key, &m.Type, &m.Body, &m.Trace, &created, &state, &m.Attempts, &m.Step, &next, &manual, &m.LastError, &m.LeaseToken); err != nil {
+		return webhook.Message{}, err
+	}
+	m.State = webhook.MessageState(state)
+	m.CreatedAt, m.NextAttemptAt = fromNS(created), fromNS(next)
+	m.Manual = manual != 0
+	return m, nil
+}
+
+// Enqueue implements webhook.Store.
+func (s *Store) Enqueue(ctx context.Context, m webhook.Message) (webhook.Message, bool, error) {
+	var out webhook.Message
+	created := false
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		got, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM wh_messages WHERE subscription_id = $1 AND event_id = $2`, m.SubscriptionID, m.EventID))
+		if err == nil {
+			out = got
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return unavailable("find message", err)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM wh_endpoints WHERE subscription_id = $1`, m.SubscriptionID).Scan(&n); err != nil {
+			return unavailable("check endpoint", err)
+		}
+		if n == 0 {
+			return notFoundEndpoint(m.SubscriptionID)
+		}
+		var id int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO wh_messages (subscription_id, event_id, record_key, event_type, body, trace, created_at, state, next_attempt_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) RETURNING id`,
+			m.SubscriptionID, m.EventID, m.Key, m.Type, m.Body, m.Trace, ns(m.CreatedAt), ns(m.NextAttemptAt)).Scan(&id); err != nil {
+			return unavailable("insert message", err)
+		}
+		out = m
+		out.ID, out.State, out.Attempts, out.Step, out.Manual, out.LeaseToken, out.LastError = id, webhook.MessagePending, 0, 0, false, "", ""
+		created = true
+		return nil
+	})
+	if err != nil {
+		return webhook.Message{}, false, err
+	}
+	return out, created, nil
+}
+
+// Claim implements webhook.Store.
+func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]webhook.Message, error) {
+	var tok [12]byte
+	_, _ = rand.Read(tok[:])
+	token := hex.EncodeToString(tok[:])
+	var out []webhook.Message
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT m.id FROM wh_messages m JOIN wh_endpoints e ON e.subscription_id = m.subscription_id
+			WHERE m.state = 'pending' AND e.status = 'enabled' AND m.next_attempt_at <= $1 AND m.lease_until <= $1
+			  AND NOT EXISTS (SELECT 1 FROM wh_messages p WHERE p.subscription_id = m.subscription_id AND p.record_key = m.record_key
+			                  AND p.state = 'pending' AND p.id < m.id)
+			  AND NOT EXISTS (SELECT 1 FROM wh_messages q WHERE q.subscription_id = m.subscription_id AND q.record_key = m.record_key
+			                  AND q.state = 'pending' AND q.lease_until > $1 AND q.id <> m.id)
+			ORDER BY m.next_attempt_at, m.id LIMIT $2`, ns(now), limit)
+		if err != nil {
+			return unavailable("select due messages", err)
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return unavailable("scan due message", err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return unavailable("read due messages", err)
+		}
+		for _, id := range ids {
+			res, err := tx.ExecContext(ctx, `UPDATE wh_messages SET lease_token = $1, lease_until = $2 WHERE id = $3 AND state = 'pending' AND lease_until <= $4`,
+				token, ns(leaseUntil), id, ns(now))
+			if err != nil {
+				return unavailable("lease message", err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return unavailable("lease message", err)
+			} else if n == 0 {
+				continue
+			}
+			m, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM wh_messages WHERE id = $1`, id))
+			if err != nil {
+				return unavailable("read leased message", err)
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Finish implements webhook.Store.
+func (s *Store) Finish(ctx context.Context, r webhook.Result) (webhook.Endpoint, error) {
+	var ep webhook.Endpoint
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		a := r.Attempt
+		if _, err := tx.ExecContext(ctx, `INSERT INTO wh_attempts (message_id, subscription_id, event_id, n, trigger_kind, at, status_code, latency_ns, error, response)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			r.Message.ID, r.Message.SubscriptionID, r.Message.EventID, a.N, a.Trigger, ns(a.At), a.StatusCode, int64(a.Latency), a.Error, a.Response); err != nil {
+			return unavailable("insert attempt", err)
+		}
+		var res sql.Result
+		var err error
+		const where = ` WHERE id = $1 AND lease_token = $2 AND state = 'pending'`
+		switch r.Outcome {
+		case webhook.OutcomeDelivered:
+			res, err = tx.ExecContext(ctx, `UPDATE wh_messages SET state = 'delivered', attempts = attempts + 1, manual = 0, last_error = '', lease_token = '', lease_until = 0`+where,
+				r.Message.ID, r.Message.LeaseToken)
+		case webhook.OutcomeRetry:
+			res, err = tx.ExecContext(ctx, `UPDATE wh_messages SET attempts = attempts + 1, step = $3, next_attempt_at = $4, manual = 0, last_error = $5, lease_token = '', lease_until = 0`+where,
+				r.Message.ID, r.Message.LeaseToken, r.NextStep, ns(r.NextAttemptAt), a.Error)
+		case webhook.OutcomeGiveUp:
+			res, err = tx.ExecContext(ctx, `UPDATE wh_messages SET state = 'failed', attempts = attempts + 1, manual = 0, last_error = $3, lease_token = '', lease_until = 0`+where,
+				r.Message.ID, r.Message.LeaseToken, a.Error)
+		case webhook.OutcomeGone:
+			res, err = tx.ExecContext(ctx, `UPDATE wh_messages SET attempts = attempts + 1, next_attempt_at = $3, manual = 0, last_error = $4, lease_token = '', lease_until = 0`+where,
+				r.Message.ID, r.Message.LeaseToken, ns(a.At), a.Error)
+		default:
+			return fmt.Errorf("finish message %d: unknown outcome %d", r.Message.ID, r.Outcome)
+		}
+		if err != nil {
+			return unavailable("update message", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return unavailable("update message", err)
+		}
+		if n == 1 {
+			if r.Outcome == webhook.OutcomeDelivered {
+				_, err = tx.ExecContext(ctx, `UPDATE wh_endpoints SET failing_since = 0, consecutive_failures = 0 WHERE subscription_id = $1`, r.Message.SubscriptionID)
+			} else {
+				_, err = tx.ExecContext(ctx, `UPDATE wh_endpoints SET consecutive_failures = consecutive_failures + 1,
+					failing_since = CASE WHEN failing_since = 0 THEN $1 ELSE failing_since END WHERE subscription_id = $2`, ns(a.At), r.Message.SubscriptionID)
+			}
+			if err != nil {
+				return unavailable("update endpoint health", err)
+			}
+			if r.Outcome == webhook.OutcomeGone {
+				if _, err := tx.ExecContext(ctx, `UPDATE wh_endpoints SET status = 'disabled', disabled_reason = $1, disabled_at = $2, updated_at = $2 WHERE subscription_id = $3`,
+					webhook.ReasonGone, ns(a.At), r.Message.SubscriptionID); err != nil {
+					return unavailable("disable endpoint", err)
+				}
+			}
+		}
+		ep, err = getEndpoint(ctx, tx, r.Message.SubscriptionID)
+		return err
+	})
+	return ep, err
+}
+
+// NextDue implements webhook.Store.
+func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var t sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT MIN(CASE WHEN m.lease_until > m.next_attempt_at THEN m.lease_until ELSE m.next_attempt_at END)
+		FROM wh_messages m JOIN wh_endpoints e ON e.subscription_id = m.subscription_id
+		WHERE m.state = 'pending' AND e.status = 'enabled'`).Scan(&t)
+	if err != nil {
+		return time.Time{}, false, unavailable("find next due message", err)
+	}
+	if !t.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromNS(t.Int64), true, nil
+}
+
+func notFoundMessage(sub string, id int64) error {
+	return &webhook.Error{Code: webhook.CodeNotFound, Message: fmt.Sprintf("subscription %s has no webhook message %d", sub, id), Err: webhook.ErrNotFound}
+}
+
+// GetMessage implements webhook.Store.
+func (s *Store) GetMessage(ctx context.Context, sub string, id int64) (webhook.Message, error) {
+	m, err := scanMessage(s.db.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM wh_messages WHERE subscription_id = $1 AND id = $2`, sub, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return webhook.Message{}, notFoundMessage(sub, id)
+	}
+	if err != nil {
+		return webhook.Message{}, unavailable("get message", err)
+	}
+	return m, nil
+}
+
+// Redeliver implements webhook.Store.
+func (s *Store) Redeliver(ctx context.Context, sub string, id int64, now time.Time) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE wh_messages SET state = 'pending', step = 0, next_attempt_at = $1, manual = 1 WHERE subscription_id = $2 AND id = $3`, ns(now), sub, id)
+		if err != nil {
+			return unavailable("redeliver message", err)
+		}
+		return mustAffect(res, func() error { return notFoundMessage(sub, id) })
+	})
+}
+
+// ListAttempts implements webhook.Store.
+func (s *Store) ListAttempts(ctx context.Context, sub string, f webhook.AttemptFilter) ([]webhook.Attempt, error) {
+	q := `SELECT id, message_id, subscription_id, event_id, n, trigger_kind, at, status_code, latency_ns, error, response FROM wh_attempts WHERE subscription_id = $1`
+	args := []any{sub}
+	if f.MessageID != 0 {
+		args = append(args, f.MessageID)
+		q += fmt.Sprintf(` AND message_id = $%d`, len(args))
+	}
+	if f.BeforeID != 0 {
+		args = append(args, f.BeforeID)
+		q += fmt.Sprintf(` AND id < $%d`, len(args))
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	args = append(args, limit)
+	q += fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args))
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, unavailable("list attempts", err)
+	}
+	defer rows.Close()
+	var out []webhook.Attempt
+	for rows.Next() {
+		var a webhook.Attempt
+		var at, lat int64
+		if err := rows.Scan(&a.ID, &a.MessageID, &a.SubscriptionID, &a.EventID, &a.N, &a.Trigger, &at, &a.StatusCode, &lat, &a.Error, &a.Response); err != nil {
+			return nil, unavailable("scan attempt", err)
+		}
+		a.At, a.Latency = fromNS(at), time.Duration(lat)
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable("read attempts", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,206 @@
+package webhook
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// EndpointStatus says whether an endpoint is sent to.
+type EndpointStatus string
+
+const (
+	StatusEnabled  EndpointStatus = "enabled"
+	StatusDisabled EndpointStatus = "disabled"
+)
+
+// Why an endpoint was disabled.
+const (
+	ReasonFailing = "failing" // prolonged failure (Config.Disable)
+	ReasonGone    = "gone"    // the receiver answered 410 Gone
+	ReasonOwner   = "owner"   // its owner disabled it
+)
+
+// Endpoint is where one subscription's webhooks go. There is at most one
+// per subscription, keyed by its id.
+type Endpoint struct {
+	SubscriptionID string         `json:"subscriptionId"`
+	URL            string         `json:"url"`
+	Owner          string         `json:"owner"`
+	Status         EndpointStatus `json:"status"`
+	DisabledReason string         `json:"disabledReason,omitempty"`
+	DisabledAt     time.Time      `json:"disabledAt,omitzero"`
+	// FailingSince is the time of the first failed attempt since the last
+	// success; zero while the endpoint is healthy.
+	FailingSince        time.Time       `json:"failingSince,omitzero"`
+	ConsecutiveFailures int             `json:"consecutiveFailures"`
+	Secrets             []SecretVersion `json:"-"`
+	CreatedAt           time.Time       `json:"createdAt"`
+	UpdatedAt           time.Time       `json:"updatedAt"`
+}
+
+// SecretVersion is one of an endpoint's signing secrets.
+type SecretVersion struct {
+	ID        int64
+	Secret    Secret
+	CreatedAt time.Time
+	// ExpiresAt is when it stops signing; zero for never.
+	ExpiresAt time.Time
+}
+
+// SigningSecrets returns the secrets that sign at now, newest first.
+func (e Endpoint) SigningSecrets(now time.Time) []Secret {
+	vs := slices.Clone(e.Secrets)
+	slices.SortFunc(vs, func(a, b SecretVersion) int { return int(b.ID - a.ID) })
+	out := make([]Secret, 0, len(vs))
+	for _, v := range vs {
+		if v.ExpiresAt.IsZero() || now.Before(v.ExpiresAt) {
+			out = append(out, v.Secret)
+		}
+	}
+	return out
+}
+
+// MessageState is where a queued message stands.
+type MessageState string
+
+const (
+	// MessagePending waits for its next attempt (or for its endpoint to be
+	// enabled, or for an earlier message of its key).
+	MessagePending MessageState = "pending"
+	// MessageDelivered was answered with a 2xx.
+	MessageDelivered MessageState = "delivered"
+	// MessageFailed exhausted its retry schedule; a redelivery revives it.
+	MessageFailed MessageState = "failed"
+)
+
+// Message is one event queued for one endpoint.
+type Message struct {
+	// ID is assigned by the store on enqueue and grows with enqueue order;
+	// the order of messages of one Key is the order of their IDs.
+	ID             int64        `json:"id"`
+	SubscriptionID string       `json:"subscriptionId"`
+	// EventID is the webhook-id: the same on every attempt.
+	EventID string `json:"eventId"`
+	// Key is the record key; messages of one key are sent one at a time,
+	// in ID order.
+	Key       string       `json:"key"`
+	Type      string       `json:"type"`
+	Body      []byte       `json:"-"`
+	// Trace is the W3C traceparent sent with every attempt, "" if none.
+	Trace     string       `json:"-"`
+	CreatedAt time.Time    `json:"createdAt"`
+	State     MessageState `json:"state"`
+	// Attempts made so far.
+	Attempts int `json:"attempts"`
+	// Step is the index in the retry schedule of the next attempt.
+	Step          int       `json:"-"`
+	NextAttemptAt time.Time `json:"nextAttemptAt"`
+	LastError     string    `json:"lastError,omitempty"`
+	// Manual is set by Redeliver until the next attempt, which the log
+	// then marks "manual".
+	Manual bool `json:"-"`
+	// LeaseToken identifies the claim of a dispatcher; set by Claim.
+	LeaseToken string `json:"-"`
+}
+
+// Attempt is one row of an endpoint's delivery log.
+type Attempt struct {
+	ID             int64         `json:"id"`
+	MessageID      int64         `json:"messageId"`
+	SubscriptionID string        `json:"subscriptionId"`
+	EventID        string        `json:"eventId"`
+	// N numbers the attempts of one message from 1.
+	N int `json:"n"`
+	// Trigger is "scheduled" or "manual" (after a redelivery request).
+	Trigger    string        `json:"trigger"`
+	At         time.Time     `json:"at"`
+	StatusCode int           `json:"statusCode,omitempty"`
+	Latency    time.Duration `json:"latencyNs"`
+	Error      string        `json:"error,omitempty"`
+	// Response is the start of the response body (at most
+	// Config.ResponseSnippet bytes).
+	Response string `json:"response,omitempty"`
+}
+
+// Outcome is what an attempt decided for its message.
+type Outcome int
+
+const (
+	// OutcomeDelivered: 2xx; the message is done.
+	OutcomeDelivered Outcome = iota + 1
+	// OutcomeRetry: failed; try again at Result.NextAttemptAt.
+	OutcomeRetry
+	// OutcomeGiveUp: failed and the schedule is exhausted.
+	OutcomeGiveUp
+	// OutcomeGone: 410; the message stays pending and the endpoint is
+	// disabled in the same transaction.
+	OutcomeGone
+)
+
+// Result is the end of one attempt, written by Store.Finish.
+type Result struct {
+	Message       Message // as claimed (ID, LeaseToken, Attempts, Step)
+	Attempt       Attempt
+	Outcome       Outcome
+	NextAttemptAt time.Time // for OutcomeRetry
+	NextStep      int       // for OutcomeRetry
+}
+
+// AttemptFilter selects delivery-log rows, newest first.
+type AttemptFilter struct {
+	MessageID int64 // 0 for all messages
+	BeforeID  int64 // 0 for the newest; else rows with smaller ids
+	Limit     int   // 0 means 100
+}
+
+// Store keeps endpoints, the durable queue and the delivery log.
+//
+// Contract (checked by webhooktest.RunStoreTests for every store):
+//   - Methods are safe for concurrent use, also by several processes on
+//     one database.
+//   - Errors a caller can act on are *Error: not_found for an unknown
+//     endpoint or message, conflict for a duplicate endpoint.
+//   - Enqueue is idempotent on (SubscriptionID, EventID): a second enqueue
+//     returns the first message and false.
+//   - Claim returns only pending messages of enabled endpoints that are
+//     due at now and not leased, and of each (endpoint, key) at most the
+//     pending message with the smallest ID, and only if no other message
+//     of that key is leased. Claimed messages are leased until leaseUntil
+//     under a fresh LeaseToken.
+//   - Finish records the attempt and, if the lease still holds, applies
+//     the outcome to the message and the endpoint's failure streak (reset
+//     on delivery, counted on failure), in one transaction. It returns the
+//     endpoint after the update.
+type Store interface {
+	// CreateEndpoint stores a new endpoint with its first secret.
+	CreateEndpoint(ctx context.Context, ep Endpoint, first Secret) error
+	// UpdateEndpointURL changes an endpoint's URL.
+	UpdateEndpointURL(ctx context.Context, subscriptionID, url string, now time.Time) error
+	// GetEndpoint returns an endpoint with all its secret versions.
+	GetEndpoint(ctx context.Context, subscriptionID string) (Endpoint, error)
+	// AddSecret adds s as the newest secret and makes every other secret
+	// that would sign past oldUntil expire at oldUntil.
+	AddSecret(ctx context.Context, subscriptionID string, s Secret, now, oldUntil time.Time) error
+	// SetStatus enables or disables an endpoint. Enabling clears the
+	// failure streak and makes every pending message of the endpoint due
+	// at now with a fresh schedule (Step 0): the backlog resumes.
+	SetStatus(ctx context.Context, subscriptionID string, status EndpointStatus, reason string, now time.Time) error
+
+	// Enqueue stores m (State pending) and returns it with its ID.
+	Enqueue(ctx context.Context, m Message) (Message, bool, error)
+	// Claim leases up to limit due messages (see the contract above).
+	Claim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Message, error)
+	// Finish ends an attempt (see the contract above).
+	Finish(ctx context.Context, r Result) (Endpoint, error)
+	// NextDue returns the earliest time a pending message of an enabled
+	// endpoint becomes due or its lease ends; ok false if there is none.
+	NextDue(ctx context.Context) (t time.Time, ok bool, err error)
+	// GetMessage returns one message of an endpoint, with its body.
+	GetMessage(ctx context.Context, subscriptionID string, id int64) (Message, error)
+	// Redeliver makes a message pending again, due at now with a fresh
+	// schedule, whatever its state; its next attempt is logged "manual".
+	Redeliver(ctx context.Context, subscriptionID string, id int64, now time.Time) error
+	// ListAttempts returns an endpoint's delivery log, newest first.
+	ListAttempts(ctx context.Context, subscriptionID string, f AttemptFilter) ([]Attempt, error)
+}
