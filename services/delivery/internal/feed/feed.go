@@ -1,0 +1,242 @@
+// Package feed is the pull-feed channel: for systems behind firewalls that
+// cannot receive webhooks or reach Kafka, it keeps each subscription's
+// projected events in SQL and serves them over HTTP as snapshot pages
+// followed by the changes after an opaque cursor, with long-polling.
+//
+// # Storage
+//
+// Feed.Deliver (the channel.Channel of a feed subscription) stores every
+// projected event durably before it returns: a row in the subscription's
+// change log with the next position, and the record's row in the
+// subscription's current state (removed on erasure). A redelivered event
+// (same EventID) is accepted without storing it twice.
+//
+// # Reading: snapshot, then follow, without a gap
+//
+//	GET {prefix}/{subscription}/snapshot?cursor=&limit=
+//	GET {prefix}/{subscription}/changes?cursor=&limit=&wait=
+//
+// A reader starts with /snapshot and no cursor. The first page fixes the
+// change-log position at which the snapshot begins (read before any
+// state row), and every page returns it as changesCursor; nextCursor pages
+// on until it is empty. Then the reader follows /changes from
+// changesCursor. A record changed while the snapshot was paged shows up in
+// /changes (and possibly already in a later snapshot page: items carry the
+// record's revision and the event id, so a receiver keeps the newest), so
+// nothing is missed between snapshot and follow.
+//
+// /changes returns the events after its cursor, oldest first, and the cursor
+// to continue from. With wait (a duration such as 30s, at most
+// Config.MaxWait) and nothing new, it holds the request until Deliver
+// stores an event for the subscription or the wait ends, then answers
+// (possibly with no items). Deliveries in this process wake waiters at
+// once; other replicas' deliveries are seen within Config.PollInterval.
+//
+// Items are CloudEvents 1.0 in JSON: type se.samnav.<concept>.changed,
+// .ended or .erased; subject the record key; data the projected record, null
+// when erased; revision and traceparent as extension attributes.
+//
+// # Who may read
+//
+// Only the subscription's own system, authenticated by pkg/auth (the
+// handlers read auth.FromContext, so mount them behind auth.Middleware),
+// and only while the subscription is approved.
+package feed
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/samnav/samnav/services/delivery/internal/channel"
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
+)
+
+// Defaults of Config's optional fields.
+const (
+	DefaultMaxWait      = 60 * time.Second
+	DefaultPollInterval = time.Second
+	DefaultLimit        = 100
+	DefaultMaxLimit     = 1000
+	// MinCursorKeyLen is the shortest Config.CursorKey accepted.
+	MinCursorKeyLen = 32
+)
+
+// SubscriptionFunc returns the subscription with id, and false when there
+// is none. The feed asks it on every request, so a revoked subscription
+// stops being readable at once.
+type SubscriptionFunc func(ctx context.Context, id string) (subscription.Subscription, bool, error)
+
+// Config configures a Feed.
+type Config struct {
+	// Store keeps the feeds; required.
+	Store Store
+	// Subscriptions looks subscriptions up for the HTTP handlers; required.
+	Subscriptions SubscriptionFunc
+	// CursorKey signs cursors (HMAC-SHA256), at least MinCursorKeyLen
+	// bytes; required. Every replica needs the same key. Changing it makes
+	// every issued cursor invalid (readers get 400 and start again from a
+	// snapshot).
+	CursorKey []byte
+	// MaxWait is the longest long-poll a reader may ask for; default
+	// DefaultMaxWait.
+	MaxWait time.Duration
+	// PollInterval is how often a waiting request re-reads the store, for
+	// events another replica stored; default DefaultPollInterval.
+	PollInterval time.Duration
+	// DefaultLimit and MaxLimit bound items per response; defaults
+	// DefaultLimit and DefaultMaxLimit.
+	DefaultLimit int
+	MaxLimit     int
+	// Logger; nil discards.
+	Logger *slog.Logger
+}
+
+// Validate reports every problem with c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Store == nil {
+		errs = append(errs, errors.New("Store: is required"))
+	}
+	if c.Subscriptions == nil {
+		errs = append(errs, errors.New("Subscriptions: is required"))
+	}
+	if len(c.CursorKey) < MinCursorKeyLen {
+		errs = append(errs, fmt.Errorf("CursorKey: must be at least %d bytes", MinCursorKeyLen))
+	}
+	if c.MaxWait < 0 || c.PollInterval < 0 || c.DefaultLimit < 0 || c.MaxLimit < 0 {
+		errs = append(errs, errors.New("MaxWait, PollInterval, DefaultLimit, MaxLimit: must not be negative"))
+	}
+	if c.DefaultLimit > 0 && c.MaxLimit > 0 && c.DefaultLimit > c.MaxLimit {
+		errs = append(errs, errors.New("DefaultLimit: must not exceed MaxLimit"))
+	}
+	return errors.Join(errs...)
+}
+
+// Feed is the pull-feed channel and its HTTP API. It is safe for
+// concurrent use.
+type Feed struct {
+	cfg    Config
+	codec  cursorCodec
+	logger *slog.Logger
+
+	mu sync.Mutex
+	// wake holds, per subscription, a channel closed (and replaced) by the
+	// next stored event: the long-poll waiters' signal.
+	wake map[string]chan struct{}
+}
+
+var _ channel.Channel = (*Feed)(nil)
+
+// New validates cfg and returns a Feed.
+func New(cfg Config) (*Feed, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("new feed: %w", err)
+	}
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = DefaultMaxWait
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.MaxLimit == 0 {
+		cfg.MaxLimit = DefaultMaxLimit
+	}
+	if cfg.DefaultLimit == 0 {
+		cfg.DefaultLimit = min(DefaultLimit, cfg.MaxLimit)
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Feed{cfg: cfg, codec: cursorCodec{key: append([]byte(nil), cfg.CursorKey...)},
+		logger: logger.With("component", "feed"), wake: map[string]chan struct{}{}}, nil
+}
+
+// Deliver implements channel.Channel: it returns nil once ev is stored in
+// sub's change log and current state, and wakes the readers waiting for
+// sub. A redelivered event (same EventID) is accepted without a second
+// entry. An event that breaks the channel.Event contract (unknown type,
+// state on an erasure, no state otherwise, no key or event id) is refused
+// with an error and stored nowhere.
+func (f *Feed) Deliver(ctx context.Context, sub subscription.Subscription, ev channel.Event) error {
+	if err := checkEvent(sub, ev); err != nil {
+		return fmt.Errorf("deliver to feed of %s: %w", sub.ID, err)
+	}
+	var state json.RawMessage
+	if ev.Type != channel.TypeErased {
+		b, err := json.Marshal(ev.State)
+		if err != nil {
+			return fmt.Errorf("deliver to feed of %s: encode state of %s: %w", sub.ID, ev.Key, err)
+		}
+		state = b
+	}
+	concept := ev.Concept
+	if concept == "" {
+		concept = sub.Concept
+	}
+	_, stored, err := f.cfg.Store.Append(ctx, Entry{SubscriptionID: sub.ID, Concept: concept, Key: ev.Key, EventID: ev.EventID,
+		Type: ev.Type, Time: ev.Time, Revision: ev.Revision, EndedAt: ev.EndedAt, State: state, Trace: ev.Trace})
+	if err != nil {
+		return fmt.Errorf("deliver to feed of %s: %w", sub.ID, err)
+	}
+	if stored {
+		f.notify(sub.ID)
+	}
+	return nil
+}
+
+func checkEvent(sub subscription.Subscription, ev channel.Event) error {
+	var errs []error
+	if sub.ID == "" {
+		errs = append(errs, errors.New("subscription id: is required"))
+	}
+	if ev.SubscriptionID != "" && ev.SubscriptionID != sub.ID {
+		errs = append(errs, fmt.Errorf("SubscriptionID: %q is not the subscription's id %q", ev.SubscriptionID, sub.ID))
+	}
+	if ev.Key == "" {
+		errs = append(errs, errors.New("Key: is required"))
+	}
+	if ev.EventID == "" {
+		errs = append(errs, errors.New("EventID: is required"))
+	}
+	switch ev.Type {
+	case channel.TypeChanged, channel.TypeEnded:
+		if ev.State == nil {
+			errs = append(errs, fmt.Errorf("State: is required for a %s event", ev.Type))
+		}
+	case channel.TypeErased:
+		if ev.State != nil {
+			errs = append(errs, errors.New("State: must be nil for an erased event"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("Type: %q is not changed, ended or erased", ev.Type))
+	}
+	return errors.Join(errs...)
+}
+
+// waiter returns the channel the next stored event of sub closes. Take
+// it before reading the store, so an event stored in between is not missed.
+func (f *Feed) waiter(sub string) <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ch, ok := f.wake[sub]
+	if !ok {
+		ch = make(chan struct{})
+		f.wake[sub] = ch
+	}
+	return ch
+}
+
+func (f *Feed) notify(sub string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if ch, ok := f.wake[sub]; ok {
+		close(ch)
+		delete(f.wake, sub)
+	}
+}

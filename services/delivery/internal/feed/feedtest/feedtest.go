@@ -1,0 +1,240 @@
+// Package feedtest is the conformance suite every feed.Store passes: the
+// SQLite and PostgreSQL stores run the same tests.
+package feedtest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/samnav/samnav/services/delivery/internal/channel"
+	"github.com/samnav/samnav/services/delivery/internal/feed"
+)
+
+// Harness returns a fresh, empty, migrated store for one test.
+type Harness func(t *testing.T) feed.Store
+
+var t0 = time.Date(2026, 11, 27, 8, 0, 0, 123456000, time.UTC)
+
+func entry(sub, key, id, typ string, rev int64, state string) feed.Entry {
+	e := feed.Entry{SubscriptionID: sub, Concept: "person", Key: key, EventID: id, Type: typ, Time: t0.Add(time.Duration(rev) * time.Second),
+		Revision: rev, Trace: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+	if state != "" {
+		e.State = json.RawMessage(state)
+	}
+	return e
+}
+
+func mustAppend(t *testing.T, s feed.Store, e feed.Entry) int64 {
+	t.Helper()
+	pos, stored, err := s.Append(context.Background(), e)
+	if err != nil || !stored {
+		t.Fatalf("append %s: pos %d, stored %v, %v", e.EventID, pos, stored, err)
+	}
+	return pos
+}
+
+func keys(es []feed.Entry) []string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.Key + "@" + e.EventID
+	}
+	return out
+}
+
+// Run runs the suite against the stores h makes.
+func Run(t *testing.T, h Harness) {
+	ctx := context.Background()
+
+	t.Run("positions start at one and grow by one per subscription", func(t *testing.T) {
+		s := h(t)
+		if head, err := s.Head(ctx, "a"); err != nil || head != 0 {
+			t.Fatalf("head of an empty feed = %d, %v", head, err)
+		}
+		for i, want := range []struct {
+			sub string
+			pos int64
+		}{{"a", 1}, {"b", 1}, {"a", 2}, {"a", 3}, {"b", 2}} {
+			got := mustAppend(t, s, entry(want.sub, "k", fmt.Sprintf("e%d", i), channel.TypeChanged, int64(i+1), `{"id":"k"}`))
+			if got != want.pos {
+				t.Errorf("append %d to %s: position %d, want %d", i, want.sub, got, want.pos)
+			}
+		}
+		if head, err := s.Head(ctx, "a"); err != nil || head != 3 {
+			t.Fatalf("head of a = %d, %v; want 3", head, err)
+		}
+	})
+
+	t.Run("an event id is stored once", func(t *testing.T) {
+		s := h(t)
+		mustAppend(t, s, entry("a", "k1", "e1", channel.TypeChanged, 1, `{"id":"k1"}`))
+		mustAppend(t, s, entry("a", "k2", "e2", channel.TypeChanged, 1, `{"id":"k2"}`))
+		pos, stored, err := s.Append(ctx, entry("a", "k1", "e1", channel.TypeChanged, 1, `{"id":"k1"}`))
+		if err != nil || stored || pos != 1 {
+			t.Fatalf("re-append of e1 = %d, %v, %v; want 1, false, nil", pos, stored, err)
+		}
+		// The same event id in another subscription is its own event.
+		if pos := mustAppend(t, s, entry("b", "k1", "e1", channel.TypeChanged, 1, `{"id":"k1"}`)); pos != 1 {
+			t.Fatalf("e1 in b: position %d", pos)
+		}
+		if head, _ := s.Head(ctx, "a"); head != 2 {
+			t.Fatalf("head after a duplicate = %d, want 2 (no gap)", head)
+		}
+		if pos := mustAppend(t, s, entry("a", "k3", "e3", channel.TypeChanged, 1, `{"id":"k3"}`)); pos != 3 {
+			t.Fatalf("position after a duplicate = %d, want 3", pos)
+		}
+	})
+
+	t.Run("changes after a position, in order, limited, round-tripped", func(t *testing.T) {
+		s := h(t)
+		ended := t0.Add(time.Hour)
+		want := []feed.Entry{
+			entry("a", "k1", "e1", channel.TypeChanged, 1, `{"id":"k1","name":"Åsa"}`),
+			entry("a", "k2", "e2", channel.TypeChanged, 1, `{"id":"k2"}`),
+			entry("a", "k1", "e3", channel.TypeEnded, 2, `{"id":"k1","name":"Åsa"}`),
+			entry("a", "k2", "e4", channel.TypeErased, 2, ""),
+		}
+		want[2].EndedAt = &ended
+		want[3].Trace = ""
+		for i := range want {
+			want[i].Position = mustAppend(t, s, want[i])
+		}
+		mustAppend(t, s, entry("b", "k9", "x", channel.TypeChanged, 1, `{}`))
+		got, err := s.Changes(ctx, "a", 0, 10)
+		if err != nil || len(got) != 4 {
+			t.Fatalf("changes = %v, %v", keys(got), err)
+		}
+		for i := range want {
+			g, w := got[i], want[i]
+			if g.Position != w.Position || g.SubscriptionID != "a" || g.Concept != w.Concept || g.Key != w.Key || g.EventID != w.EventID ||
+				g.Type != w.Type || !g.Time.Equal(w.Time) || g.Revision != w.Revision || g.Trace != w.Trace || string(g.State) != string(w.State) ||
+				(g.EndedAt == nil) != (w.EndedAt == nil) || (g.EndedAt != nil && !g.EndedAt.Equal(*w.EndedAt)) {
+				t.Errorf("entry %d = %+v, want %+v", i, g, w)
+			}
+		}
+		if got[3].State != nil {
+			t.Errorf("erased entry state = %s, want nil", got[3].State)
+		}
+		page, err := s.Changes(ctx, "a", 1, 2)
+		if err != nil || len(page) != 2 || page[0].Position != 2 || page[1].Position != 3 {
+			t.Fatalf("changes after 1, limit 2 = %v, %v", keys(page), err)
+		}
+		if rest, err := s.Changes(ctx, "a", 4, 10); err != nil || len(rest) != 0 {
+			t.Fatalf("changes after the head = %v, %v", keys(rest), err)
+		}
+	})
+
+	t.Run("snapshot holds the newest state per key, in key order, without erased", func(t *testing.T) {
+		s := h(t)
+		for _, e := range []feed.Entry{
+			entry("a", "m", "e1", channel.TypeChanged, 1, `{"v":1}`),
+			entry("a", "B", "e2", channel.TypeChanged, 1, `{"v":1}`),
+			entry("a", "z", "e3", channel.TypeChanged, 1, `{"v":1}`),
+			entry("a", "m", "e4", channel.TypeChanged, 2, `{"v":2}`),
+			entry("a", "z", "e5", channel.TypeErased, 2, ""),
+			entry("a", "b", "e6", channel.TypeChanged, 1, `{"v":1}`),
+			entry("a", "B", "e7", channel.TypeEnded, 2, `{"v":2}`),
+			entry("b", "c", "e8", channel.TypeChanged, 1, `{"v":1}`),
+		} {
+			mustAppend(t, s, e)
+		}
+		got, err := s.Snapshot(ctx, "a", "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Byte order: "B" < "b" < "m", whatever the database's collation.
+		if fmt.Sprint(keys(got)) != "[B@e7 b@e6 m@e4]" {
+			t.Fatalf("snapshot = %v, want [B@e7 b@e6 m@e4]", keys(got))
+		}
+		if got[0].Type != channel.TypeEnded || string(got[2].State) != `{"v":2}` || got[2].Revision != 2 || got[2].Position != 4 {
+			t.Errorf("snapshot entries = %+v", got)
+		}
+		page, err := s.Snapshot(ctx, "a", "B", 1)
+		if err != nil || fmt.Sprint(keys(page)) != "[b@e6]" {
+			t.Fatalf("page after B = %v, %v", keys(page), err)
+		}
+		if rest, err := s.Snapshot(ctx, "a", "m", 10); err != nil || len(rest) != 0 {
+			t.Fatalf("page after m = %v, %v", keys(rest), err)
+		}
+		// An erased key comes back when it changes again.
+		mustAppend(t, s, entry("a", "z", "e9", channel.TypeChanged, 3, `{"v":3}`))
+		if rest, err := s.Snapshot(ctx, "a", "m", 10); err != nil || fmt.Sprint(keys(rest)) != "[z@e9]" {
+			t.Fatalf("after re-creation = %v, %v", keys(rest), err)
+		}
+	})
+
+	t.Run("an older revision does not replace a newer state", func(t *testing.T) {
+		s := h(t)
+		mustAppend(t, s, entry("a", "k", "new", channel.TypeChanged, 5, `{"v":5}`))
+		mustAppend(t, s, entry("a", "k", "old", channel.TypeChanged, 4, `{"v":4}`))
+		got, err := s.Snapshot(ctx, "a", "", 10)
+		if err != nil || len(got) != 1 || got[0].EventID != "new" {
+			t.Fatalf("snapshot = %v, %v; want the revision 5 state", keys(got), err)
+		}
+		// Both are in the log: the feed hides nothing it was given.
+		if log, _ := s.Changes(ctx, "a", 0, 10); len(log) != 2 {
+			t.Fatalf("log = %v", keys(log))
+		}
+	})
+
+	t.Run("concurrent appends: a follower sees every position, none skipped", func(t *testing.T) {
+		s := h(t)
+		const writers, each = 4, 25
+		var wg sync.WaitGroup
+		errs := make(chan error, writers)
+		for w := range writers {
+			wg.Go(func() {
+				for i := range each {
+					id := fmt.Sprintf("w%d-%d", w, i)
+					if _, _, err := s.Append(ctx, entry("a", id, id, channel.TypeChanged, 1, `{}`)); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		// Follow while they write, as a long-polling reader does.
+		seen := map[string]bool{}
+		var after int64
+		follow := func() {
+			got, err := s.Changes(ctx, "a", after, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range got {
+				if e.Position != after+1 {
+					t.Fatalf("position %d follows %d: a gap", e.Position, after)
+				}
+				after = e.Position
+				seen[e.EventID] = true
+			}
+		}
+	loop:
+		for {
+			select {
+			case <-done:
+				break loop
+			default:
+				follow()
+			}
+		}
+		for range writers * each {
+			follow()
+		}
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if len(seen) != writers*each || after != writers*each {
+			t.Fatalf("follower saw %d events up to %d, want %d", len(seen), after, writers*each)
+		}
+		if snap, err := s.Snapshot(ctx, "a", "", 1000); err != nil || len(snap) != writers*each {
+			t.Fatalf("snapshot has %d, %v", len(snap), err)
+		}
+	})
+}

@@ -1,0 +1,353 @@
+package feed
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
+)
+
+// Code is one of the closed set of error codes Samnav's APIs answer with.
+type Code string
+
+const (
+	CodeInvalid      Code = "invalid"
+	CodeNotFound     Code = "not_found"
+	CodeUnauthorized Code = "unauthorized"
+	CodeForbidden    Code = "forbidden"
+	CodeUnavailable  Code = "unavailable"
+	CodeInternal     Code = "internal"
+)
+
+// FieldError names a request parameter and the rule it breaks.
+type FieldError struct {
+	Field   string `json:"field"`
+	Rule    string `json:"rule"`
+	Message string `json:"message"`
+}
+
+// Error is the body of every refused request: {"error": Error}.
+type Error struct {
+	Code    Code         `json:"code"`
+	Message string       `json:"message"`
+	Fields  []FieldError `json:"fields,omitempty"`
+	Err     error        `json:"-"`
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// StatusOf maps an error code to its HTTP status; the one place that does.
+func StatusOf(c Code) int {
+	switch c {
+	case CodeInvalid:
+		return http.StatusBadRequest
+	case CodeNotFound:
+		return http.StatusNotFound
+	case CodeUnauthorized:
+		return http.StatusUnauthorized
+	case CodeForbidden:
+		return http.StatusForbidden
+	case CodeUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func invalid(field, rule, msg string) *Error {
+	return &Error{Code: CodeInvalid, Message: field + " " + msg, Fields: []FieldError{{Field: field, Rule: rule, Message: msg}}}
+}
+
+// Item is one event as the feed serves it: a CloudEvents 1.0 JSON event.
+type Item struct {
+	SpecVersion     string `json:"specversion"`
+	ID              string `json:"id"`
+	Source          string `json:"source"`
+	Type            string `json:"type"`
+	Subject         string `json:"subject"`
+	Time            string `json:"time"`
+	DataContentType string `json:"datacontenttype"`
+	// Revision is the record's revision; it grows with every change of
+	// one record, so a receiver can drop a state older than one it holds.
+	Revision int64  `json:"revision"`
+	EndedAt  string `json:"endedat,omitempty"`
+	// TraceParent is the W3C traceparent of the change (CloudEvents
+	// distributed tracing extension).
+	TraceParent string `json:"traceparent,omitempty"`
+	// Data is the projected record; null for an erased one.
+	Data json.RawMessage `json:"data"`
+}
+
+// SnapshotPage is the body of a /snapshot answer.
+type SnapshotPage struct {
+	Items []Item `json:"items"`
+	// NextCursor fetches the next page; "" on the last one.
+	NextCursor string `json:"nextCursor,omitempty"`
+	// ChangesCursor is where /changes continues after the snapshot: the
+	// change-log position when the snapshot began. Same on every page.
+	ChangesCursor string `json:"changesCursor"`
+}
+
+// ChangesPage is the body of a /changes answer.
+type ChangesPage struct {
+	Items []Item `json:"items"`
+	// NextCursor continues after the last item (the request's cursor when
+	// there are no items).
+	NextCursor string `json:"nextCursor"`
+	// More is true when further events are waiting: ask again at once.
+	More bool `json:"more"`
+}
+
+// Handler returns the feed's HTTP API under prefix (e.g. "/api/v1/feeds"):
+// GET {prefix}/{subscription}/snapshot and GET {prefix}/{subscription}/changes.
+// It reads the caller from auth.FromContext: mount it behind
+// auth.Middleware.
+func (f *Feed) Handler(prefix string) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+prefix+"/{subscription}/snapshot", f.ServeSnapshot)
+	mux.HandleFunc("GET "+prefix+"/{subscription}/changes", f.ServeChanges)
+	return mux
+}
+
+// ServeSnapshot serves one snapshot page. It needs the path value
+// "subscription" (a mux pattern naming {subscription}).
+func (f *Feed) ServeSnapshot(w http.ResponseWriter, r *http.Request) {
+	page, err := f.snapshot(r)
+	f.respond(w, r, page, err)
+}
+
+// ServeChanges serves the changes after a cursor, long-polling with wait.
+// It needs the path value "subscription".
+func (f *Feed) ServeChanges(w http.ResponseWriter, r *http.Request) {
+	page, err := f.changes(r)
+	f.respond(w, r, page, err)
+}
+
+func (f *Feed) snapshot(r *http.Request) (*SnapshotPage, error) {
+	sub, err := f.authorize(r)
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	limit, err := f.limit(q.Get("limit"))
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	var cur cursor
+	if s := q.Get("cursor"); s != "" {
+		if cur, err = f.codec.decode(s, kindSnapshot, sub.ID); err != nil {
+			return nil, badCursor(err)
+		}
+	} else {
+		// The head is read before any state row: a change committed
+		// before it is in the state read below, one committed after it
+		// is in the changes after it.
+		head, err := f.cfg.Store.Head(ctx, sub.ID)
+		if err != nil {
+			return nil, storeError(err)
+		}
+		cur = cursor{Kind: kindSnapshot, Sub: sub.ID, Pos: head}
+	}
+	entries, err := f.cfg.Store.Snapshot(ctx, sub.ID, cur.After, limit+1)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	page := &SnapshotPage{Items: make([]Item, 0, min(len(entries), limit)),
+		ChangesCursor: f.codec.encode(cursor{Kind: kindChanges, Sub: sub.ID, Pos: cur.Pos})}
+	if len(entries) > limit {
+		entries = entries[:limit]
+		page.NextCursor = f.codec.encode(cursor{Kind: kindSnapshot, Sub: sub.ID, Pos: cur.Pos, After: entries[limit-1].Key})
+	}
+	for _, e := range entries {
+		page.Items = append(page.Items, item(sub, e))
+	}
+	return page, nil
+}
+
+func (f *Feed) changes(r *http.Request) (*ChangesPage, error) {
+	sub, err := f.authorize(r)
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	limit, err := f.limit(q.Get("limit"))
+	if err != nil {
+		return nil, err
+	}
+	wait, err := f.wait(q.Get("wait"))
+	if err != nil {
+		return nil, err
+	}
+	s := q.Get("cursor")
+	if s == "" {
+		return nil, invalid("cursor", "required", "is required: start with /snapshot and follow its changesCursor")
+	}
+	cur, err := f.codec.decode(s, kindChanges, sub.ID)
+	if err != nil {
+		return nil, badCursor(err)
+	}
+	ctx := r.Context()
+	var deadline <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for {
+		woken := f.waiter(sub.ID)
+		entries, err := f.cfg.Store.Changes(ctx, sub.ID, cur.Pos, limit+1)
+		if err != nil {
+			return nil, storeError(err)
+		}
+		if len(entries) > 0 || deadline == nil {
+			page := &ChangesPage{Items: make([]Item, 0, min(len(entries), limit))}
+			if len(entries) > limit {
+				entries, page.More = entries[:limit], true
+			}
+			for _, e := range entries {
+				page.Items = append(page.Items, item(sub, e))
+				cur.Pos = e.Position
+			}
+			page.NextCursor = f.codec.encode(cursor{Kind: kindChanges, Sub: sub.ID, Pos: cur.Pos})
+			return page, nil
+		}
+		poll := time.NewTimer(f.cfg.PollInterval)
+		select {
+		case <-woken:
+		case <-poll.C:
+		case <-deadline:
+			deadline = nil // read once more, then answer
+		case <-ctx.Done():
+			poll.Stop()
+			return nil, &Error{Code: CodeUnavailable, Message: "request ended while waiting", Err: ctx.Err()}
+		}
+		poll.Stop()
+	}
+}
+
+// authorize returns the subscription named in the path if the caller is
+// its system and it is approved.
+func (f *Feed) authorize(r *http.Request) (subscription.Subscription, error) {
+	p := auth.FromContext(r.Context())
+	if p == nil {
+		return subscription.Subscription{}, &Error{Code: CodeUnauthorized, Message: "the feed needs credentials of the subscribing system", Err: auth.ErrUnauthenticated}
+	}
+	id := r.PathValue("subscription")
+	sub, ok, err := f.cfg.Subscriptions(r.Context(), id)
+	if err != nil {
+		return sub, &Error{Code: CodeUnavailable, Message: "look up subscription", Err: err}
+	}
+	if !ok || sub.Channel != subscription.ChannelFeed {
+		return sub, &Error{Code: CodeNotFound, Message: fmt.Sprintf("subscription %q has no feed", id)}
+	}
+	if !isSystem(p, sub.System) {
+		return sub, &Error{Code: CodeForbidden, Message: fmt.Sprintf("only system %q may read the feed of subscription %q", sub.System, id), Err: auth.ErrForbidden}
+	}
+	if !sub.Delivering() {
+		return sub, &Error{Code: CodeForbidden, Message: fmt.Sprintf("subscription %q is %s, not approved", id, sub.Status), Err: auth.ErrForbidden}
+	}
+	return sub, nil
+}
+
+// isSystem reports whether p speaks for system: a system principal whose
+// subject is the system id, or one holding a grant for it.
+func isSystem(p *auth.Principal, system string) bool {
+	if system == "" {
+		return false
+	}
+	if p.Kind == auth.KindSystem && p.Subject == system {
+		return true
+	}
+	return p.System() == system
+}
+
+func (f *Feed) limit(s string) (int, error) {
+	if s == "" {
+		return f.cfg.DefaultLimit, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > f.cfg.MaxLimit {
+		return 0, invalid("limit", "range", fmt.Sprintf("must be a whole number from 1 to %d", f.cfg.MaxLimit))
+	}
+	return n, nil
+}
+
+// wait accepts a Go duration ("30s", "1m") or whole seconds ("30").
+func (f *Feed) wait(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		n, err2 := strconv.Atoi(s)
+		if err2 != nil {
+			return 0, invalid("wait", "duration", `must be a duration such as "30s" or whole seconds`)
+		}
+		d = time.Duration(n) * time.Second
+	}
+	if d < 0 || d > f.cfg.MaxWait {
+		return 0, invalid("wait", "range", fmt.Sprintf("must be from 0 to %s", f.cfg.MaxWait))
+	}
+	return d, nil
+}
+
+func item(sub subscription.Subscription, e Entry) Item {
+	it := Item{SpecVersion: "1.0", ID: e.EventID, Source: "/samnav/feeds/" + sub.ID,
+		Type: "se.samnav." + e.Concept + "." + e.Type, Subject: e.Key, Time: e.Time.UTC().Format(time.RFC3339Nano),
+		DataContentType: "application/json", Revision: e.Revision, TraceParent: e.Trace, Data: e.State}
+	if e.EndedAt != nil {
+		it.EndedAt = e.EndedAt.UTC().Format(time.RFC3339Nano)
+	}
+	if it.Data == nil {
+		it.Data = json.RawMessage("null")
+	}
+	return it
+}
+
+func badCursor(err error) *Error {
+	msg := err.Error()
+	var ce *cursorErr
+	if errors.As(err, &ce) {
+		msg = ce.rule
+	}
+	return invalid("cursor", "valid", msg)
+}
+
+func storeError(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Code: CodeUnavailable, Message: "read feed", Err: err}
+	}
+	return &Error{Code: CodeInternal, Message: "read feed", Err: err}
+}
+
+func (f *Feed) respond(w http.ResponseWriter, r *http.Request, body any, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			e = &Error{Code: CodeInternal, Message: "internal error", Err: err}
+		}
+		if e.Code == CodeInternal || e.Code == CodeUnavailable {
+			f.logger.ErrorContext(r.Context(), "feed request failed", "path", r.URL.Path, "err", err)
+			e = &Error{Code: e.Code, Message: e.Message}
+		}
+		w.WriteHeader(StatusOf(e.Code))
+		_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(body)
+}

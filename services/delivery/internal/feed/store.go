@@ -1,0 +1,319 @@
+package feed
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/samnav/samnav/services/delivery/internal/channel"
+)
+
+// Entry is one stored event of a subscription's feed: a row of its change
+// log, or (from Snapshot) the row of its current state that the newest
+// change of a record left.
+type Entry struct {
+	// Position is the entry's place in the subscription's change log,
+	// starting at 1 and growing by one per stored event, in commit order.
+	// A snapshot entry has the position of the change that set its state.
+	Position       int64
+	SubscriptionID string
+	Concept        string
+	Key            string
+	EventID        string
+	// Type is channel.TypeChanged, TypeEnded or TypeErased.
+	Type     string
+	Time     time.Time
+	Revision int64
+	EndedAt  *time.Time
+	// State is the projected record as JSON; nil for an erased record.
+	State json.RawMessage
+	Trace string
+}
+
+// Store keeps the feeds of every subscription: a change log per
+// subscription and the current state of each of its records.
+//
+// Contract (feedtest.Run is the suite every implementation passes):
+//   - Append stores an entry in the change log and applies it to the
+//     current state in one transaction. Positions of one subscription are
+//     1, 2, 3, ... without gaps, and a reader that sees position n also sees
+//     every position below it (positions are assigned in commit order).
+//   - Append of an EventID the subscription's log already holds stores
+//     nothing and returns the existing position and false: a redelivered
+//     event is accepted idempotently.
+//   - Changed and ended entries replace the current state of their Key
+//     unless it holds a newer Revision; an erased entry removes the Key from
+//     the current state.
+//   - All methods are safe for concurrent use.
+type Store interface {
+	// Append stores e (its Position is ignored) and returns the position
+	// it was given, or the existing one and false for a known EventID.
+	Append(ctx context.Context, e Entry) (pos int64, stored bool, err error)
+	// Head returns the position of sub's newest entry; 0 for an empty log.
+	Head(ctx context.Context, sub string) (int64, error)
+	// Changes returns at most limit entries of sub's log with a position
+	// greater than after, in position order.
+	Changes(ctx context.Context, sub string, after int64, limit int) ([]Entry, error)
+	// Snapshot returns at most limit current records of sub whose key
+	// sorts after afterKey (byte order), in key order. Erased records
+	// are absent; ended ones are present with Type ended.
+	Snapshot(ctx context.Context, sub, afterKey string, limit int) ([]Entry, error)
+}
+
+// Dialect is the SQL database behind an SQLStore.
+type Dialect int
+
+const (
+	// SQLite is modernc.org/sqlite (driver "sqlite"). Open it with
+	// _txlock=immediate, WAL and a busy_timeout, as the other Samnav stores.
+	SQLite Dialect = iota + 1
+	// Postgres is PostgreSQL 15+ through pgx's database/sql driver.
+	Postgres
+)
+
+func (d Dialect) String() string {
+	switch d {
+	case SQLite:
+		return "sqlite"
+	case Postgres:
+		return "postgres"
+	}
+	return fmt.Sprintf("dialect(%d)", int(d))
+}
+
+// SQLStore is a Store in SQLite or PostgreSQL, in three tables:
+// feed_heads (a subscription's newest position), feed_log (the change log)
+// and feed_state (the current state per record).
+//
+// Positions come from the subscription's feed_heads row, incremented inside
+// the appending transaction. The row lock it takes serialises the appends of
+// one subscription until their commit, so on PostgreSQL a position can only
+// be drawn once every smaller one has committed: readers that follow
+// "position > n" never skip an entry that commits late. (A sequence alone
+// would not give that; see pkg/outbox.) Appends to different
+// subscriptions do not wait for each other.
+type SQLStore struct {
+	db      *sql.DB
+	dialect Dialect
+	// writeMu serialises writers on SQLite, which allows one at a time.
+	writeMu sync.Mutex
+}
+
+var _ Store = (*SQLStore)(nil)
+
+// NewSQLStore returns a store on db, which must have been migrated.
+func NewSQLStore(db *sql.DB, d Dialect) (*SQLStore, error) {
+	if d != SQLite && d != Postgres {
+		return nil, fmt.Errorf("new feed store: unknown dialect %v", d)
+	}
+	if db == nil {
+		return nil, errors.New("new feed store: db is nil")
+	}
+	return &SQLStore{db: db, dialect: d}, nil
+}
+
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS feed_heads (
+		subscription_id TEXT PRIMARY KEY,
+		position BIGINT NOT NULL
+	)`,
+	`CREATE TABLE IF NOT EXISTS feed_log (
+		subscription_id TEXT NOT NULL,
+		position BIGINT NOT NULL,
+		concept TEXT NOT NULL,
+		record_key TEXT NOT NULL,
+		event_id TEXT NOT NULL,
+		type TEXT NOT NULL,
+		event_time TEXT NOT NULL,
+		revision BIGINT NOT NULL,
+		ended_at TEXT,
+		state TEXT,
+		trace TEXT NOT NULL,
+		PRIMARY KEY (subscription_id, position)
+	)`,
+	`CREATE UNIQUE INDEX IF NOT EXISTS feed_log_event ON feed_log (subscription_id, event_id)`,
+	`CREATE TABLE IF NOT EXISTS feed_state (
+		subscription_id TEXT NOT NULL,
+		record_key TEXT NOT NULL,
+		position BIGINT NOT NULL,
+		concept TEXT NOT NULL,
+		event_id TEXT NOT NULL,
+		type TEXT NOT NULL,
+		event_time TEXT NOT NULL,
+		revision BIGINT NOT NULL,
+		ended_at TEXT,
+		state TEXT,
+		trace TEXT NOT NULL,
+		PRIMARY KEY (subscription_id, record_key)
+	)`,
+}
+
+// Migrate creates the feed tables if they do not exist. It is idempotent
+// and safe to run from several processes at once.
+func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate feed: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if d == Postgres {
+		// Concurrent CREATE TABLE IF NOT EXISTS can still collide in
+		// PostgreSQL's catalog; one migrator at a time.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7295112)`); err != nil {
+			return fmt.Errorf("migrate feed: lock: %w", err)
+		}
+	}
+	for _, stmt := range schema {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("migrate feed: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate feed: commit: %w", err)
+	}
+	return nil
+}
+
+// Key ordering must be byte order on both databases, whatever the
+// PostgreSQL database's collation.
+func (s *SQLStore) keyOrder() string {
+	if s.dialect == Postgres {
+		return `record_key COLLATE "C"`
+	}
+	return `record_key`
+}
+
+// Append implements Store.
+func (s *SQLStore) Append(ctx context.Context, e Entry) (int64, bool, error) {
+	if s.dialect == SQLite {
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, false, fmt.Errorf("append feed entry: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+
+	// Take the subscription's head row first: its lock orders everything
+	// below, including the duplicate check, after every earlier append.
+	var pos int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO feed_heads (subscription_id, position) VALUES ($1, 1)
+		ON CONFLICT (subscription_id) DO UPDATE SET position = feed_heads.position + 1
+		RETURNING position`, e.SubscriptionID).Scan(&pos)
+	if err != nil {
+		return 0, false, fmt.Errorf("append feed entry: advance head: %w", err)
+	}
+	var existing int64
+	err = tx.QueryRowContext(ctx, `SELECT position FROM feed_log WHERE subscription_id = $1 AND event_id = $2`,
+		e.SubscriptionID, e.EventID).Scan(&existing)
+	switch {
+	case err == nil:
+		return existing, false, nil // the deferred rollback undoes the head
+	case !errors.Is(err, sql.ErrNoRows):
+		return 0, false, fmt.Errorf("append feed entry: look up event %s: %w", e.EventID, err)
+	}
+
+	t := e.Time.UTC().Format(time.RFC3339Nano)
+	var ended, state any
+	if e.EndedAt != nil {
+		ended = e.EndedAt.UTC().Format(time.RFC3339Nano)
+	}
+	if e.State != nil {
+		state = string(e.State)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO feed_log (subscription_id, position, concept, record_key, event_id, type, event_time, revision, ended_at, state, trace)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		e.SubscriptionID, pos, e.Concept, e.Key, e.EventID, e.Type, t, e.Revision, ended, state, e.Trace); err != nil {
+		return 0, false, fmt.Errorf("append feed entry: insert log row: %w", err)
+	}
+	if e.Type == channel.TypeErased {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM feed_state WHERE subscription_id = $1 AND record_key = $2`, e.SubscriptionID, e.Key); err != nil {
+			return 0, false, fmt.Errorf("append feed entry: delete state: %w", err)
+		}
+	} else if _, err := tx.ExecContext(ctx, `INSERT INTO feed_state (subscription_id, record_key, position, concept, event_id, type, event_time, revision, ended_at, state, trace)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		ON CONFLICT (subscription_id, record_key) DO UPDATE SET position = excluded.position, concept = excluded.concept,
+			event_id = excluded.event_id, type = excluded.type, event_time = excluded.event_time, revision = excluded.revision,
+			ended_at = excluded.ended_at, state = excluded.state, trace = excluded.trace
+		WHERE feed_state.revision <= excluded.revision`,
+		e.SubscriptionID, e.Key, pos, e.Concept, e.EventID, e.Type, t, e.Revision, ended, state, e.Trace); err != nil {
+		return 0, false, fmt.Errorf("append feed entry: upsert state: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, false, fmt.Errorf("append feed entry: commit: %w", err)
+	}
+	return pos, true, nil
+}
+
+// Head implements Store.
+func (s *SQLStore) Head(ctx context.Context, sub string) (int64, error) {
+	var pos int64
+	err := s.db.QueryRowContext(ctx, `SELECT position FROM feed_heads WHERE subscription_id = $1`, sub).Scan(&pos)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read feed head of %s: %w", sub, err)
+	}
+	return pos, nil
+}
+
+const columns = `position, subscription_id, concept, record_key, event_id, type, event_time, revision, ended_at, state, trace`
+
+// Changes implements Store.
+func (s *SQLStore) Changes(ctx context.Context, sub string, after int64, limit int) ([]Entry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+columns+` FROM feed_log
+		WHERE subscription_id = $1 AND position > $2 ORDER BY position LIMIT $3`, sub, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read feed changes of %s: %w", sub, err)
+	}
+	return scanEntries(rows)
+}
+
+// Snapshot implements Store.
+func (s *SQLStore) Snapshot(ctx context.Context, sub, afterKey string, limit int) ([]Entry, error) {
+	order := s.keyOrder()
+	rows, err := s.db.QueryContext(ctx, `SELECT `+columns+` FROM feed_state
+		WHERE subscription_id = $1 AND `+order+` > $2 ORDER BY `+order+` LIMIT $3`, sub, afterKey, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read feed snapshot of %s: %w", sub, err)
+	}
+	return scanEntries(rows)
+}
+
+func scanEntries(rows *sql.Rows) ([]Entry, error) {
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		var e Entry
+		var t string
+		var ended, state sql.NullString
+		if err := rows.Scan(&e.Position, &e.SubscriptionID, &e.Concept, &e.Key, &e.EventID, &e.Type, &t, &e.Revision, &ended, &state, &e.Trace); err != nil {
+			return nil, fmt.Errorf("scan feed entry: %w", err)
+		}
+		var err error
+		if e.Time, err = time.Parse(time.RFC3339Nano, t); err != nil {
+			return nil, fmt.Errorf("scan feed entry %d: time: %w", e.Position, err)
+		}
+		if ended.Valid {
+			at, err := time.Parse(time.RFC3339Nano, ended.String)
+			if err != nil {
+				return nil, fmt.Errorf("scan feed entry %d: ended_at: %w", e.Position, err)
+			}
+			e.EndedAt = &at
+		}
+		if state.Valid {
+			e.State = json.RawMessage(state.String)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read feed entries: %w", err)
+	}
+	return out, nil
+}
