@@ -78,15 +78,15 @@ const (
 type Message struct {
 	// ID is assigned by the store on enqueue and grows with enqueue order;
 	// the order of messages of one Key is the order of their IDs.
-	ID             int64        `json:"id"`
-	SubscriptionID string       `json:"subscriptionId"`
+	ID             int64  `json:"id"`
+	SubscriptionID string `json:"subscriptionId"`
 	// EventID is the webhook-id: the same on every attempt.
 	EventID string `json:"eventId"`
 	// Key is the record key; messages of one key are sent one at a time,
 	// in ID order.
-	Key       string       `json:"key"`
-	Type      string       `json:"type"`
-	Body      []byte       `json:"-"`
+	Key  string `json:"key"`
+	Type string `json:"type"`
+	Body []byte `json:"-"`
 	// Trace is the W3C traceparent sent with every attempt, "" if none.
 	Trace     string       `json:"-"`
 	CreatedAt time.Time    `json:"createdAt"`
@@ -106,10 +106,10 @@ type Message struct {
 
 // Attempt is one row of an endpoint's delivery log.
 type Attempt struct {
-	ID             int64         `json:"id"`
-	MessageID      int64         `json:"messageId"`
-	SubscriptionID string        `json:"subscriptionId"`
-	EventID        string        `json:"eventId"`
+	ID             int64  `json:"id"`
+	MessageID      int64  `json:"messageId"`
+	SubscriptionID string `json:"subscriptionId"`
+	EventID        string `json:"eventId"`
 	// N numbers the attempts of one message from 1.
 	N int `json:"n"`
 	// Trigger is "scheduled" or "manual" (after a redelivery request).
@@ -193,8 +193,9 @@ type Store interface {
 	Claim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Message, error)
 	// Finish ends an attempt (see the contract above).
 	Finish(ctx context.Context, r Result) (Endpoint, error)
-	// NextDue returns the earliest time a pending message of an enabled
-	// endpoint becomes due or its lease ends; ok false if there is none.
+	// NextDue returns the earliest time the first pending message of a key
+	// of an enabled endpoint becomes due or its lease ends; ok false if
+	// there is none.
 	NextDue(ctx context.Context) (t time.Time, ok bool, err error)
 	// GetMessage returns one message of an endpoint, with its body.
 	GetMessage(ctx context.Context, subscriptionID string, id int64) (Message, error)

@@ -530,7 +530,9 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var t sql.NullInt64
 	err := s.db.QueryRowContext(ctx, `SELECT MIN(CASE WHEN m.lease_until > m.next_attempt_at THEN m.lease_until ELSE m.next_attempt_at END)
 		FROM wh_messages m JOIN wh_endpoints e ON e.subscription_id = m.subscription_id
-		WHERE m.state = 'pending' AND e.status = 'enabled'`).Scan(&t)
+		WHERE m.state = 'pending' AND e.status = 'enabled'
+		  AND NOT EXISTS (SELECT 1 FROM wh_messages p WHERE p.subscription_id = m.subscription_id AND p.record_key = m.record_key
+		                  AND p.state = 'pending' AND p.id < m.id)`).Scan(&t)
 	if err != nil {
 		return time.Time{}, false, unavailable("find next due message", err)
 	}

@@ -1,0 +1,413 @@
+// Package webhooktest is the conformance suite every webhook.Store must
+// pass. A store's test file supplies a Harness and calls RunStoreTests.
+package webhooktest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/samnav/samnav/services/delivery/internal/webhook"
+)
+
+// Harness returns a fresh, empty store for one test.
+type Harness func(t *testing.T) webhook.Store
+
+var t0 = time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+
+func mustSecret(t *testing.T) webhook.Secret {
+	t.Helper()
+	s, err := webhook.GenerateSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func newEndpoint(t *testing.T, s webhook.Store, id string) webhook.Secret {
+	t.Helper()
+	sec := mustSecret(t)
+	ep := webhook.Endpoint{SubscriptionID: id, URL: "https://receiver.example/" + id, Owner: "sys-" + id, Status: webhook.StatusEnabled, CreatedAt: t0, UpdatedAt: t0}
+	if err := s.CreateEndpoint(context.Background(), ep, sec); err != nil {
+		t.Fatalf("create endpoint %s: %v", id, err)
+	}
+	return sec
+}
+
+func enqueue(t *testing.T, s webhook.Store, sub, event, key string, at time.Time) webhook.Message {
+	t.Helper()
+	m, created, err := s.Enqueue(context.Background(), webhook.Message{
+		SubscriptionID: sub, EventID: event, Key: key, Type: "se.samnav.person.changed",
+		Body: []byte(`{"id":"` + event + `"}`), Trace: "00-trace-" + event, CreatedAt: at, NextAttemptAt: at,
+	})
+	if err != nil || !created {
+		t.Fatalf("enqueue %s: created %v, %v", event, created, err)
+	}
+	return m
+}
+
+func claimIDs(t *testing.T, s webhook.Store, now time.Time, limit int) ([]webhook.Message, []string) {
+	t.Helper()
+	ms, err := s.Claim(context.Background(), now, now.Add(time.Minute), limit)
+	if err != nil {
+		t.Fatalf("claim: %v", err)
+	}
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.EventID
+	}
+	slices.Sort(ids)
+	return ms, ids
+}
+
+func finish(t *testing.T, s webhook.Store, m webhook.Message, o webhook.Outcome, at time.Time, next time.Time) webhook.Endpoint {
+	t.Helper()
+	ep, err := s.Finish(context.Background(), webhook.Result{
+		Message: m, Outcome: o, NextAttemptAt: next, NextStep: m.Step + 1,
+		Attempt: webhook.Attempt{N: m.Attempts + 1, Trigger: "scheduled", At: at, StatusCode: 500, Latency: 3 * time.Millisecond, Error: "status 500", Response: "oops"},
+	})
+	if err != nil {
+		t.Fatalf("finish %s: %v", m.EventID, err)
+	}
+	return ep
+}
+
+func wantCode(t *testing.T, err error, c webhook.Code) {
+	t.Helper()
+	if got := webhook.ErrorCode(err); got != c {
+		t.Fatalf("error %v: code %s, want %s", err, got, c)
+	}
+}
+
+// RunStoreTests runs the conformance suite against the stores h makes.
+func RunStoreTests(t *testing.T, h Harness) {
+	ctx := context.Background()
+
+	t.Run("endpoints", func(t *testing.T) {
+		s := h(t)
+		sec := newEndpoint(t, s, "sub1")
+		ep, err := s.GetEndpoint(ctx, "sub1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ep.URL != "https://receiver.example/sub1" || ep.Owner != "sys-sub1" || ep.Status != webhook.StatusEnabled || !ep.CreatedAt.Equal(t0) {
+			t.Fatalf("endpoint %+v", ep)
+		}
+		if got := ep.SigningSecrets(t0); len(got) != 1 || got[0].String() != sec.String() {
+			t.Fatalf("secrets %v, want [%v]", got, sec)
+		}
+		err = s.CreateEndpoint(ctx, webhook.Endpoint{SubscriptionID: "sub1", URL: "https://x.example/", Status: webhook.StatusEnabled, CreatedAt: t0}, sec)
+		wantCode(t, err, webhook.CodeConflict)
+		_, err = s.GetEndpoint(ctx, "nope")
+		wantCode(t, err, webhook.CodeNotFound)
+		if !errors.Is(err, webhook.ErrNotFound) {
+			t.Fatalf("%v is not ErrNotFound", err)
+		}
+		if err := s.UpdateEndpointURL(ctx, "sub1", "https://new.example/hook", t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		ep, _ = s.GetEndpoint(ctx, "sub1")
+		if ep.URL != "https://new.example/hook" || !ep.UpdatedAt.Equal(t0.Add(time.Hour)) {
+			t.Fatalf("after update %+v", ep)
+		}
+		wantCode(t, s.UpdateEndpointURL(ctx, "nope", "https://x.example/", t0), webhook.CodeNotFound)
+		wantCode(t, s.SetStatus(ctx, "nope", webhook.StatusDisabled, webhook.ReasonOwner, t0), webhook.CodeNotFound)
+		wantCode(t, s.AddSecret(ctx, "nope", sec, t0, t0), webhook.CodeNotFound)
+	})
+
+	t.Run("rotation keeps the old secret signing until it expires", func(t *testing.T) {
+		s := h(t)
+		old := newEndpoint(t, s, "sub1")
+		next := mustSecret(t)
+		rotated := t0.Add(time.Hour)
+		if err := s.AddSecret(ctx, "sub1", next, rotated, rotated.Add(24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		ep, err := s.GetEndpoint(ctx, "sub1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			at   time.Time
+			want []webhook.Secret
+		}{
+			{rotated, []webhook.Secret{next, old}},
+			{rotated.Add(24*time.Hour - time.Nanosecond), []webhook.Secret{next, old}},
+			{rotated.Add(24 * time.Hour), []webhook.Secret{next}},
+		}
+		for _, tt := range tests {
+			got := ep.SigningSecrets(tt.at)
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("at %v: signing %v, want %v", tt.at, got, tt.want)
+			}
+		}
+		// A second rotation inside the overlap pulls nothing later.
+		third := mustSecret(t)
+		if err := s.AddSecret(ctx, "sub1", third, rotated.Add(time.Hour), rotated.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		ep, _ = s.GetEndpoint(ctx, "sub1")
+		if got := ep.SigningSecrets(rotated.Add(2 * time.Hour)); fmt.Sprint(got) != fmt.Sprint([]webhook.Secret{third}) {
+			t.Errorf("after second rotation: %v", got)
+		}
+	})
+
+	t.Run("enqueue is idempotent on event id", func(t *testing.T) {
+		s := h(t)
+		newEndpoint(t, s, "sub1")
+		newEndpoint(t, s, "sub2")
+		m := enqueue(t, s, "sub1", "e1", "k1", t0)
+		again, created, err := s.Enqueue(ctx, webhook.Message{SubscriptionID: "sub1", EventID: "e1", Key: "k1", Type: "t", Body: []byte("{}"), CreatedAt: t0, NextAttemptAt: t0})
+		if err != nil || created || again.ID != m.ID {
+			t.Fatalf("second enqueue: %+v created %v err %v; first id %d", again, created, err, m.ID)
+		}
+		// The same event to another endpoint is another message.
+		other := enqueue(t, s, "sub2", "e1", "k1", t0)
+		if other.ID == m.ID {
+			t.Fatal("one message id for two endpoints")
+		}
+		_, _, err = s.Enqueue(ctx, webhook.Message{SubscriptionID: "nope", EventID: "e9", Key: "k", Type: "t", Body: []byte("{}"), CreatedAt: t0, NextAttemptAt: t0})
+		wantCode(t, err, webhook.CodeNotFound)
+		got, err := s.GetMessage(ctx, "sub1", m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != webhook.MessagePending || string(got.Body) != `{"id":"e1"}` || got.Trace != "00-trace-e1" || !got.NextAttemptAt.Equal(t0) {
+			t.Fatalf("message %+v", got)
+		}
+		_, err = s.GetMessage(ctx, "sub2", m.ID)
+		wantCode(t, err, webhook.CodeNotFound)
+	})
+
+	t.Run("claim takes only the head of each key", func(t *testing.T) {
+		s := h(t)
+		newEndpoint(t, s, "sub1")
+		newEndpoint(t, s, "sub2")
+		a1 := enqueue(t, s, "sub1", "a1", "ka", t0)
+		enqueue(t, s, "sub1", "a2", "ka", t0)
+		enqueue(t, s, "sub1", "b1", "kb", t0)
+		enqueue(t, s, "sub2", "c1", "ka", t0) // same key, other endpoint: independent
+		enqueue(t, s, "sub1", "d1", "kd", t0.Add(time.Hour))
+		ms, ids := claimIDs(t, s, t0, 10)
+		if want := []string{"a1", "b1", "c1"}; !slices.Equal(ids, want) {
+			t.Fatalf("claimed %v, want %v", ids, want)
+		}
+		for _, m := range ms {
+			if m.LeaseToken == "" {
+				t.Fatalf("claimed %s without a lease token", m.EventID)
+			}
+		}
+		// Leased messages, and the rest of their keys, are not claimed again.
+		if _, ids := claimIDs(t, s, t0.Add(time.Second), 10); len(ids) != 0 {
+			t.Fatalf("claimed %v while leased", ids)
+		}
+		// A lease that ran out is claimable again.
+		_, ids = claimIDs(t, s, t0.Add(2*time.Minute), 1)
+		if !slices.Equal(ids, []string{"a1"}) {
+			t.Fatalf("after lease expiry claimed %v, want [a1]", ids)
+		}
+		_ = a1
+	})
+
+	t.Run("finish applies outcomes and keeps key order", func(t *testing.T) {
+		s := h(t)
+		newEndpoint(t, s, "sub1")
+		enqueue(t, s, "sub1", "a1", "ka", t0)
+		enqueue(t, s, "sub1", "a2", "ka", t0)
+		enqueue(t, s, "sub1", "a3", "ka", t0)
+		ms, _ := claimIDs(t, s, t0, 10)
+		if len(ms) != 1 || ms[0].EventID != "a1" {
+			t.Fatalf("claimed %+v", ms)
+		}
+		// Retry: a1 is not due until its next time; a2 stays behind it.
+		ep := finish(t, s, ms[0], webhook.OutcomeRetry, t0, t0.Add(5*time.Second))
+		if ep.ConsecutiveFailures != 1 || !ep.FailingSince.Equal(t0) {
+			t.Fatalf("health after failure %+v", ep)
+		}
+		if _, ids := claimIDs(t, s, t0.Add(time.Second), 10); len(ids) != 0 {
+			t.Fatalf("claimed %v before a1 is due", ids)
+		}
+		if next, ok, err := s.NextDue(ctx); err != nil || !ok || !next.Equal(t0.Add(5*time.Second)) {
+			t.Fatalf("next due %v %v %v, want %v", next, ok, err, t0.Add(5*time.Second))
+		}
+		ms, _ = claimIDs(t, s, t0.Add(5*time.Second), 10)
+		if len(ms) != 1 || ms[0].EventID != "a1" || ms[0].Attempts != 1 || ms[0].Step != 1 {
+			t.Fatalf("second claim %+v", ms)
+		}
+		// Give up: a1 fails for good, a2 becomes the head.
+		ep = finish(t, s, ms[0], webhook.OutcomeGiveUp, t0.Add(5*time.Second), time.Time{})
+		if ep.ConsecutiveFailures != 2 || !ep.FailingSince.Equal(t0) {
+			t.Fatalf("health after two failures %+v", ep)
+		}
+		m, _ := s.GetMessage(ctx, "sub1", ms[0].ID)
+		if m.State != webhook.MessageFailed || m.Attempts != 2 || m.LastError != "status 500" {
+			t.Fatalf("given-up message %+v", m)
+		}
+		ms, _ = claimIDs(t, s, t0.Add(6*time.Second), 10)
+		if len(ms) != 1 || ms[0].EventID != "a2" {
+			t.Fatalf("after give-up claimed %+v", ms)
+		}
+		ep = finish(t, s, ms[0], webhook.OutcomeDelivered, t0.Add(6*time.Second), time.Time{})
+		if ep.ConsecutiveFailures != 0 || !ep.FailingSince.IsZero() {
+			t.Fatalf("health after success %+v", ep)
+		}
+		m, _ = s.GetMessage(ctx, "sub1", ms[0].ID)
+		if m.State != webhook.MessageDelivered || m.Attempts != 1 {
+			t.Fatalf("delivered message %+v", m)
+		}
+		ms, _ = claimIDs(t, s, t0.Add(7*time.Second), 10)
+		if len(ms) != 1 || ms[0].EventID != "a3" {
+			t.Fatalf("after delivery claimed %+v", ms)
+		}
+		// A stale lease does not change the message, but the attempt is logged.
+		stale := ms[0]
+		stale.LeaseToken = "not-the-lease"
+		finish(t, s, stale, webhook.OutcomeDelivered, t0.Add(8*time.Second), time.Time{})
+		if m, _ := s.GetMessage(ctx, "sub1", stale.ID); m.State != webhook.MessagePending {
+			t.Fatalf("stale finish changed the message: %+v", m)
+		}
+		as, err := s.ListAttempts(ctx, "sub1", webhook.AttemptFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(as) != 4 {
+			t.Fatalf("%d attempts logged, want 4", len(as))
+		}
+		if as[0].EventID != "a3" || as[3].EventID != "a1" || as[3].N != 1 || as[2].N != 2 {
+			t.Fatalf("log order: %+v", as)
+		}
+		a := as[3]
+		if a.StatusCode != 500 || a.Latency != 3*time.Millisecond || a.Response != "oops" || a.Error != "status 500" || !a.At.Equal(t0) || a.Trigger != "scheduled" {
+			t.Fatalf("attempt row %+v", a)
+		}
+		only, _ := s.ListAttempts(ctx, "sub1", webhook.AttemptFilter{MessageID: a.MessageID})
+		if len(only) != 2 {
+			t.Fatalf("attempts of message %d: %d, want 2", a.MessageID, len(only))
+		}
+		page, _ := s.ListAttempts(ctx, "sub1", webhook.AttemptFilter{BeforeID: as[1].ID, Limit: 1})
+		if len(page) != 1 || page[0].ID != as[2].ID {
+			t.Fatalf("page before %d: %+v", as[1].ID, page)
+		}
+	})
+
+	t.Run("gone disables and keeps the message", func(t *testing.T) {
+		s := h(t)
+		newEndpoint(t, s, "sub1")
+		enqueue(t, s, "sub1", "a1", "ka", t0)
+		ms, _ := claimIDs(t, s, t0, 10)
+		ep := finish(t, s, ms[0], webhook.OutcomeGone, t0, time.Time{})
+		if ep.Status != webhook.StatusDisabled || ep.DisabledReason != webhook.ReasonGone {
+			t.Fatalf("after 410: %+v", ep)
+		}
+		if m, _ := s.GetMessage(ctx, "sub1", ms[0].ID); m.State != webhook.MessagePending {
+			t.Fatalf("after 410 message %+v", m)
+		}
+		if _, ids := claimIDs(t, s, t0.Add(time.Hour), 10); len(ids) != 0 {
+			t.Fatalf("claimed %v from a disabled endpoint", ids)
+		}
+		if _, ok, _ := s.NextDue(ctx); ok {
+			t.Fatal("next due reported for a disabled endpoint")
+		}
+	})
+
+	t.Run("enable resumes the backlog", func(t *testing.T) {
+		s := h(t)
+		newEndpoint(t, s, "sub1")
+		enqueue(t, s, "sub1", "a1", "ka", t0)
+		ms, _ := claimIDs(t, s, t0, 10)
+		finish(t, s, ms[0], webhook.OutcomeRetry, t0, t0.Add(10*time.Hour))
+		if err := s.SetStatus(ctx, "sub1", webhook.StatusDisabled, webhook.ReasonFailing, t0.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		enqueue(t, s, "sub1", "b1", "kb", t0.Add(2*time.Second))
+		if _, ids := claimIDs(t, s, t0.Add(3*time.Second), 10); len(ids) != 0 {
+			t.Fatalf("claimed %v while disabled", ids)
+		}
+		ep, _ := s.GetEndpoint(ctx, "sub1")
+		if ep.Status != webhook.StatusDisabled || ep.DisabledReason != webhook.ReasonFailing || !ep.DisabledAt.Equal(t0.Add(time.Second)) {
+			t.Fatalf("disabled endpoint %+v", ep)
+		}
+		on := t0.Add(time.Minute)
+		if err := s.SetStatus(ctx, "sub1", webhook.StatusEnabled, "", on); err != nil {
+			t.Fatal(err)
+		}
+		ep, _ = s.GetEndpoint(ctx, "sub1")
+		if ep.Status != webhook.StatusEnabled || ep.ConsecutiveFailures != 0 || !ep.FailingSince.IsZero() || ep.DisabledReason != "" {
+			t.Fatalf("enabled endpoint %+v", ep)
+		}
+		ms, ids := claimIDs(t, s, on, 10)
+		if !slices.Equal(ids, []string{"a1", "b1"}) {
+			t.Fatalf("after enable claimed %v, want [a1 b1]", ids)
+		}
+		for _, m := range ms {
+			if m.Step != 0 {
+				t.Fatalf("%s resumed at step %d, want 0", m.EventID, m.Step)
+			}
+		}
+	})
+
+	t.Run("redeliver revives a message in its key order", func(t *testing.T) {
+		s := h(t)
+		newEndpoint(t, s, "sub1")
+		enqueue(t, s, "sub1", "a1", "ka", t0)
+		ms, _ := claimIDs(t, s, t0, 10)
+		finish(t, s, ms[0], webhook.OutcomeDelivered, t0, time.Time{})
+		enqueue(t, s, "sub1", "a2", "ka", t0.Add(time.Second))
+		if err := s.Redeliver(ctx, "sub1", ms[0].ID, t0.Add(2*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := claimIDs(t, s, t0.Add(2*time.Second), 10)
+		if len(got) != 1 || got[0].EventID != "a1" || !got[0].Manual || got[0].State != webhook.MessagePending {
+			t.Fatalf("after redeliver claimed %+v", got)
+		}
+		wantCode(t, s.Redeliver(ctx, "sub1", 999999, t0), webhook.CodeNotFound)
+		wantCode(t, s.Redeliver(ctx, "nope", ms[0].ID, t0), webhook.CodeNotFound)
+	})
+
+	t.Run("concurrent claims never share a message", func(t *testing.T) {
+		s := h(t)
+		newEndpoint(t, s, "sub1")
+		const n = 60
+		for i := range n {
+			enqueue(t, s, "sub1", fmt.Sprintf("e%d", i), fmt.Sprintf("k%d", i%20), t0)
+		}
+		var mu sync.Mutex
+		seen := map[string]int{}
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for range 30 {
+					ms, err := s.Claim(ctx, t0, t0.Add(time.Minute), 3)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					for _, m := range ms {
+						mu.Lock()
+						seen[m.Key]++
+						mu.Unlock()
+						if _, err := s.Finish(ctx, webhook.Result{Message: m, Outcome: webhook.OutcomeDelivered, Attempt: webhook.Attempt{N: 1, Trigger: "scheduled", At: t0}}); err != nil {
+							t.Error(err)
+						}
+					}
+				}
+			})
+		}
+		wg.Wait()
+		as, _ := s.ListAttempts(ctx, "sub1", webhook.AttemptFilter{Limit: 1000})
+		if len(as) != n {
+			t.Fatalf("%d attempts for %d messages", len(as), n)
+		}
+		ids := map[int64]bool{}
+		for _, a := range as {
+			if ids[a.MessageID] {
+				t.Fatalf("message %d sent twice", a.MessageID)
+			}
+			ids[a.MessageID] = true
+		}
+	})
+}
