@@ -1,0 +1,281 @@
+// Package sqlstore is the subscription.Store on SQL: SQLite (modernc, the
+// embedded default) and PostgreSQL (pgx), with the same statements apart
+// from placeholders. A subscription is kept as a JSON document beside the
+// columns it is selected by; its history is append-only.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite"
+
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
+)
+
+// Dialect is the SQL flavour.
+type Dialect int
+
+const (
+	SQLite Dialect = iota
+	Postgres
+)
+
+// Open opens the database for driver "sqlite" (dsn a file path) or
+// "postgres" (dsn a pgx connection string).
+func Open(driver, dsn string) (*sql.DB, Dialect, error) {
+	switch driver {
+	case "sqlite":
+		db, err := sql.Open("sqlite", dsn+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate")
+		if err != nil {
+			return nil, 0, fmt.Errorf("open sqlite: %w", err)
+		}
+		db.SetMaxOpenConns(1)
+		return db, SQLite, nil
+	case "postgres":
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, 0, fmt.Errorf("open postgres: %w", err)
+		}
+		return db, Postgres, nil
+	}
+	return nil, 0, fmt.Errorf("open database: driver %q is not sqlite or postgres", driver)
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS delivery_subscriptions (
+	id      TEXT PRIMARY KEY,
+	system  TEXT NOT NULL,
+	concept TEXT NOT NULL,
+	status  TEXT NOT NULL,
+	version BIGINT NOT NULL,
+	body    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS delivery_subscriptions_system ON delivery_subscriptions (system, concept);
+CREATE TABLE IF NOT EXISTS delivery_subscription_history (
+	subscription_id TEXT NOT NULL REFERENCES delivery_subscriptions (id),
+	seq             BIGINT NOT NULL,
+	body            TEXT NOT NULL,
+	PRIMARY KEY (subscription_id, seq)
+);`
+
+// Store implements subscription.Store.
+type Store struct {
+	db *sql.DB
+	d  Dialect
+}
+
+var _ subscription.Store = (*Store)(nil)
+
+// New creates the tables if missing and returns the store.
+func New(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
+	for _, stmt := range strings.Split(schema, ";") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("create subscription tables: %w", err)
+		}
+	}
+	return &Store{db: db, d: d}, nil
+}
+
+// q rewrites ? placeholders as $n for PostgreSQL.
+func (s *Store) q(query string) string {
+	if s.d != Postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Create implements subscription.Store.
+func (s *Store) Create(ctx context.Context, sub subscription.Subscription, ch subscription.Change) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM delivery_subscriptions WHERE id = ?`), sub.ID).Scan(&n); err != nil {
+			return fmt.Errorf("check subscription %s: %w", sub.ID, err)
+		}
+		if n > 0 {
+			return fmt.Errorf("create subscription %s: %w", sub.ID, subscription.ErrConflict)
+		}
+		body, err := json.Marshal(sub)
+		if err != nil {
+			return fmt.Errorf("encode subscription: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO delivery_subscriptions (id, system, concept, status, version, body) VALUES (?, ?, ?, ?, ?, ?)`),
+			sub.ID, sub.System, sub.Concept, string(sub.Status), sub.Version, string(body)); err != nil {
+			return fmt.Errorf("insert subscription %s: %w", sub.ID, err)
+		}
+		return s.appendChange(ctx, tx, sub, ch)
+	})
+}
+
+func (s *Store) appendChange(ctx context.Context, tx *sql.Tx, sub subscription.Subscription, ch subscription.Change) error {
+	ch.Seq = sub.Version
+	ch.After = sub
+	body, err := json.Marshal(ch)
+	if err != nil {
+		return fmt.Errorf("encode change: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO delivery_subscription_history (subscription_id, seq, body) VALUES (?, ?, ?)`), sub.ID, ch.Seq, string(body)); err != nil {
+		return fmt.Errorf("insert history of %s: %w", sub.ID, err)
+	}
+	return nil
+}
+
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (s *Store) get(ctx context.Context, q querier, id string) (subscription.Subscription, error) {
+	var body string
+	err := q.QueryRowContext(ctx, s.q(`SELECT body FROM delivery_subscriptions WHERE id = ?`), id).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return subscription.Subscription{}, fmt.Errorf("get subscription %s: %w", id, subscription.ErrNotFound)
+	}
+	if err != nil {
+		return subscription.Subscription{}, fmt.Errorf("get subscription %s: %w", id, err)
+	}
+	var sub subscription.Subscription
+	if err := json.Unmarshal([]byte(body), &sub); err != nil {
+		return subscription.Subscription{}, fmt.Errorf("decode subscription %s: %w", id, err)
+	}
+	return sub, nil
+}
+
+// Get implements subscription.Store.
+func (s *Store) Get(ctx context.Context, id string) (subscription.Subscription, error) {
+	return s.get(ctx, s.db, id)
+}
+
+// List implements subscription.Store.
+func (s *Store) List(ctx context.Context, f subscription.Filter) ([]subscription.Subscription, error) {
+	query := `SELECT body FROM delivery_subscriptions WHERE 1 = 1`
+	var args []any
+	if f.System != "" {
+		query += ` AND system = ?`
+		args = append(args, f.System)
+	}
+	if f.Concept != "" {
+		query += ` AND concept = ?`
+		args = append(args, f.Concept)
+	}
+	if f.Status != "" {
+		query += ` AND status = ?`
+		args = append(args, string(f.Status))
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(query+` ORDER BY id`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list subscriptions: %w", err)
+	}
+	defer rows.Close()
+	var out []subscription.Subscription
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			return nil, fmt.Errorf("scan subscription: %w", err)
+		}
+		var sub subscription.Subscription
+		if err := json.Unmarshal([]byte(body), &sub); err != nil {
+			return nil, fmt.Errorf("decode subscription: %w", err)
+		}
+		out = append(out, sub)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list subscriptions: %w", err)
+	}
+	return out, nil
+}
+
+// Update implements subscription.Store.
+func (s *Store) Update(ctx context.Context, id string, fn func(subscription.Subscription) (subscription.Subscription, subscription.Change, error)) (subscription.Subscription, error) {
+	var out subscription.Subscription
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		cur, err := s.get(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		next, ch, err := fn(cur)
+		if err != nil {
+			return err
+		}
+		next.ID, next.Version = cur.ID, cur.Version+1
+		body, err := json.Marshal(next)
+		if err != nil {
+			return fmt.Errorf("encode subscription: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE delivery_subscriptions SET system = ?, concept = ?, status = ?, version = ?, body = ? WHERE id = ? AND version = ?`),
+			next.System, next.Concept, string(next.Status), next.Version, string(body), id, cur.Version)
+		if err != nil {
+			return fmt.Errorf("update subscription %s: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("update subscription %s: %w", id, subscription.ErrConflict)
+		}
+		if err := s.appendChange(ctx, tx, next, ch); err != nil {
+			return err
+		}
+		out = next
+		return nil
+	})
+	return out, err
+}
+
+// History implements subscription.Store.
+func (s *Store) History(ctx context.Context, id string) ([]subscription.Change, error) {
+	if _, err := s.Get(ctx, id); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT body FROM delivery_subscription_history WHERE subscription_id = ? ORDER BY seq`), id)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s: %w", id, err)
+	}
+	defer rows.Close()
+	var out []subscription.Change
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			return nil, fmt.Errorf("scan history: %w", err)
+		}
+		var ch subscription.Change
+		if err := json.Unmarshal([]byte(body), &ch); err != nil {
+			return nil, fmt.Errorf("decode history: %w", err)
+		}
+		out = append(out, ch)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("history of %s: %w", id, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,347 @@
+package subscription
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/auth"
+)
+
+// Service is the subscription API. Every method takes the caller's
+// principal from ctx (auth.FromContext) and enforces who may do what:
+//   - a system (a principal with a publisher grant, or of kind system)
+//     requests, reads and revokes its own subscriptions;
+//   - an admin does everything, including deciding requests on behalf of
+//     the concept's information owner;
+//   - an auditor reads everything.
+type Service interface {
+	Request(ctx context.Context, r Request) (Subscription, error)
+	Get(ctx context.Context, id string) (Subscription, error)
+	List(ctx context.Context, f Filter) ([]Subscription, error)
+	History(ctx context.Context, id string) ([]Change, error)
+	// Approve approves a requested subscription, or changes an approved
+	// one, with d.Fields (a subset of the requested fields; empty means
+	// all requested) and d.ProtectedIdentities (only if requested).
+	Approve(ctx context.Context, id string, d Decision) (Subscription, error)
+	Reject(ctx context.Context, id string, reason string) (Subscription, error)
+	// Revoke stops an approved or requested subscription for good.
+	Revoke(ctx context.Context, id string, reason string) (Subscription, error)
+}
+
+// Request is what a system asks for.
+type Request struct {
+	// System defaults to the caller's system; only an admin may name
+	// another.
+	System              string      `json:"system"`
+	Concept             string      `json:"concept"`
+	Purpose             string      `json:"purpose"`
+	LegalBasis          LegalBasis  `json:"legalBasis"`
+	Channel             ChannelKind `json:"channel"`
+	Fields              []string    `json:"fields"`
+	ProtectedIdentities bool        `json:"protectedIdentities"`
+	Reason              string      `json:"reason"`
+}
+
+// Decision is the information owner's answer.
+type Decision struct {
+	Fields              []string `json:"fields"`
+	ProtectedIdentities bool     `json:"protectedIdentities"`
+	Reason              string   `json:"reason"`
+}
+
+// Bases lists the lawful bases of GDPR article 6(1).
+var Bases = []Basis{BasisConsent, BasisContract, BasisLegalObligation, BasisVitalInterests, BasisPublicTask, BasisLegitimateInterests}
+
+// Channels lists the channel kinds.
+var Channels = []ChannelKind{ChannelKafka, ChannelWebhook, ChannelFeed}
+
+// ServiceOptions configures NewService.
+type ServiceOptions struct {
+	// OnChange, if set, is called after every committed change (the
+	// delivery pipeline starts and stops consumers on it).
+	OnChange func(Subscription)
+	Now      func() time.Time
+}
+
+type service struct {
+	store Store
+	model *model.Model
+	opts  ServiceOptions
+}
+
+// NewService returns the Service on store for the concepts of m.
+func NewService(store Store, m *model.Model, opts ServiceOptions) Service {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &service{store: store, model: m, opts: opts}
+}
+
+var _ Service = (*service)(nil)
+
+// systemOf returns the system a principal speaks for, or "".
+func systemOf(p *auth.Principal) string {
+	if s := p.System(); s != "" {
+		return s
+	}
+	if p != nil && p.Kind == auth.KindSystem {
+		return p.Subject
+	}
+	return ""
+}
+
+func isAdmin(p *auth.Principal) bool { return p.Can(auth.ActionAdmin, "") }
+
+func actor(p *auth.Principal) string { return p.Subject }
+
+func caller(ctx context.Context) (*auth.Principal, error) {
+	p := auth.FromContext(ctx)
+	if p == nil {
+		return nil, Errorf(CodeUnauthorized, "this operation needs an API token")
+	}
+	return p, nil
+}
+
+func (s *service) Request(ctx context.Context, r Request) (Subscription, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return Subscription{}, err
+	}
+	own := systemOf(p)
+	if r.System == "" {
+		r.System = own
+	}
+	if !isAdmin(p) && (own == "" || r.System != own) {
+		return Subscription{}, Errorf(CodeForbidden, "%s %q may request subscriptions only for its own system", p.Kind, p.Subject)
+	}
+	c := s.model.Concept(r.Concept)
+	fields := map[string]string{}
+	if strings.TrimSpace(r.System) == "" {
+		fields["system"] = "required: the subscribing system's id"
+	}
+	if c == nil {
+		fields["concept"] = fmt.Sprintf("%q is not a concept of the model", r.Concept)
+	}
+	if strings.TrimSpace(r.Purpose) == "" {
+		fields["purpose"] = "required: what the system uses the data for"
+	}
+	if !slices.Contains(Bases, r.LegalBasis.Basis) {
+		fields["legalBasis.basis"] = fmt.Sprintf("must be one of %v", Bases)
+	}
+	if strings.TrimSpace(r.LegalBasis.Reference) == "" {
+		fields["legalBasis.reference"] = "required: the law, regulation or decision the basis rests on"
+	}
+	if !slices.Contains(Channels, r.Channel) {
+		fields["channel"] = fmt.Sprintf("must be one of %v", Channels)
+	}
+	if len(r.Fields) == 0 {
+		fields["fields"] = "required: at least one attribute"
+	}
+	if c != nil {
+		for _, f := range r.Fields {
+			if c.Attribute(f) == nil {
+				fields["fields"] = fmt.Sprintf("%q is not an attribute of %s", f, c.ID)
+			}
+		}
+	}
+	if len(fields) > 0 {
+		return Subscription{}, &Error{Code: CodeInvalid, Message: "invalid subscription request", Fields: fields}
+	}
+	now := s.opts.Now().UTC()
+	sub := Subscription{ID: uuid.Must(uuid.NewV7()).String(), System: r.System, Concept: c.ID, Major: c.Major, Purpose: r.Purpose,
+		LegalBasis: r.LegalBasis, Channel: r.Channel, RequestedFields: inModelOrder(c, r.Fields), ProtectedIdentities: r.ProtectedIdentities,
+		Status: StatusRequested, Version: 1, CreatedAt: now, UpdatedAt: now}
+	ch := Change{At: now, Actor: actor(p), Action: ActionRequested, Reason: r.Reason, After: sub}
+	if err := s.store.Create(ctx, sub, ch); err != nil {
+		return Subscription{}, s.storeErr(err, sub.ID)
+	}
+	s.changed(sub)
+	return sub, nil
+}
+
+func inModelOrder(c *model.Concept, fields []string) []string {
+	out := make([]string, 0, len(fields))
+	for _, a := range c.Attributes {
+		if slices.Contains(fields, a.Name) {
+			out = append(out, a.Name)
+		}
+	}
+	return out
+}
+
+func (s *service) changed(sub Subscription) {
+	if s.opts.OnChange != nil {
+		s.opts.OnChange(sub)
+	}
+}
+
+func (s *service) storeErr(err error, id string) error {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return &Error{Code: CodeNotFound, Message: fmt.Sprintf("subscription %q not found", id), Err: err}
+	case errors.Is(err, ErrConflict):
+		return &Error{Code: CodeConflict, Message: fmt.Sprintf("subscription %q changed concurrently; retry", id), Err: err}
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return &Error{Code: CodeUnavailable, Message: "subscription store", Err: err}
+}
+
+// readable reports whether p may read sub.
+func readable(p *auth.Principal, sub Subscription) bool {
+	return isAdmin(p) || p.Can(auth.ActionRead, sub.Concept) && !hasOnlyPublisher(p) || systemOf(p) == sub.System
+}
+
+// hasOnlyPublisher: a publisher grant allows reading master data, not
+// other systems' subscriptions.
+func hasOnlyPublisher(p *auth.Principal) bool {
+	for _, g := range p.Grants {
+		if g.Role != auth.RolePublisher {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *service) Get(ctx context.Context, id string) (Subscription, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return Subscription{}, err
+	}
+	sub, err := s.store.Get(ctx, id)
+	if err != nil {
+		return Subscription{}, s.storeErr(err, id)
+	}
+	if !readable(p, sub) {
+		// Not found, not forbidden: another system's subscriptions are
+		// not its business, not even their ids.
+		return Subscription{}, Errorf(CodeNotFound, "subscription %q not found", id)
+	}
+	return sub, nil
+}
+
+func (s *service) List(ctx context.Context, f Filter) ([]Subscription, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	subs, err := s.store.List(ctx, f)
+	if err != nil {
+		return nil, s.storeErr(err, "")
+	}
+	out := subs[:0]
+	for _, sub := range subs {
+		if readable(p, sub) {
+			out = append(out, sub)
+		}
+	}
+	return out, nil
+}
+
+func (s *service) History(ctx context.Context, id string) ([]Change, error) {
+	if _, err := s.Get(ctx, id); err != nil {
+		return nil, err
+	}
+	h, err := s.store.History(ctx, id)
+	if err != nil {
+		return nil, s.storeErr(err, id)
+	}
+	return h, nil
+}
+
+func (s *service) decide(ctx context.Context, id string, mayDo func(*auth.Principal, Subscription) bool, fn func(Subscription) (Subscription, Action, error), reason string) (Subscription, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return Subscription{}, err
+	}
+	if strings.TrimSpace(reason) == "" {
+		return Subscription{}, &Error{Code: CodeInvalid, Message: "a decision needs a reason", Fields: map[string]string{"reason": "required: why, for the history"}}
+	}
+	sub, err := s.store.Update(ctx, id, func(cur Subscription) (Subscription, Change, error) {
+		if !mayDo(p, cur) {
+			if readable(p, cur) {
+				return cur, Change{}, Errorf(CodeForbidden, "%s %q may not decide subscription %q", p.Kind, p.Subject, id)
+			}
+			return cur, Change{}, Errorf(CodeNotFound, "subscription %q not found", id)
+		}
+		next, action, err := fn(cur)
+		if err != nil {
+			return cur, Change{}, err
+		}
+		next.UpdatedAt = s.opts.Now().UTC()
+		return next, Change{At: next.UpdatedAt, Actor: actor(p), Action: action, Reason: reason}, nil
+	})
+	if err != nil {
+		return Subscription{}, s.storeErr(err, id)
+	}
+	s.changed(sub)
+	return sub, nil
+}
+
+func adminOnly(p *auth.Principal, _ Subscription) bool { return isAdmin(p) }
+
+func (s *service) Approve(ctx context.Context, id string, d Decision) (Subscription, error) {
+	return s.decide(ctx, id, adminOnly, func(cur Subscription) (Subscription, Action, error) {
+		if cur.Status != StatusRequested && cur.Status != StatusApproved {
+			return cur, "", Errorf(CodeConflict, "subscription %q is %s: it cannot be approved", id, cur.Status)
+		}
+		fields := d.Fields
+		if len(fields) == 0 {
+			fields = cur.RequestedFields
+		}
+		for _, f := range fields {
+			if !slices.Contains(cur.RequestedFields, f) {
+				return cur, "", &Error{Code: CodeInvalid, Message: "approved fields must be requested fields",
+					Fields: map[string]string{"fields": fmt.Sprintf("%q was not requested", f)}}
+			}
+		}
+		if d.ProtectedIdentities && !cur.ProtectedIdentities {
+			return cur, "", &Error{Code: CodeInvalid, Message: "protected identities were not requested",
+				Fields: map[string]string{"protectedIdentities": "may be approved only when requested"}}
+		}
+		action := ActionApproved
+		switch {
+		case cur.Status == StatusApproved:
+			action = ActionChanged
+		case len(fields) < len(cur.RequestedFields) || cur.ProtectedIdentities && !d.ProtectedIdentities:
+			action = ActionNarrowed
+		}
+		next := cur
+		next.ApprovedFields = slices.Clone(fields)
+		next.ProtectedApproved = d.ProtectedIdentities
+		next.Status = StatusApproved
+		return next, action, nil
+	}, d.Reason)
+}
+
+func (s *service) Reject(ctx context.Context, id string, reason string) (Subscription, error) {
+	return s.decide(ctx, id, adminOnly, func(cur Subscription) (Subscription, Action, error) {
+		if cur.Status != StatusRequested {
+			return cur, "", Errorf(CodeConflict, "subscription %q is %s: only a request can be rejected (revoke an approved one)", id, cur.Status)
+		}
+		next := cur
+		next.Status = StatusRejected
+		return next, ActionRejected, nil
+	}, reason)
+}
+
+func (s *service) Revoke(ctx context.Context, id string, reason string) (Subscription, error) {
+	own := func(p *auth.Principal, cur Subscription) bool { return isAdmin(p) || systemOf(p) == cur.System }
+	return s.decide(ctx, id, own, func(cur Subscription) (Subscription, Action, error) {
+		if cur.Status != StatusRequested && cur.Status != StatusApproved {
+			return cur, "", Errorf(CodeConflict, "subscription %q is already %s", id, cur.Status)
+		}
+		next := cur
+		next.Status = StatusRevoked
+		return next, ActionRevoked, nil
+	}, reason)
+}

@@ -1,0 +1,58 @@
+package subscription
+
+import (
+	"context"
+	"time"
+)
+
+// Action names a change in a subscription's history.
+type Action string
+
+const (
+	ActionRequested Action = "requested"
+	ActionApproved  Action = "approved"
+	ActionNarrowed  Action = "narrowed" // approved with fewer fields than requested
+	ActionRejected  Action = "rejected"
+	ActionChanged   Action = "changed" // an approved subscription's fields or protected approval changed
+	ActionRevoked   Action = "revoked"
+)
+
+// Change is one entry of a subscription's history: who did what, when and
+// why, and the subscription as it stood afterwards.
+type Change struct {
+	Seq    int64     `json:"seq"`
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"` // principal subject, e.g. a user or system id
+	Action Action    `json:"action"`
+	Reason string    `json:"reason"`
+	// After is the subscription after the change.
+	After Subscription `json:"after"`
+}
+
+// Filter selects subscriptions for List; zero fields match everything.
+type Filter struct {
+	System  string
+	Concept string
+	Status  Status
+}
+
+// Store keeps subscriptions and their history. Implementations are safe
+// for concurrent use.
+type Store interface {
+	// Create stores a new subscription s (Version 1) and its first
+	// history entry ch in one transaction. An existing ID is ErrConflict.
+	Create(ctx context.Context, s Subscription, ch Change) error
+	// Get returns the subscription, or an error wrapping ErrNotFound.
+	Get(ctx context.Context, id string) (Subscription, error)
+	// List returns the subscriptions matching f, oldest first.
+	List(ctx context.Context, f Filter) ([]Subscription, error)
+	// Update runs fn on the current subscription inside a transaction.
+	// fn returns the changed subscription and the history entry to
+	// append; Update stores both with Version+1, or nothing if fn fails
+	// (its error returned as is). If the subscription changed between
+	// read and write, Update fails with ErrConflict and stores nothing.
+	Update(ctx context.Context, id string, fn func(Subscription) (Subscription, Change, error)) (Subscription, error)
+	// History returns the subscription's changes, oldest first, or an
+	// error wrapping ErrNotFound.
+	History(ctx context.Context, id string) ([]Change, error)
+}
