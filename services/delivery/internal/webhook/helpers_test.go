@@ -1,0 +1,174 @@
+package webhook_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/samnav/samnav/services/delivery/internal/channel"
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
+	"github.com/samnav/samnav/services/delivery/internal/webhook"
+	"github.com/samnav/samnav/services/delivery/internal/webhook/sqlstore"
+)
+
+// received is one request a test receiver saw.
+type received struct {
+	At     time.Time
+	Header http.Header
+	Body   []byte
+	Env    webhook.Envelope
+	Status int
+}
+
+// receiver is a local webhook receiver whose answer a test chooses per
+// request (status), recording every request.
+type receiver struct {
+	*httptest.Server
+	mu     sync.Mutex
+	got    []received
+	status func(r received, n int) int // n counts requests for r's webhook-id, from 1
+}
+
+func newReceiver(t testing.TB, status func(r received, n int) int) *receiver {
+	rc := &receiver{status: status}
+	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r := received{At: time.Now(), Header: req.Header.Clone(), Body: body}
+		_ = json.Unmarshal(body, &r.Env)
+		rc.mu.Lock()
+		n := 1
+		for _, g := range rc.got {
+			if g.Header.Get(webhook.HeaderID) == req.Header.Get(webhook.HeaderID) {
+				n++
+			}
+		}
+		r.Status = http.StatusNoContent
+		if rc.status != nil {
+			r.Status = rc.status(r, n)
+		}
+		rc.got = append(rc.got, r)
+		rc.mu.Unlock()
+		w.WriteHeader(r.Status)
+		_, _ = io.WriteString(w, http.StatusText(r.Status))
+	}))
+	t.Cleanup(rc.Close)
+	return rc
+}
+
+func (rc *receiver) requests() []received {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]received(nil), rc.got...)
+}
+
+// delivered returns the event ids answered with a 2xx, in arrival order.
+func (rc *receiver) delivered() []string {
+	var ids []string
+	for _, r := range rc.requests() {
+		if r.Status >= 200 && r.Status < 300 {
+			ids = append(ids, r.Header.Get(webhook.HeaderID))
+		}
+	}
+	return ids
+}
+
+func newStore(t testing.TB) webhook.Store {
+	t.Helper()
+	db, d, err := sqlstore.Open("sqlite", filepath.Join(t.TempDir(), "wh.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := sqlstore.Migrate(context.Background(), db, d); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlstore.New(db, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// start returns a running service on a fresh SQLite store, allowed to
+// reach loopback receivers, with cfg's non-zero fields applied.
+func start(t testing.TB, cfg webhook.Config) *webhook.Service {
+	t.Helper()
+	if cfg.Store == nil {
+		cfg.Store = newStore(t)
+	}
+	cfg.Addresses.AllowPrivate = true
+	if cfg.Schedule == nil {
+		cfg.Schedule = []time.Duration{50 * time.Millisecond, 100 * time.Millisecond}
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = 50 * time.Millisecond
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	svc, err := webhook.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	return svc
+}
+
+var sub1 = subscription.Subscription{ID: "sub1", System: "library", Concept: "person", Major: 1, Channel: subscription.ChannelWebhook, Status: subscription.StatusApproved}
+
+func event(id, key string, rev int64) channel.Event {
+	return channel.Event{
+		SubscriptionID: sub1.ID, System: sub1.System, Concept: "person", Key: key, EventID: id,
+		Type: channel.TypeChanged, Time: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC), Revision: rev,
+		State: map[string]any{"id": key, "givenName": "Astrid"}, Trace: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+	}
+}
+
+func register(t testing.TB, svc *webhook.Service, url string) webhook.Secret {
+	t.Helper()
+	_, sec, err := svc.Register(context.Background(), webhook.RegisterRequest{SubscriptionID: sub1.ID, Owner: sub1.System, URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sec
+}
+
+func deliver(t testing.TB, svc *webhook.Service, evs ...channel.Event) {
+	t.Helper()
+	for _, ev := range evs {
+		if err := svc.Deliver(context.Background(), sub1, ev); err != nil {
+			t.Fatalf("deliver %s: %v", ev.EventID, err)
+		}
+	}
+}
+
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
