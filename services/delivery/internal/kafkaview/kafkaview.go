@@ -1,0 +1,207 @@
+// Package kafkaview is the Kafka channel: every subscription on it gets
+// its own compacted view topic samnav.view.<system>.<concept>.v<major>,
+// keyed by the record's opaque id, its values the projected record in the
+// Confluent wire format with the projected schema registered under
+// "<view topic>-value", with the state topic's CloudEvents headers, and a
+// tombstone when a record is erased. ACLs says what a production Kafka
+// must grant so that only the subscribing system reads its view topic.
+package kafkaview
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/pkg/kafkago"
+	"github.com/samnav/samnav/pkg/kafkatopics"
+	"github.com/samnav/samnav/services/delivery/internal/channel"
+	"github.com/samnav/samnav/services/delivery/internal/projection"
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
+)
+
+// Topic names the view topic of a subscription.
+func Topic(s subscription.Subscription) string {
+	return fmt.Sprintf("samnav.view.%s.%s.v%d", s.System, s.Concept, s.Major)
+}
+
+// Config configures a Channel.
+type Config struct {
+	Brokers   []string
+	Registrar avroserde.Registrar
+	Model     *model.Model
+	// Schemas maps concept id to its generated Avro schema.
+	Schemas map[string]string
+	// Partitions of each view topic; default 3.
+	Partitions int
+	// Publisher is the producer; nil makes one with acks=all.
+	Publisher *kafkago.Publisher
+}
+
+// Channel writes view topics. It implements channel.Channel.
+type Channel struct {
+	cfg Config
+	pub *kafkago.Publisher
+	own bool
+
+	mu    sync.Mutex
+	views map[string]*view // by subscription id + version
+}
+
+type view struct {
+	topic string
+	proj  *projection.Projection
+	ser   *avroserde.Serializer
+}
+
+var _ channel.Channel = (*Channel)(nil)
+
+// New returns the channel; it connects on first Deliver.
+func New(cfg Config) (*Channel, error) {
+	if cfg.Partitions == 0 {
+		cfg.Partitions = 3
+	}
+	c := &Channel{cfg: cfg, pub: cfg.Publisher, views: map[string]*view{}}
+	if c.pub == nil {
+		p, err := kafkago.NewPublisher(kafkago.PublisherConfig{Brokers: cfg.Brokers, RequiredAcks: kafkago.AcksAll}, nil)
+		if err != nil {
+			return nil, fmt.Errorf("view publisher: %w", err)
+		}
+		c.pub, c.own = p, true
+	}
+	return c, nil
+}
+
+// Close releases the producer if the channel made it.
+func (c *Channel) Close() error {
+	if c.own {
+		return c.pub.Close()
+	}
+	return nil
+}
+
+// view prepares (once per subscription version) the topic, the
+// projection and the serializer of s.
+func (c *Channel) view(ctx context.Context, s subscription.Subscription) (*view, error) {
+	key := s.ID + "/" + strconv.FormatInt(s.Version, 10)
+	c.mu.Lock()
+	v := c.views[key]
+	c.mu.Unlock()
+	if v != nil {
+		return v, nil
+	}
+	con := c.cfg.Model.Concept(s.Concept)
+	if con == nil {
+		return nil, fmt.Errorf("view of %s: concept %q is not in the model", s.ID, s.Concept)
+	}
+	proj, err := projection.New(con, c.cfg.Schemas[s.Concept], s.ApprovedFields, s.ProtectedApproved)
+	if err != nil {
+		return nil, err
+	}
+	topic := Topic(s)
+	ser, err := avroserde.NewSerializer(c.cfg.Registrar, avroserde.TopicSubject(topic, false), proj.Schema())
+	if err != nil {
+		return nil, fmt.Errorf("view serializer of %s: %w", topic, err)
+	}
+	if _, err := ser.SchemaID(ctx); err != nil {
+		return nil, fmt.Errorf("register view schema of %s: %w", topic, err)
+	}
+	client, done := kafkatopics.NewClient(10*time.Second, c.cfg.Brokers...)
+	defer done()
+	if err := kafkatopics.Ensure(ctx, client, kafkatopics.Spec{Name: topic, Partitions: c.cfg.Partitions, Compact: true, Retention: -1}); err != nil {
+		return nil, fmt.Errorf("ensure view topic: %w", err)
+	}
+	v = &view{topic: topic, proj: proj, ser: ser}
+	c.mu.Lock()
+	c.views[key] = v
+	c.mu.Unlock()
+	return v, nil
+}
+
+// Deliver writes ev to the subscription's view topic and returns once
+// Kafka acknowledged it (acks=all).
+func (c *Channel) Deliver(ctx context.Context, s subscription.Subscription, ev channel.Event) error {
+	v, err := c.view(ctx, s)
+	if err != nil {
+		return err
+	}
+	msg := message.NewMessage(ev.EventID, nil)
+	md := msg.Metadata
+	md.Set(kafkago.PartitionKeyMetadata, ev.Key)
+	md.Set("ce_specversion", "1.0")
+	md.Set("ce_id", ev.EventID)
+	md.Set("ce_source", "/samnav/delivery")
+	md.Set("ce_type", "se.samnav."+ev.Concept+"."+ev.Type)
+	md.Set("ce_subject", ev.Key)
+	md.Set("ce_time", ev.Time.UTC().Format(time.RFC3339Nano))
+	md.Set("samnav_revision", strconv.FormatInt(ev.Revision, 10))
+	md.Set("samnav_subscription", s.ID)
+	if ev.EndedAt != nil {
+		md.Set("samnav_ended_at", ev.EndedAt.UTC().Format(time.RFC3339Nano))
+	}
+	if ev.Trace != "" {
+		md.Set("traceparent", ev.Trace)
+	}
+	if ev.Type != channel.TypeErased {
+		val, err := v.proj.AvroValue(ev.State)
+		if err != nil {
+			return fmt.Errorf("view value of %s: %w", ev.Key, err)
+		}
+		if msg.Payload, err = v.ser.EncodeContext(ctx, val); err != nil {
+			return fmt.Errorf("encode view value of %s: %w", ev.Key, err)
+		}
+		md.Set("content-type", "application/avro")
+	}
+	if err := c.pub.Publish(v.topic, msg); err != nil {
+		return fmt.Errorf("publish to %s: %w", v.topic, err)
+	}
+	return nil
+}
+
+// ACL is one Kafka access control entry.
+type ACL struct {
+	Principal    string `json:"principal"`    // e.g. "User:skolplattform"
+	ResourceType string `json:"resourceType"` // TOPIC, GROUP
+	ResourceName string `json:"resourceName"`
+	PatternType  string `json:"patternType"` // LITERAL, PREFIXED
+	Operation    string `json:"operation"`   // READ, DESCRIBE
+	Permission   string `json:"permission"`  // ALLOW
+	Host         string `json:"host"`
+}
+
+// ACLs returns the entries that let the subscribing system, as Kafka
+// principal "User:<system>", read its view topic and nothing else of the
+// hub's: read and describe on the literal view topic, read on consumer
+// groups prefixed "<system>.". With allow.everyone.if.no.acl.found=false
+// (the production setting), no other principal reads the topic; the
+// delivery service's own principal needs WRITE and DESCRIBE on the
+// prefix "samnav.view." (granted once, not per subscription).
+func ACLs(s subscription.Subscription) []ACL {
+	p := "User:" + s.System
+	t := Topic(s)
+	return []ACL{
+		{p, "TOPIC", t, "LITERAL", "READ", "ALLOW", "*"},
+		{p, "TOPIC", t, "LITERAL", "DESCRIBE", "ALLOW", "*"},
+		{p, "GROUP", s.System + ".", "PREFIXED", "READ", "ALLOW", "*"},
+	}
+}
+
+// Commands renders acls as kafka-acls.sh invocations against bootstrap.
+func Commands(bootstrap string, acls []ACL) []string {
+	out := make([]string, 0, len(acls))
+	for _, a := range acls {
+		res := "--topic"
+		if a.ResourceType == "GROUP" {
+			res = "--group"
+		}
+		out = append(out, strings.Join([]string{"kafka-acls.sh --bootstrap-server", bootstrap, "--add --allow-principal", a.Principal,
+			"--operation", strings.ToUpper(a.Operation), res, a.ResourceName, "--resource-pattern-type", strings.ToLower(a.PatternType)}, " "))
+	}
+	return out
+}

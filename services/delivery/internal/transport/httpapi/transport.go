@@ -1,0 +1,133 @@
+// Package httpapi is the subscription REST API: decode → service →
+// encode, with one error encoder mapping the closed set of codes to HTTP
+// statuses. No business rules live here.
+//
+//	POST /api/v1/subscriptions                 request (a system for itself)
+//	GET  /api/v1/subscriptions?system=&concept=&status=
+//	GET  /api/v1/subscriptions/{id}
+//	GET  /api/v1/subscriptions/{id}/history
+//	POST /api/v1/subscriptions/{id}/approve    {fields, protectedIdentities, reason}
+//	POST /api/v1/subscriptions/{id}/reject     {reason}
+//	POST /api/v1/subscriptions/{id}/revoke     {reason}
+//	GET  /api/v1/subscriptions/{id}/acls       Kafka ACLs of the view topic
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/go-kit/kit/endpoint"
+	kithttp "github.com/go-kit/kit/transport/http"
+
+	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
+)
+
+// Options configures NewHandler.
+type Options struct {
+	Authenticator auth.Authenticator
+	Logger        *slog.Logger
+	// KafkaBootstrap is named in exported kafka-acls commands.
+	KafkaBootstrap string
+}
+
+// maxBody bounds request bodies.
+const maxBody = 1 << 20
+
+// NewHandler returns the API on svc, authenticating every request.
+func NewHandler(svc subscription.Service, o Options) http.Handler {
+	e := MakeEndpoints(svc, o.KafkaBootstrap)
+	opts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(encodeError)}
+	h := func(ep endpoint.Endpoint, dec kithttp.DecodeRequestFunc, status int) http.Handler {
+		return kithttp.NewServer(ep, dec, encoder(status), opts...)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/v1/subscriptions", h(e.Request, decodeRequest, http.StatusCreated))
+	mux.Handle("GET /api/v1/subscriptions", h(e.List, decodeList, http.StatusOK))
+	mux.Handle("GET /api/v1/subscriptions/{id}", h(e.Get, decodeID, http.StatusOK))
+	mux.Handle("GET /api/v1/subscriptions/{id}/history", h(e.History, decodeID, http.StatusOK))
+	mux.Handle("GET /api/v1/subscriptions/{id}/acls", h(e.ACLs, decodeID, http.StatusOK))
+	mux.Handle("POST /api/v1/subscriptions/{id}/approve", h(e.Approve, decodeDecision, http.StatusOK))
+	mux.Handle("POST /api/v1/subscriptions/{id}/reject", h(e.Reject, decodeDecision, http.StatusOK))
+	mux.Handle("POST /api/v1/subscriptions/{id}/revoke", h(e.Revoke, decodeDecision, http.StatusOK))
+	return auth.Middleware(o.Authenticator, func(w http.ResponseWriter, r *http.Request, err error) {
+		encodeError(r.Context(), &subscription.Error{Code: subscription.CodeUnauthorized, Message: "authentication failed", Err: err}, w)
+	})(mux)
+}
+
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &subscription.Error{Code: subscription.CodeInvalid, Message: fmt.Sprintf("request body: %v", err)}
+	}
+	return nil
+}
+
+func decodeRequest(_ context.Context, r *http.Request) (any, error) {
+	var req subscription.Request
+	return req, decodeJSON(r, &req)
+}
+
+// DecodeRequest decodes a subscription request body (exported for the
+// fuzz target).
+func DecodeRequest(r *http.Request) (subscription.Request, error) {
+	v, err := decodeRequest(r.Context(), r)
+	return v.(subscription.Request), err
+}
+
+func decodeList(_ context.Context, r *http.Request) (any, error) {
+	q := r.URL.Query()
+	return listRequest{subscription.Filter{System: q.Get("system"), Concept: q.Get("concept"), Status: subscription.Status(q.Get("status"))}}, nil
+}
+
+func decodeID(_ context.Context, r *http.Request) (any, error) {
+	return idRequest{r.PathValue("id")}, nil
+}
+
+func decodeDecision(_ context.Context, r *http.Request) (any, error) {
+	d := decisionRequest{ID: r.PathValue("id")}
+	return d, decodeJSON(r, &d.Decision)
+}
+
+func encoder(status int) kithttp.EncodeResponseFunc {
+	return func(_ context.Context, w http.ResponseWriter, v any) error {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		return json.NewEncoder(w).Encode(v)
+	}
+}
+
+// StatusOf maps an error code to its HTTP status; the one place it is done.
+func StatusOf(c subscription.Code) int {
+	switch c {
+	case subscription.CodeInvalid:
+		return http.StatusBadRequest
+	case subscription.CodeNotFound:
+		return http.StatusNotFound
+	case subscription.CodeConflict:
+		return http.StatusConflict
+	case subscription.CodeUnauthorized:
+		return http.StatusUnauthorized
+	case subscription.CodeForbidden:
+		return http.StatusForbidden
+	case subscription.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func encodeError(_ context.Context, err error, w http.ResponseWriter) {
+	var e *subscription.Error
+	if !errors.As(err, &e) {
+		e = &subscription.Error{Code: subscription.CodeInternal, Message: "internal error"}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(StatusOf(e.Code))
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+}
