@@ -331,7 +331,11 @@ func TestDeliverRefusesBadEvents(t *testing.T) {
 	}{
 		{"dotted id", func() error { return svc.Deliver(context.Background(), sub1, event("a.b", "A", 1)) }, webhook.CodeInvalid},
 		{"no key", func() error { return svc.Deliver(context.Background(), sub1, event("e1", "", 1)) }, webhook.CodeInvalid},
-		{"bad type", func() error { ev := event("e1", "A", 1); ev.Type = "created"; return svc.Deliver(context.Background(), sub1, ev) }, webhook.CodeInvalid},
+		{"bad type", func() error {
+			ev := event("e1", "A", 1)
+			ev.Type = "created"
+			return svc.Deliver(context.Background(), sub1, ev)
+		}, webhook.CodeInvalid},
 		{"unapproved", func() error { return svc.Deliver(context.Background(), unapproved, event("e1", "A", 1)) }, webhook.CodeForbidden},
 		{"no endpoint", func() error {
 			other := sub1
