@@ -1,0 +1,411 @@
+// Package delivery is Samnav's delivery service: subscriptions as records
+// (requested by a system, decided by the information owner, with their
+// history), projections to the approved fields, and the pipeline that
+// delivers every approved subscription's projection over its channel,
+// the full current state first and then every change.
+//
+// Run runs the service until its context ends; Server gives `samnav dev`
+// and tests control of the lifecycle and the bound address.
+package delivery
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/generator"
+	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/auth/authsql"
+	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/pkg/kafkago"
+	"github.com/samnav/samnav/services/delivery/internal/channel"
+	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
+	"github.com/samnav/samnav/services/delivery/internal/pipeline"
+	"github.com/samnav/samnav/services/delivery/internal/store/sqlstore"
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
+	"github.com/samnav/samnav/services/delivery/internal/transport/httpapi"
+)
+
+// Driver names.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// DefaultAddr is where the service listens by default.
+const DefaultAddr = ":8083"
+
+// Config configures the service.
+type Config struct {
+	// Addr is the listen address; "" means DefaultAddr, ":0" a free port.
+	Addr string
+	// Driver is "sqlite" (default) or "postgres"; DSN the database (for
+	// sqlite without DSN, DataDir/delivery.db).
+	Driver  string
+	DSN     string
+	DataDir string
+	// RegistryURL is the schema registry; required unless Deps.Registry.
+	RegistryURL string
+	// Brokers are the Kafka bootstrap addresses. Required: delivery reads
+	// the state topics.
+	Brokers []string
+	// SyncInterval is how often the pipeline re-reads the approved
+	// subscriptions (besides reacting at once to changes made through this
+	// server); default 10s.
+	SyncInterval time.Duration
+	// Model is the concept model; nil means the embedded contracts model.
+	Model *model.Model
+}
+
+// Validate reports every problem with c at once, each naming the field and
+// the rule.
+func (c Config) Validate() error {
+	var errs []error
+	switch c.Driver {
+	case "", DriverSQLite:
+		if c.DSN == "" && c.DataDir == "" {
+			errs = append(errs, errors.New("DSN or DataDir: one is required for driver sqlite"))
+		}
+	case DriverPostgres:
+		if c.DSN == "" {
+			errs = append(errs, errors.New("DSN: required for driver postgres"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("Driver: %q is not sqlite or postgres", c.Driver))
+	}
+	if c.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("Addr: must be host:port: %w", err))
+		}
+	}
+	if len(c.Brokers) == 0 {
+		errs = append(errs, errors.New("Brokers: at least one Kafka bootstrap address is required"))
+	}
+	for i, b := range c.Brokers {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			errs = append(errs, fmt.Errorf("Brokers[%d]: must be host:port", i))
+		}
+	}
+	if c.SyncInterval < 0 {
+		errs = append(errs, errors.New("SyncInterval: must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Registry is what the service needs of the schema registry: writer
+// schemas by id (decoding state topics) and registration (view schemas).
+type Registry interface {
+	avroserde.SchemaSource
+	avroserde.Registrar
+}
+
+// Deps are the service's collaborators; all optional.
+type Deps struct {
+	Logger *slog.Logger
+	// Authenticator finds the principal of a request; nil means API tokens
+	// kept in the service's own database.
+	Authenticator auth.Authenticator
+	// Registry replaces the client built from RegistryURL.
+	Registry Registry
+	// Channels adds or replaces channels by kind (the webhook and feed
+	// channels, or a test double). The Kafka channel is built in.
+	Channels map[subscription.ChannelKind]channel.Channel
+}
+
+// Server is a delivery service whose lifecycle the caller controls.
+type Server struct {
+	cfg      Config
+	logger   *slog.Logger
+	db       *sql.DB
+	store    *sqlstore.Store
+	svc      subscription.Service
+	tokens   *auth.Tokens
+	handler  http.Handler
+	pipeline *pipeline.Manager
+	kafka    *kafkaview.Channel
+	changed  chan struct{}
+
+	mu     sync.Mutex
+	http   *http.Server
+	ln     net.Listener
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closed bool
+}
+
+// New validates cfg, opens the database, and builds the service. It
+// starts nothing.
+func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("delivery config: %w", err)
+	}
+	if cfg.RegistryURL == "" && deps.Registry == nil {
+		return nil, errors.New("delivery config: RegistryURL: required")
+	}
+	if cfg.SyncInterval == 0 {
+		cfg.SyncInterval = 10 * time.Second
+	}
+	s := &Server{cfg: cfg, logger: deps.Logger, changed: make(chan struct{}, 1)}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	s.logger = s.logger.With("component", "delivery")
+	m := cfg.Model
+	if m == nil {
+		var err error
+		if m, err = contracts.Model(); err != nil {
+			return nil, fmt.Errorf("load model: %w", err)
+		}
+	}
+	schemas := map[string]string{}
+	for _, c := range m.Concepts {
+		text, err := generator.Avro(c)
+		if err != nil {
+			return nil, fmt.Errorf("generate schema of %s: %w", c.ID, err)
+		}
+		schemas[c.ID] = string(text)
+	}
+	driver, dsn := cfg.Driver, cfg.DSN
+	if driver == "" {
+		driver = DriverSQLite
+	}
+	if driver == DriverSQLite && dsn == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+		dsn = filepath.Join(cfg.DataDir, "delivery.db")
+	}
+	db, d, err := sqlstore.Open(driver, dsn)
+	if err != nil {
+		return nil, err
+	}
+	s.db = db
+	if err := s.init(ctx, d, m, schemas, deps); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) init(ctx context.Context, d sqlstore.Dialect, m *model.Model, schemas map[string]string, deps Deps) error {
+	st, err := sqlstore.New(ctx, s.db, d)
+	if err != nil {
+		return err
+	}
+	s.store = st
+	s.svc = subscription.NewService(st, m, subscription.ServiceOptions{OnChange: func(subscription.Subscription) {
+		select {
+		case s.changed <- struct{}{}:
+		default:
+		}
+	}})
+	reg := deps.Registry
+	if reg == nil {
+		c, err := avroserde.NewRegistryClient(s.cfg.RegistryURL)
+		if err != nil {
+			return fmt.Errorf("registry client: %w", err)
+		}
+		reg = c
+	}
+	authn := deps.Authenticator
+	if authn == nil {
+		ts, err := authsql.New(ctx, s.db)
+		if err != nil {
+			return fmt.Errorf("token store: %w", err)
+		}
+		s.tokens = &auth.Tokens{Store: ts}
+		authn = s.tokens
+	}
+	kc, err := kafkaview.New(kafkaview.Config{Brokers: s.cfg.Brokers, Registrar: reg, Model: m, Schemas: schemas})
+	if err != nil {
+		return err
+	}
+	s.kafka = kc
+	chans := map[subscription.ChannelKind]channel.Channel{subscription.ChannelKafka: kc}
+	for k, c := range deps.Channels {
+		chans[k] = c
+	}
+	s.pipeline = pipeline.New(pipeline.Config{Brokers: s.cfg.Brokers, Registry: reg, Model: m, Schemas: schemas, Channels: chans, Logger: s.logger,
+		Subscriber: kafkago.SubscriberConfig{FetchMaxWait: 100 * time.Millisecond, CommitInterval: 500 * time.Millisecond}})
+	s.handler = httpapi.NewHandler(s.svc, httpapi.Options{Authenticator: authn, Logger: s.logger, KafkaBootstrap: strings.Join(s.cfg.Brokers, ",")})
+	return nil
+}
+
+// Service returns the subscription API for in-process callers (acting
+// with a principal in their context, see auth.WithPrincipal).
+func (s *Server) Service() subscription.Service { return s.svc }
+
+// Handler returns the REST API.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Tokens returns the token issuer, or nil when Deps.Authenticator
+// replaced it.
+func (s *Server) Tokens() *auth.Tokens { return s.tokens }
+
+// Start binds Addr, serves the API and runs the pipeline in the
+// background until Close. ctx bounds only the start.
+func (s *Server) Start(ctx context.Context) error {
+	addr := s.cfg.Addr
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.mu.Lock()
+	s.ln, s.cancel = ln, cancel
+	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
+	s.mu.Unlock()
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("serve", "err", err)
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.syncLoop(runCtx)
+	}()
+	s.logger.Info("delivery started", "addr", ln.Addr().String())
+	return nil
+}
+
+// syncLoop keeps the pipeline's consumers in line with the approved
+// subscriptions: at once after a change through this server, and every
+// SyncInterval for changes made by other replicas.
+func (s *Server) syncLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.SyncInterval)
+	defer t.Stop()
+	for {
+		subs, err := s.store.List(ctx, subscription.Filter{Status: subscription.StatusApproved})
+		if err == nil {
+			err = s.pipeline.Sync(subs)
+		}
+		if err != nil && ctx.Err() == nil {
+			s.logger.Error("sync subscriptions", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.changed:
+		}
+	}
+}
+
+// Running returns the ids of the subscriptions the pipeline delivers now.
+func (s *Server) Running() []string { return s.pipeline.Running() }
+
+// Addr returns the bound address, or "" before Start.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Shutdown stops serving (waiting for requests in flight until ctx ends),
+// stops the pipeline (committing what was delivered) and closes the
+// database. Calling it again is a no-op.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	hs, cancel := s.http, s.cancel
+	s.mu.Unlock()
+	var errs []error
+	if hs != nil {
+		if err := hs.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shut down http: %w", err))
+		}
+	}
+	if cancel != nil {
+		cancel()
+	}
+	s.wg.Wait()
+	if err := s.pipeline.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close pipeline: %w", err))
+	}
+	if err := s.kafka.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close kafka channel: %w", err))
+	}
+	if err := s.db.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close database: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Close is Shutdown with a short grace period.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.Shutdown(ctx)
+}
+
+// Run runs the service until ctx is cancelled, then shuts it down.
+func Run(ctx context.Context, cfg Config, deps Deps) error {
+	s, err := New(ctx, cfg, deps)
+	if err != nil {
+		return err
+	}
+	if s.tokens != nil {
+		secret, err := s.tokens.EnsureBootstrapAdmin(ctx)
+		if err != nil {
+			s.Close()
+			return fmt.Errorf("bootstrap admin token: %w", err)
+		}
+		if secret != "" {
+			fmt.Fprintf(os.Stderr, "delivery bootstrap admin token (shown once): %s\n", secret)
+		}
+	}
+	if err := s.Start(ctx); err != nil {
+		s.Close()
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.Shutdown(sctx)
+}
+
+// Environment variables read by LoadConfig.
+const (
+	EnvAddr        = "SAMNAV_DELIVERY_ADDR"
+	EnvDriver      = "SAMNAV_DELIVERY_DRIVER"
+	EnvDSN         = "SAMNAV_DELIVERY_DSN"
+	EnvDataDir     = "SAMNAV_DELIVERY_DATA_DIR"
+	EnvRegistryURL = "SAMNAV_REGISTRY_URL"
+	EnvBrokers     = "SAMNAV_KAFKA_BROKERS"
+)
+
+// LoadConfig reads a Config from the environment through getenv. It does
+// not validate: call Validate.
+func LoadConfig(getenv func(string) string) Config {
+	c := Config{Addr: getenv(EnvAddr), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir), RegistryURL: getenv(EnvRegistryURL)}
+	for _, b := range strings.Split(getenv(EnvBrokers), ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			c.Brokers = append(c.Brokers, b)
+		}
+	}
+	return c
+}
