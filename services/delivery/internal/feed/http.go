@@ -262,16 +262,15 @@ func (f *Feed) authorize(r *http.Request) (subscription.Subscription, error) {
 	return sub, nil
 }
 
-// isSystem reports whether p speaks for system: a system principal whose
-// subject is the system id, or one holding a grant for it.
+// isSystem reports whether p speaks for system: the system its publisher
+// grant names or, without one, a system principal's subject (the same
+// rule the subscription service applies).
 func isSystem(p *auth.Principal, system string) bool {
-	if system == "" {
-		return false
+	own := p.System()
+	if own == "" && p.Kind == auth.KindSystem {
+		own = p.Subject
 	}
-	if p.Kind == auth.KindSystem && p.Subject == system {
-		return true
-	}
-	return p.System() == system
+	return own != "" && own == system
 }
 
 func (f *Feed) limit(s string) (int, error) {

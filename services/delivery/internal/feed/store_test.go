@@ -14,7 +14,7 @@ import (
 	"github.com/samnav/samnav/services/delivery/internal/feed/feedtest"
 )
 
-func openSQLite(t *testing.T) *sql.DB {
+func openSQLite(t testing.TB) *sql.DB {
 	t.Helper()
 	dsn := "file:" + filepath.Join(t.TempDir(), "feed.db") +
 		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
@@ -26,7 +26,7 @@ func openSQLite(t *testing.T) *sql.DB {
 	return db
 }
 
-func migrated(t *testing.T, db *sql.DB, d feed.Dialect) feed.Store {
+func migrated(t testing.TB, db *sql.DB, d feed.Dialect) feed.Store {
 	t.Helper()
 	ctx := context.Background()
 	for range 2 { // migrating twice is a no-op
@@ -41,12 +41,12 @@ func migrated(t *testing.T, db *sql.DB, d feed.Dialect) feed.Store {
 	return s
 }
 
-func newSQLiteStore(t *testing.T) feed.Store {
+func newSQLiteStore(t testing.TB) feed.Store {
 	return migrated(t, openSQLite(t), feed.SQLite)
 }
 
 func TestSQLiteStore(t *testing.T) {
-	feedtest.Run(t, newSQLiteStore)
+	feedtest.Run(t, func(t *testing.T) feed.Store { return newSQLiteStore(t) })
 }
 
 func TestPostgresStore(t *testing.T) {
