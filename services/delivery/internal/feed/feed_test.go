@@ -78,7 +78,9 @@ func newFixture(t *testing.T, mod func(*feed.Config)) *fixture {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET "+prefix+"/", fd.Handler(prefix))
-	onErr := func(w http.ResponseWriter, _ *http.Request, err error) { http.Error(w, err.Error(), auth.StatusCode(err)) }
+	onErr := func(w http.ResponseWriter, _ *http.Request, err error) {
+		http.Error(w, err.Error(), auth.StatusCode(err))
+	}
 	f.srv = httptest.NewServer(auth.Middleware(tokens, onErr)(mux))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -288,7 +290,9 @@ func TestLongPollWakesOnDeliver(t *testing.T) {
 	f := newFixture(t, nil)
 	head := f.snapshot("sub-school", nil).ChangesCursor
 	got := make(chan response, 1)
-	go func() { got <- f.get("school", prefix+"/sub-school/changes", url.Values{"cursor": {head}, "wait": {"30s"}}) }()
+	go func() {
+		got <- f.get("school", prefix+"/sub-school/changes", url.Values{"cursor": {head}, "wait": {"30s"}})
+	}()
 	// Deliver to another subscription first: it must not wake this one
 	// with nothing; then to this one.
 	time.Sleep(100 * time.Millisecond)
