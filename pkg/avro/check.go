@@ -58,9 +58,9 @@ func (c *checker) skip(n int64, what string) error {
 }
 
 func (c *checker) length(what string) (int64, error) {
-	n, err := c.varint(10, what+" length")
+	n, err := c.varint(10, "length")
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("%s: %w", what, err)
 	}
 	if n < 0 {
 		return 0, fmt.Errorf("%w: %s length %d is negative", ErrBadData, what, n)

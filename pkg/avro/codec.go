@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"sync"
 
 	hamba "github.com/hamba/avro/v2"
@@ -73,7 +74,7 @@ func appendEncode(dst []byte, s hamba.Schema, v any) (out []byte, err error) {
 // wrong wraps ErrBadData. It never panics and its work is bounded by the
 // size of data, whatever the bytes.
 func UnmarshalStrict(s *Schema, data []byte, v any) error {
-	return decodeStrict(s.s, s.s, data, v)
+	return decodeStrict(s.s, s.s, needsCheck(s.s), data, v)
 }
 
 // Decoder is the strict counterpart of Resolver: it decodes data written
@@ -82,6 +83,7 @@ func UnmarshalStrict(s *Schema, data []byte, v any) error {
 type Decoder struct {
 	writer   hamba.Schema
 	resolved hamba.Schema
+	check    bool // data must pass checkData before hamba sees it
 }
 
 // NewDecoder prepares strict decoding of writer-schema data into
@@ -91,24 +93,37 @@ func NewDecoder(reader, writer *Schema) (*Decoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Decoder{writer: writer.s, resolved: r.resolved}, nil
+	return &Decoder{
+		writer:   writer.s,
+		resolved: r.resolved,
+		check:    reader.fp != writer.fp || needsCheck(writer.s),
+	}, nil
 }
 
 // Decode decodes data written with the decoder's writer schema into v.
 func (d *Decoder) Decode(data []byte, v any) error {
-	return decodeStrict(d.writer, d.resolved, data, v)
+	return decodeStrict(d.writer, d.resolved, d.check, data, v)
 }
 
-// decodeStrict first checks data against the writer schema with a
-// validating walk of its own (checkData), then decodes with hamba. The walk
-// is needed because hamba trusts block counts: its skip decoders (used for
-// writer fields the reader lacks) and its generic array and map readers
-// loop over a claimed item count without checking for errors, so five
-// bytes claiming 2^62 items would spin for hours. Data that passes the walk
-// is well formed, and hamba's loops end with it.
-func decodeStrict(writer, resolved hamba.Schema, data []byte, v any) (err error) {
-	if err := checkData(writer, data); err != nil {
-		return fmt.Errorf("avro decode: %w", err)
+// decodeStrict decodes with hamba, first checking data against the writer
+// schema with a validating walk of its own (checkData) unless that is known
+// to be unnecessary. The walk is needed because hamba trusts block counts:
+// its skip decoders (for writer fields the reader lacks) and its generic
+// array and map readers (for targets holding interfaces, such as
+// map[string]any) loop over a claimed item count without checking for
+// errors, so nine bytes claiming 2^62 items would spin for hours. Data that
+// passes the walk is well formed, and those loops end with it.
+//
+// The walk is skipped only on the path hamba itself bounds: reader and
+// writer the same schema (no skipping), no named-type references (so no
+// recursion deeper than the data is long), and a target whose Go type holds
+// no interface (typed decoders stop at the first error and cap array
+// growth at MaxItems).
+func decodeStrict(writer, resolved hamba.Schema, check bool, data []byte, v any) (err error) {
+	if check || !typedTarget(v) {
+		if err := checkData(writer, data); err != nil {
+			return fmt.Errorf("avro decode: %w", err)
+		}
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -173,4 +188,70 @@ func (r *readers) put(rd *hamba.Reader) {
 	rd.Error = nil
 	rd.Reset(nil)
 	r.p.Put(rd)
+}
+
+// needsCheck reports whether data of schema s must always be walked by
+// checkData: when s refers to a named type (possibly itself), hamba's
+// recursion depth is bounded only by the data.
+func needsCheck(s hamba.Schema) bool {
+	switch t := s.(type) {
+	case *hamba.RefSchema:
+		return true
+	case *hamba.RecordSchema:
+		for _, f := range t.Fields() {
+			if needsCheck(f.Type()) {
+				return true
+			}
+		}
+	case *hamba.ArraySchema:
+		return needsCheck(t.Items())
+	case *hamba.MapSchema:
+		return needsCheck(t.Values())
+	case *hamba.UnionSchema:
+		for _, u := range t.Types() {
+			if needsCheck(u) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var typedTargets sync.Map // reflect.Type -> bool
+
+// typedTarget reports whether v is a pointer to a struct whose type holds
+// no interface anywhere, so hamba decodes it with typed decoders only.
+func typedTarget(v any) bool {
+	t := reflect.TypeOf(v)
+	if t == nil {
+		return false
+	}
+	if ok, found := typedTargets.Load(t); found {
+		return ok.(bool)
+	}
+	ok := t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct && noInterface(t.Elem(), map[reflect.Type]bool{})
+	typedTargets.Store(t, ok)
+	return ok
+}
+
+func noInterface(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return true
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Interface:
+		return false
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return noInterface(t.Elem(), seen)
+	case reflect.Map:
+		return noInterface(t.Key(), seen) && noInterface(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if !noInterface(t.Field(i).Type, seen) {
+				return false
+			}
+		}
+	}
+	return true
 }
