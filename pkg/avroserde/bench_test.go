@@ -3,6 +3,7 @@ package avroserde_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,6 +159,38 @@ func BenchmarkPerson(b *testing.B) {
 				bc.fn(b, &in, &out)
 			}
 		})
+	}
+}
+
+// BenchmarkPersonResolved is the checked path: data written by an older
+// version (without "deceased") read with the current one, so every message
+// is walked by the bounds check before hamba decodes it with resolution.
+func BenchmarkPersonResolved(b *testing.B) {
+	reg := newFakeRegistry(b)
+	client := newClient(b, reg.URL())
+	older := strings.Replace(personSchema, `,
+  {"name":"deceased","type":"boolean","default":false}`, "", 1)
+	if older == personSchema {
+		b.Fatal("older schema not derived")
+	}
+	ser, err := avroserde.NewSerializer(client, "samnav.person.v1-value", older)
+	if err != nil {
+		b.Fatal(err)
+	}
+	des, err := avroserde.NewDeserializer(client, avro.MustParse(personSchema))
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, out := samplePerson(), benchPerson{}
+	b.ReportAllocs()
+	for b.Loop() {
+		data, err := ser.Encode(&in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := des.Decode(data, &out); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
