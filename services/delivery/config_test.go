@@ -1,0 +1,43 @@
+package delivery_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/samnav/samnav/services/delivery"
+)
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  delivery.Config
+		want []string // every problem named
+	}{
+		{"valid sqlite", delivery.Config{DataDir: "/tmp/x", Brokers: []string{"127.0.0.1:9092"}}, nil},
+		{"valid postgres", delivery.Config{Driver: "postgres", DSN: "postgres://x", Brokers: []string{"k:9092"}}, nil},
+		{"everything wrong at once", delivery.Config{Driver: "mysql", Addr: "nope", Brokers: []string{"k"}, SyncInterval: -1},
+			[]string{"Driver:", "Addr:", "Brokers[0]:", "SyncInterval:"}},
+		{"sqlite needs a place", delivery.Config{Brokers: []string{"k:1"}}, []string{"DSN or DataDir"}},
+		{"postgres needs a DSN", delivery.Config{Driver: "postgres", Brokers: []string{"k:1"}}, []string{"DSN: required"}},
+		{"brokers required", delivery.Config{DataDir: "/tmp/x"}, []string{"Brokers: at least one"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("Validate = %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("Validate accepted it")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%q does not name %q", err, w)
+				}
+			}
+		})
+	}
+}
