@@ -174,6 +174,11 @@ func New(cfg Config) (*Service, error) {
 	return &Service{cfg: cfg, client: client, wake: make(chan struct{}, 1)}, nil
 }
 
+// HTTPClient returns the client the dispatcher sends with: the address
+// policy applied at dial time, no proxy, no redirects, Config.Timeout.
+// For benchmarks and diagnostics that must use the same client.
+func (s *Service) HTTPClient() *http.Client { return s.client }
+
 func (s *Service) poke() {
 	select {
 	case s.wake <- struct{}{}:

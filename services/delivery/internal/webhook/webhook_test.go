@@ -130,6 +130,11 @@ func TestRetriesFollowTheSchedule(t *testing.T) {
 	deliver(t, svc, event("evt1", "p1", 1))
 	waitFor(t, "delivery after three failures", func() bool { return len(rc.delivered()) == 1 })
 
+	// The receiver answers before the attempt is logged: wait for the log.
+	waitFor(t, "four attempts logged", func() bool {
+		log, _ := svc.Attempts(context.Background(), sub1.ID, webhook.AttemptFilter{})
+		return len(log) == 4
+	})
 	got := rc.requests()
 	if len(got) != 4 {
 		t.Fatalf("%d attempts, want 4", len(got))
@@ -180,26 +185,34 @@ func TestGivesUpAfterTheScheduleAndRedeliversByHand(t *testing.T) {
 	register(t, svc, rc.URL)
 	deliver(t, svc, event("evt1", "p1", 1), event("evt2", "p1", 2))
 	// evt1 fails three times and is given up; then evt2 of the same key goes.
-	up.Store(false)
-	waitFor(t, "evt1 given up", func() bool { return len(rc.requests()) >= 3 })
-	up.Store(true)
-	waitFor(t, "evt2 delivered", func() bool { return slices.Contains(rc.delivered(), "evt2") })
-	log, _ := svc.Attempts(context.Background(), sub1.ID, webhook.AttemptFilter{})
 	var evt1 int64
-	for _, a := range log {
-		if a.EventID == "evt1" {
-			evt1 = a.MessageID
+	waitFor(t, "evt1 given up", func() bool {
+		log, _ := svc.Attempts(context.Background(), sub1.ID, webhook.AttemptFilter{})
+		for _, a := range log {
+			if a.EventID == "evt1" {
+				evt1 = a.MessageID
+			}
 		}
+		m, _ := svc.Message(context.Background(), sub1.ID, evt1)
+		return m.State == webhook.MessageFailed
+	})
+	if got := rc.requests(); len(got) != 3 || got[2].Header.Get(webhook.HeaderID) != "evt1" {
+		t.Fatalf("%d requests before evt1 was given up, want evt1's 3", len(got))
 	}
 	m, _ := svc.Message(context.Background(), sub1.ID, evt1)
-	if m.State != webhook.MessageFailed || m.Attempts != 3 {
+	if m.Attempts != 3 {
 		t.Fatalf("evt1 %+v, want failed after 3 attempts", m)
 	}
+	up.Store(true)
+	waitFor(t, "evt2 delivered", func() bool { return slices.Contains(rc.delivered(), "evt2") })
 	if err := svc.Redeliver(context.Background(), sub1.ID, evt1); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "evt1 redelivered", func() bool { return slices.Contains(rc.delivered(), "evt1") })
-	log, _ = svc.Attempts(context.Background(), sub1.ID, webhook.AttemptFilter{MessageID: evt1, Limit: 1})
+	var log []webhook.Attempt
+	waitFor(t, "evt1 redelivered", func() bool {
+		log, _ = svc.Attempts(context.Background(), sub1.ID, webhook.AttemptFilter{MessageID: evt1, Limit: 1})
+		return len(log) == 1 && log[0].N == 4
+	})
 	if log[0].Trigger != "manual" || log[0].N != 4 || log[0].StatusCode != 200 {
 		t.Fatalf("redelivery logged as %+v", log[0])
 	}
@@ -396,7 +409,7 @@ func TestAddressPolicyRefusesSSRF(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
-			svc, err := webhook.New(webhook.Config{Store: newStore(t), Addresses: tt.policy})
+			svc, err := webhook.New(webhook.Config{Store: newStore(t), Addresses: tt.policy, Logger: discard()})
 			if err != nil {
 				t.Fatal(err)
 			}
