@@ -1,0 +1,176 @@
+package subscriber
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Store remembers which events a consumer group has applied, so that an
+// event delivered again (Kafka delivers at least once; the hub may publish
+// an event twice) is applied once.
+//
+// Contract (subscribertest.RunStore is the suite every implementation
+// passes):
+//   - Seen reports whether Mark was called for (group, eventID) and not
+//     undone by Forget.
+//   - Mark is idempotent: marking a marked event is not an error and keeps
+//     the first mark.
+//   - Forget removes the group's marks whose record time is at or after
+//     from, so a replay from that time applies those events again; it
+//     returns how many it removed. Other groups' marks are untouched.
+//   - Methods are safe for concurrent use.
+type Store interface {
+	Seen(ctx context.Context, group, eventID string) (bool, error)
+	Mark(ctx context.Context, group, eventID string, recordTime time.Time) error
+	Forget(ctx context.Context, group string, from time.Time) (int64, error)
+}
+
+// MemoryStore is a Store in memory: duplicates are removed only while the
+// process lives. For tests and for handlers that are idempotent anyway.
+// The zero value is ready to use.
+type MemoryStore struct {
+	mu    sync.Mutex
+	marks map[[2]string]time.Time
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// Seen implements Store.
+func (m *MemoryStore) Seen(_ context.Context, group, eventID string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.marks[[2]string{group, eventID}]
+	return ok, nil
+}
+
+// Mark implements Store.
+func (m *MemoryStore) Mark(_ context.Context, group, eventID string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.marks == nil {
+		m.marks = map[[2]string]time.Time{}
+	}
+	k := [2]string{group, eventID}
+	if _, ok := m.marks[k]; !ok {
+		m.marks[k] = at
+	}
+	return nil
+}
+
+// Forget implements Store.
+func (m *MemoryStore) Forget(_ context.Context, group string, from time.Time) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n int64
+	for k, at := range m.marks {
+		if k[0] == group && !at.Before(from) {
+			delete(m.marks, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Dialect is the SQL database behind an SQLStore.
+type Dialect int
+
+const (
+	// SQLite is modernc.org/sqlite (driver "sqlite").
+	SQLite Dialect = iota + 1
+	// Postgres is PostgreSQL 15+ through pgx's database/sql driver.
+	Postgres
+)
+
+// SQLStore is a Store in SQLite or PostgreSQL, in the table
+// subscriber_applied (group, event id, record time). A business system can
+// keep it in its own database, beside the data its handlers write.
+type SQLStore struct {
+	db *sql.DB
+}
+
+var _ Store = (*SQLStore)(nil)
+
+// NewSQLStore returns a store on db, which must have been migrated
+// (MigrateSQLStore).
+func NewSQLStore(db *sql.DB) (*SQLStore, error) {
+	if db == nil {
+		return nil, errors.New("new subscriber store: db is nil")
+	}
+	return &SQLStore{db: db}, nil
+}
+
+// MigrateSQLStore creates the store's table if it does not exist. It is
+// idempotent and safe to run from several processes at once.
+func MigrateSQLStore(ctx context.Context, db *sql.DB, d Dialect) error {
+	if d != SQLite && d != Postgres {
+		return fmt.Errorf("migrate subscriber store: unknown dialect %d", d)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate subscriber store: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if d == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7295113)`); err != nil {
+			return fmt.Errorf("migrate subscriber store: lock: %w", err)
+		}
+	}
+	for _, stmt := range []string{
+		`CREATE TABLE IF NOT EXISTS subscriber_applied (
+			group_id TEXT NOT NULL,
+			event_id TEXT NOT NULL,
+			record_time BIGINT NOT NULL,
+			applied_at BIGINT NOT NULL,
+			PRIMARY KEY (group_id, event_id)
+		)`,
+		`CREATE INDEX IF NOT EXISTS subscriber_applied_time ON subscriber_applied (group_id, record_time)`,
+	} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("migrate subscriber store: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate subscriber store: commit: %w", err)
+	}
+	return nil
+}
+
+// Seen implements Store.
+func (s *SQLStore) Seen(ctx context.Context, group, eventID string) (bool, error) {
+	var one int
+	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM subscriber_applied WHERE group_id = $1 AND event_id = $2`, group, eventID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("look up applied event %s: %w", eventID, err)
+	}
+	return true, nil
+}
+
+// Mark implements Store.
+func (s *SQLStore) Mark(ctx context.Context, group, eventID string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO subscriber_applied (group_id, event_id, record_time, applied_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (group_id, event_id) DO NOTHING`, group, eventID, at.UnixMicro(), time.Now().UnixMicro())
+	if err != nil {
+		return fmt.Errorf("mark event %s applied: %w", eventID, err)
+	}
+	return nil
+}
+
+// Forget implements Store.
+func (s *SQLStore) Forget(ctx context.Context, group string, from time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM subscriber_applied WHERE group_id = $1 AND record_time >= $2`, group, from.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("forget applied events of %s: %w", group, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("forget applied events of %s: %w", group, err)
+	}
+	return n, nil
+}
