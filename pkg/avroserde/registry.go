@@ -287,7 +287,7 @@ func (c *RegistryClient) do(ctx context.Context, method, path string, in, out an
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
 	if err != nil {
 		return fmt.Errorf("read %s %s answer: %w", method, path, err)

@@ -49,9 +49,9 @@ type Serializer struct {
 	schema   *avro.Schema
 	register bool
 
-	id       atomic.Int64 // -1 until known
-	mu       sync.Mutex   // serialises the first registration
-	sizeHint atomic.Int64 // size of the last encoding, to allocate once
+	id       atomic.Pointer[uint32] // nil until known
+	mu       sync.Mutex             // serialises the first registration
+	sizeHint atomic.Int64           // size of the last encoding, to allocate once
 }
 
 // NewSerializer prepares encoding with the schema text under subject. The
@@ -68,7 +68,6 @@ func NewSerializer(reg Registrar, subject, schemaText string, opts ...Serializer
 		return nil, fmt.Errorf("new serializer for subject %q: %w", subject, err)
 	}
 	ser := &Serializer{reg: reg, subject: subject, text: schemaText, schema: s, register: true}
-	ser.id.Store(-1)
 	for _, o := range opts {
 		o(ser)
 	}
@@ -84,13 +83,13 @@ func (s *Serializer) Subject() string { return s.subject }
 // SchemaID returns the schema's registry id, registering or looking it up
 // on the first call.
 func (s *Serializer) SchemaID(ctx context.Context) (uint32, error) {
-	if id := s.id.Load(); id >= 0 {
-		return uint32(id), nil
+	if id := s.id.Load(); id != nil {
+		return *id, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if id := s.id.Load(); id >= 0 {
-		return uint32(id), nil
+	if id := s.id.Load(); id != nil {
+		return *id, nil
 	}
 	var (
 		id  uint32
@@ -104,7 +103,7 @@ func (s *Serializer) SchemaID(ctx context.Context) (uint32, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.id.Store(int64(id))
+	s.id.Store(&id)
 	return id, nil
 }
 

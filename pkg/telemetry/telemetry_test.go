@@ -100,7 +100,7 @@ func TestMetricsHandlerServesRecordedMetric(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 		t.Fatalf("status %d content type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
