@@ -202,7 +202,7 @@ func New(cfg Config, routes ...Route) (*Subscriber, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Subscriber{cfg: cfg, routes: map[string]Route{}, decs: map[string]decoder{}, caughtUp: make(chan struct{}),
-		logger: logger.With("component", "subscriber", "group", cfg.Group),
+		logger:  logger.With("component", "subscriber", "group", cfg.Group),
 		tracing: telemetry.TracingMiddleware(telemetry.WithTracerProvider(cfg.TracerProvider), telemetry.WithPropagator(cfg.Propagator)),
 		heads:   map[string]map[int]int64{}, progress: map[string]map[int]int64{}}
 	for _, r := range routes {
@@ -364,12 +364,15 @@ func fetchCommitted(ctx context.Context, client *kafka.Client, group, topic stri
 	if err != nil {
 		return nil, fmt.Errorf("offset fetch: %w", err)
 	}
-	if resp.Error != nil {
-		return nil, fmt.Errorf("offset fetch: %w", resp.Error)
-	}
 	out := map[int]int64{}
 	for p := range n {
 		out[p] = -1
+	}
+	if errors.Is(resp.Error, kafka.GroupIdNotFound) {
+		return out, nil // a new group: nothing committed
+	}
+	if resp.Error != nil {
+		return nil, fmt.Errorf("offset fetch: %w", resp.Error)
 	}
 	for _, po := range resp.Topics[topic] {
 		if po.Error == nil {
