@@ -19,6 +19,7 @@ func TestConfigValidate(t *testing.T) {
 			[]string{"Driver:", "Addr:", "Brokers[0]:", "SyncInterval:"}},
 		{"sqlite needs a place", delivery.Config{Brokers: []string{"k:1"}}, []string{"DSN or DataDir"}},
 		{"postgres needs a DSN", delivery.Config{Driver: "postgres", Brokers: []string{"k:1"}}, []string{"DSN: required"}},
+		{"short feed cursor key", delivery.Config{DataDir: "/tmp/x", Brokers: []string{"k:1"}, FeedCursorKey: []byte("short")}, []string{"FeedCursorKey: must be at least 32"}},
 		{"brokers required", delivery.Config{DataDir: "/tmp/x"}, []string{"Brokers: at least one"}},
 	}
 	for _, tt := range tests {

@@ -10,6 +10,7 @@ package delivery
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -28,13 +29,15 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/auth/authsql"
 	"github.com/samnav/samnav/pkg/avroserde"
-	"github.com/samnav/samnav/pkg/kafkago"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
+	"github.com/samnav/samnav/services/delivery/internal/feed"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
 	"github.com/samnav/samnav/services/delivery/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 	"github.com/samnav/samnav/services/delivery/internal/transport/httpapi"
+	"github.com/samnav/samnav/services/delivery/internal/webhook"
+	whsql "github.com/samnav/samnav/services/delivery/internal/webhook/sqlstore"
 )
 
 // Driver names.
@@ -66,6 +69,15 @@ type Config struct {
 	SyncInterval time.Duration
 	// Model is the concept model; nil means the embedded contracts model.
 	Model *model.Model
+	// WebhookAllowPrivate lets webhooks go to loopback, private and
+	// link-local addresses (development and tests only); default false:
+	// such URLs are refused at registration and at every connection.
+	WebhookAllowPrivate bool
+	// FeedCursorKey signs pull-feed cursors (at least 32 bytes, the same
+	// on every replica). Empty means a key kept in DataDir/feed-cursor.key
+	// (made on first start), or, without DataDir, a random key per
+	// process (cursors then do not survive a restart).
+	FeedCursorKey []byte
 }
 
 // Validate reports every problem with c at once, each naming the field and
@@ -100,6 +112,9 @@ func (c Config) Validate() error {
 	if c.SyncInterval < 0 {
 		errs = append(errs, errors.New("SyncInterval: must not be negative"))
 	}
+	if len(c.FeedCursorKey) > 0 && len(c.FeedCursorKey) < feed.MinCursorKeyLen {
+		errs = append(errs, fmt.Errorf("FeedCursorKey: must be at least %d bytes", feed.MinCursorKeyLen))
+	}
 	return errors.Join(errs...)
 }
 
@@ -118,9 +133,12 @@ type Deps struct {
 	Authenticator auth.Authenticator
 	// Registry replaces the client built from RegistryURL.
 	Registry Registry
-	// Channels adds or replaces channels by kind (the webhook and feed
-	// channels, or a test double). The Kafka channel is built in.
+	// Channels replaces channels by kind (a test double). The Kafka,
+	// webhook and feed channels are built in.
 	Channels map[subscription.ChannelKind]channel.Channel
+	// Webhook tunes the webhook channel (retry schedule, workers, clock);
+	// its Store, Addresses and Logger are set by New.
+	Webhook webhook.Config
 }
 
 // Server is a delivery service whose lifecycle the caller controls.
@@ -134,6 +152,11 @@ type Server struct {
 	handler  http.Handler
 	pipeline *pipeline.Manager
 	kafka    *kafkaview.Channel
+	webhook  *webhook.Service
+	feed     *feed.Feed
+	// extraDBs are the webhook and feed databases when they are not db
+	// (SQLite keeps them in files of their own beside delivery.db).
+	extraDBs []*sql.DB
 	changed  chan struct{}
 
 	mu     sync.Mutex
@@ -193,9 +216,127 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	s.db = db
 	if err := s.init(ctx, d, m, schemas, deps); err != nil {
 		db.Close()
+		for _, x := range s.extraDBs {
+			x.Close()
+		}
 		return nil, err
 	}
 	return s, nil
+}
+
+// channelDB returns the database of the webhook or feed store: on
+// PostgreSQL the delivery database; on SQLite a file of its own beside
+// delivery.db (SQLite has one writer at a time; the webhook queue and the
+// feed log each write with every event).
+func (s *Server) channelDB(ctx context.Context, d sqlstore.Dialect, name string) (*sql.DB, bool, error) {
+	if d == sqlstore.Postgres {
+		return s.db, false, nil
+	}
+	var path string
+	if s.cfg.DataDir != "" {
+		path = filepath.Join(s.cfg.DataDir, name+".db")
+	} else {
+		base := strings.TrimPrefix(strings.SplitN(s.cfg.DSN, "?", 2)[0], "file:")
+		path = strings.TrimSuffix(base, filepath.Ext(base)) + "-" + name + ".db"
+	}
+	db, _, err := whsql.Open(DriverSQLite, path)
+	if err != nil {
+		return nil, false, fmt.Errorf("open %s database: %w", name, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, false, fmt.Errorf("open %s database: %w", name, err)
+	}
+	s.extraDBs = append(s.extraDBs, db)
+	return db, true, nil
+}
+
+// feedKey returns Config.FeedCursorKey, or the key kept in DataDir, or a
+// random one.
+func (s *Server) feedKey() ([]byte, error) {
+	if len(s.cfg.FeedCursorKey) > 0 {
+		return s.cfg.FeedCursorKey, nil
+	}
+	if s.cfg.DataDir == "" {
+		s.logger.Warn("no FeedCursorKey and no DataDir: feed cursors are signed with a random key and do not survive a restart")
+		return randomKey()
+	}
+	path := filepath.Join(s.cfg.DataDir, "feed-cursor.key")
+	b, err := os.ReadFile(path)
+	if err == nil && len(b) >= feed.MinCursorKeyLen {
+		return b, nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read feed cursor key: %w", err)
+	}
+	k, err := randomKey()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, k, 0o600); err != nil {
+		return nil, fmt.Errorf("write feed cursor key: %w", err)
+	}
+	return k, nil
+}
+
+func randomKey() ([]byte, error) {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, fmt.Errorf("make feed cursor key: %w", err)
+	}
+	return k, nil
+}
+
+// channels builds the webhook and feed channels on their SQL stores.
+func (s *Server) channels(ctx context.Context, d sqlstore.Dialect, deps Deps) error {
+	whDialect, feedDialect := whsql.SQLite, feed.SQLite
+	if d == sqlstore.Postgres {
+		whDialect, feedDialect = whsql.Postgres, feed.Postgres
+	}
+	whDB, _, err := s.channelDB(ctx, d, "webhook")
+	if err != nil {
+		return err
+	}
+	if err := whsql.Migrate(ctx, whDB, whDialect); err != nil {
+		return fmt.Errorf("migrate webhook store: %w", err)
+	}
+	whStore, err := whsql.New(whDB, whDialect)
+	if err != nil {
+		return fmt.Errorf("webhook store: %w", err)
+	}
+	wcfg := deps.Webhook
+	wcfg.Store, wcfg.Logger = whStore, s.logger
+	wcfg.Addresses = webhook.AddressPolicy{AllowPrivate: s.cfg.WebhookAllowPrivate}
+	if s.webhook, err = webhook.New(wcfg); err != nil {
+		return fmt.Errorf("webhook channel: %w", err)
+	}
+	feedDB, _, err := s.channelDB(ctx, d, "feed")
+	if err != nil {
+		return err
+	}
+	if err := feed.Migrate(ctx, feedDB, feedDialect); err != nil {
+		return fmt.Errorf("migrate feed store: %w", err)
+	}
+	feedStore, err := feed.NewSQLStore(feedDB, feedDialect)
+	if err != nil {
+		return fmt.Errorf("feed store: %w", err)
+	}
+	key, err := s.feedKey()
+	if err != nil {
+		return err
+	}
+	s.feed, err = feed.New(feed.Config{Store: feedStore, CursorKey: key, Logger: s.logger,
+		Subscriptions: func(ctx context.Context, id string) (subscription.Subscription, bool, error) {
+			sub, err := s.store.Get(ctx, id)
+			if errors.Is(err, subscription.ErrNotFound) {
+				return subscription.Subscription{}, false, nil
+			}
+			return sub, err == nil, err
+		}})
+	if err != nil {
+		return fmt.Errorf("feed channel: %w", err)
+	}
+	return nil
 }
 
 func (s *Server) init(ctx context.Context, d sqlstore.Dialect, m *model.Model, schemas map[string]string, deps Deps) error {
@@ -232,13 +373,34 @@ func (s *Server) init(ctx context.Context, d sqlstore.Dialect, m *model.Model, s
 		return err
 	}
 	s.kafka = kc
-	chans := map[subscription.ChannelKind]channel.Channel{subscription.ChannelKafka: kc}
+	if err := s.channels(ctx, d, deps); err != nil {
+		return err
+	}
+	chans := map[subscription.ChannelKind]channel.Channel{
+		subscription.ChannelKafka:   kc,
+		subscription.ChannelWebhook: s.webhook,
+		subscription.ChannelFeed:    s.feed,
+	}
 	for k, c := range deps.Channels {
 		chans[k] = c
 	}
 	s.pipeline = pipeline.New(pipeline.Config{Brokers: s.cfg.Brokers, Registry: reg, Model: m, Schemas: schemas, Channels: chans, Logger: s.logger,
-		Subscriber: kafkago.SubscriberConfig{FetchMaxWait: 100 * time.Millisecond, CommitInterval: 500 * time.Millisecond}})
-	s.handler = httpapi.NewHandler(s.svc, httpapi.Options{Authenticator: authn, Logger: s.logger, KafkaBootstrap: strings.Join(s.cfg.Brokers, ",")})
+		FetchMaxWait: 100 * time.Millisecond})
+	wh := webhook.Handler(webhook.HandlerConfig{Service: s.webhook, Logger: s.logger,
+		Subscription: func(ctx context.Context, id string) (subscription.Subscription, error) {
+			sub, err := s.store.Get(ctx, id)
+			if errors.Is(err, subscription.ErrNotFound) {
+				return sub, &subscription.Error{Code: subscription.CodeNotFound, Message: "subscription " + id + " not found", Err: err}
+			}
+			return sub, err
+		}})
+	whAPI := http.StripPrefix("/api/v1", wh)
+	s.handler = httpapi.NewHandler(s.svc, httpapi.Options{Authenticator: authn, Logger: s.logger, KafkaBootstrap: strings.Join(s.cfg.Brokers, ","),
+		Mounts: []httpapi.Mount{
+			{Pattern: "/api/v1/subscriptions/{id}/webhook", Handler: whAPI},
+			{Pattern: "/api/v1/subscriptions/{id}/webhook/", Handler: whAPI},
+			{Pattern: "/api/v1/feeds/", Handler: s.feed.Handler("/api/v1/feeds")},
+		}})
 	return nil
 }
 
@@ -246,7 +408,16 @@ func (s *Server) init(ctx context.Context, d sqlstore.Dialect, m *model.Model, s
 // with a principal in their context, see auth.WithPrincipal).
 func (s *Server) Service() subscription.Service { return s.svc }
 
-// Handler returns the REST API.
+// Webhook returns the webhook channel (endpoint registration for
+// in-process callers and tests).
+func (s *Server) Webhook() *webhook.Service { return s.webhook }
+
+// Feed returns the pull-feed channel.
+func (s *Server) Feed() *feed.Feed { return s.feed }
+
+// Handler returns the REST API: subscriptions, webhook endpoints
+// (/api/v1/subscriptions/{id}/webhook...) and the pull feed
+// (/api/v1/feeds/{id}/snapshot, /changes), all behind one authentication.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Tokens returns the token issuer, or nil when Deps.Authenticator
@@ -270,7 +441,13 @@ func (s *Server) Start(ctx context.Context) error {
 	s.ln, s.cancel = ln, cancel
 	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
 	s.mu.Unlock()
-	s.wg.Add(2)
+	s.wg.Add(3)
+	go func() {
+		defer s.wg.Done()
+		if err := s.webhook.Run(runCtx); err != nil {
+			s.logger.Error("webhook dispatcher", "err", err)
+		}
+	}()
 	go func() {
 		defer s.wg.Done()
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -349,6 +526,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if err := s.kafka.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close kafka channel: %w", err))
 	}
+	for _, db := range s.extraDBs {
+		if err := db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close channel database: %w", err))
+		}
+	}
 	if err := s.db.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close database: %w", err))
 	}
@@ -396,12 +578,17 @@ const (
 	EnvDataDir     = "SAMNAV_DELIVERY_DATA_DIR"
 	EnvRegistryURL = "SAMNAV_REGISTRY_URL"
 	EnvBrokers     = "SAMNAV_KAFKA_BROKERS"
+	// EnvWebhookAllowPrivate "true" lets webhooks reach private addresses.
+	EnvWebhookAllowPrivate = "SAMNAV_DELIVERY_WEBHOOK_ALLOW_PRIVATE"
+	// EnvFeedCursorKey is the feed cursor key (at least 32 bytes).
+	EnvFeedCursorKey = "SAMNAV_DELIVERY_FEED_CURSOR_KEY"
 )
 
 // LoadConfig reads a Config from the environment through getenv. It does
 // not validate: call Validate.
 func LoadConfig(getenv func(string) string) Config {
-	c := Config{Addr: getenv(EnvAddr), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir), RegistryURL: getenv(EnvRegistryURL)}
+	c := Config{Addr: getenv(EnvAddr), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir), RegistryURL: getenv(EnvRegistryURL),
+		WebhookAllowPrivate: getenv(EnvWebhookAllowPrivate) == "true", FeedCursorKey: []byte(getenv(EnvFeedCursorKey))}
 	for _, b := range strings.Split(getenv(EnvBrokers), ",") {
 		if b = strings.TrimSpace(b); b != "" {
 			c.Brokers = append(c.Brokers, b)
@@ -409,3 +596,5 @@ func LoadConfig(getenv func(string) string) Config {
 	}
 	return c
 }
+
+var _ pipeline.Batcher = (*kafkaview.Channel)(nil)

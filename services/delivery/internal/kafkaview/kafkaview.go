@@ -127,10 +127,36 @@ func (c *Channel) view(ctx context.Context, s subscription.Subscription) (*view,
 // Deliver writes ev to the subscription's view topic and returns once
 // Kafka acknowledged it (acks=all).
 func (c *Channel) Deliver(ctx context.Context, s subscription.Subscription, ev channel.Event) error {
+	return c.DeliverBatch(ctx, s, []channel.Event{ev})
+}
+
+// DeliverBatch writes evs to the subscription's view topic in one Publish
+// and returns once Kafka acknowledged every one (acks=all). Concurrent
+// calls (other subscriptions, other replicas' partitions) share the
+// producer's batches. On an error some of evs may be written: offering
+// them again duplicates (same ce_id), never loses; events of one key are
+// written in the order given, as they land in one view partition.
+func (c *Channel) DeliverBatch(ctx context.Context, s subscription.Subscription, evs []channel.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
 	v, err := c.view(ctx, s)
 	if err != nil {
 		return err
 	}
+	msgs := make([]*message.Message, len(evs))
+	for i, ev := range evs {
+		if msgs[i], err = c.message(ctx, v, s, ev); err != nil {
+			return err
+		}
+	}
+	if err := c.pub.Publish(v.topic, msgs...); err != nil {
+		return fmt.Errorf("publish to %s: %w", v.topic, err)
+	}
+	return nil
+}
+
+func (c *Channel) message(ctx context.Context, v *view, s subscription.Subscription, ev channel.Event) (*message.Message, error) {
 	msg := message.NewMessage(ev.EventID, nil)
 	md := msg.Metadata
 	md.Set(kafkago.PartitionKeyMetadata, ev.Key)
@@ -151,17 +177,14 @@ func (c *Channel) Deliver(ctx context.Context, s subscription.Subscription, ev c
 	if ev.Type != channel.TypeErased {
 		val, err := v.proj.AvroValue(ev.State)
 		if err != nil {
-			return fmt.Errorf("view value of %s: %w", ev.Key, err)
+			return nil, fmt.Errorf("view value of %s: %w", ev.Key, err)
 		}
 		if msg.Payload, err = v.ser.EncodeContext(ctx, val); err != nil {
-			return fmt.Errorf("encode view value of %s: %w", ev.Key, err)
+			return nil, fmt.Errorf("encode view value of %s: %w", ev.Key, err)
 		}
 		md.Set("content-type", "application/avro")
 	}
-	if err := c.pub.Publish(v.topic, msg); err != nil {
-		return fmt.Errorf("publish to %s: %w", v.topic, err)
-	}
-	return nil
+	return msg, nil
 }
 
 // ACL is one Kafka access control entry.

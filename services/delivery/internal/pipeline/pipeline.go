@@ -6,6 +6,12 @@
 // subscription's channel. An offset is committed only after the channel
 // accepted the event, so nothing is skipped; after a restart some events
 // are offered again with the same event id.
+//
+// Records are handled in batches: whatever the consumer has fetched, up
+// to Config.BatchSize, is decoded and offered at once, to a Batcher in
+// one call and to any other channel one event at a time per partition
+// with the partitions in parallel. While a batch waits for its channel
+// the consumer fetches the next one.
 package pipeline
 
 import (
@@ -18,13 +24,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/avro"
 	"github.com/samnav/samnav/pkg/avroserde"
-	"github.com/samnav/samnav/pkg/kafkago"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/projection"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
@@ -39,6 +43,29 @@ const (
 	HeaderRevision    = "samnav_revision"
 	HeaderEndedAt     = "samnav_ended_at"
 	HeaderTraceParent = "traceparent"
+)
+
+// Batcher is a channel that takes many events in one call, so that one
+// durable write (one produce request, one transaction) covers them all.
+//
+// Contract, beside channel.Channel's: DeliverBatch returns nil only once
+// every event of evs is accepted durably. On an error any of them may or
+// may not have been accepted; the pipeline offers the same batch again
+// (same event ids, same order) until it is accepted or ctx ends. evs holds
+// the events of one subscription in the state topic's order per
+// partition; a channel must keep that order per key.
+type Batcher interface {
+	channel.Channel
+	DeliverBatch(ctx context.Context, sub subscription.Subscription, evs []channel.Event) error
+}
+
+// Pipeline defaults.
+const (
+	DefaultBatchSize    = 1000
+	DefaultBatchWait    = 2 * time.Millisecond
+	DefaultFetchMaxWait = 250 * time.Millisecond
+	DefaultMinBackoff   = 100 * time.Millisecond
+	DefaultMaxBackoff   = 5 * time.Second
 )
 
 // ConsumerGroup names the consumer group of a subscription.
@@ -57,9 +84,41 @@ type Config struct {
 	// subscription whose channel is missing is not started (logged).
 	Channels map[subscription.ChannelKind]channel.Channel
 	Logger   *slog.Logger
-	// Subscriber tunes the consumers; Brokers and ConsumerGroup are set
-	// per subscription.
-	Subscriber kafkago.SubscriberConfig
+	// BatchSize is the most records offered to a channel at once;
+	// default DefaultBatchSize.
+	BatchSize int
+	// BatchWait is how long a batch waits for more records after its
+	// first one; default DefaultBatchWait (a change arriving alone is
+	// delayed by at most that).
+	BatchWait time.Duration
+	// FetchMaxWait is how long a fetch waits on the broker for new
+	// records; default DefaultFetchMaxWait.
+	FetchMaxWait time.Duration
+	// MinBackoff and MaxBackoff bound the pause before a refused event or
+	// batch is offered again; defaults DefaultMinBackoff, DefaultMaxBackoff.
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+	// Dialer connects to the brokers (TLS, SASL); nil means kafka-go's
+	// default dialer.
+	Dialer *kafka.Dialer
+}
+
+func (c *Config) setDefaults() {
+	if c.BatchSize <= 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.BatchWait <= 0 {
+		c.BatchWait = DefaultBatchWait
+	}
+	if c.FetchMaxWait <= 0 {
+		c.FetchMaxWait = DefaultFetchMaxWait
+	}
+	if c.MinBackoff <= 0 {
+		c.MinBackoff = DefaultMinBackoff
+	}
+	if c.MaxBackoff < c.MinBackoff {
+		c.MaxBackoff = max(DefaultMaxBackoff, c.MinBackoff)
+	}
 }
 
 // Manager runs the consumers of the approved subscriptions. It is safe for
@@ -81,6 +140,7 @@ type consumer struct {
 
 // New returns a Manager; it starts nothing until Sync.
 func New(cfg Config) *Manager {
+	cfg.setDefaults()
 	l := cfg.Logger
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
@@ -173,98 +233,270 @@ func (m *Manager) start(s subscription.Subscription) (*consumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("deserializer: %w", err)
 	}
-	sc := m.cfg.Subscriber
-	sc.Brokers, sc.ConsumerGroup, sc.InitialOffset = m.cfg.Brokers, ConsumerGroup(s.ID), kafkago.Earliest
 	logger := m.logger.With("subscription", s.ID, "system", s.System, "concept", s.Concept, "channel", string(s.Channel))
-	sub, err := kafkago.NewSubscriber(sc, watermill.NewSlogLogger(logger))
-	if err != nil {
-		return nil, fmt.Errorf("subscriber: %w", err)
-	}
+	group := ConsumerGroup(s.ID)
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers: m.cfg.Brokers, GroupID: group, Topic: c.Topic(), Dialer: m.cfg.Dialer,
+		StartOffset: kafka.FirstOffset, MinBytes: 1, MaxBytes: 10 << 20, MaxWait: m.cfg.FetchMaxWait,
+		QueueCapacity: m.cfg.BatchSize, CommitInterval: 0, // commits are synchronous, after the channel accepted
+		WatchPartitionChanges: true, ReadBackoffMin: m.cfg.MinBackoff, ReadBackoffMax: m.cfg.MaxBackoff,
+		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) { logger.Debug(fmt.Sprintf(msg, args...)) }),
+	})
 	ctx, cancel := context.WithCancel(context.Background())
-	msgs, err := sub.Subscribe(ctx, c.Topic())
-	if err != nil {
-		cancel()
-		sub.Close()
-		return nil, fmt.Errorf("subscribe to %s: %w", c.Topic(), err)
+	w := &worker{cfg: m.cfg, sub: s, proj: proj, des: des, ch: ch, r: r, logger: logger}
+	if b, ok := ch.(Batcher); ok {
+		w.batcher = b
 	}
-	w := &worker{sub: s, proj: proj, des: des, ch: ch, logger: logger}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		defer sub.Close()
-		for msg := range msgs {
-			w.handle(ctx, msg)
-		}
+		defer r.Close()
+		w.run(ctx)
 	}()
-	logger.Info("delivering", "topic", c.Topic(), "group", sc.ConsumerGroup)
+	logger.Info("delivering", "topic", c.Topic(), "group", group)
 	return &consumer{version: s.Version, cancel: cancel, done: done}, nil
 }
 
-type worker struct {
-	sub    subscription.Subscription
-	proj   *projection.Projection
-	des    *avroserde.Deserializer
-	ch     channel.Channel
-	logger *slog.Logger
+// reader is what a worker needs of a kafka.Reader.
+type reader interface {
+	FetchMessage(ctx context.Context) (kafka.Message, error)
+	CommitMessages(ctx context.Context, msgs ...kafka.Message) error
 }
 
-// handle acks msg once the channel accepted its event, nacks it for
-// retry otherwise, and acks (skips, logged) a record that can never be
-// delivered (bad headers or a body that does not decode), so one bad
-// record cannot stop a partition.
-func (w *worker) handle(ctx context.Context, msg *message.Message) {
-	ev, err := w.event(msg)
+type worker struct {
+	cfg     Config
+	sub     subscription.Subscription
+	proj    *projection.Projection
+	des     *avroserde.Deserializer
+	ch      channel.Channel
+	batcher Batcher
+	r       reader
+	logger  *slog.Logger
+}
+
+// item is one fetched record and, once decoded, its event; skip marks a
+// record that can never be delivered (committed past, logged).
+type item struct {
+	msg  kafka.Message
+	ev   channel.Event
+	skip bool
+}
+
+// run fetches, delivers and commits batches until ctx ends.
+func (w *worker) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		batch, err := w.fetch(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.logger.Warn("fetch", "err", err)
+				w.pause(ctx, 1)
+			}
+			if len(batch) == 0 {
+				continue
+			}
+		}
+		accepted := w.deliver(ctx, batch)
+		w.commit(accepted)
+	}
+}
+
+// fetch returns at least one record (blocking until there is one) and
+// then whatever more arrives within BatchWait, up to BatchSize.
+func (w *worker) fetch(ctx context.Context) ([]item, error) {
+	first, err := w.r.FetchMessage(ctx)
 	if err != nil {
-		if avroserde.Retryable(err) {
-			w.logger.Warn("decode later", "err", err)
-			msg.Nack()
+		return nil, err
+	}
+	batch := make([]item, 1, w.cfg.BatchSize)
+	batch[0].msg = first
+	bctx, cancel := context.WithTimeout(ctx, w.cfg.BatchWait)
+	defer cancel()
+	for len(batch) < w.cfg.BatchSize {
+		m, err := w.r.FetchMessage(bctx)
+		if err != nil {
+			break // the wait is over (or ctx ended): deliver what we have
+		}
+		batch = append(batch, item{msg: m})
+	}
+	return batch, nil
+}
+
+// deliver decodes and offers the batch, and returns, per partition, the
+// last record accepted (or skipped) such that every earlier one of that
+// partition in the batch was accepted too: what may be committed.
+func (w *worker) deliver(ctx context.Context, batch []item) map[int]kafka.Message {
+	for i := range batch {
+		w.decode(ctx, &batch[i])
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	if w.batcher != nil {
+		evs := make([]channel.Event, 0, len(batch))
+		for _, it := range batch {
+			if !it.skip {
+				evs = append(evs, it.ev)
+			}
+		}
+		for attempt := 1; len(evs) > 0; attempt++ {
+			err := w.batcher.DeliverBatch(ctx, w.sub, evs)
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			w.logger.Warn("channel refused batch, offering it again", "events", len(evs), "attempt", attempt, "err", err)
+			if !w.pause(ctx, attempt) {
+				return nil
+			}
+		}
+		out := map[int]kafka.Message{}
+		for _, it := range batch {
+			out[it.msg.Partition] = it.msg
+		}
+		return out
+	}
+	// One event at a time per partition (the channel's order per key),
+	// the partitions in parallel.
+	parts := map[int][]item{}
+	var order []int
+	for _, it := range batch {
+		if _, ok := parts[it.msg.Partition]; !ok {
+			order = append(order, it.msg.Partition)
+		}
+		parts[it.msg.Partition] = append(parts[it.msg.Partition], it)
+	}
+	var (
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		out = map[int]kafka.Message{}
+	)
+	for _, p := range order {
+		wg.Go(func() {
+			for _, it := range parts[p] {
+				if !it.skip && !w.deliverOne(ctx, it.ev) {
+					return
+				}
+				mu.Lock()
+				out[p] = it.msg
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// deliverOne offers ev until the channel accepts it; false if ctx ended
+// first.
+func (w *worker) deliverOne(ctx context.Context, ev channel.Event) bool {
+	for attempt := 1; ; attempt++ {
+		err := w.ch.Deliver(ctx, w.sub, ev)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		w.logger.Warn("channel refused event, offering it again", "event", ev.EventID, "key", ev.Key, "attempt", attempt, "err", err)
+		if !w.pause(ctx, attempt) {
+			return false
+		}
+	}
+}
+
+// decode builds it.ev; a record that cannot be decoded for good (bad
+// headers, a body that does not decode) is skipped and logged, so one bad
+// record cannot stop a partition; a registry that cannot be reached is
+// waited for.
+func (w *worker) decode(ctx context.Context, it *item) {
+	for attempt := 1; ; attempt++ {
+		ev, err := w.event(ctx, it.msg)
+		if err == nil {
+			it.ev = ev
 			return
 		}
-		w.logger.Error("skip undeliverable record", "uuid", msg.UUID, "err", err)
-		msg.Ack()
-		return
-	}
-	if err := w.ch.Deliver(ctx, w.sub, ev); err != nil {
-		if ctx.Err() == nil {
-			w.logger.Warn("channel refused event, retrying", "event", ev.EventID, "key", ev.Key, "err", err)
+		if !avroserde.Retryable(err) {
+			w.logger.Error("skip undeliverable record", "topic", it.msg.Topic, "partition", it.msg.Partition, "offset", it.msg.Offset, "err", err)
+			it.skip = true
+			return
 		}
-		msg.Nack()
-		return
+		w.logger.Warn("decode later", "err", err, "attempt", attempt)
+		if !w.pause(ctx, attempt) {
+			return
+		}
 	}
-	msg.Ack()
 }
 
-// Event builds the projected event of one state-topic message. It is
-// exported through Project for tests.
-func (w *worker) event(msg *message.Message) (channel.Event, error) {
-	md := msg.Metadata
-	ri, _ := kafkago.RecordInfoFromContext(msg.Context())
-	ev := channel.Event{SubscriptionID: w.sub.ID, System: w.sub.System, Concept: w.sub.Concept, Key: string(ri.Key),
-		EventID: md.Get(HeaderID), Trace: md.Get(HeaderTraceParent), Topic: ri.Topic, Partition: ri.Partition, Offset: ri.Offset}
+// commit commits the consumer group's offsets past last. A failed commit
+// (a rebalance took the partition) only means the events are offered
+// again, to this or another replica.
+func (w *worker) commit(last map[int]kafka.Message) {
+	if len(last) == 0 {
+		return
+	}
+	msgs := make([]kafka.Message, 0, len(last))
+	for _, m := range last {
+		msgs = append(msgs, m)
+	}
+	// Commit even while stopping: these events were accepted.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.r.CommitMessages(ctx, msgs...); err != nil {
+		w.logger.Warn("commit offsets (the events will be offered again)", "err", err)
+	}
+}
+
+// pause waits a capped exponential backoff before attempt+1; false if ctx
+// ended first.
+func (w *worker) pause(ctx context.Context, attempt int) bool {
+	d := w.cfg.MinBackoff << min(attempt-1, 16)
+	if d > w.cfg.MaxBackoff || d <= 0 {
+		d = w.cfg.MaxBackoff
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// event builds the projected event of one state-topic record.
+func (w *worker) event(ctx context.Context, msg kafka.Message) (channel.Event, error) {
+	md := make(map[string]string, len(msg.Headers))
+	for _, h := range msg.Headers {
+		md[h.Key] = string(h.Value)
+	}
+	ev := channel.Event{SubscriptionID: w.sub.ID, System: w.sub.System, Concept: w.sub.Concept, Key: string(msg.Key),
+		EventID: md[HeaderID], Trace: md[HeaderTraceParent], Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset}
 	if ev.Key == "" {
-		ev.Key = md.Get(HeaderSubject)
+		ev.Key = md[HeaderSubject]
 	}
 	if ev.EventID == "" || ev.Key == "" {
-		return ev, fmt.Errorf("record at %s/%d/%d: header %s and a key are required", ri.Topic, ri.Partition, ri.Offset, HeaderID)
+		return ev, fmt.Errorf("record at %s/%d/%d: header %s and a key are required", msg.Topic, msg.Partition, msg.Offset, HeaderID)
 	}
-	ce := md.Get(HeaderType)
+	ce := md[HeaderType]
 	switch {
-	case len(msg.Payload) == 0 || strings.HasSuffix(ce, ".erased"):
+	case len(msg.Value) == 0 || strings.HasSuffix(ce, ".erased"):
 		ev.Type = channel.TypeErased
 	case strings.HasSuffix(ce, ".ended"):
 		ev.Type = channel.TypeEnded
 	default: // created, changed, resynced
 		ev.Type = channel.TypeChanged
 	}
-	if t, err := time.Parse(time.RFC3339Nano, md.Get(HeaderTime)); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, md[HeaderTime]); err == nil {
 		ev.Time = t
 	} else {
-		ev.Time = ri.Time
+		ev.Time = msg.Time
 	}
-	if r, err := strconv.ParseInt(md.Get(HeaderRevision), 10, 64); err == nil {
+	if r, err := strconv.ParseInt(md[HeaderRevision], 10, 64); err == nil {
 		ev.Revision = r
 	}
-	if s := md.Get(HeaderEndedAt); s != "" {
+	if s := md[HeaderEndedAt]; s != "" {
 		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 			ev.EndedAt = &t
 		}
@@ -273,7 +505,7 @@ func (w *worker) event(msg *message.Message) (channel.Event, error) {
 		return ev, nil
 	}
 	var dec map[string]any
-	if err := w.des.DecodeContext(msg.Context(), msg.Payload, &dec); err != nil {
+	if err := w.des.DecodeContext(ctx, msg.Value, &dec); err != nil {
 		return ev, fmt.Errorf("decode %s %s: %w", w.sub.Concept, ev.Key, err)
 	}
 	plain, err := w.proj.Plain(dec)

@@ -34,6 +34,15 @@ type Options struct {
 	Logger        *slog.Logger
 	// KafkaBootstrap is named in exported kafka-acls commands.
 	KafkaBootstrap string
+	// Mounts are further handlers (the webhook and feed APIs) served on
+	// the same mux, behind the same authentication, by pattern.
+	Mounts []Mount
+}
+
+// Mount is a handler served under Pattern (a net/http mux pattern).
+type Mount struct {
+	Pattern string
+	Handler http.Handler
 }
 
 // maxBody bounds request bodies.
@@ -55,6 +64,9 @@ func NewHandler(svc subscription.Service, o Options) http.Handler {
 	mux.Handle("POST /api/v1/subscriptions/{id}/approve", h(e.Approve, decodeDecision, http.StatusOK))
 	mux.Handle("POST /api/v1/subscriptions/{id}/reject", h(e.Reject, decodeDecision, http.StatusOK))
 	mux.Handle("POST /api/v1/subscriptions/{id}/revoke", h(e.Revoke, decodeDecision, http.StatusOK))
+	for _, m := range o.Mounts {
+		mux.Handle(m.Pattern, m.Handler)
+	}
 	return auth.Middleware(o.Authenticator, func(w http.ResponseWriter, r *http.Request, err error) {
 		encodeError(r.Context(), &subscription.Error{Code: subscription.CodeUnauthorized, Message: "authentication failed", Err: err}, w)
 	})(mux)
