@@ -41,6 +41,12 @@ const personSchema = `{"type":"record","name":"PersonV1","namespace":"se.samnav.
 // uses (register, schema by id), in memory.
 func registry(t *testing.T) *avroserde.RegistryClient {
 	t.Helper()
+	srv, c := newRegistry()
+	t.Cleanup(srv.Close)
+	return c
+}
+
+func newRegistry() (*httptest.Server, *avroserde.RegistryClient) {
 	var mu sync.Mutex
 	var schemas []string
 	mux := http.NewServeMux()
@@ -73,12 +79,26 @@ func registry(t *testing.T) *avroserde.RegistryClient {
 		_ = json.NewEncoder(w).Encode(map[string]string{"schema": schemas[id-1]})
 	})
 	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
 	c, err := avroserde.NewRegistryClient(srv.URL)
 	if err != nil {
-		t.Fatal(err)
+		panic(err) // an httptest URL is always valid
 	}
-	return c
+	return srv, c
+}
+
+// newRecord is a record as the hub's relay writes it: key, value (nil: a
+// tombstone) and CloudEvents headers.
+func newRecord(key, eventID, typ string, payload []byte, extra ...string) *message.Message {
+	msg := message.NewMessage(eventID+"-"+strconv.FormatInt(time.Now().UnixNano(), 36), payload)
+	msg.Metadata.Set(kafkago.PartitionKeyMetadata, key)
+	msg.Metadata.Set("ce_id", eventID)
+	msg.Metadata.Set("ce_type", "se.samnav.person."+typ)
+	msg.Metadata.Set("ce_time", "2026-11-27T10:00:00Z")
+	msg.Metadata.Set("samnav_revision", "1")
+	for i := 0; i+1 < len(extra); i += 2 {
+		msg.Metadata.Set(extra[i], extra[i+1])
+	}
+	return msg
 }
 
 type harness struct {
@@ -131,16 +151,7 @@ func (h *harness) send(key, eventID, typ string, p *Person, extra ...string) {
 
 func (h *harness) sendRaw(key, eventID, typ string, payload []byte, extra ...string) {
 	h.t.Helper()
-	msg := message.NewMessage(eventID+"-"+strconv.FormatInt(time.Now().UnixNano(), 36), payload)
-	msg.Metadata.Set(kafkago.PartitionKeyMetadata, key)
-	msg.Metadata.Set("ce_id", eventID)
-	msg.Metadata.Set("ce_type", "se.samnav.person."+typ)
-	msg.Metadata.Set("ce_time", "2026-11-27T10:00:00Z")
-	msg.Metadata.Set("samnav_revision", "1")
-	for i := 0; i+1 < len(extra); i += 2 {
-		msg.Metadata.Set(extra[i], extra[i+1])
-	}
-	if err := h.pub.Publish(h.topic, msg); err != nil {
+	if err := h.pub.Publish(h.topic, newRecord(key, eventID, typ, payload, extra...)); err != nil {
 		h.t.Fatal(err)
 	}
 }
