@@ -84,7 +84,7 @@ func startHub(t *testing.T, ctx context.Context) *hub {
 	t.Cleanup(func() { h.md.Close() })
 	h.mdBase = "http://" + h.md.Addr()
 	h.dl, err = delivery.New(ctx, delivery.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "delivery"), RegistryURL: h.regURL,
-		Brokers: []string{broker.Addr()}, SyncInterval: time.Second}, delivery.Deps{})
+		Brokers: []string{broker.Addr()}, SyncInterval: time.Second, WebhookAllowPrivate: true}, delivery.Deps{Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

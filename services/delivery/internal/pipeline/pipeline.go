@@ -240,6 +240,7 @@ func (m *Manager) start(s subscription.Subscription) (*consumer, error) {
 		StartOffset: kafka.FirstOffset, MinBytes: 1, MaxBytes: 10 << 20, MaxWait: m.cfg.FetchMaxWait,
 		QueueCapacity: m.cfg.BatchSize, CommitInterval: 0, // commits are synchronous, after the channel accepted
 		WatchPartitionChanges: true, ReadBackoffMin: m.cfg.MinBackoff, ReadBackoffMax: m.cfg.MaxBackoff,
+		MaxAttempts: 1 << 30, // a fetch never gives up; the subscription stopping ends it
 		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) { logger.Debug(fmt.Sprintf(msg, args...)) }),
 	})
 	ctx, cancel := context.WithCancel(context.Background())
