@@ -29,7 +29,7 @@ import (
 // hub is the running hub of an end-to-end test: broker, registry, master
 // data with its relay, and delivery.
 type hub struct {
-	t        *testing.T
+	t        testing.TB
 	broker   *embeddedkafka.Broker
 	regURL   string
 	md       *masterdata.Server
@@ -39,7 +39,7 @@ type hub struct {
 	registry *avroserde.RegistryClient
 }
 
-func startHub(t *testing.T, ctx context.Context) *hub {
+func startHub(t testing.TB, ctx context.Context) *hub {
 	t.Helper()
 	dir := t.TempDir()
 	broker, err := embeddedkafka.Start(ctx, embeddedkafka.Config{
@@ -96,7 +96,7 @@ func startHub(t *testing.T, ctx context.Context) *hub {
 	return h
 }
 
-func issue(t *testing.T, tokens *auth.Tokens, name string, kind auth.Kind, grants ...auth.Grant) string {
+func issue(t testing.TB, tokens *auth.Tokens, name string, kind auth.Kind, grants ...auth.Grant) string {
 	t.Helper()
 	secret, _, err := tokens.Issue(context.Background(), auth.IssueRequest{Subject: name, Kind: kind, Name: name, Grants: grants})
 	if err != nil {
@@ -105,7 +105,7 @@ func issue(t *testing.T, tokens *auth.Tokens, name string, kind auth.Kind, grant
 	return secret
 }
 
-func call(t *testing.T, method, u, token string, body any) (int, map[string]any) {
+func call(t testing.TB, method, u, token string, body any) (int, map[string]any) {
 	t.Helper()
 	var r io.Reader
 	if body != nil {
@@ -251,7 +251,7 @@ func TestOnceOnlyKafka(t *testing.T) {
 }
 
 type viewReader struct {
-	t      *testing.T
+	t      testing.TB
 	r      *kafka.Reader
 	des    *avroserde.Deserializer
 	schema *avro.Schema
@@ -260,7 +260,21 @@ type viewReader struct {
 
 // newViewReader reads a view topic from the start, decoding with the
 // schema registered under "<topic>-value", as any Confluent consumer would.
-func newViewReader(t *testing.T, h *hub, topic string) *viewReader {
+func newViewReader(t testing.TB, h *hub, topic string) *viewReader {
+	t.Helper()
+	s := avro.MustParse(viewSchema(t, h, topic))
+	des, err := avroserde.NewDeserializer(h.registry, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{h.broker.Addr()}, Topic: topic, GroupID: "test-" + topic, StartOffset: kafka.FirstOffset, MaxWait: 100 * time.Millisecond})
+	t.Cleanup(func() { r.Close() })
+	return &viewReader{t: t, r: r, des: des, schema: s, count: map[string]int{}}
+}
+
+// viewSchema waits for the view topic's schema to be registered (at the
+// subscription's first delivery) and returns it.
+func viewSchema(t testing.TB, h *hub, topic string) string {
 	t.Helper()
 	var text string
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
@@ -280,14 +294,7 @@ func newViewReader(t *testing.T, h *hub, topic string) *viewReader {
 			t.Fatalf("no schema registered for %s: %v", topic, err)
 		}
 	}
-	s := avro.MustParse(text)
-	des, err := avroserde.NewDeserializer(h.registry, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{h.broker.Addr()}, Topic: topic, GroupID: "test-" + topic, StartOffset: kafka.FirstOffset, MaxWait: 100 * time.Millisecond})
-	t.Cleanup(func() { r.Close() })
-	return &viewReader{t: t, r: r, des: des, schema: s, count: map[string]int{}}
+	return text
 }
 
 // next returns the next record's key, plain value (nil for a tombstone)

@@ -263,7 +263,7 @@ type feedItem struct {
 }
 
 // getJSON GETs u with token into v and returns the status.
-func getJSON(ctx context.Context, t *testing.T, u, token string, v any) int {
+func getJSON(ctx context.Context, t testing.TB, u, token string, v any) int {
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
 	if err != nil {
@@ -344,7 +344,7 @@ func followFeed(ctx context.Context, t *testing.T, base, subID, token string, r 
 
 // subscribe requests a subscription for system and has the admin approve
 // it; it returns the subscription id.
-func subscribe(t *testing.T, h *hub, systemToken, adminToken, channel string, fields []string) string {
+func subscribe(t testing.TB, h *hub, systemToken, adminToken, channel string, fields []string) string {
 	t.Helper()
 	st, sub := call(t, "POST", h.dlBase+"/api/v1/subscriptions", systemToken, map[string]any{"concept": "person", "purpose": "test", "channel": channel,
 		"legalBasis": map[string]any{"basis": "public_task", "reference": "Skollagen (2010:800)"}, "fields": fields, "reason": "test"})
