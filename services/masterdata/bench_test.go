@@ -344,7 +344,7 @@ func post(ctx context.Context, url, token string, body []byte) error {
 	if err != nil {
 		return fmt.Errorf("post %s: %w", url, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return fmt.Errorf("read response: %w", err)
@@ -416,7 +416,7 @@ func readTopic(ctx context.Context, addr, topic string, n int) ([]kafka.Message,
 	for p := range benchPartitions {
 		wg.Go(func() {
 			r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{addr}, Topic: topic, Partition: p, MaxBytes: 4 << 20, MaxWait: 50 * time.Millisecond})
-			defer r.Close()
+			defer func() { _ = r.Close() }()
 			for {
 				m, err := r.ReadMessage(ctx)
 				if err != nil {
@@ -454,7 +454,7 @@ func produceRaw(ctx context.Context, addr, topic string, msgs []kafka.Message) (
 	w := &kafka.Writer{Addr: kafka.TCP(addr), Topic: topic, Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll,
 		BatchSize: outbox.DefaultBatchSize, BatchBytes: outbox.DefaultBatchBytes, BatchTimeout: 5 * time.Millisecond,
 		Transport: &kafka.Transport{}}
-	defer w.Close()
+	defer func() { _ = w.Close() }()
 	start := time.Now()
 	for i := 0; i < len(msgs); {
 		j, size := i, 0
@@ -492,7 +492,7 @@ func startBenchRegistry(b *testing.B) string {
 	if err := reg.Start(ctx); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { reg.Close() })
+	b.Cleanup(func() { _ = reg.Close() })
 	return "http://" + reg.Addr()
 }
 
@@ -516,10 +516,10 @@ func startBenchServer(b *testing.B, cfg masterdata.Config) *masterdata.Server {
 		b.Fatalf("new masterdata: %v", err)
 	}
 	if err := srv.Start(ctx); err != nil {
-		srv.Close()
+		_ = srv.Close()
 		b.Fatalf("start masterdata: %v", err)
 	}
-	b.Cleanup(func() { srv.Close() })
+	b.Cleanup(func() { _ = srv.Close() })
 	return srv
 }
 
