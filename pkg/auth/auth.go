@@ -30,10 +30,14 @@ const (
 	// RoleAuditor reads everything, including history and audit trails,
 	// and changes nothing.
 	RoleAuditor Role = "auditor"
+	// RoleOwner is the information owner (informationsägare) of the
+	// concepts named in its grant: decides which systems may receive them
+	// (ActionApprove), and nothing else.
+	RoleOwner Role = "owner"
 )
 
 // Roles lists every role, for validation and documentation.
-var Roles = []Role{RoleAdmin, RoleSteward, RolePublisher, RoleAuditor}
+var Roles = []Role{RoleAdmin, RoleSteward, RolePublisher, RoleAuditor, RoleOwner}
 
 // Valid reports whether r is one of Roles.
 func (r Role) Valid() bool { return slices.Contains(Roles, r) }
@@ -50,6 +54,9 @@ const (
 	ActionPublish Action = "publish"
 	// ActionAdmin manages tokens, schemas and configuration.
 	ActionAdmin Action = "admin"
+	// ActionApprove decides who receives a concept: approves, narrows or
+	// rejects subscriptions to it.
+	ActionApprove Action = "approve"
 )
 
 // AnyConcept in a grant's Concepts means every concept.
@@ -59,8 +66,8 @@ const AnyConcept = "*"
 // concepts (steward), or to one system (publisher).
 type Grant struct {
 	Role Role `json:"role"`
-	// Concepts limits a steward grant; AnyConcept means all. Ignored for
-	// other roles.
+	// Concepts limits a steward or owner grant; AnyConcept means all.
+	// Ignored for other roles.
 	Concepts []string `json:"concepts,omitempty"`
 	// System is the system id a publisher grant speaks for; it must be the
 	// concept's designated master for a publish to be allowed.
@@ -75,6 +82,9 @@ func (g Grant) Validate() error {
 	}
 	if g.Role == RoleSteward && len(g.Concepts) == 0 {
 		errs = append(errs, errors.New("concepts: a steward grant must name at least one concept (or \"*\")"))
+	}
+	if g.Role == RoleOwner && len(g.Concepts) == 0 {
+		errs = append(errs, errors.New("concepts: an owner grant must name at least one concept (or \"*\")"))
 	}
 	if g.Role == RolePublisher && strings.TrimSpace(g.System) == "" {
 		errs = append(errs, errors.New("system: a publisher grant must name the system it publishes for"))
@@ -146,6 +156,8 @@ func (g Grant) allows(action Action, concept string) bool {
 	case RoleSteward:
 		return (action == ActionRead || action == ActionWrite) &&
 			(slices.Contains(g.Concepts, AnyConcept) || slices.Contains(g.Concepts, concept))
+	case RoleOwner:
+		return action == ActionApprove && (slices.Contains(g.Concepts, AnyConcept) || slices.Contains(g.Concepts, concept))
 	case RolePublisher:
 		// Whether the system is the concept's master is the service's
 		// decision (the model knows the master); the grant allows trying.

@@ -18,6 +18,7 @@ func TestCan(t *testing.T) {
 	admin := &auth.Principal{Subject: "root", Grants: []auth.Grant{{Role: auth.RoleAdmin}}}
 	auditor := &auth.Principal{Subject: "revisor", Grants: []auth.Grant{{Role: auth.RoleAuditor}}}
 	publisher := &auth.Principal{Subject: "hr", Grants: []auth.Grant{{Role: auth.RolePublisher, System: "hr-system"}}}
+	owner := &auth.Principal{Subject: "eva", Grants: []auth.Grant{{Role: auth.RoleOwner, Concepts: []string{"person"}}}}
 	tests := []struct {
 		name    string
 		p       *auth.Principal
@@ -36,6 +37,15 @@ func TestCan(t *testing.T) {
 		{"publisher publishes", publisher, auth.ActionPublish, "employee", true},
 		{"publisher cannot write as steward", publisher, auth.ActionWrite, "employee", false},
 		{"anonymous nothing", nil, auth.ActionRead, "person", false},
+		{"owner approves own concept", owner, auth.ActionApprove, "person", true},
+		{"owner cannot approve other concept", owner, auth.ActionApprove, "unit", false},
+		{"owner cannot read records", owner, auth.ActionRead, "person", false},
+		{"owner cannot write", owner, auth.ActionWrite, "person", false},
+		{"owner cannot administer", owner, auth.ActionAdmin, "", false},
+		{"admin approves", admin, auth.ActionApprove, "person", true},
+		{"steward cannot approve", allSteward, auth.ActionApprove, "person", false},
+		{"auditor cannot approve", auditor, auth.ActionApprove, "person", false},
+		{"publisher cannot approve", publisher, auth.ActionApprove, "person", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,11 +68,11 @@ func TestCan(t *testing.T) {
 
 func TestIssueValidation(t *testing.T) {
 	tok := &auth.Tokens{Store: &auth.MemoryStore{}}
-	_, _, err := tok.Issue(context.Background(), auth.IssueRequest{Kind: "robot", Grants: []auth.Grant{{Role: "king"}, {Role: auth.RoleSteward}, {Role: auth.RolePublisher}}})
+	_, _, err := tok.Issue(context.Background(), auth.IssueRequest{Kind: "robot", Grants: []auth.Grant{{Role: "king"}, {Role: auth.RoleSteward}, {Role: auth.RolePublisher}, {Role: auth.RoleOwner}}})
 	if err == nil {
 		t.Fatal("Issue accepted an invalid request")
 	}
-	for _, want := range []string{"subject", `kind "robot"`, `role "king"`, "grants[1]: concepts", "grants[2]: system"} {
+	for _, want := range []string{"subject", `kind "robot"`, `role "king"`, "grants[1]: concepts", "grants[2]: system", "grants[3]: concepts: an owner grant"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}

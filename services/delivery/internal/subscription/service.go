@@ -18,6 +18,9 @@ import (
 // principal from ctx (auth.FromContext) and enforces who may do what:
 //   - a system (a principal with a publisher grant, or of kind system)
 //     requests, reads and revokes its own subscriptions;
+//   - the concept's information owner (auth.RoleOwner with the concept,
+//     i.e. auth.ActionApprove on it) reads, approves, narrows, rejects and
+//     revokes the concept's subscriptions;
 //   - an admin does everything, including deciding requests on behalf of
 //     the concept's information owner;
 //   - an auditor reads everything.
@@ -198,7 +201,8 @@ func (s *service) storeErr(err error, id string) error {
 
 // readable reports whether p may read sub.
 func readable(p *auth.Principal, sub Subscription) bool {
-	return isAdmin(p) || p.Can(auth.ActionRead, sub.Concept) && !hasOnlyPublisher(p) || systemOf(p) == sub.System
+	return isAdmin(p) || p.Can(auth.ActionRead, sub.Concept) && !hasOnlyPublisher(p) || systemOf(p) == sub.System ||
+		p.Can(auth.ActionApprove, sub.Concept)
 }
 
 // hasOnlyPublisher: a publisher grant allows reading master data, not
@@ -287,10 +291,12 @@ func (s *service) decide(ctx context.Context, id string, mayDo func(*auth.Princi
 	return sub, nil
 }
 
-func adminOnly(p *auth.Principal, _ Subscription) bool { return isAdmin(p) }
+// owner: the concept's information owner (or an admin, whose grant
+// allows every action) decides.
+func owner(p *auth.Principal, cur Subscription) bool { return p.Can(auth.ActionApprove, cur.Concept) }
 
 func (s *service) Approve(ctx context.Context, id string, d Decision) (Subscription, error) {
-	return s.decide(ctx, id, adminOnly, func(cur Subscription) (Subscription, Action, error) {
+	return s.decide(ctx, id, owner, func(cur Subscription) (Subscription, Action, error) {
 		if cur.Status != StatusRequested && cur.Status != StatusApproved {
 			return cur, "", Errorf(CodeConflict, "subscription %q is %s: it cannot be approved", id, cur.Status)
 		}
@@ -324,7 +330,7 @@ func (s *service) Approve(ctx context.Context, id string, d Decision) (Subscript
 }
 
 func (s *service) Reject(ctx context.Context, id string, reason string) (Subscription, error) {
-	return s.decide(ctx, id, adminOnly, func(cur Subscription) (Subscription, Action, error) {
+	return s.decide(ctx, id, owner, func(cur Subscription) (Subscription, Action, error) {
 		if cur.Status != StatusRequested {
 			return cur, "", Errorf(CodeConflict, "subscription %q is %s: only a request can be rejected (revoke an approved one)", id, cur.Status)
 		}
@@ -335,7 +341,7 @@ func (s *service) Reject(ctx context.Context, id string, reason string) (Subscri
 }
 
 func (s *service) Revoke(ctx context.Context, id string, reason string) (Subscription, error) {
-	own := func(p *auth.Principal, cur Subscription) bool { return isAdmin(p) || systemOf(p) == cur.System }
+	own := func(p *auth.Principal, cur Subscription) bool { return owner(p, cur) || systemOf(p) == cur.System }
 	return s.decide(ctx, id, own, func(cur Subscription) (Subscription, Action, error) {
 		if cur.Status != StatusRequested && cur.Status != StatusApproved {
 			return cur, "", Errorf(CodeConflict, "subscription %q is already %s", id, cur.Status)
