@@ -361,3 +361,30 @@ func (s *service) History(ctx context.Context, concept, id string) ([]Change, er
 	}
 	return h, nil
 }
+
+// Batcher is implemented by the Service NewService returns: the publish
+// API and importers use it to apply many writes in one transaction.
+type Batcher interface {
+	// Batch calls fn with a Service whose writes (and reads) run in one
+	// transaction: they all commit, with their history rows and outbox
+	// events in the order of the writes, if fn returns nil, and nothing
+	// is kept if fn or the commit fails. Each write is authorised and
+	// validated as through the Service itself. svc is valid only until fn
+	// returns. It fails with CodeInternal, calling nothing, when the
+	// store is not a Transactor.
+	Batch(ctx context.Context, fn func(svc Service) error) error
+}
+
+var _ Batcher = (*service)(nil)
+
+func (s *service) Batch(ctx context.Context, fn func(svc Service) error) error {
+	tr, ok := s.store.(Transactor)
+	if !ok {
+		return Errorf(CodeInternal, "the store cannot run several writes in one transaction")
+	}
+	return tr.InTx(ctx, func(st Store) error {
+		view := *s
+		view.store = st
+		return fn(&view)
+	})
+}

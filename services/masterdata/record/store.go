@@ -29,3 +29,13 @@ type Store interface {
 	// and returns the last id handed over ("" when there were none).
 	Republish(ctx context.Context, concept, after string, limit int) (last string, n int, err error)
 }
+
+// Transactor is a Store that can run several writes in one transaction
+// (sqlstore.Store is one). InTx calls fn with a Store whose writes join
+// one transaction that commits, with every change row and outbox event in
+// the order of the writes, only if fn returns nil; if fn or the commit
+// fails nothing fn wrote is kept. Reads through st see fn's earlier
+// writes. st is valid only until fn returns.
+type Transactor interface {
+	InTx(ctx context.Context, fn func(st Store) error) error
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/samnav/samnav/services/masterdata/record"
 )
 
 // nullJSON scans a JSON object column (TEXT on SQLite, JSONB on
@@ -25,14 +27,23 @@ func (n *nullJSON) Scan(src any) error {
 	default:
 		return fmt.Errorf("scan state: unexpected %T", src)
 	}
+	m, err := decodeState(b)
+	if err != nil {
+		return err
+	}
+	n.m = m
+	return nil
+}
+
+// decodeState decodes a stored state, keeping numbers exact.
+func decodeState(b []byte) (map[string]any, error) {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var m map[string]any
 	if err := d.Decode(&m); err != nil {
-		return fmt.Errorf("scan state: %w", err)
+		return nil, fmt.Errorf("scan state: %w", err)
 	}
-	n.m = m
-	return nil
+	return m, nil
 }
 
 // timeValue scans a timestamp column, which the drivers return as a
@@ -83,3 +94,54 @@ func (v *nullTimeValue) Scan(src any) error {
 }
 
 func sortStrings(s []string) { slices.Sort(s) }
+
+// rawRecord is a md_records row with its state still JSON, so that the
+// decoding can happen off the goroutine reading the rows.
+type rawRecord struct {
+	concept, id      string
+	revision         int64
+	state            rawJSON
+	ended            nullTimeValue
+	endReason        string
+	created, updated timeValue
+}
+
+func (r *rawRecord) scan(rows rowScanner) error {
+	return rows.Scan(&r.concept, &r.id, &r.revision, &r.state, &r.ended, &r.endReason, &r.created, &r.updated)
+}
+
+// record decodes the state; it is safe to call on different rawRecords
+// concurrently.
+func (r *rawRecord) record() (*record.Record, error) {
+	rec := &record.Record{Concept: r.concept, ID: r.id, Revision: r.revision, EndReason: r.endReason, CreatedAt: r.created.t, UpdatedAt: r.updated.t}
+	if r.state.b != nil {
+		m, err := decodeState(r.state.b)
+		if err != nil {
+			return nil, err
+		}
+		rec.State = m
+	}
+	if r.ended.valid {
+		t := r.ended.t
+		rec.EndedAt = &t
+	}
+	return rec, nil
+}
+
+// rawJSON scans a JSON column, copying it (drivers may reuse the bytes
+// they hand to Scan); b is nil for SQL NULL.
+type rawJSON struct{ b []byte }
+
+func (n *rawJSON) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		n.b = nil
+	case string:
+		n.b = []byte(v)
+	case []byte:
+		n.b = bytes.Clone(v)
+	default:
+		return fmt.Errorf("scan state: unexpected %T", src)
+	}
+	return nil
+}

@@ -12,11 +12,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/outbox"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 
@@ -46,30 +48,148 @@ type Outbox interface {
 	Append(ctx context.Context, tx *sql.Tx, rec *record.Record, ch *record.Change) error
 }
 
-// Store is a record.Store on a *sql.DB.
+// EntryBuilder is an Outbox that can also build a change's outbox entry
+// without writing it (event.Builder is one). With such an Outbox the store
+// appends the entries of a transaction together, in change order, in
+// multi-row inserts just before commit (on PostgreSQL that keeps the
+// outbox's advisory lock for the shortest time), and Republish builds its
+// entries on several goroutines. Entry must be safe for concurrent use.
+type EntryBuilder interface {
+	Outbox
+	Entry(ctx context.Context, rec *record.Record, ch *record.Change) (outbox.Entry, error)
+}
+
+// Store is a record.Store on a *sql.DB. It also implements
+// record.Transactor: InTx runs several writes in one transaction.
 type Store struct {
 	db      *sql.DB
 	dialect Dialect
 	model   *model.Model
 	outbox  Outbox
+	entries EntryBuilder // outbox as an EntryBuilder, or nil
 	now     func() time.Time
 	// writeMu serialises writers on SQLite, which allows one writer at a
 	// time; waiting here is cheaper and fairer than busy retries.
-	writeMu sync.Mutex
+	writeMu *sync.Mutex
+	stmts   *stmtCache
+	// tx is set on the view InTx hands out: every method runs in it.
+	tx *txState
 }
 
-var _ record.Store = (*Store)(nil)
+var (
+	_ record.Store      = (*Store)(nil)
+	_ record.Transactor = (*Store)(nil)
+)
+
+// txState is one write transaction: its statements and the outbox entries
+// it will append just before commit.
+type txState struct {
+	tx      *sql.Tx
+	stmts   map[string]*sql.Stmt
+	pending []outbox.Entry
+}
+
+// stmtCache keeps one prepared statement per query text for the life of
+// the Store. It prepares only on SQLite, where modernc.org/sqlite would
+// otherwise parse every statement on every call; pgx caches prepared
+// statements per connection by itself.
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
 
 // New returns a store on db, which must have been migrated (Migrate).
 // outbox receives every change's event inside its transaction.
-func New(db *sql.DB, d Dialect, m *model.Model, outbox Outbox) (*Store, error) {
+func New(db *sql.DB, d Dialect, m *model.Model, ob Outbox) (*Store, error) {
 	if d != SQLite && d != Postgres {
 		return nil, fmt.Errorf("new store: unknown dialect %v", d)
 	}
-	if m == nil || outbox == nil {
+	if m == nil || ob == nil {
 		return nil, errors.New("new store: model and outbox are required")
 	}
-	return &Store{db: db, dialect: d, model: m, outbox: outbox, now: time.Now}, nil
+	s := &Store{db: db, dialect: d, model: m, outbox: ob, now: time.Now, writeMu: &sync.Mutex{}, stmts: &stmtCache{m: map[string]*sql.Stmt{}}}
+	s.entries, _ = ob.(EntryBuilder)
+	return s, nil
+}
+
+func (s *Store) outboxDialect() outbox.Dialect {
+	if s.dialect == Postgres {
+		return outbox.Postgres
+	}
+	return outbox.SQLite
+}
+
+// prepared returns the Store-wide prepared statement for q, or nil where
+// statements are not prepared (PostgreSQL) or preparing failed (the caller
+// then runs q unprepared, so a prepare error never fails a write).
+func (s *Store) prepared(ctx context.Context, q string) *sql.Stmt {
+	if s.dialect != SQLite {
+		return nil
+	}
+	c := s.stmts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[q]; ok {
+		return st
+	}
+	st, err := s.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil
+	}
+	c.m[q] = st
+	return st
+}
+
+// stmt returns q as a statement of t, prepared once per Store and
+// connection, or nil to run q unprepared.
+func (s *Store) stmt(ctx context.Context, t *txState, q string) *sql.Stmt {
+	if st, ok := t.stmts[q]; ok {
+		return st
+	}
+	base := s.prepared(ctx, q)
+	if base == nil {
+		return nil
+	}
+	st := t.tx.StmtContext(ctx, base)
+	if t.stmts == nil {
+		t.stmts = map[string]*sql.Stmt{}
+	}
+	t.stmts[q] = st
+	return st
+}
+
+func (s *Store) exec(ctx context.Context, t *txState, q string, args ...any) (sql.Result, error) {
+	if st := s.stmt(ctx, t, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, q, args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, t *txState, q string, args ...any) *sql.Row {
+	if st := s.stmt(ctx, t, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, q, args...)
+}
+
+// readRow runs a single-row read in the view's transaction, or on the
+// pool outside one.
+func (s *Store) readRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if s.tx != nil {
+		return s.queryRow(ctx, s.tx, q, args...)
+	}
+	if st := s.prepared(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return s.db.QueryRowContext(ctx, q, args...)
+}
+
+// read runs a query in the view's transaction, or on the pool outside one.
+func (s *Store) read(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if s.tx != nil {
+		return s.tx.tx.QueryContext(ctx, q, args...)
+	}
+	return s.db.QueryContext(ctx, q, args...)
 }
 
 // Open opens a database for driver "sqlite" (dsn a file path, or a
@@ -101,7 +221,16 @@ func Open(driver, dsn string) (*sql.DB, Dialect, error) {
 	return nil, 0, fmt.Errorf("open store: driver %q is not sqlite or postgres", driver)
 }
 
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+// write runs fn in a transaction of its own, or in the view's transaction
+// when s is the view InTx handed out (then InTx commits).
+func (s *Store) write(ctx context.Context, fn func(t *txState) error) error {
+	if s.tx != nil {
+		return fn(s.tx)
+	}
+	return s.inTx(ctx, fn)
+}
+
+func (s *Store) inTx(ctx context.Context, fn func(t *txState) error) (err error) {
 	if s.dialect == SQLite {
 		s.writeMu.Lock()
 		defer s.writeMu.Unlock()
@@ -115,13 +244,35 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) (err error
 			_ = tx.Rollback()
 		}
 	}()
-	if err := fn(tx); err != nil {
+	t := &txState{tx: tx}
+	if err := fn(t); err != nil {
 		return err
+	}
+	if len(t.pending) > 0 {
+		if err := outbox.Append(ctx, tx, s.outboxDialect(), t.pending...); err != nil {
+			return fmt.Errorf("append to outbox: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return unavailable("commit transaction", err)
 	}
 	return nil
+}
+
+// InTx implements record.Transactor: fn's writes through st commit together
+// after fn returns nil, with their outbox entries in the order of the
+// writes, or not at all. Reads through st see fn's earlier writes. st must
+// not be used after fn returns. On SQLite other writers wait until the
+// transaction ends.
+func (s *Store) InTx(ctx context.Context, fn func(st record.Store) error) error {
+	if s.tx != nil {
+		return fn(s)
+	}
+	return s.inTx(ctx, func(t *txState) error {
+		view := *s
+		view.tx = t
+		return fn(&view)
+	})
 }
 
 func unavailable(what string, err error) error {
@@ -141,34 +292,36 @@ func (s *Store) Create(ctx context.Context, rec *record.Record, ch *record.Chang
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM md_records WHERE concept = $1 AND id = $2`, rec.Concept, rec.ID).Scan(&n); err != nil {
-			return unavailable("check id", err)
-		}
-		if n > 0 {
-			return &record.Error{Code: record.CodeConflict, Message: fmt.Sprintf("%s %s exists already", rec.Concept, rec.ID), Err: record.ErrConflict}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO md_records (concept, id, revision, state, ended_at, end_reason, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			rec.Concept, rec.ID, rec.Revision, string(state), nullTime(rec.EndedAt), rec.EndReason, rec.CreatedAt.UTC(), rec.UpdatedAt.UTC()); err != nil {
+	return s.write(ctx, func(t *txState) error {
+		// ON CONFLICT DO NOTHING checks the id and inserts in one statement.
+		res, err := s.exec(ctx, t, `INSERT INTO md_records (concept, id, revision, state, ended_at, end_reason, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+			rec.Concept, rec.ID, rec.Revision, string(state), nullTime(rec.EndedAt), rec.EndReason, rec.CreatedAt.UTC(), rec.UpdatedAt.UTC())
+		if err != nil {
 			return unavailable("insert record", err)
 		}
-		if err := s.putNaturalKeys(ctx, tx, rec, false); err != nil {
+		n, err := res.RowsAffected()
+		if err != nil {
+			return unavailable("insert record", err)
+		}
+		if n == 0 {
+			return &record.Error{Code: record.CodeConflict, Message: fmt.Sprintf("%s %s exists already", rec.Concept, rec.ID), Err: record.ErrConflict}
+		}
+		if err := s.putNaturalKeys(ctx, t, rec, false); err != nil {
 			return err
 		}
-		return s.appendChange(ctx, tx, rec, ch)
+		return s.appendChange(ctx, t, rec, ch, string(state))
 	})
 }
 
 // Update implements record.Store.
 func (s *Store) Update(ctx context.Context, concept, id string, fn func(*record.Record, *record.Change) (*record.Record, error)) (*record.Record, error) {
 	var out *record.Record
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(t *txState) error {
 		q := `SELECT concept, id, revision, state, ended_at, end_reason, created_at, updated_at FROM md_records WHERE concept = $1 AND id = $2`
 		if s.dialect == Postgres {
 			q += ` FOR UPDATE`
 		}
-		cur, err := scanRecord(tx.QueryRowContext(ctx, q, concept, id))
+		cur, err := scanRecord(s.queryRow(ctx, t, q, concept, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound(concept, id)
 		}
@@ -191,21 +344,21 @@ func (s *Store) Update(ctx context.Context, concept, id string, fn func(*record.
 			}
 			state = string(b)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE md_records SET revision = $1, state = $2, ended_at = $3, end_reason = $4, updated_at = $5 WHERE concept = $6 AND id = $7`,
+		if _, err := s.exec(ctx, t, `UPDATE md_records SET revision = $1, state = $2, ended_at = $3, end_reason = $4, updated_at = $5 WHERE concept = $6 AND id = $7`,
 			next.Revision, state, nullTime(next.EndedAt), next.EndReason, next.UpdatedAt.UTC(), concept, id); err != nil {
 			return unavailable("update record", err)
 		}
-		if err := s.putNaturalKeys(ctx, tx, next, true); err != nil {
+		if err := s.putNaturalKeys(ctx, t, next, true); err != nil {
 			return err
 		}
 		if ch.Kind == record.KindErased {
 			// Erasure removes the personal data from the history too: who
 			// changed what and why stays, the states do not.
-			if _, err := tx.ExecContext(ctx, `UPDATE md_changes SET state = NULL WHERE concept = $1 AND record_id = $2`, concept, id); err != nil {
+			if _, err := s.exec(ctx, t, `UPDATE md_changes SET state = NULL WHERE concept = $1 AND record_id = $2`, concept, id); err != nil {
 				return unavailable("erase history", err)
 			}
 		}
-		if err := s.appendChange(ctx, tx, next, ch); err != nil {
+		if err := s.appendChange(ctx, t, next, ch, state); err != nil {
 			return err
 		}
 		out = next
@@ -218,13 +371,13 @@ func (s *Store) Update(ctx context.Context, concept, id string, fn func(*record.
 }
 
 // putNaturalKeys makes the natural-key rows of rec match its state.
-func (s *Store) putNaturalKeys(ctx context.Context, tx *sql.Tx, rec *record.Record, replace bool) error {
+func (s *Store) putNaturalKeys(ctx context.Context, t *txState, rec *record.Record, replace bool) error {
 	c := s.model.Concept(rec.Concept)
 	if c == nil {
 		return record.Errorf(record.CodeNotFound, "concept %q is not in the model", rec.Concept)
 	}
 	if replace {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM md_natural_keys WHERE concept = $1 AND id = $2`, rec.Concept, rec.ID); err != nil {
+		if _, err := s.exec(ctx, t, `DELETE FROM md_natural_keys WHERE concept = $1 AND id = $2`, rec.Concept, rec.ID); err != nil {
 			return unavailable("delete natural keys", err)
 		}
 	}
@@ -234,25 +387,32 @@ func (s *Store) putNaturalKeys(ctx context.Context, tx *sql.Tx, rec *record.Reco
 			continue
 		}
 		value := fmt.Sprint(v)
-		var holder string
-		err := tx.QueryRowContext(ctx, `SELECT id FROM md_natural_keys WHERE concept = $1 AND attribute = $2 AND value = $3`, rec.Concept, a.Name, value).Scan(&holder)
-		switch {
-		case err == nil:
-			return &record.Error{Code: record.CodeConflict, Err: record.ErrConflict,
-				Message: fmt.Sprintf("%s is a natural key and %s %s holds that value already", a.Name, rec.Concept, holder),
-				Fields:  []model.FieldError{{Field: a.Name, Rule: "unique", Message: "is held by another record"}}}
-		case !errors.Is(err, sql.ErrNoRows):
-			return unavailable("check natural key", err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO md_natural_keys (concept, attribute, value, id) VALUES ($1, $2, $3, $4)`, rec.Concept, a.Name, value, rec.ID); err != nil {
+		// The insert is the uniqueness check: on PostgreSQL it waits for a
+		// concurrent transaction holding the value and then inserts nothing.
+		res, err := s.exec(ctx, t, `INSERT INTO md_natural_keys (concept, attribute, value, id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, rec.Concept, a.Name, value, rec.ID)
+		if err != nil {
 			if isUniqueViolation(err) {
-				// A concurrent transaction took the value between check and insert.
 				return &record.Error{Code: record.CodeConflict, Err: record.ErrConflict,
 					Message: fmt.Sprintf("%s is a natural key and another %s holds that value already", a.Name, rec.Concept),
 					Fields:  []model.FieldError{{Field: a.Name, Rule: "unique", Message: "is held by another record"}}}
 			}
 			return unavailable("insert natural key", err)
 		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return unavailable("insert natural key", err)
+		}
+		if n > 0 {
+			continue
+		}
+		var holder string
+		err = s.queryRow(ctx, t, `SELECT id FROM md_natural_keys WHERE concept = $1 AND attribute = $2 AND value = $3`, rec.Concept, a.Name, value).Scan(&holder)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return unavailable("check natural key", err)
+		}
+		return &record.Error{Code: record.CodeConflict, Err: record.ErrConflict,
+			Message: fmt.Sprintf("%s is a natural key and %s %s holds that value already", a.Name, rec.Concept, holder),
+			Fields:  []model.FieldError{{Field: a.Name, Rule: "unique", Message: "is held by another record"}}}
 	}
 	return nil
 }
@@ -262,23 +422,25 @@ func isUniqueViolation(err error) bool {
 	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "duplicate key value")
 }
 
-func (s *Store) appendChange(ctx context.Context, tx *sql.Tx, rec *record.Record, ch *record.Change) error {
+// appendChange writes ch's history row and hands its event to the outbox.
+// state is rec.State as stored (a JSON string, or nil after erasure).
+func (s *Store) appendChange(ctx context.Context, t *txState, rec *record.Record, ch *record.Change, state any) error {
 	ch.Concept, ch.RecordID, ch.Revision, ch.State = rec.Concept, rec.ID, rec.Revision, rec.State
-	var state any
-	if rec.State != nil {
-		b, err := json.Marshal(rec.State)
-		if err != nil {
-			return fmt.Errorf("encode state: %w", err)
-		}
-		state = string(b)
-	}
-	err := tx.QueryRowContext(ctx, `INSERT INTO md_changes (concept, record_id, revision, kind, at, actor_subject, actor_credential, actor_system, reason, event_id, trace_parent, state)
+	err := s.queryRow(ctx, t, `INSERT INTO md_changes (concept, record_id, revision, kind, at, actor_subject, actor_credential, actor_system, reason, event_id, trace_parent, state)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING seq`,
 		ch.Concept, ch.RecordID, ch.Revision, string(ch.Kind), ch.At.UTC(), ch.Actor.Subject, ch.Actor.CredentialID, ch.Actor.System, ch.Reason, ch.EventID, ch.TraceParent, state).Scan(&ch.Seq)
 	if err != nil {
 		return unavailable("insert change", err)
 	}
-	if err := s.outbox.Append(ctx, tx, rec, ch); err != nil {
+	if s.entries != nil {
+		e, err := s.entries.Entry(ctx, rec, ch)
+		if err != nil {
+			return fmt.Errorf("append to outbox: %w", err)
+		}
+		t.pending = append(t.pending, e)
+		return nil
+	}
+	if err := s.outbox.Append(ctx, t.tx, rec, ch); err != nil {
 		return fmt.Errorf("append to outbox: %w", err)
 	}
 	return nil
@@ -286,7 +448,7 @@ func (s *Store) appendChange(ctx context.Context, tx *sql.Tx, rec *record.Record
 
 // Get implements record.Store.
 func (s *Store) Get(ctx context.Context, concept, id string) (*record.Record, error) {
-	rec, err := scanRecord(s.db.QueryRowContext(ctx, `SELECT concept, id, revision, state, ended_at, end_reason, created_at, updated_at FROM md_records WHERE concept = $1 AND id = $2`, concept, id))
+	rec, err := scanRecord(s.readRow(ctx, `SELECT concept, id, revision, state, ended_at, end_reason, created_at, updated_at FROM md_records WHERE concept = $1 AND id = $2`, concept, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(concept, id)
 	}
@@ -299,7 +461,7 @@ func (s *Store) Get(ctx context.Context, concept, id string) (*record.Record, er
 // GetByNaturalKey implements record.Store.
 func (s *Store) GetByNaturalKey(ctx context.Context, concept, attribute, value string) (*record.Record, error) {
 	var id string
-	err := s.db.QueryRowContext(ctx, `SELECT id FROM md_natural_keys WHERE concept = $1 AND attribute = $2 AND value = $3`, concept, attribute, value).Scan(&id)
+	err := s.readRow(ctx, `SELECT id FROM md_natural_keys WHERE concept = $1 AND attribute = $2 AND value = $3`, concept, attribute, value).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, &record.Error{Code: record.CodeNotFound, Message: fmt.Sprintf("no %s has %s %s", concept, attribute, value), Err: record.ErrNotFound}
 	}
@@ -337,7 +499,7 @@ func (s *Store) List(ctx context.Context, concept string, q record.ListQuery) (*
 	}
 	query := `SELECT concept, id, revision, state, ended_at, end_reason, created_at, updated_at FROM md_records WHERE ` +
 		strings.Join(where, " AND ") + ` ORDER BY id LIMIT ` + arg(q.Limit+1)
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.read(ctx, query, args...)
 	if err != nil {
 		return nil, unavailable("list records", err)
 	}
@@ -383,7 +545,7 @@ func (s *Store) History(ctx context.Context, concept, id string) ([]record.Chang
 	if _, err := s.Get(ctx, concept, id); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, concept, record_id, revision, kind, at, actor_subject, actor_credential, actor_system, reason, event_id, trace_parent, state
+	rows, err := s.read(ctx, `SELECT seq, concept, record_id, revision, kind, at, actor_subject, actor_credential, actor_system, reason, event_id, trace_parent, state
 		FROM md_changes WHERE concept = $1 AND record_id = $2 ORDER BY seq`, concept, id)
 	if err != nil {
 		return nil, unavailable("read history", err)
@@ -407,43 +569,114 @@ func (s *Store) History(ctx context.Context, concept, id string) ([]record.Chang
 	return out, nil
 }
 
-// Republish implements record.Store.
+// Republish implements record.Store. With an EntryBuilder outbox the
+// records' JSON is decoded and their events built on up to GOMAXPROCS
+// goroutines; the entries are appended in id order all the same.
 func (s *Store) Republish(ctx context.Context, concept, after string, limit int) (string, int, error) {
 	var last string
 	var n int
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT concept, id, revision, state, ended_at, end_reason, created_at, updated_at FROM md_records
-			WHERE concept = $1 AND id > $2 AND state IS NOT NULL ORDER BY id LIMIT $3`, concept, after, limit)
+	err := s.write(ctx, func(t *txState) error {
+		q := `SELECT concept, id, revision, state, ended_at, end_reason, created_at, updated_at FROM md_records
+			WHERE concept = $1 AND id > $2 AND state IS NOT NULL ORDER BY id LIMIT $3`
+		var rows *sql.Rows
+		var err error
+		if st := s.stmt(ctx, t, q); st != nil {
+			rows, err = st.QueryContext(ctx, concept, after, limit)
+		} else {
+			rows, err = t.tx.QueryContext(ctx, q, concept, after, limit)
+		}
 		if err != nil {
 			return unavailable("read records", err)
 		}
-		var recs []*record.Record
+		raws := make([]rawRecord, 0, min(limit, 10_000))
 		for rows.Next() {
-			rec, err := scanRecord(rows)
-			if err != nil {
+			var r rawRecord
+			if err := r.scan(rows); err != nil {
 				rows.Close()
 				return unavailable("read record", err)
 			}
-			recs = append(recs, rec)
+			raws = append(raws, r)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return unavailable("read records", err)
 		}
+		if len(raws) == 0 {
+			return nil
+		}
 		now := s.now().UTC()
-		for _, rec := range recs {
-			ch := &record.Change{Concept: concept, RecordID: rec.ID, Revision: rec.Revision, Kind: record.KindResynced, At: now, State: rec.State}
-			if err := s.outbox.Append(ctx, tx, rec, ch); err != nil {
-				return fmt.Errorf("append to outbox: %w", err)
+		if s.entries != nil {
+			entries, err := s.resyncEntries(ctx, concept, now, raws)
+			if err != nil {
+				return err
+			}
+			t.pending = append(t.pending, entries...)
+		} else {
+			for i := range raws {
+				rec, err := raws[i].record()
+				if err != nil {
+					return unavailable("read record", err)
+				}
+				ch := &record.Change{Concept: concept, RecordID: rec.ID, Revision: rec.Revision, Kind: record.KindResynced, At: now, State: rec.State}
+				if err := s.outbox.Append(ctx, t.tx, rec, ch); err != nil {
+					return fmt.Errorf("append to outbox: %w", err)
+				}
 			}
 		}
-		n = len(recs)
-		if n > 0 {
-			last = recs[n-1].ID
-		}
+		n = len(raws)
+		last = raws[n-1].id
 		return nil
 	})
 	return last, n, err
+}
+
+// resyncEntries decodes raws and builds their resync events concurrently;
+// entry i is raws[i]'s. The first failure (in raws' order) is returned.
+func (s *Store) resyncEntries(ctx context.Context, concept string, at time.Time, raws []rawRecord) ([]outbox.Entry, error) {
+	out := make([]outbox.Entry, len(raws))
+	errs := make([]error, len(raws))
+	const chunk = 64
+	workers := min(runtime.GOMAXPROCS(0), (len(raws)+chunk-1)/chunk)
+	var next sync.Mutex
+	pos := 0
+	claim := func() (int, int) {
+		next.Lock()
+		defer next.Unlock()
+		lo := pos
+		pos = min(pos+chunk, len(raws))
+		return lo, pos
+	}
+	work := func() {
+		for {
+			lo, hi := claim()
+			if lo >= hi {
+				return
+			}
+			for i := lo; i < hi; i++ {
+				rec, err := raws[i].record()
+				if err != nil {
+					errs[i] = unavailable("read record", err)
+					continue
+				}
+				ch := &record.Change{Concept: concept, RecordID: rec.ID, Revision: rec.Revision, Kind: record.KindResynced, At: at, State: rec.State}
+				if out[i], err = s.entries.Entry(ctx, rec, ch); err != nil {
+					errs[i] = fmt.Errorf("append to outbox: %w", err)
+				}
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 type rowScanner interface{ Scan(dest ...any) error }

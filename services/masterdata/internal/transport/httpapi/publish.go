@@ -64,9 +64,18 @@ func NewPublisher(svc record.Service, m *model.Model, logger *slog.Logger) *Publ
 // Publish checks the whole batch first (the caller is the concept's
 // master, every item is well-formed and valid against the model) and
 // refuses it entirely, listing every problem by item, if anything is
-// wrong. It then applies the items in order, each in its own transaction;
-// if one fails, the items before it stay applied (their results are in
-// the error's message) and the ones after it are not attempted.
+// wrong. It then applies the items in order in ONE transaction, when the
+// Service is a record.Batcher (the service's own is): the batch is all or
+// nothing. If an item fails (a natural key held by another record, an
+// unknown id, an ended record ended again), or the commit fails, no item of
+// the batch is applied and no event is published; the error names the
+// item. Items see the items before them: a batch may create a record and
+// then update or end it by its natural key. The events of a batch are
+// published in item order, after those of batches committed before it.
+//
+// With a Service that is not a Batcher the items are applied one by one,
+// each in its own transaction; if one fails, the items before it stay
+// applied and the ones after it are not attempted.
 func (p *Publisher) Publish(ctx context.Context, req publishRequest) (publishResponse, error) {
 	c := p.model.Concept(req.Concept)
 	if c == nil {
@@ -117,9 +126,28 @@ func (p *Publisher) Publish(ctx context.Context, req publishRequest) (publishRes
 	if len(fields) > 0 {
 		return publishResponse{}, &record.Error{Code: record.CodeInvalid, Message: fmt.Sprintf("the batch has %d problem(s); nothing was applied", len(fields)), Fields: fields}
 	}
+	if b, ok := p.svc.(record.Batcher); ok {
+		var out publishResponse
+		err := b.Batch(ctx, func(svc record.Service) error {
+			out = publishResponse{Results: make([]PublishResult, 0, len(req.Items))}
+			for i, it := range req.Items {
+				res, err := apply(ctx, svc, c, it)
+				if err != nil {
+					return fmt.Errorf("item %d (nothing of the batch was applied): %w", i, err)
+				}
+				res.Index = i
+				out.Results = append(out.Results, res)
+			}
+			return nil
+		})
+		if err != nil {
+			return publishResponse{}, err
+		}
+		return out, nil
+	}
 	var out publishResponse
 	for i, it := range req.Items {
-		res, err := p.apply(ctx, c, it)
+		res, err := apply(ctx, p.svc, c, it)
 		if err != nil {
 			return out, fmt.Errorf("item %d (items before it were applied): %w", i, err)
 		}
@@ -129,8 +157,8 @@ func (p *Publisher) Publish(ctx context.Context, req publishRequest) (publishRes
 	return out, nil
 }
 
-func (p *Publisher) apply(ctx context.Context, c *model.Concept, it PublishItem) (PublishResult, error) {
-	id, err := p.resolve(ctx, c, it)
+func apply(ctx context.Context, svc record.Service, c *model.Concept, it PublishItem) (PublishResult, error) {
+	id, err := resolve(ctx, svc, c, it)
 	if err != nil {
 		return PublishResult{}, err
 	}
@@ -139,13 +167,13 @@ func (p *Publisher) apply(ctx context.Context, c *model.Concept, it PublishItem)
 		if id == "" {
 			return PublishResult{}, record.Errorf(record.CodeNotFound, "no %s record is named by the item", c.ID)
 		}
-		rec, err := p.svc.End(ctx, c.ID, id, 0, it.Reason)
+		rec, err := svc.End(ctx, c.ID, id, 0, it.Reason)
 		if err != nil {
 			return PublishResult{}, err
 		}
 		return PublishResult{ID: rec.ID, Revision: rec.Revision, Outcome: "ended"}, nil
 	case id == "":
-		rec, err := p.svc.Create(ctx, c.ID, it.State, it.Reason)
+		rec, err := svc.Create(ctx, c.ID, it.State, it.Reason)
 		if err != nil {
 			return PublishResult{}, err
 		}
@@ -153,7 +181,7 @@ func (p *Publisher) apply(ctx context.Context, c *model.Concept, it PublishItem)
 	default:
 		// The master is authoritative: its change replaces the state
 		// whatever the current revision.
-		rec, err := p.svc.Update(ctx, c.ID, id, 0, it.State, it.Reason)
+		rec, err := svc.Update(ctx, c.ID, id, 0, it.State, it.Reason)
 		if err != nil {
 			return PublishResult{}, err
 		}
@@ -163,9 +191,9 @@ func (p *Publisher) apply(ctx context.Context, c *model.Concept, it PublishItem)
 
 // resolve returns the id of the record an item names, or "" when it names
 // none that exists (and so is to be created).
-func (p *Publisher) resolve(ctx context.Context, c *model.Concept, it PublishItem) (string, error) {
+func resolve(ctx context.Context, svc record.Service, c *model.Concept, it PublishItem) (string, error) {
 	if it.ID != "" {
-		if _, err := p.svc.Get(ctx, c.ID, it.ID); err != nil {
+		if _, err := svc.Get(ctx, c.ID, it.ID); err != nil {
 			return "", err
 		}
 		return it.ID, nil
@@ -182,7 +210,7 @@ func (p *Publisher) resolve(ctx context.Context, c *model.Concept, it PublishIte
 	if nk == nil {
 		return "", nil
 	}
-	rec, err := p.svc.GetByNaturalKey(ctx, c.ID, nk.Attribute, nk.Value)
+	rec, err := svc.GetByNaturalKey(ctx, c.ID, nk.Attribute, nk.Value)
 	if record.ErrorCode(err) == record.CodeNotFound {
 		return "", nil
 	}
