@@ -537,7 +537,7 @@ func (pc *partitionConsumer) run(offset int64) {
 // false when the consumer must stop (rebalance or end of subscription).
 func (pc *partitionConsumer) deliver(fetchCtx context.Context, km kafka.Message) bool {
 	s := pc.s
-	info := &RecordInfo{Topic: km.Topic, Partition: km.Partition, Offset: km.Offset, Time: km.Time, Key: km.Key}
+	info := RecordInfo{Topic: km.Topic, Partition: km.Partition, Offset: km.Offset, Time: km.Time, Key: km.Key}
 	for {
 		msg, err := s.cfg.Unmarshaler.Unmarshal(km)
 		if err != nil {
@@ -547,16 +547,18 @@ func (pc *partitionConsumer) deliver(fetchCtx context.Context, km kafka.Message)
 			pc.commit.ack(pc.partition, km.Offset+1)
 			return true
 		}
-		msgCtx, cancel := context.WithCancel(context.WithValue(pc.subCtx, recordInfoKey{}, info))
+		// The message's context ends (end) when this delivery does: every
+		// path below ends it before returning or delivering again.
+		msgCtx := newMessageContext(pc.subCtx, info)
 		msg.SetContext(msgCtx)
 		select {
 		case pc.out <- msg:
 		case <-fetchCtx.Done():
-			cancel()
+			msgCtx.end(pc.endErr())
 			return false
 		}
-		acked, stopped := pc.awaitAck(fetchCtx, msg)
-		cancel()
+		acked, stopped := pc.awaitAck(fetchCtx, msg, msgCtx)
+		msgCtx.end(context.Canceled)
 		if acked {
 			pc.commit.ack(pc.partition, km.Offset+1)
 			return !stopped
@@ -571,10 +573,20 @@ func (pc *partitionConsumer) deliver(fetchCtx context.Context, km kafka.Message)
 	}
 }
 
+// endErr is the error of a message context ended because its consumer
+// stopped: the subscription's, or Canceled on a rebalance.
+func (pc *partitionConsumer) endErr() error {
+	if err := pc.subCtx.Err(); err != nil {
+		return err
+	}
+	return context.Canceled
+}
+
 // awaitAck waits for msg's Ack or Nack. If the consumer must stop first, it
 // waits up to CloseTimeout more, so a handler in the middle of its work can
-// still have its Ack committed.
-func (pc *partitionConsumer) awaitAck(fetchCtx context.Context, msg *message.Message) (acked, stopped bool) {
+// still have its Ack committed; msgCtx ends as soon as the subscription
+// does, as the message's context promises.
+func (pc *partitionConsumer) awaitAck(fetchCtx context.Context, msg *message.Message, msgCtx *messageContext) (acked, stopped bool) {
 	select {
 	case <-msg.Acked():
 		return true, false
@@ -584,16 +596,22 @@ func (pc *partitionConsumer) awaitAck(fetchCtx context.Context, msg *message.Mes
 	}
 	t := time.NewTimer(pc.s.cfg.CloseTimeout)
 	defer t.Stop()
-	select {
-	case <-msg.Acked():
-		return true, true
-	case <-msg.Nacked():
-		return false, true
-	case <-t.C:
-		pc.s.logger.Info("Message not acknowledged before the partition was released; it will be delivered again", watermill.LogFields{
-			"topic": pc.topic, "partition": pc.partition, "uuid": msg.UUID,
-		})
-		return false, true
+	subDone := pc.subCtx.Done()
+	for {
+		select {
+		case <-msg.Acked():
+			return true, true
+		case <-msg.Nacked():
+			return false, true
+		case <-subDone:
+			msgCtx.end(pc.subCtx.Err())
+			subDone = nil
+		case <-t.C:
+			pc.s.logger.Info("Message not acknowledged before the partition was released; it will be delivered again", watermill.LogFields{
+				"topic": pc.topic, "partition": pc.partition, "uuid": msg.UUID,
+			})
+			return false, true
+		}
 	}
 }
 
