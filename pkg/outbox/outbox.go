@@ -94,6 +94,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -296,17 +297,11 @@ func Append(ctx context.Context, tx *sql.Tx, d Dialect, entries ...Entry) error 
 		}
 	}
 	now := time.Now().UnixMicro()
+	args := make([]any, 0, min(len(entries), appendChunk)*6)
 	for start := 0; start < len(entries); start += appendChunk {
 		chunk := entries[start:min(start+appendChunk, len(entries))]
-		var q strings.Builder
-		q.WriteString(`INSERT INTO outbox_entries (topic, msg_key, msg_value, headers, event_id, created_at_us) VALUES `)
-		args := make([]any, 0, len(chunk)*6)
-		for i, e := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			n := len(args)
-			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6)
+		args = args[:0]
+		for _, e := range chunk {
 			headers, err := json.Marshal(e.Headers)
 			if err != nil {
 				return fmt.Errorf("append to outbox: encode headers of event %q: %w", e.EventID, err)
@@ -317,11 +312,41 @@ func Append(ctx context.Context, tx *sql.Tx, d Dialect, entries ...Entry) error 
 			}
 			args = append(args, e.Topic, e.Key, value, string(headers), e.EventID, now)
 		}
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, insertQuery(d, len(chunk)), args...); err != nil {
 			return fmt.Errorf("append to outbox: insert: %w", err)
 		}
 	}
 	return nil
+}
+
+// insertQueries caches the INSERT of n entries per dialect.
+var insertQueries [2][appendChunk + 1]atomic.Pointer[string]
+
+// insertQuery returns the INSERT statement for n (1 to appendChunk)
+// entries. SQLite gets anonymous ? parameters: it resolves each numbered
+// $n by a linear search of the ones before it, which makes parsing a
+// 600-parameter statement quadratic.
+func insertQuery(d Dialect, n int) string {
+	slot := &insertQueries[d][n]
+	if q := slot.Load(); q != nil {
+		return *q
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO outbox_entries (topic, msg_key, msg_value, headers, event_id, created_at_us) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if d == SQLite {
+			b.WriteString("(?, ?, ?, ?, ?, ?)")
+			continue
+		}
+		k := i * 6
+		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d)", k+1, k+2, k+3, k+4, k+5, k+6)
+	}
+	q := b.String()
+	slot.Store(&q)
+	return q
 }
 
 // ErrNotFound is returned by Skip when no unpublished entry has the id.

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel/attribute"
@@ -584,8 +585,8 @@ func (r *Relay) read(ctx context.Context, pos int64, limit int) ([]entry, error)
 		if err := rows.Scan(&e.id, &e.msg.Topic, &key, &value, &null, &headers, &eventID, &e.created, &skipped); err != nil {
 			return nil, fmt.Errorf("read outbox entry: %w", err)
 		}
-		var hm map[string]string
-		if err := json.Unmarshal([]byte(headers), &hm); err != nil {
+		hm, err := decodeHeaders(headers)
+		if err != nil {
 			return nil, fmt.Errorf("read outbox entry %d: decode headers: %w", e.id, err)
 		}
 		if value == nil && !null {
@@ -614,6 +615,74 @@ func (r *Relay) read(ctx context.Context, pos int64, limit int) ([]entry, error)
 		return nil, fmt.Errorf("read outbox after %d: %w", pos, err)
 	}
 	return out, nil
+}
+
+// decodeHeaders decodes the headers column, a JSON object of strings as
+// Append writes it. Objects without escapes or whitespace (what
+// json.Marshal makes of ordinary header names and values) are split
+// directly, which is several times cheaper than encoding/json; anything
+// else goes through encoding/json, so the result is the same.
+func decodeHeaders(s string) (map[string]string, error) {
+	if m, ok := splitFlatObject(s); ok {
+		return m, nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// splitFlatObject parses {"k":"v",...} with no backslash and no
+// whitespace outside strings; ok is false for anything else.
+func splitFlatObject(s string) (map[string]string, bool) {
+	if strings.IndexByte(s, '\\') >= 0 || len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' || !utf8.ValidString(s) {
+		return nil, false
+	}
+	if s == "{}" {
+		return map[string]string{}, true
+	}
+	m := make(map[string]string, 12)
+	rest := s[1 : len(s)-1]
+	for {
+		k, r, ok := cutString(rest)
+		if !ok || len(r) == 0 || r[0] != ':' {
+			return nil, false
+		}
+		v, r, ok := cutString(r[1:])
+		if !ok {
+			return nil, false
+		}
+		if _, dup := m[k]; dup {
+			return nil, false // let encoding/json decide what a duplicate means
+		}
+		m[k] = v
+		if r == "" {
+			return m, true
+		}
+		if r[0] != ',' {
+			return nil, false
+		}
+		rest = r[1:]
+	}
+}
+
+// cutString cuts a JSON string without escapes off the front of s.
+func cutString(s string) (str, rest string, ok bool) {
+	if len(s) < 2 || s[0] != '"' {
+		return "", "", false
+	}
+	end := strings.IndexByte(s[1:], '"')
+	if end < 0 {
+		return "", "", false
+	}
+	str = s[1 : 1+end]
+	for i := 0; i < len(str); i++ {
+		if str[i] < 0x20 {
+			return "", "", false // control characters are invalid JSON
+		}
+	}
+	return str, s[2+end:], true
 }
 
 func mapKeys(m map[string]string) func(yield func(string) bool) {
