@@ -34,10 +34,15 @@ const (
 	// concepts named in its grant: decides which systems may receive them
 	// (ActionApprove), and nothing else.
 	RoleOwner Role = "owner"
+	// RoleSubscriber is a business system that receives data through its
+	// own approved subscriptions. Its grant names the system. It may ask
+	// for subscriptions and read its own deliveries (decided by the
+	// delivery service from System()); it holds no Action on master data.
+	RoleSubscriber Role = "subscriber"
 )
 
 // Roles lists every role, for validation and documentation.
-var Roles = []Role{RoleAdmin, RoleSteward, RolePublisher, RoleAuditor, RoleOwner}
+var Roles = []Role{RoleAdmin, RoleSteward, RolePublisher, RoleAuditor, RoleOwner, RoleSubscriber}
 
 // Valid reports whether r is one of Roles.
 func (r Role) Valid() bool { return slices.Contains(Roles, r) }
@@ -86,8 +91,8 @@ func (g Grant) Validate() error {
 	if g.Role == RoleOwner && len(g.Concepts) == 0 {
 		errs = append(errs, errors.New("concepts: an owner grant must name at least one concept (or \"*\")"))
 	}
-	if g.Role == RolePublisher && strings.TrimSpace(g.System) == "" {
-		errs = append(errs, errors.New("system: a publisher grant must name the system it publishes for"))
+	if (g.Role == RolePublisher || g.Role == RoleSubscriber) && strings.TrimSpace(g.System) == "" {
+		errs = append(errs, fmt.Errorf("system: a %s grant must name the system it acts for", g.Role))
 	}
 	for _, c := range g.Concepts {
 		if strings.TrimSpace(c) == "" {
@@ -133,14 +138,15 @@ func (p *Principal) Can(action Action, concept string) bool {
 	return false
 }
 
-// System returns the system id p publishes for, or "" if it holds no
-// publisher grant. An external master's writes are attributed to it.
+// System returns the system id p acts for (its publisher or subscriber
+// grant's), or "" if it holds neither. An external master's writes, and a
+// subscriber's subscriptions, are attributed to it.
 func (p *Principal) System() string {
 	if p == nil {
 		return ""
 	}
 	for _, g := range p.Grants {
-		if g.Role == RolePublisher {
+		if g.Role == RolePublisher || g.Role == RoleSubscriber {
 			return g.System
 		}
 	}

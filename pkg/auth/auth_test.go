@@ -19,6 +19,10 @@ func TestCan(t *testing.T) {
 	auditor := &auth.Principal{Subject: "revisor", Grants: []auth.Grant{{Role: auth.RoleAuditor}}}
 	publisher := &auth.Principal{Subject: "hr", Grants: []auth.Grant{{Role: auth.RolePublisher, System: "hr-system"}}}
 	owner := &auth.Principal{Subject: "eva", Grants: []auth.Grant{{Role: auth.RoleOwner, Concepts: []string{"person"}}}}
+	subscriber := &auth.Principal{Subject: "bibliotek", Kind: auth.KindSystem, Grants: []auth.Grant{{Role: auth.RoleSubscriber, System: "bibliotek"}}}
+	if subscriber.System() != "bibliotek" || publisher.System() != "hr-system" || admin.System() != "" {
+		t.Fatalf("System() = %q, %q, %q; want the grant's system for subscriber and publisher only", subscriber.System(), publisher.System(), admin.System())
+	}
 	tests := []struct {
 		name    string
 		p       *auth.Principal
@@ -37,6 +41,8 @@ func TestCan(t *testing.T) {
 		{"publisher publishes", publisher, auth.ActionPublish, "employee", true},
 		{"publisher cannot write as steward", publisher, auth.ActionWrite, "employee", false},
 		{"anonymous nothing", nil, auth.ActionRead, "person", false},
+		{"subscriber reads no master data", subscriber, auth.ActionRead, "person", false},
+		{"subscriber cannot publish", subscriber, auth.ActionPublish, "person", false},
 		{"owner approves own concept", owner, auth.ActionApprove, "person", true},
 		{"owner cannot approve other concept", owner, auth.ActionApprove, "unit", false},
 		{"owner cannot read records", owner, auth.ActionRead, "person", false},
