@@ -59,8 +59,11 @@ func (DefaultMarshaler) Marshal(_ string, msg *message.Message) (kafka.Message, 
 	if msg.UUID == "" {
 		return kafka.Message{}, errors.New("marshal message: uuid: must not be empty")
 	}
+	// One copy of the UUID serves as header value and, usually, as key: the
+	// writer only reads them.
+	id := []byte(msg.UUID)
 	headers := make([]kafka.Header, 0, len(msg.Metadata)+1)
-	headers = append(headers, kafka.Header{Key: UUIDHeader, Value: []byte(msg.UUID)})
+	headers = append(headers, kafka.Header{Key: UUIDHeader, Value: id})
 	if len(msg.Metadata) > 0 {
 		start := len(headers)
 		for k, v := range msg.Metadata {
@@ -79,12 +82,12 @@ func (DefaultMarshaler) Marshal(_ string, msg *message.Message) (kafka.Message, 
 			return 0
 		})
 	}
-	key := msg.Metadata.Get(PartitionKeyMetadata)
-	if key == "" {
-		key = msg.UUID
+	key := id
+	if k := msg.Metadata.Get(PartitionKeyMetadata); k != "" {
+		key = []byte(k)
 	}
 	return kafka.Message{
-		Key:     []byte(key),
+		Key:     key,
 		Value:   msg.Payload,
 		Headers: headers,
 	}, nil

@@ -320,36 +320,50 @@ func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
 	return p.write(topic, msgs, records)
 }
 
-// write sends records until all are acknowledged or an error is final.
+// write sends records until all are acknowledged or an error is final. The
+// first attempt sends records as they are; only a retry builds a batch of
+// the records not yet acknowledged.
 func (p *Publisher) write(topic string, msgs []*message.Message, records []kafka.Message) error {
-	pending := make([]int, len(records)) // indexes into records not yet acknowledged
-	for i := range pending {
-		pending[i] = i
-	}
-	batch := make([]kafka.Message, 0, len(records))
+	var (
+		pending []int // indexes into records not yet acknowledged; nil: all
+		batch   []kafka.Message
+	)
 	for attempt := 1; ; attempt++ {
-		batch = batch[:0]
-		for _, i := range pending {
-			batch = append(batch, records[i])
+		send := records
+		if pending != nil {
+			batch = batch[:0]
+			for _, i := range pending {
+				batch = append(batch, records[i])
+			}
+			send = batch
 		}
-		err := p.writer.WriteMessages(context.Background(), batch...)
+		err := p.writer.WriteMessages(context.Background(), send...)
 		if err == nil {
 			return nil
+		}
+		index := func(j int) int {
+			if pending == nil {
+				return j
+			}
+			return pending[j]
 		}
 		var (
 			failed []int
 			cause  error
 		)
 		var werrs kafka.WriteErrors
-		if errors.As(err, &werrs) && len(werrs) == len(pending) {
+		if errors.As(err, &werrs) && len(werrs) == len(send) {
 			for j, werr := range werrs {
 				if werr != nil {
-					failed = append(failed, pending[j])
+					failed = append(failed, index(j))
 					cause = werr
 				}
 			}
 		} else {
-			failed, cause = pending, err
+			failed, cause = make([]int, len(send)), err
+			for j := range failed {
+				failed[j] = index(j)
+			}
 		}
 		if len(failed) == 0 {
 			return nil
