@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -22,8 +23,10 @@ import (
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/auth/authsql"
+	"github.com/samnav/samnav/pkg/avroserde"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/telemetry"
+	"github.com/samnav/samnav/services/delivery"
 	"github.com/samnav/samnav/services/masterdata"
 	"github.com/samnav/samnav/services/registry"
 	"github.com/samnav/samnav/tools/samnav/internal/synthcity"
@@ -46,9 +49,11 @@ type devConfig struct {
 	HTTPAddr     string
 	LogLevel     string
 	// Seed is the synthetic city's seed; NoSeed skips seeding.
-	Seed     uint64
-	NoSeed   bool
-	SeedSize synthcity.Size
+	Seed   uint64
+	NoSeed bool
+	// NoExamples skips the example subscriber systems.
+	NoExamples bool
+	SeedSize   synthcity.Size
 }
 
 func (c devConfig) validate() error {
@@ -80,6 +85,7 @@ func parseDevFlags(args []string, stderr io.Writer) (devConfig, error) {
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the synthetic city loaded on first start (the same seed gives the same city)")
 	fs.BoolVar(&cfg.NoSeed, "no-seed", false, "start with empty master data instead of a synthetic city")
+	fs.BoolVar(&cfg.NoExamples, "no-examples", false, "do not register and run the example subscriber systems")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: samnav dev [flags]\n\nRuns the embedded Kafka broker and every Samnav service in one process.\nState is kept in --data-dir; stop with Ctrl-C.\n\nFlags:")
 		fs.PrintDefaults()
@@ -121,6 +127,14 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	h.printBanner(stdout)
+	if !cfg.NoExamples {
+		if err := h.startExamples(ctx); err != nil {
+			h.stop()
+			return err
+		}
+		fmt.Fprintln(stdout, "Example subscribers: skolplattform (persons over Kafka), bibliotek (persons over a signed webhook), hemtjanst (units over the pull feed).")
+		go h.reportFlow(ctx, stdout, 15*time.Second)
+	}
 	if !cfg.NoSeed {
 		if err := h.seed(ctx, stdout); err != nil {
 			h.stop()
@@ -142,10 +156,14 @@ type devHub struct {
 	http     *http.Server
 	httpLn   net.Listener
 	group    *errgroup.Group
-	cancel   context.CancelFunc
+	// ctx lives as long as the hub; stop cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
 
-	closers []func() error
-	tokens  *auth.Tokens
+	closers  []func() error
+	tokens   *auth.Tokens
+	delivery *delivery.Server
+	flow     *exampleFlow
 
 	// adminToken is the bootstrap admin token, set only on the first start
 	// of a data directory (it is shown once, then only its hash is kept).
@@ -162,7 +180,7 @@ type component struct {
 // On error, whatever was started is stopped again.
 func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *devHub, err error) {
 	ctx, cancel := context.WithCancel(ctx)
-	h := &devHub{cfg: cfg, tel: tel, logger: tel.Logger, cancel: cancel}
+	h := &devHub{cfg: cfg, tel: tel, logger: tel.Logger, ctx: ctx, cancel: cancel}
 	defer func() {
 		if err != nil {
 			h.stop()
@@ -237,6 +255,32 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 		return nil, fmt.Errorf("start master data: %w", err)
 	}
 
+	// Delivery registers the projected schema of every view topic, so it
+	// writes to the registry with a service token of its own.
+	deliveryToken, err := h.serviceToken(ctx, "delivery")
+	if err != nil {
+		return nil, err
+	}
+	deliveryRegistry, err := avroserde.NewRegistryClient(registryURL, avroserde.WithBearerToken(deliveryToken))
+	if err != nil {
+		return nil, err
+	}
+	h.delivery, err = delivery.New(ctx, delivery.Config{
+		Addr:        "127.0.0.1:0", // its API is served on the console's address below
+		Driver:      delivery.DriverSQLite,
+		DataDir:     filepath.Join(cfg.DataDir, "delivery"),
+		RegistryURL: registryURL,
+		Brokers:     []string{h.broker.Addr()},
+		// The example subscribers' webhook receivers run on loopback.
+		WebhookAllowPrivate: true,
+	}, delivery.Deps{Logger: h.logger, Authenticator: tokens, Registry: deliveryRegistry})
+	if err != nil {
+		return nil, fmt.Errorf("open delivery: %w", err)
+	}
+	if err := h.delivery.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start delivery: %w", err)
+	}
+
 	h.httpLn, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for console on %s: %w", cfg.HTTPAddr, err)
@@ -246,6 +290,7 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 	h.components = append(h.components,
 		component{"console", base, "status page, /healthz, /metrics"},
 		component{"masterdata", base + "/api/v1/", "master data REST API (create, read, list, history, publish); token required"},
+		component{"delivery", base + "/api/v1/subscriptions", "subscriptions and approvals, webhooks, pull feeds (/api/v1/feeds/)"},
 	)
 
 	var gctx context.Context
@@ -276,6 +321,27 @@ func (h *devHub) openTokens(ctx context.Context) (*auth.Tokens, error) {
 		return nil, fmt.Errorf("open token store: %w", err)
 	}
 	return &auth.Tokens{Store: store}, nil
+}
+
+// serviceToken returns the API token a built-in service uses towards the
+// others (today: to register view schemas), kept in the data directory
+// with mode 0600 so a restart reuses it.
+func (h *devHub) serviceToken(ctx context.Context, service string) (string, error) {
+	path := filepath.Join(h.cfg.DataDir, service+".token")
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	token, _, err := h.tokens.Issue(ctx, auth.IssueRequest{
+		Subject: "samnav-" + service, Kind: auth.KindSystem, Name: "Samnav " + service + " service",
+		Grants: []auth.Grant{{Role: auth.RoleAdmin}},
+	})
+	if err != nil {
+		return "", fmt.Errorf("%s service token: %w", service, err)
+	}
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("%s service token: %w", service, err)
+	}
+	return token, nil
 }
 
 // contractSeeds are the generated contracts, registered at start-up.
@@ -311,9 +377,15 @@ func (h *devHub) routes() http.Handler {
 	})
 	mux.Handle("GET /metrics", h.tel.MetricsHandler())
 	mux.Handle("/api/", h.master.Handler())
+	for _, p := range []string{"/api/v1/subscriptions", "/api/v1/subscriptions/", "/api/v1/feeds/"} {
+		mux.Handle(p, h.delivery.Handler())
+	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if err := statusPage.Execute(w, h.components); err != nil {
+		if err := statusPage.Execute(w, struct {
+			Components []component
+			Flow       string
+		}{h.components, h.flow.summary()}); err != nil {
 			h.logger.Error("render status page", "err", err)
 		}
 	})
@@ -326,8 +398,9 @@ var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
 <h1>Samnav – stadens delade datahubb (dev)</h1>
 <p>Det här kör i processen / running in this process:</p>
 <table><thead><tr><th scope="col">Komponent</th><th scope="col">Adress</th><th scope="col">Vad</th></tr></thead><tbody>
-{{range .}}<tr><td>{{.Name}}</td><td><code>{{.Addr}}</code></td><td>{{.What}}</td></tr>
+{{range .Components}}<tr><td>{{.Name}}</td><td><code>{{.Addr}}</code></td><td>{{.What}}</td></tr>
 {{end}}</tbody></table>
+{{with .Flow}}<h2>Uppgifter som lämnats en gång / once-only flow</h2><p>Mottaget av exempelsystemen / received by the example systems: {{.}}</p>{{end}}
 </main></body></html>
 `))
 
@@ -339,6 +412,24 @@ func (h *devHub) printBanner(w io.Writer) {
 	if h.adminToken != "" {
 		fmt.Fprintf(w, "\nAdmin token (shown this once; keep it):\n  %s\n", h.adminToken)
 		fmt.Fprintf(w, "Try: curl -H 'Authorization: Bearer %s' %s/api/v1/unit?limit=3\n\n", h.adminToken, "http://"+h.httpLn.Addr().String())
+	}
+}
+
+// reportFlow prints what the example systems received whenever it changed.
+func (h *devHub) reportFlow(ctx context.Context, out io.Writer, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	last := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if s := h.flow.summary(); s != last {
+				fmt.Fprintf(out, "Once-only flow, received so far: %s\n", s)
+				last = s
+			}
+		}
 	}
 }
 
@@ -363,6 +454,11 @@ func (h *devHub) stop() {
 		}
 	} else if h.httpLn != nil {
 		_ = h.httpLn.Close()
+	}
+	if h.delivery != nil {
+		if err := h.delivery.Shutdown(ctx); err != nil {
+			h.logger.Warn("delivery shutdown", "err", err)
+		}
 	}
 	if h.master != nil {
 		if err := h.master.Shutdown(ctx); err != nil {

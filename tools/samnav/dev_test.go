@@ -259,3 +259,43 @@ func TestDevFlagsRejectBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestDevExampleSubscribersReceive: the example systems are registered,
+// approved and receive the seeded city over Kafka, a signed webhook and the
+// pull feed, so the once-only flow is visible from the first run.
+func TestDevExampleSubscribersReceive(t *testing.T) {
+	cfg := testConfig(t)
+	h := startTestHub(t, cfg)
+	if err := h.startExamples(t.Context()); err != nil {
+		t.Fatalf("start examples: %v", err)
+	}
+	var out bytes.Buffer
+	if err := h.seed(t.Context(), &out); err != nil {
+		t.Fatalf("seed: %v\n%s", err, out.String())
+	}
+	want := map[string]int64{"skolplattform": int64(cfg.SeedSize.Persons), "bibliotek": int64(cfg.SeedSize.Persons), "hemtjanst": int64(cfg.SeedSize.Units)}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		done := true
+		for id, n := range want {
+			if h.flow.received[id].Load() < n {
+				done = false
+			}
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 90s the examples received %s; want at least %v", h.flow.summary(), want)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	// A restart finds the approved subscriptions and keeps delivering.
+	cfg.KafkaAddr, cfg.RegistryAddr = h.broker.Addr(), h.registry.Addr()
+	h.stop()
+	h2 := startTestHub(t, cfg)
+	if err := h2.startExamples(t.Context()); err != nil {
+		t.Fatalf("start examples after restart: %v", err)
+	}
+}

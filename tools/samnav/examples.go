@@ -1,0 +1,344 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/kafkago"
+)
+
+// exampleSystem is a business system `samnav dev` registers as a subscriber,
+// so the once-only flow is visible from the first run: each asks for a
+// concept with a purpose and a legal basis, is approved for the fields it
+// needs, and receives them over its own channel.
+type exampleSystem struct {
+	ID, Name, Concept, Channel string
+	Fields                     []string
+	Purpose, Basis, Reference  string
+}
+
+var exampleSystems = []exampleSystem{
+	{
+		ID: "skolplattform", Name: "Skolplattformen", Concept: "person", Channel: "kafka",
+		Fields:    []string{"givenNames", "surname", "dateOfBirth", "protectedIdentity", "registeredAddress"},
+		Purpose:   "Elev- och barnregister för förskola och skola",
+		Basis:     "public_task",
+		Reference: "Skollagen (2010:800) 26 kap. 5 §, 29 kap. 9 §",
+	},
+	{
+		ID: "bibliotek", Name: "Bibliotekssystemet", Concept: "person", Channel: "webhook",
+		Fields:    []string{"givenNames", "surname", "emailAddress"},
+		Purpose:   "Låntagarregister för stadsbiblioteket",
+		Basis:     "public_task",
+		Reference: "Bibliotekslagen (2013:801) 2 §",
+	},
+	{
+		ID: "hemtjanst", Name: "Hemtjänstens verksamhetssystem", Concept: "unit", Channel: "feed",
+		Fields:    []string{"name", "unitType", "address", "phoneNumber", "openingHours"},
+		Purpose:   "Planering av hemtjänstinsatser per enhet",
+		Basis:     "public_task",
+		Reference: "Socialtjänstlagen (2001:453) 4 kap.",
+	},
+}
+
+// exampleFlow counts what the example systems received.
+type exampleFlow struct {
+	received map[string]*atomic.Int64
+}
+
+func (f *exampleFlow) summary() string {
+	if f == nil {
+		return ""
+	}
+	parts := make([]string, 0, len(exampleSystems))
+	for _, s := range exampleSystems {
+		parts = append(parts, fmt.Sprintf("%s (%s over %s): %d", s.ID, s.Concept, s.Channel, f.received[s.ID].Load()))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// startExamples registers and approves the example subscriptions (once per
+// data directory) and starts each example system's receiver. The systems
+// talk to the hub only through its public APIs and Kafka, as real ones do.
+func (h *devHub) startExamples(ctx context.Context) error {
+	// The examples run as long as the hub does, not as long as the caller.
+	ctx = h.ctx
+	dir := filepath.Join(h.cfg.DataDir, "examples")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("examples: %w", err)
+	}
+	api := &apiClient{base: "http://" + h.httpLn.Addr().String(), http: &http.Client{Timeout: 30 * time.Second}}
+	admin, err := h.exampleToken(ctx, dir, "admin", auth.Grant{Role: auth.RoleAdmin})
+	if err != nil {
+		return err
+	}
+	h.flow = &exampleFlow{received: map[string]*atomic.Int64{}}
+	for _, s := range exampleSystems {
+		h.flow.received[s.ID] = &atomic.Int64{}
+		token, err := h.exampleToken(ctx, dir, s.ID, auth.Grant{Role: auth.RoleSubscriber, System: s.ID})
+		if err != nil {
+			return err
+		}
+		id, err := ensureSubscription(ctx, api, admin, token, s)
+		if err != nil {
+			return fmt.Errorf("example %s: %w", s.ID, err)
+		}
+		counter := h.flow.received[s.ID]
+		switch s.Channel {
+		case "kafka":
+			err = h.exampleKafkaReader(ctx, s, counter)
+		case "webhook":
+			err = h.exampleWebhookReceiver(ctx, api, token, dir, id, s, counter)
+		case "feed":
+			h.exampleFeedReader(ctx, api, token, id, counter)
+		}
+		if err != nil {
+			return fmt.Errorf("example %s: %w", s.ID, err)
+		}
+	}
+	return nil
+}
+
+// exampleToken returns the example principal's API token, kept in the data
+// directory (mode 0600) so a restart reuses it rather than piling up tokens.
+func (h *devHub) exampleToken(ctx context.Context, dir, subject string, g auth.Grant) (string, error) {
+	path := filepath.Join(dir, subject+".token")
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	req := auth.IssueRequest{Subject: subject, Kind: auth.KindSystem, Name: subject + " (samnav dev example)", Grants: []auth.Grant{g}}
+	if g.Role == auth.RoleAdmin {
+		// The information owner who approves the examples' requests.
+		req.Subject, req.Kind = "example-owner", auth.KindUser
+	}
+	token, _, err := h.tokens.Issue(ctx, req)
+	if err != nil {
+		return "", fmt.Errorf("example token for %s: %w", subject, err)
+	}
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("example token for %s: %w", subject, err)
+	}
+	return token, nil
+}
+
+// ensureSubscription finds the system's subscription of its concept, or asks
+// for it as the system and approves it as the information owner would.
+func ensureSubscription(ctx context.Context, api *apiClient, admin, token string, s exampleSystem) (string, error) {
+	var list struct {
+		Subscriptions []struct {
+			ID, Concept, Status string
+		} `json:"subscriptions"`
+	}
+	q := url.Values{"system": {s.ID}, "concept": {s.Concept}}
+	if err := api.do(ctx, http.MethodGet, "/api/v1/subscriptions?"+q.Encode(), token, nil, &list); err != nil {
+		return "", err
+	}
+	for _, sub := range list.Subscriptions {
+		if sub.Status == "approved" {
+			return sub.ID, nil
+		}
+	}
+	var created struct{ ID string }
+	err := api.do(ctx, http.MethodPost, "/api/v1/subscriptions", token, map[string]any{
+		"concept": s.Concept, "purpose": s.Purpose, "channel": s.Channel, "fields": s.Fields,
+		"legalBasis": map[string]string{"basis": s.Basis, "reference": s.Reference},
+		"reason":     "exempelsystem i samnav dev",
+	}, &created)
+	if err != nil {
+		return "", fmt.Errorf("request subscription: %w", err)
+	}
+	err = api.do(ctx, http.MethodPost, "/api/v1/subscriptions/"+created.ID+"/approve", admin, map[string]any{
+		"fields": s.Fields, "reason": "godkänd för exemplet i samnav dev",
+	}, nil)
+	if err != nil {
+		return "", fmt.Errorf("approve subscription %s: %w", created.ID, err)
+	}
+	return created.ID, nil
+}
+
+// exampleKafkaReader reads the system's view topic, as a Kafka-native
+// business system does.
+func (h *devHub) exampleKafkaReader(ctx context.Context, s exampleSystem, counter *atomic.Int64) error {
+	sub, err := kafkago.NewSubscriber(kafkago.SubscriberConfig{
+		Brokers: []string{h.broker.Addr()}, ConsumerGroup: s.ID + "-example", InitialOffset: kafkago.Earliest,
+	}, watermill.NopLogger{})
+	if err != nil {
+		return err
+	}
+	h.closers = append(h.closers, sub.Close)
+	topic := fmt.Sprintf("samnav.view.%s.%s.v1", s.ID, s.Concept)
+	go func() {
+		// The view topic appears once delivery has started the
+		// subscription's pipeline; retry until then.
+		for ctx.Err() == nil {
+			msgs, err := sub.Subscribe(ctx, topic)
+			if err != nil {
+				h.logger.Debug("example kafka reader: view topic not ready", "topic", topic, "err", err)
+				time.Sleep(time.Second)
+				continue
+			}
+			for m := range msgs {
+				counter.Add(1)
+				m.Ack()
+			}
+			return
+		}
+	}()
+	return nil
+}
+
+// exampleWebhookReceiver runs the system's webhook endpoint on loopback,
+// verifying every delivery's Standard Webhooks signature.
+func (h *devHub) exampleWebhookReceiver(ctx context.Context, api *apiClient, token, dir, subID string, s exampleSystem, counter *atomic.Int64) error {
+	secretPath := filepath.Join(dir, s.ID+".webhook-secret")
+	secret, err := os.ReadFile(secretPath)
+	fresh := errors.Is(err, os.ErrNotExist)
+	if fresh {
+		raw := make([]byte, 32)
+		_, _ = rand.Read(raw)
+		secret = []byte("whsec_" + base64.StdEncoding.EncodeToString(raw))
+		if err := os.WriteFile(secretPath, secret, 0o600); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	wh, err := standardwebhooks.NewWebhook(strings.TrimSpace(string(secret)))
+	if err != nil {
+		return fmt.Errorf("webhook secret: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, "read body", http.StatusBadRequest)
+			return
+		}
+		if err := wh.Verify(body, r.Header); err != nil {
+			h.logger.Warn("example webhook: signature does not verify", "system", s.ID, "err", err)
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		counter.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	h.closers = append(h.closers, srv.Close)
+	body := map[string]any{"url": "http://" + ln.Addr().String() + "/samnav"}
+	if fresh {
+		body["secret"] = strings.TrimSpace(string(secret))
+	}
+	if err := api.do(ctx, http.MethodPut, "/api/v1/subscriptions/"+subID+"/webhook", token, body, nil); err != nil {
+		return fmt.Errorf("register webhook endpoint: %w", err)
+	}
+	return nil
+}
+
+// exampleFeedReader pulls the system's feed, as a system behind a firewall
+// does: the snapshot page by page, then changes with long-polling.
+func (h *devHub) exampleFeedReader(ctx context.Context, api *apiClient, token, subID string, counter *atomic.Int64) {
+	go func() {
+		var page struct {
+			Items         []json.RawMessage `json:"items"`
+			NextCursor    string            `json:"nextCursor"`
+			ChangesCursor string            `json:"changesCursor"`
+		}
+		cursor, follow := "", ""
+		for ctx.Err() == nil {
+			path := "/api/v1/feeds/" + subID + "/snapshot?limit=500"
+			if cursor != "" {
+				path += "&cursor=" + url.QueryEscape(cursor)
+			}
+			if err := api.do(ctx, http.MethodGet, path, token, nil, &page); err != nil {
+				time.Sleep(time.Second)
+				continue
+			}
+			counter.Add(int64(len(page.Items)))
+			follow = page.ChangesCursor
+			if page.NextCursor == "" {
+				break
+			}
+			cursor = page.NextCursor
+		}
+		for ctx.Err() == nil {
+			var changes struct {
+				Items      []json.RawMessage `json:"items"`
+				NextCursor string            `json:"nextCursor"`
+			}
+			path := "/api/v1/feeds/" + subID + "/changes?wait=20s&limit=500&cursor=" + url.QueryEscape(follow)
+			if err := api.do(ctx, http.MethodGet, path, token, nil, &changes); err != nil {
+				time.Sleep(time.Second)
+				continue
+			}
+			counter.Add(int64(len(changes.Items)))
+			if changes.NextCursor != "" {
+				follow = changes.NextCursor
+			}
+		}
+	}()
+}
+
+// apiClient calls the hub's REST APIs with a bearer token.
+type apiClient struct {
+	base string
+	http *http.Client
+}
+
+func (c *apiClient) do(ctx context.Context, method, path, token string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
+	}
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
