@@ -341,4 +341,3 @@ func (c *apiClient) do(ctx context.Context, method, path, token string, in, out 
 	}
 	return nil
 }
-
