@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -101,34 +102,51 @@ func (DefaultMarshaler) Marshal(_ string, msg *message.Message) (kafka.Message, 
 // ambiguous. A repeated other header keeps its last value, as metadata holds
 // one value per key.
 func (DefaultMarshaler) Unmarshal(km kafka.Message) (*message.Message, error) {
-	var (
-		uuid    string
-		hasUUID bool
-		md      message.Metadata
-	)
-	for _, h := range km.Headers {
+	uuidAt, size := -1, 0
+	for i, h := range km.Headers {
 		if h.Key == UUIDHeader {
-			if hasUUID {
+			if uuidAt >= 0 {
 				return nil, fmt.Errorf("unmarshal record %s/%d@%d: header %q: must appear at most once", km.Topic, km.Partition, km.Offset, UUIDHeader)
 			}
 			if len(h.Value) == 0 {
 				return nil, fmt.Errorf("unmarshal record %s/%d@%d: header %q: must not be empty", km.Topic, km.Partition, km.Offset, UUIDHeader)
 			}
-			uuid, hasUUID = string(h.Value), true
+			uuidAt = i
 			continue
 		}
-		if md == nil {
-			md = make(message.Metadata, len(km.Headers))
-		}
-		md[h.Key] = string(h.Value)
+		size += len(h.Value)
 	}
-	if !hasUUID {
+	var uuid string
+	if uuidAt >= 0 {
+		uuid = string(km.Headers[uuidAt].Value)
+	} else {
 		uuid = km.Topic + "-" + strconv.Itoa(km.Partition) + "-" + strconv.FormatInt(km.Offset, 10)
 	}
 	msg := message.NewMessage(uuid, km.Value)
-	if md != nil {
-		msg.Metadata = md
+	if len(km.Headers) == 0 || (uuidAt >= 0 && len(km.Headers) == 1) {
+		return msg, nil
 	}
+	// The metadata values share one string, one allocation per record
+	// instead of one per header. The UUID has its own: deduplication keeps
+	// UUIDs long after the message, and should not keep its metadata too.
+	var sb strings.Builder
+	sb.Grow(size)
+	for i, h := range km.Headers {
+		if i != uuidAt {
+			sb.Write(h.Value)
+		}
+	}
+	values := sb.String()
+	md := make(message.Metadata, len(km.Headers))
+	off := 0
+	for i, h := range km.Headers {
+		if i == uuidAt {
+			continue
+		}
+		md[h.Key] = values[off : off+len(h.Value)]
+		off += len(h.Value)
+	}
+	msg.Metadata = md
 	return msg, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/segmentio/kafka-go"
 
@@ -180,4 +181,33 @@ func TestRetryable(t *testing.T) {
 			t.Errorf("Retryable(%v) = %v, want %v", tt.err, got, tt.want)
 		}
 	}
+}
+
+// BenchmarkMarshaler: one message as the telemetry decorator and CloudEvents
+// leave it (three metadata entries), both ways.
+func BenchmarkMarshaler(b *testing.B) {
+	msg := message.NewMessage(watermill.NewUUID(), make([]byte, 100))
+	msg.Metadata.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	msg.Metadata.Set("ce_type", "samnav.masterdata.changed")
+	msg.Metadata.Set("ce_source", "masterdata")
+	km, err := kafkago.DefaultMarshaler{}.Marshal("t", msg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := (kafkago.DefaultMarshaler{}).Marshal("t", msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("unmarshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := (kafkago.DefaultMarshaler{}).Unmarshal(km); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
