@@ -260,7 +260,8 @@ func BenchmarkEndToEnd(b *testing.B) {
 	viewSchema(b, h, view)
 
 	got := newCounter(n + 1)
-	sdk, err := subscriber.New(subscriber.Config{Brokers: []string{h.broker.Addr()}, Group: "skolplattform.bench", Registry: h.registry, Logger: testLogger(b)},
+	sdk, err := subscriber.New(subscriber.Config{Brokers: []string{h.broker.Addr()}, Group: "skolplattform.bench", Registry: h.registry, Logger: testLogger(b),
+		CreateDeadLetterTopics: true},
 		subscriber.Handle(view, "", func(_ context.Context, ev subscriber.Event[concepts.PersonV1]) error {
 			if ev.Value == nil || ev.Value.Surname != "Lind" {
 				return subscriber.Permanent(fmt.Errorf("unexpected event %+v", ev))
@@ -273,9 +274,12 @@ func BenchmarkEndToEnd(b *testing.B) {
 	}
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
-	go func() { _ = sdk.Run(sctx) }()
+	runErr := make(chan error, 1)
+	go func() { runErr <- sdk.Run(sctx) }()
 	for got.n.Load() < 1 {
 		select {
+		case err := <-runErr:
+			b.Fatalf("SDK Run: %v", err)
 		case <-ctx.Done():
 			b.Fatal("the SDK never got the warm-up event")
 		case <-time.After(20 * time.Millisecond):
@@ -287,8 +291,11 @@ func BenchmarkEndToEnd(b *testing.B) {
 	for i := 1; i <= n; i += 1000 {
 		publish(benchPersons(i, min(1000, n+1-i)))
 	}
+	committed := float64(n) / time.Since(start).Seconds()
 	select {
 	case <-got.done:
+	case err := <-runErr:
+		b.Fatalf("SDK Run: %v", err)
 	case <-ctx.Done():
 		b.Fatalf("the SDK handled %d of %d events", got.n.Load()-1, n)
 	}
@@ -297,6 +304,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 	stop()
 
 	raw := rawKafka(b, ctx, h, n)
+	b.ReportMetric(committed, "api-commit-events/s")
 	b.ReportMetric(e2e, "e2e-events/s")
 	b.ReportMetric(raw, "raw-kafka-go-events/s")
 	b.ReportMetric(e2e/raw, "e2e/raw")
