@@ -407,7 +407,7 @@ var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
 func (h *devHub) printBanner(w io.Writer) {
 	fmt.Fprintln(w, "Samnav dev is running. Stop with Ctrl-C.")
 	for _, c := range h.components {
-		fmt.Fprintf(w, "  %-11s %-34s %s\n", c.Name, c.Addr, c.What)
+		fmt.Fprintf(w, "  %-11s %-42s %s\n", c.Name, c.Addr, c.What)
 	}
 	if h.adminToken != "" {
 		fmt.Fprintf(w, "\nAdmin token (shown this once; keep it):\n  %s\n", h.adminToken)
