@@ -267,7 +267,8 @@ func newViewReader(t testing.TB, h *hub, topic string) *viewReader {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{h.broker.Addr()}, Topic: topic, GroupID: "test-" + topic, StartOffset: kafka.FirstOffset, MaxWait: 100 * time.Millisecond})
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{h.broker.Addr()}, Topic: topic, GroupID: "test-" + topic, StartOffset: kafka.FirstOffset, MaxWait: 100 * time.Millisecond,
+		WatchPartitionChanges: true, PartitionWatchInterval: 100 * time.Millisecond})
 	t.Cleanup(func() { r.Close() })
 	return &viewReader{t: t, r: r, des: des, schema: s, count: map[string]int{}}
 }

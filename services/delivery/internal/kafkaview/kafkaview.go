@@ -105,17 +105,19 @@ func (c *Channel) view(ctx context.Context, s subscription.Subscription) (*view,
 		return nil, err
 	}
 	topic := Topic(s)
+	// The topic first, then the schema: a consumer that waits for the
+	// view's schema to be registered finds the topic there.
+	client, done := kafkatopics.NewClient(10*time.Second, c.cfg.Brokers...)
+	defer done()
+	if err := kafkatopics.Ensure(ctx, client, kafkatopics.Spec{Name: topic, Partitions: c.cfg.Partitions, Compact: true, Retention: -1}); err != nil {
+		return nil, fmt.Errorf("ensure view topic: %w", err)
+	}
 	ser, err := avroserde.NewSerializer(c.cfg.Registrar, avroserde.TopicSubject(topic, false), proj.Schema())
 	if err != nil {
 		return nil, fmt.Errorf("view serializer of %s: %w", topic, err)
 	}
 	if _, err := ser.SchemaID(ctx); err != nil {
 		return nil, fmt.Errorf("register view schema of %s: %w", topic, err)
-	}
-	client, done := kafkatopics.NewClient(10*time.Second, c.cfg.Brokers...)
-	defer done()
-	if err := kafkatopics.Ensure(ctx, client, kafkatopics.Spec{Name: topic, Partitions: c.cfg.Partitions, Compact: true, Retention: -1}); err != nil {
-		return nil, fmt.Errorf("ensure view topic: %w", err)
 	}
 	v = &view{topic: topic, proj: proj, ser: ser}
 	c.mu.Lock()
