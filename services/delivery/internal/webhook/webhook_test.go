@@ -196,8 +196,16 @@ func TestGivesUpAfterTheScheduleAndRedeliversByHand(t *testing.T) {
 		m, _ := svc.Message(context.Background(), sub1.ID, evt1)
 		return m.State == webhook.MessageFailed
 	})
-	if got := rc.requests(); len(got) != 3 || got[2].Header.Get(webhook.HeaderID) != "evt1" {
+	// evt2 may already be on its way once evt1 is given up; what matters
+	// is that the first three requests were evt1's and none was evt2's.
+	got := rc.requests()
+	if len(got) < 3 {
 		t.Fatalf("%d requests before evt1 was given up, want evt1's 3", len(got))
+	}
+	for i, r := range got[:3] {
+		if id := r.Header.Get(webhook.HeaderID); id != "evt1" {
+			t.Fatalf("request %d was %s; evt2 of the same key went before evt1 was given up", i+1, id)
+		}
 	}
 	m, _ := svc.Message(context.Background(), sub1.ID, evt1)
 	if m.Attempts != 3 {
