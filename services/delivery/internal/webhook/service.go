@@ -489,7 +489,10 @@ func (s *Service) attempt(ctx context.Context, m Message) {
 		r.Outcome = OutcomeRetry
 		wait := s.jitter(s.cfg.Schedule[m.Step])
 		wait = max(wait, retryAfter)
-		r.NextAttemptAt, r.NextStep = start.Add(wait), m.Step+1
+		// The wait runs from when the attempt failed, not from when it
+		// started, so the receiver never sees two attempts closer together
+		// than the schedule says, however long the attempt took.
+		r.NextAttemptAt, r.NextStep = s.cfg.Now().Add(wait), m.Step+1
 	default:
 		if err == nil {
 			r.Attempt.Error = fmt.Sprintf("status %d", code)
