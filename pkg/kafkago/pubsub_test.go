@@ -71,7 +71,11 @@ func runSuite(t *testing.T, partitions int, ordered, kafka4 bool) {
 	})
 	addr := broker.Addr()
 	var restart []string
-	if !kafka4 && ordered {
+	// Watermill v1.5.1's TestReconnect appends to its list of published
+	// messages in one goroutine and reads it in another without
+	// synchronisation, so the race detector fails it whatever the
+	// transport does. It runs in the full pass, without -race.
+	if !kafka4 && ordered && !raceEnabled {
 		restart = broker.restartServer(t)
 	}
 	newPubSub := func(t *testing.T, group string) (message.Publisher, message.Subscriber) {
