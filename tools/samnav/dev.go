@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -157,8 +158,9 @@ type devHub struct {
 	httpLn   net.Listener
 	group    *errgroup.Group
 	// ctx lives as long as the hub; stop cancels it.
-	ctx    context.Context
-	cancel context.CancelFunc
+	ctx      context.Context
+	cancel   context.CancelFunc
+	stopOnce sync.Once
 
 	closers  []func() error
 	tokens   *auth.Tokens
@@ -441,10 +443,15 @@ func (h *devHub) wait() error {
 	return err
 }
 
-// stop shuts every component down: the servers first, so that no request is
+// stop shuts every component down, once, however many goroutines call it
+// (the hub's own on cancellation, and its owner): the servers first, so that no request is
 // cut off by a store or broker that is already gone, then master data (its
 // relay), the registry, and the broker last. Safe to call more than once.
 func (h *devHub) stop() {
+	h.stopOnce.Do(h.shutdown)
+}
+
+func (h *devHub) shutdown() {
 	h.cancel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
