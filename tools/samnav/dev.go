@@ -129,7 +129,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	h.printBanner(stdout)
 	if !cfg.NoExamples {
-		if err := h.startExamples(ctx); err != nil {
+		if err := h.startExamples(); err != nil {
 			h.stop()
 			return err
 		}
@@ -283,7 +283,7 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 		return nil, fmt.Errorf("start delivery: %w", err)
 	}
 
-	h.httpLn, err = net.Listen("tcp", cfg.HTTPAddr)
+	h.httpLn, err = (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for console on %s: %w", cfg.HTTPAddr, err)
 	}

@@ -266,7 +266,7 @@ func TestDevFlagsRejectBadInput(t *testing.T) {
 func TestDevExampleSubscribersReceive(t *testing.T) {
 	cfg := testConfig(t)
 	h := startTestHub(t, cfg)
-	if err := h.startExamples(t.Context()); err != nil {
+	if err := h.startExamples(); err != nil {
 		t.Fatalf("start examples: %v", err)
 	}
 	var out bytes.Buffer
@@ -295,7 +295,7 @@ func TestDevExampleSubscribersReceive(t *testing.T) {
 	cfg.KafkaAddr, cfg.RegistryAddr = h.broker.Addr(), h.registry.Addr()
 	h.stop()
 	h2 := startTestHub(t, cfg)
-	if err := h2.startExamples(t.Context()); err != nil {
+	if err := h2.startExamples(); err != nil {
 		t.Fatalf("start examples after restart: %v", err)
 	}
 }

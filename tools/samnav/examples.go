@@ -78,9 +78,11 @@ func (f *exampleFlow) summary() string {
 // startExamples registers and approves the example subscriptions (once per
 // data directory) and starts each example system's receiver. The systems
 // talk to the hub only through its public APIs and Kafka, as real ones do.
-func (h *devHub) startExamples(ctx context.Context) error {
-	// The examples run as long as the hub does, not as long as the caller.
-	ctx = h.ctx
+//
+// The examples run as long as the hub does (its context), not as long as
+// any caller.
+func (h *devHub) startExamples() error {
+	ctx := h.ctx
 	dir := filepath.Join(h.cfg.DataDir, "examples")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("examples: %w", err)
@@ -225,7 +227,7 @@ func (h *devHub) exampleWebhookReceiver(ctx context.Context, api *apiClient, tok
 	if err != nil {
 		return fmt.Errorf("webhook secret: %w", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
