@@ -8,7 +8,8 @@
 // Feed.Deliver (the channel.Channel of a feed subscription) stores every
 // projected event durably before it returns: a row in the subscription's
 // change log with the next position, and the record's row in the
-// subscription's current state (removed on erasure). A redelivered event
+// subscription's current state (removed on erasure). Feed.DeliverBatch (the
+// pipeline's Batcher) does the same for a whole batch in one transaction. A redelivered event
 // (same EventID) is accepted without storing it twice.
 //
 // # Reading: snapshot, then follow, without a gap
@@ -164,23 +165,11 @@ func New(cfg Config) (*Feed, error) {
 // state on an erasure, no state otherwise, no key or event id) is refused
 // with an error and stored nowhere.
 func (f *Feed) Deliver(ctx context.Context, sub subscription.Subscription, ev channel.Event) error {
-	if err := checkEvent(sub, ev); err != nil {
+	e, err := toEntry(sub, ev)
+	if err != nil {
 		return fmt.Errorf("deliver to feed of %s: %w", sub.ID, err)
 	}
-	var state json.RawMessage
-	if ev.Type != channel.TypeErased {
-		b, err := json.Marshal(ev.State)
-		if err != nil {
-			return fmt.Errorf("deliver to feed of %s: encode state of %s: %w", sub.ID, ev.Key, err)
-		}
-		state = b
-	}
-	concept := ev.Concept
-	if concept == "" {
-		concept = sub.Concept
-	}
-	_, stored, err := f.cfg.Store.Append(ctx, Entry{SubscriptionID: sub.ID, Concept: concept, Key: ev.Key, EventID: ev.EventID,
-		Type: ev.Type, Time: ev.Time, Revision: ev.Revision, EndedAt: ev.EndedAt, State: state, Trace: ev.Trace})
+	_, stored, err := f.cfg.Store.Append(ctx, e)
 	if err != nil {
 		return fmt.Errorf("deliver to feed of %s: %w", sub.ID, err)
 	}
@@ -188,6 +177,57 @@ func (f *Feed) Deliver(ctx context.Context, sub subscription.Subscription, ev ch
 		f.notify(sub.ID)
 	}
 	return nil
+}
+
+// DeliverBatch is Deliver for many events of sub at once (the pipeline's
+// Batcher): it checks every event first and refuses the whole batch, storing
+// nothing, if any breaks the contract (the error names each such event by
+// its index with Deliver's reasons); otherwise it stores them in their order
+// in one transaction, all or none, and wakes sub's readers once. An event id
+// already stored, or repeated within evs, is accepted once.
+func (f *Feed) DeliverBatch(ctx context.Context, sub subscription.Subscription, evs []channel.Event) error {
+	entries := make([]Entry, 0, len(evs))
+	var errs []error
+	for i, ev := range evs {
+		e, err := toEntry(sub, ev)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("event %d (%s): %w", i, ev.EventID, err))
+			continue
+		}
+		entries = append(entries, e)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("deliver batch to feed of %s: %w", sub.ID, errors.Join(errs...))
+	}
+	stored, err := f.cfg.Store.AppendBatch(ctx, entries)
+	if err != nil {
+		return fmt.Errorf("deliver batch to feed of %s: %w", sub.ID, err)
+	}
+	if stored > 0 {
+		f.notify(sub.ID)
+	}
+	return nil
+}
+
+// toEntry checks ev against the channel.Event contract and makes its entry.
+func toEntry(sub subscription.Subscription, ev channel.Event) (Entry, error) {
+	if err := checkEvent(sub, ev); err != nil {
+		return Entry{}, err
+	}
+	var state json.RawMessage
+	if ev.Type != channel.TypeErased {
+		b, err := json.Marshal(ev.State)
+		if err != nil {
+			return Entry{}, fmt.Errorf("encode state of %s: %w", ev.Key, err)
+		}
+		state = b
+	}
+	concept := ev.Concept
+	if concept == "" {
+		concept = sub.Concept
+	}
+	return Entry{SubscriptionID: sub.ID, Concept: concept, Key: ev.Key, EventID: ev.EventID,
+		Type: ev.Type, Time: ev.Time, Revision: ev.Revision, EndedAt: ev.EndedAt, State: state, Trace: ev.Trace}, nil
 }
 
 func checkEvent(sub subscription.Subscription, ev channel.Event) error {

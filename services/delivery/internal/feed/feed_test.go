@@ -16,6 +16,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
+	"github.com/samnav/samnav/services/delivery/internal/pipeline"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
@@ -420,5 +421,79 @@ func TestDeliverRefusesBrokenEvents(t *testing.T) {
 	}
 	if p := f.snapshot("sub-school", nil); len(p.Items) != 0 {
 		t.Fatalf("refused events were stored: %q", subjects(p.Items))
+	}
+}
+
+// The pipeline hands a Batcher whole batches; the feed must be one.
+var _ pipeline.Batcher = (*feed.Feed)(nil)
+
+// TestDeliverBatchIsAllOrNothing: a batch with one broken event is refused
+// with Deliver's reasons for it and stores none of its events; a good batch
+// is stored in order, a repeated event once, and wakes a waiting reader.
+func TestDeliverBatchIsAllOrNothing(t *testing.T) {
+	f := newFixture(t, nil)
+	s := f.subs["sub-school"]
+	ctx := context.Background()
+	head := f.snapshot("sub-school", nil).ChangesCursor
+	for _, tc := range []struct {
+		name string
+		mod  func(*channel.Event)
+	}{
+		{"unknown type", func(e *channel.Event) { e.Type = "deleted" }},
+		{"erased with state", func(e *channel.Event) { e.Type = channel.TypeErased }},
+		{"no key", func(e *channel.Event) { e.Key = "" }},
+		{"another subscription's event", func(e *channel.Event) { e.SubscriptionID = "sub-library" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := changed("p2", 1, "b")
+			tc.mod(&bad)
+			single := f.feed.Deliver(ctx, s, bad)
+			if single == nil {
+				t.Fatal("Deliver accepted the broken event")
+			}
+			err := f.feed.DeliverBatch(ctx, s, []channel.Event{changed("p1", 1, "a"), bad, changed("p3", 1, "c")})
+			if err == nil {
+				t.Fatal("a batch with a broken event was accepted")
+			}
+			reason := strings.TrimPrefix(single.Error(), "deliver to feed of sub-school: ")
+			if !strings.Contains(err.Error(), "event 1 ") || !strings.Contains(err.Error(), reason) {
+				t.Fatalf("batch error %q does not name event 1 with Deliver's reason %q", err, reason)
+			}
+		})
+	}
+	if p := f.snapshot("sub-school", nil); len(p.Items) != 0 {
+		t.Fatalf("a refused batch stored events: %q", subjects(p.Items))
+	}
+
+	got := make(chan response, 1)
+	go func() {
+		got <- f.get("school", prefix+"/sub-school/changes", url.Values{"cursor": {head}, "wait": {"30s"}})
+	}()
+	time.Sleep(100 * time.Millisecond)
+	batch := []channel.Event{changed("p1", 1, "a"), changed("p2", 1, "b"), changed("p1", 2, "a2"), changed("p2", 1, "b")}
+	if err := f.feed.DeliverBatch(ctx, s, batch); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-got:
+		var p feed.ChangesPage
+		if err := json.Unmarshal(r.body, &p); r.status != http.StatusOK || err != nil {
+			t.Fatalf("long poll: %d %s", r.status, r.body)
+		}
+		if subjects(p.Items) != "p1:changed:a p2:changed:b p1:changed:a2" {
+			t.Fatalf("woken with %q", subjects(p.Items))
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the waiting reader was not woken by DeliverBatch")
+	}
+	// Offered again (as the pipeline does after an error): nothing new.
+	if err := f.feed.DeliverBatch(ctx, s, batch); err != nil {
+		t.Fatal(err)
+	}
+	if p := f.changes("sub-school", url.Values{"cursor": {head}}); len(p.Items) != 3 {
+		t.Fatalf("after the batch again: %q", subjects(p.Items))
+	}
+	if p := f.snapshot("sub-school", nil); subjects(p.Items) != "p1:changed:a2 p2:changed:b" {
+		t.Fatalf("snapshot = %q", subjects(p.Items))
 	}
 }

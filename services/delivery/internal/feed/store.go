@@ -48,11 +48,18 @@ type Entry struct {
 //   - Changed and ended entries replace the current state of their Key
 //     unless it holds a newer Revision; an erased entry removes the Key from
 //     the current state.
+//   - AppendBatch stores entries of one subscription as Append would one
+//     after the other, in their order, but in one transaction: all of them
+//     or none. An EventID already in the log, or earlier in the same batch,
+//     is skipped; the stored ones get consecutive positions in batch order.
 //   - All methods are safe for concurrent use.
 type Store interface {
 	// Append stores e (its Position is ignored) and returns the position
 	// it was given, or the existing one and false for a known EventID.
 	Append(ctx context.Context, e Entry) (pos int64, stored bool, err error)
+	// AppendBatch stores es (their Positions are ignored), which must all
+	// have the same SubscriptionID, and returns how many were new.
+	AppendBatch(ctx context.Context, es []Entry) (stored int, err error)
 	// Head returns the position of sub's newest entry; 0 for an empty log.
 	Head(ctx context.Context, sub string) (int64, error)
 	// Changes returns at most limit entries of sub's log with a position
@@ -218,6 +225,52 @@ func (s *SQLStore) Append(ctx context.Context, e Entry) (int64, bool, error) {
 		return 0, false, fmt.Errorf("append feed entry: look up event %s: %w", e.EventID, err)
 	}
 
+	if err := s.write(ctx, execer{tx}, e, pos); err != nil {
+		return 0, false, fmt.Errorf("append feed entry: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, false, fmt.Errorf("append feed entry: commit: %w", err)
+	}
+	return pos, true, nil
+}
+
+const (
+	insertLog = `INSERT INTO feed_log (subscription_id, position, concept, record_key, event_id, type, event_time, revision, ended_at, state, trace)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+	deleteState = `DELETE FROM feed_state WHERE subscription_id = $1 AND record_key = $2`
+	upsertState = `INSERT INTO feed_state (subscription_id, record_key, position, concept, event_id, type, event_time, revision, ended_at, state, trace)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		ON CONFLICT (subscription_id, record_key) DO UPDATE SET position = excluded.position, concept = excluded.concept,
+			event_id = excluded.event_id, type = excluded.type, event_time = excluded.event_time, revision = excluded.revision,
+			ended_at = excluded.ended_at, state = excluded.state, trace = excluded.trace
+		WHERE feed_state.revision <= excluded.revision`
+	lookupEvent = `SELECT position FROM feed_log WHERE subscription_id = $1 AND event_id = $2`
+)
+
+// writer runs the three writes of an entry: by a transaction's ad hoc
+// statements (Append) or by statements prepared once per batch.
+type writer interface {
+	exec(ctx context.Context, query string, args ...any) error
+}
+
+type execer struct{ tx *sql.Tx }
+
+func (x execer) exec(ctx context.Context, query string, args ...any) error {
+	_, err := x.tx.ExecContext(ctx, query, args...)
+	return err
+}
+
+// prepared holds the batch's statements by query text.
+type prepared map[string]*sql.Stmt
+
+func (p prepared) exec(ctx context.Context, query string, args ...any) error {
+	_, err := p[query].ExecContext(ctx, args...)
+	return err
+}
+
+// write stores e at pos in the change log and applies it to the current
+// state: the rule every append follows, single or batched.
+func (s *SQLStore) write(ctx context.Context, w writer, e Entry, pos int64) error {
 	t := e.Time.UTC().Format(time.RFC3339Nano)
 	var ended, state any
 	if e.EndedAt != nil {
@@ -226,28 +279,90 @@ func (s *SQLStore) Append(ctx context.Context, e Entry) (int64, bool, error) {
 	if e.State != nil {
 		state = string(e.State)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO feed_log (subscription_id, position, concept, record_key, event_id, type, event_time, revision, ended_at, state, trace)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		e.SubscriptionID, pos, e.Concept, e.Key, e.EventID, e.Type, t, e.Revision, ended, state, e.Trace); err != nil {
-		return 0, false, fmt.Errorf("append feed entry: insert log row: %w", err)
+	if err := w.exec(ctx, insertLog, e.SubscriptionID, pos, e.Concept, e.Key, e.EventID, e.Type, t, e.Revision, ended, state, e.Trace); err != nil {
+		return fmt.Errorf("insert log row: %w", err)
 	}
 	if e.Type == channel.TypeErased {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM feed_state WHERE subscription_id = $1 AND record_key = $2`, e.SubscriptionID, e.Key); err != nil {
-			return 0, false, fmt.Errorf("append feed entry: delete state: %w", err)
+		if err := w.exec(ctx, deleteState, e.SubscriptionID, e.Key); err != nil {
+			return fmt.Errorf("delete state: %w", err)
 		}
-	} else if _, err := tx.ExecContext(ctx, `INSERT INTO feed_state (subscription_id, record_key, position, concept, event_id, type, event_time, revision, ended_at, state, trace)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-		ON CONFLICT (subscription_id, record_key) DO UPDATE SET position = excluded.position, concept = excluded.concept,
-			event_id = excluded.event_id, type = excluded.type, event_time = excluded.event_time, revision = excluded.revision,
-			ended_at = excluded.ended_at, state = excluded.state, trace = excluded.trace
-		WHERE feed_state.revision <= excluded.revision`,
-		e.SubscriptionID, e.Key, pos, e.Concept, e.EventID, e.Type, t, e.Revision, ended, state, e.Trace); err != nil {
-		return 0, false, fmt.Errorf("append feed entry: upsert state: %w", err)
+	} else if err := w.exec(ctx, upsertState, e.SubscriptionID, e.Key, pos, e.Concept, e.EventID, e.Type, t, e.Revision, ended, state, e.Trace); err != nil {
+		return fmt.Errorf("upsert state: %w", err)
+	}
+	return nil
+}
+
+// AppendBatch implements Store. It holds the subscription's head row (as
+// Append does) for the whole transaction and moves it once, to the last
+// position it gave, so positions stay gapless and in commit order.
+func (s *SQLStore) AppendBatch(ctx context.Context, es []Entry) (int, error) {
+	if len(es) == 0 {
+		return 0, nil
+	}
+	sub := es[0].SubscriptionID
+	for i, e := range es {
+		if e.SubscriptionID != sub {
+			return 0, fmt.Errorf("append feed batch: entry %d is of subscription %q, entry 0 of %q", i, e.SubscriptionID, sub)
+		}
+	}
+	if s.dialect == SQLite {
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("append feed batch: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+
+	// Lock the head row without moving it (a new subscription's row starts
+	// at 0; if nothing is stored the rollback removes it again).
+	var head int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO feed_heads (subscription_id, position) VALUES ($1, 0)
+		ON CONFLICT (subscription_id) DO UPDATE SET position = feed_heads.position
+		RETURNING position`, sub).Scan(&head)
+	if err != nil {
+		return 0, fmt.Errorf("append feed batch: lock head: %w", err)
+	}
+	stmts := prepared{}
+	for _, q := range []string{lookupEvent, insertLog, deleteState, upsertState} {
+		st, err := tx.PrepareContext(ctx, q)
+		if err != nil {
+			return 0, fmt.Errorf("append feed batch: prepare: %w", err)
+		}
+		defer func() { _ = st.Close() }()
+		stmts[q] = st
+	}
+	seen := make(map[string]bool, len(es))
+	pos := head
+	for _, e := range es {
+		if seen[e.EventID] {
+			continue
+		}
+		seen[e.EventID] = true
+		var existing int64
+		err := stmts[lookupEvent].QueryRowContext(ctx, sub, e.EventID).Scan(&existing)
+		switch {
+		case err == nil:
+			continue // stored before: accepted without a second entry
+		case !errors.Is(err, sql.ErrNoRows):
+			return 0, fmt.Errorf("append feed batch: look up event %s: %w", e.EventID, err)
+		}
+		pos++
+		if err := s.write(ctx, stmts, e, pos); err != nil {
+			return 0, fmt.Errorf("append feed batch: event %s: %w", e.EventID, err)
+		}
+	}
+	if pos == head {
+		return 0, nil // every event was known; the deferred rollback leaves the head as it was
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE feed_heads SET position = $1 WHERE subscription_id = $2`, pos, sub); err != nil {
+		return 0, fmt.Errorf("append feed batch: advance head: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, false, fmt.Errorf("append feed entry: commit: %w", err)
+		return 0, fmt.Errorf("append feed batch: commit: %w", err)
 	}
-	return pos, true, nil
+	return int(pos - head), nil
 }
 
 // Head implements Store.

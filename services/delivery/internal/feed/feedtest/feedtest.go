@@ -180,6 +180,157 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
+	t.Run("a batch is stored as appends in order, duplicates once, in one step", func(t *testing.T) {
+		s := h(t)
+		mustAppend(t, s, entry("a", "k1", "e1", channel.TypeChanged, 1, `{"v":1}`))
+		mustAppend(t, s, entry("a", "k2", "e2", channel.TypeChanged, 5, `{"v":5}`))
+		batch := []feed.Entry{
+			entry("a", "k1", "e1", channel.TypeChanged, 1, `{"v":1}`), // stored before the batch
+			entry("a", "k1", "e3", channel.TypeChanged, 2, `{"v":2}`),
+			entry("a", "k2", "e4", channel.TypeChanged, 4, `{"v":4}`), // older than k2's state
+			entry("a", "k3", "e5", channel.TypeChanged, 1, `{"v":1}`),
+			entry("a", "k1", "e3", channel.TypeChanged, 2, `{"v":2}`), // twice in the batch
+			entry("a", "k3", "e6", channel.TypeErased, 2, ""),
+			entry("a", "k4", "e7", channel.TypeChanged, 1, `{"v":1}`),
+			entry("a", "k4", "e8", channel.TypeEnded, 2, `{"v":2}`),
+		}
+		n, err := s.AppendBatch(ctx, batch)
+		if err != nil || n != 6 {
+			t.Fatalf("append batch = %d, %v; want 6 stored", n, err)
+		}
+		log, err := s.Changes(ctx, "a", 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(keys(log)) != "[k1@e1 k2@e2 k1@e3 k2@e4 k3@e5 k3@e6 k4@e7 k4@e8]" {
+			t.Fatalf("log = %v", keys(log))
+		}
+		for i, e := range log {
+			if e.Position != int64(i+1) {
+				t.Fatalf("entry %d has position %d", i, e.Position)
+			}
+		}
+		if head, err := s.Head(ctx, "a"); err != nil || head != 8 {
+			t.Fatalf("head = %d, %v; want 8", head, err)
+		}
+		snap, err := s.Snapshot(ctx, "a", "", 10)
+		if err != nil || fmt.Sprint(keys(snap)) != "[k1@e3 k2@e2 k4@e8]" {
+			t.Fatalf("snapshot = %v, %v; want [k1@e3 k2@e2 k4@e8]", keys(snap), err)
+		}
+		if snap[2].Type != channel.TypeEnded || snap[2].Position != 8 || snap[0].Position != 3 {
+			t.Errorf("snapshot entries = %+v", snap)
+		}
+		// The whole batch again: accepted, nothing stored, no gap after it.
+		if n, err := s.AppendBatch(ctx, batch); err != nil || n != 0 {
+			t.Fatalf("re-append of the batch = %d, %v; want 0, nil", n, err)
+		}
+		if pos := mustAppend(t, s, entry("a", "k5", "e9", channel.TypeChanged, 1, `{}`)); pos != 9 {
+			t.Fatalf("position after the batches = %d, want 9", pos)
+		}
+		// Other subscriptions keep their own positions; an empty batch is a no-op.
+		if n, err := s.AppendBatch(ctx, []feed.Entry{entry("b", "k1", "e1", channel.TypeChanged, 1, `{}`)}); err != nil || n != 1 {
+			t.Fatalf("batch of b = %d, %v", n, err)
+		}
+		if head, _ := s.Head(ctx, "b"); head != 1 {
+			t.Fatalf("head of b = %d, want 1", head)
+		}
+		if n, err := s.AppendBatch(ctx, nil); err != nil || n != 0 {
+			t.Fatalf("empty batch = %d, %v", n, err)
+		}
+		// Entries of two subscriptions are refused, nothing stored.
+		if _, err := s.AppendBatch(ctx, []feed.Entry{entry("c", "k", "x1", channel.TypeChanged, 1, `{}`),
+			entry("d", "k", "x2", channel.TypeChanged, 1, `{}`)}); err == nil {
+			t.Fatal("a batch of two subscriptions was accepted")
+		}
+		if head, _ := s.Head(ctx, "c"); head != 0 {
+			t.Fatalf("head of c after a refused batch = %d", head)
+		}
+	})
+
+	t.Run("a batch that fails stores nothing", func(t *testing.T) {
+		s := h(t)
+		mustAppend(t, s, entry("a", "k1", "e1", channel.TypeChanged, 1, `{}`))
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := s.AppendBatch(cctx, []feed.Entry{entry("a", "k2", "e2", channel.TypeChanged, 1, `{}`)}); err == nil {
+			t.Fatal("a batch with a cancelled context was accepted")
+		}
+		if head, _ := s.Head(ctx, "a"); head != 1 {
+			t.Fatalf("head after a failed batch = %d, want 1", head)
+		}
+		if log, _ := s.Changes(ctx, "a", 0, 10); len(log) != 1 {
+			t.Fatalf("log after a failed batch = %v", keys(log))
+		}
+	})
+
+	t.Run("concurrent batches and appends: a follower sees every position, none skipped", func(t *testing.T) {
+		s := h(t)
+		const writers, batches, each = 4, 5, 10
+		var wg sync.WaitGroup
+		errs := make(chan error, 2*writers)
+		for w := range writers {
+			wg.Go(func() {
+				for b := range batches {
+					es := make([]feed.Entry, each)
+					for i := range es {
+						id := fmt.Sprintf("w%d-%d-%d", w, b, i)
+						es[i] = entry("a", id, id, channel.TypeChanged, 1, `{}`)
+					}
+					if _, err := s.AppendBatch(ctx, es); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+			wg.Go(func() {
+				for i := range each {
+					id := fmt.Sprintf("s%d-%d", w, i)
+					if _, _, err := s.Append(ctx, entry("a", id, id, channel.TypeChanged, 1, `{}`)); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		const total = writers * (batches*each + each)
+		seen := map[string]bool{}
+		var after int64
+		follow := func() {
+			got, err := s.Changes(ctx, "a", after, 13)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range got {
+				if e.Position != after+1 {
+					t.Fatalf("position %d follows %d: a gap", e.Position, after)
+				}
+				after = e.Position
+				seen[e.EventID] = true
+			}
+		}
+	loop:
+		for {
+			select {
+			case <-done:
+				break loop
+			default:
+				follow()
+			}
+		}
+		for range total {
+			follow()
+		}
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if len(seen) != total || after != total {
+			t.Fatalf("follower saw %d events up to %d, want %d", len(seen), after, total)
+		}
+	})
+
 	t.Run("concurrent appends: a follower sees every position, none skipped", func(t *testing.T) {
 		s := h(t)
 		const writers, each = 4, 25
