@@ -13,10 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"path"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +22,8 @@ import (
 	_ "modernc.org/sqlite"             // registers "sqlite"
 
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
+
+	"github.com/samnav/samnav/pkg/sqlmigrate"
 )
 
 // Dialect is the SQL database behind a Store.
@@ -80,77 +79,16 @@ var migrations embed.FS
 // Migrate brings the webhook tables to the newest schema version; running
 // it again is a no-op. Each migration commits with its version row.
 func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
-	dir := path.Join("migrations", d.String())
-	entries, err := fs.ReadDir(migrations, dir)
-	if err != nil {
-		return fmt.Errorf("read migrations: %w", err)
+	cfg := sqlmigrate.Config{
+		FS: migrations, Dir: path.Join("migrations", d.String()), Table: "wh_migrations",
+		// The webhook migrations are plain DDL, one statement per ';'.
+		SplitStatements: true,
 	}
-	names := make([]string, 0, len(entries))
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	slices.Sort(names)
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS wh_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("create migrations table: %w", err)
-	}
-	for _, name := range names {
-		num, _, ok := strings.Cut(name, "_")
-		if !ok {
-			return fmt.Errorf("migration %s: name must be NNNN_what.sql", name)
-		}
-		version, err := strconv.Atoi(num)
-		if err != nil {
-			return fmt.Errorf("parse migration %s: %w", name, err)
-		}
-		text, err := fs.ReadFile(migrations, path.Join(dir, name))
-		if err != nil {
-			return fmt.Errorf("read migration %s: %w", name, err)
-		}
-		if err := apply(ctx, db, d, version, name, string(text)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func apply(ctx context.Context, db *sql.DB, d Dialect, version int, name, text string) (err error) {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin migration %s: %w", name, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
 	if d == Postgres {
 		// Replicas starting together take turns.
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7305001)`); err != nil {
-			return fmt.Errorf("lock migration %s: %w", name, err)
-		}
+		cfg.LockKey = 7305001
 	}
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM wh_migrations WHERE version = $1`, version).Scan(&n); err != nil {
-		return fmt.Errorf("check migration %s: %w", name, err)
-	}
-	if n > 0 {
-		return tx.Rollback()
-	}
-	for stmt := range strings.SplitSeq(text, ";") {
-		if strings.TrimSpace(stmt) == "" {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("apply migration %s: %w", name, err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO wh_migrations (version, name) VALUES ($1, $2)`, version, name); err != nil {
-		return fmt.Errorf("record migration %s: %w", name, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit migration %s: %w", name, err)
-	}
-	return nil
+	return sqlmigrate.Run(ctx, db, cfg)
 }
 
 // Store is a webhook.Store on a migrated *sql.DB.
