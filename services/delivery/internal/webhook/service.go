@@ -214,19 +214,64 @@ func eventError(field, rule, format string, args ...any) error {
 // A subscription without an endpoint gets a not_found error, so the
 // pipeline offers the event again once the owner has registered one.
 func (s *Service) Deliver(ctx context.Context, sub subscription.Subscription, ev channel.Event) error {
+	m, err := s.message(sub, ev, s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	if _, _, err := s.cfg.Store.Enqueue(ctx, m); err != nil {
+		return fmt.Errorf("enqueue event %s: %w", ev.EventID, err)
+	}
+	s.poke()
+	return nil
+}
+
+// DeliverBatch is Deliver for many events of sub at once (the pipeline's
+// Batcher): it checks every event first and refuses the whole batch,
+// queueing nothing, if any breaks Deliver's rules (the error names each
+// such event by its index); otherwise it queues them in their order in one
+// transaction, all or none, so a batch costs one durable commit. An event
+// already queued, or repeated within evs, is queued once. It returns nil
+// only once every event is durably queued.
+func (s *Service) DeliverBatch(ctx context.Context, sub subscription.Subscription, evs []channel.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	now := s.cfg.Now()
+	ms := make([]Message, 0, len(evs))
+	var errs []error
+	for i, ev := range evs {
+		m, err := s.message(sub, ev, now)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("event %d (%s): %w", i, ev.EventID, err))
+			continue
+		}
+		ms = append(ms, m)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("deliver batch to webhook of %s: %w", sub.ID, errors.Join(errs...))
+	}
+	if _, err := s.cfg.Store.EnqueueBatch(ctx, ms); err != nil {
+		return fmt.Errorf("enqueue batch of %d events for %s: %w", len(ms), sub.ID, err)
+	}
+	s.poke()
+	return nil
+}
+
+// message checks ev against Deliver's rules and makes its queued message.
+func (s *Service) message(sub subscription.Subscription, ev channel.Event, now time.Time) (Message, error) {
 	if !sub.Delivering() {
-		return fmt.Errorf("deliver event: %w", &Error{Code: CodeForbidden, Message: fmt.Sprintf("subscription %s is %s, not approved", sub.ID, sub.Status)})
+		return Message{}, fmt.Errorf("deliver event: %w", &Error{Code: CodeForbidden, Message: fmt.Sprintf("subscription %s is %s, not approved", sub.ID, sub.Status)})
 	}
 	if ev.EventID == "" || strings.ContainsAny(ev.EventID, ". \t\r\n") {
-		return eventError("eventId", "format", "event id %q must be non-empty, without '.' or spaces", ev.EventID)
+		return Message{}, eventError("eventId", "format", "event id %q must be non-empty, without '.' or spaces", ev.EventID)
 	}
 	if ev.Key == "" {
-		return eventError("key", "required", "event %s has no record key", ev.EventID)
+		return Message{}, eventError("key", "required", "event %s has no record key", ev.EventID)
 	}
 	switch ev.Type {
 	case channel.TypeChanged, channel.TypeEnded, channel.TypeErased:
 	default:
-		return eventError("type", "enum", "event %s has type %q, not changed, ended or erased", ev.EventID, ev.Type)
+		return Message{}, eventError("type", "enum", "event %s has type %q, not changed, ended or erased", ev.EventID, ev.Type)
 	}
 	concept := ev.Concept
 	if concept == "" {
@@ -241,18 +286,12 @@ func (s *Service) Deliver(ctx context.Context, sub subscription.Subscription, ev
 	}
 	body, err := json.Marshal(env)
 	if err != nil {
-		return fmt.Errorf("encode event %s: %w", ev.EventID, err)
+		return Message{}, fmt.Errorf("encode event %s: %w", ev.EventID, err)
 	}
-	now := s.cfg.Now()
-	_, _, err = s.cfg.Store.Enqueue(ctx, Message{
+	return Message{
 		SubscriptionID: sub.ID, EventID: ev.EventID, Key: ev.Key, Type: env.Type,
 		Body: body, Trace: ev.Trace, CreatedAt: now, NextAttemptAt: now,
-	})
-	if err != nil {
-		return fmt.Errorf("enqueue event %s: %w", ev.EventID, err)
-	}
-	s.poke()
-	return nil
+	}, nil
 }
 
 // RegisterRequest registers a subscription's endpoint.
@@ -399,35 +438,81 @@ func (s *Service) Redeliver(ctx context.Context, subscriptionID string, id int64
 	return nil
 }
 
+// prefetch is how many messages per worker the dispatcher holds claimed
+// at most (sending or waiting to send): claiming and finishing in batches
+// of that size amortises their durable commits.
+const prefetch = 4
+
+// done is the end of one claimed message's turn: its result, or ok false
+// when it was not attempted (the endpoint could not be read, or Run is
+// stopping) and its lease is left to run out.
+type done struct {
+	r  Result
+	ok bool
+}
+
 // Run dispatches queued messages until ctx ends, with at most
 // Config.Workers attempts in flight; it returns nil after the attempts in
-// flight have ended. Several Runs (in one or many processes) may share a
-// store: messages are leased, so each is sent by one of them at a time.
-// An attempt cut short by ctx is not logged; its lease runs out and the
-// message is sent again later.
+// flight have ended and been recorded. Several Runs (in one or many
+// processes) may share a store: messages are leased, so each is sent by
+// one of them at a time. An attempt cut short by ctx is not logged; its
+// lease runs out and the message is sent again later.
+//
+// One loop claims due messages in batches (one transaction for up to
+// prefetch*Workers messages, at most the head of each key, so a key is
+// never sent out of order) and records finished attempts in batches: the
+// attempts that ended while the last batch was being committed are
+// committed together (one transaction, FinishBatch), and only then can the
+// next message of their keys be claimed. The sends themselves run
+// concurrently, Workers at a time, on kept-alive connections.
 func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	defer wg.Wait()
-	sem := make(chan struct{}, s.cfg.Workers)
-	lease := s.cfg.Timeout + 30*time.Second
+	maxClaimed := s.cfg.Workers * prefetch
+	// Never full: it holds at most one done per claimed message.
+	results := make(chan done, maxClaimed)
+	sendSem := make(chan struct{}, s.cfg.Workers)
+	// A claimed message may wait behind prefetch-1 rounds of attempts
+	// before its own: its lease covers them all.
+	lease := time.Duration(prefetch+1)*s.cfg.Timeout + 30*time.Second
+	claimed := 0
+	var ended []done
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
+		ended = drain(results, ended)
+		if len(ended) > 0 {
+			s.record(ctx, ended)
+			claimed -= len(ended)
+			ended = ended[:0]
+		}
 		if ctx.Err() != nil {
-			return nil
+			break
 		}
 		wait := s.cfg.PollInterval
-		if free := s.cfg.Workers - len(sem); free > 0 {
+		if free := maxClaimed - claimed; free > 0 {
 			now := s.cfg.Now()
 			msgs, err := s.cfg.Store.Claim(ctx, now, now.Add(lease), free)
 			if err != nil && ctx.Err() == nil {
 				s.cfg.Logger.ErrorContext(ctx, "claim webhook messages", "err", err)
 			}
+			eps := s.endpoints(ctx, msgs)
 			for _, m := range msgs {
-				sem <- struct{}{}
+				claimed++
+				ep, ok := eps[m.SubscriptionID]
 				wg.Go(func() {
-					defer func() { <-sem; s.poke() }()
-					s.attempt(ctx, m)
+					if !ok {
+						results <- done{}
+						return
+					}
+					select {
+					case sendSem <- struct{}{}:
+					case <-ctx.Done():
+						results <- done{}
+						return
+					}
+					r, ok := s.attempt(ctx, ep, m)
+					<-sendSem
+					results <- done{r: r, ok: ok}
 				})
 			}
 			if len(msgs) == free {
@@ -444,23 +529,99 @@ func (s *Service) Run(ctx context.Context) error {
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
-			return nil
 		case <-s.wake:
 		case <-timer.C:
+		case d := <-results:
+			ended = append(ended, d)
+		}
+	}
+	// Record what ended before the stop, so the log and the queue agree
+	// with what the receivers saw.
+	wg.Wait()
+	ended = drain(results, ended)
+	s.record(context.WithoutCancel(ctx), ended)
+	return nil
+}
+
+// drain appends every done waiting in results to ended, without blocking.
+func drain(results <-chan done, ended []done) []done {
+	for {
+		select {
+		case d := <-results:
+			ended = append(ended, d)
+		default:
+			return ended
 		}
 	}
 }
 
-// attempt sends one claimed message and records the outcome.
-func (s *Service) attempt(ctx context.Context, m Message) {
-	log := s.cfg.Logger.With("subscription", m.SubscriptionID, "message", m.ID, "event", m.EventID)
-	ep, err := s.cfg.Store.GetEndpoint(ctx, m.SubscriptionID)
-	if err != nil {
-		if ctx.Err() == nil {
-			log.ErrorContext(ctx, "get webhook endpoint", "err", err)
+// endpoints reads the endpoint of every subscription among msgs once; a
+// subscription whose endpoint cannot be read is left out (logged).
+func (s *Service) endpoints(ctx context.Context, msgs []Message) map[string]Endpoint {
+	eps := map[string]Endpoint{}
+	failed := map[string]bool{}
+	for _, m := range msgs {
+		id := m.SubscriptionID
+		if _, ok := eps[id]; ok || failed[id] {
+			continue
 		}
-		return // the lease runs out and the message is claimed again
+		ep, err := s.cfg.Store.GetEndpoint(ctx, id)
+		if err != nil {
+			failed[id] = true
+			if ctx.Err() == nil {
+				s.cfg.Logger.ErrorContext(ctx, "get webhook endpoint", "subscription", id, "err", err)
+			}
+			continue // the leases run out and the messages are claimed again
+		}
+		eps[id] = ep
 	}
+	return eps
+}
+
+// record writes the attempts that ended in one transaction, then logs
+// what they decided and disables endpoints failing for too long.
+func (s *Service) record(ctx context.Context, ended []done) {
+	rs := make([]Result, 0, len(ended))
+	for _, d := range ended {
+		if d.ok {
+			rs = append(rs, d.r)
+		}
+	}
+	if len(rs) == 0 {
+		return
+	}
+	eps, err := s.cfg.Store.FinishBatch(ctx, rs)
+	if err != nil {
+		// The leases run out and the messages are sent again.
+		s.cfg.Logger.ErrorContext(ctx, "record webhook attempts", "attempts", len(rs), "err", err)
+		return
+	}
+	failing := map[string]bool{}
+	for _, r := range rs {
+		log := s.cfg.Logger.With("subscription", r.Message.SubscriptionID, "message", r.Message.ID, "event", r.Message.EventID)
+		switch r.Outcome {
+		case OutcomeGone:
+			log.WarnContext(ctx, "webhook endpoint answered 410 Gone; disabled", "url", eps[r.Message.SubscriptionID].URL)
+		case OutcomeGiveUp:
+			log.WarnContext(ctx, "webhook message failed every attempt", "attempts", r.Attempt.N, "err", r.Attempt.Error)
+		}
+		if r.Outcome != OutcomeDelivered {
+			failing[r.Message.SubscriptionID] = true
+		}
+	}
+	for id := range failing {
+		ep := eps[id]
+		if ep.Status == StatusEnabled && s.cfg.Disable.exceeded(ep, s.cfg.Now()) {
+			if err := s.disable(ctx, id, ReasonFailing); err != nil {
+				s.cfg.Logger.ErrorContext(ctx, "disable failing webhook endpoint", "subscription", id, "err", err)
+			}
+		}
+	}
+}
+
+// attempt sends one claimed message to ep and returns the outcome to
+// record; ok is false if ctx ended it (not recorded).
+func (s *Service) attempt(ctx context.Context, ep Endpoint, m Message) (Result, bool) {
 	start := s.cfg.Now()
 	a := Attempt{MessageID: m.ID, SubscriptionID: m.SubscriptionID, EventID: m.EventID, N: m.Attempts + 1, Trigger: "scheduled", At: start}
 	if m.Manual {
@@ -471,7 +632,7 @@ func (s *Service) attempt(ctx context.Context, m Message) {
 	a.StatusCode, a.Response = code, resp
 	if err != nil {
 		if ctx.Err() != nil {
-			return
+			return Result{}, false
 		}
 		a.Error = err.Error()
 	}
@@ -499,22 +660,7 @@ func (s *Service) attempt(ctx context.Context, m Message) {
 		}
 		r.Outcome = OutcomeGiveUp
 	}
-	ep, err = s.cfg.Store.Finish(context.WithoutCancel(ctx), r)
-	if err != nil {
-		log.ErrorContext(ctx, "record webhook attempt", "err", err)
-		return
-	}
-	switch r.Outcome {
-	case OutcomeGone:
-		log.WarnContext(ctx, "webhook endpoint answered 410 Gone; disabled", "url", ep.URL)
-	case OutcomeGiveUp:
-		log.WarnContext(ctx, "webhook message failed every attempt", "attempts", a.N, "err", r.Attempt.Error)
-	}
-	if r.Outcome != OutcomeDelivered && ep.Status == StatusEnabled && s.cfg.Disable.exceeded(ep, s.cfg.Now()) {
-		if err := s.disable(context.WithoutCancel(ctx), ep.SubscriptionID, ReasonFailing); err != nil {
-			log.ErrorContext(ctx, "disable failing webhook endpoint", "err", err)
-		}
-	}
+	return r, true
 }
 
 func (s *Service) jitter(d time.Duration) time.Duration {

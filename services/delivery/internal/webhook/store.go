@@ -163,6 +163,12 @@ type AttemptFilter struct {
 //     endpoint or message, conflict for a duplicate endpoint.
 //   - Enqueue is idempotent on (SubscriptionID, EventID): a second enqueue
 //     returns the first message and false.
+//   - EnqueueBatch stores messages as Enqueue would one after the other,
+//     in their order (their IDs grow in batch order), but in one
+//     transaction: all of them or none. A message whose (SubscriptionID,
+//     EventID) is already queued, or earlier in the same batch, is
+//     skipped; an unknown endpoint refuses the whole batch (not_found).
+//     Once it returns nil every message is durable.
 //   - Claim returns only pending messages of enabled endpoints that are
 //     due at now and not leased, and of each (endpoint, key) at most the
 //     pending message with the smallest ID, and only if no other message
@@ -172,6 +178,9 @@ type AttemptFilter struct {
 //     the outcome to the message and the endpoint's failure streak (reset
 //     on delivery, counted on failure), in one transaction. It returns the
 //     endpoint after the update.
+//   - FinishBatch is Finish for many attempts, applied in their order in
+//     one transaction; it returns each endpoint concerned after the whole
+//     batch, by subscription id.
 type Store interface {
 	// CreateEndpoint stores a new endpoint with its first secret.
 	CreateEndpoint(ctx context.Context, ep Endpoint, first Secret) error
@@ -189,10 +198,15 @@ type Store interface {
 
 	// Enqueue stores m (State pending) and returns it with its ID.
 	Enqueue(ctx context.Context, m Message) (Message, bool, error)
+	// EnqueueBatch stores ms (see the contract above) and returns how
+	// many were new.
+	EnqueueBatch(ctx context.Context, ms []Message) (stored int, err error)
 	// Claim leases up to limit due messages (see the contract above).
 	Claim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Message, error)
 	// Finish ends an attempt (see the contract above).
 	Finish(ctx context.Context, r Result) (Endpoint, error)
+	// FinishBatch ends many attempts at once (see the contract above).
+	FinishBatch(ctx context.Context, rs []Result) (map[string]Endpoint, error)
 	// NextDue returns the earliest time the first pending message of a key
 	// of an enabled endpoint becomes due or its lease ends; ok false if
 	// there is none.

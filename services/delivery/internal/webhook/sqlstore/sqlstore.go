@@ -98,6 +98,11 @@ type Store struct {
 	// writeMu serialises writers on SQLite, which allows one writer at a
 	// time; waiting here is cheaper than busy retries.
 	writeMu sync.Mutex
+
+	// stmts holds every statement prepared once, by query text: parsing
+	// the SQL again on every call was a third of the dispatcher's CPU.
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
 }
 
 var _ webhook.Store = (*Store)(nil)
@@ -107,7 +112,72 @@ func New(db *sql.DB, d Dialect) (*Store, error) {
 	if d != SQLite && d != Postgres {
 		return nil, fmt.Errorf("new store: unknown dialect %v", d)
 	}
-	return &Store{db: db, dialect: d}, nil
+	return &Store{db: db, dialect: d, stmts: map[string]*sql.Stmt{}}, nil
+}
+
+// prepare returns query prepared on the database, preparing it the first
+// time; database/sql prepares it again on each connection it runs on.
+func (s *Store) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.stmts[query] = st
+	return st, nil
+}
+
+// runner runs the store's statements, prepared once (Store.prepare), in
+// tx or, if tx is nil, on the database. A statement that cannot be
+// prepared runs unprepared, which reports the same error.
+type runner struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+func (r runner) stmt(ctx context.Context, query string) *sql.Stmt {
+	st, err := r.s.prepare(ctx, query)
+	if err != nil {
+		return nil
+	}
+	if r.tx != nil {
+		return r.tx.StmtContext(ctx, st)
+	}
+	return st
+}
+
+func (r runner) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := r.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	if r.tx != nil {
+		return r.tx.ExecContext(ctx, query, args...)
+	}
+	return r.s.db.ExecContext(ctx, query, args...)
+}
+
+func (r runner) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := r.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	if r.tx != nil {
+		return r.tx.QueryContext(ctx, query, args...)
+	}
+	return r.s.db.QueryContext(ctx, query, args...)
+}
+
+func (r runner) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := r.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	if r.tx != nil {
+		return r.tx.QueryRowContext(ctx, query, args...)
+	}
+	return r.s.db.QueryRowContext(ctx, query, args...)
 }
 
 func ns(t time.Time) int64 {
@@ -128,7 +198,7 @@ func unavailable(what string, err error) error {
 	return &webhook.Error{Code: webhook.CodeUnavailable, Message: what, Err: err}
 }
 
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+func (s *Store) write(ctx context.Context, fn func(tx runner) error) (err error) {
 	if s.dialect == SQLite {
 		s.writeMu.Lock()
 		defer s.writeMu.Unlock()
@@ -142,7 +212,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) (err error
 			_ = tx.Rollback()
 		}
 	}()
-	if err := fn(tx); err != nil {
+	if err := fn(runner{s: s, tx: tx}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -158,7 +228,7 @@ type querier interface {
 
 // CreateEndpoint implements webhook.Store.
 func (s *Store) CreateEndpoint(ctx context.Context, ep webhook.Endpoint, first webhook.Secret) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx runner) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM wh_endpoints WHERE subscription_id = $1`, ep.SubscriptionID).Scan(&n); err != nil {
 			return unavailable("check endpoint", err)
@@ -196,7 +266,7 @@ func mustAffect(res sql.Result, notFound func() error) error {
 
 // UpdateEndpointURL implements webhook.Store.
 func (s *Store) UpdateEndpointURL(ctx context.Context, id, url string, now time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx runner) error {
 		res, err := tx.ExecContext(ctx, `UPDATE wh_endpoints SET url = $1, updated_at = $2 WHERE subscription_id = $3`, url, ns(now), id)
 		if err != nil {
 			return unavailable("update endpoint", err)
@@ -207,7 +277,7 @@ func (s *Store) UpdateEndpointURL(ctx context.Context, id, url string, now time.
 
 // GetEndpoint implements webhook.Store.
 func (s *Store) GetEndpoint(ctx context.Context, id string) (webhook.Endpoint, error) {
-	return getEndpoint(ctx, s.db, id)
+	return getEndpoint(ctx, runner{s: s}, id)
 }
 
 func getEndpoint(ctx context.Context, q querier, id string) (webhook.Endpoint, error) {
@@ -251,7 +321,7 @@ func getEndpoint(ctx context.Context, q querier, id string) (webhook.Endpoint, e
 
 // AddSecret implements webhook.Store.
 func (s *Store) AddSecret(ctx context.Context, id string, sec webhook.Secret, now, oldUntil time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx runner) error {
 		res, err := tx.ExecContext(ctx, `UPDATE wh_endpoints SET updated_at = $1 WHERE subscription_id = $2`, ns(now), id)
 		if err != nil {
 			return unavailable("touch endpoint", err)
@@ -271,7 +341,7 @@ func (s *Store) AddSecret(ctx context.Context, id string, sec webhook.Secret, no
 
 // SetStatus implements webhook.Store.
 func (s *Store) SetStatus(ctx context.Context, id string, status webhook.EndpointStatus, reason string, now time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx runner) error {
 		var res sql.Result
 		var err error
 		if status == webhook.StatusEnabled {
@@ -316,7 +386,7 @@ func scanMessage(sc interface{ Scan(...any) error }) (webhook.Message, error) {
 func (s *Store) Enqueue(ctx context.Context, m webhook.Message) (webhook.Message, bool, error) {
 	var out webhook.Message
 	created := false
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx runner) error {
 		got, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM wh_messages WHERE subscription_id = $1 AND event_id = $2`, m.SubscriptionID, m.EventID))
 		if err == nil {
 			out = got
@@ -349,13 +419,57 @@ func (s *Store) Enqueue(ctx context.Context, m webhook.Message) (webhook.Message
 	return out, created, nil
 }
 
+// EnqueueBatch implements webhook.Store. It checks every endpoint first,
+// then inserts the messages in their order; ON CONFLICT skips an event
+// already queued for its endpoint, whether before or earlier in the batch.
+func (s *Store) EnqueueBatch(ctx context.Context, ms []webhook.Message) (int, error) {
+	if len(ms) == 0 {
+		return 0, nil
+	}
+	stored := 0
+	err := s.write(ctx, func(tx runner) error {
+		checked := map[string]bool{}
+		for _, m := range ms {
+			if checked[m.SubscriptionID] {
+				continue
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM wh_endpoints WHERE subscription_id = $1`, m.SubscriptionID).Scan(&n); err != nil {
+				return unavailable("check endpoint", err)
+			}
+			if n == 0 {
+				return notFoundEndpoint(m.SubscriptionID)
+			}
+			checked[m.SubscriptionID] = true
+		}
+		for _, m := range ms {
+			res, err := tx.ExecContext(ctx, `INSERT INTO wh_messages (subscription_id, event_id, record_key, event_type, body, trace, created_at, state, next_attempt_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) ON CONFLICT (subscription_id, event_id) DO NOTHING`,
+				m.SubscriptionID, m.EventID, m.Key, m.Type, m.Body, m.Trace, ns(m.CreatedAt), ns(m.NextAttemptAt))
+			if err != nil {
+				return unavailable("insert message", err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return unavailable("insert message", err)
+			}
+			stored += int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return stored, nil
+}
+
 // Claim implements webhook.Store.
 func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]webhook.Message, error) {
 	var tok [12]byte
 	_, _ = rand.Read(tok[:])
 	token := hex.EncodeToString(tok[:])
 	var out []webhook.Message
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx runner) error {
 		rows, err := tx.QueryContext(ctx, `SELECT m.id FROM wh_messages m JOIN wh_endpoints e ON e.subscription_id = m.subscription_id
 			WHERE m.state = 'pending' AND e.status = 'enabled' AND m.next_attempt_at <= $1 AND m.lease_until <= $1
 			  AND NOT EXISTS (SELECT 1 FROM wh_messages p WHERE p.subscription_id = m.subscription_id AND p.record_key = m.record_key
@@ -380,19 +494,16 @@ func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int)
 			return unavailable("read due messages", err)
 		}
 		for _, id := range ids {
-			res, err := tx.ExecContext(ctx, `UPDATE wh_messages SET lease_token = $1, lease_until = $2 WHERE id = $3 AND state = 'pending' AND lease_until <= $4`,
-				token, ns(leaseUntil), id, ns(now))
-			if err != nil {
-				return unavailable("lease message", err)
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return unavailable("lease message", err)
-			} else if n == 0 {
+			// The lease is taken only if nobody took it since the select
+			// (on PostgreSQL another process may have).
+			m, err := scanMessage(tx.QueryRowContext(ctx, `UPDATE wh_messages SET lease_token = $1, lease_until = $2
+				WHERE id = $3 AND state = 'pending' AND lease_until <= $4 RETURNING `+messageColumns,
+				token, ns(leaseUntil), id, ns(now)))
+			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
-			m, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM wh_messages WHERE id = $1`, id))
 			if err != nil {
-				return unavailable("read leased message", err)
+				return unavailable("lease message", err)
 			}
 			out = append(out, m)
 		}
@@ -407,66 +518,105 @@ func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int)
 // Finish implements webhook.Store.
 func (s *Store) Finish(ctx context.Context, r webhook.Result) (webhook.Endpoint, error) {
 	var ep webhook.Endpoint
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		a := r.Attempt
-		if _, err := tx.ExecContext(ctx, `INSERT INTO wh_attempts (message_id, subscription_id, event_id, n, trigger_kind, at, status_code, latency_ns, error, response)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			r.Message.ID, r.Message.SubscriptionID, r.Message.EventID, a.N, a.Trigger, ns(a.At), a.StatusCode, int64(a.Latency), a.Error, a.Response); err != nil {
-			return unavailable("insert attempt", err)
+	err := s.write(ctx, func(tx runner) error {
+		if err := finish(ctx, tx, r); err != nil {
+			return err
 		}
-		var res sql.Result
 		var err error
-		const where = ` WHERE id = $1 AND lease_token = $2 AND state = 'pending'`
-		switch r.Outcome {
-		case webhook.OutcomeDelivered:
-			res, err = tx.ExecContext(ctx, `UPDATE wh_messages SET state = 'delivered', attempts = attempts + 1, manual = 0, last_error = '', lease_token = '', lease_until = 0`+where,
-				r.Message.ID, r.Message.LeaseToken)
-		case webhook.OutcomeRetry:
-			res, err = tx.ExecContext(ctx, `UPDATE wh_messages SET attempts = attempts + 1, step = $3, next_attempt_at = $4, manual = 0, last_error = $5, lease_token = '', lease_until = 0`+where,
-				r.Message.ID, r.Message.LeaseToken, r.NextStep, ns(r.NextAttemptAt), a.Error)
-		case webhook.OutcomeGiveUp:
-			res, err = tx.ExecContext(ctx, `UPDATE wh_messages SET state = 'failed', attempts = attempts + 1, manual = 0, last_error = $3, lease_token = '', lease_until = 0`+where,
-				r.Message.ID, r.Message.LeaseToken, a.Error)
-		case webhook.OutcomeGone:
-			res, err = tx.ExecContext(ctx, `UPDATE wh_messages SET attempts = attempts + 1, next_attempt_at = $3, manual = 0, last_error = $4, lease_token = '', lease_until = 0`+where,
-				r.Message.ID, r.Message.LeaseToken, ns(a.At), a.Error)
-		default:
-			return fmt.Errorf("finish message %d: unknown outcome %d", r.Message.ID, r.Outcome)
-		}
-		if err != nil {
-			return unavailable("update message", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return unavailable("update message", err)
-		}
-		if n == 1 {
-			if r.Outcome == webhook.OutcomeDelivered {
-				_, err = tx.ExecContext(ctx, `UPDATE wh_endpoints SET failing_since = 0, consecutive_failures = 0 WHERE subscription_id = $1`, r.Message.SubscriptionID)
-			} else {
-				_, err = tx.ExecContext(ctx, `UPDATE wh_endpoints SET consecutive_failures = consecutive_failures + 1,
-					failing_since = CASE WHEN failing_since = 0 THEN $1 ELSE failing_since END WHERE subscription_id = $2`, ns(a.At), r.Message.SubscriptionID)
-			}
-			if err != nil {
-				return unavailable("update endpoint health", err)
-			}
-			if r.Outcome == webhook.OutcomeGone {
-				if _, err := tx.ExecContext(ctx, `UPDATE wh_endpoints SET status = 'disabled', disabled_reason = $1, disabled_at = $2, updated_at = $2 WHERE subscription_id = $3`,
-					webhook.ReasonGone, ns(a.At), r.Message.SubscriptionID); err != nil {
-					return unavailable("disable endpoint", err)
-				}
-			}
-		}
 		ep, err = getEndpoint(ctx, tx, r.Message.SubscriptionID)
 		return err
 	})
 	return ep, err
 }
 
+// FinishBatch implements webhook.Store.
+func (s *Store) FinishBatch(ctx context.Context, rs []webhook.Result) (map[string]webhook.Endpoint, error) {
+	eps := map[string]webhook.Endpoint{}
+	if len(rs) == 0 {
+		return eps, nil
+	}
+	err := s.write(ctx, func(tx runner) error {
+		for _, r := range rs {
+			if err := finish(ctx, tx, r); err != nil {
+				return err
+			}
+			eps[r.Message.SubscriptionID] = webhook.Endpoint{}
+		}
+		for id := range eps {
+			ep, err := getEndpoint(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			eps[id] = ep
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return eps, nil
+}
+
+// finish records r's attempt and, if its lease holds, applies its outcome.
+func finish(ctx context.Context, tx runner, r webhook.Result) error {
+	a := r.Attempt
+	if _, err := tx.ExecContext(ctx, `INSERT INTO wh_attempts (message_id, subscription_id, event_id, n, trigger_kind, at, status_code, latency_ns, error, response)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		r.Message.ID, r.Message.SubscriptionID, r.Message.EventID, a.N, a.Trigger, ns(a.At), a.StatusCode, int64(a.Latency), a.Error, a.Response); err != nil {
+		return unavailable("insert attempt", err)
+	}
+	var res sql.Result
+	var err error
+	const where = ` WHERE id = $1 AND lease_token = $2 AND state = 'pending'`
+	switch r.Outcome {
+	case webhook.OutcomeDelivered:
+		res, err = tx.ExecContext(ctx, `UPDATE wh_messages SET state = 'delivered', attempts = attempts + 1, manual = 0, last_error = '', lease_token = '', lease_until = 0`+where,
+			r.Message.ID, r.Message.LeaseToken)
+	case webhook.OutcomeRetry:
+		res, err = tx.ExecContext(ctx, `UPDATE wh_messages SET attempts = attempts + 1, step = $3, next_attempt_at = $4, manual = 0, last_error = $5, lease_token = '', lease_until = 0`+where,
+			r.Message.ID, r.Message.LeaseToken, r.NextStep, ns(r.NextAttemptAt), a.Error)
+	case webhook.OutcomeGiveUp:
+		res, err = tx.ExecContext(ctx, `UPDATE wh_messages SET state = 'failed', attempts = attempts + 1, manual = 0, last_error = $3, lease_token = '', lease_until = 0`+where,
+			r.Message.ID, r.Message.LeaseToken, a.Error)
+	case webhook.OutcomeGone:
+		res, err = tx.ExecContext(ctx, `UPDATE wh_messages SET attempts = attempts + 1, next_attempt_at = $3, manual = 0, last_error = $4, lease_token = '', lease_until = 0`+where,
+			r.Message.ID, r.Message.LeaseToken, ns(a.At), a.Error)
+	default:
+		return fmt.Errorf("finish message %d: unknown outcome %d", r.Message.ID, r.Outcome)
+	}
+	if err != nil {
+		return unavailable("update message", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return unavailable("update message", err)
+	}
+	if n == 0 {
+		return nil // a stale lease: the attempt is logged, nothing else changes
+	}
+	if r.Outcome == webhook.OutcomeDelivered {
+		_, err = tx.ExecContext(ctx, `UPDATE wh_endpoints SET failing_since = 0, consecutive_failures = 0
+			WHERE subscription_id = $1 AND (failing_since <> 0 OR consecutive_failures <> 0)`, r.Message.SubscriptionID)
+	} else {
+		_, err = tx.ExecContext(ctx, `UPDATE wh_endpoints SET consecutive_failures = consecutive_failures + 1,
+			failing_since = CASE WHEN failing_since = 0 THEN $1 ELSE failing_since END WHERE subscription_id = $2`, ns(a.At), r.Message.SubscriptionID)
+	}
+	if err != nil {
+		return unavailable("update endpoint health", err)
+	}
+	if r.Outcome == webhook.OutcomeGone {
+		if _, err := tx.ExecContext(ctx, `UPDATE wh_endpoints SET status = 'disabled', disabled_reason = $1, disabled_at = $2, updated_at = $2 WHERE subscription_id = $3`,
+			webhook.ReasonGone, ns(a.At), r.Message.SubscriptionID); err != nil {
+			return unavailable("disable endpoint", err)
+		}
+	}
+	return nil
+}
+
 // NextDue implements webhook.Store.
 func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var t sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT MIN(CASE WHEN m.lease_until > m.next_attempt_at THEN m.lease_until ELSE m.next_attempt_at END)
+	err := runner{s: s}.QueryRowContext(ctx, `SELECT MIN(CASE WHEN m.lease_until > m.next_attempt_at THEN m.lease_until ELSE m.next_attempt_at END)
 		FROM wh_messages m JOIN wh_endpoints e ON e.subscription_id = m.subscription_id
 		WHERE m.state = 'pending' AND e.status = 'enabled'
 		  AND NOT EXISTS (SELECT 1 FROM wh_messages p WHERE p.subscription_id = m.subscription_id AND p.record_key = m.record_key
@@ -486,7 +636,7 @@ func notFoundMessage(sub string, id int64) error {
 
 // GetMessage implements webhook.Store.
 func (s *Store) GetMessage(ctx context.Context, sub string, id int64) (webhook.Message, error) {
-	m, err := scanMessage(s.db.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM wh_messages WHERE subscription_id = $1 AND id = $2`, sub, id))
+	m, err := scanMessage(runner{s: s}.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM wh_messages WHERE subscription_id = $1 AND id = $2`, sub, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return webhook.Message{}, notFoundMessage(sub, id)
 	}
@@ -498,7 +648,7 @@ func (s *Store) GetMessage(ctx context.Context, sub string, id int64) (webhook.M
 
 // Redeliver implements webhook.Store.
 func (s *Store) Redeliver(ctx context.Context, sub string, id int64, now time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx runner) error {
 		res, err := tx.ExecContext(ctx, `UPDATE wh_messages SET state = 'pending', step = 0, next_attempt_at = $1, manual = 1 WHERE subscription_id = $2 AND id = $3`, ns(now), sub, id)
 		if err != nil {
 			return unavailable("redeliver message", err)
@@ -525,7 +675,7 @@ func (s *Store) ListAttempts(ctx context.Context, sub string, f webhook.AttemptF
 	}
 	args = append(args, limit)
 	q += fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args))
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := runner{s: s}.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, unavailable("list attempts", err)
 	}
