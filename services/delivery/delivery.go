@@ -32,7 +32,9 @@ import (
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
+	"github.com/samnav/samnav/services/delivery/internal/lag"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
+	"github.com/samnav/samnav/services/delivery/internal/recent"
 	"github.com/samnav/samnav/services/delivery/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 	"github.com/samnav/samnav/services/delivery/internal/transport/httpapi"
@@ -154,6 +156,9 @@ type Server struct {
 	kafka    *kafkaview.Channel
 	webhook  *webhook.Service
 	feed     *feed.Feed
+	// recent is the window of the latest deliveries (the console's live
+	// flow), fed by every channel.
+	recent *recent.Ring
 	// extraDBs are the webhook and feed databases when they are not db
 	// (SQLite keeps them in files of their own beside delivery.db).
 	extraDBs []*sql.DB
@@ -384,6 +389,10 @@ func (s *Server) init(ctx context.Context, d sqlstore.Dialect, m *model.Model, s
 	for k, c := range deps.Channels {
 		chans[k] = c
 	}
+	s.recent = recent.NewRing(recent.DefaultSize)
+	for k, c := range chans {
+		chans[k] = recent.Wrap(c, s.recent, k)
+	}
 	s.pipeline = pipeline.New(pipeline.Config{Brokers: s.cfg.Brokers, Registry: reg, Model: m, Schemas: schemas, Channels: chans, Logger: s.logger,
 		FetchMaxWait: 100 * time.Millisecond})
 	wh := webhook.Handler(webhook.HandlerConfig{Service: s.webhook, Logger: s.logger,
@@ -400,6 +409,9 @@ func (s *Server) init(ctx context.Context, d sqlstore.Dialect, m *model.Model, s
 			{Pattern: "/api/v1/subscriptions/{id}/webhook", Handler: whAPI},
 			{Pattern: "/api/v1/subscriptions/{id}/webhook/", Handler: whAPI},
 			{Pattern: "/api/v1/feeds/", Handler: s.feed.Handler("/api/v1/feeds")},
+			{Pattern: "GET /api/v1/subscriptions/{id}/lag", Handler: lag.Handler(lag.HandlerConfig{Meter: lag.New(s.cfg.Brokers, nil),
+				Subscription: s.svc.Get, Group: pipeline.ConsumerGroup, Logger: s.logger})},
+			{Pattern: "GET /api/v1/deliveries/recent", Handler: recent.Handler(s.recent)},
 		}})
 	return nil
 }
@@ -411,6 +423,9 @@ func (s *Server) Service() subscription.Service { return s.svc }
 // Webhook returns the webhook channel (endpoint registration for
 // in-process callers and tests).
 func (s *Server) Webhook() *webhook.Service { return s.webhook }
+
+// Recent returns the window of the latest deliveries.
+func (s *Server) Recent() *recent.Ring { return s.recent }
 
 // Feed returns the pull-feed channel.
 func (s *Server) Feed() *feed.Feed { return s.feed }

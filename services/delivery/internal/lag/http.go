@@ -1,0 +1,89 @@
+package lag
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
+	"github.com/samnav/samnav/services/delivery/internal/transport/httpapi"
+)
+
+// HandlerConfig configures Handler.
+type HandlerConfig struct {
+	Meter *Meter
+	// Subscription returns the subscription id names as the caller in ctx
+	// may read it (subscription.Service.Get): the lag API answers exactly
+	// whom GET /subscriptions/{id} answers.
+	Subscription func(ctx context.Context, id string) (subscription.Subscription, error)
+	// Group names a subscription's consumer group (pipeline.ConsumerGroup).
+	Group  func(subscriptionID string) string
+	Logger *slog.Logger
+}
+
+// ChannelLag is how far one channel of a subscription is behind the head
+// of the concept's state topic.
+type ChannelLag struct {
+	Channel subscription.ChannelKind `json:"channel"`
+	// Stage names what the position is: "pipeline", the events the
+	// channel accepted (written to the view topic, queued for the
+	// webhook, appended to the feed).
+	Stage string `json:"stage"`
+	Report
+}
+
+// Response is the body of GET /api/v1/subscriptions/{id}/lag.
+type Response struct {
+	Subscription string              `json:"subscription"`
+	Status       subscription.Status `json:"status"`
+	Channels     []ChannelLag        `json:"channels"`
+}
+
+// Handler serves GET /api/v1/subscriptions/{id}/lag. It expects to be
+// mounted behind the API's authentication.
+func Handler(cfg HandlerConfig) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sub, err := cfg.Subscription(r.Context(), r.PathValue("id"))
+		if err != nil {
+			fail(w, r, cfg.Logger, err)
+			return
+		}
+		rep, err := cfg.Meter.Measure(r.Context(), Topic(sub), cfg.Group(sub.ID))
+		if errors.Is(err, ErrNoTopic) {
+			fail(w, r, cfg.Logger, subscription.Errorf(subscription.CodeUnavailable, "state topic of %s v%d does not exist yet", sub.Concept, sub.Major))
+			return
+		}
+		if err != nil {
+			fail(w, r, cfg.Logger, &subscription.Error{Code: subscription.CodeUnavailable, Message: "measure lag", Err: err})
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(Response{Subscription: sub.ID, Status: sub.Status,
+			Channels: []ChannelLag{{Channel: sub.Channel, Stage: "pipeline", Report: rep}}})
+	})
+}
+
+// Topic is the state topic a subscription's pipeline reads,
+// samnav.<concept>.v<major> (model.Concept.Topic).
+func Topic(sub subscription.Subscription) string {
+	return fmt.Sprintf("samnav.%s.v%d", sub.Concept, sub.Major)
+}
+
+func fail(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+	var e *subscription.Error
+	if !errors.As(err, &e) {
+		e = &subscription.Error{Code: subscription.CodeInternal, Message: "internal error", Err: err}
+	}
+	if e.Code == subscription.CodeInternal || e.Code == subscription.CodeUnavailable {
+		logger.ErrorContext(r.Context(), "lag API", "path", r.URL.Path, "err", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(httpapi.StatusOf(e.Code))
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+}

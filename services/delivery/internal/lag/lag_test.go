@@ -1,0 +1,180 @@
+package lag_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/samnav/samnav/pkg/embeddedkafka"
+	"github.com/samnav/samnav/pkg/kafkatopics"
+	"github.com/samnav/samnav/services/delivery/internal/lag"
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
+)
+
+const topic = "samnav.person.v1"
+
+func startBroker(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := embeddedkafka.Start(ctx, embeddedkafka.Config{Topics: []kafkatopics.Spec{{Name: topic, Partitions: 2}}})
+	if err != nil {
+		t.Fatalf("start broker: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b.Addr()
+}
+
+// produce writes n records to partition p, stamped from base on, a second
+// apart.
+func produce(t *testing.T, addr string, p, n int, base time.Time) {
+	t.Helper()
+	c := &kafka.Client{Addr: kafka.TCP(addr), Timeout: 10 * time.Second}
+	recs := make([]kafka.Record, n)
+	for i := range recs {
+		recs[i] = kafka.Record{Key: kafka.NewBytes(fmt.Appendf(nil, "k%d", i)), Value: kafka.NewBytes([]byte("v")), Time: base.Add(time.Duration(i) * time.Second)}
+	}
+	res, err := c.Produce(context.Background(), &kafka.ProduceRequest{Topic: topic, Partition: p, RequiredAcks: kafka.RequireAll, Records: kafka.NewRecordReader(recs...)})
+	if err != nil || res.Error != nil {
+		t.Fatalf("produce to %d: %v %v", p, err, res.Error)
+	}
+}
+
+// commit commits offset on partition p for group, as a standalone
+// consumer does (no generation).
+func commit(t *testing.T, addr, group string, p int, offset int64) {
+	t.Helper()
+	c := &kafka.Client{Addr: kafka.TCP(addr), Timeout: 10 * time.Second}
+	res, err := c.OffsetCommit(context.Background(), &kafka.OffsetCommitRequest{GroupID: group, GenerationID: -1,
+		Topics: map[string][]kafka.OffsetCommit{topic: {{Partition: p, Offset: offset}}}})
+	if err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	for _, pr := range res.Topics[topic] {
+		if pr.Error != nil {
+			t.Fatalf("commit %d: %v", pr.Partition, pr.Error)
+		}
+	}
+}
+
+func TestMeasure(t *testing.T) {
+	addr := startBroker(t)
+	base := time.Now().Add(-2 * time.Hour).Truncate(time.Millisecond).UTC()
+	produce(t, addr, 0, 10, base)
+	produce(t, addr, 1, 4, base.Add(time.Hour))
+	m := lag.New([]string{addr}, nil)
+	ctx := context.Background()
+
+	t.Run("no commits: everything is behind", func(t *testing.T) {
+		r, err := m.Measure(ctx, topic, "fresh")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Events != 14 || len(r.Partitions) != 2 {
+			t.Fatalf("report %+v, want 14 events over 2 partitions", r)
+		}
+		for _, p := range r.Partitions {
+			if p.Committed != -1 {
+				t.Errorf("partition %d committed %d, want -1", p.Partition, p.Committed)
+			}
+		}
+		if r.OldestUndelivered == nil || !r.OldestUndelivered.Equal(base) {
+			t.Errorf("oldest undelivered %v, want %v", r.OldestUndelivered, base)
+		}
+		if r.BehindSeconds <= 0 {
+			t.Errorf("behind %v s, want > 0", r.BehindSeconds)
+		}
+	})
+
+	t.Run("partly committed", func(t *testing.T) {
+		commit(t, addr, "half", 0, 7)
+		commit(t, addr, "half", 1, 4)
+		r, err := m.Measure(ctx, topic, "half")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []lag.Partition{{Partition: 0, End: 10, Committed: 7, Lag: 3}, {Partition: 1, End: 4, Committed: 4, Lag: 0}}
+		if len(r.Partitions) != 2 {
+			t.Fatalf("partitions %+v", r.Partitions)
+		}
+		for i, w := range want {
+			g := r.Partitions[i]
+			if g.Partition != w.Partition || g.End != w.End || g.Committed != w.Committed || g.Lag != w.Lag {
+				t.Errorf("partition %d: got %+v, want %+v", i, g, w)
+			}
+		}
+		if r.Events != 3 {
+			t.Errorf("events %d, want 3", r.Events)
+		}
+		if got := r.Partitions[0].OldestUndelivered; got == nil || !got.Equal(base.Add(7*time.Second)) {
+			t.Errorf("oldest undelivered on 0: %v, want the 8th record's time %v", got, base.Add(7*time.Second))
+		}
+		if r.Partitions[1].OldestUndelivered != nil {
+			t.Errorf("partition 1 is caught up but has an oldest undelivered time %v", r.Partitions[1].OldestUndelivered)
+		}
+	})
+
+	t.Run("caught up", func(t *testing.T) {
+		commit(t, addr, "done", 0, 10)
+		commit(t, addr, "done", 1, 4)
+		r, err := m.Measure(ctx, topic, "done")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Events != 0 || r.OldestUndelivered != nil || r.BehindSeconds != 0 {
+			t.Fatalf("report %+v, want nothing behind", r)
+		}
+	})
+
+	t.Run("missing topic", func(t *testing.T) {
+		_, err := m.Measure(ctx, "samnav.nothing.v1", "g")
+		if !errors.Is(err, lag.ErrNoTopic) {
+			t.Fatalf("err %v, want ErrNoTopic", err)
+		}
+	})
+}
+
+// TestHandler: the API answers whom the subscription getter answers, with
+// the lag of the subscription's consumer group on its state topic.
+func TestHandler(t *testing.T) {
+	addr := startBroker(t)
+	produce(t, addr, 0, 5, time.Now().Add(-time.Minute))
+	commit(t, addr, "samnav-delivery-s1", 0, 2)
+	h := lag.Handler(lag.HandlerConfig{Meter: lag.New([]string{addr}, nil), Group: func(id string) string { return "samnav-delivery-" + id },
+		Subscription: func(_ context.Context, id string) (subscription.Subscription, error) {
+			if id != "s1" {
+				return subscription.Subscription{}, subscription.Errorf(subscription.CodeNotFound, "subscription %q not found", id)
+			}
+			return subscription.Subscription{ID: "s1", Concept: "person", Major: 1, Channel: subscription.ChannelWebhook, Status: subscription.StatusApproved}, nil
+		}})
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/v1/subscriptions/{id}/lag", h)
+	for _, tt := range []struct {
+		id     string
+		status int
+	}{{"s1", 200}, {"other", 404}} {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest("GET", "/api/v1/subscriptions/"+tt.id+"/lag", nil))
+		if w.Code != tt.status {
+			t.Fatalf("%s: status %d, want %d: %s", tt.id, w.Code, tt.status, w.Body)
+		}
+		if tt.status != 200 {
+			continue
+		}
+		var resp lag.Response
+		if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Channels) != 1 || resp.Channels[0].Channel != subscription.ChannelWebhook || resp.Channels[0].Events != 3 ||
+			resp.Channels[0].Topic != topic || resp.Channels[0].OldestUndelivered == nil {
+			t.Fatalf("response %s, want 3 events behind on the webhook channel", w.Body)
+		}
+	}
+}

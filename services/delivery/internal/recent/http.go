@@ -1,0 +1,110 @@
+package recent
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
+	"github.com/samnav/samnav/services/delivery/internal/transport/httpapi"
+)
+
+// Limits of GET /api/v1/deliveries/recent.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+	MaxWait      = 30 * time.Second
+)
+
+// Response is the body of GET /api/v1/deliveries/recent.
+type Response struct {
+	Deliveries []Delivery `json:"deliveries"`
+	// Next is the cursor to pass as after= to get what follows.
+	Next uint64 `json:"next"`
+}
+
+// Visible reports whether p may see d: an admin or auditor sees every
+// delivery; the concept's information owner and its stewards see the
+// concept's; a system (a subscriber or publisher grant, or a principal
+// of kind system) sees only its own. These are the rules by which they
+// may read the subscriptions themselves.
+func Visible(p *auth.Principal, d Delivery) bool {
+	if p == nil {
+		return false
+	}
+	if p.Can(auth.ActionAdmin, "") || p.Can(auth.ActionApprove, d.Concept) {
+		return true
+	}
+	sys := p.System()
+	if sys == "" && p.Kind == auth.KindSystem {
+		sys = p.Subject
+	}
+	if sys != "" {
+		return sys == d.System
+	}
+	return p.Can(auth.ActionRead, d.Concept)
+}
+
+// Handler serves GET /api/v1/deliveries/recent?after=<seq>&limit=<n>&wait=<seconds>
+// from r, each caller seeing only what Visible allows. wait (at most
+// MaxWait) holds the answer until something newer than after arrives.
+// It expects to be mounted behind the API's authentication.
+func Handler(r *Ring) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		p := auth.FromContext(req.Context())
+		if p == nil {
+			fail(w, subscription.Errorf(subscription.CodeUnauthorized, "this operation needs an API token"))
+			return
+		}
+		q := req.URL.Query()
+		fields := map[string]string{}
+		after, err := uintParam(q.Get("after"), 0)
+		if err != nil {
+			fields["after"] = "must be a whole number, the next of an earlier answer"
+		}
+		limit, err := uintParam(q.Get("limit"), DefaultLimit)
+		if err != nil || limit < 1 || limit > MaxLimit {
+			fields["limit"] = "must be a whole number from 1 to " + strconv.Itoa(MaxLimit)
+		}
+		wait, err := uintParam(q.Get("wait"), 0)
+		if err != nil || time.Duration(wait)*time.Second > MaxWait {
+			fields["wait"] = "must be a whole number of seconds from 0 to " + strconv.Itoa(int(MaxWait/time.Second))
+		}
+		if len(fields) > 0 {
+			fail(w, &subscription.Error{Code: subscription.CodeInvalid, Message: "invalid query", Fields: fields})
+			return
+		}
+		keep := func(d Delivery) bool { return Visible(p, d) }
+		ds, next := r.After(after, int(limit), keep)
+		if len(ds) == 0 && wait > 0 {
+			ctx, cancel := context.WithTimeout(req.Context(), time.Duration(wait)*time.Second)
+			defer cancel()
+			for len(ds) == 0 && ctx.Err() == nil {
+				r.Wait(ctx, next)
+				ds, next = r.After(next, int(limit), keep)
+			}
+		}
+		if ds == nil {
+			ds = []Delivery{}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(Response{Deliveries: ds, Next: next})
+	})
+}
+
+func uintParam(s string, def uint64) (uint64, error) {
+	if s == "" {
+		return def, nil
+	}
+	return strconv.ParseUint(s, 10, 64)
+}
+
+func fail(w http.ResponseWriter, e *subscription.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(httpapi.StatusOf(e.Code))
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+}

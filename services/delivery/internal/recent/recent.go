@@ -1,0 +1,196 @@
+// Package recent keeps the last deliveries the pipeline handed to the
+// channels, in memory, so that a console can show changes flowing from a
+// master to its subscribers as they happen ("person X changed at 10:01:02
+// → skolplattform over kafka at 10:01:03, bibliotek over webhook ...").
+//
+// It is a window for people, not a record: it holds the last N entries of
+// this process, starts empty after a restart, and sees only what this
+// replica delivered. The delivery log of each channel (the webhook
+// attempts, the feed log, the view topic) stays the record.
+package recent
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/samnav/samnav/services/delivery/internal/channel"
+	"github.com/samnav/samnav/services/delivery/internal/pipeline"
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
+)
+
+// DefaultSize is the number of deliveries a Ring keeps by default.
+const DefaultSize = 1000
+
+// Delivery is one event a channel accepted for one subscription.
+type Delivery struct {
+	// Seq orders the deliveries of this process: 1, 2, 3, ...
+	Seq            uint64 `json:"seq"`
+	SubscriptionID string `json:"subscription"`
+	System         string `json:"system"`
+	Concept        string `json:"concept"`
+	// Channel is kafka, webhook or feed.
+	Channel  string `json:"channel"`
+	RecordID string `json:"recordId"`
+	EventID  string `json:"eventId"`
+	// Operation is changed, ended or erased (channel.Type*).
+	Operation string `json:"operation"`
+	Revision  int64  `json:"revision"`
+	// ChangedAt is when the master committed the change (ce_time).
+	ChangedAt time.Time `json:"changedAt"`
+	// DeliveredAt is when the channel accepted the event: written to the
+	// view topic, queued for the webhook, appended to the feed.
+	DeliveredAt time.Time `json:"deliveredAt"`
+	// Fields are the attributes that went (the projection's, without the
+	// record id), in the order of the projected state's keys, sorted.
+	Fields []string `json:"fields"`
+}
+
+// Ring is a fixed-size window of the latest deliveries. It is safe for
+// concurrent use.
+type Ring struct {
+	mu     sync.Mutex
+	buf    []Delivery
+	seq    uint64 // of the last entry added
+	notify chan struct{}
+	now    func() time.Time
+}
+
+// NewRing returns a Ring keeping the last size deliveries (DefaultSize if
+// size <= 0).
+func NewRing(size int) *Ring {
+	if size <= 0 {
+		size = DefaultSize
+	}
+	return &Ring{buf: make([]Delivery, 0, size), notify: make(chan struct{}), now: time.Now}
+}
+
+// Add appends ds (Seq is assigned) and wakes every Wait.
+func (r *Ring) Add(ds ...Delivery) {
+	if len(ds) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, d := range ds {
+		r.seq++
+		d.Seq = r.seq
+		if len(r.buf) < cap(r.buf) {
+			r.buf = append(r.buf, d)
+		} else {
+			r.buf[int((r.seq-1)%uint64(cap(r.buf)))] = d
+		}
+	}
+	close(r.notify)
+	r.notify = make(chan struct{})
+}
+
+// After returns the retained deliveries with Seq > seq that keep returns
+// true for (nil keeps all), oldest first, at most limit of them (the
+// newest ones when more match), and the Seq of the latest delivery, the
+// cursor to ask with next. A seq beyond the latest (a cursor from before
+// a restart) counts as 0.
+func (r *Ring) After(seq uint64, limit int, keep func(Delivery) bool) ([]Delivery, uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if seq > r.seq {
+		seq = 0
+	}
+	var out []Delivery
+	n := len(r.buf)
+	// Walk from the newest backwards so limit keeps the latest.
+	for i := range n {
+		d := r.buf[int((r.seq-1-uint64(i))%uint64(cap(r.buf)))]
+		if d.Seq <= seq {
+			break
+		}
+		if keep != nil && !keep(d) {
+			continue
+		}
+		out = append(out, d)
+		if limit > 0 && len(out) == limit {
+			break
+		}
+	}
+	slices.Reverse(out)
+	return out, r.seq
+}
+
+// Wait blocks until a delivery with Seq > seq is added or ctx ends.
+func (r *Ring) Wait(ctx context.Context, seq uint64) {
+	r.mu.Lock()
+	if r.seq > seq {
+		r.mu.Unlock()
+		return
+	}
+	ch := r.notify
+	r.mu.Unlock()
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	}
+}
+
+// Wrap returns ch recording into r every event ch accepts; kind names
+// the channel. The result is a pipeline.Batcher when ch is one, so the
+// pipeline batches as before.
+func Wrap(ch channel.Channel, r *Ring, kind subscription.ChannelKind) channel.Channel {
+	rc := recorder{ch: ch, r: r, kind: string(kind)}
+	if b, ok := ch.(pipeline.Batcher); ok {
+		return batchRecorder{recorder: rc, b: b}
+	}
+	return rc
+}
+
+type recorder struct {
+	ch   channel.Channel
+	r    *Ring
+	kind string
+}
+
+func (c recorder) Deliver(ctx context.Context, sub subscription.Subscription, ev channel.Event) error {
+	if err := c.ch.Deliver(ctx, sub, ev); err != nil {
+		return err
+	}
+	c.r.Add(c.delivery(sub, ev, c.r.now().UTC()))
+	return nil
+}
+
+func (c recorder) delivery(sub subscription.Subscription, ev channel.Event, at time.Time) Delivery {
+	fields := make([]string, 0, len(ev.State))
+	for k := range ev.State {
+		if k != "id" {
+			fields = append(fields, k)
+		}
+	}
+	slices.Sort(fields)
+	return Delivery{SubscriptionID: sub.ID, System: sub.System, Concept: sub.Concept, Channel: c.kind, RecordID: ev.Key, EventID: ev.EventID,
+		Operation: ev.Type, Revision: ev.Revision, ChangedAt: ev.Time.UTC(), DeliveredAt: at, Fields: fields}
+}
+
+type batchRecorder struct {
+	recorder
+	b pipeline.Batcher
+}
+
+func (c batchRecorder) DeliverBatch(ctx context.Context, sub subscription.Subscription, evs []channel.Event) error {
+	if err := c.b.DeliverBatch(ctx, sub, evs); err != nil {
+		return err
+	}
+	at := c.r.now().UTC()
+	// A snapshot batch may be far larger than the window: record only
+	// what the ring keeps.
+	tail := evs[max(len(evs)-cap(c.r.buf), 0):]
+	ds := make([]Delivery, len(tail))
+	for i, ev := range tail {
+		ds[i] = c.delivery(sub, ev, at)
+	}
+	c.r.Add(ds...)
+	return nil
+}
+
+var (
+	_ channel.Channel  = recorder{}
+	_ pipeline.Batcher = batchRecorder{}
+)
