@@ -1,0 +1,210 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/services/console/internal/api"
+	"github.com/samnav/samnav/services/console/internal/session"
+)
+
+// TokenVerifier tells who an API token belongs to. *auth.Tokens satisfies
+// it. Verify must return an error wrapping auth.ErrUnauthenticated for a
+// token that is unknown, malformed, revoked or expired.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (*auth.Principal, error)
+}
+
+var _ TokenVerifier = (*auth.Tokens)(nil)
+
+// DefaultSessionIdle is how long an unused session lives by default.
+const DefaultSessionIdle = 30 * time.Minute
+
+// Config configures the console.
+type Config struct {
+	// MasterdataURL, DeliveryURL and RegistryURL are the base URLs of the
+	// services' APIs, e.g. "http://127.0.0.1:8080" (the console adds
+	// "/api/v1/..." for masterdata and delivery, "/subjects/..." for the
+	// registry).
+	MasterdataURL string
+	DeliveryURL   string
+	RegistryURL   string
+	// HTTPClient calls the APIs; nil means http.DefaultClient. `samnav
+	// dev` may pass one whose transport dispatches in-process.
+	HTTPClient *http.Client
+	// Verifier checks the token a person signs in with.
+	Verifier TokenVerifier
+	// Model is the concept model; nil means contracts.Model().
+	Model *model.Model
+	// SessionIdle ends a session unused for this long; 0 means
+	// DefaultSessionIdle.
+	SessionIdle time.Duration
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// Addr is the listen address of Run; "" means ":8090".
+	Addr string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Validate reports every problem with c at once, each naming the field and
+// the rule.
+func (c Config) Validate() error {
+	var errs []error
+	for _, f := range []struct{ name, v string }{
+		{"MasterdataURL", c.MasterdataURL}, {"DeliveryURL", c.DeliveryURL}, {"RegistryURL", c.RegistryURL},
+	} {
+		if f.v == "" {
+			errs = append(errs, fmt.Errorf("%s: required", f.name))
+			continue
+		}
+		u, err := url.Parse(f.v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s %q: must be an absolute http or https URL", f.name, f.v))
+		}
+	}
+	if c.Verifier == nil {
+		errs = append(errs, errors.New("Verifier: required (e.g. the hub's *auth.Tokens)"))
+	}
+	if c.SessionIdle < 0 {
+		errs = append(errs, fmt.Errorf("SessionIdle: must not be negative, got %s", c.SessionIdle))
+	}
+	return errors.Join(errs...)
+}
+
+// Server is the console. Create it with New, serve Handler, and Close it
+// to stop background work (imports).
+type Server struct {
+	cfg      Config
+	model    *model.Model
+	api      *api.Client
+	sessions *session.Store
+	logger   *slog.Logger
+	now      func() time.Time
+	mux      *http.ServeMux
+	pages    map[string]*template.Template
+	nav      []NavEntry
+
+	// ctx is cancelled by Close; background jobs run under it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	imports *importJobs
+}
+
+// New checks cfg and builds the console; it starts nothing.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("console config: %w", err)
+	}
+	m := cfg.Model
+	if m == nil {
+		var err error
+		if m, err = contracts.Model(); err != nil {
+			return nil, fmt.Errorf("console: %w", err)
+		}
+	}
+	if cfg.SessionIdle == 0 {
+		cfg.SessionIdle = DefaultSessionIdle
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	if err := catalogue.Check(); err != nil {
+		return nil, fmt.Errorf("console messages: %w", err)
+	}
+	pages, err := parseTemplates()
+	if err != nil {
+		return nil, fmt.Errorf("console templates: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		cfg:   cfg,
+		model: m,
+		api: &api.Client{
+			MasterdataURL: strings.TrimRight(cfg.MasterdataURL, "/"),
+			DeliveryURL:   strings.TrimRight(cfg.DeliveryURL, "/"),
+			RegistryURL:   strings.TrimRight(cfg.RegistryURL, "/"),
+			HTTP:          cfg.HTTPClient,
+		},
+		sessions: session.NewStore(cfg.SessionIdle, now),
+		logger:   logger.With("component", "console"),
+		now:      now,
+		mux:      http.NewServeMux(),
+		pages:    pages,
+		ctx:      ctx,
+		cancel:   cancel,
+		imports:  newImportJobs(),
+	}
+	s.routes()
+	return s, nil
+}
+
+// Handler returns the console's HTTP handler. It serves every path it is
+// given, so mount it at "/" or behind a mux that sends it the console's
+// paths (everything but /api/, /healthz, /metrics).
+func (s *Server) Handler() http.Handler { return securityHeaders(s.mux) }
+
+// Close stops background work (running imports) and waits for it.
+func (s *Server) Close() error {
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}
+
+// Run serves the console on cfg.Addr until ctx is done.
+func Run(ctx context.Context, cfg Config) error {
+	s, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	addr := cfg.Addr
+	if addr == "" {
+		addr = ":8090"
+	}
+	srv := &http.Server{Addr: addr, Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	s.logger.Info("console listening", "addr", addr)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("console: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("console shutdown: %w", err)
+	}
+	return nil
+}
+
+// securityHeaders sets the headers every console response carries: no
+// framing, no MIME sniffing, scripts and styles only from the console.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,91 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/services/console/internal/i18n"
+)
+
+// TestEveryMessageHasEveryLanguage fails when a key lacks Swedish or
+// English, or when their fmt verbs differ.
+func TestEveryMessageHasEveryLanguage(t *testing.T) {
+	if err := catalogue.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if len(catalogue.Keys()) < 20 {
+		t.Fatalf("catalogue holds only %d keys; are the messages files registered?", len(catalogue.Keys()))
+	}
+}
+
+var templateKey = regexp.MustCompile(`\.T "([^"]+)"`)
+
+// TestTemplatesUseOnlyKnownMessages fails when a template names a message
+// key the catalogue does not hold.
+func TestTemplatesUseOnlyKnownMessages(t *testing.T) {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		b, err := fs.ReadFile(templateFS, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range templateKey.FindAllStringSubmatch(string(b), -1) {
+			if !catalogue.Has(m[1]) {
+				t.Errorf("%s: message %q is not in the catalogue", n, m[1])
+			}
+		}
+	}
+}
+
+func TestCatalogueRefusesDuplicateKeys(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a key defined twice must panic")
+		}
+	}()
+	messages(map[string]i18n.Message{"app.name": {SV: "x", EN: "y"}})
+}
+
+func TestConfigValidateReportsEveryProblem(t *testing.T) {
+	err := Config{MasterdataURL: "ftp://x", DeliveryURL: "", RegistryURL: "http://r", SessionIdle: -1}.Validate()
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, want := range []string{"MasterdataURL", "DeliveryURL: required", "Verifier: required", "SessionIdle"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %q", err, want)
+		}
+	}
+	if _, err := New(Config{}); err == nil {
+		t.Fatal("New must refuse an invalid config")
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	for in, want := range map[string]string{
+		"/records/unit": "/records/unit", "": "/", "//evil.example": "/", "https://evil.example/": "/",
+		"/\\evil": "/", "records": "/",
+	} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// fakeVerifier knows a fixed set of tokens.
+type fakeVerifier map[string]*auth.Principal
+
+func (f fakeVerifier) Verify(_ context.Context, token string) (*auth.Principal, error) {
+	if p, ok := f[token]; ok {
+		return p, nil
+	}
+	return nil, fmt.Errorf("%w: unknown token", auth.ErrUnauthenticated)
+}

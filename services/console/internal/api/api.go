@@ -1,0 +1,405 @@
+// Package api is the console's client of the Samnav service APIs: master
+// data, delivery and the schema registry. Every call carries the signed-in
+// person's own token, so the APIs' role checks decide what the console
+// may show and change. It holds no data and no business rules.
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxResponse bounds a response body the console reads.
+const maxResponse = 16 << 20
+
+// Client calls the services. It is safe for concurrent use.
+type Client struct {
+	MasterdataURL string
+	DeliveryURL   string
+	RegistryURL   string
+	HTTP          *http.Client
+}
+
+// FieldError is one field problem of an invalid write, as the APIs report
+// it: the field's path, the rule it breaks and a message.
+type FieldError struct {
+	Field   string `json:"field"`
+	Rule    string `json:"rule"`
+	Message string `json:"message"`
+}
+
+// Error is a refusal or failure from an API: the HTTP status, the code of
+// the closed set (invalid, not_found, conflict, unauthorized, forbidden,
+// unavailable, internal), the message, the field problems of an invalid
+// write, and for a conflict the record as it is now.
+type Error struct {
+	Status  int
+	Code    string       `json:"code"`
+	Message string       `json:"message"`
+	Fields  []FieldError `json:"fields,omitempty"`
+	Current *Record      `json:"current,omitempty"`
+	// Op names the call, e.g. "GET /api/v1/unit".
+	Op string `json:"-"`
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s: %d %s: %s", e.Op, e.Status, e.Code, e.Message)
+}
+
+// Refused reports whether the API refused the caller (401 or 403).
+func (e *Error) Refused() bool {
+	return e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden
+}
+
+// AsError returns the *Error in err's chain, or nil.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return nil
+}
+
+// IsRefused reports whether err is an API's 401 or 403.
+func IsRefused(err error) bool {
+	e := AsError(err)
+	return e != nil && e.Refused()
+}
+
+// IsStatus reports whether err is an API error with the status.
+func IsStatus(err error, status int) bool {
+	e := AsError(err)
+	return e != nil && e.Status == status
+}
+
+// call does one request and decodes a JSON success into out (when not
+// nil); it returns the response headers. A non-2xx status returns *Error.
+func (c *Client) call(ctx context.Context, token, method, rawURL string, header http.Header, body any, out any) (http.Header, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s %s: %w", method, rawURL, err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, rawURL, err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: read body: %w", method, req.URL.Path, err)
+	}
+	op := method + " " + req.URL.Path
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp.Header, decodeError(op, resp.StatusCode, raw)
+	}
+	if out != nil {
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		if err := d.Decode(out); err != nil {
+			return nil, fmt.Errorf("%s: decode response: %w", op, err)
+		}
+	}
+	return resp.Header, nil
+}
+
+// decodeError reads the APIs' error bodies: {"error": {code, message,
+// ...}} (Samnav services) or {"error_code", "message"} (the registry).
+func decodeError(op string, status int, raw []byte) *Error {
+	e := &Error{Status: status, Op: op}
+	var body struct {
+		Error     json.RawMessage `json:"error"`
+		ErrorCode int             `json:"error_code"`
+		Message   string          `json:"message"`
+	}
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	if d.Decode(&body) == nil {
+		if len(body.Error) > 0 {
+			d := json.NewDecoder(bytes.NewReader(body.Error))
+			d.UseNumber()
+			_ = d.Decode(e)
+		} else if body.Message != "" {
+			e.Message = body.Message
+		}
+	}
+	if e.Code == "" {
+		e.Code = codeOf(status)
+	}
+	if e.Message == "" {
+		e.Message = strings.TrimSpace(string(raw))
+		if e.Message == "" {
+			e.Message = http.StatusText(status)
+		}
+	}
+	return e
+}
+
+func codeOf(status int) string {
+	switch status {
+	case http.StatusBadRequest, http.StatusUnprocessableEntity:
+		return "invalid"
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusConflict, http.StatusPreconditionFailed:
+		return "conflict"
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
+		return "unavailable"
+	}
+	return "internal"
+}
+
+func join(base string, elems ...string) string {
+	var b strings.Builder
+	b.WriteString(strings.TrimRight(base, "/"))
+	for _, e := range elems {
+		b.WriteByte('/')
+		b.WriteString(url.PathEscape(e))
+	}
+	return b.String()
+}
+
+// Record is a master record as the masterdata API shows it.
+type Record struct {
+	Concept   string         `json:"concept"`
+	ID        string         `json:"id"`
+	Revision  int64          `json:"revision"`
+	State     map[string]any `json:"state"`
+	EndedAt   *time.Time     `json:"endedAt,omitempty"`
+	EndReason string         `json:"endReason,omitempty"`
+	CreatedAt time.Time      `json:"createdAt"`
+	UpdatedAt time.Time      `json:"updatedAt"`
+}
+
+// Actor is who made a change, through which system.
+type Actor struct {
+	Subject      string `json:"subject"`
+	CredentialID string `json:"credentialId,omitempty"`
+	System       string `json:"system"`
+}
+
+// Change is one entry of a record's history.
+type Change struct {
+	Seq      int64          `json:"seq"`
+	Revision int64          `json:"revision"`
+	Kind     string         `json:"kind"`
+	At       time.Time      `json:"at"`
+	Actor    Actor          `json:"actor"`
+	Reason   string         `json:"reason,omitempty"`
+	State    map[string]any `json:"state"`
+}
+
+// Page is one page of records and the cursor of the next ("" at the end).
+type Page struct {
+	Records []*Record `json:"records"`
+	Next    string    `json:"next,omitempty"`
+}
+
+// ListQuery selects records: Filter holds attribute=value filters, Search
+// a text search, Cursor a page cursor the API returned.
+type ListQuery struct {
+	Filter       map[string]string
+	Search       string
+	Limit        int
+	Cursor       string
+	IncludeEnded bool
+}
+
+// ListRecords returns one page of records of a concept.
+func (c *Client) ListRecords(ctx context.Context, token, concept string, q ListQuery) (*Page, error) {
+	v := url.Values{}
+	for k, val := range q.Filter {
+		v.Set(k, val)
+	}
+	if q.Search != "" {
+		v.Set("q", q.Search)
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	if q.Cursor != "" {
+		v.Set("cursor", q.Cursor)
+	}
+	if q.IncludeEnded {
+		v.Set("includeEnded", "true")
+	}
+	u := join(c.MasterdataURL, "api", "v1", concept)
+	if len(v) > 0 {
+		u += "?" + v.Encode()
+	}
+	var p Page
+	if _, err := c.call(ctx, token, http.MethodGet, u, nil, nil, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// GetRecord returns one record.
+func (c *Client) GetRecord(ctx context.Context, token, concept, id string) (*Record, error) {
+	var r Record
+	if _, err := c.call(ctx, token, http.MethodGet, join(c.MasterdataURL, "api", "v1", concept, id), nil, nil, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// RecordByNaturalKey returns the record whose natural-key attribute has
+// the value.
+func (c *Client) RecordByNaturalKey(ctx context.Context, token, concept, attribute, value string) (*Record, error) {
+	var r Record
+	if _, err := c.call(ctx, token, http.MethodGet, join(c.MasterdataURL, "api", "v1", concept, "by", attribute, value), nil, nil, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func reasonHeader(reason string) http.Header {
+	h := http.Header{}
+	if reason != "" {
+		h.Set("Samnav-Reason", reason)
+	}
+	return h
+}
+
+// CreateRecord creates a record with the reason for the change.
+func (c *Client) CreateRecord(ctx context.Context, token, concept string, state map[string]any, reason string) (*Record, error) {
+	var r Record
+	if _, err := c.call(ctx, token, http.MethodPost, join(c.MasterdataURL, "api", "v1", concept), reasonHeader(reason), state, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// UpdateRecord replaces a record's state; revision is the one the change
+// was based on, and a stale one fails with a 409 *Error whose Current is
+// the record as it is now.
+func (c *Client) UpdateRecord(ctx context.Context, token, concept, id string, revision int64, state map[string]any, reason string) (*Record, error) {
+	h := reasonHeader(reason)
+	h.Set("If-Match", `"`+strconv.FormatInt(revision, 10)+`"`)
+	var r Record
+	if _, err := c.call(ctx, token, http.MethodPut, join(c.MasterdataURL, "api", "v1", concept, id), h, state, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// EndRecord ends a record for the reason; revision 0 skips the
+// concurrency check.
+func (c *Client) EndRecord(ctx context.Context, token, concept, id string, revision int64, reason string) (*Record, error) {
+	h := http.Header{}
+	if revision > 0 {
+		h.Set("If-Match", `"`+strconv.FormatInt(revision, 10)+`"`)
+	}
+	var r Record
+	body := map[string]string{"reason": reason}
+	if _, err := c.call(ctx, token, http.MethodPost, join(c.MasterdataURL, "api", "v1", concept, id, "end"), h, body, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// History returns every change of a record, oldest first.
+func (c *Client) History(ctx context.Context, token, concept, id string) ([]Change, error) {
+	var h struct {
+		Changes []Change `json:"changes"`
+	}
+	if _, err := c.call(ctx, token, http.MethodGet, join(c.MasterdataURL, "api", "v1", concept, id, "history"), nil, nil, &h); err != nil {
+		return nil, err
+	}
+	return h.Changes, nil
+}
+
+// Subscription is a system's subscription to a concept, as the delivery
+// API shows it (the fields the console uses).
+type Subscription struct {
+	ID             string   `json:"id"`
+	System         string   `json:"system"`
+	Concept        string   `json:"concept"`
+	Major          int      `json:"major"`
+	Purpose        string   `json:"purpose"`
+	Channel        string   `json:"channel"`
+	Status         string   `json:"status"`
+	ApprovedFields []string `json:"approvedFields,omitempty"`
+}
+
+// Subscriptions lists subscriptions; filter holds the delivery API's list
+// filters (system, concept, status).
+func (c *Client) Subscriptions(ctx context.Context, token string, filter url.Values) ([]Subscription, error) {
+	u := join(c.DeliveryURL, "api", "v1", "subscriptions")
+	if len(filter) > 0 {
+		u += "?" + filter.Encode()
+	}
+	var out struct {
+		Subscriptions []Subscription `json:"subscriptions"`
+	}
+	if _, err := c.call(ctx, token, http.MethodGet, u, nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Subscriptions, nil
+}
+
+// SchemaVersions returns the registered versions of a registry subject,
+// ascending; a subject the registry does not know returns none.
+func (c *Client) SchemaVersions(ctx context.Context, token, subject string) ([]int, error) {
+	var vs []int
+	_, err := c.call(ctx, token, http.MethodGet, join(c.RegistryURL, "subjects", subject, "versions"), nil, nil, &vs)
+	if IsStatus(err, http.StatusNotFound) {
+		return nil, nil
+	}
+	return vs, err
+}
+
+// Compatibility returns the compatibility level of a subject, falling
+// back to the registry's global level when the subject has none of its
+// own.
+func (c *Client) Compatibility(ctx context.Context, token, subject string) (string, error) {
+	var cfg struct {
+		Level  string `json:"compatibilityLevel"`
+		Level2 string `json:"compatibility"`
+	}
+	_, err := c.call(ctx, token, http.MethodGet, join(c.RegistryURL, "config", subject), nil, nil, &cfg)
+	if IsStatus(err, http.StatusNotFound) {
+		_, err = c.call(ctx, token, http.MethodGet, join(c.RegistryURL, "config"), nil, nil, &cfg)
+	}
+	if err != nil {
+		return "", err
+	}
+	if cfg.Level == "" {
+		cfg.Level = cfg.Level2
+	}
+	return cfg.Level, nil
+}

@@ -1,0 +1,142 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/samnav/samnav/pkg/auth"
+)
+
+func newTestServer(t *testing.T, v TokenVerifier, mutate ...func(*Config)) *Server {
+	t.Helper()
+	cfg := Config{MasterdataURL: "http://127.0.0.1:1", DeliveryURL: "http://127.0.0.1:1", RegistryURL: "http://127.0.0.1:1", Verifier: v}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+var anna = &auth.Principal{Subject: "anna", Kind: auth.KindUser, Name: "Anna Steward",
+	Grants: []auth.Grant{{Role: auth.RoleSteward, Concepts: []string{"unit"}}}}
+
+func TestSignInAndOut(t *testing.T) {
+	s := newTestServer(t, fakeVerifier{"snv_good_secret": anna})
+	b := newBrowser(t, s.Handler())
+
+	p := b.get("/?q=x")
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/signin?next=") {
+		t.Fatalf("anonymous page: %d %q, want a redirect to sign in", p.status, p.location)
+	}
+	p = b.get(p.location)
+	mustContain(t, p, `<html lang="sv">`, "Logga in", `<label for="token">`, `value="/?q=x"`)
+
+	p = b.post("/signin", url.Values{"token": {"snv_bad_secret"}, "next": {"/"}})
+	if p.status != http.StatusUnauthorized {
+		t.Fatalf("bad token: status %d, want 401", p.status)
+	}
+	mustContain(t, p, "Token godtogs inte", `aria-invalid="true"`, `aria-describedby="token-help token-error"`, `id="error-summary"`)
+
+	p = b.post("/signin", url.Values{"token": {"snv_good_secret"}, "next": {"/?q=x"}})
+	if p.status != http.StatusSeeOther || p.location != "/?q=x" {
+		t.Fatalf("sign in: %d %q, want 303 to the page asked for", p.status, p.location)
+	}
+	var sc *http.Cookie
+	for _, c := range p.header.Values("Set-Cookie") {
+		if strings.HasPrefix(c, sessionCookie+"=") {
+			sc, _ = http.ParseSetCookie(c)
+		}
+	}
+	if sc == nil || !sc.HttpOnly || sc.SameSite != http.SameSiteLaxMode || sc.Value == "" {
+		t.Fatalf("session cookie %+v: must be HttpOnly, SameSite=Lax", sc)
+	}
+	if strings.Contains(sc.Value, "snv_") {
+		t.Fatal("the session cookie must not carry the token")
+	}
+	home := b.get("/")
+	mustContain(t, home, "Hej Anna Steward!", "Informationsförvaltare (unit)", "Logga ut")
+
+	p = b.post("/signout", nil)
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", p.status)
+	}
+	if p = b.get("/"); p.status != http.StatusSeeOther {
+		t.Fatalf("after sign-out the home page must ask for sign-in, got %d", p.status)
+	}
+	if s.sessions.Len() != 0 {
+		t.Fatalf("%d sessions remain after sign-out", s.sessions.Len())
+	}
+}
+
+func TestSessionExpiresWhenIdle(t *testing.T) {
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	s := newTestServer(t, fakeVerifier{"snv_good_secret": anna}, func(c *Config) { c.Now = clock; c.SessionIdle = time.Minute })
+	b := newBrowser(t, s.Handler())
+	b.signIn("snv_good_secret")
+	now = now.Add(59 * time.Second)
+	if p := b.get("/"); p.status != http.StatusOK {
+		t.Fatalf("within idle time: %d", p.status)
+	}
+	now = now.Add(61 * time.Second)
+	if p := b.get("/"); p.status != http.StatusSeeOther {
+		t.Fatalf("after idle time: %d, want a redirect to sign in", p.status)
+	}
+}
+
+func TestPostWithoutCSRFIsRefused(t *testing.T) {
+	s := newTestServer(t, fakeVerifier{"snv_good_secret": anna})
+	b := newBrowser(t, s.Handler())
+
+	// The sign-in form itself is protected (login CSRF).
+	b.get("/signin")
+	if p := b.post("/signin", url.Values{"token": {"snv_good_secret"}, "csrf": {"forged"}}); p.status != http.StatusForbidden {
+		t.Fatalf("sign-in with a forged token: %d, want 403", p.status)
+	}
+	b.signIn("snv_good_secret")
+	for _, csrf := range []string{"", "forged"} {
+		p := b.post("/signout", url.Values{"csrf": {csrf}})
+		if p.status != http.StatusForbidden {
+			t.Fatalf("sign-out with csrf %q: %d, want 403", csrf, p.status)
+		}
+		mustContain(t, p, "säkerhetsnyckel")
+	}
+	if s.sessions.Len() != 1 {
+		t.Fatal("a refused sign-out must leave the session")
+	}
+}
+
+func TestLanguageSwitch(t *testing.T) {
+	s := newTestServer(t, fakeVerifier{"snv_good_secret": anna})
+	b := newBrowser(t, s.Handler())
+	b.signIn("snv_good_secret")
+
+	p := b.get("/")
+	mustContain(t, p, `<html lang="sv">`, "Hej Anna Steward!", `href="/?lang=en"`, "In English", `<a class="skip" href="#main">Hoppa till innehållet</a>`)
+	p = b.get("/?lang=en")
+	mustContain(t, p, `<html lang="en">`, "Hello Anna Steward!", "Data steward (unit)", `href="/?lang=sv"`, "På svenska")
+	// Remembered in a cookie.
+	p = b.get("/")
+	mustContain(t, p, `<html lang="en">`, "Sign out")
+	p = b.get("/?lang=sv")
+	mustContain(t, p, `<html lang="sv">`)
+	p = b.get("/?lang=xx")
+	mustContain(t, p, `<html lang="sv">`)
+}
+
+func TestUnknownPathIs404(t *testing.T) {
+	s := newTestServer(t, fakeVerifier{})
+	b := newBrowser(t, s.Handler())
+	p := b.get("/no/such/page")
+	if p.status != http.StatusNotFound {
+		t.Fatalf("status %d, want 404", p.status)
+	}
+	mustContain(t, p, "<h1>", "finns inte")
+}
