@@ -6,6 +6,12 @@
 // Kafka protocol exactly as against Apache Kafka. With a DataDir the broker
 // persists its log and group offsets and reloads them on the next Start, so a
 // restart mid-stream behaves like a broker restart in production.
+//
+// With Config.Superuser set, the broker requires SASL (SCRAM) from every
+// client and enforces ACLs: the superuser (the hub's own services) may do
+// everything, any other user only what an ACL allows. Users and ACLs are
+// managed over the Kafka protocol (AlterUserScramCredentials, CreateAcls,
+// DeleteAcls), exactly as on Apache Kafka, and persist in DataDir.
 package embeddedkafka
 
 import (
@@ -18,10 +24,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
+	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/kafkatopics"
 )
 
@@ -58,6 +66,15 @@ type Config struct {
 	// version newer than 4.0 serves, and none that KIP-896 removed in 4.0.
 	// Tests use it to prove Samnav's clients work against Kafka 4.
 	Kafka4 bool
+	// Superuser, when set, turns on SASL and ACL enforcement: every client
+	// must authenticate, and only Superuser bypasses ACLs (the hub's own
+	// services use it; subscriber systems get users of their own through
+	// AddUser and ACLs through the Kafka protocol). Its mechanism must be
+	// SCRAM-SHA-512 or SCRAM-SHA-256: SCRAM keeps the password off the
+	// wire of this TLS-less listener, and SCRAM users can be added at
+	// runtime over the Kafka protocol. The zero value leaves the broker
+	// open (no SASL, no ACLs).
+	Superuser kafkaauth.Config
 	// Logger receives the broker's warnings and errors. Nil discards them.
 	Logger *slog.Logger
 }
@@ -85,6 +102,13 @@ func (c Config) Validate() error {
 	if c.MaxMessageBytes < 0 {
 		errs = append(errs, fmt.Errorf("max message bytes: must not be negative, got %d", c.MaxMessageBytes))
 	}
+	if c.Superuser != (kafkaauth.Config{}) {
+		if err := c.Superuser.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("superuser: %w", err))
+		} else if c.Superuser.Mechanism != kafkaauth.ScramSHA512 && c.Superuser.Mechanism != kafkaauth.ScramSHA256 {
+			errs = append(errs, fmt.Errorf("superuser: mechanism: %s is not SCRAM-SHA-512 or SCRAM-SHA-256 (users are added at runtime over SCRAM)", c.Superuser.Mechanism))
+		}
+	}
 	for _, t := range c.Topics {
 		if err := t.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("topics: %w", err))
@@ -96,14 +120,15 @@ func (c Config) Validate() error {
 // Broker is a running embedded broker. Its methods are safe for concurrent
 // use.
 type Broker struct {
-	cluster *kfake.Cluster
-	addr    string
+	cluster   *kfake.Cluster
+	addr      string
+	superuser kafkaauth.Config
 
 	closeOnce sync.Once
 }
 
 // Start starts a broker and creates cfg.Topics. It returns once the broker
-// accepts Kafka connections.
+// accepts Kafka connections (and, with SASL, the superuser authenticates).
 func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("embedded kafka: invalid config: %w", err)
@@ -112,6 +137,49 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
+	b, err := start(cfg, addr, cfg.Superuser.Enabled())
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Superuser.Enabled() && cfg.DataDir != "" {
+		// A data directory keeps the SCRAM credentials of its last run,
+		// and they replace the configured ones: a directory first used
+		// without SASL has no users at all, and one used with another
+		// superuser password refuses this one. Whoever owns the directory
+		// owns the broker, so the configured superuser is written into it
+		// (over the Kafka protocol, on a private listener without SASL)
+		// and the broker started again.
+		if err := b.authenticate(ctx); err != nil {
+			_ = b.Close()
+			if err := setSuperuser(ctx, cfg); err != nil {
+				return nil, err
+			}
+			if b, err = start(cfg, addr, true); err != nil {
+				return nil, err
+			}
+			if err := b.authenticate(ctx); err != nil {
+				_ = b.Close()
+				return nil, fmt.Errorf("embedded kafka: superuser %q: %w", cfg.Superuser.Username, err)
+			}
+		}
+	}
+	if len(cfg.Topics) > 0 {
+		client, done, err := b.superuser.Client(10*time.Second, b.addr)
+		if err != nil {
+			_ = b.Close()
+			return nil, fmt.Errorf("embedded kafka: %w", err)
+		}
+		defer done()
+		if err := kafkatopics.Ensure(ctx, client, cfg.Topics...); err != nil {
+			_ = b.Close()
+			return nil, fmt.Errorf("embedded kafka: %w", err)
+		}
+	}
+	return b, nil
+}
+
+// start starts kfake on addr, with SASL and ACLs when secure.
+func start(cfg Config, addr string, secure bool) (*Broker, error) {
 	partitions := cfg.DefaultPartitions
 	if partitions == 0 {
 		partitions = 3
@@ -130,6 +198,10 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		// Kafka's default minimum session timeout is 6s; consumer groups
 		// in tests and `samnav dev` rebalance faster with a smaller one.
 		kfake.GroupMinSessionTimeout(100 * time.Millisecond),
+	}
+	if secure {
+		su := cfg.Superuser
+		opts = append(opts, kfake.EnableSASL(), kfake.EnableACLs(), kfake.Superuser(su.Mechanism, su.Username, su.Password))
 	}
 	if cfg.DataDir != "" {
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
@@ -161,15 +233,76 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		return nil, fmt.Errorf("embedded kafka: expected one listener, got %v", addrs)
 	}
 	b := &Broker{cluster: cluster, addr: addrs[0]}
-	if len(cfg.Topics) > 0 {
-		client, done := kafkatopics.NewClient(10*time.Second, b.addr)
-		defer done()
-		if err := kafkatopics.Ensure(ctx, client, cfg.Topics...); err != nil {
-			_ = b.Close()
-			return nil, fmt.Errorf("embedded kafka: %w", err)
-		}
+	if secure {
+		b.superuser = cfg.Superuser
 	}
 	return b, nil
+}
+
+// authenticate proves the superuser's credentials open a session.
+func (b *Broker) authenticate(ctx context.Context) error {
+	client, done, err := b.superuser.Client(5*time.Second, b.addr)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if _, err := client.Metadata(ctx, &kafka.MetadataRequest{}); err != nil {
+		return fmt.Errorf("authenticate: %w", err)
+	}
+	return nil
+}
+
+// setSuperuser writes cfg.Superuser's credential into cfg.DataDir through a
+// broker without SASL on a free loopback port only this process knows.
+func setSuperuser(ctx context.Context, cfg Config) error {
+	b, err := start(cfg, "127.0.0.1:0", false)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	client, done := kafkatopics.NewClient(5*time.Second, b.addr)
+	defer done()
+	su := cfg.Superuser
+	if err := kafkaauth.UpsertSCRAMUser(ctx, client, su.Mechanism, su.Username, su.Password); err != nil {
+		return fmt.Errorf("embedded kafka: set superuser in %s: %w", cfg.DataDir, err)
+	}
+	return nil
+}
+
+// Superuser returns the credentials the hub's own services connect with;
+// the zero Config when the broker runs without SASL.
+func (b *Broker) Superuser() kafkaauth.Config { return b.superuser }
+
+// AddUser creates or replaces a SCRAM user (with the superuser's mechanism)
+// over the Kafka protocol, and returns the credentials it connects with. The
+// user may do only what ACLs allow it.
+func (b *Broker) AddUser(ctx context.Context, username, password string) (kafkaauth.Config, error) {
+	if !b.superuser.Enabled() {
+		return kafkaauth.Config{}, fmt.Errorf("add kafka user %q: the broker runs without SASL (set Config.Superuser)", username)
+	}
+	client, done, err := b.superuser.Client(10*time.Second, b.addr)
+	if err != nil {
+		return kafkaauth.Config{}, err
+	}
+	defer done()
+	if err := kafkaauth.UpsertSCRAMUser(ctx, client, b.superuser.Mechanism, username, password); err != nil {
+		return kafkaauth.Config{}, err
+	}
+	return kafkaauth.Config{Mechanism: b.superuser.Mechanism, Username: username, Password: password}, nil
+}
+
+// DeleteUser removes a user added with AddUser; its open connections stay
+// authenticated until they close, as on Apache Kafka.
+func (b *Broker) DeleteUser(ctx context.Context, username string) error {
+	if !b.superuser.Enabled() {
+		return fmt.Errorf("delete kafka user %q: the broker runs without SASL (set Config.Superuser)", username)
+	}
+	client, done, err := b.superuser.Client(10*time.Second, b.addr)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return kafkaauth.DeleteSCRAMUser(ctx, client, b.superuser.Mechanism, username)
 }
 
 // Addr returns the host:port clients bootstrap from.
