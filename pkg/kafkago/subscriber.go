@@ -34,7 +34,7 @@ const (
 	DefaultRebalanceTimeout     = 30 * time.Second
 	DefaultHeartbeatInterval    = time.Second
 	DefaultCloseTimeout         = 30 * time.Second
-	DefaultFetchMaxBytes        = 10 << 20
+	DefaultFetchMaxBytes        = 1 << 20
 	DefaultFetchMaxWait         = 250 * time.Millisecond
 	DefaultInitializePartitions = 3
 )
@@ -82,7 +82,10 @@ type SubscriberConfig struct {
 	// delivered again (to this or another member).
 	CloseTimeout time.Duration
 	// FetchMaxBytes is the most bytes fetched per partition request; default
-	// DefaultFetchMaxBytes.
+	// DefaultFetchMaxBytes (1 MiB, the Java consumer's
+	// max.partition.fetch.bytes). A record larger than that is still
+	// fetched, alone. A partition holds at most two fetch responses in
+	// memory: the one being delivered and the next.
 	FetchMaxBytes int
 	// FetchMaxWait is how long a fetch waits at the broker for new records;
 	// default DefaultFetchMaxWait.
@@ -490,46 +493,32 @@ type partitionConsumer struct {
 }
 
 func (pc *partitionConsumer) run(offset int64) {
-	s := pc.s
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:        s.cfg.Brokers,
-		Topic:          pc.topic,
-		Partition:      pc.partition,
-		Dialer:         s.cfg.Dialer,
-		MinBytes:       1,
-		MaxBytes:       s.cfg.FetchMaxBytes,
-		MaxWait:        s.cfg.FetchMaxWait,
-		QueueCapacity:  1000,
-		ReadBackoffMin: s.cfg.MinBackoff,
-		ReadBackoffMax: s.cfg.MaxBackoff,
-		MaxAttempts:    1 << 30, // a partition reader never gives up; the generation stops it
-		ErrorLogger:    s.kafkaLogger(pc.topic),
-	})
-	defer func() {
-		if err := r.Close(); err != nil {
-			s.logger.Debug("Cannot close partition reader", watermill.LogFields{"topic": pc.topic, "partition": pc.partition, "err": err.Error()})
-		}
-	}()
-	if err := r.SetOffset(offset); err != nil {
-		s.logger.Error("Cannot set partition offset", err, watermill.LogFields{"topic": pc.topic, "partition": pc.partition, "offset": offset})
-		return
-	}
 	// fetchCtx ends with the generation or the subscription.
 	fetchCtx, cancel := context.WithCancel(pc.genCtx)
-	defer cancel()
 	stop := context.AfterFunc(pc.subCtx, cancel)
-	defer stop()
+	f := newFetcher(pc.s, pc.topic, pc.partition)
+	var fetching sync.WaitGroup
+	fetching.Go(func() { f.run(fetchCtx, offset) })
+	// The partition is handed over (the generation ends) only once its
+	// fetcher stopped too.
+	defer func() {
+		cancel()
+		stop()
+		fetching.Wait()
+	}()
 	for {
-		km, err := r.FetchMessage(fetchCtx)
-		if err != nil {
-			if fetchCtx.Err() == nil {
-				s.logger.Error("Cannot fetch from partition", err, watermill.LogFields{"topic": pc.topic, "partition": pc.partition})
+		var batch []kafka.Message
+		select {
+		case batch = <-f.batches:
+		case <-fetchCtx.Done():
+			return
+		}
+		for i := range batch {
+			if !pc.deliver(fetchCtx, batch[i]) {
+				return
 			}
-			return
 		}
-		if !pc.deliver(fetchCtx, km) {
-			return
-		}
+		f.recycle(batch)
 	}
 }
 

@@ -1,0 +1,224 @@
+package kafkago
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/segmentio/kafka-go"
+)
+
+// fetchReadTimeout bounds reading one fetch response beyond the time the
+// broker may hold the request (FetchMaxWait): a connection that stops
+// delivering bytes is dropped and dialled again.
+const fetchReadTimeout = 10 * time.Second
+
+// fetcher reads one partition ahead of its partition consumer, a whole fetch
+// response at a time, on its own connection to the partition's leader.
+//
+// It replaces a kafka-go Reader per partition: the Reader hands its consumer
+// one record at a time over a channel (a goroutine wake-up per record, in a
+// consumer that already waits for every record's Ack) and sets a read
+// deadline per record. The fetcher reads a response in one go under one
+// deadline and hands over the records of the response in one slice. At most
+// two responses of a partition are held: the one being delivered and the
+// next.
+type fetcher struct {
+	s         *Subscriber
+	topic     string
+	partition int
+	// batches carries fetched records, in offset order, never empty; free
+	// returns delivered slices for reuse.
+	batches chan []kafka.Message
+	free    chan []kafka.Message
+}
+
+func newFetcher(s *Subscriber, topic string, partition int) *fetcher {
+	return &fetcher{
+		s: s, topic: topic, partition: partition,
+		batches: make(chan []kafka.Message),
+		free:    make(chan []kafka.Message, 1),
+	}
+}
+
+// recycle gives a delivered slice back for the next fetch. The records'
+// Key, Value and Headers are not reused: messages keep them.
+func (f *fetcher) recycle(batch []kafka.Message) {
+	clear(batch)
+	select {
+	case f.free <- batch[:0]:
+	default:
+	}
+}
+
+// run fetches from offset (an absolute offset, or kafka.FirstOffset or
+// kafka.LastOffset) until ctx ends. It never gives up on its own: a lost
+// connection, a leader change or a broker error is logged and retried with
+// backoff; the generation or the subscription ends it.
+func (f *fetcher) run(ctx context.Context, offset int64) {
+	s := f.s
+	var conn *kafka.Conn
+	var stopClose func() bool
+	drop := func() {
+		if conn != nil {
+			stopClose()
+			_ = conn.Close() // the connection is useless either way
+			conn = nil
+		}
+	}
+	defer drop()
+	failures := 0
+	for ctx.Err() == nil {
+		if failures > 0 && !sleep(backoff(failures, s.cfg.MinBackoff, s.cfg.MaxBackoff), ctx.Done()) {
+			return
+		}
+		if conn == nil {
+			c, start, err := f.dial(ctx, offset)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.logger.Info("Cannot connect to partition leader, retrying", f.fields(offset, err))
+				}
+				failures++
+				continue
+			}
+			conn, offset = c, start
+			// A fetch the broker holds for FetchMaxWait ends at once when
+			// the consumer stops.
+			stopClose = context.AfterFunc(ctx, func() { _ = c.Close() })
+		}
+		batch, next, err := f.read(conn, offset)
+		offset = next
+		if len(batch) > 0 {
+			select {
+			case f.batches <- batch:
+			case <-ctx.Done():
+				return
+			}
+		}
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err == nil, errors.Is(err, kafka.RequestTimedOut):
+			// The end of a response, or a fetch the broker held for
+			// FetchMaxWait without new records.
+			failures = 0
+		case errors.Is(err, kafka.OffsetOutOfRange):
+			// Records before offset were deleted (retention), or offset is
+			// beyond the end (the partition was truncated): start from the
+			// oldest record in the first case, wait in the second.
+			first, last, oerr := f.offsets(conn)
+			switch {
+			case oerr != nil:
+				s.logger.Info("Cannot read partition offsets, reconnecting", f.fields(offset, oerr))
+				drop()
+				failures++
+			case offset < first:
+				s.logger.Error("Records before the next offset were deleted before they were consumed, skipping them", err, watermill.LogFields{
+					"topic": f.topic, "partition": f.partition, "offset": offset, "skip_to": first, "skipped": first - offset,
+				})
+				offset, failures = first, 0
+			case offset < last:
+				failures = 0
+			default:
+				s.logger.Info("Offset is past the end of the partition, waiting for records", f.fields(offset, err))
+				failures++
+			}
+		default:
+			// A lost connection, a new leader, or a broker error: dial the
+			// leader again after backoff.
+			s.logger.Info("Cannot fetch from partition, reconnecting", f.fields(offset, err))
+			drop()
+			failures++
+		}
+	}
+}
+
+// read fetches once from offset and returns the records read, in order, and
+// the offset to fetch from next.
+func (f *fetcher) read(conn *kafka.Conn, offset int64) ([]kafka.Message, int64, error) {
+	var batch []kafka.Message
+	select {
+	case batch = <-f.free:
+	default:
+	}
+	if _, err := conn.Seek(offset, kafka.SeekAbsolute|kafka.SeekDontCheck); err != nil {
+		return nil, offset, fmt.Errorf("seek to offset %d: %w", offset, err)
+	}
+	if err := conn.SetReadDeadline(time.Now().Add(f.s.cfg.FetchMaxWait + fetchReadTimeout)); err != nil {
+		return nil, offset, fmt.Errorf("set read deadline: %w", err)
+	}
+	b := conn.ReadBatchWith(kafka.ReadBatchConfig{
+		MinBytes: 1,
+		MaxBytes: f.s.cfg.FetchMaxBytes,
+		MaxWait:  f.s.cfg.FetchMaxWait,
+	})
+	for {
+		m, err := b.ReadMessage()
+		if err != nil {
+			// io.EOF ends every response; Close reports anything else.
+			break
+		}
+		batch = append(batch, m)
+	}
+	err := b.Close()
+	// The batch's offset is past every record read, and past records it
+	// skipped (control records, compacted ones).
+	next := b.Offset()
+	if len(batch) > 0 {
+		next = max(next, batch[len(batch)-1].Offset+1)
+	}
+	if errors.Is(err, io.EOF) {
+		err = nil
+	}
+	return batch, max(next, offset), err
+}
+
+// dial connects to the partition's leader through the first broker that
+// answers, and resolves offset to an absolute one: FirstOffset, LastOffset,
+// or an offset before the oldest record, to the oldest or the next record.
+func (f *fetcher) dial(ctx context.Context, offset int64) (*kafka.Conn, int64, error) {
+	var errs []error
+	for _, broker := range f.s.cfg.Brokers {
+		conn, err := f.s.cfg.Dialer.DialLeader(ctx, "tcp", broker, f.topic, f.partition)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("broker %s: %w", broker, err))
+			continue
+		}
+		first, last, err := f.offsets(conn)
+		if err != nil {
+			_ = conn.Close() // replaced by the next attempt
+			errs = append(errs, fmt.Errorf("broker %s: read offsets: %w", broker, err))
+			continue
+		}
+		switch {
+		case offset == kafka.FirstOffset:
+			offset = first
+		case offset == kafka.LastOffset:
+			offset = last
+		case offset < first:
+			f.s.logger.Error("Records before the committed offset were deleted before they were consumed, skipping them",
+				fmt.Errorf("offset %d is before the oldest record, %d", offset, first), watermill.LogFields{
+					"topic": f.topic, "partition": f.partition, "offset": offset, "skip_to": first, "skipped": first - offset,
+				})
+			offset = first
+		}
+		return conn, offset, nil
+	}
+	return nil, offset, fmt.Errorf("dial leader of %s/%d: %w", f.topic, f.partition, errors.Join(errs...))
+}
+
+// offsets returns the partition's first and next offsets.
+func (f *fetcher) offsets(conn *kafka.Conn) (first, last int64, err error) {
+	if err := conn.SetDeadline(time.Now().Add(fetchReadTimeout)); err != nil {
+		return 0, 0, fmt.Errorf("set deadline: %w", err)
+	}
+	defer func() { _ = conn.SetDeadline(time.Time{}) }()
+	return conn.ReadOffsets()
+}
+
+func (f *fetcher) fields(offset int64, err error) watermill.LogFields {
+	return watermill.LogFields{"topic": f.topic, "partition": f.partition, "offset": offset, "err": err.Error()}
+}
