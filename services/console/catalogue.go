@@ -1,0 +1,194 @@
+package console
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/services/console/internal/api"
+)
+
+// The concept catalogue: every concept and attribute of the model, with
+// the contracts the registry holds and the systems that subscribe.
+var _ = registerFeature(Feature{
+	Name: "catalogue",
+	Nav:  []NavEntry{{Path: "/catalogue", Label: "nav.catalogue", Order: 10}},
+	Routes: func(s *Server) {
+		s.page("GET /catalogue", s.cataloguePage)
+		s.page("GET /catalogue/{concept}", s.conceptPage)
+	},
+})
+
+type catalogueData struct {
+	Concepts []*model.Concept
+}
+
+func (s *Server) cataloguePage(w http.ResponseWriter, r *Request) error {
+	return s.render(w, r, "catalogue.html", "catalogue.title", catalogueData{Concepts: s.model.Concepts})
+}
+
+// attrRow is one attribute in the catalogue, nested ones flattened with
+// their path and depth.
+type attrRow struct {
+	Path  string
+	Depth int
+	A     *model.Attribute
+	// Type describes the type in words, e.g. "list of string".
+	Type string
+}
+
+type contractRow struct {
+	Major         int
+	Topic         string
+	Subject       string
+	Versions      []int
+	Compatibility string
+	// Error says why the registry could not tell (refused, unavailable).
+	Error string
+}
+
+type conceptData struct {
+	C          *model.Concept
+	Attributes []attrRow
+	Contracts  []contractRow
+	// Subscribers are the subscriptions the principal may see;
+	// SubscribersNote says why there are none to show when that is not
+	// simply that there are none.
+	Subscribers     []api.Subscription
+	SubscribersNote string
+	MayRead         bool
+}
+
+func (s *Server) conceptPage(w http.ResponseWriter, r *Request) error {
+	c := s.model.Concept(r.PathValue("concept"))
+	if c == nil {
+		return notFound("catalogue.unknown", r.PathValue("concept"))
+	}
+	d := conceptData{C: c, Attributes: flattenAttributes(r, c.Attributes, "", 0), MayRead: r.Principal().Can(auth.ActionRead, c.ID)}
+
+	cs, err := contracts.Contracts()
+	if err != nil {
+		return err
+	}
+	for _, ct := range cs {
+		if ct.Concept != c.ID {
+			continue
+		}
+		row := contractRow{Major: ct.Major, Topic: ct.Topic, Subject: ct.Subject}
+		row.Versions, err = s.api.SchemaVersions(r.Context(), r.Token(), ct.Subject)
+		if err == nil {
+			row.Compatibility, err = s.api.Compatibility(r.Context(), r.Token(), ct.Subject)
+		}
+		if err != nil {
+			row.Error = s.unavailable(r, err, "catalogue.registry")
+		}
+		d.Contracts = append(d.Contracts, row)
+	}
+
+	if !maySeeSubscribers(r.Principal(), c.ID) {
+		d.SubscribersNote = r.T("catalogue.subscribers.norole")
+	} else {
+		subs, err := s.api.Subscriptions(r.Context(), r.Token(), url.Values{"concept": {c.ID}})
+		switch {
+		case err != nil:
+			d.SubscribersNote = s.unavailable(r, err, "catalogue.delivery")
+		case len(subs) == 0:
+			d.SubscribersNote = r.T("catalogue.subscribers.none")
+		}
+		d.Subscribers = subs
+	}
+	return s.render(w, r, "concept.html", "catalogue.concept.title", d, r.Text(c.Name))
+}
+
+// unavailable turns an error of a part of the page into a sentence for
+// it, so that one service's trouble does not fail the whole page.
+func (s *Server) unavailable(r *Request, err error, what string) string {
+	if api.IsRefused(err) {
+		return r.T("catalogue.refused", r.T(what), api.AsError(err).Message)
+	}
+	s.logger.WarnContext(r.Context(), "catalogue part unavailable", "part", what, "err", err)
+	return r.T("catalogue.unavailable", r.T(what))
+}
+
+// maySeeSubscribers mirrors the delivery service's rule for who sees a
+// concept's subscriptions (admins, readers of the concept that are not
+// only publishers, its owners); others get an empty list from the API,
+// which the page must not present as "nobody subscribes".
+func maySeeSubscribers(p *auth.Principal, concept string) bool {
+	if p.Can(auth.ActionAdmin, "") || p.Can(auth.ActionApprove, concept) {
+		return true
+	}
+	if !p.Can(auth.ActionRead, concept) {
+		return false
+	}
+	for _, g := range p.Grants {
+		if g.Role != auth.RolePublisher {
+			return true
+		}
+	}
+	return false
+}
+
+func flattenAttributes(r *Request, as []*model.Attribute, prefix string, depth int) []attrRow {
+	var out []attrRow
+	for _, a := range as {
+		p := prefix + a.Name
+		out = append(out, attrRow{Path: p, Depth: depth, A: a, Type: typeText(r, a)})
+		switch {
+		case a.Type == model.Record:
+			out = append(out, flattenAttributes(r, a.Attributes, p+".", depth+1)...)
+		case a.Type == model.List && a.Items != nil && a.Items.Type == model.Record:
+			out = append(out, flattenAttributes(r, a.Items.Attributes, p+"[].", depth+1)...)
+		}
+	}
+	return out
+}
+
+// typeText describes an attribute's type in the request's language.
+func typeText(r *Request, a *model.Attribute) string {
+	t := r.T("type." + string(a.Type))
+	switch a.Type {
+	case model.List:
+		if a.Items != nil {
+			return fmt.Sprintf("%s (%s)", t, typeText(r, a.Items))
+		}
+	case model.Reference:
+		return fmt.Sprintf("%s → %s", t, a.Ref)
+	case model.Decimal:
+		return fmt.Sprintf("%s (%d, %d)", t, a.Precision, a.Scale)
+	}
+	return t
+}
+
+// codesText lists an enum's codes with their labels.
+func codesText(v *View, a *model.Attribute) string {
+	parts := make([]string, len(a.Codes))
+	for i, c := range a.Codes {
+		parts[i] = c.Code + " (" + v.Text(c.Label) + ")"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Codes returns the enum codes of a with labels, for templates.
+func (v *View) Codes(a *model.Attribute) string { return codesText(v, a) }
+
+// PersonalData names a's kind of personal data in the page's language.
+func (v *View) PersonalData(a *model.Attribute) string {
+	if a.PersonalData == model.NotPersonal {
+		return v.T("pd.none")
+	}
+	return v.T("pd." + string(a.PersonalData))
+}
+
+// Classification returns the attribute's classification, or its
+// concept's when it has none of its own.
+func (v *View) Classification(a *model.Attribute, c *model.Concept) model.Classification {
+	if a.Classification != nil {
+		return *a.Classification
+	}
+	return c.Classification
+}

@@ -1,0 +1,129 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/services/console/internal/api"
+	"github.com/samnav/samnav/services/masterdata"
+	"github.com/samnav/samnav/services/registry"
+)
+
+// hub is the real masterdata service and schema registry, in process on
+// free ports, with a fake delivery API, and a console talking to them.
+type hub struct {
+	t        *testing.T
+	md       *masterdata.Server
+	console  *Server
+	api      *api.Client
+	delivery *fakeDelivery
+}
+
+// fakeDelivery answers GET /api/v1/subscriptions with its list (filtered
+// by concept), or refuses when refuse is set.
+type fakeDelivery struct {
+	mu     sync.Mutex
+	subs   []api.Subscription
+	refuse bool
+}
+
+func (f *fakeDelivery) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	if f.refuse {
+		w.WriteHeader(http.StatusForbidden)
+		_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": "forbidden", "message": "forbidden: may not list subscriptions"}})
+		return
+	}
+	out := []api.Subscription{}
+	for _, s := range f.subs {
+		if c := r.URL.Query().Get("concept"); c == "" || c == s.Concept {
+			out = append(out, s)
+		}
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"subscriptions": out})
+}
+
+func startHub(t *testing.T, mutate ...func(*Config)) *hub {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	cs, err := contracts.Contracts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seed []registry.Seed
+	for _, c := range cs {
+		seed = append(seed, registry.Seed{Subject: c.Subject, Schema: c.Schema})
+	}
+	reg, err := registry.New(registry.Config{Addr: "127.0.0.1:0", Driver: registry.DriverSQLite, DataDir: dir,
+		Seed: seed, Authorizer: registry.AllowAllWrites{}}, registry.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = reg.Close() })
+	regURL := "http://" + reg.Addr()
+
+	md, err := masterdata.New(ctx, masterdata.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "md"), RegistryURL: regURL, LookupOnly: true}, masterdata.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := md.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = md.Close() })
+
+	fd := &fakeDelivery{}
+	dsrv := httptest.NewServer(fd)
+	t.Cleanup(dsrv.Close)
+
+	cfg := Config{MasterdataURL: "http://" + md.Addr(), DeliveryURL: dsrv.URL, RegistryURL: regURL, Verifier: md.Tokens()}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return &hub{t: t, md: md, console: s, delivery: fd,
+		api: &api.Client{MasterdataURL: cfg.MasterdataURL, DeliveryURL: cfg.DeliveryURL, RegistryURL: cfg.RegistryURL}}
+}
+
+// token issues an API token for a person with the grants.
+func (h *hub) token(name string, grants ...auth.Grant) string {
+	h.t.Helper()
+	secret, _, err := h.md.Tokens().Issue(context.Background(), auth.IssueRequest{Subject: name, Kind: auth.KindUser, Name: name, Grants: grants})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return secret
+}
+
+// browser returns a browser signed in with token.
+func (h *hub) browser(token string) *browser {
+	h.t.Helper()
+	b := newBrowser(h.t, h.console.Handler())
+	b.signIn(token)
+	return b
+}
+
+func steward(concepts ...string) auth.Grant {
+	return auth.Grant{Role: auth.RoleSteward, Concepts: concepts}
+}
+
+// unitState is a valid unit.
+func unitState(name string) map[string]any {
+	return map[string]any{"name": name, "unitType": "PRIMARY_SCHOOL", "ownerNamnd": "n-1", "openingHours": []any{}, "validFrom": "2019-08-01"}
+}
