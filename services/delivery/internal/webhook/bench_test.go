@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 )
 
@@ -59,8 +60,17 @@ func percentiles(start map[string]time.Time, got map[string]time.Time) (p50, p99
 // two secrets, posts and logs) to a local receiver, beside a baseline of
 // plain unsigned POSTs of the same bodies with the same HTTP client and
 // the same concurrency, in the same run. Latency is from the Deliver call
-// (baseline: the POST call) to the receiver reading the request.
-func BenchmarkDelivery(b *testing.B) {
+// (baseline: the POST call) to the receiver reading the request. Events
+// are handed over one Deliver call at a time, each one durable commit.
+func BenchmarkDelivery(b *testing.B) { benchDelivery(b, 1) }
+
+// BenchmarkDeliveryBatch is BenchmarkDelivery with the events handed over
+// as the pipeline hands them to a Batcher: DeliverBatch calls of 100
+// events, one durable commit each. Latency runs from the start of the
+// DeliverBatch call that carried the event.
+func BenchmarkDeliveryBatch(b *testing.B) { benchDelivery(b, 100) }
+
+func benchDelivery(b *testing.B, batch int) {
 	const workers = 16
 	rcv := &arrivals{}
 	srv := httptest.NewServer(rcv)
@@ -129,9 +139,18 @@ func BenchmarkDelivery(b *testing.B) {
 		rcv.reset(n)
 		start = make(map[string]time.Time, n)
 		t0 = time.Now()
-		for _, id := range events {
-			start["s"+id] = time.Now()
-			deliver(b, svc, event("s"+id, "k"+id[len(id)-2:], 1))
+		for i := 0; i < len(events); i += batch {
+			now := time.Now()
+			evs := make([]channel.Event, 0, batch)
+			for _, id := range events[i:min(i+batch, len(events))] {
+				start["s"+id] = now
+				evs = append(evs, event("s"+id, "k"+id[len(id)-2:], 1))
+			}
+			if batch == 1 {
+				deliver(b, svc, evs...)
+			} else if err := svc.DeliverBatch(ctx, sub1, evs); err != nil {
+				b.Fatal(err)
+			}
 		}
 		select {
 		case <-rcv.done:

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"encoding/hex"
 	"errors"
@@ -204,6 +205,60 @@ func (s *Store) write(ctx context.Context, fn func(tx runner) error) (err error)
 		defer s.writeMu.Unlock()
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable("begin transaction", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err := fn(runner{s: s, tx: tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return unavailable("commit transaction", err)
+	}
+	return nil
+}
+
+// writeLax is write for transactions whose loss in an OS crash or power
+// cut costs only a repeated send, never an accepted event: leases (Claim)
+// and attempt outcomes (Finish, FinishBatch). A lost lease runs out anyway;
+// a lost outcome leaves its message pending, so it is sent again (at
+// least once; receivers deduplicate by webhook-id). Such a commit does not
+// wait for the disk: SQLite commits it with synchronous(NORMAL) on a
+// connection borrowed for it, PostgreSQL with synchronous_commit off. Both
+// keep the log in commit order, so the next durable commit (an Enqueue,
+// synchronous(FULL)) makes every earlier one durable too, and a crash can
+// only drop a tail of lax commits, never an enqueued message.
+func (s *Store) writeLax(ctx context.Context, fn func(tx runner) error) (err error) {
+	if s.dialect == Postgres {
+		return s.write(ctx, func(tx runner) error {
+			if _, err := tx.tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+				return unavailable("relax commit", err)
+			}
+			return fn(tx)
+		})
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return unavailable("get connection", err)
+	}
+	defer func() {
+		// The connection goes back to the pool only as durable as the
+		// others; if that cannot be ensured it is closed instead.
+		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = FULL`); rerr != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		_ = conn.Close()
+	}()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+		return unavailable("relax commit", err)
+	}
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return unavailable("begin transaction", err)
 	}
@@ -469,7 +524,7 @@ func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int)
 	_, _ = rand.Read(tok[:])
 	token := hex.EncodeToString(tok[:])
 	var out []webhook.Message
-	err := s.write(ctx, func(tx runner) error {
+	err := s.writeLax(ctx, func(tx runner) error {
 		rows, err := tx.QueryContext(ctx, `SELECT m.id FROM wh_messages m JOIN wh_endpoints e ON e.subscription_id = m.subscription_id
 			WHERE m.state = 'pending' AND e.status = 'enabled' AND m.next_attempt_at <= $1 AND m.lease_until <= $1
 			  AND NOT EXISTS (SELECT 1 FROM wh_messages p WHERE p.subscription_id = m.subscription_id AND p.record_key = m.record_key
@@ -518,7 +573,7 @@ func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int)
 // Finish implements webhook.Store.
 func (s *Store) Finish(ctx context.Context, r webhook.Result) (webhook.Endpoint, error) {
 	var ep webhook.Endpoint
-	err := s.write(ctx, func(tx runner) error {
+	err := s.writeLax(ctx, func(tx runner) error {
 		if err := finish(ctx, tx, r); err != nil {
 			return err
 		}
@@ -535,7 +590,7 @@ func (s *Store) FinishBatch(ctx context.Context, rs []webhook.Result) (map[strin
 	if len(rs) == 0 {
 		return eps, nil
 	}
-	err := s.write(ctx, func(tx runner) error {
+	err := s.writeLax(ctx, func(tx runner) error {
 		for _, r := range rs {
 			if err := finish(ctx, tx, r); err != nil {
 				return err

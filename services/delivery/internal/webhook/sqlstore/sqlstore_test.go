@@ -3,8 +3,10 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
@@ -48,4 +50,67 @@ func TestPostgres(t *testing.T) {
 		}
 		return db, d
 	}))
+}
+
+// Claim and Finish commit without waiting for the disk (see writeLax);
+// the connection they borrow must go back to the pool as durable as the
+// rest, or a later Enqueue on it would be acknowledged before it is on disk.
+func TestSQLiteEnqueueStaysDurableAfterLaxCommits(t *testing.T) {
+	ctx := context.Background()
+	db, d, err := sqlstore.Open("sqlite", filepath.Join(t.TempDir(), "wh.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s := harness(func(*testing.T) (*sql.DB, sqlstore.Dialect) { return db, d })(t)
+	if err := s.CreateEndpoint(ctx, webhook.Endpoint{SubscriptionID: "sub1", URL: "https://receiver.example/", Status: webhook.StatusEnabled}, mustSecret(t)); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for i := range 20 {
+		if _, err := s.EnqueueBatch(ctx, []webhook.Message{{SubscriptionID: "sub1", EventID: fmt.Sprint("e", i), Key: "k", Type: "t", Body: []byte("{}"), CreatedAt: now, NextAttemptAt: now}}); err != nil {
+			t.Fatal(err)
+		}
+		ms, err := s.Claim(ctx, now, now.Add(time.Minute), 10)
+		if err != nil || len(ms) != 1 {
+			t.Fatalf("claim: %v, %v", ms, err)
+		}
+		if _, err := s.FinishBatch(ctx, []webhook.Result{{Message: ms[0], Outcome: webhook.OutcomeDelivered, Attempt: webhook.Attempt{N: 1, At: now}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Hold every pooled connection at once and ask each.
+	idle := db.Stats().Idle
+	if idle == 0 {
+		t.Fatal("no pooled connection to check")
+	}
+	var conns []*sql.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range idle {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		var level int
+		if err := c.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&level); err != nil {
+			t.Fatal(err)
+		}
+		if level != 2 {
+			t.Errorf("a pooled connection has synchronous=%d, want 2 (FULL)", level)
+		}
+	}
+}
+
+func mustSecret(t *testing.T) webhook.Secret {
+	t.Helper()
+	s, err := webhook.GenerateSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -50,6 +50,11 @@ func enqueue(t *testing.T, s webhook.Store, sub, event, key string, at time.Time
 	return m
 }
 
+func msg(sub, event, key string, at time.Time) webhook.Message {
+	return webhook.Message{SubscriptionID: sub, EventID: event, Key: key, Type: "se.samnav.person.changed",
+		Body: []byte(`{"id":"` + event + `"}`), Trace: "00-trace-" + event, CreatedAt: at, NextAttemptAt: at}
+}
+
 func claimIDs(t *testing.T, s webhook.Store, now time.Time, limit int) ([]webhook.Message, []string) {
 	t.Helper()
 	ms, err := s.Claim(context.Background(), now, now.Add(time.Minute), limit)
@@ -181,6 +186,138 @@ func RunStoreTests(t *testing.T, h Harness) {
 		}
 		_, err = s.GetMessage(ctx, "sub2", m.ID)
 		wantCode(t, err, webhook.CodeNotFound)
+	})
+
+	t.Run("enqueue batch stores all in order, duplicates once", func(t *testing.T) {
+		s := h(t)
+		newEndpoint(t, s, "sub1")
+		newEndpoint(t, s, "sub2")
+		before := enqueue(t, s, "sub1", "e0", "ka", t0)
+		batch := []webhook.Message{
+			msg("sub1", "e1", "ka", t0), msg("sub1", "e0", "ka", t0), // e0: queued before
+			msg("sub1", "e2", "kb", t0), msg("sub1", "e1", "ka", t0), // e1: earlier in the batch
+			msg("sub2", "e1", "ka", t0), msg("sub1", "e3", "ka", t0),
+		}
+		stored, err := s.EnqueueBatch(ctx, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored != 4 {
+			t.Fatalf("stored %d, want 4 (e1, e2, e3 of sub1 and e1 of sub2)", stored)
+		}
+		// The batch again (the pipeline offering it after an error) adds nothing.
+		if stored, err := s.EnqueueBatch(ctx, batch); err != nil || stored != 0 {
+			t.Fatalf("second offer stored %d, %v; want 0, nil", stored, err)
+		}
+		// Each message is there once, with its body, in batch order per key.
+		var order []string
+		for {
+			ms, err := s.Claim(ctx, t0, t0.Add(time.Minute), 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ms) == 0 {
+				break
+			}
+			slices.SortFunc(ms, func(a, b webhook.Message) int { return int(a.ID - b.ID) })
+			for _, m := range ms {
+				if m.SubscriptionID != "sub1" {
+					continue
+				}
+				if string(m.Body) != `{"id":"`+m.EventID+`"}` || m.Trace != "00-trace-"+m.EventID || m.State != webhook.MessagePending {
+					t.Fatalf("message %+v", m)
+				}
+				order = append(order, m.EventID)
+			}
+			for _, m := range ms {
+				finish(t, s, m, webhook.OutcomeDelivered, t0, time.Time{})
+			}
+		}
+		if want := []string{"e0", "e2", "e1", "e3"}; !slices.Equal(order, want) {
+			t.Fatalf("sent %v, want %v (ka in enqueue order e0 e1 e3, kb beside it)", order, want)
+		}
+		if got, _ := s.GetMessage(ctx, "sub1", before.ID); got.EventID != "e0" || got.State != webhook.MessageDelivered {
+			t.Fatalf("e0 after the batch: %+v", got)
+		}
+		if stored, err := s.EnqueueBatch(ctx, nil); err != nil || stored != 0 {
+			t.Fatalf("empty batch: %d, %v", stored, err)
+		}
+	})
+
+	t.Run("enqueue batch is all or nothing", func(t *testing.T) {
+		s := h(t)
+		newEndpoint(t, s, "sub1")
+		_, err := s.EnqueueBatch(ctx, []webhook.Message{
+			msg("sub1", "e1", "ka", t0), msg("sub1", "e2", "kb", t0), msg("nope", "e3", "kc", t0), msg("sub1", "e4", "kd", t0),
+		})
+		wantCode(t, err, webhook.CodeNotFound)
+		if _, ids := claimIDs(t, s, t0, 10); len(ids) != 0 {
+			t.Fatalf("a refused batch left %v queued", ids)
+		}
+		// The same batch without the bad message is then stored whole.
+		stored, err := s.EnqueueBatch(ctx, []webhook.Message{msg("sub1", "e1", "ka", t0), msg("sub1", "e2", "kb", t0), msg("sub1", "e4", "kd", t0)})
+		if err != nil || stored != 3 {
+			t.Fatalf("stored %d, %v; want 3", stored, err)
+		}
+		if _, ids := claimIDs(t, s, t0, 10); !slices.Equal(ids, []string{"e1", "e2", "e4"}) {
+			t.Fatalf("claimed %v, want [e1 e2 e4]", ids)
+		}
+	})
+
+	t.Run("finish batch applies every outcome in one go", func(t *testing.T) {
+		s := h(t)
+		newEndpoint(t, s, "sub1")
+		newEndpoint(t, s, "sub2")
+		enqueue(t, s, "sub1", "a1", "ka", t0)
+		enqueue(t, s, "sub1", "a2", "ka", t0)
+		enqueue(t, s, "sub1", "b1", "kb", t0)
+		enqueue(t, s, "sub2", "c1", "kc", t0)
+		ms, ids := claimIDs(t, s, t0, 10)
+		if !slices.Equal(ids, []string{"a1", "b1", "c1"}) {
+			t.Fatalf("claimed %v", ids)
+		}
+		byID := map[string]webhook.Message{}
+		for _, m := range ms {
+			byID[m.EventID] = m
+		}
+		result := func(m webhook.Message, o webhook.Outcome, at time.Time) webhook.Result {
+			return webhook.Result{Message: m, Outcome: o, NextAttemptAt: at.Add(time.Hour), NextStep: m.Step + 1,
+				Attempt: webhook.Attempt{N: m.Attempts + 1, Trigger: "scheduled", At: at, StatusCode: 500, Error: "status 500"}}
+		}
+		stale := byID["c1"]
+		stale.LeaseToken = "not-the-lease"
+		eps, err := s.FinishBatch(ctx, []webhook.Result{
+			result(byID["b1"], webhook.OutcomeRetry, t0),                      // sub1 fails first...
+			result(byID["a1"], webhook.OutcomeDelivered, t0.Add(time.Second)), // ...then succeeds: healthy
+			result(stale, webhook.OutcomeGiveUp, t0),                          // a stale lease changes nothing
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(eps) != 2 || eps["sub1"].ConsecutiveFailures != 0 || !eps["sub1"].FailingSince.IsZero() || eps["sub2"].ConsecutiveFailures != 0 {
+			t.Fatalf("endpoints after the batch %+v", eps)
+		}
+		if m, _ := s.GetMessage(ctx, "sub1", byID["a1"].ID); m.State != webhook.MessageDelivered || m.Attempts != 1 {
+			t.Fatalf("a1 %+v", m)
+		}
+		if m, _ := s.GetMessage(ctx, "sub1", byID["b1"].ID); m.State != webhook.MessagePending || m.Attempts != 1 || !m.NextAttemptAt.Equal(t0.Add(time.Hour)) {
+			t.Fatalf("b1 %+v", m)
+		}
+		if m, _ := s.GetMessage(ctx, "sub2", stale.ID); m.State != webhook.MessagePending || m.Attempts != 0 {
+			t.Fatalf("c1 after a stale finish %+v", m)
+		}
+		for sub, want := range map[string]int{"sub1": 2, "sub2": 1} {
+			if as, _ := s.ListAttempts(ctx, sub, webhook.AttemptFilter{}); len(as) != want {
+				t.Fatalf("%s: %d attempts logged, want %d", sub, len(as), want)
+			}
+		}
+		// a1 is done, so a2 heads its key; c1's lease still holds.
+		if _, ids := claimIDs(t, s, t0.Add(2*time.Second), 10); !slices.Equal(ids, []string{"a2"}) {
+			t.Fatalf("after the batch claimed %v, want [a2]", ids)
+		}
+		if eps, err := s.FinishBatch(ctx, nil); err != nil || len(eps) != 0 {
+			t.Fatalf("empty finish batch: %v, %v", eps, err)
+		}
 	})
 
 	t.Run("claim takes only the head of each key", func(t *testing.T) {
