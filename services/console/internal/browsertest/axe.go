@@ -119,7 +119,7 @@ func (b *Browser) Axe(ctx context.Context, url string) ([]Violation, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer p.close()
+	defer p.Close()
 	ctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
 	defer cancel()
 	stop := context.AfterFunc(ctx, p.cancel) // ctx ends the tab's actions too

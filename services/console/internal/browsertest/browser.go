@@ -30,7 +30,7 @@ var ErrNoChromium = errors.New("chromium not found")
 // on PATH. The error wraps ErrNoChromium.
 func FindChromium() (string, error) {
 	if p := os.Getenv(EnvChromium); p != "" {
-		if _, err := os.Stat(p); err != nil {
+		if _, err := os.Stat(p); err != nil { //nolint:gosec // the developer names their own browser
 			return "", fmt.Errorf("%w: %s=%s: %w", ErrNoChromium, EnvChromium, p, err)
 		}
 		return p, nil
@@ -181,8 +181,7 @@ func bounded(d time.Duration, abort func(), f func() error) error {
 		return err
 	case <-timer.C:
 		abort()
-		<-done
-		return fmt.Errorf("no answer within %s", d)
+		return errors.Join(fmt.Errorf("no answer within %s", d), <-done)
 	}
 }
 

@@ -25,13 +25,13 @@ import (
 // its action fails or takes longer than the browser's Timeout, naming the
 // selector and the page's URL.
 type Page struct {
-	t       testing.TB
-	b       *Browser
-	ctx     context.Context
-	cancel  context.CancelFunc
-	mu      sync.Mutex
-	jsErrs  []string
-	closeMu sync.Once
+	t         testing.TB
+	b         *Browser
+	ctx       context.Context
+	cancel    context.CancelFunc
+	mu        sync.Mutex
+	jsErrs    []string
+	closeOnce sync.Once
 }
 
 // NewPage opens a tab for t and closes it when t ends.
@@ -42,7 +42,7 @@ func (b *Browser) NewPage(t testing.TB) *Page {
 		t.Fatal(err)
 	}
 	p.t = t
-	t.Cleanup(p.close)
+	t.Cleanup(p.Close)
 	return p
 }
 
@@ -71,7 +71,10 @@ func (b *Browser) newPage() (*Page, error) {
 	return p, nil
 }
 
-func (p *Page) close() { p.closeMu.Do(p.cancel) }
+// Close closes the tab and its browser context (its cookies go with it).
+// NewPage's cleanup calls it; calling it earlier is fine, and so is calling
+// it twice.
+func (p *Page) Close() { p.closeOnce.Do(p.cancel) }
 
 // listen records the page's uncaught exceptions and console errors. It runs
 // on the tab's reader goroutine, so it only appends.
@@ -377,10 +380,10 @@ func (p *Page) Screenshot(path string) {
 	p.t.Helper()
 	png, err := run(p, chromedp.FullScreenshot(100)) // quality 100 means PNG
 	p.check("take a screenshot", err)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		p.t.Fatalf("screenshot: %v", err)
 	}
-	if err := os.WriteFile(path, png, 0o644); err != nil {
+	if err := os.WriteFile(path, png, 0o600); err != nil {
 		p.t.Fatalf("screenshot: %v", err)
 	}
 }

@@ -3,31 +3,39 @@ package browsertest_test
 import (
 	"bytes"
 	"fmt"
+	"html"
 	"image"
 	"image/color"
 	"image/png"
-	"html"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 )
 
-// site serves the small pages the harness is tested against. Every page is
-// sent with a strict Content-Security-Policy, like the console's, so the
-// tests prove the harness (axe included) works under one.
-func site(t *testing.T) *httptest.Server {
+// site serves the small pages the harness is tested against, with the
+// console's Content-Security-Policy (no inline script or style), so the
+// tests prove the harness, axe included, works under it.
+func site(t testing.TB) *httptest.Server {
 	t.Helper()
 	mux := http.NewServeMux()
 	page := func(w http.ResponseWriter, title, body string) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 		fmt.Fprintf(w, `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>%s</title>
-<style>body{font-family:"DejaVu Sans",sans-serif;color:#111;background:#fff;margin:2rem}
-a:focus,button:focus,input:focus,select:focus{outline:3px solid #1a5fb4}</style></head>
+<link rel="stylesheet" href="/site.css"></head>
 <body>%s</body></html>`, html.EscapeString(title), body)
 	}
+	mux.HandleFunc("GET /site.css", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css")
+		fmt.Fprint(w, `body { font-family: "DejaVu Sans", sans-serif; color: #111; background: #fff; margin: 2rem }
+a:focus, button:focus, input:focus, select:focus, [tabindex]:focus { outline: 3px solid #1a5fb4 }
+a.no-ring:focus { outline: none }
+.tall { height: 2000px; background: #eef }
+.faint { color: #ccc; background: #fff }
+`)
+	})
 	mux.HandleFunc("GET /form", func(w http.ResponseWriter, r *http.Request) {
 		page(w, "Find a person", `<main><h1>Find a person</h1>
 <form method="post" action="/greet">
@@ -62,14 +70,14 @@ a:focus,button:focus,input:focus,select:focus{outline:3px solid #1a5fb4}</style>
 			html.EscapeString(session), html.EscapeString(r.Header.Get("Accept-Language"))))
 	})
 	mux.HandleFunc("GET /tall", func(w http.ResponseWriter, r *http.Request) {
-		page(w, "Tall", `<main><h1>Tall</h1><div style="height:2000px;background:#eef">a long page</div><p>end</p></main>`)
+		page(w, "Tall", `<main><h1>Tall</h1><div class="tall">a long page</div><p>end</p></main>`)
 	})
 	mux.HandleFunc("GET /keyboard", func(w http.ResponseWriter, r *http.Request) {
 		page(w, "Keyboard", `<a id="skip" href="#main">Skip to content</a>
-<nav><a id="home" href="/form">Home</a> <a href="/echo" style="outline:none" class="no-ring">Echo</a></nav>
+<nav><a id="home" href="/form">Home</a> <a href="/echo" class="no-ring">Echo</a></nav>
 <main id="main"><h1>Keyboard</h1>
 <label for="q">Search</label> <input id="q">
-<button id="hidden" style="display:none">Hidden</button>
+<button id="hidden" hidden>Hidden</button>
 <button id="off" disabled>Disabled</button>
 <div id="card" tabindex="0" aria-label="A focusable card">card</div>
 <button id="go">Go</button></main>`)
@@ -92,7 +100,7 @@ a:focus,button:focus,input:focus,select:focus{outline:3px solid #1a5fb4}</style>
 		page(w, "Broken page", `<main><h1>A broken page</h1>
 <img id="noalt" src="/pixel.png" width="10" height="10">
 <input id="nolabel" type="text">
-<p id="faint" style="color:#ccc;background:#fff">Text too faint to read.</p></main>`)
+<p id="faint" class="faint">Text too faint to read.</p></main>`)
 	})
 	mux.HandleFunc("GET /pixel.png", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "image/png")
