@@ -29,6 +29,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/auth/authsql"
 	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
@@ -65,6 +66,10 @@ type Config struct {
 	// Brokers are the Kafka bootstrap addresses. Required: delivery reads
 	// the state topics.
 	Brokers []string
+	// Kafka is the service's own Kafka credentials (SASL); the zero value
+	// connects without SASL. With a mechanism set, the service also applies
+	// the subscribers' ACLs to the broker (see kafkaview.Reconcile).
+	Kafka kafkaauth.Config
 	// SyncInterval is how often the pipeline re-reads the approved
 	// subscriptions (besides reacting at once to changes made through this
 	// server); default 10s.
@@ -110,6 +115,9 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(b); err != nil {
 			errs = append(errs, fmt.Errorf("Brokers[%d]: must be host:port", i))
 		}
+	}
+	if err := c.Kafka.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("Kafka: %w", err))
 	}
 	if c.SyncInterval < 0 {
 		errs = append(errs, errors.New("SyncInterval: must not be negative"))
@@ -373,7 +381,7 @@ func (s *Server) init(ctx context.Context, d sqlstore.Dialect, m *model.Model, s
 		s.tokens = &auth.Tokens{Store: ts}
 		authn = s.tokens
 	}
-	kc, err := kafkaview.New(kafkaview.Config{Brokers: s.cfg.Brokers, Registrar: reg, Model: m, Schemas: schemas})
+	kc, err := kafkaview.New(kafkaview.Config{Brokers: s.cfg.Brokers, Registrar: reg, Model: m, Schemas: schemas, Auth: s.cfg.Kafka})
 	if err != nil {
 		return err
 	}
@@ -393,8 +401,16 @@ func (s *Server) init(ctx context.Context, d sqlstore.Dialect, m *model.Model, s
 	for k, c := range chans {
 		chans[k] = recent.Wrap(c, s.recent, k)
 	}
+	dialer, err := s.cfg.Kafka.Dialer("samnav-delivery")
+	if err != nil {
+		return err
+	}
 	s.pipeline = pipeline.New(pipeline.Config{Brokers: s.cfg.Brokers, Registry: reg, Model: m, Schemas: schemas, Channels: chans, Logger: s.logger,
-		FetchMaxWait: 100 * time.Millisecond})
+		FetchMaxWait: 100 * time.Millisecond, Dialer: dialer})
+	lagTransport, err := s.cfg.Kafka.Transport("samnav-delivery-lag")
+	if err != nil {
+		return err
+	}
 	wh := webhook.Handler(webhook.HandlerConfig{Service: s.webhook, Logger: s.logger,
 		Subscription: func(ctx context.Context, id string) (subscription.Subscription, error) {
 			sub, err := s.store.Get(ctx, id)
@@ -409,7 +425,7 @@ func (s *Server) init(ctx context.Context, d sqlstore.Dialect, m *model.Model, s
 			{Pattern: "/api/v1/subscriptions/{id}/webhook", Handler: whAPI},
 			{Pattern: "/api/v1/subscriptions/{id}/webhook/", Handler: whAPI},
 			{Pattern: "/api/v1/feeds/", Handler: s.feed.Handler("/api/v1/feeds")},
-			{Pattern: "GET /api/v1/subscriptions/{id}/lag", Handler: lag.Handler(lag.HandlerConfig{Meter: lag.New(s.cfg.Brokers, nil),
+			{Pattern: "GET /api/v1/subscriptions/{id}/lag", Handler: lag.Handler(lag.HandlerConfig{Meter: lag.New(s.cfg.Brokers, lagTransport),
 				Subscription: s.svc.Get, Group: pipeline.ConsumerGroup, Logger: s.logger})},
 			{Pattern: "GET /api/v1/deliveries/recent", Handler: recent.Handler(s.recent)},
 		}})
@@ -490,6 +506,18 @@ func (s *Server) syncLoop(ctx context.Context) {
 		}
 		if err != nil && ctx.Err() == nil {
 			s.logger.Error("sync subscriptions", "err", err)
+		}
+		// After Sync stopped revoked subscriptions' consumers: grant and
+		// withdraw Kafka ACLs, delete revoked view topics (idempotent; a
+		// failure is retried on the next round).
+		if err == nil {
+			var revoked []subscription.Subscription
+			if revoked, err = s.store.List(ctx, subscription.Filter{Status: subscription.StatusRevoked}); err == nil {
+				err = s.kafka.Reconcile(ctx, subs, revoked)
+			}
+			if err != nil && ctx.Err() == nil {
+				s.logger.Error("reconcile kafka access", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -602,7 +630,7 @@ const (
 // LoadConfig reads a Config from the environment through getenv. It does
 // not validate: call Validate.
 func LoadConfig(getenv func(string) string) Config {
-	c := Config{Addr: getenv(EnvAddr), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir), RegistryURL: getenv(EnvRegistryURL),
+	c := Config{Kafka: kafkaauth.LoadConfig(getenv, "SAMNAV_"), Addr: getenv(EnvAddr), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir), RegistryURL: getenv(EnvRegistryURL),
 		WebhookAllowPrivate: getenv(EnvWebhookAllowPrivate) == "true", FeedCursorKey: []byte(getenv(EnvFeedCursorKey))}
 	for _, b := range strings.Split(getenv(EnvBrokers), ",") {
 		if b = strings.TrimSpace(b); b != "" {

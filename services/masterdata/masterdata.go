@@ -31,6 +31,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/auth/authsql"
 	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/pkg/outbox"
 	"github.com/samnav/samnav/services/masterdata/internal/event"
@@ -72,6 +73,9 @@ type Config struct {
 	// Brokers are Kafka bootstrap addresses. With none, changes wait in the
 	// outbox and no relay runs in this process.
 	Brokers []string
+	// Kafka is the service's Kafka credentials (SASL) for the relay and
+	// topic creation; the zero value connects without SASL.
+	Kafka kafkaauth.Config
 	// EnsureTopics creates each concept's compacted state topic at start
 	// (with TopicPartitions partitions, default 3) when Brokers are set.
 	EnsureTopics    bool
@@ -110,6 +114,9 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(b); err != nil {
 			errs = append(errs, fmt.Errorf("Brokers[%d]: must be host:port", i))
 		}
+	}
+	if err := c.Kafka.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("Kafka: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -241,8 +248,16 @@ func (s *Server) init(ctx context.Context, deps Deps) error {
 		if name == "" {
 			name = "masterdata"
 		}
-		r, err := outbox.NewRelay(outbox.RelayConfig{DB: s.db, Dialect: od, Brokers: s.cfg.Brokers, Name: name,
-			Logger: s.logger.With("component", "outbox-relay"), MeterProvider: deps.MeterProvider})
+		rc := outbox.RelayConfig{DB: s.db, Dialect: od, Brokers: s.cfg.Brokers, Name: name,
+			Logger: s.logger.With("component", "outbox-relay"), MeterProvider: deps.MeterProvider}
+		if s.cfg.Kafka.Enabled() {
+			t, err := s.cfg.Kafka.Transport("samnav-outbox")
+			if err != nil {
+				return fmt.Errorf("outbox relay: %w", err)
+			}
+			rc.Transport = t
+		}
+		r, err := outbox.NewRelay(rc)
 		if err != nil {
 			return fmt.Errorf("outbox relay: %w", err)
 		}
@@ -319,7 +334,10 @@ func (s *Server) ensureTopics(ctx context.Context) error {
 	for _, c := range s.model.Concepts {
 		specs = append(specs, kafkatopics.Spec{Name: c.Topic(), Partitions: parts, Compact: true, Retention: -1})
 	}
-	client, done := kafkatopics.NewClient(10*time.Second, s.cfg.Brokers...)
+	client, done, err := s.cfg.Kafka.Client(10*time.Second, s.cfg.Brokers...)
+	if err != nil {
+		return fmt.Errorf("ensure state topics: %w", err)
+	}
 	defer done()
 	if err := kafkatopics.Ensure(ctx, client, specs...); err != nil {
 		return fmt.Errorf("ensure state topics: %w", err)
@@ -468,7 +486,7 @@ const (
 // LoadConfig reads a Config from the environment through getenv. It does
 // not validate: call Validate.
 func LoadConfig(getenv func(string) string) Config {
-	c := Config{Addr: getenv(EnvAddr), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir),
+	c := Config{Kafka: kafkaauth.LoadConfig(getenv, "SAMNAV_"), Addr: getenv(EnvAddr), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir),
 		RegistryURL: getenv(EnvRegistryURL), EnsureTopics: getenv(EnvEnsureTopics) == "true"}
 	for _, b := range strings.Split(getenv(EnvBrokers), ",") {
 		if b = strings.TrimSpace(b); b != "" {

@@ -3,12 +3,16 @@
 // keyed by the record's opaque id, its values the projected record in the
 // Confluent wire format with the projected schema registered under
 // "<view topic>-value", with the state topic's CloudEvents headers, and a
-// tombstone when a record is erased. ACLs says what a production Kafka
-// must grant so that only the subscribing system reads its view topic.
+// tombstone when a record is erased. ACLs says what Kafka must grant so
+// that only the subscribing system reads its view topic; Reconcile applies
+// them over the Kafka protocol (to the embedded broker and to Apache Kafka
+// alike), removes those of subscriptions no longer approved, and deletes
+// the view topics of revoked subscriptions.
 package kafkaview
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -18,7 +22,11 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/segmentio/kafka-go"
+
 	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/pkg/kafkaacl"
+	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/kafkago"
 	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
@@ -42,6 +50,11 @@ type Config struct {
 	Partitions int
 	// Publisher is the producer; nil makes one with acks=all.
 	Publisher *kafkago.Publisher
+	// Auth is the delivery service's own Kafka credentials. With a SASL
+	// mechanism set, Reconcile also manages the subscribers' ACLs (the
+	// principal needs ALTER and DESCRIBE on the cluster, and CREATE,
+	// DELETE, WRITE, DESCRIBE on topics prefixed "samnav.view.").
+	Auth kafkaauth.Config
 }
 
 // Channel writes view topics. It implements channel.Channel.
@@ -68,8 +81,19 @@ func New(cfg Config) (*Channel, error) {
 		cfg.Partitions = 3
 	}
 	c := &Channel{cfg: cfg, pub: cfg.Publisher, views: map[string]*view{}}
+	if err := cfg.Auth.Validate(); err != nil {
+		return nil, fmt.Errorf("view channel: kafka credentials: %w", err)
+	}
 	if c.pub == nil {
-		p, err := kafkago.NewPublisher(kafkago.PublisherConfig{Brokers: cfg.Brokers, RequiredAcks: kafkago.AcksAll}, nil)
+		pc := kafkago.PublisherConfig{Brokers: cfg.Brokers, RequiredAcks: kafkago.AcksAll}
+		if cfg.Auth.Enabled() {
+			t, err := cfg.Auth.Transport("samnav-delivery")
+			if err != nil {
+				return nil, err
+			}
+			pc.Transport = t
+		}
+		p, err := kafkago.NewPublisher(pc, nil)
 		if err != nil {
 			return nil, fmt.Errorf("view publisher: %w", err)
 		}
@@ -107,7 +131,10 @@ func (c *Channel) view(ctx context.Context, s subscription.Subscription) (*view,
 	topic := Topic(s)
 	// The topic first, then the schema: a consumer that waits for the
 	// view's schema to be registered finds the topic there.
-	client, done := kafkatopics.NewClient(10*time.Second, c.cfg.Brokers...)
+	client, done, err := c.cfg.Auth.Client(10*time.Second, c.cfg.Brokers...)
+	if err != nil {
+		return nil, err
+	}
 	defer done()
 	if err := kafkatopics.Ensure(ctx, client, kafkatopics.Spec{Name: topic, Partitions: c.cfg.Partitions, Compact: true, Retention: -1}); err != nil {
 		return nil, fmt.Errorf("ensure view topic: %w", err)
@@ -190,15 +217,7 @@ func (c *Channel) message(ctx context.Context, v *view, s subscription.Subscript
 }
 
 // ACL is one Kafka access control entry.
-type ACL struct {
-	Principal    string `json:"principal"`    // e.g. "User:skolplattform"
-	ResourceType string `json:"resourceType"` // TOPIC, GROUP
-	ResourceName string `json:"resourceName"`
-	PatternType  string `json:"patternType"` // LITERAL, PREFIXED
-	Operation    string `json:"operation"`   // READ, DESCRIBE
-	Permission   string `json:"permission"`  // ALLOW
-	Host         string `json:"host"`
-}
+type ACL = kafkaacl.Entry
 
 // ACLs returns the entries that let the subscribing system, as Kafka
 // principal "User:<system>", read its view topic and nothing else of the
@@ -211,10 +230,139 @@ func ACLs(s subscription.Subscription) []ACL {
 	p := "User:" + s.System
 	t := Topic(s)
 	return []ACL{
-		{p, "TOPIC", t, "LITERAL", "READ", "ALLOW", "*"},
-		{p, "TOPIC", t, "LITERAL", "DESCRIBE", "ALLOW", "*"},
-		{p, "GROUP", s.System + ".", "PREFIXED", "READ", "ALLOW", "*"},
+		{Principal: p, ResourceType: "TOPIC", ResourceName: t, PatternType: "LITERAL", Operation: "READ", Permission: "ALLOW", Host: "*"},
+		{Principal: p, ResourceType: "TOPIC", ResourceName: t, PatternType: "LITERAL", Operation: "DESCRIBE", Permission: "ALLOW", Host: "*"},
+		{Principal: p, ResourceType: "GROUP", ResourceName: s.System + ".", PatternType: "PREFIXED", Operation: "READ", Permission: "ALLOW", Host: "*"},
 	}
+}
+
+// Managed reports whether a is of the shape ACLs makes, which Reconcile
+// owns: ALLOW from any host for principal User:<system>, either READ or
+// DESCRIBE on a literal topic "samnav.view.<system>.*", or READ on the
+// group prefix "<system>.". Reconcile removes such an entry when no
+// approved subscription needs it, so other grants to a subscriber system
+// must not take this shape.
+func Managed(a ACL) bool {
+	sys, ok := strings.CutPrefix(a.Principal, "User:")
+	if !ok || sys == "" || a.Permission != "ALLOW" || a.Host != "*" {
+		return false
+	}
+	switch {
+	case a.ResourceType == "TOPIC" && a.PatternType == "LITERAL" && (a.Operation == "READ" || a.Operation == "DESCRIBE"):
+		return strings.HasPrefix(a.ResourceName, "samnav.view."+sys+".")
+	case a.ResourceType == "GROUP" && a.PatternType == "PREFIXED" && a.Operation == "READ":
+		return a.ResourceName == sys+"."
+	}
+	return false
+}
+
+// Reconcile makes the broker match the subscriptions: every approved
+// Kafka subscription's ACLs exist (when Config.Auth has a mechanism), no
+// other Managed ACL does, and the view topic of every revoked Kafka
+// subscription is deleted unless an approved subscription writes the same
+// topic. It revokes access before it deletes data, so a failure midway
+// leaves data unreadable rather than readable. Every step is idempotent:
+// call it at start, after every change and periodically; a failed call is
+// repaired by the next. approved and revoked may include other channels'
+// subscriptions; only Kafka ones count.
+func (c *Channel) Reconcile(ctx context.Context, approved, revoked []subscription.Subscription) error {
+	client, done, err := c.cfg.Auth.Client(10*time.Second, c.cfg.Brokers...)
+	if err != nil {
+		return err
+	}
+	defer done()
+	var errs []error
+	keep := map[string]bool{}
+	want := map[ACL]bool{}
+	for _, s := range approved {
+		if s.Channel != subscription.ChannelKafka || !s.Delivering() {
+			continue
+		}
+		keep[Topic(s)] = true
+		for _, a := range ACLs(s) {
+			want[a] = true
+		}
+	}
+	if c.cfg.Auth.Enabled() {
+		if err := c.reconcileACLs(ctx, client, want); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	var drop []string
+	for _, s := range revoked {
+		if t := Topic(s); s.Channel == subscription.ChannelKafka && s.Status == subscription.StatusRevoked && !keep[t] && !slicesContains(drop, t) {
+			drop = append(drop, t)
+		}
+	}
+	if len(drop) > 0 {
+		if err := deleteTopics(ctx, client, drop); err != nil {
+			errs = append(errs, err)
+		}
+		c.mu.Lock()
+		for k, v := range c.views {
+			if slicesContains(drop, v.topic) {
+				delete(c.views, k)
+			}
+		}
+		c.mu.Unlock()
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("reconcile kafka access: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+func slicesContains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Channel) reconcileACLs(ctx context.Context, client *kafka.Client, want map[ACL]bool) error {
+	have, err := kafkaacl.List(ctx, client, "")
+	if err != nil {
+		return err
+	}
+	var stale []ACL
+	present := map[ACL]bool{}
+	for _, a := range have {
+		present[a] = true
+		if Managed(a) && !want[a] {
+			stale = append(stale, a)
+		}
+	}
+	var missing []ACL
+	for a := range want {
+		if !present[a] {
+			missing = append(missing, a)
+		}
+	}
+	var errs []error
+	if _, err := kafkaacl.Delete(ctx, client, stale...); err != nil {
+		errs = append(errs, err)
+	}
+	if err := kafkaacl.Create(ctx, client, missing...); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// deleteTopics deletes those of topics that exist.
+func deleteTopics(ctx context.Context, client *kafka.Client, topics []string) error {
+	resp, err := client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: topics})
+	if err != nil {
+		return fmt.Errorf("delete view topics %v: %w", topics, err)
+	}
+	var errs []error
+	for t, e := range resp.Errors {
+		if e != nil && !errors.Is(e, kafka.UnknownTopicOrPartition) {
+			errs = append(errs, fmt.Errorf("delete view topic %s: %w", t, e))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Commands renders acls as kafka-acls.sh invocations against bootstrap.

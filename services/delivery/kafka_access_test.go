@@ -1,0 +1,266 @@
+package delivery_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/embeddedkafka"
+	"github.com/samnav/samnav/pkg/kafkaacl"
+	"github.com/samnav/samnav/pkg/kafkaauth"
+	"github.com/samnav/samnav/pkg/kafkatopics"
+	"github.com/samnav/samnav/services/delivery"
+	"github.com/samnav/samnav/services/masterdata"
+	"github.com/samnav/samnav/services/registry"
+)
+
+var hubUser = kafkaauth.Config{Mechanism: kafkaauth.ScramSHA512, Username: "samnav-hub", Password: "hub-secret"}
+
+// startSecureHub is startHub on a broker that requires SASL and enforces
+// ACLs; master data and delivery connect as the superuser.
+func startSecureHub(t *testing.T, ctx context.Context) *hub {
+	t.Helper()
+	dir := t.TempDir()
+	broker, err := embeddedkafka.Start(ctx, embeddedkafka.Config{Superuser: hubUser,
+		Topics: []kafkatopics.Spec{{Name: "samnav.person.v1", Partitions: 1, Compact: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { broker.Close() })
+	cs, err := contracts.Contracts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seed []registry.Seed
+	for _, c := range cs {
+		seed = append(seed, registry.Seed{Subject: c.Subject, Schema: c.Schema})
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "registry"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := registry.New(registry.Config{Addr: "127.0.0.1:0", Driver: registry.DriverSQLite, DataDir: filepath.Join(dir, "registry"),
+		Seed: seed, Authorizer: registry.AllowAllWrites{}}, registry.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	h := &hub{t: t, broker: broker, regURL: "http://" + reg.Addr()}
+	h.md, err = masterdata.New(ctx, masterdata.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "md"), RegistryURL: h.regURL,
+		Brokers: []string{broker.Addr()}, Kafka: hubUser, LookupOnly: true}, masterdata.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.md.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.md.Close() })
+	h.mdBase = "http://" + h.md.Addr()
+	h.dl, err = delivery.New(ctx, delivery.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "delivery"), RegistryURL: h.regURL,
+		Brokers: []string{broker.Addr()}, Kafka: hubUser, SyncInterval: 500 * time.Millisecond}, delivery.Deps{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.dl.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.dl.Close() })
+	h.dlBase = "http://" + h.dl.Addr()
+	return h
+}
+
+// readAs fetches partition 0 of topic from the start as cred, the way a
+// consumer starts: partitions by name (TOPIC_AUTHORIZATION_FAILED without
+// DESCRIBE), then a fetch (the same without READ).
+func readAs(ctx context.Context, addr string, cred kafkaauth.Config, topic string) (int, error) {
+	d, err := cred.Dialer("test")
+	if err != nil {
+		return 0, err
+	}
+	if _, err := d.LookupPartitions(ctx, "tcp", addr, topic); err != nil {
+		return 0, err
+	}
+	c, done, err := cred.Client(5*time.Second, addr)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	resp, err := c.Fetch(ctx, &kafka.FetchRequest{Topic: topic, Partition: 0, Offset: 0, MaxBytes: 1 << 20})
+	if err != nil {
+		return 0, err
+	}
+	if resp.Error != nil {
+		return 0, resp.Error
+	}
+	n := 0
+	for {
+		if _, err := resp.Records.ReadRecord(); err != nil {
+			return n, nil
+		}
+		n++
+	}
+}
+
+// waitFor polls check until it returns nil or ctx ends.
+func waitFor(ctx context.Context, t *testing.T, what string, check func() error) {
+	t.Helper()
+	var err error
+	for {
+		if err = check(); err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: %v", what, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// TestKafkaAccessFollowsApprovals: on a broker with SASL and ACLs, an
+// approved Kafka subscription's system reads its own view topic with its
+// own user and nothing else of the hub's; revoking withdraws its ACLs and
+// deletes the topic; stale Samnav-shaped ACLs are removed, others kept.
+func TestKafkaAccessFollowsApprovals(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	h := startSecureHub(t, ctx)
+	addr := h.broker.Addr()
+
+	fb := issue(t, h.md.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	if st, body := call(t, "POST", h.mdBase+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert",
+		"state": personState("201405052380", "Ella", "Storgatan 1", "NONE")}}}); st != 200 {
+		t.Fatalf("publish: %d %v", st, body)
+	}
+	school, err := h.broker.AddUser(ctx, "skolplattform", "school-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	library, err := h.broker.AddUser(ctx, "bibliotek", "library-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	admin := issue(t, h.dl.Tokens(), "owner-anna", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
+	subscribe := func(system string) string {
+		t.Helper()
+		tok := issue(t, h.dl.Tokens(), system, auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: system})
+		st, sub := call(t, "POST", h.dlBase+"/api/v1/subscriptions", tok, map[string]any{"concept": "person", "purpose": "test", "channel": "kafka",
+			"legalBasis": map[string]any{"basis": "public_task", "reference": "test"}, "fields": []string{"givenNames", "surname"}, "reason": "test"})
+		if st != 201 {
+			t.Fatalf("request for %s: %d %v", system, st, sub)
+		}
+		id := sub["id"].(string)
+		if st, sub := call(t, "POST", h.dlBase+"/api/v1/subscriptions/"+id+"/approve", admin, map[string]any{"reason": "ok"}); st != 200 {
+			t.Fatalf("approve %s: %d %v", id, st, sub)
+		}
+		return id
+	}
+	schoolSub := subscribe("skolplattform")
+	subscribe("bibliotek")
+	schoolView, libraryView := "samnav.view.skolplattform.person.v1", "samnav.view.bibliotek.person.v1"
+
+	// Each system reads its own view topic with its own user.
+	for _, c := range []struct {
+		cred  kafkaauth.Config
+		topic string
+	}{{school, schoolView}, {library, libraryView}} {
+		waitFor(ctx, t, c.cred.Username+" reads "+c.topic, func() error {
+			n, err := readAs(ctx, addr, c.cred, c.topic)
+			if err == nil && n == 0 {
+				return errors.New("no records yet")
+			}
+			return err
+		})
+	}
+	// ... and as a consumer group named after itself, as a subscriber does.
+	dialer, err := school.Dialer("skolplattform-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{addr}, GroupID: "skolplattform.test", Topic: schoolView, Dialer: dialer,
+		StartOffset: kafka.FirstOffset, MaxWait: 100 * time.Millisecond})
+	rctx, rcancel := context.WithTimeout(ctx, 30*time.Second)
+	_, err = r.ReadMessage(rctx)
+	rcancel()
+	_ = r.Close()
+	if err != nil {
+		t.Fatalf("skolplattform reads its view in group skolplattform.test: %v", err)
+	}
+	// Nothing else: not another system's view, not the raw state topic.
+	for _, topic := range []string{libraryView, "samnav.person.v1"} {
+		if _, err := readAs(ctx, addr, school, topic); !errors.Is(err, kafka.TopicAuthorizationFailed) {
+			t.Errorf("skolplattform reads %s: err = %v, want TOPIC_AUTHORIZATION_FAILED", topic, err)
+		}
+	}
+
+	// A stale Samnav-shaped ACL (no subscription behind it) is removed at
+	// the next round; an ACL of another shape is not Samnav's and stays.
+	su, done, err := hubUser.Client(5*time.Second, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	stale := kafkaacl.Entry{Principal: "User:ghost", ResourceType: "TOPIC", ResourceName: "samnav.view.ghost.person.v1", PatternType: "LITERAL", Operation: "READ", Permission: "ALLOW", Host: "*"}
+	foreign := kafkaacl.Entry{Principal: "User:ops", ResourceType: "TOPIC", ResourceName: "ops.", PatternType: "PREFIXED", Operation: "READ", Permission: "ALLOW", Host: "*"}
+	if err := kafkaacl.Create(ctx, su, stale, foreign); err != nil {
+		t.Fatal(err)
+	}
+
+	if st, body := call(t, "POST", h.dlBase+"/api/v1/subscriptions/"+schoolSub+"/revoke", admin, map[string]any{"reason": "contract ended"}); st != 200 {
+		t.Fatalf("revoke: %d %v", st, body)
+	}
+	waitFor(ctx, t, "skolplattform refused on its former view topic", func() error {
+		if _, err := readAs(ctx, addr, school, schoolView); !errors.Is(err, kafka.TopicAuthorizationFailed) {
+			return errors.New("still readable or another error: " + errString(err))
+		}
+		return nil
+	})
+	waitFor(ctx, t, "revoked view topic deleted", func() error {
+		_, err := kafkatopics.Partitions(ctx, su, schoolView)
+		if errors.Is(err, kafka.UnknownTopicOrPartition) {
+			return nil
+		}
+		return errors.New("topic still there: " + errString(err))
+	})
+	waitFor(ctx, t, "stale ACL removed", func() error {
+		have, err := kafkaacl.List(ctx, su, "")
+		if err != nil {
+			return err
+		}
+		var sawForeign bool
+		for _, a := range have {
+			if a == stale {
+				return errors.New("stale ACL still there")
+			}
+			if a.Principal == "User:skolplattform" {
+				return errors.New("revoked system keeps " + a.String())
+			}
+			sawForeign = sawForeign || a == foreign
+		}
+		if !sawForeign {
+			t.Fatalf("an ACL Samnav does not manage was deleted: %v", have)
+		}
+		return nil
+	})
+	// The other system is untouched.
+	if n, err := readAs(ctx, addr, library, libraryView); err != nil || n == 0 {
+		t.Fatalf("bibliotek after skolplattform's revocation: n=%d err=%v", n, err)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "no error"
+	}
+	return err.Error()
+}
