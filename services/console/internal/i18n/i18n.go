@@ -119,7 +119,7 @@ func (c *Catalogue) Keys() []string {
 	return keys
 }
 
-var verb = regexp.MustCompile(`%[-+# 0-9.]*[a-zA-Z%]`)
+var verb = regexp.MustCompile(`%(?:\[\d+\])?[-+# 0-9.]*(?:\[\d+\])?[a-zA-Z%]`)
 
 // Check reports every message that lacks a language or whose languages
 // disagree on their fmt verbs, naming the key and the rule.

@@ -1,0 +1,517 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/services/console/internal/api"
+)
+
+// hubSystem is the master system id of the concepts the hub's stewards
+// keep (masterdata's record.HubSystem); other concepts are written only by
+// their master systems.
+const hubSystem = "samnav"
+
+// pageSize is how many records a list page shows.
+const pageSize = 50
+
+// The steward workspace: search and list records, a record with its
+// history, create, edit and end.
+var _ = registerFeature(Feature{
+	Name: "records",
+	Nav: []NavEntry{{Path: "/records", Label: "nav.records", Order: 20, Visible: func(p *auth.Principal) bool {
+		return p.Can(auth.ActionRead, auth.AnyConcept) || len(readableConcepts(p)) > 0
+	}}},
+	Routes: func(s *Server) {
+		s.page("GET /records", s.recordsIndex)
+		s.page("GET /records/{concept}", s.recordList)
+		s.page("GET /records/{concept}/new", s.newRecordForm)
+		s.page("POST /records/{concept}/new", s.createRecord)
+		s.page("GET /records/{concept}/{id}", s.recordPage)
+		s.page("GET /records/{concept}/{id}/edit", s.editRecordForm)
+		s.page("POST /records/{concept}/{id}/edit", s.updateRecord)
+		s.page("GET /records/{concept}/{id}/end", s.endRecordForm)
+		s.page("POST /records/{concept}/{id}/end", s.endRecord)
+	},
+})
+
+// readableConcepts lists the concept ids p's grants name for reading
+// (AnyConcept included as is).
+func readableConcepts(p *auth.Principal) []string {
+	var out []string
+	for _, g := range p.Grants {
+		if g.Role == auth.RoleSteward {
+			out = append(out, g.Concepts...)
+		}
+	}
+	return out
+}
+
+// concept returns the concept named in the path, or a not-found error.
+func (s *Server) concept(r *Request) (*model.Concept, error) {
+	c := s.model.Concept(r.PathValue("concept"))
+	if c == nil {
+		return nil, notFound("catalogue.unknown", r.PathValue("concept"))
+	}
+	return c, nil
+}
+
+// mayWrite reports whether the signed-in person may change records of c
+// through the console, and if not, what is needed.
+func mayWrite(r *Request, c *model.Concept) (bool, string) {
+	if c.Master != hubSystem {
+		return false, r.T("records.need.master", c.Master)
+	}
+	if !r.Principal().Can(auth.ActionWrite, c.ID) {
+		return false, r.T("records.need.write", c.ID)
+	}
+	return true, ""
+}
+
+func needRead(r *Request, c *model.Concept) string { return r.T("records.need.read", c.ID) }
+
+type recordsIndexData struct {
+	Concepts []*model.Concept
+}
+
+func (s *Server) recordsIndex(w http.ResponseWriter, r *Request) error {
+	var d recordsIndexData
+	for _, c := range s.model.Concepts {
+		if r.Principal().Can(auth.ActionRead, c.ID) {
+			d.Concepts = append(d.Concepts, c)
+		}
+	}
+	return s.render(w, r, "records_index.html", "records.title", d)
+}
+
+type listRow struct {
+	ID     string
+	Ended  bool
+	Values []string
+}
+
+type listData struct {
+	C            *model.Concept
+	Columns      []*model.Attribute
+	Rows         []listRow
+	Q            string
+	IncludeEnded bool
+	Keys         []*model.Attribute
+	Key, Value   string
+	Notice       string
+	NextURL      string
+	FirstURL     string
+	Writable     bool
+	WriteNote    string
+}
+
+// summaryColumns picks the attributes a list shows: natural keys first,
+// then required plain attributes, at most five.
+func summaryColumns(c *model.Concept) []*model.Attribute {
+	cols := slices.Clone(c.NaturalKeys())
+	for _, a := range c.Attributes {
+		if len(cols) >= 5 {
+			break
+		}
+		if a.NaturalKey || !a.Required || a.Type == model.Record || a.Type == model.List {
+			continue
+		}
+		cols = append(cols, a)
+	}
+	return cols
+}
+
+func (s *Server) recordList(w http.ResponseWriter, r *Request) error {
+	c, err := s.concept(r)
+	if err != nil {
+		return err
+	}
+	qs := r.URL.Query()
+	d := listData{C: c, Columns: summaryColumns(c), Q: strings.TrimSpace(qs.Get("q")), IncludeEnded: qs.Get("ended") == "on",
+		Keys: c.NaturalKeys(), Key: qs.Get("key"), Value: strings.TrimSpace(qs.Get("value"))}
+	d.Writable, d.WriteNote = mayWrite(r, c)
+	if c.Master != hubSystem {
+		d.WriteNote = r.T("records.mastered", c.Master)
+	}
+
+	if d.Value != "" {
+		if a := c.Attribute(d.Key); a == nil || !a.NaturalKey {
+			return badRequest("records.badkey", d.Key)
+		}
+		rec, err := s.api.RecordByNaturalKey(r.Context(), r.Token(), c.ID, d.Key, d.Value)
+		switch {
+		case err == nil:
+			return redirect(w, r, "/records/"+c.ID+"/"+url.PathEscape(rec.ID))
+		case api.IsStatus(err, http.StatusNotFound):
+			d.Notice = r.T("records.nokey", r.Text(c.Attribute(d.Key).Label), d.Value)
+		default:
+			return refusedBy(err, needRead(r, c))
+		}
+	}
+
+	page, err := s.api.ListRecords(r.Context(), r.Token(), c.ID, api.ListQuery{Search: d.Q, Limit: pageSize, Cursor: qs.Get("cursor"), IncludeEnded: d.IncludeEnded})
+	if ae := api.AsError(err); ae != nil && ae.Status == http.StatusBadRequest {
+		return badRequest("records.badquery", ae.Message)
+	}
+	if err != nil {
+		return refusedBy(err, needRead(r, c))
+	}
+	for _, rec := range page.Records {
+		row := listRow{ID: rec.ID, Ended: rec.EndedAt != nil}
+		for _, a := range d.Columns {
+			row.Values = append(row.Values, showScalar(r, a, rec.State[a.Name]))
+		}
+		d.Rows = append(d.Rows, row)
+	}
+	base := url.Values{}
+	if d.Q != "" {
+		base.Set("q", d.Q)
+	}
+	if d.IncludeEnded {
+		base.Set("ended", "on")
+	}
+	if page.Next != "" {
+		next := url.Values{}
+		for k, v := range base {
+			next[k] = v
+		}
+		next.Set("cursor", page.Next)
+		d.NextURL = "/records/" + c.ID + "?" + next.Encode()
+	}
+	if qs.Get("cursor") != "" {
+		d.FirstURL = "/records/" + c.ID + "?" + base.Encode()
+	}
+	return s.render(w, r, "records_list.html", "records.list.title", d, r.Text(c.Name))
+}
+
+// historyEntry is one change of a record with what it changed.
+type historyEntry struct {
+	Revision int64
+	Kind     string
+	At       string
+	Who      string
+	System   string
+	Token    string
+	Reason   string
+	Rows     []diffRow
+}
+
+type recordData struct {
+	C         *model.Concept
+	R         *api.Record
+	Shown     []shown
+	History   []historyEntry
+	Writable  bool
+	WriteNote string
+	Notice    string
+	Ended     string
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
+
+// historyEntries turns changes (oldest first) into entries, newest first,
+// each with its differences from the state before it.
+func historyEntries(r *Request, c *model.Concept, changes []api.Change) []historyEntry {
+	out := make([]historyEntry, 0, len(changes))
+	var before map[string]any
+	for _, ch := range changes {
+		e := historyEntry{Revision: ch.Revision, Kind: r.T("kind." + ch.Kind), At: formatTime(ch.At), Who: ch.Actor.Subject,
+			System: ch.Actor.System, Token: ch.Actor.CredentialID, Reason: ch.Reason}
+		if ch.State != nil || before != nil {
+			e.Rows = diffStates(r, c.Attributes, before, ch.State)
+		}
+		before = ch.State
+		out = append(out, e)
+	}
+	slices.Reverse(out)
+	return out
+}
+
+func (s *Server) recordPage(w http.ResponseWriter, r *Request) error {
+	c, err := s.concept(r)
+	if err != nil {
+		return err
+	}
+	rec, err := s.api.GetRecord(r.Context(), r.Token(), c.ID, r.PathValue("id"))
+	if err != nil {
+		return refusedBy(err, needRead(r, c))
+	}
+	changes, err := s.api.History(r.Context(), r.Token(), c.ID, rec.ID)
+	if err != nil {
+		return refusedBy(err, needRead(r, c))
+	}
+	d := recordData{C: c, R: rec, Shown: flattenShown(r, c.Attributes, "", "", rec.State), History: historyEntries(r, c, changes)}
+	d.Writable, d.WriteNote = mayWrite(r, c)
+	if rec.EndedAt != nil {
+		d.Writable = false
+		d.Ended = r.T("records.ended.at", formatTime(*rec.EndedAt), rec.EndReason)
+	}
+	if done := r.URL.Query().Get("done"); done == "created" || done == "updated" || done == "ended" {
+		d.Notice = r.T("records.done." + done)
+	}
+	return s.render(w, r, "record.html", "records.record.title", d, r.Text(c.Name), rec.ID)
+}
+
+// formData is what the create and edit pages show.
+type formData struct {
+	C      *model.Concept
+	R      *api.Record // nil when creating
+	Action string
+	Form   *formModel
+	Reason string
+	// ReasonError is shown next to the reason field.
+	ReasonError string
+	Revision    int64
+	Conflict    *conflictData
+	Submit      string
+}
+
+// conflictData explains an edit conflict: who changed the record since
+// the steward opened it, and what.
+type conflictData struct {
+	From, To int64
+	Changes  []historyEntry
+	Rows     []diffRow
+}
+
+func (s *Server) newRecordForm(w http.ResponseWriter, r *Request) error {
+	c, err := s.concept(r)
+	if err != nil {
+		return err
+	}
+	if ok, need := mayWrite(r, c); !ok {
+		return refused(need)
+	}
+	d := formData{C: c, Action: "/records/" + c.ID + "/new", Form: buildForm(r, c.Attributes, defaultValues(c), nil), Submit: r.T("records.create")}
+	return s.render(w, r, "record_form.html", "records.new.title", d, r.Text(c.Name))
+}
+
+// defaultValues are the model's defaults as form values.
+func defaultValues(c *model.Concept) url.Values {
+	state := map[string]any{}
+	for _, a := range c.Attributes {
+		if a.HasDefault && a.Type != model.List {
+			state[a.Name] = a.Default
+		}
+	}
+	return stateToValues(c.Attributes, state)
+}
+
+// readForm reads a submitted record form: the state, the reason, and the
+// problems found before asking the API (unreadable values, a missing
+// reason, and the model's own rules).
+func readForm(r *Request, c *model.Concept) (map[string]any, string, []api.FieldError, string) {
+	state, errs := valuesToState(c.Attributes, "", r.PostForm)
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	reasonErr := ""
+	if reason == "" {
+		reasonErr = r.T("records.reason.required")
+	}
+	if len(errs) > 0 || reasonErr != "" {
+		errs = mergeErrors(errs, modelErrors(c.Validate(state)))
+	}
+	return state, reason, errs, reasonErr
+}
+
+func (s *Server) createRecord(w http.ResponseWriter, r *Request) error {
+	c, err := s.concept(r)
+	if err != nil {
+		return err
+	}
+	if ok, need := mayWrite(r, c); !ok {
+		return refused(need)
+	}
+	state, reason, errs, reasonErr := readForm(r, c)
+	d := formData{C: c, Action: "/records/" + c.ID + "/new", Reason: reason, ReasonError: reasonErr, Submit: r.T("records.create")}
+	if len(errs) == 0 && reasonErr == "" {
+		rec, err := s.api.CreateRecord(r.Context(), r.Token(), c.ID, state, reason)
+		if err == nil {
+			return redirect(w, r, "/records/"+c.ID+"/"+url.PathEscape(rec.ID)+"?done=created")
+		}
+		ae := api.AsError(err)
+		if ae == nil || (ae.Status != http.StatusBadRequest && ae.Status != http.StatusConflict) {
+			return refusedBy(err, r.T("records.need.write", c.ID))
+		}
+		errs = apiFormErrors(ae)
+	}
+	d.Form = buildForm(r, c.Attributes, r.PostForm, errs)
+	if d.ReasonError != "" {
+		d.Form.Errors = append(d.Form.Errors, formError{ID: "reason", Label: r.T("records.reason"), Message: d.ReasonError})
+	}
+	return s.renderStatus(w, r, http.StatusBadRequest, "record_form.html", "records.new.title", d, r.Text(c.Name))
+}
+
+// apiFormErrors returns an invalid or conflicting write's field errors,
+// or its message as a form-level error when it names no field.
+func apiFormErrors(ae *api.Error) []api.FieldError {
+	if len(ae.Fields) > 0 {
+		return ae.Fields
+	}
+	return []api.FieldError{{Field: "", Rule: ae.Code, Message: ae.Message}}
+}
+
+func (s *Server) editRecordForm(w http.ResponseWriter, r *Request) error {
+	c, err := s.concept(r)
+	if err != nil {
+		return err
+	}
+	if ok, need := mayWrite(r, c); !ok {
+		return refused(need)
+	}
+	rec, err := s.api.GetRecord(r.Context(), r.Token(), c.ID, r.PathValue("id"))
+	if err != nil {
+		return refusedBy(err, needRead(r, c))
+	}
+	if rec.EndedAt != nil {
+		return badRequest("records.ended.noedit")
+	}
+	d := formData{C: c, R: rec, Action: "/records/" + c.ID + "/" + url.PathEscape(rec.ID) + "/edit", Revision: rec.Revision,
+		Form: buildForm(r, c.Attributes, stateToValues(c.Attributes, rec.State), nil), Submit: r.T("records.save")}
+	return s.render(w, r, "record_form.html", "records.edit.title", d, r.Text(c.Name), rec.ID)
+}
+
+func (s *Server) updateRecord(w http.ResponseWriter, r *Request) error {
+	c, err := s.concept(r)
+	if err != nil {
+		return err
+	}
+	if ok, need := mayWrite(r, c); !ok {
+		return refused(need)
+	}
+	id := r.PathValue("id")
+	rev, err := strconv.ParseInt(r.PostFormValue("revision"), 10, 64)
+	if err != nil || rev < 1 {
+		return badRequest("records.badrevision")
+	}
+	state, reason, errs, reasonErr := readForm(r, c)
+	d := formData{C: c, R: &api.Record{ID: id, Revision: rev}, Action: "/records/" + c.ID + "/" + url.PathEscape(id) + "/edit",
+		Revision: rev, Reason: reason, ReasonError: reasonErr, Submit: r.T("records.save")}
+	status := http.StatusBadRequest
+	if len(errs) == 0 && reasonErr == "" {
+		_, err := s.api.UpdateRecord(r.Context(), r.Token(), c.ID, id, rev, state, reason)
+		if err == nil {
+			return redirect(w, r, "/records/"+c.ID+"/"+url.PathEscape(id)+"?done=updated")
+		}
+		ae := api.AsError(err)
+		switch {
+		case ae != nil && ae.Status == http.StatusConflict && ae.Current != nil:
+			if d.Conflict, err = s.conflict(r, c, id, rev, ae.Current); err != nil {
+				return err
+			}
+			// Saving again re-applies the steward's values on top of the
+			// current revision.
+			d.Revision = ae.Current.Revision
+			status = http.StatusConflict
+		case ae != nil && (ae.Status == http.StatusBadRequest || ae.Status == http.StatusConflict):
+			errs = apiFormErrors(ae)
+		default:
+			return refusedBy(err, r.T("records.need.write", c.ID))
+		}
+	}
+	d.Form = buildForm(r, c.Attributes, r.PostForm, errs)
+	if d.ReasonError != "" {
+		d.Form.Errors = append(d.Form.Errors, formError{ID: "reason", Label: r.T("records.reason"), Message: d.ReasonError})
+	}
+	return s.renderStatus(w, r, status, "record_form.html", "records.edit.title", d, r.Text(c.Name), id)
+}
+
+// conflict explains what changed between revision from (which the
+// steward edited) and current.
+func (s *Server) conflict(r *Request, c *model.Concept, id string, from int64, current *api.Record) (*conflictData, error) {
+	changes, err := s.api.History(r.Context(), r.Token(), c.ID, id)
+	if err != nil {
+		return nil, refusedBy(err, needRead(r, c))
+	}
+	cd := &conflictData{From: from, To: current.Revision}
+	var base map[string]any
+	var since []api.Change
+	for _, ch := range changes {
+		if ch.Revision == from {
+			base = ch.State
+		}
+		if ch.Revision > from {
+			since = append(since, ch)
+		}
+	}
+	cd.Rows = diffStates(r, c.Attributes, base, current.State)
+	for _, e := range historyEntries(r, c, since) {
+		e.Rows = nil
+		cd.Changes = append(cd.Changes, e)
+	}
+	return cd, nil
+}
+
+type endData struct {
+	C           *model.Concept
+	R           *api.Record
+	Shown       []shown
+	Reason      string
+	ReasonError string
+	Error       string
+}
+
+func (s *Server) endRecordForm(w http.ResponseWriter, r *Request) error {
+	c, err := s.concept(r)
+	if err != nil {
+		return err
+	}
+	if ok, need := mayWrite(r, c); !ok {
+		return refused(need)
+	}
+	rec, err := s.api.GetRecord(r.Context(), r.Token(), c.ID, r.PathValue("id"))
+	if err != nil {
+		return refusedBy(err, needRead(r, c))
+	}
+	if rec.EndedAt != nil {
+		return badRequest("records.ended.already")
+	}
+	return s.render(w, r, "record_end.html", "records.end.title", endData{C: c, R: rec, Shown: flattenShown(r, c.Attributes, "", "", rec.State)}, r.Text(c.Name), rec.ID)
+}
+
+func (s *Server) endRecord(w http.ResponseWriter, r *Request) error {
+	c, err := s.concept(r)
+	if err != nil {
+		return err
+	}
+	if ok, need := mayWrite(r, c); !ok {
+		return refused(need)
+	}
+	id := r.PathValue("id")
+	rev, err := strconv.ParseInt(r.PostFormValue("revision"), 10, 64)
+	if err != nil || rev < 1 {
+		return badRequest("records.badrevision")
+	}
+	d := endData{C: c, Reason: strings.TrimSpace(r.PostFormValue("reason"))}
+	status := http.StatusBadRequest
+	if d.Reason == "" {
+		d.ReasonError = r.T("records.reason.required")
+	} else {
+		_, err := s.api.EndRecord(r.Context(), r.Token(), c.ID, id, rev, d.Reason)
+		if err == nil {
+			return redirect(w, r, "/records/"+c.ID+"/"+url.PathEscape(id)+"?done=ended")
+		}
+		ae := api.AsError(err)
+		switch {
+		case ae != nil && ae.Status == http.StatusConflict:
+			d.Error = r.T("records.end.conflict")
+			status = http.StatusConflict
+		case ae != nil && ae.Status == http.StatusBadRequest:
+			d.ReasonError = ae.Message
+		default:
+			return refusedBy(err, r.T("records.need.write", c.ID))
+		}
+	}
+	rec, err := s.api.GetRecord(r.Context(), r.Token(), c.ID, id)
+	if err != nil {
+		return refusedBy(err, needRead(r, c))
+	}
+	d.R = rec
+	d.Shown = flattenShown(r, c.Attributes, "", "", rec.State)
+	return s.renderStatus(w, r, status, "record_end.html", "records.end.title", d, r.Text(c.Name), id)
+}
