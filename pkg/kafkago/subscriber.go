@@ -576,6 +576,14 @@ func (pc *partitionConsumer) endErr() error {
 // still have its Ack committed; msgCtx ends as soon as the subscription
 // does, as the message's context promises.
 func (pc *partitionConsumer) awaitAck(fetchCtx context.Context, msg *message.Message, msgCtx *messageContext) (acked, stopped bool) {
+	// A handler that acks at once has often done so by the time this
+	// consumer runs again: a single-channel check is much cheaper than the
+	// select below, which locks all three channels.
+	select {
+	case <-msg.Acked():
+		return true, false
+	default:
+	}
 	select {
 	case <-msg.Acked():
 		return true, false
