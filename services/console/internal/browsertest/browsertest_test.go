@@ -83,6 +83,30 @@ func TestSubmitSendsTheFilledFormAndFollowsTheRedirect(t *testing.T) {
 	}
 }
 
+func TestSearchAsYouTypeSubmitsOnceAndLaterTextIsAwaited(t *testing.T) {
+	srv := site(t)
+	p := browsertest.Shared(t).NewPage(t)
+	p.Navigate(srv.URL + "/search")
+	first := p.Text("#hits")
+
+	if got := p.FillAndWait("#q", "Åsa Lind"); got != 200 {
+		t.Errorf("status after the autosubmit = %d", got)
+	}
+	if got := p.Text("#hits"); !strings.HasSuffix(got, "searches for Åsa Lind") {
+		t.Fatalf("after FillAndWait: %q (first page said %q)", got, first)
+	}
+	n := p.Text("#hits")
+	if got := p.WaitText("#later", "delivered"); got != "delivered to the subscriber" {
+		t.Errorf("WaitText returned %q", got)
+	}
+	if again := p.Text("#hits"); again != n {
+		t.Errorf("the form submitted again after FillAndWait: %q, then %q", n, again)
+	}
+	if p.Reload() != 200 || p.Value("#q") != "Åsa Lind" {
+		t.Error("Reload did not load the same search again")
+	}
+}
+
 func TestPagesAreSeparatePeople(t *testing.T) {
 	srv := site(t)
 	b := browsertest.Shared(t)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
@@ -249,12 +250,39 @@ func (p *Page) Submit(sel string) int {
 	)
 }
 
+// FillAndWait sets the field sel to value at once, with one input event,
+// and waits for the page that loads: for a search-as-you-type form (the
+// console's [data-autosubmit]), which then submits exactly once. It returns
+// that page's HTTP status.
+func (p *Page) FillAndWait(sel, value string) int {
+	p.t.Helper()
+	return p.navigating(fmt.Sprintf("fill %q and wait for the page it loads", sel),
+		chromedp.WaitVisible(chromedp.CSS(sel)),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+			const el = document.querySelector(%s);
+			el.focus();
+			el.value = %s;
+			el.dispatchEvent(new Event("input", {bubbles: true}));
+			el.dispatchEvent(new Event("change", {bubbles: true}));
+		})()`, jsString(sel), jsString(value))),
+	)
+}
+
+// Reload loads the current page again and returns its HTTP status.
+func (p *Page) Reload() int {
+	p.t.Helper()
+	return p.navigating("reload", chromedp.Reload())
+}
+
 // navigating runs actions that load a new page and waits for it.
 func (p *Page) navigating(what string, actions ...chromedp.Action[chromedp.Void]) int {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, p.b.opts.Timeout)
 	defer cancel()
 	resp, err := chromedp.RunResponse(ctx, actions...)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("%w: no page loaded; did the action navigate? (a field failing the form's validation stops a submit)", err)
+	}
 	p.check(what, err)
 	if resp == nil {
 		return 0
@@ -269,6 +297,37 @@ func (p *Page) Text(sel string) string {
 	s, err := run(p, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
 	p.check(fmt.Sprintf("read the text of %q", sel), err)
 	return s
+}
+
+// WaitText waits until the rendered text of sel contains want, across
+// navigations and content a script replaces (the console's [data-poll]),
+// and returns the whole text. Use it for what arrives later, such as an
+// entry in a subscriber's delivery log.
+func (p *Page) WaitText(sel, want string) string {
+	p.t.Helper()
+	read := chromedp.Evaluate[*string](fmt.Sprintf(
+		`(() => { const e = document.querySelector(%s); return e ? e.innerText : null })()`, jsString(sel)))
+	deadline := time.Now().Add(p.b.opts.Timeout)
+	last, seen := "", false
+	for {
+		// One read may meet a navigation; the next one sees the new page.
+		ctx, cancel := context.WithTimeout(p.ctx, time.Until(deadline)/2+10*time.Millisecond)
+		s, err := chromedp.Run(ctx, read)
+		cancel()
+		if err == nil && s != nil {
+			last, seen = *s, true
+			if strings.Contains(last, want) {
+				return last
+			}
+		}
+		if time.Now().After(deadline) {
+			if !seen {
+				p.check(fmt.Sprintf("wait for %q to show %q", sel, want), fmt.Errorf("no element matched within %s", p.b.opts.Timeout))
+			}
+			p.check(fmt.Sprintf("wait for %q to show %q", sel, want), fmt.Errorf("it still shows %q after %s", oneLine(last, 300), p.b.opts.Timeout))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // Texts returns the rendered text of every element matching sel now, in

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -19,6 +20,7 @@ import (
 func site(t testing.TB) *httptest.Server {
 	t.Helper()
 	mux := http.NewServeMux()
+	var searches atomic.Int64 // pages of /search served: each submit is one
 	page := func(w http.ResponseWriter, title, body string) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
@@ -81,6 +83,25 @@ a.no-ring:focus { outline: none }
 <button id="off" disabled>Disabled</button>
 <div id="card" tabindex="0" aria-label="A focusable card">card</div>
 <button id="go">Go</button></main>`)
+	})
+	mux.HandleFunc("GET /search", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query().Get("q")
+		page(w, "Search", fmt.Sprintf(`<main><h1>Search</h1>
+<form data-autosubmit action="/search"><label for="q">Name</label> <input id="q" name="q" value="%s"></form>
+<p id="hits">%d searches for %s</p>
+<p id="later">waiting</p>
+<script src="/site.js"></script></main>`, html.EscapeString(q), searches.Add(1), html.EscapeString(q)))
+	})
+	mux.HandleFunc("GET /site.js", func(w http.ResponseWriter, r *http.Request) {
+		// Like the console's console.js: forms marked data-autosubmit
+		// submit 400 ms after typing stops; #later changes after a while.
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprint(w, `document.querySelectorAll("form[data-autosubmit]").forEach(form => {
+	let timer = null;
+	form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => form.requestSubmit(), 400); });
+});
+setTimeout(() => { document.getElementById("later").textContent = "delivered to the subscriber"; }, 700);
+`)
 	})
 	mux.HandleFunc("GET /throws", func(w http.ResponseWriter, r *http.Request) {
 		page(w, "Throws", `<main><h1>Throws</h1><script src="/throws.js"></script></main>`)
