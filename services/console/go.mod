@@ -13,6 +13,7 @@ require (
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/samnav/samnav/contracts v0.0.0
 	github.com/samnav/samnav/pkg v0.0.0
+	github.com/samnav/samnav/services/delivery v0.0.0-00010101000000-000000000000
 	github.com/samnav/samnav/services/masterdata v0.0.0-00010101000000-000000000000
 	github.com/samnav/samnav/services/registry v0.0.0-00010101000000-000000000000
 )
@@ -20,3 +21,5 @@ require (
 replace github.com/samnav/samnav/services/masterdata => ../masterdata
 
 replace github.com/samnav/samnav/services/registry => ../registry
+
+replace github.com/samnav/samnav/services/delivery => ../delivery

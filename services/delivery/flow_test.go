@@ -14,9 +14,6 @@ import (
 // approved fields, to the subscriber itself and not to another system;
 // the subscription's lag reaches zero once the pipeline delivered it.
 func TestLiveFlowAndLag(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: broker, registry, master data and delivery")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	h := startHub(t, ctx)

@@ -1,0 +1,371 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// The delivery service's subscription, webhook, lag and recent-delivery
+// APIs, for the console's subscriptions, system map and live flow pages.
+
+// LegalBasis is a subscription's GDPR article 6(1) basis and the law or
+// decision it rests on.
+type LegalBasis struct {
+	Basis     string `json:"basis"`
+	Reference string `json:"reference"`
+}
+
+// SubscriptionRecord is a subscription with every field the delivery API
+// shows.
+type SubscriptionRecord struct {
+	ID                  string     `json:"id"`
+	System              string     `json:"system"`
+	Concept             string     `json:"concept"`
+	Major               int        `json:"major"`
+	Purpose             string     `json:"purpose"`
+	LegalBasis          LegalBasis `json:"legalBasis"`
+	Channel             string     `json:"channel"`
+	RequestedFields     []string   `json:"requestedFields"`
+	ApprovedFields      []string   `json:"approvedFields,omitempty"`
+	ProtectedIdentities bool       `json:"protectedIdentities"`
+	ProtectedApproved   bool       `json:"protectedApproved"`
+	Status              string     `json:"status"`
+	Version             int64      `json:"version"`
+	CreatedAt           time.Time  `json:"createdAt"`
+	UpdatedAt           time.Time  `json:"updatedAt"`
+}
+
+// SubscriptionChange is one decision in a subscription's history.
+type SubscriptionChange struct {
+	At     time.Time          `json:"at"`
+	Actor  string             `json:"actor"`
+	Action string             `json:"action"`
+	Reason string             `json:"reason"`
+	After  SubscriptionRecord `json:"after"`
+}
+
+// SubscriptionRequest is what a system asks for.
+type SubscriptionRequest struct {
+	System              string     `json:"system,omitempty"`
+	Concept             string     `json:"concept"`
+	Purpose             string     `json:"purpose"`
+	LegalBasis          LegalBasis `json:"legalBasis"`
+	Channel             string     `json:"channel"`
+	Fields              []string   `json:"fields"`
+	ProtectedIdentities bool       `json:"protectedIdentities"`
+	Reason              string     `json:"reason"`
+}
+
+// SubscriptionDecision is an owner's approve (Fields: the approved subset,
+// empty for all requested), reject or revoke.
+type SubscriptionDecision struct {
+	Fields              []string `json:"fields,omitempty"`
+	ProtectedIdentities bool     `json:"protectedIdentities"`
+	Reason              string   `json:"reason"`
+}
+
+// Decision actions of DecideSubscription.
+const (
+	DecisionApprove = "approve"
+	DecisionReject  = "reject"
+	DecisionRevoke  = "revoke"
+)
+
+// ListSubscriptions lists the subscriptions the caller may read; filter
+// holds system, concept, status.
+func (c *Client) ListSubscriptions(ctx context.Context, token string, filter url.Values) ([]SubscriptionRecord, error) {
+	u := join(c.DeliveryURL, "api", "v1", "subscriptions")
+	if len(filter) > 0 {
+		u += "?" + filter.Encode()
+	}
+	var out struct {
+		Subscriptions []SubscriptionRecord `json:"subscriptions"`
+	}
+	return out.Subscriptions, c.delivery(ctx, token, http.MethodGet, u, nil, &out)
+}
+
+// GetSubscription returns one subscription.
+func (c *Client) GetSubscription(ctx context.Context, token, id string) (*SubscriptionRecord, error) {
+	var s SubscriptionRecord
+	if err := c.delivery(ctx, token, http.MethodGet, join(c.DeliveryURL, "api", "v1", "subscriptions", id), nil, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// SubscriptionHistory returns a subscription's decisions, oldest first.
+func (c *Client) SubscriptionHistory(ctx context.Context, token, id string) ([]SubscriptionChange, error) {
+	var out struct {
+		Changes []SubscriptionChange `json:"changes"`
+	}
+	return out.Changes, c.delivery(ctx, token, http.MethodGet, join(c.DeliveryURL, "api", "v1", "subscriptions", id, "history"), nil, &out)
+}
+
+// RequestSubscription files a request. An invalid one fails with a 400
+// *Error whose Fields name each field and its rule.
+func (c *Client) RequestSubscription(ctx context.Context, token string, r SubscriptionRequest) (*SubscriptionRecord, error) {
+	var s SubscriptionRecord
+	if err := c.delivery(ctx, token, http.MethodPost, join(c.DeliveryURL, "api", "v1", "subscriptions"), r, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// DecideSubscription approves (or narrows), rejects or revokes; action is
+// one of DecisionApprove, DecisionReject, DecisionRevoke.
+func (c *Client) DecideSubscription(ctx context.Context, token, id, action string, d SubscriptionDecision) (*SubscriptionRecord, error) {
+	var s SubscriptionRecord
+	if err := c.delivery(ctx, token, http.MethodPost, join(c.DeliveryURL, "api", "v1", "subscriptions", id, action), d, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// PartitionLag is one partition's position.
+type PartitionLag struct {
+	Partition         int        `json:"partition"`
+	End               int64      `json:"end"`
+	Committed         int64      `json:"committed"`
+	Lag               int64      `json:"lag"`
+	OldestUndelivered *time.Time `json:"oldestUndelivered,omitempty"`
+}
+
+// ChannelLag is how far one channel of a subscription is behind the head
+// of its state topic.
+type ChannelLag struct {
+	Channel           string         `json:"channel"`
+	Stage             string         `json:"stage"`
+	Topic             string         `json:"topic"`
+	Group             string         `json:"group"`
+	Events            int64          `json:"events"`
+	OldestUndelivered *time.Time     `json:"oldestUndelivered,omitempty"`
+	BehindSeconds     float64        `json:"behindSeconds"`
+	MeasuredAt        time.Time      `json:"measuredAt"`
+	Partitions        []PartitionLag `json:"partitions"`
+}
+
+// Lag is GET /api/v1/subscriptions/{id}/lag.
+type Lag struct {
+	Subscription string       `json:"subscription"`
+	Status       string       `json:"status"`
+	Channels     []ChannelLag `json:"channels"`
+}
+
+// SubscriptionLag returns how far a subscription is behind.
+func (c *Client) SubscriptionLag(ctx context.Context, token, id string) (*Lag, error) {
+	var l Lag
+	if err := c.delivery(ctx, token, http.MethodGet, join(c.DeliveryURL, "api", "v1", "subscriptions", id, "lag"), nil, &l); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// WebhookEndpoint is a subscription's webhook endpoint.
+type WebhookEndpoint struct {
+	SubscriptionID      string    `json:"subscriptionId"`
+	URL                 string    `json:"url"`
+	Owner               string    `json:"owner"`
+	Status              string    `json:"status"`
+	DisabledReason      string    `json:"disabledReason,omitempty"`
+	DisabledAt          time.Time `json:"disabledAt,omitzero"`
+	FailingSince        time.Time `json:"failingSince,omitzero"`
+	ConsecutiveFailures int       `json:"consecutiveFailures"`
+	CreatedAt           time.Time `json:"createdAt"`
+}
+
+// WebhookAttempt is one attempt to deliver a webhook message.
+type WebhookAttempt struct {
+	ID         int64     `json:"id"`
+	MessageID  int64     `json:"messageId"`
+	EventID    string    `json:"eventId"`
+	N          int       `json:"n"`
+	Trigger    string    `json:"trigger"`
+	At         time.Time `json:"at"`
+	StatusCode int       `json:"statusCode,omitempty"`
+	LatencyNs  int64     `json:"latencyNs"`
+	Error      string    `json:"error,omitempty"`
+}
+
+// WebhookMessage is one queued webhook message and where it stands.
+type WebhookMessage struct {
+	ID            int64     `json:"id"`
+	EventID       string    `json:"eventId"`
+	Key           string    `json:"key"`
+	Type          string    `json:"type"`
+	CreatedAt     time.Time `json:"createdAt"`
+	State         string    `json:"state"`
+	Attempts      int       `json:"attempts"`
+	NextAttemptAt time.Time `json:"nextAttemptAt"`
+	LastError     string    `json:"lastError,omitempty"`
+}
+
+func (c *Client) webhookURL(id string, elems ...string) string {
+	return join(c.DeliveryURL, append([]string{"api", "v1", "subscriptions", id, "webhook"}, elems...)...)
+}
+
+// Webhook returns a subscription's endpoint.
+func (c *Client) Webhook(ctx context.Context, token, id string) (*WebhookEndpoint, error) {
+	var ep WebhookEndpoint
+	if err := c.delivery(ctx, token, http.MethodGet, c.webhookURL(id), nil, &ep); err != nil {
+		return nil, err
+	}
+	return &ep, nil
+}
+
+// WebhookAttempts returns the newest attempts (at most limit).
+func (c *Client) WebhookAttempts(ctx context.Context, token, id string, limit int) ([]WebhookAttempt, error) {
+	var out struct {
+		Attempts []WebhookAttempt `json:"attempts"`
+	}
+	u := c.webhookURL(id, "attempts") + "?limit=" + strconv.Itoa(limit)
+	return out.Attempts, c.delivery(ctx, token, http.MethodGet, u, nil, &out)
+}
+
+// WebhookMessage returns one message.
+func (c *Client) WebhookMessage(ctx context.Context, token, id string, msg int64) (*WebhookMessage, error) {
+	var m WebhookMessage
+	if err := c.delivery(ctx, token, http.MethodGet, c.webhookURL(id, "messages", strconv.FormatInt(msg, 10)), nil, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// RedeliverWebhook queues a message for another attempt now.
+func (c *Client) RedeliverWebhook(ctx context.Context, token, id string, msg int64) error {
+	return c.delivery(ctx, token, http.MethodPost, c.webhookURL(id, "messages", strconv.FormatInt(msg, 10), "redeliver"), nil, nil)
+}
+
+// SetWebhookEnabled enables or disables an endpoint.
+func (c *Client) SetWebhookEnabled(ctx context.Context, token, id string, enabled bool) error {
+	action := "disable"
+	if enabled {
+		action = "enable"
+	}
+	return c.delivery(ctx, token, http.MethodPost, c.webhookURL(id, action), nil, nil)
+}
+
+// Delivery is one event a channel accepted, from the recent-deliveries
+// window.
+type Delivery struct {
+	Seq          uint64    `json:"seq"`
+	Subscription string    `json:"subscription"`
+	System       string    `json:"system"`
+	Concept      string    `json:"concept"`
+	Channel      string    `json:"channel"`
+	RecordID     string    `json:"recordId"`
+	EventID      string    `json:"eventId"`
+	Operation    string    `json:"operation"`
+	Revision     int64     `json:"revision"`
+	ChangedAt    time.Time `json:"changedAt"`
+	DeliveredAt  time.Time `json:"deliveredAt"`
+	Fields       []string  `json:"fields"`
+}
+
+// RecentDeliveries is GET /api/v1/deliveries/recent.
+type RecentDeliveries struct {
+	Deliveries []Delivery `json:"deliveries"`
+	Next       uint64     `json:"next"`
+}
+
+// Recent returns the deliveries after the cursor that the caller may see.
+func (c *Client) Recent(ctx context.Context, token string, after uint64, limit int) (*RecentDeliveries, error) {
+	u := join(c.DeliveryURL, "api", "v1", "deliveries", "recent") + "?after=" + strconv.FormatUint(after, 10) + "&limit=" + strconv.Itoa(limit)
+	var out RecentDeliveries
+	if err := c.delivery(ctx, token, http.MethodGet, u, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// delivery is call for the delivery service, whose errors name invalid
+// fields as an object {"field": "rule"} (the subscription API) or as
+// "field" and "rule" (the webhook API): both become Error.Fields.
+func (c *Client) delivery(ctx context.Context, token, method, rawURL string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("encode %s %s: %w", method, rawURL, err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, rawURL, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return fmt.Errorf("%s %s: read body: %w", method, req.URL.Path, err)
+	}
+	op := method + " " + req.URL.Path
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return deliveryError(op, resp.StatusCode, raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return fmt.Errorf("%s: decode response: %w", op, err)
+		}
+	}
+	return nil
+}
+
+func deliveryError(op string, status int, raw []byte) *Error {
+	var body struct {
+		Error struct {
+			Code    string          `json:"code"`
+			Message string          `json:"message"`
+			Fields  json.RawMessage `json:"fields"`
+			Field   string          `json:"field"`
+			Rule    string          `json:"rule"`
+		} `json:"error"`
+	}
+	e := &Error{Status: status, Op: op}
+	if json.Unmarshal(raw, &body) == nil {
+		e.Code, e.Message = body.Error.Code, body.Error.Message
+		var m map[string]string
+		if len(body.Error.Fields) > 0 && json.Unmarshal(body.Error.Fields, &m) == nil {
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				e.Fields = append(e.Fields, FieldError{Field: k, Rule: m[k], Message: m[k]})
+			}
+		}
+		if body.Error.Field != "" {
+			e.Fields = append(e.Fields, FieldError{Field: body.Error.Field, Rule: body.Error.Rule, Message: body.Error.Message})
+		}
+	}
+	if e.Code == "" {
+		e.Code = codeOf(status)
+	}
+	if e.Message == "" {
+		e.Message = http.StatusText(status)
+	}
+	return e
+}
