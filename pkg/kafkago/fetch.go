@@ -76,7 +76,7 @@ func (f *fetcher) run(ctx context.Context, offset int64) {
 			return
 		}
 		if conn == nil {
-			c, start, err := f.dial(ctx, offset)
+			c, start, stop, err := f.dial(ctx, offset)
 			if err != nil {
 				if ctx.Err() == nil {
 					s.logger.Info("Cannot connect to partition leader, retrying", f.fields(offset, err))
@@ -84,10 +84,7 @@ func (f *fetcher) run(ctx context.Context, offset int64) {
 				failures++
 				continue
 			}
-			conn, offset = c, start
-			// A fetch the broker holds for FetchMaxWait ends at once when
-			// the consumer stops.
-			stopClose = context.AfterFunc(ctx, func() { _ = c.Close() })
+			conn, offset, stopClose = c, start, stop
 		}
 		batch, next, err := f.read(conn, offset)
 		offset = next
@@ -179,7 +176,10 @@ func (f *fetcher) read(conn *kafka.Conn, offset int64) ([]kafka.Message, int64, 
 // dial connects to the partition's leader through the first broker that
 // answers, and resolves offset to an absolute one: FirstOffset, LastOffset,
 // or an offset before the oldest record, to the oldest or the next record.
-func (f *fetcher) dial(ctx context.Context, offset int64) (*kafka.Conn, int64, error) {
+// The connection is closed as soon as ctx ends, so that neither a request
+// here nor a fetch the broker holds for FetchMaxWait delays the consumer's
+// stop; stop undoes that.
+func (f *fetcher) dial(ctx context.Context, offset int64) (_ *kafka.Conn, _ int64, stop func() bool, _ error) {
 	var errs []error
 	for _, broker := range f.s.cfg.Brokers {
 		conn, err := f.s.cfg.Dialer.DialLeader(ctx, "tcp", broker, f.topic, f.partition)
@@ -187,8 +187,10 @@ func (f *fetcher) dial(ctx context.Context, offset int64) (*kafka.Conn, int64, e
 			errs = append(errs, fmt.Errorf("broker %s: %w", broker, err))
 			continue
 		}
+		stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 		first, last, err := f.offsets(conn)
 		if err != nil {
+			stop()
 			_ = conn.Close() // replaced by the next attempt
 			errs = append(errs, fmt.Errorf("broker %s: read offsets: %w", broker, err))
 			continue
@@ -205,9 +207,9 @@ func (f *fetcher) dial(ctx context.Context, offset int64) (*kafka.Conn, int64, e
 				})
 			offset = first
 		}
-		return conn, offset, nil
+		return conn, offset, stop, nil
 	}
-	return nil, offset, fmt.Errorf("dial leader of %s/%d: %w", f.topic, f.partition, errors.Join(errs...))
+	return nil, offset, nil, fmt.Errorf("dial leader of %s/%d: %w", f.topic, f.partition, errors.Join(errs...))
 }
 
 // offsets returns the partition's first and next offsets.
