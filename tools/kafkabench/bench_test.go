@@ -24,6 +24,7 @@ var (
 	flagPartitions = flag.Int("kafkabench.partitions", 3, "partitions of every topic")
 	flagPublishers = flag.Int("kafkabench.publishers", 0, "concurrent publishing goroutines (0: the default of kafkabench.DefaultSettings)")
 	flagSlice      = flag.Int("kafkabench.slice", 0, "messages per Publish call (0: the default of kafkabench.DefaultSettings)")
+	flagQueue      = flag.Int("kafkabench.queue", 0, "raw kafka-go Reader.QueueCapacity (0: the default of kafkabench.DefaultSettings)")
 	flagWMKLinger  = flag.Bool("kafkabench.wmk-linger", false, "give watermill-kafka's Sarama producer the same batch size and linger as kafka-go (see WatermillKafka.Linger)")
 	flagRounds     = flag.Int("kafkabench.rounds", envInt("KAFKABENCH_ROUNDS", 3), "times the whole sequence of runs is repeated; the table gives medians (default from $KAFKABENCH_ROUNDS, else 3)")
 	flagOnly       = flag.String("kafkabench.transports", "", "comma-separated transport names to run (empty: all)")
@@ -70,6 +71,9 @@ func BenchmarkTransports(b *testing.B) {
 	}
 	if *flagSlice > 0 {
 		s.Slice = *flagSlice
+	}
+	if *flagQueue > 0 {
+		s.QueueCapacity = *flagQueue
 	}
 	if err := s.Validate(); err != nil {
 		b.Fatal(err)

@@ -53,8 +53,9 @@ type Settings struct {
 	// than its minimum of one byte (kafka-go Reader.MaxWait, Sarama
 	// Consumer.MaxWaitTime).
 	FetchMaxWait time.Duration
-	// QueueCapacity is how many fetched messages a kafka-go reader buffers
-	// (Reader.QueueCapacity; pkg/kafkago uses 1000 per partition).
+	// QueueCapacity is how many fetched messages the raw kafka-go Reader
+	// buffers (Reader.QueueCapacity). pkg/kafkago has no such queue: each
+	// partition holds the fetch response it delivers and the next one.
 	QueueCapacity int
 }
 
