@@ -345,6 +345,24 @@ func TestJSErrorsAreCollected(t *testing.T) {
 	}
 }
 
+func TestAFailedTestSaysWhereItsPageWas(t *testing.T) {
+	srv := site(t)
+	b := browsertest.Shared(t)
+	var rec *recorder
+	t.Run("fails", func(t *testing.T) {
+		rec = &recorder{TB: t}
+		p := b.NewPage(rec)
+		p.Navigate(srv.URL + "/throws")
+		rec.Errorf("a failure of the test's own")
+	})
+	logs := strings.Join(rec.logs, "\n")
+	for _, want := range []string{srv.URL + "/throws", "boom in the page"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("after the failure the log does not mention %q:\n%s", want, logs)
+		}
+	}
+}
+
 func TestFindChromium(t *testing.T) {
 	t.Setenv(browsertest.EnvChromium, filepath.Join(t.TempDir(), "nowhere"))
 	if _, err := browsertest.FindChromium(); !errors.Is(err, browsertest.ErrNoChromium) {
@@ -390,11 +408,24 @@ type recorder struct {
 	mu       sync.Mutex
 	errors   []string
 	messages []string
+	logs     []string
 	skipped  bool
 	failed   bool
 }
 
 func (r *recorder) Helper() {}
+
+func (r *recorder) Failed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failed || len(r.errors) > 0
+}
+
+func (r *recorder) Logf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logs = append(r.logs, fmt.Sprintf(format, args...))
+}
 
 func (r *recorder) Errorf(format string, args ...any) {
 	r.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -43,8 +44,41 @@ func (b *Browser) NewPage(t testing.TB) *Page {
 		t.Fatal(err)
 	}
 	p.t = t
-	t.Cleanup(p.Close)
+	t.Cleanup(func() {
+		if t.Failed() {
+			p.explainFailure()
+		}
+		p.Close()
+	})
 	return p
+}
+
+// explainFailure logs where a failed test's page was and its JS errors,
+// and with `go test -artifacts` keeps a screenshot and the HTML of it in
+// the test's artifact dir.
+func (p *Page) explainFailure() {
+	p.t.Logf("the page was at %s", p.location())
+	if errs := p.JSErrors(); len(errs) > 0 {
+		p.t.Logf("its JavaScript errors: %q", errs)
+	}
+	if f := flag.Lookup("test.artifacts"); f == nil || f.Value.String() != "true" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, p.b.opts.Timeout)
+	defer cancel()
+	dir := p.t.ArtifactDir()
+	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+		path := filepath.Join(dir, "page.png")
+		if os.WriteFile(path, png, 0o600) == nil {
+			p.t.Logf("its screenshot: %s", path)
+		}
+	}
+	if html, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`)); err == nil {
+		path := filepath.Join(dir, "page.html")
+		if os.WriteFile(path, []byte(html), 0o600) == nil {
+			p.t.Logf("its HTML: %s", path)
+		}
+	}
 }
 
 func (b *Browser) newPage() (*Page, error) {
