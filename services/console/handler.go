@@ -26,6 +26,8 @@ const (
 	csrfField = "csrf"
 	// maxFormBytes bounds an ordinary form; imports set their own bound.
 	maxFormBytes = 1 << 20
+	// maxUploadBytes bounds a multipart form (an import's file and fields).
+	maxUploadBytes = maxImportBytes + 1<<20
 )
 
 // Request is what a page handler knows about the request it serves.
@@ -106,9 +108,11 @@ func (s *Server) wrap(h HandlerFunc, signedIn bool) http.Handler {
 			return
 		}
 		if hr.Method != http.MethodGet && hr.Method != http.MethodHead && r.Session != nil {
-			if !strings.HasPrefix(hr.Header.Get("Content-Type"), "multipart/") {
-				hr.Body = http.MaxBytesReader(w, hr.Body, maxFormBytes)
+			limit := int64(maxFormBytes)
+			if strings.HasPrefix(hr.Header.Get("Content-Type"), "multipart/") {
+				limit = maxUploadBytes
 			}
+			hr.Body = http.MaxBytesReader(w, hr.Body, limit)
 			if !validCSRF(r.Session.CSRF, hr.FormValue(csrfField)) {
 				s.fail(w, r, errCSRF)
 				return
