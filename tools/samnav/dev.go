@@ -26,6 +26,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth/authsql"
 	"github.com/samnav/samnav/pkg/avroserde"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
+	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/delivery"
 	"github.com/samnav/samnav/services/masterdata"
@@ -55,6 +56,11 @@ type devConfig struct {
 	// NoExamples skips the example subscriber systems.
 	NoExamples bool
 	SeedSize   synthcity.Size
+	// KafkaSASL makes the embedded broker require SASL (SCRAM-SHA-512)
+	// and enforce ACLs: the hub's services connect as the superuser
+	// samnav-hub, each example system as a user of its own that may read
+	// only its view topics. On by default through the --kafka-sasl flag.
+	KafkaSASL bool
 }
 
 func (c devConfig) validate() error {
@@ -87,6 +93,7 @@ func parseDevFlags(args []string, stderr io.Writer) (devConfig, error) {
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the synthetic city loaded on first start (the same seed gives the same city)")
 	fs.BoolVar(&cfg.NoSeed, "no-seed", false, "start with empty master data instead of a synthetic city")
 	fs.BoolVar(&cfg.NoExamples, "no-examples", false, "do not register and run the example subscriber systems")
+	fs.BoolVar(&cfg.KafkaSASL, "kafka-sasl", true, "require SASL/SCRAM-SHA-512 on the embedded broker and enforce ACLs (false: an open broker)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: samnav dev [flags]\n\nRuns the embedded Kafka broker and every Samnav service in one process.\nState is kept in --data-dir; stop with Ctrl-C.\n\nFlags:")
 		fs.PrintDefaults()
@@ -134,6 +141,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 		fmt.Fprintln(stdout, "Example subscribers: skolplattform (persons over Kafka), bibliotek (persons over a signed webhook), hemtjanst (units over the pull feed).")
+		for _, u := range h.flow.kafkaUsers {
+			fmt.Fprintln(stdout, "  "+u)
+		}
 		go h.reportFlow(ctx, stdout, 15*time.Second)
 	}
 	if !cfg.NoSeed {
@@ -194,15 +204,27 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 		}
 	}
 
+	// The hub's own services act as the broker's superuser.
+	var hubKafka kafkaauth.Config
+	if cfg.KafkaSASL {
+		if hubKafka, _, err = kafkaCredentials(cfg.DataDir, "samnav-hub"); err != nil {
+			return nil, err
+		}
+	}
 	h.broker, err = embeddedkafka.Start(ctx, embeddedkafka.Config{
-		Addr:    cfg.KafkaAddr,
-		DataDir: filepath.Join(cfg.DataDir, "kafka"),
-		Logger:  h.logger,
+		Addr:      cfg.KafkaAddr,
+		DataDir:   filepath.Join(cfg.DataDir, "kafka"),
+		Superuser: hubKafka,
+		Logger:    h.logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start embedded kafka (is another broker on %s? use --kafka-addr): %w", cfg.KafkaAddr, err)
 	}
-	h.components = append(h.components, component{"kafka", h.broker.Addr(), "embedded Kafka-protocol broker; state topics samnav.<concept>.v<major>"})
+	kafkaWhat := "embedded Kafka-protocol broker; state topics samnav.<concept>.v<major>"
+	if cfg.KafkaSASL {
+		kafkaWhat += fmt.Sprintf("; SASL %s with ACLs, hub user %s (password in %s)", hubKafka.Mechanism, hubKafka.Username, kafkaPasswordPath(cfg.DataDir, hubKafka.Username))
+	}
+	h.components = append(h.components, component{"kafka", h.broker.Addr(), kafkaWhat})
 
 	// One token store for every component: the registry and master data
 	// authenticate the same API tokens.
@@ -242,6 +264,7 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 		DataDir:      filepath.Join(cfg.DataDir, "masterdata"),
 		RegistryURL:  registryURL,
 		Brokers:      []string{h.broker.Addr()},
+		Kafka:        hubKafka,
 		EnsureTopics: true,
 		// The registry was seeded with the generated contracts above;
 		// master data only looks their ids up, as in production.
@@ -273,6 +296,7 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 		DataDir:     filepath.Join(cfg.DataDir, "delivery"),
 		RegistryURL: registryURL,
 		Brokers:     []string{h.broker.Addr()},
+		Kafka:       hubKafka,
 		// The example subscribers' webhook receivers run on loopback.
 		WebhookAllowPrivate: true,
 	}, delivery.Deps{Logger: h.logger, Authenticator: tokens, Registry: deliveryRegistry})
@@ -344,6 +368,38 @@ func (h *devHub) serviceToken(ctx context.Context, service string) (string, erro
 		return "", fmt.Errorf("%s service token: %w", service, err)
 	}
 	return token, nil
+}
+
+// kafkaPasswordPath is where `samnav dev` keeps a Kafka user's password.
+func kafkaPasswordPath(dataDir, user string) string {
+	return filepath.Join(dataDir, "kafka-users", user+".password")
+}
+
+// kafkaCredentials returns the SCRAM-SHA-512 credentials of a Kafka user of
+// `samnav dev`, generating the password on first use and keeping it in the
+// data directory (mode 0600) so a restart reuses it. fresh says it was made
+// now.
+func kafkaCredentials(dataDir, user string) (_ kafkaauth.Config, fresh bool, _ error) {
+	path := kafkaPasswordPath(dataDir, user)
+	cfg := kafkaauth.Config{Mechanism: kafkaauth.ScramSHA512, Username: user}
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil && strings.TrimSpace(string(b)) != "":
+		cfg.Password = strings.TrimSpace(string(b))
+		return cfg, false, nil
+	case err != nil && !errors.Is(err, os.ErrNotExist):
+		return cfg, false, fmt.Errorf("kafka credentials of %s: %w", user, err)
+	}
+	if cfg.Password, err = kafkaauth.GeneratePassword(); err != nil {
+		return cfg, false, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return cfg, false, fmt.Errorf("kafka credentials of %s: %w", user, err)
+	}
+	if err := os.WriteFile(path, []byte(cfg.Password+"\n"), 0o600); err != nil {
+		return cfg, false, fmt.Errorf("kafka credentials of %s: %w", user, err)
+	}
+	return cfg, true, nil
 }
 
 // contractSeeds are the generated contracts, registered at start-up.

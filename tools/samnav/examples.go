@@ -22,6 +22,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/kafkago"
 )
 
@@ -62,6 +63,9 @@ var exampleSystems = []exampleSystem{
 // exampleFlow counts what the example systems received.
 type exampleFlow struct {
 	received map[string]*atomic.Int64
+	// kafkaUsers describes each example system's Kafka user, for the
+	// integrator (with the password when it was made on this start).
+	kafkaUsers []string
 }
 
 func (f *exampleFlow) summary() string {
@@ -103,10 +107,18 @@ func (h *devHub) startExamples() error {
 		if err != nil {
 			return fmt.Errorf("example %s: %w", s.ID, err)
 		}
+		// Every example system gets a Kafka user of its own; delivery
+		// grants it ACLs for its approved Kafka subscriptions only.
+		var kafkaUser kafkaauth.Config
+		if h.cfg.KafkaSASL {
+			if kafkaUser, err = h.exampleKafkaUser(ctx, s); err != nil {
+				return fmt.Errorf("example %s: %w", s.ID, err)
+			}
+		}
 		counter := h.flow.received[s.ID]
 		switch s.Channel {
 		case "kafka":
-			err = h.exampleKafkaReader(ctx, s, counter)
+			err = h.exampleKafkaReader(ctx, s, counter, kafkaUser)
 		case "webhook":
 			err = h.exampleWebhookReceiver(ctx, api, token, dir, id, s, counter)
 		case "feed":
@@ -117,6 +129,26 @@ func (h *devHub) startExamples() error {
 		}
 	}
 	return nil
+}
+
+// exampleKafkaUser returns the example system's Kafka credentials (made on
+// first start and kept in the data directory) and creates or refreshes its
+// SCRAM user on the broker over the Kafka protocol.
+func (h *devHub) exampleKafkaUser(ctx context.Context, s exampleSystem) (kafkaauth.Config, error) {
+	cred, fresh, err := kafkaCredentials(h.cfg.DataDir, s.ID)
+	if err != nil {
+		return cred, err
+	}
+	if _, err := h.broker.AddUser(ctx, cred.Username, cred.Password); err != nil {
+		return cred, err
+	}
+	line := fmt.Sprintf("%s: Kafka user %s (%s), password in %s; may read topics samnav.view.%s.* of approved subscriptions in consumer groups %s.*",
+		s.ID, cred.Username, cred.Mechanism, kafkaPasswordPath(h.cfg.DataDir, s.ID), s.ID, s.ID)
+	if fresh {
+		line += "; password (shown this once): " + cred.Password
+	}
+	h.flow.kafkaUsers = append(h.flow.kafkaUsers, line)
+	return cred, nil
 }
 
 // exampleToken returns the example principal's API token, kept in the data
@@ -177,10 +209,15 @@ func ensureSubscription(ctx context.Context, api *apiClient, admin, token string
 }
 
 // exampleKafkaReader reads the system's view topic, as a Kafka-native
-// business system does.
-func (h *devHub) exampleKafkaReader(ctx context.Context, s exampleSystem, counter *atomic.Int64) error {
+// business system does: with its own Kafka user (cred, zero on an open
+// broker) in a consumer group its ACLs allow ("<system>.").
+func (h *devHub) exampleKafkaReader(ctx context.Context, s exampleSystem, counter *atomic.Int64, cred kafkaauth.Config) error {
+	dialer, err := cred.Dialer(s.ID)
+	if err != nil {
+		return err
+	}
 	sub, err := kafkago.NewSubscriber(kafkago.SubscriberConfig{
-		Brokers: []string{h.broker.Addr()}, ConsumerGroup: s.ID + "-example", InitialOffset: kafkago.Earliest,
+		Brokers: []string{h.broker.Addr()}, ConsumerGroup: s.ID + ".example", InitialOffset: kafkago.Earliest, Dialer: dialer,
 	}, watermill.NopLogger{})
 	if err != nil {
 		return err
