@@ -48,6 +48,7 @@ type Options struct {
 //	GET    /api/v1/{concept}/by/{attribute}/{value}    natural-key lookup
 //	DELETE /api/v1/{concept}/{id}?reason=...           erase (admin): tombstone
 //	POST   /api/v1/publish/{concept}                   batch from the concept's master system
+//	GET    /api/v1/whoami                              the caller's principal (for the console's sign-in)
 //
 // Writes take an optional reason from the "reason" query parameter or the
 // Samnav-Reason header. Errors are {"error": {code, message, fields,
@@ -72,6 +73,7 @@ func NewHandler(svc record.Service, m *model.Model, opts Options) http.Handler {
 	mux.Handle("POST /api/v1/{concept}/{id}/end", h(eps.End, decodeEnd, encodeRecord))
 	mux.Handle("GET /api/v1/{concept}/{id}/history", h(eps.History, decodeGet, encodeJSON))
 	mux.Handle("GET /api/v1/{concept}/by/{attribute}/{value}", h(eps.ByNaturalKey, decodeNaturalKey, encodeRecord))
+	mux.HandleFunc("GET /api/v1/whoami", whoami)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, record.Errorf(record.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
 	})
@@ -328,4 +330,28 @@ func writeError(w http.ResponseWriter, e *record.Error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(StatusOf(e.Code))
 	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+}
+
+// whoamiResponse is the caller as the API sees it: who, which token, and
+// the grants. Never the token's secret.
+type whoamiResponse struct {
+	Subject      string       `json:"subject"`
+	Kind         auth.Kind    `json:"kind"`
+	Name         string       `json:"name,omitempty"`
+	CredentialID string       `json:"credentialId,omitempty"`
+	Grants       []auth.Grant `json:"grants"`
+}
+
+// whoami answers with the authenticated caller, so that a console running
+// apart from the hub can verify a sign-in token without a token store of
+// its own. An anonymous caller gets 401.
+func whoami(w http.ResponseWriter, r *http.Request) {
+	p := auth.FromContext(r.Context())
+	if p == nil {
+		writeError(w, &record.Error{Code: record.CodeUnauthorized, Message: "whoami needs an API token", Err: auth.ErrUnauthenticated})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(whoamiResponse{Subject: p.Subject, Kind: p.Kind, Name: p.Name, CredentialID: p.CredentialID, Grants: p.Grants})
 }
