@@ -22,6 +22,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(browsertest.Main(m)) }
 
 func TestNavigateReadsThePage(t *testing.T) {
+	t.Parallel()
 	srv := site(t)
 	p := browsertest.Shared(t).NewPage(t)
 
@@ -52,6 +53,7 @@ func TestNavigateReadsThePage(t *testing.T) {
 }
 
 func TestSubmitSendsTheFilledFormAndFollowsTheRedirect(t *testing.T) {
+	t.Parallel()
 	srv := site(t)
 	p := browsertest.Shared(t).NewPage(t)
 	p.Navigate(srv.URL + "/form")
@@ -84,6 +86,7 @@ func TestSubmitSendsTheFilledFormAndFollowsTheRedirect(t *testing.T) {
 }
 
 func TestSearchAsYouTypeSubmitsOnceAndLaterTextIsAwaited(t *testing.T) {
+	t.Parallel()
 	srv := site(t)
 	p := browsertest.Shared(t).NewPage(t)
 	p.Navigate(srv.URL + "/search")
@@ -108,6 +111,7 @@ func TestSearchAsYouTypeSubmitsOnceAndLaterTextIsAwaited(t *testing.T) {
 }
 
 func TestPagesAreSeparatePeople(t *testing.T) {
+	t.Parallel()
 	srv := site(t)
 	b := browsertest.Shared(t)
 	anna, ben := b.NewPage(t), b.NewPage(t)
@@ -131,6 +135,7 @@ func TestPagesAreSeparatePeople(t *testing.T) {
 }
 
 func TestLanguage(t *testing.T) {
+	t.Parallel()
 	srv := site(t)
 	p := browsertest.Shared(t).NewPage(t)
 	p.Navigate(srv.URL + "/echo")
@@ -145,6 +150,7 @@ func TestLanguage(t *testing.T) {
 }
 
 func TestScreenshotIsTheWholePageAsPNG(t *testing.T) {
+	t.Parallel()
 	srv := site(t)
 	b := browsertest.Shared(t)
 	p := b.NewPage(t)
@@ -201,6 +207,7 @@ func TestDocScreenshotOnlyWhenAsked(t *testing.T) {
 }
 
 func TestAxeReportsABrokenPage(t *testing.T) {
+	t.Parallel()
 	srv := site(t)
 	p := browsertest.Shared(t).NewPage(t)
 	p.Navigate(srv.URL + "/broken")
@@ -236,6 +243,7 @@ func TestAxeReportsABrokenPage(t *testing.T) {
 }
 
 func TestAxePassesACleanPage(t *testing.T) {
+	t.Parallel()
 	srv := site(t)
 	b := browsertest.Shared(t)
 	vs, err := b.Axe(context.Background(), srv.URL+"/clean")
@@ -255,6 +263,7 @@ func TestAxePassesACleanPage(t *testing.T) {
 }
 
 func TestAxeVersionIsTheVendoredOne(t *testing.T) {
+	t.Parallel()
 	srv := site(t)
 	p := browsertest.Shared(t).NewPage(t)
 	p.Navigate(srv.URL + "/clean")
@@ -267,6 +276,7 @@ func TestAxeVersionIsTheVendoredOne(t *testing.T) {
 }
 
 func TestAssertAccessibleFailsOnSeriousViolations(t *testing.T) {
+	t.Parallel()
 	srv := site(t)
 	rec := &recorder{TB: t}
 	p := browsertest.Shared(t).NewPage(rec)
@@ -285,6 +295,7 @@ func TestAssertAccessibleFailsOnSeriousViolations(t *testing.T) {
 }
 
 func TestTabOrderIsTheKeyboardRoute(t *testing.T) {
+	t.Parallel()
 	srv := site(t)
 	p := browsertest.Shared(t).NewPage(t)
 	p.Navigate(srv.URL + "/keyboard")
@@ -331,6 +342,7 @@ func TestTabOrderIsTheKeyboardRoute(t *testing.T) {
 }
 
 func TestJSErrorsAreCollected(t *testing.T) {
+	t.Parallel()
 	srv := site(t)
 	p := browsertest.Shared(t).NewPage(t)
 	p.Navigate(srv.URL + "/clean")
@@ -346,6 +358,7 @@ func TestJSErrorsAreCollected(t *testing.T) {
 }
 
 func TestAFailedTestSaysWhereItsPageWas(t *testing.T) {
+	t.Parallel()
 	srv := site(t)
 	b := browsertest.Shared(t)
 	var rec *recorder
