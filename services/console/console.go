@@ -43,7 +43,9 @@ type Config struct {
 	// HTTPClient calls the APIs; nil means http.DefaultClient. `samnav
 	// dev` may pass one whose transport dispatches in-process.
 	HTTPClient *http.Client
-	// Verifier checks the token a person signs in with.
+	// Verifier checks the token a person signs in with; nil asks the
+	// masterdata API (GET /api/v1/whoami). In `samnav dev` pass the hub's
+	// *auth.Tokens.
 	Verifier TokenVerifier
 	// Model is the concept model; nil means contracts.Model().
 	Model *model.Model
@@ -73,9 +75,6 @@ func (c Config) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("%s %q: must be an absolute http or https URL", f.name, f.v))
 		}
-	}
-	if c.Verifier == nil {
-		errs = append(errs, errors.New("Verifier: required (e.g. the hub's *auth.Tokens)"))
 	}
 	if c.SessionIdle < 0 {
 		errs = append(errs, fmt.Errorf("SessionIdle: must not be negative, got %s", c.SessionIdle))
@@ -134,16 +133,20 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console templates: %w", err)
 	}
+	client := &api.Client{
+		MasterdataURL: strings.TrimRight(cfg.MasterdataURL, "/"),
+		DeliveryURL:   strings.TrimRight(cfg.DeliveryURL, "/"),
+		RegistryURL:   strings.TrimRight(cfg.RegistryURL, "/"),
+		HTTP:          cfg.HTTPClient,
+	}
+	if cfg.Verifier == nil {
+		cfg.Verifier = client
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		cfg:   cfg,
-		model: m,
-		api: &api.Client{
-			MasterdataURL: strings.TrimRight(cfg.MasterdataURL, "/"),
-			DeliveryURL:   strings.TrimRight(cfg.DeliveryURL, "/"),
-			RegistryURL:   strings.TrimRight(cfg.RegistryURL, "/"),
-			HTTP:          cfg.HTTPClient,
-		},
+		cfg:      cfg,
+		model:    m,
+		api:      client,
 		sessions: session.NewStore(cfg.SessionIdle, now),
 		logger:   logger.With("component", "console"),
 		now:      now,

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -61,7 +60,9 @@ func (f *formField) DescribedBy() string {
 
 var idUnsafe = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 
-func fieldID(path string) string { return "f-" + strings.Trim(idUnsafe.ReplaceAllString(path, "-"), "-") }
+func fieldID(path string) string {
+	return "f-" + strings.Trim(idUnsafe.ReplaceAllString(path, "-"), "-")
+}
 
 // formError is one problem shown in a form's error summary, linked to
 // its field.
@@ -384,14 +385,4 @@ func modelErrors(fs []model.FieldError) []api.FieldError {
 		out[i] = api.FieldError{Field: f.Field, Rule: f.Rule, Message: f.Message}
 	}
 	return out
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -140,3 +140,16 @@ func TestUnknownPathIs404(t *testing.T) {
 	}
 	mustContain(t, p, "<h1>", "finns inte")
 }
+
+// TestSignInVerifiesThroughTheAPIWithoutAVerifier: a console without a
+// token store of its own asks the masterdata API who a token is.
+func TestSignInVerifiesThroughTheAPIWithoutAVerifier(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Verifier = nil })
+	b := newBrowser(t, h.console.Handler())
+	b.get("/signin")
+	if p := b.post("/signin", url.Values{"token": {"snv_0000_wrong"}}); p.status != http.StatusUnauthorized {
+		t.Fatalf("bad token: %d, want 401", p.status)
+	}
+	b.signIn(h.token("anna", steward("unit")))
+	mustContain(t, b.get("/"), "Hej anna!", "Informationsförvaltare (unit)")
+}
