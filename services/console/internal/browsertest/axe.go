@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
+	"testing"
 
 	"github.com/chromedp/chromedp"
 )
@@ -144,6 +145,14 @@ func (p *Page) AssertAccessible() {
 	p.t.Helper()
 	vs, err := p.Axe()
 	p.check("check accessibility", err)
+	AssertNoSerious(p.t, p.location(), vs)
+}
+
+// AssertNoSerious fails t (without stopping it) when vs, axe's findings
+// for the page at where, hold a serious or critical violation, listing
+// them; the minor and moderate ones are logged.
+func AssertNoSerious(t testing.TB, where string, vs []Violation) {
+	t.Helper()
 	var bad, rest []Violation
 	for _, v := range vs {
 		if v.Serious() {
@@ -152,12 +161,11 @@ func (p *Page) AssertAccessible() {
 			rest = append(rest, v)
 		}
 	}
-	where := p.location()
 	if len(rest) > 0 {
-		p.t.Logf("accessibility of %s: %d minor or moderate violation(s):\n%s", where, len(rest), FormatViolations(rest))
+		t.Logf("accessibility of %s: %d minor or moderate violation(s):\n%s", where, len(rest), FormatViolations(rest))
 	}
 	if len(bad) > 0 {
-		p.t.Errorf("accessibility of %s: %d serious or critical violation(s) of WCAG 2.1 A/AA (axe-core %s):\n%s",
+		t.Errorf("accessibility of %s: %d serious or critical violation(s) of WCAG 2.1 A/AA (axe-core %s):\n%s",
 			where, len(bad), AxeVersion(), FormatViolations(bad))
 	}
 }

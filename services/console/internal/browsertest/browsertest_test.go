@@ -253,6 +253,7 @@ func TestAxePassesACleanPage(t *testing.T) {
 	if len(vs) > 0 {
 		t.Errorf("clean page has violations:\n%s", browsertest.FormatViolations(vs))
 	}
+	browsertest.AssertNoSerious(t, "/clean", vs)
 
 	// The same check through a Page, run twice on one document (axe is
 	// injected once), must pass too.
@@ -291,6 +292,21 @@ func TestAssertAccessibleFailsOnSeriousViolations(t *testing.T) {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the failure does not mention %q:\n%s", want, msg)
 		}
+	}
+
+	// Only the serious and critical ones fail the test.
+	rec = &recorder{TB: t}
+	browsertest.AssertNoSerious(rec, "a page", []browsertest.Violation{
+		{ID: "minor-rule", Impact: browsertest.ImpactMinor},
+		{ID: "moderate-rule", Impact: browsertest.ImpactModerate},
+	})
+	if len(rec.errors) > 0 || len(rec.logs) != 1 || !strings.Contains(rec.logs[0], "moderate-rule") {
+		t.Errorf("minor and moderate violations: errors %q, logs %q; want them logged only", rec.errors, rec.logs)
+	}
+	rec = &recorder{TB: t}
+	browsertest.AssertNoSerious(rec, "a page", []browsertest.Violation{{ID: "critical-rule", Impact: browsertest.ImpactCritical}})
+	if len(rec.errors) != 1 {
+		t.Errorf("a critical violation gave errors %q", rec.errors)
 	}
 }
 
