@@ -501,16 +501,18 @@ func (s *Server) syncLoop(ctx context.Context) {
 	defer t.Stop()
 	for {
 		subs, err := s.store.List(ctx, subscription.Filter{Status: subscription.StatusApproved})
-		if err == nil {
+		listed := err == nil
+		if listed {
 			err = s.pipeline.Sync(subs)
 		}
 		if err != nil && ctx.Err() == nil {
 			s.logger.Error("sync subscriptions", "err", err)
 		}
-		// After Sync stopped revoked subscriptions' consumers: grant and
-		// withdraw Kafka ACLs, delete revoked view topics (idempotent; a
-		// failure is retried on the next round).
-		if err == nil {
+		// Sync stops revoked subscriptions' consumers before it starts
+		// any (so also when starting one failed): then grant and withdraw
+		// Kafka ACLs and delete revoked view topics (idempotent; a failure
+		// is retried on the next round).
+		if listed {
 			var revoked []subscription.Subscription
 			if revoked, err = s.store.List(ctx, subscription.Filter{Status: subscription.StatusRevoked}); err == nil {
 				err = s.kafka.Reconcile(ctx, subs, revoked)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -263,4 +264,15 @@ func errString(err error) string {
 		return "no error"
 	}
 	return err.Error()
+}
+
+func TestConfigKafkaCredentialsValidated(t *testing.T) {
+	cfg := delivery.Config{DataDir: t.TempDir(), Brokers: []string{"127.0.0.1:9092"}, Kafka: kafkaauth.Config{Mechanism: "SCRAM-SHA-512", Password: "p"}}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "Kafka: username: required with a SASL mechanism") {
+		t.Errorf("Validate = %v, want it to name Kafka: username", err)
+	}
+	env := map[string]string{"SAMNAV_KAFKA_BROKERS": "k:9092", "SAMNAV_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "SAMNAV_KAFKA_SASL_USERNAME": "delivery", "SAMNAV_KAFKA_SASL_PASSWORD": "pw"}
+	if got := delivery.LoadConfig(func(k string) string { return env[k] }).Kafka; got != (kafkaauth.Config{Mechanism: "SCRAM-SHA-512", Username: "delivery", Password: "pw"}) {
+		t.Errorf("LoadConfig Kafka = %+v", got)
+	}
 }

@@ -65,6 +65,9 @@ type Channel struct {
 
 	mu    sync.Mutex
 	views map[string]*view // by subscription id + version
+	// deleted holds revoked view topics Reconcile deleted, so later
+	// rounds do not ask again (cleared when a topic is approved again).
+	deleted map[string]bool
 }
 
 type view struct {
@@ -80,7 +83,7 @@ func New(cfg Config) (*Channel, error) {
 	if cfg.Partitions == 0 {
 		cfg.Partitions = 3
 	}
-	c := &Channel{cfg: cfg, pub: cfg.Publisher, views: map[string]*view{}}
+	c := &Channel{cfg: cfg, pub: cfg.Publisher, views: map[string]*view{}, deleted: map[string]bool{}}
 	if err := cfg.Auth.Validate(); err != nil {
 		return nil, fmt.Errorf("view channel: kafka credentials: %w", err)
 	}
@@ -289,19 +292,30 @@ func (c *Channel) Reconcile(ctx context.Context, approved, revoked []subscriptio
 		}
 	}
 	var drop []string
+	c.mu.Lock()
+	for t := range keep {
+		delete(c.deleted, t)
+	}
 	for _, s := range revoked {
-		if t := Topic(s); s.Channel == subscription.ChannelKafka && s.Status == subscription.StatusRevoked && !keep[t] && !slicesContains(drop, t) {
+		if t := Topic(s); s.Channel == subscription.ChannelKafka && s.Status == subscription.StatusRevoked && !keep[t] && !c.deleted[t] && !slicesContains(drop, t) {
 			drop = append(drop, t)
 		}
 	}
+	c.mu.Unlock()
 	if len(drop) > 0 {
-		if err := deleteTopics(ctx, client, drop); err != nil {
+		err := deleteTopics(ctx, client, drop)
+		if err != nil {
 			errs = append(errs, err)
 		}
 		c.mu.Lock()
 		for k, v := range c.views {
 			if slicesContains(drop, v.topic) {
 				delete(c.views, k)
+			}
+		}
+		if err == nil {
+			for _, t := range drop {
+				c.deleted[t] = true
 			}
 		}
 		c.mu.Unlock()

@@ -1,0 +1,58 @@
+package kafkaview_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
+)
+
+func TestACLsAreManagedAndValid(t *testing.T) {
+	s := subscription.Subscription{ID: "s1", System: "skolplattform", Concept: "person", Major: 1, Channel: subscription.ChannelKafka}
+	acls := kafkaview.ACLs(s)
+	if len(acls) != 3 {
+		t.Fatalf("ACLs = %v, want read+describe on the view topic and read on the group prefix", acls)
+	}
+	for _, a := range acls {
+		if err := a.Validate(); err != nil {
+			t.Errorf("%s: %v", a, err)
+		}
+		if !kafkaview.Managed(a) {
+			t.Errorf("%s: ACLs made an entry Managed does not recognise (Reconcile would never remove it)", a)
+		}
+		if a.Principal != "User:skolplattform" {
+			t.Errorf("%s: principal is not the system's", a)
+		}
+	}
+	cmds := kafkaview.Commands("kafka:9092", acls)
+	if len(cmds) != 3 || !strings.Contains(cmds[2], "--group skolplattform. --resource-pattern-type prefixed") {
+		t.Errorf("Commands = %q", cmds)
+	}
+}
+
+func TestManagedLeavesOtherACLsAlone(t *testing.T) {
+	base := kafkaview.ACL{Principal: "User:skol", ResourceType: "TOPIC", ResourceName: "samnav.view.skol.person.v1", PatternType: "LITERAL", Operation: "READ", Permission: "ALLOW", Host: "*"}
+	with := func(f func(*kafkaview.ACL)) kafkaview.ACL { a := base; f(&a); return a }
+	for _, tc := range []struct {
+		name string
+		acl  kafkaview.ACL
+		want bool
+	}{
+		{"view topic read", base, true},
+		{"view topic describe", with(func(a *kafkaview.ACL) { a.Operation = "DESCRIBE" }), true},
+		{"group prefix read", with(func(a *kafkaview.ACL) { a.ResourceType, a.ResourceName, a.PatternType = "GROUP", "skol.", "PREFIXED" }), true},
+		{"another system's view", with(func(a *kafkaview.ACL) { a.ResourceName = "samnav.view.skolplattform.person.v1" }), false},
+		{"state topic", with(func(a *kafkaview.ACL) { a.ResourceName = "samnav.person.v1" }), false},
+		{"write", with(func(a *kafkaview.ACL) { a.Operation = "WRITE" }), false},
+		{"deny", with(func(a *kafkaview.ACL) { a.Permission = "DENY" }), false},
+		{"one host", with(func(a *kafkaview.ACL) { a.Host = "10.0.0.1" }), false},
+		{"prefixed topic", with(func(a *kafkaview.ACL) { a.PatternType = "PREFIXED" }), false},
+		{"other group", with(func(a *kafkaview.ACL) { a.ResourceType, a.ResourceName, a.PatternType = "GROUP", "ops.", "PREFIXED" }), false},
+		{"not a user", with(func(a *kafkaview.ACL) { a.Principal = "Group:skol" }), false},
+	} {
+		if got := kafkaview.Managed(tc.acl); got != tc.want {
+			t.Errorf("%s: Managed(%s) = %v, want %v", tc.name, tc.acl, got, tc.want)
+		}
+	}
+}
