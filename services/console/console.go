@@ -211,3 +211,28 @@ func securityHeaders(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// LoadConfig reads the console's configuration from the environment:
+// SAMNAV_CONSOLE_ADDR, SAMNAV_MASTERDATA_URL, SAMNAV_DELIVERY_URL (default
+// the masterdata URL), SAMNAV_REGISTRY_URL, SAMNAV_CONSOLE_SESSION_IDLE (a
+// Go duration). Sign-in tokens are verified through the masterdata API.
+// Problems are reported by Validate, or here for an unreadable duration.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	cfg := Config{
+		Addr:          getenv("SAMNAV_CONSOLE_ADDR"),
+		MasterdataURL: getenv("SAMNAV_MASTERDATA_URL"),
+		DeliveryURL:   getenv("SAMNAV_DELIVERY_URL"),
+		RegistryURL:   getenv("SAMNAV_REGISTRY_URL"),
+	}
+	if cfg.DeliveryURL == "" {
+		cfg.DeliveryURL = cfg.MasterdataURL
+	}
+	if s := getenv("SAMNAV_CONSOLE_SESSION_IDLE"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return cfg, fmt.Errorf("SAMNAV_CONSOLE_SESSION_IDLE %q: must be a duration such as 30m", s)
+		}
+		cfg.SessionIdle = d
+	}
+	return cfg, nil
+}

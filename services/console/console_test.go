@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/i18n"
@@ -88,4 +89,19 @@ func (f fakeVerifier) Verify(_ context.Context, token string) (*auth.Principal, 
 		return p, nil
 	}
 	return nil, fmt.Errorf("%w: unknown token", auth.ErrUnauthenticated)
+}
+
+func TestLoadConfig(t *testing.T) {
+	env := map[string]string{"SAMNAV_MASTERDATA_URL": "http://md:8080", "SAMNAV_REGISTRY_URL": "http://reg:8081", "SAMNAV_CONSOLE_SESSION_IDLE": "5m"}
+	cfg, err := LoadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DeliveryURL != "http://md:8080" || cfg.SessionIdle != 5*time.Minute || cfg.Validate() != nil {
+		t.Fatalf("config %+v: %v", cfg, cfg.Validate())
+	}
+	env["SAMNAV_CONSOLE_SESSION_IDLE"] = "soon"
+	if _, err := LoadConfig(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "SAMNAV_CONSOLE_SESSION_IDLE") {
+		t.Fatalf("bad duration: %v", err)
+	}
 }
