@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/kafkaacl"
@@ -64,10 +67,16 @@ func fetch(ctx context.Context, t *testing.T, addr string, cred kafkaauth.Config
 }
 
 func TestSASLUsersReadOnlyWhatACLsAllow(t *testing.T) {
+	for _, kafka4 := range []bool{false, true} {
+		t.Run(map[bool]string{false: "latest", true: "kafka4"}[kafka4], func(t *testing.T) { testSASLUsers(t, kafka4) })
+	}
+}
+
+func testSASLUsers(t *testing.T, kafka4 bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	const viewA, viewB, raw = "samnav.view.a.person.v1", "samnav.view.b.person.v1", "samnav.person.v1"
-	b := start(t, embeddedkafka.Config{Superuser: hub, Topics: []kafkatopics.Spec{
+	b := start(t, embeddedkafka.Config{Superuser: hub, Kafka4: kafka4, Topics: []kafkatopics.Spec{
 		{Name: viewA, Partitions: 1}, {Name: viewB, Partitions: 1}, {Name: raw, Partitions: 1},
 	}})
 	if b.Superuser() != hub {
@@ -135,6 +144,21 @@ func TestSASLUsersReadOnlyWhatACLsAllow(t *testing.T) {
 	for _, topic := range []string{viewB, raw} {
 		if _, err := fetch(ctx, t, b.Addr(), a, topic); !errors.Is(err, kafka.TopicAuthorizationFailed) {
 			t.Errorf("a reads %s: err = %v, want TOPIC_AUTHORIZATION_FAILED", topic, err)
+		}
+		// franz-go, another production client, is refused the same way.
+		cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.SASL(scram.Auth{User: "a", Pass: "a-secret"}.AsSha512Mechanism()),
+			kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
+		fs := cl.PollFetches(pctx)
+		pcancel()
+		cl.Close()
+		var refused bool
+		fs.EachError(func(_ string, _ int32, err error) { refused = refused || errors.Is(err, kerr.TopicAuthorizationFailed) })
+		if !refused || fs.NumRecords() != 0 {
+			t.Errorf("kgo as a reads %s: %d records, errors %v; want TOPIC_AUTHORIZATION_FAILED", topic, fs.NumRecords(), fs.Errors())
 		}
 	}
 	// a cannot grant itself more.
@@ -221,5 +245,25 @@ func TestSASLConfigErrorsNameFieldAndRule(t *testing.T) {
 	b := start(t, embeddedkafka.Config{})
 	if _, err := b.AddUser(context.Background(), "a", "p"); err == nil || !strings.Contains(err.Error(), "without SASL") {
 		t.Errorf("AddUser on an open broker: err = %v, want it to say the broker runs without SASL", err)
+	}
+}
+
+func TestKafkaTopicsClientWithSASL(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b := start(t, embeddedkafka.Config{Superuser: hub, Topics: []kafkatopics.Spec{{Name: "t", Partitions: 2}}})
+	mech, err := hub.SASL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, done := kafkatopics.NewClientSASL(5*time.Second, mech, b.Addr())
+	defer done()
+	if n, err := kafkatopics.Partitions(ctx, c, "t"); err != nil || n != 2 {
+		t.Fatalf("partitions as the superuser: %d, %v", n, err)
+	}
+	anon, done2 := kafkatopics.NewClient(2*time.Second, b.Addr())
+	defer done2()
+	if _, err := kafkatopics.Partitions(ctx, anon, "t"); err == nil {
+		t.Fatal("a client without SASL described a topic")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
 )
 
 // Spec describes a topic Samnav needs. The zero values of the optional fields
@@ -179,6 +180,13 @@ func Partitions(ctx context.Context, client *kafka.Client, topic string) (int, e
 // the same address, a pooled connection fails the next request with
 // "unexpected EOF". A client of its own starts from fresh connections.
 func NewClient(timeout time.Duration, brokers ...string) (*kafka.Client, func()) {
-	transport := &kafka.Transport{}
+	return NewClientSASL(timeout, nil, brokers...)
+}
+
+// NewClientSASL is NewClient authenticating with mechanism (nil means no
+// SASL), for a broker that requires it: pass the SASLMechanism of the
+// Dialer the caller's consumers use (see pkg/kafkaauth).
+func NewClientSASL(timeout time.Duration, mechanism sasl.Mechanism, brokers ...string) (*kafka.Client, func()) {
+	transport := &kafka.Transport{SASL: mechanism}
 	return &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: timeout, Transport: transport}, transport.CloseIdleConnections
 }
