@@ -332,17 +332,8 @@ func TestSubscriptionLagAndWebhookLog(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}))
 	defer rcv.Close()
-	b, _ := json.Marshal(map[string]any{"url": rcv.URL + "/hook"})
-	req, _ := http.NewRequest("PUT", h.dlURL+"/api/v1/subscriptions/"+id+"/webhook", bytes.NewReader(b))
-	req.Header.Set("Authorization", "Bearer "+libToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("register webhook: %d", resp.StatusCode)
+	if st, body := callJSON(t, "PUT", h.dlURL+"/api/v1/subscriptions/"+id+"/webhook", libToken, map[string]any{"url": rcv.URL + "/hook"}); st != http.StatusCreated {
+		t.Fatalf("register webhook: %d %v", st, body)
 	}
 	h.eventually("the pipeline catching up", func() bool {
 		lag, err := h.api.SubscriptionLag(h.ctx, libToken, id)
@@ -380,4 +371,26 @@ func TestSubscriptionLagAndWebhookLog(t *testing.T) {
 	if p := school.get("/subscriptions/" + id + "/webhook"); p.status == http.StatusOK {
 		t.Fatalf("another system sees the webhook log")
 	}
+}
+
+func newJSONRequest(method, u, token string, body any) (*http.Request, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequest(method, u, bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	return req, nil
+}
+
+func decodeBody(resp *http.Response, out any) error {
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil || len(raw) == 0 {
+		return err
+	}
+	return json.Unmarshal(raw, out)
 }

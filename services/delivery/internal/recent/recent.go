@@ -50,6 +50,7 @@ type Delivery struct {
 // Ring is a fixed-size window of the latest deliveries. It is safe for
 // concurrent use.
 type Ring struct {
+	size   int // cap(buf), read without the lock
 	mu     sync.Mutex
 	buf    []Delivery
 	seq    uint64 // of the last entry added
@@ -63,7 +64,7 @@ func NewRing(size int) *Ring {
 	if size <= 0 {
 		size = DefaultSize
 	}
-	return &Ring{buf: make([]Delivery, 0, size), notify: make(chan struct{}), now: time.Now}
+	return &Ring{size: size, buf: make([]Delivery, 0, size), notify: make(chan struct{}), now: time.Now}
 }
 
 // Add appends ds (Seq is assigned) and wakes every Wait.
@@ -181,7 +182,7 @@ func (c batchRecorder) DeliverBatch(ctx context.Context, sub subscription.Subscr
 	at := c.r.now().UTC()
 	// A snapshot batch may be far larger than the window: record only
 	// what the ring keeps.
-	tail := evs[max(len(evs)-cap(c.r.buf), 0):]
+	tail := evs[max(len(evs)-c.r.size, 0):]
 	ds := make([]Delivery, len(tail))
 	for i, ev := range tail {
 		ds[i] = c.delivery(sub, ev, at)
