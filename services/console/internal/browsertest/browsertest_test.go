@@ -175,6 +175,25 @@ func TestScreenshotIsTheWholePageAsPNG(t *testing.T) {
 	}
 }
 
+func TestNarrowViewportShowsSidewaysScroll(t *testing.T) {
+	t.Parallel()
+	srv := site(t)
+	p := browsertest.Shared(t).NewPage(t)
+	p.SetViewport(320, 640)
+	for _, c := range []struct {
+		path string
+		want bool
+	}{{"/clean", false}, {"/wide", true}} {
+		p.Navigate(srv.URL + c.path)
+		if got := p.HasHorizontalScroll(); got != c.want {
+			t.Errorf("%s at 320px: HasHorizontalScroll = %v, want %v", c.path, got, c.want)
+		}
+	}
+	if w := browsertest.Eval[int](p, "innerWidth"); w != 320 {
+		t.Errorf("innerWidth = %d after SetViewport(320, 640)", w)
+	}
+}
+
 func TestDocScreenshotOnlyWhenAsked(t *testing.T) {
 	srv := site(t)
 	p := browsertest.Shared(t).NewPage(t)

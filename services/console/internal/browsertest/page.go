@@ -90,20 +90,39 @@ func (b *Browser) newPage() (*Page, error) {
 	// The first Run's context keeps the tab alive, so it carries no
 	// deadline; the deadline is enforced from outside.
 	err := bounded(b.opts.Timeout, p.cancel, func() error {
-		return chromedp.Do(p.ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			_, err := cdp.Call(ctx, t, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
-				Width:             int64(b.opts.Width),
-				Height:            int64(b.opts.Height),
-				DeviceScaleFactor: 1,
-			})
-			return err
-		}))
+		return chromedp.Do(p.ctx, viewport(b.opts.Width, b.opts.Height))
 	})
 	if err != nil {
 		p.cancel()
 		return nil, fmt.Errorf("open tab: %w%s", err, b.output.suffix())
 	}
 	return p, nil
+}
+
+func viewport(width, height int) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+			Width:             int64(width),
+			Height:            int64(height),
+			DeviceScaleFactor: 1,
+		})
+		return err
+	})
+}
+
+// SetViewport resizes the page's viewport (CSS pixels), for a narrow
+// screen: WCAG 1.4.10 asks that content reflows at 320 px wide without
+// scrolling sideways (see HasHorizontalScroll).
+func (p *Page) SetViewport(width, height int) {
+	p.t.Helper()
+	p.Do(fmt.Sprintf("set the viewport to %d×%d", width, height), viewport(width, height))
+}
+
+// HasHorizontalScroll reports whether the document is wider than the
+// viewport, so a person would have to scroll sideways to read it.
+func (p *Page) HasHorizontalScroll() bool {
+	p.t.Helper()
+	return Eval[bool](p, `document.documentElement.scrollWidth > document.documentElement.clientWidth`)
 }
 
 // Close closes the tab and its browser context (its cookies go with it).

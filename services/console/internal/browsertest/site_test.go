@@ -36,6 +36,7 @@ a:focus, button:focus, input:focus, select:focus, [tabindex]:focus { outline: 3p
 a.no-ring:focus { outline: none }
 .tall { height: 2000px; background: #eef }
 .faint { color: #ccc; background: #fff }
+.fixed { min-width: 600px }
 `)
 	})
 	mux.HandleFunc("GET /form", func(w http.ResponseWriter, r *http.Request) {
@@ -102,6 +103,9 @@ a.no-ring:focus { outline: none }
 });
 setTimeout(() => { document.getElementById("later").textContent = "delivered to the subscriber"; }, 700);
 `)
+	})
+	mux.HandleFunc("GET /wide", func(w http.ResponseWriter, r *http.Request) {
+		page(w, "Wide", `<main><h1>Wide</h1><table><tr><td>a fixed-width table</td><td class="fixed">600px</td></tr></table></main>`)
 	})
 	mux.HandleFunc("GET /throws", func(w http.ResponseWriter, r *http.Request) {
 		page(w, "Throws", `<main><h1>Throws</h1><script src="/throws.js"></script></main>`)
