@@ -337,6 +337,9 @@ func slicesContains(ss []string, s string) bool {
 
 func (c *Channel) reconcileACLs(ctx context.Context, client *kafka.Client, want map[ACL]bool) error {
 	have, err := kafkaacl.List(ctx, client, "")
+	if errors.Is(err, kafka.SecurityDisabled) {
+		return fmt.Errorf("the broker has no authorizer (authorizer.class.name), so subscribers' ACLs cannot be applied and every authenticated client may read every view topic: %w", err)
+	}
 	if err != nil {
 		return err
 	}
