@@ -54,6 +54,10 @@ type Config struct {
 	SessionIdle time.Duration
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// SecureCookies marks cookies Secure on every request, for a console
+	// behind a TLS-terminating proxy; without it they are Secure only on
+	// requests that arrive over TLS.
+	SecureCookies bool
 	// Addr is the listen address of Run; "" means ":8090".
 	Addr string
 	// Now is the clock; nil means time.Now.

@@ -97,7 +97,7 @@ func (s *Server) preCSRF(w http.ResponseWriter, r *Request) (string, error) {
 		return "", err
 	}
 	http.SetCookie(w, &http.Cookie{Name: preCSRFCookie, Value: tok, Path: "/signin", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		SameSite: http.SameSiteStrictMode, Secure: s.secure(r.Request)})
 	return tok, nil
 }
 
@@ -130,7 +130,7 @@ func (s *Server) signin(w http.ResponseWriter, r *Request) error {
 	}
 	s.logger.InfoContext(r.Context(), "signed in", "subject", p.Subject, "credential", p.CredentialID)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sess.ID, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+		SameSite: http.SameSiteLaxMode, Secure: s.secure(r.Request)})
 	http.SetCookie(w, &http.Cookie{Name: preCSRFCookie, Value: "", Path: "/signin", MaxAge: -1})
 	return redirect(w, r, next)
 }
@@ -138,6 +138,6 @@ func (s *Server) signin(w http.ResponseWriter, r *Request) error {
 func (s *Server) signout(w http.ResponseWriter, r *Request) error {
 	s.sessions.Delete(r.Session.ID)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+		SameSite: http.SameSiteLaxMode, Secure: s.secure(r.Request)})
 	return redirect(w, r, "/signin")
 }

@@ -133,7 +133,7 @@ func validCSRF(want, got string) bool {
 func (s *Server) language(w http.ResponseWriter, r *http.Request) i18n.Lang {
 	if l, ok := i18n.Parse(r.URL.Query().Get("lang")); ok {
 		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600,
-			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secure(r)})
 		return l
 	}
 	if c, err := r.Cookie(langCookie); err == nil {
@@ -311,3 +311,6 @@ func redirect(w http.ResponseWriter, r *Request, to string) error {
 	http.Redirect(w, r.Request, to, http.StatusSeeOther)
 	return nil
 }
+
+// secure reports whether cookies must be marked Secure for r.
+func (s *Server) secure(r *http.Request) bool { return s.cfg.SecureCookies || r.TLS != nil }

@@ -153,3 +153,24 @@ func TestSignInVerifiesThroughTheAPIWithoutAVerifier(t *testing.T) {
 	b.signIn(h.token("anna", steward("unit")))
 	mustContain(t, b.get("/"), "Hej anna!", "Informationsförvaltare (unit)")
 }
+
+func TestSecureCookiesBehindATLSProxy(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		s := newTestServer(t, fakeVerifier{"snv_good_secret": anna}, func(c *Config) { c.SecureCookies = secure })
+		b := newBrowser(t, s.Handler())
+		b.get("/signin")
+		p := b.post("/signin", url.Values{"token": {"snv_good_secret"}})
+		var sc *http.Cookie
+		for _, c := range p.header.Values("Set-Cookie") {
+			if strings.HasPrefix(c, sessionCookie+"=") {
+				sc, _ = http.ParseSetCookie(c)
+			}
+		}
+		if sc == nil || sc.Secure != secure {
+			t.Fatalf("SecureCookies %v: session cookie %+v", secure, sc)
+		}
+		if csp := p.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+			t.Fatalf("CSP %q", csp)
+		}
+	}
+}
