@@ -177,6 +177,19 @@ func testSASLUsers(t *testing.T, kafka4 bool) {
 	if again, err := kafkaacl.Delete(ctx, su, acls...); err != nil || len(again) != 0 {
 		t.Fatalf("deleting again: deleted %v, err %v; want nothing and no error", again, err)
 	}
+
+	// A deleted user can no longer log in; deleting it twice is no error.
+	if err := a.Check(ctx, b.Addr()); err != nil {
+		t.Fatalf("a logs in before its deletion: %v", err)
+	}
+	for range 2 {
+		if err := b.DeleteUser(ctx, "a"); err != nil {
+			t.Fatalf("delete user a: %v", err)
+		}
+	}
+	if err := a.Check(ctx, b.Addr()); !errors.Is(err, kafkaauth.ErrAuthentication) {
+		t.Fatalf("deleted user a logs in: err = %v", err)
+	}
 }
 
 func TestSASLRefusesWrongPasswordAndUnknownUser(t *testing.T) {
