@@ -490,6 +490,8 @@ func (p *Page) JSErrors() []string {
 // the document) to path, creating its directory.
 func (p *Page) Screenshot(path string) {
 	p.t.Helper()
+	// Web fonts still loading would be drawn in a fallback font.
+	p.Do("wait for the fonts", chromedp.Evaluate[chromedp.Void](`document.fonts.ready.then(() => true)`, chromedp.EvalAwaitPromise))
 	png, err := run(p, chromedp.FullScreenshot(100)) // quality 100 means PNG
 	p.check("take a screenshot", err)
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
