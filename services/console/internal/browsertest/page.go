@@ -303,13 +303,14 @@ func (p *Page) Submit(sel string) int {
 	)
 }
 
-// FillAndWait sets the field sel to value at once, with one input event,
-// and waits for the page that loads: for a search-as-you-type form (the
-// console's [data-autosubmit]), which then submits exactly once. It returns
-// that page's HTTP status.
-func (p *Page) FillAndWait(sel, value string) int {
+// FillOnce sets the field sel to value at once, with one input event and
+// one change event, and does not wait: for a search-as-you-type form (the
+// console's [data-autosubmit]), which then asks once for the results, where
+// Fill's key-by-key typing can ask several times on a slow machine. Wait
+// for the results with WaitText, and for the address with WaitURL.
+func (p *Page) FillOnce(sel, value string) {
 	p.t.Helper()
-	return p.navigating(fmt.Sprintf("fill %q and wait for the page it loads", sel),
+	p.Do(fmt.Sprintf("fill %q at once", sel),
 		chromedp.WaitVisible(chromedp.CSS(sel)),
 		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
 			const el = document.querySelector(%s);
@@ -319,6 +320,16 @@ func (p *Page) FillAndWait(sel, value string) int {
 			el.dispatchEvent(new Event("change", {bubbles: true}));
 		})()`, jsString(sel), jsString(value))),
 	)
+}
+
+// WaitURL waits until the page's address contains part, whether a page
+// loaded or a script rewrote the address (history.replaceState), and
+// returns the address.
+func (p *Page) WaitURL(part string) string {
+	p.t.Helper()
+	return p.poll(fmt.Sprintf("wait for the address to contain %q", part), "location.href", func(u string) bool {
+		return strings.Contains(u, part)
+	})
 }
 
 // Reload loads the current page again and returns its HTTP status.
@@ -353,31 +364,39 @@ func (p *Page) Text(sel string) string {
 }
 
 // WaitText waits until the rendered text of sel contains want, across
-// navigations and content a script replaces (the console's [data-poll]),
-// and returns the whole text. Use it for what arrives later, such as an
-// entry in a subscriber's delivery log.
+// navigations and content a script replaces (the console's [data-poll] and
+// search-as-you-type results), and returns the whole text. Use it for what
+// arrives later, such as an entry in a subscriber's delivery log.
 func (p *Page) WaitText(sel, want string) string {
 	p.t.Helper()
-	read := chromedp.Evaluate[*string](fmt.Sprintf(
-		`(() => { const e = document.querySelector(%s); return e ? e.innerText : null })()`, jsString(sel)))
+	return p.poll(fmt.Sprintf("wait for %q to show %q", sel, want),
+		fmt.Sprintf(`(() => { const e = document.querySelector(%s); return e ? e.innerText : null })()`, jsString(sel)),
+		func(s string) bool { return strings.Contains(s, want) })
+}
+
+// poll evaluates expr (a string, or null for nothing yet) every 100 ms
+// until ok accepts its value or the browser's Timeout passes, and returns
+// the value; reads that meet a navigation are retried.
+func (p *Page) poll(what, expr string, ok func(string) bool) string {
+	p.t.Helper()
+	read := chromedp.Evaluate[*string](expr)
 	deadline := time.Now().Add(p.b.opts.Timeout)
 	last, seen := "", false
 	for {
-		// One read may meet a navigation; the next one sees the new page.
 		ctx, cancel := context.WithTimeout(p.ctx, time.Until(deadline)/2+10*time.Millisecond)
 		s, err := chromedp.Run(ctx, read)
 		cancel()
 		if err == nil && s != nil {
 			last, seen = *s, true
-			if strings.Contains(last, want) {
+			if ok(last) {
 				return last
 			}
 		}
 		if time.Now().After(deadline) {
 			if !seen {
-				p.check(fmt.Sprintf("wait for %q to show %q", sel, want), fmt.Errorf("no element matched within %s", p.b.opts.Timeout))
+				p.check(what, fmt.Errorf("nothing to read within %s", p.b.opts.Timeout))
 			}
-			p.check(fmt.Sprintf("wait for %q to show %q", sel, want), fmt.Errorf("it still shows %q after %s", oneLine(last, 300), p.b.opts.Timeout))
+			p.check(what, fmt.Errorf("still %q after %s", oneLine(last, 300), p.b.opts.Timeout))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -89,17 +89,26 @@ a.no-ring:focus { outline: none }
 		q := r.URL.Query().Get("q")
 		page(w, "Search", fmt.Sprintf(`<main><h1>Search</h1>
 <form data-autosubmit action="/search"><label for="q">Name</label> <input id="q" name="q" value="%s"></form>
-<p id="hits">%d searches for %s</p>
+<p id="results">search number %d: %s</p>
 <p id="later">waiting</p>
 <script src="/site.js"></script></main>`, html.EscapeString(q), searches.Add(1), html.EscapeString(q)))
 	})
 	mux.HandleFunc("GET /site.js", func(w http.ResponseWriter, r *http.Request) {
-		// Like the console's console.js: forms marked data-autosubmit
-		// submit 400 ms after typing stops; #later changes after a while.
+		// Like the console's console.js: 400 ms after typing stops, a
+		// form marked data-autosubmit fetches its results into #results
+		// and rewrites the address; #later changes after a while.
 		w.Header().Set("Content-Type", "text/javascript")
 		fmt.Fprint(w, `document.querySelectorAll("form[data-autosubmit]").forEach(form => {
 	let timer = null;
-	form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => form.requestSubmit(), 400); });
+	form.addEventListener("input", () => {
+		clearTimeout(timer);
+		timer = setTimeout(async () => {
+			const url = form.getAttribute("action") + "?" + new URLSearchParams(new FormData(form));
+			const doc = new DOMParser().parseFromString(await (await fetch(url)).text(), "text/html");
+			document.getElementById("results").innerHTML = doc.getElementById("results").innerHTML;
+			history.replaceState(null, "", url);
+		}, 400);
+	});
 });
 setTimeout(() => { document.getElementById("later").textContent = "delivered to the subscriber"; }, 700);
 `)
