@@ -12,6 +12,8 @@ import (
 // in the request's language and the value as text.
 type shown struct {
 	Path, Label, Value string
+	// Link is the console's address of a referenced record, or "".
+	Link string
 }
 
 // flattenShown lists a state's values in model order: records by their
@@ -46,7 +48,7 @@ func flattenShown(r *Request, attrs []*model.Attribute, prefix, labelPrefix stri
 			}
 			out = append(out, shown{Path: path, Label: label, Value: strings.Join(parts, ", ")})
 		default:
-			out = append(out, shown{Path: path, Label: label, Value: showScalar(r, a, val)})
+			out = append(out, shown{Path: path, Label: label, Value: showScalar(r, a, val), Link: refLink(a, val)})
 		}
 	}
 	return out

@@ -82,9 +82,12 @@ type formModel struct {
 // path) and places errors (API field paths) next to their fields; an
 // error whose path has no field of its own goes to the nearest ancestor
 // that has one. Every error is in the summary, in field order.
-func buildForm(r *Request, attrs []*model.Attribute, values url.Values, errs []api.FieldError) *formModel {
+//
+// refs are the choices for references, by referenced concept (see
+// Server.referenceOptions); nil offers none.
+func buildForm(r *Request, attrs []*model.Attribute, values url.Values, errs []api.FieldError, refs map[string][]formOption) *formModel {
 	fm := &formModel{}
-	fm.Fields = buildFields(r, attrs, "", values)
+	fm.Fields = buildFields(r, attrs, "", values, refs)
 	byName := map[string]*formField{}
 	var walk func([]*formField)
 	walk = func(fs []*formField) {
@@ -139,15 +142,15 @@ func nearestField(byName map[string]*formField, path string) *formField {
 	return nil
 }
 
-func buildFields(r *Request, attrs []*model.Attribute, prefix string, values url.Values) []*formField {
+func buildFields(r *Request, attrs []*model.Attribute, prefix string, values url.Values, refs map[string][]formOption) []*formField {
 	var out []*formField
 	for _, a := range attrs {
-		out = append(out, buildField(r, a, prefix+a.Name, values))
+		out = append(out, buildField(r, a, prefix+a.Name, values, refs))
 	}
 	return out
 }
 
-func buildField(r *Request, a *model.Attribute, path string, values url.Values) *formField {
+func buildField(r *Request, a *model.Attribute, path string, values url.Values, refs map[string][]formOption) *formField {
 	f := &formField{Name: path, ID: fieldID(path), Label: r.Text(a.Label), Help: r.Text(a.Definition), Required: a.Required, Value: values.Get(path)}
 	switch a.Type {
 	case model.Int, model.Long:
@@ -160,8 +163,18 @@ func buildField(r *Request, a *model.Attribute, path string, values url.Values) 
 		f.Kind = "timestamp"
 		f.Help += " " + r.T("form.help.timestamp")
 	case model.Reference:
-		f.Kind = "text"
-		f.Help += " " + r.T("form.help.reference", a.Ref)
+		choices := refs[a.Ref]
+		if len(choices) == 0 {
+			f.Kind = "text"
+			f.Help += " " + r.T("form.help.reference", a.Ref)
+			break
+		}
+		f.Kind = "select"
+		f.Options = append([]formOption{{Value: "", Label: r.T("form.choose")}}, choices...)
+		if f.Value != "" && !slices.ContainsFunc(choices, func(o formOption) bool { return o.Value == f.Value }) {
+			// Keep a value the list does not hold (an ended or unknown record).
+			f.Options = append(f.Options, formOption{Value: f.Value, Label: r.T("form.ref.unknown", f.Value)})
+		}
 	case model.Boolean:
 		f.Kind = "select"
 		f.Options = []formOption{{Value: "", Label: r.T("form.choose")}, {Value: "true", Label: r.T("form.yes")}, {Value: "false", Label: r.T("form.no")}}
@@ -173,7 +186,7 @@ func buildField(r *Request, a *model.Attribute, path string, values url.Values) 
 		}
 	case model.Record:
 		f.Kind = "fieldset"
-		f.Children = buildFields(r, a.Attributes, path+".", values)
+		f.Children = buildFields(r, a.Attributes, path+".", values, refs)
 	case model.List:
 		if a.Items != nil && a.Items.Type == model.Record {
 			f.Kind = "records"
@@ -181,7 +194,7 @@ func buildField(r *Request, a *model.Attribute, path string, values url.Values) 
 			for i := range n {
 				item := &formField{Kind: "fieldset", Name: fmt.Sprintf("%s[%d]", path, i), Label: r.T("form.item", f.Label, i+1)}
 				item.ID = fieldID(item.Name)
-				item.Children = buildFields(r, a.Items.Attributes, item.Name+".", values)
+				item.Children = buildFields(r, a.Items.Attributes, item.Name+".", values, refs)
 				f.Items = append(f.Items, item)
 			}
 		} else {

@@ -66,7 +66,7 @@ func TestErrorsGoToTheNearestField(t *testing.T) {
 		{Field: "phoneNumbers[1]", Rule: "pattern", Message: "must match"},
 		{Field: "registeredAddress.postalCode", Rule: "required", Message: "is required"},
 		{Field: "", Rule: "conflict", Message: "personalIdentityNumber is held by another record"},
-	})
+	}, nil)
 	want := map[string]bool{"f-phoneNumbers": true, "f-registeredAddress-postalCode": true, "": true}
 	if len(fm.Errors) != 3 {
 		t.Fatalf("summary %v", fm.Errors)

@@ -90,6 +90,7 @@ var _ = messages(map[string]i18n.Message{
 	"form.item":           {SV: "%s %d", EN: "%s %d"},
 	"form.help.timestamp": {SV: "Tidpunkt enligt RFC 3339, t.ex. 2026-11-27T09:00:00Z.", EN: "An RFC 3339 instant, e.g. 2026-11-27T09:00:00Z."},
 	"form.help.reference": {SV: "Id för en post av begreppet %s.", EN: "The id of a record of the concept %s."},
+	"form.ref.unknown":    {SV: "%s (finns inte bland valen)", EN: "%s (not among the choices)"},
 	"form.help.list":      {SV: "Ett värde per rad.", EN: "One value per line."},
 	"form.help.records":   {SV: "Lämna en grupp tom för att ta bort den; fyll i den sista tomma gruppen för att lägga till.", EN: "Leave a group empty to remove it; fill in the last empty group to add one."},
 

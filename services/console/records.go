@@ -288,7 +288,7 @@ func (s *Server) newRecordForm(w http.ResponseWriter, r *Request) error {
 	if ok, need := mayWrite(r, c); !ok {
 		return refused(need)
 	}
-	d := formData{C: c, Action: "/records/" + c.ID + "/new", Form: buildForm(r, c.Attributes, defaultValues(c), nil), Submit: r.T("records.create")}
+	d := formData{C: c, Action: "/records/" + c.ID + "/new", Form: buildForm(r, c.Attributes, defaultValues(c), nil, s.referenceOptions(r, c.Attributes)), Submit: r.T("records.create")}
 	return s.render(w, r, "record_form.html", "records.new.title", d, r.Text(c.Name))
 }
 
@@ -340,7 +340,7 @@ func (s *Server) createRecord(w http.ResponseWriter, r *Request) error {
 		}
 		errs = apiFormErrors(ae)
 	}
-	d.Form = buildForm(r, c.Attributes, r.PostForm, errs)
+	d.Form = buildForm(r, c.Attributes, r.PostForm, errs, s.referenceOptions(r, c.Attributes))
 	if d.ReasonError != "" {
 		d.Form.Errors = append(d.Form.Errors, formError{ID: "reason", Label: r.T("records.reason"), Message: d.ReasonError})
 	}
@@ -372,7 +372,7 @@ func (s *Server) editRecordForm(w http.ResponseWriter, r *Request) error {
 		return badRequest("records.ended.noedit")
 	}
 	d := formData{C: c, R: rec, Action: "/records/" + c.ID + "/" + url.PathEscape(rec.ID) + "/edit", Revision: rec.Revision,
-		Form: buildForm(r, c.Attributes, stateToValues(c.Attributes, rec.State), nil), Submit: r.T("records.save")}
+		Form: buildForm(r, c.Attributes, stateToValues(c.Attributes, rec.State), nil, s.referenceOptions(r, c.Attributes)), Submit: r.T("records.save")}
 	return s.render(w, r, "record_form.html", "records.edit.title", d, r.Text(c.Name), rec.ID)
 }
 
@@ -414,7 +414,7 @@ func (s *Server) updateRecord(w http.ResponseWriter, r *Request) error {
 			return refusedBy(err, r.T("records.need.write", c.ID))
 		}
 	}
-	d.Form = buildForm(r, c.Attributes, r.PostForm, errs)
+	d.Form = buildForm(r, c.Attributes, r.PostForm, errs, s.referenceOptions(r, c.Attributes))
 	if d.ReasonError != "" {
 		d.Form.Errors = append(d.Form.Errors, formError{ID: "reason", Label: r.T("records.reason"), Message: d.ReasonError})
 	}

@@ -246,3 +246,33 @@ func TestHistoryShowsWhoWhenWhyAndWhatChanged(t *testing.T) {
 	mustContain(t, p, "Revision 3: ended", "closed down", "The record was ended")
 	mustNotContain(t, p, `/edit"`)
 }
+
+func TestReferencesAreChosenFromRecordsAndLinked(t *testing.T) {
+	h := startHub(t)
+	tok := h.token("anna", steward("unit", "namnd"))
+	n, err := h.api.CreateRecord(context.Background(), tok, "namnd", map[string]any{"name": "Utbildningsnämnden", "kind": "SPECIALIST", "validFrom": "2019-01-01"}, "new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := h.browser(tok)
+	p := b.get("/records/unit/new")
+	mustContain(t, p, `<select id="f-ownerNamnd" name="ownerNamnd"`, `<option value="`+n.ID+`">Utbildningsnämnden (`+n.ID+`)</option>`)
+
+	s := unitState("Solskolan")
+	s["ownerNamnd"] = n.ID
+	u, err := h.api.CreateRecord(context.Background(), tok, "unit", s, "new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = b.get("/records/unit/" + u.ID)
+	mustContain(t, p, `<a href="/records/namnd/`+n.ID+`">`+n.ID+`</a>`)
+	// An edit keeps a reference the choices do not hold.
+	u2, err := h.api.CreateRecord(context.Background(), tok, "unit", unitState("Månskolan"), "new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, b.get("/records/unit/"+u2.ID+"/edit"), `<option value="n-1" selected>n-1 (finns inte bland valen)</option>`)
+	// Someone who may not read nämnder types the id.
+	ub := h.browser(h.token("bertil", steward("unit")))
+	mustContain(t, ub.get("/records/unit/new"), `<input id="f-ownerNamnd" name="ownerNamnd"`)
+}
