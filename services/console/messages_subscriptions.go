@@ -167,7 +167,7 @@ var _ = messages(map[string]i18n.Message{
 	"subscriptions.webhook.code":            {SV: "Svarskod", EN: "Response code"},
 	"subscriptions.webhook.error":           {SV: "Fel", EN: "Error"},
 	"subscriptions.webhook.redeliver":       {SV: "Leverera igen", EN: "Redeliver"},
-	"subscriptions.webhook.redeliver.label": {SV: "Leverera meddelande %d igen", EN: "Redeliver message %d"},
+	"subscriptions.webhook.redeliver.label": {SV: "Leverera igen: meddelande %d", EN: "Redeliver: message %d"},
 	"subscriptions.webhook.redelivered":     {SV: "Meddelande %d är köat för ett nytt försök.", EN: "Message %d is queued for another attempt."},
 	"subscriptions.webhook.enabled":         {SV: "Mottagaren är aktiverad.", EN: "The endpoint is enabled."},
 	"subscriptions.webhook.disabled":        {SV: "Mottagaren är avstängd.", EN: "The endpoint is disabled."},
