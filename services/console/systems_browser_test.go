@@ -63,8 +63,14 @@ func TestSubscriptionsMapFlowInABrowser(t *testing.T) {
 	if st, body := callJSON(t, "PUT", h.dlURL+"/api/v1/subscriptions/"+lib+"/webhook", libToken, map[string]any{"url": rcv.URL}); st != http.StatusCreated {
 		t.Fatalf("register webhook: %d %v", st, body)
 	}
+	h.eventually("a failed attempt", func() bool {
+		as, err := h.api.WebhookAttempts(h.ctx, libToken, lib, 1)
+		return err == nil && len(as) > 0
+	})
 	p.Navigate(srv.URL + "/subscriptions/" + lib + "/webhook")
-	p.WaitText("#wh-attempts", "502")
+	if got := p.Text("#wh-attempts"); !strings.Contains(got, "502") {
+		t.Fatalf("delivery log: %q, want the receiver's 502", got)
+	}
 	assertOwnAccessible(t, p)
 	browsertest.Eval[bool](p, `(document.querySelector("#wh-messages button").focus(), true)`)
 	if f := p.Focused(); !strings.HasPrefix(f.Name, "Leverera igen") {
