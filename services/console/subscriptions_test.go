@@ -364,7 +364,7 @@ func TestSubscriptionLagAndWebhookLog(t *testing.T) {
 		t.Fatalf("the receiver was not called again after redelivery")
 	}
 	p = library.get(p.location)
-	mustContain(t, p, fmt.Sprintf("Meddelande %d är köat", msg), "<td>manual</td>")
+	mustContain(t, p, fmt.Sprintf("Meddelande %d är köat", msg), "<td>manuellt</td>")
 
 	// Another system may not see the log.
 	school := h.browser(h.token("skolplattform", auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: "skolplattform"}))

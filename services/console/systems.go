@@ -177,7 +177,7 @@ func (s *Server) systemsMap(r *Request, cat *systems.Catalogue, subs []api.Subsc
 		seen[id] = true
 		e := mapEdge{ID: id, Source: f.From, Target: f.To, Label: f.ConceptName, Kind: "master"}
 		if f.Channel != "" {
-			e.Kind, e.Label = "subscription", r.T("systems.receives.item", f.ConceptName, f.Channel)
+			e.Kind, e.Label = "subscription", r.T("systems.receives.item", f.ConceptName, r.T("flow.channel."+f.Channel))
 		}
 		d.Graph.Edges = append(d.Graph.Edges, e)
 	}
