@@ -10,6 +10,11 @@
 //	POST /api/v1/subscriptions/{id}/reject     {reason}
 //	POST /api/v1/subscriptions/{id}/revoke     {reason}
 //	GET  /api/v1/subscriptions/{id}/acls       Kafka ACLs of the view topic
+//
+// Mounted beside them (see delivery.go): the webhook API
+// (/api/v1/subscriptions/{id}/webhook...), the pull feed (/api/v1/feeds/),
+// GET /api/v1/subscriptions/{id}/lag (package lag) and
+// GET /api/v1/deliveries/recent?after=&limit=&wait= (package recent).
 package httpapi
 
 import (
