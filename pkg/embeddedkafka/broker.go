@@ -192,7 +192,7 @@ func start(cfg Config, addr string, secure bool) (*Broker, error) {
 		// configured host and port instead of its 127.0.0.1:<random>.
 		kfake.Ports(0),
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
-			return net.Listen(network, addr)
+			return (&net.ListenConfig{}).Listen(context.Background(), network, addr)
 		}),
 		kfake.WithLogger(slogLogger{l: cfg.Logger}),
 		// Kafka's default minimum session timeout is 6s; consumer groups
@@ -259,7 +259,7 @@ func setSuperuser(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	defer b.Close()
+	defer func() { _ = b.Close() }()
 	client, done := kafkatopics.NewClient(5*time.Second, b.addr)
 	defer done()
 	su := cfg.Superuser

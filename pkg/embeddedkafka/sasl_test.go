@@ -55,12 +55,7 @@ func fetch(ctx context.Context, t *testing.T, addr string, cred kafkaauth.Config
 		return 0, resp.Error
 	}
 	n := 0
-	for {
-		r, err := resp.Records.ReadRecord()
-		if err != nil {
-			break
-		}
-		_ = r
+	for _, err := resp.Records.ReadRecord(); err == nil; _, err = resp.Records.ReadRecord() {
 		n++
 	}
 	return n, nil

@@ -151,7 +151,7 @@ func (c Config) Check(ctx context.Context, brokers ...string) error {
 	case errors.Is(err, kafka.SASLAuthenticationFailed), tm != nil && tm.started.Load() && !tm.done.Load():
 		// Apache Kafka answers SASL_AUTHENTICATION_FAILED; a broker may
 		// instead close the connection mid-exchange.
-		return fmt.Errorf("kafka %s: user %q (%s): %w: wrong username or password, or the broker does not offer %s (%v)",
+		return fmt.Errorf("kafka %s: user %q (%s): %w: wrong username or password, or the broker does not offer %s (%w)",
 			strings.Join(brokers, ","), c.Username, c.Mechanism, ErrAuthentication, c.Mechanism, err)
 	case tm == nil && errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("kafka %s: the broker closed the connection before answering: it may require SASL (set a mechanism, username and password): %w", strings.Join(brokers, ","), err)
@@ -197,7 +197,7 @@ func (s trackedState) Next(ctx context.Context, challenge []byte) (bool, []byte,
 const (
 	EnvMechanism = "KAFKA_SASL_MECHANISM"
 	EnvUsername  = "KAFKA_SASL_USERNAME"
-	EnvPassword  = "KAFKA_SASL_PASSWORD"
+	EnvPassword  = "KAFKA_SASL_PASSWORD" //nolint:gosec // the variable's name, not a credential
 )
 
 // LoadConfig reads prefix+EnvMechanism, prefix+EnvUsername and

@@ -20,10 +20,9 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-
-	"github.com/samnav/samnav/contracts/model"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/avroserde"
 	"github.com/samnav/samnav/pkg/kafkaacl"
 	"github.com/samnav/samnav/pkg/kafkaauth"
