@@ -67,7 +67,7 @@ func TestLiveFlow(t *testing.T) {
 		}
 		return false
 	})
-	for _, want := range []string{"Person " + ella[:8], "folkbokforing ändrade via folkbokforing", "Ändrade fält: Folkbokföringsadress",
+	for _, want := range []string{"Person " + ella[:8], "Av folkbokforing ·", "Ändrade fält: Folkbokföringsadress",
 		"Registrerad en gång – levererad till 3 system", `data-system="skolplattform"`, `data-system="bibliotek"`, `data-system="hemtjanst"`,
 		"Skolplattformen (Kafka)", "Bibliotekssystemet (webhook)", "Hemtjänstens verksamhetssystem (pull-flöde)",
 		"fick: Förnamn, Folkbokföringsadress"} {
