@@ -182,7 +182,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	addr := cfg.Addr
 	if addr == "" {
 		addr = ":8090"

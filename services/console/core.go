@@ -96,7 +96,7 @@ func (s *Server) preCSRF(w http.ResponseWriter, r *Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	http.SetCookie(w, &http.Cookie{Name: preCSRFCookie, Value: tok, Path: "/signin", HttpOnly: true,
+	setCookie(w, &http.Cookie{Name: preCSRFCookie, Value: tok, Path: "/signin", HttpOnly: true, //nolint:gosec // G124: Secure follows TLS or Config.SecureCookies (s.secure)
 		SameSite: http.SameSiteStrictMode, Secure: s.secure(r.Request)})
 	return tok, nil
 }
@@ -129,15 +129,16 @@ func (s *Server) signin(w http.ResponseWriter, r *Request) error {
 		return err
 	}
 	s.logger.InfoContext(r.Context(), "signed in", "subject", p.Subject, "credential", p.CredentialID)
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sess.ID, Path: "/", HttpOnly: true,
+	setCookie(w, &http.Cookie{Name: sessionCookie, Value: sess.ID, Path: "/", HttpOnly: true, //nolint:gosec // G124: Secure follows TLS or Config.SecureCookies (s.secure)
 		SameSite: http.SameSiteLaxMode, Secure: s.secure(r.Request)})
-	http.SetCookie(w, &http.Cookie{Name: preCSRFCookie, Value: "", Path: "/signin", MaxAge: -1})
+	setCookie(w, &http.Cookie{Name: preCSRFCookie, Value: "", Path: "/signin", MaxAge: -1, HttpOnly: true, //nolint:gosec // G124: Secure follows TLS or Config.SecureCookies (s.secure)
+		SameSite: http.SameSiteStrictMode, Secure: s.secure(r.Request)})
 	return redirect(w, r, next)
 }
 
 func (s *Server) signout(w http.ResponseWriter, r *Request) error {
 	s.sessions.Delete(r.Session.ID)
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+	setCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, //nolint:gosec // G124: Secure follows TLS or Config.SecureCookies (s.secure)
 		SameSite: http.SameSiteLaxMode, Secure: s.secure(r.Request)})
 	return redirect(w, r, "/signin")
 }

@@ -132,7 +132,7 @@ func validCSRF(want, got string) bool {
 // else the cookie, else Swedish.
 func (s *Server) language(w http.ResponseWriter, r *http.Request) i18n.Lang {
 	if l, ok := i18n.Parse(r.URL.Query().Get("lang")); ok {
-		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600,
+		setCookie(w, &http.Cookie{Name: langCookie, Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600, //nolint:gosec // G124: Secure follows TLS or Config.SecureCookies (s.secure)
 			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secure(r)})
 		return l
 	}
@@ -209,20 +209,20 @@ func (s *Server) fail(w http.ResponseWriter, r *Request, err error) {
 	var rf *refusal
 	switch {
 	case errors.As(err, &pe):
-		s.renderStatus(w, r, pe.status, "error.html", "error.title", errorData{Message: r.T(pe.key, pe.args...)})
+		_ = s.renderStatus(w, r, pe.status, "error.html", "error.title", errorData{Message: r.T(pe.key, pe.args...)})
 	case errors.As(err, &rf):
 		d := refusedData{Need: rf.need}
 		if ae := api.AsError(rf.err); ae != nil {
 			d.Detail = ae.Message
 		}
-		s.renderStatus(w, r, http.StatusForbidden, "refused.html", "refused.title", d)
+		_ = s.renderStatus(w, r, http.StatusForbidden, "refused.html", "refused.title", d)
 	case api.IsRefused(err):
-		s.renderStatus(w, r, http.StatusForbidden, "refused.html", "refused.title", refusedData{Detail: api.AsError(err).Message})
+		_ = s.renderStatus(w, r, http.StatusForbidden, "refused.html", "refused.title", refusedData{Detail: api.AsError(err).Message})
 	case api.IsStatus(err, http.StatusNotFound):
-		s.renderStatus(w, r, http.StatusNotFound, "error.html", "error.title", errorData{Message: r.T("error.notfound")})
+		_ = s.renderStatus(w, r, http.StatusNotFound, "error.html", "error.title", errorData{Message: r.T("error.notfound")})
 	default:
 		s.logger.ErrorContext(r.Context(), "page failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		s.renderStatus(w, r, http.StatusInternalServerError, "error.html", "error.title", errorData{Message: r.T("error.internal")})
+		_ = s.renderStatus(w, r, http.StatusInternalServerError, "error.html", "error.title", errorData{Message: r.T("error.internal")})
 	}
 }
 
@@ -314,3 +314,10 @@ func redirect(w http.ResponseWriter, r *Request, to string) error {
 
 // secure reports whether cookies must be marked Secure for r.
 func (s *Server) secure(r *http.Request) bool { return s.cfg.SecureCookies || r.TLS != nil }
+
+// setCookie sets c. Callers build every cookie HttpOnly, with a SameSite
+// mode, and Secure as s.secure decides (TLS, or Config.SecureCookies), so
+// that plain HTTP on localhost (samnav dev) works.
+func setCookie(w http.ResponseWriter, c *http.Cookie) {
+	http.SetCookie(w, c)
+}

@@ -114,7 +114,7 @@ func (c *Client) call(ctx context.Context, token, method, rawURL string, header 
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, req.URL.Path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: read body: %w", method, req.URL.Path, err)
