@@ -7,7 +7,9 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/samnav/samnav/services/console/internal/api"
 )
@@ -164,4 +166,69 @@ func TestImportRefusesABadFileAndChangesNothing(t *testing.T) {
 	if p.status != http.StatusForbidden || h.count(tok, "unit") != 0 {
 		t.Fatalf("forged import: %d", p.status)
 	}
+}
+
+// gate holds every create call until released, so a test can look at an
+// import in the middle without depending on timing.
+type gate struct {
+	release chan struct{}
+	arrived chan struct{}
+}
+
+func (g *gate) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPost {
+		select {
+		case g.arrived <- struct{}{}:
+		default:
+		}
+		<-g.release
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+func TestImportProgressWhileRunning(t *testing.T) {
+	g := &gate{release: make(chan struct{}), arrived: make(chan struct{}, 1)}
+	h := startHub(t, func(c *Config) { c.HTTPClient = &http.Client{Transport: g} })
+	release := sync.OnceFunc(func() { close(g.release) })
+	t.Cleanup(release) // before the console's Close, which waits for the import
+	b := h.browser(h.token("anna", steward("unit")))
+	b.get("/import")
+	p := b.postFile("/import", map[string]string{"concept": "unit", "reason": "x"}, "file", "u.csv", unitsCSV)
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("start: %d %s", p.status, p.body)
+	}
+	id := strings.TrimPrefix(p.location, "/import/")
+	<-g.arrived // the first row's create call is held
+
+	p = b.get(p.location)
+	mustContain(t, p, "0 av 4 rader behandlade", `href="/import/`+id+`">Uppdatera förloppet</a>`, `<progress max="4" value="0"`)
+	mustNotContain(t, p, "data-done")
+	mustContain(t, b.get("/import"), "Dina importer", "u.csv")
+
+	release()
+	h.waitImport(id)
+	mustContain(t, b.get("/import/"+id+"/progress"), "data-done", "4 av 4 rader behandlade: 1 skapade, 3 avvisade")
+}
+
+func TestImportStopsWhenTheAPIRefusesTheToken(t *testing.T) {
+	h := startHub(t)
+	tok := h.token("anna", steward("unit"))
+	b := h.browser(tok)
+	// The token is revoked after sign-in: the API refuses the first row and
+	// the import stops instead of failing every row.
+	rec, err := h.md.Tokens().Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.get("/import")
+	if err := h.md.Tokens().Store.RevokeToken(context.Background(), rec.CredentialID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	p := b.postFile("/import", map[string]string{"concept": "unit", "reason": "x"}, "file", "u.csv", unitsCSV)
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("start: %d %s", p.status, p.body)
+	}
+	id := strings.TrimPrefix(p.location, "/import/")
+	h.waitImport(id)
+	mustContain(t, b.get(p.location), "Importen avbröts: tjänsten nekade din token", "1 av 4 rader behandlade: 0 skapade, 1 avvisade")
 }
