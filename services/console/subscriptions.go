@@ -259,6 +259,9 @@ func subLagLabel(r *Request, l *api.Lag) string {
 	if events == 0 {
 		return r.T("subscriptions.lag.none")
 	}
+	if events == 1 {
+		return r.T("subscriptions.lag.event")
+	}
 	return r.T("subscriptions.lag.events", events)
 }
 
