@@ -276,3 +276,31 @@ func TestReferencesAreChosenFromRecordsAndLinked(t *testing.T) {
 	ub := h.browser(h.token("bertil", steward("unit")))
 	mustContain(t, ub.get("/records/unit/new"), `<input id="f-ownerNamnd" name="ownerNamnd"`)
 }
+
+func TestEndConflictAsksToConfirmAgain(t *testing.T) {
+	h := startHub(t)
+	tok := h.token("anna", steward("unit"))
+	rec, err := h.api.CreateRecord(context.Background(), tok, "unit", unitState("Solskolan"), "new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := h.browser(tok)
+	mustContain(t, b.get("/records/unit/"+rec.ID+"/end"), `name="revision" value="1"`)
+	if _, err := h.api.UpdateRecord(context.Background(), tok, "unit", rec.ID, 1, unitState("Solskolan F-9"), "renamed"); err != nil {
+		t.Fatal(err)
+	}
+	p := b.post("/records/unit/"+rec.ID+"/end", url.Values{"revision": {"1"}, "reason": {"closed"}})
+	if p.status != http.StatusConflict {
+		t.Fatalf("stale end: %d, want 409", p.status)
+	}
+	mustContain(t, p, "Posten har ändrats eller avslutats sedan du öppnade den", "Solskolan F-9", `name="revision" value="2"`, ">closed</textarea>")
+	if got, _ := h.api.GetRecord(context.Background(), tok, "unit", rec.ID); got.EndedAt != nil {
+		t.Fatal("a stale end ended the record")
+	}
+	if p := b.post("/records/unit/"+rec.ID+"/end", url.Values{"revision": {"2"}, "reason": {"closed"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("confirmed end: %d", p.status)
+	}
+	if got, _ := h.api.GetRecord(context.Background(), tok, "unit", rec.ID); got.EndedAt == nil || got.EndReason != "closed" {
+		t.Fatalf("record not ended: %+v", got)
+	}
+}
