@@ -139,6 +139,8 @@ func TestHandler(t *testing.T) {
 		"owner":      {Subject: "own", Kind: auth.KindUser, Grants: []auth.Grant{{Role: auth.RoleOwner, Concepts: []string{"person"}}}},
 		"subscriber": {Subject: "bibliotek", Kind: auth.KindSystem, Grants: []auth.Grant{{Role: auth.RoleSubscriber, System: "bibliotek"}}},
 		"publisher":  {Subject: "hr", Kind: auth.KindSystem, Grants: []auth.Grant{{Role: auth.RolePublisher, System: "hr"}}},
+		"steward":    {Subject: "stw", Kind: auth.KindUser, Grants: []auth.Grant{{Role: auth.RoleSteward, Concepts: []string{"unit"}}}},
+		"system":     {Subject: "skolplattform", Kind: auth.KindSystem},
 	}
 	tests := []struct {
 		who, query string
@@ -150,6 +152,9 @@ func TestHandler(t *testing.T) {
 		{"owner", "", 200, "skolplattform,bibliotek"},
 		{"subscriber", "", 200, "bibliotek"},
 		{"publisher", "", 200, ""},
+		{"steward", "", 200, "hemtjanst"},
+		{"system", "", 200, "skolplattform"},
+		{"admin", "?limit=1", 200, "hemtjanst"},
 		{"", "", 401, ""},
 		{"admin", "?after=x", 400, "after"},
 		{"admin", "?limit=0", 400, "limit"},
