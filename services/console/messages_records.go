@@ -16,6 +16,7 @@ var _ = messages(map[string]i18n.Message{
 	"records.search":           {SV: "Sök", EN: "Search"},
 	"records.search.help":      {SV: "Söker i postens textfält, utan hänsyn till stora och små bokstäver.", EN: "Searches the record's text fields, ignoring case."},
 	"records.search.submit":    {SV: "Sök", EN: "Search"},
+	"records.filter.any":       {SV: "Alla", EN: "All"},
 	"records.includeEnded":     {SV: "Visa även avslutade poster", EN: "Include ended records"},
 	"records.bykey":            {SV: "Hitta med nyckel", EN: "Find by key"},
 	"records.bykey.attr":       {SV: "Nyckel", EN: "Key"},

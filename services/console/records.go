@@ -109,6 +109,40 @@ type listData struct {
 	FirstURL     string
 	Writable     bool
 	WriteNote    string
+	// Filters are a select per top-level code attribute (enum or yes/no),
+	// named "f.<attribute>".
+	Filters []*formField
+}
+
+// listFilters builds the code filters of a list from the query, and the
+// API filter they make.
+func listFilters(r *Request, c *model.Concept, qs url.Values) ([]*formField, map[string]string) {
+	var fs []*formField
+	filter := map[string]string{}
+	for _, a := range c.Attributes {
+		if a.Type != model.Enum && a.Type != model.Boolean {
+			continue
+		}
+		name := "f." + a.Name
+		f := &formField{Name: name, ID: fieldID(name), Label: r.Text(a.Label), Kind: "select", Value: qs.Get(name)}
+		f.Options = []formOption{{Value: "", Label: r.T("records.filter.any")}}
+		if a.Type == model.Boolean {
+			f.Options = append(f.Options, formOption{Value: "true", Label: r.T("form.yes")}, formOption{Value: "false", Label: r.T("form.no")})
+		}
+		for _, code := range a.Codes {
+			f.Options = append(f.Options, formOption{Value: code.Code, Label: r.Text(code.Label)})
+		}
+		for i := range f.Options {
+			if f.Options[i].Value == f.Value {
+				f.Options[i].Selected = true
+				if f.Value != "" {
+					filter[a.Name] = f.Value
+				}
+			}
+		}
+		fs = append(fs, f)
+	}
+	return fs, filter
 }
 
 // summaryColumns picks the attributes a list shows: natural keys first,
@@ -136,6 +170,8 @@ func (s *Server) recordList(w http.ResponseWriter, r *Request) error {
 	d := listData{C: c, Columns: summaryColumns(c), Q: strings.TrimSpace(qs.Get("q")), IncludeEnded: qs.Get("ended") == "on",
 		Keys: c.NaturalKeys(), Key: qs.Get("key"), Value: strings.TrimSpace(qs.Get("value"))}
 	d.Writable, d.WriteNote = mayWrite(r, c)
+	var filter map[string]string
+	d.Filters, filter = listFilters(r, c, qs)
 	if c.Master != hubSystem {
 		d.WriteNote = r.T("records.mastered", c.Master)
 	}
@@ -155,7 +191,7 @@ func (s *Server) recordList(w http.ResponseWriter, r *Request) error {
 		}
 	}
 
-	page, err := s.api.ListRecords(r.Context(), r.Token(), c.ID, api.ListQuery{Search: d.Q, Limit: pageSize, Cursor: qs.Get("cursor"), IncludeEnded: d.IncludeEnded})
+	page, err := s.api.ListRecords(r.Context(), r.Token(), c.ID, api.ListQuery{Search: d.Q, Filter: filter, Limit: pageSize, Cursor: qs.Get("cursor"), IncludeEnded: d.IncludeEnded})
 	if ae := api.AsError(err); ae != nil && ae.Status == http.StatusBadRequest {
 		return badRequest("records.badquery", ae.Message)
 	}
@@ -175,6 +211,9 @@ func (s *Server) recordList(w http.ResponseWriter, r *Request) error {
 	}
 	if d.IncludeEnded {
 		base.Set("ended", "on")
+	}
+	for k, v := range filter {
+		base.Set("f."+k, v)
 	}
 	if page.Next != "" {
 		next := url.Values{}

@@ -304,3 +304,20 @@ func TestEndConflictAsksToConfirmAgain(t *testing.T) {
 		t.Fatalf("record not ended: %+v", got)
 	}
 }
+
+func TestListFiltersByCode(t *testing.T) {
+	h := startHub(t)
+	tok := h.token("anna", steward("unit"))
+	pre := unitState("Ekorrens förskola")
+	pre["unitType"] = "PRESCHOOL"
+	for _, s := range []map[string]any{unitState("Solskolan"), pre} {
+		if _, err := h.api.CreateRecord(context.Background(), tok, "unit", s, "new"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := h.browser(tok)
+	p := b.get("/records/unit?f.unitType=PRESCHOOL")
+	mustContain(t, p, "Ekorrens förskola", `<label for="f-f-unitType">`, `<option value="PRESCHOOL" selected>`)
+	mustNotContain(t, p, "Solskolan")
+	mustContain(t, b.get("/records/unit"), "Ekorrens förskola", "Solskolan")
+}
