@@ -65,26 +65,28 @@ func Handler(r *Ring) http.Handler {
 		if err != nil {
 			fields["after"] = "must be a whole number, the next of an earlier answer"
 		}
-		limit, err := uintParam(q.Get("limit"), DefaultLimit)
+		limit, err := intParam(q.Get("limit"), DefaultLimit)
 		if err != nil || limit < 1 || limit > MaxLimit {
 			fields["limit"] = "must be a whole number from 1 to " + strconv.Itoa(MaxLimit)
 		}
-		wait, err := uintParam(q.Get("wait"), 0)
-		if err != nil || time.Duration(wait)*time.Second > MaxWait {
-			fields["wait"] = "must be a whole number of seconds from 0 to " + strconv.Itoa(int(MaxWait/time.Second))
+		maxWait := int(MaxWait / time.Second)
+		waitSecs, err := intParam(q.Get("wait"), 0)
+		if err != nil || waitSecs < 0 || waitSecs > maxWait {
+			fields["wait"] = "must be a whole number of seconds from 0 to " + strconv.Itoa(maxWait)
 		}
+		wait := time.Duration(waitSecs) * time.Second
 		if len(fields) > 0 {
 			fail(w, &subscription.Error{Code: subscription.CodeInvalid, Message: "invalid query", Fields: fields})
 			return
 		}
 		keep := func(d Delivery) bool { return Visible(p, d) }
-		ds, next := r.After(after, int(limit), keep)
+		ds, next := r.After(after, limit, keep)
 		if len(ds) == 0 && wait > 0 {
-			ctx, cancel := context.WithTimeout(req.Context(), time.Duration(wait)*time.Second)
+			ctx, cancel := context.WithTimeout(req.Context(), wait)
 			defer cancel()
 			for len(ds) == 0 && ctx.Err() == nil {
 				r.Wait(ctx, next)
-				ds, next = r.After(next, int(limit), keep)
+				ds, next = r.After(next, limit, keep)
 			}
 		}
 		if ds == nil {
@@ -101,6 +103,16 @@ func uintParam(s string, def uint64) (uint64, error) {
 		return def, nil
 	}
 	return strconv.ParseUint(s, 10, 64)
+}
+
+// intParam parses a small whole number (at most 32 bits, so no
+// conversion overflows).
+func intParam(s string, def int) (int, error) {
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 32)
+	return int(n), err
 }
 
 func fail(w http.ResponseWriter, e *subscription.Error) {

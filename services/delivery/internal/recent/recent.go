@@ -53,6 +53,7 @@ type Ring struct {
 	size   int // cap(buf), read without the lock
 	mu     sync.Mutex
 	buf    []Delivery
+	pos    int    // where the next entry goes in buf
 	seq    uint64 // of the last entry added
 	notify chan struct{}
 	now    func() time.Time
@@ -77,11 +78,12 @@ func (r *Ring) Add(ds ...Delivery) {
 	for _, d := range ds {
 		r.seq++
 		d.Seq = r.seq
-		if len(r.buf) < cap(r.buf) {
+		if len(r.buf) < r.size {
 			r.buf = append(r.buf, d)
 		} else {
-			r.buf[int((r.seq-1)%uint64(cap(r.buf)))] = d
+			r.buf[r.pos] = d
 		}
+		r.pos = (r.pos + 1) % r.size
 	}
 	close(r.notify)
 	r.notify = make(chan struct{})
@@ -102,7 +104,7 @@ func (r *Ring) After(seq uint64, limit int, keep func(Delivery) bool) ([]Deliver
 	n := len(r.buf)
 	// Walk from the newest backwards so limit keeps the latest.
 	for i := range n {
-		d := r.buf[int((r.seq-1-uint64(i))%uint64(cap(r.buf)))]
+		d := r.buf[(r.pos-1-i+2*r.size)%r.size]
 		if d.Seq <= seq {
 			break
 		}

@@ -159,6 +159,9 @@ func TestHandler(t *testing.T) {
 		{"admin", "?after=x", 400, "after"},
 		{"admin", "?limit=0", 400, "limit"},
 		{"admin", "?wait=31", 400, "wait"},
+		{"admin", "?wait=18446744073709551615", 400, "wait"},
+		{"admin", "?wait=-1", 400, "wait"},
+		{"admin", "?limit=1001", 400, "limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.who+tt.query, func(t *testing.T) {
