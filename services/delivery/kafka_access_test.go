@@ -79,15 +79,17 @@ func startSecureHub(t *testing.T, ctx context.Context) *hub {
 	return h
 }
 
-// readAs fetches partition 0 of topic from the start as cred, the way a
-// consumer starts: partitions by name (TOPIC_AUTHORIZATION_FAILED without
-// DESCRIBE), then a fetch (the same without READ).
+// readAs fetches every partition of topic from the start as cred, the way
+// a consumer starts: partitions by name (TOPIC_AUTHORIZATION_FAILED without
+// DESCRIBE), then fetches (the same without READ). It returns the number of
+// records.
 func readAs(ctx context.Context, addr string, cred kafkaauth.Config, topic string) (int, error) {
 	d, err := cred.Dialer("test")
 	if err != nil {
 		return 0, err
 	}
-	if _, err := d.LookupPartitions(ctx, "tcp", addr, topic); err != nil {
+	parts, err := d.LookupPartitions(ctx, "tcp", addr, topic)
+	if err != nil {
 		return 0, err
 	}
 	c, done, err := cred.Client(5*time.Second, addr)
@@ -95,20 +97,20 @@ func readAs(ctx context.Context, addr string, cred kafkaauth.Config, topic strin
 		return 0, err
 	}
 	defer done()
-	resp, err := c.Fetch(ctx, &kafka.FetchRequest{Topic: topic, Partition: 0, Offset: 0, MaxBytes: 1 << 20})
-	if err != nil {
-		return 0, err
-	}
-	if resp.Error != nil {
-		return 0, resp.Error
-	}
 	n := 0
-	for {
-		if _, err := resp.Records.ReadRecord(); err != nil {
-			return n, nil
+	for _, p := range parts {
+		resp, err := c.Fetch(ctx, &kafka.FetchRequest{Topic: topic, Partition: p.ID, Offset: 0, MaxBytes: 1 << 20})
+		if err != nil {
+			return n, err
 		}
-		n++
+		if resp.Error != nil {
+			return n, resp.Error
+		}
+		for _, err := resp.Records.ReadRecord(); err == nil; _, err = resp.Records.ReadRecord() {
+			n++
+		}
 	}
+	return n, nil
 }
 
 // waitFor polls check until it returns nil or ctx ends.
