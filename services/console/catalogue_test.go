@@ -73,3 +73,13 @@ func TestUnknownConceptIs404(t *testing.T) {
 		t.Fatalf("status %d, want 404", p.status)
 	}
 }
+
+func TestConceptPageRendersWhenTheRegistryIsDown(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.RegistryURL = "http://127.0.0.1:1" })
+	b := h.browser(h.token("ivar", auth.Grant{Role: auth.RoleAuditor}))
+	p := b.get("/catalogue/unit?lang=en")
+	if p.status != http.StatusOK {
+		t.Fatalf("status %d", p.status)
+	}
+	mustContain(t, p, "Could not be fetched from the schema registry just now.", "samnav.unit.v1-value", "<code>openingHours[].opens</code>")
+}

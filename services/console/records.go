@@ -294,7 +294,7 @@ func (s *Server) recordPage(w http.ResponseWriter, r *Request) error {
 	if done := r.URL.Query().Get("done"); done == "created" || done == "updated" || done == "ended" {
 		d.Notice = r.T("records.done." + done)
 	}
-	return s.render(w, r, "record.html", "records.record.title", d, r.Text(c.Name), rec.ID)
+	return s.render(w, r, "record.html", "records.record.title", d, r.Text(c.Name), recordTitle(c, rec))
 }
 
 // formData is what the create and edit pages show.
@@ -412,7 +412,7 @@ func (s *Server) editRecordForm(w http.ResponseWriter, r *Request) error {
 	}
 	d := formData{C: c, R: rec, Action: "/records/" + c.ID + "/" + url.PathEscape(rec.ID) + "/edit", Revision: rec.Revision,
 		Form: buildForm(r, c.Attributes, stateToValues(c.Attributes, rec.State), nil, s.referenceOptions(r, c.Attributes)), Submit: r.T("records.save")}
-	return s.render(w, r, "record_form.html", "records.edit.title", d, r.Text(c.Name), rec.ID)
+	return s.render(w, r, "record_form.html", "records.edit.title", d, r.Text(c.Name), recordTitle(c, rec))
 }
 
 func (s *Server) updateRecord(w http.ResponseWriter, r *Request) error {
@@ -510,7 +510,7 @@ func (s *Server) endRecordForm(w http.ResponseWriter, r *Request) error {
 	if rec.EndedAt != nil {
 		return badRequest("records.ended.already")
 	}
-	return s.render(w, r, "record_end.html", "records.end.title", endData{C: c, R: rec, Shown: flattenShown(r, c.Attributes, "", "", rec.State)}, r.Text(c.Name), rec.ID)
+	return s.render(w, r, "record_end.html", "records.end.title", endData{C: c, R: rec, Shown: flattenShown(r, c.Attributes, "", "", rec.State)}, r.Text(c.Name), recordTitle(c, rec))
 }
 
 func (s *Server) endRecord(w http.ResponseWriter, r *Request) error {
@@ -552,5 +552,5 @@ func (s *Server) endRecord(w http.ResponseWriter, r *Request) error {
 	}
 	d.R = rec
 	d.Shown = flattenShown(r, c.Attributes, "", "", rec.State)
-	return s.renderStatus(w, r, status, "record_end.html", "records.end.title", d, r.Text(c.Name), id)
+	return s.renderStatus(w, r, status, "record_end.html", "records.end.title", d, r.Text(c.Name), recordTitle(c, rec))
 }
