@@ -2,12 +2,12 @@ package console
 
 import (
 	"net/http"
-
-	"github.com/chromedp/chromedp/kb"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/browsertest"

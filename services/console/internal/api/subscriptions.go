@@ -316,7 +316,7 @@ func (c *Client) delivery(ctx context.Context, token, method, rawURL string, bod
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, req.URL.Path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read to the end or bounded; nothing to report
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
 		return fmt.Errorf("%s %s: read body: %w", method, req.URL.Path, err)
