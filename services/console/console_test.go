@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/i18n"
 )
@@ -103,5 +106,55 @@ func TestLoadConfig(t *testing.T) {
 	env["SAMNAV_CONSOLE_SESSION_IDLE"] = "soon"
 	if _, err := LoadConfig(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "SAMNAV_CONSOLE_SESSION_IDLE") {
 		t.Fatalf("bad duration: %v", err)
+	}
+}
+
+var goKey = regexp.MustCompile(`(?:\.T|notFound|badRequest)\("([^"]+)"[,)]|Label:\s*"([a-z][^"]*)"`)
+
+// TestCodeUsesOnlyKnownMessages fails when Go code names a message key
+// the catalogue does not hold, or when a key made from a model or role
+// value (type.*, pd.*, role.*, kind.*) is missing.
+func TestCodeUsesOnlyKnownMessages(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range goKey.FindAllStringSubmatch(string(b), -1) {
+			key := m[1] + m[2]
+			n++
+			if !catalogue.Has(key) {
+				t.Errorf("%s: message %q is not in the catalogue", f, key)
+			}
+		}
+	}
+	if n < 50 {
+		t.Fatalf("found only %d message keys in the code; is the pattern right?", n)
+	}
+	var keys []string
+	for _, ty := range model.Types {
+		keys = append(keys, "type."+string(ty))
+	}
+	for _, pd := range []model.PersonalData{model.Ordinary, model.Sensitive, model.IdentityNumber} {
+		keys = append(keys, "pd."+string(pd))
+	}
+	for _, r := range auth.Roles {
+		keys = append(keys, "role."+string(r))
+	}
+	for _, k := range []string{"created", "updated", "ended", "erased", "resynced"} {
+		keys = append(keys, "kind."+k)
+	}
+	for _, k := range keys {
+		if !catalogue.Has(k) {
+			t.Errorf("message %q is missing", k)
+		}
 	}
 }
