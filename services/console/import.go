@@ -45,6 +45,7 @@ var _ = registerFeature(Feature{
 		s.page("GET /import/{job}", s.importJobPage)
 		s.page("GET /import/{job}/progress", s.importProgress)
 		s.page("GET /import/{job}/rejected.csv", s.importRejectedCSV)
+		s.page("POST /import/{job}/cancel", s.cancelImport)
 	},
 })
 
@@ -116,6 +117,9 @@ type importJob struct {
 	mu       sync.Mutex
 	state    importState
 	rejected []rejected
+	// cancelled asks the job to stop before its next row; the row being
+	// created finishes, so every row is either created or not started.
+	cancelled bool
 }
 
 type importState struct {
@@ -353,6 +357,13 @@ func (s *Server) runImport(j *importJob, c *model.Concept, token string, rows []
 			finish("stopped")
 			return
 		}
+		j.mu.Lock()
+		cancelled := j.cancelled
+		j.mu.Unlock()
+		if cancelled {
+			finish("cancelled")
+			return
+		}
 		state, errs := valuesToState(c.Attributes, "", row.Values)
 		if len(errs) > 0 {
 			errs = mergeErrors(errs, modelErrors(c.Validate(state)))
@@ -424,6 +435,8 @@ func (s *Server) jobData(r *Request, j *importJob) importJobData {
 			d.Failure = r.T("import.failure.refused")
 		case "stopped":
 			d.Failure = r.T("import.failure.stopped")
+		case "cancelled":
+			d.Failure = r.T("import.failure.cancelled")
 		}
 	}
 	return d
@@ -445,7 +458,7 @@ func (s *Server) importProgress(w http.ResponseWriter, r *Request) error {
 		return err
 	}
 	t := s.pages["import_job.html"]
-	v := &View{Lang: r.Lang, Data: s.jobData(r, j)}
+	v := &View{Lang: r.Lang, CSRF: r.Session.CSRF, Data: s.jobData(r, j)}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "progress", v); err != nil {
 		return fmt.Errorf("render progress: %w", err)
@@ -492,4 +505,17 @@ func csvFileName(s string) string {
 		return "import"
 	}
 	return s
+}
+
+// cancelImport asks an import to stop before its next row.
+func (s *Server) cancelImport(w http.ResponseWriter, r *Request) error {
+	j, err := s.job(r)
+	if err != nil {
+		return err
+	}
+	j.mu.Lock()
+	j.cancelled = true
+	j.mu.Unlock()
+	s.logger.InfoContext(r.Context(), "import cancelled", "job", j.ID, "subject", r.Principal().Subject)
+	return redirect(w, r, "/import/"+j.ID)
 }

@@ -232,3 +232,28 @@ func TestImportStopsWhenTheAPIRefusesTheToken(t *testing.T) {
 	h.waitImport(id)
 	mustContain(t, b.get(p.location), "Importen avbröts: tjänsten nekade din token", "1 av 4 rader behandlade: 0 skapade, 1 avvisade")
 }
+
+func TestCancelAnImport(t *testing.T) {
+	g := &gate{release: make(chan struct{}), arrived: make(chan struct{}, 1)}
+	h := startHub(t, func(c *Config) { c.HTTPClient = &http.Client{Transport: g} })
+	release := sync.OnceFunc(func() { close(g.release) })
+	t.Cleanup(release)
+	tok := h.token("anna", steward("unit"))
+	b := h.browser(tok)
+	b.get("/import")
+	p := b.postFile("/import", map[string]string{"concept": "unit", "reason": "x"}, "file", "u.csv", unitsCSV)
+	id := strings.TrimPrefix(p.location, "/import/")
+	<-g.arrived // the first row is being created
+
+	mustContain(t, b.get("/import/"+id), `action="/import/`+id+`/cancel"`)
+	if p := b.post("/import/"+id+"/cancel", nil); p.status != http.StatusSeeOther {
+		t.Fatalf("cancel: %d", p.status)
+	}
+	release()
+	h.waitImport(id)
+	// The row being created when the cancel came finished; no other started.
+	mustContain(t, b.get("/import/"+id), "Importen avbröts på din begäran", "1 av 4 rader behandlade: 1 skapade, 0 avvisade")
+	if n := h.count(tok, "unit"); n != 1 {
+		t.Fatalf("%d records after a cancel at the first row", n)
+	}
+}

@@ -36,5 +36,7 @@ var _ = messages(map[string]i18n.Message{
 	"import.error.nofile":      {SV: "Välj en CSV-fil.", EN: "Choose a CSV file."},
 	"import.error.size":        {SV: "Filen är större än %d MB.", EN: "The file is larger than %d MB."},
 	"import.failure.refused":   {SV: "Importen avbröts: tjänsten nekade din token (behörigheten kan ha dragits in eller token gått ut). Resterande rader lästes inte in.", EN: "The import stopped: the service refused your token (the grant may have been withdrawn or the token expired). The remaining rows were not loaded."},
+	"import.cancel":            {SV: "Avbryt importen", EN: "Cancel the import"},
+	"import.failure.cancelled": {SV: "Importen avbröts på din begäran. Rader efter den sista behandlade lästes inte in.", EN: "The import was cancelled at your request. Rows after the last one processed were not loaded."},
 	"import.failure.stopped":   {SV: "Importen avbröts när konsolen stängdes. Resterande rader lästes inte in.", EN: "The import stopped when the console shut down. The remaining rows were not loaded."},
 })
