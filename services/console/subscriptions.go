@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // Europe/Stockholm on machines without a zone database
 
@@ -83,8 +84,12 @@ var (
 	subscriptionBases    = []string{"public_task", "legal_obligation", "contract", "consent", "vital_interests", "legitimate_interests"}
 )
 
-// subLagListMax bounds the lag look-ups of one list page (one API call each).
-const subLagListMax = 50
+// subLagListMax bounds the lag look-ups of one list page (one API call
+// each), subLagParallel how many run at once.
+const (
+	subLagListMax  = 50
+	subLagParallel = 4
+)
 
 // subOption is one choice of a select.
 type subOption struct {
@@ -226,18 +231,29 @@ func (s *Server) subscriptionsPage(w http.ResponseWriter, r *Request) error {
 		}
 	}
 	lagged := 0
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, subLagParallel)
 	for _, sub := range subs {
-		row := s.subRowOf(r, sub)
-		if sub.Status == "approved" && lagged < subLagListMax {
-			lagged++
-			if l, err := s.api.SubscriptionLag(r.Context(), r.Token(), sub.ID); err == nil {
+		d.Rows = append(d.Rows, s.subRowOf(r, sub))
+	}
+	for i := range d.Rows {
+		row := &d.Rows[i]
+		if row.Status != "approved" || lagged == subLagListMax {
+			continue
+		}
+		lagged++
+		// Each row is written by its own goroutine only.
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if l, err := s.api.SubscriptionLag(r.Context(), r.Token(), row.ID); err == nil {
 				row.LagLabel, row.LagKnown = subLagLabel(r, l), true
 			} else {
 				row.LagLabel = r.T("subscriptions.lag.unknown")
 			}
-		}
-		d.Rows = append(d.Rows, row)
+		})
 	}
+	wg.Wait()
 	return s.render(w, r, "subscriptions.html", "subscriptions.title", d)
 }
 

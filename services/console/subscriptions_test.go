@@ -366,6 +366,24 @@ func TestSubscriptionLagAndWebhookLog(t *testing.T) {
 	p = library.get(p.location)
 	mustContain(t, p, fmt.Sprintf("Meddelande %d är köat", msg), "<td>manuellt</td>")
 
+	// The system turns its endpoint off and on again from the page.
+	p = library.post("/subscriptions/"+id+"/webhook/disable", nil)
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("disable: %d %s", p.status, p.body)
+	}
+	p = library.get(p.location)
+	mustContain(t, p, "Mottagaren är avstängd.", `<span class="badge">avstängd</span>`, "avstängd av systemets ägare", `action="/subscriptions/`+id+`/webhook/enable"`)
+	if ep, err := h.api.Webhook(h.ctx, libToken, id); err != nil || ep.Status != "disabled" {
+		t.Fatalf("endpoint after disable: %+v %v", ep, err)
+	}
+	library.post("/subscriptions/"+id+"/webhook/enable", nil)
+	if ep, err := h.api.Webhook(h.ctx, libToken, id); err != nil || ep.Status != "enabled" {
+		t.Fatalf("endpoint after enable: %+v %v", ep, err)
+	}
+	if p := library.post("/subscriptions/"+id+"/webhook/explode", nil); p.status != http.StatusNotFound {
+		t.Fatalf("unknown webhook action: %d", p.status)
+	}
+
 	// Another system may not see the log.
 	school := h.browser(h.token("skolplattform", auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: "skolplattform"}))
 	if p := school.get("/subscriptions/" + id + "/webhook"); p.status == http.StatusOK {
