@@ -1,0 +1,66 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/samnav/samnav/pkg/auth"
+)
+
+func TestErrorBodiesOfEveryService(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		code, msg  string
+		fields     int
+		current    bool
+		refused    bool
+	}{
+		{"masterdata invalid", `{"error":{"code":"invalid","message":"unitType: bad","fields":[{"field":"unitType","rule":"enum","message":"bad"}]}}`, 400, "invalid", "unitType: bad", 1, false, false},
+		{"masterdata conflict", `{"error":{"code":"conflict","message":"stale","current":{"id":"x","revision":2,"state":{"name":"A"}}}}`, 409, "conflict", "stale", 0, true, false},
+		{"masterdata forbidden", `{"error":{"code":"forbidden","message":"may not write unit"}}`, 403, "forbidden", "may not write unit", 0, false, true},
+		{"registry", `{"error_code":40401,"message":"Subject not found"}`, 404, "not_found", "Subject not found", 0, false, false},
+		{"plain text", "upstream down", 502, "unavailable", "upstream down", 0, false, false},
+		{"empty", "", 401, "unauthorized", "Unauthorized", 0, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := decodeError("GET /x", tc.status, []byte(tc.body))
+			if e.Code != tc.code || e.Message != tc.msg || len(e.Fields) != tc.fields || (e.Current != nil) != tc.current || e.Refused() != tc.refused {
+				t.Fatalf("%+v", e)
+			}
+			if e.Status != tc.status {
+				t.Fatalf("status %d", e.Status)
+			}
+		})
+	}
+}
+
+func TestVerifyAsksWhoami(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/whoami" {
+			http.NotFound(w, r)
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer snv_good_secret" {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error":{"code":"unauthorized","message":"unknown token"}}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"subject":"anna","kind":"user","name":"Anna","credentialId":"t1","grants":[{"role":"steward","concepts":["unit"]}]}`))
+	}))
+	defer srv.Close()
+	c := &Client{MasterdataURL: srv.URL}
+	p, err := c.Verify(context.Background(), "snv_good_secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Subject != "anna" || p.CredentialID != "t1" || !p.Can(auth.ActionWrite, "unit") || p.Can(auth.ActionWrite, "person") {
+		t.Fatalf("principal %+v", p)
+	}
+	if _, err := c.Verify(context.Background(), "snv_bad_secret"); !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Fatalf("bad token: %v, want ErrUnauthenticated", err)
+	}
+}
