@@ -119,7 +119,9 @@ func (s *Server) signin(w http.ResponseWriter, r *Request) error {
 			signinData{Next: next, CSRF: c.Value, Error: r.T("signin.error.invalid")})
 	}
 	if err != nil {
-		return err
+		s.logger.ErrorContext(r.Context(), "sign-in: token could not be verified", "err", err)
+		return s.renderStatus(w, r, http.StatusServiceUnavailable, "signin.html", "signin.title",
+			signinData{Next: next, CSRF: c.Value, Error: r.T("signin.error.unavailable")})
 	}
 	if r.Session != nil {
 		s.sessions.Delete(r.Session.ID)

@@ -1,6 +1,8 @@
 package console
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -172,5 +174,25 @@ func TestSecureCookiesBehindATLSProxy(t *testing.T) {
 		if csp := p.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
 			t.Fatalf("CSP %q", csp)
 		}
+	}
+}
+
+type brokenVerifier struct{}
+
+func (brokenVerifier) Verify(context.Context, string) (*auth.Principal, error) {
+	return nil, errors.New("token store unreachable")
+}
+
+func TestSignInWhenTokensCannotBeChecked(t *testing.T) {
+	s := newTestServer(t, brokenVerifier{})
+	b := newBrowser(t, s.Handler())
+	b.get("/signin")
+	p := b.post("/signin", url.Values{"token": {"snv_good_secret"}})
+	if p.status != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503", p.status)
+	}
+	mustContain(t, p, "Token kunde inte kontrolleras just nu", `id="token"`)
+	if s.sessions.Len() != 0 {
+		t.Fatal("no session may start")
 	}
 }
