@@ -188,7 +188,7 @@ func Run(ctx context.Context, cfg Config) error {
 		addr = ":8090"
 	}
 	srv := &http.Server{Addr: addr, Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout: 5 * time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
+		ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute} // no WriteTimeout: pages may long-poll
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	s.logger.Info("console listening", "addr", addr)
