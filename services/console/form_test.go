@@ -125,3 +125,14 @@ func FuzzParseImport(f *testing.F) {
 		}
 	})
 }
+
+func TestParseImportReadsSemicolons(t *testing.T) {
+	m, _ := contracts.Model()
+	rows, err := parseImport(m.Concept("unit"), []byte("name;unitType;validFrom\r\nSolskolan, F-9;PRIMARY_SCHOOL;2019-08-01\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Values.Get("name") != "Solskolan, F-9" || rows[0].Values.Get("unitType") != "PRIMARY_SCHOOL" || rows[0].Row != 2 {
+		t.Fatalf("rows %+v", rows)
+	}
+}

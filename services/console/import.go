@@ -155,11 +155,18 @@ type importRow struct {
 // attributes by path ("name", "registeredAddress.postalCode",
 // "openingHours[0].dayOfWeek"), a list of plain values holds its items
 // separated by "|". It refuses, naming the column or row and the rule, a
-// file it cannot import at all.
+// file it cannot import at all. Cells are separated by commas, or by
+// semicolons when the header has more of them.
 func parseImport(c *model.Concept, data []byte) ([]importRow, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a spreadsheet's byte-order mark
 	rd := csv.NewReader(bytes.NewReader(data))
 	rd.FieldsPerRecord = 0
+	// Spreadsheets set to Swedish write CSV with semicolons; the header
+	// (attribute names hold neither) tells which.
+	first, _, _ := bytes.Cut(data, []byte("\n"))
+	if bytes.Count(first, []byte(";")) > bytes.Count(first, []byte(",")) {
+		rd.Comma = ';'
+	}
 	header, err := rd.Read()
 	if errors.Is(err, io.EOF) {
 		return nil, errors.New("file: is empty; the first row must name the attributes")

@@ -9,7 +9,7 @@ var _ = messages(map[string]i18n.Message{
 	"import.concept":           {SV: "Begrepp", EN: "Concept"},
 	"import.file":              {SV: "CSV-fil", EN: "CSV file"},
 	"import.file.help":         {SV: "Regler för filen:", EN: "Rules for the file:"},
-	"import.rule.header":       {SV: "Första raden namnger attributen, t.ex. name,unitType,validFrom (se begreppskatalogen).", EN: "The first row names the attributes, e.g. name,unitType,validFrom (see the concept catalogue)."},
+	"import.rule.header":       {SV: "Första raden namnger attributen, t.ex. name,unitType,validFrom (se begreppskatalogen). Kommatecken eller semikolon skiljer cellerna åt.", EN: "The first row names the attributes, e.g. name,unitType,validFrom (see the concept catalogue). Commas or semicolons separate the cells."},
 	"import.rule.nested":       {SV: "Attribut i en delpost skrivs med punkt: registeredAddress.postalCode.", EN: "Attributes of a nested record are written with a dot: registeredAddress.postalCode."},
 	"import.rule.list":         {SV: "En lista med enkla värden har sina värden åtskilda med |.", EN: "A list of plain values has its values separated by |."},
 	"import.rule.records":      {SV: "En lista med delposter skrivs med index: openingHours[0].dayOfWeek.", EN: "A list of records is written with an index: openingHours[0].dayOfWeek."},
