@@ -28,6 +28,7 @@ import (
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/telemetry"
+	"github.com/samnav/samnav/services/console"
 	"github.com/samnav/samnav/services/delivery"
 	"github.com/samnav/samnav/services/masterdata"
 	"github.com/samnav/samnav/services/registry"
@@ -175,6 +176,7 @@ type devHub struct {
 	closers  []func() error
 	tokens   *auth.Tokens
 	delivery *delivery.Server
+	console  *console.Server
 	flow     *exampleFlow
 
 	// adminToken is the bootstrap admin token, set only on the first start
@@ -311,10 +313,22 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 	if err != nil {
 		return nil, fmt.Errorf("listen for console on %s: %w", cfg.HTTPAddr, err)
 	}
-	h.http = &http.Server{Handler: h.routes(), ReadHeaderTimeout: 10 * time.Second}
 	base := "http://" + h.httpLn.Addr().String()
+	// The console holds no data: it calls the APIs served on its own
+	// address (and the registry's) with the signed-in person's token.
+	h.console, err = console.New(console.Config{
+		MasterdataURL: base,
+		DeliveryURL:   base,
+		RegistryURL:   registryURL,
+		Verifier:      tokens,
+		Logger:        h.logger.With("component", "console"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open console: %w", err)
+	}
+	h.http = &http.Server{Handler: h.routes(), ReadHeaderTimeout: 10 * time.Second}
 	h.components = append(h.components,
-		component{"console", base, "status page, /healthz, /metrics"},
+		component{"console", base, "web console (sign in with an API token); /dev status page, /healthz, /metrics"},
 		component{"masterdata", base + "/api/v1/", "master data REST API (create, read, list, history, publish); token required"},
 		component{"delivery", base + "/api/v1/subscriptions", "subscriptions and approvals, webhooks, pull feeds (/api/v1/feeds/)"},
 	)
@@ -435,10 +449,11 @@ func (h *devHub) routes() http.Handler {
 	})
 	mux.Handle("GET /metrics", h.tel.MetricsHandler())
 	mux.Handle("/api/", h.master.Handler())
-	for _, p := range []string{"/api/v1/subscriptions", "/api/v1/subscriptions/", "/api/v1/feeds/"} {
+	for _, p := range []string{"/api/v1/subscriptions", "/api/v1/subscriptions/", "/api/v1/feeds/", "/api/v1/deliveries/"} {
 		mux.Handle(p, h.delivery.Handler())
 	}
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+	mux.Handle("/", h.console.Handler())
+	mux.HandleFunc("GET /dev", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		if err := statusPage.Execute(w, struct {
 			Components []component
@@ -517,6 +532,11 @@ func (h *devHub) shutdown() {
 		}
 	} else if h.httpLn != nil {
 		_ = h.httpLn.Close()
+	}
+	if h.console != nil {
+		if err := h.console.Close(); err != nil {
+			h.logger.Warn("console shutdown", "err", err)
+		}
 	}
 	if h.delivery != nil {
 		if err := h.delivery.Shutdown(ctx); err != nil {

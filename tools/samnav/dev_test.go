@@ -214,7 +214,7 @@ func TestDevConsoleAnswersAndShutsDownCleanly(t *testing.T) {
 		}
 	}
 	base := "http://" + h.httpLn.Addr().String()
-	for _, path := range []string{"/healthz", "/metrics", "/"} {
+	for _, path := range []string{"/healthz", "/metrics", "/", "/dev", "/catalogue", "/signin"} {
 		resp, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
@@ -223,6 +223,22 @@ func TestDevConsoleAnswersAndShutsDownCleanly(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("GET %s = %d", path, resp.StatusCode)
 		}
+	}
+	// The live flow's API is the delivery service's, not master data's
+	// (which would answer 404 for a concept named "deliveries").
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/deliveries/recent", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+h.adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "json") {
+		t.Errorf("GET /api/v1/deliveries/recent = %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 
 	done := make(chan error, 1)

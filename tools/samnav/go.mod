@@ -10,6 +10,7 @@ require (
 )
 
 require (
+	github.com/samnav/samnav/services/console v0.0.0
 	github.com/samnav/samnav/services/delivery v0.0.0
 	github.com/standard-webhooks/standard-webhooks/libraries v0.0.1 // indirect
 	golang.org/x/sync v0.25.0 // indirect
@@ -24,3 +25,5 @@ replace github.com/samnav/samnav/services/masterdata => ../../services/masterdat
 replace github.com/samnav/samnav/services/registry => ../../services/registry
 
 replace github.com/samnav/samnav/services/delivery => ../../services/delivery
+
+replace github.com/samnav/samnav/services/console => ../../services/console
