@@ -432,6 +432,7 @@ func (s *Server) updateRecord(w http.ResponseWriter, r *Request) error {
 	d := formData{C: c, R: &api.Record{ID: id, Revision: rev}, Action: "/records/" + c.ID + "/" + url.PathEscape(id) + "/edit",
 		Revision: rev, Reason: reason, ReasonError: reasonErr, Submit: r.T("records.save")}
 	status := http.StatusBadRequest
+	titled := &api.Record{ID: id}
 	if len(errs) == 0 && reasonErr == "" {
 		_, err := s.api.UpdateRecord(r.Context(), r.Token(), c.ID, id, rev, state, reason)
 		if err == nil {
@@ -446,6 +447,7 @@ func (s *Server) updateRecord(w http.ResponseWriter, r *Request) error {
 			// Saving again re-applies the steward's values on top of the
 			// current revision.
 			d.Revision = ae.Current.Revision
+			titled = ae.Current
 			status = http.StatusConflict
 		case ae != nil && (ae.Status == http.StatusBadRequest || ae.Status == http.StatusConflict):
 			errs = apiFormErrors(ae)
@@ -457,7 +459,7 @@ func (s *Server) updateRecord(w http.ResponseWriter, r *Request) error {
 	if d.ReasonError != "" {
 		d.Form.Errors = append(d.Form.Errors, formError{ID: "reason", Label: r.T("records.reason"), Message: d.ReasonError})
 	}
-	return s.renderStatus(w, r, status, "record_form.html", "records.edit.title", d, r.Text(c.Name), id)
+	return s.renderStatus(w, r, status, "record_form.html", "records.edit.title", d, r.Text(c.Name), recordTitle(c, titled))
 }
 
 // conflict explains what changed between revision from (which the
