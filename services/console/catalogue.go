@@ -20,6 +20,7 @@ var _ = registerFeature(Feature{
 	Routes: func(s *Server) {
 		s.page("GET /catalogue", s.cataloguePage)
 		s.page("GET /catalogue/{concept}", s.conceptPage)
+		s.page("GET /catalogue/{concept}/{file}", s.contractSchema)
 	},
 })
 
@@ -42,6 +43,7 @@ type attrRow struct {
 }
 
 type contractRow struct {
+	Concept       string
 	Major         int
 	Topic         string
 	Subject       string
@@ -78,7 +80,7 @@ func (s *Server) conceptPage(w http.ResponseWriter, r *Request) error {
 		if ct.Concept != c.ID {
 			continue
 		}
-		row := contractRow{Major: ct.Major, Topic: ct.Topic, Subject: ct.Subject}
+		row := contractRow{Concept: ct.Concept, Major: ct.Major, Topic: ct.Topic, Subject: ct.Subject}
 		row.Versions, err = s.api.SchemaVersions(r.Context(), r.Token(), ct.Subject)
 		if err == nil {
 			row.Compatibility, err = s.api.Compatibility(r.Context(), r.Token(), ct.Subject)
@@ -191,4 +193,22 @@ func (v *View) Classification(a *model.Attribute, c *model.Concept) model.Classi
 		return *a.Classification
 	}
 	return c.Classification
+}
+
+// contractSchema serves a contract's Avro schema as embedded in the
+// contracts module, "v<major>.avsc", for integrators.
+func (s *Server) contractSchema(w http.ResponseWriter, r *Request) error {
+	cs, err := contracts.Contracts()
+	if err != nil {
+		return err
+	}
+	for _, ct := range cs {
+		if ct.Concept == r.PathValue("concept") && r.PathValue("file") == fmt.Sprintf("v%d.avsc", ct.Major) {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s.v%d.avsc"`, ct.Concept, ct.Major))
+			_, err := w.Write([]byte(ct.Schema))
+			return err
+		}
+	}
+	return notFound("catalogue.noschema")
 }

@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/samnav/samnav/pkg/auth"
@@ -82,4 +83,17 @@ func TestConceptPageRendersWhenTheRegistryIsDown(t *testing.T) {
 		t.Fatalf("status %d", p.status)
 	}
 	mustContain(t, p, "Could not be fetched from the schema registry just now.", "samnav.unit.v1-value", "<code>openingHours[].opens</code>")
+}
+
+func TestContractSchemaDownload(t *testing.T) {
+	h := startHub(t)
+	b := h.browser(h.token("ivar", auth.Grant{Role: auth.RoleAuditor}))
+	mustContain(t, b.get("/catalogue/unit"), `href="/catalogue/unit/v1.avsc"`)
+	p := b.get("/catalogue/unit/v1.avsc")
+	if p.status != http.StatusOK || !strings.Contains(p.body, `"name"`) || !strings.Contains(p.header.Get("Content-Type"), "json") {
+		t.Fatalf("schema: %d %s", p.status, p.body)
+	}
+	if p := b.get("/catalogue/unit/v9.avsc"); p.status != http.StatusNotFound {
+		t.Fatalf("unknown major: %d", p.status)
+	}
 }

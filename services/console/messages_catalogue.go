@@ -45,6 +45,8 @@ var _ = messages(map[string]i18n.Message{
 	"catalogue.delivery":           {SV: "leveranstjänsten", EN: "the delivery service"},
 	"catalogue.refused":            {SV: "Du har inte behörighet att läsa detta från %s: %s", EN: "You may not read this from %s: %s"},
 	"catalogue.unavailable":        {SV: "Kunde inte hämtas från %s just nu.", EN: "Could not be fetched from %s just now."},
+	"catalogue.schema":             {SV: "(Avro-schemat)", EN: "(the Avro schema)"},
+	"catalogue.noschema":           {SV: "Det finns inget sådant kontrakt.", EN: "There is no such contract."},
 	"catalogue.records":            {SV: "Visa poster", EN: "Show records"},
 
 	"type.string":    {SV: "text", EN: "text"},
