@@ -85,8 +85,8 @@ func (s *Server) page(pattern string, h HandlerFunc) {
 }
 
 // public registers h for pattern for everyone; r.Session is set when the
-// visitor is signed in. Non-GET requests with a session are checked for
-// CSRF like s.page's; without one the handler must check on its own.
+// visitor is signed in. A public non-GET handler must check CSRF on its own
+// (the sign-in form does, with its own double-submit token).
 func (s *Server) public(pattern string, h HandlerFunc) {
 	s.mux.Handle(pattern, s.wrap(h, false))
 }
@@ -107,7 +107,7 @@ func (s *Server) wrap(h HandlerFunc, signedIn bool) http.Handler {
 			s.fail(w, r, errSignedOut)
 			return
 		}
-		if hr.Method != http.MethodGet && hr.Method != http.MethodHead && r.Session != nil {
+		if hr.Method != http.MethodGet && hr.Method != http.MethodHead && signedIn {
 			limit := int64(maxFormBytes)
 			if strings.HasPrefix(hr.Header.Get("Content-Type"), "multipart/") {
 				limit = maxUploadBytes

@@ -196,3 +196,25 @@ func TestSignInWhenTokensCannotBeChecked(t *testing.T) {
 		t.Fatal("no session may start")
 	}
 }
+
+// TestSignInFromAnOldTab: the sign-in form's token lives until a sign-in
+// succeeds, so a stale sign-in form is refused with the advice to reload,
+// and the session it would have replaced stays.
+func TestSignInFromAnOldTab(t *testing.T) {
+	bo := &auth.Principal{Subject: "bo", Kind: auth.KindUser, Grants: []auth.Grant{{Role: auth.RoleAuditor}}}
+	s := newTestServer(t, fakeVerifier{"snv_good_secret": anna, "snv_bo_secret": bo})
+	b := newBrowser(t, s.Handler())
+	b.get("/signin")
+	signinCSRF := b.csrf
+	b.post("/signin", url.Values{"token": {"snv_good_secret"}})
+	mustContain(t, b.get("/"), "Hej Anna Steward!")
+	p := b.post("/signin", url.Values{"token": {"snv_bo_secret"}, "csrf": {signinCSRF}})
+	if p.status != http.StatusForbidden {
+		t.Fatalf("stale sign-in form: %d, want 403", p.status)
+	}
+	mustContain(t, p, "Ladda om sidan")
+	mustContain(t, b.get("/"), "Hej Anna Steward!")
+	if s.sessions.Len() != 1 {
+		t.Fatalf("%d sessions, want one", s.sessions.Len())
+	}
+}
