@@ -27,6 +27,7 @@ var _ = messages(map[string]i18n.Message{
 	"records.badquery":         {SV: "Sökningen kunde inte göras: %s", EN: "The search could not be made: %s"},
 	"records.results":          {SV: "%d poster på den här sidan", EN: "%d records on this page"},
 	"records.none":             {SV: "Inga poster hittades.", EN: "No records found."},
+	"records.record":           {SV: "Post", EN: "Record"},
 	"records.id":               {SV: "Id", EN: "Id"},
 	"records.status":           {SV: "Status", EN: "Status"},
 	"records.status.ended":     {SV: "Avslutad", EN: "Ended"},

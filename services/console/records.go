@@ -92,6 +92,7 @@ func (s *Server) recordsIndex(w http.ResponseWriter, r *Request) error {
 
 type listRow struct {
 	ID     string
+	Title  string
 	Ended  bool
 	Values []string
 }
@@ -199,7 +200,7 @@ func (s *Server) recordList(w http.ResponseWriter, r *Request) error {
 		return refusedBy(err, needRead(r, c))
 	}
 	for _, rec := range page.Records {
-		row := listRow{ID: rec.ID, Ended: rec.EndedAt != nil}
+		row := listRow{ID: rec.ID, Title: recordTitle(c, rec), Ended: rec.EndedAt != nil}
 		for _, a := range d.Columns {
 			row.Values = append(row.Values, showScalar(r, a, rec.State[a.Name]))
 		}
