@@ -4,17 +4,16 @@ import "github.com/samnav/samnav/services/console/internal/i18n"
 
 // The layout's, sign-in's and error pages' messages.
 var _ = messages(map[string]i18n.Message{
-	"app.name":          {SV: "Samnav", EN: "Samnav"},
-	"app.tagline":       {SV: "Stadens gemensamma informationsnav", EN: "The city's shared data hub"},
-	"layout.skip":       {SV: "Hoppa till innehållet", EN: "Skip to content"},
-	"layout.nav":        {SV: "Huvudmeny", EN: "Main menu"},
-	"layout.lang":       {SV: "In English", EN: "På svenska"},
-	"layout.lang.label": {SV: "Byt språk till engelska", EN: "Switch language to Swedish"},
-	"layout.signedin":   {SV: "Inloggad som %s", EN: "Signed in as %s"},
-	"layout.signout":    {SV: "Logga ut", EN: "Sign out"},
-	"layout.signin":     {SV: "Logga in", EN: "Sign in"},
-	"layout.footer":     {SV: "Samnav – information som lämnats en gång ska inte behöva lämnas igen.", EN: "Samnav – information given once should never be asked for again."},
-	"nav.home":          {SV: "Start", EN: "Home"},
+	"app.name":        {SV: "Samnav", EN: "Samnav"},
+	"app.tagline":     {SV: "Stadens gemensamma informationsnav", EN: "The city's shared data hub"},
+	"layout.skip":     {SV: "Hoppa till innehållet", EN: "Skip to content"},
+	"layout.nav":      {SV: "Huvudmeny", EN: "Main menu"},
+	"layout.lang":     {SV: "In English", EN: "På svenska"},
+	"layout.signedin": {SV: "Inloggad som %s", EN: "Signed in as %s"},
+	"layout.signout":  {SV: "Logga ut", EN: "Sign out"},
+	"layout.signin":   {SV: "Logga in", EN: "Sign in"},
+	"layout.footer":   {SV: "Samnav – information som lämnats en gång ska inte behöva lämnas igen.", EN: "Samnav – information given once should never be asked for again."},
+	"nav.home":        {SV: "Start", EN: "Home"},
 
 	"home.title":   {SV: "Välkommen", EN: "Welcome"},
 	"home.hello":   {SV: "Hej %s!", EN: "Hello %s!"},
