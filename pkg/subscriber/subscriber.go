@@ -4,7 +4,7 @@
 //
 // A system declares typed handlers, one per topic:
 //
-//	s, err := subscriber.New(subscriber.Config{Brokers: brokers, Group: "school-platform", Registry: reg, Store: store},
+//	s, err := subscriber.New(subscriber.Config{Brokers: brokers, Group: "skolplattform.persons", Auth: creds, Registry: reg, Store: store},
 //		subscriber.Handle("samnav.person.v1", personSchema, func(ctx context.Context, ev subscriber.Event[concepts.PersonV1]) error {
 //			if ev.Type == subscriber.Erased {
 //				return db.DeletePerson(ctx, ev.Key)
@@ -63,6 +63,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/kafkago"
 	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/pkg/telemetry"
@@ -93,8 +94,11 @@ func DeadLetterTopic(topic, group string) string { return topic + ".dlq." + grou
 type Config struct {
 	// Brokers are the Kafka bootstrap addresses; required.
 	Brokers []string
-	// Group is the consumer group, usually the system's id; required. Its
-	// committed offsets and idempotency marks are the system's progress.
+	// Group is the consumer group; required. Its committed offsets and
+	// idempotency marks are the system's progress. On the hub's broker a
+	// system may use only groups named "<system>.<anything>" (for example
+	// "skolplattform.pupils"), and its dead-letter topics are named after
+	// the group under the prefix the hub grants it.
 	Group string
 	// Registry finds writer schemas by id, usually an
 	// *avroserde.RegistryClient; required.
@@ -127,8 +131,15 @@ type Config struct {
 	TracerProvider trace.TracerProvider
 	MeterProvider  metric.MeterProvider
 	Propagator     propagation.TextMapPropagator
-	// Kafka adjusts the consumer and the dead-letter producer (TLS, SASL,
-	// timeouts) before they are made; Brokers and ConsumerGroup are set.
+	// Auth is the system's own Kafka credentials (its SCRAM user on the
+	// hub's broker); the zero value connects without SASL. The consumer,
+	// the dead-letter producer and the admin client (topic metadata,
+	// offsets, creating dead-letter topics) all authenticate with it.
+	Auth kafkaauth.Config
+	// Kafka adjusts the consumer and the dead-letter producer (TLS,
+	// timeouts) before they are made; Brokers, ConsumerGroup and Auth's
+	// Dialer and Transport are set. The admin client takes the SASL
+	// mechanism and TLS settings of the consumer's Dialer as left here.
 	Kafka func(*kafkago.SubscriberConfig, *kafkago.PublisherConfig)
 }
 
@@ -146,6 +157,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxAttempts < 0 || c.MinBackoff < 0 || c.MaxBackoff < 0 {
 		errs = append(errs, errors.New("MaxAttempts, MinBackoff, MaxBackoff: must not be negative"))
+	}
+	if err := c.Auth.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("Auth: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -238,6 +252,18 @@ func (s *Subscriber) CaughtUp() <-chan struct{} { return s.caughtUp }
 func (s *Subscriber) Run(ctx context.Context) error {
 	subCfg := kafkago.SubscriberConfig{Brokers: s.cfg.Brokers, ConsumerGroup: s.cfg.Group}
 	pubCfg := kafkago.PublisherConfig{Brokers: s.cfg.Brokers}
+	if s.cfg.Auth.Enabled() {
+		var err error
+		if subCfg.Dialer, err = s.cfg.Auth.Dialer(clientID); err != nil {
+			return fmt.Errorf("run subscriber: %w", err)
+		}
+		t, err := s.cfg.Auth.Transport(clientID)
+		if err != nil {
+			return fmt.Errorf("run subscriber: %w", err)
+		}
+		defer t.CloseIdleConnections()
+		pubCfg.Transport = t
+	}
 	if s.cfg.Kafka != nil {
 		s.cfg.Kafka(&subCfg, &pubCfg)
 	}
@@ -252,7 +278,7 @@ func (s *Subscriber) Run(ctx context.Context) error {
 		return fmt.Errorf("run subscriber: %w", err)
 	}
 	defer pub.Close()
-	client, closeClient := kafkatopics.NewClient(10*time.Second, s.cfg.Brokers...)
+	client, closeClient := adminClient(subCfg.Dialer, s.cfg.Brokers)
 	defer closeClient()
 
 	for topic := range s.routes {
@@ -282,6 +308,21 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	wg.Go(func() { s.watchCommitted(ctx, client) })
 	wg.Wait()
 	return nil
+}
+
+// clientID names the SDK's connections in the broker's logs.
+const clientID = "samnav-subscriber"
+
+// adminClient returns a client for metadata, offsets and topic creation
+// that connects as the consumer does: with its Dialer's SASL mechanism and
+// TLS settings, so that a broker requiring SASL (the hub's, with ACLs)
+// accepts it as the same principal.
+func adminClient(d *kafka.Dialer, brokers []string) (*kafka.Client, func()) {
+	if d == nil {
+		return kafkatopics.NewClient(10*time.Second, brokers...)
+	}
+	t := &kafka.Transport{ClientID: clientID, DialTimeout: 10 * time.Second, SASL: d.SASLMechanism, TLS: d.TLS}
+	return &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second, Transport: t}, t.CloseIdleConnections
 }
 
 // prepare checks the dead-letter topic, applies ReplayFrom and notes where

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -221,29 +222,48 @@ func (c *Channel) message(ctx context.Context, v *view, s subscription.Subscript
 // ACL is one Kafka access control entry.
 type ACL = kafkaacl.Entry
 
+// DeadLetterPrefix is the prefix of the dead-letter topics a subscribing
+// system may keep beside its view topic: the Go SDK (pkg/subscriber) names
+// them "<view topic>.dlq.<group>", and the system's groups are named
+// "<system>.*", so they all start with "<view topic>.dlq.<system>.".
+func DeadLetterPrefix(s subscription.Subscription) string {
+	return Topic(s) + ".dlq." + s.System + "."
+}
+
 // ACLs returns the entries that let the subscribing system, as Kafka
 // principal "User:<system>", read its view topic and nothing else of the
 // hub's: read and describe on the literal view topic, read on consumer
-// groups prefixed "<system>.". With allow.everyone.if.no.acl.found=false
-// (the production setting), no other principal reads the topic; the
-// delivery service's own principal needs WRITE and DESCRIBE on the
-// prefix "samnav.view." (granted once, not per subscription).
+// groups prefixed "<system>.", and create, write, read and describe on
+// topics prefixed DeadLetterPrefix, so that the SDK can create its
+// dead-letter topic (Config.CreateDeadLetterTopics) and park records
+// there, and the system can read them back. The hub cannot create those
+// topics for the system: their names end with the group's, which only the
+// system knows. With allow.everyone.if.no.acl.found=false (the
+// production setting), no other principal reads the topics; the delivery
+// service's own principal needs WRITE and DESCRIBE on the prefix
+// "samnav.view." (granted once, not per subscription).
 func ACLs(s subscription.Subscription) []ACL {
 	p := "User:" + s.System
 	t := Topic(s)
+	dlq := DeadLetterPrefix(s)
 	return []ACL{
 		{Principal: p, ResourceType: "TOPIC", ResourceName: t, PatternType: "LITERAL", Operation: "READ", Permission: "ALLOW", Host: "*"},
 		{Principal: p, ResourceType: "TOPIC", ResourceName: t, PatternType: "LITERAL", Operation: "DESCRIBE", Permission: "ALLOW", Host: "*"},
 		{Principal: p, ResourceType: "GROUP", ResourceName: s.System + ".", PatternType: "PREFIXED", Operation: "READ", Permission: "ALLOW", Host: "*"},
+		{Principal: p, ResourceType: "TOPIC", ResourceName: dlq, PatternType: "PREFIXED", Operation: "CREATE", Permission: "ALLOW", Host: "*"},
+		{Principal: p, ResourceType: "TOPIC", ResourceName: dlq, PatternType: "PREFIXED", Operation: "WRITE", Permission: "ALLOW", Host: "*"},
+		{Principal: p, ResourceType: "TOPIC", ResourceName: dlq, PatternType: "PREFIXED", Operation: "READ", Permission: "ALLOW", Host: "*"},
+		{Principal: p, ResourceType: "TOPIC", ResourceName: dlq, PatternType: "PREFIXED", Operation: "DESCRIBE", Permission: "ALLOW", Host: "*"},
 	}
 }
 
 // Managed reports whether a is of the shape ACLs makes, which Reconcile
 // owns: ALLOW from any host for principal User:<system>, either READ or
-// DESCRIBE on a literal topic "samnav.view.<system>.*", or READ on the
-// group prefix "<system>.". Reconcile removes such an entry when no
-// approved subscription needs it, so other grants to a subscriber system
-// must not take this shape.
+// DESCRIBE on a literal topic "samnav.view.<system>.*", READ on the
+// group prefix "<system>.", or CREATE, WRITE, READ or DESCRIBE on a
+// topic prefix "samnav.view.<system>.*.dlq.<system>.". Reconcile removes
+// such an entry when no approved subscription needs it, so other grants
+// to a subscriber system must not take this shape.
 func Managed(a ACL) bool {
 	sys, ok := strings.CutPrefix(a.Principal, "User:")
 	if !ok || sys == "" || a.Permission != "ALLOW" || a.Host != "*" {
@@ -252,6 +272,11 @@ func Managed(a ACL) bool {
 	switch {
 	case a.ResourceType == "TOPIC" && a.PatternType == "LITERAL" && (a.Operation == "READ" || a.Operation == "DESCRIBE"):
 		return strings.HasPrefix(a.ResourceName, "samnav.view."+sys+".")
+	case a.ResourceType == "TOPIC" && a.PatternType == "PREFIXED":
+		switch a.Operation {
+		case "CREATE", "WRITE", "READ", "DESCRIBE":
+			return strings.HasPrefix(a.ResourceName, "samnav.view."+sys+".") && strings.HasSuffix(a.ResourceName, ".dlq."+sys+".")
+		}
 	case a.ResourceType == "GROUP" && a.PatternType == "PREFIXED" && a.Operation == "READ":
 		return a.ResourceName == sys+"."
 	}
@@ -290,7 +315,10 @@ func (c *Channel) Reconcile(ctx context.Context, approved, revoked []subscriptio
 			errs = append(errs, err)
 		}
 	}
-	var drop []string
+	var (
+		drop     []string
+		prefixes []string // of the dropped views' dead-letter topics
+	)
 	c.mu.Lock()
 	for t := range keep {
 		delete(c.deleted, t)
@@ -298,11 +326,17 @@ func (c *Channel) Reconcile(ctx context.Context, approved, revoked []subscriptio
 	for _, s := range revoked {
 		if t := Topic(s); s.Channel == subscription.ChannelKafka && s.Status == subscription.StatusRevoked && !keep[t] && !c.deleted[t] && !slicesContains(drop, t) {
 			drop = append(drop, t)
+			prefixes = append(prefixes, DeadLetterPrefix(s))
 		}
 	}
 	c.mu.Unlock()
 	if len(drop) > 0 {
-		err := deleteTopics(ctx, client, drop)
+		// The system's dead-letter topics hold copies of view records:
+		// they go with the view.
+		dlqs, err := topicsWithPrefix(ctx, client, prefixes)
+		if err == nil {
+			err = deleteTopics(ctx, client, append(slices.Clone(drop), dlqs...))
+		}
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -364,6 +398,25 @@ func (c *Channel) reconcileACLs(ctx context.Context, client *kafka.Client, want 
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// topicsWithPrefix returns the cluster's topics that start with any of
+// prefixes.
+func topicsWithPrefix(ctx context.Context, client *kafka.Client, prefixes []string) ([]string, error) {
+	resp, err := client.Metadata(ctx, &kafka.MetadataRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("list topics: %w", err)
+	}
+	var out []string
+	for _, t := range resp.Topics {
+		for _, p := range prefixes {
+			if strings.HasPrefix(t.Name, p) {
+				out = append(out, t.Name)
+				break
+			}
+		}
+	}
+	return out, nil
 }
 
 // deleteTopics deletes those of topics that exist.

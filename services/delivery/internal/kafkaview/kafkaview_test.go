@@ -11,8 +11,8 @@ import (
 func TestACLsAreManagedAndValid(t *testing.T) {
 	s := subscription.Subscription{ID: "s1", System: "skolplattform", Concept: "person", Major: 1, Channel: subscription.ChannelKafka}
 	acls := kafkaview.ACLs(s)
-	if len(acls) != 3 {
-		t.Fatalf("ACLs = %v, want read+describe on the view topic and read on the group prefix", acls)
+	if len(acls) != 7 {
+		t.Fatalf("ACLs = %v, want read+describe on the view topic, read on the group prefix, create+write+read+describe on the dead-letter prefix", acls)
 	}
 	for _, a := range acls {
 		if err := a.Validate(); err != nil {
@@ -26,7 +26,8 @@ func TestACLsAreManagedAndValid(t *testing.T) {
 		}
 	}
 	cmds := kafkaview.Commands("kafka:9092", acls)
-	if len(cmds) != 3 || !strings.Contains(cmds[2], "--group skolplattform. --resource-pattern-type prefixed") {
+	if len(cmds) != 7 || !strings.Contains(cmds[2], "--group skolplattform. --resource-pattern-type prefixed") ||
+		!strings.Contains(cmds[3], "--operation CREATE --topic samnav.view.skolplattform.person.v1.dlq.skolplattform. --resource-pattern-type prefixed") {
 		t.Errorf("Commands = %q", cmds)
 	}
 }
@@ -49,6 +50,19 @@ func TestManagedLeavesOtherACLsAlone(t *testing.T) {
 		{"one host", with(func(a *kafkaview.ACL) { a.Host = "10.0.0.1" }), false},
 		{"prefixed topic", with(func(a *kafkaview.ACL) { a.PatternType = "PREFIXED" }), false},
 		{"other group", with(func(a *kafkaview.ACL) { a.ResourceType, a.ResourceName, a.PatternType = "GROUP", "ops.", "PREFIXED" }), false},
+		{"dead-letter prefix create", with(func(a *kafkaview.ACL) {
+			a.ResourceName, a.PatternType, a.Operation = "samnav.view.skol.person.v1.dlq.skol.", "PREFIXED", "CREATE"
+		}), true},
+		{"dead-letter prefix write", with(func(a *kafkaview.ACL) {
+			a.ResourceName, a.PatternType, a.Operation = "samnav.view.skol.person.v1.dlq.skol.", "PREFIXED", "WRITE"
+		}), true},
+		{"dead-letter prefix of another system's groups", with(func(a *kafkaview.ACL) {
+			a.ResourceName, a.PatternType, a.Operation = "samnav.view.skol.person.v1.dlq.ops.", "PREFIXED", "WRITE"
+		}), false},
+		{"dead-letter prefix delete", with(func(a *kafkaview.ACL) {
+			a.ResourceName, a.PatternType, a.Operation = "samnav.view.skol.person.v1.dlq.skol.", "PREFIXED", "DELETE"
+		}), false},
+		{"prefix of every view", with(func(a *kafkaview.ACL) { a.ResourceName, a.PatternType, a.Operation = "samnav.view.skol.", "PREFIXED", "WRITE" }), false},
 		{"not a user", with(func(a *kafkaview.ACL) { a.Principal = "Group:skol" }), false},
 	} {
 		if got := kafkaview.Managed(tc.acl); got != tc.want {
