@@ -62,7 +62,9 @@ func TestManagedLeavesOtherACLsAlone(t *testing.T) {
 		{"dead-letter prefix delete", with(func(a *kafkaview.ACL) {
 			a.ResourceName, a.PatternType, a.Operation = "samnav.view.skol.person.v1.dlq.skol.", "PREFIXED", "DELETE"
 		}), false},
-		{"prefix of every view", with(func(a *kafkaview.ACL) { a.ResourceName, a.PatternType, a.Operation = "samnav.view.skol.", "PREFIXED", "WRITE" }), false},
+		{"prefix of every view", with(func(a *kafkaview.ACL) {
+			a.ResourceName, a.PatternType, a.Operation = "samnav.view.skol.", "PREFIXED", "WRITE"
+		}), false},
 		{"not a user", with(func(a *kafkaview.ACL) { a.Principal = "Group:skol" }), false},
 	} {
 		if got := kafkaview.Managed(tc.acl); got != tc.want {
