@@ -406,7 +406,10 @@ func (s *Server) init(ctx context.Context, d sqlstore.Dialect, m *model.Model, s
 		return err
 	}
 	s.pipeline = pipeline.New(pipeline.Config{Brokers: s.cfg.Brokers, Registry: reg, Model: m, Schemas: schemas, Channels: chans, Logger: s.logger,
-		FetchMaxWait: 100 * time.Millisecond, Dialer: dialer})
+		FetchMaxWait: 100 * time.Millisecond, Dialer: dialer,
+		// A narrowed Kafka subscription's view topic is rebuilt, so that
+		// records with withdrawn fields do not stay readable in it.
+		Rebuilders: map[subscription.ChannelKind]pipeline.Rebuilder{subscription.ChannelKafka: kc}})
 	lagTransport, err := s.cfg.Kafka.Transport("samnav-delivery-lag")
 	if err != nil {
 		return err
@@ -642,4 +645,7 @@ func LoadConfig(getenv func(string) string) Config {
 	return c
 }
 
-var _ pipeline.Batcher = (*kafkaview.Channel)(nil)
+var (
+	_ pipeline.Batcher   = (*kafkaview.Channel)(nil)
+	_ pipeline.Rebuilder = (*kafkaview.Channel)(nil)
+)

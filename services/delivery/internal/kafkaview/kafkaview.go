@@ -219,6 +219,68 @@ func (c *Channel) message(ctx context.Context, v *view, s subscription.Subscript
 	return msg, nil
 }
 
+// Clear implements pipeline.Rebuilder: it deletes s's view topic, so that
+// no record written under a wider projection stays readable, waits until
+// the broker no longer knows it, and creates it again empty with s's
+// (narrowed) projected schema registered. The pipeline then fills it from
+// the state topic's snapshot. The subscriber's consumer groups keep their
+// offsets, which now point past the new topic's records: a subscriber
+// reads the rebuilt view again from the start (the SDK's ReplayFrom, or a
+// new group); the ACLs, which name the topic, stay.
+func (c *Channel) Clear(ctx context.Context, s subscription.Subscription) error {
+	topic := Topic(s)
+	client, done, err := c.cfg.Auth.Client(10*time.Second, c.cfg.Brokers...)
+	if err != nil {
+		return err
+	}
+	defer done()
+	c.mu.Lock()
+	for k, v := range c.views {
+		if v.topic == topic {
+			delete(c.views, k)
+		}
+	}
+	c.mu.Unlock()
+	if err := deleteTopics(ctx, client, []string{topic}); err != nil {
+		return fmt.Errorf("clear view %s: %w", topic, err)
+	}
+	// Deletion is asynchronous on Apache Kafka: creating the topic
+	// before it is gone would keep the old one.
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+		_, err := kafkatopics.Partitions(ctx, client, topic)
+		if errors.Is(err, kafka.UnknownTopicOrPartition) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("clear view %s: waiting for its deletion: %w", topic, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+	if _, err := c.view(ctx, s); err != nil {
+		return fmt.Errorf("clear view %s: create it again: %w", topic, err)
+	}
+	return nil
+}
+
+// Exists implements pipeline.Rebuilder: whether s's view topic exists.
+func (c *Channel) Exists(ctx context.Context, s subscription.Subscription) (bool, error) {
+	client, done, err := c.cfg.Auth.Client(10*time.Second, c.cfg.Brokers...)
+	if err != nil {
+		return false, err
+	}
+	defer done()
+	_, err = kafkatopics.Partitions(ctx, client, Topic(s))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, kafka.UnknownTopicOrPartition):
+		return false, nil
+	default:
+		return false, fmt.Errorf("view of %s: %w", s.ID, err)
+	}
+}
+
 // ACL is one Kafka access control entry.
 type ACL = kafkaacl.Entry
 

@@ -16,15 +16,18 @@ package pipeline
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
 
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/avro"
@@ -57,6 +60,44 @@ const (
 type Batcher interface {
 	channel.Channel
 	DeliverBatch(ctx context.Context, sub subscription.Subscription, evs []channel.Event) error
+}
+
+// Rebuilder is a channel that keeps its own copy of a subscription's
+// projected records, readable by the subscriber from the start (the Kafka
+// view topic). When a subscription is narrowed (fields withdrawn, or
+// protected identities no longer approved), records written before still
+// hold the wider projection until each key is written again, so the
+// Manager rebuilds the copy: it stops the subscription's consumer, calls
+// Clear, resets the consumer group so that the state topic's snapshot is
+// delivered again, and starts the consumer with the narrowed subscription.
+//
+// Contract:
+//   - Clear removes every record of sub's copy written so far, so that
+//     nothing of them is readable afterwards, and prepares an empty copy
+//     for sub's projection (for Kafka: the view topic deleted and created
+//     again, the narrowed schema registered). It is idempotent.
+//   - Exists reports whether sub's copy exists. A copy that does not (a
+//     Clear that a crash interrupted before the group was reset, or a
+//     copy deleted by hand) makes the Manager reset the group before it
+//     starts, so the copy is filled from the snapshot again.
+type Rebuilder interface {
+	Clear(ctx context.Context, sub subscription.Subscription) error
+	Exists(ctx context.Context, sub subscription.Subscription) (bool, error)
+}
+
+// Narrowed reports whether next delivers less than prev: a field of prev's
+// approved fields is not among next's, or next no longer receives the
+// shielded attributes of protected identities.
+func Narrowed(prev, next subscription.Subscription) bool {
+	if prev.ProtectedApproved && !next.ProtectedApproved {
+		return true
+	}
+	for _, f := range prev.ApprovedFields {
+		if !slices.Contains(next.ApprovedFields, f) {
+			return true
+		}
+	}
+	return false
 }
 
 // Pipeline defaults.
@@ -99,8 +140,13 @@ type Config struct {
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
 	// Dialer connects to the brokers (TLS, SASL); nil means kafka-go's
-	// default dialer.
+	// default dialer. The admin client that resets consumer groups takes
+	// its SASL mechanism and TLS settings.
 	Dialer *kafka.Dialer
+	// Rebuilders are the channels, by kind, whose copy of a subscription's
+	// records is rebuilt when the subscription is narrowed (see
+	// Rebuilder). A channel not named here keeps what it delivered.
+	Rebuilders map[subscription.ChannelKind]Rebuilder
 }
 
 func (c *Config) setDefaults() {
@@ -129,13 +175,16 @@ type Manager struct {
 
 	mu      sync.Mutex
 	running map[string]*consumer
+	// pending holds narrowed subscriptions whose rebuild failed: they are
+	// rebuilt, not merely restarted, by the next Sync.
+	pending map[string]bool
 	closed  bool
 }
 
 type consumer struct {
-	version int64
-	cancel  context.CancelFunc
-	done    chan struct{}
+	sub    subscription.Subscription
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 // New returns a Manager; it starts nothing until Sync.
@@ -145,15 +194,17 @@ func New(cfg Config) *Manager {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{cfg: cfg, logger: l.With("component", "delivery-pipeline"), running: map[string]*consumer{}}
+	return &Manager{cfg: cfg, logger: l.With("component", "delivery-pipeline"), running: map[string]*consumer{}, pending: map[string]bool{}}
 }
 
 // Sync makes the running consumers match subs: it starts one for every
 // approved subscription not running, restarts one whose subscription
-// changed (a new Version: narrowed fields apply from its next event on,
-// continuing at its committed offset), and stops those of subscriptions
-// no longer approved or absent. It returns every subscription it could
-// not start.
+// changed (a new Version: widened or unchanged fields apply from its next
+// event on, continuing at its committed offset; a narrowed subscription on
+// a Rebuilder channel has its copy rebuilt from the snapshot first, see
+// Rebuilder), and stops those of subscriptions no longer approved or
+// absent. It returns every subscription it could not start (or rebuild);
+// the next Sync tries again.
 func (m *Manager) Sync(subs []subscription.Subscription) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -166,11 +217,15 @@ func (m *Manager) Sync(subs []subscription.Subscription) error {
 			want[s.ID] = s
 		}
 	}
+	rebuild := map[string]bool{}
 	for id, c := range m.running {
-		if s, ok := want[id]; !ok || s.Version != c.version {
+		if s, ok := want[id]; !ok || s.Version != c.sub.Version {
 			c.cancel()
 			<-c.done
 			delete(m.running, id)
+			if ok && Narrowed(c.sub, s) && m.cfg.Rebuilders[s.Channel] != nil {
+				rebuild[id] = true
+			}
 		}
 	}
 	var errs []error
@@ -178,6 +233,16 @@ func (m *Manager) Sync(subs []subscription.Subscription) error {
 		if _, ok := m.running[id]; ok {
 			continue
 		}
+		if err := m.prepare(s, rebuild[id] || m.pending[id]); err != nil {
+			// Not started: a narrowed copy must not be written to
+			// before it is rebuilt. The next Sync tries again.
+			if rebuild[id] {
+				m.pending[id] = true
+			}
+			errs = append(errs, fmt.Errorf("start subscription %s: %w", id, err))
+			continue
+		}
+		delete(m.pending, id)
 		c, err := m.start(s)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("start subscription %s: %w", id, err))
@@ -185,7 +250,79 @@ func (m *Manager) Sync(subs []subscription.Subscription) error {
 		}
 		m.running[id] = c
 	}
+	for id := range m.pending {
+		if _, ok := want[id]; !ok {
+			delete(m.pending, id)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// prepare readies a stopped subscription's Rebuilder copy: with rebuild
+// (it was narrowed) it clears the copy and resets the consumer group; else
+// it resets the group only if the copy is missing while the group has
+// progress, which only an interrupted rebuild (or a copy deleted by hand)
+// leaves.
+func (m *Manager) prepare(s subscription.Subscription, rebuild bool) error {
+	rb := m.cfg.Rebuilders[s.Channel]
+	if rb == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	logger := m.logger.With("subscription", s.ID, "system", s.System, "concept", s.Concept, "channel", string(s.Channel))
+	if rebuild {
+		logger.Info("subscription narrowed: rebuilding its copy from the snapshot")
+		if err := rb.Clear(ctx, s); err != nil {
+			return fmt.Errorf("rebuild narrowed copy: %w", err)
+		}
+		if err := m.resetGroup(ctx, ConsumerGroup(s.ID)); err != nil {
+			return fmt.Errorf("rebuild narrowed copy: %w", err)
+		}
+		return nil
+	}
+	ok, err := rb.Exists(ctx, s)
+	if err != nil {
+		return fmt.Errorf("check copy: %w", err)
+	}
+	if !ok {
+		if err := m.resetGroup(ctx, ConsumerGroup(s.ID)); err != nil {
+			return fmt.Errorf("copy missing: %w", err)
+		}
+	}
+	return nil
+}
+
+// resetGroup deletes the consumer group (its committed offsets), so that
+// its next member starts at the earliest offset: the snapshot again. A
+// group that does not exist is not an error; one whose last member is
+// still leaving is asked again.
+func (m *Manager) resetGroup(ctx context.Context, group string) error {
+	var mech sasl.Mechanism
+	var tlsCfg *tls.Config
+	if d := m.cfg.Dialer; d != nil {
+		mech, tlsCfg = d.SASLMechanism, d.TLS
+	}
+	t := &kafka.Transport{ClientID: "samnav-delivery", DialTimeout: 10 * time.Second, SASL: mech, TLS: tlsCfg}
+	defer t.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(m.cfg.Brokers...), Timeout: 10 * time.Second, Transport: t}
+	for attempt := 1; ; attempt++ {
+		resp, err := client.DeleteGroups(ctx, &kafka.DeleteGroupsRequest{GroupIDs: []string{group}})
+		if err == nil {
+			err = resp.Errors[group]
+		}
+		switch {
+		case err == nil, errors.Is(err, kafka.GroupIdNotFound):
+			return nil
+		case errors.Is(err, kafka.NonEmptyGroup), errors.Is(err, kafka.RebalanceInProgress), errors.Is(err, kafka.GroupLoadInProgress),
+			errors.Is(err, kafka.GroupCoordinatorNotAvailable), errors.Is(err, kafka.NotCoordinatorForGroup):
+		default:
+			return fmt.Errorf("reset consumer group %s: %w", group, err)
+		}
+		if !sleepBackoff(ctx, m.cfg, attempt) {
+			return fmt.Errorf("reset consumer group %s: %w", group, err)
+		}
+	}
 }
 
 // Running returns the ids of the subscriptions being delivered.
@@ -255,7 +392,7 @@ func (m *Manager) start(s subscription.Subscription) (*consumer, error) {
 		w.run(ctx)
 	}()
 	logger.Info("delivering", "topic", c.Topic(), "group", group)
-	return &consumer{version: s.Version, cancel: cancel, done: done}, nil
+	return &consumer{sub: s, cancel: cancel, done: done}, nil
 }
 
 // reader is what a worker needs of a kafka.Reader.
@@ -452,9 +589,13 @@ func (w *worker) commit(last map[int]kafka.Message) {
 // pause waits a capped exponential backoff before attempt+1; false if ctx
 // ended first.
 func (w *worker) pause(ctx context.Context, attempt int) bool {
-	d := w.cfg.MinBackoff << min(attempt-1, 16)
-	if d > w.cfg.MaxBackoff || d <= 0 {
-		d = w.cfg.MaxBackoff
+	return sleepBackoff(ctx, w.cfg, attempt)
+}
+
+func sleepBackoff(ctx context.Context, cfg Config, attempt int) bool {
+	d := cfg.MinBackoff << min(attempt-1, 16)
+	if d > cfg.MaxBackoff || d <= 0 {
+		d = cfg.MaxBackoff
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()

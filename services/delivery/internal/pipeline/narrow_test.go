@@ -1,0 +1,235 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/concepts"
+	"github.com/samnav/samnav/contracts/generator"
+	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/pkg/embeddedkafka"
+	"github.com/samnav/samnav/pkg/kafkaauth"
+	"github.com/samnav/samnav/pkg/kafkatopics"
+	"github.com/samnav/samnav/services/delivery/internal/channel"
+	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
+	"github.com/samnav/samnav/services/delivery/internal/pipeline"
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
+	"github.com/samnav/samnav/services/registry"
+)
+
+var hubUser = kafkaauth.Config{Mechanism: kafkaauth.ScramSHA512, Username: "samnav-hub", Password: "hub-secret"}
+
+const statePersons = 6
+
+type narrowHub struct {
+	broker *embeddedkafka.Broker
+	mgr    *pipeline.Manager
+	dialer *kafka.Dialer
+}
+
+// startNarrowHub runs a SASL broker with the person state topic holding
+// statePersons persons (one of them changed twice), a registry, and a
+// pipeline writing Kafka view topics.
+func startNarrowHub(t *testing.T, ctx context.Context) *narrowHub {
+	t.Helper()
+	broker, err := embeddedkafka.Start(ctx, embeddedkafka.Config{Superuser: hubUser,
+		Topics: []kafkatopics.Spec{{Name: "samnav.person.v1", Partitions: 3, Compact: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { broker.Close() })
+	dir := filepath.Join(t.TempDir(), "registry")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := registry.New(registry.Config{Addr: "127.0.0.1:0", Driver: registry.DriverSQLite, DataDir: dir, Authorizer: registry.AllowAllWrites{}}, registry.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rs.Close() })
+	reg, err := avroserde.NewRegistryClient("http://" + rs.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := contracts.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas := map[string]string{}
+	for _, c := range m.Concepts {
+		text, err := generator.Avro(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		schemas[c.ID] = string(text)
+	}
+	dialer, err := hubUser.Dialer("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	transport, err := hubUser.Transport("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ser, err := avroserde.NewSerializer(reg, avroserde.TopicSubject("samnav.person.v1", false), schemas["person"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &kafka.Writer{Addr: kafka.TCP(broker.Addr()), Topic: "samnav.person.v1", Transport: transport, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll}
+	defer w.Close()
+	var msgs []kafka.Message
+	for i := range statePersons + 1 {
+		n := i % statePersons // the last one changes person 0 again
+		p := concepts.PersonV1{ID: fmt.Sprintf("p-%d", n), GivenNames: fmt.Sprintf("Given%d-r%d", n, i/statePersons+1), Surname: fmt.Sprintf("Withdrawnsson%d", n),
+			DateOfBirth: time.Date(2015, 3, 1, 0, 0, 0, 0, time.UTC), ProtectedIdentity: "NONE", RegistrationStatus: "REGISTERED", PhoneNumbers: []string{}}
+		val, err := ser.EncodeContext(ctx, &p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, kafka.Message{Key: []byte(p.ID), Value: val, Headers: []kafka.Header{
+			{Key: pipeline.HeaderID, Value: []byte(fmt.Sprintf("ev-%d", i))}, {Key: pipeline.HeaderType, Value: []byte("se.samnav.person.changed")},
+			{Key: pipeline.HeaderTime, Value: []byte(time.Now().UTC().Format(time.RFC3339Nano))},
+			{Key: pipeline.HeaderRevision, Value: []byte(strconv.Itoa(i/statePersons + 1))}}})
+	}
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := kafkaview.New(kafkaview.Config{Brokers: []string{broker.Addr()}, Registrar: reg, Model: m, Schemas: schemas, Auth: hubUser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ch.Close() })
+	mgr := pipeline.New(pipeline.Config{Brokers: []string{broker.Addr()}, Registry: reg, Model: m, Schemas: schemas, Dialer: dialer,
+		Channels:     map[subscription.ChannelKind]channel.Channel{subscription.ChannelKafka: ch},
+		Rebuilders:   map[subscription.ChannelKind]pipeline.Rebuilder{subscription.ChannelKafka: ch},
+		FetchMaxWait: 50 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+	t.Cleanup(func() { mgr.Close() })
+	return &narrowHub{broker: broker, mgr: mgr, dialer: dialer}
+}
+
+// readView returns every record of topic from the beginning, as the
+// subscriber reading it from the start would see them (nil if the topic
+// does not exist).
+func (h *narrowHub) readView(t *testing.T, ctx context.Context, topic string) []kafka.Message {
+	t.Helper()
+	client, done, err := hubUser.Client(10*time.Second, h.broker.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	n, err := kafkatopics.Partitions(ctx, client, topic)
+	if err != nil {
+		return nil
+	}
+	var out []kafka.Message
+	for p := range n {
+		resp, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
+			topic: {kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var first, last int64
+		for _, po := range resp.Topics[topic] {
+			if po.Partition == p {
+				first, last = po.FirstOffset, po.LastOffset
+			}
+		}
+		if last <= first {
+			continue
+		}
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{h.broker.Addr()}, Topic: topic, Partition: p, Dialer: h.dialer, MaxWait: 50 * time.Millisecond})
+		if err := r.SetOffset(first); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			m, err := r.ReadMessage(ctx)
+			if err != nil {
+				r.Close()
+				t.Fatalf("read %s/%d: %v", topic, p, err)
+			}
+			out = append(out, m)
+			if m.Offset >= last-1 {
+				break
+			}
+		}
+		r.Close()
+	}
+	return out
+}
+
+// waitForKeys reads topic until every person's key is in it.
+func (h *narrowHub) waitForKeys(t *testing.T, ctx context.Context, topic string) []kafka.Message {
+	t.Helper()
+	for {
+		msgs := h.readView(t, ctx, topic)
+		keys := map[string]bool{}
+		for _, m := range msgs {
+			keys[string(m.Key)] = true
+		}
+		if len(keys) == statePersons {
+			return msgs
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s holds %d of %d keys", topic, len(keys), statePersons)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Narrowing a Kafka subscription rebuilds its view topic: read from the
+// beginning it holds no value with the withdrawn field, and every record
+// with the fields that remain.
+func TestNarrowingRebuildsTheViewTopic(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h := startNarrowHub(t, ctx)
+	sub := subscription.Subscription{ID: "s-skol", System: "skolplattform", Concept: "person", Major: 1, Channel: subscription.ChannelKafka,
+		RequestedFields: []string{"givenNames", "surname"}, ApprovedFields: []string{"givenNames", "surname"}, Status: subscription.StatusApproved, Version: 2}
+	topic := kafkaview.Topic(sub)
+	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
+		t.Fatal(err)
+	}
+	before := h.waitForKeys(t, ctx, topic)
+	if !bytes.Contains(before[0].Value, []byte("Withdrawnsson")) {
+		t.Fatalf("before narrowing the view should hold surnames; first value %q", before[0].Value)
+	}
+
+	narrowed := sub
+	narrowed.ApprovedFields, narrowed.Version = []string{"givenNames"}, 3
+	if err := h.mgr.Sync([]subscription.Subscription{narrowed}); err != nil {
+		t.Fatal(err)
+	}
+	after := h.waitForKeys(t, ctx, topic)
+	latest := map[string][]byte{}
+	for _, m := range after {
+		if bytes.Contains(m.Value, []byte("Withdrawnsson")) {
+			t.Errorf("after narrowing, %s offset %d (key %s) still holds the withdrawn surname", topic, m.Offset, m.Key)
+		}
+		latest[string(m.Key)] = m.Value
+	}
+	for i := range statePersons {
+		want := fmt.Sprintf("Given%d-r1", i)
+		if i == 0 {
+			want = "Given0-r2"
+		}
+		if v := latest[fmt.Sprintf("p-%d", i)]; !bytes.Contains(v, []byte(want)) {
+			t.Errorf("after narrowing, p-%d's latest value %q lacks its given names %s", i, v, want)
+		}
+	}
+	if got := len(after); got > statePersons+1 {
+		t.Errorf("the rebuilt view holds %d records, more than the state topic's %d", got, statePersons+1)
+	}
+}
