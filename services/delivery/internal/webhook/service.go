@@ -443,9 +443,10 @@ func (s *Service) Redeliver(ctx context.Context, subscriptionID string, id int64
 // of that size amortises their durable commits.
 const prefetch = 4
 
-// done is the end of one claimed message's turn: its result, or ok false
-// when it was not attempted (the endpoint could not be read, or Run is
-// stopping) and its lease is left to run out.
+// done is the end of one claimed message's turn: its result to record
+// (OutcomeNotSent if Run stopped before or during its attempt), or ok
+// false when its endpoint could not be read: its lease is then left to
+// run out, which spaces out the retries.
 type done struct {
 	r  Result
 	ok bool
@@ -456,7 +457,8 @@ type done struct {
 // flight have ended and been recorded. Several Runs (in one or many
 // processes) may share a store: messages are leased, so each is sent by
 // one of them at a time. An attempt cut short by ctx is not logged; its
-// lease runs out and the message is sent again later.
+// lease is dropped, as are those of claimed messages not yet attempted, so
+// they are sent again at the next start (or by another Run) at once.
 //
 // One loop claims due messages in batches (one transaction for up to
 // prefetch*Workers messages, at most the head of each key, so a key is
@@ -481,7 +483,8 @@ func (s *Service) Run(ctx context.Context) error {
 	for {
 		ended = drain(results, ended)
 		if len(ended) > 0 {
-			s.record(ctx, ended)
+			// Attempts that ended are recorded even if Run is stopping.
+			s.record(context.WithoutCancel(ctx), ended)
 			claimed -= len(ended)
 			ended = ended[:0]
 		}
@@ -507,12 +510,12 @@ func (s *Service) Run(ctx context.Context) error {
 					select {
 					case sendSem <- struct{}{}:
 					case <-ctx.Done():
-						results <- done{}
+						results <- done{r: Result{Message: m, Outcome: OutcomeNotSent}, ok: true}
 						return
 					}
-					r, ok := s.attempt(ctx, ep, m)
+					r := s.attempt(ctx, ep, m)
 					<-sendSem
-					results <- done{r: r, ok: ok}
+					results <- done{r: r, ok: true}
 				})
 			}
 			if len(msgs) == free {
@@ -605,7 +608,7 @@ func (s *Service) record(ctx context.Context, ended []done) {
 		case OutcomeGiveUp:
 			log.WarnContext(ctx, "webhook message failed every attempt", "attempts", r.Attempt.N, "err", r.Attempt.Error)
 		}
-		if r.Outcome != OutcomeDelivered {
+		if r.Outcome != OutcomeDelivered && r.Outcome != OutcomeNotSent {
 			failing[r.Message.SubscriptionID] = true
 		}
 	}
@@ -620,8 +623,8 @@ func (s *Service) record(ctx context.Context, ended []done) {
 }
 
 // attempt sends one claimed message to ep and returns the outcome to
-// record; ok is false if ctx ended it (not recorded).
-func (s *Service) attempt(ctx context.Context, ep Endpoint, m Message) (Result, bool) {
+// record: OutcomeNotSent if ctx cut it short.
+func (s *Service) attempt(ctx context.Context, ep Endpoint, m Message) Result {
 	start := s.cfg.Now()
 	a := Attempt{MessageID: m.ID, SubscriptionID: m.SubscriptionID, EventID: m.EventID, N: m.Attempts + 1, Trigger: "scheduled", At: start}
 	if m.Manual {
@@ -632,7 +635,7 @@ func (s *Service) attempt(ctx context.Context, ep Endpoint, m Message) (Result, 
 	a.StatusCode, a.Response = code, resp
 	if err != nil {
 		if ctx.Err() != nil {
-			return Result{}, false
+			return Result{Message: m, Outcome: OutcomeNotSent}
 		}
 		a.Error = err.Error()
 	}
@@ -660,7 +663,7 @@ func (s *Service) attempt(ctx context.Context, ep Endpoint, m Message) (Result, 
 		}
 		r.Outcome = OutcomeGiveUp
 	}
-	return r, true
+	return r
 }
 
 func (s *Service) jitter(d time.Duration) time.Duration {

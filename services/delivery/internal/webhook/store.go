@@ -136,6 +136,10 @@ const (
 	// OutcomeGone: 410; the message stays pending and the endpoint is
 	// disabled in the same transaction.
 	OutcomeGone
+	// OutcomeNotSent: the message was claimed but not attempted, or its
+	// attempt was cut short (the dispatcher is stopping); only its lease
+	// is dropped, so it can be claimed again at once. Nothing is logged.
+	OutcomeNotSent
 )
 
 // Result is the end of one attempt, written by Store.Finish.
@@ -177,7 +181,8 @@ type AttemptFilter struct {
 //   - Finish records the attempt and, if the lease still holds, applies
 //     the outcome to the message and the endpoint's failure streak (reset
 //     on delivery, counted on failure), in one transaction. It returns the
-//     endpoint after the update.
+//     endpoint after the update. OutcomeNotSent only drops a lease that
+//     still holds: no attempt is logged, nothing else changes.
 //   - FinishBatch is Finish for many attempts, applied in their order in
 //     one transaction; it returns each endpoint concerned after the whole
 //     batch, by subscription id.

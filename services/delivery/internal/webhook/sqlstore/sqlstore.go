@@ -614,6 +614,13 @@ func (s *Store) FinishBatch(ctx context.Context, rs []webhook.Result) (map[strin
 
 // finish records r's attempt and, if its lease holds, applies its outcome.
 func finish(ctx context.Context, tx runner, r webhook.Result) error {
+	if r.Outcome == webhook.OutcomeNotSent {
+		if _, err := tx.ExecContext(ctx, `UPDATE wh_messages SET lease_token = '', lease_until = 0 WHERE id = $1 AND lease_token = $2 AND state = 'pending'`,
+			r.Message.ID, r.Message.LeaseToken); err != nil {
+			return unavailable("release message", err)
+		}
+		return nil
+	}
 	a := r.Attempt
 	if _, err := tx.ExecContext(ctx, `INSERT INTO wh_attempts (message_id, subscription_id, event_id, n, trigger_kind, at, status_code, latency_ns, error, response)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,

@@ -431,6 +431,35 @@ func RunStoreTests(t *testing.T, h Harness) {
 		}
 	})
 
+	t.Run("not sent drops only the lease", func(t *testing.T) {
+		s := h(t)
+		newEndpoint(t, s, "sub1")
+		enqueue(t, s, "sub1", "a1", "ka", t0)
+		enqueue(t, s, "sub1", "a2", "ka", t0)
+		ms, _ := claimIDs(t, s, t0, 10)
+		stale := ms[0]
+		stale.LeaseToken = "not-the-lease"
+		if _, err := s.FinishBatch(ctx, []webhook.Result{{Message: stale, Outcome: webhook.OutcomeNotSent}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, ids := claimIDs(t, s, t0.Add(time.Second), 10); len(ids) != 0 {
+			t.Fatalf("a stale release freed the lease: claimed %v", ids)
+		}
+		if _, err := s.FinishBatch(ctx, []webhook.Result{{Message: ms[0], Outcome: webhook.OutcomeNotSent}}); err != nil {
+			t.Fatal(err)
+		}
+		again, ids := claimIDs(t, s, t0.Add(time.Second), 10)
+		if !slices.Equal(ids, []string{"a1"}) || again[0].Attempts != 0 || again[0].Step != 0 || again[0].LastError != "" {
+			t.Fatalf("after release claimed %+v, want a1 untouched", again)
+		}
+		if as, _ := s.ListAttempts(ctx, "sub1", webhook.AttemptFilter{}); len(as) != 0 {
+			t.Fatalf("a release logged %d attempts", len(as))
+		}
+		if ep, _ := s.GetEndpoint(ctx, "sub1"); ep.ConsecutiveFailures != 0 || !ep.FailingSince.IsZero() {
+			t.Fatalf("a release changed the endpoint's health: %+v", ep)
+		}
+	})
+
 	t.Run("gone disables and keeps the message", func(t *testing.T) {
 		s := h(t)
 		newEndpoint(t, s, "sub1")
