@@ -223,10 +223,15 @@ func (c *Channel) message(ctx context.Context, v *view, s subscription.Subscript
 // no record written under a wider projection stays readable, waits until
 // the broker no longer knows it, and creates it again empty with s's
 // (narrowed) projected schema registered. The pipeline then fills it from
-// the state topic's snapshot. The subscriber's consumer groups keep their
-// offsets, which now point past the new topic's records: a subscriber
-// reads the rebuilt view again from the start (the SDK's ReplayFrom, or a
-// new group); the ACLs, which name the topic, stay.
+// the state topic's snapshot. The ACLs, which name the topic, stay.
+//
+// Deleting a topic deletes every consumer group's committed offsets on it
+// (Apache Kafka and the embedded broker alike), so a subscriber that is
+// not running reads the rebuilt view from the start when it comes back
+// (the SDK drops what it already applied by event id). A subscriber that
+// is running while its view is rebuilt keeps its position in memory and
+// would skip the rebuilt topic's first records: it must be restarted
+// (the hub cannot tell it).
 func (c *Channel) Clear(ctx context.Context, s subscription.Subscription) error {
 	topic := Topic(s)
 	client, done, err := c.cfg.Auth.Client(10*time.Second, c.cfg.Brokers...)

@@ -169,6 +169,28 @@ func (h *narrowHub) readView(t *testing.T, ctx context.Context, topic string) []
 	return out
 }
 
+// committed returns how many partitions of topic group has an offset
+// committed for.
+func (h *narrowHub) committed(t *testing.T, ctx context.Context, group, topic string) int {
+	t.Helper()
+	client, done, err := hubUser.Client(10*time.Second, h.broker.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	resp, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: {0, 1, 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, po := range resp.Topics[topic] {
+		if po.Error == nil && po.CommittedOffset >= 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // waitForKeys reads topic until every person's key is in it.
 func (h *narrowHub) waitForKeys(t *testing.T, ctx context.Context, topic string) []kafka.Message {
 	t.Helper()
@@ -207,6 +229,28 @@ func TestNarrowingRebuildsTheViewTopic(t *testing.T) {
 		t.Fatalf("before narrowing the view should hold surnames; first value %q", before[0].Value)
 	}
 
+	// The subscribing system has read the view in a group of its own and
+	// committed: those offsets point into the topic about to be rebuilt,
+	// and must go with it, or the group would skip the rebuilt records.
+	group := "skolplattform.pupils"
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{h.broker.Addr()}, Topic: topic, GroupID: group, StartOffset: kafka.FirstOffset,
+		Dialer: h.dialer, MaxWait: 50 * time.Millisecond})
+	for range before {
+		m, err := r.FetchMessage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.CommitMessages(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.committed(t, ctx, group, topic); got == 0 {
+		t.Fatalf("group %s committed nothing on %s", group, topic)
+	}
+
 	narrowed := sub
 	narrowed.ApprovedFields, narrowed.Version = []string{"givenNames"}, 3
 	if err := h.mgr.Sync([]subscription.Subscription{narrowed}); err != nil {
@@ -228,6 +272,9 @@ func TestNarrowingRebuildsTheViewTopic(t *testing.T) {
 		if v := latest[fmt.Sprintf("p-%d", i)]; !bytes.Contains(v, []byte(want)) {
 			t.Errorf("after narrowing, p-%d's latest value %q lacks its given names %s", i, v, want)
 		}
+	}
+	if got := h.committed(t, ctx, group, topic); got != 0 {
+		t.Errorf("after the rebuild group %s still has %d committed offsets on %s (it would skip records of the rebuilt view)", group, got, topic)
 	}
 	if got := len(after); got > statePersons+1 {
 		t.Errorf("the rebuilt view holds %d records, more than the state topic's %d", got, statePersons+1)
