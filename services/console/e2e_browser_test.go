@@ -378,7 +378,7 @@ func TestE2EMainPagesAreAccessible(t *testing.T) {
 	t.Parallel()
 	c := startE2ECity(t)
 	unit := c.units["Fridhemsskolan"]
-	person := c.persons["Noah " + e2eSurnames[7%len(e2eSurnames)]]
+	person := c.persons["Noah "+e2eSurnames[7%len(e2eSurnames)]]
 	// Something in the webhook log, the flow and the history.
 	s := c.record(t, "unit", unit).State
 	s["phoneNumber"] = "+46850828999"
