@@ -407,9 +407,10 @@ func (s *Server) init(ctx context.Context, d sqlstore.Dialect, m *model.Model, s
 	}
 	s.pipeline = pipeline.New(pipeline.Config{Brokers: s.cfg.Brokers, Registry: reg, Model: m, Schemas: schemas, Channels: chans, Logger: s.logger,
 		FetchMaxWait: 100 * time.Millisecond, Dialer: dialer,
-		// A narrowed Kafka subscription's view topic is rebuilt, so that
-		// records with withdrawn fields do not stay readable in it.
-		Rebuilders: map[subscription.ChannelKind]pipeline.Rebuilder{subscription.ChannelKafka: kc}})
+		// A narrowed Kafka subscription's view topic, and a narrowed feed,
+		// are rebuilt, so that records with withdrawn fields do not stay
+		// readable in them.
+		Rebuilders: map[subscription.ChannelKind]pipeline.Rebuilder{subscription.ChannelKafka: kc, subscription.ChannelFeed: s.feed}})
 	lagTransport, err := s.cfg.Kafka.Transport("samnav-delivery-lag")
 	if err != nil {
 		return err
@@ -648,4 +649,5 @@ func LoadConfig(getenv func(string) string) Config {
 var (
 	_ pipeline.Batcher   = (*kafkaview.Channel)(nil)
 	_ pipeline.Rebuilder = (*kafkaview.Channel)(nil)
+	_ pipeline.Rebuilder = (*feed.Feed)(nil)
 )

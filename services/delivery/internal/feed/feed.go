@@ -209,6 +209,42 @@ func (f *Feed) DeliverBatch(ctx context.Context, sub subscription.Subscription, 
 	return nil
 }
 
+// Clear empties sub's feed (implementing the pipeline's Rebuilder), for a
+// narrowed subscription whose stored events hold fields, or shielded
+// attributes of protected identities, it may no longer receive: the
+// pipeline then stores the state topic's snapshot again, projected the
+// narrowed way. Positions keep growing, so a reader following /changes
+// receives the rebuilt records after its cursor (replacing what it holds
+// with the narrowed state), and a new snapshot holds only narrowed records.
+// What a reader fetched before is its own.
+func (f *Feed) Clear(ctx context.Context, sub subscription.Subscription) error {
+	if err := f.cfg.Store.Purge(ctx, sub.ID); err != nil {
+		return fmt.Errorf("clear feed of %s: %w", sub.ID, err)
+	}
+	f.notify(sub.ID)
+	return nil
+}
+
+// Exists reports whether sub's feed is in place (the pipeline's
+// Rebuilder): false only for a feed that was purged (its head is past
+// zero and its log empty) and not filled again, which a crash between
+// Clear and the pipeline's consumer-group reset leaves; the pipeline then
+// resets the group so the feed is filled from the snapshot.
+func (f *Feed) Exists(ctx context.Context, sub subscription.Subscription) (bool, error) {
+	head, err := f.cfg.Store.Head(ctx, sub.ID)
+	if err != nil {
+		return false, fmt.Errorf("feed of %s: %w", sub.ID, err)
+	}
+	if head == 0 {
+		return true, nil
+	}
+	first, err := f.cfg.Store.Changes(ctx, sub.ID, 0, 1)
+	if err != nil {
+		return false, fmt.Errorf("feed of %s: %w", sub.ID, err)
+	}
+	return len(first) > 0, nil
+}
+
 // toEntry checks ev against the channel.Event contract and makes its entry.
 func toEntry(sub subscription.Subscription, ev channel.Event) (Entry, error) {
 	if err := checkEvent(sub, ev); err != nil {

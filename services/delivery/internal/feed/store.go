@@ -52,6 +52,8 @@ type Entry struct {
 //     after the other, in their order, but in one transaction: all of them
 //     or none. An EventID already in the log, or earlier in the same batch,
 //     is skipped; the stored ones get consecutive positions in batch order.
+//   - Purge empties sub's log and current state; positions keep growing
+//     from the head, and an EventID purged may be stored again.
 //   - All methods are safe for concurrent use.
 type Store interface {
 	// Append stores e (its Position is ignored) and returns the position
@@ -69,6 +71,11 @@ type Store interface {
 	// sorts after afterKey (byte order), in key order. Erased records
 	// are absent; ended ones are present with Type ended.
 	Snapshot(ctx context.Context, sub, afterKey string, limit int) ([]Entry, error)
+	// Purge removes every entry of sub's log and its whole current state,
+	// in one transaction, but keeps its head: the next entry stored gets
+	// the position after the last one ever given, so a reader's cursor
+	// stays valid and it sees what is stored again as changes after it.
+	Purge(ctx context.Context, sub string) error
 }
 
 // Dialect is the SQL database behind an SQLStore.
@@ -431,4 +438,31 @@ func scanEntries(rows *sql.Rows) ([]Entry, error) {
 		return nil, fmt.Errorf("read feed entries: %w", err)
 	}
 	return out, nil
+}
+
+// Purge implements Store.
+func (s *SQLStore) Purge(ctx context.Context, sub string) error {
+	if s.dialect == SQLite {
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("purge feed %s: begin: %w", sub, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	// The head row's lock orders the purge after every append in flight,
+	// as Append and AppendBatch take it first.
+	if _, err := tx.ExecContext(ctx, `UPDATE feed_heads SET position = position WHERE subscription_id = $1`, sub); err != nil {
+		return fmt.Errorf("purge feed %s: lock head: %w", sub, err)
+	}
+	for _, q := range []string{`DELETE FROM feed_log WHERE subscription_id = $1`, `DELETE FROM feed_state WHERE subscription_id = $1`} {
+		if _, err := tx.ExecContext(ctx, q, sub); err != nil {
+			return fmt.Errorf("purge feed %s: %w", sub, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("purge feed %s: commit: %w", sub, err)
+	}
+	return nil
 }

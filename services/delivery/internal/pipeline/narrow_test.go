@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	_ "modernc.org/sqlite" // registers "sqlite"
 
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/concepts"
@@ -20,6 +22,7 @@ import (
 	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
+	"github.com/samnav/samnav/services/delivery/internal/feed"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
@@ -34,6 +37,7 @@ type narrowHub struct {
 	broker *embeddedkafka.Broker
 	mgr    *pipeline.Manager
 	dialer *kafka.Dialer
+	feed   feed.Store
 }
 
 // startNarrowHub runs a SASL broker with the person state topic holding
@@ -111,12 +115,31 @@ func startNarrowHub(t *testing.T, ctx context.Context) *narrowHub {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ch.Close() })
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "feed.db")+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := feed.Migrate(ctx, db, feed.SQLite); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := feed.NewSQLStore(db, feed.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := feed.New(feed.Config{Store: fs, CursorKey: bytes.Repeat([]byte("k"), feed.MinCursorKeyLen),
+		Subscriptions: func(context.Context, string) (subscription.Subscription, bool, error) {
+			return subscription.Subscription{}, false, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mgr := pipeline.New(pipeline.Config{Brokers: []string{broker.Addr()}, Registry: reg, Model: m, Schemas: schemas, Dialer: dialer,
-		Channels:     map[subscription.ChannelKind]channel.Channel{subscription.ChannelKafka: ch},
-		Rebuilders:   map[subscription.ChannelKind]pipeline.Rebuilder{subscription.ChannelKafka: ch},
+		Channels:     map[subscription.ChannelKind]channel.Channel{subscription.ChannelKafka: ch, subscription.ChannelFeed: fd},
+		Rebuilders:   map[subscription.ChannelKind]pipeline.Rebuilder{subscription.ChannelKafka: ch, subscription.ChannelFeed: fd},
 		FetchMaxWait: 50 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 	t.Cleanup(func() { mgr.Close() })
-	return &narrowHub{broker: broker, mgr: mgr, dialer: dialer}
+	return &narrowHub{broker: broker, mgr: mgr, dialer: dialer, feed: fs}
 }
 
 // readView returns every record of topic from the beginning, as the
@@ -278,5 +301,72 @@ func TestNarrowingRebuildsTheViewTopic(t *testing.T) {
 	}
 	if got := len(after); got > statePersons+1 {
 		t.Errorf("the rebuilt view holds %d records, more than the state topic's %d", got, statePersons+1)
+	}
+}
+
+// Narrowing a feed subscription rebuilds its stored feed: neither its log
+// nor its snapshot holds the withdrawn field, every record is there with
+// the remaining ones, and positions keep growing past the old head (a
+// reader's cursor stays valid).
+func TestNarrowingRebuildsTheFeed(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h := startNarrowHub(t, ctx)
+	sub := subscription.Subscription{ID: "s-feed", System: "socialtjanst", Concept: "person", Major: 1, Channel: subscription.ChannelFeed,
+		RequestedFields: []string{"givenNames", "surname"}, ApprovedFields: []string{"givenNames", "surname"}, Status: subscription.StatusApproved, Version: 2}
+	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitForFeed(t, ctx, sub.ID)
+	oldHead, err := h.feed.Head(ctx, sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if log, _ := h.feed.Changes(ctx, sub.ID, 0, 100); len(log) == 0 || !bytes.Contains(log[0].State, []byte("Withdrawnsson")) {
+		t.Fatalf("before narrowing the feed should hold surnames: %v", log)
+	}
+
+	narrowed := sub
+	narrowed.ApprovedFields, narrowed.Version = []string{"givenNames"}, 3
+	if err := h.mgr.Sync([]subscription.Subscription{narrowed}); err != nil {
+		t.Fatal(err)
+	}
+	snap := h.waitForFeed(t, ctx, sub.ID)
+	log, err := h.feed.Changes(ctx, sub.ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range append(log, snap...) {
+		if bytes.Contains(e.State, []byte("Withdrawnsson")) {
+			t.Errorf("after narrowing the feed still holds the withdrawn surname at position %d: %s", e.Position, e.State)
+		}
+		if e.Position <= oldHead {
+			t.Errorf("entry %s at position %d, not after the old head %d", e.EventID, e.Position, oldHead)
+		}
+	}
+	for _, e := range snap {
+		if !bytes.Contains(e.State, []byte(`"givenNames":"Given`)) {
+			t.Errorf("after narrowing %s lacks its given names: %s", e.Key, e.State)
+		}
+	}
+}
+
+// waitForFeed waits until sub's feed snapshot holds every person and
+// returns it.
+func (h *narrowHub) waitForFeed(t *testing.T, ctx context.Context, sub string) []feed.Entry {
+	t.Helper()
+	for {
+		snap, err := h.feed.Snapshot(ctx, sub, "", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(snap) == statePersons {
+			return snap
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("feed %s holds %d of %d records", sub, len(snap), statePersons)
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }

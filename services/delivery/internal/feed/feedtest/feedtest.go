@@ -166,6 +166,38 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
+	t.Run("purge empties one subscription's log and state, positions keep growing", func(t *testing.T) {
+		s := h(t)
+		mustAppend(t, s, entry("a", "k", "e1", channel.TypeChanged, 1, `{"id":"k","wide":1}`))
+		mustAppend(t, s, entry("a", "m", "e2", channel.TypeChanged, 1, `{"id":"m","wide":1}`))
+		mustAppend(t, s, entry("b", "k", "e3", channel.TypeChanged, 1, `{"id":"k","wide":1}`))
+		if err := s.Purge(ctx, "a"); err != nil {
+			t.Fatal(err)
+		}
+		if log, err := s.Changes(ctx, "a", 0, 10); err != nil || len(log) != 0 {
+			t.Fatalf("log after purge = %v, %v", keys(log), err)
+		}
+		if snap, err := s.Snapshot(ctx, "a", "", 10); err != nil || len(snap) != 0 {
+			t.Fatalf("snapshot after purge = %v, %v", keys(snap), err)
+		}
+		if head, err := s.Head(ctx, "a"); err != nil || head != 2 {
+			t.Fatalf("head after purge = %d, %v; want 2 (kept)", head, err)
+		}
+		// The same event, stored again after the purge, gets the next position.
+		if got := mustAppend(t, s, entry("a", "k", "e1", channel.TypeChanged, 1, `{"id":"k"}`)); got != 3 {
+			t.Errorf("first append after purge at %d, want 3", got)
+		}
+		if snap, err := s.Snapshot(ctx, "a", "", 10); err != nil || fmt.Sprint(keys(snap)) != "[k@e1]" || string(snap[0].State) != `{"id":"k"}` {
+			t.Fatalf("snapshot after refill = %v, %v", keys(snap), err)
+		}
+		if other, err := s.Snapshot(ctx, "b", "", 10); err != nil || len(other) != 1 {
+			t.Fatalf("another subscription's snapshot after purge = %v, %v", keys(other), err)
+		}
+		if err := s.Purge(ctx, "never-stored"); err != nil {
+			t.Errorf("purge of an unknown feed: %v", err)
+		}
+	})
+
 	t.Run("an older revision does not replace a newer state", func(t *testing.T) {
 		s := h(t)
 		mustAppend(t, s, entry("a", "k", "new", channel.TypeChanged, 5, `{"v":5}`))
