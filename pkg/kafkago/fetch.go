@@ -8,8 +8,14 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/segmentio/kafka-go"
 )
+
+// chunkSize is how many records the fetcher turns into messages ahead of
+// delivery at a time: enough to hand over rarely, few enough to hold little
+// more than the fetch response itself.
+const chunkSize = 256
 
 // fetchReadTimeout bounds reading one fetch response beyond the time the
 // broker may hold the request (FetchMaxWait): a connection that stops
@@ -23,25 +29,82 @@ const fetchReadTimeout = 10 * time.Second
 // one record at a time over a channel (a goroutine wake-up per record, in a
 // consumer that already waits for every record's Ack) and sets a read
 // deadline per record. The fetcher reads a response in one go under one
-// deadline and hands over the records of the response in one slice. At most
-// two responses of a partition are held: the one being delivered and the
-// next.
+// deadline, and unmarshals its records into messages (with their contexts)
+// chunkSize at a time, handing over a chunk at a time: that work runs
+// alongside the delivery of the chunk before, not between a message's Ack
+// and the next message. At most two responses of a partition are held: the
+// one being delivered and the next.
 type fetcher struct {
 	s         *Subscriber
 	topic     string
 	partition int
-	// batches carries fetched records, in offset order, never empty; free
-	// returns delivered slices for reuse.
-	batches chan []kafka.Message
-	free    chan []kafka.Message
+	subCtx    context.Context // the parent of the messages' contexts
+	// chunks carries fetched records, in offset order, never empty; free
+	// returns delivered responses for reuse.
+	chunks chan *chunk
+	free   chan []kafka.Message
 }
 
-func newFetcher(s *Subscriber, topic string, partition int) *fetcher {
+// chunk is consecutive records of one fetch response and their messages.
+type chunk struct {
+	records []kafka.Message
+	// msgs[i] is records[i] as a message; its msg is nil if the
+	// Unmarshaler refused the record (deliver asks again, and logs why).
+	msgs []prepared
+	// response is set on the last chunk of a response: the whole response,
+	// to recycle once the chunk is delivered.
+	response []kafka.Message
+}
+
+// prepared is a message ready for its first delivery, with its context.
+type prepared struct {
+	msg *message.Message
+	ctx *messageContext
+}
+
+func newFetcher(s *Subscriber, topic string, partition int, subCtx context.Context) *fetcher {
 	return &fetcher{
-		s: s, topic: topic, partition: partition,
-		batches: make(chan []kafka.Message),
-		free:    make(chan []kafka.Message, 1),
+		s: s, topic: topic, partition: partition, subCtx: subCtx,
+		chunks: make(chan *chunk),
+		free:   make(chan []kafka.Message, 1),
 	}
+}
+
+// handOver unmarshals batch, chunkSize records at a time, and hands the
+// chunks over; it reports false if ctx ended first.
+func (f *fetcher) handOver(ctx context.Context, batch []kafka.Message) bool {
+	for lo := 0; lo < len(batch); lo += chunkSize {
+		hi := min(lo+chunkSize, len(batch))
+		c := &chunk{records: batch[lo:hi], msgs: make([]prepared, hi-lo)}
+		for i := range c.records {
+			c.msgs[i] = f.prepare(&c.records[i])
+		}
+		if hi == len(batch) {
+			c.response = batch
+		}
+		select {
+		case f.chunks <- c:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
+}
+
+// prepare turns km into a message with its context, or returns none if the
+// Unmarshaler refuses it.
+func (f *fetcher) prepare(km *kafka.Message) prepared {
+	msg, err := f.s.cfg.Unmarshaler.Unmarshal(*km)
+	if err != nil {
+		return prepared{}
+	}
+	ctx := newMessageContext(f.subCtx, recordInfo(km))
+	msg.SetContext(ctx)
+	return prepared{msg: msg, ctx: ctx}
+}
+
+func recordInfo(km *kafka.Message) RecordInfo {
+	return RecordInfo{Topic: km.Topic, Partition: km.Partition, Offset: km.Offset, Time: km.Time, Key: km.Key}
 }
 
 // recycle gives a delivered slice back for the next fetch. The records'
@@ -88,12 +151,8 @@ func (f *fetcher) run(ctx context.Context, offset int64) {
 		}
 		batch, next, err := f.read(conn, offset)
 		offset = next
-		if len(batch) > 0 {
-			select {
-			case f.batches <- batch:
-			case <-ctx.Done():
-				return
-			}
+		if len(batch) > 0 && !f.handOver(ctx, batch) {
+			return
 		}
 		switch {
 		case ctx.Err() != nil:

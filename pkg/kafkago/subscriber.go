@@ -496,7 +496,7 @@ func (pc *partitionConsumer) run(offset int64) {
 	// fetchCtx ends with the generation or the subscription.
 	fetchCtx, cancel := context.WithCancel(pc.genCtx)
 	stop := context.AfterFunc(pc.subCtx, cancel)
-	f := newFetcher(pc.s, pc.topic, pc.partition)
+	f := newFetcher(pc.s, pc.topic, pc.partition, pc.subCtx)
 	var fetching sync.WaitGroup
 	fetching.Go(func() { f.run(fetchCtx, offset) })
 	// The partition is handed over (the generation ends) only once its
@@ -507,39 +507,44 @@ func (pc *partitionConsumer) run(offset int64) {
 		fetching.Wait()
 	}()
 	for {
-		var batch []kafka.Message
+		var c *chunk
 		select {
-		case batch = <-f.batches:
+		case c = <-f.chunks:
 		case <-fetchCtx.Done():
 			return
 		}
-		for i := range batch {
-			if !pc.deliver(fetchCtx, batch[i]) {
+		for i := range c.records {
+			if !pc.deliver(fetchCtx, &c.records[i], c.msgs[i]) {
 				return
 			}
 		}
-		f.recycle(batch)
+		if c.response != nil {
+			f.recycle(c.response)
+		}
 	}
 }
 
-// deliver hands one record to the subscriber until it is Acked. It reports
-// false when the consumer must stop (rebalance or end of subscription).
-func (pc *partitionConsumer) deliver(fetchCtx context.Context, km kafka.Message) bool {
+// deliver hands one record to the subscriber until it is Acked, as p the
+// first time if p has a message. It reports false when the consumer must
+// stop (rebalance or end of subscription).
+func (pc *partitionConsumer) deliver(fetchCtx context.Context, km *kafka.Message, p prepared) bool {
 	s := pc.s
-	info := RecordInfo{Topic: km.Topic, Partition: km.Partition, Offset: km.Offset, Time: km.Time, Key: km.Key}
+	msg, msgCtx := p.msg, p.ctx
 	for {
-		msg, err := s.cfg.Unmarshaler.Unmarshal(km)
-		if err != nil {
-			s.logger.Error("Cannot unmarshal record, skipping it", err, watermill.LogFields{
-				"topic": km.Topic, "partition": km.Partition, "offset": km.Offset,
-			})
-			pc.commit.ack(pc.partition, km.Offset+1)
-			return true
+		if msg == nil {
+			m, err := s.cfg.Unmarshaler.Unmarshal(*km)
+			if err != nil {
+				s.logger.Error("Cannot unmarshal record, skipping it", err, watermill.LogFields{
+					"topic": km.Topic, "partition": km.Partition, "offset": km.Offset,
+				})
+				pc.commit.ack(pc.partition, km.Offset+1)
+				return true
+			}
+			msg, msgCtx = m, newMessageContext(pc.subCtx, recordInfo(km))
+			msg.SetContext(msgCtx)
 		}
 		// The message's context ends (end) when this delivery does: every
 		// path below ends it before returning or delivering again.
-		msgCtx := newMessageContext(pc.subCtx, info)
-		msg.SetContext(msgCtx)
 		select {
 		case pc.out <- msg:
 		case <-fetchCtx.Done():
@@ -555,10 +560,11 @@ func (pc *partitionConsumer) deliver(fetchCtx context.Context, km kafka.Message)
 		if stopped {
 			return false
 		}
-		// Nacked: deliver the same record again.
+		// Nacked: deliver the same record again, as a new message.
 		if !sleep(s.cfg.NackResendSleep, fetchCtx.Done()) {
 			return false
 		}
+		msg = nil
 	}
 }
 
