@@ -81,7 +81,3 @@ func HTTPStatus(c Code) int {
 func invalidf(field, rule, format string, args ...any) *Error {
 	return &Error{Code: CodeInvalid, Field: field, Rule: rule, Message: fmt.Sprintf(format, args...)}
 }
-
-func notFoundf(format string, args ...any) *Error {
-	return &Error{Code: CodeNotFound, Message: fmt.Sprintf(format, args...), Err: ErrNotFound}
-}

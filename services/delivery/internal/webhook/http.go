@@ -130,10 +130,10 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, invalidf("channel", "webhook", "subscription %s delivers over %s, not webhook", sub.ID, sub.Channel))
 		return
 	}
-	ep, err := h.cfg.Service.Endpoint(r.Context(), sub.ID)
+	_, err = h.cfg.Service.Endpoint(r.Context(), sub.ID)
 	switch {
 	case err == nil:
-		ep, err = h.cfg.Service.UpdateURL(r.Context(), sub.ID, req.URL)
+		ep, err := h.cfg.Service.UpdateURL(r.Context(), sub.ID, req.URL)
 		if err != nil {
 			h.fail(w, r, err)
 			return

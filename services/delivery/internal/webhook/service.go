@@ -670,7 +670,7 @@ func (s *Service) jitter(d time.Duration) time.Duration {
 	if s.cfg.Jitter <= 0 || d <= 0 {
 		return d
 	}
-	f := 1 + s.cfg.Jitter*(2*rand.Float64()-1)
+	f := 1 + s.cfg.Jitter*(2*rand.Float64()-1) //nolint:gosec // G404: spreading retries needs no unpredictability
 	return time.Duration(float64(d) * f)
 }
 
@@ -699,7 +699,7 @@ func (s *Service) send(ctx context.Context, ep Endpoint, m Message, ts time.Time
 	if err != nil {
 		return 0, "", 0, fmt.Errorf("post webhook: %w", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, int64(s.cfg.ResponseSnippet)))
 	// Read a little more so the connection can be reused; give up beyond.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

@@ -124,7 +124,7 @@ func (s *Store) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st, ok := s.stmts[query]; ok {
 		return st, nil
 	}
-	st, err := s.db.PrepareContext(ctx, query)
+	st, err := s.db.PrepareContext(ctx, query) //nolint:sqlclosecheck // kept for the store's life; the database closes it
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +152,7 @@ func (r runner) stmt(ctx context.Context, query string) *sql.Stmt {
 }
 
 func (r runner) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := r.stmt(ctx, query); st != nil {
+	if st := r.stmt(ctx, query); st != nil { //nolint:sqlclosecheck // a shared statement, or one its transaction closes
 		return st.ExecContext(ctx, args...)
 	}
 	if r.tx != nil {
@@ -162,7 +162,7 @@ func (r runner) ExecContext(ctx context.Context, query string, args ...any) (sql
 }
 
 func (r runner) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := r.stmt(ctx, query); st != nil {
+	if st := r.stmt(ctx, query); st != nil { //nolint:sqlclosecheck // a shared statement, or one its transaction closes
 		return st.QueryContext(ctx, args...)
 	}
 	if r.tx != nil {
@@ -172,7 +172,7 @@ func (r runner) QueryContext(ctx context.Context, query string, args ...any) (*s
 }
 
 func (r runner) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := r.stmt(ctx, query); st != nil {
+	if st := r.stmt(ctx, query); st != nil { //nolint:sqlclosecheck // a shared statement, or one its transaction closes
 		return st.QueryRowContext(ctx, args...)
 	}
 	if r.tx != nil {
@@ -354,7 +354,7 @@ func getEndpoint(ctx context.Context, q querier, id string) (webhook.Endpoint, e
 	if err != nil {
 		return webhook.Endpoint{}, unavailable("get secrets", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	for rows.Next() {
 		var v webhook.SecretVersion
 		var raw string
@@ -525,28 +525,9 @@ func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int)
 	token := hex.EncodeToString(tok[:])
 	var out []webhook.Message
 	err := s.writeLax(ctx, func(tx runner) error {
-		rows, err := tx.QueryContext(ctx, `SELECT m.id FROM wh_messages m JOIN wh_endpoints e ON e.subscription_id = m.subscription_id
-			WHERE m.state = 'pending' AND e.status = 'enabled' AND m.next_attempt_at <= $1 AND m.lease_until <= $1
-			  AND NOT EXISTS (SELECT 1 FROM wh_messages p WHERE p.subscription_id = m.subscription_id AND p.record_key = m.record_key
-			                  AND p.state = 'pending' AND p.id < m.id)
-			  AND NOT EXISTS (SELECT 1 FROM wh_messages q WHERE q.subscription_id = m.subscription_id AND q.record_key = m.record_key
-			                  AND q.state = 'pending' AND q.lease_until > $1 AND q.id <> m.id)
-			ORDER BY m.next_attempt_at, m.id LIMIT $2`, ns(now), limit)
+		ids, err := dueIDs(ctx, tx, now, limit)
 		if err != nil {
-			return unavailable("select due messages", err)
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return unavailable("scan due message", err)
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return unavailable("read due messages", err)
+			return err
 		}
 		for _, id := range ids {
 			// The lease is taken only if nobody took it since the select
@@ -568,6 +549,33 @@ func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int)
 		return nil, err
 	}
 	return out, nil
+}
+
+// dueIDs selects the ids of up to limit claimable messages (see Claim).
+func dueIDs(ctx context.Context, tx runner, now time.Time, limit int) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT m.id FROM wh_messages m JOIN wh_endpoints e ON e.subscription_id = m.subscription_id
+			WHERE m.state = 'pending' AND e.status = 'enabled' AND m.next_attempt_at <= $1 AND m.lease_until <= $1
+			  AND NOT EXISTS (SELECT 1 FROM wh_messages p WHERE p.subscription_id = m.subscription_id AND p.record_key = m.record_key
+			                  AND p.state = 'pending' AND p.id < m.id)
+			  AND NOT EXISTS (SELECT 1 FROM wh_messages q WHERE q.subscription_id = m.subscription_id AND q.record_key = m.record_key
+			                  AND q.state = 'pending' AND q.lease_until > $1 AND q.id <> m.id)
+			ORDER BY m.next_attempt_at, m.id LIMIT $2`, ns(now), limit)
+	if err != nil {
+		return nil, unavailable("select due messages", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, unavailable("scan due message", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable("read due messages", err)
+	}
+	return ids, nil
 }
 
 // Finish implements webhook.Store.
@@ -741,7 +749,7 @@ func (s *Store) ListAttempts(ctx context.Context, sub string, f webhook.AttemptF
 	if err != nil {
 		return nil, unavailable("list attempts", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var out []webhook.Attempt
 	for rows.Next() {
 		var a webhook.Attempt
