@@ -239,13 +239,7 @@ func (c *Channel) Clear(ctx context.Context, s subscription.Subscription) error 
 		return err
 	}
 	defer done()
-	c.mu.Lock()
-	for k, v := range c.views {
-		if v.topic == topic {
-			delete(c.views, k)
-		}
-	}
-	c.mu.Unlock()
+	c.forget(topic)
 	if err := deleteTopics(ctx, client, []string{topic}); err != nil {
 		return fmt.Errorf("clear view %s: %w", topic, err)
 	}
@@ -268,7 +262,20 @@ func (c *Channel) Clear(ctx context.Context, s subscription.Subscription) error 
 	return nil
 }
 
+// forget drops the prepared views of topic, so that the next Deliver
+// creates the topic and registers its schema again.
+func (c *Channel) forget(topic string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, v := range c.views {
+		if v.topic == topic {
+			delete(c.views, k)
+		}
+	}
+}
+
 // Exists implements pipeline.Rebuilder: whether s's view topic exists.
+// When it does not, the next Deliver creates it again.
 func (c *Channel) Exists(ctx context.Context, s subscription.Subscription) (bool, error) {
 	client, done, err := c.cfg.Auth.Client(10*time.Second, c.cfg.Brokers...)
 	if err != nil {
@@ -280,6 +287,7 @@ func (c *Channel) Exists(ctx context.Context, s subscription.Subscription) (bool
 	case err == nil:
 		return true, nil
 	case errors.Is(err, kafka.UnknownTopicOrPartition):
+		c.forget(Topic(s))
 		return false, nil
 	default:
 		return false, fmt.Errorf("view of %s: %w", s.ID, err)

@@ -370,3 +370,35 @@ func (h *narrowHub) waitForFeed(t *testing.T, ctx context.Context, sub string) [
 		}
 	}
 }
+
+// A view topic missing while its consumer group has progress (a rebuild
+// interrupted between deleting the topic and resetting the group, or a
+// topic deleted by hand) is filled from the snapshot again at start.
+func TestMissingViewTopicIsRebuiltAtStart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h := startNarrowHub(t, ctx)
+	sub := subscription.Subscription{ID: "s-skol", System: "skolplattform", Concept: "person", Major: 1, Channel: subscription.ChannelKafka,
+		RequestedFields: []string{"givenNames"}, ApprovedFields: []string{"givenNames"}, Status: subscription.StatusApproved, Version: 2}
+	topic := kafkaview.Topic(sub)
+	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitForKeys(t, ctx, topic)
+	if err := h.mgr.Sync(nil); err != nil {
+		t.Fatal(err)
+	}
+	client, done, err := hubUser.Client(10*time.Second, h.broker.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	resp, err := client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{topic}})
+	if err != nil || resp.Errors[topic] != nil {
+		t.Fatalf("delete %s: %v %v", topic, err, resp)
+	}
+	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitForKeys(t, ctx, topic)
+}
