@@ -108,10 +108,15 @@ type Store struct {
 
 var _ webhook.Store = (*Store)(nil)
 
-// New returns a store on db, which must have been migrated (Migrate).
+// New returns a store on db, which must have been migrated (Migrate) and
+// allow at least two open connections: a transaction may prepare a
+// statement on another connection while it holds its own.
 func New(db *sql.DB, d Dialect) (*Store, error) {
 	if d != SQLite && d != Postgres {
 		return nil, fmt.Errorf("new store: unknown dialect %v", d)
+	}
+	if db.Stats().MaxOpenConnections == 1 {
+		return nil, errors.New("new store: the database allows one open connection; the webhook store needs at least two")
 	}
 	return &Store{db: db, dialect: d, stmts: map[string]*sql.Stmt{}}, nil
 }

@@ -114,3 +114,19 @@ func mustSecret(t *testing.T) webhook.Secret {
 	}
 	return s
 }
+
+func TestNewRefusesASingleConnectionPool(t *testing.T) {
+	db, d, err := sqlstore.Open("sqlite", filepath.Join(t.TempDir(), "wh.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := sqlstore.New(db, d); err == nil {
+		t.Fatal("New accepted a pool of one connection, which a transaction preparing a statement would deadlock")
+	}
+	db.SetMaxOpenConns(2)
+	if _, err := sqlstore.New(db, d); err != nil {
+		t.Fatal(err)
+	}
+}
