@@ -194,7 +194,7 @@ func (c *e2eCity) signIn(t *testing.T, token string) *browsertest.Page {
 }
 
 // docShot is DocScreenshot cut to one screen (1280×800): with at, the
-// screen begins at that element; without, at the top of the page. A long
+// screen shows that element; without, the top of the page. A long
 // page's whole length would make a picture too big for the docs.
 func docShot(t *testing.T, p *browsertest.Page, name, at string) {
 	t.Helper()
@@ -204,7 +204,8 @@ func docShot(t *testing.T, p *browsertest.Page, name, at string) {
 	}
 	scroll := "window.scrollTo(0, 0)"
 	if at != "" {
-		scroll = "document.querySelector(" + strconv.Quote(at) + ").scrollIntoView()"
+		// A short element is shown with what is above it.
+		scroll = "(e => e.scrollIntoView({block: e.offsetHeight < innerHeight / 3 ? 'center' : 'start'}))(document.querySelector(" + strconv.Quote(at) + "))"
 	}
 	browsertest.Eval[bool](p, "document.fonts.ready.then(() => { "+scroll+"; return true })")
 	png, err := chromedp.Run(p.Context(), chromedp.CaptureScreenshot())
@@ -256,7 +257,7 @@ func TestE2EStewardMovesAUnit(t *testing.T) {
 	if rows := p.Texts("#results tbody tr"); len(rows) != 1 {
 		t.Fatalf("search for Björkhagen found %d rows: %q", len(rows), rows)
 	}
-	docShot(t, p, "records-search", "")
+	docShot(t, p, "records-search", "#results")
 	p.ClickAndWait("#results tbody th a")
 	p.WaitURL("/records/unit/" + unit)
 	p.ClickAndWait(`a.button.primary[href$="/edit"]`)
@@ -417,11 +418,11 @@ func TestE2EMainPagesAreAccessible(t *testing.T) {
 		t.Fatal(err)
 	}
 	pages := []struct{ path, shot string }{
-		{"/", "home-admin"},
+		{"/", ""},
 		{"/catalogue", "catalogue"},
 		{"/catalogue/person", "concept"},
 		{"/records", ""},
-		{"/records/unit", "records"},
+		{"/records/unit", ""},
 		{"/records/unit/" + unit, "record"},
 		{"/records/person/" + person, "person"},
 		{"/records/unit/new", ""},
