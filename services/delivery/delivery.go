@@ -503,7 +503,16 @@ func (s *Server) Start(ctx context.Context) error {
 func (s *Server) syncLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.SyncInterval)
 	defer t.Stop()
+	var pruned time.Time
 	for {
+		// Feed change logs keep their retention (feed.Config.Retention);
+		// pruning is idempotent, so every replica may do it.
+		if time.Since(pruned) >= time.Minute {
+			pruned = time.Now()
+			if _, err := s.feed.Prune(ctx); err != nil && ctx.Err() == nil {
+				s.logger.Error("prune feed change logs", "err", err)
+			}
+		}
 		subs, err := s.store.List(ctx, subscription.Filter{Status: subscription.StatusApproved})
 		listed := err == nil
 		if listed {

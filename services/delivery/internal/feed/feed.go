@@ -63,6 +63,8 @@ const (
 	DefaultPollInterval = time.Second
 	DefaultLimit        = 100
 	DefaultMaxLimit     = 1000
+	// DefaultRetention is how long the change log keeps an entry.
+	DefaultRetention = 7 * 24 * time.Hour
 	// MinCursorKeyLen is the shortest Config.CursorKey accepted.
 	MinCursorKeyLen = 32
 )
@@ -93,6 +95,14 @@ type Config struct {
 	// DefaultLimit and DefaultMaxLimit.
 	DefaultLimit int
 	MaxLimit     int
+	// Retention is how long an entry stays in a subscription's change
+	// log (Prune removes older ones; a subscription's newest entry and
+	// the current state, which snapshots read, are always kept); default
+	// DefaultRetention, negative keeps every entry forever. A reader that
+	// falls further behind gets 410 snapshot_required and starts again
+	// from a snapshot: a longer retention costs storage, a shorter one
+	// makes slow readers re-read everything.
+	Retention time.Duration
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -207,6 +217,30 @@ func (f *Feed) DeliverBatch(ctx context.Context, sub subscription.Subscription, 
 		f.notify(sub.ID)
 	}
 	return nil
+}
+
+// Prune removes the change-log entries stored longer ago than
+// Config.Retention (see Store.Prune), and returns how many. Run it
+// periodically; it is idempotent and safe on every replica.
+func (f *Feed) Prune(ctx context.Context) (int64, error) {
+	if f.cfg.Retention < 0 {
+		return 0, nil
+	}
+	n, err := f.cfg.Store.Prune(ctx, time.Now().Add(-f.retention()))
+	if err != nil {
+		return 0, fmt.Errorf("prune feeds: %w", err)
+	}
+	if n > 0 {
+		f.logger.InfoContext(ctx, "pruned feed change logs", "entries", n, "retention", f.retention())
+	}
+	return n, nil
+}
+
+func (f *Feed) retention() time.Duration {
+	if f.cfg.Retention == 0 {
+		return DefaultRetention
+	}
+	return f.cfg.Retention
 }
 
 // Clear empties sub's feed (implementing the pipeline's Rebuilder), for a

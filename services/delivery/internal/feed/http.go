@@ -23,6 +23,11 @@ const (
 	CodeForbidden    Code = "forbidden"
 	CodeUnavailable  Code = "unavailable"
 	CodeInternal     Code = "internal"
+	// CodeSnapshotRequired (HTTP 410 Gone): the changes after the cursor
+	// are no longer kept (older than the feed's retention, or the feed was
+	// rebuilt after its subscription was narrowed). The reader starts
+	// again from /snapshot.
+	CodeSnapshotRequired Code = "snapshot_required"
 )
 
 // FieldError names a request parameter and the rule it breaks.
@@ -62,6 +67,8 @@ func StatusOf(c Code) int {
 		return http.StatusForbidden
 	case CodeUnavailable:
 		return http.StatusServiceUnavailable
+	case CodeSnapshotRequired:
+		return http.StatusGone
 	}
 	return http.StatusInternalServerError
 }
@@ -211,6 +218,13 @@ func (f *Feed) changes(r *http.Request) (*ChangesPage, error) {
 		entries, err := f.cfg.Store.Changes(ctx, sub.ID, cur.Pos, limit+1)
 		if err != nil {
 			return nil, storeError(err)
+		}
+		if len(entries) > 0 && entries[0].Position != cur.Pos+1 {
+			// Positions are gapless: a gap after the cursor means the
+			// entries in it were pruned or purged.
+			return nil, &Error{Code: CodeSnapshotRequired, Message: fmt.Sprintf(
+				"cursor expired: the changes after it are no longer kept (the feed keeps changes for %s, and rebuilds itself when its subscription is narrowed); take a new snapshot from /snapshot",
+				f.retention())}
 		}
 		if len(entries) > 0 || deadline == nil {
 			page := &ChangesPage{Items: make([]Item, 0, min(len(entries), limit))}

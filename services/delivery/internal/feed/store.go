@@ -54,6 +54,9 @@ type Entry struct {
 //     is skipped; the stored ones get consecutive positions in batch order.
 //   - Purge empties sub's log and current state; positions keep growing
 //     from the head, and an EventID purged may be stored again.
+//   - Prune removes log entries stored before a time, never a
+//     subscription's newest one (so its log is empty only after Purge),
+//     and never current state; an EventID pruned may be stored again.
 //   - All methods are safe for concurrent use.
 type Store interface {
 	// Append stores e (its Position is ignored) and returns the position
@@ -76,6 +79,12 @@ type Store interface {
 	// the position after the last one ever given, so a reader's cursor
 	// stays valid and it sees what is stored again as changes after it.
 	Purge(ctx context.Context, sub string) error
+	// Prune removes the log entries of every subscription stored before
+	// before, except each subscription's newest entry, and returns how
+	// many it removed. The current state is untouched (snapshots stay
+	// whole); a reader whose cursor is before a pruned entry has lost
+	// changes and must take a new snapshot.
+	Prune(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Dialect is the SQL database behind an SQLStore.
@@ -147,6 +156,7 @@ var schema = []string{
 		ended_at TEXT,
 		state TEXT,
 		trace TEXT NOT NULL,
+		stored_at BIGINT NOT NULL DEFAULT 0,
 		PRIMARY KEY (subscription_id, position)
 	)`,
 	`CREATE UNIQUE INDEX IF NOT EXISTS feed_log_event ON feed_log (subscription_id, event_id)`,
@@ -182,6 +192,27 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 		}
 	}
 	for _, stmt := range schema {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("migrate feed: %w", err)
+		}
+	}
+	// stored_at (when the entry was stored, Unix microseconds; 0 for
+	// entries stored before it existed) came after the first release.
+	addStoredAt := `ALTER TABLE feed_log ADD COLUMN IF NOT EXISTS stored_at BIGINT NOT NULL DEFAULT 0`
+	if d == SQLite {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('feed_log') WHERE name = 'stored_at'`).Scan(&n); err != nil {
+			return fmt.Errorf("migrate feed: %w", err)
+		}
+		addStoredAt = ""
+		if n == 0 {
+			addStoredAt = `ALTER TABLE feed_log ADD COLUMN stored_at BIGINT NOT NULL DEFAULT 0`
+		}
+	}
+	for _, stmt := range []string{addStoredAt, `CREATE INDEX IF NOT EXISTS feed_log_stored ON feed_log (stored_at)`} {
+		if stmt == "" {
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("migrate feed: %w", err)
 		}
@@ -242,8 +273,8 @@ func (s *SQLStore) Append(ctx context.Context, e Entry) (int64, bool, error) {
 }
 
 const (
-	insertLog = `INSERT INTO feed_log (subscription_id, position, concept, record_key, event_id, type, event_time, revision, ended_at, state, trace)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+	insertLog = `INSERT INTO feed_log (subscription_id, position, concept, record_key, event_id, type, event_time, revision, ended_at, state, trace, stored_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
 	deleteState = `DELETE FROM feed_state WHERE subscription_id = $1 AND record_key = $2`
 	upsertState = `INSERT INTO feed_state (subscription_id, record_key, position, concept, event_id, type, event_time, revision, ended_at, state, trace)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -286,7 +317,7 @@ func (s *SQLStore) write(ctx context.Context, w writer, e Entry, pos int64) erro
 	if e.State != nil {
 		state = string(e.State)
 	}
-	if err := w.exec(ctx, insertLog, e.SubscriptionID, pos, e.Concept, e.Key, e.EventID, e.Type, t, e.Revision, ended, state, e.Trace); err != nil {
+	if err := w.exec(ctx, insertLog, e.SubscriptionID, pos, e.Concept, e.Key, e.EventID, e.Type, t, e.Revision, ended, state, e.Trace, time.Now().UnixMicro()); err != nil {
 		return fmt.Errorf("insert log row: %w", err)
 	}
 	if e.Type == channel.TypeErased {
@@ -465,4 +496,22 @@ func (s *SQLStore) Purge(ctx context.Context, sub string) error {
 		return fmt.Errorf("purge feed %s: commit: %w", sub, err)
 	}
 	return nil
+}
+
+// Prune implements Store.
+func (s *SQLStore) Prune(ctx context.Context, before time.Time) (int64, error) {
+	if s.dialect == SQLite {
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+	}
+	res, err := s.db.ExecContext(ctx, `DELETE FROM feed_log WHERE stored_at < $1
+		AND position < (SELECT h.position FROM feed_heads h WHERE h.subscription_id = feed_log.subscription_id)`, before.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("prune feed logs: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("prune feed logs: %w", err)
+	}
+	return n, nil
 }

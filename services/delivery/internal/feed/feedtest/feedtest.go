@@ -198,6 +198,37 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
+	t.Run("prune removes log entries stored before a time, never a feed's newest, never state", func(t *testing.T) {
+		s := h(t)
+		mustAppend(t, s, entry("a", "k", "e1", channel.TypeChanged, 1, `{"v":1}`))
+		mustAppend(t, s, entry("a", "m", "e2", channel.TypeChanged, 1, `{"v":1}`))
+		mustAppend(t, s, entry("b", "k", "e3", channel.TypeChanged, 1, `{"v":1}`))
+		if n, err := s.Prune(ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {
+			t.Fatalf("prune of nothing old enough = %d, %v", n, err)
+		}
+		// Sleeps only order the stores and the cutoff in time.
+		time.Sleep(2 * time.Millisecond)
+		cutoff := time.Now()
+		time.Sleep(2 * time.Millisecond)
+		mustAppend(t, s, entry("a", "k", "e4", channel.TypeChanged, 2, `{"v":2}`))
+		n, err := s.Prune(ctx, cutoff)
+		if err != nil || n != 2 {
+			t.Fatalf("prune = %d, %v; want 2 (e1, e2; e3 is b's newest, e4 is newer)", n, err)
+		}
+		if log, err := s.Changes(ctx, "a", 0, 10); err != nil || fmt.Sprint(keys(log)) != "[k@e4]" || log[0].Position != 3 {
+			t.Fatalf("a's log after prune = %v, %v", keys(log), err)
+		}
+		if log, err := s.Changes(ctx, "b", 0, 10); err != nil || fmt.Sprint(keys(log)) != "[k@e3]" {
+			t.Fatalf("b's log after prune = %v, %v", keys(log), err)
+		}
+		if snap, err := s.Snapshot(ctx, "a", "", 10); err != nil || fmt.Sprint(keys(snap)) != "[k@e4 m@e2]" {
+			t.Fatalf("a's snapshot after prune = %v, %v", keys(snap), err)
+		}
+		if head, err := s.Head(ctx, "a"); err != nil || head != 3 {
+			t.Fatalf("a's head after prune = %d, %v", head, err)
+		}
+	})
+
 	t.Run("an older revision does not replace a newer state", func(t *testing.T) {
 		s := h(t)
 		mustAppend(t, s, entry("a", "k", "new", channel.TypeChanged, 5, `{"v":5}`))
