@@ -13,7 +13,7 @@ BENCH ?= .
 BENCH_FLAGS ?= -run '^$$' -bench '$(BENCH)' -benchmem -timeout 60m
 GOLANGCI_LINT_VERSION ?= v2.15.0
 
-.PHONY: check-contracts run test test-short bench lint generate check-generated fmt tidy fuzz build clean
+.PHONY: check-contracts run test test-short bench lint generate check-generated fmt tidy fuzz build clean screenshots
 
 ## run: start everything (embedded Kafka on 127.0.0.1:9092, registry on :8081, console on :8080)
 run:
@@ -36,6 +36,10 @@ test-short:
 ## bench: every benchmark, once; figures go to docs/benchmarks.md
 bench:
 	@set -e; for m in $(MODULES); do echo "==> bench $$m"; (cd $$m && $(GO) test $(BENCH_FLAGS) ./...); done
+
+## screenshots: refresh docs/screenshots/ from the console's end-to-end browser tests (needs chromium)
+screenshots:
+	cd services/console && SAMNAV_SCREENSHOTS=docs/screenshots $(GO) test -count=1 -run 'E2E' ./...
 
 ## fuzz: run each fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s
