@@ -29,15 +29,39 @@ type Store interface {
 	Forget(ctx context.Context, group string, from time.Time) (int64, error)
 }
 
+// Pruner is a Store that can drop old marks, so that it does not grow
+// without bound. MemoryStore and SQLStore are Pruners; Run prunes a
+// Pruner every hour (Config.IdempotencyRetention).
+//
+// Prune removes the group's marks applied before before and returns how
+// many it removed. An event whose mark was pruned is applied again if it
+// is delivered again. Kafka delivers an event again only after a crash
+// (records since the last commit: seconds to minutes old) or when the
+// group reads the topic again from the start (ReplayFrom, a group whose
+// offsets expired or were deleted, a rebuilt view topic), and then the
+// compacted topic hands out each record's latest state however old: with
+// its mark pruned, the handler applies it again. That is harmless for
+// handlers that store the state they are given (an upsert, a delete);
+// handlers with side effects (a letter sent) should keep marks longer.
+type Pruner interface {
+	Prune(ctx context.Context, group string, before time.Time) (int64, error)
+}
+
 // MemoryStore is a Store in memory: duplicates are removed only while the
 // process lives. For tests and for handlers that are idempotent anyway.
 // The zero value is ready to use.
 type MemoryStore struct {
 	mu    sync.Mutex
-	marks map[[2]string]time.Time
+	marks map[[2]string]mark
 }
 
-var _ Store = (*MemoryStore)(nil)
+type mark struct{ record, applied time.Time }
+
+var (
+	_ Store  = (*MemoryStore)(nil)
+	_ Pruner = (*MemoryStore)(nil)
+	_ Pruner = (*SQLStore)(nil)
+)
 
 // Seen implements Store.
 func (m *MemoryStore) Seen(_ context.Context, group, eventID string) (bool, error) {
@@ -52,13 +76,27 @@ func (m *MemoryStore) Mark(_ context.Context, group, eventID string, at time.Tim
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.marks == nil {
-		m.marks = map[[2]string]time.Time{}
+		m.marks = map[[2]string]mark{}
 	}
 	k := [2]string{group, eventID}
 	if _, ok := m.marks[k]; !ok {
-		m.marks[k] = at
+		m.marks[k] = mark{record: at, applied: time.Now()}
 	}
 	return nil
+}
+
+// Prune implements Pruner.
+func (m *MemoryStore) Prune(_ context.Context, group string, before time.Time) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n int64
+	for k, mk := range m.marks {
+		if k[0] == group && mk.applied.Before(before) {
+			delete(m.marks, k)
+			n++
+		}
+	}
+	return n, nil
 }
 
 // Forget implements Store.
@@ -66,8 +104,8 @@ func (m *MemoryStore) Forget(_ context.Context, group string, from time.Time) (i
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var n int64
-	for k, at := range m.marks {
-		if k[0] == group && !at.Before(from) {
+	for k, mk := range m.marks {
+		if k[0] == group && !mk.record.Before(from) {
 			delete(m.marks, k)
 			n++
 		}
@@ -128,6 +166,7 @@ func MigrateSQLStore(ctx context.Context, db *sql.DB, d Dialect) error {
 			PRIMARY KEY (group_id, event_id)
 		)`,
 		`CREATE INDEX IF NOT EXISTS subscriber_applied_time ON subscriber_applied (group_id, record_time)`,
+		`CREATE INDEX IF NOT EXISTS subscriber_applied_pruned ON subscriber_applied (group_id, applied_at)`,
 	} {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("migrate subscriber store: %w", err)
@@ -171,6 +210,19 @@ func (s *SQLStore) Forget(ctx context.Context, group string, from time.Time) (in
 	n, err := res.RowsAffected()
 	if err != nil {
 		return 0, fmt.Errorf("forget applied events of %s: %w", group, err)
+	}
+	return n, nil
+}
+
+// Prune implements Pruner.
+func (s *SQLStore) Prune(ctx context.Context, group string, before time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM subscriber_applied WHERE group_id = $1 AND applied_at < $2`, group, before.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("prune applied events of %s: %w", group, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("prune applied events of %s: %w", group, err)
 	}
 	return n, nil
 }

@@ -74,7 +74,13 @@ const (
 	DefaultMaxAttempts = 5
 	DefaultMinBackoff  = 100 * time.Millisecond
 	DefaultMaxBackoff  = 10 * time.Second
+	// DefaultIdempotencyRetention is how long a mark of an applied event
+	// is kept (see Pruner for the trade-off).
+	DefaultIdempotencyRetention = 7 * 24 * time.Hour
 )
+
+// pruneInterval is how often Run prunes the idempotency store.
+const pruneInterval = time.Hour
 
 // Headers added to a dead-lettered record.
 const (
@@ -106,6 +112,15 @@ type Config struct {
 	// Store remembers applied event ids; nil means a MemoryStore (duplicates
 	// removed only while the process lives).
 	Store Store
+	// IdempotencyRetention is how long Store keeps the mark of an applied
+	// event, if Store is a Pruner (both built-in stores are): Run prunes
+	// older marks at start and every hour. Default
+	// DefaultIdempotencyRetention; negative keeps marks forever. A longer
+	// retention costs storage (one row per event applied); a shorter one
+	// means an old event delivered again (the group reading the topic
+	// from the start) is applied again, which handlers that upsert the
+	// state they get tolerate (see Pruner).
+	IdempotencyRetention time.Duration
 	// MaxAttempts is how often a handler is tried before the record is
 	// dead-lettered; default DefaultMaxAttempts.
 	MaxAttempts int
@@ -200,6 +215,9 @@ func New(cfg Config, routes ...Route) (*Subscriber, error) {
 	}
 	if cfg.MaxBackoff == 0 {
 		cfg.MaxBackoff = DefaultMaxBackoff
+	}
+	if cfg.IdempotencyRetention == 0 {
+		cfg.IdempotencyRetention = DefaultIdempotencyRetention
 	}
 	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
 	if cfg.TracerProvider == nil {
@@ -306,8 +324,33 @@ func (s *Subscriber) Run(ctx context.Context) error {
 		})
 	}
 	wg.Go(func() { s.watchCommitted(ctx, client) })
+	if p, ok := s.cfg.Store.(Pruner); ok && s.cfg.IdempotencyRetention > 0 {
+		wg.Go(func() { s.prune(ctx, p) })
+	}
 	wg.Wait()
 	return nil
+}
+
+// prune drops the group's idempotency marks older than the retention, at
+// once and then every pruneInterval until ctx ends. A failure is logged
+// and tried again next time: it only lets the store grow.
+func (s *Subscriber) prune(ctx context.Context, p Pruner) {
+	t := time.NewTicker(pruneInterval)
+	defer t.Stop()
+	for {
+		n, err := p.Prune(ctx, s.cfg.Group, time.Now().Add(-s.cfg.IdempotencyRetention))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.logger.WarnContext(ctx, "prune idempotency marks", "err", err)
+		case n > 0:
+			s.logger.InfoContext(ctx, "pruned idempotency marks", "marks", n, "retention", s.cfg.IdempotencyRetention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // clientID names the SDK's connections in the broker's logs.

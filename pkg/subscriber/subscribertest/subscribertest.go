@@ -77,6 +77,45 @@ func RunStore(t *testing.T, h Harness) {
 		}
 	})
 
+	t.Run("prune drops marks applied before a time, in one group", func(t *testing.T) {
+		s := h(t)
+		p, ok := s.(subscriber.Pruner)
+		if !ok {
+			t.Skip("the store is not a Pruner")
+		}
+		for _, id := range []string{"e1", "e2"} {
+			if err := s.Mark(ctx, "g", id, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Mark(ctx, "other", "e1", t0); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := p.Prune(ctx, "g", time.Now().Add(-time.Hour)); err != nil || n != 0 {
+			t.Fatalf("prune of nothing old enough = %d, %v", n, err)
+		}
+		// Sleeps only order the marks and the cutoff in time.
+		time.Sleep(2 * time.Millisecond)
+		cutoff := time.Now()
+		time.Sleep(2 * time.Millisecond)
+		// e3's record is old, but it was applied after the cutoff.
+		if err := s.Mark(ctx, "g", "e3", t0.Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		n, err := p.Prune(ctx, "g", cutoff)
+		if err != nil || n != 2 {
+			t.Fatalf("prune = %d, %v; want 2", n, err)
+		}
+		for id, want := range map[string]bool{"e1": false, "e2": false, "e3": true} {
+			if got := seen(t, s, "g", id); got != want {
+				t.Errorf("%s seen after prune = %v, want %v", id, got, want)
+			}
+		}
+		if !seen(t, s, "other", "e1") {
+			t.Error("prune removed another group's mark")
+		}
+	})
+
 	t.Run("concurrent marks of one event", func(t *testing.T) {
 		s := h(t)
 		var wg sync.WaitGroup
