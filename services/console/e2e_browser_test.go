@@ -120,14 +120,19 @@ func startE2ECity(t *testing.T) *e2eCity {
 		t.Fatal(err)
 	}
 	c.admin = h.token("Anna Admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
-	c.school = h.subscribe(c.admin, "skolplattform", "person", "kafka", "givenNames", "surname", "dateOfBirth", "protectedIdentity", "registeredAddress")
-	h.subscribe(c.admin, "bibliotek", "person", "webhook", "givenNames", "surname", "emailAddress")
-	c.homeCare = h.subscribe(c.admin, "hemtjanst", "unit", "webhook", "name", "unitType", "address", "phoneNumber", "openingHours")
+	c.school = c.subscribe("skolplattform", "person", "kafka", "Placera elever i skolor och hålla elevregistret aktuellt",
+		"public_task", "Skollagen (2010:800) 29 kap.", "givenNames", "surname", "dateOfBirth", "protectedIdentity", "registeredAddress")
+	library := c.subscribe("bibliotek", "person", "webhook", "Låntagarregister: namn och e-post till låntagare",
+		"contract", "Lånevillkor för stadens bibliotek", "givenNames", "surname", "emailAddress")
+	c.homeCare = c.subscribe("hemtjanst", "unit", "webhook", "Planera hemtjänstens besök utifrån enheternas adresser och öppettider",
+		"public_task", "Socialtjänstlagen (2001:453) 4 kap.", "name", "unitType", "address", "phoneNumber", "openingHours")
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	t.Cleanup(rcv.Close)
-	home := h.token("hemtjanst", auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: "hemtjanst"})
-	if st, body := callJSON(t, "PUT", h.dlURL+"/api/v1/subscriptions/"+c.homeCare+"/webhook", home, map[string]any{"url": rcv.URL}); st != http.StatusCreated {
-		t.Fatalf("register hemtjanst's webhook: %d %v", st, body)
+	for system, sub := range map[string]string{"hemtjanst": c.homeCare, "bibliotek": library} {
+		tok := h.token(system, auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: system})
+		if st, body := callJSON(t, "PUT", h.dlURL+"/api/v1/subscriptions/"+sub+"/webhook", tok, map[string]any{"url": rcv.URL}); st != http.StatusCreated {
+			t.Fatalf("register %s's webhook: %d %v", system, st, body)
+		}
 	}
 	setup := h.token("Stadens dataförvaltning", auth.KindUser, steward("namnd", "address", "unit"))
 	create := func(concept string, state map[string]any, reason string) string {
@@ -177,6 +182,21 @@ func startE2ECity(t *testing.T) *e2eCity {
 	}
 
 	return c
+}
+
+// subscribe requests a subscription for system and approves it, as the
+// admin.
+func (c *e2eCity) subscribe(system, concept, channel, purpose, basis, reference string, fields ...string) string {
+	c.t.Helper()
+	sub, err := c.api.RequestSubscription(c.ctx, c.admin, api.SubscriptionRequest{System: system, Concept: concept, Purpose: purpose,
+		LegalBasis: api.LegalBasis{Basis: basis, Reference: reference}, Channel: channel, Fields: fields, Reason: "Ny integration"})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if _, err := c.api.DecideSubscription(c.ctx, c.admin, sub.ID, api.DecisionApprove, api.SubscriptionDecision{Reason: "Ändamålet kräver fälten"}); err != nil {
+		c.t.Fatal(err)
+	}
+	return sub.ID
 }
 
 // signIn opens a page of its own (its own cookies) and signs in through
