@@ -222,9 +222,8 @@ func (f *Feed) changes(r *http.Request) (*ChangesPage, error) {
 		if len(entries) > 0 && entries[0].Position != cur.Pos+1 {
 			// Positions are gapless: a gap after the cursor means the
 			// entries in it were pruned or purged.
-			return nil, &Error{Code: CodeSnapshotRequired, Message: fmt.Sprintf(
-				"cursor expired: the changes after it are no longer kept (the feed keeps changes for %s, and rebuilds itself when its subscription is narrowed); take a new snapshot from /snapshot",
-				f.retention())}
+			return nil, &Error{Code: CodeSnapshotRequired,
+				Message: "cursor expired: the changes after it are no longer kept (older than the feed's retention, or the feed was rebuilt when its subscription was narrowed); take a new snapshot from /snapshot"}
 		}
 		if len(entries) > 0 || deadline == nil {
 			page := &ChangesPage{Items: make([]Item, 0, min(len(entries), limit))}
