@@ -463,9 +463,10 @@ type done struct {
 // One loop claims due messages in batches (one transaction for up to
 // prefetch*Workers messages, at most the head of each key, so a key is
 // never sent out of order) and records finished attempts in batches: the
-// attempts that ended while the last batch was being committed are
-// committed together (one transaction, FinishBatch), and only then can the
-// next message of their keys be claimed. The sends themselves run
+// attempts that ended while the last batch was being committed, or within
+// lingerFor of the one that woke it, are committed together (one
+// transaction, FinishBatch), and only then can the next message of their
+// keys be claimed. The sends themselves run
 // concurrently, Workers at a time, on kept-alive connections.
 func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
@@ -536,6 +537,7 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-timer.C:
 		case d := <-results:
 			ended = append(ended, d)
+			ended = linger(results, ended, claimed)
 		}
 	}
 	// Record what ended before the stop, so the log and the queue agree
@@ -544,6 +546,26 @@ func (s *Service) Run(ctx context.Context) error {
 	ended = drain(results, ended)
 	s.record(context.WithoutCancel(ctx), ended)
 	return nil
+}
+
+// lingerFor is how long the dispatcher, woken by an attempt that ended,
+// waits for more to end so it records them in one transaction.
+const lingerFor = time.Millisecond
+
+// linger appends to ended what arrives in results within lingerFor, or
+// until all claimed messages have ended.
+func linger(results <-chan done, ended []done, claimed int) []done {
+	t := time.NewTimer(lingerFor)
+	defer t.Stop()
+	for len(ended) < claimed {
+		select {
+		case d := <-results:
+			ended = append(ended, d)
+		case <-t.C:
+			return ended
+		}
+	}
+	return ended
 }
 
 // drain appends every done waiting in results to ended, without blocking.
