@@ -201,7 +201,7 @@ func TestOnceOnlyKafka(t *testing.T) {
 		t.Fatalf("history: %v", hist)
 	}
 	st, acls := call(t, "GET", h.dlBase+"/api/v1/subscriptions/"+id+"/acls", admin, nil)
-	if st != 200 || acls["topic"] != "samnav.view.skolplattform.person.v1" || len(acls["commands"].([]any)) != 3 {
+	if st != 200 || acls["topic"] != "samnav.view.skolplattform.person.v1" || len(acls["commands"].([]any)) != 7 { // view read+describe, group read, dead-letter prefix create+write+read+describe
 		t.Fatalf("acls: %d %v", st, acls)
 	}
 
