@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -96,8 +97,14 @@ func startNarrowHub(t *testing.T, ctx context.Context) *narrowHub {
 	var msgs []kafka.Message
 	for i := range statePersons + 1 {
 		n := i % statePersons // the last one changes person 0 again
+		// The last person has a protected identity.
+		protected, email := concepts.PersonV1ProtectedIdentity("NONE"), fmt.Sprintf("open%d@example.org", n)
+		if n == statePersons-1 {
+			protected, email = concepts.PersonV1ProtectedIdentityProtectedRegistration, "hidden@example.org"
+		}
 		p := concepts.PersonV1{ID: fmt.Sprintf("p-%d", n), GivenNames: fmt.Sprintf("Given%d-r%d", n, i/statePersons+1), Surname: fmt.Sprintf("Withdrawnsson%d", n),
-			DateOfBirth: time.Date(2015, 3, 1, 0, 0, 0, 0, time.UTC), ProtectedIdentity: "NONE", RegistrationStatus: "REGISTERED", PhoneNumbers: []string{}}
+			DateOfBirth: time.Date(2015, 3, 1, 0, 0, 0, 0, time.UTC), ProtectedIdentity: protected, RegistrationStatus: "REGISTERED", PhoneNumbers: []string{},
+			EmailAddress: &email}
 		val, err := ser.EncodeContext(ctx, &p)
 		if err != nil {
 			t.Fatal(err)
@@ -401,4 +408,41 @@ func TestMissingViewTopicIsRebuiltAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitForKeys(t, ctx, topic)
+}
+
+// Withdrawing the approval for protected identities rebuilds the view: no
+// record of it holds a protected person's shielded attribute any more,
+// and unprotected persons keep theirs.
+func TestWithdrawingProtectedIdentitiesRebuildsTheViewTopic(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h := startNarrowHub(t, ctx)
+	sub := subscription.Subscription{ID: "s-soc", System: "socialtjanst", Concept: "person", Major: 1, Channel: subscription.ChannelKafka,
+		RequestedFields: []string{"givenNames", "emailAddress"}, ApprovedFields: []string{"givenNames", "emailAddress"},
+		ProtectedIdentities: true, ProtectedApproved: true, Status: subscription.StatusApproved, Version: 2}
+	topic := kafkaview.Topic(sub)
+	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
+		t.Fatal(err)
+	}
+	before := h.waitForKeys(t, ctx, topic)
+	if !slices.ContainsFunc(before, func(m kafka.Message) bool { return bytes.Contains(m.Value, []byte("hidden@example.org")) }) {
+		t.Fatal("approved for protected identities, the view should hold the protected person's e-mail")
+	}
+	narrowed := sub
+	narrowed.ProtectedApproved, narrowed.Version = false, 3
+	if err := h.mgr.Sync([]subscription.Subscription{narrowed}); err != nil {
+		t.Fatal(err)
+	}
+	after := h.waitForKeys(t, ctx, topic)
+	for _, m := range after {
+		if bytes.Contains(m.Value, []byte("hidden@example.org")) {
+			t.Errorf("after withdrawal, %s offset %d (key %s) still holds the protected person's e-mail", topic, m.Offset, m.Key)
+		}
+	}
+	for i := range statePersons - 1 {
+		key, email := fmt.Sprintf("p-%d", i), fmt.Sprintf("open%d@example.org", i)
+		if !slices.ContainsFunc(after, func(m kafka.Message) bool { return string(m.Key) == key && bytes.Contains(m.Value, []byte(email)) }) {
+			t.Errorf("after withdrawal, unprotected %s lacks its e-mail", key)
+		}
+	}
 }
