@@ -318,15 +318,23 @@ func TestE2EStewardMovesAUnit(t *testing.T) {
 	}
 	docShot(t, o, "flow", "")
 
-	o.Navigate(c.url + "/subscriptions/" + c.homeCare + "/webhook")
-	var delivered int
-	for _, row := range o.Texts("#wh-messages tbody tr") {
-		if strings.Contains(row, unit) && strings.Contains(row, "levererat") {
-			delivered++
+	// The flow shows a webhook delivery once it is queued; the receiver
+	// takes it a moment later, so the log is read again until it has.
+	delivered := func() int {
+		n := 0
+		for _, row := range o.Texts("#wh-messages tbody tr") {
+			if strings.Contains(row, unit) && strings.Contains(row, "levererat") {
+				n++
+			}
 		}
+		return n
 	}
-	if delivered != 2 { // the unit as created, then as moved
-		t.Fatalf("the delivery log shows %d delivered messages of the unit, want 2:\n%s", delivered, o.Text("#wh-messages"))
+	c.eventually("the unit's two messages delivered, in the webhook log", func() bool {
+		o.Navigate(c.url + "/subscriptions/" + c.homeCare + "/webhook")
+		return delivered() >= 2
+	})
+	if n := delivered(); n != 2 { // the unit as created, then as moved
+		t.Fatalf("the delivery log shows %d delivered messages of the unit, want 2:\n%s", n, o.Text("#wh-messages"))
 	}
 	docShot(t, o, "webhook-log", "")
 }
