@@ -298,6 +298,10 @@ func TestE2EStewardMovesAUnit(t *testing.T) {
 		}
 	}
 	docShot(t, p, "record-history", "#history-h")
+	p.ClickAndWait(`.props a[href="/records/address/` + newAddr + `"]`)
+	if got := p.Text(".props"); !strings.Contains(got, "Kärrtorps torg") {
+		t.Fatalf("the unit's new visiting address shows %q, want Kärrtorps torg", got)
+	}
 	if rec := c.record(t, "unit", unit); rec.Revision != 2 || rec.State["address"] != newAddr {
 		t.Fatalf("stored: revision %d address %v", rec.Revision, rec.State["address"])
 	}
