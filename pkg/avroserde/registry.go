@@ -266,6 +266,7 @@ func (c *RegistryClient) do(ctx context.Context, method, path string, in, out an
 		body = bytes.NewReader(b)
 	}
 	u := *c.base
+	path, u.RawQuery, _ = strings.Cut(path, "?") // a query, as in "?permanent=true"
 	u.Path += path
 	u.RawPath = ""
 	if strings.Contains(path, "%") {

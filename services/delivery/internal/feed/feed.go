@@ -50,6 +50,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -244,39 +246,73 @@ func (f *Feed) retention() time.Duration {
 }
 
 // Clear empties sub's feed (implementing the pipeline's Rebuilder), for a
-// narrowed subscription whose stored events hold fields, or shielded
-// attributes of protected identities, it may no longer receive: the
+// reshaped subscription: after a narrowing its stored events hold fields,
+// or shielded attributes of protected identities, it may no longer
+// receive; after a widening they lack what it may now receive. The
 // pipeline then stores the state topic's snapshot again, projected the
-// narrowed way. Positions keep growing, so a reader following /changes
+// new way. Positions keep growing, so a reader following /changes
 // receives the rebuilt records after its cursor (replacing what it holds
-// with the narrowed state), and a new snapshot holds only narrowed records.
-// What a reader fetched before is its own.
+// with the new state), and a new snapshot holds only rebuilt records.
+// What a reader fetched before is its own. The shape the feed was built
+// for is forgotten until Built.
 func (f *Feed) Clear(ctx context.Context, sub subscription.Subscription) error {
 	if err := f.cfg.Store.Purge(ctx, sub.ID); err != nil {
+		return fmt.Errorf("clear feed of %s: %w", sub.ID, err)
+	}
+	if err := f.cfg.Store.SetShape(ctx, sub.ID, ""); err != nil {
 		return fmt.Errorf("clear feed of %s: %w", sub.ID, err)
 	}
 	f.notify(sub.ID)
 	return nil
 }
 
-// Exists reports whether sub's feed is in place (the pipeline's
-// Rebuilder): false only for a feed that was purged (its head is past
-// zero and its log empty) and not filled again, which a crash between
-// Clear and the pipeline's consumer-group reset leaves; the pipeline then
-// resets the group so the feed is filled from the snapshot.
-func (f *Feed) Exists(ctx context.Context, sub subscription.Subscription) (bool, error) {
+// Built records that sub's feed is filled for sub's projection: its
+// approved fields and whether it receives protected identities' shielded
+// attributes (the pipeline's Rebuilder).
+func (f *Feed) Built(ctx context.Context, sub subscription.Subscription) error {
+	if err := f.cfg.Store.SetShape(ctx, sub.ID, Shape(sub)); err != nil {
+		return fmt.Errorf("feed of %s: %w", sub.ID, err)
+	}
+	return nil
+}
+
+// Current reports whether sub's feed was built for sub's projection
+// (the pipeline's Rebuilder). It is false for a feed recorded as Built for
+// another projection (a reshaping saved before the process stopped), for
+// one never Built that holds nothing, and for one purged and not filled
+// again (its head past zero, its log empty), which a crash between Clear
+// and the pipeline's consumer-group reset leaves. A feed stored before
+// shapes were recorded counts as current.
+func (f *Feed) Current(ctx context.Context, sub subscription.Subscription) (bool, error) {
+	shape, err := f.cfg.Store.Shape(ctx, sub.ID)
+	if err != nil {
+		return false, fmt.Errorf("feed of %s: %w", sub.ID, err)
+	}
+	if shape != "" && shape != Shape(sub) {
+		return false, nil
+	}
 	head, err := f.cfg.Store.Head(ctx, sub.ID)
 	if err != nil {
 		return false, fmt.Errorf("feed of %s: %w", sub.ID, err)
 	}
 	if head == 0 {
-		return true, nil
+		return shape != "", nil
 	}
 	first, err := f.cfg.Store.Changes(ctx, sub.ID, 0, 1)
 	if err != nil {
 		return false, fmt.Errorf("feed of %s: %w", sub.ID, err)
 	}
 	return len(first) > 0, nil
+}
+
+// Shape names what a subscription's feed holds of each record: its
+// approved fields, sorted, and whether shielded attributes of protected
+// identities are included.
+func Shape(sub subscription.Subscription) string {
+	fields := slices.Clone(sub.ApprovedFields)
+	slices.Sort(fields)
+	fields = slices.Compact(fields)
+	return fmt.Sprintf("fields=%s;protected=%t", strings.Join(fields, ","), sub.ProtectedApproved)
 }
 
 // toEntry checks ev against the channel.Event contract and makes its entry.

@@ -57,6 +57,8 @@ type Entry struct {
 //   - Prune removes log entries stored before a time, never a
 //     subscription's newest one (so its log is empty only after Purge),
 //     and never current state; an EventID pruned may be stored again.
+//   - SetShape records what sub's feed was built for ("" forgets it);
+//     Shape returns it ("" when none), whatever Purge or Prune did.
 //   - All methods are safe for concurrent use.
 type Store interface {
 	// Append stores e (its Position is ignored) and returns the position
@@ -85,6 +87,10 @@ type Store interface {
 	// whole); a reader whose cursor is before a pruned entry has lost
 	// changes and must take a new snapshot.
 	Prune(ctx context.Context, before time.Time) (int64, error)
+	// Shape returns what SetShape last recorded for sub, "" if nothing.
+	Shape(ctx context.Context, sub string) (string, error)
+	// SetShape records shape for sub; "" removes the record.
+	SetShape(ctx context.Context, sub, shape string) error
 }
 
 // Dialect is the SQL database behind an SQLStore.
@@ -173,6 +179,10 @@ var schema = []string{
 		state TEXT,
 		trace TEXT NOT NULL,
 		PRIMARY KEY (subscription_id, record_key)
+	)`,
+	`CREATE TABLE IF NOT EXISTS feed_shapes (
+		subscription_id TEXT PRIMARY KEY,
+		shape TEXT NOT NULL
 	)`,
 }
 
@@ -514,4 +524,36 @@ func (s *SQLStore) Prune(ctx context.Context, before time.Time) (int64, error) {
 		return 0, fmt.Errorf("prune feed logs: %w", err)
 	}
 	return n, nil
+}
+
+// Shape implements Store.
+func (s *SQLStore) Shape(ctx context.Context, sub string) (string, error) {
+	var shape string
+	err := s.db.QueryRowContext(ctx, `SELECT shape FROM feed_shapes WHERE subscription_id = $1`, sub).Scan(&shape)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read feed shape of %s: %w", sub, err)
+	}
+	return shape, nil
+}
+
+// SetShape implements Store.
+func (s *SQLStore) SetShape(ctx context.Context, sub, shape string) error {
+	if s.dialect == SQLite {
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+	}
+	var err error
+	if shape == "" {
+		_, err = s.db.ExecContext(ctx, `DELETE FROM feed_shapes WHERE subscription_id = $1`, sub)
+	} else {
+		_, err = s.db.ExecContext(ctx, `INSERT INTO feed_shapes (subscription_id, shape) VALUES ($1, $2)
+			ON CONFLICT (subscription_id) DO UPDATE SET shape = excluded.shape`, sub, shape)
+	}
+	if err != nil {
+		return fmt.Errorf("record feed shape of %s: %w", sub, err)
+	}
+	return nil
 }

@@ -12,8 +12,10 @@ package kafkaview
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,9 +41,25 @@ func Topic(s subscription.Subscription) string {
 	return fmt.Sprintf("samnav.view.%s.%s.v%d", s.System, s.Concept, s.Major)
 }
 
+// Subjects is what rebuilding a view needs of the schema registry beside
+// registration: the view subject's latest schema (is the view built for
+// the subscription's projection?) and deleting the subject's versions
+// (a rebuilt view starts a new schema history). avroserde.RegistryClient
+// implements it.
+type Subjects interface {
+	LatestSchema(ctx context.Context, subject string) (id uint32, schema string, err error)
+	DeleteSubject(ctx context.Context, subject string) error
+}
+
+var _ Subjects = (*avroserde.RegistryClient)(nil)
+
 // Config configures a Channel.
 type Config struct {
-	Brokers   []string
+	Brokers []string
+	// Registrar registers view schemas. When it is also a Subjects (the
+	// registry client is), Clear deletes the view subject's versions and
+	// Current compares its latest schema with the projection; without it
+	// a widened schema may be refused and Current only checks the topic.
 	Registrar avroserde.Registrar
 	Model     *model.Model
 	// Schemas maps concept id to its generated Avro schema.
@@ -220,10 +238,20 @@ func (c *Channel) message(ctx context.Context, v *view, s subscription.Subscript
 }
 
 // Clear implements pipeline.Rebuilder: it deletes s's view topic, so that
-// no record written under a wider projection stays readable, waits until
-// the broker no longer knows it, and creates it again empty with s's
-// (narrowed) projected schema registered. The pipeline then fills it from
-// the state topic's snapshot. The ACLs, which name the topic, stay.
+// no record written under another projection stays readable, waits until
+// the broker no longer knows it, deletes every schema version of the view
+// subject (soft, then permanent), and creates the topic again empty. The
+// pipeline then fills it from the state topic's snapshot after Built
+// registered s's projected schema. The ACLs, which name the topic, stay.
+//
+// The subject goes with the data: its versions describe records that no
+// longer exist, and under the registry's default BACKWARD_TRANSITIVE they
+// would refuse a widened schema (a required field added cannot read old
+// records). Deleting them, rather than setting the subject's
+// compatibility to NONE, keeps the check for everything written to the
+// rebuilt topic: every record in it stays readable with its latest
+// schema, and a later schema change that is not a rebuild is still
+// refused if it would break that.
 //
 // Deleting a topic deletes every consumer group's committed offsets on it
 // (Apache Kafka and the embedded broker alike), so a subscriber that is
@@ -256,10 +284,24 @@ func (c *Channel) Clear(ctx context.Context, s subscription.Subscription) error 
 		case <-time.After(wait):
 		}
 	}
-	if _, err := c.view(ctx, s); err != nil {
+	if sub, ok := c.cfg.Registrar.(Subjects); ok {
+		subject := avroserde.TopicSubject(topic, false)
+		if err := sub.DeleteSubject(ctx, subject); err != nil {
+			return fmt.Errorf("clear view %s: delete the schema versions of %s: %w", topic, subject, err)
+		}
+	}
+	if err := kafkatopics.Ensure(ctx, client, kafkatopics.Spec{Name: topic, Partitions: c.cfg.Partitions, Compact: true, Retention: -1}); err != nil {
 		return fmt.Errorf("clear view %s: create it again: %w", topic, err)
 	}
 	return nil
+}
+
+// Built implements pipeline.Rebuilder: it makes sure s's view topic
+// exists and registers s's projected schema under the view subject. A
+// refusal names the subject and carries the registry's message.
+func (c *Channel) Built(ctx context.Context, s subscription.Subscription) error {
+	_, err := c.view(ctx, s)
+	return err
 }
 
 // forget drops the prepared views of topic, so that the next Deliver
@@ -274,9 +316,15 @@ func (c *Channel) forget(topic string) {
 	}
 }
 
-// Exists implements pipeline.Rebuilder: whether s's view topic exists.
-// When it does not, the next Deliver creates it again.
-func (c *Channel) Exists(ctx context.Context, s subscription.Subscription) (bool, error) {
+// Current implements pipeline.Rebuilder: whether s's view topic exists
+// and the latest schema of its subject is s's projected schema (which
+// Built registers after every rebuild). A reshaping saved before the
+// process stopped, or a rebuild interrupted before Built, leaves another
+// schema, or none, there. A change of protected identities alone that
+// leaves the projected schema as it was is not seen here (the pipeline
+// sees it when it happens while running). Without Subjects it checks the
+// topic only.
+func (c *Channel) Current(ctx context.Context, s subscription.Subscription) (bool, error) {
 	client, done, err := c.cfg.Auth.Client(10*time.Second, c.cfg.Brokers...)
 	if err != nil {
 		return false, err
@@ -284,14 +332,43 @@ func (c *Channel) Exists(ctx context.Context, s subscription.Subscription) (bool
 	defer done()
 	_, err = kafkatopics.Partitions(ctx, client, Topic(s))
 	switch {
-	case err == nil:
-		return true, nil
 	case errors.Is(err, kafka.UnknownTopicOrPartition):
 		c.forget(Topic(s))
 		return false, nil
-	default:
+	case err != nil:
 		return false, fmt.Errorf("view of %s: %w", s.ID, err)
 	}
+	sub, ok := c.cfg.Registrar.(Subjects)
+	if !ok {
+		return true, nil
+	}
+	con := c.cfg.Model.Concept(s.Concept)
+	if con == nil {
+		return false, fmt.Errorf("view of %s: concept %q is not in the model", s.ID, s.Concept)
+	}
+	proj, err := projection.New(con, c.cfg.Schemas[s.Concept], s.ApprovedFields, s.ProtectedApproved)
+	if err != nil {
+		return false, err
+	}
+	subject := avroserde.TopicSubject(Topic(s), false)
+	_, latest, err := sub.LatestSchema(ctx, subject)
+	switch {
+	case errors.Is(err, avroserde.ErrNotRegistered):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("view of %s: latest schema of %s: %w", s.ID, subject, err)
+	}
+	return sameJSON(latest, proj.Schema()), nil
+}
+
+// sameJSON reports whether a and b are the same JSON value (the registry
+// may store a schema with other whitespace or key order).
+func sameJSON(a, b string) bool {
+	var x, y any
+	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
+		return a == b
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 // ACL is one Kafka access control entry.

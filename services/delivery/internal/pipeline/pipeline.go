@@ -64,25 +64,36 @@ type Batcher interface {
 
 // Rebuilder is a channel that keeps its own copy of a subscription's
 // projected records, readable by the subscriber from the start (the Kafka
-// view topic). When a subscription is narrowed (fields withdrawn, or
-// protected identities no longer approved), records written before still
-// hold the wider projection until each key is written again, so the
-// Manager rebuilds the copy: it stops the subscription's consumer, calls
-// Clear, resets the consumer group so that the state topic's snapshot is
-// delivered again, and starts the consumer with the narrowed subscription.
+// view topic, the feed). When a subscription is reshaped, records written
+// before hold the old projection until each key is written again: after a
+// narrowing (fields withdrawn, or protected identities no longer approved)
+// they keep what may no longer be delivered; after a widening (fields
+// added, or protected identities approved) they lack what the system was
+// approved for, and it would have to ask for them again. So the Manager
+// rebuilds the copy: it stops the subscription's consumer, calls Clear,
+// resets the consumer group so that the state topic's snapshot is
+// delivered again, calls Built, and starts the consumer with the reshaped
+// subscription.
 //
 // Contract:
 //   - Clear removes every record of sub's copy written so far, so that
-//     nothing of them is readable afterwards, and prepares an empty copy
-//     for sub's projection (for Kafka: the view topic deleted and created
-//     again, the narrowed schema registered). It is idempotent.
-//   - Exists reports whether sub's copy exists. A copy that does not (a
-//     Clear that a crash interrupted before the group was reset, or a
-//     copy deleted by hand) makes the Manager reset the group before it
-//     starts, so the copy is filled from the snapshot again.
+//     nothing of them is readable afterwards, and whatever would keep
+//     the copy from taking sub's projection (for Kafka: the view topic is
+//     deleted and created again empty, and the view subject's schema
+//     versions deleted, so that a widened schema is not refused as
+//     incompatible with data that no longer exists). It is idempotent.
+//   - Built records, durably, that the copy is (being) filled for sub's
+//     projection (for Kafka: the view schema registered). It is
+//     idempotent. A refusal (say, by the schema registry) is returned.
+//   - Current reports whether sub's copy exists and was Built for sub's
+//     projection since it was last cleared. It is asked before a
+//     subscription's consumer starts, so a reshaping saved before the
+//     process stopped, a rebuild a crash interrupted, or a copy deleted
+//     by hand is rebuilt then.
 type Rebuilder interface {
 	Clear(ctx context.Context, sub subscription.Subscription) error
-	Exists(ctx context.Context, sub subscription.Subscription) (bool, error)
+	Built(ctx context.Context, sub subscription.Subscription) error
+	Current(ctx context.Context, sub subscription.Subscription) (bool, error)
 }
 
 // Narrowed reports whether next delivers less than prev: a field of prev's
@@ -98,6 +109,13 @@ func Narrowed(prev, next subscription.Subscription) bool {
 		}
 	}
 	return false
+}
+
+// Reshaped reports whether next's projection differs from prev's: it was
+// narrowed (see Narrowed) or widened (a field added, or protected
+// identities approved). Either rebuilds a Rebuilder's copy.
+func Reshaped(prev, next subscription.Subscription) bool {
+	return Narrowed(prev, next) || Narrowed(next, prev)
 }
 
 // Pipeline defaults.
@@ -144,7 +162,7 @@ type Config struct {
 	// its SASL mechanism and TLS settings.
 	Dialer *kafka.Dialer
 	// Rebuilders are the channels, by kind, whose copy of a subscription's
-	// records is rebuilt when the subscription is narrowed (see
+	// records is rebuilt when the subscription is reshaped (see
 	// Rebuilder). A channel not named here keeps what it delivered.
 	Rebuilders map[subscription.ChannelKind]Rebuilder
 }
@@ -175,10 +193,20 @@ type Manager struct {
 
 	mu      sync.Mutex
 	running map[string]*consumer
-	// pending holds narrowed subscriptions whose rebuild failed: they are
-	// rebuilt, not merely restarted, by the next Sync.
-	pending map[string]bool
-	closed  bool
+	// failed holds the subscriptions whose start (or rebuild) failed:
+	// they are tried again, after a backoff, by a later Sync.
+	failed map[string]*retry
+	closed bool
+}
+
+// retry is a subscription whose start failed.
+type retry struct {
+	// rebuild: it was reshaped, so it is rebuilt, not merely restarted.
+	rebuild bool
+	version int64 // of the subscription that failed
+	attempt int
+	next    time.Time
+	err     error
 }
 
 type consumer struct {
@@ -194,17 +222,20 @@ func New(cfg Config) *Manager {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{cfg: cfg, logger: l.With("component", "delivery-pipeline"), running: map[string]*consumer{}, pending: map[string]bool{}}
+	return &Manager{cfg: cfg, logger: l.With("component", "delivery-pipeline"), running: map[string]*consumer{}, failed: map[string]*retry{}}
 }
 
 // Sync makes the running consumers match subs: it starts one for every
 // approved subscription not running, restarts one whose subscription
-// changed (a new Version: widened or unchanged fields apply from its next
-// event on, continuing at its committed offset; a narrowed subscription on
-// a Rebuilder channel has its copy rebuilt from the snapshot first, see
+// changed (a new Version: on a channel that is not a Rebuilder the new
+// fields apply from its next event on, continuing at its committed
+// offset; a reshaped subscription on a Rebuilder channel, or one whose
+// copy is not Current, has its copy rebuilt from the snapshot first, see
 // Rebuilder), and stops those of subscriptions no longer approved or
-// absent. It returns every subscription it could not start (or rebuild);
-// the next Sync tries again.
+// absent. It returns every subscription it could not start (or rebuild),
+// and logs each with the reason; a later Sync tries again, after a
+// backoff that grows with every failure (up to 60 × MaxBackoff), or at
+// once when the subscription changed.
 func (m *Manager) Sync(subs []subscription.Subscription) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -223,46 +254,85 @@ func (m *Manager) Sync(subs []subscription.Subscription) error {
 			c.cancel()
 			<-c.done
 			delete(m.running, id)
-			if ok && Narrowed(c.sub, s) && m.cfg.Rebuilders[s.Channel] != nil {
+			if ok && Reshaped(c.sub, s) && m.cfg.Rebuilders[s.Channel] != nil {
 				rebuild[id] = true
 			}
 		}
 	}
 	var errs []error
+	now := time.Now()
 	for id, s := range want {
 		if _, ok := m.running[id]; ok {
 			continue
 		}
-		if err := m.prepare(s, rebuild[id] || m.pending[id]); err != nil {
-			// Not started: a narrowed copy must not be written to
-			// before it is rebuilt. The next Sync tries again.
-			if rebuild[id] {
-				m.pending[id] = true
-			}
-			errs = append(errs, fmt.Errorf("start subscription %s: %w", id, err))
+		f := m.failed[id]
+		if f != nil && !rebuild[id] && f.version == s.Version && now.Before(f.next) {
+			errs = append(errs, fmt.Errorf("start subscription %s (next attempt in %s): %w", id, f.next.Sub(now).Round(time.Millisecond), f.err))
 			continue
 		}
-		delete(m.pending, id)
-		c, err := m.start(s)
+		err := m.prepare(s, rebuild[id] || (f != nil && f.rebuild))
+		var c *consumer
+		if err == nil {
+			c, err = m.start(s)
+		}
 		if err != nil {
+			// Not started: a reshaped copy must not be written to
+			// before it is rebuilt.
+			if f == nil {
+				f = &retry{}
+				m.failed[id] = f
+			}
+			f.rebuild = f.rebuild || rebuild[id]
+			f.version = s.Version
+			f.attempt++
+			f.err = err
+			f.next = now.Add(m.retryWait(f.attempt))
+			m.logger.Error("subscription not started, trying again later", "subscription", id, "system", s.System, "concept", s.Concept,
+				"channel", string(s.Channel), "attempt", f.attempt, "retry_in", f.next.Sub(now), "err", err)
 			errs = append(errs, fmt.Errorf("start subscription %s: %w", id, err))
 			continue
 		}
+		delete(m.failed, id)
 		m.running[id] = c
 	}
-	for id := range m.pending {
+	for id := range m.failed {
 		if _, ok := want[id]; !ok {
-			delete(m.pending, id)
+			delete(m.failed, id)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// prepare readies a stopped subscription's Rebuilder copy: with rebuild
-// (it was narrowed) it clears the copy and resets the consumer group; else
-// it resets the group only if the copy is missing while the group has
-// progress, which only an interrupted rebuild (or a copy deleted by hand)
-// leaves.
+// retryWait is the pause before attempt+1 at starting a subscription:
+// MinBackoff doubled per attempt, at most 60 × MaxBackoff.
+func (m *Manager) retryWait(attempt int) time.Duration {
+	limit := 60 * m.cfg.MaxBackoff
+	d := m.cfg.MinBackoff << min(attempt-1, 30)
+	if d <= 0 || d > limit {
+		d = limit
+	}
+	return d
+}
+
+// Failing returns, by subscription id, why each approved subscription
+// that should be delivering is not: its start or the rebuild of its copy
+// failed (for instance the schema registry refused the view schema) and
+// is tried again by a later Sync.
+func (m *Manager) Failing() map[string]error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]error, len(m.failed))
+	for id, f := range m.failed {
+		out[id] = f.err
+	}
+	return out
+}
+
+// prepare readies a stopped subscription's Rebuilder copy. With rebuild
+// (it was reshaped), or when the copy is not Current (a reshaping saved
+// before a restart, an interrupted rebuild, a copy deleted by hand), it
+// clears the copy and resets the consumer group, so that the snapshot
+// fills it again; then it records the copy as Built for s.
 func (m *Manager) prepare(s subscription.Subscription, rebuild bool) error {
 	rb := m.cfg.Rebuilders[s.Channel]
 	if rb == nil {
@@ -271,24 +341,25 @@ func (m *Manager) prepare(s subscription.Subscription, rebuild bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	logger := m.logger.With("subscription", s.ID, "system", s.System, "concept", s.Concept, "channel", string(s.Channel))
+	why := "subscription reshaped"
+	if !rebuild {
+		ok, err := rb.Current(ctx, s)
+		if err != nil {
+			return fmt.Errorf("check copy: %w", err)
+		}
+		rebuild, why = !ok, "copy missing or built for another projection"
+	}
 	if rebuild {
-		logger.Info("subscription narrowed: rebuilding its copy from the snapshot")
+		logger.Info(why+": rebuilding its copy from the snapshot", "fields", s.ApprovedFields, "protected_approved", s.ProtectedApproved)
 		if err := rb.Clear(ctx, s); err != nil {
-			return fmt.Errorf("rebuild narrowed copy: %w", err)
+			return fmt.Errorf("rebuild copy: %w", err)
 		}
 		if err := m.resetGroup(ctx, ConsumerGroup(s.ID)); err != nil {
-			return fmt.Errorf("rebuild narrowed copy: %w", err)
+			return fmt.Errorf("rebuild copy: %w", err)
 		}
-		return nil
 	}
-	ok, err := rb.Exists(ctx, s)
-	if err != nil {
-		return fmt.Errorf("check copy: %w", err)
-	}
-	if !ok {
-		if err := m.resetGroup(ctx, ConsumerGroup(s.ID)); err != nil {
-			return fmt.Errorf("copy missing: %w", err)
-		}
+	if err := rb.Built(ctx, s); err != nil {
+		return fmt.Errorf("prepare copy: %w", err)
 	}
 	return nil
 }

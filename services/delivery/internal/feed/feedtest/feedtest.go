@@ -198,6 +198,37 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
+	t.Run("a shape is recorded per subscription, replaced, and removed", func(t *testing.T) {
+		s := h(t)
+		if got, err := s.Shape(ctx, "a"); err != nil || got != "" {
+			t.Fatalf("shape of a new feed = %q, %v; want none", got, err)
+		}
+		for _, shape := range []string{"fields=givenNames", "fields=givenNames,surname"} {
+			if err := s.SetShape(ctx, "a", shape); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := s.Shape(ctx, "a"); err != nil || got != shape {
+				t.Fatalf("shape = %q, %v; want %q", got, err, shape)
+			}
+		}
+		if got, err := s.Shape(ctx, "b"); err != nil || got != "" {
+			t.Fatalf("another subscription's shape = %q, %v; want none", got, err)
+		}
+		mustAppend(t, s, entry("a", "k", "e1", channel.TypeChanged, 1, `{"id":"k"}`))
+		if err := s.Purge(ctx, "a"); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Shape(ctx, "a"); err != nil || got != "fields=givenNames,surname" {
+			t.Fatalf("shape after purge = %q, %v; want it kept", got, err)
+		}
+		if err := s.SetShape(ctx, "a", ""); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Shape(ctx, "a"); err != nil || got != "" {
+			t.Fatalf("shape after removal = %q, %v; want none", got, err)
+		}
+	})
+
 	t.Run("prune removes log entries stored before a time, never a feed's newest, never state", func(t *testing.T) {
 		s := h(t)
 		mustAppend(t, s, entry("a", "k", "e1", channel.TypeChanged, 1, `{"v":1}`))
