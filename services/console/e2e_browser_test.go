@@ -378,7 +378,7 @@ func TestE2EStewardWithoutGrantIsRefused(t *testing.T) {
 
 	q := c.signIn(t, c.token("Per Holm", auth.KindUser, steward("person")))
 	q.Navigate(c.url + "/records/person/" + person)
-	if got := q.Text("main"); !strings.Contains(got, "huvuddatakälla, systemet folkbokforing") {
+	if got := q.Text("main"); !strings.Contains(got, "Begreppets huvuddatakälla är folkbokforing. Poster ändras bara där") {
 		t.Fatalf("a person's page does not name its master: %q", got)
 	}
 	if q.Exists(`a[href$="/edit"]`) {

@@ -74,6 +74,16 @@ func mayWrite(r *Request, c *model.Concept) (bool, string) {
 	return true, ""
 }
 
+// writeState reports whether the record pages offer changes of c, and if
+// not, the note they show instead: for a concept mastered elsewhere, which
+// system keeps it and that corrections go there; otherwise what is needed.
+func writeState(r *Request, c *model.Concept) (bool, string) {
+	if c.Master != hubSystem {
+		return false, r.T("records.mastered", c.Master)
+	}
+	return mayWrite(r, c)
+}
+
 func needRead(r *Request, c *model.Concept) string { return r.T("records.need.read", c.ID) }
 
 type recordsIndexData struct {
@@ -170,12 +180,9 @@ func (s *Server) recordList(w http.ResponseWriter, r *Request) error {
 	qs := r.URL.Query()
 	d := listData{C: c, Columns: summaryColumns(c), Q: strings.TrimSpace(qs.Get("q")), IncludeEnded: qs.Get("ended") == "on",
 		Keys: c.NaturalKeys(), Key: qs.Get("key"), Value: strings.TrimSpace(qs.Get("value"))}
-	d.Writable, d.WriteNote = mayWrite(r, c)
+	d.Writable, d.WriteNote = writeState(r, c)
 	var filter map[string]string
 	d.Filters, filter = listFilters(r, c, qs)
-	if c.Master != hubSystem {
-		d.WriteNote = r.T("records.mastered", c.Master)
-	}
 
 	if d.Value != "" {
 		if a := c.Attribute(d.Key); a == nil || !a.NaturalKey {
@@ -287,7 +294,7 @@ func (s *Server) recordPage(w http.ResponseWriter, r *Request) error {
 		return refusedBy(err, needRead(r, c))
 	}
 	d := recordData{C: c, R: rec, Shown: flattenShown(r, c.Attributes, "", "", rec.State), History: historyEntries(r, c, changes)}
-	d.Writable, d.WriteNote = mayWrite(r, c)
+	d.Writable, d.WriteNote = writeState(r, c)
 	if rec.EndedAt != nil {
 		d.Writable = false
 		d.Ended = r.T("records.ended.at", formatTime(*rec.EndedAt), rec.EndReason)

@@ -321,3 +321,27 @@ func TestListFiltersByCode(t *testing.T) {
 	mustNotContain(t, p, "Solskolan")
 	mustContain(t, b.get("/records/unit"), "Ekorrens förskola", "Solskolan")
 }
+
+// TestPersonPageNamesItsMasterSource: a person (mastered by the population
+// register) is read-only here; its page says which system keeps it and that
+// corrections go there, not the refused page's "what is needed" text.
+func TestPersonPageNamesItsMasterSource(t *testing.T) {
+	h := startHub(t)
+	secret, _, err := h.md.Tokens().Issue(context.Background(), auth.IssueRequest{Subject: "folkbokforing", Kind: auth.KindSystem, Name: "folkbokforing",
+		Grants: []auth.Grant{{Role: auth.RolePublisher, System: "folkbokforing"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fh := &flowHub{t: t, mdURL: h.api.MasterdataURL}
+	id := fh.publish(secret, testPerson("201405052380", "Ella", "Storgatan 1"))[0]
+	b := h.browser(h.token("per", steward("person")))
+	for _, path := range []string{"/records/person/" + id, "/records/person"} {
+		p := b.get(path)
+		if p.status != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, p.status)
+		}
+		mustContain(t, p, "Begreppets huvuddatakälla är folkbokforing. Poster ändras bara där; felanmäl rättelser till folkbokforing.")
+		mustNotContain(t, p, "att vara begreppets huvuddatakälla", `/edit"`)
+	}
+	mustContain(t, b.get("/records/person/"+id+"?lang=en"), "This concept&#39;s master source is folkbokforing.")
+}
