@@ -99,7 +99,7 @@ func buildForm(r *Request, attrs []*model.Attribute, values url.Values, errs []a
 	}
 	walk(fm.Fields)
 	for _, e := range errs {
-		msg := fieldMessage(r, e)
+		msg := fieldMessage(r, attrs, e)
 		f := nearestField(byName, e.Field)
 		if f == nil {
 			fm.Errors = append(fm.Errors, formError{Label: e.Field, Message: msg})
@@ -118,13 +118,91 @@ func buildForm(r *Request, attrs []*model.Attribute, values url.Values, errs []a
 	return fm
 }
 
-// fieldMessage words a field error in the request's language when its
-// rule has a message, otherwise keeps the API's words (English).
-func fieldMessage(r *Request, e api.FieldError) string {
+// fieldMessage words a field error in the request's language by its rule
+// (the API's stable word, see model.FieldError), with the limits the model
+// sets for the field in attrs; the API's own words (English) are kept only
+// for a rule the console does not know.
+func fieldMessage(r *Request, attrs []*model.Attribute, e api.FieldError) string {
+	a := fieldAttribute(attrs, e.Field)
+	var v model.Validation
+	if a != nil {
+		v = a.Validation
+	}
+	list := a != nil && a.Type == model.List
+	switch e.Rule {
+	case "type":
+		if a != nil {
+			switch a.Type {
+			case model.Int, model.Long:
+				return r.T("rule.type.whole")
+			case model.Decimal:
+				return r.T("rule.type.decimal")
+			case model.Boolean:
+				return r.T("rule.type.boolean")
+			}
+		}
+	case "format":
+		if a != nil && a.Type == model.Date {
+			return r.T("rule.format.date")
+		}
+		if a != nil && a.Type == model.Timestamp {
+			return r.T("rule.format.timestamp")
+		}
+	case "minLength":
+		if v.MinLength != nil && list {
+			return r.T("rule.minLength.items", *v.MinLength)
+		} else if v.MinLength != nil {
+			return r.T("rule.minLength.chars", *v.MinLength)
+		}
+	case "maxLength":
+		if v.MaxLength != nil && list {
+			return r.T("rule.maxLength.items", *v.MaxLength)
+		} else if v.MaxLength != nil {
+			return r.T("rule.maxLength.chars", *v.MaxLength)
+		}
+	case "min":
+		if v.Min != nil {
+			return r.T("rule.min.value", formatLimit(*v.Min))
+		}
+	case "max":
+		if v.Max != nil {
+			return r.T("rule.max.value", formatLimit(*v.Max))
+		}
+	case "check":
+		if v.Check != "" && catalogue.Has("rule.check."+v.Check) {
+			return r.T("rule.check." + v.Check)
+		}
+	case "decimal":
+		if a != nil && a.Type == model.Decimal {
+			return r.T("rule.decimal.digits", a.Precision, a.Scale)
+		}
+	case "reference":
+		if a != nil && a.Ref != "" {
+			return r.T("rule.reference.concept", a.Ref)
+		}
+	}
 	if key := "rule." + e.Rule; catalogue.Has(key) {
-		return r.T(key) + " (" + e.Message + ")"
+		return r.T(key)
 	}
 	return e.Message
+}
+
+// formatLimit writes a model limit as people write numbers: 420, not 420.000000.
+func formatLimit(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// fieldAttribute is the attribute an error's field path names, an item of
+// a list of plain values (e.g. "phoneNumbers[1]") included; nil when the
+// path names none.
+func fieldAttribute(attrs []*model.Attribute, path string) *model.Attribute {
+	if a := attributeAt(attrs, path); a != nil {
+		return a
+	}
+	if i := strings.LastIndexByte(path, '['); i > 0 && strings.HasSuffix(path, "]") {
+		if l := attributeAt(attrs, path[:i]); l != nil && l.Type == model.List && l.Items != nil {
+			return l.Items
+		}
+	}
+	return nil
 }
 
 func nearestField(byName map[string]*formField, path string) *formField {

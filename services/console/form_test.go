@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/i18n"
 )
@@ -134,5 +135,40 @@ func TestParseImportReadsSemicolons(t *testing.T) {
 	}
 	if len(rows) != 1 || rows[0].Values.Get("name") != "Solskolan, F-9" || rows[0].Values.Get("unitType") != "PRIMARY_SCHOOL" || rows[0].Row != 2 {
 		t.Fatalf("rows %+v", rows)
+	}
+}
+
+// TestFieldMessagesAreWordedByRule: a field error is worded in the page's
+// language from the API's rule and the model's limits for the field, never
+// mixed with the API's English; an unknown rule keeps the API's text.
+func TestFieldMessagesAreWordedByRule(t *testing.T) {
+	m, _ := contracts.Model()
+	unit, person := m.Concept("unit").Attributes, m.Concept("person").Attributes
+	for _, tc := range []struct {
+		attrs  []*model.Attribute
+		e      api.FieldError
+		sv, en string
+	}{
+		{unit, api.FieldError{Field: "name", Rule: "required", Message: "is required"}, "måste anges", "is required"},
+		{unit, api.FieldError{Field: "name", Rule: "maxLength", Message: "must be at most 200 characters"}, "får ha högst 200 tecken", "may have at most 200 characters"},
+		{unit, api.FieldError{Field: "capacity", Rule: "type", Message: `must be a whole number, got "many"`}, "måste vara ett heltal", "must be a whole number"},
+		{unit, api.FieldError{Field: "capacity", Rule: "max", Message: "must be at most 100000"}, "får vara högst 100000", "may be at most 100000"},
+		{unit, api.FieldError{Field: "unitType", Rule: "enum", Message: `"CASTLE" is not one of PRIMARY_SCHOOL, ...`}, "är inte en av de tillåtna koderna", "is not one of the allowed codes"},
+		{unit, api.FieldError{Field: "openingHours[0].opens", Rule: "pattern", Message: "must match [0-2][0-9]:[0-5][0-9]"}, "har fel format", "has the wrong format"},
+		{unit, api.FieldError{Field: "validFrom", Rule: "format", Message: `"2019" is not a date YYYY-MM-DD`}, "måste vara ett datum, ÅÅÅÅ-MM-DD", "must be a date, YYYY-MM-DD"},
+		{unit, api.FieldError{Field: "ownerNamnd", Rule: "reference", Message: "must be the id of a namnd record"}, "måste vara id för en post av begreppet namnd", "must be the id of a record of the concept namnd"},
+		{unit, api.FieldError{Field: "schoolUnitCode", Rule: "unique", Message: "is held by another record"}, "finns redan på en annan post", "is already held by another record"},
+		{person, api.FieldError{Field: "personalIdentityNumber", Rule: "check", Message: "bad checksum"}, "är inte ett giltigt personnummer", "is not a valid personal identity number"},
+		{person, api.FieldError{Field: "phoneNumbers[1]", Rule: "pattern", Message: "must match"}, "har fel format", "has the wrong format"},
+		{unit, api.FieldError{Field: "", Rule: "conflict", Message: "the record changed"}, "the record changed", "the record changed"},
+	} {
+		for _, lang := range []struct {
+			l    i18n.Lang
+			want string
+		}{{i18n.SV, tc.sv}, {i18n.EN, tc.en}} {
+			if got := fieldMessage(&Request{Lang: lang.l}, tc.attrs, tc.e); got != lang.want {
+				t.Errorf("%s %s/%s: %q, want %q", lang.l, tc.e.Field, tc.e.Rule, got, lang.want)
+			}
+		}
 	}
 }

@@ -80,7 +80,9 @@ func TestCreateWithInvalidInputShowsFieldErrorsAndCreatesNothing(t *testing.T) {
 	}
 	mustContain(t, p, `id="error-summary"`, `href="#f-name"`, `href="#f-capacity"`, `href="#reason"`,
 		`<p class="field-error" id="f-capacity-error">`, `aria-describedby="f-capacity-help f-capacity-error"`, `aria-invalid="true"`,
-		`value="many"`, "Ange ett skäl.")
+		`value="many"`, "Ange ett skäl.", "måste vara ett heltal", "måste anges")
+	// In Swedish only: the API's English rule text is not appended.
+	mustNotContain(t, p, "is required", "måste anges (", "whole number")
 
 	// Errors the API finds: an enum code and a pattern in a list item.
 	f = unitForm("Solskolan")
@@ -93,7 +95,8 @@ func TestCreateWithInvalidInputShowsFieldErrorsAndCreatesNothing(t *testing.T) {
 		t.Fatalf("status %d, want 400: %s", p.status, p.body)
 	}
 	mustContain(t, p, `href="#f-unitType"`, "is not one of the allowed codes", `href="#f-openingHours-0-opens"`,
-		`id="f-openingHours-0-opens-error"`, `value="7.30"`, `value="Solskolan"`)
+		`id="f-openingHours-0-opens-error"`, `value="7.30"`, `value="Solskolan"`, "has the wrong format")
+	mustNotContain(t, p, "CASTLE&#34; is not one of", "must match")
 	if n := h.count(tok, "unit"); n != 0 {
 		t.Fatalf("invalid forms created %d records", n)
 	}
