@@ -39,6 +39,21 @@ type narrowHub struct {
 	mgr    *pipeline.Manager
 	dialer *kafka.Dialer
 	feed   feed.Store
+	reg    *avroserde.RegistryClient
+	// newManager builds a pipeline as a restarted process would: a Kafka
+	// channel and a feed of its own on the same broker, registry and
+	// feed database.
+	newManager func() *pipeline.Manager
+}
+
+// restart stops the pipeline and starts a new one, as after a process
+// restart; it starts no consumer until Sync.
+func (h *narrowHub) restart(t *testing.T) {
+	t.Helper()
+	if err := h.mgr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h.mgr = h.newManager()
 }
 
 // startNarrowHub runs a SASL broker with the person state topic holding
@@ -117,11 +132,6 @@ func startNarrowHub(t *testing.T, ctx context.Context) *narrowHub {
 	if err := w.WriteMessages(ctx, msgs...); err != nil {
 		t.Fatal(err)
 	}
-	ch, err := kafkaview.New(kafkaview.Config{Brokers: []string{broker.Addr()}, Registrar: reg, Model: m, Schemas: schemas, Auth: hubUser})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ch.Close() })
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "feed.db")+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate")
 	if err != nil {
 		t.Fatal(err)
@@ -134,19 +144,29 @@ func startNarrowHub(t *testing.T, ctx context.Context) *narrowHub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fd, err := feed.New(feed.Config{Store: fs, CursorKey: bytes.Repeat([]byte("k"), feed.MinCursorKeyLen),
-		Subscriptions: func(context.Context, string) (subscription.Subscription, bool, error) {
-			return subscription.Subscription{}, false, nil
-		}})
-	if err != nil {
-		t.Fatal(err)
+	h := &narrowHub{broker: broker, dialer: dialer, feed: fs, reg: reg}
+	h.newManager = func() *pipeline.Manager {
+		ch, err := kafkaview.New(kafkaview.Config{Brokers: []string{broker.Addr()}, Registrar: reg, Model: m, Schemas: schemas, Auth: hubUser})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ch.Close() })
+		fd, err := feed.New(feed.Config{Store: fs, CursorKey: bytes.Repeat([]byte("k"), feed.MinCursorKeyLen),
+			Subscriptions: func(context.Context, string) (subscription.Subscription, bool, error) {
+				return subscription.Subscription{}, false, nil
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mgr := pipeline.New(pipeline.Config{Brokers: []string{broker.Addr()}, Registry: reg, Model: m, Schemas: schemas, Dialer: dialer,
+			Channels:     map[subscription.ChannelKind]channel.Channel{subscription.ChannelKafka: ch, subscription.ChannelFeed: fd},
+			Rebuilders:   map[subscription.ChannelKind]pipeline.Rebuilder{subscription.ChannelKafka: ch, subscription.ChannelFeed: fd},
+			FetchMaxWait: 50 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+		t.Cleanup(func() { mgr.Close() })
+		return mgr
 	}
-	mgr := pipeline.New(pipeline.Config{Brokers: []string{broker.Addr()}, Registry: reg, Model: m, Schemas: schemas, Dialer: dialer,
-		Channels:     map[subscription.ChannelKind]channel.Channel{subscription.ChannelKafka: ch, subscription.ChannelFeed: fd},
-		Rebuilders:   map[subscription.ChannelKind]pipeline.Rebuilder{subscription.ChannelKafka: ch, subscription.ChannelFeed: fd},
-		FetchMaxWait: 50 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
-	t.Cleanup(func() { mgr.Close() })
-	return &narrowHub{broker: broker, mgr: mgr, dialer: dialer, feed: fs}
+	h.mgr = h.newManager()
+	return h
 }
 
 // readView returns every record of topic from the beginning, as the

@@ -1,0 +1,205 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
+)
+
+// eventually calls check until it reports true, and fails the test with
+// check's last account when ctx ends first.
+func eventually(t *testing.T, ctx context.Context, check func() (bool, string)) {
+	t.Helper()
+	for {
+		ok, why := check()
+		if ok {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal(why)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// viewHasSurnames reports whether topic, read from the beginning, holds
+// every person, each of its records with the person's surname.
+func (h *narrowHub) viewHasSurnames(t *testing.T, ctx context.Context, topic string) (bool, string) {
+	msgs := h.readView(t, ctx, topic)
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		n := strings.TrimPrefix(string(m.Key), "p-")
+		if !bytes.Contains(m.Value, []byte("Withdrawnsson"+n)) {
+			return false, fmt.Sprintf("%s offset %d/%d (key %s) has no surname: %q", topic, m.Partition, m.Offset, m.Key, m.Value)
+		}
+		seen[string(m.Key)] = true
+	}
+	if len(seen) != statePersons {
+		return false, fmt.Sprintf("%s holds %d of %d persons", topic, len(seen), statePersons)
+	}
+	return true, ""
+}
+
+// viewLacksSurnames reports whether topic, read from the beginning, holds
+// every person and no surname.
+func (h *narrowHub) viewLacksSurnames(t *testing.T, ctx context.Context, topic string) (bool, string) {
+	msgs := h.readView(t, ctx, topic)
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		if bytes.Contains(m.Value, []byte("Withdrawnsson")) {
+			return false, fmt.Sprintf("%s offset %d/%d (key %s) holds a withdrawn surname", topic, m.Partition, m.Offset, m.Key)
+		}
+		seen[string(m.Key)] = true
+	}
+	if len(seen) != statePersons {
+		return false, fmt.Sprintf("%s holds %d of %d persons", topic, len(seen), statePersons)
+	}
+	return true, ""
+}
+
+// feedHasSurnames reports whether sub's feed snapshot holds every person,
+// each with its surname.
+func (h *narrowHub) feedHasSurnames(t *testing.T, ctx context.Context, sub string) (bool, string) {
+	snap, err := h.feed.Snapshot(ctx, sub, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap) != statePersons {
+		return false, fmt.Sprintf("feed %s holds %d of %d persons", sub, len(snap), statePersons)
+	}
+	for _, e := range snap {
+		want := `"surname":"Withdrawnsson` + strings.TrimPrefix(e.Key, "p-") + `"`
+		if !bytes.Contains(e.State, []byte(want)) {
+			return false, fmt.Sprintf("feed %s: %s has no surname: %s", sub, e.Key, e.State)
+		}
+	}
+	return true, ""
+}
+
+func widened(s subscription.Subscription) subscription.Subscription {
+	s.RequestedFields, s.ApprovedFields, s.Version = []string{"givenNames", "surname"}, []string{"givenNames", "surname"}, s.Version+1
+	return s
+}
+
+func narrowed(s subscription.Subscription) subscription.Subscription {
+	s.ApprovedFields, s.Version = []string{"givenNames"}, s.Version+1
+	return s
+}
+
+// Widening a Kafka subscription by a field the contract requires (person
+// surname) rebuilds its view topic: the registry does not refuse the
+// wider schema (a required field added is incompatible with the old
+// versions under BACKWARD_TRANSITIVE, which go with the old data), and
+// read from the beginning the view holds every person with a surname.
+func TestWideningWithARequiredFieldRebuildsTheViewTopic(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h := startNarrowHub(t, ctx)
+	sub := subscription.Subscription{ID: "s-skol", System: "skolplattform", Concept: "person", Major: 1, Channel: subscription.ChannelKafka,
+		RequestedFields: []string{"givenNames"}, ApprovedFields: []string{"givenNames"}, Status: subscription.StatusApproved, Version: 2}
+	topic := kafkaview.Topic(sub)
+	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, ctx, func() (bool, string) { return h.viewLacksSurnames(t, ctx, topic) })
+
+	if err := h.mgr.Sync([]subscription.Subscription{widened(sub)}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, ctx, func() (bool, string) { return h.viewHasSurnames(t, ctx, topic) })
+	_, latest, err := h.reg.LatestSchema(ctx, avroserde.TopicSubject(topic, false))
+	if err != nil || !strings.Contains(latest, `"surname"`) {
+		t.Errorf("latest view schema = %s, %v; want one with surname", latest, err)
+	}
+	if f := h.mgr.Failing(); len(f) != 0 {
+		t.Errorf("after the rebuild, failing subscriptions: %v", f)
+	}
+}
+
+// Widening a feed subscription rebuilds its feed: every record's current
+// state gets the newly approved field, without the system asking again.
+func TestWideningRebuildsTheFeed(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h := startNarrowHub(t, ctx)
+	sub := subscription.Subscription{ID: "s-feed", System: "socialtjanst", Concept: "person", Major: 1, Channel: subscription.ChannelFeed,
+		RequestedFields: []string{"givenNames"}, ApprovedFields: []string{"givenNames"}, Status: subscription.StatusApproved, Version: 2}
+	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range h.waitForFeed(t, ctx, sub.ID) {
+		if bytes.Contains(e.State, []byte("surname")) {
+			t.Fatalf("before widening %s has a surname: %s", e.Key, e.State)
+		}
+	}
+	if err := h.mgr.Sync([]subscription.Subscription{widened(sub)}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, ctx, func() (bool, string) { return h.feedHasSurnames(t, ctx, sub.ID) })
+}
+
+// A reshaping saved while the pipeline was down (the process died after
+// the decision was stored, before the rebuild began) is rebuilt when the
+// pipeline starts again: widened Kafka and feed subscriptions get the new
+// field for every record, a narrowed Kafka subscription loses it.
+func TestReshapingSavedBeforeARestartIsRebuiltAtStart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	h := startNarrowHub(t, ctx)
+	narrow := func(id, system string, ch subscription.ChannelKind) subscription.Subscription {
+		return subscription.Subscription{ID: id, System: system, Concept: "person", Major: 1, Channel: ch,
+			RequestedFields: []string{"givenNames", "surname"}, ApprovedFields: []string{"givenNames"}, Status: subscription.StatusApproved, Version: 2}
+	}
+	kafkaSub, feedSub := narrow("s-skol", "skolplattform", subscription.ChannelKafka), narrow("s-feed", "socialtjanst", subscription.ChannelFeed)
+	wideSub := widened(narrow("s-bibl", "bibliotek", subscription.ChannelKafka))
+	if err := h.mgr.Sync([]subscription.Subscription{kafkaSub, feedSub, wideSub}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, ctx, func() (bool, string) { return h.viewLacksSurnames(t, ctx, kafkaview.Topic(kafkaSub)) })
+	eventually(t, ctx, func() (bool, string) { return h.viewHasSurnames(t, ctx, kafkaview.Topic(wideSub)) })
+	h.waitForFeed(t, ctx, feedSub.ID)
+
+	// The decisions are stored while no pipeline runs.
+	h.restart(t)
+	if err := h.mgr.Sync([]subscription.Subscription{widened(kafkaSub), widened(feedSub), narrowed(wideSub)}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, ctx, func() (bool, string) { return h.viewHasSurnames(t, ctx, kafkaview.Topic(kafkaSub)) })
+	eventually(t, ctx, func() (bool, string) { return h.feedHasSurnames(t, ctx, feedSub.ID) })
+	eventually(t, ctx, func() (bool, string) { return h.viewLacksSurnames(t, ctx, kafkaview.Topic(wideSub)) })
+
+	// Started again unchanged, nothing is rebuilt: the views keep their
+	// records (a rebuild would delete the topic and write them anew).
+	written := func() []string {
+		var out []string
+		for _, m := range h.readView(t, ctx, kafkaview.Topic(kafkaSub)) {
+			out = append(out, fmt.Sprintf("%d/%d@%s", m.Partition, m.Offset, m.Time.Format(time.RFC3339Nano)))
+		}
+		return out
+	}
+	before := written()
+	oldHead, err := h.feed.Head(ctx, feedSub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.restart(t)
+	if err := h.mgr.Sync([]subscription.Subscription{widened(kafkaSub), widened(feedSub), narrowed(wideSub)}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if after := written(); !slices.Equal(after, before) {
+		t.Errorf("restarted unchanged, the view was written again: records %v, before %v", after, before)
+	}
+	if head, err := h.feed.Head(ctx, feedSub.ID); err != nil || head != oldHead {
+		t.Errorf("restarted unchanged, the feed's head is %d (%v), not %d", head, err, oldHead)
+	}
+}
