@@ -436,7 +436,16 @@ func (s *Server) jobData(r *Request, j *importJob) importJobData {
 		d.Percent = st.Processed * 100 / j.Total
 	}
 	if st.Finished {
+		// The page words each problem in the reader's language by its rule;
+		// the downloaded CSV keeps the API's rule and words.
+		var attrs []*model.Attribute
+		if c := s.model.Concept(j.Concept); c != nil {
+			attrs = c.Attributes
+		}
 		d.Rejected = j.rejectedRows()
+		for i, rj := range d.Rejected {
+			d.Rejected[i].Message = fieldMessage(r, attrs, api.FieldError{Field: rj.Field, Rule: rj.Rule, Message: rj.Message})
+		}
 		switch st.Failure {
 		case "refused":
 			d.Failure = r.T("import.failure.refused")

@@ -81,6 +81,10 @@ func TestImportWithProgressAndRejectedRows(t *testing.T) {
 	frag := b.get("/import/" + id + "/progress?lang=en")
 	mustContain(t, frag, "data-done", "4 of 4 rows processed: 1 created, 3 rejected")
 	mustNotContain(t, frag, "<html")
+	// The page words each rejected row's problem in the reader's language.
+	mustContain(t, p, "är inte en av de tillåtna koderna", "måste vara ett heltal", "har fel format")
+	mustContain(t, frag, "is not one of the allowed codes", "must be a whole number", "has the wrong format")
+	mustNotContain(t, p, "is not one of", "must match")
 
 	csvPage := b.get("/import/" + id + "/rejected.csv")
 	if ct := csvPage.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
