@@ -407,9 +407,10 @@ func (s *Server) init(ctx context.Context, d sqlstore.Dialect, m *model.Model, s
 	}
 	s.pipeline = pipeline.New(pipeline.Config{Brokers: s.cfg.Brokers, Registry: reg, Model: m, Schemas: schemas, Channels: chans, Logger: s.logger,
 		FetchMaxWait: 100 * time.Millisecond, Dialer: dialer,
-		// A narrowed Kafka subscription's view topic, and a narrowed feed,
-		// are rebuilt, so that records with withdrawn fields do not stay
-		// readable in them.
+		// A reshaped Kafka subscription's view topic, and a reshaped feed,
+		// are rebuilt (also at start, for a decision saved before a
+		// restart): after a narrowing no record keeps withdrawn fields,
+		// after a widening every record gets the newly approved ones.
 		Rebuilders: map[subscription.ChannelKind]pipeline.Rebuilder{subscription.ChannelKafka: kc, subscription.ChannelFeed: s.feed}})
 	lagTransport, err := s.cfg.Kafka.Transport("samnav-delivery-lag")
 	if err != nil {
