@@ -40,6 +40,7 @@ type narrowHub struct {
 	dialer *kafka.Dialer
 	feed   feed.Store
 	reg    *avroserde.RegistryClient
+	regURL string
 	// newManager builds a pipeline as a restarted process would: a Kafka
 	// channel and a feed of its own on the same broker, registry and
 	// feed database.
@@ -144,7 +145,7 @@ func startNarrowHub(t *testing.T, ctx context.Context) *narrowHub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &narrowHub{broker: broker, dialer: dialer, feed: fs, reg: reg}
+	h := &narrowHub{broker: broker, dialer: dialer, feed: fs, reg: reg, regURL: "http://" + rs.Addr()}
 	h.newManager = func() *pipeline.Manager {
 		ch, err := kafkaview.New(kafkaview.Config{Brokers: []string{broker.Addr()}, Registrar: reg, Model: m, Schemas: schemas, Auth: hubUser})
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -202,4 +203,65 @@ func TestReshapingSavedBeforeARestartIsRebuiltAtStart(t *testing.T) {
 	if head, err := h.feed.Head(ctx, feedSub.ID); err != nil || head != oldHead {
 		t.Errorf("restarted unchanged, the feed's head is %d (%v), not %d", head, err, oldHead)
 	}
+}
+
+// setMode sets the registry mode of subject (READONLY refuses every
+// write to it).
+func (h *narrowHub) setMode(t *testing.T, ctx context.Context, subject, mode string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, h.regURL+"/mode/"+subject, strings.NewReader(`{"mode":"`+mode+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", avroserde.ContentType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("set mode of %s to %s: %s", subject, mode, resp.Status)
+	}
+}
+
+// A rebuild the registry refuses does not deliver the old view, nor spin:
+// Sync returns the refusal naming the subject with the registry's
+// message, Failing shows it, and a later Sync rebuilds once the registry
+// accepts.
+func TestARefusedRebuildSurfacesAndIsRetried(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h := startNarrowHub(t, ctx)
+	sub := subscription.Subscription{ID: "s-skol", System: "skolplattform", Concept: "person", Major: 1, Channel: subscription.ChannelKafka,
+		RequestedFields: []string{"givenNames"}, ApprovedFields: []string{"givenNames"}, Status: subscription.StatusApproved, Version: 2}
+	topic := kafkaview.Topic(sub)
+	subject := avroserde.TopicSubject(topic, false)
+	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, ctx, func() (bool, string) { return h.viewLacksSurnames(t, ctx, topic) })
+
+	h.setMode(t, ctx, subject, "READONLY")
+	err := h.mgr.Sync([]subscription.Subscription{widened(sub)})
+	if err == nil || !strings.Contains(err.Error(), subject) || !strings.Contains(err.Error(), "read-only mode") {
+		t.Fatalf("Sync with the view subject read-only = %v; want the refusal naming %s with the registry's message", err, subject)
+	}
+	if f := h.mgr.Failing()[sub.ID]; f == nil || !strings.Contains(f.Error(), "read-only mode") {
+		t.Errorf("Failing()[%s] = %v; want the refusal", sub.ID, f)
+	}
+	if slices.Contains(h.mgr.Running(), sub.ID) {
+		t.Errorf("%s delivers although its rebuild failed", sub.ID)
+	}
+
+	h.setMode(t, ctx, subject, "READWRITE")
+	eventually(t, ctx, func() (bool, string) {
+		if err := h.mgr.Sync([]subscription.Subscription{widened(sub)}); err != nil {
+			return false, fmt.Sprintf("Sync after the registry accepts again: %v", err)
+		}
+		return true, ""
+	})
+	if f := h.mgr.Failing(); len(f) != 0 {
+		t.Errorf("after the rebuild, failing subscriptions: %v", f)
+	}
+	eventually(t, ctx, func() (bool, string) { return h.viewHasSurnames(t, ctx, topic) })
 }
