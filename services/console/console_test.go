@@ -27,7 +27,7 @@ func TestEveryMessageHasEveryLanguage(t *testing.T) {
 	}
 }
 
-var templateKey = regexp.MustCompile(`\.T "([^"]+)"`)
+var templateKey = regexp.MustCompile(`\.TH? "([^"]+)"`)
 
 // TestTemplatesUseOnlyKnownMessages fails when a template names a message
 // key the catalogue does not hold.

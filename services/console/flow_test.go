@@ -75,6 +75,9 @@ func TestLiveFlow(t *testing.T) {
 			t.Errorf("the change does not show %q:\n%s", want, item)
 		}
 	}
+	if n := len(pageTime.FindAllString(item, -1)); n != 4 {
+		t.Errorf("%d times in the city's format, want the change's and 3 deliveries':\n%s", n, item)
+	}
 	if strings.Contains(item, "Personnummer") {
 		t.Errorf("the flow names a field no subscription receives:\n%s", item)
 	}

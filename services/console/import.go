@@ -269,9 +269,10 @@ type importPageData struct {
 }
 
 type importJobView struct {
-	ID, Concept, File, Started string
-	State                      importState
-	Total                      int
+	ID, Concept, File string
+	Started           time.Time
+	State             importState
+	Total             int
 }
 
 func (s *Server) importableConcepts(r *Request) []*model.Concept {
@@ -291,7 +292,7 @@ func (s *Server) importPage(w http.ResponseWriter, r *Request) error {
 func (s *Server) importData(r *Request) importPageData {
 	d := importPageData{Concepts: s.importableConcepts(r), Concept: r.URL.Query().Get("concept")}
 	for _, j := range s.imports.of(ownerOf(r.Principal())) {
-		d.Jobs = append(d.Jobs, importJobView{ID: j.ID, Concept: j.Concept, File: j.File, Started: formatTime(j.Started), State: j.snapshot(), Total: j.Total})
+		d.Jobs = append(d.Jobs, importJobView{ID: j.ID, Concept: j.Concept, File: j.File, Started: j.Started, State: j.snapshot(), Total: j.Total})
 	}
 	return d
 }
@@ -421,17 +422,18 @@ func (s *Server) job(r *Request) (*importJob, error) {
 }
 
 type importJobData struct {
-	ID, Concept, File, Started string
-	Total                      int
-	State                      importState
-	Percent                    int
-	Rejected                   []rejected
-	Failure                    string
+	ID, Concept, File string
+	Started           time.Time
+	Total             int
+	State             importState
+	Percent           int
+	Rejected          []rejected
+	Failure           string
 }
 
 func (s *Server) jobData(r *Request, j *importJob) importJobData {
 	st := j.snapshot()
-	d := importJobData{ID: j.ID, Concept: j.Concept, File: j.File, Started: formatTime(j.Started), Total: j.Total, State: st}
+	d := importJobData{ID: j.ID, Concept: j.Concept, File: j.File, Started: j.Started, Total: j.Total, State: st}
 	if j.Total > 0 {
 		d.Percent = st.Processed * 100 / j.Total
 	}

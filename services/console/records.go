@@ -241,7 +241,7 @@ func (s *Server) recordList(w http.ResponseWriter, r *Request) error {
 type historyEntry struct {
 	Revision int64
 	Kind     string
-	At       string
+	At       time.Time
 	Who      string
 	System   string
 	Token    string
@@ -257,10 +257,7 @@ type recordData struct {
 	Writable  bool
 	WriteNote string
 	Notice    string
-	Ended     string
 }
-
-func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
 
 // historyEntries turns changes (oldest first) into entries, newest first,
 // each with its differences from the state before it.
@@ -268,7 +265,7 @@ func historyEntries(r *Request, c *model.Concept, changes []api.Change) []histor
 	out := make([]historyEntry, 0, len(changes))
 	var before map[string]any
 	for _, ch := range changes {
-		e := historyEntry{Revision: ch.Revision, Kind: r.T("kind." + ch.Kind), At: formatTime(ch.At), Who: ch.Actor.Subject,
+		e := historyEntry{Revision: ch.Revision, Kind: r.T("kind." + ch.Kind), At: ch.At, Who: ch.Actor.Subject,
 			System: ch.Actor.System, Token: ch.Actor.CredentialID, Reason: ch.Reason}
 		if ch.State != nil || before != nil {
 			e.Rows = diffStates(r, c.Attributes, before, ch.State)
@@ -297,7 +294,6 @@ func (s *Server) recordPage(w http.ResponseWriter, r *Request) error {
 	d.Writable, d.WriteNote = writeState(r, c)
 	if rec.EndedAt != nil {
 		d.Writable = false
-		d.Ended = r.T("records.ended.at", formatTime(*rec.EndedAt), rec.EndReason)
 	}
 	if done := r.URL.Query().Get("done"); done == "created" || done == "updated" || done == "ended" {
 		d.Notice = r.T("records.done." + done)

@@ -246,8 +246,13 @@ func TestHistoryShowsWhoWhenWhyAndWhatChanged(t *testing.T) {
 		t.Fatalf("end: %d %s", p.status, p.body)
 	}
 	p = b.get("/records/unit/" + rec.ID + "?lang=en")
-	mustContain(t, p, "Revision 3: ended", "closed down", "The record was ended")
-	mustNotContain(t, p, `/edit"`)
+	mustContain(t, p, "Revision 3: ended", "closed down", "The record was ended <time")
+	mustNotContain(t, p, `/edit"`, " UTC")
+	// Each revision and the end are shown in the city's zone, with a
+	// machine-readable time.
+	if n := len(pageTime.FindAllString(p.body, -1)); n != 4 {
+		t.Fatalf("%d times in the city's format, want 4 (3 revisions and the end):\n%s", n, p.body)
+	}
 }
 
 func TestReferencesAreChosenFromRecordsAndLinked(t *testing.T) {

@@ -40,26 +40,8 @@ var _ = registerFeature(Feature{
 })
 
 var _ = templateFuncs(template.FuncMap{
-	"subTime": subTime,
-	"subAgo":  subAgo,
+	"subAgo": subAgo,
 })
-
-// subZone is the city's time zone: the console shows times as its
-// people read them.
-var subZone = func() *time.Location {
-	if l, err := time.LoadLocation("Europe/Stockholm"); err == nil {
-		return l
-	}
-	return time.UTC
-}()
-
-// subTime formats t in the city's time zone; "–" for the zero time.
-func subTime(t time.Time) string {
-	if t.IsZero() {
-		return "–"
-	}
-	return t.In(subZone).Format("2006-01-02 15:04:05")
-}
 
 // subAgo is how long before now t was, rounded to what a person reads.
 func subAgo(t, now time.Time) string {

@@ -247,6 +247,10 @@ func TestSubscriptionRequestDecide(t *testing.T) {
 	}
 	p = school.get("/subscriptions/" + id)
 	mustContain(t, p, "Godkänd med färre fält", "Olle Ägare", "the identity number and the address are not needed")
+	// Created and each decision: in the city's zone, named, as on every page.
+	if n := len(pageTime.FindAllString(p.body, -1)); n < 2 {
+		t.Fatalf("%d times in the city's format, want the creation and the decisions:\n%s", n, p.body)
+	}
 	if !regexp.MustCompile(`id="sub-approved">[^<]*Efternamn`).MatchString(p.body) || strings.Contains(p.body, `id="sub-approved">Personnummer`) {
 		t.Fatalf("approved fields shown wrongly:\n%s", p.body)
 	}
@@ -350,6 +354,9 @@ func TestSubscriptionLagAndWebhookLog(t *testing.T) {
 		return true
 	})
 	p = library.get("/subscriptions/" + id + "/webhook")
+	if !pageTime.MatchString(p.body) {
+		t.Fatalf("the delivery log shows no time in the city's format:\n%s", p.body)
+	}
 	mustContain(t, p, rcv.URL+"/hook", "<td>503</td>", "väntar", fmt.Sprintf(`action="/subscriptions/%s/webhook/messages/%d/redeliver"`, id, msg))
 	before := hits.Load()
 	p = library.post(fmt.Sprintf("/subscriptions/%s/webhook/messages/%d/redeliver", id, msg), nil)
