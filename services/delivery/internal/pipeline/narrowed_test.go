@@ -37,3 +37,26 @@ func TestNarrowed(t *testing.T) {
 		t.Error("granting protected identities is not a narrowing")
 	}
 }
+
+func TestReshaped(t *testing.T) {
+	base := subscription.Subscription{ApprovedFields: []string{"givenNames", "surname"}, ProtectedApproved: false}
+	with := func(f func(*subscription.Subscription)) subscription.Subscription { s := base; f(&s); return s }
+	for _, tc := range []struct {
+		name string
+		next subscription.Subscription
+		want bool
+	}{
+		{"unchanged", base, false},
+		{"same fields in another order", with(func(s *subscription.Subscription) { s.ApprovedFields = []string{"surname", "givenNames"} }), false},
+		{"another purpose only", with(func(s *subscription.Subscription) { s.Purpose = "other"; s.Version = 9 }), false},
+		{"a field added", with(func(s *subscription.Subscription) {
+			s.ApprovedFields = []string{"givenNames", "surname", "emailAddress"}
+		}), true},
+		{"a field withdrawn", with(func(s *subscription.Subscription) { s.ApprovedFields = []string{"givenNames"} }), true},
+		{"protected identities approved", with(func(s *subscription.Subscription) { s.ProtectedApproved = true }), true},
+	} {
+		if got := pipeline.Reshaped(base, tc.next); got != tc.want {
+			t.Errorf("%s: Reshaped = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
