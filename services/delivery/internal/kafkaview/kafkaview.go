@@ -358,17 +358,38 @@ func (c *Channel) Current(ctx context.Context, s subscription.Subscription) (boo
 	case err != nil:
 		return false, fmt.Errorf("view of %s: latest schema of %s: %w", s.ID, subject, err)
 	}
-	return sameJSON(latest, proj.Schema()), nil
+	return sameSchema(latest, proj.Schema()), nil
 }
 
-// sameJSON reports whether a and b are the same JSON value (the registry
-// may store a schema with other whitespace or key order).
-func sameJSON(a, b string) bool {
+// sameSchema reports whether the Avro schemas a and b are the same but
+// for docs (and whitespace or key order, which the registry may change):
+// a contract release that only rewords a doc does not rebuild views.
+func sameSchema(a, b string) bool {
 	var x, y any
 	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
 		return a == b
 	}
-	return reflect.DeepEqual(x, y)
+	return reflect.DeepEqual(withoutDocs(x), withoutDocs(y))
+}
+
+func withoutDocs(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			if k != "doc" {
+				out[k] = withoutDocs(x)
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = withoutDocs(x)
+		}
+		return out
+	}
+	return v
 }
 
 // ACL is one Kafka access control entry.
