@@ -12,8 +12,11 @@ import (
 // in the request's language and the value as text.
 type shown struct {
 	Path, Label, Value string
-	// Link is the console's address of a referenced record, or "".
-	Link string
+	// Link is the console's address of a referenced record, or "";
+	// RefID is its id (Value is its label).
+	Link, RefID string
+	// raw is the value as the API has it, for comparing states.
+	raw string
 }
 
 // flattenShown lists a state's values in model order: records by their
@@ -46,9 +49,17 @@ func flattenShown(r *Request, attrs []*model.Attribute, prefix, labelPrefix stri
 			for i, it := range items {
 				parts[i] = showScalar(r, a.Items, it)
 			}
-			out = append(out, shown{Path: path, Label: label, Value: strings.Join(parts, ", ")})
+			raws := make([]string, len(items))
+			for i, it := range items {
+				raws[i] = scalarText(it)
+			}
+			out = append(out, shown{Path: path, Label: label, Value: strings.Join(parts, ", "), raw: strings.Join(raws, "\x00")})
 		default:
-			out = append(out, shown{Path: path, Label: label, Value: showScalar(r, a, val), Link: refLink(a, val)})
+			sh := shown{Path: path, Label: label, Value: showScalar(r, a, val), Link: refLink(a, val), raw: scalarText(val)}
+			if sh.Link != "" {
+				sh.RefID = sh.raw
+			}
+			out = append(out, sh)
 		}
 	}
 	return out
@@ -66,6 +77,8 @@ func showScalar(r *Request, a *model.Attribute, v any) string {
 				return r.Text(c.Label) + " (" + s + ")"
 			}
 		}
+	case model.Reference:
+		return r.refLabel(a.Ref, s)
 	case model.Boolean:
 		if b, err := strconv.ParseBool(s); err == nil {
 			if b {
@@ -77,9 +90,11 @@ func showScalar(r *Request, a *model.Attribute, v any) string {
 	return s
 }
 
-// diffRow is one changed value: before and after, "" where absent.
+// diffRow is one changed value: before and after, "" where absent; for a
+// reference, the ids of the records before and after.
 type diffRow struct {
 	Path, Label, Before, After string
+	BeforeID, AfterID          string
 }
 
 // diffStates lists the values that differ between two states, in model
@@ -95,13 +110,13 @@ func diffStates(r *Request, attrs []*model.Attribute, before, after map[string]a
 	var rows []diffRow
 	for _, s := range a {
 		seen[s.Path] = true
-		if old, ok := bm[s.Path]; !ok || old.Value != s.Value {
-			rows = append(rows, diffRow{Path: s.Path, Label: s.Label, Before: old.Value, After: s.Value})
+		if old, ok := bm[s.Path]; !ok || old.raw != s.raw {
+			rows = append(rows, diffRow{Path: s.Path, Label: s.Label, Before: old.Value, After: s.Value, BeforeID: old.RefID, AfterID: s.RefID})
 		}
 	}
 	for _, s := range b {
 		if !seen[s.Path] {
-			rows = append(rows, diffRow{Path: s.Path, Label: s.Label, Before: s.Value})
+			rows = append(rows, diffRow{Path: s.Path, Label: s.Label, Before: s.Value, BeforeID: s.RefID})
 		}
 	}
 	return rows

@@ -288,11 +288,12 @@ func TestE2EStewardMovesAUnit(t *testing.T) {
 		t.Fatalf("saving the edit: %d at %s", st, p.URL())
 	}
 	p.WaitURL("/records/unit/" + unit)
-	if got := p.Text(".props"); !strings.Contains(got, newAddr) || strings.Contains(got, oldAddr) {
+	if got := p.Text(".props"); !strings.Contains(got, newAddr) || !strings.Contains(got, "Kärrtorps torg") || strings.Contains(got, oldAddr) {
 		t.Fatalf("the record shows %q, want the new address %s only", got, newAddr)
 	}
 	rev2 := p.Text("section.change:first-of-type")
-	for _, want := range []string{"Version 2", "Karin Lund", "Förskolan flyttar till Kärrtorps torg", "Besöksadress", oldAddr, newAddr} {
+	for _, want := range []string{"Version 2", "Karin Lund", "Förskolan flyttar till Kärrtorps torg", "Besöksadress", oldAddr, newAddr,
+		"Kärrtorps torg 3, 12155 Stockholm", "Storgatan 12, 11122 Stockholm"} {
 		if !strings.Contains(rev2, want) {
 			t.Errorf("the history's newest entry lacks %q:\n%s", want, rev2)
 		}

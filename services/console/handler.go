@@ -37,6 +37,8 @@ type Request struct {
 	// Session is the signed-in person's session; nil on public pages for
 	// an anonymous visitor.
 	Session *session.Session
+	// refs names the records the page refers to, once each (reference.go).
+	refs *refNamer
 }
 
 // Principal returns the signed-in principal, or nil.
@@ -93,7 +95,7 @@ func (s *Server) public(pattern string, h HandlerFunc) {
 
 func (s *Server) wrap(h HandlerFunc, signedIn bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
-		r := &Request{Request: hr, Lang: s.language(w, hr)}
+		r := &Request{Request: hr, Lang: s.language(w, hr), refs: &refNamer{s: s}}
 		if c, err := hr.Cookie(sessionCookie); err == nil {
 			if sess, ok := s.sessions.Get(c.Value); ok {
 				r.Session = sess

@@ -2,7 +2,9 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -264,7 +266,7 @@ func TestReferencesAreChosenFromRecordsAndLinked(t *testing.T) {
 	}
 	b := h.browser(tok)
 	p := b.get("/records/unit/new")
-	mustContain(t, p, `<select id="f-ownerNamnd" name="ownerNamnd"`, `<option value="`+n.ID+`">Utbildningsnämnden (`+n.ID+`)</option>`)
+	mustContain(t, p, `<select id="f-ownerNamnd" name="ownerNamnd"`, `<option value="`+n.ID+`">Utbildningsnämnden (`+shortID(n.ID)+`)</option>`)
 
 	s := unitState("Solskolan")
 	s["ownerNamnd"] = n.ID
@@ -273,7 +275,7 @@ func TestReferencesAreChosenFromRecordsAndLinked(t *testing.T) {
 		t.Fatal(err)
 	}
 	p = b.get("/records/unit/" + u.ID)
-	mustContain(t, p, `<a href="/records/namnd/`+n.ID+`">`+n.ID+`</a>`)
+	mustContain(t, p, `<a href="/records/namnd/`+n.ID+`">Utbildningsnämnden</a> <code class="help">`+n.ID+`</code>`)
 	// An edit keeps a reference the choices do not hold.
 	u2, err := h.api.CreateRecord(context.Background(), tok, "unit", unitState("Månskolan"), "new")
 	if err != nil {
@@ -352,4 +354,61 @@ func TestPersonPageNamesItsMasterSource(t *testing.T) {
 		mustNotContain(t, p, "att vara begreppets huvuddatakälla", `/edit"`)
 	}
 	mustContain(t, b.get("/records/person/"+id+"?lang=en"), "This concept&#39;s master source is folkbokforing.")
+}
+
+// TestAddressReferencesAreNamed: an address has no name or natural key; a
+// unit's visiting address is named by street, number, postal code and town
+// on the record page, in the history's differences and in the edit form's
+// choices, with its id beside it; each address is fetched once per page.
+func TestAddressReferencesAreNamed(t *testing.T) {
+	h := startHub(t)
+	tok := h.token("anna", steward("unit", "address"))
+	ctx := context.Background()
+	addr := func(street string, number int, suffix string) string {
+		s := map[string]any{"streetName": street, "streetNumber": number, "postalCode": "11122", "postTown": "Stockholm", "validFrom": "2019-01-01"}
+		if suffix != "" {
+			s["numberSuffix"] = suffix
+		}
+		a, err := h.api.CreateRecord(ctx, tok, "address", s, "new")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.ID
+	}
+	a1, a2 := addr("Storgatan", 3, "B"), addr("Nya gatan", 7, "")
+	s := unitState("Solskolan")
+	s["address"] = a1
+	u, err := h.api.CreateRecord(ctx, tok, "unit", s, "new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s["address"] = a2
+	if _, err := h.api.UpdateRecord(ctx, tok, "unit", u.ID, 1, s, "moved"); err != nil {
+		t.Fatal(err)
+	}
+	b := h.browser(tok)
+	p := b.get("/records/unit/" + u.ID)
+	mustContain(t, p, `<a href="/records/address/`+a2+`">Nya gatan 7, 11122 Stockholm</a> <code class="help">`+a2+`</code>`,
+		`<del>Storgatan 3 B, 11122 Stockholm</del> <code class="help">`+a1+`</code>`,
+		`<ins>Nya gatan 7, 11122 Stockholm</ins> <code class="help">`+a2+`</code>`)
+	mustContain(t, b.get("/records/unit/"+u.ID+"/edit"),
+		`<option value="`+a2+`" selected>Nya gatan 7, 11122 Stockholm (`+shortID(a2)+`)</option>`,
+		`<option value="`+a1+`">Storgatan 3 B, 11122 Stockholm (`+shortID(a1)+`)</option>`)
+
+	// A reference that names no record shows its short id.
+	r := &Request{Request: httptest.NewRequest("GET", "/", nil), refs: &refNamer{s: h.console}}
+	if shortID(a1) == shortID(a2) {
+		t.Fatalf("two addresses made together share the short id %q", shortID(a1))
+	}
+	if got := r.refLabel("address", "no-such-address-id"); got != "…dress-id" {
+		t.Fatalf("unknown reference: %q", got)
+	}
+	// Bounded: one call per record, at most maxRefLookups per page.
+	for i := range maxRefLookups + 5 {
+		r.refLabel("address", fmt.Sprintf("missing-%d", i))
+		r.refLabel("address", fmt.Sprintf("missing-%d", i))
+	}
+	if r.refs.calls != maxRefLookups {
+		t.Fatalf("%d lookups, want %d", r.refs.calls, maxRefLookups)
+	}
 }

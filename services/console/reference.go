@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/url"
+	"strings"
 
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/services/console/internal/api"
@@ -48,23 +49,124 @@ func (s *Server) refChoices(r *Request, concept string) []formOption {
 	}
 	opts := make([]formOption, 0, len(page.Records))
 	for _, rec := range page.Records {
-		opts = append(opts, formOption{Value: rec.ID, Label: recordTitle(c, rec) + " (" + rec.ID + ")"})
+		label := recordLabel(c, rec.State)
+		if label == "" {
+			label = shortID(rec.ID)
+		}
+		if r.refs != nil {
+			r.refs.remember(concept, rec.ID, label)
+		}
+		opts = append(opts, formOption{Value: rec.ID, Label: label + " (" + shortID(rec.ID) + ")"})
 	}
 	return opts
 }
 
-// recordTitle names a record for people: its "name" attribute, else its
-// first natural key, else its id.
+// recordTitle names a record for people: its label (see recordLabel),
+// else its id.
 func recordTitle(c *model.Concept, rec *api.Record) string {
-	if s, ok := rec.State["name"].(string); ok && s != "" {
+	if s := recordLabel(c, rec.State); s != "" {
 		return s
 	}
-	for _, k := range c.NaturalKeys() {
-		if s := scalarText(rec.State[k.Name]); s != "" {
+	return rec.ID
+}
+
+// recordLabel names a record of c for people from its state, or "" when
+// the state has nothing to name it by. An address is its street, number,
+// postal code and town; a person or employee their given name and surname;
+// any other record its "name" attribute, else its first natural key.
+func recordLabel(c *model.Concept, state map[string]any) string {
+	text := func(name string) string { return strings.TrimSpace(scalarText(state[name])) }
+	switch {
+	case c.Attribute("streetName") != nil && c.Attribute("postTown") != nil:
+		number := text("streetNumber")
+		if suffix := text("numberSuffix"); suffix != "" {
+			number = strings.TrimSpace(number + " " + suffix)
+		}
+		street := strings.TrimSpace(text("streetName") + " " + number)
+		town := strings.TrimSpace(text("postalCode") + " " + text("postTown"))
+		switch {
+		case street != "" && town != "":
+			return street + ", " + town
+		case street != "":
+			return street
+		}
+	case text("name") != "":
+		return text("name")
+	case c.Attribute("surname") != nil:
+		given := text("preferredGivenName")
+		if given == "" {
+			given = text("givenNames")
+		}
+		if given == "" {
+			given = text("givenName")
+		}
+		if s := strings.TrimSpace(given + " " + text("surname")); s != "" {
 			return s
 		}
 	}
-	return rec.ID
+	for _, k := range c.NaturalKeys() {
+		if s := text(k.Name); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// shortID is an id short enough to read next to a label: its last eight
+// characters, the random part of the hub's time-ordered ids (their start
+// is shared by records created at about the same time).
+func shortID(id string) string {
+	if r := []rune(id); len(r) > 8 {
+		return "…" + string(r[len(r)-8:])
+	}
+	return id
+}
+
+// maxRefLookups bounds the records one page fetches to name references;
+// beyond it, references show their short id.
+const maxRefLookups = 25
+
+// refNamer names referenced records for one request, asking the API for
+// each record once, with the signed-in person's token. It is used by one
+// goroutine (the request's).
+type refNamer struct {
+	s      *Server
+	labels map[string]string // concept + "/" + id -> label
+	calls  int
+}
+
+// remember records a label already known (e.g. from a list of choices).
+func (n *refNamer) remember(concept, id, label string) {
+	if n.labels == nil {
+		n.labels = map[string]string{}
+	}
+	n.labels[concept+"/"+id] = label
+}
+
+// refLabel names the record id of concept for people: its label, else its
+// short id (when it cannot be read, does not exist or the page has asked
+// for enough records already).
+func (r *Request) refLabel(concept, id string) string {
+	n := r.refs
+	if n == nil || n.s == nil || id == "" {
+		return shortID(id)
+	}
+	key := concept + "/" + id
+	if l, ok := n.labels[key]; ok {
+		return l
+	}
+	label := shortID(id)
+	c := n.s.model.Concept(concept)
+	if c != nil && n.calls < maxRefLookups {
+		n.calls++
+		if rec, err := n.s.api.GetRecord(r.Context(), r.Token(), concept, id); err == nil {
+			if l := recordLabel(c, rec.State); l != "" {
+				label = l
+			}
+		}
+	}
+	n.remember(concept, id, label)
+	return label
 }
 
 // refLink is the console's address of a referenced record.
