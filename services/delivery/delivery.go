@@ -547,6 +547,12 @@ func (s *Server) syncLoop(ctx context.Context) {
 // Running returns the ids of the subscriptions the pipeline delivers now.
 func (s *Server) Running() []string { return s.pipeline.Running() }
 
+// Failing returns, by subscription id, why an approved subscription is
+// not being delivered: its start or the rebuild of its copy failed (the
+// schema registry refused the view schema, say) and is retried with a
+// backoff (see pipeline.Manager.Failing).
+func (s *Server) Failing() map[string]error { return s.pipeline.Failing() }
+
 // Addr returns the bound address, or "" before Start.
 func (s *Server) Addr() string {
 	s.mu.Lock()
