@@ -25,7 +25,7 @@ const (
 	CodeInternal     Code = "internal"
 	// CodeSnapshotRequired (HTTP 410 Gone): the changes after the cursor
 	// are no longer kept (older than the feed's retention, or the feed was
-	// rebuilt after its subscription was narrowed). The reader starts
+	// rebuilt after its subscription was narrowed or widened). The reader starts
 	// again from /snapshot.
 	CodeSnapshotRequired Code = "snapshot_required"
 )
@@ -223,7 +223,7 @@ func (f *Feed) changes(r *http.Request) (*ChangesPage, error) {
 			// Positions are gapless: a gap after the cursor means the
 			// entries in it were pruned or purged.
 			return nil, &Error{Code: CodeSnapshotRequired,
-				Message: "cursor expired: the changes after it are no longer kept (older than the feed's retention, or the feed was rebuilt when its subscription was narrowed); take a new snapshot from /snapshot"}
+				Message: "cursor expired: the changes after it are no longer kept (older than the feed's retention, or the feed was rebuilt when its subscription was narrowed or widened); take a new snapshot from /snapshot"}
 		}
 		if len(entries) > 0 || deadline == nil {
 			page := &ChangesPage{Items: make([]Item, 0, min(len(entries), limit))}
