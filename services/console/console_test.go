@@ -158,3 +158,25 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 		}
 	}
 }
+
+// tableInRegion is a table with the scrolling region it must sit in.
+var tableInRegion = regexp.MustCompile(`<div class="table-scroll" role="region" aria-label=".+?" tabindex="0">\s*<table[ >]`)
+
+// TestTablesScrollInTheirOwnRegion: a wide table (the attributes of a
+// concept) must not make the whole page scroll sideways; each table sits in
+// a focusable, labelled region that scrolls instead (WCAG 1.4.10, 2.1.1).
+func TestTablesScrollInTheirOwnRegion(t *testing.T) {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		b, err := fs.ReadFile(templateFS, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tables, regions := strings.Count(string(b), "<table"), len(tableInRegion.FindAllString(string(b), -1)); tables != regions {
+			t.Errorf("%s: %d tables, %d in a scrolling region", n, tables, regions)
+		}
+	}
+}

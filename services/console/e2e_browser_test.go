@@ -496,6 +496,10 @@ func TestE2EMainPagesAreAccessible(t *testing.T) {
 					p.WaitVisible("#systems-graph canvas")
 				}
 				p.AssertAccessible()
+				// At 1280 px only a table's own region may scroll sideways.
+				if p.HasHorizontalScroll() {
+					t.Errorf("%s: the page scrolls sideways at 1280 px", pg.path)
+				}
 				if lang == "sv" && pg.shot != "" {
 					docShot(t, p, pg.shot, "")
 				}
