@@ -164,6 +164,8 @@ type Server struct {
 	kafka    *kafkaview.Channel
 	webhook  *webhook.Service
 	feed     *feed.Feed
+	// feedStore also keeps what each Kafka view was built for.
+	feedStore *feed.SQLStore
 	// recent is the window of the latest deliveries (the console's live
 	// flow), fed by every channel.
 	recent *recent.Ring
@@ -334,6 +336,7 @@ func (s *Server) channels(ctx context.Context, d sqlstore.Dialect, deps Deps) er
 	if err != nil {
 		return fmt.Errorf("feed store: %w", err)
 	}
+	s.feedStore = feedStore
 	key, err := s.feedKey()
 	if err != nil {
 		return err
@@ -381,14 +384,17 @@ func (s *Server) init(ctx context.Context, d sqlstore.Dialect, m *model.Model, s
 		s.tokens = &auth.Tokens{Store: ts}
 		authn = s.tokens
 	}
-	kc, err := kafkaview.New(kafkaview.Config{Brokers: s.cfg.Brokers, Registrar: reg, Model: m, Schemas: schemas, Auth: s.cfg.Kafka})
+	if err := s.channels(ctx, d, deps); err != nil {
+		return err
+	}
+	// The feed's store records, durably, what each view was built for,
+	// so a change of protected identities saved before a restart is
+	// rebuilt at start too.
+	kc, err := kafkaview.New(kafkaview.Config{Brokers: s.cfg.Brokers, Registrar: reg, Shapes: s.feedStore, Model: m, Schemas: schemas, Auth: s.cfg.Kafka})
 	if err != nil {
 		return err
 	}
 	s.kafka = kc
-	if err := s.channels(ctx, d, deps); err != nil {
-		return err
-	}
 	chans := map[subscription.ChannelKind]channel.Channel{
 		subscription.ChannelKafka:   kc,
 		subscription.ChannelWebhook: s.webhook,

@@ -53,6 +53,15 @@ type Subjects interface {
 
 var _ Subjects = (*avroserde.RegistryClient)(nil)
 
+// Shapes keeps, durably, what each subscription's view was built for
+// (feed.SQLStore does, in the delivery database). See Config.Shapes.
+type Shapes interface {
+	// Shape returns what SetShape last recorded for sub, "" if nothing.
+	Shape(ctx context.Context, sub string) (string, error)
+	// SetShape records shape for sub; "" removes the record.
+	SetShape(ctx context.Context, sub, shape string) error
+}
+
 // Config configures a Channel.
 type Config struct {
 	Brokers []string
@@ -61,7 +70,13 @@ type Config struct {
 	// Current compares its latest schema with the projection; without it
 	// a widened schema may be refused and Current only checks the topic.
 	Registrar avroserde.Registrar
-	Model     *model.Model
+	// Shapes, optional, records the projection (approved fields,
+	// protected identities) each view was Built for, so that Current also
+	// sees a change of protected identities that leaves the projected
+	// schema as it was. Without it, or for a view built before it was
+	// set, Current compares the registered schema only.
+	Shapes Shapes
+	Model  *model.Model
 	// Schemas maps concept id to its generated Avro schema.
 	Schemas map[string]string
 	// Partitions of each view topic; default 3.
@@ -290,6 +305,11 @@ func (c *Channel) Clear(ctx context.Context, s subscription.Subscription) error 
 			return fmt.Errorf("clear view %s: delete the schema versions of %s: %w", topic, subject, err)
 		}
 	}
+	if c.cfg.Shapes != nil {
+		if err := c.cfg.Shapes.SetShape(ctx, s.ID, ""); err != nil {
+			return fmt.Errorf("clear view %s: %w", topic, err)
+		}
+	}
 	if err := kafkatopics.Ensure(ctx, client, kafkatopics.Spec{Name: topic, Partitions: c.cfg.Partitions, Compact: true, Retention: -1}); err != nil {
 		return fmt.Errorf("clear view %s: create it again: %w", topic, err)
 	}
@@ -300,8 +320,24 @@ func (c *Channel) Clear(ctx context.Context, s subscription.Subscription) error 
 // exists and registers s's projected schema under the view subject. A
 // refusal names the subject and carries the registry's message.
 func (c *Channel) Built(ctx context.Context, s subscription.Subscription) error {
-	_, err := c.view(ctx, s)
-	return err
+	if _, err := c.view(ctx, s); err != nil {
+		return err
+	}
+	if c.cfg.Shapes != nil {
+		if err := c.cfg.Shapes.SetShape(ctx, s.ID, shape(s)); err != nil {
+			return fmt.Errorf("view of %s: %w", s.ID, err)
+		}
+	}
+	return nil
+}
+
+// shape names s's projection: its approved fields, sorted, and whether
+// it receives protected identities' shielded attributes.
+func shape(s subscription.Subscription) string {
+	fields := slices.Clone(s.ApprovedFields)
+	slices.Sort(fields)
+	fields = slices.Compact(fields)
+	return fmt.Sprintf("fields=%s;protected=%t", strings.Join(fields, ","), s.ProtectedApproved)
 }
 
 // forget drops the prepared views of topic, so that the next Deliver
@@ -320,10 +356,10 @@ func (c *Channel) forget(topic string) {
 // and the latest schema of its subject is s's projected schema (which
 // Built registers after every rebuild). A reshaping saved before the
 // process stopped, or a rebuild interrupted before Built, leaves another
-// schema, or none, there. A change of protected identities alone that
-// leaves the projected schema as it was is not seen here (the pipeline
-// sees it when it happens while running). Without Subjects it checks the
-// topic only.
+// schema, or none, there. With Config.Shapes it also compares the
+// recorded projection, which sees a change of protected identities alone
+// that leaves the projected schema as it was. Without Subjects it checks
+// the topic (and the recorded projection) only.
 func (c *Channel) Current(ctx context.Context, s subscription.Subscription) (bool, error) {
 	client, done, err := c.cfg.Auth.Client(10*time.Second, c.cfg.Brokers...)
 	if err != nil {
@@ -337,6 +373,15 @@ func (c *Channel) Current(ctx context.Context, s subscription.Subscription) (boo
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("view of %s: %w", s.ID, err)
+	}
+	if c.cfg.Shapes != nil {
+		built, err := c.cfg.Shapes.Shape(ctx, s.ID)
+		if err != nil {
+			return false, fmt.Errorf("view of %s: %w", s.ID, err)
+		}
+		if built != "" && built != shape(s) {
+			return false, nil
+		}
 	}
 	sub, ok := c.cfg.Registrar.(Subjects)
 	if !ok {

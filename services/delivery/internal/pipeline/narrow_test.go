@@ -147,7 +147,7 @@ func startNarrowHub(t *testing.T, ctx context.Context) *narrowHub {
 	}
 	h := &narrowHub{broker: broker, dialer: dialer, feed: fs, reg: reg, regURL: "http://" + rs.Addr()}
 	h.newManager = func() *pipeline.Manager {
-		ch, err := kafkaview.New(kafkaview.Config{Brokers: []string{broker.Addr()}, Registrar: reg, Model: m, Schemas: schemas, Auth: hubUser})
+		ch, err := kafkaview.New(kafkaview.Config{Brokers: []string{broker.Addr()}, Registrar: reg, Shapes: fs, Model: m, Schemas: schemas, Auth: hubUser})
 		if err != nil {
 			t.Fatal(err)
 		}
