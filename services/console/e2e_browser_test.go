@@ -321,6 +321,8 @@ func TestE2EStewardMovesAUnit(t *testing.T) {
 	if strings.Contains(item, "Skolplattformen") {
 		t.Errorf("the flow delivers a unit to a system subscribing to persons:\n%s", item)
 	}
+	// The list refreshes itself until the receiver has the message.
+	o.WaitText("#flow-list", "Hemtjänstens verksamhetssystem (webhook): levererad")
 	docShot(t, o, "flow", "")
 
 	// The flow shows a webhook delivery once it is queued; the receiver

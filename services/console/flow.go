@@ -37,6 +37,23 @@ const (
 	flowDeliveries = 500
 	flowChanges    = 20
 	flowHistories  = 20
+	// flowWebhooks bounds the webhook subscriptions whose delivery log
+	// one page reads (one call each, flowAttempts attempts).
+	flowWebhooks = 10
+	flowAttempts = 200
+)
+
+// Where a delivery stands. The delivery service records a delivery when
+// its channel accepts it: for Kafka and the pull feed that is delivery;
+// a webhook message is then only queued, and the subscription's delivery
+// log says whether the receiver has it.
+const (
+	flowDelivered = "delivered"
+	flowQueued    = "queued"
+	flowFailing   = "failing"
+	// flowHanded: queued at the webhook channel, and the person may not
+	// read the log that would say more.
+	flowHanded = "handed"
 )
 
 // flowChange is one change at its master and every delivery of it.
@@ -63,9 +80,15 @@ type flowChange struct {
 type flowDelivery struct {
 	System, SystemName, Channel, ChannelLabel string
 	Subscription                              string
-	DeliveredAt                               time.Time
-	Fields                                    []string
-	AfterMS                                   int64
+	// DeliveredAt is when the channel accepted it (a webhook: queued it).
+	DeliveredAt time.Time
+	// State is flowDelivered, flowQueued or flowFailing; At is when it got
+	// there (a webhook: when the receiver took it), AfterMS how long after
+	// the change.
+	State, StateLabel string
+	At                time.Time
+	Fields            []string
+	AfterMS           int64
 }
 
 type flowData struct {
@@ -135,15 +158,82 @@ func (s *Server) flowData(r *Request) (*flowData, error) {
 				RecordID: dl.RecordID, Short: short, Revision: dl.Revision, Operation: dl.Operation, ChangedAt: dl.ChangedAt})
 		}
 		sys := s.subSystem(r, dl.System)
+		state := flowDelivered
+		if dl.Channel == "webhook" {
+			state = flowHanded
+		}
 		d.Changes[i].Deliveries = append(d.Changes[i].Deliveries, flowDelivery{System: dl.System, SystemName: sys.Name, Channel: dl.Channel,
-			ChannelLabel: r.T("flow.channel." + dl.Channel), Subscription: dl.Subscription, DeliveredAt: dl.DeliveredAt,
-			Fields: s.subAttrLabels(r, dl.Concept, s.inModelOrder(dl.Concept, dl.Fields)), AfterMS: max(dl.DeliveredAt.Sub(dl.ChangedAt).Milliseconds(), 0)})
+			ChannelLabel: r.T("flow.channel." + dl.Channel), Subscription: dl.Subscription, DeliveredAt: dl.DeliveredAt, State: state, At: dl.DeliveredAt,
+			Fields: s.subAttrLabels(r, dl.Concept, s.inModelOrder(dl.Concept, dl.Fields))})
 	}
+	s.flowWebhookStates(r, d.Changes)
 	for i := range d.Changes {
+		for j := range d.Changes[i].Deliveries {
+			dl := &d.Changes[i].Deliveries[j]
+			dl.StateLabel = r.T("flow.state." + dl.State)
+			dl.AfterMS = max(dl.At.Sub(d.Changes[i].ChangedAt).Milliseconds(), 0)
+		}
 		slices.SortStableFunc(d.Changes[i].Deliveries, func(a, b flowDelivery) int { return a.DeliveredAt.Compare(b.DeliveredAt) })
 	}
 	s.flowMasters(r, d.Changes)
 	return d, nil
+}
+
+// flowWebhookStates marks the webhook deliveries the receiver has taken
+// (delivered, at the first successful attempt) or refused so far
+// (failing) or not tried yet (queued), from each subscription's delivery
+// log, as far as the person's token may read it (else they stay handed to
+// the channel).
+func (s *Server) flowWebhookStates(r *Request, changes []flowChange) {
+	type outcome struct {
+		ok     time.Time
+		failed bool
+	}
+	logs := map[string]map[string]*outcome{} // subscription -> event -> outcome
+	for i := range changes {
+		for j := range changes[i].Deliveries {
+			dl := &changes[i].Deliveries[j]
+			if dl.Channel != "webhook" {
+				continue
+			}
+			log, read := logs[dl.Subscription]
+			if !read {
+				if len(logs) == flowWebhooks {
+					continue
+				}
+				attempts, err := s.api.WebhookAttempts(r.Context(), r.Token(), dl.Subscription, flowAttempts)
+				if err == nil {
+					log = map[string]*outcome{}
+					for _, a := range attempts {
+						o := log[a.EventID]
+						if o == nil {
+							o = &outcome{}
+							log[a.EventID] = o
+						}
+						if a.StatusCode >= 200 && a.StatusCode < 300 {
+							if o.ok.IsZero() || a.At.Before(o.ok) {
+								o.ok = a.At
+							}
+						} else {
+							o.failed = true
+						}
+					}
+				}
+				logs[dl.Subscription] = log // nil when refused
+			}
+			if log == nil {
+				continue
+			}
+			switch o := log[changes[i].EventID]; {
+			case o == nil:
+				dl.State = flowQueued
+			case !o.ok.IsZero():
+				dl.State, dl.At = flowDelivered, o.ok
+			case o.failed:
+				dl.State = flowFailing
+			}
+		}
+	}
 }
 
 // flowMasters fills in who changed what from master data's history of

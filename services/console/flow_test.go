@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/samnav/samnav/pkg/auth"
@@ -68,8 +69,8 @@ func TestLiveFlow(t *testing.T) {
 		return false
 	})
 	for _, want := range []string{"Person " + ella[:8], "Av folkbokforing ·", "Ändrade fält: Folkbokföringsadress",
-		"Registrerad en gång – levererad till 3 system", `data-system="skolplattform"`, `data-system="bibliotek"`, `data-system="hemtjanst"`,
-		"Skolplattformen (Kafka)", "Bibliotekssystemet (webhook)", "Hemtjänstens verksamhetssystem (pull-flöde)",
+		"Registrerad en gång – lämnad till 3 system", `data-system="skolplattform"`, `data-system="bibliotek"`, `data-system="hemtjanst"`,
+		"Skolplattformen (Kafka): levererad", "Bibliotekssystemet (webhook): ", "Hemtjänstens verksamhetssystem (pull-flöde): levererad",
 		"fick: Förnamn, Folkbokföringsadress"} {
 		if !strings.Contains(item, want) {
 			t.Errorf("the change does not show %q:\n%s", want, item)
@@ -88,7 +89,12 @@ func TestLiveFlow(t *testing.T) {
 	p = adminB.get("/flow?live=0")
 	mustNotContain(t, p, "data-poll=")
 	mustContain(t, p, "Uppdateringen är pausad.")
-	mustContain(t, adminB.get("/flow?lang=en"), "Recorded once – delivered to 3 systems")
+	mustContain(t, adminB.get("/flow?lang=en"), "Recorded once – handed to 3 systems")
+	// The webhook shows delivered once the receiver has it (the admin may
+	// read the delivery log).
+	h.eventually("the webhook delivered", func() bool {
+		return strings.Contains(adminB.get("/flow/list").body, `data-system="bibliotek" data-state="delivered"`)
+	})
 
 	// The library sees its own deliveries only.
 	p = h.browser(libToken).get("/flow")
@@ -186,4 +192,75 @@ func callJSON(t *testing.T, method, u, token string, body any) (int, map[string]
 		t.Fatal(fmt.Errorf("%s %s: %w", method, u, err))
 	}
 	return st, out
+}
+
+// TestLiveFlowWebhookStates: a webhook delivery is shown as queued while
+// the receiver has not been tried, as queued with a failed attempt when the
+// receiver refuses, and as delivered (at the receiver's time) only once it
+// takes it; someone who may not read the delivery log sees it handed to
+// the channel, never delivered.
+func TestLiveFlowWebhookStates(t *testing.T) {
+	h := startFlowHub(t)
+	admin := h.token("admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
+	fb := h.token("folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	libToken := h.token("bibliotek", auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: "bibliotek"})
+	var status atomic.Int64
+	status.Store(http.StatusServiceUnavailable)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(int(status.Load())) }))
+	defer rcv.Close()
+	lib := h.subscribe(admin, "bibliotek", "person", "webhook", "givenNames")
+	if st, body := callJSON(t, "PUT", h.dlURL+"/api/v1/subscriptions/"+lib+"/webhook", libToken, map[string]any{"url": rcv.URL}); st != http.StatusCreated {
+		t.Fatalf("register webhook: %d %v", st, body)
+	}
+	if st, body := callJSON(t, "POST", h.dlURL+"/api/v1/subscriptions/"+lib+"/webhook/disable", libToken, nil); st >= 300 {
+		t.Fatalf("disable webhook: %d %v", st, body)
+	}
+	h.publish(fb, testPerson("201405052380", "Ella", "Storgatan 1"))
+	libB := h.browser(libToken)
+	state := func(b *browser, lang string) string {
+		m := regexp.MustCompile(`<li data-system="bibliotek" data-state="([a-z]+)">.*`).FindStringSubmatch(b.get("/flow/list?lang=" + lang).body)
+		if m == nil {
+			return ""
+		}
+		return m[1] + " " + m[0]
+	}
+	h.eventually("the message queued", func() bool { return state(libB, "sv") != "" })
+	if got := state(libB, "sv"); !strings.HasPrefix(got, "queued ") || !strings.Contains(got, "Bibliotekssystemet (webhook): köad kl. ") {
+		t.Fatalf("a disabled endpoint's message: %s", got)
+	}
+	if got := state(libB, "en"); !strings.Contains(got, "(webhook): queued at ") {
+		t.Fatalf("in English: %s", got)
+	}
+	// A steward of persons sees the delivery but may not read the log.
+	steward := h.browser(h.token("per", auth.KindUser, auth.Grant{Role: auth.RoleSteward, Concepts: []string{"person"}}))
+	if got := state(steward, "sv"); !strings.HasPrefix(got, "handed ") || !strings.Contains(got, "lämnad till kanalen") {
+		t.Fatalf("without the log: %s", got)
+	}
+
+	if st, body := callJSON(t, "POST", h.dlURL+"/api/v1/subscriptions/"+lib+"/webhook/enable", libToken, nil); st >= 300 {
+		t.Fatalf("enable webhook: %d %v", st, body)
+	}
+	var msg int64
+	h.eventually("a failed attempt", func() bool {
+		as, err := h.api.WebhookAttempts(h.ctx, libToken, lib, 10)
+		if err != nil || len(as) == 0 {
+			return false
+		}
+		msg = as[0].MessageID
+		return true
+	})
+	if got := state(libB, "sv"); !strings.HasPrefix(got, "failing ") || !strings.Contains(got, "köad – ett leveransförsök misslyckades") {
+		t.Fatalf("after a refused attempt: %s", got)
+	}
+	status.Store(http.StatusNoContent)
+	if err := h.api.RedeliverWebhook(h.ctx, libToken, lib, msg); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("delivered", func() bool { return strings.HasPrefix(state(libB, "sv"), "delivered ") })
+	if got := state(libB, "en"); !strings.Contains(got, "(webhook): delivered at ") {
+		t.Fatalf("delivered, in English: %s", got)
+	}
+	if got := state(steward, "sv"); !strings.HasPrefix(got, "handed ") {
+		t.Fatalf("without the log, after delivery: %s", got)
+	}
 }
