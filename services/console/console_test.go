@@ -180,3 +180,26 @@ func TestTablesScrollInTheirOwnRegion(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeListsEveryPage: the README's pages table names the page of
+// every menu entry, so a newcomer finds each page there.
+func TestReadmeListsEveryPage(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, _ := strings.Cut(string(b), "## Pages")
+	table, _, _ = strings.Cut(table, "\n## ")
+	n := 0
+	for _, f := range features {
+		for _, e := range f.Nav {
+			n++
+			if !strings.Contains(table, "| `"+e.Path+"`") {
+				t.Errorf("README's pages table lacks %s (feature %s)", e.Path, f.Name)
+			}
+		}
+	}
+	if n < 6 {
+		t.Fatalf("only %d menu entries found", n)
+	}
+}
