@@ -426,14 +426,30 @@ func (s *Server) subscriptionRequest(w http.ResponseWriter, r *Request) error {
 // subAPIFieldInput maps the delivery API's field names to the form's inputs.
 var subAPIFieldInput = map[string]string{"legalBasis.basis": "basis", "legalBasis.reference": "reference"}
 
-// subAPIFormErrors turns an API's 400 into form errors, each naming the
-// field and the API's rule.
+// subAPIInputMessage is, by form input, the console's own message for any
+// problem the delivery API finds with it; "fields" only when none was
+// given (its other problems name the field at fault).
+var subAPIInputMessage = map[string]string{"system": "subscriptions.err.system", "concept": "subscriptions.err.concept",
+	"purpose": "subscriptions.err.purpose", "basis": "subscriptions.err.basis", "reference": "subscriptions.err.reference",
+	"channel": "subscriptions.err.channel", "reason": "subscriptions.err.reason"}
+
+// subAPIFormErrors turns an API's 400 into form errors, each at its input:
+// in the page's language where the console knows the input (the delivery
+// API names no rule, only the field), else the API's field and text.
 func subAPIFormErrors(r *Request, ae *api.Error) subFormErrors {
 	var errs subFormErrors
 	for _, fe := range ae.Fields {
 		in := fe.Field
 		if m, ok := subAPIFieldInput[in]; ok {
 			in = m
+		}
+		key, ok := subAPIInputMessage[in]
+		if in == "fields" && strings.HasPrefix(fe.Message, "required") {
+			key, ok = "subscriptions.err.fields", true
+		}
+		if ok {
+			errs = append(errs, subFormError{in, r.T(key)})
+			continue
 		}
 		errs = append(errs, subFormError{in, r.T("subscriptions.err.api", fe.Field, fe.Message)})
 	}
