@@ -162,24 +162,21 @@ func (f *fetcher) run(ctx context.Context, offset int64) {
 			// FetchMaxWait without new records.
 			failures = 0
 		case errors.Is(err, kafka.OffsetOutOfRange):
-			// Records before offset were deleted (retention), or offset is
-			// beyond the end (the partition was truncated): start from the
-			// oldest record in the first case, wait in the second.
+			// The position is outside the partition's log: records before
+			// it were deleted (retention), or it is past the end (the topic
+			// was deleted and recreated, or the partition truncated).
 			first, last, oerr := f.offsets(conn)
 			switch {
 			case oerr != nil:
 				s.logger.Info("Cannot read partition offsets, reconnecting", f.fields(offset, oerr))
 				drop()
 				failures++
-			case offset < first:
-				s.logger.Error("Records before the next offset were deleted before they were consumed, skipping them", err, watermill.LogFields{
-					"topic": f.topic, "partition": f.partition, "offset": offset, "skip_to": first, "skipped": first - offset,
-				})
-				offset, failures = first, 0
-			case offset < last:
-				failures = 0
+			case offset < first || offset > last:
+				offset, failures = f.reset(offset, first, last), 0
 			default:
-				s.logger.Info("Offset is past the end of the partition, waiting for records", f.fields(offset, err))
+				// In range again by the time the offsets were read:
+				// fetch again, after a pause in case the broker keeps
+				// disagreeing with itself.
 				failures++
 			}
 		default:
@@ -233,8 +230,10 @@ func (f *fetcher) read(conn *kafka.Conn, offset int64) ([]kafka.Message, int64, 
 }
 
 // dial connects to the partition's leader through the first broker that
-// answers, and resolves offset to an absolute one: FirstOffset, LastOffset,
-// or an offset before the oldest record, to the oldest or the next record.
+// answers, and resolves offset to an absolute one: FirstOffset to the
+// oldest record, LastOffset to the next, and an offset outside the log (a
+// committed or in-memory position before the oldest record or past the end)
+// as reset does.
 // The connection is closed as soon as ctx ends, so that neither a request
 // here nor a fetch the broker holds for FetchMaxWait delays the consumer's
 // stop; stop undoes that.
@@ -259,16 +258,38 @@ func (f *fetcher) dial(ctx context.Context, offset int64) (_ *kafka.Conn, _ int6
 			offset = first
 		case offset == kafka.LastOffset:
 			offset = last
-		case offset < first:
-			f.s.logger.Error("Records before the committed offset were deleted before they were consumed, skipping them",
-				fmt.Errorf("offset %d is before the oldest record, %d", offset, first), watermill.LogFields{
-					"topic": f.topic, "partition": f.partition, "offset": offset, "skip_to": first, "skipped": first - offset,
-				})
-			offset = first
+		case offset < first || offset > last:
+			offset = f.reset(offset, first, last)
 		}
 		return conn, offset, stop, nil
 	}
 	return nil, offset, nil, fmt.Errorf("dial leader of %s/%d: %w", f.topic, f.partition, errors.Join(errs...))
+}
+
+// reset returns where to continue a partition whose position offset is
+// outside its log [first, last], as a Kafka consumer does with
+// auto.offset.reset: first under Earliest, last under Latest. Before first,
+// records were deleted (retention) before they were consumed; past last, the
+// topic was deleted and recreated (or the partition truncated) and a
+// position past its end would wait for records that are never fetched,
+// while the new ones below it are never read. Either way records are
+// skipped or read again, so it is logged with both offsets, at Error:
+// Watermill's LoggerAdapter has no warning level.
+func (f *fetcher) reset(offset, first, last int64) int64 {
+	to, policy := first, "earliest"
+	if f.s.cfg.InitialOffset == Latest {
+		to, policy = last, "latest"
+	}
+	cause := "records before it were deleted before they were consumed"
+	if offset > last {
+		cause = "it is past the end of the partition (the topic was recreated or truncated)"
+	}
+	f.s.logger.Error("Offset out of range, resetting the partition to its "+policy+" offset",
+		fmt.Errorf("offset %d is out of range [%d, %d]: %s", offset, first, last, cause), watermill.LogFields{
+			"topic": f.topic, "partition": f.partition, "offset": offset, "reset_to": to,
+			"log_start_offset": first, "high_watermark": last,
+		})
+	return to
 }
 
 // offsets returns the partition's first and next offsets.

@@ -16,7 +16,10 @@ import (
 )
 
 // InitialOffset is where a consumer group starts reading a partition for
-// which it has no committed offset.
+// which it has no committed offset, and where it continues when its position
+// is out of range (Kafka's auto.offset.reset): before the partition's oldest
+// record (deleted by retention), or past its end (the topic was deleted and
+// recreated, or the partition truncated).
 type InitialOffset int
 
 const (
@@ -49,7 +52,8 @@ type SubscriberConfig struct {
 	// are shared among its members.
 	ConsumerGroup string
 	// InitialOffset applies to partitions the group has no committed offset
-	// for; default Earliest.
+	// for, and to a partition whose committed or current position is out
+	// of range (see InitialOffset); default Earliest.
 	InitialOffset InitialOffset
 	// CommitInterval is how often acknowledged offsets are committed, in one
 	// request for all partitions of a subscription; default
