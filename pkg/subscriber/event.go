@@ -32,6 +32,13 @@ const (
 	HeaderRevision = "samnav_revision"
 	HeaderEndedAt  = "samnav_ended_at"
 	HeaderTrace    = "traceparent"
+	// HeaderViewShape names the shape (approved fields, protected
+	// identities) a view topic record was projected for. When the hub
+	// rebuilds a view after its subscription was widened or narrowed, the
+	// same events arrive again under a new shape; the SDK applies them
+	// again (idempotency is by event id and shape), so newly approved
+	// fields reach records that have not changed since.
+	HeaderViewShape = "samnav_view_shape"
 )
 
 // Event is one record of a topic, decoded into T.

@@ -564,7 +564,15 @@ func (s *Subscriber) handle(ctx context.Context, pub *kafkago.Publisher, r Route
 	}
 	log := s.logger.With("topic", info.Topic, "partition", info.Partition, "offset", info.Offset, "event", env.id)
 
-	seen, err := retryForever(ctx, s, func() (bool, error) { return s.cfg.Store.Seen(ctx, s.cfg.Group, env.id) }, log, "look up event id")
+	// A view the hub rebuilt for a new shape of the subscription (fields
+	// added or withdrawn) carries the same events again, projected the new
+	// way: they must be applied again, so the shape is part of what makes
+	// an event a duplicate.
+	mark := env.id
+	if shape := headers[HeaderViewShape]; shape != "" {
+		mark += "@" + shape
+	}
+	seen, err := retryForever(ctx, s, func() (bool, error) { return s.cfg.Store.Seen(ctx, s.cfg.Group, mark) }, log, "look up event id")
 	if err != nil {
 		return err
 	}
@@ -607,7 +615,7 @@ func (s *Subscriber) handle(ctx context.Context, pub *kafkago.Publisher, r Route
 		}
 	}
 	if _, err := retryForever(ctx, s, func() (struct{}, error) {
-		return struct{}{}, s.cfg.Store.Mark(ctx, s.cfg.Group, env.id, info.Time)
+		return struct{}{}, s.cfg.Store.Mark(ctx, s.cfg.Group, mark, info.Time)
 	}, log, "mark event applied"); err != nil {
 		// Applied but not marked: a redelivery after this would apply
 		// it again. Only a stopping Run gets here.

@@ -380,6 +380,31 @@ func TestAppliedOnce(t *testing.T) {
 	}
 }
 
+// TestAppliedAgainForANewViewShape: when the hub rebuilds a view for a
+// widened subscription, the same events come again projected the new way
+// (header samnav_view_shape changes); they must be applied again, while a
+// duplicate within one shape is still applied once.
+func TestAppliedAgainForANewViewShape(t *testing.T) {
+	h := newHarness(t)
+	h.send("p1", "e1", "changed", &Person{ID: "p1", GivenNames: "Anna"}, subscriber.HeaderViewShape, "narrow")
+	h.send("p1", "e1", "changed", &Person{ID: "p1", GivenNames: "Anna"}, subscriber.HeaderViewShape, "narrow")
+	h.send("p1", "e1", "changed", &Person{ID: "p1", GivenNames: "Anna Maria"}, subscriber.HeaderViewShape, "wide")
+	cfg := h.config("library.shapes")
+	cfg.Store = sqliteStore(t)
+	rec := newRecorder()
+	s, err := subscriber.New(cfg, subscriber.Handle(h.topic, personSchema, rec.handle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, s)
+	<-s.CaughtUp()
+	stop()
+	evs := rec.all()
+	if len(evs) != 2 || evs[0].id != "e1" || evs[1].id != "e1" {
+		t.Fatalf("handled %+v, want e1 once per view shape (twice)", evs)
+	}
+}
+
 // TestDeadLetter: a record the handler keeps failing is tried MaxAttempts
 // times, then published to <topic>.dlq.<group> unchanged with the reason;
 // a value that is not Avro goes there at once; and the records after them

@@ -12,6 +12,8 @@ package kafkaview
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +33,7 @@ import (
 	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/kafkago"
 	"github.com/samnav/samnav/pkg/kafkatopics"
+	"github.com/samnav/samnav/pkg/subscriber"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/projection"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
@@ -233,6 +236,7 @@ func (c *Channel) message(ctx context.Context, v *view, s subscription.Subscript
 	md.Set("ce_time", ev.Time.UTC().Format(time.RFC3339Nano))
 	md.Set("samnav_revision", strconv.FormatInt(ev.Revision, 10))
 	md.Set("samnav_subscription", s.ID)
+	md.Set(subscriber.HeaderViewShape, shapeTag(s))
 	if ev.EndedAt != nil {
 		md.Set("samnav_ended_at", ev.EndedAt.UTC().Format(time.RFC3339Nano))
 	}
@@ -333,6 +337,14 @@ func (c *Channel) Built(ctx context.Context, s subscription.Subscription) error 
 
 // shape names s's projection: its approved fields, sorted, and whether
 // it receives protected identities' shielded attributes.
+// shapeTag is a short, stable name of s's shape, carried on every view
+// record: a rebuild for a new shape sends the same events again, and a
+// subscriber that deduplicates by event id must apply them again.
+func shapeTag(s subscription.Subscription) string {
+	sum := sha256.Sum256([]byte(shape(s)))
+	return hex.EncodeToString(sum[:6])
+}
+
 func shape(s subscription.Subscription) string {
 	fields := slices.Clone(s.ApprovedFields)
 	slices.Sort(fields)

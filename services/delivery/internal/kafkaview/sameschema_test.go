@@ -1,6 +1,10 @@
 package kafkaview
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
+)
 
 func TestSameSchema(t *testing.T) {
 	const base = `{"type":"record","name":"P","doc":"A person.","fields":[{"name":"id","type":"string","doc":"Id."},{"name":"surname","type":"string"}]}`
@@ -17,5 +21,26 @@ func TestSameSchema(t *testing.T) {
 		if got := sameSchema(base, tc.other); got != tc.want {
 			t.Errorf("%s: sameSchema = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestShapeTag: the tag a view record carries changes exactly when the
+// subscription's shape does, so a subscriber applies a rebuilt view again.
+func TestShapeTag(t *testing.T) {
+	base := subscription.Subscription{ApprovedFields: []string{"givenNames", "surname"}}
+	same := subscription.Subscription{ApprovedFields: []string{"surname", "givenNames", "surname"}, Version: 7}
+	wider := subscription.Subscription{ApprovedFields: []string{"givenNames", "surname", "email"}}
+	protected := subscription.Subscription{ApprovedFields: []string{"givenNames", "surname"}, ProtectedApproved: true}
+	if shapeTag(base) != shapeTag(same) {
+		t.Error("the same fields in another order (or another decision version) changed the tag")
+	}
+	if shapeTag(base) == shapeTag(wider) {
+		t.Error("a widened subscription kept its tag")
+	}
+	if shapeTag(base) == shapeTag(protected) {
+		t.Error("approving protected identities kept the tag")
+	}
+	if len(shapeTag(base)) != 12 {
+		t.Errorf("tag %q, want 12 hex digits", shapeTag(base))
 	}
 }
