@@ -399,20 +399,31 @@ func apiFormErrors(ae *api.Error) []api.FieldError {
 	return []api.FieldError{{Field: "", Rule: ae.Code, Message: ae.Message}}
 }
 
-func (s *Server) editRecordForm(w http.ResponseWriter, r *Request) error {
+// writableRecord is the concept and the record a form changes: refused
+// when the person may not write the concept, and a bad request with
+// endedKey's message when the record has ended.
+func (s *Server) writableRecord(r *Request, endedKey string) (*model.Concept, *api.Record, error) {
 	c, err := s.concept(r)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if ok, need := mayWrite(r, c); !ok {
-		return refused(need)
+		return nil, nil, refused(need)
 	}
 	rec, err := s.api.GetRecord(r.Context(), r.Token(), c.ID, r.PathValue("id"))
 	if err != nil {
-		return refusedBy(err, needRead(r, c))
+		return nil, nil, refusedBy(err, needRead(r, c))
 	}
 	if rec.EndedAt != nil {
-		return badRequest("records.ended.noedit")
+		return nil, nil, badRequest(endedKey)
+	}
+	return c, rec, nil
+}
+
+func (s *Server) editRecordForm(w http.ResponseWriter, r *Request) error {
+	c, rec, err := s.writableRecord(r, "records.ended.noedit")
+	if err != nil {
+		return err
 	}
 	d := formData{C: c, R: rec, Action: "/records/" + c.ID + "/" + url.PathEscape(rec.ID) + "/edit", Revision: rec.Revision,
 		Form: buildForm(r, c.Attributes, stateToValues(c.Attributes, rec.State), nil, s.referenceOptions(r, c.Attributes)), Submit: r.T("records.save")}
@@ -502,19 +513,9 @@ type endData struct {
 }
 
 func (s *Server) endRecordForm(w http.ResponseWriter, r *Request) error {
-	c, err := s.concept(r)
+	c, rec, err := s.writableRecord(r, "records.ended.already")
 	if err != nil {
 		return err
-	}
-	if ok, need := mayWrite(r, c); !ok {
-		return refused(need)
-	}
-	rec, err := s.api.GetRecord(r.Context(), r.Token(), c.ID, r.PathValue("id"))
-	if err != nil {
-		return refusedBy(err, needRead(r, c))
-	}
-	if rec.EndedAt != nil {
-		return badRequest("records.ended.already")
 	}
 	return s.render(w, r, "record_end.html", "records.end.title", endData{C: c, R: rec, Shown: flattenShown(r, c.Attributes, "", "", rec.State)}, r.Text(c.Name), recordTitle(c, rec))
 }
