@@ -69,6 +69,18 @@
 // the topic, grants the ACL) or calls Skip, which marks that one entry
 // skipped with a reason; the relay then passes it with an audit log line.
 //
+// # Missing topics, and seeing a stall
+//
+// A topic Kafka reports unknown (deleted by an operator, never created, a
+// broker without auto-creation) blocks the relay in the same way: the
+// relay finds the entry whose topic is missing and never passes it. With
+// RelayConfig.OnUnknownTopic the owner of the stream may create the topic
+// (with its partitions and configs) and the relay retries at once; a topic
+// the hook refuses stays blocked. Relay.Status reports the last position,
+// the pending count and the blocking entry, its topic, its error and since
+// when, so that a health check can report a stalled relay, which is
+// otherwise visible only in its logs.
+//
 // Every published and every skipped entry is deleted once every relay name
 // in outbox_relays has passed it; the outbox is a transport, not a history.
 // Normally one outbox has one relay Name; a second Name (a second copy of
@@ -79,7 +91,9 @@
 // Through RelayConfig.MeterProvider (OpenTelemetry), attribute relay=Name:
 // samnav.outbox.published and samnav.outbox.skipped (counters of entries),
 // samnav.outbox.errors (failed writes, attribute retryable),
-// samnav.outbox.lag (gauge, as Lag), samnav.outbox.publish.duration (one
+// samnav.outbox.lag (gauge, as Lag), samnav.outbox.stalled (gauge, seconds
+// the first unacknowledged entry has been failing, 0 when the relay
+// advances), samnav.outbox.publish.duration (one
 // acknowledged write) and samnav.outbox.latency (Append to acknowledgement,
 // of the oldest entry of each write).
 package outbox

@@ -14,6 +14,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -77,6 +78,18 @@ type RelayConfig struct {
 	Logger *slog.Logger
 	// MeterProvider receives the relay's metrics; nil means no metrics.
 	MeterProvider metric.MeterProvider
+	// OnUnknownTopic, if set, is called when Kafka reports that the topic of
+	// the first unacknowledged entry does not exist (UNKNOWN_TOPIC_OR_PARTITION:
+	// a topic deleted, never created, or a broker without auto-creation).
+	// client talks to Brokers over the relay's own transport, so a topic
+	// created through it is known to the relay's next write at once. It
+	// returns nil when the topic exists now: the relay retries at once. An
+	// error (the topic must not be created here, or creating it failed)
+	// leaves the relay blocked at that entry, retrying with backoff, with the
+	// error and the topic in Status. Nil means the relay only retries. It is
+	// called from Run's goroutine only, with a ctx that ends after
+	// WriteTimeout.
+	OnUnknownTopic func(ctx context.Context, client *kafka.Client, topic string) error
 }
 
 // Validate reports every problem with the configuration at once, each naming
@@ -176,6 +189,121 @@ type Relay struct {
 		latency   metric.Float64Histogram
 	}
 	running atomic.Bool
+
+	mu     sync.Mutex
+	status RelayStatus // guarded by mu; Pending is filled in by Status
+}
+
+// RelayStatus is what a relay reports about itself, for health checks and
+// operators.
+type RelayStatus struct {
+	// Leader is true while this instance holds the lease and publishes.
+	// Only the leader's Blocked says anything about the stream.
+	Leader bool
+	// Position is the id of the last entry this instance saw acknowledged
+	// (or skipped), 0 before it led.
+	Position int64
+	// PublishedAt is when this instance last recorded progress; zero if it
+	// has not.
+	PublishedAt time.Time
+	// Pending is how many entries wait to be published (Lag); -1 when the
+	// database could not be asked.
+	Pending int64
+	// Blocked is set while the first unacknowledged entry cannot be
+	// published: nothing after it is published until it is (order is
+	// strict), so everything behind it waits.
+	Blocked *RelayBlock
+}
+
+// RelayBlock describes why the relay does not advance.
+type RelayBlock struct {
+	// Entry is the outbox id of the entry that cannot be published; 0 when
+	// the relay cannot even read the outbox or record progress.
+	Entry int64
+	// Topic is that entry's topic, if known.
+	Topic string
+	// UnknownTopic is true when Kafka reports Topic does not exist (and
+	// OnUnknownTopic, if any, did not create it).
+	UnknownTopic bool
+	// Err says what fails, naming the topic when it is the cause.
+	Err string
+	// Since is when this entry first failed; Attempts counts failures since.
+	Since    time.Time
+	Attempts int
+}
+
+// Stalled reports whether the relay has been blocked for longer than d at
+// now.
+func (s RelayStatus) Stalled(now time.Time, d time.Duration) bool {
+	return s.Leader && s.Blocked != nil && now.Sub(s.Blocked.Since) > d
+}
+
+// Status returns the relay's state. Its in-memory part is always returned;
+// err is set (and Pending -1) when the pending count could not be read.
+func (r *Relay) Status(ctx context.Context) (RelayStatus, error) {
+	r.mu.Lock()
+	st := r.status
+	if st.Blocked != nil {
+		b := *st.Blocked
+		st.Blocked = &b
+	}
+	r.mu.Unlock()
+	lag, err := r.Lag(ctx)
+	if err != nil {
+		st.Pending = -1
+		return st, err
+	}
+	st.Pending = lag
+	return st, nil
+}
+
+// block records that entry (0: none in particular) fails with err.
+func (r *Relay) block(entry int64, topic string, unknownTopic bool, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b := r.status.Blocked
+	if b == nil || b.Entry != entry || b.Topic != topic {
+		b = &RelayBlock{Entry: entry, Topic: topic, Since: time.Now()}
+		r.status.Blocked = b
+	}
+	b.UnknownTopic, b.Err = unknownTopic, err.Error()
+	b.Attempts++
+}
+
+// advanced records progress up to pos; a block ends only when its entry
+// is passed (or the relay is idle), not when entries before it are.
+func (r *Relay) advanced(pos int64, at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.status.Position, r.status.PublishedAt = pos, at
+	if b := r.status.Blocked; b != nil && (b.Entry == 0 || b.Entry <= pos) {
+		r.status.Blocked = nil
+	}
+}
+
+func (r *Relay) unblock() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.status.Blocked = nil
+}
+
+func (r *Relay) setLeader(leader bool, pos int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.status.Leader, r.status.Position = leader, pos
+	if !leader {
+		r.status.Blocked = nil // the new leader reports its own
+	}
+}
+
+// stalledFor is how long the relay has been blocked, 0 when it is not.
+func (r *Relay) stalledFor(now time.Time) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.status.Leader || r.status.Blocked == nil {
+		return 0
+	}
+	return now.Sub(r.status.Blocked.Since)
 }
 
 // NewRelay validates cfg and returns a relay. It does not connect to Kafka
@@ -219,6 +347,13 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 				return err
 			}
 			o.Observe(lag, r.attrs)
+			return nil
+		}))
+	errs = append(errs, err)
+	_, err = m.Float64ObservableGauge("samnav.outbox.stalled", metric.WithUnit("s"),
+		metric.WithDescription("How long the first unacknowledged entry has failed to publish (everything after it waits); 0 when the relay advances."),
+		metric.WithFloat64Callback(func(_ context.Context, o metric.Float64Observer) error {
+			o.Observe(r.stalledFor(time.Now()).Seconds(), r.attrs)
 			return nil
 		}))
 	errs = append(errs, err)
@@ -354,12 +489,19 @@ func (r *Relay) lead(ctx context.Context, transport kafka.RoundTripper, pos int6
 		}
 	}()
 
+	// The hook's client shares the writer's transport: a topic it creates
+	// refreshes the metadata the writer partitions by.
+	client := &kafka.Client{Addr: w.Addr, Transport: transport, Timeout: r.cfg.WriteTimeout}
+	r.setLeader(true, pos)
+	defer func() { r.setLeader(false, pos) }()
+
 	renewBefore := r.cfg.LeaseTTL * 2 / 3 // renew when less than this is left
 	var (
 		pending  []entry // read but not yet acknowledged, in id order
 		single   int64   // isolating a poison entry: one entry per write up to this id
 		attempt  int     // consecutive failures
 		poisonID int64   // the entry last found poison, to log once per attempt
+		healed   string  // the topic OnUnknownTopic last created in this stall
 	)
 	for ctx.Err() == nil {
 		if time.Until(deadline) < renewBefore {
@@ -383,6 +525,7 @@ func (r *Relay) lead(ctx context.Context, transport kafka.RoundTripper, pos int6
 				// Only an operator editing the row moves it under us.
 				r.log.Warn("relay position changed outside this relay", "was", pos, "now", p)
 				pos, pending = p, nil
+				r.setLeader(true, pos)
 			}
 			deadline = d
 		}
@@ -395,6 +538,7 @@ func (r *Relay) lead(ctx context.Context, transport kafka.RoundTripper, pos int6
 			more, err := r.read(ctx, after, r.cfg.BatchSize-len(pending))
 			if err != nil {
 				if ctx.Err() == nil {
+					r.block(0, "", false, err)
 					r.log.Warn("read outbox failed; retrying", "err", err)
 					sleep(ctx, backoff(1, r.cfg.MinBackoff, r.cfg.MaxBackoff))
 				}
@@ -402,6 +546,7 @@ func (r *Relay) lead(ctx context.Context, transport kafka.RoundTripper, pos int6
 			}
 			pending = append(pending, more...)
 			if len(pending) == 0 {
+				r.unblock()
 				sleep(ctx, r.cfg.PollInterval)
 				continue
 			}
@@ -433,6 +578,7 @@ func (r *Relay) lead(ctx context.Context, transport kafka.RoundTripper, pos int6
 			case perr != nil:
 				// Kafka has the entries but recording failed: resend them
 				// (duplicates, never loss) and record again.
+				r.block(0, "", false, perr)
 				r.log.Warn("record progress failed; entries will be resent", "position", last, "err", perr)
 				sleep(ctx, backoff(1, r.cfg.MinBackoff, r.cfg.MaxBackoff))
 				continue
@@ -443,17 +589,35 @@ func (r *Relay) lead(ctx context.Context, transport kafka.RoundTripper, pos int6
 			deadline = start.Add(r.cfg.LeaseTTL)
 			r.observe(batch[:acked], time.Since(start), err == nil)
 			pos, pending = last, pending[acked:]
+			r.advanced(pos, time.Now())
 		}
 		if err == nil {
-			attempt, poisonID = 0, 0
+			attempt, poisonID, healed = 0, 0, ""
 			continue
 		}
 		attempt++
 		failed := batch[acked]
 		retryable := kafkago.Retryable(firstError(err))
 		r.metric.errors.Add(ctx, 1, metric.WithAttributes(attribute.String("relay", r.cfg.Name), attribute.Bool("retryable", retryable)))
+		if errors.Is(firstError(err), kafka.UnknownTopicOrPartition) {
+			e, ok := unknownTopicEntry(batch[acked:], err)
+			if !ok {
+				// The writer's metadata lookup failed before it sent
+				// anything, naming no topic: publish one entry per write to
+				// find the entry whose topic is missing.
+				r.log.Warn("kafka reports an unknown topic; isolating the entry", "from_entry", failed.id, "to_entry", batch[len(batch)-1].id)
+				single = batch[len(batch)-1].id
+				continue
+			}
+			if r.unknownTopic(ctx, client, e, attempt, &healed) {
+				continue // created: retry at once
+			}
+			sleep(ctx, backoff(attempt, r.cfg.MinBackoff, r.cfg.MaxBackoff))
+			continue
+		}
 		switch {
 		case retryable:
+			r.block(failed.id, failed.msg.Topic, false, firstError(err))
 			r.log.Warn("kafka write failed; retrying from the first unacknowledged entry",
 				"entry", failed.id, "attempt", attempt, "err", firstError(err))
 			sleep(ctx, backoff(attempt, r.cfg.MinBackoff, r.cfg.MaxBackoff))
@@ -470,6 +634,7 @@ func (r *Relay) lead(ctx context.Context, transport kafka.RoundTripper, pos int6
 			msg := fmt.Sprintf("entry %d (event id %s, topic %s, %d bytes) refused by Kafka: %v", failed.id,
 				eventID(failed.msg), failed.msg.Topic, failed.size, firstError(err))
 			_ = r.setError(ctx, msg)
+			r.block(failed.id, failed.msg.Topic, false, errors.New(msg))
 			r.log.Error("poison entry blocks the relay: fix the cause, or skip it with outbox.Skip",
 				"entry", failed.id, "event_id", eventID(failed.msg), "topic", failed.msg.Topic, "bytes", failed.size,
 				"attempt", attempt, "err", firstError(err))
@@ -477,6 +642,68 @@ func (r *Relay) lead(ctx context.Context, transport kafka.RoundTripper, pos int6
 			pending = nil // re-read: an operator may have skipped it meanwhile
 		}
 	}
+}
+
+// unknownTopicEntry returns the entry of failed (a write's unacknowledged
+// entries, first first) whose topic Kafka reported unknown with err: the
+// first one that failed when Kafka answered per entry, or the first sent
+// one when all sent entries share one topic. ok is false when the error
+// does not tell which topic is missing.
+func unknownTopicEntry(failed []entry, err error) (e entry, ok bool) {
+	var werrs kafka.WriteErrors
+	if errors.As(err, &werrs) {
+		return failed[0], true
+	}
+	for _, f := range failed {
+		if f.skipped != "" {
+			continue
+		}
+		if !ok {
+			e, ok = f, true
+		} else if f.msg.Topic != e.msg.Topic {
+			return entry{}, false
+		}
+	}
+	return e, ok
+}
+
+// unknownTopic handles entry e, whose topic Kafka reports missing: it asks
+// OnUnknownTopic to create it and reports whether to retry at once (the
+// hook created it, the first time in this stall). Otherwise the relay is
+// blocked at e, which Status, last_error and the log name.
+func (r *Relay) unknownTopic(ctx context.Context, client *kafka.Client, e entry, attempt int, healed *string) bool {
+	topic := e.msg.Topic
+	var msg string
+	if r.cfg.OnUnknownTopic == nil {
+		msg = fmt.Sprintf("entry %d (event id %s): topic %q does not exist on the broker; create it, or skip the entry with outbox.Skip",
+			e.id, eventID(e.msg), topic)
+	} else {
+		hctx, cancel := context.WithTimeout(ctx, r.cfg.WriteTimeout)
+		herr := r.cfg.OnUnknownTopic(hctx, client, topic)
+		cancel()
+		if ctx.Err() != nil {
+			return false
+		}
+		if herr == nil {
+			if *healed != topic {
+				*healed = topic
+				r.log.Warn("created missing topic; retrying at once", "topic", topic, "entry", e.id)
+				return true
+			}
+			// Created or found before, yet still unknown to the write: the
+			// broker is still propagating it; retry with backoff.
+			msg = fmt.Sprintf("entry %d (event id %s): topic %q does not exist on the broker yet, though it was created",
+				e.id, eventID(e.msg), topic)
+		} else {
+			msg = fmt.Sprintf("entry %d (event id %s): topic %q does not exist on the broker and was not created: %v",
+				e.id, eventID(e.msg), topic, herr)
+		}
+	}
+	r.block(e.id, topic, true, errors.New(msg))
+	_ = r.setError(ctx, msg)
+	r.log.Error("missing topic blocks the relay: every later entry waits",
+		"entry", e.id, "event_id", eventID(e.msg), "topic", topic, "attempt", attempt, "err", msg)
+	return false
 }
 
 // cut returns the prefix of pending one write carries: at most BatchSize
