@@ -77,9 +77,13 @@ type Config struct {
 	// topic creation; the zero value connects without SASL.
 	Kafka kafkaauth.Config
 	// EnsureTopics creates each concept's compacted state topic at start
-	// (with TopicPartitions partitions, default 3) when Brokers are set.
+	// (with TopicPartitions partitions, default 3) when Brokers are set,
+	// and lets the relay recreate one that went missing while it runs.
 	EnsureTopics    bool
 	TopicPartitions int
+	// RelayStallAfter is how long the relay may be blocked before /healthz
+	// reports degraded; default DefaultRelayStallAfter.
+	RelayStallAfter time.Duration
 	// RelayName names the outbox relay's lease; default "masterdata".
 	RelayName string
 	// Model is the concept model; nil means the embedded contracts model.
@@ -109,6 +113,9 @@ func (c Config) Validate() error {
 	}
 	if c.TopicPartitions < 0 {
 		errs = append(errs, errors.New("TopicPartitions: must not be negative"))
+	}
+	if c.RelayStallAfter < 0 {
+		errs = append(errs, errors.New("RelayStallAfter: must not be negative"))
 	}
 	for i, b := range c.Brokers {
 		if _, _, err := net.SplitHostPort(b); err != nil {
@@ -249,7 +256,8 @@ func (s *Server) init(ctx context.Context, deps Deps) error {
 			name = "masterdata"
 		}
 		rc := outbox.RelayConfig{DB: s.db, Dialect: od, Brokers: s.cfg.Brokers, Name: name,
-			Logger: s.logger.With("component", "outbox-relay"), MeterProvider: deps.MeterProvider}
+			Logger: s.logger.With("component", "outbox-relay"), MeterProvider: deps.MeterProvider,
+			OnUnknownTopic: s.createStateTopic}
 		if s.cfg.Kafka.Enabled() {
 			t, err := s.cfg.Kafka.Transport("samnav-outbox")
 			if err != nil {
@@ -303,7 +311,7 @@ func (s *Server) Start(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.mu.Lock()
 	s.ln, s.cancel = ln, cancel
-	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
+	s.http = &http.Server{Handler: s.withHealth(s.handler), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
 	s.mu.Unlock()
 	s.wg.Add(1)
 	go func() {
@@ -326,13 +334,9 @@ func (s *Server) Start(ctx context.Context) error {
 }
 
 func (s *Server) ensureTopics(ctx context.Context) error {
-	parts := s.cfg.TopicPartitions
-	if parts == 0 {
-		parts = 3
-	}
 	specs := make([]kafkatopics.Spec, 0, len(s.model.Concepts))
 	for _, c := range s.model.Concepts {
-		specs = append(specs, kafkatopics.Spec{Name: c.Topic(), Partitions: parts, Compact: true, Retention: -1})
+		specs = append(specs, s.topicSpec(c))
 	}
 	client, done, err := s.cfg.Kafka.Client(10*time.Second, s.cfg.Brokers...)
 	if err != nil {
