@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -443,7 +444,20 @@ func (a adminAuthorizer) AuthorizeWrite(r *http.Request) error {
 
 func (h *devHub) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	// Healthy means master data's relay is getting changes onto Kafka: a
+	// relay blocked (by a missing topic, say) for longer than
+	// RelayStallAfter answers 503 with what blocks it.
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		hs := h.master.Health(r.Context())
+		w.Header().Set("Content-Type", "application/json")
+		if hs.Status != "ok" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		if err := json.NewEncoder(w).Encode(hs); err != nil {
+			h.logger.Warn("write health", "err", err)
+		}
+	})
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
 	})

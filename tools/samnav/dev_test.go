@@ -214,7 +214,7 @@ func TestDevConsoleAnswersAndShutsDownCleanly(t *testing.T) {
 		}
 	}
 	base := "http://" + h.httpLn.Addr().String()
-	for _, path := range []string{"/healthz", "/metrics", "/", "/dev", "/catalogue", "/signin"} {
+	for _, path := range []string{"/healthz", "/livez", "/metrics", "/", "/dev", "/catalogue", "/signin"} {
 		resp, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
