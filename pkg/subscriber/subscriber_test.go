@@ -302,7 +302,15 @@ func TestSnapshotThenFollow(t *testing.T) {
 		t.Errorf("OnCaughtUp called %d times, with %d events handled; want once, at 4", caughtUp, atCaughtUp)
 	}
 	mu.Unlock()
-	if n := counter(t, reader, "samnav.subscriber.events", "applied"); n != 5 {
+	// The handler has returned for e5, but the SDK counts it only after
+	// that: wait for the count rather than read it once.
+	deadline := time.Now().Add(10 * time.Second)
+	n := counter(t, reader, "samnav.subscriber.events", "applied")
+	for n < 5 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		n = counter(t, reader, "samnav.subscriber.events", "applied")
+	}
+	if n != 5 {
 		t.Errorf("applied counter = %d, want 5", n)
 	}
 }
