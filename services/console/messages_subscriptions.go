@@ -33,6 +33,8 @@ var _ = messages(map[string]i18n.Message{
 	"subscriptions.lag.none":       {SV: "i kapp", EN: "caught up"},
 	"subscriptions.lag.unknown":    {SV: "okänt", EN: "unknown"},
 	"subscriptions.lag.notrunning": {SV: "levererar inte", EN: "not delivering"},
+	"subscriptions.lag.failing":    {SV: "stoppad, försöker igen", EN: "stopped, retrying"},
+	"subscriptions.lag.failingwhy": {SV: "Leveransen är stoppad och försöks igen med ökande väntetid: %s", EN: "Delivery is stopped and retried with a growing wait: %s"},
 
 	"subscriptions.status.requested": {SV: "Begärd", EN: "Requested"},
 	"subscriptions.status.approved":  {SV: "Godkänd", EN: "Approved"},

@@ -250,6 +250,9 @@ func (s *Server) subRowOf(r *Request, sub api.SubscriptionRecord) subRow {
 }
 
 func subLagLabel(r *Request, l *api.Lag) string {
+	if l.Failing != "" {
+		return r.T("subscriptions.lag.failing")
+	}
 	var events int64
 	for _, c := range l.Channels {
 		events += c.Events

@@ -437,7 +437,8 @@ func (s *Server) init(ctx context.Context, d sqlstore.Dialect, m *model.Model, s
 			{Pattern: "/api/v1/subscriptions/{id}/webhook/", Handler: whAPI},
 			{Pattern: "/api/v1/feeds/", Handler: s.feed.Handler("/api/v1/feeds")},
 			{Pattern: "GET /api/v1/subscriptions/{id}/lag", Handler: lag.Handler(lag.HandlerConfig{Meter: lag.New(s.cfg.Brokers, lagTransport),
-				Subscription: s.svc.Get, Group: pipeline.ConsumerGroup, Logger: s.logger})},
+				Subscription: s.svc.Get, Group: pipeline.ConsumerGroup, Logger: s.logger,
+				Failing: func(id string) error { return s.pipeline.Failing()[id] }})},
 			{Pattern: "GET /api/v1/deliveries/recent", Handler: recent.Handler(s.recent)},
 		}})
 	return nil

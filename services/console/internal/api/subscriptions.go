@@ -157,6 +157,9 @@ type Lag struct {
 	Subscription string       `json:"subscription"`
 	Status       string       `json:"status"`
 	Channels     []ChannelLag `json:"channels"`
+	// Failing is why delivery is stopped and retried (a refused rebuild,
+	// say); empty while it runs.
+	Failing string `json:"failing,omitempty"`
 }
 
 // SubscriptionLag returns how far a subscription is behind.

@@ -20,8 +20,12 @@ type HandlerConfig struct {
 	// whom GET /subscriptions/{id} answers.
 	Subscription func(ctx context.Context, id string) (subscription.Subscription, error)
 	// Group names a subscription's consumer group (pipeline.ConsumerGroup).
-	Group  func(subscriptionID string) string
-	Logger *slog.Logger
+	Group func(subscriptionID string) string
+	// Failing says why an approved subscription is not delivering (its
+	// start or rebuild was refused and is retried with backoff), or nil;
+	// nil Failing means never.
+	Failing func(subscriptionID string) error
+	Logger  *slog.Logger
 }
 
 // ChannelLag is how far one channel of a subscription is behind the head
@@ -40,6 +44,9 @@ type Response struct {
 	Subscription string              `json:"subscription"`
 	Status       subscription.Status `json:"status"`
 	Channels     []ChannelLag        `json:"channels"`
+	// Failing is why delivery is stopped and being retried (a rebuild
+	// the registry or the broker refused, say); absent while it runs.
+	Failing string `json:"failing,omitempty"`
 }
 
 // Handler serves GET /api/v1/subscriptions/{id}/lag. It expects to be
@@ -63,9 +70,15 @@ func Handler(cfg HandlerConfig) http.Handler {
 			fail(w, r, cfg.Logger, &subscription.Error{Code: subscription.CodeUnavailable, Message: "measure lag", Err: err})
 			return
 		}
+		resp := Response{Subscription: sub.ID, Status: sub.Status,
+			Channels: []ChannelLag{{Channel: sub.Channel, Stage: "pipeline", Report: rep}}}
+		if cfg.Failing != nil {
+			if ferr := cfg.Failing(sub.ID); ferr != nil {
+				resp.Failing = ferr.Error()
+			}
+		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(Response{Subscription: sub.ID, Status: sub.Status,
-			Channels: []ChannelLag{{Channel: sub.Channel, Stage: "pipeline", Report: rep}}})
+		_ = json.NewEncoder(w).Encode(resp)
 	})
 }
 

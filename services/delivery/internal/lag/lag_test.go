@@ -176,5 +176,31 @@ func TestHandler(t *testing.T) {
 			resp.Channels[0].Topic != topic || resp.Channels[0].OldestUndelivered == nil {
 			t.Fatalf("response %s, want 3 events behind on the webhook channel", w.Body)
 		}
+		if resp.Failing != "" {
+			t.Fatalf("failing %q for a running subscription", resp.Failing)
+		}
+	}
+
+	// A subscription whose rebuild the registry refused says why.
+	h = lag.Handler(lag.HandlerConfig{Meter: lag.New([]string{addr}, nil), Group: func(id string) string { return "samnav-delivery-" + id },
+		Subscription: func(_ context.Context, id string) (subscription.Subscription, error) {
+			return subscription.Subscription{ID: id, Concept: "person", Major: 1, Channel: subscription.ChannelKafka, Status: subscription.StatusApproved}, nil
+		},
+		Failing: func(id string) error {
+			if id == "s1" {
+				return errors.New("register view schema: subject is READONLY")
+			}
+			return nil
+		}})
+	mux = http.NewServeMux()
+	mux.Handle("GET /api/v1/subscriptions/{id}/lag", h)
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest("GET", "/api/v1/subscriptions/s1/lag", nil))
+	var resp lag.Response
+	if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
+		t.Fatal(err)
+	}
+	if w.Code != 200 || resp.Failing != "register view schema: subject is READONLY" {
+		t.Fatalf("status %d, failing %q; want 200 and the pipeline's reason", w.Code, resp.Failing)
 	}
 }
