@@ -430,18 +430,28 @@ func (s *Server) editRecordForm(w http.ResponseWriter, r *Request) error {
 	return s.render(w, r, "record_form.html", "records.edit.title", d, r.Text(c.Name), recordTitle(c, rec))
 }
 
-func (s *Server) updateRecord(w http.ResponseWriter, r *Request) error {
+// changeTarget is what a posted edit or end changes: the concept (refused
+// when the person may not write it), the record id and the revision the
+// change was based on.
+func (s *Server) changeTarget(r *Request) (*model.Concept, string, int64, error) {
 	c, err := s.concept(r)
 	if err != nil {
-		return err
+		return nil, "", 0, err
 	}
 	if ok, need := mayWrite(r, c); !ok {
-		return refused(need)
+		return nil, "", 0, refused(need)
 	}
-	id := r.PathValue("id")
 	rev, err := strconv.ParseInt(r.PostFormValue("revision"), 10, 64)
 	if err != nil || rev < 1 {
-		return badRequest("records.badrevision")
+		return nil, "", 0, badRequest("records.badrevision")
+	}
+	return c, r.PathValue("id"), rev, nil
+}
+
+func (s *Server) updateRecord(w http.ResponseWriter, r *Request) error {
+	c, id, rev, err := s.changeTarget(r)
+	if err != nil {
+		return err
 	}
 	state, reason, errs, reasonErr := readForm(r, c)
 	d := formData{C: c, R: &api.Record{ID: id, Revision: rev}, Action: "/records/" + c.ID + "/" + url.PathEscape(id) + "/edit",
@@ -521,17 +531,9 @@ func (s *Server) endRecordForm(w http.ResponseWriter, r *Request) error {
 }
 
 func (s *Server) endRecord(w http.ResponseWriter, r *Request) error {
-	c, err := s.concept(r)
+	c, id, rev, err := s.changeTarget(r)
 	if err != nil {
 		return err
-	}
-	if ok, need := mayWrite(r, c); !ok {
-		return refused(need)
-	}
-	id := r.PathValue("id")
-	rev, err := strconv.ParseInt(r.PostFormValue("revision"), 10, 64)
-	if err != nil || rev < 1 {
-		return badRequest("records.badrevision")
 	}
 	d := endData{C: c, Reason: strings.TrimSpace(r.PostFormValue("reason"))}
 	status := http.StatusBadRequest
