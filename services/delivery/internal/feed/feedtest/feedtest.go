@@ -46,6 +46,42 @@ func keys(es []feed.Entry) []string {
 }
 
 // Run runs the suite against the stores h makes.
+// followUntil reads subscription "a"'s changes page by page while writers
+// run, as a long-polling reader does, failing on any gap in positions;
+// once done closes it reads up to want more pages for what is left. It
+// returns the event ids seen and the last position.
+func followUntil(t *testing.T, ctx context.Context, s feed.Store, done <-chan struct{}, page, want int) (map[string]bool, int64) {
+	t.Helper()
+	seen := map[string]bool{}
+	var after int64
+	follow := func() {
+		got, err := s.Changes(ctx, "a", after, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range got {
+			if e.Position != after+1 {
+				t.Fatalf("position %d follows %d: a gap", e.Position, after)
+			}
+			after = e.Position
+			seen[e.EventID] = true
+		}
+	}
+loop:
+	for {
+		select {
+		case <-done:
+			break loop
+		default:
+			follow()
+		}
+	}
+	for range want {
+		follow()
+	}
+	return seen, after
+}
+
 func Run(t *testing.T, h Harness) {
 	ctx := context.Background()
 
@@ -389,33 +425,7 @@ func Run(t *testing.T, h Harness) {
 		done := make(chan struct{})
 		go func() { wg.Wait(); close(done) }()
 		const total = writers * (batches*each + each)
-		seen := map[string]bool{}
-		var after int64
-		follow := func() {
-			got, err := s.Changes(ctx, "a", after, 13)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, e := range got {
-				if e.Position != after+1 {
-					t.Fatalf("position %d follows %d: a gap", e.Position, after)
-				}
-				after = e.Position
-				seen[e.EventID] = true
-			}
-		}
-	loop:
-		for {
-			select {
-			case <-done:
-				break loop
-			default:
-				follow()
-			}
-		}
-		for range total {
-			follow()
-		}
+		seen, after := followUntil(t, ctx, s, done, 13, total)
 		close(errs)
 		for err := range errs {
 			t.Fatal(err)
@@ -444,33 +454,7 @@ func Run(t *testing.T, h Harness) {
 		done := make(chan struct{})
 		go func() { wg.Wait(); close(done) }()
 		// Follow while they write, as a long-polling reader does.
-		seen := map[string]bool{}
-		var after int64
-		follow := func() {
-			got, err := s.Changes(ctx, "a", after, 7)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, e := range got {
-				if e.Position != after+1 {
-					t.Fatalf("position %d follows %d: a gap", e.Position, after)
-				}
-				after = e.Position
-				seen[e.EventID] = true
-			}
-		}
-	loop:
-		for {
-			select {
-			case <-done:
-				break loop
-			default:
-				follow()
-			}
-		}
-		for range writers * each {
-			follow()
-		}
+		seen, after := followUntil(t, ctx, s, done, 7, writers*each)
 		close(errs)
 		for err := range errs {
 			t.Fatal(err)
