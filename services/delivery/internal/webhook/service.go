@@ -505,6 +505,12 @@ func (s *Service) Run(ctx context.Context) error {
 				ep, ok := eps[m.SubscriptionID]
 				wg.Go(func() {
 					if !ok {
+						if ctx.Err() != nil {
+							// Its endpoint could not be read because Run
+							// is stopping: not attempted, so released.
+							results <- done{r: Result{Message: m, Outcome: OutcomeNotSent}, ok: true}
+							return
+						}
 						results <- done{}
 						return
 					}
