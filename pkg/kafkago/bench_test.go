@@ -2,6 +2,7 @@ package kafkago_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,7 +95,14 @@ func fill(b *testing.B, addr, topic string, n int) {
 	}
 }
 
-func BenchmarkConsume(b *testing.B) {
+// BenchmarkConsume receives and Acks each message in one goroutine, as a
+// loop does; BenchmarkConsumeGoroutinePerMessage Acks each in a goroutine
+// of its own, as Watermill's router and Samnav's SDK do.
+func BenchmarkConsume(b *testing.B) { benchConsume(b, false) }
+
+func BenchmarkConsumeGoroutinePerMessage(b *testing.B) { benchConsume(b, true) }
+
+func benchConsume(b *testing.B, goroutinePerMessage bool) {
 	tb, topic := benchBroker(b)
 	fill(b, tb.Addr(), topic, b.N)
 	sub := newSubscriber(b, tb.Addr(), "bench-"+watermill.NewShortUUID(), nil)
@@ -104,15 +112,21 @@ func BenchmarkConsume(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	var acking sync.WaitGroup
 	timeout := time.After(5 * time.Minute)
 	for range b.N {
 		select {
 		case m := <-ch:
-			m.Ack()
+			if goroutinePerMessage {
+				acking.Go(func() { m.Ack() })
+			} else {
+				m.Ack()
+			}
 		case <-timeout:
 			b.Fatal("timed out")
 		}
 	}
+	acking.Wait()
 }
 
 // BenchmarkConsumeRawKafkaGo reads the same records with kafka-go's Reader in

@@ -17,14 +17,14 @@ var closedChan = func() chan struct{} {
 
 // messageContext is the context of one delivered message: it carries the
 // record's RecordInfo and the subscription's values and deadline, and is
-// done once the partition consumer ends it, after the message's Ack or Nack
-// or when the subscription ends.
+// done once the dispatcher ends it, after the message's Ack or Nack or when
+// the subscription ends.
 //
 // It replaces context.WithCancel(subscription) per message: that registers
 // every message as a child of the subscription's context, under the lock
 // all partitions of the subscription share. Here nothing is registered: the
-// partition consumer, which waits on the subscription's Done while the
-// message is out, ends the context itself. The Done channel is made only if
+// dispatcher, which stops when the subscription does and then ends the
+// contexts of the messages still out, ends the context itself. The Done channel is made only if
 // someone asks for it.
 type messageContext struct {
 	parent context.Context // the subscription

@@ -88,8 +88,9 @@ type SubscriberConfig struct {
 	// FetchMaxBytes is the most bytes fetched per partition request; default
 	// DefaultFetchMaxBytes (1 MiB, the Java consumer's
 	// max.partition.fetch.bytes). A record larger than that is still
-	// fetched, alone. A partition holds at most two fetch responses in
-	// memory: the one being delivered and the next.
+	// fetched, alone. A partition holds in memory the response being read
+	// and up to 4096 records (about 1 MiB of keys and values, or one record
+	// if larger) fetched ahead of delivery.
 	FetchMaxBytes int
 	// FetchMaxWait is how long a fetch waits at the broker for new records;
 	// default DefaultFetchMaxWait.
@@ -370,7 +371,7 @@ func (s *Subscriber) kafkaLogger(topic string) kafka.Logger {
 // ends.
 func (s *Subscriber) run(ctx context.Context, cg *kafka.ConsumerGroup, topic string, out chan<- *message.Message) {
 	// Closing the group ends the current generation, which waits for its
-	// partition consumers (and their final commit) before leaving the group.
+	// dispatcher (and the final commit) before leaving the group.
 	defer func() {
 		if err := cg.Close(); err != nil {
 			s.logger.Error("Cannot leave consumer group", err, watermill.LogFields{"topic": topic})
@@ -393,36 +394,24 @@ func (s *Subscriber) run(ctx context.Context, cg *kafka.ConsumerGroup, topic str
 	}
 }
 
-// startGeneration starts one consumer per assigned partition and one
-// committer. kafka-go ends the generation on a rebalance and waits for all
-// of them before this member rejoins: the committer's last commit, after
-// every partition consumer stopped, is what hands acknowledged work over.
+// startGeneration starts the generation's dispatcher, which fetches and
+// delivers every assigned partition, and its commit goroutine. kafka-go
+// ends the generation on a rebalance and waits for both before this member
+// rejoins: the last commit, after the dispatcher finished, is what hands
+// acknowledged work over.
 func (s *Subscriber) startGeneration(ctx context.Context, gen *kafka.Generation, topic string, out chan<- *message.Message) {
 	assigned := gen.Assignments[topic]
-	c := &committer{offsets: make(map[int]int64, len(assigned)), dirty: make(map[int]bool, len(assigned))}
-	c.consumers.Add(len(assigned))
-	for _, pa := range assigned {
-		gen.Start(func(genCtx context.Context) {
-			defer c.consumers.Done()
-			pc := partitionConsumer{s: s, topic: topic, partition: pa.ID, subCtx: ctx, genCtx: genCtx, out: out, commit: c}
-			pc.run(pa.Offset)
-		})
-	}
-	gen.Start(func(genCtx context.Context) {
-		t := time.NewTicker(s.cfg.CommitInterval)
-		defer t.Stop()
+	d := newDispatcher(s, topic, ctx, out, assigned)
+	gen.Start(func(genCtx context.Context) { d.run(genCtx, assigned) })
+	gen.Start(func(context.Context) {
+		c := d.commit
 		for {
 			select {
-			case <-t.C:
+			case <-c.kicks:
 				s.commit(gen, topic, c)
-			case <-genCtx.Done():
-				c.consumers.Wait()
-				s.commit(gen, topic, c)
-				return
-			case <-ctx.Done():
-				// The subscription ends: stop consumers via the
-				// generation, which cg.Close ends.
-				c.consumers.Wait()
+			case <-c.finished:
+				// The generation or the subscription ended and the
+				// dispatcher is done with its messages.
 				s.commit(gen, topic, c)
 				return
 			}
@@ -431,195 +420,20 @@ func (s *Subscriber) startGeneration(ctx context.Context, gen *kafka.Generation,
 }
 
 func (s *Subscriber) commit(gen *kafka.Generation, topic string, c *committer) {
-	offsets := c.take()
+	offsets := c.pending()
 	if len(offsets) == 0 {
 		return
 	}
 	if err := gen.CommitOffsets(map[string]map[int]int64{topic: offsets}); err != nil {
-		// The messages stay acknowledged but uncommitted: whoever reads the
-		// partition next gets them again. Duplicates, never loss.
-		c.restore(offsets)
+		// The messages stay acknowledged but uncommitted: the next commit
+		// tries again, and whoever reads the partition next gets them
+		// again. Duplicates, never loss.
 		s.logger.Error("Cannot commit offsets; acknowledged messages may be delivered again", err, watermill.LogFields{
 			"topic": topic, "generation": gen.ID,
 		})
+		return
 	}
-}
-
-// committer holds, per partition, the offset after the last acknowledged
-// message. A partition consumer acknowledges in order, so that offset never
-// skips an unacknowledged message.
-type committer struct {
-	consumers sync.WaitGroup
-	mu        sync.Mutex
-	offsets   map[int]int64
-	dirty     map[int]bool
-}
-
-func (c *committer) ack(partition int, next int64) {
-	c.mu.Lock()
-	c.offsets[partition] = next
-	c.dirty[partition] = true
-	c.mu.Unlock()
-}
-
-func (c *committer) take() map[int]int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.dirty) == 0 {
-		return nil
-	}
-	out := make(map[int]int64, len(c.dirty))
-	for p := range c.dirty {
-		out[p] = c.offsets[p]
-	}
-	clear(c.dirty)
-	return out
-}
-
-func (c *committer) restore(offsets map[int]int64) {
-	c.mu.Lock()
-	for p := range offsets {
-		c.dirty[p] = true
-	}
-	c.mu.Unlock()
-}
-
-// partitionConsumer delivers one partition's records, one at a time, in
-// order, for one generation.
-type partitionConsumer struct {
-	s         *Subscriber
-	topic     string
-	partition int
-	subCtx    context.Context // the subscription: Close or the caller's ctx
-	genCtx    context.Context // the generation: ends on rebalance
-	out       chan<- *message.Message
-	commit    *committer
-}
-
-func (pc *partitionConsumer) run(offset int64) {
-	// fetchCtx ends with the generation or the subscription.
-	fetchCtx, cancel := context.WithCancel(pc.genCtx)
-	stop := context.AfterFunc(pc.subCtx, cancel)
-	f := newFetcher(pc.s, pc.topic, pc.partition, pc.subCtx)
-	var fetching sync.WaitGroup
-	fetching.Go(func() { f.run(fetchCtx, offset) })
-	// The partition is handed over (the generation ends) only once its
-	// fetcher stopped too.
-	defer func() {
-		cancel()
-		stop()
-		fetching.Wait()
-	}()
-	for {
-		var c *chunk
-		select {
-		case c = <-f.chunks:
-		case <-fetchCtx.Done():
-			return
-		}
-		for i := range c.records {
-			if !pc.deliver(fetchCtx, &c.records[i], c.msgs[i]) {
-				return
-			}
-		}
-		if c.response != nil {
-			f.recycle(c.response)
-		}
-	}
-}
-
-// deliver hands one record to the subscriber until it is Acked, as p the
-// first time if p has a message. It reports false when the consumer must
-// stop (rebalance or end of subscription).
-func (pc *partitionConsumer) deliver(fetchCtx context.Context, km *kafka.Message, p prepared) bool {
-	s := pc.s
-	msg, msgCtx := p.msg, p.ctx
-	for {
-		if msg == nil {
-			m, err := s.cfg.Unmarshaler.Unmarshal(*km)
-			if err != nil {
-				s.logger.Error("Cannot unmarshal record, skipping it", err, watermill.LogFields{
-					"topic": km.Topic, "partition": km.Partition, "offset": km.Offset,
-				})
-				pc.commit.ack(pc.partition, km.Offset+1)
-				return true
-			}
-			msg, msgCtx = m, newMessageContext(pc.subCtx, recordInfo(km))
-			msg.SetContext(msgCtx)
-		}
-		// The message's context ends (end) when this delivery does: every
-		// path below ends it before returning or delivering again.
-		select {
-		case pc.out <- msg:
-		case <-fetchCtx.Done():
-			msgCtx.end(pc.endErr())
-			return false
-		}
-		acked, stopped := pc.awaitAck(fetchCtx, msg, msgCtx)
-		msgCtx.end(context.Canceled)
-		if acked {
-			pc.commit.ack(pc.partition, km.Offset+1)
-			return !stopped
-		}
-		if stopped {
-			return false
-		}
-		// Nacked: deliver the same record again, as a new message.
-		if !sleep(s.cfg.NackResendSleep, fetchCtx.Done()) {
-			return false
-		}
-		msg = nil
-	}
-}
-
-// endErr is the error of a message context ended because its consumer
-// stopped: the subscription's, or Canceled on a rebalance.
-func (pc *partitionConsumer) endErr() error {
-	if err := pc.subCtx.Err(); err != nil {
-		return err
-	}
-	return context.Canceled
-}
-
-// awaitAck waits for msg's Ack or Nack. If the consumer must stop first, it
-// waits up to CloseTimeout more, so a handler in the middle of its work can
-// still have its Ack committed; msgCtx ends as soon as the subscription
-// does, as the message's context promises.
-func (pc *partitionConsumer) awaitAck(fetchCtx context.Context, msg *message.Message, msgCtx *messageContext) (acked, stopped bool) {
-	// A handler that acks at once has often done so by the time this
-	// consumer runs again: a single-channel check is much cheaper than the
-	// select below, which locks all three channels.
-	select {
-	case <-msg.Acked():
-		return true, false
-	default:
-	}
-	select {
-	case <-msg.Acked():
-		return true, false
-	case <-msg.Nacked():
-		return false, false
-	case <-fetchCtx.Done():
-	}
-	t := time.NewTimer(pc.s.cfg.CloseTimeout)
-	defer t.Stop()
-	subDone := pc.subCtx.Done()
-	for {
-		select {
-		case <-msg.Acked():
-			return true, true
-		case <-msg.Nacked():
-			return false, true
-		case <-subDone:
-			msgCtx.end(pc.subCtx.Err())
-			subDone = nil
-		case <-t.C:
-			pc.s.logger.Info("Message not acknowledged before the partition was released; it will be delivered again", watermill.LogFields{
-				"topic": pc.topic, "partition": pc.partition, "uuid": msg.UUID,
-			})
-			return false, true
-		}
-	}
+	c.done(offsets)
 }
 
 // Close ends every subscription: each waits for its in-flight messages to be
