@@ -137,6 +137,15 @@ func (d *dispatcher) loop(done <-chan struct{}) {
 	for {
 		d.poll()
 		if p := d.candidate(); p != nil {
+			// A consumer already waiting takes it without the select
+			// below, which locks every channel it names.
+			select {
+			case d.out <- p.msg:
+				p.out = true
+				d.nOut++
+				continue
+			default:
+			}
 			select {
 			case d.out <- p.msg:
 				p.out = true
@@ -278,7 +287,7 @@ func (d *dispatcher) candidate() *part {
 			if km == nil {
 				break
 			}
-			m, err := d.s.cfg.Unmarshaler.Unmarshal(*km)
+			m, err := d.s.unmarshal(km)
 			if err != nil {
 				d.s.logger.Error("Cannot unmarshal record, skipping it", err, watermill.LogFields{
 					"topic": km.Topic, "partition": km.Partition, "offset": km.Offset,
@@ -534,4 +543,14 @@ func (c *committer) done(offsets map[int]int64) {
 			c.committed[i] = n
 		}
 	}
+}
+
+// unmarshal turns a fetched record into a message with the configured
+// Unmarshaler; the default one shares the record's UUID bytes (see
+// unmarshal in marshaler.go), since fetched records are never written to.
+func (s *Subscriber) unmarshal(km *kafka.Message) (*message.Message, error) {
+	if _, ok := s.cfg.Unmarshaler.(DefaultMarshaler); ok {
+		return unmarshal(*km, true)
+	}
+	return s.cfg.Unmarshaler.Unmarshal(*km)
 }

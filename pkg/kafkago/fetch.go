@@ -134,7 +134,7 @@ func (f *fetcher) release(c *chunk) {
 // prepare turns km into a message with its context, or returns none if the
 // Unmarshaler refuses it.
 func (f *fetcher) prepare(km *kafka.Message) prepared {
-	msg, err := f.s.cfg.Unmarshaler.Unmarshal(*km)
+	msg, err := f.s.unmarshal(km)
 	if err != nil {
 		return prepared{}
 	}

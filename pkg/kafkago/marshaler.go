@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/segmentio/kafka-go"
@@ -102,6 +103,14 @@ func (DefaultMarshaler) Marshal(_ string, msg *message.Message) (kafka.Message, 
 // ambiguous. A repeated other header keeps its last value, as metadata holds
 // one value per key.
 func (DefaultMarshaler) Unmarshal(km kafka.Message) (*message.Message, error) {
+	return unmarshal(km, false)
+}
+
+// unmarshal is DefaultMarshaler.Unmarshal. With owned, the UUID string
+// shares the bytes of its header's value instead of copying them: only for
+// records the subscriber fetched, whose header values kafka-go allocated
+// one by one and nobody writes to, so the string keeps nothing else alive.
+func unmarshal(km kafka.Message, owned bool) (*message.Message, error) {
 	uuidAt, size := -1, 0
 	for i, h := range km.Headers {
 		if h.Key == UUIDHeader {
@@ -117,9 +126,13 @@ func (DefaultMarshaler) Unmarshal(km kafka.Message) (*message.Message, error) {
 		size += len(h.Value)
 	}
 	var uuid string
-	if uuidAt >= 0 {
+	switch {
+	case uuidAt >= 0 && owned:
+		v := km.Headers[uuidAt].Value
+		uuid = unsafe.String(unsafe.SliceData(v), len(v))
+	case uuidAt >= 0:
 		uuid = string(km.Headers[uuidAt].Value)
-	} else {
+	default:
 		uuid = km.Topic + "-" + strconv.Itoa(km.Partition) + "-" + strconv.FormatInt(km.Offset, 10)
 	}
 	msg := message.NewMessage(uuid, km.Value)
