@@ -135,7 +135,7 @@ func (d *dispatcher) loop(done <-chan struct{}) {
 	defer tick.Stop()
 	defer d.stopResend()
 	for {
-		d.poll()
+		d.poll(true)
 		if p := d.candidate(); p != nil {
 			// A consumer already waiting takes it without the select
 			// below, which locks every channel it names.
@@ -174,8 +174,9 @@ func (d *dispatcher) loop(done <-chan struct{}) {
 	}
 }
 
-// poll handles the Acks and Nacks of the messages that are out.
-func (d *dispatcher) poll() {
+// poll handles the Acks and Nacks of the messages that are out; with
+// again, a Nacked record is offered again (see nacked).
+func (d *dispatcher) poll(again bool) {
 	if d.nOut == 0 {
 		return
 	}
@@ -193,7 +194,7 @@ func (d *dispatcher) poll() {
 		}
 		select {
 		case <-p.msg.Nacked():
-			d.nacked(p, true)
+			d.nacked(p, again)
 		default:
 		}
 	}
@@ -345,22 +346,7 @@ func (d *dispatcher) drain() {
 	for {
 		// Nacked now means delivered again later, by whoever reads the
 		// partition next: not here.
-		for _, p := range d.parts {
-			if !p.out {
-				continue
-			}
-			select {
-			case <-p.msg.Acked():
-				d.acked(p)
-				continue
-			default:
-			}
-			select {
-			case <-p.msg.Nacked():
-				d.nacked(p, false)
-			default:
-			}
-		}
+		d.poll(false)
 		if d.nOut == 0 {
 			return
 		}

@@ -3,8 +3,11 @@ package kafkabench_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 	"time"
+
+	"github.com/segmentio/kafka-go"
 )
 
 // TestTransports checks every harness end to end with few messages: what is
@@ -49,5 +52,24 @@ func TestConsumeRejectsWrongPayload(t *testing.T) {
 		if _, err := tr.Consume(ctx, "consume", fmt.Sprintf("g%d", i), 10, 11); err == nil {
 			t.Errorf("%s: consumed 10-byte payloads while expecting 11 bytes without error", tr.Name())
 		}
+	}
+}
+
+// TestBrokerInItsOwnProcess: with -kafkabench.broker=process the broker runs
+// in a child process that the clients reach over TCP, whose CPU time is
+// counted, and that stops with the test.
+func TestBrokerInItsOwnProcess(t *testing.T) {
+	addr, pid := startBrokerProcess(t, 3)
+	e := &env{addr: addr, brokerPID: pid, partitions: 3, admin: &kafka.Client{Addr: kafka.TCP(addr), Timeout: 30 * time.Second}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := e.prefill(ctx, "own-process", randomPayload(100), 20_000); err != nil {
+		t.Fatal(err)
+	}
+	if pid == os.Getpid() {
+		t.Fatalf("broker pid %d is this process", pid)
+	}
+	if cpu := e.brokerCPU(); cpu <= 0 {
+		t.Errorf("broker process CPU %v after taking 20,000 records, want > 0", cpu)
 	}
 }
