@@ -108,7 +108,7 @@ const (
 	EnvDataDir              = "SAMNAV_REGISTRY_DATA_DIR"
 	EnvDefaultCompatibility = "SAMNAV_REGISTRY_DEFAULT_COMPATIBILITY"
 	// EnvTokens is a comma-separated list of accepted bearer tokens.
-	EnvTokens = "SAMNAV_REGISTRY_TOKENS"
+	EnvTokens = "SAMNAV_REGISTRY_TOKENS" //nolint:gosec // G101: the name of an environment variable, not a credential
 	// EnvBasicAuth is a comma-separated list of accepted "user:password".
 	EnvBasicAuth = "SAMNAV_REGISTRY_BASIC_AUTH"
 	// EnvOpenWrites = "true" leaves writes open (development only).

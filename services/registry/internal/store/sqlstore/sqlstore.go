@@ -221,7 +221,7 @@ func (r queries) Subjects(ctx context.Context, includeDeleted bool) ([]string, e
 	if err != nil {
 		return nil, fmt.Errorf("list subjects: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
 	subjects := []string{}
 	for rows.Next() {
 		var s string
@@ -257,7 +257,7 @@ func (r queries) versions(ctx context.Context, query string, arg any) ([]store.V
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
 	vs := []store.Version{}
 	for rows.Next() {
 		var v store.Version

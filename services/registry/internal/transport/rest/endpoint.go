@@ -19,9 +19,9 @@ type (
 		deleted          bool
 	}
 	schemaRequest struct {
-		subject, version string
-		deleted          bool
-		body             schemaBody
+		subject string
+		deleted bool
+		body    schemaBody
 	}
 	idRequest struct {
 		id      int
