@@ -200,7 +200,9 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	}
 	s.db, s.dialect = db, d
 	if err := s.init(ctx, deps); err != nil {
-		db.Close()
+		if cerr := db.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close database: %w", cerr))
+		}
 		return nil, err
 	}
 	return s, nil
@@ -438,13 +440,17 @@ func (s *Server) Resync(ctx context.Context, concept string, opts ResyncOptions)
 // Resync opens the service's database as cfg says and republishes concept
 // (see Server.Resync); the running service's relay, or any relay on the
 // same database, publishes the events. For `samnav resync <concept>`.
-func Resync(ctx context.Context, cfg Config, deps Deps, concept string, opts ResyncOptions) (int, error) {
+func Resync(ctx context.Context, cfg Config, deps Deps, concept string, opts ResyncOptions) (n int, err error) {
 	cfg.Brokers = nil // the relay of the running service publishes
 	s, err := New(ctx, cfg, deps)
 	if err != nil {
 		return 0, err
 	}
-	defer s.Close()
+	defer func() {
+		if cerr := s.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close masterdata: %w", cerr))
+		}
+	}()
 	return s.Resync(ctx, concept, opts)
 }
 
@@ -458,8 +464,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	if s.tokens != nil {
 		secret, err := s.tokens.EnsureBootstrapAdmin(ctx)
 		if err != nil {
-			s.Close()
-			return fmt.Errorf("bootstrap admin token: %w", err)
+			return s.closeAfter(fmt.Errorf("bootstrap admin token: %w", err))
 		}
 		if secret != "" {
 			// Shown once, like Jupyter's start-up token; only its hash is kept.
@@ -467,13 +472,21 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		}
 	}
 	if err := s.Start(ctx); err != nil {
-		s.Close()
-		return err
+		return s.closeAfter(err)
 	}
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return s.Shutdown(sctx)
+}
+
+// closeAfter closes s after err, a failure to start, and returns err with
+// any error from closing joined to it.
+func (s *Server) closeAfter(err error) error {
+	if cerr := s.Close(); cerr != nil {
+		return errors.Join(err, fmt.Errorf("close masterdata: %w", cerr))
+	}
+	return err
 }
 
 // Environment variables read by LoadConfig.

@@ -3,6 +3,7 @@ package event
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/big"
 	"strconv"
 	"time"
@@ -119,6 +120,9 @@ func avroPlain(a *model.Attribute, p, ns, name string, v any) (any, error) {
 		n, err := toInt(v, 32)
 		if err != nil {
 			return nil, fmt.Errorf("convert %s: %w", p, err)
+		}
+		if n < math.MinInt32 || n > math.MaxInt32 {
+			return nil, fmt.Errorf("convert %s: %d does not fit a 32-bit int", p, n)
 		}
 		return int32(n), nil
 	case model.Long:
