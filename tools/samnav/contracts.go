@@ -38,7 +38,7 @@ const contractsUsage = `Usage:
 
 func runContracts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, contractsUsage)
+		_, _ = fmt.Fprintln(stderr, contractsUsage)
 		return fmt.Errorf("%w: contracts needs a subcommand: gen or check", errUsage)
 	}
 	switch args[0] {
@@ -47,10 +47,10 @@ func runContracts(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	case "check":
 		return contractsCheck(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
-		fmt.Fprintln(stdout, contractsUsage)
+		_, _ = fmt.Fprintln(stdout, contractsUsage)
 		return nil
 	}
-	fmt.Fprintln(stderr, contractsUsage)
+	_, _ = fmt.Fprintln(stderr, contractsUsage)
 	return fmt.Errorf("%w: unknown contracts subcommand %q (want gen or check)", errUsage, args[0])
 }
 
@@ -70,7 +70,7 @@ func contractsGen(args []string, stdout, stderr io.Writer) error {
 		var errs model.Errors
 		if errors.As(err, &errs) {
 			for _, e := range errs {
-				fmt.Fprintln(stderr, e)
+				_, _ = fmt.Fprintln(stderr, e)
 			}
 			return fmt.Errorf("load concept model: %d problems", len(errs))
 		}
@@ -90,17 +90,21 @@ func contractsGen(args []string, stdout, stderr io.Writer) error {
 		}
 		if len(stale) > 0 {
 			for _, p := range stale {
-				fmt.Fprintf(stderr, "%s: stale or missing\n", filepath.Join(*dir, p))
+				_, _ = fmt.Fprintf(stderr, "%s: stale or missing\n", filepath.Join(*dir, p))
 			}
 			return fmt.Errorf("verify contracts: %d generated files are not current; run samnav contracts gen", len(stale))
 		}
-		fmt.Fprintf(stdout, "%d generated files are current\n", len(files))
+		if _, err := fmt.Fprintf(stdout, "%d generated files are current\n", len(files)); err != nil {
+			return fmt.Errorf("verify contracts: write result: %w", err)
+		}
 		return nil
 	}
 	if err := generator.Write(*dir, files); err != nil {
 		return fmt.Errorf("write contracts: %w", err)
 	}
-	fmt.Fprintf(stdout, "generated %d files for %d concepts in %s\n", len(files), len(m.Concepts), *dir)
+	if _, err := fmt.Fprintf(stdout, "generated %d files for %d concepts in %s\n", len(files), len(m.Concepts), *dir); err != nil {
+		return fmt.Errorf("generate contracts: write result: %w", err)
+	}
 	return nil
 }
 
@@ -126,7 +130,7 @@ func checkGenerated(dir string, stderr io.Writer) error {
 		}
 		old, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
 		if err != nil || !bytes.Equal(old, f.Data) {
-			fmt.Fprintf(stderr, "%s: stale or missing\n", filepath.Join(dir, f.Path))
+			_, _ = fmt.Fprintf(stderr, "%s: stale or missing\n", filepath.Join(dir, f.Path))
 			stale++
 		}
 	}
@@ -224,7 +228,9 @@ func contractsCheck(ctx context.Context, args []string, stdout, stderr io.Writer
 			return fmt.Errorf("check %s: %w", c.name, err)
 		}
 		for _, p := range problems {
-			fmt.Fprintf(stdout, "%s: %s: %s (%s, %s against %s)\n", filepath.Join(*dir, "avro", c.name), c.topic(), p.Message, l, p.Direction, p.Against)
+			if _, err := fmt.Fprintf(stdout, "%s: %s: %s (%s, %s against %s)\n", filepath.Join(*dir, "avro", c.name), c.topic(), p.Message, l, p.Direction, p.Against); err != nil {
+				return fmt.Errorf("contracts check: write report: %w", err)
+			}
 			breaking++
 			broken[c.concept] = true
 		}
@@ -235,7 +241,9 @@ func contractsCheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	if !*allowRemoved {
 		for _, r := range removed {
-			fmt.Fprintf(stdout, "%s: contract removed: subscribers of it lose their topic (keep the old major's schema until they have moved, or pass --allow-removed)\n", r)
+			if _, err := fmt.Fprintf(stdout, "%s: contract removed: subscribers of it lose their topic (keep the old major's schema until they have moved, or pass --allow-removed)\n", r); err != nil {
+				return fmt.Errorf("contracts check: write report: %w", err)
+			}
 			breaking++
 		}
 	}
@@ -251,7 +259,9 @@ func contractsCheck(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		return fmt.Errorf("contracts check against %s: %d breaking changes%s", redact(*against), breaking, hint)
 	}
-	fmt.Fprintf(stdout, "%d contracts checked against %s: no breaking changes\n", len(current), redact(*against))
+	if _, err := fmt.Fprintf(stdout, "%d contracts checked against %s: no breaking changes\n", len(current), redact(*against)); err != nil {
+		return fmt.Errorf("contracts check: write report: %w", err)
+	}
 	return nil
 }
 
@@ -350,7 +360,7 @@ func (g *gitBaseline) removed(_ context.Context, current []contractFile) ([]stri
 }
 
 func git(ctx context.Context, dir string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...) //nolint:gosec // G204: runs git itself, not a shell, with arguments built here; a ref starting with '-' is refused
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -399,7 +409,7 @@ func (r *registryBaseline) get(ctx context.Context, path string, query url.Value
 	if err != nil {
 		return fmt.Errorf("get %s: %w", u.Path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
 		return fmt.Errorf("read %s: %w", u.Path, err)

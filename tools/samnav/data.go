@@ -22,7 +22,7 @@ func init() {
 	register(command{name: "resync", summary: "republish the current state of every record of a concept to its state topic", run: runResync})
 }
 
-func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("samnav import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	url := fs.String("url", "http://127.0.0.1:8080", "the hub's API address")
@@ -33,7 +33,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	checkpoint := fs.String("checkpoint", "", "progress file for resuming (default <file>.checkpoint; \"-\" for none)")
 	reason := fs.String("reason", "bulk import", "the reason recorded in every record's history")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: samnav import --concept <concept> [flags] <file>\n\nA CSV file has a header naming attributes; nested ones are dotted\n(registeredAddress.postalCode) and list items are separated by '|'.\nRun it again after an interruption and it resumes where it stopped.\n\nFlags:")
+		_, _ = fmt.Fprintln(fs.Output(), "Usage: samnav import --concept <concept> [flags] <file>\n\nA CSV file has a header naming attributes; nested ones are dotted\n(registeredAddress.postalCode) and list items are separated by '|'.\nRun it again after an interruption and it resumes where it stopped.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -89,7 +89,12 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("open report: %w", err)
 	}
-	defer rep.Close()
+	defer func() {
+		// The report holds the rejected rows: a failed close may have lost some.
+		if cerr := rep.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close report %s: %w", *report, cerr))
+		}
+	}()
 
 	start := time.Now()
 	last := time.Time{}
@@ -102,19 +107,21 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if p.BytesTotal > 0 {
 			pct = 100 * float64(p.BytesRead) / float64(p.BytesTotal)
 		}
-		fmt.Fprintf(stderr, "\r%5.1f%%  %d rows: %d stored, %d rejected, %d done before  (%.0f rows/s)  ",
+		_, _ = fmt.Fprintf(stderr, "\r%5.1f%%  %d rows: %d stored, %d rejected, %d done before  (%.0f rows/s)  ",
 			pct, p.Rows, p.Stored, p.Rejected, p.Skipped, float64(p.Rows-p.Skipped)/time.Since(start).Seconds())
 	}
 	sink := &bulkimport.HTTPSink{BaseURL: *url, Token: *token, Model: m, Reason: *reason}
 	p, err := bulkimport.Run(ctx, bulkimport.Config{
 		Concept: c, Format: f, Input: file, Report: rep, CheckpointPath: *checkpoint, Progress: progress,
 	}, sink)
-	fmt.Fprintln(stderr)
+	_, _ = fmt.Fprintln(stderr)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Imported %s: %d rows, %d stored, %d rejected (see %s), %d done by an earlier run.\n",
-		file, p.Rows, p.Stored, p.Rejected, *report, p.Skipped)
+	if _, err := fmt.Fprintf(stdout, "Imported %s: %d rows, %d stored, %d rejected (see %s), %d done by an earlier run.\n",
+		file, p.Rows, p.Stored, p.Rejected, *report, p.Skipped); err != nil {
+		return fmt.Errorf("import: write result: %w", err)
+	}
 	if p.Rejected > 0 {
 		return fmt.Errorf("%d rows were rejected; fix them and import the report's rows again", p.Rejected)
 	}
@@ -131,7 +138,7 @@ func runResync(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&cfg.RegistryURL, "registry-url", orDefault(cfg.RegistryURL, "http://127.0.0.1:8081"), "schema registry the events are encoded against")
 	batch := fs.Int("batch", 1000, "records per transaction")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: samnav resync [flags] <concept>\n\nRepublishes the current state of every record of the concept through the\noutbox; the running master data service's relay sends them to the state\ntopic. Use it to rebuild a topic or to onboard a subscriber.\n\nFlags:")
+		_, _ = fmt.Fprintln(fs.Output(), "Usage: samnav resync [flags] <concept>\n\nRepublishes the current state of every record of the concept through the\noutbox; the running master data service's relay sends them to the state\ntopic. Use it to rebuild a topic or to onboard a subscriber.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -151,13 +158,15 @@ func runResync(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	start := time.Now()
 	n, err := masterdata.Resync(ctx, cfg, masterdata.Deps{Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))},
 		fs.Arg(0), masterdata.ResyncOptions{BatchSize: *batch, Progress: func(done int) {
-			fmt.Fprintf(stderr, "\r%d records queued (%.0f/s)  ", done, float64(done)/time.Since(start).Seconds())
+			_, _ = fmt.Fprintf(stderr, "\r%d records queued (%.0f/s)  ", done, float64(done)/time.Since(start).Seconds())
 		}})
-	fmt.Fprintln(stderr)
+	_, _ = fmt.Fprintln(stderr)
 	if err != nil {
 		return fmt.Errorf("resync %s after %d records: %w", fs.Arg(0), n, err)
 	}
-	fmt.Fprintf(stdout, "Queued %d %s records for republishing in %s; the relay sends them to Kafka.\n", n, fs.Arg(0), time.Since(start).Round(time.Millisecond))
+	if _, err := fmt.Fprintf(stdout, "Queued %d %s records for republishing in %s; the relay sends them to Kafka.\n", n, fs.Arg(0), time.Since(start).Round(time.Millisecond)); err != nil {
+		return fmt.Errorf("resync %s: write result: %w", fs.Arg(0), err)
+	}
 	return nil
 }
 

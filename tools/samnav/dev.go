@@ -97,7 +97,7 @@ func parseDevFlags(args []string, stderr io.Writer) (devConfig, error) {
 	fs.BoolVar(&cfg.NoExamples, "no-examples", false, "do not register and run the example subscriber systems")
 	fs.BoolVar(&cfg.KafkaSASL, "kafka-sasl", true, "require SASL/SCRAM-SHA-512 on the embedded broker and enforce ACLs (false: an open broker)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: samnav dev [flags]\n\nRuns the embedded Kafka broker and every Samnav service in one process.\nState is kept in --data-dir; stop with Ctrl-C.\n\nFlags:")
+		_, _ = fmt.Fprintln(fs.Output(), "Usage: samnav dev [flags]\n\nRuns the embedded Kafka broker and every Samnav service in one process.\nState is kept in --data-dir; stop with Ctrl-C.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -142,9 +142,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			h.stop()
 			return err
 		}
-		fmt.Fprintln(stdout, "Example subscribers: skolplattform (persons over Kafka), bibliotek (persons over a signed webhook), hemtjanst (units over the pull feed).")
+		_, _ = fmt.Fprintln(stdout, "Example subscribers: skolplattform (persons over Kafka), bibliotek (persons over a signed webhook), hemtjanst (units over the pull feed).")
 		for _, u := range h.flow.kafkaUsers {
-			fmt.Fprintln(stdout, "  "+u)
+			_, _ = fmt.Fprintln(stdout, "  "+u)
 		}
 		go h.reportFlow(ctx, stdout, 15*time.Second)
 	}
@@ -411,7 +411,7 @@ func kafkaCredentials(dataDir, user string) (_ kafkaauth.Config, fresh bool, _ e
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return cfg, false, fmt.Errorf("kafka credentials of %s: %w", user, err)
 	}
-	if err := os.WriteFile(path, []byte(cfg.Password+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(cfg.Password+"\n"), 0o600); err != nil { //nolint:gosec // G703: a fixed file name under the data directory the user chose
 		return cfg, false, fmt.Errorf("kafka credentials of %s: %w", user, err)
 	}
 	return cfg, true, nil
@@ -492,13 +492,13 @@ var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
 `))
 
 func (h *devHub) printBanner(w io.Writer) {
-	fmt.Fprintln(w, "Samnav dev is running. Stop with Ctrl-C.")
+	_, _ = fmt.Fprintln(w, "Samnav dev is running. Stop with Ctrl-C.")
 	for _, c := range h.components {
-		fmt.Fprintf(w, "  %-11s %-42s %s\n", c.Name, c.Addr, c.What)
+		_, _ = fmt.Fprintf(w, "  %-11s %-42s %s\n", c.Name, c.Addr, c.What)
 	}
 	if h.adminToken != "" {
-		fmt.Fprintf(w, "\nAdmin token (shown this once; keep it):\n  %s\n", h.adminToken)
-		fmt.Fprintf(w, "Try: curl -H 'Authorization: Bearer %s' %s/api/v1/unit?limit=3\n\n", h.adminToken, "http://"+h.httpLn.Addr().String())
+		_, _ = fmt.Fprintf(w, "\nAdmin token (shown this once; keep it):\n  %s\n", h.adminToken)
+		_, _ = fmt.Fprintf(w, "Try: curl -H 'Authorization: Bearer %s' %s/api/v1/unit?limit=3\n\n", h.adminToken, "http://"+h.httpLn.Addr().String())
 	}
 }
 
@@ -513,7 +513,7 @@ func (h *devHub) reportFlow(ctx context.Context, out io.Writer, every time.Durat
 			return
 		case <-t.C:
 			if s := h.flow.summary(); s != last {
-				fmt.Fprintf(out, "Once-only flow, received so far: %s\n", s)
+				_, _ = fmt.Fprintf(out, "Once-only flow, received so far: %s\n", s)
 				last = s
 			}
 		}

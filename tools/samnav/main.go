@@ -68,14 +68,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "samnav: the city's shared data hub\n\nUsage: samnav <command> [flags]\n\nCommands:")
+	_, _ = fmt.Fprintln(w, "samnav: the city's shared data hub\n\nUsage: samnav <command> [flags]\n\nCommands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
+		_, _ = fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'samnav <command> -h' for a command's flags.")
+	_, _ = fmt.Fprintln(w, "\nRun 'samnav <command> -h' for a command's flags.")
 }

@@ -72,20 +72,20 @@ func (h *devHub) seed(ctx context.Context, out io.Writer) error {
 		return fmt.Errorf("seed: look for existing records: %w", err)
 	}
 	if len(page.Records) > 0 {
-		fmt.Fprintln(out, "Master data already holds records: not seeding.")
+		_, _ = fmt.Fprintln(out, "Master data already holds records: not seeding.")
 		return nil
 	}
 	recs := synthcity.City(h.cfg.Seed, h.cfg.SeedSize)
-	fmt.Fprintf(out, "Seeding a synthetic city (seed %d): %d records ...\n", h.cfg.Seed, len(recs))
+	_, _ = fmt.Fprintf(out, "Seeding a synthetic city (seed %d): %d records ...\n", h.cfg.Seed, len(recs))
 	start := time.Now()
 	n, err := seedCity(ctx, h.master.Service(), m, recs, func(done, total int) {
 		if done%2000 == 0 || done == total {
-			fmt.Fprintf(out, "  %d/%d records (%.0f/s)\n", done, total, float64(done)/time.Since(start).Seconds())
+			_, _ = fmt.Fprintf(out, "  %d/%d records (%.0f/s)\n", done, total, float64(done)/time.Since(start).Seconds())
 		}
 	})
 	if err != nil {
 		return fmt.Errorf("seed after %d records: %w", n, err)
 	}
-	fmt.Fprintf(out, "Seeded %d records in %s; the relay publishes them to Kafka.\n", n, time.Since(start).Round(time.Millisecond))
+	_, _ = fmt.Fprintf(out, "Seeded %d records in %s; the relay publishes them to Kafka.\n", n, time.Since(start).Round(time.Millisecond))
 	return nil
 }

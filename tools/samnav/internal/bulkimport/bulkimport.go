@@ -113,7 +113,7 @@ func Run(ctx context.Context, cfg Config, sink Sink) (Progress, error) {
 	if err != nil {
 		return p, fmt.Errorf("import: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	counted := &countingReader{r: f}
 	rows, err := newRowReader(cfg.Format, counted, cfg.Concept)
 	if err != nil {
@@ -238,7 +238,7 @@ func fileDigest(path string) (string, int64, error) {
 	if err != nil {
 		return "", 0, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	h := sha256.New()
 	n, err := io.Copy(h, f)
 	if err != nil {
@@ -274,16 +274,22 @@ func saveCheckpoint(path string, cp checkpoint) error {
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
 	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("save checkpoint: %w", err)
+		return errors.Join(fmt.Errorf("save checkpoint: %w", err), tmp.Close(), removeTemp(tmp.Name()))
 	}
 	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("save checkpoint: %w", err)
+		return errors.Join(fmt.Errorf("save checkpoint: %w", err), removeTemp(tmp.Name()))
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	return nil
+}
+
+// removeTemp removes a temporary checkpoint file that was not renamed into
+// place, naming it if that fails.
+func removeTemp(name string) error {
+	if err := os.Remove(name); err != nil {
+		return fmt.Errorf("remove temporary checkpoint: %w", err)
 	}
 	return nil
 }

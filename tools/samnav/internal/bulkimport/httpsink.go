@@ -83,7 +83,7 @@ func (s *HTTPSink) Put(ctx context.Context, concept string, fields map[string]an
 	if err != nil {
 		return "", fmt.Errorf("post %s: %w", url, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	rb, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return "", fmt.Errorf("read answer of %s: %w", url, err)
