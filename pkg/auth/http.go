@@ -70,7 +70,7 @@ func StatusCode(err error) int {
 	}
 }
 
-// describe is used in log lines: who a principal is, never its secret.
+// String describes a principal for log lines: who it is, never its secret.
 func (p *Principal) String() string {
 	if p == nil {
 		return "anonymous"

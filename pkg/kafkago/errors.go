@@ -57,7 +57,7 @@ func backoff(attempt int, minD, maxD time.Duration) time.Duration {
 	}
 	// Half fixed, half random: spreads retries of many publishers after a
 	// broker restart without ever retrying immediately.
-	return d/2 + rand.N(d/2+1)
+	return d/2 + rand.N(d/2+1) //nolint:gosec // G404: jitter for retry backoff, not security
 }
 
 // sleep waits d or until done is closed; it reports whether it slept fully.

@@ -129,7 +129,7 @@ func unmarshal(km kafka.Message, owned bool) (*message.Message, error) {
 	switch {
 	case uuidAt >= 0 && owned:
 		v := km.Headers[uuidAt].Value
-		uuid = unsafe.String(unsafe.SliceData(v), len(v))
+		uuid = unsafe.String(unsafe.SliceData(v), len(v)) //nolint:gosec // G103: see unmarshal's doc comment: the bytes are owned and never written
 	case uuidAt >= 0:
 		uuid = string(km.Headers[uuidAt].Value)
 	default:

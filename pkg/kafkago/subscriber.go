@@ -337,7 +337,7 @@ func (s *Subscriber) checkTopic(ctx context.Context, topic string) error {
 		cancel()
 		if err != nil {
 			s.logger.Info("Cannot check topic, subscribing anyway and retrying in the background", watermill.LogFields{"topic": topic, "err": err.Error()})
-			return nil
+			return nil //nolint:nilerr // by design (see the doc comment): an unreachable broker is logged and left to the subscription's retries
 		}
 		lastErr = kafka.UnknownTopicOrPartition
 		for _, t := range resp.(*metadataapi.Response).Topics {

@@ -50,7 +50,7 @@ func (s Spec) Validate() error {
 		errs = append(errs, fmt.Errorf("name %q: must not be '.' or '..'", s.Name))
 	default:
 		for _, r := range s.Name {
-			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			if !legalNameRune(r) {
 				errs = append(errs, fmt.Errorf("name %q: may contain only ASCII letters, digits, '.', '_' and '-'", s.Name))
 				break
 			}
@@ -189,4 +189,10 @@ func NewClient(timeout time.Duration, brokers ...string) (*kafka.Client, func())
 func NewClientSASL(timeout time.Duration, mechanism sasl.Mechanism, brokers ...string) (*kafka.Client, func()) {
 	transport := &kafka.Transport{SASL: mechanism}
 	return &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: timeout, Transport: transport}, transport.CloseIdleConnections
+}
+
+// legalNameRune reports whether r may appear in a topic name: an ASCII
+// letter or digit, '.', '_' or '-'.
+func legalNameRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'
 }

@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"log/slog"
 	"net/url"
 	"os"
@@ -177,7 +178,7 @@ func consume(t testing.TB, addr, topic string, want int, quiet, timeout time.Dur
 		fs := cl.PollFetches(ctx)
 		cancel()
 		fs.EachError(func(_ string, _ int32, err error) {
-			if err != context.DeadlineExceeded {
+			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Logf("fetch: %v", err)
 			}
 		})

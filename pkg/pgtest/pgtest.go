@@ -19,6 +19,7 @@ package pgtest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"net/url"
@@ -98,8 +99,8 @@ func Start(t testing.TB) *Cluster {
 			lastErr = nil
 			break
 		}
-		log, _ := os.ReadFile(logFile)
-		lastErr = fmt.Errorf("pg_ctl start: %v\n%s\n%s", err, out, log)
+		log, _ := os.ReadFile(logFile) //nolint:gosec // G304: the server log in this cluster's own temporary directory
+		lastErr = fmt.Errorf("pg_ctl start: %w\n%s\n%s", err, out, log)
 	}
 	if lastErr != nil {
 		t.Fatalf("pgtest: %v", lastErr)
@@ -170,23 +171,27 @@ func pgMajor(path string) int {
 }
 
 func isFile(p string) bool {
-	st, err := os.Stat(p)
+	st, err := os.Stat(p) //nolint:gosec // G703: test helper probing for PostgreSQL binaries in the developer's SAMNAV_PG_BIN, the standard install dirs or PATH
 	return err == nil && !st.IsDir()
 }
 
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := l.Close(); err != nil {
+		return 0, fmt.Errorf("close probe listener on port %d: %w", port, err)
+	}
+	return port, nil
 }
 
 // runner runs the server binaries as the current user or, when that is
 // root, as an unprivileged one.
 type runner struct {
-	uid, gid int
+	uid, gid uint32
 	asOther  bool
 }
 
@@ -201,13 +206,13 @@ func newRunner() (runner, error) {
 			errs = append(errs, err.Error())
 			continue
 		}
-		uid, err1 := strconv.Atoi(u.Uid)
-		gid, err2 := strconv.Atoi(u.Gid)
+		uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+		gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
 		if err1 != nil || err2 != nil {
-			errs = append(errs, fmt.Sprintf("user %s has non-numeric uid/gid %s/%s", name, u.Uid, u.Gid))
+			errs = append(errs, fmt.Sprintf("user %s has a uid/gid %s/%s that is not a 32-bit number", name, u.Uid, u.Gid))
 			continue
 		}
-		return runner{uid: uid, gid: gid, asOther: true}, nil
+		return runner{uid: uint32(uid), gid: uint32(gid), asOther: true}, nil
 	}
 	return runner{}, fmt.Errorf("running as root and no unprivileged user to run PostgreSQL as: %s", strings.Join(errs, "; "))
 }
@@ -218,7 +223,7 @@ func (r runner) prepare(dir string) error {
 		return nil
 	}
 	for _, d := range []string{filepath.Dir(dir), dir} {
-		if err := os.Chmod(d, 0o711); err != nil {
+		if err := os.Chmod(d, 0o711); err != nil { //nolint:gosec // G302: directories, which the unprivileged server user must traverse (execute only, no listing)
 			return err
 		}
 	}
@@ -229,11 +234,13 @@ func (r runner) own(path string) error {
 	if !r.asOther {
 		return nil
 	}
-	return os.Chown(path, r.uid, r.gid)
+	return os.Chown(path, int(r.uid), int(r.gid))
 }
 
 func (r runner) command(name string, args ...string) *exec.Cmd {
-	cmd := exec.Command(name, args...)
+	// Not cancelled with a test's context: the cluster outlives single tests
+	// and is stopped in a cleanup; pg_ctl bounds its own waits (-t).
+	cmd := exec.CommandContext(context.Background(), name, args...) //nolint:gosec // G204: PostgreSQL's own binaries found by findBin, with arguments built by this package; no shell
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "TZ=UTC")
 	cmd.Stdin = bytes.NewReader(nil)
 	if r.asOther {

@@ -2,6 +2,7 @@ package subscriber_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"sync"
@@ -20,16 +21,30 @@ import (
 // concepts.PersonV1 and its schema comes from contracts.Contracts(); the
 // registry is the hub's (avroserde.NewRegistryClient(url)).
 func Example() {
+	if err := runExample(); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// changed p-1: Astrid
+	// snapshot done
+	// changed p-1: Astrid Anna
+}
+
+// runExample is Example's body: returning its error, rather than exiting
+// in the middle, lets its deferred clean-ups run.
+func runExample() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	broker, err := embeddedkafka.Start(ctx, embeddedkafka.Config{Topics: []kafkatopics.Spec{{Name: "samnav.person.v1", Partitions: 1, Compact: true}}})
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer broker.Close()
 	srv, reg := newRegistry() // in production: avroserde.NewRegistryClient(registryURL)
 	defer srv.Close()
-	publishExamplePerson(ctx, broker.Addr(), reg, "p-1", "Astrid")
+	if err := publishExamplePerson(ctx, broker.Addr(), reg, "p-1", "Astrid"); err != nil {
+		return err
+	}
 
 	var mu sync.Mutex
 	persons := map[string]string{} // the system's own store
@@ -53,45 +68,40 @@ func Example() {
 		return nil
 	}))
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- s.Run(runCtx) }()
 	<-s.CaughtUp() // or Config.OnCaughtUp
 	fmt.Println("snapshot done")
-	publishExamplePerson(ctx, broker.Addr(), reg, "p-1", "Astrid Anna")
+	if err := publishExamplePerson(ctx, broker.Addr(), reg, "p-1", "Astrid Anna"); err != nil {
+		stop()
+		return errors.Join(err, <-done)
+	}
 	for name := range applied {
 		if name == "Astrid Anna" {
 			break
 		}
 	}
 	stop()
-	if err := <-done; err != nil {
-		log.Fatal(err)
-	}
-	// Output:
-	// changed p-1: Astrid
-	// snapshot done
-	// changed p-1: Astrid Anna
+	return <-done
 }
 
 // publishExamplePerson writes a person as the hub does.
-func publishExamplePerson(ctx context.Context, addr string, reg *avroserde.RegistryClient, id, name string) {
+func publishExamplePerson(ctx context.Context, addr string, reg *avroserde.RegistryClient, id, name string) (err error) {
 	ser, err := avroserde.NewSerializer(reg, "samnav.person.v1-value", personSchema)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	b, err := ser.EncodeContext(ctx, &Person{ID: id, GivenNames: name})
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	pub, err := kafkago.NewPublisher(kafkago.PublisherConfig{Brokers: []string{addr}}, nil)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
-	defer pub.Close()
-	if err := pub.Publish("samnav.person.v1", newRecord(id, id+"-"+name, "changed", b)); err != nil {
-		log.Fatal(err)
-	}
+	defer func() { err = errors.Join(err, pub.Close()) }()
+	return pub.Publish("samnav.person.v1", newRecord(id, id+"-"+name, "changed", b))
 }

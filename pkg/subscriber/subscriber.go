@@ -266,8 +266,9 @@ func (s *Subscriber) CaughtUp() <-chan struct{} { return s.caughtUp }
 // Run consumes until ctx ends, then waits for the records in hand to be
 // handled (or abandoned, uncommitted), commits and returns nil. It returns
 // an error if it cannot start: a topic or dead-letter topic that does not
-// exist, a broker that refuses the group.
-func (s *Subscriber) Run(ctx context.Context) error {
+// exist, a broker that refuses the group; or if closing its Kafka clients
+// at the end fails.
+func (s *Subscriber) Run(ctx context.Context) (runErr error) {
 	subCfg := kafkago.SubscriberConfig{Brokers: s.cfg.Brokers, ConsumerGroup: s.cfg.Group}
 	pubCfg := kafkago.PublisherConfig{Brokers: s.cfg.Brokers}
 	if s.cfg.Auth.Enabled() {
@@ -290,12 +291,20 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("run subscriber: %w", err)
 	}
-	defer sub.Close()
+	defer func() {
+		if err := sub.Close(); err != nil {
+			runErr = errors.Join(runErr, fmt.Errorf("run subscriber: close kafka subscriber: %w", err))
+		}
+	}()
 	pub, err := kafkago.NewPublisher(pubCfg, wlog)
 	if err != nil {
 		return fmt.Errorf("run subscriber: %w", err)
 	}
-	defer pub.Close()
+	defer func() {
+		if err := pub.Close(); err != nil {
+			runErr = errors.Join(runErr, fmt.Errorf("run subscriber: close kafka publisher: %w", err))
+		}
+	}()
 	client, closeClient := adminClient(subCfg.Dialer, s.cfg.Brokers)
 	defer closeClient()
 
@@ -674,7 +683,7 @@ func (s *Subscriber) backoff(attempt int) time.Duration {
 	if d <= 0 || d > s.cfg.MaxBackoff {
 		d = s.cfg.MaxBackoff
 	}
-	return d/2 + rand.N(d/2+1)
+	return d/2 + rand.N(d/2+1) //nolint:gosec // G404: jitter for retry backoff, not security
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -129,7 +129,7 @@ func (s *Store) ListTokens(ctx context.Context) ([]auth.TokenRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
 	var out []auth.TokenRecord
 	for rows.Next() {
 		t, err := scan(rows)
