@@ -230,9 +230,13 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	}
 	s.db = db
 	if err := s.init(ctx, d, m, schemas, deps); err != nil {
-		db.Close()
+		if cerr := db.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close database: %w", cerr))
+		}
 		for _, x := range s.extraDBs {
-			x.Close()
+			if cerr := x.Close(); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("close channel database: %w", cerr))
+			}
 		}
 		return nil, err
 	}
@@ -259,8 +263,11 @@ func (s *Server) channelDB(ctx context.Context, d sqlstore.Dialect, name string)
 		return nil, false, fmt.Errorf("open %s database: %w", name, err)
 	}
 	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, false, fmt.Errorf("open %s database: %w", name, err)
+		err = fmt.Errorf("open %s database: %w", name, err)
+		if cerr := db.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close %s database: %w", name, cerr))
+		}
+		return nil, false, err
 	}
 	s.extraDBs = append(s.extraDBs, db)
 	return db, true, nil
@@ -277,7 +284,7 @@ func (s *Server) feedKey() ([]byte, error) {
 		return randomKey()
 	}
 	path := filepath.Join(s.cfg.DataDir, "feed-cursor.key")
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(path) //nolint:gosec // G304: a fixed file name in the operator's configured DataDir
 	if err == nil && len(b) >= feed.MinCursorKeyLen {
 		return b, nil
 	}
@@ -625,21 +632,28 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	if s.tokens != nil {
 		secret, err := s.tokens.EnsureBootstrapAdmin(ctx)
 		if err != nil {
-			s.Close()
-			return fmt.Errorf("bootstrap admin token: %w", err)
+			return s.closeAfter(fmt.Errorf("bootstrap admin token: %w", err))
 		}
 		if secret != "" {
 			fmt.Fprintf(os.Stderr, "delivery bootstrap admin token (shown once): %s\n", secret)
 		}
 	}
 	if err := s.Start(ctx); err != nil {
-		s.Close()
-		return err
+		return s.closeAfter(err)
 	}
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return s.Shutdown(sctx)
+}
+
+// closeAfter closes s after err, a failure to start, and returns err with
+// any error from closing joined to it.
+func (s *Server) closeAfter(err error) error {
+	if cerr := s.Close(); cerr != nil {
+		return errors.Join(err, fmt.Errorf("close delivery: %w", cerr))
+	}
+	return err
 }
 
 // Environment variables read by LoadConfig.

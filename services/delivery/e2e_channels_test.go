@@ -223,7 +223,7 @@ func TestOnceOnly(t *testing.T) {
 			kafkaSeen[key] = append(kafkaSeen[key], rec)
 		}
 	}
-	street := func(v any) string { return streetOf(v) }
+	street := streetOf
 	lastKafka := func(key string) map[string]any {
 		if s := kafkaSeen[key]; len(s) > 0 {
 			return s[len(s)-1]

@@ -459,7 +459,11 @@ func (m *Manager) start(s subscription.Subscription) (*consumer, error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		defer r.Close()
+		defer func() {
+			if err := r.Close(); err != nil {
+				logger.Warn("close kafka reader", "topic", c.Topic(), "group", group, "err", err)
+			}
+		}()
 		w.run(ctx)
 	}()
 	logger.Info("delivering", "topic", c.Topic(), "group", group)

@@ -3,6 +3,7 @@ package projection
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -264,11 +265,17 @@ func (n *node) avro(v any, path string) (any, error) {
 		}
 		return out, nil
 	case "int":
+		// The values come from Avro ints, so they fit; one that does not
+		// is passed on as it is, for the encoder to reject, never wrapped.
 		switch x := v.(type) {
 		case int64:
-			return int32(x), nil
+			if x >= math.MinInt32 && x <= math.MaxInt32 {
+				return int32(x), nil
+			}
 		case int:
-			return int32(x), nil
+			if x >= math.MinInt32 && x <= math.MaxInt32 {
+				return int32(x), nil
+			}
 		}
 	case "long":
 		if x, ok := v.(int); ok {

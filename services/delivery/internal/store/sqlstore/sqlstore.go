@@ -199,7 +199,7 @@ func (s *Store) List(ctx context.Context, f subscription.Filter) ([]subscription
 	if err != nil {
 		return nil, fmt.Errorf("list subscriptions: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
 	var out []subscription.Subscription
 	for rows.Next() {
 		var body string
@@ -261,7 +261,7 @@ func (s *Store) History(ctx context.Context, id string) ([]subscription.Change, 
 	if err != nil {
 		return nil, fmt.Errorf("history of %s: %w", id, err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
 	var out []subscription.Change
 	for rows.Next() {
 		var body string
