@@ -1,15 +1,18 @@
 package feed_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -496,4 +499,56 @@ func TestDeliverBatchIsAllOrNothing(t *testing.T) {
 	if p := f.snapshot("sub-school", nil); subjects(p.Items) != "p1:changed:a2 p2:changed:b" {
 		t.Fatalf("snapshot = %q", subjects(p.Items))
 	}
+}
+
+// TestReaderLeavingALongPollIsNoError: a reader that goes away in the
+// middle of a long poll (a client timeout, or samnav dev stopping) is not
+// logged as a failed request.
+func TestReaderLeavingALongPollIsNoError(t *testing.T) {
+	var logged lockedBuffer
+	f := newFixture(t, func(c *feed.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	head := f.snapshot("sub-school", nil).ChangesCursor
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	q := url.Values{"cursor": {head}, "wait": {"30s"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.srv.URL+prefix+"/sub-school/changes?"+q.Encode(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+f.tokens["school"])
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the long poll answered %d before the reader left", resp.StatusCode)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logged.String(), "feed request") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the handler logged nothing within 5s of the reader leaving; log:\n%s", logged.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if strings.Contains(logged.String(), "level=ERROR") {
+		t.Errorf("a reader leaving was logged as an error:\n%s", logged.String())
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the handler's and the test's
+// goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -353,7 +353,13 @@ func (f *Feed) respond(w http.ResponseWriter, r *http.Request, body any, err err
 		if !errors.As(err, &e) {
 			e = &Error{Code: CodeInternal, Message: "internal error", Err: err}
 		}
-		if e.Code == CodeInternal || e.Code == CodeUnavailable {
+		switch {
+		case r.Context().Err() != nil:
+			// The reader went away (or the server is stopping), typically
+			// in the middle of a long poll: nothing failed on our side.
+			f.logger.DebugContext(r.Context(), "feed request ended by the reader", "path", r.URL.Path, "err", err)
+			e = &Error{Code: e.Code, Message: e.Message}
+		case e.Code == CodeInternal || e.Code == CodeUnavailable:
 			f.logger.ErrorContext(r.Context(), "feed request failed", "path", r.URL.Path, "err", err)
 			e = &Error{Code: e.Code, Message: e.Message}
 		}
