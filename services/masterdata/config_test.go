@@ -3,6 +3,7 @@ package masterdata_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/samnav/samnav/services/masterdata"
 )
@@ -38,5 +39,34 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoadConfigRelayStallAfter: the relay's stall threshold comes from
+// SAMNAV_MASTERDATA_RELAY_STALL_AFTER; a value that is not a duration is an
+// error naming the variable.
+func TestLoadConfigRelayStallAfter(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == masterdata.EnvRelayStallAfter {
+				return v
+			}
+			return ""
+		}
+	}
+	cfg, err := masterdata.LoadConfig(env("90s"))
+	if err != nil || cfg.RelayStallAfter != 90*time.Second {
+		t.Fatalf("90s: got %v, %v", cfg.RelayStallAfter, err)
+	}
+	if cfg, err := masterdata.LoadConfig(env("")); err != nil || cfg.RelayStallAfter != 0 {
+		t.Fatalf("unset: got %v, %v (want 0, the default)", cfg.RelayStallAfter, err)
+	}
+	_, err = masterdata.LoadConfig(env("a minute"))
+	if err == nil || !strings.Contains(err.Error(), masterdata.EnvRelayStallAfter) || !strings.Contains(err.Error(), "duration") {
+		t.Fatalf("a minute: got %v, want an error naming %s and the rule", err, masterdata.EnvRelayStallAfter)
+	}
+	cfg, _ = masterdata.LoadConfig(env("-1s"))
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "RelayStallAfter") {
+		t.Fatalf("-1s: Validate gave %v, want RelayStallAfter refused", err)
 	}
 }

@@ -498,11 +498,15 @@ const (
 	EnvRegistryURL  = "SAMNAV_REGISTRY_URL"
 	EnvBrokers      = "SAMNAV_KAFKA_BROKERS"
 	EnvEnsureTopics = "SAMNAV_MASTERDATA_ENSURE_TOPICS"
+	// EnvRelayStallAfter sets Config.RelayStallAfter, as a Go duration
+	// ("90s", "2m").
+	EnvRelayStallAfter = "SAMNAV_MASTERDATA_RELAY_STALL_AFTER"
 )
 
-// LoadConfig reads a Config from the environment through getenv. It does
-// not validate: call Validate.
-func LoadConfig(getenv func(string) string) Config {
+// LoadConfig reads a Config from the environment through getenv. A value
+// that cannot be parsed is an error naming its variable; everything else is
+// left to Validate.
+func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{Kafka: kafkaauth.LoadConfig(getenv, "SAMNAV_"), Addr: getenv(EnvAddr), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir),
 		RegistryURL: getenv(EnvRegistryURL), EnsureTopics: getenv(EnvEnsureTopics) == "true"}
 	for _, b := range strings.Split(getenv(EnvBrokers), ",") {
@@ -510,5 +514,12 @@ func LoadConfig(getenv func(string) string) Config {
 			c.Brokers = append(c.Brokers, b)
 		}
 	}
-	return c
+	if v := getenv(EnvRelayStallAfter); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("%s: must be a duration such as 90s or 2m, got %q", EnvRelayStallAfter, v)
+		}
+		c.RelayStallAfter = d
+	}
+	return c, nil
 }

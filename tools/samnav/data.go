@@ -131,7 +131,10 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 func runResync(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("samnav resync", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfg := masterdata.LoadConfig(os.Getenv)
+	cfg, err := masterdata.LoadConfig(os.Getenv)
+	if err != nil {
+		return fmt.Errorf("samnav resync: %w", err)
+	}
 	fs.StringVar(&cfg.Driver, "driver", orDefault(cfg.Driver, masterdata.DriverSQLite), "master data database: sqlite or postgres")
 	fs.StringVar(&cfg.DSN, "dsn", cfg.DSN, "database: a PostgreSQL connection string, or a SQLite file")
 	fs.StringVar(&cfg.DataDir, "data-dir", orDefault(cfg.DataDir, filepath.Join("data", "masterdata")), "for sqlite without --dsn: the directory of masterdata.db (samnav dev: <data-dir>/masterdata)")

@@ -23,6 +23,9 @@ func main() {
 func run(logger *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg := masterdata.LoadConfig(os.Getenv)
+	cfg, err := masterdata.LoadConfig(os.Getenv)
+	if err != nil {
+		return err
+	}
 	return masterdata.Run(ctx, cfg, masterdata.Deps{Logger: logger})
 }
