@@ -132,7 +132,15 @@ func flags(o Options, dir string) []chromedp.ExecAllocatorOption {
 	}
 }
 
-// Launch starts a headless browser and waits until its first tab answers.
+// launchAttempts is how many times Launch starts Chromium before it gives
+// up. A start can fail by itself: once in CI Chromium exited 0.3 s after
+// starting, before it opened its DevTools endpoint ("chrome failed to
+// start"), with nothing in its output but the usual dbus and cpufreq
+// complaints, and the next test's launch worked.
+const launchAttempts = 3
+
+// Launch starts a headless browser and waits until its first tab answers,
+// starting it again (with a new profile) if the process fails to start.
 // The caller must Close it. Tests use Start or Shared, which also decide
 // between skipping and failing when Chromium is missing.
 func Launch(opts Options) (*Browser, error) {
@@ -144,6 +152,19 @@ func Launch(opts Options) (*Browser, error) {
 		}
 		opts.ExecPath = p
 	}
+	var errs []error
+	for attempt := 1; attempt <= launchAttempts; attempt++ {
+		b, err := launch(opts)
+		if err == nil {
+			return b, nil
+		}
+		errs = append(errs, fmt.Errorf("attempt %d: %w", attempt, err))
+	}
+	return nil, errors.Join(errs...)
+}
+
+// launch is one attempt of Launch.
+func launch(opts Options) (*Browser, error) {
 	dir, err := os.MkdirTemp("", "samnav-chromium-")
 	if err != nil {
 		return nil, fmt.Errorf("launch chromium: profile dir: %w", err)

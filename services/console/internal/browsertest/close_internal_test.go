@@ -56,3 +56,28 @@ func processesUsing(dir string) []string {
 	}
 	return found
 }
+
+// TestLaunchRetriesAFailedStart: a Chromium that exits at once on its first
+// start (as it did once in CI) is started again.
+func TestLaunchRetriesAFailedStart(t *testing.T) {
+	requireChromium(t)
+	chromium, err := FindChromium()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "failed-once")
+	script := filepath.Join(dir, "chromium")
+	body := "#!/bin/sh\nif [ ! -e '" + marker + "' ]; then : > '" + marker + "'; exit 1; fi\nexec '" + chromium + "' \"$@\"\n"
+	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Launch(Options{ExecPath: script})
+	if err != nil {
+		t.Fatalf("Launch after one failed start: %v", err)
+	}
+	defer b.Close()
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("the first start did not fail as arranged: %v", err)
+	}
+}
