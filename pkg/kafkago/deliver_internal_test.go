@@ -1,14 +1,11 @@
 package kafkago
 
 import (
-	"context"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -33,55 +30,25 @@ func BenchmarkDispatch(b *testing.B) {
 }
 
 func benchDispatch(b *testing.B, partitions int, loop bool) {
-	cfg := SubscriberConfig{}
-	cfg.setDefaults()
-	s := &Subscriber{cfg: cfg, logger: watermill.NopLogger{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	out := make(chan *message.Message)
-	assigned := make([]kafka.PartitionAssignment, partitions)
-	for i := range assigned {
-		assigned[i] = kafka.PartitionAssignment{ID: i}
+	h := newDispatchHarness(b, partitions, nil)
+	// Each partition gets its share of b.N records while the consumer below
+	// runs.
+	payload := make([]byte, 100)
+	for p := range partitions {
+		h.feed(p, 0, b.N/partitions+1, func(km *kafka.Message) { km.Value = payload })
 	}
-	d := newDispatcher(s, "t", ctx, out, assigned)
-
-	// Feed each partition its share of b.N records, a chunk at a time, as
-	// its fetcher would.
-	per := b.N/partitions + 1
-	var feeding sync.WaitGroup
-	for _, p := range d.parts {
-		feeding.Go(func() {
-			for lo := 0; lo < per; lo += chunkSize {
-				batch := make([]kafka.Message, min(chunkSize, per-lo))
-				for i := range batch {
-					batch[i] = kafka.Message{
-						Topic: "t", Partition: p.id, Offset: int64(lo + i), Value: make([]byte, 100),
-						Headers: []kafka.Header{{Key: UUIDHeader, Value: []byte(watermill.NewUUID())}},
-					}
-				}
-				if !p.f.handOver(ctx, batch) {
-					return
-				}
-			}
-		})
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		d.loop(ctx.Done())
-	}()
 
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0 := processCPU()
 	if loop {
 		for range b.N {
-			(<-out).Ack()
+			(<-h.out).Ack()
 		}
 	} else {
 		var acking sync.WaitGroup
 		for range b.N {
-			m := <-out
+			m := <-h.out
 			acking.Go(func() { m.Ack() })
 		}
 		acking.Wait()
@@ -91,9 +58,6 @@ func benchDispatch(b *testing.B, partitions int, loop bool) {
 	// ns/op by other work on a shared machine. It includes the feeders'
 	// unmarshalling, done ahead as the fetchers do.
 	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
-	cancel()
-	<-done
-	feeding.Wait()
 }
 
 func processCPU() time.Duration {

@@ -79,10 +79,11 @@ type part struct {
 
 // record returns the partition's current record, or nil if none is fetched.
 func (p *part) record() *kafka.Message {
-	if len(p.queue) == 0 {
+	c := p.current()
+	if c == nil {
 		return nil
 	}
-	return &p.queue[0].records[p.next]
+	return &c.records[p.next]
 }
 
 // newDispatcher prepares a dispatcher for the assigned partitions of one

@@ -50,22 +50,32 @@ func newDispatchHarness(t testing.TB, partitions int, configure func(*Subscriber
 	return h
 }
 
-// feed hands partition p the records at offsets [from, to), in chunks.
+// feed hands partition p the records at offsets [from, to), building and
+// handing over chunkSize of them at a time, as its fetcher would. mutate,
+// if set, may change each record; a record it leaves without a value gets
+// "p/offset".
 func (h *dispatchHarness) feed(p, from, to int, mutate func(*kafka.Message)) {
 	f := h.d.parts[p].f
 	go func() {
-		batch := make([]kafka.Message, 0, to-from)
-		for o := from; o < to; o++ {
-			km := kafka.Message{
-				Topic: "t", Partition: p, Offset: int64(o), Value: fmt.Appendf(nil, "%d/%d", p, o),
-				Headers: []kafka.Header{{Key: UUIDHeader, Value: []byte(watermill.NewUUID())}},
+		for lo := from; lo < to; lo += chunkSize {
+			batch := make([]kafka.Message, min(chunkSize, to-lo))
+			for i := range batch {
+				km := &batch[i]
+				*km = kafka.Message{
+					Topic: "t", Partition: p, Offset: int64(lo + i),
+					Headers: []kafka.Header{{Key: UUIDHeader, Value: []byte(watermill.NewUUID())}},
+				}
+				if mutate != nil {
+					mutate(km)
+				}
+				if km.Value == nil {
+					km.Value = fmt.Appendf(nil, "%d/%d", p, km.Offset)
+				}
 			}
-			if mutate != nil {
-				mutate(&km)
+			if !f.handOver(h.ctx, batch) {
+				return
 			}
-			batch = append(batch, km)
 		}
-		f.handOver(h.ctx, batch)
 	}()
 }
 
