@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/samnav/samnav/pkg/apierr"
 )
 
 // Role is what a principal is trusted to do.
@@ -172,11 +174,11 @@ func (g Grant) allows(action Action, concept string) bool {
 	return false
 }
 
-// Errors every service maps the same way: ErrUnauthenticated to 401,
-// ErrForbidden to 403.
+// Errors every service maps the same way, being apierr codes:
+// ErrUnauthenticated is unauthorized (401), ErrForbidden forbidden (403).
 var (
-	ErrUnauthenticated = errors.New("unauthenticated")
-	ErrForbidden       = errors.New("forbidden")
+	ErrUnauthenticated = apierr.Unauthorized("unauthenticated")
+	ErrForbidden       = apierr.Forbidden("forbidden")
 )
 
 // Require returns nil if p may perform action on concept, and otherwise an
@@ -184,13 +186,13 @@ var (
 // what was refused.
 func Require(p *Principal, action Action, concept string) error {
 	if p == nil {
-		return fmt.Errorf("%w: this operation needs an API token", ErrUnauthenticated)
+		return apierr.Errorf(apierr.CodeUnauthorized, "%w: this operation needs an API token", ErrUnauthenticated)
 	}
 	if !p.Can(action, concept) {
 		if concept == "" {
-			return fmt.Errorf("%w: %s %q may not %s", ErrForbidden, p.Kind, p.Subject, action)
+			return apierr.Errorf(apierr.CodeForbidden, "%w: %s %q may not %s", ErrForbidden, p.Kind, p.Subject, action)
 		}
-		return fmt.Errorf("%w: %s %q may not %s concept %q", ErrForbidden, p.Kind, p.Subject, action, concept)
+		return apierr.Errorf(apierr.CodeForbidden, "%w: %s %q may not %s concept %q", ErrForbidden, p.Kind, p.Subject, action, concept)
 	}
 	return nil
 }

@@ -1,9 +1,10 @@
 package auth
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/samnav/samnav/pkg/apierr"
 )
 
 // Authenticator finds the principal behind a request. It returns (nil, nil)
@@ -37,10 +38,7 @@ func (c Chain) Authenticate(r *http.Request) (*Principal, error) {
 // write the error in its own format.
 func Middleware(a Authenticator, onError func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
 	if onError == nil {
-		onError = func(w http.ResponseWriter, _ *http.Request, err error) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="samnav"`)
-			http.Error(w, err.Error(), StatusCode(err))
-		}
+		onError = apierr.Write
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -54,19 +52,6 @@ func Middleware(a Authenticator, onError func(http.ResponseWriter, *http.Request
 			}
 			next.ServeHTTP(w, r)
 		})
-	}
-}
-
-// StatusCode maps auth errors to HTTP statuses: 401 for ErrUnauthenticated,
-// 403 for ErrForbidden, 500 otherwise (a store that failed).
-func StatusCode(err error) int {
-	switch {
-	case errors.Is(err, ErrUnauthenticated):
-		return http.StatusUnauthorized
-	case errors.Is(err, ErrForbidden):
-		return http.StatusForbidden
-	default:
-		return http.StatusInternalServerError
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/samnav/samnav/pkg/apierr"
 )
 
 // A token reads snv_<id>_<secret>. The id is public and finds the record;
@@ -144,21 +146,21 @@ func (t *Tokens) Verify(ctx context.Context, token string) (*Principal, error) {
 	rest, ok := strings.CutPrefix(token, tokenPrefix)
 	id, secret, ok2 := strings.Cut(rest, "_")
 	if !ok || !ok2 || id == "" || secret == "" {
-		return nil, fmt.Errorf("%w: malformed token (want snv_<id>_<secret>)", ErrUnauthenticated)
+		return nil, apierr.Errorf(apierr.CodeUnauthorized, "%w: malformed token (want snv_<id>_<secret>)", ErrUnauthenticated)
 	}
 	rec, err := t.Store.TokenByID(ctx, id)
 	if errors.Is(err, ErrTokenNotFound) {
-		return nil, fmt.Errorf("%w: unknown token %s", ErrUnauthenticated, id)
+		return nil, apierr.Errorf(apierr.CodeUnauthorized, "%w: unknown token %s", ErrUnauthenticated, id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("verify token %s: %w", id, err)
 	}
 	sum := sha256.Sum256([]byte(secret))
 	if subtle.ConstantTimeCompare(sum[:], rec.Hash) != 1 {
-		return nil, fmt.Errorf("%w: wrong secret for token %s", ErrUnauthenticated, id)
+		return nil, apierr.Errorf(apierr.CodeUnauthorized, "%w: wrong secret for token %s", ErrUnauthenticated, id)
 	}
 	if !rec.Active(t.now()) {
-		return nil, fmt.Errorf("%w: token %s is revoked or expired", ErrUnauthenticated, id)
+		return nil, apierr.Errorf(apierr.CodeUnauthorized, "%w: token %s is revoked or expired", ErrUnauthenticated, id)
 	}
 	return &Principal{Subject: rec.Subject, Kind: rec.Kind, Name: rec.Name, Grants: rec.Grants, CredentialID: rec.ID}, nil
 }
@@ -177,11 +179,11 @@ func (t *Tokens) Authenticate(r *http.Request) (*Principal, error) {
 		case strings.EqualFold(scheme, "Basic"):
 			_, pass, ok := r.BasicAuth()
 			if !ok {
-				return nil, fmt.Errorf("%w: malformed basic credentials", ErrUnauthenticated)
+				return nil, apierr.Errorf(apierr.CodeUnauthorized, "%w: malformed basic credentials", ErrUnauthenticated)
 			}
 			token = pass
 		default:
-			return nil, fmt.Errorf("%w: unsupported authorization scheme %q (use Bearer)", ErrUnauthenticated, scheme)
+			return nil, apierr.Errorf(apierr.CodeUnauthorized, "%w: unsupported authorization scheme %q (use Bearer)", ErrUnauthenticated, scheme)
 		}
 	}
 	if token == "" {

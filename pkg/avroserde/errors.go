@@ -14,38 +14,44 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/samnav/samnav/pkg/apierr"
 )
 
 // Kinds of failure. Each error returned by this package matches exactly one
-// of them with errors.Is.
+// of them with errors.Is. Each is an *apierr.Error, so that apierr.CodeOf
+// and apierr.Retryable classify this package's errors: what is wrong with
+// a record's bytes is invalid (skip or dead-letter it), a registry that
+// cannot be reached unavailable, and a refusal or a missing schema, which
+// need a change of configuration, internal (wait, do not skip).
 var (
 	// ErrUnknownSchemaID: the registry has no schema with the id in the
 	// header (Confluent error code 40403). Not retryable.
-	ErrUnknownSchemaID = errors.New("unknown schema id")
+	ErrUnknownSchemaID = apierr.Invalid("unknown schema id")
 	// ErrNotRegistered: a lookup-only Serializer's schema is not registered
 	// under its subject (40401 or 40403 on lookup). Not retryable.
-	ErrNotRegistered = errors.New("schema not registered under subject")
+	ErrNotRegistered = apierr.Internal("schema not registered under subject")
 	// ErrWrongMagicByte: byte 0 is not the Confluent magic byte 0.
-	ErrWrongMagicByte = errors.New("wrong magic byte")
+	ErrWrongMagicByte = apierr.Invalid("wrong magic byte")
 	// ErrTruncated: fewer than the 5 header bytes, or the body ends before
 	// the value does.
-	ErrTruncated = errors.New("truncated message")
+	ErrTruncated = apierr.Invalid("truncated message")
 	// ErrMalformedBody: the body is not a valid Avro encoding of the writer
 	// schema (bad lengths, indexes out of range, trailing bytes, ...).
-	ErrMalformedBody = errors.New("malformed avro body")
+	ErrMalformedBody = apierr.Invalid("malformed avro body")
 	// ErrIncompatible: data written with the writer schema cannot be read
 	// with the reader schema, or the registry refused to register a schema
 	// as incompatible with its subject (HTTP 409).
-	ErrIncompatible = errors.New("incompatible schemas")
+	ErrIncompatible = apierr.Invalid("incompatible schemas")
 	// ErrRegistryUnavailable: the registry could not be reached or answered
 	// 5xx or 429. Retryable: nothing about the message is wrong.
-	ErrRegistryUnavailable = errors.New("schema registry unavailable")
+	ErrRegistryUnavailable = apierr.Unavailable("schema registry unavailable")
 	// ErrRegistryRejected: the registry refused a request for another reason
 	// (unauthorised, invalid schema, unsupported schema type, ...). Not
 	// retryable without a change of configuration or schema.
-	ErrRegistryRejected = errors.New("schema registry rejected request")
+	ErrRegistryRejected = apierr.Internal("schema registry rejected request")
 	// ErrEncode: the value cannot be encoded with the Serializer's schema.
-	ErrEncode = errors.New("cannot encode value")
+	ErrEncode = apierr.Internal("cannot encode value")
 )
 
 // Error carries the detail of a failure: what was being done, the schema id

@@ -92,8 +92,9 @@ func (r Route) Topic() string { return r.topic }
 //
 // fn returning nil means "applied": the event is marked in the
 // idempotency store and its offset committed. An error is retried with
-// backoff; a Permanent error or MaxAttempts failures send the record to
-// the dead-letter topic.
+// backoff; a Permanent error, an error apierr.Retryable refuses (such as
+// an API's invalid or not_found answer, see apierr.FromResponse) or
+// MaxAttempts failures send the record to the dead-letter topic.
 func Handle[T any](topic, readerSchema string, fn func(ctx context.Context, ev Event[T]) error) Route {
 	return Route{
 		topic:  topic,

@@ -27,8 +27,10 @@
 //     not handed to the handler again (Store; SQLStore keeps it in SQLite
 //     or PostgreSQL).
 //   - Retries with capped exponential backoff and jitter, MaxAttempts
-//     times; then, or at once for a Permanent error or a value that cannot
-//     be decoded, the record goes to the dead-letter topic
+//     times; then, or at once for a Permanent error, an *apierr.Error
+//     whose code is not retryable (apierr.Retryable: invalid, not_found,
+//     conflict, unauthorized, forbidden) or a value that cannot be
+//     decoded, the record goes to the dead-letter topic
 //     "<topic>.dlq.<group>" unchanged (key, value, headers) plus
 //     samnav_dlq_* headers saying why, and the group moves on. While a
 //     record is retried, later records of its partition wait: events of one
@@ -62,6 +64,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/avroserde"
 	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/kafkago"
@@ -592,7 +595,7 @@ func (s *Subscriber) handle(ctx context.Context, pub *kafkago.Publisher, r Route
 	}
 	value, err := retryForever(ctx, s, func() (any, error) {
 		v, err := r.decode(ctx, s.decs[r.topic], msg.Payload)
-		if err != nil && !avroserde.Retryable(err) {
+		if err != nil && !apierr.Retryable(err) {
 			return nil, Permanent(err)
 		}
 		return v, err
@@ -614,7 +617,7 @@ func (s *Subscriber) handle(ctx context.Context, pub *kafkago.Publisher, r Route
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if IsPermanent(err) || attempt >= s.cfg.MaxAttempts {
+		if IsPermanent(err) || !apierr.Retryable(err) || attempt >= s.cfg.MaxAttempts {
 			return s.deadLetter(ctx, pub, msg, info, attempt, err, log)
 		}
 		s.m.retries.Add(ctx, 1, attrs)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/masterdata"
@@ -37,12 +38,11 @@ type fakeDelivery struct {
 func (f *fakeDelivery) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
 	if f.refuse {
-		w.WriteHeader(http.StatusForbidden)
-		_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": "forbidden", "message": "forbidden: may not list subscriptions"}})
+		apierr.Write(w, r, apierr.Forbidden("forbidden: may not list subscriptions"))
 		return
 	}
+	w.Header().Set("Content-Type", "application/json")
 	out := []api.Subscription{}
 	for _, s := range f.subs {
 		if c := r.URL.Query().Get("concept"); c == "" || c == s.Concept {

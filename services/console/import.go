@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/session"
@@ -384,16 +385,16 @@ func (s *Server) runImport(j *importJob, c *model.Concept, token string, rows []
 				j.mu.Lock()
 				j.state.Processed++
 				j.state.RejectedRows++
-				j.rejected = append(j.rejected, rejected{Row: row.Row, Rule: ae.Code, Message: ae.Message})
+				j.rejected = append(j.rejected, rejected{Row: row.Row, Rule: string(ae.Code), Message: ae.Message})
 				j.mu.Unlock()
 				finish("refused")
 				return
 			case ae != nil && len(ae.Fields) > 0:
 				errs = ae.Fields
 			case ae != nil:
-				errs = []api.FieldError{{Rule: ae.Code, Message: ae.Message}}
+				errs = []api.FieldError{{Rule: string(ae.Code), Message: ae.Message}}
 			default:
-				errs = []api.FieldError{{Rule: "unavailable", Message: err.Error()}}
+				errs = []api.FieldError{{Rule: string(apierr.CodeUnavailable), Message: err.Error()}}
 			}
 		}
 		j.mu.Lock()

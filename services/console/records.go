@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/api"
 )
@@ -396,7 +397,7 @@ func apiFormErrors(ae *api.Error) []api.FieldError {
 	if len(ae.Fields) > 0 {
 		return ae.Fields
 	}
-	return []api.FieldError{{Field: "", Rule: ae.Code, Message: ae.Message}}
+	return []api.FieldError{{Field: "", Rule: string(ae.Code), Message: ae.Message}}
 }
 
 // writableRecord is the concept and the record a form changes: refused
@@ -465,7 +466,7 @@ func (s *Server) updateRecord(w http.ResponseWriter, r *Request) error {
 		}
 		ae := api.AsError(err)
 		switch {
-		case ae != nil && ae.Status == http.StatusConflict && ae.Current != nil:
+		case ae != nil && ae.Code == apierr.CodeConflict && ae.Current != nil:
 			if d.Conflict, err = s.conflict(r, c, id, rev, ae.Current); err != nil {
 				return err
 			}
@@ -474,7 +475,7 @@ func (s *Server) updateRecord(w http.ResponseWriter, r *Request) error {
 			d.Revision = ae.Current.Revision
 			titled = ae.Current
 			status = http.StatusConflict
-		case ae != nil && (ae.Status == http.StatusBadRequest || ae.Status == http.StatusConflict):
+		case ae != nil && (ae.Code == apierr.CodeInvalid || ae.Code == apierr.CodeConflict):
 			errs = apiFormErrors(ae)
 		default:
 			return refusedBy(err, r.T("records.need.write", c.ID))
@@ -546,10 +547,10 @@ func (s *Server) endRecord(w http.ResponseWriter, r *Request) error {
 		}
 		ae := api.AsError(err)
 		switch {
-		case ae != nil && ae.Status == http.StatusConflict:
+		case ae != nil && ae.Code == apierr.CodeConflict: // ended already (409), or a stale If-Match (412)
 			d.Error = r.T("records.end.conflict")
 			status = http.StatusConflict
-		case ae != nil && ae.Status == http.StatusBadRequest:
+		case ae != nil && ae.Code == apierr.CodeInvalid:
 			d.ReasonError = ae.Message
 		default:
 			return refusedBy(err, r.T("records.need.write", c.ID))

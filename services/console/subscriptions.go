@@ -437,8 +437,8 @@ var subAPIInputMessage = map[string]string{"system": "subscriptions.err.system",
 	"channel": "subscriptions.err.channel", "reason": "subscriptions.err.reason"}
 
 // subAPIFormErrors turns an API's 400 into form errors, each at its input:
-// in the page's language where the console knows the input (the delivery
-// API names no rule, only the field), else the API's field and text.
+// in the page's language where the console knows the input, else the
+// API's field and text.
 func subAPIFormErrors(r *Request, ae *api.Error) subFormErrors {
 	var errs subFormErrors
 	for _, fe := range ae.Fields {
@@ -447,7 +447,7 @@ func subAPIFormErrors(r *Request, ae *api.Error) subFormErrors {
 			in = m
 		}
 		key, ok := subAPIInputMessage[in]
-		if in == "fields" && strings.HasPrefix(fe.Message, "required") {
+		if in == "fields" && fe.Rule == "required" {
 			key, ok = "subscriptions.err.fields", true
 		}
 		if ok {

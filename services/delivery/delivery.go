@@ -26,6 +26,7 @@ import (
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/auth/authsql"
 	"github.com/samnav/samnav/pkg/avroserde"
@@ -433,7 +434,7 @@ func (s *Server) init(ctx context.Context, d sqlstore.Dialect, m *model.Model, s
 		Subscription: func(ctx context.Context, id string) (subscription.Subscription, error) {
 			sub, err := s.store.Get(ctx, id)
 			if errors.Is(err, subscription.ErrNotFound) {
-				return sub, &subscription.Error{Code: subscription.CodeNotFound, Message: "subscription " + id + " not found", Err: err}
+				return sub, &apierr.Error{Code: apierr.CodeNotFound, Message: "subscription " + id + " not found", Err: err}
 			}
 			return sub, err
 		}})

@@ -120,9 +120,13 @@ func (a *api) do(method, path, token string, body any, header ...string) respons
 	return out
 }
 
+// errorOf is the problem+json body of an error answer (nil for any other
+// answer).
 func errorOf(r response) map[string]any {
-	e, _ := r.body["error"].(map[string]any)
-	return e
+	if r.header.Get("Content-Type") != "application/problem+json" || r.body["status"] != float64(r.status) {
+		return nil
+	}
+	return r.body
 }
 
 func hasField(r response, field, rule string) bool {
@@ -174,7 +178,7 @@ func TestInvalidPersonnummerIsRefusedNamingFieldAndRule(t *testing.T) {
 	}
 }
 
-func TestStaleRevisionGets409WithCurrentState(t *testing.T) {
+func TestStaleRevisionGets412WithCurrentState(t *testing.T) {
 	a := startAPI(t, masterdata.Config{}, masterdata.Deps{})
 	st := a.token("anna", auth.Grant{Role: auth.RoleSteward, Concepts: []string{"unit"}})
 	c := a.do("POST", "/api/v1/unit", st, unit("Solskolan"), "Samnav-Reason", "new school")
@@ -187,12 +191,12 @@ func TestStaleRevisionGets409WithCurrentState(t *testing.T) {
 		t.Fatalf("update: %d %s", r.status, r.raw)
 	}
 	r := a.do("PUT", "/api/v1/unit/"+id, st, unit("Another"), "If-Match", `"1"`)
-	if r.status != 409 || errorOf(r)["code"] != "conflict" {
-		t.Fatalf("stale update: %d %s, want 409 conflict", r.status, r.raw)
+	if r.status != 412 || errorOf(r)["code"] != "conflict" {
+		t.Fatalf("stale update: %d %s, want 412 conflict", r.status, r.raw)
 	}
 	cur, _ := errorOf(r)["current"].(map[string]any)
 	if cur == nil || cur["revision"] != float64(2) || cur["state"].(map[string]any)["name"] != "Solskolan F-9" || r.header.Get("ETag") != `"2"` {
-		t.Fatalf("409 must carry the current state: %s", r.raw)
+		t.Fatalf("412 must carry the current state: %s", r.raw)
 	}
 	if r := a.do("PUT", "/api/v1/unit/"+id, st, u); r.status != 400 || !hasField(r, "If-Match", "required") {
 		t.Fatalf("update without If-Match: %d %s", r.status, r.raw)
@@ -238,7 +242,7 @@ func TestWhoMayWrite(t *testing.T) {
 		})
 	}
 	r := a.do("POST", "/api/v1/person", steward, person("198001012387", "A"))
-	if msg, _ := errorOf(r)["message"].(string); !strings.Contains(msg, "folkbokforing") {
+	if msg, _ := errorOf(r)["detail"].(string); !strings.Contains(msg, "folkbokforing") {
 		t.Fatalf("refusal must name the master system: %q", msg)
 	}
 }

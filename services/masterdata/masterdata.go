@@ -28,6 +28,7 @@ import (
 
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/auth/authsql"
 	"github.com/samnav/samnav/pkg/avroserde"
@@ -412,7 +413,7 @@ type ResyncOptions struct {
 // how many records were republished; on error, those before it were.
 func (s *Server) Resync(ctx context.Context, concept string, opts ResyncOptions) (int, error) {
 	if s.model.Concept(concept) == nil {
-		return 0, record.Errorf(record.CodeNotFound, "concept %q is not in the model", concept)
+		return 0, apierr.Errorf(apierr.CodeNotFound, "concept %q is not in the model", concept)
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 1000

@@ -148,10 +148,11 @@ type Service interface {
 	Create(ctx context.Context, concept string, state map[string]any, reason string) (*Record, error)
 	// Update replaces the state of a record. ifRevision must equal its
 	// current revision (0 skips the check); a stale one fails with
-	// CodeConflict and Error.Current set.
+	// apierr.CodeConflict wrapping ErrStaleRevision, the record as it
+	// is now in the error's "current" extension.
 	Update(ctx context.Context, concept, id string, ifRevision int64, state map[string]any, reason string) (*Record, error)
 	// End ends a record; reason is required. Ending an ended record fails
-	// with CodeConflict.
+	// with apierr.CodeConflict.
 	End(ctx context.Context, concept, id string, ifRevision int64, reason string) (*Record, error)
 	// Get returns a record, ended or not.
 	Get(ctx context.Context, concept, id string) (*Record, error)

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 )
 
@@ -40,7 +42,7 @@ type service struct {
 // principals with the write grant for it (its stewards, admins), attributed
 // to system HubSystem; any other concept only by a publisher principal
 // whose system is the concept's master, attributed to that system. Every
-// other write is refused with CodeForbidden and logged at warn level.
+// other write is refused with apierr.CodeForbidden and logged at warn level.
 // Reads need the read grant.
 func NewService(store Store, m *model.Model, opts ServiceOptions) Service {
 	s := &service{store: store, model: m, logger: opts.Logger, now: opts.Now}
@@ -65,7 +67,7 @@ type Eraser interface {
 func (s *service) concept(id string) (*model.Concept, error) {
 	c := s.model.Concept(id)
 	if c == nil {
-		return nil, Errorf(CodeNotFound, "concept %q is not in the model", id)
+		return nil, apierr.Errorf(apierr.CodeNotFound, "concept %q is not in the model", id)
 	}
 	return c, nil
 }
@@ -73,9 +75,9 @@ func (s *service) concept(id string) (*model.Concept, error) {
 func authError(err error) error {
 	switch {
 	case errors.Is(err, auth.ErrUnauthenticated):
-		return &Error{Code: CodeUnauthorized, Message: err.Error(), Err: err}
+		return &apierr.Error{Code: apierr.CodeUnauthorized, Message: err.Error(), Err: err}
 	case errors.Is(err, auth.ErrForbidden):
-		return &Error{Code: CodeForbidden, Message: err.Error(), Err: err}
+		return &apierr.Error{Code: apierr.CodeForbidden, Message: err.Error(), Err: err}
 	}
 	return err
 }
@@ -85,7 +87,7 @@ func authError(err error) error {
 func (s *service) authorizeWrite(ctx context.Context, c *model.Concept) (Actor, error) {
 	p := auth.FromContext(ctx)
 	if p == nil {
-		return Actor{}, Errorf(CodeUnauthorized, "writing %s needs an API token", c.ID)
+		return Actor{}, apierr.Errorf(apierr.CodeUnauthorized, "writing %s needs an API token", c.ID)
 	}
 	actor := Actor{Subject: p.Subject, CredentialID: p.CredentialID}
 	if c.Master == HubSystem {
@@ -101,7 +103,7 @@ func (s *service) authorizeWrite(ctx context.Context, c *model.Concept) (Actor, 
 		return actor, nil
 	}
 	s.logger.WarnContext(ctx, "write refused: not the concept's master", "principal", p.String(), "system", p.System(), "concept", c.ID, "master", c.Master)
-	return Actor{}, &Error{Code: CodeForbidden, Err: auth.ErrForbidden,
+	return Actor{}, &apierr.Error{Code: apierr.CodeForbidden, Err: auth.ErrForbidden,
 		Message: fmt.Sprintf("the master of %s is system %q: only it may write %s records; file corrections with %s", c.ID, c.Master, c.ID, c.Master)}
 }
 
@@ -120,17 +122,17 @@ func (s *service) authorizeRead(ctx context.Context, concept string) (*model.Con
 // attributes, or an invalid *Error listing every problem.
 func clean(c *model.Concept, id string, state map[string]any) (map[string]any, error) {
 	if state == nil {
-		return nil, &Error{Code: CodeInvalid, Message: "the record is empty", Fields: []model.FieldError{{Field: "", Rule: "required", Message: "a JSON object of attributes is required"}}}
+		return nil, &apierr.Error{Code: apierr.CodeInvalid, Message: "the record is empty", Fields: []apierr.FieldError{{Field: "", Rule: "required", Message: "a JSON object of attributes is required"}}}
 	}
-	var fields []model.FieldError
+	var fields []apierr.FieldError
 	if v, ok := state["id"]; ok && v != nil {
 		if s, _ := v.(string); id == "" || s != id {
-			fields = append(fields, model.FieldError{Field: "id", Rule: "immutable", Message: "is assigned by the hub and cannot be set or changed"})
+			fields = append(fields, apierr.FieldError{Field: "id", Rule: "immutable", Message: "is assigned by the hub and cannot be set or changed"})
 		}
 	}
-	fields = append(fields, c.Validate(state)...)
+	fields = append(fields, FieldErrors(c.Validate(state))...)
 	if len(fields) > 0 {
-		return nil, &Error{Code: CodeInvalid, Message: fmt.Sprintf("the %s record breaks %d rule(s) of the model", c.ID, len(fields)), Fields: fields}
+		return nil, &apierr.Error{Code: apierr.CodeInvalid, Message: fmt.Sprintf("the %s record breaks %d rule(s) of the model", c.ID, len(fields)), Fields: fields}
 	}
 	out := make(map[string]any, len(state))
 	for k, v := range state {
@@ -175,9 +177,22 @@ func (s *service) Create(ctx context.Context, concept string, state map[string]a
 	return rec, nil
 }
 
+// staleError refuses a write naming revision want of cur: a conflict
+// wrapping ErrStaleRevision, with the record as it is now in its
+// "current" extension. The revision a write names is its HTTP If-Match,
+// so the error is answered with 412 Precondition Failed.
 func staleError(cur *Record, want int64) error {
-	return &Error{Code: CodeConflict, Err: ErrConflict, Current: cur,
-		Message: fmt.Sprintf("revision %d is stale: %s %s is at revision %d", want, cur.Concept, cur.ID, cur.Revision)}
+	return apierr.Errorf(apierr.CodeConflict, "revision %d is stale: %s %s is at revision %d", want, cur.Concept, cur.ID, cur.Revision).
+		Wrap(ErrStaleRevision).WithExtension("current", cur).WithStatus(http.StatusPreconditionFailed)
+}
+
+// FieldErrors are the model's field problems in the API's shape.
+func FieldErrors(fes []model.FieldError) []apierr.FieldError {
+	out := make([]apierr.FieldError, len(fes))
+	for i, fe := range fes {
+		out[i] = apierr.FieldError(fe)
+	}
+	return out
 }
 
 func (s *service) Update(ctx context.Context, concept, id string, ifRevision int64, state map[string]any, reason string) (*Record, error) {
@@ -199,7 +214,7 @@ func (s *service) Update(ctx context.Context, concept, id string, ifRevision int
 			return nil, staleError(r, ifRevision)
 		}
 		if r.State == nil {
-			return nil, Errorf(CodeNotFound, "%s %s was erased", c.ID, id)
+			return nil, apierr.Errorf(apierr.CodeNotFound, "%s %s was erased", c.ID, id)
 		}
 		now := s.now().UTC()
 		r.State, r.UpdatedAt = st, now
@@ -222,7 +237,7 @@ func (s *service) End(ctx context.Context, concept, id string, ifRevision int64,
 		return nil, err
 	}
 	if reason == "" {
-		return nil, &Error{Code: CodeInvalid, Message: "ending a record needs a reason", Fields: []model.FieldError{{Field: "reason", Rule: "required", Message: "is required to end a record"}}}
+		return nil, &apierr.Error{Code: apierr.CodeInvalid, Message: "ending a record needs a reason", Fields: []apierr.FieldError{{Field: "reason", Rule: "required", Message: "is required to end a record"}}}
 	}
 	tp := traceParent(ctx)
 	rec, err := s.store.Update(ctx, c.ID, id, func(r *Record, ch *Change) (*Record, error) {
@@ -230,7 +245,8 @@ func (s *service) End(ctx context.Context, concept, id string, ifRevision int64,
 			return nil, staleError(r, ifRevision)
 		}
 		if r.EndedAt != nil {
-			return nil, &Error{Code: CodeConflict, Err: ErrConflict, Current: r, Message: fmt.Sprintf("%s %s was ended at %s", c.ID, id, r.EndedAt.Format(time.RFC3339))}
+			return nil, apierr.Errorf(apierr.CodeConflict, "%s %s was ended at %s", c.ID, id, r.EndedAt.Format(time.RFC3339)).
+				Wrap(ErrConflict).WithExtension("current", r)
 		}
 		now := s.now().UTC()
 		r.EndedAt, r.EndReason, r.UpdatedAt = &now, reason, now
@@ -252,14 +268,14 @@ func (s *service) Erase(ctx context.Context, concept, id, reason string) (*Recor
 		return nil, authError(err)
 	}
 	if reason == "" {
-		return nil, &Error{Code: CodeInvalid, Message: "erasing a record needs a reason", Fields: []model.FieldError{{Field: "reason", Rule: "required", Message: "is required to erase a record"}}}
+		return nil, &apierr.Error{Code: apierr.CodeInvalid, Message: "erasing a record needs a reason", Fields: []apierr.FieldError{{Field: "reason", Rule: "required", Message: "is required to erase a record"}}}
 	}
 	p := auth.FromContext(ctx)
 	actor := Actor{Subject: p.Subject, CredentialID: p.CredentialID, System: HubSystem}
 	tp := traceParent(ctx)
 	rec, err := s.store.Update(ctx, c.ID, id, func(r *Record, ch *Change) (*Record, error) {
 		if r.State == nil {
-			return nil, Errorf(CodeNotFound, "%s %s was erased already", c.ID, id)
+			return nil, apierr.Errorf(apierr.CodeNotFound, "%s %s was erased already", c.ID, id)
 		}
 		now := s.now().UTC()
 		r.State, r.UpdatedAt = nil, now
@@ -292,8 +308,8 @@ func (s *service) GetByNaturalKey(ctx context.Context, concept, attribute, value
 		return nil, err
 	}
 	if a := c.Attribute(attribute); a == nil || !a.NaturalKey {
-		return nil, &Error{Code: CodeInvalid, Message: fmt.Sprintf("%s is not a natural key of %s", attribute, concept),
-			Fields: []model.FieldError{{Field: attribute, Rule: "natural-key", Message: "is not a natural key of the concept"}}}
+		return nil, &apierr.Error{Code: apierr.CodeInvalid, Message: fmt.Sprintf("%s is not a natural key of %s", attribute, concept),
+			Fields: []apierr.FieldError{{Field: attribute, Rule: "natural-key", Message: "is not a natural key of the concept"}}}
 	}
 	rec, err := s.store.GetByNaturalKey(ctx, concept, attribute, value)
 	if err != nil {
@@ -310,23 +326,23 @@ func (s *service) List(ctx context.Context, concept string, q ListQuery) (*Page,
 	if err != nil {
 		return nil, err
 	}
-	var fields []model.FieldError
+	var fields []apierr.FieldError
 	for k := range q.Filter {
 		a := c.Attribute(k)
 		if a == nil {
-			fields = append(fields, model.FieldError{Field: k, Rule: "unknown", Message: "is not an attribute of the model"})
+			fields = append(fields, apierr.FieldError{Field: k, Rule: "unknown", Message: "is not an attribute of the model"})
 		} else if a.Type == model.Record || a.Type == model.List {
-			fields = append(fields, model.FieldError{Field: k, Rule: "filter", Message: "records and lists cannot be filtered by equality"})
+			fields = append(fields, apierr.FieldError{Field: k, Rule: "filter", Message: "records and lists cannot be filtered by equality"})
 		}
 	}
 	if q.Limit == 0 {
 		q.Limit = 100
 	}
 	if q.Limit < 1 || q.Limit > MaxPageSize {
-		fields = append(fields, model.FieldError{Field: "limit", Rule: "range", Message: fmt.Sprintf("must be between 1 and %d", MaxPageSize)})
+		fields = append(fields, apierr.FieldError{Field: "limit", Rule: "range", Message: fmt.Sprintf("must be between 1 and %d", MaxPageSize)})
 	}
 	if len(fields) > 0 {
-		return nil, &Error{Code: CodeInvalid, Message: "the query is invalid", Fields: fields}
+		return nil, &apierr.Error{Code: apierr.CodeInvalid, Message: "the query is invalid", Fields: fields}
 	}
 	if q.Search != "" && q.SearchFields == nil {
 		q.SearchFields = TextAttributes(c)
@@ -370,7 +386,7 @@ type Batcher interface {
 	// events in the order of the writes, if fn returns nil, and nothing
 	// is kept if fn or the commit fails. Each write is authorised and
 	// validated as through the Service itself. svc is valid only until fn
-	// returns. It fails with CodeInternal, calling nothing, when the
+	// returns. It fails with apierr.CodeInternal, calling nothing, when the
 	// store is not a Transactor.
 	Batch(ctx context.Context, fn func(svc Service) error) error
 }
@@ -380,7 +396,7 @@ var _ Batcher = (*service)(nil)
 func (s *service) Batch(ctx context.Context, fn func(svc Service) error) error {
 	tr, ok := s.store.(Transactor)
 	if !ok {
-		return Errorf(CodeInternal, "the store cannot run several writes in one transaction")
+		return apierr.Errorf(apierr.CodeInternal, "the store cannot run several writes in one transaction")
 	}
 	return tr.InTx(ctx, func(st Store) error {
 		view := *s

@@ -1,6 +1,8 @@
 package record
 
-import "context"
+import (
+	"context"
+)
 
 // Store keeps records, their natural keys and their history. Every write
 // commits the record, its change row and its outbox events in one
@@ -8,15 +10,15 @@ import "context"
 // storetest.Run is the suite every implementation passes.
 type Store interface {
 	// Create stores rec (Revision 1) and ch. A natural-key value already
-	// held by another record fails with CodeConflict naming the attribute.
+	// held by another record fails with apierr.CodeConflict naming the attribute.
 	Create(ctx context.Context, rec *Record, ch *Change) error
 	// Update loads the record and calls fn with a copy; the record fn
 	// returns is stored with Revision+1 together with the change fn
 	// filled in, which the store completes (Seq, Revision, State). An
 	// error from fn is returned as is and nothing is stored. Unknown ids
-	// fail with CodeNotFound.
+	// fail with apierr.CodeNotFound.
 	Update(ctx context.Context, concept, id string, fn func(r *Record, ch *Change) (*Record, error)) (*Record, error)
-	// Get returns a record; unknown ids fail with CodeNotFound.
+	// Get returns a record; unknown ids fail with apierr.CodeNotFound.
 	Get(ctx context.Context, concept, id string) (*Record, error)
 	// GetByNaturalKey returns the record holding the natural-key value.
 	GetByNaturalKey(ctx context.Context, concept, attribute, value string) (*Record, error)

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/samnav/samnav/pkg/apierr"
 )
 
 // maxResponse bounds a response body the console reads.
@@ -31,28 +33,34 @@ type Client struct {
 
 // FieldError is one field problem of an invalid write, as the APIs report
 // it: the field's path, the rule it breaks and a message.
-type FieldError struct {
-	Field   string `json:"field"`
-	Rule    string `json:"rule"`
-	Message string `json:"message"`
-}
+type FieldError = apierr.FieldError
 
-// Error is a refusal or failure from an API: the HTTP status, the code of
-// the closed set (invalid, not_found, conflict, unauthorized, forbidden,
-// unavailable, internal), the message, the field problems of an invalid
-// write, and for a conflict the record as it is now.
+// Error is a refusal or failure from an API, as apierr.FromResponse reads
+// it: the HTTP status, the code of the closed set, the message, the field
+// problems of an invalid write, and for a refused write of a record the
+// record as it is now.
 type Error struct {
 	Status  int
-	Code    string       `json:"code"`
-	Message string       `json:"message"`
-	Fields  []FieldError `json:"fields,omitempty"`
-	Current *Record      `json:"current,omitempty"`
+	Code    apierr.Code
+	Message string
+	Fields  []FieldError
+	Current *Record
 	// Op names the call, e.g. "GET /api/v1/unit".
-	Op string `json:"-"`
+	Op string
+	// Err is the API's error as apierr parsed it.
+	Err *apierr.Error
 }
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %d %s: %s", e.Op, e.Status, e.Code, e.Message)
+}
+
+// Unwrap returns the API's error, so apierr.CodeOf reads its code.
+func (e *Error) Unwrap() error {
+	if e.Err == nil {
+		return nil
+	}
+	return e.Err
 }
 
 // Refused reports whether the API refused the caller (401 or 403).
@@ -121,7 +129,7 @@ func (c *Client) call(ctx context.Context, token, method, rawURL string, header 
 	}
 	op := method + " " + req.URL.Path
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.Header, decodeError(op, resp.StatusCode, raw)
+		return resp.Header, decodeError(op, resp.StatusCode, resp.Header, raw)
 	}
 	if out != nil {
 		d := json.NewDecoder(bytes.NewReader(raw))
@@ -133,54 +141,16 @@ func (c *Client) call(ctx context.Context, token, method, rawURL string, header 
 	return resp.Header, nil
 }
 
-// decodeError reads the APIs' error bodies: {"error": {code, message,
-// ...}} (Samnav services) or {"error_code", "message"} (the registry).
-func decodeError(op string, status int, raw []byte) *Error {
-	e := &Error{Status: status, Op: op}
-	var body struct {
-		Error     json.RawMessage `json:"error"`
-		ErrorCode int             `json:"error_code"`
-		Message   string          `json:"message"`
-	}
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	if d.Decode(&body) == nil {
-		if len(body.Error) > 0 {
-			d := json.NewDecoder(bytes.NewReader(body.Error))
-			d.UseNumber()
-			_ = d.Decode(e)
-		} else if body.Message != "" {
-			e.Message = body.Message
-		}
-	}
-	if e.Code == "" {
-		e.Code = codeOf(status)
-	}
-	if e.Message == "" {
-		e.Message = strings.TrimSpace(string(raw))
-		if e.Message == "" {
-			e.Message = http.StatusText(status)
-		}
+// decodeError reads an API's error answer with apierr.Parse: the
+// services' problem+json and the registry's Confluent body alike.
+func decodeError(op string, status int, header http.Header, raw []byte) *Error {
+	ae := apierr.Parse(status, header, raw)
+	e := &Error{Status: status, Code: ae.Code, Message: ae.Message, Fields: ae.Fields, Op: op, Err: ae}
+	var cur Record
+	if ae.Extension("current", &cur) {
+		e.Current = &cur
 	}
 	return e
-}
-
-func codeOf(status int) string {
-	switch status {
-	case http.StatusBadRequest, http.StatusUnprocessableEntity:
-		return "invalid"
-	case http.StatusNotFound:
-		return "not_found"
-	case http.StatusConflict, http.StatusPreconditionFailed:
-		return "conflict"
-	case http.StatusUnauthorized:
-		return "unauthorized"
-	case http.StatusForbidden:
-		return "forbidden"
-	case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
-		return "unavailable"
-	}
-	return "internal"
 }
 
 func join(base string, elems ...string) string {
@@ -305,8 +275,8 @@ func (c *Client) CreateRecord(ctx context.Context, token, concept string, state 
 }
 
 // UpdateRecord replaces a record's state; revision is the one the change
-// was based on, and a stale one fails with a 409 *Error whose Current is
-// the record as it is now.
+// was based on, and a stale one fails with a 412 conflict *Error whose
+// Current is the record as it is now.
 func (c *Client) UpdateRecord(ctx context.Context, token, concept, id string, revision int64, state map[string]any, reason string) (*Record, error) {
 	h := reasonHeader(reason)
 	h.Set("If-Match", `"`+strconv.FormatInt(revision, 10)+`"`)

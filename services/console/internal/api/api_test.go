@@ -19,20 +19,26 @@ func TestErrorBodiesOfEveryService(t *testing.T) {
 		current    bool
 		refused    bool
 	}{
-		{"masterdata invalid", `{"error":{"code":"invalid","message":"unitType: bad","fields":[{"field":"unitType","rule":"enum","message":"bad"}]}}`, 400, "invalid", "unitType: bad", 1, false, false},
-		{"masterdata conflict", `{"error":{"code":"conflict","message":"stale","current":{"id":"x","revision":2,"state":{"name":"A"}}}}`, 409, "conflict", "stale", 0, true, false},
-		{"masterdata forbidden", `{"error":{"code":"forbidden","message":"may not write unit"}}`, 403, "forbidden", "may not write unit", 0, false, true},
+		{"masterdata invalid", `{"type":"urn:samnav:problem:invalid","title":"Invalid request","status":400,"detail":"unitType: bad","code":"invalid","fields":[{"field":"unitType","rule":"enum","message":"bad"}]}`, 400, "invalid", "unitType: bad", 1, false, false},
+		{"masterdata stale", `{"type":"urn:samnav:problem:conflict","title":"Conflict","status":412,"detail":"stale","code":"conflict","current":{"id":"x","revision":2,"state":{"name":"A"}}}`, 412, "conflict", "stale", 0, true, false},
+		{"masterdata forbidden", `{"type":"urn:samnav:problem:forbidden","title":"Forbidden","status":403,"detail":"may not write unit","code":"forbidden"}`, 403, "forbidden", "may not write unit", 0, false, true},
+		{"delivery invalid", `{"type":"urn:samnav:problem:invalid","title":"Invalid request","status":400,"detail":"invalid subscription request","code":"invalid","fields":[{"field":"purpose","rule":"required","message":"is required"},{"field":"channel","rule":"enum","message":"must be one of"}]}`, 400, "invalid", "invalid subscription request", 2, false, false},
+		{"legacy shape", `{"error":{"code":"conflict","message":"stale","current":{"id":"x","revision":2,"state":{"name":"A"}}}}`, 409, "conflict", "stale", 0, true, false},
 		{"registry", `{"error_code":40401,"message":"Subject not found"}`, 404, "not_found", "Subject not found", 0, false, false},
 		{"plain text", "upstream down", 502, "unavailable", "upstream down", 0, false, false},
 		{"empty", "", 401, "unauthorized", "Unauthorized", 0, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := decodeError("GET /x", tc.status, []byte(tc.body))
-			if e.Code != tc.code || e.Message != tc.msg || len(e.Fields) != tc.fields || (e.Current != nil) != tc.current || e.Refused() != tc.refused {
+			h := http.Header{"Content-Type": {"application/problem+json"}}
+			e := decodeError("GET /x", tc.status, h, []byte(tc.body))
+			if string(e.Code) != tc.code || e.Message != tc.msg || len(e.Fields) != tc.fields || (e.Current != nil) != tc.current || e.Refused() != tc.refused {
 				t.Fatalf("%+v", e)
 			}
 			if e.Status != tc.status {
 				t.Fatalf("status %d", e.Status)
+			}
+			if tc.current && (e.Current.ID != "x" || e.Current.Revision != 2) {
+				t.Fatalf("current %+v", e.Current)
 			}
 		})
 	}

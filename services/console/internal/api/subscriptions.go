@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"time"
 )
@@ -288,9 +287,8 @@ func (c *Client) Recent(ctx context.Context, token string, after uint64, limit i
 	return &out, nil
 }
 
-// delivery is call for the delivery service, whose errors name invalid
-// fields as an object {"field": "rule"} (the subscription API) or as
-// "field" and "rule" (the webhook API): both become Error.Fields.
+// delivery is call for the delivery service (its success bodies decode
+// without json.Number).
 func (c *Client) delivery(ctx context.Context, token, method, rawURL string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
@@ -326,7 +324,7 @@ func (c *Client) delivery(ctx context.Context, token, method, rawURL string, bod
 	}
 	op := method + " " + req.URL.Path
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return deliveryError(op, resp.StatusCode, raw)
+		return decodeError(op, resp.StatusCode, resp.Header, raw)
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -334,41 +332,4 @@ func (c *Client) delivery(ctx context.Context, token, method, rawURL string, bod
 		}
 	}
 	return nil
-}
-
-func deliveryError(op string, status int, raw []byte) *Error {
-	var body struct {
-		Error struct {
-			Code    string          `json:"code"`
-			Message string          `json:"message"`
-			Fields  json.RawMessage `json:"fields"`
-			Field   string          `json:"field"`
-			Rule    string          `json:"rule"`
-		} `json:"error"`
-	}
-	e := &Error{Status: status, Op: op}
-	if json.Unmarshal(raw, &body) == nil {
-		e.Code, e.Message = body.Error.Code, body.Error.Message
-		var m map[string]string
-		if len(body.Error.Fields) > 0 && json.Unmarshal(body.Error.Fields, &m) == nil {
-			keys := make([]string, 0, len(m))
-			for k := range m {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				e.Fields = append(e.Fields, FieldError{Field: k, Rule: m[k], Message: m[k]})
-			}
-		}
-		if body.Error.Field != "" {
-			e.Fields = append(e.Fields, FieldError{Field: body.Error.Field, Rule: body.Error.Rule, Message: body.Error.Message})
-		}
-	}
-	if e.Code == "" {
-		e.Code = codeOf(status)
-	}
-	if e.Message == "" {
-		e.Message = http.StatusText(status)
-	}
-	return e
 }

@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// TestDeliveryErrors: the delivery service's two error shapes, a map of
-// field to rule (subscriptions) and one field with its rule (webhooks),
-// both become Error.Fields naming the field and the rule.
+// TestDeliveryErrors: the delivery service's problem+json answers
+// (subscriptions and webhooks alike), and while servers change over its
+// older shapes, become Error.Fields naming the field and the rule.
 func TestDeliveryErrors(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -19,12 +19,17 @@ func TestDeliveryErrors(t *testing.T) {
 		code   string
 		fields []FieldError
 	}{
-		{"subscription fields", 400, `{"error":{"code":"invalid","message":"invalid subscription request","fields":{"purpose":"required: what the system uses the data for","legalBasis.basis":"must be one of [...]"}}}`,
-			"invalid", []FieldError{{Field: "legalBasis.basis", Rule: "must be one of [...]", Message: "must be one of [...]"},
-				{Field: "purpose", Rule: "required: what the system uses the data for", Message: "required: what the system uses the data for"}}},
-		{"webhook field", 400, `{"error":{"code":"invalid","message":"the message id must be a positive integer","field":"msg","rule":"integer"}}`,
+		{"subscription fields", 400, `{"type":"urn:samnav:problem:invalid","title":"Invalid request","status":400,"detail":"invalid subscription request","code":"invalid","fields":[{"field":"purpose","rule":"required","message":"what the system uses the data for is required"},{"field":"legalBasis.basis","rule":"enum","message":"must be one of [...]"}]}`,
+			"invalid", []FieldError{{Field: "purpose", Rule: "required", Message: "what the system uses the data for is required"},
+				{Field: "legalBasis.basis", Rule: "enum", Message: "must be one of [...]"}}},
+		{"webhook field", 400, `{"type":"urn:samnav:problem:invalid","title":"Invalid request","status":400,"detail":"the message id must be a positive integer","code":"invalid","fields":[{"field":"msg","rule":"integer","message":"the message id must be a positive integer"}]}`,
 			"invalid", []FieldError{{Field: "msg", Rule: "integer", Message: "the message id must be a positive integer"}}},
-		{"refusal", 403, `{"error":{"code":"forbidden","message":"bibliotek does not own subscription x"}}`, "forbidden", nil},
+		{"old subscription fields", 400, `{"error":{"code":"invalid","message":"invalid subscription request","fields":{"purpose":"required: what the system uses the data for","legalBasis.basis":"must be one of [...]"}}}`,
+			"invalid", []FieldError{{Field: "legalBasis.basis", Rule: "", Message: "must be one of [...]"},
+				{Field: "purpose", Rule: "required", Message: "required: what the system uses the data for"}}},
+		{"old webhook field", 400, `{"error":{"code":"invalid","message":"the message id must be a positive integer","field":"msg","rule":"integer"}}`,
+			"invalid", []FieldError{{Field: "msg", Rule: "integer", Message: "the message id must be a positive integer"}}},
+		{"refusal", 403, `{"type":"urn:samnav:problem:forbidden","title":"Forbidden","status":403,"detail":"bibliotek does not own subscription x","code":"forbidden"}`, "forbidden", nil},
 		{"not JSON", 502, `bad gateway`, "unavailable", nil},
 	}
 	for _, tt := range tests {
@@ -37,7 +42,7 @@ func TestDeliveryErrors(t *testing.T) {
 			c := &Client{DeliveryURL: srv.URL}
 			_, err := c.RequestSubscription(context.Background(), "tok", SubscriptionRequest{})
 			e := AsError(err)
-			if e == nil || e.Status != tt.status || e.Code != tt.code || !reflect.DeepEqual(e.Fields, tt.fields) {
+			if e == nil || e.Status != tt.status || string(e.Code) != tt.code || !reflect.DeepEqual(e.Fields, tt.fields) {
 				t.Fatalf("got %#v, want status %d code %s fields %v", e, tt.status, tt.code, tt.fields)
 			}
 			if e.Refused() != (tt.status == 403) {

@@ -101,7 +101,7 @@ type Config struct {
 	// log (Prune removes older ones; a subscription's newest entry and
 	// the current state, which snapshots read, are always kept); default
 	// DefaultRetention, negative keeps every entry forever. A reader that
-	// falls further behind gets 410 snapshot_required and starts again
+	// falls further behind gets 410 Gone (SnapshotRequired) and starts again
 	// from a snapshot: a longer retention costs storage, a shorter one
 	// makes slow readers re-read everything.
 	Retention time.Duration

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
@@ -82,10 +83,7 @@ func newFixture(t *testing.T, mod func(*feed.Config)) *fixture {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET "+prefix+"/", fd.Handler(prefix))
-	onErr := func(w http.ResponseWriter, _ *http.Request, err error) {
-		http.Error(w, err.Error(), auth.StatusCode(err))
-	}
-	f.srv = httptest.NewServer(auth.Middleware(tokens, onErr)(mux))
+	f.srv = httptest.NewServer(auth.Middleware(tokens, apierr.Write)(mux))
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -380,16 +378,17 @@ func TestRequestsRefused(t *testing.T) {
 			if r.status != tc.status {
 				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
 			}
-			var body struct {
-				Error feed.Error `json:"error"`
-			}
+			var body apierr.Problem
 			if err := json.Unmarshal(r.body, &body); err != nil {
 				t.Fatalf("body %s: %v", r.body, err)
 			}
-			if tc.field != "" && (len(body.Error.Fields) != 1 || body.Error.Fields[0].Field != tc.field || body.Error.Fields[0].Rule != tc.rule) {
+			if body.Status != tc.status || body.Code.Status() != tc.status {
+				t.Fatalf("problem %s, want status %d", r.body, tc.status)
+			}
+			if tc.field != "" && (len(body.Fields) != 1 || body.Fields[0].Field != tc.field || body.Fields[0].Rule != tc.rule) {
 				t.Fatalf("error %s, want field %s rule %s", r.body, tc.field, tc.rule)
 			}
-			if body.Error.Message == "" {
+			if body.Detail == "" {
 				t.Fatalf("error without a message: %s", r.body)
 			}
 		})
@@ -523,7 +522,7 @@ func TestReaderLeavingALongPollIsNoError(t *testing.T) {
 		t.Fatalf("the long poll answered %d before the reader left", resp.StatusCode)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(logged.String(), "feed request") {
+	for !strings.Contains(logged.String(), "request ended by the client") {
 		if time.Now().After(deadline) {
 			t.Fatalf("the handler logged nothing within 5s of the reader leaving; log:\n%s", logged.String())
 		}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
@@ -56,10 +57,8 @@ func FuzzCursor(f *testing.F) {
 					t.Fatalf("%s accepted a cursor it never issued: %q", endpoint, cur)
 				}
 			case http.StatusBadRequest:
-				var e struct {
-					Error feed.Error `json:"error"`
-				}
-				if err := json.Unmarshal(body, &e); err != nil || len(e.Error.Fields) != 1 || e.Error.Fields[0].Field != "cursor" {
+				var e apierr.Problem
+				if err := json.Unmarshal(body, &e); err != nil || len(e.Fields) != 1 || e.Fields[0].Field != "cursor" {
 					t.Fatalf("%s: 400 not naming the cursor: %s", endpoint, body)
 				}
 			default:

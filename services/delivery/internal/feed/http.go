@@ -9,73 +9,12 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
-// Code is one of the closed set of error codes Samnav's APIs answer with.
-type Code string
-
-const (
-	CodeInvalid      Code = "invalid"
-	CodeNotFound     Code = "not_found"
-	CodeUnauthorized Code = "unauthorized"
-	CodeForbidden    Code = "forbidden"
-	CodeUnavailable  Code = "unavailable"
-	CodeInternal     Code = "internal"
-	// CodeSnapshotRequired (HTTP 410 Gone): the changes after the cursor
-	// are no longer kept (older than the feed's retention, or the feed was
-	// rebuilt after its subscription was narrowed or widened). The reader starts
-	// again from /snapshot.
-	CodeSnapshotRequired Code = "snapshot_required"
-)
-
-// FieldError names a request parameter and the rule it breaks.
-type FieldError struct {
-	Field   string `json:"field"`
-	Rule    string `json:"rule"`
-	Message string `json:"message"`
-}
-
-// Error is the body of every refused request: {"error": Error}.
-type Error struct {
-	Code    Code         `json:"code"`
-	Message string       `json:"message"`
-	Fields  []FieldError `json:"fields,omitempty"`
-	Err     error        `json:"-"`
-}
-
-func (e *Error) Error() string {
-	if e.Err != nil {
-		return e.Message + ": " + e.Err.Error()
-	}
-	return e.Message
-}
-
-func (e *Error) Unwrap() error { return e.Err }
-
-// StatusOf maps an error code to its HTTP status; the one place that does.
-func StatusOf(c Code) int {
-	switch c {
-	case CodeInvalid:
-		return http.StatusBadRequest
-	case CodeNotFound:
-		return http.StatusNotFound
-	case CodeUnauthorized:
-		return http.StatusUnauthorized
-	case CodeForbidden:
-		return http.StatusForbidden
-	case CodeUnavailable:
-		return http.StatusServiceUnavailable
-	case CodeSnapshotRequired:
-		return http.StatusGone
-	}
-	return http.StatusInternalServerError
-}
-
-func invalid(field, rule, msg string) *Error {
-	return &Error{Code: CodeInvalid, Message: field + " " + msg, Fields: []FieldError{{Field: field, Rule: rule, Message: msg}}}
-}
+func invalid(field, rule, msg string) *apierr.Error { return apierr.InvalidField(field, rule, msg) }
 
 // Item is one event as the feed serves it: a CloudEvents 1.0 JSON event.
 type Item struct {
@@ -222,8 +161,7 @@ func (f *Feed) changes(r *http.Request) (*ChangesPage, error) {
 		if len(entries) > 0 && entries[0].Position != cur.Pos+1 {
 			// Positions are gapless: a gap after the cursor means the
 			// entries in it were pruned or purged.
-			return nil, &Error{Code: CodeSnapshotRequired,
-				Message: "cursor expired: the changes after it are no longer kept (older than the feed's retention, or the feed was rebuilt when its subscription was narrowed or widened); take a new snapshot from /snapshot"}
+			return nil, SnapshotRequired()
 		}
 		if len(entries) > 0 || deadline == nil {
 			page := &ChangesPage{Items: make([]Item, 0, min(len(entries), limit))}
@@ -245,7 +183,7 @@ func (f *Feed) changes(r *http.Request) (*ChangesPage, error) {
 			deadline = nil // read once more, then answer
 		case <-ctx.Done():
 			poll.Stop()
-			return nil, &Error{Code: CodeUnavailable, Message: "request ended while waiting", Err: ctx.Err()}
+			return nil, apierr.Unavailable("request ended while waiting").Wrap(ctx.Err())
 		}
 		poll.Stop()
 	}
@@ -256,21 +194,21 @@ func (f *Feed) changes(r *http.Request) (*ChangesPage, error) {
 func (f *Feed) authorize(r *http.Request) (subscription.Subscription, error) {
 	p := auth.FromContext(r.Context())
 	if p == nil {
-		return subscription.Subscription{}, &Error{Code: CodeUnauthorized, Message: "the feed needs credentials of the subscribing system", Err: auth.ErrUnauthenticated}
+		return subscription.Subscription{}, apierr.Unauthorized("the feed needs credentials of the subscribing system").Wrap(auth.ErrUnauthenticated)
 	}
 	id := r.PathValue("subscription")
 	sub, ok, err := f.cfg.Subscriptions(r.Context(), id)
 	if err != nil {
-		return sub, &Error{Code: CodeUnavailable, Message: "look up subscription", Err: err}
+		return sub, apierr.Unavailable("look up subscription").Wrap(err)
 	}
 	if !ok || sub.Channel != subscription.ChannelFeed {
-		return sub, &Error{Code: CodeNotFound, Message: fmt.Sprintf("subscription %q has no feed", id)}
+		return sub, apierr.Errorf(apierr.CodeNotFound, "subscription %q has no feed", id)
 	}
 	if !isSystem(p, sub.System) {
-		return sub, &Error{Code: CodeForbidden, Message: fmt.Sprintf("only system %q may read the feed of subscription %q", sub.System, id), Err: auth.ErrForbidden}
+		return sub, apierr.Errorf(apierr.CodeForbidden, "only system %q may read the feed of subscription %q", sub.System, id).Wrap(auth.ErrForbidden)
 	}
 	if !sub.Delivering() {
-		return sub, &Error{Code: CodeForbidden, Message: fmt.Sprintf("subscription %q is %s, not approved", id, sub.Status), Err: auth.ErrForbidden}
+		return sub, apierr.Errorf(apierr.CodeForbidden, "subscription %q is %s, not approved", id, sub.Status).Wrap(auth.ErrForbidden)
 	}
 	return sub, nil
 }
@@ -329,7 +267,7 @@ func item(sub subscription.Subscription, e Entry) Item {
 	return it
 }
 
-func badCursor(err error) *Error {
+func badCursor(err error) *apierr.Error {
 	msg := err.Error()
 	var ce *cursorErr
 	if errors.As(err, &ce) {
@@ -340,32 +278,28 @@ func badCursor(err error) *Error {
 
 func storeError(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Code: CodeUnavailable, Message: "read feed", Err: err}
+		return apierr.Unavailable("read feed").Wrap(err)
 	}
-	return &Error{Code: CodeInternal, Message: "read feed", Err: err}
+	return apierr.Internal("read feed").Wrap(err)
 }
 
+// SnapshotRequired answers a cursor whose following changes are no longer
+// kept (older than the feed's retention, or the feed was rebuilt after
+// its subscription was narrowed or widened): not_found, with HTTP 410
+// Gone. The reader starts again from /snapshot.
+func SnapshotRequired() *apierr.Error {
+	return apierr.NotFound("cursor expired: the changes after it are no longer kept (older than the feed's retention, or the feed was rebuilt when its subscription was narrowed or widened); take a new snapshot from /snapshot").
+		WithStatus(http.StatusGone)
+}
+
+// respond answers body, or err through apierr (a 5xx logged with its
+// cause; a reader leaving a long poll only at debug).
 func (f *Feed) respond(w http.ResponseWriter, r *http.Request, body any, err error) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
 	if err != nil {
-		var e *Error
-		if !errors.As(err, &e) {
-			e = &Error{Code: CodeInternal, Message: "internal error", Err: err}
-		}
-		switch {
-		case r.Context().Err() != nil:
-			// The reader went away (or the server is stopping), typically
-			// in the middle of a long poll: nothing failed on our side.
-			f.logger.DebugContext(r.Context(), "feed request ended by the reader", "path", r.URL.Path, "err", err)
-			e = &Error{Code: e.Code, Message: e.Message}
-		case e.Code == CodeInternal || e.Code == CodeUnavailable:
-			f.logger.ErrorContext(r.Context(), "feed request failed", "path", r.URL.Path, "err", err)
-			e = &Error{Code: e.Code, Message: e.Message}
-		}
-		w.WriteHeader(StatusOf(e.Code))
-		_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+		apierr.NewWriter(f.logger).Write(w, r, err)
 		return
 	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(body)
 }

@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
 )
 
-// A reader whose cursor is before pruned changes is told, with 410 and
-// snapshot_required, to take a new snapshot; the new snapshot is whole and
+// A reader whose cursor is before pruned changes is told, with 410 Gone
+// (code not_found), to take a new snapshot; the new snapshot is whole and
 // its changes cursor works.
 func TestExpiredCursorAsksForASnapshot(t *testing.T) {
 	f := newFixture(t, func(c *feed.Config) { c.Retention = time.Nanosecond })
@@ -29,12 +30,12 @@ func TestExpiredCursorAsksForASnapshot(t *testing.T) {
 	}
 	for _, cur := range []string{start, one.NextCursor} {
 		r := f.get("school", prefix+"/sub-school/changes", url.Values{"cursor": {cur}})
-		var body struct{ Error feed.Error }
+		var body apierr.Problem
 		if err := json.Unmarshal(r.body, &body); err != nil {
 			t.Fatalf("changes with an expired cursor: %d %s", r.status, r.body)
 		}
-		if r.status != http.StatusGone || body.Error.Code != feed.CodeSnapshotRequired {
-			t.Errorf("changes with an expired cursor: %d %s, want 410 snapshot_required", r.status, r.body)
+		if r.status != http.StatusGone || body.Status != http.StatusGone || body.Code != apierr.CodeNotFound {
+			t.Errorf("changes with an expired cursor: %d %s, want 410 not_found", r.status, r.body)
 		}
 	}
 	snap := f.snapshot("sub-school", nil)

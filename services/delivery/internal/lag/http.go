@@ -8,8 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
-	"github.com/samnav/samnav/services/delivery/internal/transport/httpapi"
 )
 
 // HandlerConfig configures Handler.
@@ -63,11 +63,11 @@ func Handler(cfg HandlerConfig) http.Handler {
 		}
 		rep, err := cfg.Meter.Measure(r.Context(), Topic(sub), cfg.Group(sub.ID))
 		if errors.Is(err, ErrNoTopic) {
-			fail(w, r, cfg.Logger, subscription.Errorf(subscription.CodeUnavailable, "state topic of %s v%d does not exist yet", sub.Concept, sub.Major))
+			fail(w, r, cfg.Logger, apierr.Errorf(apierr.CodeUnavailable, "state topic of %s v%d does not exist yet", sub.Concept, sub.Major))
 			return
 		}
 		if err != nil {
-			fail(w, r, cfg.Logger, &subscription.Error{Code: subscription.CodeUnavailable, Message: "measure lag", Err: err})
+			fail(w, r, cfg.Logger, &apierr.Error{Code: apierr.CodeUnavailable, Message: "measure lag", Err: err})
 			return
 		}
 		resp := Response{Subscription: sub.ID, Status: sub.Status,
@@ -88,15 +88,7 @@ func Topic(sub subscription.Subscription) string {
 	return fmt.Sprintf("samnav.%s.v%d", sub.Concept, sub.Major)
 }
 
+// fail answers err through apierr, logging a 5xx with its cause.
 func fail(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
-	var e *subscription.Error
-	if !errors.As(err, &e) {
-		e = &subscription.Error{Code: subscription.CodeInternal, Message: "internal error", Err: err}
-	}
-	if e.Code == subscription.CodeInternal || e.Code == subscription.CodeUnavailable {
-		logger.ErrorContext(r.Context(), "lag API", "path", r.URL.Path, "err", err)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(httpapi.StatusOf(e.Code))
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+	apierr.NewWriter(logger).Write(w, r, err)
 }

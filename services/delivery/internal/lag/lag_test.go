@@ -12,6 +12,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/services/delivery/internal/lag"
@@ -150,7 +151,7 @@ func TestHandler(t *testing.T) {
 	h := lag.Handler(lag.HandlerConfig{Meter: lag.New([]string{addr}, nil), Group: func(id string) string { return "samnav-delivery-" + id },
 		Subscription: func(_ context.Context, id string) (subscription.Subscription, error) {
 			if id != "s1" {
-				return subscription.Subscription{}, subscription.Errorf(subscription.CodeNotFound, "subscription %q not found", id)
+				return subscription.Subscription{}, apierr.Errorf(apierr.CodeNotFound, "subscription %q not found", id)
 			}
 			return subscription.Subscription{ID: "s1", Concept: "person", Major: 1, Channel: subscription.ChannelWebhook, Status: subscription.StatusApproved}, nil
 		}})

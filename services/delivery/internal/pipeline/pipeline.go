@@ -30,6 +30,7 @@ import (
 	"github.com/segmentio/kafka-go/sasl"
 
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/avro"
 	"github.com/samnav/samnav/pkg/avroserde"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
@@ -620,8 +621,9 @@ func (w *worker) deliverOne(ctx context.Context, ev channel.Event) bool {
 }
 
 // decode builds it.ev; a record that cannot be decoded for good (bad
-// headers, a body that does not decode) is skipped and logged, so one bad
-// record cannot stop a partition; a registry that cannot be reached is
+// headers, a body that does not decode: apierr.Retryable says no) is
+// skipped and logged, so one bad record cannot stop a partition; a
+// registry that cannot be reached, or refuses the hub's credentials, is
 // waited for.
 func (w *worker) decode(ctx context.Context, it *item) {
 	for attempt := 1; ; attempt++ {
@@ -630,7 +632,7 @@ func (w *worker) decode(ctx context.Context, it *item) {
 			it.ev = ev
 			return
 		}
-		if !avroserde.Retryable(err) {
+		if !apierr.Retryable(err) {
 			w.logger.Error("skip undeliverable record", "topic", it.msg.Topic, "partition", it.msg.Partition, "offset", it.msg.Offset, "err", err)
 			it.skip = true
 			return
@@ -694,7 +696,7 @@ func (w *worker) event(ctx context.Context, msg kafka.Message) (channel.Event, e
 		ev.Key = md[HeaderSubject]
 	}
 	if ev.EventID == "" || ev.Key == "" {
-		return ev, fmt.Errorf("record at %s/%d/%d: header %s and a key are required", msg.Topic, msg.Partition, msg.Offset, HeaderID)
+		return ev, apierr.Errorf(apierr.CodeInvalid, "record at %s/%d/%d: header %s and a key are required", msg.Topic, msg.Partition, msg.Offset, HeaderID)
 	}
 	ce := md[HeaderType]
 	switch {
@@ -727,7 +729,7 @@ func (w *worker) event(ctx context.Context, msg kafka.Message) (channel.Event, e
 	}
 	plain, err := w.proj.Plain(dec)
 	if err != nil {
-		return ev, fmt.Errorf("read %s %s: %w", w.sub.Concept, ev.Key, err)
+		return ev, fmt.Errorf("read %s %s: %w", w.sub.Concept, ev.Key, apierr.Invalid("the record does not fit the concept's schema").Wrap(err))
 	}
 	ev.State = w.proj.Apply(plain)
 	return ev, nil

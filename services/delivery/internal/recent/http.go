@@ -7,9 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
-	"github.com/samnav/samnav/services/delivery/internal/transport/httpapi"
 )
 
 // Limits of GET /api/v1/deliveries/recent.
@@ -56,27 +55,27 @@ func Handler(r *Ring) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		p := auth.FromContext(req.Context())
 		if p == nil {
-			fail(w, subscription.Errorf(subscription.CodeUnauthorized, "this operation needs an API token"))
+			apierr.Write(w, req, apierr.Unauthorized("this operation needs an API token"))
 			return
 		}
 		q := req.URL.Query()
-		fields := map[string]string{}
+		var fields []apierr.FieldError
 		after, err := uintParam(q.Get("after"), 0)
 		if err != nil {
-			fields["after"] = "must be a whole number, the next of an earlier answer"
+			fields = append(fields, apierr.FieldError{Field: "after", Rule: "type", Message: "must be a whole number, the next of an earlier answer"})
 		}
 		limit, err := intParam(q.Get("limit"), DefaultLimit)
 		if err != nil || limit < 1 || limit > MaxLimit {
-			fields["limit"] = "must be a whole number from 1 to " + strconv.Itoa(MaxLimit)
+			fields = append(fields, apierr.FieldError{Field: "limit", Rule: "range", Message: "must be a whole number from 1 to " + strconv.Itoa(MaxLimit)})
 		}
 		maxWait := int(MaxWait / time.Second)
 		waitSecs, err := intParam(q.Get("wait"), 0)
 		if err != nil || waitSecs < 0 || waitSecs > maxWait {
-			fields["wait"] = "must be a whole number of seconds from 0 to " + strconv.Itoa(maxWait)
+			fields = append(fields, apierr.FieldError{Field: "wait", Rule: "range", Message: "must be a whole number of seconds from 0 to " + strconv.Itoa(maxWait)})
 		}
 		wait := time.Duration(waitSecs) * time.Second
 		if len(fields) > 0 {
-			fail(w, &subscription.Error{Code: subscription.CodeInvalid, Message: "invalid query", Fields: fields})
+			apierr.Write(w, req, apierr.Invalid("invalid query", fields...))
 			return
 		}
 		keep := func(d Delivery) bool { return Visible(p, d) }
@@ -113,10 +112,4 @@ func intParam(s string, def int) (int, error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 32)
 	return int(n), err
-}
-
-func fail(w http.ResponseWriter, e *subscription.Error) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(httpapi.StatusOf(e.Code))
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
 }

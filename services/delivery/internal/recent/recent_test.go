@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
@@ -175,10 +177,8 @@ func TestHandler(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", w.Code, tt.status, w.Body)
 			}
 			if tt.status == 400 {
-				var body struct {
-					Error subscription.Error `json:"error"`
-				}
-				if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Error.Fields[tt.systems] == "" {
+				var body apierr.Problem
+				if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Code != apierr.CodeInvalid || !slices.ContainsFunc(body.Fields, func(f apierr.FieldError) bool { return f.Field == tt.systems }) {
 					t.Fatalf("error %s does not name field %q", w.Body, tt.systems)
 				}
 				return

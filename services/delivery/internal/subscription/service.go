@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 )
 
@@ -107,7 +108,7 @@ func actor(p *auth.Principal) string { return p.Subject }
 func caller(ctx context.Context) (*auth.Principal, error) {
 	p := auth.FromContext(ctx)
 	if p == nil {
-		return nil, Errorf(CodeUnauthorized, "this operation needs an API token")
+		return nil, apierr.Errorf(apierr.CodeUnauthorized, "this operation needs an API token")
 	}
 	return p, nil
 }
@@ -122,40 +123,43 @@ func (s *service) Request(ctx context.Context, r Request) (Subscription, error) 
 		r.System = own
 	}
 	if !isAdmin(p) && (own == "" || r.System != own) {
-		return Subscription{}, Errorf(CodeForbidden, "%s %q may request subscriptions only for its own system", p.Kind, p.Subject)
+		return Subscription{}, apierr.Errorf(apierr.CodeForbidden, "%s %q may request subscriptions only for its own system", p.Kind, p.Subject)
 	}
 	c := s.model.Concept(r.Concept)
-	fields := map[string]string{}
+	var fields []apierr.FieldError
+	add := func(field, rule, msg string) {
+		fields = append(fields, apierr.FieldError{Field: field, Rule: rule, Message: msg})
+	}
 	if strings.TrimSpace(r.System) == "" {
-		fields["system"] = "required: the subscribing system's id"
+		add("system", "required", "the subscribing system's id is required")
 	}
 	if c == nil {
-		fields["concept"] = fmt.Sprintf("%q is not a concept of the model", r.Concept)
+		add("concept", "reference", fmt.Sprintf("%q is not a concept of the model", r.Concept))
 	}
 	if strings.TrimSpace(r.Purpose) == "" {
-		fields["purpose"] = "required: what the system uses the data for"
+		add("purpose", "required", "what the system uses the data for is required")
 	}
 	if !slices.Contains(Bases, r.LegalBasis.Basis) {
-		fields["legalBasis.basis"] = fmt.Sprintf("must be one of %v", Bases)
+		add("legalBasis.basis", "enum", fmt.Sprintf("must be one of %v", Bases))
 	}
 	if strings.TrimSpace(r.LegalBasis.Reference) == "" {
-		fields["legalBasis.reference"] = "required: the law, regulation or decision the basis rests on"
+		add("legalBasis.reference", "required", "the law, regulation or decision the basis rests on is required")
 	}
 	if !slices.Contains(Channels, r.Channel) {
-		fields["channel"] = fmt.Sprintf("must be one of %v", Channels)
+		add("channel", "enum", fmt.Sprintf("must be one of %v", Channels))
 	}
 	if len(r.Fields) == 0 {
-		fields["fields"] = "required: at least one attribute"
+		add("fields", "required", "at least one attribute is required")
 	}
 	if c != nil {
 		for _, f := range r.Fields {
 			if c.Attribute(f) == nil {
-				fields["fields"] = fmt.Sprintf("%q is not an attribute of %s", f, c.ID)
+				add("fields", "reference", fmt.Sprintf("%q is not an attribute of %s", f, c.ID))
 			}
 		}
 	}
 	if len(fields) > 0 {
-		return Subscription{}, &Error{Code: CodeInvalid, Message: "invalid subscription request", Fields: fields}
+		return Subscription{}, apierr.Invalid("invalid subscription request", fields...)
 	}
 	now := s.opts.Now().UTC()
 	sub := Subscription{ID: uuid.Must(uuid.NewV7()).String(), System: r.System, Concept: c.ID, Major: c.Major, Purpose: r.Purpose,
@@ -188,15 +192,14 @@ func (s *service) changed(sub Subscription) {
 func (s *service) storeErr(err error, id string) error {
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return &Error{Code: CodeNotFound, Message: fmt.Sprintf("subscription %q not found", id), Err: err}
+		return &apierr.Error{Code: apierr.CodeNotFound, Message: fmt.Sprintf("subscription %q not found", id), Err: err}
 	case errors.Is(err, ErrConflict):
-		return &Error{Code: CodeConflict, Message: fmt.Sprintf("subscription %q changed concurrently; retry", id), Err: err}
+		return &apierr.Error{Code: apierr.CodeConflict, Message: fmt.Sprintf("subscription %q changed concurrently; retry", id), Err: err}
 	}
-	var e *Error
-	if errors.As(err, &e) {
+	if _, ok := errors.AsType[*apierr.Error](err); ok {
 		return err
 	}
-	return &Error{Code: CodeUnavailable, Message: "subscription store", Err: err}
+	return &apierr.Error{Code: apierr.CodeUnavailable, Message: "subscription store", Err: err}
 }
 
 // readable reports whether p may read sub.
@@ -228,7 +231,7 @@ func (s *service) Get(ctx context.Context, id string) (Subscription, error) {
 	if !readable(p, sub) {
 		// Not found, not forbidden: another system's subscriptions are
 		// not its business, not even their ids.
-		return Subscription{}, Errorf(CodeNotFound, "subscription %q not found", id)
+		return Subscription{}, apierr.Errorf(apierr.CodeNotFound, "subscription %q not found", id)
 	}
 	return sub, nil
 }
@@ -268,14 +271,14 @@ func (s *service) decide(ctx context.Context, id string, mayDo func(*auth.Princi
 		return Subscription{}, err
 	}
 	if strings.TrimSpace(reason) == "" {
-		return Subscription{}, &Error{Code: CodeInvalid, Message: "a decision needs a reason", Fields: map[string]string{"reason": "required: why, for the history"}}
+		return Subscription{}, &apierr.Error{Code: apierr.CodeInvalid, Message: "a decision needs a reason", Fields: []apierr.FieldError{{Field: "reason", Rule: "required", Message: "why, for the history, is required"}}}
 	}
 	sub, err := s.store.Update(ctx, id, func(cur Subscription) (Subscription, Change, error) {
 		if !mayDo(p, cur) {
 			if readable(p, cur) {
-				return cur, Change{}, Errorf(CodeForbidden, "%s %q may not decide subscription %q", p.Kind, p.Subject, id)
+				return cur, Change{}, apierr.Errorf(apierr.CodeForbidden, "%s %q may not decide subscription %q", p.Kind, p.Subject, id)
 			}
-			return cur, Change{}, Errorf(CodeNotFound, "subscription %q not found", id)
+			return cur, Change{}, apierr.Errorf(apierr.CodeNotFound, "subscription %q not found", id)
 		}
 		next, action, err := fn(cur)
 		if err != nil {
@@ -298,7 +301,7 @@ func owner(p *auth.Principal, cur Subscription) bool { return p.Can(auth.ActionA
 func (s *service) Approve(ctx context.Context, id string, d Decision) (Subscription, error) {
 	return s.decide(ctx, id, owner, func(cur Subscription) (Subscription, Action, error) {
 		if cur.Status != StatusRequested && cur.Status != StatusApproved {
-			return cur, "", Errorf(CodeConflict, "subscription %q is %s: it cannot be approved", id, cur.Status)
+			return cur, "", apierr.Errorf(apierr.CodeConflict, "subscription %q is %s: it cannot be approved", id, cur.Status)
 		}
 		fields := d.Fields
 		if len(fields) == 0 {
@@ -306,13 +309,13 @@ func (s *service) Approve(ctx context.Context, id string, d Decision) (Subscript
 		}
 		for _, f := range fields {
 			if !slices.Contains(cur.RequestedFields, f) {
-				return cur, "", &Error{Code: CodeInvalid, Message: "approved fields must be requested fields",
-					Fields: map[string]string{"fields": fmt.Sprintf("%q was not requested", f)}}
+				return cur, "", &apierr.Error{Code: apierr.CodeInvalid, Message: "approved fields must be requested fields",
+					Fields: []apierr.FieldError{{Field: "fields", Rule: "requested", Message: fmt.Sprintf("%q was not requested", f)}}}
 			}
 		}
 		if d.ProtectedIdentities && !cur.ProtectedIdentities {
-			return cur, "", &Error{Code: CodeInvalid, Message: "protected identities were not requested",
-				Fields: map[string]string{"protectedIdentities": "may be approved only when requested"}}
+			return cur, "", &apierr.Error{Code: apierr.CodeInvalid, Message: "protected identities were not requested",
+				Fields: []apierr.FieldError{{Field: "protectedIdentities", Rule: "requested", Message: "may be approved only when requested"}}}
 		}
 		action := ActionApproved
 		switch {
@@ -332,7 +335,7 @@ func (s *service) Approve(ctx context.Context, id string, d Decision) (Subscript
 func (s *service) Reject(ctx context.Context, id string, reason string) (Subscription, error) {
 	return s.decide(ctx, id, owner, func(cur Subscription) (Subscription, Action, error) {
 		if cur.Status != StatusRequested {
-			return cur, "", Errorf(CodeConflict, "subscription %q is %s: only a request can be rejected (revoke an approved one)", id, cur.Status)
+			return cur, "", apierr.Errorf(apierr.CodeConflict, "subscription %q is %s: only a request can be rejected (revoke an approved one)", id, cur.Status)
 		}
 		next := cur
 		next.Status = StatusRejected
@@ -344,7 +347,7 @@ func (s *service) Revoke(ctx context.Context, id string, reason string) (Subscri
 	own := func(p *auth.Principal, cur Subscription) bool { return owner(p, cur) || systemOf(p) == cur.System }
 	return s.decide(ctx, id, own, func(cur Subscription) (Subscription, Action, error) {
 		if cur.Status != StatusRequested && cur.Status != StatusApproved {
-			return cur, "", Errorf(CodeConflict, "subscription %q is already %s", id, cur.Status)
+			return cur, "", apierr.Errorf(apierr.CodeConflict, "subscription %q is already %s", id, cur.Status)
 		}
 		next := cur
 		next.Status = StatusRevoked

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/delivery/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
@@ -51,7 +52,7 @@ func TestWhoDecides(t *testing.T) {
 		name string
 		who  *auth.Principal
 		do   string // approve, narrow, reject, revoke, get
-		want subscription.Code
+		want apierr.Code
 	}{
 		{"owner approves", personOwner, "approve", ""},
 		{"owner narrows", personOwner, "narrow", ""},
@@ -61,15 +62,15 @@ func TestWhoDecides(t *testing.T) {
 		{"owner of every concept approves", anyOwner, "approve", ""},
 		{"admin approves", admin, "approve", ""},
 		{"admin rejects", admin, "reject", ""},
-		{"owner of another concept may not approve", unitOwner, "approve", subscription.CodeNotFound},
-		{"owner of another concept does not see it", unitOwner, "get", subscription.CodeNotFound},
-		{"steward may not approve", steward, "approve", subscription.CodeForbidden},
-		{"auditor may not approve", auditor, "approve", subscription.CodeForbidden},
-		{"auditor may not reject", auditor, "reject", subscription.CodeForbidden},
-		{"requesting system may not approve itself", school, "approve", subscription.CodeForbidden},
-		{"requesting system may not reject", school, "reject", subscription.CodeForbidden},
+		{"owner of another concept may not approve", unitOwner, "approve", apierr.CodeNotFound},
+		{"owner of another concept does not see it", unitOwner, "get", apierr.CodeNotFound},
+		{"steward may not approve", steward, "approve", apierr.CodeForbidden},
+		{"auditor may not approve", auditor, "approve", apierr.CodeForbidden},
+		{"auditor may not reject", auditor, "reject", apierr.CodeForbidden},
+		{"requesting system may not approve itself", school, "approve", apierr.CodeForbidden},
+		{"requesting system may not reject", school, "reject", apierr.CodeForbidden},
 		{"requesting system revokes its own", school, "revoke", ""},
-		{"another system sees nothing", library, "approve", subscription.CodeNotFound},
+		{"another system sees nothing", library, "approve", apierr.CodeNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,7 +96,7 @@ func TestWhoDecides(t *testing.T) {
 				got, err = svc.Get(ctx, sub.ID)
 			}
 			if tt.want != "" {
-				if code := subscription.ErrorCode(err); err == nil || code != tt.want {
+				if code := apierr.CodeOf(err); err == nil || code != tt.want {
 					t.Fatalf("%s by %s = %v (code %q), want %s", tt.do, tt.who.Subject, err, code, tt.want)
 				}
 				after, err := svc.Get(as(admin), sub.ID)

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Address rules: the Rule of the *Error that refuses a webhook URL.
+// Address rules: the field rule of the *apierr.Error that refuses a webhook URL.
 const (
 	RuleScheme      = "scheme"
 	RuleHost        = "host"
@@ -90,9 +90,9 @@ func (p *AddressPolicy) resolver() Resolver {
 	return net.DefaultResolver
 }
 
-// CheckAddr returns nil if a may be dialled, and otherwise an *Error with
-// Code invalid, Field "url", the broken rule as Rule, wrapping
-// ErrDisallowedAddress.
+// CheckAddr returns nil if a may be dialled, and otherwise an invalid
+// *apierr.Error with one field problem, "url" and the broken rule,
+// wrapping ErrDisallowedAddress.
 func (p *AddressPolicy) CheckAddr(a netip.Addr) error {
 	a = a.Unmap()
 	for _, pre := range p.Allow {
@@ -107,8 +107,8 @@ func (p *AddressPolicy) CheckAddr(a netip.Addr) error {
 		if p.AllowPrivate && privateRules[r.rule] {
 			return nil
 		}
-		return &Error{Code: CodeInvalid, Field: "url", Rule: r.rule, Err: ErrDisallowedAddress,
-			Message: fmt.Sprintf("address %s is %s; webhooks are not delivered there unless configuration allows it", a, strings.ReplaceAll(r.rule, "_", "-"))}
+		return invalidf("url", r.rule, "address %s is %s; webhooks are not delivered there unless configuration allows it", a, strings.ReplaceAll(r.rule, "_", "-")).
+			Wrap(ErrDisallowedAddress)
 	}
 	return nil
 }
@@ -119,7 +119,7 @@ func (p *AddressPolicy) CheckAddr(a netip.Addr) error {
 func (p *AddressPolicy) CheckURL(ctx context.Context, raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, &Error{Code: CodeInvalid, Field: "url", Rule: "url", Message: "the URL does not parse", Err: err}
+		return nil, invalidf("url", "url", "the URL does not parse").Wrap(err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, invalidf("url", RuleScheme, "the URL scheme must be http or https, not %q", u.Scheme)
@@ -149,7 +149,7 @@ func (p *AddressPolicy) lookup(ctx context.Context, host string) ([]netip.Addr, 
 	}
 	addrs, err := p.resolver().LookupNetIP(ctx, "ip", host)
 	if err != nil {
-		return nil, &Error{Code: CodeInvalid, Field: "url", Rule: RuleResolve, Message: fmt.Sprintf("host %q does not resolve", host), Err: err}
+		return nil, invalidf("url", RuleResolve, "host %q does not resolve", host).Wrap(err)
 	}
 	if len(addrs) == 0 {
 		return nil, invalidf("url", RuleResolve, "host %q has no addresses", host)

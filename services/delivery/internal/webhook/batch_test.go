@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
@@ -30,12 +31,12 @@ func TestDeliverBatchRefusesAllIfOneIsBad(t *testing.T) {
 	ctx := context.Background()
 	bad := event("e3", "", 1) // no record key
 	err := svc.DeliverBatch(ctx, sub1, []channel.Event{event("e1", "A", 1), event("e2", "B", 1), bad, event("e4", "C", 1)})
-	if webhook.ErrorCode(err) != webhook.CodeInvalid || !strings.Contains(err.Error(), "event 2 (e3)") {
+	if apierr.CodeOf(err) != apierr.CodeInvalid || !strings.Contains(err.Error(), "event 2 (e3)") {
 		t.Fatalf("batch with a bad event: %v, want invalid naming event 2 (e3)", err)
 	}
 	other := sub1
 	other.ID = "sub2"
-	if err := svc.DeliverBatch(ctx, other, []channel.Event{event("e1", "A", 1)}); webhook.ErrorCode(err) != webhook.CodeNotFound {
+	if err := svc.DeliverBatch(ctx, other, []channel.Event{event("e1", "A", 1)}); apierr.CodeOf(err) != apierr.CodeNotFound {
 		t.Fatalf("batch for a subscription without an endpoint: %v, want not_found", err)
 	}
 	// Offered again without the bad event (and with a repeat), the batch

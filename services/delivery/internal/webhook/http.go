@@ -3,14 +3,12 @@ package webhook
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
@@ -19,7 +17,7 @@ import (
 type HandlerConfig struct {
 	Service *Service
 	// Subscription looks up a subscription by id; its errors may be
-	// *subscription.Error (not_found for an unknown id).
+	// *apierr.Error (not_found for an unknown id).
 	Subscription func(ctx context.Context, id string) (subscription.Subscription, error)
 	// Authorize decides whether the principal (nil if anonymous) may
 	// manage sub's endpoint; nil means DefaultAuthorize.
@@ -31,12 +29,12 @@ type HandlerConfig struct {
 // subscription, manage its endpoint.
 func DefaultAuthorize(_ context.Context, p *auth.Principal, sub subscription.Subscription) error {
 	if p == nil {
-		return &Error{Code: CodeUnauthorized, Message: "managing a webhook endpoint needs an API token", Err: auth.ErrUnauthenticated}
+		return apierr.Unauthorized("managing a webhook endpoint needs an API token").Wrap(auth.ErrUnauthenticated)
 	}
 	if p.Can(auth.ActionAdmin, auth.AnyConcept) || (p.Kind == auth.KindSystem && p.Subject == sub.System) {
 		return nil
 	}
-	return &Error{Code: CodeForbidden, Message: fmt.Sprintf("%s does not own subscription %s", p, sub.ID), Err: auth.ErrForbidden}
+	return apierr.Errorf(apierr.CodeForbidden, "%s does not own subscription %s", p, sub.ID).Wrap(auth.ErrForbidden)
 }
 
 // Handler serves the endpoint-management API, with paths relative to
@@ -52,8 +50,7 @@ func DefaultAuthorize(_ context.Context, p *auth.Principal, sub subscription.Sub
 //	GET  /subscriptions/{id}/webhook/messages/{msg}        one message's state
 //	POST /subscriptions/{id}/webhook/messages/{msg}/redeliver   send it again
 //
-// Errors are {"error": {"code", "message", "field", "rule"}} with the
-// status of their code.
+// Errors are RFC 9457 problem+json (apierr), field problems in "fields".
 func Handler(cfg HandlerConfig) http.Handler {
 	if cfg.Authorize == nil {
 		cfg.Authorize = DefaultAuthorize
@@ -89,18 +86,9 @@ func (h *handler) authorized(r *http.Request) (subscription.Subscription, error)
 	return sub, nil
 }
 
+// decode reads an optional JSON body of at most 64 KiB into v.
 func decode(r *http.Request, v any) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-	if err != nil {
-		return &Error{Code: CodeInvalid, Message: "the request body could not be read", Err: err}
-	}
-	if len(body) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return &Error{Code: CodeInvalid, Field: "body", Rule: "json", Message: "the request body is not the expected JSON object", Err: err}
-	}
-	return nil
+	return apierr.DecodeJSON(r, v, apierr.MaxBody(64<<10), apierr.Optional())
 }
 
 // endpointView is an endpoint as the API shows it: never its secrets.
@@ -139,7 +127,7 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusOK, endpointView{Endpoint: ep})
-	case ErrorCode(err) == CodeNotFound:
+	case apierr.CodeOf(err) == apierr.CodeNotFound:
 		ep, sec, err := h.cfg.Service.Register(r.Context(), RegisterRequest{SubscriptionID: sub.ID, Owner: sub.System, URL: req.URL, Secret: req.Secret})
 		if err != nil {
 			h.fail(w, r, err)
@@ -311,21 +299,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// fail writes err with the status of its code: the one place errors
-// become HTTP answers.
+// fail answers err through apierr: the one place errors become HTTP
+// answers here, a 5xx logged with its cause.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	body := Error{Code: ErrorCode(err), Message: err.Error()}
-	if e, ok := errors.AsType[*Error](err); ok {
-		body = Error{Code: e.Code, Message: e.Message, Field: e.Field, Rule: e.Rule}
-	} else if c := subscription.ErrorCode(err); c != subscription.CodeInternal {
-		body.Code = Code(c)
-	}
-	if body.Code == CodeInternal || body.Code == CodeUnavailable {
-		h.cfg.Logger.ErrorContext(r.Context(), "webhook API", "path", r.URL.Path, "err", err)
-		body.Message = "internal error"
-		if body.Code == CodeUnavailable {
-			body.Message = "temporarily unavailable; try again"
-		}
-	}
-	writeJSON(w, HTTPStatus(body.Code), map[string]any{"error": body})
+	apierr.NewWriter(h.cfg.Logger).Write(w, r, err)
 }

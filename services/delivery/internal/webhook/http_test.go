@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
@@ -28,7 +29,7 @@ func TestHandler(t *testing.T) {
 			if s, ok := subs[id]; ok {
 				return s, nil
 			}
-			return subscription.Subscription{}, subscription.Errorf(subscription.CodeNotFound, "no subscription %s", id)
+			return subscription.Subscription{}, apierr.Errorf(apierr.CodeNotFound, "no subscription %s", id)
 		},
 	})
 	principals := map[string]*auth.Principal{

@@ -35,6 +35,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
@@ -260,7 +261,7 @@ func (s *Service) DeliverBatch(ctx context.Context, sub subscription.Subscriptio
 // message checks ev against Deliver's rules and makes its queued message.
 func (s *Service) message(sub subscription.Subscription, ev channel.Event, now time.Time) (Message, error) {
 	if !sub.Delivering() {
-		return Message{}, fmt.Errorf("deliver event: %w", &Error{Code: CodeForbidden, Message: fmt.Sprintf("subscription %s is %s, not approved", sub.ID, sub.Status)})
+		return Message{}, fmt.Errorf("deliver event: %w", apierr.Errorf(apierr.CodeForbidden, "subscription %s is %s, not approved", sub.ID, sub.Status))
 	}
 	if ev.EventID == "" || strings.ContainsAny(ev.EventID, ". \t\r\n") {
 		return Message{}, eventError("eventId", "format", "event id %q must be non-empty, without '.' or spaces", ev.EventID)

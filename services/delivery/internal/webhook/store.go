@@ -163,7 +163,7 @@ type AttemptFilter struct {
 // Contract (checked by webhooktest.RunStoreTests for every store):
 //   - Methods are safe for concurrent use, also by several processes on
 //     one database.
-//   - Errors a caller can act on are *Error: not_found for an unknown
+//   - Errors a caller can act on are *apierr.Error: not_found for an unknown
 //     endpoint or message, conflict for a duplicate endpoint.
 //   - Enqueue is idempotent on (SubscriptionID, EventID): a second enqueue
 //     returns the first message and false.

@@ -14,6 +14,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 )
@@ -107,11 +108,11 @@ func TestParseSecret(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := webhook.ParseSecret(tt.in)
-		var e *webhook.Error
+		var e *apierr.Error
 		switch {
 		case tt.wantRule == "" && err != nil:
 			t.Errorf("%q: %v", tt.in, err)
-		case tt.wantRule != "" && (!errors.As(err, &e) || e.Rule != tt.wantRule || e.Code != webhook.CodeInvalid):
+		case tt.wantRule != "" && (!errors.As(err, &e) || len(e.Fields) != 1 || e.Fields[0].Rule != tt.wantRule || e.Code != apierr.CodeInvalid):
 			t.Errorf("%q: %v, want rule %s", tt.in, err, tt.wantRule)
 		}
 	}
@@ -228,7 +229,7 @@ func TestGivesUpAfterTheScheduleAndRedeliversByHand(t *testing.T) {
 		t.Fatalf("redelivery logged as %+v", log[0])
 	}
 	err := svc.Redeliver(context.Background(), sub1.ID, 424242)
-	if webhook.ErrorCode(err) != webhook.CodeNotFound {
+	if apierr.CodeOf(err) != apierr.CodeNotFound {
 		t.Fatalf("redeliver unknown message: %v", err)
 	}
 }
@@ -351,24 +352,24 @@ func TestDeliverRefusesBadEvents(t *testing.T) {
 	tests := []struct {
 		name string
 		sub  func() error
-		code webhook.Code
+		code apierr.Code
 	}{
-		{"dotted id", func() error { return svc.Deliver(context.Background(), sub1, event("a.b", "A", 1)) }, webhook.CodeInvalid},
-		{"no key", func() error { return svc.Deliver(context.Background(), sub1, event("e1", "", 1)) }, webhook.CodeInvalid},
+		{"dotted id", func() error { return svc.Deliver(context.Background(), sub1, event("a.b", "A", 1)) }, apierr.CodeInvalid},
+		{"no key", func() error { return svc.Deliver(context.Background(), sub1, event("e1", "", 1)) }, apierr.CodeInvalid},
 		{"bad type", func() error {
 			ev := event("e1", "A", 1)
 			ev.Type = "created"
 			return svc.Deliver(context.Background(), sub1, ev)
-		}, webhook.CodeInvalid},
-		{"unapproved", func() error { return svc.Deliver(context.Background(), unapproved, event("e1", "A", 1)) }, webhook.CodeForbidden},
+		}, apierr.CodeInvalid},
+		{"unapproved", func() error { return svc.Deliver(context.Background(), unapproved, event("e1", "A", 1)) }, apierr.CodeForbidden},
 		{"no endpoint", func() error {
 			other := sub1
 			other.ID = "sub2"
 			return svc.Deliver(context.Background(), other, event("e1", "A", 1))
-		}, webhook.CodeNotFound},
+		}, apierr.CodeNotFound},
 	}
 	for _, tt := range tests {
-		if got := webhook.ErrorCode(tt.sub()); got != tt.code {
+		if got := apierr.CodeOf(tt.sub()); got != tt.code {
 			t.Errorf("%s: code %s, want %s", tt.name, got, tt.code)
 		}
 	}
@@ -431,8 +432,8 @@ func TestAddressPolicyRefusesSSRF(t *testing.T) {
 				}
 				return
 			}
-			var e *webhook.Error
-			if !errors.As(err, &e) || e.Rule != tt.wantRule || e.Field != "url" || e.Code != webhook.CodeInvalid {
+			var e *apierr.Error
+			if !errors.As(err, &e) || len(e.Fields) != 1 || e.Fields[0].Rule != tt.wantRule || e.Fields[0].Field != "url" || e.Code != apierr.CodeInvalid {
 				t.Fatalf("got %v, want rule %s", err, tt.wantRule)
 			}
 			if !strings.Contains(err.Error(), "rule "+tt.wantRule) {

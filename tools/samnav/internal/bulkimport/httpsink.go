@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/apierr"
 )
 
 // HTTPSink stores records through the master data REST API, so an import
@@ -32,15 +33,6 @@ type HTTPSink struct {
 
 // hubSystem is the master source id of the concepts the hub itself masters.
 const hubSystem = "samnav"
-
-// apiError is the hub's error body.
-type apiError struct {
-	Error struct {
-		Code    string             `json:"code"`
-		Message string             `json:"message"`
-		Fields  []model.FieldError `json:"fields"`
-	} `json:"error"`
-}
 
 // Put implements Sink.
 func (s *HTTPSink) Put(ctx context.Context, concept string, fields map[string]any) (string, error) {
@@ -101,23 +93,22 @@ func (s *HTTPSink) Put(ctx context.Context, concept string, fields map[string]an
 		}
 		return out.ID, nil
 	}
-	var ae apiError
-	_ = json.Unmarshal(rb, &ae)
-	switch resp.StatusCode {
-	case http.StatusBadRequest, http.StatusConflict, http.StatusUnprocessableEntity:
-		problems := ae.Error.Fields
-		for i := range problems {
+	ae := apierr.Parse(resp.StatusCode, resp.Header, rb)
+	switch ae.Code {
+	case apierr.CodeInvalid, apierr.CodeConflict:
+		problems := make([]model.FieldError, len(ae.Fields))
+		for i, f := range ae.Fields {
 			// The publish API names fields inside its batch envelope.
-			problems[i].Field = strings.TrimPrefix(problems[i].Field, "items[0].state.")
+			problems[i] = model.FieldError{Field: strings.TrimPrefix(f.Field, "items[0].state."), Rule: f.Rule, Message: f.Message}
 		}
 		if len(problems) == 0 {
-			problems = []model.FieldError{{Rule: ae.Error.Code, Message: ae.Error.Message}}
+			problems = []model.FieldError{{Rule: string(ae.Code), Message: ae.Message}}
 		}
 		return "", &Rejection{Problems: problems}
-	case http.StatusUnauthorized, http.StatusForbidden:
-		return "", fmt.Errorf("%w: %s (%d): %s", errNotAllowed, url, resp.StatusCode, ae.Error.Message)
+	case apierr.CodeUnauthorized, apierr.CodeForbidden:
+		return "", fmt.Errorf("%w: %s (%d): %s", errNotAllowed, url, resp.StatusCode, ae.Message)
 	default:
-		return "", fmt.Errorf("post %s: %s: %s", url, resp.Status, strings.TrimSpace(string(rb)))
+		return "", fmt.Errorf("post %s: %s: %w", url, resp.Status, ae)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
@@ -72,7 +73,7 @@ func MakeEndpoints(svc subscription.Service, bootstrap string) Endpoints {
 				return nil, err
 			}
 			if s.Channel != subscription.ChannelKafka {
-				return nil, subscription.Errorf(subscription.CodeInvalid, "subscription %q uses channel %s: Kafka ACLs apply to channel kafka only", s.ID, s.Channel)
+				return nil, apierr.Errorf(apierr.CodeInvalid, "subscription %q uses channel %s: Kafka ACLs apply to channel kafka only", s.ID, s.Channel)
 			}
 			acls := kafkaview.ACLs(s)
 			return aclsResponse{Topic: kafkaview.Topic(s), ACLs: acls, Commands: kafkaview.Commands(bootstrap, acls)}, nil

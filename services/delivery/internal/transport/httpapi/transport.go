@@ -20,15 +20,13 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 
 	"github.com/go-kit/kit/endpoint"
 	kithttp "github.com/go-kit/kit/transport/http"
 
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
@@ -56,7 +54,8 @@ const maxBody = 1 << 20
 // NewHandler returns the API on svc, authenticating every request.
 func NewHandler(svc subscription.Service, o Options) http.Handler {
 	e := MakeEndpoints(svc, o.KafkaBootstrap)
-	opts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(encodeError)}
+	wr := apierr.NewWriter(o.Logger)
+	opts := []kithttp.ServerOption{kithttp.ServerBefore(apierr.RequestContext), kithttp.ServerErrorEncoder(wr.EncodeError)}
 	h := func(ep endpoint.Endpoint, dec kithttp.DecodeRequestFunc, status int) http.Handler {
 		return kithttp.NewServer(ep, dec, encoder(status), opts...)
 	}
@@ -73,17 +72,12 @@ func NewHandler(svc subscription.Service, o Options) http.Handler {
 		mux.Handle(m.Pattern, m.Handler)
 	}
 	return auth.Middleware(o.Authenticator, func(w http.ResponseWriter, r *http.Request, err error) {
-		encodeError(r.Context(), &subscription.Error{Code: subscription.CodeUnauthorized, Message: "authentication failed", Err: err}, w)
+		wr.Write(w, r, apierr.Unauthorized("authentication failed").Wrap(err))
 	})(mux)
 }
 
 func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return &subscription.Error{Code: subscription.CodeInvalid, Message: fmt.Sprintf("request body: %v", err)}
-	}
-	return nil
+	return apierr.DecodeJSON(r, v, apierr.MaxBody(maxBody), apierr.DisallowUnknownFields())
 }
 
 func decodeRequest(_ context.Context, r *http.Request) (any, error) {
@@ -118,33 +112,4 @@ func encoder(status int) kithttp.EncodeResponseFunc {
 		w.WriteHeader(status)
 		return json.NewEncoder(w).Encode(v)
 	}
-}
-
-// StatusOf maps an error code to its HTTP status; the one place it is done.
-func StatusOf(c subscription.Code) int {
-	switch c {
-	case subscription.CodeInvalid:
-		return http.StatusBadRequest
-	case subscription.CodeNotFound:
-		return http.StatusNotFound
-	case subscription.CodeConflict:
-		return http.StatusConflict
-	case subscription.CodeUnauthorized:
-		return http.StatusUnauthorized
-	case subscription.CodeForbidden:
-		return http.StatusForbidden
-	case subscription.CodeUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
-func encodeError(_ context.Context, err error, w http.ResponseWriter) {
-	var e *subscription.Error
-	if !errors.As(err, &e) {
-		e = &subscription.Error{Code: subscription.CodeInternal, Message: "internal error"}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(StatusOf(e.Code))
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
 }

@@ -22,6 +22,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	_ "modernc.org/sqlite"             // registers "sqlite"
 
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 
 	"github.com/samnav/samnav/pkg/sqlmigrate"
@@ -201,7 +202,7 @@ func fromNS(n int64) time.Time {
 }
 
 func unavailable(what string, err error) error {
-	return &webhook.Error{Code: webhook.CodeUnavailable, Message: what, Err: err}
+	return apierr.Unavailable(what).Wrap(err)
 }
 
 func (s *Store) write(ctx context.Context, fn func(tx runner) error) (err error) {
@@ -294,7 +295,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep webhook.Endpoint, first w
 			return unavailable("check endpoint", err)
 		}
 		if n > 0 {
-			return &webhook.Error{Code: webhook.CodeConflict, Message: fmt.Sprintf("subscription %s already has a webhook endpoint", ep.SubscriptionID)}
+			return apierr.Errorf(apierr.CodeConflict, "subscription %s already has a webhook endpoint", ep.SubscriptionID)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO wh_endpoints (subscription_id, url, owner, status, disabled_reason, disabled_at, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
@@ -310,7 +311,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep webhook.Endpoint, first w
 }
 
 func notFoundEndpoint(id string) error {
-	return &webhook.Error{Code: webhook.CodeNotFound, Message: fmt.Sprintf("subscription %s has no webhook endpoint", id), Err: webhook.ErrNotFound}
+	return apierr.Errorf(apierr.CodeNotFound, "subscription %s has no webhook endpoint", id).Wrap(webhook.ErrNotFound)
 }
 
 func mustAffect(res sql.Result, notFound func() error) error {
@@ -706,7 +707,7 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 }
 
 func notFoundMessage(sub string, id int64) error {
-	return &webhook.Error{Code: webhook.CodeNotFound, Message: fmt.Sprintf("subscription %s has no webhook message %d", sub, id), Err: webhook.ErrNotFound}
+	return apierr.Errorf(apierr.CodeNotFound, "subscription %s has no webhook message %d", sub, id).Wrap(webhook.ErrNotFound)
 }
 
 // GetMessage implements webhook.Store.

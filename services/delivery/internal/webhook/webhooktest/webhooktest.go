@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 )
 
@@ -81,9 +82,9 @@ func finish(t *testing.T, s webhook.Store, m webhook.Message, o webhook.Outcome,
 	return ep
 }
 
-func wantCode(t *testing.T, err error, c webhook.Code) {
+func wantCode(t *testing.T, err error, c apierr.Code) {
 	t.Helper()
-	if got := webhook.ErrorCode(err); got != c {
+	if got := apierr.CodeOf(err); got != c {
 		t.Fatalf("error %v: code %s, want %s", err, got, c)
 	}
 }
@@ -106,9 +107,9 @@ func RunStoreTests(t *testing.T, h Harness) {
 			t.Fatalf("secrets %v, want [%v]", got, sec)
 		}
 		err = s.CreateEndpoint(ctx, webhook.Endpoint{SubscriptionID: "sub1", URL: "https://x.example/", Status: webhook.StatusEnabled, CreatedAt: t0}, sec)
-		wantCode(t, err, webhook.CodeConflict)
+		wantCode(t, err, apierr.CodeConflict)
 		_, err = s.GetEndpoint(ctx, "nope")
-		wantCode(t, err, webhook.CodeNotFound)
+		wantCode(t, err, apierr.CodeNotFound)
 		if !errors.Is(err, webhook.ErrNotFound) {
 			t.Fatalf("%v is not ErrNotFound", err)
 		}
@@ -119,9 +120,9 @@ func RunStoreTests(t *testing.T, h Harness) {
 		if ep.URL != "https://new.example/hook" || !ep.UpdatedAt.Equal(t0.Add(time.Hour)) {
 			t.Fatalf("after update %+v", ep)
 		}
-		wantCode(t, s.UpdateEndpointURL(ctx, "nope", "https://x.example/", t0), webhook.CodeNotFound)
-		wantCode(t, s.SetStatus(ctx, "nope", webhook.StatusDisabled, webhook.ReasonOwner, t0), webhook.CodeNotFound)
-		wantCode(t, s.AddSecret(ctx, "nope", sec, t0, t0), webhook.CodeNotFound)
+		wantCode(t, s.UpdateEndpointURL(ctx, "nope", "https://x.example/", t0), apierr.CodeNotFound)
+		wantCode(t, s.SetStatus(ctx, "nope", webhook.StatusDisabled, webhook.ReasonOwner, t0), apierr.CodeNotFound)
+		wantCode(t, s.AddSecret(ctx, "nope", sec, t0, t0), apierr.CodeNotFound)
 	})
 
 	t.Run("rotation keeps the old secret signing until it expires", func(t *testing.T) {
@@ -176,7 +177,7 @@ func RunStoreTests(t *testing.T, h Harness) {
 			t.Fatal("one message id for two endpoints")
 		}
 		_, _, err = s.Enqueue(ctx, webhook.Message{SubscriptionID: "nope", EventID: "e9", Key: "k", Type: "t", Body: []byte("{}"), CreatedAt: t0, NextAttemptAt: t0})
-		wantCode(t, err, webhook.CodeNotFound)
+		wantCode(t, err, apierr.CodeNotFound)
 		got, err := s.GetMessage(ctx, "sub1", m.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -185,7 +186,7 @@ func RunStoreTests(t *testing.T, h Harness) {
 			t.Fatalf("message %+v", got)
 		}
 		_, err = s.GetMessage(ctx, "sub2", m.ID)
-		wantCode(t, err, webhook.CodeNotFound)
+		wantCode(t, err, apierr.CodeNotFound)
 	})
 
 	t.Run("enqueue batch stores all in order, duplicates once", func(t *testing.T) {
@@ -250,7 +251,7 @@ func RunStoreTests(t *testing.T, h Harness) {
 		_, err := s.EnqueueBatch(ctx, []webhook.Message{
 			msg("sub1", "e1", "ka", t0), msg("sub1", "e2", "kb", t0), msg("nope", "e3", "kc", t0), msg("sub1", "e4", "kd", t0),
 		})
-		wantCode(t, err, webhook.CodeNotFound)
+		wantCode(t, err, apierr.CodeNotFound)
 		if _, ids := claimIDs(t, s, t0, 10); len(ids) != 0 {
 			t.Fatalf("a refused batch left %v queued", ids)
 		}
@@ -530,8 +531,8 @@ func RunStoreTests(t *testing.T, h Harness) {
 		if len(got) != 1 || got[0].EventID != "a1" || !got[0].Manual || got[0].State != webhook.MessagePending {
 			t.Fatalf("after redeliver claimed %+v", got)
 		}
-		wantCode(t, s.Redeliver(ctx, "sub1", 999999, t0), webhook.CodeNotFound)
-		wantCode(t, s.Redeliver(ctx, "nope", ms[0].ID, t0), webhook.CodeNotFound)
+		wantCode(t, s.Redeliver(ctx, "sub1", 999999, t0), apierr.CodeNotFound)
+		wantCode(t, s.Redeliver(ctx, "nope", ms[0].ID, t0), apierr.CodeNotFound)
 	})
 
 	t.Run("concurrent claims never share a message", func(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/outbox"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
@@ -281,13 +282,13 @@ func (s *Store) InTx(ctx context.Context, fn func(st record.Store) error) error 
 
 func unavailable(what string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &record.Error{Code: record.CodeUnavailable, Message: what, Err: err}
+		return &apierr.Error{Code: apierr.CodeUnavailable, Message: what, Err: err}
 	}
-	return &record.Error{Code: record.CodeInternal, Message: what, Err: err}
+	return &apierr.Error{Code: apierr.CodeInternal, Message: what, Err: err}
 }
 
 func notFound(concept, id string) error {
-	return &record.Error{Code: record.CodeNotFound, Message: fmt.Sprintf("%s %s does not exist", concept, id), Err: record.ErrNotFound}
+	return &apierr.Error{Code: apierr.CodeNotFound, Message: fmt.Sprintf("%s %s does not exist", concept, id), Err: record.ErrNotFound}
 }
 
 // Create implements record.Store.
@@ -308,7 +309,7 @@ func (s *Store) Create(ctx context.Context, rec *record.Record, ch *record.Chang
 			return unavailable("insert record", err)
 		}
 		if n == 0 {
-			return &record.Error{Code: record.CodeConflict, Message: fmt.Sprintf("%s %s exists already", rec.Concept, rec.ID), Err: record.ErrConflict}
+			return &apierr.Error{Code: apierr.CodeConflict, Message: fmt.Sprintf("%s %s exists already", rec.Concept, rec.ID), Err: record.ErrConflict}
 		}
 		if err := s.putNaturalKeys(ctx, t, rec, false); err != nil {
 			return err
@@ -378,7 +379,7 @@ func (s *Store) Update(ctx context.Context, concept, id string, fn func(*record.
 func (s *Store) putNaturalKeys(ctx context.Context, t *txState, rec *record.Record, replace bool) error {
 	c := s.model.Concept(rec.Concept)
 	if c == nil {
-		return record.Errorf(record.CodeNotFound, "concept %q is not in the model", rec.Concept)
+		return apierr.Errorf(apierr.CodeNotFound, "concept %q is not in the model", rec.Concept)
 	}
 	if replace {
 		if _, err := s.exec(ctx, t, `DELETE FROM md_natural_keys WHERE concept = $1 AND id = $2`, rec.Concept, rec.ID); err != nil {
@@ -396,9 +397,9 @@ func (s *Store) putNaturalKeys(ctx context.Context, t *txState, rec *record.Reco
 		res, err := s.exec(ctx, t, `INSERT INTO md_natural_keys (concept, attribute, value, id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, rec.Concept, a.Name, value, rec.ID)
 		if err != nil {
 			if isUniqueViolation(err) {
-				return &record.Error{Code: record.CodeConflict, Err: record.ErrConflict,
+				return &apierr.Error{Code: apierr.CodeConflict, Err: record.ErrConflict,
 					Message: fmt.Sprintf("%s is a natural key and another %s holds that value already", a.Name, rec.Concept),
-					Fields:  []model.FieldError{{Field: a.Name, Rule: "unique", Message: "is held by another record"}}}
+					Fields:  []apierr.FieldError{{Field: a.Name, Rule: "unique", Message: "is held by another record"}}}
 			}
 			return unavailable("insert natural key", err)
 		}
@@ -414,9 +415,9 @@ func (s *Store) putNaturalKeys(ctx context.Context, t *txState, rec *record.Reco
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return unavailable("check natural key", err)
 		}
-		return &record.Error{Code: record.CodeConflict, Err: record.ErrConflict,
+		return &apierr.Error{Code: apierr.CodeConflict, Err: record.ErrConflict,
 			Message: fmt.Sprintf("%s is a natural key and %s %s holds that value already", a.Name, rec.Concept, holder),
-			Fields:  []model.FieldError{{Field: a.Name, Rule: "unique", Message: "is held by another record"}}}
+			Fields:  []apierr.FieldError{{Field: a.Name, Rule: "unique", Message: "is held by another record"}}}
 	}
 	return nil
 }
@@ -467,7 +468,7 @@ func (s *Store) GetByNaturalKey(ctx context.Context, concept, attribute, value s
 	var id string
 	err := s.readRow(ctx, `SELECT id FROM md_natural_keys WHERE concept = $1 AND attribute = $2 AND value = $3`, concept, attribute, value).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, &record.Error{Code: record.CodeNotFound, Message: fmt.Sprintf("no %s has %s %s", concept, attribute, value), Err: record.ErrNotFound}
+		return nil, &apierr.Error{Code: apierr.CodeNotFound, Message: fmt.Sprintf("no %s has %s %s", concept, attribute, value), Err: record.ErrNotFound}
 	}
 	if err != nil {
 		return nil, unavailable("read natural key", err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 
@@ -109,11 +110,11 @@ func update(s record.Store, concept, id string, mut func(map[string]any), kind r
 	})
 }
 
-func code(err error) record.Code {
+func code(err error) apierr.Code {
 	if err == nil {
 		return ""
 	}
-	return record.ErrorCode(err)
+	return apierr.CodeOf(err)
 }
 
 func testCreateGet(t *testing.T, m *model.Model, h Harness) {
@@ -133,7 +134,7 @@ func testCreateGet(t *testing.T, m *model.Model, h Harness) {
 	if len(ev) != 1 || ev[0].RecordID != rec.ID || ev[0].Kind != record.KindCreated || ev[0].Revision != 1 {
 		t.Fatalf("events = %+v, want one created event", ev)
 	}
-	if _, err := s.Get(context.Background(), "organisation", rec.ID); code(err) != record.CodeNotFound {
+	if _, err := s.Get(context.Background(), "organisation", rec.ID); code(err) != apierr.CodeNotFound {
 		t.Fatalf("get under another concept: %v, want not_found", err)
 	}
 }
@@ -190,16 +191,16 @@ func testUpdateClosureError(t *testing.T, m *model.Model, h Harness) {
 func testUnknown(t *testing.T, m *model.Model, h Harness) {
 	s, _ := h(t, m, nil)
 	ctx := context.Background()
-	if _, err := s.Get(ctx, "person", "nope"); code(err) != record.CodeNotFound {
+	if _, err := s.Get(ctx, "person", "nope"); code(err) != apierr.CodeNotFound {
 		t.Errorf("get: %v", err)
 	}
-	if _, err := update(s, "person", "nope", func(map[string]any) {}, record.KindUpdated, ""); code(err) != record.CodeNotFound {
+	if _, err := update(s, "person", "nope", func(map[string]any) {}, record.KindUpdated, ""); code(err) != apierr.CodeNotFound {
 		t.Errorf("update: %v", err)
 	}
-	if _, err := s.History(ctx, "person", "nope"); code(err) != record.CodeNotFound {
+	if _, err := s.History(ctx, "person", "nope"); code(err) != apierr.CodeNotFound {
 		t.Errorf("history: %v", err)
 	}
-	if _, err := s.GetByNaturalKey(ctx, "person", "personalIdentityNumber", "198507099805"); code(err) != record.CodeNotFound {
+	if _, err := s.GetByNaturalKey(ctx, "person", "personalIdentityNumber", "198507099805"); code(err) != apierr.CodeNotFound {
 		t.Errorf("by natural key: %v", err)
 	}
 }
@@ -214,15 +215,15 @@ func testNaturalKeyUnique(t *testing.T, m *model.Model, h Harness) {
 	}
 	dup, ch := newRecord("person", person("198507099805", "Bo", "Bengtsson"))
 	err = s.Create(ctx, dup, ch)
-	var e *record.Error
-	if !errors.As(err, &e) || e.Code != record.CodeConflict || len(e.Fields) != 1 || e.Fields[0].Field != "personalIdentityNumber" || e.Fields[0].Rule != "unique" {
+	var e *apierr.Error
+	if !errors.As(err, &e) || e.Code != apierr.CodeConflict || len(e.Fields) != 1 || e.Fields[0].Field != "personalIdentityNumber" || e.Fields[0].Rule != "unique" {
 		t.Fatalf("duplicate create = %v, want conflict on personalIdentityNumber", err)
 	}
-	if _, err := s.Get(ctx, "person", dup.ID); code(err) != record.CodeNotFound {
+	if _, err := s.Get(ctx, "person", dup.ID); code(err) != apierr.CodeNotFound {
 		t.Fatalf("the refused duplicate was stored")
 	}
 	b := create(t, s, "person", person("198001012380", "Bo", "Bengtsson"))
-	if _, err := update(s, "person", b.ID, func(st map[string]any) { st["personalIdentityNumber"] = "198507099805" }, record.KindUpdated, ""); code(err) != record.CodeConflict {
+	if _, err := update(s, "person", b.ID, func(st map[string]any) { st["personalIdentityNumber"] = "198507099805" }, record.KindUpdated, ""); code(err) != apierr.CodeConflict {
 		t.Fatalf("update to a held natural key = %v, want conflict", err)
 	}
 	// Changing a's number frees the old value.
@@ -259,10 +260,10 @@ func testOutboxFailure(t *testing.T, m *model.Model, h Harness) {
 	if err := s.Create(ctx, rec, ch); !errors.Is(err, boom) {
 		t.Fatalf("create with failing outbox = %v", err)
 	}
-	if _, err := s.Get(ctx, "person", rec.ID); code(err) != record.CodeNotFound {
+	if _, err := s.Get(ctx, "person", rec.ID); code(err) != apierr.CodeNotFound {
 		t.Fatalf("record stored although its event was not")
 	}
-	if _, err := s.GetByNaturalKey(ctx, "person", "personalIdentityNumber", "198001012380"); code(err) != record.CodeNotFound {
+	if _, err := s.GetByNaturalKey(ctx, "person", "personalIdentityNumber", "198001012380"); code(err) != apierr.CodeNotFound {
 		t.Fatalf("natural key stored although the event was not")
 	}
 	if _, err := update(s, "person", a.ID, func(st map[string]any) { st["surname"] = "X" }, record.KindUpdated, ""); !errors.Is(err, boom) {
@@ -398,7 +399,7 @@ func testErase(t *testing.T, m *model.Model, h Harness) {
 	if hist[2].Kind != record.KindErased || hist[2].Reason != "GDPR art. 17" || hist[1].Reason != "married" {
 		t.Errorf("who and why did not survive erasure: %+v", hist)
 	}
-	if _, err := s.GetByNaturalKey(ctx, "person", "personalIdentityNumber", "198507099805"); code(err) != record.CodeNotFound {
+	if _, err := s.GetByNaturalKey(ctx, "person", "personalIdentityNumber", "198507099805"); code(err) != apierr.CodeNotFound {
 		t.Errorf("natural key survives erasure: %v", err)
 	}
 	page, _ := s.List(ctx, "person", record.ListQuery{Limit: 10, IncludeEnded: true})

@@ -7,6 +7,7 @@ import (
 	"github.com/go-kit/kit/endpoint"
 
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 
@@ -106,7 +107,7 @@ func MakeEndpoints(svc record.Service, m *model.Model, pub *Publisher) Endpoints
 			r := req.(eraseRequest)
 			e, ok := svc.(record.Eraser)
 			if !ok {
-				return nil, fmt.Errorf("erase: %w", record.Errorf(record.CodeInternal, "this service cannot erase"))
+				return nil, fmt.Errorf("erase: %w", apierr.Errorf(apierr.CodeInternal, "this service cannot erase"))
 			}
 			rec, err := e.Erase(ctx, r.Concept, r.ID, r.Reason)
 			return recordResponse{rec, 200}, err

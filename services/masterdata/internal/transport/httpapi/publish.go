@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
@@ -79,52 +80,52 @@ func NewPublisher(svc record.Service, m *model.Model, logger *slog.Logger) *Publ
 func (p *Publisher) Publish(ctx context.Context, req publishRequest) (publishResponse, error) {
 	c := p.model.Concept(req.Concept)
 	if c == nil {
-		return publishResponse{}, record.Errorf(record.CodeNotFound, "concept %q is not in the model", req.Concept)
+		return publishResponse{}, apierr.Errorf(apierr.CodeNotFound, "concept %q is not in the model", req.Concept)
 	}
 	pr := auth.FromContext(ctx)
 	if pr == nil {
-		return publishResponse{}, record.Errorf(record.CodeUnauthorized, "publishing needs an API token")
+		return publishResponse{}, apierr.Errorf(apierr.CodeUnauthorized, "publishing needs an API token")
 	}
 	if sys := pr.System(); sys == "" || sys != c.Master || !pr.Can(auth.ActionPublish, c.ID) {
 		p.logger.WarnContext(ctx, "publish refused: not the concept's master", "principal", pr.String(), "system", sys, "concept", c.ID, "master", c.Master)
-		return publishResponse{}, &record.Error{Code: record.CodeForbidden, Err: auth.ErrForbidden,
+		return publishResponse{}, &apierr.Error{Code: apierr.CodeForbidden, Err: auth.ErrForbidden,
 			Message: fmt.Sprintf("only system %q, the master of %s, may publish %s records", c.Master, c.ID, c.ID)}
 	}
-	var fields []model.FieldError
-	add := func(i int, fe model.FieldError) {
+	var fields []apierr.FieldError
+	add := func(i int, fe apierr.FieldError) {
 		fe.Field = fmt.Sprintf("items[%d].%s", i, fe.Field)
 		fields = append(fields, fe)
 	}
 	if len(req.Items) == 0 || len(req.Items) > MaxPublishItems {
-		fields = append(fields, model.FieldError{Field: "items", Rule: "range", Message: fmt.Sprintf("must hold 1 to %d items", MaxPublishItems)})
+		fields = append(fields, apierr.FieldError{Field: "items", Rule: "range", Message: fmt.Sprintf("must hold 1 to %d items", MaxPublishItems)})
 	}
 	for i, it := range req.Items {
 		switch it.Op {
 		case "upsert":
 			for _, fe := range c.Validate(it.State) {
-				add(i, model.FieldError{Field: "state." + fe.Field, Rule: fe.Rule, Message: fe.Message})
+				add(i, apierr.FieldError{Field: "state." + fe.Field, Rule: fe.Rule, Message: fe.Message})
 			}
 			if it.State == nil {
-				add(i, model.FieldError{Field: "state", Rule: "required", Message: "is required for upsert"})
+				add(i, apierr.FieldError{Field: "state", Rule: "required", Message: "is required for upsert"})
 			}
 		case "end":
 			if it.Reason == "" {
-				add(i, model.FieldError{Field: "reason", Rule: "required", Message: "is required to end a record"})
+				add(i, apierr.FieldError{Field: "reason", Rule: "required", Message: "is required to end a record"})
 			}
 			if it.ID == "" && it.NaturalKey == nil {
-				add(i, model.FieldError{Field: "id", Rule: "required", Message: "an id or a naturalKey must name the record to end"})
+				add(i, apierr.FieldError{Field: "id", Rule: "required", Message: "an id or a naturalKey must name the record to end"})
 			}
 		default:
-			add(i, model.FieldError{Field: "op", Rule: "enum", Message: `must be "upsert" or "end"`})
+			add(i, apierr.FieldError{Field: "op", Rule: "enum", Message: `must be "upsert" or "end"`})
 		}
 		if nk := it.NaturalKey; nk != nil {
 			if a := c.Attribute(nk.Attribute); a == nil || !a.NaturalKey {
-				add(i, model.FieldError{Field: "naturalKey.attribute", Rule: "natural-key", Message: fmt.Sprintf("%q is not a natural key of %s", nk.Attribute, c.ID)})
+				add(i, apierr.FieldError{Field: "naturalKey.attribute", Rule: "natural-key", Message: fmt.Sprintf("%q is not a natural key of %s", nk.Attribute, c.ID)})
 			}
 		}
 	}
 	if len(fields) > 0 {
-		return publishResponse{}, &record.Error{Code: record.CodeInvalid, Message: fmt.Sprintf("the batch has %d problem(s); nothing was applied", len(fields)), Fields: fields}
+		return publishResponse{}, &apierr.Error{Code: apierr.CodeInvalid, Message: fmt.Sprintf("the batch has %d problem(s); nothing was applied", len(fields)), Fields: fields}
 	}
 	if b, ok := p.svc.(record.Batcher); ok {
 		var out publishResponse
@@ -165,7 +166,7 @@ func apply(ctx context.Context, svc record.Service, c *model.Concept, it Publish
 	switch {
 	case it.Op == "end":
 		if id == "" {
-			return PublishResult{}, record.Errorf(record.CodeNotFound, "no %s record is named by the item", c.ID)
+			return PublishResult{}, apierr.Errorf(apierr.CodeNotFound, "no %s record is named by the item", c.ID)
 		}
 		rec, err := svc.End(ctx, c.ID, id, 0, it.Reason)
 		if err != nil {
@@ -211,7 +212,7 @@ func resolve(ctx context.Context, svc record.Service, c *model.Concept, it Publi
 		return "", nil
 	}
 	rec, err := svc.GetByNaturalKey(ctx, c.ID, nk.Attribute, nk.Value)
-	if record.ErrorCode(err) == record.CodeNotFound {
+	if apierr.CodeOf(err) == apierr.CodeNotFound {
 		return "", nil
 	}
 	if err != nil {

@@ -9,12 +9,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 
 	kithttp "github.com/go-kit/kit/transport/http"
 	"go.opentelemetry.io/otel/propagation"
@@ -22,8 +19,8 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
-	"github.com/samnav/samnav/pkg/avroserde"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 
@@ -51,15 +48,17 @@ type Options struct {
 //	GET    /api/v1/whoami                              the caller's principal (for the console's sign-in)
 //
 // Writes take an optional reason from the "reason" query parameter or the
-// Samnav-Reason header. Errors are {"error": {code, message, fields,
-// current}}.
+// Samnav-Reason header. Errors are RFC 9457 problem+json (apierr): a
+// stale If-Match is 412 with the record as it is now in "current" and
+// its ETag; an oversized body 413, a body that is not JSON 415.
 func NewHandler(svc record.Service, m *model.Model, opts Options) http.Handler {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	eps := MakeEndpoints(svc, m, NewPublisher(svc, m, logger))
-	serverOpts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(errorEncoder(logger))}
+	wr := apierr.NewWriter(logger)
+	serverOpts := []kithttp.ServerOption{kithttp.ServerBefore(apierr.RequestContext), kithttp.ServerErrorEncoder(errorEncoder(wr))}
 	h := func(ep func(context.Context, any) (any, error), dec kithttp.DecodeRequestFunc, enc kithttp.EncodeResponseFunc) http.Handler {
 		return kithttp.NewServer(ep, dec, enc, serverOpts...)
 	}
@@ -75,12 +74,12 @@ func NewHandler(svc record.Service, m *model.Model, opts Options) http.Handler {
 	mux.Handle("GET /api/v1/{concept}/by/{attribute}/{value}", h(eps.ByNaturalKey, decodeNaturalKey, encodeRecord))
 	mux.HandleFunc("GET /api/v1/whoami", whoami)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, record.Errorf(record.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
+		wr.Write(w, r, apierr.NotFound("no route for this method and path"))
 	})
 	var handler http.Handler = mux
 	if opts.Authenticator != nil {
-		handler = auth.Middleware(opts.Authenticator, func(w http.ResponseWriter, _ *http.Request, err error) {
-			writeError(w, &record.Error{Code: record.CodeUnauthorized, Message: err.Error(), Err: err})
+		handler = auth.Middleware(opts.Authenticator, func(w http.ResponseWriter, r *http.Request, err error) {
+			wr.Write(w, r, apierr.Unauthorized(err.Error()).Wrap(err))
 		})(handler)
 	}
 	return tracing(handler, opts.TracerProvider)
@@ -102,28 +101,11 @@ func tracing(next http.Handler, tp trace.TracerProvider) http.Handler {
 	})
 }
 
-func invalid(field, rule, msg string) error {
-	return &record.Error{Code: record.CodeInvalid, Message: field + ": " + msg, Fields: []model.FieldError{{Field: field, Rule: rule, Message: msg}}}
-}
+func invalid(field, rule, msg string) error { return apierr.InvalidField(field, rule, msg) }
 
 // decodeBody decodes a JSON body into v, keeping numbers exact.
 func decodeBody(r *http.Request, v any) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
-	if err != nil {
-		return fmt.Errorf("read body: %w", err)
-	}
-	if len(body) > MaxBodyBytes {
-		return invalid("body", "size", fmt.Sprintf("must be at most %d bytes", MaxBodyBytes))
-	}
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	if err := d.Decode(v); err != nil {
-		return invalid("body", "json", "is not valid JSON: "+err.Error())
-	}
-	if d.More() {
-		return invalid("body", "json", "holds more than one JSON value")
-	}
-	return nil
+	return apierr.DecodeJSON(r, v, apierr.MaxBody(MaxBodyBytes))
 }
 
 func reason(r *http.Request) string {
@@ -141,22 +123,8 @@ func decodeCreate(_ context.Context, r *http.Request) (any, error) {
 	return createRequest{Concept: r.PathValue("concept"), State: state, Reason: reason(r)}, nil
 }
 
-// parseRevision reads an ETag-shaped revision: `"3"`, `W/"3"` or `3`.
-func parseRevision(field, s string) (int64, error) {
-	s = strings.TrimPrefix(strings.TrimSpace(s), "W/")
-	n, err := strconv.ParseInt(strings.Trim(s, `"`), 10, 64)
-	if err != nil || n < 1 {
-		return 0, invalid(field, "format", `must be the record's revision as its ETag, e.g. "3"`)
-	}
-	return n, nil
-}
-
 func decodeUpdate(_ context.Context, r *http.Request) (any, error) {
-	im := r.Header.Get("If-Match")
-	if im == "" {
-		return nil, invalid("If-Match", "required", "an update must name the revision it replaces (the ETag of the read)")
-	}
-	rev, err := parseRevision("If-Match", im)
+	rev, err := apierr.RequireIfMatch(r)
 	if err != nil {
 		return nil, err
 	}
@@ -179,12 +147,9 @@ func decodeEnd(_ context.Context, r *http.Request) (any, error) {
 	if body.Reason == "" {
 		body.Reason = reason(r)
 	}
-	var rev int64
-	if im := r.Header.Get("If-Match"); im != "" {
-		var err error
-		if rev, err = parseRevision("If-Match", im); err != nil {
-			return nil, err
-		}
+	rev, _, err := apierr.IfMatch(r)
+	if err != nil {
+		return nil, err
 	}
 	return endRequest{Concept: r.PathValue("concept"), ID: r.PathValue("id"), Revision: rev, Reason: body.Reason}, nil
 }
@@ -262,11 +227,9 @@ func decodeCursor(s string) (string, error) {
 	return string(b[2:]), nil
 }
 
-func etag(rev int64) string { return `"` + strconv.FormatInt(rev, 10) + `"` }
-
 func encodeRecord(_ context.Context, w http.ResponseWriter, resp any) error {
 	rr := resp.(recordResponse)
-	w.Header().Set("ETag", etag(rr.rec.Revision))
+	w.Header().Set("ETag", apierr.ETag(rr.rec.Revision))
 	if rr.status == http.StatusCreated {
 		w.Header().Set("Location", "/api/v1/"+rr.rec.Concept+"/"+rr.rec.ID)
 	}
@@ -280,56 +243,18 @@ func encodeJSON(_ context.Context, w http.ResponseWriter, resp any) error {
 	return json.NewEncoder(w).Encode(resp)
 }
 
-// StatusOf maps an error code to its HTTP status: the one place it is
-// decided.
-func StatusOf(code record.Code) int {
-	switch code {
-	case record.CodeInvalid:
-		return http.StatusBadRequest
-	case record.CodeNotFound:
-		return http.StatusNotFound
-	case record.CodeConflict:
-		return http.StatusConflict
-	case record.CodeUnauthorized:
-		return http.StatusUnauthorized
-	case record.CodeForbidden:
-		return http.StatusForbidden
-	case record.CodeUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
-// toError finds the *record.Error in err's chain, classifying the rest:
-// a registry that cannot be reached is unavailable, anything else internal.
-func toError(err error) *record.Error {
-	var e *record.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	if avroserde.Retryable(err) || errors.Is(err, context.DeadlineExceeded) {
-		return &record.Error{Code: record.CodeUnavailable, Message: "a dependency is unavailable; retry later", Err: err}
-	}
-	return &record.Error{Code: record.CodeInternal, Message: "internal error", Err: err}
-}
-
-func errorEncoder(logger *slog.Logger) kithttp.ErrorEncoder {
+// errorEncoder answers every refused or failed request through apierr
+// (problem+json; 5xx logged with the route and trace id); a refusal that
+// carries the current record also carries its ETag.
+func errorEncoder(wr *apierr.Writer) kithttp.ErrorEncoder {
 	return func(ctx context.Context, err error, w http.ResponseWriter) {
-		e := toError(err)
-		if e.Code == record.CodeInternal || e.Code == record.CodeUnavailable {
-			logger.ErrorContext(ctx, "request failed", "code", string(e.Code), "err", err)
+		if e, ok := errors.AsType[*apierr.Error](err); ok {
+			if cur, ok := e.Extensions["current"].(*record.Record); ok {
+				w.Header().Set("ETag", apierr.ETag(cur.Revision))
+			}
 		}
-		writeError(w, e)
+		wr.EncodeError(ctx, err, w)
 	}
-}
-
-func writeError(w http.ResponseWriter, e *record.Error) {
-	if e.Current != nil {
-		w.Header().Set("ETag", etag(e.Current.Revision))
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(StatusOf(e.Code))
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
 }
 
 // whoamiResponse is the caller as the API sees it: who, which token, and
@@ -348,7 +273,7 @@ type whoamiResponse struct {
 func whoami(w http.ResponseWriter, r *http.Request) {
 	p := auth.FromContext(r.Context())
 	if p == nil {
-		writeError(w, &record.Error{Code: record.CodeUnauthorized, Message: "whoami needs an API token", Err: auth.ErrUnauthenticated})
+		apierr.Write(w, r, apierr.Unauthorized("whoami needs an API token").Wrap(auth.ErrUnauthenticated))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
