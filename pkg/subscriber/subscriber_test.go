@@ -21,6 +21,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/avroserde"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/kafkago"
@@ -481,6 +482,44 @@ func TestDeadLetter(t *testing.T) {
 		if w.value != "" && string(m.Value) != w.value {
 			t.Errorf("dead letter value %q, want the original %q", m.Value, w.value)
 		}
+	}
+}
+
+// TestRefusalIsDeadLetteredAtOnce: a handler error with a code
+// apierr.Retryable refuses (an API's invalid answer, say) is not retried:
+// the record goes to the dead-letter topic after one attempt, while an
+// outage (unavailable) is retried.
+func TestRefusalIsDeadLetteredAtOnce(t *testing.T) {
+	h := newHarness(t)
+	h.send("k", "e-refused", "changed", &Person{ID: "k", GivenNames: "refused"})
+	h.send("k", "e-outage", "changed", &Person{ID: "k", GivenNames: "outage"})
+	h.send("k", "e-good", "changed", &Person{ID: "k", GivenNames: "fine"})
+	rec := newRecorder()
+	rec.fail = func(ev subscriber.Event[Person]) error {
+		switch ev.Value.GivenNames {
+		case "refused":
+			return fmt.Errorf("post to the school platform: %w", apierr.InvalidField("name", "required", "is required"))
+		case "outage":
+			if ev.Attempt < 2 {
+				return apierr.Unavailable("school platform down")
+			}
+		}
+		return nil
+	}
+	cfg := h.config("hr-refusals")
+	cfg.MaxAttempts = 3
+	s, err := subscriber.New(cfg, subscriber.Handle(h.topic, personSchema, rec.handle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, s)
+	<-s.CaughtUp()
+	var calls []string
+	for _, e := range rec.all() {
+		calls = append(calls, fmt.Sprintf("%s/%d", e.id, e.attempt))
+	}
+	if got := strings.Join(calls, " "); got != "e-refused/1 e-outage/1 e-outage/2 e-good/1" {
+		t.Fatalf("handler calls %s, want e-refused once, e-outage twice, then e-good", got)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/masterdata"
+	"github.com/samnav/samnav/services/masterdata/internal/transport/httpapi"
 )
 
 // memRegistry stands in for the schema registry where a test does not
@@ -363,5 +364,57 @@ func TestStewardListSearchEnd(t *testing.T) {
 	}
 	if r := a.do("GET", "/api/v1/nosuch/x", st, nil); r.status != 404 {
 		t.Fatalf("unknown concept: %d", r.status)
+	}
+}
+
+// TestRequestChecks: the API's answers to requests HTTP itself refuses
+// (wrong media type, a body over the limit, credentials) and to a stale
+// If-Match on an end, each problem+json naming the field and the rule.
+func TestRequestChecks(t *testing.T) {
+	a := startAPI(t, masterdata.Config{}, masterdata.Deps{})
+	st := a.token("anna", auth.Grant{Role: auth.RoleSteward, Concepts: []string{"unit"}})
+	c := a.do("POST", "/api/v1/unit", st, unit("Solskolan"))
+	if c.status != 201 {
+		t.Fatalf("create: %d %s", c.status, c.raw)
+	}
+	id := c.body["id"].(string)
+	if r := a.do("PUT", "/api/v1/unit/"+id, st, unit("Solskolan F-9"), "If-Match", `"1"`); r.status != 200 {
+		t.Fatalf("update: %d %s", r.status, r.raw)
+	}
+	big := map[string]any{"name": strings.Repeat("x", httpapi.MaxBodyBytes)}
+	tests := []struct {
+		name, method, path, token string
+		body                      any
+		header                    []string
+		status                    int
+		code, field, rule         string
+		wwwAuth                   string
+	}{
+		{"form body", "POST", "/api/v1/unit", st, unit("X"), []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, "invalid", "Content-Type", "media-type", ""},
+		{"body too large", "POST", "/api/v1/unit", st, big, nil, 413, "invalid", "body", "size", ""},
+		{"not JSON", "POST", "/api/v1/unit", st, "{", nil, 400, "invalid", "body", "json", ""},
+		{"bad If-Match", "PUT", "/api/v1/unit/" + id, st, unit("X"), []string{"If-Match", "yesterday"}, 400, "invalid", "If-Match", "format", ""},
+		{"stale end", "POST", "/api/v1/unit/" + id + "/end", st, map[string]any{"reason": "closed"}, []string{"If-Match", `"1"`}, 412, "conflict", "", "", ""},
+		{"anonymous", "GET", "/api/v1/unit", "", nil, nil, 401, "unauthorized", "", "", "Bearer"},
+		{"refused token", "GET", "/api/v1/unit", "snv_nope_nope", nil, nil, 401, "unauthorized", "", "", `Bearer error="invalid_token"`},
+		{"no route", "GET", "/nowhere", st, nil, nil, 404, "not_found", "", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := a.do(tt.method, tt.path, tt.token, tt.body, tt.header...)
+			e := errorOf(r)
+			if r.status != tt.status || e == nil || e["code"] != tt.code || e["type"] != "urn:samnav:problem:"+tt.code {
+				t.Fatalf("%d %s, want a %d %s problem", r.status, r.raw, tt.status, tt.code)
+			}
+			if tt.field != "" && !hasField(r, tt.field, tt.rule) {
+				t.Fatalf("%s does not name field %s rule %s", r.raw, tt.field, tt.rule)
+			}
+			if got := r.header.Get("WWW-Authenticate"); got != tt.wwwAuth {
+				t.Fatalf("WWW-Authenticate %q, want %q", got, tt.wwwAuth)
+			}
+		})
+	}
+	if g := a.do("GET", "/api/v1/unit/"+id, st, nil); g.body["endedAt"] != nil || g.header.Get("ETag") != `"2"` {
+		t.Fatalf("a refused end changed the record: %s", g.raw)
 	}
 }
