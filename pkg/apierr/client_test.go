@@ -39,7 +39,7 @@ func TestFromResponseRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
-			got, ok := apierr.FromResponse(resp).(*apierr.Error)
+			got, ok := errors.AsType[*apierr.Error](apierr.FromResponse(resp))
 			if !ok {
 				t.Fatalf("FromResponse = %v", got)
 			}

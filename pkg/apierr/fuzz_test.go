@@ -2,6 +2,7 @@ package apierr_test
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -29,7 +30,7 @@ func FuzzFromResponse(f *testing.F) {
 			return
 		}
 		resp := &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {contentType}}, Body: io.NopCloser(bytes.NewReader(body))}
-		e, ok := apierr.FromResponse(resp).(*apierr.Error)
+		e, ok := errors.AsType[*apierr.Error](apierr.FromResponse(resp))
 		if !ok {
 			t.Fatal("not an *Error")
 		}

@@ -1,6 +1,7 @@
 package apierr_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -46,7 +47,7 @@ func TestDecodeJSON(t *testing.T) {
 				}
 				return
 			}
-			e, ok := err.(*apierr.Error)
+			e, ok := errors.AsType[*apierr.Error](err)
 			if !ok || e.HTTPStatus() != tt.status || e.Code != apierr.CodeInvalid || len(e.Fields) != 1 || e.Fields[0].Field != tt.field || e.Fields[0].Rule != tt.rule {
 				t.Fatalf("got %#v, want %d field %s rule %s", err, tt.status, tt.field, tt.rule)
 			}
@@ -92,7 +93,7 @@ func TestIfMatch(t *testing.T) {
 			}
 			continue
 		}
-		e, isErr := err.(*apierr.Error)
+		e, isErr := errors.AsType[*apierr.Error](err)
 		if !isErr || e.HTTPStatus() != tt.required || e.Fields[0].Field != "If-Match" || e.Fields[0].Rule != tt.rule {
 			t.Errorf("RequireIfMatch(%q) = %v, want rule %s", tt.header, err, tt.rule)
 		}

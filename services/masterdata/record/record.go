@@ -141,7 +141,7 @@ type Page struct {
 // is validated against the model, authorised for the principal in ctx
 // (auth.FromContext), stored with its history row, and published through
 // the outbox in one transaction; a refused write changes nothing. Errors
-// are *Error with one of the codes. Implementations are safe for
+// are *apierr.Error with one of the codes. Implementations are safe for
 // concurrent use.
 type Service interface {
 	// Create stores a new record with a fresh id and revision 1.

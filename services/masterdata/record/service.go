@@ -119,7 +119,7 @@ func (s *service) authorizeRead(ctx context.Context, concept string) (*model.Con
 }
 
 // clean validates state against c and returns it without "id" and null
-// attributes, or an invalid *Error listing every problem.
+// attributes, or an invalid *apierr.Error listing every problem.
 func clean(c *model.Concept, id string, state map[string]any) (map[string]any, error) {
 	if state == nil {
 		return nil, &apierr.Error{Code: apierr.CodeInvalid, Message: "the record is empty", Fields: []apierr.FieldError{{Field: "", Rule: "required", Message: "a JSON object of attributes is required"}}}
