@@ -74,7 +74,7 @@ func ProblemOf(ctx context.Context, e *Error) Problem {
 	if p.Detail == "" {
 		p.Detail = p.Title
 	}
-	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
 		p.TraceID = sc.TraceID().String()
 	}
 	return p
@@ -130,7 +130,7 @@ func (wr *Writer) log(ctx context.Context, r *http.Request, e *Error, status int
 		logger = slog.Default()
 	}
 	attrs := []any{"code", string(e.Code), "status", status, "method", r.Method, "route", r.Pattern}
-	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
 		attrs = append(attrs, "trace_id", sc.TraceID().String())
 	}
 	attrs = append(attrs, "err", err)

@@ -139,10 +139,8 @@ func decodeEnd(_ context.Context, r *http.Request) (any, error) {
 	var body struct {
 		Reason string `json:"reason"`
 	}
-	if r.ContentLength != 0 {
-		if err := decodeBody(r, &body); err != nil {
-			return nil, err
-		}
+	if err := apierr.DecodeJSON(r, &body, apierr.MaxBody(MaxBodyBytes), apierr.Optional()); err != nil {
+		return nil, err
 	}
 	if body.Reason == "" {
 		body.Reason = reason(r)
