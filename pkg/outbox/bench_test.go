@@ -16,6 +16,7 @@ import (
 	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/pkg/outbox"
 	"github.com/samnav/samnav/pkg/pgtest"
+	"github.com/samnav/samnav/pkg/sqldb"
 )
 
 // BenchmarkRelay measures changes/s from Append (committed) to Kafka
@@ -123,7 +124,7 @@ func benchRelay(b *testing.B, s store, viaAppend bool) {
 
 // appendConcurrently commits entries, one per transaction, from writers
 // goroutines.
-func appendConcurrently(b *testing.B, db *sql.DB, d outbox.Dialect, entries []outbox.Entry, writers int) {
+func appendConcurrently(b *testing.B, db *sql.DB, d sqldb.Dialect, entries []outbox.Entry, writers int) {
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {

@@ -5,73 +5,58 @@ import (
 	"database/sql"
 	"errors"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
 	"github.com/twmb/franz-go/pkg/kgo"
-	_ "modernc.org/sqlite" // registers driver "sqlite"
 
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/pkg/outbox"
 	"github.com/samnav/samnav/pkg/pgtest"
+	"github.com/samnav/samnav/pkg/sqldb"
 )
 
 // store is one SQL backend the suite runs against.
 type store struct {
-	dialect outbox.Dialect
+	dialect sqldb.Dialect
 	// open returns a fresh, migrated, empty outbox database and a string
 	// another process can open it with (openDSN).
 	open func(t testing.TB) (*sql.DB, string)
 }
 
 func sqliteStore() store {
-	return store{dialect: outbox.SQLite, open: func(t testing.TB) (*sql.DB, string) {
-		path := filepath.Join(t.TempDir(), "outbox.db")
-		return openMigrated(t, outbox.SQLite, path), path
+	return store{dialect: sqldb.SQLite, open: func(t testing.TB) (*sql.DB, string) {
+		url := "sqlite:" + filepath.Join(t.TempDir(), "outbox.db")
+		return openMigrated(t, url), url
 	}}
 }
 
 // postgresStore keeps its databases in cluster.
 func postgresStore(cluster *pgtest.Cluster) store {
-	return store{dialect: outbox.Postgres, open: func(t testing.TB) (*sql.DB, string) {
+	return store{dialect: sqldb.Postgres, open: func(t testing.TB) (*sql.DB, string) {
 		dsn := cluster.NewDatabase(t)
-		return openMigrated(t, outbox.Postgres, dsn), dsn
+		return openMigrated(t, dsn), dsn
 	}}
 }
 
-// openDB opens a database of dialect d at dsn (a file path for SQLite) with
-// the settings the package documentation asks for.
-func openDB(t testing.TB, d outbox.Dialect, dsn string) *sql.DB {
+// openDB opens the database url names, as the services do (sqldb.Open).
+func openDB(t testing.TB, url string) (*sql.DB, sqldb.Dialect) {
 	t.Helper()
-	var db *sql.DB
-	var err error
-	switch d {
-	case outbox.SQLite:
-		q := url.Values{}
-		q.Add("_pragma", "busy_timeout(10000)")
-		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "synchronous(NORMAL)")
-		q.Set("_txlock", "immediate")
-		db, err = sql.Open("sqlite", "file:"+dsn+"?"+q.Encode())
-	default:
-		db, err = sql.Open("pgx", dsn)
-	}
+	db, d, err := sqldb.Open(url)
 	if err != nil {
-		t.Fatalf("open %s: %v", d, err)
+		t.Fatalf("open %s: %v", url, err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	return db
+	return db, d
 }
 
-func openMigrated(t testing.TB, d outbox.Dialect, dsn string) *sql.DB {
+func openMigrated(t testing.TB, url string) *sql.DB {
 	t.Helper()
-	db := openDB(t, d, dsn)
+	db, d := openDB(t, url)
 	if err := outbox.Migrate(context.Background(), db, d); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
@@ -94,7 +79,7 @@ func topic(name string, partitions int) kafkatopics.Spec {
 }
 
 // appendTx appends entries in one committed transaction.
-func appendTx(t testing.TB, db *sql.DB, d outbox.Dialect, entries ...outbox.Entry) {
+func appendTx(t testing.TB, db *sql.DB, d sqldb.Dialect, entries ...outbox.Entry) {
 	t.Helper()
 	ctx := context.Background()
 	tx, err := db.BeginTx(ctx, nil)

@@ -17,6 +17,7 @@ import (
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/pkg/outbox"
+	"github.com/samnav/samnav/pkg/sqldb"
 )
 
 // Environment of the child process TestRelayChildProcess runs as.
@@ -33,11 +34,7 @@ func TestRelayChildProcess(t *testing.T) {
 	if os.Getenv(envChild) == "" {
 		t.Skip("runs only as the child process of the kill test")
 	}
-	d := outbox.SQLite
-	if os.Getenv(envDialect) == outbox.Postgres.String() {
-		d = outbox.Postgres
-	}
-	db := openDB(t, d, os.Getenv(envDSN))
+	db, d := openDB(t, os.Getenv(envDSN))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	r, err := outbox.NewRelay(outbox.RelayConfig{DB: db, Dialect: d, Brokers: []string{os.Getenv(envBroker)},
@@ -163,7 +160,7 @@ func testKillMidStream(t *testing.T, s store) {
 	}
 }
 
-func appendErr(db *sql.DB, d outbox.Dialect, es []outbox.Entry) error {
+func appendErr(db *sql.DB, d sqldb.Dialect, es []outbox.Entry) error {
 	ctx := context.Background()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -178,7 +175,7 @@ func appendErr(db *sql.DB, d outbox.Dialect, es []outbox.Entry) error {
 
 // startChild runs the relay in a new process: this test binary, running
 // only TestRelayChildProcess.
-func startChild(t *testing.T, d outbox.Dialect, dsn, broker, owner string) *exec.Cmd {
+func startChild(t *testing.T, d sqldb.Dialect, dsn, broker, owner string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRelayChildProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), envChild+"="+owner, envDialect+"="+d.String(), envDSN+"="+dsn, envBroker+"="+broker)

@@ -106,38 +106,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
+
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/samnav/samnav/pkg/sqldb"
 )
-
-// Dialect is the SQL database the outbox lives in.
-type Dialect int
-
-const (
-	// SQLite is modernc.org/sqlite (driver "sqlite").
-	SQLite Dialect = iota
-	// Postgres is PostgreSQL 15+ through pgx v5's database/sql driver.
-	Postgres
-)
-
-func (d Dialect) String() string {
-	switch d {
-	case SQLite:
-		return "sqlite"
-	case Postgres:
-		return "postgres"
-	}
-	return fmt.Sprintf("Dialect(%d)", int(d))
-}
-
-func (d Dialect) valid() error {
-	if d != SQLite && d != Postgres {
-		return fmt.Errorf("dialect: must be SQLite or Postgres, got %d", int(d))
-	}
-	return nil
-}
 
 // Entry is one Kafka record to publish.
 type Entry struct {
@@ -190,88 +165,26 @@ func (e Entry) validate() error {
 //go:embed migrations
 var migrations embed.FS
 
-// lockKey is the PostgreSQL advisory lock that orders outbox writers and
-// migrations; every process using the outbox must agree on it.
+// lockKey is the PostgreSQL advisory lock that orders outbox writers
+// (Append); every process using the outbox must agree on it.
 const lockKey int64 = 0x6f7574626f78 // "outbox"
 
 // Migrate creates or upgrades the outbox tables (outbox_entries,
-// outbox_relays, outbox_migrations). It is idempotent and safe to run from
-// several processes at once.
-func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
+// outbox_relays) through sqldb.Migrate, namespace "outbox"; tables made by
+// a release before versioned migrations are adopted. It is idempotent and
+// safe to run from several processes at once.
+func Migrate(ctx context.Context, db *sql.DB, d sqldb.Dialect) error {
 	if db == nil {
 		return errors.New("migrate outbox: db: must not be nil")
 	}
-	if err := d.valid(); err != nil {
+	if err := d.Valid(); err != nil {
 		return fmt.Errorf("migrate outbox: %w", err)
 	}
-	dir := "migrations/" + d.String()
-	names, err := fs.Glob(migrations, dir+"/*.sql")
+	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
-		return fmt.Errorf("list outbox migrations: %w", err)
+		return fmt.Errorf("migrate outbox: %w", err)
 	}
-	sort.Strings(names)
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin outbox migration: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	if d == Postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey); err != nil {
-			return fmt.Errorf("lock outbox migration: %w", err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS outbox_migrations (name TEXT PRIMARY KEY)`); err != nil {
-		return fmt.Errorf("create outbox_migrations: %w", err)
-	}
-	for _, name := range names {
-		base := name[len(dir)+1:]
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox_migrations WHERE name = $1`, base).Scan(&n); err != nil {
-			return fmt.Errorf("check outbox migration %s: %w", base, err)
-		}
-		if n > 0 {
-			continue
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return fmt.Errorf("read outbox migration %s: %w", base, err)
-		}
-		for _, stmt := range splitStatements(string(body)) {
-			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				return fmt.Errorf("apply outbox migration %s: %w", base, err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox_migrations (name) VALUES ($1)`, base); err != nil {
-			return fmt.Errorf("record outbox migration %s: %w", base, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit outbox migration: %w", err)
-	}
-	return nil
-}
-
-// splitStatements splits a migration at semicolons ending a line, dropping
-// comment-only lines. Migrations contain no semicolons inside literals.
-func splitStatements(body string) []string {
-	var out []string
-	var b strings.Builder
-	for line := range strings.SplitSeq(body, "\n") {
-		trimmed := strings.TrimSpace(line)
-		if strings.HasPrefix(trimmed, "--") || trimmed == "" {
-			continue
-		}
-		b.WriteString(line)
-		b.WriteByte('\n')
-		if strings.HasSuffix(trimmed, ";") {
-			out = append(out, b.String())
-			b.Reset()
-		}
-	}
-	if strings.TrimSpace(b.String()) != "" {
-		out = append(out, b.String())
-	}
-	return out
+	return sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "outbox", FS: sub, Adopt: sqldb.AdoptTable("outbox_entries")})
 }
 
 // appendChunk is how many entries one INSERT statement carries.
@@ -286,11 +199,11 @@ const appendChunk = 100
 // On PostgreSQL Append takes the outbox's transaction-level advisory lock,
 // which serialises outbox writers until tx ends: call it as the last
 // statement before Commit.
-func Append(ctx context.Context, tx *sql.Tx, d Dialect, entries ...Entry) error {
+func Append(ctx context.Context, tx *sql.Tx, d sqldb.Dialect, entries ...Entry) error {
 	if tx == nil {
 		return errors.New("append to outbox: tx: must not be nil")
 	}
-	if err := d.valid(); err != nil {
+	if err := d.Valid(); err != nil {
 		return fmt.Errorf("append to outbox: %w", err)
 	}
 	var errs []error
@@ -305,10 +218,8 @@ func Append(ctx context.Context, tx *sql.Tx, d Dialect, entries ...Entry) error 
 	if len(entries) == 0 {
 		return nil
 	}
-	if d == Postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey); err != nil {
-			return fmt.Errorf("append to outbox: lock: %w", err)
-		}
+	if err := d.LockTx(ctx, tx, lockKey); err != nil {
+		return fmt.Errorf("append to outbox: %w", err)
 	}
 	now := time.Now().UnixMicro()
 	args := make([]any, 0, min(len(entries), appendChunk)*6)
@@ -334,13 +245,13 @@ func Append(ctx context.Context, tx *sql.Tx, d Dialect, entries ...Entry) error 
 }
 
 // insertQueries caches the INSERT of n entries per dialect.
-var insertQueries [2][appendChunk + 1]atomic.Pointer[string]
+var insertQueries [3][appendChunk + 1]atomic.Pointer[string]
 
 // insertQuery returns the INSERT statement for n (1 to appendChunk)
 // entries. SQLite gets anonymous ? parameters: it resolves each numbered
 // $n by a linear search of the ones before it, which makes parsing a
 // 600-parameter statement quadratic.
-func insertQuery(d Dialect, n int) string {
+func insertQuery(d sqldb.Dialect, n int) string {
 	slot := &insertQueries[d][n]
 	if q := slot.Load(); q != nil {
 		return *q
@@ -351,7 +262,7 @@ func insertQuery(d Dialect, n int) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		if d == SQLite {
+		if d == sqldb.SQLite {
 			b.WriteString("(?, ?, ?, ?, ?, ?)")
 			continue
 		}
@@ -371,12 +282,12 @@ var ErrNotFound = errors.New("outbox: entry not found")
 // (logging an audit line) instead of publishing it. Every relay name skips
 // it. It is an explicit, audited loss of one change; use it only when the
 // entry can never be published.
-func Skip(ctx context.Context, db *sql.DB, d Dialect, id int64, operator, reason string) error {
+func Skip(ctx context.Context, db *sql.DB, d sqldb.Dialect, id int64, operator, reason string) error {
 	var errs []error
 	if db == nil {
 		errs = append(errs, errors.New("db: must not be nil"))
 	}
-	if err := d.valid(); err != nil {
+	if err := d.Valid(); err != nil {
 		errs = append(errs, err)
 	}
 	if id <= 0 {

@@ -25,6 +25,7 @@ import (
 	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/samnav/samnav/pkg/kafkago"
+	"github.com/samnav/samnav/pkg/sqldb"
 )
 
 // Defaults of RelayConfig's optional fields.
@@ -44,7 +45,7 @@ type RelayConfig struct {
 	// DB holds the outbox (after Migrate); required.
 	DB *sql.DB
 	// Dialect is DB's SQL dialect.
-	Dialect Dialect
+	Dialect sqldb.Dialect
 	// Brokers are the Kafka bootstrap addresses (host:port); required.
 	Brokers []string
 	// Name names the lease and the progress, for example "masterdata"; all
@@ -99,7 +100,7 @@ func (c RelayConfig) Validate() error {
 	if c.DB == nil {
 		errs = append(errs, errors.New("db: must not be nil"))
 	}
-	if err := c.Dialect.valid(); err != nil {
+	if err := c.Dialect.Valid(); err != nil {
 		errs = append(errs, err)
 	}
 	if len(c.Brokers) == 0 {
@@ -962,11 +963,8 @@ type queries struct {
 	ensureRelay, acquire, release, read, progress, prune, lag, setError string
 }
 
-func newQueries(d Dialect) queries {
-	now := `CAST(unixepoch('subsec') * 1000 AS INTEGER)`
-	if d == Postgres {
-		now = `(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT`
-	}
+func newQueries(d sqldb.Dialect) queries {
+	now := d.NowMillis()
 	return queries{
 		ensureRelay: `INSERT INTO outbox_relays (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`,
 		// The owner may always renew: while the row names it, nobody else

@@ -13,6 +13,7 @@ import (
 	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/pkg/outbox"
 	"github.com/samnav/samnav/pkg/pgtest"
+	"github.com/samnav/samnav/pkg/sqldb"
 )
 
 // TestSQLite runs the suite on SQLite.
@@ -50,10 +51,10 @@ func testMigrate(t *testing.T, s store) {
 			t.Fatalf("migrate again: %v", err)
 		}
 	}
-	if n := count(t, db, `SELECT COUNT(*) FROM outbox_migrations`); n != 1 {
-		t.Fatalf("outbox_migrations has %d rows, want 1", n)
+	if n := count(t, db, `SELECT COUNT(*) FROM outbox_schema_migrations`); n != 1 {
+		t.Fatalf("outbox_schema_migrations has %d rows, want 1", n)
 	}
-	if err := outbox.Migrate(context.Background(), db, outbox.Dialect(7)); err == nil || !strings.Contains(err.Error(), "dialect") {
+	if err := outbox.Migrate(context.Background(), db, sqldb.Dialect(7)); err == nil || !strings.Contains(err.Error(), "dialect") {
 		t.Fatalf("migrate with a bad dialect: got %v, want an error naming the dialect", err)
 	}
 }

@@ -20,6 +20,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -99,10 +101,14 @@ func sqliteLocation(setting, rest string) (Location, error) {
 func (l Location) String() string { return Redact(l.setting) }
 
 // Open opens the database l names. It does not connect: the first
-// statement (or PingContext) does.
+// statement (or PingContext) does. For SQLite it creates the file's
+// directory if it is missing, as SQLite creates the file.
 func (l Location) Open() (*sql.DB, error) {
 	switch l.Dialect {
 	case SQLite:
+		if err := os.MkdirAll(filepath.Dir(l.File), 0o750); err != nil {
+			return nil, fmt.Errorf("open sqlite %s: create directory: %w", l, err)
+		}
 		db, err := sql.Open("sqlite", l.dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", l, err)

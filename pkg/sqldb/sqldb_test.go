@@ -128,3 +128,45 @@ func TestOpenSQLiteSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestResolve(t *testing.T) {
+	for _, tc := range []struct {
+		database, driver, dsn, dataDir string
+		want, err                      string
+	}{
+		{database: "postgres://u@db/x", want: "postgres://u@db/x"},
+		{database: "sqlite:a.db", driver: "sqlite", dataDir: "/d", want: "sqlite:a.db"},
+		{dataDir: "/data", want: "sqlite:/data/md.db"},
+		{driver: "sqlite", dataDir: "/data", want: "sqlite:/data/md.db"},
+		{driver: "sqlite", dsn: "/x/md.db", dataDir: "/data", want: "sqlite:/x/md.db"},
+		{dsn: "file:/x/md.db?mode=rwc", want: "file:/x/md.db?mode=rwc"},
+		{driver: "postgres", dsn: "postgres://u:secret@db/x", want: "postgres://u:secret@db/x"},
+		{driver: "postgres", dsn: "host=db dbname=x", want: "host=db dbname=x"},
+		{err: "Database, DSN or DataDir: one is required"},
+		{driver: "postgres", err: "DSN: required for driver postgres"},
+		{driver: "postgres", dsn: "sqlite:x.db", err: "DSN: not a PostgreSQL"},
+		{driver: "mysql", dsn: "x", err: `Driver: "mysql" is not sqlite or postgres`},
+		{database: "mysql://u:secret@x/y", err: "Database: database URL mysql://u:xxxxx@x/y"},
+		{database: "sqlite:a.db", dsn: "b.db", err: "Database and DSN: set one, not both"},
+	} {
+		got, err := sqldb.Resolve(tc.database, tc.driver, tc.dsn, tc.dataDir, "md.db")
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("Resolve(%+v) = %q, %v; want error %q", tc, got, err, tc.err)
+		case tc.err == "" && (err != nil || got != tc.want):
+			t.Errorf("Resolve(%+v) = %q, %v; want %q", tc, got, err, tc.want)
+		}
+	}
+}
+
+func TestOpenCreatesTheDirectory(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a", "b", "x.db")
+	db, _, err := sqldb.Open("sqlite:" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.PingContext(context.Background()); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+}

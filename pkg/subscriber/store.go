@@ -3,10 +3,14 @@ package subscriber
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"sync"
 	"time"
+
+	"github.com/samnav/samnav/pkg/sqldb"
 )
 
 // Store remembers which events a consumer group has applied, so that an
@@ -113,16 +117,6 @@ func (m *MemoryStore) Forget(_ context.Context, group string, from time.Time) (i
 	return n, nil
 }
 
-// Dialect is the SQL database behind an SQLStore.
-type Dialect int
-
-const (
-	// SQLite is modernc.org/sqlite (driver "sqlite").
-	SQLite Dialect = iota + 1
-	// Postgres is PostgreSQL 15+ through pgx's database/sql driver.
-	Postgres
-)
-
 // SQLStore is a Store in SQLite or PostgreSQL, in the table
 // subscriber_applied (group, event id, record time). A business system can
 // keep it in its own database, beside the data its handlers write.
@@ -141,41 +135,19 @@ func NewSQLStore(db *sql.DB) (*SQLStore, error) {
 	return &SQLStore{db: db}, nil
 }
 
-// MigrateSQLStore creates the store's table if it does not exist. It is
-// idempotent and safe to run from several processes at once.
-func MigrateSQLStore(ctx context.Context, db *sql.DB, d Dialect) error {
-	if d != SQLite && d != Postgres {
-		return fmt.Errorf("migrate subscriber store: unknown dialect %d", d)
-	}
-	tx, err := db.BeginTx(ctx, nil)
+//go:embed migrations
+var migrations embed.FS
+
+// MigrateSQLStore brings the store's table to its newest version
+// (sqldb.Migrate, namespace "subscriber"); a table made by an earlier
+// release is adopted. It is idempotent and safe to run from several
+// processes at once.
+func MigrateSQLStore(ctx context.Context, db *sql.DB, d sqldb.Dialect) error {
+	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
-		return fmt.Errorf("migrate subscriber store: begin: %w", err)
+		return fmt.Errorf("migrate subscriber store: %w", err)
 	}
-	defer func() { _ = tx.Rollback() }()
-	if d == Postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7295113)`); err != nil {
-			return fmt.Errorf("migrate subscriber store: lock: %w", err)
-		}
-	}
-	for _, stmt := range []string{
-		`CREATE TABLE IF NOT EXISTS subscriber_applied (
-			group_id TEXT NOT NULL,
-			event_id TEXT NOT NULL,
-			record_time BIGINT NOT NULL,
-			applied_at BIGINT NOT NULL,
-			PRIMARY KEY (group_id, event_id)
-		)`,
-		`CREATE INDEX IF NOT EXISTS subscriber_applied_time ON subscriber_applied (group_id, record_time)`,
-		`CREATE INDEX IF NOT EXISTS subscriber_applied_pruned ON subscriber_applied (group_id, applied_at)`,
-	} {
-		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("migrate subscriber store: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("migrate subscriber store: commit: %w", err)
-	}
-	return nil
+	return sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "subscriber", FS: sub, Adopt: sqldb.AdoptTable("subscriber_applied")})
 }
 
 // Seen implements Store.

@@ -6,15 +6,13 @@ import (
 	"path/filepath"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
-	_ "modernc.org/sqlite"             // registers "sqlite"
-
 	"github.com/samnav/samnav/pkg/pgtest"
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/pkg/subscriber"
 	"github.com/samnav/samnav/pkg/subscriber/subscribertest"
 )
 
-func sqlStore(t testing.TB, db *sql.DB, d subscriber.Dialect) subscriber.Store {
+func sqlStore(t testing.TB, db *sql.DB, d sqldb.Dialect) subscriber.Store {
 	t.Helper()
 	for range 2 { // migrating twice is a no-op
 		if err := subscriber.MigrateSQLStore(context.Background(), db, d); err != nil {
@@ -30,13 +28,12 @@ func sqlStore(t testing.TB, db *sql.DB, d subscriber.Dialect) subscriber.Store {
 
 func sqliteStore(t testing.TB) subscriber.Store {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "applied.db")+
-		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate")
+	db, d, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "applied.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return sqlStore(t, db, subscriber.SQLite)
+	return sqlStore(t, db, d)
 }
 
 func TestMemoryStore(t *testing.T) {
@@ -50,11 +47,11 @@ func TestSQLiteStore(t *testing.T) {
 func TestPostgresStore(t *testing.T) {
 	cluster := pgtest.Start(t)
 	subscribertest.RunStore(t, func(t *testing.T) subscriber.Store {
-		db, err := sql.Open("pgx", cluster.NewDatabase(t))
+		db, d, err := sqldb.Open(cluster.NewDatabase(t))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		return sqlStore(t, db, subscriber.Postgres)
+		return sqlStore(t, db, d)
 	})
 }

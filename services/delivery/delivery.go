@@ -31,6 +31,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth/authsql"
 	"github.com/samnav/samnav/pkg/avroserde"
 	"github.com/samnav/samnav/pkg/kafkaauth"
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
@@ -57,8 +58,15 @@ const DefaultAddr = ":8083"
 type Config struct {
 	// Addr is the listen address; "" means DefaultAddr, ":0" a free port.
 	Addr string
-	// Driver is "sqlite" (default) or "postgres"; DSN the database (for
-	// sqlite without DSN, DataDir/delivery.db).
+	// Database is the database URL (see pkg/sqldb): sqlite:PATH or
+	// postgres://... When empty, Driver and DSN, the settings of earlier
+	// releases, name it, or else it is the SQLite file DataDir/delivery.db
+	// (sqldb.Resolve). On SQLite the webhook queue and the feed log are
+	// files of their own: DataDir/webhook.db and DataDir/feed.db, or
+	// without DataDir beside the database (delivery-webhook.db).
+	Database string
+	// Driver is "sqlite" (default) or "postgres", and DSN the database:
+	// the older form of Database.
 	Driver  string
 	DSN     string
 	DataDir string
@@ -92,17 +100,8 @@ type Config struct {
 // the rule.
 func (c Config) Validate() error {
 	var errs []error
-	switch c.Driver {
-	case "", DriverSQLite:
-		if c.DSN == "" && c.DataDir == "" {
-			errs = append(errs, errors.New("DSN or DataDir: one is required for driver sqlite"))
-		}
-	case DriverPostgres:
-		if c.DSN == "" {
-			errs = append(errs, errors.New("DSN: required for driver postgres"))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("Driver: %q is not sqlite or postgres", c.Driver))
+	if _, err := c.databaseURL(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Addr != "" {
 		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
@@ -173,7 +172,9 @@ type Server struct {
 	// extraDBs are the webhook and feed databases when they are not db
 	// (SQLite keeps them in files of their own beside delivery.db).
 	extraDBs []*sql.DB
-	changed  chan struct{}
+	// dbFile is the SQLite file of db ("" on PostgreSQL).
+	dbFile  string
+	changed chan struct{}
 
 	mu     sync.Mutex
 	http   *http.Server
@@ -215,21 +216,25 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 		}
 		schemas[c.ID] = string(text)
 	}
-	driver, dsn := cfg.Driver, cfg.DSN
-	if driver == "" {
-		driver = DriverSQLite
+	url, err := cfg.databaseURL()
+	if err != nil {
+		return nil, fmt.Errorf("delivery config: %w", err)
 	}
-	if driver == DriverSQLite && dsn == "" {
+	loc, err := sqldb.Parse(url)
+	if err != nil {
+		return nil, fmt.Errorf("delivery config: %w", err)
+	}
+	if cfg.DataDir != "" {
 		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 			return nil, fmt.Errorf("create data dir: %w", err)
 		}
-		dsn = filepath.Join(cfg.DataDir, "delivery.db")
 	}
-	db, d, err := sqlstore.Open(driver, dsn)
+	db, err := loc.Open()
 	if err != nil {
 		return nil, err
 	}
-	s.db = db
+	d := loc.Dialect
+	s.db, s.dbFile = db, loc.File
 	if err := s.init(ctx, d, m, schemas, deps); err != nil {
 		if cerr := db.Close(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("close database: %w", cerr))
@@ -248,18 +253,17 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 // PostgreSQL the delivery database; on SQLite a file of its own beside
 // delivery.db (SQLite has one writer at a time; the webhook queue and the
 // feed log each write with every event).
-func (s *Server) channelDB(ctx context.Context, d sqlstore.Dialect, name string) (*sql.DB, bool, error) {
-	if d == sqlstore.Postgres {
+func (s *Server) channelDB(ctx context.Context, d sqldb.Dialect, name string) (*sql.DB, bool, error) {
+	if d == sqldb.Postgres {
 		return s.db, false, nil
 	}
 	var path string
 	if s.cfg.DataDir != "" {
 		path = filepath.Join(s.cfg.DataDir, name+".db")
 	} else {
-		base := strings.TrimPrefix(strings.SplitN(s.cfg.DSN, "?", 2)[0], "file:")
-		path = strings.TrimSuffix(base, filepath.Ext(base)) + "-" + name + ".db"
+		path = strings.TrimSuffix(s.dbFile, filepath.Ext(s.dbFile)) + "-" + name + ".db"
 	}
-	db, _, err := whsql.Open(DriverSQLite, path)
+	db, _, err := sqldb.Open("sqlite:" + path)
 	if err != nil {
 		return nil, false, fmt.Errorf("open %s database: %w", name, err)
 	}
@@ -311,11 +315,8 @@ func randomKey() ([]byte, error) {
 }
 
 // channels builds the webhook and feed channels on their SQL stores.
-func (s *Server) channels(ctx context.Context, d sqlstore.Dialect, deps Deps) error {
-	whDialect, feedDialect := whsql.SQLite, feed.SQLite
-	if d == sqlstore.Postgres {
-		whDialect, feedDialect = whsql.Postgres, feed.Postgres
-	}
+func (s *Server) channels(ctx context.Context, d sqldb.Dialect, deps Deps) error {
+	whDialect, feedDialect := d, d
 	whDB, _, err := s.channelDB(ctx, d, "webhook")
 	if err != nil {
 		return err
@@ -363,7 +364,7 @@ func (s *Server) channels(ctx context.Context, d sqlstore.Dialect, deps Deps) er
 	return nil
 }
 
-func (s *Server) init(ctx context.Context, d sqlstore.Dialect, m *model.Model, schemas map[string]string, deps Deps) error {
+func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, schemas map[string]string, deps Deps) error {
 	st, err := sqlstore.New(ctx, s.db, d)
 	if err != nil {
 		return err
@@ -385,7 +386,7 @@ func (s *Server) init(ctx context.Context, d sqlstore.Dialect, m *model.Model, s
 	}
 	authn := deps.Authenticator
 	if authn == nil {
-		ts, err := authsql.New(ctx, s.db)
+		ts, err := authsql.New(ctx, s.db, d)
 		if err != nil {
 			return fmt.Errorf("token store: %w", err)
 		}
@@ -659,7 +660,10 @@ func (s *Server) closeAfter(err error) error {
 
 // Environment variables read by LoadConfig.
 const (
-	EnvAddr        = "SAMNAV_DELIVERY_ADDR"
+	EnvAddr = "SAMNAV_DELIVERY_ADDR"
+	// EnvDatabase is the database URL (Config.Database); EnvDriver and
+	// EnvDSN are its older form, still read.
+	EnvDatabase    = "SAMNAV_DELIVERY_DATABASE"
 	EnvDriver      = "SAMNAV_DELIVERY_DRIVER"
 	EnvDSN         = "SAMNAV_DELIVERY_DSN"
 	EnvDataDir     = "SAMNAV_DELIVERY_DATA_DIR"
@@ -674,7 +678,7 @@ const (
 // LoadConfig reads a Config from the environment through getenv. It does
 // not validate: call Validate.
 func LoadConfig(getenv func(string) string) Config {
-	c := Config{Kafka: kafkaauth.LoadConfig(getenv, "SAMNAV_"), Addr: getenv(EnvAddr), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir), RegistryURL: getenv(EnvRegistryURL),
+	c := Config{Kafka: kafkaauth.LoadConfig(getenv, "SAMNAV_"), Addr: getenv(EnvAddr), Database: getenv(EnvDatabase), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir), RegistryURL: getenv(EnvRegistryURL),
 		WebhookAllowPrivate: getenv(EnvWebhookAllowPrivate) == "true", FeedCursorKey: []byte(getenv(EnvFeedCursorKey))}
 	for _, b := range strings.Split(getenv(EnvBrokers), ",") {
 		if b = strings.TrimSpace(b); b != "" {
@@ -682,6 +686,11 @@ func LoadConfig(getenv func(string) string) Config {
 		}
 	}
 	return c
+}
+
+// databaseURL is the database Config names (sqldb.Resolve).
+func (c Config) databaseURL() (string, error) {
+	return sqldb.Resolve(c.Database, c.Driver, c.DSN, c.DataDir, "delivery.db")
 }
 
 var (

@@ -18,7 +18,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +34,7 @@ import (
 	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/pkg/outbox"
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/masterdata/internal/event"
 	"github.com/samnav/samnav/services/masterdata/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/masterdata/internal/transport/httpapi"
@@ -59,10 +59,16 @@ type Service = record.Service
 type Config struct {
 	// Addr is the listen address; "" means DefaultAddr, ":0" a free port.
 	Addr string
-	// Driver is "sqlite" (default) or "postgres".
+	// Database is the database URL (see pkg/sqldb): sqlite:PATH or
+	// postgres://... When empty, Driver and DSN, the settings of earlier
+	// releases, name it, or else it is the SQLite file
+	// DataDir/masterdata.db (sqldb.Resolve).
+	Database string
+	// Driver is "sqlite" (default) or "postgres"; the older form of
+	// Database, with DSN.
 	Driver string
 	// DSN is the database: a pgx connection string for postgres, a file
-	// path for sqlite. For sqlite without DSN, DataDir/masterdata.db.
+	// path for sqlite.
 	DSN     string
 	DataDir string
 	// RegistryURL is the schema registry events are encoded against;
@@ -95,17 +101,8 @@ type Config struct {
 // the rule.
 func (c Config) Validate() error {
 	var errs []error
-	switch c.Driver {
-	case "", DriverSQLite:
-		if c.DSN == "" && c.DataDir == "" {
-			errs = append(errs, errors.New("DSN or DataDir: one is required for driver sqlite"))
-		}
-	case DriverPostgres:
-		if c.DSN == "" {
-			errs = append(errs, errors.New("DSN: required for driver postgres"))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("Driver: %q is not sqlite or postgres", c.Driver))
+	if _, err := c.databaseURL(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Addr != "" {
 		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
@@ -146,7 +143,7 @@ type Server struct {
 	cfg     Config
 	logger  *slog.Logger
 	db      *sql.DB
-	dialect sqlstore.Dialect
+	dialect sqldb.Dialect
 	model   *model.Model
 	store   *sqlstore.Store
 	events  *event.Builder
@@ -185,17 +182,11 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 		}
 		s.model = m
 	}
-	driver, dsn := cfg.Driver, cfg.DSN
-	if driver == "" {
-		driver = DriverSQLite
+	url, err := cfg.databaseURL()
+	if err != nil {
+		return nil, fmt.Errorf("masterdata config: %w", err)
 	}
-	if driver == DriverSQLite && dsn == "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-			return nil, fmt.Errorf("create data dir: %w", err)
-		}
-		dsn = filepath.Join(cfg.DataDir, "masterdata.db")
-	}
-	db, d, err := sqlstore.Open(driver, dsn)
+	db, d, err := sqldb.Open(url)
 	if err != nil {
 		return nil, err
 	}
@@ -209,11 +200,13 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	return s, nil
 }
 
+// databaseURL is the database Config names (sqldb.Resolve).
+func (c Config) databaseURL() (string, error) {
+	return sqldb.Resolve(c.Database, c.Driver, c.DSN, c.DataDir, "masterdata.db")
+}
+
 func (s *Server) init(ctx context.Context, deps Deps) error {
-	od := outbox.SQLite
-	if s.dialect == sqlstore.Postgres {
-		od = outbox.Postgres
-	}
+	od := s.dialect
 	if err := sqlstore.Migrate(ctx, s.db, s.dialect); err != nil {
 		return fmt.Errorf("migrate store: %w", err)
 	}
@@ -245,7 +238,7 @@ func (s *Server) init(ctx context.Context, deps Deps) error {
 	s.svc = record.NewService(st, s.model, record.ServiceOptions{Logger: s.logger})
 	authn := deps.Authenticator
 	if authn == nil {
-		ts, err := authsql.New(ctx, s.db)
+		ts, err := authsql.New(ctx, s.db, s.dialect)
 		if err != nil {
 			return fmt.Errorf("token store: %w", err)
 		}
@@ -492,7 +485,10 @@ func (s *Server) closeAfter(err error) error {
 
 // Environment variables read by LoadConfig.
 const (
-	EnvAddr         = "SAMNAV_MASTERDATA_ADDR"
+	EnvAddr = "SAMNAV_MASTERDATA_ADDR"
+	// EnvDatabase is the database URL (Config.Database); EnvDriver and
+	// EnvDSN are its older form, still read.
+	EnvDatabase     = "SAMNAV_MASTERDATA_DATABASE"
 	EnvDriver       = "SAMNAV_MASTERDATA_DRIVER"
 	EnvDSN          = "SAMNAV_MASTERDATA_DSN"
 	EnvDataDir      = "SAMNAV_MASTERDATA_DATA_DIR"
@@ -508,7 +504,7 @@ const (
 // that cannot be parsed is an error naming its variable; everything else is
 // left to Validate.
 func LoadConfig(getenv func(string) string) (Config, error) {
-	c := Config{Kafka: kafkaauth.LoadConfig(getenv, "SAMNAV_"), Addr: getenv(EnvAddr), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir),
+	c := Config{Kafka: kafkaauth.LoadConfig(getenv, "SAMNAV_"), Addr: getenv(EnvAddr), Database: getenv(EnvDatabase), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir),
 		RegistryURL: getenv(EnvRegistryURL), EnsureTopics: getenv(EnvEnsureTopics) == "true"}
 	for _, b := range strings.Split(getenv(EnvBrokers), ",") {
 		if b = strings.TrimSpace(b); b != "" {

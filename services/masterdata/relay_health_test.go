@@ -16,6 +16,7 @@ import (
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/pkg/outbox"
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/masterdata"
 )
 
@@ -91,7 +92,7 @@ func TestRelayBlockedByForeignTopicIsReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := outbox.Append(ctx, tx, outbox.SQLite, outbox.Entry{Topic: foreign, Key: []byte("k"), Value: []byte("v"), EventID: "foreign-1"}); err != nil {
+	if err := outbox.Append(ctx, tx, sqldb.SQLite, outbox.Entry{Topic: foreign, Key: []byte("k"), Value: []byte("v"), EventID: "foreign-1"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {

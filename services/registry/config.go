@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/registry/internal/schemas"
 )
 
@@ -14,7 +15,13 @@ type Config struct {
 	// Addr is the listen address; default ":8081". ":0" picks a free port
 	// (see Server.Addr).
 	Addr string
-	// Driver is "sqlite" or "postgres".
+	// Database is the database URL (see pkg/sqldb): sqlite:PATH or
+	// postgres://... When empty, Driver and DSN, the settings of earlier
+	// releases, name it, or else it is the SQLite file
+	// DataDir/registry.db (sqldb.Resolve).
+	Database string
+	// Driver is "sqlite" or "postgres": with DSN, the older form of
+	// Database.
 	Driver string
 	// DSN is the database: a PostgreSQL connection string for "postgres",
 	// or a file path for "sqlite".
@@ -34,6 +41,11 @@ type Config struct {
 	// Authorizer authorizes writes. Required; use AllowAllWrites{} to
 	// leave writes open on purpose.
 	Authorizer Authorizer
+}
+
+// databaseURL is the database c names (sqldb.Resolve).
+func (c Config) databaseURL() (string, error) {
+	return sqldb.Resolve(c.Database, c.Driver, c.DSN, c.DataDir, "registry.db")
 }
 
 // Seed is a schema to register under Subject at start-up.
@@ -66,19 +78,10 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	var errs []error
-	switch c.Driver {
-	case DriverSQLite:
-		if c.DSN == "" && c.DataDir == "" {
-			errs = append(errs, errors.New("DSN or DataDir: one is required for driver sqlite"))
-		}
-	case DriverPostgres:
-		if c.DSN == "" {
-			errs = append(errs, errors.New("DSN: required for driver postgres"))
-		}
-	case "":
-		errs = append(errs, errors.New(`Driver: required, "sqlite" or "postgres"`))
-	default:
-		errs = append(errs, fmt.Errorf(`Driver: %q is not "sqlite" or "postgres"`, c.Driver))
+	if c.Database == "" && c.Driver == "" {
+		errs = append(errs, errors.New(`Database or Driver: one is required; Driver is "sqlite" or "postgres"`))
+	} else if _, err := c.databaseURL(); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := schemas.ParseLevel(c.DefaultCompatibility); err != nil {
 		errs = append(errs, fmt.Errorf("DefaultCompatibility: %q is not one of NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE", c.DefaultCompatibility))
@@ -102,7 +105,10 @@ func (c Config) Validate() error {
 
 // Environment variables read by LoadConfig.
 const (
-	EnvAddr                 = "SAMNAV_REGISTRY_ADDR"
+	EnvAddr = "SAMNAV_REGISTRY_ADDR"
+	// EnvDatabase is the database URL (Config.Database); EnvDriver and
+	// EnvDSN are its older form, still read.
+	EnvDatabase             = "SAMNAV_REGISTRY_DATABASE"
 	EnvDriver               = "SAMNAV_REGISTRY_DRIVER"
 	EnvDSN                  = "SAMNAV_REGISTRY_DSN"
 	EnvDataDir              = "SAMNAV_REGISTRY_DATA_DIR"
@@ -121,12 +127,13 @@ const (
 func LoadConfig(getenv func(string) string) (Config, error) {
 	cfg := Config{
 		Addr:                 getenv(EnvAddr),
+		Database:             getenv(EnvDatabase),
 		Driver:               getenv(EnvDriver),
 		DSN:                  getenv(EnvDSN),
 		DataDir:              getenv(EnvDataDir),
 		DefaultCompatibility: getenv(EnvDefaultCompatibility),
 	}
-	if cfg.Driver == "" {
+	if cfg.Driver == "" && cfg.Database == "" {
 		cfg.Driver = DriverSQLite
 	}
 	tokens, basic := splitList(getenv(EnvTokens)), splitList(getenv(EnvBasicAuth))

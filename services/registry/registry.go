@@ -29,10 +29,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/registry/internal/schemas"
 	"github.com/samnav/samnav/services/registry/internal/store"
 	"github.com/samnav/samnav/services/registry/internal/store/sqlstore"
@@ -74,8 +74,10 @@ type Server struct {
 	cfg   Config
 	log   *slog.Logger
 	store store.Store
-	svc   schemas.Service
-	http  *http.Server
+	// dialect is the database's, for the start-up log line.
+	dialect sqldb.Dialect
+	svc     schemas.Service
+	http    *http.Server
 
 	mu       sync.Mutex
 	listener net.Listener
@@ -97,21 +99,17 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	log = log.With("component", "registry")
 	ctx := context.Background()
 
-	var (
-		st  store.Store
-		err error
-	)
-	switch cfg.Driver {
-	case DriverSQLite:
-		path := cfg.DSN
-		if path == "" {
-			path = filepath.Join(cfg.DataDir, "registry.db")
-		}
-		st, err = sqlstore.OpenSQLite(ctx, path)
-	case DriverPostgres:
-		st, err = sqlstore.OpenPostgres(ctx, cfg.DSN)
-	}
+	url, err := cfg.databaseURL() // checked by Validate
 	if err != nil {
+		return nil, err
+	}
+	db, d, err := sqldb.Open(url)
+	if err != nil {
+		return nil, fmt.Errorf("open registry store: %w", err)
+	}
+	var st store.Store
+	if st, err = sqlstore.New(ctx, db, d); err != nil {
+		_ = db.Close()
 		return nil, fmt.Errorf("open registry store: %w", err)
 	}
 	level, _ := schemas.ParseLevel(cfg.DefaultCompatibility) // checked by Validate
@@ -124,7 +122,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		}
 		log.Debug("seeded schema", "subject", seed.Subject, "id", id)
 	}
-	s := &Server{cfg: cfg, log: log, store: st, svc: svc, done: make(chan error, 1)}
+	s := &Server{cfg: cfg, log: log, store: st, dialect: d, svc: svc, done: make(chan error, 1)}
 	s.http = &http.Server{
 		Handler:           rest.NewHandler(svc, cfg.Authorizer, log),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -153,7 +151,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
 	s.listener = l
-	s.log.Info("registry listening", "addr", l.Addr().String(), "driver", s.cfg.Driver)
+	s.log.Info("registry listening", "addr", l.Addr().String(), "database", s.dialect.String())
 	go func() {
 		if err := s.http.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.done <- err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -19,7 +18,6 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
-	_ "modernc.org/sqlite" // the token store's driver
 
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/model"
@@ -28,6 +26,7 @@ import (
 	"github.com/samnav/samnav/pkg/avroserde"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/kafkaauth"
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/console"
 	"github.com/samnav/samnav/services/delivery"
@@ -352,12 +351,12 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 
 // openTokens opens the API token store, data/auth.db.
 func (h *devHub) openTokens(ctx context.Context) (*auth.Tokens, error) {
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(h.cfg.DataDir, "auth.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	db, d, err := sqldb.Open("sqlite:" + filepath.Join(h.cfg.DataDir, "auth.db"))
 	if err != nil {
 		return nil, fmt.Errorf("open token store: %w", err)
 	}
 	h.closers = append(h.closers, db.Close)
-	store, err := authsql.New(ctx, db)
+	store, err := authsql.New(ctx, db, d)
 	if err != nil {
 		return nil, fmt.Errorf("open token store: %w", err)
 	}

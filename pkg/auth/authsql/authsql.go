@@ -6,26 +6,20 @@ package authsql
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"time"
 
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/sqldb"
 )
 
-const schema = `CREATE TABLE IF NOT EXISTS auth_tokens (
-	id         TEXT PRIMARY KEY,
-	subject    TEXT NOT NULL,
-	kind       TEXT NOT NULL,
-	name       TEXT NOT NULL,
-	grants     TEXT NOT NULL,
-	hash       TEXT NOT NULL,
-	created_at BIGINT NOT NULL,
-	expires_at BIGINT NOT NULL DEFAULT 0,
-	revoked_at BIGINT NOT NULL DEFAULT 0
-)`
+//go:embed migrations
+var migrations embed.FS
 
 // Store is an auth.TokenStore on a *sql.DB.
 type Store struct {
@@ -34,9 +28,15 @@ type Store struct {
 
 var _ auth.TokenStore = (*Store)(nil)
 
-// New returns a store on db, creating its table if it does not exist.
-func New(ctx context.Context, db *sql.DB) (*Store, error) {
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+// New brings the token table in db to its newest version (sqldb.Migrate,
+// namespace "auth"; a table made by an earlier release is adopted) and
+// returns a store on it.
+func New(ctx context.Context, db *sql.DB, d sqldb.Dialect) (*Store, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("migrate auth_tokens: %w", err)
+	}
+	if err := sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "auth", FS: sub, Adopt: sqldb.AdoptTable("auth_tokens")}); err != nil {
 		return nil, fmt.Errorf("migrate auth_tokens: %w", err)
 	}
 	return &Store{db: db}, nil

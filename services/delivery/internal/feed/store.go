@@ -3,12 +3,16 @@ package feed
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 )
 
@@ -93,27 +97,6 @@ type Store interface {
 	SetShape(ctx context.Context, sub, shape string) error
 }
 
-// Dialect is the SQL database behind an SQLStore.
-type Dialect int
-
-const (
-	// SQLite is modernc.org/sqlite (driver "sqlite"). Open it with
-	// _txlock=immediate, WAL and a busy_timeout, as the other Samnav stores.
-	SQLite Dialect = iota + 1
-	// Postgres is PostgreSQL 15+ through pgx's database/sql driver.
-	Postgres
-)
-
-func (d Dialect) String() string {
-	switch d {
-	case SQLite:
-		return "sqlite"
-	case Postgres:
-		return "postgres"
-	}
-	return fmt.Sprintf("dialect(%d)", int(d))
-}
-
 // SQLStore is a Store in SQLite or PostgreSQL, in three tables:
 // feed_heads (a subscription's newest position), feed_log (the change log)
 // and feed_state (the current state per record).
@@ -127,7 +110,7 @@ func (d Dialect) String() string {
 // subscriptions do not wait for each other.
 type SQLStore struct {
 	db      *sql.DB
-	dialect Dialect
+	dialect sqldb.Dialect
 	// writeMu serialises writers on SQLite, which allows one at a time.
 	writeMu sync.Mutex
 }
@@ -135,9 +118,9 @@ type SQLStore struct {
 var _ Store = (*SQLStore)(nil)
 
 // NewSQLStore returns a store on db, which must have been migrated.
-func NewSQLStore(db *sql.DB, d Dialect) (*SQLStore, error) {
-	if d != SQLite && d != Postgres {
-		return nil, fmt.Errorf("new feed store: unknown dialect %v", d)
+func NewSQLStore(db *sql.DB, d sqldb.Dialect) (*SQLStore, error) {
+	if err := d.Valid(); err != nil {
+		return nil, fmt.Errorf("new feed store: %w", err)
 	}
 	if db == nil {
 		return nil, errors.New("new feed store: db is nil")
@@ -145,98 +128,65 @@ func NewSQLStore(db *sql.DB, d Dialect) (*SQLStore, error) {
 	return &SQLStore{db: db, dialect: d}, nil
 }
 
-var schema = []string{
-	`CREATE TABLE IF NOT EXISTS feed_heads (
-		subscription_id TEXT PRIMARY KEY,
-		position BIGINT NOT NULL
-	)`,
-	`CREATE TABLE IF NOT EXISTS feed_log (
-		subscription_id TEXT NOT NULL,
-		position BIGINT NOT NULL,
-		concept TEXT NOT NULL,
-		record_key TEXT NOT NULL,
-		event_id TEXT NOT NULL,
-		type TEXT NOT NULL,
-		event_time TEXT NOT NULL,
-		revision BIGINT NOT NULL,
-		ended_at TEXT,
-		state TEXT,
-		trace TEXT NOT NULL,
-		stored_at BIGINT NOT NULL DEFAULT 0,
-		PRIMARY KEY (subscription_id, position)
-	)`,
-	`CREATE UNIQUE INDEX IF NOT EXISTS feed_log_event ON feed_log (subscription_id, event_id)`,
-	`CREATE TABLE IF NOT EXISTS feed_state (
-		subscription_id TEXT NOT NULL,
-		record_key TEXT NOT NULL,
-		position BIGINT NOT NULL,
-		concept TEXT NOT NULL,
-		event_id TEXT NOT NULL,
-		type TEXT NOT NULL,
-		event_time TEXT NOT NULL,
-		revision BIGINT NOT NULL,
-		ended_at TEXT,
-		state TEXT,
-		trace TEXT NOT NULL,
-		PRIMARY KEY (subscription_id, record_key)
-	)`,
-	`CREATE TABLE IF NOT EXISTS feed_shapes (
-		subscription_id TEXT PRIMARY KEY,
-		shape TEXT NOT NULL
-	)`,
+//go:embed migrations
+var migrations embed.FS
+
+// Migrate brings the feed tables to the newest version (sqldb.Migrate,
+// namespace "feed"). It is idempotent and safe to run from several
+// processes at once. Tables made by a release before versioned migrations
+// are adopted as version 1.
+func Migrate(ctx context.Context, db *sql.DB, d sqldb.Dialect) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrate feed: %w", err)
+	}
+	return sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "feed", FS: sub, Adopt: adopt})
 }
 
-// Migrate creates the feed tables if they do not exist. It is idempotent
-// and safe to run from several processes at once.
-func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
-	tx, err := db.BeginTx(ctx, nil)
+// adopt recognises the tables of releases before versioned migrations and
+// brings them to version 1. Those releases created every table and index
+// IF NOT EXISTS on each start and added feed_log.stored_at later, so a
+// database from any of them is version 1 after the column is added and
+// version 1's file is run with IF NOT EXISTS.
+func adopt(ctx context.Context, tx *sql.Tx, d sqldb.Dialect) (bool, error) {
+	ok, err := sqldb.TableExists(ctx, tx, d, "feed_log")
+	if err != nil || !ok {
+		return false, err
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+columnsOf(d)+` WHERE name = 'stored_at'`).Scan(&n); err != nil {
+		return false, fmt.Errorf("look for feed_log.stored_at: %w", err)
+	}
+	if n == 0 {
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE feed_log ADD COLUMN stored_at BIGINT NOT NULL DEFAULT 0`); err != nil {
+			return false, fmt.Errorf("add feed_log.stored_at: %w", err)
+		}
+	}
+	v1, err := migrations.ReadFile("migrations/" + d.String() + "/0001_feed.sql")
 	if err != nil {
-		return fmt.Errorf("migrate feed: begin: %w", err)
+		return false, fmt.Errorf("read version 1: %w", err)
 	}
-	defer func() { _ = tx.Rollback() }()
-	if d == Postgres {
-		// Concurrent CREATE TABLE IF NOT EXISTS can still collide in
-		// PostgreSQL's catalog; one migrator at a time.
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7295112)`); err != nil {
-			return fmt.Errorf("migrate feed: lock: %w", err)
-		}
+	ddl := strings.NewReplacer("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ",
+		"CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ",
+		"CREATE UNIQUE INDEX ", "CREATE UNIQUE INDEX IF NOT EXISTS ").Replace(string(v1))
+	if _, err := tx.ExecContext(ctx, ddl); err != nil {
+		return false, fmt.Errorf("bring feed tables to version 1: %w", err)
 	}
-	for _, stmt := range schema {
-		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("migrate feed: %w", err)
-		}
+	return true, nil
+}
+
+// columnsOf is a relation of feed_log's column names (column "name").
+func columnsOf(d sqldb.Dialect) string {
+	if d == sqldb.Postgres {
+		return `(SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'feed_log' AND table_schema = ANY (current_schemas(false))) c`
 	}
-	// stored_at (when the entry was stored, Unix microseconds; 0 for
-	// entries stored before it existed) came after the first release.
-	addStoredAt := `ALTER TABLE feed_log ADD COLUMN IF NOT EXISTS stored_at BIGINT NOT NULL DEFAULT 0`
-	if d == SQLite {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('feed_log') WHERE name = 'stored_at'`).Scan(&n); err != nil {
-			return fmt.Errorf("migrate feed: %w", err)
-		}
-		addStoredAt = ""
-		if n == 0 {
-			addStoredAt = `ALTER TABLE feed_log ADD COLUMN stored_at BIGINT NOT NULL DEFAULT 0`
-		}
-	}
-	for _, stmt := range []string{addStoredAt, `CREATE INDEX IF NOT EXISTS feed_log_stored ON feed_log (stored_at)`} {
-		if stmt == "" {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("migrate feed: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("migrate feed: commit: %w", err)
-	}
-	return nil
+	return `pragma_table_info('feed_log')`
 }
 
 // Key ordering must be byte order on both databases, whatever the
 // PostgreSQL database's collation.
 func (s *SQLStore) keyOrder() string {
-	if s.dialect == Postgres {
+	if s.dialect == sqldb.Postgres {
 		return `record_key COLLATE "C"`
 	}
 	return `record_key`
@@ -244,7 +194,7 @@ func (s *SQLStore) keyOrder() string {
 
 // Append implements Store.
 func (s *SQLStore) Append(ctx context.Context, e Entry) (int64, bool, error) {
-	if s.dialect == SQLite {
+	if s.dialect == sqldb.SQLite {
 		s.writeMu.Lock()
 		defer s.writeMu.Unlock()
 	}
@@ -353,7 +303,7 @@ func (s *SQLStore) AppendBatch(ctx context.Context, es []Entry) (int, error) {
 			return 0, fmt.Errorf("append feed batch: entry %d is of subscription %q, entry 0 of %q", i, e.SubscriptionID, sub)
 		}
 	}
-	if s.dialect == SQLite {
+	if s.dialect == sqldb.SQLite {
 		s.writeMu.Lock()
 		defer s.writeMu.Unlock()
 	}
@@ -484,7 +434,7 @@ func scanEntries(rows *sql.Rows) ([]Entry, error) {
 
 // Purge implements Store.
 func (s *SQLStore) Purge(ctx context.Context, sub string) error {
-	if s.dialect == SQLite {
+	if s.dialect == sqldb.SQLite {
 		s.writeMu.Lock()
 		defer s.writeMu.Unlock()
 	}
@@ -511,7 +461,7 @@ func (s *SQLStore) Purge(ctx context.Context, sub string) error {
 
 // Prune implements Store.
 func (s *SQLStore) Prune(ctx context.Context, before time.Time) (int64, error) {
-	if s.dialect == SQLite {
+	if s.dialect == sqldb.SQLite {
 		s.writeMu.Lock()
 		defer s.writeMu.Unlock()
 	}
@@ -542,7 +492,7 @@ func (s *SQLStore) Shape(ctx context.Context, sub string) (string, error) {
 
 // SetShape implements Store.
 func (s *SQLStore) SetShape(ctx context.Context, sub, shape string) error {
-	if s.dialect == SQLite {
+	if s.dialect == sqldb.SQLite {
 		s.writeMu.Lock()
 		defer s.writeMu.Unlock()
 	}

@@ -7,19 +7,15 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
-	_ "modernc.org/sqlite"             // registers "sqlite"
-
 	"github.com/samnav/samnav/pkg/pgtest"
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
 	"github.com/samnav/samnav/services/delivery/internal/feed/feedtest"
 )
 
 func openSQLite(t testing.TB) *sql.DB {
 	t.Helper()
-	dsn := "file:" + filepath.Join(t.TempDir(), "feed.db") +
-		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
+	db, _, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "feed.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +23,7 @@ func openSQLite(t testing.TB) *sql.DB {
 	return db
 }
 
-func migrated(t testing.TB, db *sql.DB, d feed.Dialect) feed.Store {
+func migrated(t testing.TB, db *sql.DB, d sqldb.Dialect) feed.Store {
 	t.Helper()
 	ctx := context.Background()
 	for range 2 { // migrating twice is a no-op
@@ -43,7 +39,7 @@ func migrated(t testing.TB, db *sql.DB, d feed.Dialect) feed.Store {
 }
 
 func newSQLiteStore(t testing.TB) feed.Store {
-	return migrated(t, openSQLite(t), feed.SQLite)
+	return migrated(t, openSQLite(t), sqldb.SQLite)
 }
 
 func TestSQLiteStore(t *testing.T) {
@@ -53,12 +49,12 @@ func TestSQLiteStore(t *testing.T) {
 func TestPostgresStore(t *testing.T) {
 	cluster := pgtest.Start(t)
 	feedtest.Run(t, func(t *testing.T) feed.Store {
-		db, err := sql.Open("pgx", cluster.NewDatabase(t))
+		db, _, err := sqldb.Open(cluster.NewDatabase(t))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		return migrated(t, db, feed.Postgres)
+		return migrated(t, db, sqldb.Postgres)
 	})
 }
 
@@ -82,7 +78,7 @@ func TestMigrateAddsStoredAt(t *testing.T) {
 	if _, err := db.ExecContext(ctx, `INSERT INTO feed_heads VALUES ('a', 1)`); err != nil {
 		t.Fatal(err)
 	}
-	s := migrated(t, db, feed.SQLite)
+	s := migrated(t, db, sqldb.SQLite)
 	if _, _, err := s.Append(ctx, feed.Entry{SubscriptionID: "a", Concept: "person", Key: "k", EventID: "e2", Type: "changed", Revision: 2, State: []byte(`{}`)}); err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/kafkatopics"
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
@@ -138,10 +139,10 @@ func startNarrowHub(t *testing.T, ctx context.Context) *narrowHub {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := feed.Migrate(ctx, db, feed.SQLite); err != nil {
+	if err := feed.Migrate(ctx, db, sqldb.SQLite); err != nil {
 		t.Fatal(err)
 	}
-	fs, err := feed.NewSQLStore(db, feed.SQLite)
+	fs, err := feed.NewSQLStore(db, sqldb.SQLite)
 	if err != nil {
 		t.Fatal(err)
 	}

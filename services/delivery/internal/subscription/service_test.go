@@ -8,13 +8,14 @@ import (
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/delivery/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 func newService(t *testing.T) subscription.Service {
 	t.Helper()
-	db, d, err := sqlstore.Open("sqlite", filepath.Join(t.TempDir(), "s.db"))
+	db, d, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

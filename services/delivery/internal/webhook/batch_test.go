@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/pkg/apierr"
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
@@ -121,7 +122,7 @@ func TestCrashMidBatchLosesNothingAcknowledged(t *testing.T) {
 		return
 	}
 	path := filepath.Join(t.TempDir(), "wh.db")
-	db, d, err := sqlstore.Open("sqlite", path)
+	db, d, err := sqldb.Open("sqlite:" + path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +216,7 @@ func TestCrashMidBatchLosesNothingAcknowledged(t *testing.T) {
 // crashChild queues batches into the database at path until it is killed,
 // printing "acked <n>" once DeliverBatch returned nil for batch n.
 func crashChild(path string) {
-	db, d, err := sqlstore.Open("sqlite", path)
+	db, d, err := sqldb.Open("sqlite:" + path)
 	if err != nil {
 		panic(err)
 	}

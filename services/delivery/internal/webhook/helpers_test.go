@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
@@ -81,7 +82,7 @@ func (rc *receiver) delivered() []string {
 
 func newStore(t testing.TB) webhook.Store {
 	t.Helper()
-	db, d, err := sqlstore.Open("sqlite", filepath.Join(t.TempDir(), "wh.db"))
+	db, d, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "wh.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

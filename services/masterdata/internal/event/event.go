@@ -42,6 +42,7 @@ import (
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/avroserde"
 	"github.com/samnav/samnav/pkg/outbox"
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 
@@ -86,7 +87,7 @@ func Type(concept string, k record.Kind, ended bool) string {
 // sqlstore.Outbox. It is safe for concurrent use.
 type Builder struct {
 	model       *model.Model
-	dialect     outbox.Dialect
+	dialect     sqldb.Dialect
 	serializers map[string]*avroserde.Serializer
 }
 
@@ -96,7 +97,7 @@ type Builder struct {
 // "<topic>-value" on first use. opts pass to every Serializer
 // (avroserde.LookupOnly in production, where only the contracts pipeline
 // registers).
-func NewBuilder(m *model.Model, d outbox.Dialect, reg avroserde.Registrar, opts ...avroserde.SerializerOption) (*Builder, error) {
+func NewBuilder(m *model.Model, d sqldb.Dialect, reg avroserde.Registrar, opts ...avroserde.SerializerOption) (*Builder, error) {
 	b := &Builder{model: m, dialect: d, serializers: make(map[string]*avroserde.Serializer, len(m.Concepts))}
 	for _, c := range m.Concepts {
 		text, err := generator.Avro(c)

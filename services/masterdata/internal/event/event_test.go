@@ -13,7 +13,7 @@ import (
 	"github.com/samnav/samnav/contracts/concepts"
 	"github.com/samnav/samnav/pkg/avro"
 	"github.com/samnav/samnav/pkg/avroserde"
-	"github.com/samnav/samnav/pkg/outbox"
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/masterdata/internal/event"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
@@ -81,7 +81,7 @@ func TestEntryDecodesIntoGeneratedTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := &memRegistry{}
-	b, err := event.NewBuilder(m, outbox.SQLite, reg)
+	b, err := event.NewBuilder(m, sqldb.SQLite, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestEntryDecodesIntoGeneratedTypes(t *testing.T) {
 
 func TestEndedAndErased(t *testing.T) {
 	m, _ := contracts.Model()
-	b, err := event.NewBuilder(m, outbox.SQLite, &memRegistry{})
+	b, err := event.NewBuilder(m, sqldb.SQLite, &memRegistry{})
 	if err != nil {
 		t.Fatal(err)
 	}

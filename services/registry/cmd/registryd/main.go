@@ -1,6 +1,7 @@
 // Command registryd runs Samnav's schema registry alone, configured from
 // the environment (see registry.LoadConfig): SAMNAV_REGISTRY_ADDR,
-// SAMNAV_REGISTRY_DRIVER (sqlite|postgres), SAMNAV_REGISTRY_DSN,
+// SAMNAV_REGISTRY_DATABASE (a database URL, see pkg/sqldb; or its older
+// form SAMNAV_REGISTRY_DRIVER (sqlite|postgres) with SAMNAV_REGISTRY_DSN),
 // SAMNAV_REGISTRY_DATA_DIR, SAMNAV_REGISTRY_DEFAULT_COMPATIBILITY,
 // SAMNAV_REGISTRY_TOKENS, SAMNAV_REGISTRY_BASIC_AUTH,
 // SAMNAV_REGISTRY_OPEN_WRITES.

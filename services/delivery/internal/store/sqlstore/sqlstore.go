@@ -1,108 +1,49 @@
 // Package sqlstore is the subscription.Store on SQL: SQLite (modernc, the
-// embedded default) and PostgreSQL (pgx), with the same statements apart
-// from placeholders. A subscription is kept as a JSON document beside the
+// embedded default) and PostgreSQL (pgx), with the same statements, their
+// ? placeholders rebound by sqldb.Dialect. A subscription is kept as a JSON document beside the
 // columns it is selected by; its history is append-only.
 package sqlstore
 
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
+	"io/fs"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
-	_ "modernc.org/sqlite"             // registers "sqlite"
-
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
-// Dialect is the SQL flavour.
-type Dialect int
-
-const (
-	SQLite Dialect = iota
-	Postgres
-)
-
-// Open opens the database for driver "sqlite" (dsn a file path) or
-// "postgres" (dsn a pgx connection string).
-func Open(driver, dsn string) (*sql.DB, Dialect, error) {
-	switch driver {
-	case "sqlite":
-		db, err := sql.Open("sqlite", dsn+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate")
-		if err != nil {
-			return nil, 0, fmt.Errorf("open sqlite: %w", err)
-		}
-		db.SetMaxOpenConns(1)
-		return db, SQLite, nil
-	case "postgres":
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			return nil, 0, fmt.Errorf("open postgres: %w", err)
-		}
-		return db, Postgres, nil
-	}
-	return nil, 0, fmt.Errorf("open database: driver %q is not sqlite or postgres", driver)
-}
-
-const schema = `
-CREATE TABLE IF NOT EXISTS delivery_subscriptions (
-	id      TEXT PRIMARY KEY,
-	system  TEXT NOT NULL,
-	concept TEXT NOT NULL,
-	status  TEXT NOT NULL,
-	version BIGINT NOT NULL,
-	body    TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS delivery_subscriptions_system ON delivery_subscriptions (system, concept);
-CREATE TABLE IF NOT EXISTS delivery_subscription_history (
-	subscription_id TEXT NOT NULL REFERENCES delivery_subscriptions (id),
-	seq             BIGINT NOT NULL,
-	body            TEXT NOT NULL,
-	PRIMARY KEY (subscription_id, seq)
-);`
+//go:embed migrations
+var migrations embed.FS
 
 // Store implements subscription.Store.
 type Store struct {
 	db *sql.DB
-	d  Dialect
+	d  sqldb.Dialect
 }
 
 var _ subscription.Store = (*Store)(nil)
 
-// New creates the tables if missing and returns the store.
-func New(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
-	for _, stmt := range strings.Split(schema, ";") {
-		if strings.TrimSpace(stmt) == "" {
-			continue
-		}
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			return nil, fmt.Errorf("create subscription tables: %w", err)
-		}
+// New brings the subscription tables to their newest version
+// (sqldb.Migrate, namespace "delivery"; tables made by a release before
+// versioned migrations are adopted) and returns the store.
+func New(ctx context.Context, db *sql.DB, d sqldb.Dialect) (*Store, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("migrate subscription tables: %w", err)
+	}
+	if err := sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "delivery", FS: sub, Adopt: sqldb.AdoptTable("delivery_subscriptions")}); err != nil {
+		return nil, fmt.Errorf("migrate subscription tables: %w", err)
 	}
 	return &Store{db: db, d: d}, nil
 }
 
-// q rewrites ? placeholders as $n for PostgreSQL.
-func (s *Store) q(query string) string {
-	if s.d != Postgres {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+// q rewrites the ? placeholders for the store's database.
+func (s *Store) q(query string) string { return s.d.Rebind(query) }
 
 // Create implements subscription.Store.
 func (s *Store) Create(ctx context.Context, sub subscription.Subscription, ch subscription.Change) error {

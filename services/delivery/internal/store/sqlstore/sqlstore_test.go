@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/samnav/samnav/pkg/pgtest"
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/delivery/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/delivery/internal/store/storetest"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
-func open(t *testing.T, driver, dsn string) subscription.Store {
-	db, d, err := sqlstore.Open(driver, dsn)
+func open(t *testing.T, url string) subscription.Store {
+	db, d, err := sqldb.Open(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,13 +27,61 @@ func open(t *testing.T, driver, dsn string) subscription.Store {
 
 func TestSQLite(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) subscription.Store {
-		return open(t, "sqlite", filepath.Join(t.TempDir(), "delivery.db"))
+		return open(t, "sqlite:"+filepath.Join(t.TempDir(), "delivery.db"))
 	})
 }
 
 func TestPostgres(t *testing.T) {
 	cluster := pgtest.Start(t)
 	storetest.Run(t, func(t *testing.T) subscription.Store {
-		return open(t, "postgres", cluster.NewDatabase(t))
+		return open(t, cluster.NewDatabase(t))
 	})
+}
+
+// legacySchema is what releases before versioned migrations ran on every
+// start (without foreign keys on SQLite, which they did not switch on).
+const legacySchema = `
+CREATE TABLE IF NOT EXISTS delivery_subscriptions (
+	id      TEXT PRIMARY KEY,
+	system  TEXT NOT NULL,
+	concept TEXT NOT NULL,
+	status  TEXT NOT NULL,
+	version BIGINT NOT NULL,
+	body    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS delivery_subscriptions_system ON delivery_subscriptions (system, concept);
+CREATE TABLE IF NOT EXISTS delivery_subscription_history (
+	subscription_id TEXT NOT NULL REFERENCES delivery_subscriptions (id),
+	seq             BIGINT NOT NULL,
+	body            TEXT NOT NULL,
+	PRIMARY KEY (subscription_id, seq)
+)`
+
+// TestUpgradeFromUnversionedSchema opens a database an earlier release
+// made: its tables are adopted as version 1 and its subscriptions kept.
+func TestUpgradeFromUnversionedSchema(t *testing.T) {
+	ctx := context.Background()
+	upgrade := func(t *testing.T, url string) {
+		db, d, err := sqldb.Open(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for _, stmt := range []string{legacySchema,
+			`INSERT INTO delivery_subscriptions (id, system, concept, status, version, body) VALUES ('s1', 'sys', 'person', 'active', 1, '{"id":"s1","system":"sys","concept":"person","version":1}')`,
+		} {
+			if _, err := db.ExecContext(ctx, stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err := sqlstore.New(ctx, db, d)
+		if err != nil {
+			t.Fatalf("upgrade: %v", err)
+		}
+		if got, err := s.Get(ctx, "s1"); err != nil || got.System != "sys" {
+			t.Fatalf("Get after upgrade = %+v, %v", got, err)
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) { upgrade(t, "sqlite:"+filepath.Join(t.TempDir(), "delivery.db")) })
+	t.Run("postgres", func(t *testing.T) { upgrade(t, pgtest.Start(t).NewDatabase(t)) })
 }

@@ -14,89 +14,49 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"path"
-	"strings"
+	"io/fs"
 	"sync"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
-	_ "modernc.org/sqlite"             // registers "sqlite"
-
 	"github.com/samnav/samnav/pkg/apierr"
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
-
-	"github.com/samnav/samnav/pkg/sqlmigrate"
 )
-
-// Dialect is the SQL database behind a Store.
-type Dialect int
-
-const (
-	SQLite Dialect = iota + 1
-	Postgres
-)
-
-func (d Dialect) String() string {
-	switch d {
-	case SQLite:
-		return "sqlite"
-	case Postgres:
-		return "postgres"
-	}
-	return fmt.Sprintf("dialect(%d)", int(d))
-}
-
-// Open opens a database for driver "sqlite" (dsn a file path or file:
-// URI) or "postgres" (a pgx DSN). On SQLite it sets WAL, a busy timeout,
-// foreign keys and immediate transactions.
-func Open(driver, dsn string) (*sql.DB, Dialect, error) {
-	switch driver {
-	case "sqlite":
-		if !strings.HasPrefix(dsn, "file:") {
-			dsn = "file:" + dsn
-		}
-		sep := "?"
-		if strings.Contains(dsn, "?") {
-			sep = "&"
-		}
-		dsn += sep + "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
-		db, err := sql.Open("sqlite", dsn)
-		if err != nil {
-			return nil, 0, fmt.Errorf("open sqlite: %w", err)
-		}
-		return db, SQLite, nil
-	case "postgres":
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			return nil, 0, fmt.Errorf("open postgres: %w", err)
-		}
-		return db, Postgres, nil
-	}
-	return nil, 0, fmt.Errorf("open store: driver %q is not sqlite or postgres", driver)
-}
 
 //go:embed migrations
 var migrations embed.FS
 
-// Migrate brings the webhook tables to the newest schema version; running
-// it again is a no-op. Each migration commits with its version row.
-func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
-	cfg := sqlmigrate.Config{
-		FS: migrations, Dir: path.Join("migrations", d.String()), Table: "wh_migrations",
-		// The webhook migrations are plain DDL, one statement per ';'.
-		SplitStatements: true,
+// Migrate brings the webhook tables to the newest schema version
+// (sqldb.Migrate, namespace "webhook"); running it again is a no-op. A
+// database made by a release that recorded its versions in wh_migrations
+// is adopted as version 1.
+func Migrate(ctx context.Context, db *sql.DB, d sqldb.Dialect) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrate webhook store: %w", err)
 	}
-	if d == Postgres {
-		// Replicas starting together take turns.
-		cfg.LockKey = 7305001
+	return sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "webhook", FS: sub, Adopt: adopt})
+}
+
+// adopt recognises the schema of releases that applied 0001_webhooks.sql
+// through wh_migrations (the runner before sqldb); the file is unchanged,
+// so the tables are exactly version 1.
+func adopt(ctx context.Context, tx *sql.Tx, d sqldb.Dialect) (bool, error) {
+	ok, err := sqldb.TableExists(ctx, tx, d, "wh_migrations")
+	if err != nil || !ok {
+		return false, err
 	}
-	return sqlmigrate.Run(ctx, db, cfg)
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM wh_migrations WHERE version = 1`).Scan(&n); err != nil {
+		return false, fmt.Errorf("read wh_migrations: %w", err)
+	}
+	return n == 1, nil
 }
 
 // Store is a webhook.Store on a migrated *sql.DB.
 type Store struct {
 	db      *sql.DB
-	dialect Dialect
+	dialect sqldb.Dialect
 	// writeMu serialises writers on SQLite, which allows one writer at a
 	// time; waiting here is cheaper than busy retries.
 	writeMu sync.Mutex
@@ -112,9 +72,9 @@ var _ webhook.Store = (*Store)(nil)
 // New returns a store on db, which must have been migrated (Migrate) and
 // allow at least two open connections: a transaction may prepare a
 // statement on another connection while it holds its own.
-func New(db *sql.DB, d Dialect) (*Store, error) {
-	if d != SQLite && d != Postgres {
-		return nil, fmt.Errorf("new store: unknown dialect %v", d)
+func New(db *sql.DB, d sqldb.Dialect) (*Store, error) {
+	if err := d.Valid(); err != nil {
+		return nil, fmt.Errorf("new store: %w", err)
 	}
 	if db.Stats().MaxOpenConnections == 1 {
 		return nil, errors.New("new store: the database allows one open connection; the webhook store needs at least two")
@@ -206,7 +166,7 @@ func unavailable(what string, err error) error {
 }
 
 func (s *Store) write(ctx context.Context, fn func(tx runner) error) (err error) {
-	if s.dialect == SQLite {
+	if s.dialect == sqldb.SQLite {
 		s.writeMu.Lock()
 		defer s.writeMu.Unlock()
 	}
@@ -239,7 +199,7 @@ func (s *Store) write(ctx context.Context, fn func(tx runner) error) (err error)
 // synchronous(FULL)) makes every earlier one durable too, and a crash can
 // only drop a tail of lax commits, never an enqueued message.
 func (s *Store) writeLax(ctx context.Context, fn func(tx runner) error) (err error) {
-	if s.dialect == Postgres {
+	if s.dialect == sqldb.Postgres {
 		return s.write(ctx, func(tx runner) error {
 			if _, err := tx.tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
 				return unavailable("relax commit", err)

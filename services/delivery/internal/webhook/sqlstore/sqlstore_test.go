@@ -3,18 +3,21 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/samnav/samnav/pkg/pgtest"
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 	"github.com/samnav/samnav/services/delivery/internal/webhook/sqlstore"
 	"github.com/samnav/samnav/services/delivery/internal/webhook/webhooktest"
 )
 
-func harness(open func(t *testing.T) (*sql.DB, sqlstore.Dialect)) webhooktest.Harness {
+func harness(open func(t *testing.T) (*sql.DB, sqldb.Dialect)) webhooktest.Harness {
 	return func(t *testing.T) webhook.Store {
 		db, d := open(t)
 		t.Cleanup(func() { db.Close() })
@@ -32,8 +35,8 @@ func harness(open func(t *testing.T) (*sql.DB, sqlstore.Dialect)) webhooktest.Ha
 }
 
 func TestSQLite(t *testing.T) {
-	webhooktest.RunStoreTests(t, harness(func(t *testing.T) (*sql.DB, sqlstore.Dialect) {
-		db, d, err := sqlstore.Open("sqlite", filepath.Join(t.TempDir(), "wh.db"))
+	webhooktest.RunStoreTests(t, harness(func(t *testing.T) (*sql.DB, sqldb.Dialect) {
+		db, d, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "wh.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,8 +46,8 @@ func TestSQLite(t *testing.T) {
 
 func TestPostgres(t *testing.T) {
 	cluster := pgtest.Start(t)
-	webhooktest.RunStoreTests(t, harness(func(t *testing.T) (*sql.DB, sqlstore.Dialect) {
-		db, d, err := sqlstore.Open("postgres", cluster.NewDatabase(t))
+	webhooktest.RunStoreTests(t, harness(func(t *testing.T) (*sql.DB, sqldb.Dialect) {
+		db, d, err := sqldb.Open(cluster.NewDatabase(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,12 +60,12 @@ func TestPostgres(t *testing.T) {
 // rest, or a later Enqueue on it would be acknowledged before it is on disk.
 func TestSQLiteEnqueueStaysDurableAfterLaxCommits(t *testing.T) {
 	ctx := context.Background()
-	db, d, err := sqlstore.Open("sqlite", filepath.Join(t.TempDir(), "wh.db"))
+	db, d, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "wh.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	s := harness(func(*testing.T) (*sql.DB, sqlstore.Dialect) { return db, d })(t)
+	s := harness(func(*testing.T) (*sql.DB, sqldb.Dialect) { return db, d })(t)
 	if err := s.CreateEndpoint(ctx, webhook.Endpoint{SubscriptionID: "sub1", URL: "https://receiver.example/", Status: webhook.StatusEnabled}, mustSecret(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +119,7 @@ func mustSecret(t *testing.T) webhook.Secret {
 }
 
 func TestNewRefusesASingleConnectionPool(t *testing.T) {
-	db, d, err := sqlstore.Open("sqlite", filepath.Join(t.TempDir(), "wh.db"))
+	db, d, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "wh.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,4 +132,36 @@ func TestNewRefusesASingleConnectionPool(t *testing.T) {
 	if _, err := sqlstore.New(db, d); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestUpgradeFromWhMigrations opens a database made by a release that
+// recorded 0001_webhooks.sql in wh_migrations (pkg/sqlmigrate): it is
+// adopted as version 1, not re-created.
+func TestUpgradeFromWhMigrations(t *testing.T) {
+	ctx := context.Background()
+	upgrade := func(t *testing.T, url string) {
+		db, d, err := sqldb.Open(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		ddl, err := os.ReadFile(filepath.Join("migrations", d.String(), "0001_webhooks.sql"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, stmt := range []string{string(ddl),
+			`CREATE TABLE wh_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)`,
+			`INSERT INTO wh_migrations (version, name) VALUES (1, '0001_webhooks.sql')`,
+		} {
+			if _, err := db.ExecContext(ctx, stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := harness(func(*testing.T) (*sql.DB, sqldb.Dialect) { return db, d })(t)
+		if _, err := s.GetEndpoint(ctx, "none"); !errors.Is(err, webhook.ErrNotFound) {
+			t.Fatalf("GetEndpoint after upgrade = %v, want ErrNotFound", err)
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) { upgrade(t, "sqlite:"+filepath.Join(t.TempDir(), "wh.db")) })
+	t.Run("postgres", func(t *testing.T) { upgrade(t, pgtest.Start(t).NewDatabase(t)) })
 }

@@ -4,22 +4,37 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"path"
+	"fmt"
+	"io/fs"
 
-	"github.com/samnav/samnav/pkg/sqlmigrate"
+	"github.com/samnav/samnav/pkg/sqldb"
 )
 
 //go:embed migrations
 var migrations embed.FS
 
-// Migrate brings the store's tables to the newest schema version. Each
-// migration runs in its own transaction with the version row it adds, so
-// a failed one leaves the schema at the previous version. On PostgreSQL
-// an advisory lock keeps replicas starting together from racing.
-func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
-	cfg := sqlmigrate.Config{FS: migrations, Dir: path.Join("migrations", d.String()), Table: "md_migrations"}
-	if d == Postgres {
-		cfg.LockKey = 7234001
+// Migrate brings the store's tables to the newest schema version
+// (sqldb.Migrate, namespace "masterdata"). A database made by a release
+// that recorded its versions in md_migrations is adopted as version 1.
+func Migrate(ctx context.Context, db *sql.DB, d sqldb.Dialect) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrate master data store: %w", err)
 	}
-	return sqlmigrate.Run(ctx, db, cfg)
+	return sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "masterdata", FS: sub, Adopt: adopt})
+}
+
+// adopt recognises the schema of releases that applied 0001_init.sql
+// through md_migrations (the runner before sqldb); the file is unchanged,
+// so the tables are exactly version 1.
+func adopt(ctx context.Context, tx *sql.Tx, d sqldb.Dialect) (bool, error) {
+	ok, err := sqldb.TableExists(ctx, tx, d, "md_migrations")
+	if err != nil || !ok {
+		return false, err
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM md_migrations WHERE version = 1`).Scan(&n); err != nil {
+		return false, fmt.Errorf("read md_migrations: %w", err)
+	}
+	return n == 1, nil
 }

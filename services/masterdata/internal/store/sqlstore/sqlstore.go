@@ -3,7 +3,7 @@
 // one generic schema for every concept: md_records (state as JSON),
 // md_natural_keys (unique per concept, attribute and value) and md_changes
 // (the history). The SQL is the subset both speak, with $n placeholders;
-// where they differ (JSON access, types) the Dialect decides.
+// where they differ (JSON access, types) the sqldb.Dialect decides.
 package sqlstore
 
 import (
@@ -20,26 +20,9 @@ import (
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/outbox"
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
-
-// Dialect is the SQL database behind a Store.
-type Dialect int
-
-const (
-	SQLite Dialect = iota + 1
-	Postgres
-)
-
-func (d Dialect) String() string {
-	switch d {
-	case SQLite:
-		return "sqlite"
-	case Postgres:
-		return "postgres"
-	}
-	return fmt.Sprintf("dialect(%d)", int(d))
-}
 
 // Outbox appends the event of a committed change to the outbox. It is
 // called inside the store's write transaction, so the event commits with
@@ -64,7 +47,7 @@ type EntryBuilder interface {
 // record.Transactor: InTx runs several writes in one transaction.
 type Store struct {
 	db      *sql.DB
-	dialect Dialect
+	dialect sqldb.Dialect
 	model   *model.Model
 	outbox  Outbox
 	entries EntryBuilder // outbox as an EntryBuilder, or nil
@@ -101,9 +84,9 @@ type stmtCache struct {
 
 // New returns a store on db, which must have been migrated (Migrate).
 // outbox receives every change's event inside its transaction.
-func New(db *sql.DB, d Dialect, m *model.Model, ob Outbox) (*Store, error) {
-	if d != SQLite && d != Postgres {
-		return nil, fmt.Errorf("new store: unknown dialect %v", d)
+func New(db *sql.DB, d sqldb.Dialect, m *model.Model, ob Outbox) (*Store, error) {
+	if err := d.Valid(); err != nil {
+		return nil, fmt.Errorf("new store: %w", err)
 	}
 	if m == nil || ob == nil {
 		return nil, errors.New("new store: model and outbox are required")
@@ -113,18 +96,11 @@ func New(db *sql.DB, d Dialect, m *model.Model, ob Outbox) (*Store, error) {
 	return s, nil
 }
 
-func (s *Store) outboxDialect() outbox.Dialect {
-	if s.dialect == Postgres {
-		return outbox.Postgres
-	}
-	return outbox.SQLite
-}
-
 // prepared returns the Store-wide prepared statement for q, or nil where
 // statements are not prepared (PostgreSQL) or preparing failed (the caller
 // then runs q unprepared, so a prepare error never fails a write).
 func (s *Store) prepared(ctx context.Context, q string) *sql.Stmt {
-	if s.dialect != SQLite {
+	if s.dialect != sqldb.SQLite {
 		return nil
 	}
 	c := s.stmts
@@ -193,39 +169,6 @@ func (s *Store) read(ctx context.Context, q string, args ...any) (*sql.Rows, err
 	return s.db.QueryContext(ctx, q, args...)
 }
 
-// Open opens a database for driver "sqlite" (dsn a file path, or a
-// file: URI) or "postgres" (a pgx DSN), with the settings Samnav relies on:
-// on SQLite WAL, a busy timeout, foreign keys and immediate transactions.
-func Open(driver, dsn string) (*sql.DB, Dialect, error) {
-	switch driver {
-	case "sqlite":
-		if !strings.HasPrefix(dsn, "file:") {
-			dsn = "file:" + dsn
-		}
-		sep := "?"
-		if strings.Contains(dsn, "?") {
-			sep = "&"
-		}
-		// synchronous(FULL): a write the API acknowledged survives a power
-		// loss or OS crash too, not only a process crash (NORMAL in WAL
-		// mode may lose the last commits then). Nothing acknowledged is
-		// ever lost; the cost is one WAL fsync per commit.
-		dsn += sep + "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_txlock=immediate"
-		db, err := sql.Open("sqlite", dsn)
-		if err != nil {
-			return nil, 0, fmt.Errorf("open sqlite: %w", err)
-		}
-		return db, SQLite, nil
-	case "postgres":
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			return nil, 0, fmt.Errorf("open postgres: %w", err)
-		}
-		return db, Postgres, nil
-	}
-	return nil, 0, fmt.Errorf("open store: driver %q is not sqlite or postgres", driver)
-}
-
 // write runs fn in a transaction of its own, or in the view's transaction
 // when s is the view InTx handed out (then InTx commits).
 func (s *Store) write(ctx context.Context, fn func(t *txState) error) error {
@@ -236,7 +179,7 @@ func (s *Store) write(ctx context.Context, fn func(t *txState) error) error {
 }
 
 func (s *Store) inTx(ctx context.Context, fn func(t *txState) error) (err error) {
-	if s.dialect == SQLite {
+	if s.dialect == sqldb.SQLite {
 		s.writeMu.Lock()
 		defer s.writeMu.Unlock()
 	}
@@ -254,7 +197,7 @@ func (s *Store) inTx(ctx context.Context, fn func(t *txState) error) (err error)
 		return err
 	}
 	if len(t.pending) > 0 {
-		if err := outbox.Append(ctx, tx, s.outboxDialect(), t.pending...); err != nil {
+		if err := outbox.Append(ctx, tx, s.dialect, t.pending...); err != nil {
 			return fmt.Errorf("append to outbox: %w", err)
 		}
 	}
@@ -323,7 +266,7 @@ func (s *Store) Update(ctx context.Context, concept, id string, fn func(*record.
 	var out *record.Record
 	err := s.write(ctx, func(t *txState) error {
 		q := `SELECT concept, id, revision, state, ended_at, end_reason, created_at, updated_at FROM md_records WHERE concept = $1 AND id = $2`
-		if s.dialect == Postgres {
+		if s.dialect == sqldb.Postgres {
 			q += ` FOR UPDATE`
 		}
 		cur, err := scanRecord(s.queryRow(ctx, t, q, concept, id))
@@ -530,7 +473,7 @@ func (s *Store) List(ctx context.Context, concept string, q record.ListQuery) (*
 // textOf is the SQL expression for a top-level attribute's value as text
 // ("true"/"false" for booleans, on both databases).
 func (s *Store) textOf(arg func(any) string, attr string) string {
-	if s.dialect == Postgres {
+	if s.dialect == sqldb.Postgres {
 		return `(state ->> ` + arg(attr) + `)`
 	}
 	p := arg("$." + quoteJSONKey(attr))

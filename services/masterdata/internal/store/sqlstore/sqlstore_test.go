@@ -3,11 +3,13 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/pgtest"
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/masterdata/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/masterdata/internal/store/storetest"
 	"github.com/samnav/samnav/services/masterdata/record"
@@ -30,7 +32,7 @@ func (o testOutbox) Append(ctx context.Context, tx *sql.Tx, rec *record.Record, 
 	return err
 }
 
-func harness(open func(t *testing.T) (*sql.DB, sqlstore.Dialect)) storetest.Harness {
+func harness(open func(t *testing.T) (*sql.DB, sqldb.Dialect)) storetest.Harness {
 	return func(t *testing.T, m *model.Model, fail func(*record.Change) error) (record.Store, func() []storetest.Event) {
 		db, d := open(t)
 		t.Cleanup(func() { db.Close() })
@@ -43,7 +45,7 @@ func harness(open func(t *testing.T) (*sql.DB, sqlstore.Dialect)) storetest.Harn
 			t.Fatalf("migrate again: %v", err)
 		}
 		pk := "n INTEGER PRIMARY KEY AUTOINCREMENT"
-		if d == sqlstore.Postgres {
+		if d == sqldb.Postgres {
 			pk = "n BIGSERIAL PRIMARY KEY"
 		}
 		if _, err := db.Exec(`CREATE TABLE test_outbox (` + pk + `, concept TEXT, record_id TEXT, revision BIGINT, kind TEXT, event_id TEXT)`); err != nil {
@@ -78,8 +80,8 @@ func harness(open func(t *testing.T) (*sql.DB, sqlstore.Dialect)) storetest.Harn
 }
 
 func TestSQLite(t *testing.T) {
-	storetest.Run(t, harness(func(t *testing.T) (*sql.DB, sqlstore.Dialect) {
-		db, d, err := sqlstore.Open("sqlite", filepath.Join(t.TempDir(), "md.db"))
+	storetest.Run(t, harness(func(t *testing.T) (*sql.DB, sqldb.Dialect) {
+		db, d, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "md.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,11 +91,46 @@ func TestSQLite(t *testing.T) {
 
 func TestPostgres(t *testing.T) {
 	cluster := pgtest.Start(t)
-	storetest.Run(t, harness(func(t *testing.T) (*sql.DB, sqlstore.Dialect) {
-		db, d, err := sqlstore.Open("postgres", cluster.NewDatabase(t))
+	storetest.Run(t, harness(func(t *testing.T) (*sql.DB, sqldb.Dialect) {
+		db, d, err := sqldb.Open(cluster.NewDatabase(t))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return db, d
 	}))
+}
+
+// TestUpgradeFromMdMigrations opens a database made by a release that
+// recorded 0001_init.sql in md_migrations (pkg/sqlmigrate): it is adopted
+// as version 1, not re-created, and its records are kept.
+func TestUpgradeFromMdMigrations(t *testing.T) {
+	ctx := context.Background()
+	upgrade := func(t *testing.T, url string) {
+		db, d, err := sqldb.Open(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		ddl, err := os.ReadFile(filepath.Join("migrations", d.String(), "0001_init.sql"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, stmt := range []string{string(ddl),
+			`CREATE TABLE IF NOT EXISTS md_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)`,
+			`INSERT INTO md_migrations (version, name) VALUES (1, '0001_init.sql')`,
+		} {
+			if _, err := db.ExecContext(ctx, stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := sqlstore.Migrate(ctx, db, d); err != nil {
+			t.Fatalf("upgrade: %v", err)
+		}
+		var adopted bool
+		if err := db.QueryRowContext(ctx, `SELECT adopted FROM masterdata_schema_migrations WHERE version = 1`).Scan(&adopted); err != nil || !adopted {
+			t.Fatalf("version 1 adopted = %v, %v; want true", adopted, err)
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) { upgrade(t, "sqlite:"+filepath.Join(t.TempDir(), "md.db")) })
+	t.Run("postgres", func(t *testing.T) { upgrade(t, pgtest.Start(t).NewDatabase(t)) })
 }

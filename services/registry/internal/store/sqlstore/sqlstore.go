@@ -11,7 +11,7 @@
 // of a topic at start-up. SQLite gives the same semantics in one file.
 //
 // The SQL is written once, with $n placeholders, which both drivers accept.
-// Migrations are embedded and applied at Open.
+// Migrations are embedded and applied by New (sqldb.Migrate).
 package sqlstore
 
 import (
@@ -22,37 +22,25 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
-	_ "modernc.org/sqlite"             // registers driver "sqlite"
-
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/registry/internal/store"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations
 var migrations embed.FS
 
 // writeLockKey is the PostgreSQL advisory lock every write transaction
 // takes, serialising writers across replicas.
 const writeLockKey = 0x5a4d4e4156 // "SAMNAV"-ish; any constant shared by all replicas
 
-type dialect int
-
-const (
-	sqlite dialect = iota
-	postgres
-)
-
 // Store is a store.Store over database/sql.
 type Store struct {
 	queries
 	db      *sql.DB
-	dialect dialect
+	dialect sqldb.Dialect
 	// mu serialises writers inside this process; on SQLite it is the
 	// write lock (one file, one process), on PostgreSQL it only saves a
 	// round trip to the advisory lock.
@@ -61,102 +49,27 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// OpenSQLite opens (creating if needed) the SQLite database file at path and
-// applies pending migrations.
-func OpenSQLite(ctx context.Context, path string) (*Store, error) {
-	if path == "" {
-		return nil, errors.New("open sqlite: path is empty")
+// New returns a store on db (opened by sqldb.Open), which it owns and
+// closes on Close, after checking the connection and applying pending
+// migrations (sqldb.Migrate, namespace "registry"). A database made by a
+// release that recorded 001_init.sql in its own schema_migrations table
+// is adopted as version 1.
+func New(ctx context.Context, db *sql.DB, d sqldb.Dialect) (*Store, error) {
+	if err := d.Valid(); err != nil {
+		return nil, fmt.Errorf("open registry store: %w", err)
 	}
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(FULL)") // an acknowledged registration survives an OS crash too
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
-	}
-	return open(ctx, db, sqlite)
-}
-
-// OpenPostgres connects to the PostgreSQL database at dsn (a pgx
-// connection string or URL) and applies pending migrations.
-func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
-	if dsn == "" {
-		return nil, errors.New("open postgres: dsn is empty")
-	}
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
-	}
-	return open(ctx, db, postgres)
-}
-
-func open(ctx context.Context, db *sql.DB, d dialect) (*Store, error) {
 	s := &Store{queries: queries{q: db}, db: db, dialect: d}
 	if err := db.PingContext(ctx); err != nil {
-		_ = db.Close()
 		return nil, fmt.Errorf("connect store: %w", err)
 	}
-	if err := s.migrate(ctx); err != nil {
-		_ = db.Close()
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("migrate registry store: %w", err)
+	}
+	if err := sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "registry", FS: sub, Adopt: sqldb.AdoptTable("subject_versions")}); err != nil {
 		return nil, err
 	}
 	return s, nil
-}
-
-// migrate applies, in name order, the embedded migrations not yet recorded
-// in schema_migrations, each in its own write transaction.
-func (s *Store) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return fmt.Errorf("list migrations: %w", err)
-	}
-	sort.Strings(names)
-	return s.update(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)`); err != nil {
-			return fmt.Errorf("create schema_migrations: %w", err)
-		}
-		for _, name := range names {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = $1`, name).Scan(&n); err != nil {
-				return fmt.Errorf("check migration %s: %w", name, err)
-			}
-			if n > 0 {
-				continue
-			}
-			text, err := migrations.ReadFile(name)
-			if err != nil {
-				return fmt.Errorf("read migration %s: %w", name, err)
-			}
-			// Statements are split at ";" after "--" comments are removed;
-			// migrations must not put ";" inside string literals.
-			for _, stmt := range strings.Split(stripComments(string(text)), ";") {
-				if strings.TrimSpace(stmt) == "" {
-					continue
-				}
-				if _, err := tx.ExecContext(ctx, stmt); err != nil {
-					return fmt.Errorf("apply migration %s: %w", name, err)
-				}
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name) VALUES ($1)`, name); err != nil {
-				return fmt.Errorf("record migration %s: %w", name, err)
-			}
-		}
-		return nil
-	})
-}
-
-func stripComments(text string) string {
-	var b strings.Builder
-	for _, line := range strings.Split(text, "\n") {
-		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
-			b.WriteString(line)
-			b.WriteByte('\n')
-		}
-	}
-	return b.String()
 }
 
 // Close closes the database.
@@ -187,11 +100,9 @@ func (s *Store) update(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	if s.dialect == postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLockKey)); err != nil {
-			_ = tx.Rollback()
-			return fmt.Errorf("take write lock: %w", err)
-		}
+	if err := s.dialect.LockTx(ctx, tx, writeLockKey); err != nil {
+		_ = tx.Rollback()
+		return fmt.Errorf("take write lock: %w", err)
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()

@@ -2,10 +2,12 @@ package sqlstore_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/samnav/samnav/pkg/pgtest"
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/registry/internal/store"
 	"github.com/samnav/samnav/services/registry/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/registry/internal/store/storetest"
@@ -13,7 +15,7 @@ import (
 
 func TestSQLiteConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "registry.db"))
+		s, err := open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "registry.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -24,7 +26,7 @@ func TestSQLiteConformance(t *testing.T) {
 func TestPostgresConformance(t *testing.T) {
 	cluster := pgtest.Start(t)
 	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := sqlstore.OpenPostgres(context.Background(), cluster.NewDatabase(t))
+		s, err := open(context.Background(), cluster.NewDatabase(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -37,7 +39,7 @@ func TestPostgresConformance(t *testing.T) {
 func TestReopenAppliesNoMigrationTwice(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "registry.db")
-	s, err := sqlstore.OpenSQLite(ctx, path)
+	s, err := open(ctx, "sqlite:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +49,7 @@ func TestReopenAppliesNoMigrationTwice(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = sqlstore.OpenSQLite(ctx, path)
+	s, err = open(ctx, "sqlite:"+path)
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
@@ -55,4 +57,56 @@ func TestReopenAppliesNoMigrationTwice(t *testing.T) {
 	if got, err := s.Config(ctx, ""); err != nil || got != "FULL" {
 		t.Fatalf("Config after reopen = %q, %v; want FULL", got, err)
 	}
+}
+
+// open opens the database url names and the store on it.
+func open(ctx context.Context, url string) (*sqlstore.Store, error) {
+	db, d, err := sqldb.Open(url)
+	if err != nil {
+		return nil, err
+	}
+	s, err := sqlstore.New(ctx, db, d)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// TestUpgradeFromSchemaMigrations opens a database made by a release that
+// applied migrations/001_init.sql through its own schema_migrations table:
+// it is adopted as version 1, its data kept.
+func TestUpgradeFromSchemaMigrations(t *testing.T) {
+	ctx := context.Background()
+	upgrade := func(t *testing.T, url string) {
+		db, d, err := sqldb.Open(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ddl, err := os.ReadFile(filepath.Join("migrations", d.String(), "0001_init.sql"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, stmt := range []string{string(ddl),
+			`CREATE TABLE schema_migrations (name TEXT PRIMARY KEY)`,
+			`INSERT INTO schema_migrations (name) VALUES ('migrations/001_init.sql')`,
+		} {
+			if _, err := db.ExecContext(ctx, stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s, err := open(ctx, url)
+		if err != nil {
+			t.Fatalf("upgrade: %v", err)
+		}
+		defer s.Close()
+		if err := s.Update(ctx, func(tx store.Tx) error { return tx.SetConfig(ctx, "", "FULL") }); err != nil {
+			t.Fatalf("write after upgrade: %v", err)
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) { upgrade(t, "sqlite:"+filepath.Join(t.TempDir(), "registry.db")) })
+	t.Run("postgres", func(t *testing.T) { upgrade(t, pgtest.Start(t).NewDatabase(t)) })
 }

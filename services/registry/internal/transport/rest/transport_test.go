@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/registry/internal/schemas"
 	"github.com/samnav/samnav/services/registry/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/registry/internal/transport/rest"
@@ -24,7 +25,11 @@ func (allowAll) AuthorizeWrite(*http.Request) error { return nil }
 // Whatever the input, the handler must not panic, must answer with a
 // status below 500, and an error must carry a Confluent error body.
 func FuzzRequests(f *testing.F) {
-	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(f.TempDir(), "r.db"))
+	db, d, err := sqldb.Open("sqlite:" + filepath.Join(f.TempDir(), "r.db"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	st, err := sqlstore.New(context.Background(), db, d)
 	if err != nil {
 		f.Fatal(err)
 	}
