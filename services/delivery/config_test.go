@@ -19,6 +19,9 @@ func TestConfigValidate(t *testing.T) {
 			[]string{"Driver:", "Addr:", "Brokers[0]:", "SyncInterval:"}},
 		{"sqlite needs a place", delivery.Config{Brokers: []string{"k:1"}}, []string{"DSN or DataDir"}},
 		{"postgres needs a DSN", delivery.Config{Driver: "postgres", Brokers: []string{"k:1"}}, []string{"DSN: required"}},
+		{"database URL", delivery.Config{Database: "postgres://u:secret@db/x", Brokers: []string{"k:1"}}, nil},
+		{"database URL and DSN", delivery.Config{Database: "sqlite:a.db", DSN: "b.db", Brokers: []string{"k:1"}}, []string{"Database and DSN: set one"}},
+		{"bad database URL", delivery.Config{Database: "mysql://u:secret@db/x", Brokers: []string{"k:1"}}, []string{"Database: database URL mysql://u:xxxxx@db/x: must start with"}},
 		{"short feed cursor key", delivery.Config{DataDir: "/tmp/x", Brokers: []string{"k:1"}, FeedCursorKey: []byte("short")}, []string{"FeedCursorKey: must be at least 32"}},
 		{"brokers required", delivery.Config{DataDir: "/tmp/x"}, []string{"Brokers: at least one"}},
 	}

@@ -20,6 +20,9 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 			[]string{"Driver:", "Addr:", "Brokers[0]:", "TopicPartitions:"}},
 		{"sqlite without a place", masterdata.Config{}, []string{"DSN or DataDir"}},
 		{"postgres without DSN", masterdata.Config{Driver: "postgres"}, []string{"DSN: required"}},
+		{"database URL", masterdata.Config{Database: "postgres://u:secret@db/x"}, nil},
+		{"database URL and DSN", masterdata.Config{Database: "sqlite:a.db", DSN: "b.db"}, []string{"Database and DSN: set one"}},
+		{"bad database URL", masterdata.Config{Database: "mysql://u:secret@db/x"}, []string{"Database: database URL mysql://u:xxxxx@db/x: must start with"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -37,6 +40,9 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("%q does not report %q", err, w)
 				}
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Errorf("%q shows the password", err)
 			}
 		})
 	}
@@ -68,5 +74,15 @@ func TestLoadConfigRelayStallAfter(t *testing.T) {
 	cfg, _ = masterdata.LoadConfig(env("-1s"))
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "RelayStallAfter") {
 		t.Fatalf("-1s: Validate gave %v, want RelayStallAfter refused", err)
+	}
+}
+
+// TestLoadConfigDatabase: SAMNAV_MASTERDATA_DATABASE is the database URL;
+// the older DRIVER and DSN are still read.
+func TestLoadConfigDatabase(t *testing.T) {
+	env := map[string]string{masterdata.EnvDatabase: "postgres://db/x", masterdata.EnvDriver: "postgres", masterdata.EnvDSN: "postgres://old/x"}
+	cfg, err := masterdata.LoadConfig(func(k string) string { return env[k] })
+	if err != nil || cfg.Database != "postgres://db/x" || cfg.Driver != "postgres" || cfg.DSN != "postgres://old/x" {
+		t.Fatalf("LoadConfig = %+v, %v", cfg, err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -164,10 +163,7 @@ func startBroker(t *testing.T) *embeddedkafka.Broker {
 
 func openSQLite(t *testing.T, path string) *sql.DB {
 	t.Helper()
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, _, err := sqldb.Open("sqlite:" + path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	_ "modernc.org/sqlite" // registers "sqlite"
 
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/concepts"
@@ -134,7 +132,7 @@ func startNarrowHub(t *testing.T, ctx context.Context) *narrowHub {
 	if err := w.WriteMessages(ctx, msgs...); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "feed.db")+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate")
+	db, _, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "feed.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
