@@ -11,6 +11,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sqldb"
+	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers Open uses
 )
 
 // newDB returns a URL for a fresh database.

@@ -13,6 +13,11 @@
 //	host=db user=samnav dbname=samnav        a libpq keyword/value string (PostgreSQL)
 //
 // Errors and String never show the password.
+//
+// Open uses the database/sql drivers "sqlite" (modernc.org/sqlite) and
+// "pgx" (pgx v5); a program links them by importing
+// github.com/samnav/samnav/pkg/sqldb/drivers. This package does not, so
+// that stores, which need only Dialect and Migrate, link no driver.
 package sqldb
 
 import (
@@ -23,11 +28,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite" // registers driver "sqlite"
 )
 
 // sqlitePragmas are set on every SQLite connection:
@@ -52,8 +54,7 @@ type Location struct {
 	File string
 
 	setting string // as given, for String
-	dsn     string // the SQLite driver's DSN
-	pg      *pgx.ConnConfig
+	dsn     string // the driver's DSN
 }
 
 // keywordValue matches the start of a libpq keyword/value string.
@@ -72,14 +73,32 @@ func Parse(setting string) (Location, error) {
 	case strings.HasPrefix(s, "file:"):
 		return sqliteLocation(setting, strings.TrimPrefix(s, "file:"))
 	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"), keywordValue.MatchString(s):
-		cfg, err := pgx.ParseConfig(s)
-		if err != nil {
-			// pgx's message can quote the setting; say only which rule broke.
-			return Location{}, fmt.Errorf("database URL %s: not a valid PostgreSQL connection string", Redact(setting))
+		if err := checkPostgres(s); err != nil {
+			return Location{}, fmt.Errorf("database URL %s: %w", Redact(setting), err)
 		}
-		return Location{Dialect: Postgres, setting: setting, pg: cfg}, nil
+		return Location{Dialect: Postgres, setting: setting, dsn: s}, nil
 	}
 	return Location{}, fmt.Errorf("database URL %s: must start with sqlite:, file:, postgres:// or postgresql://", Redact(setting))
+}
+
+// sslModes are libpq's sslmode values.
+var sslModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+
+// checkPostgres checks what can be checked of a PostgreSQL setting before
+// connecting; the driver checks the rest when it connects. Its errors never
+// quote the setting (which may hold a password).
+func checkPostgres(s string) error {
+	if keywordValue.MatchString(s) && !strings.Contains(s, "://") {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return errors.New("not a valid URL (are special characters in the password percent-encoded?)")
+	}
+	if mode := u.Query().Get("sslmode"); mode != "" && !slices.Contains(sslModes, mode) {
+		return fmt.Errorf("sslmode %q: must be one of %s", mode, strings.Join(sslModes, ", "))
+	}
+	return nil
 }
 
 func sqliteLocation(setting, rest string) (Location, error) {
@@ -104,6 +123,13 @@ func (l Location) String() string { return Redact(l.setting) }
 // statement (or PingContext) does. For SQLite it creates the file's
 // directory if it is missing, as SQLite creates the file.
 func (l Location) Open() (*sql.DB, error) {
+	if err := l.Dialect.Valid(); err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	driver := map[Dialect]string{SQLite: "sqlite", Postgres: "pgx"}[l.Dialect]
+	if !slices.Contains(sql.Drivers(), driver) {
+		return nil, fmt.Errorf("open %s: database/sql driver %q is not linked in; import github.com/samnav/samnav/pkg/sqldb/drivers", l.Dialect, driver)
+	}
 	switch l.Dialect {
 	case SQLite:
 		if err := os.MkdirAll(filepath.Dir(l.File), 0o750); err != nil {
@@ -115,7 +141,12 @@ func (l Location) Open() (*sql.DB, error) {
 		}
 		return db, nil
 	case Postgres:
-		return stdlib.OpenDB(*l.pg), nil
+		db, err := sql.Open("pgx", l.dsn)
+		if err != nil {
+			// The driver's message may quote the DSN.
+			return nil, fmt.Errorf("open postgres %s: the driver refused the connection string", l)
+		}
+		return db, nil
 	}
 	return nil, fmt.Errorf("open database: %w", l.Dialect.Valid())
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/pkg/outbox"
 	"github.com/samnav/samnav/pkg/sqldb"
+	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/services/masterdata/internal/event"
 	"github.com/samnav/samnav/services/masterdata/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/masterdata/internal/transport/httpapi"

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/pkg/sqldb"
+	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/services/registry/internal/schemas"
 	"github.com/samnav/samnav/services/registry/internal/store"
 	"github.com/samnav/samnav/services/registry/internal/store/sqlstore"

@@ -27,6 +27,7 @@ import (
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/sqldb"
+	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/console"
 	"github.com/samnav/samnav/services/delivery"

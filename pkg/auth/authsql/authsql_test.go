@@ -10,6 +10,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth/authtest"
 	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sqldb"
+	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 )
 
 func open(t *testing.T, url string) auth.TokenStore {

@@ -9,6 +9,7 @@ import (
 	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sqldb"
+	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/services/delivery/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )

@@ -7,6 +7,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sqldb"
+	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/services/delivery/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/delivery/internal/store/storetest"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"

@@ -12,6 +12,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sqldb"
+	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 	"github.com/samnav/samnav/services/delivery/internal/webhook/sqlstore"
 	"github.com/samnav/samnav/services/delivery/internal/webhook/webhooktest"

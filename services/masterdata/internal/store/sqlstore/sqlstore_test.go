@@ -10,6 +10,7 @@ import (
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sqldb"
+	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/services/masterdata/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/masterdata/internal/store/storetest"
 	"github.com/samnav/samnav/services/masterdata/record"

@@ -8,6 +8,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sqldb"
+	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/services/registry/internal/store"
 	"github.com/samnav/samnav/services/registry/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/registry/internal/store/storetest"

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/samnav/samnav/pkg/sqldb"
+	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/services/registry/internal/schemas"
 	"github.com/samnav/samnav/services/registry/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/registry/internal/transport/rest"
