@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/samnav/samnav/pkg/outbox"
-	"github.com/samnav/samnav/pkg/pgtest"
+	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 )
 
 // TestUpgradeFromOutboxMigrations opens a database made by a release that
@@ -15,20 +15,15 @@ import (
 // version 1, the unpublished entry stays, and the outbox keeps working.
 func TestUpgradeFromOutboxMigrations(t *testing.T) {
 	ctx := context.Background()
-	upgrade := func(t *testing.T, url string) {
+	sqldbtest.OnBoth(t, func(t *testing.T, url string) {
 		db, d := openDB(t, url)
 		ddl, err := os.ReadFile(filepath.Join("migrations", d.String(), "001_init.sql"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, stmt := range []string{string(ddl),
+		sqldbtest.Exec(t, db, string(ddl),
 			`CREATE TABLE outbox_migrations (name TEXT PRIMARY KEY)`,
-			`INSERT INTO outbox_migrations (name) VALUES ('001_init.sql')`,
-		} {
-			if _, err := db.ExecContext(ctx, stmt); err != nil {
-				t.Fatal(err)
-			}
-		}
+			`INSERT INTO outbox_migrations (name) VALUES ('001_init.sql')`)
 		appendTx(t, db, d, outbox.Entry{Topic: "samnav.person.v1", Key: []byte("k"), Value: []byte("v"), EventID: "old"})
 		if err := outbox.Migrate(ctx, db, d); err != nil {
 			t.Fatalf("upgrade: %v", err)
@@ -40,7 +35,5 @@ func TestUpgradeFromOutboxMigrations(t *testing.T) {
 		if n := count(t, db, `SELECT COUNT(*) FROM outbox_schema_migrations WHERE adopted`); n != 1 {
 			t.Fatalf("%d adopted versions, want 1", n)
 		}
-	}
-	t.Run("sqlite", func(t *testing.T) { upgrade(t, "sqlite:"+filepath.Join(t.TempDir(), "outbox.db")) })
-	t.Run("postgres", func(t *testing.T) { upgrade(t, pgtest.Start(t).NewDatabase(t)) })
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
+	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 )
 
 func open(t *testing.T, url string) auth.TokenStore {
@@ -58,18 +59,10 @@ const legacySchema = `CREATE TABLE IF NOT EXISTS auth_tokens (
 // made: the table is adopted as version 1 and its tokens are kept.
 func TestUpgradeFromUnversionedSchema(t *testing.T) {
 	ctx := context.Background()
-	upgrade := func(t *testing.T, url string) {
-		db, d, err := sqldb.Open(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		if _, err := db.ExecContext(ctx, legacySchema); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.ExecContext(ctx, `INSERT INTO auth_tokens (id, subject, kind, name, grants, hash, created_at) VALUES ('tok1', 'sys', 'system', 'n', '[]', 'abcd', 1)`); err != nil {
-			t.Fatal(err)
-		}
+	sqldbtest.OnBoth(t, func(t *testing.T, url string) {
+		db, d := sqldbtest.Open(t, url)
+		sqldbtest.Exec(t, db, legacySchema,
+			`INSERT INTO auth_tokens (id, subject, kind, name, grants, hash, created_at) VALUES ('tok1', 'sys', 'system', 'n', '[]', 'abcd', 1)`)
 		s, err := authsql.New(ctx, db, d)
 		if err != nil {
 			t.Fatalf("upgrade: %v", err)
@@ -77,7 +70,5 @@ func TestUpgradeFromUnversionedSchema(t *testing.T) {
 		if got, err := s.TokenByID(ctx, "tok1"); err != nil || got.Subject != "sys" {
 			t.Fatalf("TokenByID after upgrade = %+v, %v", got, err)
 		}
-	}
-	t.Run("sqlite", func(t *testing.T) { upgrade(t, "sqlite:"+filepath.Join(t.TempDir(), "auth.db")) })
-	t.Run("postgres", func(t *testing.T) { upgrade(t, pgtest.Start(t).NewDatabase(t)) })
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
+	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 	"github.com/samnav/samnav/services/delivery/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/delivery/internal/store/storetest"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
@@ -62,19 +63,10 @@ CREATE TABLE IF NOT EXISTS delivery_subscription_history (
 // made: its tables are adopted as version 1 and its subscriptions kept.
 func TestUpgradeFromUnversionedSchema(t *testing.T) {
 	ctx := context.Background()
-	upgrade := func(t *testing.T, url string) {
-		db, d, err := sqldb.Open(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		for _, stmt := range []string{legacySchema,
-			`INSERT INTO delivery_subscriptions (id, system, concept, status, version, body) VALUES ('s1', 'sys', 'person', 'active', 1, '{"id":"s1","system":"sys","concept":"person","version":1}')`,
-		} {
-			if _, err := db.ExecContext(ctx, stmt); err != nil {
-				t.Fatal(err)
-			}
-		}
+	sqldbtest.OnBoth(t, func(t *testing.T, url string) {
+		db, d := sqldbtest.Open(t, url)
+		sqldbtest.Exec(t, db, legacySchema,
+			`INSERT INTO delivery_subscriptions (id, system, concept, status, version, body) VALUES ('s1', 'sys', 'person', 'active', 1, '{"id":"s1","system":"sys","concept":"person","version":1}')`)
 		s, err := sqlstore.New(ctx, db, d)
 		if err != nil {
 			t.Fatalf("upgrade: %v", err)
@@ -82,7 +74,5 @@ func TestUpgradeFromUnversionedSchema(t *testing.T) {
 		if got, err := s.Get(ctx, "s1"); err != nil || got.System != "sys" {
 			t.Fatalf("Get after upgrade = %+v, %v", got, err)
 		}
-	}
-	t.Run("sqlite", func(t *testing.T) { upgrade(t, "sqlite:"+filepath.Join(t.TempDir(), "delivery.db")) })
-	t.Run("postgres", func(t *testing.T) { upgrade(t, pgtest.Start(t).NewDatabase(t)) })
+	})
 }

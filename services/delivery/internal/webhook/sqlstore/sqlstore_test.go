@@ -13,6 +13,7 @@ import (
 	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
+	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 	"github.com/samnav/samnav/services/delivery/internal/webhook/sqlstore"
 	"github.com/samnav/samnav/services/delivery/internal/webhook/webhooktest"
@@ -140,29 +141,18 @@ func TestNewRefusesASingleConnectionPool(t *testing.T) {
 // adopted as version 1, not re-created.
 func TestUpgradeFromWhMigrations(t *testing.T) {
 	ctx := context.Background()
-	upgrade := func(t *testing.T, url string) {
-		db, d, err := sqldb.Open(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
+	sqldbtest.OnBoth(t, func(t *testing.T, url string) {
+		db, d := sqldbtest.Open(t, url)
 		ddl, err := os.ReadFile(filepath.Join("migrations", d.String(), "0001_webhooks.sql"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, stmt := range []string{string(ddl),
+		sqldbtest.Exec(t, db, string(ddl),
 			`CREATE TABLE wh_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)`,
-			`INSERT INTO wh_migrations (version, name) VALUES (1, '0001_webhooks.sql')`,
-		} {
-			if _, err := db.ExecContext(ctx, stmt); err != nil {
-				t.Fatal(err)
-			}
-		}
+			`INSERT INTO wh_migrations (version, name) VALUES (1, '0001_webhooks.sql')`)
 		s := harness(func(*testing.T) (*sql.DB, sqldb.Dialect) { return db, d })(t)
 		if _, err := s.GetEndpoint(ctx, "none"); !errors.Is(err, webhook.ErrNotFound) {
 			t.Fatalf("GetEndpoint after upgrade = %v, want ErrNotFound", err)
 		}
-	}
-	t.Run("sqlite", func(t *testing.T) { upgrade(t, "sqlite:"+filepath.Join(t.TempDir(), "wh.db")) })
-	t.Run("postgres", func(t *testing.T) { upgrade(t, pgtest.Start(t).NewDatabase(t)) })
+	})
 }

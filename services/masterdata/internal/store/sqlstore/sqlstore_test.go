@@ -11,6 +11,7 @@ import (
 	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
+	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 	"github.com/samnav/samnav/services/masterdata/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/masterdata/internal/store/storetest"
 	"github.com/samnav/samnav/services/masterdata/record"
@@ -106,24 +107,15 @@ func TestPostgres(t *testing.T) {
 // as version 1, not re-created, and its records are kept.
 func TestUpgradeFromMdMigrations(t *testing.T) {
 	ctx := context.Background()
-	upgrade := func(t *testing.T, url string) {
-		db, d, err := sqldb.Open(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+	sqldbtest.OnBoth(t, func(t *testing.T, url string) {
+		db, d := sqldbtest.Open(t, url)
 		ddl, err := os.ReadFile(filepath.Join("migrations", d.String(), "0001_init.sql"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, stmt := range []string{string(ddl),
-			`CREATE TABLE IF NOT EXISTS md_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)`,
-			`INSERT INTO md_migrations (version, name) VALUES (1, '0001_init.sql')`,
-		} {
-			if _, err := db.ExecContext(ctx, stmt); err != nil {
-				t.Fatal(err)
-			}
-		}
+		sqldbtest.Exec(t, db, string(ddl),
+			`CREATE TABLE md_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)`,
+			`INSERT INTO md_migrations (version, name) VALUES (1, '0001_init.sql')`)
 		if err := sqlstore.Migrate(ctx, db, d); err != nil {
 			t.Fatalf("upgrade: %v", err)
 		}
@@ -131,7 +123,5 @@ func TestUpgradeFromMdMigrations(t *testing.T) {
 		if err := db.QueryRowContext(ctx, `SELECT adopted FROM masterdata_schema_migrations WHERE version = 1`).Scan(&adopted); err != nil || !adopted {
 			t.Fatalf("version 1 adopted = %v, %v; want true", adopted, err)
 		}
-	}
-	t.Run("sqlite", func(t *testing.T) { upgrade(t, "sqlite:"+filepath.Join(t.TempDir(), "md.db")) })
-	t.Run("postgres", func(t *testing.T) { upgrade(t, pgtest.Start(t).NewDatabase(t)) })
+	})
 }

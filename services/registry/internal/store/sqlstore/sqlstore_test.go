@@ -9,6 +9,7 @@ import (
 	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
+	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 	"github.com/samnav/samnav/services/registry/internal/store"
 	"github.com/samnav/samnav/services/registry/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/registry/internal/store/storetest"
@@ -79,26 +80,15 @@ func open(ctx context.Context, url string) (*sqlstore.Store, error) {
 // it is adopted as version 1, its data kept.
 func TestUpgradeFromSchemaMigrations(t *testing.T) {
 	ctx := context.Background()
-	upgrade := func(t *testing.T, url string) {
-		db, d, err := sqldb.Open(url)
-		if err != nil {
-			t.Fatal(err)
-		}
+	sqldbtest.OnBoth(t, func(t *testing.T, url string) {
+		db, d := sqldbtest.Open(t, url)
 		ddl, err := os.ReadFile(filepath.Join("migrations", d.String(), "0001_init.sql"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, stmt := range []string{string(ddl),
+		sqldbtest.Exec(t, db, string(ddl),
 			`CREATE TABLE schema_migrations (name TEXT PRIMARY KEY)`,
-			`INSERT INTO schema_migrations (name) VALUES ('migrations/001_init.sql')`,
-		} {
-			if _, err := db.ExecContext(ctx, stmt); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := db.Close(); err != nil {
-			t.Fatal(err)
-		}
+			`INSERT INTO schema_migrations (name) VALUES ('migrations/001_init.sql')`)
 		s, err := open(ctx, url)
 		if err != nil {
 			t.Fatalf("upgrade: %v", err)
@@ -107,7 +97,5 @@ func TestUpgradeFromSchemaMigrations(t *testing.T) {
 		if err := s.Update(ctx, func(tx store.Tx) error { return tx.SetConfig(ctx, "", "FULL") }); err != nil {
 			t.Fatalf("write after upgrade: %v", err)
 		}
-	}
-	t.Run("sqlite", func(t *testing.T) { upgrade(t, "sqlite:"+filepath.Join(t.TempDir(), "registry.db")) })
-	t.Run("postgres", func(t *testing.T) { upgrade(t, pgtest.Start(t).NewDatabase(t)) })
+	})
 }
