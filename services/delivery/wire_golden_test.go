@@ -223,7 +223,9 @@ type normalizer struct {
 	next map[string]int
 }
 
-func newNormalizer() *normalizer { return &normalizer{seen: map[string]string{}, next: map[string]int{}} }
+func newNormalizer() *normalizer {
+	return &normalizer{seen: map[string]string{}, next: map[string]int{}}
+}
 
 var volatile = []struct {
 	kind string
