@@ -71,6 +71,9 @@ func TestWireGolden(t *testing.T) {
 
 	// The snapshot reaches every channel before the change is made, so
 	// each channel carries exactly: snapshot, change, erasure.
+	// The view topic exists once its schema is registered, at the first
+	// delivery; a reader joining before could see no partitions.
+	viewSchema(t, h, "samnav.view.skolplattform.person.v1")
 	view := rawReader(t, h, "samnav.view.skolplattform.person.v1")
 	var viewMsgs []kafka.Message
 	viewMsgs = append(viewMsgs, readN(ctx, t, view, 1)...)
