@@ -409,7 +409,7 @@ type ResyncOptions struct {
 // Resync republishes the current state of every record of concept (ended
 // ones included, with their end marker; erased ones are not) through the
 // outbox, in batches, for rebuilding a topic or onboarding a subscriber.
-// Events carry header samnav_resync=true and fresh event ids. It returns
+// Events carry the resync header (envelope.HeaderResync) and fresh event ids. It returns
 // how many records were republished; on error, those before it were.
 func (s *Server) Resync(ctx context.Context, concept string, opts ResyncOptions) (int, error) {
 	if s.model.Concept(concept) == nil {

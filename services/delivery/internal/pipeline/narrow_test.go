@@ -20,6 +20,7 @@ import (
 	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/pkg/avroserde"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
+	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
@@ -126,9 +127,9 @@ func startNarrowHub(t *testing.T, ctx context.Context) *narrowHub {
 			t.Fatal(err)
 		}
 		msgs = append(msgs, kafka.Message{Key: []byte(p.ID), Value: val, Headers: []kafka.Header{
-			{Key: pipeline.HeaderID, Value: []byte(fmt.Sprintf("ev-%d", i))}, {Key: pipeline.HeaderType, Value: []byte("se.samnav.person.changed")},
-			{Key: pipeline.HeaderTime, Value: []byte(time.Now().UTC().Format(time.RFC3339Nano))},
-			{Key: pipeline.HeaderRevision, Value: []byte(strconv.Itoa(i/statePersons + 1))}}})
+			{Key: envelope.HeaderID, Value: []byte(fmt.Sprintf("ev-%d", i))}, {Key: envelope.HeaderType, Value: []byte(envelope.EventType("person", envelope.Changed))},
+			{Key: envelope.HeaderTime, Value: []byte(time.Now().UTC().Format(time.RFC3339Nano))},
+			{Key: envelope.HeaderRevision, Value: []byte(strconv.Itoa(i/statePersons + 1))}}})
 	}
 	if err := w.WriteMessages(ctx, msgs...); err != nil {
 		t.Fatal(err)
