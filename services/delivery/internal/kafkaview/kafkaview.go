@@ -84,7 +84,9 @@ type Config struct {
 	Schemas map[string]string
 	// Partitions of each view topic; default 3.
 	Partitions int
-	// Publisher is the producer; nil makes one with acks=all.
+	// Publisher is the producer; nil makes one with acks=all and
+	// kafkago.ExternalMarshaler. One given here must use ExternalMarshaler
+	// too, so that nothing internal reaches the subscriber.
 	Publisher *kafkago.Publisher
 	// Auth is the delivery service's own Kafka credentials. With a SASL
 	// mechanism set, Reconcile also manages the subscribers' ACLs (the
@@ -124,7 +126,9 @@ func New(cfg Config) (*Channel, error) {
 		return nil, fmt.Errorf("view channel: kafka credentials: %w", err)
 	}
 	if c.pub == nil {
-		pc := kafkago.PublisherConfig{Brokers: cfg.Brokers, RequiredAcks: kafkago.AcksAll}
+		// A view topic is read by the subscribing system: it gets the
+		// event's envelope as headers and nothing of the hub's plumbing.
+		pc := kafkago.PublisherConfig{Brokers: cfg.Brokers, RequiredAcks: kafkago.AcksAll, Marshaler: kafkago.ExternalMarshaler{}}
 		if cfg.Auth.Enabled() {
 			t, err := cfg.Auth.Transport("samnav-delivery")
 			if err != nil {
