@@ -160,7 +160,7 @@ func startNarrowHub(t *testing.T, ctx context.Context) *narrowHub {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mgr := pipeline.New(pipeline.Config{Brokers: []string{broker.Addr()}, Registry: reg, Model: m, Schemas: schemas, Dialer: dialer,
+		mgr := pipeline.New(pipeline.Config{Kafka: kafkaauth.Settings{Brokers: []string{broker.Addr()}, SASL: hubUser}, Registry: reg, Model: m, Schemas: schemas,
 			Channels:     map[subscription.ChannelKind]channel.Channel{subscription.ChannelKafka: ch, subscription.ChannelFeed: fd},
 			Rebuilders:   map[subscription.ChannelKind]pipeline.Rebuilder{subscription.ChannelKafka: ch, subscription.ChannelFeed: fd},
 			FetchMaxWait: 50 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})

@@ -16,7 +16,6 @@ package pipeline
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,13 +24,13 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/segmentio/kafka-go/sasl"
 
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/avro"
 	"github.com/samnav/samnav/pkg/avroserde"
 	"github.com/samnav/samnav/pkg/envelope"
+	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/projection"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
@@ -121,7 +120,10 @@ func ConsumerGroup(subscriptionID string) string { return "samnav-delivery-" + s
 
 // Config configures a Manager.
 type Config struct {
-	Brokers []string
+	// Kafka are the brokers, credentials, TLS and timeouts every Kafka
+	// client of the pipeline (the readers, the admin client that resets
+	// consumer groups) is built from.
+	Kafka kafkaauth.Settings
 	// Registry resolves writer schemas of the state topics.
 	Registry avroserde.SchemaSource
 	Model    *model.Model
@@ -146,10 +148,6 @@ type Config struct {
 	// batch is offered again; defaults DefaultMinBackoff, DefaultMaxBackoff.
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
-	// Dialer connects to the brokers (TLS, SASL); nil means kafka-go's
-	// default dialer. The admin client that resets consumer groups takes
-	// its SASL mechanism and TLS settings.
-	Dialer *kafka.Dialer
 	// Rebuilders are the channels, by kind, whose copy of a subscription's
 	// records is rebuilt when the subscription is reshaped (see
 	// Rebuilder). A channel not named here keeps what it delivered.
@@ -358,14 +356,11 @@ func (m *Manager) prepare(s subscription.Subscription, rebuild bool) error {
 // group that does not exist is not an error; one whose last member is
 // still leaving is asked again.
 func (m *Manager) resetGroup(ctx context.Context, group string) error {
-	var mech sasl.Mechanism
-	var tlsCfg *tls.Config
-	if d := m.cfg.Dialer; d != nil {
-		mech, tlsCfg = d.SASLMechanism, d.TLS
+	client, done, err := m.cfg.Kafka.Client("delivery")
+	if err != nil {
+		return fmt.Errorf("reset consumer group %s: %w", group, err)
 	}
-	t := &kafka.Transport{ClientID: "samnav-delivery", DialTimeout: 10 * time.Second, SASL: mech, TLS: tlsCfg}
-	defer t.CloseIdleConnections()
-	client := &kafka.Client{Addr: kafka.TCP(m.cfg.Brokers...), Timeout: 10 * time.Second, Transport: t}
+	defer done()
 	for attempt := 1; ; attempt++ {
 		resp, err := client.DeleteGroups(ctx, &kafka.DeleteGroupsRequest{GroupIDs: []string{group}})
 		if err == nil {
@@ -432,8 +427,12 @@ func (m *Manager) start(s subscription.Subscription) (*consumer, error) {
 	}
 	logger := m.logger.With("subscription", s.ID, "system", s.System, "concept", s.Concept, "channel", string(s.Channel))
 	group := ConsumerGroup(s.ID)
+	dialer, err := m.cfg.Kafka.Dialer("delivery")
+	if err != nil {
+		return nil, fmt.Errorf("kafka reader: %w", err)
+	}
 	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: m.cfg.Brokers, GroupID: group, Topic: envelope.StateTopic(c.ID, c.Major), Dialer: m.cfg.Dialer,
+		Brokers: m.cfg.Kafka.Brokers, GroupID: group, Topic: envelope.StateTopic(c.ID, c.Major), Dialer: dialer,
 		StartOffset: kafka.FirstOffset, MinBytes: 1, MaxBytes: 10 << 20, MaxWait: m.cfg.FetchMaxWait,
 		QueueCapacity: m.cfg.BatchSize, CommitInterval: 0, // commits are synchronous, after the channel accepted
 		WatchPartitionChanges: true, ReadBackoffMin: m.cfg.MinBackoff, ReadBackoffMax: m.cfg.MaxBackoff,
