@@ -422,7 +422,7 @@ func (s *Server) init(ctx context.Context, d sqlstore.Dialect, m *model.Model, s
 		// restart): after a narrowing no record keeps withdrawn fields,
 		// after a widening every record gets the newly approved ones.
 		Rebuilders: map[subscription.ChannelKind]pipeline.Rebuilder{subscription.ChannelKafka: kc, subscription.ChannelFeed: s.feed}})
-	lagTransport, err := s.cfg.kafka().Transport("delivery-lag")
+	lagClient, _, err := s.cfg.kafka().Client("delivery-lag") // lives as long as the process
 	if err != nil {
 		return err
 	}
@@ -440,7 +440,7 @@ func (s *Server) init(ctx context.Context, d sqlstore.Dialect, m *model.Model, s
 			{Pattern: "/api/v1/subscriptions/{id}/webhook", Handler: whAPI},
 			{Pattern: "/api/v1/subscriptions/{id}/webhook/", Handler: whAPI},
 			{Pattern: "/api/v1/feeds/", Handler: s.feed.Handler("/api/v1/feeds")},
-			{Pattern: "GET /api/v1/subscriptions/{id}/lag", Handler: lag.Handler(lag.HandlerConfig{Meter: lag.New(s.cfg.Brokers, lagTransport),
+			{Pattern: "GET /api/v1/subscriptions/{id}/lag", Handler: lag.Handler(lag.HandlerConfig{Meter: lag.New(lagClient),
 				Subscription: s.svc.Get, Group: pipeline.ConsumerGroup, Logger: s.logger,
 				Failing: func(id string) error { return s.pipeline.Failing()[id] }})},
 			{Pattern: "GET /api/v1/deliveries/recent", Handler: recent.Handler(s.recent)},
