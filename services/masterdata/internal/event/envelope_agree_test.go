@@ -60,7 +60,10 @@ func TestContractsAgreeWithEnvelope(t *testing.T) {
 		t.Fatal("the AsyncAPI document has no messages")
 	}
 	for name, msg := range api.Components.Messages {
-		for _, required := range []string{envelope.HeaderID, envelope.HeaderType, envelope.HeaderSource, envelope.HeaderSpecVersion} {
+		// Every header the state topic carries (see Builder.Entry).
+		for _, required := range []string{envelope.HeaderID, envelope.HeaderType, envelope.HeaderSource, envelope.HeaderSpecVersion,
+			envelope.HeaderTime, envelope.HeaderSubject, envelope.HeaderContentType, envelope.HeaderTraceParent,
+			envelope.HeaderRevision, envelope.HeaderEndedAt, envelope.HeaderResync} {
 			if _, ok := msg.Headers.Properties[required]; !ok {
 				t.Errorf("AsyncAPI message %s does not document header %s", name, required)
 			}
