@@ -4,7 +4,8 @@
 // own samnav_* headers), the event types se.samnav.<concept>.<kind>, the
 // topic names (state, view and dead-letter topics) and the HTTP headers a
 // webhook request carries. Producers write an Envelope with Headers or
-// KafkaHeaders; consumers read one with FromHeaders or FromKafkaHeaders.
+// KafkaHeaders; consumers read one with FromHeaders or FromKafkaHeaders
+// (validating) or Read and ReadKafka (lenient, for the hot path).
 // Nothing else in the tree spells a header name, an event type or a topic
 // name pattern.
 //
@@ -218,12 +219,41 @@ func FormatTime(t time.Time) string { return formatTime(t) }
 
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// FromHeaders reads an envelope from a record's headers. It returns every
-// field that parses, and an error (each part an *AttributeError,
-// matching ErrInvalid) naming every header that is missing or malformed:
-// a consumer that must not drop a record over a bad optional header uses
-// the envelope and logs or ignores the error.
+// FromHeaders reads an envelope from a record's headers and validates it.
+// It returns every field that parses, and an error (each part an
+// *AttributeError, matching ErrInvalid) naming every header that is
+// missing or malformed.
 func FromHeaders(h map[string]string) (Envelope, error) {
+	e, errs := read(h)
+	switch v, ok := h[HeaderSpecVersion]; {
+	case !ok || v == "":
+		errs = append(errs, &AttributeError{Attribute: HeaderSpecVersion, Rule: `required, must be "1.0"`})
+	case v != SpecVersion:
+		errs = append(errs, &AttributeError{Attribute: HeaderSpecVersion, Value: v, Rule: `must be "1.0"`})
+	}
+	if err := e.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return e, fmt.Errorf("read event envelope: %w", err)
+	}
+	return e, nil
+}
+
+// Read reads what parses of an envelope from a record's headers and
+// validates nothing: for consumers on the hot path that must not drop a
+// record over a malformed optional header (a time that does not parse is
+// left zero). Use FromHeaders to check a record.
+func Read(h map[string]string) Envelope {
+	e, _ := read(h)
+	return e
+}
+
+// ReadKafka is Read for a Kafka record's headers; of a repeated header the
+// last value counts.
+func ReadKafka(hs []kafka.Header) Envelope { return Read(headerMap(hs)) }
+
+func read(h map[string]string) (Envelope, []error) {
 	e := Envelope{
 		ID: h[HeaderID], Source: h[HeaderSource], Type: h[HeaderType], Subject: h[HeaderSubject],
 		DataContentType: h[HeaderContentType], DataSchema: h[HeaderDataSchema],
@@ -234,12 +264,6 @@ func FromHeaders(h map[string]string) (Envelope, error) {
 	var errs []error
 	bad := func(attr, value, rule string) {
 		errs = append(errs, &AttributeError{Attribute: attr, Value: value, Rule: rule})
-	}
-	switch v, ok := h[HeaderSpecVersion]; {
-	case !ok || v == "":
-		bad(HeaderSpecVersion, "", `required, must be "1.0"`)
-	case v != SpecVersion:
-		bad(HeaderSpecVersion, v, `must be "1.0"`)
 	}
 	if v := h[HeaderTime]; v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)
@@ -264,23 +288,19 @@ func FromHeaders(h map[string]string) (Envelope, error) {
 			e.EndedAt = &t
 		}
 	}
-	if err := e.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return e, fmt.Errorf("read event envelope: %w", err)
-	}
-	return e, nil
+	return e, errs
 }
 
 // FromKafkaHeaders is FromHeaders for a Kafka record's headers; of a
 // repeated header the last value counts.
-func FromKafkaHeaders(hs []kafka.Header) (Envelope, error) {
+func FromKafkaHeaders(hs []kafka.Header) (Envelope, error) { return FromHeaders(headerMap(hs)) }
+
+func headerMap(hs []kafka.Header) map[string]string {
 	h := make(map[string]string, len(hs))
 	for _, x := range hs {
 		h[x.Key] = string(x.Value)
 	}
-	return FromHeaders(h)
+	return h
 }
 
 // ErrInvalid is matched (errors.Is) by every validation failure.

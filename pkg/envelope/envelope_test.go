@@ -181,3 +181,15 @@ func TestHTTPHeaders(t *testing.T) {
 		t.Errorf("an envelope without trace context wrote %v", h)
 	}
 }
+
+func TestReadIsLenient(t *testing.T) {
+	h := with(map[string]string{"ce_specversion": "", "ce_source": "not a uri", "ce_time": "yesterday", "samnav_revision": "x"})
+	e := envelope.Read(h)
+	if e.ID != valid().ID || e.Source != "not a uri" || !e.Time.IsZero() || e.Revision != 0 || e.EndedAt == nil || e.Kind() != envelope.Ended {
+		t.Errorf("Read = %+v", e)
+	}
+	kh := append(valid().KafkaHeaders(), kafka.Header{Key: "ce_id", Value: []byte("again")})
+	if got := envelope.ReadKafka(kh); got.ID != "again" || got.Revision != 7 {
+		t.Errorf("ReadKafka = %+v", got)
+	}
+}

@@ -137,7 +137,7 @@ type recordEnvelope struct {
 // the event type, Changed when there is none. Bad optional headers are
 // ignored: they must not make a record undeliverable.
 func readEnvelope(headers map[string]string, tombstone bool) recordEnvelope {
-	e, _ := envelope.FromHeaders(headers) // lenient: what parsed is used, see above
+	e := envelope.Read(headers) // lenient: what parsed is used, see above
 	env := recordEnvelope{id: e.ID, headers: headers, typ: Changed, time: e.Time, revision: e.Revision, endedAt: e.EndedAt}
 	if e.Type != "" {
 		env.typ = Type(e.Kind())

@@ -675,7 +675,7 @@ func sleepBackoff(ctx context.Context, cfg Config, attempt int) bool {
 func (w *worker) event(ctx context.Context, msg kafka.Message) (channel.Event, error) {
 	// Bad optional headers must not hold up the subscription: what parses
 	// is used, and only an event id and a key are required.
-	env, _ := envelope.FromKafkaHeaders(msg.Headers)
+	env := envelope.ReadKafka(msg.Headers)
 	ev := channel.Event{SubscriptionID: w.sub.ID, System: w.sub.System, Concept: w.sub.Concept, Key: string(msg.Key),
 		EventID: env.ID, Trace: env.TraceParent, Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset,
 		Time: env.Time, Revision: env.Revision, EndedAt: env.EndedAt}
