@@ -100,6 +100,8 @@ type Channel struct {
 	cfg Config
 	pub *kafkago.Publisher
 	own bool
+	// transport is the publisher's when own: closed by Close.
+	transport *kafka.Transport
 
 	mu    sync.Mutex
 	views map[string]*view // by subscription id + version
@@ -129,18 +131,17 @@ func New(cfg Config) (*Channel, error) {
 		// A view topic is read by the subscribing system: it gets the
 		// event's envelope as headers and nothing of the hub's plumbing.
 		pc := kafkago.PublisherConfig{Brokers: cfg.Brokers, RequiredAcks: kafkago.AcksAll, Marshaler: kafkago.ExternalMarshaler{}}
-		if cfg.Auth.Enabled() {
-			t, err := cfg.Auth.Transport("samnav-delivery")
-			if err != nil {
-				return nil, err
-			}
-			pc.Transport = t
+		t, err := kafkaauth.Settings{Brokers: cfg.Brokers, SASL: cfg.Auth}.Transport("delivery")
+		if err != nil {
+			return nil, err
 		}
+		pc.Transport = t
 		p, err := kafkago.NewPublisher(pc, nil)
 		if err != nil {
+			t.CloseIdleConnections()
 			return nil, fmt.Errorf("view publisher: %w", err)
 		}
-		c.pub, c.own = p, true
+		c.pub, c.own, c.transport = p, true, t
 	}
 	return c, nil
 }
@@ -148,6 +149,7 @@ func New(cfg Config) (*Channel, error) {
 // Close releases the producer if the channel made it.
 func (c *Channel) Close() error {
 	if c.own {
+		defer c.transport.CloseIdleConnections()
 		return c.pub.Close()
 	}
 	return nil
