@@ -272,10 +272,9 @@ func (n *normalizer) kafka(ctx context.Context, t *testing.T, reg *avroserde.Reg
 	for _, hd := range hs {
 		fmt.Fprintf(&b, "  %s: %s\n", hd.Key, n.text(string(hd.Value)))
 	}
-	switch {
-	case m.Value == nil:
+	if m.Value == nil {
 		b.WriteString("value: null (tombstone)\n")
-	default:
+	} else {
 		id, body, err := avroserde.ParseHeader(m.Value)
 		if err != nil {
 			t.Fatalf("value of %s: %v", m.Topic, err)
