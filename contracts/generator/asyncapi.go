@@ -47,7 +47,7 @@ func AsyncAPI(m *model.Model) ([]byte, error) {
 			"contentType", scalar("application/vnd.apache.avro"),
 			"headers", mapping(
 				"type", scalar("object"),
-				"description", scalar("CloudEvents Kafka binding attributes and W3C trace context."),
+				"description", scalar("CloudEvents Kafka binding attributes, W3C trace context and Samnav's own headers (pkg/envelope defines them; a test in services/masterdata holds this list to it)."),
 				"properties", mapping(
 					"ce_id", mapping("type", scalar("string")),
 					"ce_source", mapping("type", scalar("string")),
@@ -55,7 +55,11 @@ func AsyncAPI(m *model.Model) ([]byte, error) {
 					"ce_time", mapping("type", scalar("string")),
 					"ce_subject", mapping("type", scalar("string")),
 					"ce_specversion", mapping("type", scalar("string")),
+					"content-type", mapping("type", scalar("string"), "description", scalar("application/avro; absent on tombstones.")),
 					"traceparent", mapping("type", scalar("string")),
+					"samnav_revision", mapping("type", scalar("string"), "description", scalar("The record's revision after the change; grows with every change of one record.")),
+					"samnav_ended_at", mapping("type", scalar("string"), "description", scalar("When the record ended (RFC 3339), on every event of an ended record.")),
+					"samnav_resync", mapping("type", scalar("string"), "description", scalar("\"true\" on events republished by a resync.")),
 				),
 			),
 			"payload", mapping(

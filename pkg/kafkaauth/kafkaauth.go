@@ -1,7 +1,10 @@
-// Package kafkaauth holds a Kafka client's credentials (SASL mechanism,
-// username, password) and turns them into the kafka-go dialer and transport
-// Samnav's clients accept, so one validated Config reaches the producer, the
-// consumer and the admin client alike.
+// Package kafkaauth is the one place Samnav's Kafka clients are built:
+// Settings (brokers, SASL credentials, TLS, client id, timeouts; loaded
+// from SAMNAV_KAFKA_* and validated all at once) turn into the kafka-go
+// dialer, transport, admin client and acks=all writer every service uses,
+// so one validated configuration reaches the producer, the consumer and
+// the admin client alike. Config is the credentials part (SASL
+// mechanism, username, password).
 //
 // SCRAM-SHA-512 is the preferred mechanism: the password never crosses the
 // wire (SCRAM is a salted challenge-response) and the broker keeps only a
@@ -97,34 +100,23 @@ func (c Config) SASL() (sasl.Mechanism, error) {
 }
 
 // Dialer returns a dialer for readers and consumer groups with c's
-// mechanism set.
+// mechanism set (Settings.Dialer with only these credentials).
 func (c Config) Dialer(clientID string) (*kafka.Dialer, error) {
-	m, err := c.SASL()
-	if err != nil {
-		return nil, err
-	}
-	return &kafka.Dialer{ClientID: clientID, Timeout: 10 * time.Second, DualStack: true, SASLMechanism: m}, nil
+	return Settings{SASL: c, ClientID: clientID}.Dialer("")
 }
 
 // Transport returns a transport for writers and kafka.Client with c's
-// mechanism set. Its owner closes its idle connections when done.
+// mechanism set (Settings.Transport with only these credentials). Its
+// owner closes its idle connections when done.
 func (c Config) Transport(clientID string) (*kafka.Transport, error) {
-	m, err := c.SASL()
-	if err != nil {
-		return nil, err
-	}
-	return &kafka.Transport{ClientID: clientID, DialTimeout: 5 * time.Second, MetadataTTL: time.Second, SASL: m}, nil
+	return Settings{SASL: c, ClientID: clientID}.Transport("")
 }
 
 // Client returns a version-negotiating admin client for brokers on a
 // transport of its own, and the function that closes the transport's
-// connections.
+// connections (Settings.Client with only these credentials).
 func (c Config) Client(timeout time.Duration, brokers ...string) (*kafka.Client, func(), error) {
-	t, err := c.Transport("samnav-admin")
-	if err != nil {
-		return nil, nil, err
-	}
-	return &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: timeout, Transport: t}, t.CloseIdleConnections, nil
+	return Settings{Brokers: brokers, SASL: c, ClientID: "samnav-admin", ReadTimeout: timeout}.Client("")
 }
 
 // Check connects to brokers as c and asks for the cluster's metadata, so a

@@ -95,6 +95,39 @@ func (DefaultMarshaler) Marshal(_ string, msg *message.Message) (kafka.Message, 
 	}, nil
 }
 
+// ExternalMarshaler is the Marshaler for topics read by systems outside
+// the hub, such as a subscriber's view topic: nothing of the hub's own
+// plumbing reaches them. It maps a message to a record as
+// DefaultMarshaler does, except that the headers are only the message's
+// metadata without PartitionKeyMetadata and without any "_watermill"
+// key: no UUIDHeader, no partition key (it is the record key already).
+// Consumers deduplicate by the event id in the headers (envelope.HeaderID);
+// DefaultMarshaler.Unmarshal gives such a record a UUID from its
+// coordinates. It only marshals.
+type ExternalMarshaler struct{}
+
+var _ Marshaler = ExternalMarshaler{}
+
+// Marshal implements Marshaler.
+func (ExternalMarshaler) Marshal(_ string, msg *message.Message) (kafka.Message, error) {
+	if msg.UUID == "" {
+		return kafka.Message{}, errors.New("marshal message: uuid: must not be empty")
+	}
+	headers := make([]kafka.Header, 0, len(msg.Metadata))
+	for k, v := range msg.Metadata {
+		if k == PartitionKeyMetadata || strings.HasPrefix(k, "_watermill") {
+			continue
+		}
+		headers = append(headers, kafka.Header{Key: k, Value: []byte(v)})
+	}
+	slices.SortFunc(headers, func(a, b kafka.Header) int { return strings.Compare(a.Key, b.Key) })
+	key := []byte(msg.UUID)
+	if k := msg.Metadata.Get(PartitionKeyMetadata); k != "" {
+		key = []byte(k)
+	}
+	return kafka.Message{Key: key, Value: msg.Payload, Headers: headers}, nil
+}
+
 // Unmarshal implements Unmarshaler. A record without a UUID header (one
 // written by a non-Watermill producer) gets the UUID
 // "<topic>-<partition>-<offset>", stable across redeliveries so consumers

@@ -211,3 +211,40 @@ func BenchmarkMarshaler(b *testing.B) {
 		}
 	})
 }
+
+// TestExternalMarshalerSendsNothingInternal: a record for an outside
+// reader carries the message's own metadata as headers and the partition
+// key as its key, but neither Watermill's UUID header nor the partition
+// key metadata.
+func TestExternalMarshalerSendsNothingInternal(t *testing.T) {
+	msg := message.NewMessage("id-1", []byte("p"))
+	msg.Metadata = message.Metadata{kafkago.PartitionKeyMetadata: "k", "traceparent": "00-aa-bb-01", "b": "2", "a": "1", "_watermill_other": "x"}
+	km, err := kafkago.ExternalMarshaler{}.Marshal("topic", msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(km.Key) != "k" || string(km.Value) != "p" {
+		t.Errorf("key %q value %q, want k and p", km.Key, km.Value)
+	}
+	var got []string
+	for _, h := range km.Headers {
+		got = append(got, h.Key+"="+string(h.Value))
+	}
+	if want := "a=1 b=2 traceparent=00-aa-bb-01"; strings.Join(got, " ") != want {
+		t.Errorf("headers %v, want %s", got, want)
+	}
+	// Unkeyed messages are keyed by their UUID, as with DefaultMarshaler.
+	km, err = kafkago.ExternalMarshaler{}.Marshal("topic", message.NewMessage("id-2", nil))
+	if err != nil || string(km.Key) != "id-2" || len(km.Headers) != 0 {
+		t.Errorf("unkeyed: key %q headers %v err %v", km.Key, km.Headers, err)
+	}
+	// Read back, the record's UUID comes from its coordinates.
+	km.Topic, km.Partition, km.Offset = "topic", 1, 7
+	back, err := kafkago.DefaultMarshaler{}.Unmarshal(km)
+	if err != nil || back.UUID != "topic-1-7" {
+		t.Errorf("unmarshal: uuid %v err %v", back, err)
+	}
+	if _, err := (kafkago.ExternalMarshaler{}).Marshal("topic", message.NewMessage("", nil)); err == nil {
+		t.Error("a message without uuid was marshalled")
+	}
+}

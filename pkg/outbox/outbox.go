@@ -111,6 +111,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/pkg/sqldb"
 )
 
@@ -123,16 +124,15 @@ type Entry struct {
 	// Value is the record value; nil is a tombstone (a Kafka null value),
 	// while an empty non-nil slice is an empty value.
 	Value []byte
-	// Headers are sent as Kafka headers: ce_* CloudEvents attributes,
-	// traceparent, and so on.
+	// Headers are sent as Kafka headers: an envelope.Envelope's Headers.
 	Headers map[string]string
 	// EventID is unique per change; consumers deduplicate by it. It is also
-	// sent as header ce_id unless Headers has one. Required.
+	// sent as header envelope.HeaderID unless Headers has one. Required.
 	EventID string
 }
 
 // headerEventID is the CloudEvents id attribute as a Kafka header.
-const headerEventID = "ce_id"
+const headerEventID = envelope.HeaderID
 
 // maxTopicLen is Kafka's limit on topic names.
 const maxTopicLen = 249

@@ -24,6 +24,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 
+	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/kafkago"
 	"github.com/samnav/samnav/pkg/sqldb"
 )
@@ -387,7 +388,10 @@ func (r *Relay) Run(ctx context.Context) error {
 	defer r.running.Store(false)
 	transport := r.cfg.Transport
 	if transport == nil {
-		t := &kafka.Transport{ClientID: "samnav-outbox", DialTimeout: 5 * time.Second, MetadataTTL: time.Second}
+		t, err := kafkaauth.Settings{Brokers: r.cfg.Brokers}.Transport("outbox")
+		if err != nil {
+			return fmt.Errorf("run relay: %w", err)
+		}
 		defer t.CloseIdleConnections()
 		transport = t
 	}
@@ -451,11 +455,11 @@ type entry struct {
 // lead publishes while it holds the lease. It returns, with the lease
 // released, when ctx is cancelled; or when the lease is lost.
 func (r *Relay) lead(ctx context.Context, transport kafka.RoundTripper, pos int64, deadline time.Time) {
-	w := &kafka.Writer{
-		Addr: kafka.TCP(r.cfg.Brokers...),
-		// Murmur2 is the Java client's default partitioner, and pkg/kafkago's:
-		// a key lands on the same partition whoever publishes it.
-		Balancer: &kafka.Murmur2Balancer{},
+	// The producer is built where every Kafka client is (acks=all, murmur2
+	// partitioning: a key lands on the same partition whoever publishes
+	// it), with the relay's own batching.
+	w, err := kafkaauth.Settings{Brokers: r.cfg.Brokers, ReadTimeout: r.cfg.WriteTimeout, WriteTimeout: r.cfg.WriteTimeout}.Writer("outbox", kafkaauth.WriterOptions{
+		Transport: transport,
 		// The relay retries itself, resending from the first unacknowledged
 		// entry; a writer retrying one partition's batch while the next
 		// batch of that partition is sent could reorder them.
@@ -467,13 +471,13 @@ func (r *Relay) lead(ctx context.Context, transport kafka.RoundTripper, pos int6
 		BatchSize:    r.cfg.BatchSize,
 		BatchBytes:   int64(r.cfg.BatchBytes),
 		BatchTimeout: time.Millisecond,
-		ReadTimeout:  r.cfg.WriteTimeout,
-		WriteTimeout: r.cfg.WriteTimeout,
-		RequiredAcks: kafka.RequireAll,
-		Transport:    transport,
 		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
 			r.log.Debug(fmt.Sprintf(msg, args...))
 		}),
+	})
+	if err != nil {
+		r.log.Error("build kafka writer", "err", err)
+		return
 	}
 	defer func() {
 		// Close waits for requests still in flight: only then may another

@@ -4,41 +4,40 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/samnav/samnav/pkg/avro"
 	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/pkg/envelope"
 )
 
 // Type is what happened to a record: the last segment of the event's
-// CloudEvents type se.samnav.<concept>.<type>.
+// CloudEvents type (envelope.EventType).
 type Type string
 
 const (
 	// Changed: Value is the record's full current state.
-	Changed Type = "changed"
+	Changed = Type(envelope.Changed)
 	// Ended: Value is the record's last state; the record ended.
-	Ended Type = "ended"
+	Ended = Type(envelope.Ended)
 	// Erased: the record was erased (a tombstone on the topic); Value is
 	// nil, and the handler must delete everything it holds under Key.
-	Erased Type = "erased"
+	Erased = Type(envelope.Erased)
 )
 
 // Headers a Samnav state or view topic record carries besides the
-// CloudEvents ones.
+// CloudEvents ones; pkg/envelope defines them all.
 const (
-	HeaderRevision = "samnav_revision"
-	HeaderEndedAt  = "samnav_ended_at"
-	HeaderTrace    = "traceparent"
+	HeaderRevision = envelope.HeaderRevision
+	HeaderEndedAt  = envelope.HeaderEndedAt
+	HeaderTrace    = envelope.HeaderTraceParent
 	// HeaderViewShape names the shape (approved fields, protected
 	// identities) a view topic record was projected for. When the hub
 	// rebuilds a view after its subscription was widened or narrowed, the
 	// same events arrive again under a new shape; the SDK applies them
 	// again (idempotency is by event id and shape), so newly approved
 	// fields reach records that have not changed since.
-	HeaderViewShape = "samnav_view_shape"
+	HeaderViewShape = envelope.HeaderViewShape
 )
 
 // Event is one record of a topic, decoded into T.
@@ -50,9 +49,9 @@ type Event[T any] struct {
 	Key string
 	// Time is when the change happened (ce_time); zero if absent.
 	Time time.Time
-	// Revision is the record's revision (samnav_revision); 0 if absent.
+	// Revision is the record's revision (HeaderRevision); 0 if absent.
 	Revision int64
-	// EndedAt is set for Ended events that carry samnav_ended_at.
+	// EndedAt is set for Ended events that carry HeaderEndedAt.
 	EndedAt *time.Time
 	// Value is the decoded record; nil for Erased.
 	Value *T
@@ -74,7 +73,7 @@ type Route struct {
 	// decode returns a *T (as any), or nil for a tombstone.
 	decode func(ctx context.Context, d decoder, payload []byte) (any, error)
 	// call builds the Event[T] and calls the handler.
-	call func(ctx context.Context, env envelope, value any) error
+	call func(ctx context.Context, env recordEnvelope, value any) error
 }
 
 // Topic returns the route's topic.
@@ -109,7 +108,7 @@ func Handle[T any](topic, readerSchema string, fn func(ctx context.Context, ev E
 			}
 			return v, nil
 		},
-		call: func(ctx context.Context, env envelope, value any) error {
+		call: func(ctx context.Context, env recordEnvelope, value any) error {
 			ev := Event[T]{ID: env.id, Type: env.typ, Key: env.key, Time: env.time, Revision: env.revision, EndedAt: env.endedAt,
 				Topic: env.topic, Partition: env.partition, Offset: env.offset, Attempt: env.attempt, Headers: env.headers}
 			if value != nil {
@@ -120,8 +119,8 @@ func Handle[T any](topic, readerSchema string, fn func(ctx context.Context, ev E
 	}
 }
 
-// envelope is what is read from a record besides its value.
-type envelope struct {
+// recordEnvelope is what is read from a record besides its value.
+type recordEnvelope struct {
 	id, key, topic string
 	typ            Type
 	time           time.Time
@@ -135,24 +134,16 @@ type envelope struct {
 
 // readEnvelope reads the event's attributes from the record's headers.
 // A tombstone is always Erased; otherwise the type is the last segment of
-// ce_type, Changed when there is none. Bad optional headers are ignored:
-// they must not make a record undeliverable.
-func readEnvelope(headers map[string]string, tombstone bool) envelope {
-	env := envelope{id: headers["ce_id"], headers: headers, typ: Changed}
-	if t := headers["ce_type"]; t != "" {
-		env.typ = Type(t[strings.LastIndex(t, ".")+1:])
+// the event type, Changed when there is none. Bad optional headers are
+// ignored: they must not make a record undeliverable.
+func readEnvelope(headers map[string]string, tombstone bool) recordEnvelope {
+	e := envelope.Read(headers) // lenient: what parsed is used, see above
+	env := recordEnvelope{id: e.ID, headers: headers, typ: Changed, time: e.Time, revision: e.Revision, endedAt: e.EndedAt}
+	if e.Type != "" {
+		env.typ = Type(e.Kind())
 	}
 	if tombstone {
 		env.typ = Erased
-	}
-	if t, err := time.Parse(time.RFC3339Nano, headers["ce_time"]); err == nil {
-		env.time = t
-	}
-	if r, err := strconv.ParseInt(headers[HeaderRevision], 10, 64); err == nil {
-		env.revision = r
-	}
-	if t, err := time.Parse(time.RFC3339Nano, headers[HeaderEndedAt]); err == nil {
-		env.endedAt = &t
 	}
 	return env
 }

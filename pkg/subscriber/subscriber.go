@@ -66,6 +66,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/kafkago"
 	"github.com/samnav/samnav/pkg/kafkatopics"
@@ -87,17 +88,17 @@ const pruneInterval = time.Hour
 
 // Headers added to a dead-lettered record.
 const (
-	HeaderDLQError     = "samnav_dlq_error"
-	HeaderDLQAttempts  = "samnav_dlq_attempts"
-	HeaderDLQTopic     = "samnav_dlq_topic"
-	HeaderDLQPartition = "samnav_dlq_partition"
-	HeaderDLQOffset    = "samnav_dlq_offset"
-	HeaderDLQGroup     = "samnav_dlq_group"
-	HeaderDLQTime      = "samnav_dlq_time"
+	HeaderDLQError     = envelope.HeaderDLQError
+	HeaderDLQAttempts  = envelope.HeaderDLQAttempts
+	HeaderDLQTopic     = envelope.HeaderDLQTopic
+	HeaderDLQPartition = envelope.HeaderDLQPartition
+	HeaderDLQOffset    = envelope.HeaderDLQOffset
+	HeaderDLQGroup     = envelope.HeaderDLQGroup
+	HeaderDLQTime      = envelope.HeaderDLQTime
 )
 
 // DeadLetterTopic names the dead-letter topic of a topic for a group.
-func DeadLetterTopic(topic, group string) string { return topic + ".dlq." + group }
+func DeadLetterTopic(topic, group string) string { return envelope.DeadLetterTopic(topic, group) }
 
 // Config configures a Subscriber.
 type Config struct {
@@ -652,7 +653,7 @@ func (s *Subscriber) deadLetter(ctx context.Context, pub *kafkago.Publisher, msg
 	out.Metadata.Set(HeaderDLQPartition, strconv.Itoa(info.Partition))
 	out.Metadata.Set(HeaderDLQOffset, strconv.FormatInt(info.Offset, 10))
 	out.Metadata.Set(HeaderDLQGroup, s.cfg.Group)
-	out.Metadata.Set(HeaderDLQTime, time.Now().UTC().Format(time.RFC3339Nano))
+	out.Metadata.Set(HeaderDLQTime, envelope.FormatTime(time.Now()))
 	if _, err := retryForever(ctx, s, func() (struct{}, error) { return struct{}{}, pub.Publish(dlq, out) }, log, "publish to dead-letter topic"); err != nil {
 		return err
 	}

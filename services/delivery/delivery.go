@@ -417,18 +417,14 @@ func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, sche
 	for k, c := range chans {
 		chans[k] = recent.Wrap(c, s.recent, k)
 	}
-	dialer, err := s.cfg.Kafka.Dialer("samnav-delivery")
-	if err != nil {
-		return err
-	}
-	s.pipeline = pipeline.New(pipeline.Config{Brokers: s.cfg.Brokers, Registry: reg, Model: m, Schemas: schemas, Channels: chans, Logger: s.logger,
-		FetchMaxWait: 100 * time.Millisecond, Dialer: dialer,
+	s.pipeline = pipeline.New(pipeline.Config{Kafka: s.cfg.kafka(), Registry: reg, Model: m, Schemas: schemas, Channels: chans, Logger: s.logger,
+		FetchMaxWait: 100 * time.Millisecond,
 		// A reshaped Kafka subscription's view topic, and a reshaped feed,
 		// are rebuilt (also at start, for a decision saved before a
 		// restart): after a narrowing no record keeps withdrawn fields,
 		// after a widening every record gets the newly approved ones.
 		Rebuilders: map[subscription.ChannelKind]pipeline.Rebuilder{subscription.ChannelKafka: kc, subscription.ChannelFeed: s.feed}})
-	lagTransport, err := s.cfg.Kafka.Transport("samnav-delivery-lag")
+	lagClient, _, err := s.cfg.kafka().Client("delivery-lag") // lives as long as the process
 	if err != nil {
 		return err
 	}
@@ -446,7 +442,7 @@ func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, sche
 			{Pattern: "/api/v1/subscriptions/{id}/webhook", Handler: whAPI},
 			{Pattern: "/api/v1/subscriptions/{id}/webhook/", Handler: whAPI},
 			{Pattern: "/api/v1/feeds/", Handler: s.feed.Handler("/api/v1/feeds")},
-			{Pattern: "GET /api/v1/subscriptions/{id}/lag", Handler: lag.Handler(lag.HandlerConfig{Meter: lag.New(s.cfg.Brokers, lagTransport),
+			{Pattern: "GET /api/v1/subscriptions/{id}/lag", Handler: lag.Handler(lag.HandlerConfig{Meter: lag.New(lagClient),
 				Subscription: s.svc.Get, Group: pipeline.ConsumerGroup, Logger: s.logger,
 				Failing: func(id string) error { return s.pipeline.Failing()[id] }})},
 			{Pattern: "GET /api/v1/deliveries/recent", Handler: recent.Handler(s.recent)},
@@ -675,6 +671,12 @@ const (
 	// EnvFeedCursorKey is the feed cursor key (at least 32 bytes).
 	EnvFeedCursorKey = "SAMNAV_DELIVERY_FEED_CURSOR_KEY"
 )
+
+// kafka returns the settings every Kafka client of the service is built
+// from (pkg/kafkaauth is the one place that builds them).
+func (c Config) kafka() kafkaauth.Settings {
+	return kafkaauth.Settings{Brokers: c.Brokers, SASL: c.Kafka}
+}
 
 // LoadConfig reads a Config from the environment through getenv. It does
 // not validate: call Validate.

@@ -10,6 +10,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/pkg/kafkatopics"
 )
 
@@ -23,7 +24,7 @@ func (s *Server) topicSpec(c *model.Concept) kafkatopics.Spec {
 	if parts == 0 {
 		parts = 3
 	}
-	return kafkatopics.Spec{Name: c.Topic(), Partitions: parts, Compact: true, Retention: -1}
+	return kafkatopics.Spec{Name: envelope.StateTopic(c.ID, c.Major), Partitions: parts, Compact: true, Retention: -1}
 }
 
 // createStateTopic is the relay's OnUnknownTopic: it recreates a missing
@@ -35,7 +36,7 @@ func (s *Server) createStateTopic(ctx context.Context, client *kafka.Client, top
 		return fmt.Errorf("master data creates no topics (EnsureTopics is off); create %q on the broker", topic)
 	}
 	for _, c := range s.model.Concepts {
-		if c.Topic() != topic {
+		if envelope.StateTopic(c.ID, c.Major) != topic {
 			continue
 		}
 		if err := kafkatopics.Ensure(ctx, client, s.topicSpec(c)); err != nil {

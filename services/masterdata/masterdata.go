@@ -255,8 +255,8 @@ func (s *Server) init(ctx context.Context, deps Deps) error {
 		rc := outbox.RelayConfig{DB: s.db, Dialect: od, Brokers: s.cfg.Brokers, Name: name,
 			Logger: s.logger.With("component", "outbox-relay"), MeterProvider: deps.MeterProvider,
 			OnUnknownTopic: s.createStateTopic}
-		if s.cfg.Kafka.Enabled() {
-			t, err := s.cfg.Kafka.Transport("samnav-outbox")
+		if s.cfg.Kafka.Enabled() { // else the relay's own, closed when it stops
+			t, err := s.cfg.kafka().Transport("outbox")
 			if err != nil {
 				return fmt.Errorf("outbox relay: %w", err)
 			}
@@ -335,7 +335,7 @@ func (s *Server) ensureTopics(ctx context.Context) error {
 	for _, c := range s.model.Concepts {
 		specs = append(specs, s.topicSpec(c))
 	}
-	client, done, err := s.cfg.Kafka.Client(10*time.Second, s.cfg.Brokers...)
+	client, done, err := s.cfg.kafka().Client("admin")
 	if err != nil {
 		return fmt.Errorf("ensure state topics: %w", err)
 	}
@@ -403,7 +403,7 @@ type ResyncOptions struct {
 // Resync republishes the current state of every record of concept (ended
 // ones included, with their end marker; erased ones are not) through the
 // outbox, in batches, for rebuilding a topic or onboarding a subscriber.
-// Events carry header samnav_resync=true and fresh event ids. It returns
+// Events carry the resync header (envelope.HeaderResync) and fresh event ids. It returns
 // how many records were republished; on error, those before it were.
 func (s *Server) Resync(ctx context.Context, concept string, opts ResyncOptions) (int, error) {
 	if s.model.Concept(concept) == nil {
@@ -500,6 +500,12 @@ const (
 	// ("90s", "2m").
 	EnvRelayStallAfter = "SAMNAV_MASTERDATA_RELAY_STALL_AFTER"
 )
+
+// kafka returns the settings every Kafka client of the service is built
+// from (pkg/kafkaauth is the one place that builds them).
+func (c Config) kafka() kafkaauth.Settings {
+	return kafkaauth.Settings{Brokers: c.Brokers, SASL: c.Kafka}
+}
 
 // LoadConfig reads a Config from the environment through getenv. A value
 // that cannot be parsed is an error naming its variable; everything else is

@@ -22,6 +22,7 @@ import (
 	"github.com/samnav/samnav/contracts/compat"
 	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/envelope"
 )
 
 func init() {
@@ -150,7 +151,7 @@ type contractFile struct {
 	schema  string
 }
 
-func (c contractFile) topic() string   { return fmt.Sprintf("samnav.%s.v%d", c.concept, c.major) }
+func (c contractFile) topic() string   { return envelope.StateTopic(c.concept, c.major) }
 func (c contractFile) subject() string { return c.topic() + "-value" }
 
 // baseline is what the working tree's contracts are checked against.

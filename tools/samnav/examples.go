@@ -23,6 +23,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/kafkago"
 )
@@ -224,7 +225,7 @@ func (h *devHub) exampleKafkaReader(ctx context.Context, s exampleSystem, counte
 		return err
 	}
 	h.closers = append(h.closers, sub.Close)
-	topic := fmt.Sprintf("samnav.view.%s.%s.v1", s.ID, s.Concept)
+	topic := envelope.ViewTopic(s.ID, s.Concept, 1)
 	go func() {
 		// The view topic appears once delivery has started the
 		// subscription's pipeline; retry until then.

@@ -14,6 +14,7 @@ import (
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/envelope"
 )
 
 // HubSystem is the system id of the hub itself: concepts whose model
@@ -146,7 +147,7 @@ func clean(c *model.Concept, id string, state map[string]any) (map[string]any, e
 func traceParent(ctx context.Context) string {
 	carrier := propagation.MapCarrier{}
 	propagation.TraceContext{}.Inject(ctx, carrier)
-	return carrier.Get("traceparent")
+	return carrier.Get(envelope.HeaderTraceParent)
 }
 
 func newEventID() string { return uuid.Must(uuid.NewV7()).String() }

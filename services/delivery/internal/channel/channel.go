@@ -14,20 +14,20 @@ import (
 	"context"
 	"time"
 
+	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
-// Event types, the last segment of the CloudEvents type
-// se.samnav.<concept>.<type>.
+// Event types, the last segment of the event type (envelope.Kind).
 const (
 	// TypeChanged carries the record's full current (projected) state.
-	TypeChanged = "changed"
+	TypeChanged = string(envelope.Changed)
 	// TypeEnded carries the record's last (projected) state; the record
 	// ended (e.g. a person moved away, a unit closed) at its EndedAt time.
-	TypeEnded = "ended"
+	TypeEnded = string(envelope.Ended)
 	// TypeErased says the record was erased; State is nil. On Kafka it is
 	// a tombstone; a subscriber must delete everything it holds under Key.
-	TypeErased = "erased"
+	TypeErased = string(envelope.Erased)
 )
 
 // Event is one projected state change for one subscription.
@@ -38,17 +38,17 @@ type Event struct {
 	Concept        string
 	// Key is the record's opaque id (the state topic's record key).
 	Key string
-	// EventID is the CloudEvents id (header ce_id) of the source event.
+	// EventID is the CloudEvents id (envelope.HeaderID) of the source event.
 	// It is the same on every redelivery: receivers deduplicate by it.
 	EventID string
 	// Type is TypeChanged, TypeEnded or TypeErased.
 	Type string
-	// Time is when the change was committed (ce_time).
+	// Time is when the change was committed (envelope.HeaderTime).
 	Time time.Time
-	// Revision is the record's revision (samnav_revision); it grows with
+	// Revision is the record's revision (envelope.HeaderRevision); it grows with
 	// every change of one record, so a receiver can drop older states.
 	Revision int64
-	// EndedAt is set for TypeEnded (samnav_ended_at).
+	// EndedAt is set for TypeEnded (envelope.HeaderEndedAt).
 	EndedAt *time.Time
 	// State is the projected record, with "id" and only the subscription's
 	// approved fields, values as decoded from Avro (string, int64, bool,

@@ -33,8 +33,8 @@
 // (possibly with no items). Deliveries in this process wake waiters at
 // once; other replicas' deliveries are seen within Config.PollInterval.
 //
-// Items are CloudEvents 1.0 in JSON: type se.samnav.<concept>.changed,
-// .ended or .erased; subject the record key; data the projected record, null
+// Items are CloudEvents 1.0 in JSON: type envelope.EventType of kind
+// changed, ended or erased; subject the record key; data the projected record, null
 // when erased; revision and traceparent as extension attributes.
 //
 // # Who may read

@@ -11,6 +11,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
@@ -255,11 +256,11 @@ func (f *Feed) wait(s string) (time.Duration, error) {
 }
 
 func item(sub subscription.Subscription, e Entry) Item {
-	it := Item{SpecVersion: "1.0", ID: e.EventID, Source: "/samnav/feeds/" + sub.ID,
-		Type: "se.samnav." + e.Concept + "." + e.Type, Subject: e.Key, Time: e.Time.UTC().Format(time.RFC3339Nano),
-		DataContentType: "application/json", Revision: e.Revision, TraceParent: e.Trace, Data: e.State}
+	it := Item{SpecVersion: envelope.SpecVersion, ID: e.EventID, Source: envelope.FeedSource(sub.ID),
+		Type: envelope.EventType(e.Concept, envelope.Kind(e.Type)), Subject: e.Key, Time: envelope.FormatTime(e.Time),
+		DataContentType: envelope.ContentTypeJSON, Revision: e.Revision, TraceParent: e.Trace, Data: e.State}
 	if e.EndedAt != nil {
-		it.EndedAt = e.EndedAt.UTC().Format(time.RFC3339Nano)
+		it.EndedAt = envelope.FormatTime(*e.EndedAt)
 	}
 	if it.Data == nil {
 		it.Data = json.RawMessage("null")

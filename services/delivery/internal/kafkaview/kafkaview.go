@@ -29,11 +29,11 @@ import (
 
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/pkg/kafkaacl"
 	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/kafkago"
 	"github.com/samnav/samnav/pkg/kafkatopics"
-	"github.com/samnav/samnav/pkg/subscriber"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/projection"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
@@ -41,7 +41,7 @@ import (
 
 // Topic names the view topic of a subscription.
 func Topic(s subscription.Subscription) string {
-	return fmt.Sprintf("samnav.view.%s.%s.v%d", s.System, s.Concept, s.Major)
+	return envelope.ViewTopic(s.System, s.Concept, s.Major)
 }
 
 // Subjects is what rebuilding a view needs of the schema registry beside
@@ -84,12 +84,14 @@ type Config struct {
 	Schemas map[string]string
 	// Partitions of each view topic; default 3.
 	Partitions int
-	// Publisher is the producer; nil makes one with acks=all.
+	// Publisher is the producer; nil makes one with acks=all and
+	// kafkago.ExternalMarshaler. One given here must use ExternalMarshaler
+	// too, so that nothing internal reaches the subscriber.
 	Publisher *kafkago.Publisher
 	// Auth is the delivery service's own Kafka credentials. With a SASL
 	// mechanism set, Reconcile also manages the subscribers' ACLs (the
 	// principal needs ALTER and DESCRIBE on the cluster, and CREATE,
-	// DELETE, WRITE, DESCRIBE on topics prefixed "samnav.view.").
+	// DELETE, WRITE, DESCRIBE on topics prefixed envelope.ViewTopicPrefix).
 	Auth kafkaauth.Config
 }
 
@@ -98,6 +100,8 @@ type Channel struct {
 	cfg Config
 	pub *kafkago.Publisher
 	own bool
+	// transport is the publisher's when own: closed by Close.
+	transport *kafka.Transport
 
 	mu    sync.Mutex
 	views map[string]*view // by subscription id + version
@@ -124,19 +128,20 @@ func New(cfg Config) (*Channel, error) {
 		return nil, fmt.Errorf("view channel: kafka credentials: %w", err)
 	}
 	if c.pub == nil {
-		pc := kafkago.PublisherConfig{Brokers: cfg.Brokers, RequiredAcks: kafkago.AcksAll}
-		if cfg.Auth.Enabled() {
-			t, err := cfg.Auth.Transport("samnav-delivery")
-			if err != nil {
-				return nil, err
-			}
-			pc.Transport = t
+		// A view topic is read by the subscribing system: it gets the
+		// event's envelope as headers and nothing of the hub's plumbing.
+		pc := kafkago.PublisherConfig{Brokers: cfg.Brokers, RequiredAcks: kafkago.AcksAll, Marshaler: kafkago.ExternalMarshaler{}}
+		t, err := kafkaauth.Settings{Brokers: cfg.Brokers, SASL: cfg.Auth}.Transport("delivery")
+		if err != nil {
+			return nil, err
 		}
+		pc.Transport = t
 		p, err := kafkago.NewPublisher(pc, nil)
 		if err != nil {
+			t.CloseIdleConnections()
 			return nil, fmt.Errorf("view publisher: %w", err)
 		}
-		c.pub, c.own = p, true
+		c.pub, c.own, c.transport = p, true, t
 	}
 	return c, nil
 }
@@ -144,6 +149,7 @@ func New(cfg Config) (*Channel, error) {
 // Close releases the producer if the channel made it.
 func (c *Channel) Close() error {
 	if c.own {
+		defer c.transport.CloseIdleConnections()
 		return c.pub.Close()
 	}
 	return nil
@@ -228,20 +234,10 @@ func (c *Channel) message(ctx context.Context, v *view, s subscription.Subscript
 	msg := message.NewMessage(ev.EventID, nil)
 	md := msg.Metadata
 	md.Set(kafkago.PartitionKeyMetadata, ev.Key)
-	md.Set("ce_specversion", "1.0")
-	md.Set("ce_id", ev.EventID)
-	md.Set("ce_source", "/samnav/delivery")
-	md.Set("ce_type", "se.samnav."+ev.Concept+"."+ev.Type)
-	md.Set("ce_subject", ev.Key)
-	md.Set("ce_time", ev.Time.UTC().Format(time.RFC3339Nano))
-	md.Set("samnav_revision", strconv.FormatInt(ev.Revision, 10))
-	md.Set("samnav_subscription", s.ID)
-	md.Set(subscriber.HeaderViewShape, shapeTag(s))
-	if ev.EndedAt != nil {
-		md.Set("samnav_ended_at", ev.EndedAt.UTC().Format(time.RFC3339Nano))
-	}
-	if ev.Trace != "" {
-		md.Set("traceparent", ev.Trace)
+	env := envelope.Envelope{
+		ID: ev.EventID, Source: envelope.SourceDelivery, Type: envelope.EventType(ev.Concept, envelope.Kind(ev.Type)),
+		Subject: ev.Key, Time: ev.Time, Revision: ev.Revision, EndedAt: ev.EndedAt,
+		Subscription: s.ID, ViewShape: shapeTag(s), TraceParent: ev.Trace,
 	}
 	if ev.Type != channel.TypeErased {
 		val, err := v.proj.AvroValue(ev.State)
@@ -251,7 +247,10 @@ func (c *Channel) message(ctx context.Context, v *view, s subscription.Subscript
 		if msg.Payload, err = v.ser.EncodeContext(ctx, val); err != nil {
 			return nil, fmt.Errorf("encode view value of %s: %w", ev.Key, err)
 		}
-		md.Set("content-type", "application/avro")
+		env.DataContentType = envelope.ContentTypeAvro
+	}
+	for k, v := range env.Headers() {
+		md.Set(k, v)
 	}
 	return msg, nil
 }
@@ -457,7 +456,7 @@ type ACL = kafkaacl.Entry
 // them "<view topic>.dlq.<group>", and the system's groups are named
 // "<system>.*", so they all start with "<view topic>.dlq.<system>.".
 func DeadLetterPrefix(s subscription.Subscription) string {
-	return Topic(s) + ".dlq." + s.System + "."
+	return envelope.DeadLetterPrefix(Topic(s), s.System)
 }
 
 // ACLs returns the entries that let the subscribing system, as Kafka
@@ -471,7 +470,7 @@ func DeadLetterPrefix(s subscription.Subscription) string {
 // system knows. With allow.everyone.if.no.acl.found=false (the
 // production setting), no other principal reads the topics; the delivery
 // service's own principal needs WRITE and DESCRIBE on the prefix
-// "samnav.view." (granted once, not per subscription).
+// envelope.ViewTopicPrefix (granted once, not per subscription).
 func ACLs(s subscription.Subscription) []ACL {
 	p := "User:" + s.System
 	t := Topic(s)
@@ -489,9 +488,9 @@ func ACLs(s subscription.Subscription) []ACL {
 
 // Managed reports whether a is of the shape ACLs makes, which Reconcile
 // owns: ALLOW from any host for principal User:<system>, either READ or
-// DESCRIBE on a literal topic "samnav.view.<system>.*", READ on the
+// DESCRIBE on a literal topic under envelope.SystemViewPrefix, READ on the
 // group prefix "<system>.", or CREATE, WRITE, READ or DESCRIBE on a
-// topic prefix "samnav.view.<system>.*.dlq.<system>.". Reconcile removes
+// envelope.DeadLetterPrefix of such a topic. Reconcile removes
 // such an entry when no approved subscription needs it, so other grants
 // to a subscriber system must not take this shape.
 func Managed(a ACL) bool {
@@ -501,11 +500,11 @@ func Managed(a ACL) bool {
 	}
 	switch {
 	case a.ResourceType == "TOPIC" && a.PatternType == "LITERAL" && (a.Operation == "READ" || a.Operation == "DESCRIBE"):
-		return strings.HasPrefix(a.ResourceName, "samnav.view."+sys+".")
+		return strings.HasPrefix(a.ResourceName, envelope.SystemViewPrefix(sys))
 	case a.ResourceType == "TOPIC" && a.PatternType == "PREFIXED":
 		switch a.Operation {
 		case "CREATE", "WRITE", "READ", "DESCRIBE":
-			return strings.HasPrefix(a.ResourceName, "samnav.view."+sys+".") && strings.HasSuffix(a.ResourceName, ".dlq."+sys+".")
+			return envelope.IsSystemDeadLetterPrefix(a.ResourceName, sys)
 		}
 	case a.ResourceType == "GROUP" && a.PatternType == "PREFIXED" && a.Operation == "READ":
 		return a.ResourceName == sys+"."

@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 
 	"github.com/samnav/samnav/pkg/apierr"
+	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
@@ -83,9 +83,9 @@ func Handler(cfg HandlerConfig) http.Handler {
 }
 
 // Topic is the state topic a subscription's pipeline reads,
-// samnav.<concept>.v<major> (model.Concept.Topic).
+// envelope.StateTopic.
 func Topic(sub subscription.Subscription) string {
-	return fmt.Sprintf("samnav.%s.v%d", sub.Concept, sub.Major)
+	return envelope.StateTopic(sub.Concept, sub.Major)
 }
 
 // fail answers err through apierr, logging a 5xx with its cause.

@@ -66,10 +66,10 @@ type Meter struct {
 	now    func() time.Time
 }
 
-// New returns a Meter on the bootstrap brokers. transport may be nil
-// (kafka-go's default transport); pass one for TLS or SASL.
-func New(brokers []string, transport kafka.RoundTripper) *Meter {
-	return &Meter{client: &kafka.Client{Addr: kafka.TCP(brokers...), Transport: transport, Timeout: 10 * time.Second}, now: time.Now}
+// New returns a Meter asking through client, built where every Kafka
+// client is (kafkaauth.Settings.Client).
+func New(client *kafka.Client) *Meter {
+	return &Meter{client: client, now: time.Now}
 }
 
 // Measure returns group's lag on topic.

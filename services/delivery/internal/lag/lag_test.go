@@ -14,6 +14,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
+	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/services/delivery/internal/lag"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
@@ -70,7 +71,7 @@ func TestMeasure(t *testing.T) {
 	base := time.Now().Add(-2 * time.Hour).Truncate(time.Millisecond).UTC()
 	produce(t, addr, 0, 10, base)
 	produce(t, addr, 1, 4, base.Add(time.Hour))
-	m := lag.New([]string{addr}, nil)
+	m := lag.New(adminClient(t, addr))
 	ctx := context.Background()
 
 	t.Run("no commits: everything is behind", func(t *testing.T) {
@@ -148,7 +149,7 @@ func TestHandler(t *testing.T) {
 	addr := startBroker(t)
 	produce(t, addr, 0, 5, time.Now().Add(-time.Minute))
 	commit(t, addr, "samnav-delivery-s1", 0, 2)
-	h := lag.Handler(lag.HandlerConfig{Meter: lag.New([]string{addr}, nil), Group: func(id string) string { return "samnav-delivery-" + id },
+	h := lag.Handler(lag.HandlerConfig{Meter: lag.New(adminClient(t, addr)), Group: func(id string) string { return "samnav-delivery-" + id },
 		Subscription: func(_ context.Context, id string) (subscription.Subscription, error) {
 			if id != "s1" {
 				return subscription.Subscription{}, apierr.Errorf(apierr.CodeNotFound, "subscription %q not found", id)
@@ -183,7 +184,7 @@ func TestHandler(t *testing.T) {
 	}
 
 	// A subscription whose rebuild the registry refused says why.
-	h = lag.Handler(lag.HandlerConfig{Meter: lag.New([]string{addr}, nil), Group: func(id string) string { return "samnav-delivery-" + id },
+	h = lag.Handler(lag.HandlerConfig{Meter: lag.New(adminClient(t, addr)), Group: func(id string) string { return "samnav-delivery-" + id },
 		Subscription: func(_ context.Context, id string) (subscription.Subscription, error) {
 			return subscription.Subscription{ID: id, Concept: "person", Major: 1, Channel: subscription.ChannelKafka, Status: subscription.StatusApproved}, nil
 		},
@@ -204,4 +205,16 @@ func TestHandler(t *testing.T) {
 	if w.Code != 200 || resp.Failing != "register view schema: subject is READONLY" {
 		t.Fatalf("status %d, failing %q; want 200 and the pipeline's reason", w.Code, resp.Failing)
 	}
+}
+
+// adminClient is a client of the broker at addr, built as the service
+// builds its own.
+func adminClient(t *testing.T, addr string) *kafka.Client {
+	t.Helper()
+	c, done, err := kafkaauth.Settings{Brokers: []string{addr}}.Client("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(done)
+	return c
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/pkg/avroserde"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
+	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/pkg/sqldb"
@@ -126,9 +127,9 @@ func startNarrowHub(t *testing.T, ctx context.Context) *narrowHub {
 			t.Fatal(err)
 		}
 		msgs = append(msgs, kafka.Message{Key: []byte(p.ID), Value: val, Headers: []kafka.Header{
-			{Key: pipeline.HeaderID, Value: []byte(fmt.Sprintf("ev-%d", i))}, {Key: pipeline.HeaderType, Value: []byte("se.samnav.person.changed")},
-			{Key: pipeline.HeaderTime, Value: []byte(time.Now().UTC().Format(time.RFC3339Nano))},
-			{Key: pipeline.HeaderRevision, Value: []byte(strconv.Itoa(i/statePersons + 1))}}})
+			{Key: envelope.HeaderID, Value: []byte(fmt.Sprintf("ev-%d", i))}, {Key: envelope.HeaderType, Value: []byte(envelope.EventType("person", envelope.Changed))},
+			{Key: envelope.HeaderTime, Value: []byte(time.Now().UTC().Format(time.RFC3339Nano))},
+			{Key: envelope.HeaderRevision, Value: []byte(strconv.Itoa(i/statePersons + 1))}}})
 	}
 	if err := w.WriteMessages(ctx, msgs...); err != nil {
 		t.Fatal(err)
@@ -159,7 +160,7 @@ func startNarrowHub(t *testing.T, ctx context.Context) *narrowHub {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mgr := pipeline.New(pipeline.Config{Brokers: []string{broker.Addr()}, Registry: reg, Model: m, Schemas: schemas, Dialer: dialer,
+		mgr := pipeline.New(pipeline.Config{Kafka: kafkaauth.Settings{Brokers: []string{broker.Addr()}, SASL: hubUser}, Registry: reg, Model: m, Schemas: schemas,
 			Channels:     map[subscription.ChannelKind]channel.Channel{subscription.ChannelKafka: ch, subscription.ChannelFeed: fd},
 			Rebuilders:   map[subscription.ChannelKind]pipeline.Rebuilder{subscription.ChannelKafka: ch, subscription.ChannelFeed: fd},
 			FetchMaxWait: 50 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})

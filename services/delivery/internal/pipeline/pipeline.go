@@ -16,37 +16,24 @@ package pipeline
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/segmentio/kafka-go/sasl"
 
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/avro"
 	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/pkg/envelope"
+	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/projection"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
-)
-
-// Header names of the state topic (see services/masterdata/internal/event).
-const (
-	HeaderID          = "ce_id"
-	HeaderType        = "ce_type"
-	HeaderTime        = "ce_time"
-	HeaderSubject     = "ce_subject"
-	HeaderRevision    = "samnav_revision"
-	HeaderEndedAt     = "samnav_ended_at"
-	HeaderTraceParent = "traceparent"
 )
 
 // Batcher is a channel that takes many events in one call, so that one
@@ -133,7 +120,10 @@ func ConsumerGroup(subscriptionID string) string { return "samnav-delivery-" + s
 
 // Config configures a Manager.
 type Config struct {
-	Brokers []string
+	// Kafka are the brokers, credentials, TLS and timeouts every Kafka
+	// client of the pipeline (the readers, the admin client that resets
+	// consumer groups) is built from.
+	Kafka kafkaauth.Settings
 	// Registry resolves writer schemas of the state topics.
 	Registry avroserde.SchemaSource
 	Model    *model.Model
@@ -158,10 +148,6 @@ type Config struct {
 	// batch is offered again; defaults DefaultMinBackoff, DefaultMaxBackoff.
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
-	// Dialer connects to the brokers (TLS, SASL); nil means kafka-go's
-	// default dialer. The admin client that resets consumer groups takes
-	// its SASL mechanism and TLS settings.
-	Dialer *kafka.Dialer
 	// Rebuilders are the channels, by kind, whose copy of a subscription's
 	// records is rebuilt when the subscription is reshaped (see
 	// Rebuilder). A channel not named here keeps what it delivered.
@@ -370,14 +356,11 @@ func (m *Manager) prepare(s subscription.Subscription, rebuild bool) error {
 // group that does not exist is not an error; one whose last member is
 // still leaving is asked again.
 func (m *Manager) resetGroup(ctx context.Context, group string) error {
-	var mech sasl.Mechanism
-	var tlsCfg *tls.Config
-	if d := m.cfg.Dialer; d != nil {
-		mech, tlsCfg = d.SASLMechanism, d.TLS
+	client, done, err := m.cfg.Kafka.Client("delivery")
+	if err != nil {
+		return fmt.Errorf("reset consumer group %s: %w", group, err)
 	}
-	t := &kafka.Transport{ClientID: "samnav-delivery", DialTimeout: 10 * time.Second, SASL: mech, TLS: tlsCfg}
-	defer t.CloseIdleConnections()
-	client := &kafka.Client{Addr: kafka.TCP(m.cfg.Brokers...), Timeout: 10 * time.Second, Transport: t}
+	defer done()
 	for attempt := 1; ; attempt++ {
 		resp, err := client.DeleteGroups(ctx, &kafka.DeleteGroupsRequest{GroupIDs: []string{group}})
 		if err == nil {
@@ -444,8 +427,12 @@ func (m *Manager) start(s subscription.Subscription) (*consumer, error) {
 	}
 	logger := m.logger.With("subscription", s.ID, "system", s.System, "concept", s.Concept, "channel", string(s.Channel))
 	group := ConsumerGroup(s.ID)
+	dialer, err := m.cfg.Kafka.Dialer("delivery")
+	if err != nil {
+		return nil, fmt.Errorf("kafka reader: %w", err)
+	}
 	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: m.cfg.Brokers, GroupID: group, Topic: c.Topic(), Dialer: m.cfg.Dialer,
+		Brokers: m.cfg.Kafka.Brokers, GroupID: group, Topic: envelope.StateTopic(c.ID, c.Major), Dialer: dialer,
 		StartOffset: kafka.FirstOffset, MinBytes: 1, MaxBytes: 10 << 20, MaxWait: m.cfg.FetchMaxWait,
 		QueueCapacity: m.cfg.BatchSize, CommitInterval: 0, // commits are synchronous, after the channel accepted
 		WatchPartitionChanges: true, ReadBackoffMin: m.cfg.MinBackoff, ReadBackoffMax: m.cfg.MaxBackoff,
@@ -462,12 +449,12 @@ func (m *Manager) start(s subscription.Subscription) (*consumer, error) {
 		defer close(done)
 		defer func() {
 			if err := r.Close(); err != nil {
-				logger.Warn("close kafka reader", "topic", c.Topic(), "group", group, "err", err)
+				logger.Warn("close kafka reader", "topic", envelope.StateTopic(c.ID, c.Major), "group", group, "err", err)
 			}
 		}()
 		w.run(ctx)
 	}()
-	logger.Info("delivering", "topic", c.Topic(), "group", group)
+	logger.Info("delivering", "topic", envelope.StateTopic(c.ID, c.Major), "group", group)
 	return &consumer{sub: s, cancel: cancel, done: done}, nil
 }
 
@@ -686,39 +673,31 @@ func sleepBackoff(ctx context.Context, cfg Config, attempt int) bool {
 
 // event builds the projected event of one state-topic record.
 func (w *worker) event(ctx context.Context, msg kafka.Message) (channel.Event, error) {
-	md := make(map[string]string, len(msg.Headers))
-	for _, h := range msg.Headers {
-		md[h.Key] = string(h.Value)
-	}
+	// Bad optional headers must not hold up the subscription: what parses
+	// is used, and only an event id and a key are required.
+	env := envelope.ReadKafka(msg.Headers)
 	ev := channel.Event{SubscriptionID: w.sub.ID, System: w.sub.System, Concept: w.sub.Concept, Key: string(msg.Key),
-		EventID: md[HeaderID], Trace: md[HeaderTraceParent], Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset}
+		EventID: env.ID, Trace: env.TraceParent, Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset,
+		Time: env.Time, Revision: env.Revision, EndedAt: env.EndedAt}
 	if ev.Key == "" {
-		ev.Key = md[HeaderSubject]
+		ev.Key = env.Subject
 	}
 	if ev.EventID == "" || ev.Key == "" {
-		return ev, apierr.Errorf(apierr.CodeInvalid, "record at %s/%d/%d: header %s and a key are required", msg.Topic, msg.Partition, msg.Offset, HeaderID)
+		return ev, apierr.Errorf(apierr.CodeInvalid, "record at %s/%d/%d: header %s and a key are required", msg.Topic, msg.Partition, msg.Offset, envelope.HeaderID)
 	}
-	ce := md[HeaderType]
-	switch {
-	case len(msg.Value) == 0 || strings.HasSuffix(ce, ".erased"):
+	switch env.Kind() {
+	case envelope.Erased:
 		ev.Type = channel.TypeErased
-	case strings.HasSuffix(ce, ".ended"):
+	case envelope.Ended:
 		ev.Type = channel.TypeEnded
 	default: // created, changed, resynced
 		ev.Type = channel.TypeChanged
 	}
-	if t, err := time.Parse(time.RFC3339Nano, md[HeaderTime]); err == nil {
-		ev.Time = t
-	} else {
+	if len(msg.Value) == 0 {
+		ev.Type = channel.TypeErased
+	}
+	if ev.Time.IsZero() {
 		ev.Time = msg.Time
-	}
-	if r, err := strconv.ParseInt(md[HeaderRevision], 10, 64); err == nil {
-		ev.Revision = r
-	}
-	if s := md[HeaderEndedAt]; s != "" {
-		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			ev.EndedAt = &t
-		}
 	}
 	if ev.Type == channel.TypeErased {
 		return ev, nil

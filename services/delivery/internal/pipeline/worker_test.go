@@ -12,6 +12,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
@@ -60,7 +61,7 @@ func (r *fakeReader) committed() map[int]int64 {
 // tombstone is an erasure record: it needs no schema to become an event.
 func tombstone(partition int, offset int64, key string) kafka.Message {
 	return kafka.Message{Topic: "samnav.person.v1", Partition: partition, Offset: offset, Key: []byte(key),
-		Headers: []kafka.Header{{Key: HeaderID, Value: []byte(fmt.Sprintf("ev-%d-%d", partition, offset))}, {Key: HeaderType, Value: []byte("se.samnav.person.erased")}}}
+		Headers: []kafka.Header{{Key: envelope.HeaderID, Value: []byte(fmt.Sprintf("ev-%d-%d", partition, offset))}, {Key: envelope.HeaderType, Value: []byte(envelope.EventType("person", envelope.Erased))}}}
 }
 
 type recorder struct {

@@ -37,7 +37,7 @@ type Delivery struct {
 	// Operation is changed, ended or erased (channel.Type*).
 	Operation string `json:"operation"`
 	Revision  int64  `json:"revision"`
-	// ChangedAt is when the master committed the change (ce_time).
+	// ChangedAt is when the master committed the change (envelope.HeaderTime).
 	ChangedAt time.Time `json:"changedAt"`
 	// DeliveredAt is when the channel accepted the event: written to the
 	// view topic, queued for the webhook, appended to the feed.

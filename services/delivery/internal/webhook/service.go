@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/pkg/apierr"
+	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
@@ -47,9 +48,6 @@ var DefaultSchedule = []time.Duration{
 	5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour,
 	5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
 }
-
-// TypePrefix starts every event type: se.samnav.<concept>.<changed|ended|erased>.
-const TypePrefix = "se.samnav."
 
 // DisablePolicy says when prolonged failure disables an endpoint: when
 // every attempt for at least After has failed and at least Failures
@@ -189,7 +187,7 @@ func (s *Service) poke() {
 
 // Envelope is the JSON body of every webhook.
 type Envelope struct {
-	// Type is se.samnav.<concept>.<changed|ended|erased>.
+	// Type is envelope.EventType(concept, changed | ended | erased).
 	Type string `json:"type"`
 	// ID is the event id, also sent as webhook-id.
 	ID string `json:"id"`
@@ -279,7 +277,7 @@ func (s *Service) message(sub subscription.Subscription, ev channel.Event, now t
 		concept = sub.Concept
 	}
 	env := Envelope{
-		Type: TypePrefix + concept + "." + ev.Type, ID: ev.EventID, Time: ev.Time.UTC(),
+		Type: envelope.EventType(concept, envelope.Kind(ev.Type)), ID: ev.EventID, Time: ev.Time.UTC(),
 		Subject: ev.Key, Subscription: sub.ID, Revision: ev.Revision, EndedAt: ev.EndedAt, Data: ev.State,
 	}
 	if ev.Type == channel.TypeErased {
@@ -716,14 +714,12 @@ func (s *Service) send(ctx context.Context, ep Endpoint, m Message, ts time.Time
 		return 0, "", 0, fmt.Errorf("build request: %w", err)
 	}
 	h := req.Header
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", envelope.ContentTypeJSON)
 	h.Set("User-Agent", "Samnav-Webhooks/1")
 	h.Set(HeaderID, m.EventID)
 	h.Set(HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
 	h.Set(HeaderSignature, SignatureHeader(secrets, m.EventID, ts, m.Body))
-	if m.Trace != "" {
-		h.Set("traceparent", m.Trace)
-	}
+	envelope.Envelope{TraceParent: m.Trace}.ToHTTPHeaders(h)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return 0, "", 0, fmt.Errorf("post webhook: %w", err)

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/contracts/model"
 )
 
@@ -22,7 +23,7 @@ import (
 // record's opaque id. It fails, naming the attribute, on a value that does
 // not fit; a state that passed Validate always fits.
 func AvroValue(c *model.Concept, id string, state map[string]any) (map[string]any, error) {
-	ns := fmt.Sprintf("se.samnav.%s.v%d.", c.ID, c.Major)
+	ns := generator.AvroNamespace(c) + "."
 	out, err := avroRecord(c.Attributes, "", ns, pascal(c.ID), state)
 	if err != nil {
 		return nil, err

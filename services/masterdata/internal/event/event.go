@@ -4,28 +4,22 @@
 //
 // Every record is keyed by the opaque id and carries the full current
 // state, Avro in the Confluent wire format under subject "<topic>-value",
-// with CloudEvents attributes as headers (binary content mode):
+// with the event's envelope as headers (CloudEvents binary content mode),
+// written through pkg/envelope: the change's event id (consumers
+// deduplicate by it), source envelope.SourceMasterdata, the event type
+// envelope.EventType(concept, created | changed | ended | erased), the
+// time the change was made, the record's opaque id as subject, content
+// type Avro (absent on tombstones), the record's revision after the
+// change, when the record ended (on every event of an ended record), the
+// resync mark on events republished by Resync, and the W3C trace context
+// of the request that made the change.
 //
-//	ce_specversion  1.0
-//	ce_id           the change's event id (consumers deduplicate by it)
-//	ce_source       /samnav/masterdata
-//	ce_type         se.samnav.<concept>.created | changed | ended | erased
-//	ce_time         when the change was made (RFC 3339)
-//	ce_subject      the record's opaque id
-//	content-type    application/avro (absent on tombstones)
-//	samnav_revision the record's revision after the change
-//	samnav_ended_at when the record was ended (RFC 3339), on every event of
-//	                an ended record
-//	samnav_resync   "true" on events republished by Resync
-//	traceparent     the W3C trace context of the request that made the change
-//
-// What "ended" publishes: the record's last state, with ce_type
-// "...ended" and the samnav_ended_at header, not a tombstone. Ending is a
+// What "ended" publishes: the record's last state, with kind Ended and
+// the ended-at header, not a tombstone. Ending is a
 // fact of the business (an employment ended, a unit closed) that
 // subscribers must be able to act on and that a new subscriber's snapshot
 // must still show, and a compacted topic keeps the headers of a key's last
-// record. Only erasure publishes a tombstone (null value, ce_type
-// "...erased"), which compaction eventually removes from the topic. This
+// record. Only erasure publishes a tombstone (null value, kind Erased), which compaction eventually removes from the topic. This
 // differs from ARCHITECTURE.md's "tombstone on end/erasure" on purpose.
 package event
 
@@ -33,54 +27,31 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
-	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/pkg/outbox"
 	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 
-// Source is the ce_source of every event the masterdata service publishes.
-const Source = "/samnav/masterdata"
-
-// Header names.
-const (
-	HeaderSpecVersion = "ce_specversion"
-	HeaderID          = "ce_id"
-	HeaderSource      = "ce_source"
-	HeaderType        = "ce_type"
-	HeaderTime        = "ce_time"
-	HeaderSubject     = "ce_subject"
-	HeaderContentType = "content-type"
-	HeaderRevision    = "samnav_revision"
-	HeaderEndedAt     = "samnav_ended_at"
-	HeaderResync      = "samnav_resync"
-	HeaderTraceParent = "traceparent"
-)
-
-// ContentType is the content-type of event values: Avro in the Confluent
-// wire format.
-const ContentType = "application/avro"
-
 // Type returns the ce_type of a change of kind k to a record of concept
 // (resynced records are announced as "changed", or "ended" when ended).
 func Type(concept string, k record.Kind, ended bool) string {
-	suffix := "changed"
+	kind := envelope.Changed
 	switch {
 	case k == record.KindErased:
-		suffix = "erased"
+		kind = envelope.Erased
 	case k == record.KindEnded || (k == record.KindResynced && ended):
-		suffix = "ended"
+		kind = envelope.Ended
 	case k == record.KindCreated:
-		suffix = "created"
+		kind = envelope.Created
 	}
-	return "se.samnav." + concept + "." + suffix
+	return envelope.EventType(concept, kind)
 }
 
 // Builder builds events and appends them to the outbox. It implements
@@ -104,7 +75,7 @@ func NewBuilder(m *model.Model, d sqldb.Dialect, reg avroserde.Registrar, opts .
 		if err != nil {
 			return nil, fmt.Errorf("generate schema of %s: %w", c.ID, err)
 		}
-		s, err := avroserde.NewSerializer(reg, avroserde.TopicSubject(c.Topic(), false), string(text), opts...)
+		s, err := avroserde.NewSerializer(reg, avroserde.TopicSubject(envelope.StateTopic(c.ID, c.Major), false), string(text), opts...)
 		if err != nil {
 			return nil, fmt.Errorf("serializer of %s: %w", c.ID, err)
 		}
@@ -139,26 +110,20 @@ func (b *Builder) Entry(ctx context.Context, rec *record.Record, ch *record.Chan
 	if eventID == "" {
 		eventID = uuid.Must(uuid.NewV7()).String()
 	}
-	h := map[string]string{
-		HeaderSpecVersion: "1.0",
-		HeaderID:          eventID,
-		HeaderSource:      Source,
-		HeaderType:        Type(c.ID, ch.Kind, rec.EndedAt != nil),
-		HeaderTime:        ch.At.UTC().Format(time.RFC3339Nano),
-		HeaderSubject:     rec.ID,
-		HeaderRevision:    strconv.FormatInt(rec.Revision, 10),
+	env := envelope.Envelope{
+		ID:          eventID,
+		Source:      envelope.SourceMasterdata,
+		Type:        Type(c.ID, ch.Kind, rec.EndedAt != nil),
+		Time:        ch.At,
+		Subject:     rec.ID,
+		Revision:    rec.Revision,
+		EndedAt:     rec.EndedAt,
+		Resync:      ch.Kind == record.KindResynced,
+		TraceParent: ch.TraceParent,
 	}
-	if rec.EndedAt != nil {
-		h[HeaderEndedAt] = rec.EndedAt.UTC().Format(time.RFC3339Nano)
-	}
-	if ch.Kind == record.KindResynced {
-		h[HeaderResync] = "true"
-	}
-	if ch.TraceParent != "" {
-		h[HeaderTraceParent] = ch.TraceParent
-	}
-	e := outbox.Entry{Topic: c.Topic(), Key: []byte(rec.ID), Headers: h, EventID: eventID}
+	e := outbox.Entry{Topic: envelope.StateTopic(c.ID, c.Major), Key: []byte(rec.ID), EventID: eventID}
 	if ch.Kind == record.KindErased || rec.State == nil {
+		e.Headers = env.Headers()
 		return e, nil // tombstone
 	}
 	v, err := AvroValue(c, rec.ID, rec.State)
@@ -169,7 +134,8 @@ func (b *Builder) Entry(ctx context.Context, rec *record.Record, ch *record.Chan
 	if err != nil {
 		return outbox.Entry{}, fmt.Errorf("encode event of %s %s: %w", c.ID, rec.ID, err)
 	}
-	e.Headers[HeaderContentType] = ContentType
+	env.DataContentType = envelope.ContentTypeAvro
+	e.Headers = env.Headers()
 	return e, nil
 }
 

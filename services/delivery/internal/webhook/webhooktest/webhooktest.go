@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/pkg/apierr"
+	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 )
 
@@ -42,7 +43,7 @@ func newEndpoint(t *testing.T, s webhook.Store, id string) webhook.Secret {
 func enqueue(t *testing.T, s webhook.Store, sub, event, key string, at time.Time) webhook.Message {
 	t.Helper()
 	m, created, err := s.Enqueue(context.Background(), webhook.Message{
-		SubscriptionID: sub, EventID: event, Key: key, Type: "se.samnav.person.changed",
+		SubscriptionID: sub, EventID: event, Key: key, Type: envelope.EventType("person", envelope.Changed),
 		Body: []byte(`{"id":"` + event + `"}`), Trace: "00-trace-" + event, CreatedAt: at, NextAttemptAt: at,
 	})
 	if err != nil || !created {
@@ -52,7 +53,7 @@ func enqueue(t *testing.T, s webhook.Store, sub, event, key string, at time.Time
 }
 
 func msg(sub, event, key string, at time.Time) webhook.Message {
-	return webhook.Message{SubscriptionID: sub, EventID: event, Key: key, Type: "se.samnav.person.changed",
+	return webhook.Message{SubscriptionID: sub, EventID: event, Key: key, Type: envelope.EventType("person", envelope.Changed),
 		Body: []byte(`{"id":"` + event + `"}`), Trace: "00-trace-" + event, CreatedAt: at, NextAttemptAt: at}
 }
 
