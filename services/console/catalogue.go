@@ -60,7 +60,7 @@ type conceptData struct {
 	// Subscribers are the subscriptions the principal may see;
 	// SubscribersNote says why there are none to show when that is not
 	// simply that there are none.
-	Subscribers     []api.Subscription
+	Subscribers     []api.SubscriptionRecord
 	SubscribersNote string
 	MayRead         bool
 }
@@ -94,7 +94,7 @@ func (s *Server) conceptPage(w http.ResponseWriter, r *Request) error {
 	if !maySeeSubscribers(r.Principal(), c.ID) {
 		d.SubscribersNote = r.T("catalogue.subscribers.norole")
 	} else {
-		subs, err := s.api.Subscriptions(r.Context(), r.Token(), url.Values{"concept": {c.ID}})
+		subs, err := s.api.ListSubscriptions(r.Context(), r.Token(), url.Values{"concept": {c.ID}})
 		switch {
 		case err != nil:
 			d.SubscribersNote = s.unavailable(r, err, "catalogue.delivery")

@@ -25,7 +25,7 @@ func TestCatalogueListsEveryConcept(t *testing.T) {
 
 func TestConceptPageShowsAttributesContractsAndSubscribers(t *testing.T) {
 	h := startHub(t)
-	h.delivery.subs = []api.Subscription{{ID: "s1", System: "skolplattform", Concept: "person", Major: 1, Purpose: "elevregister",
+	h.delivery.subs = []api.SubscriptionRecord{{ID: "s1", System: "skolplattform", Concept: "person", Major: 1, Purpose: "elevregister",
 		Channel: "kafka", Status: "approved", ApprovedFields: []string{"givenNames", "surname"}}}
 	b := h.browser(h.token("ivar", auth.Grant{Role: auth.RoleAuditor}))
 	p := b.get("/catalogue/person?lang=en")
@@ -47,7 +47,7 @@ func TestConceptPageShowsAttributesContractsAndSubscribers(t *testing.T) {
 
 func TestConceptPageSaysWhenSubscribersMayNotBeShown(t *testing.T) {
 	h := startHub(t)
-	h.delivery.subs = []api.Subscription{{ID: "s1", System: "skolplattform", Concept: "person", Status: "approved"}}
+	h.delivery.subs = []api.SubscriptionRecord{{ID: "s1", System: "skolplattform", Concept: "person", Status: "approved"}}
 	// A steward of units only may not see who subscribes to persons.
 	b := h.browser(h.token("anna", steward("unit")))
 	p := b.get("/catalogue/person?lang=en")

@@ -31,7 +31,7 @@ type hub struct {
 // by concept), or refuses when refuse is set.
 type fakeDelivery struct {
 	mu     sync.Mutex
-	subs   []api.Subscription
+	subs   []api.SubscriptionRecord
 	refuse bool
 }
 
@@ -43,7 +43,7 @@ func (f *fakeDelivery) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	out := []api.Subscription{}
+	out := []api.SubscriptionRecord{}
 	for _, s := range f.subs {
 		if c := r.URL.Query().Get("concept"); c == "" || c == s.Concept {
 			out = append(out, s)

@@ -89,20 +89,22 @@ func IsStatus(err error, status int) bool {
 	return e != nil && e.Status == status
 }
 
-// call does one request and decodes a JSON success into out (when not
-// nil); it returns the response headers. A non-2xx status returns *Error.
-func (c *Client) call(ctx context.Context, token, method, rawURL string, header http.Header, body any, out any) (http.Header, error) {
+// call does one request with the caller's token and decodes a JSON
+// success into out (when not nil), numbers as json.Number so that a
+// record's state keeps them exact. A non-2xx status returns *Error. It is
+// the one place the console sends a request to a service.
+func (c *Client) call(ctx context.Context, token, method, rawURL string, header http.Header, body, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return nil, fmt.Errorf("encode %s %s: %w", method, rawURL, err)
+			return fmt.Errorf("encode %s %s: %w", method, rawURL, err)
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, rawURL, err)
+		return fmt.Errorf("%s %s: %w", method, rawURL, err)
 	}
 	for k, vs := range header {
 		req.Header[k] = vs
@@ -120,25 +122,31 @@ func (c *Client) call(ctx context.Context, token, method, rawURL string, header 
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, req.URL.Path, err)
+		return fmt.Errorf("%s %s: %w", method, req.URL.Path, err)
 	}
-	defer func() { _ = resp.Body.Close() }()
+	defer func() { _ = resp.Body.Close() }() // read to the end or bounded; nothing to report
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: read body: %w", method, req.URL.Path, err)
+		return fmt.Errorf("%s %s: read body: %w", method, req.URL.Path, err)
 	}
 	op := method + " " + req.URL.Path
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.Header, decodeError(op, resp.StatusCode, resp.Header, raw)
+		return decodeError(op, resp.StatusCode, resp.Header, raw)
 	}
 	if out != nil {
 		d := json.NewDecoder(bytes.NewReader(raw))
 		d.UseNumber()
 		if err := d.Decode(out); err != nil {
-			return nil, fmt.Errorf("%s: decode response: %w", op, err)
+			return fmt.Errorf("%s: decode response: %w", op, err)
 		}
 	}
-	return resp.Header, nil
+	return nil
+}
+
+// delivery is call for the delivery service's APIs, which take no extra
+// request headers.
+func (c *Client) delivery(ctx context.Context, token, method, rawURL string, body, out any) error {
+	return c.call(ctx, token, method, rawURL, nil, body, out)
 }
 
 // decodeError reads an API's error answer with apierr.Parse: the
@@ -232,7 +240,7 @@ func (c *Client) ListRecords(ctx context.Context, token, concept string, q ListQ
 		u += "?" + v.Encode()
 	}
 	var p Page
-	if _, err := c.call(ctx, token, http.MethodGet, u, nil, nil, &p); err != nil {
+	if err := c.call(ctx, token, http.MethodGet, u, nil, nil, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -241,7 +249,7 @@ func (c *Client) ListRecords(ctx context.Context, token, concept string, q ListQ
 // GetRecord returns one record.
 func (c *Client) GetRecord(ctx context.Context, token, concept, id string) (*Record, error) {
 	var r Record
-	if _, err := c.call(ctx, token, http.MethodGet, join(c.MasterdataURL, "api", "v1", concept, id), nil, nil, &r); err != nil {
+	if err := c.call(ctx, token, http.MethodGet, join(c.MasterdataURL, "api", "v1", concept, id), nil, nil, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -251,7 +259,7 @@ func (c *Client) GetRecord(ctx context.Context, token, concept, id string) (*Rec
 // the value.
 func (c *Client) RecordByNaturalKey(ctx context.Context, token, concept, attribute, value string) (*Record, error) {
 	var r Record
-	if _, err := c.call(ctx, token, http.MethodGet, join(c.MasterdataURL, "api", "v1", concept, "by", attribute, value), nil, nil, &r); err != nil {
+	if err := c.call(ctx, token, http.MethodGet, join(c.MasterdataURL, "api", "v1", concept, "by", attribute, value), nil, nil, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -268,7 +276,7 @@ func reasonHeader(reason string) http.Header {
 // CreateRecord creates a record with the reason for the change.
 func (c *Client) CreateRecord(ctx context.Context, token, concept string, state map[string]any, reason string) (*Record, error) {
 	var r Record
-	if _, err := c.call(ctx, token, http.MethodPost, join(c.MasterdataURL, "api", "v1", concept), reasonHeader(reason), state, &r); err != nil {
+	if err := c.call(ctx, token, http.MethodPost, join(c.MasterdataURL, "api", "v1", concept), reasonHeader(reason), state, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -281,7 +289,7 @@ func (c *Client) UpdateRecord(ctx context.Context, token, concept, id string, re
 	h := reasonHeader(reason)
 	h.Set("If-Match", `"`+strconv.FormatInt(revision, 10)+`"`)
 	var r Record
-	if _, err := c.call(ctx, token, http.MethodPut, join(c.MasterdataURL, "api", "v1", concept, id), h, state, &r); err != nil {
+	if err := c.call(ctx, token, http.MethodPut, join(c.MasterdataURL, "api", "v1", concept, id), h, state, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -296,7 +304,7 @@ func (c *Client) EndRecord(ctx context.Context, token, concept, id string, revis
 	}
 	var r Record
 	body := map[string]string{"reason": reason}
-	if _, err := c.call(ctx, token, http.MethodPost, join(c.MasterdataURL, "api", "v1", concept, id, "end"), h, body, &r); err != nil {
+	if err := c.call(ctx, token, http.MethodPost, join(c.MasterdataURL, "api", "v1", concept, id, "end"), h, body, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -307,46 +315,17 @@ func (c *Client) History(ctx context.Context, token, concept, id string) ([]Chan
 	var h struct {
 		Changes []Change `json:"changes"`
 	}
-	if _, err := c.call(ctx, token, http.MethodGet, join(c.MasterdataURL, "api", "v1", concept, id, "history"), nil, nil, &h); err != nil {
+	if err := c.call(ctx, token, http.MethodGet, join(c.MasterdataURL, "api", "v1", concept, id, "history"), nil, nil, &h); err != nil {
 		return nil, err
 	}
 	return h.Changes, nil
-}
-
-// Subscription is a system's subscription to a concept, as the delivery
-// API shows it (the fields the console uses).
-type Subscription struct {
-	ID             string   `json:"id"`
-	System         string   `json:"system"`
-	Concept        string   `json:"concept"`
-	Major          int      `json:"major"`
-	Purpose        string   `json:"purpose"`
-	Channel        string   `json:"channel"`
-	Status         string   `json:"status"`
-	ApprovedFields []string `json:"approvedFields,omitempty"`
-}
-
-// Subscriptions lists subscriptions; filter holds the delivery API's list
-// filters (system, concept, status).
-func (c *Client) Subscriptions(ctx context.Context, token string, filter url.Values) ([]Subscription, error) {
-	u := join(c.DeliveryURL, "api", "v1", "subscriptions")
-	if len(filter) > 0 {
-		u += "?" + filter.Encode()
-	}
-	var out struct {
-		Subscriptions []Subscription `json:"subscriptions"`
-	}
-	if _, err := c.call(ctx, token, http.MethodGet, u, nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return out.Subscriptions, nil
 }
 
 // SchemaVersions returns the registered versions of a registry subject,
 // ascending; a subject the registry does not know returns none.
 func (c *Client) SchemaVersions(ctx context.Context, token, subject string) ([]int, error) {
 	var vs []int
-	_, err := c.call(ctx, token, http.MethodGet, join(c.RegistryURL, "subjects", subject, "versions"), nil, nil, &vs)
+	err := c.call(ctx, token, http.MethodGet, join(c.RegistryURL, "subjects", subject, "versions"), nil, nil, &vs)
 	if IsStatus(err, http.StatusNotFound) {
 		return nil, nil
 	}
@@ -361,9 +340,9 @@ func (c *Client) Compatibility(ctx context.Context, token, subject string) (stri
 		Level  string `json:"compatibilityLevel"`
 		Level2 string `json:"compatibility"`
 	}
-	_, err := c.call(ctx, token, http.MethodGet, join(c.RegistryURL, "config", subject), nil, nil, &cfg)
+	err := c.call(ctx, token, http.MethodGet, join(c.RegistryURL, "config", subject), nil, nil, &cfg)
 	if IsStatus(err, http.StatusNotFound) {
-		_, err = c.call(ctx, token, http.MethodGet, join(c.RegistryURL, "config"), nil, nil, &cfg)
+		err = c.call(ctx, token, http.MethodGet, join(c.RegistryURL, "config"), nil, nil, &cfg)
 	}
 	if err != nil {
 		return "", err

@@ -1,11 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -285,51 +281,4 @@ func (c *Client) Recent(ctx context.Context, token string, after uint64, limit i
 		return nil, err
 	}
 	return &out, nil
-}
-
-// delivery is call for the delivery service (its success bodies decode
-// without json.Number).
-func (c *Client) delivery(ctx context.Context, token, method, rawURL string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return fmt.Errorf("encode %s %s: %w", method, rawURL, err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, rawURL, err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, req.URL.Path, err)
-	}
-	defer func() { _ = resp.Body.Close() }() // read to the end or bounded; nothing to report
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return fmt.Errorf("%s %s: read body: %w", method, req.URL.Path, err)
-	}
-	op := method + " " + req.URL.Path
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return decodeError(op, resp.StatusCode, resp.Header, raw)
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return fmt.Errorf("%s: decode response: %w", op, err)
-		}
-	}
-	return nil
 }

@@ -20,7 +20,7 @@ func (c *Client) Verify(ctx context.Context, token string) (*auth.Principal, err
 		CredentialID string       `json:"credentialId"`
 		Grants       []auth.Grant `json:"grants"`
 	}
-	_, err := c.call(ctx, token, http.MethodGet, join(c.MasterdataURL, "api", "v1", "whoami"), nil, nil, &who)
+	err := c.call(ctx, token, http.MethodGet, join(c.MasterdataURL, "api", "v1", "whoami"), nil, nil, &who)
 	if IsStatus(err, http.StatusUnauthorized) {
 		return nil, fmt.Errorf("%w: %s", auth.ErrUnauthenticated, AsError(err).Message)
 	}
