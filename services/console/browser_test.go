@@ -115,3 +115,6 @@ func mustNotContain(t *testing.T, p page, subs ...string) {
 		}
 	}
 }
+
+// pageTime is a time as every page shows it.
+var pageTime = regexp.MustCompile(`<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[12]:00">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d CES?T</time>`)

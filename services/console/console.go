@@ -2,14 +2,13 @@ package console
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/samnav/samnav/contracts"
@@ -17,14 +16,12 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/session"
+	"github.com/samnav/samnav/services/console/internal/site"
 )
 
-// TokenVerifier tells who an API token belongs to. *auth.Tokens satisfies
-// it. Verify must return an error wrapping auth.ErrUnauthenticated for a
-// token that is unknown, malformed, revoked or expired.
-type TokenVerifier interface {
-	Verify(ctx context.Context, token string) (*auth.Principal, error)
-}
+// TokenVerifier tells who an API token belongs to (see site.TokenVerifier).
+// *auth.Tokens satisfies it.
+type TokenVerifier = site.TokenVerifier
 
 var _ TokenVerifier = (*auth.Tokens)(nil)
 
@@ -86,25 +83,19 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// The templates and static files every area renders and serves.
+//
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
 // Server is the console. Create it with New, serve Handler, and Close it
 // to stop background work (imports).
 type Server struct {
-	cfg      Config
-	model    *model.Model
-	api      *api.Client
-	sessions *session.Store
-	logger   *slog.Logger
-	now      func() time.Time
-	mux      *http.ServeMux
-	pages    map[string]*template.Template
-	nav      []NavEntry
-
-	// ctx is cancelled by Close; background jobs run under it.
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-
-	imports *importJobs
+	site  *site.Site
+	model *model.Model
 }
 
 // New checks cfg and builds the console; it starts nothing.
@@ -130,13 +121,6 @@ func New(cfg Config) (*Server, error) {
 	if now == nil {
 		now = time.Now
 	}
-	if err := catalogue.Check(); err != nil {
-		return nil, fmt.Errorf("console messages: %w", err)
-	}
-	pages, err := parseTemplates()
-	if err != nil {
-		return nil, fmt.Errorf("console templates: %w", err)
-	}
 	client := &api.Client{
 		MasterdataURL: strings.TrimRight(cfg.MasterdataURL, "/"),
 		DeliveryURL:   strings.TrimRight(cfg.DeliveryURL, "/"),
@@ -146,33 +130,25 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Verifier == nil {
 		cfg.Verifier = client
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{
-		cfg:      cfg,
-		model:    m,
-		api:      client,
-		sessions: session.NewStore(cfg.SessionIdle, now),
-		logger:   logger.With("component", "console"),
-		now:      now,
-		mux:      http.NewServeMux(),
-		pages:    pages,
-		ctx:      ctx,
-		cancel:   cancel,
-		imports:  newImportJobs(),
+	st, err := site.New(site.Options{
+		API: client, Model: m, Sessions: session.NewStore(cfg.SessionIdle, now), Verifier: cfg.Verifier,
+		SecureCookies: cfg.SecureCookies, Templates: templateFS, Static: staticFS,
+		Logger: logger.With("component", "console"), Now: now,
+	})
+	if err != nil {
+		return nil, err
 	}
-	s.routes()
-	return s, nil
+	return &Server{site: st, model: m}, nil
 }
 
 // Handler returns the console's HTTP handler. It serves every path it is
 // given, so mount it at "/" or behind a mux that sends it the console's
 // paths (everything but /api/, /healthz, /metrics).
-func (s *Server) Handler() http.Handler { return securityHeaders(s.mux) }
+func (s *Server) Handler() http.Handler { return s.site.Handler() }
 
 // Close stops background work (running imports) and waits for it.
 func (s *Server) Close() error {
-	s.cancel()
-	s.wg.Wait()
+	s.site.Close()
 	return nil
 }
 
@@ -191,7 +167,7 @@ func Run(ctx context.Context, cfg Config) error {
 		ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute} // no WriteTimeout: pages may long-poll
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	s.logger.Info("console listening", "addr", addr)
+	s.site.Logger.Info("console listening", "addr", addr)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("console: %w", err)
@@ -203,18 +179,6 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("console shutdown: %w", err)
 	}
 	return nil
-}
-
-// securityHeaders sets the headers every console response carries: no
-// framing, no MIME sniffing, scripts and styles only from the console.
-func securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		next.ServeHTTP(w, r)
-	})
 }
 
 // LoadConfig reads the console's configuration from the environment:

@@ -13,17 +13,17 @@ import (
 
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/auth"
-	"github.com/samnav/samnav/services/console/internal/i18n"
+	"github.com/samnav/samnav/services/console/internal/site"
 )
 
 // TestEveryMessageHasEveryLanguage fails when a key lacks Swedish or
 // English, or when their fmt verbs differ.
 func TestEveryMessageHasEveryLanguage(t *testing.T) {
-	if err := catalogue.Check(); err != nil {
+	if err := site.CheckMessages(); err != nil {
 		t.Fatal(err)
 	}
-	if len(catalogue.Keys()) < 20 {
-		t.Fatalf("catalogue holds only %d keys; are the messages files registered?", len(catalogue.Keys()))
+	if len(site.MessageKeys()) < 20 {
+		t.Fatalf("catalogue holds only %d keys; are the messages files registered?", len(site.MessageKeys()))
 	}
 }
 
@@ -42,20 +42,11 @@ func TestTemplatesUseOnlyKnownMessages(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, m := range templateKey.FindAllStringSubmatch(string(b), -1) {
-			if !catalogue.Has(m[1]) {
+			if !site.HasMessage(m[1]) {
 				t.Errorf("%s: message %q is not in the catalogue", n, m[1])
 			}
 		}
 	}
-}
-
-func TestCatalogueRefusesDuplicateKeys(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Fatal("a key defined twice must panic")
-		}
-	}()
-	messages(map[string]i18n.Message{"app.name": {SV: "x", EN: "y"}})
 }
 
 func TestConfigValidateReportsEveryProblem(t *testing.T) {
@@ -70,17 +61,6 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 	}
 	if _, err := New(Config{}); err == nil {
 		t.Fatal("New must refuse an invalid config")
-	}
-}
-
-func TestSafeNext(t *testing.T) {
-	for in, want := range map[string]string{
-		"/records/unit": "/records/unit", "": "/", "//evil.example": "/", "https://evil.example/": "/",
-		"/\\evil": "/", "records": "/",
-	} {
-		if got := safeNext(in); got != want {
-			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
-		}
 	}
 }
 
@@ -109,13 +89,19 @@ func TestLoadConfig(t *testing.T) {
 	}
 }
 
-var goKey = regexp.MustCompile(`(?:\.T|notFound|badRequest)\("([^"]+)"[,)]|Label:\s*"([a-z][^"]*)"`)
+var goKey = regexp.MustCompile(`(?:\.T|NotFound|BadRequest)\("([^"]+)"[,)]|Label:\s*"([a-z][^"]*)"`)
 
 // TestCodeUsesOnlyKnownMessages fails when Go code names a message key
 // the catalogue does not hold, or when a key made from a model or role
 // value (type.*, pd.*, role.*, kind.*) is missing.
 func TestCodeUsesOnlyKnownMessages(t *testing.T) {
-	files, err := filepath.Glob("*.go")
+	var files []string
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".go") {
+			files = append(files, path)
+		}
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +117,7 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 		for _, m := range goKey.FindAllStringSubmatch(string(b), -1) {
 			key := m[1] + m[2]
 			n++
-			if !catalogue.Has(key) {
+			if !site.HasMessage(key) {
 				t.Errorf("%s: message %q is not in the catalogue", f, key)
 			}
 		}
@@ -153,7 +139,7 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 		keys = append(keys, "kind."+k)
 	}
 	for _, k := range keys {
-		if !catalogue.Has(k) {
+		if !site.HasMessage(k) {
 			t.Errorf("message %q is missing", k)
 		}
 	}
@@ -191,7 +177,7 @@ func TestReadmeListsEveryPage(t *testing.T) {
 	_, table, _ := strings.Cut(string(b), "## Pages")
 	table, _, _ = strings.Cut(table, "\n## ")
 	n := 0
-	for _, f := range features {
+	for _, f := range site.Features() {
 		for _, e := range f.Nav {
 			n++
 			if !strings.Contains(table, "| `"+e.Path+"`") {

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"errors"
+	"github.com/samnav/samnav/services/console/internal/site"
 	"net/http"
 	"net/url"
 	"strings"
@@ -52,7 +53,7 @@ func TestSignInAndOut(t *testing.T) {
 	}
 	var sc *http.Cookie
 	for _, c := range p.header.Values("Set-Cookie") {
-		if strings.HasPrefix(c, sessionCookie+"=") {
+		if strings.HasPrefix(c, site.SessionCookie+"=") {
 			sc, _ = http.ParseSetCookie(c)
 		}
 	}
@@ -72,8 +73,8 @@ func TestSignInAndOut(t *testing.T) {
 	if p = b.get("/"); p.status != http.StatusSeeOther {
 		t.Fatalf("after sign-out the home page must ask for sign-in, got %d", p.status)
 	}
-	if s.sessions.Len() != 0 {
-		t.Fatalf("%d sessions remain after sign-out", s.sessions.Len())
+	if s.site.Sessions.Len() != 0 {
+		t.Fatalf("%d sessions remain after sign-out", s.site.Sessions.Len())
 	}
 }
 
@@ -110,7 +111,7 @@ func TestPostWithoutCSRFIsRefused(t *testing.T) {
 		}
 		mustContain(t, p, "säkerhetsnyckel")
 	}
-	if s.sessions.Len() != 1 {
+	if s.site.Sessions.Len() != 1 {
 		t.Fatal("a refused sign-out must leave the session")
 	}
 }
@@ -164,7 +165,7 @@ func TestSecureCookiesBehindATLSProxy(t *testing.T) {
 		p := b.post("/signin", url.Values{"token": {"snv_good_secret"}})
 		var sc *http.Cookie
 		for _, c := range p.header.Values("Set-Cookie") {
-			if strings.HasPrefix(c, sessionCookie+"=") {
+			if strings.HasPrefix(c, site.SessionCookie+"=") {
 				sc, _ = http.ParseSetCookie(c)
 			}
 		}
@@ -192,7 +193,7 @@ func TestSignInWhenTokensCannotBeChecked(t *testing.T) {
 		t.Fatalf("status %d, want 503", p.status)
 	}
 	mustContain(t, p, "Token kunde inte kontrolleras just nu", `id="token"`)
-	if s.sessions.Len() != 0 {
+	if s.site.Sessions.Len() != 0 {
 		t.Fatal("no session may start")
 	}
 }
@@ -214,7 +215,7 @@ func TestSignInFromAnOldTab(t *testing.T) {
 	}
 	mustContain(t, p, "Ladda om sidan")
 	mustContain(t, b.get("/"), "Hej Anna Steward!")
-	if s.sessions.Len() != 1 {
-		t.Fatalf("%d sessions, want one", s.sessions.Len())
+	if s.site.Sessions.Len() != 1 {
+		t.Fatalf("%d sessions, want one", s.site.Sessions.Len())
 	}
 }

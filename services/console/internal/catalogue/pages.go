@@ -1,0 +1,8 @@
+package catalogue
+
+import "github.com/samnav/samnav/services/console/internal/site"
+
+// pages are the catalogue area's handlers, on the shared site.
+type pages struct {
+	*site.Site
+}

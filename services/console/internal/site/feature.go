@@ -1,0 +1,95 @@
+package site
+
+import (
+	"fmt"
+	"html/template"
+	"slices"
+
+	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/services/console/internal/i18n"
+)
+
+// Feature is one area of the console, declared in its own file so that
+// engineers adding areas never edit the same file:
+//
+//	var _ = site.RegisterFeature(site.Feature{
+//		Name: "subscriptions",
+//		Nav:  []NavEntry{{Path: "/subscriptions", Label: "nav.subscriptions", Order: 30}},
+//		Routes: func(s *Site) {
+//			s.Page("GET /subscriptions", p.subscriptionsPage)
+//		},
+//	})
+//
+// See README.md for the whole recipe.
+type Feature struct {
+	// Name identifies the feature in errors.
+	Name string
+	// Nav are the feature's entries in the navigation.
+	Nav []NavEntry
+	// Routes registers the feature's handlers with s.Page / s.Public.
+	Routes func(s *Site)
+}
+
+// NavEntry is one link of the navigation. It is shown to a signed-in
+// person for whom Visible returns true (nil: to everyone signed in).
+type NavEntry struct {
+	Path string
+	// Label is the message key of the link text.
+	Label string
+	// Order sorts the navigation, lowest first; the core uses 10
+	// (catalogue), 20 (records), 25 (import); leave gaps.
+	Order   int
+	Visible func(p *auth.Principal) bool
+}
+
+var features []Feature
+
+// RegisterFeature adds f to every Server built afterwards. Call it from a
+// package-level var declaration; it returns true so it can be assigned to
+// _.
+func RegisterFeature(f Feature) bool {
+	features = append(features, f)
+	return true
+}
+
+// catalogue holds every message of the console; each feature adds its
+// own keys with Messages() in its messages_<feature>.go.
+var catalogue = i18n.NewCatalogue()
+
+// Messages adds a feature's messages; a key defined twice panics at start,
+// naming the key (a test builds the package, so it never ships).
+func Messages(ms map[string]i18n.Message) bool {
+	if err := catalogue.Add(ms); err != nil {
+		panic(fmt.Sprintf("console messages: %v", err))
+	}
+	return true
+}
+
+// extraFuncs are template functions features add with TemplateFuncs.
+var extraFuncs = template.FuncMap{}
+
+// TemplateFuncs adds template functions for every template; a name
+// defined twice panics at start.
+func TemplateFuncs(fm template.FuncMap) bool {
+	for k, f := range fm {
+		if _, dup := extraFuncs[k]; dup {
+			panic(fmt.Sprintf("console template func %q: defined twice", k))
+		}
+		extraFuncs[k] = f
+	}
+	return true
+}
+
+// HasMessage reports whether the catalogue holds key, for code that makes
+// keys from values (a rule, a check) and falls back when there is none.
+func HasMessage(key string) bool { return catalogue.Has(key) }
+
+// CheckMessages reports every message that lacks a language or whose
+// languages' fmt verbs differ.
+func CheckMessages() error { return catalogue.Check() }
+
+// MessageKeys lists every message key of the areas registered so far.
+func MessageKeys() []string { return catalogue.Keys() }
+
+// Features returns the features registered so far, in order.
+func Features() []Feature { return slices.Clone(features) }

@@ -1,0 +1,29 @@
+package subscriptions
+
+import (
+	"github.com/samnav/samnav/services/console/internal/site"
+	"testing"
+
+	"github.com/samnav/samnav/services/console/internal/api"
+	"github.com/samnav/samnav/services/console/internal/i18n"
+)
+
+// TestSubLagLabel: the list's lag column says a subscription whose
+// delivery is stopped (a refused rebuild, retried) is stopped, whatever
+// the last committed position says, in both languages.
+func TestSubLagLabel(t *testing.T) {
+	for _, tc := range []struct {
+		lang i18n.Lang
+		lag  api.Lag
+		want string
+	}{
+		{i18n.SV, api.Lag{Channels: []api.ChannelLag{{Events: 0}}}, "i kapp"},
+		{i18n.EN, api.Lag{Channels: []api.ChannelLag{{Events: 3}}}, "3 events"},
+		{i18n.SV, api.Lag{Channels: []api.ChannelLag{{Events: 0}}, Failing: "register view schema: refused"}, "stoppad, försöker igen"},
+		{i18n.EN, api.Lag{Channels: []api.ChannelLag{{Events: 2}}, Failing: "refused"}, "stopped, retrying"},
+	} {
+		if got := subLagLabel(&site.Request{Lang: tc.lang}, &tc.lag); got != tc.want {
+			t.Errorf("%s %+v: %q, want %q", tc.lang, tc.lag, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,624 @@
+package subscriptions
+
+import (
+	"fmt"
+	"github.com/samnav/samnav/services/console/internal/site"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	_ "time/tzdata" // Europe/Stockholm on machines without a zone database
+
+	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/contracts/systems"
+	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/services/console/internal/api"
+)
+
+// Subscriptions (issue 6, item 3): the list with filters and lag, a
+// system's request form, the information owner's approve / narrow /
+// reject, the history of decisions, and each webhook subscription's
+// endpoint with its delivery log and redelivery. Every read and write
+// goes through the delivery API with the signed-in person's token.
+var _ = site.RegisterFeature(site.Feature{
+	Name: "subscriptions",
+	Nav: []site.NavEntry{{Path: "/subscriptions", Label: "nav.subscriptions", Order: 30,
+		Visible: func(p *auth.Principal) bool { return p != nil }}},
+	Routes: func(st *site.Site) {
+		s := &pages{Site: st}
+		s.Page("GET /subscriptions", s.subscriptionsPage)
+		s.Page("GET /subscriptions/new", s.subscriptionRequestPage)
+		s.Page("POST /subscriptions", s.subscriptionRequest)
+		s.Page("GET /subscriptions/{id}", s.subscriptionPage)
+		s.Page("POST /subscriptions/{id}/decide", s.subscriptionDecide)
+		s.Page("GET /subscriptions/{id}/webhook", s.subscriptionWebhookPage)
+		s.Page("POST /subscriptions/{id}/webhook/messages/{msg}/redeliver", s.subscriptionRedeliver)
+		s.Page("POST /subscriptions/{id}/webhook/{action}", s.subscriptionWebhookStatus)
+	},
+})
+
+var _ = site.TemplateFuncs(template.FuncMap{
+	"subAgo": subAgo,
+})
+
+// subAgo is how long before now t was, rounded to what a person reads.
+func subAgo(t, now time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Second:
+		return "0 s"
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min %d s", int(d.Minutes()), int(d.Seconds())%60)
+	default:
+		return fmt.Sprintf("%d h %d min", int(d.Hours()), int(d.Minutes())%60)
+	}
+}
+
+// subscriptionStatuses, subscriptionChannels and subscriptionBases are the
+// delivery API's closed sets, in the order the forms offer them.
+var (
+	subscriptionStatuses = []string{"requested", "approved", "rejected", "revoked"}
+	subscriptionChannels = []string{"kafka", "webhook", "feed"}
+	subscriptionBases    = []string{"public_task", "legal_obligation", "contract", "consent", "vital_interests", "legitimate_interests"}
+)
+
+// subLagListMax bounds the lag look-ups of one list page (one API call
+// each), subLagParallel how many run at once.
+const (
+	subLagListMax  = 50
+	subLagParallel = 4
+)
+
+// subOption is one choice of a select.
+type subOption struct {
+	Value, Label string
+	Selected     bool
+}
+
+// subFormError is one problem of a submitted form: the input it belongs to
+// (for the error summary's link) and what is wrong.
+type subFormError struct {
+	Field, Message string
+}
+
+type subFormErrors []subFormError
+
+// For returns the message of field's problem, or "".
+func (es subFormErrors) For(field string) string {
+	for _, e := range es {
+		if e.Field == field {
+			return e.Message
+		}
+	}
+	return ""
+}
+
+type subRow struct {
+	api.SubscriptionRecord
+	SystemLabel    site.SystemName
+	ConceptName    string
+	StatusLabel    string
+	ChannelLabel   string
+	FieldsLabel    string
+	LagLabel       string
+	LagKnown       bool
+	ApprovedLabels []string
+}
+
+type subListData struct {
+	Rows       []subRow
+	Statuses   []subOption
+	Concepts   []subOption
+	Systems    []subOption
+	CanRequest bool
+}
+
+func subCanRequest(p *auth.Principal) bool {
+	return p.Can(auth.ActionAdmin, "") || subPrincipalSystem(p) != ""
+}
+
+// subPrincipalSystem is the system a principal speaks for, "" for a person.
+func subPrincipalSystem(p *auth.Principal) string {
+	if p == nil {
+		return ""
+	}
+	if sys := p.System(); sys != "" {
+		return sys
+	}
+	if p.Kind == auth.KindSystem {
+		return p.Subject
+	}
+	return ""
+}
+
+func (s *pages) subscriptionsPage(w http.ResponseWriter, r *site.Request) error {
+	q := r.URL.Query()
+	filter := url.Values{}
+	status, concept, system := q.Get("status"), q.Get("concept"), q.Get("system")
+	if status != "" && !slices.Contains(subscriptionStatuses, status) {
+		return site.BadRequest("subscriptions.err.status")
+	}
+	for k, v := range map[string]string{"status": status, "concept": concept, "system": system} {
+		if v != "" {
+			filter.Set(k, v)
+		}
+	}
+	subs, err := s.API.ListSubscriptions(r.Context(), r.Token(), filter)
+	if err != nil {
+		return site.RefusedBy(err, r.T("subscriptions.need"))
+	}
+	d := subListData{CanRequest: subCanRequest(r.Principal())}
+	d.Statuses = append(d.Statuses, subOption{Value: "", Label: r.T("subscriptions.filter.all"), Selected: status == ""})
+	for _, st := range subscriptionStatuses {
+		d.Statuses = append(d.Statuses, subOption{Value: st, Label: r.T("subscriptions.status." + st), Selected: st == status})
+	}
+	d.Concepts = append(d.Concepts, subOption{Value: "", Label: r.T("subscriptions.filter.all"), Selected: concept == ""})
+	for _, c := range s.Model.Concepts {
+		d.Concepts = append(d.Concepts, subOption{Value: c.ID, Label: r.Text(c.Name), Selected: c.ID == concept})
+	}
+	d.Systems = append(d.Systems, subOption{Value: "", Label: r.T("subscriptions.filter.all"), Selected: system == ""})
+	if cat, err := systems.Load(); err == nil {
+		for _, sys := range cat.Systems {
+			d.Systems = append(d.Systems, subOption{Value: sys.ID, Label: sys.Name.In(string(r.Lang)), Selected: sys.ID == system})
+		}
+	}
+	lagged := 0
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, subLagParallel)
+	for _, sub := range subs {
+		d.Rows = append(d.Rows, s.subRowOf(r, sub))
+	}
+	for i := range d.Rows {
+		row := &d.Rows[i]
+		if row.Status != "approved" || lagged == subLagListMax {
+			continue
+		}
+		lagged++
+		// Each row is written by its own goroutine only.
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if l, err := s.API.SubscriptionLag(r.Context(), r.Token(), row.ID); err == nil {
+				row.LagLabel, row.LagKnown = subLagLabel(r, l), true
+			} else {
+				row.LagLabel = r.T("subscriptions.lag.unknown")
+			}
+		})
+	}
+	wg.Wait()
+	return s.Render(w, r, "subscriptions.html", "subscriptions.title", d)
+}
+
+func (s *pages) subRowOf(r *site.Request, sub api.SubscriptionRecord) subRow {
+	row := subRow{SubscriptionRecord: sub, SystemLabel: s.SystemLabel(r, sub.System), ConceptName: s.ConceptName(r, sub.Concept),
+		StatusLabel: r.T("subscriptions.status." + sub.Status), ChannelLabel: r.T("subscriptions.channel." + sub.Channel),
+		ApprovedLabels: s.AttrLabels(r, sub.Concept, sub.ApprovedFields)}
+	if sub.Status == "approved" || sub.Status == "revoked" {
+		row.FieldsLabel = r.T("subscriptions.fieldsof", len(sub.ApprovedFields), len(sub.RequestedFields))
+	}
+	return row
+}
+
+func subLagLabel(r *site.Request, l *api.Lag) string {
+	if l.Failing != "" {
+		return r.T("subscriptions.lag.failing")
+	}
+	var events int64
+	for _, c := range l.Channels {
+		events += c.Events
+	}
+	if events == 0 {
+		return r.T("subscriptions.lag.none")
+	}
+	if events == 1 {
+		return r.T("subscriptions.lag.event")
+	}
+	return r.T("subscriptions.lag.events", events)
+}
+
+// subAttrChoice is one attribute of the request and decision forms.
+type subAttrChoice struct {
+	Name, Label, Definition string
+	Class, ClassLong        string
+	PersonalData            string
+	Shielded, Checked       bool
+}
+
+func (s *pages) subAttrChoices(r *site.Request, c *model.Concept, only []string, checked func(string) bool) []subAttrChoice {
+	var out []subAttrChoice
+	for _, a := range c.Attributes {
+		if only != nil && !slices.Contains(only, a.Name) {
+			continue
+		}
+		cl := c.Classification
+		if a.Classification != nil {
+			cl = *a.Classification
+		}
+		pd := "none"
+		if a.PersonalData != model.NotPersonal {
+			pd = string(a.PersonalData)
+		}
+		out = append(out, subAttrChoice{Name: a.Name, Label: s.AttrLabel(r, c.ID, a.Name), Definition: r.Text(a.Definition),
+			Class:        r.T("subscriptions.class", cl.Confidentiality, cl.Integrity, cl.Availability),
+			ClassLong:    r.T("subscriptions.class.long", cl.Confidentiality, cl.Integrity, cl.Availability),
+			PersonalData: r.T("subscriptions.pd." + pd), Shielded: a.Shielded, Checked: checked(a.Name)})
+	}
+	return out
+}
+
+func subHasShielded(c *model.Concept) bool {
+	return slices.ContainsFunc(c.Attributes, func(a *model.Attribute) bool { return a.Shielded })
+}
+
+type subRequestForm struct {
+	Concepts    []subOption
+	Concept     string
+	ConceptName string
+	Attrs       []subAttrChoice
+	HasShielded bool
+	Admin       bool
+	Systems     []subOption
+	OwnSystem   site.SystemName
+	Purpose     string
+	Bases       []subOption
+	Reference   string
+	Channels    []subOption
+	Protected   bool
+	Reason      string
+	Errors      subFormErrors
+}
+
+func (s *pages) subRequestFormOf(r *site.Request, in api.SubscriptionRequest) subRequestForm {
+	p := r.Principal()
+	f := subRequestForm{Concept: in.Concept, Admin: p.Can(auth.ActionAdmin, ""), Purpose: in.Purpose, Reference: in.LegalBasis.Reference,
+		Protected: in.ProtectedIdentities, Reason: in.Reason, OwnSystem: s.SystemLabel(r, subPrincipalSystem(p))}
+	for _, c := range s.Model.Concepts {
+		f.Concepts = append(f.Concepts, subOption{Value: c.ID, Label: r.Text(c.Name), Selected: c.ID == in.Concept})
+	}
+	if c := s.Model.Concept(in.Concept); c != nil {
+		f.ConceptName, f.HasShielded = r.Text(c.Name), subHasShielded(c)
+		f.Attrs = s.subAttrChoices(r, c, nil, func(n string) bool { return slices.Contains(in.Fields, n) })
+	}
+	f.Bases = append(f.Bases, subOption{Value: "", Label: r.T("subscriptions.request.basis.choose"), Selected: in.LegalBasis.Basis == ""})
+	for _, b := range subscriptionBases {
+		f.Bases = append(f.Bases, subOption{Value: b, Label: r.T("subscriptions.basis." + b), Selected: b == in.LegalBasis.Basis})
+	}
+	for _, ch := range subscriptionChannels {
+		f.Channels = append(f.Channels, subOption{Value: ch, Label: r.T("subscriptions.channel." + ch), Selected: ch == in.Channel})
+	}
+	if f.Admin {
+		f.Systems = append(f.Systems, subOption{Value: "", Label: r.T("subscriptions.err.system"), Selected: in.System == ""})
+		if cat, err := systems.Load(); err == nil {
+			for _, sys := range cat.Systems {
+				if sys.ID == systems.Hub {
+					continue
+				}
+				f.Systems = append(f.Systems, subOption{Value: sys.ID, Label: sys.Name.In(string(r.Lang)) + " (" + sys.ID + ")", Selected: sys.ID == in.System})
+			}
+		}
+	}
+	return f
+}
+
+func (s *pages) subscriptionRequestPage(w http.ResponseWriter, r *site.Request) error {
+	if !subCanRequest(r.Principal()) {
+		return site.Refused(r.T("subscriptions.need.request"))
+	}
+	concept := r.URL.Query().Get("concept")
+	if concept != "" && s.Model.Concept(concept) == nil {
+		return site.NotFound("error.notfound")
+	}
+	in := api.SubscriptionRequest{Concept: concept, Channel: "kafka"}
+	return s.Render(w, r, "subscriptions_new.html", "subscriptions.request.title", s.subRequestFormOf(r, in))
+}
+
+func (s *pages) subscriptionRequest(w http.ResponseWriter, r *site.Request) error {
+	if !subCanRequest(r.Principal()) {
+		return site.Refused(r.T("subscriptions.need.request"))
+	}
+	if err := r.ParseForm(); err != nil {
+		return site.BadRequest("error.internal")
+	}
+	in := api.SubscriptionRequest{Concept: r.PostForm.Get("concept"), Purpose: strings.TrimSpace(r.PostForm.Get("purpose")),
+		LegalBasis: api.LegalBasis{Basis: r.PostForm.Get("basis"), Reference: strings.TrimSpace(r.PostForm.Get("reference"))},
+		Channel:    r.PostForm.Get("channel"), Fields: r.PostForm["fields"], ProtectedIdentities: r.PostForm.Get("protected") == "on",
+		Reason: strings.TrimSpace(r.PostForm.Get("reason"))}
+	if r.Principal().Can(auth.ActionAdmin, "") {
+		in.System = r.PostForm.Get("system")
+	}
+	// The form checks what it can name in the person's language; the API
+	// has the last word and its field problems are shown the same way.
+	var errs subFormErrors
+	c := s.Model.Concept(in.Concept)
+	if c == nil {
+		errs = append(errs, subFormError{"concept", r.T("subscriptions.err.concept")})
+	}
+	if r.Principal().Can(auth.ActionAdmin, "") && in.System == "" && subPrincipalSystem(r.Principal()) == "" {
+		errs = append(errs, subFormError{"system", r.T("subscriptions.err.system")})
+	}
+	if c != nil {
+		kept := in.Fields[:0]
+		for _, f := range in.Fields {
+			if c.Attribute(f) != nil {
+				kept = append(kept, f)
+			}
+		}
+		in.Fields = kept
+		if len(in.Fields) == 0 {
+			errs = append(errs, subFormError{"fields", r.T("subscriptions.err.fields")})
+		}
+	}
+	if in.Purpose == "" {
+		errs = append(errs, subFormError{"purpose", r.T("subscriptions.err.purpose")})
+	}
+	if !slices.Contains(subscriptionBases, in.LegalBasis.Basis) {
+		errs = append(errs, subFormError{"basis", r.T("subscriptions.err.basis")})
+	}
+	if in.LegalBasis.Reference == "" {
+		errs = append(errs, subFormError{"reference", r.T("subscriptions.err.reference")})
+	}
+	if !slices.Contains(subscriptionChannels, in.Channel) {
+		errs = append(errs, subFormError{"channel", r.T("subscriptions.err.channel")})
+	}
+	if len(errs) == 0 {
+		sub, err := s.API.RequestSubscription(r.Context(), r.Token(), in)
+		if err == nil {
+			return site.Redirect(w, r, "/subscriptions/"+url.PathEscape(sub.ID)+"?done=request")
+		}
+		ae := api.AsError(err)
+		if ae == nil || ae.Status != http.StatusBadRequest {
+			return site.RefusedBy(err, r.T("subscriptions.need.request"))
+		}
+		errs = subAPIFormErrors(r, ae)
+	}
+	f := s.subRequestFormOf(r, in)
+	f.Errors = errs
+	return s.RenderStatus(w, r, http.StatusBadRequest, "subscriptions_new.html", "subscriptions.request.title", f)
+}
+
+// subAPIFieldInput maps the delivery API's field names to the form's inputs.
+var subAPIFieldInput = map[string]string{"legalBasis.basis": "basis", "legalBasis.reference": "reference"}
+
+// subAPIInputMessage is, by form input, the console's own message for any
+// problem the delivery API finds with it; "fields" only when none was
+// given (its other problems name the field at fault).
+var subAPIInputMessage = map[string]string{"system": "subscriptions.err.system", "concept": "subscriptions.err.concept",
+	"purpose": "subscriptions.err.purpose", "basis": "subscriptions.err.basis", "reference": "subscriptions.err.reference",
+	"channel": "subscriptions.err.channel", "reason": "subscriptions.err.reason"}
+
+// subAPIFormErrors turns an API's 400 into form errors, each at its input:
+// in the page's language where the console knows the input, else the
+// API's field and text.
+func subAPIFormErrors(r *site.Request, ae *api.Error) subFormErrors {
+	var errs subFormErrors
+	for _, fe := range ae.Fields {
+		in := fe.Field
+		if m, ok := subAPIFieldInput[in]; ok {
+			in = m
+		}
+		key, ok := subAPIInputMessage[in]
+		if in == "fields" && fe.Rule == "required" {
+			key, ok = "subscriptions.err.fields", true
+		}
+		if ok {
+			errs = append(errs, subFormError{in, r.T(key)})
+			continue
+		}
+		errs = append(errs, subFormError{in, r.T("subscriptions.err.api", fe.Field, fe.Message)})
+	}
+	if len(errs) == 0 {
+		errs = append(errs, subFormError{"", ae.Message})
+	}
+	return errs
+}
+
+type subHistoryRow struct {
+	api.SubscriptionChange
+	ActionLabel string
+	Fields      []string
+}
+
+type subLagView struct {
+	Lag   *api.Lag
+	Error string
+}
+
+type subDetailData struct {
+	Sub            subRow
+	BasisLabel     string
+	RequestedNames []string
+	History        []subHistoryRow
+	Lag            *subLagView
+	CanDecide      bool
+	Decide         []subAttrChoice
+	DecideShielded bool
+	Reason         string
+	Errors         subFormErrors
+	Notice         string
+	IsWebhook      bool
+	Now            time.Time
+}
+
+func (s *pages) subDetail(r *site.Request, id string) (*subDetailData, error) {
+	sub, err := s.API.GetSubscription(r.Context(), r.Token(), id)
+	if err != nil {
+		return nil, site.RefusedBy(err, r.T("subscriptions.need"))
+	}
+	hist, err := s.API.SubscriptionHistory(r.Context(), r.Token(), id)
+	if err != nil {
+		return nil, site.RefusedBy(err, r.T("subscriptions.need"))
+	}
+	d := &subDetailData{Sub: s.subRowOf(r, *sub), BasisLabel: r.T("subscriptions.basis." + sub.LegalBasis.Basis),
+		RequestedNames: s.AttrLabels(r, sub.Concept, sub.RequestedFields), IsWebhook: sub.Channel == "webhook", Now: s.Now()}
+	for _, h := range slices.Backward(hist) {
+		d.History = append(d.History, subHistoryRow{SubscriptionChange: h, ActionLabel: r.T("subscriptions.action." + h.Action),
+			Fields: s.AttrLabels(r, sub.Concept, h.After.ApprovedFields)})
+	}
+	if sub.Status == "approved" {
+		d.Lag = &subLagView{}
+		if l, err := s.API.SubscriptionLag(r.Context(), r.Token(), id); err != nil {
+			d.Lag.Error = err.Error()
+			if ae := api.AsError(err); ae != nil {
+				d.Lag.Error = ae.Message
+			}
+		} else {
+			d.Lag.Lag = l
+		}
+	}
+	c := s.Model.Concept(sub.Concept)
+	d.CanDecide = c != nil && r.Principal().Can(auth.ActionApprove, sub.Concept) && (sub.Status == "requested" || sub.Status == "approved")
+	if d.CanDecide {
+		approved := sub.ApprovedFields
+		if sub.Status == "requested" {
+			approved = sub.RequestedFields
+		}
+		d.Decide = s.subAttrChoices(r, c, sub.RequestedFields, func(n string) bool { return slices.Contains(approved, n) })
+		d.DecideShielded = sub.ProtectedIdentities
+	}
+	switch r.URL.Query().Get("done") {
+	case "request":
+		d.Notice = r.T("subscriptions.request.sent")
+	case "approve", "reject", "revoke":
+		d.Notice = r.T("subscriptions.decide.done." + r.URL.Query().Get("done"))
+	}
+	return d, nil
+}
+
+func (s *pages) subscriptionPage(w http.ResponseWriter, r *site.Request) error {
+	d, err := s.subDetail(r, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return s.Render(w, r, "subscriptions_detail.html", "subscriptions.detail.title", d, d.Sub.SystemLabel.Name, d.Sub.ConceptName)
+}
+
+func (s *pages) subscriptionDecide(w http.ResponseWriter, r *site.Request) error {
+	id := r.PathValue("id")
+	if err := r.ParseForm(); err != nil {
+		return site.BadRequest("error.internal")
+	}
+	action := r.PostForm.Get("action")
+	dec := api.SubscriptionDecision{Fields: r.PostForm["fields"], ProtectedIdentities: r.PostForm.Get("protected") == "on",
+		Reason: strings.TrimSpace(r.PostForm.Get("reason"))}
+	var errs subFormErrors
+	if !slices.Contains([]string{api.DecisionApprove, api.DecisionReject, api.DecisionRevoke}, action) {
+		errs = append(errs, subFormError{"action", r.T("subscriptions.err.action")})
+	}
+	if dec.Reason == "" {
+		errs = append(errs, subFormError{"reason", r.T("subscriptions.err.reason")})
+	}
+	if action == api.DecisionApprove && len(dec.Fields) == 0 {
+		// No field ticked would mean "all requested" to the API: the
+		// opposite of what unticking every box says.
+		errs = append(errs, subFormError{"fields", r.T("subscriptions.err.fields")})
+	}
+	if len(errs) == 0 {
+		_, err := s.API.DecideSubscription(r.Context(), r.Token(), id, action, dec)
+		if err == nil {
+			return site.Redirect(w, r, "/subscriptions/"+url.PathEscape(id)+"?done="+action)
+		}
+		ae := api.AsError(err)
+		if ae == nil || (ae.Status != http.StatusBadRequest && ae.Status != http.StatusConflict) {
+			return site.RefusedBy(err, r.T("subscriptions.need.decide"))
+		}
+		errs = subAPIFormErrors(r, ae)
+	}
+	d, err := s.subDetail(r, id)
+	if err != nil {
+		return err
+	}
+	d.Errors, d.Reason = errs, dec.Reason
+	for i := range d.Decide {
+		d.Decide[i].Checked = slices.Contains(dec.Fields, d.Decide[i].Name)
+	}
+	return s.RenderStatus(w, r, http.StatusBadRequest, "subscriptions_detail.html", "subscriptions.detail.title", d, d.Sub.SystemLabel.Name, d.Sub.ConceptName)
+}
+
+type subWebhookMessageRow struct {
+	api.WebhookMessage
+	StateLabel string
+}
+
+type subWebhookData struct {
+	Sub         subRow
+	Endpoint    *api.WebhookEndpoint
+	StatusLabel string
+	Attempts    []api.WebhookAttempt
+	Messages    []subWebhookMessageRow
+	Notice      string
+}
+
+// subWebhookLogSize is how many attempts the log shows, and so at most how
+// many messages (one look-up each).
+const subWebhookLogSize = 50
+
+func (s *pages) subscriptionWebhookPage(w http.ResponseWriter, r *site.Request) error {
+	id := r.PathValue("id")
+	sub, err := s.API.GetSubscription(r.Context(), r.Token(), id)
+	if err != nil {
+		return site.RefusedBy(err, r.T("subscriptions.need"))
+	}
+	if sub.Channel != "webhook" {
+		return site.NotFound("subscriptions.webhook.notwebhook")
+	}
+	d := subWebhookData{Sub: s.subRowOf(r, *sub)}
+	ep, err := s.API.Webhook(r.Context(), r.Token(), id)
+	switch {
+	case api.IsStatus(err, http.StatusNotFound):
+		return s.Render(w, r, "subscriptions_webhook.html", "subscriptions.webhook.title", d, d.Sub.SystemLabel.Name)
+	case err != nil:
+		return site.RefusedBy(err, r.T("subscriptions.need.webhook"))
+	}
+	d.Endpoint, d.StatusLabel = ep, r.T("subscriptions.webhook.status."+ep.Status)
+	if d.Attempts, err = s.API.WebhookAttempts(r.Context(), r.Token(), id, subWebhookLogSize); err != nil {
+		return site.RefusedBy(err, r.T("subscriptions.need.webhook"))
+	}
+	seen := map[int64]bool{}
+	for _, a := range d.Attempts {
+		if seen[a.MessageID] {
+			continue
+		}
+		seen[a.MessageID] = true
+		m, err := s.API.WebhookMessage(r.Context(), r.Token(), id, a.MessageID)
+		if err != nil {
+			return site.RefusedBy(err, r.T("subscriptions.need.webhook"))
+		}
+		d.Messages = append(d.Messages, subWebhookMessageRow{WebhookMessage: *m, StateLabel: r.T("subscriptions.webhook.state." + m.State)})
+	}
+	q := r.URL.Query()
+	if n, err := strconv.ParseInt(q.Get("redelivered"), 10, 64); err == nil {
+		d.Notice = r.T("subscriptions.webhook.redelivered", n)
+	} else if st := q.Get("status"); st == "enabled" || st == "disabled" {
+		d.Notice = r.T("subscriptions.webhook." + st)
+	}
+	return s.Render(w, r, "subscriptions_webhook.html", "subscriptions.webhook.title", d, d.Sub.SystemLabel.Name)
+}
+
+func (s *pages) subscriptionRedeliver(w http.ResponseWriter, r *site.Request) error {
+	id := r.PathValue("id")
+	msg, err := strconv.ParseInt(r.PathValue("msg"), 10, 64)
+	if err != nil || msg <= 0 {
+		return site.BadRequest("subscriptions.webhook.badmsg")
+	}
+	if err := s.API.RedeliverWebhook(r.Context(), r.Token(), id, msg); err != nil {
+		return site.RefusedBy(err, r.T("subscriptions.need.webhook"))
+	}
+	return site.Redirect(w, r, fmt.Sprintf("/subscriptions/%s/webhook?redelivered=%d", url.PathEscape(id), msg))
+}
+
+func (s *pages) subscriptionWebhookStatus(w http.ResponseWriter, r *site.Request) error {
+	id, action := r.PathValue("id"), r.PathValue("action")
+	if action != "enable" && action != "disable" {
+		return site.NotFound("error.notfound")
+	}
+	if err := s.API.SetWebhookEnabled(r.Context(), r.Token(), id, action == "enable"); err != nil {
+		return site.RefusedBy(err, r.T("subscriptions.need.webhook"))
+	}
+	return site.Redirect(w, r, "/subscriptions/"+url.PathEscape(id)+"/webhook?status="+action+"d")
+}
