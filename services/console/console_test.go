@@ -32,21 +32,31 @@ var templateKey = regexp.MustCompile(`\.TH? "([^"]+)"`)
 // TestTemplatesUseOnlyKnownMessages fails when a template names a message
 // key the catalogue does not hold.
 func TestTemplatesUseOnlyKnownMessages(t *testing.T) {
-	names, err := fs.Glob(templateFS, "templates/*.html")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range names {
-		b, err := fs.ReadFile(templateFS, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range templateKey.FindAllStringSubmatch(string(b), -1) {
+	for n, b := range templateFiles(t) {
+		for _, m := range templateKey.FindAllStringSubmatch(b, -1) {
 			if !site.HasMessage(m[1]) {
 				t.Errorf("%s: message %q is not in the catalogue", n, m[1])
 			}
 		}
 	}
+}
+
+// templateFiles returns every page template's text by file name.
+func templateFiles(t *testing.T) map[string]string {
+	t.Helper()
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(map[string]string, len(names))
+	for _, n := range names {
+		b, err := fs.ReadFile(templateFS, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[n] = string(b)
+	}
+	return out
 }
 
 func TestConfigValidateReportsEveryProblem(t *testing.T) {
@@ -152,16 +162,8 @@ var tableInRegion = regexp.MustCompile(`<div class="table-scroll" role="region" 
 // concept) must not make the whole page scroll sideways; each table sits in
 // a focusable, labelled region that scrolls instead (WCAG 1.4.10, 2.1.1).
 func TestTablesScrollInTheirOwnRegion(t *testing.T) {
-	names, err := fs.Glob(templateFS, "templates/*.html")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range names {
-		b, err := fs.ReadFile(templateFS, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tables, regions := strings.Count(string(b), "<table"), len(tableInRegion.FindAllString(string(b), -1)); tables != regions {
+	for n, b := range templateFiles(t) {
+		if tables, regions := strings.Count(b, "<table"), len(tableInRegion.FindAllString(b, -1)); tables != regions {
 			t.Errorf("%s: %d tables, %d in a scrolling region", n, tables, regions)
 		}
 	}

@@ -88,7 +88,19 @@ func startHub(t *testing.T, mutate ...func(*Config)) *hub {
 	dsrv := httptest.NewServer(fd)
 	t.Cleanup(dsrv.Close)
 
-	cfg := Config{MasterdataURL: "http://" + md.Addr(), DeliveryURL: dsrv.URL, RegistryURL: regURL, Verifier: md.Tokens()}
+	cfg := Config{MasterdataURL: "http://" + md.Addr(), DeliveryURL: dsrv.URL, RegistryURL: regURL}
+	s := newConsole(t, md.Tokens(), append([]func(*Config){func(c *Config) {
+		c.MasterdataURL, c.DeliveryURL, c.RegistryURL = cfg.MasterdataURL, cfg.DeliveryURL, cfg.RegistryURL
+	}}, mutate...)...)
+	return &hub{t: t, md: md, console: s, delivery: fd,
+		api: &api.Client{MasterdataURL: cfg.MasterdataURL, DeliveryURL: cfg.DeliveryURL, RegistryURL: cfg.RegistryURL}}
+}
+
+// newConsole builds a console verifying sign-ins with v, on services that
+// do not answer unless mutate points it at some, closed when t ends.
+func newConsole(t *testing.T, v TokenVerifier, mutate ...func(*Config)) *Server {
+	t.Helper()
+	cfg := Config{MasterdataURL: "http://127.0.0.1:1", DeliveryURL: "http://127.0.0.1:1", RegistryURL: "http://127.0.0.1:1", Verifier: v}
 	for _, m := range mutate {
 		m(&cfg)
 	}
@@ -97,26 +109,37 @@ func startHub(t *testing.T, mutate ...func(*Config)) *hub {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	return &hub{t: t, md: md, console: s, delivery: fd,
-		api: &api.Client{MasterdataURL: cfg.MasterdataURL, DeliveryURL: cfg.DeliveryURL, RegistryURL: cfg.RegistryURL}}
+	return s
+}
+
+// issueToken issues an API token from md's token store.
+func issueToken(t *testing.T, md *masterdata.Server, name string, kind auth.Kind, grants ...auth.Grant) string {
+	t.Helper()
+	secret, _, err := md.Tokens().Issue(context.Background(), auth.IssueRequest{Subject: name, Kind: kind, Name: name, Grants: grants})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
+}
+
+// signedIn returns a browser on s signed in with token.
+func signedIn(t *testing.T, s *Server, token string) *browser {
+	t.Helper()
+	b := newBrowser(t, s.Handler())
+	b.signIn(token)
+	return b
 }
 
 // token issues an API token for a person with the grants.
 func (h *hub) token(name string, grants ...auth.Grant) string {
 	h.t.Helper()
-	secret, _, err := h.md.Tokens().Issue(context.Background(), auth.IssueRequest{Subject: name, Kind: auth.KindUser, Name: name, Grants: grants})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return secret
+	return issueToken(h.t, h.md, name, auth.KindUser, grants...)
 }
 
 // browser returns a browser signed in with token.
 func (h *hub) browser(token string) *browser {
 	h.t.Helper()
-	b := newBrowser(h.t, h.console.Handler())
-	b.signIn(token)
-	return b
+	return signedIn(h.t, h.console, token)
 }
 
 func steward(concepts ...string) auth.Grant {

@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"errors"
-	"github.com/samnav/samnav/services/console/internal/site"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,27 +10,14 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/services/console/internal/site"
 )
-
-func newTestServer(t *testing.T, v TokenVerifier, mutate ...func(*Config)) *Server {
-	t.Helper()
-	cfg := Config{MasterdataURL: "http://127.0.0.1:1", DeliveryURL: "http://127.0.0.1:1", RegistryURL: "http://127.0.0.1:1", Verifier: v}
-	for _, m := range mutate {
-		m(&cfg)
-	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
 
 var anna = &auth.Principal{Subject: "anna", Kind: auth.KindUser, Name: "Anna Steward",
 	Grants: []auth.Grant{{Role: auth.RoleSteward, Concepts: []string{"unit"}}}}
 
 func TestSignInAndOut(t *testing.T) {
-	s := newTestServer(t, fakeVerifier{"snv_good_secret": anna})
+	s := newConsole(t, fakeVerifier{"snv_good_secret": anna})
 	b := newBrowser(t, s.Handler())
 
 	p := b.get("/?q=x")
@@ -81,7 +67,7 @@ func TestSignInAndOut(t *testing.T) {
 func TestSessionExpiresWhenIdle(t *testing.T) {
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	s := newTestServer(t, fakeVerifier{"snv_good_secret": anna}, func(c *Config) { c.Now = clock; c.SessionIdle = time.Minute })
+	s := newConsole(t, fakeVerifier{"snv_good_secret": anna}, func(c *Config) { c.Now = clock; c.SessionIdle = time.Minute })
 	b := newBrowser(t, s.Handler())
 	b.signIn("snv_good_secret")
 	now = now.Add(59 * time.Second)
@@ -95,7 +81,7 @@ func TestSessionExpiresWhenIdle(t *testing.T) {
 }
 
 func TestPostWithoutCSRFIsRefused(t *testing.T) {
-	s := newTestServer(t, fakeVerifier{"snv_good_secret": anna})
+	s := newConsole(t, fakeVerifier{"snv_good_secret": anna})
 	b := newBrowser(t, s.Handler())
 
 	// The sign-in form itself is protected (login CSRF).
@@ -117,7 +103,7 @@ func TestPostWithoutCSRFIsRefused(t *testing.T) {
 }
 
 func TestLanguageSwitch(t *testing.T) {
-	s := newTestServer(t, fakeVerifier{"snv_good_secret": anna})
+	s := newConsole(t, fakeVerifier{"snv_good_secret": anna})
 	b := newBrowser(t, s.Handler())
 	b.signIn("snv_good_secret")
 
@@ -135,7 +121,7 @@ func TestLanguageSwitch(t *testing.T) {
 }
 
 func TestUnknownPathIs404(t *testing.T) {
-	s := newTestServer(t, fakeVerifier{})
+	s := newConsole(t, fakeVerifier{})
 	b := newBrowser(t, s.Handler())
 	p := b.get("/no/such/page")
 	if p.status != http.StatusNotFound {
@@ -159,7 +145,7 @@ func TestSignInVerifiesThroughTheAPIWithoutAVerifier(t *testing.T) {
 
 func TestSecureCookiesBehindATLSProxy(t *testing.T) {
 	for _, secure := range []bool{false, true} {
-		s := newTestServer(t, fakeVerifier{"snv_good_secret": anna}, func(c *Config) { c.SecureCookies = secure })
+		s := newConsole(t, fakeVerifier{"snv_good_secret": anna}, func(c *Config) { c.SecureCookies = secure })
 		b := newBrowser(t, s.Handler())
 		b.get("/signin")
 		p := b.post("/signin", url.Values{"token": {"snv_good_secret"}})
@@ -185,7 +171,7 @@ func (brokenVerifier) Verify(context.Context, string) (*auth.Principal, error) {
 }
 
 func TestSignInWhenTokensCannotBeChecked(t *testing.T) {
-	s := newTestServer(t, brokenVerifier{})
+	s := newConsole(t, brokenVerifier{})
 	b := newBrowser(t, s.Handler())
 	b.get("/signin")
 	p := b.post("/signin", url.Values{"token": {"snv_good_secret"}})
@@ -203,7 +189,7 @@ func TestSignInWhenTokensCannotBeChecked(t *testing.T) {
 // and the session it would have replaced stays.
 func TestSignInFromAnOldTab(t *testing.T) {
 	bo := &auth.Principal{Subject: "bo", Kind: auth.KindUser, Grants: []auth.Grant{{Role: auth.RoleAuditor}}}
-	s := newTestServer(t, fakeVerifier{"snv_good_secret": anna, "snv_bo_secret": bo})
+	s := newConsole(t, fakeVerifier{"snv_good_secret": anna, "snv_bo_secret": bo})
 	b := newBrowser(t, s.Handler())
 	b.get("/signin")
 	signinCSRF := b.csrf

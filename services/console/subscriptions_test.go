@@ -95,30 +95,19 @@ func startFlowHub(t *testing.T) *flowHub {
 	}
 	t.Cleanup(func() { _ = dl.Close() })
 	h := &flowHub{t: t, ctx: ctx, broker: broker, md: md, dl: dl, mdURL: "http://" + md.Addr(), dlURL: "http://" + dl.Addr()}
-	s, err := New(Config{MasterdataURL: h.mdURL, DeliveryURL: h.dlURL, RegistryURL: regURL, Verifier: md.Tokens()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	h.console = s
+	h.console = newConsole(t, md.Tokens(), func(c *Config) { c.MasterdataURL, c.DeliveryURL, c.RegistryURL = h.mdURL, h.dlURL, regURL })
 	h.api = &api.Client{MasterdataURL: h.mdURL, DeliveryURL: h.dlURL, RegistryURL: regURL}
 	return h
 }
 
 func (h *flowHub) token(name string, kind auth.Kind, grants ...auth.Grant) string {
 	h.t.Helper()
-	secret, _, err := h.md.Tokens().Issue(context.Background(), auth.IssueRequest{Subject: name, Kind: kind, Name: name, Grants: grants})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return secret
+	return issueToken(h.t, h.md, name, kind, grants...)
 }
 
 func (h *flowHub) browser(token string) *browser {
 	h.t.Helper()
-	b := newBrowser(h.t, h.console.Handler())
-	b.signIn(token)
-	return b
+	return signedIn(h.t, h.console, token)
 }
 
 // eventually polls cond until it holds or the hub's deadline passes.

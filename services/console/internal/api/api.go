@@ -143,6 +143,15 @@ func (c *Client) call(ctx context.Context, token, method, rawURL string, header 
 	return nil
 }
 
+// fetch is call for an answer that is one T.
+func fetch[T any](ctx context.Context, c *Client, token, method, rawURL string, header http.Header, body any) (*T, error) {
+	var v T
+	if err := c.call(ctx, token, method, rawURL, header, body, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
 // delivery is call for the delivery service's APIs, which take no extra
 // request headers.
 func (c *Client) delivery(ctx context.Context, token, method, rawURL string, body, out any) error {
@@ -239,30 +248,18 @@ func (c *Client) ListRecords(ctx context.Context, token, concept string, q ListQ
 	if len(v) > 0 {
 		u += "?" + v.Encode()
 	}
-	var p Page
-	if err := c.call(ctx, token, http.MethodGet, u, nil, nil, &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
+	return fetch[Page](ctx, c, token, http.MethodGet, u, nil, nil)
 }
 
 // GetRecord returns one record.
 func (c *Client) GetRecord(ctx context.Context, token, concept, id string) (*Record, error) {
-	var r Record
-	if err := c.call(ctx, token, http.MethodGet, join(c.MasterdataURL, "api", "v1", concept, id), nil, nil, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return fetch[Record](ctx, c, token, http.MethodGet, join(c.MasterdataURL, "api", "v1", concept, id), nil, nil)
 }
 
 // RecordByNaturalKey returns the record whose natural-key attribute has
 // the value.
 func (c *Client) RecordByNaturalKey(ctx context.Context, token, concept, attribute, value string) (*Record, error) {
-	var r Record
-	if err := c.call(ctx, token, http.MethodGet, join(c.MasterdataURL, "api", "v1", concept, "by", attribute, value), nil, nil, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return fetch[Record](ctx, c, token, http.MethodGet, join(c.MasterdataURL, "api", "v1", concept, "by", attribute, value), nil, nil)
 }
 
 func reasonHeader(reason string) http.Header {
@@ -275,11 +272,7 @@ func reasonHeader(reason string) http.Header {
 
 // CreateRecord creates a record with the reason for the change.
 func (c *Client) CreateRecord(ctx context.Context, token, concept string, state map[string]any, reason string) (*Record, error) {
-	var r Record
-	if err := c.call(ctx, token, http.MethodPost, join(c.MasterdataURL, "api", "v1", concept), reasonHeader(reason), state, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return fetch[Record](ctx, c, token, http.MethodPost, join(c.MasterdataURL, "api", "v1", concept), reasonHeader(reason), state)
 }
 
 // UpdateRecord replaces a record's state; revision is the one the change
@@ -288,11 +281,7 @@ func (c *Client) CreateRecord(ctx context.Context, token, concept string, state 
 func (c *Client) UpdateRecord(ctx context.Context, token, concept, id string, revision int64, state map[string]any, reason string) (*Record, error) {
 	h := reasonHeader(reason)
 	h.Set("If-Match", `"`+strconv.FormatInt(revision, 10)+`"`)
-	var r Record
-	if err := c.call(ctx, token, http.MethodPut, join(c.MasterdataURL, "api", "v1", concept, id), h, state, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return fetch[Record](ctx, c, token, http.MethodPut, join(c.MasterdataURL, "api", "v1", concept, id), h, state)
 }
 
 // EndRecord ends a record for the reason; revision 0 skips the
@@ -302,12 +291,8 @@ func (c *Client) EndRecord(ctx context.Context, token, concept, id string, revis
 	if revision > 0 {
 		h.Set("If-Match", `"`+strconv.FormatInt(revision, 10)+`"`)
 	}
-	var r Record
 	body := map[string]string{"reason": reason}
-	if err := c.call(ctx, token, http.MethodPost, join(c.MasterdataURL, "api", "v1", concept, id, "end"), h, body, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return fetch[Record](ctx, c, token, http.MethodPost, join(c.MasterdataURL, "api", "v1", concept, id, "end"), h, body)
 }
 
 // History returns every change of a record, oldest first.

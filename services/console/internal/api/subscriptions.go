@@ -89,11 +89,7 @@ func (c *Client) ListSubscriptions(ctx context.Context, token string, filter url
 
 // GetSubscription returns one subscription.
 func (c *Client) GetSubscription(ctx context.Context, token, id string) (*SubscriptionRecord, error) {
-	var s SubscriptionRecord
-	if err := c.delivery(ctx, token, http.MethodGet, join(c.DeliveryURL, "api", "v1", "subscriptions", id), nil, &s); err != nil {
-		return nil, err
-	}
-	return &s, nil
+	return fetch[SubscriptionRecord](ctx, c, token, http.MethodGet, join(c.DeliveryURL, "api", "v1", "subscriptions", id), nil, nil)
 }
 
 // SubscriptionHistory returns a subscription's decisions, oldest first.
@@ -107,21 +103,13 @@ func (c *Client) SubscriptionHistory(ctx context.Context, token, id string) ([]S
 // RequestSubscription files a request. An invalid one fails with a 400
 // *Error whose Fields name each field and its rule.
 func (c *Client) RequestSubscription(ctx context.Context, token string, r SubscriptionRequest) (*SubscriptionRecord, error) {
-	var s SubscriptionRecord
-	if err := c.delivery(ctx, token, http.MethodPost, join(c.DeliveryURL, "api", "v1", "subscriptions"), r, &s); err != nil {
-		return nil, err
-	}
-	return &s, nil
+	return fetch[SubscriptionRecord](ctx, c, token, http.MethodPost, join(c.DeliveryURL, "api", "v1", "subscriptions"), nil, r)
 }
 
 // DecideSubscription approves (or narrows), rejects or revokes; action is
 // one of DecisionApprove, DecisionReject, DecisionRevoke.
 func (c *Client) DecideSubscription(ctx context.Context, token, id, action string, d SubscriptionDecision) (*SubscriptionRecord, error) {
-	var s SubscriptionRecord
-	if err := c.delivery(ctx, token, http.MethodPost, join(c.DeliveryURL, "api", "v1", "subscriptions", id, action), d, &s); err != nil {
-		return nil, err
-	}
-	return &s, nil
+	return fetch[SubscriptionRecord](ctx, c, token, http.MethodPost, join(c.DeliveryURL, "api", "v1", "subscriptions", id, action), nil, d)
 }
 
 // PartitionLag is one partition's position.
@@ -159,11 +147,7 @@ type Lag struct {
 
 // SubscriptionLag returns how far a subscription is behind.
 func (c *Client) SubscriptionLag(ctx context.Context, token, id string) (*Lag, error) {
-	var l Lag
-	if err := c.delivery(ctx, token, http.MethodGet, join(c.DeliveryURL, "api", "v1", "subscriptions", id, "lag"), nil, &l); err != nil {
-		return nil, err
-	}
-	return &l, nil
+	return fetch[Lag](ctx, c, token, http.MethodGet, join(c.DeliveryURL, "api", "v1", "subscriptions", id, "lag"), nil, nil)
 }
 
 // WebhookEndpoint is a subscription's webhook endpoint.
@@ -211,11 +195,7 @@ func (c *Client) webhookURL(id string, elems ...string) string {
 
 // Webhook returns a subscription's endpoint.
 func (c *Client) Webhook(ctx context.Context, token, id string) (*WebhookEndpoint, error) {
-	var ep WebhookEndpoint
-	if err := c.delivery(ctx, token, http.MethodGet, c.webhookURL(id), nil, &ep); err != nil {
-		return nil, err
-	}
-	return &ep, nil
+	return fetch[WebhookEndpoint](ctx, c, token, http.MethodGet, c.webhookURL(id), nil, nil)
 }
 
 // WebhookAttempts returns the newest attempts (at most limit).
@@ -229,11 +209,7 @@ func (c *Client) WebhookAttempts(ctx context.Context, token, id string, limit in
 
 // WebhookMessage returns one message.
 func (c *Client) WebhookMessage(ctx context.Context, token, id string, msg int64) (*WebhookMessage, error) {
-	var m WebhookMessage
-	if err := c.delivery(ctx, token, http.MethodGet, c.webhookURL(id, "messages", strconv.FormatInt(msg, 10)), nil, &m); err != nil {
-		return nil, err
-	}
-	return &m, nil
+	return fetch[WebhookMessage](ctx, c, token, http.MethodGet, c.webhookURL(id, "messages", strconv.FormatInt(msg, 10)), nil, nil)
 }
 
 // RedeliverWebhook queues a message for another attempt now.
@@ -276,9 +252,5 @@ type RecentDeliveries struct {
 // Recent returns the deliveries after the cursor that the caller may see.
 func (c *Client) Recent(ctx context.Context, token string, after uint64, limit int) (*RecentDeliveries, error) {
 	u := join(c.DeliveryURL, "api", "v1", "deliveries", "recent") + "?after=" + strconv.FormatUint(after, 10) + "&limit=" + strconv.Itoa(limit)
-	var out RecentDeliveries
-	if err := c.delivery(ctx, token, http.MethodGet, u, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return fetch[RecentDeliveries](ctx, c, token, http.MethodGet, u, nil, nil)
 }

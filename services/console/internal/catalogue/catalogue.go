@@ -2,7 +2,6 @@ package catalogue
 
 import (
 	"fmt"
-	"github.com/samnav/samnav/services/console/internal/site"
 	"net/http"
 	"net/url"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/api"
+	"github.com/samnav/samnav/services/console/internal/site"
 )
 
 // The concept catalogue: every concept and attribute of the model, with

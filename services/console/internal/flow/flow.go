@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/samnav/samnav/services/console/internal/site"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/api"
+	"github.com/samnav/samnav/services/console/internal/site"
 )
 
 // The live flow (issue 6, item 5): the latest changes as they leave their

@@ -2,11 +2,11 @@ package records
 
 import (
 	"fmt"
-	"github.com/samnav/samnav/services/console/internal/site"
 	"strconv"
 	"strings"
 
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/services/console/internal/site"
 )
 
 // shown is one attribute value of a state, flattened: a path, its label

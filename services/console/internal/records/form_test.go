@@ -1,7 +1,6 @@
 package records
 
 import (
-	"github.com/samnav/samnav/services/console/internal/site"
 	"net/url"
 	"os"
 	"reflect"
@@ -11,6 +10,7 @@ import (
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/i18n"
+	"github.com/samnav/samnav/services/console/internal/site"
 )
 
 func TestFormValuesRoundTripThroughState(t *testing.T) {

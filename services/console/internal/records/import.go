@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"github.com/samnav/samnav/services/console/internal/site"
 	"io"
 	"net/http"
 	"net/url"
@@ -21,6 +20,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/session"
+	"github.com/samnav/samnav/services/console/internal/site"
 )
 
 // Bulk import: a CSV file whose header names the attributes becomes one

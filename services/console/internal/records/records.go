@@ -1,7 +1,6 @@
 package records
 
 import (
-	"github.com/samnav/samnav/services/console/internal/site"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/api"
+	"github.com/samnav/samnav/services/console/internal/site"
 )
 
 // hubSystem is the master system id of the concepts the hub's stewards
@@ -61,6 +61,20 @@ func (s *pages) concept(r *site.Request) (*model.Concept, error) {
 	c := s.Model.Concept(r.PathValue("concept"))
 	if c == nil {
 		return nil, site.NotFound("catalogue.unknown", r.PathValue("concept"))
+	}
+	return c, nil
+}
+
+// writableConcept returns the concept named in the path when the
+// signed-in person may change its records here; otherwise a not-found or
+// refused error saying what is needed.
+func (s *pages) writableConcept(r *site.Request) (*model.Concept, error) {
+	c, err := s.concept(r)
+	if err != nil {
+		return nil, err
+	}
+	if ok, need := mayWrite(r, c); !ok {
+		return nil, site.Refused(need)
 	}
 	return c, nil
 }
@@ -327,12 +341,9 @@ type conflictData struct {
 }
 
 func (s *pages) newRecordForm(w http.ResponseWriter, r *site.Request) error {
-	c, err := s.concept(r)
+	c, err := s.writableConcept(r)
 	if err != nil {
 		return err
-	}
-	if ok, need := mayWrite(r, c); !ok {
-		return site.Refused(need)
 	}
 	d := formData{C: c, Action: "/records/" + c.ID + "/new", Form: buildForm(r, c.Attributes, defaultValues(c), nil, s.referenceOptions(r, c.Attributes)), Submit: r.T("records.create")}
 	return s.Render(w, r, "record_form.html", "records.new.title", d, r.Text(c.Name))
@@ -366,12 +377,9 @@ func readForm(r *site.Request, c *model.Concept) (map[string]any, string, []api.
 }
 
 func (s *pages) createRecord(w http.ResponseWriter, r *site.Request) error {
-	c, err := s.concept(r)
+	c, err := s.writableConcept(r)
 	if err != nil {
 		return err
-	}
-	if ok, need := mayWrite(r, c); !ok {
-		return site.Refused(need)
 	}
 	state, reason, errs, reasonErr := readForm(r, c)
 	d := formData{C: c, Action: "/records/" + c.ID + "/new", Reason: reason, ReasonError: reasonErr, Submit: r.T("records.create")}
@@ -406,12 +414,9 @@ func apiFormErrors(ae *api.Error) []api.FieldError {
 // when the person may not write the concept, and a bad request with
 // endedKey's message when the record has ended.
 func (s *pages) writableRecord(r *site.Request, endedKey string) (*model.Concept, *api.Record, error) {
-	c, err := s.concept(r)
+	c, err := s.writableConcept(r)
 	if err != nil {
 		return nil, nil, err
-	}
-	if ok, need := mayWrite(r, c); !ok {
-		return nil, nil, site.Refused(need)
 	}
 	rec, err := s.API.GetRecord(r.Context(), r.Token(), c.ID, r.PathValue("id"))
 	if err != nil {
@@ -437,12 +442,9 @@ func (s *pages) editRecordForm(w http.ResponseWriter, r *site.Request) error {
 // when the person may not write it), the record id and the revision the
 // change was based on.
 func (s *pages) changeTarget(r *site.Request) (*model.Concept, string, int64, error) {
-	c, err := s.concept(r)
+	c, err := s.writableConcept(r)
 	if err != nil {
 		return nil, "", 0, err
-	}
-	if ok, need := mayWrite(r, c); !ok {
-		return nil, "", 0, site.Refused(need)
 	}
 	rev, err := strconv.ParseInt(r.PostFormValue("revision"), 10, 64)
 	if err != nil || rev < 1 {

@@ -1,12 +1,12 @@
 package records
 
 import (
-	"github.com/samnav/samnav/services/console/internal/site"
 	"net/url"
 	"strings"
 
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/services/console/internal/api"
+	"github.com/samnav/samnav/services/console/internal/site"
 )
 
 // maxRefOptions is the most records of a referenced concept a form

@@ -1,11 +1,11 @@
 package subscriptions
 
 import (
-	"github.com/samnav/samnav/services/console/internal/site"
 	"testing"
 
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/i18n"
+	"github.com/samnav/samnav/services/console/internal/site"
 )
 
 // TestSubLagLabel: the list's lag column says a subscription whose

@@ -2,7 +2,6 @@ package subscriptions
 
 import (
 	"fmt"
-	"github.com/samnav/samnav/services/console/internal/site"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -17,6 +16,7 @@ import (
 	"github.com/samnav/samnav/contracts/systems"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/api"
+	"github.com/samnav/samnav/services/console/internal/site"
 )
 
 // Subscriptions (issue 6, item 3): the list with filters and lag, a

@@ -1,7 +1,6 @@
 package systems
 
 import (
-	"github.com/samnav/samnav/services/console/internal/site"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -11,6 +10,7 @@ import (
 	"github.com/samnav/samnav/contracts/systems"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/api"
+	"github.com/samnav/samnav/services/console/internal/site"
 )
 
 // The system map (issue 6, item 4): every system of the catalogue with
