@@ -9,14 +9,15 @@ import (
 	"github.com/samnav/samnav/services/console/internal/i18n"
 )
 
-// Feature is one area of the console, declared in its own file so that
+// Feature is one area of the console, declared in its own package so that
 // engineers adding areas never edit the same file:
 //
 //	var _ = site.RegisterFeature(site.Feature{
 //		Name: "subscriptions",
-//		Nav:  []NavEntry{{Path: "/subscriptions", Label: "nav.subscriptions", Order: 30}},
-//		Routes: func(s *Site) {
-//			s.Page("GET /subscriptions", p.subscriptionsPage)
+//		Nav:  []site.NavEntry{{Path: "/subscriptions", Label: "nav.subscriptions", Order: 30}},
+//		Routes: func(st *site.Site) {
+//			s := &pages{Site: st}
+//			s.Page("GET /subscriptions", s.subscriptionsPage)
 //		},
 //	})
 //
