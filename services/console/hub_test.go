@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -56,24 +57,7 @@ func startHub(t *testing.T, mutate ...func(*Config)) *hub {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	cs, err := contracts.Contracts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var seed []registry.Seed
-	for _, c := range cs {
-		seed = append(seed, registry.Seed{Subject: c.Subject, Schema: c.Schema})
-	}
-	reg, err := registry.New(registry.Config{Addr: "127.0.0.1:0", Driver: registry.DriverSQLite, DataDir: dir,
-		Seed: seed, Authorizer: registry.AllowAllWrites{}}, registry.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := reg.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = reg.Close() })
-	regURL := "http://" + reg.Addr()
+	regURL := startRegistry(t, ctx, dir)
 
 	md, err := masterdata.New(ctx, masterdata.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "md"), RegistryURL: regURL, LookupOnly: true}, masterdata.Deps{})
 	if err != nil {
@@ -94,6 +78,33 @@ func startHub(t *testing.T, mutate ...func(*Config)) *hub {
 	}}, mutate...)...)
 	return &hub{t: t, md: md, console: s, delivery: fd,
 		api: &api.Client{MasterdataURL: cfg.MasterdataURL, DeliveryURL: cfg.DeliveryURL, RegistryURL: cfg.RegistryURL}}
+}
+
+// startRegistry starts a schema registry holding every contract, with its
+// data under dir/registry, and returns its URL.
+func startRegistry(t *testing.T, ctx context.Context, dir string) string {
+	t.Helper()
+	cs, err := contracts.Contracts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seed []registry.Seed
+	for _, c := range cs {
+		seed = append(seed, registry.Seed{Subject: c.Subject, Schema: c.Schema})
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "registry"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := registry.New(registry.Config{Addr: "127.0.0.1:0", Driver: registry.DriverSQLite, DataDir: filepath.Join(dir, "registry"),
+		Seed: seed, Authorizer: registry.AllowAllWrites{}}, registry.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = reg.Close() })
+	return "http://" + reg.Addr()
 }
 
 // newConsole builds a console verifying sign-ins with v, on services that

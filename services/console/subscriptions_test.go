@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -18,14 +17,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/delivery"
 	"github.com/samnav/samnav/services/masterdata"
-	"github.com/samnav/samnav/services/registry"
 )
 
 // flowHub is the whole hub in process, on free ports: an embedded broker,
@@ -55,27 +52,7 @@ func startFlowHub(t *testing.T) *flowHub {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = broker.Close() })
-	cs, err := contracts.Contracts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var seed []registry.Seed
-	for _, c := range cs {
-		seed = append(seed, registry.Seed{Subject: c.Subject, Schema: c.Schema})
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "registry"), 0o750); err != nil {
-		t.Fatal(err)
-	}
-	reg, err := registry.New(registry.Config{Addr: "127.0.0.1:0", Driver: registry.DriverSQLite, DataDir: filepath.Join(dir, "registry"),
-		Seed: seed, Authorizer: registry.AllowAllWrites{}}, registry.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := reg.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = reg.Close() })
-	regURL := "http://" + reg.Addr()
+	regURL := startRegistry(t, ctx, dir)
 	md, err := masterdata.New(ctx, masterdata.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "md"), RegistryURL: regURL,
 		Brokers: []string{broker.Addr()}, LookupOnly: true}, masterdata.Deps{})
 	if err != nil {

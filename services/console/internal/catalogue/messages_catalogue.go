@@ -1,11 +1,8 @@
 package catalogue
 
-import (
-	"github.com/samnav/samnav/services/console/internal/i18n"
-	"github.com/samnav/samnav/services/console/internal/site"
-)
+import "github.com/samnav/samnav/services/console/internal/site"
 
-var _ = site.Messages(map[string]i18n.Message{
+var _ = site.Messages(map[string]site.Message{
 	"nav.catalogue":                {SV: "Begreppskatalog", EN: "Concept catalogue"},
 	"catalogue.title":              {SV: "Begreppskatalog", EN: "Concept catalogue"},
 	"catalogue.intro":              {SV: "Stadens gemensamma begrepp: vad de betyder, vem som är huvuddatakälla och hur känsliga de är.", EN: "The city's shared concepts: what they mean, which system is their master source and how sensitive they are."},

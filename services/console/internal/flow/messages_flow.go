@@ -1,12 +1,9 @@
 package flow
 
-import (
-	"github.com/samnav/samnav/services/console/internal/i18n"
-	"github.com/samnav/samnav/services/console/internal/site"
-)
+import "github.com/samnav/samnav/services/console/internal/site"
 
 // The live flow's messages.
-var _ = site.Messages(map[string]i18n.Message{
+var _ = site.Messages(map[string]site.Message{
 	"nav.flow": {SV: "Live-flöde", EN: "Live flow"},
 
 	"flow.title":           {SV: "Live-flöde", EN: "Live flow"},

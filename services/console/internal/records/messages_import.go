@@ -1,11 +1,8 @@
 package records
 
-import (
-	"github.com/samnav/samnav/services/console/internal/i18n"
-	"github.com/samnav/samnav/services/console/internal/site"
-)
+import "github.com/samnav/samnav/services/console/internal/site"
 
-var _ = site.Messages(map[string]i18n.Message{
+var _ = site.Messages(map[string]site.Message{
 	"nav.import":               {SV: "Import", EN: "Import"},
 	"import.title":             {SV: "Massimport från CSV", EN: "Bulk import from CSV"},
 	"import.intro":             {SV: "Läs in många poster på en gång. Varje rad blir en ny post, prövad mot begreppsmodellen precis som i formulären. Rader som inte godtas listas med rad, fält och regel.", EN: "Load many records at once. Each row becomes a new record, checked against the concept model just like the forms. Rows that are not accepted are listed with row, field and rule."},

@@ -1,11 +1,8 @@
 package records
 
-import (
-	"github.com/samnav/samnav/services/console/internal/i18n"
-	"github.com/samnav/samnav/services/console/internal/site"
-)
+import "github.com/samnav/samnav/services/console/internal/site"
 
-var _ = site.Messages(map[string]i18n.Message{
+var _ = site.Messages(map[string]site.Message{
 	"nav.records":              {SV: "Poster", EN: "Records"},
 	"records.title":            {SV: "Poster", EN: "Records"},
 	"records.index.intro":      {SV: "Välj det begrepp vars poster du vill söka i eller förvalta.", EN: "Choose the concept whose records you want to search or keep."},

@@ -57,9 +57,12 @@ func RegisterFeature(f Feature) bool {
 // own keys with Messages() in its messages_<feature>.go.
 var catalogue = i18n.NewCatalogue()
 
+// Message is one message of the catalogue, in Swedish and English.
+type Message = i18n.Message
+
 // Messages adds a feature's messages; a key defined twice panics at start,
 // naming the key (a test builds the package, so it never ships).
-func Messages(ms map[string]i18n.Message) bool {
+func Messages(ms map[string]Message) bool {
 	if err := catalogue.Add(ms); err != nil {
 		panic(fmt.Sprintf("console messages: %v", err))
 	}

@@ -1,13 +1,10 @@
 package subscriptions
 
-import (
-	"github.com/samnav/samnav/services/console/internal/i18n"
-	"github.com/samnav/samnav/services/console/internal/site"
-)
+import "github.com/samnav/samnav/services/console/internal/site"
 
 // The subscriptions pages' messages: the list, the request form, the
 // owner's decision, the history, the webhook delivery log and the lag.
-var _ = site.Messages(map[string]i18n.Message{
+var _ = site.Messages(map[string]site.Message{
 	"nav.subscriptions": {SV: "Prenumerationer", EN: "Subscriptions"},
 
 	"subscriptions.title":          {SV: "Prenumerationer", EN: "Subscriptions"},

@@ -1,12 +1,9 @@
 package systems
 
-import (
-	"github.com/samnav/samnav/services/console/internal/i18n"
-	"github.com/samnav/samnav/services/console/internal/site"
-)
+import "github.com/samnav/samnav/services/console/internal/site"
 
 // The system map's messages.
-var _ = site.Messages(map[string]i18n.Message{
+var _ = site.Messages(map[string]site.Message{
 	"nav.systems": {SV: "Systemkarta", EN: "System map"},
 
 	"systems.title":          {SV: "Systemkarta", EN: "System map"},
