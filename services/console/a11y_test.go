@@ -1,4 +1,4 @@
-package console
+package console_test
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/services/console"
+	"github.com/samnav/samnav/services/console/internal/consoletest"
 )
 
 var cssColour = regexp.MustCompile(`--([a-z]+):\s*#([0-9a-fA-F]{6})`)
@@ -40,7 +42,7 @@ func contrast(a, b string) float64 {
 // TestColoursMeetWCAGContrast checks every text colour of the style sheet
 // against the background it is used on: at least 4.5:1 (WCAG 2.1 AA).
 func TestColoursMeetWCAGContrast(t *testing.T) {
-	css, err := fs.ReadFile(staticFS, "static/style.css")
+	css, err := fs.ReadFile(console.StaticFS, "static/style.css")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,12 +86,12 @@ var (
 	ariaLabel  = regexp.MustCompile(`\baria-label(ledby)?="`)
 )
 
-// checkPage checks a rendered page for the structure WCAG needs: the
+// checkPage checks a rendered consoletest.Page for the structure WCAG needs: the
 // language, landmarks, a skip link, one h1, a label for every control,
 // descriptions that exist, header cells with a scope.
-func checkPage(t *testing.T, name string, p page) {
+func checkPage(t *testing.T, name string, p consoletest.Page) {
 	t.Helper()
-	body := p.body
+	body := p.Body
 	for _, want := range []string{`<html lang="`, `<a class="skip" href="#main">`, `<header`, `<main id="main"`, `<footer`, `<title>`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("%s: lacks %s", name, want)
@@ -135,44 +137,44 @@ func checkPage(t *testing.T, name string, p page) {
 	}
 }
 
-// TestPagesAreAccessible renders every page of the core and checks its
+// TestPagesAreAccessible renders every consoletest.Page of the core and checks its
 // structure, in both languages.
 func TestPagesAreAccessible(t *testing.T) {
-	h := startHub(t)
-	tok := h.token("anna", steward("unit"))
-	rec, err := h.api.CreateRecord(context.Background(), tok, "unit", unitState("Solskolan"), "new")
+	h := consoletest.StartHub(t)
+	tok := h.Token("anna", consoletest.Steward("unit"))
+	rec, err := h.API.CreateRecord(context.Background(), tok, "unit", consoletest.UnitState("Solskolan"), "new")
 	if err != nil {
 		t.Fatal(err)
 	}
-	anon := newBrowser(t, h.console.Handler())
-	checkPage(t, "signin", anon.get("/signin"))
-	checkPage(t, "not found", anon.get("/nowhere"))
+	anon := consoletest.NewBrowser(t, h.Console.Handler())
+	checkPage(t, "signin", anon.Get("/signin"))
+	checkPage(t, "not found", anon.Get("/nowhere"))
 
-	b := h.browser(tok)
-	b.get("/records/unit/new")
-	invalid := b.post("/records/unit/new", url2("name", "", "capacity", "x"))
-	if invalid.status != http.StatusBadRequest {
-		t.Fatalf("invalid form: %d", invalid.status)
+	b := h.Browser(tok)
+	b.Get("/records/unit/new")
+	invalid := b.Post("/records/unit/new", url2("name", "", "capacity", "x"))
+	if invalid.Status != http.StatusBadRequest {
+		t.Fatalf("invalid form: %d", invalid.Status)
 	}
 	checkPage(t, "form with errors", invalid)
-	imp := b.postFile("/import", map[string]string{"concept": "unit", "reason": "x"}, "file", "u.csv", unitsCSV)
+	imp := b.PostFile("/import", map[string]string{"concept": "unit", "reason": "x"}, "file", "u.csv", consoletest.UnitsCSV)
 	for _, lang := range []string{"sv", "en"} {
 		for _, path := range []string{"/", "/catalogue", "/catalogue/person", "/catalogue/unit", "/records", "/records/unit",
 			"/records/unit?q=sol", "/records/unit/new", "/records/unit/" + rec.ID, "/records/unit/" + rec.ID + "/edit",
-			"/records/unit/" + rec.ID + "/end", "/import", imp.location} {
-			p := b.get(path + sep(path) + "lang=" + lang)
-			if p.status != http.StatusOK {
-				t.Fatalf("%s: %d", path, p.status)
+			"/records/unit/" + rec.ID + "/end", "/import", imp.Location} {
+			p := b.Get(path + sep(path) + "lang=" + lang)
+			if p.Status != http.StatusOK {
+				t.Fatalf("%s: %d", path, p.Status)
 			}
 			checkPage(t, path+" "+lang, p)
-			if !strings.Contains(p.body, `<nav aria-label=`) {
+			if !strings.Contains(p.Body, `<nav aria-label=`) {
 				t.Errorf("%s: no labelled navigation", path)
 			}
 		}
 	}
-	refusedPage := h.browser(h.token("bo", steward("namnd"))).get("/records/unit/new")
-	if refusedPage.status != http.StatusForbidden {
-		t.Fatalf("refused: %d", refusedPage.status)
+	refusedPage := h.Browser(h.Token("bo", consoletest.Steward("namnd"))).Get("/records/unit/new")
+	if refusedPage.Status != http.StatusForbidden {
+		t.Fatalf("refused: %d", refusedPage.Status)
 	}
 	checkPage(t, "refused", refusedPage)
 }
@@ -195,21 +197,21 @@ func url2(kv ...string) map[string][]string {
 // TestNavigationShowsOnlyWhatThePrincipalMayDo checks the role-aware
 // navigation.
 func TestNavigationShowsOnlyWhatThePrincipalMayDo(t *testing.T) {
-	h := startHub(t)
+	h := consoletest.StartHub(t)
 	for _, tc := range []struct {
 		name   string
 		grants []auth.Grant
 		want   []string
 		not    []string
 	}{
-		{"steward", []auth.Grant{steward("unit")}, []string{`href="/catalogue"`, `href="/records"`, `href="/import"`}, nil},
+		{"steward", []auth.Grant{consoletest.Steward("unit")}, []string{`href="/catalogue"`, `href="/records"`, `href="/import"`}, nil},
 		{"auditor", []auth.Grant{{Role: auth.RoleAuditor}}, []string{`href="/catalogue"`, `href="/records"`}, []string{`href="/import"`}},
 		{"subscriber", []auth.Grant{{Role: auth.RoleSubscriber, System: "bibliotek"}}, []string{`href="/catalogue"`}, []string{`href="/records"`, `href="/import"`}},
 		{"admin", []auth.Grant{{Role: auth.RoleAdmin}}, []string{`href="/catalogue"`, `href="/records"`, `href="/import"`}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := h.browser(h.token(tc.name, tc.grants...)).get("/")
-			nav := p.body[strings.Index(p.body, "<nav"):strings.Index(p.body, "</nav>")]
+			p := h.Browser(h.Token(tc.name, tc.grants...)).Get("/")
+			nav := p.Body[strings.Index(p.Body, "<nav"):strings.Index(p.Body, "</nav>")]
 			for _, w := range tc.want {
 				if !strings.Contains(nav, w) {
 					t.Errorf("nav lacks %s:\n%s", w, nav)

@@ -146,6 +146,10 @@ func New(cfg Config) (*Server, error) {
 // paths (everything but /api/, /healthz, /metrics).
 func (s *Server) Handler() http.Handler { return s.site.Handler() }
 
+// Wait waits for the background work (running imports) to end, without
+// stopping it: tests use it to see an import through.
+func (s *Server) Wait() { s.site.Wait() }
+
 // Close stops background work (running imports) and waits for it.
 func (s *Server) Close() error {
 	s.site.Close()

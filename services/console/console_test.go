@@ -1,8 +1,6 @@
 package console
 
 import (
-	"context"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -72,16 +70,6 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 	if _, err := New(Config{}); err == nil {
 		t.Fatal("New must refuse an invalid config")
 	}
-}
-
-// fakeVerifier knows a fixed set of tokens.
-type fakeVerifier map[string]*auth.Principal
-
-func (f fakeVerifier) Verify(_ context.Context, token string) (*auth.Principal, error) {
-	if p, ok := f[token]; ok {
-		return p, nil
-	}
-	return nil, fmt.Errorf("%w: unknown token", auth.ErrUnauthenticated)
 }
 
 func TestLoadConfig(t *testing.T) {

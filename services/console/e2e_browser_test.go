@@ -1,4 +1,4 @@
-package console
+package console_test
 
 import (
 	"context"
@@ -13,16 +13,16 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
 	"github.com/samnav/samnav/contracts/check"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/browsertest"
+	"github.com/samnav/samnav/services/console/internal/consoletest"
 )
 
 // The console end to end, in headless Chromium against the whole hub in
-// process (startFlowHub: embedded broker, registry, master data, delivery
+// process (consoletest.StartFlowHub: embedded broker, registry, master data, delivery
 // with its pipelines), with a small city in it. Every person signs in
 // through the sign-in form. `make screenshots` runs these tests with
 // SAMNAV_SCREENSHOTS=docs/screenshots to refresh the docs' pictures.
@@ -33,7 +33,7 @@ import (
 
 // e2eCity is the hub with its city and the console served over HTTP.
 type e2eCity struct {
-	*flowHub
+	*consoletest.FlowHub
 	url   string // the console
 	admin string // Anna Admin's token
 
@@ -106,20 +106,20 @@ func personnummer(date string, serial int) string {
 // that takes everything.
 func startE2ECity(t *testing.T) *e2eCity {
 	t.Helper()
-	h := startFlowHub(t)
-	srv := httptest.NewServer(h.console.Handler())
+	h := consoletest.StartFlowHub(t)
+	srv := httptest.NewServer(h.Console.Handler())
 	t.Cleanup(srv.Close)
-	c := &e2eCity{flowHub: h, url: srv.URL, units: map[string]string{}, persons: map[string]string{}}
-	// startFlowHub makes the person and unit topics only; master data
+	c := &e2eCity{FlowHub: h, url: srv.URL, units: map[string]string{}, persons: map[string]string{}}
+	// StartFlowHub makes the person and unit topics only; master data
 	// relays its outbox in order, so an event without its topic would
 	// hold back every later one.
-	client, done := kafkatopics.NewClient(10*time.Second, h.broker.Addr())
+	client, done := kafkatopics.NewClient(10*time.Second, h.Broker.Addr())
 	defer done()
-	if err := kafkatopics.Ensure(h.ctx, client, kafkatopics.Spec{Name: "samnav.namnd.v1", Partitions: 3, Compact: true},
+	if err := kafkatopics.Ensure(h.Ctx, client, kafkatopics.Spec{Name: "samnav.namnd.v1", Partitions: 3, Compact: true},
 		kafkatopics.Spec{Name: "samnav.address.v1", Partitions: 3, Compact: true}); err != nil {
 		t.Fatal(err)
 	}
-	c.admin = h.token("Anna Admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
+	c.admin = h.Token("Anna Admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
 	c.school = c.subscribe("skolplattform", "person", "kafka", "Placera elever i skolor och hålla elevregistret aktuellt",
 		"public_task", "Skollagen (2010:800) 29 kap.", "givenNames", "surname", "dateOfBirth", "protectedIdentity", "registeredAddress")
 	library := c.subscribe("bibliotek", "person", "webhook", "Låntagarregister: namn och e-post till låntagare",
@@ -129,15 +129,15 @@ func startE2ECity(t *testing.T) *e2eCity {
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	t.Cleanup(rcv.Close)
 	for system, sub := range map[string]string{"hemtjanst": c.homeCare, "bibliotek": library} {
-		tok := h.token(system, auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: system})
-		if st, body := callJSON(t, "PUT", h.dlURL+"/api/v1/subscriptions/"+sub+"/webhook", tok, map[string]any{"url": rcv.URL}); st != http.StatusCreated {
+		tok := h.Token(system, auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: system})
+		if st, body := consoletest.CallJSON(t, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+sub+"/webhook", tok, map[string]any{"url": rcv.URL}); st != http.StatusCreated {
 			t.Fatalf("register %s's webhook: %d %v", system, st, body)
 		}
 	}
-	setup := h.token("Stadens dataförvaltning", auth.KindUser, steward("namnd", "address", "unit"))
+	setup := h.Token("Stadens dataförvaltning", auth.KindUser, consoletest.Steward("namnd", "address", "unit"))
 	create := func(concept string, state map[string]any, reason string) string {
 		t.Helper()
-		rec, err := h.api.CreateRecord(h.ctx, setup, concept, state, reason)
+		rec, err := h.API.CreateRecord(h.Ctx, setup, concept, state, reason)
 		if err != nil {
 			t.Fatalf("seed %s %v: %v", concept, state, err)
 		}
@@ -164,7 +164,7 @@ func startE2ECity(t *testing.T) *e2eCity {
 		c.units[u.name] = create("unit", s, "Enhetsregistret flyttat till Samnav")
 	}
 
-	fb := h.token("folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	fb := h.Token("folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
 	var states []map[string]any
 	for i, given := range e2eGiven {
 		surname := e2eSurnames[(i*7)%len(e2eSurnames)]
@@ -177,7 +177,7 @@ func startE2ECity(t *testing.T) *e2eCity {
 			"emailAddress": strings.ToLower(given) + "." + strings.ToLower(surname) + "@example.se"})
 	}
 	states[len(states)-1]["protectedIdentity"] = "PROTECTED_REGISTRATION"
-	for i, id := range h.publish(fb, states...) {
+	for i, id := range h.Publish(fb, states...) {
 		c.persons[e2eGiven[i]] = id
 	}
 
@@ -187,20 +187,20 @@ func startE2ECity(t *testing.T) *e2eCity {
 // subscribe requests a subscription for system and approves it, as the
 // admin.
 func (c *e2eCity) subscribe(system, concept, channel, purpose, basis, reference string, fields ...string) string {
-	c.t.Helper()
-	sub, err := c.api.RequestSubscription(c.ctx, c.admin, api.SubscriptionRequest{System: system, Concept: concept, Purpose: purpose,
+	c.T.Helper()
+	sub, err := c.API.RequestSubscription(c.Ctx, c.admin, api.SubscriptionRequest{System: system, Concept: concept, Purpose: purpose,
 		LegalBasis: api.LegalBasis{Basis: basis, Reference: reference}, Channel: channel, Fields: fields, Reason: "Ny integration"})
 	if err != nil {
-		c.t.Fatal(err)
+		c.T.Fatal(err)
 	}
-	if _, err := c.api.DecideSubscription(c.ctx, c.admin, sub.ID, api.DecisionApprove, api.SubscriptionDecision{Reason: "Ändamålet kräver fälten"}); err != nil {
-		c.t.Fatal(err)
+	if _, err := c.API.DecideSubscription(c.Ctx, c.admin, sub.ID, api.DecisionApprove, api.SubscriptionDecision{Reason: "Ändamålet kräver fälten"}); err != nil {
+		c.T.Fatal(err)
 	}
 	return sub.ID
 }
 
-// signIn opens a page of its own (its own cookies) and signs in through
-// the form with token; it returns the page on the home page.
+// signIn opens a consoletest.Page of its own (its own cookies) and signs in through
+// the form with token; it returns the consoletest.Page on the home page.
 func (c *e2eCity) signIn(t *testing.T, token string) *browsertest.Page {
 	t.Helper()
 	p := browsertest.Shared(t).NewPage(t)
@@ -242,7 +242,7 @@ func docShot(t *testing.T, p *browsertest.Page, name, at string) {
 
 func (c *e2eCity) record(t *testing.T, concept, id string) *api.Record {
 	t.Helper()
-	rec, err := c.api.GetRecord(context.Background(), c.admin, concept, id)
+	rec, err := c.API.GetRecord(context.Background(), c.admin, concept, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +257,7 @@ func (c *e2eCity) record(t *testing.T, concept, id string) *api.Record {
 func TestE2EStewardMovesAUnit(t *testing.T) {
 	t.Parallel()
 	c := startE2ECity(t)
-	karin := c.token("Karin Lund", auth.KindUser, steward("unit", "address", "namnd"))
+	karin := c.Token("Karin Lund", auth.KindUser, consoletest.Steward("unit", "address", "namnd"))
 	unit := c.units["Björkhagens förskola"]
 	oldAddr, newAddr := c.addresses[0], c.addresses[7]
 	if got := c.record(t, "unit", unit).State["address"]; got != oldAddr {
@@ -336,7 +336,7 @@ func TestE2EStewardMovesAUnit(t *testing.T) {
 		}
 		return n
 	}
-	c.eventually("the unit's two messages delivered, in the webhook log", func() bool {
+	c.Eventually("the unit's two messages delivered, in the webhook log", func() bool {
 		o.Navigate(c.url + "/subscriptions/" + c.homeCare + "/webhook")
 		return delivered() >= 2
 	})
@@ -356,12 +356,12 @@ func TestE2EStewardWithoutGrantIsRefused(t *testing.T) {
 	unit := c.units["Hökarängens skola"]
 	person := c.persons["Ella"]
 
-	p := c.signIn(t, c.token("Adam Adressson", auth.KindUser, steward("address")))
+	p := c.signIn(t, c.Token("Adam Adressson", auth.KindUser, consoletest.Steward("address")))
 	if st := p.Navigate(c.url + "/records/unit/" + unit + "/edit"); st != http.StatusForbidden {
 		t.Fatalf("edit form of a unit: %d, want 403", st)
 	}
 	if got := p.Text("main"); !strings.Contains(got, "Åtkomst nekad") || !strings.Contains(got, "unit") {
-		t.Fatalf("the refused page says %q", got)
+		t.Fatalf("the refused consoletest.Page says %q", got)
 	}
 	docShot(t, p, "refused", "")
 	// A forged edit form, posted with the session's own CSRF token.
@@ -373,19 +373,19 @@ func TestE2EStewardWithoutGrantIsRefused(t *testing.T) {
 		add("revision", "1"); add("name", "Kapad skola"); add("unitType", "PRIMARY_SCHOOL");
 		add("ownerNamnd", "`+c.namnder[1]+`"); add("validFrom", "2015-08-01"); add("reason", "no");
 		const b = document.createElement("button"); b.type = "submit"; f.append(b);
-		document.body.append(f); return true; })()`)
+		document.Body.append(f); return true; })()`)
 	if st := p.Submit("#forged button"); st != http.StatusForbidden {
 		t.Fatalf("posting a unit's edit: %d, want 403", st)
 	}
 	p.WaitText("main", "Åtkomst nekad")
 
-	q := c.signIn(t, c.token("Per Holm", auth.KindUser, steward("person")))
+	q := c.signIn(t, c.Token("Per Holm", auth.KindUser, consoletest.Steward("person")))
 	q.Navigate(c.url + "/records/person/" + person)
 	if got := q.Text("main"); !strings.Contains(got, "Begreppets huvuddatakälla är folkbokforing. Poster ändras bara där") {
-		t.Fatalf("a person's page does not name its master: %q", got)
+		t.Fatalf("a person's consoletest.Page does not name its master: %q", got)
 	}
 	if q.Exists(`a[href$="/edit"]`) {
-		t.Fatal("a person's page offers an edit")
+		t.Fatal("a person's consoletest.Page offers an edit")
 	}
 	if st := q.Navigate(c.url + "/records/person/" + person + "/edit"); st != http.StatusForbidden {
 		t.Fatalf("edit form of a person: %d, want 403", st)
@@ -438,7 +438,7 @@ func TestE2ELanguageSwitch(t *testing.T) {
 }
 
 // TestE2EMainPagesAreAccessible: axe-core finds no serious or critical
-// WCAG 2.1 A/AA violation on any main page, signed out and in, in both
+// WCAG 2.1 A/AA violation on any main consoletest.Page, signed out and in, in both
 // languages, including a form showing its errors and a refused page. In
 // Swedish it also takes the docs' screenshots.
 func TestE2EMainPagesAreAccessible(t *testing.T) {
@@ -449,7 +449,7 @@ func TestE2EMainPagesAreAccessible(t *testing.T) {
 	// Something in the webhook log, the flow and the history.
 	s := c.record(t, "unit", unit).State
 	s["phoneNumber"] = "+46850828999"
-	if _, err := c.api.UpdateRecord(c.ctx, c.token("Karin Lund", auth.KindUser, steward("unit")), "unit", unit, 1, s, "Nytt växelnummer"); err != nil {
+	if _, err := c.API.UpdateRecord(c.Ctx, c.Token("Karin Lund", auth.KindUser, consoletest.Steward("unit")), "unit", unit, 1, s, "Nytt växelnummer"); err != nil {
 		t.Fatal(err)
 	}
 	pages := []struct{ path, shot string }{
@@ -469,7 +469,7 @@ func TestE2EMainPagesAreAccessible(t *testing.T) {
 		{"/systems", "systems"},
 		{"/flow", ""},
 	}
-	refusedTok := c.token("Adam Adressson", auth.KindUser, steward("address"))
+	refusedTok := c.Token("Adam Adressson", auth.KindUser, consoletest.Steward("address"))
 	for _, lang := range []string{"sv", "en"} {
 		t.Run(lang, func(t *testing.T) {
 			t.Parallel()
@@ -500,7 +500,7 @@ func TestE2EMainPagesAreAccessible(t *testing.T) {
 				p.AssertAccessible()
 				// At 1280 px only a table's own region may scroll sideways.
 				if p.HasHorizontalScroll() {
-					t.Errorf("%s: the page scrolls sideways at 1280 px", pg.path)
+					t.Errorf("%s: the consoletest.Page scrolls sideways at 1280 px", pg.path)
 				}
 				if lang == "sv" && pg.shot != "" {
 					docShot(t, p, pg.shot, "")

@@ -1,8 +1,9 @@
-package console
+package console_test
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,35 +11,47 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/services/console"
+	"github.com/samnav/samnav/services/console/internal/consoletest"
 	"github.com/samnav/samnav/services/console/internal/site"
 )
+
+// fakeVerifier knows a fixed set of tokens.
+type fakeVerifier map[string]*auth.Principal
+
+func (f fakeVerifier) Verify(_ context.Context, token string) (*auth.Principal, error) {
+	if p, ok := f[token]; ok {
+		return p, nil
+	}
+	return nil, fmt.Errorf("%w: unknown token", auth.ErrUnauthenticated)
+}
 
 var anna = &auth.Principal{Subject: "anna", Kind: auth.KindUser, Name: "Anna Steward",
 	Grants: []auth.Grant{{Role: auth.RoleSteward, Concepts: []string{"unit"}}}}
 
 func TestSignInAndOut(t *testing.T) {
-	s := newConsole(t, fakeVerifier{"snv_good_secret": anna})
-	b := newBrowser(t, s.Handler())
+	s := consoletest.NewConsole(t, fakeVerifier{"snv_good_secret": anna})
+	b := consoletest.NewBrowser(t, s.Handler())
 
-	p := b.get("/?q=x")
-	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/signin?next=") {
-		t.Fatalf("anonymous page: %d %q, want a redirect to sign in", p.status, p.location)
+	p := b.Get("/?q=x")
+	if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/signin?next=") {
+		t.Fatalf("anonymous page: %d %q, want a redirect to sign in", p.Status, p.Location)
 	}
-	p = b.get(p.location)
-	mustContain(t, p, `<html lang="sv">`, "Logga in", `<label for="token">`, `value="/?q=x"`)
+	p = b.Get(p.Location)
+	consoletest.MustContain(t, p, `<html lang="sv">`, "Logga in", `<label for="token">`, `value="/?q=x"`)
 
-	p = b.post("/signin", url.Values{"token": {"snv_bad_secret"}, "next": {"/"}})
-	if p.status != http.StatusUnauthorized {
-		t.Fatalf("bad token: status %d, want 401", p.status)
+	p = b.Post("/signin", url.Values{"token": {"snv_bad_secret"}, "next": {"/"}})
+	if p.Status != http.StatusUnauthorized {
+		t.Fatalf("bad token: status %d, want 401", p.Status)
 	}
-	mustContain(t, p, "Token godtogs inte", `aria-invalid="true"`, `aria-describedby="token-help token-error"`, `id="error-summary"`)
+	consoletest.MustContain(t, p, "Token godtogs inte", `aria-invalid="true"`, `aria-describedby="token-help token-error"`, `id="error-summary"`)
 
-	p = b.post("/signin", url.Values{"token": {"snv_good_secret"}, "next": {"/?q=x"}})
-	if p.status != http.StatusSeeOther || p.location != "/?q=x" {
-		t.Fatalf("sign in: %d %q, want 303 to the page asked for", p.status, p.location)
+	p = b.Post("/signin", url.Values{"token": {"snv_good_secret"}, "next": {"/?q=x"}})
+	if p.Status != http.StatusSeeOther || p.Location != "/?q=x" {
+		t.Fatalf("sign in: %d %q, want 303 to the consoletest.Page asked for", p.Status, p.Location)
 	}
 	var sc *http.Cookie
-	for _, c := range p.header.Values("Set-Cookie") {
+	for _, c := range p.Header.Values("Set-Cookie") {
 		if strings.HasPrefix(c, site.SessionCookie+"=") {
 			sc, _ = http.ParseSetCookie(c)
 		}
@@ -49,108 +62,108 @@ func TestSignInAndOut(t *testing.T) {
 	if strings.Contains(sc.Value, "snv_") {
 		t.Fatal("the session cookie must not carry the token")
 	}
-	home := b.get("/")
-	mustContain(t, home, "Hej Anna Steward!", "Informationsförvaltare (unit)", "Logga ut")
+	home := b.Get("/")
+	consoletest.MustContain(t, home, "Hej Anna Steward!", "Informationsförvaltare (unit)", "Logga ut")
 
-	p = b.post("/signout", nil)
-	if p.status != http.StatusSeeOther {
-		t.Fatalf("sign out: %d", p.status)
+	p = b.Post("/signout", nil)
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", p.Status)
 	}
-	if p = b.get("/"); p.status != http.StatusSeeOther {
-		t.Fatalf("after sign-out the home page must ask for sign-in, got %d", p.status)
+	if p = b.Get("/"); p.Status != http.StatusSeeOther {
+		t.Fatalf("after sign-out the home consoletest.Page must ask for sign-in, got %d", p.Status)
 	}
-	if s.site.Sessions.Len() != 0 {
-		t.Fatalf("%d sessions remain after sign-out", s.site.Sessions.Len())
+	if console.SessionCount(s) != 0 {
+		t.Fatalf("%d sessions remain after sign-out", console.SessionCount(s))
 	}
 }
 
 func TestSessionExpiresWhenIdle(t *testing.T) {
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	s := newConsole(t, fakeVerifier{"snv_good_secret": anna}, func(c *Config) { c.Now = clock; c.SessionIdle = time.Minute })
-	b := newBrowser(t, s.Handler())
-	b.signIn("snv_good_secret")
+	s := consoletest.NewConsole(t, fakeVerifier{"snv_good_secret": anna}, func(c *console.Config) { c.Now = clock; c.SessionIdle = time.Minute })
+	b := consoletest.NewBrowser(t, s.Handler())
+	b.SignIn("snv_good_secret")
 	now = now.Add(59 * time.Second)
-	if p := b.get("/"); p.status != http.StatusOK {
-		t.Fatalf("within idle time: %d", p.status)
+	if p := b.Get("/"); p.Status != http.StatusOK {
+		t.Fatalf("within idle time: %d", p.Status)
 	}
 	now = now.Add(61 * time.Second)
-	if p := b.get("/"); p.status != http.StatusSeeOther {
-		t.Fatalf("after idle time: %d, want a redirect to sign in", p.status)
+	if p := b.Get("/"); p.Status != http.StatusSeeOther {
+		t.Fatalf("after idle time: %d, want a redirect to sign in", p.Status)
 	}
 }
 
 func TestPostWithoutCSRFIsRefused(t *testing.T) {
-	s := newConsole(t, fakeVerifier{"snv_good_secret": anna})
-	b := newBrowser(t, s.Handler())
+	s := consoletest.NewConsole(t, fakeVerifier{"snv_good_secret": anna})
+	b := consoletest.NewBrowser(t, s.Handler())
 
 	// The sign-in form itself is protected (login CSRF).
-	b.get("/signin")
-	if p := b.post("/signin", url.Values{"token": {"snv_good_secret"}, "csrf": {"forged"}}); p.status != http.StatusForbidden {
-		t.Fatalf("sign-in with a forged token: %d, want 403", p.status)
+	b.Get("/signin")
+	if p := b.Post("/signin", url.Values{"token": {"snv_good_secret"}, "csrf": {"forged"}}); p.Status != http.StatusForbidden {
+		t.Fatalf("sign-in with a forged token: %d, want 403", p.Status)
 	}
-	b.signIn("snv_good_secret")
+	b.SignIn("snv_good_secret")
 	for _, csrf := range []string{"", "forged"} {
-		p := b.post("/signout", url.Values{"csrf": {csrf}})
-		if p.status != http.StatusForbidden {
-			t.Fatalf("sign-out with csrf %q: %d, want 403", csrf, p.status)
+		p := b.Post("/signout", url.Values{"csrf": {csrf}})
+		if p.Status != http.StatusForbidden {
+			t.Fatalf("sign-out with csrf %q: %d, want 403", csrf, p.Status)
 		}
-		mustContain(t, p, "säkerhetsnyckel")
+		consoletest.MustContain(t, p, "säkerhetsnyckel")
 	}
-	if s.site.Sessions.Len() != 1 {
+	if console.SessionCount(s) != 1 {
 		t.Fatal("a refused sign-out must leave the session")
 	}
 }
 
 func TestLanguageSwitch(t *testing.T) {
-	s := newConsole(t, fakeVerifier{"snv_good_secret": anna})
-	b := newBrowser(t, s.Handler())
-	b.signIn("snv_good_secret")
+	s := consoletest.NewConsole(t, fakeVerifier{"snv_good_secret": anna})
+	b := consoletest.NewBrowser(t, s.Handler())
+	b.SignIn("snv_good_secret")
 
-	p := b.get("/")
-	mustContain(t, p, `<html lang="sv">`, "Hej Anna Steward!", `href="/?lang=en"`, "In English", `<a class="skip" href="#main">Hoppa till innehållet</a>`)
-	p = b.get("/?lang=en")
-	mustContain(t, p, `<html lang="en">`, "Hello Anna Steward!", "Data steward (unit)", `href="/?lang=sv"`, "På svenska")
+	p := b.Get("/")
+	consoletest.MustContain(t, p, `<html lang="sv">`, "Hej Anna Steward!", `href="/?lang=en"`, "In English", `<a class="skip" href="#main">Hoppa till innehållet</a>`)
+	p = b.Get("/?lang=en")
+	consoletest.MustContain(t, p, `<html lang="en">`, "Hello Anna Steward!", "Data steward (unit)", `href="/?lang=sv"`, "På svenska")
 	// Remembered in a cookie.
-	p = b.get("/")
-	mustContain(t, p, `<html lang="en">`, "Sign out")
-	p = b.get("/?lang=sv")
-	mustContain(t, p, `<html lang="sv">`)
-	p = b.get("/?lang=xx")
-	mustContain(t, p, `<html lang="sv">`)
+	p = b.Get("/")
+	consoletest.MustContain(t, p, `<html lang="en">`, "Sign out")
+	p = b.Get("/?lang=sv")
+	consoletest.MustContain(t, p, `<html lang="sv">`)
+	p = b.Get("/?lang=xx")
+	consoletest.MustContain(t, p, `<html lang="sv">`)
 }
 
 func TestUnknownPathIs404(t *testing.T) {
-	s := newConsole(t, fakeVerifier{})
-	b := newBrowser(t, s.Handler())
-	p := b.get("/no/such/page")
-	if p.status != http.StatusNotFound {
-		t.Fatalf("status %d, want 404", p.status)
+	s := consoletest.NewConsole(t, fakeVerifier{})
+	b := consoletest.NewBrowser(t, s.Handler())
+	p := b.Get("/no/such/page")
+	if p.Status != http.StatusNotFound {
+		t.Fatalf("status %d, want 404", p.Status)
 	}
-	mustContain(t, p, "<h1>", "finns inte")
+	consoletest.MustContain(t, p, "<h1>", "finns inte")
 }
 
 // TestSignInVerifiesThroughTheAPIWithoutAVerifier: a console without a
 // token store of its own asks the masterdata API who a token is.
 func TestSignInVerifiesThroughTheAPIWithoutAVerifier(t *testing.T) {
-	h := startHub(t, func(c *Config) { c.Verifier = nil })
-	b := newBrowser(t, h.console.Handler())
-	b.get("/signin")
-	if p := b.post("/signin", url.Values{"token": {"snv_0000_wrong"}}); p.status != http.StatusUnauthorized {
-		t.Fatalf("bad token: %d, want 401", p.status)
+	h := consoletest.StartHub(t, func(c *console.Config) { c.Verifier = nil })
+	b := consoletest.NewBrowser(t, h.Console.Handler())
+	b.Get("/signin")
+	if p := b.Post("/signin", url.Values{"token": {"snv_0000_wrong"}}); p.Status != http.StatusUnauthorized {
+		t.Fatalf("bad token: %d, want 401", p.Status)
 	}
-	b.signIn(h.token("anna", steward("unit")))
-	mustContain(t, b.get("/"), "Hej anna!", "Informationsförvaltare (unit)")
+	b.SignIn(h.Token("anna", consoletest.Steward("unit")))
+	consoletest.MustContain(t, b.Get("/"), "Hej anna!", "Informationsförvaltare (unit)")
 }
 
 func TestSecureCookiesBehindATLSProxy(t *testing.T) {
 	for _, secure := range []bool{false, true} {
-		s := newConsole(t, fakeVerifier{"snv_good_secret": anna}, func(c *Config) { c.SecureCookies = secure })
-		b := newBrowser(t, s.Handler())
-		b.get("/signin")
-		p := b.post("/signin", url.Values{"token": {"snv_good_secret"}})
+		s := consoletest.NewConsole(t, fakeVerifier{"snv_good_secret": anna}, func(c *console.Config) { c.SecureCookies = secure })
+		b := consoletest.NewBrowser(t, s.Handler())
+		b.Get("/signin")
+		p := b.Post("/signin", url.Values{"token": {"snv_good_secret"}})
 		var sc *http.Cookie
-		for _, c := range p.header.Values("Set-Cookie") {
+		for _, c := range p.Header.Values("Set-Cookie") {
 			if strings.HasPrefix(c, site.SessionCookie+"=") {
 				sc, _ = http.ParseSetCookie(c)
 			}
@@ -158,7 +171,7 @@ func TestSecureCookiesBehindATLSProxy(t *testing.T) {
 		if sc == nil || sc.Secure != secure {
 			t.Fatalf("SecureCookies %v: session cookie %+v", secure, sc)
 		}
-		if csp := p.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+		if csp := p.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
 			t.Fatalf("CSP %q", csp)
 		}
 	}
@@ -171,15 +184,15 @@ func (brokenVerifier) Verify(context.Context, string) (*auth.Principal, error) {
 }
 
 func TestSignInWhenTokensCannotBeChecked(t *testing.T) {
-	s := newConsole(t, brokenVerifier{})
-	b := newBrowser(t, s.Handler())
-	b.get("/signin")
-	p := b.post("/signin", url.Values{"token": {"snv_good_secret"}})
-	if p.status != http.StatusServiceUnavailable {
-		t.Fatalf("status %d, want 503", p.status)
+	s := consoletest.NewConsole(t, brokenVerifier{})
+	b := consoletest.NewBrowser(t, s.Handler())
+	b.Get("/signin")
+	p := b.Post("/signin", url.Values{"token": {"snv_good_secret"}})
+	if p.Status != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503", p.Status)
 	}
-	mustContain(t, p, "Token kunde inte kontrolleras just nu", `id="token"`)
-	if s.site.Sessions.Len() != 0 {
+	consoletest.MustContain(t, p, "Token kunde inte kontrolleras just nu", `id="token"`)
+	if console.SessionCount(s) != 0 {
 		t.Fatal("no session may start")
 	}
 }
@@ -189,19 +202,19 @@ func TestSignInWhenTokensCannotBeChecked(t *testing.T) {
 // and the session it would have replaced stays.
 func TestSignInFromAnOldTab(t *testing.T) {
 	bo := &auth.Principal{Subject: "bo", Kind: auth.KindUser, Grants: []auth.Grant{{Role: auth.RoleAuditor}}}
-	s := newConsole(t, fakeVerifier{"snv_good_secret": anna, "snv_bo_secret": bo})
-	b := newBrowser(t, s.Handler())
-	b.get("/signin")
-	signinCSRF := b.csrf
-	b.post("/signin", url.Values{"token": {"snv_good_secret"}})
-	mustContain(t, b.get("/"), "Hej Anna Steward!")
-	p := b.post("/signin", url.Values{"token": {"snv_bo_secret"}, "csrf": {signinCSRF}})
-	if p.status != http.StatusForbidden {
-		t.Fatalf("stale sign-in form: %d, want 403", p.status)
+	s := consoletest.NewConsole(t, fakeVerifier{"snv_good_secret": anna, "snv_bo_secret": bo})
+	b := consoletest.NewBrowser(t, s.Handler())
+	b.Get("/signin")
+	signinCSRF := b.CSRF()
+	b.Post("/signin", url.Values{"token": {"snv_good_secret"}})
+	consoletest.MustContain(t, b.Get("/"), "Hej Anna Steward!")
+	p := b.Post("/signin", url.Values{"token": {"snv_bo_secret"}, "csrf": {signinCSRF}})
+	if p.Status != http.StatusForbidden {
+		t.Fatalf("stale sign-in form: %d, want 403", p.Status)
 	}
-	mustContain(t, p, "Ladda om sidan")
-	mustContain(t, b.get("/"), "Hej Anna Steward!")
-	if s.site.Sessions.Len() != 1 {
-		t.Fatalf("%d sessions, want one", s.site.Sessions.Len())
+	consoletest.MustContain(t, p, "Ladda om sidan")
+	consoletest.MustContain(t, b.Get("/"), "Hej Anna Steward!")
+	if console.SessionCount(s) != 1 {
+		t.Fatalf("%d sessions, want one", console.SessionCount(s))
 	}
 }

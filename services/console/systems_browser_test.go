@@ -1,4 +1,4 @@
-package console
+package console_test
 
 import (
 	"net/http"
@@ -8,22 +8,22 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp/kb"
-
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/browsertest"
+	"github.com/samnav/samnav/services/console/internal/consoletest"
 )
 
 // TestSubscriptionsMapFlowInABrowser: in headless Chromium, under the
 // console's Content-Security-Policy, the system map draws its graph with
 // the vendored library, the live flow shows a change that happens while
-// the page is open, and the pages pass axe-core's WCAG 2.1 A/AA checks.
+// the consoletest.Page is open, and the pages pass axe-core's WCAG 2.1 A/AA checks.
 func TestSubscriptionsMapFlowInABrowser(t *testing.T) {
 	b := browsertest.Start(t)
-	h := startFlowHub(t)
-	admin := h.token("Anna Admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
-	fb := h.token("folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
-	id := h.subscribe(admin, "skolplattform", "person", "kafka", "givenNames", "registeredAddress")
-	srv := httptest.NewServer(h.console.Handler())
+	h := consoletest.StartFlowHub(t)
+	admin := h.Token("Anna Admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
+	fb := h.Token("folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	id := h.Subscribe(admin, "skolplattform", "person", "kafka", "givenNames", "registeredAddress")
+	srv := httptest.NewServer(h.Console.Handler())
 	t.Cleanup(srv.Close)
 
 	p := b.NewPage(t)
@@ -40,7 +40,7 @@ func TestSubscriptionsMapFlowInABrowser(t *testing.T) {
 
 	p.Navigate(srv.URL + "/flow")
 	assertOwnAccessible(t, p)
-	h.publish(fb, testPerson("201405052380", "Ella", "Storgatan 1"))
+	h.Publish(fb, consoletest.Person("201405052380", "Ella", "Storgatan 1"))
 	// No reload: the list refreshes itself.
 	p.WaitText("#flow-list", "Skolplattformen (Kafka)")
 	if errs := p.JSErrors(); len(errs) > 0 {
@@ -54,17 +54,17 @@ func TestSubscriptionsMapFlowInABrowser(t *testing.T) {
 		t.Fatalf("status shown: %q", got)
 	}
 	assertOwnAccessible(t, p)
-	// The webhook page with its delivery log and a redeliver button,
+	// The webhook consoletest.Page with its delivery log and a redeliver button,
 	// used from the keyboard.
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusBadGateway) }))
 	t.Cleanup(rcv.Close)
-	libToken := h.token("bibliotek", auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: "bibliotek"})
-	lib := h.subscribe(admin, "bibliotek", "person", "webhook", "givenNames")
-	if st, body := callJSON(t, "PUT", h.dlURL+"/api/v1/subscriptions/"+lib+"/webhook", libToken, map[string]any{"url": rcv.URL}); st != http.StatusCreated {
+	libToken := h.Token("bibliotek", auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: "bibliotek"})
+	lib := h.Subscribe(admin, "bibliotek", "person", "webhook", "givenNames")
+	if st, body := consoletest.CallJSON(t, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+lib+"/webhook", libToken, map[string]any{"url": rcv.URL}); st != http.StatusCreated {
 		t.Fatalf("register webhook: %d %v", st, body)
 	}
-	h.eventually("a failed attempt", func() bool {
-		as, err := h.api.WebhookAttempts(h.ctx, libToken, lib, 1)
+	h.Eventually("a failed attempt", func() bool {
+		as, err := h.API.WebhookAttempts(h.Ctx, libToken, lib, 1)
 		return err == nil && len(as) > 0
 	})
 	p.Navigate(srv.URL + "/subscriptions/" + lib + "/webhook")

@@ -15,7 +15,6 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp/kb"
-
 	"github.com/samnav/samnav/services/console/internal/browsertest"
 )
 

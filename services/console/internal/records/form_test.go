@@ -104,7 +104,7 @@ func TestAttributeAt(t *testing.T) {
 // FuzzParseImport: any uploaded file is either refused with an error or
 // turned into rows that name only attributes of the concept.
 func FuzzParseImport(f *testing.F) {
-	units, err := os.ReadFile("testdata/units.csv")
+	units, err := os.ReadFile("../consoletest/testdata/units.csv")
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -1,0 +1,208 @@
+// Package consoletest starts the console on real services for tests: Hub
+// (master data and the schema registry in process, a fake delivery
+// list), FlowHub (the whole hub with an embedded broker and the delivery
+// pipeline), and Browser, a cookie-keeping client that carries each
+// page's CSRF token. Every area's page tests and the console's own use it.
+package consoletest
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/apierr"
+	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/services/console"
+	"github.com/samnav/samnav/services/console/internal/api"
+	"github.com/samnav/samnav/services/masterdata"
+	"github.com/samnav/samnav/services/registry"
+)
+
+// Hub is the real masterdata service and schema registry, in process on
+// free ports, with a fake delivery API, and a console talking to them.
+type Hub struct {
+	T        *testing.T
+	MD       *masterdata.Server
+	Console  *console.Server
+	API      *api.Client
+	Delivery *FakeDelivery
+	// Model is the concept model the console shows (contracts.Model).
+	Model *model.Model
+}
+
+// FakeDelivery answers GET /api/v1/subscriptions with its list (filtered
+// by concept), or refuses when Refuse is set.
+type FakeDelivery struct {
+	mu     sync.Mutex
+	Subs   []api.SubscriptionRecord
+	Refuse bool
+}
+
+func (f *FakeDelivery) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.Refuse {
+		apierr.Write(w, r, apierr.Forbidden("forbidden: may not list subscriptions"))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	out := []api.SubscriptionRecord{}
+	for _, s := range f.Subs {
+		if c := r.URL.Query().Get("concept"); c == "" || c == s.Concept {
+			out = append(out, s)
+		}
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"subscriptions": out})
+}
+
+func StartHub(t *testing.T, mutate ...func(*console.Config)) *Hub {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	regURL := startRegistry(t, ctx, dir)
+
+	md, err := masterdata.New(ctx, masterdata.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "md"), RegistryURL: regURL, LookupOnly: true}, masterdata.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := md.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = md.Close() })
+
+	fd := &FakeDelivery{}
+	dsrv := httptest.NewServer(fd)
+	t.Cleanup(dsrv.Close)
+
+	cfg := console.Config{MasterdataURL: "http://" + md.Addr(), DeliveryURL: dsrv.URL, RegistryURL: regURL}
+	s := NewConsole(t, md.Tokens(), append([]func(*console.Config){func(c *console.Config) {
+		c.MasterdataURL, c.DeliveryURL, c.RegistryURL = cfg.MasterdataURL, cfg.DeliveryURL, cfg.RegistryURL
+	}}, mutate...)...)
+	m, err := contracts.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Hub{T: t, MD: md, Console: s, Delivery: fd, Model: m,
+		API: &api.Client{MasterdataURL: cfg.MasterdataURL, DeliveryURL: cfg.DeliveryURL, RegistryURL: cfg.RegistryURL}}
+}
+
+// startRegistry starts a schema registry holding every contract, with its
+// data under dir/registry, and returns its URL.
+func startRegistry(t *testing.T, ctx context.Context, dir string) string {
+	t.Helper()
+	cs, err := contracts.Contracts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seed []registry.Seed
+	for _, c := range cs {
+		seed = append(seed, registry.Seed{Subject: c.Subject, Schema: c.Schema})
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "registry"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := registry.New(registry.Config{Addr: "127.0.0.1:0", Driver: registry.DriverSQLite, DataDir: filepath.Join(dir, "registry"),
+		Seed: seed, Authorizer: registry.AllowAllWrites{}}, registry.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = reg.Close() })
+	return "http://" + reg.Addr()
+}
+
+// NewConsole builds a console verifying sign-ins with v, on services that
+// do not answer unless mutate points it at some, closed when t ends.
+func NewConsole(t *testing.T, v console.TokenVerifier, mutate ...func(*console.Config)) *console.Server {
+	t.Helper()
+	cfg := console.Config{MasterdataURL: "http://127.0.0.1:1", DeliveryURL: "http://127.0.0.1:1", RegistryURL: "http://127.0.0.1:1", Verifier: v}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	s, err := console.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// IssueToken issues an API token from md's token store.
+func IssueToken(t *testing.T, md *masterdata.Server, name string, kind auth.Kind, grants ...auth.Grant) string {
+	t.Helper()
+	secret, _, err := md.Tokens().Issue(context.Background(), auth.IssueRequest{Subject: name, Kind: kind, Name: name, Grants: grants})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
+}
+
+// SignedIn returns a browser on s signed in with token.
+func SignedIn(t *testing.T, s *console.Server, token string) *Browser {
+	t.Helper()
+	b := NewBrowser(t, s.Handler())
+	b.SignIn(token)
+	return b
+}
+
+// Token issues an API token for a person with the grants.
+func (h *Hub) Token(name string, grants ...auth.Grant) string {
+	h.T.Helper()
+	return IssueToken(h.T, h.MD, name, auth.KindUser, grants...)
+}
+
+// Browser returns a browser signed in with token.
+func (h *Hub) Browser(token string) *Browser {
+	h.T.Helper()
+	return SignedIn(h.T, h.Console, token)
+}
+
+func Steward(concepts ...string) auth.Grant {
+	return auth.Grant{Role: auth.RoleSteward, Concepts: concepts}
+}
+
+// unitState is a valid unit.
+func UnitState(name string) map[string]any {
+	return map[string]any{"name": name, "unitType": "PRIMARY_SCHOOL", "ownerNamnd": "n-1", "openingHours": []any{}, "validFrom": "2019-08-01"}
+}
+
+// ShortID is how the console shows an id next to a label: its last eight
+// characters after an ellipsis.
+func ShortID(id string) string {
+	if r := []rune(id); len(r) > 8 {
+		return "…" + string(r[len(r)-8:])
+	}
+	return id
+}
+
+// UnitForm is a valid new-unit form.
+func UnitForm(name string) url.Values {
+	return url.Values{"name": {name}, "unitType": {"PRIMARY_SCHOOL"}, "ownerNamnd": {"n-1"}, "validFrom": {"2019-08-01"},
+		"schoolUnitCode": {"12345678"}, "reason": {"new school"}}
+}
+
+func (h *Hub) Count(token, concept string) int {
+	h.T.Helper()
+	p, err := h.API.ListRecords(context.Background(), token, concept, api.ListQuery{IncludeEnded: true, Limit: 1000})
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	return len(p.Records)
+}
+
+// WaitImport waits until the import job finishes (no timing involved:
+// the console's background work ends when the job does). The pages read
+// afterwards show the job by its id.
+func (h *Hub) WaitImport(string) {
+	h.Console.Wait()
+}
