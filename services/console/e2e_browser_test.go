@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
 	"github.com/samnav/samnav/contracts/check"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/kafkatopics"

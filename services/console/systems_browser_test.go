@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp/kb"
+
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/browsertest"
 	"github.com/samnav/samnav/services/console/internal/consoletest"

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp/kb"
+
 	"github.com/samnav/samnav/services/console/internal/browsertest"
 )
 

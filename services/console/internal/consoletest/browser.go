@@ -50,7 +50,7 @@ func (b *Browser) Do(req *http.Request) Page {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
 		b.t.Fatal(err)
@@ -64,7 +64,7 @@ func (b *Browser) Do(req *http.Request) Page {
 
 func (b *Browser) Get(path string) Page {
 	b.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, b.base+path, nil)
+	req, err := http.NewRequestWithContext(b.t.Context(), http.MethodGet, b.base+path, nil)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func (b *Browser) Post(path string, form url.Values) Page {
 	if _, ok := form["csrf"]; !ok {
 		form.Set("csrf", b.csrf)
 	}
-	req, err := http.NewRequest(http.MethodPost, b.base+path, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(b.t.Context(), http.MethodPost, b.base+path, strings.NewReader(form.Encode()))
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func (b *Browser) PostFile(path string, fields map[string]string, fileField, fil
 	if err := mw.Close(); err != nil {
 		b.t.Fatal(err)
 	}
-	req, err := http.NewRequest(http.MethodPost, b.base+path, &buf)
+	req, err := http.NewRequestWithContext(b.t.Context(), http.MethodPost, b.base+path, &buf)
 	if err != nil {
 		b.t.Fatal(err)
 	}

@@ -104,14 +104,14 @@ func (h *FlowHub) Publish(token string, states ...map[string]any) []string {
 		items[i] = map[string]any{"op": "upsert", "state": s}
 	}
 	b, _ := json.Marshal(map[string]any{"items": items})
-	req, _ := http.NewRequest("POST", h.MasterdataURL+"/api/v1/publish/person", bytes.NewReader(b))
+	req, _ := http.NewRequestWithContext(h.T.Context(), http.MethodPost, h.MasterdataURL+"/api/v1/publish/person", bytes.NewReader(b))
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.T.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, _ := io.ReadAll(resp.Body)
 	var out struct {
 		Results []struct {
@@ -162,7 +162,7 @@ func CallJSON(t *testing.T, method, u, token string, body any) (int, map[string]
 		if err != nil {
 			return err
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		st = resp.StatusCode
 		return DecodeBody(resp, &out)
 	}()
@@ -177,7 +177,7 @@ func NewJSONRequest(method, u, token string, body any) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequest(method, u, bytes.NewReader(b))
+	req, err := http.NewRequestWithContext(context.Background(), method, u, bytes.NewReader(b))
 	if err != nil {
 		return nil, err
 	}

@@ -171,7 +171,7 @@ func Steward(concepts ...string) auth.Grant {
 	return auth.Grant{Role: auth.RoleSteward, Concepts: concepts}
 }
 
-// unitState is a valid unit.
+// UnitState is a valid unit.
 func UnitState(name string) map[string]any {
 	return map[string]any{"name": name, "unitType": "PRIMARY_SCHOOL", "ownerNamnd": "n-1", "openingHours": []any{}, "validFrom": "2019-08-01"}
 }
