@@ -94,8 +94,10 @@ var staticFS embed.FS
 // Server is the console. Create it with New, serve Handler, and Close it
 // to stop background work (imports).
 type Server struct {
-	site  *site.Site
-	model *model.Model
+	// cfg is the configuration New checked, with its defaults filled in.
+	cfg    Config
+	logger *slog.Logger
+	site   *site.Site
 }
 
 // New checks cfg and builds the console; it starts nothing.
@@ -130,15 +132,16 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Verifier == nil {
 		cfg.Verifier = client
 	}
+	logger = logger.With("component", "console")
 	st, err := site.New(site.Options{
 		API: client, Model: m, Sessions: session.NewStore(cfg.SessionIdle, now), Verifier: cfg.Verifier,
 		SecureCookies: cfg.SecureCookies, Templates: templateFS, Static: staticFS,
-		Logger: logger.With("component", "console"), Now: now,
+		Logger: logger, Now: now,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Server{site: st, model: m}, nil
+	return &Server{cfg: cfg, logger: logger, site: st}, nil
 }
 
 // Handler returns the console's HTTP handler. It serves every path it is
@@ -171,7 +174,7 @@ func Run(ctx context.Context, cfg Config) error {
 		ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute} // no WriteTimeout: pages may long-poll
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	s.site.Logger.Info("console listening", "addr", addr)
+	s.logger.Info("console listening", "addr", addr)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("console: %w", err)
