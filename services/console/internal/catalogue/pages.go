@@ -1,3 +1,6 @@
+// Package catalogue is the console's concept catalogue: every concept and
+// attribute of the model, with the contracts the registry holds and the
+// systems that subscribe.
 package catalogue
 
 import "github.com/samnav/samnav/services/console/internal/site"

@@ -1,3 +1,5 @@
+// Package flow is the console's live flow: the latest changes and each
+// system they were handed to, with the channel, the state and the fields.
 package flow
 
 import "github.com/samnav/samnav/services/console/internal/site"

@@ -1,3 +1,7 @@
+// Package records is the console's steward workspace: lists and searches of
+// records, a record with its history, the forms that create, edit and end
+// records (generated from the model), what changed between revisions, the
+// labels of referenced records, and bulk import from CSV.
 package records
 
 import (

@@ -1,3 +1,7 @@
+// Package subscriptions is the console's subscription pages: the list with
+// filters and lag, a system's request form, the information owner's
+// approve, narrow or reject, the history of decisions, and each webhook
+// endpoint with its delivery log and redelivery.
 package subscriptions
 
 import "github.com/samnav/samnav/services/console/internal/site"

@@ -1,3 +1,5 @@
+// Package systems is the console's system map: every system, what it
+// masters and receives, and its owner.
 package systems
 
 import "github.com/samnav/samnav/services/console/internal/site"
