@@ -14,6 +14,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
+	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/services/console"
 	"github.com/samnav/samnav/services/console/internal/api"
@@ -43,7 +44,7 @@ func StartFlowHub(t *testing.T) *FlowHub {
 	t.Cleanup(cancel)
 	dir := t.TempDir()
 	broker, err := embeddedkafka.Start(ctx, embeddedkafka.Config{Topics: []kafkatopics.Spec{
-		{Name: "samnav.person.v1", Partitions: 3, Compact: true}, {Name: "samnav.unit.v1", Partitions: 3, Compact: true}}})
+		{Name: envelope.StateTopic("person", 1), Partitions: 3, Compact: true}, {Name: envelope.StateTopic("unit", 1), Partitions: 3, Compact: true}}})
 	if err != nil {
 		t.Fatal(err)
 	}
