@@ -13,7 +13,7 @@ BENCH ?= .
 BENCH_FLAGS ?= -run '^$$' -bench '$(BENCH)' -benchmem -timeout 60m
 GOLANGCI_LINT_VERSION ?= v2.15.0
 
-.PHONY: check-contracts run test test-short bench lint generate check-generated fmt tidy fuzz build clean screenshots
+.PHONY: check-contracts run test test-short bench lint generate check-generated fmt tidy tidy-check fuzz build clean screenshots
 
 ## run: start everything (embedded Kafka on 127.0.0.1:9092, registry on :8081, console on :8080)
 run:
@@ -77,6 +77,12 @@ fmt:
 ## tidy: go mod tidy every module
 tidy:
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) mod tidy); done
+
+## tidy-check: fail if any module's go.mod or go.sum is not what `go mod tidy` makes
+## of it (each module alone, as a business system importing it would see it)
+tidy-check:
+	@fail=0; for m in $(MODULES); do echo "==> tidy $$m"; (cd $$m && $(GO) mod tidy -diff) || fail=1; done; \
+	if [ $$fail != 0 ]; then echo "run 'make tidy' and commit the result" >&2; exit 1; fi
 
 clean:
 	rm -rf "$(DATA_DIR)"
