@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/samnav/samnav/contracts"
@@ -176,6 +177,8 @@ type Server struct {
 	// dbFile is the SQLite file of db ("" on PostgreSQL).
 	dbFile  string
 	changed chan struct{}
+	// syncs counts the finished rounds of syncLoop (see Synced).
+	syncs atomic.Uint64
 
 	mu     sync.Mutex
 	http   *http.Server
@@ -548,6 +551,7 @@ func (s *Server) syncLoop(ctx context.Context) {
 				s.logger.Error("reconcile kafka access", "err", err)
 			}
 		}
+		s.syncs.Add(1)
 		select {
 		case <-ctx.Done():
 			return
@@ -556,6 +560,13 @@ func (s *Server) syncLoop(ctx context.Context) {
 		}
 	}
 }
+
+// Synced returns how many rounds of matching the pipeline to the approved
+// subscriptions have finished. The round after the one in progress when
+// Synced returned n began after that, so once Synced reaches n+2 the
+// pipeline has acted on every subscription change stored before: a test
+// waits on it instead of sleeping past SyncInterval.
+func (s *Server) Synced() uint64 { return s.syncs.Load() }
 
 // Running returns the ids of the subscriptions the pipeline delivers now.
 func (s *Server) Running() []string { return s.pipeline.Running() }

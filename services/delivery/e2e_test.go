@@ -186,7 +186,10 @@ func TestOnceOnlyKafka(t *testing.T) {
 	if st, _ := call(t, "GET", h.dlBase+"/api/v1/subscriptions/"+id, library, nil); st != 404 {
 		t.Fatalf("another system sees the subscription: %d", st)
 	}
-	time.Sleep(1500 * time.Millisecond) // more than one SyncInterval
+	// Wait for a sync round that began after the request was stored (see
+	// Synced), without relying on how long a round takes.
+	n := h.dl.Synced()
+	eventually(ctx, t, "a sync round after the request", func() bool { return h.dl.Synced() >= n+2 })
 	if running := h.dl.Running(); len(running) != 0 {
 		t.Fatalf("delivering before approval: %v", running)
 	}

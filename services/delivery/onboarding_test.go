@@ -458,13 +458,50 @@ func TestOnboardingSnapshotThenChanges(t *testing.T) {
 		t.FailNow()
 	}
 	// Anything more arriving now would be an event applied twice or one
-	// never written: give it a moment to show.
-	time.Sleep(500 * time.Millisecond)
+	// never written. It would arrive before a marker written after it to
+	// its partition: the pipeline keeps each partition's order into the
+	// feed and into the view topic, which has the state topic's partitions
+	// and partitioner. So wait for one marker per partition.
+	markers := partitionMarkers(3)
+	for _, e := range markers {
+		ids[e.ID], final[e.Key] = true, e
+	}
+	if err := sw.write(ctx, markers); err != nil {
+		t.Fatal(err)
+	}
+	if err := kafkaGot.wait(ctx, final, true); err != nil {
+		t.Fatalf("kafka: the markers: %v", err)
+	}
+	if err := feedGot.wait(ctx, final, false); err != nil {
+		t.Fatalf("feed: the markers: %v", err)
+	}
 	stop()
 	kafkaGot.check(t, "kafka", ids, final, true)
 	feedGot.check(t, "feed", ids, final, false)
 	t.Logf("onboarding of %d records + %d changes: kafka %v, feed %v", n, len(changes),
 		time.Duration(kafkaTook.Load()).Round(time.Millisecond), time.Duration(feedTook.Load()).Round(time.Millisecond))
+}
+
+// partitionMarkers returns one new record for each of the state topic's
+// partitions partitions, keyed so that the state writer's partitioner
+// (Murmur2, as the view topic's) puts one on each.
+func partitionMarkers(partitions int) []stateEvent {
+	all := make([]int, partitions)
+	for p := range all {
+		all[p] = p
+	}
+	var out []stateEvent
+	seen := map[int]bool{}
+	for i := 0; len(seen) < partitions; i++ {
+		key := fmt.Sprintf("marker-%d", i)
+		p := (&kafka.Murmur2Balancer{}).Balance(kafka.Message{Key: []byte(key)}, all...)
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		out = append(out, stateEvent{Key: key, ID: uuid.NewString(), Revision: 1, Person: person(key, "Markörgatan 1", concepts.PersonV1ProtectedIdentityNone)})
+	}
+	return out
 }
 
 // testLogger logs warnings and errors (everything with

@@ -292,7 +292,9 @@ func TestDisabledAfterProlongedFailureAndEnableDeliversTheBacklog(t *testing.T) 
 		}
 		return http.StatusInternalServerError
 	})
+	claims := newClaimLog(t)
 	svc := start(t, webhook.Config{
+		Store:    claims,
 		Schedule: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond},
 		Disable:  webhook.DisablePolicy{Failures: 3},
 	})
@@ -308,7 +310,13 @@ func TestDisabledAfterProlongedFailureAndEnableDeliversTheBacklog(t *testing.T) 
 		t.Fatalf("disabled endpoint %+v", ep)
 	}
 	deliver(t, svc, event("b1", "B", 1), event("a2", "A", 2))
-	time.Sleep(150 * time.Millisecond)
+	// Every message the dispatcher sends it claims first: after a claim
+	// round that began once they were queued, a message of the disabled
+	// endpoint that was due would have been claimed.
+	claims.afterNextRounds(t, 1)
+	if ids := claims.claimedIDs(); slices.Contains(ids, "b1") || slices.Contains(ids, "a2") {
+		t.Fatalf("claimed %v for a disabled endpoint, want nothing after it was disabled", ids)
+	}
 	if n := len(rc.requests()); n != 3 {
 		t.Fatalf("%d requests to a disabled endpoint, want the 3 before it was disabled", n)
 	}
