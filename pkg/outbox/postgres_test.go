@@ -39,7 +39,13 @@ func testOutOfOrderCommit(t *testing.T, s store) {
 		cfg := outbox.RelayConfig{DB: db, Dialect: s.dialect, Brokers: []string{b.Addr()}, Name: "order-append",
 			PollInterval: 5 * time.Millisecond}
 		startRelay(t, cfg)
-		time.Sleep(500 * time.Millisecond) // the relay polls about 100 times
+		// T2 waiting on T1's lock is what keeps it from committing: wait
+		// until PostgreSQL shows it waiting, while the relay polls.
+		waitFor(t, 10*time.Second, "T2 waiting for T1's lock", func() (bool, error) {
+			var n int
+			err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
+			return n > 0, err
+		})
 		select {
 		case err := <-t2done:
 			t.Fatalf("T2 committed (err %v) while T1, holding the smaller id, was open", err)

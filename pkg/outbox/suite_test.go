@@ -259,18 +259,21 @@ func testPoison(t *testing.T, s store) {
 	b := startBroker(t, embeddedkafka.Config{Topics: []kafkatopics.Spec{topic(tp, 1)}, MaxMessageBytes: 4096})
 	appendTx(t, db, s.dialect, entry(tp, 1, 1, []byte("small")), entry(tp, 1, 2, bytes.Repeat([]byte("x"), 8192)), entry(tp, 1, 3, []byte("small")))
 	cfg := outbox.RelayConfig{DB: db, Dialect: s.dialect, Brokers: []string{b.Addr()}, Name: "poison",
-		PollInterval: 10 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}
-	startRelay(t, cfg)
+		PollInterval: 10 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Logger: testLogger(t)}
 	r, err := outbox.NewRelay(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	runRelay(t, r)
 	waitFor(t, 10*time.Second, "the poison error recorded", func() (bool, error) {
 		var msg string
 		_ = db.QueryRow(`SELECT last_error FROM outbox_relays WHERE name = 'poison'`).Scan(&msg)
 		return strings.Contains(msg, "entry 2 ") && strings.Contains(msg, "ev-2"), nil
 	})
-	time.Sleep(200 * time.Millisecond) // several retries of the poison entry
+	waitFor(t, 10*time.Second, "several retries of the poison entry", func() (bool, error) {
+		st, err := r.Status(context.Background())
+		return err == nil && st.Blocked != nil && st.Blocked.Entry == 2 && st.Blocked.Attempts >= 3, nil
+	})
 	if lag, err := r.Lag(context.Background()); err != nil || lag != 2 {
 		t.Fatalf("lag with a poison entry = %d, %v; want 2 (the poison entry and the one after it)", lag, err)
 	}

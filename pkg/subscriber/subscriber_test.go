@@ -382,9 +382,10 @@ func TestAppliedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, s2)
+	// e3 follows e1 and e2 in their partition: a wrongful re-application
+	// of either would reach the handler before e3 and be the third event.
 	rec.waitFor(t, 3)
 	<-s2.CaughtUp()
-	time.Sleep(200 * time.Millisecond) // let any wrongful re-application show
 	if evs := rec.all(); len(evs) != 3 || evs[2].id != "e3" {
 		t.Fatalf("after redelivery the handler saw %+v, want only e3 new", evs)
 	}
