@@ -78,7 +78,9 @@ func DecodeJSON(r *http.Request, v any, opts ...DecodeOption) error {
 		}
 		return InvalidField("body", "json", "is not valid JSON for this request: "+jsonProblem(err)).Wrap(err)
 	}
-	if d.More() {
+	// Token, not More: More reports a stray '}' or ']' after the value
+	// as the end of it.
+	if _, err := d.Token(); !errors.Is(err, io.EOF) {
 		return InvalidField("body", "json", "holds more than one JSON value")
 	}
 	return nil

@@ -31,6 +31,7 @@ func TestDecodeJSON(t *testing.T) {
 		{"not JSON", "application/json", `{"name":`, nil, 400, "body", "json"},
 		{"wrong type", "application/json", `{"name":3}`, nil, 400, "body", "json"},
 		{"two values", "application/json", `{} {}`, nil, 400, "body", "json"},
+		{"a stray brace after the value", "application/json", `{"name":"a"}}`, nil, 400, "body", "json"},
 		{"unknown member", "application/json", `{"nme":"a"}`, []apierr.DecodeOption{apierr.DisallowUnknownFields()}, 400, "nme", "unknown"},
 	}
 	for _, tt := range tests {
