@@ -183,7 +183,9 @@ func (t *Tokens) Authenticate(r *http.Request) (*Principal, error) {
 			}
 			token = pass
 		default:
-			return nil, apierr.Errorf(apierr.CodeUnauthorized, "%w: unsupported authorization scheme %q (use Bearer)", ErrUnauthenticated, scheme)
+			// The scheme is not repeated: a token sent without one is
+			// all "scheme", and errors reach responses and logs.
+			return nil, apierr.Errorf(apierr.CodeUnauthorized, "%w: unsupported authorization scheme (use Bearer)", ErrUnauthenticated)
 		}
 	}
 	if token == "" {
