@@ -12,8 +12,12 @@ RACE_FLAGS ?= -race -short -count=1 -timeout 20m
 BENCH ?= .
 BENCH_FLAGS ?= -run '^$$' -bench '$(BENCH)' -benchmem -timeout 60m
 GOLANGCI_LINT_VERSION ?= v2.15.0
+# golangci-lint is installed at that version into GOBIN once and reused:
+# `make lint` reinstalls it only when the binary there is another version.
+GOBIN ?= $(shell $(GO) env GOPATH)/bin
+GOLANGCI_LINT ?= $(GOBIN)/golangci-lint
 
-.PHONY: check-contracts run test test-short bench lint generate check-generated fmt tidy tidy-check fuzz build clean screenshots
+.PHONY: check-contracts run test test-short bench lint lint-install check generate check-generated fmt tidy tidy-check fuzz build clean screenshots
 
 ## run: start everything (embedded Kafka on 127.0.0.1:9092, registry on :8081, console on :8080)
 run:
@@ -48,18 +52,31 @@ fuzz:
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 			echo "==> fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; done; done); done
 
-## lint: golangci-lint v2 over every module
-lint:
-	@command -v golangci-lint >/dev/null || $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
-	@set -e; for m in $(MODULES); do echo "==> lint $$m"; (cd $$m && golangci-lint run ./...); done
+## lint: golangci-lint v2 with the linters of .golangci.yml over every module
+lint: lint-install
+	@set -e; for m in $(MODULES); do echo "==> lint $$m"; (cd $$m && "$(GOLANGCI_LINT)" run ./...); done
+
+## lint-install: install golangci-lint $(GOLANGCI_LINT_VERSION) into GOBIN unless it is there
+lint-install:
+	@if ! "$(GOLANGCI_LINT)" version 2>/dev/null | grep -q 'has version $(patsubst v%,%,$(GOLANGCI_LINT_VERSION)) '; then \
+		echo "installing golangci-lint $(GOLANGCI_LINT_VERSION) into $(GOBIN)"; \
+		GOBIN="$(GOBIN)" $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION); \
+	fi
+
+## check: the static checks CI runs before the tests: lint, tidy-check, check-generated
+check: lint tidy-check check-generated
 
 ## generate: regenerate contracts and other generated code
 generate:
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) generate ./...); done
 
-## check-generated: fail if generated files are not current
+## check-generated: fail if generated files are not current (changed or new after make generate)
 check-generated: generate
-	git diff --exit-code -- contracts services pkg tools
+	@if ! git rev-parse --git-dir >/dev/null 2>&1; then echo "not a git checkout: generated files not checked"; exit 0; fi; \
+	changed=$$(git status --porcelain -- contracts services pkg tools); \
+	if [ -n "$$changed" ]; then echo "$$changed"; git --no-pager diff --stat -- contracts services pkg tools; \
+		echo "generated files are not current: run 'make generate' and commit the result" >&2; exit 1; fi; \
+	echo "generated files are current"
 
 ## check-contracts: no contract may break against any earlier version of it in git
 ## (BACKWARD_TRANSITIVE across the history of contracts/avro)
