@@ -297,7 +297,7 @@ func TestLongPollWakesOnDeliver(t *testing.T) {
 	}()
 	// Deliver to another subscription first: it must not wake this one
 	// with nothing; then to this one.
-	time.Sleep(100 * time.Millisecond)
+	f.waitParked("sub-school")
 	lib := changed("p9", 1, "x")
 	lib.SubscriptionID = "sub-library"
 	f.deliver("sub-library", lib)
@@ -471,7 +471,7 @@ func TestDeliverBatchIsAllOrNothing(t *testing.T) {
 	go func() {
 		got <- f.get("school", prefix+"/sub-school/changes", url.Values{"cursor": {head}, "wait": {"30s"}})
 	}()
-	time.Sleep(100 * time.Millisecond)
+	f.waitParked("sub-school")
 	batch := []channel.Event{changed("p1", 1, "a"), changed("p2", 1, "b"), changed("p1", 2, "a2"), changed("p2", 1, "b")}
 	if err := f.feed.DeliverBatch(ctx, s, batch); err != nil {
 		t.Fatal(err)
@@ -530,6 +530,17 @@ func TestReaderLeavingALongPollIsNoError(t *testing.T) {
 	}
 	if strings.Contains(logged.String(), "level=ERROR") {
 		t.Errorf("a reader leaving was logged as an error:\n%s", logged.String())
+	}
+}
+
+// waitParked waits until a long poll of sub waits for its next event, so
+// that what the test delivers next has to wake it.
+func (f *fixture) waitParked(sub string) {
+	f.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !f.feed.Parked(sub); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			f.t.Fatalf("no long poll of %s waited within 10s", sub)
+		}
 	}
 }
 
