@@ -5,9 +5,7 @@ go 1.26.8
 require (
 	github.com/go-kit/kit v0.13.0
 	github.com/hamba/avro/v2 v2.31.0
-	github.com/jackc/pgx/v5 v5.13.0
 	github.com/samnav/samnav/pkg v0.0.0
-	modernc.org/sqlite v1.62.0
 )
 
 require (
@@ -18,6 +16,7 @@ require (
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/pgx/v5 v5.13.0 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
@@ -31,6 +30,7 @@ require (
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
+	modernc.org/sqlite v1.62.0 // indirect
 )
 
 replace github.com/samnav/samnav/pkg => ../../pkg

@@ -10,7 +10,7 @@ require (
 	github.com/samnav/samnav/services/registry v0.0.0
 	github.com/segmentio/kafka-go v0.4.51
 	github.com/twmb/franz-go v1.22.3
-	modernc.org/sqlite v1.62.0
+	modernc.org/sqlite v1.62.0 // indirect
 )
 
 require (
