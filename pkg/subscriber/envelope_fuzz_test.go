@@ -10,8 +10,8 @@ import (
 // FuzzReadEnvelope: whatever headers a record carries, readEnvelope does
 // not panic and never refuses it (a bad optional header must not make a
 // record undeliverable); a tombstone is Erased; the type is the last
-// segment of ce_type; well-formed revisions and times read back as
-// written.
+// segment of ce_type; well-formed revisions (non-negative integers) and
+// times read back as written.
 func FuzzReadEnvelope(f *testing.F) {
 	// As the hub writes them on a state or view topic.
 	f.Add("01JD7Q3V5Y0000000000000000", "se.samnav.person.changed", "2026-11-27T08:00:00.123456789Z", "3", "", false)
@@ -32,10 +32,10 @@ func FuzzReadEnvelope(f *testing.F) {
 		case !tombstone && typ != "" && (strings.Contains(string(env.typ), ".") || !strings.HasSuffix(typ, string(env.typ))):
 			t.Fatalf("ce_type %q read as %q, want its last segment", typ, env.typ)
 		}
-		if n, err := strconv.ParseInt(revision, 10, 64); err == nil && env.revision != n {
+		if n, err := strconv.ParseInt(revision, 10, 64); err == nil && n >= 0 && env.revision != n {
 			t.Fatalf("revision %q read as %d", revision, env.revision)
-		} else if err != nil && env.revision != 0 {
-			t.Fatalf("bad revision %q read as %d, want 0", revision, env.revision)
+		} else if (err != nil || n < 0) && env.revision != 0 {
+			t.Fatalf("bad revision %q (not a non-negative integer) read as %d, want 0", revision, env.revision)
 		}
 		if want, err := time.Parse(time.RFC3339Nano, at); err == nil && !env.time.Equal(want) {
 			t.Fatalf("ce_time %q read as %v", at, env.time)
