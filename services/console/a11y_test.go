@@ -86,7 +86,7 @@ var (
 	ariaLabel  = regexp.MustCompile(`\baria-label(ledby)?="`)
 )
 
-// checkPage checks a rendered consoletest.Page for the structure WCAG needs: the
+// checkPage checks a rendered page for the structure WCAG needs: the
 // language, landmarks, a skip link, one h1, a label for every control,
 // descriptions that exist, header cells with a scope.
 func checkPage(t *testing.T, name string, p consoletest.Page) {
@@ -137,7 +137,7 @@ func checkPage(t *testing.T, name string, p consoletest.Page) {
 	}
 }
 
-// TestPagesAreAccessible renders every consoletest.Page of the core and checks its
+// TestPagesAreAccessible renders every page of the core and checks its
 // structure, in both languages.
 func TestPagesAreAccessible(t *testing.T) {
 	h := consoletest.StartHub(t)

@@ -200,8 +200,8 @@ func (c *e2eCity) subscribe(system, concept, channel, purpose, basis, reference 
 	return sub.ID
 }
 
-// signIn opens a consoletest.Page of its own (its own cookies) and signs in through
-// the form with token; it returns the consoletest.Page on the home page.
+// signIn opens a page of its own (its own cookies) and signs in through
+// the form with token; it returns the page on the home page.
 func (c *e2eCity) signIn(t *testing.T, token string) *browsertest.Page {
 	t.Helper()
 	p := browsertest.Shared(t).NewPage(t)
@@ -362,7 +362,7 @@ func TestE2EStewardWithoutGrantIsRefused(t *testing.T) {
 		t.Fatalf("edit form of a unit: %d, want 403", st)
 	}
 	if got := p.Text("main"); !strings.Contains(got, "Åtkomst nekad") || !strings.Contains(got, "unit") {
-		t.Fatalf("the refused consoletest.Page says %q", got)
+		t.Fatalf("the refused page says %q", got)
 	}
 	docShot(t, p, "refused", "")
 	// A forged edit form, posted with the session's own CSRF token.
@@ -374,7 +374,7 @@ func TestE2EStewardWithoutGrantIsRefused(t *testing.T) {
 		add("revision", "1"); add("name", "Kapad skola"); add("unitType", "PRIMARY_SCHOOL");
 		add("ownerNamnd", "`+c.namnder[1]+`"); add("validFrom", "2015-08-01"); add("reason", "no");
 		const b = document.createElement("button"); b.type = "submit"; f.append(b);
-		document.Body.append(f); return true; })()`)
+		document.body.append(f); return true; })()`)
 	if st := p.Submit("#forged button"); st != http.StatusForbidden {
 		t.Fatalf("posting a unit's edit: %d, want 403", st)
 	}
@@ -383,10 +383,10 @@ func TestE2EStewardWithoutGrantIsRefused(t *testing.T) {
 	q := c.signIn(t, c.Token("Per Holm", auth.KindUser, consoletest.Steward("person")))
 	q.Navigate(c.url + "/records/person/" + person)
 	if got := q.Text("main"); !strings.Contains(got, "Begreppets huvuddatakälla är folkbokforing. Poster ändras bara där") {
-		t.Fatalf("a person's consoletest.Page does not name its master: %q", got)
+		t.Fatalf("a person's page does not name its master: %q", got)
 	}
 	if q.Exists(`a[href$="/edit"]`) {
-		t.Fatal("a person's consoletest.Page offers an edit")
+		t.Fatal("a person's page offers an edit")
 	}
 	if st := q.Navigate(c.url + "/records/person/" + person + "/edit"); st != http.StatusForbidden {
 		t.Fatalf("edit form of a person: %d, want 403", st)
@@ -501,7 +501,7 @@ func TestE2EMainPagesAreAccessible(t *testing.T) {
 				p.AssertAccessible()
 				// At 1280 px only a table's own region may scroll sideways.
 				if p.HasHorizontalScroll() {
-					t.Errorf("%s: the consoletest.Page scrolls sideways at 1280 px", pg.path)
+					t.Errorf("%s: the page scrolls sideways at 1280 px", pg.path)
 				}
 				if lang == "sv" && pg.shot != "" {
 					docShot(t, p, pg.shot, "")

@@ -48,7 +48,7 @@ func TestSignInAndOut(t *testing.T) {
 
 	p = b.Post("/signin", url.Values{"token": {"snv_good_secret"}, "next": {"/?q=x"}})
 	if p.Status != http.StatusSeeOther || p.Location != "/?q=x" {
-		t.Fatalf("sign in: %d %q, want 303 to the consoletest.Page asked for", p.Status, p.Location)
+		t.Fatalf("sign in: %d %q, want 303 to the page asked for", p.Status, p.Location)
 	}
 	var sc *http.Cookie
 	for _, c := range p.Header.Values("Set-Cookie") {
@@ -70,7 +70,7 @@ func TestSignInAndOut(t *testing.T) {
 		t.Fatalf("sign out: %d", p.Status)
 	}
 	if p = b.Get("/"); p.Status != http.StatusSeeOther {
-		t.Fatalf("after sign-out the home consoletest.Page must ask for sign-in, got %d", p.Status)
+		t.Fatalf("after sign-out the home page must ask for sign-in, got %d", p.Status)
 	}
 	if console.SessionCount(s) != 0 {
 		t.Fatalf("%d sessions remain after sign-out", console.SessionCount(s))

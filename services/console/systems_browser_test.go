@@ -17,7 +17,7 @@ import (
 // TestSubscriptionsMapFlowInABrowser: in headless Chromium, under the
 // console's Content-Security-Policy, the system map draws its graph with
 // the vendored library, the live flow shows a change that happens while
-// the consoletest.Page is open, and the pages pass axe-core's WCAG 2.1 A/AA checks.
+// the page is open, and the pages pass axe-core's WCAG 2.1 A/AA checks.
 func TestSubscriptionsMapFlowInABrowser(t *testing.T) {
 	b := browsertest.Start(t)
 	h := consoletest.StartFlowHub(t)
@@ -55,7 +55,7 @@ func TestSubscriptionsMapFlowInABrowser(t *testing.T) {
 		t.Fatalf("status shown: %q", got)
 	}
 	assertOwnAccessible(t, p)
-	// The webhook consoletest.Page with its delivery log and a redeliver button,
+	// The webhook page with its delivery log and a redeliver button,
 	// used from the keyboard.
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusBadGateway) }))
 	t.Cleanup(rcv.Close)

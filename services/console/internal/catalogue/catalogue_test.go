@@ -59,7 +59,7 @@ func TestConceptPageSaysWhenSubscribersMayNotBeShown(t *testing.T) {
 	consoletest.MustContain(t, p, "Your role does not show which systems subscribe")
 	consoletest.MustNotContain(t, p, "skolplattform", "No system subscribes")
 
-	// When the delivery API refuses, the consoletest.Page says so and still renders.
+	// When the delivery API refuses, the page says so and still renders.
 	h.Delivery.Refuse = true
 	b = h.Browser(h.Token("ivar", auth.Grant{Role: auth.RoleAuditor}))
 	p = b.Get("/catalogue/person?lang=en")

@@ -68,7 +68,7 @@ func TestLiveFlow(t *testing.T) {
 		t.Errorf("the flow names a field no subscription receives:\n%s", item)
 	}
 
-	// The consoletest.Page itself: the list refreshes itself, and can be paused.
+	// The page itself: the list refreshes itself, and can be paused.
 	p := adminB.Get("/flow")
 	consoletest.MustContain(t, p, `data-poll="/flow/list"`, `href="/flow?live=0"`, "Live-flöde")
 	p = adminB.Get("/flow?live=0")

@@ -35,7 +35,7 @@ func TestImportWithProgressAndRejectedRows(t *testing.T) {
 	frag := b.Get("/import/" + id + "/progress?lang=en")
 	consoletest.MustContain(t, frag, "data-done", "4 of 4 rows processed: 1 created, 3 rejected")
 	consoletest.MustNotContain(t, frag, "<html")
-	// The consoletest.Page words each rejected row's problem in the reader's language.
+	// The page words each rejected row's problem in the reader's language.
 	consoletest.MustContain(t, p, "är inte en av de tillåtna koderna", "måste vara ett heltal", "har fel format")
 	consoletest.MustContain(t, frag, "is not one of the allowed codes", "must be a whole number", "has the wrong format")
 	consoletest.MustNotContain(t, p, "is not one of", "must match")

@@ -316,7 +316,7 @@ func TestListFiltersByCode(t *testing.T) {
 }
 
 // TestPersonPageNamesItsMasterSource: a person (mastered by the population
-// register) is read-only here; its consoletest.Page says which system keeps it and that
+// register) is read-only here; its page says which system keeps it and that
 // corrections go there, not the refused page's "what is needed" text.
 func TestPersonPageNamesItsMasterSource(t *testing.T) {
 	h := consoletest.StartHub(t)

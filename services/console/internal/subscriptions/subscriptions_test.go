@@ -171,7 +171,7 @@ func TestSubscriptionLagAndWebhookLog(t *testing.T) {
 	p = library.Get("/subscriptions")
 	consoletest.MustContain(t, p, `<td class="sub-lag">3 händelser</td>`)
 	if p := library.Get("/subscriptions/" + id + "/webhook"); p.Status != 200 || !strings.Contains(p.Body, "Ingen webhook-mottagare") {
-		t.Fatalf("webhook consoletest.Page before registration: %d %s", p.Status, p.Body)
+		t.Fatalf("webhook page before registration: %d %s", p.Status, p.Body)
 	}
 
 	// The endpoint: a receiver that fails, so the log has something to say.
