@@ -19,7 +19,7 @@ func OpenAPI(m *model.Model) openapi.Document {
 			"Answers with the authenticated caller: subject, kind, name, token id and grants; never the token's secret. A console running apart from the hub verifies a sign-in token with it.",
 			nil, nil, responses("200", map[string]any{"description": "The caller.", "headers": map[string]any{"Cache-Control": header("no-store")},
 				"content": jsonContent(ref("Whoami"), nil)}, "401", "500"))},
-		openapi.Path: map[string]any{"get": openAPIOperation()},
+		openapi.Path: map[string]any{"get": openapi.DocumentOp("whoami")},
 	}
 	schemas := map[string]any{
 		"Whoami": map[string]any{"type": "object", "required": []any{"subject", "kind", "grants"}, "properties": map[string]any{
@@ -68,14 +68,6 @@ func OpenAPI(m *model.Model) openapi.Document {
 		"paths":      paths,
 		"components": map[string]any{"schemas": schemas},
 	})
-}
-
-func openAPIOperation() map[string]any {
-	o := op("openapi", "openapi", "This document",
-		"The OpenAPI 3.1 document of the API served on this port. It needs no token.",
-		nil, nil, responses("200", map[string]any{"description": "The document.", "content": jsonContent(map[string]any{"type": "object"}, nil)}))
-	o["security"] = []any{}
-	return o
 }
 
 func conceptSchemas(c *model.Concept) map[string]any {
@@ -247,55 +239,14 @@ var (
 	reasonHeader = param("Samnav-Reason", "header", "The reason, as a header (the query parameter wins when both are given).", false, str(""), nil)
 )
 
-func op(id, tag, summary, desc string, params []any, reqBody map[string]any, resps map[string]any) map[string]any {
-	o := map[string]any{"operationId": id, "tags": []any{tag}, "summary": summary, "description": desc, "responses": resps}
-	if params != nil {
-		o["parameters"] = params
-	}
-	if reqBody != nil {
-		o["requestBody"] = reqBody
-	}
-	return o
-}
-
-// responses is the success answer of an operation and its error answers
-// by status.
-func responses(status string, success map[string]any, errs ...string) map[string]any {
-	out := openapi.ErrorResponses(errs...)
-	out[status] = success
-	return out
-}
-
-func param(name, in, desc string, required bool, schema map[string]any, example any) map[string]any {
-	p := map[string]any{"name": name, "in": in, "description": desc, "required": required, "schema": schema}
-	if example != nil {
-		p["example"] = example
-	}
-	return p
-}
-
-func body(example any, schema map[string]any) map[string]any {
-	return map[string]any{"required": true, "content": jsonContent(schema, example)}
-}
-
-func jsonContent(schema map[string]any, example any) map[string]any {
-	c := map[string]any{"schema": schema}
-	if example != nil {
-		c["example"] = example
-	}
-	return map[string]any{"application/json": c}
-}
-
-func ref(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
-
-func str(desc string) map[string]any {
-	s := map[string]any{"type": "string"}
-	if desc != "" {
-		s["description"] = desc
-	}
-	return s
-}
-
-func header(desc string) map[string]any {
-	return map[string]any{"description": desc, "schema": map[string]any{"type": "string"}}
-}
+// The document's builders, short for readability here.
+var (
+	op          = openapi.Op
+	responses   = openapi.Answer
+	param       = openapi.Param
+	body        = openapi.Body
+	jsonContent = openapi.JSONContent
+	ref         = openapi.Ref
+	str         = openapi.Str
+	header      = openapi.Header
+)
