@@ -125,6 +125,9 @@ type Call struct {
 	Query  map[string]string
 	// Body replaces the request body example when not nil.
 	Body any
+	// Status is the success status to expect where the operation
+	// documents several (it must be one of them); 0 for the only one.
+	Status int
 }
 
 // Example sends the example request of the operation documented for
@@ -224,7 +227,16 @@ func (c *Checker) Example(method, tmpl string, call Call) (map[string]any, http.
 	if err != nil {
 		c.t.Fatalf("%s %s: read answer: %v", method, tmpl, err)
 	}
-	if want := successStatus(op); resp.StatusCode != want {
+	want := successStatus(op)
+	if call.Status != 0 {
+		if _, ok := op["responses"].(map[string]any)[fmt.Sprint(call.Status)]; !ok {
+			c.t.Fatalf("%s %s: status %d is not documented", method, tmpl, call.Status)
+		}
+		want = call.Status
+	} else if want == 0 {
+		c.t.Fatalf("%s %s: the operation documents no success status, or several: say which (Call.Status)", method, tmpl)
+	}
+	if resp.StatusCode != want {
 		c.t.Fatalf("%s %s: status %d, the document says %d: %s", method, tmpl, resp.StatusCode, want, raw)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(raw))
@@ -252,15 +264,21 @@ func (c *Checker) Unexercised() {
 	}
 }
 
+// successStatus is the operation's one 2xx status, or 0 when it
+// documents none or several.
 func successStatus(op map[string]any) int {
 	rs, _ := op["responses"].(map[string]any)
+	found := 0
 	for code := range rs {
 		var n int
 		if _, err := fmt.Sscanf(code, "%d", &n); err == nil && n >= 200 && n < 300 {
-			return n
+			if found != 0 {
+				return 0
+			}
+			found = n
 		}
 	}
-	return 0
+	return found
 }
 
 func list(v any) []any {
