@@ -118,7 +118,8 @@ func wildcard(seg string) bool {
 
 // Merge returns one document holding the paths and components of docs
 // under info. Two documents may share a component only if they define it
-// identically (the shared Problem, say), and never a path.
+// identically (the shared Problem, say), and never a path but Path, the
+// document itself, which the first one describes.
 func Merge(info map[string]any, docs ...Document) (Document, error) {
 	out := Document{"openapi": "3.1.0", "info": info, "paths": map[string]any{}, "components": map[string]any{}}
 	paths := out["paths"].(map[string]any)
@@ -128,6 +129,9 @@ func Merge(info map[string]any, docs ...Document) (Document, error) {
 	var security any
 	for _, d := range docs {
 		for p, item := range d.Paths() {
+			if _, dup := paths[p]; dup && p == Path {
+				continue // every document describes itself there alike
+			}
 			if _, dup := paths[p]; dup {
 				return nil, fmt.Errorf("merge OpenAPI documents: path %s is in more than one", p)
 			}
