@@ -59,7 +59,7 @@ generate:
 
 ## check-generated: fail if generated files are not current
 check-generated: generate
-	git diff --exit-code -- contracts services pkg tools
+	git diff --exit-code -- contracts services pkg tools docs/api.md
 
 ## check-contracts: no contract may break against any earlier version of it in git
 ## (BACKWARD_TRANSITIVE across the history of contracts/avro)

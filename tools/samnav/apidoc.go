@@ -1,5 +1,7 @@
 package main
 
+//go:generate go run ./internal/cmd/apiref -out ../../docs/api.md
+
 import (
 	"fmt"
 

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"fmt"
 	"maps"
+	"strings"
 
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/openapi"
@@ -78,7 +79,7 @@ func conceptSchemas(c *model.Concept) map[string]any {
 	return map[string]any{
 		t + "State": stateSchema(c),
 		t + "Record": map[string]any{"type": "object", "required": []any{"concept", "id", "revision", "state", "createdAt", "updatedAt"},
-			"description": "A " + c.ID + " record: its id, revision and state. The state is null once the record is erased.",
+			"description": capital(an(c.ID)) + " record: its id, revision and state. The state is null once the record is erased.",
 			"properties": map[string]any{
 				"concept":   map[string]any{"const": c.ID},
 				"id":        str("The record's opaque id, assigned by the hub; it never carries meaning."),
@@ -90,7 +91,7 @@ func conceptSchemas(c *model.Concept) map[string]any {
 				"updatedAt": timestamp,
 			}},
 		t + "Change": map[string]any{"type": "object", "required": []any{"seq", "concept", "recordId", "revision", "kind", "at", "actor", "eventId", "state"},
-			"description": "One change of a " + c.ID + " record: who made it, when, through which system and why, and the state after it (null after erasure, which also removes the state from every earlier change).",
+			"description": "One change of " + an(c.ID) + " record: who made it, when, through which system and why, and the state after it (null after erasure, which also removes the state from every earlier change).",
 			"properties": map[string]any{
 				"seq":         map[string]any{"type": "integer", "format": "int64"},
 				"concept":     map[string]any{"const": c.ID},
@@ -163,7 +164,7 @@ func conceptPaths(c *model.Concept) map[string]any {
 	opID := func(verb string) string { return verb + t }
 	paths := map[string]any{
 		base: map[string]any{
-			"post": op(opID("create"), c.ID, "Create a "+c.ID+" record",
+			"post": op(opID("create"), c.ID, "Create "+an(c.ID)+" record",
 				"Validates the state against the model and creates the record at revision 1. Only the concept's master may write it: a steward with a write grant for concepts mastered by samnav, else the master system.",
 				write, body(state, ref(t+"State")),
 				responses("201", recordAnswer("Created.", true), "400", "401", "403", "404", "409", "413", "415", "500", "503")),
@@ -177,20 +178,20 @@ func conceptPaths(c *model.Concept) map[string]any {
 		},
 		base + "/{id}": map[string]any{
 			"parameters": []any{idParam},
-			"get": op(opID("get"), c.ID, "Read a "+c.ID+" record", "The record, with its revision as ETag.", nil, nil,
+			"get": op(opID("get"), c.ID, "Read "+an(c.ID)+" record", "The record, with its revision as ETag.", nil, nil,
 				responses("200", recordAnswer("The record.", false), "401", "403", "404", "500", "503")),
-			"put": op(opID("update"), c.ID, "Replace a "+c.ID+" record's state",
+			"put": op(opID("update"), c.ID, "Replace "+an(c.ID)+" record's state",
 				"Replaces the whole state. If-Match must name the revision the change was made on (the ETag of the read): when the record has moved on, the update is refused and the answer carries the current revision as ETag.",
 				append([]any{param("If-Match", "header", `The revision replaced, as its ETag: "3" (W/"3" and 3 are accepted too). Required.`, true, str(""), `"1"`)}, write...),
 				body(state, ref(t+"State")),
 				responses("200", recordAnswer("Updated.", false), "400", "401", "403", "404", "409", "412", "413", "415", "500", "503")),
-			"delete": op(opID("erase"), c.ID, "Erase a "+c.ID+" record (admin)",
+			"delete": op(opID("erase"), c.ID, "Erase "+an(c.ID)+" record (admin)",
 				"Erases the record's state, here and in every earlier change, and publishes a tombstone. Admins only. A reason is required (the reason parameter or the Samnav-Reason header) and recorded.",
 				[]any{param("reason", "query", "Why the record is erased: required here or as the Samnav-Reason header. Never personal data.", false, str(""), "erasure request"), reasonHeader}, nil, responses("200", recordAnswer("Erased: the record with a null state.", false), "401", "403", "404", "500", "503")),
 		},
 		base + "/{id}/end": map[string]any{
 			"parameters": []any{idParam},
-			"post": op(opID("end"), c.ID, "End a "+c.ID+" record",
+			"post": op(opID("end"), c.ID, "End "+an(c.ID)+" record",
 				"Ends the record: it is kept, with its history, and still published, marked ended. The reason comes from the body, else from the reason parameter or header. If-Match is optional; when given, it must be the current revision.",
 				append([]any{param("If-Match", "header", "The revision ended, as its ETag; optional.", false, str(""), nil)}, write...),
 				map[string]any{"required": false, "content": jsonContent(map[string]any{"type": "object", "properties": map[string]any{"reason": str("Why the record ends.")}}, map[string]any{"reason": "closed down"})},
@@ -198,7 +199,7 @@ func conceptPaths(c *model.Concept) map[string]any {
 		},
 		base + "/{id}/history": map[string]any{
 			"parameters": []any{idParam},
-			"get": op(opID("history"), c.ID, "A "+c.ID+" record's history", "Every change, oldest first: who, when, through which system, why, and the state after it.", nil, nil,
+			"get": op(opID("history"), c.ID, capital(an(c.ID))+" record's history", "Every change, oldest first: who, when, through which system, why, and the state after it.", nil, nil,
 				responses("200", map[string]any{"description": "The changes.", "content": jsonContent(map[string]any{"type": "object", "required": []any{"changes"}, "properties": map[string]any{
 					"changes": map[string]any{"type": "array", "items": ref(t + "Change")}}}, nil)}, "401", "403", "404", "500", "503")),
 		},
@@ -218,7 +219,7 @@ func conceptPaths(c *model.Concept) map[string]any {
 	// answers 400 for it), so the document leaves the path out.
 	if len(nks) > 0 {
 		paths[base+"/by/{attribute}/{value}"] = map[string]any{
-			"get": op(opID("getBy"), c.ID, "Look up a "+c.ID+" record by natural key", "The record whose natural-key attribute has the value.",
+			"get": op(opID("getBy"), c.ID, "Look up "+an(c.ID)+" record by natural key", "The record whose natural-key attribute has the value.",
 				[]any{param("attribute", "path", "A natural-key attribute.", true, naturalKeyAttribute(c), nkExample),
 					param("value", "path", "Its value.", true, str(""), nkValue)}, nil,
 				responses("200", recordAnswer("The record.", false), "400", "401", "403", "404", "500", "503")),
@@ -250,3 +251,13 @@ var (
 	str         = openapi.Str
 	header      = openapi.Header
 )
+
+// an is the concept id with its indefinite article: "a unit", "an address".
+func an(id string) string {
+	if strings.ContainsRune("aeiou", rune(id[0])) {
+		return "an " + id
+	}
+	return "a " + id
+}
+
+func capital(s string) string { return strings.ToUpper(s[:1]) + s[1:] }

@@ -77,7 +77,7 @@ func attributeSchema(a *model.Attribute) map[string]any {
 	case model.Reference:
 		s["type"] = "string"
 		s["minLength"] = 1
-		s["description"] = "The opaque id of a " + a.Ref + " record."
+		s["description"] = "The opaque id of " + an(a.Ref) + " record."
 	case model.Record:
 		s = recordSchema(a.Attributes)
 	case model.List:
