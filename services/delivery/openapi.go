@@ -92,13 +92,13 @@ func subscriptionPaths() map[string]any {
 					"fields":     []any{"givenNames", "surname"}, "reason": "new home care system"}, ref("SubscriptionRequest")),
 				answer("201", jsonOK("Requested.", sub), "400", "401", "403", "500", "503")),
 			"get": op("listSubscriptions", "subscriptions", "List subscriptions",
-				"The subscriptions the caller may read (an admin all, an owner or steward the concept's, a system its own), filtered. Paging (limit, after) is being added: a server without it answers every match and no next.",
+				"A page of the subscriptions the caller may read (an admin all, an owner or steward the concept's, a system its own), filtered; follow `next` as `cursor` for the next page. (Paging is being added: a server without it answers every match and no next.)",
 				[]any{
 					param("system", "query", "Only this system's.", false, str(""), nil),
 					param("concept", "query", "Only this concept's.", false, str(""), "person"),
 					param("status", "query", "Only those in this status.", false, enum("", statuses()...), nil),
-					param("limit", "query", "At most this many (when the server pages).", false, map[string]any{"type": "integer", "minimum": 1}, nil),
-					param("after", "query", "The `next` of the previous page (when the server pages).", false, str(""), nil),
+					param("limit", "query", "Page size, 1 to 1000; default 100 (when the server pages).", false, map[string]any{"type": "integer", "minimum": 1, "maximum": 1000}, nil),
+					param("cursor", "query", "The `next` of the previous page; opaque (when the server pages).", false, str(""), nil),
 				}, nil,
 				answer("200", jsonOK("The subscriptions.", obj("", map[string]any{
 					"subscriptions": arr(sub),
