@@ -1,6 +1,10 @@
 package openapi
 
-import "maps"
+import (
+	"maps"
+
+	"github.com/samnav/samnav/pkg/apierr"
+)
 
 // ProblemMediaType is the media type of every error body (RFC 9457).
 const ProblemMediaType = "application/problem+json"
@@ -72,14 +76,14 @@ func shared() map[string]map[string]any {
 		"schemas": {
 			"Problem": map[string]any{
 				"type":        "object",
-				"description": "An error (RFC 9457 problem details, media type application/problem+json). `code` is one of the closed set of Samnav's error codes, and goes with the HTTP status: invalid 400 (also 413 for a body too large and 415 for a wrong content type), unauthorized 401, forbidden 403, not_found 404, conflict 409 (also 412 for a stale If-Match), unavailable 503, internal 500; the pull feed adds snapshot_required 410.",
+				"description": "An error (RFC 9457 problem details, media type application/problem+json). `code` is one of the closed set of Samnav's error codes, and goes with the HTTP status: invalid 400 (also 413 for a body too large and 415 for a wrong content type), unauthorized 401, forbidden 403, not_found 404 (410 for a pull-feed cursor whose changes are no longer kept), conflict 409 (also 412 for a stale If-Match), unavailable 503, internal 500. Further members may follow: master data's 412 carries the record as it is now in `current`.",
 				"required":    []any{"type", "title", "status", "code"},
 				"properties": map[string]any{
 					"type":    map[string]any{"type": "string", "format": "uri-reference", "description": "urn:samnav:problem:<code>", "examples": []any{"urn:samnav:problem:invalid"}},
 					"title":   map[string]any{"type": "string", "description": "A short text for the code, the same for every problem with that code."},
 					"status":  map[string]any{"type": "integer", "description": "The HTTP status of the answer."},
 					"detail":  map[string]any{"type": "string", "description": "What went wrong, for a human. It never holds personal data."},
-					"code":    map[string]any{"type": "string", "enum": []any{"invalid", "unauthorized", "forbidden", "not_found", "conflict", "unavailable", "internal", "snapshot_required"}},
+					"code":    codeSchema(),
 					"fields":  map[string]any{"type": "array", "items": map[string]any{"$ref": "#/components/schemas/FieldError"}, "description": "Every field of the request that breaks a rule; absent when there is none."},
 					"traceId": map[string]any{"type": "string", "description": "The W3C trace id of the request, when there is one: give it to the hub's operators."},
 				},
@@ -104,7 +108,7 @@ var statusText = map[string]string{
 	"403": "The caller may not do this (code forbidden).",
 	"404": "No such resource (code not_found).",
 	"409": "The request conflicts with the resource's state (code conflict).",
-	"410": "The cursor has expired (code snapshot_required): take a new snapshot.",
+	"410": "The cursor has expired (code not_found): its changes are no longer kept; take a new snapshot.",
 	"412": "The If-Match revision is stale (code conflict): read the resource again and retry on its current revision.",
 	"413": "The request body is too large (code invalid).",
 	"415": "The request body is not JSON (code invalid).",
@@ -124,4 +128,14 @@ func problemResponse(status string) map[string]any {
 			"description": "Bearer, with the realm.", "schema": map[string]any{"type": "string"}}}
 	}
 	return r
+}
+
+// codeSchema is the closed set of codes, from the one error package.
+func codeSchema() map[string]any {
+	codes := apierr.Codes()
+	vs := make([]any, len(codes))
+	for i, c := range codes {
+		vs[i] = string(c)
+	}
+	return map[string]any{"type": "string", "enum": vs}
 }

@@ -207,7 +207,7 @@ func feedPaths() map[string]any {
 		"/api/v1/feeds/{subscription}/changes": map[string]any{"parameters": []any{subParam},
 			"get": op("feedChanges", "feeds", "Read the feed's changes after a cursor",
 				"The changes after cursor, oldest first, as CloudEvents; continue from nextCursor. With wait, an answer with no changes is held until one arrives or wait passes (long polling); more=true means more are waiting: ask again at once. "+
-					"A cursor whose changes are no longer kept (older than the feed's retention, or the feed was rebuilt when the subscription was narrowed or widened) answers 410 with code snapshot_required: start again from /snapshot.",
+					"A cursor whose changes are no longer kept (older than the feed's retention, or the feed was rebuilt when the subscription was narrowed or widened) answers 410 (code not_found): start again from /snapshot.",
 				[]any{limit,
 					param("cursor", "query", "Required: the changesCursor of a snapshot, or the nextCursor of an earlier answer. Opaque and bound to the subscription.", true, str(""), "changes-cursor-from-the-snapshot"),
 					param("wait", "query", fmt.Sprintf("How long to wait for a change when there is none: a duration (\"30s\", \"1m\") or whole seconds, 0 to the feed's maximum (%s by default); default 0.", feed.DefaultMaxWait), false, str(""), "0s"),

@@ -49,18 +49,23 @@ func TestOpenAPIDocumentCoversEveryRouteAndItsExamplesHold(t *testing.T) {
 		t.Fatalf("publish: %d %v", st, body)
 	}
 	c.Example(http.MethodGet, openapi.Path, openapitest.Call{})
+	c.Refused(http.MethodGet, "/api/v1/subscriptions", http.StatusUnauthorized, openapitest.Call{})
+	c.Refused(http.MethodGet, "/api/v1/subscriptions/{id}", http.StatusNotFound, openapitest.Call{Token: admin})
 
 	// A feed subscription, as the request example asks.
 	sub, _ := c.Example(http.MethodPost, "/api/v1/subscriptions", openapitest.Call{Token: home})
 	feedID := map[string]string{"id": sub["id"].(string)}
 	c.Example(http.MethodGet, "/api/v1/subscriptions", openapitest.Call{Token: admin})
 	c.Example(http.MethodGet, "/api/v1/subscriptions/{id}", openapitest.Call{Token: home, Path: feedID})
+	c.Refused(http.MethodPost, "/api/v1/subscriptions/{id}/approve", http.StatusBadRequest, openapitest.Call{Token: admin, Path: feedID, Body: map[string]any{"fields": []any{"givenNames"}}})
+	c.Refused(http.MethodGet, "/api/v1/feeds/{subscription}/snapshot", http.StatusForbidden, openapitest.Call{Token: home, Path: map[string]string{"subscription": feedID["id"]}})
 	c.Example(http.MethodPost, "/api/v1/subscriptions/{id}/approve", openapitest.Call{Token: admin, Path: feedID})
 	c.Example(http.MethodGet, "/api/v1/subscriptions/{id}/history", openapitest.Call{Token: home, Path: feedID})
 	feedPath := map[string]string{"subscription": feedID["id"]}
 	snap, _ := c.Example(http.MethodGet, "/api/v1/feeds/{subscription}/snapshot", openapitest.Call{Token: home, Path: feedPath})
 	c.Example(http.MethodGet, "/api/v1/feeds/{subscription}/changes", openapitest.Call{Token: home, Path: feedPath,
 		Query: map[string]string{"cursor": snap["changesCursor"].(string)}})
+	c.Refused(http.MethodGet, "/api/v1/feeds/{subscription}/changes", http.StatusBadRequest, openapitest.Call{Token: home, Path: feedPath, Query: map[string]string{"cursor": ""}})
 	c.Example(http.MethodGet, "/api/v1/subscriptions/{id}/lag", openapitest.Call{Token: home, Path: feedID})
 	c.Example(http.MethodGet, "/api/v1/deliveries/recent", openapitest.Call{Token: admin})
 

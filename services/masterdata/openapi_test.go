@@ -56,6 +56,10 @@ func TestOpenAPIDocumentCoversEveryRouteAndItsExamplesHold(t *testing.T) {
 	steward := a.token("steward", auth.Grant{Role: auth.RoleSteward, Concepts: []string{auth.AnyConcept}})
 	c.Example(http.MethodGet, "/api/v1/whoami", openapitest.Call{Token: steward})
 	c.Example(http.MethodGet, openapi.Path, openapitest.Call{})
+	c.Refused(http.MethodGet, "/api/v1/whoami", http.StatusUnauthorized, openapitest.Call{})
+	c.Refused(http.MethodGet, "/api/v1/unit/{id}", http.StatusNotFound, openapitest.Call{Token: steward})
+	c.Refused(http.MethodGet, "/api/v1/unit", http.StatusBadRequest, openapitest.Call{Token: steward, Query: map[string]string{"limit": "1001"}})
+	c.Refused(http.MethodPost, "/api/v1/person", http.StatusForbidden, openapitest.Call{Token: steward}) // folkbokforing masters it
 	for _, con := range m.Concepts {
 		t.Run(con.ID, func(t *testing.T) {
 			c := c.With(t)
@@ -83,7 +87,13 @@ func TestOpenAPIDocumentCoversEveryRouteAndItsExamplesHold(t *testing.T) {
 				}
 			}
 			c.Example(http.MethodGet, base+"/{id}/history", byID)
+			// The If-Match convention: required, and a stale one refused.
+			c.Refused(http.MethodPut, base+"/{id}", http.StatusBadRequest, openapitest.Call{Token: writer, Path: byID.Path, Header: map[string]string{"If-Match": ""}})
 			c.Example(http.MethodPut, base+"/{id}", openapitest.Call{Token: writer, Path: byID.Path})
+			stale := c.Refused(http.MethodPut, base+"/{id}", http.StatusPreconditionFailed, openapitest.Call{Token: writer, Path: byID.Path})
+			if cur, _ := stale["current"].(map[string]any); cur["revision"] != 2.0 {
+				t.Errorf("a stale If-Match's answer holds current %v, want revision 2", stale["current"])
+			}
 			c.Example(http.MethodPost, "/api/v1/publish/"+con.ID, openapitest.Call{Token: master})
 			c.Example(http.MethodPost, base+"/{id}/end", openapitest.Call{Token: writer, Path: byID.Path})
 			erased, _ := c.Example(http.MethodDelete, base+"/{id}", openapitest.Call{Token: admin, Path: byID.Path})

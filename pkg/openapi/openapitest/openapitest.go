@@ -125,8 +125,9 @@ type Call struct {
 	Query  map[string]string
 	// Body replaces the request body example when not nil.
 	Body any
-	// Status is the success status to expect where the operation
-	// documents several (it must be one of them); 0 for the only one.
+	// Status is the status to expect: a success status where the
+	// operation documents several, or an error status (with Refused);
+	// it must be documented. 0 expects the operation's only success.
 	Status int
 }
 
@@ -145,9 +146,11 @@ func (c *Checker) Example(method, tmpl string, call Call) (map[string]any, http.
 	if !ok {
 		c.t.Fatalf("no operation %s %s in the document", method, tmpl)
 	}
-	c.mu.Lock()
-	c.exercised[strings.ToUpper(method)+" "+tmpl] = true
-	c.mu.Unlock()
+	if call.Status < 400 {
+		c.mu.Lock()
+		c.exercised[strings.ToUpper(method)+" "+tmpl] = true
+		c.mu.Unlock()
+	}
 
 	params := append(slices.Clone(list(item["parameters"])), list(op["parameters"])...)
 	path, query, header := tmpl, url.Values{}, http.Header{}
@@ -211,7 +214,7 @@ func (c *Checker) Example(method, tmpl string, call Call) (map[string]any, http.
 	if call.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+call.Token)
 	}
-	if sent != nil {
+	if sent != nil && call.Status < 400 {
 		check := req.Clone(req.Context())
 		check.Body = io.NopCloser(bytes.NewReader(sent))
 		if ok, errs := c.v.ValidateHttpRequest(check); !ok {
@@ -228,7 +231,12 @@ func (c *Checker) Example(method, tmpl string, call Call) (map[string]any, http.
 		c.t.Fatalf("%s %s: read answer: %v", method, tmpl, err)
 	}
 	want := successStatus(op)
-	if call.Status != 0 {
+	if call.Status >= 400 {
+		if _, ok := op["responses"].(map[string]any)[fmt.Sprint(call.Status)]; !ok {
+			c.t.Fatalf("%s %s: status %d is not documented", method, tmpl, call.Status)
+		}
+		want = call.Status
+	} else if call.Status != 0 {
 		if _, ok := op["responses"].(map[string]any)[fmt.Sprint(call.Status)]; !ok {
 			c.t.Fatalf("%s %s: status %d is not documented", method, tmpl, call.Status)
 		}
@@ -247,6 +255,24 @@ func (c *Checker) Example(method, tmpl string, call Call) (map[string]any, http.
 	var out map[string]any
 	_ = json.Unmarshal(raw, &out)
 	return out, resp.Header
+}
+
+// Refused sends a request that the operation refuses with status, and
+// checks that status is documented for the operation and that the answer
+// is the Problem the document describes (its media type and schema).
+// Path parameters, query, headers and body come from call, falling back
+// to the examples.
+func (c *Checker) Refused(method, tmpl string, status int, call Call) map[string]any {
+	c.t.Helper()
+	call.Status = status
+	body, hdr := c.Example(method, tmpl, call)
+	if ct := hdr.Get("Content-Type"); !strings.HasPrefix(ct, openapi.ProblemMediaType) {
+		c.t.Errorf("%s %s: a refusal answered with Content-Type %q, want %s", method, tmpl, ct, openapi.ProblemMediaType)
+	}
+	if status == http.StatusUnauthorized && !strings.HasPrefix(hdr.Get("WWW-Authenticate"), "Bearer") {
+		c.t.Errorf("%s %s: a 401 without WWW-Authenticate: Bearer", method, tmpl)
+	}
+	return body
 }
 
 // Unexercised fails the test for every operation of the document whose

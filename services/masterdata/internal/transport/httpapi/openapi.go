@@ -145,7 +145,7 @@ func conceptPaths(c *model.Concept) map[string]any {
 	}
 	listParams := []any{
 		param("q", "query", "Keeps records any of whose text attributes contains q, ignoring case (not identity numbers: look those up by natural key).", false, str(""), nil),
-		param("limit", "query", fmt.Sprintf("Page size, 1 to %d; default 100.", record.MaxPageSize), false, map[string]any{"type": "integer", "minimum": 1, "maximum": record.MaxPageSize, "default": 100}, 10),
+		param("limit", "query", fmt.Sprintf("Page size, 1 to %d; 0 or absent: 100.", record.MaxPageSize), false, map[string]any{"type": "integer", "minimum": 0, "maximum": record.MaxPageSize, "default": 100}, 10),
 		param("cursor", "query", "The `next` of the previous page; opaque.", false, str(""), nil),
 		param("includeEnded", "query", "List ended records too; by default they are left out.", false, map[string]any{"type": "boolean", "default": false}, nil),
 	}
