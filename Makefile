@@ -73,8 +73,8 @@ generate:
 ## check-generated: fail if generated files are not current (changed or new after make generate)
 check-generated: generate
 	@if ! git rev-parse --git-dir >/dev/null 2>&1; then echo "not a git checkout: generated files not checked"; exit 0; fi; \
-	changed=$$(git status --porcelain -- contracts services pkg tools); \
-	if [ -n "$$changed" ]; then echo "$$changed"; git --no-pager diff --stat -- contracts services pkg tools; \
+	changed=$$(git status --porcelain -- contracts services pkg tools docs/api.md); \
+	if [ -n "$$changed" ]; then echo "$$changed"; git --no-pager diff --stat -- contracts services pkg tools docs/api.md; \
 		echo "generated files are not current: run 'make generate' and commit the result" >&2; exit 1; fi; \
 	echo "generated files are current"
 

@@ -30,6 +30,17 @@ var Named = map[string]Check{
 	"postnummer":          Postnummer,
 }
 
+// Examples holds, by check name, a value that passes the check: what
+// generated documentation (the OpenAPI documents) shows as an example. The
+// identity numbers are of the kind Skatteverket publishes for testing, and
+// the organisation number is a public company's.
+var Examples = map[string]string{
+	"personnummer":        "198507099805",
+	"samordningsnummer":   "198507699802",
+	"organisationsnummer": "556016-0680",
+	"postnummer":          "11122",
+}
+
 // Names returns the check names in sorted order.
 func Names() []string {
 	return []string{"organisationsnummer", "personnummer", "postnummer", "samordningsnummer"}

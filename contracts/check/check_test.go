@@ -198,3 +198,19 @@ func FuzzChecks(f *testing.F) {
 		}
 	})
 }
+
+func TestEveryCheckHasAnExampleThatPassesIt(t *testing.T) {
+	for _, name := range check.Names() {
+		ex, ok := check.Examples[name]
+		if !ok {
+			t.Errorf("check %s has no example", name)
+			continue
+		}
+		if err := check.Named[name](ex); err != nil {
+			t.Errorf("example %q of check %s fails it: %v", ex, name, err)
+		}
+	}
+	if len(check.Examples) != len(check.Named) {
+		t.Errorf("%d examples for %d checks", len(check.Examples), len(check.Named))
+	}
+}

@@ -31,7 +31,9 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/auth/authsql"
 	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/pkg/kafkaauth"
+	"github.com/samnav/samnav/pkg/openapi"
 	"github.com/samnav/samnav/pkg/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/services/delivery/internal/channel"
@@ -439,7 +441,7 @@ func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, sche
 			}
 			return sub, err
 		}})
-	whAPI := http.StripPrefix("/api/v1", wh)
+	whAPI := httproute.StripPrefix("/api/v1", wh)
 	s.handler = httpapi.NewHandler(s.svc, httpapi.Options{Authenticator: authn, Logger: s.logger, KafkaBootstrap: strings.Join(s.cfg.Brokers, ","),
 		Mounts: []httpapi.Mount{
 			{Pattern: "/api/v1/subscriptions/{id}/webhook", Handler: whAPI},
@@ -449,6 +451,7 @@ func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, sche
 				Subscription: s.svc.Get, Group: pipeline.ConsumerGroup, Logger: s.logger,
 				Failing: func(id string) error { return s.pipeline.Failing()[id] }})},
 			{Pattern: "GET /api/v1/deliveries/recent", Handler: recent.Handler(s.recent)},
+			{Pattern: "GET " + openapi.Path, Handler: openapi.Handler(OpenAPI())},
 		}})
 	return nil
 }

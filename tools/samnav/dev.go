@@ -25,7 +25,9 @@ import (
 	"github.com/samnav/samnav/pkg/auth/authsql"
 	"github.com/samnav/samnav/pkg/avroserde"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
+	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/pkg/kafkaauth"
+	"github.com/samnav/samnav/pkg/openapi"
 	"github.com/samnav/samnav/pkg/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/pkg/telemetry"
@@ -184,6 +186,8 @@ type devHub struct {
 	// of a data directory (it is shown once, then only its hash is kept).
 	adminToken string
 	components []component
+	// apiDoc is the merged OpenAPI document of the APIs on the HTTP port.
+	apiDoc openapi.Document
 }
 
 // component is one line of the start-up banner and the status page.
@@ -327,10 +331,17 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 	if err != nil {
 		return nil, fmt.Errorf("open console: %w", err)
 	}
+	m, err := h.model()
+	if err != nil {
+		return nil, err
+	}
+	if h.apiDoc, err = apiDocument(m); err != nil {
+		return nil, err
+	}
 	h.http = &http.Server{Handler: h.routes(), ReadHeaderTimeout: 10 * time.Second}
 	h.components = append(h.components,
 		component{"console", base, "web console (sign in with an API token); /dev status page, /healthz, /metrics"},
-		component{"masterdata", base + "/api/v1/", "master data REST API (create, read, list, history, publish); token required"},
+		component{"masterdata", base + "/api/v1/", "master data REST API (create, read, list, history, publish); token required; OpenAPI of every API at /api/v1/openapi.json"},
 		component{"delivery", base + "/api/v1/subscriptions", "subscriptions and approvals, webhooks, pull feeds (/api/v1/feeds/)"},
 	)
 
@@ -443,7 +454,7 @@ func (a adminAuthorizer) AuthorizeWrite(r *http.Request) error {
 }
 
 func (h *devHub) routes() http.Handler {
-	mux := http.NewServeMux()
+	mux := httproute.New()
 	// Healthy means master data's relay is getting changes onto Kafka: a
 	// relay blocked (by a missing topic, say) for longer than
 	// RelayStallAfter answers 503 with what blocks it.
@@ -462,6 +473,7 @@ func (h *devHub) routes() http.Handler {
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	mux.Handle("GET /metrics", h.tel.MetricsHandler())
+	mux.Handle("GET "+openapi.Path, openapi.Handler(h.apiDoc))
 	mux.Handle("/api/", h.master.Handler())
 	for _, p := range []string{"/api/v1/subscriptions", "/api/v1/subscriptions/", "/api/v1/feeds/", "/api/v1/deliveries/"} {
 		mux.Handle(p, h.delivery.Handler())

@@ -12,6 +12,7 @@ import (
 	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/envelope"
+	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
@@ -62,7 +63,7 @@ type ChangesPage struct {
 // It reads the caller from auth.FromContext: mount it behind
 // auth.Middleware.
 func (f *Feed) Handler(prefix string) http.Handler {
-	mux := http.NewServeMux()
+	mux := httproute.New()
 	mux.HandleFunc("GET "+prefix+"/{subscription}/snapshot", f.ServeSnapshot)
 	mux.HandleFunc("GET "+prefix+"/{subscription}/changes", f.ServeChanges)
 	return mux

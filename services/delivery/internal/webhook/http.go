@@ -10,6 +10,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
@@ -59,7 +60,7 @@ func Handler(cfg HandlerConfig) http.Handler {
 		cfg.Logger = slog.Default()
 	}
 	h := &handler{cfg: cfg}
-	mux := http.NewServeMux()
+	mux := httproute.New()
 	mux.HandleFunc("PUT /subscriptions/{id}/webhook", h.put)
 	mux.HandleFunc("GET /subscriptions/{id}/webhook", h.get)
 	mux.HandleFunc("POST /subscriptions/{id}/webhook/rotate", h.rotate)

@@ -28,6 +28,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
@@ -59,7 +60,7 @@ func NewHandler(svc subscription.Service, o Options) http.Handler {
 	h := func(ep endpoint.Endpoint, dec kithttp.DecodeRequestFunc, status int) http.Handler {
 		return kithttp.NewServer(ep, dec, encoder(status), opts...)
 	}
-	mux := http.NewServeMux()
+	mux := httproute.New()
 	mux.Handle("POST /api/v1/subscriptions", h(e.Request, decodeRequest, http.StatusCreated))
 	mux.Handle("GET /api/v1/subscriptions", h(e.List, decodeList, http.StatusOK))
 	mux.Handle("GET /api/v1/subscriptions/{id}", h(e.Get, decodeID, http.StatusOK))
@@ -71,9 +72,9 @@ func NewHandler(svc subscription.Service, o Options) http.Handler {
 	for _, m := range o.Mounts {
 		mux.Handle(m.Pattern, m.Handler)
 	}
-	return auth.Middleware(o.Authenticator, func(w http.ResponseWriter, r *http.Request, err error) {
+	return httproute.Listing(auth.Middleware(o.Authenticator, func(w http.ResponseWriter, r *http.Request, err error) {
 		wr.Write(w, r, apierr.Unauthorized("authentication failed").Wrap(err))
-	})(mux)
+	})(mux), mux)
 }
 
 func decodeJSON(r *http.Request, v any) error {

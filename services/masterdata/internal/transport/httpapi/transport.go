@@ -21,6 +21,8 @@ import (
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/httproute"
+	"github.com/samnav/samnav/pkg/openapi"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 
@@ -46,6 +48,7 @@ type Options struct {
 //	DELETE /api/v1/{concept}/{id}?reason=...           erase (admin): tombstone
 //	POST   /api/v1/publish/{concept}                   batch from the concept's master system
 //	GET    /api/v1/whoami                              the caller's principal (for the console's sign-in)
+//	GET    /api/v1/openapi.json                        this API's OpenAPI 3.1 document (OpenAPI)
 //
 // Writes take an optional reason from the "reason" query parameter or the
 // Samnav-Reason header. Errors are RFC 9457 problem+json (apierr): a
@@ -62,7 +65,8 @@ func NewHandler(svc record.Service, m *model.Model, opts Options) http.Handler {
 	h := func(ep func(context.Context, any) (any, error), dec kithttp.DecodeRequestFunc, enc kithttp.EncodeResponseFunc) http.Handler {
 		return kithttp.NewServer(ep, dec, enc, serverOpts...)
 	}
-	mux := http.NewServeMux()
+	mux := httproute.New()
+	mux.Handle("GET "+openapi.Path, openapi.Handler(OpenAPI(m)))
 	mux.Handle("POST /api/v1/publish/{concept}", h(eps.Publish, decodePublish, encodeJSON))
 	mux.Handle("POST /api/v1/{concept}", h(eps.Create, decodeCreate, encodeRecord))
 	mux.Handle("GET /api/v1/{concept}", h(eps.List, decodeList, encodeJSON))
@@ -82,7 +86,7 @@ func NewHandler(svc record.Service, m *model.Model, opts Options) http.Handler {
 			wr.Write(w, r, apierr.Unauthorized(err.Error()).Wrap(err))
 		})(handler)
 	}
-	return tracing(handler, opts.TracerProvider)
+	return httproute.Listing(tracing(handler, opts.TracerProvider), mux)
 }
 
 // tracing continues the caller's trace (W3C traceparent) in a server span

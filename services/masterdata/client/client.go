@@ -1,0 +1,265 @@
+// Package client is a typed Go client of the master data REST API (the
+// operations of its OpenAPI document, /api/v1/openapi.json). It imports
+// nothing of the server, so a business system, the console or a tool can
+// use it without the service's internals. Errors are *apierr.Error, read
+// from the problem+json answers (errors.AsType[*apierr.Error]).
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/samnav/samnav/pkg/apierr"
+)
+
+// Record is a record as the API answers it.
+type Record struct {
+	Concept   string         `json:"concept"`
+	ID        string         `json:"id"`
+	Revision  int64          `json:"revision"`
+	State     map[string]any `json:"state"` // nil once erased
+	EndedAt   *time.Time     `json:"endedAt,omitempty"`
+	EndReason string         `json:"endReason,omitempty"`
+	CreatedAt time.Time      `json:"createdAt"`
+	UpdatedAt time.Time      `json:"updatedAt"`
+}
+
+// Change is one entry of a record's history.
+type Change struct {
+	Seq      int64          `json:"seq"`
+	Concept  string         `json:"concept"`
+	RecordID string         `json:"recordId"`
+	Revision int64          `json:"revision"`
+	Kind     string         `json:"kind"`
+	At       time.Time      `json:"at"`
+	Actor    Actor          `json:"actor"`
+	Reason   string         `json:"reason,omitempty"`
+	EventID  string         `json:"eventId"`
+	State    map[string]any `json:"state"`
+}
+
+// Actor is who made a change, and through which system.
+type Actor struct {
+	Subject      string `json:"subject"`
+	CredentialID string `json:"credentialId,omitempty"`
+	System       string `json:"system"`
+}
+
+// Page is one page of a list; Next is "" on the last.
+type Page struct {
+	Records []Record `json:"records"`
+	Next    string   `json:"next,omitempty"`
+}
+
+// ListOptions select a list's records: Filter by attribute equality,
+// Search in text attributes, a page of Limit after Cursor.
+type ListOptions struct {
+	Filter       map[string]string
+	Search       string
+	Limit        int
+	Cursor       string
+	IncludeEnded bool
+}
+
+// PublishItem is one change of a publish batch: Op "upsert" or "end".
+type PublishItem struct {
+	Op         string         `json:"op"`
+	ID         string         `json:"id,omitempty"`
+	NaturalKey *NaturalKey    `json:"naturalKey,omitempty"`
+	State      map[string]any `json:"state,omitempty"`
+	Reason     string         `json:"reason,omitempty"`
+}
+
+// NaturalKey names a record by a natural-key attribute's value.
+type NaturalKey struct {
+	Attribute string `json:"attribute"`
+	Value     string `json:"value"`
+}
+
+// PublishResult says what happened to one item.
+type PublishResult struct {
+	Index    int    `json:"index"`
+	ID       string `json:"id"`
+	Revision int64  `json:"revision"`
+	Outcome  string `json:"outcome"`
+}
+
+// Whoami is the caller as the API sees it.
+type Whoami struct {
+	Subject      string  `json:"subject"`
+	Kind         string  `json:"kind"`
+	Name         string  `json:"name,omitempty"`
+	CredentialID string  `json:"credentialId,omitempty"`
+	Grants       []Grant `json:"grants"`
+}
+
+// Grant is one of the caller's grants.
+type Grant struct {
+	Role     string   `json:"role"`
+	Concepts []string `json:"concepts,omitempty"`
+	System   string   `json:"system,omitempty"`
+}
+
+// Client calls one hub's master data API with one token. It is safe for
+// concurrent use.
+type Client struct {
+	BaseURL string // e.g. "http://127.0.0.1:8080"
+	Token   string
+	// HTTP is the client used; nil means http.DefaultClient.
+	HTTP *http.Client
+}
+
+// Create creates a record of concept; reason is recorded ("" for none).
+func (c *Client) Create(ctx context.Context, concept string, state map[string]any, reason string) (*Record, error) {
+	var r Record
+	return &r, c.do(ctx, http.MethodPost, recordPath(concept, "")+reasonQuery(reason), nil, state, &r)
+}
+
+// Get reads a record.
+func (c *Client) Get(ctx context.Context, concept, id string) (*Record, error) {
+	var r Record
+	return &r, c.do(ctx, http.MethodGet, recordPath(concept, id), nil, nil, &r)
+}
+
+// GetByNaturalKey reads the record whose natural-key attribute has value.
+func (c *Client) GetByNaturalKey(ctx context.Context, concept, attribute, value string) (*Record, error) {
+	var r Record
+	p := "/api/v1/" + url.PathEscape(concept) + "/by/" + url.PathEscape(attribute) + "/" + url.PathEscape(value)
+	return &r, c.do(ctx, http.MethodGet, p, nil, nil, &r)
+}
+
+// Update replaces a record's state; revision is the one replaced (the
+// If-Match): a stale one answers 412 with the current record.
+func (c *Client) Update(ctx context.Context, concept, id string, revision int64, state map[string]any, reason string) (*Record, error) {
+	var r Record
+	h := http.Header{"If-Match": {`"` + strconv.FormatInt(revision, 10) + `"`}}
+	return &r, c.do(ctx, http.MethodPut, recordPath(concept, id)+reasonQuery(reason), h, state, &r)
+}
+
+// End ends a record; revision 0 ends whatever the current one is.
+func (c *Client) End(ctx context.Context, concept, id string, revision int64, reason string) (*Record, error) {
+	var r Record
+	var h http.Header
+	if revision > 0 {
+		h = http.Header{"If-Match": {`"` + strconv.FormatInt(revision, 10) + `"`}}
+	}
+	return &r, c.do(ctx, http.MethodPost, recordPath(concept, id)+"/end", h, map[string]string{"reason": reason}, &r)
+}
+
+// Erase erases a record (admins only); reason is required.
+func (c *Client) Erase(ctx context.Context, concept, id, reason string) (*Record, error) {
+	var r Record
+	return &r, c.do(ctx, http.MethodDelete, recordPath(concept, id)+reasonQuery(reason), nil, nil, &r)
+}
+
+// List reads one page of a concept's records.
+func (c *Client) List(ctx context.Context, concept string, o ListOptions) (*Page, error) {
+	q := url.Values{}
+	for k, v := range o.Filter {
+		q.Set(k, v)
+	}
+	if o.Search != "" {
+		q.Set("q", o.Search)
+	}
+	if o.Limit > 0 {
+		q.Set("limit", strconv.Itoa(o.Limit))
+	}
+	if o.Cursor != "" {
+		q.Set("cursor", o.Cursor)
+	}
+	if o.IncludeEnded {
+		q.Set("includeEnded", "true")
+	}
+	p := recordPath(concept, "")
+	if len(q) > 0 {
+		p += "?" + q.Encode()
+	}
+	var page Page
+	return &page, c.do(ctx, http.MethodGet, p, nil, nil, &page)
+}
+
+// History reads every change of a record, oldest first.
+func (c *Client) History(ctx context.Context, concept, id string) ([]Change, error) {
+	var h struct {
+		Changes []Change `json:"changes"`
+	}
+	return h.Changes, c.do(ctx, http.MethodGet, recordPath(concept, id)+"/history", nil, nil, &h)
+}
+
+// Publish applies a batch from the concept's master system, all or
+// nothing.
+func (c *Client) Publish(ctx context.Context, concept string, items []PublishItem) ([]PublishResult, error) {
+	var out struct {
+		Results []PublishResult `json:"results"`
+	}
+	return out.Results, c.do(ctx, http.MethodPost, "/api/v1/publish/"+url.PathEscape(concept), nil, map[string]any{"items": items}, &out)
+}
+
+// Whoami answers with the token's principal.
+func (c *Client) Whoami(ctx context.Context) (*Whoami, error) {
+	var w Whoami
+	return &w, c.do(ctx, http.MethodGet, "/api/v1/whoami", nil, nil, &w)
+}
+
+func recordPath(concept, id string) string {
+	p := "/api/v1/" + url.PathEscape(concept)
+	if id != "" {
+		p += "/" + url.PathEscape(id)
+	}
+	return p
+}
+
+func reasonQuery(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return "?reason=" + url.QueryEscape(reason)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, h http.Header, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		raw, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encode %s %s: %w", method, path, err)
+		}
+		body = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, body)
+	if err != nil {
+		return fmt.Errorf("build %s %s: %w", method, path, err)
+	}
+	for k, vs := range h {
+		req.Header[k] = vs
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	if err := apierr.FromResponse(resp); err != nil {
+		return err
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("decode %s %s: %w", method, path, err)
+	}
+	return nil
+}

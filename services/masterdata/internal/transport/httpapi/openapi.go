@@ -1,0 +1,263 @@
+package httpapi
+
+import (
+	"fmt"
+	"maps"
+	"strings"
+
+	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/openapi"
+	"github.com/samnav/samnav/services/masterdata/record"
+)
+
+// OpenAPI returns the master data API's OpenAPI 3.1 document for the
+// concepts of m: the routes NewHandler serves for every concept, with each
+// concept's state schema and examples derived from the model. It is built
+// at run time, so it is always the model the server runs.
+func OpenAPI(m *model.Model) openapi.Document {
+	paths := map[string]any{
+		"/api/v1/whoami": map[string]any{"get": op("whoami", "whoami", "The caller's principal",
+			"Answers with the authenticated caller: subject, kind, name, token id and grants; never the token's secret. A console running apart from the hub verifies a sign-in token with it.",
+			nil, nil, responses("200", map[string]any{"description": "The caller.", "headers": map[string]any{"Cache-Control": header("no-store")},
+				"content": jsonContent(ref("Whoami"), nil)}, "401", "500"))},
+		openapi.Path: map[string]any{"get": openapi.DocumentOp("whoami")},
+	}
+	schemas := map[string]any{
+		"Whoami": map[string]any{"type": "object", "required": []any{"subject", "kind", "grants"}, "properties": map[string]any{
+			"subject":      str("Who the caller is: a user's or a system's id."),
+			"kind":         map[string]any{"type": "string", "enum": []any{"user", "system"}},
+			"name":         str("A display name."),
+			"credentialId": str("The id of the token the caller used."),
+			"grants":       map[string]any{"type": "array", "items": ref("Grant")},
+		}},
+		"Grant": map[string]any{"type": "object", "required": []any{"role"}, "properties": map[string]any{
+			"role":     map[string]any{"type": "string", "enum": []any{"admin", "steward", "publisher", "auditor", "owner", "subscriber"}},
+			"concepts": map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "description": "The concepts a steward or owner grant covers; \"*\" is every concept."},
+			"system":   str("The system a publisher or subscriber grant acts for."),
+		}},
+		"Actor": map[string]any{"type": "object", "required": []any{"subject", "system"}, "properties": map[string]any{
+			"subject":      str("The principal that made the change."),
+			"credentialId": str("The token it used."),
+			"system":       str("The system the change came through: samnav for the hub's own API and console, else the external master system that published it."),
+		}},
+		"PublishResult": map[string]any{"type": "object", "required": []any{"index", "id", "revision", "outcome"}, "properties": map[string]any{
+			"index":    map[string]any{"type": "integer", "description": "The item's index in the batch."},
+			"id":       str("The record's opaque id."),
+			"revision": map[string]any{"type": "integer", "format": "int64", "minimum": 1},
+			"outcome":  map[string]any{"type": "string", "enum": []any{"created", "updated", "ended"}},
+		}},
+	}
+	var tags []any
+	for _, c := range m.Concepts {
+		tags = append(tags, map[string]any{"name": c.ID, "description": c.Name.EN + " (" + c.Name.SV + "), mastered by " + c.Master + "."})
+		maps.Copy(paths, conceptPaths(c))
+		maps.Copy(schemas, conceptSchemas(c))
+	}
+	tags = append(tags, map[string]any{"name": "whoami", "description": "Who the caller is."})
+	return openapi.WithShared(openapi.Document{
+		"openapi": "3.1.0",
+		"info": map[string]any{
+			"title":   "Samnav master data API",
+			"version": "1.0.0",
+			"description": "Records of every concept of the city's concept model, each mastered by one system. " +
+				"Stewards write the concepts the hub masters (master samnav); an external master system writes its concepts, and only those, through the publish API or the same record operations. " +
+				"Every record has an opaque id and a revision, which is its ETag: an update names the revision it replaces in If-Match, and a stale one is refused. " +
+				"A write may say why it was made: the `reason` query parameter or the `Samnav-Reason` header, recorded in the history. " +
+				"Errors are problem details (application/problem+json).",
+		},
+		"tags":       tags,
+		"paths":      paths,
+		"components": map[string]any{"schemas": schemas},
+	})
+}
+
+func conceptSchemas(c *model.Concept) map[string]any {
+	t := model.TypeName(c.ID)
+	state := map[string]any{"$ref": "#/components/schemas/" + t + "State"}
+	stateOrNull := map[string]any{"anyOf": []any{state, map[string]any{"type": "null"}}}
+	timestamp := map[string]any{"type": "string", "format": "date-time"}
+	return map[string]any{
+		t + "State": stateSchema(c),
+		t + "Record": map[string]any{"type": "object", "required": []any{"concept", "id", "revision", "state", "createdAt", "updatedAt"},
+			"description": capital(an(c.ID)) + " record: its id, revision and state. The state is null once the record is erased.",
+			"properties": map[string]any{
+				"concept":   map[string]any{"const": c.ID},
+				"id":        str("The record's opaque id, assigned by the hub; it never carries meaning."),
+				"revision":  map[string]any{"type": "integer", "format": "int64", "minimum": 1, "description": "Starts at 1 and grows by one with every change; the record's ETag."},
+				"state":     stateOrNull,
+				"endedAt":   timestamp,
+				"endReason": map[string]any{"type": "string"},
+				"createdAt": timestamp,
+				"updatedAt": timestamp,
+			}},
+		t + "Change": map[string]any{"type": "object", "required": []any{"seq", "concept", "recordId", "revision", "kind", "at", "actor", "eventId", "state"},
+			"description": "One change of " + an(c.ID) + " record: who made it, when, through which system and why, and the state after it (null after erasure, which also removes the state from every earlier change).",
+			"properties": map[string]any{
+				"seq":         map[string]any{"type": "integer", "format": "int64"},
+				"concept":     map[string]any{"const": c.ID},
+				"recordId":    str("The record's opaque id."),
+				"revision":    map[string]any{"type": "integer", "format": "int64", "minimum": 1},
+				"kind":        map[string]any{"type": "string", "enum": []any{string(record.KindCreated), string(record.KindUpdated), string(record.KindEnded), string(record.KindErased)}},
+				"at":          timestamp,
+				"actor":       ref("Actor"),
+				"reason":      map[string]any{"type": "string"},
+				"eventId":     str("The id of the event published for the change (ce_id); subscribers deduplicate by it."),
+				"state":       stateOrNull,
+				"traceParent": str("The W3C traceparent of the request that made the change."),
+			}},
+		t + "PublishItem": map[string]any{"type": "object", "required": []any{"op"},
+			"description": "One change an external master publishes. It names its record by `id`, or by `naturalKey`, or else by the first natural-key attribute present in `state`; an upsert that names no existing record creates one.",
+			"properties": map[string]any{
+				"op":         map[string]any{"type": "string", "enum": []any{"upsert", "end"}, "description": "upsert creates the record or replaces its state (the master is authoritative: no If-Match); end ends it and needs a reason."},
+				"id":         str("The record's opaque id."),
+				"naturalKey": map[string]any{"type": "object", "required": []any{"attribute", "value"}, "properties": map[string]any{"attribute": naturalKeyAttribute(c), "value": map[string]any{"type": "string"}}},
+				"state":      state,
+				"reason":     str("Why; required for end."),
+			}},
+	}
+}
+
+func naturalKeyAttribute(c *model.Concept) map[string]any {
+	nks := c.NaturalKeys()
+	if len(nks) == 0 {
+		return map[string]any{"type": "string", "description": c.ID + " has no natural key: every lookup by one is refused (400)."}
+	}
+	names := make([]any, len(nks))
+	for i, a := range nks {
+		names[i] = a.Name
+	}
+	return map[string]any{"type": "string", "enum": names}
+}
+
+func conceptPaths(c *model.Concept) map[string]any {
+	t := model.TypeName(c.ID)
+	base := "/api/v1/" + c.ID
+	rec := ref(t + "Record")
+	state := exampleState(c)
+	idParam := param("id", "path", "The record's opaque id.", true, str(""), exampleID)
+	write := []any{reasonQuery, reasonHeader}
+	recordAnswer := func(desc string, withLocation bool) map[string]any {
+		h := map[string]any{"ETag": header("The record's revision, quoted: what a later If-Match names.")}
+		if withLocation {
+			h["Location"] = header("The new record's path.")
+		}
+		return map[string]any{"description": desc, "headers": h, "content": jsonContent(rec, nil)}
+	}
+	listParams := []any{
+		param("q", "query", "Keeps records any of whose text attributes contains q, ignoring case (not identity numbers: look those up by natural key).", false, str(""), nil),
+		param("limit", "query", fmt.Sprintf("Page size, 1 to %d; 0 or absent: 100.", record.MaxPageSize), false, map[string]any{"type": "integer", "minimum": 0, "maximum": record.MaxPageSize, "default": 100}, 10),
+		param("cursor", "query", "The `next` of the previous page; opaque.", false, str(""), nil),
+		param("includeEnded", "query", "List ended records too; by default they are left out.", false, map[string]any{"type": "boolean", "default": false}, nil),
+	}
+	for _, a := range c.Attributes {
+		if a.Type == model.Record || a.Type == model.List {
+			continue
+		}
+		listParams = append(listParams, param(a.Name, "query", "Keeps records whose "+a.Name+" equals this value (compared as text).", false, str(""), nil))
+	}
+	nks := c.NaturalKeys()
+	var nkExample, nkValue any
+	if len(nks) > 0 {
+		nkExample, nkValue = nks[0].Name, state[nks[0].Name]
+	}
+	tag := []any{c.ID}
+	opID := func(verb string) string { return verb + t }
+	paths := map[string]any{
+		base: map[string]any{
+			"post": op(opID("create"), c.ID, "Create "+an(c.ID)+" record",
+				"Validates the state against the model and creates the record at revision 1. Only the concept's master may write it: a steward with a write grant for concepts mastered by samnav, else the master system.",
+				write, body(state, ref(t+"State")),
+				responses("201", recordAnswer("Created.", true), "400", "401", "403", "404", "409", "413", "415", "500", "503")),
+			"get": op(opID("list"), c.ID, "List "+c.ID+" records",
+				"A page of records in id order, filtered by attribute equality (any top-level attribute that is not a record or a list) and by q.",
+				listParams, nil,
+				responses("200", map[string]any{"description": "A page.", "content": jsonContent(map[string]any{"type": "object", "required": []any{"records"}, "properties": map[string]any{
+					"records": map[string]any{"type": "array", "items": rec},
+					"next":    str("The cursor of the next page; absent on the last."),
+				}}, nil)}, "400", "401", "403", "404", "500", "503")),
+		},
+		base + "/{id}": map[string]any{
+			"parameters": []any{idParam},
+			"get": op(opID("get"), c.ID, "Read "+an(c.ID)+" record", "The record, with its revision as ETag.", nil, nil,
+				responses("200", recordAnswer("The record.", false), "401", "403", "404", "500", "503")),
+			"put": op(opID("update"), c.ID, "Replace "+an(c.ID)+" record's state",
+				"Replaces the whole state. If-Match must name the revision the change was made on (the ETag of the read): when the record has moved on, the update is refused and the answer carries the current revision as ETag.",
+				append([]any{param("If-Match", "header", `The revision replaced, as its ETag: "3" (W/"3" and 3 are accepted too). Required.`, true, str(""), `"1"`)}, write...),
+				body(state, ref(t+"State")),
+				responses("200", recordAnswer("Updated.", false), "400", "401", "403", "404", "409", "412", "413", "415", "500", "503")),
+			"delete": op(opID("erase"), c.ID, "Erase "+an(c.ID)+" record (admin)",
+				"Erases the record's state, here and in every earlier change, and publishes a tombstone. Admins only. A reason is required (the reason parameter or the Samnav-Reason header) and recorded.",
+				[]any{param("reason", "query", "Why the record is erased: required here or as the Samnav-Reason header. Never personal data.", false, str(""), "erasure request"), reasonHeader}, nil, responses("200", recordAnswer("Erased: the record with a null state.", false), "401", "403", "404", "500", "503")),
+		},
+		base + "/{id}/end": map[string]any{
+			"parameters": []any{idParam},
+			"post": op(opID("end"), c.ID, "End "+an(c.ID)+" record",
+				"Ends the record: it is kept, with its history, and still published, marked ended. The reason comes from the body, else from the reason parameter or header. If-Match is optional; when given, it must be the current revision.",
+				append([]any{param("If-Match", "header", "The revision ended, as its ETag; optional.", false, str(""), nil)}, write...),
+				map[string]any{"required": false, "content": jsonContent(map[string]any{"type": "object", "properties": map[string]any{"reason": str("Why the record ends.")}}, map[string]any{"reason": "closed down"})},
+				responses("200", recordAnswer("Ended.", false), "400", "401", "403", "404", "409", "412", "413", "415", "500", "503")),
+		},
+		base + "/{id}/history": map[string]any{
+			"parameters": []any{idParam},
+			"get": op(opID("history"), c.ID, capital(an(c.ID))+" record's history", "Every change, oldest first: who, when, through which system, why, and the state after it.", nil, nil,
+				responses("200", map[string]any{"description": "The changes.", "content": jsonContent(map[string]any{"type": "object", "required": []any{"changes"}, "properties": map[string]any{
+					"changes": map[string]any{"type": "array", "items": ref(t + "Change")}}}, nil)}, "401", "403", "404", "500", "503")),
+		},
+		"/api/v1/publish/" + c.ID: map[string]any{
+			"post": op(opID("publish"), c.ID, "Publish a batch of "+c.ID+" changes (master system)",
+				fmt.Sprintf("For the concept's master system (a publisher grant for system %s) only; a concept the hub masters itself (master samnav) is written by stewards, and its publish needs a publisher grant for samnav together with a steward's write grant. The batch, 1 to %d items, is checked whole first and refused whole, naming every problem by item (`items[3].state.surname`), if anything is wrong. "+
+					"It is then applied in order in one transaction: all or nothing, and if an item fails (a natural key held by another record, an unknown id, an ended record ended again) the error names the item and nothing is applied. "+
+					"Items see the items before them, so a batch may create a record and then update or end it by natural key. Events are published in item order.", c.Master, MaxPublishItems),
+				nil, body(map[string]any{"items": []any{map[string]any{"op": "upsert", "state": state, "reason": "nightly sync"}}},
+					map[string]any{"type": "object", "required": []any{"items"}, "properties": map[string]any{
+						"items": map[string]any{"type": "array", "minItems": 1, "maxItems": MaxPublishItems, "items": ref(t + "PublishItem")}}}),
+				responses("200", map[string]any{"description": "What happened to each item, in order.", "content": jsonContent(map[string]any{"type": "object", "required": []any{"results"}, "properties": map[string]any{
+					"results": map[string]any{"type": "array", "items": ref("PublishResult")}}}, nil)}, "400", "401", "403", "404", "409", "413", "415", "500", "503")),
+		},
+	}
+	// A concept without a natural key has no lookup by one (the route
+	// answers 400 for it), so the document leaves the path out.
+	if len(nks) > 0 {
+		paths[base+"/by/{attribute}/{value}"] = map[string]any{
+			"get": op(opID("getBy"), c.ID, "Look up "+an(c.ID)+" record by natural key", "The record whose natural-key attribute has the value.",
+				[]any{param("attribute", "path", "A natural-key attribute.", true, naturalKeyAttribute(c), nkExample),
+					param("value", "path", "Its value.", true, str(""), nkValue)}, nil,
+				responses("200", recordAnswer("The record.", false), "400", "401", "403", "404", "500", "503")),
+		}
+	}
+	for _, item := range paths {
+		for _, m := range openapi.Methods {
+			if o, ok := item.(map[string]any)[m].(map[string]any); ok {
+				o["tags"] = tag
+			}
+		}
+	}
+	return paths
+}
+
+var (
+	reasonQuery  = param("reason", "query", "Why the change is made; recorded in the history. Never personal data: it is shown to everyone who may read the history.", false, str(""), nil)
+	reasonHeader = param("Samnav-Reason", "header", "The reason, as a header (the query parameter wins when both are given).", false, str(""), nil)
+)
+
+// The document's builders, short for readability here.
+var (
+	op          = openapi.Op
+	responses   = openapi.Answer
+	param       = openapi.Param
+	body        = openapi.Body
+	jsonContent = openapi.JSONContent
+	ref         = openapi.Ref
+	str         = openapi.Str
+	header      = openapi.Header
+)
+
+// an is the concept id with its indefinite article: "a unit", "an address".
+func an(id string) string {
+	if strings.ContainsRune("aeiou", rune(id[0])) {
+		return "an " + id
+	}
+	return "a " + id
+}
+
+func capital(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
