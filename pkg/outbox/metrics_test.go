@@ -48,6 +48,13 @@ func TestMetrics(t *testing.T) {
 	if sum, ok := got["samnav.outbox.published"].(metricdata.Sum[int64]); !ok || len(sum.DataPoints) != 1 || sum.DataPoints[0].Value != 10 {
 		t.Errorf("samnav.outbox.published = %+v, want one point of 10", got["samnav.outbox.published"])
 	}
+	// Each acknowledged write is one batch, and one batch records one
+	// latency point: as many batches as latency points, at least one.
+	h, _ := got["samnav.outbox.latency"].(metricdata.Histogram[float64])
+	if sum, ok := got["samnav.outbox.batches"].(metricdata.Sum[int64]); !ok || len(sum.DataPoints) != 1 || len(h.DataPoints) != 1 ||
+		sum.DataPoints[0].Value < 1 || uint64(sum.DataPoints[0].Value) != h.DataPoints[0].Count {
+		t.Errorf("samnav.outbox.batches = %+v, want one point counting the %+v latency records", got["samnav.outbox.batches"], h)
+	}
 	if g, ok := got["samnav.outbox.lag"].(metricdata.Gauge[int64]); !ok || len(g.DataPoints) != 1 || g.DataPoints[0].Value != 0 {
 		t.Errorf("samnav.outbox.lag = %+v, want one point of 0", got["samnav.outbox.lag"])
 	}

@@ -90,6 +90,7 @@
 //
 // Through RelayConfig.MeterProvider (OpenTelemetry), attribute relay=Name:
 // samnav.outbox.published and samnav.outbox.skipped (counters of entries),
+// samnav.outbox.batches (acknowledged Kafka writes),
 // samnav.outbox.errors (failed writes, attribute retryable),
 // samnav.outbox.lag (gauge, as Lag), samnav.outbox.stalled (gauge, seconds
 // the first unacknowledged entry has been failing, 0 when the relay

@@ -185,6 +185,7 @@ type Relay struct {
 	attrs  metric.MeasurementOption
 	metric struct {
 		published metric.Int64Counter
+		batches   metric.Int64Counter
 		skipped   metric.Int64Counter
 		errors    metric.Int64Counter
 		duration  metric.Float64Histogram
@@ -326,6 +327,9 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 	var err error
 	r.metric.published, err = m.Int64Counter("samnav.outbox.published", metric.WithUnit("{entry}"),
 		metric.WithDescription("Outbox entries acknowledged by Kafka."))
+	errs = append(errs, err)
+	r.metric.batches, err = m.Int64Counter("samnav.outbox.batches", metric.WithUnit("{batch}"),
+		metric.WithDescription("Kafka writes of outbox entries acknowledged (one batch each)."))
 	errs = append(errs, err)
 	r.metric.skipped, err = m.Int64Counter("samnav.outbox.skipped", metric.WithUnit("{entry}"),
 		metric.WithDescription("Outbox entries passed without publishing because an operator skipped them."))
@@ -782,6 +786,7 @@ func (r *Relay) observe(batch []entry, took time.Duration, whole bool) {
 		r.metric.duration.Record(ctx, took.Seconds(), r.attrs)
 	}
 	if published > 0 {
+		r.metric.batches.Add(ctx, 1, r.attrs)
 		lat := time.Since(time.UnixMicro(batch[0].created)).Seconds()
 		r.metric.latency.Record(ctx, math.Max(lat, 0), r.attrs)
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/daemon"
+	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/session"
 	"github.com/samnav/samnav/services/console/internal/site"
@@ -55,8 +57,12 @@ type Config struct {
 	// behind a TLS-terminating proxy; without it they are Secure only on
 	// requests that arrive over TLS.
 	SecureCookies bool
-	// Addr is the listen address of Run; "" means ":8090".
+	// Addr is the listen address of Run; "" means DefaultAddr.
 	Addr string
+	// Daemon holds what every daemon shares when the console runs alone:
+	// logging, OTLP, the shutdown grace and the HTTP server's limits (its
+	// Addr is Addr's variable).
+	Daemon daemon.Config
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -80,7 +86,7 @@ func (c Config) Validate() error {
 	if c.SessionIdle < 0 {
 		errs = append(errs, fmt.Errorf("SessionIdle: must not be negative, got %s", c.SessionIdle))
 	}
-	return errors.Join(errs...)
+	return daemon.NameVariables(errs, configVars)
 }
 
 // The templates and static files every area renders and serves.
@@ -159,56 +165,100 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// Run serves the console on cfg.Addr until ctx is done.
-func Run(ctx context.Context, cfg Config) error {
+// DefaultAddr is where Run listens by default.
+const DefaultAddr = ":8090"
+
+// Deps are the console's collaborators when it runs alone.
+type Deps struct {
+	// Logger replaces Config.Logger.
+	Logger *slog.Logger
+	// Telemetry, when set, receives the HTTP metrics and serves /metrics.
+	Telemetry *telemetry.Telemetry
+}
+
+// Run serves the console on cfg.Addr until ctx is done, then drains it
+// (see daemon.Serve): what cmd/consoled runs.
+func Run(ctx context.Context, cfg Config, deps Deps) error {
+	if deps.Logger != nil {
+		cfg.Logger = deps.Logger
+	}
 	s, err := New(cfg)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = s.Close() }()
 	addr := cfg.Addr
 	if addr == "" {
-		addr = ":8090"
+		addr = DefaultAddr
 	}
-	srv := &http.Server{Addr: addr, Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute} // no WriteTimeout: pages may long-poll
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	s.logger.Info("console listening", "addr", addr)
-	select {
-	case err := <-errc:
-		return fmt.Errorf("console: %w", err)
-	case <-ctx.Done():
+	return daemon.Serve(ctx, daemon.Program{Logger: s.logger, Telemetry: deps.Telemetry, HTTP: cfg.Daemon.HTTP, Grace: cfg.Daemon.Grace(),
+		Servers: []daemon.Server{{Name: "console", Addr: addr, Handler: s.Handler(), Checks: s.Checks()}},
+		Close:   s.Close})
+}
+
+// Checks are what the console's /healthz checks: the services whose APIs
+// it calls answer (any answer below 500 to GET /livez).
+func (s *Server) Checks() []daemon.Check {
+	client := s.cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: 3 * time.Second}
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("console shutdown: %w", err)
+	check := func(name, base string) daemon.Check {
+		return daemon.Check{Name: name, Run: func(ctx context.Context) (any, []string) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/livez", nil)
+			if err != nil {
+				return nil, []string{name + ": " + err.Error()}
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				return nil, []string{name + ": " + err.Error()}
+			}
+			_ = resp.Body.Close()
+			if resp.StatusCode >= 500 {
+				return nil, []string{fmt.Sprintf("%s: GET /livez answered %d", name, resp.StatusCode)}
+			}
+			return nil, nil
+		}}
 	}
-	return nil
+	return []daemon.Check{check("masterdata", s.cfg.MasterdataURL), check("delivery", s.cfg.DeliveryURL), check("registry", s.cfg.RegistryURL)}
 }
 
 // LoadConfig reads the console's configuration from the environment:
 // SAMNAV_CONSOLE_ADDR, SAMNAV_MASTERDATA_URL, SAMNAV_DELIVERY_URL (default
 // the masterdata URL), SAMNAV_REGISTRY_URL, SAMNAV_CONSOLE_SESSION_IDLE (a
-// Go duration). Sign-in tokens are verified through the masterdata API.
-// Problems are reported by Validate, or here for an unreadable duration.
+// Go duration), SAMNAV_CONSOLE_SECURE_COOKIES (true or false), and what
+// every daemon shares (daemon.LoadConfig). Sign-in tokens are verified
+// through the masterdata API. A value that cannot be read is an error
+// naming its variable, every one at once; Validate reports the rest.
 func LoadConfig(getenv func(string) string) (Config, error) {
+	d, err := daemon.LoadConfig(getenv, "console", DefaultAddr)
 	cfg := Config{
-		Addr:          getenv("SAMNAV_CONSOLE_ADDR"),
+		Addr:          d.Addr,
 		MasterdataURL: getenv("SAMNAV_MASTERDATA_URL"),
 		DeliveryURL:   getenv("SAMNAV_DELIVERY_URL"),
 		RegistryURL:   getenv("SAMNAV_REGISTRY_URL"),
+		Daemon:        d,
 	}
 	if cfg.DeliveryURL == "" {
 		cfg.DeliveryURL = cfg.MasterdataURL
 	}
 	if s := getenv("SAMNAV_CONSOLE_SESSION_IDLE"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return cfg, fmt.Errorf("SAMNAV_CONSOLE_SESSION_IDLE %q: must be a duration such as 30m", s)
+		idle, perr := time.ParseDuration(s)
+		if perr != nil {
+			err = errors.Join(err, fmt.Errorf("SAMNAV_CONSOLE_SESSION_IDLE %q: must be a duration such as 30m", s))
 		}
-		cfg.SessionIdle = d
+		cfg.SessionIdle = idle
 	}
-	return cfg, nil
+	switch v := getenv("SAMNAV_CONSOLE_SECURE_COOKIES"); v {
+	case "", "false":
+	case "true":
+		cfg.SecureCookies = true
+	default:
+		err = errors.Join(err, fmt.Errorf("SAMNAV_CONSOLE_SECURE_COOKIES: must be true or false, got %q", v))
+	}
+	return cfg, err
 }
+
+// configVars names the variable LoadConfig reads each Config field from,
+// for Validate's messages.
+var configVars = map[string]string{"MasterdataURL": "SAMNAV_MASTERDATA_URL", "DeliveryURL": "SAMNAV_DELIVERY_URL",
+	"RegistryURL": "SAMNAV_REGISTRY_URL", "SessionIdle": "SAMNAV_CONSOLE_SESSION_IDLE"}

@@ -45,3 +45,41 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadConfigNamesEveryBadVariable: LoadConfig reads the service's own
+// variables and the ones every daemon shares, and reports every value it
+// cannot read at once, each by its variable.
+func TestLoadConfigNamesEveryBadVariable(t *testing.T) {
+	env := map[string]string{
+		delivery.EnvAddr: "8083", delivery.EnvWebhookAllowPrivate: "yes", "SAMNAV_LOG_LEVEL": "loud",
+		"SAMNAV_SHUTDOWN_GRACE": "soon", "SAMNAV_HTTP_MAX_IN_FLIGHT": "0",
+	}
+	_, err := delivery.LoadConfig(func(k string) string { return env[k] })
+	if err == nil {
+		t.Fatal("LoadConfig accepted them")
+	}
+	for _, v := range []string{delivery.EnvAddr, delivery.EnvWebhookAllowPrivate, "SAMNAV_LOG_LEVEL", "SAMNAV_SHUTDOWN_GRACE", "SAMNAV_HTTP_MAX_IN_FLIGHT"} {
+		if !strings.Contains(err.Error(), v) {
+			t.Errorf("%q does not name %s", err, v)
+		}
+	}
+	env = map[string]string{"SAMNAV_KAFKA_BROKERS": "k:9092", delivery.EnvDataDir: "/tmp/x", "SAMNAV_SHUTDOWN_GRACE": "7s", "SAMNAV_HTTP_WRITE_TIMEOUT": "2m"}
+	cfg, err := delivery.LoadConfig(func(k string) string { return env[k] })
+	if err != nil || cfg.Validate() != nil {
+		t.Fatalf("LoadConfig = %v, Validate = %v", err, cfg.Validate())
+	}
+	if cfg.Addr != delivery.DefaultAddr || cfg.Daemon.Grace().String() != "7s" || cfg.Daemon.HTTP.WriteTimeout.String() != "2m0s" {
+		t.Errorf("config %+v", cfg)
+	}
+}
+
+// TestValidateNamesVariables: each problem Validate reports names the
+// variable LoadConfig reads the field from.
+func TestValidateNamesVariables(t *testing.T) {
+	err := delivery.Config{Driver: "mysql", Addr: "nope", Brokers: []string{"k"}}.Validate()
+	for _, v := range []string{delivery.EnvDriver, delivery.EnvAddr, delivery.EnvBrokers} {
+		if err == nil || !strings.Contains(err.Error(), v) {
+			t.Errorf("%v does not name %s", err, v)
+		}
+	}
+}

@@ -24,6 +24,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/contracts/model"
@@ -31,15 +33,18 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/auth/authsql"
 	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/openapi"
 	"github.com/samnav/samnav/pkg/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
+	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/lag"
+	"github.com/samnav/samnav/services/delivery/internal/metered"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
 	"github.com/samnav/samnav/services/delivery/internal/recent"
 	"github.com/samnav/samnav/services/delivery/internal/store/sqlstore"
@@ -98,6 +103,9 @@ type Config struct {
 	// (made on first start), or, without DataDir, a random key per
 	// process (cursors then do not survive a restart).
 	FeedCursorKey []byte
+	// Daemon holds what every daemon shares: logging, OTLP, the shutdown
+	// grace and the HTTP server's limits (its Addr is Addr's variable).
+	Daemon daemon.Config
 }
 
 // Validate reports every problem with c at once, each naming the field and
@@ -129,7 +137,7 @@ func (c Config) Validate() error {
 	if len(c.FeedCursorKey) > 0 && len(c.FeedCursorKey) < feed.MinCursorKeyLen {
 		errs = append(errs, fmt.Errorf("FeedCursorKey: must be at least %d bytes", feed.MinCursorKeyLen))
 	}
-	return errors.Join(errs...)
+	return daemon.NameVariables(errs, configVars)
 }
 
 // Registry is what the service needs of the schema registry: writer
@@ -151,8 +159,11 @@ type Deps struct {
 	// webhook and feed channels are built in.
 	Channels map[subscription.ChannelKind]channel.Channel
 	// Webhook tunes the webhook channel (retry schedule, workers, clock);
-	// its Store, Addresses and Logger are set by New.
+	// its Store, Addresses, Logger and MeterProvider are set by New.
 	Webhook webhook.Config
+	// Telemetry, when set, receives the service's metrics and serves them
+	// at /metrics.
+	Telemetry *telemetry.Telemetry
 }
 
 // Server is a delivery service whose lifecycle the caller controls.
@@ -180,14 +191,17 @@ type Server struct {
 	dbFile  string
 	changed chan struct{}
 	// syncs counts the finished rounds of syncLoop (see Synced).
-	syncs atomic.Uint64
+	syncs  atomic.Uint64
+	tel    *telemetry.Telemetry
+	meters metric.MeterProvider
 
-	mu     sync.Mutex
-	http   *http.Server
-	ln     net.Listener
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	closed bool
+	mu       sync.Mutex
+	ln       net.Listener
+	cancel   context.CancelFunc
+	served   chan error
+	closed   bool
+	closeMu  sync.Once
+	closeErr error
 }
 
 // New validates cfg, opens the database, and builds the service. It
@@ -202,7 +216,10 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	if cfg.SyncInterval == 0 {
 		cfg.SyncInterval = 10 * time.Second
 	}
-	s := &Server{cfg: cfg, logger: deps.Logger, changed: make(chan struct{}, 1)}
+	s := &Server{cfg: cfg, logger: deps.Logger, changed: make(chan struct{}, 1), tel: deps.Telemetry}
+	if deps.Telemetry != nil {
+		s.meters = deps.Telemetry.MeterProvider
+	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -335,7 +352,7 @@ func (s *Server) channels(ctx context.Context, d sqldb.Dialect, deps Deps) error
 		return fmt.Errorf("webhook store: %w", err)
 	}
 	wcfg := deps.Webhook
-	wcfg.Store, wcfg.Logger = whStore, s.logger
+	wcfg.Store, wcfg.Logger, wcfg.MeterProvider = whStore, s.logger, s.meters
 	wcfg.Addresses = webhook.AddressPolicy{AllowPrivate: s.cfg.WebhookAllowPrivate}
 	if s.webhook, err = webhook.New(wcfg); err != nil {
 		return fmt.Errorf("webhook channel: %w", err)
@@ -356,7 +373,7 @@ func (s *Server) channels(ctx context.Context, d sqldb.Dialect, deps Deps) error
 	if err != nil {
 		return err
 	}
-	s.feed, err = feed.New(feed.Config{Store: feedStore, CursorKey: key, Logger: s.logger,
+	s.feed, err = feed.New(feed.Config{Store: feedStore, CursorKey: key, Logger: s.logger, MeterProvider: s.meters,
 		Subscriptions: func(ctx context.Context, id string) (subscription.Subscription, bool, error) {
 			sub, err := s.store.Get(ctx, id)
 			if errors.Is(err, subscription.ErrNotFound) {
@@ -419,8 +436,12 @@ func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, sche
 		chans[k] = c
 	}
 	s.recent = recent.NewRing(recent.DefaultSize)
+	meters, err := metered.New(s.meters)
+	if err != nil {
+		return fmt.Errorf("delivery metrics: %w", err)
+	}
 	for k, c := range chans {
-		chans[k] = recent.Wrap(c, s.recent, k)
+		chans[k] = meters.Wrap(recent.Wrap(c, s.recent, k), k)
 	}
 	s.pipeline = pipeline.New(pipeline.Config{Kafka: s.cfg.kafka(), Registry: reg, Model: m, Schemas: schemas, Channels: chans, Logger: s.logger,
 		FetchMaxWait: 100 * time.Millisecond,
@@ -479,8 +500,47 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // replaced it.
 func (s *Server) Tokens() *auth.Tokens { return s.tokens }
 
-// Start binds Addr, serves the API and runs the pipeline in the
-// background until Close. ctx bounds only the start.
+// Program is the service as daemon.Serve runs it: the API (with /livez,
+// /healthz, /metrics) on ln, or on Addr when ln is nil; the webhook
+// dispatcher and the subscription sync as workers; the pipeline and
+// databases closed last.
+func (s *Server) Program(ln net.Listener) daemon.Program {
+	addr := s.cfg.Addr
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	return daemon.Program{Logger: s.logger, Telemetry: s.tel, HTTP: s.cfg.Daemon.HTTP, Grace: s.cfg.Daemon.Grace(),
+		Servers: []daemon.Server{{Name: "delivery", Listener: ln, Addr: addr, Handler: s.handler, Checks: s.Checks()}},
+		Workers: []daemon.Worker{
+			{Name: "webhook dispatcher", Run: s.webhook.Run},
+			{Name: "subscription sync", Run: func(ctx context.Context) error { s.syncLoop(ctx); return nil }},
+		},
+		Close: s.close}
+}
+
+// Checks are what /healthz checks: the databases answer, and Kafka
+// answers with the service's credentials. The pipeline's state (how many
+// subscriptions run, how many fail to start) is reported beside them; a
+// failing subscription is its subscriber's problem, not the service's.
+func (s *Server) Checks() []daemon.Check {
+	checks := []daemon.Check{daemon.PingCheck("database", s.db)}
+	for i, db := range s.extraDBs {
+		checks = append(checks, daemon.PingCheck(fmt.Sprintf("channel database %d", i+1), db))
+	}
+	return append(checks,
+		daemon.Check{Name: "kafka", Run: func(ctx context.Context) (any, []string) {
+			if err := s.cfg.Kafka.Check(ctx, s.cfg.Brokers...); err != nil {
+				return nil, []string{"kafka: " + err.Error()}
+			}
+			return nil, nil
+		}},
+		daemon.Check{Name: "pipeline", Run: func(context.Context) (any, []string) {
+			return map[string]int{"running": len(s.pipeline.Running()), "failing": len(s.pipeline.Failing())}, nil
+		}})
+}
+
+// Start binds Addr and runs Program in the background until Shutdown.
+// ctx bounds only the start.
 func (s *Server) Start(ctx context.Context) error {
 	addr := s.cfg.Addr
 	if addr == "" {
@@ -493,26 +553,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.mu.Lock()
-	s.ln, s.cancel = ln, cancel
-	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
+	s.ln, s.cancel, s.served = ln, cancel, make(chan error, 1)
 	s.mu.Unlock()
-	s.wg.Add(3)
-	go func() {
-		defer s.wg.Done()
-		if err := s.webhook.Run(runCtx); err != nil {
-			s.logger.Error("webhook dispatcher", "err", err)
-		}
-	}()
-	go func() {
-		defer s.wg.Done()
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.logger.Error("serve", "err", err)
-		}
-	}()
-	go func() {
-		defer s.wg.Done()
-		s.syncLoop(runCtx)
-	}()
+	go func() { s.served <- daemon.Serve(runCtx, s.Program(ln)) }()
 	s.logger.Info("delivery started", "addr", ln.Addr().String())
 	return nil
 }
@@ -590,9 +633,9 @@ func (s *Server) Addr() string {
 	return s.ln.Addr().String()
 }
 
-// Shutdown stops serving (waiting for requests in flight until ctx ends),
+// Shutdown stops serving (the requests in flight get the shutdown grace),
 // stops the pipeline (committing what was delivered) and closes the
-// database. Calling it again is a no-op.
+// databases, waiting until ctx ends at most. Calling it again is a no-op.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
@@ -600,33 +643,42 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	s.closed = true
-	hs, cancel := s.http, s.cancel
+	cancel, served := s.cancel, s.served
 	s.mu.Unlock()
-	var errs []error
-	if hs != nil {
-		if err := hs.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("shut down http: %w", err))
+	if cancel == nil {
+		return s.close()
+	}
+	cancel()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("shut down delivery: %w", ctx.Err())
+	}
+}
+
+// close stops the pipeline and closes the Kafka channel and the
+// databases, once.
+func (s *Server) close() error {
+	s.closeMu.Do(func() {
+		var errs []error
+		if err := s.pipeline.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close pipeline: %w", err))
 		}
-	}
-	if cancel != nil {
-		cancel()
-	}
-	s.wg.Wait()
-	if err := s.pipeline.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("close pipeline: %w", err))
-	}
-	if err := s.kafka.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("close kafka channel: %w", err))
-	}
-	for _, db := range s.extraDBs {
-		if err := db.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close channel database: %w", err))
+		if err := s.kafka.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close kafka channel: %w", err))
 		}
-	}
-	if err := s.db.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("close database: %w", err))
-	}
-	return errors.Join(errs...)
+		for _, db := range s.extraDBs {
+			if err := db.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close channel database: %w", err))
+			}
+		}
+		if err := s.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close database: %w", err))
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
 }
 
 // Close is Shutdown with a short grace period.
@@ -636,7 +688,8 @@ func (s *Server) Close() error {
 	return s.Shutdown(ctx)
 }
 
-// Run runs the service until ctx is cancelled, then shuts it down.
+// Run runs the service until ctx is cancelled, then drains it (see
+// daemon.Serve): what cmd/deliveryd runs.
 func Run(ctx context.Context, cfg Config, deps Deps) error {
 	s, err := New(ctx, cfg, deps)
 	if err != nil {
@@ -645,28 +698,13 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	if s.tokens != nil {
 		secret, err := s.tokens.EnsureBootstrapAdmin(ctx)
 		if err != nil {
-			return s.closeAfter(fmt.Errorf("bootstrap admin token: %w", err))
+			return errors.Join(fmt.Errorf("bootstrap admin token: %w", err), s.close())
 		}
 		if secret != "" {
 			fmt.Fprintf(os.Stderr, "delivery bootstrap admin token (shown once): %s\n", secret)
 		}
 	}
-	if err := s.Start(ctx); err != nil {
-		return s.closeAfter(err)
-	}
-	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return s.Shutdown(sctx)
-}
-
-// closeAfter closes s after err, a failure to start, and returns err with
-// any error from closing joined to it.
-func (s *Server) closeAfter(err error) error {
-	if cerr := s.Close(); cerr != nil {
-		return errors.Join(err, fmt.Errorf("close delivery: %w", cerr))
-	}
-	return err
+	return daemon.Serve(ctx, s.Program(nil))
 }
 
 // Environment variables read by LoadConfig.
@@ -692,17 +730,28 @@ func (c Config) kafka() kafkaauth.Settings {
 	return kafkaauth.Settings{Brokers: c.Brokers, SASL: c.Kafka}
 }
 
-// LoadConfig reads a Config from the environment through getenv. It does
-// not validate: call Validate.
-func LoadConfig(getenv func(string) string) Config {
-	c := Config{Kafka: kafkaauth.LoadConfig(getenv, "SAMNAV_"), Addr: getenv(EnvAddr), Database: getenv(EnvDatabase), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir), RegistryURL: getenv(EnvRegistryURL),
-		WebhookAllowPrivate: getenv(EnvWebhookAllowPrivate) == "true", FeedCursorKey: []byte(getenv(EnvFeedCursorKey))}
+// LoadConfig reads a Config from the environment through getenv: the
+// variables above, the Kafka credentials (kafkaauth.LoadConfig) and what
+// every daemon shares (daemon.LoadConfig). A value that cannot be read is
+// an error naming its variable, every one at once; the Config holds the
+// rest. Call Validate for the rules between fields.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	d, err := daemon.LoadConfig(getenv, "delivery", DefaultAddr)
+	c := Config{Kafka: kafkaauth.LoadConfig(getenv, "SAMNAV_"), Addr: d.Addr, Database: getenv(EnvDatabase), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir), RegistryURL: getenv(EnvRegistryURL),
+		FeedCursorKey: []byte(getenv(EnvFeedCursorKey)), Daemon: d}
 	for _, b := range strings.Split(getenv(EnvBrokers), ",") {
 		if b = strings.TrimSpace(b); b != "" {
 			c.Brokers = append(c.Brokers, b)
 		}
 	}
-	return c
+	switch v := getenv(EnvWebhookAllowPrivate); v {
+	case "", "false":
+	case "true":
+		c.WebhookAllowPrivate = true
+	default:
+		err = errors.Join(err, fmt.Errorf("%s: must be true or false, got %q", EnvWebhookAllowPrivate, v))
+	}
+	return c, err
 }
 
 // databaseURL is the database Config names (sqldb.Resolve).
@@ -715,3 +764,8 @@ var (
 	_ pipeline.Rebuilder = (*kafkaview.Channel)(nil)
 	_ pipeline.Rebuilder = (*feed.Feed)(nil)
 )
+
+// configVars names the variable LoadConfig reads each Config field from,
+// for Validate's messages.
+var configVars = map[string]string{"Addr": EnvAddr, "Driver": EnvDriver, "DSN": EnvDSN, "DataDir": EnvDataDir, "DSN or DataDir": EnvDSN + " or " + EnvDataDir,
+	"Brokers": EnvBrokers, "Kafka": "SAMNAV_KAFKA_SASL_*", "FeedCursorKey": EnvFeedCursorKey}

@@ -274,7 +274,11 @@ func TestConfigKafkaCredentialsValidated(t *testing.T) {
 		t.Errorf("Validate = %v, want it to name Kafka: username", err)
 	}
 	env := map[string]string{"SAMNAV_KAFKA_BROKERS": "k:9092", "SAMNAV_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "SAMNAV_KAFKA_SASL_USERNAME": "delivery", "SAMNAV_KAFKA_SASL_PASSWORD": "pw"}
-	if got := delivery.LoadConfig(func(k string) string { return env[k] }).Kafka; got != (kafkaauth.Config{Mechanism: "SCRAM-SHA-512", Username: "delivery", Password: "pw"}) {
+	loaded, err := delivery.LoadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	if got := loaded.Kafka; got != (kafkaauth.Config{Mechanism: "SCRAM-SHA-512", Username: "delivery", Password: "pw"}) {
 		t.Errorf("LoadConfig Kafka = %+v", got)
 	}
 }

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/samnav/samnav/pkg/auth"
@@ -88,5 +92,56 @@ func TestChannelAPIsMounted(t *testing.T) {
 				t.Fatalf("feed snapshot: %d %+v", st, page)
 			}
 		})
+	}
+}
+
+// TestSubscriptionsListPages: GET /api/v1/subscriptions pages as master
+// data's lists do: limit, an opaque cursor, next until the last page; a
+// bad limit or cursor is refused naming the parameter.
+func TestSubscriptionsListPages(t *testing.T) {
+	ctx := context.Background()
+	s, err := delivery.New(ctx, delivery.Config{DataDir: t.TempDir(), Brokers: []string{"127.0.0.1:1"}, RegistryURL: "http://127.0.0.1:1"}, delivery.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	admin := issue(t, s.Tokens(), "admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
+	library := issue(t, s.Tokens(), "bibliotek", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "bibliotek"})
+	want := map[string]bool{}
+	for range 3 {
+		st, sub := call(t, "POST", srv.URL+"/api/v1/subscriptions", library, map[string]any{"concept": "person", "purpose": "loans", "channel": "feed",
+			"legalBasis": map[string]any{"basis": "public_task", "reference": "Bibliotekslagen (2013:801)"}, "fields": []string{"givenNames"}, "reason": "new"})
+		if st != 201 {
+			t.Fatalf("request: %d %v", st, sub)
+		}
+		want[sub["id"].(string)] = true
+	}
+	seen, pages := map[string]bool{}, 0
+	for q := "limit=2"; ; pages++ {
+		var page struct {
+			Subscriptions []struct{ ID string } `json:"subscriptions"`
+			Next          string                `json:"next"`
+		}
+		if st := getJSON(ctx, t, srv.URL+"/api/v1/subscriptions?"+q, admin, &page); st != 200 || len(page.Subscriptions) > 2 {
+			t.Fatalf("GET ?%s: %d %+v", q, st, page)
+		}
+		for _, s := range page.Subscriptions {
+			seen[s.ID] = true
+		}
+		if page.Next == "" {
+			break
+		}
+		q = "limit=2&cursor=" + url.QueryEscape(page.Next)
+	}
+	if !reflect.DeepEqual(seen, want) || pages != 1 {
+		t.Errorf("pages of 2 gave %v in %d pages, want %v in 2", seen, pages+1, want)
+	}
+	for q, field := range map[string]string{"limit=0": "limit", "limit=x": "limit", "limit=1001": "limit", "cursor=bm90LWEtY3Vyc29y": "cursor"} {
+		st, body := call(t, "GET", srv.URL+"/api/v1/subscriptions?"+q, admin, nil)
+		if st != 400 || !strings.Contains(fmt.Sprint(body), field) {
+			t.Errorf("GET ?%s: %d %v, want 400 naming %s", q, st, body, field)
+		}
 	}
 }

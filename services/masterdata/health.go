@@ -2,14 +2,13 @@ package masterdata
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/pkg/kafkatopics"
 )
@@ -80,64 +79,60 @@ type RelayBlocked struct {
 	Attempts     int       `json:"attempts"`
 }
 
-// Health checks the database and the outbox relay: it is degraded when the
-// database does not answer, or when the relay has been blocked (nothing
-// published) for longer than RelayStallAfter.
+// Health checks the database, Kafka and the outbox relay (see Checks): it
+// is degraded when the database or Kafka does not answer, or when the
+// relay has been blocked (nothing published) for longer than
+// RelayStallAfter.
 func (s *Server) Health(ctx context.Context) Health {
-	h := Health{Status: "ok"}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	if err := s.db.PingContext(ctx); err != nil {
-		h.Problems = append(h.Problems, "database: "+err.Error())
-	}
-	if s.relay != nil {
-		st, err := s.relay.Status(ctx)
-		if err != nil {
-			h.Problems = append(h.Problems, "outbox: "+err.Error())
-		}
-		rh := &RelayHealth{Leader: st.Leader, Position: st.Position, Pending: st.Pending}
-		if !st.PublishedAt.IsZero() {
-			at := st.PublishedAt.UTC()
-			rh.PublishedAt = &at
-		}
-		if b := st.Blocked; b != nil && st.Leader {
-			rh.Blocked = &RelayBlocked{Entry: b.Entry, Topic: b.Topic, UnknownTopic: b.UnknownTopic, Error: b.Err, Since: b.Since.UTC(), Attempts: b.Attempts}
-		}
-		stall := s.cfg.RelayStallAfter
-		if stall == 0 {
-			stall = DefaultRelayStallAfter
-		}
-		if now := time.Now(); st.Stalled(now, stall) {
-			h.Problems = append(h.Problems, fmt.Sprintf("outbox relay blocked for %s at entry %d (%d changes wait): %s",
-				now.Sub(st.Blocked.Since).Round(time.Second), st.Blocked.Entry, st.Pending, st.Blocked.Err))
-		}
-		h.Relay = rh
-	}
-	if len(h.Problems) > 0 {
-		h.Status = "degraded"
-	}
+	rep := daemon.Health(ctx, s.Checks())
+	h := Health{Status: rep.Status, Problems: rep.Problems}
+	h.Relay, _ = rep.Details["relay"].(*RelayHealth)
 	return h
 }
 
-// withHealth serves GET /healthz (200 when ok, 503 when degraded, with
-// Health as JSON: for monitoring and readiness) and GET /livez (200 while
-// the process serves: for liveness, since restarting does not heal a
-// missing topic) in front of api. Neither needs a token.
-func (s *Server) withHealth(api http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		h := s.Health(r.Context())
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		if h.Status != "ok" {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-		_ = json.NewEncoder(w).Encode(h)
-	})
-	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.Handle("/", api)
-	return mux
+// Checks are what /healthz checks: the database answers; with Brokers,
+// Kafka answers with the service's credentials, and the outbox relay
+// (reported under "relay") is not blocked for longer than RelayStallAfter.
+// /livez answers while the process serves, since restarting does not heal
+// a missing topic.
+func (s *Server) Checks() []daemon.Check {
+	checks := []daemon.Check{daemon.PingCheck("database", s.db)}
+	if s.relay == nil {
+		return checks
+	}
+	return append(checks,
+		daemon.Check{Name: "kafka", Run: func(ctx context.Context) (any, []string) {
+			if err := s.cfg.Kafka.Check(ctx, s.cfg.Brokers...); err != nil {
+				return nil, []string{"kafka: " + err.Error()}
+			}
+			return nil, nil
+		}},
+		daemon.Check{Name: "relay", Run: s.relayHealth})
+}
+
+// relayHealth reports the outbox relay's state, and a problem when it has
+// been blocked for longer than RelayStallAfter.
+func (s *Server) relayHealth(ctx context.Context) (any, []string) {
+	var problems []string
+	st, err := s.relay.Status(ctx)
+	if err != nil {
+		problems = append(problems, "outbox: "+err.Error())
+	}
+	rh := &RelayHealth{Leader: st.Leader, Position: st.Position, Pending: st.Pending}
+	if !st.PublishedAt.IsZero() {
+		at := st.PublishedAt.UTC()
+		rh.PublishedAt = &at
+	}
+	if b := st.Blocked; b != nil && st.Leader {
+		rh.Blocked = &RelayBlocked{Entry: b.Entry, Topic: b.Topic, UnknownTopic: b.UnknownTopic, Error: b.Err, Since: b.Since.UTC(), Attempts: b.Attempts}
+	}
+	stall := s.cfg.RelayStallAfter
+	if stall == 0 {
+		stall = DefaultRelayStallAfter
+	}
+	if now := time.Now(); st.Stalled(now, stall) {
+		problems = append(problems, fmt.Sprintf("outbox relay blocked for %s at entry %d (%d changes wait): %s",
+			now.Sub(st.Blocked.Since).Round(time.Second), st.Blocked.Entry, st.Pending, st.Blocked.Err))
+	}
+	return rh, problems
 }

@@ -31,11 +31,13 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/auth/authsql"
 	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/kafkaauth"
 	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/pkg/outbox"
 	"github.com/samnav/samnav/pkg/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
+	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/masterdata/internal/event"
 	"github.com/samnav/samnav/services/masterdata/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/masterdata/internal/transport/httpapi"
@@ -96,6 +98,9 @@ type Config struct {
 	RelayName string
 	// Model is the concept model; nil means the embedded contracts model.
 	Model *model.Model
+	// Daemon holds what every daemon shares: logging, OTLP, the shutdown
+	// grace and the HTTP server's limits (its Addr is Addr's variable).
+	Daemon daemon.Config
 }
 
 // Validate reports every problem with c at once, each naming the field and
@@ -124,7 +129,7 @@ func (c Config) Validate() error {
 	if err := c.Kafka.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("Kafka: %w", err))
 	}
-	return errors.Join(errs...)
+	return daemon.NameVariables(errs, configVars)
 }
 
 // Deps are the service's collaborators; all optional.
@@ -137,6 +142,9 @@ type Deps struct {
 	MeterProvider  metric.MeterProvider
 	// Registry replaces the registry client built from RegistryURL.
 	Registry avroserde.Registrar
+	// Telemetry, when set, serves /metrics and is the default of
+	// TracerProvider and MeterProvider.
+	Telemetry *telemetry.Telemetry
 }
 
 // Server is a master data service whose lifecycle the caller controls.
@@ -152,12 +160,12 @@ type Server struct {
 	tokens  *auth.Tokens
 	handler http.Handler
 	relay   *outbox.Relay
+	tel     *telemetry.Telemetry
 
 	mu     sync.Mutex
-	http   *http.Server
 	ln     net.Listener
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	served chan error
 	closed bool
 }
 
@@ -170,7 +178,15 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	if cfg.RegistryURL == "" && deps.Registry == nil {
 		return nil, errors.New("masterdata config: RegistryURL: required")
 	}
-	s := &Server{cfg: cfg, logger: deps.Logger}
+	s := &Server{cfg: cfg, logger: deps.Logger, tel: deps.Telemetry}
+	if t := deps.Telemetry; t != nil {
+		if deps.TracerProvider == nil {
+			deps.TracerProvider = t.TracerProvider
+		}
+		if deps.MeterProvider == nil {
+			deps.MeterProvider = t.MeterProvider
+		}
+	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -284,10 +300,9 @@ func (s *Server) Tokens() *auth.Tokens { return s.tokens }
 // Relay returns the outbox relay, or nil without Brokers.
 func (s *Server) Relay() *outbox.Relay { return s.relay }
 
-// Start obtains every schema id from the registry, creates the state
-// topics if asked to, binds Addr, and serves and relays in the background
-// until Close. ctx bounds only the start.
-func (s *Server) Start(ctx context.Context) error {
+// Prepare obtains every schema id from the registry and creates the
+// state topics if asked to: what must succeed before the service serves.
+func (s *Server) Prepare(ctx context.Context) error {
 	if err := s.events.Warm(ctx); err != nil {
 		return err
 	}
@@ -295,6 +310,32 @@ func (s *Server) Start(ctx context.Context) error {
 		if err := s.ensureTopics(ctx); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// Program is the service as daemon.Serve runs it: the API (with /livez,
+// /healthz, /metrics) on ln, or on Addr when ln is nil; the outbox relay
+// as a worker; the database closed last.
+func (s *Server) Program(ln net.Listener) daemon.Program {
+	addr := s.cfg.Addr
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	p := daemon.Program{Logger: s.logger, Telemetry: s.tel, HTTP: s.cfg.Daemon.HTTP, Grace: s.cfg.Daemon.Grace(),
+		Servers: []daemon.Server{{Name: "masterdata", Listener: ln, Addr: addr, Handler: s.handler, Checks: s.Checks()}},
+		Close:   s.close}
+	if s.relay != nil {
+		p.Workers = append(p.Workers, daemon.Worker{Name: "outbox relay", Run: s.relay.Run})
+	}
+	return p
+}
+
+// Start prepares the service (Prepare), binds Addr, and runs Program in
+// the background until Shutdown. ctx bounds only the start.
+func (s *Server) Start(ctx context.Context) error {
+	if err := s.Prepare(ctx); err != nil {
+		return err
 	}
 	addr := s.cfg.Addr
 	if addr == "" {
@@ -307,25 +348,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.mu.Lock()
-	s.ln, s.cancel = ln, cancel
-	s.http = &http.Server{Handler: s.withHealth(s.handler), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
+	s.ln, s.cancel, s.served = ln, cancel, make(chan error, 1)
 	s.mu.Unlock()
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.logger.Error("serve", "err", err)
-		}
-	}()
-	if s.relay != nil {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			if err := s.relay.Run(runCtx); err != nil {
-				s.logger.Error("outbox relay stopped", "err", err)
-			}
-		}()
-	}
+	go func() { s.served <- daemon.Serve(runCtx, s.Program(ln)) }()
 	s.logger.Info("masterdata started", "addr", ln.Addr().String(), "relay", s.relay != nil)
 	return nil
 }
@@ -356,8 +381,9 @@ func (s *Server) Addr() string {
 	return s.ln.Addr().String()
 }
 
-// Shutdown stops serving (waiting for requests in flight until ctx ends),
-// stops the relay and closes the database. Calling it again is a no-op.
+// Shutdown stops serving (the requests in flight get the shutdown grace),
+// stops the relay and closes the database, waiting until ctx ends at
+// most. Calling it again is a no-op.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
@@ -365,22 +391,26 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	s.closed = true
-	hs, cancel := s.http, s.cancel
+	cancel, served := s.cancel, s.served
 	s.mu.Unlock()
-	var errs []error
-	if hs != nil {
-		if err := hs.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("shut down http: %w", err))
-		}
+	if cancel == nil {
+		return s.close()
 	}
-	if cancel != nil {
-		cancel()
+	cancel()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("shut down masterdata: %w", ctx.Err())
 	}
-	s.wg.Wait()
+}
+
+// close closes the database.
+func (s *Server) close() error {
 	if err := s.db.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("close database: %w", err))
+		return fmt.Errorf("close database: %w", err)
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // Close is Shutdown with a short grace period.
@@ -449,8 +479,8 @@ func Resync(ctx context.Context, cfg Config, deps Deps, concept string, opts Res
 	return s.Resync(ctx, concept, opts)
 }
 
-// Run runs the service until ctx is cancelled, then shuts it down
-// gracefully (up to 10 seconds for requests in flight).
+// Run runs the service until ctx is cancelled, then drains it (see
+// daemon.Serve): what cmd/masterdatad runs.
 func Run(ctx context.Context, cfg Config, deps Deps) error {
 	s, err := New(ctx, cfg, deps)
 	if err != nil {
@@ -459,29 +489,17 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	if s.tokens != nil {
 		secret, err := s.tokens.EnsureBootstrapAdmin(ctx)
 		if err != nil {
-			return s.closeAfter(fmt.Errorf("bootstrap admin token: %w", err))
+			return errors.Join(fmt.Errorf("bootstrap admin token: %w", err), s.close())
 		}
 		if secret != "" {
 			// Shown once, like Jupyter's start-up token; only its hash is kept.
 			fmt.Fprintf(os.Stderr, "masterdata bootstrap admin token (shown once): %s\n", secret)
 		}
 	}
-	if err := s.Start(ctx); err != nil {
-		return s.closeAfter(err)
+	if err := s.Prepare(ctx); err != nil {
+		return errors.Join(err, s.close())
 	}
-	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return s.Shutdown(sctx)
-}
-
-// closeAfter closes s after err, a failure to start, and returns err with
-// any error from closing joined to it.
-func (s *Server) closeAfter(err error) error {
-	if cerr := s.Close(); cerr != nil {
-		return errors.Join(err, fmt.Errorf("close masterdata: %w", cerr))
-	}
-	return err
+	return daemon.Serve(ctx, s.Program(nil))
 }
 
 // Environment variables read by LoadConfig.
@@ -507,23 +525,38 @@ func (c Config) kafka() kafkaauth.Settings {
 	return kafkaauth.Settings{Brokers: c.Brokers, SASL: c.Kafka}
 }
 
-// LoadConfig reads a Config from the environment through getenv. A value
-// that cannot be parsed is an error naming its variable; everything else is
-// left to Validate.
+// LoadConfig reads a Config from the environment through getenv: the
+// variables above, the Kafka credentials (kafkaauth.LoadConfig) and what
+// every daemon shares (daemon.LoadConfig). A value that cannot be read is
+// an error naming its variable, every one at once; the Config holds the
+// rest. Call Validate for the rules between fields.
 func LoadConfig(getenv func(string) string) (Config, error) {
-	c := Config{Kafka: kafkaauth.LoadConfig(getenv, "SAMNAV_"), Addr: getenv(EnvAddr), Database: getenv(EnvDatabase), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir),
-		RegistryURL: getenv(EnvRegistryURL), EnsureTopics: getenv(EnvEnsureTopics) == "true"}
+	d, err := daemon.LoadConfig(getenv, "masterdata", DefaultAddr)
+	c := Config{Kafka: kafkaauth.LoadConfig(getenv, "SAMNAV_"), Addr: d.Addr, Database: getenv(EnvDatabase), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir),
+		RegistryURL: getenv(EnvRegistryURL), Daemon: d}
 	for _, b := range strings.Split(getenv(EnvBrokers), ",") {
 		if b = strings.TrimSpace(b); b != "" {
 			c.Brokers = append(c.Brokers, b)
 		}
 	}
+	switch v := getenv(EnvEnsureTopics); v {
+	case "", "false":
+	case "true":
+		c.EnsureTopics = true
+	default:
+		err = errors.Join(err, fmt.Errorf("%s: must be true or false, got %q", EnvEnsureTopics, v))
+	}
 	if v := getenv(EnvRelayStallAfter); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return Config{}, fmt.Errorf("%s: must be a duration such as 90s or 2m, got %q", EnvRelayStallAfter, v)
+		d, perr := time.ParseDuration(v)
+		if perr != nil {
+			err = errors.Join(err, fmt.Errorf("%s: must be a duration such as 90s or 2m, got %q", EnvRelayStallAfter, v))
 		}
 		c.RelayStallAfter = d
 	}
-	return c, nil
+	return c, err
 }
+
+// configVars names the variable LoadConfig reads each Config field from,
+// for Validate's messages.
+var configVars = map[string]string{"Addr": EnvAddr, "Driver": EnvDriver, "DSN": EnvDSN, "DataDir": EnvDataDir, "DSN or DataDir": EnvDSN + " or " + EnvDataDir,
+	"Brokers": EnvBrokers, "Kafka": "SAMNAV_KAFKA_SASL_*", "RelayStallAfter": EnvRelayStallAfter}

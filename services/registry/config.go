@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/sqldb"
 	"github.com/samnav/samnav/services/registry/internal/schemas"
 )
@@ -41,6 +42,9 @@ type Config struct {
 	// Authorizer authorizes writes. Required; use AllowAllWrites{} to
 	// leave writes open on purpose.
 	Authorizer Authorizer
+	// Daemon holds what every daemon shares: logging, OTLP, the shutdown
+	// grace and the HTTP server's limits (its Addr is Addr's variable).
+	Daemon daemon.Config
 }
 
 // databaseURL is the database c names (sqldb.Resolve).
@@ -98,7 +102,7 @@ func (c Config) Validate() error {
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("invalid registry config: %w", errors.Join(errs...))
+		return fmt.Errorf("invalid registry config: %w", daemon.NameVariables(errs, configVars))
 	}
 	return nil
 }
@@ -122,11 +126,15 @@ const (
 )
 
 // LoadConfig reads a Config from the environment through getenv
-// (os.Getenv in main). Driver defaults to sqlite. It does not validate:
-// call Validate, which reports every problem at once.
+// (os.Getenv in main): the variables above and what every daemon shares
+// (daemon.LoadConfig). Driver defaults to sqlite. A value that cannot be
+// read is an error naming its variable; call Validate for the rest, which
+// reports every problem at once.
 func LoadConfig(getenv func(string) string) (Config, error) {
+	d, err := daemon.LoadConfig(getenv, "registry", DefaultAddr)
 	cfg := Config{
-		Addr:                 getenv(EnvAddr),
+		Daemon:               d,
+		Addr:                 d.Addr,
 		Database:             getenv(EnvDatabase),
 		Driver:               getenv(EnvDriver),
 		DSN:                  getenv(EnvDSN),
@@ -139,20 +147,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	tokens, basic := splitList(getenv(EnvTokens)), splitList(getenv(EnvBasicAuth))
 	for i, b := range basic {
 		if !strings.Contains(b, ":") {
-			return Config{}, fmt.Errorf("%s: entry %d is not user:password", EnvBasicAuth, i)
+			err = errors.Join(err, fmt.Errorf("%s: entry %d is not user:password", EnvBasicAuth, i))
 		}
 	}
 	switch open := strings.ToLower(getenv(EnvOpenWrites)); {
 	case open == "true" && (len(tokens) > 0 || len(basic) > 0):
-		return Config{}, fmt.Errorf("%s=true conflicts with %s/%s: choose open writes or credentials", EnvOpenWrites, EnvTokens, EnvBasicAuth)
+		err = errors.Join(err, fmt.Errorf("%s=true conflicts with %s/%s: choose open writes or credentials", EnvOpenWrites, EnvTokens, EnvBasicAuth))
 	case open == "true":
 		cfg.Authorizer = AllowAllWrites{}
 	case open != "" && open != "false":
-		return Config{}, fmt.Errorf("%s: %q is not true or false", EnvOpenWrites, open)
+		err = errors.Join(err, fmt.Errorf("%s: %q is not true or false", EnvOpenWrites, open))
 	case len(tokens) > 0 || len(basic) > 0:
 		cfg.Authorizer = NewCredentials(tokens, basic)
 	}
-	return cfg, nil
+	return cfg, err
 }
 
 func splitList(s string) []string {
@@ -164,3 +172,8 @@ func splitList(s string) []string {
 	}
 	return out
 }
+
+// configVars names the variable LoadConfig reads each Config field from,
+// for Validate's messages.
+var configVars = map[string]string{"Driver": EnvDriver, "DSN": EnvDSN, "DSN or DataDir": EnvDSN + " or " + EnvDataDir, "DefaultCompatibility": EnvDefaultCompatibility,
+	"Authorizer": EnvTokens + ", " + EnvBasicAuth + " or " + EnvOpenWrites}

@@ -32,8 +32,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
+	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/registry/internal/schemas"
 	"github.com/samnav/samnav/services/registry/internal/store"
 	"github.com/samnav/samnav/services/registry/internal/store/sqlstore"
@@ -44,28 +46,37 @@ import (
 type Deps struct {
 	// Logger receives the registry's logs; nil discards them.
 	Logger *slog.Logger
+	// Telemetry, when set, receives the HTTP metrics and serves /metrics.
+	Telemetry *telemetry.Telemetry
 }
 
-// Run runs the registry until ctx is cancelled, then shuts it down
-// gracefully (up to 10 seconds for requests in flight).
+// Run runs the registry until ctx is cancelled, then drains it (see
+// daemon.Serve): what cmd/registryd runs.
 func Run(ctx context.Context, cfg Config, deps Deps) error {
 	s, err := New(cfg, deps)
 	if err != nil {
 		return err
 	}
-	if err := s.Start(ctx); err != nil {
-		_ = s.Close()
-		return err
-	}
-	select {
-	case <-ctx.Done():
-	case err := <-s.done:
-		_ = s.Close()
-		return fmt.Errorf("serve registry: %w", err)
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	return s.Shutdown(shutdownCtx)
+	return daemon.Serve(ctx, s.Program(nil))
+}
+
+// Program is the registry as daemon.Serve runs it: the REST API (with
+// /livez, /healthz, /metrics) on ln, or on Addr when ln is nil, and the
+// store closed last.
+func (s *Server) Program(ln net.Listener) daemon.Program {
+	return daemon.Program{Logger: s.log, Telemetry: s.tel, HTTP: s.cfg.Daemon.HTTP, Grace: s.cfg.Daemon.Grace(),
+		Servers: []daemon.Server{{Name: "registry", Listener: ln, Addr: s.cfg.Addr, Handler: s.api, Checks: s.Checks()}},
+		Close:   s.store.Close}
+}
+
+// Checks are what /healthz checks: the store answers a read.
+func (s *Server) Checks() []daemon.Check {
+	return []daemon.Check{{Name: "database", Run: func(ctx context.Context) (any, []string) {
+		if _, err := s.store.SchemaByID(ctx, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, []string{"database: " + err.Error()}
+		}
+		return nil, nil
+	}}}
 }
 
 // Server is a registry whose lifecycle the caller controls: New opens the
@@ -78,11 +89,13 @@ type Server struct {
 	// dialect is the database's, for the start-up log line.
 	dialect sqldb.Dialect
 	svc     schemas.Service
-	http    *http.Server
+	api     http.Handler
+	tel     *telemetry.Telemetry
 
 	mu       sync.Mutex
 	listener net.Listener
-	done     chan error
+	cancel   context.CancelFunc
+	served   chan error
 	closed   bool
 }
 
@@ -123,20 +136,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		}
 		log.Debug("seeded schema", "subject", seed.Subject, "id", id)
 	}
-	s := &Server{cfg: cfg, log: log, store: st, dialect: d, svc: svc, done: make(chan error, 1)}
-	s.http = &http.Server{
-		Handler:           rest.NewHandler(svc, cfg.Authorizer, log),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	return s, nil
+	return &Server{cfg: cfg, log: log, store: st, dialect: d, svc: svc, api: rest.NewHandler(svc, cfg.Authorizer, log), tel: deps.Telemetry}, nil
 }
 
 // Handler returns the registry's HTTP handler, for mounting elsewhere.
-func (s *Server) Handler() http.Handler { return s.http.Handler }
+func (s *Server) Handler() http.Handler { return s.api }
 
-// Start binds cfg.Addr and serves in the background until Shutdown or
-// Close. ctx bounds only the binding.
+// Start binds cfg.Addr and runs Program in the background until Shutdown
+// or Close. ctx bounds only the binding.
 func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -151,13 +158,10 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
-	s.listener = l
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.listener, s.cancel, s.served = l, cancel, make(chan error, 1)
 	s.log.Info("registry listening", "addr", l.Addr().String(), "database", s.dialect.String())
-	go func() {
-		if err := s.http.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.done <- err
-		}
-	}()
+	go func() { s.served <- daemon.Serve(runCtx, s.Program(l)) }()
 	return nil
 }
 
@@ -172,8 +176,9 @@ func (s *Server) Addr() string {
 	return s.listener.Addr().String()
 }
 
-// Shutdown stops accepting requests, waits for those in flight until ctx
-// ends, and closes the store. Calling it again is a no-op.
+// Shutdown stops accepting requests, waits for those in flight (up to
+// the shutdown grace, and until ctx ends at most), and closes the store.
+// Calling it again is a no-op.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
@@ -181,28 +186,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	s.closed = true
-	started := s.listener != nil
+	cancel, served := s.cancel, s.served
 	s.mu.Unlock()
-	var errs []error
-	if started {
-		if err := s.http.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("shut down http server: %w", err))
-		}
+	if cancel == nil {
+		return s.store.Close()
 	}
-	if err := s.store.Close(); err != nil {
-		errs = append(errs, err)
+	cancel()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("shut down registry: %w", ctx.Err())
 	}
-	return errors.Join(errs...)
 }
 
-// Close is Shutdown without waiting for requests in flight.
+// Close is Shutdown with a short grace period.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	err := s.Shutdown(ctx)
-	if errors.Is(err, context.Canceled) {
-		_ = s.http.Close()
-		return nil
-	}
-	return err
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.Shutdown(ctx)
 }

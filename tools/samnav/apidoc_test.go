@@ -41,7 +41,7 @@ func TestDevServesOneOpenAPIDocumentForEveryAPIRoute(t *testing.T) {
 		t.Fatal(err)
 	}
 	var api []httproute.Route
-	for _, r := range httproute.RoutesOf(h.http.Handler) {
+	for _, r := range httproute.RoutesOf(h.routes()) {
 		if strings.HasPrefix(r.Path, "/api/") {
 			api = append(api, r)
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,13 +16,12 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/auth/authsql"
 	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/pkg/kafkaauth"
@@ -65,6 +63,9 @@ type devConfig struct {
 	// samnav-hub, each example system as a user of its own that may read
 	// only its view topics. On by default through the --kafka-sasl flag.
 	KafkaSASL bool
+	// Daemon is what every daemon shares, from the environment (its Addr
+	// and LogLevel from the flags); the zero value takes the defaults.
+	Daemon daemon.Config
 }
 
 func (c devConfig) validate() error {
@@ -122,18 +123,22 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	tel, err := telemetry.Setup(ctx, telemetry.Config{
-		ServiceName: "samnav-dev", LogLevel: cfg.LogLevel, LogOutput: stderr,
-		OTLPEndpoint: os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
-	})
+	// What every daemon shares (log format, OTLP, shutdown grace, HTTP
+	// limits) comes from the environment; the flags name the addresses
+	// and the log level.
+	d, err := daemon.LoadConfig(os.Getenv, "dev", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = tel.Shutdown(sctx)
-	}()
+	d.Addr, d.LogLevel = cfg.HTTPAddr, cfg.LogLevel
+	cfg.Daemon = d
+	return daemon.Run(ctx, d, stderr, func(ctx context.Context, tel *telemetry.Telemetry) error {
+		return serveDev(ctx, cfg, tel, stdout)
+	})
+}
+
+// serveDev starts the hub, seeds it, and serves until ctx ends.
+func serveDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry, stdout io.Writer) error {
 	h, err := startDev(ctx, cfg, tel)
 	if err != nil {
 		return err
@@ -168,9 +173,11 @@ type devHub struct {
 	broker   *embeddedkafka.Broker
 	registry *registry.Server
 	master   *masterdata.Server
-	http     *http.Server
 	httpLn   net.Listener
-	group    *errgroup.Group
+	// served is closed when the console's server has drained; serveErr
+	// is then why it stopped.
+	served   chan struct{}
+	serveErr error
 	// ctx lives as long as the hub; stop cancels it.
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -255,7 +262,7 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 		DataDir:    filepath.Join(cfg.DataDir, "registry"),
 		Seed:       seeds,
 		Authorizer: adminAuthorizer{tokens},
-	}, registry.Deps{Logger: h.logger})
+	}, registry.Deps{Logger: h.logger, Telemetry: tel})
 	if err != nil {
 		return nil, fmt.Errorf("open schema registry: %w", err)
 	}
@@ -277,8 +284,7 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 		// master data only looks their ids up, as in production.
 		LookupOnly: true,
 	}, masterdata.Deps{
-		Logger: h.logger, Authenticator: tokens,
-		TracerProvider: tel.TracerProvider, MeterProvider: tel.MeterProvider,
+		Logger: h.logger, Authenticator: tokens, Telemetry: tel,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open master data: %w", err)
@@ -306,7 +312,7 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 		Kafka:       hubKafka,
 		// The example subscribers' webhook receivers run on loopback.
 		WebhookAllowPrivate: true,
-	}, delivery.Deps{Logger: h.logger, Authenticator: tokens, Registry: deliveryRegistry})
+	}, delivery.Deps{Logger: h.logger, Authenticator: tokens, Registry: deliveryRegistry, Telemetry: tel})
 	if err != nil {
 		return nil, fmt.Errorf("open delivery: %w", err)
 	}
@@ -338,26 +344,24 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 	if h.apiDoc, err = apiDocument(m); err != nil {
 		return nil, err
 	}
-	h.http = &http.Server{Handler: h.routes(), ReadHeaderTimeout: 10 * time.Second}
 	h.components = append(h.components,
 		component{"console", base, "web console (sign in with an API token); /dev status page, /healthz, /metrics"},
 		component{"masterdata", base + "/api/v1/", "master data REST API (create, read, list, history, publish); token required; OpenAPI of every API at /api/v1/openapi.json"},
 		component{"delivery", base + "/api/v1/subscriptions", "subscriptions and approvals, webhooks, pull feeds (/api/v1/feeds/)"},
 	)
 
-	var gctx context.Context
-	h.group, gctx = errgroup.WithContext(ctx)
-	h.group.Go(func() error {
-		if err := h.http.Serve(h.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("console server: %w", err)
-		}
-		return nil
-	})
-	h.group.Go(func() error {
-		<-gctx.Done()
+	// The console's address serves every API under the one lifecycle:
+	// its /healthz checks master data (database, Kafka, relay) and
+	// delivery (databases, Kafka, pipeline).
+	checks := append(h.master.Checks(), h.delivery.Checks()...)
+	prog := daemon.Program{Logger: h.logger, Telemetry: tel, HTTP: cfg.Daemon.HTTP, Grace: cfg.Daemon.Grace(),
+		Servers: []daemon.Server{{Name: "console", Listener: h.httpLn, Handler: h.routes(), Checks: checks}}}
+	h.served = make(chan struct{})
+	go func() {
+		h.serveErr = daemon.Serve(ctx, prog)
+		close(h.served)
 		h.stop()
-		return nil
-	})
+	}()
 	return h, nil
 }
 
@@ -455,24 +459,6 @@ func (a adminAuthorizer) AuthorizeWrite(r *http.Request) error {
 
 func (h *devHub) routes() http.Handler {
 	mux := httproute.New()
-	// Healthy means master data's relay is getting changes onto Kafka: a
-	// relay blocked (by a missing topic, say) for longer than
-	// RelayStallAfter answers 503 with what blocks it.
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		hs := h.master.Health(r.Context())
-		w.Header().Set("Content-Type", "application/json")
-		if hs.Status != "ok" {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-		if err := json.NewEncoder(w).Encode(hs); err != nil {
-			h.logger.Warn("write health", "err", err)
-		}
-	})
-	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = io.WriteString(w, "ok\n")
-	})
-	mux.Handle("GET /metrics", h.tel.MetricsHandler())
 	mux.Handle("GET "+openapi.Path, openapi.Handler(h.apiDoc))
 	mux.Handle("/api/", h.master.Handler())
 	for _, p := range []string{"/api/v1/subscriptions", "/api/v1/subscriptions/", "/api/v1/feeds/", "/api/v1/deliveries/"} {
@@ -535,9 +521,9 @@ func (h *devHub) reportFlow(ctx context.Context, out io.Writer, every time.Durat
 // wait blocks until the hub stops (context cancelled or a component
 // failed) and everything has shut down.
 func (h *devHub) wait() error {
-	err := h.group.Wait()
+	<-h.served
 	h.stop()
-	return err
+	return h.serveErr
 }
 
 // stop shuts every component down, once, however many goroutines call it
@@ -552,10 +538,8 @@ func (h *devHub) shutdown() {
 	h.cancel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if h.http != nil {
-		if err := h.http.Shutdown(ctx); err != nil {
-			h.logger.Warn("console shutdown", "err", err)
-		}
+	if h.served != nil {
+		<-h.served // the console's server has drained (daemon.Serve)
 	} else if h.httpLn != nil {
 		_ = h.httpLn.Close()
 	}

@@ -178,19 +178,27 @@ func (h *devHub) exampleToken(ctx context.Context, dir, subject string, g auth.G
 // ensureSubscription finds the system's subscription of its concept, or asks
 // for it as the system and approves it as the information owner would.
 func ensureSubscription(ctx context.Context, api *apiClient, admin, token string, s exampleSystem) (string, error) {
-	var list struct {
-		Subscriptions []struct {
-			ID, Concept, Status string
-		} `json:"subscriptions"`
-	}
+	// The list pages; look through every page.
 	q := url.Values{"system": {s.ID}, "concept": {s.Concept}}
-	if err := api.do(ctx, http.MethodGet, "/api/v1/subscriptions?"+q.Encode(), token, nil, &list); err != nil {
-		return "", err
-	}
-	for _, sub := range list.Subscriptions {
-		if sub.Status == "approved" {
-			return sub.ID, nil
+	for {
+		var list struct {
+			Subscriptions []struct {
+				ID, Concept, Status string
+			} `json:"subscriptions"`
+			Next string `json:"next"`
 		}
+		if err := api.do(ctx, http.MethodGet, "/api/v1/subscriptions?"+q.Encode(), token, nil, &list); err != nil {
+			return "", err
+		}
+		for _, sub := range list.Subscriptions {
+			if sub.Status == "approved" {
+				return sub.ID, nil
+			}
+		}
+		if list.Next == "" {
+			break
+		}
+		q.Set("cursor", list.Next)
 	}
 	var created struct{ ID string }
 	err := api.do(ctx, http.MethodPost, "/api/v1/subscriptions", token, map[string]any{

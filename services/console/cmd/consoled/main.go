@@ -1,32 +1,41 @@
-// Command consoled serves Samnav's web console alone, configured from the
-// environment (see console.LoadConfig). `samnav dev` serves it together
-// with the rest of the hub.
+// Command consoled serves Samnav's web console alone; it calls the other services' APIs, configured only by environment variables (see
+// console.LoadConfig and docs/configuration.md). It serves /livez, /healthz
+// and /metrics beside its API, and on SIGTERM or SIGINT stops accepting,
+// finishes the requests in flight within SAMNAV_SHUTDOWN_GRACE, stops its
+// workers, closes its stores and exits 0.
 package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/samnav/samnav/pkg/daemon"
+	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/console"
 )
 
 func main() {
-	if err := run(); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Getenv, os.Stderr)
+	stop()
+	if err != nil {
 		slog.Error("consoled", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	cfg, err := console.LoadConfig(os.Getenv)
-	if err != nil {
-		return err
+func run(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := console.LoadConfig(getenv)
+	if err = errors.Join(err, cfg.Validate()); err != nil {
+		return fmt.Errorf("configuration: %w", err)
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	return console.Run(ctx, cfg)
+	return daemon.Run(ctx, cfg.Daemon, stderr, func(ctx context.Context, tel *telemetry.Telemetry) error {
+		return console.Run(ctx, cfg, console.Deps{Logger: tel.Logger, Telemetry: tel})
+	})
 }

@@ -74,18 +74,36 @@ const (
 	DecisionRevoke  = "revoke"
 )
 
-// ListSubscriptions lists the subscriptions the caller may read; filter
-// holds system, concept, status.
+// ListSubscriptions lists every subscription the caller may read; filter
+// holds system, concept, status. It follows the list's pages (limit,
+// cursor, next) to the last.
 func (c *Client) ListSubscriptions(ctx context.Context, token string, filter url.Values) ([]SubscriptionRecord, error) {
-	u := join(c.DeliveryURL, "api", "v1", "subscriptions")
-	if len(filter) > 0 {
-		u += "?" + filter.Encode()
+	var all []SubscriptionRecord
+	q := url.Values{}
+	for k, v := range filter {
+		q[k] = v
 	}
-	var out struct {
-		Subscriptions []SubscriptionRecord `json:"subscriptions"`
+	q.Set("limit", strconv.Itoa(subscriptionPage))
+	for {
+		var out struct {
+			Subscriptions []SubscriptionRecord `json:"subscriptions"`
+			Next          string               `json:"next"`
+		}
+		u := join(c.DeliveryURL, "api", "v1", "subscriptions") + "?" + q.Encode()
+		if err := c.delivery(ctx, token, http.MethodGet, u, nil, &out); err != nil {
+			return nil, err
+		}
+		all = append(all, out.Subscriptions...)
+		if out.Next == "" {
+			return all, nil
+		}
+		q.Set("cursor", out.Next)
 	}
-	return out.Subscriptions, c.delivery(ctx, token, http.MethodGet, u, nil, &out)
 }
+
+// subscriptionPage is how many subscriptions ListSubscriptions asks for
+// at once: the API's largest page.
+const subscriptionPage = 1000
 
 // GetSubscription returns one subscription.
 func (c *Client) GetSubscription(ctx context.Context, token, id string) (*SubscriptionRecord, error) {

@@ -51,3 +51,37 @@ func TestDeliveryErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestListSubscriptionsFollowsPages: the subscriptions list pages (limit,
+// cursor, next); ListSubscriptions returns every page's subscriptions,
+// keeping the filter on each request.
+func TestListSubscriptionsFollowsPages(t *testing.T) {
+	pages := map[string]string{
+		"":   `{"subscriptions":[{"id":"s1"},{"id":"s2"}],"next":"c2"}`,
+		"c2": `{"subscriptions":[{"id":"s3"}],"next":"c3"}`,
+		"c3": `{"subscriptions":[]}`,
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		body, ok := pages[q.Get("cursor")]
+		if !ok || q.Get("system") != "bibliotek" || q.Get("limit") == "" {
+			http.Error(w, `{"error":{"code":"invalid","message":"bad query"}}`, http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(body))
+	}))
+	defer srv.Close()
+	c := &Client{DeliveryURL: srv.URL}
+	subs, err := c.ListSubscriptions(context.Background(), "t", map[string][]string{"system": {"bibliotek"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, s := range subs {
+		ids = append(ids, s.ID)
+	}
+	if !reflect.DeepEqual(ids, []string{"s1", "s2", "s3"}) {
+		t.Errorf("ListSubscriptions = %v, want s1 s2 s3", ids)
+	}
+}

@@ -55,6 +55,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
@@ -107,6 +109,9 @@ type Config struct {
 	Retention time.Duration
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// MeterProvider receives the feed's metrics (readers, entries
+	// served); nil means none.
+	MeterProvider metric.MeterProvider
 }
 
 // Validate reports every problem with c at once.
@@ -141,6 +146,8 @@ type Feed struct {
 	// wake holds, per subscription, a channel closed (and replaced) by the
 	// next stored event: the long-poll waiters' signal.
 	wake map[string]chan struct{}
+
+	metrics *metrics
 }
 
 var _ channel.Channel = (*Feed)(nil)
@@ -166,8 +173,12 @@ func New(cfg Config) (*Feed, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	m, err := newMetrics(cfg.MeterProvider)
+	if err != nil {
+		return nil, fmt.Errorf("new feed: metrics: %w", err)
+	}
 	return &Feed{cfg: cfg, codec: cursorCodec{key: append([]byte(nil), cfg.CursorKey...)},
-		logger: logger.With("component", "feed"), wake: map[string]chan struct{}{}}, nil
+		logger: logger.With("component", "feed"), wake: map[string]chan struct{}{}, metrics: m}, nil
 }
 
 // Deliver implements channel.Channel: it returns nil once ev is stored in

@@ -562,3 +562,20 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestLongPollOutlastsWriteTimeout: a long poll extends its own write
+// deadline, so it answers after its wait even on a server whose
+// WriteTimeout is shorter (every daemon has one).
+func TestLongPollOutlastsWriteTimeout(t *testing.T) {
+	f := newFixture(t, nil)
+	head := f.snapshot("sub-school", nil).ChangesCursor
+	short := httptest.NewUnstartedServer(f.srv.Config.Handler)
+	short.Config.WriteTimeout = 200 * time.Millisecond
+	short.Start()
+	t.Cleanup(short.Close)
+	f.srv = short
+	p := f.changes("sub-school", url.Values{"cursor": {head}, "wait": {"1s"}})
+	if len(p.Items) != 0 || p.NextCursor != head {
+		t.Fatalf("after a quiet wait: %q, cursor %q (want %q)", subjects(p.Items), p.NextCursor, head)
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
@@ -73,15 +74,33 @@ func (f *Feed) Handler(prefix string) http.Handler {
 // "subscription" (a mux pattern naming {subscription}).
 func (f *Feed) ServeSnapshot(w http.ResponseWriter, r *http.Request) {
 	page, err := f.snapshot(r)
+	if err == nil {
+		f.metrics.entries.Add(r.Context(), int64(len(page.Items)), f.metrics.snapshot)
+	}
 	f.respond(w, r, page, err)
 }
 
 // ServeChanges serves the changes after a cursor, long-polling with wait.
 // It needs the path value "subscription".
+//
+// A long poll may outlast the server's WriteTimeout: it extends its own
+// write deadline to the longest wait allowed plus writeMargin. It answers
+// at once with what it has when the server begins to drain
+// (daemon.Draining), so a shutdown is not held up by waiting readers.
 func (f *Feed) ServeChanges(w http.ResponseWriter, r *http.Request) {
+	// Not every ResponseWriter supports deadlines (a test recorder); the
+	// server's own WriteTimeout then applies.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(f.cfg.MaxWait + writeMargin))
 	page, err := f.changes(r)
+	if err == nil {
+		f.metrics.entries.Add(r.Context(), int64(len(page.Items)), f.metrics.changes)
+	}
 	f.respond(w, r, page, err)
 }
+
+// writeMargin is the time a long poll's answer may take to read and write
+// after its wait.
+const writeMargin = 30 * time.Second
 
 func (f *Feed) snapshot(r *http.Request) (*SnapshotPage, error) {
 	sub, err := f.authorize(r)
@@ -153,7 +172,9 @@ func (f *Feed) changes(r *http.Request) (*ChangesPage, error) {
 		t := time.NewTimer(wait)
 		defer t.Stop()
 		deadline = t.C
+		defer f.metrics.waiting(ctx)()
 	}
+	draining := daemon.Draining(ctx)
 	for {
 		woken := f.waiter(sub.ID)
 		entries, err := f.cfg.Store.Changes(ctx, sub.ID, cur.Pos, limit+1)
@@ -183,6 +204,8 @@ func (f *Feed) changes(r *http.Request) (*ChangesPage, error) {
 		case <-poll.C:
 		case <-deadline:
 			deadline = nil // read once more, then answer
+		case <-draining:
+			deadline, draining = nil, nil // the server is stopping: read once more, then answer
 		case <-ctx.Done():
 			poll.Stop()
 			return nil, apierr.Unavailable("request ended while waiting").Wrap(ctx.Err())

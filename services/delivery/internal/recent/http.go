@@ -9,6 +9,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/daemon"
 )
 
 // Limits of GET /api/v1/deliveries/recent.
@@ -83,6 +84,14 @@ func Handler(r *Ring) http.Handler {
 		if len(ds) == 0 && wait > 0 {
 			ctx, cancel := context.WithTimeout(req.Context(), wait)
 			defer cancel()
+			// A draining server answers waiting readers at once.
+			go func() {
+				select {
+				case <-daemon.Draining(ctx):
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
 			for len(ds) == 0 && ctx.Err() == nil {
 				r.Wait(ctx, next)
 				ds, next = r.After(next, limit, keep)

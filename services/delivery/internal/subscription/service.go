@@ -28,7 +28,10 @@ import (
 type Service interface {
 	Request(ctx context.Context, r Request) (Subscription, error)
 	Get(ctx context.Context, id string) (Subscription, error)
-	List(ctx context.Context, f Filter) ([]Subscription, error)
+	// List returns a page of the subscriptions matching f that the
+	// caller may read, in the order of their ids: f.Limit of them
+	// (DefaultPageSize when 0, at most MaxPageSize) after f.After.
+	List(ctx context.Context, f Filter) (Page, error)
 	History(ctx context.Context, id string) ([]Change, error)
 	// Approve approves a requested subscription, or changes an approved
 	// one, with d.Fields (a subset of the requested fields; empty means
@@ -236,22 +239,46 @@ func (s *service) Get(ctx context.Context, id string) (Subscription, error) {
 	return sub, nil
 }
 
-func (s *service) List(ctx context.Context, f Filter) ([]Subscription, error) {
+func (s *service) List(ctx context.Context, f Filter) (Page, error) {
 	p, err := caller(ctx)
 	if err != nil {
-		return nil, err
+		return Page{}, err
 	}
-	subs, err := s.store.List(ctx, f)
-	if err != nil {
-		return nil, s.storeErr(err, "")
+	if f.Limit == 0 {
+		f.Limit = DefaultPageSize
 	}
-	out := subs[:0]
-	for _, sub := range subs {
-		if readable(p, sub) {
-			out = append(out, sub)
+	if f.Limit < 1 || f.Limit > MaxPageSize {
+		return Page{}, apierr.InvalidField("limit", "range", fmt.Sprintf("must be between 1 and %d", MaxPageSize))
+	}
+	// The store pages by id; what the caller may not read is left out,
+	// so read on until the page is full or the store has no more.
+	limit := f.Limit
+	page := Page{Subscriptions: []Subscription{}}
+	for {
+		f.Limit = limit + 1
+		subs, err := s.store.List(ctx, f)
+		if err != nil {
+			return Page{}, s.storeErr(err, "")
+		}
+		for i, sub := range subs {
+			if i == limit {
+				break
+			}
+			f.After = sub.ID
+			if !readable(p, sub) {
+				continue
+			}
+			if len(page.Subscriptions) == limit {
+				// A readable one beyond the page: there is a next page.
+				page.Next = page.Subscriptions[limit-1].ID
+				return page, nil
+			}
+			page.Subscriptions = append(page.Subscriptions, sub)
+		}
+		if len(subs) <= limit {
+			return page, nil
 		}
 	}
-	return out, nil
 }
 
 func (s *service) History(ctx context.Context, id string) ([]Change, error) {

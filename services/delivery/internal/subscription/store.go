@@ -34,7 +34,26 @@ type Filter struct {
 	System  string
 	Concept string
 	Status  Status
+	// After selects only subscriptions whose id sorts after it: the
+	// position of the next page.
+	After string
+	// Limit is the page size: at most Limit subscriptions, 0 meaning all
+	// for a Store and DefaultPageSize for Service.List.
+	Limit int
 }
+
+// Page is one page of Service.List.
+type Page struct {
+	Subscriptions []Subscription `json:"subscriptions"`
+	// Next is the Filter.After of the next page; "" on the last page.
+	Next string `json:"next,omitempty"`
+}
+
+// Page sizes of Service.List.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+)
 
 // Store keeps subscriptions and their history. Implementations are safe
 // for concurrent use.
@@ -44,7 +63,8 @@ type Store interface {
 	Create(ctx context.Context, s Subscription, ch Change) error
 	// Get returns the subscription, or an error wrapping ErrNotFound.
 	Get(ctx context.Context, id string) (Subscription, error)
-	// List returns the subscriptions matching f, oldest first.
+	// List returns the subscriptions matching f in the order of their
+	// ids, after f.After and at most f.Limit of them when set.
 	List(ctx context.Context, f Filter) ([]Subscription, error)
 	// Update runs fn on the current subscription inside a transaction.
 	// fn returns the changed subscription and the history entry to

@@ -35,6 +35,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
@@ -100,6 +102,9 @@ type Config struct {
 	Logger          *slog.Logger
 	// Now is the clock (time.Now).
 	Now func() time.Time
+	// MeterProvider receives the attempt metrics (see metrics); nil means
+	// none.
+	MeterProvider metric.MeterProvider
 }
 
 func (c *Config) defaults() error {
@@ -141,9 +146,10 @@ func (c *Config) defaults() error {
 // pipeline delivers to, and (Run) the dispatcher. Its methods are safe for
 // concurrent use.
 type Service struct {
-	cfg    Config
-	client *http.Client
-	wake   chan struct{}
+	cfg     Config
+	client  *http.Client
+	wake    chan struct{}
+	metrics *metrics
 }
 
 var _ channel.Channel = (*Service)(nil)
@@ -170,7 +176,11 @@ func New(cfg Config) (*Service, error) {
 		// 3xx is a failure (Standard Webhooks): the owner updates the URL.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	return &Service{cfg: cfg, client: client, wake: make(chan struct{}, 1)}, nil
+	m, err := newMetrics(cfg.MeterProvider)
+	if err != nil {
+		return nil, fmt.Errorf("new webhook service: metrics: %w", err)
+	}
+	return &Service{cfg: cfg, client: client, wake: make(chan struct{}, 1), metrics: m}, nil
 }
 
 // HTTPClient returns the client the dispatcher sends with: the address
@@ -690,6 +700,7 @@ func (s *Service) attempt(ctx context.Context, ep Endpoint, m Message) Result {
 		}
 		r.Outcome = OutcomeGiveUp
 	}
+	s.metrics.record(ctx, r.Outcome, a.Latency)
 	return r
 }
 

@@ -1,31 +1,41 @@
-// Command masterdatad runs the master data service alone, configured from
-// the environment (see masterdata.LoadConfig).
+// Command masterdatad runs Samnav's master data service alone (records, history, the outbox relay), configured only by environment variables (see
+// masterdata.LoadConfig and docs/configuration.md). It serves /livez, /healthz
+// and /metrics beside its API, and on SIGTERM or SIGINT stops accepting,
+// finishes the requests in flight within SAMNAV_SHUTDOWN_GRACE, stops its
+// workers, closes its stores and exits 0.
 package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/samnav/samnav/pkg/daemon"
+	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/masterdata"
 )
 
 func main() {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(logger); err != nil {
-		logger.Error("masterdatad", "err", err)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Getenv, os.Stderr)
+	stop()
+	if err != nil {
+		slog.Error("masterdatad", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(logger *slog.Logger) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	cfg, err := masterdata.LoadConfig(os.Getenv)
-	if err != nil {
-		return err
+func run(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := masterdata.LoadConfig(getenv)
+	if err = errors.Join(err, cfg.Validate()); err != nil {
+		return fmt.Errorf("configuration: %w", err)
 	}
-	return masterdata.Run(ctx, cfg, masterdata.Deps{Logger: logger})
+	return daemon.Run(ctx, cfg.Daemon, stderr, func(ctx context.Context, tel *telemetry.Telemetry) error {
+		return masterdata.Run(ctx, cfg, masterdata.Deps{Logger: tel.Logger, Telemetry: tel})
+	})
 }

@@ -1,39 +1,47 @@
-// Command registryd runs Samnav's schema registry alone, configured from
-// the environment (see registry.LoadConfig): SAMNAV_REGISTRY_ADDR,
+// Command registryd runs Samnav's schema registry (Confluent REST API)
+// alone, configured only by environment variables (see
+// registry.LoadConfig and docs/configuration.md): SAMNAV_REGISTRY_ADDR,
 // SAMNAV_REGISTRY_DATABASE (a database URL, see pkg/sqldb; or its older
-// form SAMNAV_REGISTRY_DRIVER (sqlite|postgres) with SAMNAV_REGISTRY_DSN),
+// form SAMNAV_REGISTRY_DRIVER with SAMNAV_REGISTRY_DSN),
 // SAMNAV_REGISTRY_DATA_DIR, SAMNAV_REGISTRY_DEFAULT_COMPATIBILITY,
 // SAMNAV_REGISTRY_TOKENS, SAMNAV_REGISTRY_BASIC_AUTH,
-// SAMNAV_REGISTRY_OPEN_WRITES.
+// SAMNAV_REGISTRY_OPEN_WRITES. It serves /livez, /healthz and /metrics
+// beside its API, and on SIGTERM or SIGINT stops accepting, finishes the
+// requests in flight within SAMNAV_SHUTDOWN_GRACE, closes its store and
+// exits 0.
 package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/samnav/samnav/pkg/daemon"
+	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/registry"
 )
 
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(log); err != nil {
-		log.Error("registryd failed", "err", err)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Getenv, os.Stderr)
+	stop()
+	if err != nil {
+		slog.Error("registryd", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	cfg, err := registry.LoadConfig(os.Getenv)
-	if err != nil {
-		return err
+func run(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := registry.LoadConfig(getenv)
+	if err = errors.Join(err, cfg.Validate()); err != nil {
+		return fmt.Errorf("configuration: %w", err)
 	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	return registry.Run(ctx, cfg, registry.Deps{Logger: log})
+	return daemon.Run(ctx, cfg.Daemon, stderr, func(ctx context.Context, tel *telemetry.Telemetry) error {
+		return registry.Run(ctx, cfg, registry.Deps{Logger: tel.Logger, Telemetry: tel})
+	})
 }

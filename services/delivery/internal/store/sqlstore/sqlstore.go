@@ -136,7 +136,16 @@ func (s *Store) List(ctx context.Context, f subscription.Filter) ([]subscription
 		query += ` AND status = ?`
 		args = append(args, string(f.Status))
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(query+` ORDER BY id`), args...)
+	if f.After != "" {
+		query += ` AND id > ?`
+		args = append(args, f.After)
+	}
+	query += ` ORDER BY id`
+	if f.Limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list subscriptions: %w", err)
 	}

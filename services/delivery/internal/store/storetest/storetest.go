@@ -152,6 +152,11 @@ func testList(t *testing.T, s subscription.Store) {
 		{subscription.Filter{Concept: "person"}, []string{"s1", "s3"}},
 		{subscription.Filter{System: "school", Concept: "person"}, []string{"s1"}},
 		{subscription.Filter{Status: subscription.StatusApproved}, nil},
+		{subscription.Filter{Limit: 2}, []string{"s1", "s2"}},
+		{subscription.Filter{After: "s1"}, []string{"s2", "s3"}},
+		{subscription.Filter{After: "s1", Limit: 1}, []string{"s2"}},
+		{subscription.Filter{Concept: "person", After: "s1"}, []string{"s3"}},
+		{subscription.Filter{After: "s3"}, nil},
 	}
 	for _, tt := range tests {
 		got, err := s.List(ctx, tt.f)

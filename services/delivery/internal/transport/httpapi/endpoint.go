@@ -19,8 +19,11 @@ type decisionRequest struct {
 
 type listRequest struct{ Filter subscription.Filter }
 
+// listResponse is a page of subscriptions; Next is the opaque cursor of
+// the next page, absent on the last.
 type listResponse struct {
 	Subscriptions []subscription.Subscription `json:"subscriptions"`
+	Next          string                      `json:"next,omitempty"`
 }
 
 type historyResponse struct {
@@ -45,11 +48,11 @@ func MakeEndpoints(svc subscription.Service, bootstrap string) Endpoints {
 		Request: func(ctx context.Context, r any) (any, error) { return svc.Request(ctx, r.(subscription.Request)) },
 		Get:     func(ctx context.Context, r any) (any, error) { return svc.Get(ctx, r.(idRequest).ID) },
 		List: func(ctx context.Context, r any) (any, error) {
-			subs, err := svc.List(ctx, r.(listRequest).Filter)
-			if subs == nil {
-				subs = []subscription.Subscription{}
+			page, err := svc.List(ctx, r.(listRequest).Filter)
+			if err != nil {
+				return nil, err
 			}
-			return listResponse{subs}, err
+			return listResponse{Subscriptions: page.Subscriptions, Next: encodeCursor(page.Next)}, nil
 		},
 		History: func(ctx context.Context, r any) (any, error) {
 			h, err := svc.History(ctx, r.(idRequest).ID)

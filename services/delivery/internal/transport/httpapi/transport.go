@@ -3,7 +3,7 @@
 // statuses. No business rules live here.
 //
 //	POST /api/v1/subscriptions                 request (a system for itself)
-//	GET  /api/v1/subscriptions?system=&concept=&status=
+//	GET  /api/v1/subscriptions?system=&concept=&status=&limit=&cursor=   a page; "next" is the next page's cursor
 //	GET  /api/v1/subscriptions/{id}
 //	GET  /api/v1/subscriptions/{id}/history
 //	POST /api/v1/subscriptions/{id}/approve    {fields, protectedIdentities, reason}
@@ -18,16 +18,22 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/go-kit/kit/endpoint"
 	kithttp "github.com/go-kit/kit/transport/http"
 
 	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
@@ -74,7 +80,7 @@ func NewHandler(svc subscription.Service, o Options) http.Handler {
 	}
 	return httproute.Listing(auth.Middleware(o.Authenticator, func(w http.ResponseWriter, r *http.Request, err error) {
 		wr.Write(w, r, apierr.Unauthorized("authentication failed").Wrap(err))
-	})(mux), mux)
+	})(daemon.RecordRoute(mux)), mux)
 }
 
 func decodeJSON(r *http.Request, v any) error {
@@ -93,9 +99,51 @@ func DecodeRequest(r *http.Request) (subscription.Request, error) {
 	return v.(subscription.Request), err
 }
 
+// decodeList reads ?system=&concept=&status= and the page: limit (default
+// subscription.DefaultPageSize, at most MaxPageSize) and cursor (the
+// previous page's next), paged as master data's lists are.
 func decodeList(_ context.Context, r *http.Request) (any, error) {
 	q := r.URL.Query()
-	return listRequest{subscription.Filter{System: q.Get("system"), Concept: q.Get("concept"), Status: subscription.Status(q.Get("status"))}}, nil
+	f := subscription.Filter{System: q.Get("system"), Concept: q.Get("concept"), Status: subscription.Status(q.Get("status"))}
+	var fields []apierr.FieldError
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		switch {
+		case err != nil:
+			fields = append(fields, apierr.FieldError{Field: "limit", Rule: "type", Message: "must be an integer"})
+		case n < 1 || n > subscription.MaxPageSize:
+			fields = append(fields, apierr.FieldError{Field: "limit", Rule: "range", Message: fmt.Sprintf("must be between 1 and %d", subscription.MaxPageSize)})
+		}
+		f.Limit = n
+	}
+	if s := q.Get("cursor"); s != "" {
+		after, err := decodeCursor(s)
+		if err != nil {
+			fields = append(fields, apierr.FieldError{Field: "cursor", Rule: "format", Message: "is not a cursor this API returned"})
+		}
+		f.After = after
+	}
+	if len(fields) > 0 {
+		return nil, apierr.Invalid("the query is invalid", fields...)
+	}
+	return listRequest{f}, nil
+}
+
+// Cursors are opaque to clients: base64url of the last id of a page, as
+// master data's.
+func encodeCursor(after string) string {
+	if after == "" {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte("a:" + after))
+}
+
+func decodeCursor(s string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || !bytes.HasPrefix(b, []byte("a:")) {
+		return "", errors.New("bad cursor")
+	}
+	return string(b[2:]), nil
 }
 
 func decodeID(_ context.Context, r *http.Request) (any, error) {

@@ -21,6 +21,7 @@ import (
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/pkg/openapi"
 	"github.com/samnav/samnav/services/masterdata/record"
@@ -80,7 +81,7 @@ func NewHandler(svc record.Service, m *model.Model, opts Options) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		wr.Write(w, r, apierr.NotFound("no route for this method and path"))
 	})
-	var handler http.Handler = mux
+	var handler = daemon.RecordRoute(mux)
 	if opts.Authenticator != nil {
 		handler = auth.Middleware(opts.Authenticator, func(w http.ResponseWriter, r *http.Request, err error) {
 			wr.Write(w, r, apierr.Unauthorized(err.Error()).Wrap(err))

@@ -1,0 +1,145 @@
+// Package metered measures what the delivery pipeline hands to each
+// channel, per subscription and channel, with OpenTelemetry instruments:
+//
+//	samnav.delivery.events     counter of events a channel accepted
+//	samnav.delivery.failures   counter of deliveries a channel refused (offered again)
+//	samnav.delivery.lag        histogram (s): from the master's commit (ce_time)
+//	                           to the channel's acceptance, of the oldest event
+//	                           of each delivery; during a snapshot it is the
+//	                           age of the records being caught up
+//
+// with attributes subscription (the opaque id) and channel (kafka,
+// webhook, feed). Subscriptions are few (hundreds), so the attribute sets
+// are made once per subscription and channel and reused: a delivery
+// records without allocating.
+package metered
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
+
+	"github.com/samnav/samnav/services/delivery/internal/channel"
+	"github.com/samnav/samnav/services/delivery/internal/pipeline"
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
+)
+
+// Instruments are the delivery metrics of one meter provider; share one
+// between the wrapped channels.
+type Instruments struct {
+	events   metric.Int64Counter
+	failures metric.Int64Counter
+	lag      metric.Float64Histogram
+	now      func() time.Time
+	mu       sync.RWMutex
+	attrs    map[attrKey]metric.MeasurementOption
+}
+
+type attrKey struct {
+	sub  string
+	kind subscription.ChannelKind
+}
+
+// New creates the instruments on mp (nil: no metrics).
+func New(mp metric.MeterProvider) (*Instruments, error) {
+	if mp == nil {
+		mp = noop.NewMeterProvider()
+	}
+	m := mp.Meter("github.com/samnav/samnav/services/delivery")
+	in := &Instruments{now: time.Now, attrs: map[attrKey]metric.MeasurementOption{}}
+	var err error
+	if in.events, err = m.Int64Counter("samnav.delivery.events", metric.WithUnit("{event}"),
+		metric.WithDescription("Events a channel accepted for a subscription (written to the view topic, queued for the webhook, appended to the feed).")); err != nil {
+		return nil, err
+	}
+	if in.failures, err = m.Int64Counter("samnav.delivery.failures", metric.WithUnit("{delivery}"),
+		metric.WithDescription("Deliveries a channel refused; the pipeline offers them again.")); err != nil {
+		return nil, err
+	}
+	if in.lag, err = m.Float64Histogram("samnav.delivery.lag", metric.WithUnit("s"),
+		metric.WithDescription("Time from the master's commit of a change to a channel's acceptance of it, of the oldest event of each delivery."),
+		metric.WithExplicitBucketBoundaries(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 86400)); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+func (in *Instruments) attrSet(sub string, kind subscription.ChannelKind) metric.MeasurementOption {
+	k := attrKey{sub, kind}
+	in.mu.RLock()
+	o, ok := in.attrs[k]
+	in.mu.RUnlock()
+	if ok {
+		return o
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if o, ok := in.attrs[k]; ok {
+		return o
+	}
+	o = metric.WithAttributeSet(attribute.NewSet(attribute.String("subscription", sub), attribute.String("channel", string(kind))))
+	in.attrs[k] = o
+	return o
+}
+
+func (in *Instruments) record(ctx context.Context, sub string, kind subscription.ChannelKind, n int, oldest time.Time, err error) {
+	attrs := in.attrSet(sub, kind)
+	if err != nil {
+		if ctx.Err() == nil { // a subscription stopping is no failure
+			in.failures.Add(ctx, 1, attrs)
+		}
+		return
+	}
+	in.events.Add(ctx, int64(n), attrs)
+	if !oldest.IsZero() {
+		in.lag.Record(ctx, max(in.now().Sub(oldest).Seconds(), 0), attrs)
+	}
+}
+
+// Wrap returns ch measured by in as channel kind. The result is a
+// pipeline.Batcher when ch is one, so the pipeline batches as before.
+func (in *Instruments) Wrap(ch channel.Channel, kind subscription.ChannelKind) channel.Channel {
+	c := meteredChannel{ch: ch, in: in, kind: kind}
+	if b, ok := ch.(pipeline.Batcher); ok {
+		return meteredBatcher{meteredChannel: c, b: b}
+	}
+	return c
+}
+
+type meteredChannel struct {
+	ch   channel.Channel
+	in   *Instruments
+	kind subscription.ChannelKind
+}
+
+func (c meteredChannel) Deliver(ctx context.Context, sub subscription.Subscription, ev channel.Event) error {
+	err := c.ch.Deliver(ctx, sub, ev)
+	c.in.record(ctx, sub.ID, c.kind, 1, ev.Time, err)
+	return err
+}
+
+type meteredBatcher struct {
+	meteredChannel
+	b pipeline.Batcher
+}
+
+func (c meteredBatcher) DeliverBatch(ctx context.Context, sub subscription.Subscription, evs []channel.Event) error {
+	err := c.b.DeliverBatch(ctx, sub, evs)
+	var oldest time.Time
+	for i := range evs {
+		if t := evs[i].Time; !t.IsZero() && (oldest.IsZero() || t.Before(oldest)) {
+			oldest = t
+		}
+	}
+	c.in.record(ctx, sub.ID, c.kind, len(evs), oldest, err)
+	return err
+}
+
+var (
+	_ channel.Channel  = meteredChannel{}
+	_ pipeline.Batcher = meteredBatcher{}
+)
