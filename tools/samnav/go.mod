@@ -76,6 +76,7 @@ require (
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	go.opentelemetry.io/proto/otlp v1.11.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261019180522-ce908d29299b // indirect
@@ -92,7 +93,6 @@ require (
 	github.com/samnav/samnav/services/console v0.0.0
 	github.com/samnav/samnav/services/delivery v0.0.0
 	github.com/standard-webhooks/standard-webhooks/libraries v0.0.1
-	golang.org/x/sync v0.25.0
 )
 
 replace github.com/samnav/samnav/pkg => ../../pkg
