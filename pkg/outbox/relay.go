@@ -5,19 +5,15 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	mrand "math/rand/v2"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel/attribute"
@@ -25,7 +21,6 @@ import (
 	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/samnav/samnav/pkg/kafkaauth"
-	"github.com/samnav/samnav/pkg/kafkago"
 	"github.com/samnav/samnav/pkg/sqldb"
 )
 
@@ -197,118 +192,6 @@ type Relay struct {
 	status RelayStatus // guarded by mu; Pending is filled in by Status
 }
 
-// RelayStatus is what a relay reports about itself, for health checks and
-// operators.
-type RelayStatus struct {
-	// Leader is true while this instance holds the lease and publishes.
-	// Only the leader's Blocked says anything about the stream.
-	Leader bool
-	// Position is the id of the last entry this instance saw acknowledged
-	// (or skipped), 0 before it led.
-	Position int64
-	// PublishedAt is when this instance last recorded progress; zero if it
-	// has not.
-	PublishedAt time.Time
-	// Pending is how many entries wait to be published (Lag); -1 when the
-	// database could not be asked.
-	Pending int64
-	// Blocked is set while the first unacknowledged entry cannot be
-	// published: nothing after it is published until it is (order is
-	// strict), so everything behind it waits.
-	Blocked *RelayBlock
-}
-
-// RelayBlock describes why the relay does not advance.
-type RelayBlock struct {
-	// Entry is the outbox id of the entry that cannot be published; 0 when
-	// the relay cannot even read the outbox or record progress.
-	Entry int64
-	// Topic is that entry's topic, if known.
-	Topic string
-	// UnknownTopic is true when Kafka reports Topic does not exist (and
-	// OnUnknownTopic, if any, did not create it).
-	UnknownTopic bool
-	// Err says what fails, naming the topic when it is the cause.
-	Err string
-	// Since is when this entry first failed; Attempts counts failures since.
-	Since    time.Time
-	Attempts int
-}
-
-// Stalled reports whether the relay has been blocked for longer than d at
-// now.
-func (s RelayStatus) Stalled(now time.Time, d time.Duration) bool {
-	return s.Leader && s.Blocked != nil && now.Sub(s.Blocked.Since) > d
-}
-
-// Status returns the relay's state. Its in-memory part is always returned;
-// err is set (and Pending -1) when the pending count could not be read.
-func (r *Relay) Status(ctx context.Context) (RelayStatus, error) {
-	r.mu.Lock()
-	st := r.status
-	if st.Blocked != nil {
-		b := *st.Blocked
-		st.Blocked = &b
-	}
-	r.mu.Unlock()
-	lag, err := r.Lag(ctx)
-	if err != nil {
-		st.Pending = -1
-		return st, err
-	}
-	st.Pending = lag
-	return st, nil
-}
-
-// block records that entry (0: none in particular) fails with err.
-func (r *Relay) block(entry int64, topic string, unknownTopic bool, err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	b := r.status.Blocked
-	if b == nil || b.Entry != entry || b.Topic != topic {
-		b = &RelayBlock{Entry: entry, Topic: topic, Since: time.Now()}
-		r.status.Blocked = b
-	}
-	b.UnknownTopic, b.Err = unknownTopic, err.Error()
-	b.Attempts++
-}
-
-// advanced records progress up to pos; a block ends only when its entry
-// is passed (or the relay is idle), not when entries before it are.
-func (r *Relay) advanced(pos int64, at time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.status.Position, r.status.PublishedAt = pos, at
-	if b := r.status.Blocked; b != nil && (b.Entry == 0 || b.Entry <= pos) {
-		r.status.Blocked = nil
-	}
-}
-
-func (r *Relay) unblock() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.status.Blocked = nil
-}
-
-func (r *Relay) setLeader(leader bool, pos int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.status.Leader, r.status.Position = leader, pos
-	if !leader {
-		r.status.Blocked = nil // the new leader reports its own
-	}
-}
-
-// stalledFor is how long the relay has been blocked, 0 when it is not.
-func (r *Relay) stalledFor(now time.Time) time.Duration {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.status.Leader || r.status.Blocked == nil {
-		return 0
-	}
-	return now.Sub(r.status.Blocked.Since)
-}
-
 // NewRelay validates cfg and returns a relay. It does not connect to Kafka
 // or the database; Run does.
 func NewRelay(cfg RelayConfig) (*Relay, error) {
@@ -432,147 +315,47 @@ func (r *Relay) Run(ctx context.Context) error {
 	return nil
 }
 
-// acquire takes or renews the lease. deadline is when this instance must
-// consider the lease lost: TTL after a moment before the statement was sent,
-// which is no later than the expiry the database recorded.
-func (r *Relay) acquire(ctx context.Context) (pos int64, deadline time.Time, held bool, err error) {
-	start := time.Now()
-	err = r.cfg.DB.QueryRowContext(ctx, r.q.acquire, r.cfg.Owner, r.cfg.LeaseTTL.Milliseconds(), r.cfg.Name).Scan(&pos)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, time.Time{}, false, nil
-	}
-	if err != nil {
-		return 0, time.Time{}, false, fmt.Errorf("take lease %q: %w", r.cfg.Name, err)
-	}
-	return pos, start.Add(r.cfg.LeaseTTL), true, nil
-}
-
-// entry is an outbox row as the relay reads it.
-type entry struct {
-	id      int64
-	msg     kafka.Message
-	created int64 // unix microseconds
-	skipped string
-	size    int // estimate of kafka-go's size of msg, never below it
-}
-
 // lead publishes while it holds the lease. It returns, with the lease
 // released, when ctx is cancelled; or when the lease is lost.
+//
+// Each turn of its loop is a sequence of named steps: keep the lease,
+// top up the pending entries, write one batch, record what Kafka
+// acknowledged, and on a failure find out which entry blocks the stream.
 func (r *Relay) lead(ctx context.Context, transport kafka.RoundTripper, pos int64, deadline time.Time) {
-	// The producer is built where every Kafka client is (acks=all, murmur2
-	// partitioning: a key lands on the same partition whoever publishes
-	// it), with the relay's own batching.
-	w, err := kafkaauth.Settings{Brokers: r.cfg.Brokers, ReadTimeout: r.cfg.WriteTimeout, WriteTimeout: r.cfg.WriteTimeout}.Writer("outbox", kafkaauth.WriterOptions{
-		Transport: transport,
-		// The relay retries itself, resending from the first unacknowledged
-		// entry; a writer retrying one partition's batch while the next
-		// batch of that partition is sent could reorder them.
-		MaxAttempts: 1,
-		// One write carries at most BatchSize entries and BatchBytes bytes
-		// (by an estimate that is never below kafka-go's), so each
-		// partition's share goes out as ONE request: nothing in a partition
-		// is sent after an entry whose request failed.
-		BatchSize:    r.cfg.BatchSize,
-		BatchBytes:   int64(r.cfg.BatchBytes),
-		BatchTimeout: time.Millisecond,
-		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
-			r.log.Debug(fmt.Sprintf(msg, args...))
-		}),
-	})
+	w, err := r.newWriter(transport)
 	if err != nil {
 		r.log.Error("build kafka writer", "err", err)
 		return
 	}
-	defer func() {
-		// Close waits for requests still in flight: only then may another
-		// instance take over, so release the lease after it.
-		if err := w.Close(); err != nil {
-			r.log.Debug("close kafka writer", "err", err)
-		}
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if _, err := r.cfg.DB.ExecContext(rctx, r.q.release, r.cfg.Name, r.cfg.Owner); err != nil {
-			r.log.Warn("release lease failed; it expires by itself", "err", err)
-		} else {
-			r.log.Info("lease released", "position", pos)
-		}
-	}()
+	l := &leadership{
+		pos:      pos,
+		deadline: deadline,
+		w:        w,
+		// The hook's client shares the writer's transport: a topic it
+		// creates refreshes the metadata the writer partitions by.
+		client: &kafka.Client{Addr: w.Addr, Transport: transport, Timeout: r.cfg.WriteTimeout},
+	}
+	defer r.resign(ctx, l)
+	r.setLeader(true, l.pos)
+	defer func() { r.setLeader(false, l.pos) }()
 
-	// The hook's client shares the writer's transport: a topic it creates
-	// refreshes the metadata the writer partitions by.
-	client := &kafka.Client{Addr: w.Addr, Transport: transport, Timeout: r.cfg.WriteTimeout}
-	r.setLeader(true, pos)
-	defer func() { r.setLeader(false, pos) }()
-
-	renewBefore := r.cfg.LeaseTTL * 2 / 3 // renew when less than this is left
-	var (
-		pending  []entry // read but not yet acknowledged, in id order
-		single   int64   // isolating a poison entry: one entry per write up to this id
-		attempt  int     // consecutive failures
-		poisonID int64   // the entry last found poison, to log once per attempt
-		healed   string  // the topic OnUnknownTopic last created in this stall
-	)
 	for ctx.Err() == nil {
-		if time.Until(deadline) < renewBefore {
-			p, d, held, err := r.acquire(ctx)
-			switch {
-			case ctx.Err() != nil:
-				return
-			case err != nil:
-				r.log.Warn("renew lease failed", "err", err)
-				if time.Now().After(deadline) {
-					r.log.Warn("lease expired while renewal failed; stopping publishing")
-					return
-				}
-				sleep(ctx, backoff(1, r.cfg.MinBackoff, r.cfg.MaxBackoff))
-				continue
-			case !held:
-				r.log.Warn("lease lost to another instance; stopping publishing")
-				return
-			}
-			if p != pos {
-				// Only an operator editing the row moves it under us.
-				r.log.Warn("relay position changed outside this relay", "was", pos, "now", p)
-				pos, pending = p, nil
-				r.setLeader(true, pos)
-			}
-			deadline = d
-		}
-		if len(pending) < r.cfg.BatchSize {
-			// Top up what the last write left, so writes stay full.
-			after := pos
-			if len(pending) > 0 {
-				after = pending[len(pending)-1].id
-			}
-			more, err := r.read(ctx, after, r.cfg.BatchSize-len(pending))
-			if err != nil {
-				if ctx.Err() == nil {
-					r.block(0, "", false, err)
-					r.log.Warn("read outbox failed; retrying", "err", err)
-					sleep(ctx, backoff(1, r.cfg.MinBackoff, r.cfg.MaxBackoff))
-				}
-				continue
-			}
-			pending = append(pending, more...)
-			if len(pending) == 0 {
-				r.unblock()
-				sleep(ctx, r.cfg.PollInterval)
-				continue
-			}
-		}
-		batch := r.cut(pending, pending[0].id <= single)
-		if time.Until(deadline) < r.cfg.WriteTimeout+r.cfg.WriteTimeout/2 {
-			deadline = time.Now() // renew before writing
+		switch r.keepLease(ctx, l) {
+		case stepStop:
+			return
+		case stepAgain:
 			continue
 		}
-		msgs := make([]kafka.Message, 0, len(batch))
-		for _, e := range batch {
-			if e.skipped == "" {
-				msgs = append(msgs, e.msg)
-			}
+		if r.topUp(ctx, l) == stepAgain {
+			continue
+		}
+		batch := r.cut(l.pending, l.pending[0].id <= l.single)
+		if time.Until(l.deadline) < r.cfg.WriteTimeout+r.cfg.WriteTimeout/2 {
+			l.deadline = time.Now() // renew before writing
+			continue
 		}
 		start := time.Now()
-		err := w.WriteMessages(ctx, msgs...)
+		err := l.w.WriteMessages(ctx, unskipped(batch)...)
 		if ctx.Err() != nil {
 			return
 		}
@@ -581,416 +364,44 @@ func (r *Relay) lead(ctx context.Context, transport kafka.RoundTripper, pos int6
 			acked = ackedPrefix(batch, err)
 		}
 		if acked > 0 {
-			last := batch[acked-1].id
-			ok, perr := r.progress(ctx, last)
-			switch {
-			case perr != nil:
-				// Kafka has the entries but recording failed: resend them
-				// (duplicates, never loss) and record again.
-				r.block(0, "", false, perr)
-				r.log.Warn("record progress failed; entries will be resent", "position", last, "err", perr)
-				sleep(ctx, backoff(1, r.cfg.MinBackoff, r.cfg.MaxBackoff))
-				continue
-			case !ok:
-				r.log.Warn("lease lost before progress was recorded; stopping publishing", "position", last)
+			switch r.record(ctx, l, batch[:acked], start, err == nil) {
+			case stepStop:
 				return
+			case stepAgain:
+				continue
 			}
-			deadline = start.Add(r.cfg.LeaseTTL)
-			r.observe(batch[:acked], time.Since(start), err == nil)
-			pos, pending = last, pending[acked:]
-			r.advanced(pos, time.Now())
 		}
 		if err == nil {
-			attempt, poisonID, healed = 0, 0, ""
+			l.attempt, l.poisonID, l.healed = 0, 0, ""
 			continue
 		}
-		attempt++
-		failed := batch[acked]
-		retryable := kafkago.Retryable(firstError(err))
-		r.metric.errors.Add(ctx, 1, metric.WithAttributes(attribute.String("relay", r.cfg.Name), attribute.Bool("retryable", retryable)))
-		if errors.Is(firstError(err), kafka.UnknownTopicOrPartition) {
-			e, ok := unknownTopicEntry(batch[acked:], err)
-			if !ok {
-				// The writer's metadata lookup failed before it sent
-				// anything, naming no topic: publish one entry per write to
-				// find the entry whose topic is missing.
-				r.log.Warn("kafka reports an unknown topic; isolating the entry", "from_entry", failed.id, "to_entry", batch[len(batch)-1].id)
-				single = batch[len(batch)-1].id
-				continue
-			}
-			if r.unknownTopic(ctx, client, e, attempt, &healed) {
-				continue // created: retry at once
-			}
-			sleep(ctx, backoff(attempt, r.cfg.MinBackoff, r.cfg.MaxBackoff))
-			continue
-		}
-		switch {
-		case retryable:
-			r.block(failed.id, failed.msg.Topic, false, firstError(err))
-			r.log.Warn("kafka write failed; retrying from the first unacknowledged entry",
-				"entry", failed.id, "attempt", attempt, "err", firstError(err))
-			sleep(ctx, backoff(attempt, r.cfg.MinBackoff, r.cfg.MaxBackoff))
-		case len(batch) > 1:
-			// The broker refuses a partition's whole request: publish the
-			// entries of the refused write one by one to find the culprit.
-			r.log.Warn("kafka refused a write for good; isolating the refused entry", "from_entry", failed.id, "to_entry", batch[len(batch)-1].id, "err", firstError(err))
-			single = batch[len(batch)-1].id
-		default:
-			if poisonID != failed.id {
-				attempt = 1
-				poisonID = failed.id
-			}
-			msg := fmt.Sprintf("entry %d (event id %s, topic %s, %d bytes) refused by Kafka: %v", failed.id,
-				eventID(failed.msg), failed.msg.Topic, failed.size, firstError(err))
-			_ = r.setError(ctx, msg)
-			r.block(failed.id, failed.msg.Topic, false, errors.New(msg))
-			r.log.Error("poison entry blocks the relay: fix the cause, or skip it with outbox.Skip",
-				"entry", failed.id, "event_id", eventID(failed.msg), "topic", failed.msg.Topic, "bytes", failed.size,
-				"attempt", attempt, "err", firstError(err))
-			sleep(ctx, r.cfg.MaxBackoff)
-			pending = nil // re-read: an operator may have skipped it meanwhile
-		}
+		r.writeFailed(ctx, l, batch, acked, err)
 	}
 }
 
-// unknownTopicEntry returns the entry of failed (a write's unacknowledged
-// entries, first first) whose topic Kafka reported unknown with err: the
-// first one that failed when Kafka answered per entry, or the first sent
-// one when all sent entries share one topic. ok is false when the error
-// does not tell which topic is missing.
-func unknownTopicEntry(failed []entry, err error) (e entry, ok bool) {
-	var werrs kafka.WriteErrors
-	if errors.As(err, &werrs) {
-		return failed[0], true
-	}
-	for _, f := range failed {
-		if f.skipped != "" {
-			continue
-		}
-		if !ok {
-			e, ok = f, true
-		} else if f.msg.Topic != e.msg.Topic {
-			return entry{}, false
-		}
-	}
-	return e, ok
+// leadership is the state of one term of lead: from taking the lease to
+// losing or releasing it.
+type leadership struct {
+	pos      int64     // the last entry recorded as acknowledged (or skipped)
+	deadline time.Time // when this instance must consider the lease lost
+	w        *kafka.Writer
+	client   *kafka.Client // for OnUnknownTopic
+
+	pending  []entry // read but not yet acknowledged, in id order
+	single   int64   // isolating a poison entry: one entry per write up to this id
+	attempt  int     // consecutive failures
+	poisonID int64   // the entry last found poison, to log once per attempt
+	healed   string  // the topic OnUnknownTopic last created in this stall
 }
 
-// unknownTopic handles entry e, whose topic Kafka reports missing: it asks
-// OnUnknownTopic to create it and reports whether to retry at once (the
-// hook created it, the first time in this stall). Otherwise the relay is
-// blocked at e, which Status, last_error and the log name.
-func (r *Relay) unknownTopic(ctx context.Context, client *kafka.Client, e entry, attempt int, healed *string) bool {
-	topic := e.msg.Topic
-	var msg string
-	if r.cfg.OnUnknownTopic == nil {
-		msg = fmt.Sprintf("entry %d (event id %s): topic %q does not exist on the broker; create it, or skip the entry with outbox.Skip",
-			e.id, eventID(e.msg), topic)
-	} else {
-		hctx, cancel := context.WithTimeout(ctx, r.cfg.WriteTimeout)
-		herr := r.cfg.OnUnknownTopic(hctx, client, topic)
-		cancel()
-		if ctx.Err() != nil {
-			return false
-		}
-		if herr == nil {
-			if *healed != topic {
-				*healed = topic
-				r.log.Warn("created missing topic; retrying at once", "topic", topic, "entry", e.id)
-				return true
-			}
-			// Created or found before, yet still unknown to the write: the
-			// broker is still propagating it; retry with backoff.
-			msg = fmt.Sprintf("entry %d (event id %s): topic %q does not exist on the broker yet, though it was created",
-				e.id, eventID(e.msg), topic)
-		} else {
-			msg = fmt.Sprintf("entry %d (event id %s): topic %q does not exist on the broker and was not created: %v",
-				e.id, eventID(e.msg), topic, herr)
-		}
-	}
-	r.block(e.id, topic, true, errors.New(msg))
-	_ = r.setError(ctx, msg)
-	r.log.Error("missing topic blocks the relay: every later entry waits",
-		"entry", e.id, "event_id", eventID(e.msg), "topic", topic, "attempt", attempt, "err", msg)
-	return false
-}
+// step says how lead's loop goes on after one of its steps.
+type step int
 
-// cut returns the prefix of pending one write carries: at most BatchSize
-// entries and BatchBytes bytes, at least one entry; one entry when single.
-func (r *Relay) cut(pending []entry, single bool) []entry {
-	if single {
-		return pending[:1]
-	}
-	n, bytes := 0, 0
-	for n < len(pending) && n < r.cfg.BatchSize {
-		if n > 0 && bytes+pending[n].size > r.cfg.BatchBytes {
-			break
-		}
-		bytes += pending[n].size
-		n++
-	}
-	return pending[:n]
-}
-
-// ackedPrefix returns how many leading entries of batch Kafka acknowledged
-// in a write that failed with err.
-func ackedPrefix(batch []entry, err error) int {
-	var werrs kafka.WriteErrors
-	if !errors.As(err, &werrs) {
-		return 0 // nothing was sent, or we cannot tell what was
-	}
-	i := 0 // index into werrs, which has one error per unskipped entry
-	for n, e := range batch {
-		if e.skipped != "" {
-			continue
-		}
-		if i >= len(werrs) || werrs[i] != nil {
-			return n
-		}
-		i++
-	}
-	return len(batch)
-}
-
-// firstError returns the first per-message error of a kafka.WriteErrors, or
-// err itself.
-func firstError(err error) error {
-	var werrs kafka.WriteErrors
-	if errors.As(err, &werrs) {
-		for _, e := range werrs {
-			if e != nil {
-				return e
-			}
-		}
-	}
-	return err
-}
-
-func (r *Relay) observe(batch []entry, took time.Duration, whole bool) {
-	ctx := context.Background()
-	var published, skipped int64
-	for _, e := range batch {
-		if e.skipped != "" {
-			skipped++
-			r.log.Warn("audit: skipped outbox entry passed without publishing",
-				"entry", e.id, "event_id", eventID(e.msg), "topic", e.msg.Topic, "skip", e.skipped)
-			continue
-		}
-		published++
-	}
-	r.metric.published.Add(ctx, published, r.attrs)
-	if skipped > 0 {
-		r.metric.skipped.Add(ctx, skipped, r.attrs)
-	}
-	if whole && published > 0 {
-		r.metric.duration.Record(ctx, took.Seconds(), r.attrs)
-	}
-	if published > 0 {
-		r.metric.batches.Add(ctx, 1, r.attrs)
-		lat := time.Since(time.UnixMicro(batch[0].created)).Seconds()
-		r.metric.latency.Record(ctx, math.Max(lat, 0), r.attrs)
-	}
-}
-
-func eventID(m kafka.Message) string {
-	for _, h := range m.Headers {
-		if h.Key == headerEventID {
-			return string(h.Value)
-		}
-	}
-	return ""
-}
-
-// read returns up to limit entries after pos, in id order.
-func (r *Relay) read(ctx context.Context, pos int64, limit int) ([]entry, error) {
-	rows, err := r.cfg.DB.QueryContext(ctx, r.q.read, pos, limit)
-	if err != nil {
-		return nil, fmt.Errorf("read outbox after %d: %w", pos, err)
-	}
-	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
-	var out []entry
-	for rows.Next() {
-		var (
-			e       entry
-			key     []byte
-			value   []byte
-			null    bool
-			headers string
-			eventID string
-			skipped sql.NullString
-		)
-		if err := rows.Scan(&e.id, &e.msg.Topic, &key, &value, &null, &headers, &eventID, &e.created, &skipped); err != nil {
-			return nil, fmt.Errorf("read outbox entry: %w", err)
-		}
-		hm, err := decodeHeaders(headers)
-		if err != nil {
-			return nil, fmt.Errorf("read outbox entry %d: decode headers: %w", e.id, err)
-		}
-		if value == nil && !null {
-			value = []byte{} // an empty value, which drivers may scan as nil
-		}
-		e.msg.Key, e.msg.Value = key, value
-		// ce_id first: the poison log reads it from there.
-		e.msg.Headers = make([]kafka.Header, 0, len(hm)+1)
-		if id, ok := hm[headerEventID]; ok {
-			e.msg.Headers = append(e.msg.Headers, kafka.Header{Key: headerEventID, Value: []byte(id)})
-			delete(hm, headerEventID)
-		} else {
-			e.msg.Headers = append(e.msg.Headers, kafka.Header{Key: headerEventID, Value: []byte(eventID)})
-		}
-		for _, k := range slices.Sorted(mapKeys(hm)) {
-			e.msg.Headers = append(e.msg.Headers, kafka.Header{Key: k, Value: []byte(hm[k])})
-		}
-		e.skipped = skipped.String
-		e.size = 64 + len(key) + len(value)
-		for _, h := range e.msg.Headers {
-			e.size += 10 + len(h.Key) + len(h.Value)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read outbox after %d: %w", pos, err)
-	}
-	return out, nil
-}
-
-// decodeHeaders decodes the headers column, a JSON object of strings as
-// Append writes it. Objects without escapes or whitespace (what
-// json.Marshal makes of ordinary header names and values) are split
-// directly, which is several times cheaper than encoding/json; anything
-// else goes through encoding/json, so the result is the same.
-func decodeHeaders(s string) (map[string]string, error) {
-	if m, ok := splitFlatObject(s); ok {
-		return m, nil
-	}
-	var m map[string]string
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// splitFlatObject parses {"k":"v",...} with no backslash and no
-// whitespace outside strings; ok is false for anything else.
-func splitFlatObject(s string) (map[string]string, bool) {
-	if strings.IndexByte(s, '\\') >= 0 || len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' || !utf8.ValidString(s) {
-		return nil, false
-	}
-	if s == "{}" {
-		return map[string]string{}, true
-	}
-	m := make(map[string]string, 12)
-	rest := s[1 : len(s)-1]
-	for {
-		k, r, ok := cutString(rest)
-		if !ok || len(r) == 0 || r[0] != ':' {
-			return nil, false
-		}
-		v, r, ok := cutString(r[1:])
-		if !ok {
-			return nil, false
-		}
-		if _, dup := m[k]; dup {
-			return nil, false // let encoding/json decide what a duplicate means
-		}
-		m[k] = v
-		if r == "" {
-			return m, true
-		}
-		if r[0] != ',' {
-			return nil, false
-		}
-		rest = r[1:]
-	}
-}
-
-// cutString cuts a JSON string without escapes off the front of s.
-func cutString(s string) (str, rest string, ok bool) {
-	if len(s) < 2 || s[0] != '"' {
-		return "", "", false
-	}
-	end := strings.IndexByte(s[1:], '"')
-	if end < 0 {
-		return "", "", false
-	}
-	str = s[1 : 1+end]
-	for i := 0; i < len(str); i++ {
-		if str[i] < 0x20 {
-			return "", "", false // control characters are invalid JSON
-		}
-	}
-	return str, s[2+end:], true
-}
-
-func mapKeys(m map[string]string) func(yield func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
-// progress records, in one transaction, that every entry up to pos is
-// acknowledged, renews the lease and deletes entries every relay has passed;
-// only if the lease still names this instance (the fence). ok is false when
-// it does not.
-func (r *Relay) progress(ctx context.Context, pos int64) (ok bool, err error) {
-	tx, err := r.cfg.DB.BeginTx(ctx, nil)
-	if err != nil {
-		return false, fmt.Errorf("begin progress: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	res, err := tx.ExecContext(ctx, r.q.progress, pos, r.cfg.LeaseTTL.Milliseconds(), r.cfg.Name, r.cfg.Owner)
-	if err != nil {
-		return false, fmt.Errorf("record progress %d: %w", pos, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("record progress %d: %w", pos, err)
-	}
-	if n == 0 {
-		return false, nil
-	}
-	if _, err := tx.ExecContext(ctx, r.q.prune, pos); err != nil {
-		return false, fmt.Errorf("prune outbox up to %d: %w", pos, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("commit progress %d: %w", pos, err)
-	}
-	return true, nil
-}
-
-func (r *Relay) setError(ctx context.Context, msg string) error {
-	_, err := r.cfg.DB.ExecContext(ctx, r.q.setError, msg, r.cfg.Name, r.cfg.Owner)
-	return err
-}
-
-// queries holds the relay's SQL in one dialect.
-type queries struct {
-	ensureRelay, acquire, release, read, progress, prune, lag, setError string
-}
-
-func newQueries(d sqldb.Dialect) queries {
-	now := d.NowMillis()
-	return queries{
-		ensureRelay: `INSERT INTO outbox_relays (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`,
-		// The owner may always renew: while the row names it, nobody else
-		// has published since it took the lease.
-		acquire: `UPDATE outbox_relays SET owner = $1, expires_at_ms = ` + now + ` + $2
-			WHERE name = $3 AND (owner = $1 OR expires_at_ms < ` + now + `) RETURNING position`,
-		release: `UPDATE outbox_relays SET expires_at_ms = 0 WHERE name = $1 AND owner = $2`,
-		read: `SELECT id, topic, msg_key, msg_value, msg_value IS NULL, headers, event_id, created_at_us, skipped_reason
-			FROM outbox_entries WHERE id > $1 ORDER BY id LIMIT $2`,
-		progress: `UPDATE outbox_relays SET position = $1, expires_at_ms = ` + now + ` + $2, last_error = ''
-			WHERE name = $3 AND owner = $4`,
-		prune: `DELETE FROM outbox_entries WHERE id <= $1 AND id <= (SELECT MIN(position) FROM outbox_relays)`,
-		lag: `SELECT COUNT(*) FROM outbox_entries WHERE skipped_reason IS NULL
-			AND id > COALESCE((SELECT position FROM outbox_relays WHERE name = $1), 0)`,
-		setError: `UPDATE outbox_relays SET last_error = $1 WHERE name = $2 AND owner = $3`,
-	}
-}
+const (
+	stepNext  step = iota // go on to the next step of this turn
+	stepAgain             // start the next turn of the loop
+	stepStop              // stop leading
+)
 
 // backoff is capped exponential backoff with jitter: attempt 1 waits about
 // minD, each further attempt doubles, never beyond maxD.
