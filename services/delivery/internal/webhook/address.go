@@ -131,7 +131,16 @@ func (p *AddressPolicy) CheckURL(ctx context.Context, raw string) (*url.URL, err
 	if host == "" {
 		return nil, invalidf("url", RuleHost, "the URL has no host")
 	}
-	addrs, err := p.lookup(ctx, host)
+	if _, err := p.lookup(ctx, host); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// lookup resolves host (or parses it, when it is an address) and checks
+// every address it names against p: all must be allowed.
+func (p *AddressPolicy) lookup(ctx context.Context, host string) ([]netip.Addr, error) {
+	addrs, err := p.resolve(ctx, host)
 	if err != nil {
 		return nil, err
 	}
@@ -140,10 +149,11 @@ func (p *AddressPolicy) CheckURL(ctx context.Context, raw string) (*url.URL, err
 			return nil, err
 		}
 	}
-	return u, nil
+	return addrs, nil
 }
 
-func (p *AddressPolicy) lookup(ctx context.Context, host string) ([]netip.Addr, error) {
+// resolve resolves host, or parses it when it is an address.
+func (p *AddressPolicy) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
 	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
 		return []netip.Addr{a}, nil
 	}
@@ -181,11 +191,6 @@ func (p *AddressPolicy) dialer(timeout time.Duration) func(ctx context.Context, 
 		addrs, err := p.lookup(ctx, host)
 		if err != nil {
 			return nil, err
-		}
-		for _, a := range addrs {
-			if err := p.CheckAddr(a); err != nil {
-				return nil, err
-			}
 		}
 		var errs []error
 		for _, a := range addrs {
