@@ -145,3 +145,37 @@ func (n *rawJSON) Scan(src any) error {
 	}
 	return nil
 }
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanRecord(r rowScanner) (*record.Record, error) {
+	var rec record.Record
+	var state nullJSON
+	var ended nullTimeValue
+	var created, updated timeValue
+	if err := r.Scan(&rec.Concept, &rec.ID, &rec.Revision, &state, &ended, &rec.EndReason, &created, &updated); err != nil {
+		return nil, err
+	}
+	rec.State, rec.CreatedAt, rec.UpdatedAt = state.m, created.t, updated.t
+	if ended.valid {
+		t := ended.t
+		rec.EndedAt = &t
+	}
+	return &rec, nil
+}
+
+func nullTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC()
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sortStrings(keys)
+	return keys
+}
