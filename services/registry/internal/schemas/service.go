@@ -24,26 +24,6 @@ import (
 // TypeAvro is the one schema type this registry supports.
 const TypeAvro = "AVRO"
 
-// Mode is a subject's or the registry's write mode.
-type Mode string
-
-// Modes. Import lets a schema be registered with a given id and version,
-// skipping compatibility checks, to copy another registry's contents.
-const (
-	ReadWrite Mode = "READWRITE"
-	ReadOnly  Mode = "READONLY"
-	Import    Mode = "IMPORT"
-)
-
-// ParseMode parses a mode name, case-insensitively.
-func ParseMode(s string) (Mode, error) {
-	switch m := Mode(strings.ToUpper(strings.TrimSpace(s))); m {
-	case ReadWrite, ReadOnly, Import:
-		return m, nil
-	}
-	return "", errorf(CodeInvalidMode, "Invalid mode %q. Valid values are READWRITE, READONLY and IMPORT", s)
-}
-
 // Reference is a schema reference as the API carries it.
 type Reference = store.Reference
 
@@ -162,6 +142,20 @@ func visible(vs []store.Version, includeDeleted bool) []store.Version {
 	return out
 }
 
+// subjectVersions returns subject's versions in r, the deleted ones too
+// when includeDeleted; it fails with subject-not-found when there are none.
+func subjectVersions(ctx context.Context, r store.Reader, subject string, includeDeleted bool) ([]store.Version, error) {
+	all, err := r.Versions(ctx, subject)
+	if err != nil {
+		return nil, backend("list versions", err)
+	}
+	vs := visible(all, includeDeleted)
+	if len(vs) == 0 {
+		return nil, subjectNotFound(subject)
+	}
+	return vs, nil
+}
+
 func (s *service) Subjects(ctx context.Context, includeDeleted bool) ([]string, error) {
 	subs, err := s.store.Subjects(ctx, includeDeleted)
 	if err != nil {
@@ -171,13 +165,9 @@ func (s *service) Subjects(ctx context.Context, includeDeleted bool) ([]string, 
 }
 
 func (s *service) Versions(ctx context.Context, subject string, includeDeleted bool) ([]int, error) {
-	all, err := s.store.Versions(ctx, subject)
+	vs, err := subjectVersions(ctx, s.store, subject, includeDeleted)
 	if err != nil {
-		return nil, backend("list versions", err)
-	}
-	vs := visible(all, includeDeleted)
-	if len(vs) == 0 {
-		return nil, subjectNotFound(subject)
+		return nil, err
 	}
 	out := make([]int, len(vs))
 	for i, v := range vs {
@@ -191,13 +181,9 @@ func (s *service) SubjectVersion(ctx context.Context, subject, version string, i
 	if err != nil {
 		return SubjectSchema{}, err
 	}
-	all, err := s.store.Versions(ctx, subject)
+	vs, err := subjectVersions(ctx, s.store, subject, includeDeleted)
 	if err != nil {
-		return SubjectSchema{}, backend("list versions", err)
-	}
-	vs := visible(all, includeDeleted)
-	if len(vs) == 0 {
-		return SubjectSchema{}, subjectNotFound(subject)
+		return SubjectSchema{}, err
 	}
 	v, ok := pick(vs, n)
 	if !ok {
@@ -330,43 +316,6 @@ func (s *service) prepare(ctx context.Context, r store.Reader, req SchemaRequest
 	return candidate{text: compact.String(), typ: typ, refs: refs, fingerprint: hex.EncodeToString(sum[:]), parsed: parsed}, nil
 }
 
-func (s *service) level(ctx context.Context, r store.Reader, subject string) (Level, error) {
-	for _, sub := range []string{subject, ""} {
-		l, err := r.Config(ctx, sub)
-		if err == nil {
-			return Level(l), nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return "", backend("get config", err)
-		}
-	}
-	return s.defaultLevel, nil
-}
-
-func (s *service) mode(ctx context.Context, r store.Reader, subject string) (Mode, error) {
-	for _, sub := range []string{subject, ""} {
-		m, err := r.Mode(ctx, sub)
-		if err == nil {
-			return Mode(m), nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return "", backend("get mode", err)
-		}
-	}
-	return ReadWrite, nil
-}
-
-func (s *service) writable(ctx context.Context, r store.Reader, subject string) (Mode, error) {
-	m, err := s.mode(ctx, r, subject)
-	if err != nil {
-		return "", err
-	}
-	if m == ReadOnly {
-		return "", errorf(CodeOperationNotPermitted, "Subject '%s' is in read-only mode", subject)
-	}
-	return m, nil
-}
-
 // check runs the compatibility check of c against the live versions vs
 // (oldest first) under level.
 func (s *service) check(ctx context.Context, r store.Reader, level Level, c candidate, vs []store.Version) ([]string, error) {
@@ -470,13 +419,9 @@ func (s *service) Register(ctx context.Context, subject string, req SchemaReques
 }
 
 func (s *service) Lookup(ctx context.Context, subject string, req SchemaRequest, includeDeleted bool) (SubjectSchema, error) {
-	all, err := s.store.Versions(ctx, subject)
+	vs, err := subjectVersions(ctx, s.store, subject, includeDeleted)
 	if err != nil {
-		return SubjectSchema{}, backend("list versions", err)
-	}
-	vs := visible(all, includeDeleted)
-	if len(vs) == 0 {
-		return SubjectSchema{}, subjectNotFound(subject)
+		return SubjectSchema{}, err
 	}
 	c, err := s.prepare(ctx, s.store, req)
 	if err != nil {
@@ -589,230 +534,4 @@ func (s *service) CheckCompatibility(ctx context.Context, subject, version strin
 		msgs = []string{}
 	}
 	return len(msgs) == 0, msgs, nil
-}
-
-func (s *service) Config(ctx context.Context, subject string, defaultToGlobal bool) (Level, error) {
-	if subject != "" {
-		l, err := s.store.Config(ctx, subject)
-		if err == nil {
-			return Level(l), nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return "", backend("get config", err)
-		}
-		if !defaultToGlobal {
-			return "", errorf(CodeSubjectConfigNotSet, "Subject '%s' does not have subject-level compatibility configured", subject)
-		}
-	}
-	return s.level(ctx, s.store, "")
-}
-
-func (s *service) SetConfig(ctx context.Context, subject, level string) (Level, error) {
-	l, err := ParseLevel(level)
-	if err != nil {
-		return "", err
-	}
-	err = s.store.Update(ctx, func(tx store.Tx) error {
-		if err := tx.SetConfig(ctx, subject, string(l)); err != nil {
-			return backend("set config", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return "", err
-	}
-	return l, nil
-}
-
-func (s *service) DeleteConfig(ctx context.Context, subject string) (Level, error) {
-	var old Level
-	err := s.store.Update(ctx, func(tx store.Tx) error {
-		l, err := tx.Config(ctx, subject)
-		switch {
-		case err == nil:
-			old = Level(l)
-		case !errors.Is(err, store.ErrNotFound):
-			return backend("get config", err)
-		case subject == "":
-			old = s.defaultLevel
-		default:
-			return errorf(CodeSubjectConfigNotSet, "Subject '%s' does not have subject-level compatibility configured", subject)
-		}
-		if err := tx.DeleteConfig(ctx, subject); err != nil {
-			return backend("delete config", err)
-		}
-		return nil
-	})
-	return old, err
-}
-
-func (s *service) Mode(ctx context.Context, subject string, defaultToGlobal bool) (Mode, error) {
-	if subject != "" {
-		m, err := s.store.Mode(ctx, subject)
-		if err == nil {
-			return Mode(m), nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return "", backend("get mode", err)
-		}
-		if !defaultToGlobal {
-			return "", errorf(CodeSubjectModeNotSet, "Subject '%s' does not have subject-level mode configured", subject)
-		}
-	}
-	return s.mode(ctx, s.store, "")
-}
-
-func (s *service) SetMode(ctx context.Context, subject, mode string, force bool) (Mode, error) {
-	m, err := ParseMode(mode)
-	if err != nil {
-		return "", err
-	}
-	err = s.store.Update(ctx, func(tx store.Tx) error {
-		if m == Import && !force {
-			var nonEmpty bool
-			if subject == "" {
-				subs, err := tx.Subjects(ctx, true)
-				if err != nil {
-					return backend("list subjects", err)
-				}
-				nonEmpty = len(subs) > 0
-			} else {
-				vs, err := tx.Versions(ctx, subject)
-				if err != nil {
-					return backend("list versions", err)
-				}
-				nonEmpty = len(vs) > 0
-			}
-			if nonEmpty {
-				return errorf(CodeOperationNotPermitted, "Cannot import since found existing subjects; set force=true to switch to IMPORT mode anyway")
-			}
-		}
-		if err := tx.SetMode(ctx, subject, string(m)); err != nil {
-			return backend("set mode", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return "", err
-	}
-	return m, nil
-}
-
-func (s *service) DeleteMode(ctx context.Context, subject string) (Mode, error) {
-	var old Mode
-	err := s.store.Update(ctx, func(tx store.Tx) error {
-		m, err := tx.Mode(ctx, subject)
-		switch {
-		case err == nil:
-			old = Mode(m)
-		case !errors.Is(err, store.ErrNotFound):
-			return backend("get mode", err)
-		case subject == "":
-			old = ReadWrite
-		default:
-			return errorf(CodeSubjectModeNotSet, "Subject '%s' does not have subject-level mode configured", subject)
-		}
-		if err := tx.DeleteMode(ctx, subject); err != nil {
-			return backend("delete mode", err)
-		}
-		return nil
-	})
-	return old, err
-}
-
-func (s *service) DeleteSubject(ctx context.Context, subject string, permanent bool) ([]int, error) {
-	var deleted []int
-	err := s.store.Update(ctx, func(tx store.Tx) error {
-		if _, err := s.writable(ctx, tx, subject); err != nil {
-			return err
-		}
-		all, err := tx.Versions(ctx, subject)
-		if err != nil {
-			return backend("list versions", err)
-		}
-		if len(all) == 0 {
-			return subjectNotFound(subject)
-		}
-		live := visible(all, false)
-		deleted = []int{}
-		if !permanent {
-			if len(live) == 0 {
-				return errorf(CodeSubjectSoftDeleted, "Subject '%s' was soft deleted.Set permanent=true to delete permanently", subject)
-			}
-			for _, v := range live {
-				if err := tx.SoftDeleteVersion(ctx, subject, v.Version); err != nil {
-					return backend("soft-delete version", err)
-				}
-				deleted = append(deleted, v.Version)
-			}
-			return nil
-		}
-		if len(live) > 0 {
-			return errorf(CodeSubjectNotSoftDeleted, "Subject '%s' was not deleted first before being permanently deleted", subject)
-		}
-		for _, v := range all {
-			if err := tx.HardDeleteVersion(ctx, subject, v.Version); err != nil {
-				return backend("hard-delete version", err)
-			}
-			deleted = append(deleted, v.Version)
-		}
-		if err := tx.DeleteConfig(ctx, subject); err != nil {
-			return backend("delete config", err)
-		}
-		if err := tx.DeleteMode(ctx, subject); err != nil {
-			return backend("delete mode", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return deleted, nil
-}
-
-func (s *service) DeleteVersion(ctx context.Context, subject, version string, permanent bool) (int, error) {
-	n, err := parseVersion(version)
-	if err != nil {
-		return 0, err
-	}
-	var deleted int
-	err = s.store.Update(ctx, func(tx store.Tx) error {
-		if _, err := s.writable(ctx, tx, subject); err != nil {
-			return err
-		}
-		all, err := tx.Versions(ctx, subject)
-		if err != nil {
-			return backend("list versions", err)
-		}
-		if len(all) == 0 {
-			return subjectNotFound(subject)
-		}
-		candidates := all
-		if n == latestVersion && !permanent {
-			candidates = visible(all, false)
-		}
-		v, ok := pick(candidates, n)
-		if !ok {
-			return versionNotFound(n)
-		}
-		switch {
-		case !permanent && v.Deleted:
-			return errorf(CodeVersionSoftDeleted, "Subject '%s' Version %d was soft deleted.Set permanent=true to delete permanently", subject, v.Version)
-		case permanent && !v.Deleted:
-			return errorf(CodeVersionNotSoftDeleted, "Subject '%s' Version %d was not deleted first before being permanently deleted", subject, v.Version)
-		case permanent:
-			err = tx.HardDeleteVersion(ctx, subject, v.Version)
-		default:
-			err = tx.SoftDeleteVersion(ctx, subject, v.Version)
-		}
-		if err != nil {
-			return backend("delete version", err)
-		}
-		deleted = v.Version
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	return deleted, nil
 }
