@@ -30,30 +30,98 @@ func ParseMode(s string) (Mode, error) {
 	return "", errorf(CodeInvalidMode, "Invalid mode %q. Valid values are READWRITE, READONLY and IMPORT", s)
 }
 
-func (s *service) level(ctx context.Context, r store.Reader, subject string) (Level, error) {
+// A setting is a per-subject value with a registry-wide fallback: the
+// compatibility level or the write mode. Both are looked up, reported and
+// deleted by the same rules, which live here once.
+type setting[T ~string] struct {
+	what     string // "config" or "mode", as backend errors name it
+	notSet   int    // the error code when a subject has no value of its own
+	notSetF  string // its message, formatted with the subject
+	fallback T      // when neither the subject nor the registry has a value
+	get      func(store.Reader, context.Context, string) (string, error)
+	del      func(store.Tx, context.Context, string) error
+}
+
+func (s *service) levels() setting[Level] {
+	return setting[Level]{
+		what: "config", notSet: CodeSubjectConfigNotSet,
+		notSetF:  "Subject '%s' does not have subject-level compatibility configured",
+		fallback: s.defaultLevel,
+		get:      store.Reader.Config, del: store.Tx.DeleteConfig,
+	}
+}
+
+func modes() setting[Mode] {
+	return setting[Mode]{
+		what: "mode", notSet: CodeSubjectModeNotSet,
+		notSetF:  "Subject '%s' does not have subject-level mode configured",
+		fallback: ReadWrite,
+		get:      store.Reader.Mode, del: store.Tx.DeleteMode,
+	}
+}
+
+// effective returns subject's value, else the registry's, else the
+// fallback.
+func (st setting[T]) effective(ctx context.Context, r store.Reader, subject string) (T, error) {
 	for _, sub := range []string{subject, ""} {
-		l, err := r.Config(ctx, sub)
+		v, err := st.get(r, ctx, sub)
 		if err == nil {
-			return Level(l), nil
+			return T(v), nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {
-			return "", backend("get config", err)
+			return "", backend("get "+st.what, err)
 		}
 	}
-	return s.defaultLevel, nil
+	return st.fallback, nil
+}
+
+// read returns subject's own value ("" is the registry's effective one).
+// When subject has none, it returns the registry's if defaultToGlobal,
+// else the not-set error.
+func (st setting[T]) read(ctx context.Context, r store.Reader, subject string, defaultToGlobal bool) (T, error) {
+	if subject != "" {
+		v, err := st.get(r, ctx, subject)
+		if err == nil {
+			return T(v), nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return "", backend("get "+st.what, err)
+		}
+		if !defaultToGlobal {
+			return "", errorf(st.notSet, st.notSetF, subject)
+		}
+	}
+	return st.effective(ctx, r, "")
+}
+
+// remove deletes subject's own value in tx and returns what it was (the
+// fallback for a registry with none set). A subject with none is the
+// not-set error.
+func (st setting[T]) remove(ctx context.Context, tx store.Tx, subject string) (T, error) {
+	var old T
+	v, err := st.get(tx, ctx, subject)
+	switch {
+	case err == nil:
+		old = T(v)
+	case !errors.Is(err, store.ErrNotFound):
+		return old, backend("get "+st.what, err)
+	case subject == "":
+		old = st.fallback
+	default:
+		return old, errorf(st.notSet, st.notSetF, subject)
+	}
+	if err := st.del(tx, ctx, subject); err != nil {
+		return old, backend("delete "+st.what, err)
+	}
+	return old, nil
+}
+
+func (s *service) level(ctx context.Context, r store.Reader, subject string) (Level, error) {
+	return s.levels().effective(ctx, r, subject)
 }
 
 func (s *service) mode(ctx context.Context, r store.Reader, subject string) (Mode, error) {
-	for _, sub := range []string{subject, ""} {
-		m, err := r.Mode(ctx, sub)
-		if err == nil {
-			return Mode(m), nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return "", backend("get mode", err)
-		}
-	}
-	return ReadWrite, nil
+	return modes().effective(ctx, r, subject)
 }
 
 func (s *service) writable(ctx context.Context, r store.Reader, subject string) (Mode, error) {
@@ -68,19 +136,7 @@ func (s *service) writable(ctx context.Context, r store.Reader, subject string) 
 }
 
 func (s *service) Config(ctx context.Context, subject string, defaultToGlobal bool) (Level, error) {
-	if subject != "" {
-		l, err := s.store.Config(ctx, subject)
-		if err == nil {
-			return Level(l), nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return "", backend("get config", err)
-		}
-		if !defaultToGlobal {
-			return "", errorf(CodeSubjectConfigNotSet, "Subject '%s' does not have subject-level compatibility configured", subject)
-		}
-	}
-	return s.level(ctx, s.store, "")
+	return s.levels().read(ctx, s.store, subject, defaultToGlobal)
 }
 
 func (s *service) SetConfig(ctx context.Context, subject, level string) (Level, error) {
@@ -103,39 +159,15 @@ func (s *service) SetConfig(ctx context.Context, subject, level string) (Level, 
 func (s *service) DeleteConfig(ctx context.Context, subject string) (Level, error) {
 	var old Level
 	err := s.store.Update(ctx, func(tx store.Tx) error {
-		l, err := tx.Config(ctx, subject)
-		switch {
-		case err == nil:
-			old = Level(l)
-		case !errors.Is(err, store.ErrNotFound):
-			return backend("get config", err)
-		case subject == "":
-			old = s.defaultLevel
-		default:
-			return errorf(CodeSubjectConfigNotSet, "Subject '%s' does not have subject-level compatibility configured", subject)
-		}
-		if err := tx.DeleteConfig(ctx, subject); err != nil {
-			return backend("delete config", err)
-		}
-		return nil
+		var err error
+		old, err = s.levels().remove(ctx, tx, subject)
+		return err
 	})
 	return old, err
 }
 
 func (s *service) Mode(ctx context.Context, subject string, defaultToGlobal bool) (Mode, error) {
-	if subject != "" {
-		m, err := s.store.Mode(ctx, subject)
-		if err == nil {
-			return Mode(m), nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return "", backend("get mode", err)
-		}
-		if !defaultToGlobal {
-			return "", errorf(CodeSubjectModeNotSet, "Subject '%s' does not have subject-level mode configured", subject)
-		}
-	}
-	return s.mode(ctx, s.store, "")
+	return modes().read(ctx, s.store, subject, defaultToGlobal)
 }
 
 func (s *service) SetMode(ctx context.Context, subject, mode string, force bool) (Mode, error) {
@@ -177,21 +209,9 @@ func (s *service) SetMode(ctx context.Context, subject, mode string, force bool)
 func (s *service) DeleteMode(ctx context.Context, subject string) (Mode, error) {
 	var old Mode
 	err := s.store.Update(ctx, func(tx store.Tx) error {
-		m, err := tx.Mode(ctx, subject)
-		switch {
-		case err == nil:
-			old = Mode(m)
-		case !errors.Is(err, store.ErrNotFound):
-			return backend("get mode", err)
-		case subject == "":
-			old = ReadWrite
-		default:
-			return errorf(CodeSubjectModeNotSet, "Subject '%s' does not have subject-level mode configured", subject)
-		}
-		if err := tx.DeleteMode(ctx, subject); err != nil {
-			return backend("delete mode", err)
-		}
-		return nil
+		var err error
+		old, err = modes().remove(ctx, tx, subject)
+		return err
 	})
 	return old, err
 }
