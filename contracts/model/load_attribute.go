@@ -8,8 +8,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/samnav/samnav/contracts/check"
 	"gopkg.in/yaml.v3"
+
+	"github.com/samnav/samnav/contracts/check"
 )
 
 var attributeKeys = []string{"type", "required", "default", "label", "definition", "classification", "personalData", "shielded", "naturalKey", "validation", "codes", "ref", "attributes", "items", "precision", "scale"}

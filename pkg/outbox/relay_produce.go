@@ -9,11 +9,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/samnav/samnav/pkg/kafkaauth"
-	"github.com/samnav/samnav/pkg/kafkago"
 	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/samnav/samnav/pkg/kafkaauth"
+	"github.com/samnav/samnav/pkg/kafkago"
 )
 
 // unknownTopicEntry returns the entry of failed (a write's unacknowledged

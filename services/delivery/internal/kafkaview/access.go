@@ -11,10 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/segmentio/kafka-go"
+
 	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/pkg/kafkaacl"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
-	"github.com/segmentio/kafka-go"
 )
 
 // ACL is one Kafka access control entry.

@@ -10,13 +10,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/segmentio/kafka-go"
+
 	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/avroserde"
 	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/projection"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
-	"github.com/segmentio/kafka-go"
 )
 
 // reader is what a worker needs of a kafka.Reader.
