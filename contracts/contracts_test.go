@@ -14,7 +14,7 @@ import (
 	"github.com/samnav/samnav/contracts/concepts"
 	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/contracts/model"
-	"github.com/samnav/samnav/pkg/avro"
+	"github.com/samnav/samnav/pkg/sdk/avro"
 )
 
 func TestContracts(t *testing.T) {

@@ -3,10 +3,11 @@ module github.com/samnav/samnav/contracts
 go 1.26.8
 
 require (
-	github.com/samnav/samnav/pkg v0.0.0
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	gopkg.in/yaml.v3 v3.0.1
 )
+
+require github.com/stretchr/testify v1.12.1 // indirect
 
 require (
 	github.com/go-viper/mapstructure/v2 v2.5.0 // indirect
@@ -14,7 +15,8 @@ require (
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
+	github.com/samnav/samnav/pkg/sdk v0.0.0
 	golang.org/x/text v0.44.0 // indirect
 )
 
-replace github.com/samnav/samnav/pkg => ../pkg
+replace github.com/samnav/samnav/pkg/sdk => ../pkg/sdk

@@ -3,7 +3,7 @@
 // Confluent Schema Registry's compatibility levels, the way `buf breaking`
 // explains protobuf changes.
 //
-// The verdict is pkg/avro.Compatible's (the Avro resolution rules Samnav's
+// The verdict is pkg/sdk/avro.Compatible's (the Avro resolution rules Samnav's
 // decoders follow); this package only explains it, and its explanations are
 // tested to agree with that verdict.
 package compat
@@ -14,7 +14,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/samnav/samnav/pkg/avro"
+	"github.com/samnav/samnav/pkg/sdk/avro"
 )
 
 // Level is a Confluent compatibility level.
@@ -325,7 +325,7 @@ var ErrInvalidSchema = errors.New("invalid schema")
 
 // Check checks next against the earlier versions (oldest first) under
 // level, and returns every breaking change. The verdict for each pair is
-// pkg/avro.Compatible's; should the explanation find nothing where it found
+// pkg/sdk/avro.Compatible's; should the explanation find nothing where it found
 // a problem, its own message is reported, so no breaking change goes
 // unreported.
 func Check(level Level, next string, previous []Version) ([]Problem, error) {

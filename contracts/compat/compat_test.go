@@ -10,7 +10,7 @@ import (
 
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/compat"
-	"github.com/samnav/samnav/pkg/avro"
+	"github.com/samnav/samnav/pkg/sdk/avro"
 )
 
 // rec builds a record schema named Person in namespace se.samnav.person.v1
@@ -61,7 +61,7 @@ func optional(f string) string {
 // TestExplain is the compatibility matrix: for each change from old to new,
 // what the explanation finds reading old data with the new schema
 // (backward) and new data with the old schema (forward), and that it
-// agrees with pkg/avro.Compatible's verdict both ways.
+// agrees with pkg/sdk/avro.Compatible's verdict both ways.
 func TestExplain(t *testing.T) {
 	tests := []struct {
 		name          string
@@ -141,7 +141,7 @@ func TestExplain(t *testing.T) {
 				}
 				verdict := avro.Compatible(avro.MustParse(dir.reader), avro.MustParse(dir.writer))
 				if (verdict == nil) != (len(ins) == 0) {
-					t.Errorf("%s: explanation %q disagrees with pkg/avro.Compatible: %v", dir.name, got, verdict)
+					t.Errorf("%s: explanation %q disagrees with pkg/sdk/avro.Compatible: %v", dir.name, got, verdict)
 				}
 				if dir.d == compat.BackwardDir && tt.backwardWords != "" {
 					if msg := ins[0].Describe(dir.d); !strings.Contains(msg, tt.backwardWords) {
@@ -210,7 +210,7 @@ func TestParseLevel(t *testing.T) {
 
 // TestExplainAgreesOnContracts mutates every field of every real contract
 // (removed, made required, retyped, added without default) and checks that
-// the explanation and pkg/avro.Compatible agree both ways on each mutation.
+// the explanation and pkg/sdk/avro.Compatible agree both ways on each mutation.
 func TestExplainAgreesOnContracts(t *testing.T) {
 	cs, err := contracts.Contracts()
 	if err != nil {
@@ -281,14 +281,14 @@ func agree(t *testing.T, label, a, b string) {
 		}
 		verdict := avro.Compatible(avro.MustParse(p[0]), avro.MustParse(p[1]))
 		if (verdict == nil) != (len(ins) == 0) {
-			t.Errorf("%s: explanation %+v disagrees with pkg/avro.Compatible: %v", label, ins, verdict)
+			t.Errorf("%s: explanation %+v disagrees with pkg/sdk/avro.Compatible: %v", label, ins, verdict)
 		}
 	}
 }
 
 // FuzzExplain feeds arbitrary schema text, as a registry might return it:
-// Explain may reject it but must not panic, and on schemas pkg/avro
-// accepts it must agree with pkg/avro.Compatible.
+// Explain may reject it but must not panic, and on schemas pkg/sdk/avro
+// accepts it must agree with pkg/sdk/avro.Compatible.
 func FuzzExplain(f *testing.F) {
 	f.Add(rec(id, name), rec(id, nameOpt))
 	f.Add(rec(id, statusAB), rec(id, statusA))
@@ -306,13 +306,13 @@ func FuzzExplain(f *testing.F) {
 			return
 		}
 		if verdict := avro.Compatible(r, w); (verdict == nil) != (len(ins) == 0) {
-			t.Errorf("explanation %+v disagrees with pkg/avro.Compatible: %v", ins, verdict)
+			t.Errorf("explanation %+v disagrees with pkg/sdk/avro.Compatible: %v", ins, verdict)
 		}
 	})
 }
 
 // parseNoPanic is avro.Parse, less hamba/avro's panic on some malformed
-// schemas (see compat.parse), which is pkg/avro's to fix.
+// schemas (see compat.parse), which is pkg/sdk/avro's to fix.
 func parseNoPanic(s string) (sch *avro.Schema, err error) {
 	defer func() {
 		if r := recover(); r != nil {

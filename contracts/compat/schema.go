@@ -38,7 +38,7 @@ type parser struct {
 }
 
 // parseSchema parses Avro schema JSON. It accepts what Avro allows; it is
-// not a validator (pkg/avro.Parse is), so it is only used on schemas
+// not a validator (pkg/sdk/avro.Parse is), so it is only used on schemas
 // that parsed there.
 func parseSchema(text string) (*node, error) {
 	var raw any

@@ -47,7 +47,7 @@ func AsyncAPI(m *model.Model) ([]byte, error) {
 			"contentType", scalar("application/vnd.apache.avro"),
 			"headers", mapping(
 				"type", scalar("object"),
-				"description", scalar("CloudEvents Kafka binding attributes, W3C trace context and Samnav's own headers (pkg/envelope defines them; a test in services/masterdata holds this list to it)."),
+				"description", scalar("CloudEvents Kafka binding attributes, W3C trace context and Samnav's own headers (pkg/sdk/envelope defines them; a test in services/masterdata holds this list to it)."),
 				"properties", mapping(
 					"ce_id", mapping("type", scalar("string")),
 					"ce_source", mapping("type", scalar("string")),

@@ -11,7 +11,7 @@ import (
 
 	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/contracts/model"
-	"github.com/samnav/samnav/pkg/avro"
+	"github.com/samnav/samnav/pkg/sdk/avro"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -96,7 +96,7 @@ func TestDeterministic(t *testing.T) {
 }
 
 // TestAvroSchemas parses every schema generated from the test model with
-// pkg/avro and round-trips a value with every attribute set.
+// pkg/sdk/avro and round-trips a value with every attribute set.
 func TestAvroSchemas(t *testing.T) {
 	m, err := model.LoadDir("testdata/model")
 	if err != nil {

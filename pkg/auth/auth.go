@@ -14,7 +14,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/samnav/samnav/pkg/apierr"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 )
 
 // Role is what a principal is trusted to do.

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/samnav/samnav/pkg/apierr"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 )
 
 // A token reads snv_<id>_<secret>. The id is public and finds the record;

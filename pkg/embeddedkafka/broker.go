@@ -29,8 +29,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
-	"github.com/samnav/samnav/pkg/kafkaauth"
-	"github.com/samnav/samnav/pkg/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
+	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 )
 
 // DefaultAddr is where `samnav dev` listens, as a local Apache Kafka would.

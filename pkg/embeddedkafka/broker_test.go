@@ -15,7 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/samnav/samnav/pkg/embeddedkafka"
-	"github.com/samnav/samnav/pkg/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 )
 
 func start(t *testing.T, cfg embeddedkafka.Config) *embeddedkafka.Broker {

@@ -14,8 +14,8 @@ import (
 
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/kafkaacl"
-	"github.com/samnav/samnav/pkg/kafkaauth"
-	"github.com/samnav/samnav/pkg/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
+	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 )
 
 var hub = kafkaauth.Config{Mechanism: kafkaauth.ScramSHA512, Username: "samnav", Password: "hub-secret"}

@@ -3,7 +3,7 @@ package openapi
 import (
 	"maps"
 
-	"github.com/samnav/samnav/pkg/apierr"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 )
 
 // ProblemMediaType is the media type of every error body (RFC 9457).

@@ -13,10 +13,10 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/samnav/samnav/pkg/embeddedkafka"
-	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/pkg/outbox"
 	"github.com/samnav/samnav/pkg/pgtest"
-	"github.com/samnav/samnav/pkg/sqldb"
+	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 )
 
 // BenchmarkRelay measures changes/s from Append (committed) to Kafka

@@ -9,8 +9,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/samnav/samnav/pkg/embeddedkafka"
-	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/pkg/outbox"
+	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 )
 
 // TestMetrics: published entries are counted, lag is observed, and publish

@@ -13,8 +13,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/samnav/samnav/pkg/embeddedkafka"
-	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/pkg/outbox"
+	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 )
 
 // TestUnknownTopicCreated: an entry whose topic does not exist, between

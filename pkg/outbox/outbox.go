@@ -112,8 +112,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/samnav/samnav/pkg/envelope"
-	"github.com/samnav/samnav/pkg/sqldb"
+	"github.com/samnav/samnav/pkg/sdk/envelope"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 )
 
 // Entry is one Kafka record to publish.

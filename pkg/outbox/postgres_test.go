@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/pkg/embeddedkafka"
-	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/pkg/outbox"
+	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 )
 
 // testOutOfOrderCommit: T1 appends (and so draws the smaller id) and stays

@@ -13,8 +13,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/samnav/samnav/pkg/kafkaauth"
-	"github.com/samnav/samnav/pkg/kafkago"
+	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
+	"github.com/samnav/samnav/pkg/sdk/kafkago"
 )
 
 // unknownTopicEntry returns the entry of failed (a write's unacknowledged

@@ -3,7 +3,7 @@
 package outbox
 
 import (
-	"github.com/samnav/samnav/pkg/sqldb"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 )
 
 // queries holds the relay's SQL in one dialect.

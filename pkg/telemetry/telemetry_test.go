@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill"
+
 	"github.com/samnav/samnav/pkg/telemetry"
 )
 
@@ -173,5 +175,21 @@ func TestNoOTLPWithoutEndpoint(t *testing.T) {
 		t.Fatalf("Shutdown: %v", err)
 	} else if err != nil {
 		t.Fatal("Shutdown waited for an exporter although none was configured")
+	}
+}
+
+func TestWatermillLoggerWritesThroughSlog(t *testing.T) {
+	var buf bytes.Buffer
+	tel := setup(t, telemetry.Config{ServiceName: "s", LogOutput: &buf})
+	tel.WatermillLogger().Info("subscriber started", watermill.LogFields{"topic": "samnav.person.v1"})
+	tel.WatermillLogger().Debug("below the level", nil)
+	out := buf.String()
+	for _, want := range []string{"component=watermill", "subscriber started", "topic=samnav.person.v1", "service=s"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log %q lacks %q", out, want)
+		}
+	}
+	if strings.Contains(out, "below the level") {
+		t.Error("debug line logged at info level")
 	}
 }

@@ -16,7 +16,7 @@ import (
 
 	"github.com/samnav/samnav/contracts/check"
 	"github.com/samnav/samnav/pkg/auth"
-	"github.com/samnav/samnav/pkg/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/browsertest"
 	"github.com/samnav/samnav/services/console/internal/consoletest"

@@ -33,8 +33,8 @@ import (
 	"github.com/samnav/samnav/contracts/concepts"
 	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/pkg/auth"
-	"github.com/samnav/samnav/pkg/kafkatopics"
-	"github.com/samnav/samnav/pkg/subscriber"
+	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/subscriber"
 	"github.com/samnav/samnav/services/delivery"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
@@ -237,7 +237,7 @@ func luhnDigit(digits string) byte {
 
 // BenchmarkEndToEnd measures events/s from masterdata's publish API
 // (batches of 1,000) through the relay, the state topic, the delivery
-// pipeline and the school platform's view topic to a pkg/subscriber SDK
+// pipeline and the school platform's view topic to a pkg/sdk/subscriber SDK
 // handler; beside raw kafka-go producing and consuming the same number of
 // Avro person records (acks=all, one consumer group) in the same run.
 func BenchmarkEndToEnd(b *testing.B) {

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/delivery/client"
 )
 

@@ -17,10 +17,10 @@ import (
 
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/pkg/auth"
-	"github.com/samnav/samnav/pkg/avro"
-	"github.com/samnav/samnav/pkg/avroserde"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
-	"github.com/samnav/samnav/pkg/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/avro"
+	"github.com/samnav/samnav/pkg/sdk/avroserde"
+	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/services/delivery"
 	"github.com/samnav/samnav/services/masterdata"
 	"github.com/samnav/samnav/services/registry"

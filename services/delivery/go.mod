@@ -60,6 +60,7 @@ require (
 	github.com/prometheus/otlptranslator v1.0.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	github.com/samnav/samnav/pkg/sdk v0.0.0
 	github.com/twmb/franz-go v1.22.3 // indirect
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c // indirect
 	github.com/twmb/franz-go/pkg/kmsg v1.15.1 // indirect
@@ -96,3 +97,5 @@ replace (
 	github.com/samnav/samnav/services/masterdata => ../masterdata
 	github.com/samnav/samnav/services/registry => ../registry
 )
+
+replace github.com/samnav/samnav/pkg/sdk => ../../pkg/sdk

@@ -22,7 +22,7 @@ import (
 	"github.com/samnav/samnav/contracts/concepts"
 	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/pkg/auth"
-	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/pkg/sdk/avroserde"
 )
 
 // stateWriter publishes person records straight to the state topic

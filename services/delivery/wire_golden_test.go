@@ -22,7 +22,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/samnav/samnav/pkg/auth"
-	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/pkg/sdk/avroserde"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")

@@ -23,9 +23,9 @@ import (
 	"github.com/samnav/samnav/contracts/check"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
-	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/pkg/outbox"
 	"github.com/samnav/samnav/pkg/pgtest"
+	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/services/masterdata"
 	"github.com/samnav/samnav/services/registry"
 )

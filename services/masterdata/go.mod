@@ -82,6 +82,7 @@ require (
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/rogpeppe/go-internal v1.16.0 // indirect
+	github.com/samnav/samnav/pkg/sdk v0.0.0
 	github.com/samnav/samnav/services/registry v0.0.0-00010101000000-000000000000
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
@@ -98,3 +99,5 @@ replace (
 )
 
 replace github.com/samnav/samnav/services/registry => ../registry
+
+replace github.com/samnav/samnav/pkg/sdk => ../../pkg/sdk

@@ -9,8 +9,8 @@ import (
 
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/daemon"
-	"github.com/samnav/samnav/pkg/envelope"
-	"github.com/samnav/samnav/pkg/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/envelope"
+	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 )
 
 // DefaultRelayStallAfter is how long the outbox relay may be blocked before

@@ -27,15 +27,15 @@ import (
 
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/model"
-	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/auth/authsql"
-	"github.com/samnav/samnav/pkg/avroserde"
 	"github.com/samnav/samnav/pkg/daemon"
-	"github.com/samnav/samnav/pkg/kafkaauth"
-	"github.com/samnav/samnav/pkg/kafkatopics"
 	"github.com/samnav/samnav/pkg/outbox"
-	"github.com/samnav/samnav/pkg/sqldb"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/pkg/sdk/avroserde"
+	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
+	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/masterdata/internal/event"
@@ -62,7 +62,7 @@ type Service = record.Service
 type Config struct {
 	// Addr is the listen address; "" means DefaultAddr, ":0" a free port.
 	Addr string
-	// Database is the database URL (see pkg/sqldb): sqlite:PATH or
+	// Database is the database URL (see pkg/sdk/sqldb): sqlite:PATH or
 	// postgres://... When empty, Driver and DSN, the settings of earlier
 	// releases, name it, or else it is the SQLite file
 	// DataDir/masterdata.db (sqldb.Resolve).
@@ -520,7 +520,7 @@ const (
 )
 
 // kafka returns the settings every Kafka client of the service is built
-// from (pkg/kafkaauth is the one place that builds them).
+// from (pkg/sdk/kafkaauth is the one place that builds them).
 func (c Config) kafka() kafkaauth.Settings {
 	return kafkaauth.Settings{Brokers: c.Brokers, SASL: c.Kafka}
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/samnav/samnav/pkg/daemon"
-	"github.com/samnav/samnav/pkg/sqldb"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/services/registry/internal/schemas"
 )
 
@@ -16,7 +16,7 @@ type Config struct {
 	// Addr is the listen address; default ":8081". ":0" picks a free port
 	// (see Server.Addr).
 	Addr string
-	// Database is the database URL (see pkg/sqldb): sqlite:PATH or
+	// Database is the database URL (see pkg/sdk/sqldb): sqlite:PATH or
 	// postgres://... When empty, Driver and DSN, the settings of earlier
 	// releases, name it, or else it is the SQLite file
 	// DataDir/registry.db (sqldb.Resolve).

@@ -33,7 +33,7 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/pkg/daemon"
-	"github.com/samnav/samnav/pkg/sqldb"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/registry/internal/schemas"

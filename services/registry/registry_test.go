@@ -10,7 +10,7 @@ import (
 
 	hambareg "github.com/hamba/avro/v2/registry"
 
-	"github.com/samnav/samnav/pkg/avro"
+	"github.com/samnav/samnav/pkg/sdk/avro"
 	"github.com/samnav/samnav/services/registry"
 )
 

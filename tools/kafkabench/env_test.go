@@ -18,7 +18,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/samnav/samnav/pkg/embeddedkafka"
-	"github.com/samnav/samnav/pkg/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/tools/kafkabench"
 )
 

@@ -35,6 +35,7 @@ require (
 	github.com/pierrec/lz4/v4 v4.1.33 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/rcrowley/go-metrics v0.0.0-20201227073835-cf1acfcdf475 // indirect
+	github.com/samnav/samnav/pkg/sdk v0.0.0
 	github.com/twmb/franz-go v1.22.3 // indirect
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c // indirect
 	github.com/twmb/franz-go/pkg/kmsg v1.15.1 // indirect
@@ -52,3 +53,5 @@ require (
 )
 
 replace github.com/samnav/samnav/pkg => ../../pkg
+
+replace github.com/samnav/samnav/pkg/sdk => ../../pkg/sdk

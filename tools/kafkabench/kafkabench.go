@@ -1,5 +1,5 @@
 // Package kafkabench compares Kafka transports on one broker: Samnav's
-// Watermill transport (pkg/kafkago), raw segmentio/kafka-go with the same
+// Watermill transport (pkg/sdk/kafkago), raw segmentio/kafka-go with the same
 // settings, and watermill-kafka (the Sarama-based Watermill transport).
 //
 // Each transport implements Transport; the benchmarks in this package's
@@ -17,7 +17,7 @@ import (
 )
 
 // UUIDHeader is the Kafka header that carries a Watermill message's UUID,
-// the same name in pkg/kafkago and watermill-kafka. Every transport writes
+// the same name in pkg/sdk/kafkago and watermill-kafka. Every transport writes
 // records of one shape: key = message UUID, this header = message UUID,
 // value = payload; the consume topics are filled with such records.
 const UUIDHeader = "_watermill_message_uuid"
@@ -54,7 +54,7 @@ type Settings struct {
 	// Consumer.MaxWaitTime).
 	FetchMaxWait time.Duration
 	// QueueCapacity is how many fetched messages the raw kafka-go Reader
-	// buffers (Reader.QueueCapacity). pkg/kafkago has no such queue: each
+	// buffers (Reader.QueueCapacity). pkg/sdk/kafkago has no such queue: each
 	// partition holds the fetch response it delivers and the next one.
 	QueueCapacity int
 }

@@ -31,7 +31,7 @@ func (t *RawKafkaGo) Publisher(_ context.Context, topic string, payload []byte, 
 	w := &kafka.Writer{
 		Addr:  kafka.TCP(s.Brokers...),
 		Topic: topic,
-		// As pkg/kafkago: the Java client's partitioner.
+		// As pkg/sdk/kafkago: the Java client's partitioner.
 		Balancer:     &kafka.Murmur2Balancer{},
 		RequiredAcks: kafka.RequireAll,
 		BatchSize:    s.BatchSize,

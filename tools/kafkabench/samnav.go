@@ -6,10 +6,10 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 
-	"github.com/samnav/samnav/pkg/kafkago"
+	"github.com/samnav/samnav/pkg/sdk/kafkago"
 )
 
-// Samnav is Samnav's Watermill transport, pkg/kafkago, configured from the
+// Samnav is Samnav's Watermill transport, pkg/sdk/kafkago, configured from the
 // same Settings as the baseline.
 type Samnav struct {
 	Settings Settings

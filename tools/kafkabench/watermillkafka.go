@@ -51,7 +51,7 @@ func (t *WatermillKafka) Publisher(_ context.Context, topic string, payload []by
 	}
 	pub, err := wmkafka.NewPublisher(wmkafka.PublisherConfig{
 		Brokers: s.Brokers,
-		// Key every record by the message UUID, as pkg/kafkago does by
+		// Key every record by the message UUID, as pkg/sdk/kafkago does by
 		// default, so the records match the other transports'.
 		Marshaler: wmkafka.NewWithPartitioningMarshaler(func(_ string, msg *message.Message) (string, error) {
 			return msg.UUID, nil

@@ -22,7 +22,7 @@ import (
 	"github.com/samnav/samnav/contracts/compat"
 	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/contracts/model"
-	"github.com/samnav/samnav/pkg/envelope"
+	"github.com/samnav/samnav/pkg/sdk/envelope"
 )
 
 func init() {

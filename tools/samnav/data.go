@@ -135,7 +135,7 @@ func runResync(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("samnav resync: %w", err)
 	}
-	fs.StringVar(&cfg.Database, "database", cfg.Database, "master data database URL: sqlite:PATH or postgres://... (see pkg/sqldb); the newer form of --driver and --dsn")
+	fs.StringVar(&cfg.Database, "database", cfg.Database, "master data database URL: sqlite:PATH or postgres://... (see pkg/sdk/sqldb); the newer form of --driver and --dsn")
 	fs.StringVar(&cfg.Driver, "driver", orDefault(cfg.Driver, masterdata.DriverSQLite), "master data database: sqlite or postgres")
 	fs.StringVar(&cfg.DSN, "dsn", cfg.DSN, "database: a PostgreSQL connection string, or a SQLite file")
 	fs.StringVar(&cfg.DataDir, "data-dir", orDefault(cfg.DataDir, filepath.Join("data", "masterdata")), "for sqlite without --dsn: the directory of masterdata.db (samnav dev: <data-dir>/masterdata)")

@@ -10,7 +10,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/samnav/samnav/pkg/kafkaauth"
+	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 )
 
 // TestDevKafkaSASL: with --kafka-sasl (the flag's default) the hub runs as

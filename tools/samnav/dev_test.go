@@ -16,9 +16,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/samnav/samnav/contracts/concepts"
-	"github.com/samnav/samnav/pkg/avro"
-	"github.com/samnav/samnav/pkg/avroserde"
-	"github.com/samnav/samnav/pkg/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/avro"
+	"github.com/samnav/samnav/pkg/sdk/avroserde"
+	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/tools/samnav/internal/synthcity"
 )

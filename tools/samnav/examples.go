@@ -21,11 +21,11 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
-	"github.com/samnav/samnav/pkg/envelope"
-	"github.com/samnav/samnav/pkg/kafkaauth"
-	"github.com/samnav/samnav/pkg/kafkago"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/pkg/sdk/envelope"
+	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
+	"github.com/samnav/samnav/pkg/sdk/kafkago"
 )
 
 // exampleSystem is a business system `samnav dev` registers as a subscriber,

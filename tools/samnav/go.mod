@@ -90,6 +90,7 @@ require (
 )
 
 require (
+	github.com/samnav/samnav/pkg/sdk v0.0.0
 	github.com/samnav/samnav/services/console v0.0.0
 	github.com/samnav/samnav/services/delivery v0.0.0
 	github.com/standard-webhooks/standard-webhooks/libraries v0.0.1
@@ -106,3 +107,5 @@ replace github.com/samnav/samnav/services/registry => ../../services/registry
 replace github.com/samnav/samnav/services/delivery => ../../services/delivery
 
 replace github.com/samnav/samnav/services/console => ../../services/console
+
+replace github.com/samnav/samnav/pkg/sdk => ../../pkg/sdk

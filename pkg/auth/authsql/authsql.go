@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/pkg/auth"
-	"github.com/samnav/samnav/pkg/sqldb"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 )
 
 //go:embed migrations

@@ -9,7 +9,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth/authsql"
 	"github.com/samnav/samnav/pkg/auth/authtest"
 	"github.com/samnav/samnav/pkg/pgtest"
-	"github.com/samnav/samnav/pkg/sqldb"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 )

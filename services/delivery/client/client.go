@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/samnav/samnav/pkg/apierr"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 )
 
 // LegalBasis is a subscription's lawful basis and what it rests on.

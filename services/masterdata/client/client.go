@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/samnav/samnav/pkg/apierr"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 )
 
 // Record is a record as the API answers it.

@@ -12,9 +12,9 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/samnav/samnav/contracts/model"
-	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
-	"github.com/samnav/samnav/pkg/envelope"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/pkg/sdk/envelope"
 )
 
 // HubSystem is the system id of the hub itself: concepts whose model

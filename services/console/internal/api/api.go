@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/samnav/samnav/pkg/apierr"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 )
 
 // maxResponse bounds a response body the console reads.

@@ -14,8 +14,8 @@ import (
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
-	"github.com/samnav/samnav/pkg/envelope"
-	"github.com/samnav/samnav/pkg/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/envelope"
+	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/services/console"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/delivery"

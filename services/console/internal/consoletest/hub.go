@@ -18,8 +18,8 @@ import (
 
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/model"
-	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/console"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/masterdata"

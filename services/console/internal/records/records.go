@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/contracts/model"
-	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/site"
 )

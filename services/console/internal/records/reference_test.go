@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/samnav/samnav/contracts"
-	"github.com/samnav/samnav/pkg/apierr"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/site"
 )

@@ -14,7 +14,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/samnav/samnav/pkg/envelope"
+	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 

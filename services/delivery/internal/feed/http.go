@@ -9,11 +9,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/daemon"
-	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/pkg/httproute"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/samnav/samnav/pkg/apierr"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
 )
 

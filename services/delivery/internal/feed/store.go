@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/samnav/samnav/pkg/sqldb"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 )
 

@@ -13,8 +13,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/pkg/kafkaacl"
+	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
@@ -22,7 +22,7 @@ import (
 type ACL = kafkaacl.Entry
 
 // DeadLetterPrefix is the prefix of the dead-letter topics a subscribing
-// system may keep beside its view topic: the Go SDK (pkg/subscriber) names
+// system may keep beside its view topic: the Go SDK (pkg/sdk/subscriber) names
 // them "<view topic>.dlq.<group>", and the system's groups are named
 // "<system>.*", so they all start with "<view topic>.dlq.<system>.".
 func DeadLetterPrefix(s subscription.Subscription) string {

@@ -12,10 +12,10 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
-	"github.com/samnav/samnav/pkg/kafkaauth"
-	"github.com/samnav/samnav/pkg/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
+	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/services/delivery/internal/lag"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )

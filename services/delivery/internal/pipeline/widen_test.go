@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/samnav/samnav/pkg/avroserde"
+	"github.com/samnav/samnav/pkg/sdk/avroserde"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )

@@ -12,9 +12,9 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/samnav/samnav/pkg/apierr"
-	"github.com/samnav/samnav/pkg/avroserde"
-	"github.com/samnav/samnav/pkg/envelope"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/pkg/sdk/avroserde"
+	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/projection"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"

@@ -12,7 +12,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/samnav/samnav/pkg/envelope"
+	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )

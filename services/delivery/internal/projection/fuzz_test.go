@@ -3,7 +3,7 @@ package projection_test
 import (
 	"testing"
 
-	"github.com/samnav/samnav/pkg/avro"
+	"github.com/samnav/samnav/pkg/sdk/avro"
 	"github.com/samnav/samnav/services/delivery/internal/projection"
 )
 

@@ -17,7 +17,7 @@ import (
 	"strings"
 
 	"github.com/samnav/samnav/contracts/model"
-	"github.com/samnav/samnav/pkg/avro"
+	"github.com/samnav/samnav/pkg/sdk/avro"
 )
 
 // ProtectedAttribute is the attribute whose value, other than

@@ -8,7 +8,7 @@ import (
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/concepts"
 	"github.com/samnav/samnav/contracts/model"
-	"github.com/samnav/samnav/pkg/avro"
+	"github.com/samnav/samnav/pkg/sdk/avro"
 	"github.com/samnav/samnav/services/delivery/internal/projection"
 )
 

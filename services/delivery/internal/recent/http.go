@@ -7,9 +7,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/daemon"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 )
 
 // Limits of GET /api/v1/deliveries/recent.

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 

@@ -11,8 +11,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/samnav/samnav/contracts/model"
-	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 )
 
 // Service is the subscription API. Every method takes the caller's

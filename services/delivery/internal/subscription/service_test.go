@@ -6,9 +6,9 @@ import (
 	"testing"
 
 	"github.com/samnav/samnav/contracts"
-	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
-	"github.com/samnav/samnav/pkg/sqldb"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/services/delivery/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"

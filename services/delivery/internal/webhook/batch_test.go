@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/samnav/samnav/pkg/apierr"
-	"github.com/samnav/samnav/pkg/sqldb"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"

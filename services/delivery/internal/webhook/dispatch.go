@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/samnav/samnav/pkg/envelope"
+	"github.com/samnav/samnav/pkg/sdk/envelope"
 )
 
 // prefetch is how many messages per worker the dispatcher holds claimed

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/samnav/samnav/pkg/apierr"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 )
 
 // Sentinels, matched with errors.Is through an *apierr.Error's cause.

@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/httproute"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 

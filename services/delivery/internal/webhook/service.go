@@ -32,8 +32,8 @@ import (
 
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/samnav/samnav/pkg/apierr"
-	"github.com/samnav/samnav/pkg/envelope"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )

@@ -8,14 +8,14 @@ import (
 
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/generator"
-	"github.com/samnav/samnav/pkg/envelope"
+	"github.com/samnav/samnav/pkg/sdk/envelope"
 )
 
 // TestContractsAgreeWithEnvelope: the contracts module is its own Go
 // module and must not import pkg, so it spells the state topic name
 // (model.Concept.Topic, contracts.Contracts, the generated Topic methods)
 // and the AsyncAPI header names itself. This test holds those spellings
-// to pkg/envelope, the one definition every service reads and writes by.
+// to pkg/sdk/envelope, the one definition every service reads and writes by.
 func TestContractsAgreeWithEnvelope(t *testing.T) {
 	m, err := contracts.Model()
 	if err != nil {
@@ -70,7 +70,7 @@ func TestContractsAgreeWithEnvelope(t *testing.T) {
 		}
 		for h := range msg.Headers.Properties {
 			if !slices.Contains(known, h) {
-				t.Errorf("AsyncAPI message %s documents header %q, which pkg/envelope does not define", name, h)
+				t.Errorf("AsyncAPI message %s documents header %q, which pkg/sdk/envelope does not define", name, h)
 			}
 		}
 	}

@@ -5,7 +5,7 @@
 // Every record is keyed by the opaque id and carries the full current
 // state, Avro in the Confluent wire format under subject "<topic>-value",
 // with the event's envelope as headers (CloudEvents binary content mode),
-// written through pkg/envelope: the change's event id (consumers
+// written through pkg/sdk/envelope: the change's event id (consumers
 // deduplicate by it), source envelope.SourceMasterdata, the event type
 // envelope.EventType(concept, created | changed | ended | erased), the
 // time the change was made, the record's opaque id as subject, content
@@ -32,10 +32,10 @@ import (
 
 	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/contracts/model"
-	"github.com/samnav/samnav/pkg/avroserde"
-	"github.com/samnav/samnav/pkg/envelope"
 	"github.com/samnav/samnav/pkg/outbox"
-	"github.com/samnav/samnav/pkg/sqldb"
+	"github.com/samnav/samnav/pkg/sdk/avroserde"
+	"github.com/samnav/samnav/pkg/sdk/envelope"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 

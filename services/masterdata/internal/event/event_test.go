@@ -11,9 +11,9 @@ import (
 
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/concepts"
-	"github.com/samnav/samnav/pkg/avro"
-	"github.com/samnav/samnav/pkg/avroserde"
-	"github.com/samnav/samnav/pkg/sqldb"
+	"github.com/samnav/samnav/pkg/sdk/avro"
+	"github.com/samnav/samnav/pkg/sdk/avroserde"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/services/masterdata/internal/event"
 	"github.com/samnav/samnav/services/masterdata/record"
 )

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/samnav/samnav/contracts"
-	"github.com/samnav/samnav/pkg/avro"
+	"github.com/samnav/samnav/pkg/sdk/avro"
 	"github.com/samnav/samnav/services/masterdata/internal/event"
 )
 

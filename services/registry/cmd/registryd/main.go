@@ -1,7 +1,7 @@
 // Command registryd runs Samnav's schema registry (Confluent REST API)
 // alone, configured only by environment variables (see
 // registry.LoadConfig and docs/configuration.md): SAMNAV_REGISTRY_ADDR,
-// SAMNAV_REGISTRY_DATABASE (a database URL, see pkg/sqldb; or its older
+// SAMNAV_REGISTRY_DATABASE (a database URL, see pkg/sdk/sqldb; or its older
 // form SAMNAV_REGISTRY_DRIVER with SAMNAV_REGISTRY_DSN),
 // SAMNAV_REGISTRY_DATA_DIR, SAMNAV_REGISTRY_DEFAULT_COMPATIBILITY,
 // SAMNAV_REGISTRY_TOKENS, SAMNAV_REGISTRY_BASIC_AUTH,

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/samnav/samnav/pkg/avro"
+	"github.com/samnav/samnav/pkg/sdk/avro"
 	"github.com/samnav/samnav/services/registry/internal/schemas"
 )
 

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/samnav/samnav/pkg/avro"
+	"github.com/samnav/samnav/pkg/sdk/avro"
 	"github.com/samnav/samnav/services/registry/internal/store"
 )
 

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/contracts/model"
-	"github.com/samnav/samnav/pkg/apierr"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 )
 
 // HTTPSink stores records through the master data REST API, so an import

@@ -30,7 +30,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth/authsql"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/pgtest"
-	"github.com/samnav/samnav/pkg/sqldb"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the token stores' driver
 )
 

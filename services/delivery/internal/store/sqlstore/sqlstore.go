@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 
-	"github.com/samnav/samnav/pkg/sqldb"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 

@@ -5,7 +5,7 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 
-	"github.com/samnav/samnav/pkg/apierr"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )

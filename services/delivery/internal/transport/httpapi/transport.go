@@ -31,10 +31,10 @@ import (
 	"github.com/go-kit/kit/endpoint"
 	kithttp "github.com/go-kit/kit/transport/http"
 
-	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/httproute"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 

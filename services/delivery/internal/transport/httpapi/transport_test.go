@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 	"github.com/samnav/samnav/services/delivery/internal/transport/httpapi"
 )

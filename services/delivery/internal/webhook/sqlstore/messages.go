@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/samnav/samnav/pkg/apierr"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 )
 

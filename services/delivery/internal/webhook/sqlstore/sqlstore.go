@@ -16,8 +16,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/samnav/samnav/pkg/apierr"
-	"github.com/samnav/samnav/pkg/sqldb"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 )
 

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/pkg/pgtest"
-	"github.com/samnav/samnav/pkg/sqldb"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"

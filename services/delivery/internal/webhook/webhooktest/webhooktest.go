@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/samnav/samnav/pkg/apierr"
-	"github.com/samnav/samnav/pkg/envelope"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 )
 

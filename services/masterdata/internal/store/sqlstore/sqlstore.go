@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/contracts/model"
-	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/outbox"
-	"github.com/samnav/samnav/pkg/sqldb"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/pgtest"
-	"github.com/samnav/samnav/pkg/sqldb"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 	"github.com/samnav/samnav/services/masterdata/internal/store/sqlstore"

@@ -13,7 +13,7 @@ import (
 
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/model"
-	"github.com/samnav/samnav/pkg/apierr"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 

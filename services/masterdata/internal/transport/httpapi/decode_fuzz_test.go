@@ -8,7 +8,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/samnav/samnav/pkg/apierr"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 )
 
 // FuzzDecode feeds one request's outside input (a JSON body, an If-Match

@@ -7,7 +7,7 @@ import (
 	"github.com/go-kit/kit/endpoint"
 
 	"github.com/samnav/samnav/contracts/model"
-	"github.com/samnav/samnav/pkg/apierr"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 

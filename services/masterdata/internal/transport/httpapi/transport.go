@@ -19,11 +19,11 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/samnav/samnav/contracts/model"
-	"github.com/samnav/samnav/pkg/apierr"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/pkg/openapi"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 

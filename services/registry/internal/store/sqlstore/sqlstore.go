@@ -25,7 +25,7 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/samnav/samnav/pkg/sqldb"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/services/registry/internal/store"
 )
 

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/samnav/samnav/pkg/sqldb"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/services/registry/internal/schemas"
 	"github.com/samnav/samnav/services/registry/internal/store/sqlstore"

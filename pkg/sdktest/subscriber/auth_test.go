@@ -1,0 +1,103 @@
+package subscriber_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/samnav/samnav/pkg/embeddedkafka"
+	"github.com/samnav/samnav/pkg/sdk/avroserde"
+	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
+	"github.com/samnav/samnav/pkg/sdk/kafkago"
+	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/subscriber"
+)
+
+func TestConfigAuthIsValidated(t *testing.T) {
+	cfg := subscriber.Config{Brokers: []string{"127.0.0.1:9092"}, Group: "skolplattform.pupils", Registry: registry(t),
+		Auth: kafkaauth.Config{Mechanism: kafkaauth.ScramSHA512, Username: "skolplattform"}}
+	_, err := subscriber.New(cfg, subscriber.Handle("samnav.view.skolplattform.person.v1", "", func(context.Context, subscriber.Event[map[string]any]) error { return nil }))
+	if err == nil || !strings.Contains(err.Error(), "Auth: ") || !strings.Contains(err.Error(), "password") {
+		t.Fatalf("New with a password missing = %v, want an error naming Auth and the password", err)
+	}
+}
+
+// A subscriber without credentials is refused by a broker that requires
+// SASL; with them (the same user) it starts: the admin client logs in too.
+func TestRunLogsInWithAuth(t *testing.T) {
+	h := newSecureHarness(t)
+	for _, tc := range []struct {
+		name string
+		auth kafkaauth.Config
+		ok   bool
+	}{
+		{"without credentials", kafkaauth.Config{}, false},
+		{"as the hub's user", hubUser, true},
+	} {
+		cfg := h.config("skolplattform.auth")
+		cfg.Auth = tc.auth
+		s, err := subscriber.New(cfg, subscriber.Handle(h.topic, personSchema, newRecorder().handle))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(h.ctx)
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		if tc.ok {
+			select {
+			case <-s.CaughtUp():
+			case err := <-done:
+				t.Fatalf("%s: Run = %v before catching up", tc.name, err)
+			case <-h.ctx.Done():
+				t.Fatalf("%s: did not catch up", tc.name)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("%s: Run = %v", tc.name, err)
+			}
+			continue
+		}
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("%s: Run ended without an error", tc.name)
+			}
+		case <-h.ctx.Done():
+			t.Errorf("%s: Run did not fail", tc.name)
+		}
+		cancel()
+	}
+}
+
+var hubUser = kafkaauth.Config{Mechanism: kafkaauth.ScramSHA512, Username: "samnav-hub", Password: "hub-secret"}
+
+// newSecureHarness is newHarness on a broker that requires SASL/SCRAM.
+func newSecureHarness(t *testing.T) *harness {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	const topic = "samnav.person.v1"
+	broker, err := embeddedkafka.Start(ctx, embeddedkafka.Config{Superuser: hubUser, Topics: []kafkatopics.Spec{{Name: topic, Partitions: 3, Compact: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { broker.Close() })
+	reg := registry(t)
+	ser, err := avroserde.NewSerializer(reg, avroserde.TopicSubject(topic, false), personSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := hubUser.Transport("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := kafkago.NewPublisher(kafkago.PublisherConfig{Brokers: []string{broker.Addr()}, Transport: tr}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Close() })
+	h := &harness{t: t, ctx: ctx, topic: topic, broker: broker, reg: reg, ser: ser, pub: pub}
+	h.send("p-1", "e-1", "created", &Person{ID: "p-1", GivenNames: "Astrid"})
+	return h
+}
