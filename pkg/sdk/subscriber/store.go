@@ -2,15 +2,8 @@ package subscriber
 
 import (
 	"context"
-	"database/sql"
-	"embed"
-	"errors"
-	"fmt"
-	"io/fs"
 	"sync"
 	"time"
-
-	"github.com/samnav/samnav/pkg/sdk/sqldb"
 )
 
 // Store remembers which events a consumer group has applied, so that an
@@ -34,7 +27,7 @@ type Store interface {
 }
 
 // Pruner is a Store that can drop old marks, so that it does not grow
-// without bound. MemoryStore and SQLStore are Pruners; Run prunes a
+// without bound. MemoryStore and sqlstore.Store are Pruners; Run prunes a
 // Pruner every hour (Config.IdempotencyRetention).
 //
 // Prune removes the group's marks applied before before and returns how
@@ -64,7 +57,6 @@ type mark struct{ record, applied time.Time }
 var (
 	_ Store  = (*MemoryStore)(nil)
 	_ Pruner = (*MemoryStore)(nil)
-	_ Pruner = (*SQLStore)(nil)
 )
 
 // Seen implements Store.
@@ -113,88 +105,6 @@ func (m *MemoryStore) Forget(_ context.Context, group string, from time.Time) (i
 			delete(m.marks, k)
 			n++
 		}
-	}
-	return n, nil
-}
-
-// SQLStore is a Store in SQLite or PostgreSQL, in the table
-// subscriber_applied (group, event id, record time). A business system can
-// keep it in its own database, beside the data its handlers write.
-type SQLStore struct {
-	db *sql.DB
-}
-
-var _ Store = (*SQLStore)(nil)
-
-// NewSQLStore returns a store on db, which must have been migrated
-// (MigrateSQLStore).
-func NewSQLStore(db *sql.DB) (*SQLStore, error) {
-	if db == nil {
-		return nil, errors.New("new subscriber store: db is nil")
-	}
-	return &SQLStore{db: db}, nil
-}
-
-//go:embed migrations
-var migrations embed.FS
-
-// MigrateSQLStore brings the store's table to its newest version
-// (sqldb.Migrate, namespace "subscriber"); a table made by an earlier
-// release is adopted. It is idempotent and safe to run from several
-// processes at once.
-func MigrateSQLStore(ctx context.Context, db *sql.DB, d sqldb.Dialect) error {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return fmt.Errorf("migrate subscriber store: %w", err)
-	}
-	return sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "subscriber", FS: sub, Adopt: sqldb.AdoptTable("subscriber_applied")})
-}
-
-// Seen implements Store.
-func (s *SQLStore) Seen(ctx context.Context, group, eventID string) (bool, error) {
-	var one int
-	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM subscriber_applied WHERE group_id = $1 AND event_id = $2`, group, eventID).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("look up applied event %s: %w", eventID, err)
-	}
-	return true, nil
-}
-
-// Mark implements Store.
-func (s *SQLStore) Mark(ctx context.Context, group, eventID string, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO subscriber_applied (group_id, event_id, record_time, applied_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (group_id, event_id) DO NOTHING`, group, eventID, at.UnixMicro(), time.Now().UnixMicro())
-	if err != nil {
-		return fmt.Errorf("mark event %s applied: %w", eventID, err)
-	}
-	return nil
-}
-
-// Forget implements Store.
-func (s *SQLStore) Forget(ctx context.Context, group string, from time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM subscriber_applied WHERE group_id = $1 AND record_time >= $2`, group, from.UnixMicro())
-	if err != nil {
-		return 0, fmt.Errorf("forget applied events of %s: %w", group, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("forget applied events of %s: %w", group, err)
-	}
-	return n, nil
-}
-
-// Prune implements Pruner.
-func (s *SQLStore) Prune(ctx context.Context, group string, before time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM subscriber_applied WHERE group_id = $1 AND applied_at < $2`, group, before.UnixMicro())
-	if err != nil {
-		return 0, fmt.Errorf("prune applied events of %s: %w", group, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("prune applied events of %s: %w", group, err)
 	}
 	return n, nil
 }

@@ -24,7 +24,7 @@
 //     the schema registry (avroserde), resolved to the handler's schema;
 //     a tombstone becomes an Erased event with a nil Value.
 //   - Idempotency by event id (ce_id): an event the group has applied is
-//     not handed to the handler again (Store; SQLStore keeps it in SQLite
+//     not handed to the handler again (Store; sqlstore.Store keeps it in SQLite
 //     or PostgreSQL).
 //   - Retries with capped exponential backoff and jitter, MaxAttempts
 //     times; then, or at once for a Permanent error, an *apierr.Error

@@ -53,7 +53,7 @@ func runExample() error {
 		Brokers:                []string{broker.Addr()},
 		Group:                  "school-platform",
 		Registry:               reg,
-		Store:                  &subscriber.MemoryStore{}, // subscriber.NewSQLStore(db) in production
+		Store:                  &subscriber.MemoryStore{}, // sqlstore.New(db) in production
 		CreateDeadLetterTopics: true,
 	}, subscriber.Handle("samnav.person.v1", personSchema, func(ctx context.Context, ev subscriber.Event[Person]) error {
 		mu.Lock()

@@ -9,6 +9,7 @@ import (
 	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/pkg/sdk/subscriber"
+	"github.com/samnav/samnav/pkg/sdk/subscriber/sqlstore"
 	"github.com/samnav/samnav/pkg/sdk/subscriber/subscribertest"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 )
@@ -16,11 +17,11 @@ import (
 func sqlStore(t testing.TB, db *sql.DB, d sqldb.Dialect) subscriber.Store {
 	t.Helper()
 	for range 2 { // migrating twice is a no-op
-		if err := subscriber.MigrateSQLStore(context.Background(), db, d); err != nil {
+		if err := sqlstore.Migrate(context.Background(), db, d); err != nil {
 			t.Fatalf("migrate: %v", err)
 		}
 	}
-	s, err := subscriber.NewSQLStore(db)
+	s, err := sqlstore.New(db)
 	if err != nil {
 		t.Fatal(err)
 	}

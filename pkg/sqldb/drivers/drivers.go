@@ -6,7 +6,7 @@
 //
 // It is a package of its own so that a store, which only needs
 // sqldb.Dialect and sqldb.Migrate, does not link a driver into every
-// program that imports it (the subscriber SDK's SQLStore, for one).
+// program that imports it (the subscriber SDK's sqlstore, for one).
 package drivers
 
 import (
