@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -38,11 +37,9 @@ var forbiddenPackages = append([]string{"github.com/prometheus/"}, forbiddenModu
 
 func goTool(t *testing.T, args ...string) string {
 	t.Helper()
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gobin); err != nil {
-		gobin = "go"
-	}
-	cmd := exec.CommandContext(t.Context(), gobin, args...)
+	// go test puts its own GOROOT/bin first on PATH, so this is the go
+	// command running the test.
+	cmd := exec.CommandContext(t.Context(), "go", args...)
 	cmd.Dir = filepath.Join("..", "sdk")
 	// The SDK module alone, as an importer sees it, not the repository's
 	// workspace (whose build list is every module's).

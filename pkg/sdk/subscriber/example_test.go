@@ -29,25 +29,31 @@ const personSchema = `{"type":"record","name":"PersonV1","namespace":"se.samnav.
 // from the start (the snapshot), then follows every change, each event
 // applied once, in its own PostgreSQL database.
 func Example() {
+	if err := run(); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
 	// The driver is the importer's choice: import _ "github.com/jackc/pgx/v5/stdlib".
 	db, err := sql.Open("pgx", os.Getenv("DATABASE_URL"))
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer db.Close()
 	if err := sqlstore.Migrate(ctx, db, sqldb.Postgres); err != nil {
-		log.Fatal(err)
+		return err
 	}
 	store, err := sqlstore.New(db)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	reg, err := avroserde.NewRegistryClient("http://localhost:8081")
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 
 	s, err := subscriber.New(subscriber.Config{
@@ -71,9 +77,7 @@ func Example() {
 			}
 		}))
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
-	if err := s.Run(ctx); err != nil { // until ctx ends
-		log.Print(err)
-	}
+	return s.Run(ctx) // until ctx ends
 }
