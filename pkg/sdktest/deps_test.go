@@ -84,6 +84,16 @@ func TestSDKPackagesCompileNoHeavyDependency(t *testing.T) {
 	}
 }
 
+// TestSDKBuildsAlone compiles every SDK package and test, the README's
+// example (subscriber/example_test.go) among them, with the SDK module alone:
+// its go.mod and go.sum must be complete without the workspace.
+func TestSDKBuildsAlone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles the SDK module outside the workspace")
+	}
+	goTool(t, "vet", "./...")
+}
+
 func TestOffending(t *testing.T) {
 	list := "github.com/samnav/samnav/pkg/sdk\ngithub.com/segmentio/kafka-go v0.4.51\ngoogle.golang.org/grpc v1.83.2\n"
 	got := fmt.Sprint(offending(list, forbiddenModules))
