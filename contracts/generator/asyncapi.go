@@ -7,6 +7,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/sdk/envelope"
 )
 
 // AvroSchemaFormat is the AsyncAPI schemaFormat of Samnav's payloads.
@@ -49,17 +50,17 @@ func AsyncAPI(m *model.Model) ([]byte, error) {
 				"type", scalar("object"),
 				"description", scalar("CloudEvents Kafka binding attributes, W3C trace context and Samnav's own headers (pkg/sdk/envelope defines them; a test in services/masterdata holds this list to it)."),
 				"properties", mapping(
-					"ce_id", mapping("type", scalar("string")),
-					"ce_source", mapping("type", scalar("string")),
-					"ce_type", mapping("type", scalar("string")),
-					"ce_time", mapping("type", scalar("string")),
-					"ce_subject", mapping("type", scalar("string")),
-					"ce_specversion", mapping("type", scalar("string")),
-					"content-type", mapping("type", scalar("string"), "description", scalar("application/avro; absent on tombstones.")),
-					"traceparent", mapping("type", scalar("string")),
-					"samnav_revision", mapping("type", scalar("string"), "description", scalar("The record's revision after the change; grows with every change of one record.")),
-					"samnav_ended_at", mapping("type", scalar("string"), "description", scalar("When the record ended (RFC 3339), on every event of an ended record.")),
-					"samnav_resync", mapping("type", scalar("string"), "description", scalar("\"true\" on events republished by a resync.")),
+					envelope.HeaderID, mapping("type", scalar("string")),
+					envelope.HeaderSource, mapping("type", scalar("string")),
+					envelope.HeaderType, mapping("type", scalar("string")),
+					envelope.HeaderTime, mapping("type", scalar("string")),
+					envelope.HeaderSubject, mapping("type", scalar("string")),
+					envelope.HeaderSpecVersion, mapping("type", scalar("string")),
+					envelope.HeaderContentType, mapping("type", scalar("string"), "description", scalar("application/avro; absent on tombstones.")),
+					envelope.HeaderTraceParent, mapping("type", scalar("string")),
+					envelope.HeaderRevision, mapping("type", scalar("string"), "description", scalar("The record's revision after the change; grows with every change of one record.")),
+					envelope.HeaderEndedAt, mapping("type", scalar("string"), "description", scalar("When the record ended (RFC 3339), on every event of an ended record.")),
+					envelope.HeaderResync, mapping("type", scalar("string"), "description", scalar("\"true\" on events republished by a resync.")),
 				),
 			),
 			"payload", mapping(

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/samnav/samnav/pkg/sdk/envelope"
 )
 
 // Model is a checked set of concepts.
@@ -92,7 +94,7 @@ type Concept struct {
 
 // Topic returns the state topic of the concept's current major version,
 // "samnav.<id>.v<major>".
-func (c *Concept) Topic() string { return fmt.Sprintf("samnav.%s.v%d", c.ID, c.Major) }
+func (c *Concept) Topic() string { return envelope.StateTopic(c.ID, c.Major) }
 
 // Attribute returns the top-level attribute with the given name, or nil.
 func (c *Concept) Attribute(name string) *Attribute {
