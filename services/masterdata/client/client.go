@@ -254,7 +254,7 @@ func (c *Client) do(ctx context.Context, method, path string, h http.Header, in,
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // a read-side close has nothing to report
 	if err := apierr.FromResponse(resp); err != nil {
 		return err
 	}
