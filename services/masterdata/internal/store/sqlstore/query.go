@@ -31,7 +31,7 @@ func (s *Store) GetByNaturalKey(ctx context.Context, concept, attribute, value s
 	var id string
 	err := s.readRow(ctx, `SELECT id FROM md_natural_keys WHERE concept = $1 AND attribute = $2 AND value = $3`, concept, attribute, value).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, &apierr.Error{Code: apierr.CodeNotFound, Message: fmt.Sprintf("no %s has %s %s", concept, attribute, value), Err: record.ErrNotFound}
+		return nil, &apierr.Error{Code: apierr.CodeNotFound, Message: fmt.Sprintf("no %s has that %s", concept, attribute), Err: record.ErrNotFound}
 	}
 	if err != nil {
 		return nil, unavailable("read natural key", err)
