@@ -35,6 +35,21 @@ func classification(c model.Classification) object {
 
 func text(t model.Text) object { return object{{"sv", t.SV}, {"en", t.EN}} }
 
+// AvroSchemas returns the Avro schema text of every concept of m, by
+// concept id: what a service that serializes or projects every concept
+// registers and reads with.
+func AvroSchemas(m *model.Model) (map[string]string, error) {
+	out := make(map[string]string, len(m.Concepts))
+	for _, c := range m.Concepts {
+		text, err := Avro(c)
+		if err != nil {
+			return nil, fmt.Errorf("generate schema of %s: %w", c.ID, err)
+		}
+		out[c.ID] = string(text)
+	}
+	return out, nil
+}
+
 // Avro returns the Avro schema of a concept: a record named after the
 // concept in namespace se.samnav.<id>.v<major>, with the opaque "id" first
 // and then the attributes in model order. Optional attributes without a

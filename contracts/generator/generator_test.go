@@ -95,6 +95,31 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
+// TestAvroSchemasCoversTheModel: AvroSchemas holds, for every concept of
+// the model, the schema Avro makes of it.
+func TestAvroSchemasCoversTheModel(t *testing.T) {
+	m, err := model.LoadDir("testdata/model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas, err := generator.AvroSchemas(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(schemas) != len(m.Concepts) {
+		t.Errorf("AvroSchemas holds %d schemas for %d concepts", len(schemas), len(m.Concepts))
+	}
+	for _, c := range m.Concepts {
+		want, err := generator.Avro(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if schemas[c.ID] != string(want) {
+			t.Errorf("AvroSchemas()[%s] is not Avro's schema of %s", c.ID, c.ID)
+		}
+	}
+}
+
 // TestAvroSchemas parses every schema generated from the test model with
 // pkg/sdk/avro and round-trips a value with every attribute set.
 func TestAvroSchemas(t *testing.T) {

@@ -3,8 +3,6 @@ package kafkaview_test
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,20 +10,17 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/samnav/samnav/contracts"
-	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
-	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/pkg/sdk/subscriber"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
+	"github.com/samnav/samnav/services/delivery/internal/hubtest"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
-	"github.com/samnav/samnav/services/registry"
 )
 
-var hubUser = kafkaauth.Config{Mechanism: kafkaauth.ScramSHA512, Username: "samnav-hub", Password: "hub-secret"}
+var hubUser = hubtest.HubUser
 
 // secureHub is an embedded broker with SASL and ACLs, a schema registry
 // and a view channel acting as the hub's superuser.
@@ -37,45 +32,14 @@ type secureHub struct {
 
 func startSecureHub(t *testing.T, ctx context.Context) *secureHub {
 	t.Helper()
-	broker, err := embeddedkafka.Start(ctx, embeddedkafka.Config{Superuser: hubUser})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { broker.Close() })
-	dir := filepath.Join(t.TempDir(), "registry")
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	rs, err := registry.New(registry.Config{Addr: "127.0.0.1:0", Driver: registry.DriverSQLite, DataDir: dir, Authorizer: registry.AllowAllWrites{}}, registry.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rs.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rs.Close() })
-	reg, err := avroserde.NewRegistryClient("http://" + rs.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := contracts.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	schemas := map[string]string{}
-	for _, c := range m.Concepts {
-		text, err := generator.Avro(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		schemas[c.ID] = string(text)
-	}
-	ch, err := kafkaview.New(kafkaview.Config{Brokers: []string{broker.Addr()}, Registrar: reg, Model: m, Schemas: schemas, Auth: hubUser})
+	broker := hubtest.StartBroker(t, ctx)
+	reg := hubtest.StartRegistry(t, ctx)
+	ch, err := kafkaview.New(kafkaview.Config{Brokers: []string{broker.Addr()}, Registrar: reg.Client, Model: reg.Model, Schemas: reg.Schemas, Auth: hubUser})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ch.Close() })
-	return &secureHub{broker: broker, reg: reg, ch: ch}
+	return &secureHub{broker: broker, reg: reg.Client, ch: ch}
 }
 
 func personSub(id, system string) subscription.Subscription {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -13,9 +12,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/concepts"
-	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
@@ -25,13 +22,13 @@ import (
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
+	"github.com/samnav/samnav/services/delivery/internal/hubtest"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
-	"github.com/samnav/samnav/services/registry"
 )
 
-var hubUser = kafkaauth.Config{Mechanism: kafkaauth.ScramSHA512, Username: "samnav-hub", Password: "hub-secret"}
+var hubUser = hubtest.HubUser
 
 const statePersons = 6
 
@@ -63,40 +60,9 @@ func (h *narrowHub) restart(t *testing.T) {
 // pipeline writing Kafka view topics.
 func startNarrowHub(t *testing.T, ctx context.Context) *narrowHub {
 	t.Helper()
-	broker, err := embeddedkafka.Start(ctx, embeddedkafka.Config{Superuser: hubUser,
-		Topics: []kafkatopics.Spec{{Name: "samnav.person.v1", Partitions: 3, Compact: true}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { broker.Close() })
-	dir := filepath.Join(t.TempDir(), "registry")
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	rs, err := registry.New(registry.Config{Addr: "127.0.0.1:0", Driver: registry.DriverSQLite, DataDir: dir, Authorizer: registry.AllowAllWrites{}}, registry.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rs.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rs.Close() })
-	reg, err := avroserde.NewRegistryClient("http://" + rs.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := contracts.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	schemas := map[string]string{}
-	for _, c := range m.Concepts {
-		text, err := generator.Avro(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		schemas[c.ID] = string(text)
-	}
+	broker := hubtest.StartBroker(t, ctx, kafkatopics.Spec{Name: "samnav.person.v1", Partitions: 3, Compact: true})
+	rh := hubtest.StartRegistry(t, ctx)
+	reg, m, schemas := rh.Client, rh.Model, rh.Schemas
 	dialer, err := hubUser.Dialer("test")
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +112,7 @@ func startNarrowHub(t *testing.T, ctx context.Context) *narrowHub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &narrowHub{broker: broker, dialer: dialer, feed: fs, reg: reg, regURL: "http://" + rs.Addr()}
+	h := &narrowHub{broker: broker, dialer: dialer, feed: fs, reg: reg, regURL: rh.URL}
 	h.newManager = func() *pipeline.Manager {
 		ch, err := kafkaview.New(kafkaview.Config{Brokers: []string{broker.Addr()}, Registrar: reg, Shapes: fs, Model: m, Schemas: schemas, Auth: hubUser})
 		if err != nil {
@@ -246,21 +212,16 @@ func (h *narrowHub) committed(t *testing.T, ctx context.Context, group, topic st
 // waitForKeys reads topic until every person's key is in it.
 func (h *narrowHub) waitForKeys(t *testing.T, ctx context.Context, topic string) []kafka.Message {
 	t.Helper()
-	for {
-		msgs := h.readView(t, ctx, topic)
+	var msgs []kafka.Message
+	eventually(t, ctx, func() (bool, string) {
+		msgs = h.readView(t, ctx, topic)
 		keys := map[string]bool{}
 		for _, m := range msgs {
 			keys[string(m.Key)] = true
 		}
-		if len(keys) == statePersons {
-			return msgs
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s holds %d of %d keys", topic, len(keys), statePersons)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+		return len(keys) == statePersons, fmt.Sprintf("%s holds %d of %d keys", topic, len(keys), statePersons)
+	})
+	return msgs
 }
 
 // Narrowing a Kafka subscription rebuilds its view topic: read from the
@@ -270,8 +231,7 @@ func TestNarrowingRebuildsTheViewTopic(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	h := startNarrowHub(t, ctx)
-	sub := subscription.Subscription{ID: "s-skol", System: "skolplattform", Concept: "person", Major: 1, Channel: subscription.ChannelKafka,
-		RequestedFields: []string{"givenNames", "surname"}, ApprovedFields: []string{"givenNames", "surname"}, Status: subscription.StatusApproved, Version: 2}
+	sub := personSub("s-skol", "skolplattform", subscription.ChannelKafka, "givenNames", "surname")
 	topic := kafkaview.Topic(sub)
 	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
 		t.Fatal(err)
@@ -303,9 +263,7 @@ func TestNarrowingRebuildsTheViewTopic(t *testing.T) {
 		t.Fatalf("group %s committed nothing on %s", group, topic)
 	}
 
-	narrowed := sub
-	narrowed.ApprovedFields, narrowed.Version = []string{"givenNames"}, 3
-	if err := h.mgr.Sync([]subscription.Subscription{narrowed}); err != nil {
+	if err := h.mgr.Sync([]subscription.Subscription{narrowed(sub)}); err != nil {
 		t.Fatal(err)
 	}
 	after := h.waitForKeys(t, ctx, topic)
@@ -341,8 +299,7 @@ func TestNarrowingRebuildsTheFeed(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	h := startNarrowHub(t, ctx)
-	sub := subscription.Subscription{ID: "s-feed", System: "socialtjanst", Concept: "person", Major: 1, Channel: subscription.ChannelFeed,
-		RequestedFields: []string{"givenNames", "surname"}, ApprovedFields: []string{"givenNames", "surname"}, Status: subscription.StatusApproved, Version: 2}
+	sub := personSub("s-feed", "socialtjanst", subscription.ChannelFeed, "givenNames", "surname")
 	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
 		t.Fatal(err)
 	}
@@ -355,9 +312,7 @@ func TestNarrowingRebuildsTheFeed(t *testing.T) {
 		t.Fatalf("before narrowing the feed should hold surnames: %v", log)
 	}
 
-	narrowed := sub
-	narrowed.ApprovedFields, narrowed.Version = []string{"givenNames"}, 3
-	if err := h.mgr.Sync([]subscription.Subscription{narrowed}); err != nil {
+	if err := h.mgr.Sync([]subscription.Subscription{narrowed(sub)}); err != nil {
 		t.Fatal(err)
 	}
 	snap := h.waitForFeed(t, ctx, sub.ID)
@@ -384,20 +339,15 @@ func TestNarrowingRebuildsTheFeed(t *testing.T) {
 // returns it.
 func (h *narrowHub) waitForFeed(t *testing.T, ctx context.Context, sub string) []feed.Entry {
 	t.Helper()
-	for {
-		snap, err := h.feed.Snapshot(ctx, sub, "", 100)
-		if err != nil {
+	var snap []feed.Entry
+	eventually(t, ctx, func() (bool, string) {
+		var err error
+		if snap, err = h.feed.Snapshot(ctx, sub, "", 100); err != nil {
 			t.Fatal(err)
 		}
-		if len(snap) == statePersons {
-			return snap
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("feed %s holds %d of %d records", sub, len(snap), statePersons)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+		return len(snap) == statePersons, fmt.Sprintf("feed %s holds %d of %d records", sub, len(snap), statePersons)
+	})
+	return snap
 }
 
 // A view topic missing while its consumer group has progress (a rebuild
@@ -407,8 +357,7 @@ func TestMissingViewTopicIsRebuiltAtStart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	h := startNarrowHub(t, ctx)
-	sub := subscription.Subscription{ID: "s-skol", System: "skolplattform", Concept: "person", Major: 1, Channel: subscription.ChannelKafka,
-		RequestedFields: []string{"givenNames"}, ApprovedFields: []string{"givenNames"}, Status: subscription.StatusApproved, Version: 2}
+	sub := personSub("s-skol", "skolplattform", subscription.ChannelKafka, "givenNames")
 	topic := kafkaview.Topic(sub)
 	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
 		t.Fatal(err)
@@ -439,9 +388,7 @@ func TestWithdrawingProtectedIdentitiesRebuildsTheViewTopic(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	h := startNarrowHub(t, ctx)
-	sub := subscription.Subscription{ID: "s-soc", System: "socialtjanst", Concept: "person", Major: 1, Channel: subscription.ChannelKafka,
-		RequestedFields: []string{"givenNames", "emailAddress"}, ApprovedFields: []string{"givenNames", "emailAddress"},
-		ProtectedIdentities: true, ProtectedApproved: true, Status: subscription.StatusApproved, Version: 2}
+	sub := protectedSub()
 	topic := kafkaview.Topic(sub)
 	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
 		t.Fatal(err)
@@ -450,9 +397,7 @@ func TestWithdrawingProtectedIdentitiesRebuildsTheViewTopic(t *testing.T) {
 	if !slices.ContainsFunc(before, func(m kafka.Message) bool { return bytes.Contains(m.Value, []byte("hidden@example.org")) }) {
 		t.Fatal("approved for protected identities, the view should hold the protected person's e-mail")
 	}
-	narrowed := sub
-	narrowed.ProtectedApproved, narrowed.Version = false, 3
-	if err := h.mgr.Sync([]subscription.Subscription{narrowed}); err != nil {
+	if err := h.mgr.Sync([]subscription.Subscription{withdrawProtected(sub)}); err != nil {
 		t.Fatal(err)
 	}
 	after := h.waitForKeys(t, ctx, topic)

@@ -7,56 +7,52 @@ import (
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
-func TestNarrowed(t *testing.T) {
-	base := subscription.Subscription{ApprovedFields: []string{"givenNames", "surname", "registeredAddress"}, ProtectedApproved: true}
-	with := func(f func(*subscription.Subscription)) subscription.Subscription { s := base; f(&s); return s }
+// TestNarrowedAndReshaped: Narrowed says whether a new version of a
+// subscription withdraws anything its view holds (then the view must be
+// rebuilt without it); Reshaped whether the projection changes at all.
+func TestNarrowedAndReshaped(t *testing.T) {
+	with := func(base subscription.Subscription, f func(*subscription.Subscription)) subscription.Subscription {
+		s := base
+		f(&s)
+		return s
+	}
+	wide := subscription.Subscription{ApprovedFields: []string{"givenNames", "surname", "registeredAddress"}, ProtectedApproved: true}
+	plain := subscription.Subscription{ApprovedFields: []string{"givenNames", "surname"}, ProtectedApproved: false}
 	for _, tc := range []struct {
-		name string
-		next subscription.Subscription
-		want bool
+		fn         string
+		name       string
+		prev, next subscription.Subscription
+		want       bool
 	}{
-		{"unchanged", base, false},
-		{"same fields in another order", with(func(s *subscription.Subscription) {
+		{"Narrowed", "unchanged", wide, wide, false},
+		{"Narrowed", "same fields in another order", wide, with(wide, func(s *subscription.Subscription) {
 			s.ApprovedFields = []string{"registeredAddress", "givenNames", "surname"}
 		}), false},
-		{"a field added", with(func(s *subscription.Subscription) {
+		{"Narrowed", "a field added", wide, with(wide, func(s *subscription.Subscription) {
 			s.ApprovedFields = []string{"givenNames", "surname", "registeredAddress", "emailAddress"}
 		}), false},
-		{"a field withdrawn", with(func(s *subscription.Subscription) { s.ApprovedFields = []string{"givenNames", "registeredAddress"} }), true},
-		{"a field swapped for another", with(func(s *subscription.Subscription) {
+		{"Narrowed", "a field withdrawn", wide, with(wide, func(s *subscription.Subscription) { s.ApprovedFields = []string{"givenNames", "registeredAddress"} }), true},
+		{"Narrowed", "a field swapped for another", wide, with(wide, func(s *subscription.Subscription) {
 			s.ApprovedFields = []string{"givenNames", "surname", "emailAddress"}
 		}), true},
-		{"protected identities withdrawn", with(func(s *subscription.Subscription) { s.ProtectedApproved = false }), true},
-	} {
-		if got := pipeline.Narrowed(base, tc.next); got != tc.want {
-			t.Errorf("%s: Narrowed = %v, want %v", tc.name, got, tc.want)
-		}
-	}
-	granted := with(func(s *subscription.Subscription) { s.ProtectedApproved = false })
-	if pipeline.Narrowed(granted, base) {
-		t.Error("granting protected identities is not a narrowing")
-	}
-}
+		{"Narrowed", "protected identities withdrawn", wide, with(wide, func(s *subscription.Subscription) { s.ProtectedApproved = false }), true},
+		{"Narrowed", "protected identities granted", with(wide, func(s *subscription.Subscription) { s.ProtectedApproved = false }), wide, false},
 
-func TestReshaped(t *testing.T) {
-	base := subscription.Subscription{ApprovedFields: []string{"givenNames", "surname"}, ProtectedApproved: false}
-	with := func(f func(*subscription.Subscription)) subscription.Subscription { s := base; f(&s); return s }
-	for _, tc := range []struct {
-		name string
-		next subscription.Subscription
-		want bool
-	}{
-		{"unchanged", base, false},
-		{"same fields in another order", with(func(s *subscription.Subscription) { s.ApprovedFields = []string{"surname", "givenNames"} }), false},
-		{"another purpose only", with(func(s *subscription.Subscription) { s.Purpose = "other"; s.Version = 9 }), false},
-		{"a field added", with(func(s *subscription.Subscription) {
+		{"Reshaped", "unchanged", plain, plain, false},
+		{"Reshaped", "same fields in another order", plain, with(plain, func(s *subscription.Subscription) { s.ApprovedFields = []string{"surname", "givenNames"} }), false},
+		{"Reshaped", "another purpose only", plain, with(plain, func(s *subscription.Subscription) { s.Purpose = "other"; s.Version = 9 }), false},
+		{"Reshaped", "a field added", plain, with(plain, func(s *subscription.Subscription) {
 			s.ApprovedFields = []string{"givenNames", "surname", "emailAddress"}
 		}), true},
-		{"a field withdrawn", with(func(s *subscription.Subscription) { s.ApprovedFields = []string{"givenNames"} }), true},
-		{"protected identities approved", with(func(s *subscription.Subscription) { s.ProtectedApproved = true }), true},
+		{"Reshaped", "a field withdrawn", plain, with(plain, func(s *subscription.Subscription) { s.ApprovedFields = []string{"givenNames"} }), true},
+		{"Reshaped", "protected identities approved", plain, with(plain, func(s *subscription.Subscription) { s.ProtectedApproved = true }), true},
 	} {
-		if got := pipeline.Reshaped(base, tc.next); got != tc.want {
-			t.Errorf("%s: Reshaped = %v, want %v", tc.name, got, tc.want)
+		fn := pipeline.Narrowed
+		if tc.fn == "Reshaped" {
+			fn = pipeline.Reshaped
+		}
+		if got := fn(tc.prev, tc.next); got != tc.want {
+			t.Errorf("%s: %s = %v, want %v", tc.name, tc.fn, got, tc.want)
 		}
 	}
 }

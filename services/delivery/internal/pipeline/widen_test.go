@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segmentio/kafka-go"
+
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
@@ -35,29 +37,33 @@ func eventually(t *testing.T, ctx context.Context, check func() (bool, string)) 
 // viewHasSurnames reports whether topic, read from the beginning, holds
 // every person, each of its records with the person's surname.
 func (h *narrowHub) viewHasSurnames(t *testing.T, ctx context.Context, topic string) (bool, string) {
-	msgs := h.readView(t, ctx, topic)
-	seen := map[string]bool{}
-	for _, m := range msgs {
-		n := strings.TrimPrefix(string(m.Key), "p-")
-		if !bytes.Contains(m.Value, []byte("Withdrawnsson"+n)) {
-			return false, fmt.Sprintf("%s offset %d/%d (key %s) has no surname: %q", topic, m.Partition, m.Offset, m.Key, m.Value)
+	return h.viewHolds(t, ctx, topic, func(m kafka.Message) string {
+		if n := strings.TrimPrefix(string(m.Key), "p-"); !bytes.Contains(m.Value, []byte("Withdrawnsson"+n)) {
+			return fmt.Sprintf("%s offset %d/%d (key %s) has no surname: %q", topic, m.Partition, m.Offset, m.Key, m.Value)
 		}
-		seen[string(m.Key)] = true
-	}
-	if len(seen) != statePersons {
-		return false, fmt.Sprintf("%s holds %d of %d persons", topic, len(seen), statePersons)
-	}
-	return true, ""
+		return ""
+	})
 }
 
 // viewLacksSurnames reports whether topic, read from the beginning, holds
 // every person and no surname.
 func (h *narrowHub) viewLacksSurnames(t *testing.T, ctx context.Context, topic string) (bool, string) {
-	msgs := h.readView(t, ctx, topic)
-	seen := map[string]bool{}
-	for _, m := range msgs {
+	return h.viewHolds(t, ctx, topic, func(m kafka.Message) string {
 		if bytes.Contains(m.Value, []byte("Withdrawnsson")) {
-			return false, fmt.Sprintf("%s offset %d/%d (key %s) holds a withdrawn surname", topic, m.Partition, m.Offset, m.Key)
+			return fmt.Sprintf("%s offset %d/%d (key %s) holds a withdrawn surname", topic, m.Partition, m.Offset, m.Key)
+		}
+		return ""
+	})
+}
+
+// viewHolds reports whether topic, read from the beginning, holds every
+// person and no record bad finds fault with (bad's account is the
+// report's).
+func (h *narrowHub) viewHolds(t *testing.T, ctx context.Context, topic string, bad func(kafka.Message) string) (bool, string) {
+	seen := map[string]bool{}
+	for _, m := range h.readView(t, ctx, topic) {
+		if why := bad(m); why != "" {
+			return false, why
 		}
 		seen[string(m.Key)] = true
 	}
@@ -86,6 +92,28 @@ func (h *narrowHub) feedHasSurnames(t *testing.T, ctx context.Context, sub strin
 	return true, ""
 }
 
+// personSub is an approved subscription of system to person v1 on ch,
+// with fields requested and approved.
+func personSub(id, system string, ch subscription.ChannelKind, fields ...string) subscription.Subscription {
+	return subscription.Subscription{ID: id, System: system, Concept: "person", Major: 1, Channel: ch,
+		RequestedFields: fields, ApprovedFields: slices.Clone(fields), Status: subscription.StatusApproved, Version: 2}
+}
+
+// protectedSub is socialtjanst's Kafka subscription to given names and
+// e-mail addresses, approved for persons with a protected identity.
+func protectedSub() subscription.Subscription {
+	s := personSub("s-soc", "socialtjanst", subscription.ChannelKafka, "givenNames", "emailAddress")
+	s.ProtectedIdentities, s.ProtectedApproved = true, true
+	return s
+}
+
+// withdrawProtected is s with the approval for protected identities
+// withdrawn, as a new version.
+func withdrawProtected(s subscription.Subscription) subscription.Subscription {
+	s.ProtectedApproved, s.Version = false, s.Version+1
+	return s
+}
+
 func widened(s subscription.Subscription) subscription.Subscription {
 	s.RequestedFields, s.ApprovedFields, s.Version = []string{"givenNames", "surname"}, []string{"givenNames", "surname"}, s.Version+1
 	return s
@@ -105,8 +133,7 @@ func TestWideningWithARequiredFieldRebuildsTheViewTopic(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	h := startNarrowHub(t, ctx)
-	sub := subscription.Subscription{ID: "s-skol", System: "skolplattform", Concept: "person", Major: 1, Channel: subscription.ChannelKafka,
-		RequestedFields: []string{"givenNames"}, ApprovedFields: []string{"givenNames"}, Status: subscription.StatusApproved, Version: 2}
+	sub := personSub("s-skol", "skolplattform", subscription.ChannelKafka, "givenNames")
 	topic := kafkaview.Topic(sub)
 	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
 		t.Fatal(err)
@@ -132,8 +159,7 @@ func TestWideningRebuildsTheFeed(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	h := startNarrowHub(t, ctx)
-	sub := subscription.Subscription{ID: "s-feed", System: "socialtjanst", Concept: "person", Major: 1, Channel: subscription.ChannelFeed,
-		RequestedFields: []string{"givenNames"}, ApprovedFields: []string{"givenNames"}, Status: subscription.StatusApproved, Version: 2}
+	sub := personSub("s-feed", "socialtjanst", subscription.ChannelFeed, "givenNames")
 	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
 		t.Fatal(err)
 	}
@@ -157,8 +183,9 @@ func TestReshapingSavedBeforeARestartIsRebuiltAtStart(t *testing.T) {
 	defer cancel()
 	h := startNarrowHub(t, ctx)
 	narrow := func(id, system string, ch subscription.ChannelKind) subscription.Subscription {
-		return subscription.Subscription{ID: id, System: system, Concept: "person", Major: 1, Channel: ch,
-			RequestedFields: []string{"givenNames", "surname"}, ApprovedFields: []string{"givenNames"}, Status: subscription.StatusApproved, Version: 2}
+		s := personSub(id, system, ch, "givenNames")
+		s.RequestedFields = []string{"givenNames", "surname"}
+		return s
 	}
 	kafkaSub, feedSub := narrow("s-skol", "skolplattform", subscription.ChannelKafka), narrow("s-feed", "socialtjanst", subscription.ChannelFeed)
 	wideSub := widened(narrow("s-bibl", "bibliotek", subscription.ChannelKafka))
@@ -234,8 +261,7 @@ func TestARefusedRebuildSurfacesAndIsRetried(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	h := startNarrowHub(t, ctx)
-	sub := subscription.Subscription{ID: "s-skol", System: "skolplattform", Concept: "person", Major: 1, Channel: subscription.ChannelKafka,
-		RequestedFields: []string{"givenNames"}, ApprovedFields: []string{"givenNames"}, Status: subscription.StatusApproved, Version: 2}
+	sub := personSub("s-skol", "skolplattform", subscription.ChannelKafka, "givenNames")
 	topic := kafkaview.Topic(sub)
 	subject := avroserde.TopicSubject(topic, false)
 	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
@@ -276,9 +302,7 @@ func TestWithdrawingProtectedIdentitiesBeforeARestartIsRebuiltAtStart(t *testing
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	h := startNarrowHub(t, ctx)
-	sub := subscription.Subscription{ID: "s-soc", System: "socialtjanst", Concept: "person", Major: 1, Channel: subscription.ChannelKafka,
-		RequestedFields: []string{"givenNames", "emailAddress"}, ApprovedFields: []string{"givenNames", "emailAddress"},
-		ProtectedIdentities: true, ProtectedApproved: true, Status: subscription.StatusApproved, Version: 2}
+	sub := protectedSub()
 	topic := kafkaview.Topic(sub)
 	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
 		t.Fatal(err)
@@ -301,9 +325,7 @@ func TestWithdrawingProtectedIdentitiesBeforeARestartIsRebuiltAtStart(t *testing
 	eventually(t, ctx, hidden(true))
 
 	h.restart(t)
-	withdrawn := sub
-	withdrawn.ProtectedApproved, withdrawn.Version = false, 3
-	if err := h.mgr.Sync([]subscription.Subscription{withdrawn}); err != nil {
+	if err := h.mgr.Sync([]subscription.Subscription{withdrawProtected(sub)}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, ctx, hidden(false))

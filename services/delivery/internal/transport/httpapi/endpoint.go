@@ -5,6 +5,7 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 
+	"github.com/samnav/samnav/pkg/paging"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
@@ -52,7 +53,7 @@ func MakeEndpoints(svc subscription.Service, bootstrap string) Endpoints {
 			if err != nil {
 				return nil, err
 			}
-			return listResponse{Subscriptions: page.Subscriptions, Next: encodeCursor(page.Next)}, nil
+			return listResponse{Subscriptions: page.Subscriptions, Next: paging.Cursor(page.Next)}, nil
 		},
 		History: func(ctx context.Context, r any) (any, error) {
 			h, err := svc.History(ctx, r.(idRequest).ID)

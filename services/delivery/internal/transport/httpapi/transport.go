@@ -18,15 +18,10 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 
 	"github.com/go-kit/kit/endpoint"
 	kithttp "github.com/go-kit/kit/transport/http"
@@ -34,6 +29,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/httproute"
+	"github.com/samnav/samnav/pkg/paging"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
@@ -104,46 +100,12 @@ func DecodeRequest(r *http.Request) (subscription.Request, error) {
 // previous page's next), paged as master data's lists are.
 func decodeList(_ context.Context, r *http.Request) (any, error) {
 	q := r.URL.Query()
-	f := subscription.Filter{System: q.Get("system"), Concept: q.Get("concept"), Status: subscription.Status(q.Get("status"))}
-	var fields []apierr.FieldError
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		switch {
-		case err != nil:
-			fields = append(fields, apierr.FieldError{Field: "limit", Rule: "type", Message: "must be an integer"})
-		case n < 1 || n > subscription.MaxPageSize:
-			fields = append(fields, apierr.FieldError{Field: "limit", Rule: "range", Message: fmt.Sprintf("must be between 1 and %d", subscription.MaxPageSize)})
-		}
-		f.Limit = n
-	}
-	if s := q.Get("cursor"); s != "" {
-		after, err := decodeCursor(s)
-		if err != nil {
-			fields = append(fields, apierr.FieldError{Field: "cursor", Rule: "format", Message: "is not a cursor this API returned"})
-		}
-		f.After = after
-	}
+	page, fields := paging.Parse(q, subscription.MaxPageSize)
 	if len(fields) > 0 {
 		return nil, apierr.Invalid("the query is invalid", fields...)
 	}
-	return listRequest{f}, nil
-}
-
-// Cursors are opaque to clients: base64url of the last id of a page, as
-// master data's.
-func encodeCursor(after string) string {
-	if after == "" {
-		return ""
-	}
-	return base64.RawURLEncoding.EncodeToString([]byte("a:" + after))
-}
-
-func decodeCursor(s string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || !bytes.HasPrefix(b, []byte("a:")) {
-		return "", errors.New("bad cursor")
-	}
-	return string(b[2:]), nil
+	return listRequest{subscription.Filter{System: q.Get("system"), Concept: q.Get("concept"), Status: subscription.Status(q.Get("status")),
+		Limit: page.Limit, After: page.After}}, nil
 }
 
 func decodeID(_ context.Context, r *http.Request) (any, error) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/samnav/samnav/pkg/paging"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 )
 
@@ -74,7 +75,7 @@ func FuzzDecode(f *testing.F) {
 				}
 			case listRequest:
 				if v.Query.After != "" {
-					if after, err := decodeCursor(encodeCursor(v.Query.After)); err != nil || after != v.Query.After {
+					if after, err := paging.After(paging.Cursor(v.Query.After)); err != nil || after != v.Query.After {
 						t.Fatalf("cursor for %q decodes to %q, %v", v.Query.After, after, err)
 					}
 				}

@@ -7,6 +7,7 @@ import (
 	"github.com/go-kit/kit/endpoint"
 
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/paging"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
@@ -96,7 +97,7 @@ func MakeEndpoints(svc record.Service, m *model.Model, pub *Publisher) Endpoints
 			if err != nil {
 				return nil, err
 			}
-			return listResponse{Records: page.Records, Next: encodeCursor(page.Next)}, nil
+			return listResponse{Records: page.Records, Next: paging.Cursor(page.Next)}, nil
 		},
 		History: func(ctx context.Context, req any) (any, error) {
 			r := req.(getRequest)

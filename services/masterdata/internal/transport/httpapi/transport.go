@@ -4,9 +4,7 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -23,6 +21,7 @@ import (
 	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/pkg/openapi"
+	"github.com/samnav/samnav/pkg/paging"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
@@ -175,20 +174,11 @@ var listParams = map[string]bool{"q": true, "limit": true, "cursor": true, "incl
 func decodeList(_ context.Context, r *http.Request) (any, error) {
 	qs := r.URL.Query()
 	q := record.ListQuery{Search: qs.Get("q"), Filter: map[string]string{}}
-	if s := qs.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			return nil, invalid("limit", "type", "must be an integer")
-		}
-		q.Limit = n
+	page, fields := paging.Parse(qs, 0)
+	if len(fields) > 0 {
+		return nil, invalid(fields[0].Field, fields[0].Rule, fields[0].Message)
 	}
-	if s := qs.Get("cursor"); s != "" {
-		after, err := decodeCursor(s)
-		if err != nil {
-			return nil, invalid("cursor", "format", "is not a cursor this API returned")
-		}
-		q.After = after
-	}
+	q.Limit, q.After = page.Limit, page.After
 	if s := qs.Get("includeEnded"); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {
@@ -212,22 +202,6 @@ func decodePublish(_ context.Context, r *http.Request) (any, error) {
 		return nil, err
 	}
 	return publishRequest{Concept: r.PathValue("concept"), Items: body.Items}, nil
-}
-
-// Cursors are opaque to clients: base64url of the last id of a page.
-func encodeCursor(after string) string {
-	if after == "" {
-		return ""
-	}
-	return base64.RawURLEncoding.EncodeToString([]byte("a:" + after))
-}
-
-func decodeCursor(s string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || !bytes.HasPrefix(b, []byte("a:")) {
-		return "", errors.New("bad cursor")
-	}
-	return string(b[2:]), nil
 }
 
 func encodeRecord(_ context.Context, w http.ResponseWriter, resp any) error {
