@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -102,13 +103,21 @@ func (f *Feed) ServeChanges(w http.ResponseWriter, r *http.Request) {
 // after its wait.
 const writeMargin = 30 * time.Second
 
-func (f *Feed) snapshot(r *http.Request) (*SnapshotPage, error) {
+// read is what both reads of a feed begin with: the path's subscription,
+// if the caller may read its feed, the query, and the page size asked
+// for.
+func (f *Feed) read(r *http.Request) (subscription.Subscription, url.Values, int, error) {
 	sub, err := f.authorize(r)
 	if err != nil {
-		return nil, err
+		return sub, nil, 0, err
 	}
 	q := r.URL.Query()
 	limit, err := f.limit(q.Get("limit"))
+	return sub, q, limit, err
+}
+
+func (f *Feed) snapshot(r *http.Request) (*SnapshotPage, error) {
+	sub, q, limit, err := f.read(r)
 	if err != nil {
 		return nil, err
 	}
@@ -145,12 +154,7 @@ func (f *Feed) snapshot(r *http.Request) (*SnapshotPage, error) {
 }
 
 func (f *Feed) changes(r *http.Request) (*ChangesPage, error) {
-	sub, err := f.authorize(r)
-	if err != nil {
-		return nil, err
-	}
-	q := r.URL.Query()
-	limit, err := f.limit(q.Get("limit"))
+	sub, q, limit, err := f.read(r)
 	if err != nil {
 		return nil, err
 	}

@@ -157,29 +157,23 @@ func (p *Projection) Plain(decoded map[string]any) (map[string]any, error) {
 	if decoded == nil {
 		return nil, fmt.Errorf("plain %s: no record", p.concept.ID)
 	}
-	v, err := p.full.plain(decoded, "")
-	if err != nil {
-		return nil, err
-	}
-	m, _ := v.(map[string]any)
-	return m, nil
+	return record(p.full.plain(decoded, ""))
 }
 
 // ViewPlain is Plain for a record decoded with the projected Schema.
 func (p *Projection) ViewPlain(decoded map[string]any) (map[string]any, error) {
-	v, err := p.view.plain(decoded, "")
-	if err != nil {
-		return nil, err
-	}
-	m, _ := v.(map[string]any)
-	return m, nil
+	return record(p.view.plain(decoded, ""))
 }
 
 // AvroValue converts a projected plain state (from Apply) into the value
 // the projected Schema encodes: union values wrapped as the Avro encoder
 // expects, withheld and absent nullable fields as nil.
 func (p *Projection) AvroValue(state map[string]any) (map[string]any, error) {
-	v, err := p.view.avro(state, "")
+	return record(p.view.avro(state, ""))
+}
+
+// record is the top-level record a conversion of a whole value made.
+func record(v any, err error) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -164,9 +164,9 @@ func (n *node) plain(v any, path string) (any, error) {
 		}
 		return nil, fmt.Errorf("%s: cannot tell the union branch of %T", path, v)
 	case "record":
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("%s: want a record, got %T", path, v)
+		m, err := asRecord(v, path)
+		if err != nil {
+			return nil, err
 		}
 		out := make(map[string]any, len(n.fields))
 		for _, f := range n.fields {
@@ -187,19 +187,7 @@ func (n *node) plain(v any, path string) (any, error) {
 		}
 		return out, nil
 	case "array":
-		l, ok := v.([]any)
-		if !ok {
-			return nil, fmt.Errorf("%s: want a list, got %T", path, v)
-		}
-		out := make([]any, len(l))
-		for i, it := range l {
-			pv, err := n.items.plain(it, fmt.Sprintf("%s[%d]", path, i))
-			if err != nil {
-				return nil, err
-			}
-			out[i] = pv
-		}
-		return out, nil
+		return n.eachItem(v, path, (*node).plain)
 	case "int", "long":
 		switch x := v.(type) {
 		case int:
@@ -237,9 +225,9 @@ func (n *node) avro(v any, path string) (any, error) {
 	}
 	switch n.kind {
 	case "record":
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("%s: want a record, got %T", path, v)
+		m, err := asRecord(v, path)
+		if err != nil {
+			return nil, err
 		}
 		out := make(map[string]any, len(n.fields))
 		for _, f := range n.fields {
@@ -251,19 +239,7 @@ func (n *node) avro(v any, path string) (any, error) {
 		}
 		return out, nil
 	case "array":
-		l, ok := v.([]any)
-		if !ok {
-			return nil, fmt.Errorf("%s: want a list, got %T", path, v)
-		}
-		out := make([]any, len(l))
-		for i, it := range l {
-			av, err := n.items.avro(it, fmt.Sprintf("%s[%d]", path, i))
-			if err != nil {
-				return nil, err
-			}
-			out[i] = av
-		}
-		return out, nil
+		return n.eachItem(v, path, (*node).avro)
 	case "int":
 		// The values come from Avro ints, so they fit; one that does not
 		// is passed on as it is, for the encoder to reject, never wrapped.
@@ -283,4 +259,31 @@ func (n *node) avro(v any, path string) (any, error) {
 		}
 	}
 	return v, nil
+}
+
+// asRecord is v as a record, or an error naming path.
+func asRecord(v any, path string) (map[string]any, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: want a record, got %T", path, v)
+	}
+	return m, nil
+}
+
+// eachItem converts every item of the list v with conv on the array's
+// item type, each at path[i]; the conversions plain and avro share it.
+func (n *node) eachItem(v any, path string, conv func(*node, any, string) (any, error)) (any, error) {
+	l, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: want a list, got %T", path, v)
+	}
+	out := make([]any, len(l))
+	for i, it := range l {
+		cv, err := conv(n.items, it, fmt.Sprintf("%s[%d]", path, i))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = cv
+	}
+	return out, nil
 }

@@ -61,14 +61,14 @@ func Handler(cfg HandlerConfig) http.Handler {
 	}
 	h := &handler{cfg: cfg}
 	mux := httproute.New()
-	mux.HandleFunc("PUT /subscriptions/{id}/webhook", h.put)
-	mux.HandleFunc("GET /subscriptions/{id}/webhook", h.get)
-	mux.HandleFunc("POST /subscriptions/{id}/webhook/rotate", h.rotate)
-	mux.HandleFunc("POST /subscriptions/{id}/webhook/enable", h.enable)
-	mux.HandleFunc("POST /subscriptions/{id}/webhook/disable", h.disable)
-	mux.HandleFunc("GET /subscriptions/{id}/webhook/attempts", h.attempts)
-	mux.HandleFunc("GET /subscriptions/{id}/webhook/messages/{msg}", h.message)
-	mux.HandleFunc("POST /subscriptions/{id}/webhook/messages/{msg}/redeliver", h.redeliver)
+	mux.HandleFunc("PUT /subscriptions/{id}/webhook", h.serve(h.put))
+	mux.HandleFunc("GET /subscriptions/{id}/webhook", h.serve(h.get))
+	mux.HandleFunc("POST /subscriptions/{id}/webhook/rotate", h.serve(h.rotate))
+	mux.HandleFunc("POST /subscriptions/{id}/webhook/enable", h.serve(h.setStatus(cfg.Service.Enable)))
+	mux.HandleFunc("POST /subscriptions/{id}/webhook/disable", h.serve(h.setStatus(cfg.Service.Disable)))
+	mux.HandleFunc("GET /subscriptions/{id}/webhook/attempts", h.serve(h.attempts))
+	mux.HandleFunc("GET /subscriptions/{id}/webhook/messages/{msg}", h.serve(h.message))
+	mux.HandleFunc("POST /subscriptions/{id}/webhook/messages/{msg}/redeliver", h.serve(h.redeliver))
 	return mux
 }
 
@@ -87,6 +87,28 @@ func (h *handler) authorized(r *http.Request) (subscription.Subscription, error)
 	return sub, nil
 }
 
+// operation is one request on an authorized subscription: it answers
+// the status and the body to encode as JSON, or the error to answer.
+type operation func(r *http.Request, sub subscription.Subscription) (int, any, error)
+
+// serve answers op on the path's subscription once the caller may manage
+// it: the one place a request here becomes an HTTP answer.
+func (h *handler) serve(op operation) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sub, err := h.authorized(r)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		status, body, err := op(r, sub)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		writeJSON(w, status, body)
+	}
+}
+
 // decode reads an optional JSON body of at most 64 KiB into v.
 func decode(r *http.Request, v any) error {
 	return apierr.DecodeJSON(r, v, apierr.MaxBody(64<<10), apierr.Optional())
@@ -101,109 +123,66 @@ type endpointView struct {
 	OldUntil time.Time `json:"oldUntil,omitzero"`
 }
 
-func (h *handler) put(w http.ResponseWriter, r *http.Request) {
-	sub, err := h.authorized(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
+func (h *handler) put(r *http.Request, sub subscription.Subscription) (int, any, error) {
 	var req struct {
 		URL    string `json:"url"`
 		Secret string `json:"secret"`
 	}
 	if err := decode(r, &req); err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	if sub.Channel != subscription.ChannelWebhook {
-		h.fail(w, r, invalidf("channel", "webhook", "subscription %s delivers over %s, not webhook", sub.ID, sub.Channel))
-		return
+		return 0, nil, invalidf("channel", "webhook", "subscription %s delivers over %s, not webhook", sub.ID, sub.Channel)
 	}
-	_, err = h.cfg.Service.Endpoint(r.Context(), sub.ID)
+	_, err := h.cfg.Service.Endpoint(r.Context(), sub.ID)
 	switch {
 	case err == nil:
 		ep, err := h.cfg.Service.UpdateURL(r.Context(), sub.ID, req.URL)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, endpointView{Endpoint: ep})
+		return http.StatusOK, endpointView{Endpoint: ep}, err
 	case apierr.CodeOf(err) == apierr.CodeNotFound:
 		ep, sec, err := h.cfg.Service.Register(r.Context(), RegisterRequest{SubscriptionID: sub.ID, Owner: sub.System, URL: req.URL, Secret: req.Secret})
 		if err != nil {
-			h.fail(w, r, err)
-			return
+			return 0, nil, err
 		}
-		writeJSON(w, http.StatusCreated, endpointView{Endpoint: ep, Secret: sec.String()})
+		return http.StatusCreated, endpointView{Endpoint: ep, Secret: sec.String()}, nil
 	default:
-		h.fail(w, r, err)
+		return 0, nil, err
 	}
 }
 
-func (h *handler) get(w http.ResponseWriter, r *http.Request) {
-	sub, err := h.authorized(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
+func (h *handler) get(r *http.Request, sub subscription.Subscription) (int, any, error) {
 	ep, err := h.cfg.Service.Endpoint(r.Context(), sub.ID)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, endpointView{Endpoint: ep})
+	return http.StatusOK, endpointView{Endpoint: ep}, err
 }
 
-func (h *handler) rotate(w http.ResponseWriter, r *http.Request) {
-	sub, err := h.authorized(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
+func (h *handler) rotate(r *http.Request, sub subscription.Subscription) (int, any, error) {
 	var req struct {
 		Secret         string `json:"secret"`
 		OverlapSeconds int64  `json:"overlapSeconds"`
 	}
 	if err := decode(r, &req); err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	if req.OverlapSeconds < 0 {
-		h.fail(w, r, invalidf("overlapSeconds", "min", "overlapSeconds must not be negative"))
-		return
+		return 0, nil, invalidf("overlapSeconds", "min", "overlapSeconds must not be negative")
 	}
 	sec, until, err := h.cfg.Service.RotateSecret(r.Context(), sub.ID, req.Secret, time.Duration(req.OverlapSeconds)*time.Second)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	ep, err := h.cfg.Service.Endpoint(r.Context(), sub.ID)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, endpointView{Endpoint: ep, Secret: sec.String(), OldUntil: until})
+	return http.StatusOK, endpointView{Endpoint: ep, Secret: sec.String(), OldUntil: until}, err
 }
 
-func (h *handler) setStatus(w http.ResponseWriter, r *http.Request, fn func(context.Context, string) error) {
-	sub, err := h.authorized(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
+// setStatus changes the endpoint's status with fn and answers the
+// endpoint.
+func (h *handler) setStatus(fn func(context.Context, string) error) operation {
+	return func(r *http.Request, sub subscription.Subscription) (int, any, error) {
+		if err := fn(r.Context(), sub.ID); err != nil {
+			return 0, nil, err
+		}
+		return h.get(r, sub)
 	}
-	if err := fn(r.Context(), sub.ID); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.get(w, r)
-}
-
-func (h *handler) enable(w http.ResponseWriter, r *http.Request) {
-	h.setStatus(w, r, h.cfg.Service.Enable)
-}
-
-func (h *handler) disable(w http.ResponseWriter, r *http.Request) {
-	h.setStatus(w, r, h.cfg.Service.Disable)
 }
 
 func queryInt(r *http.Request, name string) (int64, error) {
@@ -218,33 +197,25 @@ func queryInt(r *http.Request, name string) (int64, error) {
 	return n, nil
 }
 
-func (h *handler) attempts(w http.ResponseWriter, r *http.Request) {
-	sub, err := h.authorized(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
+func (h *handler) attempts(r *http.Request, sub subscription.Subscription) (int, any, error) {
 	var f AttemptFilter
 	var limit int64
 	for name, dst := range map[string]*int64{"message": &f.MessageID, "before": &f.BeforeID, "limit": &limit} {
+		var err error
 		if *dst, err = queryInt(r, name); err != nil {
-			h.fail(w, r, err)
-			return
+			return 0, nil, err
 		}
 	}
 	f.Limit = int(min(limit, 1000))
 	as, err := h.cfg.Service.Attempts(r.Context(), sub.ID, f)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	if as == nil {
 		as = []Attempt{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"attempts": as})
+	return http.StatusOK, map[string]any{"attempts": as}, err
 }
 
-func (h *handler) messageID(r *http.Request) (int64, error) {
+// messageID is the path's message id.
+func messageID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("msg"), 10, 64)
 	if err != nil || id <= 0 {
 		return 0, invalidf("msg", "integer", "the message id must be a positive integer")
@@ -252,46 +223,25 @@ func (h *handler) messageID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-func (h *handler) message(w http.ResponseWriter, r *http.Request) {
-	sub, err := h.authorized(r)
+func (h *handler) message(r *http.Request, sub subscription.Subscription) (int, any, error) {
+	id, err := messageID(r)
 	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	id, err := h.messageID(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	m, err := h.cfg.Service.Message(r.Context(), sub.ID, id)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, m)
+	return http.StatusOK, m, err
 }
 
-func (h *handler) redeliver(w http.ResponseWriter, r *http.Request) {
-	sub, err := h.authorized(r)
+func (h *handler) redeliver(r *http.Request, sub subscription.Subscription) (int, any, error) {
+	id, err := messageID(r)
 	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	id, err := h.messageID(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	if err := h.cfg.Service.Redeliver(r.Context(), sub.ID, id); err != nil {
-		h.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	m, err := h.cfg.Service.Message(r.Context(), sub.ID, id)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, m)
+	return http.StatusAccepted, m, err
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
