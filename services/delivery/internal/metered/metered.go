@@ -103,43 +103,13 @@ func (in *Instruments) record(ctx context.Context, sub string, kind subscription
 // Wrap returns ch measured by in as channel kind. The result is a
 // pipeline.Batcher when ch is one, so the pipeline batches as before.
 func (in *Instruments) Wrap(ch channel.Channel, kind subscription.ChannelKind) channel.Channel {
-	c := meteredChannel{ch: ch, in: in, kind: kind}
-	if b, ok := ch.(pipeline.Batcher); ok {
-		return meteredBatcher{meteredChannel: c, b: b}
-	}
-	return c
-}
-
-type meteredChannel struct {
-	ch   channel.Channel
-	in   *Instruments
-	kind subscription.ChannelKind
-}
-
-func (c meteredChannel) Deliver(ctx context.Context, sub subscription.Subscription, ev channel.Event) error {
-	err := c.ch.Deliver(ctx, sub, ev)
-	c.in.record(ctx, sub.ID, c.kind, 1, ev.Time, err)
-	return err
-}
-
-type meteredBatcher struct {
-	meteredChannel
-	b pipeline.Batcher
-}
-
-func (c meteredBatcher) DeliverBatch(ctx context.Context, sub subscription.Subscription, evs []channel.Event) error {
-	err := c.b.DeliverBatch(ctx, sub, evs)
-	var oldest time.Time
-	for i := range evs {
-		if t := evs[i].Time; !t.IsZero() && (oldest.IsZero() || t.Before(oldest)) {
-			oldest = t
+	return pipeline.Observe(ch, func(ctx context.Context, sub subscription.Subscription, evs []channel.Event, err error) {
+		var oldest time.Time
+		for i := range evs {
+			if t := evs[i].Time; !t.IsZero() && (oldest.IsZero() || t.Before(oldest)) {
+				oldest = t
+			}
 		}
-	}
-	c.in.record(ctx, sub.ID, c.kind, len(evs), oldest, err)
-	return err
+		in.record(ctx, sub.ID, kind, len(evs), oldest, err)
+	})
 }
-
-var (
-	_ channel.Channel  = meteredChannel{}
-	_ pipeline.Batcher = meteredBatcher{}
-)

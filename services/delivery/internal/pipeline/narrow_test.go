@@ -57,9 +57,12 @@ func (h *narrowHub) restart(t *testing.T) {
 
 // startNarrowHub runs a SASL broker with the person state topic holding
 // statePersons persons (one of them changed twice), a registry, and a
-// pipeline writing Kafka view topics.
-func startNarrowHub(t *testing.T, ctx context.Context) *narrowHub {
+// pipeline writing Kafka view topics, for a test that must be over within
+// timeout: the context returned ends then.
+func startNarrowHub(t *testing.T, timeout time.Duration) (*narrowHub, context.Context) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	t.Cleanup(cancel)
 	broker := hubtest.StartBroker(t, ctx, kafkatopics.Spec{Name: "samnav.person.v1", Partitions: 3, Compact: true})
 	rh := hubtest.StartRegistry(t, ctx)
 	reg, m, schemas := rh.Client, rh.Model, rh.Schemas
@@ -134,7 +137,15 @@ func startNarrowHub(t *testing.T, ctx context.Context) *narrowHub {
 		return mgr
 	}
 	h.mgr = h.newManager()
-	return h
+	return h, ctx
+}
+
+// sync syncs the pipeline to subs.
+func (h *narrowHub) sync(t *testing.T, subs ...subscription.Subscription) {
+	t.Helper()
+	if err := h.mgr.Sync(subs); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // readView returns every record of topic from the beginning, as the
@@ -228,14 +239,10 @@ func (h *narrowHub) waitForKeys(t *testing.T, ctx context.Context, topic string)
 // beginning it holds no value with the withdrawn field, and every record
 // with the fields that remain.
 func TestNarrowingRebuildsTheViewTopic(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	h := startNarrowHub(t, ctx)
+	h, ctx := startNarrowHub(t, 60*time.Second)
 	sub := personSub("s-skol", "skolplattform", subscription.ChannelKafka, "givenNames", "surname")
 	topic := kafkaview.Topic(sub)
-	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
-		t.Fatal(err)
-	}
+	h.sync(t, sub)
 	before := h.waitForKeys(t, ctx, topic)
 	if !bytes.Contains(before[0].Value, []byte("Withdrawnsson")) {
 		t.Fatalf("before narrowing the view should hold surnames; first value %q", before[0].Value)
@@ -263,9 +270,7 @@ func TestNarrowingRebuildsTheViewTopic(t *testing.T) {
 		t.Fatalf("group %s committed nothing on %s", group, topic)
 	}
 
-	if err := h.mgr.Sync([]subscription.Subscription{narrowed(sub)}); err != nil {
-		t.Fatal(err)
-	}
+	h.sync(t, narrowed(sub))
 	after := h.waitForKeys(t, ctx, topic)
 	latest := map[string][]byte{}
 	for _, m := range after {
@@ -296,13 +301,9 @@ func TestNarrowingRebuildsTheViewTopic(t *testing.T) {
 // the remaining ones, and positions keep growing past the old head (a
 // reader's cursor stays valid).
 func TestNarrowingRebuildsTheFeed(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	h := startNarrowHub(t, ctx)
+	h, ctx := startNarrowHub(t, 60*time.Second)
 	sub := personSub("s-feed", "socialtjanst", subscription.ChannelFeed, "givenNames", "surname")
-	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
-		t.Fatal(err)
-	}
+	h.sync(t, sub)
 	h.waitForFeed(t, ctx, sub.ID)
 	oldHead, err := h.feed.Head(ctx, sub.ID)
 	if err != nil {
@@ -312,9 +313,7 @@ func TestNarrowingRebuildsTheFeed(t *testing.T) {
 		t.Fatalf("before narrowing the feed should hold surnames: %v", log)
 	}
 
-	if err := h.mgr.Sync([]subscription.Subscription{narrowed(sub)}); err != nil {
-		t.Fatal(err)
-	}
+	h.sync(t, narrowed(sub))
 	snap := h.waitForFeed(t, ctx, sub.ID)
 	log, err := h.feed.Changes(ctx, sub.ID, 0, 100)
 	if err != nil {
@@ -354,18 +353,12 @@ func (h *narrowHub) waitForFeed(t *testing.T, ctx context.Context, sub string) [
 // interrupted between deleting the topic and resetting the group, or a
 // topic deleted by hand) is filled from the snapshot again at start.
 func TestMissingViewTopicIsRebuiltAtStart(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	h := startNarrowHub(t, ctx)
+	h, ctx := startNarrowHub(t, 60*time.Second)
 	sub := personSub("s-skol", "skolplattform", subscription.ChannelKafka, "givenNames")
 	topic := kafkaview.Topic(sub)
-	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
-		t.Fatal(err)
-	}
+	h.sync(t, sub)
 	h.waitForKeys(t, ctx, topic)
-	if err := h.mgr.Sync(nil); err != nil {
-		t.Fatal(err)
-	}
+	h.sync(t)
 	client, done, err := hubUser.Client(10*time.Second, h.broker.Addr())
 	if err != nil {
 		t.Fatal(err)
@@ -375,9 +368,7 @@ func TestMissingViewTopicIsRebuiltAtStart(t *testing.T) {
 	if err != nil || resp.Errors[topic] != nil {
 		t.Fatalf("delete %s: %v %v", topic, err, resp)
 	}
-	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
-		t.Fatal(err)
-	}
+	h.sync(t, sub)
 	h.waitForKeys(t, ctx, topic)
 }
 
@@ -385,21 +376,15 @@ func TestMissingViewTopicIsRebuiltAtStart(t *testing.T) {
 // record of it holds a protected person's shielded attribute any more,
 // and unprotected persons keep theirs.
 func TestWithdrawingProtectedIdentitiesRebuildsTheViewTopic(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	h := startNarrowHub(t, ctx)
+	h, ctx := startNarrowHub(t, 60*time.Second)
 	sub := protectedSub()
 	topic := kafkaview.Topic(sub)
-	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
-		t.Fatal(err)
-	}
+	h.sync(t, sub)
 	before := h.waitForKeys(t, ctx, topic)
 	if !slices.ContainsFunc(before, func(m kafka.Message) bool { return bytes.Contains(m.Value, []byte("hidden@example.org")) }) {
 		t.Fatal("approved for protected identities, the view should hold the protected person's e-mail")
 	}
-	if err := h.mgr.Sync([]subscription.Subscription{withdrawProtected(sub)}); err != nil {
-		t.Fatal(err)
-	}
+	h.sync(t, withdrawProtected(sub))
 	after := h.waitForKeys(t, ctx, topic)
 	for _, m := range after {
 		if bytes.Contains(m.Value, []byte("hidden@example.org")) {

@@ -130,19 +130,13 @@ func narrowed(s subscription.Subscription) subscription.Subscription {
 // versions under BACKWARD_TRANSITIVE, which go with the old data), and
 // read from the beginning the view holds every person with a surname.
 func TestWideningWithARequiredFieldRebuildsTheViewTopic(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	h := startNarrowHub(t, ctx)
+	h, ctx := startNarrowHub(t, 60*time.Second)
 	sub := personSub("s-skol", "skolplattform", subscription.ChannelKafka, "givenNames")
 	topic := kafkaview.Topic(sub)
-	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
-		t.Fatal(err)
-	}
+	h.sync(t, sub)
 	eventually(t, ctx, func() (bool, string) { return h.viewLacksSurnames(t, ctx, topic) })
 
-	if err := h.mgr.Sync([]subscription.Subscription{widened(sub)}); err != nil {
-		t.Fatal(err)
-	}
+	h.sync(t, widened(sub))
 	eventually(t, ctx, func() (bool, string) { return h.viewHasSurnames(t, ctx, topic) })
 	_, latest, err := h.reg.LatestSchema(ctx, avroserde.TopicSubject(topic, false))
 	if err != nil || !strings.Contains(latest, `"surname"`) {
@@ -156,21 +150,15 @@ func TestWideningWithARequiredFieldRebuildsTheViewTopic(t *testing.T) {
 // Widening a feed subscription rebuilds its feed: every record's current
 // state gets the newly approved field, without the system asking again.
 func TestWideningRebuildsTheFeed(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	h := startNarrowHub(t, ctx)
+	h, ctx := startNarrowHub(t, 60*time.Second)
 	sub := personSub("s-feed", "socialtjanst", subscription.ChannelFeed, "givenNames")
-	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
-		t.Fatal(err)
-	}
+	h.sync(t, sub)
 	for _, e := range h.waitForFeed(t, ctx, sub.ID) {
 		if bytes.Contains(e.State, []byte("surname")) {
 			t.Fatalf("before widening %s has a surname: %s", e.Key, e.State)
 		}
 	}
-	if err := h.mgr.Sync([]subscription.Subscription{widened(sub)}); err != nil {
-		t.Fatal(err)
-	}
+	h.sync(t, widened(sub))
 	eventually(t, ctx, func() (bool, string) { return h.feedHasSurnames(t, ctx, sub.ID) })
 }
 
@@ -179,9 +167,7 @@ func TestWideningRebuildsTheFeed(t *testing.T) {
 // pipeline starts again: widened Kafka and feed subscriptions get the new
 // field for every record, a narrowed Kafka subscription loses it.
 func TestReshapingSavedBeforeARestartIsRebuiltAtStart(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	h := startNarrowHub(t, ctx)
+	h, ctx := startNarrowHub(t, 90*time.Second)
 	narrow := func(id, system string, ch subscription.ChannelKind) subscription.Subscription {
 		s := personSub(id, system, ch, "givenNames")
 		s.RequestedFields = []string{"givenNames", "surname"}
@@ -189,18 +175,14 @@ func TestReshapingSavedBeforeARestartIsRebuiltAtStart(t *testing.T) {
 	}
 	kafkaSub, feedSub := narrow("s-skol", "skolplattform", subscription.ChannelKafka), narrow("s-feed", "socialtjanst", subscription.ChannelFeed)
 	wideSub := widened(narrow("s-bibl", "bibliotek", subscription.ChannelKafka))
-	if err := h.mgr.Sync([]subscription.Subscription{kafkaSub, feedSub, wideSub}); err != nil {
-		t.Fatal(err)
-	}
+	h.sync(t, kafkaSub, feedSub, wideSub)
 	eventually(t, ctx, func() (bool, string) { return h.viewLacksSurnames(t, ctx, kafkaview.Topic(kafkaSub)) })
 	eventually(t, ctx, func() (bool, string) { return h.viewHasSurnames(t, ctx, kafkaview.Topic(wideSub)) })
 	h.waitForFeed(t, ctx, feedSub.ID)
 
 	// The decisions are stored while no pipeline runs.
 	h.restart(t)
-	if err := h.mgr.Sync([]subscription.Subscription{widened(kafkaSub), widened(feedSub), narrowed(wideSub)}); err != nil {
-		t.Fatal(err)
-	}
+	h.sync(t, widened(kafkaSub), widened(feedSub), narrowed(wideSub))
 	eventually(t, ctx, func() (bool, string) { return h.viewHasSurnames(t, ctx, kafkaview.Topic(kafkaSub)) })
 	eventually(t, ctx, func() (bool, string) { return h.feedHasSurnames(t, ctx, feedSub.ID) })
 	eventually(t, ctx, func() (bool, string) { return h.viewLacksSurnames(t, ctx, kafkaview.Topic(wideSub)) })
@@ -220,9 +202,7 @@ func TestReshapingSavedBeforeARestartIsRebuiltAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.restart(t)
-	if err := h.mgr.Sync([]subscription.Subscription{widened(kafkaSub), widened(feedSub), narrowed(wideSub)}); err != nil {
-		t.Fatal(err)
-	}
+	h.sync(t, widened(kafkaSub), widened(feedSub), narrowed(wideSub))
 	// Sync decides at once whether a copy is rebuilt, and a rebuild
 	// clears it (the view topic deleted and created again, the feed
 	// emptied) before Sync returns: nothing to wait for.
@@ -258,15 +238,11 @@ func (h *narrowHub) setMode(t *testing.T, ctx context.Context, subject, mode str
 // message, Failing shows it, and a later Sync rebuilds once the registry
 // accepts.
 func TestARefusedRebuildSurfacesAndIsRetried(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	h := startNarrowHub(t, ctx)
+	h, ctx := startNarrowHub(t, 60*time.Second)
 	sub := personSub("s-skol", "skolplattform", subscription.ChannelKafka, "givenNames")
 	topic := kafkaview.Topic(sub)
 	subject := avroserde.TopicSubject(topic, false)
-	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
-		t.Fatal(err)
-	}
+	h.sync(t, sub)
 	eventually(t, ctx, func() (bool, string) { return h.viewLacksSurnames(t, ctx, topic) })
 
 	h.setMode(t, ctx, subject, "READONLY")
@@ -299,14 +275,10 @@ func TestARefusedRebuildSurfacesAndIsRetried(t *testing.T) {
 // same (the e-mail address is nullable in the contract): no record keeps
 // a protected person's e-mail.
 func TestWithdrawingProtectedIdentitiesBeforeARestartIsRebuiltAtStart(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	h := startNarrowHub(t, ctx)
+	h, ctx := startNarrowHub(t, 60*time.Second)
 	sub := protectedSub()
 	topic := kafkaview.Topic(sub)
-	if err := h.mgr.Sync([]subscription.Subscription{sub}); err != nil {
-		t.Fatal(err)
-	}
+	h.sync(t, sub)
 	hidden := func(want bool) func() (bool, string) {
 		return func() (bool, string) {
 			msgs := h.readView(t, ctx, topic)
@@ -325,8 +297,6 @@ func TestWithdrawingProtectedIdentitiesBeforeARestartIsRebuiltAtStart(t *testing
 	eventually(t, ctx, hidden(true))
 
 	h.restart(t)
-	if err := h.mgr.Sync([]subscription.Subscription{withdrawProtected(sub)}); err != nil {
-		t.Fatal(err)
-	}
+	h.sync(t, withdrawProtected(sub))
 	eventually(t, ctx, hidden(false))
 }

@@ -139,28 +139,24 @@ func (r *Ring) Wait(ctx context.Context, seq uint64) {
 // the channel. The result is a pipeline.Batcher when ch is one, so the
 // pipeline batches as before.
 func Wrap(ch channel.Channel, r *Ring, kind subscription.ChannelKind) channel.Channel {
-	rc := recorder{ch: ch, r: r, kind: string(kind)}
-	if b, ok := ch.(pipeline.Batcher); ok {
-		return batchRecorder{recorder: rc, b: b}
-	}
-	return rc
+	return pipeline.Observe(ch, func(_ context.Context, sub subscription.Subscription, evs []channel.Event, err error) {
+		if err != nil {
+			return
+		}
+		at := r.now().UTC()
+		// A snapshot batch may be far larger than the window: record only
+		// what the ring keeps.
+		tail := evs[max(len(evs)-r.size, 0):]
+		ds := make([]Delivery, len(tail))
+		for i, ev := range tail {
+			ds[i] = delivery(sub, ev, string(kind), at)
+		}
+		r.Add(ds...)
+	})
 }
 
-type recorder struct {
-	ch   channel.Channel
-	r    *Ring
-	kind string
-}
-
-func (c recorder) Deliver(ctx context.Context, sub subscription.Subscription, ev channel.Event) error {
-	if err := c.ch.Deliver(ctx, sub, ev); err != nil {
-		return err
-	}
-	c.r.Add(c.delivery(sub, ev, c.r.now().UTC()))
-	return nil
-}
-
-func (c recorder) delivery(sub subscription.Subscription, ev channel.Event, at time.Time) Delivery {
+// delivery is ev as the window shows it, accepted by channel kind at at.
+func delivery(sub subscription.Subscription, ev channel.Event, kind string, at time.Time) Delivery {
 	fields := make([]string, 0, len(ev.State))
 	for k := range ev.State {
 		if k != "id" {
@@ -168,32 +164,6 @@ func (c recorder) delivery(sub subscription.Subscription, ev channel.Event, at t
 		}
 	}
 	slices.Sort(fields)
-	return Delivery{SubscriptionID: sub.ID, System: sub.System, Concept: sub.Concept, Channel: c.kind, RecordID: ev.Key, EventID: ev.EventID,
+	return Delivery{SubscriptionID: sub.ID, System: sub.System, Concept: sub.Concept, Channel: kind, RecordID: ev.Key, EventID: ev.EventID,
 		Operation: ev.Type, Revision: ev.Revision, ChangedAt: ev.Time.UTC(), DeliveredAt: at, Fields: fields}
 }
-
-type batchRecorder struct {
-	recorder
-	b pipeline.Batcher
-}
-
-func (c batchRecorder) DeliverBatch(ctx context.Context, sub subscription.Subscription, evs []channel.Event) error {
-	if err := c.b.DeliverBatch(ctx, sub, evs); err != nil {
-		return err
-	}
-	at := c.r.now().UTC()
-	// A snapshot batch may be far larger than the window: record only
-	// what the ring keeps.
-	tail := evs[max(len(evs)-c.r.size, 0):]
-	ds := make([]Delivery, len(tail))
-	for i, ev := range tail {
-		ds[i] = c.delivery(sub, ev, at)
-	}
-	c.r.Add(ds...)
-	return nil
-}
-
-var (
-	_ channel.Channel  = recorder{}
-	_ pipeline.Batcher = batchRecorder{}
-)
