@@ -12,6 +12,8 @@ package channel
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/samnav/samnav/pkg/sdk/envelope"
@@ -95,3 +97,24 @@ func (f Func) Deliver(ctx context.Context, sub subscription.Subscription, ev Eve
 }
 
 var _ Channel = Func(nil)
+
+// ConvertBatch converts every event of a batch with conv, as a channel
+// that stores a batch in one write does before it writes: all or none, so
+// on any failure it returns every event's failure at once, each naming the
+// event's index and id.
+func ConvertBatch[T any](evs []Event, conv func(Event) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(evs))
+	var errs []error
+	for i, ev := range evs {
+		v, err := conv(ev)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("event %d (%s): %w", i, ev.EventID, err))
+			continue
+		}
+		out = append(out, v)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}

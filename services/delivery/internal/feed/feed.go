@@ -209,18 +209,9 @@ func (f *Feed) Deliver(ctx context.Context, sub subscription.Subscription, ev ch
 // in one transaction, all or none, and wakes sub's readers once. An event id
 // already stored, or repeated within evs, is accepted once.
 func (f *Feed) DeliverBatch(ctx context.Context, sub subscription.Subscription, evs []channel.Event) error {
-	entries := make([]Entry, 0, len(evs))
-	var errs []error
-	for i, ev := range evs {
-		e, err := toEntry(sub, ev)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("event %d (%s): %w", i, ev.EventID, err))
-			continue
-		}
-		entries = append(entries, e)
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("deliver batch to feed of %s: %w", sub.ID, errors.Join(errs...))
+	entries, err := channel.ConvertBatch(evs, func(ev channel.Event) (Entry, error) { return toEntry(sub, ev) })
+	if err != nil {
+		return fmt.Errorf("deliver batch to feed of %s: %w", sub.ID, err)
 	}
 	stored, err := f.cfg.Store.AppendBatch(ctx, entries)
 	if err != nil {

@@ -154,6 +154,15 @@ func (c *Channel) Close() error {
 	return nil
 }
 
+// project makes the projection of s's concept to what s is approved for.
+func (c *Channel) project(s subscription.Subscription) (*projection.Projection, error) {
+	con := c.cfg.Model.Concept(s.Concept)
+	if con == nil {
+		return nil, fmt.Errorf("view of %s: concept %q is not in the model", s.ID, s.Concept)
+	}
+	return projection.New(con, c.cfg.Schemas[s.Concept], s.ApprovedFields, s.ProtectedApproved)
+}
+
 // view prepares (once per subscription version) the topic, the
 // projection and the serializer of s.
 func (c *Channel) view(ctx context.Context, s subscription.Subscription) (*view, error) {
@@ -164,11 +173,7 @@ func (c *Channel) view(ctx context.Context, s subscription.Subscription) (*view,
 	if v != nil {
 		return v, nil
 	}
-	con := c.cfg.Model.Concept(s.Concept)
-	if con == nil {
-		return nil, fmt.Errorf("view of %s: concept %q is not in the model", s.ID, s.Concept)
-	}
-	proj, err := projection.New(con, c.cfg.Schemas[s.Concept], s.ApprovedFields, s.ProtectedApproved)
+	proj, err := c.project(s)
 	if err != nil {
 		return nil, err
 	}
@@ -397,11 +402,7 @@ func (c *Channel) Current(ctx context.Context, s subscription.Subscription) (boo
 	if !ok {
 		return true, nil
 	}
-	con := c.cfg.Model.Concept(s.Concept)
-	if con == nil {
-		return false, fmt.Errorf("view of %s: concept %q is not in the model", s.ID, s.Concept)
-	}
-	proj, err := projection.New(con, c.cfg.Schemas[s.Concept], s.ApprovedFields, s.ProtectedApproved)
+	proj, err := c.project(s)
 	if err != nil {
 		return false, err
 	}

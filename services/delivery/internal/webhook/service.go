@@ -241,18 +241,9 @@ func (s *Service) DeliverBatch(ctx context.Context, sub subscription.Subscriptio
 		return nil
 	}
 	now := s.cfg.Now()
-	ms := make([]Message, 0, len(evs))
-	var errs []error
-	for i, ev := range evs {
-		m, err := s.message(sub, ev, now)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("event %d (%s): %w", i, ev.EventID, err))
-			continue
-		}
-		ms = append(ms, m)
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("deliver batch to webhook of %s: %w", sub.ID, errors.Join(errs...))
+	ms, err := channel.ConvertBatch(evs, func(ev channel.Event) (Message, error) { return s.message(sub, ev, now) })
+	if err != nil {
+		return fmt.Errorf("deliver batch to webhook of %s: %w", sub.ID, err)
 	}
 	if _, err := s.cfg.Store.EnqueueBatch(ctx, ms); err != nil {
 		return fmt.Errorf("enqueue batch of %d events for %s: %w", len(ms), sub.ID, err)
