@@ -126,24 +126,23 @@ func (f *fixture) get(system, path string, q url.Values) response {
 
 func (f *fixture) snapshot(subID string, q url.Values) feed.SnapshotPage {
 	f.t.Helper()
-	r := f.get("school", prefix+"/"+subID+"/snapshot", q)
-	if r.status != http.StatusOK {
-		f.t.Fatalf("snapshot: %d %s", r.status, r.body)
-	}
-	var p feed.SnapshotPage
-	if err := json.Unmarshal(r.body, &p); err != nil {
-		f.t.Fatal(err)
-	}
-	return p
+	return page[feed.SnapshotPage](f, subID, "snapshot", q)
 }
 
 func (f *fixture) changes(subID string, q url.Values) feed.ChangesPage {
 	f.t.Helper()
-	r := f.get("school", prefix+"/"+subID+"/changes", q)
+	return page[feed.ChangesPage](f, subID, "changes", q)
+}
+
+// page reads one page of subID's feed endpoint (snapshot or changes) as
+// the school, failing the test on anything but a 200.
+func page[P any](f *fixture, subID, endpoint string, q url.Values) P {
+	f.t.Helper()
+	r := f.get("school", prefix+"/"+subID+"/"+endpoint, q)
 	if r.status != http.StatusOK {
-		f.t.Fatalf("changes: %d %s", r.status, r.body)
+		f.t.Fatalf("%s: %d %s", endpoint, r.status, r.body)
 	}
-	var p feed.ChangesPage
+	var p P
 	if err := json.Unmarshal(r.body, &p); err != nil {
 		f.t.Fatal(err)
 	}

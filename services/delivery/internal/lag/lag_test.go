@@ -95,13 +95,21 @@ func TestMeasure(t *testing.T) {
 		}
 	})
 
-	t.Run("partly committed", func(t *testing.T) {
-		commit(t, addr, "half", 0, 7)
-		commit(t, addr, "half", 1, 4)
-		r, err := m.Measure(ctx, topic, "half")
+	// committedAt commits offsets (by partition) for group and measures it.
+	committedAt := func(t *testing.T, group string, offsets ...int64) lag.Report {
+		t.Helper()
+		for p, o := range offsets {
+			commit(t, addr, group, p, o)
+		}
+		r, err := m.Measure(ctx, topic, group)
 		if err != nil {
 			t.Fatal(err)
 		}
+		return r
+	}
+
+	t.Run("partly committed", func(t *testing.T) {
+		r := committedAt(t, "half", 7, 4)
 		want := []lag.Partition{{Partition: 0, End: 10, Committed: 7, Lag: 3}, {Partition: 1, End: 4, Committed: 4, Lag: 0}}
 		if len(r.Partitions) != 2 {
 			t.Fatalf("partitions %+v", r.Partitions)
@@ -124,12 +132,7 @@ func TestMeasure(t *testing.T) {
 	})
 
 	t.Run("caught up", func(t *testing.T) {
-		commit(t, addr, "done", 0, 10)
-		commit(t, addr, "done", 1, 4)
-		r, err := m.Measure(ctx, topic, "done")
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := committedAt(t, "done", 10, 4)
 		if r.Events != 0 || r.OldestUndelivered != nil || r.BehindSeconds != 0 {
 			t.Fatalf("report %+v, want nothing behind", r)
 		}

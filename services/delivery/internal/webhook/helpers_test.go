@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,6 +63,18 @@ func newReceiver(t testing.TB, status func(r received, n int) int) *receiver {
 	}))
 	t.Cleanup(rc.Close)
 	return rc
+}
+
+// downReceiver is a receiver answering status until up is set, and 200
+// from then on.
+func downReceiver(t testing.TB, status int) (up *atomic.Bool, rc *receiver) {
+	up = new(atomic.Bool)
+	return up, newReceiver(t, func(received, int) int {
+		if up.Load() {
+			return http.StatusOK
+		}
+		return status
+	})
 }
 
 func (rc *receiver) requests() []received {

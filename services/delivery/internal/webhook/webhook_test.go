@@ -178,13 +178,7 @@ func TestRetriesFollowTheSchedule(t *testing.T) {
 }
 
 func TestGivesUpAfterTheScheduleAndRedeliversByHand(t *testing.T) {
-	var up atomic.Bool
-	rc := newReceiver(t, func(received, int) int {
-		if up.Load() {
-			return http.StatusOK
-		}
-		return http.StatusBadGateway
-	})
+	up, rc := downReceiver(t, http.StatusBadGateway)
 	svc := start(t, webhook.Config{Schedule: []time.Duration{20 * time.Millisecond, 20 * time.Millisecond}, Disable: webhook.DisablePolicy{Failures: 100}})
 	register(t, svc, rc.URL)
 	deliver(t, svc, event("evt1", "p1", 1), event("evt2", "p1", 2))
@@ -285,13 +279,7 @@ func TestOrderPerKeyWhileOtherKeysProceed(t *testing.T) {
 }
 
 func TestDisabledAfterProlongedFailureAndEnableDeliversTheBacklog(t *testing.T) {
-	var up atomic.Bool
-	rc := newReceiver(t, func(received, int) int {
-		if up.Load() {
-			return http.StatusOK
-		}
-		return http.StatusInternalServerError
-	})
+	up, rc := downReceiver(t, http.StatusInternalServerError)
 	claims := newClaimLog(t)
 	svc := start(t, webhook.Config{
 		Store:    claims,
