@@ -4,13 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/samnav/samnav/pkg/embeddedkafka"
-	"github.com/samnav/samnav/pkg/sdk/avroserde"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
-	"github.com/samnav/samnav/pkg/sdk/kafkago"
-	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/pkg/sdk/subscriber"
 )
 
@@ -37,10 +32,7 @@ func TestRunLogsInWithAuth(t *testing.T) {
 	} {
 		cfg := h.config("skolplattform.auth")
 		cfg.Auth = tc.auth
-		s, err := subscriber.New(cfg, subscriber.Handle(h.topic, personSchema, newRecorder().handle))
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := h.subscriber(cfg, newRecorder().handle)
 		ctx, cancel := context.WithCancel(h.ctx)
 		done := make(chan error, 1)
 		go func() { done <- s.Run(ctx) }()
@@ -75,29 +67,7 @@ var hubUser = kafkaauth.Config{Mechanism: kafkaauth.ScramSHA512, Username: "samn
 // newSecureHarness is newHarness on a broker that requires SASL/SCRAM.
 func newSecureHarness(t *testing.T) *harness {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	t.Cleanup(cancel)
-	const topic = "samnav.person.v1"
-	broker, err := embeddedkafka.Start(ctx, embeddedkafka.Config{Superuser: hubUser, Topics: []kafkatopics.Spec{{Name: topic, Partitions: 3, Compact: true}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { broker.Close() })
-	reg := registry(t)
-	ser, err := avroserde.NewSerializer(reg, avroserde.TopicSubject(topic, false), personSchema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := hubUser.Transport("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := kafkago.NewPublisher(kafkago.PublisherConfig{Brokers: []string{broker.Addr()}, Transport: tr}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pub.Close() })
-	h := &harness{t: t, ctx: ctx, topic: topic, broker: broker, reg: reg, ser: ser, pub: pub}
+	h := startHarness(t, hubUser)
 	h.send("p-1", "e-1", "created", &Person{ID: "p-1", GivenNames: "Astrid"})
 	return h
 }

@@ -32,10 +32,7 @@ func TestRunPrunesIdempotencyMarks(t *testing.T) {
 	store := &pruneRecorder{calls: make(chan pruneCall, 10)}
 	cfg := h.config("skolplattform.prune")
 	cfg.Store, cfg.IdempotencyRetention = store, retention
-	s, err := subscriber.New(cfg, subscriber.Handle(h.topic, personSchema, newRecorder().handle))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := h.subscriber(cfg, newRecorder().handle)
 	started := time.Now()
 	stop := run(t, s)
 	var call pruneCall
@@ -56,10 +53,7 @@ func TestRunPrunesIdempotencyMarks(t *testing.T) {
 	cfg = h.config("skolplattform.keep")
 	cfg.Store, cfg.IdempotencyRetention = keep, -1
 	rec := newRecorder()
-	s, err = subscriber.New(cfg, subscriber.Handle(h.topic, personSchema, rec.handle))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = h.subscriber(cfg, rec.handle)
 	h.send("p-1", "e-1", "created", &Person{ID: "p-1", GivenNames: "Astrid"})
 	stop = run(t, s)
 	rec.waitFor(t, 1) // Run is well under way

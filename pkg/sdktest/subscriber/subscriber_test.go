@@ -24,6 +24,7 @@ import (
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
+	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/kafkago"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/pkg/sdk/subscriber"
@@ -115,10 +116,18 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return startHarness(t, kafkaauth.Config{})
+}
+
+// startHarness starts a broker holding the person topic (requiring SASL
+// with superuser as its superuser when superuser is set), a registry, and
+// a publisher on the broker as the hub.
+func startHarness(t *testing.T, superuser kafkaauth.Config) *harness {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	t.Cleanup(cancel)
 	const topic = "samnav.person.v1"
-	broker, err := embeddedkafka.Start(ctx, embeddedkafka.Config{Topics: []kafkatopics.Spec{{Name: topic, Partitions: 3, Compact: true}}})
+	broker, err := embeddedkafka.Start(ctx, embeddedkafka.Config{Superuser: superuser, Topics: []kafkatopics.Spec{{Name: topic, Partitions: 3, Compact: true}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,12 +137,29 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := kafkago.NewPublisher(kafkago.PublisherConfig{Brokers: []string{broker.Addr()}}, nil)
+	pc := kafkago.PublisherConfig{Brokers: []string{broker.Addr()}}
+	if superuser.Enabled() {
+		if pc.Transport, err = superuser.Transport("test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub, err := kafkago.NewPublisher(pc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pub.Close() })
 	return &harness{t: t, ctx: ctx, topic: topic, broker: broker, reg: reg, ser: ser, pub: pub}
+}
+
+// subscriber is a subscriber configured by cfg, handling the person topic
+// with handle.
+func (h *harness) subscriber(cfg subscriber.Config, handle func(context.Context, subscriber.Event[Person]) error) *subscriber.Subscriber {
+	h.t.Helper()
+	s, err := subscriber.New(cfg, subscriber.Handle(h.topic, personSchema, handle))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return s
 }
 
 // send publishes a record as the hub's relay does: key, Confluent-framed
@@ -274,10 +300,7 @@ func TestSnapshotThenFollow(t *testing.T) {
 		caughtUp++
 		atCaughtUp = len(rec.all())
 	}
-	s, err := subscriber.New(cfg, subscriber.Handle(h.topic, personSchema, rec.handle))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := h.subscriber(cfg, rec.handle)
 	run(t, s)
 	select {
 	case <-s.CaughtUp():
@@ -353,10 +376,7 @@ func TestAppliedOnce(t *testing.T) {
 	cfg := h.config("library")
 	cfg.Store = store
 	cfg.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	s, err := subscriber.New(cfg, subscriber.Handle(h.topic, personSchema, rec.handle))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := h.subscriber(cfg, rec.handle)
 	stop := run(t, s)
 	<-s.CaughtUp()
 	stop()
@@ -377,10 +397,7 @@ func TestAppliedOnce(t *testing.T) {
 	}
 	_ = admin.Close()
 	h.send("p1", "e3", "changed", &Person{ID: "p1", GivenNames: "Anna C"})
-	s2, err := subscriber.New(cfg, subscriber.Handle(h.topic, personSchema, rec.handle))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s2 := h.subscriber(cfg, rec.handle)
 	run(t, s2)
 	// e3 follows e1 and e2 in their partition: a wrongful re-application
 	// of either would reach the handler before e3 and be the third event.
@@ -403,10 +420,7 @@ func TestAppliedAgainForANewViewShape(t *testing.T) {
 	cfg := h.config("library.shapes")
 	cfg.Store = sqliteStore(t)
 	rec := newRecorder()
-	s, err := subscriber.New(cfg, subscriber.Handle(h.topic, personSchema, rec.handle))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := h.subscriber(cfg, rec.handle)
 	stop := run(t, s)
 	<-s.CaughtUp()
 	stop()
@@ -434,10 +448,7 @@ func TestDeadLetter(t *testing.T) {
 	}
 	cfg := h.config("hr")
 	cfg.MaxAttempts = 3
-	s, err := subscriber.New(cfg, subscriber.Handle(h.topic, personSchema, rec.handle))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := h.subscriber(cfg, rec.handle)
 	run(t, s)
 	<-s.CaughtUp()
 	evs := rec.all()
@@ -509,10 +520,7 @@ func TestRefusalIsDeadLetteredAtOnce(t *testing.T) {
 	}
 	cfg := h.config("hr-refusals")
 	cfg.MaxAttempts = 3
-	s, err := subscriber.New(cfg, subscriber.Handle(h.topic, personSchema, rec.handle))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := h.subscriber(cfg, rec.handle)
 	run(t, s)
 	<-s.CaughtUp()
 	var calls []string
@@ -530,11 +538,8 @@ func TestDeadLetterTopicMustExist(t *testing.T) {
 	h := newHarness(t)
 	cfg := h.config("strict")
 	cfg.CreateDeadLetterTopics = false
-	s, err := subscriber.New(cfg, subscriber.Handle(h.topic, personSchema, newRecorder().handle))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = s.Run(h.ctx)
+	s := h.subscriber(cfg, newRecorder().handle)
+	err := s.Run(h.ctx)
 	if err == nil || !strings.Contains(err.Error(), "samnav.person.v1.dlq.strict") {
 		t.Fatalf("run = %v, want an error naming the dead-letter topic", err)
 	}
@@ -555,10 +560,7 @@ func TestReplayFrom(t *testing.T) {
 	rec := newRecorder()
 	cfg := h.config("replayer")
 	cfg.Store = sqliteStore(t)
-	s, err := subscriber.New(cfg, subscriber.Handle(h.topic, personSchema, rec.handle))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := h.subscriber(cfg, rec.handle)
 	stop := run(t, s)
 	<-s.CaughtUp()
 	stop()
@@ -566,10 +568,7 @@ func TestReplayFrom(t *testing.T) {
 		t.Fatalf("first run handled %d, want 4", n)
 	}
 	cfg.ReplayFrom = from
-	s2, err := subscriber.New(cfg, subscriber.Handle(h.topic, personSchema, rec.handle))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s2 := h.subscriber(cfg, rec.handle)
 	run(t, s2)
 	<-s2.CaughtUp()
 	evs := rec.all()

@@ -57,9 +57,9 @@ func (h *narrowHub) restart(t *testing.T) {
 
 // startNarrowHub runs a SASL broker with the person state topic holding
 // statePersons persons (one of them changed twice), a registry, and a
-// pipeline writing Kafka view topics, for a test that must be over within
-// timeout: the context returned ends then.
-func startNarrowHub(t *testing.T, timeout time.Duration) (*narrowHub, context.Context) {
+// pipeline writing Kafka view topics and synced to subs, for a test that
+// must be over within timeout: the context returned ends then.
+func startNarrowHub(t *testing.T, timeout time.Duration, subs ...subscription.Subscription) (*narrowHub, context.Context) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	t.Cleanup(cancel)
@@ -137,6 +137,7 @@ func startNarrowHub(t *testing.T, timeout time.Duration) (*narrowHub, context.Co
 		return mgr
 	}
 	h.mgr = h.newManager()
+	h.sync(t, subs...)
 	return h, ctx
 }
 
@@ -239,10 +240,9 @@ func (h *narrowHub) waitForKeys(t *testing.T, ctx context.Context, topic string)
 // beginning it holds no value with the withdrawn field, and every record
 // with the fields that remain.
 func TestNarrowingRebuildsTheViewTopic(t *testing.T) {
-	h, ctx := startNarrowHub(t, 60*time.Second)
 	sub := personSub("s-skol", "skolplattform", subscription.ChannelKafka, "givenNames", "surname")
+	h, ctx := startNarrowHub(t, 60*time.Second, sub)
 	topic := kafkaview.Topic(sub)
-	h.sync(t, sub)
 	before := h.waitForKeys(t, ctx, topic)
 	if !bytes.Contains(before[0].Value, []byte("Withdrawnsson")) {
 		t.Fatalf("before narrowing the view should hold surnames; first value %q", before[0].Value)
@@ -301,9 +301,8 @@ func TestNarrowingRebuildsTheViewTopic(t *testing.T) {
 // the remaining ones, and positions keep growing past the old head (a
 // reader's cursor stays valid).
 func TestNarrowingRebuildsTheFeed(t *testing.T) {
-	h, ctx := startNarrowHub(t, 60*time.Second)
 	sub := personSub("s-feed", "socialtjanst", subscription.ChannelFeed, "givenNames", "surname")
-	h.sync(t, sub)
+	h, ctx := startNarrowHub(t, 60*time.Second, sub)
 	h.waitForFeed(t, ctx, sub.ID)
 	oldHead, err := h.feed.Head(ctx, sub.ID)
 	if err != nil {
@@ -353,10 +352,9 @@ func (h *narrowHub) waitForFeed(t *testing.T, ctx context.Context, sub string) [
 // interrupted between deleting the topic and resetting the group, or a
 // topic deleted by hand) is filled from the snapshot again at start.
 func TestMissingViewTopicIsRebuiltAtStart(t *testing.T) {
-	h, ctx := startNarrowHub(t, 60*time.Second)
 	sub := personSub("s-skol", "skolplattform", subscription.ChannelKafka, "givenNames")
+	h, ctx := startNarrowHub(t, 60*time.Second, sub)
 	topic := kafkaview.Topic(sub)
-	h.sync(t, sub)
 	h.waitForKeys(t, ctx, topic)
 	h.sync(t)
 	client, done, err := hubUser.Client(10*time.Second, h.broker.Addr())
@@ -376,10 +374,9 @@ func TestMissingViewTopicIsRebuiltAtStart(t *testing.T) {
 // record of it holds a protected person's shielded attribute any more,
 // and unprotected persons keep theirs.
 func TestWithdrawingProtectedIdentitiesRebuildsTheViewTopic(t *testing.T) {
-	h, ctx := startNarrowHub(t, 60*time.Second)
 	sub := protectedSub()
+	h, ctx := startNarrowHub(t, 60*time.Second, sub)
 	topic := kafkaview.Topic(sub)
-	h.sync(t, sub)
 	before := h.waitForKeys(t, ctx, topic)
 	if !slices.ContainsFunc(before, func(m kafka.Message) bool { return bytes.Contains(m.Value, []byte("hidden@example.org")) }) {
 		t.Fatal("approved for protected identities, the view should hold the protected person's e-mail")

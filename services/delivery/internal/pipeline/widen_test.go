@@ -130,10 +130,9 @@ func narrowed(s subscription.Subscription) subscription.Subscription {
 // versions under BACKWARD_TRANSITIVE, which go with the old data), and
 // read from the beginning the view holds every person with a surname.
 func TestWideningWithARequiredFieldRebuildsTheViewTopic(t *testing.T) {
-	h, ctx := startNarrowHub(t, 60*time.Second)
 	sub := personSub("s-skol", "skolplattform", subscription.ChannelKafka, "givenNames")
+	h, ctx := startNarrowHub(t, 60*time.Second, sub)
 	topic := kafkaview.Topic(sub)
-	h.sync(t, sub)
 	eventually(t, ctx, func() (bool, string) { return h.viewLacksSurnames(t, ctx, topic) })
 
 	h.sync(t, widened(sub))
@@ -150,9 +149,8 @@ func TestWideningWithARequiredFieldRebuildsTheViewTopic(t *testing.T) {
 // Widening a feed subscription rebuilds its feed: every record's current
 // state gets the newly approved field, without the system asking again.
 func TestWideningRebuildsTheFeed(t *testing.T) {
-	h, ctx := startNarrowHub(t, 60*time.Second)
 	sub := personSub("s-feed", "socialtjanst", subscription.ChannelFeed, "givenNames")
-	h.sync(t, sub)
+	h, ctx := startNarrowHub(t, 60*time.Second, sub)
 	for _, e := range h.waitForFeed(t, ctx, sub.ID) {
 		if bytes.Contains(e.State, []byte("surname")) {
 			t.Fatalf("before widening %s has a surname: %s", e.Key, e.State)
@@ -238,11 +236,10 @@ func (h *narrowHub) setMode(t *testing.T, ctx context.Context, subject, mode str
 // message, Failing shows it, and a later Sync rebuilds once the registry
 // accepts.
 func TestARefusedRebuildSurfacesAndIsRetried(t *testing.T) {
-	h, ctx := startNarrowHub(t, 60*time.Second)
 	sub := personSub("s-skol", "skolplattform", subscription.ChannelKafka, "givenNames")
+	h, ctx := startNarrowHub(t, 60*time.Second, sub)
 	topic := kafkaview.Topic(sub)
 	subject := avroserde.TopicSubject(topic, false)
-	h.sync(t, sub)
 	eventually(t, ctx, func() (bool, string) { return h.viewLacksSurnames(t, ctx, topic) })
 
 	h.setMode(t, ctx, subject, "READONLY")
@@ -275,10 +272,9 @@ func TestARefusedRebuildSurfacesAndIsRetried(t *testing.T) {
 // same (the e-mail address is nullable in the contract): no record keeps
 // a protected person's e-mail.
 func TestWithdrawingProtectedIdentitiesBeforeARestartIsRebuiltAtStart(t *testing.T) {
-	h, ctx := startNarrowHub(t, 60*time.Second)
 	sub := protectedSub()
+	h, ctx := startNarrowHub(t, 60*time.Second, sub)
 	topic := kafkaview.Topic(sub)
-	h.sync(t, sub)
 	hidden := func(want bool) func() (bool, string) {
 		return func() (bool, string) {
 			msgs := h.readView(t, ctx, topic)

@@ -164,28 +164,18 @@ func (n *node) plain(v any, path string) (any, error) {
 		}
 		return nil, fmt.Errorf("%s: cannot tell the union branch of %T", path, v)
 	case "record":
-		m, err := asRecord(v, path)
-		if err != nil {
-			return nil, err
-		}
-		out := make(map[string]any, len(n.fields))
-		for _, f := range n.fields {
-			fv, present := m[f.name]
+		return n.eachField(v, path, func(f field, fv any, present bool, path string) (any, bool, error) {
 			if fv == nil && f.n.kind != "union" && f.n.kind != "null" {
 				// hamba decodes an empty body into a map of nils without
 				// an error: a required value must be there.
-				return nil, fmt.Errorf("%s: required value is absent", at(path, f.name))
+				return nil, false, fmt.Errorf("%s: required value is absent", path)
 			}
 			if !present {
-				continue
+				return nil, false, nil
 			}
-			pv, err := f.n.plain(fv, at(path, f.name))
-			if err != nil {
-				return nil, err
-			}
-			out[f.name] = pv
-		}
-		return out, nil
+			pv, err := f.n.plain(fv, path)
+			return pv, true, err
+		})
 	case "array":
 		return n.eachItem(v, path, (*node).plain)
 	case "int", "long":
@@ -225,19 +215,10 @@ func (n *node) avro(v any, path string) (any, error) {
 	}
 	switch n.kind {
 	case "record":
-		m, err := asRecord(v, path)
-		if err != nil {
-			return nil, err
-		}
-		out := make(map[string]any, len(n.fields))
-		for _, f := range n.fields {
-			av, err := f.n.avro(m[f.name], at(path, f.name))
-			if err != nil {
-				return nil, err
-			}
-			out[f.name] = av
-		}
-		return out, nil
+		return n.eachField(v, path, func(f field, fv any, _ bool, path string) (any, bool, error) {
+			av, err := f.n.avro(fv, path)
+			return av, true, err
+		})
 	case "array":
 		return n.eachItem(v, path, (*node).avro)
 	case "int":
@@ -261,13 +242,27 @@ func (n *node) avro(v any, path string) (any, error) {
 	return v, nil
 }
 
-// asRecord is v as a record, or an error naming path.
-func asRecord(v any, path string) (map[string]any, error) {
+// eachField converts every field of the record v of type n with conv,
+// which gets the field, its value (nil when absent), whether it is
+// present, and its path; a field conv does not keep is left out. The
+// conversions plain and avro share it.
+func (n *node) eachField(v any, path string, conv func(f field, fv any, present bool, path string) (any, bool, error)) (any, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("%s: want a record, got %T", path, v)
 	}
-	return m, nil
+	out := make(map[string]any, len(n.fields))
+	for _, f := range n.fields {
+		fv, present := m[f.name]
+		cv, keep, err := conv(f, fv, present, at(path, f.name))
+		if err != nil {
+			return nil, err
+		}
+		if keep {
+			out[f.name] = cv
+		}
+	}
+	return out, nil
 }
 
 // eachItem converts every item of the list v with conv on the array's
