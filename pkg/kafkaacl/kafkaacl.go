@@ -98,6 +98,15 @@ func validate(entries []Entry) error {
 	return errors.Join(errs...)
 }
 
+// kafka is e in kafka-go's terms: the one mapping of the names an Entry
+// holds to the protocol's enums.
+func (e Entry) kafka() kafka.ACLEntry {
+	return kafka.ACLEntry{
+		ResourceType: resourceTypes[e.ResourceType], ResourceName: e.ResourceName, ResourcePatternType: patternTypes[e.PatternType],
+		Principal: e.Principal, Host: e.Host, Operation: operations[e.Operation], PermissionType: permissions[e.Permission],
+	}
+}
+
 // Create adds entries. Adding an entry that exists already changes nothing,
 // so Create is safe to retry.
 func Create(ctx context.Context, client *kafka.Client, entries ...Entry) error {
@@ -109,10 +118,7 @@ func Create(ctx context.Context, client *kafka.Client, entries ...Entry) error {
 	}
 	req := &kafka.CreateACLsRequest{ACLs: make([]kafka.ACLEntry, len(entries))}
 	for i, e := range entries {
-		req.ACLs[i] = kafka.ACLEntry{
-			ResourceType: resourceTypes[e.ResourceType], ResourceName: e.ResourceName, ResourcePatternType: patternTypes[e.PatternType],
-			Principal: e.Principal, Host: e.Host, Operation: operations[e.Operation], PermissionType: permissions[e.Permission],
-		}
+		req.ACLs[i] = e.kafka()
 	}
 	resp, err := client.CreateACLs(ctx, req)
 	if err != nil {
@@ -142,9 +148,10 @@ func Delete(ctx context.Context, client *kafka.Client, entries ...Entry) ([]Entr
 	}
 	req := &kafka.DeleteACLsRequest{Filters: make([]kafka.DeleteACLsFilter, len(entries))}
 	for i, e := range entries {
+		a := e.kafka()
 		req.Filters[i] = kafka.DeleteACLsFilter{
-			ResourceTypeFilter: resourceTypes[e.ResourceType], ResourceNameFilter: e.ResourceName, ResourcePatternTypeFilter: patternTypes[e.PatternType],
-			PrincipalFilter: e.Principal, HostFilter: e.Host, Operation: operations[e.Operation], PermissionType: permissions[e.Permission],
+			ResourceTypeFilter: a.ResourceType, ResourceNameFilter: a.ResourceName, ResourcePatternTypeFilter: a.ResourcePatternType,
+			PrincipalFilter: a.Principal, HostFilter: a.Host, Operation: a.Operation, PermissionType: a.PermissionType,
 		}
 	}
 	resp, err := client.DeleteACLs(ctx, req)

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	mrand "math/rand/v2"
 	"os"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 
+	"github.com/samnav/samnav/pkg/sdk/backoff"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 )
@@ -288,7 +288,7 @@ func (r *Relay) Run(ctx context.Context) error {
 				return nil
 			}
 			r.log.Warn("register relay failed; retrying", "err", err)
-			sleep(ctx, backoff(attempt, r.cfg.MinBackoff, r.cfg.MaxBackoff))
+			backoff.Sleep(ctx, backoff.Delay(attempt, r.cfg.MinBackoff, r.cfg.MaxBackoff))
 			continue
 		}
 		break
@@ -300,12 +300,12 @@ func (r *Relay) Run(ctx context.Context) error {
 			return nil
 		case err != nil:
 			r.log.Warn("take lease failed; retrying", "err", err)
-			sleep(ctx, backoff(attempt, r.cfg.MinBackoff, r.cfg.MaxBackoff))
+			backoff.Sleep(ctx, backoff.Delay(attempt, r.cfg.MinBackoff, r.cfg.MaxBackoff))
 			attempt++
 			continue
 		case !held:
 			attempt = 1
-			sleep(ctx, r.cfg.PollInterval)
+			backoff.Sleep(ctx, r.cfg.PollInterval)
 			continue
 		}
 		attempt = 1
@@ -402,27 +402,3 @@ const (
 	stepAgain             // start the next turn of the loop
 	stepStop              // stop leading
 )
-
-// backoff is capped exponential backoff with jitter: attempt 1 waits about
-// minD, each further attempt doubles, never beyond maxD.
-func backoff(attempt int, minD, maxD time.Duration) time.Duration {
-	d := minD
-	for i := 1; i < attempt && d < maxD; i++ {
-		d *= 2
-	}
-	d = min(d, maxD)
-	if d <= 0 {
-		return 0
-	}
-	return d/2 + mrand.N(d/2+1) //nolint:gosec // G404: jitter for retry backoff, not security
-}
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
-}

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/samnav/samnav/pkg/sdk/backoff"
 )
 
 // acquire takes or renews the lease. deadline is when this instance must
@@ -59,7 +61,7 @@ func (r *Relay) keepLease(ctx context.Context, l *leadership) step {
 			r.log.Warn("lease expired while renewal failed; stopping publishing")
 			return stepStop
 		}
-		sleep(ctx, backoff(1, r.cfg.MinBackoff, r.cfg.MaxBackoff))
+		backoff.Sleep(ctx, backoff.Delay(1, r.cfg.MinBackoff, r.cfg.MaxBackoff))
 		return stepAgain
 	case !held:
 		r.log.Warn("lease lost to another instance; stopping publishing")

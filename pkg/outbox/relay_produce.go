@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/samnav/samnav/pkg/sdk/backoff"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/kafkago"
 )
@@ -116,20 +117,6 @@ func ackedPrefix(batch []entry, err error) int {
 	return len(batch)
 }
 
-// firstError returns the first per-message error of a kafka.WriteErrors, or
-// err itself.
-func firstError(err error) error {
-	var werrs kafka.WriteErrors
-	if errors.As(err, &werrs) {
-		for _, e := range werrs {
-			if e != nil {
-				return e
-			}
-		}
-	}
-	return err
-}
-
 // newWriter builds the producer where every Kafka client is built
 // (acks=all, murmur2 partitioning: a key lands on the same partition
 // whoever publishes it), with the relay's own batching.
@@ -171,9 +158,9 @@ func unskipped(batch []entry) []kafka.Message {
 func (r *Relay) writeFailed(ctx context.Context, l *leadership, batch []entry, acked int, err error) {
 	l.attempt++
 	failed := batch[acked]
-	retryable := kafkago.Retryable(firstError(err))
+	retryable := kafkago.Retryable(kafkago.FirstError(err))
 	r.metric.errors.Add(ctx, 1, metric.WithAttributes(attribute.String("relay", r.cfg.Name), attribute.Bool("retryable", retryable)))
-	if errors.Is(firstError(err), kafka.UnknownTopicOrPartition) {
+	if errors.Is(kafkago.FirstError(err), kafka.UnknownTopicOrPartition) {
 		e, ok := unknownTopicEntry(batch[acked:], err)
 		if !ok {
 			// The writer's metadata lookup failed before it sent
@@ -186,19 +173,19 @@ func (r *Relay) writeFailed(ctx context.Context, l *leadership, batch []entry, a
 		if r.unknownTopic(ctx, l.client, e, l.attempt, &l.healed) {
 			return // created: retry at once
 		}
-		sleep(ctx, backoff(l.attempt, r.cfg.MinBackoff, r.cfg.MaxBackoff))
+		backoff.Sleep(ctx, backoff.Delay(l.attempt, r.cfg.MinBackoff, r.cfg.MaxBackoff))
 		return
 	}
 	switch {
 	case retryable:
-		r.block(failed.id, failed.msg.Topic, false, firstError(err))
+		r.block(failed.id, failed.msg.Topic, false, kafkago.FirstError(err))
 		r.log.Warn("kafka write failed; retrying from the first unacknowledged entry",
-			"entry", failed.id, "attempt", l.attempt, "err", firstError(err))
-		sleep(ctx, backoff(l.attempt, r.cfg.MinBackoff, r.cfg.MaxBackoff))
+			"entry", failed.id, "attempt", l.attempt, "err", kafkago.FirstError(err))
+		backoff.Sleep(ctx, backoff.Delay(l.attempt, r.cfg.MinBackoff, r.cfg.MaxBackoff))
 	case len(batch) > 1:
 		// The broker refuses a partition's whole request: publish the
 		// entries of the refused write one by one to find the culprit.
-		r.log.Warn("kafka refused a write for good; isolating the refused entry", "from_entry", failed.id, "to_entry", batch[len(batch)-1].id, "err", firstError(err))
+		r.log.Warn("kafka refused a write for good; isolating the refused entry", "from_entry", failed.id, "to_entry", batch[len(batch)-1].id, "err", kafkago.FirstError(err))
 		l.single = batch[len(batch)-1].id
 	default:
 		if l.poisonID != failed.id {
@@ -206,13 +193,13 @@ func (r *Relay) writeFailed(ctx context.Context, l *leadership, batch []entry, a
 			l.poisonID = failed.id
 		}
 		msg := fmt.Sprintf("entry %d (event id %s, topic %s, %d bytes) refused by Kafka: %v", failed.id,
-			eventID(failed.msg), failed.msg.Topic, failed.size, firstError(err))
+			eventID(failed.msg), failed.msg.Topic, failed.size, kafkago.FirstError(err))
 		_ = r.setError(ctx, msg)
 		r.block(failed.id, failed.msg.Topic, false, errors.New(msg))
 		r.log.Error("poison entry blocks the relay: fix the cause, or skip it with outbox.Skip",
 			"entry", failed.id, "event_id", eventID(failed.msg), "topic", failed.msg.Topic, "bytes", failed.size,
-			"attempt", l.attempt, "err", firstError(err))
-		sleep(ctx, r.cfg.MaxBackoff)
+			"attempt", l.attempt, "err", kafkago.FirstError(err))
+		backoff.Sleep(ctx, r.cfg.MaxBackoff)
 		l.pending = nil // re-read: an operator may have skipped it meanwhile
 	}
 }

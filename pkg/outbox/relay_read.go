@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/samnav/samnav/pkg/sdk/backoff"
 )
 
 // entry is an outbox row as the relay reads it.
@@ -179,14 +181,14 @@ func (r *Relay) topUp(ctx context.Context, l *leadership) step {
 		if ctx.Err() == nil {
 			r.block(0, "", false, err)
 			r.log.Warn("read outbox failed; retrying", "err", err)
-			sleep(ctx, backoff(1, r.cfg.MinBackoff, r.cfg.MaxBackoff))
+			backoff.Sleep(ctx, backoff.Delay(1, r.cfg.MinBackoff, r.cfg.MaxBackoff))
 		}
 		return stepAgain
 	}
 	l.pending = append(l.pending, more...)
 	if len(l.pending) == 0 {
 		r.unblock()
-		sleep(ctx, r.cfg.PollInterval)
+		backoff.Sleep(ctx, r.cfg.PollInterval)
 		return stepAgain
 	}
 	return stepNext

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"net"
 	"syscall"
-	"time"
 
 	"github.com/segmentio/kafka-go"
 )
@@ -44,33 +42,16 @@ func Retryable(err error) bool {
 	return false
 }
 
-// backoff is capped exponential backoff with full jitter: attempt 1 waits up
-// to min, each further attempt doubles, never beyond max.
-func backoff(attempt int, minD, maxD time.Duration) time.Duration {
-	d := minD
-	for i := 1; i < attempt && d < maxD; i++ {
-		d *= 2
+// FirstError returns the first per-message error of a kafka.WriteErrors
+// (which errors.Is does not look into), or err itself.
+func FirstError(err error) error {
+	var werrs kafka.WriteErrors
+	if errors.As(err, &werrs) {
+		for _, e := range werrs {
+			if e != nil {
+				return e
+			}
+		}
 	}
-	d = min(d, maxD)
-	if d <= 0 {
-		return 0
-	}
-	// Half fixed, half random: spreads retries of many publishers after a
-	// broker restart without ever retrying immediately.
-	return d/2 + rand.N(d/2+1) //nolint:gosec // G404: jitter for retry backoff, not security
-}
-
-// sleep waits d or until done is closed; it reports whether it slept fully.
-func sleep(d time.Duration, done <-chan struct{}) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-done:
-		return false
-	}
+	return err
 }

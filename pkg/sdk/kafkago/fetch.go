@@ -10,6 +10,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/segmentio/kafka-go"
+
+	"github.com/samnav/samnav/pkg/sdk/backoff"
 )
 
 // A chunk is up to chunkSize records, or chunkBytes of keys and values
@@ -175,7 +177,7 @@ func (f *fetcher) run(ctx context.Context, offset int64) {
 	defer drop()
 	failures := 0
 	for ctx.Err() == nil {
-		if failures > 0 && !sleep(backoff(failures, s.cfg.MinBackoff, s.cfg.MaxBackoff), ctx.Done()) {
+		if failures > 0 && !backoff.Sleep(ctx, backoff.Delay(failures, s.cfg.MinBackoff, s.cfg.MaxBackoff)) {
 			return
 		}
 		if conn == nil {

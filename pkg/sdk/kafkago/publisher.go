@@ -22,6 +22,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/segmentio/kafka-go"
+
+	"github.com/samnav/samnav/pkg/sdk/backoff"
 )
 
 // Acks is how many replicas must have a record before the broker
@@ -182,20 +184,6 @@ func backoffBounds(minD, maxD time.Duration) (time.Duration, time.Duration) {
 		return minD, max(DefaultMaxBackoff, minD)
 	}
 	return minD, maxD
-}
-
-// firstError returns the first per-message error of a kafka.WriteErrors
-// (which errors.Is does not look into), or err itself.
-func firstError(err error) error {
-	var werrs kafka.WriteErrors
-	if errors.As(err, &werrs) {
-		for _, e := range werrs {
-			if e != nil {
-				return e
-			}
-		}
-	}
-	return err
 }
 
 // transportMetadataTTL is how often a transport refreshes cluster metadata.
@@ -387,7 +375,7 @@ func (p *Publisher) write(topic string, msgs []*message.Message, records []kafka
 		case attempt >= p.cfg.MaxAttempts:
 			return fmt.Errorf("publish to topic %q: %d of %d messages failed after %d attempts: %w", topic, len(failed), len(records), attempt, cause)
 		}
-		d := backoff(attempt, p.cfg.MinBackoff, p.cfg.MaxBackoff)
+		d := backoff.Delay(attempt, p.cfg.MinBackoff, p.cfg.MaxBackoff)
 		p.logger.Info("Publish failed, retrying", watermill.LogFields{
 			"topic": topic, "failed": len(failed), "attempt": attempt, "backoff": d.String(), "err": cause.Error(),
 		})
@@ -405,11 +393,11 @@ func (p *Publisher) writeOneByOne(topic string, msgs []*message.Message, records
 		km := records[i]
 		var err error
 		for attempt := 1; ; attempt++ {
-			err = firstError(p.single.WriteMessages(context.Background(), km))
+			err = FirstError(p.single.WriteMessages(context.Background(), km))
 			if err == nil || errors.Is(err, kafka.MessageSizeTooLarge) || !Retryable(err) || attempt >= p.cfg.MaxAttempts {
 				break
 			}
-			time.Sleep(backoff(attempt, p.cfg.MinBackoff, p.cfg.MaxBackoff))
+			time.Sleep(backoff.Delay(attempt, p.cfg.MinBackoff, p.cfg.MaxBackoff))
 		}
 		switch {
 		case err == nil:

@@ -12,6 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	metadataapi "github.com/segmentio/kafka-go/protocol/metadata"
 
+	"github.com/samnav/samnav/pkg/sdk/backoff"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 )
 
@@ -245,7 +246,7 @@ func (s *Subscriber) SubscribeInitialize(topic string) error {
 		if err == nil || !Retryable(err) {
 			break
 		}
-		if !sleep(backoff(attempt, s.cfg.MinBackoff, s.cfg.MaxBackoff), ctx.Done()) {
+		if !backoff.Sleep(ctx, backoff.Delay(attempt, s.cfg.MinBackoff, s.cfg.MaxBackoff)) {
 			break
 		}
 	}
@@ -351,7 +352,7 @@ func (s *Subscriber) checkTopic(ctx context.Context, topic string) error {
 		if lastErr == nil {
 			return nil
 		}
-		if !sleep(backoff(attempt, s.cfg.MinBackoff, s.cfg.MaxBackoff), ctx.Done()) {
+		if !backoff.Sleep(ctx, backoff.Delay(attempt, s.cfg.MinBackoff, s.cfg.MaxBackoff)) {
 			break
 		}
 	}

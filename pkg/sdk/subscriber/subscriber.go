@@ -50,7 +50,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"sync"
 	"time"
@@ -66,6 +65,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
+	"github.com/samnav/samnav/pkg/sdk/backoff"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/kafkago"
@@ -622,7 +622,7 @@ func (s *Subscriber) handle(ctx context.Context, pub *kafkago.Publisher, r Route
 		}
 		s.m.retries.Add(ctx, 1, attrs)
 		log.WarnContext(ctx, "handler failed; retrying", "attempt", attempt, "err", err)
-		if !sleep(ctx, s.backoff(attempt)) {
+		if !backoff.Sleep(ctx, backoff.Delay(attempt, s.cfg.MinBackoff, s.cfg.MaxBackoff)) {
 			return ctx.Err()
 		}
 	}
@@ -674,29 +674,9 @@ func retryForever[V any](ctx context.Context, s *Subscriber, fn func() (V, error
 			return v, ctx.Err()
 		}
 		log.WarnContext(ctx, what+" failed; retrying", "attempt", attempt, "err", err)
-		if !sleep(ctx, s.backoff(attempt)) {
+		if !backoff.Sleep(ctx, backoff.Delay(attempt, s.cfg.MinBackoff, s.cfg.MaxBackoff)) {
 			return v, ctx.Err()
 		}
-	}
-}
-
-// backoff is capped exponential with full jitter in its upper half.
-func (s *Subscriber) backoff(attempt int) time.Duration {
-	d := s.cfg.MinBackoff << min(attempt-1, 30)
-	if d <= 0 || d > s.cfg.MaxBackoff {
-		d = s.cfg.MaxBackoff
-	}
-	return d/2 + rand.N(d/2+1) //nolint:gosec // G404: jitter for retry backoff, not security
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 

@@ -258,6 +258,17 @@ func run(t *testing.T, s *subscriber.Subscriber) (stop func()) {
 	return stop
 }
 
+// runCaughtUp runs a subscriber configured by cfg, handling the person
+// topic with handle, until it has caught up with the topic; it goes on
+// running until stop (or the test's end).
+func (h *harness) runCaughtUp(cfg subscriber.Config, handle func(context.Context, subscriber.Event[Person]) error) (stop func()) {
+	h.t.Helper()
+	s := h.subscriber(cfg, handle)
+	stop = run(h.t, s)
+	<-s.CaughtUp()
+	return stop
+}
+
 func (h *harness) config(group string) subscriber.Config {
 	return subscriber.Config{Brokers: []string{h.broker.Addr()}, Group: group, Registry: h.reg, CreateDeadLetterTopics: true,
 		MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond,
@@ -376,9 +387,7 @@ func TestAppliedOnce(t *testing.T) {
 	cfg := h.config("library")
 	cfg.Store = store
 	cfg.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	s := h.subscriber(cfg, rec.handle)
-	stop := run(t, s)
-	<-s.CaughtUp()
+	stop := h.runCaughtUp(cfg, rec.handle)
 	stop()
 	if evs := rec.all(); len(evs) != 2 || evs[0].id != "e1" || evs[1].id != "e2" {
 		t.Fatalf("handled %+v, want e1 and e2 once each", evs)
@@ -420,9 +429,7 @@ func TestAppliedAgainForANewViewShape(t *testing.T) {
 	cfg := h.config("library.shapes")
 	cfg.Store = sqliteStore(t)
 	rec := newRecorder()
-	s := h.subscriber(cfg, rec.handle)
-	stop := run(t, s)
-	<-s.CaughtUp()
+	stop := h.runCaughtUp(cfg, rec.handle)
 	stop()
 	evs := rec.all()
 	if len(evs) != 2 || evs[0].id != "e1" || evs[1].id != "e1" {
@@ -448,9 +455,7 @@ func TestDeadLetter(t *testing.T) {
 	}
 	cfg := h.config("hr")
 	cfg.MaxAttempts = 3
-	s := h.subscriber(cfg, rec.handle)
-	run(t, s)
-	<-s.CaughtUp()
+	h.runCaughtUp(cfg, rec.handle)
 	evs := rec.all()
 	var attempts []int
 	for _, e := range evs {
@@ -520,9 +525,7 @@ func TestRefusalIsDeadLetteredAtOnce(t *testing.T) {
 	}
 	cfg := h.config("hr-refusals")
 	cfg.MaxAttempts = 3
-	s := h.subscriber(cfg, rec.handle)
-	run(t, s)
-	<-s.CaughtUp()
+	h.runCaughtUp(cfg, rec.handle)
 	var calls []string
 	for _, e := range rec.all() {
 		calls = append(calls, fmt.Sprintf("%s/%d", e.id, e.attempt))
@@ -560,17 +563,13 @@ func TestReplayFrom(t *testing.T) {
 	rec := newRecorder()
 	cfg := h.config("replayer")
 	cfg.Store = sqliteStore(t)
-	s := h.subscriber(cfg, rec.handle)
-	stop := run(t, s)
-	<-s.CaughtUp()
+	stop := h.runCaughtUp(cfg, rec.handle)
 	stop()
 	if n := len(rec.all()); n != 4 {
 		t.Fatalf("first run handled %d, want 4", n)
 	}
 	cfg.ReplayFrom = from
-	s2 := h.subscriber(cfg, rec.handle)
-	run(t, s2)
-	<-s2.CaughtUp()
+	h.runCaughtUp(cfg, rec.handle)
 	evs := rec.all()
 	var again []string
 	for _, e := range evs[4:] {
