@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -14,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/pkg/telemetry"
 )
 
 // NewServer returns an http.Server for h with the limits of lim (zero
@@ -122,10 +122,9 @@ func RecordRoute(h http.Handler) http.Handler {
 type httpMetrics struct {
 	duration metric.Float64Histogram
 	active   metric.Int64UpDownCounter
-	// attrs caches one attribute set per route, method and status, so a
+	// attrs holds one attribute set per route, method and status, so a
 	// request records without allocating them.
-	mu    sync.RWMutex
-	attrs map[attrKey]metric.MeasurementOption
+	attrs *telemetry.Attributes[attrKey]
 }
 
 type attrKey struct {
@@ -135,7 +134,14 @@ type attrKey struct {
 
 func newHTTPMetrics(mp metric.MeterProvider) *httpMetrics {
 	meter := mp.Meter("github.com/samnav/samnav/pkg/daemon")
-	m := &httpMetrics{attrs: map[attrKey]metric.MeasurementOption{}}
+	m := &httpMetrics{attrs: telemetry.NewAttributes(func(k attrKey) attribute.Set {
+		return attribute.NewSet(
+			attribute.String("http.route", k.route),
+			attribute.String("http.request.method", k.method),
+			attribute.Int("http.response.status_code", k.status),
+			attribute.String("http.response.status_class", strconv.Itoa(k.status/100)+"xx"),
+		)
+	})}
 	// Errors here mean an invalid instrument name, fixed at compile time;
 	// the SDK then returns a working no-op instrument.
 	m.duration, _ = meter.Float64Histogram("http.server.request.duration", metric.WithUnit("s"),
@@ -182,26 +188,7 @@ func (m *httpMetrics) wrap(next http.Handler) http.Handler {
 }
 
 func (m *httpMetrics) attrSet(route, method string, status int) metric.MeasurementOption {
-	k := attrKey{route, method, status}
-	m.mu.RLock()
-	o, ok := m.attrs[k]
-	m.mu.RUnlock()
-	if ok {
-		return o
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if o, ok := m.attrs[k]; ok {
-		return o
-	}
-	o = metric.WithAttributeSet(attribute.NewSet(
-		attribute.String("http.route", route),
-		attribute.String("http.request.method", method),
-		attribute.Int("http.response.status_code", status),
-		attribute.String("http.response.status_class", strconv.Itoa(status/100)+"xx"),
-	))
-	m.attrs[k] = o
-	return o
+	return m.attrs.For(attrKey{route, method, status})
 }
 
 // statusWriter remembers the status written. It unwraps for

@@ -16,13 +16,13 @@ package metered
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 
+	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
@@ -35,8 +35,7 @@ type Instruments struct {
 	failures metric.Int64Counter
 	lag      metric.Float64Histogram
 	now      func() time.Time
-	mu       sync.RWMutex
-	attrs    map[attrKey]metric.MeasurementOption
+	attrs    *telemetry.Attributes[attrKey]
 }
 
 type attrKey struct {
@@ -50,7 +49,9 @@ func New(mp metric.MeterProvider) (*Instruments, error) {
 		mp = noop.NewMeterProvider()
 	}
 	m := mp.Meter("github.com/samnav/samnav/services/delivery")
-	in := &Instruments{now: time.Now, attrs: map[attrKey]metric.MeasurementOption{}}
+	in := &Instruments{now: time.Now, attrs: telemetry.NewAttributes(func(k attrKey) attribute.Set {
+		return attribute.NewSet(attribute.String("subscription", k.sub), attribute.String("channel", string(k.kind)))
+	})}
 	var err error
 	if in.events, err = m.Int64Counter("samnav.delivery.events", metric.WithUnit("{event}"),
 		metric.WithDescription("Events a channel accepted for a subscription (written to the view topic, queued for the webhook, appended to the feed).")); err != nil {
@@ -69,21 +70,7 @@ func New(mp metric.MeterProvider) (*Instruments, error) {
 }
 
 func (in *Instruments) attrSet(sub string, kind subscription.ChannelKind) metric.MeasurementOption {
-	k := attrKey{sub, kind}
-	in.mu.RLock()
-	o, ok := in.attrs[k]
-	in.mu.RUnlock()
-	if ok {
-		return o
-	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if o, ok := in.attrs[k]; ok {
-		return o
-	}
-	o = metric.WithAttributeSet(attribute.NewSet(attribute.String("subscription", sub), attribute.String("channel", string(kind))))
-	in.attrs[k] = o
-	return o
+	return in.attrs.For(attrKey{sub, kind})
 }
 
 func (in *Instruments) record(ctx context.Context, sub string, kind subscription.ChannelKind, n int, oldest time.Time, err error) {
