@@ -15,6 +15,7 @@
 package daemon
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -84,24 +85,12 @@ var DefaultHTTP = HTTP{
 // WithDefaults returns h with every zero field set from DefaultHTTP.
 func (h HTTP) WithDefaults() HTTP {
 	d := DefaultHTTP
-	if h.ReadHeaderTimeout == 0 {
-		h.ReadHeaderTimeout = d.ReadHeaderTimeout
-	}
-	if h.ReadTimeout == 0 {
-		h.ReadTimeout = d.ReadTimeout
-	}
-	if h.WriteTimeout == 0 {
-		h.WriteTimeout = d.WriteTimeout
-	}
-	if h.IdleTimeout == 0 {
-		h.IdleTimeout = d.IdleTimeout
-	}
-	if h.MaxHeaderBytes == 0 {
-		h.MaxHeaderBytes = d.MaxHeaderBytes
-	}
-	if h.MaxInFlight == 0 {
-		h.MaxInFlight = d.MaxInFlight
-	}
+	h.ReadHeaderTimeout = cmp.Or(h.ReadHeaderTimeout, d.ReadHeaderTimeout)
+	h.ReadTimeout = cmp.Or(h.ReadTimeout, d.ReadTimeout)
+	h.WriteTimeout = cmp.Or(h.WriteTimeout, d.WriteTimeout)
+	h.IdleTimeout = cmp.Or(h.IdleTimeout, d.IdleTimeout)
+	h.MaxHeaderBytes = cmp.Or(h.MaxHeaderBytes, d.MaxHeaderBytes)
+	h.MaxInFlight = cmp.Or(h.MaxInFlight, d.MaxInFlight)
 	return h
 }
 

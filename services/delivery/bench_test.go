@@ -118,13 +118,9 @@ func BenchmarkPipelineKafka(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	schemas := map[string]string{}
-	for _, c := range m.Concepts {
-		text, err := generator.Avro(c)
-		if err != nil {
-			b.Fatal(err)
-		}
-		schemas[c.ID] = string(text)
+	schemas, err := generator.AvroSchemas(m)
+	if err != nil {
+		b.Fatal(err)
 	}
 	// The slow ways are measured over fewer events: their rate is flat.
 	modes := []struct {

@@ -45,6 +45,7 @@
 package feed
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -157,18 +158,10 @@ func New(cfg Config) (*Feed, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("new feed: %w", err)
 	}
-	if cfg.MaxWait == 0 {
-		cfg.MaxWait = DefaultMaxWait
-	}
-	if cfg.PollInterval == 0 {
-		cfg.PollInterval = DefaultPollInterval
-	}
-	if cfg.MaxLimit == 0 {
-		cfg.MaxLimit = DefaultMaxLimit
-	}
-	if cfg.DefaultLimit == 0 {
-		cfg.DefaultLimit = min(DefaultLimit, cfg.MaxLimit)
-	}
+	cfg.MaxWait = cmp.Or(cfg.MaxWait, DefaultMaxWait)
+	cfg.PollInterval = cmp.Or(cfg.PollInterval, DefaultPollInterval)
+	cfg.MaxLimit = cmp.Or(cfg.MaxLimit, DefaultMaxLimit)
+	cfg.DefaultLimit = cmp.Or(cfg.DefaultLimit, min(DefaultLimit, cfg.MaxLimit))
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
