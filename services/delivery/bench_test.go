@@ -29,14 +29,13 @@ import (
 	"github.com/segmentio/kafka-go"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/concepts"
-	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/pkg/sdk/subscriber"
 	"github.com/samnav/samnav/services/delivery"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
+	"github.com/samnav/samnav/services/delivery/internal/hubtest"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
@@ -114,14 +113,7 @@ func BenchmarkPipelineKafka(b *testing.B) {
 	if err := sw.write(ctx, evs); err != nil {
 		b.Fatal(err)
 	}
-	m, err := contracts.Model()
-	if err != nil {
-		b.Fatal(err)
-	}
-	schemas, err := generator.AvroSchemas(m)
-	if err != nil {
-		b.Fatal(err)
-	}
+	m, schemas := hubtest.Model(b)
 	// The slow ways are measured over fewer events: their rate is flat.
 	modes := []struct {
 		name   string

@@ -67,6 +67,14 @@ func StartRegistry(t testing.TB, ctx context.Context) *Registry {
 	if err != nil {
 		t.Fatal(err)
 	}
+	m, schemas := Model(t)
+	return &Registry{URL: url, Client: client, Model: m, Schemas: schemas}
+}
+
+// Model returns the concept model and the Avro schema text of each of its
+// concepts, by concept id.
+func Model(t testing.TB) (*model.Model, map[string]string) {
+	t.Helper()
 	m, err := contracts.Model()
 	if err != nil {
 		t.Fatal(err)
@@ -75,5 +83,5 @@ func StartRegistry(t testing.TB, ctx context.Context) *Registry {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Registry{URL: url, Client: client, Model: m, Schemas: schemas}
+	return m, schemas
 }
