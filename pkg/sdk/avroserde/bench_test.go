@@ -77,17 +77,25 @@ func samplePerson() benchPerson {
 	}
 }
 
-func TestPersonRoundTrip(t *testing.T) {
-	reg := newFakeRegistry(t)
-	client := newClient(t, reg.URL())
+// personSerde is a serializer and a deserializer of the person schema on
+// a fake registry.
+func personSerde(tb testing.TB) (*avroserde.Serializer, *avroserde.Deserializer) {
+	tb.Helper()
+	reg := newFakeRegistry(tb)
+	client := newClient(tb, reg.URL())
 	ser, err := avroserde.NewSerializer(client, "samnav.person.v1-value", personSchema)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	des, err := avroserde.NewDeserializer(client, avro.MustParse(personSchema))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
+	return ser, des
+}
+
+func TestPersonRoundTrip(t *testing.T) {
+	ser, des := personSerde(t)
 	in := samplePerson()
 	data, err := ser.Encode(in)
 	if err != nil {
@@ -107,16 +115,7 @@ type roundTrip func(b *testing.B, in *benchPerson, out *benchPerson)
 
 func personCodecs(b *testing.B) (baseline, serde roundTrip) {
 	b.Helper()
-	reg := newFakeRegistry(b)
-	client := newClient(b, reg.URL())
-	ser, err := avroserde.NewSerializer(client, "samnav.person.v1-value", personSchema)
-	if err != nil {
-		b.Fatal(err)
-	}
-	des, err := avroserde.NewDeserializer(client, avro.MustParse(personSchema))
-	if err != nil {
-		b.Fatal(err)
-	}
+	ser, des := personSerde(b)
 	hs := hamba.MustParse(personSchema)
 	baseline = func(b *testing.B, in, out *benchPerson) {
 		data, err := hamba.Marshal(hs, in)
