@@ -16,7 +16,7 @@ func TestFirstErrorLooksIntoWriteErrors(t *testing.T) {
 		t.Errorf("FirstError(wrapped write errors) = %v, want the first message's error", got)
 	}
 	other := errors.New("dial: refused")
-	if got := kafkago.FirstError(other); got != other {
+	if got := kafkago.FirstError(other); !errors.Is(got, other) {
 		t.Errorf("FirstError(%v) = %v, want the error itself", other, got)
 	}
 	if got := kafkago.FirstError(kafka.WriteErrors{nil, nil}); got == nil {

@@ -33,7 +33,7 @@ func StartBroker(t testing.TB, ctx context.Context, topics ...kafkatopics.Spec) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { broker.Close() })
+	t.Cleanup(func() { _ = broker.Close() })
 	return broker
 }
 
@@ -61,7 +61,7 @@ func StartRegistry(t testing.TB, ctx context.Context) *Registry {
 	if err := rs.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { rs.Close() })
+	t.Cleanup(func() { _ = rs.Close() })
 	url := "http://" + rs.Addr()
 	client, err := avroserde.NewRegistryClient(url)
 	if err != nil {
