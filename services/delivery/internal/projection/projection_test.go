@@ -5,30 +5,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/concepts"
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/sdk/avro"
+	"github.com/samnav/samnav/services/delivery/internal/hubtest"
 	"github.com/samnav/samnav/services/delivery/internal/projection"
 )
 
+// person is the person concept and the schema generated from it (the
+// contract as published: contracts' TestGeneratedFilesCurrent keeps them
+// the same).
 func person(t testing.TB) (*model.Concept, string) {
 	t.Helper()
-	m, err := contracts.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := contracts.Contracts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cs {
-		if c.Concept == "person" {
-			return m.Concept("person"), c.Schema
-		}
-	}
-	t.Fatal("no person contract")
-	return nil, ""
+	m, schemas := hubtest.Model(t)
+	return m.Concept("person"), schemas["person"]
 }
 
 func ptr[T any](v T) *T { return &v }
