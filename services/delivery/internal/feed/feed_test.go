@@ -290,28 +290,15 @@ func TestChangesAreTheProjectedEvents(t *testing.T) {
 func TestLongPollWakesOnDeliver(t *testing.T) {
 	f := newFixture(t, nil)
 	head := f.snapshot("sub-school", nil).ChangesCursor
-	got := make(chan response, 1)
-	go func() {
-		got <- f.get("school", prefix+"/sub-school/changes", url.Values{"cursor": {head}, "wait": {"30s"}})
-	}()
 	// Deliver to another subscription first: it must not wake this one
 	// with nothing; then to this one.
-	f.waitParked("sub-school")
+	woken := f.longPoll(head)
 	lib := changed("p9", 1, "x")
 	lib.SubscriptionID = "sub-library"
 	f.deliver("sub-library", lib)
 	f.deliver("sub-school", changed("p1", 1, "Nils"))
-	select {
-	case r := <-got:
-		var p feed.ChangesPage
-		if err := json.Unmarshal(r.body, &p); r.status != http.StatusOK || err != nil {
-			t.Fatalf("long poll: %d %s", r.status, r.body)
-		}
-		if subjects(p.Items) != "p1:changed:Nils" {
-			t.Fatalf("woken with %q", subjects(p.Items))
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("the waiting reader was not woken by Deliver")
+	if p := woken("Deliver"); subjects(p.Items) != "p1:changed:Nils" {
+		t.Fatalf("woken with %q", subjects(p.Items))
 	}
 }
 
@@ -466,26 +453,13 @@ func TestDeliverBatchIsAllOrNothing(t *testing.T) {
 		t.Fatalf("a refused batch stored events: %q", subjects(p.Items))
 	}
 
-	got := make(chan response, 1)
-	go func() {
-		got <- f.get("school", prefix+"/sub-school/changes", url.Values{"cursor": {head}, "wait": {"30s"}})
-	}()
-	f.waitParked("sub-school")
+	woken := f.longPoll(head)
 	batch := []channel.Event{changed("p1", 1, "a"), changed("p2", 1, "b"), changed("p1", 2, "a2"), changed("p2", 1, "b")}
 	if err := f.feed.DeliverBatch(ctx, s, batch); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case r := <-got:
-		var p feed.ChangesPage
-		if err := json.Unmarshal(r.body, &p); r.status != http.StatusOK || err != nil {
-			t.Fatalf("long poll: %d %s", r.status, r.body)
-		}
-		if subjects(p.Items) != "p1:changed:a p2:changed:b p1:changed:a2" {
-			t.Fatalf("woken with %q", subjects(p.Items))
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("the waiting reader was not woken by DeliverBatch")
+	if p := woken("DeliverBatch"); subjects(p.Items) != "p1:changed:a p2:changed:b p1:changed:a2" {
+		t.Fatalf("woken with %q", subjects(p.Items))
 	}
 	// Offered again (as the pipeline does after an error): nothing new.
 	if err := f.feed.DeliverBatch(ctx, s, batch); err != nil {
@@ -529,6 +503,33 @@ func TestReaderLeavingALongPollIsNoError(t *testing.T) {
 	}
 	if strings.Contains(logged.String(), "level=ERROR") {
 		t.Errorf("a reader leaving was logged as an error:\n%s", logged.String())
+	}
+}
+
+// longPoll starts the school reading sub-school's changes after cursor,
+// waiting up to 30s, and returns once that long poll waits for the next
+// event. woken returns its answer, failing the test unless it is a 200
+// within 15s (by names what should have woken it).
+func (f *fixture) longPoll(cursor string) (woken func(by string) feed.ChangesPage) {
+	f.t.Helper()
+	got := make(chan response, 1)
+	go func() {
+		got <- f.get("school", prefix+"/sub-school/changes", url.Values{"cursor": {cursor}, "wait": {"30s"}})
+	}()
+	f.waitParked("sub-school")
+	return func(by string) feed.ChangesPage {
+		f.t.Helper()
+		select {
+		case r := <-got:
+			var p feed.ChangesPage
+			if err := json.Unmarshal(r.body, &p); r.status != http.StatusOK || err != nil {
+				f.t.Fatalf("long poll: %d %s", r.status, r.body)
+			}
+			return p
+		case <-time.After(15 * time.Second):
+			f.t.Fatalf("the waiting reader was not woken by %s", by)
+			return feed.ChangesPage{}
+		}
 	}
 }
 
