@@ -14,6 +14,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
+	"github.com/samnav/samnav/pkg/sdk/backoff"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/projection"
@@ -223,14 +224,7 @@ func sleepBackoff(ctx context.Context, cfg Config, attempt int) bool {
 	if d > cfg.MaxBackoff || d <= 0 {
 		d = cfg.MaxBackoff
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	return backoff.Sleep(ctx, d)
 }
 
 // event builds the projected event of one state-topic record.
