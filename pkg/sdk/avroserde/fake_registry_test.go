@@ -89,21 +89,23 @@ func (f *fakeRegistry) getSchema(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"schema": f.schemas[id-1]})
 }
 
-func (f *fakeRegistry) body(r *http.Request) (string, bool) {
+// body counts a POST and reads the schema it carries; a body that is not
+// a schema request is answered 422 and ok is false.
+func (f *fakeRegistry) body(w http.ResponseWriter, r *http.Request) (text string, ok bool) {
+	f.posts.Add(1)
 	var req struct {
 		Schema string `json:"schema"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeErr(w, http.StatusUnprocessableEntity, 42201, "Invalid schema")
 		return "", false
 	}
 	return req.Schema, true
 }
 
 func (f *fakeRegistry) lookup(w http.ResponseWriter, r *http.Request) {
-	f.posts.Add(1)
-	text, ok := f.body(r)
+	text, ok := f.body(w, r)
 	if !ok {
-		writeErr(w, http.StatusUnprocessableEntity, 42201, "Invalid schema")
 		return
 	}
 	f.mu.Lock()
@@ -122,10 +124,8 @@ func (f *fakeRegistry) lookup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *fakeRegistry) register(w http.ResponseWriter, r *http.Request) {
-	f.posts.Add(1)
-	text, ok := f.body(r)
+	text, ok := f.body(w, r)
 	if !ok {
-		writeErr(w, http.StatusUnprocessableEntity, 42201, "Invalid schema")
 		return
 	}
 	subject := r.PathValue("subject")
