@@ -77,13 +77,13 @@ func samplePerson() benchPerson {
 	}
 }
 
-// personSerde is a serializer and a deserializer of the person schema on
-// a fake registry.
-func personSerde(tb testing.TB) (*avroserde.Serializer, *avroserde.Deserializer) {
+// personSerde is, on a fake registry, a serializer writing with writer
+// and a deserializer reading with the person schema.
+func personSerde(tb testing.TB, writer string) (*avroserde.Serializer, *avroserde.Deserializer) {
 	tb.Helper()
 	reg := newFakeRegistry(tb)
 	client := newClient(tb, reg.URL())
-	ser, err := avroserde.NewSerializer(client, "samnav.person.v1-value", personSchema)
+	ser, err := avroserde.NewSerializer(client, "samnav.person.v1-value", writer)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func personSerde(tb testing.TB) (*avroserde.Serializer, *avroserde.Deserializer)
 }
 
 func TestPersonRoundTrip(t *testing.T) {
-	ser, des := personSerde(t)
+	ser, des := personSerde(t, personSchema)
 	in := samplePerson()
 	data, err := ser.Encode(in)
 	if err != nil {
@@ -115,7 +115,7 @@ type roundTrip func(b *testing.B, in *benchPerson, out *benchPerson)
 
 func personCodecs(b *testing.B) (baseline, serde roundTrip) {
 	b.Helper()
-	ser, des := personSerde(b)
+	ser, des := personSerde(b, personSchema)
 	hs := hamba.MustParse(personSchema)
 	baseline = func(b *testing.B, in, out *benchPerson) {
 		data, err := hamba.Marshal(hs, in)
@@ -165,21 +165,12 @@ func BenchmarkPerson(b *testing.B) {
 // version (without "deceased") read with the current one, so every message
 // is walked by the bounds check before hamba decodes it with resolution.
 func BenchmarkPersonResolved(b *testing.B) {
-	reg := newFakeRegistry(b)
-	client := newClient(b, reg.URL())
 	older := strings.Replace(personSchema, `,
   {"name":"deceased","type":"boolean","default":false}`, "", 1)
 	if older == personSchema {
 		b.Fatal("older schema not derived")
 	}
-	ser, err := avroserde.NewSerializer(client, "samnav.person.v1-value", older)
-	if err != nil {
-		b.Fatal(err)
-	}
-	des, err := avroserde.NewDeserializer(client, avro.MustParse(personSchema))
-	if err != nil {
-		b.Fatal(err)
-	}
+	ser, des := personSerde(b, older)
 	in, out := samplePerson(), benchPerson{}
 	b.ReportAllocs()
 	for b.Loop() {
