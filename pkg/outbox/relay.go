@@ -279,7 +279,7 @@ func (r *Relay) Run(ctx context.Context) error {
 				return nil
 			}
 			r.log.Warn("register relay failed; retrying", "err", err)
-			backoff.Sleep(ctx, backoff.Delay(attempt, r.cfg.MinBackoff, r.cfg.MaxBackoff))
+			r.pause(ctx, attempt)
 			continue
 		}
 		break
@@ -291,7 +291,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			return nil
 		case err != nil:
 			r.log.Warn("take lease failed; retrying", "err", err)
-			backoff.Sleep(ctx, backoff.Delay(attempt, r.cfg.MinBackoff, r.cfg.MaxBackoff))
+			r.pause(ctx, attempt)
 			attempt++
 			continue
 		case !held:
@@ -393,3 +393,8 @@ const (
 	stepAgain             // start the next turn of the loop
 	stepStop              // stop leading
 )
+
+// pause waits the backoff before retry attempt+1, or until ctx ends.
+func (r *Relay) pause(ctx context.Context, attempt int) {
+	backoff.Sleep(ctx, backoff.Delay(attempt, r.cfg.MinBackoff, r.cfg.MaxBackoff))
+}

@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/samnav/samnav/pkg/sdk/backoff"
 )
 
 // acquire takes or renews the lease. deadline is when this instance must
@@ -61,7 +59,7 @@ func (r *Relay) keepLease(ctx context.Context, l *leadership) step {
 			r.log.Warn("lease expired while renewal failed; stopping publishing")
 			return stepStop
 		}
-		backoff.Sleep(ctx, backoff.Delay(1, r.cfg.MinBackoff, r.cfg.MaxBackoff))
+		r.pause(ctx, 1)
 		return stepAgain
 	case !held:
 		r.log.Warn("lease lost to another instance; stopping publishing")

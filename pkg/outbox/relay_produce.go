@@ -173,7 +173,7 @@ func (r *Relay) writeFailed(ctx context.Context, l *leadership, batch []entry, a
 		if r.unknownTopic(ctx, l.client, e, l.attempt, &l.healed) {
 			return // created: retry at once
 		}
-		backoff.Sleep(ctx, backoff.Delay(l.attempt, r.cfg.MinBackoff, r.cfg.MaxBackoff))
+		r.pause(ctx, l.attempt)
 		return
 	}
 	switch {
@@ -181,7 +181,7 @@ func (r *Relay) writeFailed(ctx context.Context, l *leadership, batch []entry, a
 		r.block(failed.id, failed.msg.Topic, false, kafkago.FirstError(err))
 		r.log.Warn("kafka write failed; retrying from the first unacknowledged entry",
 			"entry", failed.id, "attempt", l.attempt, "err", kafkago.FirstError(err))
-		backoff.Sleep(ctx, backoff.Delay(l.attempt, r.cfg.MinBackoff, r.cfg.MaxBackoff))
+		r.pause(ctx, l.attempt)
 	case len(batch) > 1:
 		// The broker refuses a partition's whole request: publish the
 		// entries of the refused write one by one to find the culprit.

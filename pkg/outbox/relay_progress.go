@@ -7,8 +7,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/samnav/samnav/pkg/sdk/backoff"
 )
 
 // progress records, in one transaction, that every entry up to pos is
@@ -59,7 +57,7 @@ func (r *Relay) record(ctx context.Context, l *leadership, acked []entry, start 
 		// (duplicates, never loss) and record again.
 		r.block(0, "", false, err)
 		r.log.Warn("record progress failed; entries will be resent", "position", last, "err", err)
-		backoff.Sleep(ctx, backoff.Delay(1, r.cfg.MinBackoff, r.cfg.MaxBackoff))
+		r.pause(ctx, 1)
 		return stepAgain
 	case !ok:
 		r.log.Warn("lease lost before progress was recorded; stopping publishing", "position", last)

@@ -181,7 +181,7 @@ func (r *Relay) topUp(ctx context.Context, l *leadership) step {
 		if ctx.Err() == nil {
 			r.block(0, "", false, err)
 			r.log.Warn("read outbox failed; retrying", "err", err)
-			backoff.Sleep(ctx, backoff.Delay(1, r.cfg.MinBackoff, r.cfg.MaxBackoff))
+			r.pause(ctx, 1)
 		}
 		return stepAgain
 	}
