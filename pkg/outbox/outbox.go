@@ -106,8 +106,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-
 	"strings"
 	"sync/atomic"
 	"time"
@@ -163,8 +161,17 @@ func (e Entry) validate() error {
 	return errors.Join(errs...)
 }
 
-//go:embed migrations
+//go:embed migrations/*.sql
 var migrations embed.FS
+
+// rewritten are the checksums of the two per-dialect copies of version 1
+// (SQLite first, PostgreSQL second) that releases before the one source
+// applied: the one source makes the same tables, laid out and commented
+// differently (sqldb.Migrations.Rewritten).
+var rewritten = map[string]int{
+	"2eb7971cdc2d46829f198e6cb9edb37d9821d429b6395a7458d7202ba1ef2a58": 1,
+	"f806e201392606c4171d3d4b4081454baf7ed3db569b5199ad2df240f68a80f8": 1,
+}
 
 // lockKey is the PostgreSQL advisory lock that orders outbox writers
 // (Append); every process using the outbox must agree on it.
@@ -181,11 +188,7 @@ func Migrate(ctx context.Context, db *sql.DB, d sqldb.Dialect) error {
 	if err := d.Valid(); err != nil {
 		return fmt.Errorf("migrate outbox: %w", err)
 	}
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return fmt.Errorf("migrate outbox: %w", err)
-	}
-	return sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "outbox", FS: sub, Adopt: sqldb.AdoptTable("outbox_entries")})
+	return sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "outbox", FS: migrations, Dir: "migrations", Adopt: sqldb.AdoptTable("outbox_entries"), Rewritten: rewritten})
 }
 
 // appendChunk is how many entries one INSERT statement carries.
@@ -304,11 +307,7 @@ func Skip(ctx context.Context, db *sql.DB, d sqldb.Dialect, id int64, operator, 
 		return fmt.Errorf("skip outbox entry: %w", errors.Join(errs...))
 	}
 	note := fmt.Sprintf("skipped by %s at %s: %s", operator, time.Now().UTC().Format(time.RFC3339), reason)
-	res, err := db.ExecContext(ctx, `UPDATE outbox_entries SET skipped_reason = $1 WHERE id = $2`, note, id)
-	if err != nil {
-		return fmt.Errorf("skip outbox entry %d: %w", id, err)
-	}
-	n, err := res.RowsAffected()
+	n, err := sqldb.Affected(db.ExecContext(ctx, `UPDATE outbox_entries SET skipped_reason = $1 WHERE id = $2`, note, id))
 	if err != nil {
 		return fmt.Errorf("skip outbox entry %d: %w", id, err)
 	}

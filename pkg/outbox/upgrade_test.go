@@ -2,11 +2,10 @@ package outbox_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/samnav/samnav/pkg/outbox"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 )
 
@@ -17,11 +16,7 @@ func TestUpgradeFromOutboxMigrations(t *testing.T) {
 	ctx := context.Background()
 	sqldbtest.OnBoth(t, func(t *testing.T, url string) {
 		db, d := openDB(t, url)
-		ddl, err := os.ReadFile(filepath.Join("migrations", d.String(), "001_init.sql"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sqldbtest.Exec(t, db, string(ddl),
+		sqldbtest.Exec(t, db, sqldbtest.Version(t, "migrations", d, 1),
 			`CREATE TABLE outbox_migrations (name TEXT PRIMARY KEY)`,
 			`INSERT INTO outbox_migrations (name) VALUES ('001_init.sql')`)
 		appendTx(t, db, d, outbox.Entry{Topic: "samnav.person.v1", Key: []byte("k"), Value: []byte("v"), EventID: "old"})
@@ -35,5 +30,14 @@ func TestUpgradeFromOutboxMigrations(t *testing.T) {
 		if n := count(t, db, `SELECT COUNT(*) FROM outbox_schema_migrations WHERE adopted`); n != 1 {
 			t.Fatalf("%d adopted versions, want 1", n)
 		}
+	})
+}
+
+// TestUpgradeFromPerDialectCopies starts on a database that a release with
+// migrations/sqlite and migrations/postgres copies of version 1 migrated.
+func TestUpgradeFromPerDialectCopies(t *testing.T) {
+	sqldbtest.UpgradeFromChecksums(t, "outbox", outbox.Migrate, map[sqldb.Dialect]string{
+		sqldb.SQLite:   "2eb7971cdc2d46829f198e6cb9edb37d9821d429b6395a7458d7202ba1ef2a58",
+		sqldb.Postgres: "f806e201392606c4171d3d4b4081454baf7ed3db569b5199ad2df240f68a80f8",
 	})
 }

@@ -11,14 +11,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 )
 
-//go:embed migrations
+//go:embed migrations/*.sql
 var migrations embed.FS
 
 // Store is an auth.TokenStore on a *sql.DB.
@@ -32,11 +31,7 @@ var _ auth.TokenStore = (*Store)(nil)
 // namespace "auth"; a table made by an earlier release is adopted) and
 // returns a store on it.
 func New(ctx context.Context, db *sql.DB, d sqldb.Dialect) (*Store, error) {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return nil, fmt.Errorf("migrate auth_tokens: %w", err)
-	}
-	if err := sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "auth", FS: sub, Adopt: sqldb.AdoptTable("auth_tokens")}); err != nil {
+	if err := sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "auth", FS: migrations, Dir: "migrations", Adopt: sqldb.AdoptTable("auth_tokens")}); err != nil {
 		return nil, fmt.Errorf("migrate auth_tokens: %w", err)
 	}
 	return &Store{db: db}, nil
@@ -74,7 +69,7 @@ func (s *Store) CreateToken(ctx context.Context, t auth.TokenRecord) error {
 
 const columns = `id, subject, kind, name, grants, hash, created_at, expires_at, revoked_at`
 
-func scan(row interface{ Scan(...any) error }) (auth.TokenRecord, error) {
+func scan(row sqldb.Scanner) (auth.TokenRecord, error) {
 	var (
 		t                         auth.TokenRecord
 		kind, grants, hash        string
@@ -108,13 +103,9 @@ func (s *Store) TokenByID(ctx context.Context, id string) (auth.TokenRecord, err
 }
 
 func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
-	res, err := s.db.ExecContext(ctx,
+	n, err := sqldb.Affected(s.db.ExecContext(ctx,
 		`UPDATE auth_tokens SET revoked_at = CASE WHEN revoked_at = 0 THEN $1 ELSE revoked_at END WHERE id = $2`,
-		millis(at.UTC().Truncate(time.Millisecond)), id)
-	if err != nil {
-		return fmt.Errorf("revoke token %s: %w", id, err)
-	}
-	n, err := res.RowsAffected()
+		millis(at.UTC().Truncate(time.Millisecond)), id))
 	if err != nil {
 		return fmt.Errorf("revoke token %s: %w", id, err)
 	}
@@ -125,20 +116,8 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error 
 }
 
 func (s *Store) ListTokens(ctx context.Context) ([]auth.TokenRecord, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+columns+` FROM auth_tokens ORDER BY created_at, id`)
+	out, err := sqldb.Query(ctx, s.db, scan, `SELECT `+columns+` FROM auth_tokens ORDER BY created_at, id`)
 	if err != nil {
-		return nil, fmt.Errorf("list tokens: %w", err)
-	}
-	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
-	var out []auth.TokenRecord
-	for rows.Next() {
-		t, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list tokens: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	return out, nil

@@ -45,13 +45,11 @@ func open(t *testing.T, url string) (*sql.DB, sqldb.Dialect) {
 	return db, d
 }
 
-// files makes a migrations FS with the same files for both dialects.
+// files makes a migrations FS of name, text pairs.
 func files(kv ...string) fstest.MapFS {
 	fsys := fstest.MapFS{}
 	for i := 0; i < len(kv); i += 2 {
-		for _, d := range []string{"sqlite", "postgres"} {
-			fsys[d+"/"+kv[i]] = &fstest.MapFile{Data: []byte(kv[i+1])}
-		}
+		fsys[kv[i]] = &fstest.MapFile{Data: []byte(kv[i+1])}
 	}
 	return fsys
 }
@@ -167,7 +165,7 @@ func TestMigrateChecksFileNames(t *testing.T) {
 		"gap":     files("0001_a.sql", v1, "0003_c.sql", v1),
 		"repeat":  files("0001_a.sql", v1, "0001_b.sql", v1),
 		"no num":  files("init.sql", v1),
-		"empty":   {"sqlite/README": &fstest.MapFile{}},
+		"empty":   {"README": &fstest.MapFile{}},
 		"missing": files(),
 	} {
 		if err := sqldb.Migrate(context.Background(), db, d, sqldb.Migrations{Namespace: "w", FS: fsys}); err == nil {

@@ -12,7 +12,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
@@ -40,7 +39,7 @@ func New(db *sql.DB) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
-//go:embed migrations
+//go:embed migrations/*.sql
 var migrations embed.FS
 
 // Migrate brings the store's table to its newest version
@@ -48,11 +47,7 @@ var migrations embed.FS
 // release is adopted. It is idempotent and safe to run from several
 // processes at once.
 func Migrate(ctx context.Context, db *sql.DB, d sqldb.Dialect) error {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return fmt.Errorf("migrate subscriber store: %w", err)
-	}
-	return sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "subscriber", FS: sub, Adopt: sqldb.AdoptTable("subscriber_applied")})
+	return sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "subscriber", FS: migrations, Dir: "migrations", Adopt: sqldb.AdoptTable("subscriber_applied")})
 }
 
 // Seen implements subscriber.Store.
@@ -80,11 +75,7 @@ func (s *Store) Mark(ctx context.Context, group, eventID string, at time.Time) e
 
 // Forget implements subscriber.Store.
 func (s *Store) Forget(ctx context.Context, group string, from time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM subscriber_applied WHERE group_id = $1 AND record_time >= $2`, group, from.UnixMicro())
-	if err != nil {
-		return 0, fmt.Errorf("forget applied events of %s: %w", group, err)
-	}
-	n, err := res.RowsAffected()
+	n, err := sqldb.Affected(s.db.ExecContext(ctx, `DELETE FROM subscriber_applied WHERE group_id = $1 AND record_time >= $2`, group, from.UnixMicro()))
 	if err != nil {
 		return 0, fmt.Errorf("forget applied events of %s: %w", group, err)
 	}
@@ -93,11 +84,7 @@ func (s *Store) Forget(ctx context.Context, group string, from time.Time) (int64
 
 // Prune implements subscriber.Pruner.
 func (s *Store) Prune(ctx context.Context, group string, before time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM subscriber_applied WHERE group_id = $1 AND applied_at < $2`, group, before.UnixMicro())
-	if err != nil {
-		return 0, fmt.Errorf("prune applied events of %s: %w", group, err)
-	}
-	n, err := res.RowsAffected()
+	n, err := sqldb.Affected(s.db.ExecContext(ctx, `DELETE FROM subscriber_applied WHERE group_id = $1 AND applied_at < $2`, group, before.UnixMicro()))
 	if err != nil {
 		return 0, fmt.Errorf("prune applied events of %s: %w", group, err)
 	}

@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
@@ -111,8 +109,7 @@ type Store interface {
 type SQLStore struct {
 	db      *sql.DB
 	dialect sqldb.Dialect
-	// writeMu serialises writers on SQLite, which allows one at a time.
-	writeMu sync.Mutex
+	lock    sqldb.WriteLock
 }
 
 var _ Store = (*SQLStore)(nil)
@@ -125,22 +122,22 @@ func NewSQLStore(db *sql.DB, d sqldb.Dialect) (*SQLStore, error) {
 	if db == nil {
 		return nil, errors.New("new feed store: db is nil")
 	}
-	return &SQLStore{db: db, dialect: d}, nil
+	return &SQLStore{db: db, dialect: d, lock: sqldb.NewWriteLock(d)}, nil
 }
 
-//go:embed migrations
+//go:embed migrations/*.sql
 var migrations embed.FS
+
+func feedMigrations(adopt func(context.Context, *sql.Tx, sqldb.Dialect) (bool, error)) sqldb.Migrations {
+	return sqldb.Migrations{Namespace: "feed", FS: migrations, Dir: "migrations", Adopt: adopt}
+}
 
 // Migrate brings the feed tables to the newest version (sqldb.Migrate,
 // namespace "feed"). It is idempotent and safe to run from several
 // processes at once. Tables made by a release before versioned migrations
 // are adopted as version 1.
 func Migrate(ctx context.Context, db *sql.DB, d sqldb.Dialect) error {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return fmt.Errorf("migrate feed: %w", err)
-	}
-	return sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "feed", FS: sub, Adopt: adopt})
+	return sqldb.Migrate(ctx, db, d, feedMigrations(adopt))
 }
 
 // adopt recognises the tables of releases before versioned migrations and
@@ -162,13 +159,13 @@ func adopt(ctx context.Context, tx *sql.Tx, d sqldb.Dialect) (bool, error) {
 			return false, fmt.Errorf("add feed_log.stored_at: %w", err)
 		}
 	}
-	v1, err := migrations.ReadFile("migrations/" + d.String() + "/0001_feed.sql")
+	v1, err := feedMigrations(nil).Text(d, 1)
 	if err != nil {
 		return false, fmt.Errorf("read version 1: %w", err)
 	}
 	ddl := strings.NewReplacer("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ",
 		"CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ",
-		"CREATE UNIQUE INDEX ", "CREATE UNIQUE INDEX IF NOT EXISTS ").Replace(string(v1))
+		"CREATE UNIQUE INDEX ", "CREATE UNIQUE INDEX IF NOT EXISTS ").Replace(v1)
 	if _, err := tx.ExecContext(ctx, ddl); err != nil {
 		return false, fmt.Errorf("bring feed tables to version 1: %w", err)
 	}
@@ -194,10 +191,7 @@ func (s *SQLStore) keyOrder() string {
 
 // Append implements Store.
 func (s *SQLStore) Append(ctx context.Context, e Entry) (int64, bool, error) {
-	if s.dialect == sqldb.SQLite {
-		s.writeMu.Lock()
-		defer s.writeMu.Unlock()
-	}
+	defer s.lock.Lock()()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, false, fmt.Errorf("append feed entry: begin: %w", err)
@@ -303,10 +297,7 @@ func (s *SQLStore) AppendBatch(ctx context.Context, es []Entry) (int, error) {
 			return 0, fmt.Errorf("append feed batch: entry %d is of subscription %q, entry 0 of %q", i, e.SubscriptionID, sub)
 		}
 	}
-	if s.dialect == sqldb.SQLite {
-		s.writeMu.Lock()
-		defer s.writeMu.Unlock()
-	}
+	defer s.lock.Lock()()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("append feed batch: begin: %w", err)
@@ -380,97 +371,77 @@ const columns = `position, subscription_id, concept, record_key, event_id, type,
 
 // Changes implements Store.
 func (s *SQLStore) Changes(ctx context.Context, sub string, after int64, limit int) ([]Entry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+columns+` FROM feed_log
+	es, err := sqldb.Query(ctx, s.db, scanEntry, `SELECT `+columns+` FROM feed_log
 		WHERE subscription_id = $1 AND position > $2 ORDER BY position LIMIT $3`, sub, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read feed changes of %s: %w", sub, err)
 	}
-	return scanEntries(rows)
+	return es, nil
 }
 
 // Snapshot implements Store.
 func (s *SQLStore) Snapshot(ctx context.Context, sub, afterKey string, limit int) ([]Entry, error) {
 	order := s.keyOrder()
 	//nolint:gosec // G202: columns and order (keyOrder) are constants; the values are bound
-	rows, err := s.db.QueryContext(ctx, `SELECT `+columns+` FROM feed_state
+	es, err := sqldb.Query(ctx, s.db, scanEntry, `SELECT `+columns+` FROM feed_state
 		WHERE subscription_id = $1 AND `+order+` > $2 ORDER BY `+order+` LIMIT $3`, sub, afterKey, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read feed snapshot of %s: %w", sub, err)
 	}
-	return scanEntries(rows)
+	return es, nil
 }
 
-func scanEntries(rows *sql.Rows) ([]Entry, error) {
-	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
-	var out []Entry
-	for rows.Next() {
-		var e Entry
-		var t string
-		var ended, state sql.NullString
-		if err := rows.Scan(&e.Position, &e.SubscriptionID, &e.Concept, &e.Key, &e.EventID, &e.Type, &t, &e.Revision, &ended, &state, &e.Trace); err != nil {
-			return nil, fmt.Errorf("scan feed entry: %w", err)
-		}
-		var err error
-		if e.Time, err = time.Parse(time.RFC3339Nano, t); err != nil {
-			return nil, fmt.Errorf("scan feed entry %d: time: %w", e.Position, err)
-		}
-		if ended.Valid {
-			at, err := time.Parse(time.RFC3339Nano, ended.String)
-			if err != nil {
-				return nil, fmt.Errorf("scan feed entry %d: ended_at: %w", e.Position, err)
-			}
-			e.EndedAt = &at
-		}
-		if state.Valid {
-			e.State = json.RawMessage(state.String)
-		}
-		out = append(out, e)
+func scanEntry(row sqldb.Scanner) (Entry, error) {
+	var e Entry
+	var t string
+	var ended, state sql.NullString
+	if err := row.Scan(&e.Position, &e.SubscriptionID, &e.Concept, &e.Key, &e.EventID, &e.Type, &t, &e.Revision, &ended, &state, &e.Trace); err != nil {
+		return e, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read feed entries: %w", err)
+	var err error
+	if e.Time, err = time.Parse(time.RFC3339Nano, t); err != nil {
+		return e, fmt.Errorf("entry %d: time: %w", e.Position, err)
 	}
-	return out, nil
+	if ended.Valid {
+		at, err := time.Parse(time.RFC3339Nano, ended.String)
+		if err != nil {
+			return e, fmt.Errorf("entry %d: ended_at: %w", e.Position, err)
+		}
+		e.EndedAt = &at
+	}
+	if state.Valid {
+		e.State = json.RawMessage(state.String)
+	}
+	return e, nil
 }
 
 // Purge implements Store.
 func (s *SQLStore) Purge(ctx context.Context, sub string) error {
-	if s.dialect == sqldb.SQLite {
-		s.writeMu.Lock()
-		defer s.writeMu.Unlock()
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("purge feed %s: begin: %w", sub, err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	// The head row's lock orders the purge after every append in flight,
-	// as Append and AppendBatch take it first.
-	if _, err := tx.ExecContext(ctx, `UPDATE feed_heads SET position = position WHERE subscription_id = $1`, sub); err != nil {
-		return fmt.Errorf("purge feed %s: lock head: %w", sub, err)
-	}
-	for _, q := range []string{`DELETE FROM feed_log WHERE subscription_id = $1`, `DELETE FROM feed_state WHERE subscription_id = $1`} {
-		if _, err := tx.ExecContext(ctx, q, sub); err != nil {
-			return fmt.Errorf("purge feed %s: %w", sub, err)
+	defer s.lock.Lock()()
+	err := sqldb.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		// The head row's lock orders the purge after every append in
+		// flight, as Append and AppendBatch take it first.
+		if _, err := tx.ExecContext(ctx, `UPDATE feed_heads SET position = position WHERE subscription_id = $1`, sub); err != nil {
+			return fmt.Errorf("lock head: %w", err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("purge feed %s: commit: %w", sub, err)
+		for _, q := range []string{`DELETE FROM feed_log WHERE subscription_id = $1`, `DELETE FROM feed_state WHERE subscription_id = $1`} {
+			if _, err := tx.ExecContext(ctx, q, sub); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("purge feed %s: %w", sub, err)
 	}
 	return nil
 }
 
 // Prune implements Store.
 func (s *SQLStore) Prune(ctx context.Context, before time.Time) (int64, error) {
-	if s.dialect == sqldb.SQLite {
-		s.writeMu.Lock()
-		defer s.writeMu.Unlock()
-	}
-	res, err := s.db.ExecContext(ctx, `DELETE FROM feed_log WHERE stored_at < $1
-		AND position < (SELECT h.position FROM feed_heads h WHERE h.subscription_id = feed_log.subscription_id)`, before.UnixMicro())
-	if err != nil {
-		return 0, fmt.Errorf("prune feed logs: %w", err)
-	}
-	n, err := res.RowsAffected()
+	defer s.lock.Lock()()
+	n, err := sqldb.Affected(s.db.ExecContext(ctx, `DELETE FROM feed_log WHERE stored_at < $1
+		AND position < (SELECT h.position FROM feed_heads h WHERE h.subscription_id = feed_log.subscription_id)`, before.UnixMicro()))
 	if err != nil {
 		return 0, fmt.Errorf("prune feed logs: %w", err)
 	}
@@ -492,10 +463,7 @@ func (s *SQLStore) Shape(ctx context.Context, sub string) (string, error) {
 
 // SetShape implements Store.
 func (s *SQLStore) SetShape(ctx context.Context, sub, shape string) error {
-	if s.dialect == sqldb.SQLite {
-		s.writeMu.Lock()
-		defer s.writeMu.Unlock()
-	}
+	defer s.lock.Lock()()
 	var err error
 	if shape == "" {
 		_, err = s.db.ExecContext(ctx, `DELETE FROM feed_shapes WHERE subscription_id = $1`, sub)

@@ -7,31 +7,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
-	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
+	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
 	"github.com/samnav/samnav/services/delivery/internal/feed/feedtest"
 )
 
-func openSQLite(t testing.TB) *sql.DB {
-	t.Helper()
-	db, _, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "feed.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 func migrated(t testing.TB, db *sql.DB, d sqldb.Dialect) feed.Store {
 	t.Helper()
-	ctx := context.Background()
-	for range 2 { // migrating twice is a no-op
-		if err := feed.Migrate(ctx, db, d); err != nil {
-			t.Fatalf("migrate: %v", err)
-		}
-	}
+	sqldbtest.Migrate(t, feed.Migrate, db, d)
 	s, err := feed.NewSQLStore(db, d)
 	if err != nil {
 		t.Fatal(err)
@@ -43,19 +27,17 @@ func newSQLiteStore(t testing.TB) feed.Store {
 	return migrated(t, openSQLite(t), sqldb.SQLite)
 }
 
-func TestSQLiteStore(t *testing.T) {
-	feedtest.Run(t, func(t *testing.T) feed.Store { return newSQLiteStore(t) })
+func openSQLite(t testing.TB) *sql.DB {
+	db, _ := sqldbtest.Open(t, "sqlite:"+filepath.Join(t.TempDir(), "feed.db"))
+	return db
 }
 
-func TestPostgresStore(t *testing.T) {
-	cluster := pgtest.Start(t)
-	feedtest.Run(t, func(t *testing.T) feed.Store {
-		db, _, err := sqldb.Open(cluster.NewDatabase(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return migrated(t, db, sqldb.Postgres)
+func TestConformance(t *testing.T) {
+	sqldbtest.Suite(t, func(t *testing.T, open sqldbtest.Opener) {
+		feedtest.Run(t, func(t *testing.T) feed.Store {
+			db, d := open(t)
+			return migrated(t, db, d)
+		})
 	})
 }
 

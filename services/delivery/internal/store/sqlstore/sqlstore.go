@@ -11,13 +11,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
-//go:embed migrations
+//go:embed migrations/*.sql
 var migrations embed.FS
 
 // Store implements subscription.Store.
@@ -32,11 +31,7 @@ var _ subscription.Store = (*Store)(nil)
 // (sqldb.Migrate, namespace "delivery"; tables made by a release before
 // versioned migrations are adopted) and returns the store.
 func New(ctx context.Context, db *sql.DB, d sqldb.Dialect) (*Store, error) {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return nil, fmt.Errorf("migrate subscription tables: %w", err)
-	}
-	if err := sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "delivery", FS: sub, Adopt: sqldb.AdoptTable("delivery_subscriptions")}); err != nil {
+	if err := sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "delivery", FS: migrations, Dir: "migrations", Adopt: sqldb.AdoptTable("delivery_subscriptions")}); err != nil {
 		return nil, fmt.Errorf("migrate subscription tables: %w", err)
 	}
 	return &Store{db: db, d: d}, nil
@@ -47,7 +42,7 @@ func (s *Store) q(query string) string { return s.d.Rebind(query) }
 
 // Create implements subscription.Store.
 func (s *Store) Create(ctx context.Context, sub subscription.Subscription, ch subscription.Change) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return sqldb.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM delivery_subscriptions WHERE id = ?`), sub.ID).Scan(&n); err != nil {
 			return fmt.Errorf("check subscription %s: %w", sub.ID, err)
@@ -80,37 +75,17 @@ func (s *Store) appendChange(ctx context.Context, tx *sql.Tx, sub subscription.S
 	return nil
 }
 
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 func (s *Store) get(ctx context.Context, q querier, id string) (subscription.Subscription, error) {
-	var body string
-	err := q.QueryRowContext(ctx, s.q(`SELECT body FROM delivery_subscriptions WHERE id = ?`), id).Scan(&body)
+	sub, err := scanJSON[subscription.Subscription](q.QueryRowContext(ctx, s.q(`SELECT body FROM delivery_subscriptions WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return subscription.Subscription{}, fmt.Errorf("get subscription %s: %w", id, subscription.ErrNotFound)
 	}
 	if err != nil {
 		return subscription.Subscription{}, fmt.Errorf("get subscription %s: %w", id, err)
-	}
-	var sub subscription.Subscription
-	if err := json.Unmarshal([]byte(body), &sub); err != nil {
-		return subscription.Subscription{}, fmt.Errorf("decode subscription %s: %w", id, err)
 	}
 	return sub, nil
 }
@@ -145,33 +120,30 @@ func (s *Store) List(ctx context.Context, f subscription.Filter) ([]subscription
 		query += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	out, err := sqldb.Query(ctx, s.db, scanJSON[subscription.Subscription], s.q(query), args...)
 	if err != nil {
-		return nil, fmt.Errorf("list subscriptions: %w", err)
-	}
-	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
-	var out []subscription.Subscription
-	for rows.Next() {
-		var body string
-		if err := rows.Scan(&body); err != nil {
-			return nil, fmt.Errorf("scan subscription: %w", err)
-		}
-		var sub subscription.Subscription
-		if err := json.Unmarshal([]byte(body), &sub); err != nil {
-			return nil, fmt.Errorf("decode subscription: %w", err)
-		}
-		out = append(out, sub)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list subscriptions: %w", err)
 	}
 	return out, nil
 }
 
+// scanJSON reads a row of one column, body, holding a T as JSON.
+func scanJSON[T any](row sqldb.Scanner) (T, error) {
+	var body string
+	var v T
+	if err := row.Scan(&body); err != nil {
+		return v, err
+	}
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		return v, fmt.Errorf("decode: %w", err)
+	}
+	return v, nil
+}
+
 // Update implements subscription.Store.
 func (s *Store) Update(ctx context.Context, id string, fn func(subscription.Subscription) (subscription.Subscription, subscription.Change, error)) (subscription.Subscription, error) {
 	var out subscription.Subscription
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := sqldb.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		cur, err := s.get(ctx, tx, id)
 		if err != nil {
 			return err
@@ -207,24 +179,8 @@ func (s *Store) History(ctx context.Context, id string) ([]subscription.Change, 
 	if _, err := s.Get(ctx, id); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT body FROM delivery_subscription_history WHERE subscription_id = ? ORDER BY seq`), id)
+	out, err := sqldb.Query(ctx, s.db, scanJSON[subscription.Change], s.q(`SELECT body FROM delivery_subscription_history WHERE subscription_id = ? ORDER BY seq`), id)
 	if err != nil {
-		return nil, fmt.Errorf("history of %s: %w", id, err)
-	}
-	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
-	var out []subscription.Change
-	for rows.Next() {
-		var body string
-		if err := rows.Scan(&body); err != nil {
-			return nil, fmt.Errorf("scan history: %w", err)
-		}
-		var ch subscription.Change
-		if err := json.Unmarshal([]byte(body), &ch); err != nil {
-			return nil, fmt.Errorf("decode history: %w", err)
-		}
-		out = append(out, ch)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("history of %s: %w", id, err)
 	}
 	return out, nil

@@ -13,12 +13,13 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 )
 
 const messageColumns = `id, subscription_id, event_id, record_key, event_type, body, trace, created_at, state, attempts, step, next_attempt_at, manual, last_error, lease_token`
 
-func scanMessage(sc interface{ Scan(...any) error }) (webhook.Message, error) {
+func scanMessage(sc sqldb.Scanner) (webhook.Message, error) {
 	var m webhook.Message
 	var state string
 	var created, next int64
@@ -148,7 +149,7 @@ func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int)
 
 // dueIDs selects the ids of up to limit claimable messages (see Claim).
 func dueIDs(ctx context.Context, tx runner, now time.Time, limit int) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT m.id FROM wh_messages m JOIN wh_endpoints e ON e.subscription_id = m.subscription_id
+	ids, err := sqldb.Query(ctx, tx, scanInt64, `SELECT m.id FROM wh_messages m JOIN wh_endpoints e ON e.subscription_id = m.subscription_id
 			WHERE m.state = 'pending' AND e.status = 'enabled' AND m.next_attempt_at <= $1 AND m.lease_until <= $1
 			  AND NOT EXISTS (SELECT 1 FROM wh_messages p WHERE p.subscription_id = m.subscription_id AND p.record_key = m.record_key
 			                  AND p.state = 'pending' AND p.id < m.id)
@@ -158,19 +159,13 @@ func dueIDs(ctx context.Context, tx runner, now time.Time, limit int) ([]int64, 
 	if err != nil {
 		return nil, unavailable("select due messages", err)
 	}
-	defer func() { _ = rows.Close() }()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, unavailable("scan due message", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable("read due messages", err)
-	}
 	return ids, nil
+}
+
+func scanInt64(row sqldb.Scanner) (int64, error) {
+	var n int64
+	err := row.Scan(&n)
+	return n, err
 }
 
 // Finish implements webhook.Store.
@@ -281,7 +276,7 @@ func finish(ctx context.Context, tx runner, r webhook.Result) error {
 // NextDue implements webhook.Store.
 func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var t sql.NullInt64
-	err := runner{s: s}.QueryRowContext(ctx, `SELECT MIN(CASE WHEN m.lease_until > m.next_attempt_at THEN m.lease_until ELSE m.next_attempt_at END)
+	err := s.stmts.In(nil).QueryRowContext(ctx, `SELECT MIN(CASE WHEN m.lease_until > m.next_attempt_at THEN m.lease_until ELSE m.next_attempt_at END)
 		FROM wh_messages m JOIN wh_endpoints e ON e.subscription_id = m.subscription_id
 		WHERE m.state = 'pending' AND e.status = 'enabled'
 		  AND NOT EXISTS (SELECT 1 FROM wh_messages p WHERE p.subscription_id = m.subscription_id AND p.record_key = m.record_key
@@ -301,7 +296,7 @@ func notFoundMessage(sub string, id int64) error {
 
 // GetMessage implements webhook.Store.
 func (s *Store) GetMessage(ctx context.Context, sub string, id int64) (webhook.Message, error) {
-	m, err := scanMessage(runner{s: s}.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM wh_messages WHERE subscription_id = $1 AND id = $2`, sub, id))
+	m, err := scanMessage(s.stmts.In(nil).QueryRowContext(ctx, `SELECT `+messageColumns+` FROM wh_messages WHERE subscription_id = $1 AND id = $2`, sub, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return webhook.Message{}, notFoundMessage(sub, id)
 	}
@@ -340,23 +335,15 @@ func (s *Store) ListAttempts(ctx context.Context, sub string, f webhook.AttemptF
 	}
 	args = append(args, limit)
 	q += fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args))
-	rows, err := runner{s: s}.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, unavailable("list attempts", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []webhook.Attempt
-	for rows.Next() {
+	out, err := sqldb.Query(ctx, s.stmts.In(nil), func(row sqldb.Scanner) (webhook.Attempt, error) {
 		var a webhook.Attempt
 		var at, lat int64
-		if err := rows.Scan(&a.ID, &a.MessageID, &a.SubscriptionID, &a.EventID, &a.N, &a.Trigger, &at, &a.StatusCode, &lat, &a.Error, &a.Response); err != nil {
-			return nil, unavailable("scan attempt", err)
-		}
+		err := row.Scan(&a.ID, &a.MessageID, &a.SubscriptionID, &a.EventID, &a.N, &a.Trigger, &at, &a.StatusCode, &lat, &a.Error, &a.Response)
 		a.At, a.Latency = fromNS(at), time.Duration(lat)
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable("read attempts", err)
+		return a, err
+	}, q, args...)
+	if err != nil {
+		return nil, unavailable("list attempts", err)
 	}
 	return out, nil
 }

@@ -12,8 +12,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sync"
 	"time"
 
 	"github.com/samnav/samnav/pkg/sdk/apierr"
@@ -21,7 +19,7 @@ import (
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 )
 
-//go:embed migrations
+//go:embed migrations/*.sql
 var migrations embed.FS
 
 // Migrate brings the webhook tables to the newest schema version
@@ -29,43 +27,23 @@ var migrations embed.FS
 // database made by a release that recorded its versions in wh_migrations
 // is adopted as version 1.
 func Migrate(ctx context.Context, db *sql.DB, d sqldb.Dialect) error {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return fmt.Errorf("migrate webhook store: %w", err)
-	}
-	return sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "webhook", FS: sub, Adopt: adopt})
-}
-
-// adopt recognises the schema of releases that applied 0001_webhooks.sql
-// through wh_migrations (the runner before sqldb); the file is unchanged,
-// so the tables are exactly version 1.
-func adopt(ctx context.Context, tx *sql.Tx, d sqldb.Dialect) (bool, error) {
-	ok, err := sqldb.TableExists(ctx, tx, d, "wh_migrations")
-	if err != nil || !ok {
-		return false, err
-	}
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM wh_migrations WHERE version = 1`).Scan(&n); err != nil {
-		return false, fmt.Errorf("read wh_migrations: %w", err)
-	}
-	return n == 1, nil
+	return sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "webhook", FS: migrations, Dir: "migrations", Adopt: sqldb.AdoptVersionTable("wh_migrations")})
 }
 
 // Store is a webhook.Store on a migrated *sql.DB.
 type Store struct {
 	db      *sql.DB
 	dialect sqldb.Dialect
-	// writeMu serialises writers on SQLite, which allows one writer at a
-	// time; waiting here is cheaper than busy retries.
-	writeMu sync.Mutex
-
-	// stmts holds every statement prepared once, by query text: parsing
-	// the SQL again on every call was a third of the dispatcher's CPU.
-	stmtMu sync.Mutex
-	stmts  map[string]*sql.Stmt
+	lock    sqldb.WriteLock
+	// stmts prepares every statement once, on both databases.
+	stmts *sqldb.Stmts
 }
 
 var _ webhook.Store = (*Store)(nil)
+
+// runner runs the store's statements, prepared once, in a transaction or
+// on the database.
+type runner = *sqldb.Runner
 
 // New returns a store on db, which must have been migrated (Migrate) and
 // allow at least two open connections: a transaction may prepare a
@@ -77,72 +55,7 @@ func New(db *sql.DB, d sqldb.Dialect) (*Store, error) {
 	if db.Stats().MaxOpenConnections == 1 {
 		return nil, errors.New("new store: the database allows one open connection; the webhook store needs at least two")
 	}
-	return &Store{db: db, dialect: d, stmts: map[string]*sql.Stmt{}}, nil
-}
-
-// prepare returns query prepared on the database, preparing it the first
-// time; database/sql prepares it again on each connection it runs on.
-func (s *Store) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
-	s.stmtMu.Lock()
-	defer s.stmtMu.Unlock()
-	if st, ok := s.stmts[query]; ok {
-		return st, nil
-	}
-	st, err := s.db.PrepareContext(ctx, query) //nolint:sqlclosecheck // kept for the store's life; the database closes it
-	if err != nil {
-		return nil, err
-	}
-	s.stmts[query] = st
-	return st, nil
-}
-
-// runner runs the store's statements, prepared once (Store.prepare), in
-// tx or, if tx is nil, on the database. A statement that cannot be
-// prepared runs unprepared, which reports the same error.
-type runner struct {
-	s  *Store
-	tx *sql.Tx
-}
-
-func (r runner) stmt(ctx context.Context, query string) *sql.Stmt {
-	st, err := r.s.prepare(ctx, query)
-	if err != nil {
-		return nil
-	}
-	if r.tx != nil {
-		return r.tx.StmtContext(ctx, st)
-	}
-	return st
-}
-
-func (r runner) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := r.stmt(ctx, query); st != nil { //nolint:sqlclosecheck // a shared statement, or one its transaction closes
-		return st.ExecContext(ctx, args...)
-	}
-	if r.tx != nil {
-		return r.tx.ExecContext(ctx, query, args...)
-	}
-	return r.s.db.ExecContext(ctx, query, args...)
-}
-
-func (r runner) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := r.stmt(ctx, query); st != nil { //nolint:sqlclosecheck // a shared statement, or one its transaction closes
-		return st.QueryContext(ctx, args...)
-	}
-	if r.tx != nil {
-		return r.tx.QueryContext(ctx, query, args...)
-	}
-	return r.s.db.QueryContext(ctx, query, args...)
-}
-
-func (r runner) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := r.stmt(ctx, query); st != nil { //nolint:sqlclosecheck // a shared statement, or one its transaction closes
-		return st.QueryRowContext(ctx, args...)
-	}
-	if r.tx != nil {
-		return r.tx.QueryRowContext(ctx, query, args...)
-	}
-	return r.s.db.QueryRowContext(ctx, query, args...)
+	return &Store{db: db, dialect: d, lock: sqldb.NewWriteLock(d), stmts: sqldb.NewStmts(db, true)}, nil
 }
 
 func ns(t time.Time) int64 {
@@ -163,16 +76,9 @@ func unavailable(what string, err error) error {
 	return apierr.Unavailable(what).Wrap(err)
 }
 
-func (s *Store) write(ctx context.Context, fn func(tx runner) error) (err error) {
-	if s.dialect == sqldb.SQLite {
-		s.writeMu.Lock()
-		defer s.writeMu.Unlock()
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return unavailable("begin transaction", err)
-	}
-	return s.commit(tx, fn)
+func (s *Store) write(ctx context.Context, fn func(tx runner) error) error {
+	defer s.lock.Lock()()
+	return s.commit(ctx, s.db, fn)
 }
 
 // writeLax is write for transactions whose loss in an OS crash or power
@@ -188,14 +94,13 @@ func (s *Store) write(ctx context.Context, fn func(tx runner) error) (err error)
 func (s *Store) writeLax(ctx context.Context, fn func(tx runner) error) (err error) {
 	if s.dialect == sqldb.Postgres {
 		return s.write(ctx, func(tx runner) error {
-			if _, err := tx.tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			if _, err := tx.Tx().ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
 				return unavailable("relax commit", err)
 			}
 			return fn(tx)
 		})
 	}
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
+	defer s.lock.Lock()()
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return unavailable("get connection", err)
@@ -211,27 +116,17 @@ func (s *Store) writeLax(ctx context.Context, fn func(tx runner) error) (err err
 	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
 		return unavailable("relax commit", err)
 	}
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return unavailable("begin transaction", err)
-	}
-	return s.commit(tx, fn)
+	return s.commit(ctx, conn, fn)
 }
 
-// commit runs fn in tx and commits tx; it rolls tx back when either fails.
-func (s *Store) commit(tx *sql.Tx, fn func(tx runner) error) (err error) {
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
-	if err := fn(runner{s: s, tx: tx}); err != nil {
-		return err
+// commit runs fn in a transaction that b begins (sqldb.InTx); failing to
+// begin or commit is unavailable.
+func (s *Store) commit(ctx context.Context, b sqldb.Beginner, fn func(tx runner) error) error {
+	err := sqldb.InTx(ctx, b, func(tx *sql.Tx) error { return fn(s.stmts.In(tx)) })
+	if txErr := (*sqldb.TxError)(nil); errors.As(err, &txErr) {
+		return unavailable(txErr.Op+" transaction", txErr.Err)
 	}
-	if err := tx.Commit(); err != nil {
-		return unavailable("commit transaction", err)
-	}
-	return nil
+	return err
 }
 
 type querier interface {
@@ -290,7 +185,7 @@ func (s *Store) UpdateEndpointURL(ctx context.Context, id, url string, now time.
 
 // GetEndpoint implements webhook.Store.
 func (s *Store) GetEndpoint(ctx context.Context, id string) (webhook.Endpoint, error) {
-	return getEndpoint(ctx, runner{s: s}, id)
+	return getEndpoint(ctx, s.stmts.In(nil), id)
 }
 
 func getEndpoint(ctx context.Context, q querier, id string) (webhook.Endpoint, error) {
@@ -308,26 +203,25 @@ func getEndpoint(ctx context.Context, q querier, id string) (webhook.Endpoint, e
 	}
 	ep.Status = webhook.EndpointStatus(status)
 	ep.DisabledAt, ep.FailingSince, ep.CreatedAt, ep.UpdatedAt = fromNS(disabledAt), fromNS(failingSince), fromNS(created), fromNS(updated)
-	rows, err := q.QueryContext(ctx, `SELECT id, secret, created_at, expires_at FROM wh_secrets WHERE subscription_id = $1 ORDER BY id`, id)
+	type stored struct {
+		v   webhook.SecretVersion
+		raw string
+	}
+	secrets, err := sqldb.Query(ctx, q, func(row sqldb.Scanner) (stored, error) {
+		var sec stored
+		var c, e int64
+		err := row.Scan(&sec.v.ID, &sec.raw, &c, &e)
+		sec.v.CreatedAt, sec.v.ExpiresAt = fromNS(c), fromNS(e)
+		return sec, err
+	}, `SELECT id, secret, created_at, expires_at FROM wh_secrets WHERE subscription_id = $1 ORDER BY id`, id)
 	if err != nil {
 		return webhook.Endpoint{}, unavailable("get secrets", err)
 	}
-	defer func() { _ = rows.Close() }()
-	for rows.Next() {
-		var v webhook.SecretVersion
-		var raw string
-		var c, e int64
-		if err := rows.Scan(&v.ID, &raw, &c, &e); err != nil {
-			return webhook.Endpoint{}, unavailable("scan secret", err)
+	for _, sec := range secrets {
+		if sec.v.Secret, err = webhook.ParseSecret(sec.raw); err != nil {
+			return webhook.Endpoint{}, fmt.Errorf("parse stored secret %d: %w", sec.v.ID, err)
 		}
-		if v.Secret, err = webhook.ParseSecret(raw); err != nil {
-			return webhook.Endpoint{}, fmt.Errorf("parse stored secret %d: %w", v.ID, err)
-		}
-		v.CreatedAt, v.ExpiresAt = fromNS(c), fromNS(e)
-		ep.Secrets = append(ep.Secrets, v)
-	}
-	if err := rows.Err(); err != nil {
-		return webhook.Endpoint{}, unavailable("read secrets", err)
+		ep.Secrets = append(ep.Secrets, sec.v)
 	}
 	return ep, nil
 }

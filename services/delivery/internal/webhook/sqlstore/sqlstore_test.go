@@ -5,56 +5,35 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
-	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 	"github.com/samnav/samnav/services/delivery/internal/webhook/sqlstore"
 	"github.com/samnav/samnav/services/delivery/internal/webhook/webhooktest"
 )
 
-func harness(open func(t *testing.T) (*sql.DB, sqldb.Dialect)) webhooktest.Harness {
-	return func(t *testing.T) webhook.Store {
-		db, d := open(t)
-		t.Cleanup(func() { db.Close() })
-		for range 2 { // migrating twice is a no-op
-			if err := sqlstore.Migrate(context.Background(), db, d); err != nil {
-				t.Fatalf("migrate: %v", err)
-			}
-		}
-		s, err := sqlstore.New(db, d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
+// newStore migrates db and returns the store on it.
+func newStore(t *testing.T, db *sql.DB, d sqldb.Dialect) webhook.Store {
+	t.Helper()
+	sqldbtest.Migrate(t, sqlstore.Migrate, db, d)
+	s, err := sqlstore.New(db, d)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return s
 }
 
-func TestSQLite(t *testing.T) {
-	webhooktest.RunStoreTests(t, harness(func(t *testing.T) (*sql.DB, sqldb.Dialect) {
-		db, d, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "wh.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db, d
-	}))
-}
-
-func TestPostgres(t *testing.T) {
-	cluster := pgtest.Start(t)
-	webhooktest.RunStoreTests(t, harness(func(t *testing.T) (*sql.DB, sqldb.Dialect) {
-		db, d, err := sqldb.Open(cluster.NewDatabase(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db, d
-	}))
+func TestConformance(t *testing.T) {
+	sqldbtest.Suite(t, func(t *testing.T, open sqldbtest.Opener) {
+		webhooktest.RunStoreTests(t, func(t *testing.T) webhook.Store {
+			db, d := open(t)
+			return newStore(t, db, d)
+		})
+	})
 }
 
 // Claim and Finish commit without waiting for the disk (see writeLax);
@@ -62,12 +41,8 @@ func TestPostgres(t *testing.T) {
 // rest, or a later Enqueue on it would be acknowledged before it is on disk.
 func TestSQLiteEnqueueStaysDurableAfterLaxCommits(t *testing.T) {
 	ctx := context.Background()
-	db, d, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "wh.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	s := harness(func(*testing.T) (*sql.DB, sqldb.Dialect) { return db, d })(t)
+	db, d := sqldbtest.Open(t, "sqlite:"+filepath.Join(t.TempDir(), "wh.db"))
+	s := newStore(t, db, d)
 	if err := s.CreateEndpoint(ctx, webhook.Endpoint{SubscriptionID: "sub1", URL: "https://receiver.example/", Status: webhook.StatusEnabled}, mustSecret(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -121,11 +96,7 @@ func mustSecret(t *testing.T) webhook.Secret {
 }
 
 func TestNewRefusesASingleConnectionPool(t *testing.T) {
-	db, d, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "wh.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, d := sqldbtest.Open(t, "sqlite:"+filepath.Join(t.TempDir(), "wh.db"))
 	db.SetMaxOpenConns(1)
 	if _, err := sqlstore.New(db, d); err == nil {
 		t.Fatal("New accepted a pool of one connection, which a transaction preparing a statement would deadlock")
@@ -143,14 +114,10 @@ func TestUpgradeFromWhMigrations(t *testing.T) {
 	ctx := context.Background()
 	sqldbtest.OnBoth(t, func(t *testing.T, url string) {
 		db, d := sqldbtest.Open(t, url)
-		ddl, err := os.ReadFile(filepath.Join("migrations", d.String(), "0001_webhooks.sql"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sqldbtest.Exec(t, db, string(ddl),
+		sqldbtest.Exec(t, db, sqldbtest.Version(t, "migrations", d, 1),
 			`CREATE TABLE wh_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)`,
 			`INSERT INTO wh_migrations (version, name) VALUES (1, '0001_webhooks.sql')`)
-		s := harness(func(*testing.T) (*sql.DB, sqldb.Dialect) { return db, d })(t)
+		s := newStore(t, db, d)
 		if _, err := s.GetEndpoint(ctx, "none"); !errors.Is(err, webhook.ErrNotFound) {
 			t.Fatalf("GetEndpoint after upgrade = %v, want ErrNotFound", err)
 		}

@@ -67,22 +67,11 @@ func (s *Store) List(ctx context.Context, concept string, q record.ListQuery) (*
 	}
 	query := `SELECT concept, id, revision, state, ended_at, end_reason, created_at, updated_at FROM md_records WHERE ` +
 		strings.Join(where, " AND ") + ` ORDER BY id LIMIT ` + arg(q.Limit+1)
-	rows, err := s.read(ctx, query, args...)
+	recs, err := read(ctx, s, scanRecord, query, args...)
 	if err != nil {
 		return nil, unavailable("list records", err)
 	}
-	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
-	page := &record.Page{Records: []*record.Record{}}
-	for rows.Next() {
-		rec, err := scanRecord(rows)
-		if err != nil {
-			return nil, unavailable("read record", err)
-		}
-		page.Records = append(page.Records, rec)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable("list records", err)
-	}
+	page := &record.Page{Records: recs}
 	if len(page.Records) > q.Limit {
 		page.Records = page.Records[:q.Limit]
 		page.Next = page.Records[q.Limit-1].ID
@@ -113,25 +102,17 @@ func (s *Store) History(ctx context.Context, concept, id string) ([]record.Chang
 	if _, err := s.Get(ctx, concept, id); err != nil {
 		return nil, err
 	}
-	rows, err := s.read(ctx, `SELECT seq, concept, record_id, revision, kind, at, actor_subject, actor_credential, actor_system, reason, event_id, trace_parent, state
-		FROM md_changes WHERE concept = $1 AND record_id = $2 ORDER BY seq`, concept, id)
-	if err != nil {
-		return nil, unavailable("read history", err)
-	}
-	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
-	out := []record.Change{}
-	for rows.Next() {
+	out, err := read(ctx, s, func(row sqldb.Scanner) (record.Change, error) {
 		var ch record.Change
 		var kind string
 		var at timeValue
 		var state nullJSON
-		if err := rows.Scan(&ch.Seq, &ch.Concept, &ch.RecordID, &ch.Revision, &kind, &at, &ch.Actor.Subject, &ch.Actor.CredentialID, &ch.Actor.System, &ch.Reason, &ch.EventID, &ch.TraceParent, &state); err != nil {
-			return nil, unavailable("read change", err)
-		}
+		err := row.Scan(&ch.Seq, &ch.Concept, &ch.RecordID, &ch.Revision, &kind, &at, &ch.Actor.Subject, &ch.Actor.CredentialID, &ch.Actor.System, &ch.Reason, &ch.EventID, &ch.TraceParent, &state)
 		ch.Kind, ch.At, ch.State = record.Kind(kind), at.t, state.m
-		out = append(out, ch)
-	}
-	if err := rows.Err(); err != nil {
+		return ch, err
+	}, `SELECT seq, concept, record_id, revision, kind, at, actor_subject, actor_credential, actor_system, reason, event_id, trace_parent, state
+		FROM md_changes WHERE concept = $1 AND record_id = $2 ORDER BY seq`, concept, id)
+	if err != nil {
 		return nil, unavailable("read history", err)
 	}
 	return out, nil

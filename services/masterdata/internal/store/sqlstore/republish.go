@@ -4,13 +4,13 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"runtime"
 	"sync"
 	"time"
 
 	"github.com/samnav/samnav/pkg/outbox"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 
@@ -23,27 +23,12 @@ func (s *Store) Republish(ctx context.Context, concept, after string, limit int)
 	err := s.write(ctx, func(t *txState) error {
 		q := `SELECT concept, id, revision, state, ended_at, end_reason, created_at, updated_at FROM md_records
 			WHERE concept = $1 AND id > $2 AND state IS NOT NULL ORDER BY id LIMIT $3`
-		var rows *sql.Rows
-		var err error
-		if st := s.stmt(ctx, t, q); st != nil { //nolint:sqlclosecheck // a statement of the transaction t, closed when t ends
-			rows, err = st.QueryContext(ctx, concept, after, limit)
-		} else {
-			rows, err = t.tx.QueryContext(ctx, q, concept, after, limit)
-		}
-		if err != nil {
-			return unavailable("read records", err)
-		}
-		raws := make([]rawRecord, 0, min(limit, 10_000))
-		for rows.Next() {
+		raws, err := sqldb.Query(ctx, t.run, func(row sqldb.Scanner) (rawRecord, error) {
 			var r rawRecord
-			if err := r.scan(rows); err != nil {
-				_ = rows.Close() // read-only, and already failing with err
-				return unavailable("read record", err)
-			}
-			raws = append(raws, r)
-		}
-		_ = rows.Close() // read-only; rows.Err is checked next
-		if err := rows.Err(); err != nil {
+			err := r.scan(row)
+			return r, err
+		}, q, concept, after, limit)
+		if err != nil {
 			return unavailable("read records", err)
 		}
 		if len(raws) == 0 {
@@ -63,7 +48,7 @@ func (s *Store) Republish(ctx context.Context, concept, after string, limit int)
 					return unavailable("read record", err)
 				}
 				ch := &record.Change{Concept: concept, RecordID: rec.ID, Revision: rec.Revision, Kind: record.KindResynced, At: now, State: rec.State}
-				if err := s.outbox.Append(ctx, t.tx, rec, ch); err != nil {
+				if err := s.outbox.Append(ctx, t.run.Tx(), rec, ch); err != nil {
 					return fmt.Errorf("append to outbox: %w", err)
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 
@@ -106,7 +107,7 @@ type rawRecord struct {
 	created, updated timeValue
 }
 
-func (r *rawRecord) scan(rows rowScanner) error {
+func (r *rawRecord) scan(rows sqldb.Scanner) error {
 	return rows.Scan(&r.concept, &r.id, &r.revision, &r.state, &r.ended, &r.endReason, &r.created, &r.updated)
 }
 
@@ -146,9 +147,7 @@ func (n *rawJSON) Scan(src any) error {
 	return nil
 }
 
-type rowScanner interface{ Scan(dest ...any) error }
-
-func scanRecord(r rowScanner) (*record.Record, error) {
+func scanRecord(r sqldb.Scanner) (*record.Record, error) {
 	var rec record.Record
 	var state nullJSON
 	var ended nullTimeValue

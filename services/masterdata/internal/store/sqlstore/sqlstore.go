@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/samnav/samnav/contracts/model"
@@ -51,10 +50,11 @@ type Store struct {
 	outbox  Outbox
 	entries EntryBuilder // outbox as an EntryBuilder, or nil
 	now     func() time.Time
-	// writeMu serialises writers on SQLite, which allows one writer at a
-	// time; waiting here is cheaper and fairer than busy retries.
-	writeMu *sync.Mutex
-	stmts   *stmtCache
+	lock    sqldb.WriteLock
+	// stmts prepares statements once, on SQLite only, where
+	// modernc.org/sqlite would otherwise parse every statement on every
+	// call.
+	stmts *sqldb.Stmts
 	// tx is set on the view InTx hands out: every method runs in it.
 	tx *txState
 }
@@ -67,18 +67,8 @@ var (
 // txState is one write transaction: its statements and the outbox entries
 // it will append just before commit.
 type txState struct {
-	tx      *sql.Tx
-	stmts   map[string]*sql.Stmt
+	run     *sqldb.Runner
 	pending []outbox.Entry
-}
-
-// stmtCache keeps one prepared statement per query text for the life of
-// the Store. It prepares only on SQLite, where modernc.org/sqlite would
-// otherwise parse every statement on every call; pgx caches prepared
-// statements per connection by itself.
-type stmtCache struct {
-	mu sync.Mutex
-	m  map[string]*sql.Stmt
 }
 
 // New returns a store on db, which must have been migrated (Migrate).
@@ -90,82 +80,28 @@ func New(db *sql.DB, d sqldb.Dialect, m *model.Model, ob Outbox) (*Store, error)
 	if m == nil || ob == nil {
 		return nil, errors.New("new store: model and outbox are required")
 	}
-	s := &Store{db: db, dialect: d, model: m, outbox: ob, now: time.Now, writeMu: &sync.Mutex{}, stmts: &stmtCache{m: map[string]*sql.Stmt{}}}
+	s := &Store{db: db, dialect: d, model: m, outbox: ob, now: time.Now, lock: sqldb.NewWriteLock(d), stmts: sqldb.NewStmts(db, d == sqldb.SQLite)}
 	s.entries, _ = ob.(EntryBuilder)
 	return s, nil
-}
-
-// prepared returns the Store-wide prepared statement for q, or nil where
-// statements are not prepared (PostgreSQL) or preparing failed (the caller
-// then runs q unprepared, so a prepare error never fails a write).
-func (s *Store) prepared(ctx context.Context, q string) *sql.Stmt {
-	if s.dialect != sqldb.SQLite {
-		return nil
-	}
-	c := s.stmts
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st, ok := c.m[q]; ok {
-		return st
-	}
-	st, err := s.db.PrepareContext(ctx, q) //nolint:sqlclosecheck // kept in the Store's stmtCache for the Store's life, released with the DB
-	if err != nil {
-		return nil
-	}
-	c.m[q] = st
-	return st
-}
-
-// stmt returns q as a statement of t, prepared once per Store and
-// connection, or nil to run q unprepared.
-func (s *Store) stmt(ctx context.Context, t *txState, q string) *sql.Stmt {
-	if st, ok := t.stmts[q]; ok {
-		return st
-	}
-	base := s.prepared(ctx, q)
-	if base == nil {
-		return nil
-	}
-	st := t.tx.StmtContext(ctx, base)
-	if t.stmts == nil {
-		t.stmts = map[string]*sql.Stmt{}
-	}
-	t.stmts[q] = st
-	return st
-}
-
-func (s *Store) exec(ctx context.Context, t *txState, q string, args ...any) (sql.Result, error) {
-	if st := s.stmt(ctx, t, q); st != nil { //nolint:sqlclosecheck // a statement of the transaction t, closed when t ends
-		return st.ExecContext(ctx, args...)
-	}
-	return t.tx.ExecContext(ctx, q, args...)
-}
-
-func (s *Store) queryRow(ctx context.Context, t *txState, q string, args ...any) *sql.Row {
-	if st := s.stmt(ctx, t, q); st != nil { //nolint:sqlclosecheck // a statement of the transaction t, closed when t ends
-		return st.QueryRowContext(ctx, args...)
-	}
-	return t.tx.QueryRowContext(ctx, q, args...)
 }
 
 // readRow runs a single-row read in the view's transaction, or on the
 // pool outside one.
 func (s *Store) readRow(ctx context.Context, q string, args ...any) *sql.Row {
 	if s.tx != nil {
-		return s.queryRow(ctx, s.tx, q, args...)
+		return s.tx.run.QueryRowContext(ctx, q, args...)
 	}
-	if st := s.prepared(ctx, q); st != nil { //nolint:sqlclosecheck // the Store's cached statement (stmtCache), not ours to close
-		return st.QueryRowContext(ctx, args...)
-	}
-	return s.db.QueryRowContext(ctx, q, args...)
+	return s.stmts.In(nil).QueryRowContext(ctx, q, args...)
 }
 
-// read runs a query in the view's transaction, or on the pool outside one.
-func (s *Store) read(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+// read runs a query in the view's transaction, or on the pool outside one,
+// and reads its rows with scan (sqldb.Query).
+func read[T any](ctx context.Context, s *Store, scan func(sqldb.Scanner) (T, error), q string, args ...any) ([]T, error) {
+	var on sqldb.Querier = s.db
 	if s.tx != nil {
-		return s.tx.tx.QueryContext(ctx, q, args...)
+		on = s.tx.run.Tx()
 	}
-	return s.db.QueryContext(ctx, q, args...)
+	return sqldb.Query(ctx, on, scan, q, args...)
 }
 
 // write runs fn in a transaction of its own, or in the view's transaction
@@ -177,33 +113,24 @@ func (s *Store) write(ctx context.Context, fn func(t *txState) error) error {
 	return s.inTx(ctx, fn)
 }
 
-func (s *Store) inTx(ctx context.Context, fn func(t *txState) error) (err error) {
-	if s.dialect == sqldb.SQLite {
-		s.writeMu.Lock()
-		defer s.writeMu.Unlock()
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return unavailable("begin transaction", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
+func (s *Store) inTx(ctx context.Context, fn func(t *txState) error) error {
+	defer s.lock.Lock()()
+	err := sqldb.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		t := &txState{run: s.stmts.In(tx)}
+		if err := fn(t); err != nil {
+			return err
 		}
-	}()
-	t := &txState{tx: tx}
-	if err := fn(t); err != nil {
-		return err
-	}
-	if len(t.pending) > 0 {
-		if err := outbox.Append(ctx, tx, s.dialect, t.pending...); err != nil {
-			return fmt.Errorf("append to outbox: %w", err)
+		if len(t.pending) > 0 {
+			if err := outbox.Append(ctx, tx, s.dialect, t.pending...); err != nil {
+				return fmt.Errorf("append to outbox: %w", err)
+			}
 		}
+		return nil
+	})
+	if txErr := (*sqldb.TxError)(nil); errors.As(err, &txErr) {
+		return unavailable(txErr.Op+" transaction", txErr.Err)
 	}
-	if err := tx.Commit(); err != nil {
-		return unavailable("commit transaction", err)
-	}
-	return nil
+	return err
 }
 
 // InTx implements record.Transactor: fn's writes through st commit together
@@ -241,7 +168,7 @@ func (s *Store) Create(ctx context.Context, rec *record.Record, ch *record.Chang
 	}
 	return s.write(ctx, func(t *txState) error {
 		// ON CONFLICT DO NOTHING checks the id and inserts in one statement.
-		res, err := s.exec(ctx, t, `INSERT INTO md_records (concept, id, revision, state, ended_at, end_reason, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+		res, err := t.run.ExecContext(ctx, `INSERT INTO md_records (concept, id, revision, state, ended_at, end_reason, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
 			rec.Concept, rec.ID, rec.Revision, string(state), nullTime(rec.EndedAt), rec.EndReason, rec.CreatedAt.UTC(), rec.UpdatedAt.UTC())
 		if err != nil {
 			return unavailable("insert record", err)
@@ -268,7 +195,7 @@ func (s *Store) Update(ctx context.Context, concept, id string, fn func(*record.
 		if s.dialect == sqldb.Postgres {
 			q += ` FOR UPDATE`
 		}
-		cur, err := scanRecord(s.queryRow(ctx, t, q, concept, id))
+		cur, err := scanRecord(t.run.QueryRowContext(ctx, q, concept, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound(concept, id)
 		}
@@ -291,7 +218,7 @@ func (s *Store) Update(ctx context.Context, concept, id string, fn func(*record.
 			}
 			state = string(b)
 		}
-		if _, err := s.exec(ctx, t, `UPDATE md_records SET revision = $1, state = $2, ended_at = $3, end_reason = $4, updated_at = $5 WHERE concept = $6 AND id = $7`,
+		if _, err := t.run.ExecContext(ctx, `UPDATE md_records SET revision = $1, state = $2, ended_at = $3, end_reason = $4, updated_at = $5 WHERE concept = $6 AND id = $7`,
 			next.Revision, state, nullTime(next.EndedAt), next.EndReason, next.UpdatedAt.UTC(), concept, id); err != nil {
 			return unavailable("update record", err)
 		}
@@ -301,7 +228,7 @@ func (s *Store) Update(ctx context.Context, concept, id string, fn func(*record.
 		if ch.Kind == record.KindErased {
 			// Erasure removes the personal data from the history too: who
 			// changed what and why stays, the states do not.
-			if _, err := s.exec(ctx, t, `UPDATE md_changes SET state = NULL WHERE concept = $1 AND record_id = $2`, concept, id); err != nil {
+			if _, err := t.run.ExecContext(ctx, `UPDATE md_changes SET state = NULL WHERE concept = $1 AND record_id = $2`, concept, id); err != nil {
 				return unavailable("erase history", err)
 			}
 		}
@@ -324,7 +251,7 @@ func (s *Store) putNaturalKeys(ctx context.Context, t *txState, rec *record.Reco
 		return apierr.Errorf(apierr.CodeNotFound, "concept %q is not in the model", rec.Concept)
 	}
 	if replace {
-		if _, err := s.exec(ctx, t, `DELETE FROM md_natural_keys WHERE concept = $1 AND id = $2`, rec.Concept, rec.ID); err != nil {
+		if _, err := t.run.ExecContext(ctx, `DELETE FROM md_natural_keys WHERE concept = $1 AND id = $2`, rec.Concept, rec.ID); err != nil {
 			return unavailable("delete natural keys", err)
 		}
 	}
@@ -336,7 +263,7 @@ func (s *Store) putNaturalKeys(ctx context.Context, t *txState, rec *record.Reco
 		value := fmt.Sprint(v)
 		// The insert is the uniqueness check: on PostgreSQL it waits for a
 		// concurrent transaction holding the value and then inserts nothing.
-		res, err := s.exec(ctx, t, `INSERT INTO md_natural_keys (concept, attribute, value, id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, rec.Concept, a.Name, value, rec.ID)
+		res, err := t.run.ExecContext(ctx, `INSERT INTO md_natural_keys (concept, attribute, value, id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, rec.Concept, a.Name, value, rec.ID)
 		if err != nil {
 			if isUniqueViolation(err) {
 				return &apierr.Error{Code: apierr.CodeConflict, Err: record.ErrConflict,
@@ -353,7 +280,7 @@ func (s *Store) putNaturalKeys(ctx context.Context, t *txState, rec *record.Reco
 			continue
 		}
 		var holder string
-		err = s.queryRow(ctx, t, `SELECT id FROM md_natural_keys WHERE concept = $1 AND attribute = $2 AND value = $3`, rec.Concept, a.Name, value).Scan(&holder)
+		err = t.run.QueryRowContext(ctx, `SELECT id FROM md_natural_keys WHERE concept = $1 AND attribute = $2 AND value = $3`, rec.Concept, a.Name, value).Scan(&holder)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return unavailable("check natural key", err)
 		}
@@ -373,7 +300,7 @@ func isUniqueViolation(err error) bool {
 // state is rec.State as stored (a JSON string, or nil after erasure).
 func (s *Store) appendChange(ctx context.Context, t *txState, rec *record.Record, ch *record.Change, state any) error {
 	ch.Concept, ch.RecordID, ch.Revision, ch.State = rec.Concept, rec.ID, rec.Revision, rec.State
-	err := s.queryRow(ctx, t, `INSERT INTO md_changes (concept, record_id, revision, kind, at, actor_subject, actor_credential, actor_system, reason, event_id, trace_parent, state)
+	err := t.run.QueryRowContext(ctx, `INSERT INTO md_changes (concept, record_id, revision, kind, at, actor_subject, actor_credential, actor_system, reason, event_id, trace_parent, state)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING seq`,
 		ch.Concept, ch.RecordID, ch.Revision, string(ch.Kind), ch.At.UTC(), ch.Actor.Subject, ch.Actor.CredentialID, ch.Actor.System, ch.Reason, ch.EventID, ch.TraceParent, state).Scan(&ch.Seq)
 	if err != nil {
@@ -387,7 +314,7 @@ func (s *Store) appendChange(ctx context.Context, t *txState, rec *record.Record
 		t.pending = append(t.pending, e)
 		return nil
 	}
-	if err := s.outbox.Append(ctx, t.tx, rec, ch); err != nil {
+	if err := s.outbox.Append(ctx, t.run.Tx(), rec, ch); err != nil {
 		return fmt.Errorf("append to outbox: %w", err)
 	}
 	return nil

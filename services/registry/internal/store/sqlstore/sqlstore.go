@@ -21,7 +21,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strconv"
 	"sync"
 
@@ -29,7 +28,7 @@ import (
 	"github.com/samnav/samnav/services/registry/internal/store"
 )
 
-//go:embed migrations
+//go:embed migrations/*.sql
 var migrations embed.FS
 
 // writeLockKey is the PostgreSQL advisory lock every write transaction
@@ -62,11 +61,7 @@ func New(ctx context.Context, db *sql.DB, d sqldb.Dialect) (*Store, error) {
 	if err := db.PingContext(ctx); err != nil {
 		return nil, fmt.Errorf("connect store: %w", err)
 	}
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return nil, fmt.Errorf("migrate registry store: %w", err)
-	}
-	if err := sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "registry", FS: sub, Adopt: sqldb.AdoptTable("subject_versions")}); err != nil {
+	if err := sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "registry", FS: migrations, Dir: "migrations", Adopt: sqldb.AdoptTable("subject_versions")}); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -96,22 +91,12 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 func (s *Store) update(ctx context.Context, fn func(*sql.Tx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	if err := s.dialect.LockTx(ctx, tx, writeLockKey); err != nil {
-		_ = tx.Rollback()
-		return fmt.Errorf("take write lock: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit transaction: %w", err)
-	}
-	return nil
+	return sqldb.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		if err := s.dialect.LockTx(ctx, tx, writeLockKey); err != nil {
+			return fmt.Errorf("take write lock: %w", err)
+		}
+		return fn(tx)
+	})
 }
 
 type querier interface {
@@ -128,20 +113,12 @@ func (r queries) Subjects(ctx context.Context, includeDeleted bool) ([]string, e
 	if includeDeleted {
 		query = `SELECT DISTINCT subject FROM subject_versions ORDER BY subject`
 	}
-	rows, err := r.q.QueryContext(ctx, query)
-	if err != nil {
-		return nil, fmt.Errorf("list subjects: %w", err)
-	}
-	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
-	subjects := []string{}
-	for rows.Next() {
+	subjects, err := sqldb.Query(ctx, r.q, func(row sqldb.Scanner) (string, error) {
 		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, fmt.Errorf("list subjects: %w", err)
-		}
-		subjects = append(subjects, s)
-	}
-	if err := rows.Err(); err != nil {
+		err := row.Scan(&s)
+		return s, err
+	}, query)
+	if err != nil {
 		return nil, fmt.Errorf("list subjects: %w", err)
 	}
 	return subjects, nil
@@ -164,20 +141,12 @@ func (r queries) VersionsBySchemaID(ctx context.Context, id int) ([]store.Versio
 }
 
 func (r queries) versions(ctx context.Context, query string, arg any) ([]store.Version, error) {
-	rows, err := r.q.QueryContext(ctx, query, arg)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
-	vs := []store.Version{}
-	for rows.Next() {
+	vs, err := sqldb.Query(ctx, r.q, func(row sqldb.Scanner) (store.Version, error) {
 		var v store.Version
-		if err := rows.Scan(&v.Subject, &v.Version, &v.SchemaID, &v.Deleted); err != nil {
-			return nil, err
-		}
-		vs = append(vs, v)
-	}
-	return vs, rows.Err()
+		err := row.Scan(&v.Subject, &v.Version, &v.SchemaID, &v.Deleted)
+		return v, err
+	}, query, arg)
+	return vs, err
 }
 
 func (r queries) SchemaByID(ctx context.Context, id int) (store.Schema, error) {
@@ -301,11 +270,7 @@ func (t *txn) HardDeleteVersion(ctx context.Context, subject string, version int
 }
 
 func (t *txn) execOne(ctx context.Context, what, query string, args ...any) error {
-	res, err := t.q.ExecContext(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	n, err := res.RowsAffected()
+	n, err := sqldb.Affected(t.q.ExecContext(ctx, query, args...))
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}

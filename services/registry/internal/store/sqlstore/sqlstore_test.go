@@ -2,37 +2,19 @@ package sqlstore_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
-	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 	"github.com/samnav/samnav/services/registry/internal/store"
 	"github.com/samnav/samnav/services/registry/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/registry/internal/store/storetest"
 )
 
-func TestSQLiteConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "registry.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	})
-}
-
-func TestPostgresConformance(t *testing.T) {
-	cluster := pgtest.Start(t)
-	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := open(context.Background(), cluster.NewDatabase(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
+func TestConformance(t *testing.T) {
+	sqldbtest.Stores(t, sqlstore.New, func(t *testing.T, open func(*testing.T) *sqlstore.Store) {
+		storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
 	})
 }
 
@@ -82,11 +64,7 @@ func TestUpgradeFromSchemaMigrations(t *testing.T) {
 	ctx := context.Background()
 	sqldbtest.OnBoth(t, func(t *testing.T, url string) {
 		db, d := sqldbtest.Open(t, url)
-		ddl, err := os.ReadFile(filepath.Join("migrations", d.String(), "0001_init.sql"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sqldbtest.Exec(t, db, string(ddl),
+		sqldbtest.Exec(t, db, sqldbtest.Version(t, "migrations", d, 1),
 			`CREATE TABLE schema_migrations (name TEXT PRIMARY KEY)`,
 			`INSERT INTO schema_migrations (name) VALUES ('migrations/001_init.sql')`)
 		s, err := open(ctx, url)

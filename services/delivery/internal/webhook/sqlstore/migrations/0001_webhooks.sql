@@ -11,7 +11,7 @@ CREATE TABLE wh_endpoints (
 	updated_at           BIGINT NOT NULL
 );
 CREATE TABLE wh_secrets (
-	id              INTEGER PRIMARY KEY AUTOINCREMENT,
+	id              {{serial}},
 	subscription_id TEXT NOT NULL REFERENCES wh_endpoints (subscription_id) ON DELETE CASCADE,
 	secret          TEXT NOT NULL,
 	created_at      BIGINT NOT NULL,
@@ -19,12 +19,12 @@ CREATE TABLE wh_secrets (
 );
 CREATE INDEX wh_secrets_endpoint ON wh_secrets (subscription_id);
 CREATE TABLE wh_messages (
-	id              INTEGER PRIMARY KEY AUTOINCREMENT,
+	id              {{serial}},
 	subscription_id TEXT NOT NULL REFERENCES wh_endpoints (subscription_id) ON DELETE CASCADE,
 	event_id        TEXT NOT NULL,
 	record_key      TEXT NOT NULL,
 	event_type      TEXT NOT NULL,
-	body            BLOB NOT NULL,
+	body            {{blob}} NOT NULL,
 	trace           TEXT NOT NULL DEFAULT '',
 	created_at      BIGINT NOT NULL,
 	state           TEXT NOT NULL,
@@ -40,7 +40,7 @@ CREATE TABLE wh_messages (
 CREATE INDEX wh_messages_key ON wh_messages (subscription_id, record_key, id) WHERE state = 'pending';
 CREATE INDEX wh_messages_due ON wh_messages (next_attempt_at) WHERE state = 'pending';
 CREATE TABLE wh_attempts (
-	id              INTEGER PRIMARY KEY AUTOINCREMENT,
+	id              {{serial}},
 	message_id      BIGINT NOT NULL,
 	subscription_id TEXT NOT NULL,
 	event_id        TEXT NOT NULL,

@@ -1,11 +1,13 @@
 -- The outbox: one row per Kafka record to publish, in commit order (id).
--- Append takes a transaction-level advisory lock before it draws ids, so id
--- order is commit order (see the package documentation).
+-- The id is never reused, even after acknowledged rows are deleted, so a
+-- relay's position always means the same entries. On PostgreSQL, Append
+-- takes a transaction-level advisory lock before it draws ids, so id order
+-- is commit order (see the package documentation).
 CREATE TABLE IF NOT EXISTS outbox_entries (
-    id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id             {{identity}},
     topic          TEXT   NOT NULL,
-    msg_key        BYTEA  NOT NULL,
-    msg_value      BYTEA,                -- NULL is a tombstone
+    msg_key        {{blob}} NOT NULL,
+    msg_value      {{blob}},             -- NULL is a tombstone
     headers        TEXT   NOT NULL,      -- JSON object of string to string
     event_id       TEXT   NOT NULL,
     created_at_us  BIGINT NOT NULL,      -- unix microseconds, for latency
