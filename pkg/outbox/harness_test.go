@@ -18,7 +18,7 @@ import (
 	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
-	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
+	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 )
 
 // store is one SQL backend the suite runs against.
@@ -45,19 +45,9 @@ func postgresStore(cluster *pgtest.Cluster) store {
 }
 
 // openDB opens the database url names, as the services do (sqldb.Open).
-func openDB(t testing.TB, url string) (*sql.DB, sqldb.Dialect) {
-	t.Helper()
-	db, d, err := sqldb.Open(url)
-	if err != nil {
-		t.Fatalf("open %s: %v", url, err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db, d
-}
-
 func openMigrated(t testing.TB, url string) *sql.DB {
 	t.Helper()
-	db, d := openDB(t, url)
+	db, d := sqldbtest.Open(t, url)
 	if err := outbox.Migrate(context.Background(), db, d); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/samnav/samnav/pkg/outbox"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
+	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 )
 
 // Environment of the child process TestRelayChildProcess runs as.
@@ -34,7 +35,7 @@ func TestRelayChildProcess(t *testing.T) {
 	if os.Getenv(envChild) == "" {
 		t.Skip("runs only as the child process of the kill test")
 	}
-	db, d := openDB(t, os.Getenv(envDSN))
+	db, d := sqldbtest.Open(t, os.Getenv(envDSN))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	r, err := outbox.NewRelay(outbox.RelayConfig{DB: db, Dialect: d, Brokers: []string{os.Getenv(envBroker)},

@@ -15,8 +15,7 @@ import (
 func TestUpgradeFromOutboxMigrations(t *testing.T) {
 	ctx := context.Background()
 	sqldbtest.OnBoth(t, func(t *testing.T, url string) {
-		db, d := openDB(t, url)
-		sqldbtest.Exec(t, db, sqldbtest.Version(t, "migrations", d, 1),
+		db, d := sqldbtest.OldRelease(t, url,
 			`CREATE TABLE outbox_migrations (name TEXT PRIMARY KEY)`,
 			`INSERT INTO outbox_migrations (name) VALUES ('001_init.sql')`)
 		appendTx(t, db, d, outbox.Entry{Topic: "samnav.person.v1", Key: []byte("k"), Value: []byte("v"), EventID: "old"})

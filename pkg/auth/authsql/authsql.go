@@ -37,19 +37,10 @@ func New(ctx context.Context, db *sql.DB, d sqldb.Dialect) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
-func millis(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
+// Times are Unix milliseconds, 0 for none.
+func millis(t time.Time) int64 { return sqldb.IntTime(t, time.Millisecond) }
 
-func fromMillis(ms int64) time.Time {
-	if ms == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms).UTC()
-}
+func fromMillis(ms int64) time.Time { return sqldb.FromIntTime(ms, time.Millisecond) }
 
 func (s *Store) CreateToken(ctx context.Context, t auth.TokenRecord) error {
 	grants, err := json.Marshal(t.Grants)

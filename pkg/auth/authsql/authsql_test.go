@@ -23,8 +23,7 @@ func TestConformance(t *testing.T) {
 func TestUpgradeFromUnversionedSchema(t *testing.T) {
 	ctx := context.Background()
 	sqldbtest.OnBoth(t, func(t *testing.T, url string) {
-		db, d := sqldbtest.Open(t, url)
-		sqldbtest.Exec(t, db, sqldbtest.Version(t, "migrations", d, 1),
+		db, d := sqldbtest.OldRelease(t, url,
 			`INSERT INTO auth_tokens (id, subject, kind, name, grants, hash, created_at) VALUES ('tok1', 'sys', 'system', 'n', '[]', 'abcd', 1)`)
 		s, err := authsql.New(ctx, db, d)
 		if err != nil {

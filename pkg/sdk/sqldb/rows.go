@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 )
 
 // Scanner is a *sql.Row or *sql.Rows: what a store's function that reads
@@ -49,4 +50,39 @@ func Collect[T any](rows *sql.Rows, scan func(Scanner) (T, error)) ([]T, error) 
 		return nil, fmt.Errorf("read rows: %w", err)
 	}
 	return out, nil
+}
+
+// IntTime is t as an integer column: Unix time in unit (time.Millisecond,
+// time.Microsecond or time.Nanosecond), and 0 for the zero time, so that
+// "no time" is 0 on both databases and compares below every real one.
+func IntTime(t time.Time, unit time.Duration) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	switch unit {
+	case time.Millisecond:
+		return t.UnixMilli()
+	case time.Microsecond:
+		return t.UnixMicro()
+	case time.Nanosecond:
+		return t.UnixNano()
+	}
+	panic(fmt.Sprintf("sqldb.IntTime: unit %v is not a millisecond, microsecond or nanosecond", unit))
+}
+
+// FromIntTime is the time, in UTC, that IntTime made n from; the zero time
+// for 0.
+func FromIntTime(n int64, unit time.Duration) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	switch unit {
+	case time.Millisecond:
+		return time.UnixMilli(n).UTC()
+	case time.Microsecond:
+		return time.UnixMicro(n).UTC()
+	case time.Nanosecond:
+		return time.Unix(0, n).UTC()
+	}
+	panic(fmt.Sprintf("sqldb.FromIntTime: unit %v is not a millisecond, microsecond or nanosecond", unit))
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
-	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers Open uses
+	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 )
 
 // newDB returns a URL for a fresh database.
@@ -37,12 +37,7 @@ func TestMigrate(t *testing.T) {
 
 func open(t *testing.T, url string) (*sql.DB, sqldb.Dialect) {
 	t.Helper()
-	db, d, err := sqldb.Open(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db, d
+	return sqldbtest.Open(t, url)
 }
 
 // files makes a migrations FS of name, text pairs.
@@ -110,51 +105,49 @@ func init() {
 }
 
 func init() {
-	cases["FailureChangesNothing"] = func(t *testing.T, url newDB) {
-		ctx := context.Background()
-		db, d := open(t, url(t))
-		m := sqldb.Migrations{Namespace: "widgets", FS: files("0001_init.sql", v1, "0002_bad.sql", `ALTER TABLE nosuch ADD COLUMN x TEXT`)}
-		err := sqldb.Migrate(ctx, db, d, m)
-		if err == nil || !strings.Contains(err.Error(), "0002_bad.sql") {
-			t.Fatalf("Migrate = %v, want an error naming 0002_bad.sql", err)
-		}
-		var n int
-		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM widgets`).Scan(&n); err == nil {
-			t.Fatal("table widgets exists after a failed run; want the run rolled back")
-		}
-	}
-}
-
-func init() {
-	cases["RefusesAnEditedMigration"] = func(t *testing.T, url newDB) {
-		ctx := context.Background()
-		db, d := open(t, url(t))
-		m := sqldb.Migrations{Namespace: "widgets", FS: files("0001_init.sql", v1)}
-		if err := sqldb.Migrate(ctx, db, d, m); err != nil {
-			t.Fatal(err)
-		}
-		m.FS = files("0001_init.sql", v1+"\n-- edited", "0002_more.sql", `ALTER TABLE widgets ADD COLUMN note TEXT`)
-		err := sqldb.Migrate(ctx, db, d, m)
-		if err == nil || !strings.Contains(err.Error(), "0001_init.sql (version 1) was edited after it was applied") {
-			t.Fatalf("Migrate = %v, want the edited migration refused", err)
-		}
-		if got := strings.Join(versions(t, db, "widgets"), ","); got != "0001_init.sql" {
-			t.Fatalf("recorded %s; want nothing applied after the refusal", got)
-		}
-	}
-}
-
-func init() {
-	cases["RefusesANewerDatabase"] = func(t *testing.T, url newDB) {
-		ctx := context.Background()
-		db, d := open(t, url(t))
-		newer := sqldb.Migrations{Namespace: "widgets", FS: files("0001_init.sql", v1, "0002_more.sql", `ALTER TABLE widgets ADD COLUMN note TEXT`)}
-		if err := sqldb.Migrate(ctx, db, d, newer); err != nil {
-			t.Fatal(err)
-		}
-		older := sqldb.Migrations{Namespace: "widgets", FS: files("0001_init.sql", v1)}
-		if err := sqldb.Migrate(ctx, db, d, older); err == nil || !strings.Contains(err.Error(), "newer than this program") {
-			t.Fatalf("Migrate = %v, want a newer database refused", err)
+	more := `ALTER TABLE widgets ADD COLUMN note TEXT`
+	// Each refusal: on a database migrated with before (if any), Migrate
+	// with then fails with an error containing want and changes nothing
+	// (recorded stays the versions recorded).
+	for name, r := range map[string]struct {
+		before, then   fstest.MapFS
+		want, recorded string
+	}{
+		"FailureChangesNothing": {
+			then: files("0001_init.sql", v1, "0002_bad.sql", `ALTER TABLE nosuch ADD COLUMN x TEXT`),
+			want: "0002_bad.sql",
+		},
+		"RefusesAnEditedMigration": {
+			before: files("0001_init.sql", v1), then: files("0001_init.sql", v1+"\n-- edited", "0002_more.sql", more),
+			want: "0001_init.sql (version 1) was edited after it was applied", recorded: "0001_init.sql",
+		},
+		"RefusesANewerDatabase": {
+			before: files("0001_init.sql", v1, "0002_more.sql", more), then: files("0001_init.sql", v1),
+			want: "newer than this program", recorded: "0001_init.sql,0002_more.sql",
+		},
+	} {
+		cases[name] = func(t *testing.T, url newDB) {
+			ctx := context.Background()
+			db, d := open(t, url(t))
+			if r.before != nil {
+				if err := sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "widgets", FS: r.before}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := sqldb.Migrate(ctx, db, d, sqldb.Migrations{Namespace: "widgets", FS: r.then})
+			if err == nil || !strings.Contains(err.Error(), r.want) {
+				t.Fatalf("Migrate = %v, want an error containing %q", err, r.want)
+			}
+			if r.before == nil {
+				var n int
+				if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM widgets`).Scan(&n); err == nil {
+					t.Fatal("table widgets exists after a failed run; want the run rolled back")
+				}
+				return
+			}
+			if got := strings.Join(versions(t, db, "widgets"), ","); got != r.recorded {
+				t.Fatalf("recorded %s; want %s, nothing applied after the refusal", got, r.recorded)
+			}
 		}
 	}
 }

@@ -108,6 +108,28 @@ func Exec(t testing.TB, db *sql.DB, stmts ...string) {
 	}
 }
 
+// OldRelease opens the fresh database url and builds in it what an earlier
+// release left: the schema of version 1 of the test's store (rendered from
+// its "migrations" directory) and then stmts (that release's bookkeeping,
+// some rows).
+func OldRelease(t testing.TB, url string, stmts ...string) (*sql.DB, sqldb.Dialect) {
+	t.Helper()
+	db, d := Open(t, url)
+	Exec(t, db, append([]string{Version(t, "migrations", d, 1)}, stmts...)...)
+	return db, d
+}
+
+// SQLMigrateRecord is what pkg/sqlmigrate, the runner of releases before
+// sqldb.Migrate, left in its bookkeeping table (md_migrations,
+// wh_migrations) after applying file as version 1: statements for
+// OldRelease.
+func SQLMigrateRecord(table, file string) []string {
+	return []string{
+		`CREATE TABLE ` + table + ` (version INTEGER PRIMARY KEY, name TEXT NOT NULL)`,
+		`INSERT INTO ` + table + ` (version, name) VALUES (1, '` + file + `')`,
+	}
+}
+
 // Version returns the text of version in the migrations directory dir (a
 // store test's "migrations"), rendered for d: the schema an earlier release
 // made by applying it, for an upgrade test to build.

@@ -23,8 +23,7 @@ func TestConformance(t *testing.T) {
 func TestUpgradeFromUnversionedSchema(t *testing.T) {
 	ctx := context.Background()
 	sqldbtest.OnBoth(t, func(t *testing.T, url string) {
-		db, d := sqldbtest.Open(t, url)
-		sqldbtest.Exec(t, db, sqldbtest.Version(t, "migrations", d, 1),
+		db, d := sqldbtest.OldRelease(t, url,
 			`INSERT INTO delivery_subscriptions (id, system, concept, status, version, body) VALUES ('s1', 'sys', 'person', 'active', 1, '{"id":"s1","system":"sys","concept":"person","version":1}')`)
 		s, err := sqlstore.New(ctx, db, d)
 		if err != nil {

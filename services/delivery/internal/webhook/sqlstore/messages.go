@@ -94,13 +94,9 @@ func (s *Store) EnqueueBatch(ctx context.Context, ms []webhook.Message) (int, er
 			checked[m.SubscriptionID] = true
 		}
 		for _, m := range ms {
-			res, err := tx.ExecContext(ctx, `INSERT INTO wh_messages (subscription_id, event_id, record_key, event_type, body, trace, created_at, state, next_attempt_at)
+			n, err := sqldb.Affected(tx.ExecContext(ctx, `INSERT INTO wh_messages (subscription_id, event_id, record_key, event_type, body, trace, created_at, state, next_attempt_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) ON CONFLICT (subscription_id, event_id) DO NOTHING`,
-				m.SubscriptionID, m.EventID, m.Key, m.Type, m.Body, m.Trace, ns(m.CreatedAt), ns(m.NextAttemptAt))
-			if err != nil {
-				return unavailable("insert message", err)
-			}
-			n, err := res.RowsAffected()
+				m.SubscriptionID, m.EventID, m.Key, m.Type, m.Body, m.Trace, ns(m.CreatedAt), ns(m.NextAttemptAt)))
 			if err != nil {
 				return unavailable("insert message", err)
 			}
@@ -244,10 +240,7 @@ func finish(ctx context.Context, tx runner, r webhook.Result) error {
 	default:
 		return fmt.Errorf("finish message %d: unknown outcome %d", r.Message.ID, r.Outcome)
 	}
-	if err != nil {
-		return unavailable("update message", err)
-	}
-	n, err := res.RowsAffected()
+	n, err := sqldb.Affected(res, err)
 	if err != nil {
 		return unavailable("update message", err)
 	}

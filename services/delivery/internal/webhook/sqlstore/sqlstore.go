@@ -58,19 +58,10 @@ func New(db *sql.DB, d sqldb.Dialect) (*Store, error) {
 	return &Store{db: db, dialect: d, lock: sqldb.NewWriteLock(d), stmts: sqldb.NewStmts(db, true)}, nil
 }
 
-func ns(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
+// Times are Unix nanoseconds, 0 for none.
+func ns(t time.Time) int64 { return sqldb.IntTime(t, time.Nanosecond) }
 
-func fromNS(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
+func fromNS(n int64) time.Time { return sqldb.FromIntTime(n, time.Nanosecond) }
 
 func unavailable(what string, err error) error {
 	return apierr.Unavailable(what).Wrap(err)

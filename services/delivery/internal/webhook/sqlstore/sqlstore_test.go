@@ -43,7 +43,7 @@ func TestSQLiteEnqueueStaysDurableAfterLaxCommits(t *testing.T) {
 	ctx := context.Background()
 	db, d := sqldbtest.Open(t, "sqlite:"+filepath.Join(t.TempDir(), "wh.db"))
 	s := newStore(t, db, d)
-	if err := s.CreateEndpoint(ctx, webhook.Endpoint{SubscriptionID: "sub1", URL: "https://receiver.example/", Status: webhook.StatusEnabled}, mustSecret(t)); err != nil {
+	if err := s.CreateEndpoint(ctx, webhook.Endpoint{SubscriptionID: "sub1", URL: "https://receiver.example/", Status: webhook.StatusEnabled}, webhooktest.MustSecret(t)); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
@@ -86,15 +86,6 @@ func TestSQLiteEnqueueStaysDurableAfterLaxCommits(t *testing.T) {
 	}
 }
 
-func mustSecret(t *testing.T) webhook.Secret {
-	t.Helper()
-	s, err := webhook.GenerateSecret()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 func TestNewRefusesASingleConnectionPool(t *testing.T) {
 	db, d := sqldbtest.Open(t, "sqlite:"+filepath.Join(t.TempDir(), "wh.db"))
 	db.SetMaxOpenConns(1)
@@ -113,10 +104,7 @@ func TestNewRefusesASingleConnectionPool(t *testing.T) {
 func TestUpgradeFromWhMigrations(t *testing.T) {
 	ctx := context.Background()
 	sqldbtest.OnBoth(t, func(t *testing.T, url string) {
-		db, d := sqldbtest.Open(t, url)
-		sqldbtest.Exec(t, db, sqldbtest.Version(t, "migrations", d, 1),
-			`CREATE TABLE wh_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)`,
-			`INSERT INTO wh_migrations (version, name) VALUES (1, '0001_webhooks.sql')`)
+		db, d := sqldbtest.OldRelease(t, url, sqldbtest.SQLMigrateRecord("wh_migrations", "0001_webhooks.sql")...)
 		s := newStore(t, db, d)
 		if _, err := s.GetEndpoint(ctx, "none"); !errors.Is(err, webhook.ErrNotFound) {
 			t.Fatalf("GetEndpoint after upgrade = %v, want ErrNotFound", err)

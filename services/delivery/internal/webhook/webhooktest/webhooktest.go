@@ -21,7 +21,8 @@ type Harness func(t *testing.T) webhook.Store
 
 var t0 = time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 
-func mustSecret(t *testing.T) webhook.Secret {
+// MustSecret generates a webhook secret, failing the test if it cannot.
+func MustSecret(t *testing.T) webhook.Secret {
 	t.Helper()
 	s, err := webhook.GenerateSecret()
 	if err != nil {
@@ -32,7 +33,7 @@ func mustSecret(t *testing.T) webhook.Secret {
 
 func newEndpoint(t *testing.T, s webhook.Store, id string) webhook.Secret {
 	t.Helper()
-	sec := mustSecret(t)
+	sec := MustSecret(t)
 	ep := webhook.Endpoint{SubscriptionID: id, URL: "https://receiver.example/" + id, Owner: "sys-" + id, Status: webhook.StatusEnabled, CreatedAt: t0, UpdatedAt: t0}
 	if err := s.CreateEndpoint(context.Background(), ep, sec); err != nil {
 		t.Fatalf("create endpoint %s: %v", id, err)
@@ -129,7 +130,7 @@ func RunStoreTests(t *testing.T, h Harness) {
 	t.Run("rotation keeps the old secret signing until it expires", func(t *testing.T) {
 		s := h(t)
 		old := newEndpoint(t, s, "sub1")
-		next := mustSecret(t)
+		next := MustSecret(t)
 		rotated := t0.Add(time.Hour)
 		if err := s.AddSecret(ctx, "sub1", next, rotated, rotated.Add(24*time.Hour)); err != nil {
 			t.Fatal(err)
@@ -153,7 +154,7 @@ func RunStoreTests(t *testing.T, h Harness) {
 			}
 		}
 		// A second rotation inside the overlap pulls nothing later.
-		third := mustSecret(t)
+		third := MustSecret(t)
 		if err := s.AddSecret(ctx, "sub1", third, rotated.Add(time.Hour), rotated.Add(2*time.Hour)); err != nil {
 			t.Fatal(err)
 		}

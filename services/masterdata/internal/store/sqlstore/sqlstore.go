@@ -168,12 +168,8 @@ func (s *Store) Create(ctx context.Context, rec *record.Record, ch *record.Chang
 	}
 	return s.write(ctx, func(t *txState) error {
 		// ON CONFLICT DO NOTHING checks the id and inserts in one statement.
-		res, err := t.run.ExecContext(ctx, `INSERT INTO md_records (concept, id, revision, state, ended_at, end_reason, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-			rec.Concept, rec.ID, rec.Revision, string(state), nullTime(rec.EndedAt), rec.EndReason, rec.CreatedAt.UTC(), rec.UpdatedAt.UTC())
-		if err != nil {
-			return unavailable("insert record", err)
-		}
-		n, err := res.RowsAffected()
+		n, err := sqldb.Affected(t.run.ExecContext(ctx, `INSERT INTO md_records (concept, id, revision, state, ended_at, end_reason, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+			rec.Concept, rec.ID, rec.Revision, string(state), nullTime(rec.EndedAt), rec.EndReason, rec.CreatedAt.UTC(), rec.UpdatedAt.UTC()))
 		if err != nil {
 			return unavailable("insert record", err)
 		}
@@ -263,17 +259,13 @@ func (s *Store) putNaturalKeys(ctx context.Context, t *txState, rec *record.Reco
 		value := fmt.Sprint(v)
 		// The insert is the uniqueness check: on PostgreSQL it waits for a
 		// concurrent transaction holding the value and then inserts nothing.
-		res, err := t.run.ExecContext(ctx, `INSERT INTO md_natural_keys (concept, attribute, value, id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, rec.Concept, a.Name, value, rec.ID)
+		n, err := sqldb.Affected(t.run.ExecContext(ctx, `INSERT INTO md_natural_keys (concept, attribute, value, id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, rec.Concept, a.Name, value, rec.ID))
 		if err != nil {
 			if isUniqueViolation(err) {
 				return &apierr.Error{Code: apierr.CodeConflict, Err: record.ErrConflict,
 					Message: fmt.Sprintf("%s is a natural key and another %s holds that value already", a.Name, rec.Concept),
 					Fields:  []apierr.FieldError{{Field: a.Name, Rule: "unique", Message: "is held by another record"}}}
 			}
-			return unavailable("insert natural key", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
 			return unavailable("insert natural key", err)
 		}
 		if n > 0 {

@@ -65,10 +65,7 @@ func TestConformance(t *testing.T) {
 func TestUpgradeFromMdMigrations(t *testing.T) {
 	ctx := context.Background()
 	sqldbtest.OnBoth(t, func(t *testing.T, url string) {
-		db, d := sqldbtest.Open(t, url)
-		sqldbtest.Exec(t, db, sqldbtest.Version(t, "migrations", d, 1),
-			`CREATE TABLE md_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)`,
-			`INSERT INTO md_migrations (version, name) VALUES (1, '0001_init.sql')`)
+		db, d := sqldbtest.OldRelease(t, url, sqldbtest.SQLMigrateRecord("md_migrations", "0001_init.sql")...)
 		if err := sqlstore.Migrate(ctx, db, d); err != nil {
 			t.Fatalf("upgrade: %v", err)
 		}

@@ -281,29 +281,40 @@ func (t *txn) execOne(ctx context.Context, what, query string, args ...any) erro
 }
 
 func (t *txn) SetConfig(ctx context.Context, subject, level string) error {
-	if _, err := t.q.ExecContext(ctx, `INSERT INTO configs (subject, level) VALUES ($1, $2) ON CONFLICT (subject) DO UPDATE SET level = excluded.level`, subject, level); err != nil {
-		return fmt.Errorf("set config of %q: %w", subject, err)
-	}
-	return nil
+	return t.set(ctx, "config", subject, level)
 }
 
 func (t *txn) DeleteConfig(ctx context.Context, subject string) error {
-	if _, err := t.q.ExecContext(ctx, `DELETE FROM configs WHERE subject = $1`, subject); err != nil {
-		return fmt.Errorf("delete config of %q: %w", subject, err)
-	}
-	return nil
+	return t.unset(ctx, "config", subject)
 }
 
 func (t *txn) SetMode(ctx context.Context, subject, mode string) error {
-	if _, err := t.q.ExecContext(ctx, `INSERT INTO modes (subject, mode) VALUES ($1, $2) ON CONFLICT (subject) DO UPDATE SET mode = excluded.mode`, subject, mode); err != nil {
-		return fmt.Errorf("set mode of %q: %w", subject, err)
+	return t.set(ctx, "mode", subject, mode)
+}
+
+func (t *txn) DeleteMode(ctx context.Context, subject string) error {
+	return t.unset(ctx, "mode", subject)
+}
+
+// settingStatements are the upsert and delete of a subject's setting, by
+// its name: a config's level or a mode.
+var settingStatements = map[string][2]string{
+	"config": {`INSERT INTO configs (subject, level) VALUES ($1, $2) ON CONFLICT (subject) DO UPDATE SET level = excluded.level`, `DELETE FROM configs WHERE subject = $1`},
+	"mode":   {`INSERT INTO modes (subject, mode) VALUES ($1, $2) ON CONFLICT (subject) DO UPDATE SET mode = excluded.mode`, `DELETE FROM modes WHERE subject = $1`},
+}
+
+// set sets subject's setting what (a key of settingStatements) to value.
+func (t *txn) set(ctx context.Context, what, subject, value string) error {
+	if _, err := t.q.ExecContext(ctx, settingStatements[what][0], subject, value); err != nil {
+		return fmt.Errorf("set %s of %q: %w", what, subject, err)
 	}
 	return nil
 }
 
-func (t *txn) DeleteMode(ctx context.Context, subject string) error {
-	if _, err := t.q.ExecContext(ctx, `DELETE FROM modes WHERE subject = $1`, subject); err != nil {
-		return fmt.Errorf("delete mode of %q: %w", subject, err)
+// unset deletes subject's setting what (a key of settingStatements).
+func (t *txn) unset(ctx context.Context, what, subject string) error {
+	if _, err := t.q.ExecContext(ctx, settingStatements[what][1], subject); err != nil {
+		return fmt.Errorf("delete %s of %q: %w", what, subject, err)
 	}
 	return nil
 }

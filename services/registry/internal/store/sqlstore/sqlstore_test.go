@@ -63,8 +63,7 @@ func open(ctx context.Context, url string) (*sqlstore.Store, error) {
 func TestUpgradeFromSchemaMigrations(t *testing.T) {
 	ctx := context.Background()
 	sqldbtest.OnBoth(t, func(t *testing.T, url string) {
-		db, d := sqldbtest.Open(t, url)
-		sqldbtest.Exec(t, db, sqldbtest.Version(t, "migrations", d, 1),
+		sqldbtest.OldRelease(t, url,
 			`CREATE TABLE schema_migrations (name TEXT PRIMARY KEY)`,
 			`INSERT INTO schema_migrations (name) VALUES ('migrations/001_init.sql')`)
 		s, err := open(ctx, url)

@@ -123,21 +123,22 @@ func testIDs(t *testing.T, s store.Store) {
 }
 
 func testImportedID(t *testing.T, s store.Store) {
-	sc := schema(7)
-	sc.ID = 100
-	if got := insert(t, s, "imp", 1, sc); got != 100 {
-		t.Fatalf("imported id = %d; want 100", got)
-	}
-	if got := insert(t, s, "imp", 2, schema(8)); got != 101 {
-		t.Fatalf("next id after import of 100 = %d; want 101", got)
-	}
-	low := schema(9)
-	low.ID = 5
-	if got := insert(t, s, "imp", 3, low); got != 5 {
-		t.Fatalf("imported id = %d; want 5", got)
-	}
-	if got := insert(t, s, "imp", 4, schema(10)); got != 102 {
-		t.Fatalf("next id after import of a lower id = %d; want 102", got)
+	// In order: an imported id, the next allocated one, an imported id
+	// below the counter, and the next allocated one after it.
+	for i, step := range []struct {
+		imported, want int
+		what           string
+	}{
+		{100, 100, "imported id"},
+		{0, 101, "next id after import of 100"},
+		{5, 5, "imported id"},
+		{0, 102, "next id after import of a lower id"},
+	} {
+		sc := schema(7 + i)
+		sc.ID = step.imported
+		if got := insert(t, s, "imp", i+1, sc); got != step.want {
+			t.Fatalf("%s = %d; want %d", step.what, got, step.want)
+		}
 	}
 }
 
