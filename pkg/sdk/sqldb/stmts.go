@@ -93,7 +93,7 @@ func (r *Runner) stmt(ctx context.Context, query string) *sql.Stmt {
 
 // ExecContext runs query, prepared once, with args.
 func (r *Runner) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := r.stmt(ctx, query); st != nil {
+	if st := r.stmt(ctx, query); st != nil { //nolint:sqlclosecheck // the cache's statement, or one its transaction closes
 		return st.ExecContext(ctx, args...)
 	}
 	if r.tx != nil {
@@ -104,7 +104,7 @@ func (r *Runner) ExecContext(ctx context.Context, query string, args ...any) (sq
 
 // QueryContext runs query, prepared once, with args.
 func (r *Runner) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := r.stmt(ctx, query); st != nil {
+	if st := r.stmt(ctx, query); st != nil { //nolint:sqlclosecheck // the cache's statement, or one its transaction closes
 		return st.QueryContext(ctx, args...)
 	}
 	if r.tx != nil {
@@ -115,7 +115,7 @@ func (r *Runner) QueryContext(ctx context.Context, query string, args ...any) (*
 
 // QueryRowContext runs query, prepared once, with args.
 func (r *Runner) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := r.stmt(ctx, query); st != nil {
+	if st := r.stmt(ctx, query); st != nil { //nolint:sqlclosecheck // the cache's statement, or one its transaction closes
 		return st.QueryRowContext(ctx, args...)
 	}
 	if r.tx != nil {
