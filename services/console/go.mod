@@ -14,8 +14,9 @@ require (
 	github.com/samnav/samnav/pkg v0.0.0
 	github.com/samnav/samnav/services/delivery v0.0.0-00010101000000-000000000000
 	github.com/samnav/samnav/services/masterdata v0.0.0-00010101000000-000000000000
-	github.com/samnav/samnav/services/registry v0.0.0-00010101000000-000000000000
 )
+
+require github.com/samnav/samnav/services/registry v0.0.0-00010101000000-000000000000 // indirect
 
 require (
 	github.com/ThreeDotsLabs/watermill v1.5.1 // indirect
@@ -55,6 +56,7 @@ require (
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/samnav/samnav/pkg/sdk v0.0.0
+	github.com/samnav/samnav/services/hubtest v0.0.0-00010101000000-000000000000
 	github.com/segmentio/kafka-go v0.4.51 // indirect
 	github.com/twmb/franz-go v1.22.3 // indirect
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c // indirect
@@ -96,3 +98,5 @@ replace github.com/samnav/samnav/services/registry => ../registry
 replace github.com/samnav/samnav/services/delivery => ../delivery
 
 replace github.com/samnav/samnav/pkg/sdk => ../../pkg/sdk
+
+replace github.com/samnav/samnav/services/hubtest => ../hubtest

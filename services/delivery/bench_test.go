@@ -39,6 +39,7 @@ import (
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
+	"github.com/samnav/samnav/services/hubtest"
 )
 
 func benchRecords(b *testing.B) int {
@@ -103,7 +104,7 @@ func BenchmarkPipelineKafka(b *testing.B) {
 	n := benchRecords(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	h := startHub(b, ctx)
+	h := startHub(b)
 	sw := newStateWriter(b, h)
 	evs := make([]stateEvent, n)
 	for i := range evs {
@@ -149,13 +150,13 @@ func BenchmarkPipelineKafka(b *testing.B) {
 	rates := map[string]float64{}
 	b.ResetTimer()
 	for _, mode := range modes {
-		kc, err := kafkaview.New(kafkaview.Config{Brokers: []string{h.broker.Addr()}, Registrar: h.registry, Model: m, Schemas: schemas})
+		kc, err := kafkaview.New(kafkaview.Config{Brokers: []string{h.Broker.Addr()}, Registrar: h.Registry, Model: m, Schemas: schemas})
 		if err != nil {
 			b.Fatal(err)
 		}
 		c := newCounter(mode.events)
-		ds, err := delivery.New(ctx, delivery.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(b.TempDir(), mode.name), RegistryURL: h.regURL,
-			Brokers: []string{h.broker.Addr()}, SyncInterval: time.Second}, delivery.Deps{Logger: testLogger(b),
+		ds, err := delivery.New(ctx, delivery.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(b.TempDir(), mode.name), RegistryURL: h.RegistryURL,
+			Brokers: []string{h.Broker.Addr()}, SyncInterval: time.Second}, delivery.Deps{Logger: hubtest.Logger(b),
 			Channels: map[subscription.ChannelKind]channel.Channel{subscription.ChannelKafka: mode.wrap(kc, c)}})
 		if err != nil {
 			b.Fatal(err)
@@ -194,33 +195,15 @@ func BenchmarkPipelineKafka(b *testing.B) {
 // benchPersons returns n valid, distinct persons for masterdata's publish
 // API (personnummer with its Luhn check digit).
 func benchPersons(from, n int) []any {
-	first := time.Date(1940, 1, 1, 0, 0, 0, 0, time.UTC)
-	const days = 29_000
 	out := make([]any, n)
 	for k := range n {
 		i := from + k
-		birth := first.AddDate(0, 0, i%days)
-		body := birth.Format("060102") + fmt.Sprintf("%03d", 1+i/days)
-		pnr := birth.Format("2006") + body[2:] + string(luhnDigit(body))
+		pnr, birth := hubtest.Personnummer(i)
 		out[k] = map[string]any{"op": "upsert", "state": map[string]any{"personalIdentityNumber": pnr, "givenNames": "Anna", "surname": "Lind",
 			"dateOfBirth": birth.Format(time.DateOnly), "protectedIdentity": "NONE", "registrationStatus": "REGISTERED",
 			"registeredAddress": map[string]any{"streetAddress": fmt.Sprintf("Hornsgatan %d", 1+i%120), "postalCode": "11122", "postTown": "Stockholm", "municipalityCode": "0180"}}}
 	}
 	return out
-}
-
-func luhnDigit(digits string) byte {
-	sum := 0
-	for i := range len(digits) {
-		d := int(digits[i] - '0')
-		if i%2 == 0 {
-			if d *= 2; d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-	}
-	return byte('0' + (10-sum%10)%10)
 }
 
 // BenchmarkEndToEnd measures events/s from masterdata's publish API
@@ -232,12 +215,12 @@ func BenchmarkEndToEnd(b *testing.B) {
 	n := benchRecords(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	h := startHub(b, ctx)
-	fb := issue(b, h.md.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
-	admin := issue(b, h.dl.Tokens(), "owner", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
-	school := issue(b, h.dl.Tokens(), "skolplattform", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "skolplattform"})
+	h := startHub(b)
+	fb := hubtest.Issue(b, h.Masterdata.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	admin := hubtest.Issue(b, h.Delivery.Tokens(), "owner", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
+	school := hubtest.Issue(b, h.Delivery.Tokens(), "skolplattform", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "skolplattform"})
 	publish := func(items []any) {
-		st, body := call(b, "POST", h.mdBase+"/api/v1/publish/person", fb, map[string]any{"items": items})
+		st, body := call(b, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": items})
 		if st != 200 {
 			b.Fatalf("publish: %d %v", st, body)
 		}
@@ -248,7 +231,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 	viewSchema(b, h, view)
 
 	got := newCounter(n + 1)
-	sdk, err := subscriber.New(subscriber.Config{Brokers: []string{h.broker.Addr()}, Group: "skolplattform.bench", Registry: h.registry, Logger: testLogger(b),
+	sdk, err := subscriber.New(subscriber.Config{Brokers: []string{h.Broker.Addr()}, Group: "skolplattform.bench", Registry: h.Registry, Logger: hubtest.Logger(b),
 		CreateDeadLetterTopics: true},
 		subscriber.Handle(view, "", func(_ context.Context, ev subscriber.Event[concepts.PersonV1]) error {
 			if ev.Value == nil || ev.Value.Surname != "Lind" {
@@ -302,9 +285,9 @@ func BenchmarkEndToEnd(b *testing.B) {
 // batches of 1,000) to a new topic of three partitions while a consumer
 // group reads them, and returns events/s from the first write to the
 // n-th record read.
-func rawKafka(b *testing.B, ctx context.Context, h *hub, n int) float64 {
+func rawKafka(b *testing.B, ctx context.Context, h *hubtest.Hub, n int) float64 {
 	topic := "bench.raw." + strconv.FormatInt(time.Now().UnixNano(), 36)
-	client, done := kafkatopics.NewClient(10*time.Second, h.broker.Addr())
+	client, done := kafkatopics.NewClient(10*time.Second, h.Broker.Addr())
 	defer done()
 	if err := kafkatopics.Ensure(ctx, client, kafkatopics.Spec{Name: topic, Partitions: 3}); err != nil {
 		b.Fatal(err)
@@ -316,7 +299,7 @@ func rawKafka(b *testing.B, ctx context.Context, h *hub, n int) float64 {
 		key := fmt.Sprintf("r-%07d", i)
 		evs[i] = stateEvent{Key: key, ID: uuid.NewString(), Revision: 1, Person: person(key, "Hornsgatan "+strconv.Itoa(i%120), concepts.PersonV1ProtectedIdentityNone)}
 	}
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{h.broker.Addr()}, Topic: topic, GroupID: "raw-" + topic, StartOffset: kafka.FirstOffset,
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{h.Broker.Addr()}, Topic: topic, GroupID: "raw-" + topic, StartOffset: kafka.FirstOffset,
 		MaxWait: 100 * time.Millisecond, CommitInterval: 500 * time.Millisecond})
 	defer r.Close()
 	// Warm-up, as for the SDK: the group has joined before the clock runs.
@@ -357,10 +340,10 @@ func BenchmarkCommitToWebhook(b *testing.B) {
 	n := min(benchRecords(b), 500)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	h := startHub(b, ctx)
-	fb := issue(b, h.md.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
-	admin := issue(b, h.dl.Tokens(), "owner", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
-	library := issue(b, h.dl.Tokens(), "bibliotek", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "bibliotek"})
+	h := startHub(b)
+	fb := hubtest.Issue(b, h.Masterdata.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	admin := hubtest.Issue(b, h.Delivery.Tokens(), "owner", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
+	library := hubtest.Issue(b, h.Delivery.Tokens(), "bibliotek", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "bibliotek"})
 
 	type arrival struct{ commit, at time.Time }
 	var (
@@ -398,7 +381,7 @@ func BenchmarkCommitToWebhook(b *testing.B) {
 	}))
 	defer srv.Close()
 	sub := subscribe(b, h, library, admin, "webhook", []string{"givenNames", "surname", "registeredAddress"})
-	st, ep := call(b, "PUT", h.dlBase+"/api/v1/subscriptions/"+sub+"/webhook", library, map[string]any{"url": srv.URL})
+	st, ep := call(b, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+sub+"/webhook", library, map[string]any{"url": srv.URL})
 	if st != 201 {
 		b.Fatalf("register webhook: %d %v", st, ep)
 	}
@@ -410,7 +393,7 @@ func BenchmarkCommitToWebhook(b *testing.B) {
 	verifier = wh
 	mu.Unlock()
 
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{h.broker.Addr()}, Topic: "samnav.person.v1", GroupID: "bench-latency", StartOffset: kafka.FirstOffset, MaxWait: 10 * time.Millisecond})
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{h.Broker.Addr()}, Topic: "samnav.person.v1", GroupID: "bench-latency", StartOffset: kafka.FirstOffset, MaxWait: 10 * time.Millisecond})
 	defer r.Close()
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -450,7 +433,7 @@ func BenchmarkCommitToWebhook(b *testing.B) {
 			}
 		}
 	}
-	call(b, "POST", h.mdBase+"/api/v1/publish/person", fb, map[string]any{"items": persons[:1]})
+	call(b, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": persons[:1]})
 	waitFor(1) // warm-up: consumer groups joined, connections open
 	mu.Lock()
 	clear(hooks)
@@ -458,7 +441,7 @@ func BenchmarkCommitToWebhook(b *testing.B) {
 	mu.Unlock()
 	b.ResetTimer()
 	for i := 1; i <= n; i++ {
-		if st, body := call(b, "POST", h.mdBase+"/api/v1/publish/person", fb, map[string]any{"items": persons[i : i+1]}); st != 200 {
+		if st, body := call(b, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": persons[i : i+1]}); st != 200 {
 			b.Fatalf("publish: %d %v", st, body)
 		}
 		waitFor(i)

@@ -11,6 +11,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/delivery/client"
+	"github.com/samnav/samnav/services/hubtest"
 )
 
 // TestClientAgainstTheServer runs the typed client against a running hub:
@@ -19,14 +20,14 @@ import (
 func TestClientAgainstTheServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	h := startHub(t, ctx)
-	fb := issue(t, h.md.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
-	if st, body := call(t, "POST", h.mdBase+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert",
+	h := startHub(t)
+	fb := hubtest.Issue(t, h.Masterdata.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	if st, body := call(t, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert",
 		"state": personState("201405052380", "Ella", "Storgatan 1", "NONE")}}}); st != 200 {
 		t.Fatalf("publish: %d %v", st, body)
 	}
-	admin := &client.Client{BaseURL: h.dlBase, Token: issue(t, h.dl.Tokens(), "admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})}
-	home := &client.Client{BaseURL: h.dlBase, Token: issue(t, h.dl.Tokens(), "hemtjanst", auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: "hemtjanst"})}
+	admin := &client.Client{BaseURL: h.DeliveryURL, Token: hubtest.Issue(t, h.Delivery.Tokens(), "admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})}
+	home := &client.Client{BaseURL: h.DeliveryURL, Token: hubtest.Issue(t, h.Delivery.Tokens(), "hemtjanst", auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: "hemtjanst"})}
 	req := client.Request{Concept: "person", Purpose: "home care visits", Channel: "feed", Fields: []string{"givenNames", "surname"},
 		LegalBasis: client.LegalBasis{Basis: "public_task", Reference: "Socialtjänstlagen (2001:453)"}}
 	sub, err := home.Request(ctx, req)
@@ -40,7 +41,7 @@ func TestClientAgainstTheServer(t *testing.T) {
 		t.Fatalf("approve: %+v %v", sub, err)
 	}
 	var snap *client.SnapshotPage
-	eventually(ctx, t, "the published person in the snapshot", func() bool {
+	hubtest.Eventually(ctx, t, "the published person in the snapshot", func() bool {
 		snap, err = home.Snapshot(ctx, sub.ID, "", 10)
 		if err != nil {
 			t.Fatalf("snapshot: %v", err)

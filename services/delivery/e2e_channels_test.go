@@ -12,7 +12,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/services/hubtest"
 )
 
 // webhookReceiver is the library system's endpoint: it verifies every
@@ -121,17 +121,6 @@ func (f *feedReceiver) last(key string) *feedItem {
 	return &all[len(all)-1]
 }
 
-func eventually(ctx context.Context, t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out waiting for %s", what)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
 // onlyFields fails if data carries a field outside allowed (plus "id").
 func onlyFields(t *testing.T, channel string, data map[string]any, allowed ...string) {
 	t.Helper()
@@ -158,25 +147,13 @@ func onlyFields(t *testing.T, channel string, data map[string]any, allowed ...st
 func TestOnceOnly(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	h := startHub(t, ctx)
+	h := startHub(t)
 
-	fb := issue(t, h.md.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
-	mdAdmin := issue(t, h.md.Tokens(), "privacy-officer", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
-	publish := func(state map[string]any) string {
-		t.Helper()
-		st, body := call(t, "POST", h.mdBase+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert", "state": state}}})
-		if st != 200 {
-			t.Fatalf("publish: %d %v", st, body)
-		}
-		return body["results"].([]any)[0].(map[string]any)["id"].(string)
-	}
+	c := newCast(t, h)
+	publish := c.publish
 	ella := publish(personState("201405052380", "Ella", "Storgatan 1", "NONE"))
 	vera := publish(personState("201405052398", "Vera", "Hemliga vägen 2", "PROTECTED_REGISTRATION"))
-
-	admin := issue(t, h.dl.Tokens(), "owner-anna", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
-	school := issue(t, h.dl.Tokens(), "skolplattform", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "skolplattform"})
-	library := issue(t, h.dl.Tokens(), "bibliotek", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "bibliotek"})
-	social := issue(t, h.dl.Tokens(), "socialtjanst", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "socialtjanst"})
+	admin, school, library, social, mdAdmin := c.admin, c.school, c.library, c.social, c.mdAdmin
 
 	schoolFields := []string{"givenNames", "surname", "registeredAddress", "emailAddress"}
 	libraryFields := []string{"givenNames", "surname", "registeredAddress"}
@@ -186,13 +163,13 @@ func TestOnceOnly(t *testing.T) {
 	// event finds it.
 	hook := newWebhookReceiver(t)
 	libSub := subscribe(t, h, library, admin, "webhook", libraryFields)
-	st, ep := call(t, "PUT", h.dlBase+"/api/v1/subscriptions/"+libSub+"/webhook", library, map[string]any{"url": hook.srv.URL + "/samnav"})
+	st, ep := call(t, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+libSub+"/webhook", library, map[string]any{"url": hook.srv.URL + "/samnav"})
 	if st != 201 || ep["secret"] == nil {
 		t.Fatalf("register webhook: %d %v", st, ep)
 	}
 	hook.setSecret(ep["secret"].(string))
 	// Another system cannot read or change the library's endpoint.
-	if st, _ := call(t, "GET", h.dlBase+"/api/v1/subscriptions/"+libSub+"/webhook", school, nil); st != 403 {
+	if st, _ := call(t, "GET", h.DeliveryURL+"/api/v1/subscriptions/"+libSub+"/webhook", school, nil); st != 403 {
 		t.Fatalf("school reads the library's endpoint: %d", st)
 	}
 
@@ -200,13 +177,13 @@ func TestOnceOnly(t *testing.T) {
 	socialSub := subscribe(t, h, social, admin, "feed", socialFields)
 	// Only the subscribing system reads its feed.
 	var page map[string]any
-	if st := getJSON(ctx, t, h.dlBase+"/api/v1/feeds/"+socialSub+"/snapshot", school, &page); st != 403 && st != 404 {
+	if st := getJSON(ctx, t, h.DeliveryURL+"/api/v1/feeds/"+socialSub+"/snapshot", school, &page); st != 403 && st != 404 {
 		t.Fatalf("school reads the social services' feed: %d", st)
 	}
 	feed := &feedReceiver{}
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
-	followFeed(rctx, t, h.dlBase, socialSub, social, newReceived(), feed.add)
+	followFeed(rctx, t, h.DeliveryURL, socialSub, social, newReceived(), feed.add)
 
 	view := newViewReader(t, h, "samnav.view.skolplattform.person.v1")
 	kafkaSeen := map[string][]map[string]any{} // nil entry = tombstone
@@ -233,8 +210,8 @@ func TestOnceOnly(t *testing.T) {
 
 	// The snapshot reaches all three.
 	readView(func() bool { return lastKafka(ella) != nil && lastKafka(vera) != nil })
-	eventually(ctx, t, "the webhook snapshot", func() bool { return hook.last(ella) != nil && hook.last(vera) != nil })
-	eventually(ctx, t, "the feed snapshot", func() bool { return feed.last(ella) != nil && feed.last(vera) != nil })
+	hubtest.Eventually(ctx, t, "the webhook snapshot", func() bool { return hook.last(ella) != nil && hook.last(vera) != nil })
+	hubtest.Eventually(ctx, t, "the feed snapshot", func() bool { return feed.last(ella) != nil && feed.last(vera) != nil })
 
 	// The change, made once at the master.
 	publish(personState("201405052380", "Ella", "Nya gatan 7", "NONE"))
@@ -242,11 +219,11 @@ func TestOnceOnly(t *testing.T) {
 	readView(func() bool {
 		return street(lastKafka(ella)["registeredAddress"]) == "Nya gatan 7" && len(kafkaSeen[vera]) >= 2
 	})
-	eventually(ctx, t, "the change on the webhook", func() bool {
+	hubtest.Eventually(ctx, t, "the change on the webhook", func() bool {
 		d, _ := hook.last(ella)["data"].(map[string]any)
 		return street(d["registeredAddress"]) == "Nya gatan 7" && len(hook.all(vera)) >= 2
 	})
-	eventually(ctx, t, "the change on the feed", func() bool {
+	hubtest.Eventually(ctx, t, "the change on the feed", func() bool {
 		var d map[string]any
 		if it := feed.last(ella); it != nil {
 			_ = json.Unmarshal(it.Data, &d)
@@ -295,15 +272,15 @@ func TestOnceOnly(t *testing.T) {
 	}
 
 	// Erasure: a tombstone on Kafka, a typed erased event elsewhere.
-	if st, body := call(t, "DELETE", h.mdBase+"/api/v1/person/"+ella+"?reason=erasure+request+art.+17", mdAdmin, nil); st != 200 {
+	if st, body := call(t, "DELETE", h.MasterdataURL+"/api/v1/person/"+ella+"?reason=erasure+request+art.+17", mdAdmin, nil); st != 200 {
 		t.Fatalf("erase: %d %v", st, body)
 	}
 	readView(func() bool { s := kafkaSeen[ella]; return s[len(s)-1] == nil })
-	eventually(ctx, t, "the erasure on the webhook", func() bool { return hook.last(ella)["type"] == "se.samnav.person.erased" })
+	hubtest.Eventually(ctx, t, "the erasure on the webhook", func() bool { return hook.last(ella)["type"] == "se.samnav.person.erased" })
 	if d := hook.last(ella)["data"]; d != nil {
 		t.Errorf("erased webhook event carries data: %v", d)
 	}
-	eventually(ctx, t, "the erasure on the feed", func() bool { return feed.last(ella).Type == "se.samnav.person.erased" })
+	hubtest.Eventually(ctx, t, "the erasure on the feed", func() bool { return feed.last(ella).Type == "se.samnav.person.erased" })
 	if d := string(feed.last(ella).Data); d != "null" && d != "" {
 		t.Errorf("erased feed item carries data: %s", d)
 	}

@@ -4,105 +4,64 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/sdk/avro"
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
-	"github.com/samnav/samnav/services/delivery"
-	"github.com/samnav/samnav/services/masterdata"
-	"github.com/samnav/samnav/services/registry"
+	"github.com/samnav/samnav/services/hubtest"
 )
 
-// hub is the running hub of an end-to-end test: broker, registry, master
-// data with its relay, and delivery.
-type hub struct {
-	t        testing.TB
-	broker   *embeddedkafka.Broker
-	regURL   string
-	md       *masterdata.Server
-	dl       *delivery.Server
-	mdBase   string
-	dlBase   string
-	registry *avroserde.RegistryClient
+// startHub starts the hub of the end-to-end tests (hubtest): the broker
+// with the person state topic on three partitions, the registry, master
+// data with its relay, and delivery, each with its own token store.
+func startHub(t testing.TB, opts ...hubtest.Option) *hubtest.Hub {
+	t.Helper()
+	return hubtest.Start(t, append([]hubtest.Option{
+		hubtest.WithBroker(embeddedkafka.Config{Topics: []kafkatopics.Spec{{Name: "samnav.person.v1", Partitions: 3, Compact: true}}}),
+		hubtest.WithMasterdata(), hubtest.WithDelivery(),
+	}, opts...)...)
 }
 
-func startHub(t testing.TB, ctx context.Context) *hub {
-	t.Helper()
-	dir := t.TempDir()
-	broker, err := embeddedkafka.Start(ctx, embeddedkafka.Config{
-		Topics: []kafkatopics.Spec{{Name: "samnav.person.v1", Partitions: 3, Compact: true}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { broker.Close() })
-	cs, err := contracts.Contracts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var seed []registry.Seed
-	for _, c := range cs {
-		seed = append(seed, registry.Seed{Subject: c.Subject, Schema: c.Schema})
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "registry"), 0o750); err != nil {
-		t.Fatal(err)
-	}
-	reg, err := registry.New(registry.Config{Addr: "127.0.0.1:0", Driver: registry.DriverSQLite, DataDir: filepath.Join(dir, "registry"),
-		Seed: seed, Authorizer: registry.AllowAllWrites{}}, registry.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := reg.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close() })
-	h := &hub{t: t, broker: broker, regURL: "http://" + reg.Addr()}
-	if h.registry, err = avroserde.NewRegistryClient(h.regURL); err != nil {
-		t.Fatal(err)
-	}
-	h.md, err = masterdata.New(ctx, masterdata.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "md"), RegistryURL: h.regURL,
-		Brokers: []string{broker.Addr()}, LookupOnly: true}, masterdata.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.md.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.md.Close() })
-	h.mdBase = "http://" + h.md.Addr()
-	h.dl, err = delivery.New(ctx, delivery.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "delivery"), RegistryURL: h.regURL,
-		Brokers: []string{broker.Addr()}, SyncInterval: time.Second, WebhookAllowPrivate: true}, delivery.Deps{Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.dl.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.dl.Close() })
-	h.dlBase = "http://" + h.dl.Addr()
-	return h
+// cast is who acts in the end-to-end stories: at master data the
+// population register (the person's master) and a privacy officer; at
+// delivery the information owner and three systems.
+type cast struct {
+	t                                           testing.TB
+	h                                           *hubtest.Hub
+	fb, mdAdmin, admin, school, library, social string
 }
 
-func issue(t testing.TB, tokens *auth.Tokens, name string, kind auth.Kind, grants ...auth.Grant) string {
+func newCast(t testing.TB, h *hubtest.Hub) *cast {
 	t.Helper()
-	secret, _, err := tokens.Issue(context.Background(), auth.IssueRequest{Subject: name, Kind: kind, Name: name, Grants: grants})
-	if err != nil {
-		t.Fatal(err)
+	system := func(name string) string {
+		return hubtest.Issue(t, h.Delivery.Tokens(), name, auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: name})
 	}
-	return secret
+	return &cast{t: t, h: h,
+		fb:      hubtest.Issue(t, h.Masterdata.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"}),
+		mdAdmin: hubtest.Issue(t, h.Masterdata.Tokens(), "privacy-officer", auth.KindUser, auth.Grant{Role: auth.RoleAdmin}),
+		admin:   hubtest.Issue(t, h.Delivery.Tokens(), "owner-anna", auth.KindUser, auth.Grant{Role: auth.RoleAdmin}),
+		school:  system("skolplattform"), library: system("bibliotek"), social: system("socialtjanst")}
+}
+
+// publish writes a person as the population register and returns its id.
+func (c *cast) publish(state map[string]any) string {
+	c.t.Helper()
+	st, body := call(c.t, "POST", c.h.MasterdataURL+"/api/v1/publish/person", c.fb, map[string]any{"items": []any{map[string]any{"op": "upsert", "state": state}}})
+	if st != 200 {
+		c.t.Fatalf("publish: %d %v", st, body)
+	}
+	return body["results"].([]any)[0].(map[string]any)["id"].(string)
 }
 
 func call(t testing.TB, method, u, token string, body any) (int, map[string]any) {
@@ -153,57 +112,47 @@ func personState(pnr, given, street string, protected string) map[string]any {
 func TestOnceOnlyKafka(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	h := startHub(t, ctx)
+	h := startHub(t)
 
-	fb := issue(t, h.md.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
-	publish := func(state map[string]any) string {
-		t.Helper()
-		st, body := call(t, "POST", h.mdBase+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert", "state": state}}})
-		if st != 200 {
-			t.Fatalf("publish: %d %v", st, body)
-		}
-		return body["results"].([]any)[0].(map[string]any)["id"].(string)
-	}
+	c := newCast(t, h)
+	publish := c.publish
 	ella := publish(personState("201405052380", "Ella", "Storgatan 1", "NONE"))
 	hidden := publish(personState("201405052398", "Vera", "Hemliga vägen 2", "PROTECTED_REGISTRATION"))
-
-	admin := issue(t, h.dl.Tokens(), "owner-anna", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
-	school := issue(t, h.dl.Tokens(), "skolplattform", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "skolplattform"})
-	library := issue(t, h.dl.Tokens(), "bibliotek", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "bibliotek"})
+	admin, school, library := c.admin, c.school, c.library
 
 	req := map[string]any{"concept": "person", "purpose": "placing pupils in schools", "channel": "kafka",
 		"legalBasis": map[string]any{"basis": "public_task", "reference": "Skollagen (2010:800) 29 kap."},
 		"fields":     []string{"personalIdentityNumber", "givenNames", "surname", "registeredAddress", "emailAddress"}, "reason": "new school platform"}
-	st, sub := call(t, "POST", h.dlBase+"/api/v1/subscriptions", school, req)
+	st, sub := call(t, "POST", h.DeliveryURL+"/api/v1/subscriptions", school, req)
 	if st != 201 || sub["status"] != "requested" || sub["system"] != "skolplattform" {
 		t.Fatalf("request: %d %v", st, sub)
 	}
 	id := sub["id"].(string)
 	// Nothing is delivered before approval; a system cannot approve itself.
-	if st, body := call(t, "POST", h.dlBase+"/api/v1/subscriptions/"+id+"/approve", school, map[string]any{"reason": "me"}); st != 403 {
+	if st, body := call(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/approve", school, map[string]any{"reason": "me"}); st != 403 {
 		t.Fatalf("self-approval: %d %v", st, body)
 	}
-	if st, _ := call(t, "GET", h.dlBase+"/api/v1/subscriptions/"+id, library, nil); st != 404 {
+	if st, _ := call(t, "GET", h.DeliveryURL+"/api/v1/subscriptions/"+id, library, nil); st != 404 {
 		t.Fatalf("another system sees the subscription: %d", st)
 	}
 	// Wait for a sync round that began after the request was stored (see
 	// Synced), without relying on how long a round takes.
-	n := h.dl.Synced()
-	eventually(ctx, t, "a sync round after the request", func() bool { return h.dl.Synced() >= n+2 })
-	if running := h.dl.Running(); len(running) != 0 {
+	n := h.Delivery.Synced()
+	hubtest.Eventually(ctx, t, "a sync round after the request", func() bool { return h.Delivery.Synced() >= n+2 })
+	if running := h.Delivery.Running(); len(running) != 0 {
 		t.Fatalf("delivering before approval: %v", running)
 	}
-	st, sub = call(t, "POST", h.dlBase+"/api/v1/subscriptions/"+id+"/approve", admin,
+	st, sub = call(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/approve", admin,
 		map[string]any{"fields": []string{"givenNames", "surname", "registeredAddress", "emailAddress"}, "reason": "the identity number is not needed for placement"})
 	if st != 200 || sub["status"] != "approved" {
 		t.Fatalf("approve: %d %v", st, sub)
 	}
-	_, hist := call(t, "GET", h.dlBase+"/api/v1/subscriptions/"+id+"/history", school, nil)
+	_, hist := call(t, "GET", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/history", school, nil)
 	changes := hist["changes"].([]any)
 	if len(changes) != 2 || changes[1].(map[string]any)["action"] != "narrowed" || changes[1].(map[string]any)["actor"] != "owner-anna" {
 		t.Fatalf("history: %v", hist)
 	}
-	st, acls := call(t, "GET", h.dlBase+"/api/v1/subscriptions/"+id+"/acls", admin, nil)
+	st, acls := call(t, "GET", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/acls", admin, nil)
 	if st != 200 || acls["topic"] != "samnav.view.skolplattform.person.v1" || len(acls["commands"].([]any)) != 7 { // view read+describe, group read, dead-letter prefix create+write+read+describe
 		t.Fatalf("acls: %d %v", st, acls)
 	}
@@ -263,14 +212,14 @@ type viewReader struct {
 
 // newViewReader reads a view topic from the start, decoding with the
 // schema registered under "<topic>-value", as any Confluent consumer would.
-func newViewReader(t testing.TB, h *hub, topic string) *viewReader {
+func newViewReader(t testing.TB, h *hubtest.Hub, topic string) *viewReader {
 	t.Helper()
 	s := avro.MustParse(viewSchema(t, h, topic))
-	des, err := avroserde.NewDeserializer(h.registry, s)
+	des, err := avroserde.NewDeserializer(h.Registry, s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{h.broker.Addr()}, Topic: topic, GroupID: "test-" + topic, StartOffset: kafka.FirstOffset, MaxWait: 100 * time.Millisecond,
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{h.Broker.Addr()}, Topic: topic, GroupID: "test-" + topic, StartOffset: kafka.FirstOffset, MaxWait: 100 * time.Millisecond,
 		WatchPartitionChanges: true, PartitionWatchInterval: 100 * time.Millisecond})
 	t.Cleanup(func() { r.Close() })
 	return &viewReader{t: t, r: r, des: des, schema: s, count: map[string]int{}}
@@ -278,26 +227,30 @@ func newViewReader(t testing.TB, h *hub, topic string) *viewReader {
 
 // viewSchema waits for the view topic's schema to be registered (at the
 // subscription's first delivery) and returns it.
-func viewSchema(t testing.TB, h *hub, topic string) string {
+func viewSchema(t testing.TB, h *hubtest.Hub, topic string) string {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
 	var text string
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		resp, err := http.Get(h.regURL + "/subjects/" + url.PathEscape(topic+"-value") + "/versions/latest")
-		if err == nil {
-			var v struct {
-				Schema string `json:"schema"`
-			}
-			err = json.NewDecoder(resp.Body).Decode(&v)
-			resp.Body.Close()
-			if err == nil && resp.StatusCode == 200 {
-				text = v.Schema
-				break
-			}
+	hubtest.Wait(ctx, t, "the schema of "+topic, func() error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.RegistryURL+"/subjects/"+url.PathEscape(topic+"-value")+"/versions/latest", nil)
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no schema registered for %s: %v", topic, err)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
 		}
-	}
+		defer resp.Body.Close()
+		var v struct {
+			Schema string `json:"schema"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%d %v", resp.StatusCode, err)
+		}
+		text = v.Schema
+		return nil
+	})
 	return text
 }
 

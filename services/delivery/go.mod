@@ -8,13 +8,17 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/samnav/samnav/contracts v0.0.0
 	github.com/samnav/samnav/pkg v0.0.0
-	github.com/samnav/samnav/services/masterdata v0.0.0-00010101000000-000000000000
 	github.com/samnav/samnav/services/registry v0.0.0-00010101000000-000000000000
 	github.com/segmentio/kafka-go v0.4.51
 	github.com/standard-webhooks/standard-webhooks/libraries v0.0.1
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/metric v1.47.0
 	go.opentelemetry.io/otel/sdk/metric v1.47.0
+)
+
+require (
+	github.com/samnav/samnav/services/console v0.0.0-00010101000000-000000000000 // indirect
+	github.com/samnav/samnav/services/masterdata v0.0.0-00010101000000-000000000000 // indirect
 )
 
 require (
@@ -61,6 +65,7 @@ require (
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/samnav/samnav/pkg/sdk v0.0.0
+	github.com/samnav/samnav/services/hubtest v0.0.0-00010101000000-000000000000
 	github.com/twmb/franz-go v1.22.3 // indirect
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c // indirect
 	github.com/twmb/franz-go/pkg/kmsg v1.15.1 // indirect
@@ -99,3 +104,7 @@ replace (
 )
 
 replace github.com/samnav/samnav/pkg/sdk => ../../pkg/sdk
+
+replace github.com/samnav/samnav/services/hubtest => ../hubtest
+
+replace github.com/samnav/samnav/services/console => ../console

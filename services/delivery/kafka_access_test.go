@@ -3,80 +3,32 @@ package delivery_test
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/kafkaacl"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/services/delivery"
-	"github.com/samnav/samnav/services/masterdata"
-	"github.com/samnav/samnav/services/registry"
+	"github.com/samnav/samnav/services/hubtest"
 )
 
 var hubUser = kafkaauth.Config{Mechanism: kafkaauth.ScramSHA512, Username: "samnav-hub", Password: "hub-secret"}
 
 // startSecureHub is startHub on a broker that requires SASL and enforces
-// ACLs; master data and delivery connect as the superuser.
-func startSecureHub(t *testing.T, ctx context.Context) *hub {
+// ACLs, with the person topic on one partition; master data and delivery
+// connect as the superuser.
+func startSecureHub(t *testing.T) *hubtest.Hub {
 	t.Helper()
-	dir := t.TempDir()
-	broker, err := embeddedkafka.Start(ctx, embeddedkafka.Config{Superuser: hubUser,
-		Topics: []kafkatopics.Spec{{Name: "samnav.person.v1", Partitions: 1, Compact: true}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { broker.Close() })
-	cs, err := contracts.Contracts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var seed []registry.Seed
-	for _, c := range cs {
-		seed = append(seed, registry.Seed{Subject: c.Subject, Schema: c.Schema})
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "registry"), 0o750); err != nil {
-		t.Fatal(err)
-	}
-	reg, err := registry.New(registry.Config{Addr: "127.0.0.1:0", Driver: registry.DriverSQLite, DataDir: filepath.Join(dir, "registry"),
-		Seed: seed, Authorizer: registry.AllowAllWrites{}}, registry.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := reg.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close() })
-	h := &hub{t: t, broker: broker, regURL: "http://" + reg.Addr()}
-	h.md, err = masterdata.New(ctx, masterdata.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "md"), RegistryURL: h.regURL,
-		Brokers: []string{broker.Addr()}, Kafka: hubUser, LookupOnly: true}, masterdata.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.md.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.md.Close() })
-	h.mdBase = "http://" + h.md.Addr()
-	h.dl, err = delivery.New(ctx, delivery.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "delivery"), RegistryURL: h.regURL,
-		Brokers: []string{broker.Addr()}, Kafka: hubUser, SyncInterval: 500 * time.Millisecond}, delivery.Deps{Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.dl.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.dl.Close() })
-	h.dlBase = "http://" + h.dl.Addr()
-	return h
+	return hubtest.Start(t,
+		hubtest.WithBroker(embeddedkafka.Config{Superuser: hubUser, Topics: []kafkatopics.Spec{{Name: "samnav.person.v1", Partitions: 1, Compact: true}}}),
+		hubtest.WithMasterdata(),
+		hubtest.WithDelivery(func(c *delivery.Config, _ *delivery.Deps) { c.SyncInterval = 500 * time.Millisecond }))
 }
 
 // readAs fetches every partition of topic from the start as cred, the way
@@ -113,22 +65,6 @@ func readAs(ctx context.Context, addr string, cred kafkaauth.Config, topic strin
 	return n, nil
 }
 
-// waitFor polls check until it returns nil or ctx ends.
-func waitFor(ctx context.Context, t *testing.T, what string, check func() error) {
-	t.Helper()
-	var err error
-	for {
-		if err = check(); err == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: %v", what, err)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
 // TestKafkaAccessFollowsApprovals: on a broker with SASL and ACLs, an
 // approved Kafka subscription's system reads its own view topic with its
 // own user and nothing else of the hub's; revoking withdraws its ACLs and
@@ -136,34 +72,34 @@ func waitFor(ctx context.Context, t *testing.T, what string, check func() error)
 func TestKafkaAccessFollowsApprovals(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	h := startSecureHub(t, ctx)
-	addr := h.broker.Addr()
+	h := startSecureHub(t)
+	addr := h.Broker.Addr()
 
-	fb := issue(t, h.md.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
-	if st, body := call(t, "POST", h.mdBase+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert",
+	fb := hubtest.Issue(t, h.Masterdata.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	if st, body := call(t, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert",
 		"state": personState("201405052380", "Ella", "Storgatan 1", "NONE")}}}); st != 200 {
 		t.Fatalf("publish: %d %v", st, body)
 	}
-	school, err := h.broker.AddUser(ctx, "skolplattform", "school-secret")
+	school, err := h.Broker.AddUser(ctx, "skolplattform", "school-secret")
 	if err != nil {
 		t.Fatal(err)
 	}
-	library, err := h.broker.AddUser(ctx, "bibliotek", "library-secret")
+	library, err := h.Broker.AddUser(ctx, "bibliotek", "library-secret")
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	admin := issue(t, h.dl.Tokens(), "owner-anna", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
+	admin := hubtest.Issue(t, h.Delivery.Tokens(), "owner-anna", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
 	subscribe := func(system string) string {
 		t.Helper()
-		tok := issue(t, h.dl.Tokens(), system, auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: system})
-		st, sub := call(t, "POST", h.dlBase+"/api/v1/subscriptions", tok, map[string]any{"concept": "person", "purpose": "test", "channel": "kafka",
+		tok := hubtest.Issue(t, h.Delivery.Tokens(), system, auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: system})
+		st, sub := call(t, "POST", h.DeliveryURL+"/api/v1/subscriptions", tok, map[string]any{"concept": "person", "purpose": "test", "channel": "kafka",
 			"legalBasis": map[string]any{"basis": "public_task", "reference": "test"}, "fields": []string{"givenNames", "surname"}, "reason": "test"})
 		if st != 201 {
 			t.Fatalf("request for %s: %d %v", system, st, sub)
 		}
 		id := sub["id"].(string)
-		if st, sub := call(t, "POST", h.dlBase+"/api/v1/subscriptions/"+id+"/approve", admin, map[string]any{"reason": "ok"}); st != 200 {
+		if st, sub := call(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/approve", admin, map[string]any{"reason": "ok"}); st != 200 {
 			t.Fatalf("approve %s: %d %v", id, st, sub)
 		}
 		return id
@@ -177,7 +113,7 @@ func TestKafkaAccessFollowsApprovals(t *testing.T) {
 		cred  kafkaauth.Config
 		topic string
 	}{{school, schoolView}, {library, libraryView}} {
-		waitFor(ctx, t, c.cred.Username+" reads "+c.topic, func() error {
+		hubtest.Wait(ctx, t, c.cred.Username+" reads "+c.topic, func() error {
 			n, err := readAs(ctx, addr, c.cred, c.topic)
 			if err == nil && n == 0 {
 				return errors.New("no records yet")
@@ -219,23 +155,23 @@ func TestKafkaAccessFollowsApprovals(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if st, body := call(t, "POST", h.dlBase+"/api/v1/subscriptions/"+schoolSub+"/revoke", admin, map[string]any{"reason": "contract ended"}); st != 200 {
+	if st, body := call(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+schoolSub+"/revoke", admin, map[string]any{"reason": "contract ended"}); st != 200 {
 		t.Fatalf("revoke: %d %v", st, body)
 	}
-	waitFor(ctx, t, "skolplattform refused on its former view topic", func() error {
+	hubtest.Wait(ctx, t, "skolplattform refused on its former view topic", func() error {
 		if _, err := readAs(ctx, addr, school, schoolView); !errors.Is(err, kafka.TopicAuthorizationFailed) {
 			return errors.New("still readable or another error: " + errString(err))
 		}
 		return nil
 	})
-	waitFor(ctx, t, "revoked view topic deleted", func() error {
+	hubtest.Wait(ctx, t, "revoked view topic deleted", func() error {
 		_, err := kafkatopics.Partitions(ctx, su, schoolView)
 		if errors.Is(err, kafka.UnknownTopicOrPartition) {
 			return nil
 		}
 		return errors.New("topic still there: " + errString(err))
 	})
-	waitFor(ctx, t, "stale ACL removed", func() error {
+	hubtest.Wait(ctx, t, "stale ACL removed", func() error {
 		have, err := kafkaacl.List(ctx, su, "")
 		if err != nil {
 			return err

@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,6 +21,7 @@ import (
 	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
+	"github.com/samnav/samnav/services/hubtest"
 )
 
 // stateWriter publishes person records straight to the state topic
@@ -34,7 +33,7 @@ type stateWriter struct {
 	ser *avroserde.Serializer
 }
 
-func newStateWriter(t testing.TB, h *hub) *stateWriter {
+func newStateWriter(t testing.TB, h *hubtest.Hub) *stateWriter {
 	t.Helper()
 	m, err := contracts.Model()
 	if err != nil {
@@ -44,11 +43,11 @@ func newStateWriter(t testing.TB, h *hub) *stateWriter {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ser, err := avroserde.NewSerializer(h.registry, avroserde.TopicSubject("samnav.person.v1", false), string(text))
+	ser, err := avroserde.NewSerializer(h.Registry, avroserde.TopicSubject("samnav.person.v1", false), string(text))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &kafka.Writer{Addr: kafka.TCP(h.broker.Addr()), Topic: "samnav.person.v1", Balancer: &kafka.Murmur2Balancer{},
+	w := &kafka.Writer{Addr: kafka.TCP(h.Broker.Addr()), Topic: "samnav.person.v1", Balancer: &kafka.Murmur2Balancer{},
 		RequiredAcks: kafka.RequireAll, BatchSize: 1000, BatchBytes: 1 << 20, BatchTimeout: 2 * time.Millisecond}
 	t.Cleanup(func() { w.Close() })
 	return &stateWriter{w: w, ser: ser}
@@ -210,7 +209,7 @@ func (r *received) check(t *testing.T, name string, ids map[string]bool, final m
 }
 
 // followView reads a view topic from the start into r until ctx ends.
-func followView(ctx context.Context, t *testing.T, h *hub, topic string, r *received) {
+func followView(ctx context.Context, t *testing.T, h *hubtest.Hub, topic string, r *received) {
 	v := newViewReader(t, h, topic)
 	go func() {
 		for ctx.Err() == nil {
@@ -344,15 +343,15 @@ func followFeed(ctx context.Context, t *testing.T, base, subID, token string, r 
 
 // subscribe requests a subscription for system and has the admin approve
 // it; it returns the subscription id.
-func subscribe(t testing.TB, h *hub, systemToken, adminToken, channel string, fields []string) string {
+func subscribe(t testing.TB, h *hubtest.Hub, systemToken, adminToken, channel string, fields []string) string {
 	t.Helper()
-	st, sub := call(t, "POST", h.dlBase+"/api/v1/subscriptions", systemToken, map[string]any{"concept": "person", "purpose": "test", "channel": channel,
+	st, sub := call(t, "POST", h.DeliveryURL+"/api/v1/subscriptions", systemToken, map[string]any{"concept": "person", "purpose": "test", "channel": channel,
 		"legalBasis": map[string]any{"basis": "public_task", "reference": "Skollagen (2010:800)"}, "fields": fields, "reason": "test"})
 	if st != 201 {
 		t.Fatalf("request %s subscription: %d %v", channel, st, sub)
 	}
 	id := sub["id"].(string)
-	if st, body := call(t, "POST", h.dlBase+"/api/v1/subscriptions/"+id+"/approve", adminToken, map[string]any{"reason": "ok"}); st != 200 {
+	if st, body := call(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/approve", adminToken, map[string]any{"reason": "ok"}); st != 200 {
 		t.Fatalf("approve: %d %v", st, body)
 	}
 	return id
@@ -380,7 +379,7 @@ func TestOnboardingSnapshotThenChanges(t *testing.T) {
 	n := onboardingSize()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(60+n/250)*time.Second)
 	defer cancel()
-	h := startHub(t, ctx)
+	h := startHub(t)
 	sw := newStateWriter(t, h)
 
 	ids := map[string]bool{}
@@ -397,9 +396,9 @@ func TestOnboardingSnapshotThenChanges(t *testing.T) {
 	}
 	t.Logf("wrote %d records to the state topic in %v", n, time.Since(start).Round(time.Millisecond))
 
-	admin := issue(t, h.dl.Tokens(), "owner", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
-	school := issue(t, h.dl.Tokens(), "skolplattform", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "skolplattform"})
-	archive := issue(t, h.dl.Tokens(), "arkiv", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "arkiv"})
+	admin := hubtest.Issue(t, h.Delivery.Tokens(), "owner", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
+	school := hubtest.Issue(t, h.Delivery.Tokens(), "skolplattform", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "skolplattform"})
+	archive := hubtest.Issue(t, h.Delivery.Tokens(), "arkiv", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "arkiv"})
 	fields := []string{"givenNames", "surname", "registeredAddress"}
 
 	kafkaGot, feedGot := newReceived(), newReceived()
@@ -408,7 +407,7 @@ func TestOnboardingSnapshotThenChanges(t *testing.T) {
 	start = time.Now()
 	subscribe(t, h, school, admin, "kafka", fields)
 	feedID := subscribe(t, h, archive, admin, "feed", fields)
-	followFeed(rctx, t, h.dlBase, feedID, archive, feedGot, nil)
+	followFeed(rctx, t, h.DeliveryURL, feedID, archive, feedGot, nil)
 	followView(rctx, t, h, "samnav.view.skolplattform.person.v1", kafkaGot)
 
 	// While the snapshot is delivered: every 20th record moves, every
@@ -502,21 +501,4 @@ func partitionMarkers(partitions int) []stateEvent {
 		out = append(out, stateEvent{Key: key, ID: uuid.NewString(), Revision: 1, Person: person(key, "Markörgatan 1", concepts.PersonV1ProtectedIdentityNone)})
 	}
 	return out
-}
-
-// testLogger logs warnings and errors (everything with
-// SAMNAV_TEST_LOG=debug) to the test log.
-func testLogger(t testing.TB) *slog.Logger {
-	level := slog.LevelWarn
-	if os.Getenv("SAMNAV_TEST_LOG") == "debug" {
-		level = slog.LevelDebug
-	}
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: level}))
-}
-
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }

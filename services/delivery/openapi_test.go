@@ -13,6 +13,7 @@ import (
 	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/pkg/openapi"
 	"github.com/samnav/samnav/pkg/openapi/openapitest"
+	"github.com/samnav/samnav/services/hubtest"
 )
 
 // TestOpenAPIDocumentCoversEveryRouteAndItsExamplesHold fetches the
@@ -23,9 +24,9 @@ import (
 func TestOpenAPIDocumentCoversEveryRouteAndItsExamplesHold(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	h := startHub(t, ctx)
+	h := startHub(t)
 
-	resp, err := http.Get(h.dlBase + openapi.Path)
+	resp, err := http.Get(h.DeliveryURL + openapi.Path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,13 +39,13 @@ func TestOpenAPIDocumentCoversEveryRouteAndItsExamplesHold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := openapitest.New(t, doc, h.dlBase)
-	c.Routes(httproute.RoutesOf(h.dl.Handler()), nil)
+	c := openapitest.New(t, doc, h.DeliveryURL)
+	c.Routes(httproute.RoutesOf(h.Delivery.Handler()), nil)
 
-	admin := issue(t, h.dl.Tokens(), "admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
-	home := issue(t, h.dl.Tokens(), "hemtjanst", auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: "hemtjanst"})
-	fb := issue(t, h.md.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
-	if st, body := call(t, "POST", h.mdBase+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert",
+	admin := hubtest.Issue(t, h.Delivery.Tokens(), "admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
+	home := hubtest.Issue(t, h.Delivery.Tokens(), "hemtjanst", auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: "hemtjanst"})
+	fb := hubtest.Issue(t, h.Masterdata.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	if st, body := call(t, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert",
 		"state": personState("201405052380", "Ella", "Storgatan 1", "NONE")}}}); st != 200 {
 		t.Fatalf("publish: %d %v", st, body)
 	}
@@ -89,12 +90,12 @@ func TestOpenAPIDocumentCoversEveryRouteAndItsExamplesHold(t *testing.T) {
 	c.Example(http.MethodPost, hook+"/rotate", openapitest.Call{Token: home, Path: whID})
 	c.Example(http.MethodPost, hook+"/disable", openapitest.Call{Token: home, Path: whID})
 	c.Example(http.MethodPost, hook+"/enable", openapitest.Call{Token: home, Path: whID})
-	if st, body := call(t, "POST", h.dlBase+"/api/v1/subscriptions/"+whID["id"]+"/approve", admin, map[string]any{"reason": "ok"}); st != 200 {
+	if st, body := call(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+whID["id"]+"/approve", admin, map[string]any{"reason": "ok"}); st != 200 {
 		t.Fatalf("approve webhook: %d %v", st, body)
 	}
 	var msg string
-	eventually(ctx, t, "a webhook attempt", func() bool {
-		st, body := call(t, "GET", h.dlBase+"/api/v1/subscriptions/"+whID["id"]+"/webhook/attempts", home, nil)
+	hubtest.Eventually(ctx, t, "a webhook attempt", func() bool {
+		st, body := call(t, "GET", h.DeliveryURL+"/api/v1/subscriptions/"+whID["id"]+"/webhook/attempts", home, nil)
 		if st != 200 {
 			t.Fatalf("attempts: %d %v", st, body)
 		}

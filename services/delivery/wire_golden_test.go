@@ -21,8 +21,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
+	"github.com/samnav/samnav/services/hubtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -40,30 +40,18 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 func TestWireGolden(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	h := startHub(t, ctx)
+	h := startHub(t)
 
-	fb := issue(t, h.md.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
-	mdAdmin := issue(t, h.md.Tokens(), "privacy-officer", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
-	publish := func(state map[string]any) string {
-		t.Helper()
-		st, body := call(t, "POST", h.mdBase+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert", "state": state}}})
-		if st != 200 {
-			t.Fatalf("publish: %d %v", st, body)
-		}
-		return body["results"].([]any)[0].(map[string]any)["id"].(string)
-	}
+	c := newCast(t, h)
+	publish := c.publish
 	ella := publish(personState("201405052380", "Ella", "Storgatan 1", "NONE"))
-
-	admin := issue(t, h.dl.Tokens(), "owner-anna", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
-	school := issue(t, h.dl.Tokens(), "skolplattform", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "skolplattform"})
-	library := issue(t, h.dl.Tokens(), "bibliotek", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "bibliotek"})
-	social := issue(t, h.dl.Tokens(), "socialtjanst", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "socialtjanst"})
+	admin, school, library, social, mdAdmin := c.admin, c.school, c.library, c.social, c.mdAdmin
 
 	hook := &rawHook{}
 	srv := httptest.NewServer(hook)
 	t.Cleanup(srv.Close)
 	libSub := subscribe(t, h, library, admin, "webhook", []string{"givenNames", "surname", "registeredAddress"})
-	if st, ep := call(t, "PUT", h.dlBase+"/api/v1/subscriptions/"+libSub+"/webhook", library, map[string]any{"url": srv.URL + "/samnav"}); st != 201 {
+	if st, ep := call(t, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+libSub+"/webhook", library, map[string]any{"url": srv.URL + "/samnav"}); st != 201 {
 		t.Fatalf("register webhook: %d %v", st, ep)
 	}
 	subscribe(t, h, school, admin, "kafka", []string{"givenNames", "surname", "registeredAddress", "emailAddress"})
@@ -77,7 +65,7 @@ func TestWireGolden(t *testing.T) {
 	view := rawReader(t, h, "samnav.view.skolplattform.person.v1")
 	var viewMsgs []kafka.Message
 	viewMsgs = append(viewMsgs, readN(ctx, t, view, 1)...)
-	eventually(ctx, t, "the webhook snapshot", func() bool { return hook.count() >= 1 })
+	hubtest.Eventually(ctx, t, "the webhook snapshot", func() bool { return hook.count() >= 1 })
 	var (
 		snapshot *httpExchange
 		snap     struct {
@@ -85,9 +73,9 @@ func TestWireGolden(t *testing.T) {
 			ChangesCursor string            `json:"changesCursor"`
 		}
 	)
-	eventually(ctx, t, "the feed snapshot", func() bool {
+	hubtest.Eventually(ctx, t, "the feed snapshot", func() bool {
 		var body []byte
-		snapshot, body = feedGet(ctx, t, h.dlBase+"/api/v1/feeds/"+socialSub+"/snapshot?limit=10", social)
+		snapshot, body = feedGet(ctx, t, h.DeliveryURL+"/api/v1/feeds/"+socialSub+"/snapshot?limit=10", social)
 		if err := json.Unmarshal(body, &snap); err != nil {
 			t.Fatalf("feed snapshot: %v %s", err, body)
 		}
@@ -95,13 +83,13 @@ func TestWireGolden(t *testing.T) {
 	})
 
 	publish(personState("201405052380", "Ella", "Nya gatan 7", "NONE"))
-	if st, body := call(t, "DELETE", h.mdBase+"/api/v1/person/"+ella+"?reason=erasure+request+art.+17", mdAdmin, nil); st != 200 {
+	if st, body := call(t, "DELETE", h.MasterdataURL+"/api/v1/person/"+ella+"?reason=erasure+request+art.+17", mdAdmin, nil); st != 200 {
 		t.Fatalf("erase: %d %v", st, body)
 	}
 	viewMsgs = append(viewMsgs, readN(ctx, t, view, 2)...)
-	eventually(ctx, t, "the erasure on the webhook", func() bool { return hook.count() >= 3 })
-	changesURL := h.dlBase + "/api/v1/feeds/" + socialSub + "/changes?limit=10&cursor=" + url.QueryEscape(snap.ChangesCursor)
-	eventually(ctx, t, "the erasure on the feed", func() bool {
+	hubtest.Eventually(ctx, t, "the erasure on the webhook", func() bool { return hook.count() >= 3 })
+	changesURL := h.DeliveryURL + "/api/v1/feeds/" + socialSub + "/changes?limit=10&cursor=" + url.QueryEscape(snap.ChangesCursor)
+	hubtest.Eventually(ctx, t, "the erasure on the feed", func() bool {
 		_, body := feedGet(ctx, t, changesURL, social)
 		return bytes.Contains(body, []byte("se.samnav.person.erased"))
 	})
@@ -114,11 +102,11 @@ func TestWireGolden(t *testing.T) {
 	var out strings.Builder
 	fmt.Fprintf(&out, "# state topic samnav.person.v1 (created, changed, erased)\n\n")
 	for _, m := range stateMsgs {
-		out.WriteString(n.kafka(ctx, t, h.registry, m))
+		out.WriteString(n.kafka(ctx, t, h.Registry, m))
 	}
 	fmt.Fprintf(&out, "# view topic samnav.view.skolplattform.person.v1 (snapshot, change, erasure)\n\n")
 	for _, m := range viewMsgs {
-		out.WriteString(n.kafka(ctx, t, h.registry, m))
+		out.WriteString(n.kafka(ctx, t, h.Registry, m))
 	}
 	fmt.Fprintf(&out, "# webhook requests (snapshot, change, erasure)\n\n")
 	for _, r := range hook.all() {
@@ -199,8 +187,8 @@ func feedGet(ctx context.Context, t *testing.T, u, token string) (*httpExchange,
 	return &httpExchange{line: fmt.Sprintf("GET %s -> %s", p.Path, resp.Status), header: resp.Header, body: body}, body
 }
 
-func rawReader(t *testing.T, h *hub, topic string) *kafka.Reader {
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{h.broker.Addr()}, Topic: topic, GroupID: "golden-" + topic, StartOffset: kafka.FirstOffset,
+func rawReader(t *testing.T, h *hubtest.Hub, topic string) *kafka.Reader {
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{h.Broker.Addr()}, Topic: topic, GroupID: "golden-" + topic, StartOffset: kafka.FirstOffset,
 		MaxWait: 100 * time.Millisecond, WatchPartitionChanges: true, PartitionWatchInterval: 100 * time.Millisecond})
 	t.Cleanup(func() { r.Close() })
 	return r

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/services/hubtest"
 	"github.com/samnav/samnav/services/masterdata"
 	"github.com/samnav/samnav/services/masterdata/internal/transport/httpapi"
 )
@@ -47,25 +47,19 @@ type api struct {
 	srv  *masterdata.Server
 }
 
+// startAPI starts master data alone (hubtest) with cfg and deps, encoding
+// against an in-memory registry unless cfg or deps name one.
 func startAPI(t *testing.T, cfg masterdata.Config, deps masterdata.Deps) *api {
 	t.Helper()
-	ctx := context.Background()
-	if cfg.DataDir == "" && cfg.DSN == "" {
-		cfg.DataDir = filepath.Join(t.TempDir(), "data")
-	}
-	cfg.Addr = "127.0.0.1:0"
 	if deps.Registry == nil && cfg.RegistryURL == "" {
 		deps.Registry = &memRegistry{}
 	}
-	s, err := masterdata.New(ctx, cfg, deps)
-	if err != nil {
-		t.Fatalf("new: %v", err)
-	}
-	if err := s.Start(ctx); err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return &api{t: t, base: "http://" + s.Addr(), srv: s}
+	return apiOf(t, hubtest.Start(t, hubtest.WithMasterdata(func(c *masterdata.Config, d *masterdata.Deps) { *c, *d = cfg, deps })))
+}
+
+// apiOf is the API of the master data h runs.
+func apiOf(t *testing.T, h *hubtest.Hub) *api {
+	return &api{t: t, base: h.MasterdataURL, srv: h.Masterdata}
 }
 
 func (a *api) token(name string, grants ...auth.Grant) string {

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -19,15 +18,14 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/check"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/outbox"
 	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
+	"github.com/samnav/samnav/services/hubtest"
 	"github.com/samnav/samnav/services/masterdata"
-	"github.com/samnav/samnav/services/registry"
 )
 
 // The resync size of issue 4 is 1,000,000 persons; the default keeps
@@ -225,16 +223,13 @@ func benchPersons(from, n int) []map[string]any {
 	given := []string{"Anna", "Erik", "Maria", "Lars", "Karin", "Johan", "Eva", "Mohammed", "Elsa", "Nils", "Fatima", "Oskar"}
 	surnames := []string{"Andersson", "Johansson", "Karlsson", "Nilsson", "Eriksson", "Larsson", "Olsson", "Persson", "Ali", "Lindqvist"}
 	streets := []string{"Hornsgatan", "Götgatan", "Sveavägen", "Drottninggatan", "Fleminggatan", "Ringvägen", "Odengatan"}
-	const days = 29_000 // 1940-01-01 plus up to about 79 years
-	first := time.Date(1940, 1, 1, 0, 0, 0, 0, time.UTC)
 	out := make([]map[string]any, n)
 	for k := range n {
 		i := from + k
-		birth := first.AddDate(0, 0, i%days)
-		body := birth.Format("060102") + fmt.Sprintf("%03d", 1+i/days)
+		pnr, birth := hubtest.Personnummer(i)
 		g := given[i%len(given)]
 		p := map[string]any{
-			"personalIdentityNumber":     birth.Format("2006") + body[2:] + string(luhnCheckDigit(body)),
+			"personalIdentityNumber":     pnr,
 			"givenNames":                 g,
 			"preferredGivenName":         g,
 			"surname":                    surnames[(i/len(given))%len(surnames)],
@@ -251,22 +246,6 @@ func benchPersons(from, n int) []map[string]any {
 		out[k] = p
 	}
 	return out
-}
-
-// luhnCheckDigit returns the digit that makes digits plus it pass the Luhn
-// test (weights 2,1,2,... from the left, as for a personnummer's 9 digits).
-func luhnCheckDigit(digits string) byte {
-	sum := 0
-	for i := range len(digits) {
-		d := int(digits[i] - '0')
-		if i%2 == 0 {
-			if d *= 2; d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-	}
-	return byte('0' + (10-sum%10)%10)
 }
 
 // TestBenchPersonsAreValid keeps the benchmarks' generator honest: every
@@ -471,56 +450,19 @@ func produceRaw(ctx context.Context, addr, topic string, msgs []kafka.Message) (
 }
 
 func startBenchRegistry(b *testing.B) string {
-	ctx := context.Background()
-	cs, err := contracts.Contracts()
-	if err != nil {
-		b.Fatal(err)
-	}
-	var seed []registry.Seed
-	for _, c := range cs {
-		seed = append(seed, registry.Seed{Subject: c.Subject, Schema: c.Schema})
-	}
-	dir := filepath.Join(b.TempDir(), "registry")
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		b.Fatal(err)
-	}
-	reg, err := registry.New(registry.Config{Addr: "127.0.0.1:0", Driver: registry.DriverSQLite, DataDir: dir, Seed: seed,
-		Authorizer: registry.AllowAllWrites{}}, registry.Deps{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := reg.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = reg.Close() })
-	return "http://" + reg.Addr()
+	return hubtest.Start(b, hubtest.WithRegistry()).RegistryURL
 }
 
 func startBenchBroker(b *testing.B) *embeddedkafka.Broker {
-	broker, err := embeddedkafka.Start(context.Background(), embeddedkafka.Config{
+	return hubtest.Start(b, hubtest.WithBroker(embeddedkafka.Config{
 		Topics: []kafkatopics.Spec{{Name: benchRawTopic, Partitions: benchPartitions, Compact: true, Retention: -1}},
 		Logger: benchLogger(),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = broker.Close() })
-	return broker
+	})).Broker
 }
 
 func startBenchServer(b *testing.B, cfg masterdata.Config) *masterdata.Server {
-	ctx := context.Background()
 	cfg.TopicPartitions = benchPartitions
-	srv, err := masterdata.New(ctx, cfg, masterdata.Deps{Logger: benchLogger()})
-	if err != nil {
-		b.Fatalf("new masterdata: %v", err)
-	}
-	if err := srv.Start(ctx); err != nil {
-		_ = srv.Close()
-		b.Fatalf("start masterdata: %v", err)
-	}
-	b.Cleanup(func() { _ = srv.Close() })
-	return srv
+	return hubtest.Start(b, hubtest.WithMasterdata(func(c *masterdata.Config, d *masterdata.Deps) { *c, d.Logger = cfg, benchLogger() })).Masterdata
 }
 
 // benchLogger shows warnings and errors only: a relay retrying or a

@@ -2,8 +2,6 @@ package masterdata_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,8 +16,8 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/avro"
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
+	"github.com/samnav/samnav/services/hubtest"
 	"github.com/samnav/samnav/services/masterdata"
-	"github.com/samnav/samnav/services/registry"
 )
 
 // TestEndToEnd: a steward's update through the HTTP API appears on the
@@ -29,45 +27,12 @@ import (
 func TestEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	dir := t.TempDir()
-	broker, err := embeddedkafka.Start(ctx, embeddedkafka.Config{
-		Topics: []kafkatopics.Spec{{Name: "samnav.unit.v1", Partitions: 3, Compact: true}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer broker.Close()
-
-	cs, err := contracts.Contracts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var seed []registry.Seed
-	var unitSchema string
-	for _, c := range cs {
-		seed = append(seed, registry.Seed{Subject: c.Subject, Schema: c.Schema})
-		if c.Concept == "unit" {
-			unitSchema = c.Schema
-		}
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "registry"), 0o750); err != nil {
-		t.Fatal(err)
-	}
-	reg, err := registry.New(registry.Config{Addr: "127.0.0.1:0", Driver: registry.DriverSQLite, DataDir: filepath.Join(dir, "registry"),
-		Seed: seed, Authorizer: registry.AllowAllWrites{}}, registry.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := reg.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
-	regURL := "http://" + reg.Addr()
-
 	tp := sdktrace.NewTracerProvider()
 	defer tp.Shutdown(context.Background())
-	a := startAPI(t, masterdata.Config{DataDir: filepath.Join(dir, "md"), RegistryURL: regURL, Brokers: []string{broker.Addr()}, LookupOnly: true},
-		masterdata.Deps{TracerProvider: tp})
+	h := hubtest.Start(t, hubtest.WithBroker(embeddedkafka.Config{Topics: []kafkatopics.Spec{{Name: "samnav.unit.v1", Partitions: 3, Compact: true}}}),
+		hubtest.WithMasterdata(func(_ *masterdata.Config, d *masterdata.Deps) { d.TracerProvider = tp }))
+	broker, regURL, a := h.Broker, h.RegistryURL, apiOf(t, h)
+	unitSchema := contractSchema(t, "unit")
 	st := a.token("anna", auth.Grant{Role: auth.RoleSteward, Concepts: []string{"unit"}})
 
 	c := a.do("POST", "/api/v1/unit", st, unit("Solskolan"), "Samnav-Reason", "new school")
@@ -173,4 +138,20 @@ func TestEndToEnd(t *testing.T) {
 	if lag != 0 {
 		t.Errorf("relay lag = %d, %v; want 0", lag, err)
 	}
+}
+
+// contractSchema is the Avro schema of concept's contract.
+func contractSchema(t *testing.T, concept string) string {
+	t.Helper()
+	cs, err := contracts.Contracts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.Concept == concept {
+			return c.Schema
+		}
+	}
+	t.Fatalf("no contract for %s", concept)
+	return ""
 }

@@ -37,6 +37,8 @@ require (
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/otlptranslator v1.0.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
+	github.com/samnav/samnav/services/console v0.0.0-00010101000000-000000000000 // indirect
+	github.com/samnav/samnav/services/delivery v0.0.0-00010101000000-000000000000 // indirect
 	github.com/twmb/franz-go v1.22.3 // indirect
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c // indirect
 	github.com/twmb/franz-go/pkg/kmsg v1.15.1 // indirect
@@ -83,7 +85,8 @@ require (
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/rogpeppe/go-internal v1.16.0 // indirect
 	github.com/samnav/samnav/pkg/sdk v0.0.0
-	github.com/samnav/samnav/services/registry v0.0.0-00010101000000-000000000000
+	github.com/samnav/samnav/services/hubtest v0.0.0-00010101000000-000000000000
+	github.com/samnav/samnav/services/registry v0.0.0-00010101000000-000000000000 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
@@ -101,3 +104,9 @@ replace (
 replace github.com/samnav/samnav/services/registry => ../registry
 
 replace github.com/samnav/samnav/pkg/sdk => ../../pkg/sdk
+
+replace github.com/samnav/samnav/services/hubtest => ../hubtest
+
+replace github.com/samnav/samnav/services/console => ../console
+
+replace github.com/samnav/samnav/services/delivery => ../delivery

@@ -17,6 +17,7 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
+	"github.com/samnav/samnav/services/hubtest"
 	"github.com/samnav/samnav/services/masterdata"
 )
 
@@ -154,12 +155,7 @@ func TestRelayBlockedByForeignTopicIsReported(t *testing.T) {
 
 func startBroker(t *testing.T) *embeddedkafka.Broker {
 	t.Helper()
-	b, err := embeddedkafka.Start(context.Background(), embeddedkafka.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	return b
+	return hubtest.Start(t, hubtest.WithBroker(embeddedkafka.Config{})).Broker
 }
 
 func openSQLite(t *testing.T, path string) *sql.DB {

@@ -93,6 +93,7 @@ require (
 	github.com/samnav/samnav/pkg/sdk v0.0.0
 	github.com/samnav/samnav/services/console v0.0.0
 	github.com/samnav/samnav/services/delivery v0.0.0
+	github.com/samnav/samnav/services/hubtest v0.0.0-00010101000000-000000000000
 	github.com/standard-webhooks/standard-webhooks/libraries v0.0.1
 )
 
@@ -109,3 +110,5 @@ replace github.com/samnav/samnav/services/delivery => ../../services/delivery
 replace github.com/samnav/samnav/services/console => ../../services/console
 
 replace github.com/samnav/samnav/pkg/sdk => ../../pkg/sdk
+
+replace github.com/samnav/samnav/services/hubtest => ../../services/hubtest

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/samnav/samnav/services/console"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/delivery"
+	"github.com/samnav/samnav/services/hubtest"
 	"github.com/samnav/samnav/services/masterdata"
 )
 
@@ -38,47 +38,25 @@ type FlowHub struct {
 	API           *api.Client
 }
 
+// StartFlowHub starts the whole hub (hubtest) with the person and unit
+// state topics, delivery authenticating with master data's tokens, and a
+// console on it. Its Ctx ends two minutes after the start, the deadline
+// of everything the test waits for.
 func StartFlowHub(t *testing.T) *FlowHub {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
-	dir := t.TempDir()
-	broker, err := embeddedkafka.Start(ctx, embeddedkafka.Config{Topics: []kafkatopics.Spec{
-		{Name: envelope.StateTopic("person", 1), Partitions: 3, Compact: true}, {Name: envelope.StateTopic("unit", 1), Partitions: 3, Compact: true}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = broker.Close() })
-	regURL := startRegistry(t, ctx, dir)
-	md, err := masterdata.New(ctx, masterdata.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "md"), RegistryURL: regURL,
-		Brokers: []string{broker.Addr()}, LookupOnly: true}, masterdata.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := md.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = md.Close() })
-	dl, err := delivery.New(ctx, delivery.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "delivery"), RegistryURL: regURL,
-		Brokers: []string{broker.Addr()}, SyncInterval: time.Second, WebhookAllowPrivate: true}, delivery.Deps{Authenticator: md.Tokens()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := dl.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = dl.Close() })
-	h := &FlowHub{T: t, Ctx: ctx, Broker: broker, MD: md, DL: dl, MasterdataURL: "http://" + md.Addr(), DeliveryURL: "http://" + dl.Addr()}
-	h.Console = NewConsole(t, md.Tokens(), func(c *console.Config) {
-		c.MasterdataURL, c.DeliveryURL, c.RegistryURL = h.MasterdataURL, h.DeliveryURL, regURL
-	})
-	h.API = &api.Client{MasterdataURL: h.MasterdataURL, DeliveryURL: h.DeliveryURL, RegistryURL: regURL}
-	return h
+	hub := hubtest.Start(t, hubtest.WithBroker(embeddedkafka.Config{Topics: []kafkatopics.Spec{
+		{Name: envelope.StateTopic("person", 1), Partitions: 3, Compact: true}, {Name: envelope.StateTopic("unit", 1), Partitions: 3, Compact: true}}}),
+		hubtest.WithMasterdata(), hubtest.WithOneTokenStore(), hubtest.WithDelivery(), hubtest.WithConsole())
+	return &FlowHub{T: t, Ctx: ctx, Broker: hub.Broker, MD: hub.Masterdata, DL: hub.Delivery, MasterdataURL: hub.MasterdataURL,
+		DeliveryURL: hub.DeliveryURL, Console: hub.Console,
+		API: &api.Client{MasterdataURL: hub.MasterdataURL, DeliveryURL: hub.DeliveryURL, RegistryURL: hub.RegistryURL}}
 }
 
 func (h *FlowHub) Token(name string, kind auth.Kind, grants ...auth.Grant) string {
 	h.T.Helper()
-	return IssueToken(h.T, h.MD, name, kind, grants...)
+	return hubtest.Issue(h.T, h.MD.Tokens(), name, kind, grants...)
 }
 
 func (h *FlowHub) Browser(token string) *Browser {
@@ -89,12 +67,7 @@ func (h *FlowHub) Browser(token string) *Browser {
 // Eventually polls cond until it holds or the hub's deadline passes.
 func (h *FlowHub) Eventually(what string, cond func() bool) {
 	h.T.Helper()
-	for !cond() {
-		if h.Ctx.Err() != nil {
-			h.T.Fatalf("%s: never happened", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	hubtest.Eventually(h.Ctx, h.T, what, cond)
 }
 
 // Publish writes persons as their master, the population register.

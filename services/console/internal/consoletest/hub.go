@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -22,8 +20,8 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/console"
 	"github.com/samnav/samnav/services/console/internal/api"
+	"github.com/samnav/samnav/services/hubtest"
 	"github.com/samnav/samnav/services/masterdata"
-	"github.com/samnav/samnav/services/registry"
 )
 
 // Hub is the real masterdata service and schema registry, in process on
@@ -63,88 +61,29 @@ func (f *FakeDelivery) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"subscriptions": out})
 }
 
+// StartHub starts master data and the schema registry (hubtest), a
+// FakeDelivery, and a console on them verifying sign-ins with master
+// data's tokens; mutate adjusts the console's configuration.
 func StartHub(t *testing.T, mutate ...func(*console.Config)) *Hub {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	regURL := startRegistry(t, ctx, dir)
-
-	md, err := masterdata.New(ctx, masterdata.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "md"), RegistryURL: regURL, LookupOnly: true}, masterdata.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := md.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = md.Close() })
-
 	fd := &FakeDelivery{}
 	dsrv := httptest.NewServer(fd)
 	t.Cleanup(dsrv.Close)
-
-	cfg := console.Config{MasterdataURL: "http://" + md.Addr(), DeliveryURL: dsrv.URL, RegistryURL: regURL}
-	s := NewConsole(t, md.Tokens(), append([]func(*console.Config){func(c *console.Config) {
-		c.MasterdataURL, c.DeliveryURL, c.RegistryURL = cfg.MasterdataURL, cfg.DeliveryURL, cfg.RegistryURL
-	}}, mutate...)...)
+	h := hubtest.Start(t, hubtest.WithMasterdata(),
+		hubtest.WithConsole(append([]func(*console.Config){func(c *console.Config) { c.DeliveryURL = dsrv.URL }}, mutate...)...))
 	m, err := contracts.Model()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Hub{T: t, MD: md, Console: s, Delivery: fd, Model: m,
-		API: &api.Client{MasterdataURL: cfg.MasterdataURL, DeliveryURL: cfg.DeliveryURL, RegistryURL: cfg.RegistryURL}}
-}
-
-// startRegistry starts a schema registry holding every contract, with its
-// data under dir/registry, and returns its URL.
-func startRegistry(t *testing.T, ctx context.Context, dir string) string {
-	t.Helper()
-	cs, err := contracts.Contracts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var seed []registry.Seed
-	for _, c := range cs {
-		seed = append(seed, registry.Seed{Subject: c.Subject, Schema: c.Schema})
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "registry"), 0o750); err != nil {
-		t.Fatal(err)
-	}
-	reg, err := registry.New(registry.Config{Addr: "127.0.0.1:0", Driver: registry.DriverSQLite, DataDir: filepath.Join(dir, "registry"),
-		Seed: seed, Authorizer: registry.AllowAllWrites{}}, registry.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := reg.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = reg.Close() })
-	return "http://" + reg.Addr()
+	return &Hub{T: t, MD: h.Masterdata, Console: h.Console, Delivery: fd, Model: m,
+		API: &api.Client{MasterdataURL: h.MasterdataURL, DeliveryURL: dsrv.URL, RegistryURL: h.RegistryURL}}
 }
 
 // NewConsole builds a console verifying sign-ins with v, on services that
 // do not answer unless mutate points it at some, closed when t ends.
 func NewConsole(t *testing.T, v console.TokenVerifier, mutate ...func(*console.Config)) *console.Server {
 	t.Helper()
-	cfg := console.Config{MasterdataURL: "http://127.0.0.1:1", DeliveryURL: "http://127.0.0.1:1", RegistryURL: "http://127.0.0.1:1", Verifier: v}
-	for _, m := range mutate {
-		m(&cfg)
-	}
-	s, err := console.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
-// IssueToken issues an API token from md's token store.
-func IssueToken(t *testing.T, md *masterdata.Server, name string, kind auth.Kind, grants ...auth.Grant) string {
-	t.Helper()
-	secret, _, err := md.Tokens().Issue(context.Background(), auth.IssueRequest{Subject: name, Kind: kind, Name: name, Grants: grants})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return secret
+	return hubtest.Start(t, hubtest.WithConsole(append([]func(*console.Config){func(c *console.Config) { c.Verifier = v }}, mutate...)...)).Console
 }
 
 // SignedIn returns a browser on s signed in with token.
@@ -158,7 +97,7 @@ func SignedIn(t *testing.T, s *console.Server, token string) *Browser {
 // Token issues an API token for a person with the grants.
 func (h *Hub) Token(name string, grants ...auth.Grant) string {
 	h.T.Helper()
-	return IssueToken(h.T, h.MD, name, auth.KindUser, grants...)
+	return hubtest.Issue(h.T, h.MD.Tokens(), name, auth.KindUser, grants...)
 }
 
 // Browser returns a browser signed in with token.

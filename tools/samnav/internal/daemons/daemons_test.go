@@ -29,9 +29,9 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/auth/authsql"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
-	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the token stores' driver
+	"github.com/samnav/samnav/services/hubtest"
 )
 
 // grace is every daemon's SAMNAV_SHUTDOWN_GRACE here; a daemon must have
@@ -283,14 +283,9 @@ func TestEveryDaemonAlone(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: TestRegistrydAlone starts one binary")
 	}
-	ctx := t.Context()
 	dir := build(t, "registryd", "masterdatad", "deliveryd", "consoled")
-	pg := pgtest.Start(t)
-	broker, err := embeddedkafka.Start(ctx, embeddedkafka.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = broker.Close() })
+	hub := hubtest.Start(t, hubtest.WithPostgres(), hubtest.WithBroker(embeddedkafka.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir()}))
+	pg, broker := hub.Postgres, hub.Broker
 
 	reg := start(t, dir, "registryd", map[string]string{"SAMNAV_REGISTRY_DRIVER": "postgres", "SAMNAV_REGISTRY_DSN": pg.NewDatabase(t),
 		"SAMNAV_REGISTRY_OPEN_WRITES": "true"})

@@ -1,0 +1,396 @@
+// Package hubtest starts the hub in process for tests: an embedded
+// Kafka-protocol broker, the schema registry seeded with every contract,
+// master data, delivery and the console, each only when a test asks for
+// it, on free ports under the test's temporary directory, on SQLite or on
+// a throwaway PostgreSQL, all stopped by t.Cleanup.
+//
+// It is the one start-up every module's tests share (master data,
+// delivery, the console and the CLI), so it lives in a module of its own
+// that requires the services: a service's external test package imports
+// it, and the services' own packages never do.
+package hubtest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/embeddedkafka"
+	"github.com/samnav/samnav/pkg/pgtest"
+	"github.com/samnav/samnav/pkg/sdk/avroserde"
+	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
+	"github.com/samnav/samnav/services/console"
+	"github.com/samnav/samnav/services/delivery"
+	dlclient "github.com/samnav/samnav/services/delivery/client"
+	"github.com/samnav/samnav/services/masterdata"
+	mdclient "github.com/samnav/samnav/services/masterdata/client"
+	"github.com/samnav/samnav/services/registry"
+)
+
+// Hub is what Start started. A field of a part that was not asked for is
+// its zero value.
+type Hub struct {
+	T testing.TB
+	// Dir is the test's temporary directory the services keep their data in.
+	Dir string
+
+	Broker *embeddedkafka.Broker
+	// Kafka is the credentials the services connect to Broker with: the
+	// broker's superuser when it requires SASL, else the zero value.
+	Kafka kafkaauth.Config
+
+	RegistryURL string
+	// Registry is a registry client on RegistryURL, as a Confluent
+	// consumer would use it.
+	Registry *avroserde.RegistryClient
+
+	Masterdata    *masterdata.Server
+	MasterdataURL string
+	Delivery      *delivery.Server
+	DeliveryURL   string
+	Console       *console.Server
+
+	// Postgres is the cluster the services' databases are in, with
+	// WithPostgres.
+	Postgres *pgtest.Cluster
+}
+
+// Option says what Start starts and how.
+type Option func(*plan)
+
+type plan struct {
+	broker     *embeddedkafka.Config
+	registry   bool
+	postgres   bool
+	md         []func(*masterdata.Config, *masterdata.Deps)
+	dl         []func(*delivery.Config, *delivery.Deps)
+	console    []func(*console.Config)
+	oneTokens  bool
+	startMD    bool
+	startDL    bool
+	startCons  bool
+	regMutator []func(*registry.Config)
+}
+
+// WithBroker starts an embedded broker with cfg (its Topics made at
+// start; a Superuser makes it require SASL, and the services then
+// connect as that user).
+func WithBroker(cfg embeddedkafka.Config) Option {
+	return func(p *plan) { p.broker = &cfg }
+}
+
+// WithRegistry starts the schema registry holding every contract, open to
+// writes. Master data and delivery imply it.
+func WithRegistry(mutate ...func(*registry.Config)) Option {
+	return func(p *plan) { p.registry = true; p.regMutator = append(p.regMutator, mutate...) }
+}
+
+// WithMasterdata starts master data. Fields the mutators leave empty are
+// filled in: a free port, a data directory, the registry (looked up
+// only: the registry holds every contract), and the broker and its
+// credentials when one runs. A test that sets Deps.Registry runs without
+// the registry.
+func WithMasterdata(mutate ...func(*masterdata.Config, *masterdata.Deps)) Option {
+	return func(p *plan) { p.startMD = true; p.md = append(p.md, mutate...) }
+}
+
+// WithDelivery starts delivery (it needs the broker). Fields the
+// mutators leave empty are filled in as for WithMasterdata, and: a sync
+// round every second, webhooks allowed to loopback addresses, warnings
+// and errors logged to the test log.
+func WithDelivery(mutate ...func(*delivery.Config, *delivery.Deps)) Option {
+	return func(p *plan) { p.startDL = true; p.dl = append(p.dl, mutate...) }
+}
+
+// WithConsole builds the console on the services that run, verifying
+// sign-ins with master data's token store (where master data runs). Its
+// URLs default to an address that refuses connections for a service that
+// does not run.
+func WithConsole(mutate ...func(*console.Config)) Option {
+	return func(p *plan) { p.startCons = true; p.console = append(p.console, mutate...) }
+}
+
+// WithOneTokenStore makes delivery authenticate with master data's token
+// store, as `samnav dev` does, so one token serves both APIs.
+func WithOneTokenStore() Option {
+	return func(p *plan) { p.oneTokens = true }
+}
+
+// WithPostgres puts every service's database in a throwaway PostgreSQL
+// cluster (pkg/pgtest: the test is skipped where PostgreSQL is not
+// installed, and fails in CI) instead of SQLite files.
+func WithPostgres() Option {
+	return func(p *plan) { p.postgres = true }
+}
+
+// refused is a URL nothing answers at, for a service that does not run.
+const refused = "http://127.0.0.1:1"
+
+// Start starts what opts ask for, in dependency order (broker, registry,
+// master data, delivery, console), and stops it when t ends. Services run
+// under t.Context().
+func Start(t testing.TB, opts ...Option) *Hub {
+	t.Helper()
+	var p plan
+	for _, o := range opts {
+		o(&p)
+	}
+	ctx := t.Context()
+	h := &Hub{T: t, Dir: t.TempDir()}
+	if p.postgres {
+		h.Postgres = pgtest.Start(t)
+	}
+	if p.broker != nil {
+		b, err := embeddedkafka.Start(ctx, *p.broker)
+		if err != nil {
+			t.Fatalf("hubtest: start broker: %v", err)
+		}
+		t.Cleanup(func() { _ = b.Close() })
+		h.Broker, h.Kafka = b, p.broker.Superuser
+	}
+	if p.registry || p.startDL {
+		h.startRegistry(p)
+	}
+	if p.startMD {
+		h.startMasterdata(p)
+	}
+	if p.startDL {
+		h.startDelivery(p)
+	}
+	if p.startCons {
+		h.startConsole(p)
+	}
+	return h
+}
+
+func (h *Hub) startRegistry(p plan) {
+	h.T.Helper()
+	cs, err := contracts.Contracts()
+	if err != nil {
+		h.T.Fatalf("hubtest: contracts: %v", err)
+	}
+	seed := make([]registry.Seed, 0, len(cs))
+	for _, c := range cs {
+		seed = append(seed, registry.Seed{Subject: c.Subject, Schema: c.Schema})
+	}
+	cfg := registry.Config{Addr: "127.0.0.1:0", Driver: registry.DriverSQLite, DataDir: h.mkdir("registry"), Seed: seed,
+		Authorizer: registry.AllowAllWrites{}}
+	if h.Postgres != nil {
+		cfg.Driver, cfg.DataDir, cfg.DSN = registry.DriverPostgres, "", h.Postgres.NewDatabase(h.T)
+	}
+	for _, m := range p.regMutator {
+		m(&cfg)
+	}
+	reg, err := registry.New(cfg, registry.Deps{})
+	if err != nil {
+		h.T.Fatalf("hubtest: new registry: %v", err)
+	}
+	if err := reg.Start(h.T.Context()); err != nil {
+		h.T.Fatalf("hubtest: start registry: %v", err)
+	}
+	h.T.Cleanup(func() { _ = reg.Close() })
+	h.RegistryURL = "http://" + reg.Addr()
+	if h.Registry, err = avroserde.NewRegistryClient(h.RegistryURL); err != nil {
+		h.T.Fatalf("hubtest: registry client: %v", err)
+	}
+}
+
+func (h *Hub) startMasterdata(p plan) {
+	h.T.Helper()
+	var cfg masterdata.Config
+	var deps masterdata.Deps
+	for _, m := range p.md {
+		m(&cfg, &deps)
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	h.database(&cfg.Database, &cfg.DSN, &cfg.DataDir, "md")
+	if cfg.RegistryURL == "" && deps.Registry == nil {
+		if h.RegistryURL == "" {
+			h.startRegistry(p)
+		}
+		cfg.RegistryURL, cfg.LookupOnly = h.RegistryURL, true
+	}
+	if h.Broker != nil && cfg.Brokers == nil {
+		cfg.Brokers, cfg.Kafka = []string{h.Broker.Addr()}, h.Kafka
+	}
+	s, err := masterdata.New(h.T.Context(), cfg, deps)
+	if err != nil {
+		h.T.Fatalf("hubtest: new masterdata: %v", err)
+	}
+	if err := s.Start(h.T.Context()); err != nil {
+		_ = s.Close()
+		h.T.Fatalf("hubtest: start masterdata: %v", err)
+	}
+	h.T.Cleanup(func() { _ = s.Close() })
+	h.Masterdata, h.MasterdataURL = s, "http://"+s.Addr()
+}
+
+func (h *Hub) startDelivery(p plan) {
+	h.T.Helper()
+	if h.Broker == nil {
+		h.T.Fatal("hubtest: delivery needs the broker (WithBroker)")
+	}
+	cfg := delivery.Config{SyncInterval: time.Second, WebhookAllowPrivate: true}
+	deps := delivery.Deps{Logger: Logger(h.T)}
+	if p.oneTokens {
+		if h.Masterdata == nil {
+			h.T.Fatal("hubtest: WithOneTokenStore needs master data (WithMasterdata)")
+		}
+		deps.Authenticator = h.Masterdata.Tokens()
+	}
+	for _, m := range p.dl {
+		m(&cfg, &deps)
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	h.database(&cfg.Database, &cfg.DSN, &cfg.DataDir, "delivery")
+	if cfg.RegistryURL == "" && deps.Registry == nil {
+		cfg.RegistryURL = h.RegistryURL
+	}
+	if cfg.Brokers == nil {
+		cfg.Brokers, cfg.Kafka = []string{h.Broker.Addr()}, h.Kafka
+	}
+	s, err := delivery.New(h.T.Context(), cfg, deps)
+	if err != nil {
+		h.T.Fatalf("hubtest: new delivery: %v", err)
+	}
+	if err := s.Start(h.T.Context()); err != nil {
+		_ = s.Close()
+		h.T.Fatalf("hubtest: start delivery: %v", err)
+	}
+	h.T.Cleanup(func() { _ = s.Close() })
+	h.Delivery, h.DeliveryURL = s, "http://"+s.Addr()
+}
+
+func (h *Hub) startConsole(p plan) {
+	h.T.Helper()
+	cfg := console.Config{MasterdataURL: or(h.MasterdataURL, refused), DeliveryURL: or(h.DeliveryURL, refused), RegistryURL: or(h.RegistryURL, refused)}
+	if h.Masterdata != nil {
+		cfg.Verifier = h.Masterdata.Tokens()
+	}
+	for _, m := range p.console {
+		m(&cfg)
+	}
+	s, err := console.New(cfg)
+	if err != nil {
+		h.T.Fatalf("hubtest: new console: %v", err)
+	}
+	h.T.Cleanup(func() { _ = s.Close() })
+	h.Console = s
+}
+
+// database fills a service's database settings the test left empty: a
+// fresh database in the cluster with WithPostgres, else SQLite files in
+// a directory of the service's own under Dir.
+func (h *Hub) database(database, dsn, dataDir *string, name string) {
+	if *database != "" || *dsn != "" {
+		return
+	}
+	if h.Postgres != nil {
+		*database = h.Postgres.NewDatabase(h.T)
+		return
+	}
+	if *dataDir == "" {
+		*dataDir = filepath.Join(h.Dir, name)
+	}
+}
+
+func (h *Hub) mkdir(name string) string {
+	h.T.Helper()
+	dir := filepath.Join(h.Dir, name)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		h.T.Fatalf("hubtest: %v", err)
+	}
+	return dir
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// Issue issues an API token from tokens (a service's token store) for
+// name, who is also its subject, and fails the test if it cannot.
+func Issue(t testing.TB, tokens *auth.Tokens, name string, kind auth.Kind, grants ...auth.Grant) string {
+	t.Helper()
+	secret, _, err := tokens.Issue(context.Background(), auth.IssueRequest{Subject: name, Kind: kind, Name: name, Grants: grants})
+	if err != nil {
+		t.Fatalf("hubtest: issue a token for %s: %v", name, err)
+	}
+	return secret
+}
+
+// MasterdataClient is the typed master data client on the hub, calling
+// with token.
+func (h *Hub) MasterdataClient(token string) *mdclient.Client {
+	return &mdclient.Client{BaseURL: h.MasterdataURL, Token: token}
+}
+
+// DeliveryClient is the typed delivery client on the hub, calling with
+// token.
+func (h *Hub) DeliveryClient(token string) *dlclient.Client {
+	return &dlclient.Client{BaseURL: h.DeliveryURL, Token: token}
+}
+
+// Eventually polls cond every 50ms until it holds, and fails the test
+// naming what never happened once ctx ends. It is for conditions a test
+// can only observe by looking again (a record arriving, a counter
+// moving), never for waiting out a time.
+func Eventually(ctx context.Context, t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	Wait(ctx, t, what, func() error {
+		if cond() {
+			return nil
+		}
+		return fmt.Errorf("not yet")
+	})
+}
+
+// Wait polls check every 50ms until it returns nil, and fails the test
+// with what and check's last error once ctx ends.
+func Wait(ctx context.Context, t testing.TB, what string, check func() error) {
+	t.Helper()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: never happened (%v; %v)", what, err, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// Logger logs warnings and errors (everything with
+// SAMNAV_TEST_LOG=debug) to the test log, so a failing test shows what
+// the services complained about.
+func Logger(t testing.TB) *slog.Logger {
+	level := slog.LevelWarn
+	if os.Getenv("SAMNAV_TEST_LOG") == "debug" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
