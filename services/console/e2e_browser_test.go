@@ -20,6 +20,7 @@ import (
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/browsertest"
 	"github.com/samnav/samnav/services/console/internal/consoletest"
+	"github.com/samnav/samnav/services/hubtest"
 )
 
 // The console end to end, in headless Chromium against the whole hub in
@@ -131,7 +132,7 @@ func startE2ECity(t *testing.T) *e2eCity {
 	t.Cleanup(rcv.Close)
 	for system, sub := range map[string]string{"hemtjanst": c.homeCare, "bibliotek": library} {
 		tok := h.Token(system, auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: system})
-		if st, body := consoletest.CallJSON(t, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+sub+"/webhook", tok, map[string]any{"url": rcv.URL}); st != http.StatusCreated {
+		if st, body := hubtest.CallJSON(t, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+sub+"/webhook", tok, map[string]any{"url": rcv.URL}); st != http.StatusCreated {
 			t.Fatalf("register %s's webhook: %d %v", system, st, body)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/browsertest"
 	"github.com/samnav/samnav/services/console/internal/consoletest"
+	"github.com/samnav/samnav/services/hubtest"
 )
 
 // TestSubscriptionsMapFlowInABrowser: in headless Chromium, under the
@@ -61,7 +62,7 @@ func TestSubscriptionsMapFlowInABrowser(t *testing.T) {
 	t.Cleanup(rcv.Close)
 	libToken := h.Token("bibliotek", auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: "bibliotek"})
 	lib := h.Subscribe(admin, "bibliotek", "person", "webhook", "givenNames")
-	if st, body := consoletest.CallJSON(t, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+lib+"/webhook", libToken, map[string]any{"url": rcv.URL}); st != http.StatusCreated {
+	if st, body := hubtest.CallJSON(t, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+lib+"/webhook", libToken, map[string]any{"url": rcv.URL}); st != http.StatusCreated {
 		t.Fatalf("register webhook: %d %v", st, body)
 	}
 	h.Eventually("a failed attempt", func() bool {

@@ -220,7 +220,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 	admin := hubtest.Issue(b, h.Delivery.Tokens(), "owner", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
 	school := hubtest.Issue(b, h.Delivery.Tokens(), "skolplattform", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "skolplattform"})
 	publish := func(items []any) {
-		st, body := call(b, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": items})
+		st, body := hubtest.CallJSON(b, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": items})
 		if st != 200 {
 			b.Fatalf("publish: %d %v", st, body)
 		}
@@ -381,7 +381,7 @@ func BenchmarkCommitToWebhook(b *testing.B) {
 	}))
 	defer srv.Close()
 	sub := subscribe(b, h, library, admin, "webhook", []string{"givenNames", "surname", "registeredAddress"})
-	st, ep := call(b, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+sub+"/webhook", library, map[string]any{"url": srv.URL})
+	st, ep := hubtest.CallJSON(b, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+sub+"/webhook", library, map[string]any{"url": srv.URL})
 	if st != 201 {
 		b.Fatalf("register webhook: %d %v", st, ep)
 	}
@@ -433,7 +433,7 @@ func BenchmarkCommitToWebhook(b *testing.B) {
 			}
 		}
 	}
-	call(b, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": persons[:1]})
+	hubtest.CallJSON(b, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": persons[:1]})
 	waitFor(1) // warm-up: consumer groups joined, connections open
 	mu.Lock()
 	clear(hooks)
@@ -441,7 +441,7 @@ func BenchmarkCommitToWebhook(b *testing.B) {
 	mu.Unlock()
 	b.ResetTimer()
 	for i := 1; i <= n; i++ {
-		if st, body := call(b, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": persons[i : i+1]}); st != 200 {
+		if st, body := hubtest.CallJSON(b, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": persons[i : i+1]}); st != 200 {
 			b.Fatalf("publish: %d %v", st, body)
 		}
 		waitFor(i)

@@ -22,7 +22,7 @@ func TestClientAgainstTheServer(t *testing.T) {
 	defer cancel()
 	h := startHub(t)
 	fb := hubtest.Issue(t, h.Masterdata.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
-	if st, body := call(t, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert",
+	if st, body := hubtest.CallJSON(t, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert",
 		"state": personState("201405052380", "Ella", "Storgatan 1", "NONE")}}}); st != 200 {
 		t.Fatalf("publish: %d %v", st, body)
 	}

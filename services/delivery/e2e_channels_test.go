@@ -147,12 +147,9 @@ func onlyFields(t *testing.T, channel string, data map[string]any, allowed ...st
 func TestOnceOnly(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	h := startHub(t)
-
-	c := newCast(t, h)
-	publish := c.publish
-	ella := publish(personState("201405052380", "Ella", "Storgatan 1", "NONE"))
-	vera := publish(personState("201405052398", "Vera", "Hemliga vägen 2", "PROTECTED_REGISTRATION"))
+	h, c := startCast(t)
+	ella := c.publish(personState("201405052380", "Ella", "Storgatan 1", "NONE"))
+	vera := c.publish(personState("201405052398", "Vera", "Hemliga vägen 2", "PROTECTED_REGISTRATION"))
 	admin, school, library, social, mdAdmin := c.admin, c.school, c.library, c.social, c.mdAdmin
 
 	schoolFields := []string{"givenNames", "surname", "registeredAddress", "emailAddress"}
@@ -163,13 +160,13 @@ func TestOnceOnly(t *testing.T) {
 	// event finds it.
 	hook := newWebhookReceiver(t)
 	libSub := subscribe(t, h, library, admin, "webhook", libraryFields)
-	st, ep := call(t, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+libSub+"/webhook", library, map[string]any{"url": hook.srv.URL + "/samnav"})
+	st, ep := hubtest.CallJSON(t, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+libSub+"/webhook", library, map[string]any{"url": hook.srv.URL + "/samnav"})
 	if st != 201 || ep["secret"] == nil {
 		t.Fatalf("register webhook: %d %v", st, ep)
 	}
 	hook.setSecret(ep["secret"].(string))
 	// Another system cannot read or change the library's endpoint.
-	if st, _ := call(t, "GET", h.DeliveryURL+"/api/v1/subscriptions/"+libSub+"/webhook", school, nil); st != 403 {
+	if st, _ := hubtest.CallJSON(t, "GET", h.DeliveryURL+"/api/v1/subscriptions/"+libSub+"/webhook", school, nil); st != 403 {
 		t.Fatalf("school reads the library's endpoint: %d", st)
 	}
 
@@ -214,8 +211,8 @@ func TestOnceOnly(t *testing.T) {
 	hubtest.Eventually(ctx, t, "the feed snapshot", func() bool { return feed.last(ella) != nil && feed.last(vera) != nil })
 
 	// The change, made once at the master.
-	publish(personState("201405052380", "Ella", "Nya gatan 7", "NONE"))
-	publish(personState("201405052398", "Vera", "Ännu hemligare 3", "PROTECTED_REGISTRATION"))
+	c.publish(personState("201405052380", "Ella", "Nya gatan 7", "NONE"))
+	c.publish(personState("201405052398", "Vera", "Ännu hemligare 3", "PROTECTED_REGISTRATION"))
 	readView(func() bool {
 		return street(lastKafka(ella)["registeredAddress"]) == "Nya gatan 7" && len(kafkaSeen[vera]) >= 2
 	})
@@ -272,7 +269,7 @@ func TestOnceOnly(t *testing.T) {
 	}
 
 	// Erasure: a tombstone on Kafka, a typed erased event elsewhere.
-	if st, body := call(t, "DELETE", h.MasterdataURL+"/api/v1/person/"+ella+"?reason=erasure+request+art.+17", mdAdmin, nil); st != 200 {
+	if st, body := hubtest.CallJSON(t, "DELETE", h.MasterdataURL+"/api/v1/person/"+ella+"?reason=erasure+request+art.+17", mdAdmin, nil); st != 200 {
 		t.Fatalf("erase: %d %v", st, body)
 	}
 	readView(func() bool { s := kafkaSeen[ella]; return s[len(s)-1] == nil })

@@ -1,11 +1,9 @@
 package delivery_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -42,12 +40,14 @@ type cast struct {
 	fb, mdAdmin, admin, school, library, social string
 }
 
-func newCast(t testing.TB, h *hubtest.Hub) *cast {
+// startCast starts the hub (startHub) and issues the cast's tokens.
+func startCast(t testing.TB) (*hubtest.Hub, *cast) {
 	t.Helper()
+	h := startHub(t)
 	system := func(name string) string {
 		return hubtest.Issue(t, h.Delivery.Tokens(), name, auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: name})
 	}
-	return &cast{t: t, h: h,
+	return h, &cast{t: t, h: h,
 		fb:      hubtest.Issue(t, h.Masterdata.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"}),
 		mdAdmin: hubtest.Issue(t, h.Masterdata.Tokens(), "privacy-officer", auth.KindUser, auth.Grant{Role: auth.RoleAdmin}),
 		admin:   hubtest.Issue(t, h.Delivery.Tokens(), "owner-anna", auth.KindUser, auth.Grant{Role: auth.RoleAdmin}),
@@ -57,42 +57,7 @@ func newCast(t testing.TB, h *hubtest.Hub) *cast {
 // publish writes a person as the population register and returns its id.
 func (c *cast) publish(state map[string]any) string {
 	c.t.Helper()
-	st, body := call(c.t, "POST", c.h.MasterdataURL+"/api/v1/publish/person", c.fb, map[string]any{"items": []any{map[string]any{"op": "upsert", "state": state}}})
-	if st != 200 {
-		c.t.Fatalf("publish: %d %v", st, body)
-	}
-	return body["results"].([]any)[0].(map[string]any)["id"].(string)
-}
-
-func call(t testing.TB, method, u, token string, body any) (int, map[string]any) {
-	t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, u, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			t.Fatalf("%s %s: %d %s", method, u, resp.StatusCode, raw)
-		}
-	}
-	return resp.StatusCode, out
+	return c.h.Publish(c.fb, "person", state)[0]
 }
 
 func personState(pnr, given, street string, protected string) map[string]any {
@@ -112,27 +77,24 @@ func personState(pnr, given, street string, protected string) map[string]any {
 func TestOnceOnlyKafka(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	h := startHub(t)
-
-	c := newCast(t, h)
-	publish := c.publish
-	ella := publish(personState("201405052380", "Ella", "Storgatan 1", "NONE"))
-	hidden := publish(personState("201405052398", "Vera", "Hemliga vägen 2", "PROTECTED_REGISTRATION"))
+	h, c := startCast(t)
+	ella := c.publish(personState("201405052380", "Ella", "Storgatan 1", "NONE"))
+	hidden := c.publish(personState("201405052398", "Vera", "Hemliga vägen 2", "PROTECTED_REGISTRATION"))
 	admin, school, library := c.admin, c.school, c.library
 
 	req := map[string]any{"concept": "person", "purpose": "placing pupils in schools", "channel": "kafka",
 		"legalBasis": map[string]any{"basis": "public_task", "reference": "Skollagen (2010:800) 29 kap."},
 		"fields":     []string{"personalIdentityNumber", "givenNames", "surname", "registeredAddress", "emailAddress"}, "reason": "new school platform"}
-	st, sub := call(t, "POST", h.DeliveryURL+"/api/v1/subscriptions", school, req)
+	st, sub := hubtest.CallJSON(t, "POST", h.DeliveryURL+"/api/v1/subscriptions", school, req)
 	if st != 201 || sub["status"] != "requested" || sub["system"] != "skolplattform" {
 		t.Fatalf("request: %d %v", st, sub)
 	}
 	id := sub["id"].(string)
 	// Nothing is delivered before approval; a system cannot approve itself.
-	if st, body := call(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/approve", school, map[string]any{"reason": "me"}); st != 403 {
+	if st, body := hubtest.CallJSON(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/approve", school, map[string]any{"reason": "me"}); st != 403 {
 		t.Fatalf("self-approval: %d %v", st, body)
 	}
-	if st, _ := call(t, "GET", h.DeliveryURL+"/api/v1/subscriptions/"+id, library, nil); st != 404 {
+	if st, _ := hubtest.CallJSON(t, "GET", h.DeliveryURL+"/api/v1/subscriptions/"+id, library, nil); st != 404 {
 		t.Fatalf("another system sees the subscription: %d", st)
 	}
 	// Wait for a sync round that began after the request was stored (see
@@ -142,17 +104,17 @@ func TestOnceOnlyKafka(t *testing.T) {
 	if running := h.Delivery.Running(); len(running) != 0 {
 		t.Fatalf("delivering before approval: %v", running)
 	}
-	st, sub = call(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/approve", admin,
+	st, sub = hubtest.CallJSON(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/approve", admin,
 		map[string]any{"fields": []string{"givenNames", "surname", "registeredAddress", "emailAddress"}, "reason": "the identity number is not needed for placement"})
 	if st != 200 || sub["status"] != "approved" {
 		t.Fatalf("approve: %d %v", st, sub)
 	}
-	_, hist := call(t, "GET", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/history", school, nil)
+	_, hist := hubtest.CallJSON(t, "GET", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/history", school, nil)
 	changes := hist["changes"].([]any)
 	if len(changes) != 2 || changes[1].(map[string]any)["action"] != "narrowed" || changes[1].(map[string]any)["actor"] != "owner-anna" {
 		t.Fatalf("history: %v", hist)
 	}
-	st, acls := call(t, "GET", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/acls", admin, nil)
+	st, acls := hubtest.CallJSON(t, "GET", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/acls", admin, nil)
 	if st != 200 || acls["topic"] != "samnav.view.skolplattform.person.v1" || len(acls["commands"].([]any)) != 7 { // view read+describe, group read, dead-letter prefix create+write+read+describe
 		t.Fatalf("acls: %d %v", st, acls)
 	}
@@ -189,13 +151,13 @@ func TestOnceOnlyKafka(t *testing.T) {
 	}
 
 	// The change, made once at the master.
-	publish(personState("201405052380", "Ella", "Nya gatan 7", "NONE"))
+	c.publish(personState("201405052380", "Ella", "Nya gatan 7", "NONE"))
 	read(func() bool {
 		addr, _ := seen[ella]["registeredAddress"].(map[string]any)
 		return addr["streetAddress"] == "Nya gatan 7"
 	})
 	// The protected child moves too: still no address reaches the school.
-	publish(personState("201405052398", "Vera", "Ännu hemligare 3", "PROTECTED_REGISTRATION"))
+	c.publish(personState("201405052398", "Vera", "Ännu hemligare 3", "PROTECTED_REGISTRATION"))
 	read(func() bool { return reader.count[hidden] >= 2 })
 	if seen[hidden]["registeredAddress"] != nil {
 		t.Fatalf("protected identity's new address delivered: %v", seen[hidden])

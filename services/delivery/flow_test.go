@@ -19,7 +19,7 @@ func TestLiveFlowAndLag(t *testing.T) {
 	defer cancel()
 	h := startHub(t)
 	fb := hubtest.Issue(t, h.Masterdata.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
-	st, body := call(t, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert",
+	st, body := hubtest.CallJSON(t, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert",
 		"state": personState("201405052380", "Ella", "Storgatan 1", "NONE")}}})
 	if st != 200 {
 		t.Fatalf("publish: %d %v", st, body)
@@ -29,22 +29,22 @@ func TestLiveFlowAndLag(t *testing.T) {
 	admin := hubtest.Issue(t, h.Delivery.Tokens(), "admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
 	home := hubtest.Issue(t, h.Delivery.Tokens(), "hemtjanst", auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: "hemtjanst"})
 	library := hubtest.Issue(t, h.Delivery.Tokens(), "bibliotek", auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: "bibliotek"})
-	st, sub := call(t, "POST", h.DeliveryURL+"/api/v1/subscriptions", home, map[string]any{"concept": "person", "purpose": "home care visits", "channel": "feed",
+	st, sub := hubtest.CallJSON(t, "POST", h.DeliveryURL+"/api/v1/subscriptions", home, map[string]any{"concept": "person", "purpose": "home care visits", "channel": "feed",
 		"legalBasis": map[string]any{"basis": "public_task", "reference": "Socialtjänstlagen (2001:453)"}, "fields": []string{"givenNames", "surname"}, "reason": "new"})
 	if st != 201 {
 		t.Fatalf("request: %d %v", st, sub)
 	}
 	id := sub["id"].(string)
-	if st, _ := call(t, "GET", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/lag", library, nil); st != 404 {
+	if st, _ := hubtest.CallJSON(t, "GET", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/lag", library, nil); st != 404 {
 		t.Fatalf("another system reads the lag: %d, want 404", st)
 	}
-	if st, body := call(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/approve", admin, map[string]any{"fields": []string{"givenNames"}, "reason": "names only"}); st != 200 {
+	if st, body := hubtest.CallJSON(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/approve", admin, map[string]any{"fields": []string{"givenNames"}, "reason": "names only"}); st != 200 {
 		t.Fatalf("approve: %d %v", st, body)
 	}
 
 	var got map[string]any
 	for after := "0"; got == nil; {
-		st, body := call(t, "GET", h.DeliveryURL+"/api/v1/deliveries/recent?wait=5&after="+after, home, nil)
+		st, body := hubtest.CallJSON(t, "GET", h.DeliveryURL+"/api/v1/deliveries/recent?wait=5&after="+after, home, nil)
 		if st != 200 {
 			t.Fatalf("recent: %d %v", st, body)
 		}
@@ -62,11 +62,11 @@ func TestLiveFlowAndLag(t *testing.T) {
 		fmt.Sprint(got["fields"]) != "[givenNames]" || got["eventId"] == "" {
 		t.Fatalf("delivery %v, want the feed delivery of givenNames only", got)
 	}
-	if _, body := call(t, "GET", h.DeliveryURL+"/api/v1/deliveries/recent", library, nil); len(body["deliveries"].([]any)) != 0 {
+	if _, body := hubtest.CallJSON(t, "GET", h.DeliveryURL+"/api/v1/deliveries/recent", library, nil); len(body["deliveries"].([]any)) != 0 {
 		t.Fatalf("another system sees deliveries: %v", body)
 	}
 	for {
-		st, body := call(t, "GET", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/lag", home, nil)
+		st, body := hubtest.CallJSON(t, "GET", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/lag", home, nil)
 		if st != 200 {
 			t.Fatalf("lag: %d %v", st, body)
 		}

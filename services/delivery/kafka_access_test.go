@@ -76,7 +76,7 @@ func TestKafkaAccessFollowsApprovals(t *testing.T) {
 	addr := h.Broker.Addr()
 
 	fb := hubtest.Issue(t, h.Masterdata.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
-	if st, body := call(t, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert",
+	if st, body := hubtest.CallJSON(t, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert",
 		"state": personState("201405052380", "Ella", "Storgatan 1", "NONE")}}}); st != 200 {
 		t.Fatalf("publish: %d %v", st, body)
 	}
@@ -93,13 +93,13 @@ func TestKafkaAccessFollowsApprovals(t *testing.T) {
 	subscribe := func(system string) string {
 		t.Helper()
 		tok := hubtest.Issue(t, h.Delivery.Tokens(), system, auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: system})
-		st, sub := call(t, "POST", h.DeliveryURL+"/api/v1/subscriptions", tok, map[string]any{"concept": "person", "purpose": "test", "channel": "kafka",
+		st, sub := hubtest.CallJSON(t, "POST", h.DeliveryURL+"/api/v1/subscriptions", tok, map[string]any{"concept": "person", "purpose": "test", "channel": "kafka",
 			"legalBasis": map[string]any{"basis": "public_task", "reference": "test"}, "fields": []string{"givenNames", "surname"}, "reason": "test"})
 		if st != 201 {
 			t.Fatalf("request for %s: %d %v", system, st, sub)
 		}
 		id := sub["id"].(string)
-		if st, sub := call(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/approve", admin, map[string]any{"reason": "ok"}); st != 200 {
+		if st, sub := hubtest.CallJSON(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/approve", admin, map[string]any{"reason": "ok"}); st != 200 {
 			t.Fatalf("approve %s: %d %v", id, st, sub)
 		}
 		return id
@@ -155,7 +155,7 @@ func TestKafkaAccessFollowsApprovals(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if st, body := call(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+schoolSub+"/revoke", admin, map[string]any{"reason": "contract ended"}); st != 200 {
+	if st, body := hubtest.CallJSON(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+schoolSub+"/revoke", admin, map[string]any{"reason": "contract ended"}); st != 200 {
 		t.Fatalf("revoke: %d %v", st, body)
 	}
 	hubtest.Wait(ctx, t, "skolplattform refused on its former view topic", func() error {

@@ -345,13 +345,13 @@ func followFeed(ctx context.Context, t *testing.T, base, subID, token string, r 
 // it; it returns the subscription id.
 func subscribe(t testing.TB, h *hubtest.Hub, systemToken, adminToken, channel string, fields []string) string {
 	t.Helper()
-	st, sub := call(t, "POST", h.DeliveryURL+"/api/v1/subscriptions", systemToken, map[string]any{"concept": "person", "purpose": "test", "channel": channel,
+	st, sub := hubtest.CallJSON(t, "POST", h.DeliveryURL+"/api/v1/subscriptions", systemToken, map[string]any{"concept": "person", "purpose": "test", "channel": channel,
 		"legalBasis": map[string]any{"basis": "public_task", "reference": "Skollagen (2010:800)"}, "fields": fields, "reason": "test"})
 	if st != 201 {
 		t.Fatalf("request %s subscription: %d %v", channel, st, sub)
 	}
 	id := sub["id"].(string)
-	if st, body := call(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/approve", adminToken, map[string]any{"reason": "ok"}); st != 200 {
+	if st, body := hubtest.CallJSON(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/approve", adminToken, map[string]any{"reason": "ok"}); st != 200 {
 		t.Fatalf("approve: %d %v", st, body)
 	}
 	return id

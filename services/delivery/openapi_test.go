@@ -45,7 +45,7 @@ func TestOpenAPIDocumentCoversEveryRouteAndItsExamplesHold(t *testing.T) {
 	admin := hubtest.Issue(t, h.Delivery.Tokens(), "admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
 	home := hubtest.Issue(t, h.Delivery.Tokens(), "hemtjanst", auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: "hemtjanst"})
 	fb := hubtest.Issue(t, h.Masterdata.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
-	if st, body := call(t, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert",
+	if st, body := hubtest.CallJSON(t, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert",
 		"state": personState("201405052380", "Ella", "Storgatan 1", "NONE")}}}); st != 200 {
 		t.Fatalf("publish: %d %v", st, body)
 	}
@@ -90,12 +90,12 @@ func TestOpenAPIDocumentCoversEveryRouteAndItsExamplesHold(t *testing.T) {
 	c.Example(http.MethodPost, hook+"/rotate", openapitest.Call{Token: home, Path: whID})
 	c.Example(http.MethodPost, hook+"/disable", openapitest.Call{Token: home, Path: whID})
 	c.Example(http.MethodPost, hook+"/enable", openapitest.Call{Token: home, Path: whID})
-	if st, body := call(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+whID["id"]+"/approve", admin, map[string]any{"reason": "ok"}); st != 200 {
+	if st, body := hubtest.CallJSON(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+whID["id"]+"/approve", admin, map[string]any{"reason": "ok"}); st != 200 {
 		t.Fatalf("approve webhook: %d %v", st, body)
 	}
 	var msg string
 	hubtest.Eventually(ctx, t, "a webhook attempt", func() bool {
-		st, body := call(t, "GET", h.DeliveryURL+"/api/v1/subscriptions/"+whID["id"]+"/webhook/attempts", home, nil)
+		st, body := hubtest.CallJSON(t, "GET", h.DeliveryURL+"/api/v1/subscriptions/"+whID["id"]+"/webhook/attempts", home, nil)
 		if st != 200 {
 			t.Fatalf("attempts: %d %v", st, body)
 		}

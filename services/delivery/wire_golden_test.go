@@ -40,18 +40,15 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 func TestWireGolden(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	h := startHub(t)
-
-	c := newCast(t, h)
-	publish := c.publish
-	ella := publish(personState("201405052380", "Ella", "Storgatan 1", "NONE"))
+	h, c := startCast(t)
+	ella := c.publish(personState("201405052380", "Ella", "Storgatan 1", "NONE"))
 	admin, school, library, social, mdAdmin := c.admin, c.school, c.library, c.social, c.mdAdmin
 
 	hook := &rawHook{}
 	srv := httptest.NewServer(hook)
 	t.Cleanup(srv.Close)
 	libSub := subscribe(t, h, library, admin, "webhook", []string{"givenNames", "surname", "registeredAddress"})
-	if st, ep := call(t, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+libSub+"/webhook", library, map[string]any{"url": srv.URL + "/samnav"}); st != 201 {
+	if st, ep := hubtest.CallJSON(t, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+libSub+"/webhook", library, map[string]any{"url": srv.URL + "/samnav"}); st != 201 {
 		t.Fatalf("register webhook: %d %v", st, ep)
 	}
 	subscribe(t, h, school, admin, "kafka", []string{"givenNames", "surname", "registeredAddress", "emailAddress"})
@@ -75,25 +72,25 @@ func TestWireGolden(t *testing.T) {
 	)
 	hubtest.Eventually(ctx, t, "the feed snapshot", func() bool {
 		var body []byte
-		snapshot, body = feedGet(ctx, t, h.DeliveryURL+"/api/v1/feeds/"+socialSub+"/snapshot?limit=10", social)
+		snapshot, body = feedGet(t, h.DeliveryURL+"/api/v1/feeds/"+socialSub+"/snapshot?limit=10", social)
 		if err := json.Unmarshal(body, &snap); err != nil {
 			t.Fatalf("feed snapshot: %v %s", err, body)
 		}
 		return len(snap.Items) == 1 && snap.ChangesCursor != ""
 	})
 
-	publish(personState("201405052380", "Ella", "Nya gatan 7", "NONE"))
-	if st, body := call(t, "DELETE", h.MasterdataURL+"/api/v1/person/"+ella+"?reason=erasure+request+art.+17", mdAdmin, nil); st != 200 {
+	c.publish(personState("201405052380", "Ella", "Nya gatan 7", "NONE"))
+	if st, body := hubtest.CallJSON(t, "DELETE", h.MasterdataURL+"/api/v1/person/"+ella+"?reason=erasure+request+art.+17", mdAdmin, nil); st != 200 {
 		t.Fatalf("erase: %d %v", st, body)
 	}
 	viewMsgs = append(viewMsgs, readN(ctx, t, view, 2)...)
 	hubtest.Eventually(ctx, t, "the erasure on the webhook", func() bool { return hook.count() >= 3 })
 	changesURL := h.DeliveryURL + "/api/v1/feeds/" + socialSub + "/changes?limit=10&cursor=" + url.QueryEscape(snap.ChangesCursor)
 	hubtest.Eventually(ctx, t, "the erasure on the feed", func() bool {
-		_, body := feedGet(ctx, t, changesURL, social)
+		_, body := feedGet(t, changesURL, social)
 		return bytes.Contains(body, []byte("se.samnav.person.erased"))
 	})
-	changes, _ := feedGet(ctx, t, changesURL, social)
+	changes, _ := feedGet(t, changesURL, social)
 
 	state := rawReader(t, h, "samnav.person.v1")
 	stateMsgs := readN(ctx, t, state, 3)
@@ -167,24 +164,11 @@ func (h *rawHook) all() []*httpExchange {
 	return slices.Clone(h.reqs)
 }
 
-func feedGet(ctx context.Context, t *testing.T, u, token string) (*httpExchange, []byte) {
+func feedGet(t *testing.T, u, token string) (*httpExchange, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := hubtest.Call(t, "GET", u, token, nil)
 	p, _ := url.Parse(u)
-	return &httpExchange{line: fmt.Sprintf("GET %s -> %s", p.Path, resp.Status), header: resp.Header, body: body}, body
+	return &httpExchange{line: fmt.Sprintf("GET %s -> %d %s", p.Path, r.Status, http.StatusText(r.Status)), header: r.Header, body: r.Raw}, r.Raw
 }
 
 func rawReader(t *testing.T, h *hubtest.Hub, topic string) *kafka.Reader {

@@ -44,13 +44,13 @@ func TestChannelAPIsMounted(t *testing.T) {
 			t.Cleanup(srv.Close)
 			admin := hubtest.Issue(t, s.Tokens(), "admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
 			library := hubtest.Issue(t, s.Tokens(), "bibliotek", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "bibliotek"})
-			st, sub := call(t, "POST", srv.URL+"/api/v1/subscriptions", library, map[string]any{"concept": "person", "purpose": "loans", "channel": "webhook",
+			st, sub := hubtest.CallJSON(t, "POST", srv.URL+"/api/v1/subscriptions", library, map[string]any{"concept": "person", "purpose": "loans", "channel": "webhook",
 				"legalBasis": map[string]any{"basis": "public_task", "reference": "Bibliotekslagen (2013:801)"}, "fields": []string{"givenNames"}, "reason": "new"})
 			if st != 201 {
 				t.Fatalf("request: %d %v", st, sub)
 			}
 			id := sub["id"].(string)
-			if st, _ := call(t, "POST", srv.URL+"/api/v1/subscriptions/"+id+"/approve", admin, map[string]any{"reason": "ok"}); st != 200 {
+			if st, _ := hubtest.CallJSON(t, "POST", srv.URL+"/api/v1/subscriptions/"+id+"/approve", admin, map[string]any{"reason": "ok"}); st != 200 {
 				t.Fatalf("approve: %d", st)
 			}
 			for _, path := range []string{"/api/v1/subscriptions/" + id + "/webhook", "/api/v1/feeds/" + id + "/snapshot"} {
@@ -76,13 +76,13 @@ func TestChannelAPIsMounted(t *testing.T) {
 				t.Fatalf("register a webhook to 127.0.0.1: %d, want %d", resp.StatusCode, tt.wantRegister)
 			}
 			// The feed's routes answer its subscription's system.
-			st, fsub := call(t, "POST", srv.URL+"/api/v1/subscriptions", library, map[string]any{"concept": "person", "purpose": "loans", "channel": "feed",
+			st, fsub := hubtest.CallJSON(t, "POST", srv.URL+"/api/v1/subscriptions", library, map[string]any{"concept": "person", "purpose": "loans", "channel": "feed",
 				"legalBasis": map[string]any{"basis": "public_task", "reference": "Bibliotekslagen (2013:801)"}, "fields": []string{"givenNames"}, "reason": "new"})
 			if st != 201 {
 				t.Fatalf("request: %d %v", st, fsub)
 			}
 			fid := fsub["id"].(string)
-			if st, _ := call(t, "POST", srv.URL+"/api/v1/subscriptions/"+fid+"/approve", admin, map[string]any{"reason": "ok"}); st != 200 {
+			if st, _ := hubtest.CallJSON(t, "POST", srv.URL+"/api/v1/subscriptions/"+fid+"/approve", admin, map[string]any{"reason": "ok"}); st != 200 {
 				t.Fatalf("approve: %d", st)
 			}
 			var page struct {
@@ -112,7 +112,7 @@ func TestSubscriptionsListPages(t *testing.T) {
 	library := hubtest.Issue(t, s.Tokens(), "bibliotek", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "bibliotek"})
 	want := map[string]bool{}
 	for range 3 {
-		st, sub := call(t, "POST", srv.URL+"/api/v1/subscriptions", library, map[string]any{"concept": "person", "purpose": "loans", "channel": "feed",
+		st, sub := hubtest.CallJSON(t, "POST", srv.URL+"/api/v1/subscriptions", library, map[string]any{"concept": "person", "purpose": "loans", "channel": "feed",
 			"legalBasis": map[string]any{"basis": "public_task", "reference": "Bibliotekslagen (2013:801)"}, "fields": []string{"givenNames"}, "reason": "new"})
 		if st != 201 {
 			t.Fatalf("request: %d %v", st, sub)
@@ -140,7 +140,7 @@ func TestSubscriptionsListPages(t *testing.T) {
 		t.Errorf("pages of 2 gave %v in %d pages, want %v in 2", seen, pages+1, want)
 	}
 	for q, field := range map[string]string{"limit=0": "limit", "limit=x": "limit", "limit=1001": "limit", "cursor=bm90LWEtY3Vyc29y": "cursor"} {
-		st, body := call(t, "GET", srv.URL+"/api/v1/subscriptions?"+q, admin, nil)
+		st, body := hubtest.CallJSON(t, "GET", srv.URL+"/api/v1/subscriptions?"+q, admin, nil)
 		if st != 400 || !strings.Contains(fmt.Sprint(body), field) {
 			t.Errorf("GET ?%s: %d %v, want 400 naming %s", q, st, body, field)
 		}

@@ -27,7 +27,9 @@ import (
 // Hub is the real masterdata service and schema registry, in process on
 // free ports, with a fake delivery API, and a console talking to them.
 type Hub struct {
-	T        *testing.T
+	T *testing.T
+	// Services is what hubtest started: master data and the registry.
+	Services *hubtest.Hub
 	MD       *masterdata.Server
 	Console  *console.Server
 	API      *api.Client
@@ -75,7 +77,7 @@ func StartHub(t *testing.T, mutate ...func(*console.Config)) *Hub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Hub{T: t, MD: h.Masterdata, Console: h.Console, Delivery: fd, Model: m,
+	return &Hub{T: t, Services: h, MD: h.Masterdata, Console: h.Console, Delivery: fd, Model: m,
 		API: &api.Client{MasterdataURL: h.MasterdataURL, DeliveryURL: dsrv.URL, RegistryURL: h.RegistryURL}}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/consoletest"
+	"github.com/samnav/samnav/services/hubtest"
 )
 
 var flowChangeItem = regexp.MustCompile(`(?s)<li class="flow-change" data-event="[^"]*">.*?</ul>\s*</li>`)
@@ -30,7 +31,7 @@ func TestLiveFlow(t *testing.T) {
 	h.Subscribe(admin, "skolplattform", "person", "kafka", "givenNames", "registeredAddress")
 	lib := h.Subscribe(admin, "bibliotek", "person", "webhook", "givenNames", "emailAddress")
 	h.Subscribe(admin, "hemtjanst", "person", "feed", "registeredAddress")
-	st, body := consoletest.CallJSON(t, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+lib+"/webhook", libToken, map[string]any{"url": rcv.URL})
+	st, body := hubtest.CallJSON(t, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+lib+"/webhook", libToken, map[string]any{"url": rcv.URL})
 	if st != http.StatusCreated {
 		t.Fatalf("register webhook: %d %v", st, body)
 	}
@@ -102,10 +103,10 @@ func TestLiveFlowWebhookStates(t *testing.T) {
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(int(status.Load())) }))
 	defer rcv.Close()
 	lib := h.Subscribe(admin, "bibliotek", "person", "webhook", "givenNames")
-	if st, body := consoletest.CallJSON(t, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+lib+"/webhook", libToken, map[string]any{"url": rcv.URL}); st != http.StatusCreated {
+	if st, body := hubtest.CallJSON(t, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+lib+"/webhook", libToken, map[string]any{"url": rcv.URL}); st != http.StatusCreated {
 		t.Fatalf("register webhook: %d %v", st, body)
 	}
-	if st, body := consoletest.CallJSON(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+lib+"/webhook/disable", libToken, nil); st >= 300 {
+	if st, body := hubtest.CallJSON(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+lib+"/webhook/disable", libToken, nil); st >= 300 {
 		t.Fatalf("disable webhook: %d %v", st, body)
 	}
 	h.Publish(fb, consoletest.Person("201405052380", "Ella", "Storgatan 1"))
@@ -130,7 +131,7 @@ func TestLiveFlowWebhookStates(t *testing.T) {
 		t.Fatalf("without the log: %s", got)
 	}
 
-	if st, body := consoletest.CallJSON(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+lib+"/webhook/enable", libToken, nil); st >= 300 {
+	if st, body := hubtest.CallJSON(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+lib+"/webhook/enable", libToken, nil); st >= 300 {
 		t.Fatalf("enable webhook: %d %v", st, body)
 	}
 	var msg int64

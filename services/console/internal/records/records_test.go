@@ -325,8 +325,7 @@ func TestPersonPageNamesItsMasterSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fh := &consoletest.FlowHub{T: t, MasterdataURL: h.API.MasterdataURL}
-	id := fh.Publish(secret, consoletest.Person("201405052380", "Ella", "Storgatan 1"))[0]
+	id := h.Services.Publish(secret, "person", consoletest.Person("201405052380", "Ella", "Storgatan 1"))[0]
 	b := h.Browser(h.Token("per", consoletest.Steward("person")))
 	for _, path := range []string{"/records/person/" + id, "/records/person"} {
 		p := b.Get(path)

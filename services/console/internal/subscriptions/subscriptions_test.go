@@ -14,6 +14,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/consoletest"
+	"github.com/samnav/samnav/services/hubtest"
 )
 
 var subLocation = regexp.MustCompile(`^/subscriptions/([0-9a-f-]+)\?done=`)
@@ -181,7 +182,7 @@ func TestSubscriptionLagAndWebhookLog(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}))
 	defer rcv.Close()
-	if st, body := consoletest.CallJSON(t, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/webhook", libToken, map[string]any{"url": rcv.URL + "/hook"}); st != http.StatusCreated {
+	if st, body := hubtest.CallJSON(t, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/webhook", libToken, map[string]any{"url": rcv.URL + "/hook"}); st != http.StatusCreated {
 		t.Fatalf("register webhook: %d %v", st, body)
 	}
 	h.Eventually("the pipeline catching up", func() bool {
