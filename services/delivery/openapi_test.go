@@ -2,7 +2,6 @@ package delivery_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -26,19 +25,7 @@ func TestOpenAPIDocumentCoversEveryRouteAndItsExamplesHold(t *testing.T) {
 	defer cancel()
 	h := startHub(t)
 
-	resp, err := http.Get(h.DeliveryURL + openapi.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %v", openapi.Path, resp.StatusCode, err)
-	}
-	doc, err := openapi.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := openapitest.Fetch(t, h.DeliveryURL)
 	c := openapitest.New(t, doc, h.DeliveryURL)
 	c.Routes(httproute.RoutesOf(h.Delivery.Handler()), nil)
 

@@ -34,16 +34,7 @@ func TestChannelAPIsMounted(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			s, err := delivery.New(ctx, delivery.Config{DataDir: t.TempDir(), Brokers: []string{"127.0.0.1:1"}, RegistryURL: "http://127.0.0.1:1",
-				WebhookAllowPrivate: tt.allowPrivate}, delivery.Deps{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			srv := httptest.NewServer(s.Handler())
-			t.Cleanup(srv.Close)
-			admin := hubtest.Issue(t, s.Tokens(), "admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
-			library := hubtest.Issue(t, s.Tokens(), "bibliotek", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "bibliotek"})
+			srv, admin, library := serveUnstarted(t, tt.allowPrivate)
 			st, sub := hubtest.CallJSON(t, "POST", srv.URL+"/api/v1/subscriptions", library, map[string]any{"concept": "person", "purpose": "loans", "channel": "webhook",
 				"legalBasis": map[string]any{"basis": "public_task", "reference": "Bibliotekslagen (2013:801)"}, "fields": []string{"givenNames"}, "reason": "new"})
 			if st != 201 {
@@ -101,15 +92,7 @@ func TestChannelAPIsMounted(t *testing.T) {
 // bad limit or cursor is refused naming the parameter.
 func TestSubscriptionsListPages(t *testing.T) {
 	ctx := context.Background()
-	s, err := delivery.New(ctx, delivery.Config{DataDir: t.TempDir(), Brokers: []string{"127.0.0.1:1"}, RegistryURL: "http://127.0.0.1:1"}, delivery.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	admin := hubtest.Issue(t, s.Tokens(), "admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
-	library := hubtest.Issue(t, s.Tokens(), "bibliotek", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "bibliotek"})
+	srv, admin, library := serveUnstarted(t, false)
 	want := map[string]bool{}
 	for range 3 {
 		st, sub := hubtest.CallJSON(t, "POST", srv.URL+"/api/v1/subscriptions", library, map[string]any{"concept": "person", "purpose": "loans", "channel": "feed",
@@ -145,4 +128,22 @@ func TestSubscriptionsListPages(t *testing.T) {
 			t.Errorf("GET ?%s: %d %v, want 400 naming %s", q, st, body, field)
 		}
 	}
+}
+
+// serveUnstarted serves the API of a delivery service that New built and
+// nothing started (it connects to no broker or registry: the addresses
+// refuse), with an admin's and the library's tokens.
+func serveUnstarted(t *testing.T, allowPrivate bool) (srv *httptest.Server, admin, library string) {
+	t.Helper()
+	s, err := delivery.New(t.Context(), delivery.Config{DataDir: t.TempDir(), Brokers: []string{"127.0.0.1:1"}, RegistryURL: "http://127.0.0.1:1",
+		WebhookAllowPrivate: allowPrivate}, delivery.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	srv = httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	admin = hubtest.Issue(t, s.Tokens(), "admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
+	library = hubtest.Issue(t, s.Tokens(), "bibliotek", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "bibliotek"})
+	return srv, admin, library
 }

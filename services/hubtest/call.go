@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
+	"github.com/samnav/samnav/contracts"
 	mdclient "github.com/samnav/samnav/services/masterdata/client"
 )
 
@@ -89,4 +91,30 @@ func (h *Hub) Publish(token, concept string, states ...map[string]any) []string 
 		ids[i] = r.ID
 	}
 	return ids
+}
+
+// ConceptPaths expands an API path template on {concept} into the path of
+// every concept of the embedded model (the natural-key lookup, "/by/",
+// only for concepts that have a natural key), as master data mounts its
+// routes; other paths stand for themselves. It is the expand argument of
+// openapitest's Checker.Routes.
+func ConceptPaths(t testing.TB) func(path string) []string {
+	t.Helper()
+	m, err := contracts.Model()
+	if err != nil {
+		t.Fatalf("hubtest: the concept model: %v", err)
+	}
+	return func(path string) []string {
+		if !strings.Contains(path, "{concept}") {
+			return []string{path}
+		}
+		var out []string
+		for _, con := range m.Concepts {
+			if strings.Contains(path, "/by/") && len(con.NaturalKeys()) == 0 {
+				continue
+			}
+			out = append(out, strings.ReplaceAll(path, "{concept}", con.ID))
+		}
+		return out
+	}
 }

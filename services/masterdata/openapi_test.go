@@ -12,6 +12,7 @@ import (
 	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/pkg/openapi"
 	"github.com/samnav/samnav/pkg/openapi/openapitest"
+	"github.com/samnav/samnav/services/hubtest"
 	"github.com/samnav/samnav/services/masterdata"
 )
 
@@ -26,31 +27,11 @@ func TestOpenAPIDocumentCoversEveryRouteAndItsExamplesHold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp := a.do(http.MethodGet, openapi.Path, "", nil)
-	if resp.status != http.StatusOK || !strings.HasPrefix(resp.header.Get("Content-Type"), "application/json") {
-		t.Fatalf("GET %s: %d %s", openapi.Path, resp.status, resp.header.Get("Content-Type"))
-	}
-	doc, err := openapi.Parse([]byte(resp.raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := openapitest.New(t, doc, a.base)
+	c := openapitest.New(t, openapitest.Fetch(t, a.base), a.base)
 
 	// Routes on {concept} are served for every concept of the model; the
 	// natural-key lookup only for those that have a natural key.
-	c.Routes(httproute.RoutesOf(a.srv.Handler()), func(path string) []string {
-		if !strings.Contains(path, "{concept}") {
-			return []string{path}
-		}
-		var out []string
-		for _, con := range m.Concepts {
-			if strings.Contains(path, "/by/") && len(con.NaturalKeys()) == 0 {
-				continue
-			}
-			out = append(out, strings.ReplaceAll(path, "{concept}", con.ID))
-		}
-		return out
-	}, "/")
+	c.Routes(httproute.RoutesOf(a.srv.Handler()), hubtest.ConceptPaths(t), "/")
 
 	admin := a.token("admin", auth.Grant{Role: auth.RoleAdmin})
 	steward := a.token("steward", auth.Grant{Role: auth.RoleSteward, Concepts: []string{auth.AnyConcept}})
