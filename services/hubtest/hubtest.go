@@ -189,14 +189,7 @@ func (h *Hub) startRegistry(p plan) {
 		m(&cfg)
 	}
 	reg, err := registry.New(cfg, registry.Deps{})
-	if err != nil {
-		h.T.Fatalf("hubtest: new registry: %v", err)
-	}
-	if err := reg.Start(h.T.Context()); err != nil {
-		h.T.Fatalf("hubtest: start registry: %v", err)
-	}
-	h.T.Cleanup(func() { _ = reg.Close() })
-	h.RegistryURL = "http://" + reg.Addr()
+	h.RegistryURL = h.serve("registry", reg, err)
 	if h.Registry, err = avroserde.NewRegistryClient(h.RegistryURL); err != nil {
 		h.T.Fatalf("hubtest: registry client: %v", err)
 	}
@@ -223,15 +216,7 @@ func (h *Hub) startMasterdata(p plan) {
 		cfg.Brokers, cfg.Kafka = []string{h.Broker.Addr()}, h.Kafka
 	}
 	s, err := masterdata.New(h.T.Context(), cfg, deps)
-	if err != nil {
-		h.T.Fatalf("hubtest: new masterdata: %v", err)
-	}
-	if err := s.Start(h.T.Context()); err != nil {
-		_ = s.Close()
-		h.T.Fatalf("hubtest: start masterdata: %v", err)
-	}
-	h.T.Cleanup(func() { _ = s.Close() })
-	h.Masterdata, h.MasterdataURL = s, "http://"+s.Addr()
+	h.Masterdata, h.MasterdataURL = s, h.serve("masterdata", s, err)
 }
 
 func (h *Hub) startDelivery(p plan) {
@@ -261,15 +246,7 @@ func (h *Hub) startDelivery(p plan) {
 		cfg.Brokers, cfg.Kafka = []string{h.Broker.Addr()}, h.Kafka
 	}
 	s, err := delivery.New(h.T.Context(), cfg, deps)
-	if err != nil {
-		h.T.Fatalf("hubtest: new delivery: %v", err)
-	}
-	if err := s.Start(h.T.Context()); err != nil {
-		_ = s.Close()
-		h.T.Fatalf("hubtest: start delivery: %v", err)
-	}
-	h.T.Cleanup(func() { _ = s.Close() })
-	h.Delivery, h.DeliveryURL = s, "http://"+s.Addr()
+	h.Delivery, h.DeliveryURL = s, h.serve("delivery", s, err)
 }
 
 func (h *Hub) startConsole(p plan) {
@@ -287,6 +264,30 @@ func (h *Hub) startConsole(p plan) {
 	}
 	h.T.Cleanup(func() { _ = s.Close() })
 	h.Console = s
+}
+
+// server is what the registry, master data and delivery have in common:
+// started on a listener of their own, stopped by Close.
+type server interface {
+	Start(ctx context.Context) error
+	Addr() string
+	Close() error
+}
+
+// serve starts s, which New made with err, stops it when the test ends,
+// and returns its base URL; it fails the test if s could not be made or
+// started.
+func (h *Hub) serve(name string, s server, err error) string {
+	h.T.Helper()
+	if err != nil {
+		h.T.Fatalf("hubtest: new %s: %v", name, err)
+	}
+	if err := s.Start(h.T.Context()); err != nil {
+		_ = s.Close()
+		h.T.Fatalf("hubtest: start %s: %v", name, err)
+	}
+	h.T.Cleanup(func() { _ = s.Close() })
+	return "http://" + s.Addr()
 }
 
 // database fills a service's database settings the test left empty: a
