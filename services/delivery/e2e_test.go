@@ -207,8 +207,11 @@ func viewSchema(t testing.TB, h *hubtest.Hub, topic string) string {
 		var v struct {
 			Schema string `json:"schema"`
 		}
-		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%d %v", resp.StatusCode, err)
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("registry answered %d", resp.StatusCode)
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+			return fmt.Errorf("decode the registry's answer: %w", err)
 		}
 		text = v.Schema
 		return nil
