@@ -35,7 +35,7 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/subscriber"
 	"github.com/samnav/samnav/services/delivery"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
-	"github.com/samnav/samnav/services/delivery/internal/hubtest"
+	deliveryhubtest "github.com/samnav/samnav/services/delivery/internal/hubtest"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
@@ -114,7 +114,7 @@ func BenchmarkPipelineKafka(b *testing.B) {
 	if err := sw.write(ctx, evs); err != nil {
 		b.Fatal(err)
 	}
-	m, schemas := hubtest.Model(b)
+	m, schemas := deliveryhubtest.Model(b)
 	// The slow ways are measured over fewer events: their rate is flat.
 	modes := []struct {
 		name   string
