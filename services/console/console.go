@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -66,6 +65,9 @@ type Config struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
+
+// DaemonConfig returns what every daemon shares (daemon.ServiceConfig).
+func (c Config) DaemonConfig() daemon.Config { return c.Daemon }
 
 // Validate reports every problem with c at once, each naming the field and
 // the rule.
@@ -230,32 +232,21 @@ func (s *Server) Checks() []daemon.Check {
 // through the masterdata API. A value that cannot be read is an error
 // naming its variable, every one at once; Validate reports the rest.
 func LoadConfig(getenv func(string) string) (Config, error) {
-	d, err := daemon.LoadConfig(getenv, "console", DefaultAddr)
+	env := daemon.NewEnv(getenv)
+	d := env.Daemon("console", DefaultAddr)
 	cfg := Config{
 		Addr:          d.Addr,
-		MasterdataURL: getenv("SAMNAV_MASTERDATA_URL"),
-		DeliveryURL:   getenv("SAMNAV_DELIVERY_URL"),
-		RegistryURL:   getenv("SAMNAV_REGISTRY_URL"),
+		MasterdataURL: env.String("SAMNAV_MASTERDATA_URL"),
+		DeliveryURL:   env.String("SAMNAV_DELIVERY_URL"),
+		RegistryURL:   env.String("SAMNAV_REGISTRY_URL"),
+		SessionIdle:   env.Duration("SAMNAV_CONSOLE_SESSION_IDLE"),
+		SecureCookies: env.Bool("SAMNAV_CONSOLE_SECURE_COOKIES"),
 		Daemon:        d,
 	}
 	if cfg.DeliveryURL == "" {
 		cfg.DeliveryURL = cfg.MasterdataURL
 	}
-	if s := getenv("SAMNAV_CONSOLE_SESSION_IDLE"); s != "" {
-		idle, perr := time.ParseDuration(s)
-		if perr != nil {
-			err = errors.Join(err, fmt.Errorf("SAMNAV_CONSOLE_SESSION_IDLE %q: must be a duration such as 30m", s))
-		}
-		cfg.SessionIdle = idle
-	}
-	switch v := getenv("SAMNAV_CONSOLE_SECURE_COOKIES"); v {
-	case "", "false":
-	case "true":
-		cfg.SecureCookies = true
-	default:
-		err = errors.Join(err, fmt.Errorf("SAMNAV_CONSOLE_SECURE_COOKIES: must be true or false, got %q", v))
-	}
-	return cfg, err
+	return cfg, env.Err()
 }
 
 // configVars names the variable LoadConfig reads each Config field from,
