@@ -190,6 +190,15 @@ func (c Config) validate(addrEnv string) error {
 	return errors.Join(errs...)
 }
 
+// CheckHostPort returns a problem naming field when addr is not host:port
+// (":8080", "kafka-1:9092"); nil when it is.
+func CheckHostPort(field, addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("%s: must be host:port: %w", field, err)
+	}
+	return nil
+}
+
 // NameVariables returns errs joined, each error whose message begins with
 // the name of a Config field ("Driver: ...", "Brokers[0]: ...") followed
 // by the environment variable vars names for that field, so that an

@@ -123,10 +123,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.SessionIdle == 0 {
 		cfg.SessionIdle = DefaultSessionIdle
 	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
+	logger := daemon.Logger(cfg.Logger)
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
@@ -247,6 +244,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		cfg.DeliveryURL = cfg.MasterdataURL
 	}
 	return cfg, env.Err()
+}
+
+// RunAlone is Run with the process's logger and telemetry, on a
+// configuration LoadConfig read: what cmd/consoled runs (see daemon.Main).
+func RunAlone(ctx context.Context, cfg Config, tel *telemetry.Telemetry) error {
+	return Run(ctx, cfg, Deps{Logger: tel.Logger, Telemetry: tel})
 }
 
 // configVars names the variable LoadConfig reads each Config field from,

@@ -1,15 +1,17 @@
 package delivery
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
+	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
 )
 
@@ -73,22 +75,13 @@ func (c Config) DaemonConfig() daemon.Config { return c.Daemon }
 // Validate reports every problem with c at once, each naming the field and
 // the rule.
 func (c Config) Validate() error {
-	var errs []error
-	if _, err := c.databaseURL(); err != nil {
-		errs = append(errs, err)
-	}
-	if c.Addr != "" {
-		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-			errs = append(errs, fmt.Errorf("Addr: must be host:port: %w", err))
-		}
-	}
+	_, dbErr := c.databaseURL()
+	errs := []error{dbErr, daemon.CheckHostPort("Addr", cmp.Or(c.Addr, DefaultAddr))}
 	if len(c.Brokers) == 0 {
 		errs = append(errs, errors.New("Brokers: at least one Kafka bootstrap address is required"))
 	}
 	for i, b := range c.Brokers {
-		if _, _, err := net.SplitHostPort(b); err != nil {
-			errs = append(errs, fmt.Errorf("Brokers[%d]: must be host:port", i))
-		}
+		errs = append(errs, daemon.CheckHostPort(fmt.Sprintf("Brokers[%d]", i), b))
 	}
 	if err := c.Kafka.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("Kafka: %w", err))
@@ -131,6 +124,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		DSN: env.String(EnvDSN), DataDir: env.String(EnvDataDir), RegistryURL: env.String(EnvRegistryURL), Brokers: env.List(EnvBrokers),
 		WebhookAllowPrivate: env.Bool(EnvWebhookAllowPrivate), FeedCursorKey: []byte(env.String(EnvFeedCursorKey)), Daemon: d}
 	return c, env.Err()
+}
+
+// RunAlone is Run with the process's logger and telemetry, on a
+// configuration LoadConfig read: what cmd/deliveryd runs (see daemon.Main).
+func RunAlone(ctx context.Context, cfg Config, tel *telemetry.Telemetry) error {
+	return Run(ctx, cfg, Deps{Logger: tel.Logger, Telemetry: tel})
 }
 
 // databaseURL is the database Config names (sqldb.Resolve).

@@ -127,12 +127,9 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	if cfg.SyncInterval == 0 {
 		cfg.SyncInterval = 10 * time.Second
 	}
-	s := &Server{cfg: cfg, base: deps.Logger, changed: make(chan struct{}, 1), tel: deps.Telemetry}
+	s := &Server{cfg: cfg, base: daemon.Logger(deps.Logger), changed: make(chan struct{}, 1), tel: deps.Telemetry}
 	if deps.Telemetry != nil {
 		s.meters = deps.Telemetry.MeterProvider
-	}
-	if s.base == nil {
-		s.base = slog.New(slog.DiscardHandler)
 	}
 	s.logger = s.base.With("component", "delivery")
 	m := cfg.Model
@@ -426,7 +423,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	if err != nil {
 		return err
 	}
-	return s.Lifecycle.Run(ctx, daemon.BootstrapAdmin(s.tokens, "delivery", os.Stderr))
+	return s.Run(ctx, daemon.BootstrapAdmin(s.tokens, "delivery", os.Stderr))
 }
 
 // kafka returns the settings every Kafka client of the service is built

@@ -10,12 +10,12 @@
 package masterdata
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"time"
@@ -107,15 +107,8 @@ func (c Config) DaemonConfig() daemon.Config { return c.Daemon }
 // Validate reports every problem with c at once, each naming the field and
 // the rule.
 func (c Config) Validate() error {
-	var errs []error
-	if _, err := c.databaseURL(); err != nil {
-		errs = append(errs, err)
-	}
-	if c.Addr != "" {
-		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-			errs = append(errs, fmt.Errorf("Addr: must be host:port: %w", err))
-		}
-	}
+	_, dbErr := c.databaseURL()
+	errs := []error{dbErr, daemon.CheckHostPort("Addr", cmp.Or(c.Addr, DefaultAddr))}
 	if c.TopicPartitions < 0 {
 		errs = append(errs, errors.New("TopicPartitions: must not be negative"))
 	}
@@ -123,9 +116,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("RelayStallAfter: must not be negative"))
 	}
 	for i, b := range c.Brokers {
-		if _, _, err := net.SplitHostPort(b); err != nil {
-			errs = append(errs, fmt.Errorf("Brokers[%d]: must be host:port", i))
-		}
+		errs = append(errs, daemon.CheckHostPort(fmt.Sprintf("Brokers[%d]", i), b))
 	}
 	if err := c.Kafka.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("Kafka: %w", err))
@@ -179,7 +170,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	if cfg.RegistryURL == "" && deps.Registry == nil {
 		return nil, errors.New("masterdata config: RegistryURL: required")
 	}
-	s := &Server{cfg: cfg, base: deps.Logger, tel: deps.Telemetry}
+	s := &Server{cfg: cfg, base: daemon.Logger(deps.Logger), tel: deps.Telemetry}
 	if t := deps.Telemetry; t != nil {
 		if deps.TracerProvider == nil {
 			deps.TracerProvider = t.TracerProvider
@@ -187,9 +178,6 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 		if deps.MeterProvider == nil {
 			deps.MeterProvider = t.MeterProvider
 		}
-	}
-	if s.base == nil {
-		s.base = slog.New(slog.DiscardHandler)
 	}
 	s.logger = s.base.With("component", "masterdata")
 	s.model = cfg.Model
@@ -423,7 +411,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	if err != nil {
 		return err
 	}
-	return s.Lifecycle.Run(ctx, daemon.BootstrapAdmin(s.tokens, "masterdata", os.Stderr))
+	return s.Run(ctx, daemon.BootstrapAdmin(s.tokens, "masterdata", os.Stderr))
 }
 
 // Environment variables read by LoadConfig.
@@ -461,6 +449,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		DSN: env.String(EnvDSN), DataDir: env.String(EnvDataDir), RegistryURL: env.String(EnvRegistryURL), Brokers: env.List(EnvBrokers),
 		EnsureTopics: env.Bool(EnvEnsureTopics), RelayStallAfter: env.Duration(EnvRelayStallAfter), Daemon: d}
 	return c, env.Err()
+}
+
+// RunAlone is Run with the process's logger and telemetry, on a
+// configuration LoadConfig read: what cmd/masterdatad runs (see daemon.Main).
+func RunAlone(ctx context.Context, cfg Config, tel *telemetry.Telemetry) error {
+	return Run(ctx, cfg, Deps{Logger: tel.Logger, Telemetry: tel})
 }
 
 // configVars names the variable LoadConfig reads each Config field from,

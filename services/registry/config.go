@@ -1,12 +1,14 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
+	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/registry/internal/schemas"
 )
 
@@ -163,6 +165,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		cfg.Authorizer = NewCredentials(tokens, basic)
 	}
 	return cfg, env.Err()
+}
+
+// RunAlone is Run with the process's logger and telemetry, on a
+// configuration LoadConfig read: what cmd/registryd runs (see daemon.Main).
+func RunAlone(ctx context.Context, cfg Config, tel *telemetry.Telemetry) error {
+	return Run(ctx, cfg, Deps{Logger: tel.Logger, Telemetry: tel})
 }
 
 // configVars names the variable LoadConfig reads each Config field from,

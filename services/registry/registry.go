@@ -54,7 +54,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	if err != nil {
 		return err
 	}
-	return s.Lifecycle.Run(ctx)
+	return s.Run(ctx)
 }
 
 // Checks are what /healthz checks: the store answers a read.
@@ -84,11 +84,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	log := deps.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	log = log.With("component", "registry")
+	log := daemon.Logger(deps.Logger).With("component", "registry")
 	ctx := context.Background()
 
 	url, err := cfg.databaseURL() // checked by Validate

@@ -6,15 +6,8 @@
 package main
 
 import (
-	"context"
-
 	"github.com/samnav/samnav/pkg/daemon"
-	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/console"
 )
 
-func main() {
-	daemon.Main("consoled", console.LoadConfig, func(ctx context.Context, cfg console.Config, tel *telemetry.Telemetry) error {
-		return console.Run(ctx, cfg, console.Deps{Logger: tel.Logger, Telemetry: tel})
-	})
-}
+func main() { daemon.Main("consoled", console.LoadConfig, console.RunAlone) }

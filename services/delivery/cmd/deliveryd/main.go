@@ -6,15 +6,8 @@
 package main
 
 import (
-	"context"
-
 	"github.com/samnav/samnav/pkg/daemon"
-	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/delivery"
 )
 
-func main() {
-	daemon.Main("deliveryd", delivery.LoadConfig, func(ctx context.Context, cfg delivery.Config, tel *telemetry.Telemetry) error {
-		return delivery.Run(ctx, cfg, delivery.Deps{Logger: tel.Logger, Telemetry: tel})
-	})
-}
+func main() { daemon.Main("deliveryd", delivery.LoadConfig, delivery.RunAlone) }

@@ -6,15 +6,8 @@
 package main
 
 import (
-	"context"
-
 	"github.com/samnav/samnav/pkg/daemon"
-	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/masterdata"
 )
 
-func main() {
-	daemon.Main("masterdatad", masterdata.LoadConfig, func(ctx context.Context, cfg masterdata.Config, tel *telemetry.Telemetry) error {
-		return masterdata.Run(ctx, cfg, masterdata.Deps{Logger: tel.Logger, Telemetry: tel})
-	})
-}
+func main() { daemon.Main("masterdatad", masterdata.LoadConfig, masterdata.RunAlone) }

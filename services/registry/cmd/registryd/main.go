@@ -12,15 +12,8 @@
 package main
 
 import (
-	"context"
-
 	"github.com/samnav/samnav/pkg/daemon"
-	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/registry"
 )
 
-func main() {
-	daemon.Main("registryd", registry.LoadConfig, func(ctx context.Context, cfg registry.Config, tel *telemetry.Telemetry) error {
-		return registry.Run(ctx, cfg, registry.Deps{Logger: tel.Logger, Telemetry: tel})
-	})
-}
+func main() { daemon.Main("registryd", registry.LoadConfig, registry.RunAlone) }
