@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -129,47 +128,18 @@ func AddrEnv(service string) string {
 // problem at once, each naming its variable and the rule.
 func LoadConfig(getenv func(string) string, service, defaultAddr string) (Config, error) {
 	addrEnv := AddrEnv(service)
-	c := Config{Service: service, Addr: getenv(addrEnv), LogLevel: strings.ToLower(getenv(EnvLogLevel)),
-		LogFormat: strings.ToLower(getenv(EnvLogFormat)), OTLPEndpoint: getenv(EnvOTLPEndpoint)}
+	env := NewEnv(getenv)
+	c := Config{Service: service, Addr: env.String(addrEnv), LogLevel: strings.ToLower(env.String(EnvLogLevel)),
+		LogFormat: strings.ToLower(env.String(EnvLogFormat)), OTLPEndpoint: env.String(EnvOTLPEndpoint),
+		ShutdownGrace: env.PositiveDuration(EnvShutdownGrace),
+		HTTP: HTTP{ReadHeaderTimeout: env.PositiveDuration(EnvHTTPReadHeaderTimeout), ReadTimeout: env.PositiveDuration(EnvHTTPReadTimeout),
+			WriteTimeout: env.PositiveDuration(EnvHTTPWriteTimeout), IdleTimeout: env.PositiveDuration(EnvHTTPIdleTimeout),
+			MaxHeaderBytes: env.PositiveInt(EnvHTTPMaxHeaderBytes), MaxInFlight: env.PositiveInt(EnvHTTPMaxInFlight)}}
 	if c.Addr == "" {
 		c.Addr = defaultAddr
 	}
-	var errs []error
-	duration := func(env string, dst *time.Duration) {
-		v := getenv(env)
-		if v == "" {
-			return
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("%s: must be a positive duration such as 30s or 2m, got %q", env, v))
-			return
-		}
-		*dst = d
-	}
-	count := func(env string, dst *int) {
-		v := getenv(env)
-		if v == "" {
-			return
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			errs = append(errs, fmt.Errorf("%s: must be a positive whole number, got %q", env, v))
-			return
-		}
-		*dst = n
-	}
-	duration(EnvShutdownGrace, &c.ShutdownGrace)
-	duration(EnvHTTPReadHeaderTimeout, &c.HTTP.ReadHeaderTimeout)
-	duration(EnvHTTPReadTimeout, &c.HTTP.ReadTimeout)
-	duration(EnvHTTPWriteTimeout, &c.HTTP.WriteTimeout)
-	duration(EnvHTTPIdleTimeout, &c.HTTP.IdleTimeout)
-	count(EnvHTTPMaxHeaderBytes, &c.HTTP.MaxHeaderBytes)
-	count(EnvHTTPMaxInFlight, &c.HTTP.MaxInFlight)
-	if err := c.validate(addrEnv); err != nil {
-		errs = append(errs, err)
-	}
-	return c, errors.Join(errs...)
+	env.Fail(c.validate(addrEnv))
+	return c, env.Err()
 }
 
 // Validate reports every problem with c at once, naming the environment
@@ -218,6 +188,15 @@ func (c Config) validate(addrEnv string) error {
 		errs = append(errs, fmt.Errorf("%s: must not be negative", EnvHTTPMaxInFlight))
 	}
 	return errors.Join(errs...)
+}
+
+// CheckHostPort returns a problem naming field when addr is not host:port
+// (":8080", "kafka-1:9092"); nil when it is.
+func CheckHostPort(field, addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("%s: must be host:port: %w", field, err)
+	}
+	return nil
 }
 
 // NameVariables returns errs joined, each error whose message begins with

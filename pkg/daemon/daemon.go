@@ -89,6 +89,15 @@ type Worker struct {
 	Run func(ctx context.Context) error
 }
 
+// Logger returns l, or a logger that discards everything when l is nil:
+// the default of every optional Logger of a program.
+func Logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}
+
 // drainKey is the context key of the channel closed when a drain starts.
 type drainKey struct{}
 
@@ -107,10 +116,7 @@ func Draining(ctx context.Context) <-chan struct{} {
 // context ends and Serve waits for them, then p.Close runs. It returns
 // the first failure, with any error from draining and closing joined.
 func Serve(ctx context.Context, p Program) (err error) {
-	logger := p.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
+	logger := Logger(p.Logger)
 	defer func() {
 		if p.Close != nil {
 			if cerr := p.Close(); cerr != nil {

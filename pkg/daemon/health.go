@@ -79,9 +79,7 @@ func Health(ctx context.Context, checks []Check) Report {
 // when one does not: for readiness and monitoring. Liveness is /livez,
 // since restarting heals no missing topic or database.
 func healthHandler(checks []Check, logger *slog.Logger) http.Handler {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
+	logger = Logger(logger)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rep := Health(r.Context(), checks)
 		w.Header().Set("Content-Type", "application/json")

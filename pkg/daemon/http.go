@@ -20,9 +20,7 @@ import (
 // fields defaulted) and errors logged to logger at warn.
 func NewServer(h http.Handler, lim HTTP, logger *slog.Logger) *http.Server {
 	lim = lim.WithDefaults()
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
+	logger = Logger(logger)
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: lim.ReadHeaderTimeout,

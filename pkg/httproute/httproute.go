@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 )
 
 // Route is one mounted pattern: Method is "" for a pattern that matches
@@ -38,6 +40,8 @@ type Mux struct {
 	*http.ServeMux
 	mu       sync.Mutex
 	patterns []mounted
+	// problems, when set, answers the requests no pattern matches.
+	problems *apierr.Writer
 }
 
 type mounted struct {
@@ -54,6 +58,62 @@ func (m *Mux) Handle(pattern string, h http.Handler) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.patterns = append(m.patterns, mounted{parse(pattern), h})
+}
+
+// AnswerUnmatched makes m answer a request no pattern matches with an RFC
+// 9457 problem written by wr, as every other error of an API is, instead
+// of net/http's plain text: 404 not_found when no pattern matches the
+// path, 405 (not_found, with the Allow header net/http computes) when
+// patterns match it for other methods only. Neither names the path, which
+// may hold personal data.
+func (m *Mux) AnswerUnmatched(wr *apierr.Writer) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.problems = wr
+}
+
+// ServeHTTP dispatches r as http.ServeMux does, answering an unmatched
+// request as AnswerUnmatched set.
+func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m.mu.Lock()
+	wr := m.problems
+	m.mu.Unlock()
+	if wr != nil {
+		if h, pattern := m.Handler(r); pattern == "" {
+			// net/http's own answer, caught to learn its status and Allow.
+			c := &caught{header: http.Header{}}
+			h.ServeHTTP(c, r)
+			if c.status == http.StatusMethodNotAllowed {
+				w.Header().Set("Allow", c.header.Get("Allow"))
+				wr.Write(w, r, apierr.NotFound("method "+r.Method+" is not allowed at this path; the Allow header lists those that are").
+					WithStatus(http.StatusMethodNotAllowed))
+				return
+			}
+			wr.Write(w, r, apierr.NotFound("no route for this method and path"))
+			return
+		}
+	}
+	m.ServeMux.ServeHTTP(w, r)
+}
+
+// caught is a ResponseWriter that keeps the status and headers and drops
+// the body.
+type caught struct {
+	header http.Header
+	status int
+}
+
+func (c *caught) Header() http.Header { return c.header }
+
+func (c *caught) WriteHeader(status int) {
+	if c.status == 0 {
+		c.status = status
+	}
+}
+
+func (c *caught) Write(b []byte) (int, error) {
+	c.WriteHeader(http.StatusOK)
+	return len(b), nil
 }
 
 // HandleFunc registers f for pattern, as http.ServeMux.HandleFunc does.

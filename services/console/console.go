@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -67,6 +66,9 @@ type Config struct {
 	Now func() time.Time
 }
 
+// DaemonConfig returns what every daemon shares (daemon.ServiceConfig).
+func (c Config) DaemonConfig() daemon.Config { return c.Daemon }
+
 // Validate reports every problem with c at once, each naming the field and
 // the rule.
 func (c Config) Validate() error {
@@ -121,10 +123,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.SessionIdle == 0 {
 		cfg.SessionIdle = DefaultSessionIdle
 	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
+	logger := daemon.Logger(cfg.Logger)
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
@@ -230,32 +229,27 @@ func (s *Server) Checks() []daemon.Check {
 // through the masterdata API. A value that cannot be read is an error
 // naming its variable, every one at once; Validate reports the rest.
 func LoadConfig(getenv func(string) string) (Config, error) {
-	d, err := daemon.LoadConfig(getenv, "console", DefaultAddr)
+	env := daemon.NewEnv(getenv)
+	d := env.Daemon("console", DefaultAddr)
 	cfg := Config{
 		Addr:          d.Addr,
-		MasterdataURL: getenv("SAMNAV_MASTERDATA_URL"),
-		DeliveryURL:   getenv("SAMNAV_DELIVERY_URL"),
-		RegistryURL:   getenv("SAMNAV_REGISTRY_URL"),
+		MasterdataURL: env.String("SAMNAV_MASTERDATA_URL"),
+		DeliveryURL:   env.String("SAMNAV_DELIVERY_URL"),
+		RegistryURL:   env.String("SAMNAV_REGISTRY_URL"),
+		SessionIdle:   env.Duration("SAMNAV_CONSOLE_SESSION_IDLE"),
+		SecureCookies: env.Bool("SAMNAV_CONSOLE_SECURE_COOKIES"),
 		Daemon:        d,
 	}
 	if cfg.DeliveryURL == "" {
 		cfg.DeliveryURL = cfg.MasterdataURL
 	}
-	if s := getenv("SAMNAV_CONSOLE_SESSION_IDLE"); s != "" {
-		idle, perr := time.ParseDuration(s)
-		if perr != nil {
-			err = errors.Join(err, fmt.Errorf("SAMNAV_CONSOLE_SESSION_IDLE %q: must be a duration such as 30m", s))
-		}
-		cfg.SessionIdle = idle
-	}
-	switch v := getenv("SAMNAV_CONSOLE_SECURE_COOKIES"); v {
-	case "", "false":
-	case "true":
-		cfg.SecureCookies = true
-	default:
-		err = errors.Join(err, fmt.Errorf("SAMNAV_CONSOLE_SECURE_COOKIES: must be true or false, got %q", v))
-	}
-	return cfg, err
+	return cfg, env.Err()
+}
+
+// RunAlone is Run with the process's logger and telemetry, on a
+// configuration LoadConfig read: what cmd/consoled runs (see daemon.Main).
+func RunAlone(ctx context.Context, cfg Config, tel *telemetry.Telemetry) error {
+	return Run(ctx, cfg, Deps{Logger: tel.Logger, Telemetry: tel})
 }
 
 // configVars names the variable LoadConfig reads each Config field from,

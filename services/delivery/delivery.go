@@ -6,21 +6,21 @@
 //
 // Run runs the service until its context ends; Server gives `samnav dev`
 // and tests control of the lifecycle and the bound address.
+//
+// The files: config.go is the configuration and how it is read from the
+// environment; channels.go builds the webhook and feed channels on their
+// stores; this file wires the service and runs it.
 package delivery
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -51,94 +51,7 @@ import (
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 	"github.com/samnav/samnav/services/delivery/internal/transport/httpapi"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
-	whsql "github.com/samnav/samnav/services/delivery/internal/webhook/sqlstore"
 )
-
-// Driver names.
-const (
-	DriverSQLite   = "sqlite"
-	DriverPostgres = "postgres"
-)
-
-// DefaultAddr is where the service listens by default.
-const DefaultAddr = ":8083"
-
-// Config configures the service.
-type Config struct {
-	// Addr is the listen address; "" means DefaultAddr, ":0" a free port.
-	Addr string
-	// Database is the database URL (see pkg/sdk/sqldb): sqlite:PATH or
-	// postgres://... When empty, Driver and DSN, the settings of earlier
-	// releases, name it, or else it is the SQLite file DataDir/delivery.db
-	// (sqldb.Resolve). On SQLite the webhook queue and the feed log are
-	// files of their own: DataDir/webhook.db and DataDir/feed.db, or
-	// without DataDir beside the database (delivery-webhook.db).
-	Database string
-	// Driver is "sqlite" (default) or "postgres", and DSN the database:
-	// the older form of Database.
-	Driver  string
-	DSN     string
-	DataDir string
-	// RegistryURL is the schema registry; required unless Deps.Registry.
-	RegistryURL string
-	// Brokers are the Kafka bootstrap addresses. Required: delivery reads
-	// the state topics.
-	Brokers []string
-	// Kafka is the service's own Kafka credentials (SASL); the zero value
-	// connects without SASL. With a mechanism set, the service also applies
-	// the subscribers' ACLs to the broker (see kafkaview.Reconcile).
-	Kafka kafkaauth.Config
-	// SyncInterval is how often the pipeline re-reads the approved
-	// subscriptions (besides reacting at once to changes made through this
-	// server); default 10s.
-	SyncInterval time.Duration
-	// Model is the concept model; nil means the embedded contracts model.
-	Model *model.Model
-	// WebhookAllowPrivate lets webhooks go to loopback, private and
-	// link-local addresses (development and tests only); default false:
-	// such URLs are refused at registration and at every connection.
-	WebhookAllowPrivate bool
-	// FeedCursorKey signs pull-feed cursors (at least 32 bytes, the same
-	// on every replica). Empty means a key kept in DataDir/feed-cursor.key
-	// (made on first start), or, without DataDir, a random key per
-	// process (cursors then do not survive a restart).
-	FeedCursorKey []byte
-	// Daemon holds what every daemon shares: logging, OTLP, the shutdown
-	// grace and the HTTP server's limits (its Addr is Addr's variable).
-	Daemon daemon.Config
-}
-
-// Validate reports every problem with c at once, each naming the field and
-// the rule.
-func (c Config) Validate() error {
-	var errs []error
-	if _, err := c.databaseURL(); err != nil {
-		errs = append(errs, err)
-	}
-	if c.Addr != "" {
-		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-			errs = append(errs, fmt.Errorf("Addr: must be host:port: %w", err))
-		}
-	}
-	if len(c.Brokers) == 0 {
-		errs = append(errs, errors.New("Brokers: at least one Kafka bootstrap address is required"))
-	}
-	for i, b := range c.Brokers {
-		if _, _, err := net.SplitHostPort(b); err != nil {
-			errs = append(errs, fmt.Errorf("Brokers[%d]: must be host:port", i))
-		}
-	}
-	if err := c.Kafka.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("Kafka: %w", err))
-	}
-	if c.SyncInterval < 0 {
-		errs = append(errs, errors.New("SyncInterval: must not be negative"))
-	}
-	if len(c.FeedCursorKey) > 0 && len(c.FeedCursorKey) < feed.MinCursorKeyLen {
-		errs = append(errs, fmt.Errorf("FeedCursorKey: must be at least %d bytes", feed.MinCursorKeyLen))
-	}
-	return daemon.NameVariables(errs, configVars)
-}
 
 // Registry is what the service needs of the schema registry: writer
 // schemas by id (decoding state topics) and registration (view schemas).
@@ -166,10 +79,16 @@ type Deps struct {
 	Telemetry *telemetry.Telemetry
 }
 
-// Server is a delivery service whose lifecycle the caller controls.
+// Server is a delivery service whose lifecycle the caller controls
+// (Start, Addr, Shutdown, Close: see daemon.Lifecycle).
 type Server struct {
-	cfg      Config
+	*daemon.Lifecycle
+	cfg Config
+	// logger is the service's own; base is the caller's, which the
+	// channels and the pipeline scope to their own component (a logger
+	// scoped twice repeats the component attribute).
 	logger   *slog.Logger
+	base     *slog.Logger
 	db       *sql.DB
 	store    *sqlstore.Store
 	svc      subscription.Service
@@ -194,14 +113,6 @@ type Server struct {
 	syncs  atomic.Uint64
 	tel    *telemetry.Telemetry
 	meters metric.MeterProvider
-
-	mu       sync.Mutex
-	ln       net.Listener
-	cancel   context.CancelFunc
-	served   chan error
-	closed   bool
-	closeMu  sync.Once
-	closeErr error
 }
 
 // New validates cfg, opens the database, and builds the service. It
@@ -216,14 +127,11 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	if cfg.SyncInterval == 0 {
 		cfg.SyncInterval = 10 * time.Second
 	}
-	s := &Server{cfg: cfg, logger: deps.Logger, changed: make(chan struct{}, 1), tel: deps.Telemetry}
+	s := &Server{cfg: cfg, base: daemon.Logger(deps.Logger), changed: make(chan struct{}, 1), tel: deps.Telemetry}
 	if deps.Telemetry != nil {
 		s.meters = deps.Telemetry.MeterProvider
 	}
-	if s.logger == nil {
-		s.logger = slog.New(slog.DiscardHandler)
-	}
-	s.logger = s.logger.With("component", "delivery")
+	s.logger = s.base.With("component", "delivery")
 	m := cfg.Model
 	if m == nil {
 		var err error
@@ -269,122 +177,8 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 		}
 		return nil, err
 	}
+	s.Lifecycle = daemon.NewLifecycle("delivery", s.program(), nil)
 	return s, nil
-}
-
-// channelDB returns the database of the webhook or feed store: on
-// PostgreSQL the delivery database; on SQLite a file of its own beside
-// delivery.db (SQLite has one writer at a time; the webhook queue and the
-// feed log each write with every event).
-func (s *Server) channelDB(ctx context.Context, d sqldb.Dialect, name string) (*sql.DB, bool, error) {
-	if d == sqldb.Postgres {
-		return s.db, false, nil
-	}
-	var path string
-	if s.cfg.DataDir != "" {
-		path = filepath.Join(s.cfg.DataDir, name+".db")
-	} else {
-		path = strings.TrimSuffix(s.dbFile, filepath.Ext(s.dbFile)) + "-" + name + ".db"
-	}
-	db, _, err := sqldb.Open("sqlite:" + path)
-	if err != nil {
-		return nil, false, fmt.Errorf("open %s database: %w", name, err)
-	}
-	if err := db.PingContext(ctx); err != nil {
-		err = fmt.Errorf("open %s database: %w", name, err)
-		if cerr := db.Close(); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("close %s database: %w", name, cerr))
-		}
-		return nil, false, err
-	}
-	s.extraDBs = append(s.extraDBs, db)
-	return db, true, nil
-}
-
-// feedKey returns Config.FeedCursorKey, or the key kept in DataDir, or a
-// random one.
-func (s *Server) feedKey() ([]byte, error) {
-	if len(s.cfg.FeedCursorKey) > 0 {
-		return s.cfg.FeedCursorKey, nil
-	}
-	if s.cfg.DataDir == "" {
-		s.logger.Warn("no FeedCursorKey and no DataDir: feed cursors are signed with a random key and do not survive a restart")
-		return randomKey()
-	}
-	path := filepath.Join(s.cfg.DataDir, "feed-cursor.key")
-	b, err := os.ReadFile(path) //nolint:gosec // G304: a fixed file name in the operator's configured DataDir
-	if err == nil && len(b) >= feed.MinCursorKeyLen {
-		return b, nil
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("read feed cursor key: %w", err)
-	}
-	k, err := randomKey()
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(path, k, 0o600); err != nil {
-		return nil, fmt.Errorf("write feed cursor key: %w", err)
-	}
-	return k, nil
-}
-
-func randomKey() ([]byte, error) {
-	k := make([]byte, 32)
-	if _, err := rand.Read(k); err != nil {
-		return nil, fmt.Errorf("make feed cursor key: %w", err)
-	}
-	return k, nil
-}
-
-// channels builds the webhook and feed channels on their SQL stores.
-func (s *Server) channels(ctx context.Context, d sqldb.Dialect, deps Deps) error {
-	whDialect, feedDialect := d, d
-	whDB, _, err := s.channelDB(ctx, d, "webhook")
-	if err != nil {
-		return err
-	}
-	if err := whsql.Migrate(ctx, whDB, whDialect); err != nil {
-		return fmt.Errorf("migrate webhook store: %w", err)
-	}
-	whStore, err := whsql.New(whDB, whDialect)
-	if err != nil {
-		return fmt.Errorf("webhook store: %w", err)
-	}
-	wcfg := deps.Webhook
-	wcfg.Store, wcfg.Logger, wcfg.MeterProvider = whStore, s.logger, s.meters
-	wcfg.Addresses = webhook.AddressPolicy{AllowPrivate: s.cfg.WebhookAllowPrivate}
-	if s.webhook, err = webhook.New(wcfg); err != nil {
-		return fmt.Errorf("webhook channel: %w", err)
-	}
-	feedDB, _, err := s.channelDB(ctx, d, "feed")
-	if err != nil {
-		return err
-	}
-	if err := feed.Migrate(ctx, feedDB, feedDialect); err != nil {
-		return fmt.Errorf("migrate feed store: %w", err)
-	}
-	feedStore, err := feed.NewSQLStore(feedDB, feedDialect)
-	if err != nil {
-		return fmt.Errorf("feed store: %w", err)
-	}
-	s.feedStore = feedStore
-	key, err := s.feedKey()
-	if err != nil {
-		return err
-	}
-	s.feed, err = feed.New(feed.Config{Store: feedStore, CursorKey: key, Logger: s.logger, MeterProvider: s.meters,
-		Subscriptions: func(ctx context.Context, id string) (subscription.Subscription, bool, error) {
-			sub, err := s.store.Get(ctx, id)
-			if errors.Is(err, subscription.ErrNotFound) {
-				return subscription.Subscription{}, false, nil
-			}
-			return sub, err == nil, err
-		}})
-	if err != nil {
-		return fmt.Errorf("feed channel: %w", err)
-	}
-	return nil
 }
 
 func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, schemas map[string]string, deps Deps) error {
@@ -443,7 +237,7 @@ func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, sche
 	for k, c := range chans {
 		chans[k] = meters.Wrap(recent.Wrap(c, s.recent, k), k)
 	}
-	s.pipeline = pipeline.New(pipeline.Config{Kafka: s.cfg.kafka(), Registry: reg, Model: m, Schemas: schemas, Channels: chans, Logger: s.logger,
+	s.pipeline = pipeline.New(pipeline.Config{Kafka: s.cfg.kafka(), Registry: reg, Model: m, Schemas: schemas, Channels: chans, Logger: s.base,
 		FetchMaxWait: 100 * time.Millisecond,
 		// A reshaped Kafka subscription's view topic, and a reshaped feed,
 		// are rebuilt (also at start, for a decision saved before a
@@ -500,17 +294,16 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // replaced it.
 func (s *Server) Tokens() *auth.Tokens { return s.tokens }
 
-// Program is the service as daemon.Serve runs it: the API (with /livez,
-// /healthz, /metrics) on ln, or on Addr when ln is nil; the webhook
-// dispatcher and the subscription sync as workers; the pipeline and
-// databases closed last.
-func (s *Server) Program(ln net.Listener) daemon.Program {
+// program is the service as daemon.Serve runs it: the API (with /livez,
+// /healthz, /metrics) on Addr; the webhook dispatcher and the
+// subscription sync as workers; the pipeline and databases closed last.
+func (s *Server) program() daemon.Program {
 	addr := s.cfg.Addr
 	if addr == "" {
 		addr = DefaultAddr
 	}
 	return daemon.Program{Logger: s.logger, Telemetry: s.tel, HTTP: s.cfg.Daemon.HTTP, Grace: s.cfg.Daemon.Grace(),
-		Servers: []daemon.Server{{Name: "delivery", Listener: ln, Addr: addr, Handler: s.handler, Checks: s.Checks()}},
+		Servers: []daemon.Server{{Name: "delivery", Addr: addr, Handler: s.handler, Checks: s.Checks()}},
 		Workers: []daemon.Worker{
 			{Name: "webhook dispatcher", Run: s.webhook.Run},
 			{Name: "subscription sync", Run: func(ctx context.Context) error { s.syncLoop(ctx); return nil }},
@@ -537,27 +330,6 @@ func (s *Server) Checks() []daemon.Check {
 		daemon.Check{Name: "pipeline", Run: func(context.Context) (any, []string) {
 			return map[string]int{"running": len(s.pipeline.Running()), "failing": len(s.pipeline.Failing())}, nil
 		}})
-}
-
-// Start binds Addr and runs Program in the background until Shutdown.
-// ctx bounds only the start.
-func (s *Server) Start(ctx context.Context) error {
-	addr := s.cfg.Addr
-	if addr == "" {
-		addr = DefaultAddr
-	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	s.mu.Lock()
-	s.ln, s.cancel, s.served = ln, cancel, make(chan error, 1)
-	s.mu.Unlock()
-	go func() { s.served <- daemon.Serve(runCtx, s.Program(ln)) }()
-	s.logger.Info("delivery started", "addr", ln.Addr().String())
-	return nil
 }
 
 // syncLoop keeps the pipeline's consumers in line with the approved
@@ -623,69 +395,25 @@ func (s *Server) Running() []string { return s.pipeline.Running() }
 // backoff (see pipeline.Manager.Failing).
 func (s *Server) Failing() map[string]error { return s.pipeline.Failing() }
 
-// Addr returns the bound address, or "" before Start.
-func (s *Server) Addr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return ""
-	}
-	return s.ln.Addr().String()
-}
-
-// Shutdown stops serving (the requests in flight get the shutdown grace),
-// stops the pipeline (committing what was delivered) and closes the
-// databases, waiting until ctx ends at most. Calling it again is a no-op.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	cancel, served := s.cancel, s.served
-	s.mu.Unlock()
-	if cancel == nil {
-		return s.close()
-	}
-	cancel()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("shut down delivery: %w", ctx.Err())
-	}
-}
-
 // close stops the pipeline and closes the Kafka channel and the
-// databases, once.
+// databases (the Lifecycle calls it once).
 func (s *Server) close() error {
-	s.closeMu.Do(func() {
-		var errs []error
-		if err := s.pipeline.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close pipeline: %w", err))
+	var errs []error
+	if err := s.pipeline.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close pipeline: %w", err))
+	}
+	if err := s.kafka.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close kafka channel: %w", err))
+	}
+	for _, db := range s.extraDBs {
+		if err := db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close channel database: %w", err))
 		}
-		if err := s.kafka.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close kafka channel: %w", err))
-		}
-		for _, db := range s.extraDBs {
-			if err := db.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("close channel database: %w", err))
-			}
-		}
-		if err := s.db.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close database: %w", err))
-		}
-		s.closeErr = errors.Join(errs...)
-	})
-	return s.closeErr
-}
-
-// Close is Shutdown with a short grace period.
-func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return s.Shutdown(ctx)
+	}
+	if err := s.db.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close database: %w", err))
+	}
+	return errors.Join(errs...)
 }
 
 // Run runs the service until ctx is cancelled, then drains it (see
@@ -695,34 +423,8 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	if err != nil {
 		return err
 	}
-	if s.tokens != nil {
-		secret, err := s.tokens.EnsureBootstrapAdmin(ctx)
-		if err != nil {
-			return errors.Join(fmt.Errorf("bootstrap admin token: %w", err), s.close())
-		}
-		if secret != "" {
-			fmt.Fprintf(os.Stderr, "delivery bootstrap admin token (shown once): %s\n", secret)
-		}
-	}
-	return daemon.Serve(ctx, s.Program(nil))
+	return s.Run(ctx, daemon.BootstrapAdmin(s.tokens, "delivery", os.Stderr))
 }
-
-// Environment variables read by LoadConfig.
-const (
-	EnvAddr = "SAMNAV_DELIVERY_ADDR"
-	// EnvDatabase is the database URL (Config.Database); EnvDriver and
-	// EnvDSN are its older form, still read.
-	EnvDatabase    = "SAMNAV_DELIVERY_DATABASE"
-	EnvDriver      = "SAMNAV_DELIVERY_DRIVER"
-	EnvDSN         = "SAMNAV_DELIVERY_DSN"
-	EnvDataDir     = "SAMNAV_DELIVERY_DATA_DIR"
-	EnvRegistryURL = "SAMNAV_REGISTRY_URL"
-	EnvBrokers     = "SAMNAV_KAFKA_BROKERS"
-	// EnvWebhookAllowPrivate "true" lets webhooks reach private addresses.
-	EnvWebhookAllowPrivate = "SAMNAV_DELIVERY_WEBHOOK_ALLOW_PRIVATE"
-	// EnvFeedCursorKey is the feed cursor key (at least 32 bytes).
-	EnvFeedCursorKey = "SAMNAV_DELIVERY_FEED_CURSOR_KEY"
-)
 
 // kafka returns the settings every Kafka client of the service is built
 // from (pkg/sdk/kafkaauth is the one place that builds them).
@@ -730,42 +432,8 @@ func (c Config) kafka() kafkaauth.Settings {
 	return kafkaauth.Settings{Brokers: c.Brokers, SASL: c.Kafka}
 }
 
-// LoadConfig reads a Config from the environment through getenv: the
-// variables above, the Kafka credentials (kafkaauth.LoadConfig) and what
-// every daemon shares (daemon.LoadConfig). A value that cannot be read is
-// an error naming its variable, every one at once; the Config holds the
-// rest. Call Validate for the rules between fields.
-func LoadConfig(getenv func(string) string) (Config, error) {
-	d, err := daemon.LoadConfig(getenv, "delivery", DefaultAddr)
-	c := Config{Kafka: kafkaauth.LoadConfig(getenv, "SAMNAV_"), Addr: d.Addr, Database: getenv(EnvDatabase), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir), RegistryURL: getenv(EnvRegistryURL),
-		FeedCursorKey: []byte(getenv(EnvFeedCursorKey)), Daemon: d}
-	for _, b := range strings.Split(getenv(EnvBrokers), ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			c.Brokers = append(c.Brokers, b)
-		}
-	}
-	switch v := getenv(EnvWebhookAllowPrivate); v {
-	case "", "false":
-	case "true":
-		c.WebhookAllowPrivate = true
-	default:
-		err = errors.Join(err, fmt.Errorf("%s: must be true or false, got %q", EnvWebhookAllowPrivate, v))
-	}
-	return c, err
-}
-
-// databaseURL is the database Config names (sqldb.Resolve).
-func (c Config) databaseURL() (string, error) {
-	return sqldb.Resolve(c.Database, c.Driver, c.DSN, c.DataDir, "delivery.db")
-}
-
 var (
 	_ pipeline.Batcher   = (*kafkaview.Channel)(nil)
 	_ pipeline.Rebuilder = (*kafkaview.Channel)(nil)
 	_ pipeline.Rebuilder = (*feed.Feed)(nil)
 )
-
-// configVars names the variable LoadConfig reads each Config field from,
-// for Validate's messages.
-var configVars = map[string]string{"Addr": EnvAddr, "Driver": EnvDriver, "DSN": EnvDSN, "DataDir": EnvDataDir, "DSN or DataDir": EnvDSN + " or " + EnvDataDir,
-	"Brokers": EnvBrokers, "Kafka": "SAMNAV_KAFKA_SASL_*", "FeedCursorKey": EnvFeedCursorKey}

@@ -10,16 +10,14 @@
 package masterdata
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"strings"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -103,18 +101,14 @@ type Config struct {
 	Daemon daemon.Config
 }
 
+// DaemonConfig returns what every daemon shares (daemon.ServiceConfig).
+func (c Config) DaemonConfig() daemon.Config { return c.Daemon }
+
 // Validate reports every problem with c at once, each naming the field and
 // the rule.
 func (c Config) Validate() error {
-	var errs []error
-	if _, err := c.databaseURL(); err != nil {
-		errs = append(errs, err)
-	}
-	if c.Addr != "" {
-		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-			errs = append(errs, fmt.Errorf("Addr: must be host:port: %w", err))
-		}
-	}
+	_, dbErr := c.databaseURL()
+	errs := []error{dbErr, daemon.CheckHostPort("Addr", cmp.Or(c.Addr, DefaultAddr))}
 	if c.TopicPartitions < 0 {
 		errs = append(errs, errors.New("TopicPartitions: must not be negative"))
 	}
@@ -122,9 +116,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("RelayStallAfter: must not be negative"))
 	}
 	for i, b := range c.Brokers {
-		if _, _, err := net.SplitHostPort(b); err != nil {
-			errs = append(errs, fmt.Errorf("Brokers[%d]: must be host:port", i))
-		}
+		errs = append(errs, daemon.CheckHostPort(fmt.Sprintf("Brokers[%d]", i), b))
 	}
 	if err := c.Kafka.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("Kafka: %w", err))
@@ -147,10 +139,16 @@ type Deps struct {
 	Telemetry *telemetry.Telemetry
 }
 
-// Server is a master data service whose lifecycle the caller controls.
+// Server is a master data service whose lifecycle the caller controls
+// (Start, Addr, Shutdown, Close: see daemon.Lifecycle).
 type Server struct {
-	cfg     Config
+	*daemon.Lifecycle
+	cfg Config
+	// logger is the service's own; base is the caller's, which the relay
+	// scopes to its own component (a logger scoped twice repeats the
+	// component attribute).
 	logger  *slog.Logger
+	base    *slog.Logger
 	db      *sql.DB
 	dialect sqldb.Dialect
 	model   *model.Model
@@ -161,12 +159,6 @@ type Server struct {
 	handler http.Handler
 	relay   *outbox.Relay
 	tel     *telemetry.Telemetry
-
-	mu     sync.Mutex
-	ln     net.Listener
-	cancel context.CancelFunc
-	served chan error
-	closed bool
 }
 
 // New validates cfg, opens and migrates the database (records, outbox and
@@ -178,7 +170,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	if cfg.RegistryURL == "" && deps.Registry == nil {
 		return nil, errors.New("masterdata config: RegistryURL: required")
 	}
-	s := &Server{cfg: cfg, logger: deps.Logger, tel: deps.Telemetry}
+	s := &Server{cfg: cfg, base: daemon.Logger(deps.Logger), tel: deps.Telemetry}
 	if t := deps.Telemetry; t != nil {
 		if deps.TracerProvider == nil {
 			deps.TracerProvider = t.TracerProvider
@@ -187,10 +179,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 			deps.MeterProvider = t.MeterProvider
 		}
 	}
-	if s.logger == nil {
-		s.logger = slog.New(slog.DiscardHandler)
-	}
-	s.logger = s.logger.With("component", "masterdata")
+	s.logger = s.base.With("component", "masterdata")
 	s.model = cfg.Model
 	if s.model == nil {
 		m, err := contracts.Model()
@@ -214,6 +203,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 		}
 		return nil, err
 	}
+	s.Lifecycle = daemon.NewLifecycle("masterdata", s.program(), s.Prepare)
 	return s, nil
 }
 
@@ -269,7 +259,7 @@ func (s *Server) init(ctx context.Context, deps Deps) error {
 			name = "masterdata"
 		}
 		rc := outbox.RelayConfig{DB: s.db, Dialect: od, Brokers: s.cfg.Brokers, Name: name,
-			Logger: s.logger.With("component", "outbox-relay"), MeterProvider: deps.MeterProvider,
+			Logger: s.base, MeterProvider: deps.MeterProvider,
 			OnUnknownTopic: s.createStateTopic}
 		if s.cfg.Kafka.Enabled() { // else the relay's own, closed when it stops
 			t, err := s.cfg.kafka().Transport("outbox")
@@ -314,45 +304,21 @@ func (s *Server) Prepare(ctx context.Context) error {
 	return nil
 }
 
-// Program is the service as daemon.Serve runs it: the API (with /livez,
-// /healthz, /metrics) on ln, or on Addr when ln is nil; the outbox relay
-// as a worker; the database closed last.
-func (s *Server) Program(ln net.Listener) daemon.Program {
+// program is the service as daemon.Serve runs it: the API (with /livez,
+// /healthz, /metrics) on Addr; the outbox relay as a worker; the database
+// closed last.
+func (s *Server) program() daemon.Program {
 	addr := s.cfg.Addr
 	if addr == "" {
 		addr = DefaultAddr
 	}
 	p := daemon.Program{Logger: s.logger, Telemetry: s.tel, HTTP: s.cfg.Daemon.HTTP, Grace: s.cfg.Daemon.Grace(),
-		Servers: []daemon.Server{{Name: "masterdata", Listener: ln, Addr: addr, Handler: s.handler, Checks: s.Checks()}},
+		Servers: []daemon.Server{{Name: "masterdata", Addr: addr, Handler: s.handler, Checks: s.Checks()}},
 		Close:   s.close}
 	if s.relay != nil {
 		p.Workers = append(p.Workers, daemon.Worker{Name: "outbox relay", Run: s.relay.Run})
 	}
 	return p
-}
-
-// Start prepares the service (Prepare), binds Addr, and runs Program in
-// the background until Shutdown. ctx bounds only the start.
-func (s *Server) Start(ctx context.Context) error {
-	if err := s.Prepare(ctx); err != nil {
-		return err
-	}
-	addr := s.cfg.Addr
-	if addr == "" {
-		addr = DefaultAddr
-	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	s.mu.Lock()
-	s.ln, s.cancel, s.served = ln, cancel, make(chan error, 1)
-	s.mu.Unlock()
-	go func() { s.served <- daemon.Serve(runCtx, s.Program(ln)) }()
-	s.logger.Info("masterdata started", "addr", ln.Addr().String(), "relay", s.relay != nil)
-	return nil
 }
 
 func (s *Server) ensureTopics(ctx context.Context) error {
@@ -371,53 +337,12 @@ func (s *Server) ensureTopics(ctx context.Context) error {
 	return nil
 }
 
-// Addr returns the bound address, or "" before Start.
-func (s *Server) Addr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return ""
-	}
-	return s.ln.Addr().String()
-}
-
-// Shutdown stops serving (the requests in flight get the shutdown grace),
-// stops the relay and closes the database, waiting until ctx ends at
-// most. Calling it again is a no-op.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	cancel, served := s.cancel, s.served
-	s.mu.Unlock()
-	if cancel == nil {
-		return s.close()
-	}
-	cancel()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("shut down masterdata: %w", ctx.Err())
-	}
-}
-
 // close closes the database.
 func (s *Server) close() error {
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}
 	return nil
-}
-
-// Close is Shutdown with a short grace period.
-func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return s.Shutdown(ctx)
 }
 
 // ResyncOptions configures Resync.
@@ -486,20 +411,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	if err != nil {
 		return err
 	}
-	if s.tokens != nil {
-		secret, err := s.tokens.EnsureBootstrapAdmin(ctx)
-		if err != nil {
-			return errors.Join(fmt.Errorf("bootstrap admin token: %w", err), s.close())
-		}
-		if secret != "" {
-			// Shown once, like Jupyter's start-up token; only its hash is kept.
-			fmt.Fprintf(os.Stderr, "masterdata bootstrap admin token (shown once): %s\n", secret)
-		}
-	}
-	if err := s.Prepare(ctx); err != nil {
-		return errors.Join(err, s.close())
-	}
-	return daemon.Serve(ctx, s.Program(nil))
+	return s.Run(ctx, daemon.BootstrapAdmin(s.tokens, "masterdata", os.Stderr))
 }
 
 // Environment variables read by LoadConfig.
@@ -531,29 +443,18 @@ func (c Config) kafka() kafkaauth.Settings {
 // an error naming its variable, every one at once; the Config holds the
 // rest. Call Validate for the rules between fields.
 func LoadConfig(getenv func(string) string) (Config, error) {
-	d, err := daemon.LoadConfig(getenv, "masterdata", DefaultAddr)
-	c := Config{Kafka: kafkaauth.LoadConfig(getenv, "SAMNAV_"), Addr: d.Addr, Database: getenv(EnvDatabase), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir),
-		RegistryURL: getenv(EnvRegistryURL), Daemon: d}
-	for _, b := range strings.Split(getenv(EnvBrokers), ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			c.Brokers = append(c.Brokers, b)
-		}
-	}
-	switch v := getenv(EnvEnsureTopics); v {
-	case "", "false":
-	case "true":
-		c.EnsureTopics = true
-	default:
-		err = errors.Join(err, fmt.Errorf("%s: must be true or false, got %q", EnvEnsureTopics, v))
-	}
-	if v := getenv(EnvRelayStallAfter); v != "" {
-		d, perr := time.ParseDuration(v)
-		if perr != nil {
-			err = errors.Join(err, fmt.Errorf("%s: must be a duration such as 90s or 2m, got %q", EnvRelayStallAfter, v))
-		}
-		c.RelayStallAfter = d
-	}
-	return c, err
+	env := daemon.NewEnv(getenv)
+	d := env.Daemon("masterdata", DefaultAddr)
+	c := Config{Kafka: kafkaauth.LoadConfig(getenv, "SAMNAV_"), Addr: d.Addr, Database: env.String(EnvDatabase), Driver: env.String(EnvDriver),
+		DSN: env.String(EnvDSN), DataDir: env.String(EnvDataDir), RegistryURL: env.String(EnvRegistryURL), Brokers: env.List(EnvBrokers),
+		EnsureTopics: env.Bool(EnvEnsureTopics), RelayStallAfter: env.Duration(EnvRelayStallAfter), Daemon: d}
+	return c, env.Err()
+}
+
+// RunAlone is Run with the process's logger and telemetry, on a
+// configuration LoadConfig read: what cmd/masterdatad runs (see daemon.Main).
+func RunAlone(ctx context.Context, cfg Config, tel *telemetry.Telemetry) error {
+	return Run(ctx, cfg, Deps{Logger: tel.Logger, Telemetry: tel})
 }
 
 // configVars names the variable LoadConfig reads each Config field from,

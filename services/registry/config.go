@@ -1,12 +1,14 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
+	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/registry/internal/schemas"
 )
 
@@ -77,6 +79,9 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// DaemonConfig returns what every daemon shares (daemon.ServiceConfig).
+func (c Config) DaemonConfig() daemon.Config { return c.Daemon }
+
 // Validate reports every problem with c at once, each naming the field
 // and the rule.
 func (c Config) Validate() error {
@@ -131,46 +136,41 @@ const (
 // read is an error naming its variable; call Validate for the rest, which
 // reports every problem at once.
 func LoadConfig(getenv func(string) string) (Config, error) {
-	d, err := daemon.LoadConfig(getenv, "registry", DefaultAddr)
+	env := daemon.NewEnv(getenv)
+	d := env.Daemon("registry", DefaultAddr)
 	cfg := Config{
 		Daemon:               d,
 		Addr:                 d.Addr,
-		Database:             getenv(EnvDatabase),
-		Driver:               getenv(EnvDriver),
-		DSN:                  getenv(EnvDSN),
-		DataDir:              getenv(EnvDataDir),
-		DefaultCompatibility: getenv(EnvDefaultCompatibility),
+		Database:             env.String(EnvDatabase),
+		Driver:               env.String(EnvDriver),
+		DSN:                  env.String(EnvDSN),
+		DataDir:              env.String(EnvDataDir),
+		DefaultCompatibility: env.String(EnvDefaultCompatibility),
 	}
 	if cfg.Driver == "" && cfg.Database == "" {
 		cfg.Driver = DriverSQLite
 	}
-	tokens, basic := splitList(getenv(EnvTokens)), splitList(getenv(EnvBasicAuth))
+	tokens, basic := env.List(EnvTokens), env.List(EnvBasicAuth)
 	for i, b := range basic {
 		if !strings.Contains(b, ":") {
-			err = errors.Join(err, fmt.Errorf("%s: entry %d is not user:password", EnvBasicAuth, i))
+			env.Fail(fmt.Errorf("%s: entry %d is not user:password", EnvBasicAuth, i))
 		}
 	}
-	switch open := strings.ToLower(getenv(EnvOpenWrites)); {
-	case open == "true" && (len(tokens) > 0 || len(basic) > 0):
-		err = errors.Join(err, fmt.Errorf("%s=true conflicts with %s/%s: choose open writes or credentials", EnvOpenWrites, EnvTokens, EnvBasicAuth))
-	case open == "true":
+	switch open := env.Bool(EnvOpenWrites); {
+	case open && (len(tokens) > 0 || len(basic) > 0):
+		env.Fail(fmt.Errorf("%s=true conflicts with %s/%s: choose open writes or credentials", EnvOpenWrites, EnvTokens, EnvBasicAuth))
+	case open:
 		cfg.Authorizer = AllowAllWrites{}
-	case open != "" && open != "false":
-		err = errors.Join(err, fmt.Errorf("%s: %q is not true or false", EnvOpenWrites, open))
 	case len(tokens) > 0 || len(basic) > 0:
 		cfg.Authorizer = NewCredentials(tokens, basic)
 	}
-	return cfg, err
+	return cfg, env.Err()
 }
 
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
+// RunAlone is Run with the process's logger and telemetry, on a
+// configuration LoadConfig read: what cmd/registryd runs (see daemon.Main).
+func RunAlone(ctx context.Context, cfg Config, tel *telemetry.Telemetry) error {
+	return Run(ctx, cfg, Deps{Logger: tel.Logger, Telemetry: tel})
 }
 
 // configVars names the variable LoadConfig reads each Config field from,

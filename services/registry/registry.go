@@ -27,10 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"sync"
-	"time"
 
 	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
@@ -57,16 +54,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	if err != nil {
 		return err
 	}
-	return daemon.Serve(ctx, s.Program(nil))
-}
-
-// Program is the registry as daemon.Serve runs it: the REST API (with
-// /livez, /healthz, /metrics) on ln, or on Addr when ln is nil, and the
-// store closed last.
-func (s *Server) Program(ln net.Listener) daemon.Program {
-	return daemon.Program{Logger: s.log, Telemetry: s.tel, HTTP: s.cfg.Daemon.HTTP, Grace: s.cfg.Daemon.Grace(),
-		Servers: []daemon.Server{{Name: "registry", Listener: ln, Addr: s.cfg.Addr, Handler: s.api, Checks: s.Checks()}},
-		Close:   s.store.Close}
+	return s.Run(ctx)
 }
 
 // Checks are what /healthz checks: the store answers a read.
@@ -81,22 +69,12 @@ func (s *Server) Checks() []daemon.Check {
 
 // Server is a registry whose lifecycle the caller controls: New opens the
 // store and registers the seeds, Start binds the listener and serves in
-// the background, Shutdown or Close stops it and closes the store.
+// the background, Shutdown or Close stops it and closes the store (see
+// daemon.Lifecycle).
 type Server struct {
-	cfg   Config
-	log   *slog.Logger
+	*daemon.Lifecycle
 	store store.Store
-	// dialect is the database's, for the start-up log line.
-	dialect sqldb.Dialect
-	svc     schemas.Service
-	api     http.Handler
-	tel     *telemetry.Telemetry
-
-	mu       sync.Mutex
-	listener net.Listener
-	cancel   context.CancelFunc
-	served   chan error
-	closed   bool
+	api   http.Handler
 }
 
 // New validates cfg, opens the store (applying migrations) and registers
@@ -106,11 +84,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	log := deps.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	log = log.With("component", "registry")
+	log := daemon.Logger(deps.Logger).With("component", "registry")
 	ctx := context.Background()
 
 	url, err := cfg.databaseURL() // checked by Validate
@@ -136,73 +110,13 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		}
 		log.Debug("seeded schema", "subject", seed.Subject, "id", id)
 	}
-	return &Server{cfg: cfg, log: log, store: st, dialect: d, svc: svc, api: rest.NewHandler(svc, cfg.Authorizer, log), tel: deps.Telemetry}, nil
+	log.Info("registry store open", "database", d.String())
+	s := &Server{store: st, api: rest.NewHandler(svc, cfg.Authorizer, log)}
+	s.Lifecycle = daemon.NewLifecycle("registry", daemon.Program{Logger: log, Telemetry: deps.Telemetry, HTTP: cfg.Daemon.HTTP, Grace: cfg.Daemon.Grace(),
+		Servers: []daemon.Server{{Name: "registry", Addr: cfg.Addr, Handler: s.api, Checks: s.Checks()}},
+		Close:   st.Close}, nil)
+	return s, nil
 }
 
 // Handler returns the registry's HTTP handler, for mounting elsewhere.
 func (s *Server) Handler() http.Handler { return s.api }
-
-// Start binds cfg.Addr and runs Program in the background until Shutdown
-// or Close. ctx bounds only the binding.
-func (s *Server) Start(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return errors.New("start registry: server is closed")
-	}
-	if s.listener != nil {
-		return errors.New("start registry: already started")
-	}
-	var lc net.ListenConfig
-	l, err := lc.Listen(ctx, "tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
-	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	s.listener, s.cancel, s.served = l, cancel, make(chan error, 1)
-	s.log.Info("registry listening", "addr", l.Addr().String(), "database", s.dialect.String())
-	go func() { s.served <- daemon.Serve(runCtx, s.Program(l)) }()
-	return nil
-}
-
-// Addr returns the bound address ("127.0.0.1:34567", "[::]:8081"), or ""
-// before Start.
-func (s *Server) Addr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.listener == nil {
-		return ""
-	}
-	return s.listener.Addr().String()
-}
-
-// Shutdown stops accepting requests, waits for those in flight (up to
-// the shutdown grace, and until ctx ends at most), and closes the store.
-// Calling it again is a no-op.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	cancel, served := s.cancel, s.served
-	s.mu.Unlock()
-	if cancel == nil {
-		return s.store.Close()
-	}
-	cancel()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("shut down registry: %w", ctx.Err())
-	}
-}
-
-// Close is Shutdown with a short grace period.
-func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return s.Shutdown(ctx)
-}

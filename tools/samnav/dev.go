@@ -174,9 +174,9 @@ type devHub struct {
 	registry *registry.Server
 	master   *masterdata.Server
 	httpLn   net.Listener
-	// served is closed when the console's server has drained; serveErr
-	// is then why it stopped.
-	served   chan struct{}
+	// front serves the console and the APIs on httpLn; serveErr is why it
+	// stopped.
+	front    *daemon.Lifecycle
 	serveErr error
 	// ctx lives as long as the hub; stop cancels it.
 	ctx      context.Context
@@ -332,7 +332,7 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 		DeliveryURL:   base,
 		RegistryURL:   registryURL,
 		Verifier:      tokens,
-		Logger:        h.logger.With("component", "console"),
+		Logger:        h.logger, // the console scopes it to its component
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open console: %w", err)
@@ -354,12 +354,16 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 	// its /healthz checks master data (database, Kafka, relay) and
 	// delivery (databases, Kafka, pipeline).
 	checks := append(h.master.Checks(), h.delivery.Checks()...)
-	prog := daemon.Program{Logger: h.logger, Telemetry: tel, HTTP: cfg.Daemon.HTTP, Grace: cfg.Daemon.Grace(),
-		Servers: []daemon.Server{{Name: "console", Listener: h.httpLn, Handler: h.routes(), Checks: checks}}}
-	h.served = make(chan struct{})
+	h.front = daemon.NewLifecycle("dev", daemon.Program{Logger: h.logger, Telemetry: tel, HTTP: cfg.Daemon.HTTP, Grace: cfg.Daemon.Grace(),
+		Servers: []daemon.Server{{Name: "console", Listener: h.httpLn, Handler: h.routes(), Checks: checks}}}, nil)
+	if err := h.front.Start(ctx); err != nil {
+		return nil, err
+	}
 	go func() {
-		h.serveErr = daemon.Serve(ctx, prog)
-		close(h.served)
+		select {
+		case <-ctx.Done():
+		case <-h.front.Done():
+		}
 		h.stop()
 	}()
 	return h, nil
@@ -521,7 +525,7 @@ func (h *devHub) reportFlow(ctx context.Context, out io.Writer, every time.Durat
 // wait blocks until the hub stops (context cancelled or a component
 // failed) and everything has shut down.
 func (h *devHub) wait() error {
-	<-h.served
+	<-h.front.Done()
 	h.stop()
 	return h.serveErr
 }
@@ -538,8 +542,9 @@ func (h *devHub) shutdown() {
 	h.cancel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if h.served != nil {
-		<-h.served // the console's server has drained (daemon.Serve)
+	if h.front != nil {
+		// The console's server drains first (daemon.Serve).
+		h.serveErr = h.front.Shutdown(context.WithoutCancel(h.ctx))
 	} else if h.httpLn != nil {
 		_ = h.httpLn.Close()
 	}

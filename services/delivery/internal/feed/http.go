@@ -66,6 +66,7 @@ type ChangesPage struct {
 // auth.Middleware.
 func (f *Feed) Handler(prefix string) http.Handler {
 	mux := httproute.New()
+	mux.AnswerUnmatched(apierr.NewWriter(f.logger))
 	mux.HandleFunc("GET "+prefix+"/{subscription}/snapshot", f.ServeSnapshot)
 	mux.HandleFunc("GET "+prefix+"/{subscription}/changes", f.ServeChanges)
 	return mux

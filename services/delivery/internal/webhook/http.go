@@ -61,6 +61,7 @@ func Handler(cfg HandlerConfig) http.Handler {
 	}
 	h := &handler{cfg: cfg}
 	mux := httproute.New()
+	mux.AnswerUnmatched(apierr.NewWriter(cfg.Logger))
 	mux.HandleFunc("PUT /subscriptions/{id}/webhook", h.serve(h.put))
 	mux.HandleFunc("GET /subscriptions/{id}/webhook", h.serve(h.get))
 	mux.HandleFunc("POST /subscriptions/{id}/webhook/rotate", h.serve(h.rotate))

@@ -12,36 +12,8 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"io"
-	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
-
 	"github.com/samnav/samnav/pkg/daemon"
-	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/registry"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Getenv, os.Stderr)
-	stop()
-	if err != nil {
-		slog.Error("registryd", "err", err)
-		os.Exit(1)
-	}
-}
-
-func run(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
-	cfg, err := registry.LoadConfig(getenv)
-	if err = errors.Join(err, cfg.Validate()); err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	return daemon.Run(ctx, cfg.Daemon, stderr, func(ctx context.Context, tel *telemetry.Telemetry) error {
-		return registry.Run(ctx, cfg, registry.Deps{Logger: tel.Logger, Telemetry: tel})
-	})
-}
+func main() { daemon.Main("registryd", registry.LoadConfig, registry.RunAlone) }

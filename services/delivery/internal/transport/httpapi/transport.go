@@ -63,6 +63,7 @@ func NewHandler(svc subscription.Service, o Options) http.Handler {
 		return kithttp.NewServer(ep, dec, encoder(status), opts...)
 	}
 	mux := httproute.New()
+	mux.AnswerUnmatched(wr)
 	mux.Handle("POST /api/v1/subscriptions", h(e.Request, decodeRequest, http.StatusCreated))
 	mux.Handle("GET /api/v1/subscriptions", h(e.List, decodeList, http.StatusOK))
 	mux.Handle("GET /api/v1/subscriptions/{id}", h(e.Get, decodeID, http.StatusOK))

@@ -1,0 +1,133 @@
+package delivery
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
+	"github.com/samnav/samnav/services/delivery/internal/feed"
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
+	"github.com/samnav/samnav/services/delivery/internal/webhook"
+	whsql "github.com/samnav/samnav/services/delivery/internal/webhook/sqlstore"
+)
+
+// channelDB returns the database of the webhook or feed store: on
+// PostgreSQL the delivery database; on SQLite a file of its own beside
+// delivery.db (SQLite has one writer at a time; the webhook queue and the
+// feed log each write with every event).
+func (s *Server) channelDB(ctx context.Context, d sqldb.Dialect, name string) (*sql.DB, bool, error) {
+	if d == sqldb.Postgres {
+		return s.db, false, nil
+	}
+	var path string
+	if s.cfg.DataDir != "" {
+		path = filepath.Join(s.cfg.DataDir, name+".db")
+	} else {
+		path = strings.TrimSuffix(s.dbFile, filepath.Ext(s.dbFile)) + "-" + name + ".db"
+	}
+	db, _, err := sqldb.Open("sqlite:" + path)
+	if err != nil {
+		return nil, false, fmt.Errorf("open %s database: %w", name, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		err = fmt.Errorf("open %s database: %w", name, err)
+		if cerr := db.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close %s database: %w", name, cerr))
+		}
+		return nil, false, err
+	}
+	s.extraDBs = append(s.extraDBs, db)
+	return db, true, nil
+}
+
+// feedKey returns Config.FeedCursorKey, or the key kept in DataDir, or a
+// random one.
+func (s *Server) feedKey() ([]byte, error) {
+	if len(s.cfg.FeedCursorKey) > 0 {
+		return s.cfg.FeedCursorKey, nil
+	}
+	if s.cfg.DataDir == "" {
+		s.logger.Warn("no FeedCursorKey and no DataDir: feed cursors are signed with a random key and do not survive a restart")
+		return randomKey()
+	}
+	path := filepath.Join(s.cfg.DataDir, "feed-cursor.key")
+	b, err := os.ReadFile(path) //nolint:gosec // G304: a fixed file name in the operator's configured DataDir
+	if err == nil && len(b) >= feed.MinCursorKeyLen {
+		return b, nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read feed cursor key: %w", err)
+	}
+	k, err := randomKey()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, k, 0o600); err != nil {
+		return nil, fmt.Errorf("write feed cursor key: %w", err)
+	}
+	return k, nil
+}
+
+func randomKey() ([]byte, error) {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, fmt.Errorf("make feed cursor key: %w", err)
+	}
+	return k, nil
+}
+
+// channels builds the webhook and feed channels on their SQL stores.
+func (s *Server) channels(ctx context.Context, d sqldb.Dialect, deps Deps) error {
+	whDialect, feedDialect := d, d
+	whDB, _, err := s.channelDB(ctx, d, "webhook")
+	if err != nil {
+		return err
+	}
+	if err := whsql.Migrate(ctx, whDB, whDialect); err != nil {
+		return fmt.Errorf("migrate webhook store: %w", err)
+	}
+	whStore, err := whsql.New(whDB, whDialect)
+	if err != nil {
+		return fmt.Errorf("webhook store: %w", err)
+	}
+	wcfg := deps.Webhook
+	wcfg.Store, wcfg.Logger, wcfg.MeterProvider = whStore, s.base, s.meters
+	wcfg.Addresses = webhook.AddressPolicy{AllowPrivate: s.cfg.WebhookAllowPrivate}
+	if s.webhook, err = webhook.New(wcfg); err != nil {
+		return fmt.Errorf("webhook channel: %w", err)
+	}
+	feedDB, _, err := s.channelDB(ctx, d, "feed")
+	if err != nil {
+		return err
+	}
+	if err := feed.Migrate(ctx, feedDB, feedDialect); err != nil {
+		return fmt.Errorf("migrate feed store: %w", err)
+	}
+	feedStore, err := feed.NewSQLStore(feedDB, feedDialect)
+	if err != nil {
+		return fmt.Errorf("feed store: %w", err)
+	}
+	s.feedStore = feedStore
+	key, err := s.feedKey()
+	if err != nil {
+		return err
+	}
+	s.feed, err = feed.New(feed.Config{Store: feedStore, CursorKey: key, Logger: s.base, MeterProvider: s.meters,
+		Subscriptions: func(ctx context.Context, id string) (subscription.Subscription, bool, error) {
+			sub, err := s.store.Get(ctx, id)
+			if errors.Is(err, subscription.ErrNotFound) {
+				return subscription.Subscription{}, false, nil
+			}
+			return sub, err == nil, err
+		}})
+	if err != nil {
+		return fmt.Errorf("feed channel: %w", err)
+	}
+	return nil
+}
