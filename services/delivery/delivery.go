@@ -88,6 +88,10 @@ type Config struct {
 	// connects without SASL. With a mechanism set, the service also applies
 	// the subscribers' ACLs to the broker (see kafkaview.Reconcile).
 	Kafka kafkaauth.Config
+	// KafkaConnection is the TLS, client id and timeouts of every Kafka
+	// client of the service (SAMNAV_KAFKA_TLS, _TLS_CA_FILE, _CLIENT_ID,
+	// _DIAL_TIMEOUT, _READ_TIMEOUT, _WRITE_TIMEOUT; see kafka()).
+	KafkaConnection kafkaauth.Connection
 	// SyncInterval is how often the pipeline re-reads the approved
 	// subscriptions (besides reacting at once to changes made through this
 	// server); default 10s.
@@ -130,6 +134,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Kafka.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("Kafka: %w", err))
+	}
+	if err := c.KafkaConnection.Validate(c.Kafka); err != nil {
+		errs = append(errs, fmt.Errorf("KafkaConnection: %w", err))
 	}
 	if c.SyncInterval < 0 {
 		errs = append(errs, errors.New("SyncInterval: must not be negative"))
@@ -422,7 +429,7 @@ func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, sche
 	// The feed's store records, durably, what each view was built for,
 	// so a change of protected identities saved before a restart is
 	// rebuilt at start too.
-	kc, err := kafkaview.New(kafkaview.Config{Brokers: s.cfg.Brokers, Registrar: reg, Shapes: s.feedStore, Model: m, Schemas: schemas, Auth: s.cfg.Kafka})
+	kc, err := kafkaview.New(kafkaview.Config{Brokers: s.cfg.Brokers, Registrar: reg, Shapes: s.feedStore, Model: m, Schemas: schemas, Auth: s.cfg.Kafka, Connection: s.cfg.KafkaConnection})
 	if err != nil {
 		return err
 	}
@@ -529,7 +536,7 @@ func (s *Server) Checks() []daemon.Check {
 	}
 	return append(checks,
 		daemon.Check{Name: "kafka", Run: func(ctx context.Context) (any, []string) {
-			if err := s.cfg.Kafka.Check(ctx, s.cfg.Brokers...); err != nil {
+			if err := s.cfg.kafka().Check(ctx); err != nil {
 				return nil, []string{"kafka: " + err.Error()}
 			}
 			return nil, nil
@@ -727,23 +734,20 @@ const (
 // kafka returns the settings every Kafka client of the service is built
 // from (pkg/sdk/kafkaauth is the one place that builds them).
 func (c Config) kafka() kafkaauth.Settings {
-	return kafkaauth.Settings{Brokers: c.Brokers, SASL: c.Kafka}
+	return kafkaauth.Settings{Brokers: c.Brokers, SASL: c.Kafka, Connection: c.KafkaConnection}
 }
 
 // LoadConfig reads a Config from the environment through getenv: the
-// variables above, the Kafka credentials (kafkaauth.LoadConfig) and what
+// variables above, the Kafka settings (kafkaauth.LoadSettings) and what
 // every daemon shares (daemon.LoadConfig). A value that cannot be read is
 // an error naming its variable, every one at once; the Config holds the
 // rest. Call Validate for the rules between fields.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	d, err := daemon.LoadConfig(getenv, "delivery", DefaultAddr)
-	c := Config{Kafka: kafkaauth.LoadConfig(getenv, "SAMNAV_"), Addr: d.Addr, Database: getenv(EnvDatabase), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir), RegistryURL: getenv(EnvRegistryURL),
+	c := Config{Addr: d.Addr, Database: getenv(EnvDatabase), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir), RegistryURL: getenv(EnvRegistryURL),
 		FeedCursorKey: []byte(getenv(EnvFeedCursorKey)), Daemon: d}
-	for _, b := range strings.Split(getenv(EnvBrokers), ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			c.Brokers = append(c.Brokers, b)
-		}
-	}
+	ks, kerr := kafkaauth.LoadSettings(getenv, "SAMNAV_") // EnvBrokers and the rest of SAMNAV_KAFKA_*
+	c.Brokers, c.Kafka, c.KafkaConnection, err = ks.Brokers, ks.SASL, ks.Connection, errors.Join(err, kerr)
 	switch v := getenv(EnvWebhookAllowPrivate); v {
 	case "", "false":
 	case "true":
@@ -768,4 +772,4 @@ var (
 // configVars names the variable LoadConfig reads each Config field from,
 // for Validate's messages.
 var configVars = map[string]string{"Addr": EnvAddr, "Driver": EnvDriver, "DSN": EnvDSN, "DataDir": EnvDataDir, "DSN or DataDir": EnvDSN + " or " + EnvDataDir,
-	"Brokers": EnvBrokers, "Kafka": "SAMNAV_KAFKA_SASL_*", "FeedCursorKey": EnvFeedCursorKey}
+	"Brokers": EnvBrokers, "Kafka": "SAMNAV_KAFKA_SASL_*", "KafkaConnection": "SAMNAV_KAFKA_*", "FeedCursorKey": EnvFeedCursorKey}

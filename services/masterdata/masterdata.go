@@ -18,7 +18,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -86,6 +85,10 @@ type Config struct {
 	// Kafka is the service's Kafka credentials (SASL) for the relay and
 	// topic creation; the zero value connects without SASL.
 	Kafka kafkaauth.Config
+	// KafkaConnection is the TLS, client id and timeouts of every Kafka
+	// client of the service (SAMNAV_KAFKA_TLS, _TLS_CA_FILE, _CLIENT_ID,
+	// _DIAL_TIMEOUT, _READ_TIMEOUT, _WRITE_TIMEOUT; see kafka()).
+	KafkaConnection kafkaauth.Connection
 	// EnsureTopics creates each concept's compacted state topic at start
 	// (with TopicPartitions partitions, default 3) when Brokers are set,
 	// and lets the relay recreate one that went missing while it runs.
@@ -128,6 +131,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Kafka.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("Kafka: %w", err))
+	}
+	if err := c.KafkaConnection.Validate(c.Kafka); err != nil {
+		errs = append(errs, fmt.Errorf("KafkaConnection: %w", err))
 	}
 	return daemon.NameVariables(errs, configVars)
 }
@@ -270,14 +276,7 @@ func (s *Server) init(ctx context.Context, deps Deps) error {
 		}
 		rc := outbox.RelayConfig{DB: s.db, Dialect: od, Brokers: s.cfg.Brokers, Name: name,
 			Logger: s.logger.With("component", "outbox-relay"), MeterProvider: deps.MeterProvider,
-			OnUnknownTopic: s.createStateTopic}
-		if s.cfg.Kafka.Enabled() { // else the relay's own, closed when it stops
-			t, err := s.cfg.kafka().Transport("outbox")
-			if err != nil {
-				return fmt.Errorf("outbox relay: %w", err)
-			}
-			rc.Transport = t
-		}
+			OnUnknownTopic: s.createStateTopic, Kafka: s.cfg.kafka()}
 		r, err := outbox.NewRelay(rc)
 		if err != nil {
 			return fmt.Errorf("outbox relay: %w", err)
@@ -522,23 +521,20 @@ const (
 // kafka returns the settings every Kafka client of the service is built
 // from (pkg/sdk/kafkaauth is the one place that builds them).
 func (c Config) kafka() kafkaauth.Settings {
-	return kafkaauth.Settings{Brokers: c.Brokers, SASL: c.Kafka}
+	return kafkaauth.Settings{Brokers: c.Brokers, SASL: c.Kafka, Connection: c.KafkaConnection}
 }
 
 // LoadConfig reads a Config from the environment through getenv: the
-// variables above, the Kafka credentials (kafkaauth.LoadConfig) and what
+// variables above, the Kafka settings (kafkaauth.LoadSettings) and what
 // every daemon shares (daemon.LoadConfig). A value that cannot be read is
 // an error naming its variable, every one at once; the Config holds the
 // rest. Call Validate for the rules between fields.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	d, err := daemon.LoadConfig(getenv, "masterdata", DefaultAddr)
-	c := Config{Kafka: kafkaauth.LoadConfig(getenv, "SAMNAV_"), Addr: d.Addr, Database: getenv(EnvDatabase), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir),
+	c := Config{Addr: d.Addr, Database: getenv(EnvDatabase), Driver: getenv(EnvDriver), DSN: getenv(EnvDSN), DataDir: getenv(EnvDataDir),
 		RegistryURL: getenv(EnvRegistryURL), Daemon: d}
-	for _, b := range strings.Split(getenv(EnvBrokers), ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			c.Brokers = append(c.Brokers, b)
-		}
-	}
+	ks, kerr := kafkaauth.LoadSettings(getenv, "SAMNAV_") // EnvBrokers and the rest of SAMNAV_KAFKA_*
+	c.Brokers, c.Kafka, c.KafkaConnection, err = ks.Brokers, ks.SASL, ks.Connection, errors.Join(err, kerr)
 	switch v := getenv(EnvEnsureTopics); v {
 	case "", "false":
 	case "true":
@@ -559,4 +555,4 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 // configVars names the variable LoadConfig reads each Config field from,
 // for Validate's messages.
 var configVars = map[string]string{"Addr": EnvAddr, "Driver": EnvDriver, "DSN": EnvDSN, "DataDir": EnvDataDir, "DSN or DataDir": EnvDSN + " or " + EnvDataDir,
-	"Brokers": EnvBrokers, "Kafka": "SAMNAV_KAFKA_SASL_*", "RelayStallAfter": EnvRelayStallAfter}
+	"Brokers": EnvBrokers, "Kafka": "SAMNAV_KAFKA_SASL_*", "KafkaConnection": "SAMNAV_KAFKA_*", "RelayStallAfter": EnvRelayStallAfter}

@@ -13,6 +13,7 @@ import (
 	metadataapi "github.com/segmentio/kafka-go/protocol/metadata"
 
 	"github.com/samnav/samnav/pkg/sdk/backoff"
+	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 )
 
@@ -107,8 +108,9 @@ type SubscriberConfig struct {
 	// unknown topic (it still must have auto.create.topics.enable). Off:
 	// subscribing to an unknown topic is an error.
 	AllowAutoTopicCreation bool
-	// Dialer opens connections (TLS, SASL). Nil means kafka-go's default
-	// with client id "samnav".
+	// Dialer opens connections (TLS, SASL); build it with
+	// kafkaauth.Settings.Dialer. Nil means kafkaauth.DefaultDialer (no SASL
+	// or TLS, client id "samnav").
 	Dialer *kafka.Dialer
 }
 
@@ -173,7 +175,7 @@ func (c *SubscriberConfig) setDefaults() {
 		c.InitializePartitions = DefaultInitializePartitions
 	}
 	if c.Dialer == nil {
-		c.Dialer = &kafka.Dialer{ClientID: "samnav", Timeout: 10 * time.Second, DualStack: true}
+		c.Dialer = kafkaauth.DefaultDialer()
 	}
 }
 
@@ -216,20 +218,14 @@ func NewSubscriber(cfg SubscriberConfig, logger watermill.LoggerAdapter) (*Subsc
 		logger = watermill.NopLogger{}
 	}
 	logger = logger.With(watermill.LogFields{"component": "kafkago.subscriber", "consumer_group": cfg.ConsumerGroup})
-	transport := &kafka.Transport{
-		ClientID:    cfg.Dialer.ClientID,
-		Dial:        cfg.Dialer.DialFunc,
-		DialTimeout: cfg.Dialer.Timeout,
-		SASL:        cfg.Dialer.SASLMechanism,
-		TLS:         cfg.Dialer.TLS,
-		MetadataTTL: transportMetadataTTL,
-	}
+	// Admin requests connect as the consumer does.
+	transport := kafkaauth.TransportFor(cfg.Dialer)
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Subscriber{
 		cfg:       cfg,
 		logger:    logger,
 		transport: transport,
-		client:    &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: transport, Timeout: 10 * time.Second},
+		client:    kafkaauth.ClientOn(transport, 10*time.Second, cfg.Brokers...),
 		closeCtx:  ctx,
 		cancel:    cancel,
 	}, nil
