@@ -152,7 +152,7 @@ func (d *dispatcher) loop(done <-chan struct{}) {
 				p.out = true
 				d.nOut++
 			case c := <-d.ready:
-				d.enqueue(c)
+				c.part.enqueue(c)
 			case <-tick.C:
 				d.commit.kick()
 			case <-d.resendC:
@@ -164,7 +164,7 @@ func (d *dispatcher) loop(done <-chan struct{}) {
 		}
 		switch ev, c := d.wait(done, nil, tick.C, nil); ev {
 		case evReady:
-			d.enqueue(c)
+			c.part.enqueue(c)
 		case evTick:
 			d.commit.kick()
 		case evResend:
@@ -207,7 +207,7 @@ func (d *dispatcher) acked(p *part) {
 	d.nOut--
 	p.msgCtx.end(context.Canceled)
 	d.commit.ack(p.slot, p.record().Offset+1)
-	d.advance(p)
+	p.advance()
 }
 
 // nacked takes p's message back; with again, the record is offered again
@@ -227,7 +227,7 @@ func (d *dispatcher) nacked(p *part, again bool) {
 
 // advance moves p past its current record, releasing a chunk once all its
 // records are done.
-func (d *dispatcher) advance(p *part) {
+func (p *part) advance() {
 	c := p.queue[0]
 	p.next++
 	if p.next == len(c.records) {
@@ -251,8 +251,7 @@ func (p *part) current() *chunk {
 }
 
 // enqueue adds a fetched chunk to its partition.
-func (d *dispatcher) enqueue(c *chunk) {
-	p := c.part
+func (p *part) enqueue(c *chunk) {
 	p.queue = append(p.queue, c)
 	if len(p.queue) == 1 {
 		p.next = 0
@@ -295,7 +294,7 @@ func (d *dispatcher) candidate() *part {
 					"topic": km.Topic, "partition": km.Partition, "offset": km.Offset,
 				})
 				d.commit.ack(p.slot, km.Offset+1)
-				d.advance(p)
+				p.advance()
 				continue
 			}
 			p.msgCtx = newMessageContext(d.subCtx, recordInfo(km))
