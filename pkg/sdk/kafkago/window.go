@@ -40,6 +40,9 @@ type windowDispatcher struct {
 	gone    chan struct{}
 	rr      int
 	nOut    int
+	// next is the flight candidate chose and the loop has not handed over
+	// yet: it is in its window already, so it is offered first.
+	next *flight
 	// resting counts flights waiting to be offered again after a Nack.
 	resting int
 
@@ -147,6 +150,14 @@ func (d *windowDispatcher) loop(done <-chan struct{}) {
 // fetched record if its window has room. A record the Unmarshaler refuses
 // is logged and counts as acknowledged.
 func (d *windowDispatcher) candidate() *flight {
+	if d.next != nil {
+		return d.next
+	}
+	d.next = d.choose()
+	return d.next
+}
+
+func (d *windowDispatcher) choose() *flight {
 	now := time.Now()
 	n := len(d.parts)
 	for k := range n {
@@ -211,6 +222,7 @@ func (d *windowDispatcher) prepare(f *flight) bool {
 
 // sent notes f as out and starts waiting for its Ack or Nack.
 func (d *windowDispatcher) sent(f *flight) {
+	d.next = nil
 	if !f.restUntil.IsZero() {
 		f.restUntil = time.Time{}
 		d.resting--

@@ -1,6 +1,7 @@
 package kafkago
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -87,4 +88,40 @@ func TestWindowBoundsWhatIsOut(t *testing.T) {
 	}
 	last.Ack()
 	waitCommit(t, h, 6)
+}
+
+// TestWindowHandsOverEveryRecordInOrder: with several partitions fetched,
+// Acked from goroutines in any order, every record of every partition is
+// handed over once, in offset order per partition, and the whole of each
+// partition is committed.
+func TestWindowHandsOverEveryRecordInOrder(t *testing.T) {
+	const partitions, perPartition = 3, 700 // more than one chunk each
+	h := newDispatchHarness(t, partitions, windowed(50))
+	for p := range partitions {
+		h.feed(p, 0, perPartition, nil)
+	}
+	next := make([]int64, partitions)
+	var acking sync.WaitGroup
+	for range partitions * perPartition {
+		m := h.receive(t)
+		p, o := coords(m)
+		if o != next[p] {
+			t.Fatalf("partition %d: got offset %d, want %d", p, o, next[p])
+		}
+		next[p]++
+		acking.Go(func() {
+			time.Sleep(time.Duration(o%3) * time.Millisecond) // Acks out of order
+			m.Ack()
+		})
+	}
+	acking.Wait()
+	h.expectNone(t, 20*time.Millisecond)
+	h.cancel()
+	<-h.loop
+	got := h.commit.pending()
+	for p := range partitions {
+		if got[p] != perPartition {
+			t.Errorf("partition %d: offset to commit %d, want %d", p, got[p], perPartition)
+		}
+	}
 }
