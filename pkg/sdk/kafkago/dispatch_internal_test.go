@@ -109,6 +109,22 @@ func (h *dispatchHarness) expectNone(t testing.TB, within time.Duration) {
 	}
 }
 
+// expectAllCommitted checks that nothing more is offered, stops the
+// dispatcher and checks that each of partitions is to be committed up to
+// offset want.
+func (h *dispatchHarness) expectAllCommitted(t testing.TB, partitions int, want int64) {
+	t.Helper()
+	h.expectNone(t, 50*time.Millisecond)
+	h.cancel()
+	<-h.loop
+	got := h.commit.pending()
+	for p := range partitions {
+		if got[p] != want {
+			t.Errorf("partition %d: offset to commit %d, want %d", p, got[p], want)
+		}
+	}
+}
+
 func coords(m *message.Message) (partition int, offset int64) {
 	ri, _ := RecordInfoFromContext(m.Context())
 	return ri.Partition, ri.Offset
@@ -175,15 +191,7 @@ func TestDispatchHoldsEveryPartition(t *testing.T) {
 				acking.Go(func() { m.Ack() })
 			}
 			acking.Wait()
-			h.expectNone(t, 50*time.Millisecond)
-			h.cancel()
-			<-h.loop
-			got := h.commit.pending()
-			for p := range partitions {
-				if got[p] != perPartition {
-					t.Errorf("partition %d: offset to commit %d, want %d", p, got[p], perPartition)
-				}
-			}
+			h.expectAllCommitted(t, partitions, perPartition)
 		})
 	}
 }

@@ -2,7 +2,6 @@ package kafkago
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -45,10 +44,7 @@ type windowDispatcher struct {
 	next *flight
 	// resting counts flights waiting to be offered again after a Nack.
 	resting int
-
-	resend   *time.Timer
-	resendC  <-chan time.Time
-	resendAt time.Time
+	resender
 }
 
 // flight is one record of a partition's window: offered (out), waiting to
@@ -70,67 +66,31 @@ type result struct {
 }
 
 func newWindowDispatcher(s *Subscriber, topic string, subCtx context.Context, out chan<- *message.Message, assigned []kafka.PartitionAssignment) *windowDispatcher {
-	ids := make([]int, len(assigned))
-	for i, pa := range assigned {
-		ids[i] = pa.ID
-	}
-	d := &windowDispatcher{
-		s: s, topic: topic, subCtx: subCtx, out: out,
-		commit:  newCommitter(ids),
-		wins:    make([][]*flight, len(ids)),
-		ready:   make(chan *chunk, chunkCredits*max(1, len(assigned))),
-		results: make(chan result, 64),
-		gone:    make(chan struct{}),
-	}
-	for i, id := range ids {
-		p := &part{id: id, slot: i}
-		p.f = newFetcher(s, topic, id, subCtx, d.ready, p)
-		d.parts = append(d.parts, p)
-	}
+	d := &windowDispatcher{s: s, topic: topic, subCtx: subCtx, out: out, results: make(chan result, 64), gone: make(chan struct{})}
+	d.parts, d.ready, d.commit = newParts(s, topic, subCtx, assigned)
+	d.wins = make([][]*flight, len(d.parts))
 	return d
 }
 
 // run is dispatcher.run for a window dispatcher.
 func (d *windowDispatcher) run(genCtx context.Context, assigned []kafka.PartitionAssignment) {
-	defer d.commit.finish()
-	fetchCtx, cancel := context.WithCancel(genCtx)
-	stop := context.AfterFunc(d.subCtx, cancel)
-	var fetching sync.WaitGroup
-	for i, p := range d.parts {
-		fetching.Go(func() { p.f.run(fetchCtx, assigned[i].Offset) })
-	}
-	defer func() {
-		cancel()
-		stop()
-		fetching.Wait()
-	}()
-	d.loop(fetchCtx.Done())
-	cancel()
-	d.drain()
+	runParts(genCtx, d.subCtx, d.parts, assigned, d.commit, d.loop, d.drain)
 }
 
 // loop offers messages until done is closed.
 func (d *windowDispatcher) loop(done <-chan struct{}) {
 	tick := time.NewTicker(d.s.cfg.CommitInterval)
 	defer tick.Stop()
-	defer func() {
-		if d.resend != nil {
-			d.resend.Stop()
-		}
-	}()
+	defer d.stopResend()
 	for {
 		var out chan<- *message.Message
-		f := d.candidate()
-		if f != nil {
-			out = d.out
-		}
 		var msg *message.Message
-		if f != nil {
-			msg = f.msg
+		if f := d.candidate(); f != nil {
+			out, msg = d.out, f.msg
 		}
 		select {
 		case out <- msg:
-			d.sent(f)
+			d.sent(d.next)
 		case r := <-d.results:
 			d.settle(r, true)
 		case c := <-d.ready:
@@ -282,19 +242,6 @@ func (d *windowDispatcher) advanceCommit(slot int) {
 	d.commit.ack(slot, w[i-1].rec.Offset+1)
 	clear(w[:i])
 	d.wins[slot] = w[i:]
-}
-
-func (d *windowDispatcher) armResend(at time.Time) {
-	if d.resendC != nil && !at.Before(d.resendAt) {
-		return
-	}
-	wait := max(time.Until(at), 0)
-	if d.resend == nil {
-		d.resend = time.NewTimer(wait)
-	} else {
-		d.resend.Reset(wait)
-	}
-	d.resendC, d.resendAt = d.resend.C, at
 }
 
 // drain waits up to CloseTimeout for the messages still out, as

@@ -115,13 +115,5 @@ func TestWindowHandsOverEveryRecordInOrder(t *testing.T) {
 		})
 	}
 	acking.Wait()
-	h.expectNone(t, 20*time.Millisecond)
-	h.cancel()
-	<-h.loop
-	got := h.commit.pending()
-	for p := range partitions {
-		if got[p] != perPartition {
-			t.Errorf("partition %d: offset to commit %d, want %d", p, got[p], perPartition)
-		}
-	}
+	h.expectAllCommitted(t, partitions, perPartition)
 }
