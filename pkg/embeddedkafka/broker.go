@@ -16,6 +16,7 @@ package embeddedkafka
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -75,6 +76,11 @@ type Config struct {
 	// runtime over the Kafka protocol. The zero value leaves the broker
 	// open (no SASL, no ACLs).
 	Superuser kafkaauth.Config
+	// TLS, when set, serves TLS with this configuration (its certificate)
+	// on the listener, for tests of clients' TLS settings. The broker's own
+	// clients speak plain text, so it goes with neither Topics nor DataDir,
+	// and AddUser and DeleteUser refuse to run.
+	TLS *tls.Config
 	// Logger receives the broker's warnings and errors. Nil discards them.
 	Logger *slog.Logger
 }
@@ -109,6 +115,9 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("superuser: mechanism: %s is not SCRAM-SHA-512 or SCRAM-SHA-256 (users are added at runtime over SCRAM)", c.Superuser.Mechanism))
 		}
 	}
+	if c.TLS != nil && (len(c.Topics) > 0 || c.DataDir != "") {
+		errs = append(errs, errors.New("tls: not with topics or a data directory (the broker's own clients speak plain text)"))
+	}
 	for _, t := range c.Topics {
 		if err := t.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("topics: %w", err))
@@ -123,6 +132,7 @@ type Broker struct {
 	cluster   *kfake.Cluster
 	addr      string
 	superuser kafkaauth.Config
+	tls       bool // serves TLS: the broker's own plain-text clients cannot connect
 
 	closeOnce sync.Once
 }
@@ -203,6 +213,9 @@ func start(cfg Config, addr string, secure bool) (*Broker, error) {
 		su := cfg.Superuser
 		opts = append(opts, kfake.EnableSASL(), kfake.EnableACLs(), kfake.Superuser(su.Mechanism, su.Username, su.Password))
 	}
+	if cfg.TLS != nil {
+		opts = append(opts, kfake.TLS(cfg.TLS))
+	}
 	if cfg.DataDir != "" {
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
 	}
@@ -232,7 +245,7 @@ func start(cfg Config, addr string, secure bool) (*Broker, error) {
 		cluster.Close()
 		return nil, fmt.Errorf("embedded kafka: expected one listener, got %v", addrs)
 	}
-	b := &Broker{cluster: cluster, addr: addrs[0]}
+	b := &Broker{cluster: cluster, addr: addrs[0], tls: cfg.TLS != nil}
 	if secure {
 		b.superuser = cfg.Superuser
 	}
@@ -280,6 +293,9 @@ func (b *Broker) AddUser(ctx context.Context, username, password string) (kafkaa
 	if !b.superuser.Enabled() {
 		return kafkaauth.Config{}, fmt.Errorf("add kafka user %q: the broker runs without SASL (set Config.Superuser)", username)
 	}
+	if b.tls {
+		return kafkaauth.Config{}, fmt.Errorf("add kafka user %q: the broker serves TLS, which its own client does not speak", username)
+	}
 	client, done, err := b.superuser.Client(10*time.Second, b.addr)
 	if err != nil {
 		return kafkaauth.Config{}, err
@@ -296,6 +312,9 @@ func (b *Broker) AddUser(ctx context.Context, username, password string) (kafkaa
 func (b *Broker) DeleteUser(ctx context.Context, username string) error {
 	if !b.superuser.Enabled() {
 		return fmt.Errorf("delete kafka user %q: the broker runs without SASL (set Config.Superuser)", username)
+	}
+	if b.tls {
+		return fmt.Errorf("delete kafka user %q: the broker serves TLS, which its own client does not speak", username)
 	}
 	client, done, err := b.superuser.Client(10*time.Second, b.addr)
 	if err != nil {

@@ -69,8 +69,14 @@ type RelayConfig struct {
 	// retries of a failed write or SQL statement. A poison entry is retried
 	// every MaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
-	// Transport carries Kafka requests (TLS, SASL). Nil means a transport of
-	// the relay's own, closed when Run returns.
+	// Kafka are the credentials, TLS, client id and timeouts the relay's
+	// producer and admin client are built from (pkg/sdk/kafkaauth); its
+	// Brokers are ignored (Brokers above are the relay's), and the relay's
+	// WriteTimeout bounds each request. The zero value connects without
+	// SASL or TLS.
+	Kafka kafkaauth.Settings
+	// Transport carries Kafka requests. Nil means a transport of the
+	// relay's own, built from Kafka and closed when Run returns.
 	Transport kafka.RoundTripper
 	// Logger receives the relay's logs; nil discards them.
 	Logger *slog.Logger
@@ -107,6 +113,9 @@ func (c RelayConfig) Validate() error {
 		if b == "" {
 			errs = append(errs, fmt.Errorf("brokers[%d]: must not be empty", i))
 		}
+	}
+	if err := errors.Join(c.Kafka.SASL.Validate(), c.Kafka.Connection.Validate(c.Kafka.SASL)); err != nil {
+		errs = append(errs, fmt.Errorf("kafka: %w", err))
 	}
 	if strings.TrimSpace(c.Name) == "" {
 		errs = append(errs, errors.New("name: must not be empty"))
@@ -266,7 +275,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	defer r.running.Store(false)
 	transport := r.cfg.Transport
 	if transport == nil {
-		t, err := kafkaauth.Settings{Brokers: r.cfg.Brokers}.Transport("outbox")
+		t, err := r.kafka().Transport("outbox")
 		if err != nil {
 			return fmt.Errorf("run relay: %w", err)
 		}
@@ -324,7 +333,7 @@ func (r *Relay) lead(ctx context.Context, transport kafka.RoundTripper, pos int6
 		w:        w,
 		// The hook's client shares the writer's transport: a topic it
 		// creates refreshes the metadata the writer partitions by.
-		client: &kafka.Client{Addr: w.Addr, Transport: transport, Timeout: r.cfg.WriteTimeout},
+		client: kafkaauth.ClientOn(transport, r.cfg.WriteTimeout, r.cfg.Brokers...),
 	}
 	defer r.resign(ctx, l)
 	r.setLeader(true, l.pos)

@@ -117,11 +117,20 @@ func ackedPrefix(batch []entry, err error) int {
 	return len(batch)
 }
 
+// kafka returns the settings the relay's clients are built from: Kafka's,
+// with the relay's brokers and its WriteTimeout bounding each request.
+func (r *Relay) kafka() kafkaauth.Settings {
+	s := r.cfg.Kafka
+	s.Brokers = r.cfg.Brokers
+	s.ReadTimeout, s.WriteTimeout = r.cfg.WriteTimeout, r.cfg.WriteTimeout
+	return s
+}
+
 // newWriter builds the producer where every Kafka client is built
 // (acks=all, murmur2 partitioning: a key lands on the same partition
 // whoever publishes it), with the relay's own batching.
 func (r *Relay) newWriter(transport kafka.RoundTripper) (*kafka.Writer, error) {
-	return kafkaauth.Settings{Brokers: r.cfg.Brokers, ReadTimeout: r.cfg.WriteTimeout, WriteTimeout: r.cfg.WriteTimeout}.Writer("outbox", kafkaauth.WriterOptions{
+	return r.kafka().Writer("outbox", kafkaauth.WriterOptions{
 		Transport: transport,
 		// The relay retries itself, resending from the first unacknowledged
 		// entry; a writer retrying one partition's batch while the next

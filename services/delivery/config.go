@@ -49,6 +49,10 @@ type Config struct {
 	// connects without SASL. With a mechanism set, the service also applies
 	// the subscribers' ACLs to the broker (see kafkaview.Reconcile).
 	Kafka kafkaauth.Config
+	// KafkaConnection is the TLS, client id and timeouts of every Kafka
+	// client of the service (SAMNAV_KAFKA_TLS, _TLS_CA_FILE, _CLIENT_ID,
+	// _DIAL_TIMEOUT, _READ_TIMEOUT, _WRITE_TIMEOUT; see kafka()).
+	KafkaConnection kafkaauth.Connection
 	// SyncInterval is how often the pipeline re-reads the approved
 	// subscriptions (besides reacting at once to changes made through this
 	// server); default 10s.
@@ -86,6 +90,9 @@ func (c Config) Validate() error {
 	if err := c.Kafka.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("Kafka: %w", err))
 	}
+	if err := c.KafkaConnection.Validate(c.Kafka); err != nil {
+		errs = append(errs, fmt.Errorf("KafkaConnection: %w", err))
+	}
 	if c.SyncInterval < 0 {
 		errs = append(errs, errors.New("SyncInterval: must not be negative"))
 	}
@@ -113,15 +120,17 @@ const (
 )
 
 // LoadConfig reads a Config from the environment through getenv: the
-// variables above, the Kafka credentials (kafkaauth.LoadConfig) and what
+// variables above, the Kafka settings (kafkaauth.LoadSettings) and what
 // every daemon shares (daemon.LoadConfig). A value that cannot be read is
 // an error naming its variable, every one at once; the Config holds the
 // rest. Call Validate for the rules between fields.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	env := daemon.NewEnv(getenv)
 	d := env.Daemon("delivery", DefaultAddr)
-	c := Config{Kafka: kafkaauth.LoadConfig(getenv, "SAMNAV_"), Addr: d.Addr, Database: env.String(EnvDatabase), Driver: env.String(EnvDriver),
-		DSN: env.String(EnvDSN), DataDir: env.String(EnvDataDir), RegistryURL: env.String(EnvRegistryURL), Brokers: env.List(EnvBrokers),
+	ks, err := kafkaauth.LoadSettings(getenv, "SAMNAV_") // EnvBrokers and the rest of SAMNAV_KAFKA_*
+	env.Fail(err)
+	c := Config{Brokers: ks.Brokers, Kafka: ks.SASL, KafkaConnection: ks.Connection, Addr: d.Addr, Database: env.String(EnvDatabase), Driver: env.String(EnvDriver),
+		DSN: env.String(EnvDSN), DataDir: env.String(EnvDataDir), RegistryURL: env.String(EnvRegistryURL),
 		WebhookAllowPrivate: env.Bool(EnvWebhookAllowPrivate), FeedCursorKey: []byte(env.String(EnvFeedCursorKey)), Daemon: d}
 	return c, env.Err()
 }
@@ -140,4 +149,4 @@ func (c Config) databaseURL() (string, error) {
 // configVars names the variable LoadConfig reads each Config field from,
 // for Validate's messages.
 var configVars = map[string]string{"Addr": EnvAddr, "Driver": EnvDriver, "DSN": EnvDSN, "DataDir": EnvDataDir, "DSN or DataDir": EnvDSN + " or " + EnvDataDir,
-	"Brokers": EnvBrokers, "Kafka": "SAMNAV_KAFKA_SASL_*", "FeedCursorKey": EnvFeedCursorKey}
+	"Brokers": EnvBrokers, "Kafka": "SAMNAV_KAFKA_SASL_*", "KafkaConnection": "SAMNAV_KAFKA_*", "FeedCursorKey": EnvFeedCursorKey}

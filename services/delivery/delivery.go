@@ -216,7 +216,7 @@ func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, sche
 	// The feed's store records, durably, what each view was built for,
 	// so a change of protected identities saved before a restart is
 	// rebuilt at start too.
-	kc, err := kafkaview.New(kafkaview.Config{Brokers: s.cfg.Brokers, Registrar: reg, Shapes: s.feedStore, Model: m, Schemas: schemas, Auth: s.cfg.Kafka})
+	kc, err := kafkaview.New(kafkaview.Config{Brokers: s.cfg.Brokers, Registrar: reg, Shapes: s.feedStore, Model: m, Schemas: schemas, Auth: s.cfg.Kafka, Connection: s.cfg.KafkaConnection})
 	if err != nil {
 		return err
 	}
@@ -322,7 +322,7 @@ func (s *Server) Checks() []daemon.Check {
 	}
 	return append(checks,
 		daemon.Check{Name: "kafka", Run: func(ctx context.Context) (any, []string) {
-			if err := s.cfg.Kafka.Check(ctx, s.cfg.Brokers...); err != nil {
+			if err := s.cfg.kafka().Check(ctx); err != nil {
 				return nil, []string{"kafka: " + err.Error()}
 			}
 			return nil, nil
@@ -429,7 +429,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 // kafka returns the settings every Kafka client of the service is built
 // from (pkg/sdk/kafkaauth is the one place that builds them).
 func (c Config) kafka() kafkaauth.Settings {
-	return kafkaauth.Settings{Brokers: c.Brokers, SASL: c.Kafka}
+	return kafkaauth.Settings{Brokers: c.Brokers, SASL: c.Kafka, Connection: c.KafkaConnection}
 }
 
 var (

@@ -15,6 +15,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/delivery"
+	"github.com/samnav/samnav/services/hubtest"
 )
 
 // brokerless is a delivery server that reaches neither a broker nor a
@@ -38,7 +39,7 @@ func TestUnmatchedRoutesAnswerProblems(t *testing.T) {
 	s := brokerless(t, delivery.Deps{})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	admin := issue(t, s.Tokens(), "admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
+	admin := hubtest.Issue(t, s.Tokens(), "admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
 	tests := []struct {
 		method, path string
 		status       int
@@ -85,14 +86,14 @@ func TestLogLinesNameOneComponent(t *testing.T) {
 	s := brokerless(t, delivery.Deps{Logger: logger})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	admin := issue(t, s.Tokens(), "admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
-	library := issue(t, s.Tokens(), "bibliotek", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "bibliotek"})
-	st, sub := call(t, "POST", srv.URL+"/api/v1/subscriptions", library, map[string]any{"concept": "person", "purpose": "loans", "channel": "webhook",
+	admin := hubtest.Issue(t, s.Tokens(), "admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
+	library := hubtest.Issue(t, s.Tokens(), "bibliotek", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "bibliotek"})
+	st, sub := hubtest.CallJSON(t, "POST", srv.URL+"/api/v1/subscriptions", library, map[string]any{"concept": "person", "purpose": "loans", "channel": "webhook",
 		"legalBasis": map[string]any{"basis": "public_task", "reference": "Bibliotekslagen (2013:801)"}, "fields": []string{"givenNames"}, "reason": "new"})
 	if st != http.StatusCreated {
 		t.Fatalf("request: %d %v", st, sub)
 	}
-	if st, _ := call(t, "POST", srv.URL+"/api/v1/subscriptions/"+sub["id"].(string)+"/approve", admin, map[string]any{"reason": "ok"}); st != http.StatusOK {
+	if st, _ := hubtest.CallJSON(t, "POST", srv.URL+"/api/v1/subscriptions/"+sub["id"].(string)+"/approve", admin, map[string]any{"reason": "ok"}); st != http.StatusOK {
 		t.Fatalf("approve: %d", st)
 	}
 	if err := s.Start(t.Context()); err != nil {

@@ -102,7 +102,7 @@ func (s *Server) Checks() []daemon.Check {
 	}
 	return append(checks,
 		daemon.Check{Name: "kafka", Run: func(ctx context.Context) (any, []string) {
-			if err := s.cfg.Kafka.Check(ctx, s.cfg.Brokers...); err != nil {
+			if err := s.cfg.kafka().Check(ctx); err != nil {
 				return nil, []string{"kafka: " + err.Error()}
 			}
 			return nil, nil

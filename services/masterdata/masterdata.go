@@ -84,6 +84,10 @@ type Config struct {
 	// Kafka is the service's Kafka credentials (SASL) for the relay and
 	// topic creation; the zero value connects without SASL.
 	Kafka kafkaauth.Config
+	// KafkaConnection is the TLS, client id and timeouts of every Kafka
+	// client of the service (SAMNAV_KAFKA_TLS, _TLS_CA_FILE, _CLIENT_ID,
+	// _DIAL_TIMEOUT, _READ_TIMEOUT, _WRITE_TIMEOUT; see kafka()).
+	KafkaConnection kafkaauth.Connection
 	// EnsureTopics creates each concept's compacted state topic at start
 	// (with TopicPartitions partitions, default 3) when Brokers are set,
 	// and lets the relay recreate one that went missing while it runs.
@@ -120,6 +124,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Kafka.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("Kafka: %w", err))
+	}
+	if err := c.KafkaConnection.Validate(c.Kafka); err != nil {
+		errs = append(errs, fmt.Errorf("KafkaConnection: %w", err))
 	}
 	return daemon.NameVariables(errs, configVars)
 }
@@ -260,14 +267,7 @@ func (s *Server) init(ctx context.Context, deps Deps) error {
 		}
 		rc := outbox.RelayConfig{DB: s.db, Dialect: od, Brokers: s.cfg.Brokers, Name: name,
 			Logger: s.base, MeterProvider: deps.MeterProvider,
-			OnUnknownTopic: s.createStateTopic}
-		if s.cfg.Kafka.Enabled() { // else the relay's own, closed when it stops
-			t, err := s.cfg.kafka().Transport("outbox")
-			if err != nil {
-				return fmt.Errorf("outbox relay: %w", err)
-			}
-			rc.Transport = t
-		}
+			OnUnknownTopic: s.createStateTopic, Kafka: s.cfg.kafka()}
 		r, err := outbox.NewRelay(rc)
 		if err != nil {
 			return fmt.Errorf("outbox relay: %w", err)
@@ -434,19 +434,21 @@ const (
 // kafka returns the settings every Kafka client of the service is built
 // from (pkg/sdk/kafkaauth is the one place that builds them).
 func (c Config) kafka() kafkaauth.Settings {
-	return kafkaauth.Settings{Brokers: c.Brokers, SASL: c.Kafka}
+	return kafkaauth.Settings{Brokers: c.Brokers, SASL: c.Kafka, Connection: c.KafkaConnection}
 }
 
 // LoadConfig reads a Config from the environment through getenv: the
-// variables above, the Kafka credentials (kafkaauth.LoadConfig) and what
+// variables above, the Kafka settings (kafkaauth.LoadSettings) and what
 // every daemon shares (daemon.LoadConfig). A value that cannot be read is
 // an error naming its variable, every one at once; the Config holds the
 // rest. Call Validate for the rules between fields.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	env := daemon.NewEnv(getenv)
 	d := env.Daemon("masterdata", DefaultAddr)
-	c := Config{Kafka: kafkaauth.LoadConfig(getenv, "SAMNAV_"), Addr: d.Addr, Database: env.String(EnvDatabase), Driver: env.String(EnvDriver),
-		DSN: env.String(EnvDSN), DataDir: env.String(EnvDataDir), RegistryURL: env.String(EnvRegistryURL), Brokers: env.List(EnvBrokers),
+	ks, err := kafkaauth.LoadSettings(getenv, "SAMNAV_") // EnvBrokers and the rest of SAMNAV_KAFKA_*
+	env.Fail(err)
+	c := Config{Brokers: ks.Brokers, Kafka: ks.SASL, KafkaConnection: ks.Connection, Addr: d.Addr, Database: env.String(EnvDatabase), Driver: env.String(EnvDriver),
+		DSN: env.String(EnvDSN), DataDir: env.String(EnvDataDir), RegistryURL: env.String(EnvRegistryURL),
 		EnsureTopics: env.Bool(EnvEnsureTopics), RelayStallAfter: env.Duration(EnvRelayStallAfter), Daemon: d}
 	return c, env.Err()
 }
@@ -460,4 +462,4 @@ func RunAlone(ctx context.Context, cfg Config, tel *telemetry.Telemetry) error {
 // configVars names the variable LoadConfig reads each Config field from,
 // for Validate's messages.
 var configVars = map[string]string{"Addr": EnvAddr, "Driver": EnvDriver, "DSN": EnvDSN, "DataDir": EnvDataDir, "DSN or DataDir": EnvDSN + " or " + EnvDataDir,
-	"Brokers": EnvBrokers, "Kafka": "SAMNAV_KAFKA_SASL_*", "RelayStallAfter": EnvRelayStallAfter}
+	"Brokers": EnvBrokers, "Kafka": "SAMNAV_KAFKA_SASL_*", "KafkaConnection": "SAMNAV_KAFKA_*", "RelayStallAfter": EnvRelayStallAfter}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
 )
 
 // Defaults of Settings' optional fields.
@@ -34,12 +35,21 @@ const (
 // Default* values. Clients are built on kafka.Transport / kafka.Client,
 // which negotiate API versions with the broker (ApiVersions): Kafka 4
 // removed the protocol versions before KIP-896's baseline, and nothing
-// here pins an old one.
+// here pins an old one. Every builder validates the settings first.
 type Settings struct {
 	// Brokers are the bootstrap addresses, host:port; required.
 	Brokers []string
 	// SASL are the credentials; the zero value means no SASL.
 	SASL Config
+	// Connection is how to connect besides where and as whom: TLS, client
+	// id, timeouts.
+	Connection
+}
+
+// Connection is the part of Settings that is neither the brokers nor the
+// credentials: a service keeps it beside those two, which tests and
+// `samnav dev` set directly.
+type Connection struct {
 	// TLS turns on TLS to the brokers, verified against the system's roots
 	// or, with TLSCAFile, against the PEM certificates in that file.
 	TLS       bool
@@ -71,7 +81,7 @@ const (
 // SAMNAV_KAFKA_BROKERS, a comma-separated list) through getenv. It does
 // not validate; an unreadable value is reported, naming its variable.
 func LoadSettings(getenv func(string) string, prefix string) (Settings, error) {
-	s := Settings{SASL: LoadConfig(getenv, prefix), TLSCAFile: getenv(prefix + EnvTLSCAFile), ClientID: getenv(prefix + EnvClientID), env: prefix}
+	s := Settings{SASL: LoadConfig(getenv, prefix), Connection: Connection{TLSCAFile: getenv(prefix + EnvTLSCAFile), ClientID: getenv(prefix + EnvClientID), env: prefix}}
 	for _, b := range strings.Split(getenv(prefix+EnvBrokers), ",") {
 		if b = strings.TrimSpace(b); b != "" {
 			s.Brokers = append(s.Brokers, b)
@@ -102,9 +112,9 @@ func LoadSettings(getenv func(string) string, prefix string) (Settings, error) {
 
 // name names a setting in an error: its environment variable when the
 // settings were loaded from the environment, else its field.
-func (s Settings) name(field, env string) string {
-	if s.env != "" {
-		return s.env + env
+func (c Connection) name(field, env string) string {
+	if c.env != "" {
+		return c.env + env
 	}
 	return field
 }
@@ -124,33 +134,45 @@ func (s Settings) Validate() error {
 	if err := s.SASL.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", s.name("sasl", "KAFKA_SASL_*"), err))
 	}
-	if s.TLSCAFile != "" {
-		if !s.TLS {
-			errs = append(errs, fmt.Errorf("%s: set only with %s=true", s.name("tls ca file", EnvTLSCAFile), s.name("tls", EnvTLS)))
-		}
-		if _, err := s.caPool(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if s.SASL.Mechanism == Plain && !s.TLS {
-		errs = append(errs, fmt.Errorf("%s: PLAIN sends the password itself and needs %s=true", s.name("sasl mechanism", EnvMechanism), s.name("tls", EnvTLS)))
-	}
-	for _, d := range []struct {
-		field, env string
-		v          time.Duration
-	}{{"dial timeout", EnvDialTimeout, s.DialTimeout}, {"read timeout", EnvReadTimeout, s.ReadTimeout}, {"write timeout", EnvWriteTimeout, s.WriteTimeout}} {
-		if d.v < 0 {
-			errs = append(errs, fmt.Errorf("%s %s: must not be negative", s.name(d.field, d.env), d.v))
-		}
-	}
-	if strings.ContainsFunc(s.ClientID, func(r rune) bool { return r < ' ' || r > '~' }) {
-		errs = append(errs, fmt.Errorf("%s %q: must be printable ASCII", s.name("client id", EnvClientID), s.ClientID))
+	if err := s.Connection.Validate(s.SASL); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
-func (s Settings) clientID(component string) string {
-	id := s.ClientID
+// Validate reports every problem with c at once, each naming the variable
+// (or field) and the rule, including the rules between c and the
+// credentials it carries (PLAIN only over TLS). The credentials' own rules
+// are Config.Validate's.
+func (c Connection) Validate(creds Config) error {
+	var errs []error
+	if c.TLSCAFile != "" {
+		if !c.TLS {
+			errs = append(errs, fmt.Errorf("%s: set only with %s=true", c.name("tls ca file", EnvTLSCAFile), c.name("tls", EnvTLS)))
+		}
+		if _, err := c.caPool(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if creds.Mechanism == Plain && !c.TLS {
+		errs = append(errs, fmt.Errorf("%s: PLAIN sends the password itself and needs %s=true", c.name("sasl mechanism", EnvMechanism), c.name("tls", EnvTLS)))
+	}
+	for _, d := range []struct {
+		field, env string
+		v          time.Duration
+	}{{"dial timeout", EnvDialTimeout, c.DialTimeout}, {"read timeout", EnvReadTimeout, c.ReadTimeout}, {"write timeout", EnvWriteTimeout, c.WriteTimeout}} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s %s: must not be negative", c.name(d.field, d.env), d.v))
+		}
+	}
+	if strings.ContainsFunc(c.ClientID, func(r rune) bool { return r < ' ' || r > '~' }) {
+		errs = append(errs, fmt.Errorf("%s %q: must be printable ASCII", c.name("client id", EnvClientID), c.ClientID))
+	}
+	return errors.Join(errs...)
+}
+
+func (c Connection) clientID(component string) string {
+	id := c.ClientID
 	if id == "" {
 		id = DefaultClientID
 	}
@@ -167,11 +189,11 @@ func or(d, def time.Duration) time.Duration {
 	return def
 }
 
-func (s Settings) tlsConfig() (*tls.Config, error) {
-	if !s.TLS {
+func (c Connection) tlsConfig() (*tls.Config, error) {
+	if !c.TLS {
 		return nil, nil
 	}
-	pool, err := s.caPool()
+	pool, err := c.caPool()
 	if err != nil {
 		return nil, err
 	}
@@ -180,57 +202,130 @@ func (s Settings) tlsConfig() (*tls.Config, error) {
 
 // caPool returns the certificates of TLSCAFile, or nil (the system's
 // roots) without one.
-func (s Settings) caPool() (*x509.CertPool, error) {
-	if s.TLSCAFile == "" {
+func (c Connection) caPool() (*x509.CertPool, error) {
+	if c.TLSCAFile == "" {
 		return nil, nil
 	}
-	pem, err := os.ReadFile(s.TLSCAFile)
+	pem, err := os.ReadFile(c.TLSCAFile)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", s.name("tls ca file", EnvTLSCAFile), err)
+		return nil, fmt.Errorf("%s: %w", c.name("tls ca file", EnvTLSCAFile), err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s %s: holds no PEM certificate", s.name("tls ca file", EnvTLSCAFile), s.TLSCAFile)
+		return nil, fmt.Errorf("%s %s: holds no PEM certificate", c.name("tls ca file", EnvTLSCAFile), c.TLSCAFile)
 	}
 	return pool, nil
 }
 
+// validateClient is Validate without the brokers, for the builders that
+// do not need them (a dialer or transport is told where to connect).
+func (s Settings) validateClient() error {
+	return errors.Join(s.SASL.Validate(), s.Connection.Validate(s.SASL))
+}
+
 // Dialer returns a dialer for readers and consumer groups.
 func (s Settings) Dialer(component string) (*kafka.Dialer, error) {
-	m, err := s.SASL.SASL()
-	if err != nil {
-		return nil, err
-	}
-	t, err := s.tlsConfig()
+	m, t, err := s.security()
 	if err != nil {
 		return nil, err
 	}
 	return &kafka.Dialer{ClientID: s.clientID(component), Timeout: or(s.DialTimeout, DefaultDialTimeout), DualStack: true, SASLMechanism: m, TLS: t}, nil
 }
 
-// Transport returns a transport for writers and kafka.Client. Its owner
-// closes its idle connections when done.
-func (s Settings) Transport(component string) (*kafka.Transport, error) {
+// security validates s (brokers aside) and returns its SASL mechanism and
+// TLS configuration, either nil when not asked for.
+func (s Settings) security() (sasl.Mechanism, *tls.Config, error) {
+	if err := s.validateClient(); err != nil {
+		return nil, nil, fmt.Errorf("kafka settings: %w", err)
+	}
 	m, err := s.SASL.SASL()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	t, err := s.tlsConfig()
 	if err != nil {
+		return nil, nil, err
+	}
+	return m, t, nil
+}
+
+// Transport returns a transport for writers and kafka.Client. Its owner
+// closes its idle connections when done.
+func (s Settings) Transport(component string) (*kafka.Transport, error) {
+	m, t, err := s.security()
+	if err != nil {
 		return nil, err
 	}
-	return &kafka.Transport{ClientID: s.clientID(component), DialTimeout: or(s.DialTimeout, DefaultDialTimeout), MetadataTTL: time.Second, SASL: m, TLS: t}, nil
+	return &kafka.Transport{ClientID: s.clientID(component), DialTimeout: or(s.DialTimeout, DefaultDialTimeout), MetadataTTL: transportMetadataTTL, SASL: m, TLS: t}, nil
 }
+
+// transportMetadataTTL is how often a transport refreshes cluster metadata.
+// kafka-go's transport also keeps a failed refresh's error until the next
+// one, so this bounds how long a request keeps failing after a broker came
+// back (kafka-go's default of 6s made recovery take up to 6s).
+const transportMetadataTTL = time.Second
 
 // Client returns a version-negotiating admin client on a transport of its
 // own, and the function that closes the transport's connections. Each
 // request is bounded by ReadTimeout.
 func (s Settings) Client(component string) (*kafka.Client, func(), error) {
+	if err := s.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("kafka settings: %w", err)
+	}
 	t, err := s.Transport(component)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &kafka.Client{Addr: kafka.TCP(s.Brokers...), Timeout: or(s.ReadTimeout, DefaultReadTimeout), Transport: t}, t.CloseIdleConnections, nil
+	return ClientOn(t, or(s.ReadTimeout, DefaultReadTimeout), s.Brokers...), t.CloseIdleConnections, nil
+}
+
+// ClientOn returns a version-negotiating client for brokers whose requests
+// go over rt (a transport from Settings or TransportFor, shared with the
+// writer it serves), each bounded by timeout.
+func ClientOn(rt kafka.RoundTripper, timeout time.Duration, brokers ...string) *kafka.Client {
+	return &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: timeout, Transport: rt}
+}
+
+// DefaultDialer returns a dialer with Settings' defaults and no SASL or
+// TLS, for a consumer configured by brokers alone.
+func DefaultDialer() *kafka.Dialer {
+	return &kafka.Dialer{ClientID: DefaultClientID, Timeout: DefaultDialTimeout, DualStack: true}
+}
+
+// TransportFor returns a transport that connects as d does (client id,
+// dial function and timeout, TLS, SASL), for the admin requests and
+// producers of a consumer configured by its dialer; a nil d connects as
+// Settings' defaults do. Its owner closes its idle connections when done.
+func TransportFor(d *kafka.Dialer) *kafka.Transport {
+	if d == nil {
+		d = DefaultDialer()
+	}
+	return &kafka.Transport{ClientID: d.ClientID, Dial: d.DialFunc, DialTimeout: or(d.Timeout, DefaultDialTimeout), SASL: d.SASLMechanism, TLS: d.TLS, MetadataTTL: transportMetadataTTL}
+}
+
+// Acks is how many replicas acknowledge a write before it counts as done.
+// The zero value is AcksAll: kafka-go's own zero value asks for none.
+type Acks int
+
+const (
+	// AcksAll waits for every in-sync replica (acks=all): nothing
+	// acknowledged is lost while one of them survives.
+	AcksAll Acks = iota
+	// AcksLeader waits for the partition leader only.
+	AcksLeader
+	// AcksNone does not wait: a write may be lost without an error.
+	AcksNone
+)
+
+func (a Acks) required() kafka.RequiredAcks {
+	switch a {
+	case AcksLeader:
+		return kafka.RequireOne
+	case AcksNone:
+		return kafka.RequireNone
+	default:
+		return kafka.RequireAll
+	}
 }
 
 // WriterOptions are a producer's own choices; the rest comes from
@@ -240,6 +335,8 @@ type WriterOptions struct {
 	// Settings (the writer's Close does not close it: use Transport and
 	// close it yourself when connections must not linger).
 	Transport kafka.RoundTripper
+	// Acks defaults to AcksAll.
+	Acks Acks
 	// BatchSize and BatchBytes bound one produce request per partition;
 	// zero takes kafka-go's defaults (100 messages, 1 MiB).
 	BatchSize  int
@@ -250,16 +347,26 @@ type WriterOptions struct {
 	// MaxAttempts is how often kafka-go tries one batch; zero takes its
 	// default (10). A producer that retries itself sets 1.
 	MaxAttempts int
+	// Compression compresses each batch; zero means none.
+	Compression kafka.Compression
+	// AllowAutoTopicCreation lets a write to an unknown topic ask the
+	// broker to create it (it still must have auto.create.topics.enable).
+	AllowAutoTopicCreation bool
 	// ErrorLogger receives kafka-go's error logs.
 	ErrorLogger kafka.Logger
 }
 
 // Writer returns a producer that requires every in-sync replica's
-// acknowledgement (acks=all; kafka-go's default is none), partitions by
-// key with murmur2 (the Java client's default, and pkg/sdk/kafkago's: a key
-// lands on the same partition whoever publishes it) and bounds each
-// request by WriteTimeout and ReadTimeout.
+// acknowledgement unless o says otherwise (acks=all; kafka-go's default
+// is none), waits DefaultBatchTimeout rather than kafka-go's full second
+// to fill a batch, partitions by key with murmur2 (the Java client's
+// default, and pkg/sdk/kafkago's: a key lands on the same partition
+// whoever publishes it) and bounds each request by WriteTimeout and
+// ReadTimeout.
 func (s Settings) Writer(component string, o WriterOptions) (*kafka.Writer, error) {
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("kafka settings: %w", err)
+	}
 	t := o.Transport
 	if t == nil {
 		tr, err := s.Transport(component)
@@ -269,16 +376,18 @@ func (s Settings) Writer(component string, o WriterOptions) (*kafka.Writer, erro
 		t = tr
 	}
 	return &kafka.Writer{
-		Addr:         kafka.TCP(s.Brokers...),
-		Balancer:     &kafka.Murmur2Balancer{},
-		MaxAttempts:  o.MaxAttempts,
-		BatchSize:    o.BatchSize,
-		BatchBytes:   o.BatchBytes,
-		BatchTimeout: or(o.BatchTimeout, DefaultBatchTimeout),
-		ReadTimeout:  or(s.ReadTimeout, DefaultReadTimeout),
-		WriteTimeout: or(s.WriteTimeout, DefaultWriteTimeout),
-		RequiredAcks: kafka.RequireAll,
-		Transport:    t,
-		ErrorLogger:  o.ErrorLogger,
+		Addr:                   kafka.TCP(s.Brokers...),
+		Balancer:               &kafka.Murmur2Balancer{},
+		MaxAttempts:            o.MaxAttempts,
+		BatchSize:              o.BatchSize,
+		BatchBytes:             o.BatchBytes,
+		BatchTimeout:           or(o.BatchTimeout, DefaultBatchTimeout),
+		ReadTimeout:            or(s.ReadTimeout, DefaultReadTimeout),
+		WriteTimeout:           or(s.WriteTimeout, DefaultWriteTimeout),
+		RequiredAcks:           o.Acks.required(),
+		Compression:            o.Compression,
+		AllowAutoTopicCreation: o.AllowAutoTopicCreation,
+		Transport:              t,
+		ErrorLogger:            o.ErrorLogger,
 	}, nil
 }

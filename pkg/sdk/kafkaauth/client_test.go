@@ -62,13 +62,13 @@ func TestSettingsBuildEveryClientTheSameWay(t *testing.T) {
 	if err := os.WriteFile(ca, []byte("not a certificate"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	bad := kafkaauth.Settings{Brokers: []string{"a:1"}, TLS: true, TLSCAFile: ca}
+	bad := kafkaauth.Settings{Brokers: []string{"a:1"}, Connection: kafkaauth.Connection{TLS: true, TLSCAFile: ca}}
 	if _, err := bad.Transport("x"); err == nil || !strings.Contains(err.Error(), "holds no PEM certificate") {
 		t.Errorf("bad CA file: %v", err)
 	}
 
 	s := kafkaauth.Settings{Brokers: []string{"a:1", "b:2"}, SASL: kafkaauth.Config{Mechanism: kafkaauth.ScramSHA512, Username: "hub", Password: "pw"},
-		TLS: true, ClientID: "hub", DialTimeout: 3 * time.Second, ReadTimeout: 4 * time.Second, WriteTimeout: 6 * time.Second}
+		Connection: kafkaauth.Connection{TLS: true, ClientID: "hub", DialTimeout: 3 * time.Second, ReadTimeout: 4 * time.Second, WriteTimeout: 6 * time.Second}}
 	d, err := s.Dialer("delivery")
 	if err != nil {
 		t.Fatal(err)
@@ -101,5 +101,54 @@ func TestSettingsBuildEveryClientTheSameWay(t *testing.T) {
 	w, _ = kafkaauth.Settings{Brokers: []string{"a:1"}}.Writer("x", kafkaauth.WriterOptions{})
 	if d.ClientID != "samnav-x" || d.Timeout != kafkaauth.DefaultDialTimeout || d.TLS != nil || w.WriteTimeout != kafkaauth.DefaultWriteTimeout {
 		t.Errorf("defaults: dialer %+v writer timeout %v", d, w.WriteTimeout)
+	}
+}
+
+// TestBuildersRefuseInvalidSettings: no client is built from settings that
+// fail Validate, so a wrong value is reported when a service starts, not
+// as a connection that hangs or talks in plain text.
+func TestBuildersRefuseInvalidSettings(t *testing.T) {
+	plain := kafkaauth.Settings{Brokers: []string{"a:1"}, SASL: kafkaauth.Config{Mechanism: kafkaauth.Plain, Username: "u", Password: "p"}}
+	negative := kafkaauth.Settings{Brokers: []string{"a:1"}, Connection: kafkaauth.Connection{DialTimeout: -time.Second}}
+	for name, build := range map[string]func(kafkaauth.Settings) error{
+		"dialer":    func(s kafkaauth.Settings) error { _, err := s.Dialer("x"); return err },
+		"transport": func(s kafkaauth.Settings) error { _, err := s.Transport("x"); return err },
+		"client":    func(s kafkaauth.Settings) error { _, _, err := s.Client("x"); return err },
+		"writer":    func(s kafkaauth.Settings) error { _, err := s.Writer("x", kafkaauth.WriterOptions{}); return err },
+	} {
+		if err := build(plain); err == nil || !strings.Contains(err.Error(), "PLAIN sends the password itself") {
+			t.Errorf("%s with PLAIN over plain text: %v", name, err)
+		}
+		if err := build(negative); err == nil || !strings.Contains(err.Error(), "dial timeout -1s: must not be negative") {
+			t.Errorf("%s with a negative timeout: %v", name, err)
+		}
+	}
+	if _, _, err := (kafkaauth.Settings{}).Client("x"); err == nil || !strings.Contains(err.Error(), "brokers: at least one") {
+		t.Errorf("client without brokers: %v", err)
+	}
+}
+
+func TestWriterAcksAndTransportForDialer(t *testing.T) {
+	s := kafkaauth.Settings{Brokers: []string{"a:1"}}
+	for acks, want := range map[kafkaauth.Acks]kafka.RequiredAcks{kafkaauth.AcksAll: kafka.RequireAll, kafkaauth.AcksLeader: kafka.RequireOne, kafkaauth.AcksNone: kafka.RequireNone} {
+		w, err := s.Writer("x", kafkaauth.WriterOptions{Acks: acks, Compression: kafka.Zstd})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.RequiredAcks != want || w.Compression != kafka.Zstd {
+			t.Errorf("acks %d: writer acks %v compression %v", acks, w.RequiredAcks, w.Compression)
+		}
+	}
+	d, err := kafkaauth.Settings{SASL: kafkaauth.Config{Mechanism: kafkaauth.ScramSHA256, Username: "u", Password: "p"},
+		Connection: kafkaauth.Connection{TLS: true, ClientID: "sys", DialTimeout: 2 * time.Second}}.Dialer("consumer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := kafkaauth.TransportFor(d)
+	if tr.ClientID != "sys-consumer" || tr.DialTimeout != 2*time.Second || tr.SASL != d.SASLMechanism || tr.TLS != d.TLS {
+		t.Errorf("transport %+v for dialer %+v", tr, d)
+	}
+	if def := kafkaauth.TransportFor(nil); def.ClientID != kafkaauth.DefaultClientID || def.DialTimeout != kafkaauth.DefaultDialTimeout || def.SASL != nil || def.TLS != nil {
+		t.Errorf("default transport %+v", def)
 	}
 }

@@ -102,41 +102,49 @@ func (c Config) SASL() (sasl.Mechanism, error) {
 // Dialer returns a dialer for readers and consumer groups with c's
 // mechanism set (Settings.Dialer with only these credentials).
 func (c Config) Dialer(clientID string) (*kafka.Dialer, error) {
-	return Settings{SASL: c, ClientID: clientID}.Dialer("")
+	return Settings{SASL: c, Connection: Connection{ClientID: clientID}}.Dialer("")
 }
 
 // Transport returns a transport for writers and kafka.Client with c's
 // mechanism set (Settings.Transport with only these credentials). Its
 // owner closes its idle connections when done.
 func (c Config) Transport(clientID string) (*kafka.Transport, error) {
-	return Settings{SASL: c, ClientID: clientID}.Transport("")
+	return Settings{SASL: c, Connection: Connection{ClientID: clientID}}.Transport("")
 }
 
 // Client returns a version-negotiating admin client for brokers on a
 // transport of its own, and the function that closes the transport's
 // connections (Settings.Client with only these credentials).
 func (c Config) Client(timeout time.Duration, brokers ...string) (*kafka.Client, func(), error) {
-	return Settings{Brokers: brokers, SASL: c, ClientID: "samnav-admin", ReadTimeout: timeout}.Client("")
+	return Settings{Brokers: brokers, SASL: c, Connection: Connection{ClientID: "samnav-admin", ReadTimeout: timeout}}.Client("")
 }
 
-// Check connects to brokers as c and asks for the cluster's metadata, so a
-// service with wrong credentials fails at start with a clear error rather
-// than retrying a closed connection forever. An authentication failure
-// wraps ErrAuthentication.
+// Check connects to brokers as c (without TLS) and asks for the cluster's
+// metadata: Settings.Check with only these credentials.
 func (c Config) Check(ctx context.Context, brokers ...string) error {
-	mech, err := c.SASL()
+	return Settings{Brokers: brokers, SASL: c}.Check(ctx)
+}
+
+// Check connects to the brokers as s says and asks for the cluster's
+// metadata, so a service with wrong credentials or TLS settings fails at
+// start with a clear error rather than retrying a closed connection
+// forever. An authentication failure wraps ErrAuthentication.
+func (s Settings) Check(ctx context.Context) error {
+	t, err := s.Transport("check")
 	if err != nil {
 		return err
 	}
-	var tm *trackedMechanism
-	t := &kafka.Transport{ClientID: "samnav-check", DialTimeout: 5 * time.Second}
-	if mech != nil {
-		tm = &trackedMechanism{Mechanism: mech}
-		t.SASL = tm
+	if err := s.Validate(); err != nil {
+		return fmt.Errorf("kafka settings: %w", err)
 	}
 	defer t.CloseIdleConnections()
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second, Transport: t}
-	_, err = client.Metadata(ctx, &kafka.MetadataRequest{})
+	var tm *trackedMechanism
+	if t.SASL != nil {
+		tm = &trackedMechanism{Mechanism: t.SASL}
+		t.SASL = tm
+	}
+	c, brokers := s.SASL, strings.Join(s.Brokers, ",")
+	_, err = ClientOn(t, or(s.ReadTimeout, DefaultReadTimeout), s.Brokers...).Metadata(ctx, &kafka.MetadataRequest{})
 	switch {
 	case err == nil:
 		return nil
@@ -144,11 +152,11 @@ func (c Config) Check(ctx context.Context, brokers ...string) error {
 		// Apache Kafka answers SASL_AUTHENTICATION_FAILED; a broker may
 		// instead close the connection mid-exchange.
 		return fmt.Errorf("kafka %s: user %q (%s): %w: wrong username or password, or the broker does not offer %s (%w)",
-			strings.Join(brokers, ","), c.Username, c.Mechanism, ErrAuthentication, c.Mechanism, err)
+			brokers, c.Username, c.Mechanism, ErrAuthentication, c.Mechanism, err)
 	case tm == nil && errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("kafka %s: the broker closed the connection before answering: it may require SASL (set a mechanism, username and password): %w", strings.Join(brokers, ","), err)
+		return fmt.Errorf("kafka %s: the broker closed the connection before answering: it may require SASL (set a mechanism, username and password): %w", brokers, err)
 	default:
-		return fmt.Errorf("kafka %s: %w", strings.Join(brokers, ","), err)
+		return fmt.Errorf("kafka %s: %w", brokers, err)
 	}
 }
 

@@ -51,8 +51,13 @@ type dispatcher struct {
 	// out counts partitions with a message out; resting counts those
 	// waiting out NackResendSleep.
 	nOut, resting int
-	// resend fires when the earliest resting partition may be offered
-	// again; resendC is its channel while armed.
+	resender
+}
+
+// resender is a dispatcher's timer for offering a Nacked record again: it
+// fires when the earliest resting record may be offered; resendC is its
+// channel while armed.
+type resender struct {
 	resend   *time.Timer
 	resendC  <-chan time.Time
 	resendAt time.Time
@@ -89,45 +94,57 @@ func (p *part) record() *kafka.Message {
 // newDispatcher prepares a dispatcher for the assigned partitions of one
 // generation; run starts their fetchers.
 func newDispatcher(s *Subscriber, topic string, subCtx context.Context, out chan<- *message.Message, assigned []kafka.PartitionAssignment) *dispatcher {
+	d := &dispatcher{s: s, topic: topic, subCtx: subCtx, out: out}
+	d.parts, d.ready, d.commit = newParts(s, topic, subCtx, assigned)
+	return d
+}
+
+// newParts returns the partitions of one generation, each with its
+// fetcher, the channel their fetchers hand chunks over on, and their
+// committer.
+func newParts(s *Subscriber, topic string, subCtx context.Context, assigned []kafka.PartitionAssignment) ([]*part, chan *chunk, *committer) {
 	ids := make([]int, len(assigned))
 	for i, pa := range assigned {
 		ids[i] = pa.ID
 	}
-	d := &dispatcher{
-		s: s, topic: topic, subCtx: subCtx, out: out,
-		commit: newCommitter(ids),
-		ready:  make(chan *chunk, chunkCredits*max(1, len(assigned))),
-	}
+	ready := make(chan *chunk, chunkCredits*max(1, len(assigned)))
+	parts := make([]*part, len(ids))
 	for i, id := range ids {
 		p := &part{id: id, slot: i}
-		p.f = newFetcher(s, topic, id, subCtx, d.ready, p)
-		d.parts = append(d.parts, p)
+		p.f = newFetcher(s, topic, id, subCtx, ready, p)
+		parts[i] = p
 	}
-	return d
+	return parts, ready, newCommitter(ids)
 }
 
 // run fetches and delivers the assigned partitions until the generation or
 // the subscription ends, then waits (up to CloseTimeout) for the messages
 // still out, and marks the dispatcher finished for the committer.
 func (d *dispatcher) run(genCtx context.Context, assigned []kafka.PartitionAssignment) {
-	defer d.commit.finish()
+	runParts(genCtx, d.subCtx, d.parts, assigned, d.commit, d.loop, d.drain)
+}
+
+// runParts runs the fetchers of parts and a dispatcher's loop until the
+// generation or the subscription ends, then its drain; the partitions are
+// handed over (the generation ends) only once their fetchers stopped too,
+// and the committer is told the dispatcher finished.
+func runParts(genCtx, subCtx context.Context, parts []*part, assigned []kafka.PartitionAssignment, c *committer, loop func(<-chan struct{}), drain func()) {
+	defer c.finish()
 	// fetchCtx ends with the generation or the subscription.
 	fetchCtx, cancel := context.WithCancel(genCtx)
-	stop := context.AfterFunc(d.subCtx, cancel)
+	stop := context.AfterFunc(subCtx, cancel)
 	var fetching sync.WaitGroup
-	for i, p := range d.parts {
+	for i, p := range parts {
 		fetching.Go(func() { p.f.run(fetchCtx, assigned[i].Offset) })
 	}
-	// The partitions are handed over (the generation ends) only once their
-	// fetchers stopped too.
 	defer func() {
 		cancel()
 		stop()
 		fetching.Wait()
 	}()
-	d.loop(fetchCtx.Done())
+	loop(fetchCtx.Done())
 	cancel()
-	d.drain()
+	drain()
 }
 
 // loop offers messages until done is closed.
@@ -152,7 +169,7 @@ func (d *dispatcher) loop(done <-chan struct{}) {
 				p.out = true
 				d.nOut++
 			case c := <-d.ready:
-				d.enqueue(c)
+				c.part.enqueue(c)
 			case <-tick.C:
 				d.commit.kick()
 			case <-d.resendC:
@@ -164,7 +181,7 @@ func (d *dispatcher) loop(done <-chan struct{}) {
 		}
 		switch ev, c := d.wait(done, nil, tick.C, nil); ev {
 		case evReady:
-			d.enqueue(c)
+			c.part.enqueue(c)
 		case evTick:
 			d.commit.kick()
 		case evResend:
@@ -207,7 +224,7 @@ func (d *dispatcher) acked(p *part) {
 	d.nOut--
 	p.msgCtx.end(context.Canceled)
 	d.commit.ack(p.slot, p.record().Offset+1)
-	d.advance(p)
+	p.advance()
 }
 
 // nacked takes p's message back; with again, the record is offered again
@@ -227,7 +244,7 @@ func (d *dispatcher) nacked(p *part, again bool) {
 
 // advance moves p past its current record, releasing a chunk once all its
 // records are done.
-func (d *dispatcher) advance(p *part) {
+func (p *part) advance() {
 	c := p.queue[0]
 	p.next++
 	if p.next == len(c.records) {
@@ -251,8 +268,7 @@ func (p *part) current() *chunk {
 }
 
 // enqueue adds a fetched chunk to its partition.
-func (d *dispatcher) enqueue(c *chunk) {
-	p := c.part
+func (p *part) enqueue(c *chunk) {
 	p.queue = append(p.queue, c)
 	if len(p.queue) == 1 {
 		p.next = 0
@@ -295,7 +311,7 @@ func (d *dispatcher) candidate() *part {
 					"topic": km.Topic, "partition": km.Partition, "offset": km.Offset,
 				})
 				d.commit.ack(p.slot, km.Offset+1)
-				d.advance(p)
+				p.advance()
 				continue
 			}
 			p.msgCtx = newMessageContext(d.subCtx, recordInfo(km))
@@ -312,7 +328,7 @@ func (d *dispatcher) candidate() *part {
 }
 
 // armResend makes the resend timer fire by at.
-func (d *dispatcher) armResend(at time.Time) {
+func (d *resender) armResend(at time.Time) {
 	if d.resendC != nil && !at.Before(d.resendAt) {
 		return
 	}
@@ -325,7 +341,7 @@ func (d *dispatcher) armResend(at time.Time) {
 	d.resendC, d.resendAt = d.resend.C, at
 }
 
-func (d *dispatcher) stopResend() {
+func (d *resender) stopResend() {
 	if d.resend != nil {
 		d.resend.Stop()
 	}

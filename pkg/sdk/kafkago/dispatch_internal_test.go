@@ -15,7 +15,8 @@ import (
 // dispatchHarness runs a dispatcher without a broker: each partition is
 // fed records as its fetcher would hand them over.
 type dispatchHarness struct {
-	d      *dispatcher
+	commit *committer
+	parts  []*part
 	out    chan *message.Message
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -36,12 +37,20 @@ func newDispatchHarness(t testing.TB, partitions int, configure func(*Subscriber
 	for i := range assigned {
 		assigned[i] = kafka.PartitionAssignment{ID: i}
 	}
-	h.d = newDispatcher(s, "t", ctx, h.out, assigned)
+	var loop func(<-chan struct{})
+	var drain func()
+	if cfg.MaxInFlight > 1 {
+		d := newWindowDispatcher(s, "t", ctx, h.out, assigned)
+		h.commit, h.parts, loop, drain = d.commit, d.parts, d.loop, d.drain
+	} else {
+		d := newDispatcher(s, "t", ctx, h.out, assigned)
+		h.commit, h.parts, loop, drain = d.commit, d.parts, d.loop, d.drain
+	}
 	go func() {
 		defer close(h.loop)
-		defer h.d.commit.finish()
-		h.d.loop(ctx.Done())
-		h.d.drain()
+		defer h.commit.finish()
+		loop(ctx.Done())
+		drain()
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -55,7 +64,7 @@ func newDispatchHarness(t testing.TB, partitions int, configure func(*Subscriber
 // if set, may change each record; a record it leaves without a value gets
 // "p/offset".
 func (h *dispatchHarness) feed(p, from, to int, mutate func(*kafka.Message)) {
-	f := h.d.parts[p].f
+	f := h.parts[p].f
 	go func() {
 		for lo := from; lo < to; lo += chunkSize {
 			batch := make([]kafka.Message, min(chunkSize, to-lo))
@@ -97,6 +106,22 @@ func (h *dispatchHarness) expectNone(t testing.TB, within time.Duration) {
 		ri, _ := RecordInfoFromContext(m.Context())
 		t.Fatalf("got message %d/%d, want none", ri.Partition, ri.Offset)
 	case <-time.After(within):
+	}
+}
+
+// expectAllCommitted checks that nothing more is offered, stops the
+// dispatcher and checks that each of partitions is to be committed up to
+// offset want.
+func (h *dispatchHarness) expectAllCommitted(t testing.TB, partitions int, want int64) {
+	t.Helper()
+	h.expectNone(t, 50*time.Millisecond)
+	h.cancel()
+	<-h.loop
+	got := h.commit.pending()
+	for p := range partitions {
+		if got[p] != want {
+			t.Errorf("partition %d: offset to commit %d, want %d", p, got[p], want)
+		}
 	}
 }
 
@@ -166,15 +191,7 @@ func TestDispatchHoldsEveryPartition(t *testing.T) {
 				acking.Go(func() { m.Ack() })
 			}
 			acking.Wait()
-			h.expectNone(t, 50*time.Millisecond)
-			h.cancel()
-			<-h.loop
-			got := h.d.commit.pending()
-			for p := range partitions {
-				if got[p] != perPartition {
-					t.Errorf("partition %d: offset to commit %d, want %d", p, got[p], perPartition)
-				}
-			}
+			h.expectAllCommitted(t, partitions, perPartition)
 		})
 	}
 }
@@ -188,11 +205,11 @@ func TestDispatchRecordsAcksOfAnIdleConsumer(t *testing.T) {
 	h.feed(0, 0, 10, nil)
 	h.receive(t).Ack()
 	select {
-	case <-h.d.commit.kicks:
+	case <-h.commit.kicks:
 	case <-time.After(5 * time.Second):
 		t.Fatal("no commit asked for within 5s")
 	}
-	if got := h.d.commit.pending(); got[0] != 1 {
+	if got := h.commit.pending(); got[0] != 1 {
 		t.Fatalf("offset to commit %v, want 1 for partition 0", got)
 	}
 }
@@ -215,7 +232,7 @@ func TestDispatchSkipsRecordsTheUnmarshalerRefuses(t *testing.T) {
 	}
 	h.cancel()
 	<-h.loop
-	if got := h.d.commit.pending(); got[0] != 5 {
+	if got := h.commit.pending(); got[0] != 5 {
 		t.Fatalf("offset to commit %v, want 5", got)
 	}
 }
@@ -249,7 +266,7 @@ func TestDispatchDrain(t *testing.T) {
 			default:
 				t.Error("the held message's context did not end")
 			}
-			got := h.d.commit.pending()
+			got := h.commit.pending()
 			p1, _ := coords(m1)
 			if n, ok := got[p1]; ack && n != 1 {
 				t.Errorf("partition %d: offset to commit %d (%v), want 1", p1, n, ok)

@@ -24,21 +24,22 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/samnav/samnav/pkg/sdk/backoff"
+	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 )
 
 // Acks is how many replicas must have a record before the broker
-// acknowledges it.
-type Acks int
+// acknowledges it (kafkaauth.Acks: one definition for every producer).
+type Acks = kafkaauth.Acks
 
 const (
 	// AcksAll waits for every in-sync replica (acks=all). The default:
 	// nothing acknowledged is lost when one broker dies.
-	AcksAll Acks = iota
+	AcksAll = kafkaauth.AcksAll
 	// AcksLeader waits for the partition leader only (acks=1).
-	AcksLeader
+	AcksLeader = kafkaauth.AcksLeader
 	// AcksNone does not wait (acks=0): Publish cannot know whether Kafka
 	// stored anything. Only for data one can afford to lose.
-	AcksNone
+	AcksNone = kafkaauth.AcksNone
 )
 
 // Publisher defaults. They favour throughput without giving up latency: a
@@ -186,16 +187,6 @@ func backoffBounds(minD, maxD time.Duration) (time.Duration, time.Duration) {
 	return minD, maxD
 }
 
-// transportMetadataTTL is how often a transport refreshes cluster metadata.
-// kafka-go's transport also keeps a failed refresh's error until the next
-// one, so this bounds how long a Publish keeps failing after a broker came
-// back (kafka-go's default of 6s made recovery take up to 6s).
-const transportMetadataTTL = time.Second
-
-func newTransport() *kafka.Transport {
-	return &kafka.Transport{ClientID: "samnav", DialTimeout: 5 * time.Second, MetadataTTL: transportMetadataTTL}
-}
-
 // Publisher publishes Watermill messages to Kafka. It is safe for concurrent
 // use; concurrent Publish calls share batches.
 type Publisher struct {
@@ -229,46 +220,43 @@ func NewPublisher(cfg PublisherConfig, logger watermill.LoggerAdapter) (*Publish
 	if logger == nil {
 		logger = watermill.NopLogger{}
 	}
-	logger = logger.With(watermill.LogFields{"component": "kafkago.publisher"})
+	// "component" is the application's label (a service names its parts);
+	// the library names itself under "client".
+	logger = logger.With(watermill.LogFields{"client": "kafkago.publisher"})
 	p := &Publisher{cfg: cfg, logger: logger}
 	if p.cfg.Transport == nil {
-		t := newTransport()
+		t := kafkaauth.TransportFor(nil)
 		p.cfg.Transport, p.ownTransport = t, t
 	}
-	p.writer = p.newWriter(cfg.BatchSize)
-	p.single = p.newWriter(1)
+	var err error
+	if p.writer, err = p.newWriter(cfg.BatchSize); err != nil {
+		return nil, fmt.Errorf("new publisher: %w", err)
+	}
+	if p.single, err = p.newWriter(1); err != nil {
+		return nil, fmt.Errorf("new publisher: %w", err)
+	}
 	return p, nil
 }
 
-func (p *Publisher) newWriter(batchSize int) *kafka.Writer {
-	acks := kafka.RequireAll
-	switch p.cfg.RequiredAcks {
-	case AcksLeader:
-		acks = kafka.RequireOne
-	case AcksNone:
-		acks = kafka.RequireNone
-	}
-	return &kafka.Writer{
-		Addr: kafka.TCP(p.cfg.Brokers...),
-		// Murmur2 is the Java client's default partitioner: a key lands on
-		// the same partition whichever language published it.
-		Balancer:     &kafka.Murmur2Balancer{},
+// newWriter builds a writer where every Kafka client is built
+// (pkg/sdk/kafkaauth), on the publisher's transport.
+func (p *Publisher) newWriter(batchSize int) (*kafka.Writer, error) {
+	s := kafkaauth.Settings{Brokers: p.cfg.Brokers, Connection: kafkaauth.Connection{ReadTimeout: p.cfg.WriteTimeout, WriteTimeout: p.cfg.WriteTimeout}}
+	return s.Writer("", kafkaauth.WriterOptions{
+		Transport:    p.cfg.Transport,
+		Acks:         p.cfg.RequiredAcks,
 		MaxAttempts:  1, // Publish retries, with its own classification
 		BatchSize:    batchSize,
 		BatchBytes:   p.cfg.BatchBytes,
 		BatchTimeout: p.cfg.BatchTimeout,
-		ReadTimeout:  p.cfg.WriteTimeout,
-		WriteTimeout: p.cfg.WriteTimeout,
-		RequiredAcks: acks,
 		Compression:  compressions[p.cfg.Compression],
-		Transport:    p.cfg.Transport,
 		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
 			// Publish reports every failure itself; kafka-go's own
 			// account of them is detail for debugging.
 			p.logger.Debug(fmt.Sprintf(msg, args...), nil)
 		}),
 		AllowAutoTopicCreation: p.cfg.AllowAutoTopicCreation,
-	}
+	})
 }
 
 // Publish publishes msgs to topic and returns once Kafka acknowledged every

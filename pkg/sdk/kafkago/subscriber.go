@@ -13,6 +13,7 @@ import (
 	metadataapi "github.com/segmentio/kafka-go/protocol/metadata"
 
 	"github.com/samnav/samnav/pkg/sdk/backoff"
+	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 )
 
@@ -62,6 +63,16 @@ type SubscriberConfig struct {
 	// revoked and on Close, so only a crash can redeliver more than the
 	// messages acknowledged in the last interval.
 	CommitInterval time.Duration
+	// MaxInFlight is how many messages of one partition may be out (handed
+	// over, neither Acked nor Nacked) at once; default 1: a partition's
+	// next message only after the one before it was Acked. Above one, a
+	// partition's messages are handed over in offset order without waiting
+	// (for a consumer that handles records in batches, or many at once),
+	// Acks may come in any order, and the committed offset is the end of
+	// the acknowledged prefix: never past a message still out or Nacked. A
+	// Nacked message is offered again after NackResendSleep while later
+	// ones may go on.
+	MaxInFlight int
 	// NackResendSleep is the pause before a Nacked message is delivered
 	// again; default DefaultNackResendSleep, a negative value means none.
 	NackResendSleep time.Duration
@@ -107,8 +118,9 @@ type SubscriberConfig struct {
 	// unknown topic (it still must have auto.create.topics.enable). Off:
 	// subscribing to an unknown topic is an error.
 	AllowAutoTopicCreation bool
-	// Dialer opens connections (TLS, SASL). Nil means kafka-go's default
-	// with client id "samnav".
+	// Dialer opens connections (TLS, SASL); build it with
+	// kafkaauth.Settings.Dialer. Nil means kafkaauth.DefaultDialer (no SASL
+	// or TLS, client id "samnav").
 	Dialer *kafka.Dialer
 }
 
@@ -139,6 +151,9 @@ func (c SubscriberConfig) Validate() error {
 	}
 	if c.FetchMaxBytes < 0 {
 		errs = append(errs, fmt.Errorf("fetch max bytes: must not be negative, got %d", c.FetchMaxBytes))
+	}
+	if c.MaxInFlight < 0 {
+		errs = append(errs, fmt.Errorf("max in flight: must not be negative, got %d", c.MaxInFlight))
 	}
 	if c.InitializePartitions < 0 {
 		errs = append(errs, fmt.Errorf("initialize partitions: must not be negative, got %d", c.InitializePartitions))
@@ -172,8 +187,9 @@ func (c *SubscriberConfig) setDefaults() {
 	if c.InitializePartitions == 0 {
 		c.InitializePartitions = DefaultInitializePartitions
 	}
+	c.MaxInFlight = max(c.MaxInFlight, 1)
 	if c.Dialer == nil {
-		c.Dialer = &kafka.Dialer{ClientID: "samnav", Timeout: 10 * time.Second, DualStack: true}
+		c.Dialer = kafkaauth.DefaultDialer()
 	}
 }
 
@@ -215,21 +231,17 @@ func NewSubscriber(cfg SubscriberConfig, logger watermill.LoggerAdapter) (*Subsc
 	if logger == nil {
 		logger = watermill.NopLogger{}
 	}
-	logger = logger.With(watermill.LogFields{"component": "kafkago.subscriber", "consumer_group": cfg.ConsumerGroup})
-	transport := &kafka.Transport{
-		ClientID:    cfg.Dialer.ClientID,
-		Dial:        cfg.Dialer.DialFunc,
-		DialTimeout: cfg.Dialer.Timeout,
-		SASL:        cfg.Dialer.SASLMechanism,
-		TLS:         cfg.Dialer.TLS,
-		MetadataTTL: transportMetadataTTL,
-	}
+	// "component" is the application's label (a service names its parts);
+	// the library names itself under "client".
+	logger = logger.With(watermill.LogFields{"client": "kafkago.subscriber", "consumer_group": cfg.ConsumerGroup})
+	// Admin requests connect as the consumer does.
+	transport := kafkaauth.TransportFor(cfg.Dialer)
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Subscriber{
 		cfg:       cfg,
 		logger:    logger,
 		transport: transport,
-		client:    &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: transport, Timeout: 10 * time.Second},
+		client:    kafkaauth.ClientOn(transport, 10*time.Second, cfg.Brokers...),
 		closeCtx:  ctx,
 		cancel:    cancel,
 	}, nil
@@ -260,7 +272,8 @@ func (s *Subscriber) SubscribeInitialize(topic string) error {
 // messages arrive on. Partitions are consumed concurrently; within a
 // partition a message is delivered only after the one before it was Acked,
 // and a Nacked message is delivered again (after NackResendSleep) before
-// anything after it.
+// anything after it; with MaxInFlight above one, up to that many of a
+// partition's messages are out at once (see MaxInFlight).
 //
 // The channel is closed when ctx is cancelled or the Subscriber is closed,
 // after in-flight messages were Acked or Nacked (or CloseTimeout passed) and
@@ -402,10 +415,17 @@ func (s *Subscriber) run(ctx context.Context, cg *kafka.ConsumerGroup, topic str
 // acknowledged work over.
 func (s *Subscriber) startGeneration(ctx context.Context, gen *kafka.Generation, topic string, out chan<- *message.Message) {
 	assigned := gen.Assignments[topic]
-	d := newDispatcher(s, topic, ctx, out, assigned)
-	gen.Start(func(genCtx context.Context) { d.run(genCtx, assigned) })
+	var c *committer
+	if s.cfg.MaxInFlight > 1 {
+		d := newWindowDispatcher(s, topic, ctx, out, assigned)
+		c = d.commit
+		gen.Start(func(genCtx context.Context) { d.run(genCtx, assigned) })
+	} else {
+		d := newDispatcher(s, topic, ctx, out, assigned)
+		c = d.commit
+		gen.Start(func(genCtx context.Context) { d.run(genCtx, assigned) })
+	}
 	gen.Start(func(context.Context) {
-		c := d.commit
 		for {
 			select {
 			case <-c.kicks:

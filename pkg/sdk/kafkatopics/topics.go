@@ -14,6 +14,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl"
+
+	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 )
 
 // Spec describes a topic Samnav needs. The zero values of the optional fields
@@ -174,21 +176,25 @@ func Partitions(ctx context.Context, client *kafka.Client, topic string) (int, e
 }
 
 // NewClient returns a version-negotiating kafka.Client for brokers with a
-// transport of its own, and a function that closes the transport's idle
-// connections when the caller is done. kafka-go's DefaultTransport pools
-// connections per address for the whole process: after a broker restarts on
-// the same address, a pooled connection fails the next request with
-// "unexpected EOF". A client of its own starts from fresh connections.
+// transport of its own (from pkg/sdk/kafkaauth, without SASL or TLS), and a
+// function that closes the transport's idle connections when the caller is
+// done. kafka-go's DefaultTransport pools connections per address for the
+// whole process: after a broker restarts on the same address, a pooled
+// connection fails the next request with "unexpected EOF". A client of its
+// own starts from fresh connections.
 func NewClient(timeout time.Duration, brokers ...string) (*kafka.Client, func()) {
 	return NewClientSASL(timeout, nil, brokers...)
 }
 
 // NewClientSASL is NewClient authenticating with mechanism (nil means no
 // SASL), for a broker that requires it: pass the SASLMechanism of the
-// Dialer the caller's consumers use (see pkg/sdk/kafkaauth).
+// Dialer the caller's consumers use. A service builds its clients from
+// kafkaauth.Settings instead, which also carries TLS.
 func NewClientSASL(timeout time.Duration, mechanism sasl.Mechanism, brokers ...string) (*kafka.Client, func()) {
-	transport := &kafka.Transport{SASL: mechanism}
-	return &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: timeout, Transport: transport}, transport.CloseIdleConnections
+	d := kafkaauth.DefaultDialer()
+	d.SASLMechanism = mechanism
+	t := kafkaauth.TransportFor(d)
+	return kafkaauth.ClientOn(t, timeout, brokers...), t.CloseIdleConnections
 }
 
 // legalNameRune reports whether r may appear in a topic name: an ASCII

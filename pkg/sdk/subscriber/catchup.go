@@ -8,6 +8,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/kafkago"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 )
@@ -23,11 +24,8 @@ const clientID = "samnav-subscriber"
 // TLS settings, so that a broker requiring SASL (the hub's, with ACLs)
 // accepts it as the same principal.
 func adminClient(d *kafka.Dialer, brokers []string) (*kafka.Client, func()) {
-	if d == nil {
-		return kafkatopics.NewClient(10*time.Second, brokers...)
-	}
-	t := &kafka.Transport{ClientID: clientID, DialTimeout: 10 * time.Second, SASL: d.SASLMechanism, TLS: d.TLS}
-	return &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second, Transport: t}, t.CloseIdleConnections
+	t := kafkaauth.TransportFor(d)
+	return kafkaauth.ClientOn(t, 10*time.Second, brokers...), t.CloseIdleConnections
 }
 
 // prepare checks the dead-letter topic, applies ReplayFrom and notes where

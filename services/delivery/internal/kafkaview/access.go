@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/segmentio/kafka-go"
 
@@ -92,7 +91,7 @@ func Managed(a ACL) bool {
 // repaired by the next. approved and revoked may include other channels'
 // subscriptions; only Kafka ones count.
 func (c *Channel) Reconcile(ctx context.Context, approved, revoked []subscription.Subscription) error {
-	client, done, err := c.cfg.Auth.Client(10*time.Second, c.cfg.Brokers...)
+	client, done, err := c.cfg.kafka().Client("delivery-admin")
 	if err != nil {
 		return err
 	}

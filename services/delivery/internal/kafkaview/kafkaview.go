@@ -92,6 +92,14 @@ type Config struct {
 	// principal needs ALTER and DESCRIBE on the cluster, and CREATE,
 	// DELETE, WRITE, DESCRIBE on topics prefixed envelope.ViewTopicPrefix).
 	Auth kafkaauth.Config
+	// Connection is the TLS, client id and timeouts of the channel's Kafka
+	// clients (kafkaauth.Settings with Brokers and Auth).
+	Connection kafkaauth.Connection
+}
+
+// kafka returns the settings the channel's Kafka clients are built from.
+func (c Config) kafka() kafkaauth.Settings {
+	return kafkaauth.Settings{Brokers: c.Brokers, SASL: c.Auth, Connection: c.Connection}
 }
 
 // Channel writes view topics. It implements channel.Channel.
@@ -126,11 +134,14 @@ func New(cfg Config) (*Channel, error) {
 	if err := cfg.Auth.Validate(); err != nil {
 		return nil, fmt.Errorf("view channel: kafka credentials: %w", err)
 	}
+	if err := cfg.Connection.Validate(cfg.Auth); err != nil {
+		return nil, fmt.Errorf("view channel: kafka connection: %w", err)
+	}
 	if c.pub == nil {
 		// A view topic is read by the subscribing system: it gets the
 		// event's envelope as headers and nothing of the hub's plumbing.
 		pc := kafkago.PublisherConfig{Brokers: cfg.Brokers, RequiredAcks: kafkago.AcksAll, Marshaler: kafkago.ExternalMarshaler{}}
-		t, err := kafkaauth.Settings{Brokers: cfg.Brokers, SASL: cfg.Auth}.Transport("delivery")
+		t, err := cfg.kafka().Transport("delivery")
 		if err != nil {
 			return nil, err
 		}
@@ -180,7 +191,7 @@ func (c *Channel) view(ctx context.Context, s subscription.Subscription) (*view,
 	topic := Topic(s)
 	// The topic first, then the schema: a consumer that waits for the
 	// view's schema to be registered finds the topic there.
-	client, done, err := c.cfg.Auth.Client(10*time.Second, c.cfg.Brokers...)
+	client, done, err := c.cfg.kafka().Client("delivery-admin")
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +295,7 @@ func (c *Channel) message(ctx context.Context, v *view, s subscription.Subscript
 // (the hub cannot tell it).
 func (c *Channel) Clear(ctx context.Context, s subscription.Subscription) error {
 	topic := Topic(s)
-	client, done, err := c.cfg.Auth.Client(10*time.Second, c.cfg.Brokers...)
+	client, done, err := c.cfg.kafka().Client("delivery-admin")
 	if err != nil {
 		return err
 	}
@@ -376,7 +387,7 @@ func (c *Channel) forget(topic string) {
 // that leaves the projected schema as it was. Without Subjects it checks
 // the topic (and the recorded projection) only.
 func (c *Channel) Current(ctx context.Context, s subscription.Subscription) (bool, error) {
-	client, done, err := c.cfg.Auth.Client(10*time.Second, c.cfg.Brokers...)
+	client, done, err := c.cfg.kafka().Client("delivery-admin")
 	if err != nil {
 		return false, err
 	}

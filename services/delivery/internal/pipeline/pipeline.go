@@ -23,6 +23,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/samnav/samnav/contracts/model"
@@ -30,6 +32,7 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
+	"github.com/samnav/samnav/pkg/sdk/kafkago"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/projection"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
@@ -426,20 +429,24 @@ func (m *Manager) start(s subscription.Subscription) (*consumer, error) {
 	}
 	logger := m.logger.With("subscription", s.ID, "system", s.System, "concept", s.Concept, "channel", string(s.Channel))
 	group := ConsumerGroup(s.ID)
+	topic := envelope.StateTopic(c.ID, c.Major)
 	dialer, err := m.cfg.Kafka.Dialer("delivery")
 	if err != nil {
-		return nil, fmt.Errorf("kafka reader: %w", err)
+		return nil, fmt.Errorf("kafka consumer: %w", err)
 	}
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: m.cfg.Kafka.Brokers, GroupID: group, Topic: envelope.StateTopic(c.ID, c.Major), Dialer: dialer,
-		StartOffset: kafka.FirstOffset, MinBytes: 1, MaxBytes: 10 << 20, MaxWait: m.cfg.FetchMaxWait,
-		QueueCapacity: m.cfg.BatchSize, CommitInterval: 0, // commits are synchronous, after the channel accepted
-		WatchPartitionChanges: true, ReadBackoffMin: m.cfg.MinBackoff, ReadBackoffMax: m.cfg.MaxBackoff,
-		MaxAttempts: 1 << 30, // a fetch never gives up; the subscription stopping ends it
-		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) { logger.Debug(fmt.Sprintf(msg, args...)) }),
-	})
+	sub, err := kafkago.NewSubscriber(kafkago.SubscriberConfig{
+		Brokers: m.cfg.Kafka.Brokers, ConsumerGroup: group, Dialer: dialer, InitialOffset: kafkago.Earliest,
+		// A whole batch of a partition is out at once; kafkago commits
+		// the prefix the channel accepted (see source).
+		MaxInFlight:  m.cfg.BatchSize,
+		FetchMaxWait: m.cfg.FetchMaxWait, FetchMaxBytes: 10 << 20,
+		MinBackoff: m.cfg.MinBackoff, MaxBackoff: m.cfg.MaxBackoff,
+	}, watermill.NewSlogLogger(logger.With("topic", topic, "group", group)))
+	if err != nil {
+		return nil, fmt.Errorf("kafka consumer: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &worker{cfg: m.cfg, sub: s, proj: proj, des: des, ch: ch, r: r, logger: logger}
+	w := &worker{cfg: m.cfg, sub: s, proj: proj, des: des, ch: ch, logger: logger}
 	if b, ok := ch.(Batcher); ok {
 		w.batcher = b
 	}
@@ -447,12 +454,38 @@ func (m *Manager) start(s subscription.Subscription) (*consumer, error) {
 	go func() {
 		defer close(done)
 		defer func() {
-			if err := r.Close(); err != nil {
-				logger.Warn("close kafka reader", "topic", envelope.StateTopic(c.ID, c.Major), "group", group, "err", err)
+			if err := sub.Close(); err != nil {
+				logger.Warn("close kafka consumer", "topic", topic, "group", group, "err", err)
 			}
 		}()
+		msgs, ok := m.subscribe(ctx, sub, topic, logger)
+		if !ok {
+			return
+		}
+		src := newSource(msgs)
+		defer src.release()
+		w.r = src
 		w.run(ctx)
 	}()
-	logger.Info("delivering", "topic", envelope.StateTopic(c.ID, c.Major), "group", group)
+	logger.Info("delivering", "topic", topic, "group", group)
 	return &consumer{sub: s, cancel: cancel, done: done}, nil
+}
+
+// subscribe joins the consumer group on topic, retrying with backoff while
+// the topic does not exist yet (it is created by master data's relay) or
+// the broker refuses; false if ctx ended first.
+func (m *Manager) subscribe(ctx context.Context, sub *kafkago.Subscriber, topic string, logger *slog.Logger) (<-chan *message.Message, bool) {
+	for attempt := 1; ; attempt++ {
+		msgs, err := sub.Subscribe(ctx, topic)
+		if err == nil {
+			return msgs, true
+		}
+		if ctx.Err() != nil {
+			return nil, false
+		}
+		logger.Warn("subscribe to state topic, trying again", "topic", topic, "attempt", attempt, "err", err)
+		if !sleepBackoff(ctx, m.cfg, attempt) {
+			return nil, false
+		}
+	}
 }
