@@ -6,6 +6,7 @@
 package generator
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -66,6 +67,36 @@ func Generate(m *model.Model) ([]File, error) {
 	return files, nil
 }
 
+// GenerateDir loads the concept model from modelDir and generates every
+// file from it, as Generate does. A model that does not load is an error
+// wrapping model.Errors, one problem a line.
+func GenerateDir(modelDir string) ([]File, error) {
+	m, err := model.LoadDir(modelDir)
+	if err != nil {
+		return nil, fmt.Errorf("load model:\n%w", err)
+	}
+	return Generate(m)
+}
+
+// Stale returns the paths of the files whose copy under dir is missing or
+// holds other bytes, in the order of files: what Write would write, and
+// what a check that the committed files are current reports.
+func Stale(dir string, files []File) []string {
+	var stale []string
+	for _, f := range files {
+		if !current(dir, f) {
+			stale = append(stale, f.Path)
+		}
+	}
+	return stale
+}
+
+// current reports whether dir holds f with f's bytes.
+func current(dir string, f File) bool {
+	old, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
+	return err == nil && bytes.Equal(old, f.Data)
+}
+
 // Write writes files under dir. A file whose content is unchanged is not
 // rewritten. Write never deletes: when a concept's major version is raised,
 // the previous major's schema and Go type stay, frozen, so both topics can
@@ -73,10 +104,10 @@ func Generate(m *model.Model) ([]File, error) {
 // deliberate act.
 func Write(dir string, files []File) error {
 	for _, f := range files {
-		p := filepath.Join(dir, filepath.FromSlash(f.Path))
-		if old, err := os.ReadFile(p); err == nil && string(old) == string(f.Data) {
+		if current(dir, f) {
 			continue
 		}
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return fmt.Errorf("create directory for %s: %w", f.Path, err)
 		}
