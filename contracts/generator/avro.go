@@ -150,21 +150,17 @@ func validation(v model.Validation) object {
 // avroType returns the Avro type of a (non-null) attribute value; name is
 // the name its record or enum gets.
 func avroType(name string, a *model.Attribute) any {
+	if primitive, logical, ok := a.Type.Avro(); ok {
+		switch {
+		case logical == "":
+			return primitive
+		case a.Type == model.Decimal:
+			return object{{"type", primitive}, {"logicalType", logical}, {"precision", a.Precision}, {"scale", a.Scale}}
+		default:
+			return object{{"type", primitive}, {"logicalType", logical}}
+		}
+	}
 	switch a.Type {
-	case model.String, model.Reference:
-		return "string"
-	case model.Int:
-		return "int"
-	case model.Long:
-		return "long"
-	case model.Boolean:
-		return "boolean"
-	case model.Date:
-		return object{{"type", "int"}, {"logicalType", "date"}}
-	case model.Timestamp:
-		return object{{"type", "long"}, {"logicalType", "timestamp-millis"}}
-	case model.Decimal:
-		return object{{"type", "bytes"}, {"logicalType", "decimal"}, {"precision", a.Precision}, {"scale", a.Scale}}
 	case model.Enum:
 		symbols := make([]string, len(a.Codes))
 		labels := make(object, len(a.Codes))

@@ -77,22 +77,13 @@ func avroRecord(attrs []*model.Attribute, prefix, ns, scope string, rec map[stri
 // ["null", T] for attribute a: the primitive type name, with the logical
 // type appended for logical types, or fullName for a named type.
 func unionName(a *model.Attribute, fullName string) string {
-	switch a.Type {
-	case model.String, model.Reference:
-		return "string"
-	case model.Int:
-		return "int"
-	case model.Long:
-		return "long"
-	case model.Boolean:
-		return "boolean"
-	case model.Date:
-		return "int.date"
-	case model.Timestamp:
-		return "long.timestamp-millis"
-	case model.Decimal:
-		return "bytes.decimal"
-	case model.List:
+	if primitive, logical, ok := a.Type.Avro(); ok {
+		if logical != "" {
+			return primitive + "." + logical
+		}
+		return primitive
+	}
+	if a.Type == model.List {
 		return "array"
 	}
 	return fullName // enum, record
