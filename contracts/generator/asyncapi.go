@@ -35,7 +35,7 @@ func AsyncAPI(m *model.Model) ([]byte, error) {
 				"bindingVersion", scalar("0.5.0"),
 			)),
 		))
-		add(operations, "receive"+pascal(id), mapping(
+		add(operations, "receive"+model.Pascal(id), mapping(
 			"action", scalar("receive"),
 			"channel", mapping("$ref", scalar("#/channels/"+id)),
 			"summary", scalar(fmt.Sprintf("Follow %s: a full snapshot, then every change.", c.Topic())),

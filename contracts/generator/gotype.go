@@ -20,7 +20,7 @@ func GoFile(c *model.Concept) string {
 }
 
 // GoTypeName returns the Go type of a concept's major version, e.g. PersonV1.
-func GoTypeName(c *model.Concept) string { return fmt.Sprintf("%sV%d", pascal(c.ID), c.Major) }
+func GoTypeName(c *model.Concept) string { return fmt.Sprintf("%sV%d", model.TypeName(c.ID), c.Major) }
 
 const goHeader = "// " + generatedBy + "\n\n"
 
@@ -96,8 +96,8 @@ func GoType(c *model.Concept) ([]byte, error) {
 // the types they need.
 func (g *goGen) fields(b *bytes.Buffer, owner, scope string, attrs []*model.Attribute) {
 	for _, a := range attrs {
-		comment(b, fmt.Sprintf("%s (%s): %s", pascal(a.Name), a.Label.EN, a.Definition.EN))
-		t := g.goType(owner+"."+pascal(a.Name), scope+pascal(a.Name), a)
+		comment(b, fmt.Sprintf("%s (%s): %s", model.Pascal(a.Name), a.Label.EN, a.Definition.EN))
+		t := g.goType(owner+"."+model.Pascal(a.Name), scope+model.Pascal(a.Name), a)
 		if !a.Required && !a.HasDefault && a.Type != model.List {
 			// A nullable decimal is **big.Rat: hamba/avro decodes
 			// ["null", decimal] into a *big.Rat field as 0 (measured with
@@ -108,7 +108,7 @@ func (g *goGen) fields(b *bytes.Buffer, owner, scope string, attrs []*model.Attr
 		if !a.Required {
 			js += ",omitempty"
 		}
-		fmt.Fprintf(b, "\t%s %s `avro:%q json:%q`\n", pascal(a.Name), t, a.Name, js)
+		fmt.Fprintf(b, "\t%s %s `avro:%q json:%q`\n", model.Pascal(a.Name), t, a.Name, js)
 	}
 }
 
@@ -171,7 +171,7 @@ func comment(b *bytes.Buffer, s string) {
 func codeIdent(code string) string {
 	var b strings.Builder
 	for _, part := range strings.Split(code, "_") {
-		b.WriteString(pascal(strings.ToLower(part)))
+		b.WriteString(model.Pascal(strings.ToLower(part)))
 	}
 	return b.String()
 }
