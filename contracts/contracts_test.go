@@ -3,8 +3,6 @@ package contracts_test
 import (
 	"encoding/json"
 	"math/big"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -57,31 +55,12 @@ func itoa(i int) string { return big.NewInt(int64(i)).String() }
 // directory and compares them with the committed files, so a model change
 // without `make generate` fails `make test`.
 func TestGeneratedFilesCurrent(t *testing.T) {
-	m, err := model.LoadDir("model")
+	files, err := generator.GenerateDir("model")
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := generator.Generate(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := generator.Write(dir, files); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		want, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := os.ReadFile(filepath.FromSlash(f.Path))
-		if err != nil {
-			t.Errorf("%s is not generated: run `make generate` (%v)", f.Path, err)
-			continue
-		}
-		if string(got) != string(want) {
-			t.Errorf("%s is stale: run `make generate`", f.Path)
-		}
+	for _, p := range generator.Stale(".", files) {
+		t.Errorf("%s is stale or missing: run `make generate`", p)
 	}
 }
 

@@ -8,61 +8,82 @@ import (
 	"github.com/samnav/samnav/contracts/check"
 )
 
-func TestPersonnummer(t *testing.T) {
-	tests := []struct {
+// TestChecks: every check accepts its valid inputs and refuses the others
+// with an error wrapping ErrInvalid.
+func TestChecks(t *testing.T) {
+	type checkCase struct {
 		in      string
 		wantErr bool
+	}
+	for _, c := range []struct {
+		name  string
+		check check.Check
+		cases []checkCase
 	}{
-		{"19121212-1212", false},
-		{"191212121212", false},
-		{"121212-1212", false},
-		{"1212121212", false},
-		{"121212+1212", false},  // 100 years or older: born 1912
-		{"19121212+1212", true}, // '+' only with the 10-digit form
-		{"121212-1213", true},   // wrong check digit
-		{"19121312-1212", true}, // month 13
-		{"19120230-1212", true}, // 30 February
-		{"701063-2391", true},   // a samordningsnummer
-		{"121212_1212", true},
-		{"12121-21212", true},
-		{"abcdef-ghij", true},
-		{"", true},
-		{"21121212-1212", true}, // in the future
-		{"20000229-0005", false},
-		{"19000229-0003", true}, // 1900 was no leap year
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			err := check.Personnummer(tt.in)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("Personnummer(%q) = %v, want error %v", tt.in, err, tt.wantErr)
-			}
-			if err != nil && !errors.Is(err, check.ErrInvalid) {
-				t.Errorf("error %v does not wrap ErrInvalid", err)
-			}
-		})
-	}
-}
-
-func TestSamordningsnummer(t *testing.T) {
-	tests := []struct {
-		in      string
-		wantErr bool
-	}{
-		{"701063-2391", false},
-		{"19701063-2391", false},
-		{"7010632391", false},
-		{"701063-2392", true},   // wrong check digit
-		{"701023-2391", true},   // an ordinary personnummer date
-		{"700292-2390", true},   // 32 February
-		{"19121212-1212", true}, // a personnummer
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			if err := check.Samordningsnummer(tt.in); (err != nil) != tt.wantErr {
-				t.Fatalf("Samordningsnummer(%q) = %v, want error %v", tt.in, err, tt.wantErr)
-			}
-		})
+		{"Personnummer", check.Personnummer, []checkCase{
+			{"19121212-1212", false},
+			{"191212121212", false},
+			{"121212-1212", false},
+			{"1212121212", false},
+			{"121212+1212", false},  // 100 years or older: born 1912
+			{"19121212+1212", true}, // '+' only with the 10-digit form
+			{"121212-1213", true},   // wrong check digit
+			{"19121312-1212", true}, // month 13
+			{"19120230-1212", true}, // 30 February
+			{"701063-2391", true},   // a samordningsnummer
+			{"121212_1212", true},
+			{"12121-21212", true},
+			{"abcdef-ghij", true},
+			{"", true},
+			{"21121212-1212", true}, // in the future
+			{"20000229-0005", false},
+			{"19000229-0003", true}, // 1900 was no leap year
+		}},
+		{"Samordningsnummer", check.Samordningsnummer, []checkCase{
+			{"701063-2391", false},
+			{"19701063-2391", false},
+			{"7010632391", false},
+			{"701063-2392", true},   // wrong check digit
+			{"701023-2391", true},   // an ordinary personnummer date
+			{"700292-2390", true},   // 32 February
+			{"19121212-1212", true}, // a personnummer
+		}},
+		{"Organisationsnummer", check.Organisationsnummer, []checkCase{
+			{"556016-0680", false}, // Telefonaktiebolaget LM Ericsson
+			{"5560160680", false},
+			{"16556016-0680", false},
+			{"212000-0142", false}, // Stockholms kommun
+			{"2120000142", false},
+			{"556016-0681", true},   // wrong check digit
+			{"121212-1212", true},   // third digit below 2: a personnummer
+			{"17556016-0680", true}, // century prefix must be 16
+			{"556016+0680", true},
+			{"55601-60680", true},
+			{"", true},
+		}},
+		{"Postnummer", check.Postnummer, []checkCase{
+			{"11129", false},
+			{"111 29", false},
+			{"111-29", true},
+			{"1112", true},
+			{"111290", true},
+			{"01129", true},
+			{"11 129", true},
+			{"abcde", true},
+			{"", true},
+		}},
+	} {
+		for _, tt := range c.cases {
+			t.Run(c.name+"/"+tt.in, func(t *testing.T) {
+				err := c.check(tt.in)
+				if (err != nil) != tt.wantErr {
+					t.Fatalf("%s(%q) = %v, want error %v", c.name, tt.in, err, tt.wantErr)
+				}
+				if err != nil && !errors.Is(err, check.ErrInvalid) {
+					t.Errorf("%s(%q): error %v does not wrap ErrInvalid", c.name, tt.in, err)
+				}
+			})
+		}
 	}
 }
 
@@ -87,56 +108,6 @@ func TestParseIdentityNumberCentury(t *testing.T) {
 			}
 			if got := n.String(); got != tt.want {
 				t.Errorf("got %s, want %s", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestOrganisationsnummer(t *testing.T) {
-	tests := []struct {
-		in      string
-		wantErr bool
-	}{
-		{"556016-0680", false}, // Telefonaktiebolaget LM Ericsson
-		{"5560160680", false},
-		{"16556016-0680", false},
-		{"212000-0142", false}, // Stockholms kommun
-		{"2120000142", false},
-		{"556016-0681", true},   // wrong check digit
-		{"121212-1212", true},   // third digit below 2: a personnummer
-		{"17556016-0680", true}, // century prefix must be 16
-		{"556016+0680", true},
-		{"55601-60680", true},
-		{"", true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			if err := check.Organisationsnummer(tt.in); (err != nil) != tt.wantErr {
-				t.Fatalf("Organisationsnummer(%q) = %v, want error %v", tt.in, err, tt.wantErr)
-			}
-		})
-	}
-}
-
-func TestPostnummer(t *testing.T) {
-	tests := []struct {
-		in      string
-		wantErr bool
-	}{
-		{"11129", false},
-		{"111 29", false},
-		{"111-29", true},
-		{"1112", true},
-		{"111290", true},
-		{"01129", true},
-		{"11 129", true},
-		{"abcde", true},
-		{"", true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			if err := check.Postnummer(tt.in); (err != nil) != tt.wantErr {
-				t.Fatalf("Postnummer(%q) = %v, want error %v", tt.in, err, tt.wantErr)
 			}
 		})
 	}

@@ -17,50 +17,24 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/avro"
 )
 
-// Level is a Confluent compatibility level.
-type Level string
-
-// The compatibility levels, as the Confluent REST API spells them.
-const (
-	None               Level = "NONE"
-	Backward           Level = "BACKWARD"
-	BackwardTransitive Level = "BACKWARD_TRANSITIVE"
-	Forward            Level = "FORWARD"
-	ForwardTransitive  Level = "FORWARD_TRANSITIVE"
-	Full               Level = "FULL"
-	FullTransitive     Level = "FULL_TRANSITIVE"
-)
+// Level is a Confluent compatibility level; the levels and what each
+// checks are pkg/sdk/avro's, shared with the registry that enforces them.
+type Level = avro.Level
 
 // Default is Samnav's compatibility level where none is configured.
-const Default = BackwardTransitive
-
-// Levels lists every level.
-var Levels = []Level{None, Backward, BackwardTransitive, Forward, ForwardTransitive, Full, FullTransitive}
+const Default = avro.BackwardTransitive
 
 // ParseLevel parses a level name, case-insensitively.
 func ParseLevel(s string) (Level, error) {
 	l := Level(strings.ToUpper(strings.TrimSpace(s)))
-	if !slices.Contains(Levels, l) {
-		names := make([]string, len(Levels))
-		for i, l := range Levels {
+	if !l.Valid() {
+		names := make([]string, len(avro.Levels))
+		for i, l := range avro.Levels {
 			names[i] = string(l)
 		}
 		return "", fmt.Errorf("compatibility level %q is not one of %s", s, strings.Join(names, ", "))
 	}
 	return l, nil
-}
-
-func (l Level) backward() bool {
-	return l == Backward || l == BackwardTransitive || l == Full || l == FullTransitive
-}
-func (l Level) forward() bool {
-	return l == Forward || l == ForwardTransitive || l == Full || l == FullTransitive
-}
-
-// Transitive reports whether the level checks against every earlier
-// version rather than the latest only.
-func (l Level) Transitive() bool {
-	return l == BackwardTransitive || l == ForwardTransitive || l == FullTransitive
 }
 
 // Kind is what makes a reader unable to read a writer.
@@ -329,7 +303,7 @@ var ErrInvalidSchema = errors.New("invalid schema")
 // a problem, its own message is reported, so no breaking change goes
 // unreported.
 func Check(level Level, next string, previous []Version) ([]Problem, error) {
-	if level == None || len(previous) == 0 {
+	if level == avro.None || len(previous) == 0 {
 		return nil, nil
 	}
 	if _, err := ParseLevel(string(level)); err != nil {
@@ -339,12 +313,8 @@ func Check(level Level, next string, previous []Version) ([]Problem, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: new schema: %w", ErrInvalidSchema, err)
 	}
-	against := previous
-	if !level.Transitive() {
-		against = previous[len(previous)-1:]
-	}
 	var problems []Problem
-	for _, v := range against {
+	for _, v := range avro.Against(level, previous) {
 		os, err := parse(v.Schema)
 		if err != nil {
 			return nil, fmt.Errorf("%w: version %s: %w", ErrInvalidSchema, v.Label, err)
@@ -355,10 +325,10 @@ func Check(level Level, next string, previous []Version) ([]Problem, error) {
 			readerT, writerT string
 		}
 		var pairs []pair
-		if level.backward() {
+		if level.Backward() {
 			pairs = append(pairs, pair{BackwardDir, ns, os, next, v.Schema})
 		}
-		if level.forward() {
+		if level.Forward() {
 			pairs = append(pairs, pair{ForwardDir, os, ns, v.Schema, next})
 		}
 		for _, p := range pairs {

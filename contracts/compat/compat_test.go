@@ -163,15 +163,15 @@ func TestCheckLevels(t *testing.T) {
 		previous []string
 		want     []string // "against direction kind path"
 	}{
-		{"none allows anything", compat.None, rec(id), []string{v1}, nil},
-		{"backward: removing a field is fine", compat.Backward, rec(id, statusAB), []string{v1}, nil},
-		{"forward: removing a field breaks", compat.Forward, rec(id, statusAB), []string{v1}, []string{"v1 forward missing-field name"}},
-		{"full: both directions", compat.Full, rec(id, name, statusA), []string{v1}, []string{"v1 backward missing-symbol status"}},
-		{"backward checks only the latest", compat.Backward, rec(id, statusAB, `{"name":"age","type":"int","default":0}`),
+		{"none allows anything", avro.None, rec(id), []string{v1}, nil},
+		{"backward: removing a field is fine", avro.Backward, rec(id, statusAB), []string{v1}, nil},
+		{"forward: removing a field breaks", avro.Forward, rec(id, statusAB), []string{v1}, []string{"v1 forward missing-field name"}},
+		{"full: both directions", avro.Full, rec(id, name, statusA), []string{v1}, []string{"v1 backward missing-symbol status"}},
+		{"backward checks only the latest", avro.Backward, rec(id, statusAB, `{"name":"age","type":"int","default":0}`),
 			[]string{rec(id, statusAB, `{"name":"age","type":"string"}`), v2}, nil},
-		{"backward transitive checks all", compat.BackwardTransitive, rec(id, statusAB, `{"name":"age","type":"int","default":0}`),
+		{"backward transitive checks all", avro.BackwardTransitive, rec(id, statusAB, `{"name":"age","type":"int","default":0}`),
 			[]string{rec(id, statusAB, `{"name":"age","type":"string"}`), v2}, []string{"v1 backward type-mismatch age"}},
-		{"new subject", compat.BackwardTransitive, v1, nil, nil},
+		{"new subject", avro.BackwardTransitive, v1, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,7 +198,7 @@ func TestCheckLevels(t *testing.T) {
 }
 
 func TestParseLevel(t *testing.T) {
-	for _, l := range compat.Levels {
+	for _, l := range avro.Levels {
 		if got, err := compat.ParseLevel(strings.ToLower(string(l))); err != nil || got != l {
 			t.Errorf("ParseLevel(%q) = %q, %v", l, got, err)
 		}
@@ -325,7 +325,7 @@ func parseNoPanic(s string) (sch *avro.Schema, err error) {
 func TestCheckMalformedSchemaIsAnError(t *testing.T) {
 	bad := `{"type":"record","name":"A","fields":[{"name":"a","type":[],"default":null}]}`
 	for _, c := range []struct{ next, prev string }{{bad, rec(id)}, {rec(id), bad}} {
-		_, err := compat.Check(compat.BackwardTransitive, c.next, []compat.Version{{Label: "1", Schema: c.prev}})
+		_, err := compat.Check(avro.BackwardTransitive, c.next, []compat.Version{{Label: "1", Schema: c.prev}})
 		if !errors.Is(err, compat.ErrInvalidSchema) {
 			t.Errorf("Check with a malformed schema: err = %v, want ErrInvalidSchema", err)
 		}

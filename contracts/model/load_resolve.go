@@ -104,18 +104,23 @@ func (l *loader) requiredCycles(m *Model) {
 // "UnitOpeningHoursItem".
 func TypeName(conceptID string, path ...string) string {
 	var b strings.Builder
-	b.WriteString(upperFirst(conceptID))
+	b.WriteString(Pascal(conceptID))
 	for _, p := range path {
 		if p == "items" {
 			b.WriteString("Item")
 			continue
 		}
-		b.WriteString(upperFirst(p))
+		b.WriteString(Pascal(p))
 	}
 	return b.String()
 }
 
-func upperFirst(s string) string {
+// Pascal returns a model name (a concept id, an attribute name, a code's
+// lower-cased part) with its first letter upper-cased: "registeredAddress"
+// becomes "RegisteredAddress". The generators name Go fields and named
+// types by it, and master data's encoder finds union branches by it, so
+// they cannot disagree. Model names are ASCII (Load checks them).
+func Pascal(s string) string {
 	if s == "" {
 		return s
 	}

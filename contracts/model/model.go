@@ -70,6 +70,29 @@ const (
 	List      Type = "list"      // a list of items
 )
 
+// avroScalars is how each scalar type is written in Avro: its primitive
+// type and, for a logical type, the logical type's name.
+var avroScalars = map[Type][2]string{
+	String:    {"string", ""},
+	Reference: {"string", ""},
+	Int:       {"int", ""},
+	Long:      {"long", ""},
+	Boolean:   {"boolean", ""},
+	Date:      {"int", "date"},
+	Timestamp: {"long", "timestamp-millis"},
+	Decimal:   {"bytes", "decimal"},
+}
+
+// Avro returns the Avro primitive type a value of type t is written as and
+// its logical type ("" for none), and false for the types that become a
+// named or complex Avro type (enum, record, list). The contracts generator
+// writes schemas by it and the hub's encoder finds union branches by it, so
+// the two cannot disagree.
+func (t Type) Avro() (primitive, logical string, ok bool) {
+	a, ok := avroScalars[t]
+	return a[0], a[1], ok
+}
+
 // Types lists the attribute types in the order the docs present them.
 var Types = []Type{String, Int, Long, Boolean, Date, Timestamp, Decimal, Enum, Reference, Record, List}
 

@@ -345,3 +345,19 @@ func TestApplyDefaults(t *testing.T) {
 		t.Errorf("got %v", rec)
 	}
 }
+
+// TestEveryScalarTypeHasAnAvroForm: every attribute type but the named and
+// complex ones (enum, record, list) maps to an Avro primitive, so a new
+// scalar type cannot reach the generator or the encoder without one.
+func TestEveryScalarTypeHasAnAvroForm(t *testing.T) {
+	for _, ty := range model.Types {
+		p, l, ok := ty.Avro()
+		complex := ty == model.Enum || ty == model.Record || ty == model.List
+		if ok == complex || (ok && p == "") {
+			t.Errorf("%s: Avro() = %q, %q, %v", ty, p, l, ok)
+		}
+	}
+	if p, l, _ := model.Timestamp.Avro(); p != "long" || l != "timestamp-millis" {
+		t.Errorf("timestamp: %s.%s, want long.timestamp-millis", p, l)
+	}
+}

@@ -25,13 +25,22 @@ func TestEveryMessageHasEveryLanguage(t *testing.T) {
 	}
 }
 
-var templateKey = regexp.MustCompile(`\.TH? "([^"]+)"`)
+var (
+	templateKey = regexp.MustCompile(`\.TH? "([^"]+)"`)
+	// templateCols finds a "cols" call, whose arguments are message keys.
+	templateCols = regexp.MustCompile(`\(cols((?: "[^"]+")+)\)`)
+	quoted       = regexp.MustCompile(`"([^"]+)"`)
+)
 
 // TestTemplatesUseOnlyKnownMessages fails when a template names a message
 // key the catalogue does not hold.
 func TestTemplatesUseOnlyKnownMessages(t *testing.T) {
 	for n, b := range templateFiles(t) {
-		for _, m := range templateKey.FindAllStringSubmatch(b, -1) {
+		keys := templateKey.FindAllStringSubmatch(b, -1)
+		for _, c := range templateCols.FindAllStringSubmatch(b, -1) {
+			keys = append(keys, quoted.FindAllStringSubmatch(c[1], -1)...)
+		}
+		for _, m := range keys {
 			if !site.HasMessage(m[1]) {
 				t.Errorf("%s: message %q is not in the catalogue", n, m[1])
 			}

@@ -82,14 +82,7 @@ func contractsGen(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("generate contracts: %w", err)
 	}
 	if *verify {
-		var stale []string
-		for _, f := range files {
-			old, err := os.ReadFile(filepath.Join(*dir, filepath.FromSlash(f.Path)))
-			if err != nil || !bytes.Equal(old, f.Data) {
-				stale = append(stale, f.Path)
-			}
-		}
-		if len(stale) > 0 {
+		if stale := generator.Stale(*dir, files); len(stale) > 0 {
 			for _, p := range stale {
 				_, _ = fmt.Fprintf(stderr, "%s: stale or missing\n", filepath.Join(*dir, p))
 			}
@@ -124,19 +117,12 @@ func checkGenerated(dir string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("generate contracts: %w", err)
 	}
-	stale := 0
-	for _, f := range files {
-		if !strings.HasPrefix(f.Path, "avro/") {
-			continue
+	schemas := slices.DeleteFunc(files, func(f generator.File) bool { return !strings.HasPrefix(f.Path, "avro/") })
+	if stale := generator.Stale(dir, schemas); len(stale) > 0 {
+		for _, p := range stale {
+			_, _ = fmt.Fprintf(stderr, "%s: stale or missing\n", filepath.Join(dir, p))
 		}
-		old, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
-		if err != nil || !bytes.Equal(old, f.Data) {
-			_, _ = fmt.Fprintf(stderr, "%s: stale or missing\n", filepath.Join(dir, f.Path))
-			stale++
-		}
-	}
-	if stale > 0 {
-		return fmt.Errorf("contracts check: %d schemas are not generated from the current model; run samnav contracts gen first", stale)
+		return fmt.Errorf("contracts check: %d schemas are not generated from the current model; run samnav contracts gen first", len(stale))
 	}
 	return nil
 }

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 
 	"github.com/samnav/samnav/contracts/generator"
-	"github.com/samnav/samnav/contracts/model"
 )
 
 func main() {
@@ -28,11 +27,7 @@ func run(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	m, err := model.LoadDir(filepath.Join(*dir, "model"))
-	if err != nil {
-		return fmt.Errorf("load model:\n%w", err)
-	}
-	files, err := generator.Generate(m)
+	files, err := generator.GenerateDir(filepath.Join(*dir, "model"))
 	if err != nil {
 		return err
 	}

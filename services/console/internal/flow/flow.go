@@ -8,7 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/site"
 )
@@ -25,8 +24,7 @@ import (
 // paused (WCAG 2.2.2).
 var _ = site.RegisterFeature(site.Feature{
 	Name: "flow",
-	Nav: []site.NavEntry{{Path: "/flow", Label: "nav.flow", Order: 50,
-		Visible: func(p *auth.Principal) bool { return p != nil }}},
+	Nav:  []site.NavEntry{{Path: "/flow", Label: "nav.flow", Order: 50}},
 	Routes: func(st *site.Site) {
 		s := &pages{Site: st}
 		s.Page("GET /flow", s.flowPage)

@@ -3,11 +3,14 @@
 package i18n
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"sync"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Lang is a language the console speaks.
@@ -42,7 +45,8 @@ func (l Lang) Other() Lang {
 // Message is one text in every language. Texts may hold fmt verbs, the
 // same ones in the same order in each language.
 type Message struct {
-	SV, EN string
+	SV string `yaml:"sv"`
+	EN string `yaml:"en"`
 }
 
 // In returns the text in language l.
@@ -51,6 +55,25 @@ func (m Message) In(l Lang) string {
 		return m.EN
 	}
 	return m.SV
+}
+
+// Decode reads a message file: a YAML mapping from each key to its texts,
+//
+//	catalogue.title:
+//	  sv: Begreppskatalog
+//	  en: Concept catalogue
+//
+// A key given twice, a language the console does not speak or anything
+// but that shape is an error naming the line; a missing language is left
+// for Check to report.
+func Decode(data []byte) (map[string]Message, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	ms := map[string]Message{}
+	if err := dec.Decode(&ms); err != nil {
+		return nil, fmt.Errorf("decode messages: %w", err)
+	}
+	return ms, nil
 }
 
 // Catalogue holds the messages. Add is meant for start-up (package

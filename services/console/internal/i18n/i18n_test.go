@@ -65,3 +65,24 @@ func TestParse(t *testing.T) {
 		t.Error("Swedish is the default and switches to English")
 	}
 }
+
+func TestDecode(t *testing.T) {
+	ms, err := i18n.Decode([]byte("# a comment\nhello:\n  sv: 'Hej %s: välkommen'\n  en: \"Hello %s: welcome\"\nno:\n  sv: Nej\n  en: \"No\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]i18n.Message{"hello": {SV: "Hej %s: välkommen", EN: "Hello %s: welcome"}, "no": {SV: "Nej", EN: "No"}}
+	if len(ms) != len(want) || ms["hello"] != want["hello"] || ms["no"] != want["no"] {
+		t.Fatalf("decoded %+v, want %+v", ms, want)
+	}
+	for name, tc := range map[string]struct{ in, want string }{
+		"key twice":        {"a:\n  sv: x\n  en: y\na:\n  sv: z\n  en: w\n", `"a" already defined`},
+		"unknown language": {"a:\n  sv: x\n  de: y\n", "field de not found"},
+		"not a mapping":    {"- a\n- b\n", "line 1"},
+		"text not a pair":  {"a: text\n", "line 1"},
+	} {
+		if _, err := i18n.Decode([]byte(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one saying %s", name, err, tc.want)
+		}
+	}
+}

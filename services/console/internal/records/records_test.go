@@ -148,21 +148,16 @@ func mergeForm(a, b url.Values) url.Values {
 }
 
 func TestEditConflictExplainsWhatChangedAndReapplies(t *testing.T) {
-	h := consoletest.StartHub(t)
-	tok := h.Token("anna", consoletest.Steward("unit"))
-	rec, err := h.API.CreateRecord(context.Background(), tok, "unit", consoletest.UnitState("Solskolan"), "new school")
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, tok, id := withUnit(t, "new school")
 	b := h.Browser(tok)
-	form := b.Get("/records/unit/" + rec.ID + "/edit")
+	form := b.Get("/records/unit/" + id + "/edit")
 	consoletest.MustContain(t, form, `name="revision" value="1"`, `value="Solskolan"`)
 
 	// Someone else changes the record meanwhile.
 	other := h.Token("bertil", consoletest.Steward("unit"))
 	s2 := consoletest.UnitState("Solskolan F-9")
 	s2["capacity"] = 300
-	if _, err := h.API.UpdateRecord(context.Background(), other, "unit", rec.ID, 1, s2, "renamed by decision 12"); err != nil {
+	if _, err := h.API.UpdateRecord(context.Background(), other, "unit", id, 1, s2, "renamed by decision 12"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -171,44 +166,39 @@ func TestEditConflictExplainsWhatChangedAndReapplies(t *testing.T) {
 	f.Set("phoneNumber", "+46812345678")
 	f.Set("reason", "new phone")
 	f.Set("revision", "1")
-	p := b.Post("/records/unit/"+rec.ID+"/edit", f)
+	p := b.Post("/records/unit/"+id+"/edit", f)
 	if p.Status != http.StatusConflict {
 		t.Fatalf("stale edit: %d, want 409: %s", p.Status, p.Body)
 	}
 	consoletest.MustContain(t, p, "Posten har ändrats sedan du öppnade den", "Du utgick från version 1, men nu gäller version 2",
 		"bertil", "renamed by decision 12", "<del>Solskolan</del>", "<ins>Solskolan F-9</ins>", "<ins>300</ins>",
 		`name="revision" value="2"`, `value="&#43;46812345678"`)
-	got, _ := h.API.GetRecord(context.Background(), tok, "unit", rec.ID)
+	got, _ := h.API.GetRecord(context.Background(), tok, "unit", id)
 	if got.Revision != 2 || got.State["phoneNumber"] != nil {
 		t.Fatalf("a conflicting edit changed the record: %+v", got)
 	}
 
 	// Saving again re-applies the steward's values on the new revision.
 	f.Set("revision", "2")
-	p = b.Post("/records/unit/"+rec.ID+"/edit", f)
+	p = b.Post("/records/unit/"+id+"/edit", f)
 	if p.Status != http.StatusSeeOther {
 		t.Fatalf("re-apply: %d: %s", p.Status, p.Body)
 	}
-	got, _ = h.API.GetRecord(context.Background(), tok, "unit", rec.ID)
+	got, _ = h.API.GetRecord(context.Background(), tok, "unit", id)
 	if got.Revision != 3 || got.State["phoneNumber"] != "+46812345678" {
 		t.Fatalf("re-applied edit: %+v", got)
 	}
 }
 
 func TestHistoryShowsWhoWhenWhyAndWhatChanged(t *testing.T) {
-	h := consoletest.StartHub(t)
-	tok := h.Token("anna", consoletest.Steward("unit"))
-	rec, err := h.API.CreateRecord(context.Background(), tok, "unit", consoletest.UnitState("Solskolan"), "new school")
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, tok, id := withUnit(t, "new school")
 	s2 := consoletest.UnitState("Solskolan F-9")
 	s2["openingHours"] = []any{map[string]any{"dayOfWeek": "MONDAY", "opens": "08:00", "closes": "16:00"}}
-	if _, err := h.API.UpdateRecord(context.Background(), h.Token("bertil", consoletest.Steward("unit")), "unit", rec.ID, 1, s2, "grew to F-9"); err != nil {
+	if _, err := h.API.UpdateRecord(context.Background(), h.Token("bertil", consoletest.Steward("unit")), "unit", id, 1, s2, "grew to F-9"); err != nil {
 		t.Fatal(err)
 	}
 	b := h.Browser(tok)
-	p := b.Get("/records/unit/" + rec.ID + "?lang=en")
+	p := b.Get("/records/unit/" + id + "?lang=en")
 	if p.Status != http.StatusOK {
 		t.Fatalf("status %d", p.Status)
 	}
@@ -222,15 +212,15 @@ func TestHistoryShowsWhoWhenWhyAndWhatChanged(t *testing.T) {
 	}
 
 	// End with a reason.
-	end := b.Get("/records/unit/" + rec.ID + "/end")
+	end := b.Get("/records/unit/" + id + "/end")
 	consoletest.MustContain(t, end, `name="revision" value="2"`)
-	if p := b.Post("/records/unit/"+rec.ID+"/end", url.Values{"revision": {"2"}, "reason": {""}}); p.Status != http.StatusBadRequest {
+	if p := b.Post("/records/unit/"+id+"/end", url.Values{"revision": {"2"}, "reason": {""}}); p.Status != http.StatusBadRequest {
 		t.Fatalf("end without reason: %d", p.Status)
 	}
-	if p := b.Post("/records/unit/"+rec.ID+"/end", url.Values{"revision": {"2"}, "reason": {"closed down"}}); p.Status != http.StatusSeeOther {
+	if p := b.Post("/records/unit/"+id+"/end", url.Values{"revision": {"2"}, "reason": {"closed down"}}); p.Status != http.StatusSeeOther {
 		t.Fatalf("end: %d %s", p.Status, p.Body)
 	}
-	p = b.Get("/records/unit/" + rec.ID + "?lang=en")
+	p = b.Get("/records/unit/" + id + "?lang=en")
 	consoletest.MustContain(t, p, "Revision 3: ended", "closed down", "The record was ended <time")
 	consoletest.MustNotContain(t, p, `/edit"`, " UTC")
 	// Each revision and the end are shown in the city's zone, with a
@@ -271,29 +261,24 @@ func TestReferencesAreChosenFromRecordsAndLinked(t *testing.T) {
 }
 
 func TestEndConflictAsksToConfirmAgain(t *testing.T) {
-	h := consoletest.StartHub(t)
-	tok := h.Token("anna", consoletest.Steward("unit"))
-	rec, err := h.API.CreateRecord(context.Background(), tok, "unit", consoletest.UnitState("Solskolan"), "new")
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, tok, id := withUnit(t, "new")
 	b := h.Browser(tok)
-	consoletest.MustContain(t, b.Get("/records/unit/"+rec.ID+"/end"), `name="revision" value="1"`)
-	if _, err := h.API.UpdateRecord(context.Background(), tok, "unit", rec.ID, 1, consoletest.UnitState("Solskolan F-9"), "renamed"); err != nil {
+	consoletest.MustContain(t, b.Get("/records/unit/"+id+"/end"), `name="revision" value="1"`)
+	if _, err := h.API.UpdateRecord(context.Background(), tok, "unit", id, 1, consoletest.UnitState("Solskolan F-9"), "renamed"); err != nil {
 		t.Fatal(err)
 	}
-	p := b.Post("/records/unit/"+rec.ID+"/end", url.Values{"revision": {"1"}, "reason": {"closed"}})
+	p := b.Post("/records/unit/"+id+"/end", url.Values{"revision": {"1"}, "reason": {"closed"}})
 	if p.Status != http.StatusConflict {
 		t.Fatalf("stale end: %d, want 409", p.Status)
 	}
 	consoletest.MustContain(t, p, "Posten har ändrats eller avslutats sedan du öppnade den", "Solskolan F-9", `name="revision" value="2"`, ">closed</textarea>")
-	if got, _ := h.API.GetRecord(context.Background(), tok, "unit", rec.ID); got.EndedAt != nil {
+	if got, _ := h.API.GetRecord(context.Background(), tok, "unit", id); got.EndedAt != nil {
 		t.Fatal("a stale end ended the record")
 	}
-	if p := b.Post("/records/unit/"+rec.ID+"/end", url.Values{"revision": {"2"}, "reason": {"closed"}}); p.Status != http.StatusSeeOther {
+	if p := b.Post("/records/unit/"+id+"/end", url.Values{"revision": {"2"}, "reason": {"closed"}}); p.Status != http.StatusSeeOther {
 		t.Fatalf("confirmed end: %d", p.Status)
 	}
-	if got, _ := h.API.GetRecord(context.Background(), tok, "unit", rec.ID); got.EndedAt == nil || got.EndReason != "closed" {
+	if got, _ := h.API.GetRecord(context.Background(), tok, "unit", id); got.EndedAt == nil || got.EndReason != "closed" {
 		t.Fatalf("record not ended: %+v", got)
 	}
 }
@@ -380,4 +365,19 @@ func TestAddressReferencesAreNamed(t *testing.T) {
 	if consoletest.ShortID(a1) == consoletest.ShortID(a2) {
 		t.Fatalf("two addresses made together share the short id %q", consoletest.ShortID(a1))
 	}
+}
+
+// withUnit starts a hub in which steward anna (of units) has created the
+// unit "Solskolan" through the API, giving reason: the start of every test
+// about one existing record. It returns the hub, anna's token and the
+// record's id.
+func withUnit(t *testing.T, reason string) (*consoletest.Hub, string, string) {
+	t.Helper()
+	h := consoletest.StartHub(t)
+	tok := h.Token("anna", consoletest.Steward("unit"))
+	rec, err := h.API.CreateRecord(context.Background(), tok, "unit", consoletest.UnitState("Solskolan"), reason)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, tok, rec.ID
 }

@@ -1,8 +1,10 @@
 package site
 
 import (
+	"errors"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"slices"
 
 	"github.com/samnav/samnav/pkg/auth"
@@ -54,19 +56,55 @@ func RegisterFeature(f Feature) bool {
 }
 
 // catalogue holds every message of the console; each feature adds its
-// own keys with Messages() in its messages_<feature>.go.
+// own keys from its embedded messages_<feature>.yaml with LoadMessages.
 var catalogue = i18n.NewCatalogue()
 
 // Message is one message of the catalogue, in Swedish and English.
 type Message = i18n.Message
 
-// Messages adds a feature's messages; a key defined twice panics at start,
-// naming the key (a test builds the package, so it never ships).
+// Messages adds messages; a key defined twice panics at start, naming the
+// key (a test builds the package, so it never ships).
 func Messages(ms map[string]Message) bool {
 	if err := catalogue.Add(ms); err != nil {
 		panic(fmt.Sprintf("console messages: %v", err))
 	}
 	return true
+}
+
+// LoadMessages adds the messages of every messages_*.yaml file at the root
+// of fsys (a feature's embedded files, in the format of i18n.Decode). A
+// file that does not decode, or a key defined twice, panics at start naming
+// the file and the key; so does an fsys without such files, which would
+// leave a feature's pages showing "[key]".
+func LoadMessages(fsys fs.FS) bool {
+	if err := loadMessages(fsys); err != nil {
+		panic(fmt.Sprintf("console messages: %v", err))
+	}
+	return true
+}
+
+func loadMessages(fsys fs.FS) error {
+	names, err := fs.Glob(fsys, "messages_*.yaml")
+	if err != nil {
+		return fmt.Errorf("find message files: %w", err)
+	}
+	if len(names) == 0 {
+		return errors.New("find message files: no messages_*.yaml file")
+	}
+	for _, name := range names {
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", name, err)
+		}
+		ms, err := i18n.Decode(data)
+		if err == nil {
+			err = catalogue.Add(ms)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // extraFuncs are template functions features add with TemplateFuncs.

@@ -27,6 +27,9 @@ func baseFuncs() template.FuncMap {
 			}
 			return m, nil
 		},
+		// cols lists the message keys of a table's column headings, for
+		// the "thead" partial.
+		"cols": func(keys ...string) []string { return keys },
 		"join": strings.Join,
 		"add":  func(a, b int) int { return a + b },
 	}

@@ -25,8 +25,7 @@ import (
 // goes through the delivery API with the signed-in person's token.
 var _ = site.RegisterFeature(site.Feature{
 	Name: "subscriptions",
-	Nav: []site.NavEntry{{Path: "/subscriptions", Label: "nav.subscriptions", Order: 30,
-		Visible: func(p *auth.Principal) bool { return p != nil }}},
+	Nav:  []site.NavEntry{{Path: "/subscriptions", Label: "nav.subscriptions", Order: 30}},
 	Routes: func(st *site.Site) {
 		s := &pages{Site: st}
 		s.Page("GET /subscriptions", s.subscriptionsPage)

@@ -21,8 +21,7 @@ import (
 // and for browsers without JavaScript.
 var _ = site.RegisterFeature(site.Feature{
 	Name: "systems",
-	Nav: []site.NavEntry{{Path: "/systems", Label: "nav.systems", Order: 40,
-		Visible: func(p *auth.Principal) bool { return p != nil }}},
+	Nav:  []site.NavEntry{{Path: "/systems", Label: "nav.systems", Order: 40}},
 	Routes: func(st *site.Site) {
 		s := &pages{Site: st}
 		s.Page("GET /systems", s.systemsPage)

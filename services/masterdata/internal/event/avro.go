@@ -7,7 +7,6 @@ import (
 	"math/big"
 	"strconv"
 	"time"
-	"unicode"
 
 	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/contracts/model"
@@ -24,7 +23,7 @@ import (
 // not fit; a state that passed Validate always fits.
 func AvroValue(c *model.Concept, id string, state map[string]any) (map[string]any, error) {
 	ns := generator.AvroNamespace(c) + "."
-	out, err := avroRecord(c.Attributes, "", ns, pascal(c.ID), state)
+	out, err := avroRecord(c.Attributes, "", ns, model.TypeName(c.ID), state)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +49,7 @@ func avroRecord(attrs []*model.Attribute, prefix, ns, scope string, rec map[stri
 			case nullable:
 				out[a.Name] = nil
 			case a.HasDefault:
-				v, err := avroPlain(a, p, ns, scope+pascal(a.Name), a.Default)
+				v, err := avroPlain(a, p, ns, scope+model.Pascal(a.Name), a.Default)
 				if err != nil {
 					return nil, err
 				}
@@ -60,7 +59,7 @@ func avroRecord(attrs []*model.Attribute, prefix, ns, scope string, rec map[stri
 			}
 			continue
 		}
-		name := scope + pascal(a.Name)
+		name := scope + model.Pascal(a.Name)
 		v, err := avroPlain(a, p, ns, name, raw)
 		if err != nil {
 			return nil, err
@@ -77,36 +76,16 @@ func avroRecord(attrs []*model.Attribute, prefix, ns, scope string, rec map[stri
 // ["null", T] for attribute a: the primitive type name, with the logical
 // type appended for logical types, or fullName for a named type.
 func unionName(a *model.Attribute, fullName string) string {
-	switch a.Type {
-	case model.String, model.Reference:
-		return "string"
-	case model.Int:
-		return "int"
-	case model.Long:
-		return "long"
-	case model.Boolean:
-		return "boolean"
-	case model.Date:
-		return "int.date"
-	case model.Timestamp:
-		return "long.timestamp-millis"
-	case model.Decimal:
-		return "bytes.decimal"
-	case model.List:
+	if primitive, logical, ok := a.Type.Avro(); ok {
+		if logical != "" {
+			return primitive + "." + logical
+		}
+		return primitive
+	}
+	if a.Type == model.List {
 		return "array"
 	}
 	return fullName // enum, record
-}
-
-// pascal turns "registeredAddress" into "RegisteredAddress", as the
-// contracts generator names nested types.
-func pascal(s string) string {
-	if s == "" {
-		return s
-	}
-	r := []rune(s)
-	r[0] = unicode.ToUpper(r[0])
-	return string(r)
 }
 
 func avroPlain(a *model.Attribute, p, ns, name string, v any) (any, error) {

@@ -60,13 +60,13 @@ func TestCompatibilityMatrix(t *testing.T) {
 			level schemas.Level
 			want  bool
 		}{
-			{schemas.None, true},
-			{schemas.Backward, tt.want.backward},
-			{schemas.BackwardTransitive, tt.want.backward},
-			{schemas.Forward, tt.want.forward},
-			{schemas.ForwardTransitive, tt.want.forward},
-			{schemas.Full, tt.want.full},
-			{schemas.FullTransitive, tt.want.full},
+			{avro.None, true},
+			{avro.Backward, tt.want.backward},
+			{avro.BackwardTransitive, tt.want.backward},
+			{avro.Forward, tt.want.forward},
+			{avro.ForwardTransitive, tt.want.forward},
+			{avro.Full, tt.want.full},
+			{avro.FullTransitive, tt.want.full},
 		} {
 			t.Run(fmt.Sprintf("%s/%s", tt.change, lc.level), func(t *testing.T) {
 				msgs := schemas.Check(lc.level, next, []*avro.Schema{old})
@@ -93,21 +93,21 @@ func TestTransitiveLevels(t *testing.T) {
 			name:      "backward: new field without default, present with a default in the latest only",
 			history:   []string{record(id), record(id, nameDef)},
 			candidate: record(id, nameReq),
-			level:     schemas.Backward, transitive: schemas.BackwardTransitive,
+			level:     avro.Backward, transitive: avro.BackwardTransitive,
 			latestOK: true, allVersOK: false,
 		},
 		{
 			name:      "forward: field removed that only the latest gave a default",
 			history:   []string{record(id, nameReq), record(id, nameDef)},
 			candidate: record(id),
-			level:     schemas.Forward, transitive: schemas.ForwardTransitive,
+			level:     avro.Forward, transitive: avro.ForwardTransitive,
 			latestOK: true, allVersOK: false,
 		},
 		{
 			name:      "full: field type changed against the first version",
 			history:   []string{record(id, ageInt), record(id)},
 			candidate: record(id, `{"name":"age","type":"string","default":""}`),
-			level:     schemas.Full, transitive: schemas.FullTransitive,
+			level:     avro.Full, transitive: avro.FullTransitive,
 			latestOK: true, allVersOK: false,
 		},
 	}

@@ -1,0 +1,14 @@
+package subscriptions
+
+import (
+	"embed"
+
+	"github.com/samnav/samnav/services/console/internal/site"
+)
+
+// messageFiles holds the subscriptions pages' texts in Swedish and English.
+//
+//go:embed messages_*.yaml
+var messageFiles embed.FS
+
+var _ = site.LoadMessages(messageFiles)
