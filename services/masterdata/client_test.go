@@ -1,6 +1,7 @@
 package masterdata_test
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"testing"
@@ -28,6 +29,7 @@ func TestClientAgainstTheServer(t *testing.T) {
 		t.Fatalf("create: %+v %v", rec, err)
 	}
 	st := unit("Ekskolan F-9")
+	st["capacity"] = 120
 	if _, err := steward.Update(ctx, "unit", rec.ID, 1, st, "renamed"); err != nil {
 		t.Fatalf("update: %v", err)
 	}
@@ -35,8 +37,14 @@ func TestClientAgainstTheServer(t *testing.T) {
 	if e, ok := errors.AsType[*apierr.Error](err); !ok || e.HTTPStatus() != http.StatusPreconditionFailed || e.Code != apierr.CodeConflict {
 		t.Fatalf("stale update: %v, want 412 conflict", err)
 	}
-	if got, err := steward.Get(ctx, "unit", rec.ID); err != nil || got.Revision != 2 {
-		t.Fatalf("get: %+v %v", got, err)
+	if cur := client.CurrentOf(err); cur == nil || cur.Revision != 2 || cur.State["name"] != "Ekskolan F-9" {
+		t.Fatalf("the current record of a stale update: %+v", cur)
+	}
+	if cur := client.CurrentOf(errors.New("not an API answer")); cur != nil {
+		t.Fatalf("the current record of another error: %+v", cur)
+	}
+	if got, err := steward.Get(ctx, "unit", rec.ID); err != nil || got.Revision != 2 || got.State["capacity"] != json.Number("120") {
+		t.Fatalf("get: %+v %v, want revision 2 and the capacity as a json.Number", got, err)
 	}
 	page, err := steward.List(ctx, "unit", client.ListOptions{Search: "f-9", Limit: 10})
 	if err != nil || len(page.Records) != 1 || page.Records[0].ID != rec.ID {
@@ -48,6 +56,9 @@ func TestClientAgainstTheServer(t *testing.T) {
 	h, err := steward.History(ctx, "unit", rec.ID)
 	if err != nil || len(h) != 3 || h[2].Kind != "ended" || h[1].Reason != "renamed" {
 		t.Fatalf("history: %+v %v", h, err)
+	}
+	if _, err := admin.Erase(ctx, "unit", rec.ID, ""); apierr.CodeOf(err) != apierr.CodeInvalid {
+		t.Fatalf("erase without a reason: %v, want invalid", err)
 	}
 	if got, err := admin.Erase(ctx, "unit", rec.ID, "erasure request"); err != nil || got.State != nil {
 		t.Fatalf("erase: %+v %v", got, err)

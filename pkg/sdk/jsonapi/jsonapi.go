@@ -6,9 +6,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/samnav/samnav/pkg/sdk/apierr"
@@ -24,21 +26,29 @@ type Endpoint struct {
 	HTTP *http.Client
 }
 
+// maxAnswer bounds the answer Do reads: a page of records or events is
+// far smaller, and a runaway body must not exhaust the caller's memory.
+const maxAnswer = 16 << 20
+
 // Do sends method path with in (when not nil) as its JSON body and the
-// extra headers h, and decodes a 2xx answer into out. An error answer is
-// returned as the *apierr.Error apierr.FromResponse makes of it.
+// extra headers h, and decodes a 2xx answer into out (when not nil).
+// Numbers in untyped parts of out (a record's state, a map[string]any)
+// decode as json.Number, so an integer or decimal stays exactly what the
+// API sent. An error answer is returned as the *apierr.Error
+// apierr.FromResponse makes of it.
 func (e Endpoint) Do(ctx context.Context, method, path string, h http.Header, in, out any) error {
+	route, _, _ := strings.Cut(path, "?")
 	var body io.Reader
 	if in != nil {
 		raw, err := json.Marshal(in)
 		if err != nil {
-			return fmt.Errorf("encode %s %s: %w", method, path, err)
+			return fmt.Errorf("encode %s %s: %w", method, route, err)
 		}
 		body = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(e.BaseURL, "/")+path, body)
 	if err != nil {
-		return fmt.Errorf("build %s %s: %w", method, path, err)
+		return fmt.Errorf("build %s %s: %w", method, route, err)
 	}
 	for k, vs := range h {
 		req.Header[k] = vs
@@ -46,6 +56,7 @@ func (e Endpoint) Do(ctx context.Context, method, path string, h http.Header, in
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	req.Header.Set("Accept", "application/json")
 	if e.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+e.Token)
 	}
@@ -55,14 +66,24 @@ func (e Endpoint) Do(ctx context.Context, method, path string, h http.Header, in
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		// The query may hold filter values (personal data, say): the
+		// error names the path only, and not the *url.Error's full URL.
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err
+		}
+		return fmt.Errorf("%s %s: %w", method, route, err)
 	}
 	defer func() { _ = resp.Body.Close() }() // a read-side close has nothing to report
 	if err := apierr.FromResponse(resp); err != nil {
 		return err
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("decode %s %s: %w", method, path, err)
+	if out == nil {
+		return nil
+	}
+	d := json.NewDecoder(io.LimitReader(resp.Body, maxAnswer))
+	d.UseNumber()
+	if err := d.Decode(out); err != nil {
+		return fmt.Errorf("decode %s %s: %w", method, route, err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
-// Package client is a typed Go client of the delivery REST API (the
-// operations of its OpenAPI document, /api/v1/openapi.json):
-// subscriptions and decisions, webhook endpoints, and the pull feed. It
+// Package client is a typed Go client of the delivery REST API, every
+// operation of its OpenAPI document (/api/v1/openapi.json): subscriptions,
+// their decisions, history, Kafka ACLs and lag; webhook endpoints, secrets
+// and delivery log; the pull feed; the recent deliveries. It
 // imports nothing of the server, so a business system, the console or a
 // tool can use it without the service's internals. Errors are
 // *apierr.Error, read from the problem+json answers.
@@ -8,7 +9,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -61,6 +61,70 @@ type Decision struct {
 	Reason              string   `json:"reason"`
 }
 
+// SubscriptionChange is one entry of a subscription's history: who did
+// what, when and why, and the subscription after it.
+type SubscriptionChange struct {
+	Seq    int64        `json:"seq"`
+	At     time.Time    `json:"at"`
+	Actor  string       `json:"actor"`
+	Action string       `json:"action"`
+	Reason string       `json:"reason"`
+	After  Subscription `json:"after"`
+}
+
+// ACL is a Kafka ACL entry.
+type ACL struct {
+	Principal    string `json:"principal"`    // e.g. "User:skolplattform"
+	ResourceType string `json:"resourceType"` // TOPIC, GROUP, CLUSTER, TRANSACTIONAL_ID
+	ResourceName string `json:"resourceName"`
+	PatternType  string `json:"patternType"` // LITERAL, PREFIXED
+	Operation    string `json:"operation"`   // READ, WRITE, DESCRIBE, ...
+	Permission   string `json:"permission"`  // ALLOW, DENY
+	Host         string `json:"host"`        // "*" for any host
+}
+
+// ACLs are the Kafka ACLs of a kafka subscription: what lets the system
+// read its view topic and nothing else, and the kafka-acls commands that
+// create them.
+type ACLs struct {
+	Topic    string   `json:"topic"`
+	ACLs     []ACL    `json:"acls"`
+	Commands []string `json:"commands"`
+}
+
+// PartitionLag is one partition's position.
+type PartitionLag struct {
+	Partition         int        `json:"partition"`
+	End               int64      `json:"end"`
+	Committed         int64      `json:"committed"`
+	Lag               int64      `json:"lag"`
+	OldestUndelivered *time.Time `json:"oldestUndelivered,omitempty"`
+}
+
+// ChannelLag is how far one channel of a subscription is behind the head
+// of the concept's state topic.
+type ChannelLag struct {
+	Channel           string         `json:"channel"`
+	Stage             string         `json:"stage"`
+	Topic             string         `json:"topic"`
+	Group             string         `json:"group"`
+	Events            int64          `json:"events"`
+	OldestUndelivered *time.Time     `json:"oldestUndelivered,omitempty"`
+	BehindSeconds     float64        `json:"behindSeconds"`
+	MeasuredAt        time.Time      `json:"measuredAt"`
+	Partitions        []PartitionLag `json:"partitions"`
+}
+
+// Lag is how far each channel of a subscription is behind.
+type Lag struct {
+	Subscription string       `json:"subscription"`
+	Status       string       `json:"status"`
+	Channels     []ChannelLag `json:"channels"`
+	// Failing is why delivery is stopped and retried (a refused rebuild,
+	// say); "" while it runs.
+	Failing string `json:"failing,omitempty"`
+}
+
 // Filter selects subscriptions; Limit and Cursor page them.
 type Filter struct {
 	System, Concept, Status string
@@ -72,43 +136,6 @@ type Filter struct {
 type SubscriptionPage struct {
 	Subscriptions []Subscription `json:"subscriptions"`
 	Next          string         `json:"next,omitempty"`
-}
-
-// Endpoint is a webhook endpoint; Secret is set only in the answer that
-// made it.
-type Endpoint struct {
-	SubscriptionID      string    `json:"subscriptionId"`
-	URL                 string    `json:"url"`
-	Owner               string    `json:"owner"`
-	Status              string    `json:"status"`
-	ConsecutiveFailures int       `json:"consecutiveFailures"`
-	Secret              string    `json:"secret,omitempty"`
-	OldUntil            time.Time `json:"oldUntil,omitzero"`
-}
-
-// Item is one feed event (CloudEvents 1.0 JSON).
-type Item struct {
-	ID       string          `json:"id"`
-	Type     string          `json:"type"`
-	Subject  string          `json:"subject"`
-	Time     string          `json:"time"`
-	Revision int64           `json:"revision"`
-	EndedAt  string          `json:"endedat,omitempty"`
-	Data     json.RawMessage `json:"data"`
-}
-
-// SnapshotPage is a page of a feed's snapshot.
-type SnapshotPage struct {
-	Items         []Item `json:"items"`
-	NextCursor    string `json:"nextCursor,omitempty"`
-	ChangesCursor string `json:"changesCursor"`
-}
-
-// ChangesPage is the changes after a cursor.
-type ChangesPage struct {
-	Items      []Item `json:"items"`
-	NextCursor string `json:"nextCursor"`
-	More       bool   `json:"more"`
 }
 
 // Client calls one hub's delivery API with one token. It is safe for
@@ -145,10 +172,55 @@ func (c *Client) List(ctx context.Context, f Filter) (*SubscriptionPage, error) 
 	return &page, c.do(ctx, http.MethodGet, p, nil, &page)
 }
 
+// MaxPage is the largest page of subscriptions the API answers.
+const MaxPage = 1000
+
+// All reads every subscription the caller may read that f selects,
+// following the pages from f.Cursor to the last (f.Limit, 0 for MaxPage,
+// sets how many each request asks for).
+func (c *Client) All(ctx context.Context, f Filter) ([]Subscription, error) {
+	if f.Limit <= 0 {
+		f.Limit = MaxPage
+	}
+	var all []Subscription
+	for {
+		page, err := c.List(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page.Subscriptions...)
+		if page.Next == "" {
+			return all, nil
+		}
+		f.Cursor = page.Next
+	}
+}
+
 // Get reads a subscription.
 func (c *Client) Get(ctx context.Context, id string) (*Subscription, error) {
 	var s Subscription
 	return &s, c.do(ctx, http.MethodGet, subPath(id, ""), nil, &s)
+}
+
+// History reads a subscription's changes, oldest first.
+func (c *Client) History(ctx context.Context, id string) ([]SubscriptionChange, error) {
+	var out struct {
+		Changes []SubscriptionChange `json:"changes"`
+	}
+	return out.Changes, c.do(ctx, http.MethodGet, subPath(id, "/history"), nil, &out)
+}
+
+// ACLs reads the Kafka ACLs of a kafka subscription (another channel
+// answers invalid).
+func (c *Client) ACLs(ctx context.Context, id string) (*ACLs, error) {
+	var a ACLs
+	return &a, c.do(ctx, http.MethodGet, subPath(id, "/acls"), nil, &a)
+}
+
+// Lag reads how far a subscription's delivery is behind.
+func (c *Client) Lag(ctx context.Context, id string) (*Lag, error) {
+	var l Lag
+	return &l, c.do(ctx, http.MethodGet, subPath(id, "/lag"), nil, &l)
 }
 
 // Approve approves (or changes) a subscription.
@@ -169,50 +241,7 @@ func (c *Client) Revoke(ctx context.Context, id, reason string) (*Subscription, 
 	return &s, c.do(ctx, http.MethodPost, subPath(id, "/revoke"), map[string]string{"reason": reason}, &s)
 }
 
-// PutWebhook registers the endpoint of a webhook subscription (secret ""
-// lets the hub make one; the answer holds it, once) or changes its URL.
-func (c *Client) PutWebhook(ctx context.Context, id, endpointURL, secret string) (*Endpoint, error) {
-	var e Endpoint
-	return &e, c.do(ctx, http.MethodPut, subPath(id, "/webhook"), map[string]string{"url": endpointURL, "secret": secret}, &e)
-}
-
-// Webhook reads a subscription's endpoint.
-func (c *Client) Webhook(ctx context.Context, id string) (*Endpoint, error) {
-	var e Endpoint
-	return &e, c.do(ctx, http.MethodGet, subPath(id, "/webhook"), nil, &e)
-}
-
-// Snapshot reads a page of a feed's snapshot; cursor "" is the first.
-func (c *Client) Snapshot(ctx context.Context, subscriptionID, cursor string, limit int) (*SnapshotPage, error) {
-	var p SnapshotPage
-	return &p, c.do(ctx, http.MethodGet, feedPath(subscriptionID, "snapshot", cursor, limit, 0), nil, &p)
-}
-
-// Changes reads the changes after cursor, waiting up to wait for one.
-func (c *Client) Changes(ctx context.Context, subscriptionID, cursor string, limit int, wait time.Duration) (*ChangesPage, error) {
-	var p ChangesPage
-	return &p, c.do(ctx, http.MethodGet, feedPath(subscriptionID, "changes", cursor, limit, wait), nil, &p)
-}
-
 func subPath(id, rest string) string { return "/api/v1/subscriptions/" + url.PathEscape(id) + rest }
-
-func feedPath(sub, what, cursor string, limit int, wait time.Duration) string {
-	q := url.Values{}
-	if cursor != "" {
-		q.Set("cursor", cursor)
-	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
-	if wait > 0 {
-		q.Set("wait", wait.String())
-	}
-	p := "/api/v1/feeds/" + url.PathEscape(sub) + "/" + what
-	if len(q) > 0 {
-		p += "?" + q.Encode()
-	}
-	return p
-}
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	return jsonapi.Endpoint{BaseURL: c.BaseURL, Token: c.Token, HTTP: c.HTTP}.Do(ctx, method, path, nil, in, out)

@@ -7,15 +7,18 @@ package client
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
 
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/jsonapi"
 )
 
-// Record is a record as the API answers it.
+// Record is a record as the API answers it. Numbers in State are
+// json.Number, exactly as the API sent them.
 type Record struct {
 	Concept   string         `json:"concept"`
 	ID        string         `json:"id"`
@@ -115,7 +118,7 @@ type Client struct {
 // Create creates a record of concept; reason is recorded ("" for none).
 func (c *Client) Create(ctx context.Context, concept string, state map[string]any, reason string) (*Record, error) {
 	var r Record
-	return &r, c.do(ctx, http.MethodPost, recordPath(concept, "")+reasonQuery(reason), nil, state, &r)
+	return &r, c.do(ctx, http.MethodPost, recordPath(concept, ""), reasonHeader(reason), state, &r)
 }
 
 // Get reads a record.
@@ -135,16 +138,17 @@ func (c *Client) GetByNaturalKey(ctx context.Context, concept, attribute, value 
 // If-Match): a stale one answers 412 with the current record.
 func (c *Client) Update(ctx context.Context, concept, id string, revision int64, state map[string]any, reason string) (*Record, error) {
 	var r Record
-	h := http.Header{"If-Match": {`"` + strconv.FormatInt(revision, 10) + `"`}}
-	return &r, c.do(ctx, http.MethodPut, recordPath(concept, id)+reasonQuery(reason), h, state, &r)
+	h := reasonHeader(reason)
+	h.Set("If-Match", ifMatch(revision))
+	return &r, c.do(ctx, http.MethodPut, recordPath(concept, id), h, state, &r)
 }
 
 // End ends a record; revision 0 ends whatever the current one is.
 func (c *Client) End(ctx context.Context, concept, id string, revision int64, reason string) (*Record, error) {
 	var r Record
-	var h http.Header
+	h := http.Header{}
 	if revision > 0 {
-		h = http.Header{"If-Match": {`"` + strconv.FormatInt(revision, 10) + `"`}}
+		h.Set("If-Match", ifMatch(revision))
 	}
 	return &r, c.do(ctx, http.MethodPost, recordPath(concept, id)+"/end", h, map[string]string{"reason": reason}, &r)
 }
@@ -152,7 +156,7 @@ func (c *Client) End(ctx context.Context, concept, id string, revision int64, re
 // Erase erases a record (admins only); reason is required.
 func (c *Client) Erase(ctx context.Context, concept, id, reason string) (*Record, error) {
 	var r Record
-	return &r, c.do(ctx, http.MethodDelete, recordPath(concept, id)+reasonQuery(reason), nil, nil, &r)
+	return &r, c.do(ctx, http.MethodDelete, recordPath(concept, id), reasonHeader(reason), nil, &r)
 }
 
 // List reads one page of a concept's records.
@@ -212,11 +216,31 @@ func recordPath(concept, id string) string {
 	return p
 }
 
-func reasonQuery(reason string) string {
-	if reason == "" {
-		return ""
+// reasonHeader carries a write's reason in the Samnav-Reason header, not
+// the reason query parameter: a URL ends up in access logs, and a reason,
+// however it is meant, is free text.
+func reasonHeader(reason string) http.Header {
+	h := http.Header{}
+	if reason != "" {
+		h.Set("Samnav-Reason", reason)
 	}
-	return "?reason=" + url.QueryEscape(reason)
+	return h
+}
+
+func ifMatch(revision int64) string { return `"` + strconv.FormatInt(revision, 10) + `"` }
+
+// CurrentOf returns the record as it is now that a refused write carries
+// (a stale If-Match answers 412 with it), or nil.
+func CurrentOf(err error) *Record {
+	e, ok := errors.AsType[*apierr.Error](err)
+	if !ok {
+		return nil
+	}
+	var r Record
+	if !e.Extension("current", &r) {
+		return nil
+	}
+	return &r
 }
 
 func (c *Client) do(ctx context.Context, method, path string, h http.Header, in, out any) error {
