@@ -142,7 +142,7 @@ func checkPage(t *testing.T, name string, p consoletest.Page) {
 func TestPagesAreAccessible(t *testing.T) {
 	h := consoletest.StartHub(t)
 	tok := h.Token("anna", consoletest.Steward("unit"))
-	rec, err := h.API.CreateRecord(context.Background(), tok, "unit", consoletest.UnitState("Solskolan"), "new")
+	rec, err := h.API.Masterdata(tok).Create(context.Background(), "unit", consoletest.UnitState("Solskolan"), "new")
 	if err != nil {
 		t.Fatal(err)
 	}

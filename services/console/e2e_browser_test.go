@@ -12,12 +12,14 @@ import (
 	"testing"
 	"time"
 
+	dlclient "github.com/samnav/samnav/services/delivery/client"
+	mdclient "github.com/samnav/samnav/services/masterdata/client"
+
 	"github.com/chromedp/chromedp"
 
 	"github.com/samnav/samnav/contracts/check"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
-	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/browsertest"
 	"github.com/samnav/samnav/services/console/internal/consoletest"
 	"github.com/samnav/samnav/services/hubtest"
@@ -139,7 +141,7 @@ func startE2ECity(t *testing.T) *e2eCity {
 	setup := h.Token("Stadens dataförvaltning", auth.KindUser, consoletest.Steward("namnd", "address", "unit"))
 	create := func(concept string, state map[string]any, reason string) string {
 		t.Helper()
-		rec, err := h.API.CreateRecord(h.Ctx, setup, concept, state, reason)
+		rec, err := h.API.Masterdata(setup).Create(h.Ctx, concept, state, reason)
 		if err != nil {
 			t.Fatalf("seed %s %v: %v", concept, state, err)
 		}
@@ -190,12 +192,12 @@ func startE2ECity(t *testing.T) *e2eCity {
 // admin.
 func (c *e2eCity) subscribe(system, concept, channel, purpose, basis, reference string, fields ...string) string {
 	c.T.Helper()
-	sub, err := c.API.RequestSubscription(c.Ctx, c.admin, api.SubscriptionRequest{System: system, Concept: concept, Purpose: purpose,
-		LegalBasis: api.LegalBasis{Basis: basis, Reference: reference}, Channel: channel, Fields: fields, Reason: "Ny integration"})
+	sub, err := c.API.Delivery(c.admin).Request(c.Ctx, dlclient.Request{System: system, Concept: concept, Purpose: purpose,
+		LegalBasis: dlclient.LegalBasis{Basis: basis, Reference: reference}, Channel: channel, Fields: fields, Reason: "Ny integration"})
 	if err != nil {
 		c.T.Fatal(err)
 	}
-	if _, err := c.API.DecideSubscription(c.Ctx, c.admin, sub.ID, api.DecisionApprove, api.SubscriptionDecision{Reason: "Ändamålet kräver fälten"}); err != nil {
+	if _, err := c.API.Delivery(c.admin).Approve(c.Ctx, sub.ID, dlclient.Decision{Reason: "Ändamålet kräver fälten"}); err != nil {
 		c.T.Fatal(err)
 	}
 	return sub.ID
@@ -242,9 +244,9 @@ func docShot(t *testing.T, p *browsertest.Page, name, at string) {
 	}
 }
 
-func (c *e2eCity) record(t *testing.T, concept, id string) *api.Record {
+func (c *e2eCity) record(t *testing.T, concept, id string) *mdclient.Record {
 	t.Helper()
-	rec, err := c.API.GetRecord(context.Background(), c.admin, concept, id)
+	rec, err := c.API.Masterdata(c.admin).Get(context.Background(), concept, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -451,7 +453,7 @@ func TestE2EMainPagesAreAccessible(t *testing.T) {
 	// Something in the webhook log, the flow and the history.
 	s := c.record(t, "unit", unit).State
 	s["phoneNumber"] = "+46850828999"
-	if _, err := c.API.UpdateRecord(c.Ctx, c.Token("Karin Lund", auth.KindUser, consoletest.Steward("unit")), "unit", unit, 1, s, "Nytt växelnummer"); err != nil {
+	if _, err := c.API.Masterdata(c.Token("Karin Lund", auth.KindUser, consoletest.Steward("unit"))).Update(c.Ctx, "unit", unit, 1, s, "Nytt växelnummer"); err != nil {
 		t.Fatal(err)
 	}
 	pages := []struct{ path, shot string }{

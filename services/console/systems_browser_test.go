@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	dlclient "github.com/samnav/samnav/services/delivery/client"
+
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/samnav/samnav/pkg/auth"
@@ -66,7 +68,7 @@ func TestSubscriptionsMapFlowInABrowser(t *testing.T) {
 		t.Fatalf("register webhook: %d %v", st, body)
 	}
 	h.Eventually("a failed attempt", func() bool {
-		as, err := h.API.WebhookAttempts(h.Ctx, libToken, lib, 1)
+		as, err := h.API.Delivery(libToken).WebhookAttempts(h.Ctx, lib, dlclient.AttemptFilter{Limit: 1})
 		return err == nil && len(as) > 0
 	})
 	p.Navigate(srv.URL + "/subscriptions/" + lib + "/webhook")

@@ -12,6 +12,7 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/hubtest"
+	mdclient "github.com/samnav/samnav/services/masterdata/client"
 )
 
 // TestClientAgainstTheServer runs every call of the typed client against a
@@ -22,10 +23,9 @@ func TestClientAgainstTheServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	h := startHub(t)
-	fb := hubtest.Issue(t, h.Masterdata.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
-	if st, body := hubtest.CallJSON(t, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert",
-		"state": personState("201405052380", "Ella", "Storgatan 1", "NONE")}}}); st != 200 {
-		t.Fatalf("publish: %d %v", st, body)
+	fb := &mdclient.Client{BaseURL: h.MasterdataURL, Token: hubtest.Issue(t, h.Masterdata.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})}
+	if _, err := fb.Publish(ctx, "person", []mdclient.PublishItem{{Op: "upsert", State: personState("201405052380", "Ella", "Storgatan 1", "NONE")}}); err != nil {
+		t.Fatalf("publish: %v", err)
 	}
 	admin := &client.Client{BaseURL: h.DeliveryURL, Token: hubtest.Issue(t, h.Delivery.Tokens(), "admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})}
 	home := &client.Client{BaseURL: h.DeliveryURL, Token: hubtest.Issue(t, h.Delivery.Tokens(), "hemtjanst", auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: "hemtjanst"})}
@@ -138,7 +138,7 @@ func testClientWebhook(ctx context.Context, t *testing.T, admin, home *client.Cl
 		t.Fatalf("approve the webhook subscription: %v", err)
 	}
 	var attempts []client.Attempt
-	eventually(ctx, t, "an attempt in the delivery log", func() bool {
+	hubtest.Eventually(ctx, t, "an attempt in the delivery log", func() bool {
 		attempts, err = home.WebhookAttempts(ctx, wh.ID, client.AttemptFilter{Limit: 10})
 		if err != nil {
 			t.Fatalf("attempts: %v", err)
@@ -161,7 +161,7 @@ func testClientWebhook(ctx context.Context, t *testing.T, admin, home *client.Cl
 	if _, err := home.Redeliver(ctx, wh.ID, msg+1000); apierr.CodeOf(err) != apierr.CodeNotFound {
 		t.Fatalf("redeliver an unknown message: %v, want not_found", err)
 	}
-	eventually(ctx, t, "the manual attempt in the delivery log", func() bool {
+	hubtest.Eventually(ctx, t, "the manual attempt in the delivery log", func() bool {
 		attempts, err = home.WebhookAttempts(ctx, wh.ID, client.AttemptFilter{Message: msg})
 		if err != nil {
 			t.Fatalf("attempts of message %d: %v", msg, err)

@@ -1,28 +1,26 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	dlclient "github.com/samnav/samnav/services/delivery/client"
+
 	"github.com/ThreeDotsLabs/watermill"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/samnav/samnav/pkg/auth"
-	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/kafkago"
@@ -93,11 +91,12 @@ func (h *devHub) startExamples() error {
 	if err := os.MkdirAll(dir, 0o700); err != nil { //nolint:gosec // G703: the examples directory under the data directory the user chose
 		return fmt.Errorf("examples: %w", err)
 	}
-	api := &apiClient{base: "http://" + h.httpLn.Addr().String(), http: &http.Client{Timeout: 30 * time.Second}}
-	admin, err := h.exampleToken(ctx, dir, "admin", auth.Grant{Role: auth.RoleAdmin})
+	base, hc := "http://"+h.httpLn.Addr().String(), &http.Client{Timeout: 30 * time.Second}
+	adminToken, err := h.exampleToken(ctx, dir, "admin", auth.Grant{Role: auth.RoleAdmin})
 	if err != nil {
 		return err
 	}
+	admin := &dlclient.Client{BaseURL: base, Token: adminToken, HTTP: hc}
 	h.flow = &exampleFlow{received: map[string]*atomic.Int64{}}
 	for _, s := range exampleSystems {
 		h.flow.received[s.ID] = &atomic.Int64{}
@@ -105,7 +104,8 @@ func (h *devHub) startExamples() error {
 		if err != nil {
 			return err
 		}
-		id, err := ensureSubscription(ctx, api, admin, token, s)
+		api := &dlclient.Client{BaseURL: base, Token: token, HTTP: hc}
+		id, err := ensureSubscription(ctx, admin, api, s)
 		if err != nil {
 			return fmt.Errorf("example %s: %w", s.ID, err)
 		}
@@ -122,9 +122,9 @@ func (h *devHub) startExamples() error {
 		case "kafka":
 			err = h.exampleKafkaReader(ctx, s, counter, kafkaUser)
 		case "webhook":
-			err = h.exampleWebhookReceiver(ctx, api, token, dir, id, s, counter)
+			err = h.exampleWebhookReceiver(ctx, api, dir, id, s, counter)
 		case "feed":
-			h.exampleFeedReader(ctx, api, token, id, counter)
+			h.exampleFeedReader(ctx, api, id, counter)
 		}
 		if err != nil {
 			return fmt.Errorf("example %s: %w", s.ID, err)
@@ -175,44 +175,25 @@ func (h *devHub) exampleToken(ctx context.Context, dir, subject string, g auth.G
 	return token, nil
 }
 
-// ensureSubscription finds the system's subscription of its concept, or asks
-// for it as the system and approves it as the information owner would.
-func ensureSubscription(ctx context.Context, api *apiClient, admin, token string, s exampleSystem) (string, error) {
-	// The list pages; look through every page.
-	q := url.Values{"system": {s.ID}, "concept": {s.Concept}}
-	for {
-		var list struct {
-			Subscriptions []struct {
-				ID, Concept, Status string
-			} `json:"subscriptions"`
-			Next string `json:"next"`
-		}
-		if err := api.do(ctx, http.MethodGet, "/api/v1/subscriptions?"+q.Encode(), token, nil, &list); err != nil {
-			return "", err
-		}
-		for _, sub := range list.Subscriptions {
-			if sub.Status == "approved" {
-				return sub.ID, nil
-			}
-		}
-		if list.Next == "" {
-			break
-		}
-		q.Set("cursor", list.Next)
+// ensureSubscription finds the system's approved subscription of its
+// concept, or asks for it as the system (api) and approves it as the
+// information owner would (admin).
+func ensureSubscription(ctx context.Context, admin, api *dlclient.Client, s exampleSystem) (string, error) {
+	subs, err := api.All(ctx, dlclient.Filter{System: s.ID, Concept: s.Concept})
+	if err != nil {
+		return "", err
 	}
-	var created struct{ ID string }
-	err := api.do(ctx, http.MethodPost, "/api/v1/subscriptions", token, map[string]any{
-		"concept": s.Concept, "purpose": s.Purpose, "channel": s.Channel, "fields": s.Fields,
-		"legalBasis": map[string]string{"basis": s.Basis, "reference": s.Reference},
-		"reason":     "exempelsystem i samnav dev",
-	}, &created)
+	for _, sub := range subs {
+		if sub.Status == "approved" {
+			return sub.ID, nil
+		}
+	}
+	created, err := api.Request(ctx, dlclient.Request{Concept: s.Concept, Purpose: s.Purpose, Channel: s.Channel, Fields: s.Fields,
+		LegalBasis: dlclient.LegalBasis{Basis: s.Basis, Reference: s.Reference}, Reason: "exempelsystem i samnav dev"})
 	if err != nil {
 		return "", fmt.Errorf("request subscription: %w", err)
 	}
-	err = api.do(ctx, http.MethodPost, "/api/v1/subscriptions/"+created.ID+"/approve", admin, map[string]any{
-		"fields": s.Fields, "reason": "godkänd för exemplet i samnav dev",
-	}, nil)
-	if err != nil {
+	if _, err := admin.Approve(ctx, created.ID, dlclient.Decision{Fields: s.Fields, Reason: "godkänd för exemplet i samnav dev"}); err != nil {
 		return "", fmt.Errorf("approve subscription %s: %w", created.ID, err)
 	}
 	return created.ID, nil
@@ -256,11 +237,10 @@ func (h *devHub) exampleKafkaReader(ctx context.Context, s exampleSystem, counte
 
 // exampleWebhookReceiver runs the system's webhook endpoint on loopback,
 // verifying every delivery's Standard Webhooks signature.
-func (h *devHub) exampleWebhookReceiver(ctx context.Context, api *apiClient, token, dir, subID string, s exampleSystem, counter *atomic.Int64) error {
+func (h *devHub) exampleWebhookReceiver(ctx context.Context, api *dlclient.Client, dir, subID string, s exampleSystem, counter *atomic.Int64) error {
 	secretPath := filepath.Join(dir, s.ID+".webhook-secret")
 	secret, err := os.ReadFile(secretPath) //nolint:gosec // G703: a file named by a built-in example system, under the data directory the user chose
-	fresh := errors.Is(err, os.ErrNotExist)
-	if fresh {
+	if errors.Is(err, os.ErrNotExist) {
 		raw := make([]byte, 32)
 		_, _ = rand.Read(raw)
 		secret = []byte("whsec_" + base64.StdEncoding.EncodeToString(raw))
@@ -294,11 +274,9 @@ func (h *devHub) exampleWebhookReceiver(ctx context.Context, api *apiClient, tok
 	})}
 	go func() { _ = srv.Serve(ln) }()
 	h.closers = append(h.closers, srv.Close)
-	body := map[string]any{"url": "http://" + ln.Addr().String() + "/samnav"}
-	if fresh {
-		body["secret"] = strings.TrimSpace(string(secret))
-	}
-	if err := api.do(ctx, http.MethodPut, "/api/v1/subscriptions/"+subID+"/webhook", token, body, nil); err != nil {
+	// The hub registers the endpoint with the kept secret, or, when it has
+	// the endpoint already, changes its URL and keeps the secret it has.
+	if _, err := api.PutWebhook(ctx, subID, "http://"+ln.Addr().String()+"/samnav", strings.TrimSpace(string(secret))); err != nil {
 		return fmt.Errorf("register webhook endpoint: %w", err)
 	}
 	return nil
@@ -306,20 +284,12 @@ func (h *devHub) exampleWebhookReceiver(ctx context.Context, api *apiClient, tok
 
 // exampleFeedReader pulls the system's feed, as a system behind a firewall
 // does: the snapshot page by page, then changes with long-polling.
-func (h *devHub) exampleFeedReader(ctx context.Context, api *apiClient, token, subID string, counter *atomic.Int64) {
+func (h *devHub) exampleFeedReader(ctx context.Context, api *dlclient.Client, subID string, counter *atomic.Int64) {
 	go func() {
-		var page struct {
-			Items         []json.RawMessage `json:"items"`
-			NextCursor    string            `json:"nextCursor"`
-			ChangesCursor string            `json:"changesCursor"`
-		}
 		cursor, follow := "", ""
 		for ctx.Err() == nil {
-			path := "/api/v1/feeds/" + subID + "/snapshot?limit=500"
-			if cursor != "" {
-				path += "&cursor=" + url.QueryEscape(cursor)
-			}
-			if err := api.do(ctx, http.MethodGet, path, token, nil, &page); err != nil {
+			page, err := api.Snapshot(ctx, subID, cursor, 500)
+			if err != nil {
 				time.Sleep(time.Second)
 				continue
 			}
@@ -331,12 +301,8 @@ func (h *devHub) exampleFeedReader(ctx context.Context, api *apiClient, token, s
 			cursor = page.NextCursor
 		}
 		for ctx.Err() == nil {
-			var changes struct {
-				Items      []json.RawMessage `json:"items"`
-				NextCursor string            `json:"nextCursor"`
-			}
-			path := "/api/v1/feeds/" + subID + "/changes?wait=20s&limit=500&cursor=" + url.QueryEscape(follow)
-			if err := api.do(ctx, http.MethodGet, path, token, nil, &changes); err != nil {
+			changes, err := api.Changes(ctx, subID, follow, 500, 20*time.Second)
+			if err != nil {
 				time.Sleep(time.Second)
 				continue
 			}
@@ -346,47 +312,4 @@ func (h *devHub) exampleFeedReader(ctx context.Context, api *apiClient, token, s
 			}
 		}
 	}()
-}
-
-// apiClient calls the hub's REST APIs with a bearer token.
-type apiClient struct {
-	base string
-	http *http.Client
-}
-
-func (c *apiClient) do(ctx context.Context, method, path, token string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: %s: %w", method, path, resp.Status, apierr.Parse(resp.StatusCode, resp.Header, b))
-	}
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
-		}
-	}
-	return nil
 }

@@ -8,8 +8,14 @@ import (
 	"testing"
 
 	"github.com/samnav/samnav/pkg/auth"
+	masterdata "github.com/samnav/samnav/services/masterdata/client"
 )
 
+// TestErrorBodiesOfEveryService: whatever shape a service answers an error
+// in (problem+json, the older {"error":...}, the registry's Confluent
+// body, plain text, nothing), the handlers see its code, message, field
+// problems, whether it refused the caller, and a refused write's current
+// record.
 func TestErrorBodiesOfEveryService(t *testing.T) {
 	for _, tc := range []struct {
 		name, body string
@@ -18,29 +24,44 @@ func TestErrorBodiesOfEveryService(t *testing.T) {
 		fields     int
 		current    bool
 		refused    bool
+		notFound   bool
 	}{
-		{"masterdata invalid", `{"type":"urn:samnav:problem:invalid","title":"Invalid request","status":400,"detail":"unitType: bad","code":"invalid","fields":[{"field":"unitType","rule":"enum","message":"bad"}]}`, 400, "invalid", "unitType: bad", 1, false, false},
-		{"masterdata stale", `{"type":"urn:samnav:problem:conflict","title":"Conflict","status":412,"detail":"stale","code":"conflict","current":{"id":"x","revision":2,"state":{"name":"A"}}}`, 412, "conflict", "stale", 0, true, false},
-		{"masterdata forbidden", `{"type":"urn:samnav:problem:forbidden","title":"Forbidden","status":403,"detail":"may not write unit","code":"forbidden"}`, 403, "forbidden", "may not write unit", 0, false, true},
-		{"delivery invalid", `{"type":"urn:samnav:problem:invalid","title":"Invalid request","status":400,"detail":"invalid subscription request","code":"invalid","fields":[{"field":"purpose","rule":"required","message":"is required"},{"field":"channel","rule":"enum","message":"must be one of"}]}`, 400, "invalid", "invalid subscription request", 2, false, false},
-		{"legacy shape", `{"error":{"code":"conflict","message":"stale","current":{"id":"x","revision":2,"state":{"name":"A"}}}}`, 409, "conflict", "stale", 0, true, false},
-		{"registry", `{"error_code":40401,"message":"Subject not found"}`, 404, "not_found", "Subject not found", 0, false, false},
-		{"plain text", "upstream down", 502, "unavailable", "upstream down", 0, false, false},
-		{"empty", "", 401, "unauthorized", "Unauthorized", 0, false, true},
+		{"masterdata invalid", `{"type":"urn:samnav:problem:invalid","title":"Invalid request","status":400,"detail":"unitType: bad","code":"invalid","fields":[{"field":"unitType","rule":"enum","message":"bad"}]}`, 400, "invalid", "unitType: bad", 1, false, false, false},
+		{"masterdata stale", `{"type":"urn:samnav:problem:conflict","title":"Conflict","status":412,"detail":"stale","code":"conflict","current":{"id":"x","revision":2,"state":{"name":"A"}}}`, 412, "conflict", "stale", 0, true, false, false},
+		{"masterdata forbidden", `{"type":"urn:samnav:problem:forbidden","title":"Forbidden","status":403,"detail":"may not write unit","code":"forbidden"}`, 403, "forbidden", "may not write unit", 0, false, true, false},
+		{"delivery invalid", `{"type":"urn:samnav:problem:invalid","title":"Invalid request","status":400,"detail":"invalid subscription request","code":"invalid","fields":[{"field":"purpose","rule":"required","message":"is required"},{"field":"channel","rule":"enum","message":"must be one of"}]}`, 400, "invalid", "invalid subscription request", 2, false, false, false},
+		{"legacy shape", `{"error":{"code":"conflict","message":"stale","current":{"id":"x","revision":2,"state":{"name":"A"}}}}`, 409, "conflict", "stale", 0, true, false, false},
+		{"registry", `{"error_code":40401,"message":"Subject not found"}`, 404, "not_found", "Subject not found", 0, false, false, true},
+		{"plain text", "upstream down", 502, "unavailable", "upstream down", 0, false, false, false},
+		{"empty", "", 401, "unauthorized", "Unauthorized", 0, false, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := http.Header{"Content-Type": {"application/problem+json"}}
-			e := decodeError("GET /x", tc.status, h, []byte(tc.body))
-			if string(e.Code) != tc.code || e.Message != tc.msg || len(e.Fields) != tc.fields || (e.Current != nil) != tc.current || e.Refused() != tc.refused {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/problem+json")
+				w.WriteHeader(tc.status)
+				_, _ = w.Write([]byte(tc.body))
+			}))
+			defer srv.Close()
+			c := &Client{MasterdataURL: srv.URL}
+			_, err := c.Masterdata("tok").Update(context.Background(), "unit", "x", 1, map[string]any{}, "")
+			e := AsError(err)
+			if e == nil || string(e.Code) != tc.code || e.Message != tc.msg || len(e.Fields) != tc.fields || e.HTTPStatus() != tc.status {
 				t.Fatalf("%+v", e)
 			}
-			if e.Status != tc.status {
-				t.Fatalf("status %d", e.Status)
+			if IsRefused(err) != tc.refused || IsNotFound(err) != tc.notFound {
+				t.Fatalf("refused %v, not found %v", IsRefused(err), IsNotFound(err))
 			}
-			if tc.current && (e.Current.ID != "x" || e.Current.Revision != 2) {
-				t.Fatalf("current %+v", e.Current)
+			cur := masterdata.CurrentOf(err)
+			if (cur != nil) != tc.current || (tc.current && (cur.ID != "x" || cur.Revision != 2)) {
+				t.Fatalf("current %+v", cur)
 			}
 		})
+	}
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close()
+	_, err := (&Client{MasterdataURL: srv.URL}).Masterdata("tok").Get(context.Background(), "unit", "x")
+	if err == nil || AsError(err) != nil || IsRefused(err) || IsNotFound(err) {
+		t.Fatalf("an API that cannot be reached: %v, want an error that is no API answer", err)
 	}
 }
 

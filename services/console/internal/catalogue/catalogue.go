@@ -3,13 +3,13 @@ package catalogue
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/site"
+	delivery "github.com/samnav/samnav/services/delivery/client"
 )
 
 // The concept catalogue: every concept and attribute of the model, with
@@ -61,7 +61,7 @@ type conceptData struct {
 	// Subscribers are the subscriptions the principal may see;
 	// SubscribersNote says why there are none to show when that is not
 	// simply that there are none.
-	Subscribers     []api.SubscriptionRecord
+	Subscribers     []delivery.Subscription
 	SubscribersNote string
 	MayRead         bool
 }
@@ -95,7 +95,7 @@ func (s *pages) conceptPage(w http.ResponseWriter, r *site.Request) error {
 	if !maySeeSubscribers(r.Principal(), c.ID) {
 		d.SubscribersNote = r.T("catalogue.subscribers.norole")
 	} else {
-		subs, err := s.API.ListSubscriptions(r.Context(), r.Token(), url.Values{"concept": {c.ID}})
+		subs, err := s.API.Delivery(r.Token()).All(r.Context(), delivery.Filter{Concept: c.ID})
 		switch {
 		case err != nil:
 			d.SubscribersNote = s.unavailable(r, err, "catalogue.delivery")

@@ -7,8 +7,8 @@ import (
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console"
-	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/consoletest"
+	delivery "github.com/samnav/samnav/services/delivery/client"
 )
 
 func TestCatalogueListsEveryConcept(t *testing.T) {
@@ -27,7 +27,7 @@ func TestCatalogueListsEveryConcept(t *testing.T) {
 
 func TestConceptPageShowsAttributesContractsAndSubscribers(t *testing.T) {
 	h := consoletest.StartHub(t)
-	h.Delivery.Subs = []api.SubscriptionRecord{{ID: "s1", System: "skolplattform", Concept: "person", Major: 1, Purpose: "elevregister",
+	h.Delivery.Subs = []delivery.Subscription{{ID: "s1", System: "skolplattform", Concept: "person", Major: 1, Purpose: "elevregister",
 		Channel: "kafka", Status: "approved", ApprovedFields: []string{"givenNames", "surname"}}}
 	b := h.Browser(h.Token("ivar", auth.Grant{Role: auth.RoleAuditor}))
 	p := b.Get("/catalogue/person?lang=en")
@@ -49,7 +49,7 @@ func TestConceptPageShowsAttributesContractsAndSubscribers(t *testing.T) {
 
 func TestConceptPageSaysWhenSubscribersMayNotBeShown(t *testing.T) {
 	h := consoletest.StartHub(t)
-	h.Delivery.Subs = []api.SubscriptionRecord{{ID: "s1", System: "skolplattform", Concept: "person", Status: "approved"}}
+	h.Delivery.Subs = []delivery.Subscription{{ID: "s1", System: "skolplattform", Concept: "person", Status: "approved"}}
 	// A steward of units only may not see who subscribes to persons.
 	b := h.Browser(h.Token("anna", consoletest.Steward("unit")))
 	p := b.Get("/catalogue/person?lang=en")

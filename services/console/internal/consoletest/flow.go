@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	dlclient "github.com/samnav/samnav/services/delivery/client"
+
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
@@ -76,12 +78,12 @@ func Person(pnr, given, street string) map[string]any {
 // Subscribe requests and approves a subscription for system, as the admin.
 func (h *FlowHub) Subscribe(admin, system, concept, channel string, fields ...string) string {
 	h.T.Helper()
-	sub, err := h.API.RequestSubscription(h.Ctx, admin, api.SubscriptionRequest{System: system, Concept: concept, Purpose: "test",
-		LegalBasis: api.LegalBasis{Basis: "public_task", Reference: "test"}, Channel: channel, Fields: fields, Reason: "test"})
+	sub, err := h.API.Delivery(admin).Request(h.Ctx, dlclient.Request{System: system, Concept: concept, Purpose: "test",
+		LegalBasis: dlclient.LegalBasis{Basis: "public_task", Reference: "test"}, Channel: channel, Fields: fields, Reason: "test"})
 	if err != nil {
 		h.T.Fatal(err)
 	}
-	if _, err := h.API.DecideSubscription(h.Ctx, admin, sub.ID, api.DecisionApprove, api.SubscriptionDecision{Reason: "test"}); err != nil {
+	if _, err := h.API.Delivery(admin).Approve(h.Ctx, sub.ID, dlclient.Decision{Reason: "test"}); err != nil {
 		h.T.Fatal(err)
 	}
 	return sub.ID

@@ -14,6 +14,9 @@ import (
 	"sync"
 	"testing"
 
+	dlclient "github.com/samnav/samnav/services/delivery/client"
+	mdclient "github.com/samnav/samnav/services/masterdata/client"
+
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/auth"
@@ -42,7 +45,7 @@ type Hub struct {
 // by concept), or refuses when Refuse is set.
 type FakeDelivery struct {
 	mu     sync.Mutex
-	Subs   []api.SubscriptionRecord
+	Subs   []dlclient.Subscription
 	Refuse bool
 }
 
@@ -54,7 +57,7 @@ func (f *FakeDelivery) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	out := []api.SubscriptionRecord{}
+	out := []dlclient.Subscription{}
 	for _, s := range f.Subs {
 		if c := r.URL.Query().Get("concept"); c == "" || c == s.Concept {
 			out = append(out, s)
@@ -134,7 +137,7 @@ func UnitForm(name string) url.Values {
 
 func (h *Hub) Count(token, concept string) int {
 	h.T.Helper()
-	p, err := h.API.ListRecords(context.Background(), token, concept, api.ListQuery{IncludeEnded: true, Limit: 1000})
+	p, err := h.API.Masterdata(token).List(context.Background(), concept, mdclient.ListOptions{IncludeEnded: true, Limit: 1000})
 	if err != nil {
 		h.T.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/site"
+	delivery "github.com/samnav/samnav/services/delivery/client"
+	masterdata "github.com/samnav/samnav/services/masterdata/client"
 )
 
 // The live flow (issue 6, item 5): the latest changes as they leave their
@@ -133,7 +135,7 @@ var errFlowTemplate = errors.New("flow.html: no such page template")
 
 func (s *pages) flowData(r *site.Request) (*flowData, error) {
 	d := &flowData{Updated: s.Now()}
-	rec, err := s.API.Recent(r.Context(), r.Token(), 0, flowDeliveries)
+	rec, err := s.API.Delivery(r.Token()).Recent(r.Context(), 0, flowDeliveries, 0)
 	if api.IsRefused(err) {
 		d.Refused = true
 		return d, nil
@@ -202,7 +204,7 @@ func (s *pages) flowWebhookStates(r *site.Request, changes []flowChange) {
 				if len(logs) == flowWebhooks {
 					continue
 				}
-				attempts, err := s.API.WebhookAttempts(r.Context(), r.Token(), dl.Subscription, flowAttempts)
+				attempts, err := s.API.Delivery(r.Token()).WebhookAttempts(r.Context(), dl.Subscription, delivery.AttemptFilter{Limit: flowAttempts})
 				if err == nil {
 					log = map[string]*outcome{}
 					for _, a := range attempts {
@@ -241,7 +243,7 @@ func (s *pages) flowWebhookStates(r *site.Request, changes []flowChange) {
 // each record (as far as the person's token may read it).
 func (s *pages) flowMasters(r *site.Request, changes []flowChange) {
 	type key struct{ concept, id string }
-	histories := map[key][]api.Change{}
+	histories := map[key][]masterdata.Change{}
 	lookups := 0
 	for i := range changes {
 		c := &changes[i]
@@ -253,7 +255,7 @@ func (s *pages) flowMasters(r *site.Request, changes []flowChange) {
 			}
 			lookups++
 			var err error
-			if h, err = s.API.History(r.Context(), r.Token(), c.Concept, c.RecordID); err != nil {
+			if h, err = s.API.Masterdata(r.Token()).History(r.Context(), c.Concept, c.RecordID); err != nil {
 				histories[k] = nil // refused or gone: the deliveries still show
 				continue
 			}

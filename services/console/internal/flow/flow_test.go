@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	dlclient "github.com/samnav/samnav/services/delivery/client"
+
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/consoletest"
 	"github.com/samnav/samnav/services/hubtest"
@@ -136,7 +138,7 @@ func TestLiveFlowWebhookStates(t *testing.T) {
 	}
 	var msg int64
 	h.Eventually("a failed attempt", func() bool {
-		as, err := h.API.WebhookAttempts(h.Ctx, libToken, lib, 10)
+		as, err := h.API.Delivery(libToken).WebhookAttempts(h.Ctx, lib, dlclient.AttemptFilter{Limit: 10})
 		if err != nil || len(as) == 0 {
 			return false
 		}
@@ -147,7 +149,7 @@ func TestLiveFlowWebhookStates(t *testing.T) {
 		t.Fatalf("after a refused attempt: %s", got)
 	}
 	status.Store(http.StatusNoContent)
-	if err := h.API.RedeliverWebhook(h.Ctx, libToken, lib, msg); err != nil {
+	if _, err := h.API.Delivery(libToken).Redeliver(h.Ctx, lib, msg); err != nil {
 		t.Fatal(err)
 	}
 	h.Eventually("delivered", func() bool { return strings.HasPrefix(state(libB, "sv"), "delivered ") })

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/samnav/samnav/contracts/model"
-	"github.com/samnav/samnav/services/console/internal/api"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/console/internal/site"
 )
 
@@ -86,7 +86,7 @@ type formModel struct {
 //
 // refs are the choices for references, by referenced concept (see
 // Server.referenceOptions); nil offers none.
-func buildForm(r *site.Request, attrs []*model.Attribute, values url.Values, errs []api.FieldError, refs map[string][]formOption) *formModel {
+func buildForm(r *site.Request, attrs []*model.Attribute, values url.Values, errs []apierr.FieldError, refs map[string][]formOption) *formModel {
 	fm := &formModel{}
 	fm.Fields = buildFields(r, attrs, "", values, refs)
 	byName := map[string]*formField{}
@@ -123,7 +123,7 @@ func buildForm(r *site.Request, attrs []*model.Attribute, values url.Values, err
 // (the API's stable word, see model.FieldError), with the limits the model
 // sets for the field in attrs; the API's own words (English) are kept only
 // for a rule the console does not know.
-func fieldMessage(r *site.Request, attrs []*model.Attribute, e api.FieldError) string {
+func fieldMessage(r *site.Request, attrs []*model.Attribute, e apierr.FieldError) string {
 	a := fieldAttribute(attrs, e.Field)
 	var v model.Validation
 	if a != nil {
@@ -374,9 +374,9 @@ func scalarText(v any) string {
 // leave attributes out; a list is always sent (empty or not). It returns
 // the problems it finds in values it must convert (numbers, booleans),
 // named like the API names them.
-func valuesToState(attrs []*model.Attribute, prefix string, values url.Values) (map[string]any, []api.FieldError) {
+func valuesToState(attrs []*model.Attribute, prefix string, values url.Values) (map[string]any, []apierr.FieldError) {
 	state := map[string]any{}
-	var errs []api.FieldError
+	var errs []apierr.FieldError
 	for _, a := range attrs {
 		path := prefix + a.Name
 		switch a.Type {
@@ -407,7 +407,7 @@ func valuesToState(attrs []*model.Attribute, prefix string, values url.Values) (
 					if a.Items != nil {
 						v, err := convert(a.Items, line)
 						if err != nil {
-							errs = append(errs, api.FieldError{Field: fmt.Sprintf("%s[%d]", path, n), Rule: "type", Message: err.Error()})
+							errs = append(errs, apierr.FieldError{Field: fmt.Sprintf("%s[%d]", path, n), Rule: "type", Message: err.Error()})
 						}
 						it = v
 					}
@@ -423,7 +423,7 @@ func valuesToState(attrs []*model.Attribute, prefix string, values url.Values) (
 			}
 			v, err := convert(a, s)
 			if err != nil {
-				errs = append(errs, api.FieldError{Field: path, Rule: "type", Message: err.Error()})
+				errs = append(errs, apierr.FieldError{Field: path, Rule: "type", Message: err.Error()})
 				continue
 			}
 			state[a.Name] = v
@@ -455,7 +455,7 @@ func convert(a *model.Attribute, s string) (any, error) {
 
 // mergeErrors adds the errors of b whose field a does not already name,
 // keeping a's order first.
-func mergeErrors(a, b []api.FieldError) []api.FieldError {
+func mergeErrors(a, b []apierr.FieldError) []apierr.FieldError {
 	seen := map[string]bool{}
 	for _, e := range a {
 		seen[e.Field] = true
@@ -471,10 +471,10 @@ func mergeErrors(a, b []api.FieldError) []api.FieldError {
 }
 
 // modelErrors converts the model's field errors.
-func modelErrors(fs []model.FieldError) []api.FieldError {
-	out := make([]api.FieldError, len(fs))
+func modelErrors(fs []model.FieldError) []apierr.FieldError {
+	out := make([]apierr.FieldError, len(fs))
 	for i, f := range fs {
-		out[i] = api.FieldError{Field: f.Field, Rule: f.Rule, Message: f.Message}
+		out[i] = apierr.FieldError{Field: f.Field, Rule: f.Rule, Message: f.Message}
 	}
 	return out
 }

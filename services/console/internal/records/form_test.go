@@ -8,7 +8,7 @@ import (
 
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/model"
-	"github.com/samnav/samnav/services/console/internal/api"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/console/internal/i18n"
 	"github.com/samnav/samnav/services/console/internal/site"
 )
@@ -65,7 +65,7 @@ func TestErrorsGoToTheNearestField(t *testing.T) {
 	m, _ := contracts.Model()
 	person := m.Concept("person")
 	r := &site.Request{Lang: i18n.EN}
-	fm := buildForm(r, person.Attributes, url.Values{}, []api.FieldError{
+	fm := buildForm(r, person.Attributes, url.Values{}, []apierr.FieldError{
 		{Field: "phoneNumbers[1]", Rule: "pattern", Message: "must match"},
 		{Field: "registeredAddress.postalCode", Rule: "required", Message: "is required"},
 		{Field: "", Rule: "conflict", Message: "personalIdentityNumber is held by another record"},
@@ -152,21 +152,21 @@ func TestFieldMessagesAreWordedByRule(t *testing.T) {
 	unit, person := m.Concept("unit").Attributes, m.Concept("person").Attributes
 	for _, tc := range []struct {
 		attrs  []*model.Attribute
-		e      api.FieldError
+		e      apierr.FieldError
 		sv, en string
 	}{
-		{unit, api.FieldError{Field: "name", Rule: "required", Message: "is required"}, "måste anges", "is required"},
-		{unit, api.FieldError{Field: "name", Rule: "maxLength", Message: "must be at most 200 characters"}, "får ha högst 200 tecken", "may have at most 200 characters"},
-		{unit, api.FieldError{Field: "capacity", Rule: "type", Message: `must be a whole number, got "many"`}, "måste vara ett heltal", "must be a whole number"},
-		{unit, api.FieldError{Field: "capacity", Rule: "max", Message: "must be at most 100000"}, "får vara högst 100000", "may be at most 100000"},
-		{unit, api.FieldError{Field: "unitType", Rule: "enum", Message: `"CASTLE" is not one of PRIMARY_SCHOOL, ...`}, "är inte en av de tillåtna koderna", "is not one of the allowed codes"},
-		{unit, api.FieldError{Field: "openingHours[0].opens", Rule: "pattern", Message: "must match [0-2][0-9]:[0-5][0-9]"}, "har fel format", "has the wrong format"},
-		{unit, api.FieldError{Field: "validFrom", Rule: "format", Message: `"2019" is not a date YYYY-MM-DD`}, "måste vara ett datum, ÅÅÅÅ-MM-DD", "must be a date, YYYY-MM-DD"},
-		{unit, api.FieldError{Field: "ownerNamnd", Rule: "reference", Message: "must be the id of a namnd record"}, "måste vara id för en post av begreppet namnd", "must be the id of a record of the concept namnd"},
-		{unit, api.FieldError{Field: "schoolUnitCode", Rule: "unique", Message: "is held by another record"}, "finns redan på en annan post", "is already held by another record"},
-		{person, api.FieldError{Field: "personalIdentityNumber", Rule: "check", Message: "bad checksum"}, "är inte ett giltigt personnummer", "is not a valid personal identity number"},
-		{person, api.FieldError{Field: "phoneNumbers[1]", Rule: "pattern", Message: "must match"}, "har fel format", "has the wrong format"},
-		{unit, api.FieldError{Field: "", Rule: "conflict", Message: "the record changed"}, "the record changed", "the record changed"},
+		{unit, apierr.FieldError{Field: "name", Rule: "required", Message: "is required"}, "måste anges", "is required"},
+		{unit, apierr.FieldError{Field: "name", Rule: "maxLength", Message: "must be at most 200 characters"}, "får ha högst 200 tecken", "may have at most 200 characters"},
+		{unit, apierr.FieldError{Field: "capacity", Rule: "type", Message: `must be a whole number, got "many"`}, "måste vara ett heltal", "must be a whole number"},
+		{unit, apierr.FieldError{Field: "capacity", Rule: "max", Message: "must be at most 100000"}, "får vara högst 100000", "may be at most 100000"},
+		{unit, apierr.FieldError{Field: "unitType", Rule: "enum", Message: `"CASTLE" is not one of PRIMARY_SCHOOL, ...`}, "är inte en av de tillåtna koderna", "is not one of the allowed codes"},
+		{unit, apierr.FieldError{Field: "openingHours[0].opens", Rule: "pattern", Message: "must match [0-2][0-9]:[0-5][0-9]"}, "har fel format", "has the wrong format"},
+		{unit, apierr.FieldError{Field: "validFrom", Rule: "format", Message: `"2019" is not a date YYYY-MM-DD`}, "måste vara ett datum, ÅÅÅÅ-MM-DD", "must be a date, YYYY-MM-DD"},
+		{unit, apierr.FieldError{Field: "ownerNamnd", Rule: "reference", Message: "must be the id of a namnd record"}, "måste vara id för en post av begreppet namnd", "must be the id of a record of the concept namnd"},
+		{unit, apierr.FieldError{Field: "schoolUnitCode", Rule: "unique", Message: "is held by another record"}, "finns redan på en annan post", "is already held by another record"},
+		{person, apierr.FieldError{Field: "personalIdentityNumber", Rule: "check", Message: "bad checksum"}, "är inte ett giltigt personnummer", "is not a valid personal identity number"},
+		{person, apierr.FieldError{Field: "phoneNumbers[1]", Rule: "pattern", Message: "must match"}, "har fel format", "has the wrong format"},
+		{unit, apierr.FieldError{Field: "", Rule: "conflict", Message: "the record changed"}, "the record changed", "the record changed"},
 	} {
 		for _, lang := range []struct {
 			l    i18n.Lang

@@ -376,11 +376,11 @@ func (s *pages) runImport(ctx context.Context, j *importJob, c *model.Concept, t
 		if len(errs) > 0 {
 			errs = mergeErrors(errs, modelErrors(c.Validate(state)))
 		} else {
-			_, err := s.API.CreateRecord(ctx, token, c.ID, state, j.Reason)
+			_, err := s.API.Masterdata(token).Create(ctx, c.ID, state, j.Reason)
 			ae := api.AsError(err)
 			switch {
 			case err == nil:
-			case ae != nil && ae.Refused():
+			case api.IsRefused(err):
 				j.mu.Lock()
 				j.state.Processed++
 				j.state.RejectedRows++
@@ -391,9 +391,9 @@ func (s *pages) runImport(ctx context.Context, j *importJob, c *model.Concept, t
 			case ae != nil && len(ae.Fields) > 0:
 				errs = ae.Fields
 			case ae != nil:
-				errs = []api.FieldError{{Rule: string(ae.Code), Message: ae.Message}}
+				errs = []apierr.FieldError{{Rule: string(ae.Code), Message: ae.Message}}
 			default:
-				errs = []api.FieldError{{Rule: string(apierr.CodeUnavailable), Message: err.Error()}}
+				errs = []apierr.FieldError{{Rule: string(apierr.CodeUnavailable), Message: err.Error()}}
 			}
 		}
 		j.mu.Lock()
@@ -446,7 +446,7 @@ func (s *pages) jobData(r *site.Request, j *importJob) importJobData {
 		}
 		d.Rejected = j.rejectedRows()
 		for i, rj := range d.Rejected {
-			d.Rejected[i].Message = fieldMessage(r, attrs, api.FieldError{Field: rj.Field, Rule: rj.Rule, Message: rj.Message})
+			d.Rejected[i].Message = fieldMessage(r, attrs, apierr.FieldError{Field: rj.Field, Rule: rj.Rule, Message: rj.Message})
 		}
 		switch st.Failure {
 		case "refused":

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/services/console"
-	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/consoletest"
+	masterdata "github.com/samnav/samnav/services/masterdata/client"
 )
 
 func TestImportWithProgressAndRejectedRows(t *testing.T) {
@@ -61,14 +61,14 @@ func TestImportWithProgressAndRejectedRows(t *testing.T) {
 		t.Fatalf("header %v", rows[0])
 	}
 
-	page, err := h.API.ListRecords(context.Background(), tok, "unit", api.ListQuery{})
+	page, err := h.API.Masterdata(tok).List(context.Background(), "unit", masterdata.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(page.Records) != 1 || page.Records[0].State["name"] != "Solskolan" {
 		t.Fatalf("records after import: %+v", page.Records)
 	}
-	hist, err := h.API.History(context.Background(), tok, "unit", page.Records[0].ID)
+	hist, err := h.API.Masterdata(tok).History(context.Background(), "unit", page.Records[0].ID)
 	if err != nil || hist[0].Reason != "old register" {
 		t.Fatalf("history %+v %v: the import's reason must be recorded", hist, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/site"
+	masterdata "github.com/samnav/samnav/services/masterdata/client"
 )
 
 // hubSystem is the master system id of the concepts the hub's stewards
@@ -205,26 +206,26 @@ func (s *pages) recordList(w http.ResponseWriter, r *site.Request) error {
 		if a := c.Attribute(d.Key); a == nil || !a.NaturalKey {
 			return site.BadRequest("records.badkey", d.Key)
 		}
-		rec, err := s.API.RecordByNaturalKey(r.Context(), r.Token(), c.ID, d.Key, d.Value)
+		rec, err := s.API.Masterdata(r.Token()).GetByNaturalKey(r.Context(), c.ID, d.Key, d.Value)
 		switch {
 		case err == nil:
 			return site.Redirect(w, r, "/records/"+c.ID+"/"+url.PathEscape(rec.ID))
-		case api.IsStatus(err, http.StatusNotFound):
+		case api.IsNotFound(err):
 			d.Notice = r.T("records.nokey", r.Text(c.Attribute(d.Key).Label), d.Value)
 		default:
 			return site.RefusedBy(err, needRead(r, c))
 		}
 	}
 
-	page, err := s.API.ListRecords(r.Context(), r.Token(), c.ID, api.ListQuery{Search: d.Q, Filter: filter, Limit: pageSize, Cursor: qs.Get("cursor"), IncludeEnded: d.IncludeEnded})
-	if ae := api.AsError(err); ae != nil && ae.Status == http.StatusBadRequest {
+	page, err := s.API.Masterdata(r.Token()).List(r.Context(), c.ID, masterdata.ListOptions{Search: d.Q, Filter: filter, Limit: pageSize, Cursor: qs.Get("cursor"), IncludeEnded: d.IncludeEnded})
+	if ae := api.AsError(err); ae != nil && ae.HTTPStatus() == http.StatusBadRequest {
 		return site.BadRequest("records.badquery", ae.Message)
 	}
 	if err != nil {
 		return site.RefusedBy(err, needRead(r, c))
 	}
 	for _, rec := range page.Records {
-		row := listRow{ID: rec.ID, Title: recordTitle(c, rec), Ended: rec.EndedAt != nil}
+		row := listRow{ID: rec.ID, Title: recordTitle(c, &rec), Ended: rec.EndedAt != nil}
 		for _, a := range d.Columns {
 			row.Values = append(row.Values, showScalar(r, a, rec.State[a.Name]))
 		}
@@ -268,7 +269,7 @@ type historyEntry struct {
 
 type recordData struct {
 	C         *model.Concept
-	R         *api.Record
+	R         *masterdata.Record
 	Shown     []shown
 	History   []historyEntry
 	Writable  bool
@@ -278,7 +279,7 @@ type recordData struct {
 
 // historyEntries turns changes (oldest first) into entries, newest first,
 // each with its differences from the state before it.
-func historyEntries(r *site.Request, c *model.Concept, changes []api.Change) []historyEntry {
+func historyEntries(r *site.Request, c *model.Concept, changes []masterdata.Change) []historyEntry {
 	out := make([]historyEntry, 0, len(changes))
 	var before map[string]any
 	for _, ch := range changes {
@@ -299,11 +300,11 @@ func (s *pages) recordPage(w http.ResponseWriter, r *site.Request) error {
 	if err != nil {
 		return err
 	}
-	rec, err := s.API.GetRecord(r.Context(), r.Token(), c.ID, r.PathValue("id"))
+	rec, err := s.API.Masterdata(r.Token()).Get(r.Context(), c.ID, r.PathValue("id"))
 	if err != nil {
 		return site.RefusedBy(err, needRead(r, c))
 	}
-	changes, err := s.API.History(r.Context(), r.Token(), c.ID, rec.ID)
+	changes, err := s.API.Masterdata(r.Token()).History(r.Context(), c.ID, rec.ID)
 	if err != nil {
 		return site.RefusedBy(err, needRead(r, c))
 	}
@@ -321,7 +322,7 @@ func (s *pages) recordPage(w http.ResponseWriter, r *site.Request) error {
 // formData is what the create and edit pages show.
 type formData struct {
 	C      *model.Concept
-	R      *api.Record // nil when creating
+	R      *masterdata.Record // nil when creating
 	Action string
 	Form   *formModel
 	Reason string
@@ -363,7 +364,7 @@ func defaultValues(c *model.Concept) url.Values {
 // readForm reads a submitted record form: the state, the reason, and the
 // problems found before asking the API (unreadable values, a missing
 // reason, and the model's own rules).
-func readForm(r *site.Request, c *model.Concept) (map[string]any, string, []api.FieldError, string) {
+func readForm(r *site.Request, c *model.Concept) (map[string]any, string, []apierr.FieldError, string) {
 	state, errs := valuesToState(c.Attributes, "", r.PostForm)
 	reason := strings.TrimSpace(r.PostFormValue("reason"))
 	reasonErr := ""
@@ -384,12 +385,12 @@ func (s *pages) createRecord(w http.ResponseWriter, r *site.Request) error {
 	state, reason, errs, reasonErr := readForm(r, c)
 	d := formData{C: c, Action: "/records/" + c.ID + "/new", Reason: reason, ReasonError: reasonErr, Submit: r.T("records.create")}
 	if len(errs) == 0 && reasonErr == "" {
-		rec, err := s.API.CreateRecord(r.Context(), r.Token(), c.ID, state, reason)
+		rec, err := s.API.Masterdata(r.Token()).Create(r.Context(), c.ID, state, reason)
 		if err == nil {
 			return site.Redirect(w, r, "/records/"+c.ID+"/"+url.PathEscape(rec.ID)+"?done=created")
 		}
 		ae := api.AsError(err)
-		if ae == nil || (ae.Status != http.StatusBadRequest && ae.Status != http.StatusConflict) {
+		if ae == nil || (ae.HTTPStatus() != http.StatusBadRequest && ae.HTTPStatus() != http.StatusConflict) {
 			return site.RefusedBy(err, r.T("records.need.write", c.ID))
 		}
 		errs = apiFormErrors(ae)
@@ -403,22 +404,22 @@ func (s *pages) createRecord(w http.ResponseWriter, r *site.Request) error {
 
 // apiFormErrors returns an invalid or conflicting write's field errors,
 // or its message as a form-level error when it names no field.
-func apiFormErrors(ae *api.Error) []api.FieldError {
+func apiFormErrors(ae *apierr.Error) []apierr.FieldError {
 	if len(ae.Fields) > 0 {
 		return ae.Fields
 	}
-	return []api.FieldError{{Field: "", Rule: string(ae.Code), Message: ae.Message}}
+	return []apierr.FieldError{{Field: "", Rule: string(ae.Code), Message: ae.Message}}
 }
 
 // writableRecord is the concept and the record a form changes: refused
 // when the person may not write the concept, and a bad request with
 // endedKey's message when the record has ended.
-func (s *pages) writableRecord(r *site.Request, endedKey string) (*model.Concept, *api.Record, error) {
+func (s *pages) writableRecord(r *site.Request, endedKey string) (*model.Concept, *masterdata.Record, error) {
 	c, err := s.writableConcept(r)
 	if err != nil {
 		return nil, nil, err
 	}
-	rec, err := s.API.GetRecord(r.Context(), r.Token(), c.ID, r.PathValue("id"))
+	rec, err := s.API.Masterdata(r.Token()).Get(r.Context(), c.ID, r.PathValue("id"))
 	if err != nil {
 		return nil, nil, site.RefusedBy(err, needRead(r, c))
 	}
@@ -459,25 +460,25 @@ func (s *pages) updateRecord(w http.ResponseWriter, r *site.Request) error {
 		return err
 	}
 	state, reason, errs, reasonErr := readForm(r, c)
-	d := formData{C: c, R: &api.Record{ID: id, Revision: rev}, Action: "/records/" + c.ID + "/" + url.PathEscape(id) + "/edit",
+	d := formData{C: c, R: &masterdata.Record{ID: id, Revision: rev}, Action: "/records/" + c.ID + "/" + url.PathEscape(id) + "/edit",
 		Revision: rev, Reason: reason, ReasonError: reasonErr, Submit: r.T("records.save")}
 	status := http.StatusBadRequest
-	titled := &api.Record{ID: id}
+	titled := &masterdata.Record{ID: id}
 	if len(errs) == 0 && reasonErr == "" {
-		_, err := s.API.UpdateRecord(r.Context(), r.Token(), c.ID, id, rev, state, reason)
+		_, err := s.API.Masterdata(r.Token()).Update(r.Context(), c.ID, id, rev, state, reason)
 		if err == nil {
 			return site.Redirect(w, r, "/records/"+c.ID+"/"+url.PathEscape(id)+"?done=updated")
 		}
-		ae := api.AsError(err)
+		ae, current := api.AsError(err), masterdata.CurrentOf(err)
 		switch {
-		case ae != nil && ae.Code == apierr.CodeConflict && ae.Current != nil:
-			if d.Conflict, err = s.conflict(r, c, id, rev, ae.Current); err != nil {
+		case ae != nil && ae.Code == apierr.CodeConflict && current != nil:
+			if d.Conflict, err = s.conflict(r, c, id, rev, current); err != nil {
 				return err
 			}
 			// Saving again re-applies the steward's values on top of the
 			// current revision.
-			d.Revision = ae.Current.Revision
-			titled = ae.Current
+			d.Revision = current.Revision
+			titled = current
 			status = http.StatusConflict
 		case ae != nil && (ae.Code == apierr.CodeInvalid || ae.Code == apierr.CodeConflict):
 			errs = apiFormErrors(ae)
@@ -494,14 +495,14 @@ func (s *pages) updateRecord(w http.ResponseWriter, r *site.Request) error {
 
 // conflict explains what changed between revision from (which the
 // steward edited) and current.
-func (s *pages) conflict(r *site.Request, c *model.Concept, id string, from int64, current *api.Record) (*conflictData, error) {
-	changes, err := s.API.History(r.Context(), r.Token(), c.ID, id)
+func (s *pages) conflict(r *site.Request, c *model.Concept, id string, from int64, current *masterdata.Record) (*conflictData, error) {
+	changes, err := s.API.Masterdata(r.Token()).History(r.Context(), c.ID, id)
 	if err != nil {
 		return nil, site.RefusedBy(err, needRead(r, c))
 	}
 	cd := &conflictData{From: from, To: current.Revision}
 	var base map[string]any
-	var since []api.Change
+	var since []masterdata.Change
 	for _, ch := range changes {
 		if ch.Revision == from {
 			base = ch.State
@@ -520,7 +521,7 @@ func (s *pages) conflict(r *site.Request, c *model.Concept, id string, from int6
 
 type endData struct {
 	C           *model.Concept
-	R           *api.Record
+	R           *masterdata.Record
 	Shown       []shown
 	Reason      string
 	ReasonError string
@@ -545,7 +546,7 @@ func (s *pages) endRecord(w http.ResponseWriter, r *site.Request) error {
 	if d.Reason == "" {
 		d.ReasonError = r.T("records.reason.required")
 	} else {
-		_, err := s.API.EndRecord(r.Context(), r.Token(), c.ID, id, rev, d.Reason)
+		_, err := s.API.Masterdata(r.Token()).End(r.Context(), c.ID, id, rev, d.Reason)
 		if err == nil {
 			return site.Redirect(w, r, "/records/"+c.ID+"/"+url.PathEscape(id)+"?done=ended")
 		}
@@ -560,7 +561,7 @@ func (s *pages) endRecord(w http.ResponseWriter, r *site.Request) error {
 			return site.RefusedBy(err, r.T("records.need.write", c.ID))
 		}
 	}
-	rec, err := s.API.GetRecord(r.Context(), r.Token(), c.ID, id)
+	rec, err := s.API.Masterdata(r.Token()).Get(r.Context(), c.ID, id)
 	if err != nil {
 		return site.RefusedBy(err, needRead(r, c))
 	}

@@ -90,7 +90,7 @@ func TestCreateWithInvalidInputShowsFieldErrorsAndCreatesNothing(t *testing.T) {
 func TestStewardWithoutGrantIsRefusedAndNothingChanges(t *testing.T) {
 	h := consoletest.StartHub(t)
 	unitTok := h.Token("anna", consoletest.Steward("unit"))
-	rec, err := h.API.CreateRecord(context.Background(), unitTok, "unit", consoletest.UnitState("Solskolan"), "new")
+	rec, err := h.API.Masterdata(unitTok).Create(context.Background(), "unit", consoletest.UnitState("Solskolan"), "new")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestStewardWithoutGrantIsRefusedAndNothingChanges(t *testing.T) {
 	if p.Status != http.StatusForbidden {
 		t.Fatalf("POST end: %d, want 403", p.Status)
 	}
-	got, err := h.API.GetRecord(context.Background(), unitTok, "unit", rec.ID)
+	got, err := h.API.Masterdata(unitTok).Get(context.Background(), "unit", rec.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestEditConflictExplainsWhatChangedAndReapplies(t *testing.T) {
 	other := h.Token("bertil", consoletest.Steward("unit"))
 	s2 := consoletest.UnitState("Solskolan F-9")
 	s2["capacity"] = 300
-	if _, err := h.API.UpdateRecord(context.Background(), other, "unit", id, 1, s2, "renamed by decision 12"); err != nil {
+	if _, err := h.API.Masterdata(other).Update(context.Background(), "unit", id, 1, s2, "renamed by decision 12"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -173,7 +173,7 @@ func TestEditConflictExplainsWhatChangedAndReapplies(t *testing.T) {
 	consoletest.MustContain(t, p, "Posten har ändrats sedan du öppnade den", "Du utgick från version 1, men nu gäller version 2",
 		"bertil", "renamed by decision 12", "<del>Solskolan</del>", "<ins>Solskolan F-9</ins>", "<ins>300</ins>",
 		`name="revision" value="2"`, `value="&#43;46812345678"`)
-	got, _ := h.API.GetRecord(context.Background(), tok, "unit", id)
+	got, _ := h.API.Masterdata(tok).Get(context.Background(), "unit", id)
 	if got.Revision != 2 || got.State["phoneNumber"] != nil {
 		t.Fatalf("a conflicting edit changed the record: %+v", got)
 	}
@@ -184,7 +184,7 @@ func TestEditConflictExplainsWhatChangedAndReapplies(t *testing.T) {
 	if p.Status != http.StatusSeeOther {
 		t.Fatalf("re-apply: %d: %s", p.Status, p.Body)
 	}
-	got, _ = h.API.GetRecord(context.Background(), tok, "unit", id)
+	got, _ = h.API.Masterdata(tok).Get(context.Background(), "unit", id)
 	if got.Revision != 3 || got.State["phoneNumber"] != "+46812345678" {
 		t.Fatalf("re-applied edit: %+v", got)
 	}
@@ -194,7 +194,7 @@ func TestHistoryShowsWhoWhenWhyAndWhatChanged(t *testing.T) {
 	h, tok, id := withUnit(t, "new school")
 	s2 := consoletest.UnitState("Solskolan F-9")
 	s2["openingHours"] = []any{map[string]any{"dayOfWeek": "MONDAY", "opens": "08:00", "closes": "16:00"}}
-	if _, err := h.API.UpdateRecord(context.Background(), h.Token("bertil", consoletest.Steward("unit")), "unit", id, 1, s2, "grew to F-9"); err != nil {
+	if _, err := h.API.Masterdata(h.Token("bertil", consoletest.Steward("unit"))).Update(context.Background(), "unit", id, 1, s2, "grew to F-9"); err != nil {
 		t.Fatal(err)
 	}
 	b := h.Browser(tok)
@@ -233,7 +233,7 @@ func TestHistoryShowsWhoWhenWhyAndWhatChanged(t *testing.T) {
 func TestReferencesAreChosenFromRecordsAndLinked(t *testing.T) {
 	h := consoletest.StartHub(t)
 	tok := h.Token("anna", consoletest.Steward("unit", "namnd"))
-	n, err := h.API.CreateRecord(context.Background(), tok, "namnd", map[string]any{"name": "Utbildningsnämnden", "kind": "SPECIALIST", "validFrom": "2019-01-01"}, "new")
+	n, err := h.API.Masterdata(tok).Create(context.Background(), "namnd", map[string]any{"name": "Utbildningsnämnden", "kind": "SPECIALIST", "validFrom": "2019-01-01"}, "new")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,14 +243,14 @@ func TestReferencesAreChosenFromRecordsAndLinked(t *testing.T) {
 
 	s := consoletest.UnitState("Solskolan")
 	s["ownerNamnd"] = n.ID
-	u, err := h.API.CreateRecord(context.Background(), tok, "unit", s, "new")
+	u, err := h.API.Masterdata(tok).Create(context.Background(), "unit", s, "new")
 	if err != nil {
 		t.Fatal(err)
 	}
 	p = b.Get("/records/unit/" + u.ID)
 	consoletest.MustContain(t, p, `<a href="/records/namnd/`+n.ID+`">Utbildningsnämnden</a> <code class="help">`+n.ID+`</code>`)
 	// An edit keeps a reference the choices do not hold.
-	u2, err := h.API.CreateRecord(context.Background(), tok, "unit", consoletest.UnitState("Månskolan"), "new")
+	u2, err := h.API.Masterdata(tok).Create(context.Background(), "unit", consoletest.UnitState("Månskolan"), "new")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +264,7 @@ func TestEndConflictAsksToConfirmAgain(t *testing.T) {
 	h, tok, id := withUnit(t, "new")
 	b := h.Browser(tok)
 	consoletest.MustContain(t, b.Get("/records/unit/"+id+"/end"), `name="revision" value="1"`)
-	if _, err := h.API.UpdateRecord(context.Background(), tok, "unit", id, 1, consoletest.UnitState("Solskolan F-9"), "renamed"); err != nil {
+	if _, err := h.API.Masterdata(tok).Update(context.Background(), "unit", id, 1, consoletest.UnitState("Solskolan F-9"), "renamed"); err != nil {
 		t.Fatal(err)
 	}
 	p := b.Post("/records/unit/"+id+"/end", url.Values{"revision": {"1"}, "reason": {"closed"}})
@@ -272,13 +272,13 @@ func TestEndConflictAsksToConfirmAgain(t *testing.T) {
 		t.Fatalf("stale end: %d, want 409", p.Status)
 	}
 	consoletest.MustContain(t, p, "Posten har ändrats eller avslutats sedan du öppnade den", "Solskolan F-9", `name="revision" value="2"`, ">closed</textarea>")
-	if got, _ := h.API.GetRecord(context.Background(), tok, "unit", id); got.EndedAt != nil {
+	if got, _ := h.API.Masterdata(tok).Get(context.Background(), "unit", id); got.EndedAt != nil {
 		t.Fatal("a stale end ended the record")
 	}
 	if p := b.Post("/records/unit/"+id+"/end", url.Values{"revision": {"2"}, "reason": {"closed"}}); p.Status != http.StatusSeeOther {
 		t.Fatalf("confirmed end: %d", p.Status)
 	}
-	if got, _ := h.API.GetRecord(context.Background(), tok, "unit", id); got.EndedAt == nil || got.EndReason != "closed" {
+	if got, _ := h.API.Masterdata(tok).Get(context.Background(), "unit", id); got.EndedAt == nil || got.EndReason != "closed" {
 		t.Fatalf("record not ended: %+v", got)
 	}
 }
@@ -289,7 +289,7 @@ func TestListFiltersByCode(t *testing.T) {
 	pre := consoletest.UnitState("Ekorrens förskola")
 	pre["unitType"] = "PRESCHOOL"
 	for _, s := range []map[string]any{consoletest.UnitState("Solskolan"), pre} {
-		if _, err := h.API.CreateRecord(context.Background(), tok, "unit", s, "new"); err != nil {
+		if _, err := h.API.Masterdata(tok).Create(context.Background(), "unit", s, "new"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -336,7 +336,7 @@ func TestAddressReferencesAreNamed(t *testing.T) {
 		if suffix != "" {
 			s["numberSuffix"] = suffix
 		}
-		a, err := h.API.CreateRecord(ctx, tok, "address", s, "new")
+		a, err := h.API.Masterdata(tok).Create(ctx, "address", s, "new")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -345,12 +345,12 @@ func TestAddressReferencesAreNamed(t *testing.T) {
 	a1, a2 := addr("Storgatan", 3, "B"), addr("Nya gatan", 7, "")
 	s := consoletest.UnitState("Solskolan")
 	s["address"] = a1
-	u, err := h.API.CreateRecord(ctx, tok, "unit", s, "new")
+	u, err := h.API.Masterdata(tok).Create(ctx, "unit", s, "new")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s["address"] = a2
-	if _, err := h.API.UpdateRecord(ctx, tok, "unit", u.ID, 1, s, "moved"); err != nil {
+	if _, err := h.API.Masterdata(tok).Update(ctx, "unit", u.ID, 1, s, "moved"); err != nil {
 		t.Fatal(err)
 	}
 	b := h.Browser(tok)
@@ -375,7 +375,7 @@ func withUnit(t *testing.T, reason string) (*consoletest.Hub, string, string) {
 	t.Helper()
 	h := consoletest.StartHub(t)
 	tok := h.Token("anna", consoletest.Steward("unit"))
-	rec, err := h.API.CreateRecord(context.Background(), tok, "unit", consoletest.UnitState("Solskolan"), reason)
+	rec, err := h.API.Masterdata(tok).Create(context.Background(), "unit", consoletest.UnitState("Solskolan"), reason)
 	if err != nil {
 		t.Fatal(err)
 	}

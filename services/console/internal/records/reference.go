@@ -5,8 +5,8 @@ import (
 	"strings"
 
 	"github.com/samnav/samnav/contracts/model"
-	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/site"
+	masterdata "github.com/samnav/samnav/services/masterdata/client"
 )
 
 // maxRefOptions is the most records of a referenced concept a form
@@ -44,7 +44,7 @@ func (s *pages) refChoices(r *site.Request, concept string) []formOption {
 	if c == nil {
 		return nil
 	}
-	page, err := s.API.ListRecords(r.Context(), r.Token(), concept, api.ListQuery{Limit: maxRefOptions})
+	page, err := s.API.Masterdata(r.Token()).List(r.Context(), concept, masterdata.ListOptions{Limit: maxRefOptions})
 	if err != nil || page.Next != "" || len(page.Records) == 0 {
 		return nil
 	}
@@ -62,7 +62,7 @@ func (s *pages) refChoices(r *site.Request, concept string) []formOption {
 
 // recordTitle names a record for people: its label (see recordLabel),
 // else its id.
-func recordTitle(c *model.Concept, rec *api.Record) string {
+func recordTitle(c *model.Concept, rec *masterdata.Record) string {
 	if s := recordLabel(c, rec.State); s != "" {
 		return s
 	}
@@ -167,7 +167,7 @@ func refLabel(r *site.Request, concept, id string) string {
 	c := n.s.Model.Concept(concept)
 	if c != nil && n.calls < maxRefLookups {
 		n.calls++
-		if rec, err := n.s.API.GetRecord(r.Context(), r.Token(), concept, id); err == nil {
+		if rec, err := n.s.API.Masterdata(r.Token()).Get(r.Context(), concept, id); err == nil {
 			if l := recordLabel(c, rec.State); l != "" {
 				label = l
 			}

@@ -237,7 +237,7 @@ func (s *Site) fail(w http.ResponseWriter, r *Request, err error) {
 		_ = s.RenderStatus(w, r, http.StatusForbidden, "refused.html", "refused.title", d)
 	case api.IsRefused(err):
 		_ = s.RenderStatus(w, r, http.StatusForbidden, "refused.html", "refused.title", refusedData{Detail: api.AsError(err).Message})
-	case api.IsStatus(err, http.StatusNotFound):
+	case api.IsNotFound(err):
 		_ = s.RenderStatus(w, r, http.StatusNotFound, "error.html", "error.title", errorData{Message: r.T("error.notfound")})
 	default:
 		s.Logger.ErrorContext(r.Context(), "page failed", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -4,7 +4,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/samnav/samnav/services/console/internal/api"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
+
 	"github.com/samnav/samnav/services/console/internal/i18n"
 	"github.com/samnav/samnav/services/console/internal/site"
 )
@@ -14,7 +15,7 @@ import (
 // the page's language; a problem the console has no words for keeps the
 // API's field and text.
 func TestSubscriptionAPIErrorsInThePageLanguage(t *testing.T) {
-	ae := &api.Error{Fields: []api.FieldError{
+	ae := &apierr.Error{Fields: []apierr.FieldError{
 		{Field: "legalBasis.reference", Rule: "required", Message: "the law, regulation or decision the basis rests on is required"},
 		{Field: "channel", Rule: "enum", Message: "must be one of [kafka webhook feed]"},
 		{Field: "fields", Rule: "required", Message: "at least one attribute is required"},
@@ -26,7 +27,7 @@ func TestSubscriptionAPIErrorsInThePageLanguage(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("errors\n got %q\nwant %q", got, want)
 	}
-	ae.Fields = []api.FieldError{{Field: "fields", Rule: "reference", Message: `"colour" is not an attribute of person`}}
+	ae.Fields = []apierr.FieldError{{Field: "fields", Rule: "reference", Message: `"colour" is not an attribute of person`}}
 	if got := subAPIFormErrors(&site.Request{Lang: i18n.EN}, ae); len(got) != 1 || got[0].Message != `fields: "colour" is not an attribute of person` {
 		t.Fatalf("a named field: %q", got)
 	}

@@ -3,7 +3,8 @@ package subscriptions
 import (
 	"testing"
 
-	"github.com/samnav/samnav/services/console/internal/api"
+	delivery "github.com/samnav/samnav/services/delivery/client"
+
 	"github.com/samnav/samnav/services/console/internal/i18n"
 	"github.com/samnav/samnav/services/console/internal/site"
 )
@@ -14,13 +15,13 @@ import (
 func TestSubLagLabel(t *testing.T) {
 	for _, tc := range []struct {
 		lang i18n.Lang
-		lag  api.Lag
+		lag  delivery.Lag
 		want string
 	}{
-		{i18n.SV, api.Lag{Channels: []api.ChannelLag{{Events: 0}}}, "i kapp"},
-		{i18n.EN, api.Lag{Channels: []api.ChannelLag{{Events: 3}}}, "3 events"},
-		{i18n.SV, api.Lag{Channels: []api.ChannelLag{{Events: 0}}, Failing: "register view schema: refused"}, "stoppad, försöker igen"},
-		{i18n.EN, api.Lag{Channels: []api.ChannelLag{{Events: 2}}, Failing: "refused"}, "stopped, retrying"},
+		{i18n.SV, delivery.Lag{Channels: []delivery.ChannelLag{{Events: 0}}}, "i kapp"},
+		{i18n.EN, delivery.Lag{Channels: []delivery.ChannelLag{{Events: 3}}}, "3 events"},
+		{i18n.SV, delivery.Lag{Channels: []delivery.ChannelLag{{Events: 0}}, Failing: "register view schema: refused"}, "stoppad, försöker igen"},
+		{i18n.EN, delivery.Lag{Channels: []delivery.ChannelLag{{Events: 2}}, Failing: "refused"}, "stopped, retrying"},
 	} {
 		if got := subLagLabel(&site.Request{Lang: tc.lang}, &tc.lag); got != tc.want {
 			t.Errorf("%s %+v: %q, want %q", tc.lang, tc.lag, got, tc.want)

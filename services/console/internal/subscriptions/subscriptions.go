@@ -1,6 +1,7 @@
 package subscriptions
 
 import (
+	"context"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -10,6 +11,9 @@ import (
 	"sync"
 	"time"
 	_ "time/tzdata" // Europe/Stockholm on machines without a zone database
+
+	"github.com/samnav/samnav/pkg/sdk/apierr"
+	delivery "github.com/samnav/samnav/services/delivery/client"
 
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/contracts/systems"
@@ -98,7 +102,7 @@ func (es subFormErrors) For(field string) string {
 }
 
 type subRow struct {
-	api.SubscriptionRecord
+	delivery.Subscription
 	SystemLabel    site.SystemName
 	ConceptName    string
 	StatusLabel    string
@@ -137,17 +141,11 @@ func subPrincipalSystem(p *auth.Principal) string {
 
 func (s *pages) subscriptionsPage(w http.ResponseWriter, r *site.Request) error {
 	q := r.URL.Query()
-	filter := url.Values{}
 	status, concept, system := q.Get("status"), q.Get("concept"), q.Get("system")
 	if status != "" && !slices.Contains(subscriptionStatuses, status) {
 		return site.BadRequest("subscriptions.err.status")
 	}
-	for k, v := range map[string]string{"status": status, "concept": concept, "system": system} {
-		if v != "" {
-			filter.Set(k, v)
-		}
-	}
-	subs, err := s.API.ListSubscriptions(r.Context(), r.Token(), filter)
+	subs, err := s.API.Delivery(r.Token()).All(r.Context(), delivery.Filter{Status: status, Concept: concept, System: system})
 	if err != nil {
 		return site.RefusedBy(err, r.T("subscriptions.need"))
 	}
@@ -182,7 +180,7 @@ func (s *pages) subscriptionsPage(w http.ResponseWriter, r *site.Request) error 
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			if l, err := s.API.SubscriptionLag(r.Context(), r.Token(), row.ID); err == nil {
+			if l, err := s.API.Delivery(r.Token()).Lag(r.Context(), row.ID); err == nil {
 				row.LagLabel, row.LagKnown = subLagLabel(r, l), true
 			} else {
 				row.LagLabel = r.T("subscriptions.lag.unknown")
@@ -193,8 +191,8 @@ func (s *pages) subscriptionsPage(w http.ResponseWriter, r *site.Request) error 
 	return s.Render(w, r, "subscriptions.html", "subscriptions.title", d)
 }
 
-func (s *pages) subRowOf(r *site.Request, sub api.SubscriptionRecord) subRow {
-	row := subRow{SubscriptionRecord: sub, SystemLabel: s.SystemLabel(r, sub.System), ConceptName: s.ConceptName(r, sub.Concept),
+func (s *pages) subRowOf(r *site.Request, sub delivery.Subscription) subRow {
+	row := subRow{Subscription: sub, SystemLabel: s.SystemLabel(r, sub.System), ConceptName: s.ConceptName(r, sub.Concept),
 		StatusLabel: r.T("subscriptions.status." + sub.Status), ChannelLabel: r.T("subscriptions.channel." + sub.Channel),
 		ApprovedLabels: s.AttrLabels(r, sub.Concept, sub.ApprovedFields)}
 	if sub.Status == "approved" || sub.Status == "revoked" {
@@ -203,7 +201,7 @@ func (s *pages) subRowOf(r *site.Request, sub api.SubscriptionRecord) subRow {
 	return row
 }
 
-func subLagLabel(r *site.Request, l *api.Lag) string {
+func subLagLabel(r *site.Request, l *delivery.Lag) string {
 	if l.Failing != "" {
 		return r.T("subscriptions.lag.failing")
 	}
@@ -272,7 +270,7 @@ type subRequestForm struct {
 	Errors      subFormErrors
 }
 
-func (s *pages) subRequestFormOf(r *site.Request, in api.SubscriptionRequest) subRequestForm {
+func (s *pages) subRequestFormOf(r *site.Request, in delivery.Request) subRequestForm {
 	p := r.Principal()
 	f := subRequestForm{Concept: in.Concept, Admin: p.Can(auth.ActionAdmin, ""), Purpose: in.Purpose, Reference: in.LegalBasis.Reference,
 		Protected: in.ProtectedIdentities, Reason: in.Reason, OwnSystem: s.SystemLabel(r, subPrincipalSystem(p))}
@@ -312,7 +310,7 @@ func (s *pages) subscriptionRequestPage(w http.ResponseWriter, r *site.Request) 
 	if concept != "" && s.Model.Concept(concept) == nil {
 		return site.NotFound("error.notfound")
 	}
-	in := api.SubscriptionRequest{Concept: concept, Channel: "kafka"}
+	in := delivery.Request{Concept: concept, Channel: "kafka"}
 	return s.Render(w, r, "subscriptions_new.html", "subscriptions.request.title", s.subRequestFormOf(r, in))
 }
 
@@ -323,8 +321,8 @@ func (s *pages) subscriptionRequest(w http.ResponseWriter, r *site.Request) erro
 	if err := r.ParseForm(); err != nil {
 		return site.BadRequest("error.internal")
 	}
-	in := api.SubscriptionRequest{Concept: r.PostForm.Get("concept"), Purpose: strings.TrimSpace(r.PostForm.Get("purpose")),
-		LegalBasis: api.LegalBasis{Basis: r.PostForm.Get("basis"), Reference: strings.TrimSpace(r.PostForm.Get("reference"))},
+	in := delivery.Request{Concept: r.PostForm.Get("concept"), Purpose: strings.TrimSpace(r.PostForm.Get("purpose")),
+		LegalBasis: delivery.LegalBasis{Basis: r.PostForm.Get("basis"), Reference: strings.TrimSpace(r.PostForm.Get("reference"))},
 		Channel:    r.PostForm.Get("channel"), Fields: r.PostForm["fields"], ProtectedIdentities: r.PostForm.Get("protected") == "on",
 		Reason: strings.TrimSpace(r.PostForm.Get("reason"))}
 	if r.Principal().Can(auth.ActionAdmin, "") {
@@ -365,12 +363,12 @@ func (s *pages) subscriptionRequest(w http.ResponseWriter, r *site.Request) erro
 		errs = append(errs, subFormError{"channel", r.T("subscriptions.err.channel")})
 	}
 	if len(errs) == 0 {
-		sub, err := s.API.RequestSubscription(r.Context(), r.Token(), in)
+		sub, err := s.API.Delivery(r.Token()).Request(r.Context(), in)
 		if err == nil {
 			return site.Redirect(w, r, "/subscriptions/"+url.PathEscape(sub.ID)+"?done=request")
 		}
 		ae := api.AsError(err)
-		if ae == nil || ae.Status != http.StatusBadRequest {
+		if ae == nil || ae.HTTPStatus() != http.StatusBadRequest {
 			return site.RefusedBy(err, r.T("subscriptions.need.request"))
 		}
 		errs = subAPIFormErrors(r, ae)
@@ -393,7 +391,7 @@ var subAPIInputMessage = map[string]string{"system": "subscriptions.err.system",
 // subAPIFormErrors turns an API's 400 into form errors, each at its input:
 // in the page's language where the console knows the input, else the
 // API's field and text.
-func subAPIFormErrors(r *site.Request, ae *api.Error) subFormErrors {
+func subAPIFormErrors(r *site.Request, ae *apierr.Error) subFormErrors {
 	var errs subFormErrors
 	for _, fe := range ae.Fields {
 		in := fe.Field
@@ -417,13 +415,13 @@ func subAPIFormErrors(r *site.Request, ae *api.Error) subFormErrors {
 }
 
 type subHistoryRow struct {
-	api.SubscriptionChange
+	delivery.SubscriptionChange
 	ActionLabel string
 	Fields      []string
 }
 
 type subLagView struct {
-	Lag   *api.Lag
+	Lag   *delivery.Lag
 	Error string
 }
 
@@ -444,11 +442,11 @@ type subDetailData struct {
 }
 
 func (s *pages) subDetail(r *site.Request, id string) (*subDetailData, error) {
-	sub, err := s.API.GetSubscription(r.Context(), r.Token(), id)
+	sub, err := s.API.Delivery(r.Token()).Get(r.Context(), id)
 	if err != nil {
 		return nil, site.RefusedBy(err, r.T("subscriptions.need"))
 	}
-	hist, err := s.API.SubscriptionHistory(r.Context(), r.Token(), id)
+	hist, err := s.API.Delivery(r.Token()).History(r.Context(), id)
 	if err != nil {
 		return nil, site.RefusedBy(err, r.T("subscriptions.need"))
 	}
@@ -460,7 +458,7 @@ func (s *pages) subDetail(r *site.Request, id string) (*subDetailData, error) {
 	}
 	if sub.Status == "approved" {
 		d.Lag = &subLagView{}
-		if l, err := s.API.SubscriptionLag(r.Context(), r.Token(), id); err != nil {
+		if l, err := s.API.Delivery(r.Token()).Lag(r.Context(), id); err != nil {
 			d.Lag.Error = err.Error()
 			if ae := api.AsError(err); ae != nil {
 				d.Lag.Error = ae.Message
@@ -496,33 +494,57 @@ func (s *pages) subscriptionPage(w http.ResponseWriter, r *site.Request) error {
 	return s.Render(w, r, "subscriptions_detail.html", "subscriptions.detail.title", d, d.Sub.SystemLabel.Name, d.Sub.ConceptName)
 }
 
+// The owner's decisions, as the decide form's action names them.
+const (
+	decisionApprove = "approve"
+	decisionReject  = "reject"
+	decisionRevoke  = "revoke"
+)
+
+// decide sends the owner's decision: approve (or narrow) to the ticked
+// fields, or reject or revoke, each with the reason.
+func decide(ctx context.Context, dl *delivery.Client, id, action string, dec delivery.Decision) error {
+	var err error
+	switch action {
+	case decisionApprove:
+		_, err = dl.Approve(ctx, id, dec)
+	case decisionReject:
+		_, err = dl.Reject(ctx, id, dec.Reason)
+	case decisionRevoke:
+		_, err = dl.Revoke(ctx, id, dec.Reason)
+	default:
+		err = fmt.Errorf("decide subscription: unknown action %q", action)
+	}
+	return err
+}
+
 func (s *pages) subscriptionDecide(w http.ResponseWriter, r *site.Request) error {
 	id := r.PathValue("id")
 	if err := r.ParseForm(); err != nil {
 		return site.BadRequest("error.internal")
 	}
 	action := r.PostForm.Get("action")
-	dec := api.SubscriptionDecision{Fields: r.PostForm["fields"], ProtectedIdentities: r.PostForm.Get("protected") == "on",
+	dec := delivery.Decision{Fields: r.PostForm["fields"], ProtectedIdentities: r.PostForm.Get("protected") == "on",
 		Reason: strings.TrimSpace(r.PostForm.Get("reason"))}
 	var errs subFormErrors
-	if !slices.Contains([]string{api.DecisionApprove, api.DecisionReject, api.DecisionRevoke}, action) {
+	if !slices.Contains([]string{decisionApprove, decisionReject, decisionRevoke}, action) {
 		errs = append(errs, subFormError{"action", r.T("subscriptions.err.action")})
 	}
 	if dec.Reason == "" {
 		errs = append(errs, subFormError{"reason", r.T("subscriptions.err.reason")})
 	}
-	if action == api.DecisionApprove && len(dec.Fields) == 0 {
+	if action == decisionApprove && len(dec.Fields) == 0 {
 		// No field ticked would mean "all requested" to the API: the
 		// opposite of what unticking every box says.
 		errs = append(errs, subFormError{"fields", r.T("subscriptions.err.fields")})
 	}
 	if len(errs) == 0 {
-		_, err := s.API.DecideSubscription(r.Context(), r.Token(), id, action, dec)
+		err := decide(r.Context(), s.API.Delivery(r.Token()), id, action, dec)
 		if err == nil {
 			return site.Redirect(w, r, "/subscriptions/"+url.PathEscape(id)+"?done="+action)
 		}
 		ae := api.AsError(err)
-		if ae == nil || (ae.Status != http.StatusBadRequest && ae.Status != http.StatusConflict) {
+		if ae == nil || (ae.HTTPStatus() != http.StatusBadRequest && ae.HTTPStatus() != http.StatusConflict) {
 			return site.RefusedBy(err, r.T("subscriptions.need.decide"))
 		}
 		errs = subAPIFormErrors(r, ae)

@@ -11,8 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 
+	delivery "github.com/samnav/samnav/services/delivery/client"
+
 	"github.com/samnav/samnav/pkg/auth"
-	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/consoletest"
 	"github.com/samnav/samnav/services/hubtest"
 )
@@ -51,7 +52,7 @@ func TestSubscriptionRequestDecide(t *testing.T) {
 		t.Fatalf("bad request: status %d", p.Status)
 	}
 	consoletest.MustContain(t, p, `href="#sf-purpose"`, "Ange ändamålet.", `href="#sf-fields"`, "Välj minst ett fält.")
-	if subs, err := h.API.ListSubscriptions(h.Ctx, admin, nil); err != nil || len(subs) != 0 {
+	if subs, err := h.API.Delivery(admin).All(h.Ctx, delivery.Filter{}); err != nil || len(subs) != 0 {
 		t.Fatalf("after a refused request: %v %v, want none", subs, err)
 	}
 
@@ -79,7 +80,7 @@ func TestSubscriptionRequestDecide(t *testing.T) {
 		t.Fatalf("decision without a reason: %d", p.Status)
 	}
 	consoletest.MustContain(t, p, `href="#sf-reason"`)
-	if sub, _ := h.API.GetSubscription(h.Ctx, admin, id); sub.Status != "requested" {
+	if sub, _ := h.API.Delivery(admin).Get(h.Ctx, id); sub.Status != "requested" {
 		t.Fatalf("a refused decision changed the subscription: %+v", sub)
 	}
 	p = owner.Post("/subscriptions/"+id+"/decide", url.Values{"action": {"approve"}, "fields": {"givenNames", "surname"},
@@ -87,7 +88,7 @@ func TestSubscriptionRequestDecide(t *testing.T) {
 	if p.Status != http.StatusSeeOther {
 		t.Fatalf("narrow: %d %s", p.Status, p.Body)
 	}
-	sub, err := h.API.GetSubscription(h.Ctx, admin, id)
+	sub, err := h.API.Delivery(admin).Get(h.Ctx, id)
 	if err != nil || sub.Status != "approved" || !slices.Equal(sub.ApprovedFields, []string{"givenNames", "surname"}) {
 		t.Fatalf("after narrowing: %+v %v", sub, err)
 	}
@@ -156,12 +157,12 @@ func TestSubscriptionLagAndWebhookLog(t *testing.T) {
 	id := m[1]
 	p = library.Get("/subscriptions/" + id)
 	consoletest.MustNotContain(t, p, `id="sub-lag"`) // lag is shown for approved subscriptions
-	if _, err := h.API.DecideSubscription(h.Ctx, admin, id, api.DecisionApprove, api.SubscriptionDecision{Reason: "ok"}); err != nil {
+	if _, err := h.API.Delivery(admin).Approve(h.Ctx, id, delivery.Decision{Reason: "ok"}); err != nil {
 		t.Fatal(err)
 	}
 	// The relay publishes the persons shortly after the write.
 	h.Eventually("3 events behind", func() bool {
-		lag, err := h.API.SubscriptionLag(h.Ctx, libToken, id)
+		lag, err := h.API.Delivery(libToken).Lag(h.Ctx, id)
 		if err != nil || len(lag.Channels) != 1 || lag.Channels[0].Channel != "webhook" {
 			t.Fatalf("lag: %+v %v, want the webhook channel", lag, err)
 		}
@@ -186,13 +187,13 @@ func TestSubscriptionLagAndWebhookLog(t *testing.T) {
 		t.Fatalf("register webhook: %d %v", st, body)
 	}
 	h.Eventually("the pipeline catching up", func() bool {
-		lag, err := h.API.SubscriptionLag(h.Ctx, libToken, id)
+		lag, err := h.API.Delivery(libToken).Lag(h.Ctx, id)
 		return err == nil && lag.Channels[0].Events == 0
 	})
 	consoletest.MustContain(t, library.Get("/subscriptions/"+id), "I kapp")
 	var msg int64
 	h.Eventually("a failed attempt in the log", func() bool {
-		as, err := h.API.WebhookAttempts(h.Ctx, libToken, id, 10)
+		as, err := h.API.Delivery(libToken).WebhookAttempts(h.Ctx, id, delivery.AttemptFilter{Limit: 10})
 		if err != nil || len(as) == 0 || as[0].StatusCode != http.StatusServiceUnavailable {
 			return false
 		}
@@ -210,8 +211,8 @@ func TestSubscriptionLagAndWebhookLog(t *testing.T) {
 		t.Fatalf("redeliver: %d %s", p.Status, p.Body)
 	}
 	h.Eventually("a manual attempt", func() bool {
-		as, err := h.API.WebhookAttempts(h.Ctx, libToken, id, 10)
-		return err == nil && slices.ContainsFunc(as, func(a api.WebhookAttempt) bool { return a.Trigger == "manual" && a.MessageID == msg })
+		as, err := h.API.Delivery(libToken).WebhookAttempts(h.Ctx, id, delivery.AttemptFilter{Limit: 10})
+		return err == nil && slices.ContainsFunc(as, func(a delivery.Attempt) bool { return a.Trigger == "manual" && a.MessageID == msg })
 	})
 	if hits.Load() <= before {
 		t.Fatalf("the receiver was not called again after redelivery")
@@ -226,11 +227,11 @@ func TestSubscriptionLagAndWebhookLog(t *testing.T) {
 	}
 	p = library.Get(p.Location)
 	consoletest.MustContain(t, p, "Mottagaren är avstängd.", `<span class="badge">avstängd</span>`, "avstängd av systemets ägare", `action="/subscriptions/`+id+`/webhook/enable"`)
-	if ep, err := h.API.Webhook(h.Ctx, libToken, id); err != nil || ep.Status != "disabled" {
+	if ep, err := h.API.Delivery(libToken).Webhook(h.Ctx, id); err != nil || ep.Status != "disabled" {
 		t.Fatalf("endpoint after disable: %+v %v", ep, err)
 	}
 	library.Post("/subscriptions/"+id+"/webhook/enable", nil)
-	if ep, err := h.API.Webhook(h.Ctx, libToken, id); err != nil || ep.Status != "enabled" {
+	if ep, err := h.API.Delivery(libToken).Webhook(h.Ctx, id); err != nil || ep.Status != "enabled" {
 		t.Fatalf("endpoint after enable: %+v %v", ep, err)
 	}
 	if p := library.Post("/subscriptions/"+id+"/webhook/explode", nil); p.Status != http.StatusNotFound {

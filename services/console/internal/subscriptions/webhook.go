@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 
+	delivery "github.com/samnav/samnav/services/delivery/client"
+
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/site"
 )
@@ -14,15 +16,15 @@ import (
 // and the delivery log, with redelivery and enable / disable.
 
 type subWebhookMessageRow struct {
-	api.WebhookMessage
+	delivery.Message
 	StateLabel string
 }
 
 type subWebhookData struct {
 	Sub         subRow
-	Endpoint    *api.WebhookEndpoint
+	Endpoint    *delivery.Endpoint
 	StatusLabel string
-	Attempts    []api.WebhookAttempt
+	Attempts    []delivery.Attempt
 	Messages    []subWebhookMessageRow
 	Notice      string
 }
@@ -33,7 +35,7 @@ const subWebhookLogSize = 50
 
 func (s *pages) subscriptionWebhookPage(w http.ResponseWriter, r *site.Request) error {
 	id := r.PathValue("id")
-	sub, err := s.API.GetSubscription(r.Context(), r.Token(), id)
+	sub, err := s.API.Delivery(r.Token()).Get(r.Context(), id)
 	if err != nil {
 		return site.RefusedBy(err, r.T("subscriptions.need"))
 	}
@@ -41,15 +43,15 @@ func (s *pages) subscriptionWebhookPage(w http.ResponseWriter, r *site.Request) 
 		return site.NotFound("subscriptions.webhook.notwebhook")
 	}
 	d := subWebhookData{Sub: s.subRowOf(r, *sub)}
-	ep, err := s.API.Webhook(r.Context(), r.Token(), id)
+	ep, err := s.API.Delivery(r.Token()).Webhook(r.Context(), id)
 	switch {
-	case api.IsStatus(err, http.StatusNotFound):
+	case api.IsNotFound(err):
 		return s.Render(w, r, "subscriptions_webhook.html", "subscriptions.webhook.title", d, d.Sub.SystemLabel.Name)
 	case err != nil:
 		return site.RefusedBy(err, r.T("subscriptions.need.webhook"))
 	}
 	d.Endpoint, d.StatusLabel = ep, r.T("subscriptions.webhook.status."+ep.Status)
-	if d.Attempts, err = s.API.WebhookAttempts(r.Context(), r.Token(), id, subWebhookLogSize); err != nil {
+	if d.Attempts, err = s.API.Delivery(r.Token()).WebhookAttempts(r.Context(), id, delivery.AttemptFilter{Limit: subWebhookLogSize}); err != nil {
 		return site.RefusedBy(err, r.T("subscriptions.need.webhook"))
 	}
 	seen := map[int64]bool{}
@@ -58,11 +60,11 @@ func (s *pages) subscriptionWebhookPage(w http.ResponseWriter, r *site.Request) 
 			continue
 		}
 		seen[a.MessageID] = true
-		m, err := s.API.WebhookMessage(r.Context(), r.Token(), id, a.MessageID)
+		m, err := s.API.Delivery(r.Token()).WebhookMessage(r.Context(), id, a.MessageID)
 		if err != nil {
 			return site.RefusedBy(err, r.T("subscriptions.need.webhook"))
 		}
-		d.Messages = append(d.Messages, subWebhookMessageRow{WebhookMessage: *m, StateLabel: r.T("subscriptions.webhook.state." + m.State)})
+		d.Messages = append(d.Messages, subWebhookMessageRow{Message: *m, StateLabel: r.T("subscriptions.webhook.state." + m.State)})
 	}
 	q := r.URL.Query()
 	if n, err := strconv.ParseInt(q.Get("redelivered"), 10, 64); err == nil {
@@ -79,7 +81,7 @@ func (s *pages) subscriptionRedeliver(w http.ResponseWriter, r *site.Request) er
 	if err != nil || msg <= 0 {
 		return site.BadRequest("subscriptions.webhook.badmsg")
 	}
-	if err := s.API.RedeliverWebhook(r.Context(), r.Token(), id, msg); err != nil {
+	if _, err := s.API.Delivery(r.Token()).Redeliver(r.Context(), id, msg); err != nil {
 		return site.RefusedBy(err, r.T("subscriptions.need.webhook"))
 	}
 	return site.Redirect(w, r, fmt.Sprintf("/subscriptions/%s/webhook?redelivered=%d", url.PathEscape(id), msg))
@@ -90,7 +92,12 @@ func (s *pages) subscriptionWebhookStatus(w http.ResponseWriter, r *site.Request
 	if action != "enable" && action != "disable" {
 		return site.NotFound("error.notfound")
 	}
-	if err := s.API.SetWebhookEnabled(r.Context(), r.Token(), id, action == "enable"); err != nil {
+	dl := s.API.Delivery(r.Token())
+	setStatus := dl.DisableWebhook
+	if action == "enable" {
+		setStatus = dl.EnableWebhook
+	}
+	if _, err := setStatus(r.Context(), id); err != nil {
 		return site.RefusedBy(err, r.T("subscriptions.need.webhook"))
 	}
 	return site.Redirect(w, r, "/subscriptions/"+url.PathEscape(id)+"/webhook?status="+action+"d")

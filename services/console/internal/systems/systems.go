@@ -3,7 +3,6 @@ package systems
 import (
 	"html/template"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/site"
+	delivery "github.com/samnav/samnav/services/delivery/client"
 )
 
 // The system map (issue 6, item 4): every system of the catalogue with
@@ -90,7 +90,7 @@ func (s *pages) systemsPage(w http.ResponseWriter, r *site.Request) error {
 	if err != nil {
 		return err
 	}
-	subs, err := s.API.ListSubscriptions(r.Context(), r.Token(), url.Values{"status": {"approved"}})
+	subs, err := s.API.Delivery(r.Token()).All(r.Context(), delivery.Filter{Status: "approved"})
 	partial := false
 	switch {
 	case api.IsRefused(err):
@@ -107,7 +107,7 @@ func (s *pages) systemsPage(w http.ResponseWriter, r *site.Request) error {
 }
 
 // systemsMap builds the map from the catalogue, the model and subs.
-func (s *pages) systemsMap(r *site.Request, cat *systems.Catalogue, subs []api.SubscriptionRecord, partial bool) systemsData {
+func (s *pages) systemsMap(r *site.Request, cat *systems.Catalogue, subs []delivery.Subscription, partial bool) systemsData {
 	lang := string(r.Lang)
 	d := systemsData{Partial: partial}
 	index := map[string]int{}

@@ -1,18 +1,16 @@
 package bulkimport
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/services/masterdata/client"
 )
 
 // HTTPSink stores records through the master data REST API, so an import
@@ -40,62 +38,38 @@ func (s *HTTPSink) Put(ctx context.Context, concept string, fields map[string]an
 	if c == nil {
 		return "", fmt.Errorf("concept %q is not in the model", concept)
 	}
-	var url string
-	var body any
+	hc := s.Client
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	md := &client.Client{BaseURL: s.BaseURL, Token: s.Token, HTTP: hc}
+	var id string
+	var err error
 	if c.Master == hubSystem {
-		url = fmt.Sprintf("%s/api/v1/%s", strings.TrimRight(s.BaseURL, "/"), concept)
-		body = fields
+		var rec *client.Record
+		if rec, err = md.Create(ctx, concept, fields, s.Reason); err == nil {
+			id = rec.ID
+		}
 	} else {
-		item := map[string]any{"op": "upsert", "state": fields, "reason": s.Reason}
+		item := client.PublishItem{Op: "upsert", State: fields, Reason: s.Reason}
 		for _, k := range c.NaturalKeys() {
 			if v, ok := fields[k.Name].(string); ok && v != "" {
-				item["naturalKey"] = map[string]string{"attribute": k.Name, "value": v}
+				item.NaturalKey = &client.NaturalKey{Attribute: k.Name, Value: v}
 				break
 			}
 		}
-		url = fmt.Sprintf("%s/api/v1/publish/%s", strings.TrimRight(s.BaseURL, "/"), concept)
-		body = map[string]any{"items": []any{item}}
-	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		return "", fmt.Errorf("encode record: %w", err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+s.Token)
-	req.Header.Set("Samnav-Reason", s.Reason)
-	client := s.Client
-	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("post %s: %w", url, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	rb, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return "", fmt.Errorf("read answer of %s: %w", url, err)
-	}
-	if resp.StatusCode/100 == 2 {
-		var out struct {
-			ID      string `json:"id"`
-			Results []struct {
-				ID string `json:"id"`
-			} `json:"results"`
+		var res []client.PublishResult
+		if res, err = md.Publish(ctx, concept, []client.PublishItem{item}); err == nil && len(res) > 0 {
+			id = res[0].ID
 		}
-		_ = json.Unmarshal(rb, &out)
-		if len(out.Results) > 0 {
-			return out.Results[0].ID, nil
-		}
-		return out.ID, nil
 	}
-	ae := apierr.Parse(resp.StatusCode, resp.Header, rb)
-	switch ae.Code {
-	case apierr.CodeInvalid, apierr.CodeConflict:
+	ae, isAnswer := errors.AsType[*apierr.Error](err)
+	switch {
+	case err == nil:
+		return id, nil
+	case !isAnswer:
+		return "", fmt.Errorf("store %s record: %w", concept, err)
+	case ae.Code == apierr.CodeInvalid, ae.Code == apierr.CodeConflict:
 		problems := make([]model.FieldError, len(ae.Fields))
 		for i, f := range ae.Fields {
 			// The publish API names fields inside its batch envelope.
@@ -105,10 +79,10 @@ func (s *HTTPSink) Put(ctx context.Context, concept string, fields map[string]an
 			problems = []model.FieldError{{Rule: string(ae.Code), Message: ae.Message}}
 		}
 		return "", &Rejection{Problems: problems}
-	case apierr.CodeUnauthorized, apierr.CodeForbidden:
-		return "", fmt.Errorf("%w: %s (%d): %s", errNotAllowed, url, resp.StatusCode, ae.Message)
+	case ae.Code == apierr.CodeUnauthorized, ae.Code == apierr.CodeForbidden:
+		return "", fmt.Errorf("%w: %s (%d): %s", errNotAllowed, concept, ae.HTTPStatus(), ae.Message)
 	default:
-		return "", fmt.Errorf("post %s: %s: %w", url, resp.Status, ae)
+		return "", fmt.Errorf("store %s record: %w", concept, ae)
 	}
 }
 
