@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/samnav/samnav/pkg/sdk/apierr"
@@ -86,4 +87,31 @@ func (e Endpoint) Do(ctx context.Context, method, path string, h http.Header, in
 		return fmt.Errorf("decode %s %s: %w", method, route, err)
 	}
 	return nil
+}
+
+// Query is a request's query parameters. Set and SetInt leave out a zero
+// value, so an option the caller did not give is not sent and the
+// server's default holds.
+type Query url.Values
+
+// Set sets name to v, unless v is "".
+func (q Query) Set(name, v string) {
+	if v != "" {
+		url.Values(q).Set(name, v)
+	}
+}
+
+// SetInt sets name to n, unless n is 0 or less.
+func (q Query) SetInt(name string, n int64) {
+	if n > 0 {
+		url.Values(q).Set(name, strconv.FormatInt(n, 10))
+	}
+}
+
+// Path returns path with the query appended, when there is one.
+func (q Query) Path(path string) string {
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + url.Values(q).Encode()
 }

@@ -65,3 +65,18 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+func TestQueryLeavesOutWhatWasNotGiven(t *testing.T) {
+	q := jsonapi.Query{}
+	if got := q.Path("/x"); got != "/x" {
+		t.Errorf("empty query: %q", got)
+	}
+	q.Set("cursor", "")
+	q.SetInt("limit", 0)
+	q.SetInt("before", -1)
+	q.Set("q", "a b&c")
+	q.SetInt("after", 12)
+	if got, want := q.Path("/x"), "/x?after=12&q=a+b%26c"; got != want {
+		t.Errorf("Path = %q, want %q", got, want)
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/samnav/samnav/pkg/sdk/jsonapi"
@@ -155,21 +154,14 @@ func (c *Client) Request(ctx context.Context, r Request) (*Subscription, error) 
 
 // List reads a page of the subscriptions the caller may read.
 func (c *Client) List(ctx context.Context, f Filter) (*SubscriptionPage, error) {
-	q := url.Values{}
-	for k, v := range map[string]string{"system": f.System, "concept": f.Concept, "status": f.Status, "cursor": f.Cursor} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	if f.Limit > 0 {
-		q.Set("limit", strconv.Itoa(f.Limit))
-	}
-	p := "/api/v1/subscriptions"
-	if len(q) > 0 {
-		p += "?" + q.Encode()
-	}
+	q := jsonapi.Query{}
+	q.Set("system", f.System)
+	q.Set("concept", f.Concept)
+	q.Set("status", f.Status)
+	q.Set("cursor", f.Cursor)
+	q.SetInt("limit", int64(f.Limit))
 	var page SubscriptionPage
-	return &page, c.do(ctx, http.MethodGet, p, nil, &page)
+	return &page, c.do(ctx, http.MethodGet, q.Path("/api/v1/subscriptions"), nil, &page)
 }
 
 // MaxPage is the largest page of subscriptions the API answers.

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/samnav/samnav/pkg/sdk/jsonapi"
 )
 
 // Item is one feed event (CloudEvents 1.0 JSON).
@@ -77,38 +79,22 @@ func (c *Client) Changes(ctx context.Context, subscriptionID, cursor string, lim
 // default); with wait (whole seconds count) the answer is held until one
 // newer than after arrives.
 func (c *Client) Recent(ctx context.Context, after uint64, limit int, wait time.Duration) (*RecentDeliveries, error) {
-	q := url.Values{}
+	q := jsonapi.Query{}
 	if after > 0 {
 		q.Set("after", strconv.FormatUint(after, 10))
 	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
-	if s := int64(wait / time.Second); s > 0 {
-		q.Set("wait", strconv.FormatInt(s, 10))
-	}
-	p := "/api/v1/deliveries/recent"
-	if len(q) > 0 {
-		p += "?" + q.Encode()
-	}
+	q.SetInt("limit", int64(limit))
+	q.SetInt("wait", int64(wait/time.Second))
 	var out RecentDeliveries
-	return &out, c.do(ctx, http.MethodGet, p, nil, &out)
+	return &out, c.do(ctx, http.MethodGet, q.Path("/api/v1/deliveries/recent"), nil, &out)
 }
 
 func feedPath(sub, what, cursor string, limit int, wait time.Duration) string {
-	q := url.Values{}
-	if cursor != "" {
-		q.Set("cursor", cursor)
-	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
+	q := jsonapi.Query{}
+	q.Set("cursor", cursor)
+	q.SetInt("limit", int64(limit))
 	if wait > 0 {
 		q.Set("wait", wait.String())
 	}
-	p := "/api/v1/feeds/" + url.PathEscape(sub) + "/" + what
-	if len(q) > 0 {
-		p += "?" + q.Encode()
-	}
-	return p
+	return q.Path("/api/v1/feeds/" + url.PathEscape(sub) + "/" + what)
 }

@@ -3,9 +3,10 @@ package client
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/samnav/samnav/pkg/sdk/jsonapi"
 )
 
 // Endpoint is a webhook endpoint; Secret is set only in the answer that
@@ -105,24 +106,14 @@ func (c *Client) DisableWebhook(ctx context.Context, id string) (*Endpoint, erro
 
 // WebhookAttempts reads a page of the delivery log, newest first.
 func (c *Client) WebhookAttempts(ctx context.Context, id string, f AttemptFilter) ([]Attempt, error) {
-	q := url.Values{}
-	if f.Message > 0 {
-		q.Set("message", strconv.FormatInt(f.Message, 10))
-	}
-	if f.Before > 0 {
-		q.Set("before", strconv.FormatInt(f.Before, 10))
-	}
-	if f.Limit > 0 {
-		q.Set("limit", strconv.Itoa(f.Limit))
-	}
-	p := webhookPath(id, "/attempts")
-	if len(q) > 0 {
-		p += "?" + q.Encode()
-	}
+	q := jsonapi.Query{}
+	q.SetInt("message", f.Message)
+	q.SetInt("before", f.Before)
+	q.SetInt("limit", int64(f.Limit))
 	var out struct {
 		Attempts []Attempt `json:"attempts"`
 	}
-	return out.Attempts, c.do(ctx, http.MethodGet, p, nil, &out)
+	return out.Attempts, c.do(ctx, http.MethodGet, q.Path(webhookPath(id, "/attempts")), nil, &out)
 }
 
 // WebhookMessage reads one queued message: its state, attempts and next

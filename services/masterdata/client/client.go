@@ -161,28 +161,18 @@ func (c *Client) Erase(ctx context.Context, concept, id, reason string) (*Record
 
 // List reads one page of a concept's records.
 func (c *Client) List(ctx context.Context, concept string, o ListOptions) (*Page, error) {
-	q := url.Values{}
+	q := jsonapi.Query{}
 	for k, v := range o.Filter {
-		q.Set(k, v)
+		url.Values(q).Set(k, v) // an empty value filters too
 	}
-	if o.Search != "" {
-		q.Set("q", o.Search)
-	}
-	if o.Limit > 0 {
-		q.Set("limit", strconv.Itoa(o.Limit))
-	}
-	if o.Cursor != "" {
-		q.Set("cursor", o.Cursor)
-	}
+	q.Set("q", o.Search)
+	q.SetInt("limit", int64(o.Limit))
+	q.Set("cursor", o.Cursor)
 	if o.IncludeEnded {
 		q.Set("includeEnded", "true")
 	}
-	p := recordPath(concept, "")
-	if len(q) > 0 {
-		p += "?" + q.Encode()
-	}
 	var page Page
-	return &page, c.do(ctx, http.MethodGet, p, nil, nil, &page)
+	return &page, c.do(ctx, http.MethodGet, q.Path(recordPath(concept, "")), nil, nil, &page)
 }
 
 // History reads every change of a record, oldest first.
