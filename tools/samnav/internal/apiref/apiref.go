@@ -24,6 +24,8 @@ func Render(docs ...openapi.Document) []byte {
 	b.WriteString("Each service serves its OpenAPI 3.1 document at `GET /api/v1/openapi.json` (no token needed); `samnav dev`, where master data and delivery share one port, serves the two merged there. " +
 		"This page is generated from those documents (`make generate`).\n\n")
 	b.WriteString("Every operation but the document itself needs an API token: `Authorization: Bearer <token>`.\n\n")
+	b.WriteString("Go programs call these APIs through the typed clients `github.com/samnav/samnav/services/masterdata/client` and `github.com/samnav/samnav/services/delivery/client`, one method per operation; " +
+		"each imports nothing of its server, and an error answer comes back as `*apierr.Error` (`github.com/samnav/samnav/pkg/sdk/apierr`) with the code, the message and the field problems.\n\n")
 	b.WriteString("## Errors\n\nEvery error is a problem details object (RFC 9457), `Content-Type: application/problem+json`:\n\n")
 	b.WriteString("```json\n{\"type\":\"urn:samnav:problem:invalid\",\"title\":\"Invalid request\",\"status\":400,\"detail\":\"the batch has 1 problem(s); nothing was applied\",\"code\":\"invalid\",\n \"fields\":[{\"field\":\"items[0].state.surname\",\"rule\":\"required\",\"message\":\"is required\"}],\"traceId\":\"4bf92f3577b34da6a3ce929d0e0e4736\"}\n```\n\n")
 	if len(docs) > 0 {
