@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/samnav/samnav/pkg/auth"
@@ -77,5 +79,12 @@ func TestClientAgainstTheServer(t *testing.T) {
 	}
 	if _, err := steward.Get(ctx, "unit", "no-such-id"); apierr.CodeOf(err) != apierr.CodeNotFound {
 		t.Fatalf("unknown id: %v", err)
+	}
+
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	_, err = (&client.Client{BaseURL: down.URL}).GetByNaturalKey(ctx, "person", "personalIdentityNumber", "198507099805")
+	if err == nil || strings.Contains(err.Error(), "198507099805") {
+		t.Fatalf("a natural-key lookup that fails: %v, want an error without the value", err)
 	}
 }

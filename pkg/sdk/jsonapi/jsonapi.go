@@ -39,6 +39,14 @@ const maxAnswer = 16 << 20
 // apierr.FromResponse makes of it.
 func (e Endpoint) Do(ctx context.Context, method, path string, h http.Header, in, out any) error {
 	route, _, _ := strings.Cut(path, "?")
+	return e.DoRoute(ctx, route, method, path, h, in, out)
+}
+
+// DoRoute is Do for a path that may hold personal data (a natural key's
+// value, say): its errors name route (e.g.
+// "/api/v1/{concept}/by/{attribute}/{value}") instead of the path. Do's
+// errors name the path without its query.
+func (e Endpoint) DoRoute(ctx context.Context, route, method, path string, h http.Header, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		raw, err := json.Marshal(in)

@@ -131,7 +131,8 @@ func (c *Client) Get(ctx context.Context, concept, id string) (*Record, error) {
 func (c *Client) GetByNaturalKey(ctx context.Context, concept, attribute, value string) (*Record, error) {
 	var r Record
 	p := "/api/v1/" + url.PathEscape(concept) + "/by/" + url.PathEscape(attribute) + "/" + url.PathEscape(value)
-	return &r, c.do(ctx, http.MethodGet, p, nil, nil, &r)
+	// The value may be a personnummer: errors name the route, not the path.
+	return &r, c.endpoint().DoRoute(ctx, "/api/v1/{concept}/by/{attribute}/{value}", http.MethodGet, p, nil, nil, &r)
 }
 
 // Update replaces a record's state; revision is the one replaced (the
@@ -233,6 +234,10 @@ func CurrentOf(err error) *Record {
 	return &r
 }
 
+func (c *Client) endpoint() jsonapi.Endpoint {
+	return jsonapi.Endpoint{BaseURL: c.BaseURL, Token: c.Token, HTTP: c.HTTP}
+}
+
 func (c *Client) do(ctx context.Context, method, path string, h http.Header, in, out any) error {
-	return jsonapi.Endpoint{BaseURL: c.BaseURL, Token: c.Token, HTTP: c.HTTP}.Do(ctx, method, path, h, in, out)
+	return c.endpoint().Do(ctx, method, path, h, in, out)
 }
