@@ -157,6 +157,13 @@ func serveDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry, stdo
 	}
 	if !cfg.NoSeed {
 		if err := h.seed(ctx, stdout); err != nil {
+			if ctx.Err() != nil {
+				// Stopped (Ctrl-C, SIGTERM) while seeding: the stop the
+				// user asked for, not a failure. What was stored stays, and
+				// the next start does not seed over it.
+				_, _ = fmt.Fprintln(stdout, "Stopped while seeding: the city is partly loaded; start with an empty --data-dir to seed it whole.")
+				return h.wait()
+			}
 			h.stop()
 			return err
 		}
