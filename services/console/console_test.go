@@ -96,11 +96,12 @@ func TestLoadConfig(t *testing.T) {
 	}
 }
 
-var goKey = regexp.MustCompile(`(?:\.T|NotFound|BadRequest)\("([^"]+)"[,)]|Label:\s*"([a-z][^"]*)"`)
+var goKey = regexp.MustCompile(`(?:\.T|NotFound|BadRequest)\("([^"]+)"[,)]|Label:\s*"([a-z][^"]*)"\s*[,}]`)
 
 // TestCodeUsesOnlyKnownMessages fails when Go code names a message key
 // the catalogue does not hold, or when a key made from a model or role
-// value (type.*, pd.*, role.*, kind.*) is missing.
+// value (type.*, pd.*, role.*, kind.*) or an area's name (its menu
+// entry's nav.*) is missing.
 func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 	var files []string
 	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
@@ -144,6 +145,11 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 	}
 	for _, k := range []string{"created", "updated", "ended", "erased", "resynced"} {
 		keys = append(keys, "kind."+k)
+	}
+	for _, f := range site.Features() {
+		for _, e := range f.Nav {
+			keys = append(keys, e.Label)
+		}
 	}
 	for _, k := range keys {
 		if !site.HasMessage(k) {

@@ -14,14 +14,12 @@ import (
 
 // The concept catalogue: every concept and attribute of the model, with
 // the contracts the registry holds and the systems that subscribe.
-var _ = site.RegisterFeature(site.Feature{
-	Name: "catalogue",
-	Nav:  []site.NavEntry{{Path: "/catalogue", Label: "nav.catalogue", Order: 10}},
-	Routes: func(st *site.Site) {
-		s := &pages{Site: st}
-		s.Page("GET /catalogue", s.cataloguePage)
-		s.Page("GET /catalogue/{concept}", s.conceptPage)
-		s.Page("GET /catalogue/{concept}/{file}", s.contractSchema)
+var _ = site.Register(site.Area[*pages]{
+	Name: "catalogue", Order: 10, New: newPages,
+	Pages: []site.Route[*pages]{
+		{Path: "/catalogue", Show: (*pages).cataloguePage},
+		{Path: "/catalogue/{concept}", Show: (*pages).conceptPage},
+		{Path: "/catalogue/{concept}/{file}", Show: (*pages).contractSchema},
 	},
 })
 

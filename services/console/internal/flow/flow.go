@@ -24,13 +24,11 @@ import (
 // refreshes its list every few seconds with console.js's data-poll; it
 // works without JavaScript by its refresh link, and the updates can be
 // paused (WCAG 2.2.2).
-var _ = site.RegisterFeature(site.Feature{
-	Name: "flow",
-	Nav:  []site.NavEntry{{Path: "/flow", Label: "nav.flow", Order: 50}},
-	Routes: func(st *site.Site) {
-		s := &pages{Site: st}
-		s.Page("GET /flow", s.flowPage)
-		s.Page("GET /flow/list", s.flowList)
+var _ = site.Register(site.Area[*pages]{
+	Name: "flow", Order: 50, New: newPages,
+	Pages: []site.Route[*pages]{
+		{Path: "/flow", Show: (*pages).flowPage},
+		{Path: "/flow/list", Show: (*pages).flowList},
 	},
 })
 

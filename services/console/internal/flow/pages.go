@@ -8,3 +8,6 @@ import "github.com/samnav/samnav/services/console/internal/site"
 type pages struct {
 	*site.Site
 }
+
+// newPages builds the area's handlers on st (site.Area.New).
+func newPages(st *site.Site) *pages { return &pages{Site: st} }

@@ -37,21 +37,24 @@ const (
 	keepJobs = 100
 )
 
-var _ = site.RegisterFeature(site.Feature{
-	Name: "import",
-	Nav: []site.NavEntry{{Path: "/import", Label: "nav.import", Order: 25, Visible: func(p *auth.Principal) bool {
-		return p.Can(auth.ActionWrite, auth.AnyConcept) || len(readableConcepts(p)) > 0
-	}}},
-	Routes: func(st *site.Site) {
-		s := &pages{Site: st, imports: newImportJobs()}
-		s.page("GET /import", s.importPage)
-		s.page("POST /import", s.startImport)
-		s.page("GET /import/{job}", s.importJobPage)
-		s.page("GET /import/{job}/progress", s.importProgress)
-		s.page("GET /import/{job}/rejected.csv", s.importRejectedCSV)
-		s.page("POST /import/{job}/cancel", s.cancelImport)
+var _ = site.Register(site.Area[*pages]{
+	Name: "import", Order: 25, Visible: mayImport,
+	New:    func(st *site.Site) *pages { return &pages{Site: st, imports: newImportJobs()} },
+	Before: (*pages).nameReferences,
+	Pages: []site.Route[*pages]{
+		{Path: "/import", Show: (*pages).importPage, Submit: (*pages).startImport},
+		{Path: "/import/{job}", Show: (*pages).importJobPage},
+		{Path: "/import/{job}/progress", Show: (*pages).importProgress},
+		{Path: "/import/{job}/rejected.csv", Show: (*pages).importRejectedCSV},
+		{Path: "/import/{job}/cancel", Submit: (*pages).cancelImport},
 	},
 })
+
+// mayImport reports whether p may write records of some concept: the
+// import menu entry is shown only then.
+func mayImport(p *auth.Principal) bool {
+	return p.Can(auth.ActionWrite, auth.AnyConcept) || len(readableConcepts(p)) > 0
+}
 
 // importJobs holds the imports of this process. Safe for concurrent use.
 type importJobs struct {

@@ -4,11 +4,7 @@
 // labels of referenced records, and bulk import from CSV.
 package records
 
-import (
-	"net/http"
-
-	"github.com/samnav/samnav/services/console/internal/site"
-)
+import "github.com/samnav/samnav/services/console/internal/site"
 
 // pages are the records area's handlers, on the shared site.
 type pages struct {
@@ -17,11 +13,9 @@ type pages struct {
 	imports *importJobs
 }
 
-// page registers h as s.Page does, with the request's reference namer
-// (reference.go) set up first.
-func (s *pages) page(pattern string, h site.HandlerFunc) {
-	s.Page(pattern, func(w http.ResponseWriter, r *site.Request) error {
-		site.Local(r, refsKey{}, func() *refNamer { return &refNamer{s: s} })
-		return h(w, r)
-	})
+// nameReferences sets up the request's reference namer (reference.go),
+// which asks the API on behalf of s: it runs before every records and
+// import page.
+func (s *pages) nameReferences(r *site.Request) {
+	site.Local(r, refsKey{}, func() *refNamer { return &refNamer{s: s} })
 }

@@ -26,24 +26,25 @@ const pageSize = 50
 
 // The steward workspace: search and list records, a record with its
 // history, create, edit and end.
-var _ = site.RegisterFeature(site.Feature{
-	Name: "records",
-	Nav: []site.NavEntry{{Path: "/records", Label: "nav.records", Order: 20, Visible: func(p *auth.Principal) bool {
-		return p.Can(auth.ActionRead, auth.AnyConcept) || len(readableConcepts(p)) > 0
-	}}},
-	Routes: func(st *site.Site) {
-		s := &pages{Site: st}
-		s.page("GET /records", s.recordsIndex)
-		s.page("GET /records/{concept}", s.recordList)
-		s.page("GET /records/{concept}/new", s.newRecordForm)
-		s.page("POST /records/{concept}/new", s.createRecord)
-		s.page("GET /records/{concept}/{id}", s.recordPage)
-		s.page("GET /records/{concept}/{id}/edit", s.editRecordForm)
-		s.page("POST /records/{concept}/{id}/edit", s.updateRecord)
-		s.page("GET /records/{concept}/{id}/end", s.endRecordForm)
-		s.page("POST /records/{concept}/{id}/end", s.endRecord)
+var _ = site.Register(site.Area[*pages]{
+	Name: "records", Order: 20, Visible: mayReadSome,
+	New:    func(st *site.Site) *pages { return &pages{Site: st} },
+	Before: (*pages).nameReferences,
+	Pages: []site.Route[*pages]{
+		{Path: "/records", Show: (*pages).recordsIndex},
+		{Path: "/records/{concept}", Show: (*pages).recordList},
+		{Path: "/records/{concept}/new", Show: (*pages).newRecordForm, Submit: (*pages).createRecord},
+		{Path: "/records/{concept}/{id}", Show: (*pages).recordPage},
+		{Path: "/records/{concept}/{id}/edit", Show: (*pages).editRecordForm, Submit: (*pages).updateRecord},
+		{Path: "/records/{concept}/{id}/end", Show: (*pages).endRecordForm, Submit: (*pages).endRecord},
 	},
 })
+
+// mayReadSome reports whether p may read records of some concept: the
+// records menu entry is shown only then.
+func mayReadSome(p *auth.Principal) bool {
+	return p.Can(auth.ActionRead, auth.AnyConcept) || len(readableConcepts(p)) > 0
+}
 
 // readableConcepts lists the concept ids p's grants name for reading
 // (AnyConcept included as is).

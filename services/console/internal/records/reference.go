@@ -128,7 +128,7 @@ const maxRefLookups = 25
 // refsKey is the site.Local key of a request's refNamer.
 type refsKey struct{}
 
-// refs is the request's reference namer: the one pages.page set up, else
+// refs is the request's reference namer: the one pages.nameReferences set up, else
 // one that names records by their short ids only.
 func refs(r *site.Request) *refNamer {
 	return site.Local(r, refsKey{}, func() *refNamer { return &refNamer{} })

@@ -29,7 +29,7 @@ func TestRefLabelOfAMissingRecord(t *testing.T) {
 	}
 	s := &pages{Site: &site.Site{API: &api.Client{MasterdataURL: md.URL}, Model: m}}
 	r := &site.Request{Request: httptest.NewRequest("GET", "/", nil)}
-	site.Local(r, refsKey{}, func() *refNamer { return &refNamer{s: s} })
+	s.nameReferences(r)
 
 	if got := refLabel(r, "address", "no-such-address-id"); got != "…dress-id" {
 		t.Fatalf("unknown reference: %q", got)

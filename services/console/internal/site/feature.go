@@ -11,19 +11,8 @@ import (
 	"github.com/samnav/samnav/services/console/internal/i18n"
 )
 
-// Feature is one area of the console, declared in its own package so that
-// engineers adding areas never edit the same file:
-//
-//	var _ = site.RegisterFeature(site.Feature{
-//		Name: "subscriptions",
-//		Nav:  []site.NavEntry{{Path: "/subscriptions", Label: "nav.subscriptions", Order: 30}},
-//		Routes: func(st *site.Site) {
-//			s := &pages{Site: st}
-//			s.Page("GET /subscriptions", s.subscriptionsPage)
-//		},
-//	})
-//
-// See README.md for the whole recipe.
+// Feature is a registered area as the Site mounts it: its menu entries
+// and the function that registers its handlers.
 type Feature struct {
 	// Name identifies the feature in errors.
 	Name string
@@ -39,21 +28,12 @@ type NavEntry struct {
 	Path string
 	// Label is the message key of the link text.
 	Label string
-	// Order sorts the navigation, lowest first; the core uses 10
-	// (catalogue), 20 (records), 25 (import); leave gaps.
+	// Order sorts the navigation, lowest first.
 	Order   int
 	Visible func(p *auth.Principal) bool
 }
 
 var features []Feature
-
-// RegisterFeature adds f to every Server built afterwards. Call it from a
-// package-level var declaration; it returns true so it can be assigned to
-// _.
-func RegisterFeature(f Feature) bool {
-	features = append(features, f)
-	return true
-}
 
 // catalogue holds every message of the console; each feature adds its
 // own keys from its embedded messages_<feature>.yaml with LoadMessages.

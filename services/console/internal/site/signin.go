@@ -12,7 +12,7 @@ import (
 )
 
 // coreRoutes are the console's own pages: home, sign-in and -out, static
-// assets. Features add theirs through RegisterFeature.
+// assets. The areas add theirs through Register.
 func (s *Site) coreRoutes() {
 	static, err := fs.Sub(s.static, "static")
 	if err != nil {

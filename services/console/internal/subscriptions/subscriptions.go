@@ -27,19 +27,17 @@ import (
 // reject, the history of decisions, and each webhook subscription's
 // endpoint with its delivery log and redelivery. Every read and write
 // goes through the delivery API with the signed-in person's token.
-var _ = site.RegisterFeature(site.Feature{
-	Name: "subscriptions",
-	Nav:  []site.NavEntry{{Path: "/subscriptions", Label: "nav.subscriptions", Order: 30}},
-	Routes: func(st *site.Site) {
-		s := &pages{Site: st}
-		s.Page("GET /subscriptions", s.subscriptionsPage)
-		s.Page("GET /subscriptions/new", s.subscriptionRequestPage)
-		s.Page("POST /subscriptions", s.subscriptionRequest)
-		s.Page("GET /subscriptions/{id}", s.subscriptionPage)
-		s.Page("POST /subscriptions/{id}/decide", s.subscriptionDecide)
-		s.Page("GET /subscriptions/{id}/webhook", s.subscriptionWebhookPage)
-		s.Page("POST /subscriptions/{id}/webhook/messages/{msg}/redeliver", s.subscriptionRedeliver)
-		s.Page("POST /subscriptions/{id}/webhook/{action}", s.subscriptionWebhookStatus)
+var _ = site.Register(site.Area[*pages]{
+	Name: "subscriptions", Order: 30, New: newPages,
+	Pages: []site.Route[*pages]{
+		// The list, and the request form (GET /subscriptions/new) posts here.
+		{Path: "/subscriptions", Show: (*pages).subscriptionsPage, Submit: (*pages).subscriptionRequest},
+		{Path: "/subscriptions/new", Show: (*pages).subscriptionRequestPage},
+		{Path: "/subscriptions/{id}", Show: (*pages).subscriptionPage},
+		{Path: "/subscriptions/{id}/decide", Submit: (*pages).subscriptionDecide},
+		{Path: "/subscriptions/{id}/webhook", Show: (*pages).subscriptionWebhookPage},
+		{Path: "/subscriptions/{id}/webhook/messages/{msg}/redeliver", Submit: (*pages).subscriptionRedeliver},
+		{Path: "/subscriptions/{id}/webhook/{action}", Submit: (*pages).subscriptionWebhookStatus},
 	},
 })
 

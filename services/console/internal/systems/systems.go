@@ -19,13 +19,9 @@ import (
 // read), drawn as a graph master → hub → subscriber per concept, and the
 // same as tables, which are the map for keyboard and screen-reader users
 // and for browsers without JavaScript.
-var _ = site.RegisterFeature(site.Feature{
-	Name: "systems",
-	Nav:  []site.NavEntry{{Path: "/systems", Label: "nav.systems", Order: 40}},
-	Routes: func(st *site.Site) {
-		s := &pages{Site: st}
-		s.Page("GET /systems", s.systemsPage)
-	},
+var _ = site.Register(site.Area[*pages]{
+	Name: "systems", Order: 40, New: newPages,
+	Pages: []site.Route[*pages]{{Path: "/systems", Show: (*pages).systemsPage}},
 })
 
 var _ = site.TemplateFuncs(template.FuncMap{
