@@ -54,9 +54,7 @@ func TestNavigateReadsThePage(t *testing.T) {
 
 func TestSubmitSendsTheFilledFormAndFollowsTheRedirect(t *testing.T) {
 	t.Parallel()
-	srv := site(t)
-	p := browsertest.Shared(t).NewPage(t)
-	p.Navigate(srv.URL + "/form")
+	p, srv := openPage(t, "/form")
 
 	p.Fill("#name", "Åsa Lind") // replaces the field's initial value
 	if got := p.Value("#name"); got != "Åsa Lind" {
@@ -87,9 +85,7 @@ func TestSubmitSendsTheFilledFormAndFollowsTheRedirect(t *testing.T) {
 
 func TestSearchAsYouTypeAsksOnceAndLaterTextIsAwaited(t *testing.T) {
 	t.Parallel()
-	srv := site(t)
-	p := browsertest.Shared(t).NewPage(t)
-	p.Navigate(srv.URL + "/search")
+	p, srv := openPage(t, "/search")
 	if got := p.Text("#results"); got != "search number 1:" {
 		t.Fatalf("first page: %q", got)
 	}
@@ -140,9 +136,7 @@ func TestPagesAreSeparatePeople(t *testing.T) {
 
 func TestLanguage(t *testing.T) {
 	t.Parallel()
-	srv := site(t)
-	p := browsertest.Shared(t).NewPage(t)
-	p.Navigate(srv.URL + "/echo")
+	p, srv := openPage(t, "/echo")
 	if got := p.Text("#lang"); !strings.HasPrefix(got, "en-US") {
 		t.Errorf("default Accept-Language = %q, want en-US first", got)
 	}
@@ -199,9 +193,7 @@ func TestNarrowViewportShowsSidewaysScroll(t *testing.T) {
 }
 
 func TestDocScreenshotOnlyWhenAsked(t *testing.T) {
-	srv := site(t)
-	p := browsertest.Shared(t).NewPage(t)
-	p.Navigate(srv.URL + "/clean")
+	p, _ := openPage(t, "/clean")
 
 	t.Setenv(browsertest.EnvScreenshots, "")
 	if got := p.DocScreenshot("clean"); got != "" {
@@ -231,9 +223,7 @@ func TestDocScreenshotOnlyWhenAsked(t *testing.T) {
 
 func TestAxeReportsABrokenPage(t *testing.T) {
 	t.Parallel()
-	srv := site(t)
-	p := browsertest.Shared(t).NewPage(t)
-	p.Navigate(srv.URL + "/broken")
+	p, _ := openPage(t, "/broken")
 
 	vs, err := p.Axe()
 	if err != nil {
@@ -288,9 +278,7 @@ func TestAxePassesACleanPage(t *testing.T) {
 
 func TestAxeVersionIsTheVendoredOne(t *testing.T) {
 	t.Parallel()
-	srv := site(t)
-	p := browsertest.Shared(t).NewPage(t)
-	p.Navigate(srv.URL + "/clean")
+	p, _ := openPage(t, "/clean")
 	if _, err := p.Axe(); err != nil {
 		t.Fatal(err)
 	}
@@ -335,9 +323,7 @@ func TestAssertAccessibleFailsOnSeriousViolations(t *testing.T) {
 
 func TestTabOrderIsTheKeyboardRoute(t *testing.T) {
 	t.Parallel()
-	srv := site(t)
-	p := browsertest.Shared(t).NewPage(t)
-	p.Navigate(srv.URL + "/keyboard")
+	p, _ := openPage(t, "/keyboard")
 	p.Click("#go") // TabOrder starts from the top wherever the focus is
 
 	order := p.TabOrder(20)
@@ -382,9 +368,7 @@ func TestTabOrderIsTheKeyboardRoute(t *testing.T) {
 
 func TestJSErrorsAreCollected(t *testing.T) {
 	t.Parallel()
-	srv := site(t)
-	p := browsertest.Shared(t).NewPage(t)
-	p.Navigate(srv.URL + "/clean")
+	p, srv := openPage(t, "/clean")
 	if errs := p.JSErrors(); len(errs) > 0 {
 		t.Errorf("clean page has JS errors: %q", errs)
 	}

@@ -12,7 +12,19 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/samnav/samnav/services/console/internal/browsertest"
 )
+
+// openPage serves the test site and opens path on a new page of the
+// shared browser: how most tests here begin.
+func openPage(t *testing.T, path string) (*browsertest.Page, *httptest.Server) {
+	t.Helper()
+	srv := site(t)
+	p := browsertest.Shared(t).NewPage(t)
+	p.Navigate(srv.URL + path)
+	return p, srv
+}
 
 // site serves the small pages the harness is tested against, with the
 // console's Content-Security-Policy (no inline script or style), so the
