@@ -1,7 +1,6 @@
 package console_test
 
 import (
-	"context"
 	"io/fs"
 	"math"
 	"net/http"
@@ -142,10 +141,7 @@ func checkPage(t *testing.T, name string, p consoletest.Page) {
 func TestPagesAreAccessible(t *testing.T) {
 	h := consoletest.StartHub(t)
 	tok := h.Token("anna", consoletest.Steward("unit"))
-	rec, err := h.API.Masterdata(tok).Create(context.Background(), "unit", consoletest.UnitState("Solskolan"), "new")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := h.Create(tok, "unit", consoletest.UnitState("Solskolan"), "new")
 	anon := consoletest.NewBrowser(t, h.Console.Handler())
 	checkPage(t, "signin", anon.Get("/signin"))
 	checkPage(t, "not found", anon.Get("/nowhere"))
@@ -172,7 +168,7 @@ func TestPagesAreAccessible(t *testing.T) {
 			}
 		}
 	}
-	refusedPage := h.Browser(h.Token("bo", consoletest.Steward("namnd"))).Get("/records/unit/new")
+	refusedPage := h.BrowserAs("bo", consoletest.Steward("namnd")).Get("/records/unit/new")
 	if refusedPage.Status != http.StatusForbidden {
 		t.Fatalf("refused: %d", refusedPage.Status)
 	}
@@ -210,7 +206,7 @@ func TestNavigationShowsOnlyWhatThePrincipalMayDo(t *testing.T) {
 		{"admin", []auth.Grant{{Role: auth.RoleAdmin}}, []string{`href="/catalogue"`, `href="/records"`, `href="/import"`}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := h.Browser(h.Token(tc.name, tc.grants...)).Get("/")
+			p := h.BrowserAs(tc.name, tc.grants...).Get("/")
 			nav := p.Body[strings.Index(p.Body, "<nav"):strings.Index(p.Body, "</nav>")]
 			for _, w := range tc.want {
 				if !strings.Contains(nav, w) {

@@ -13,7 +13,7 @@ import (
 
 func TestCatalogueListsEveryConcept(t *testing.T) {
 	h := consoletest.StartHub(t)
-	b := h.Browser(h.Token("ivar", auth.Grant{Role: auth.RoleAuditor}))
+	b := h.BrowserAs("ivar", auth.Grant{Role: auth.RoleAuditor})
 	p := b.Get("/catalogue")
 	if p.Status != http.StatusOK {
 		t.Fatalf("status %d", p.Status)
@@ -29,7 +29,7 @@ func TestConceptPageShowsAttributesContractsAndSubscribers(t *testing.T) {
 	h := consoletest.StartHub(t)
 	h.Delivery.Subs = []delivery.Subscription{{ID: "s1", System: "skolplattform", Concept: "person", Major: 1, Purpose: "elevregister",
 		Channel: "kafka", Status: "approved", ApprovedFields: []string{"givenNames", "surname"}}}
-	b := h.Browser(h.Token("ivar", auth.Grant{Role: auth.RoleAuditor}))
+	b := h.BrowserAs("ivar", auth.Grant{Role: auth.RoleAuditor})
 	p := b.Get("/catalogue/person?lang=en")
 	if p.Status != http.StatusOK {
 		t.Fatalf("status %d: %s", p.Status, p.Body)
@@ -51,7 +51,7 @@ func TestConceptPageSaysWhenSubscribersMayNotBeShown(t *testing.T) {
 	h := consoletest.StartHub(t)
 	h.Delivery.Subs = []delivery.Subscription{{ID: "s1", System: "skolplattform", Concept: "person", Status: "approved"}}
 	// A steward of units only may not see who subscribes to persons.
-	b := h.Browser(h.Token("anna", consoletest.Steward("unit")))
+	b := h.BrowserAs("anna", consoletest.Steward("unit"))
 	p := b.Get("/catalogue/person?lang=en")
 	if p.Status != http.StatusOK {
 		t.Fatalf("status %d", p.Status)
@@ -61,7 +61,7 @@ func TestConceptPageSaysWhenSubscribersMayNotBeShown(t *testing.T) {
 
 	// When the delivery API refuses, the page says so and still renders.
 	h.Delivery.Refuse = true
-	b = h.Browser(h.Token("ivar", auth.Grant{Role: auth.RoleAuditor}))
+	b = h.BrowserAs("ivar", auth.Grant{Role: auth.RoleAuditor})
 	p = b.Get("/catalogue/person?lang=en")
 	if p.Status != http.StatusOK {
 		t.Fatalf("status %d", p.Status)
@@ -71,7 +71,7 @@ func TestConceptPageSaysWhenSubscribersMayNotBeShown(t *testing.T) {
 
 func TestUnknownConceptIs404(t *testing.T) {
 	h := consoletest.StartHub(t)
-	b := h.Browser(h.Token("ivar", auth.Grant{Role: auth.RoleAuditor}))
+	b := h.BrowserAs("ivar", auth.Grant{Role: auth.RoleAuditor})
 	if p := b.Get("/catalogue/dragon"); p.Status != http.StatusNotFound {
 		t.Fatalf("status %d, want 404", p.Status)
 	}
@@ -79,7 +79,7 @@ func TestUnknownConceptIs404(t *testing.T) {
 
 func TestConceptPageRendersWhenTheRegistryIsDown(t *testing.T) {
 	h := consoletest.StartHub(t, func(c *console.Config) { c.RegistryURL = "http://127.0.0.1:1" })
-	b := h.Browser(h.Token("ivar", auth.Grant{Role: auth.RoleAuditor}))
+	b := h.BrowserAs("ivar", auth.Grant{Role: auth.RoleAuditor})
 	p := b.Get("/catalogue/unit?lang=en")
 	if p.Status != http.StatusOK {
 		t.Fatalf("status %d", p.Status)
@@ -89,7 +89,7 @@ func TestConceptPageRendersWhenTheRegistryIsDown(t *testing.T) {
 
 func TestContractSchemaDownload(t *testing.T) {
 	h := consoletest.StartHub(t)
-	b := h.Browser(h.Token("ivar", auth.Grant{Role: auth.RoleAuditor}))
+	b := h.BrowserAs("ivar", auth.Grant{Role: auth.RoleAuditor})
 	consoletest.MustContain(t, b.Get("/catalogue/unit"), `href="/catalogue/unit/v1.avsc"`)
 	p := b.Get("/catalogue/unit/v1.avsc")
 	if p.Status != http.StatusOK || !strings.Contains(p.Body, `"name"`) || !strings.Contains(p.Header.Get("Content-Type"), "json") {

@@ -111,6 +111,14 @@ func (h *Hub) Browser(token string) *Browser {
 	return SignedIn(h.T, h.Console, token)
 }
 
+// BrowserAs returns a browser signed in with a new token for a person
+// with the grants (Token, then Browser).
+func (h *Hub) BrowserAs(name string, grants ...auth.Grant) *Browser {
+	h.T.Helper()
+	return h.Browser(h.Token(name, grants...))
+}
+
+// Steward is the grant of a steward of the concepts.
 func Steward(concepts ...string) auth.Grant {
 	return auth.Grant{Role: auth.RoleSteward, Concepts: concepts}
 }
@@ -135,6 +143,19 @@ func UnitForm(name string) url.Values {
 		"schoolUnitCode": {"12345678"}, "reason": {"new school"}}
 }
 
+// Create creates a record of concept with state through the master data
+// API, as the holder of token, and fails the test if it cannot.
+func (h *Hub) Create(token, concept string, state map[string]any, reason string) *mdclient.Record {
+	h.T.Helper()
+	rec, err := h.API.Masterdata(token).Create(context.Background(), concept, state, reason)
+	if err != nil {
+		h.T.Fatalf("create %s: %v", concept, err)
+	}
+	return rec
+}
+
+// Count is how many records of concept (ended ones too) the holder of
+// token reads.
 func (h *Hub) Count(token, concept string) int {
 	h.T.Helper()
 	p, err := h.API.Masterdata(token).List(context.Background(), concept, mdclient.ListOptions{IncludeEnded: true, Limit: 1000})

@@ -74,7 +74,7 @@ func TestImportWithProgressAndRejectedRows(t *testing.T) {
 	}
 
 	// Another person cannot see the job.
-	other := h.Browser(h.Token("bertil", consoletest.Steward("unit")))
+	other := h.BrowserAs("bertil", consoletest.Steward("unit"))
 	if p := other.Get("/import/" + id); p.Status != http.StatusNotFound {
 		t.Fatalf("someone else's import: %d, want 404", p.Status)
 	}
@@ -110,7 +110,7 @@ func TestImportRefusesABadFileAndChangesNothing(t *testing.T) {
 	}
 
 	// A steward without a grant for the concept is refused, and nothing changes.
-	nb := h.Browser(h.Token("bo", consoletest.Steward("namnd")))
+	nb := h.BrowserAs("bo", consoletest.Steward("namnd"))
 	nb.Get("/import")
 	p = nb.PostFile("/import", map[string]string{"concept": "unit", "reason": "x"}, "file", "u.csv", consoletest.UnitsCSV)
 	if p.Status != http.StatusForbidden {
@@ -149,7 +149,7 @@ func TestImportProgressWhileRunning(t *testing.T) {
 	h := consoletest.StartHub(t, func(c *console.Config) { c.HTTPClient = &http.Client{Transport: g} })
 	release := sync.OnceFunc(func() { close(g.release) })
 	t.Cleanup(release) // before the console's Close, which waits for the import
-	b := h.Browser(h.Token("anna", consoletest.Steward("unit")))
+	b := h.BrowserAs("anna", consoletest.Steward("unit"))
 	b.Get("/import")
 	p := b.PostFile("/import", map[string]string{"concept": "unit", "reason": "x"}, "file", "u.csv", consoletest.UnitsCSV)
 	if p.Status != http.StatusSeeOther {

@@ -90,12 +90,9 @@ func TestCreateWithInvalidInputShowsFieldErrorsAndCreatesNothing(t *testing.T) {
 func TestStewardWithoutGrantIsRefusedAndNothingChanges(t *testing.T) {
 	h := consoletest.StartHub(t)
 	unitTok := h.Token("anna", consoletest.Steward("unit"))
-	rec, err := h.API.Masterdata(unitTok).Create(context.Background(), "unit", consoletest.UnitState("Solskolan"), "new")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := h.Create(unitTok, "unit", consoletest.UnitState("Solskolan"), "new")
 	// Bo keeps organisations only. The console does not offer him units...
-	b := h.Browser(h.Token("bo", consoletest.Steward("namnd")))
+	b := h.BrowserAs("bo", consoletest.Steward("namnd"))
 	home := b.Get("/")
 	consoletest.MustContain(t, home, `href="/records"`)
 	idx := b.Get("/records")
@@ -132,7 +129,7 @@ func TestStewardWithoutGrantIsRefusedAndNothingChanges(t *testing.T) {
 	}
 
 	// An auditor reads but is offered no changes; the API refuses them anyway.
-	ab := h.Browser(h.Token("ivar", auth.Grant{Role: auth.RoleAuditor}))
+	ab := h.BrowserAs("ivar", auth.Grant{Role: auth.RoleAuditor})
 	rp := ab.Get("/records/unit/" + rec.ID)
 	if rp.Status != http.StatusOK {
 		t.Fatalf("auditor read: %d", rp.Status)
@@ -233,30 +230,21 @@ func TestHistoryShowsWhoWhenWhyAndWhatChanged(t *testing.T) {
 func TestReferencesAreChosenFromRecordsAndLinked(t *testing.T) {
 	h := consoletest.StartHub(t)
 	tok := h.Token("anna", consoletest.Steward("unit", "namnd"))
-	n, err := h.API.Masterdata(tok).Create(context.Background(), "namnd", map[string]any{"name": "Utbildningsnämnden", "kind": "SPECIALIST", "validFrom": "2019-01-01"}, "new")
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := h.Create(tok, "namnd", map[string]any{"name": "Utbildningsnämnden", "kind": "SPECIALIST", "validFrom": "2019-01-01"}, "new")
 	b := h.Browser(tok)
 	p := b.Get("/records/unit/new")
 	consoletest.MustContain(t, p, `<select id="f-ownerNamnd" name="ownerNamnd"`, `<option value="`+n.ID+`">Utbildningsnämnden (`+consoletest.ShortID(n.ID)+`)</option>`)
 
 	s := consoletest.UnitState("Solskolan")
 	s["ownerNamnd"] = n.ID
-	u, err := h.API.Masterdata(tok).Create(context.Background(), "unit", s, "new")
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := h.Create(tok, "unit", s, "new")
 	p = b.Get("/records/unit/" + u.ID)
 	consoletest.MustContain(t, p, `<a href="/records/namnd/`+n.ID+`">Utbildningsnämnden</a> <code class="help">`+n.ID+`</code>`)
 	// An edit keeps a reference the choices do not hold.
-	u2, err := h.API.Masterdata(tok).Create(context.Background(), "unit", consoletest.UnitState("Månskolan"), "new")
-	if err != nil {
-		t.Fatal(err)
-	}
+	u2 := h.Create(tok, "unit", consoletest.UnitState("Månskolan"), "new")
 	consoletest.MustContain(t, b.Get("/records/unit/"+u2.ID+"/edit"), `<option value="n-1" selected>n-1 (finns inte bland valen)</option>`)
 	// Someone who may not read nämnder types the id.
-	ub := h.Browser(h.Token("bertil", consoletest.Steward("unit")))
+	ub := h.BrowserAs("bertil", consoletest.Steward("unit"))
 	consoletest.MustContain(t, ub.Get("/records/unit/new"), `<input id="f-ownerNamnd" name="ownerNamnd"`)
 }
 
@@ -289,9 +277,7 @@ func TestListFiltersByCode(t *testing.T) {
 	pre := consoletest.UnitState("Ekorrens förskola")
 	pre["unitType"] = "PRESCHOOL"
 	for _, s := range []map[string]any{consoletest.UnitState("Solskolan"), pre} {
-		if _, err := h.API.Masterdata(tok).Create(context.Background(), "unit", s, "new"); err != nil {
-			t.Fatal(err)
-		}
+		h.Create(tok, "unit", s, "new")
 	}
 	b := h.Browser(tok)
 	p := b.Get("/records/unit?f.unitType=PRESCHOOL")
@@ -311,7 +297,7 @@ func TestPersonPageNamesItsMasterSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := h.Services.Publish(secret, "person", consoletest.Person("201405052380", "Ella", "Storgatan 1"))[0]
-	b := h.Browser(h.Token("per", consoletest.Steward("person")))
+	b := h.BrowserAs("per", consoletest.Steward("person"))
 	for _, path := range []string{"/records/person/" + id, "/records/person"} {
 		p := b.Get(path)
 		if p.Status != http.StatusOK {
@@ -375,9 +361,6 @@ func withUnit(t *testing.T, reason string) (*consoletest.Hub, string, string) {
 	t.Helper()
 	h := consoletest.StartHub(t)
 	tok := h.Token("anna", consoletest.Steward("unit"))
-	rec, err := h.API.Masterdata(tok).Create(context.Background(), "unit", consoletest.UnitState("Solskolan"), reason)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := h.Create(tok, "unit", consoletest.UnitState("Solskolan"), reason)
 	return h, tok, rec.ID
 }
