@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sync"
@@ -134,12 +135,7 @@ func (c *Catalogue) T(l Lang, key string, args ...any) string {
 func (c *Catalogue) Keys() []string {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	keys := make([]string, 0, len(c.msgs))
-	for k := range c.msgs {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return slices.Sorted(maps.Keys(c.msgs))
 }
 
 var verb = regexp.MustCompile(`%(?:\[\d+\])?[-+# 0-9.]*(?:\[\d+\])?[a-zA-Z%]`)
