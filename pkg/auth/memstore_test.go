@@ -8,5 +8,5 @@ import (
 )
 
 func TestMemoryStore(t *testing.T) {
-	authtest.Run(t, func(*testing.T) auth.TokenStore { return &auth.MemoryStore{} })
+	authtest.Run(t, func(*testing.T) *auth.MemoryStore { return &auth.MemoryStore{} })
 }

@@ -12,7 +12,7 @@ import (
 
 // Run runs the suite against stores made by newStore; each subtest gets a
 // fresh, empty store.
-func Run(t *testing.T, newStore func(t *testing.T) auth.TokenStore) {
+func Run[S auth.TokenStore](t *testing.T, newStore func(t *testing.T) S) {
 	t.Helper()
 	ctx := context.Background()
 	at := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)

@@ -12,31 +12,18 @@ import (
 	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 )
 
-func sqlStore(t testing.TB, db *sql.DB, d sqldb.Dialect) subscriber.Store {
-	t.Helper()
-	sqldbtest.Migrate(t, sqlstore.Migrate, db, d)
-	s, err := sqlstore.New(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+// newSQLStore migrates the database and opens the store on it (the store
+// needs no dialect: its statements are the same on both).
+var newSQLStore = sqldbtest.Migrated(sqlstore.Migrate, func(db *sql.DB, _ sqldb.Dialect) (*sqlstore.Store, error) { return sqlstore.New(db) })
 
 func sqliteStore(t testing.TB) subscriber.Store {
 	t.Helper()
 	db, d := sqldbtest.Open(t, "sqlite:"+filepath.Join(t.TempDir(), "applied.db"))
-	return sqlStore(t, db, d)
+	return sqldbtest.NewStore(t, newSQLStore, db, d)
 }
 
 func TestMemoryStore(t *testing.T) {
-	subscribertest.RunStore(t, func(*testing.T) subscriber.Store { return &subscriber.MemoryStore{} })
+	subscribertest.RunStore(t, func(*testing.T) *subscriber.MemoryStore { return &subscriber.MemoryStore{} })
 }
 
-func TestSQLStore(t *testing.T) {
-	sqldbtest.Suite(t, func(t *testing.T, open sqldbtest.Opener) {
-		subscribertest.RunStore(t, func(t *testing.T) subscriber.Store {
-			db, d := open(t)
-			return sqlStore(t, db, d)
-		})
-	})
-}
+func TestSQLStore(t *testing.T) { sqldbtest.Stores(t, newSQLStore, subscribertest.RunStore) }

@@ -60,6 +60,35 @@ func Stores[S any](t *testing.T, newStore func(ctx context.Context, db *sql.DB, 
 	})
 }
 
+// Migrated is the newStore of Stores for a store whose schema its own
+// migrate makes (feed, webhooks, the SDK's dedupe store) before newStore
+// opens it on the migrated database.
+func Migrated[S any](migrate func(context.Context, *sql.DB, sqldb.Dialect) error, newStore func(*sql.DB, sqldb.Dialect) (S, error)) func(context.Context, *sql.DB, sqldb.Dialect) (S, error) {
+	return func(ctx context.Context, db *sql.DB, d sqldb.Dialect) (S, error) {
+		var zero S
+		if err := migrate(ctx, db, d); err != nil {
+			return zero, err
+		}
+		return newStore(db, d)
+	}
+}
+
+// Upgrade checks, on both databases, that newStore starts on a database
+// an earlier release left (OldRelease with stmts: version 1's schema,
+// then that release's bookkeeping and rows), and then that check holds
+// on the store it made: the upgrade kept the data.
+func Upgrade[S any](t *testing.T, newStore func(ctx context.Context, db *sql.DB, d sqldb.Dialect) (S, error), check func(t *testing.T, s S), stmts ...string) {
+	t.Helper()
+	OnBoth(t, func(t *testing.T, url string) {
+		db, d := OldRelease(t, url, stmts...)
+		s, err := newStore(context.Background(), db, d)
+		if err != nil {
+			t.Fatalf("upgrade: %v", err)
+		}
+		check(t, s)
+	})
+}
+
 // NewStore makes a store with newStore on db, twice (see Stores), failing
 // the test if either fails.
 func NewStore[S any](t testing.TB, newStore func(ctx context.Context, db *sql.DB, d sqldb.Dialect) (S, error), db *sql.DB, d sqldb.Dialect) S {

@@ -12,11 +12,8 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/subscriber"
 )
 
-// Harness returns a fresh, empty store for one test.
-type Harness func(t *testing.T) subscriber.Store
-
-// RunStore runs the suite against the stores h makes.
-func RunStore(t *testing.T, h Harness) {
+// RunStore runs the suite; open returns a fresh, empty store for one test.
+func RunStore[S subscriber.Store](t *testing.T, open func(t *testing.T) S) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 
@@ -30,7 +27,7 @@ func RunStore(t *testing.T, h Harness) {
 	}
 
 	t.Run("mark then seen, per group", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		if seen(t, s, "g", "e1") {
 			t.Fatal("an unmarked event is seen")
 		}
@@ -50,7 +47,7 @@ func RunStore(t *testing.T, h Harness) {
 	})
 
 	t.Run("forget from a time, in one group", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		for i := range 4 {
 			if err := s.Mark(ctx, "g", fmt.Sprint("e", i), t0.Add(time.Duration(i)*time.Minute)); err != nil {
 				t.Fatal(err)
@@ -78,8 +75,8 @@ func RunStore(t *testing.T, h Harness) {
 	})
 
 	t.Run("prune drops marks applied before a time, in one group", func(t *testing.T) {
-		s := h(t)
-		p, ok := s.(subscriber.Pruner)
+		s := open(t)
+		p, ok := any(s).(subscriber.Pruner)
 		if !ok {
 			t.Skip("the store is not a Pruner")
 		}
@@ -117,7 +114,7 @@ func RunStore(t *testing.T, h Harness) {
 	})
 
 	t.Run("concurrent marks of one event", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		var wg sync.WaitGroup
 		errs := make(chan error, 8)
 		for range 8 {

@@ -13,18 +13,11 @@ import (
 	"github.com/samnav/samnav/services/delivery/internal/feed/feedtest"
 )
 
-func migrated(t testing.TB, db *sql.DB, d sqldb.Dialect) feed.Store {
-	t.Helper()
-	sqldbtest.Migrate(t, feed.Migrate, db, d)
-	s, err := feed.NewSQLStore(db, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+// newStore migrates the database and opens the store on it.
+var newStore = sqldbtest.Migrated(feed.Migrate, feed.NewSQLStore)
 
 func newSQLiteStore(t testing.TB) feed.Store {
-	return migrated(t, openSQLite(t), sqldb.SQLite)
+	return sqldbtest.NewStore(t, newStore, openSQLite(t), sqldb.SQLite)
 }
 
 func openSQLite(t testing.TB) *sql.DB {
@@ -32,14 +25,7 @@ func openSQLite(t testing.TB) *sql.DB {
 	return db
 }
 
-func TestConformance(t *testing.T) {
-	sqldbtest.Suite(t, func(t *testing.T, open sqldbtest.Opener) {
-		feedtest.Run(t, func(t *testing.T) feed.Store {
-			db, d := open(t)
-			return migrated(t, db, d)
-		})
-	})
-}
+func TestConformance(t *testing.T) { sqldbtest.Stores(t, newStore, feedtest.Run) }
 
 // A feed database made before stored_at existed is migrated in place: old
 // entries count as stored long ago, new ones are appended and served.
@@ -61,7 +47,7 @@ func TestMigrateAddsStoredAt(t *testing.T) {
 	if _, err := db.ExecContext(ctx, `INSERT INTO feed_heads VALUES ('a', 1)`); err != nil {
 		t.Fatal(err)
 	}
-	s := migrated(t, db, sqldb.SQLite)
+	s := sqldbtest.NewStore(t, newStore, db, sqldb.SQLite)
 	if _, _, err := s.Append(ctx, feed.Entry{SubscriptionID: "a", Concept: "person", Key: "k", EventID: "e2", Type: "changed", Revision: 2, State: []byte(`{}`)}); err != nil {
 		t.Fatal(err)
 	}

@@ -14,9 +14,6 @@ import (
 	"github.com/samnav/samnav/services/delivery/internal/feed"
 )
 
-// Harness returns a fresh, empty, migrated store for one test.
-type Harness func(t *testing.T) feed.Store
-
 var t0 = time.Date(2026, 11, 27, 8, 0, 0, 123456000, time.UTC)
 
 func entry(sub, key, id, typ string, rev int64, state string) feed.Entry {
@@ -45,7 +42,6 @@ func keys(es []feed.Entry) []string {
 	return out
 }
 
-// Run runs the suite against the stores h makes.
 // followUntil reads subscription "a"'s changes page by page while writers
 // run, as a long-polling reader does, failing on any gap in positions;
 // once done closes it reads up to want more pages for what is left. It
@@ -82,11 +78,13 @@ loop:
 	return seen, after
 }
 
-func Run(t *testing.T, h Harness) {
+// Run runs the suite; open returns a fresh, empty, migrated store for one
+// test (sqldbtest.Stores passes it).
+func Run[S feed.Store](t *testing.T, open func(t *testing.T) S) {
 	ctx := context.Background()
 
 	t.Run("positions start at one and grow by one per subscription", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		if head, err := s.Head(ctx, "a"); err != nil || head != 0 {
 			t.Fatalf("head of an empty feed = %d, %v", head, err)
 		}
@@ -105,7 +103,7 @@ func Run(t *testing.T, h Harness) {
 	})
 
 	t.Run("an event id is stored once", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		mustAppend(t, s, entry("a", "k1", "e1", channel.TypeChanged, 1, `{"id":"k1"}`))
 		mustAppend(t, s, entry("a", "k2", "e2", channel.TypeChanged, 1, `{"id":"k2"}`))
 		pos, stored, err := s.Append(ctx, entry("a", "k1", "e1", channel.TypeChanged, 1, `{"id":"k1"}`))
@@ -125,7 +123,7 @@ func Run(t *testing.T, h Harness) {
 	})
 
 	t.Run("changes after a position, in order, limited, round-tripped", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		ended := t0.Add(time.Hour)
 		want := []feed.Entry{
 			entry("a", "k1", "e1", channel.TypeChanged, 1, `{"id":"k1","name":"Åsa"}`),
@@ -164,7 +162,7 @@ func Run(t *testing.T, h Harness) {
 	})
 
 	t.Run("snapshot holds the newest state per key, in key order, without erased", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		for _, e := range []feed.Entry{
 			entry("a", "m", "e1", channel.TypeChanged, 1, `{"v":1}`),
 			entry("a", "B", "e2", channel.TypeChanged, 1, `{"v":1}`),
@@ -203,7 +201,7 @@ func Run(t *testing.T, h Harness) {
 	})
 
 	t.Run("purge empties one subscription's log and state, positions keep growing", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		mustAppend(t, s, entry("a", "k", "e1", channel.TypeChanged, 1, `{"id":"k","wide":1}`))
 		mustAppend(t, s, entry("a", "m", "e2", channel.TypeChanged, 1, `{"id":"m","wide":1}`))
 		mustAppend(t, s, entry("b", "k", "e3", channel.TypeChanged, 1, `{"id":"k","wide":1}`))
@@ -235,7 +233,7 @@ func Run(t *testing.T, h Harness) {
 	})
 
 	t.Run("a shape is recorded per subscription, replaced, and removed", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		if got, err := s.Shape(ctx, "a"); err != nil || got != "" {
 			t.Fatalf("shape of a new feed = %q, %v; want none", got, err)
 		}
@@ -266,7 +264,7 @@ func Run(t *testing.T, h Harness) {
 	})
 
 	t.Run("prune removes log entries stored before a time, never a feed's newest, never state", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		mustAppend(t, s, entry("a", "k", "e1", channel.TypeChanged, 1, `{"v":1}`))
 		mustAppend(t, s, entry("a", "m", "e2", channel.TypeChanged, 1, `{"v":1}`))
 		mustAppend(t, s, entry("b", "k", "e3", channel.TypeChanged, 1, `{"v":1}`))
@@ -297,7 +295,7 @@ func Run(t *testing.T, h Harness) {
 	})
 
 	t.Run("an older revision does not replace a newer state", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		mustAppend(t, s, entry("a", "k", "new", channel.TypeChanged, 5, `{"v":5}`))
 		mustAppend(t, s, entry("a", "k", "old", channel.TypeChanged, 4, `{"v":4}`))
 		got, err := s.Snapshot(ctx, "a", "", 10)
@@ -311,7 +309,7 @@ func Run(t *testing.T, h Harness) {
 	})
 
 	t.Run("a batch is stored as appends in order, duplicates once, in one step", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		mustAppend(t, s, entry("a", "k1", "e1", channel.TypeChanged, 1, `{"v":1}`))
 		mustAppend(t, s, entry("a", "k2", "e2", channel.TypeChanged, 5, `{"v":5}`))
 		batch := []feed.Entry{
@@ -378,7 +376,7 @@ func Run(t *testing.T, h Harness) {
 	})
 
 	t.Run("a batch that fails stores nothing", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		mustAppend(t, s, entry("a", "k1", "e1", channel.TypeChanged, 1, `{}`))
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
@@ -394,7 +392,7 @@ func Run(t *testing.T, h Harness) {
 	})
 
 	t.Run("concurrent batches and appends: a follower sees every position, none skipped", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		const writers, batches, each = 4, 5, 10
 		var wg sync.WaitGroup
 		errs := make(chan error, 2*writers)
@@ -436,7 +434,7 @@ func Run(t *testing.T, h Harness) {
 	})
 
 	t.Run("concurrent appends: a follower sees every position, none skipped", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		const writers, each = 4, 25
 		var wg sync.WaitGroup
 		errs := make(chan error, writers)

@@ -13,11 +13,8 @@ import (
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
-// Harness returns a fresh, empty store for one test.
-type Harness func(t *testing.T) subscription.Store
-
-// Run runs the suite.
-func Run(t *testing.T, h Harness) {
+// Run runs the suite; open returns a fresh, empty store for one test.
+func Run[S subscription.Store](t *testing.T, open func(t *testing.T) S) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s subscription.Store)
@@ -31,7 +28,7 @@ func Run(t *testing.T, h Harness) {
 		{"ConcurrentUpdatesNeverLoseOne", testConcurrent},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.fn(t, h(t)) })
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
 	}
 }
 

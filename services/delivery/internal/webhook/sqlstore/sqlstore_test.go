@@ -9,32 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 	"github.com/samnav/samnav/services/delivery/internal/webhook/sqlstore"
 	"github.com/samnav/samnav/services/delivery/internal/webhook/webhooktest"
 )
 
-// newStore migrates db and returns the store on it.
-func newStore(t *testing.T, db *sql.DB, d sqldb.Dialect) webhook.Store {
-	t.Helper()
-	sqldbtest.Migrate(t, sqlstore.Migrate, db, d)
-	s, err := sqlstore.New(db, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+// newStore migrates the database and opens the store on it.
+var newStore = sqldbtest.Migrated(sqlstore.Migrate, sqlstore.New)
 
-func TestConformance(t *testing.T) {
-	sqldbtest.Suite(t, func(t *testing.T, open sqldbtest.Opener) {
-		webhooktest.RunStoreTests(t, func(t *testing.T) webhook.Store {
-			db, d := open(t)
-			return newStore(t, db, d)
-		})
-	})
-}
+func TestConformance(t *testing.T) { sqldbtest.Stores(t, newStore, webhooktest.RunStoreTests) }
 
 // Claim and Finish commit without waiting for the disk (see writeLax);
 // the connection they borrow must go back to the pool as durable as the
@@ -42,7 +26,7 @@ func TestConformance(t *testing.T) {
 func TestSQLiteEnqueueStaysDurableAfterLaxCommits(t *testing.T) {
 	ctx := context.Background()
 	db, d := sqldbtest.Open(t, "sqlite:"+filepath.Join(t.TempDir(), "wh.db"))
-	s := newStore(t, db, d)
+	s := sqldbtest.NewStore(t, newStore, db, d)
 	if err := s.CreateEndpoint(ctx, webhook.Endpoint{SubscriptionID: "sub1", URL: "https://receiver.example/", Status: webhook.StatusEnabled}, webhooktest.MustSecret(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -102,12 +86,9 @@ func TestNewRefusesASingleConnectionPool(t *testing.T) {
 // recorded 0001_webhooks.sql in wh_migrations (pkg/sqlmigrate): it is
 // adopted as version 1, not re-created.
 func TestUpgradeFromWhMigrations(t *testing.T) {
-	ctx := context.Background()
-	sqldbtest.OnBoth(t, func(t *testing.T, url string) {
-		db, d := sqldbtest.OldRelease(t, url, sqldbtest.SQLMigrateRecord("wh_migrations", "0001_webhooks.sql")...)
-		s := newStore(t, db, d)
-		if _, err := s.GetEndpoint(ctx, "none"); !errors.Is(err, webhook.ErrNotFound) {
+	sqldbtest.Upgrade(t, newStore, func(t *testing.T, s *sqlstore.Store) {
+		if _, err := s.GetEndpoint(t.Context(), "none"); !errors.Is(err, webhook.ErrNotFound) {
 			t.Fatalf("GetEndpoint after upgrade = %v, want ErrNotFound", err)
 		}
-	})
+	}, sqldbtest.SQLMigrateRecord("wh_migrations", "0001_webhooks.sql")...)
 }

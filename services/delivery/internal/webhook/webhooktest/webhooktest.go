@@ -1,5 +1,5 @@
 // Package webhooktest is the conformance suite every webhook.Store must
-// pass. A store's test file supplies a Harness and calls RunStoreTests.
+// pass. A store's test file calls RunStoreTests, through sqldbtest.Stores.
 package webhooktest
 
 import (
@@ -15,9 +15,6 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 )
-
-// Harness returns a fresh, empty store for one test.
-type Harness func(t *testing.T) webhook.Store
 
 var t0 = time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 
@@ -91,12 +88,13 @@ func wantCode(t *testing.T, err error, c apierr.Code) {
 	}
 }
 
-// RunStoreTests runs the conformance suite against the stores h makes.
-func RunStoreTests(t *testing.T, h Harness) {
+// RunStoreTests runs the conformance suite; open returns a fresh, empty
+// store for one test.
+func RunStoreTests[S webhook.Store](t *testing.T, open func(t *testing.T) S) {
 	ctx := context.Background()
 
 	t.Run("endpoints", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		sec := newEndpoint(t, s, "sub1")
 		ep, err := s.GetEndpoint(ctx, "sub1")
 		if err != nil {
@@ -128,7 +126,7 @@ func RunStoreTests(t *testing.T, h Harness) {
 	})
 
 	t.Run("rotation keeps the old secret signing until it expires", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		old := newEndpoint(t, s, "sub1")
 		next := MustSecret(t)
 		rotated := t0.Add(time.Hour)
@@ -165,7 +163,7 @@ func RunStoreTests(t *testing.T, h Harness) {
 	})
 
 	t.Run("enqueue is idempotent on event id", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		newEndpoint(t, s, "sub1")
 		newEndpoint(t, s, "sub2")
 		m := enqueue(t, s, "sub1", "e1", "k1", t0)
@@ -192,7 +190,7 @@ func RunStoreTests(t *testing.T, h Harness) {
 	})
 
 	t.Run("enqueue batch stores all in order, duplicates once", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		newEndpoint(t, s, "sub1")
 		newEndpoint(t, s, "sub2")
 		before := enqueue(t, s, "sub1", "e0", "ka", t0)
@@ -248,7 +246,7 @@ func RunStoreTests(t *testing.T, h Harness) {
 	})
 
 	t.Run("enqueue batch is all or nothing", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		newEndpoint(t, s, "sub1")
 		_, err := s.EnqueueBatch(ctx, []webhook.Message{
 			msg("sub1", "e1", "ka", t0), msg("sub1", "e2", "kb", t0), msg("nope", "e3", "kc", t0), msg("sub1", "e4", "kd", t0),
@@ -268,7 +266,7 @@ func RunStoreTests(t *testing.T, h Harness) {
 	})
 
 	t.Run("finish batch applies every outcome in one go", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		newEndpoint(t, s, "sub1")
 		newEndpoint(t, s, "sub2")
 		enqueue(t, s, "sub1", "a1", "ka", t0)
@@ -324,7 +322,7 @@ func RunStoreTests(t *testing.T, h Harness) {
 	})
 
 	t.Run("claim takes only the head of each key", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		newEndpoint(t, s, "sub1")
 		newEndpoint(t, s, "sub2")
 		a1 := enqueue(t, s, "sub1", "a1", "ka", t0)
@@ -354,7 +352,7 @@ func RunStoreTests(t *testing.T, h Harness) {
 	})
 
 	t.Run("finish applies outcomes and keeps key order", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		newEndpoint(t, s, "sub1")
 		enqueue(t, s, "sub1", "a1", "ka", t0)
 		enqueue(t, s, "sub1", "a2", "ka", t0)
@@ -435,7 +433,7 @@ func RunStoreTests(t *testing.T, h Harness) {
 	})
 
 	t.Run("not sent drops only the lease", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		newEndpoint(t, s, "sub1")
 		enqueue(t, s, "sub1", "a1", "ka", t0)
 		enqueue(t, s, "sub1", "a2", "ka", t0)
@@ -464,7 +462,7 @@ func RunStoreTests(t *testing.T, h Harness) {
 	})
 
 	t.Run("gone disables and keeps the message", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		newEndpoint(t, s, "sub1")
 		enqueue(t, s, "sub1", "a1", "ka", t0)
 		ms, _ := claimIDs(t, s, t0, 10)
@@ -484,7 +482,7 @@ func RunStoreTests(t *testing.T, h Harness) {
 	})
 
 	t.Run("enable resumes the backlog", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		newEndpoint(t, s, "sub1")
 		enqueue(t, s, "sub1", "a1", "ka", t0)
 		ms, _ := claimIDs(t, s, t0, 10)
@@ -520,7 +518,7 @@ func RunStoreTests(t *testing.T, h Harness) {
 	})
 
 	t.Run("redeliver revives a message in its key order", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		newEndpoint(t, s, "sub1")
 		enqueue(t, s, "sub1", "a1", "ka", t0)
 		ms, _ := claimIDs(t, s, t0, 10)
@@ -538,7 +536,7 @@ func RunStoreTests(t *testing.T, h Harness) {
 	})
 
 	t.Run("concurrent claims never share a message", func(t *testing.T) {
-		s := h(t)
+		s := open(t)
 		newEndpoint(t, s, "sub1")
 		const n = 60
 		for i := range n {

@@ -12,11 +12,7 @@ import (
 	"github.com/samnav/samnav/services/registry/internal/store/storetest"
 )
 
-func TestConformance(t *testing.T) {
-	sqldbtest.Stores(t, sqlstore.New, func(t *testing.T, open func(*testing.T) *sqlstore.Store) {
-		storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
-	})
-}
+func TestConformance(t *testing.T) { sqldbtest.Stores(t, sqlstore.New, storetest.Run) }
 
 // TestReopenAppliesNoMigrationTwice reopens one SQLite file: the second
 // Open must find the migrations recorded and keep the data.
@@ -61,18 +57,13 @@ func open(ctx context.Context, url string) (*sqlstore.Store, error) {
 // applied migrations/001_init.sql through its own schema_migrations table:
 // it is adopted as version 1, its data kept.
 func TestUpgradeFromSchemaMigrations(t *testing.T) {
-	ctx := context.Background()
-	sqldbtest.OnBoth(t, func(t *testing.T, url string) {
-		sqldbtest.OldRelease(t, url,
-			`CREATE TABLE schema_migrations (name TEXT PRIMARY KEY)`,
-			`INSERT INTO schema_migrations (name) VALUES ('migrations/001_init.sql')`)
-		s, err := open(ctx, url)
-		if err != nil {
-			t.Fatalf("upgrade: %v", err)
-		}
-		defer s.Close()
+	sqldbtest.Upgrade(t, sqlstore.New, func(t *testing.T, s *sqlstore.Store) {
+		t.Cleanup(func() { _ = s.Close() })
+		ctx := t.Context()
 		if err := s.Update(ctx, func(tx store.Tx) error { return tx.SetConfig(ctx, "", "FULL") }); err != nil {
 			t.Fatalf("write after upgrade: %v", err)
 		}
-	})
+	},
+		`CREATE TABLE schema_migrations (name TEXT PRIMARY KEY)`,
+		`INSERT INTO schema_migrations (name) VALUES ('migrations/001_init.sql')`)
 }

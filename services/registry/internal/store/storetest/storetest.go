@@ -14,11 +14,9 @@ import (
 	"github.com/samnav/samnav/services/registry/internal/store"
 )
 
-// Opener opens a fresh, empty store for one subtest.
-type Opener func(t *testing.T) store.Store
-
-// Run runs the conformance suite.
-func Run(t *testing.T, open Opener) {
+// Run runs the conformance suite; open opens a fresh, empty store for
+// one subtest.
+func Run[S store.Store](t *testing.T, open func(t *testing.T) S) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s store.Store)
