@@ -35,7 +35,6 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/subscriber"
 	"github.com/samnav/samnav/services/delivery"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
-	deliveryhubtest "github.com/samnav/samnav/services/delivery/internal/hubtest"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
@@ -114,7 +113,7 @@ func BenchmarkPipelineKafka(b *testing.B) {
 	if err := sw.write(ctx, evs); err != nil {
 		b.Fatal(err)
 	}
-	m, schemas := deliveryhubtest.Model(b)
+	m, schemas := hubtest.Model(b)
 	// The slow ways are measured over fewer events: their rate is flat.
 	modes := []struct {
 		name   string
@@ -225,7 +224,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 			b.Fatalf("publish: %d %v", st, body)
 		}
 	}
-	subscribe(b, h, school, admin, "kafka", []string{"givenNames", "surname", "registeredAddress"})
+	subscribe(b, h.DeliveryURL, school, admin, "kafka", []string{"givenNames", "surname", "registeredAddress"})
 	publish(benchPersons(0, 1)) // warm-up: creates the view topic and its schema
 	view := "samnav.view.skolplattform.person.v1"
 	viewSchema(b, h, view)
@@ -380,7 +379,7 @@ func BenchmarkCommitToWebhook(b *testing.B) {
 		w.WriteHeader(204)
 	}))
 	defer srv.Close()
-	sub := subscribe(b, h, library, admin, "webhook", []string{"givenNames", "surname", "registeredAddress"})
+	sub := subscribe(b, h.DeliveryURL, library, admin, "webhook", []string{"givenNames", "surname", "registeredAddress"})
 	st, ep := hubtest.CallJSON(b, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+sub+"/webhook", library, map[string]any{"url": srv.URL})
 	if st != 201 {
 		b.Fatalf("register webhook: %d %v", st, ep)

@@ -145,11 +145,8 @@ func onlyFields(t *testing.T, channel string, data map[string]any, allowed ...st
 // reaches none of them with an address. Erasing the child produces a
 // tombstone on Kafka and typed erased events on the webhook and the feed.
 func TestOnceOnly(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	h, c := startCast(t)
-	ella := c.publish(personState("201405052380", "Ella", "Storgatan 1", "NONE"))
-	vera := c.publish(personState("201405052398", "Vera", "Hemliga vägen 2", "PROTECTED_REGISTRATION"))
+	h, c, ctx := startCast(t, 90*time.Second)
+	ella, vera := c.publishElla(), c.publishVera()
 	admin, school, library, social, mdAdmin := c.admin, c.school, c.library, c.social, c.mdAdmin
 
 	schoolFields := []string{"givenNames", "surname", "registeredAddress", "emailAddress"}
@@ -159,7 +156,7 @@ func TestOnceOnly(t *testing.T) {
 	// The library registers its endpoint before approval, so the first
 	// event finds it.
 	hook := newWebhookReceiver(t)
-	libSub := subscribe(t, h, library, admin, "webhook", libraryFields)
+	libSub := subscribe(t, h.DeliveryURL, library, admin, "webhook", libraryFields)
 	st, ep := hubtest.CallJSON(t, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+libSub+"/webhook", library, map[string]any{"url": hook.srv.URL + "/samnav"})
 	if st != 201 || ep["secret"] == nil {
 		t.Fatalf("register webhook: %d %v", st, ep)
@@ -170,8 +167,8 @@ func TestOnceOnly(t *testing.T) {
 		t.Fatalf("school reads the library's endpoint: %d", st)
 	}
 
-	subscribe(t, h, school, admin, "kafka", schoolFields)
-	socialSub := subscribe(t, h, social, admin, "feed", socialFields)
+	subscribe(t, h.DeliveryURL, school, admin, "kafka", schoolFields)
+	socialSub := subscribe(t, h.DeliveryURL, social, admin, "feed", socialFields)
 	// Only the subscribing system reads its feed.
 	var page map[string]any
 	if st := getJSON(ctx, t, h.DeliveryURL+"/api/v1/feeds/"+socialSub+"/snapshot", school, &page); st != 403 && st != 404 {

@@ -40,9 +40,12 @@ type cast struct {
 	fb, mdAdmin, admin, school, library, social string
 }
 
-// startCast starts the hub (startHub) and issues the cast's tokens.
-func startCast(t testing.TB) (*hubtest.Hub, *cast) {
+// startCast starts the hub (startHub) and issues the cast's tokens, for a
+// story that must be over within timeout: the context returned ends then.
+func startCast(t testing.TB, timeout time.Duration) (*hubtest.Hub, *cast, context.Context) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	t.Cleanup(cancel)
 	h := startHub(t)
 	system := func(name string) string {
 		return hubtest.Issue(t, h.Delivery.Tokens(), name, auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: name})
@@ -51,7 +54,18 @@ func startCast(t testing.TB) (*hubtest.Hub, *cast) {
 		fb:      hubtest.Issue(t, h.Masterdata.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"}),
 		mdAdmin: hubtest.Issue(t, h.Masterdata.Tokens(), "privacy-officer", auth.KindUser, auth.Grant{Role: auth.RoleAdmin}),
 		admin:   hubtest.Issue(t, h.Delivery.Tokens(), "owner-anna", auth.KindUser, auth.Grant{Role: auth.RoleAdmin}),
-		school:  system("skolplattform"), library: system("bibliotek"), social: system("socialtjanst")}
+		school:  system("skolplattform"), library: system("bibliotek"), social: system("socialtjanst")}, ctx
+}
+
+// publishElla and publishVera publish the stories' two children as the
+// population register and return their ids: Ella, and Vera, who has a
+// protected identity.
+func (c *cast) publishElla() string {
+	return c.publish(personState("201405052380", "Ella", "Storgatan 1", "NONE"))
+}
+
+func (c *cast) publishVera() string {
+	return c.publish(personState("201405052398", "Vera", "Hemliga vägen 2", "PROTECTED_REGISTRATION"))
 }
 
 // publish writes a person as the population register and returns its id.
@@ -75,11 +89,8 @@ func personState(pnr, given, street string, protected string) map[string]any {
 // view topic with only the approved fields; a child with protected
 // identity reaches it without an address or email.
 func TestOnceOnlyKafka(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	h, c := startCast(t)
-	ella := c.publish(personState("201405052380", "Ella", "Storgatan 1", "NONE"))
-	hidden := c.publish(personState("201405052398", "Vera", "Hemliga vägen 2", "PROTECTED_REGISTRATION"))
+	h, c, ctx := startCast(t, 90*time.Second)
+	ella, hidden := c.publishElla(), c.publishVera()
 	admin, school, library := c.admin, c.school, c.library
 
 	req := map[string]any{"concept": "person", "purpose": "placing pupils in schools", "channel": "kafka",

@@ -18,15 +18,13 @@ import (
 	"github.com/samnav/samnav/services/hubtest"
 )
 
-var hubUser = kafkaauth.Config{Mechanism: kafkaauth.ScramSHA512, Username: "samnav-hub", Password: "hub-secret"}
-
 // startSecureHub is startHub on a broker that requires SASL and enforces
 // ACLs, with the person topic on one partition; master data and delivery
 // connect as the superuser.
 func startSecureHub(t *testing.T) *hubtest.Hub {
 	t.Helper()
 	return hubtest.Start(t,
-		hubtest.WithBroker(embeddedkafka.Config{Superuser: hubUser, Topics: []kafkatopics.Spec{{Name: "samnav.person.v1", Partitions: 1, Compact: true}}}),
+		hubtest.WithBroker(embeddedkafka.Config{Superuser: hubtest.HubUser, Topics: []kafkatopics.Spec{{Name: "samnav.person.v1", Partitions: 1, Compact: true}}}),
 		hubtest.WithMasterdata(),
 		hubtest.WithDelivery(func(c *delivery.Config, _ *delivery.Deps) { c.SyncInterval = 500 * time.Millisecond }))
 }
@@ -90,22 +88,13 @@ func TestKafkaAccessFollowsApprovals(t *testing.T) {
 	}
 
 	admin := hubtest.Issue(t, h.Delivery.Tokens(), "owner-anna", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
-	subscribe := func(system string) string {
+	subscribeSystem := func(system string) string {
 		t.Helper()
 		tok := hubtest.Issue(t, h.Delivery.Tokens(), system, auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: system})
-		st, sub := hubtest.CallJSON(t, "POST", h.DeliveryURL+"/api/v1/subscriptions", tok, map[string]any{"concept": "person", "purpose": "test", "channel": "kafka",
-			"legalBasis": map[string]any{"basis": "public_task", "reference": "test"}, "fields": []string{"givenNames", "surname"}, "reason": "test"})
-		if st != 201 {
-			t.Fatalf("request for %s: %d %v", system, st, sub)
-		}
-		id := sub["id"].(string)
-		if st, sub := hubtest.CallJSON(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/approve", admin, map[string]any{"reason": "ok"}); st != 200 {
-			t.Fatalf("approve %s: %d %v", id, st, sub)
-		}
-		return id
+		return subscribe(t, h.DeliveryURL, tok, admin, "kafka", []string{"givenNames", "surname"})
 	}
-	schoolSub := subscribe("skolplattform")
-	subscribe("bibliotek")
+	schoolSub := subscribeSystem("skolplattform")
+	subscribeSystem("bibliotek")
 	schoolView, libraryView := "samnav.view.skolplattform.person.v1", "samnav.view.bibliotek.person.v1"
 
 	// Each system reads its own view topic with its own user.
@@ -144,7 +133,7 @@ func TestKafkaAccessFollowsApprovals(t *testing.T) {
 
 	// A stale Samnav-shaped ACL (no subscription behind it) is removed at
 	// the next round; an ACL of another shape is not Samnav's and stays.
-	su, done, err := hubUser.Client(5*time.Second, addr)
+	su, done, err := hubtest.HubUser.Client(5*time.Second, addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -298,23 +298,27 @@ func followFeed(ctx context.Context, t *testing.T, base, subID, token string, r 
 			each(it)
 		}
 	}
+	// read GETs one page of the feed's part (snapshot or changes) with
+	// query and applies its items; ok is false once the feed answers
+	// anything but 200.
+	read := func(part, query string) (page feedPage, ok bool) {
+		if st := getJSON(ctx, t, base+"/api/v1/feeds/"+subID+"/"+part+"?"+query, token, &page); st != 200 {
+			if ctx.Err() == nil {
+				t.Errorf("feed %s: %d", part, st)
+			}
+			return page, false
+		}
+		for _, it := range page.Items {
+			applyItem(it)
+		}
+		return page, true
+	}
 	go func() {
 		var changes string
 		for cursor := ""; ; {
-			var page struct {
-				Items         []feedItem `json:"items"`
-				NextCursor    string     `json:"nextCursor"`
-				ChangesCursor string     `json:"changesCursor"`
-			}
-			st := getJSON(ctx, t, base+"/api/v1/feeds/"+subID+"/snapshot?limit=1000&cursor="+url.QueryEscape(cursor), token, &page)
-			if st != 200 {
-				if ctx.Err() == nil {
-					t.Errorf("feed snapshot: %d", st)
-				}
+			page, ok := read("snapshot", "limit=1000&cursor="+url.QueryEscape(cursor))
+			if !ok {
 				return
-			}
-			for _, it := range page.Items {
-				applyItem(it)
 			}
 			changes = page.ChangesCursor
 			if cursor = page.NextCursor; cursor == "" {
@@ -322,36 +326,35 @@ func followFeed(ctx context.Context, t *testing.T, base, subID, token string, r 
 			}
 		}
 		for ctx.Err() == nil {
-			var page struct {
-				Items      []feedItem `json:"items"`
-				NextCursor string     `json:"nextCursor"`
-			}
-			st := getJSON(ctx, t, base+"/api/v1/feeds/"+subID+"/changes?limit=1000&wait=5s&cursor="+url.QueryEscape(changes), token, &page)
-			if st != 200 {
-				if ctx.Err() == nil {
-					t.Errorf("feed changes: %d", st)
-				}
+			page, ok := read("changes", "limit=1000&wait=5s&cursor="+url.QueryEscape(changes))
+			if !ok {
 				return
-			}
-			for _, it := range page.Items {
-				applyItem(it)
 			}
 			changes = page.NextCursor
 		}
 	}()
 }
 
-// subscribe requests a subscription for system and has the admin approve
-// it; it returns the subscription id.
-func subscribe(t testing.TB, h *hubtest.Hub, systemToken, adminToken, channel string, fields []string) string {
+// feedPage is a page of a feed's snapshot (which has a ChangesCursor) or
+// of its changes.
+type feedPage struct {
+	Items         []feedItem `json:"items"`
+	NextCursor    string     `json:"nextCursor"`
+	ChangesCursor string     `json:"changesCursor"`
+}
+
+// subscribe requests a subscription to persons for a system at the
+// delivery API at base and has the admin approve it; it returns the
+// subscription id.
+func subscribe(t testing.TB, base, systemToken, adminToken, channel string, fields []string) string {
 	t.Helper()
-	st, sub := hubtest.CallJSON(t, "POST", h.DeliveryURL+"/api/v1/subscriptions", systemToken, map[string]any{"concept": "person", "purpose": "test", "channel": channel,
+	st, sub := hubtest.CallJSON(t, "POST", base+"/api/v1/subscriptions", systemToken, map[string]any{"concept": "person", "purpose": "test", "channel": channel,
 		"legalBasis": map[string]any{"basis": "public_task", "reference": "Skollagen (2010:800)"}, "fields": fields, "reason": "test"})
 	if st != 201 {
 		t.Fatalf("request %s subscription: %d %v", channel, st, sub)
 	}
 	id := sub["id"].(string)
-	if st, body := hubtest.CallJSON(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+id+"/approve", adminToken, map[string]any{"reason": "ok"}); st != 200 {
+	if st, body := hubtest.CallJSON(t, "POST", base+"/api/v1/subscriptions/"+id+"/approve", adminToken, map[string]any{"reason": "ok"}); st != 200 {
 		t.Fatalf("approve: %d %v", st, body)
 	}
 	return id
@@ -405,8 +408,8 @@ func TestOnboardingSnapshotThenChanges(t *testing.T) {
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	start = time.Now()
-	subscribe(t, h, school, admin, "kafka", fields)
-	feedID := subscribe(t, h, archive, admin, "feed", fields)
+	subscribe(t, h.DeliveryURL, school, admin, "kafka", fields)
+	feedID := subscribe(t, h.DeliveryURL, archive, admin, "feed", fields)
 	followFeed(rctx, t, h.DeliveryURL, feedID, archive, feedGot, nil)
 	followView(rctx, t, h, "samnav.view.skolplattform.person.v1", kafkaGot)
 

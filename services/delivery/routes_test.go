@@ -88,14 +88,7 @@ func TestLogLinesNameOneComponent(t *testing.T) {
 	t.Cleanup(srv.Close)
 	admin := hubtest.Issue(t, s.Tokens(), "admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
 	library := hubtest.Issue(t, s.Tokens(), "bibliotek", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "bibliotek"})
-	st, sub := hubtest.CallJSON(t, "POST", srv.URL+"/api/v1/subscriptions", library, map[string]any{"concept": "person", "purpose": "loans", "channel": "webhook",
-		"legalBasis": map[string]any{"basis": "public_task", "reference": "Bibliotekslagen (2013:801)"}, "fields": []string{"givenNames"}, "reason": "new"})
-	if st != http.StatusCreated {
-		t.Fatalf("request: %d %v", st, sub)
-	}
-	if st, _ := hubtest.CallJSON(t, "POST", srv.URL+"/api/v1/subscriptions/"+sub["id"].(string)+"/approve", admin, map[string]any{"reason": "ok"}); st != http.StatusOK {
-		t.Fatalf("approve: %d", st)
-	}
+	subscribe(t, srv.URL, library, admin, "webhook", []string{"givenNames"})
 	if err := s.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -38,21 +38,19 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // of the value's framing or of a JSON body shows as a golden diff.
 // Refresh with -update.
 func TestWireGolden(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	h, c := startCast(t)
-	ella := c.publish(personState("201405052380", "Ella", "Storgatan 1", "NONE"))
+	h, c, ctx := startCast(t, 90*time.Second)
+	ella := c.publishElla()
 	admin, school, library, social, mdAdmin := c.admin, c.school, c.library, c.social, c.mdAdmin
 
 	hook := &rawHook{}
 	srv := httptest.NewServer(hook)
 	t.Cleanup(srv.Close)
-	libSub := subscribe(t, h, library, admin, "webhook", []string{"givenNames", "surname", "registeredAddress"})
+	libSub := subscribe(t, h.DeliveryURL, library, admin, "webhook", []string{"givenNames", "surname", "registeredAddress"})
 	if st, ep := hubtest.CallJSON(t, "PUT", h.DeliveryURL+"/api/v1/subscriptions/"+libSub+"/webhook", library, map[string]any{"url": srv.URL + "/samnav"}); st != 201 {
 		t.Fatalf("register webhook: %d %v", st, ep)
 	}
-	subscribe(t, h, school, admin, "kafka", []string{"givenNames", "surname", "registeredAddress", "emailAddress"})
-	socialSub := subscribe(t, h, social, admin, "feed", []string{"surname", "registeredAddress"})
+	subscribe(t, h.DeliveryURL, school, admin, "kafka", []string{"givenNames", "surname", "registeredAddress", "emailAddress"})
+	socialSub := subscribe(t, h.DeliveryURL, social, admin, "feed", []string{"surname", "registeredAddress"})
 
 	// The snapshot reaches every channel before the change is made, so
 	// each channel carries exactly: snapshot, change, erasure.

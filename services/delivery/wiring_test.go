@@ -35,15 +35,7 @@ func TestChannelAPIsMounted(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			srv, admin, library := serveUnstarted(t, tt.allowPrivate)
-			st, sub := hubtest.CallJSON(t, "POST", srv.URL+"/api/v1/subscriptions", library, map[string]any{"concept": "person", "purpose": "loans", "channel": "webhook",
-				"legalBasis": map[string]any{"basis": "public_task", "reference": "Bibliotekslagen (2013:801)"}, "fields": []string{"givenNames"}, "reason": "new"})
-			if st != 201 {
-				t.Fatalf("request: %d %v", st, sub)
-			}
-			id := sub["id"].(string)
-			if st, _ := hubtest.CallJSON(t, "POST", srv.URL+"/api/v1/subscriptions/"+id+"/approve", admin, map[string]any{"reason": "ok"}); st != 200 {
-				t.Fatalf("approve: %d", st)
-			}
+			id := subscribe(t, srv.URL, library, admin, "webhook", []string{"givenNames"})
 			for _, path := range []string{"/api/v1/subscriptions/" + id + "/webhook", "/api/v1/feeds/" + id + "/snapshot"} {
 				resp, err := http.Get(srv.URL + path)
 				if err != nil {
@@ -67,15 +59,7 @@ func TestChannelAPIsMounted(t *testing.T) {
 				t.Fatalf("register a webhook to 127.0.0.1: %d, want %d", resp.StatusCode, tt.wantRegister)
 			}
 			// The feed's routes answer its subscription's system.
-			st, fsub := hubtest.CallJSON(t, "POST", srv.URL+"/api/v1/subscriptions", library, map[string]any{"concept": "person", "purpose": "loans", "channel": "feed",
-				"legalBasis": map[string]any{"basis": "public_task", "reference": "Bibliotekslagen (2013:801)"}, "fields": []string{"givenNames"}, "reason": "new"})
-			if st != 201 {
-				t.Fatalf("request: %d %v", st, fsub)
-			}
-			fid := fsub["id"].(string)
-			if st, _ := hubtest.CallJSON(t, "POST", srv.URL+"/api/v1/subscriptions/"+fid+"/approve", admin, map[string]any{"reason": "ok"}); st != 200 {
-				t.Fatalf("approve: %d", st)
-			}
+			fid := subscribe(t, srv.URL, library, admin, "feed", []string{"givenNames"})
 			var page struct {
 				Items         []any  `json:"items"`
 				ChangesCursor string `json:"changesCursor"`

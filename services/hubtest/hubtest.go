@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/generator"
+	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/pgtest"
@@ -61,6 +63,11 @@ type Hub struct {
 	// WithPostgres.
 	Postgres *pgtest.Cluster
 }
+
+// HubUser is a superuser for WithBroker (embeddedkafka.Config.Superuser)
+// when a test wants a broker that requires SASL and enforces ACLs: the
+// services, and a test acting as the hub, connect as this user.
+var HubUser = kafkaauth.Config{Mechanism: kafkaauth.ScramSHA512, Username: "samnav-hub", Password: "hub-secret"}
 
 // Option says what Start starts and how.
 type Option func(*plan)
@@ -202,18 +209,8 @@ func (h *Hub) startMasterdata(p plan) {
 	for _, m := range p.md {
 		m(&cfg, &deps)
 	}
-	if cfg.Addr == "" {
-		cfg.Addr = "127.0.0.1:0"
-	}
-	h.database(&cfg.Database, &cfg.DSN, &cfg.DataDir, "md")
-	if cfg.RegistryURL == "" && deps.Registry == nil {
-		if h.RegistryURL == "" {
-			h.startRegistry(p)
-		}
-		cfg.RegistryURL, cfg.LookupOnly = h.RegistryURL, true
-	}
-	if h.Broker != nil && cfg.Brokers == nil {
-		cfg.Brokers, cfg.Kafka = []string{h.Broker.Addr()}, h.Kafka
+	if h.fill(p, "md", settings{&cfg.Addr, &cfg.Database, &cfg.DSN, &cfg.DataDir, &cfg.RegistryURL, &cfg.Brokers, &cfg.Kafka}, deps.Registry != nil) {
+		cfg.LookupOnly = true // the registry holds every contract
 	}
 	s, err := masterdata.New(h.T.Context(), cfg, deps)
 	h.Masterdata, h.MasterdataURL = s, h.serve("masterdata", s, err)
@@ -235,16 +232,7 @@ func (h *Hub) startDelivery(p plan) {
 	for _, m := range p.dl {
 		m(&cfg, &deps)
 	}
-	if cfg.Addr == "" {
-		cfg.Addr = "127.0.0.1:0"
-	}
-	h.database(&cfg.Database, &cfg.DSN, &cfg.DataDir, "delivery")
-	if cfg.RegistryURL == "" && deps.Registry == nil {
-		cfg.RegistryURL = h.RegistryURL
-	}
-	if cfg.Brokers == nil {
-		cfg.Brokers, cfg.Kafka = []string{h.Broker.Addr()}, h.Kafka
-	}
+	h.fill(p, "delivery", settings{&cfg.Addr, &cfg.Database, &cfg.DSN, &cfg.DataDir, &cfg.RegistryURL, &cfg.Brokers, &cfg.Kafka}, deps.Registry != nil)
 	s, err := delivery.New(h.T.Context(), cfg, deps)
 	h.Delivery, h.DeliveryURL = s, h.serve("delivery", s, err)
 }
@@ -290,20 +278,43 @@ func (h *Hub) serve(name string, s server, err error) string {
 	return "http://" + s.Addr()
 }
 
-// database fills a service's database settings the test left empty: a
-// fresh database in the cluster with WithPostgres, else SQLite files in
-// a directory of the service's own under Dir.
-func (h *Hub) database(database, dsn, dataDir *string, name string) {
-	if *database != "" || *dsn != "" {
-		return
+// settings points at the fields of master data's and delivery's Config
+// that Start fills in where a test left them empty (fill).
+type settings struct {
+	addr, database, dsn, dataDir, registryURL *string
+	brokers                                   *[]string
+	kafka                                     *kafkaauth.Config
+}
+
+// fill fills the settings of the service name that the test left empty: a
+// free port; a fresh database in the cluster with WithPostgres, else
+// SQLite files in a directory of the service's own under Dir; the hub's
+// registry (started if it does not run yet) unless the service has a
+// registry of its own (ownRegistry: Deps.Registry); and the broker and its
+// credentials when one runs. It reports whether it gave the service the
+// hub's registry.
+func (h *Hub) fill(p plan, name string, s settings, ownRegistry bool) (hubRegistry bool) {
+	h.T.Helper()
+	if *s.addr == "" {
+		*s.addr = "127.0.0.1:0"
 	}
-	if h.Postgres != nil {
-		*database = h.Postgres.NewDatabase(h.T)
-		return
+	switch {
+	case *s.database != "" || *s.dsn != "":
+	case h.Postgres != nil:
+		*s.database = h.Postgres.NewDatabase(h.T)
+	case *s.dataDir == "":
+		*s.dataDir = filepath.Join(h.Dir, name)
 	}
-	if *dataDir == "" {
-		*dataDir = filepath.Join(h.Dir, name)
+	if *s.registryURL == "" && !ownRegistry {
+		if h.RegistryURL == "" {
+			h.startRegistry(p)
+		}
+		*s.registryURL, hubRegistry = h.RegistryURL, true
 	}
+	if h.Broker != nil && *s.brokers == nil {
+		*s.brokers, *s.kafka = []string{h.Broker.Addr()}, h.Kafka
+	}
+	return hubRegistry
 }
 
 func (h *Hub) mkdir(name string) string {
@@ -394,4 +405,37 @@ type testWriter struct{ t testing.TB }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// Model returns the concept model and the Avro schema text the contracts
+// generator makes of each of its concepts, by concept id: what delivery's
+// pipeline and view channel are built from.
+func Model(t testing.TB) (*model.Model, map[string]string) {
+	t.Helper()
+	m, err := contracts.Model()
+	if err != nil {
+		t.Fatalf("hubtest: model: %v", err)
+	}
+	schemas, err := generator.AvroSchemas(m)
+	if err != nil {
+		t.Fatalf("hubtest: Avro schemas: %v", err)
+	}
+	return m, schemas
+}
+
+// ContractSchema returns the Avro schema text of concept's published
+// contract (contracts.Contracts), failing the test if there is none.
+func ContractSchema(t testing.TB, concept string) string {
+	t.Helper()
+	cs, err := contracts.Contracts()
+	if err != nil {
+		t.Fatalf("hubtest: contracts: %v", err)
+	}
+	for _, c := range cs {
+		if c.Concept == concept {
+			return c.Schema
+		}
+	}
+	t.Fatalf("hubtest: no contract for %s", concept)
+	return ""
 }

@@ -9,7 +9,6 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/concepts"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
@@ -32,7 +31,7 @@ func TestEndToEnd(t *testing.T) {
 	h := hubtest.Start(t, hubtest.WithBroker(embeddedkafka.Config{Topics: []kafkatopics.Spec{{Name: "samnav.unit.v1", Partitions: 3, Compact: true}}}),
 		hubtest.WithMasterdata(func(_ *masterdata.Config, d *masterdata.Deps) { d.TracerProvider = tp }))
 	broker, regURL, a := h.Broker, h.RegistryURL, apiOf(t, h)
-	unitSchema := contractSchema(t, "unit")
+	unitSchema := hubtest.ContractSchema(t, "unit")
 	st := a.token("anna", auth.Grant{Role: auth.RoleSteward, Concepts: []string{"unit"}})
 
 	c := a.do("POST", "/api/v1/unit", st, unit("Solskolan"), "Samnav-Reason", "new school")
@@ -58,18 +57,8 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		msg, err := reader.ReadMessage(ctx)
-		if err != nil {
-			t.Fatalf("the update did not reach the topic: %v", err)
-		}
-		h := map[string]string{}
-		for _, hd := range msg.Headers {
-			h[hd.Key] = string(hd.Value)
-		}
-		if h["samnav_revision"] != "2" {
-			continue
-		}
+	{
+		msg, h := readUntil(ctx, t, reader, "the update", func(h map[string]string) bool { return h["samnav_revision"] == "2" })
 		if string(msg.Key) != id {
 			t.Fatalf("key = %q, want the opaque id %q", msg.Key, id)
 		}
@@ -100,7 +89,6 @@ func TestEndToEnd(t *testing.T) {
 		if _, err := time.Parse(time.RFC3339Nano, h["ce_time"]); err != nil {
 			t.Errorf("ce_time %q: %v", h["ce_time"], err)
 		}
-		break
 	}
 
 	// Resync republishes the current state, marked, through the same relay.
@@ -109,23 +97,12 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil || n != 1 || len(progress) != 1 || progress[0] != 1 {
 		t.Fatalf("resync = %d, %v, progress %v", n, err, progress)
 	}
-	for {
-		msg, err := reader.ReadMessage(ctx)
-		if err != nil {
-			t.Fatalf("the resynced state did not reach the topic: %v", err)
-		}
-		h := map[string]string{}
-		for _, hd := range msg.Headers {
-			h[hd.Key] = string(hd.Value)
-		}
-		if h["samnav_resync"] != "true" {
-			continue
-		}
+	{
+		msg, h := readUntil(ctx, t, reader, "the resynced state", func(h map[string]string) bool { return h["samnav_resync"] == "true" })
 		var got concepts.UnitV1
 		if err := des.DecodeContext(ctx, msg.Value, &got); err != nil || got.Name != "Solskolan F-9" || string(msg.Key) != id || h["samnav_revision"] != "2" {
 			t.Fatalf("resynced %+v, %v, headers %v", got, err, h)
 		}
-		break
 	}
 	// The relay records its progress just after Kafka's acknowledgement,
 	// which may be after the consumer saw the record: wait for it.
@@ -140,18 +117,22 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
-// contractSchema is the Avro schema of concept's contract.
-func contractSchema(t *testing.T, concept string) string {
+// readUntil reads reader until a record whose headers match, and returns
+// it with its headers; it fails the test, naming what did not reach the
+// topic, when ctx ends first.
+func readUntil(ctx context.Context, t *testing.T, reader *kafka.Reader, what string, match func(headers map[string]string) bool) (kafka.Message, map[string]string) {
 	t.Helper()
-	cs, err := contracts.Contracts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cs {
-		if c.Concept == concept {
-			return c.Schema
+	for {
+		msg, err := reader.ReadMessage(ctx)
+		if err != nil {
+			t.Fatalf("%s did not reach the topic: %v", what, err)
+		}
+		h := map[string]string{}
+		for _, hd := range msg.Headers {
+			h[hd.Key] = string(hd.Value)
+		}
+		if match(h) {
+			return msg, h
 		}
 	}
-	t.Fatalf("no contract for %s", concept)
-	return ""
 }

@@ -15,12 +15,10 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/pkg/sdk/subscriber"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
-	"github.com/samnav/samnav/services/delivery/internal/hubtest"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
+	"github.com/samnav/samnav/services/hubtest"
 )
-
-var hubUser = hubtest.HubUser
 
 // secureHub is an embedded broker with SASL and ACLs, a schema registry
 // and a view channel acting as the hub's superuser.
@@ -30,16 +28,16 @@ type secureHub struct {
 	ch     *kafkaview.Channel
 }
 
-func startSecureHub(t *testing.T, ctx context.Context) *secureHub {
+func startSecureHub(t *testing.T) *secureHub {
 	t.Helper()
-	broker := hubtest.StartBroker(t, ctx)
-	reg := hubtest.StartRegistry(t, ctx)
-	ch, err := kafkaview.New(kafkaview.Config{Brokers: []string{broker.Addr()}, Registrar: reg.Client, Model: reg.Model, Schemas: reg.Schemas, Auth: hubUser})
+	hub := hubtest.Start(t, hubtest.WithBroker(embeddedkafka.Config{Superuser: hubtest.HubUser}), hubtest.WithRegistry())
+	m, schemas := hubtest.Model(t)
+	ch, err := kafkaview.New(kafkaview.Config{Brokers: []string{hub.Broker.Addr()}, Registrar: hub.Registry, Model: m, Schemas: schemas, Auth: hubtest.HubUser})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ch.Close() })
-	return &secureHub{broker: broker, reg: reg.Client, ch: ch}
+	return &secureHub{broker: hub.Broker, reg: hub.Registry, ch: ch}
 }
 
 func personSub(id, system string) subscription.Subscription {
@@ -60,7 +58,7 @@ func personEvent(s subscription.Subscription, key, given string) channel.Event {
 func TestSubscriberReadsOnlyItsOwnViewAndDeadLetters(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	h := startSecureHub(t, ctx)
+	h := startSecureHub(t)
 	skol, bib := personSub("s-skol", "skolplattform"), personSub("s-bib", "bibliotek")
 	if err := h.ch.Reconcile(ctx, []subscription.Subscription{skol, bib}, nil); err != nil {
 		t.Fatal(err)
@@ -163,7 +161,7 @@ func TestSubscriberReadsOnlyItsOwnViewAndDeadLetters(t *testing.T) {
 	if err := h.ch.Reconcile(ctx, []subscription.Subscription{bib}, []subscription.Subscription{revoked}); err != nil {
 		t.Fatal(err)
 	}
-	admin, closeAdmin, err := hubUser.Client(10*time.Second, h.broker.Addr())
+	admin, closeAdmin, err := hubtest.HubUser.Client(10*time.Second, h.broker.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}

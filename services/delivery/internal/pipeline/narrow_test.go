@@ -22,13 +22,11 @@ import (
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
-	"github.com/samnav/samnav/services/delivery/internal/hubtest"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
+	"github.com/samnav/samnav/services/hubtest"
 )
-
-var hubUser = hubtest.HubUser
 
 const statePersons = 6
 
@@ -63,14 +61,15 @@ func startNarrowHub(t *testing.T, timeout time.Duration, subs ...subscription.Su
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	t.Cleanup(cancel)
-	broker := hubtest.StartBroker(t, ctx, kafkatopics.Spec{Name: "samnav.person.v1", Partitions: 3, Compact: true})
-	rh := hubtest.StartRegistry(t, ctx)
-	reg, m, schemas := rh.Client, rh.Model, rh.Schemas
-	dialer, err := hubUser.Dialer("test")
+	hub := hubtest.Start(t, hubtest.WithBroker(embeddedkafka.Config{Superuser: hubtest.HubUser, Topics: []kafkatopics.Spec{{Name: "samnav.person.v1", Partitions: 3, Compact: true}}}),
+		hubtest.WithRegistry())
+	broker, reg := hub.Broker, hub.Registry
+	m, schemas := hubtest.Model(t)
+	dialer, err := hubtest.HubUser.Dialer("test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	transport, err := hubUser.Transport("test")
+	transport, err := hubtest.HubUser.Transport("test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,9 +114,9 @@ func startNarrowHub(t *testing.T, timeout time.Duration, subs ...subscription.Su
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &narrowHub{broker: broker, dialer: dialer, feed: fs, reg: reg, regURL: rh.URL}
+	h := &narrowHub{broker: broker, dialer: dialer, feed: fs, reg: reg, regURL: hub.RegistryURL}
 	h.newManager = func() *pipeline.Manager {
-		ch, err := kafkaview.New(kafkaview.Config{Brokers: []string{broker.Addr()}, Registrar: reg, Shapes: fs, Model: m, Schemas: schemas, Auth: hubUser})
+		ch, err := kafkaview.New(kafkaview.Config{Brokers: []string{broker.Addr()}, Registrar: reg, Shapes: fs, Model: m, Schemas: schemas, Auth: hubtest.HubUser})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +128,7 @@ func startNarrowHub(t *testing.T, timeout time.Duration, subs ...subscription.Su
 		if err != nil {
 			t.Fatal(err)
 		}
-		mgr := pipeline.New(pipeline.Config{Kafka: kafkaauth.Settings{Brokers: []string{broker.Addr()}, SASL: hubUser}, Registry: reg, Model: m, Schemas: schemas,
+		mgr := pipeline.New(pipeline.Config{Kafka: kafkaauth.Settings{Brokers: []string{broker.Addr()}, SASL: hubtest.HubUser}, Registry: reg, Model: m, Schemas: schemas,
 			Channels:     map[subscription.ChannelKind]channel.Channel{subscription.ChannelKafka: ch, subscription.ChannelFeed: fd},
 			Rebuilders:   map[subscription.ChannelKind]pipeline.Rebuilder{subscription.ChannelKafka: ch, subscription.ChannelFeed: fd},
 			FetchMaxWait: 50 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
@@ -154,7 +153,7 @@ func (h *narrowHub) sync(t *testing.T, subs ...subscription.Subscription) {
 // does not exist).
 func (h *narrowHub) readView(t *testing.T, ctx context.Context, topic string) []kafka.Message {
 	t.Helper()
-	client, done, err := hubUser.Client(10*time.Second, h.broker.Addr())
+	client, done, err := hubtest.HubUser.Client(10*time.Second, h.broker.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +202,7 @@ func (h *narrowHub) readView(t *testing.T, ctx context.Context, topic string) []
 // committed for.
 func (h *narrowHub) committed(t *testing.T, ctx context.Context, group, topic string) int {
 	t.Helper()
-	client, done, err := hubUser.Client(10*time.Second, h.broker.Addr())
+	client, done, err := hubtest.HubUser.Client(10*time.Second, h.broker.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +356,7 @@ func TestMissingViewTopicIsRebuiltAtStart(t *testing.T) {
 	topic := kafkaview.Topic(sub)
 	h.waitForKeys(t, ctx, topic)
 	h.sync(t)
-	client, done, err := hubUser.Client(10*time.Second, h.broker.Addr())
+	client, done, err := hubtest.HubUser.Client(10*time.Second, h.broker.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,8 @@ import (
 	"github.com/samnav/samnav/contracts/concepts"
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/sdk/avro"
-	"github.com/samnav/samnav/services/delivery/internal/hubtest"
 	"github.com/samnav/samnav/services/delivery/internal/projection"
+	"github.com/samnav/samnav/services/hubtest"
 )
 
 // person is the person concept and the schema generated from it (the

@@ -14,6 +14,7 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/avro"
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
+	"github.com/samnav/samnav/services/hubtest"
 	"github.com/samnav/samnav/services/masterdata/internal/event"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
@@ -58,21 +59,6 @@ func decodeJSON(t *testing.T, s string) map[string]any {
 		t.Fatal(err)
 	}
 	return m
-}
-
-func schemaOf(t *testing.T, concept string) *avro.Schema {
-	t.Helper()
-	cs, err := contracts.Contracts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cs {
-		if c.Concept == concept {
-			return avro.MustParse(c.Schema)
-		}
-	}
-	t.Fatalf("no contract for %s", concept)
-	return nil
 }
 
 func TestEntryDecodesIntoGeneratedTypes(t *testing.T) {
@@ -165,7 +151,7 @@ func TestEntryDecodesIntoGeneratedTypes(t *testing.T) {
 			if string(e.Key) != "rec-1" || e.Topic != "samnav."+tt.concept+".v1" || e.EventID != "ev-1" {
 				t.Errorf("entry = %s %s %s", e.Topic, e.Key, e.EventID)
 			}
-			d, err := avroserde.NewDeserializer(reg, schemaOf(t, tt.concept))
+			d, err := avroserde.NewDeserializer(reg, avro.MustParse(hubtest.ContractSchema(t, tt.concept)))
 			if err != nil {
 				t.Fatal(err)
 			}
