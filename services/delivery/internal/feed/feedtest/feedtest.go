@@ -394,10 +394,9 @@ func Run[S feed.Store](t *testing.T, open func(t *testing.T) S) {
 	t.Run("concurrent batches and appends: a follower sees every position, none skipped", func(t *testing.T) {
 		s := open(t)
 		const writers, batches, each = 4, 5, 10
-		var wg sync.WaitGroup
-		errs := make(chan error, 2*writers)
+		var ws []func() error
 		for w := range writers {
-			wg.Go(func() {
+			ws = append(ws, func() error {
 				for b := range batches {
 					es := make([]feed.Entry, each)
 					for i := range es {
@@ -405,63 +404,67 @@ func Run[S feed.Store](t *testing.T, open func(t *testing.T) S) {
 						es[i] = entry("a", id, id, channel.TypeChanged, 1, `{}`)
 					}
 					if _, err := s.AppendBatch(ctx, es); err != nil {
-						errs <- err
-						return
+						return err
 					}
 				}
-			})
-			wg.Go(func() {
-				for i := range each {
-					id := fmt.Sprintf("s%d-%d", w, i)
-					if _, _, err := s.Append(ctx, entry("a", id, id, channel.TypeChanged, 1, `{}`)); err != nil {
-						errs <- err
-						return
-					}
-				}
-			})
+				return nil
+			}, appendEach(ctx, s, fmt.Sprintf("s%d", w), each))
 		}
-		done := make(chan struct{})
-		go func() { wg.Wait(); close(done) }()
-		const total = writers * (batches*each + each)
-		seen, after := followUntil(t, ctx, s, done, 13, total)
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
-		}
-		if len(seen) != total || after != total {
-			t.Fatalf("follower saw %d events up to %d, want %d", len(seen), after, total)
-		}
+		writeWhileFollowing(t, ctx, s, 13, writers*(batches*each+each), ws...)
 	})
 
 	t.Run("concurrent appends: a follower sees every position, none skipped", func(t *testing.T) {
 		s := open(t)
 		const writers, each = 4, 25
-		var wg sync.WaitGroup
-		errs := make(chan error, writers)
+		var ws []func() error
 		for w := range writers {
-			wg.Go(func() {
-				for i := range each {
-					id := fmt.Sprintf("w%d-%d", w, i)
-					if _, _, err := s.Append(ctx, entry("a", id, id, channel.TypeChanged, 1, `{}`)); err != nil {
-						errs <- err
-						return
-					}
-				}
-			})
+			ws = append(ws, appendEach(ctx, s, fmt.Sprintf("w%d", w), each))
 		}
-		done := make(chan struct{})
-		go func() { wg.Wait(); close(done) }()
 		// Follow while they write, as a long-polling reader does.
-		seen, after := followUntil(t, ctx, s, done, 7, writers*each)
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
-		}
-		if len(seen) != writers*each || after != writers*each {
-			t.Fatalf("follower saw %d events up to %d, want %d", len(seen), after, writers*each)
-		}
+		writeWhileFollowing(t, ctx, s, 7, writers*each, ws...)
 		if snap, err := s.Snapshot(ctx, "a", "", 1000); err != nil || len(snap) != writers*each {
 			t.Fatalf("snapshot has %d, %v", len(snap), err)
 		}
 	})
+}
+
+// appendEach returns a writer for writeWhileFollowing that appends n
+// entries to subscription "a" one at a time, with ids prefix-0 on.
+func appendEach(ctx context.Context, s feed.Store, prefix string, n int) func() error {
+	return func() error {
+		for i := range n {
+			id := fmt.Sprintf("%s-%d", prefix, i)
+			if _, _, err := s.Append(ctx, entry("a", id, id, channel.TypeChanged, 1, `{}`)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// writeWhileFollowing runs the writers at once while a follower reads
+// subscription "a" (followUntil, page entries a page), and fails the test
+// on a writer's error, or unless the follower saw exactly total events up
+// to position total: no position skipped under concurrent writes.
+func writeWhileFollowing(t *testing.T, ctx context.Context, s feed.Store, page, total int, writers ...func() error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(writers))
+	for _, w := range writers {
+		wg.Go(func() {
+			if err := w(); err != nil {
+				errs <- err
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	seen, after := followUntil(t, ctx, s, done, page, total)
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if len(seen) != total || after != int64(total) {
+		t.Fatalf("follower saw %d events up to %d, want %d", len(seen), after, total)
+	}
 }
