@@ -9,7 +9,6 @@ require (
 	github.com/samnav/samnav/contracts v0.0.0
 	github.com/samnav/samnav/pkg v0.0.0
 	github.com/samnav/samnav/services/masterdata v0.0.0-00010101000000-000000000000
-	github.com/samnav/samnav/services/registry v0.0.0-00010101000000-000000000000
 	github.com/segmentio/kafka-go v0.4.51
 	github.com/standard-webhooks/standard-webhooks/libraries v0.0.1
 	go.opentelemetry.io/otel v1.47.0
@@ -17,7 +16,10 @@ require (
 	go.opentelemetry.io/otel/sdk/metric v1.47.0
 )
 
-require github.com/samnav/samnav/services/console v0.0.0-00010101000000-000000000000 // indirect
+require (
+	github.com/samnav/samnav/services/console v0.0.0-00010101000000-000000000000 // indirect
+	github.com/samnav/samnav/services/registry v0.0.0-00010101000000-000000000000 // indirect
+)
 
 require (
 	github.com/bahlo/generic-list-go v0.2.0 // indirect
