@@ -212,12 +212,8 @@ func benchPersons(from, n int) []any {
 // Avro person records (acks=all, one consumer group) in the same run.
 func BenchmarkEndToEnd(b *testing.B) {
 	n := benchRecords(b)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	h := startHub(b)
-	fb := hubtest.Issue(b, h.Masterdata.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
-	admin := hubtest.Issue(b, h.Delivery.Tokens(), "owner", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
-	school := hubtest.Issue(b, h.Delivery.Tokens(), "skolplattform", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "skolplattform"})
+	h, c, ctx := startCast(b, 20*time.Minute)
+	fb, admin, school := c.fb, c.admin, c.school
 	publish := func(items []any) {
 		st, body := hubtest.CallJSON(b, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": items})
 		if st != 200 {
@@ -337,12 +333,8 @@ func rawKafka(b *testing.B, ctx context.Context, h *hubtest.Hub, n int) float64 
 // master's relay alone), so the ratio is what delivery adds.
 func BenchmarkCommitToWebhook(b *testing.B) {
 	n := min(benchRecords(b), 500)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	h := startHub(b)
-	fb := hubtest.Issue(b, h.Masterdata.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
-	admin := hubtest.Issue(b, h.Delivery.Tokens(), "owner", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
-	library := hubtest.Issue(b, h.Delivery.Tokens(), "bibliotek", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "bibliotek"})
+	h, c, ctx := startCast(b, 10*time.Minute)
+	fb, admin, library := c.fb, c.admin, c.library
 
 	type arrival struct{ commit, at time.Time }
 	var (

@@ -18,20 +18,14 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/services/delivery/internal/lag"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
+	"github.com/samnav/samnav/services/hubtest"
 )
 
 const topic = "samnav.person.v1"
 
 func startBroker(t *testing.T) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	b, err := embeddedkafka.Start(ctx, embeddedkafka.Config{Topics: []kafkatopics.Spec{{Name: topic, Partitions: 2}}})
-	if err != nil {
-		t.Fatalf("start broker: %v", err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	return b.Addr()
+	return hubtest.Start(t, hubtest.WithBroker(embeddedkafka.Config{Topics: []kafkatopics.Spec{{Name: topic, Partitions: 2}}})).Broker.Addr()
 }
 
 // produce writes n records to partition p, stamped from base on, a second
