@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/samnav/samnav/contracts/model"
 )
@@ -165,4 +166,36 @@ func TestMessagesDoNotQuotePersonalValues(t *testing.T) {
 			t.Errorf("postalCode: %q lost the check's words", fe.Message)
 		}
 	}
+}
+
+// FuzzCheckText: text CheckText accepts is UTF-8 without a refused code
+// point, stays accepted in NFC, and NFC is idempotent.
+func FuzzCheckText(f *testing.F) {
+	for _, s := range []string{"Solskolan", "A\u030angby", "Sol\u202eskolan", "\x00", "\xff", "\ufffd", "\u0085", "مدرسة\u061c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		rule, msg := model.CheckText(s)
+		n := model.NormalizeText(s)
+		if model.NormalizeText(n) != n {
+			t.Fatalf("NFC of %q is not stable", s)
+		}
+		if rule != "" {
+			if msg == "" {
+				t.Fatalf("%q: rule %s without a message", s, rule)
+			}
+			return
+		}
+		if !utf8.ValidString(s) {
+			t.Fatalf("%q is not UTF-8 but passes", s)
+		}
+		for _, r := range s {
+			if r < 0x20 || (r >= 0x7f && r <= 0x9f) || r == utf8.RuneError || strings.ContainsRune("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c", r) {
+				t.Fatalf("%q passes with U+%04X", s, r)
+			}
+		}
+		if rule, _ := model.CheckText(n); rule != "" {
+			t.Fatalf("%q passes but its NFC %q breaks %s", s, n, rule)
+		}
+	})
 }
