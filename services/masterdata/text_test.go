@@ -19,8 +19,8 @@ func onBothDatabases(t *testing.T, test func(t *testing.T, a *api)) {
 		opts []hubtest.Option
 	}{{"sqlite", nil}, {"postgres", []hubtest.Option{hubtest.WithPostgres()}}} {
 		t.Run(db.name, func(t *testing.T) {
-			opts := append(db.opts, hubtest.WithMasterdata(func(_ *masterdata.Config, d *masterdata.Deps) { d.Registry = &memRegistry{} }))
-			test(t, apiOf(t, hubtest.Start(t, opts...)))
+			opts := []hubtest.Option{hubtest.WithMasterdata(func(_ *masterdata.Config, d *masterdata.Deps) { d.Registry = &memRegistry{} })}
+			test(t, apiOf(t, hubtest.Start(t, append(opts, db.opts...)...)))
 		})
 	}
 }
