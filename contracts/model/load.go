@@ -1,7 +1,6 @@
 package model
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"math"
@@ -11,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -335,13 +333,4 @@ func findAliases(n *yaml.Node, found []*yaml.Node) []*yaml.Node {
 		found = findAliases(c, found)
 	}
 	return found
-}
-
-var errNotUTF8 = errors.New("not valid UTF-8")
-
-func runeCount(s string) (int, error) {
-	if !utf8.ValidString(s) {
-		return 0, errNotUTF8
-	}
-	return utf8.RuneCountInString(s), nil
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/samnav/samnav/contracts/check"
 )
@@ -106,14 +107,14 @@ func validateValue(a *Attribute, p string, v any) []FieldError {
 		if a.Type == Reference && s == "" {
 			return []FieldError{{p, "reference", fmt.Sprintf("must be the id of a %s record", a.Ref)}}
 		}
-		errs = append(errs, validateString(a.Validation, p, s)...)
+		errs = append(errs, validateString(a, p, s)...)
 	case Int, Long:
 		n, ok := integer(v)
 		if !ok {
 			return typeErr("an integer")
 		}
 		if a.Type == Int && (n < math.MinInt32 || n > math.MaxInt32) {
-			return []FieldError{{p, "range", fmt.Sprintf("%d does not fit an int (32 bits)", n)}}
+			return []FieldError{{p, "range", "must fit an int (32 bits)"}}
 		}
 		errs = append(errs, validateRange(a.Validation, p, new(big.Rat).SetInt64(n))...)
 	case Boolean:
@@ -126,7 +127,7 @@ func validateValue(a *Attribute, p string, v any) []FieldError {
 			return typeErr(`a date "YYYY-MM-DD"`)
 		}
 		if _, err := time.Parse(time.DateOnly, s); err != nil {
-			return []FieldError{{p, "format", fmt.Sprintf("%q is not a date YYYY-MM-DD", s)}}
+			return []FieldError{{p, "format", "must be a date YYYY-MM-DD"}}
 		}
 	case Timestamp:
 		s, ok := v.(string)
@@ -134,7 +135,7 @@ func validateValue(a *Attribute, p string, v any) []FieldError {
 			return typeErr("an RFC 3339 timestamp string")
 		}
 		if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
-			return []FieldError{{p, "format", fmt.Sprintf("%q is not an RFC 3339 timestamp", s)}}
+			return []FieldError{{p, "format", "must be an RFC 3339 timestamp"}}
 		}
 	case Decimal:
 		r, ok := decimal(v)
@@ -155,7 +156,7 @@ func validateValue(a *Attribute, p string, v any) []FieldError {
 			for i, c := range a.Codes {
 				codes[i] = c.Code
 			}
-			return []FieldError{{p, "enum", fmt.Sprintf("%q is not one of %s", s, strings.Join(codes, ", "))}}
+			return []FieldError{{p, "enum", "must be one of " + strings.Join(codes, ", ")}}
 		}
 	case Record:
 		m, ok := v.(map[string]any)
@@ -188,12 +189,15 @@ func validateValue(a *Attribute, p string, v any) []FieldError {
 	return errs
 }
 
-func validateString(v Validation, p, s string) []FieldError {
-	var errs []FieldError
-	n, err := runeCount(s)
-	if err != nil {
-		return []FieldError{{p, "encoding", "is not valid UTF-8"}}
+// validateString checks a string or reference value: first the text
+// rules every value is held to (CheckText), then the attribute's own.
+func validateString(a *Attribute, p, s string) []FieldError {
+	if rule, msg := CheckText(s); rule != "" {
+		return []FieldError{{p, rule, msg}}
 	}
+	v := a.Validation
+	var errs []FieldError
+	n := utf8.RuneCountInString(s)
 	if v.MinLength != nil && n < *v.MinLength {
 		errs = append(errs, FieldError{p, "minLength", fmt.Sprintf("must be at least %d characters", *v.MinLength)})
 	}
@@ -206,11 +210,21 @@ func validateString(v Validation, p, s string) []FieldError {
 	if v.Check != "" {
 		if c := check.Named[v.Check]; c != nil {
 			if err := c(s); err != nil {
-				errs = append(errs, FieldError{p, "check", err.Error()})
+				errs = append(errs, FieldError{p, "check", checkMessage(a, v.Check, err)})
 			}
 		}
 	}
 	return errs
+}
+
+// checkMessage words a failed named check. A check's own words may quote
+// parts of the value (a date of birth, a check digit), so for an attribute
+// classified as personal data they are replaced by the check's name.
+func checkMessage(a *Attribute, check string, err error) string {
+	if a.PersonalData != NotPersonal {
+		return "is not a valid " + check
+	}
+	return err.Error()
 }
 
 func validateRange(v Validation, p string, r *big.Rat) []FieldError {

@@ -119,8 +119,11 @@ func (s *service) authorizeRead(ctx context.Context, concept string) (*model.Con
 	return c, nil
 }
 
-// clean validates state against c and returns it without "id" and null
-// attributes, or an invalid *apierr.Error listing every problem.
+// clean puts the text of state in NFC (the one place every write's
+// values are normalised: the API, the publish API, imports and the
+// console all write through the Service), validates it against c and
+// returns it without "id" and null attributes, or an invalid
+// *apierr.Error listing every problem.
 func clean(c *model.Concept, id string, state map[string]any) (map[string]any, error) {
 	if state == nil {
 		return nil, &apierr.Error{Code: apierr.CodeInvalid, Message: "the record is empty", Fields: []apierr.FieldError{{Field: "", Rule: "required", Message: "a JSON object of attributes is required"}}}
@@ -131,7 +134,7 @@ func clean(c *model.Concept, id string, state map[string]any) (map[string]any, e
 			fields = append(fields, apierr.FieldError{Field: "id", Rule: "immutable", Message: "is assigned by the hub and cannot be set or changed"})
 		}
 	}
-	fields = append(fields, FieldErrors(c.Validate(state))...)
+	fields = append(fields, FieldErrors(c.Validate(c.Normalize(state)))...)
 	if len(fields) > 0 {
 		return nil, &apierr.Error{Code: apierr.CodeInvalid, Message: fmt.Sprintf("the %s record breaks %d rule(s) of the model", c.ID, len(fields)), Fields: fields}
 	}
@@ -142,6 +145,18 @@ func clean(c *model.Concept, id string, state map[string]any) (map[string]any, e
 		}
 	}
 	return out, nil
+}
+
+// text checks a text a caller gives beside a record (a write's reason, a
+// lookup's value, a search) by the model's text rules, naming field, and
+// returns it in NFC, the form stored values are in. Refusing it here
+// keeps SQLite and PostgreSQL alike: PostgreSQL refuses a NUL that
+// SQLite would store or compare.
+func text(field, s string) (string, error) {
+	if rule, msg := model.CheckText(s); rule != "" {
+		return "", apierr.InvalidField(field, rule, msg)
+	}
+	return model.NormalizeText(s), nil
 }
 
 func traceParent(ctx context.Context) string {
@@ -159,6 +174,9 @@ func (s *service) Create(ctx context.Context, concept string, state map[string]a
 	}
 	actor, err := s.authorizeWrite(ctx, c)
 	if err != nil {
+		return nil, err
+	}
+	if reason, err = text("reason", reason); err != nil {
 		return nil, err
 	}
 	st, err := clean(c, "", state)
@@ -205,6 +223,9 @@ func (s *service) Update(ctx context.Context, concept, id string, ifRevision int
 	if err != nil {
 		return nil, err
 	}
+	if reason, err = text("reason", reason); err != nil {
+		return nil, err
+	}
 	st, err := clean(c, id, state)
 	if err != nil {
 		return nil, err
@@ -240,6 +261,9 @@ func (s *service) End(ctx context.Context, concept, id string, ifRevision int64,
 	if reason == "" {
 		return nil, &apierr.Error{Code: apierr.CodeInvalid, Message: "ending a record needs a reason", Fields: []apierr.FieldError{{Field: "reason", Rule: "required", Message: "is required to end a record"}}}
 	}
+	if reason, err = text("reason", reason); err != nil {
+		return nil, err
+	}
 	tp := traceParent(ctx)
 	rec, err := s.store.Update(ctx, c.ID, id, func(r *Record, ch *Change) (*Record, error) {
 		if ifRevision != 0 && r.Revision != ifRevision {
@@ -270,6 +294,9 @@ func (s *service) Erase(ctx context.Context, concept, id, reason string) (*Recor
 	}
 	if reason == "" {
 		return nil, &apierr.Error{Code: apierr.CodeInvalid, Message: "erasing a record needs a reason", Fields: []apierr.FieldError{{Field: "reason", Rule: "required", Message: "is required to erase a record"}}}
+	}
+	if reason, err = text("reason", reason); err != nil {
+		return nil, err
 	}
 	p := auth.FromContext(ctx)
 	actor := Actor{Subject: p.Subject, CredentialID: p.CredentialID, System: HubSystem}
@@ -312,6 +339,9 @@ func (s *service) GetByNaturalKey(ctx context.Context, concept, attribute, value
 		return nil, &apierr.Error{Code: apierr.CodeInvalid, Message: fmt.Sprintf("%s is not a natural key of %s", attribute, concept),
 			Fields: []apierr.FieldError{{Field: attribute, Rule: "natural-key", Message: "is not a natural key of the concept"}}}
 	}
+	if value, err = text(attribute, value); err != nil {
+		return nil, err
+	}
 	rec, err := s.store.GetByNaturalKey(ctx, concept, attribute, value)
 	if err != nil {
 		return nil, fmt.Errorf("get %s by %s: %w", concept, attribute, err)
@@ -328,14 +358,24 @@ func (s *service) List(ctx context.Context, concept string, q ListQuery) (*Page,
 		return nil, err
 	}
 	var fields []apierr.FieldError
-	for k := range q.Filter {
+	filter := make(map[string]string, len(q.Filter))
+	for k, v := range q.Filter {
 		a := c.Attribute(k)
+		if rule, msg := model.CheckText(v); rule != "" {
+			fields = append(fields, apierr.FieldError{Field: k, Rule: rule, Message: msg})
+		}
+		filter[k] = model.NormalizeText(v)
 		if a == nil {
 			fields = append(fields, apierr.FieldError{Field: k, Rule: "unknown", Message: "is not an attribute of the model"})
 		} else if a.Type == model.Record || a.Type == model.List {
 			fields = append(fields, apierr.FieldError{Field: k, Rule: "filter", Message: "records and lists cannot be filtered by equality"})
 		}
 	}
+	q.Filter = filter
+	if rule, msg := model.CheckText(q.Search); rule != "" {
+		fields = append(fields, apierr.FieldError{Field: "q", Rule: rule, Message: msg})
+	}
+	q.Search = model.NormalizeText(q.Search)
 	if q.Limit == 0 {
 		q.Limit = 100
 	}

@@ -2,6 +2,7 @@ package records
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -438,13 +439,13 @@ func convert(a *model.Attribute, s string) (any, error) {
 	case model.Int, model.Long:
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return s, fmt.Errorf("must be a whole number, got %q", s)
+			return s, errors.New("must be a whole number")
 		}
 		return n, nil
 	case model.Boolean:
 		b, err := strconv.ParseBool(s)
 		if err != nil {
-			return s, fmt.Errorf("must be true or false, got %q", s)
+			return s, errors.New("must be true or false")
 		}
 		return b, nil
 	case model.Decimal:

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/samnav/samnav/contracts"
@@ -55,9 +56,14 @@ func TestFormValuesRoundTripThroughState(t *testing.T) {
 func TestUnreadableValuesAreNamedByField(t *testing.T) {
 	m, _ := contracts.Model()
 	unit := m.Concept("unit")
-	_, errs := valuesToState(unit.Attributes, "", url.Values{"capacity": {"many"}})
+	_, errs := valuesToState(unit.Attributes, "", url.Values{"capacity": {"Tolvan Tolvansson"}})
 	if len(errs) != 1 || errs[0].Field != "capacity" || errs[0].Rule != "type" {
 		t.Fatalf("errors %v", errs)
+	}
+	// A value typed into the wrong field may be personal data: the
+	// message names the rule, never the value.
+	if strings.Contains(errs[0].Message, "Tolvan") {
+		t.Fatalf("message %q quotes the value", errs[0].Message)
 	}
 }
 

@@ -197,12 +197,15 @@ func (c Config) progress(p Progress) {
 	}
 }
 
-// rowProblems validates a row against the model, read errors first.
+// rowProblems validates a row against the model, read errors first. The
+// row's text is put in NFC first, as the hub does on the way in, so that
+// the importer refuses exactly what the hub would (a name within its
+// length in NFC may be over it as written in NFD).
 func rowProblems(c *model.Concept, row Row) []model.FieldError {
 	if row.Err != nil {
 		return []model.FieldError{{Field: "", Rule: "format", Message: row.Err.Error()}}
 	}
-	return c.Validate(row.Fields)
+	return c.Validate(c.Normalize(row.Fields))
 }
 
 func putWithRetry(ctx context.Context, sink Sink, concept string, fields map[string]any, retries int, backoff time.Duration) (string, error) {

@@ -106,6 +106,29 @@ func TestCSVImportStoresValidAndReportsInvalid(t *testing.T) {
 	}
 }
 
+// TestTextIsCheckedAsTheHubChecksIt: a name within its length in NFC but
+// over it as written in NFD is stored (in NFC), and a name with a
+// bidirectional control is refused naming field and rule.
+func TestTextIsCheckedAsTheHubChecksIt(t *testing.T) {
+	nfd := strings.Repeat("o\u0308", 200) // 200 characters in NFC, 400 code points as written
+	in := write(t, "persons.csv", header+csvRow("199001012385", nfd)+csvRow("199001012393", "Bo\u202eB"))
+	var report bytes.Buffer
+	sink := &memSink{}
+	p, err := bulkimport.Run(context.Background(), bulkimport.Config{Concept: person(t), Format: bulkimport.CSV, Input: in, Report: &report}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Stored != 1 || p.Rejected != 1 {
+		t.Fatalf("progress %+v, want 1 stored 1 rejected; report:\n%s", p, report.String())
+	}
+	if got := sink.records[0]["givenNames"]; got != strings.Repeat("\u00f6", 200) {
+		t.Errorf("stored givenNames is not the NFC form: %q", got)
+	}
+	if !strings.Contains(report.String(), `"field":"givenNames","rule":"bidi-control"`) {
+		t.Errorf("report does not name givenNames bidi-control:\n%s", report.String())
+	}
+}
+
 func TestCSVHeaderErrorsNameColumns(t *testing.T) {
 	in := write(t, "p.csv", "givenNames,shoeSize,givenNames,registeredAddress\nA,42,B,x\n")
 	_, err := bulkimport.Run(context.Background(), bulkimport.Config{Concept: person(t), Format: bulkimport.CSV, Input: in, Report: &bytes.Buffer{}}, &memSink{})

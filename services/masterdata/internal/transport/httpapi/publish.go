@@ -102,7 +102,7 @@ func (p *Publisher) Publish(ctx context.Context, req publishRequest) (publishRes
 	for i, it := range req.Items {
 		switch it.Op {
 		case "upsert":
-			for _, fe := range c.Validate(it.State) {
+			for _, fe := range c.Validate(c.Normalize(it.State)) {
 				add(i, apierr.FieldError{Field: "state." + fe.Field, Rule: fe.Rule, Message: fe.Message})
 			}
 			if it.State == nil {
@@ -117,6 +117,9 @@ func (p *Publisher) Publish(ctx context.Context, req publishRequest) (publishRes
 			}
 		default:
 			add(i, apierr.FieldError{Field: "op", Rule: "enum", Message: `must be "upsert" or "end"`})
+		}
+		if rule, msg := model.CheckText(it.Reason); rule != "" {
+			add(i, apierr.FieldError{Field: "reason", Rule: rule, Message: msg})
 		}
 		if nk := it.NaturalKey; nk != nil {
 			if a := c.Attribute(nk.Attribute); a == nil || !a.NaturalKey {
