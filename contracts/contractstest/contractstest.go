@@ -15,32 +15,20 @@ import (
 // Model returns the embedded concept model (contracts.Model).
 func Model(tb testing.TB) *model.Model {
 	tb.Helper()
-	m, err := contracts.Model()
-	if err != nil {
-		tb.Fatalf("load the concept model: %v", err)
-	}
-	return m
+	return load(tb, "the concept model", contracts.Model)
 }
 
 // Contracts returns the embedded contracts, one per concept and major
 // version (contracts.Contracts).
 func Contracts(tb testing.TB) []contracts.Contract {
 	tb.Helper()
-	cs, err := contracts.Contracts()
-	if err != nil {
-		tb.Fatalf("load the contracts: %v", err)
-	}
-	return cs
+	return load(tb, "the contracts", contracts.Contracts)
 }
 
 // Systems returns the embedded catalogue of systems (systems.Load).
 func Systems(tb testing.TB) *systems.Catalogue {
 	tb.Helper()
-	c, err := systems.Load()
-	if err != nil {
-		tb.Fatalf("load the systems catalogue: %v", err)
-	}
-	return c
+	return load(tb, "the systems catalogue", systems.Load)
 }
 
 // LoadDir loads the concept model in dir (model.LoadDir), for the tests
@@ -48,9 +36,15 @@ func Systems(tb testing.TB) *systems.Catalogue {
 // embedded one, or the model files themselves.
 func LoadDir(tb testing.TB, dir string) *model.Model {
 	tb.Helper()
-	m, err := model.LoadDir(dir)
+	return load(tb, "the concept model in "+dir, func() (*model.Model, error) { return model.LoadDir(dir) })
+}
+
+// load returns what f loads, or fails tb naming what did not load.
+func load[T any](tb testing.TB, what string, f func() (T, error)) T {
+	tb.Helper()
+	v, err := f()
 	if err != nil {
-		tb.Fatalf("load the concept model in %s: %v", dir, err)
+		tb.Fatalf("load %s: %v", what, err)
 	}
-	return m
+	return v
 }

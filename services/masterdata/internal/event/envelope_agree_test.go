@@ -13,7 +13,7 @@ import (
 
 // TestContractsAgreeWithEnvelope: the contracts module is its own Go
 // module and must not import pkg, so it spells the state topic name
-// (model.Concept.Topic, contracts.Contracts, the generated Topic methods)
+// (model.Concept.Topic, contracts.Contracts, the generated concepts table)
 // and the AsyncAPI header names itself. This test holds those spellings
 // to pkg/sdk/envelope, the one definition every service reads and writes by.
 func TestContractsAgreeWithEnvelope(t *testing.T) {
