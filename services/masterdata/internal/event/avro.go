@@ -98,11 +98,9 @@ func avroPlain(a *model.Attribute, p, ns, name string, v any) (any, error) {
 	case model.String, model.Reference, model.Enum:
 		out, err = as[string](v, "a string")
 	case model.Int:
-		var n int64
-		n, err = toInt(v, 32)
-		out = int32(n)
+		out, err = toInt32(v)
 	case model.Long:
-		out, err = toInt(v, 64)
+		out, err = toInt(v)
 	case model.Boolean:
 		out, err = as[bool](v, "a boolean")
 	case model.Date:
@@ -158,16 +156,25 @@ func parseTime(v any, want, layout string) (time.Time, error) {
 	return time.Parse(layout, s)
 }
 
-// toInt reads an integer as Validate does (model.Integer), in bits bits.
-func toInt(v any, bits int) (int64, error) {
+// toInt reads an integer as Validate does (model.Integer).
+func toInt(v any) (int64, error) {
 	n, ok := model.Integer(v)
 	if !ok {
 		return 0, fmt.Errorf("want an integer, got %T", v)
 	}
-	if bits == 32 && (n < math.MinInt32 || n > math.MaxInt32) {
+	return n, nil
+}
+
+// toInt32 is toInt for a 32-bit Avro int.
+func toInt32(v any) (int32, error) {
+	n, err := toInt(v)
+	if err != nil {
+		return 0, err
+	}
+	if n < math.MinInt32 || n > math.MaxInt32 {
 		return 0, fmt.Errorf("%d does not fit a 32-bit int", n)
 	}
-	return n, nil
+	return int32(n), nil
 }
 
 func toRat(v any) (*big.Rat, error) {
