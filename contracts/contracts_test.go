@@ -10,20 +10,15 @@ import (
 
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/concepts"
+	"github.com/samnav/samnav/contracts/contractstest"
 	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/sdk/avro"
 )
 
 func TestContracts(t *testing.T) {
-	cs, err := contracts.Contracts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := contracts.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := contractstest.Contracts(t)
+	m := contractstest.Model(t)
 	byTopic := map[string]contracts.Contract{}
 	for _, c := range cs {
 		byTopic[c.Topic] = c
@@ -68,14 +63,8 @@ func TestGeneratedFilesCurrent(t *testing.T) {
 // concept's generated Go type and schema, decodes it back, and expects the
 // same value.
 func TestRoundTrip(t *testing.T) {
-	m, err := contracts.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := contracts.Contracts()
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := contractstest.Model(t)
+	cs := contractstest.Contracts(t)
 	schemas := map[string]string{}
 	for _, c := range cs {
 		schemas[c.Topic] = c.Schema

@@ -21,7 +21,10 @@ import (
 // checks are pkg/sdk/avro's, shared with the registry that enforces them.
 type Level = avro.Level
 
-// Default is Samnav's compatibility level where none is configured.
+// Default is Samnav's compatibility level where none is configured, in
+// `samnav contracts check` and in the registry. Confluent's is Backward;
+// Samnav's is BackwardTransitive: a contract must stay readable by every
+// consumer that ever read any of its versions, not only the latest.
 const Default = avro.BackwardTransitive
 
 // ParseLevel parses a level name, case-insensitively.
@@ -313,42 +316,69 @@ func Check(level Level, next string, previous []Version) ([]Problem, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: new schema: %w", ErrInvalidSchema, err)
 	}
-	var problems []Problem
-	for _, v := range avro.Against(level, previous) {
-		os, err := parse(v.Schema)
-		if err != nil {
+	// Only the versions the level checks are parsed (and must be valid);
+	// Breaches narrows them no further.
+	against := avro.Against(level, previous)
+	parsed := make([]*avro.Schema, len(against))
+	for i, v := range against {
+		if parsed[i], err = parse(v.Schema); err != nil {
 			return nil, fmt.Errorf("%w: version %s: %w", ErrInvalidSchema, v.Label, err)
 		}
-		type pair struct {
-			dir              Direction
-			reader, writer   *avro.Schema
-			readerT, writerT string
+	}
+	var problems []Problem
+	for _, b := range Breaches(level, ns, parsed) {
+		v := against[b.Version]
+		reader, writer := next, v.Schema
+		if b.Direction == ForwardDir {
+			reader, writer = writer, reader
 		}
-		var pairs []pair
-		if level.Backward() {
-			pairs = append(pairs, pair{BackwardDir, ns, os, next, v.Schema})
+		ins, err := Explain(reader, writer)
+		if err != nil {
+			return nil, fmt.Errorf("explain against version %s: %w", v.Label, err)
 		}
-		if level.Forward() {
-			pairs = append(pairs, pair{ForwardDir, os, ns, v.Schema, next})
+		if len(ins) == 0 {
+			problems = append(problems, Problem{Against: v.Label, Direction: b.Direction, Message: b.Err.Error()})
 		}
-		for _, p := range pairs {
-			verdict := avro.Compatible(p.reader, p.writer)
-			if verdict == nil {
-				continue
-			}
-			ins, err := Explain(p.readerT, p.writerT)
-			if err != nil {
-				return nil, fmt.Errorf("explain against version %s: %w", v.Label, err)
-			}
-			if len(ins) == 0 {
-				problems = append(problems, Problem{Against: v.Label, Direction: p.dir, Message: verdict.Error()})
-			}
-			for _, in := range ins {
-				problems = append(problems, Problem{Against: v.Label, Direction: p.dir, Incompatibility: in, Message: in.Describe(p.dir)})
-			}
+		for _, in := range ins {
+			problems = append(problems, Problem{Against: v.Label, Direction: b.Direction, Incompatibility: in, Message: in.Describe(b.Direction)})
 		}
 	}
 	return problems, nil
+}
+
+// Breach is one check a new schema fails: against which earlier version,
+// in which direction, and pkg/sdk/avro.Compatible's verdict.
+type Breach struct {
+	Version   int // index into the earlier versions given to Breaches
+	Direction Direction
+	Err       error
+}
+
+// Breaches checks next against the earlier versions (oldest first) under
+// level and returns every check it fails, oldest version first, backward
+// before forward. It is the one place that decides what a level checks,
+// for `samnav contracts check` (Check) and the registry: the latest
+// version only, or every one for a transitive level (avro.Against);
+// BACKWARD, that next reads data written with the earlier version;
+// FORWARD, that the earlier version reads data written with next; FULL,
+// both. None checks nothing.
+func Breaches(level Level, next *avro.Schema, previous []*avro.Schema) []Breach {
+	against := avro.Against(level, previous)
+	first := len(previous) - len(against)
+	var found []Breach
+	for i, old := range against {
+		if level.Backward() {
+			if err := avro.Compatible(next, old); err != nil {
+				found = append(found, Breach{first + i, BackwardDir, err})
+			}
+		}
+		if level.Forward() {
+			if err := avro.Compatible(old, next); err != nil {
+				found = append(found, Breach{first + i, ForwardDir, err})
+			}
+		}
+	}
+	return found
 }
 
 // parse is avro.Parse that turns a panic into an error: hamba/avro v2.31.0

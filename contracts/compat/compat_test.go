@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/compat"
+	"github.com/samnav/samnav/contracts/contractstest"
 	"github.com/samnav/samnav/pkg/sdk/avro"
 )
 
@@ -212,10 +212,7 @@ func TestParseLevel(t *testing.T) {
 // (removed, made required, retyped, added without default) and checks that
 // the explanation and pkg/sdk/avro.Compatible agree both ways on each mutation.
 func TestExplainAgreesOnContracts(t *testing.T) {
-	cs, err := contracts.Contracts()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := contractstest.Contracts(t)
 	n := 0
 	for _, c := range cs {
 		var doc map[string]any

@@ -45,9 +45,3 @@ type AddressV1 struct {
 	// current address.
 	ValidTo *time.Time `avro:"validTo" json:"validTo,omitempty"`
 }
-
-// Topic is the state topic of AddressV1.
-func (AddressV1) Topic() string { return "samnav.address.v1" }
-
-// Key returns the record's Kafka key, its opaque id.
-func (r *AddressV1) Key() string { return r.ID }

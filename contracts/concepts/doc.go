@@ -6,6 +6,8 @@
 // without a default are pointers; nil is Avro null (a nullable decimal is
 // **big.Rat). Optional attributes with a default are plain values the
 // producer sets: a Go zero value is not the default ("" is no enum code).
+// A struct's ID is the record's opaque id and its Kafka key. New and
+// TopicOf go from a state topic to its type and back.
 //
 // Concepts:
 //   - AddressV1: Address (topic samnav.address.v1)
@@ -17,24 +19,16 @@
 //   - UnitV1: Operating unit (topic samnav.unit.v1)
 package concepts
 
-// New returns a pointer to a new zero value of the type of a state topic,
-// ready to decode into, or nil for a topic it does not know.
-func New(topic string) any {
-	switch topic {
-	case "samnav.address.v1":
-		return new(AddressV1)
-	case "samnav.employee.v1":
-		return new(EmployeeV1)
-	case "samnav.forvaltning.v1":
-		return new(ForvaltningV1)
-	case "samnav.namnd.v1":
-		return new(NamndV1)
-	case "samnav.organisation.v1":
-		return new(OrganisationV1)
-	case "samnav.person.v1":
-		return new(PersonV1)
-	case "samnav.unit.v1":
-		return new(UnitV1)
-	}
-	return nil
+import "reflect"
+
+// types lists every generated concept type with its state topic: the one
+// table New and TopicOf (concepts.go) look types and topics up in.
+var types = []concept{
+	{"samnav.address.v1", reflect.TypeFor[AddressV1]()},
+	{"samnav.employee.v1", reflect.TypeFor[EmployeeV1]()},
+	{"samnav.forvaltning.v1", reflect.TypeFor[ForvaltningV1]()},
+	{"samnav.namnd.v1", reflect.TypeFor[NamndV1]()},
+	{"samnav.organisation.v1", reflect.TypeFor[OrganisationV1]()},
+	{"samnav.person.v1", reflect.TypeFor[PersonV1]()},
+	{"samnav.unit.v1", reflect.TypeFor[UnitV1]()},
 }

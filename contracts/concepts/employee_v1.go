@@ -51,12 +51,6 @@ type EmployeeV1 struct {
 	EndDate *time.Time `avro:"endDate" json:"endDate,omitempty"`
 }
 
-// Topic is the state topic of EmployeeV1.
-func (EmployeeV1) Topic() string { return "samnav.employee.v1" }
-
-// Key returns the record's Kafka key, its opaque id.
-func (r *EmployeeV1) Key() string { return r.ID }
-
 // EmployeeV1EmploymentType is a code of EmployeeV1.EmploymentType (Type of
 // employment).
 type EmployeeV1EmploymentType string

@@ -33,9 +33,3 @@ type ForvaltningV1 struct {
 	// current administration.
 	ValidTo *time.Time `avro:"validTo" json:"validTo,omitempty"`
 }
-
-// Topic is the state topic of ForvaltningV1.
-func (ForvaltningV1) Topic() string { return "samnav.forvaltning.v1" }
-
-// Key returns the record's Kafka key, its opaque id.
-func (r *ForvaltningV1) Key() string { return r.ID }

@@ -35,12 +35,6 @@ type NamndV1 struct {
 	ValidTo *time.Time `avro:"validTo" json:"validTo,omitempty"`
 }
 
-// Topic is the state topic of NamndV1.
-func (NamndV1) Topic() string { return "samnav.namnd.v1" }
-
-// Key returns the record's Kafka key, its opaque id.
-func (r *NamndV1) Key() string { return r.ID }
-
 // NamndV1Kind is a code of NamndV1.Kind (Kind of committee).
 type NamndV1Kind string
 

@@ -55,12 +55,6 @@ type OrganisationV1 struct {
 	EmailAddress *string `avro:"emailAddress" json:"emailAddress,omitempty"`
 }
 
-// Topic is the state topic of OrganisationV1.
-func (OrganisationV1) Topic() string { return "samnav.organisation.v1" }
-
-// Key returns the record's Kafka key, its opaque id.
-func (r *OrganisationV1) Key() string { return r.ID }
-
 // OrganisationV1LegalForm is a code of OrganisationV1.LegalForm (Legal
 // form).
 type OrganisationV1LegalForm string

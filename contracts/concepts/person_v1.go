@@ -67,12 +67,6 @@ type PersonV1 struct {
 	PhoneNumbers []string `avro:"phoneNumbers" json:"phoneNumbers,omitempty"`
 }
 
-// Topic is the state topic of PersonV1.
-func (PersonV1) Topic() string { return "samnav.person.v1" }
-
-// Key returns the record's Kafka key, its opaque id.
-func (r *PersonV1) Key() string { return r.ID }
-
 // PersonV1ProtectedIdentity is a code of PersonV1.ProtectedIdentity
 // (Protected identity).
 type PersonV1ProtectedIdentity string

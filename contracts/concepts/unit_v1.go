@@ -58,12 +58,6 @@ type UnitV1 struct {
 	ValidTo *time.Time `avro:"validTo" json:"validTo,omitempty"`
 }
 
-// Topic is the state topic of UnitV1.
-func (UnitV1) Topic() string { return "samnav.unit.v1" }
-
-// Key returns the record's Kafka key, its opaque id.
-func (r *UnitV1) Key() string { return r.ID }
-
 // UnitV1UnitType is a code of UnitV1.UnitType (Unit type).
 type UnitV1UnitType string
 

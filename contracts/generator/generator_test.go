@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/samnav/samnav/contracts/contractstest"
 	"github.com/samnav/samnav/contracts/generator"
-	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/sdk/avro"
 )
 
@@ -78,10 +78,7 @@ func generateTestModel(t *testing.T) []generator.File {
 // TestDeterministic generates twice and expects the same bytes.
 func TestDeterministic(t *testing.T) {
 	for _, dir := range []string{"testdata/model", "../model"} {
-		m, err := model.LoadDir(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := contractstest.LoadDir(t, dir)
 		a, err := generator.Generate(m)
 		if err != nil {
 			t.Fatal(err)
@@ -102,10 +99,7 @@ func TestDeterministic(t *testing.T) {
 // pkg/sdk/avro and round-trips a value with every attribute set; AvroSchemas
 // is Avro of every concept.
 func TestAvroSchemas(t *testing.T) {
-	m, err := model.LoadDir("testdata/model")
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := contractstest.LoadDir(t, "testdata/model")
 	c := m.Concept("library")
 	text, err := generator.Avro(c)
 	if err != nil {

@@ -34,18 +34,21 @@ func GoPackageDoc(m *model.Model) ([]byte, error) {
 	b.WriteString("// without a default are pointers; nil is Avro null (a nullable decimal is\n")
 	b.WriteString("// **big.Rat). Optional attributes with a default are plain values the\n")
 	b.WriteString("// producer sets: a Go zero value is not the default (\"\" is no enum code).\n")
+	b.WriteString("// A struct's ID is the record's opaque id and its Kafka key. New and\n")
+	b.WriteString("// TopicOf go from a state topic to its type and back.\n")
 	b.WriteString("//\n// Concepts:\n")
 	for _, c := range m.Concepts {
 		fmt.Fprintf(&b, "//   - %s: %s (topic %s)\n", GoTypeName(c), c.Name.EN, c.Topic())
 	}
 	b.WriteString("package concepts\n\n")
-	b.WriteString("// New returns a pointer to a new zero value of the type of a state topic,\n")
-	b.WriteString("// ready to decode into, or nil for a topic it does not know.\n")
-	b.WriteString("func New(topic string) any {\n\tswitch topic {\n")
+	b.WriteString("import \"reflect\"\n\n")
+	b.WriteString("// types lists every generated concept type with its state topic: the one\n")
+	b.WriteString("// table New and TopicOf (concepts.go) look types and topics up in.\n")
+	b.WriteString("var types = []concept{\n")
 	for _, c := range m.Concepts {
-		fmt.Fprintf(&b, "\tcase %q:\n\t\treturn new(%s)\n", c.Topic(), GoTypeName(c))
+		fmt.Fprintf(&b, "\t{%q, reflect.TypeFor[%s]()},\n", c.Topic(), GoTypeName(c))
 	}
-	b.WriteString("\t}\n\treturn nil\n}\n")
+	b.WriteString("}\n")
 	return format.Source(b.Bytes())
 }
 
@@ -68,8 +71,6 @@ func GoType(c *model.Concept) ([]byte, error) {
 	main.WriteString("\tID string `avro:\"id\" json:\"id\"`\n")
 	g.fields(&main, name, name, c.Attributes)
 	main.WriteString("}\n\n")
-	fmt.Fprintf(&main, "// Topic is the state topic of %s.\nfunc (%s) Topic() string { return %q }\n\n", name, name, c.Topic())
-	fmt.Fprintf(&main, "// Key returns the record's Kafka key, its opaque id.\nfunc (r *%s) Key() string { return r.ID }\n\n", name)
 
 	var b bytes.Buffer
 	b.WriteString(goHeader)

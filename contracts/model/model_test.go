@@ -9,6 +9,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/samnav/samnav/contracts/contractstest"
 	"github.com/samnav/samnav/contracts/model"
 )
 
@@ -152,10 +153,7 @@ func TestLoadGood(t *testing.T) {
 // TestStartingModel loads the committed model and checks what later
 // services rely on: masters, natural keys, the shielded fields of Person.
 func TestStartingModel(t *testing.T) {
-	m, err := model.LoadDir("../model")
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := contractstest.LoadDir(t, "../model")
 	masters := map[string]string{"person": "folkbokforing", "organisation": "bolagsverket", "address": "samnav", "unit": "samnav",
 		"namnd": "samnav", "forvaltning": "samnav", "employee": "hr-system"}
 	for id, master := range masters {
@@ -194,10 +192,7 @@ func TestStartingModel(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	m, err := model.LoadDir("../model")
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := contractstest.LoadDir(t, "../model")
 	person := func(changes map[string]any) map[string]any {
 		r := map[string]any{
 			"id":                     "p-1",
@@ -295,10 +290,7 @@ func FuzzLoad(f *testing.F) {
 // FuzzValidate feeds arbitrary JSON as a person record: Validate must not
 // panic.
 func FuzzValidate(f *testing.F) {
-	m, err := model.LoadDir("../model")
-	if err != nil {
-		f.Fatal(err)
-	}
+	m := contractstest.LoadDir(f, "../model")
 	f.Add([]byte(`{"givenNames":"A","registeredAddress":{"postalCode":"11129"},"phoneNumbers":["+46701234567",null]}`))
 	f.Add([]byte(`{"employmentRate":"1e999999999","capacity":1e300}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -313,10 +305,7 @@ func FuzzValidate(f *testing.F) {
 }
 
 func TestModelValidate(t *testing.T) {
-	m, err := model.LoadDir("../model")
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := contractstest.LoadDir(t, "../model")
 	if errs := m.Validate("spaceship", map[string]any{}); len(errs) != 1 || errs[0].Rule != "concept" {
 		t.Errorf("unknown concept: %v", errs)
 	}
@@ -326,10 +315,7 @@ func TestModelValidate(t *testing.T) {
 }
 
 func TestApplyDefaults(t *testing.T) {
-	m, err := model.LoadDir("../model")
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := contractstest.LoadDir(t, "../model")
 	rec := m.Concept("unit").ApplyDefaults(map[string]any{"name": "Skolan", "ownership": nil})
 	if rec["ownership"] != "MUNICIPAL" {
 		t.Errorf("ownership = %v, want the default MUNICIPAL", rec["ownership"])

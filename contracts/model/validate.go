@@ -109,7 +109,7 @@ func validateValue(a *Attribute, p string, v any) []FieldError {
 		}
 		errs = append(errs, validateString(a, p, s)...)
 	case Int, Long:
-		n, ok := integer(v)
+		n, ok := Integer(v)
 		if !ok {
 			return typeErr("an integer")
 		}
@@ -242,26 +242,6 @@ func validateRange(v Validation, p string, r *big.Rat) []FieldError {
 	return errs
 }
 
-func integer(v any) (int64, bool) {
-	switch n := v.(type) {
-	case int:
-		return int64(n), true
-	case int32:
-		return int64(n), true
-	case int64:
-		return n, true
-	case float64:
-		if n != math.Trunc(n) || n < math.MinInt64 || n >= math.MaxInt64 {
-			return 0, false
-		}
-		return int64(n), true
-	case json.Number:
-		i, err := strconv.ParseInt(string(n), 10, 64)
-		return i, err == nil
-	}
-	return 0, false
-}
-
 func decimal(v any) (*big.Rat, bool) {
 	switch n := v.(type) {
 	case string:
@@ -274,7 +254,7 @@ func decimal(v any) (*big.Rat, bool) {
 		}
 		return parseDecimal(strconv.FormatFloat(n, 'f', -1, 64))
 	case int, int32, int64:
-		i, _ := integer(n)
+		i, _ := Integer(n)
 		return new(big.Rat).SetInt64(i), true
 	}
 	return nil, false

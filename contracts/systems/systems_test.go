@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/contractstest"
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/contracts/systems"
 )
@@ -12,14 +12,8 @@ import (
 // TestEveryMasterIsListed: the model names masters by id; each must be a
 // system of the catalogue, with an owner.
 func TestEveryMasterIsListed(t *testing.T) {
-	c, err := systems.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := contracts.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := contractstest.Systems(t)
+	m := contractstest.Model(t)
 	if err := c.Check(m); err != nil {
 		t.Fatal(err)
 	}
@@ -32,12 +26,9 @@ func TestEveryMasterIsListed(t *testing.T) {
 }
 
 func TestCheckNamesAnUnlistedMaster(t *testing.T) {
-	c, err := systems.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := contractstest.Systems(t)
 	m := &model.Model{Concepts: []*model.Concept{{ID: "parkingpermit", Master: "parkering"}}}
-	err = c.Check(m)
+	err := c.Check(m)
 	if err == nil || !strings.Contains(err.Error(), `concept parkingpermit: master "parkering"`) {
 		t.Fatalf("Check: %v, want the concept and its unlisted master named", err)
 	}

@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/go-kit/kit v0.13.0
 	github.com/hamba/avro/v2 v2.31.0
+	github.com/samnav/samnav/contracts v0.0.0
 	github.com/samnav/samnav/pkg v0.0.0
 )
 
@@ -65,6 +66,8 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.62.0 // indirect
 )
+
+replace github.com/samnav/samnav/contracts => ../../contracts
 
 replace github.com/samnav/samnav/pkg => ../../pkg
 

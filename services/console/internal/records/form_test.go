@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/contractstest"
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/console/internal/i18n"
@@ -15,10 +15,7 @@ import (
 )
 
 func TestFormValuesRoundTripThroughState(t *testing.T) {
-	m, err := contracts.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := contractstest.Model(t)
 	unit := m.Concept("unit")
 	state := map[string]any{
 		"name": "Solskolan", "unitType": "PRIMARY_SCHOOL", "ownerNamnd": "n-1", "validFrom": "2019-08-01", "capacity": int64(420),
@@ -54,7 +51,7 @@ func TestFormValuesRoundTripThroughState(t *testing.T) {
 }
 
 func TestUnreadableValuesAreNamedByField(t *testing.T) {
-	m, _ := contracts.Model()
+	m := contractstest.Model(t)
 	unit := m.Concept("unit")
 	_, errs := valuesToState(unit.Attributes, "", url.Values{"capacity": {"Tolvan Tolvansson"}})
 	if len(errs) != 1 || errs[0].Field != "capacity" || errs[0].Rule != "type" {
@@ -68,7 +65,7 @@ func TestUnreadableValuesAreNamedByField(t *testing.T) {
 }
 
 func TestErrorsGoToTheNearestField(t *testing.T) {
-	m, _ := contracts.Model()
+	m := contractstest.Model(t)
 	person := m.Concept("person")
 	r := &site.Request{Lang: i18n.EN}
 	fm := buildForm(r, person.Attributes, url.Values{}, []apierr.FieldError{
@@ -88,7 +85,7 @@ func TestErrorsGoToTheNearestField(t *testing.T) {
 }
 
 func TestAttributeAt(t *testing.T) {
-	m, _ := contracts.Model()
+	m := contractstest.Model(t)
 	unit, person := m.Concept("unit"), m.Concept("person")
 	for _, tc := range []struct {
 		path string
@@ -117,10 +114,7 @@ func FuzzParseImport(f *testing.F) {
 	f.Add(units)
 	f.Add([]byte("name\n\"unterminated\n"))
 	f.Add([]byte("\xef\xbb\xbfname,openingHours[0].opens\nA,07:00\n"))
-	m, err := contracts.Model()
-	if err != nil {
-		f.Fatal(err)
-	}
+	m := contractstest.Model(f)
 	unit := m.Concept("unit")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rows, err := parseImport(unit, data)
@@ -140,7 +134,7 @@ func FuzzParseImport(f *testing.F) {
 }
 
 func TestParseImportReadsSemicolons(t *testing.T) {
-	m, _ := contracts.Model()
+	m := contractstest.Model(t)
 	rows, err := parseImport(m.Concept("unit"), []byte("name;unitType;validFrom\r\nSolskolan, F-9;PRIMARY_SCHOOL;2019-08-01\r\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +148,7 @@ func TestParseImportReadsSemicolons(t *testing.T) {
 // language from the API's rule and the model's limits for the field, never
 // mixed with the API's English; an unknown rule keeps the API's text.
 func TestFieldMessagesAreWordedByRule(t *testing.T) {
-	m, _ := contracts.Model()
+	m := contractstest.Model(t)
 	unit, person := m.Concept("unit").Attributes, m.Concept("person").Attributes
 	for _, tc := range []struct {
 		attrs  []*model.Attribute

@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/contractstest"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/site"
@@ -23,10 +23,7 @@ func TestRefLabelOfAMissingRecord(t *testing.T) {
 		apierr.Write(w, r, apierr.NotFound("no such record"))
 	}))
 	t.Cleanup(md.Close)
-	m, err := contracts.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := contractstest.Model(t)
 	s := &pages{Site: &site.Site{API: &api.Client{MasterdataURL: md.URL}, Model: m}}
 	r := &site.Request{Request: httptest.NewRequest("GET", "/", nil)}
 	s.nameReferences(r)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/samnav/samnav/contracts/model"
 )
 
 // node is the part of an Avro schema that decides a value's shape.
@@ -179,12 +181,7 @@ func (n *node) plain(v any, path string) (any, error) {
 	case "array":
 		return n.eachItem(v, path, (*node).plain)
 	case "int", "long":
-		switch x := v.(type) {
-		case int:
-			return int64(x), nil
-		case int32:
-			return int64(x), nil
-		case int64:
+		if x, ok := model.Integer(v); ok {
 			return x, nil
 		}
 	}

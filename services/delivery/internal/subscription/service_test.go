@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/contractstest"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
@@ -25,10 +25,7 @@ func newService(t *testing.T) subscription.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := contracts.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := contractstest.Model(t)
 	return subscription.NewService(st, m, subscription.ServiceOptions{})
 }
 

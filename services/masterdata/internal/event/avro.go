@@ -88,102 +88,93 @@ func unionName(a *model.Attribute, fullName string) string {
 	return fullName // enum, record
 }
 
+// avroPlain converts one non-null value of attribute a (at path p) to what
+// the Avro encoder takes for a's type; name is the Avro name a nested enum
+// or record gets.
 func avroPlain(a *model.Attribute, p, ns, name string, v any) (any, error) {
+	var out any
+	var err error
 	switch a.Type {
 	case model.String, model.Reference, model.Enum:
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("convert %s: want a string, got %T", p, v)
-		}
-		return s, nil
+		out, err = as[string](v, "a string")
 	case model.Int:
-		n, err := toInt(v, 32)
-		if err != nil {
-			return nil, fmt.Errorf("convert %s: %w", p, err)
-		}
-		if n < math.MinInt32 || n > math.MaxInt32 {
-			return nil, fmt.Errorf("convert %s: %d does not fit a 32-bit int", p, n)
-		}
-		return int32(n), nil
+		out, err = toInt32(v)
 	case model.Long:
-		n, err := toInt(v, 64)
-		if err != nil {
-			return nil, fmt.Errorf("convert %s: %w", p, err)
-		}
-		return n, nil
+		out, err = toInt(v)
 	case model.Boolean:
-		b, ok := v.(bool)
-		if !ok {
-			return nil, fmt.Errorf("convert %s: want a boolean, got %T", p, v)
-		}
-		return b, nil
+		out, err = as[bool](v, "a boolean")
 	case model.Date:
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("convert %s: want a date string, got %T", p, v)
-		}
-		t, err := time.Parse(time.DateOnly, s)
-		if err != nil {
-			return nil, fmt.Errorf("convert %s: %w", p, err)
-		}
-		return t, nil
+		out, err = parseTime(v, "a date string", time.DateOnly)
 	case model.Timestamp:
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("convert %s: want an RFC 3339 string, got %T", p, v)
-		}
-		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return nil, fmt.Errorf("convert %s: %w", p, err)
-		}
-		return t.UTC().Truncate(time.Millisecond), nil
+		var t time.Time
+		t, err = parseTime(v, "an RFC 3339 string", time.RFC3339Nano)
+		out = t.UTC().Truncate(time.Millisecond)
 	case model.Decimal:
-		r, err := toRat(v)
+		out, err = toRat(v)
+	case model.Record:
+		m, err := as[map[string]any](v, "an object")
 		if err != nil {
 			return nil, fmt.Errorf("convert %s: %w", p, err)
-		}
-		return r, nil
-	case model.Record:
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("convert %s: want an object, got %T", p, v)
 		}
 		return avroRecord(a.Attributes, p, ns, name, m)
 	case model.List:
-		l, ok := v.([]any)
-		if !ok {
-			return nil, fmt.Errorf("convert %s: want a list, got %T", p, v)
+		l, err := as[[]any](v, "a list")
+		if err != nil {
+			return nil, fmt.Errorf("convert %s: %w", p, err)
 		}
-		out := make([]any, len(l))
+		items := make([]any, len(l))
 		for i, it := range l {
-			c, err := avroPlain(a.Items, fmt.Sprintf("%s[%d]", p, i), ns, name+"Item", it)
-			if err != nil {
+			if items[i], err = avroPlain(a.Items, fmt.Sprintf("%s[%d]", p, i), ns, name+"Item", it); err != nil {
 				return nil, err
 			}
-			out[i] = c
 		}
-		return out, nil
+		return items, nil
+	default:
+		err = fmt.Errorf("attribute type %q not handled", a.Type)
 	}
-	return nil, fmt.Errorf("convert %s: attribute type %q not handled", p, a.Type)
+	if err != nil {
+		return nil, fmt.Errorf("convert %s: %w", p, err)
+	}
+	return out, nil
 }
 
-func toInt(v any, bits int) (int64, error) {
-	switch n := v.(type) {
-	case json.Number:
-		return strconv.ParseInt(string(n), 10, bits)
-	case float64:
-		if n != float64(int64(n)) {
-			return 0, fmt.Errorf("%v is not an integer", n)
-		}
-		return int64(n), nil
-	case int:
-		return int64(n), nil
-	case int32:
-		return int64(n), nil
-	case int64:
-		return n, nil
+// as returns v as a T, or an error saying what JSON value was wanted.
+func as[T any](v any, want string) (T, error) {
+	t, ok := v.(T)
+	if !ok {
+		return t, fmt.Errorf("want %s, got %T", want, v)
 	}
-	return 0, fmt.Errorf("want an integer, got %T", v)
+	return t, nil
+}
+
+// parseTime parses v, a JSON string, in layout.
+func parseTime(v any, want, layout string) (time.Time, error) {
+	s, err := as[string](v, want)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Parse(layout, s)
+}
+
+// toInt reads an integer as Validate does (model.Integer).
+func toInt(v any) (int64, error) {
+	n, ok := model.Integer(v)
+	if !ok {
+		return 0, fmt.Errorf("want an integer, got %T", v)
+	}
+	return n, nil
+}
+
+// toInt32 is toInt for a 32-bit Avro int.
+func toInt32(v any) (int32, error) {
+	n, err := toInt(v)
+	if err != nil {
+		return 0, err
+	}
+	if n < math.MinInt32 || n > math.MaxInt32 {
+		return 0, fmt.Errorf("%d does not fit a 32-bit int", n)
+	}
+	return int32(n), nil
 }
 
 func toRat(v any) (*big.Rat, error) {

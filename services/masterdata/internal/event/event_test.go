@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/concepts"
+	"github.com/samnav/samnav/contracts/contractstest"
 	"github.com/samnav/samnav/pkg/sdk/avro"
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
@@ -62,10 +62,7 @@ func decodeJSON(t *testing.T, s string) map[string]any {
 }
 
 func TestEntryDecodesIntoGeneratedTypes(t *testing.T) {
-	m, err := contracts.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := contractstest.Model(t)
 	reg := &memRegistry{}
 	b, err := event.NewBuilder(m, sqldb.SQLite, reg)
 	if err != nil {
@@ -161,7 +158,7 @@ func TestEntryDecodesIntoGeneratedTypes(t *testing.T) {
 }
 
 func TestEndedAndErased(t *testing.T) {
-	m, _ := contracts.Model()
+	m := contractstest.Model(t)
 	b, err := event.NewBuilder(m, sqldb.SQLite, &memRegistry{})
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/contractstest"
 	"github.com/samnav/samnav/pkg/sdk/avro"
 	"github.com/samnav/samnav/services/masterdata/internal/event"
 )
@@ -18,14 +18,8 @@ func FuzzAvroValue(f *testing.F) {
 	f.Add("employee", `{"person":"p","employeeNumber":"E","givenName":"B","surname":"C","forvaltning":"f","employmentType":"HOURLY","employmentRate":12.5,"startDate":"2024-01-01"}`)
 	f.Add("address", `{"streetName":"G","postalCode":"11151","postTown":"S","latitude":"59.1","validFrom":"2020-01-01","streetNumber":3}`)
 	f.Add("unit", `{"name":"U","unitType":"OTHER","ownerNamnd":"n","openingHours":[{"dayOfWeek":"MONDAY","opens":"07:00","closes":"17:00"}],"validFrom":"2020-01-01"}`)
-	m, err := contracts.Model()
-	if err != nil {
-		f.Fatal(err)
-	}
-	cs, err := contracts.Contracts()
-	if err != nil {
-		f.Fatal(err)
-	}
+	m := contractstest.Model(f)
+	cs := contractstest.Contracts(f)
 	schemas := map[string]*avro.Schema{}
 	for _, c := range cs {
 		schemas[c.Concept] = avro.MustParse(c.Schema)

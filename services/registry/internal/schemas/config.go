@@ -39,6 +39,7 @@ type setting[T ~string] struct {
 	notSetF  string // its message, formatted with the subject
 	fallback T      // when neither the subject nor the registry has a value
 	get      func(store.Reader, context.Context, string) (string, error)
+	set      func(store.Tx, context.Context, string, string) error
 	del      func(store.Tx, context.Context, string) error
 }
 
@@ -47,7 +48,7 @@ func (s *service) levels() setting[Level] {
 		what: "config", notSet: CodeSubjectConfigNotSet,
 		notSetF:  "Subject '%s' does not have subject-level compatibility configured",
 		fallback: s.defaultLevel,
-		get:      store.Reader.Config, del: store.Tx.DeleteConfig,
+		get:      store.Reader.Config, set: store.Tx.SetConfig, del: store.Tx.DeleteConfig,
 	}
 }
 
@@ -56,7 +57,7 @@ func modes() setting[Mode] {
 		what: "mode", notSet: CodeSubjectModeNotSet,
 		notSetF:  "Subject '%s' does not have subject-level mode configured",
 		fallback: ReadWrite,
-		get:      store.Reader.Mode, del: store.Tx.DeleteMode,
+		get:      store.Reader.Mode, set: store.Tx.SetMode, del: store.Tx.DeleteMode,
 	}
 }
 
@@ -116,6 +117,38 @@ func (st setting[T]) remove(ctx context.Context, tx store.Tx, subject string) (T
 	return old, nil
 }
 
+// put sets subject's own value ("" the registry's) to v in one
+// transaction of db, once guard (when not nil) has accepted it in that
+// transaction, and returns v.
+func (st setting[T]) put(ctx context.Context, db store.Store, subject string, v T, guard func(store.Tx) error) (T, error) {
+	err := db.Update(ctx, func(tx store.Tx) error {
+		if guard != nil {
+			if err := guard(tx); err != nil {
+				return err
+			}
+		}
+		if err := st.set(tx, ctx, subject, string(v)); err != nil {
+			return backend("set "+st.what, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+// clear is remove in a transaction of its own.
+func (st setting[T]) clear(ctx context.Context, db store.Store, subject string) (T, error) {
+	var old T
+	err := db.Update(ctx, func(tx store.Tx) error {
+		var err error
+		old, err = st.remove(ctx, tx, subject)
+		return err
+	})
+	return old, err
+}
+
 func (s *service) level(ctx context.Context, r store.Reader, subject string) (Level, error) {
 	return s.levels().effective(ctx, r, subject)
 }
@@ -144,26 +177,11 @@ func (s *service) SetConfig(ctx context.Context, subject, level string) (Level, 
 	if err != nil {
 		return "", err
 	}
-	err = s.store.Update(ctx, func(tx store.Tx) error {
-		if err := tx.SetConfig(ctx, subject, string(l)); err != nil {
-			return backend("set config", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return "", err
-	}
-	return l, nil
+	return s.levels().put(ctx, s.store, subject, l, nil)
 }
 
 func (s *service) DeleteConfig(ctx context.Context, subject string) (Level, error) {
-	var old Level
-	err := s.store.Update(ctx, func(tx store.Tx) error {
-		var err error
-		old, err = s.levels().remove(ctx, tx, subject)
-		return err
-	})
-	return old, err
+	return s.levels().clear(ctx, s.store, subject)
 }
 
 func (s *service) Mode(ctx context.Context, subject string, defaultToGlobal bool) (Mode, error) {
@@ -175,43 +193,32 @@ func (s *service) SetMode(ctx context.Context, subject, mode string, force bool)
 	if err != nil {
 		return "", err
 	}
-	err = s.store.Update(ctx, func(tx store.Tx) error {
-		if m == Import && !force {
-			var nonEmpty bool
-			if subject == "" {
-				subs, err := tx.Subjects(ctx, true)
-				if err != nil {
-					return backend("list subjects", err)
-				}
-				nonEmpty = len(subs) > 0
-			} else {
-				vs, err := tx.Versions(ctx, subject)
-				if err != nil {
-					return backend("list versions", err)
-				}
-				nonEmpty = len(vs) > 0
+	if m != Import || force {
+		return modes().put(ctx, s.store, subject, m, nil)
+	}
+	// IMPORT without force only on an empty registry (or subject).
+	return modes().put(ctx, s.store, subject, m, func(tx store.Tx) error {
+		var nonEmpty bool
+		if subject == "" {
+			subs, err := tx.Subjects(ctx, true)
+			if err != nil {
+				return backend("list subjects", err)
 			}
-			if nonEmpty {
-				return errorf(CodeOperationNotPermitted, "Cannot import since found existing subjects; set force=true to switch to IMPORT mode anyway")
+			nonEmpty = len(subs) > 0
+		} else {
+			vs, err := tx.Versions(ctx, subject)
+			if err != nil {
+				return backend("list versions", err)
 			}
+			nonEmpty = len(vs) > 0
 		}
-		if err := tx.SetMode(ctx, subject, string(m)); err != nil {
-			return backend("set mode", err)
+		if nonEmpty {
+			return errorf(CodeOperationNotPermitted, "Cannot import since found existing subjects; set force=true to switch to IMPORT mode anyway")
 		}
 		return nil
 	})
-	if err != nil {
-		return "", err
-	}
-	return m, nil
 }
 
 func (s *service) DeleteMode(ctx context.Context, subject string) (Mode, error) {
-	var old Mode
-	err := s.store.Update(ctx, func(tx store.Tx) error {
-		var err error
-		old, err = modes().remove(ctx, tx, subject)
-		return err
-	})
-	return old, err
+	return modes().clear(ctx, s.store, subject)
 }

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/contractstest"
 	"github.com/samnav/samnav/pkg/openapi"
 	"github.com/samnav/samnav/services/delivery"
 	"github.com/samnav/samnav/services/masterdata"
@@ -14,10 +14,7 @@ import (
 // TestRenderListsEveryOperationWithItsParameters: the page names every
 // operation of every document, and every parameter of it.
 func TestRenderListsEveryOperationWithItsParameters(t *testing.T) {
-	m, err := contracts.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := contractstest.Model(t)
 	docs := []openapi.Document{masterdata.OpenAPI(m), delivery.OpenAPI()}
 	page := string(apiref.Render(docs...))
 	for _, d := range docs {

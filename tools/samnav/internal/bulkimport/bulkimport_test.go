@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/contractstest"
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/tools/samnav/internal/bulkimport"
 )
@@ -41,10 +41,7 @@ func (s *memSink) Put(_ context.Context, _ string, fields map[string]any) (strin
 
 func person(t *testing.T) *model.Concept {
 	t.Helper()
-	m, err := contracts.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := contractstest.Model(t)
 	return m.Concept("person")
 }
 

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/contractstest"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/masterdata"
 	"github.com/samnav/samnav/services/masterdata/client"
@@ -44,10 +44,7 @@ func TestHTTPSinkAgainstMasterData(t *testing.T) {
 		}
 		return secret
 	}
-	m, err := contracts.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := contractstest.Model(t)
 	base := "http://" + srv.Addr()
 	steward := &bulkimport.HTTPSink{BaseURL: base, Token: token("anna", auth.KindUser, auth.Grant{Role: auth.RoleSteward, Concepts: []string{"unit"}}), Model: m, Reason: "migration 2026"}
 	fb := &bulkimport.HTTPSink{BaseURL: base, Token: token("folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"}), Model: m, Reason: "migration 2026"}

@@ -5,8 +5,8 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/check"
+	"github.com/samnav/samnav/contracts/contractstest"
 	"github.com/samnav/samnav/tools/samnav/internal/synthcity"
 )
 
@@ -15,10 +15,7 @@ var small = synthcity.Size{Persons: 2000, Organisations: 200, Units: 60, Employe
 // TestEveryRecordValidatesAgainstTheModel keeps the generator honest: when
 // the model changes, a record the hub would refuse fails here first.
 func TestEveryRecordValidatesAgainstTheModel(t *testing.T) {
-	m, err := contracts.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := contractstest.Model(t)
 	recs := synthcity.City(1, small)
 	ids := map[string]string{}
 	for i, r := range recs {

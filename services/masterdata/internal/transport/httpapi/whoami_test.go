@@ -7,16 +7,13 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/contractstest"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/masterdata/internal/transport/httpapi"
 )
 
 func TestWhoamiAnswersWithTheCallersPrincipal(t *testing.T) {
-	m, err := contracts.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := contractstest.Model(t)
 	tokens := &auth.Tokens{Store: &auth.MemoryStore{}}
 	secret, rec, err := tokens.Issue(context.Background(), auth.IssueRequest{Subject: "anna", Kind: auth.KindUser, Name: "Anna",
 		Grants: []auth.Grant{{Role: auth.RoleSteward, Concepts: []string{"unit"}}}})

@@ -116,138 +116,81 @@ type Endpoints struct {
 	DeleteSubject, DeleteVersion                             endpoint.Endpoint
 }
 
-// MakeEndpoints binds every endpoint to svc.
+// MakeEndpoints binds every endpoint to svc: each decodes nothing (the
+// decoders did), calls one service method and shapes its result with
+// call, which holds the error check they share.
 func MakeEndpoints(svc schemas.Service) Endpoints {
+	type ctx = context.Context
 	return Endpoints{
-		Subjects: func(ctx context.Context, r any) (any, error) {
-			return svc.Subjects(ctx, r.(listRequest).deleted)
-		},
-		Versions: func(ctx context.Context, r any) (any, error) {
-			req := r.(listRequest)
-			return svc.Versions(ctx, req.subject, req.deleted)
-		},
-		SubjectVersion: func(ctx context.Context, r any) (any, error) {
-			req := r.(versionRequest)
-			s, err := svc.SubjectVersion(ctx, req.subject, req.version, req.deleted)
-			if err != nil {
-				return nil, err
-			}
-			return fromSubjectSchema(s), nil
-		},
-		SubjectVersionSchema: func(ctx context.Context, r any) (any, error) {
-			req := r.(versionRequest)
-			s, err := svc.SubjectVersion(ctx, req.subject, req.version, req.deleted)
-			if err != nil {
-				return nil, err
-			}
-			return rawSchema(s.Schema), nil
-		},
-		Register: func(ctx context.Context, r any) (any, error) {
-			req := r.(schemaRequest)
-			id, err := svc.Register(ctx, req.subject, req.body.toRequest())
-			if err != nil {
-				return nil, err
-			}
-			return registerResponse{ID: id}, nil
-		},
-		Lookup: func(ctx context.Context, r any) (any, error) {
-			req := r.(schemaRequest)
-			s, err := svc.Lookup(ctx, req.subject, req.body.toRequest(), req.deleted)
-			if err != nil {
-				return nil, err
-			}
-			return fromSubjectSchema(s), nil
-		},
-		SchemaByID: func(ctx context.Context, r any) (any, error) {
-			s, err := svc.SchemaByID(ctx, r.(idRequest).id)
-			if err != nil {
-				return nil, err
-			}
-			return schemaResponse{SchemaType: schemaType(s.Type), References: s.References, Schema: s.Schema}, nil
-		},
-		SchemaByIDRaw: func(ctx context.Context, r any) (any, error) {
-			s, err := svc.SchemaByID(ctx, r.(idRequest).id)
-			if err != nil {
-				return nil, err
-			}
-			return rawSchema(s.Schema), nil
-		},
-		SubjectsByID: func(ctx context.Context, r any) (any, error) {
-			req := r.(idRequest)
-			return svc.SubjectsByID(ctx, req.id, req.deleted)
-		},
-		VersionsByID: func(ctx context.Context, r any) (any, error) {
-			req := r.(idRequest)
-			return svc.VersionsByID(ctx, req.id, req.deleted)
-		},
-		Types: func(context.Context, any) (any, error) {
-			return svc.Types(), nil
-		},
-		Compatibility: func(ctx context.Context, r any) (any, error) {
-			req := r.(compatRequest)
-			ok, msgs, err := svc.CheckCompatibility(ctx, req.subject, req.version, req.body.toRequest())
-			if err != nil {
-				return nil, err
-			}
+		Subjects:             call(func(c ctx, q listRequest) ([]string, error) { return svc.Subjects(c, q.deleted) }, asIs),
+		Versions:             call(func(c ctx, q listRequest) ([]int, error) { return svc.Versions(c, q.subject, q.deleted) }, asIs),
+		SubjectVersion:       call(subjectVersion(svc), fromSubjectSchema),
+		SubjectVersionSchema: call(subjectVersion(svc), func(s schemas.SubjectSchema) rawSchema { return rawSchema(s.Schema) }),
+		Register: call(func(c ctx, q schemaRequest) (int, error) { return svc.Register(c, q.subject, q.body.toRequest()) },
+			func(id int) registerResponse { return registerResponse{ID: id} }),
+		Lookup: call(func(c ctx, q schemaRequest) (schemas.SubjectSchema, error) {
+			return svc.Lookup(c, q.subject, q.body.toRequest(), q.deleted)
+		}, fromSubjectSchema),
+		SchemaByID: call(schemaByID(svc), func(s schemas.SchemaInfo) schemaResponse {
+			return schemaResponse{SchemaType: schemaType(s.Type), References: s.References, Schema: s.Schema}
+		}),
+		SchemaByIDRaw: call(schemaByID(svc), func(s schemas.SchemaInfo) rawSchema { return rawSchema(s.Schema) }),
+		SubjectsByID:  call(func(c ctx, q idRequest) ([]string, error) { return svc.SubjectsByID(c, q.id, q.deleted) }, asIs),
+		VersionsByID: call(func(c ctx, q idRequest) ([]schemas.SubjectVersion, error) {
+			return svc.VersionsByID(c, q.id, q.deleted)
+		}, asIs),
+		Types: func(context.Context, any) (any, error) { return svc.Types(), nil },
+		Compatibility: call(func(c ctx, q compatRequest) (compatResponse, error) {
+			ok, msgs, err := svc.CheckCompatibility(c, q.subject, q.version, q.body.toRequest())
 			resp := compatResponse{IsCompatible: ok}
-			if req.verbose {
+			if q.verbose {
 				resp.Messages = &msgs
 			}
-			return resp, nil
-		},
-		GetConfig: func(ctx context.Context, r any) (any, error) {
-			req := r.(settingRequest)
-			l, err := svc.Config(ctx, req.subject, req.defaultToGlobal)
-			if err != nil {
-				return nil, err
-			}
-			return configResponse{CompatibilityLevel: l}, nil
-		},
-		PutConfig: func(ctx context.Context, r any) (any, error) {
-			req := r.(settingRequest)
-			l, err := svc.SetConfig(ctx, req.subject, req.value)
-			if err != nil {
-				return nil, err
-			}
-			return putConfigResponse{Compatibility: l}, nil
-		},
-		DeleteConfig: func(ctx context.Context, r any) (any, error) {
-			l, err := svc.DeleteConfig(ctx, r.(settingRequest).subject)
-			if err != nil {
-				return nil, err
-			}
-			return configResponse{CompatibilityLevel: l}, nil
-		},
-		GetMode: func(ctx context.Context, r any) (any, error) {
-			req := r.(settingRequest)
-			m, err := svc.Mode(ctx, req.subject, req.defaultToGlobal)
-			if err != nil {
-				return nil, err
-			}
-			return modeResponse{Mode: m}, nil
-		},
-		PutMode: func(ctx context.Context, r any) (any, error) {
-			req := r.(settingRequest)
-			m, err := svc.SetMode(ctx, req.subject, req.value, req.force)
-			if err != nil {
-				return nil, err
-			}
-			return modeResponse{Mode: m}, nil
-		},
-		DeleteMode: func(ctx context.Context, r any) (any, error) {
-			m, err := svc.DeleteMode(ctx, r.(settingRequest).subject)
-			if err != nil {
-				return nil, err
-			}
-			return modeResponse{Mode: m}, nil
-		},
-		DeleteSubject: func(ctx context.Context, r any) (any, error) {
-			req := r.(deleteRequest)
-			return svc.DeleteSubject(ctx, req.subject, req.permanent)
-		},
-		DeleteVersion: func(ctx context.Context, r any) (any, error) {
-			req := r.(deleteRequest)
-			return svc.DeleteVersion(ctx, req.subject, req.version, req.permanent)
-		},
+			return resp, err
+		}, asIs),
+		GetConfig: call(func(c ctx, q settingRequest) (schemas.Level, error) {
+			return svc.Config(c, q.subject, q.defaultToGlobal)
+		}, asConfig),
+		PutConfig:    call(func(c ctx, q settingRequest) (schemas.Level, error) { return svc.SetConfig(c, q.subject, q.value) }, asPutConfig),
+		DeleteConfig: call(func(c ctx, q settingRequest) (schemas.Level, error) { return svc.DeleteConfig(c, q.subject) }, asConfig),
+		GetMode:      call(func(c ctx, q settingRequest) (schemas.Mode, error) { return svc.Mode(c, q.subject, q.defaultToGlobal) }, asMode),
+		PutMode: call(func(c ctx, q settingRequest) (schemas.Mode, error) {
+			return svc.SetMode(c, q.subject, q.value, q.force)
+		}, asMode),
+		DeleteMode:    call(func(c ctx, q settingRequest) (schemas.Mode, error) { return svc.DeleteMode(c, q.subject) }, asMode),
+		DeleteSubject: call(func(c ctx, q deleteRequest) ([]int, error) { return svc.DeleteSubject(c, q.subject, q.permanent) }, asIs),
+		DeleteVersion: call(func(c ctx, q deleteRequest) (int, error) {
+			return svc.DeleteVersion(c, q.subject, q.version, q.permanent)
+		}, asIs),
 	}
+}
+
+// call makes an endpoint of do, a service call on the request type R its
+// decoder produces, whose result respond shapes for the encoder. A failed
+// call's error goes to the error encoder as it is.
+func call[R, V, W any](do func(context.Context, R) (V, error), respond func(V) W) endpoint.Endpoint {
+	return func(ctx context.Context, r any) (any, error) {
+		v, err := do(ctx, r.(R))
+		if err != nil {
+			return nil, err
+		}
+		return respond(v), nil
+	}
+}
+
+// asIs writes a service result in its own JSON shape.
+func asIs[V any](v V) V { return v }
+
+func asConfig(l schemas.Level) configResponse       { return configResponse{CompatibilityLevel: l} }
+func asPutConfig(l schemas.Level) putConfigResponse { return putConfigResponse{Compatibility: l} }
+func asMode(m schemas.Mode) modeResponse            { return modeResponse{Mode: m} }
+
+func subjectVersion(svc schemas.Service) func(context.Context, versionRequest) (schemas.SubjectSchema, error) {
+	return func(c context.Context, q versionRequest) (schemas.SubjectSchema, error) {
+		return svc.SubjectVersion(c, q.subject, q.version, q.deleted)
+	}
+}
+
+func schemaByID(svc schemas.Service) func(context.Context, idRequest) (schemas.SchemaInfo, error) {
+	return func(c context.Context, q idRequest) (schemas.SchemaInfo, error) { return svc.SchemaByID(c, q.id) }
 }
