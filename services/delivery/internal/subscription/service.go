@@ -42,27 +42,6 @@ type Service interface {
 	Revoke(ctx context.Context, id string, reason string) (Subscription, error)
 }
 
-// Request is what a system asks for.
-type Request struct {
-	// System defaults to the caller's system; only an admin may name
-	// another.
-	System              string      `json:"system"`
-	Concept             string      `json:"concept"`
-	Purpose             string      `json:"purpose"`
-	LegalBasis          LegalBasis  `json:"legalBasis"`
-	Channel             ChannelKind `json:"channel"`
-	Fields              []string    `json:"fields"`
-	ProtectedIdentities bool        `json:"protectedIdentities"`
-	Reason              string      `json:"reason"`
-}
-
-// Decision is the information owner's answer.
-type Decision struct {
-	Fields              []string `json:"fields"`
-	ProtectedIdentities bool     `json:"protectedIdentities"`
-	Reason              string   `json:"reason"`
-}
-
 // Bases lists the lawful bases of GDPR article 6(1).
 var Bases = []Basis{BasisConsent, BasisContract, BasisLegalObligation, BasisVitalInterests, BasisPublicTask, BasisLegitimateInterests}
 
