@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/samnav/samnav/pkg/kafkaacl"
 	"github.com/samnav/samnav/pkg/sdk/jsonapi"
 )
 
@@ -153,16 +154,9 @@ type SubscriptionChange struct {
 	After Subscription `json:"after"`
 }
 
-// ACL is a Kafka ACL entry.
-type ACL struct {
-	Principal    string `json:"principal"`    // e.g. "User:skolplattform"
-	ResourceType string `json:"resourceType"` // TOPIC, GROUP, CLUSTER, TRANSACTIONAL_ID
-	ResourceName string `json:"resourceName"`
-	PatternType  string `json:"patternType"` // LITERAL, PREFIXED
-	Operation    string `json:"operation"`   // READ, WRITE, DESCRIBE, ...
-	Permission   string `json:"permission"`  // ALLOW, DENY
-	Host         string `json:"host"`        // "*" for any host
-}
+// ACL is a Kafka access control entry, in the words kafka-acls.sh uses
+// (pkg/kafkaacl, which creates and lists them, is its one home).
+type ACL = kafkaacl.Entry
 
 // ACLs are the Kafka ACLs of a kafka subscription: what lets the system
 // read its view topic and nothing else, and the kafka-acls commands that
@@ -239,6 +233,11 @@ type SubscriptionPage struct {
 	Next          string         `json:"next,omitempty"`
 }
 
+// History is a subscription's changes, oldest first.
+type History struct {
+	Changes []SubscriptionChange `json:"changes"`
+}
+
 // Client calls one hub's delivery API with one token. It is safe for
 // concurrent use.
 type Client struct {
@@ -298,9 +297,7 @@ func (c *Client) Get(ctx context.Context, id string) (*Subscription, error) {
 
 // History reads a subscription's changes, oldest first.
 func (c *Client) History(ctx context.Context, id string) ([]SubscriptionChange, error) {
-	var out struct {
-		Changes []SubscriptionChange `json:"changes"`
-	}
+	var out History
 	return out.Changes, c.do(ctx, http.MethodGet, subPath(id, "/history"), nil, &out)
 }
 
