@@ -24,7 +24,7 @@ type (
 	Kind = client.Kind
 )
 
-// The kinds of change.
+// The kinds of change, as the client names them.
 const (
 	KindCreated  = client.KindCreated
 	KindUpdated  = client.KindUpdated

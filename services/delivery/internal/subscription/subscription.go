@@ -16,38 +16,29 @@ type (
 	Status       = client.Status
 	ChannelKind  = client.ChannelKind
 	Basis        = client.Basis
-	Request      = client.Request
-	Decision     = client.Decision
-	Action       = client.Action
-	// Change is one entry of a subscription's history.
-	Change = client.SubscriptionChange
-	// Page is one page of Service.List.
-	Page = client.SubscriptionPage
 )
 
-// The values of Status, ChannelKind, Basis and Action, as the client names
-// them.
+// What is asked, decided and recorded, and a page of List.
+type (
+	Request  = client.Request
+	Decision = client.Decision
+	Action   = client.Action
+	Change   = client.SubscriptionChange
+	Page     = client.SubscriptionPage
+)
+
+// The statuses, as the client names them (the values of Basis and Action
+// are client.Basis* and client.Action*).
 const (
 	StatusRequested = client.StatusRequested
 	StatusApproved  = client.StatusApproved
 	StatusRejected  = client.StatusRejected
 	StatusRevoked   = client.StatusRevoked
+)
 
+// The channels, as the client names them.
+const (
 	ChannelKafka   = client.ChannelKafka
 	ChannelWebhook = client.ChannelWebhook
 	ChannelFeed    = client.ChannelFeed
-
-	BasisConsent             = client.BasisConsent
-	BasisContract            = client.BasisContract
-	BasisLegalObligation     = client.BasisLegalObligation
-	BasisVitalInterests      = client.BasisVitalInterests
-	BasisPublicTask          = client.BasisPublicTask
-	BasisLegitimateInterests = client.BasisLegitimateInterests
-
-	ActionRequested = client.ActionRequested
-	ActionApproved  = client.ActionApproved
-	ActionNarrowed  = client.ActionNarrowed
-	ActionRejected  = client.ActionRejected
-	ActionChanged   = client.ActionChanged
-	ActionRevoked   = client.ActionRevoked
 )
