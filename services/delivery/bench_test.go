@@ -34,6 +34,7 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/pkg/sdk/subscriber"
 	"github.com/samnav/samnav/services/delivery"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
@@ -165,7 +166,7 @@ func BenchmarkPipelineKafka(b *testing.B) {
 		}
 		actx := auth.WithPrincipal(ctx, &auth.Principal{Subject: "bench-admin", Kind: auth.KindUser, Grants: []auth.Grant{{Role: auth.RoleAdmin}}})
 		sub, err := ds.Service().Request(actx, subscription.Request{System: "bench-" + mode.name, Concept: "person", Purpose: "benchmark", Channel: subscription.ChannelKafka,
-			LegalBasis: subscription.LegalBasis{Basis: subscription.BasisPublicTask, Reference: "benchmark"}, Fields: []string{"givenNames", "surname", "registeredAddress"}, Reason: "benchmark"})
+			LegalBasis: subscription.LegalBasis{Basis: client.BasisPublicTask, Reference: "benchmark"}, Fields: []string{"givenNames", "surname", "registeredAddress"}, Reason: "benchmark"})
 		if err != nil {
 			b.Fatal(err)
 		}

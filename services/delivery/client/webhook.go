@@ -50,9 +50,11 @@ type Attempt struct {
 	Trigger        string    `json:"trigger"`
 	At             time.Time `json:"at"`
 	StatusCode     int       `json:"statusCode,omitempty"`
-	LatencyNs      int64     `json:"latencyNs"`
-	Error          string    `json:"error,omitempty"`
-	Response       string    `json:"response,omitempty"`
+	// Latency is how long the receiver took to answer (nanoseconds on
+	// the wire).
+	Latency  time.Duration `json:"latencyNs"`
+	Error    string        `json:"error,omitempty"`
+	Response string        `json:"response,omitempty"`
 }
 
 // AttemptFilter selects a page of the delivery log: only Message's

@@ -17,38 +17,113 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/jsonapi"
 )
 
-// Record is a record as the API answers it. Numbers in State are
-// json.Number, exactly as the API sent them.
+// Record is one master record of a concept. It is keyed by an opaque,
+// stable id (a UUIDv7 assigned by the hub) that never carries meaning.
+// Numbers in a decoded State are json.Number, exactly as the API sent them.
 type Record struct {
-	Concept   string         `json:"concept"`
-	ID        string         `json:"id"`
-	Revision  int64          `json:"revision"`
-	State     map[string]any `json:"state"` // nil once erased
-	EndedAt   *time.Time     `json:"endedAt,omitempty"`
-	EndReason string         `json:"endReason,omitempty"`
-	CreatedAt time.Time      `json:"createdAt"`
-	UpdatedAt time.Time      `json:"updatedAt"`
+	Concept string `json:"concept"`
+	ID      string `json:"id"`
+	// Revision starts at 1 and grows by one with every change; it is the
+	// record's ETag and what an update's If-Match must name.
+	Revision int64 `json:"revision"`
+	// State is the record's attributes, shaped as validated JSON, without
+	// "id". Nil for an erased record.
+	State map[string]any `json:"state"`
+	// EndedAt is set once the record is ended; an ended record is kept,
+	// with its history, and is still published.
+	EndedAt   *time.Time `json:"endedAt,omitempty"`
+	EndReason string     `json:"endReason,omitempty"`
+	CreatedAt time.Time  `json:"createdAt"`
+	UpdatedAt time.Time  `json:"updatedAt"`
 }
 
-// Change is one entry of a record's history.
-type Change struct {
-	Seq      int64          `json:"seq"`
-	Concept  string         `json:"concept"`
-	RecordID string         `json:"recordId"`
-	Revision int64          `json:"revision"`
-	Kind     string         `json:"kind"`
-	At       time.Time      `json:"at"`
-	Actor    Actor          `json:"actor"`
-	Reason   string         `json:"reason,omitempty"`
-	EventID  string         `json:"eventId"`
-	State    map[string]any `json:"state"`
+// Clone returns a deep copy of r, so that it may be changed freely.
+func (r *Record) Clone() *Record {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.State = cloneMap(r.State)
+	if r.EndedAt != nil {
+		t := *r.EndedAt
+		c.EndedAt = &t
+	}
+	return &c
 }
 
-// Actor is who made a change, and through which system.
+func cloneMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = cloneValue(v)
+	}
+	return out
+}
+
+func cloneValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return cloneMap(x)
+	case []any:
+		l := make([]any, len(x))
+		for i := range x {
+			l[i] = cloneValue(x[i])
+		}
+		return l
+	}
+	return v
+}
+
+// Kind is what a change did: a plain string on the wire and in Go.
+type Kind = string
+
+const (
+	KindCreated = "created"
+	KindUpdated = "updated"
+	KindEnded   = "ended"
+	KindErased  = "erased"
+	// KindResynced marks no change in the store; it is the kind of the
+	// events a resync republishes.
+	KindResynced = "resynced"
+)
+
+// Actor is who made a change and through which system: the principal's
+// subject and credential (token id), and the system the change came
+// through ("samnav" for the hub's own API and console, otherwise the
+// external master system that published it).
 type Actor struct {
 	Subject      string `json:"subject"`
 	CredentialID string `json:"credentialId,omitempty"`
 	System       string `json:"system"`
+}
+
+// Change is one entry of a record's history.
+type Change struct {
+	// Seq orders the changes of one store; it is assigned on commit.
+	Seq      int64     `json:"seq"`
+	Concept  string    `json:"concept"`
+	RecordID string    `json:"recordId"`
+	Revision int64     `json:"revision"`
+	Kind     Kind      `json:"kind"`
+	At       time.Time `json:"at"`
+	Actor    Actor     `json:"actor"`
+	Reason   string    `json:"reason,omitempty"`
+	// EventID is the id of the event published for the change (ce_id), by
+	// which consumers deduplicate.
+	EventID string `json:"eventId"`
+	// State is the record's state after the change; nil after erasure
+	// (erasure also removes it from every earlier change).
+	State map[string]any `json:"state"`
+	// TraceParent is the W3C traceparent of the request that made the
+	// change, carried to its event; "" when there was none.
+	TraceParent string `json:"traceParent,omitempty"`
+}
+
+// History is a record's changes, oldest first.
+type History struct {
+	Changes []Change `json:"changes"`
 }
 
 // Page is one page of a list; Next is "" on the last.
@@ -67,8 +142,11 @@ type ListOptions struct {
 	IncludeEnded bool
 }
 
-// PublishItem is one change of a publish batch: Op "upsert" or "end".
+// PublishItem is one change an external master system publishes. It
+// names its record by id, or by a natural key (NaturalKey, or else the
+// first natural-key attribute present in State).
 type PublishItem struct {
+	// Op is "upsert" (create the record, or replace its state) or "end".
 	Op         string         `json:"op"`
 	ID         string         `json:"id,omitempty"`
 	NaturalKey *NaturalKey    `json:"naturalKey,omitempty"`
@@ -76,7 +154,7 @@ type PublishItem struct {
 	Reason     string         `json:"reason,omitempty"`
 }
 
-// NaturalKey names a record by a natural-key attribute's value.
+// NaturalKey names a record by the value of a natural-key attribute.
 type NaturalKey struct {
 	Attribute string `json:"attribute"`
 	Value     string `json:"value"`
@@ -87,7 +165,13 @@ type PublishResult struct {
 	Index    int    `json:"index"`
 	ID       string `json:"id"`
 	Revision int64  `json:"revision"`
-	Outcome  string `json:"outcome"`
+	Outcome  string `json:"outcome"` // created | updated | ended
+}
+
+// PublishResults is the answer to a publish batch, one result per item in
+// the batch's order.
+type PublishResults struct {
+	Results []PublishResult `json:"results"`
 }
 
 // Whoami is the caller as the API sees it.
@@ -178,18 +262,14 @@ func (c *Client) List(ctx context.Context, concept string, o ListOptions) (*Page
 
 // History reads every change of a record, oldest first.
 func (c *Client) History(ctx context.Context, concept, id string) ([]Change, error) {
-	var h struct {
-		Changes []Change `json:"changes"`
-	}
+	var h History
 	return h.Changes, c.do(ctx, http.MethodGet, recordPath(concept, id)+"/history", nil, nil, &h)
 }
 
 // Publish applies a batch from the concept's master system, all or
 // nothing.
 func (c *Client) Publish(ctx context.Context, concept string, items []PublishItem) ([]PublishResult, error) {
-	var out struct {
-		Results []PublishResult `json:"results"`
-	}
+	var out PublishResults
 	return out.Results, c.do(ctx, http.MethodPost, "/api/v1/publish/"+url.PathEscape(concept), nil, map[string]any{"items": items}, &out)
 }
 

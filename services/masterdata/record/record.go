@@ -6,111 +6,32 @@ package record
 
 import (
 	"context"
-	"time"
+
+	"github.com/samnav/samnav/services/masterdata/client"
 )
 
-// Record is one master record of a concept. It is keyed by an opaque,
-// stable id (a UUIDv7 assigned by the hub) that never carries meaning.
-type Record struct {
-	Concept string `json:"concept"`
-	ID      string `json:"id"`
-	// Revision starts at 1 and grows by one with every change; it is the
-	// record's ETag and what an update's If-Match must name.
-	Revision int64 `json:"revision"`
-	// State is the record's attributes, shaped as validated JSON (see
-	// model.Concept.Validate), without "id". Nil for an erased record.
-	State map[string]any `json:"state"`
-	// EndedAt is set once the record is ended; an ended record is kept,
-	// with its history, and is still published (see package event).
-	EndedAt   *time.Time `json:"endedAt,omitempty"`
-	EndReason string     `json:"endReason,omitempty"`
-	CreatedAt time.Time  `json:"createdAt"`
-	UpdatedAt time.Time  `json:"updatedAt"`
-}
+// Record, Actor and Change are the master data API's wire types; the
+// typed client (package client) is their one home, so what the service
+// stores and answers and what a client decodes cannot drift apart.
+type (
+	// Record is one master record of a concept (see client.Record).
+	Record = client.Record
+	// Actor is who made a change and through which system.
+	Actor = client.Actor
+	// Change is one entry of a record's history.
+	Change = client.Change
+	// Kind is what a change did.
+	Kind = client.Kind
+)
 
-// Clone returns a deep copy of r, so an update closure may change it freely.
-func (r *Record) Clone() *Record {
-	if r == nil {
-		return nil
-	}
-	c := *r
-	c.State = cloneMap(r.State)
-	if r.EndedAt != nil {
-		t := *r.EndedAt
-		c.EndedAt = &t
-	}
-	return &c
-}
-
-func cloneMap(m map[string]any) map[string]any {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = cloneValue(v)
-	}
-	return out
-}
-
-func cloneValue(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		return cloneMap(x)
-	case []any:
-		l := make([]any, len(x))
-		for i := range x {
-			l[i] = cloneValue(x[i])
-		}
-		return l
-	}
-	return v
-}
-
-// Kind is what a change did.
-type Kind string
-
+// The kinds of change, as the client names them.
 const (
-	KindCreated Kind = "created"
-	KindUpdated Kind = "updated"
-	KindEnded   Kind = "ended"
-	KindErased  Kind = "erased"
-	// KindResynced marks no change in the store; it is the kind of the
-	// events Resync republishes.
-	KindResynced Kind = "resynced"
+	KindCreated  = client.KindCreated
+	KindUpdated  = client.KindUpdated
+	KindEnded    = client.KindEnded
+	KindErased   = client.KindErased
+	KindResynced = client.KindResynced
 )
-
-// Actor is who made a change and through which system: the principal's
-// subject and credential (token id), and the system the change came
-// through ("samnav" for the hub's own API and console, otherwise the
-// external master system that published it).
-type Actor struct {
-	Subject      string `json:"subject"`
-	CredentialID string `json:"credentialId,omitempty"`
-	System       string `json:"system"`
-}
-
-// Change is one entry of a record's history.
-type Change struct {
-	// Seq orders the changes of one store; it is assigned on commit.
-	Seq      int64     `json:"seq"`
-	Concept  string    `json:"concept"`
-	RecordID string    `json:"recordId"`
-	Revision int64     `json:"revision"`
-	Kind     Kind      `json:"kind"`
-	At       time.Time `json:"at"`
-	Actor    Actor     `json:"actor"`
-	Reason   string    `json:"reason,omitempty"`
-	// EventID is the id of the event published for the change (ce_id), by
-	// which consumers deduplicate.
-	EventID string `json:"eventId"`
-	// State is the record's state after the change; nil after erasure
-	// (erasure also removes it from every earlier change).
-	State map[string]any `json:"state"`
-	// TraceParent is the W3C traceparent of the request that made the
-	// change, carried to its event; "" when there was none.
-	TraceParent string `json:"traceParent,omitempty"`
-}
 
 // ListQuery selects records of one concept.
 type ListQuery struct {

@@ -18,10 +18,10 @@ func TestSubLagLabel(t *testing.T) {
 		lag  delivery.Lag
 		want string
 	}{
-		{i18n.SV, delivery.Lag{Channels: []delivery.ChannelLag{{Events: 0}}}, "i kapp"},
-		{i18n.EN, delivery.Lag{Channels: []delivery.ChannelLag{{Events: 3}}}, "3 events"},
-		{i18n.SV, delivery.Lag{Channels: []delivery.ChannelLag{{Events: 0}}, Failing: "register view schema: refused"}, "stoppad, försöker igen"},
-		{i18n.EN, delivery.Lag{Channels: []delivery.ChannelLag{{Events: 2}}, Failing: "refused"}, "stopped, retrying"},
+		{i18n.SV, delivery.Lag{Channels: []delivery.ChannelLag{{LagReport: delivery.LagReport{Events: 0}}}}, "i kapp"},
+		{i18n.EN, delivery.Lag{Channels: []delivery.ChannelLag{{LagReport: delivery.LagReport{Events: 3}}}}, "3 events"},
+		{i18n.SV, delivery.Lag{Channels: []delivery.ChannelLag{{LagReport: delivery.LagReport{Events: 0}}}, Failing: "register view schema: refused"}, "stoppad, försöker igen"},
+		{i18n.EN, delivery.Lag{Channels: []delivery.ChannelLag{{LagReport: delivery.LagReport{Events: 2}}}, Failing: "refused"}, "stopped, retrying"},
 	} {
 		if got := subLagLabel(&site.Request{Lang: tc.lang}, &tc.lag); got != tc.want {
 			t.Errorf("%s %+v: %q, want %q", tc.lang, tc.lag, got, tc.want)

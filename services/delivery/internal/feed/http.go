@@ -15,50 +15,19 @@ import (
 	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 func invalid(field, rule, msg string) *apierr.Error { return apierr.InvalidField(field, rule, msg) }
 
-// Item is one event as the feed serves it: a CloudEvents 1.0 JSON event.
-type Item struct {
-	SpecVersion     string `json:"specversion"`
-	ID              string `json:"id"`
-	Source          string `json:"source"`
-	Type            string `json:"type"`
-	Subject         string `json:"subject"`
-	Time            string `json:"time"`
-	DataContentType string `json:"datacontenttype"`
-	// Revision is the record's revision; it grows with every change of
-	// one record, so a receiver can drop a state older than one it holds.
-	Revision int64  `json:"revision"`
-	EndedAt  string `json:"endedat,omitempty"`
-	// TraceParent is the W3C traceparent of the change (CloudEvents
-	// distributed tracing extension).
-	TraceParent string `json:"traceparent,omitempty"`
-	// Data is the projected record; null for an erased one.
-	Data json.RawMessage `json:"data"`
-}
-
-// SnapshotPage is the body of a /snapshot answer.
-type SnapshotPage struct {
-	Items []Item `json:"items"`
-	// NextCursor fetches the next page; "" on the last one.
-	NextCursor string `json:"nextCursor,omitempty"`
-	// ChangesCursor is where /changes continues after the snapshot: the
-	// change-log position when the snapshot began. Same on every page.
-	ChangesCursor string `json:"changesCursor"`
-}
-
-// ChangesPage is the body of a /changes answer.
-type ChangesPage struct {
-	Items []Item `json:"items"`
-	// NextCursor continues after the last item (the request's cursor when
-	// there are no items).
-	NextCursor string `json:"nextCursor"`
-	// More is true when further events are waiting: ask again at once.
-	More bool `json:"more"`
-}
+// Item, SnapshotPage and ChangesPage are the feed's wire types; the typed
+// client (package client) is their one home.
+type (
+	Item         = client.Item
+	SnapshotPage = client.SnapshotPage
+	ChangesPage  = client.ChangesPage
+)
 
 // Handler returns the feed's HTTP API under prefix (e.g. "/api/v1/feeds"):
 // GET {prefix}/{subscription}/snapshot and GET {prefix}/{subscription}/changes.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
@@ -28,26 +29,12 @@ type HandlerConfig struct {
 	Logger  *slog.Logger
 }
 
-// ChannelLag is how far one channel of a subscription is behind the head
-// of the concept's state topic.
-type ChannelLag struct {
-	Channel subscription.ChannelKind `json:"channel"`
-	// Stage names what the position is: "pipeline", the events the
-	// channel accepted (written to the view topic, queued for the
-	// webhook, appended to the feed).
-	Stage string `json:"stage"`
-	Report
-}
-
-// Response is the body of GET /api/v1/subscriptions/{id}/lag.
-type Response struct {
-	Subscription string              `json:"subscription"`
-	Status       subscription.Status `json:"status"`
-	Channels     []ChannelLag        `json:"channels"`
-	// Failing is why delivery is stopped and being retried (a rebuild
-	// the registry or the broker refused, say); absent while it runs.
-	Failing string `json:"failing,omitempty"`
-}
+// ChannelLag and Response (the body of GET
+// /api/v1/subscriptions/{id}/lag) are wire types of the typed client.
+type (
+	ChannelLag = client.ChannelLag
+	Response   = client.Lag
+)
 
 // Handler serves GET /api/v1/subscriptions/{id}/lag. It expects to be
 // mounted behind the API's authentication.
@@ -71,7 +58,7 @@ func Handler(cfg HandlerConfig) http.Handler {
 			return
 		}
 		resp := Response{Subscription: sub.ID, Status: sub.Status,
-			Channels: []ChannelLag{{Channel: sub.Channel, Stage: "pipeline", Report: rep}}}
+			Channels: []ChannelLag{{Channel: sub.Channel, Stage: "pipeline", LagReport: rep}}}
 		if cfg.Failing != nil {
 			if ferr := cfg.Failing(sub.ID); ferr != nil {
 				resp.Failing = ferr.Error()

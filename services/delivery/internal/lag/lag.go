@@ -22,39 +22,18 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/samnav/samnav/services/delivery/client"
 )
 
-// Partition is the lag of one partition.
-type Partition struct {
-	Partition int `json:"partition"`
-	// End is the log end offset (the offset the next record gets).
-	End int64 `json:"end"`
-	// Committed is the group's committed offset: the next record to
-	// deliver; -1 if the group has committed nothing on this partition.
-	Committed int64 `json:"committed"`
-	// Lag is how many records are not delivered yet (End minus Committed,
-	// or minus the log start offset before the first commit). Compaction
-	// may have removed some of them, so it is an upper bound.
-	Lag int64 `json:"lag"`
-	// OldestUndelivered is the timestamp of the first undelivered record,
-	// nil when Lag is 0 or the record could not be read.
-	OldestUndelivered *time.Time `json:"oldestUndelivered,omitempty"`
-}
-
-// Report is a consumer group's lag on one topic.
-type Report struct {
-	Topic string `json:"topic"`
-	Group string `json:"group"`
-	// Events is the sum of the partitions' Lag.
-	Events int64 `json:"events"`
-	// OldestUndelivered is the earliest of the partitions'; nil when
-	// nothing is behind or no timestamp could be read.
-	OldestUndelivered *time.Time `json:"oldestUndelivered,omitempty"`
-	// BehindSeconds is MeasuredAt minus OldestUndelivered, 0 when nil.
-	BehindSeconds float64     `json:"behindSeconds"`
-	MeasuredAt    time.Time   `json:"measuredAt"`
-	Partitions    []Partition `json:"partitions"`
-}
+// Partition and Report are the lag API's wire types; the typed client
+// (package client) is their one home.
+type (
+	// Partition is the lag of one partition.
+	Partition = client.PartitionLag
+	// Report is a consumer group's lag on one topic.
+	Report = client.LagReport
+)
 
 // ErrNoTopic says the topic does not exist (yet).
 var ErrNoTopic = errors.New("topic does not exist")

@@ -10,6 +10,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/services/delivery/client"
 )
 
 // Limits of GET /api/v1/deliveries/recent.
@@ -20,11 +21,7 @@ const (
 )
 
 // Response is the body of GET /api/v1/deliveries/recent.
-type Response struct {
-	Deliveries []Delivery `json:"deliveries"`
-	// Next is the cursor to pass as after= to get what follows.
-	Next uint64 `json:"next"`
-}
+type Response = client.RecentDeliveries
 
 // Visible reports whether p may see d: an admin or auditor sees every
 // delivery; the concept's information owner and its stewards see the

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
@@ -23,29 +24,10 @@ import (
 // DefaultSize is the number of deliveries a Ring keeps by default.
 const DefaultSize = 1000
 
-// Delivery is one event a channel accepted for one subscription.
-type Delivery struct {
-	// Seq orders the deliveries of this process: 1, 2, 3, ...
-	Seq            uint64 `json:"seq"`
-	SubscriptionID string `json:"subscription"`
-	System         string `json:"system"`
-	Concept        string `json:"concept"`
-	// Channel is kafka, webhook or feed.
-	Channel  string `json:"channel"`
-	RecordID string `json:"recordId"`
-	EventID  string `json:"eventId"`
-	// Operation is changed, ended or erased (channel.Type*).
-	Operation string `json:"operation"`
-	Revision  int64  `json:"revision"`
-	// ChangedAt is when the master committed the change (envelope.HeaderTime).
-	ChangedAt time.Time `json:"changedAt"`
-	// DeliveredAt is when the channel accepted the event: written to the
-	// view topic, queued for the webhook, appended to the feed.
-	DeliveredAt time.Time `json:"deliveredAt"`
-	// Fields are the attributes that went (the projection's, without the
-	// record id), in the order of the projected state's keys, sorted.
-	Fields []string `json:"fields"`
-}
+// Delivery is one event a channel accepted for one subscription, as the
+// recent deliveries API serves it; the typed client (package client) is
+// its one home.
+type Delivery = client.Delivery
 
 // Ring is a fixed-size window of the latest deliveries. It is safe for
 // concurrent use.
@@ -164,6 +146,6 @@ func delivery(sub subscription.Subscription, ev channel.Event, kind string, at t
 		}
 	}
 	slices.Sort(fields)
-	return Delivery{SubscriptionID: sub.ID, System: sub.System, Concept: sub.Concept, Channel: kind, RecordID: ev.Key, EventID: ev.EventID,
+	return Delivery{Subscription: sub.ID, System: sub.System, Concept: sub.Concept, Channel: kind, RecordID: ev.Key, EventID: ev.EventID,
 		Operation: ev.Type, Revision: ev.Revision, ChangedAt: ev.Time.UTC(), DeliveredAt: at, Fields: fields}
 }

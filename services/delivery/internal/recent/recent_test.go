@@ -119,7 +119,7 @@ func TestWrapRecordsOnlyAccepted(t *testing.T) {
 		t.Fatalf("recorded %d (inner got %d), want the 2 accepted", len(got), inner.batch)
 	}
 	d := got[0]
-	if d.SubscriptionID != "s1" || d.System != "skolplattform" || d.Concept != "person" || d.Channel != "kafka" || d.RecordID != "p1" ||
+	if d.Subscription != "s1" || d.System != "skolplattform" || d.Concept != "person" || d.Channel != "kafka" || d.RecordID != "p1" ||
 		d.EventID != "e1" || d.Operation != "changed" || d.Revision != 3 || !d.ChangedAt.Equal(ev.Time) || d.DeliveredAt.IsZero() ||
 		strings.Join(d.Fields, ",") != "address,givenNames" {
 		t.Fatalf("delivery %+v", d)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
@@ -23,7 +24,7 @@ func TestListPages(t *testing.T) {
 	for _, sys := range systems {
 		p := &auth.Principal{Subject: sys, Kind: auth.KindSystem, Grants: []auth.Grant{{Role: auth.RolePublisher, System: sys}}}
 		sub, err := svc.Request(as(p), subscription.Request{Concept: "person", Purpose: "p", Channel: subscription.ChannelFeed,
-			LegalBasis: subscription.LegalBasis{Basis: subscription.BasisPublicTask, Reference: "r"}, Fields: []string{"givenNames"}, Reason: "new"})
+			LegalBasis: subscription.LegalBasis{Basis: client.BasisPublicTask, Reference: "r"}, Fields: []string{"givenNames"}, Reason: "new"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/services/delivery/client"
 )
 
 // Service is the subscription API. Every method takes the caller's
@@ -42,29 +43,8 @@ type Service interface {
 	Revoke(ctx context.Context, id string, reason string) (Subscription, error)
 }
 
-// Request is what a system asks for.
-type Request struct {
-	// System defaults to the caller's system; only an admin may name
-	// another.
-	System              string      `json:"system"`
-	Concept             string      `json:"concept"`
-	Purpose             string      `json:"purpose"`
-	LegalBasis          LegalBasis  `json:"legalBasis"`
-	Channel             ChannelKind `json:"channel"`
-	Fields              []string    `json:"fields"`
-	ProtectedIdentities bool        `json:"protectedIdentities"`
-	Reason              string      `json:"reason"`
-}
-
-// Decision is the information owner's answer.
-type Decision struct {
-	Fields              []string `json:"fields"`
-	ProtectedIdentities bool     `json:"protectedIdentities"`
-	Reason              string   `json:"reason"`
-}
-
 // Bases lists the lawful bases of GDPR article 6(1).
-var Bases = []Basis{BasisConsent, BasisContract, BasisLegalObligation, BasisVitalInterests, BasisPublicTask, BasisLegitimateInterests}
+var Bases = []Basis{client.BasisConsent, client.BasisContract, client.BasisLegalObligation, client.BasisVitalInterests, client.BasisPublicTask, client.BasisLegitimateInterests}
 
 // Channels lists the channel kinds.
 var Channels = []ChannelKind{ChannelKafka, ChannelWebhook, ChannelFeed}
@@ -168,7 +148,7 @@ func (s *service) Request(ctx context.Context, r Request) (Subscription, error) 
 	sub := Subscription{ID: uuid.Must(uuid.NewV7()).String(), System: r.System, Concept: c.ID, Major: c.Major, Purpose: r.Purpose,
 		LegalBasis: r.LegalBasis, Channel: r.Channel, RequestedFields: inModelOrder(c, r.Fields), ProtectedIdentities: r.ProtectedIdentities,
 		Status: StatusRequested, Version: 1, CreatedAt: now, UpdatedAt: now}
-	ch := Change{At: now, Actor: actor(p), Action: ActionRequested, Reason: r.Reason, After: sub}
+	ch := Change{At: now, Actor: actor(p), Action: client.ActionRequested, Reason: r.Reason, After: sub}
 	if err := s.store.Create(ctx, sub, ch); err != nil {
 		return Subscription{}, s.storeErr(err, sub.ID)
 	}
@@ -344,12 +324,12 @@ func (s *service) Approve(ctx context.Context, id string, d Decision) (Subscript
 			return cur, "", &apierr.Error{Code: apierr.CodeInvalid, Message: "protected identities were not requested",
 				Fields: []apierr.FieldError{{Field: "protectedIdentities", Rule: "requested", Message: "may be approved only when requested"}}}
 		}
-		action := ActionApproved
+		action := client.ActionApproved
 		switch {
 		case cur.Status == StatusApproved:
-			action = ActionChanged
+			action = client.ActionChanged
 		case len(fields) < len(cur.RequestedFields) || cur.ProtectedIdentities && !d.ProtectedIdentities:
-			action = ActionNarrowed
+			action = client.ActionNarrowed
 		}
 		next := cur
 		next.ApprovedFields = slices.Clone(fields)
@@ -366,7 +346,7 @@ func (s *service) Reject(ctx context.Context, id string, reason string) (Subscri
 		}
 		next := cur
 		next.Status = StatusRejected
-		return next, ActionRejected, nil
+		return next, client.ActionRejected, nil
 	}, reason)
 }
 
@@ -378,6 +358,6 @@ func (s *service) Revoke(ctx context.Context, id string, reason string) (Subscri
 		}
 		next := cur
 		next.Status = StatusRevoked
-		return next, ActionRevoked, nil
+		return next, client.ActionRevoked, nil
 	}, reason)
 }

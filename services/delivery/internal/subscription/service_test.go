@@ -10,6 +10,7 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
@@ -75,7 +76,7 @@ func TestWhoDecides(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			svc := newService(t)
 			sub, err := svc.Request(as(school), subscription.Request{Concept: "person", Purpose: "placing pupils", Channel: subscription.ChannelKafka,
-				LegalBasis: subscription.LegalBasis{Basis: subscription.BasisPublicTask, Reference: "Skollagen (2010:800)"},
+				LegalBasis: subscription.LegalBasis{Basis: client.BasisPublicTask, Reference: "Skollagen (2010:800)"},
 				Fields:     []string{"givenNames", "surname", "registeredAddress"}, Reason: "new platform"})
 			if err != nil {
 				t.Fatal(err)
@@ -126,7 +127,7 @@ func TestWhoDecides(t *testing.T) {
 			if last.Actor != tt.who.Subject {
 				t.Fatalf("history names %q, want %q", last.Actor, tt.who.Subject)
 			}
-			if tt.do == "narrow" && (last.Action != subscription.ActionNarrowed || len(got.ApprovedFields) != 2) {
+			if tt.do == "narrow" && (last.Action != client.ActionNarrowed || len(got.ApprovedFields) != 2) {
 				t.Fatalf("narrowed: %+v %+v", last, got)
 			}
 		})

@@ -2,32 +2,9 @@ package subscription
 
 import (
 	"context"
-	"time"
+
+	"github.com/samnav/samnav/services/delivery/client"
 )
-
-// Action names a change in a subscription's history.
-type Action string
-
-const (
-	ActionRequested Action = "requested"
-	ActionApproved  Action = "approved"
-	ActionNarrowed  Action = "narrowed" // approved with fewer fields than requested
-	ActionRejected  Action = "rejected"
-	ActionChanged   Action = "changed" // an approved subscription's fields or protected approval changed
-	ActionRevoked   Action = "revoked"
-)
-
-// Change is one entry of a subscription's history: who did what, when and
-// why, and the subscription as it stood afterwards.
-type Change struct {
-	Seq    int64     `json:"seq"`
-	At     time.Time `json:"at"`
-	Actor  string    `json:"actor"` // principal subject, e.g. a user or system id
-	Action Action    `json:"action"`
-	Reason string    `json:"reason"`
-	// After is the subscription after the change.
-	After Subscription `json:"after"`
-}
 
 // Filter selects subscriptions for List; zero fields match everything.
 type Filter struct {
@@ -42,17 +19,10 @@ type Filter struct {
 	Limit int
 }
 
-// Page is one page of Service.List.
-type Page struct {
-	Subscriptions []Subscription `json:"subscriptions"`
-	// Next is the Filter.After of the next page; "" on the last page.
-	Next string `json:"next,omitempty"`
-}
-
 // Page sizes of Service.List.
 const (
 	DefaultPageSize = 100
-	MaxPageSize     = 1000
+	MaxPageSize     = client.MaxPage
 )
 
 // Store keeps subscriptions and their history. Implementations are safe

@@ -5,91 +5,40 @@
 // why. Nothing is delivered without an approved subscription.
 package subscription
 
-import "time"
+import "github.com/samnav/samnav/services/delivery/client"
 
-// Status is where a subscription stands. Only StatusApproved delivers.
-type Status string
-
-const (
-	// StatusRequested waits for the information owner's decision.
-	StatusRequested Status = "requested"
-	// StatusApproved delivers ApprovedFields over Channel.
-	StatusApproved Status = "approved"
-	// StatusRejected was refused; it never delivered. Final.
-	StatusRejected Status = "rejected"
-	// StatusRevoked delivered once and no longer does. Final.
-	StatusRevoked Status = "revoked"
+// The subscription's types are the delivery API's wire types: the typed
+// client (package client) is their one home, so what the server stores,
+// encodes and the client decodes cannot drift apart.
+type (
+	Subscription = client.Subscription
+	LegalBasis   = client.LegalBasis
+	Status       = client.Status
+	ChannelKind  = client.ChannelKind
+	Basis        = client.Basis
 )
 
-// ChannelKind is how a subscription's events leave the hub.
-type ChannelKind string
-
-const (
-	// ChannelKafka writes a compacted view topic per subscription.
-	ChannelKafka ChannelKind = "kafka"
-	// ChannelWebhook posts signed webhooks (Standard Webhooks).
-	ChannelWebhook ChannelKind = "webhook"
-	// ChannelFeed serves a cursor-based pull feed over HTTP.
-	ChannelFeed ChannelKind = "feed"
+// What is asked, decided and recorded, and a page of List.
+type (
+	Request  = client.Request
+	Decision = client.Decision
+	Action   = client.Action
+	Change   = client.SubscriptionChange
+	Page     = client.SubscriptionPage
 )
 
-// Basis is a lawful basis for processing under GDPR article 6(1).
-type Basis string
-
+// The statuses, as the client names them (the values of Basis and Action
+// are client.Basis* and client.Action*).
 const (
-	BasisConsent             Basis = "consent"              // 6(1)(a)
-	BasisContract            Basis = "contract"             // 6(1)(b)
-	BasisLegalObligation     Basis = "legal_obligation"     // 6(1)(c)
-	BasisVitalInterests      Basis = "vital_interests"      // 6(1)(d)
-	BasisPublicTask          Basis = "public_task"          // 6(1)(e)
-	BasisLegitimateInterests Basis = "legitimate_interests" // 6(1)(f)
+	StatusRequested = client.StatusRequested
+	StatusApproved  = client.StatusApproved
+	StatusRejected  = client.StatusRejected
+	StatusRevoked   = client.StatusRevoked
 )
 
-// LegalBasis is the basis a subscription rests on: the article 6 basis and
-// the law, regulation or decision that gives it (e.g. "Skollagen
-// (2010:800) 29 kap. 1 §").
-type LegalBasis struct {
-	Basis     Basis  `json:"basis"`
-	Reference string `json:"reference"`
-}
-
-// Subscription is one system's standing request to receive one concept.
-//
-// The delivery pipeline passes a copy to every Channel.Deliver call; a
-// channel must not modify it. Channel-specific settings (webhook endpoints
-// and secrets, feed cursors) belong to the channel, keyed by ID.
-type Subscription struct {
-	// ID is opaque and stable, assigned at request.
-	ID string `json:"id"`
-	// System is the id of the subscribing system (the principal that
-	// requested it, or on whose behalf an admin did).
-	System string `json:"system"`
-	// Concept is the concept id (e.g. "person"); Major its contract's
-	// major version, which names the state topic samnav.<concept>.v<major>.
-	Concept string `json:"concept"`
-	Major   int    `json:"major"`
-	// Purpose says what the system uses the data for, in words.
-	Purpose    string      `json:"purpose"`
-	LegalBasis LegalBasis  `json:"legalBasis"`
-	Channel    ChannelKind `json:"channel"`
-	// RequestedFields are the top-level attributes the system asked for.
-	RequestedFields []string `json:"requestedFields"`
-	// ApprovedFields are the attributes it receives: a subset of
-	// RequestedFields, set on approval. The record id is always delivered.
-	ApprovedFields []string `json:"approvedFields,omitempty"`
-	// ProtectedIdentities: the system asks to receive the shielded
-	// attributes (address, contact) of persons with a protected identity.
-	ProtectedIdentities bool `json:"protectedIdentities"`
-	// ProtectedApproved: the owner approved ProtectedIdentities. Without
-	// it every shielded attribute of a protected person is withheld.
-	ProtectedApproved bool   `json:"protectedApproved"`
-	Status            Status `json:"status"`
-	// Version increases by one with every change; updates with a stale
-	// version fail with a conflict.
-	Version   int64     `json:"version"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
-}
-
-// Delivering reports whether s may deliver anything.
-func (s Subscription) Delivering() bool { return s.Status == StatusApproved }
+// The channels, as the client names them.
+const (
+	ChannelKafka   = client.ChannelKafka
+	ChannelWebhook = client.ChannelWebhook
+	ChannelFeed    = client.ChannelFeed
+)

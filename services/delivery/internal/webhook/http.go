@@ -11,6 +11,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
@@ -115,13 +116,25 @@ func decode(r *http.Request, v any) error {
 	return apierr.DecodeJSON(r, v, apierr.MaxBody(64<<10), apierr.Optional())
 }
 
-// endpointView is an endpoint as the API shows it: never its secrets.
-type endpointView struct {
-	Endpoint
-	// Secret is set only in the answer that created the secret.
-	Secret string `json:"secret,omitempty"`
-	// OldUntil is when the replaced secrets stop signing (rotate only).
-	OldUntil time.Time `json:"oldUntil,omitzero"`
+// endpointView is ep as the API shows it: never its stored secrets; secret
+// is set only in the answer that created it, oldUntil (when the replaced
+// secrets stop signing) only in a rotation's.
+func endpointView(ep Endpoint, secret string, oldUntil time.Time) client.Endpoint {
+	return client.Endpoint{
+		SubscriptionID: ep.SubscriptionID, URL: ep.URL, Owner: ep.Owner,
+		Status: string(ep.Status), DisabledReason: ep.DisabledReason, DisabledAt: ep.DisabledAt,
+		FailingSince: ep.FailingSince, ConsecutiveFailures: ep.ConsecutiveFailures,
+		CreatedAt: ep.CreatedAt, UpdatedAt: ep.UpdatedAt, Secret: secret, OldUntil: oldUntil,
+	}
+}
+
+// messageView is m as the API shows it: without its body, trace and lease.
+func messageView(m Message) client.Message {
+	return client.Message{
+		ID: m.ID, SubscriptionID: m.SubscriptionID, EventID: m.EventID, Key: m.Key, Type: m.Type,
+		CreatedAt: m.CreatedAt, State: string(m.State), Attempts: m.Attempts,
+		NextAttemptAt: m.NextAttemptAt, LastError: m.LastError,
+	}
 }
 
 func (h *handler) put(r *http.Request, sub subscription.Subscription) (int, any, error) {
@@ -139,13 +152,13 @@ func (h *handler) put(r *http.Request, sub subscription.Subscription) (int, any,
 	switch {
 	case err == nil:
 		ep, err := h.cfg.Service.UpdateURL(r.Context(), sub.ID, req.URL)
-		return http.StatusOK, endpointView{Endpoint: ep}, err
+		return http.StatusOK, endpointView(ep, "", time.Time{}), err
 	case apierr.CodeOf(err) == apierr.CodeNotFound:
 		ep, sec, err := h.cfg.Service.Register(r.Context(), RegisterRequest{SubscriptionID: sub.ID, Owner: sub.System, URL: req.URL, Secret: req.Secret})
 		if err != nil {
 			return 0, nil, err
 		}
-		return http.StatusCreated, endpointView{Endpoint: ep, Secret: sec.String()}, nil
+		return http.StatusCreated, endpointView(ep, sec.String(), time.Time{}), nil
 	default:
 		return 0, nil, err
 	}
@@ -153,7 +166,7 @@ func (h *handler) put(r *http.Request, sub subscription.Subscription) (int, any,
 
 func (h *handler) get(r *http.Request, sub subscription.Subscription) (int, any, error) {
 	ep, err := h.cfg.Service.Endpoint(r.Context(), sub.ID)
-	return http.StatusOK, endpointView{Endpoint: ep}, err
+	return http.StatusOK, endpointView(ep, "", time.Time{}), err
 }
 
 func (h *handler) rotate(r *http.Request, sub subscription.Subscription) (int, any, error) {
@@ -172,7 +185,7 @@ func (h *handler) rotate(r *http.Request, sub subscription.Subscription) (int, a
 		return 0, nil, err
 	}
 	ep, err := h.cfg.Service.Endpoint(r.Context(), sub.ID)
-	return http.StatusOK, endpointView{Endpoint: ep, Secret: sec.String(), OldUntil: until}, err
+	return http.StatusOK, endpointView(ep, sec.String(), until), err
 }
 
 // setStatus changes the endpoint's status with fn and answers the
@@ -230,7 +243,7 @@ func (h *handler) message(r *http.Request, sub subscription.Subscription) (int, 
 		return 0, nil, err
 	}
 	m, err := h.cfg.Service.Message(r.Context(), sub.ID, id)
-	return http.StatusOK, m, err
+	return http.StatusOK, messageView(m), err
 }
 
 func (h *handler) redeliver(r *http.Request, sub subscription.Subscription) (int, any, error) {
@@ -242,7 +255,7 @@ func (h *handler) redeliver(r *http.Request, sub subscription.Subscription) (int
 		return 0, nil, err
 	}
 	m, err := h.cfg.Service.Message(r.Context(), sub.ID, id)
-	return http.StatusAccepted, m, err
+	return http.StatusAccepted, messageView(m), err
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

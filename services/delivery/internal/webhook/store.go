@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"time"
+
+	"github.com/samnav/samnav/services/delivery/client"
 )
 
 // EndpointStatus says whether an endpoint is sent to.
@@ -22,21 +24,23 @@ const (
 )
 
 // Endpoint is where one subscription's webhooks go. There is at most one
-// per subscription, keyed by its id.
+// per subscription, keyed by its id. It is the stored form, secrets
+// included; the API answers client.Endpoint, made from it in one place
+// (http.go), which never holds the stored secrets.
 type Endpoint struct {
-	SubscriptionID string         `json:"subscriptionId"`
-	URL            string         `json:"url"`
-	Owner          string         `json:"owner"`
-	Status         EndpointStatus `json:"status"`
-	DisabledReason string         `json:"disabledReason,omitempty"`
-	DisabledAt     time.Time      `json:"disabledAt,omitzero"`
+	SubscriptionID string
+	URL            string
+	Owner          string
+	Status         EndpointStatus
+	DisabledReason string
+	DisabledAt     time.Time
 	// FailingSince is the time of the first failed attempt since the last
 	// success; zero while the endpoint is healthy.
-	FailingSince        time.Time       `json:"failingSince,omitzero"`
-	ConsecutiveFailures int             `json:"consecutiveFailures"`
-	Secrets             []SecretVersion `json:"-"`
-	CreatedAt           time.Time       `json:"createdAt"`
-	UpdatedAt           time.Time       `json:"updatedAt"`
+	FailingSince        time.Time
+	ConsecutiveFailures int
+	Secrets             []SecretVersion
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }
 
 // SecretVersion is one of an endpoint's signing secrets.
@@ -74,54 +78,41 @@ const (
 	MessageFailed MessageState = "failed"
 )
 
-// Message is one event queued for one endpoint.
+// Message is one event queued for one endpoint. It is the stored form,
+// body, trace and lease included; the API answers client.Message, made from
+// it in one place (http.go).
 type Message struct {
 	// ID is assigned by the store on enqueue and grows with enqueue order;
 	// the order of messages of one Key is the order of their IDs.
-	ID             int64  `json:"id"`
-	SubscriptionID string `json:"subscriptionId"`
+	ID             int64
+	SubscriptionID string
 	// EventID is the webhook-id: the same on every attempt.
-	EventID string `json:"eventId"`
+	EventID string
 	// Key is the record key; messages of one key are sent one at a time,
 	// in ID order.
-	Key  string `json:"key"`
-	Type string `json:"type"`
-	Body []byte `json:"-"`
+	Key  string
+	Type string
+	Body []byte
 	// Trace is the W3C traceparent sent with every attempt, "" if none.
-	Trace     string       `json:"-"`
-	CreatedAt time.Time    `json:"createdAt"`
-	State     MessageState `json:"state"`
+	Trace     string
+	CreatedAt time.Time
+	State     MessageState
 	// Attempts made so far.
-	Attempts int `json:"attempts"`
+	Attempts int
 	// Step is the index in the retry schedule of the next attempt.
-	Step          int       `json:"-"`
-	NextAttemptAt time.Time `json:"nextAttemptAt"`
-	LastError     string    `json:"lastError,omitempty"`
+	Step          int
+	NextAttemptAt time.Time
+	LastError     string
 	// Manual is set by Redeliver until the next attempt, which the log
 	// then marks "manual".
-	Manual bool `json:"-"`
+	Manual bool
 	// LeaseToken identifies the claim of a dispatcher; set by Claim.
-	LeaseToken string `json:"-"`
+	LeaseToken string
 }
 
-// Attempt is one row of an endpoint's delivery log.
-type Attempt struct {
-	ID             int64  `json:"id"`
-	MessageID      int64  `json:"messageId"`
-	SubscriptionID string `json:"subscriptionId"`
-	EventID        string `json:"eventId"`
-	// N numbers the attempts of one message from 1.
-	N int `json:"n"`
-	// Trigger is "scheduled" or "manual" (after a redelivery request).
-	Trigger    string        `json:"trigger"`
-	At         time.Time     `json:"at"`
-	StatusCode int           `json:"statusCode,omitempty"`
-	Latency    time.Duration `json:"latencyNs"`
-	Error      string        `json:"error,omitempty"`
-	// Response is the start of the response body (at most
-	// Config.ResponseSnippet bytes).
-	Response string `json:"response,omitempty"`
-}
+// Attempt is one row of an endpoint's delivery log, as the API serves it;
+// the typed client (package client) is its one home.
+type Attempt = client.Attempt
 
 // Outcome is what an attempt decided for its message.
 type Outcome int

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
@@ -36,13 +37,13 @@ var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
 func sample(id, system, concept string) subscription.Subscription {
 	return subscription.Subscription{ID: id, System: system, Concept: concept, Major: 1, Purpose: "school placement",
-		LegalBasis: subscription.LegalBasis{Basis: subscription.BasisPublicTask, Reference: "Skollagen (2010:800)"}, Channel: subscription.ChannelKafka,
+		LegalBasis: subscription.LegalBasis{Basis: client.BasisPublicTask, Reference: "Skollagen (2010:800)"}, Channel: subscription.ChannelKafka,
 		RequestedFields: []string{"givenNames", "surname"}, Status: subscription.StatusRequested, Version: 1, CreatedAt: t0, UpdatedAt: t0}
 }
 
 func create(t *testing.T, s subscription.Store, sub subscription.Subscription) {
 	t.Helper()
-	if err := s.Create(context.Background(), sub, subscription.Change{At: t0, Actor: sub.System, Action: subscription.ActionRequested, Reason: "start"}); err != nil {
+	if err := s.Create(context.Background(), sub, subscription.Change{At: t0, Actor: sub.System, Action: client.ActionRequested, Reason: "start"}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -59,7 +60,7 @@ func testCreateGet(t *testing.T, s subscription.Store) {
 		t.Errorf("Get =\n%+v\nwant\n%+v", got, sub)
 	}
 	h, err := s.History(ctx, "s1")
-	if err != nil || len(h) != 1 || h[0].Seq != 1 || h[0].Action != subscription.ActionRequested || h[0].Actor != "skolplattform" || !reflect.DeepEqual(h[0].After, sub) {
+	if err != nil || len(h) != 1 || h[0].Seq != 1 || h[0].Action != client.ActionRequested || h[0].Actor != "skolplattform" || !reflect.DeepEqual(h[0].After, sub) {
 		t.Fatalf("History = %+v, %v", h, err)
 	}
 }
@@ -78,7 +79,7 @@ func testUpdate(t *testing.T, s subscription.Store) {
 	got, err := s.Update(ctx, "s1", func(cur subscription.Subscription) (subscription.Subscription, subscription.Change, error) {
 		cur.Status = subscription.StatusApproved
 		cur.ApprovedFields = []string{"surname"}
-		return cur, subscription.Change{At: t0.Add(time.Hour), Actor: "owner", Action: subscription.ActionNarrowed, Reason: "surname suffices"}, nil
+		return cur, subscription.Change{At: t0.Add(time.Hour), Actor: "owner", Action: client.ActionNarrowed, Reason: "surname suffices"}, nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +183,7 @@ func testConcurrent(t *testing.T, s subscription.Store) {
 		wg.Go(func() {
 			_, err := s.Update(ctx, "s1", func(cur subscription.Subscription) (subscription.Subscription, subscription.Change, error) {
 				cur.Purpose += "+"
-				return cur, subscription.Change{Actor: "x", Action: subscription.ActionChanged}, nil
+				return cur, subscription.Change{Actor: "x", Action: client.ActionChanged}, nil
 			})
 			if err == nil {
 				mu.Lock()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/paging"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
@@ -19,23 +20,6 @@ type decisionRequest struct {
 }
 
 type listRequest struct{ Filter subscription.Filter }
-
-// listResponse is a page of subscriptions; Next is the opaque cursor of
-// the next page, absent on the last.
-type listResponse struct {
-	Subscriptions []subscription.Subscription `json:"subscriptions"`
-	Next          string                      `json:"next,omitempty"`
-}
-
-type historyResponse struct {
-	Changes []subscription.Change `json:"changes"`
-}
-
-type aclsResponse struct {
-	Topic    string          `json:"topic"`
-	ACLs     []kafkaview.ACL `json:"acls"`
-	Commands []string        `json:"commands"`
-}
 
 // Endpoints are the subscription API's go-kit endpoints.
 type Endpoints struct {
@@ -53,11 +37,11 @@ func MakeEndpoints(svc subscription.Service, bootstrap string) Endpoints {
 			if err != nil {
 				return nil, err
 			}
-			return listResponse{Subscriptions: page.Subscriptions, Next: paging.Cursor(page.Next)}, nil
+			return client.SubscriptionPage{Subscriptions: page.Subscriptions, Next: paging.Cursor(page.Next)}, nil
 		},
 		History: func(ctx context.Context, r any) (any, error) {
 			h, err := svc.History(ctx, r.(idRequest).ID)
-			return historyResponse{h}, err
+			return client.History{Changes: h}, err
 		},
 		Approve: func(ctx context.Context, r any) (any, error) {
 			d := r.(decisionRequest)
@@ -80,7 +64,7 @@ func MakeEndpoints(svc subscription.Service, bootstrap string) Endpoints {
 				return nil, apierr.Errorf(apierr.CodeInvalid, "subscription %q uses channel %s: Kafka ACLs apply to channel kafka only", s.ID, s.Channel)
 			}
 			acls := kafkaview.ACLs(s)
-			return aclsResponse{Topic: kafkaview.Topic(s), ACLs: acls, Commands: kafkaview.Commands(bootstrap, acls)}, nil
+			return client.ACLs{Topic: kafkaview.Topic(s), ACLs: acls, Commands: kafkaview.Commands(bootstrap, acls)}, nil
 		},
 	}
 }

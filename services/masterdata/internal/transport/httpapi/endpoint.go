@@ -9,6 +9,7 @@ import (
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/paging"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/services/masterdata/client"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 
@@ -52,10 +53,6 @@ type recordResponse struct {
 type listResponse struct {
 	Records []*record.Record `json:"records"`
 	Next    string           `json:"next,omitempty"`
-}
-
-type historyResponse struct {
-	Changes []record.Change `json:"changes"`
 }
 
 // Endpoints are the API's operations, one go-kit endpoint each.
@@ -102,7 +99,7 @@ func MakeEndpoints(svc record.Service, m *model.Model, pub *Publisher) Endpoints
 		History: func(ctx context.Context, req any) (any, error) {
 			r := req.(getRequest)
 			h, err := svc.History(ctx, r.Concept, r.ID)
-			return historyResponse{h}, err
+			return client.History{Changes: h}, err
 		},
 		Erase: func(ctx context.Context, req any) (any, error) {
 			r := req.(eraseRequest)

@@ -8,42 +8,21 @@ import (
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/services/masterdata/client"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 
-// PublishItem is one change an external master system publishes. It
-// names its record by id, or by a natural key (NaturalKey, or else the
-// first natural-key attribute present in State).
-type PublishItem struct {
-	// Op is "upsert" (create the record, or replace its state) or "end".
-	Op         string         `json:"op"`
-	ID         string         `json:"id,omitempty"`
-	NaturalKey *NaturalKey    `json:"naturalKey,omitempty"`
-	State      map[string]any `json:"state,omitempty"`
-	Reason     string         `json:"reason,omitempty"`
-}
-
-// NaturalKey names a record by the value of a natural-key attribute.
-type NaturalKey struct {
-	Attribute string `json:"attribute"`
-	Value     string `json:"value"`
-}
+// PublishItem, NaturalKey and PublishResult are the publish API's wire
+// types; the typed client (package client) is their one home.
+type (
+	PublishItem   = client.PublishItem
+	NaturalKey    = client.NaturalKey
+	PublishResult = client.PublishResult
+)
 
 type publishRequest struct {
 	Concept string
 	Items   []PublishItem
-}
-
-// PublishResult says what happened to one item.
-type PublishResult struct {
-	Index    int    `json:"index"`
-	ID       string `json:"id"`
-	Revision int64  `json:"revision"`
-	Outcome  string `json:"outcome"` // created | updated | ended
-}
-
-type publishResponse struct {
-	Results []PublishResult `json:"results"`
 }
 
 // MaxPublishItems bounds one publish batch.
@@ -77,18 +56,18 @@ func NewPublisher(svc record.Service, m *model.Model, logger *slog.Logger) *Publ
 // With a Service that is not a Batcher the items are applied one by one,
 // each in its own transaction; if one fails, the items before it stay
 // applied and the ones after it are not attempted.
-func (p *Publisher) Publish(ctx context.Context, req publishRequest) (publishResponse, error) {
+func (p *Publisher) Publish(ctx context.Context, req publishRequest) (client.PublishResults, error) {
 	c := p.model.Concept(req.Concept)
 	if c == nil {
-		return publishResponse{}, apierr.Errorf(apierr.CodeNotFound, "concept %q is not in the model", req.Concept)
+		return client.PublishResults{}, apierr.Errorf(apierr.CodeNotFound, "concept %q is not in the model", req.Concept)
 	}
 	pr := auth.FromContext(ctx)
 	if pr == nil {
-		return publishResponse{}, apierr.Errorf(apierr.CodeUnauthorized, "publishing needs an API token")
+		return client.PublishResults{}, apierr.Errorf(apierr.CodeUnauthorized, "publishing needs an API token")
 	}
 	if sys := pr.System(); sys == "" || sys != c.Master || !pr.Can(auth.ActionPublish, c.ID) {
 		p.logger.WarnContext(ctx, "publish refused: not the concept's master", "principal", pr.String(), "system", sys, "concept", c.ID, "master", c.Master)
-		return publishResponse{}, &apierr.Error{Code: apierr.CodeForbidden, Err: auth.ErrForbidden,
+		return client.PublishResults{}, &apierr.Error{Code: apierr.CodeForbidden, Err: auth.ErrForbidden,
 			Message: fmt.Sprintf("only system %q, the master of %s, may publish %s records", c.Master, c.ID, c.ID)}
 	}
 	var fields []apierr.FieldError
@@ -128,12 +107,12 @@ func (p *Publisher) Publish(ctx context.Context, req publishRequest) (publishRes
 		}
 	}
 	if len(fields) > 0 {
-		return publishResponse{}, &apierr.Error{Code: apierr.CodeInvalid, Message: fmt.Sprintf("the batch has %d problem(s); nothing was applied", len(fields)), Fields: fields}
+		return client.PublishResults{}, &apierr.Error{Code: apierr.CodeInvalid, Message: fmt.Sprintf("the batch has %d problem(s); nothing was applied", len(fields)), Fields: fields}
 	}
 	if b, ok := p.svc.(record.Batcher); ok {
-		var out publishResponse
+		var out client.PublishResults
 		err := b.Batch(ctx, func(svc record.Service) error {
-			out = publishResponse{Results: make([]PublishResult, 0, len(req.Items))}
+			out = client.PublishResults{Results: make([]PublishResult, 0, len(req.Items))}
 			for i, it := range req.Items {
 				res, err := apply(ctx, svc, c, it)
 				if err != nil {
@@ -145,11 +124,11 @@ func (p *Publisher) Publish(ctx context.Context, req publishRequest) (publishRes
 			return nil
 		})
 		if err != nil {
-			return publishResponse{}, err
+			return client.PublishResults{}, err
 		}
 		return out, nil
 	}
-	var out publishResponse
+	var out client.PublishResults
 	for i, it := range req.Items {
 		res, err := apply(ctx, p.svc, c, it)
 		if err != nil {
