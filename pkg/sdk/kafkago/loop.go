@@ -20,6 +20,9 @@ type dispatch struct {
 	topic  string
 	subCtx context.Context // the subscription: Close or the caller's ctx
 	out    chan<- *message.Message
+	// back is out's receiving end if out is buffered: drain takes back
+	// what no consumer received.
+	back   <-chan *message.Message
 	commit *committer
 
 	parts []*part
@@ -129,6 +132,7 @@ func (d *dispatch) loop(o offerer, done <-chan struct{}) {
 // message neither Acked nor Nacked by then is delivered again, by whoever
 // reads the partition next; so is one Nacked now.
 func (d *dispatch) drain(o offerer) {
+	d.takeBack()
 	if d.nOut == 0 {
 		return
 	}
@@ -149,6 +153,24 @@ func (d *dispatch) drain(o offerer) {
 				d.s.logger.Info("Message not acknowledged before the partition was released; it will be delivered again", fields)
 				ctx.end(context.Canceled)
 			})
+			return
+		}
+	}
+}
+
+// takeBack Nacks the messages still in out's buffer, which no consumer
+// received: they are delivered again, by whoever reads the partition next,
+// and the drain need not wait for them. A consumer receiving meanwhile
+// takes some first; those are out as any other.
+func (d *dispatch) takeBack() {
+	if d.back == nil {
+		return
+	}
+	for {
+		select {
+		case m := <-d.back:
+			m.Nack()
+		default:
 			return
 		}
 	}

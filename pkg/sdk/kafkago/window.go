@@ -54,8 +54,11 @@ type flight struct {
 	restUntil time.Time
 }
 
-func newWindowDispatcher(s *Subscriber, topic string, subCtx context.Context, out chan<- *message.Message, assigned []kafka.PartitionAssignment) *windowDispatcher {
+// newWindowDispatcher takes out both ways: it takes back, when it stops,
+// what is still in out's buffer (see Subscribe).
+func newWindowDispatcher(s *Subscriber, topic string, subCtx context.Context, out chan *message.Message, assigned []kafka.PartitionAssignment) *windowDispatcher {
 	d := &windowDispatcher{dispatch: newDispatch(s, topic, subCtx, out, assigned)}
+	d.back = out
 	d.wins = make([][]*flight, len(d.parts))
 	return d
 }
