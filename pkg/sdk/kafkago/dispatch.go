@@ -2,7 +2,6 @@ package kafkago
 
 import (
 	"context"
-	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,23 +35,12 @@ import (
 // least every CommitInterval (its ticker), so a consumer that stops
 // receiving still has its Acks committed.
 type dispatcher struct {
-	s      *Subscriber
-	topic  string
-	subCtx context.Context // the subscription: Close or the caller's ctx
-	out    chan<- *message.Message
-	commit *committer
-
-	parts []*part
-	// ready carries fetched chunks from every partition's fetcher.
-	ready chan *chunk
-	// rr is where the next search for a message to offer starts, so that
-	// partitions take turns.
-	rr int
-	// out counts partitions with a message out; resting counts those
-	// waiting out NackResendSleep.
-	nOut, resting int
-	resender
+	dispatch
+	// cur is the partition whose message offer returned.
+	cur *part
 }
+
+var _ offerer = (*dispatcher)(nil)
 
 // resender is a dispatcher's timer for offering a Nacked record again: it
 // fires when the earliest resting record may be offered; resendC is its
@@ -94,9 +82,7 @@ func (p *part) record() *kafka.Message {
 // newDispatcher prepares a dispatcher for the assigned partitions of one
 // generation; run starts their fetchers.
 func newDispatcher(s *Subscriber, topic string, subCtx context.Context, out chan<- *message.Message, assigned []kafka.PartitionAssignment) *dispatcher {
-	d := &dispatcher{s: s, topic: topic, subCtx: subCtx, out: out}
-	d.parts, d.ready, d.commit = newParts(s, topic, subCtx, assigned)
-	return d
+	return &dispatcher{dispatch: newDispatch(s, topic, subCtx, out, assigned)}
 }
 
 // newParts returns the partitions of one generation, each with its
@@ -117,12 +103,13 @@ func newParts(s *Subscriber, topic string, subCtx context.Context, assigned []ka
 	return parts, ready, newCommitter(ids)
 }
 
-// run fetches and delivers the assigned partitions until the generation or
-// the subscription ends, then waits (up to CloseTimeout) for the messages
-// still out, and marks the dispatcher finished for the committer.
+// run is dispatch.run with this dispatcher's policy.
 func (d *dispatcher) run(genCtx context.Context, assigned []kafka.PartitionAssignment) {
-	runParts(genCtx, d.subCtx, d.parts, assigned, d.commit, d.loop, d.drain)
+	d.dispatch.run(d, genCtx, assigned)
 }
+
+func (d *dispatcher) loop(done <-chan struct{}) { d.dispatch.loop(d, done) }
+func (d *dispatcher) drain()                    { d.dispatch.drain(d) }
 
 // runParts runs the fetchers of parts and a dispatcher's loop until the
 // generation or the subscription ends, then its drain; the partitions are
@@ -147,51 +134,6 @@ func runParts(genCtx, subCtx context.Context, parts []*part, assigned []kafka.Pa
 	drain()
 }
 
-// loop offers messages until done is closed.
-func (d *dispatcher) loop(done <-chan struct{}) {
-	tick := time.NewTicker(d.s.cfg.CommitInterval)
-	defer tick.Stop()
-	defer d.stopResend()
-	for {
-		d.poll(true)
-		if p := d.candidate(); p != nil {
-			// A consumer already waiting takes it without the select
-			// below, which locks every channel it names.
-			select {
-			case d.out <- p.msg:
-				p.out = true
-				d.nOut++
-				continue
-			default:
-			}
-			select {
-			case d.out <- p.msg:
-				p.out = true
-				d.nOut++
-			case c := <-d.ready:
-				c.part.enqueue(c)
-			case <-tick.C:
-				d.commit.kick()
-			case <-d.resendC:
-				d.resendC = nil
-			case <-done:
-				return
-			}
-			continue
-		}
-		switch ev, c := d.wait(done, nil, tick.C, nil); ev {
-		case evReady:
-			c.part.enqueue(c)
-		case evTick:
-			d.commit.kick()
-		case evResend:
-			d.resendC = nil
-		case evDone:
-			return
-		}
-	}
-}
-
 // poll handles the Acks and Nacks of the messages that are out; with
 // again, a Nacked record is offered again (see nacked).
 func (d *dispatcher) poll(again bool) {
@@ -202,18 +144,45 @@ func (d *dispatcher) poll(again bool) {
 		if !p.out {
 			continue
 		}
-		// Two single-channel checks: a select with both would lock both
-		// channels every time.
-		select {
-		case <-p.msg.Acked():
+		switch acked, nacked := settled(p.msg); {
+		case acked:
 			d.acked(p)
-			continue
-		default:
-		}
-		select {
-		case <-p.msg.Nacked():
+		case nacked:
 			d.nacked(p, again)
-		default:
+		}
+	}
+}
+
+// offer implements offerer: the current message of the next partition
+// that has one to offer.
+func (d *dispatcher) offer() *message.Message {
+	d.cur = d.candidate()
+	if d.cur == nil {
+		return nil
+	}
+	return d.cur.msg
+}
+
+func (d *dispatcher) sent() {
+	d.cur.out = true
+	d.nOut++
+}
+
+func (d *dispatcher) tick() {}
+
+// watching implements offerer: every message out, one per partition.
+func (d *dispatcher) watching(yield func(*message.Message) bool) {
+	for _, p := range d.parts {
+		if p.out && !yield(p.msg) {
+			return
+		}
+	}
+}
+
+func (d *dispatcher) eachOut(fn func(*messageContext, watermill.LogFields)) {
+	for _, p := range d.parts {
+		if p.out {
+			fn(p.msgCtx, watermill.LogFields{"topic": d.topic, "partition": p.id, "uuid": p.msg.UUID})
 		}
 	}
 }
@@ -346,144 +315,6 @@ func (d *resender) stopResend() {
 		d.resend.Stop()
 	}
 	d.resendC = nil
-}
-
-// drain waits up to CloseTimeout for the messages still out, so a handler
-// in the middle of its work can have its Ack committed. Their contexts end
-// as soon as the subscription does, as the message's context promises. A
-// message neither Acked nor Nacked by then is delivered again, by whoever
-// reads the partition next.
-func (d *dispatcher) drain() {
-	if d.nOut == 0 {
-		return
-	}
-	t := time.NewTimer(d.s.cfg.CloseTimeout)
-	defer t.Stop()
-	subDone := d.subCtx.Done()
-	for {
-		// Nacked now means delivered again later, by whoever reads the
-		// partition next: not here.
-		d.poll(false)
-		if d.nOut == 0 {
-			return
-		}
-		switch ev, _ := d.wait(nil, subDone, nil, t.C); ev {
-		case evSubDone:
-			for _, p := range d.parts {
-				if p.out {
-					p.msgCtx.end(d.subCtx.Err())
-				}
-			}
-			subDone = nil
-		case evTimeout:
-			for _, p := range d.parts {
-				if p.out {
-					d.s.logger.Info("Message not acknowledged before the partition was released; it will be delivered again", watermill.LogFields{
-						"topic": d.topic, "partition": p.id, "uuid": p.msg.UUID,
-					})
-					p.msgCtx.end(context.Canceled)
-				}
-			}
-			return
-		}
-	}
-}
-
-// event is what ended a wait.
-type event int
-
-const (
-	evAckOrNack event = iota // a message out was Acked or Nacked: poll
-	evReady                  // a chunk was fetched
-	evTick                   // the commit ticker
-	evResend                 // a Nacked record may be offered again
-	evDone                   // the generation or subscription ended
-	evSubDone                // the subscription ended (while draining)
-	evTimeout                // CloseTimeout passed (while draining)
-)
-
-// staticWaits is how many messages out wait selects on with a plain select
-// statement; with more out it uses reflect.Select, slower but unbounded.
-const staticWaits = 4
-
-// wait blocks until a message that is out is Acked or Nacked, a chunk
-// arrives, or one of the given channels (nil ones never) fires. It reports
-// which, and the chunk.
-func (d *dispatcher) wait(done, subDone <-chan struct{}, tick, timeout <-chan time.Time) (event, *chunk) {
-	var acks, nacks [staticWaits]<-chan struct{}
-	k := 0
-	for _, p := range d.parts {
-		if !p.out {
-			continue
-		}
-		if k == staticWaits {
-			return d.waitMany(done, subDone, tick, timeout)
-		}
-		acks[k], nacks[k] = p.msg.Acked(), p.msg.Nacked()
-		k++
-	}
-	ready := d.ready
-	if timeout != nil {
-		ready = nil // draining: fetched records are no longer delivered
-	}
-	select {
-	case <-acks[0]:
-	case <-acks[1]:
-	case <-acks[2]:
-	case <-acks[3]:
-	case <-nacks[0]:
-	case <-nacks[1]:
-	case <-nacks[2]:
-	case <-nacks[3]:
-	case c := <-ready:
-		return evReady, c
-	case <-tick:
-		return evTick, nil
-	case <-d.resendC:
-		return evResend, nil
-	case <-done:
-		return evDone, nil
-	case <-subDone:
-		return evSubDone, nil
-	case <-timeout:
-		return evTimeout, nil
-	}
-	return evAckOrNack, nil
-}
-
-// waitMany is wait for more messages out than a select statement holds.
-func (d *dispatcher) waitMany(done, subDone <-chan struct{}, tick, timeout <-chan time.Time) (event, *chunk) {
-	ready := d.ready
-	if timeout != nil {
-		ready = nil
-	}
-	others := []struct {
-		ev event
-		ch any
-	}{{evReady, ready}, {evTick, tick}, {evResend, d.resendC}, {evDone, done}, {evSubDone, subDone}, {evTimeout, timeout}}
-	cases := make([]reflect.SelectCase, 0, 2*d.nOut+len(others))
-	for _, o := range others {
-		v := reflect.ValueOf(o.ch)
-		if v.IsNil() {
-			v = reflect.Value{} // a zero Chan: the case is ignored
-		}
-		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: v})
-	}
-	for _, p := range d.parts {
-		if p.out {
-			cases = append(cases,
-				reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(p.msg.Acked())},
-				reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(p.msg.Nacked())})
-		}
-	}
-	i, v, _ := reflect.Select(cases)
-	if i >= len(others) {
-		return evAckOrNack, nil
-	}
-	if others[i].ev == evReady {
-		return evReady, v.Interface().(*chunk)
-	}
-	return others[i].ev, nil
 }
 
 // committer holds, per partition of a generation, the offset after the

@@ -32,7 +32,7 @@ func newDispatchHarness(t testing.TB, partitions int, configure func(*Subscriber
 	cfg.setDefaults()
 	s := &Subscriber{cfg: cfg, logger: watermill.NopLogger{}}
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &dispatchHarness{out: make(chan *message.Message), ctx: ctx, cancel: cancel, loop: make(chan struct{})}
+	h := &dispatchHarness{out: make(chan *message.Message, outBuffer(cfg.MaxInFlight)), ctx: ctx, cancel: cancel, loop: make(chan struct{})}
 	assigned := make([]kafka.PartitionAssignment, partitions)
 	for i := range assigned {
 		assigned[i] = kafka.PartitionAssignment{ID: i}

@@ -146,7 +146,7 @@ func (f *fetcher) prepare(km *kafka.Message) prepared {
 }
 
 func recordInfo(km *kafka.Message) RecordInfo {
-	return RecordInfo{Topic: km.Topic, Partition: km.Partition, Offset: km.Offset, Time: km.Time, Key: km.Key}
+	return RecordInfo{Topic: km.Topic, Partition: km.Partition, Offset: km.Offset, Time: km.Time, Key: km.Key, Headers: km.Headers}
 }
 
 // recycle gives a delivered slice back for the next fetch. The records'

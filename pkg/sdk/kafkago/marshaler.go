@@ -212,6 +212,11 @@ type RecordInfo struct {
 	Time time.Time
 	// Key is the record key.
 	Key []byte
+	// Headers are the record's headers as fetched, UUIDHeader included,
+	// for a consumer that reads the record itself rather than the
+	// message's Metadata. The subscriber never reuses them; do not
+	// modify them.
+	Headers []kafka.Header
 }
 
 type recordInfoKey struct{}

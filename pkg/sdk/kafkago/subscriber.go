@@ -71,7 +71,9 @@ type SubscriberConfig struct {
 	// Acks may come in any order, and the committed offset is the end of
 	// the acknowledged prefix: never past a message still out or Nacked. A
 	// Nacked message is offered again after NackResendSleep while later
-	// ones may go on.
+	// ones may go on. The subscription's channel then holds up to
+	// MaxInFlight messages (they count as out); what no one received
+	// when a partition is released is delivered again.
 	MaxInFlight int
 	// NackResendSleep is the pause before a Nacked message is delivered
 	// again; default DefaultNackResendSleep, a negative value means none.
@@ -324,7 +326,13 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 
 	subCtx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(s.closeCtx, cancel)
-	out := make(chan *message.Message)
+	// With a window (MaxInFlight above one) the channel holds up to
+	// MaxInFlight messages, so a consumer that takes a batch at a time
+	// finds the next one waiting rather than handed over one message, and
+	// one goroutine switch, at a time; the dispatcher takes back what is
+	// still buffered when it stops. Without, a message is handed over only
+	// to a consumer that receives it.
+	out := make(chan *message.Message, outBuffer(s.cfg.MaxInFlight))
 	go func() {
 		defer s.subs.Done()
 		defer close(out)
@@ -333,6 +341,13 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 		s.run(subCtx, cg, topic, out)
 	}()
 	return out, nil
+}
+
+func outBuffer(maxInFlight int) int {
+	if maxInFlight > 1 {
+		return maxInFlight
+	}
+	return 0
 }
 
 // checkTopic fails fast, with a clear error, on a topic the broker does not
@@ -383,7 +398,7 @@ func (s *Subscriber) kafkaLogger(topic string) kafka.Logger {
 
 // run drives one subscription through the group's generations until ctx
 // ends.
-func (s *Subscriber) run(ctx context.Context, cg *kafka.ConsumerGroup, topic string, out chan<- *message.Message) {
+func (s *Subscriber) run(ctx context.Context, cg *kafka.ConsumerGroup, topic string, out chan *message.Message) {
 	// Closing the group ends the current generation, which waits for its
 	// dispatcher (and the final commit) before leaving the group.
 	defer func() {
@@ -413,7 +428,7 @@ func (s *Subscriber) run(ctx context.Context, cg *kafka.ConsumerGroup, topic str
 // ends the generation on a rebalance and waits for both before this member
 // rejoins: the last commit, after the dispatcher finished, is what hands
 // acknowledged work over.
-func (s *Subscriber) startGeneration(ctx context.Context, gen *kafka.Generation, topic string, out chan<- *message.Message) {
+func (s *Subscriber) startGeneration(ctx context.Context, gen *kafka.Generation, topic string, out chan *message.Message) {
 	assigned := gen.Assignments[topic]
 	var c *committer
 	if s.cfg.MaxInFlight > 1 {

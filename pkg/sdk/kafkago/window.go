@@ -21,31 +21,25 @@ import (
 //
 // A Nacked message is offered again, as a new message, after
 // NackResendSleep; messages after it may be offered, and acknowledged,
-// meanwhile. Each message out has a goroutine that waits for its Ack or
-// Nack and reports it to the dispatcher's loop.
+// meanwhile.
+//
+// The loop watches, per partition, only the oldest message out: the
+// committed offset moves only when it is settled, and then the loop looks
+// on through the window for every later message settled meanwhile. A Nack
+// behind a message still out is noticed then, or at the latest on the next
+// CommitInterval tick, when the whole window is looked at. Watching every
+// message out took a goroutine per message (a start and a wake-up each),
+// and their reports competed with the next messages for the loop: a
+// batching consumer got its batches in smaller pieces.
 type windowDispatcher struct {
-	s      *Subscriber
-	topic  string
-	subCtx context.Context
-	out    chan<- *message.Message
-	commit *committer
-
-	parts []*part
-	wins  [][]*flight // by slot: the partition's window, in offset order
-	ready chan *chunk
-	// results carries the Ack or Nack of each message out; gone is closed
-	// when the dispatcher stops listening.
-	results chan result
-	gone    chan struct{}
-	rr      int
-	nOut    int
+	dispatch
+	wins [][]*flight // by slot: the partition's window, in offset order
 	// next is the flight candidate chose and the loop has not handed over
 	// yet: it is in its window already, so it is offered first.
 	next *flight
-	// resting counts flights waiting to be offered again after a Nack.
-	resting int
-	resender
 }
+
+var _ offerer = (*windowDispatcher)(nil)
 
 // flight is one record of a partition's window: offered (out), waiting to
 // be offered again after a Nack (restUntil set), or acknowledged but behind
@@ -60,49 +54,77 @@ type flight struct {
 	restUntil time.Time
 }
 
-type result struct {
-	f     *flight
-	acked bool
-}
-
-func newWindowDispatcher(s *Subscriber, topic string, subCtx context.Context, out chan<- *message.Message, assigned []kafka.PartitionAssignment) *windowDispatcher {
-	d := &windowDispatcher{s: s, topic: topic, subCtx: subCtx, out: out, results: make(chan result, 64), gone: make(chan struct{})}
-	d.parts, d.ready, d.commit = newParts(s, topic, subCtx, assigned)
+// newWindowDispatcher takes out both ways: it takes back, when it stops,
+// what is still in out's buffer (see Subscribe).
+func newWindowDispatcher(s *Subscriber, topic string, subCtx context.Context, out chan *message.Message, assigned []kafka.PartitionAssignment) *windowDispatcher {
+	d := &windowDispatcher{dispatch: newDispatch(s, topic, subCtx, out, assigned)}
+	d.back = out
 	d.wins = make([][]*flight, len(d.parts))
 	return d
 }
 
-// run is dispatcher.run for a window dispatcher.
+// run is dispatch.run with this dispatcher's policy.
 func (d *windowDispatcher) run(genCtx context.Context, assigned []kafka.PartitionAssignment) {
-	runParts(genCtx, d.subCtx, d.parts, assigned, d.commit, d.loop, d.drain)
+	d.dispatch.run(d, genCtx, assigned)
 }
 
-// loop offers messages until done is closed.
-func (d *windowDispatcher) loop(done <-chan struct{}) {
-	tick := time.NewTicker(d.s.cfg.CommitInterval)
-	defer tick.Stop()
-	defer d.stopResend()
-	for {
-		var out chan<- *message.Message
-		var msg *message.Message
-		if f := d.candidate(); f != nil {
-			out, msg = d.out, f.msg
+func (d *windowDispatcher) loop(done <-chan struct{}) { d.dispatch.loop(d, done) }
+func (d *windowDispatcher) drain()                    { d.dispatch.drain(d) }
+
+// poll implements offerer: per partition, the messages out are looked at
+// in offset order up to the first one still out.
+func (d *windowDispatcher) poll(again bool) { d.look(again, false) }
+
+// tick implements offerer: every message out is looked at, so that a Nack
+// behind a message still out is offered again.
+func (d *windowDispatcher) tick() { d.look(true, true) }
+
+func (d *windowDispatcher) look(again, all bool) {
+	if d.nOut == 0 {
+		return
+	}
+	for slot, w := range d.wins {
+		moved := false
+		for _, f := range w {
+			if !f.out {
+				continue
+			}
+			acked, nacked := settled(f.msg)
+			if !acked && !nacked {
+				if all {
+					continue
+				}
+				break
+			}
+			d.settle(f, acked, again)
+			moved = moved || acked
 		}
-		select {
-		case out <- msg:
-			d.sent(d.next)
-		case r := <-d.results:
-			d.settle(r, true)
-		case c := <-d.ready:
-			c.part.enqueue(c)
-		case <-tick.C:
-			d.commit.kick()
-		case <-d.resendC:
-			d.resendC = nil
-		case <-done:
-			return
+		if moved {
+			d.advanceCommit(slot)
 		}
 	}
+}
+
+// watching implements offerer: the oldest message out of each partition.
+func (d *windowDispatcher) watching(yield func(*message.Message) bool) {
+	for _, w := range d.wins {
+		for _, f := range w {
+			if f.out {
+				if !yield(f.msg) {
+					return
+				}
+				break
+			}
+		}
+	}
+}
+
+// offer implements offerer.
+func (d *windowDispatcher) offer() *message.Message {
+	if f := d.candidate(); f != nil {
+		return f.msg
+	}
+	return nil
 }
 
 // candidate returns the next message to offer, taking the partitions in
@@ -180,8 +202,9 @@ func (d *windowDispatcher) prepare(f *flight) bool {
 	return true
 }
 
-// sent notes f as out and starts waiting for its Ack or Nack.
-func (d *windowDispatcher) sent(f *flight) {
+// sent implements offerer: the candidate is out.
+func (d *windowDispatcher) sent() {
+	f := d.next
 	d.next = nil
 	if !f.restUntil.IsZero() {
 		f.restUntil = time.Time{}
@@ -189,38 +212,19 @@ func (d *windowDispatcher) sent(f *flight) {
 	}
 	f.out = true
 	d.nOut++
-	msg := f.msg
-	go func() {
-		var r result
-		select {
-		case <-msg.Acked():
-			r = result{f: f, acked: true}
-		case <-msg.Nacked():
-			r = result{f: f}
-		case <-d.gone:
-			return
-		}
-		select {
-		case d.results <- r:
-		case <-d.gone:
-		}
-	}()
 }
 
 // settle records an Ack or Nack; with again, a Nacked record is offered
-// again after NackResendSleep.
-func (d *windowDispatcher) settle(r result, again bool) {
-	f := r.f
+// again after NackResendSleep. The caller moves the commit (advanceCommit).
+func (d *windowDispatcher) settle(f *flight, acked, again bool) {
 	f.out = false
 	d.nOut--
 	f.ctx.end(context.Canceled)
-	if r.acked {
+	f.msg, f.ctx = nil, nil
+	if acked {
 		f.acked = true
-		f.msg, f.ctx = nil, nil
-		d.advanceCommit(f.slot)
 		return
 	}
-	f.msg, f.ctx = nil, nil
 	if again {
 		f.restUntil = time.Now().Add(max(d.s.cfg.NackResendSleep, time.Nanosecond))
 		d.resting++
@@ -244,41 +248,11 @@ func (d *windowDispatcher) advanceCommit(slot int) {
 	d.wins[slot] = w[i:]
 }
 
-// drain waits up to CloseTimeout for the messages still out, as
-// dispatcher.drain does; a Nack now leaves its record to whoever reads the
-// partition next.
-func (d *windowDispatcher) drain() {
-	defer close(d.gone)
-	if d.nOut == 0 {
-		return
-	}
-	t := time.NewTimer(d.s.cfg.CloseTimeout)
-	defer t.Stop()
-	subDone := d.subCtx.Done()
-	for d.nOut > 0 {
-		select {
-		case r := <-d.results:
-			d.settle(r, false)
-		case <-subDone:
-			d.eachOut(func(f *flight) { f.ctx.end(d.subCtx.Err()) })
-			subDone = nil
-		case <-t.C:
-			d.eachOut(func(f *flight) {
-				d.s.logger.Info("Message not acknowledged before the partition was released; it will be delivered again", watermill.LogFields{
-					"topic": d.topic, "partition": f.rec.Partition, "offset": f.rec.Offset,
-				})
-				f.ctx.end(context.Canceled)
-			})
-			return
-		}
-	}
-}
-
-func (d *windowDispatcher) eachOut(fn func(*flight)) {
+func (d *windowDispatcher) eachOut(fn func(*messageContext, watermill.LogFields)) {
 	for _, w := range d.wins {
 		for _, f := range w {
 			if f.out {
-				fn(f)
+				fn(f.ctx, watermill.LogFields{"topic": d.topic, "partition": f.rec.Partition, "offset": f.rec.Offset})
 			}
 		}
 	}

@@ -117,3 +117,33 @@ func TestWindowHandsOverEveryRecordInOrder(t *testing.T) {
 	acking.Wait()
 	h.expectAllCommitted(t, partitions, perPartition)
 }
+
+// TestWindowTakesBackWhatIsBuffered: messages handed over into the
+// channel's buffer and never received do not hold up the end of the
+// generation for CloseTimeout, and are not committed: the commit stops
+// at the acknowledged prefix.
+func TestWindowTakesBackWhatIsBuffered(t *testing.T) {
+	h := newDispatchHarness(t, 1, func(c *SubscriberConfig) {
+		windowed(10)(c)
+		c.CloseTimeout = 10 * time.Second // well past the wait below
+	})
+	h.feed(0, 0, 5, nil)
+	h.receive(t).Ack()
+	h.receive(t).Ack()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(h.out) < 3 { // the rest waits in the buffer
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages buffered, want 3", len(h.out))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	h.cancel()
+	select {
+	case <-h.loop:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the dispatcher waited for messages no consumer received")
+	}
+	if got := h.commit.pending(); got[0] != 2 {
+		t.Fatalf("offset to commit %v, want 2", got)
+	}
+}

@@ -16,8 +16,9 @@ import (
 // This file tracks where the group stands: the ends of the topics at Run
 // (the snapshot), what the group has committed, and when it has caught up.
 
-// clientID names the SDK's connections in the broker's logs.
-const clientID = "samnav-subscriber"
+// clientComponent names the SDK's connections in the broker's logs:
+// "<Connection.ClientID>-subscriber", by default "samnav-subscriber".
+const clientComponent = "subscriber"
 
 // adminClient returns a client for metadata, offsets and topic creation
 // that connects as the consumer does: with its Dialer's SASL mechanism and

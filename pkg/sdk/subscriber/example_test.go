@@ -56,14 +56,19 @@ func run() error {
 		return err
 	}
 
+	// The brokers, SASL credentials, TLS and timeouts, as the hub's
+	// services read theirs: KAFKA_BROKERS, KAFKA_SASL_MECHANISM, _USERNAME,
+	// _PASSWORD, KAFKA_TLS, KAFKA_TLS_CA_FILE, KAFKA_*_TIMEOUT.
+	settings, err := kafkaauth.LoadSettings(os.Getenv, "")
+	if err != nil {
+		return err
+	}
 	s, err := subscriber.New(subscriber.Config{
-		Brokers:    []string{"localhost:9092"},
-		Group:      "skolplattform.persons",             // on the hub's broker: "<system>.*"
-		Auth:       kafkaauth.LoadConfig(os.Getenv, ""), // KAFKA_SASL_MECHANISM, _USERNAME, _PASSWORD
+		Group:      "skolplattform.persons", // on the hub's broker: "<system>.*"
 		Registry:   reg,
 		Store:      store,
 		OnCaughtUp: func() { log.Print("snapshot done, following changes") },
-	}, subscriber.Handle("samnav.person.v1", personSchema,
+	}.WithKafka(settings), subscriber.Handle("samnav.person.v1", personSchema,
 		func(ctx context.Context, ev subscriber.Event[PersonV1]) error {
 			switch ev.Type {
 			case subscriber.Erased: // a tombstone: forget everything held under ev.Key

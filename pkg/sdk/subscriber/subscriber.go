@@ -148,11 +148,32 @@ type Config struct {
 	// the dead-letter producer and the admin client (topic metadata,
 	// offsets, creating dead-letter topics) all authenticate with it.
 	Auth kafkaauth.Config
-	// Kafka adjusts the consumer and the dead-letter producer (TLS,
-	// timeouts) before they are made; Brokers, ConsumerGroup and Auth's
-	// Dialer and Transport are set. The admin client takes the SASL
-	// mechanism and TLS settings of the consumer's Dialer as left here.
+	// Connection is how they connect besides where (Brokers) and as whom
+	// (Auth): TLS (verified against the system's roots or TLSCAFile), the
+	// client id, and the dial, read and write timeouts; the zero value is
+	// plain TCP with kafkaauth's default timeouts. Brokers, Auth and
+	// Connection are one kafkaauth.Settings, the configuration every
+	// Samnav service builds its Kafka clients from: WithKafka sets all
+	// three, for example from kafkaauth.LoadSettings.
+	Connection kafkaauth.Connection
+	// Kafka adjusts the consumer and the dead-letter producer after they
+	// are configured from Brokers, Auth and Connection, and before they
+	// are made (kept for what Settings does not cover; a Dialer set here
+	// is what the admin client connects with too).
 	Kafka func(*kafkago.SubscriberConfig, *kafkago.PublisherConfig)
+}
+
+// WithKafka returns c connecting with s: its brokers, SASL credentials
+// and connection settings (TLS, client id, timeouts).
+func (c Config) WithKafka(s kafkaauth.Settings) Config {
+	c.Brokers, c.Auth, c.Connection = s.Brokers, s.SASL, s.Connection
+	return c
+}
+
+// KafkaSettings returns the kafkaauth.Settings the SDK's Kafka clients are
+// built from: Brokers, Auth and Connection.
+func (c Config) KafkaSettings() kafkaauth.Settings {
+	return kafkaauth.Settings{Brokers: c.Brokers, SASL: c.Auth, Connection: c.Connection}
 }
 
 // Validate reports every problem with c at once.
@@ -172,6 +193,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Auth.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("Auth: %w", err))
+	}
+	if err := c.Connection.Validate(c.Auth); err != nil {
+		errs = append(errs, fmt.Errorf("Connection: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -266,20 +290,19 @@ func (s *Subscriber) CaughtUp() <-chan struct{} { return s.caughtUp }
 // exist, a broker that refuses the group; or if closing its Kafka clients
 // at the end fails.
 func (s *Subscriber) Run(ctx context.Context) (runErr error) {
-	subCfg := kafkago.SubscriberConfig{Brokers: s.cfg.Brokers, ConsumerGroup: s.cfg.Group}
-	pubCfg := kafkago.PublisherConfig{Brokers: s.cfg.Brokers}
-	if s.cfg.Auth.Enabled() {
-		var err error
-		if subCfg.Dialer, err = s.cfg.Auth.Dialer(clientID); err != nil {
-			return fmt.Errorf("run subscriber: %w", err)
-		}
-		t, err := s.cfg.Auth.Transport(clientID)
-		if err != nil {
-			return fmt.Errorf("run subscriber: %w", err)
-		}
-		defer t.CloseIdleConnections()
-		pubCfg.Transport = t
+	// Every client is built from the one Settings, as the services' are.
+	settings := s.cfg.KafkaSettings()
+	dialer, err := settings.Dialer(clientComponent)
+	if err != nil {
+		return fmt.Errorf("run subscriber: %w", err)
 	}
+	t, err := settings.Transport(clientComponent)
+	if err != nil {
+		return fmt.Errorf("run subscriber: %w", err)
+	}
+	defer t.CloseIdleConnections()
+	subCfg := kafkago.SubscriberConfig{Brokers: s.cfg.Brokers, ConsumerGroup: s.cfg.Group, Dialer: dialer}
+	pubCfg := kafkago.PublisherConfig{Brokers: s.cfg.Brokers, Transport: t}
 	if s.cfg.Kafka != nil {
 		s.cfg.Kafka(&subCfg, &pubCfg)
 	}

@@ -2,8 +2,10 @@ package subscriber_test
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/subscriber"
@@ -18,20 +20,41 @@ func TestConfigAuthIsValidated(t *testing.T) {
 	}
 }
 
+// TestConfigWithKafka: the Settings a system loads as the services do
+// become the Config's brokers, credentials and connection, and a bad
+// connection setting is refused naming Connection.
+func TestConfigWithKafka(t *testing.T) {
+	settings := kafkaauth.Settings{Brokers: []string{"kafka-1:9093"}, SASL: hubUser,
+		Connection: kafkaauth.Connection{TLS: true, ClientID: "skolplattform", DialTimeout: 3 * time.Second}}
+	cfg := subscriber.Config{Group: "skolplattform.pupils", Registry: registry(t)}.WithKafka(settings)
+	if got := cfg.KafkaSettings(); !reflect.DeepEqual(got, settings) {
+		t.Fatalf("KafkaSettings = %+v, want %+v", got, settings)
+	}
+	cfg.Connection.DialTimeout = -time.Second
+	_, err := subscriber.New(cfg, subscriber.Handle("samnav.view.skolplattform.person.v1", "", func(context.Context, subscriber.Event[map[string]any]) error { return nil }))
+	if err == nil || !strings.Contains(err.Error(), "Connection: ") || !strings.Contains(err.Error(), "dial timeout") {
+		t.Fatalf("New with a negative dial timeout = %v, want an error naming Connection and the dial timeout", err)
+	}
+}
+
 // A subscriber without credentials is refused by a broker that requires
 // SASL; with them (the same user) it starts: the admin client logs in too.
+// Asked for TLS, which this broker does not speak, it does not start: the
+// connection settings reach the clients.
 func TestRunLogsInWithAuth(t *testing.T) {
 	h := newSecureHarness(t)
 	for _, tc := range []struct {
 		name string
 		auth kafkaauth.Config
+		conn kafkaauth.Connection
 		ok   bool
 	}{
-		{"without credentials", kafkaauth.Config{}, false},
-		{"as the hub's user", hubUser, true},
+		{"without credentials", kafkaauth.Config{}, kafkaauth.Connection{}, false},
+		{"over TLS the broker does not speak", hubUser, kafkaauth.Connection{TLS: true, DialTimeout: 2 * time.Second}, false},
+		{"as the hub's user", hubUser, kafkaauth.Connection{}, true},
 	} {
 		cfg := h.config("skolplattform.auth")
-		cfg.Auth = tc.auth
+		cfg.Auth, cfg.Connection = tc.auth, tc.conn
 		s := h.subscriber(cfg, newRecorder().handle)
 		ctx, cancel := context.WithCancel(h.ctx)
 		done := make(chan error, 1)

@@ -55,13 +55,9 @@ func (s *source) FetchMessage(ctx context.Context) (kafka.Message, error) {
 		m = msg
 	}
 	ri, _ := kafkago.RecordInfoFromContext(m.Context())
-	km := kafka.Message{Topic: ri.Topic, Partition: ri.Partition, Offset: ri.Offset, Time: ri.Time, Key: ri.Key, Value: m.Payload}
-	if len(m.Metadata) > 0 {
-		km.Headers = make([]kafka.Header, 0, len(m.Metadata))
-		for k, v := range m.Metadata {
-			km.Headers = append(km.Headers, kafka.Header{Key: k, Value: []byte(v)})
-		}
-	}
+	// The record as fetched: its headers, not a copy rebuilt from the
+	// message's Metadata map.
+	km := kafka.Message{Topic: ri.Topic, Partition: ri.Partition, Offset: ri.Offset, Time: ri.Time, Key: ri.Key, Value: m.Payload, Headers: ri.Headers}
 	s.held[ri.Partition] = append(s.held[ri.Partition], held{offset: ri.Offset, msg: m})
 	return km, nil
 }
