@@ -119,9 +119,7 @@ func (c Config) Grace() time.Duration {
 
 // AddrEnv is the environment variable of service's listen address,
 // SAMNAV_<SERVICE>_ADDR.
-func AddrEnv(service string) string {
-	return "SAMNAV_" + strings.ToUpper(service) + "_ADDR"
-}
+func AddrEnv(service string) string { return ServiceEnv(service, SettingAddr) }
 
 // LoadConfig reads the shared settings of service from the environment
 // through getenv; an unset address is defaultAddr. It reports every
@@ -201,10 +199,19 @@ func CheckHostPort(field, addr string) error {
 
 // NameVariables returns errs joined, each error whose message begins with
 // the name of a Config field ("Driver: ...", "Brokers[0]: ...") followed
-// by the environment variable vars names for that field, so that an
-// operator who configures by environment reads which variable to fix. A
-// Validate reporting field names ends with it.
-func NameVariables(errs []error, vars map[string]string) error {
+// by the environment variable vars names for that field (the first of
+// vars that names it), so that an operator who configures by environment
+// reads which variable to fix. A Validate reporting field names ends with
+// it.
+func NameVariables(errs []error, vars ...map[string]string) error {
+	lookup := func(key string) (string, bool) {
+		for _, m := range vars {
+			if env, ok := m[key]; ok {
+				return env, true
+			}
+		}
+		return "", false
+	}
 	out := make([]error, 0, len(errs))
 	for _, err := range errs {
 		if err == nil {
@@ -215,9 +222,9 @@ func NameVariables(errs []error, vars map[string]string) error {
 		// field's name alone ("Brokers" of "Brokers[0]").
 		whole, _, _ := strings.Cut(msg, ":")
 		field := msg[:strings.IndexFunc(msg+":", func(r rune) bool { return r == ':' || r == '[' || r == ' ' || r == '.' })]
-		if env, ok := vars[whole]; ok {
+		if env, ok := lookup(whole); ok {
 			err = fmt.Errorf("%w (%s)", err, env)
-		} else if env, ok := vars[field]; ok {
+		} else if env, ok := lookup(field); ok {
 			err = fmt.Errorf("%w (%s)", err, env)
 		}
 		out = append(out, err)

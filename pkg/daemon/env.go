@@ -61,43 +61,34 @@ func (e *Env) Bool(name string) bool {
 // Duration returns name as a Go duration ("90s", "2m"); its sign is the
 // caller's Validate's to judge.
 func (e *Env) Duration(name string) time.Duration {
-	v := e.getenv(name)
-	if v == "" {
-		return 0
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		e.errs = append(e.errs, fmt.Errorf("%s: must be a duration such as 30s or 2m, got %q", name, v))
-	}
-	return d
+	return read(e, name, "a duration such as 30s or 2m", time.ParseDuration, nil)
 }
 
 // PositiveDuration returns name as a Go duration above zero.
 func (e *Env) PositiveDuration(name string) time.Duration {
-	v := e.getenv(name)
-	if v == "" {
-		return 0
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		e.errs = append(e.errs, fmt.Errorf("%s: must be a positive duration such as 30s or 2m, got %q", name, v))
-		return 0
-	}
-	return d
+	return read(e, name, "a positive duration such as 30s or 2m", time.ParseDuration, func(d time.Duration) bool { return d > 0 })
 }
 
 // PositiveInt returns name as a whole number above zero.
 func (e *Env) PositiveInt(name string) int {
+	return read(e, name, "a positive whole number", strconv.Atoi, func(n int) bool { return n > 0 })
+}
+
+// read parses name with parse; a value parse refuses, or ok (when set)
+// rejects, is a problem "<name>: must be <rule>, got <value>" and reads as
+// the zero value. Unset reads as the zero value.
+func read[T any](e *Env, name, rule string, parse func(string) (T, error), ok func(T) bool) T {
+	var zero T
 	v := e.getenv(name)
 	if v == "" {
-		return 0
+		return zero
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		e.errs = append(e.errs, fmt.Errorf("%s: must be a positive whole number, got %q", name, v))
-		return 0
+	x, err := parse(v)
+	if err != nil || (ok != nil && !ok(x)) {
+		e.errs = append(e.errs, fmt.Errorf("%s: must be %s, got %q", name, rule, v))
+		return zero
 	}
-	return n
+	return x
 }
 
 // Fail records a problem found by the caller (a rule between variables).

@@ -31,6 +31,7 @@ import (
 
 	"github.com/samnav/samnav/contracts/concepts"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/pkg/sdk/subscriber"
 	"github.com/samnav/samnav/services/delivery"
@@ -155,7 +156,7 @@ func BenchmarkPipelineKafka(b *testing.B) {
 			b.Fatal(err)
 		}
 		c := newCounter(mode.events)
-		ds, err := delivery.New(ctx, delivery.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(b.TempDir(), mode.name), RegistryURL: h.RegistryURL,
+		ds, err := delivery.New(ctx, delivery.Config{Base: daemon.Base{Addr: "127.0.0.1:0", DataDir: filepath.Join(b.TempDir(), mode.name)}, RegistryURL: h.RegistryURL,
 			Brokers: []string{h.Broker.Addr()}, SyncInterval: time.Second}, delivery.Deps{Logger: hubtest.Logger(b),
 			Channels: map[subscription.ChannelKind]channel.Channel{subscription.ChannelKafka: mode.wrap(kc, c)}})
 		if err != nil {

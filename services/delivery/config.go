@@ -1,7 +1,6 @@
 package delivery
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,29 +16,25 @@ import (
 
 // Driver names.
 const (
-	DriverSQLite   = "sqlite"
-	DriverPostgres = "postgres"
+	DriverSQLite   = sqldb.DriverSQLite
+	DriverPostgres = sqldb.DriverPostgres
 )
 
 // DefaultAddr is where the service listens by default.
 const DefaultAddr = ":8083"
 
+// service names the service in its environment variables
+// (SAMNAV_DELIVERY_*) and its SQLite file (delivery.db).
+const service = "delivery"
+
 // Config configures the service.
 type Config struct {
-	// Addr is the listen address; "" means DefaultAddr, ":0" a free port.
-	Addr string
-	// Database is the database URL (see pkg/sdk/sqldb): sqlite:PATH or
-	// postgres://... When empty, Driver and DSN, the settings of earlier
-	// releases, name it, or else it is the SQLite file DataDir/delivery.db
-	// (sqldb.Resolve). On SQLite the webhook queue and the feed log are
-	// files of their own: DataDir/webhook.db and DataDir/feed.db, or
-	// without DataDir beside the database (delivery-webhook.db).
-	Database string
-	// Driver is "sqlite" (default) or "postgres", and DSN the database:
-	// the older form of Database.
-	Driver  string
-	DSN     string
-	DataDir string
+	// Base is where the service listens, its database and what every
+	// daemon shares (SAMNAV_DELIVERY_ADDR, _DATABASE, _DRIVER, _DSN,
+	// _DATA_DIR). On SQLite the webhook queue and the feed log are files
+	// of their own: DataDir/webhook.db and DataDir/feed.db, or without
+	// DataDir beside the database (delivery-webhook.db).
+	daemon.Base
 	// RegistryURL is the schema registry; required unless Deps.Registry.
 	RegistryURL string
 	// Brokers are the Kafka bootstrap addresses. Required: delivery reads
@@ -68,30 +63,14 @@ type Config struct {
 	// (made on first start), or, without DataDir, a random key per
 	// process (cursors then do not survive a restart).
 	FeedCursorKey []byte
-	// Daemon holds what every daemon shares: logging, OTLP, the shutdown
-	// grace and the HTTP server's limits (its Addr is Addr's variable).
-	Daemon daemon.Config
 }
-
-// DaemonConfig returns what every daemon shares (daemon.ServiceConfig).
-func (c Config) DaemonConfig() daemon.Config { return c.Daemon }
 
 // Validate reports every problem with c at once, each naming the field and
 // the rule.
 func (c Config) Validate() error {
-	_, dbErr := c.databaseURL()
-	errs := []error{dbErr, daemon.CheckHostPort("Addr", cmp.Or(c.Addr, DefaultAddr))}
+	errs := append(c.Problems(service, DefaultAddr), daemon.KafkaProblems(c.kafka())...)
 	if len(c.Brokers) == 0 {
 		errs = append(errs, errors.New("Brokers: at least one Kafka bootstrap address is required"))
-	}
-	for i, b := range c.Brokers {
-		errs = append(errs, daemon.CheckHostPort(fmt.Sprintf("Brokers[%d]", i), b))
-	}
-	if err := c.Kafka.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("Kafka: %w", err))
-	}
-	if err := c.KafkaConnection.Validate(c.Kafka); err != nil {
-		errs = append(errs, fmt.Errorf("KafkaConnection: %w", err))
 	}
 	if c.SyncInterval < 0 {
 		errs = append(errs, errors.New("SyncInterval: must not be negative"))
@@ -99,20 +78,14 @@ func (c Config) Validate() error {
 	if len(c.FeedCursorKey) > 0 && len(c.FeedCursorKey) < feed.MinCursorKeyLen {
 		errs = append(errs, fmt.Errorf("FeedCursorKey: must be at least %d bytes", feed.MinCursorKeyLen))
 	}
-	return daemon.NameVariables(errs, configVars)
+	return daemon.NameVariables(errs, configVars, daemon.BaseVars(service), daemon.KafkaVars)
 }
 
-// Environment variables read by LoadConfig.
+// Environment variables read by LoadConfig, besides those of daemon.Base
+// (SAMNAV_DELIVERY_ADDR, _DATABASE, _DRIVER, _DSN, _DATA_DIR) and the
+// Kafka settings (SAMNAV_KAFKA_*).
 const (
-	EnvAddr = "SAMNAV_DELIVERY_ADDR"
-	// EnvDatabase is the database URL (Config.Database); EnvDriver and
-	// EnvDSN are its older form, still read.
-	EnvDatabase    = "SAMNAV_DELIVERY_DATABASE"
-	EnvDriver      = "SAMNAV_DELIVERY_DRIVER"
-	EnvDSN         = "SAMNAV_DELIVERY_DSN"
-	EnvDataDir     = "SAMNAV_DELIVERY_DATA_DIR"
 	EnvRegistryURL = "SAMNAV_REGISTRY_URL"
-	EnvBrokers     = "SAMNAV_KAFKA_BROKERS"
 	// EnvWebhookAllowPrivate "true" lets webhooks reach private addresses.
 	EnvWebhookAllowPrivate = "SAMNAV_DELIVERY_WEBHOOK_ALLOW_PRIVATE"
 	// EnvFeedCursorKey is the feed cursor key (at least 32 bytes).
@@ -120,18 +93,15 @@ const (
 )
 
 // LoadConfig reads a Config from the environment through getenv: the
-// variables above, the Kafka settings (kafkaauth.LoadSettings) and what
-// every daemon shares (daemon.LoadConfig). A value that cannot be read is
-// an error naming its variable, every one at once; the Config holds the
+// variables above, the Kafka settings (daemon.Env.LoadKafka) and what
+// every service has (daemon.Env.Base). A value that cannot be read is an
+// error naming its variable, every one at once; the Config holds the
 // rest. Call Validate for the rules between fields.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	env := daemon.NewEnv(getenv)
-	d := env.Daemon("delivery", DefaultAddr)
-	ks, err := kafkaauth.LoadSettings(getenv, "SAMNAV_") // EnvBrokers and the rest of SAMNAV_KAFKA_*
-	env.Fail(err)
-	c := Config{Brokers: ks.Brokers, Kafka: ks.SASL, KafkaConnection: ks.Connection, Addr: d.Addr, Database: env.String(EnvDatabase), Driver: env.String(EnvDriver),
-		DSN: env.String(EnvDSN), DataDir: env.String(EnvDataDir), RegistryURL: env.String(EnvRegistryURL),
-		WebhookAllowPrivate: env.Bool(EnvWebhookAllowPrivate), FeedCursorKey: []byte(env.String(EnvFeedCursorKey)), Daemon: d}
+	ks := env.LoadKafka()
+	c := Config{Base: env.Base(service, DefaultAddr), Brokers: ks.Brokers, Kafka: ks.SASL, KafkaConnection: ks.Connection,
+		RegistryURL: env.String(EnvRegistryURL), WebhookAllowPrivate: env.Bool(EnvWebhookAllowPrivate), FeedCursorKey: []byte(env.String(EnvFeedCursorKey))}
 	return c, env.Err()
 }
 
@@ -142,11 +112,8 @@ func RunAlone(ctx context.Context, cfg Config, tel *telemetry.Telemetry) error {
 }
 
 // databaseURL is the database Config names (sqldb.Resolve).
-func (c Config) databaseURL() (string, error) {
-	return sqldb.Resolve(c.Database, c.Driver, c.DSN, c.DataDir, "delivery.db")
-}
+func (c Config) databaseURL() (string, error) { return c.DatabaseURL(service) }
 
-// configVars names the variable LoadConfig reads each Config field from,
-// for Validate's messages.
-var configVars = map[string]string{"Addr": EnvAddr, "Driver": EnvDriver, "DSN": EnvDSN, "DataDir": EnvDataDir, "DSN or DataDir": EnvDSN + " or " + EnvDataDir,
-	"Brokers": EnvBrokers, "Kafka": "SAMNAV_KAFKA_SASL_*", "KafkaConnection": "SAMNAV_KAFKA_*", "FeedCursorKey": EnvFeedCursorKey}
+// configVars names the variable LoadConfig reads each of the service's own
+// fields from, for Validate's messages.
+var configVars = map[string]string{"FeedCursorKey": EnvFeedCursorKey}

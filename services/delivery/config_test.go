@@ -1,49 +1,23 @@
 package delivery_test
 
 import (
-	"strings"
 	"testing"
 
+	"github.com/samnav/samnav/pkg/daemon"
+	"github.com/samnav/samnav/pkg/sdk/configtest"
 	"github.com/samnav/samnav/services/delivery"
 )
 
 func TestConfigValidate(t *testing.T) {
-	tests := []struct {
-		name string
-		cfg  delivery.Config
-		want []string // every problem named
-	}{
-		{"valid sqlite", delivery.Config{DataDir: "/tmp/x", Brokers: []string{"127.0.0.1:9092"}}, nil},
-		{"valid postgres", delivery.Config{Driver: "postgres", DSN: "postgres://x", Brokers: []string{"k:9092"}}, nil},
-		{"everything wrong at once", delivery.Config{Driver: "mysql", Addr: "nope", Brokers: []string{"k"}, SyncInterval: -1},
-			[]string{"Driver:", "Addr:", "Brokers[0]:", "SyncInterval:"}},
-		{"sqlite needs a place", delivery.Config{Brokers: []string{"k:1"}}, []string{"DSN or DataDir"}},
-		{"postgres needs a DSN", delivery.Config{Driver: "postgres", Brokers: []string{"k:1"}}, []string{"DSN: required"}},
-		{"database URL", delivery.Config{Database: "postgres://u:secret@db/x", Brokers: []string{"k:1"}}, nil},
-		{"database URL and DSN", delivery.Config{Database: "sqlite:a.db", DSN: "b.db", Brokers: []string{"k:1"}}, []string{"Database and DSN: set one"}},
-		{"bad database URL", delivery.Config{Database: "mysql://u:secret@db/x", Brokers: []string{"k:1"}}, []string{"Database: database URL mysql://u:xxxxx@db/x: must start with"}},
-		{"short feed cursor key", delivery.Config{DataDir: "/tmp/x", Brokers: []string{"k:1"}, FeedCursorKey: []byte("short")}, []string{"FeedCursorKey: must be at least 32"}},
-		{"brokers required", delivery.Config{DataDir: "/tmp/x"}, []string{"Brokers: at least one"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.cfg.Validate()
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("Validate = %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("Validate accepted it")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("%q does not name %q", err, w)
-				}
-			}
-		})
-	}
+	configtest.Run(t, []configtest.Case[delivery.Config]{
+		configtest.Valid("valid sqlite", delivery.Config{Base: daemon.Base{DataDir: "/tmp/x"}, Brokers: []string{"127.0.0.1:9092"}}),
+		configtest.Valid("valid postgres", delivery.Config{Base: daemon.Base{Database: "postgres://u:secret@db/x"}, Brokers: []string{"k:9092"}}),
+		configtest.Invalid("everything wrong at once", delivery.Config{Base: daemon.Base{Driver: "mysql", Addr: "nope"}, Brokers: []string{"k"}, SyncInterval: -1},
+			"Driver:", "Addr:", "Brokers[0]:", "SyncInterval:"),
+		configtest.Invalid("bad database URL", delivery.Config{Base: daemon.Base{Database: "mysql://u:secret@db/x"}, Brokers: []string{"k:1"}}, "Database: database URL mysql://u:xxxxx@db/x: must start with"),
+		configtest.Invalid("short feed cursor key", delivery.Config{Base: daemon.Base{DataDir: "/tmp/x"}, Brokers: []string{"k:1"}, FeedCursorKey: []byte("short")}, "FeedCursorKey: must be at least 32"),
+		configtest.Invalid("brokers required", delivery.Config{Base: daemon.Base{DataDir: "/tmp/x"}}, "Brokers: at least one"),
+	}, configtest.Validate, "secret")
 }
 
 // TestLoadConfigNamesEveryBadVariable: LoadConfig reads the service's own
@@ -51,19 +25,12 @@ func TestConfigValidate(t *testing.T) {
 // cannot read at once, each by its variable.
 func TestLoadConfigNamesEveryBadVariable(t *testing.T) {
 	env := map[string]string{
-		delivery.EnvAddr: "8083", delivery.EnvWebhookAllowPrivate: "yes", "SAMNAV_LOG_LEVEL": "loud",
+		"SAMNAV_DELIVERY_ADDR": "8083", delivery.EnvWebhookAllowPrivate: "yes", "SAMNAV_LOG_LEVEL": "loud",
 		"SAMNAV_SHUTDOWN_GRACE": "soon", "SAMNAV_HTTP_MAX_IN_FLIGHT": "0",
 	}
 	_, err := delivery.LoadConfig(func(k string) string { return env[k] })
-	if err == nil {
-		t.Fatal("LoadConfig accepted them")
-	}
-	for _, v := range []string{delivery.EnvAddr, delivery.EnvWebhookAllowPrivate, "SAMNAV_LOG_LEVEL", "SAMNAV_SHUTDOWN_GRACE", "SAMNAV_HTTP_MAX_IN_FLIGHT"} {
-		if !strings.Contains(err.Error(), v) {
-			t.Errorf("%q does not name %s", err, v)
-		}
-	}
-	env = map[string]string{"SAMNAV_KAFKA_BROKERS": "k:9092", delivery.EnvDataDir: "/tmp/x", "SAMNAV_SHUTDOWN_GRACE": "7s", "SAMNAV_HTTP_WRITE_TIMEOUT": "2m"}
+	configtest.Names(t, err, "SAMNAV_DELIVERY_ADDR", delivery.EnvWebhookAllowPrivate, "SAMNAV_LOG_LEVEL", "SAMNAV_SHUTDOWN_GRACE", "SAMNAV_HTTP_MAX_IN_FLIGHT")
+	env = map[string]string{"SAMNAV_KAFKA_BROKERS": "k:9092", "SAMNAV_DELIVERY_DATA_DIR": "/tmp/x", "SAMNAV_SHUTDOWN_GRACE": "7s", "SAMNAV_HTTP_WRITE_TIMEOUT": "2m"}
 	cfg, err := delivery.LoadConfig(func(k string) string { return env[k] })
 	if err != nil || cfg.Validate() != nil {
 		t.Fatalf("LoadConfig = %v, Validate = %v", err, cfg.Validate())
@@ -76,10 +43,6 @@ func TestLoadConfigNamesEveryBadVariable(t *testing.T) {
 // TestValidateNamesVariables: each problem Validate reports names the
 // variable LoadConfig reads the field from.
 func TestValidateNamesVariables(t *testing.T) {
-	err := delivery.Config{Driver: "mysql", Addr: "nope", Brokers: []string{"k"}}.Validate()
-	for _, v := range []string{delivery.EnvDriver, delivery.EnvAddr, delivery.EnvBrokers} {
-		if err == nil || !strings.Contains(err.Error(), v) {
-			t.Errorf("%v does not name %s", err, v)
-		}
-	}
+	err := delivery.Config{Base: daemon.Base{Driver: "mysql", Addr: "nope"}, Brokers: []string{"k"}}.Validate()
+	configtest.Names(t, err, "SAMNAV_DELIVERY_DRIVER", "SAMNAV_DELIVERY_ADDR", "SAMNAV_KAFKA_BROKERS")
 }

@@ -298,12 +298,8 @@ func (s *Server) Tokens() *auth.Tokens { return s.tokens }
 // /healthz, /metrics) on Addr; the webhook dispatcher and the
 // subscription sync as workers; the pipeline and databases closed last.
 func (s *Server) program() daemon.Program {
-	addr := s.cfg.Addr
-	if addr == "" {
-		addr = DefaultAddr
-	}
 	return daemon.Program{Logger: s.logger, Telemetry: s.tel, HTTP: s.cfg.Daemon.HTTP, Grace: s.cfg.Daemon.Grace(),
-		Servers: []daemon.Server{{Name: "delivery", Addr: addr, Handler: s.handler, Checks: s.Checks()}},
+		Servers: []daemon.Server{{Name: "delivery", Addr: s.cfg.ListenAddr(DefaultAddr), Handler: s.handler, Checks: s.Checks()}},
 		Workers: []daemon.Worker{
 			{Name: "webhook dispatcher", Run: s.webhook.Run},
 			{Name: "subscription sync", Run: func(ctx context.Context) error { s.syncLoop(ctx); return nil }},

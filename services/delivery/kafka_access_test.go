@@ -10,6 +10,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/kafkaacl"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
@@ -194,7 +195,7 @@ func errString(err error) string {
 }
 
 func TestConfigKafkaCredentialsValidated(t *testing.T) {
-	cfg := delivery.Config{DataDir: t.TempDir(), Brokers: []string{"127.0.0.1:9092"}, Kafka: kafkaauth.Config{Mechanism: "SCRAM-SHA-512", Password: "p"}}
+	cfg := delivery.Config{Base: daemon.Base{DataDir: t.TempDir()}, Brokers: []string{"127.0.0.1:9092"}, Kafka: kafkaauth.Config{Mechanism: "SCRAM-SHA-512", Password: "p"}}
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "Kafka: username: required with a SASL mechanism") {
 		t.Errorf("Validate = %v, want it to name Kafka: username", err)
 	}

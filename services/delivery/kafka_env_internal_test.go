@@ -66,7 +66,7 @@ func TestKafkaSettingsFromTheEnvironmentReachTheClients(t *testing.T) {
 	}
 	defer func() { _ = broker.Close() }()
 	full := map[string]string{
-		EnvDataDir: t.TempDir(), "SAMNAV_KAFKA_BROKERS": broker.Addr(),
+		"SAMNAV_DELIVERY_DATA_DIR": t.TempDir(), "SAMNAV_KAFKA_BROKERS": broker.Addr(),
 		"SAMNAV_KAFKA_TLS": "true", "SAMNAV_KAFKA_TLS_CA_FILE": ca, "SAMNAV_KAFKA_CLIENT_ID": "delivery-test",
 		"SAMNAV_KAFKA_DIAL_TIMEOUT": "3s", "SAMNAV_KAFKA_READ_TIMEOUT": "4s",
 		"SAMNAV_KAFKA_SASL_MECHANISM": hub.Mechanism, "SAMNAV_KAFKA_SASL_USERNAME": hub.Username, "SAMNAV_KAFKA_SASL_PASSWORD": hub.Password,

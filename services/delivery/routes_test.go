@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/services/delivery"
 	"github.com/samnav/samnav/services/hubtest"
 )
@@ -22,7 +23,7 @@ import (
 // registry (New connects to neither), with API tokens in its database.
 func brokerless(t *testing.T, deps delivery.Deps) *delivery.Server {
 	t.Helper()
-	s, err := delivery.New(t.Context(), delivery.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Brokers: []string{"127.0.0.1:1"},
+	s, err := delivery.New(t.Context(), delivery.Config{Base: daemon.Base{Addr: "127.0.0.1:0", DataDir: t.TempDir()}, Brokers: []string{"127.0.0.1:1"},
 		RegistryURL: "http://127.0.0.1:1", SyncInterval: 20 * time.Millisecond}, deps)
 	if err != nil {
 		t.Fatal(err)

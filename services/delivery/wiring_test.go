@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/services/delivery"
 	"github.com/samnav/samnav/services/hubtest"
 )
@@ -119,7 +120,7 @@ func TestSubscriptionsListPages(t *testing.T) {
 // refuse), with an admin's and the library's tokens.
 func serveUnstarted(t *testing.T, allowPrivate bool) (srv *httptest.Server, admin, library string) {
 	t.Helper()
-	s, err := delivery.New(t.Context(), delivery.Config{DataDir: t.TempDir(), Brokers: []string{"127.0.0.1:1"}, RegistryURL: "http://127.0.0.1:1",
+	s, err := delivery.New(t.Context(), delivery.Config{Base: daemon.Base{DataDir: t.TempDir()}, Brokers: []string{"127.0.0.1:1"}, RegistryURL: "http://127.0.0.1:1",
 		WebhookAllowPrivate: allowPrivate}, delivery.Deps{})
 	if err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ import (
 	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
@@ -187,7 +188,7 @@ func (h *Hub) startRegistry(p plan) {
 	for _, c := range cs {
 		seed = append(seed, registry.Seed{Subject: c.Subject, Schema: c.Schema})
 	}
-	cfg := registry.Config{Addr: "127.0.0.1:0", Driver: registry.DriverSQLite, DataDir: h.mkdir("registry"), Seed: seed,
+	cfg := registry.Config{Base: daemon.Base{Addr: "127.0.0.1:0", Driver: registry.DriverSQLite, DataDir: h.mkdir("registry")}, Seed: seed,
 		Authorizer: registry.AllowAllWrites{}}
 	if h.Postgres != nil {
 		cfg.Driver, cfg.DataDir, cfg.DSN = registry.DriverPostgres, "", h.Postgres.NewDatabase(h.T)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/samnav/samnav/contracts/check"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/outbox"
 	"github.com/samnav/samnav/pkg/pgtest"
@@ -70,7 +71,7 @@ func BenchmarkAPIToKafka(b *testing.B) {
 	var cluster *pgtest.Cluster
 	parent := b
 	b.Run("sqlite", func(b *testing.B) {
-		benchAPIToKafka(b, regURL, masterdata.Config{Driver: masterdata.DriverSQLite, DataDir: b.TempDir()})
+		benchAPIToKafka(b, regURL, masterdata.Config{Base: daemon.Base{Driver: masterdata.DriverSQLite, DataDir: b.TempDir()}})
 	})
 	b.Run("postgres", func(b *testing.B) {
 		if cluster == nil {
@@ -79,7 +80,7 @@ func BenchmarkAPIToKafka(b *testing.B) {
 			// run when it ends); a fresh database per run.
 			cluster = pgtest.Start(parent)
 		}
-		benchAPIToKafka(b, regURL, masterdata.Config{Driver: masterdata.DriverPostgres, DSN: cluster.NewDatabase(b)})
+		benchAPIToKafka(b, regURL, masterdata.Config{Base: daemon.Base{Driver: masterdata.DriverPostgres, DSN: cluster.NewDatabase(b)}})
 	})
 }
 
@@ -140,13 +141,13 @@ func BenchmarkResync(b *testing.B) {
 	m := *benchResyncPersons
 	if *benchResyncDrivers == "sqlite" || *benchResyncDrivers == "both" {
 		b.Run("sqlite", func(b *testing.B) {
-			benchResync(b, regURL, m, masterdata.Config{Driver: masterdata.DriverSQLite, DataDir: b.TempDir()})
+			benchResync(b, regURL, m, masterdata.Config{Base: daemon.Base{Driver: masterdata.DriverSQLite, DataDir: b.TempDir()}})
 		})
 	}
 	if *benchResyncDrivers == "postgres" || *benchResyncDrivers == "both" {
 		b.Run("postgres", func(b *testing.B) {
 			cluster := pgtest.Start(b)
-			benchResync(b, regURL, m, masterdata.Config{Driver: masterdata.DriverPostgres, DSN: cluster.NewDatabase(b)})
+			benchResync(b, regURL, m, masterdata.Config{Base: daemon.Base{Driver: masterdata.DriverPostgres, DSN: cluster.NewDatabase(b)}})
 		})
 	}
 }

@@ -1,51 +1,22 @@
 package masterdata_test
 
 import (
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/samnav/samnav/pkg/daemon"
+	"github.com/samnav/samnav/pkg/sdk/configtest"
 	"github.com/samnav/samnav/services/masterdata"
 )
 
 func TestConfigValidateReportsEveryProblem(t *testing.T) {
-	tests := []struct {
-		name string
-		cfg  masterdata.Config
-		want []string
-	}{
-		{"sqlite with a data dir", masterdata.Config{DataDir: "/tmp/x"}, nil},
-		{"postgres", masterdata.Config{Driver: "postgres", DSN: "postgres://x"}, nil},
-		{"everything wrong", masterdata.Config{Driver: "mysql", Addr: "nope", Brokers: []string{"b"}, TopicPartitions: -1},
-			[]string{"Driver:", "Addr:", "Brokers[0]:", "TopicPartitions:"}},
-		{"sqlite without a place", masterdata.Config{}, []string{"DSN or DataDir"}},
-		{"postgres without DSN", masterdata.Config{Driver: "postgres"}, []string{"DSN: required"}},
-		{"database URL", masterdata.Config{Database: "postgres://u:secret@db/x"}, nil},
-		{"database URL and DSN", masterdata.Config{Database: "sqlite:a.db", DSN: "b.db"}, []string{"Database and DSN: set one"}},
-		{"bad database URL", masterdata.Config{Database: "mysql://u:secret@db/x"}, []string{"Database: database URL mysql://u:xxxxx@db/x: must start with"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.cfg.Validate()
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("Validate = %v, want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("Validate = nil")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("%q does not report %q", err, w)
-				}
-			}
-			if strings.Contains(err.Error(), "secret") {
-				t.Errorf("%q shows the password", err)
-			}
-		})
-	}
+	configtest.Run(t, []configtest.Case[masterdata.Config]{
+		configtest.Valid("sqlite with a data dir, no brokers", masterdata.Config{Base: daemon.Base{DataDir: "/tmp/x"}}),
+		configtest.Valid("postgres", masterdata.Config{Base: daemon.Base{Database: "postgres://u:secret@db/x"}}),
+		configtest.Invalid("everything wrong", masterdata.Config{Base: daemon.Base{Driver: "mysql", Addr: "nope"}, Brokers: []string{"b"}, TopicPartitions: -1},
+			"Driver:", "Addr:", "Brokers[0]:", "TopicPartitions:"),
+		configtest.Invalid("sqlite without a place", masterdata.Config{}, "DSN or DataDir", "SAMNAV_MASTERDATA_DATA_DIR"),
+	}, configtest.Validate, "secret")
 }
 
 // TestLoadConfigRelayStallAfter: the relay's stall threshold comes from
@@ -68,19 +39,15 @@ func TestLoadConfigRelayStallAfter(t *testing.T) {
 		t.Fatalf("unset: got %v, %v (want 0, the default)", cfg.RelayStallAfter, err)
 	}
 	_, err = masterdata.LoadConfig(env("a minute"))
-	if err == nil || !strings.Contains(err.Error(), masterdata.EnvRelayStallAfter) || !strings.Contains(err.Error(), "duration") {
-		t.Fatalf("a minute: got %v, want an error naming %s and the rule", err, masterdata.EnvRelayStallAfter)
-	}
+	configtest.Names(t, err, masterdata.EnvRelayStallAfter, "duration")
 	cfg, _ = masterdata.LoadConfig(env("-1s"))
-	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "RelayStallAfter") {
-		t.Fatalf("-1s: Validate gave %v, want RelayStallAfter refused", err)
-	}
+	configtest.Names(t, cfg.Validate(), "RelayStallAfter")
 }
 
 // TestLoadConfigDatabase: SAMNAV_MASTERDATA_DATABASE is the database URL;
 // the older DRIVER and DSN are still read.
 func TestLoadConfigDatabase(t *testing.T) {
-	env := map[string]string{masterdata.EnvDatabase: "postgres://db/x", masterdata.EnvDriver: "postgres", masterdata.EnvDSN: "postgres://old/x"}
+	env := map[string]string{"SAMNAV_MASTERDATA_DATABASE": "postgres://db/x", "SAMNAV_MASTERDATA_DRIVER": "postgres", "SAMNAV_MASTERDATA_DSN": "postgres://old/x"}
 	cfg, err := masterdata.LoadConfig(func(k string) string { return env[k] })
 	if err != nil || cfg.Database != "postgres://db/x" || cfg.Driver != "postgres" || cfg.DSN != "postgres://old/x" {
 		t.Fatalf("LoadConfig = %+v, %v", cfg, err)

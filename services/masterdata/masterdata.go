@@ -10,7 +10,6 @@
 package masterdata
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -44,12 +43,16 @@ import (
 
 // Driver names.
 const (
-	DriverSQLite   = "sqlite"
-	DriverPostgres = "postgres"
+	DriverSQLite   = sqldb.DriverSQLite
+	DriverPostgres = sqldb.DriverPostgres
 )
 
 // DefaultAddr is where the service listens by default.
 const DefaultAddr = ":8082"
+
+// service names the service in its environment variables
+// (SAMNAV_MASTERDATA_*) and its SQLite file (masterdata.db).
+const service = "masterdata"
 
 // Service is the Go-level API of master data, for in-process callers
 // (bulk importer, seeder) acting with a principal in their context
@@ -58,20 +61,10 @@ type Service = record.Service
 
 // Config configures the service.
 type Config struct {
-	// Addr is the listen address; "" means DefaultAddr, ":0" a free port.
-	Addr string
-	// Database is the database URL (see pkg/sdk/sqldb): sqlite:PATH or
-	// postgres://... When empty, Driver and DSN, the settings of earlier
-	// releases, name it, or else it is the SQLite file
-	// DataDir/masterdata.db (sqldb.Resolve).
-	Database string
-	// Driver is "sqlite" (default) or "postgres"; the older form of
-	// Database, with DSN.
-	Driver string
-	// DSN is the database: a pgx connection string for postgres, a file
-	// path for sqlite.
-	DSN     string
-	DataDir string
+	// Base is where the service listens, its database and what every
+	// daemon shares (SAMNAV_MASTERDATA_ADDR, _DATABASE, _DRIVER, _DSN,
+	// _DATA_DIR).
+	daemon.Base
 	// RegistryURL is the schema registry events are encoded against;
 	// required unless Deps.Registry is set.
 	RegistryURL string
@@ -100,35 +93,19 @@ type Config struct {
 	RelayName string
 	// Model is the concept model; nil means the embedded contracts model.
 	Model *model.Model
-	// Daemon holds what every daemon shares: logging, OTLP, the shutdown
-	// grace and the HTTP server's limits (its Addr is Addr's variable).
-	Daemon daemon.Config
 }
-
-// DaemonConfig returns what every daemon shares (daemon.ServiceConfig).
-func (c Config) DaemonConfig() daemon.Config { return c.Daemon }
 
 // Validate reports every problem with c at once, each naming the field and
 // the rule.
 func (c Config) Validate() error {
-	_, dbErr := c.databaseURL()
-	errs := []error{dbErr, daemon.CheckHostPort("Addr", cmp.Or(c.Addr, DefaultAddr))}
+	errs := append(c.Problems(service, DefaultAddr), daemon.KafkaProblems(c.kafka())...)
 	if c.TopicPartitions < 0 {
 		errs = append(errs, errors.New("TopicPartitions: must not be negative"))
 	}
 	if c.RelayStallAfter < 0 {
 		errs = append(errs, errors.New("RelayStallAfter: must not be negative"))
 	}
-	for i, b := range c.Brokers {
-		errs = append(errs, daemon.CheckHostPort(fmt.Sprintf("Brokers[%d]", i), b))
-	}
-	if err := c.Kafka.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("Kafka: %w", err))
-	}
-	if err := c.KafkaConnection.Validate(c.Kafka); err != nil {
-		errs = append(errs, fmt.Errorf("KafkaConnection: %w", err))
-	}
-	return daemon.NameVariables(errs, configVars)
+	return daemon.NameVariables(errs, configVars, daemon.BaseVars(service), daemon.KafkaVars)
 }
 
 // Deps are the service's collaborators; all optional.
@@ -215,9 +192,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 }
 
 // databaseURL is the database Config names (sqldb.Resolve).
-func (c Config) databaseURL() (string, error) {
-	return sqldb.Resolve(c.Database, c.Driver, c.DSN, c.DataDir, "masterdata.db")
-}
+func (c Config) databaseURL() (string, error) { return c.DatabaseURL(service) }
 
 func (s *Server) init(ctx context.Context, deps Deps) error {
 	od := s.dialect
@@ -308,12 +283,8 @@ func (s *Server) Prepare(ctx context.Context) error {
 // /healthz, /metrics) on Addr; the outbox relay as a worker; the database
 // closed last.
 func (s *Server) program() daemon.Program {
-	addr := s.cfg.Addr
-	if addr == "" {
-		addr = DefaultAddr
-	}
 	p := daemon.Program{Logger: s.logger, Telemetry: s.tel, HTTP: s.cfg.Daemon.HTTP, Grace: s.cfg.Daemon.Grace(),
-		Servers: []daemon.Server{{Name: "masterdata", Addr: addr, Handler: s.handler, Checks: s.Checks()}},
+		Servers: []daemon.Server{{Name: "masterdata", Addr: s.cfg.ListenAddr(DefaultAddr), Handler: s.handler, Checks: s.Checks()}},
 		Close:   s.close}
 	if s.relay != nil {
 		p.Workers = append(p.Workers, daemon.Worker{Name: "outbox relay", Run: s.relay.Run})
@@ -414,17 +385,11 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	return s.Run(ctx, daemon.BootstrapAdmin(s.tokens, "masterdata", os.Stderr))
 }
 
-// Environment variables read by LoadConfig.
+// Environment variables read by LoadConfig, besides those of daemon.Base
+// (SAMNAV_MASTERDATA_ADDR, _DATABASE, _DRIVER, _DSN, _DATA_DIR) and the
+// Kafka settings (SAMNAV_KAFKA_*).
 const (
-	EnvAddr = "SAMNAV_MASTERDATA_ADDR"
-	// EnvDatabase is the database URL (Config.Database); EnvDriver and
-	// EnvDSN are its older form, still read.
-	EnvDatabase     = "SAMNAV_MASTERDATA_DATABASE"
-	EnvDriver       = "SAMNAV_MASTERDATA_DRIVER"
-	EnvDSN          = "SAMNAV_MASTERDATA_DSN"
-	EnvDataDir      = "SAMNAV_MASTERDATA_DATA_DIR"
 	EnvRegistryURL  = "SAMNAV_REGISTRY_URL"
-	EnvBrokers      = "SAMNAV_KAFKA_BROKERS"
 	EnvEnsureTopics = "SAMNAV_MASTERDATA_ENSURE_TOPICS"
 	// EnvRelayStallAfter sets Config.RelayStallAfter, as a Go duration
 	// ("90s", "2m").
@@ -438,18 +403,15 @@ func (c Config) kafka() kafkaauth.Settings {
 }
 
 // LoadConfig reads a Config from the environment through getenv: the
-// variables above, the Kafka settings (kafkaauth.LoadSettings) and what
-// every daemon shares (daemon.LoadConfig). A value that cannot be read is
-// an error naming its variable, every one at once; the Config holds the
+// variables above, the Kafka settings (daemon.Env.LoadKafka) and what
+// every service has (daemon.Env.Base). A value that cannot be read is an
+// error naming its variable, every one at once; the Config holds the
 // rest. Call Validate for the rules between fields.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	env := daemon.NewEnv(getenv)
-	d := env.Daemon("masterdata", DefaultAddr)
-	ks, err := kafkaauth.LoadSettings(getenv, "SAMNAV_") // EnvBrokers and the rest of SAMNAV_KAFKA_*
-	env.Fail(err)
-	c := Config{Brokers: ks.Brokers, Kafka: ks.SASL, KafkaConnection: ks.Connection, Addr: d.Addr, Database: env.String(EnvDatabase), Driver: env.String(EnvDriver),
-		DSN: env.String(EnvDSN), DataDir: env.String(EnvDataDir), RegistryURL: env.String(EnvRegistryURL),
-		EnsureTopics: env.Bool(EnvEnsureTopics), RelayStallAfter: env.Duration(EnvRelayStallAfter), Daemon: d}
+	ks := env.LoadKafka()
+	c := Config{Base: env.Base(service, DefaultAddr), Brokers: ks.Brokers, Kafka: ks.SASL, KafkaConnection: ks.Connection,
+		RegistryURL: env.String(EnvRegistryURL), EnsureTopics: env.Bool(EnvEnsureTopics), RelayStallAfter: env.Duration(EnvRelayStallAfter)}
 	return c, env.Err()
 }
 
@@ -459,7 +421,6 @@ func RunAlone(ctx context.Context, cfg Config, tel *telemetry.Telemetry) error {
 	return Run(ctx, cfg, Deps{Logger: tel.Logger, Telemetry: tel})
 }
 
-// configVars names the variable LoadConfig reads each Config field from,
-// for Validate's messages.
-var configVars = map[string]string{"Addr": EnvAddr, "Driver": EnvDriver, "DSN": EnvDSN, "DataDir": EnvDataDir, "DSN or DataDir": EnvDSN + " or " + EnvDataDir,
-	"Brokers": EnvBrokers, "Kafka": "SAMNAV_KAFKA_SASL_*", "KafkaConnection": "SAMNAV_KAFKA_*", "RelayStallAfter": EnvRelayStallAfter}
+// configVars names the variable LoadConfig reads each of the service's own
+// fields from, for Validate's messages.
+var configVars = map[string]string{"RelayStallAfter": EnvRelayStallAfter}

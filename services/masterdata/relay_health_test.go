@@ -12,6 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/outbox"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
@@ -81,7 +82,7 @@ func TestRelayBlockedByForeignTopicIsReported(t *testing.T) {
 	defer cancel()
 	broker := startBroker(t)
 	dir := filepath.Join(t.TempDir(), "md")
-	a := startAPI(t, masterdata.Config{DataDir: dir, Brokers: []string{broker.Addr()}, EnsureTopics: true, TopicPartitions: 1,
+	a := startAPI(t, masterdata.Config{Base: daemon.Base{DataDir: dir}, Brokers: []string{broker.Addr()}, EnsureTopics: true, TopicPartitions: 1,
 		RelayStallAfter: time.Nanosecond}, masterdata.Deps{})
 	if h := a.do("GET", "/livez", "", nil); h.status != 200 {
 		t.Fatalf("/livez: %d %s", h.status, h.raw)

@@ -15,23 +15,11 @@ import (
 // Config configures the registry. The zero value is not valid: Driver, a
 // database location and an Authorizer are required.
 type Config struct {
-	// Addr is the listen address; default ":8081". ":0" picks a free port
-	// (see Server.Addr).
-	Addr string
-	// Database is the database URL (see pkg/sdk/sqldb): sqlite:PATH or
-	// postgres://... When empty, Driver and DSN, the settings of earlier
-	// releases, name it, or else it is the SQLite file
-	// DataDir/registry.db (sqldb.Resolve).
-	Database string
-	// Driver is "sqlite" or "postgres": with DSN, the older form of
-	// Database.
-	Driver string
-	// DSN is the database: a PostgreSQL connection string for "postgres",
-	// or a file path for "sqlite".
-	DSN string
-	// DataDir, for "sqlite" without DSN, holds the database file
-	// registry.db.
-	DataDir string
+	// Base is where the registry listens (default ":8081"; ":0" picks a
+	// free port, see Server.Addr), its database (registry.db in DataDir on
+	// SQLite) and what every daemon shares (SAMNAV_REGISTRY_ADDR,
+	// _DATABASE, _DRIVER, _DSN, _DATA_DIR).
+	daemon.Base
 	// DefaultCompatibility is the level used where neither a subject nor
 	// the registry has one set. Default BACKWARD_TRANSITIVE: Samnav's
 	// choice, stricter than Confluent's BACKWARD, so a contract stays
@@ -44,15 +32,14 @@ type Config struct {
 	// Authorizer authorizes writes. Required; use AllowAllWrites{} to
 	// leave writes open on purpose.
 	Authorizer Authorizer
-	// Daemon holds what every daemon shares: logging, OTLP, the shutdown
-	// grace and the HTTP server's limits (its Addr is Addr's variable).
-	Daemon daemon.Config
 }
 
+// service names the registry in its environment variables
+// (SAMNAV_REGISTRY_*) and its SQLite file (registry.db).
+const service = "registry"
+
 // databaseURL is the database c names (sqldb.Resolve).
-func (c Config) databaseURL() (string, error) {
-	return sqldb.Resolve(c.Database, c.Driver, c.DSN, c.DataDir, "registry.db")
-}
+func (c Config) databaseURL() (string, error) { return c.DatabaseURL(service) }
 
 // Seed is a schema to register under Subject at start-up.
 type Seed struct {
@@ -62,8 +49,8 @@ type Seed struct {
 
 // Driver names.
 const (
-	DriverSQLite   = "sqlite"
-	DriverPostgres = "postgres"
+	DriverSQLite   = sqldb.DriverSQLite
+	DriverPostgres = sqldb.DriverPostgres
 )
 
 // DefaultAddr is the Confluent Schema Registry's usual port.
@@ -79,18 +66,15 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// DaemonConfig returns what every daemon shares (daemon.ServiceConfig).
-func (c Config) DaemonConfig() daemon.Config { return c.Daemon }
-
 // Validate reports every problem with c at once, each naming the field
 // and the rule.
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	var errs []error
 	if c.Database == "" && c.Driver == "" {
-		errs = append(errs, errors.New(`Database or Driver: one is required; Driver is "sqlite" or "postgres"`))
-	} else if _, err := c.databaseURL(); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, errors.New(`Database or Driver: one is required; Driver is "sqlite" or "postgres"`), daemon.CheckHostPort("Addr", c.Addr))
+	} else {
+		errs = c.Problems(service, DefaultAddr)
 	}
 	if _, err := schemas.ParseLevel(c.DefaultCompatibility); err != nil {
 		errs = append(errs, fmt.Errorf("DefaultCompatibility: %q is not one of NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE", c.DefaultCompatibility))
@@ -106,21 +90,15 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("Seed[%d].Schema: required", i))
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("invalid registry config: %w", daemon.NameVariables(errs, configVars))
+	if err := daemon.NameVariables(errs, configVars, daemon.BaseVars(service)); err != nil {
+		return fmt.Errorf("invalid registry config: %w", err)
 	}
 	return nil
 }
 
-// Environment variables read by LoadConfig.
+// Environment variables read by LoadConfig, besides those of daemon.Base
+// (SAMNAV_REGISTRY_ADDR, _DATABASE, _DRIVER, _DSN, _DATA_DIR).
 const (
-	EnvAddr = "SAMNAV_REGISTRY_ADDR"
-	// EnvDatabase is the database URL (Config.Database); EnvDriver and
-	// EnvDSN are its older form, still read.
-	EnvDatabase             = "SAMNAV_REGISTRY_DATABASE"
-	EnvDriver               = "SAMNAV_REGISTRY_DRIVER"
-	EnvDSN                  = "SAMNAV_REGISTRY_DSN"
-	EnvDataDir              = "SAMNAV_REGISTRY_DATA_DIR"
 	EnvDefaultCompatibility = "SAMNAV_REGISTRY_DEFAULT_COMPATIBILITY"
 	// EnvTokens is a comma-separated list of accepted bearer tokens.
 	EnvTokens = "SAMNAV_REGISTRY_TOKENS" //nolint:gosec // G101: the name of an environment variable, not a credential
@@ -131,22 +109,13 @@ const (
 )
 
 // LoadConfig reads a Config from the environment through getenv
-// (os.Getenv in main): the variables above and what every daemon shares
-// (daemon.LoadConfig). Driver defaults to sqlite. A value that cannot be
+// (os.Getenv in main): the variables above and what every service has
+// (daemon.Env.Base). Driver defaults to sqlite. A value that cannot be
 // read is an error naming its variable; call Validate for the rest, which
 // reports every problem at once.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	env := daemon.NewEnv(getenv)
-	d := env.Daemon("registry", DefaultAddr)
-	cfg := Config{
-		Daemon:               d,
-		Addr:                 d.Addr,
-		Database:             env.String(EnvDatabase),
-		Driver:               env.String(EnvDriver),
-		DSN:                  env.String(EnvDSN),
-		DataDir:              env.String(EnvDataDir),
-		DefaultCompatibility: env.String(EnvDefaultCompatibility),
-	}
+	cfg := Config{Base: env.Base(service, DefaultAddr), DefaultCompatibility: env.String(EnvDefaultCompatibility)}
 	if cfg.Driver == "" && cfg.Database == "" {
 		cfg.Driver = DriverSQLite
 	}
@@ -175,5 +144,5 @@ func RunAlone(ctx context.Context, cfg Config, tel *telemetry.Telemetry) error {
 
 // configVars names the variable LoadConfig reads each Config field from,
 // for Validate's messages.
-var configVars = map[string]string{"Driver": EnvDriver, "DSN": EnvDSN, "DSN or DataDir": EnvDSN + " or " + EnvDataDir, "DefaultCompatibility": EnvDefaultCompatibility,
+var configVars = map[string]string{"DefaultCompatibility": EnvDefaultCompatibility, "Database or Driver": daemon.ServiceEnv(service, daemon.SettingDatabase) + " or " + daemon.ServiceEnv(service, daemon.SettingDriver),
 	"Authorizer": EnvTokens + ", " + EnvBasicAuth + " or " + EnvOpenWrites}

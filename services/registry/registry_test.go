@@ -10,6 +10,7 @@ import (
 
 	hambareg "github.com/hamba/avro/v2/registry"
 
+	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/sdk/avro"
 	"github.com/samnav/samnav/services/registry"
 )
@@ -24,9 +25,7 @@ const (
 func start(t testing.TB, dir string, mutate ...func(*registry.Config)) (*registry.Server, string) {
 	t.Helper()
 	cfg := registry.Config{
-		Addr:       "127.0.0.1:0",
-		Driver:     registry.DriverSQLite,
-		DataDir:    dir,
+		Base:       daemon.Base{Addr: "127.0.0.1:0", Driver: registry.DriverSQLite, DataDir: dir},
 		Authorizer: registry.NewCredentials([]string{token}, []string{user + ":" + pass}),
 	}
 	for _, m := range mutate {
@@ -276,7 +275,7 @@ func TestSeedIsIdempotent(t *testing.T) {
 		t.Fatalf("versions after seeding twice = %v, %v; want [1 2]", versions, err)
 	}
 	// An incompatible seed fails the start.
-	_, err = registry.New(registry.Config{Driver: "sqlite", DataDir: dir, Authorizer: registry.AllowAllWrites{},
+	_, err = registry.New(registry.Config{Base: daemon.Base{Driver: "sqlite", DataDir: dir}, Authorizer: registry.AllowAllWrites{},
 		Seed: []registry.Seed{{Subject: "person-value", Schema: personBad}}}, registry.Deps{})
 	if err == nil {
 		t.Fatal("New with an incompatible seed succeeded; want an error")
@@ -284,7 +283,7 @@ func TestSeedIsIdempotent(t *testing.T) {
 }
 
 func TestConfigValidateReportsEveryProblem(t *testing.T) {
-	err := registry.Config{Driver: "mysql", DefaultCompatibility: "SIDEWAYS", Seed: []registry.Seed{{}}}.Validate()
+	err := registry.Config{Base: daemon.Base{Driver: "mysql"}, DefaultCompatibility: "SIDEWAYS", Seed: []registry.Seed{{}}}.Validate()
 	if err == nil {
 		t.Fatal("Validate accepted an invalid config")
 	}
@@ -293,7 +292,7 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 			t.Errorf("Validate error %q does not name %s", err, want)
 		}
 	}
-	ok := registry.Config{Driver: "postgres", DSN: "postgres://x", Authorizer: registry.AllowAllWrites{}}
+	ok := registry.Config{Base: daemon.Base{Driver: "postgres", DSN: "postgres://x"}, Authorizer: registry.AllowAllWrites{}}
 	if err := ok.Validate(); err != nil {
 		t.Errorf("Validate(valid) = %v", err)
 	}
@@ -301,10 +300,10 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 
 func TestLoadConfig(t *testing.T) {
 	env := map[string]string{
-		registry.EnvAddr:      ":9999",
-		registry.EnvDataDir:   "/var/lib/registry",
-		registry.EnvTokens:    "a, b",
-		registry.EnvBasicAuth: "u:p",
+		"SAMNAV_REGISTRY_ADDR":     ":9999",
+		"SAMNAV_REGISTRY_DATA_DIR": "/var/lib/registry",
+		registry.EnvTokens:         "a, b",
+		registry.EnvBasicAuth:      "u:p",
 	}
 	cfg, err := registry.LoadConfig(func(k string) string { return env[k] })
 	if err != nil {

@@ -209,6 +209,13 @@ type component struct {
 	Name, Addr, What string
 }
 
+// serviceBase is where a built-in service of the hub listens (addr) and
+// keeps its SQLite database: the folder named for it in the data
+// directory.
+func serviceBase(cfg devConfig, service, addr string) daemon.Base {
+	return daemon.Base{Addr: addr, Driver: sqldb.DriverSQLite, DataDir: filepath.Join(cfg.DataDir, service)}
+}
+
 // startDev starts every component and returns once all accept connections.
 // On error, whatever was started is stopped again.
 func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *devHub, err error) {
@@ -264,9 +271,7 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 		return nil, err
 	}
 	h.registry, err = registry.New(registry.Config{
-		Addr:       cfg.RegistryAddr,
-		Driver:     registry.DriverSQLite,
-		DataDir:    filepath.Join(cfg.DataDir, "registry"),
+		Base:       serviceBase(cfg, "registry", cfg.RegistryAddr),
 		Seed:       seeds,
 		Authorizer: adminAuthorizer{tokens},
 	}, registry.Deps{Logger: h.logger, Telemetry: tel})
@@ -280,9 +285,7 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 	h.components = append(h.components, component{"registry", registryURL, fmt.Sprintf("schema registry, Confluent REST API; %d contracts registered", len(seeds))})
 
 	h.master, err = masterdata.New(ctx, masterdata.Config{
-		Addr:         "127.0.0.1:0", // its API is served on the console's address below
-		Driver:       masterdata.DriverSQLite,
-		DataDir:      filepath.Join(cfg.DataDir, "masterdata"),
+		Base:         serviceBase(cfg, "masterdata", "127.0.0.1:0"), // its API is served on the console's address below
 		RegistryURL:  registryURL,
 		Brokers:      []string{h.broker.Addr()},
 		Kafka:        hubKafka,
@@ -311,9 +314,7 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 		return nil, err
 	}
 	h.delivery, err = delivery.New(ctx, delivery.Config{
-		Addr:        "127.0.0.1:0", // its API is served on the console's address below
-		Driver:      delivery.DriverSQLite,
-		DataDir:     filepath.Join(cfg.DataDir, "delivery"),
+		Base:        serviceBase(cfg, "delivery", "127.0.0.1:0"), // its API is served on the console's address below
 		RegistryURL: registryURL,
 		Brokers:     []string{h.broker.Addr()},
 		Kafka:       hubKafka,

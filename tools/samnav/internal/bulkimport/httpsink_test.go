@@ -10,6 +10,7 @@ import (
 
 	"github.com/samnav/samnav/contracts/contractstest"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/services/masterdata"
 	"github.com/samnav/samnav/services/masterdata/client"
 	"github.com/samnav/samnav/tools/samnav/internal/bulkimport"
@@ -29,7 +30,7 @@ func (oneSchema) Lookup(context.Context, string, string) (uint32, error)   { ret
 // and an unreachable hub is neither.
 func TestHTTPSinkAgainstMasterData(t *testing.T) {
 	ctx := t.Context()
-	srv, err := masterdata.New(ctx, masterdata.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(t.TempDir(), "md")}, masterdata.Deps{Registry: oneSchema{}})
+	srv, err := masterdata.New(ctx, masterdata.Config{Base: daemon.Base{Addr: "127.0.0.1:0", DataDir: filepath.Join(t.TempDir(), "md")}}, masterdata.Deps{Registry: oneSchema{}})
 	if err != nil {
 		t.Fatal(err)
 	}
