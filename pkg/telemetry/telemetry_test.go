@@ -15,43 +15,26 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 
+	"github.com/samnav/samnav/pkg/sdk/configtest"
 	"github.com/samnav/samnav/pkg/telemetry"
 )
 
 func TestConfigValidate(t *testing.T) {
-	tests := []struct {
-		name string
-		cfg  telemetry.Config
-		want []string // substrings, one per expected problem
-	}{
-		{"minimal", telemetry.Config{ServiceName: "svc"}, nil},
-		{"full", telemetry.Config{ServiceName: "svc", ServiceVersion: "1.2.3", OTLPEndpoint: "https://otel:4318", LogLevel: "debug", LogFormat: "json"}, nil},
-		{"case-insensitive level and format", telemetry.Config{ServiceName: "svc", LogLevel: "WARN", LogFormat: "JSON"}, nil},
-		{"everything wrong at once", telemetry.Config{ServiceName: " ", LogLevel: "loud", LogFormat: "xml", OTLPEndpoint: "otel:4318"},
-			[]string{"ServiceName: must not be empty", `LogLevel "loud": must be one of`, `LogFormat "xml": must be text or json`, `OTLPEndpoint "otel:4318": must be an absolute http or https URL`}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.cfg.Validate()
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("Validate() = nil, want errors")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
-			if _, err := telemetry.Setup(context.Background(), tt.cfg); err == nil {
+	configtest.Run(t, []configtest.Case[telemetry.Config]{
+		configtest.Valid("minimal", telemetry.Config{ServiceName: "svc"}),
+		configtest.Valid("full", telemetry.Config{ServiceName: "svc", ServiceVersion: "1.2.3", OTLPEndpoint: "https://otel:4318", LogLevel: "debug", LogFormat: "json"}),
+		configtest.Valid("case-insensitive level and format", telemetry.Config{ServiceName: "svc", LogLevel: "WARN", LogFormat: "JSON"}),
+		configtest.Invalid("everything wrong at once", telemetry.Config{ServiceName: " ", LogLevel: "loud", LogFormat: "xml", OTLPEndpoint: "otel:4318"},
+			"ServiceName: must not be empty", `LogLevel "loud": must be one of`, `LogFormat "xml": must be text or json`, `OTLPEndpoint "otel:4318": must be an absolute http or https URL`),
+	}, func(t *testing.T, cfg telemetry.Config) error {
+		err := cfg.Validate()
+		if err != nil {
+			if _, serr := telemetry.Setup(context.Background(), cfg); serr == nil {
 				t.Error("Setup accepted an invalid config")
 			}
-		})
-	}
+		}
+		return err
+	})
 }
 
 func setup(t *testing.T, cfg telemetry.Config) *telemetry.Telemetry {

@@ -1,34 +1,23 @@
 package kafkaauth_test
 
 import (
-	"strings"
 	"testing"
 
+	"github.com/samnav/samnav/pkg/sdk/configtest"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 )
 
 func TestValidateNamesFieldAndRule(t *testing.T) {
-	for _, tc := range []struct {
-		cfg  kafkaauth.Config
-		want string // "" means valid
-	}{
-		{kafkaauth.Config{}, ""},
-		{kafkaauth.Config{Mechanism: "SCRAM-SHA-512", Username: "hub", Password: "p"}, ""},
-		{kafkaauth.Config{Mechanism: "PLAIN", Username: "hub", Password: "p"}, ""},
-		{kafkaauth.Config{Username: "hub"}, "mechanism: required when a username or password is set"},
-		{kafkaauth.Config{Mechanism: "GSSAPI", Username: "hub", Password: "p"}, `mechanism: "GSSAPI" is not SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN`},
-		{kafkaauth.Config{Mechanism: "SCRAM-SHA-256", Password: "p"}, "username: required with a SASL mechanism"},
-		{kafkaauth.Config{Mechanism: "SCRAM-SHA-256", Username: "a,b", Password: "p"}, `username "a,b": must not contain`},
-		{kafkaauth.Config{Mechanism: "SCRAM-SHA-256", Username: "hub"}, "password: required with a SASL mechanism"},
-	} {
-		err := tc.cfg.Validate()
-		switch {
-		case tc.want == "" && err != nil:
-			t.Errorf("%+v: unexpected error %v", tc.cfg, err)
-		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-			t.Errorf("%+v: err = %v, want it to contain %q", tc.cfg, err, tc.want)
-		}
-	}
+	configtest.Run(t, []configtest.Case[kafkaauth.Config]{
+		configtest.Valid("no SASL", kafkaauth.Config{}),
+		configtest.Valid("SCRAM", kafkaauth.Config{Mechanism: "SCRAM-SHA-512", Username: "hub", Password: "p"}),
+		configtest.Valid("PLAIN", kafkaauth.Config{Mechanism: "PLAIN", Username: "hub", Password: "p"}),
+		configtest.Invalid("credentials without a mechanism", kafkaauth.Config{Username: "hub"}, "mechanism: required when a username or password is set"),
+		configtest.Invalid("unknown mechanism", kafkaauth.Config{Mechanism: "GSSAPI", Username: "hub", Password: "p"}, `mechanism: "GSSAPI" is not SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN`),
+		configtest.Invalid("no username", kafkaauth.Config{Mechanism: "SCRAM-SHA-256", Password: "p"}, "username: required with a SASL mechanism"),
+		configtest.Invalid("comma in username", kafkaauth.Config{Mechanism: "SCRAM-SHA-256", Username: "a,b", Password: "p"}, `username "a,b": must not contain`),
+		configtest.Invalid("no password", kafkaauth.Config{Mechanism: "SCRAM-SHA-256", Username: "hub"}, "password: required with a SASL mechanism"),
+	}, configtest.Validate)
 }
 
 func TestLoadConfigAndClients(t *testing.T) {
