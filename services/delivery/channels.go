@@ -82,19 +82,30 @@ func randomKey() ([]byte, error) {
 	return k, nil
 }
 
+// channelStore opens the database of the channel name (channelDB),
+// brings its tables to their newest version and builds its store on it.
+func channelStore[S any](ctx context.Context, s *Server, d sqldb.Dialect, name string,
+	migrate func(context.Context, *sql.DB, sqldb.Dialect) error, newStore func(*sql.DB, sqldb.Dialect) (S, error)) (S, error) {
+	var none S
+	db, _, err := s.channelDB(ctx, d, name)
+	if err != nil {
+		return none, err
+	}
+	if err := migrate(ctx, db, d); err != nil {
+		return none, fmt.Errorf("migrate %s store: %w", name, err)
+	}
+	st, err := newStore(db, d)
+	if err != nil {
+		return none, fmt.Errorf("%s store: %w", name, err)
+	}
+	return st, nil
+}
+
 // channels builds the webhook and feed channels on their SQL stores.
 func (s *Server) channels(ctx context.Context, d sqldb.Dialect, deps Deps) error {
-	whDialect, feedDialect := d, d
-	whDB, _, err := s.channelDB(ctx, d, "webhook")
+	whStore, err := channelStore(ctx, s, d, "webhook", whsql.Migrate, whsql.New)
 	if err != nil {
 		return err
-	}
-	if err := whsql.Migrate(ctx, whDB, whDialect); err != nil {
-		return fmt.Errorf("migrate webhook store: %w", err)
-	}
-	whStore, err := whsql.New(whDB, whDialect)
-	if err != nil {
-		return fmt.Errorf("webhook store: %w", err)
 	}
 	wcfg := deps.Webhook
 	wcfg.Store, wcfg.Logger, wcfg.MeterProvider = whStore, s.base, s.meters
@@ -102,16 +113,9 @@ func (s *Server) channels(ctx context.Context, d sqldb.Dialect, deps Deps) error
 	if s.webhook, err = webhook.New(wcfg); err != nil {
 		return fmt.Errorf("webhook channel: %w", err)
 	}
-	feedDB, _, err := s.channelDB(ctx, d, "feed")
+	feedStore, err := channelStore(ctx, s, d, "feed", feed.Migrate, feed.NewSQLStore)
 	if err != nil {
 		return err
-	}
-	if err := feed.Migrate(ctx, feedDB, feedDialect); err != nil {
-		return fmt.Errorf("migrate feed store: %w", err)
-	}
-	feedStore, err := feed.NewSQLStore(feedDB, feedDialect)
-	if err != nil {
-		return fmt.Errorf("feed store: %w", err)
 	}
 	s.feedStore = feedStore
 	key, err := s.feedKey()

@@ -201,15 +201,11 @@ func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, sche
 		}
 		reg = c
 	}
-	authn := deps.Authenticator
-	if authn == nil {
-		ts, err := authsql.New(ctx, s.db, d)
-		if err != nil {
-			return fmt.Errorf("token store: %w", err)
-		}
-		s.tokens = &auth.Tokens{Store: ts}
-		authn = s.tokens
+	authn, tokens, err := authsql.Authenticator(ctx, deps.Authenticator, s.db, d)
+	if err != nil {
+		return err
 	}
+	s.tokens = tokens
 	if err := s.channels(ctx, d, deps); err != nil {
 		return err
 	}

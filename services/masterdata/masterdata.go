@@ -225,15 +225,11 @@ func (s *Server) init(ctx context.Context, deps Deps) error {
 	}
 	s.store = st
 	s.svc = record.NewService(st, s.model, record.ServiceOptions{Logger: s.logger})
-	authn := deps.Authenticator
-	if authn == nil {
-		ts, err := authsql.New(ctx, s.db, s.dialect)
-		if err != nil {
-			return fmt.Errorf("token store: %w", err)
-		}
-		s.tokens = &auth.Tokens{Store: ts}
-		authn = s.tokens
+	authn, tokens, err := authsql.Authenticator(ctx, deps.Authenticator, s.db, s.dialect)
+	if err != nil {
+		return err
 	}
+	s.tokens = tokens
 	s.handler = httpapi.NewHandler(s.svc, s.model, httpapi.Options{Logger: s.logger, Authenticator: authn, TracerProvider: deps.TracerProvider})
 	if len(s.cfg.Brokers) > 0 {
 		name := s.cfg.RelayName

@@ -37,6 +37,22 @@ func New(ctx context.Context, db *sql.DB, d sqldb.Dialect) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
+// Authenticator returns given when it is set; else the API tokens kept
+// in db (New), with their issuer, which a service keeping its own tokens
+// also needs (the bootstrap admin, token management). It is the one
+// default of every service's Deps.Authenticator.
+func Authenticator(ctx context.Context, given auth.Authenticator, db *sql.DB, d sqldb.Dialect) (auth.Authenticator, *auth.Tokens, error) {
+	if given != nil {
+		return given, nil, nil
+	}
+	st, err := New(ctx, db, d)
+	if err != nil {
+		return nil, nil, fmt.Errorf("token store: %w", err)
+	}
+	tokens := &auth.Tokens{Store: st}
+	return tokens, tokens, nil
+}
+
 // Times are Unix milliseconds, 0 for none.
 func millis(t time.Time) int64 { return sqldb.IntTime(t, time.Millisecond) }
 
