@@ -60,8 +60,8 @@ func contractsGen(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", "contracts", "the contracts directory, holding model/")
 	verify := fs.Bool("verify", false, "write nothing; fail if a generated file is missing or stale")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+	if err := parseFlags(fs, args, ""); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: contracts gen takes no arguments, got %q", errUsage, fs.Args())
@@ -158,8 +158,8 @@ func contractsCheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	against := fs.String("against", "", "a git ref (main, HEAD~1, a tag) or a schema registry URL (http[s]://...)")
 	levelFlag := fs.String("level", "", "compatibility level (default: the subject's level in the registry, else BACKWARD_TRANSITIVE)")
 	allowRemoved := fs.Bool("allow-removed", false, "allow contracts (whole major versions) to be removed")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+	if err := parseFlags(fs, args, ""); err != nil {
+		return err
 	}
 	if *against == "" {
 		return fmt.Errorf("%w: contracts check needs --against <git ref or registry URL>", errUsage)

@@ -32,15 +32,8 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	report := fs.String("report", "", "where rejected rows are written as NDJSON (default <file>.rejected.ndjson)")
 	checkpoint := fs.String("checkpoint", "", "progress file for resuming (default <file>.checkpoint; \"-\" for none)")
 	reason := fs.String("reason", "bulk import", "the reason recorded in every record's history")
-	fs.Usage = func() {
-		_, _ = fmt.Fprintln(fs.Output(), "Usage: samnav import --concept <concept> [flags] <file>\n\nA CSV file has a header naming attributes; nested ones are dotted\n(registeredAddress.postalCode) and list items are separated by '|'.\nRun it again after an interruption and it resumes where it stopped.\n\nFlags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %w", errUsage, err)
+	if err := parseFlags(fs, args, "Usage: samnav import --concept <concept> [flags] <file>\n\nA CSV file has a header naming attributes; nested ones are dotted\n(registeredAddress.postalCode) and list items are separated by '|'.\nRun it again after an interruption and it resumes where it stopped.\n\nFlags:"); err != nil {
+		return err
 	}
 	m, err := contracts.Model()
 	if err != nil {
@@ -141,15 +134,8 @@ func runResync(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&cfg.DataDir, "data-dir", orDefault(cfg.DataDir, filepath.Join("data", "masterdata")), "for sqlite without --dsn: the directory of masterdata.db (samnav dev: <data-dir>/masterdata)")
 	fs.StringVar(&cfg.RegistryURL, "registry-url", orDefault(cfg.RegistryURL, "http://127.0.0.1:8081"), "schema registry the events are encoded against")
 	batch := fs.Int("batch", 1000, "records per transaction")
-	fs.Usage = func() {
-		_, _ = fmt.Fprintln(fs.Output(), "Usage: samnav resync [flags] <concept>\n\nRepublishes the current state of every record of the concept through the\noutbox; the running master data service's relay sends them to the state\ntopic. Use it to rebuild a topic or to onboard a subscriber.\n\nFlags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %w", errUsage, err)
+	if err := parseFlags(fs, args, "Usage: samnav resync [flags] <concept>\n\nRepublishes the current state of every record of the concept through the\noutbox; the running master data service's relay sends them to the state\ntopic. Use it to rebuild a topic or to onboard a subscriber.\n\nFlags:"); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return fmt.Errorf("%w: name exactly one concept to resync", errUsage)

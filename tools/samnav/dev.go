@@ -99,15 +99,8 @@ func parseDevFlags(args []string, stderr io.Writer) (devConfig, error) {
 	fs.BoolVar(&cfg.NoSeed, "no-seed", false, "start with empty master data instead of a synthetic city")
 	fs.BoolVar(&cfg.NoExamples, "no-examples", false, "do not register and run the example subscriber systems")
 	fs.BoolVar(&cfg.KafkaSASL, "kafka-sasl", true, "require SASL/SCRAM-SHA-512 on the embedded broker and enforce ACLs (false: an open broker)")
-	fs.Usage = func() {
-		_, _ = fmt.Fprintln(fs.Output(), "Usage: samnav dev [flags]\n\nRuns the embedded Kafka broker and every Samnav service in one process.\nState is kept in --data-dir; stop with Ctrl-C.\n\nFlags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return cfg, err
-		}
-		return cfg, fmt.Errorf("%w: %w", errUsage, err)
+	if err := parseFlags(fs, args, "Usage: samnav dev [flags]\n\nRuns the embedded Kafka broker and every Samnav service in one process.\nState is kept in --data-dir; stop with Ctrl-C.\n\nFlags:"); err != nil {
+		return cfg, err
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("%w: samnav dev takes no arguments, got %q", errUsage, fs.Args())

@@ -38,6 +38,25 @@ func register(c command) {
 // exits with status 2 for it, as flag does.
 var errUsage = errors.New("usage")
 
+// parseFlags parses the flags of a samnav command: -h prints usage, the
+// text above the flags ("" for flag's own), and is flag.ErrHelp (exit
+// 0); any other problem is an errUsage error (exit 2).
+func parseFlags(fs *flag.FlagSet, args []string, usage string) error {
+	if usage != "" {
+		fs.Usage = func() {
+			_, _ = fmt.Fprintln(fs.Output(), usage)
+			fs.PrintDefaults()
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	return nil
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
