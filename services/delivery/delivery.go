@@ -193,13 +193,9 @@ func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, sche
 		default:
 		}
 	}})
-	reg := deps.Registry
-	if reg == nil {
-		c, err := avroserde.NewRegistryClient(s.cfg.RegistryURL)
-		if err != nil {
-			return fmt.Errorf("registry client: %w", err)
-		}
-		reg = c
+	reg, err := avroserde.RegistryOr(deps.Registry, s.cfg.RegistryURL)
+	if err != nil {
+		return err
 	}
 	authn, tokens, err := authsql.Authenticator(ctx, deps.Authenticator, s.db, d)
 	if err != nil {

@@ -202,13 +202,9 @@ func (s *Server) init(ctx context.Context, deps Deps) error {
 	if err := outbox.Migrate(ctx, s.db, od); err != nil {
 		return fmt.Errorf("migrate outbox: %w", err)
 	}
-	reg := deps.Registry
-	if reg == nil {
-		c, err := avroserde.NewRegistryClient(s.cfg.RegistryURL)
-		if err != nil {
-			return fmt.Errorf("registry client: %w", err)
-		}
-		reg = c
+	reg, err := avroserde.RegistryOr(deps.Registry, s.cfg.RegistryURL)
+	if err != nil {
+		return err
 	}
 	var opts []avroserde.SerializerOption
 	if s.cfg.LookupOnly {

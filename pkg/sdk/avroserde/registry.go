@@ -70,6 +70,26 @@ func WithBasicAuth(user, password string) Option {
 	}
 }
 
+// RegistryOr returns given when it is set, else a client of the registry
+// at baseURL (NewRegistryClient): the one default of a service's
+// Deps.Registry. R is the interface the service needs of the registry;
+// *RegistryClient must implement it.
+func RegistryOr[R comparable](given R, baseURL string, opts ...Option) (R, error) {
+	var none R
+	if given != none {
+		return given, nil
+	}
+	c, err := NewRegistryClient(baseURL, opts...)
+	if err != nil {
+		return none, fmt.Errorf("registry client: %w", err)
+	}
+	r, ok := any(c).(R)
+	if !ok {
+		return none, fmt.Errorf("registry client: %T does not implement %T", c, (*R)(nil))
+	}
+	return r, nil
+}
+
 // NewRegistryClient returns a client for the registry at baseURL, an
 // absolute http or https URL (a path prefix is kept).
 func NewRegistryClient(baseURL string, opts ...Option) (*RegistryClient, error) {

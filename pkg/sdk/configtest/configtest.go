@@ -63,6 +63,7 @@ func Names(t testing.TB, err error, want ...string) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("got no error, want one naming %q", want)
+		return
 	}
 	for _, w := range want {
 		if !strings.Contains(err.Error(), w) {
