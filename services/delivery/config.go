@@ -9,6 +9,7 @@ import (
 
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/daemon"
+	"github.com/samnav/samnav/pkg/keyring"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/pkg/telemetry"
@@ -68,6 +69,12 @@ type Config struct {
 	// (made on first start), or, without DataDir, a random key per
 	// process (cursors then do not survive a restart).
 	FeedCursorKey []byte
+	// KeyFile is the key file (pkg/keyring) webhook signing secrets are
+	// encrypted at rest under; it must exist, readable by its owner only.
+	// Empty means DataDir/secrets.key, made on first start, or, without
+	// DataDir, no key: webhook endpoints cannot then be registered, and
+	// the service does not start on a database that holds their secrets.
+	KeyFile string
 	// Daemon holds what every daemon shares: logging, OTLP, the shutdown
 	// grace and the HTTP server's limits (its Addr is Addr's variable).
 	Daemon daemon.Config
@@ -117,6 +124,8 @@ const (
 	EnvWebhookAllowPrivate = "SAMNAV_DELIVERY_WEBHOOK_ALLOW_PRIVATE"
 	// EnvFeedCursorKey is the feed cursor key (at least 32 bytes).
 	EnvFeedCursorKey = "SAMNAV_DELIVERY_FEED_CURSOR_KEY"
+	// EnvKeyFile is the key file's path (Config.KeyFile).
+	EnvKeyFile = keyring.EnvFile
 )
 
 // LoadConfig reads a Config from the environment through getenv: the
@@ -131,7 +140,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	env.Fail(err)
 	c := Config{Brokers: ks.Brokers, Kafka: ks.SASL, KafkaConnection: ks.Connection, Addr: d.Addr, Database: env.String(EnvDatabase), Driver: env.String(EnvDriver),
 		DSN: env.String(EnvDSN), DataDir: env.String(EnvDataDir), RegistryURL: env.String(EnvRegistryURL),
-		WebhookAllowPrivate: env.Bool(EnvWebhookAllowPrivate), FeedCursorKey: []byte(env.String(EnvFeedCursorKey)), Daemon: d}
+		WebhookAllowPrivate: env.Bool(EnvWebhookAllowPrivate), FeedCursorKey: []byte(env.String(EnvFeedCursorKey)), KeyFile: env.String(EnvKeyFile), Daemon: d}
 	return c, env.Err()
 }
 
