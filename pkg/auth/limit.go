@@ -1,40 +1,45 @@
 package auth
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/samnav/samnav/pkg/sdk/apierr"
 )
 
 // LoginLimits slows down guessing: after Free failed token logins from one
-// source address, or against one token id, each further failure blocks
-// that source or token for a delay that doubles from Base up to Max.
-// While blocked, every login from the source or for the token is refused
-// before its secret is looked at, right or wrong, so guessing gains
-// nothing; logins from other sources and of other tokens are unaffected,
-// and successful logins do not count. A key with no failure for Forget is
-// forgotten. A failure is a guess: an id no token has (counted per
-// source) or a wrong secret (per source and per token); a malformed token
-// or a revoked or expired one presented with its right secret is refused
-// without counting. The zero value means the defaults (DefaultLoginLimits).
+// source address, or against one token id, the answer to each further
+// failure is held back for a delay that doubles from Base up to Max. The
+// delays of one key queue behind each other, so guesses sent in parallel
+// wait for the sum of their delays (each for at most MaxWait; a guesser
+// with many connections still gets at most one answer per delay and
+// connection). Only failures wait: a successful login is answered at once
+// whatever failed before it from its source or for its token, so a
+// guesser behind the same proxy or ingress as real users slows only
+// himself. A failure is a guess: an id no token has (counted per source)
+// or a wrong secret (per source and per token); a malformed token or a
+// revoked or expired one presented with its right secret is refused
+// without counting. A key with no failure for Forget is forgotten. The
+// zero value means the defaults (DefaultLoginLimits).
 type LoginLimits struct {
-	Free   int
-	Base   time.Duration
-	Max    time.Duration
-	Forget time.Duration
+	Free    int
+	Base    time.Duration
+	Max     time.Duration
+	MaxWait time.Duration
+	Forget  time.Duration
 	// MaxKeys bounds the memory: the sources and token ids tracked at
 	// once. When full, the keys least recently failed are forgotten.
 	MaxKeys int
 }
 
-// DefaultLoginLimits: 5 free failures, then 1s, 2s, 4s ... up to 5 min;
-// forgotten after 30 min without a failure; 100,000 keys.
-var DefaultLoginLimits = LoginLimits{Free: 5, Base: time.Second, Max: 5 * time.Minute, Forget: 30 * time.Minute, MaxKeys: 100_000}
+// DefaultLoginLimits: 5 free failures, then 250ms, 500ms, 1s ... up to
+// 10s each, an answer held back at most 30s; forgotten after 30 min
+// without a failure; 100,000 keys.
+var DefaultLoginLimits = LoginLimits{Free: 5, Base: 250 * time.Millisecond, Max: 10 * time.Second, MaxWait: 30 * time.Second,
+	Forget: 30 * time.Minute, MaxKeys: 100_000}
 
 func (l LoginLimits) withDefaults() LoginLimits {
 	d := DefaultLoginLimits
@@ -46,6 +51,9 @@ func (l LoginLimits) withDefaults() LoginLimits {
 	}
 	if l.Max > 0 {
 		d.Max = l.Max
+	}
+	if l.MaxWait > 0 {
+		d.MaxWait = l.MaxWait
 	}
 	if l.Forget > 0 {
 		d.Forget = l.Forget
@@ -73,19 +81,8 @@ func newLoginLimiter(l LoginLimits) *loginLimiter {
 	return &loginLimiter{limits: l.withDefaults(), keys: map[string]*failures{}}
 }
 
-// blocked returns how long key is still blocked at now (0: not blocked).
-func (l *loginLimiter) blocked(key string, now time.Time) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f, ok := l.keys[key]
-	if !ok || !now.Before(f.blockedUntil) {
-		return 0
-	}
-	return f.blockedUntil.Sub(now)
-}
-
 // fail records a failure of key at now and returns the failures counted
-// and the delay it is now blocked for.
+// and how long its answer is held back.
 func (l *loginLimiter) fail(key string, now time.Time) (int, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -106,8 +103,11 @@ func (l *loginLimiter) fail(key string, now time.Time) (int, time.Duration) {
 	if shift := f.n - l.limits.Free - 1; shift < 30 {
 		delay = min(l.limits.Base<<shift, l.limits.Max)
 	}
-	f.blockedUntil = now.Add(delay)
-	return f.n, delay
+	if f.blockedUntil.Before(now) {
+		f.blockedUntil = now
+	}
+	f.blockedUntil = f.blockedUntil.Add(delay)
+	return f.n, min(f.blockedUntil.Sub(now), l.limits.MaxWait)
 }
 
 // evict forgets stale keys, and if none is stale, the least recently
@@ -155,29 +155,37 @@ func tokenID(token string) string {
 	return id
 }
 
-// checkBlocked refuses a login while its source or token is blocked.
-func (t *Tokens) checkBlocked(source, id string, now time.Time) error {
-	lim := t.limiter()
-	for _, k := range limitKeys(source, id) {
-		if wait := lim.blocked(k, now); wait > 0 {
-			t.logger().Warn("token login refused: too many failed logins", "key", k, "retry_in", wait.Round(time.Second))
-			return apierr.Errorf(apierr.CodeUnauthorized, "%w: too many failed logins from this address or for this token; retry in %s",
-				ErrUnauthenticated, wait.Round(time.Second))
-		}
-	}
-	return nil
-}
-
-// recordFailure counts a failed login against its source and token and
-// logs it: the source, the token's public id and why, never the secret.
-func (t *Tokens) recordFailure(source, id string, err error, now time.Time) {
+// recordFailure counts a failed login against its source and token, logs
+// it (the source, the token's public id and why, never the secret) and
+// returns how long its answer is held back.
+func (t *Tokens) recordFailure(source, id string, err error, now time.Time) time.Duration {
 	lim := t.limiter()
 	attrs := []any{"source", source, "token_id", id, "reason", failureReason(err)}
+	var wait time.Duration
 	for _, k := range limitKeys(source, id) {
-		n, delay := lim.fail(k, now)
-		attrs = append(attrs, slog.Group(strings.Fields(k)[0], "failures", n, "blocked_for", delay))
+		n, w := lim.fail(k, now)
+		wait = max(wait, w)
+		attrs = append(attrs, slog.Group(strings.Fields(k)[0], "failures", n))
 	}
-	t.logger().Warn("token login failed", attrs...)
+	t.logger().Warn("token login failed", append(attrs, "answer_delay", wait)...)
+	return wait
+}
+
+// wait holds a failure's answer back for d, or until ctx ends.
+func (t *Tokens) wait(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	if t.Wait != nil {
+		t.Wait(ctx, d)
+		return
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+	}
 }
 
 func limitKeys(source, id string) []string {

@@ -32,12 +32,22 @@ type limitHarness struct {
 	store  *countingStore
 	now    time.Time
 	log    *bytes.Buffer
+	// waits are the delays answers were held back for; with advance the
+	// clock moves on by each (a guesser that waits for every answer).
+	waits   []time.Duration
+	advance bool
 }
 
 func newLimitHarness(t *testing.T) *limitHarness {
-	h := &limitHarness{store: &countingStore{}, now: time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC), log: &bytes.Buffer{}}
+	h := &limitHarness{store: &countingStore{}, now: time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC), log: &bytes.Buffer{}, advance: true}
 	h.tokens = &auth.Tokens{Store: h.store, Now: func() time.Time { return h.now },
-		Logger: slog.New(slog.NewTextHandler(h.log, nil))}
+		Logger: slog.New(slog.NewTextHandler(h.log, nil)),
+		Wait: func(_ context.Context, d time.Duration) {
+			h.waits = append(h.waits, d)
+			if h.advance {
+				h.now = h.now.Add(d)
+			}
+		}}
 	return h
 }
 
@@ -61,81 +71,82 @@ func (h *limitHarness) login(token, addr string) error {
 
 func wrong(token string) string { return token[:len(token)-4] + "AAAA" }
 
-func tooMany(err error) bool {
-	return errors.Is(err, auth.ErrUnauthenticated) && strings.Contains(err.Error(), "too many failed logins")
+func total(ds []time.Duration) time.Duration {
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	return sum
 }
 
-func TestFailedLoginsAreLimitedPerSource(t *testing.T) {
+func TestFailedLoginsAreSlowedPerSource(t *testing.T) {
 	h := newLimitHarness(t)
 	tok := h.issue(t, "hr")
-	other := h.issue(t, "school")
-	refused := 0
 	for range 300 {
-		if err := h.login(wrong(tok), "198.51.100.7"); tooMany(err) {
-			refused++
-		} else if !errors.Is(err, auth.ErrUnauthenticated) {
+		if err := h.login(wrong(tok), "198.51.100.7"); !errors.Is(err, auth.ErrUnauthenticated) {
 			t.Fatalf("a wrong secret: %v", err)
 		}
 	}
-	// Five free failures and the sixth, which blocks; the other 294 never
-	// reach the store.
-	if refused != 294 || h.store.lookups.Load() != 6 {
-		t.Fatalf("%d of 300 wrong secrets refused as too many, %d looked up; want 294 and 6", refused, h.store.lookups.Load())
+	// Five free failures, then 250ms, 500ms, 1s ... up to 10s each.
+	want := []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second}
+	if len(h.waits) != 295 || fmt.Sprint(h.waits[:len(want)]) != fmt.Sprint(want) {
+		t.Fatalf("%d failures held back, the first by %v; want 295, by %v", len(h.waits), h.waits[:min(len(h.waits), len(want))], want)
 	}
-	// The source is blocked whatever it sends; another source is not.
-	if err := h.login(other, "198.51.100.7"); !tooMany(err) {
-		t.Errorf("a blocked source logged in: %v", err)
+	if got := total(h.waits); got < 45*time.Minute {
+		t.Errorf("300 wrong secrets took %s, want at least 45 min", got)
 	}
-	if err := h.login(other, "203.0.113.9"); err != nil {
-		t.Errorf("another source was refused: %v", err)
+	// A successful login from the same source is answered at once.
+	n := len(h.waits)
+	if err := h.login(tok, "198.51.100.7"); err != nil {
+		t.Errorf("the right secret from the source: %v", err)
 	}
-	// The delay grows: 1s, then 2s, then 4s.
-	for _, d := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
-		h.now = h.now.Add(d - time.Millisecond)
-		if err := h.login(wrong(tok), "198.51.100.7"); !tooMany(err) {
-			t.Fatalf("%s after the block began the source was let through: %v", d-time.Millisecond, err)
-		}
-		h.now = h.now.Add(time.Millisecond)
-		if err := h.login(wrong(tok), "198.51.100.7"); tooMany(err) || !errors.Is(err, auth.ErrUnauthenticated) {
-			t.Fatalf("after %s the source is still blocked: %v", d, err)
-		}
+	if len(h.waits) != n {
+		t.Errorf("a successful login was held back by %v", h.waits[n:])
 	}
 	// The log says who and why, never the secret.
 	logged := h.log.String()
-	if !strings.Contains(logged, "token login failed") || !strings.Contains(logged, "198.51.100.7") || !strings.Contains(logged, "too many failed logins") {
-		t.Errorf("the failures are not logged with their source:\n%.400s", logged)
+	if !strings.Contains(logged, "token login failed") || !strings.Contains(logged, "198.51.100.7") || !strings.Contains(logged, "wrong secret") {
+		t.Errorf("the failures are not logged with their source and reason:\n%.400s", logged)
 	}
-	secret := tok[strings.LastIndex(tok, "_")+1:]
-	if strings.Contains(logged, secret) || strings.Contains(logged, wrong(tok)[strings.LastIndex(tok, "_")+1:]) {
+	cut := strings.LastIndex(tok, "_") + 1
+	if strings.Contains(logged, tok[cut:]) || strings.Contains(logged, wrong(tok)[cut:]) {
 		t.Error("a secret is in the log")
 	}
 }
 
-func TestFailedLoginsAreLimitedPerToken(t *testing.T) {
+// Guesses sent in parallel queue behind each other: the n-th waits for
+// the delays of those before it, up to MaxWait.
+func TestParallelGuessesQueue(t *testing.T) {
+	h := newLimitHarness(t)
+	h.advance = false
+	for range 40 {
+		_ = h.login("snv_0000000000000000_guess", "198.51.100.7")
+	}
+	if len(h.waits) != 35 || h.waits[0] != 250*time.Millisecond || h.waits[1] != 750*time.Millisecond || h.waits[34] != 30*time.Second {
+		t.Fatalf("held back by %v; want 250ms, 750ms, ... up to 30s", h.waits)
+	}
+}
+
+func TestFailedLoginsAreSlowedPerToken(t *testing.T) {
 	h := newLimitHarness(t)
 	tok := h.issue(t, "hr")
 	other := h.issue(t, "school")
-	refused := 0
 	for i := range 100 {
-		if tooMany(h.login(wrong(tok), fmt.Sprintf("10.0.%d.%d", i/250, i%250+1))) {
-			refused++
-		}
+		_ = h.login(wrong(tok), fmt.Sprintf("10.0.%d.%d", i/250, i%250+1))
 	}
-	if refused != 94 {
-		t.Fatalf("%d of 100 wrong secrets from 100 sources refused as too many; want 94", refused)
+	if len(h.waits) != 95 {
+		t.Fatalf("%d of 100 wrong secrets from 100 sources held back; want 95", len(h.waits))
 	}
-	if err := h.login(tok, "192.0.2.1"); !tooMany(err) {
-		t.Errorf("the blocked token logged in from a fresh source: %v", err)
-	}
-	if err := h.login(other, "192.0.2.1"); err != nil {
-		t.Errorf("another token was refused: %v", err)
+	n := len(h.waits)
+	if err := h.login(other, "192.0.2.1"); err != nil || len(h.waits) != n {
+		t.Errorf("another token: %v, held back %v", err, h.waits[n:])
 	}
 	if !strings.Contains(h.log.String(), "token_id=") {
 		t.Error("the log does not name the token id")
 	}
 }
 
-func TestSuccessfulLoginsAreNotLimited(t *testing.T) {
+func TestSuccessfulLoginsAreNotSlowed(t *testing.T) {
 	h := newLimitHarness(t)
 	tok := h.issue(t, "hr")
 	for i := range 500 {
@@ -143,8 +154,8 @@ func TestSuccessfulLoginsAreNotLimited(t *testing.T) {
 			t.Fatalf("login %d: %v", i+1, err)
 		}
 	}
-	if h.log.Len() != 0 {
-		t.Errorf("successful logins were logged as failures:\n%.300s", h.log.String())
+	if h.log.Len() != 0 || len(h.waits) != 0 {
+		t.Errorf("successful logins were held back (%v) or logged as failures:\n%.300s", h.waits, h.log.String())
 	}
 	// A revoked token with its right secret, or a malformed one, guesses
 	// nothing: refused, but not counted against the source.
@@ -154,14 +165,14 @@ func TestSuccessfulLoginsAreNotLimited(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 20 {
-		if err := h.login(revoked, "198.51.100.7"); err == nil || tooMany(err) {
-			t.Fatalf("a revoked token: %v", err)
+		if err := h.login(revoked, "198.51.100.7"); err == nil {
+			t.Fatal("a revoked token logged in")
 		}
-		if err := h.login("snv_malformed", "198.51.100.7"); err == nil || tooMany(err) {
-			t.Fatalf("a malformed token: %v", err)
+		if err := h.login("snv_malformed", "198.51.100.7"); err == nil {
+			t.Fatal("a malformed token logged in")
 		}
 	}
-	if err := h.login(tok, "198.51.100.7"); err != nil {
-		t.Errorf("the source was blocked by logins that guessed nothing: %v", err)
+	if len(h.waits) != 0 {
+		t.Errorf("logins that guessed nothing were held back: %v", h.waits)
 	}
 }

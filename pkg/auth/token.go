@@ -100,9 +100,12 @@ type Tokens struct {
 	Store TokenStore
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Limits limits failed logins per source address and per token; the
+	// Limits slows failed logins per source address and per token; the
 	// zero value means DefaultLoginLimits.
 	Limits LoginLimits
+	// Wait holds a failed login's answer back for d (or until ctx ends);
+	// nil means a timer. Tests replace it.
+	Wait func(ctx context.Context, d time.Duration)
 	// Logger receives a line per failed login (never the secret); nil
 	// means slog.Default().
 	Logger *slog.Logger
@@ -167,27 +170,22 @@ func (t *Tokens) Issue(ctx context.Context, req IssueRequest) (string, TokenReco
 
 // Verify returns the principal a token secret stands for. Every failure
 // wraps ErrUnauthenticated and says why without echoing the secret.
-// Failures are limited per token id and logged (LoginLimits); Authenticate
-// limits per source address too.
+// Failed guesses are slowed per token id and logged (LoginLimits);
+// Authenticate slows them per source address too.
 func (t *Tokens) Verify(ctx context.Context, token string) (*Principal, error) {
 	return t.VerifyFrom(ctx, token, "")
 }
 
 // VerifyFrom is Verify for a login from source (an address; "" if
-// unknown), which failed logins are limited per as well as per token id.
+// unknown), which failed logins are slowed per as well as per token id.
 func (t *Tokens) VerifyFrom(ctx context.Context, token, source string) (*Principal, error) {
-	now := t.now()
-	id := tokenID(token)
-	if err := t.checkBlocked(source, id, now); err != nil {
-		return nil, err
-	}
 	p, guess, err := t.verify(ctx, token)
 	switch guess {
 	case guessID:
 		// An unknown id is the guesser's choice: limit by source only.
-		t.recordFailure(source, "", err, now)
+		t.wait(ctx, t.recordFailure(source, "", err, t.now()))
 	case guessSecret:
-		t.recordFailure(source, id, err, now)
+		t.wait(ctx, t.recordFailure(source, tokenID(token), err, t.now()))
 	}
 	return p, err
 }
