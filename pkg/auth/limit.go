@@ -35,7 +35,7 @@ type LoginLimits struct {
 	MaxKeys int
 }
 
-// DefaultLoginLimits: 5 free failures, then 250ms, 500ms, 1s ... up to
+// DefaultLoginLimits are 5 free failures, then 250ms, 500ms, 1s ... up to
 // 10s each, an answer held back at most 30s; forgotten after 30 min
 // without a failure; 100,000 keys.
 var DefaultLoginLimits = LoginLimits{Free: 5, Base: 250 * time.Millisecond, Max: 10 * time.Second, MaxWait: 30 * time.Second,

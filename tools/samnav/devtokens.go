@@ -20,7 +20,7 @@ import (
 // pile up nor stay usable. legacyFile is where releases before kept the
 // token in plain text; it is removed.
 func (h *devHub) processToken(ctx context.Context, req auth.IssueRequest, legacyFile string) (string, error) {
-	if err := os.Remove(legacyFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Remove(legacyFile); err != nil && !errors.Is(err, fs.ErrNotExist) { //nolint:gosec // G703: a fixed file name under the data directory the user chose
 		return "", fmt.Errorf("remove plain-text token file: %w", err)
 	}
 	recs, err := h.tokens.Store.ListTokens(ctx)
