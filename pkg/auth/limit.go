@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net"
@@ -41,27 +42,11 @@ type LoginLimits struct {
 var DefaultLoginLimits = LoginLimits{Free: 5, Base: 250 * time.Millisecond, Max: 10 * time.Second, MaxWait: 30 * time.Second,
 	Forget: 30 * time.Minute, MaxKeys: 100_000}
 
+// withDefaults fills l's zero fields from DefaultLoginLimits.
 func (l LoginLimits) withDefaults() LoginLimits {
 	d := DefaultLoginLimits
-	if l.Free > 0 {
-		d.Free = l.Free
-	}
-	if l.Base > 0 {
-		d.Base = l.Base
-	}
-	if l.Max > 0 {
-		d.Max = l.Max
-	}
-	if l.MaxWait > 0 {
-		d.MaxWait = l.MaxWait
-	}
-	if l.Forget > 0 {
-		d.Forget = l.Forget
-	}
-	if l.MaxKeys > 0 {
-		d.MaxKeys = l.MaxKeys
-	}
-	return d
+	return LoginLimits{Free: cmp.Or(l.Free, d.Free), Base: cmp.Or(l.Base, d.Base), Max: cmp.Or(l.Max, d.Max),
+		MaxWait: cmp.Or(l.MaxWait, d.MaxWait), Forget: cmp.Or(l.Forget, d.Forget), MaxKeys: cmp.Or(l.MaxKeys, d.MaxKeys)}
 }
 
 type failures struct {
