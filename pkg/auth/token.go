@@ -9,8 +9,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/samnav/samnav/pkg/sdk/apierr"
@@ -92,10 +94,36 @@ func (r IssueRequest) Validate() error {
 }
 
 // Tokens issues API tokens and authenticates requests that carry them.
+// Failed logins are limited and logged (LoginLimits); a Tokens must not be
+// copied after first use.
 type Tokens struct {
 	Store TokenStore
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Limits slows failed logins per source address and per token; the
+	// zero value means DefaultLoginLimits.
+	Limits LoginLimits
+	// Wait holds a failed login's answer back for d (or until ctx ends);
+	// nil means a timer. Tests replace it.
+	Wait func(ctx context.Context, d time.Duration)
+	// Logger receives a line per failed login (never the secret); nil
+	// means slog.Default().
+	Logger *slog.Logger
+
+	limitOnce sync.Once
+	limits    *loginLimiter
+}
+
+func (t *Tokens) limiter() *loginLimiter {
+	t.limitOnce.Do(func() { t.limits = newLoginLimiter(t.Limits) })
+	return t.limits
+}
+
+func (t *Tokens) logger() *slog.Logger {
+	if t.Logger != nil {
+		return t.Logger
+	}
+	return slog.Default()
 }
 
 func (t *Tokens) now() time.Time {
@@ -142,27 +170,59 @@ func (t *Tokens) Issue(ctx context.Context, req IssueRequest) (string, TokenReco
 
 // Verify returns the principal a token secret stands for. Every failure
 // wraps ErrUnauthenticated and says why without echoing the secret.
+// Failed guesses are slowed per token id and logged (LoginLimits);
+// Authenticate slows them per source address too.
 func (t *Tokens) Verify(ctx context.Context, token string) (*Principal, error) {
+	return t.VerifyFrom(ctx, token, "")
+}
+
+// VerifyFrom is Verify for a login from source (an address; "" if
+// unknown), which failed logins are slowed per as well as per token id.
+func (t *Tokens) VerifyFrom(ctx context.Context, token, source string) (*Principal, error) {
+	p, guess, err := t.verify(ctx, token)
+	switch guess {
+	case guessID:
+		// An unknown id is the guesser's choice: limit by source only.
+		t.wait(ctx, t.recordFailure(source, "", err, t.now()))
+	case guessSecret:
+		t.wait(ctx, t.recordFailure(source, tokenID(token), err, t.now()))
+	}
+	return p, err
+}
+
+// guess classifies a failed login: only guesses count towards the limits.
+// A malformed token, or the right secret of a revoked or expired token,
+// guesses nothing.
+type guess int
+
+const (
+	noGuess     guess = iota
+	guessID           // an id no token has
+	guessSecret       // a wrong secret for a token's id
+)
+
+// verify checks token and says what, if anything, it guessed wrong.
+func (t *Tokens) verify(ctx context.Context, token string) (*Principal, guess, error) {
 	rest, ok := strings.CutPrefix(token, tokenPrefix)
 	id, secret, ok2 := strings.Cut(rest, "_")
 	if !ok || !ok2 || id == "" || secret == "" {
-		return nil, apierr.Errorf(apierr.CodeUnauthorized, "%w: malformed token (want snv_<id>_<secret>)", ErrUnauthenticated)
+		return nil, noGuess, apierr.Errorf(apierr.CodeUnauthorized, "%w: malformed token (want snv_<id>_<secret>)", ErrUnauthenticated)
 	}
 	rec, err := t.Store.TokenByID(ctx, id)
 	if errors.Is(err, ErrTokenNotFound) {
-		return nil, apierr.Errorf(apierr.CodeUnauthorized, "%w: unknown token %s", ErrUnauthenticated, id)
+		return nil, guessID, apierr.Errorf(apierr.CodeUnauthorized, "%w: unknown token %s", ErrUnauthenticated, id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("verify token %s: %w", id, err)
+		return nil, noGuess, fmt.Errorf("verify token %s: %w", id, err)
 	}
 	sum := sha256.Sum256([]byte(secret))
 	if subtle.ConstantTimeCompare(sum[:], rec.Hash) != 1 {
-		return nil, apierr.Errorf(apierr.CodeUnauthorized, "%w: wrong secret for token %s", ErrUnauthenticated, id)
+		return nil, guessSecret, apierr.Errorf(apierr.CodeUnauthorized, "%w: wrong secret for token %s", ErrUnauthenticated, id)
 	}
 	if !rec.Active(t.now()) {
-		return nil, apierr.Errorf(apierr.CodeUnauthorized, "%w: token %s is revoked or expired", ErrUnauthenticated, id)
+		return nil, noGuess, apierr.Errorf(apierr.CodeUnauthorized, "%w: token %s is revoked or expired", ErrUnauthenticated, id)
 	}
-	return &Principal{Subject: rec.Subject, Kind: rec.Kind, Name: rec.Name, Grants: rec.Grants, CredentialID: rec.ID}, nil
+	return &Principal{Subject: rec.Subject, Kind: rec.Kind, Name: rec.Name, Grants: rec.Grants, CredentialID: rec.ID}, noGuess, nil
 }
 
 // Authenticate implements Authenticator: it reads a token from
@@ -191,7 +251,7 @@ func (t *Tokens) Authenticate(r *http.Request) (*Principal, error) {
 	if token == "" {
 		return nil, nil
 	}
-	return t.Verify(r.Context(), token)
+	return t.VerifyFrom(r.Context(), token, sourceOf(r))
 }
 
 // EnsureBootstrapAdmin issues an admin token if the store has no active admin

@@ -95,7 +95,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("addr %q: must be host:port: %w", c.Addr, err))
 		default:
 			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-				errs = append(errs, fmt.Errorf("addr %q: host must be a loopback address (the embedded broker is for one machine)", c.Addr))
+				errs = append(errs, fmt.Errorf("addr %q: host must be a loopback address such as 127.0.0.1 or ::1: the embedded broker is for one machine, and without SASL anyone who reaches it reads every topic", c.Addr))
 			}
 			if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
 				errs = append(errs, fmt.Errorf("addr %q: port must be a number from 0 to 65535", c.Addr))
@@ -202,7 +202,7 @@ func start(cfg Config, addr string, secure bool) (*Broker, error) {
 		// configured host and port instead of its 127.0.0.1:<random>.
 		kfake.Ports(0),
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
-			return (&net.ListenConfig{}).Listen(context.Background(), network, addr)
+			return listenLoopback(network, addr)
 		}),
 		kfake.WithLogger(slogLogger{l: cfg.Logger}),
 		// Kafka's default minimum session timeout is 6s; consumer groups
@@ -250,6 +250,23 @@ func start(cfg Config, addr string, secure bool) (*Broker, error) {
 		b.superuser = cfg.Superuser
 	}
 	return b, nil
+}
+
+// listenLoopback listens on addr and refuses the listener unless it is
+// bound to a loopback address: Validate allows the name "localhost",
+// which the resolver (a hosts file) may map elsewhere, and the check on
+// the bound socket is what keeps the broker off the network.
+func listenLoopback(network, addr string) (net.Listener, error) {
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if ta, ok := ln.Addr().(*net.TCPAddr); !ok || !ta.IP.IsLoopback() {
+		bound := ln.Addr().String()
+		_ = ln.Close()
+		return nil, fmt.Errorf("listen on %s: bound to %s, which is not a loopback address; the embedded broker listens on loopback only", addr, bound)
+	}
+	return ln, nil
 }
 
 // authenticate proves the superuser's credentials open a session.

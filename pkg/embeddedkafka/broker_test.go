@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/samnav/samnav/pkg/embeddedkafka"
+	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 )
 
@@ -210,6 +211,10 @@ func TestInvalidConfigNamesFieldAndRule(t *testing.T) {
 		want string
 	}{
 		{"not loopback", embeddedkafka.Config{Addr: "0.0.0.0:9092"}, "loopback"},
+		{"any address, IPv6", embeddedkafka.Config{Addr: "[::]:0"}, "loopback"},
+		{"no host", embeddedkafka.Config{Addr: ":0"}, "loopback"},
+		{"a host name", embeddedkafka.Config{Addr: "example.com:0"}, "loopback"},
+		{"not loopback with SASL", embeddedkafka.Config{Addr: "0.0.0.0:0", Superuser: kafkaauth.Config{Mechanism: kafkaauth.ScramSHA512, Username: "u", Password: "p"}}, "loopback"},
 		{"bad port", embeddedkafka.Config{Addr: "127.0.0.1:99999"}, "port"},
 		{"no port", embeddedkafka.Config{Addr: "127.0.0.1"}, "host:port"},
 		{"topic without partitions", embeddedkafka.Config{Topics: []kafkatopics.Spec{{Name: "x"}}}, "partitions"},

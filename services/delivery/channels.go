@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/samnav/samnav/pkg/keyring"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
@@ -74,6 +75,29 @@ func (s *Server) feedKey() ([]byte, error) {
 	return k, nil
 }
 
+// secretKeys returns the keyring webhook secrets are sealed under:
+// Config.KeyFile, or DataDir/secrets.key (made on first start), or none.
+func (s *Server) secretKeys() (keyring.Keyring, error) {
+	if s.cfg.KeyFile != "" {
+		kr, err := keyring.LoadFile(s.cfg.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("webhook secret keys (%s): %w", EnvKeyFile, err)
+		}
+		return kr, nil
+	}
+	if s.cfg.DataDir == "" {
+		s.logger.Warn("no key file and no data directory: webhook endpoints cannot be registered until " + EnvKeyFile + " names a key file")
+		return nil, nil
+	}
+	path := filepath.Join(s.cfg.DataDir, "secrets.key")
+	kr, err := keyring.LoadOrCreateFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("webhook secret keys: %w", err)
+	}
+	s.logger.Info("webhook secrets are encrypted under the key file in the data directory; in production keep the key apart from the database and its backups (" + EnvKeyFile + ")")
+	return kr, nil
+}
+
 func randomKey() ([]byte, error) {
 	k := make([]byte, 32)
 	if _, err := rand.Read(k); err != nil {
@@ -103,7 +127,13 @@ func channelStore[S any](ctx context.Context, s *Server, d sqldb.Dialect, name s
 
 // channels builds the webhook and feed channels on their SQL stores.
 func (s *Server) channels(ctx context.Context, d sqldb.Dialect, deps Deps) error {
-	whStore, err := channelStore(ctx, s, d, "webhook", whsql.Migrate, whsql.New)
+	keys, err := s.secretKeys()
+	if err != nil {
+		return err
+	}
+	whStore, err := channelStore(ctx, s, d, "webhook", whsql.Migrate, func(db *sql.DB, d sqldb.Dialect) (*whsql.Store, error) {
+		return whsql.New(ctx, db, d, keys)
+	})
 	if err != nil {
 		return err
 	}

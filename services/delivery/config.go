@@ -8,6 +8,7 @@ import (
 
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/daemon"
+	"github.com/samnav/samnav/pkg/keyring"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/pkg/telemetry"
@@ -63,6 +64,12 @@ type Config struct {
 	// (made on first start), or, without DataDir, a random key per
 	// process (cursors then do not survive a restart).
 	FeedCursorKey []byte
+	// KeyFile is the key file (pkg/keyring) webhook signing secrets are
+	// encrypted at rest under; it must exist, readable by its owner only.
+	// Empty means DataDir/secrets.key, made on first start, or, without
+	// DataDir, no key: webhook endpoints cannot then be registered, and
+	// the service does not start on a database that holds their secrets.
+	KeyFile string
 }
 
 // Validate reports every problem with c at once, each naming the field and
@@ -90,6 +97,8 @@ const (
 	EnvWebhookAllowPrivate = "SAMNAV_DELIVERY_WEBHOOK_ALLOW_PRIVATE"
 	// EnvFeedCursorKey is the feed cursor key (at least 32 bytes).
 	EnvFeedCursorKey = "SAMNAV_DELIVERY_FEED_CURSOR_KEY"
+	// EnvKeyFile is the key file's path (Config.KeyFile).
+	EnvKeyFile = keyring.EnvFile
 )
 
 // LoadConfig reads a Config from the environment through getenv: the
@@ -101,7 +110,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	env := daemon.NewEnv(getenv)
 	ks := env.LoadKafka()
 	c := Config{Base: env.Base(service, DefaultAddr), Brokers: ks.Brokers, Kafka: ks.SASL, KafkaConnection: ks.Connection,
-		RegistryURL: env.String(EnvRegistryURL), WebhookAllowPrivate: env.Bool(EnvWebhookAllowPrivate), FeedCursorKey: []byte(env.String(EnvFeedCursorKey))}
+		RegistryURL: env.String(EnvRegistryURL), WebhookAllowPrivate: env.Bool(EnvWebhookAllowPrivate), FeedCursorKey: []byte(env.String(EnvFeedCursorKey)),
+		KeyFile: env.String(EnvKeyFile)}
 	return c, env.Err()
 }
 

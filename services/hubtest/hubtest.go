@@ -26,6 +26,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
+	"github.com/samnav/samnav/pkg/keyring"
 	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
@@ -234,6 +235,13 @@ func (h *Hub) startDelivery(p plan) {
 		m(&cfg, &deps)
 	}
 	h.fill(p, "delivery", settings{&cfg.Addr, &cfg.Database, &cfg.DSN, &cfg.DataDir, &cfg.RegistryURL, &cfg.Brokers, &cfg.Kafka}, deps.Registry != nil)
+	if cfg.KeyFile == "" && cfg.DataDir == "" {
+		// On PostgreSQL there is no data directory to keep the key in.
+		cfg.KeyFile = filepath.Join(h.Dir, "delivery-secrets.key")
+		if _, err := keyring.LoadOrCreateFile(cfg.KeyFile); err != nil {
+			h.T.Fatalf("hubtest: delivery key file: %v", err)
+		}
+	}
 	s, err := delivery.New(h.T.Context(), cfg, deps)
 	h.Delivery, h.DeliveryURL = s, h.serve("delivery", s, err)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/httproute"
+	"github.com/samnav/samnav/pkg/keyring"
 	"github.com/samnav/samnav/pkg/openapi"
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
@@ -306,7 +307,14 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 	if err != nil {
 		return nil, err
 	}
+	// The key data at rest is sealed under (webhook secrets today), in a
+	// file of its own (0600) in the data directory.
+	keyFile := filepath.Join(cfg.DataDir, "samnav.key")
+	if _, err := keyring.LoadOrCreateFile(keyFile); err != nil {
+		return nil, err
+	}
 	h.delivery, err = delivery.New(ctx, delivery.Config{
+		KeyFile:     keyFile,
 		Base:        serviceBase(cfg, "delivery", "127.0.0.1:0"), // its API is served on the console's address below
 		RegistryURL: registryURL,
 		Brokers:     []string{h.broker.Addr()},
@@ -385,24 +393,13 @@ func (h *devHub) openTokens(ctx context.Context) (*auth.Tokens, error) {
 }
 
 // serviceToken returns the API token a built-in service uses towards the
-// others (today: to register view schemas), kept in the data directory
-// with mode 0600 so a restart reuses it.
+// others (today: to register view schemas), held in memory only
+// (processToken).
 func (h *devHub) serviceToken(ctx context.Context, service string) (string, error) {
-	path := filepath.Join(h.cfg.DataDir, service+".token")
-	if b, err := os.ReadFile(path); err == nil {
-		return strings.TrimSpace(string(b)), nil
-	}
-	token, _, err := h.tokens.Issue(ctx, auth.IssueRequest{
+	return h.processToken(ctx, auth.IssueRequest{
 		Subject: "samnav-" + service, Kind: auth.KindSystem, Name: "Samnav " + service + " service",
 		Grants: []auth.Grant{{Role: auth.RoleAdmin}},
-	})
-	if err != nil {
-		return "", fmt.Errorf("%s service token: %w", service, err)
-	}
-	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("%s service token: %w", service, err)
-	}
-	return token, nil
+	}, filepath.Join(h.cfg.DataDir, service+".token"))
 }
 
 // kafkaPasswordPath is where `samnav dev` keeps a Kafka user's password.

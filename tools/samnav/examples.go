@@ -153,26 +153,15 @@ func (h *devHub) exampleKafkaUser(ctx context.Context, s exampleSystem) (kafkaau
 	return cred, nil
 }
 
-// exampleToken returns the example principal's API token, kept in the data
-// directory (mode 0600) so a restart reuses it rather than piling up tokens.
+// exampleToken returns the example principal's API token, held in memory
+// only (processToken).
 func (h *devHub) exampleToken(ctx context.Context, dir, subject string, g auth.Grant) (string, error) {
-	path := filepath.Join(dir, subject+".token")
-	if b, err := os.ReadFile(path); err == nil { //nolint:gosec // G703: a token file named by a fixed subject, under the data directory the user chose
-		return strings.TrimSpace(string(b)), nil
-	}
 	req := auth.IssueRequest{Subject: subject, Kind: auth.KindSystem, Name: subject + " (samnav dev example)", Grants: []auth.Grant{g}}
 	if g.Role == auth.RoleAdmin {
 		// The information owner who approves the examples' requests.
 		req.Subject, req.Kind = "example-owner", auth.KindUser
 	}
-	token, _, err := h.tokens.Issue(ctx, req)
-	if err != nil {
-		return "", fmt.Errorf("example token for %s: %w", subject, err)
-	}
-	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil { //nolint:gosec // G703: a token file named by a fixed subject, under the data directory the user chose
-		return "", fmt.Errorf("example token for %s: %w", subject, err)
-	}
-	return token, nil
+	return h.processToken(ctx, req, filepath.Join(dir, subject+".token"))
 }
 
 // ensureSubscription finds the system's approved subscription of its

@@ -90,9 +90,41 @@ func (p *AddressPolicy) resolver() Resolver {
 	return net.DefaultResolver
 }
 
+// IPv6 forms that carry an IPv4 address a translator or tunnel forwards
+// to: a packet to 64:ff9b::a9fe:a9fe reaches 169.254.169.254 through a
+// NAT64 gateway, one to 2002:7f00:1:: reaches 127.0.0.1 through a 6to4
+// relay. Each names where the IPv4 address sits in the 16 bytes.
+var embedding = []struct {
+	prefix netip.Prefix
+	at     int // the first of the four bytes of the IPv4 address
+}{
+	{netip.MustParsePrefix("64:ff9b::/96"), 12},    // NAT64 well-known prefix (RFC 6052)
+	{netip.MustParsePrefix("64:ff9b:1::/48"), 12},  // NAT64 local-use prefix (RFC 8215), its /96 form
+	{netip.MustParsePrefix("::ffff:0:0:0/96"), 12}, // SIIT IPv4-translated (RFC 7915)
+	{netip.MustParsePrefix("2002::/16"), 2},        // 6to4 (RFC 3056)
+	{netip.MustParsePrefix("::/96"), 12},           // IPv4-compatible, deprecated (RFC 4291)
+}
+
+// embeddedIPv4 returns the IPv4 address an IPv6 address a carries in one
+// of the forms above.
+func embeddedIPv4(a netip.Addr) (netip.Addr, bool) {
+	if !a.Is6() {
+		return netip.Addr{}, false
+	}
+	b := a.As16()
+	for _, e := range embedding {
+		if e.prefix.Contains(a) {
+			return netip.AddrFrom4([4]byte(b[e.at : e.at+4])), true
+		}
+	}
+	return netip.Addr{}, false
+}
+
 // CheckAddr returns nil if a may be dialled, and otherwise an invalid
 // *apierr.Error with one field problem, "url" and the broken rule,
-// wrapping ErrDisallowedAddress.
+// wrapping ErrDisallowedAddress. An IPv6 address that carries an IPv4
+// address (IPv4-mapped, NAT64, 6to4, IPv4-compatible) is judged by the
+// IPv4 address too: the stricter verdict wins.
 func (p *AddressPolicy) CheckAddr(a netip.Addr) error {
 	a = a.Unmap()
 	for _, pre := range p.Allow {
@@ -100,14 +132,30 @@ func (p *AddressPolicy) CheckAddr(a netip.Addr) error {
 			return nil
 		}
 	}
+	if err := p.checkRules(a, a); err != nil {
+		return err
+	}
+	if v4, ok := embeddedIPv4(a); ok {
+		return p.checkRules(a, v4)
+	}
+	return nil
+}
+
+// checkRules checks one address, as, against the denied ranges; a is the
+// address the error names.
+func (p *AddressPolicy) checkRules(a, as netip.Addr) error {
 	for _, r := range denied {
-		if !r.prefix.Contains(a) {
+		if !r.prefix.Contains(as) {
 			continue
 		}
 		if p.AllowPrivate && privateRules[r.rule] {
 			return nil
 		}
-		return invalidf("url", r.rule, "address %s is %s; webhooks are not delivered there unless configuration allows it", a, strings.ReplaceAll(r.rule, "_", "-")).
+		what := a.String()
+		if as != a {
+			what += " (carrying " + as.String() + ")"
+		}
+		return invalidf("url", r.rule, "address %s is %s; webhooks are not delivered there unless configuration allows it", what, strings.ReplaceAll(r.rule, "_", "-")).
 			Wrap(ErrDisallowedAddress)
 	}
 	return nil

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/samnav/samnav/pkg/keyring"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
@@ -144,7 +145,11 @@ func TestCrashMidBatchLosesNothingAcknowledged(t *testing.T) {
 	if err := sqlstore.Migrate(context.Background(), db, d); err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlstore.New(db, d)
+	keys, err := keyring.LoadOrCreateFile(path + ".key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlstore.New(t.Context(), db, d, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +239,11 @@ func crashChild(path string) {
 	if err != nil {
 		panic(err)
 	}
-	st, err := sqlstore.New(db, d)
+	keys, err := keyring.LoadFile(path + ".key")
+	if err != nil {
+		panic(err)
+	}
+	st, err := sqlstore.New(context.Background(), db, d, keys)
 	if err != nil {
 		panic(err)
 	}

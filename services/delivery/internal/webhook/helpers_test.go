@@ -19,6 +19,7 @@ import (
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 	"github.com/samnav/samnav/services/delivery/internal/webhook/sqlstore"
+	"github.com/samnav/samnav/services/delivery/internal/webhook/webhooktest"
 )
 
 // received is one request a test receiver saw.
@@ -104,7 +105,7 @@ func newStore(t testing.TB) webhook.Store {
 	if err := sqlstore.Migrate(context.Background(), db, d); err != nil {
 		t.Fatal(err)
 	}
-	s, err := sqlstore.New(db, d)
+	s, err := sqlstore.New(context.Background(), db, d, webhooktest.Keys(t))
 	if err != nil {
 		t.Fatal(err)
 	}

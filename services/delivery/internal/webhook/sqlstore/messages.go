@@ -172,7 +172,7 @@ func (s *Store) Finish(ctx context.Context, r webhook.Result) (webhook.Endpoint,
 			return err
 		}
 		var err error
-		ep, err = getEndpoint(ctx, tx, r.Message.SubscriptionID)
+		ep, err = s.getEndpoint(ctx, tx, r.Message.SubscriptionID)
 		return err
 	})
 	return ep, err
@@ -192,7 +192,7 @@ func (s *Store) FinishBatch(ctx context.Context, rs []webhook.Result) (map[strin
 			eps[r.Message.SubscriptionID] = webhook.Endpoint{}
 		}
 		for id := range eps {
-			ep, err := getEndpoint(ctx, tx, id)
+			ep, err := s.getEndpoint(ctx, tx, id)
 			if err != nil {
 				return err
 			}

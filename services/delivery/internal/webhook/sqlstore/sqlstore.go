@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/samnav/samnav/pkg/keyring"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
@@ -37,6 +38,8 @@ type Store struct {
 	lock    sqldb.WriteLock
 	// stmts prepares every statement once, on both databases.
 	stmts *sqldb.Stmts
+	// keys seals the signing secrets (secrets.go); nil stores none.
+	keys keyring.Keyring
 }
 
 var _ webhook.Store = (*Store)(nil)
@@ -47,15 +50,23 @@ type runner = *sqldb.Runner
 
 // New returns a store on db, which must have been migrated (Migrate) and
 // allow at least two open connections: a transaction may prepare a
-// statement on another connection while it holds its own.
-func New(db *sql.DB, d sqldb.Dialect) (*Store, error) {
+// statement on another connection while it holds its own. keys seals the
+// endpoints' signing secrets; New first seals any a release before
+// stored in plain text. With nil keys the store cannot store a secret
+// (CreateEndpoint and AddSecret fail), and New fails if the database
+// holds any.
+func New(ctx context.Context, db *sql.DB, d sqldb.Dialect, keys keyring.Keyring) (*Store, error) {
 	if err := d.Valid(); err != nil {
 		return nil, fmt.Errorf("new store: %w", err)
 	}
 	if db.Stats().MaxOpenConnections == 1 {
 		return nil, errors.New("new store: the database allows one open connection; the webhook store needs at least two")
 	}
-	return &Store{db: db, dialect: d, lock: sqldb.NewWriteLock(d), stmts: sqldb.NewStmts(db, true)}, nil
+	s := &Store{db: db, dialect: d, lock: sqldb.NewWriteLock(d), stmts: sqldb.NewStmts(db, true), keys: keys}
+	if err := s.sealPlaintext(ctx); err != nil {
+		return nil, fmt.Errorf("new store: %w", err)
+	}
+	return s, nil
 }
 
 // Times are Unix nanoseconds, 0 for none.
@@ -140,8 +151,12 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep webhook.Endpoint, first w
 			ep.SubscriptionID, ep.URL, ep.Owner, string(ep.Status), ep.DisabledReason, ns(ep.DisabledAt), ns(ep.CreatedAt)); err != nil {
 			return unavailable("insert endpoint", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO wh_secrets (subscription_id, secret, created_at) VALUES ($1, $2, $3)`,
-			ep.SubscriptionID, first.String(), ns(ep.CreatedAt)); err != nil {
+		keyID, sealed, err := s.sealSecret(ctx, ep.SubscriptionID, first.String())
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO wh_secrets (subscription_id, secret, key_id, created_at) VALUES ($1, $2, $3, $4)`,
+			ep.SubscriptionID, sealed, keyID, ns(ep.CreatedAt)); err != nil {
 			return unavailable("insert secret", err)
 		}
 		return nil
@@ -176,10 +191,10 @@ func (s *Store) UpdateEndpointURL(ctx context.Context, id, url string, now time.
 
 // GetEndpoint implements webhook.Store.
 func (s *Store) GetEndpoint(ctx context.Context, id string) (webhook.Endpoint, error) {
-	return getEndpoint(ctx, s.stmts.In(nil), id)
+	return s.getEndpoint(ctx, s.stmts.In(nil), id)
 }
 
-func getEndpoint(ctx context.Context, q querier, id string) (webhook.Endpoint, error) {
+func (s *Store) getEndpoint(ctx context.Context, q querier, id string) (webhook.Endpoint, error) {
 	var ep webhook.Endpoint
 	var status string
 	var disabledAt, failingSince, created, updated int64
@@ -195,22 +210,22 @@ func getEndpoint(ctx context.Context, q querier, id string) (webhook.Endpoint, e
 	ep.Status = webhook.EndpointStatus(status)
 	ep.DisabledAt, ep.FailingSince, ep.CreatedAt, ep.UpdatedAt = fromNS(disabledAt), fromNS(failingSince), fromNS(created), fromNS(updated)
 	type stored struct {
-		v   webhook.SecretVersion
-		raw string
+		v          webhook.SecretVersion
+		raw, keyID string
 	}
 	secrets, err := sqldb.Query(ctx, q, func(row sqldb.Scanner) (stored, error) {
 		var sec stored
 		var c, e int64
-		err := row.Scan(&sec.v.ID, &sec.raw, &c, &e)
+		err := row.Scan(&sec.v.ID, &sec.raw, &sec.keyID, &c, &e)
 		sec.v.CreatedAt, sec.v.ExpiresAt = fromNS(c), fromNS(e)
 		return sec, err
-	}, `SELECT id, secret, created_at, expires_at FROM wh_secrets WHERE subscription_id = $1 ORDER BY id`, id)
+	}, `SELECT id, secret, key_id, created_at, expires_at FROM wh_secrets WHERE subscription_id = $1 ORDER BY id`, id)
 	if err != nil {
 		return webhook.Endpoint{}, unavailable("get secrets", err)
 	}
 	for _, sec := range secrets {
-		if sec.v.Secret, err = webhook.ParseSecret(sec.raw); err != nil {
-			return webhook.Endpoint{}, fmt.Errorf("parse stored secret %d: %w", sec.v.ID, err)
+		if sec.v.Secret, err = s.openSecret(ctx, id, sec.v.ID, sec.keyID, sec.raw); err != nil {
+			return webhook.Endpoint{}, err
 		}
 		ep.Secrets = append(ep.Secrets, sec.v)
 	}
@@ -230,7 +245,11 @@ func (s *Store) AddSecret(ctx context.Context, id string, sec webhook.Secret, no
 		if _, err := tx.ExecContext(ctx, `UPDATE wh_secrets SET expires_at = $1 WHERE subscription_id = $2 AND (expires_at = 0 OR expires_at > $1)`, ns(oldUntil), id); err != nil {
 			return unavailable("expire secrets", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO wh_secrets (subscription_id, secret, created_at) VALUES ($1, $2, $3)`, id, sec.String(), ns(now)); err != nil {
+		keyID, sealed, err := s.sealSecret(ctx, id, sec.String())
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO wh_secrets (subscription_id, secret, key_id, created_at) VALUES ($1, $2, $3, $4)`, id, sealed, keyID, ns(now)); err != nil {
 			return unavailable("insert secret", err)
 		}
 		return nil

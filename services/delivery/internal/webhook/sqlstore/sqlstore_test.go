@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -9,14 +10,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/samnav/samnav/pkg/keyring"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 	"github.com/samnav/samnav/services/delivery/internal/webhook/sqlstore"
 	"github.com/samnav/samnav/services/delivery/internal/webhook/webhooktest"
 )
 
+// testKeys seals the stores' secrets in these tests: one keyring, so a
+// store started twice on a database (sqldbtest.NewStore) opens what the
+// first start sealed.
+var testKeys = func() keyring.Keyring {
+	b := sha256.Sum256([]byte("webhook sqlstore test key"))
+	kr, err := keyring.NewMemory(keyring.Key{ID: "test", Bytes: b[:]})
+	if err != nil {
+		panic(err)
+	}
+	return kr
+}()
+
 // newStore migrates the database and opens the store on it.
-var newStore = sqldbtest.Migrated(sqlstore.Migrate, sqlstore.New)
+var newStore = sqldbtest.Migrated(sqlstore.Migrate, func(db *sql.DB, d sqldb.Dialect) (*sqlstore.Store, error) {
+	return sqlstore.New(context.Background(), db, d, testKeys)
+})
 
 func TestConformance(t *testing.T) { sqldbtest.Stores(t, newStore, webhooktest.RunStoreTests) }
 
@@ -72,12 +89,13 @@ func TestSQLiteEnqueueStaysDurableAfterLaxCommits(t *testing.T) {
 
 func TestNewRefusesASingleConnectionPool(t *testing.T) {
 	db, d := sqldbtest.Open(t, "sqlite:"+filepath.Join(t.TempDir(), "wh.db"))
+	sqldbtest.Migrate(t, sqlstore.Migrate, db, d)
 	db.SetMaxOpenConns(1)
-	if _, err := sqlstore.New(db, d); err == nil {
+	if _, err := sqlstore.New(t.Context(), db, d, testKeys); err == nil {
 		t.Fatal("New accepted a pool of one connection, which a transaction preparing a statement would deadlock")
 	}
 	db.SetMaxOpenConns(2)
-	if _, err := sqlstore.New(db, d); err != nil {
+	if _, err := sqlstore.New(t.Context(), db, d, testKeys); err != nil {
 		t.Fatal(err)
 	}
 }

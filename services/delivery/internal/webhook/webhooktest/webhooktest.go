@@ -4,6 +4,7 @@ package webhooktest
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/samnav/samnav/pkg/keyring"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
@@ -26,6 +28,33 @@ func MustSecret(t *testing.T) webhook.Secret {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// Keys returns a keyring of one random key for a store to seal its
+// secrets with.
+func Keys(t testing.TB) keyring.Keyring {
+	t.Helper()
+	k, err := keyring.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := keyring.NewMemory(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr
+}
+
+// KeysFrom returns a keyring of one key with id whose bytes are derived
+// from id: two keyrings made with one id open each other's data.
+func KeysFrom(t testing.TB, id string) keyring.Keyring {
+	t.Helper()
+	b := sha256.Sum256([]byte(id))
+	kr, err := keyring.NewMemory(keyring.Key{ID: id, Bytes: b[:]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr
 }
 
 func newEndpoint(t *testing.T, s webhook.Store, id string) webhook.Secret {

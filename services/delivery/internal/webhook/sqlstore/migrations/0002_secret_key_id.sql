@@ -1,0 +1,1 @@
+ALTER TABLE wh_secrets ADD COLUMN key_id TEXT NOT NULL DEFAULT '';
