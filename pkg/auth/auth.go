@@ -79,6 +79,10 @@ type Grant struct {
 	// System is the system id a publisher grant speaks for; it must be the
 	// concept's designated master for a publish to be allowed.
 	System string `json:"system,omitempty"`
+	// ProtectedIdentities approves a steward or auditor grant for the
+	// shielded attributes (address, contacts) of protected identities;
+	// without it every read withholds them.
+	ProtectedIdentities bool `json:"protectedIdentities,omitempty"`
 }
 
 // Validate reports every problem with the grant, naming the field and rule.
@@ -95,6 +99,9 @@ func (g Grant) Validate() error {
 	}
 	if (g.Role == RolePublisher || g.Role == RoleSubscriber) && strings.TrimSpace(g.System) == "" {
 		errs = append(errs, fmt.Errorf("system: a %s grant must name the system it acts for", g.Role))
+	}
+	if g.ProtectedIdentities && g.Role != RoleSteward && g.Role != RoleAuditor {
+		errs = append(errs, fmt.Errorf("protectedIdentities: only a steward or auditor grant may be approved for protected identities, not %s", g.Role))
 	}
 	for _, c := range g.Concepts {
 		if strings.TrimSpace(c) == "" {
@@ -169,7 +176,41 @@ func (g Grant) allows(action Action, concept string) bool {
 	case RolePublisher:
 		// Whether the system is the concept's master is the service's
 		// decision (the model knows the master); the grant allows trying.
-		return action == ActionPublish || action == ActionRead
+		// A publisher reads only what it masters: CanRead.
+		return action == ActionPublish
+	}
+	return false
+}
+
+// CanRead reports whether p may read records of concept, whose master
+// system (from the model) is master: the read grant of an admin, auditor
+// or the concept's steward, or a publisher grant of the master system. A
+// master system reads what it masters and nothing else.
+func (p *Principal) CanRead(concept, master string) bool {
+	if p.Can(ActionRead, concept) {
+		return true
+	}
+	if p == nil || master == "" {
+		return false
+	}
+	for _, g := range p.Grants {
+		if g.Role == RolePublisher && g.System == master {
+			return true
+		}
+	}
+	return false
+}
+
+// ProtectedApproved reports whether one of p's grants that lets it read
+// concept is approved for protected identities (Grant.ProtectedIdentities).
+func (p *Principal) ProtectedApproved(concept string) bool {
+	if p == nil {
+		return false
+	}
+	for _, g := range p.Grants {
+		if g.ProtectedIdentities && g.allows(ActionRead, concept) {
+			return true
+		}
 	}
 	return false
 }

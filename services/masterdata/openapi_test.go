@@ -68,6 +68,11 @@ func TestOpenAPIDocumentCoversEveryRouteAndItsExamplesHold(t *testing.T) {
 				}
 			}
 			c.Example(http.MethodGet, base+"/{id}/history", byID)
+			reads, _ := c.Example(http.MethodGet, base+"/{id}/reads", openapitest.Call{Token: admin, Path: byID.Path})
+			if n := len(reads["reads"].([]any)); con.HoldsPersonalData() != (n > 0) {
+				t.Errorf("%s holds personal data: %v, but its read log has %d reads", con.ID, con.HoldsPersonalData(), n)
+			}
+			c.Refused(http.MethodGet, base+"/{id}/reads", http.StatusForbidden, byID)
 			// The If-Match convention: required, and a stale one refused.
 			c.Refused(http.MethodPut, base+"/{id}", http.StatusBadRequest, openapitest.Call{Token: writer, Path: byID.Path, Header: map[string]string{"If-Match": ""}})
 			c.Example(http.MethodPut, base+"/{id}", openapitest.Call{Token: writer, Path: byID.Path})

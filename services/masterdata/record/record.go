@@ -84,4 +84,13 @@ type Service interface {
 	List(ctx context.Context, concept string, q ListQuery) (*Page, error)
 	// History returns every change of a record, oldest first.
 	History(ctx context.Context, concept, id string) ([]Change, error)
+	// Resolve returns the id of the record of concept that id (when not
+	// "") or the natural key attribute=value names, for a principal that
+	// may write concept: the publish API's upsert. It shows nothing but
+	// the id and is not recorded as a read.
+	Resolve(ctx context.Context, concept, id, attribute, value string) (string, error)
+	// ReadsOf is the read log of one record, oldest first: who was shown
+	// it, which fields, under which grant and why. For admins and
+	// auditors of the concept (privacy officers).
+	ReadsOf(ctx context.Context, concept, id string) ([]Read, error)
 }

@@ -28,6 +28,9 @@ type ServiceOptions struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Reads keeps a record of every read of personal data; nil means the
+	// store, if it is a ReadLog. Without one, such reads are refused.
+	Reads ReadLog
 }
 
 type service struct {
@@ -35,6 +38,7 @@ type service struct {
 	model  *model.Model
 	logger *slog.Logger
 	now    func() time.Time
+	reads  ReadLog
 }
 
 // NewService returns the Service over store for the concepts of m.
@@ -44,9 +48,15 @@ type service struct {
 // to system HubSystem; any other concept only by a publisher principal
 // whose system is the concept's master, attributed to that system. Every
 // other write is refused with apierr.CodeForbidden and logged at warn level.
-// Reads need the read grant.
+// Reads need a grant for the concept (authorizeRead); what a reader is
+// shown withholds the shielded attributes of protected identities unless
+// its grant is approved for them, and every read of a concept holding
+// personal data is recorded in the ReadLog before it is answered.
 func NewService(store Store, m *model.Model, opts ServiceOptions) Service {
-	s := &service{store: store, model: m, logger: opts.Logger, now: opts.Now}
+	s := &service{store: store, model: m, logger: opts.Logger, now: opts.Now, reads: opts.Reads}
+	if s.reads == nil {
+		s.reads, _ = store.(ReadLog)
+	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -106,17 +116,6 @@ func (s *service) authorizeWrite(ctx context.Context, c *model.Concept) (Actor, 
 	s.logger.WarnContext(ctx, "write refused: not the concept's master", "principal", p.String(), "system", p.System(), "concept", c.ID, "master", c.Master)
 	return Actor{}, &apierr.Error{Code: apierr.CodeForbidden, Err: auth.ErrForbidden,
 		Message: fmt.Sprintf("the master of %s is system %q: only it may write %s records; file corrections with %s", c.ID, c.Master, c.ID, c.Master)}
-}
-
-func (s *service) authorizeRead(ctx context.Context, concept string) (*model.Concept, error) {
-	c, err := s.concept(concept)
-	if err != nil {
-		return nil, err
-	}
-	if err := auth.Require(auth.FromContext(ctx), auth.ActionRead, concept); err != nil {
-		return nil, authError(err)
-	}
-	return c, nil
 }
 
 // clean puts the text of state in NFC (the one place every write's
@@ -320,43 +319,85 @@ func (s *service) Erase(ctx context.Context, concept, id, reason string) (*Recor
 }
 
 func (s *service) Get(ctx context.Context, concept, id string) (*Record, error) {
-	if _, err := s.authorizeRead(ctx, concept); err != nil {
+	r, err := s.authorizeRead(ctx, concept)
+	if err != nil {
 		return nil, err
 	}
 	rec, err := s.store.Get(ctx, concept, id)
 	if err != nil {
 		return nil, fmt.Errorf("get %s %s: %w", concept, id, err)
 	}
-	return rec, nil
+	return s.showOne(ctx, r, PathGet, rec)
+}
+
+func (s *service) showOne(ctx context.Context, r *reader, path ReadPath, rec *Record) (*Record, error) {
+	recs := []*Record{rec}
+	if err := s.showRecords(ctx, r, path, recs); err != nil {
+		return nil, err
+	}
+	return recs[0], nil
 }
 
 func (s *service) GetByNaturalKey(ctx context.Context, concept, attribute, value string) (*Record, error) {
-	c, err := s.authorizeRead(ctx, concept)
+	r, err := s.authorizeRead(ctx, concept)
 	if err != nil {
 		return nil, err
 	}
+	rec, err := s.lookup(ctx, r.concept, attribute, value)
+	if err != nil {
+		return nil, err
+	}
+	return s.showOne(ctx, r, PathLookup, rec)
+}
+
+func (s *service) lookup(ctx context.Context, c *model.Concept, attribute, value string) (*Record, error) {
 	if a := c.Attribute(attribute); a == nil || !a.NaturalKey {
-		return nil, &apierr.Error{Code: apierr.CodeInvalid, Message: fmt.Sprintf("%s is not a natural key of %s", attribute, concept),
+		return nil, &apierr.Error{Code: apierr.CodeInvalid, Message: fmt.Sprintf("%s is not a natural key of %s", attribute, c.ID),
 			Fields: []apierr.FieldError{{Field: attribute, Rule: "natural-key", Message: "is not a natural key of the concept"}}}
 	}
-	if value, err = text(attribute, value); err != nil {
+	value, err := text(attribute, value)
+	if err != nil {
 		return nil, err
 	}
-	rec, err := s.store.GetByNaturalKey(ctx, concept, attribute, value)
+	rec, err := s.store.GetByNaturalKey(ctx, c.ID, attribute, value)
 	if err != nil {
-		return nil, fmt.Errorf("get %s by %s: %w", concept, attribute, err)
+		return nil, fmt.Errorf("get %s by %s: %w", c.ID, attribute, err)
 	}
 	return rec, nil
+}
+
+// Resolve implements Service.
+func (s *service) Resolve(ctx context.Context, concept, id, attribute, value string) (string, error) {
+	c, err := s.concept(concept)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.authorizeWrite(ctx, c); err != nil {
+		return "", err
+	}
+	if id != "" {
+		rec, err := s.store.Get(ctx, concept, id)
+		if err != nil {
+			return "", fmt.Errorf("get %s %s: %w", concept, id, err)
+		}
+		return rec.ID, nil
+	}
+	rec, err := s.lookup(ctx, c, attribute, value)
+	if err != nil {
+		return "", err
+	}
+	return rec.ID, nil
 }
 
 // MaxPageSize bounds List's Limit.
 const MaxPageSize = 1000
 
 func (s *service) List(ctx context.Context, concept string, q ListQuery) (*Page, error) {
-	c, err := s.authorizeRead(ctx, concept)
+	r, err := s.authorizeRead(ctx, concept)
 	if err != nil {
 		return nil, err
 	}
+	c := r.concept
 	var fields []apierr.FieldError
 	filter := make(map[string]string, len(q.Filter))
 	for k, v := range q.Filter {
@@ -392,6 +433,13 @@ func (s *service) List(ctx context.Context, concept string, q ListQuery) (*Page,
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", concept, err)
 	}
+	path := PathList
+	if q.Search != "" || len(q.Filter) > 0 {
+		path = PathSearch
+	}
+	if err := s.showRecords(ctx, r, path, page.Records); err != nil {
+		return nil, err
+	}
 	return page, nil
 }
 
@@ -409,14 +457,33 @@ func TextAttributes(c *model.Concept) []string {
 }
 
 func (s *service) History(ctx context.Context, concept, id string) ([]Change, error) {
-	if _, err := s.authorizeRead(ctx, concept); err != nil {
+	r, err := s.authorizeRead(ctx, concept)
+	if err != nil {
 		return nil, err
 	}
 	h, err := s.store.History(ctx, concept, id)
 	if err != nil {
 		return nil, fmt.Errorf("history of %s %s: %w", concept, id, err)
 	}
-	return h, nil
+	// One read of the record, naming every attribute any change showed.
+	shown := map[string]bool{}
+	for i := range h {
+		var fields []string
+		h[i].State, fields = r.show(h[i].State)
+		for _, f := range fields {
+			shown[f] = true
+		}
+	}
+	var fields []string
+	for _, a := range r.concept.Attributes {
+		if shown[a.Name] {
+			fields = append(fields, a.Name)
+		}
+	}
+	if len(h) == 0 {
+		return h, nil
+	}
+	return h, s.record(ctx, r, []Read{r.read(&Record{ID: id}, fields, PathHistory, s.now())})
 }
 
 // Batcher is implemented by the Service NewService returns: the publish

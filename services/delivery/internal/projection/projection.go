@@ -21,10 +21,10 @@ import (
 )
 
 // ProtectedAttribute is the attribute whose value, other than
-// NotProtected, marks a record as a protected identity.
+// NotProtected, marks a record as a protected identity (model's rule).
 const (
-	ProtectedAttribute = "protectedIdentity"
-	NotProtected       = "NONE"
+	ProtectedAttribute = model.ProtectedAttribute
+	NotProtected       = model.NotProtected
 )
 
 // IDField is the record id, delivered to every subscription.
@@ -105,22 +105,7 @@ func (p *Projection) Schema() string { return p.schema }
 // Protected reports whether state is a protected identity: the concept has
 // shielded attributes and state's protectedIdentity is anything but NONE
 // (absent or unreadable counts as protected: when in doubt, withhold).
-func (p *Projection) Protected(state map[string]any) bool {
-	if !p.hasShielded() {
-		return false
-	}
-	v, _ := state[ProtectedAttribute].(string)
-	return v != NotProtected
-}
-
-func (p *Projection) hasShielded() bool {
-	for _, a := range p.concept.Attributes {
-		if a.Shielded {
-			return true
-		}
-	}
-	return false
-}
+func (p *Projection) Protected(state map[string]any) bool { return p.concept.Protected(state) }
 
 // Apply returns a new map with state's id and approved fields only. For a
 // protected identity and a subscription not approved for protected

@@ -55,9 +55,13 @@ type listResponse struct {
 	Next    string           `json:"next,omitempty"`
 }
 
+type readsResponse struct {
+	Reads []record.Read `json:"reads"`
+}
+
 // Endpoints are the API's operations, one go-kit endpoint each.
 type Endpoints struct {
-	Create, Update, End, Get, ByNaturalKey, List, History, Erase, Publish endpoint.Endpoint
+	Create, Update, End, Get, ByNaturalKey, List, History, Reads, Erase, Publish endpoint.Endpoint
 }
 
 // MakeEndpoints binds the endpoints to svc.
@@ -100,6 +104,11 @@ func MakeEndpoints(svc record.Service, m *model.Model, pub *Publisher) Endpoints
 			r := req.(getRequest)
 			h, err := svc.History(ctx, r.Concept, r.ID)
 			return client.History{Changes: h}, err
+		},
+		Reads: func(ctx context.Context, req any) (any, error) {
+			r := req.(getRequest)
+			reads, err := svc.ReadsOf(ctx, r.Concept, r.ID)
+			return readsResponse{reads}, err
 		},
 		Erase: func(ctx context.Context, req any) (any, error) {
 			r := req.(eraseRequest)

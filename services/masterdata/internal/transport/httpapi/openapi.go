@@ -31,10 +31,27 @@ func OpenAPI(m *model.Model) openapi.Document {
 			"grants":       map[string]any{"type": "array", "items": ref("Grant")},
 		}},
 		"Grant": map[string]any{"type": "object", "required": []any{"role"}, "properties": map[string]any{
-			"role":     map[string]any{"type": "string", "enum": []any{"admin", "steward", "publisher", "auditor", "owner", "subscriber"}},
-			"concepts": map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "description": "The concepts a steward or owner grant covers; \"*\" is every concept."},
-			"system":   str("The system a publisher or subscriber grant acts for."),
+			"role":                map[string]any{"type": "string", "enum": []any{"admin", "steward", "publisher", "auditor", "owner", "subscriber"}},
+			"concepts":            map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "description": "The concepts a steward or owner grant covers; \"*\" is every concept."},
+			"system":              str("The system a publisher or subscriber grant acts for."),
+			"protectedIdentities": map[string]any{"type": "boolean", "description": "A steward or auditor grant approved for the shielded attributes (address, contacts) of protected identities; without it every read withholds them."},
 		}},
+		"Read": map[string]any{"type": "object", "required": []any{"seq", "at", "subject", "basis", "concept", "recordId", "fields", "path"},
+			"description": "One time a record of personal data was shown to someone. The person is named only by the record's opaque id.",
+			"properties": map[string]any{
+				"seq":          map[string]any{"type": "integer", "format": "int64"},
+				"at":           map[string]any{"type": "string", "format": "date-time"},
+				"subject":      str("Who read it."),
+				"credentialId": str("The token it used."),
+				"system":       str("The system it acts for, if any."),
+				"basis":        map[string]any{"type": "string", "enum": []any{string(record.BasisSteward), string(record.BasisAuditor), string(record.BasisMaster), string(record.BasisAdmin), string(record.BasisBreakGlass)}, "description": "The grant the read was allowed under. break-glass: an admin who gave a reason, and was shown protected identities' shielded attributes."},
+				"reason":       str("The purpose the reader gave (the Samnav-Reason header)."),
+				"breakGlass":   map[string]any{"type": "boolean"},
+				"concept":      str("The concept."),
+				"recordId":     str("The record's opaque id."),
+				"fields":       map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "description": "The attributes shown."},
+				"path":         map[string]any{"type": "string", "enum": []any{string(record.PathGet), string(record.PathLookup), string(record.PathList), string(record.PathSearch), string(record.PathHistory)}},
+			}},
 		"Actor": map[string]any{"type": "object", "required": []any{"subject", "system"}, "properties": map[string]any{
 			"subject":      str("The principal that made the change."),
 			"credentialId": str("The token it used."),
@@ -202,6 +219,12 @@ func conceptPaths(c *model.Concept) map[string]any {
 			"get": op(opID("history"), c.ID, capital(an(c.ID))+" record's history", "Every change, oldest first: who, when, through which system, why, and the state after it.", nil, nil,
 				responses("200", map[string]any{"description": "The changes.", "content": jsonContent(map[string]any{"type": "object", "required": []any{"changes"}, "properties": map[string]any{
 					"changes": map[string]any{"type": "array", "items": ref(t + "Change")}}}, nil)}, "401", "403", "404", "500", "503")),
+		},
+		base + "/{id}/reads": map[string]any{
+			"parameters": []any{idParam},
+			"get": op(opID("reads"), c.ID, capital(an(c.ID))+" record's read log (admins, auditors)", "Every time the record was shown to someone, oldest first: who, under which grant and purpose, which attributes, through which path (get, lookup, list, search, history). Reads of concepts that hold no personal data are not recorded. For admins and auditors of the concept.", nil, nil,
+				responses("200", map[string]any{"description": "The reads.", "content": jsonContent(map[string]any{"type": "object", "required": []any{"reads"}, "properties": map[string]any{
+					"reads": map[string]any{"type": "array", "items": ref("Read")}}}, nil)}, "401", "403", "404", "500", "503")),
 		},
 		"/api/v1/publish/" + c.ID: map[string]any{
 			"post": op(opID("publish"), c.ID, "Publish a batch of "+c.ID+" changes (master system)",

@@ -176,10 +176,7 @@ func apply(ctx context.Context, svc record.Service, c *model.Concept, it Publish
 // none that exists (and so is to be created).
 func resolve(ctx context.Context, svc record.Service, c *model.Concept, it PublishItem) (string, error) {
 	if it.ID != "" {
-		if _, err := svc.Get(ctx, c.ID, it.ID); err != nil {
-			return "", err
-		}
-		return it.ID, nil
+		return svc.Resolve(ctx, c.ID, it.ID, "", "")
 	}
 	nk := it.NaturalKey
 	if nk == nil {
@@ -193,12 +190,9 @@ func resolve(ctx context.Context, svc record.Service, c *model.Concept, it Publi
 	if nk == nil {
 		return "", nil
 	}
-	rec, err := svc.GetByNaturalKey(ctx, c.ID, nk.Attribute, nk.Value)
+	id, err := svc.Resolve(ctx, c.ID, "", nk.Attribute, nk.Value)
 	if apierr.CodeOf(err) == apierr.CodeNotFound {
 		return "", nil
 	}
-	if err != nil {
-		return "", err
-	}
-	return rec.ID, nil
+	return id, err
 }

@@ -44,6 +44,7 @@ type Options struct {
 //	PUT    /api/v1/{concept}/{id}                      replace the state; If-Match required
 //	POST   /api/v1/{concept}/{id}/end                  end: {"reason": ...}; If-Match optional
 //	GET    /api/v1/{concept}/{id}/history              every change: who, when, system, reason, state after
+//	GET    /api/v1/{concept}/{id}/reads                the read log: who was shown the record (admins, auditors)
 //	GET    /api/v1/{concept}/by/{attribute}/{value}    natural-key lookup
 //	DELETE /api/v1/{concept}/{id}?reason=...           erase (admin): tombstone
 //	POST   /api/v1/publish/{concept}                   batch from the concept's master system
@@ -61,7 +62,7 @@ func NewHandler(svc record.Service, m *model.Model, opts Options) http.Handler {
 	}
 	eps := MakeEndpoints(svc, m, NewPublisher(svc, m, logger))
 	wr := apierr.NewWriter(logger)
-	serverOpts := []kithttp.ServerOption{kithttp.ServerBefore(apierr.RequestContext), kithttp.ServerErrorEncoder(errorEncoder(wr))}
+	serverOpts := []kithttp.ServerOption{kithttp.ServerBefore(apierr.RequestContext, readReason), kithttp.ServerErrorEncoder(errorEncoder(wr))}
 	h := func(ep func(context.Context, any) (any, error), dec kithttp.DecodeRequestFunc, enc kithttp.EncodeResponseFunc) http.Handler {
 		return kithttp.NewServer(ep, dec, enc, serverOpts...)
 	}
@@ -75,6 +76,7 @@ func NewHandler(svc record.Service, m *model.Model, opts Options) http.Handler {
 	mux.Handle("DELETE /api/v1/{concept}/{id}", h(eps.Erase, decodeErase, encodeRecord))
 	mux.Handle("POST /api/v1/{concept}/{id}/end", h(eps.End, decodeEnd, encodeRecord))
 	mux.Handle("GET /api/v1/{concept}/{id}/history", h(eps.History, decodeGet, encodeJSON))
+	mux.Handle("GET /api/v1/{concept}/{id}/reads", h(eps.Reads, decodeGet, encodeJSON))
 	mux.Handle("GET /api/v1/{concept}/by/{attribute}/{value}", h(eps.ByNaturalKey, decodeNaturalKey, encodeRecord))
 	mux.HandleFunc("GET /api/v1/whoami", whoami)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -112,11 +114,25 @@ func decodeBody(r *http.Request, v any) error {
 	return apierr.DecodeJSON(r, v, apierr.MaxBody(MaxBodyBytes))
 }
 
+// ReasonHeader carries the purpose of a request: why a record is read
+// (an admin's reason makes the read break-glass), or why it is changed.
+const ReasonHeader = "Samnav-Reason"
+
+// readReason puts the request's purpose (ReasonHeader; never a query
+// parameter, which would leave it in URLs and access logs) in the context
+// for the read log.
+func readReason(ctx context.Context, r *http.Request) context.Context {
+	if s := r.Header.Get(ReasonHeader); s != "" {
+		return record.WithReason(ctx, s)
+	}
+	return ctx
+}
+
 func reason(r *http.Request) string {
 	if s := r.URL.Query().Get("reason"); s != "" {
 		return s
 	}
-	return r.Header.Get("Samnav-Reason")
+	return r.Header.Get(ReasonHeader)
 }
 
 func decodeCreate(_ context.Context, r *http.Request) (any, error) {

@@ -1,0 +1,233 @@
+// Reads: who may read what of a concept, what they are shown, and the
+// record every read of personal data leaves.
+
+package record
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/sdk/apierr"
+)
+
+// ReadBasis is the grant a read was allowed under.
+type ReadBasis string
+
+const (
+	// BasisSteward: a steward grant for the concept.
+	BasisSteward ReadBasis = "steward"
+	// BasisAuditor: an auditor grant.
+	BasisAuditor ReadBasis = "auditor"
+	// BasisMaster: the concept's master system reading what it masters.
+	BasisMaster ReadBasis = "master"
+	// BasisAdmin: an admin grant, without a reason: protected identities
+	// stay shielded.
+	BasisAdmin ReadBasis = "admin"
+	// BasisBreakGlass: an admin grant with a reason: everything is shown,
+	// protected identities included, and the read is flagged.
+	BasisBreakGlass ReadBasis = "break-glass"
+)
+
+// ReadPath is the way a record was read.
+type ReadPath string
+
+const (
+	PathGet     ReadPath = "get"
+	PathLookup  ReadPath = "lookup"
+	PathList    ReadPath = "list"
+	PathSearch  ReadPath = "search"
+	PathHistory ReadPath = "history"
+)
+
+// Read records that one principal was shown one record of personal data.
+// It names the person only by the record's opaque id.
+type Read struct {
+	Seq          int64     `json:"seq"`
+	At           time.Time `json:"at"`
+	Subject      string    `json:"subject"`
+	CredentialID string    `json:"credentialId,omitempty"`
+	// System is the system the reader acts for, "" for a person.
+	System string    `json:"system,omitempty"`
+	Basis  ReadBasis `json:"basis"`
+	// Reason is the purpose the reader gave (the Samnav-Reason header).
+	Reason     string `json:"reason,omitempty"`
+	BreakGlass bool   `json:"breakGlass,omitempty"`
+	Concept    string `json:"concept"`
+	RecordID   string `json:"recordId"`
+	// Fields are the attributes shown, in model order.
+	Fields []string `json:"fields"`
+	Path   ReadPath `json:"path"`
+}
+
+// ReadLog keeps Reads durably. The service records a read before it
+// answers: a read that cannot be recorded is not answered.
+type ReadLog interface {
+	RecordReads(ctx context.Context, reads []Read) error
+	// ReadsOf returns the reads of one record, oldest first.
+	ReadsOf(ctx context.Context, concept, id string) ([]Read, error)
+}
+
+type reasonKey struct{}
+
+// WithReason returns ctx carrying the purpose a caller gave for its
+// request (the Samnav-Reason header).
+func WithReason(ctx context.Context, reason string) context.Context {
+	return context.WithValue(ctx, reasonKey{}, reason)
+}
+
+// ReasonFrom returns the purpose WithReason put in ctx, or "".
+func ReasonFrom(ctx context.Context) string {
+	s, _ := ctx.Value(reasonKey{}).(string)
+	return s
+}
+
+// reader is one authorised read of one concept: who, under which grant,
+// and whether protected identities are shown.
+type reader struct {
+	p         *auth.Principal
+	concept   *model.Concept
+	basis     ReadBasis
+	reason    string
+	protected bool
+}
+
+// authorizeRead decides whether the principal in ctx may read concept and
+// how: a steward of the concept, an auditor, the concept's master system,
+// or an admin (break-glass when it gives a reason). Protected identities
+// are shown only to a grant approved for them and to break-glass reads.
+func (s *service) authorizeRead(ctx context.Context, concept string) (*reader, error) {
+	c, err := s.concept(concept)
+	if err != nil {
+		return nil, err
+	}
+	p := auth.FromContext(ctx)
+	if p == nil {
+		return nil, apierr.Errorf(apierr.CodeUnauthorized, "reading %s needs an API token", c.ID)
+	}
+	if !p.CanRead(c.ID, c.Master) {
+		s.logger.WarnContext(ctx, "read refused", "principal", p.String(), "concept", c.ID)
+		return nil, &apierr.Error{Code: apierr.CodeForbidden, Err: auth.ErrForbidden,
+			Message: fmt.Sprintf("%s %q has no grant to read %s: a steward or auditor grant, or being its master system", p.Kind, p.Subject, c.ID)}
+	}
+	r := &reader{p: p, concept: c, reason: ReasonFrom(ctx), protected: p.ProtectedApproved(c.ID)}
+	switch {
+	case hasGrant(p, auth.RoleSteward, c.ID):
+		r.basis = BasisSteward
+	case hasGrant(p, auth.RoleAuditor, c.ID):
+		r.basis = BasisAuditor
+	case p.System() != "" && p.System() == c.Master:
+		r.basis = BasisMaster
+	case r.reason != "":
+		r.basis, r.protected = BasisBreakGlass, true
+	default:
+		r.basis = BasisAdmin
+	}
+	return r, nil
+}
+
+func hasGrant(p *auth.Principal, role auth.Role, concept string) bool {
+	for _, g := range p.Grants {
+		if g.Role == role && (role == auth.RoleAuditor || containsConcept(g.Concepts, concept)) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsConcept(cs []string, c string) bool {
+	for _, x := range cs {
+		if x == c || x == auth.AnyConcept {
+			return true
+		}
+	}
+	return false
+}
+
+// show returns state as r may see it (shielded attributes withheld from a
+// protected identity unless r is approved) and the attributes shown, in
+// model order.
+func (r *reader) show(state map[string]any) (map[string]any, []string) {
+	if !r.protected {
+		state, _ = r.concept.Shield(state)
+	}
+	var fields []string
+	for _, a := range r.concept.Attributes {
+		if _, ok := state[a.Name]; ok {
+			fields = append(fields, a.Name)
+		}
+	}
+	return state, fields
+}
+
+// records shows recs to r and records the reads, before anything is
+// answered, when the concept holds personal data. recs are replaced by
+// shown copies; the store's records are not changed.
+func (s *service) showRecords(ctx context.Context, r *reader, path ReadPath, recs []*Record) error {
+	reads := make([]Read, 0, len(recs))
+	for i, rec := range recs {
+		if rec == nil || rec.State == nil {
+			continue
+		}
+		shown := *rec
+		var fields []string
+		shown.State, fields = r.show(rec.State)
+		recs[i] = &shown
+		reads = append(reads, r.read(rec, fields, path, s.now()))
+	}
+	return s.record(ctx, r, reads)
+}
+
+func (r *reader) read(rec *Record, fields []string, path ReadPath, at time.Time) Read {
+	return Read{At: at.UTC(), Subject: r.p.Subject, CredentialID: r.p.CredentialID, System: r.p.System(),
+		Basis: r.basis, Reason: r.reason, BreakGlass: r.basis == BasisBreakGlass,
+		Concept: r.concept.ID, RecordID: rec.ID, Fields: fields, Path: path}
+}
+
+func (s *service) record(ctx context.Context, r *reader, reads []Read) error {
+	if len(reads) == 0 || !r.concept.HoldsPersonalData() {
+		return nil
+	}
+	if s.reads == nil {
+		return apierr.Errorf(apierr.CodeInternal, "no read log is configured: reads of personal data cannot be recorded")
+	}
+	if err := s.reads.RecordReads(ctx, reads); err != nil {
+		return &apierr.Error{Code: apierr.CodeUnavailable, Message: "the read could not be recorded", Err: err}
+	}
+	if r.basis == BasisBreakGlass {
+		s.logger.WarnContext(ctx, "break-glass read", "principal", r.p.String(), "concept", r.concept.ID, "records", len(reads))
+	}
+	return nil
+}
+
+// ReadsOf implements Service.
+func (s *service) ReadsOf(ctx context.Context, concept, id string) ([]Read, error) {
+	c, err := s.concept(concept)
+	if err != nil {
+		return nil, err
+	}
+	p := auth.FromContext(ctx)
+	if p == nil {
+		return nil, apierr.Errorf(apierr.CodeUnauthorized, "the read log needs an API token")
+	}
+	if !p.Can(auth.ActionAdmin, "") && !hasGrant(p, auth.RoleAuditor, c.ID) {
+		return nil, &apierr.Error{Code: apierr.CodeForbidden, Err: auth.ErrForbidden,
+			Message: fmt.Sprintf("%s %q may not see the read log of %s: admins and auditors only", p.Kind, p.Subject, c.ID)}
+	}
+	if _, err := s.store.Get(ctx, concept, id); err != nil {
+		return nil, fmt.Errorf("get %s %s: %w", concept, id, err)
+	}
+	if s.reads == nil {
+		return []Read{}, nil
+	}
+	reads, err := s.reads.ReadsOf(ctx, concept, id)
+	if err != nil {
+		return nil, fmt.Errorf("read log of %s %s: %w", concept, id, err)
+	}
+	if reads == nil {
+		reads = []Read{}
+	}
+	return reads, nil
+}
