@@ -40,6 +40,7 @@ func TestCan(t *testing.T) {
 		{"auditor cannot write", auditor, auth.ActionWrite, "person", false},
 		{"publisher publishes", publisher, auth.ActionPublish, "employee", true},
 		{"publisher cannot write as steward", publisher, auth.ActionWrite, "employee", false},
+		{"publisher reads only through CanRead", publisher, auth.ActionRead, "person", false},
 		{"anonymous nothing", nil, auth.ActionRead, "person", false},
 		{"subscriber reads no master data", subscriber, auth.ActionRead, "person", false},
 		{"subscriber cannot publish", subscriber, auth.ActionPublish, "person", false},

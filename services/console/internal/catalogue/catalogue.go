@@ -69,7 +69,7 @@ func (s *pages) conceptPage(w http.ResponseWriter, r *site.Request) error {
 	if c == nil {
 		return site.NotFound("catalogue.unknown", r.PathValue("concept"))
 	}
-	d := conceptData{C: c, Attributes: flattenAttributes(r, c.Attributes, "", 0), MayRead: r.Principal().Can(auth.ActionRead, c.ID)}
+	d := conceptData{C: c, Attributes: flattenAttributes(r, c.Attributes, "", 0), MayRead: r.Principal().CanRead(c.ID, c.Master)}
 
 	cs, err := contracts.Contracts()
 	if err != nil {

@@ -112,7 +112,7 @@ type recordsIndexData struct {
 func (s *pages) recordsIndex(w http.ResponseWriter, r *site.Request) error {
 	var d recordsIndexData
 	for _, c := range s.Model.Concepts {
-		if r.Principal().Can(auth.ActionRead, c.ID) {
+		if r.Principal().CanRead(c.ID, c.Master) {
 			d.Concepts = append(d.Concepts, c)
 		}
 	}

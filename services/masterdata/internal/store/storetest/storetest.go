@@ -54,6 +54,7 @@ func Run(t *testing.T, h Harness) {
 		{"Erase", testErase},
 		{"Republish", testRepublish},
 		{"ConcurrentUpdatesLoseNothing", testConcurrent},
+		{"ReadLog", testReadLog},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, m, h) })
