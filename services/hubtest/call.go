@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/model"
 	mdclient "github.com/samnav/samnav/services/masterdata/client"
 )
 
@@ -94,9 +95,10 @@ func (h *Hub) Publish(token, concept string, states ...map[string]any) []string 
 }
 
 // ConceptPaths expands an API path template on {concept} into the path of
-// every concept of the embedded model (the natural-key lookup, "/by/",
-// only for concepts that have a natural key), as master data mounts its
-// routes; other paths stand for themselves. It is the expand argument of
+// every concept of the embedded model (the natural-key lookup, "/lookup/",
+// only for concepts that have a natural key, and the GET one, "/by/", only
+// for those with a natural key that is not personal data), as master data
+// documents its routes; other paths stand for themselves. It is the expand argument of
 // openapitest's Checker.Routes.
 func ConceptPaths(t testing.TB) func(path string) []string {
 	t.Helper()
@@ -110,11 +112,20 @@ func ConceptPaths(t testing.TB) func(path string) []string {
 		}
 		var out []string
 		for _, con := range m.Concepts {
-			if strings.Contains(path, "/by/") && len(con.NaturalKeys()) == 0 {
+			if strings.Contains(path, "/lookup/") && len(con.NaturalKeys()) == 0 || strings.Contains(path, "/by/") && !hasPublicNaturalKey(con) {
 				continue
 			}
 			out = append(out, strings.ReplaceAll(path, "{concept}", con.ID))
 		}
 		return out
 	}
+}
+
+func hasPublicNaturalKey(c *model.Concept) bool {
+	for _, a := range c.NaturalKeys() {
+		if a.PersonalData == model.NotPersonal {
+			return true
+		}
+	}
+	return false
 }

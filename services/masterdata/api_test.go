@@ -236,11 +236,11 @@ func TestHistoryNaturalKeysAndPublish(t *testing.T) {
 	if res := r.body["results"].([]any)[0].(map[string]any); res["outcome"] != "updated" || res["id"] != idA || res["revision"] != float64(2) {
 		t.Fatalf("upsert by natural key: %s", r.raw)
 	}
-	g := a.do("GET", "/api/v1/person/by/personalIdentityNumber/198507099805", fb, nil)
+	g := a.do("POST", "/api/v1/lookup/person", fb, map[string]any{"attribute": "personalIdentityNumber", "value": "198507099805"})
 	if g.status != 200 || g.body["id"] != idA || g.body["state"].(map[string]any)["surname"] != "Carlsson" {
 		t.Fatalf("natural-key lookup: %d %s", g.status, g.raw)
 	}
-	if g := a.do("GET", "/api/v1/person/by/surname/Carlsson", fb, nil); g.status != 400 {
+	if g := a.do("POST", "/api/v1/lookup/person", fb, map[string]any{"attribute": "surname", "value": "Carlsson"}); g.status != 400 {
 		t.Fatalf("lookup by a non-key attribute: %d", g.status)
 	}
 	// Natural keys are unique: B may not take A's personnummer.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/pkg/openapi"
@@ -61,12 +62,18 @@ func TestOpenAPIDocumentCoversEveryRouteAndItsExamplesHold(t *testing.T) {
 			byID := openapitest.Call{Token: steward, Path: map[string]string{"id": id}}
 			c.Example(http.MethodGet, base, openapitest.Call{Token: steward})
 			c.Example(http.MethodGet, base+"/{id}", byID)
-			if len(con.NaturalKeys()) > 0 {
-				got, _ := c.Example(http.MethodGet, base+"/by/{attribute}/{value}", openapitest.Call{Token: steward})
+			if nks := con.NaturalKeys(); len(nks) > 0 {
+				got, _ := c.Example(http.MethodPost, "/api/v1/lookup/"+con.ID, openapitest.Call{Token: steward})
 				if got["id"] != id {
 					t.Errorf("lookup by the example's natural key found %v, want %s", got["id"], id)
 				}
+				if nks[0].PersonalData == model.NotPersonal {
+					if got, _ := c.Example(http.MethodGet, base+"/by/{attribute}/{value}", openapitest.Call{Token: steward}); got["id"] != id {
+						t.Errorf("GET lookup by the example's natural key found %v, want %s", got["id"], id)
+					}
+				}
 			}
+			c.Example(http.MethodPost, "/api/v1/search/"+con.ID, openapitest.Call{Token: steward})
 			c.Example(http.MethodGet, base+"/{id}/history", byID)
 			reads, _ := c.Example(http.MethodGet, base+"/{id}/reads", openapitest.Call{Token: admin, Path: byID.Path})
 			if n := len(reads["reads"].([]any)); con.HoldsPersonalData() != (n > 0) {

@@ -28,7 +28,7 @@ func TestPublishBatchIsAllOrNothing(t *testing.T) {
 	if r.status != 404 {
 		t.Fatalf("batch with an unknown id: %d %s", r.status, r.raw)
 	}
-	if g := a.do("GET", "/api/v1/person/by/personalIdentityNumber/198001012387", fb, nil); g.status != 404 {
+	if g := a.do("POST", "/api/v1/lookup/person", fb, map[string]any{"attribute": "personalIdentityNumber", "value": "198001012387"}); g.status != 404 {
 		t.Fatalf("an item before the failing one was applied: %d %s", g.status, g.raw)
 	}
 	if h := a.do("GET", "/api/v1/person/"+idA+"/history", fb, nil); len(h.body["changes"].([]any)) != 1 {

@@ -35,10 +35,18 @@ func TestAMasterSystemReadsOnlyWhatItMasters(t *testing.T) {
 		t.Fatalf("create: %d %s", created.status, created.raw)
 	}
 	id := created.body["id"].(string)
-	for _, path := range []string{"/api/v1/person", "/api/v1/person?q=Andersson", "/api/v1/person/" + id, "/api/v1/person/" + id + "/history",
-		"/api/v1/person/by/personalIdentityNumber/" + pnr} {
-		if r := a.do("GET", path, hr, nil); r.status != 403 || errorOf(r)["code"] != "forbidden" || strings.Contains(r.raw, "Andersson") {
-			t.Errorf("the HR system reading %s: %d %s, want 403", strings.Replace(path, pnr, "{pnr}", 1), r.status, r.raw)
+	for _, rd := range []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/api/v1/person", nil},
+		{"POST", "/api/v1/search/person", map[string]any{"q": "Andersson"}},
+		{"GET", "/api/v1/person/" + id, nil},
+		{"GET", "/api/v1/person/" + id + "/history", nil},
+		{"POST", "/api/v1/lookup/person", map[string]any{"attribute": "personalIdentityNumber", "value": pnr}},
+	} {
+		if r := a.do(rd.method, rd.path, hr, rd.body); r.status != 403 || errorOf(r)["code"] != "forbidden" || strings.Contains(r.raw, "Andersson") {
+			t.Errorf("the HR system reading %s %s: %d %s, want 403", rd.method, rd.path, r.status, r.raw)
 		}
 	}
 	if r := a.do("GET", "/api/v1/employee", hr, nil); r.status != 200 {
@@ -64,13 +72,17 @@ func TestProtectedIdentityIsShieldedOnEveryReadPath(t *testing.T) {
 	}
 	id := created.body["id"].(string)
 	admin := a.token("admin", auth.Grant{Role: auth.RoleAdmin})
-	paths := map[string]string{
-		"get":     "/api/v1/person/" + id,
-		"lookup":  "/api/v1/person/by/personalIdentityNumber/" + pnr,
-		"list":    "/api/v1/person",
-		"search":  "/api/v1/person?q=Skyddad",
-		"filter":  "/api/v1/person?surname=Skyddad",
-		"history": "/api/v1/person/" + id + "/history",
+	type call struct {
+		method, path string
+		body         any
+	}
+	paths := map[string]call{
+		"get":     {"GET", "/api/v1/person/" + id, nil},
+		"lookup":  {"POST", "/api/v1/lookup/person", map[string]any{"attribute": "personalIdentityNumber", "value": pnr}},
+		"list":    {"GET", "/api/v1/person", nil},
+		"search":  {"POST", "/api/v1/search/person", map[string]any{"q": "Skyddad"}},
+		"filter":  {"POST", "/api/v1/search/person", map[string]any{"filter": map[string]any{"surname": "Skyddad"}}},
+		"history": {"GET", "/api/v1/person/" + id + "/history", nil},
 	}
 	readers := []struct {
 		name, token string
@@ -87,8 +99,8 @@ func TestProtectedIdentityIsShieldedOnEveryReadPath(t *testing.T) {
 		{"admin, break-glass", admin, []string{"Samnav-Reason", "court order 2026-17"}, true},
 	}
 	for _, rd := range readers {
-		for name, path := range paths {
-			r := a.do("GET", path, rd.token, nil, rd.header...)
+		for name, c := range paths {
+			r := a.do(c.method, c.path, rd.token, c.body, rd.header...)
 			if r.status != 200 || !strings.Contains(r.raw, id) {
 				t.Fatalf("%s, %s: %d %s", rd.name, name, r.status, r.raw)
 			}

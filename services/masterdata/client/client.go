@@ -142,6 +142,17 @@ type ListOptions struct {
 	IncludeEnded bool
 }
 
+// SearchRequest is the body of POST /api/v1/search/{concept}: a list's
+// query, sent in the body because a search or filter may be personal
+// data, which never goes in a URL.
+type SearchRequest struct {
+	Q            string            `json:"q,omitempty"`
+	Filter       map[string]string `json:"filter,omitempty"`
+	Limit        int               `json:"limit,omitempty"`
+	Cursor       string            `json:"cursor,omitempty"`
+	IncludeEnded bool              `json:"includeEnded,omitempty"`
+}
+
 // PublishItem is one change an external master system publishes. It
 // names its record by id, or by a natural key (NaturalKey, or else the
 // first natural-key attribute present in State).
@@ -214,9 +225,9 @@ func (c *Client) Get(ctx context.Context, concept, id string) (*Record, error) {
 // GetByNaturalKey reads the record whose natural-key attribute has value.
 func (c *Client) GetByNaturalKey(ctx context.Context, concept, attribute, value string) (*Record, error) {
 	var r Record
-	p := "/api/v1/" + url.PathEscape(concept) + "/by/" + url.PathEscape(attribute) + "/" + url.PathEscape(value)
-	// The value may be a personnummer: errors name the route, not the path.
-	return &r, c.endpoint().DoRoute(ctx, "/api/v1/{concept}/by/{attribute}/{value}", http.MethodGet, p, nil, nil, &r)
+	// The value may be a personnummer: it travels in the body, never in
+	// the URL.
+	return &r, c.do(ctx, http.MethodPost, "/api/v1/lookup/"+url.PathEscape(concept), nil, NaturalKey{Attribute: attribute, Value: value}, &r)
 }
 
 // Update replaces a record's state; revision is the one replaced (the
@@ -244,8 +255,15 @@ func (c *Client) Erase(ctx context.Context, concept, id, reason string) (*Record
 	return &r, c.do(ctx, http.MethodDelete, recordPath(concept, id), reasonHeader(reason), nil, &r)
 }
 
-// List reads one page of a concept's records.
+// List reads one page of a concept's records. A search or filter is sent
+// in the body of POST /api/v1/search/{concept} (it may be personal data,
+// which never goes in a URL); a plain page is a GET.
 func (c *Client) List(ctx context.Context, concept string, o ListOptions) (*Page, error) {
+	var page Page
+	if o.Search != "" || len(o.Filter) > 0 {
+		body := SearchRequest{Q: o.Search, Filter: o.Filter, Limit: o.Limit, Cursor: o.Cursor, IncludeEnded: o.IncludeEnded}
+		return &page, c.do(ctx, http.MethodPost, "/api/v1/search/"+url.PathEscape(concept), nil, body, &page)
+	}
 	q := jsonapi.Query{}
 	for k, v := range o.Filter {
 		url.Values(q).Set(k, v) // an empty value filters too
@@ -256,7 +274,6 @@ func (c *Client) List(ctx context.Context, concept string, o ListOptions) (*Page
 	if o.IncludeEnded {
 		q.Set("includeEnded", "true")
 	}
-	var page Page
 	return &page, c.do(ctx, http.MethodGet, q.Path(recordPath(concept, "")), nil, nil, &page)
 }
 

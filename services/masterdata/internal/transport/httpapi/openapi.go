@@ -134,6 +134,18 @@ func conceptSchemas(c *model.Concept) map[string]any {
 	}
 }
 
+// publicNaturalKeys are c's natural-key attributes that are not personal
+// data: the only ones a GET may carry in its path.
+func publicNaturalKeys(c *model.Concept) []any {
+	var out []any
+	for _, a := range c.NaturalKeys() {
+		if a.PersonalData == model.NotPersonal {
+			out = append(out, a.Name)
+		}
+	}
+	return out
+}
+
 func naturalKeyAttribute(c *model.Concept) map[string]any {
 	nks := c.NaturalKeys()
 	if len(nks) == 0 {
@@ -160,14 +172,18 @@ func conceptPaths(c *model.Concept) map[string]any {
 		}
 		return map[string]any{"description": desc, "headers": h, "content": jsonContent(rec, nil)}
 	}
+	listAnswer := map[string]any{"description": "A page.", "content": jsonContent(map[string]any{"type": "object", "required": []any{"records"}, "properties": map[string]any{
+		"records": map[string]any{"type": "array", "items": rec},
+		"next":    str("The cursor of the next page; absent on the last."),
+	}}, nil)}
 	listParams := []any{
-		param("q", "query", "Keeps records any of whose text attributes contains q, ignoring case (not identity numbers: look those up by natural key).", false, str(""), nil),
+		param("q", "query", "Keeps records any of whose text attributes contains q, ignoring case (not identity numbers: look those up by natural key). Refused (400, rule "+RulePersonalDataInURL+") where the text attributes are personal data: search with POST /api/v1/search/"+c.ID+".", false, str(""), nil),
 		param("limit", "query", fmt.Sprintf("Page size, 1 to %d; 0 or absent: 100.", record.MaxPageSize), false, map[string]any{"type": "integer", "minimum": 0, "maximum": record.MaxPageSize, "default": 100}, 10),
 		param("cursor", "query", "The `next` of the previous page; opaque.", false, str(""), nil),
 		param("includeEnded", "query", "List ended records too; by default they are left out.", false, map[string]any{"type": "boolean", "default": false}, nil),
 	}
 	for _, a := range c.Attributes {
-		if a.Type == model.Record || a.Type == model.List {
+		if a.Type == model.Record || a.Type == model.List || a.PersonalData != model.NotPersonal {
 			continue
 		}
 		listParams = append(listParams, param(a.Name, "query", "Keeps records whose "+a.Name+" equals this value (compared as text).", false, str(""), nil))
@@ -188,10 +204,7 @@ func conceptPaths(c *model.Concept) map[string]any {
 			"get": op(opID("list"), c.ID, "List "+c.ID+" records",
 				"A page of records in id order, filtered by attribute equality (any top-level attribute that is not a record or a list) and by q.",
 				listParams, nil,
-				responses("200", map[string]any{"description": "A page.", "content": jsonContent(map[string]any{"type": "object", "required": []any{"records"}, "properties": map[string]any{
-					"records": map[string]any{"type": "array", "items": rec},
-					"next":    str("The cursor of the next page; absent on the last."),
-				}}, nil)}, "400", "401", "403", "404", "500", "503")),
+				responses("200", listAnswer, "400", "401", "403", "404", "500", "503")),
 		},
 		base + "/{id}": map[string]any{
 			"parameters": []any{idParam},
@@ -239,14 +252,36 @@ func conceptPaths(c *model.Concept) map[string]any {
 		},
 	}
 	// A concept without a natural key has no lookup by one (the route
-	// answers 400 for it), so the document leaves the path out.
+	// answers 400 for it), so the document leaves the path out; the GET
+	// lookup only for keys that are not personal data.
 	if len(nks) > 0 {
+		paths["/api/v1/lookup/"+c.ID] = map[string]any{
+			"post": op(opID("lookup"), c.ID, "Look up "+an(c.ID)+" record by natural key",
+				"The record whose natural-key attribute has the value. The key travels in the body, so a personal key (a personnummer) never stands in a URL, where every proxy and access log would keep it.",
+				nil, body(map[string]any{"attribute": nkExample, "value": nkValue}, map[string]any{"type": "object", "required": []any{"attribute", "value"}, "properties": map[string]any{
+					"attribute": naturalKeyAttribute(c), "value": map[string]any{"type": "string"}}}),
+				responses("200", recordAnswer("The record.", false), "400", "401", "403", "404", "413", "415", "500", "503")),
+		}
+	}
+	if urlKeys := publicNaturalKeys(c); len(urlKeys) > 0 {
 		paths[base+"/by/{attribute}/{value}"] = map[string]any{
-			"get": op(opID("getBy"), c.ID, "Look up "+an(c.ID)+" record by natural key", "The record whose natural-key attribute has the value.",
-				[]any{param("attribute", "path", "A natural-key attribute.", true, naturalKeyAttribute(c), nkExample),
-					param("value", "path", "Its value.", true, str(""), nkValue)}, nil,
+			"get": op(opID("getBy"), c.ID, "Look up "+an(c.ID)+" record by a natural key that is not personal data",
+				"The record whose natural-key attribute has the value. A key that is personal data is refused (400, rule "+RulePersonalDataInURL+"): look it up with POST /api/v1/lookup/"+c.ID+".",
+				[]any{param("attribute", "path", "A natural-key attribute that is not personal data.", true, map[string]any{"type": "string", "enum": urlKeys}, urlKeys[0]),
+					param("value", "path", "Its value.", true, str(""), state[urlKeys[0].(string)])}, nil,
 				responses("200", recordAnswer("The record.", false), "400", "401", "403", "404", "500", "503")),
 		}
+	}
+	paths["/api/v1/search/"+c.ID] = map[string]any{
+		"post": op(opID("search"), c.ID, "Search "+c.ID+" records",
+			"The list, with its query in the body: q searches the text attributes, filter keeps records whose attribute equals the value (compared as text). Use it for anything that is personal data, which a GET refuses to carry in its URL.",
+			nil, body(map[string]any{"q": "Example", "limit": 10}, map[string]any{"type": "object", "properties": map[string]any{
+				"q":            str("Keeps records any of whose text attributes contains q, ignoring case."),
+				"filter":       map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}, "description": "Attribute name to value: keeps records whose top-level attribute (not a record or list) equals it."},
+				"limit":        map[string]any{"type": "integer", "minimum": 0, "maximum": record.MaxPageSize, "description": "Page size; 0 or absent: 100."},
+				"cursor":       str("The `next` of the previous page; opaque."),
+				"includeEnded": map[string]any{"type": "boolean", "default": false}}}),
+			responses("200", listAnswer, "400", "401", "403", "404", "413", "415", "500", "503")),
 	}
 	for _, item := range paths {
 		for _, m := range openapi.Methods {

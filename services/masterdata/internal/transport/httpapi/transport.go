@@ -39,13 +39,15 @@ type Options struct {
 // NewHandler returns the API:
 //
 //	POST   /api/v1/{concept}                           create (201, ETag)
-//	GET    /api/v1/{concept}                           list: ?attr=value filters, q, limit, cursor, includeEnded
+//	GET    /api/v1/{concept}                           list: ?attr=value filters (not personal), q, limit, cursor, includeEnded
 //	GET    /api/v1/{concept}/{id}                      read (ETag)
 //	PUT    /api/v1/{concept}/{id}                      replace the state; If-Match required
 //	POST   /api/v1/{concept}/{id}/end                  end: {"reason": ...}; If-Match optional
 //	GET    /api/v1/{concept}/{id}/history              every change: who, when, system, reason, state after
 //	GET    /api/v1/{concept}/{id}/reads                the read log: who was shown the record (admins, auditors)
-//	GET    /api/v1/{concept}/by/{attribute}/{value}    natural-key lookup
+//	GET    /api/v1/{concept}/by/{attribute}/{value}    natural-key lookup, for a key that is not personal data
+//	POST   /api/v1/lookup/{concept}                    natural-key lookup, the key in the body: {"attribute", "value"}
+//	POST   /api/v1/search/{concept}                    list with q and filters in the body (personal data never in a URL)
 //	DELETE /api/v1/{concept}/{id}?reason=...           erase (admin): tombstone
 //	POST   /api/v1/publish/{concept}                   batch from the concept's master system
 //	GET    /api/v1/whoami                              the caller's principal (for the console's sign-in)
@@ -70,14 +72,16 @@ func NewHandler(svc record.Service, m *model.Model, opts Options) http.Handler {
 	mux.Handle("GET "+openapi.Path, openapi.Handler(OpenAPI(m)))
 	mux.Handle("POST /api/v1/publish/{concept}", h(eps.Publish, decodePublish, encodeJSON))
 	mux.Handle("POST /api/v1/{concept}", h(eps.Create, decodeCreate, encodeRecord))
-	mux.Handle("GET /api/v1/{concept}", h(eps.List, decodeList, encodeJSON))
+	mux.Handle("GET /api/v1/{concept}", h(eps.List, noPersonalDataInURL(m, decodeList), encodeJSON))
+	mux.Handle("POST "+SearchPath, h(eps.List, decodeSearch, encodeJSON))
+	mux.Handle("POST "+LookupPath, h(eps.ByNaturalKey, decodeLookup, encodeRecord))
 	mux.Handle("GET /api/v1/{concept}/{id}", h(eps.Get, decodeGet, encodeRecord))
 	mux.Handle("PUT /api/v1/{concept}/{id}", h(eps.Update, decodeUpdate, encodeRecord))
 	mux.Handle("DELETE /api/v1/{concept}/{id}", h(eps.Erase, decodeErase, encodeRecord))
 	mux.Handle("POST /api/v1/{concept}/{id}/end", h(eps.End, decodeEnd, encodeRecord))
 	mux.Handle("GET /api/v1/{concept}/{id}/history", h(eps.History, decodeGet, encodeJSON))
 	mux.Handle("GET /api/v1/{concept}/{id}/reads", h(eps.Reads, decodeGet, encodeJSON))
-	mux.Handle("GET /api/v1/{concept}/by/{attribute}/{value}", h(eps.ByNaturalKey, decodeNaturalKey, encodeRecord))
+	mux.Handle("GET /api/v1/{concept}/by/{attribute}/{value}", h(eps.ByNaturalKey, noPersonalDataInURL(m, decodeNaturalKey), encodeRecord))
 	mux.HandleFunc("GET /api/v1/whoami", whoami)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		wr.Write(w, r, apierr.NotFound("no route for this method and path"))
