@@ -32,7 +32,7 @@ var _ = site.Register(site.Area[*pages]{
 	Before: (*pages).nameReferences,
 	Pages: []site.Route[*pages]{
 		{Path: "/records", Show: (*pages).recordsIndex},
-		{Path: "/records/{concept}", Show: (*pages).recordList},
+		{Path: "/records/{concept}", Show: (*pages).recordList, Submit: (*pages).lookupRecord},
 		{Path: "/records/{concept}/new", Show: (*pages).newRecordForm, Submit: (*pages).createRecord},
 		{Path: "/records/{concept}/{id}", Show: (*pages).recordPage},
 		{Path: "/records/{concept}/{id}/edit", Show: (*pages).editRecordForm, Submit: (*pages).updateRecord},
@@ -196,26 +196,47 @@ func (s *pages) recordList(w http.ResponseWriter, r *site.Request) error {
 	if err != nil {
 		return err
 	}
+	return s.list(w, r, c, "", "")
+}
+
+// lookupRecord answers the natural-key form, which posts: the key (a
+// personnummer, say) never stands in a URL, the browser's history or an
+// access log. A hit redirects to the record; a miss shows the list with a
+// notice.
+func (s *pages) lookupRecord(w http.ResponseWriter, r *site.Request) error {
+	c, err := s.concept(r)
+	if err != nil {
+		return err
+	}
+	key, value := r.PostForm.Get("key"), strings.TrimSpace(r.PostForm.Get("value"))
+	if a := c.Attribute(key); a == nil || !a.NaturalKey {
+		return site.BadRequest("records.badkey", key)
+	}
+	if value == "" {
+		return s.list(w, r, c, key, "")
+	}
+	rec, err := s.API.Masterdata(r.Token()).GetByNaturalKey(r.Context(), c.ID, key, value)
+	switch {
+	case err == nil:
+		return site.Redirect(w, r, "/records/"+c.ID+"/"+url.PathEscape(rec.ID))
+	case api.IsNotFound(err):
+		return s.list(w, r, c, key, value)
+	default:
+		return site.RefusedBy(err, needRead(r, c))
+	}
+}
+
+// list renders a page of c's records for the query in r's URL; key and
+// value are a natural-key lookup that found nothing ("" for none).
+func (s *pages) list(w http.ResponseWriter, r *site.Request, c *model.Concept, key, value string) error {
 	qs := r.URL.Query()
 	d := listData{C: c, Columns: summaryColumns(c), Q: strings.TrimSpace(qs.Get("q")), IncludeEnded: qs.Get("ended") == "on",
-		Keys: c.NaturalKeys(), Key: qs.Get("key"), Value: strings.TrimSpace(qs.Get("value"))}
+		Keys: c.NaturalKeys(), Key: key, Value: value}
 	d.Writable, d.WriteNote = writeState(r, c)
 	var filter map[string]string
 	d.Filters, filter = listFilters(r, c, qs)
-
-	if d.Value != "" {
-		if a := c.Attribute(d.Key); a == nil || !a.NaturalKey {
-			return site.BadRequest("records.badkey", d.Key)
-		}
-		rec, err := s.API.Masterdata(r.Token()).GetByNaturalKey(r.Context(), c.ID, d.Key, d.Value)
-		switch {
-		case err == nil:
-			return site.Redirect(w, r, "/records/"+c.ID+"/"+url.PathEscape(rec.ID))
-		case api.IsNotFound(err):
-			d.Notice = r.T("records.nokey", r.Text(c.Attribute(d.Key).Label), d.Value)
-		default:
-			return site.RefusedBy(err, needRead(r, c))
-		}
+	if value != "" {
+		d.Notice = r.T("records.nokey", r.Text(c.Attribute(key).Label), value)
 	}
 
 	page, err := s.API.Masterdata(r.Token()).List(r.Context(), c.ID, masterdata.ListOptions{Search: d.Q, Filter: filter, Limit: pageSize, Cursor: qs.Get("cursor"), IncludeEnded: d.IncludeEnded})

@@ -41,11 +41,15 @@ func TestCreateRecordThroughTheForm(t *testing.T) {
 	consoletest.MustContain(t, list, "Solskolan", "12345678")
 	list = b.Get("/records/unit?q=nothing-like-this")
 	consoletest.MustContain(t, list, "Inga poster hittades.")
-	// Natural-key lookup goes straight to the record.
-	if p := b.Get("/records/unit?key=schoolUnitCode&value=12345678"); p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/records/unit/") {
+	// Natural-key lookup posts (the key never stands in a URL) and goes
+	// straight to the record.
+	if p := b.Post("/records/unit", url.Values{"key": {"schoolUnitCode"}, "value": {"12345678"}}); p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/records/unit/") || strings.Contains(p.Location, "12345678") {
 		t.Fatalf("lookup by key: %d %q", p.Status, p.Location)
 	}
-	consoletest.MustContain(t, b.Get("/records/unit?key=schoolUnitCode&value=99999999"), "Ingen post har")
+	consoletest.MustContain(t, b.Post("/records/unit", url.Values{"key": {"schoolUnitCode"}, "value": {"99999999"}}), "Ingen post har")
+	if p := b.Get("/records/unit"); !strings.Contains(p.Body, `<form method="post" action="/records/unit" class="form">`) {
+		t.Errorf("the natural-key form does not post:\n%s", p.Body)
+	}
 }
 
 func TestCreateWithInvalidInputShowsFieldErrorsAndCreatesNothing(t *testing.T) {
