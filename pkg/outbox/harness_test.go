@@ -107,6 +107,13 @@ func startRelay(t testing.TB, cfg outbox.RelayConfig) (cancel func(), done <-cha
 	if err != nil {
 		t.Fatalf("new relay: %v", err)
 	}
+	return runRelay(t, r)
+}
+
+// runRelay runs r until the test ends or cancel is called; done is closed
+// when Run returned.
+func runRelay(t testing.TB, r *outbox.Relay) (cancel func(), done <-chan struct{}) {
+	t.Helper()
 	ctx, cancelCtx := context.WithCancel(context.Background())
 	ch := make(chan struct{})
 	go func() {

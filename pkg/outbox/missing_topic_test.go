@@ -147,20 +147,6 @@ func TestUnknownTopicBlocked(t *testing.T) {
 	}
 }
 
-// runRelay runs r until the test ends.
-func runRelay(t *testing.T, r *outbox.Relay) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := r.Run(ctx); err != nil {
-			t.Errorf("relay run: %v", err)
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-}
-
 func stalledGauge(t *testing.T, reader *sdkmetric.ManualReader) float64 {
 	t.Helper()
 	var rm metricdata.ResourceMetrics

@@ -121,10 +121,7 @@ func TestHeadersRoundTrip(t *testing.T) {
 
 	// And back through the Subscriber.
 	sub := newSubscriber(t, b.Addr(), groupName(t), nil)
-	ch, err := sub.Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatalf("subscribe: %v", err)
-	}
+	ch := subscribe(t, sub, topic)
 	got := receive(t, ch, 1, 15*time.Second)[0]
 	if got.UUID != msg.UUID || string(got.Payload) != "payload" {
 		t.Errorf("got message %s %q, want %s %q", got.UUID, got.Payload, msg.UUID, "payload")
@@ -169,10 +166,7 @@ func TestKeyPartition(t *testing.T) {
 	}
 
 	sub := newSubscriber(t, b.Addr(), groupName(t), nil)
-	ch, err := sub.Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatalf("subscribe: %v", err)
-	}
+	ch := subscribe(t, sub, topic)
 	// 3 rounds from the Publisher, 1 from franz-go: records without
 	// Watermill's UUID header are delivered too.
 	got := map[string]map[int]bool{}
@@ -214,10 +208,7 @@ func TestPerKeyOrder(t *testing.T) {
 	}
 	wg.Wait()
 	sub := newSubscriber(t, b.Addr(), groupName(t), nil)
-	ch, err := sub.Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatalf("subscribe: %v", err)
-	}
+	ch := subscribe(t, sub, topic)
 	next := map[string]int{}
 	partitions := map[int]bool{}
 	for _, m := range receive(t, ch, keys*perKey, 30*time.Second) {
@@ -247,10 +238,7 @@ func TestReplayByTimestamp(t *testing.T) {
 	group := groupName(t)
 	// Consume everything once and commit, so the replay must rewind.
 	first := newSubscriber(t, b.Addr(), group, nil)
-	ch, err := first.Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatalf("subscribe: %v", err)
-	}
+	ch := subscribe(t, first, topic)
 	receive(t, ch, 60, 20*time.Second)
 	if err := first.Close(); err != nil {
 		t.Fatalf("close: %v", err)
@@ -260,10 +248,7 @@ func TestReplayByTimestamp(t *testing.T) {
 	if err := replay.SeekToTime(context.Background(), topic, from); err != nil {
 		t.Fatalf("seek to time: %v", err)
 	}
-	ch, err = replay.Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatalf("subscribe: %v", err)
-	}
+	ch = subscribe(t, replay, topic)
 	got := receive(t, ch, len(later), 20*time.Second)
 	assertSameIDs(t, got, later)
 	select {
@@ -281,12 +266,9 @@ func TestSeekToOffsetsRefusedWhileActive(t *testing.T) {
 	pub := newPublisher(t, b.Addr(), nil)
 	publishN(t, pub, topic, 1, nil)
 	sub := newSubscriber(t, b.Addr(), groupName(t), nil)
-	ch, err := sub.Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatalf("subscribe: %v", err)
-	}
+	ch := subscribe(t, sub, topic)
 	receive(t, ch, 1, 15*time.Second)
-	err = sub.SeekToOffsets(context.Background(), topic, map[int]int64{0: 0})
+	err := sub.SeekToOffsets(context.Background(), topic, map[int]int64{0: 0})
 	if err == nil {
 		t.Fatal("seek while a member is active: got no error")
 	}
@@ -326,10 +308,7 @@ func TestCommitOnlyAfterAck(t *testing.T) {
 				c.CommitInterval = time.Hour // only the commit on Close counts
 				c.CloseTimeout = 200 * time.Millisecond
 			})
-			ch, err := sub.Subscribe(context.Background(), topic)
-			if err != nil {
-				t.Fatalf("subscribe: %v", err)
-			}
+			ch := subscribe(t, sub, topic)
 			receive(t, ch, 4, 15*time.Second)
 			var held *message.Message
 			select {
@@ -347,10 +326,7 @@ func TestCommitOnlyAfterAck(t *testing.T) {
 			}
 
 			next := newSubscriber(t, b.Addr(), group, nil)
-			ch, err = next.Subscribe(context.Background(), topic)
-			if err != nil {
-				t.Fatalf("subscribe again: %v", err)
-			}
+			ch = subscribe(t, next, topic)
 			got := receive(t, ch, 6, 15*time.Second)
 			for i, m := range got {
 				if m.UUID != msgs[4+i].UUID {
@@ -392,10 +368,7 @@ func TestRebalanceLosesNothingAcked(t *testing.T) {
 	}
 
 	a := newSubscriber(t, b.Addr(), group, func(c *kafkago.SubscriberConfig) { c.CommitInterval = 50 * time.Millisecond })
-	chA, err := a.Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatalf("subscribe a: %v", err)
-	}
+	chA := subscribe(t, a, topic)
 	doneA := make(chan struct{})
 	go func() { consume(chA); close(doneA) }()
 
@@ -411,10 +384,7 @@ func TestRebalanceLosesNothingAcked(t *testing.T) {
 
 	waitFor(t, func() bool { return count() > total/5 }, "first member consuming")
 	bSub := newSubscriber(t, b.Addr(), group, func(c *kafkago.SubscriberConfig) { c.CommitInterval = 50 * time.Millisecond })
-	chB, err := bSub.Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatalf("subscribe b: %v", err)
-	}
+	chB := subscribe(t, bSub, topic)
 	go consume(chB)
 	waitFor(t, func() bool { return count() > total/2 }, "both members consuming")
 	if err := a.Close(); err != nil {

@@ -156,10 +156,7 @@ func TestBrokerRestartMidStream(t *testing.T) {
 	topic := newTopic(t, b, 3)
 	pub := newPublisher(t, b.Addr(), nil)
 	sub := newSubscriber(t, b.Addr(), groupName(t), func(c *kafkago.SubscriberConfig) { c.CommitInterval = 20 * time.Millisecond })
-	ch, err := sub.Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatalf("subscribe: %v", err)
-	}
+	ch := subscribe(t, sub, topic)
 	var (
 		mu       sync.Mutex
 		received = map[string]bool{}

@@ -25,10 +25,7 @@ func TestResumeAfterDeletedRecords(t *testing.T) {
 	group := groupName(t)
 
 	first := newSubscriber(t, b.Addr(), group, func(c *kafkago.SubscriberConfig) { c.CommitInterval = time.Hour })
-	ch, err := first.Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatalf("subscribe: %v", err)
-	}
+	ch := subscribe(t, first, topic)
 	receive(t, ch, 3, 15*time.Second) // acked; committed on Close: offset 3
 	if err := first.Close(); err != nil {
 		t.Fatalf("close: %v", err)
@@ -37,10 +34,7 @@ func TestResumeAfterDeletedRecords(t *testing.T) {
 	deleteRecordsBefore(t, b.Addr(), topic, 0, 6)
 
 	next := newSubscriber(t, b.Addr(), group, nil)
-	ch, err = next.Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatalf("subscribe again: %v", err)
-	}
+	ch = subscribe(t, next, topic)
 	got := receive(t, ch, 4, 15*time.Second)
 	for i, m := range got {
 		if want := msgs[6+i]; m.UUID != want.UUID {
@@ -94,10 +88,7 @@ func TestResumeAfterTopicRecreated(t *testing.T) {
 	pub := newPublisher(t, b.Addr(), nil)
 	publishN(t, pub, topic, n, nil)
 	sub := newSubscriber(t, b.Addr(), groupName(t), func(c *kafkago.SubscriberConfig) { c.CommitInterval = 20 * time.Millisecond })
-	ch, err := sub.Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatalf("subscribe: %v", err)
-	}
+	ch := subscribe(t, sub, topic)
 	receive(t, ch, n, 15*time.Second)
 
 	client, closeClient := kafkatopics.NewClient(10*time.Second, b.Addr())

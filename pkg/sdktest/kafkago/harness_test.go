@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/sdk/kafkago"
@@ -201,4 +202,14 @@ func newSubscriber(t testing.TB, addr, group string, mod func(*kafkago.Subscribe
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s
+}
+
+// subscribe subscribes sub to topic, failing the test if it cannot.
+func subscribe(t testing.TB, sub *kafkago.Subscriber, topic string) <-chan *message.Message {
+	t.Helper()
+	ch, err := sub.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatalf("subscribe to %s: %v", topic, err)
+	}
+	return ch
 }
