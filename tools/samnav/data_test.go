@@ -67,11 +67,7 @@ func TestImportThroughTheAPIAndResync(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(h.broker.Addr()), kgo.ConsumeTopics("samnav.person.v1"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := readFromStart(t, h, "samnav.person.v1")
 	resynced := 0
 	for resynced < 2 {
 		f := cl.PollFetches(ctx)

@@ -44,6 +44,18 @@ func startTestHub(t *testing.T, cfg devConfig) *devHub {
 	return h
 }
 
+// readFromStart is a franz-go client on h's broker that reads topic from
+// its first offset; it is closed when the test ends.
+func readFromStart(t *testing.T, h *devHub, topic string) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(h.broker.Addr()), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
 func TestDevBrokerServesThirdPartyClient(t *testing.T) {
 	h := startTestHub(t, testConfig(t))
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -53,12 +65,7 @@ func TestDevBrokerServesThirdPartyClient(t *testing.T) {
 	if err := kafkatopics.Ensure(ctx, client, kafkatopics.Spec{Name: "samnav.devcheck.v1", Partitions: 1}); err != nil {
 		t.Fatal(err)
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(h.broker.Addr()),
-		kgo.ConsumeTopics("samnav.devcheck.v1"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := readFromStart(t, h, "samnav.devcheck.v1")
 	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "samnav.devcheck.v1", Value: []byte("hej")}).FirstErr(); err != nil {
 		t.Fatalf("produce: %v", err)
 	}
@@ -134,11 +141,7 @@ func TestDevOnceOnlyFlow(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(h.broker.Addr()), kgo.ConsumeTopics("samnav.person.v1"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := readFromStart(t, h, "samnav.person.v1")
 	seen := map[string]bool{}
 	for len(seen) < cfg.SeedSize.Persons {
 		f := cl.PollFetches(ctx)
