@@ -93,8 +93,8 @@ func TestWireGolden(t *testing.T) {
 	})
 
 	c.publish(personState("201405052380", "Ella", "Nya gatan 7", "NONE"))
-	if st, body := hubtest.CallJSON(t, "DELETE", h.MasterdataURL+"/api/v1/person/"+ella+"?reason=erasure+request+art.+17", mdAdmin, nil); st != 200 {
-		t.Fatalf("erase: %d %v", st, body)
+	if r := hubtest.Call(t, "DELETE", h.MasterdataURL+"/api/v1/person/"+ella, mdAdmin, nil, "Samnav-Reason", "erasure request art. 17"); r.Status != 200 {
+		t.Fatalf("erase: %d %s", r.Status, r.Raw)
 	}
 	viewMsgs = append(viewMsgs, readN(ctx, t, view, 2)...)
 	hubtest.Eventually(ctx, t, "the erasure on the webhook", func() bool { return hook.count() >= 3 })

@@ -42,7 +42,7 @@ func TestEndToEnd(t *testing.T) {
 	u := unit("Solskolan F-9")
 	u["capacity"] = 420
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
-	r := a.do("PUT", "/api/v1/unit/"+id+"?reason=grew", st, u, "If-Match", `"1"`, "traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	r := a.do("PUT", "/api/v1/unit/"+id, st, u, "Samnav-Reason", "grew", "If-Match", `"1"`, "traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
 	if r.status != 200 {
 		t.Fatalf("update: %s", r.raw)
 	}

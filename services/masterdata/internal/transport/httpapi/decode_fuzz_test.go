@@ -22,7 +22,7 @@ import (
 func FuzzDecode(f *testing.F) {
 	for _, s := range []struct{ body, ifMatch, query string }{
 		// As the console and the CLI send them.
-		{`{"givenNames":"Ella","surname":"Lind","registeredAddress":{"streetAddress":"Storgatan 1","postalCode":"11122","postTown":"Stockholm"}}`, `"3"`, "reason=moved"},
+		{`{"givenNames":"Ella","surname":"Lind","registeredAddress":{"streetAddress":"Storgatan 1","postalCode":"11122","postTown":"Stockholm"}}`, `"3"`, "reason=moved"}, // refused: a reason travels in the header
 		{`{"items":[{"op":"upsert","state":{"personalIdentityNumber":"201405052380","givenNames":"Ella"}},{"op":"end","naturalKey":{"attribute":"personalIdentityNumber","value":"201405052398"},"reason":"deceased"}]}`, "", ""},
 		{`{"reason":"the unit closed"}`, `W/"12"`, "includeEnded=true&limit=50&cursor=YTpwLTAwMDAwMQ"},
 		{`{"items":[]}`, "0", "q=Lind&municipalityCode=0180&limit=x"},
@@ -32,7 +32,7 @@ func FuzzDecode(f *testing.F) {
 	} {
 		f.Add([]byte(s.body), s.ifMatch, s.query)
 	}
-	fields := []string{"body", "If-Match", "limit", "cursor", "includeEnded"}
+	fields := []string{"body", "If-Match", "limit", "cursor", "includeEnded", "reason"}
 	f.Fuzz(func(t *testing.T, body []byte, ifMatch, query string) {
 		req := func() *http.Request {
 			r := httptest.NewRequest("POST", "/api/v1/person/p-1", bytes.NewReader(body))

@@ -79,7 +79,7 @@ func OpenAPI(m *model.Model) openapi.Document {
 			"description": "Records of every concept of the city's concept model, each mastered by one system. " +
 				"Stewards write the concepts the hub masters (master samnav); an external master system writes its concepts, and only those, through the publish API or the same record operations. " +
 				"Every record has an opaque id and a revision, which is its ETag: an update names the revision it replaces in If-Match, and a stale one is refused. " +
-				"A write may say why it was made: the `reason` query parameter or the `Samnav-Reason` header, recorded in the history. " +
+				"A write may say why it was made in the `Samnav-Reason` header (never the query string), recorded in the history; a read's `Samnav-Reason` is its purpose, recorded in the read log. " +
 				"Errors are problem details (application/problem+json).",
 		},
 		"tags":       tags,
@@ -164,7 +164,7 @@ func conceptPaths(c *model.Concept) map[string]any {
 	rec := ref(t + "Record")
 	state := exampleState(c)
 	idParam := param("id", "path", "The record's opaque id.", true, str(""), exampleID)
-	write := []any{reasonQuery, reasonHeader}
+	write := []any{reasonHeader}
 	recordAnswer := func(desc string, withLocation bool) map[string]any {
 		h := map[string]any{"ETag": header("The record's revision, quoted: what a later If-Match names.")}
 		if withLocation {
@@ -216,13 +216,13 @@ func conceptPaths(c *model.Concept) map[string]any {
 				body(state, ref(t+"State")),
 				responses("200", recordAnswer("Updated.", false), "400", "401", "403", "404", "409", "412", "413", "415", "500", "503")),
 			"delete": op(opID("erase"), c.ID, "Erase "+an(c.ID)+" record (admin)",
-				"Erases the record's state, here and in every earlier change, and publishes a tombstone. Admins only. A reason is required (the reason parameter or the Samnav-Reason header) and recorded.",
-				[]any{param("reason", "query", "Why the record is erased: required here or as the Samnav-Reason header. Never personal data.", false, str(""), "erasure request"), reasonHeader}, nil, responses("200", recordAnswer("Erased: the record with a null state.", false), "401", "403", "404", "500", "503")),
+				"Erases the record's state, here and in every earlier change, and publishes a tombstone. Admins only. A reason is required (the Samnav-Reason header) and recorded.",
+				[]any{param(ReasonHeader, "header", "Why the record is erased: required. Never in the URL.", true, str(""), "erasure request")}, nil, responses("200", recordAnswer("Erased: the record with a null state.", false), "401", "403", "404", "500", "503")),
 		},
 		base + "/{id}/end": map[string]any{
 			"parameters": []any{idParam},
 			"post": op(opID("end"), c.ID, "End "+an(c.ID)+" record",
-				"Ends the record: it is kept, with its history, and still published, marked ended. The reason comes from the body, else from the reason parameter or header. If-Match is optional; when given, it must be the current revision.",
+				"Ends the record: it is kept, with its history, and still published, marked ended. The reason comes from the body, else from the Samnav-Reason header. If-Match is optional; when given, it must be the current revision.",
 				append([]any{param("If-Match", "header", "The revision ended, as its ETag; optional.", false, str(""), nil)}, write...),
 				map[string]any{"required": false, "content": jsonContent(map[string]any{"type": "object", "properties": map[string]any{"reason": str("Why the record ends.")}}, map[string]any{"reason": "closed down"})},
 				responses("200", recordAnswer("Ended.", false), "400", "401", "403", "404", "409", "412", "413", "415", "500", "503")),
@@ -294,8 +294,7 @@ func conceptPaths(c *model.Concept) map[string]any {
 }
 
 var (
-	reasonQuery  = param("reason", "query", "Why the change is made; recorded in the history. Never personal data: it is shown to everyone who may read the history.", false, str(""), nil)
-	reasonHeader = param("Samnav-Reason", "header", "The reason, as a header (the query parameter wins when both are given).", false, str(""), nil)
+	reasonHeader = param(ReasonHeader, "header", "Why the change is made; recorded in the history and shown to everyone who may read it. A reason in the query string is refused (400, rule "+RulePersonalDataInURL+").", false, str(""), nil)
 )
 
 // The document's builders, short for readability here.

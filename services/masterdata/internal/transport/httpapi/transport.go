@@ -48,13 +48,13 @@ type Options struct {
 //	GET    /api/v1/{concept}/by/{attribute}/{value}    natural-key lookup, for a key that is not personal data
 //	POST   /api/v1/lookup/{concept}                    natural-key lookup, the key in the body: {"attribute", "value"}
 //	POST   /api/v1/search/{concept}                    list with q and filters in the body (personal data never in a URL)
-//	DELETE /api/v1/{concept}/{id}?reason=...           erase (admin): tombstone
+//	DELETE /api/v1/{concept}/{id}                      erase (admin): tombstone; reason in Samnav-Reason
 //	POST   /api/v1/publish/{concept}                   batch from the concept's master system
 //	GET    /api/v1/whoami                              the caller's principal (for the console's sign-in)
 //	GET    /api/v1/openapi.json                        this API's OpenAPI 3.1 document (OpenAPI)
 //
-// Writes take an optional reason from the "reason" query parameter or the
-// Samnav-Reason header. Errors are RFC 9457 problem+json (apierr): a
+// Writes take an optional reason from the Samnav-Reason header (never the
+// query string: a "reason" parameter is refused). Errors are RFC 9457 problem+json (apierr): a
 // stale If-Match is 412 with the record as it is now in "current" and
 // its ETag; an oversized body 413, a body that is not JSON 415.
 func NewHandler(svc record.Service, m *model.Model, opts Options) http.Handler {
@@ -132,11 +132,14 @@ func readReason(ctx context.Context, r *http.Request) context.Context {
 	return ctx
 }
 
-func reason(r *http.Request) string {
-	if s := r.URL.Query().Get("reason"); s != "" {
-		return s
+// reason is a write's reason, from the Samnav-Reason header. A reason
+// in the query string is refused: it may name a person, and a URL stays in
+// every proxy's and server's access log.
+func reason(r *http.Request) (string, error) {
+	if r.URL.Query().Has("reason") {
+		return "", invalid("reason", RulePersonalDataInURL, "must not be in the URL: send it in the "+ReasonHeader+" header (or, to end a record, the body)")
 	}
-	return r.Header.Get(ReasonHeader)
+	return r.Header.Get(ReasonHeader), nil
 }
 
 func decodeCreate(_ context.Context, r *http.Request) (any, error) {
@@ -144,7 +147,11 @@ func decodeCreate(_ context.Context, r *http.Request) (any, error) {
 	if err := decodeBody(r, &state); err != nil {
 		return nil, err
 	}
-	return createRequest{Concept: r.PathValue("concept"), State: state, Reason: reason(r)}, nil
+	why, err := reason(r)
+	if err != nil {
+		return nil, err
+	}
+	return createRequest{Concept: r.PathValue("concept"), State: state, Reason: why}, nil
 }
 
 func decodeUpdate(_ context.Context, r *http.Request) (any, error) {
@@ -156,7 +163,11 @@ func decodeUpdate(_ context.Context, r *http.Request) (any, error) {
 	if err := decodeBody(r, &state); err != nil {
 		return nil, err
 	}
-	return updateRequest{Concept: r.PathValue("concept"), ID: r.PathValue("id"), Revision: rev, State: state, Reason: reason(r)}, nil
+	why, err := reason(r)
+	if err != nil {
+		return nil, err
+	}
+	return updateRequest{Concept: r.PathValue("concept"), ID: r.PathValue("id"), Revision: rev, State: state, Reason: why}, nil
 }
 
 func decodeEnd(_ context.Context, r *http.Request) (any, error) {
@@ -166,8 +177,12 @@ func decodeEnd(_ context.Context, r *http.Request) (any, error) {
 	if err := apierr.DecodeJSON(r, &body, apierr.MaxBody(MaxBodyBytes), apierr.Optional()); err != nil {
 		return nil, err
 	}
+	why, err := reason(r)
+	if err != nil {
+		return nil, err
+	}
 	if body.Reason == "" {
-		body.Reason = reason(r)
+		body.Reason = why
 	}
 	rev, _, err := apierr.IfMatch(r)
 	if err != nil {
@@ -181,7 +196,11 @@ func decodeGet(_ context.Context, r *http.Request) (any, error) {
 }
 
 func decodeErase(_ context.Context, r *http.Request) (any, error) {
-	return eraseRequest{Concept: r.PathValue("concept"), ID: r.PathValue("id"), Reason: reason(r)}, nil
+	why, err := reason(r)
+	if err != nil {
+		return nil, err
+	}
+	return eraseRequest{Concept: r.PathValue("concept"), ID: r.PathValue("id"), Reason: why}, nil
 }
 
 func decodeNaturalKey(_ context.Context, r *http.Request) (any, error) {
