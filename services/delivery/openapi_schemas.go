@@ -161,7 +161,7 @@ func schemas() map[string]any {
 			"statusCode":     integer("The receiver's HTTP status, when it answered."),
 			"latencyNs":      offset("Nanoseconds."),
 			"error":          str(""),
-			"response":       str("The start of the receiver's answer."),
+			"response":       str("The answer's Content-Type, Content-Length and Retry-After headers, never its body (a receiver may echo the payload)."),
 		}, "id", "messageId", "subscriptionId", "eventId", "n", "trigger", "at", "latencyNs"),
 		"FeedItem": item,
 		"FeedSnapshotPage": obj("", map[string]any{

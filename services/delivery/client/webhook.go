@@ -52,9 +52,12 @@ type Attempt struct {
 	StatusCode     int       `json:"statusCode,omitempty"`
 	// Latency is how long the receiver took to answer (nanoseconds on
 	// the wire).
-	Latency  time.Duration `json:"latencyNs"`
-	Error    string        `json:"error,omitempty"`
-	Response string        `json:"response,omitempty"`
+	Latency time.Duration `json:"latencyNs"`
+	Error   string        `json:"error,omitempty"`
+	// Response is the answer's Content-Type, Content-Length and
+	// Retry-After ("Name: value, ..."), never its body: a receiver may
+	// echo the payload.
+	Response string `json:"response,omitempty"`
 }
 
 // AttemptFilter selects a page of the delivery log: only Message's

@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -284,8 +285,8 @@ func (s *Service) jitter(d time.Duration) time.Duration {
 }
 
 // send posts m to ep, signed with every active secret at ts. It returns
-// the status, the start of the body and the Retry-After wait of a 429 or
-// 503 (0 if none).
+// the status, the response's logged headers (never its body) and the
+// Retry-After wait of a 429 or 503 (0 if none).
 func (s *Service) send(ctx context.Context, ep Endpoint, m Message, ts time.Time) (int, string, time.Duration, error) {
 	secrets := ep.SigningSecrets(ts)
 	if len(secrets) == 0 {
@@ -307,8 +308,8 @@ func (s *Service) send(ctx context.Context, ep Endpoint, m Message, ts time.Time
 		return 0, "", 0, fmt.Errorf("post webhook: %w", err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, int64(s.cfg.ResponseSnippet)))
-	// Read a little more so the connection can be reused; give up beyond.
+	// The body is read, so the connection can be reused, and never kept: a
+	// receiver may echo the payload (personal data) in it.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	var retryAfter time.Duration
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
@@ -316,5 +317,25 @@ func (s *Service) send(ctx context.Context, ep Endpoint, m Message, ts time.Time
 			retryAfter = min(time.Duration(secs)*time.Second, 24*time.Hour)
 		}
 	}
-	return resp.StatusCode, string(snippet), retryAfter, nil
+	return resp.StatusCode, responseHeaders(resp.Header), retryAfter, nil
+}
+
+// loggedHeaders are the response headers the delivery log keeps: what
+// tells an operator what kind of answer came, and nothing a receiver could
+// fill with the payload or a session (no body, no Set-Cookie, no Location).
+var loggedHeaders = []string{"Content-Type", "Content-Length", "Retry-After"}
+
+// responseHeaders is the delivery log's record of a response: its
+// loggedHeaders, "Name: value" joined by ", ", each value cut at 200 bytes.
+func responseHeaders(h http.Header) string {
+	var parts []string
+	for _, name := range loggedHeaders {
+		if v := h.Get(name); v != "" {
+			if len(v) > 200 {
+				v = v[:200]
+			}
+			parts = append(parts, name+": "+v)
+		}
+	}
+	return strings.Join(parts, ", ")
 }

@@ -92,8 +92,6 @@ type Config struct {
 	Disable DisablePolicy
 	// RotationOverlap is how long a replaced secret keeps signing (24 h).
 	RotationOverlap time.Duration
-	// ResponseSnippet is how much of a response body the log keeps (1 KiB).
-	ResponseSnippet int
 	Logger          *slog.Logger
 	// Now is the clock (time.Now).
 	Now func() time.Time
@@ -123,9 +121,6 @@ func (c *Config) defaults() error {
 	}
 	if c.RotationOverlap <= 0 {
 		c.RotationOverlap = 24 * time.Hour
-	}
-	if c.ResponseSnippet <= 0 {
-		c.ResponseSnippet = 1024
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
