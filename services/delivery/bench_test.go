@@ -158,7 +158,7 @@ func BenchmarkPipelineKafka(b *testing.B) {
 		c := newCounter(mode.events)
 		ds, err := delivery.New(ctx, delivery.Config{Base: daemon.Base{Addr: "127.0.0.1:0", DataDir: filepath.Join(b.TempDir(), mode.name)}, RegistryURL: h.RegistryURL,
 			Brokers: []string{h.Broker.Addr()}, SyncInterval: time.Second}, delivery.Deps{Logger: hubtest.Logger(b),
-			Channels: map[subscription.ChannelKind]channel.Channel{subscription.ChannelKafka: mode.wrap(kc, c)}})
+			Channels: map[subscription.ChannelKind]channel.Channel{client.ChannelKafka: mode.wrap(kc, c)}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -166,12 +166,12 @@ func BenchmarkPipelineKafka(b *testing.B) {
 			b.Fatal(err)
 		}
 		actx := auth.WithPrincipal(ctx, &auth.Principal{Subject: "bench-admin", Kind: auth.KindUser, Grants: []auth.Grant{{Role: auth.RoleAdmin}}})
-		sub, err := ds.Service().Request(actx, subscription.Request{System: "bench-" + mode.name, Concept: "person", Purpose: "benchmark", Channel: subscription.ChannelKafka,
-			LegalBasis: subscription.LegalBasis{Basis: client.BasisPublicTask, Reference: "benchmark"}, Fields: []string{"givenNames", "surname", "registeredAddress"}, Reason: "benchmark"})
+		sub, err := ds.Service().Request(actx, subscription.Request{System: "bench-" + mode.name, Concept: "person", Purpose: "benchmark", Channel: client.ChannelKafka,
+			LegalBasis: client.LegalBasis{Basis: client.BasisPublicTask, Reference: "benchmark"}, Fields: []string{"givenNames", "surname", "registeredAddress"}, Reason: "benchmark"})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := ds.Service().Approve(actx, sub.ID, subscription.Decision{Reason: "benchmark"}); err != nil {
+		if _, err := ds.Service().Approve(actx, sub.ID, client.Decision{Reason: "benchmark"}); err != nil {
 			b.Fatal(err)
 		}
 		select {

@@ -40,6 +40,7 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/pkg/telemetry"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
@@ -214,9 +215,9 @@ func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, sche
 	}
 	s.kafka = kc
 	chans := map[subscription.ChannelKind]channel.Channel{
-		subscription.ChannelKafka:   kc,
-		subscription.ChannelWebhook: s.webhook,
-		subscription.ChannelFeed:    s.feed,
+		client.ChannelKafka:   kc,
+		client.ChannelWebhook: s.webhook,
+		client.ChannelFeed:    s.feed,
 	}
 	for k, c := range deps.Channels {
 		chans[k] = c
@@ -235,7 +236,7 @@ func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, sche
 		// are rebuilt (also at start, for a decision saved before a
 		// restart): after a narrowing no record keeps withdrawn fields,
 		// after a widening every record gets the newly approved ones.
-		Rebuilders: map[subscription.ChannelKind]pipeline.Rebuilder{subscription.ChannelKafka: kc, subscription.ChannelFeed: s.feed}})
+		Rebuilders: map[subscription.ChannelKind]pipeline.Rebuilder{client.ChannelKafka: kc, client.ChannelFeed: s.feed}})
 	lagClient, _, err := s.cfg.kafka().Client("delivery-lag") // lives as long as the process
 	if err != nil {
 		return err
@@ -336,7 +337,7 @@ func (s *Server) syncLoop(ctx context.Context) {
 				s.logger.Error("prune feed change logs", "err", err)
 			}
 		}
-		subs, err := s.store.List(ctx, subscription.Filter{Status: subscription.StatusApproved})
+		subs, err := s.store.List(ctx, subscription.Filter{Status: client.StatusApproved})
 		listed := err == nil
 		if listed {
 			err = s.pipeline.Sync(subs)
@@ -350,7 +351,7 @@ func (s *Server) syncLoop(ctx context.Context) {
 		// is retried on the next round).
 		if listed {
 			var revoked []subscription.Subscription
-			if revoked, err = s.store.List(ctx, subscription.Filter{Status: subscription.StatusRevoked}); err == nil {
+			if revoked, err = s.store.List(ctx, subscription.Filter{Status: client.StatusRevoked}); err == nil {
 				err = s.kafka.Reconcile(ctx, subs, revoked)
 			}
 			if err != nil && ctx.Err() == nil {

@@ -4,9 +4,9 @@ import (
 	"fmt"
 
 	"github.com/samnav/samnav/pkg/openapi"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
 	"github.com/samnav/samnav/services/delivery/internal/recent"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 // Short names for the document's builders.
@@ -137,7 +137,7 @@ func subscriptionPaths() map[string]any {
 }
 
 func statuses() []string {
-	return []string{string(subscription.StatusRequested), string(subscription.StatusApproved), string(subscription.StatusRejected), string(subscription.StatusRevoked)}
+	return []string{string(client.StatusRequested), string(client.StatusApproved), string(client.StatusRejected), string(client.StatusRevoked)}
 }
 
 func webhookPaths() map[string]any {

@@ -1,10 +1,11 @@
 package delivery
 
 import (
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
-func basisNames(vs ...subscription.Basis) []string {
+func basisNames(vs ...client.Basis) []string {
 	out := make([]string, len(vs))
 	for i, v := range vs {
 		out[i] = string(v)

@@ -10,27 +10,15 @@ import (
 	"github.com/samnav/samnav/services/masterdata/client"
 )
 
-// Record, Actor and Change are the master data API's wire types; the
-// typed client (package client) is their one home, so what the service
-// stores and answers and what a client decodes cannot drift apart.
+// Record and Change are the master data API's wire types; the typed
+// client (package client) is their one home, so what the service stores
+// and answers and what a client decodes cannot drift apart. Actor, Kind
+// and the kinds of change are used as the client names them.
 type (
 	// Record is one master record of a concept (see client.Record).
 	Record = client.Record
-	// Actor is who made a change and through which system.
-	Actor = client.Actor
 	// Change is one entry of a record's history.
 	Change = client.Change
-	// Kind is what a change did.
-	Kind = client.Kind
-)
-
-// The kinds of change, as the client names them.
-const (
-	KindCreated  = client.KindCreated
-	KindUpdated  = client.KindUpdated
-	KindEnded    = client.KindEnded
-	KindErased   = client.KindErased
-	KindResynced = client.KindResynced
 )
 
 // ListQuery selects records of one concept.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -15,6 +16,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
+	"github.com/samnav/samnav/services/masterdata/client"
 )
 
 // HubSystem is the system id of the hub itself: concepts whose model
@@ -95,16 +97,16 @@ func authError(err error) error {
 
 // authorizeWrite decides whether the principal in ctx may write concept c
 // and returns the actor the change is attributed to.
-func (s *service) authorizeWrite(ctx context.Context, c *model.Concept) (Actor, error) {
+func (s *service) authorizeWrite(ctx context.Context, c *model.Concept) (client.Actor, error) {
 	p := auth.FromContext(ctx)
 	if p == nil {
-		return Actor{}, apierr.Errorf(apierr.CodeUnauthorized, "writing %s needs an API token", c.ID)
+		return client.Actor{}, apierr.Errorf(apierr.CodeUnauthorized, "writing %s needs an API token", c.ID)
 	}
-	actor := Actor{Subject: p.Subject, CredentialID: p.CredentialID}
+	actor := client.Actor{Subject: p.Subject, CredentialID: p.CredentialID}
 	if c.Master == HubSystem {
 		if err := auth.Require(p, auth.ActionWrite, c.ID); err != nil {
 			s.logger.WarnContext(ctx, "write refused", "principal", p.String(), "concept", c.ID, "reason", "no write grant")
-			return Actor{}, authError(err)
+			return client.Actor{}, authError(err)
 		}
 		actor.System = HubSystem
 		return actor, nil
@@ -114,8 +116,43 @@ func (s *service) authorizeWrite(ctx context.Context, c *model.Concept) (Actor, 
 		return actor, nil
 	}
 	s.logger.WarnContext(ctx, "write refused: not the concept's master", "principal", p.String(), "system", p.System(), "concept", c.ID, "master", c.Master)
-	return Actor{}, &apierr.Error{Code: apierr.CodeForbidden, Err: auth.ErrForbidden,
+	return client.Actor{}, &apierr.Error{Code: apierr.CodeForbidden, Err: auth.ErrForbidden,
 		Message: fmt.Sprintf("the master of %s is system %q: only it may write %s records; file corrections with %s", c.ID, c.Master, c.ID, c.Master)}
+}
+
+// authorizeErase decides whether the principal in ctx may erase records
+// (admins only, of any concept) and returns the actor the erasure is
+// attributed to: the hub itself.
+func authorizeErase(ctx context.Context, _ *model.Concept) (client.Actor, error) {
+	p := auth.FromContext(ctx)
+	if err := auth.Require(p, auth.ActionAdmin, ""); err != nil {
+		return client.Actor{}, authError(err)
+	}
+	return client.Actor{Subject: p.Subject, CredentialID: p.CredentialID, System: HubSystem}, nil
+}
+
+// beginWrite is the prologue every write shares: it looks the concept up,
+// authorizes the principal in ctx with authorize (which names the actor
+// of the change), and checks the reason by the model's text rules,
+// returning it in NFC. verb ("end", "erase") makes the reason required
+// for that write; "" leaves it optional.
+func (s *service) beginWrite(ctx context.Context, concept, reason, verb string, authorize func(context.Context, *model.Concept) (client.Actor, error)) (*model.Concept, client.Actor, string, error) {
+	c, err := s.concept(concept)
+	if err != nil {
+		return nil, client.Actor{}, "", err
+	}
+	actor, err := authorize(ctx, c)
+	if err != nil {
+		return nil, client.Actor{}, "", err
+	}
+	if verb != "" && reason == "" {
+		return nil, client.Actor{}, "", &apierr.Error{Code: apierr.CodeInvalid, Message: strings.TrimSuffix(verb, "e") + "ing a record needs a reason",
+			Fields: []apierr.FieldError{{Field: "reason", Rule: "required", Message: "is required to " + verb + " a record"}}}
+	}
+	if reason, err = text("reason", reason); err != nil {
+		return nil, client.Actor{}, "", err
+	}
+	return c, actor, reason, nil
 }
 
 // clean puts the text of state in NFC (the one place every write's
@@ -167,15 +204,8 @@ func traceParent(ctx context.Context) string {
 func newEventID() string { return uuid.Must(uuid.NewV7()).String() }
 
 func (s *service) Create(ctx context.Context, concept string, state map[string]any, reason string) (*Record, error) {
-	c, err := s.concept(concept)
+	c, actor, reason, err := s.beginWrite(ctx, concept, reason, "", s.authorizeWrite)
 	if err != nil {
-		return nil, err
-	}
-	actor, err := s.authorizeWrite(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	if reason, err = text("reason", reason); err != nil {
 		return nil, err
 	}
 	st, err := clean(c, "", state)
@@ -188,7 +218,7 @@ func (s *service) Create(ctx context.Context, concept string, state map[string]a
 		return nil, fmt.Errorf("new id: %w", err)
 	}
 	rec := &Record{Concept: c.ID, ID: id.String(), Revision: 1, State: st, CreatedAt: now, UpdatedAt: now}
-	ch := &Change{Kind: KindCreated, At: now, Actor: actor, Reason: reason, EventID: newEventID(), TraceParent: traceParent(ctx)}
+	ch := &Change{Kind: client.KindCreated, At: now, Actor: actor, Reason: reason, EventID: newEventID(), TraceParent: traceParent(ctx)}
 	if err := s.store.Create(ctx, rec, ch); err != nil {
 		return nil, fmt.Errorf("create %s: %w", c.ID, err)
 	}
@@ -214,106 +244,92 @@ func FieldErrors(fes []model.FieldError) []apierr.FieldError {
 }
 
 func (s *service) Update(ctx context.Context, concept, id string, ifRevision int64, state map[string]any, reason string) (*Record, error) {
-	c, err := s.concept(concept)
+	c, actor, reason, err := s.beginWrite(ctx, concept, reason, "", s.authorizeWrite)
 	if err != nil {
-		return nil, err
-	}
-	actor, err := s.authorizeWrite(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	if reason, err = text("reason", reason); err != nil {
 		return nil, err
 	}
 	st, err := clean(c, id, state)
 	if err != nil {
 		return nil, err
 	}
-	tp := traceParent(ctx)
-	rec, err := s.store.Update(ctx, c.ID, id, func(r *Record, ch *Change) (*Record, error) {
-		if ifRevision != 0 && r.Revision != ifRevision {
-			return nil, staleError(r, ifRevision)
-		}
+	w := write{c: c, id: id, ifRevision: ifRevision, verb: "update", kind: client.KindUpdated, actor: actor, reason: reason}
+	return s.change(ctx, w, func(r *Record) error {
 		if r.State == nil {
-			return nil, apierr.Errorf(apierr.CodeNotFound, "%s %s was erased", c.ID, id)
+			return apierr.Errorf(apierr.CodeNotFound, "%s %s was erased", c.ID, id)
 		}
-		now := s.now().UTC()
+		return nil
+	}, func(r *Record, now time.Time) {
 		r.State, r.UpdatedAt = st, now
-		*ch = Change{Kind: KindUpdated, At: now, Actor: actor, Reason: reason, EventID: newEventID(), TraceParent: tp}
-		return r, nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("update %s %s: %w", c.ID, id, err)
-	}
-	return rec, nil
 }
 
 func (s *service) End(ctx context.Context, concept, id string, ifRevision int64, reason string) (*Record, error) {
-	c, err := s.concept(concept)
+	c, actor, reason, err := s.beginWrite(ctx, concept, reason, "end", s.authorizeWrite)
 	if err != nil {
 		return nil, err
 	}
-	actor, err := s.authorizeWrite(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	if reason == "" {
-		return nil, &apierr.Error{Code: apierr.CodeInvalid, Message: "ending a record needs a reason", Fields: []apierr.FieldError{{Field: "reason", Rule: "required", Message: "is required to end a record"}}}
-	}
-	if reason, err = text("reason", reason); err != nil {
-		return nil, err
-	}
-	tp := traceParent(ctx)
-	rec, err := s.store.Update(ctx, c.ID, id, func(r *Record, ch *Change) (*Record, error) {
-		if ifRevision != 0 && r.Revision != ifRevision {
-			return nil, staleError(r, ifRevision)
-		}
+	w := write{c: c, id: id, ifRevision: ifRevision, verb: "end", kind: client.KindEnded, actor: actor, reason: reason}
+	return s.change(ctx, w, func(r *Record) error {
 		if r.EndedAt != nil {
-			return nil, apierr.Errorf(apierr.CodeConflict, "%s %s was ended at %s", c.ID, id, r.EndedAt.Format(time.RFC3339)).
+			return apierr.Errorf(apierr.CodeConflict, "%s %s was ended at %s", c.ID, id, r.EndedAt.Format(time.RFC3339)).
 				Wrap(ErrConflict).WithExtension("current", r)
 		}
-		now := s.now().UTC()
+		return nil
+	}, func(r *Record, now time.Time) {
 		r.EndedAt, r.EndReason, r.UpdatedAt = &now, reason, now
-		*ch = Change{Kind: KindEnded, At: now, Actor: actor, Reason: reason, EventID: newEventID(), TraceParent: tp}
-		return r, nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("end %s %s: %w", c.ID, id, err)
-	}
-	return rec, nil
 }
 
 func (s *service) Erase(ctx context.Context, concept, id, reason string) (*Record, error) {
-	c, err := s.concept(concept)
+	c, actor, reason, err := s.beginWrite(ctx, concept, reason, "erase", authorizeErase)
 	if err != nil {
 		return nil, err
 	}
-	if err := auth.Require(auth.FromContext(ctx), auth.ActionAdmin, ""); err != nil {
-		return nil, authError(err)
-	}
-	if reason == "" {
-		return nil, &apierr.Error{Code: apierr.CodeInvalid, Message: "erasing a record needs a reason", Fields: []apierr.FieldError{{Field: "reason", Rule: "required", Message: "is required to erase a record"}}}
-	}
-	if reason, err = text("reason", reason); err != nil {
-		return nil, err
-	}
-	p := auth.FromContext(ctx)
-	actor := Actor{Subject: p.Subject, CredentialID: p.CredentialID, System: HubSystem}
-	tp := traceParent(ctx)
-	rec, err := s.store.Update(ctx, c.ID, id, func(r *Record, ch *Change) (*Record, error) {
+	w := write{c: c, id: id, verb: "erase", kind: client.KindErased, actor: actor, reason: reason}
+	return s.change(ctx, w, func(r *Record) error {
 		if r.State == nil {
-			return nil, apierr.Errorf(apierr.CodeNotFound, "%s %s was erased already", c.ID, id)
+			return apierr.Errorf(apierr.CodeNotFound, "%s %s was erased already", c.ID, id)
 		}
-		now := s.now().UTC()
+		return nil
+	}, func(r *Record, now time.Time) {
 		r.State, r.UpdatedAt = nil, now
 		if r.EndedAt == nil {
 			r.EndedAt, r.EndReason = &now, reason
 		}
-		*ch = Change{Kind: KindErased, At: now, Actor: actor, Reason: reason, EventID: newEventID(), TraceParent: tp}
+	})
+}
+
+// write is one change of an existing record: of which, named how, by whom
+// and why. ifRevision 0 skips the revision check.
+type write struct {
+	c          *model.Concept
+	id         string
+	ifRevision int64
+	verb       string // "update", "end", "erase": names the write in errors
+	kind       client.Kind
+	actor      client.Actor
+	reason     string
+}
+
+// change applies w to its record in one store transaction: it refuses a
+// stale ifRevision, then whatever check refuses, then lets apply change
+// the record at the write's time and records the change.
+func (s *service) change(ctx context.Context, w write, check func(*Record) error, apply func(*Record, time.Time)) (*Record, error) {
+	tp := traceParent(ctx)
+	rec, err := s.store.Update(ctx, w.c.ID, w.id, func(r *Record, ch *Change) (*Record, error) {
+		if w.ifRevision != 0 && r.Revision != w.ifRevision {
+			return nil, staleError(r, w.ifRevision)
+		}
+		if err := check(r); err != nil {
+			return nil, err
+		}
+		now := s.now().UTC()
+		apply(r, now)
+		*ch = Change{Kind: w.kind, At: now, Actor: w.actor, Reason: w.reason, EventID: newEventID(), TraceParent: tp}
 		return r, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("erase %s %s: %w", c.ID, id, err)
+		return nil, fmt.Errorf("%s %s %s: %w", w.verb, w.c.ID, w.id, err)
 	}
 	return rec, nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	dclient "github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
@@ -38,8 +39,8 @@ type fixture struct {
 }
 
 func sub(id, system string) subscription.Subscription {
-	return subscription.Subscription{ID: id, System: system, Concept: "person", Major: 1, Channel: subscription.ChannelFeed,
-		Status: subscription.StatusApproved, ApprovedFields: []string{"givenNames"}}
+	return subscription.Subscription{ID: id, System: system, Concept: "person", Major: 1, Channel: dclient.ChannelFeed,
+		Status: dclient.StatusApproved, ApprovedFields: []string{"givenNames"}}
 }
 
 // newFixture serves a feed on SQLite behind the real token authentication,
@@ -49,8 +50,8 @@ func newFixture(t *testing.T, mod func(*feed.Config)) *fixture {
 	f := &fixture{t: t, tokens: map[string]string{}, subs: map[string]subscription.Subscription{
 		"sub-school":  sub("sub-school", "school"),
 		"sub-library": sub("sub-library", "library"),
-		"sub-hooks":   {ID: "sub-hooks", System: "school", Channel: subscription.ChannelWebhook, Status: subscription.StatusApproved},
-		"sub-revoked": {ID: "sub-revoked", System: "school", Channel: subscription.ChannelFeed, Status: subscription.StatusRevoked},
+		"sub-hooks":   {ID: "sub-hooks", System: "school", Channel: dclient.ChannelWebhook, Status: dclient.StatusApproved},
+		"sub-revoked": {ID: "sub-revoked", System: "school", Channel: dclient.ChannelFeed, Status: dclient.StatusRevoked},
 	}}
 	cfg := feed.Config{
 		Store:     newSQLiteStore(t),

@@ -200,7 +200,7 @@ func (f *Feed) authorize(r *http.Request) (subscription.Subscription, error) {
 	if err != nil {
 		return sub, apierr.Unavailable("look up subscription").Wrap(err)
 	}
-	if !ok || sub.Channel != subscription.ChannelFeed {
+	if !ok || sub.Channel != client.ChannelFeed {
 		return sub, apierr.Errorf(apierr.CodeNotFound, "subscription %q has no feed", id)
 	}
 	if !isSystem(p, sub.System) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/kafkaacl"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
+	dclient "github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
@@ -100,7 +101,7 @@ func (c *Channel) Reconcile(ctx context.Context, approved, revoked []subscriptio
 	keep := map[string]bool{}
 	want := map[ACL]bool{}
 	for _, s := range approved {
-		if s.Channel != subscription.ChannelKafka || !s.Delivering() {
+		if s.Channel != dclient.ChannelKafka || !s.Delivering() {
 			continue
 		}
 		keep[Topic(s)] = true
@@ -122,7 +123,7 @@ func (c *Channel) Reconcile(ctx context.Context, approved, revoked []subscriptio
 		delete(c.deleted, t)
 	}
 	for _, s := range revoked {
-		if t := Topic(s); s.Channel == subscription.ChannelKafka && s.Status == subscription.StatusRevoked && !keep[t] && !c.deleted[t] && !slices.Contains(drop, t) {
+		if t := Topic(s); s.Channel == dclient.ChannelKafka && s.Status == dclient.StatusRevoked && !keep[t] && !c.deleted[t] && !slices.Contains(drop, t) {
 			drop = append(drop, t)
 			prefixes = append(prefixes, DeadLetterPrefix(s))
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/pkg/sdk/subscriber"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
@@ -41,9 +42,9 @@ func startSecureHub(t *testing.T) *secureHub {
 }
 
 func personSub(id, system string) subscription.Subscription {
-	return subscription.Subscription{ID: id, System: system, Concept: "person", Major: 1, Channel: subscription.ChannelKafka,
+	return subscription.Subscription{ID: id, System: system, Concept: "person", Major: 1, Channel: client.ChannelKafka,
 		RequestedFields: []string{"givenNames", "surname"}, ApprovedFields: []string{"givenNames", "surname"},
-		Status: subscription.StatusApproved, Version: 2}
+		Status: client.StatusApproved, Version: 2}
 }
 
 func personEvent(s subscription.Subscription, key, given string) channel.Event {
@@ -157,7 +158,7 @@ func TestSubscriberReadsOnlyItsOwnViewAndDeadLetters(t *testing.T) {
 	// Revoking deletes the view topic and the system's dead-letter topics
 	// with it (they hold copies of view records).
 	revoked := skol
-	revoked.Status = subscription.StatusRevoked
+	revoked.Status = client.StatusRevoked
 	if err := h.ch.Reconcile(ctx, []subscription.Subscription{bib}, []subscription.Subscription{revoked}); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/lag"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 	"github.com/samnav/samnav/services/hubtest"
@@ -151,7 +152,7 @@ func TestHandler(t *testing.T) {
 			if id != "s1" {
 				return subscription.Subscription{}, apierr.Errorf(apierr.CodeNotFound, "subscription %q not found", id)
 			}
-			return subscription.Subscription{ID: "s1", Concept: "person", Major: 1, Channel: subscription.ChannelWebhook, Status: subscription.StatusApproved}, nil
+			return subscription.Subscription{ID: "s1", Concept: "person", Major: 1, Channel: client.ChannelWebhook, Status: client.StatusApproved}, nil
 		}})
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/v1/subscriptions/{id}/lag", h)
@@ -171,7 +172,7 @@ func TestHandler(t *testing.T) {
 		if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
 			t.Fatal(err)
 		}
-		if len(resp.Channels) != 1 || resp.Channels[0].Channel != subscription.ChannelWebhook || resp.Channels[0].Events != 3 ||
+		if len(resp.Channels) != 1 || resp.Channels[0].Channel != client.ChannelWebhook || resp.Channels[0].Events != 3 ||
 			resp.Channels[0].Topic != topic || resp.Channels[0].OldestUndelivered == nil {
 			t.Fatalf("response %s, want 3 events behind on the webhook channel", w.Body)
 		}
@@ -183,7 +184,7 @@ func TestHandler(t *testing.T) {
 	// A subscription whose rebuild the registry refused says why.
 	h = lag.Handler(lag.HandlerConfig{Meter: lag.New(adminClient(t, addr)), Group: func(id string) string { return "samnav-delivery-" + id },
 		Subscription: func(_ context.Context, id string) (subscription.Subscription, error) {
-			return subscription.Subscription{ID: id, Concept: "person", Major: 1, Channel: subscription.ChannelKafka, Status: subscription.StatusApproved}, nil
+			return subscription.Subscription{ID: id, Concept: "person", Major: 1, Channel: client.ChannelKafka, Status: client.StatusApproved}, nil
 		},
 		Failing: func(id string) error {
 			if id == "s1" {

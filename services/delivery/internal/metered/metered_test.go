@@ -9,6 +9,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
@@ -34,7 +35,7 @@ func TestWrapCountsPerSubscriptionAndChannel(t *testing.T) {
 	}
 	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	in.now = func() time.Time { return now }
-	ok := in.Wrap(batcher{}, subscription.ChannelFeed)
+	ok := in.Wrap(batcher{}, client.ChannelFeed)
 	b, isBatcher := ok.(pipeline.Batcher)
 	if !isBatcher {
 		t.Fatal("a wrapped Batcher is no Batcher")
@@ -48,7 +49,7 @@ func TestWrapCountsPerSubscriptionAndChannel(t *testing.T) {
 	if err := ok.Deliver(ctx, sub, channel.Event{Time: now}); err != nil {
 		t.Fatal(err)
 	}
-	refusing := in.Wrap(batcher{err: errors.New("down")}, subscription.ChannelWebhook)
+	refusing := in.Wrap(batcher{err: errors.New("down")}, client.ChannelWebhook)
 	if err := refusing.Deliver(ctx, sub, channel.Event{Time: now}); err == nil {
 		t.Fatal("the refusal was swallowed")
 	}
@@ -96,8 +97,8 @@ func TestAttributeSetsAreMadeOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.attrSet("sub-1", subscription.ChannelKafka)
-	if n := testing.AllocsPerRun(100, func() { in.attrSet("sub-1", subscription.ChannelKafka) }); n != 0 {
+	in.attrSet("sub-1", client.ChannelKafka)
+	if n := testing.AllocsPerRun(100, func() { in.attrSet("sub-1", client.ChannelKafka) }); n != 0 {
 		t.Errorf("attrSet allocates %v times per call", n)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
@@ -129,8 +130,8 @@ func startNarrowHub(t *testing.T, timeout time.Duration, subs ...subscription.Su
 			t.Fatal(err)
 		}
 		mgr := pipeline.New(pipeline.Config{Kafka: kafkaauth.Settings{Brokers: []string{broker.Addr()}, SASL: hubtest.HubUser}, Registry: reg, Model: m, Schemas: schemas,
-			Channels:     map[subscription.ChannelKind]channel.Channel{subscription.ChannelKafka: ch, subscription.ChannelFeed: fd},
-			Rebuilders:   map[subscription.ChannelKind]pipeline.Rebuilder{subscription.ChannelKafka: ch, subscription.ChannelFeed: fd},
+			Channels:     map[subscription.ChannelKind]channel.Channel{client.ChannelKafka: ch, client.ChannelFeed: fd},
+			Rebuilders:   map[subscription.ChannelKind]pipeline.Rebuilder{client.ChannelKafka: ch, client.ChannelFeed: fd},
 			FetchMaxWait: 50 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 		t.Cleanup(func() { mgr.Close() })
 		return mgr
@@ -239,7 +240,7 @@ func (h *narrowHub) waitForKeys(t *testing.T, ctx context.Context, topic string)
 // beginning it holds no value with the withdrawn field, and every record
 // with the fields that remain.
 func TestNarrowingRebuildsTheViewTopic(t *testing.T) {
-	sub := personSub("s-skol", "skolplattform", subscription.ChannelKafka, "givenNames", "surname")
+	sub := personSub("s-skol", "skolplattform", client.ChannelKafka, "givenNames", "surname")
 	h, ctx := startNarrowHub(t, 60*time.Second, sub)
 	topic := kafkaview.Topic(sub)
 	before := h.waitForKeys(t, ctx, topic)
@@ -300,7 +301,7 @@ func TestNarrowingRebuildsTheViewTopic(t *testing.T) {
 // the remaining ones, and positions keep growing past the old head (a
 // reader's cursor stays valid).
 func TestNarrowingRebuildsTheFeed(t *testing.T) {
-	sub := personSub("s-feed", "socialtjanst", subscription.ChannelFeed, "givenNames", "surname")
+	sub := personSub("s-feed", "socialtjanst", client.ChannelFeed, "givenNames", "surname")
 	h, ctx := startNarrowHub(t, 60*time.Second, sub)
 	h.waitForFeed(t, ctx, sub.ID)
 	oldHead, err := h.feed.Head(ctx, sub.ID)
@@ -351,7 +352,7 @@ func (h *narrowHub) waitForFeed(t *testing.T, ctx context.Context, sub string) [
 // interrupted between deleting the topic and resetting the group, or a
 // topic deleted by hand) is filled from the snapshot again at start.
 func TestMissingViewTopicIsRebuiltAtStart(t *testing.T) {
-	sub := personSub("s-skol", "skolplattform", subscription.ChannelKafka, "givenNames")
+	sub := personSub("s-skol", "skolplattform", client.ChannelKafka, "givenNames")
 	h, ctx := startNarrowHub(t, 60*time.Second, sub)
 	topic := kafkaview.Topic(sub)
 	h.waitForKeys(t, ctx, topic)

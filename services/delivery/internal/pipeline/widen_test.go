@@ -13,6 +13,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
@@ -96,13 +97,13 @@ func (h *narrowHub) feedHasSurnames(t *testing.T, ctx context.Context, sub strin
 // with fields requested and approved.
 func personSub(id, system string, ch subscription.ChannelKind, fields ...string) subscription.Subscription {
 	return subscription.Subscription{ID: id, System: system, Concept: "person", Major: 1, Channel: ch,
-		RequestedFields: fields, ApprovedFields: slices.Clone(fields), Status: subscription.StatusApproved, Version: 2}
+		RequestedFields: fields, ApprovedFields: slices.Clone(fields), Status: client.StatusApproved, Version: 2}
 }
 
 // protectedSub is socialtjanst's Kafka subscription to given names and
 // e-mail addresses, approved for persons with a protected identity.
 func protectedSub() subscription.Subscription {
-	s := personSub("s-soc", "socialtjanst", subscription.ChannelKafka, "givenNames", "emailAddress")
+	s := personSub("s-soc", "socialtjanst", client.ChannelKafka, "givenNames", "emailAddress")
 	s.ProtectedIdentities, s.ProtectedApproved = true, true
 	return s
 }
@@ -130,7 +131,7 @@ func narrowed(s subscription.Subscription) subscription.Subscription {
 // versions under BACKWARD_TRANSITIVE, which go with the old data), and
 // read from the beginning the view holds every person with a surname.
 func TestWideningWithARequiredFieldRebuildsTheViewTopic(t *testing.T) {
-	sub := personSub("s-skol", "skolplattform", subscription.ChannelKafka, "givenNames")
+	sub := personSub("s-skol", "skolplattform", client.ChannelKafka, "givenNames")
 	h, ctx := startNarrowHub(t, 60*time.Second, sub)
 	topic := kafkaview.Topic(sub)
 	eventually(t, ctx, func() (bool, string) { return h.viewLacksSurnames(t, ctx, topic) })
@@ -149,7 +150,7 @@ func TestWideningWithARequiredFieldRebuildsTheViewTopic(t *testing.T) {
 // Widening a feed subscription rebuilds its feed: every record's current
 // state gets the newly approved field, without the system asking again.
 func TestWideningRebuildsTheFeed(t *testing.T) {
-	sub := personSub("s-feed", "socialtjanst", subscription.ChannelFeed, "givenNames")
+	sub := personSub("s-feed", "socialtjanst", client.ChannelFeed, "givenNames")
 	h, ctx := startNarrowHub(t, 60*time.Second, sub)
 	for _, e := range h.waitForFeed(t, ctx, sub.ID) {
 		if bytes.Contains(e.State, []byte("surname")) {
@@ -171,8 +172,8 @@ func TestReshapingSavedBeforeARestartIsRebuiltAtStart(t *testing.T) {
 		s.RequestedFields = []string{"givenNames", "surname"}
 		return s
 	}
-	kafkaSub, feedSub := narrow("s-skol", "skolplattform", subscription.ChannelKafka), narrow("s-feed", "socialtjanst", subscription.ChannelFeed)
-	wideSub := widened(narrow("s-bibl", "bibliotek", subscription.ChannelKafka))
+	kafkaSub, feedSub := narrow("s-skol", "skolplattform", client.ChannelKafka), narrow("s-feed", "socialtjanst", client.ChannelFeed)
+	wideSub := widened(narrow("s-bibl", "bibliotek", client.ChannelKafka))
 	h.sync(t, kafkaSub, feedSub, wideSub)
 	eventually(t, ctx, func() (bool, string) { return h.viewLacksSurnames(t, ctx, kafkaview.Topic(kafkaSub)) })
 	eventually(t, ctx, func() (bool, string) { return h.viewHasSurnames(t, ctx, kafkaview.Topic(wideSub)) })
@@ -236,7 +237,7 @@ func (h *narrowHub) setMode(t *testing.T, ctx context.Context, subject, mode str
 // message, Failing shows it, and a later Sync rebuilds once the registry
 // accepts.
 func TestARefusedRebuildSurfacesAndIsRetried(t *testing.T) {
-	sub := personSub("s-skol", "skolplattform", subscription.ChannelKafka, "givenNames")
+	sub := personSub("s-skol", "skolplattform", client.ChannelKafka, "givenNames")
 	h, ctx := startNarrowHub(t, 60*time.Second, sub)
 	topic := kafkaview.Topic(sub)
 	subject := avroserde.TopicSubject(topic, false)

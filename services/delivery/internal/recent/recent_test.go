@@ -14,6 +14,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
 	"github.com/samnav/samnav/services/delivery/internal/recent"
@@ -99,7 +100,7 @@ func TestWrapRecordsOnlyAccepted(t *testing.T) {
 		State: map[string]any{"id": "p1", "givenNames": "Ada", "address": map[string]any{}}}
 	r := recent.NewRing(10)
 	inner := &batcher{}
-	ch := recent.Wrap(inner, r, subscription.ChannelKafka)
+	ch := recent.Wrap(inner, r, client.ChannelKafka)
 	b, ok := ch.(pipeline.Batcher)
 	if !ok {
 		t.Fatal("wrapping a Batcher must give a Batcher, or the pipeline stops batching")
@@ -124,7 +125,7 @@ func TestWrapRecordsOnlyAccepted(t *testing.T) {
 		strings.Join(d.Fields, ",") != "address,givenNames" {
 		t.Fatalf("delivery %+v", d)
 	}
-	plain := recent.Wrap(channel.Func(func(context.Context, subscription.Subscription, channel.Event) error { return nil }), r, subscription.ChannelWebhook)
+	plain := recent.Wrap(channel.Func(func(context.Context, subscription.Subscription, channel.Event) error { return nil }), r, client.ChannelWebhook)
 	if _, ok := plain.(pipeline.Batcher); ok {
 		t.Fatal("a channel without batches must not become a Batcher")
 	}

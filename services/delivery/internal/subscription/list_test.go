@@ -23,8 +23,8 @@ func TestListPages(t *testing.T) {
 	var all []string
 	for _, sys := range systems {
 		p := &auth.Principal{Subject: sys, Kind: auth.KindSystem, Grants: []auth.Grant{{Role: auth.RolePublisher, System: sys}}}
-		sub, err := svc.Request(as(p), subscription.Request{Concept: "person", Purpose: "p", Channel: subscription.ChannelFeed,
-			LegalBasis: subscription.LegalBasis{Basis: client.BasisPublicTask, Reference: "r"}, Fields: []string{"givenNames"}, Reason: "new"})
+		sub, err := svc.Request(as(p), subscription.Request{Concept: "person", Purpose: "p", Channel: client.ChannelFeed,
+			LegalBasis: client.LegalBasis{Basis: client.BasisPublicTask, Reference: "r"}, Fields: []string{"givenNames"}, Reason: "new"})
 		if err != nil {
 			t.Fatal(err)
 		}

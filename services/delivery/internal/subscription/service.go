@@ -32,22 +32,22 @@ type Service interface {
 	// List returns a page of the subscriptions matching f that the
 	// caller may read, in the order of their ids: f.Limit of them
 	// (DefaultPageSize when 0, at most MaxPageSize) after f.After.
-	List(ctx context.Context, f Filter) (Page, error)
+	List(ctx context.Context, f Filter) (client.SubscriptionPage, error)
 	History(ctx context.Context, id string) ([]Change, error)
 	// Approve approves a requested subscription, or changes an approved
 	// one, with d.Fields (a subset of the requested fields; empty means
 	// all requested) and d.ProtectedIdentities (only if requested).
-	Approve(ctx context.Context, id string, d Decision) (Subscription, error)
+	Approve(ctx context.Context, id string, d client.Decision) (Subscription, error)
 	Reject(ctx context.Context, id string, reason string) (Subscription, error)
 	// Revoke stops an approved or requested subscription for good.
 	Revoke(ctx context.Context, id string, reason string) (Subscription, error)
 }
 
 // Bases lists the lawful bases of GDPR article 6(1).
-var Bases = []Basis{client.BasisConsent, client.BasisContract, client.BasisLegalObligation, client.BasisVitalInterests, client.BasisPublicTask, client.BasisLegitimateInterests}
+var Bases = []client.Basis{client.BasisConsent, client.BasisContract, client.BasisLegalObligation, client.BasisVitalInterests, client.BasisPublicTask, client.BasisLegitimateInterests}
 
 // Channels lists the channel kinds.
-var Channels = []ChannelKind{ChannelKafka, ChannelWebhook, ChannelFeed}
+var Channels = []ChannelKind{client.ChannelKafka, client.ChannelWebhook, client.ChannelFeed}
 
 // ServiceOptions configures NewService.
 type ServiceOptions struct {
@@ -147,7 +147,7 @@ func (s *service) Request(ctx context.Context, r Request) (Subscription, error) 
 	now := s.opts.Now().UTC()
 	sub := Subscription{ID: uuid.Must(uuid.NewV7()).String(), System: r.System, Concept: c.ID, Major: c.Major, Purpose: r.Purpose,
 		LegalBasis: r.LegalBasis, Channel: r.Channel, RequestedFields: inModelOrder(c, r.Fields), ProtectedIdentities: r.ProtectedIdentities,
-		Status: StatusRequested, Version: 1, CreatedAt: now, UpdatedAt: now}
+		Status: client.StatusRequested, Version: 1, CreatedAt: now, UpdatedAt: now}
 	ch := Change{At: now, Actor: actor(p), Action: client.ActionRequested, Reason: r.Reason, After: sub}
 	if err := s.store.Create(ctx, sub, ch); err != nil {
 		return Subscription{}, s.storeErr(err, sub.ID)
@@ -219,26 +219,26 @@ func (s *service) Get(ctx context.Context, id string) (Subscription, error) {
 	return sub, nil
 }
 
-func (s *service) List(ctx context.Context, f Filter) (Page, error) {
+func (s *service) List(ctx context.Context, f Filter) (client.SubscriptionPage, error) {
 	p, err := caller(ctx)
 	if err != nil {
-		return Page{}, err
+		return client.SubscriptionPage{}, err
 	}
 	if f.Limit == 0 {
 		f.Limit = DefaultPageSize
 	}
 	if f.Limit < 1 || f.Limit > MaxPageSize {
-		return Page{}, apierr.InvalidField("limit", "range", fmt.Sprintf("must be between 1 and %d", MaxPageSize))
+		return client.SubscriptionPage{}, apierr.InvalidField("limit", "range", fmt.Sprintf("must be between 1 and %d", MaxPageSize))
 	}
 	// The store pages by id; what the caller may not read is left out,
 	// so read on until the page is full or the store has no more.
 	limit := f.Limit
-	page := Page{Subscriptions: []Subscription{}}
+	page := client.SubscriptionPage{Subscriptions: []Subscription{}}
 	for {
 		f.Limit = limit + 1
 		subs, err := s.store.List(ctx, f)
 		if err != nil {
-			return Page{}, s.storeErr(err, "")
+			return client.SubscriptionPage{}, s.storeErr(err, "")
 		}
 		for i, sub := range subs {
 			if i == limit {
@@ -272,7 +272,7 @@ func (s *service) History(ctx context.Context, id string) ([]Change, error) {
 	return h, nil
 }
 
-func (s *service) decide(ctx context.Context, id string, mayDo func(*auth.Principal, Subscription) bool, fn func(Subscription) (Subscription, Action, error), reason string) (Subscription, error) {
+func (s *service) decide(ctx context.Context, id string, mayDo func(*auth.Principal, Subscription) bool, fn func(Subscription) (Subscription, client.Action, error), reason string) (Subscription, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return Subscription{}, err
@@ -305,9 +305,9 @@ func (s *service) decide(ctx context.Context, id string, mayDo func(*auth.Princi
 // allows every action) decides.
 func owner(p *auth.Principal, cur Subscription) bool { return p.Can(auth.ActionApprove, cur.Concept) }
 
-func (s *service) Approve(ctx context.Context, id string, d Decision) (Subscription, error) {
-	return s.decide(ctx, id, owner, func(cur Subscription) (Subscription, Action, error) {
-		if cur.Status != StatusRequested && cur.Status != StatusApproved {
+func (s *service) Approve(ctx context.Context, id string, d client.Decision) (Subscription, error) {
+	return s.decide(ctx, id, owner, func(cur Subscription) (Subscription, client.Action, error) {
+		if cur.Status != client.StatusRequested && cur.Status != client.StatusApproved {
 			return cur, "", apierr.Errorf(apierr.CodeConflict, "subscription %q is %s: it cannot be approved", id, cur.Status)
 		}
 		fields := d.Fields
@@ -326,7 +326,7 @@ func (s *service) Approve(ctx context.Context, id string, d Decision) (Subscript
 		}
 		action := client.ActionApproved
 		switch {
-		case cur.Status == StatusApproved:
+		case cur.Status == client.StatusApproved:
 			action = client.ActionChanged
 		case len(fields) < len(cur.RequestedFields) || cur.ProtectedIdentities && !d.ProtectedIdentities:
 			action = client.ActionNarrowed
@@ -334,30 +334,30 @@ func (s *service) Approve(ctx context.Context, id string, d Decision) (Subscript
 		next := cur
 		next.ApprovedFields = slices.Clone(fields)
 		next.ProtectedApproved = d.ProtectedIdentities
-		next.Status = StatusApproved
+		next.Status = client.StatusApproved
 		return next, action, nil
 	}, d.Reason)
 }
 
 func (s *service) Reject(ctx context.Context, id string, reason string) (Subscription, error) {
-	return s.decide(ctx, id, owner, func(cur Subscription) (Subscription, Action, error) {
-		if cur.Status != StatusRequested {
+	return s.decide(ctx, id, owner, func(cur Subscription) (Subscription, client.Action, error) {
+		if cur.Status != client.StatusRequested {
 			return cur, "", apierr.Errorf(apierr.CodeConflict, "subscription %q is %s: only a request can be rejected (revoke an approved one)", id, cur.Status)
 		}
 		next := cur
-		next.Status = StatusRejected
+		next.Status = client.StatusRejected
 		return next, client.ActionRejected, nil
 	}, reason)
 }
 
 func (s *service) Revoke(ctx context.Context, id string, reason string) (Subscription, error) {
 	own := func(p *auth.Principal, cur Subscription) bool { return owner(p, cur) || systemOf(p) == cur.System }
-	return s.decide(ctx, id, own, func(cur Subscription) (Subscription, Action, error) {
-		if cur.Status != StatusRequested && cur.Status != StatusApproved {
+	return s.decide(ctx, id, own, func(cur Subscription) (Subscription, client.Action, error) {
+		if cur.Status != client.StatusRequested && cur.Status != client.StatusApproved {
 			return cur, "", apierr.Errorf(apierr.CodeConflict, "subscription %q is already %s", id, cur.Status)
 		}
 		next := cur
-		next.Status = StatusRevoked
+		next.Status = client.StatusRevoked
 		return next, client.ActionRevoked, nil
 	}, reason)
 }

@@ -75,8 +75,8 @@ func TestWhoDecides(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			svc := newService(t)
-			sub, err := svc.Request(as(school), subscription.Request{Concept: "person", Purpose: "placing pupils", Channel: subscription.ChannelKafka,
-				LegalBasis: subscription.LegalBasis{Basis: client.BasisPublicTask, Reference: "Skollagen (2010:800)"},
+			sub, err := svc.Request(as(school), subscription.Request{Concept: "person", Purpose: "placing pupils", Channel: client.ChannelKafka,
+				LegalBasis: client.LegalBasis{Basis: client.BasisPublicTask, Reference: "Skollagen (2010:800)"},
 				Fields:     []string{"givenNames", "surname", "registeredAddress"}, Reason: "new platform"})
 			if err != nil {
 				t.Fatal(err)
@@ -85,9 +85,9 @@ func TestWhoDecides(t *testing.T) {
 			var got subscription.Subscription
 			switch tt.do {
 			case "approve":
-				got, err = svc.Approve(ctx, sub.ID, subscription.Decision{Reason: "ok"})
+				got, err = svc.Approve(ctx, sub.ID, client.Decision{Reason: "ok"})
 			case "narrow":
-				got, err = svc.Approve(ctx, sub.ID, subscription.Decision{Fields: []string{"givenNames", "surname"}, Reason: "no address needed"})
+				got, err = svc.Approve(ctx, sub.ID, client.Decision{Fields: []string{"givenNames", "surname"}, Reason: "no address needed"})
 			case "reject":
 				got, err = svc.Reject(ctx, sub.ID, "no legal basis")
 			case "revoke":
@@ -103,7 +103,7 @@ func TestWhoDecides(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if after.Status != subscription.StatusRequested || after.Version != sub.Version {
+				if after.Status != client.StatusRequested || after.Version != sub.Version {
 					t.Fatalf("a refused %s changed the subscription: %+v", tt.do, after)
 				}
 				return
@@ -111,8 +111,8 @@ func TestWhoDecides(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s by %s: %v", tt.do, tt.who.Subject, err)
 			}
-			wantStatus := map[string]subscription.Status{"approve": subscription.StatusApproved, "narrow": subscription.StatusApproved,
-				"reject": subscription.StatusRejected, "revoke": subscription.StatusRevoked, "get": subscription.StatusRequested}[tt.do]
+			wantStatus := map[string]client.Status{"approve": client.StatusApproved, "narrow": client.StatusApproved,
+				"reject": client.StatusRejected, "revoke": client.StatusRevoked, "get": client.StatusRequested}[tt.do]
 			if got.Status != wantStatus {
 				t.Fatalf("status %s, want %s", got.Status, wantStatus)
 			}

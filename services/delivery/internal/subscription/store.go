@@ -10,7 +10,7 @@ import (
 type Filter struct {
 	System  string
 	Concept string
-	Status  Status
+	Status  client.Status
 	// After selects only subscriptions whose id sorts after it: the
 	// position of the next page.
 	After string

@@ -15,6 +15,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
@@ -148,7 +149,7 @@ func start(t testing.TB, cfg webhook.Config) *webhook.Service {
 	return svc
 }
 
-var sub1 = subscription.Subscription{ID: "sub1", System: "library", Concept: "person", Major: 1, Channel: subscription.ChannelWebhook, Status: subscription.StatusApproved}
+var sub1 = subscription.Subscription{ID: "sub1", System: "library", Concept: "person", Major: 1, Channel: client.ChannelWebhook, Status: client.StatusApproved}
 
 func event(id, key string, rev int64) channel.Event {
 	return channel.Event{

@@ -145,7 +145,7 @@ func (h *handler) put(r *http.Request, sub subscription.Subscription) (int, any,
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
 	}
-	if sub.Channel != subscription.ChannelWebhook {
+	if sub.Channel != client.ChannelWebhook {
 		return 0, nil, invalidf("channel", "webhook", "subscription %s delivers over %s, not webhook", sub.ID, sub.Channel)
 	}
 	_, err := h.cfg.Service.Endpoint(r.Context(), sub.ID)

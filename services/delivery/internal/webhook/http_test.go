@@ -11,6 +11,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 )
@@ -21,7 +22,7 @@ func TestHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	kafkaSub := sub1
-	kafkaSub.ID, kafkaSub.Channel = "sub-kafka", subscription.ChannelKafka
+	kafkaSub.ID, kafkaSub.Channel = "sub-kafka", client.ChannelKafka
 	subs := map[string]subscription.Subscription{sub1.ID: sub1, kafkaSub.ID: kafkaSub}
 	h := webhook.Handler(webhook.HandlerConfig{
 		Service: svc, Logger: discard(),

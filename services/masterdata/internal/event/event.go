@@ -36,19 +36,20 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
+	"github.com/samnav/samnav/services/masterdata/client"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 
 // Type returns the ce_type of a change of kind k to a record of concept
 // (resynced records are announced as "changed", or "ended" when ended).
-func Type(concept string, k record.Kind, ended bool) string {
+func Type(concept string, k client.Kind, ended bool) string {
 	kind := envelope.Changed
 	switch {
-	case k == record.KindErased:
+	case k == client.KindErased:
 		kind = envelope.Erased
-	case k == record.KindEnded || (k == record.KindResynced && ended):
+	case k == client.KindEnded || (k == client.KindResynced && ended):
 		kind = envelope.Ended
-	case k == record.KindCreated:
+	case k == client.KindCreated:
 		kind = envelope.Created
 	}
 	return envelope.EventType(concept, kind)
@@ -118,11 +119,11 @@ func (b *Builder) Entry(ctx context.Context, rec *record.Record, ch *record.Chan
 		Subject:     rec.ID,
 		Revision:    rec.Revision,
 		EndedAt:     rec.EndedAt,
-		Resync:      ch.Kind == record.KindResynced,
+		Resync:      ch.Kind == client.KindResynced,
 		TraceParent: ch.TraceParent,
 	}
 	e := outbox.Entry{Topic: envelope.StateTopic(c.ID, c.Major), Key: []byte(rec.ID), EventID: eventID}
-	if ch.Kind == record.KindErased || rec.State == nil {
+	if ch.Kind == client.KindErased || rec.State == nil {
 		e.Headers = env.Headers()
 		return e, nil // tombstone
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/services/hubtest"
+	"github.com/samnav/samnav/services/masterdata/client"
 	"github.com/samnav/samnav/services/masterdata/internal/event"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
@@ -130,7 +131,7 @@ func TestEntryDecodesIntoGeneratedTypes(t *testing.T) {
 			}
 			at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 			rec := &record.Record{Concept: tt.concept, ID: "rec-1", Revision: 3, State: state}
-			ch := &record.Change{Kind: record.KindUpdated, At: at, EventID: "ev-1", TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+			ch := &record.Change{Kind: client.KindUpdated, At: at, EventID: "ev-1", TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
 			e, err := b.Entry(context.Background(), rec, ch)
 			if err != nil {
 				t.Fatal(err)
@@ -168,17 +169,17 @@ func TestEndedAndErased(t *testing.T) {
 	tests := []struct {
 		name      string
 		rec       *record.Record
-		kind      record.Kind
+		kind      client.Kind
 		wantType  string
 		tombstone bool
 		endedAt   string
 		resync    string
 	}{
-		{"ended", &record.Record{Concept: "person", ID: "x", Revision: 2, State: state, EndedAt: &ended}, record.KindEnded, "se.samnav.person.ended", false, "2026-03-02T00:00:00Z", ""},
-		{"resync of ended", &record.Record{Concept: "person", ID: "x", Revision: 2, State: state, EndedAt: &ended}, record.KindResynced, "se.samnav.person.ended", false, "2026-03-02T00:00:00Z", "true"},
-		{"resync", &record.Record{Concept: "person", ID: "x", Revision: 2, State: state}, record.KindResynced, "se.samnav.person.changed", false, "", "true"},
-		{"created", &record.Record{Concept: "person", ID: "x", Revision: 1, State: state}, record.KindCreated, "se.samnav.person.created", false, "", ""},
-		{"erased", &record.Record{Concept: "person", ID: "x", Revision: 3, EndedAt: &ended}, record.KindErased, "se.samnav.person.erased", true, "2026-03-02T00:00:00Z", ""},
+		{"ended", &record.Record{Concept: "person", ID: "x", Revision: 2, State: state, EndedAt: &ended}, client.KindEnded, "se.samnav.person.ended", false, "2026-03-02T00:00:00Z", ""},
+		{"resync of ended", &record.Record{Concept: "person", ID: "x", Revision: 2, State: state, EndedAt: &ended}, client.KindResynced, "se.samnav.person.ended", false, "2026-03-02T00:00:00Z", "true"},
+		{"resync", &record.Record{Concept: "person", ID: "x", Revision: 2, State: state}, client.KindResynced, "se.samnav.person.changed", false, "", "true"},
+		{"created", &record.Record{Concept: "person", ID: "x", Revision: 1, State: state}, client.KindCreated, "se.samnav.person.created", false, "", ""},
+		{"erased", &record.Record{Concept: "person", ID: "x", Revision: 3, EndedAt: &ended}, client.KindErased, "se.samnav.person.erased", true, "2026-03-02T00:00:00Z", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -37,8 +37,8 @@ var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
 func sample(id, system, concept string) subscription.Subscription {
 	return subscription.Subscription{ID: id, System: system, Concept: concept, Major: 1, Purpose: "school placement",
-		LegalBasis: subscription.LegalBasis{Basis: client.BasisPublicTask, Reference: "Skollagen (2010:800)"}, Channel: subscription.ChannelKafka,
-		RequestedFields: []string{"givenNames", "surname"}, Status: subscription.StatusRequested, Version: 1, CreatedAt: t0, UpdatedAt: t0}
+		LegalBasis: client.LegalBasis{Basis: client.BasisPublicTask, Reference: "Skollagen (2010:800)"}, Channel: client.ChannelKafka,
+		RequestedFields: []string{"givenNames", "surname"}, Status: client.StatusRequested, Version: 1, CreatedAt: t0, UpdatedAt: t0}
 }
 
 func create(t *testing.T, s subscription.Store, sub subscription.Subscription) {
@@ -77,21 +77,21 @@ func testUpdate(t *testing.T, s subscription.Store) {
 	ctx := context.Background()
 	create(t, s, sample("s1", "a", "person"))
 	got, err := s.Update(ctx, "s1", func(cur subscription.Subscription) (subscription.Subscription, subscription.Change, error) {
-		cur.Status = subscription.StatusApproved
+		cur.Status = client.StatusApproved
 		cur.ApprovedFields = []string{"surname"}
 		return cur, subscription.Change{At: t0.Add(time.Hour), Actor: "owner", Action: client.ActionNarrowed, Reason: "surname suffices"}, nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Version != 2 || got.Status != subscription.StatusApproved {
+	if got.Version != 2 || got.Status != client.StatusApproved {
 		t.Fatalf("Update = %+v", got)
 	}
 	again, err := s.Get(ctx, "s1")
 	if err != nil || !reflect.DeepEqual(again, got) {
 		t.Fatalf("Get after Update = %+v, %v", again, err)
 	}
-	approved, err := s.List(ctx, subscription.Filter{Status: subscription.StatusApproved})
+	approved, err := s.List(ctx, subscription.Filter{Status: client.StatusApproved})
 	if err != nil || len(approved) != 1 {
 		t.Fatalf("List approved = %+v, %v (the status column must follow the update)", approved, err)
 	}
@@ -106,7 +106,7 @@ func testUpdateError(t *testing.T, s subscription.Store) {
 	create(t, s, sample("s1", "a", "person"))
 	boom := errors.New("boom")
 	_, err := s.Update(ctx, "s1", func(cur subscription.Subscription) (subscription.Subscription, subscription.Change, error) {
-		cur.Status = subscription.StatusApproved
+		cur.Status = client.StatusApproved
 		return cur, subscription.Change{}, boom
 	})
 	if !errors.Is(err, boom) {
@@ -114,7 +114,7 @@ func testUpdateError(t *testing.T, s subscription.Store) {
 	}
 	got, _ := s.Get(ctx, "s1")
 	h, _ := s.History(ctx, "s1")
-	if got.Version != 1 || got.Status != subscription.StatusRequested || len(h) != 1 {
+	if got.Version != 1 || got.Status != client.StatusRequested || len(h) != 1 {
 		t.Fatalf("a failed closure changed the store: %+v, %d changes", got, len(h))
 	}
 }
@@ -149,7 +149,7 @@ func testList(t *testing.T, s subscription.Store) {
 		{subscription.Filter{System: "school"}, []string{"s1", "s2"}},
 		{subscription.Filter{Concept: "person"}, []string{"s1", "s3"}},
 		{subscription.Filter{System: "school", Concept: "person"}, []string{"s1"}},
-		{subscription.Filter{Status: subscription.StatusApproved}, nil},
+		{subscription.Filter{Status: client.StatusApproved}, nil},
 		{subscription.Filter{Limit: 2}, []string{"s1", "s2"}},
 		{subscription.Filter{After: "s1"}, []string{"s2", "s3"}},
 		{subscription.Filter{After: "s1", Limit: 1}, []string{"s2"}},

@@ -16,7 +16,7 @@ type idRequest struct{ ID string }
 
 type decisionRequest struct {
 	ID       string
-	Decision subscription.Decision
+	Decision client.Decision
 }
 
 type listRequest struct{ Filter subscription.Filter }
@@ -60,7 +60,7 @@ func MakeEndpoints(svc subscription.Service, bootstrap string) Endpoints {
 			if err != nil {
 				return nil, err
 			}
-			if s.Channel != subscription.ChannelKafka {
+			if s.Channel != client.ChannelKafka {
 				return nil, apierr.Errorf(apierr.CodeInvalid, "subscription %q uses channel %s: Kafka ACLs apply to channel kafka only", s.ID, s.Channel)
 			}
 			acls := kafkaview.ACLs(s)

@@ -31,6 +31,7 @@ import (
 	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/pkg/paging"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
@@ -105,7 +106,7 @@ func decodeList(_ context.Context, r *http.Request) (any, error) {
 	if len(fields) > 0 {
 		return nil, apierr.Invalid("the query is invalid", fields...)
 	}
-	return listRequest{subscription.Filter{System: q.Get("system"), Concept: q.Get("concept"), Status: subscription.Status(q.Get("status")),
+	return listRequest{subscription.Filter{System: q.Get("system"), Concept: q.Get("concept"), Status: client.Status(q.Get("status")),
 		Limit: page.Limit, After: page.After}}, nil
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
+	"github.com/samnav/samnav/services/masterdata/client"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 
@@ -108,7 +109,7 @@ func (s *Store) History(ctx context.Context, concept, id string) ([]record.Chang
 		var at timeValue
 		var state nullJSON
 		err := row.Scan(&ch.Seq, &ch.Concept, &ch.RecordID, &ch.Revision, &kind, &at, &ch.Actor.Subject, &ch.Actor.CredentialID, &ch.Actor.System, &ch.Reason, &ch.EventID, &ch.TraceParent, &state)
-		ch.Kind, ch.At, ch.State = record.Kind(kind), at.t, state.m
+		ch.Kind, ch.At, ch.State = client.Kind(kind), at.t, state.m
 		return ch, err
 	}, `SELECT seq, concept, record_id, revision, kind, at, actor_subject, actor_credential, actor_system, reason, event_id, trace_parent, state
 		FROM md_changes WHERE concept = $1 AND record_id = $2 ORDER BY seq`, concept, id)

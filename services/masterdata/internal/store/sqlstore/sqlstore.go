@@ -19,13 +19,14 @@ import (
 	"github.com/samnav/samnav/pkg/outbox"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
+	"github.com/samnav/samnav/services/masterdata/client"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 
 // Outbox appends the event of a committed change to the outbox. It is
 // called inside the store's write transaction, so the event commits with
 // the record and its change row or not at all. For Republish ch.Kind is
-// record.KindResynced and ch.Seq is 0.
+// client.KindResynced and ch.Seq is 0.
 type Outbox interface {
 	Append(ctx context.Context, tx *sql.Tx, rec *record.Record, ch *record.Change) error
 }
@@ -221,7 +222,7 @@ func (s *Store) Update(ctx context.Context, concept, id string, fn func(*record.
 		if err := s.putNaturalKeys(ctx, t, next, true); err != nil {
 			return err
 		}
-		if ch.Kind == record.KindErased {
+		if ch.Kind == client.KindErased {
 			// Erasure removes the personal data from the history too: who
 			// changed what and why stays, the states do not.
 			if _, err := t.run.ExecContext(ctx, `UPDATE md_changes SET state = NULL WHERE concept = $1 AND record_id = $2`, concept, id); err != nil {

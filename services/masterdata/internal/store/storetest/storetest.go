@@ -15,6 +15,7 @@ import (
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/services/masterdata/client"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 
@@ -22,7 +23,7 @@ import (
 type Event struct {
 	Concept, RecordID string
 	Revision          int64
-	Kind              record.Kind
+	Kind              client.Kind
 	EventID           string
 }
 
@@ -85,7 +86,7 @@ func person(pnr, given, surname string) map[string]any {
 	return s
 }
 
-var steward = record.Actor{Subject: "anna", CredentialID: "tok1", System: "samnav"}
+var steward = client.Actor{Subject: "anna", CredentialID: "tok1", System: "samnav"}
 
 func create(t *testing.T, s record.Store, concept string, state map[string]any) *record.Record {
 	t.Helper()
@@ -99,11 +100,11 @@ func create(t *testing.T, s record.Store, concept string, state map[string]any) 
 func newRecord(concept string, state map[string]any) (*record.Record, *record.Change) {
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	rec := &record.Record{Concept: concept, ID: newID(), Revision: 1, State: state, CreatedAt: now, UpdatedAt: now}
-	ch := &record.Change{Kind: record.KindCreated, At: now, Actor: steward, Reason: "new", EventID: newID()}
+	ch := &record.Change{Kind: client.KindCreated, At: now, Actor: steward, Reason: "new", EventID: newID()}
 	return rec, ch
 }
 
-func update(s record.Store, concept, id string, mut func(map[string]any), kind record.Kind, reason string) (*record.Record, error) {
+func update(s record.Store, concept, id string, mut func(map[string]any), kind client.Kind, reason string) (*record.Record, error) {
 	return s.Update(context.Background(), concept, id, func(r *record.Record, ch *record.Change) (*record.Record, error) {
 		mut(r.State)
 		r.UpdatedAt = time.Now().UTC()
@@ -133,7 +134,7 @@ func testCreateGet(t *testing.T, m *model.Model, h Harness) {
 		t.Fatalf("get keys = %s/%s", got.Concept, got.ID)
 	}
 	ev := events()
-	if len(ev) != 1 || ev[0].RecordID != rec.ID || ev[0].Kind != record.KindCreated || ev[0].Revision != 1 {
+	if len(ev) != 1 || ev[0].RecordID != rec.ID || ev[0].Kind != client.KindCreated || ev[0].Revision != 1 {
 		t.Fatalf("events = %+v, want one created event", ev)
 	}
 	if _, err := s.Get(context.Background(), "organisation", rec.ID); code(err) != apierr.CodeNotFound {
@@ -144,7 +145,7 @@ func testCreateGet(t *testing.T, m *model.Model, h Harness) {
 func testUpdateHistory(t *testing.T, m *model.Model, h Harness) {
 	s, events := h(t, m, nil)
 	rec := create(t, s, "person", person("198507099805", "Anna", "Andersson"))
-	got, err := update(s, "person", rec.ID, func(st map[string]any) { st["surname"] = "Berg" }, record.KindUpdated, "married")
+	got, err := update(s, "person", rec.ID, func(st map[string]any) { st["surname"] = "Berg" }, client.KindUpdated, "married")
 	if err != nil {
 		t.Fatalf("update: %v", err)
 	}
@@ -159,10 +160,10 @@ func testUpdateHistory(t *testing.T, m *model.Model, h Harness) {
 		t.Fatalf("history has %d changes, want 2", len(hist))
 	}
 	h1 := hist[1]
-	if h1.Kind != record.KindUpdated || h1.Revision != 2 || h1.Reason != "married" || h1.Actor != steward || h1.State["surname"] != "Berg" || h1.Seq <= hist[0].Seq || h1.EventID == "" || h1.At.IsZero() {
+	if h1.Kind != client.KindUpdated || h1.Revision != 2 || h1.Reason != "married" || h1.Actor != steward || h1.State["surname"] != "Berg" || h1.Seq <= hist[0].Seq || h1.EventID == "" || h1.At.IsZero() {
 		t.Fatalf("history[1] = %+v", h1)
 	}
-	if hist[0].State["surname"] != "Andersson" || hist[0].Kind != record.KindCreated {
+	if hist[0].State["surname"] != "Andersson" || hist[0].Kind != client.KindCreated {
 		t.Fatalf("history[0] = %+v", hist[0])
 	}
 	if ev := events(); len(ev) != 2 || ev[1].Revision != 2 || ev[1].EventID != h1.EventID {
@@ -196,7 +197,7 @@ func testUnknown(t *testing.T, m *model.Model, h Harness) {
 	if _, err := s.Get(ctx, "person", "nope"); code(err) != apierr.CodeNotFound {
 		t.Errorf("get: %v", err)
 	}
-	if _, err := update(s, "person", "nope", func(map[string]any) {}, record.KindUpdated, ""); code(err) != apierr.CodeNotFound {
+	if _, err := update(s, "person", "nope", func(map[string]any) {}, client.KindUpdated, ""); code(err) != apierr.CodeNotFound {
 		t.Errorf("update: %v", err)
 	}
 	if _, err := s.History(ctx, "person", "nope"); code(err) != apierr.CodeNotFound {
@@ -228,14 +229,14 @@ func testNaturalKeyUnique(t *testing.T, m *model.Model, h Harness) {
 		t.Fatalf("the refused duplicate was stored")
 	}
 	b := create(t, s, "person", person("198001012380", "Bo", "Bengtsson"))
-	if _, err := update(s, "person", b.ID, func(st map[string]any) { st["personalIdentityNumber"] = "198507099805" }, record.KindUpdated, ""); code(err) != apierr.CodeConflict {
+	if _, err := update(s, "person", b.ID, func(st map[string]any) { st["personalIdentityNumber"] = "198507099805" }, client.KindUpdated, ""); code(err) != apierr.CodeConflict {
 		t.Fatalf("update to a held natural key = %v, want conflict", err)
 	}
 	// Changing a's number frees the old value.
-	if _, err := update(s, "person", a.ID, func(st map[string]any) { st["personalIdentityNumber"] = "198112189876" }, record.KindUpdated, "corrected"); err != nil {
+	if _, err := update(s, "person", a.ID, func(st map[string]any) { st["personalIdentityNumber"] = "198112189876" }, client.KindUpdated, "corrected"); err != nil {
 		t.Fatalf("update a: %v", err)
 	}
-	if _, err := update(s, "person", b.ID, func(st map[string]any) { st["personalIdentityNumber"] = "198507099805" }, record.KindUpdated, ""); err != nil {
+	if _, err := update(s, "person", b.ID, func(st map[string]any) { st["personalIdentityNumber"] = "198507099805" }, client.KindUpdated, ""); err != nil {
 		t.Fatalf("take the freed value: %v", err)
 	}
 	got, err = s.GetByNaturalKey(ctx, "person", "personalIdentityNumber", "198507099805")
@@ -271,7 +272,7 @@ func testOutboxFailure(t *testing.T, m *model.Model, h Harness) {
 	if _, err := s.GetByNaturalKey(ctx, "person", "personalIdentityNumber", "198001012380"); code(err) != apierr.CodeNotFound {
 		t.Fatalf("natural key stored although the event was not")
 	}
-	if _, err := update(s, "person", a.ID, func(st map[string]any) { st["surname"] = "X" }, record.KindUpdated, ""); !errors.Is(err, boom) {
+	if _, err := update(s, "person", a.ID, func(st map[string]any) { st["surname"] = "X" }, client.KindUpdated, ""); !errors.Is(err, boom) {
 		t.Fatalf("update with failing outbox = %v", err)
 	}
 	got, _ := s.Get(ctx, "person", a.ID)
@@ -353,7 +354,7 @@ func testEnded(t *testing.T, m *model.Model, h Harness) {
 	_, err := s.Update(ctx, "person", a.ID, func(r *record.Record, ch *record.Change) (*record.Record, error) {
 		now := time.Now().UTC()
 		r.EndedAt, r.EndReason, r.UpdatedAt = &now, "moved away", now
-		ch.Kind, ch.At, ch.Actor, ch.Reason, ch.EventID = record.KindEnded, now, steward, "moved away", newID()
+		ch.Kind, ch.At, ch.Actor, ch.Reason, ch.EventID = client.KindEnded, now, steward, "moved away", newID()
 		return r, nil
 	})
 	if err != nil {
@@ -377,7 +378,7 @@ func testErase(t *testing.T, m *model.Model, h Harness) {
 	s, events := h(t, m, nil)
 	ctx := context.Background()
 	a := create(t, s, "person", person("198507099805", "Anna", "Andersson"))
-	if _, err := update(s, "person", a.ID, func(st map[string]any) { st["surname"] = "Berg" }, record.KindUpdated, "married"); err != nil {
+	if _, err := update(s, "person", a.ID, func(st map[string]any) { st["surname"] = "Berg" }, client.KindUpdated, "married"); err != nil {
 		t.Fatal(err)
 	}
 	_, err := s.Update(ctx, "person", a.ID, func(r *record.Record, ch *record.Change) (*record.Record, error) {
@@ -386,7 +387,7 @@ func testErase(t *testing.T, m *model.Model, h Harness) {
 		if r.EndedAt == nil {
 			r.EndedAt = &now
 		}
-		ch.Kind, ch.At, ch.Actor, ch.Reason, ch.EventID = record.KindErased, now, steward, "GDPR art. 17", newID()
+		ch.Kind, ch.At, ch.Actor, ch.Reason, ch.EventID = client.KindErased, now, steward, "GDPR art. 17", newID()
 		return r, nil
 	})
 	if err != nil {
@@ -401,7 +402,7 @@ func testErase(t *testing.T, m *model.Model, h Harness) {
 			t.Errorf("change %d keeps its state after erasure", ch.Revision)
 		}
 	}
-	if hist[2].Kind != record.KindErased || hist[2].Reason != "GDPR art. 17" || hist[1].Reason != "married" {
+	if hist[2].Kind != client.KindErased || hist[2].Reason != "GDPR art. 17" || hist[1].Reason != "married" {
 		t.Errorf("who and why did not survive erasure: %+v", hist)
 	}
 	if _, err := s.GetByNaturalKey(ctx, "person", "personalIdentityNumber", "198507099805"); code(err) != apierr.CodeNotFound {
@@ -412,7 +413,7 @@ func testErase(t *testing.T, m *model.Model, h Harness) {
 		t.Errorf("erased record listed")
 	}
 	ev := events()
-	if len(ev) != 3 || ev[2].Kind != record.KindErased {
+	if len(ev) != 3 || ev[2].Kind != client.KindErased {
 		t.Errorf("events = %+v, want an erased event last", ev)
 	}
 	create(t, s, "person", person("198507099805", "Anna", "Ny"))
@@ -446,7 +447,7 @@ func testRepublish(t *testing.T, m *model.Model, h Harness) {
 		after = last
 	}
 	for _, ev := range events()[before:] {
-		if ev.Kind != record.KindResynced || ev.Concept != "person" {
+		if ev.Kind != client.KindResynced || ev.Concept != "person" {
 			t.Fatalf("republished event %+v", ev)
 		}
 		got = append(got, ev.RecordID)
@@ -473,7 +474,7 @@ func testConcurrent(t *testing.T, m *model.Model, h Harness) {
 			for i := range each {
 				_, err := update(s, "person", rec.ID, func(st map[string]any) {
 					st["givenNames"] = st["givenNames"].(string) + "x"
-				}, record.KindUpdated, fmt.Sprint(w, i))
+				}, client.KindUpdated, fmt.Sprint(w, i))
 				if err != nil {
 					errs <- err
 				}

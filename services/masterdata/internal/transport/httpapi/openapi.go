@@ -7,6 +7,7 @@ import (
 
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/openapi"
+	"github.com/samnav/samnav/services/masterdata/client"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 
@@ -114,7 +115,7 @@ func conceptSchemas(c *model.Concept) map[string]any {
 				"concept":     map[string]any{"const": c.ID},
 				"recordId":    str("The record's opaque id."),
 				"revision":    map[string]any{"type": "integer", "format": "int64", "minimum": 1},
-				"kind":        map[string]any{"type": "string", "enum": []any{string(record.KindCreated), string(record.KindUpdated), string(record.KindEnded), string(record.KindErased)}},
+				"kind":        map[string]any{"type": "string", "enum": []any{string(client.KindCreated), string(client.KindUpdated), string(client.KindEnded), string(client.KindErased)}},
 				"at":          timestamp,
 				"actor":       ref("Actor"),
 				"reason":      map[string]any{"type": "string"},
