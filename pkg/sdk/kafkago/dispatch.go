@@ -329,6 +329,10 @@ type committer struct {
 	committed []int64
 	kicks     chan struct{} // commit now (the dispatcher's ticker)
 	finished  chan struct{} // the dispatcher is done: commit a last time
+	// failed counts commits that failed since the last one logged, and
+	// loggedAt is when that was; only the commit goroutine uses them.
+	failed   int
+	loggedAt time.Time
 }
 
 func newCommitter(ids []int) *committer {

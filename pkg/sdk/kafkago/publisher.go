@@ -303,6 +303,7 @@ func (p *Publisher) write(topic string, msgs []*message.Message, records []kafka
 	var (
 		pending []int // indexes into records not yet acknowledged; nil: all
 		batch   []kafka.Message
+		unknown time.Time // when the topic was first reported unknown
 	)
 	for attempt := 1; ; attempt++ {
 		send := records
@@ -354,10 +355,16 @@ func (p *Publisher) write(topic string, msgs []*message.Message, records []kafka
 				topic, messageID(km), recordSize(km), p.cfg.BatchBytes, kafka.MessageSizeTooLarge)
 		case errors.Is(cause, kafka.MessageSizeTooLarge):
 			return p.writeOneByOne(topic, msgs, records, failed)
-		case errors.Is(cause, kafka.UnknownTopicOrPartition) && attempt >= 3:
-			// Retried briefly: a topic just created may not be in
-			// metadata yet. Longer means it does not exist.
-			return fmt.Errorf("publish to topic %q: topic does not exist (create it first; the publisher does not create topics unless AllowAutoTopicCreation is set and the broker allows it): %w", topic, cause)
+		case errors.Is(cause, kafka.UnknownTopicOrPartition):
+			// Retried until the transport's cached metadata was refreshed
+			// at least once, whatever MaxAttempts says: a topic just
+			// created, or deleted and created again, may be missing from
+			// the cache until then. Longer means it does not exist.
+			if unknown.IsZero() {
+				unknown = time.Now()
+			} else if time.Since(unknown) > p.metadataWait() {
+				return fmt.Errorf("publish to topic %q: topic does not exist (create it first; the publisher does not create topics unless AllowAutoTopicCreation is set and the broker allows it): %w", topic, cause)
+			}
 		case !Retryable(cause):
 			return fmt.Errorf("publish to topic %q: %d of %d messages failed (not retryable): %w", topic, len(failed), len(records), cause)
 		case attempt >= p.cfg.MaxAttempts:
@@ -370,6 +377,17 @@ func (p *Publisher) write(topic string, msgs []*message.Message, records []kafka
 		time.Sleep(d)
 		pending = failed
 	}
+}
+
+// metadataWait is how long an unknown topic is retried: two refreshes of
+// the transport's cached metadata (kafka-go's default is 6 s, and a
+// RoundTripper of another kind is given as long).
+func (p *Publisher) metadataWait() time.Duration {
+	ttl := 6 * time.Second
+	if t, ok := p.cfg.Transport.(*kafka.Transport); ok && t.MetadataTTL > 0 {
+		ttl = t.MetadataTTL
+	}
+	return 2 * ttl
 }
 
 // writeOneByOne resends the messages of a batch the broker rejected as too

@@ -303,21 +303,23 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	if s.cfg.InitialOffset == Latest {
 		start = kafka.LastOffset
 	}
+	assigned := &assignedCounts{}
 	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:                s.cfg.ConsumerGroup,
+		GroupBalancers:    assigned.balancers(),
 		Brokers:           s.cfg.Brokers,
 		Dialer:            s.cfg.Dialer,
 		Topics:            []string{topic},
 		HeartbeatInterval: s.cfg.HeartbeatInterval,
-		// Partitions added to a topic are picked up by a rebalance.
-		WatchPartitionChanges:  true,
-		PartitionWatchInterval: 5 * time.Second,
-		SessionTimeout:         s.cfg.SessionTimeout,
-		RebalanceTimeout:       s.cfg.RebalanceTimeout,
-		JoinGroupBackoff:       s.cfg.MinBackoff * 5,
-		StartOffset:            start,
-		Timeout:                10 * time.Second,
-		ErrorLogger:            s.kafkaLogger(topic),
+		// Partitions added to a topic, and a topic created again, are
+		// picked up by a rebalance: see watchPartitions.
+		WatchPartitionChanges: false,
+		SessionTimeout:        s.cfg.SessionTimeout,
+		RebalanceTimeout:      s.cfg.RebalanceTimeout,
+		JoinGroupBackoff:      s.cfg.MinBackoff * 5,
+		StartOffset:           start,
+		Timeout:               10 * time.Second,
+		ErrorLogger:           s.kafkaLogger(topic),
 	})
 	if err != nil {
 		s.subs.Done()
@@ -338,7 +340,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 		defer close(out)
 		defer stop()
 		defer cancel()
-		s.run(subCtx, cg, topic, out)
+		s.run(subCtx, cg, assigned, topic, out)
 	}()
 	return out, nil
 }
@@ -398,7 +400,7 @@ func (s *Subscriber) kafkaLogger(topic string) kafka.Logger {
 
 // run drives one subscription through the group's generations until ctx
 // ends.
-func (s *Subscriber) run(ctx context.Context, cg *kafka.ConsumerGroup, topic string, out chan *message.Message) {
+func (s *Subscriber) run(ctx context.Context, cg *kafka.ConsumerGroup, assigned *assignedCounts, topic string, out chan *message.Message) {
 	// Closing the group ends the current generation, which waits for its
 	// dispatcher (and the final commit) before leaving the group.
 	defer func() {
@@ -420,6 +422,7 @@ func (s *Subscriber) run(ctx context.Context, cg *kafka.ConsumerGroup, topic str
 			"topic": topic, "generation": gen.ID, "member": gen.MemberID, "partitions": len(gen.Assignments[topic]),
 		})
 		s.startGeneration(ctx, gen, topic, out)
+		s.watchPartitions(gen, topic, assigned.take())
 	}
 }
 
@@ -455,6 +458,10 @@ func (s *Subscriber) startGeneration(ctx context.Context, gen *kafka.Generation,
 	})
 }
 
+// commitFailureLogInterval is how often failed commits that go on are
+// logged.
+const commitFailureLogInterval = 30 * time.Second
+
 func (s *Subscriber) commit(gen *kafka.Generation, topic string, c *committer) {
 	offsets := c.pending()
 	if len(offsets) == 0 {
@@ -463,12 +470,19 @@ func (s *Subscriber) commit(gen *kafka.Generation, topic string, c *committer) {
 	if err := gen.CommitOffsets(map[string]map[int]int64{topic: offsets}); err != nil {
 		// The messages stay acknowledged but uncommitted: the next commit
 		// tries again, and whoever reads the partition next gets them
-		// again. Duplicates, never loss.
-		s.logger.Error("Cannot commit offsets; acknowledged messages may be delivered again", err, watermill.LogFields{
-			"topic": topic, "generation": gen.ID,
-		})
+		// again. Duplicates, never loss. A commit is tried every
+		// CommitInterval, so a failure that lasts is logged once in a
+		// while, with how many commits failed since.
+		c.failed++
+		if c.loggedAt.IsZero() || time.Since(c.loggedAt) >= commitFailureLogInterval {
+			s.logger.Error("Cannot commit offsets; acknowledged messages may be delivered again", err, watermill.LogFields{
+				"topic": topic, "generation": gen.ID, "failed_commits": c.failed,
+			})
+			c.failed, c.loggedAt = 0, time.Now()
+		}
 		return
 	}
+	c.failed, c.loggedAt = 0, time.Time{}
 	c.done(offsets)
 }
 

@@ -82,6 +82,20 @@ func deleteRecordsBefore(t *testing.T, addr, topic string, partition int32, offs
 // topic's first record, as a Kafka consumer with auto.offset.reset=earliest
 // does, instead of waiting there while records are written below it.
 func TestResumeAfterTopicRecreated(t *testing.T) {
+	testResumeAfterTopicRecreated(t, 0)
+}
+
+// TestResumeAfterTopicAbsentAcrossRebalance: the topic stays deleted long
+// enough for the group to rebalance without it (kafka-go's partition watcher
+// sees it gone), and is assigned nothing. When the topic is created again,
+// the subscriber rejoins and reads it; kafka-go alone would stay assigned
+// nothing whenever the topic came back between the assignment and the start
+// of its watcher.
+func TestResumeAfterTopicAbsentAcrossRebalance(t *testing.T) {
+	testResumeAfterTopicRecreated(t, 6*time.Second)
+}
+
+func testResumeAfterTopicRecreated(t *testing.T, absent time.Duration) {
 	const n, m = 10, 4
 	b := startBroker(t, embeddedkafka.Config{})
 	topic := newTopic(t, b, 1)
@@ -93,7 +107,7 @@ func TestResumeAfterTopicRecreated(t *testing.T) {
 
 	client, closeClient := kafkatopics.NewClient(10*time.Second, b.Addr())
 	defer closeClient()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second+absent)
 	defer cancel()
 	resp, err := client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{topic}})
 	if err != nil {
@@ -102,6 +116,7 @@ func TestResumeAfterTopicRecreated(t *testing.T) {
 	if err := resp.Errors[topic]; err != nil {
 		t.Fatalf("delete topic: %v", err)
 	}
+	time.Sleep(absent)
 	if err := kafkatopics.Ensure(ctx, client, kafkatopics.Spec{Name: topic, Partitions: 1}); err != nil {
 		t.Fatalf("recreate topic: %v", err)
 	}
@@ -140,4 +155,41 @@ func logFetchPastEnd(t *testing.T, addr, topic string, offset int64) {
 	}
 	batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: 1 << 20, MaxWait: 100 * time.Millisecond})
 	t.Logf("the embedded broker answers a fetch from offset %d of a partition with offsets [%d, %d] with: %v", offset, first, last, batch.Close())
+}
+
+// TestPartitionsAddedWhileSubscribed: partitions added to a topic while a
+// subscriber reads it are assigned by a rebalance, and their records
+// delivered.
+func TestPartitionsAddedWhileSubscribed(t *testing.T) {
+	b := startBroker(t, embeddedkafka.Config{})
+	topic := newTopic(t, b, 1)
+	pub := newPublisher(t, b.Addr(), nil)
+	publishN(t, pub, topic, 1, nil)
+	sub := newSubscriber(t, b.Addr(), groupName(t), nil)
+	ch := subscribe(t, sub, topic)
+	receive(t, ch, 1, 15*time.Second)
+
+	client, closeClient := kafkatopics.NewClient(10*time.Second, b.Addr())
+	defer closeClient()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	resp, err := client.CreatePartitions(ctx, &kafka.CreatePartitionsRequest{Topics: []kafka.TopicPartitionsConfig{{Name: topic, Count: 3}}})
+	if err == nil {
+		err = resp.Errors[topic]
+	}
+	if err != nil {
+		t.Fatalf("add partitions: %v", err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatalf("kgo client: %v", err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Partition: 2, Value: []byte("in a new partition")}).FirstErr(); err != nil {
+		t.Fatalf("produce to the new partition: %v", err)
+	}
+	got := receive(t, ch, 1, 30*time.Second)
+	if string(got[0].Payload) != "in a new partition" {
+		t.Fatalf("received %q, want the record of the new partition", got[0].Payload)
+	}
 }
