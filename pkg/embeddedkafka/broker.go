@@ -81,6 +81,15 @@ type Config struct {
 	// clients speak plain text, so it goes with neither Topics nor DataDir,
 	// and AddUser and DeleteUser refuse to run.
 	TLS *tls.Config
+	// CleanerInterval is how often the broker compacts every compacted
+	// topic (its log.cleaner.backoff.ms); 0 keeps kfake's default of an
+	// hour. The embedded broker keeps no per-topic schedule: it stores
+	// max.compaction.lag.ms and segment.ms without acting on them, treats
+	// each partition's last batch as the active segment, and compacts the
+	// rest on this interval. So on it, a value superseded by a later batch
+	// is gone within CleanerInterval, whatever the topic says: set it to
+	// the shortest max.compaction.lag.ms the hub's topics carry.
+	CleanerInterval time.Duration
 	// Logger receives the broker's warnings and errors. Nil discards them.
 	Logger *slog.Logger
 }
@@ -107,6 +116,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxMessageBytes < 0 {
 		errs = append(errs, fmt.Errorf("max message bytes: must not be negative, got %d", c.MaxMessageBytes))
+	}
+	if c.CleanerInterval < 0 || c.CleanerInterval > 0 && c.CleanerInterval < time.Millisecond {
+		errs = append(errs, fmt.Errorf("cleaner interval: must be 0 (the default) or at least 1ms, got %s", c.CleanerInterval))
 	}
 	if c.Superuser != (kafkaauth.Config{}) {
 		if err := c.Superuser.Validate(); err != nil {
@@ -225,10 +237,15 @@ func start(cfg Config, addr string, secure bool) (*Broker, error) {
 	if cfg.AutoCreateTopics {
 		opts = append(opts, kfake.AllowAutoTopicCreation())
 	}
+	brokerConfigs := map[string]string{}
 	if cfg.MaxMessageBytes > 0 {
-		opts = append(opts, kfake.BrokerConfigs(map[string]string{
-			"message.max.bytes": strconv.Itoa(cfg.MaxMessageBytes),
-		}))
+		brokerConfigs["message.max.bytes"] = strconv.Itoa(cfg.MaxMessageBytes)
+	}
+	if cfg.CleanerInterval > 0 {
+		brokerConfigs["log.cleaner.backoff.ms"] = strconv.FormatInt(cfg.CleanerInterval.Milliseconds(), 10)
+	}
+	if len(brokerConfigs) > 0 {
+		opts = append(opts, kfake.BrokerConfigs(brokerConfigs))
 	}
 	if cfg.Kafka4 {
 		opts = append(opts, kfake.MaxVersions(kversion.V4_0_0()))

@@ -165,6 +165,47 @@ func TestCompactionKeepsLatestPerKey(t *testing.T) {
 	}
 }
 
+// With CleanerInterval the broker compacts on its own schedule: a value
+// superseded by a later batch is gone from offset 0 without Compact.
+func TestCleanerIntervalCompactsOnSchedule(t *testing.T) {
+	b := start(t, embeddedkafka.Config{CleanerInterval: 50 * time.Millisecond,
+		Topics: []kafkatopics.Spec{{Name: "samnav.view.s.person.v1", Partitions: 1, Compact: true}}})
+	ctx := context.Background()
+	prod, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	for _, v := range []string{"old address", "shielded"} {
+		if err := prod.ProduceSync(ctx, &kgo.Record{Topic: "samnav.view.s.person.v1", Key: []byte("p1"), Value: []byte(v)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The last batch is the active segment, never compacted: another key
+	// written after it lets the shielded value's batch be cleaned too.
+	if err := prod.ProduceSync(ctx, &kgo.Record{Topic: "samnav.view.s.person.v1", Key: []byte("p2"), Value: []byte("x")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := consume(t, b.Addr(), "samnav.view.s.person.v1", 1)
+		if got[0] == "shielded" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("offset 0 still holds %q after 10s with a 50ms cleaner interval", got[0])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestConfigRefusesANegativeCleanerInterval(t *testing.T) {
+	err := embeddedkafka.Config{CleanerInterval: -time.Second}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "cleaner interval") {
+		t.Fatalf("Validate = %v, want an error naming the cleaner interval", err)
+	}
+}
+
 func TestKafka4RejectsRemovedRequestVersions(t *testing.T) {
 	b := start(t, embeddedkafka.Config{Kafka4: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -59,6 +59,13 @@ type Event struct {
 	State map[string]any
 	// Trace is the W3C traceparent of the change, "" if none.
 	Trace string
+	// Withheld names the approved fields that State holds as nil because
+	// the record is a protected identity and the subscription is not
+	// approved for protected identities (every field the projection
+	// withheld that held a value at the source). A channel that keeps
+	// earlier states of Key (the feed's change log) must withhold these
+	// fields from them too, so that no earlier value stays readable.
+	Withheld []string
 	// Topic, Partition and Offset locate the source record in the state
 	// topic; a channel may use them as an ordering cursor.
 	Topic     string

@@ -328,7 +328,7 @@ func toEntry(sub subscription.Subscription, ev channel.Event) (Entry, error) {
 		concept = sub.Concept
 	}
 	return Entry{SubscriptionID: sub.ID, Concept: concept, Key: ev.Key, EventID: ev.EventID,
-		Type: ev.Type, Time: ev.Time, Revision: ev.Revision, EndedAt: ev.EndedAt, State: state, Trace: ev.Trace}, nil
+		Type: ev.Type, Time: ev.Time, Revision: ev.Revision, EndedAt: ev.EndedAt, State: state, Trace: ev.Trace, Withheld: ev.Withheld}, nil
 }
 
 func checkEvent(sub subscription.Subscription, ev channel.Event) error {

@@ -34,6 +34,13 @@ type Entry struct {
 	// State is the projected record as JSON; nil for an erased record.
 	State json.RawMessage
 	Trace string
+	// Withheld names the approved fields State holds as null because the
+	// record is a protected identity and the subscription is not approved
+	// for protected identities (channel.Event.Withheld). Storing such an
+	// entry withholds the same fields from every earlier entry of Key in
+	// the subscription's log and current state, in the same transaction.
+	// It is not stored, and entries read back have none.
+	Withheld []string
 }
 
 // Store keeps the feeds of every subscription: a change log per
@@ -50,6 +57,12 @@ type Entry struct {
 //   - Changed and ended entries replace the current state of their Key
 //     unless it holds a newer Revision; an erased entry removes the Key from
 //     the current state.
+//   - An entry with Withheld fields sets those fields to null in the
+//     State of every entry of its Key the subscription's log held before
+//     it, and in the Key's current state, in the same transaction: from
+//     any cursor, and in any snapshot, the subscription reads no earlier
+//     value of a field it may no longer receive. Other fields, other keys
+//     and other subscriptions are untouched.
 //   - AppendBatch stores entries of one subscription as Append would one
 //     after the other, in their order, but in one transaction: all of them
 //     or none. An EventID already in the log, or earlier in the same batch,
@@ -220,6 +233,9 @@ func (s *SQLStore) Append(ctx context.Context, e Entry) (int64, bool, error) {
 	if err := s.write(ctx, execer{tx}, e, pos); err != nil {
 		return 0, false, fmt.Errorf("append feed entry: %w", err)
 	}
+	if err := withhold(ctx, tx, e, pos); err != nil {
+		return 0, false, fmt.Errorf("append feed entry: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return 0, false, fmt.Errorf("append feed entry: commit: %w", err)
 	}
@@ -339,6 +355,9 @@ func (s *SQLStore) AppendBatch(ctx context.Context, es []Entry) (int, error) {
 		}
 		pos++
 		if err := s.write(ctx, stmts, e, pos); err != nil {
+			return 0, fmt.Errorf("append feed batch: event %s: %w", e.EventID, err)
+		}
+		if err := withhold(ctx, tx, e, pos); err != nil {
 			return 0, fmt.Errorf("append feed batch: event %s: %w", e.EventID, err)
 		}
 	}

@@ -267,5 +267,22 @@ func (w *worker) event(ctx context.Context, msg kafka.Message) (channel.Event, e
 		return ev, fmt.Errorf("read %s %s: %w", w.sub.Concept, ev.Key, apierr.Invalid("the record does not fit the concept's schema").Wrap(err))
 	}
 	ev.State = w.proj.Apply(plain)
+	ev.Withheld = withheld(w.proj.Fields(), plain, ev.State)
 	return ev, nil
+}
+
+// withheld names the approved fields that held a value in plain, the
+// record at the source, and none in projected: those the projection
+// withheld (shielded attributes of a protected identity, for a
+// subscription not approved for them). Reading it off the projection's
+// result, rather than repeating its rule, keeps every reason the
+// projection has to withhold a field.
+func withheld(fields []string, plain, projected map[string]any) []string {
+	var out []string
+	for _, f := range fields {
+		if plain[f] != nil && projected[f] == nil {
+			out = append(out, f)
+		}
+	}
+	return out
 }

@@ -413,6 +413,8 @@ func Run[S feed.Store](t *testing.T, open func(t *testing.T) S) {
 		writeWhileFollowing(t, ctx, s, 13, writers*(batches*each+each), ws...)
 	})
 
+	runWithhold(t, open)
+
 	t.Run("concurrent appends: a follower sees every position, none skipped", func(t *testing.T) {
 		s := open(t)
 		const writers, each = 4, 25
