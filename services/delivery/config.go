@@ -13,6 +13,7 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
+	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 )
 
 // Driver names.
@@ -70,7 +71,35 @@ type Config struct {
 	// DataDir, no key: webhook endpoints cannot then be registered, and
 	// the service does not start on a database that holds their secrets.
 	KeyFile string
+	// ViewCompactionLag bounds how long a Kafka view topic keeps a value
+	// that a later record of the same key replaced: when a person becomes
+	// a protected identity, the record that showed their address is gone
+	// from every view of a subscription not approved for protected
+	// identities within it (the topics' max.compaction.lag.ms and
+	// segment.ms; see docs/architecture.md "Copies forget within
+	// a bound"). Applied at start to view topics that exist. Default
+	// DefaultViewCompactionLag; at least MinViewCompactionLag.
+	ViewCompactionLag time.Duration
+	// ViewDeleteRetention is how long a view topic keeps a tombstone
+	// (an erased record, its opaque key only) after compaction reached
+	// it (delete.retention.ms); default DefaultViewDeleteRetention.
+	ViewDeleteRetention time.Duration
 }
+
+// Defaults and limits of the view topics' compaction bounds.
+const (
+	// DefaultViewCompactionLag is an hour: the bound within which a
+	// protected person's earlier address leaves the view topics, while
+	// each view partition rolls a segment file at most hourly.
+	DefaultViewCompactionLag = kafkaview.DefaultMaxCompactionLag
+	// MinViewCompactionLag: a shorter bound rolls a segment file per
+	// view partition every few seconds, which the broker keeps open.
+	MinViewCompactionLag = time.Minute
+	// DefaultViewDeleteRetention is seven days, Apache Kafka's default
+	// offsets retention: a subscriber whose group still has an offset
+	// sees every erasure.
+	DefaultViewDeleteRetention = kafkaview.DefaultDeleteRetention
+)
 
 // Validate reports every problem with c at once, each naming the field and
 // the rule.
@@ -81,6 +110,12 @@ func (c Config) Validate() error {
 	}
 	if c.SyncInterval < 0 {
 		errs = append(errs, errors.New("SyncInterval: must not be negative"))
+	}
+	if c.ViewCompactionLag != 0 && c.ViewCompactionLag < MinViewCompactionLag {
+		errs = append(errs, fmt.Errorf("ViewCompactionLag: must be 0 (default %s) or at least %s, got %s", DefaultViewCompactionLag, MinViewCompactionLag, c.ViewCompactionLag))
+	}
+	if c.ViewDeleteRetention < 0 {
+		errs = append(errs, fmt.Errorf("ViewDeleteRetention: must not be negative, got %s", c.ViewDeleteRetention))
 	}
 	if len(c.FeedCursorKey) > 0 && len(c.FeedCursorKey) < feed.MinCursorKeyLen {
 		errs = append(errs, fmt.Errorf("FeedCursorKey: must be at least %d bytes", feed.MinCursorKeyLen))
@@ -99,6 +134,10 @@ const (
 	EnvFeedCursorKey = "SAMNAV_DELIVERY_FEED_CURSOR_KEY"
 	// EnvKeyFile is the key file's path (Config.KeyFile).
 	EnvKeyFile = keyring.EnvFile
+	// EnvViewCompactionLag is Config.ViewCompactionLag, a duration such as 1h.
+	EnvViewCompactionLag = "SAMNAV_DELIVERY_VIEW_COMPACTION_LAG"
+	// EnvViewDeleteRetention is Config.ViewDeleteRetention, a duration such as 168h.
+	EnvViewDeleteRetention = "SAMNAV_DELIVERY_VIEW_DELETE_RETENTION"
 )
 
 // LoadConfig reads a Config from the environment through getenv: the
@@ -111,7 +150,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	ks := env.LoadKafka()
 	c := Config{Base: env.Base(service, DefaultAddr), Brokers: ks.Brokers, Kafka: ks.SASL, KafkaConnection: ks.Connection,
 		RegistryURL: env.String(EnvRegistryURL), WebhookAllowPrivate: env.Bool(EnvWebhookAllowPrivate), FeedCursorKey: []byte(env.String(EnvFeedCursorKey)),
-		KeyFile: env.String(EnvKeyFile)}
+		KeyFile: env.String(EnvKeyFile), ViewCompactionLag: env.Duration(EnvViewCompactionLag), ViewDeleteRetention: env.Duration(EnvViewDeleteRetention)}
 	return c, env.Err()
 }
 
@@ -126,4 +165,4 @@ func (c Config) databaseURL() (string, error) { return c.DatabaseURL(service) }
 
 // configVars names the variable LoadConfig reads each of the service's own
 // fields from, for Validate's messages.
-var configVars = map[string]string{"FeedCursorKey": EnvFeedCursorKey}
+var configVars = map[string]string{"FeedCursorKey": EnvFeedCursorKey, "ViewCompactionLag": EnvViewCompactionLag, "ViewDeleteRetention": EnvViewDeleteRetention}

@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/sdk/configtest"
@@ -15,6 +16,10 @@ func TestConfigValidate(t *testing.T) {
 			"Driver:", "Addr:", "Brokers[0]:", "SyncInterval:"),
 		configtest.Invalid("short feed cursor key", delivery.Config{Base: daemon.Base{DataDir: "/tmp/x"}, Brokers: []string{"k:1"}, FeedCursorKey: []byte("short")}, "FeedCursorKey: must be at least 32"),
 		configtest.Invalid("brokers required", delivery.Config{Base: daemon.Base{DataDir: "/tmp/x"}}, "Brokers: at least one"),
+		configtest.Valid("view compaction bounds", delivery.Config{Base: daemon.Base{DataDir: "/tmp/x"}, Brokers: []string{"k:1"},
+			ViewCompactionLag: 15 * time.Minute, ViewDeleteRetention: 24 * time.Hour}),
+		configtest.Invalid("view compaction bounds out of range", delivery.Config{Base: daemon.Base{DataDir: "/tmp/x"}, Brokers: []string{"k:1"},
+			ViewCompactionLag: time.Second, ViewDeleteRetention: -time.Hour}, "ViewCompactionLag: must be 0 (default 1h0m0s) or at least 1m0s", "ViewDeleteRetention: must not be negative"),
 	}, configtest.Validate)
 }
 
@@ -24,10 +29,11 @@ func TestConfigValidate(t *testing.T) {
 func TestLoadConfigNamesEveryBadVariable(t *testing.T) {
 	env := map[string]string{
 		"SAMNAV_DELIVERY_ADDR": "8083", delivery.EnvWebhookAllowPrivate: "yes", "SAMNAV_LOG_LEVEL": "loud",
-		"SAMNAV_SHUTDOWN_GRACE": "soon", "SAMNAV_HTTP_MAX_IN_FLIGHT": "0",
+		"SAMNAV_SHUTDOWN_GRACE": "soon", "SAMNAV_HTTP_MAX_IN_FLIGHT": "0", delivery.EnvViewCompactionLag: "an hour",
 	}
 	_, err := delivery.LoadConfig(func(k string) string { return env[k] })
-	configtest.Names(t, err, "SAMNAV_DELIVERY_ADDR", delivery.EnvWebhookAllowPrivate, "SAMNAV_LOG_LEVEL", "SAMNAV_SHUTDOWN_GRACE", "SAMNAV_HTTP_MAX_IN_FLIGHT")
+	configtest.Names(t, err, "SAMNAV_DELIVERY_ADDR", delivery.EnvWebhookAllowPrivate, "SAMNAV_LOG_LEVEL", "SAMNAV_SHUTDOWN_GRACE", "SAMNAV_HTTP_MAX_IN_FLIGHT",
+		delivery.EnvViewCompactionLag)
 	env = map[string]string{"SAMNAV_KAFKA_BROKERS": "k:9092", "SAMNAV_DELIVERY_DATA_DIR": "/tmp/x", "SAMNAV_SHUTDOWN_GRACE": "7s", "SAMNAV_HTTP_WRITE_TIMEOUT": "2m"}
 	cfg, err := delivery.LoadConfig(func(k string) string { return env[k] })
 	if err != nil || cfg.Validate() != nil {
@@ -41,6 +47,6 @@ func TestLoadConfigNamesEveryBadVariable(t *testing.T) {
 // TestValidateNamesVariables: each problem Validate reports names the
 // variable LoadConfig reads the field from.
 func TestValidateNamesVariables(t *testing.T) {
-	err := delivery.Config{Base: daemon.Base{Driver: "mysql", Addr: "nope"}, Brokers: []string{"k"}}.Validate()
-	configtest.Names(t, err, "SAMNAV_DELIVERY_DRIVER", "SAMNAV_DELIVERY_ADDR", "SAMNAV_KAFKA_BROKERS")
+	err := delivery.Config{Base: daemon.Base{Driver: "mysql", Addr: "nope"}, Brokers: []string{"k"}, ViewCompactionLag: time.Second}.Validate()
+	configtest.Names(t, err, "SAMNAV_DELIVERY_DRIVER", "SAMNAV_DELIVERY_ADDR", "SAMNAV_KAFKA_BROKERS", delivery.EnvViewCompactionLag)
 }

@@ -209,7 +209,8 @@ func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, sche
 	// The feed's store records, durably, what each view was built for,
 	// so a change of protected identities saved before a restart is
 	// rebuilt at start too.
-	kc, err := kafkaview.New(kafkaview.Config{Brokers: s.cfg.Brokers, Registrar: reg, Shapes: s.feedStore, Model: m, Schemas: schemas, Auth: s.cfg.Kafka, Connection: s.cfg.KafkaConnection})
+	kc, err := kafkaview.New(kafkaview.Config{Brokers: s.cfg.Brokers, Registrar: reg, Shapes: s.feedStore, Model: m, Schemas: schemas, Auth: s.cfg.Kafka, Connection: s.cfg.KafkaConnection,
+		MaxCompactionLag: s.cfg.ViewCompactionLag, DeleteRetention: s.cfg.ViewDeleteRetention})
 	if err != nil {
 		return err
 	}

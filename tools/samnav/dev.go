@@ -237,7 +237,11 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 		Addr:      cfg.KafkaAddr,
 		DataDir:   filepath.Join(cfg.DataDir, "kafka"),
 		Superuser: hubKafka,
-		Logger:    h.logger,
+		// The embedded broker compacts on one schedule for every topic:
+		// the view topics' bound (delivery's default), so a protected
+		// person's earlier address leaves the views within it here too.
+		CleanerInterval: delivery.DefaultViewCompactionLag,
+		Logger:          h.logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start embedded kafka (is another broker on %s? use --kafka-addr): %w", cfg.KafkaAddr, err)

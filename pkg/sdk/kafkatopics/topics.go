@@ -133,6 +133,39 @@ func Ensure(ctx context.Context, client *kafka.Client, specs ...Spec) error {
 	return nil
 }
 
+// SetConfigs sets the topic-level configs of an existing topic
+// (IncrementalAlterConfigs, operation SET): each name in configs gets its
+// value, and every other config stays as it is. Ensure leaves an existing
+// topic's configs alone; a service that changes what its topics must
+// carry applies it with SetConfigs at start. Names and values go to the
+// broker as given: it refuses an unknown name or a bad value, and the
+// error names the topic.
+func SetConfigs(ctx context.Context, client *kafka.Client, topic string, configs map[string]string) error {
+	if len(configs) == 0 {
+		return nil
+	}
+	entries := make([]kafka.IncrementalAlterConfigsRequestConfig, 0, len(configs))
+	for k, v := range configs {
+		entries = append(entries, kafka.IncrementalAlterConfigsRequestConfig{Name: k, Value: v, ConfigOperation: kafka.ConfigOperationSet})
+	}
+	resp, err := client.IncrementalAlterConfigs(ctx, &kafka.IncrementalAlterConfigsRequest{
+		Resources: []kafka.IncrementalAlterConfigsRequestResource{{
+			ResourceType: kafka.ResourceTypeTopic,
+			ResourceName: topic,
+			Configs:      entries,
+		}},
+	})
+	if err != nil {
+		return fmt.Errorf("set configs of topic %q: %w", topic, err)
+	}
+	for _, r := range resp.Resources {
+		if r.Error != nil {
+			return fmt.Errorf("set configs of topic %q: %w", topic, r.Error)
+		}
+	}
+	return nil
+}
+
 // Describe returns the topic-level configs of a topic as the broker reports
 // them, for checks such as "is this state topic compacted".
 func Describe(ctx context.Context, client *kafka.Client, topic string) (map[string]string, error) {

@@ -12,6 +12,13 @@
 // pipeline's Batcher) does the same for a whole batch in one transaction. A redelivered event
 // (same EventID) is accepted without storing it twice.
 //
+// An event whose projection withheld fields (channel.Event.Withheld: the
+// record is a protected identity, the subscription is not approved for
+// them) also sets those fields to null in every earlier entry of the same
+// record and in its current state, in the same transaction: once it is
+// stored, no cursor and no snapshot of the subscription reads an earlier
+// value of them (the change log's bound on protection is zero).
+//
 // # Reading: snapshot, then follow, without a gap
 //
 //	GET {prefix}/{subscription}/snapshot?cursor=&limit=

@@ -11,6 +11,7 @@
 package kafkaview
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -95,6 +96,68 @@ type Config struct {
 	// Connection is the TLS, client id and timeouts of the channel's Kafka
 	// clients (kafkaauth.Settings with Brokers and Auth).
 	Connection kafkaauth.Connection
+	// MaxCompactionLag bounds how long a superseded value stays readable
+	// in a view topic: a person who becomes a protected identity is
+	// written again shielded, and the record that showed the address is
+	// compacted away within it. It is the view topics' max.compaction.lag.ms
+	// and their segment.ms (Apache Kafka never compacts the active segment;
+	// see docs/architecture.md "Copies forget within a bound"). Default
+	// DefaultMaxCompactionLag; at least a millisecond.
+	MaxCompactionLag time.Duration
+	// DeleteRetention is how long a view topic keeps a tombstone (an
+	// erased record) after compaction reached it, for subscribers that
+	// were away: their delete.retention.ms. A tombstone holds the opaque
+	// key only. Default DefaultDeleteRetention.
+	DeleteRetention time.Duration
+}
+
+// Defaults of Config's compaction bounds.
+const (
+	// DefaultMaxCompactionLag: within an hour of a person becoming
+	// protected no view shows their earlier address, while the broker
+	// rolls each view partition's segment at most hourly (fewer, larger
+	// files than a shorter bound would make).
+	DefaultMaxCompactionLag = time.Hour
+	// DefaultDeleteRetention is Apache Kafka's default offsets retention
+	// (offsets.retention.minutes, seven days): a subscriber whose group
+	// still has a committed offset sees every erasure; one away longer
+	// starts again from the beginning, where the erased key is absent.
+	DefaultDeleteRetention = 7 * 24 * time.Hour
+)
+
+// Validate reports every problem with c's compaction bounds at once, each
+// naming the field and the rule.
+func (c Config) Validate() error {
+	var errs []error
+	if c.MaxCompactionLag < 0 || c.MaxCompactionLag > 0 && c.MaxCompactionLag < time.Millisecond {
+		errs = append(errs, fmt.Errorf("MaxCompactionLag: must be 0 (default %s) or at least 1ms, got %s", DefaultMaxCompactionLag, c.MaxCompactionLag))
+	}
+	if c.DeleteRetention < 0 {
+		errs = append(errs, fmt.Errorf("DeleteRetention: must not be negative, got %s", c.DeleteRetention))
+	}
+	return errors.Join(errs...)
+}
+
+// TopicConfigs returns the topic-level configs every view topic carries
+// beside cleanup.policy=compact and retention.ms=-1: the compaction bounds.
+// The channel sets them on the topics it creates and, at the first use of
+// a view in a process, on a view topic that exists already.
+func (c Config) TopicConfigs() map[string]string {
+	lag := cmp.Or(c.MaxCompactionLag, DefaultMaxCompactionLag).Milliseconds()
+	del := cmp.Or(c.DeleteRetention, DefaultDeleteRetention).Milliseconds()
+	return map[string]string{
+		"max.compaction.lag.ms": strconv.FormatInt(lag, 10),
+		// Kafka rolls a compacted topic's active segment at the smaller
+		// of the two anyway; saying so keeps the bound on brokers and
+		// tools that read segment.ms alone.
+		"segment.ms":          strconv.FormatInt(lag, 10),
+		"delete.retention.ms": strconv.FormatInt(del, 10),
+	}
+}
+
+// spec is the view topic's spec.
+func (c Config) spec(topic string) kafkatopics.Spec {
+	return kafkatopics.Spec{Name: topic, Partitions: c.Partitions, Compact: true, Retention: -1, Configs: c.TopicConfigs()}
 }
 
 // kafka returns the settings the channel's Kafka clients are built from.
@@ -131,6 +194,9 @@ func New(cfg Config) (*Channel, error) {
 		cfg.Partitions = 3
 	}
 	c := &Channel{cfg: cfg, pub: cfg.Publisher, views: map[string]*view{}, deleted: map[string]bool{}}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("view channel: %w", err)
+	}
 	if err := cfg.Auth.Validate(); err != nil {
 		return nil, fmt.Errorf("view channel: kafka credentials: %w", err)
 	}
@@ -196,8 +262,13 @@ func (c *Channel) view(ctx context.Context, s subscription.Subscription) (*view,
 		return nil, err
 	}
 	defer done()
-	if err := kafkatopics.Ensure(ctx, client, kafkatopics.Spec{Name: topic, Partitions: c.cfg.Partitions, Compact: true, Retention: -1}); err != nil {
+	if err := kafkatopics.Ensure(ctx, client, c.cfg.spec(topic)); err != nil {
 		return nil, fmt.Errorf("ensure view topic: %w", err)
+	}
+	// Ensure leaves a topic made by an earlier release, or under other
+	// bounds, as it was: the bounds configured now apply to it too.
+	if err := kafkatopics.SetConfigs(ctx, client, topic, c.cfg.TopicConfigs()); err != nil {
+		return nil, fmt.Errorf("view topic compaction bounds: %w", err)
 	}
 	ser, err := avroserde.NewSerializer(c.cfg.Registrar, avroserde.TopicSubject(topic, false), proj.Schema())
 	if err != nil {
@@ -328,7 +399,7 @@ func (c *Channel) Clear(ctx context.Context, s subscription.Subscription) error 
 			return fmt.Errorf("clear view %s: %w", topic, err)
 		}
 	}
-	if err := kafkatopics.Ensure(ctx, client, kafkatopics.Spec{Name: topic, Partitions: c.cfg.Partitions, Compact: true, Retention: -1}); err != nil {
+	if err := kafkatopics.Ensure(ctx, client, c.cfg.spec(topic)); err != nil {
 		return fmt.Errorf("clear view %s: create it again: %w", topic, err)
 	}
 	return nil

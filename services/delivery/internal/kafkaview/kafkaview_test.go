@@ -1,8 +1,10 @@
 package kafkaview_test
 
 import (
+	"maps"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
@@ -71,5 +73,22 @@ func TestManagedLeavesOtherACLsAlone(t *testing.T) {
 		if got := kafkaview.Managed(tc.acl); got != tc.want {
 			t.Errorf("%s: Managed(%s) = %v, want %v", tc.name, tc.acl, got, tc.want)
 		}
+	}
+}
+
+func TestCompactionBounds(t *testing.T) {
+	if _, err := kafkaview.New(kafkaview.Config{MaxCompactionLag: time.Microsecond, DeleteRetention: -time.Second}); err == nil ||
+		!strings.Contains(err.Error(), "MaxCompactionLag: must be 0 (default 1h0m0s) or at least 1ms") || !strings.Contains(err.Error(), "DeleteRetention: must not be negative") {
+		t.Errorf("New with bad bounds = %v, want both named with their rule", err)
+	}
+	got := kafkaview.Config{}.TopicConfigs()
+	want := map[string]string{"max.compaction.lag.ms": "3600000", "segment.ms": "3600000", "delete.retention.ms": "604800000"}
+	if !maps.Equal(got, want) {
+		t.Errorf("default TopicConfigs = %v, want %v", got, want)
+	}
+	got = kafkaview.Config{MaxCompactionLag: 15 * time.Minute, DeleteRetention: time.Hour}.TopicConfigs()
+	want = map[string]string{"max.compaction.lag.ms": "900000", "segment.ms": "900000", "delete.retention.ms": "3600000"}
+	if !maps.Equal(got, want) {
+		t.Errorf("TopicConfigs = %v, want %v", got, want)
 	}
 }

@@ -60,9 +60,19 @@ func (h *narrowHub) restart(t *testing.T) {
 // must be over within timeout: the context returned ends then.
 func startNarrowHub(t *testing.T, timeout time.Duration, subs ...subscription.Subscription) (*narrowHub, context.Context) {
 	t.Helper()
+	return startNarrowHubWith(t, timeout, 0, subs...)
+}
+
+// startNarrowHubWith is startNarrowHub with the view topics' compaction
+// bound (kafkaview.Config.MaxCompactionLag) set to lag, and the broker
+// compacting on that schedule (embeddedkafka.Config.CleanerInterval), when
+// lag is not 0.
+func startNarrowHubWith(t *testing.T, timeout, lag time.Duration, subs ...subscription.Subscription) (*narrowHub, context.Context) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	t.Cleanup(cancel)
-	hub := hubtest.Start(t, hubtest.WithBroker(embeddedkafka.Config{Superuser: hubtest.HubUser, Topics: []kafkatopics.Spec{{Name: "samnav.person.v1", Partitions: 3, Compact: true}}}),
+	hub := hubtest.Start(t, hubtest.WithBroker(embeddedkafka.Config{Superuser: hubtest.HubUser, Topics: []kafkatopics.Spec{{Name: "samnav.person.v1", Partitions: 3, Compact: true}},
+		CleanerInterval: lag}),
 		hubtest.WithRegistry())
 	broker, reg := hub.Broker, hub.Registry
 	m, schemas := hubtest.Model(t)
@@ -117,7 +127,8 @@ func startNarrowHub(t *testing.T, timeout time.Duration, subs ...subscription.Su
 	}
 	h := &narrowHub{broker: broker, dialer: dialer, feed: fs, reg: reg, regURL: hub.RegistryURL}
 	h.newManager = func() *pipeline.Manager {
-		ch, err := kafkaview.New(kafkaview.Config{Brokers: []string{broker.Addr()}, Registrar: reg, Shapes: fs, Model: m, Schemas: schemas, Auth: hubtest.HubUser})
+		ch, err := kafkaview.New(kafkaview.Config{Brokers: []string{broker.Addr()}, Registrar: reg, Shapes: fs, Model: m, Schemas: schemas, Auth: hubtest.HubUser,
+			MaxCompactionLag: lag})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,194 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/samnav/samnav/contracts/concepts"
+	"github.com/samnav/samnav/pkg/sdk/avroserde"
+	"github.com/samnav/samnav/pkg/sdk/envelope"
+	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
+	"github.com/samnav/samnav/services/delivery/client"
+	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
+	"github.com/samnav/samnav/services/hubtest"
+)
+
+// The e-mail address person p-1 has in startNarrowHub's state topic.
+const openAddress = "open1@example.org"
+
+// A person who becomes a protected identity leaves no earlier address in
+// the copies the hub keeps for systems not approved for protected
+// identities: once the compaction bound has passed, the view topic read
+// from offset 0 and the feed read from the oldest cursor hold the
+// shielded record only. The bound is short here (the embedded broker
+// compacts on the same schedule; see embeddedkafka.Config.CleanerInterval).
+func TestAPersonWhoBecomesProtectedLeavesNoOldAddress(t *testing.T) {
+	const lag = 300 * time.Millisecond
+	viewSub := personSub("s-view", "skolplattform", client.ChannelKafka, "givenNames", "emailAddress")
+	feedSub := personSub("s-feed", "bibliotek", client.ChannelFeed, "givenNames", "emailAddress")
+	h, ctx := startNarrowHubWith(t, 60*time.Second, lag, viewSub, feedSub)
+	topic := kafkaview.Topic(viewSub)
+	before := h.waitForKeys(t, ctx, topic)
+	if !containsValue(before, openAddress) {
+		t.Fatalf("before protection the view should hold p-1's address")
+	}
+	// Neither Apache Kafka nor the embedded broker compacts the active
+	// segment, and a segment rolls only when a record is appended: the
+	// bound holds once a later record reaches p-1's partition. Another
+	// person of that partition changes after the protection, as on any
+	// partition that is written to.
+	neighbour := ""
+	for _, m := range before {
+		if string(m.Key) != "p-1" && m.Partition == partitionOf(before, "p-1") {
+			neighbour = string(m.Key)
+		}
+	}
+	if neighbour == "" {
+		t.Fatal("no other person shares p-1's view partition; change the test's persons")
+	}
+	n, _ := strconv.Atoi(neighbour[len("p-"):])
+	h.waitForFeed(t, ctx, feedSub.ID)
+
+	h.publishPerson(t, ctx, concepts.PersonV1{ID: "p-1", GivenNames: "Given1-r2", Surname: "Withdrawnsson1",
+		DateOfBirth: time.Date(2015, 3, 1, 0, 0, 0, 0, time.UTC), ProtectedIdentity: concepts.PersonV1ProtectedIdentityProtectedRegistration,
+		RegistrationStatus: "REGISTERED", PhoneNumbers: []string{}, EmailAddress: ptr(openAddress)}, "ev-protect", 2)
+
+	time.Sleep(lag) // the shielded record's segment is due to roll
+	h.publishPerson(t, ctx, concepts.PersonV1{ID: neighbour, GivenNames: "Later", Surname: "Neighbour",
+		DateOfBirth: time.Date(2015, 3, 1, 0, 0, 0, 0, time.UTC), ProtectedIdentity: "NONE",
+		RegistrationStatus: "REGISTERED", PhoneNumbers: []string{}, EmailAddress: ptr("open" + strconv.Itoa(n) + "@example.org")}, "ev-later", 3)
+
+	eventually(t, ctx, func() (bool, string) {
+		log, err := h.feed.Changes(ctx, feedSub.ID, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shielded := false
+		for _, e := range log {
+			if e.EventID == "ev-protect" {
+				shielded = true
+			}
+			if bytes.Contains(e.State, []byte(openAddress)) {
+				return false, "the feed read from the oldest cursor still shows p-1's address in entry " + strconv.FormatInt(e.Position, 10)
+			}
+		}
+		return shielded, "the feed has not stored p-1's shielded record yet"
+	})
+	eventually(t, ctx, func() (bool, string) {
+		msgs := h.readView(t, ctx, topic)
+		if containsValue(msgs, openAddress) {
+			return false, topic + " read from offset 0 still shows p-1's address " + lag.String() + " and more after the shielded record"
+		}
+		for _, m := range msgs {
+			if string(m.Key) == "p-1" && string(headerOf(m, envelope.HeaderID)) == "ev-protect" {
+				return true, ""
+			}
+		}
+		return false, topic + " lacks p-1's shielded record"
+	})
+}
+
+// The view topics carry the compaction bounds: those the channel creates,
+// and one that exists with other values, set again when a process starts.
+func TestViewTopicsCarryTheCompactionBounds(t *testing.T) {
+	const lag = 2 * time.Second
+	sub := personSub("s-view", "skolplattform", client.ChannelKafka, "givenNames")
+	h, ctx := startNarrowHubWith(t, 60*time.Second, lag, sub)
+	topic := kafkaview.Topic(sub)
+	h.waitForKeys(t, ctx, topic)
+	adm, done, err := hubtest.HubUser.Client(10*time.Second, h.broker.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	want := map[string]string{"cleanup.policy": "compact", "max.compaction.lag.ms": "2000", "segment.ms": "2000",
+		"delete.retention.ms": strconv.FormatInt(kafkaview.DefaultDeleteRetention.Milliseconds(), 10)}
+	check := func(when string) {
+		t.Helper()
+		got, err := kafkatopics.Describe(ctx, adm, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: %s %s = %q, want %q", when, topic, k, got[k], v)
+			}
+		}
+	}
+	check("created")
+	// A topic made by an earlier release, or under another bound.
+	if err := kafkatopics.SetConfigs(ctx, adm, topic, map[string]string{"max.compaction.lag.ms": "9223372036854775807", "segment.ms": "604800000"}); err != nil {
+		t.Fatal(err)
+	}
+	h.restart(t)
+	h.sync(t, sub)
+	eventually(t, ctx, func() (bool, string) {
+		got, err := kafkatopics.Describe(ctx, adm, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got["max.compaction.lag.ms"] == "2000" && got["segment.ms"] == "2000", "after a restart " + topic + " still has max.compaction.lag.ms " + got["max.compaction.lag.ms"]
+	})
+	check("after a restart")
+}
+
+// publishPerson writes p to the person state topic as the master data
+// relay does, with event id id and revision rev.
+func (h *narrowHub) publishPerson(t *testing.T, ctx context.Context, p concepts.PersonV1, id string, rev int) {
+	t.Helper()
+	_, schemas := hubtest.Model(t)
+	ser, err := avroserde.NewSerializer(h.reg, avroserde.TopicSubject("samnav.person.v1", false), schemas["person"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	val, err := ser.EncodeContext(ctx, &p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	transport, err := hubtest.HubUser.Transport("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &kafka.Writer{Addr: kafka.TCP(h.broker.Addr()), Topic: "samnav.person.v1", Transport: transport, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll}
+	defer w.Close()
+	if err := w.WriteMessages(ctx, kafka.Message{Key: []byte(p.ID), Value: val, Headers: []kafka.Header{
+		{Key: envelope.HeaderID, Value: []byte(id)}, {Key: envelope.HeaderType, Value: []byte(envelope.EventType("person", envelope.Changed))},
+		{Key: envelope.HeaderTime, Value: []byte(time.Now().UTC().Format(time.RFC3339Nano))},
+		{Key: envelope.HeaderRevision, Value: []byte(strconv.Itoa(rev))}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func partitionOf(msgs []kafka.Message, key string) int {
+	for _, m := range msgs {
+		if string(m.Key) == key {
+			return m.Partition
+		}
+	}
+	return -1
+}
+
+func containsValue(msgs []kafka.Message, s string) bool {
+	for _, m := range msgs {
+		if bytes.Contains(m.Value, []byte(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+func headerOf(m kafka.Message, key string) []byte {
+	for _, h := range m.Headers {
+		if h.Key == key {
+			return h.Value
+		}
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
