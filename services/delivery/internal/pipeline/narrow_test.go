@@ -406,3 +406,66 @@ func TestWithdrawingProtectedIdentitiesRebuildsTheViewTopic(t *testing.T) {
 		}
 	}
 }
+
+// publishPerson writes p to the person state topic as the master data
+// relay does, with event id id and revision rev.
+func (h *narrowHub) publishPerson(t *testing.T, ctx context.Context, p concepts.PersonV1, id string, rev int) {
+	t.Helper()
+	_, schemas := hubtest.Model(t)
+	ser, err := avroserde.NewSerializer(h.reg, avroserde.TopicSubject("samnav.person.v1", false), schemas["person"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	val, err := ser.EncodeContext(ctx, &p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	transport, err := hubtest.HubUser.Transport("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &kafka.Writer{Addr: kafka.TCP(h.broker.Addr()), Topic: "samnav.person.v1", Transport: transport, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll}
+	defer w.Close()
+	if err := w.WriteMessages(ctx, kafka.Message{Key: []byte(p.ID), Value: val, Headers: []kafka.Header{
+		{Key: envelope.HeaderID, Value: []byte(id)}, {Key: envelope.HeaderType, Value: []byte(envelope.EventType("person", envelope.Changed))},
+		{Key: envelope.HeaderTime, Value: []byte(time.Now().UTC().Format(time.RFC3339Nano))},
+		{Key: envelope.HeaderRevision, Value: []byte(strconv.Itoa(rev))}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func partitionOf(msgs []kafka.Message, key string) int {
+	for _, m := range msgs {
+		if string(m.Key) == key {
+			return m.Partition
+		}
+	}
+	return -1
+}
+
+func containsValue(msgs []kafka.Message, s string) bool {
+	for _, m := range msgs {
+		if bytes.Contains(m.Value, []byte(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasEvent reports whether msgs hold key's record with event id id.
+func hasEvent(msgs []kafka.Message, key, id string) bool {
+	return slices.ContainsFunc(msgs, func(m kafka.Message) bool {
+		return string(m.Key) == key && string(headerOf(m, envelope.HeaderID)) == id
+	})
+}
+
+func headerOf(m kafka.Message, key string) []byte {
+	for _, h := range m.Headers {
+		if h.Key == key {
+			return h.Value
+		}
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -2,17 +2,11 @@ package pipeline_test
 
 import (
 	"bytes"
-	"context"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/samnav/samnav/contracts/concepts"
-	"github.com/samnav/samnav/pkg/sdk/avroserde"
-	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
@@ -61,9 +55,7 @@ func TestAPersonWhoBecomesProtectedLeavesNoOldAddress(t *testing.T) {
 
 	// The shielded record must be in the view before the later one.
 	eventually(t, ctx, func() (bool, string) {
-		return slices.ContainsFunc(h.readView(t, ctx, topic), func(m kafka.Message) bool {
-			return string(headerOf(m, envelope.HeaderID)) == "ev-protect"
-		}), topic + " lacks p-1's shielded record"
+		return hasEvent(h.readView(t, ctx, topic), "p-1", "ev-protect"), topic + " lacks p-1's shielded record"
 	})
 	time.Sleep(lag) // on Apache Kafka, the shielded record's segment is now due to roll
 	h.publishPerson(t, ctx, concepts.PersonV1{ID: neighbour, GivenNames: "Later", Surname: "Neighbour",
@@ -91,10 +83,7 @@ func TestAPersonWhoBecomesProtectedLeavesNoOldAddress(t *testing.T) {
 		if containsValue(msgs, openAddress) {
 			return false, topic + " read from offset 0 still shows p-1's address " + lag.String() + " and more after the shielded record"
 		}
-		shielded := slices.ContainsFunc(msgs, func(m kafka.Message) bool {
-			return string(m.Key) == "p-1" && string(headerOf(m, envelope.HeaderID)) == "ev-protect"
-		})
-		return shielded, topic + " lost p-1's shielded record"
+		return hasEvent(msgs, "p-1", "ev-protect"), topic + " lost p-1's shielded record"
 	})
 }
 
@@ -141,59 +130,3 @@ func TestViewTopicsCarryTheCompactionBounds(t *testing.T) {
 	})
 	check("after a restart")
 }
-
-// publishPerson writes p to the person state topic as the master data
-// relay does, with event id id and revision rev.
-func (h *narrowHub) publishPerson(t *testing.T, ctx context.Context, p concepts.PersonV1, id string, rev int) {
-	t.Helper()
-	_, schemas := hubtest.Model(t)
-	ser, err := avroserde.NewSerializer(h.reg, avroserde.TopicSubject("samnav.person.v1", false), schemas["person"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	val, err := ser.EncodeContext(ctx, &p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	transport, err := hubtest.HubUser.Transport("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &kafka.Writer{Addr: kafka.TCP(h.broker.Addr()), Topic: "samnav.person.v1", Transport: transport, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll}
-	defer w.Close()
-	if err := w.WriteMessages(ctx, kafka.Message{Key: []byte(p.ID), Value: val, Headers: []kafka.Header{
-		{Key: envelope.HeaderID, Value: []byte(id)}, {Key: envelope.HeaderType, Value: []byte(envelope.EventType("person", envelope.Changed))},
-		{Key: envelope.HeaderTime, Value: []byte(time.Now().UTC().Format(time.RFC3339Nano))},
-		{Key: envelope.HeaderRevision, Value: []byte(strconv.Itoa(rev))}}}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func partitionOf(msgs []kafka.Message, key string) int {
-	for _, m := range msgs {
-		if string(m.Key) == key {
-			return m.Partition
-		}
-	}
-	return -1
-}
-
-func containsValue(msgs []kafka.Message, s string) bool {
-	for _, m := range msgs {
-		if bytes.Contains(m.Value, []byte(s)) {
-			return true
-		}
-	}
-	return false
-}
-
-func headerOf(m kafka.Message, key string) []byte {
-	for _, h := range m.Headers {
-		if h.Key == key {
-			return h.Value
-		}
-	}
-	return nil
-}
-
-func ptr[T any](v T) *T { return &v }
