@@ -203,7 +203,7 @@ func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, sche
 		return err
 	}
 	s.tokens = tokens
-	if err := s.channels(ctx, d, deps); err != nil {
+	if err := s.channels(ctx, d, m, schemas, deps); err != nil {
 		return err
 	}
 	// The feed's store records, durably, what each view was built for,

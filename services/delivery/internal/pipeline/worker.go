@@ -267,5 +267,6 @@ func (w *worker) event(ctx context.Context, msg kafka.Message) (channel.Event, e
 		return ev, fmt.Errorf("read %s %s: %w", w.sub.Concept, ev.Key, apierr.Invalid("the record does not fit the concept's schema").Wrap(err))
 	}
 	ev.State = w.proj.Apply(plain)
+	ev.Source = plain
 	return ev, nil
 }
