@@ -120,8 +120,9 @@ func (s *Service) project(ctx context.Context, m Message) (body []byte, withheld
 // currentProtection returns state, which is not a protected identity,
 // with the protection marker of the newest queued state of its record
 // when that one is protected (model.Concept.Protected: a marker other
-// than NONE, or none readable, as for an erased record), so that the
-// projection shields it.
+// than NONE, or none readable), so that the projection shields it. An
+// erasure is no state and no protection: when the newest message is the
+// record's erasure, state is returned as it is (the erasure follows it).
 func (s *Service) currentProtection(ctx context.Context, c *model.Concept, m Message, state map[string]any) (map[string]any, error) {
 	newest, err := s.cfg.Store.Newest(ctx, m.SubscriptionID, m.Key)
 	if err != nil {
@@ -134,7 +135,7 @@ func (s *Service) currentProtection(ctx context.Context, c *model.Concept, m Mes
 	if err != nil {
 		return nil, fmt.Errorf("read message %d: %w", newest.ID, err)
 	}
-	if !c.Protected(latest.Data) {
+	if latest.Data == nil || !c.Protected(latest.Data) {
 		return state, nil
 	}
 	out := maps.Clone(state)

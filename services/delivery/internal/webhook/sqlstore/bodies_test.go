@@ -10,7 +10,6 @@ import (
 	"github.com/samnav/samnav/pkg/keyring"
 	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
-	"github.com/samnav/samnav/services/delivery/internal/webhook/sqlstore"
 	"github.com/samnav/samnav/services/delivery/internal/webhook/webhooktest"
 )
 
@@ -21,13 +20,7 @@ import (
 func TestMessageBodiesAreEncryptedAtRest(t *testing.T) {
 	ctx := context.Background()
 	sqldbtest.OnBoth(t, func(t *testing.T, url string) {
-		db, d := sqldbtest.Open(t, url)
-		sqldbtest.Migrate(t, sqlstore.Migrate, db, d)
-		keys := webhooktest.Keys(t)
-		s, err := sqlstore.New(ctx, db, d, keys)
-		if err != nil {
-			t.Fatal(err)
-		}
+		db, keys, s := openKeyed(t, url)
 		if err := s.CreateEndpoint(ctx, endpoint("sub1"), webhooktest.MustSecret(t)); err != nil {
 			t.Fatal(err)
 		}

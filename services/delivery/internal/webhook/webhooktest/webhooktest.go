@@ -110,6 +110,20 @@ func finish(t *testing.T, s webhook.Store, m webhook.Message, o webhook.Outcome,
 	return ep
 }
 
+// claimHeadOfTwo queues a1 and a2 of one key for a new endpoint sub1 and
+// claims; it returns what was claimed (a1) and a1 under a lease that does
+// not hold.
+func claimHeadOfTwo(t *testing.T, s webhook.Store) (claimed []webhook.Message, stale webhook.Message) {
+	t.Helper()
+	newEndpoint(t, s, "sub1")
+	enqueue(t, s, "sub1", "a1", "ka", t0)
+	enqueue(t, s, "sub1", "a2", "ka", t0)
+	claimed, _ = claimIDs(t, s, t0, 10)
+	stale = claimed[0]
+	stale.LeaseToken = "not-the-lease"
+	return claimed, stale
+}
+
 func wantCode(t *testing.T, err error, c apierr.Code) {
 	t.Helper()
 	if got := apierr.CodeOf(err); got != c {
@@ -463,12 +477,7 @@ func RunStoreTests[S webhook.Store](t *testing.T, open func(t *testing.T) S) {
 
 	t.Run("withheld ends the message without an attempt", func(t *testing.T) {
 		s := open(t)
-		newEndpoint(t, s, "sub1")
-		enqueue(t, s, "sub1", "a1", "ka", t0)
-		enqueue(t, s, "sub1", "a2", "ka", t0)
-		ms, _ := claimIDs(t, s, t0, 10)
-		stale := ms[0]
-		stale.LeaseToken = "not-the-lease"
+		ms, stale := claimHeadOfTwo(t, s)
 		why := webhook.Attempt{Error: "subscription sub1 is revoked: it no longer delivers"}
 		if _, err := s.FinishBatch(ctx, []webhook.Result{{Message: stale, Outcome: webhook.OutcomeWithheld, Attempt: why}}); err != nil {
 			t.Fatal(err)
@@ -535,12 +544,7 @@ func RunStoreTests[S webhook.Store](t *testing.T, open func(t *testing.T) S) {
 
 	t.Run("not sent drops only the lease", func(t *testing.T) {
 		s := open(t)
-		newEndpoint(t, s, "sub1")
-		enqueue(t, s, "sub1", "a1", "ka", t0)
-		enqueue(t, s, "sub1", "a2", "ka", t0)
-		ms, _ := claimIDs(t, s, t0, 10)
-		stale := ms[0]
-		stale.LeaseToken = "not-the-lease"
+		ms, stale := claimHeadOfTwo(t, s)
 		if _, err := s.FinishBatch(ctx, []webhook.Result{{Message: stale, Outcome: webhook.OutcomeNotSent}}); err != nil {
 			t.Fatal(err)
 		}
