@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -101,6 +102,14 @@ func (rc *receiver) delivered() []string {
 
 func newStore(t testing.TB) webhook.Store {
 	t.Helper()
+	s, _ := newStoreDB(t)
+	return s
+}
+
+// newStoreDB is newStore with the database under it, for a test that
+// writes a row as an earlier release did.
+func newStoreDB(t testing.TB) (*sqlstore.Store, *sql.DB) {
+	t.Helper()
 	db, d, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "wh.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +122,7 @@ func newStore(t testing.TB) webhook.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s, db
 }
 
 // start returns a running service on a fresh SQLite store, allowed to

@@ -197,3 +197,31 @@ func messageOf(t *testing.T, svc *webhook.Service, id string) int64 {
 	t.Fatalf("no attempt of %s logged", id)
 	return 0
 }
+
+// A message queued before bodies held the unprojected state holds the
+// envelope projected then, without the protection marker (not an approved
+// field): it is projected again too, and a marker it lacks counts as
+// protected, so its address goes null.
+func TestMessageQueuedBeforeUpgradeIsShielded(t *testing.T) {
+	st, db := newStoreDB(t)
+	rc := newReceiver(t, nil)
+	svc := start(t, webhook.Config{Store: st})
+	register(t, svc, rc.URL)
+	if err := svc.Disable(context.Background(), sub1.ID); err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, svc, event("evt1", "p1", 1))
+	legacy := `{"type":"se.samnav.person.changed","id":"evt1","subject":"p1","subscription":"sub1","revision":1,` +
+		`"data":{"id":"p1","givenNames":"Astrid","surname":"Lind","registeredAddress":{"streetAddress":"Storgatan 1","postalCode":"11122","postTown":"Stockholm"}}}`
+	if _, err := db.ExecContext(context.Background(), `UPDATE wh_messages SET body = $1, body_key_id = '' WHERE event_id = 'evt1'`, []byte(legacy)); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Enable(context.Background(), sub1.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "evt1 delivered", func() bool { return slices.Contains(rc.delivered(), "evt1") })
+	r := sentOf(rc, "evt1")[0]
+	if strings.Contains(string(r.Body), "Storgatan") || r.Env.Data["registeredAddress"] != nil || r.Env.Data["givenNames"] != "Astrid" {
+		t.Fatalf("a message from before the upgrade went as %s, want the address null", r.Body)
+	}
+}
