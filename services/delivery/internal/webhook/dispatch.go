@@ -298,10 +298,10 @@ func (s *Service) jitter(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * f)
 }
 
-// send posts body, the projection of m, to ep, signed (over body) with
-// every active secret at ts. It returns
-// the status, the response's logged headers (never its body) and the
-// Retry-After wait of a 429 or 503 (0 if none).
+// send posts body, the projection of m, to ep, signed over body with
+// every active secret at ts. It returns the status, the response's logged
+// headers (never its body) and the Retry-After wait of a 429 or 503 (0 if
+// none).
 func (s *Service) send(ctx context.Context, ep Endpoint, m Message, body []byte, ts time.Time) (int, string, time.Duration, error) {
 	secrets := ep.SigningSecrets(ts)
 	if len(secrets) == 0 {

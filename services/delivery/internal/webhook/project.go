@@ -103,7 +103,7 @@ func (s *Service) project(ctx context.Context, m Message) (body []byte, withheld
 	}
 	if env.Data != nil {
 		state := env.Data
-		if !sub.ProtectedApproved && !c.Protected(state) {
+		if !sub.ProtectedApproved && c.HasShielded() && !c.Protected(state) {
 			if state, err = s.currentProtection(ctx, c, m, state); err != nil {
 				return nil, "", err
 			}
