@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/keyring"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
@@ -125,8 +126,20 @@ func channelStore[S any](ctx context.Context, s *Server, d sqldb.Dialect, name s
 	return st, nil
 }
 
-// channels builds the webhook and feed channels on their SQL stores.
-func (s *Server) channels(ctx context.Context, d sqldb.Dialect, deps Deps) error {
+// lookupSubscription looks a subscription up for the channels: ok false if
+// there is none.
+func (s *Server) lookupSubscription(ctx context.Context, id string) (subscription.Subscription, bool, error) {
+	sub, err := s.store.Get(ctx, id)
+	if errors.Is(err, subscription.ErrNotFound) {
+		return subscription.Subscription{}, false, nil
+	}
+	return sub, err == nil, err
+}
+
+// channels builds the webhook and feed channels on their SQL stores; the
+// webhook channel projects every attempt with m and schemas, as the
+// pipeline projects.
+func (s *Server) channels(ctx context.Context, d sqldb.Dialect, m *model.Model, schemas map[string]string, deps Deps) error {
 	keys, err := s.secretKeys()
 	if err != nil {
 		return err
@@ -139,6 +152,7 @@ func (s *Server) channels(ctx context.Context, d sqldb.Dialect, deps Deps) error
 	}
 	wcfg := deps.Webhook
 	wcfg.Store, wcfg.Logger, wcfg.MeterProvider = whStore, s.base, s.meters
+	wcfg.Subscriptions, wcfg.Model, wcfg.Schemas = s.lookupSubscription, m, schemas
 	wcfg.Addresses = webhook.AddressPolicy{AllowPrivate: s.cfg.WebhookAllowPrivate}
 	if s.webhook, err = webhook.New(wcfg); err != nil {
 		return fmt.Errorf("webhook channel: %w", err)
@@ -153,13 +167,7 @@ func (s *Server) channels(ctx context.Context, d sqldb.Dialect, deps Deps) error
 		return err
 	}
 	s.feed, err = feed.New(feed.Config{Store: feedStore, CursorKey: key, Logger: s.base, MeterProvider: s.meters,
-		Subscriptions: func(ctx context.Context, id string) (subscription.Subscription, bool, error) {
-			sub, err := s.store.Get(ctx, id)
-			if errors.Is(err, subscription.ErrNotFound) {
-				return subscription.Subscription{}, false, nil
-			}
-			return sub, err == nil, err
-		}})
+		Subscriptions: s.lookupSubscription})
 	if err != nil {
 		return fmt.Errorf("feed channel: %w", err)
 	}

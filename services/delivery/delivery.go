@@ -73,7 +73,8 @@ type Deps struct {
 	// webhook and feed channels are built in.
 	Channels map[subscription.ChannelKind]channel.Channel
 	// Webhook tunes the webhook channel (retry schedule, workers, clock);
-	// its Store, Addresses, Logger and MeterProvider are set by New.
+	// its Store, Addresses, Logger, MeterProvider, Subscriptions, Model
+	// and Schemas are set by New.
 	Webhook webhook.Config
 	// Telemetry, when set, receives the service's metrics and serves them
 	// at /metrics.
@@ -203,7 +204,7 @@ func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, sche
 		return err
 	}
 	s.tokens = tokens
-	if err := s.channels(ctx, d, deps); err != nil {
+	if err := s.channels(ctx, d, m, schemas, deps); err != nil {
 		return err
 	}
 	// The feed's store records, durably, what each view was built for,

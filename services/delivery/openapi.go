@@ -182,7 +182,7 @@ func webhookPaths() map[string]any {
 				answer("200", jsonOK("The message.", ref("WebhookMessage")), errs...))},
 		base + "/messages/{msg}/redeliver": map[string]any{"parameters": []any{idParam(), msgParam},
 			"post": op("redeliverWebhookMessage", "webhooks", "Send a message again",
-				"Queues the message for an attempt now, also when it was delivered or failed; it keeps its webhook-id, so the receiver can deduplicate.", nil, nil,
+				"Queues the message for an attempt now, also when it was delivered, failed or withheld; it keeps its webhook-id, so the receiver can deduplicate. What is sent is the event projected again at the attempt, like every attempt: the subscription's fields as approved then and the record's protection as it is then (a person protected since is sent without the shielded fields), signed over the body sent; never the body of an earlier attempt. While the subscription is not approved the message is withheld again.", nil, nil,
 				answer("202", jsonOK("Queued; the message as it now stands.", ref("WebhookMessage")), errs...))},
 	}
 }

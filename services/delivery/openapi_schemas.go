@@ -146,7 +146,7 @@ func schemas() map[string]any {
 			"key":            str("The record key; messages of one key go one at a time, in order."),
 			"type":           str("The event type."),
 			"createdAt":      when(""),
-			"state":          enum("", "pending", "delivered", "failed"),
+			"state":          enum("withheld: not sent because the subscription no longer delivers (lastError says why).", "pending", "delivered", "failed", "withheld"),
 			"attempts":       integer("Attempts so far."),
 			"nextAttemptAt":  when(""),
 			"lastError":      str(""),

@@ -129,8 +129,9 @@ func (c *Client) WebhookMessage(ctx context.Context, id string, msg int64) (*Mes
 }
 
 // Redeliver queues a message for an attempt now, also when it was
-// delivered or failed; it keeps its webhook-id. The answer is the message
-// as it now stands.
+// delivered, failed or withheld; it keeps its webhook-id, and is projected
+// again when sent (the subscription's current fields, the record's current
+// protection). The answer is the message as it now stands.
 func (c *Client) Redeliver(ctx context.Context, id string, msg int64) (*Message, error) {
 	var m Message
 	return &m, c.do(ctx, http.MethodPost, webhookPath(id, "/messages/"+strconv.FormatInt(msg, 10)+"/redeliver"), nil, &m)

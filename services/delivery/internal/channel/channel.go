@@ -6,8 +6,9 @@
 // compacted topic delivers the full current state first and then every
 // change), projects each record to the subscription's approved fields,
 // withholds shielded attributes of protected identities, and only then
-// calls Channel.Deliver. A channel never sees anything the subscription
-// may not receive.
+// calls Channel.Deliver. A channel never sends anything the subscription
+// may not receive: what it sends is State, or (for a channel that sends
+// later) Source projected again at send time.
 package channel
 
 import (
@@ -57,6 +58,14 @@ type Event struct {
 	// float64, map[string]any, []any, time.Time for dates and timestamps);
 	// nil for TypeErased. Channels must not modify it.
 	State map[string]any
+	// Source is the record's state before projection (what State was
+	// projected from), in the same plain shape; nil for TypeErased. It is
+	// there for a channel that keeps events and sends them later (the
+	// webhook queue): such a channel must keep Source encrypted and
+	// project it again, with the subscription's then current projection,
+	// at every send, because the subscription may be narrowed or the
+	// person become protected in between. No channel sends Source as is.
+	Source map[string]any
 	// Trace is the W3C traceparent of the change, "" if none.
 	Trace string
 	// Withheld names the approved fields that State holds as nil because

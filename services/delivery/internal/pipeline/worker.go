@@ -268,6 +268,7 @@ func (w *worker) event(ctx context.Context, msg kafka.Message) (channel.Event, e
 	}
 	ev.State = w.proj.Apply(plain)
 	ev.Withheld = withheld(w.proj.Fields(), plain, ev.State)
+	ev.Source = plain
 	return ev, nil
 }
 

@@ -153,7 +153,7 @@ func TestCrashMidBatchLosesNothingAcknowledged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := webhook.New(webhook.Config{Store: st, Addresses: webhook.AddressPolicy{AllowPrivate: true}, Logger: discard()})
+	svc, err := webhook.New(projecting(t, webhook.Config{Store: st, Addresses: webhook.AddressPolicy{AllowPrivate: true}, Logger: discard()}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,11 @@ func crashChild(path string) {
 	if err != nil {
 		panic(err)
 	}
-	svc, err := webhook.New(webhook.Config{Store: st, Logger: discard()})
+	cfg, err := withProjection(webhook.Config{Store: st, Logger: discard()})
+	if err != nil {
+		panic(err)
+	}
+	svc, err := webhook.New(cfg)
 	if err != nil {
 		panic(err)
 	}

@@ -101,9 +101,9 @@ func (s *Service) Run(ctx context.Context) error {
 						results <- done{r: Result{Message: m, Outcome: OutcomeNotSent}, ok: true}
 						return
 					}
-					r := s.attempt(ctx, ep, m)
+					r, ok := s.attempt(ctx, ep, m)
 					<-sendSem
-					results <- done{r: r, ok: true}
+					results <- done{r: r, ok: ok}
 				})
 			}
 			if len(msgs) == free {
@@ -216,8 +216,10 @@ func (s *Service) record(ctx context.Context, ended []done) {
 			log.WarnContext(ctx, "webhook endpoint answered 410 Gone; disabled", "url", eps[r.Message.SubscriptionID].URL)
 		case OutcomeGiveUp:
 			log.WarnContext(ctx, "webhook message failed every attempt", "attempts", r.Attempt.N, "err", r.Attempt.Error)
+		case OutcomeWithheld:
+			log.InfoContext(ctx, "webhook message withheld", "reason", r.Attempt.Error)
 		}
-		if r.Outcome != OutcomeDelivered && r.Outcome != OutcomeNotSent {
+		if r.Outcome != OutcomeDelivered && r.Outcome != OutcomeNotSent && r.Outcome != OutcomeWithheld {
 			failing[r.Message.SubscriptionID] = true
 		}
 	}
@@ -231,20 +233,32 @@ func (s *Service) record(ctx context.Context, ended []done) {
 	}
 }
 
-// attempt sends one claimed message to ep and returns the outcome to
-// record: OutcomeNotSent if ctx cut it short.
-func (s *Service) attempt(ctx context.Context, ep Endpoint, m Message) Result {
+// attempt projects one claimed message (see project), sends it to ep and
+// returns the outcome to record: OutcomeNotSent if ctx cut it short,
+// OutcomeWithheld if its subscription no longer delivers, and ok false
+// (its lease left to run out) if it could not be projected now.
+func (s *Service) attempt(ctx context.Context, ep Endpoint, m Message) (Result, bool) {
+	body, why, err := s.project(ctx, m)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return Result{Message: m, Outcome: OutcomeNotSent}, true
+	case err != nil:
+		s.cfg.Logger.ErrorContext(ctx, "project webhook message", "subscription", m.SubscriptionID, "message", m.ID, "err", err)
+		return Result{}, false
+	case why != "":
+		return Result{Message: m, Outcome: OutcomeWithheld, Attempt: Attempt{Error: why}}, true
+	}
 	start := s.cfg.Now()
 	a := Attempt{MessageID: m.ID, SubscriptionID: m.SubscriptionID, EventID: m.EventID, N: m.Attempts + 1, Trigger: "scheduled", At: start}
 	if m.Manual {
 		a.Trigger = "manual"
 	}
-	code, resp, retryAfter, err := s.send(ctx, ep, m, start)
+	code, resp, retryAfter, err := s.send(ctx, ep, m, body, start)
 	a.Latency = s.cfg.Now().Sub(start)
 	a.StatusCode, a.Response = code, resp
 	if err != nil {
 		if ctx.Err() != nil {
-			return Result{Message: m, Outcome: OutcomeNotSent}
+			return Result{Message: m, Outcome: OutcomeNotSent}, true
 		}
 		a.Error = err.Error()
 	}
@@ -273,7 +287,7 @@ func (s *Service) attempt(ctx context.Context, ep Endpoint, m Message) Result {
 		r.Outcome = OutcomeGiveUp
 	}
 	s.metrics.record(ctx, r.Outcome, a.Latency)
-	return r
+	return r, true
 }
 
 func (s *Service) jitter(d time.Duration) time.Duration {
@@ -284,15 +298,16 @@ func (s *Service) jitter(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * f)
 }
 
-// send posts m to ep, signed with every active secret at ts. It returns
-// the status, the response's logged headers (never its body) and the
-// Retry-After wait of a 429 or 503 (0 if none).
-func (s *Service) send(ctx context.Context, ep Endpoint, m Message, ts time.Time) (int, string, time.Duration, error) {
+// send posts body, the projection of m, to ep, signed over body with
+// every active secret at ts. It returns the status, the response's logged
+// headers (never its body) and the Retry-After wait of a 429 or 503 (0 if
+// none).
+func (s *Service) send(ctx context.Context, ep Endpoint, m Message, body []byte, ts time.Time) (int, string, time.Duration, error) {
 	secrets := ep.SigningSecrets(ts)
 	if len(secrets) == 0 {
 		return 0, "", 0, errors.New("the endpoint has no active signing secret")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(m.Body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(body))
 	if err != nil {
 		return 0, "", 0, fmt.Errorf("build request: %w", err)
 	}
@@ -301,7 +316,7 @@ func (s *Service) send(ctx context.Context, ep Endpoint, m Message, ts time.Time
 	h.Set("User-Agent", "Samnav-Webhooks/1")
 	h.Set(HeaderID, m.EventID)
 	h.Set(HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
-	h.Set(HeaderSignature, SignatureHeader(secrets, m.EventID, ts, m.Body))
+	h.Set(HeaderSignature, SignatureHeader(secrets, m.EventID, ts, body))
 	envelope.Envelope{TraceParent: m.Trace}.ToHTTPHeaders(h)
 	resp, err := s.client.Do(req)
 	if err != nil {

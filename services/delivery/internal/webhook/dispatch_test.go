@@ -39,6 +39,7 @@ func TestStopReleasesUnsentMessages(t *testing.T) {
 	store := newStore(t)
 	cfg := webhook.Config{Store: store, Workers: 1, Timeout: 5 * time.Second, PollInterval: 50 * time.Millisecond,
 		Addresses: webhook.AddressPolicy{AllowPrivate: true}, Logger: discard()}
+	cfg = projecting(t, cfg)
 	svc, err := webhook.New(cfg)
 	if err != nil {
 		t.Fatal(err)

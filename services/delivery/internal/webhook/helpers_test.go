@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -13,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/samnav/samnav/contracts"
+	"github.com/samnav/samnav/contracts/generator"
+	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/services/delivery/client"
@@ -98,6 +102,14 @@ func (rc *receiver) delivered() []string {
 
 func newStore(t testing.TB) webhook.Store {
 	t.Helper()
+	s, _ := newStoreDB(t)
+	return s
+}
+
+// newStoreDB is newStore with the database under it, for a test that
+// writes a row as an earlier release did.
+func newStoreDB(t testing.TB) (*sqlstore.Store, *sql.DB) {
+	t.Helper()
 	db, d, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "wh.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +122,7 @@ func newStore(t testing.TB) webhook.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s, db
 }
 
 // start returns a running service on a fresh SQLite store, allowed to
@@ -120,6 +132,7 @@ func start(t testing.TB, cfg webhook.Config) *webhook.Service {
 	if cfg.Store == nil {
 		cfg.Store = newStore(t)
 	}
+	cfg = projecting(t, cfg)
 	cfg.Addresses.AllowPrivate = true
 	if cfg.Schedule == nil {
 		cfg.Schedule = []time.Duration{50 * time.Millisecond, 100 * time.Millisecond}
@@ -149,14 +162,91 @@ func start(t testing.TB, cfg webhook.Config) *webhook.Service {
 	return svc
 }
 
-var sub1 = subscription.Subscription{ID: "sub1", System: "library", Concept: "person", Major: 1, Channel: client.ChannelWebhook, Status: client.StatusApproved}
+var sub1 = subscription.Subscription{ID: "sub1", System: "library", Concept: "person", Major: 1, Channel: client.ChannelWebhook, Status: client.StatusApproved,
+	ApprovedFields: []string{"givenNames", "surname", "registeredAddress"}}
+
+// person is the unprojected state of a person, protected with marker
+// (model.NotProtected for none).
+func person(key, marker string) map[string]any {
+	return map[string]any{"id": key, "givenNames": "Astrid", "surname": "Lind", "dateOfBirth": "1990-05-01",
+		"protectedIdentity": marker, "registeredAddress": map[string]any{"streetAddress": "Storgatan 1", "postalCode": "11122", "postTown": "Stockholm"}}
+}
 
 func event(id, key string, rev int64) channel.Event {
+	src := person(key, model.NotProtected)
 	return channel.Event{
 		SubscriptionID: sub1.ID, System: sub1.System, Concept: "person", Key: key, EventID: id,
 		Type: channel.TypeChanged, Time: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC), Revision: rev,
-		State: map[string]any{"id": key, "givenName": "Astrid"}, Trace: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+		State:  map[string]any{"id": key, "givenNames": "Astrid", "surname": "Lind", "registeredAddress": src["registeredAddress"]},
+		Source: src, Trace: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 	}
+}
+
+// subscriptions is what a service sees of the subscriptions at send time;
+// a test narrows or revokes one with set.
+type subscriptions struct {
+	mu sync.Mutex
+	m  map[string]subscription.Subscription
+}
+
+func newSubscriptions(subs ...subscription.Subscription) *subscriptions {
+	ss := &subscriptions{m: map[string]subscription.Subscription{}}
+	for _, s := range subs {
+		ss.set(s)
+	}
+	return ss
+}
+
+func (ss *subscriptions) set(s subscription.Subscription) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	ss.m[s.ID] = s
+}
+
+func (ss *subscriptions) lookup(_ context.Context, id string) (subscription.Subscription, bool, error) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s, ok := ss.m[id]
+	return s, ok, nil
+}
+
+var (
+	loadModel   = sync.OnceValues(contracts.Model)
+	loadSchemas = sync.OnceValues(func() (map[string]string, error) {
+		m, err := loadModel()
+		if err != nil {
+			return nil, err
+		}
+		return generator.AvroSchemas(m)
+	})
+)
+
+// projecting returns cfg with the concept model and its schemas, and,
+// unless cfg has a lookup, one that sees sub1 approved.
+func projecting(t testing.TB, cfg webhook.Config) webhook.Config {
+	t.Helper()
+	cfg, err := withProjection(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// withProjection is projecting outside a test.
+func withProjection(cfg webhook.Config) (webhook.Config, error) {
+	m, err := loadModel()
+	if err != nil {
+		return cfg, err
+	}
+	schemas, err := loadSchemas()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Model, cfg.Schemas = m, schemas
+	if cfg.Subscriptions == nil {
+		cfg.Subscriptions = newSubscriptions(sub1).lookup
+	}
+	return cfg, nil
 }
 
 func register(t testing.TB, svc *webhook.Service, url string) webhook.Secret {

@@ -17,7 +17,7 @@ import (
 )
 
 func TestHandler(t *testing.T) {
-	svc, err := webhook.New(webhook.Config{Store: newStore(t), Logger: discard()}) // public addresses only
+	svc, err := webhook.New(projecting(t, webhook.Config{Store: newStore(t), Logger: discard()})) // public addresses only
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,6 @@ package webhook
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -32,6 +31,7 @@ import (
 
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
@@ -68,10 +68,19 @@ func (p DisablePolicy) exceeded(ep Endpoint, now time.Time) bool {
 	return p.Failures <= 0 || ep.ConsecutiveFailures >= p.Failures
 }
 
-// Config configures a Service. Store is required; every other zero field
-// takes the default its comment names.
+// Config configures a Service. Store, Subscriptions, Model and Schemas
+// are required; every other zero field takes the default its comment
+// names.
 type Config struct {
 	Store Store
+	// Subscriptions looks a subscription up at every attempt: what is
+	// sent is projected with the subscription as it is then, and nothing
+	// is sent for one that no longer delivers.
+	Subscriptions SubscriptionFunc
+	// Model and Schemas (concept id to generated Avro schema) are what the
+	// projections are built from, as the pipeline's are.
+	Model   *model.Model
+	Schemas map[string]string
 	// Addresses decides where webhooks may go (zero: public only).
 	Addresses AddressPolicy
 	// Schedule is the wait before each retry (DefaultSchedule); a message
@@ -101,8 +110,21 @@ type Config struct {
 }
 
 func (c *Config) defaults() error {
+	var missing []string
 	if c.Store == nil {
-		return errors.New("new webhook service: Store is required")
+		missing = append(missing, "Store")
+	}
+	if c.Subscriptions == nil {
+		missing = append(missing, "Subscriptions")
+	}
+	if c.Model == nil {
+		missing = append(missing, "Model")
+	}
+	if c.Schemas == nil {
+		missing = append(missing, "Schemas")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("new webhook service: %s required", strings.Join(missing, ", "))
 	}
 	if c.Schedule == nil {
 		c.Schedule = DefaultSchedule
@@ -136,10 +158,11 @@ func (c *Config) defaults() error {
 // pipeline delivers to, and (Run) the dispatcher. Its methods are safe for
 // concurrent use.
 type Service struct {
-	cfg     Config
-	client  *http.Client
-	wake    chan struct{}
-	metrics *metrics
+	cfg         Config
+	projections *projections
+	client      *http.Client
+	wake        chan struct{}
+	metrics     *metrics
 }
 
 var _ channel.Channel = (*Service)(nil)
@@ -170,7 +193,8 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new webhook service: metrics: %w", err)
 	}
-	return &Service{cfg: cfg, client: client, wake: make(chan struct{}, 1), metrics: m}, nil
+	ps := &projections{model: cfg.Model, schemas: cfg.Schemas, bySub: map[string]shaped{}}
+	return &Service{cfg: cfg, projections: ps, client: client, wake: make(chan struct{}, 1), metrics: m}, nil
 }
 
 // HTTPClient returns the client the dispatcher sends with: the address
@@ -198,7 +222,8 @@ type Envelope struct {
 	Subscription string     `json:"subscription"`
 	Revision     int64      `json:"revision"`
 	EndedAt      *time.Time `json:"endedAt,omitempty"`
-	// Data is the projected record; null for erased.
+	// Data is the projected record; null for erased. (In a queued
+	// Message's Body it is the unprojected record, see Message.Body.)
 	Data map[string]any `json:"data"`
 }
 
@@ -208,7 +233,11 @@ func eventError(field, rule, format string, args ...any) error {
 }
 
 // Deliver implements channel.Channel: it stores the event in the
-// endpoint's durable queue and returns; the dispatcher sends it. An event
+// endpoint's durable queue and returns; the dispatcher sends it. What is
+// queued is the event with its unprojected state (ev.Source, which is
+// required), stored encrypted; every attempt projects it again (see
+// project), so a narrowing or a protection that comes later applies to
+// retries and redeliveries too. An event
 // already queued (same EventID) is accepted again without a second copy.
 // A subscription without an endpoint gets a not_found error, so the
 // pipeline offers the event again once the owner has registered one.
@@ -263,13 +292,16 @@ func (s *Service) message(sub subscription.Subscription, ev channel.Event, now t
 	default:
 		return Message{}, eventError("type", "enum", "event %s has type %q, not changed, ended or erased", ev.EventID, ev.Type)
 	}
+	if ev.Type != channel.TypeErased && ev.Source == nil {
+		return Message{}, eventError("source", "required", "event %s has no unprojected state to project at send time", ev.EventID)
+	}
 	concept := ev.Concept
 	if concept == "" {
 		concept = sub.Concept
 	}
 	env := Envelope{
 		Type: envelope.EventType(concept, envelope.Kind(ev.Type)), ID: ev.EventID, Time: ev.Time.UTC(),
-		Subject: ev.Key, Subscription: sub.ID, Revision: ev.Revision, EndedAt: ev.EndedAt, Data: ev.State,
+		Subject: ev.Key, Subscription: sub.ID, Revision: ev.Revision, EndedAt: ev.EndedAt, Data: ev.Source,
 	}
 	if ev.Type == channel.TypeErased {
 		env.Data = nil
@@ -419,7 +451,10 @@ func (s *Service) Message(ctx context.Context, subscriptionID string, id int64) 
 
 // Redeliver sends a logged message again (same webhook-id, fresh
 // timestamp and signatures) with a fresh retry schedule, whatever its
-// state; it keeps its place in its key's order.
+// state; it keeps its place in its key's order. What it sends is the
+// message projected again then, like every attempt (see project): the
+// subscription's current fields, the record's current protection, and
+// nothing while the subscription does not deliver.
 func (s *Service) Redeliver(ctx context.Context, subscriptionID string, id int64) error {
 	if err := s.cfg.Store.Redeliver(ctx, subscriptionID, id, s.cfg.Now()); err != nil {
 		return fmt.Errorf("redeliver message: %w", err)

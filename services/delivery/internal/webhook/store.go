@@ -76,6 +76,10 @@ const (
 	MessageDelivered MessageState = "delivered"
 	// MessageFailed exhausted its retry schedule; a redelivery revives it.
 	MessageFailed MessageState = "failed"
+	// MessageWithheld was not sent because its subscription no longer
+	// delivers (revoked); LastError says so. A redelivery tries again,
+	// and withholds it again while the subscription does not deliver.
+	MessageWithheld MessageState = "withheld"
 )
 
 // Message is one event queued for one endpoint. It is the stored form,
@@ -92,7 +96,17 @@ type Message struct {
 	// in ID order.
 	Key  string
 	Type string
+	// Body is what every attempt is made from, never what it sends: the
+	// Envelope of the event whose Data is the record's unprojected state
+	// (nil for erased). Each attempt projects it again with the
+	// subscription's current fields and the record's current protection
+	// (Service.project). Stores keep it encrypted.
 	Body []byte
+	// Projected is set by the store on a message queued before bodies
+	// held the unprojected state: its Body's Data is the projection made
+	// at enqueue. It is projected again all the same; a protection marker
+	// missing from it counts as protected.
+	Projected bool
 	// Trace is the W3C traceparent sent with every attempt, "" if none.
 	Trace     string
 	CreatedAt time.Time
@@ -131,6 +145,11 @@ const (
 	// attempt was cut short (the dispatcher is stopping); only its lease
 	// is dropped, so it can be claimed again at once. Nothing is logged.
 	OutcomeNotSent
+	// OutcomeWithheld: not sent, and never to be, because the message's
+	// subscription no longer delivers; the message becomes
+	// MessageWithheld with Attempt.Error as its LastError. Nothing is
+	// logged and the endpoint's failure streak does not change.
+	OutcomeWithheld
 )
 
 // Result is the end of one attempt, written by Store.Finish.
@@ -174,6 +193,14 @@ type AttemptFilter struct {
 //     on delivery, counted on failure), in one transaction. It returns the
 //     endpoint after the update. OutcomeNotSent only drops a lease that
 //     still holds: no attempt is logged, nothing else changes.
+//     OutcomeWithheld, if the lease holds, makes the message withheld
+//     with Attempt.Error as its last error: no attempt is logged and the
+//     endpoint's failure streak is not touched.
+//   - Newest returns, with its body, the message of (endpoint, key) with
+//     the greatest ID, whatever its state: the latest state of the record
+//     the channel was given. not_found if there is none.
+//   - Bodies are stored so that reading the database does not reveal
+//     them (sealed under a key kept elsewhere) and read back unchanged.
 //   - FinishBatch is Finish for many attempts, applied in their order in
 //     one transaction; it returns each endpoint concerned after the whole
 //     batch, by subscription id.
@@ -207,6 +234,9 @@ type Store interface {
 	// of an enabled endpoint becomes due or its lease ends; ok false if
 	// there is none.
 	NextDue(ctx context.Context) (t time.Time, ok bool, err error)
+	// Newest returns the newest message of a record key of an endpoint,
+	// with its body (see the contract above).
+	Newest(ctx context.Context, subscriptionID, key string) (Message, error)
 	// GetMessage returns one message of an endpoint, with its body.
 	GetMessage(ctx context.Context, subscriptionID string, id int64) (Message, error)
 	// Redeliver makes a message pending again, due at now with a fresh

@@ -34,7 +34,7 @@ func TestSignaturesVerifyWithReferenceLibrary(t *testing.T) {
 		t.Fatalf("old secret signs until %v, want in an hour", until)
 	}
 	erased := event("evt2", "p1", 2)
-	erased.Type, erased.State = channel.TypeErased, nil
+	erased.Type, erased.State, erased.Source = channel.TypeErased, nil, nil
 	deliver(t, svc, erased)
 	waitFor(t, "second delivery", func() bool { return len(rc.delivered()) == 2 })
 
@@ -71,7 +71,7 @@ func TestSignaturesVerifyWithReferenceLibrary(t *testing.T) {
 		t.Errorf("headers %v", got[0].Header)
 	}
 	env := got[0].Env
-	if env.Type != "se.samnav.person.changed" || env.ID != "evt1" || env.Subject != "p1" || env.Revision != 1 || env.Data["givenName"] != "Astrid" {
+	if env.Type != "se.samnav.person.changed" || env.ID != "evt1" || env.Subject != "p1" || env.Revision != 1 || env.Data["givenNames"] != "Astrid" {
 		t.Errorf("envelope %+v", env)
 	}
 	if got[1].Env.Type != "se.samnav.person.erased" || got[1].Env.Data != nil || !strings.Contains(string(got[1].Body), `"data":null`) {
@@ -359,6 +359,11 @@ func TestDeliverRefusesBadEvents(t *testing.T) {
 			ev.Type = "created"
 			return svc.Deliver(context.Background(), sub1, ev)
 		}, apierr.CodeInvalid},
+		{"no unprojected state", func() error {
+			ev := event("e1", "A", 1)
+			ev.Source = nil
+			return svc.Deliver(context.Background(), sub1, ev)
+		}, apierr.CodeInvalid},
 		{"unapproved", func() error { return svc.Deliver(context.Background(), unapproved, event("e1", "A", 1)) }, apierr.CodeForbidden},
 		{"no endpoint", func() error {
 			other := sub1
@@ -434,7 +439,7 @@ func TestAddressPolicyRefusesSSRF(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
-			svc, err := webhook.New(webhook.Config{Store: newStore(t), Addresses: tt.policy, Logger: discard()})
+			svc, err := webhook.New(projecting(t, webhook.Config{Store: newStore(t), Addresses: tt.policy, Logger: discard()}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -472,8 +477,8 @@ func TestAddressPolicyAppliesAtDialTime(t *testing.T) {
 		return []netip.Addr{netip.MustParseAddr("127.0.0.1")}
 	}}
 	store := newStore(t)
-	svc, err := webhook.New(webhook.Config{Store: store, Addresses: webhook.AddressPolicy{Resolver: res},
-		Schedule: []time.Duration{}, PollInterval: 20 * time.Millisecond, Logger: discard()})
+	svc, err := webhook.New(projecting(t, webhook.Config{Store: store, Addresses: webhook.AddressPolicy{Resolver: res},
+		Schedule: []time.Duration{}, PollInterval: 20 * time.Millisecond, Logger: discard()}))
 	if err != nil {
 		t.Fatal(err)
 	}

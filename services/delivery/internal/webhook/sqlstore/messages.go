@@ -17,19 +17,33 @@ import (
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 )
 
-const messageColumns = `id, subscription_id, event_id, record_key, event_type, body, trace, created_at, state, attempts, step, next_attempt_at, manual, last_error, lease_token`
+const messageColumns = `id, subscription_id, event_id, record_key, event_type, body, trace, created_at, state, attempts, step, next_attempt_at, manual, last_error, lease_token, body_key_id`
 
-func scanMessage(sc sqldb.Scanner) (webhook.Message, error) {
+// scanMessage reads a row of messageColumns, its body still as stored
+// under the returned key id (see openBody).
+func scanMessage(sc sqldb.Scanner) (webhook.Message, string, error) {
 	var m webhook.Message
-	var state string
+	var state, keyID string
 	var created, next int64
 	var manual int
-	if err := sc.Scan(&m.ID, &m.SubscriptionID, &m.EventID, &m.Key, &m.Type, &m.Body, &m.Trace, &created, &state, &m.Attempts, &m.Step, &next, &manual, &m.LastError, &m.LeaseToken); err != nil {
-		return webhook.Message{}, err
+	if err := sc.Scan(&m.ID, &m.SubscriptionID, &m.EventID, &m.Key, &m.Type, &m.Body, &m.Trace, &created, &state, &m.Attempts, &m.Step, &next, &manual, &m.LastError, &m.LeaseToken, &keyID); err != nil {
+		return webhook.Message{}, "", err
 	}
 	m.State = webhook.MessageState(state)
 	m.CreatedAt, m.NextAttemptAt = fromNS(created), fromNS(next)
 	m.Manual = manual != 0
+	return m, keyID, nil
+}
+
+// readMessage reads a row of messageColumns with its body opened.
+func (s *Store) readMessage(ctx context.Context, sc sqldb.Scanner) (webhook.Message, error) {
+	m, keyID, err := scanMessage(sc)
+	if err != nil {
+		return webhook.Message{}, err
+	}
+	if err := s.openBody(ctx, &m, keyID); err != nil {
+		return webhook.Message{}, err
+	}
 	return m, nil
 }
 
@@ -37,8 +51,12 @@ func scanMessage(sc sqldb.Scanner) (webhook.Message, error) {
 func (s *Store) Enqueue(ctx context.Context, m webhook.Message) (webhook.Message, bool, error) {
 	var out webhook.Message
 	created := false
-	err := s.write(ctx, func(tx runner) error {
-		got, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM wh_messages WHERE subscription_id = $1 AND event_id = $2`, m.SubscriptionID, m.EventID))
+	body, err := s.sealBody(ctx, m)
+	if err != nil {
+		return webhook.Message{}, false, err
+	}
+	err = s.write(ctx, func(tx runner) error {
+		got, err := s.readMessage(ctx, tx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM wh_messages WHERE subscription_id = $1 AND event_id = $2`, m.SubscriptionID, m.EventID))
 		if err == nil {
 			out = got
 			return nil
@@ -54,12 +72,13 @@ func (s *Store) Enqueue(ctx context.Context, m webhook.Message) (webhook.Message
 			return notFoundEndpoint(m.SubscriptionID)
 		}
 		var id int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO wh_messages (subscription_id, event_id, record_key, event_type, body, trace, created_at, state, next_attempt_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) RETURNING id`,
-			m.SubscriptionID, m.EventID, m.Key, m.Type, m.Body, m.Trace, ns(m.CreatedAt), ns(m.NextAttemptAt)).Scan(&id); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO wh_messages (subscription_id, event_id, record_key, event_type, body, trace, created_at, state, next_attempt_at, body_key_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9) RETURNING id`,
+			m.SubscriptionID, m.EventID, m.Key, m.Type, body.body, m.Trace, ns(m.CreatedAt), ns(m.NextAttemptAt), body.keyID).Scan(&id); err != nil {
 			return unavailable("insert message", err)
 		}
 		out = m
+		out.Projected = false
 		out.ID, out.State, out.Attempts, out.Step, out.Manual, out.LeaseToken, out.LastError = id, webhook.MessagePending, 0, 0, false, "", ""
 		created = true
 		return nil
@@ -78,7 +97,11 @@ func (s *Store) EnqueueBatch(ctx context.Context, ms []webhook.Message) (int, er
 		return 0, nil
 	}
 	stored := 0
-	err := s.write(ctx, func(tx runner) error {
+	bodies, err := s.sealBodies(ctx, ms)
+	if err != nil {
+		return 0, err
+	}
+	err = s.write(ctx, func(tx runner) error {
 		checked := map[string]bool{}
 		for _, m := range ms {
 			if checked[m.SubscriptionID] {
@@ -93,10 +116,10 @@ func (s *Store) EnqueueBatch(ctx context.Context, ms []webhook.Message) (int, er
 			}
 			checked[m.SubscriptionID] = true
 		}
-		for _, m := range ms {
-			n, err := sqldb.Affected(tx.ExecContext(ctx, `INSERT INTO wh_messages (subscription_id, event_id, record_key, event_type, body, trace, created_at, state, next_attempt_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) ON CONFLICT (subscription_id, event_id) DO NOTHING`,
-				m.SubscriptionID, m.EventID, m.Key, m.Type, m.Body, m.Trace, ns(m.CreatedAt), ns(m.NextAttemptAt)))
+		for i, m := range ms {
+			n, err := sqldb.Affected(tx.ExecContext(ctx, `INSERT INTO wh_messages (subscription_id, event_id, record_key, event_type, body, trace, created_at, state, next_attempt_at, body_key_id)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9) ON CONFLICT (subscription_id, event_id) DO NOTHING`,
+				m.SubscriptionID, m.EventID, m.Key, m.Type, bodies[i].body, m.Trace, ns(m.CreatedAt), ns(m.NextAttemptAt), bodies[i].keyID))
 			if err != nil {
 				return unavailable("insert message", err)
 			}
@@ -124,13 +147,15 @@ func (s *Store) Claim(ctx context.Context, now, leaseUntil time.Time, limit int)
 		for _, id := range ids {
 			// The lease is taken only if nobody took it since the select
 			// (on PostgreSQL another process may have).
-			m, err := scanMessage(tx.QueryRowContext(ctx, `UPDATE wh_messages SET lease_token = $1, lease_until = $2
+			m, err := s.readMessage(ctx, tx.QueryRowContext(ctx, `UPDATE wh_messages SET lease_token = $1, lease_until = $2
 				WHERE id = $3 AND state = 'pending' AND lease_until <= $4 RETURNING `+messageColumns,
 				token, ns(leaseUntil), id, ns(now)))
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
 			if err != nil {
+				// A body that does not open is an error too: the lease
+				// is not taken (the transaction is not committed).
 				return unavailable("lease message", err)
 			}
 			out = append(out, m)
@@ -215,6 +240,15 @@ func finish(ctx context.Context, tx runner, r webhook.Result) error {
 		}
 		return nil
 	}
+	if r.Outcome == webhook.OutcomeWithheld {
+		// Nothing was sent: no attempt is logged and the endpoint's
+		// health is not touched; the message says why it was not sent.
+		if _, err := tx.ExecContext(ctx, `UPDATE wh_messages SET state = 'withheld', manual = 0, last_error = $3, lease_token = '', lease_until = 0 WHERE id = $1 AND lease_token = $2 AND state = 'pending'`,
+			r.Message.ID, r.Message.LeaseToken, r.Attempt.Error); err != nil {
+			return unavailable("withhold message", err)
+		}
+		return nil
+	}
 	a := r.Attempt
 	if _, err := tx.ExecContext(ctx, `INSERT INTO wh_attempts (message_id, subscription_id, event_id, n, trigger_kind, at, status_code, latency_ns, error, response)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
@@ -289,12 +323,24 @@ func notFoundMessage(sub string, id int64) error {
 
 // GetMessage implements webhook.Store.
 func (s *Store) GetMessage(ctx context.Context, sub string, id int64) (webhook.Message, error) {
-	m, err := scanMessage(s.stmts.In(nil).QueryRowContext(ctx, `SELECT `+messageColumns+` FROM wh_messages WHERE subscription_id = $1 AND id = $2`, sub, id))
+	m, err := s.readMessage(ctx, s.stmts.In(nil).QueryRowContext(ctx, `SELECT `+messageColumns+` FROM wh_messages WHERE subscription_id = $1 AND id = $2`, sub, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return webhook.Message{}, notFoundMessage(sub, id)
 	}
 	if err != nil {
 		return webhook.Message{}, unavailable("get message", err)
+	}
+	return m, nil
+}
+
+// Newest implements webhook.Store.
+func (s *Store) Newest(ctx context.Context, sub, key string) (webhook.Message, error) {
+	m, err := s.readMessage(ctx, s.stmts.In(nil).QueryRowContext(ctx, `SELECT `+messageColumns+` FROM wh_messages WHERE subscription_id = $1 AND record_key = $2 ORDER BY id DESC LIMIT 1`, sub, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return webhook.Message{}, apierr.Errorf(apierr.CodeNotFound, "subscription %s has no webhook message of that record", sub).Wrap(webhook.ErrNotFound)
+	}
+	if err != nil {
+		return webhook.Message{}, unavailable("get newest message", err)
 	}
 	return m, nil
 }

@@ -42,16 +42,23 @@ func endpoint(id string) webhook.Endpoint {
 	return webhook.Endpoint{SubscriptionID: id, URL: "https://receiver.example/" + id, Owner: "o", Status: webhook.StatusEnabled, CreatedAt: t0, UpdatedAt: t0}
 }
 
+// openKeyed opens a migrated store at url under a fresh keyring.
+func openKeyed(t *testing.T, url string) (*sql.DB, keyring.Keyring, *sqlstore.Store) {
+	t.Helper()
+	db, d := sqldbtest.Open(t, url)
+	sqldbtest.Migrate(t, sqlstore.Migrate, db, d)
+	keys := webhooktest.Keys(t)
+	s, err := sqlstore.New(t.Context(), db, d, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, keys, s
+}
+
 func TestSecretsAreEncryptedAtRest(t *testing.T) {
 	ctx := context.Background()
 	sqldbtest.OnBoth(t, func(t *testing.T, url string) {
-		db, d := sqldbtest.Open(t, url)
-		sqldbtest.Migrate(t, sqlstore.Migrate, db, d)
-		keys := webhooktest.Keys(t)
-		s, err := sqlstore.New(ctx, db, d, keys)
-		if err != nil {
-			t.Fatal(err)
-		}
+		db, keys, s := openKeyed(t, url)
 		first, second, other := webhooktest.MustSecret(t), webhooktest.MustSecret(t), webhooktest.MustSecret(t)
 		if err := s.CreateEndpoint(ctx, endpoint("sub1"), first); err != nil {
 			t.Fatal(err)

@@ -110,6 +110,20 @@ func finish(t *testing.T, s webhook.Store, m webhook.Message, o webhook.Outcome,
 	return ep
 }
 
+// claimHeadOfTwo queues a1 and a2 of one key for a new endpoint sub1 and
+// claims; it returns what was claimed (a1) and a1 under a lease that does
+// not hold.
+func claimHeadOfTwo(t *testing.T, s webhook.Store) (claimed []webhook.Message, stale webhook.Message) {
+	t.Helper()
+	newEndpoint(t, s, "sub1")
+	enqueue(t, s, "sub1", "a1", "ka", t0)
+	enqueue(t, s, "sub1", "a2", "ka", t0)
+	claimed, _ = claimIDs(t, s, t0, 10)
+	stale = claimed[0]
+	stale.LeaseToken = "not-the-lease"
+	return claimed, stale
+}
+
 func wantCode(t *testing.T, err error, c apierr.Code) {
 	t.Helper()
 	if got := apierr.CodeOf(err); got != c {
@@ -461,14 +475,76 @@ func RunStoreTests[S webhook.Store](t *testing.T, open func(t *testing.T) S) {
 		}
 	})
 
-	t.Run("not sent drops only the lease", func(t *testing.T) {
+	t.Run("withheld ends the message without an attempt", func(t *testing.T) {
+		s := open(t)
+		ms, stale := claimHeadOfTwo(t, s)
+		why := webhook.Attempt{Error: "subscription sub1 is revoked: it no longer delivers"}
+		if _, err := s.FinishBatch(ctx, []webhook.Result{{Message: stale, Outcome: webhook.OutcomeWithheld, Attempt: why}}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.GetMessage(ctx, "sub1", ms[0].ID); got.State != webhook.MessagePending {
+			t.Fatalf("a stale lease withheld the message: %+v", got)
+		}
+		if _, err := s.FinishBatch(ctx, []webhook.Result{{Message: ms[0], Outcome: webhook.OutcomeWithheld, Attempt: why}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetMessage(ctx, "sub1", ms[0].ID)
+		if err != nil || got.State != webhook.MessageWithheld || got.LastError != why.Error || got.Attempts != 0 || got.LeaseToken != "" {
+			t.Fatalf("withheld message %+v, %v; want withheld saying why, no attempt", got, err)
+		}
+		if as, _ := s.ListAttempts(ctx, "sub1", webhook.AttemptFilter{}); len(as) != 0 {
+			t.Fatalf("withholding logged %d attempts", len(as))
+		}
+		if ep, _ := s.GetEndpoint(ctx, "sub1"); ep.ConsecutiveFailures != 0 || !ep.FailingSince.IsZero() {
+			t.Fatalf("withholding changed the endpoint's health: %+v", ep)
+		}
+		// The key moves on, and a redelivery makes it pending again.
+		if _, ids := claimIDs(t, s, t0.Add(time.Second), 10); !slices.Equal(ids, []string{"a2"}) {
+			t.Fatalf("after a1 was withheld claimed %v, want a2", ids)
+		}
+		if err := s.Redeliver(ctx, "sub1", ms[0].ID, t0); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.GetMessage(ctx, "sub1", ms[0].ID); got.State != webhook.MessagePending || !got.Manual {
+			t.Fatalf("redelivered withheld message %+v, want pending", got)
+		}
+	})
+
+	t.Run("newest is the latest message of a key in any state", func(t *testing.T) {
 		s := open(t)
 		newEndpoint(t, s, "sub1")
-		enqueue(t, s, "sub1", "a1", "ka", t0)
-		enqueue(t, s, "sub1", "a2", "ka", t0)
+		newEndpoint(t, s, "sub2")
+		_, err := s.Newest(ctx, "sub1", "ka")
+		wantCode(t, err, apierr.CodeNotFound)
+		a1 := enqueue(t, s, "sub1", "a1", "ka", t0)
+		a2 := enqueue(t, s, "sub1", "a2", "ka", t0)
+		enqueue(t, s, "sub1", "b1", "kb", t0)
+		enqueue(t, s, "sub2", "c1", "ka", t0)
+		got, err := s.Newest(ctx, "sub1", "ka")
+		if err != nil || got.ID != a2.ID || string(got.Body) != `{"id":"a2"}` {
+			t.Fatalf("newest of ka = %+v, %v; want a2 with its body", got, err)
+		}
+		// Delivered or not, the newest stays the newest.
 		ms, _ := claimIDs(t, s, t0, 10)
-		stale := ms[0]
-		stale.LeaseToken = "not-the-lease"
+		for _, m := range ms {
+			if m.ID == a1.ID {
+				finish(t, s, m, webhook.OutcomeDelivered, t0, time.Time{})
+			}
+		}
+		ms, _ = claimIDs(t, s, t0, 10)
+		for _, m := range ms {
+			if m.ID == a2.ID {
+				finish(t, s, m, webhook.OutcomeDelivered, t0, time.Time{})
+			}
+		}
+		if got, err := s.Newest(ctx, "sub1", "ka"); err != nil || got.ID != a2.ID || got.State != webhook.MessageDelivered {
+			t.Fatalf("newest of ka after delivery = %+v, %v; want a2 delivered", got, err)
+		}
+	})
+
+	t.Run("not sent drops only the lease", func(t *testing.T) {
+		s := open(t)
+		ms, stale := claimHeadOfTwo(t, s)
 		if _, err := s.FinishBatch(ctx, []webhook.Result{{Message: stale, Outcome: webhook.OutcomeNotSent}}); err != nil {
 			t.Fatal(err)
 		}
