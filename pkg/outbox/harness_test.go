@@ -17,6 +17,7 @@ import (
 	"github.com/samnav/samnav/pkg/outbox"
 	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/poll"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 )
@@ -183,23 +184,17 @@ func header(r *kgo.Record, key string) string {
 	return ""
 }
 
-// waitFor polls cond every 20ms until it holds or timeout passes.
+// waitFor waits with poll.True until cond holds or timeout passes; an
+// error from cond fails the test at once.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() (bool, error)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	poll.True(poll.Within(t, timeout), t, what, func() bool {
 		ok, err := cond()
 		if err != nil {
 			t.Fatalf("wait for %s: %v", what, err)
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("wait for %s: timed out after %s", what, timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return ok
+	})
 }
 
 func lagIs(t testing.TB, r *outbox.Relay, want int64) func() (bool, error) {

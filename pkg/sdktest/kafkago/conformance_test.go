@@ -15,6 +15,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/sdk/kafkago"
+	"github.com/samnav/samnav/pkg/sdk/poll"
 )
 
 // Samnav's own conformance tests: what the Watermill suite does not check.
@@ -382,17 +383,17 @@ func TestRebalanceLosesNothingAcked(t *testing.T) {
 		published <- all
 	}()
 
-	waitFor(t, func() bool { return count() > total/5 }, "first member consuming")
+	poll.True(poll.Within(t, 30*time.Second), t, "first member consuming", func() bool { return count() > total/5 })
 	bSub := newSubscriber(t, b.Addr(), group, func(c *kafkago.SubscriberConfig) { c.CommitInterval = 50 * time.Millisecond })
 	chB := subscribe(t, bSub, topic)
 	go consume(chB)
-	waitFor(t, func() bool { return count() > total/2 }, "both members consuming")
+	poll.True(poll.Within(t, 30*time.Second), t, "both members consuming", func() bool { return count() > total/2 })
 	if err := a.Close(); err != nil {
 		t.Fatalf("close a: %v", err)
 	}
 	<-doneA
 	all := <-published
-	waitFor(t, func() bool { return count() >= total }, "every message received")
+	poll.True(poll.Within(t, 30*time.Second), t, "every message received", func() bool { return count() >= total })
 	mu.Lock()
 	defer mu.Unlock()
 	dups := 0
@@ -405,15 +406,4 @@ func TestRebalanceLosesNothingAcked(t *testing.T) {
 		}
 	}
 	t.Logf("%d messages, %d delivered more than once", len(all), dups)
-}
-
-func waitFor(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
