@@ -66,6 +66,12 @@ func startBroker(t testing.TB, cfg embeddedkafka.Config) *embeddedkafka.Broker {
 	return b
 }
 
+// brokerWith starts a broker holding topics.
+func brokerWith(t testing.TB, topics ...kafkatopics.Spec) *embeddedkafka.Broker {
+	t.Helper()
+	return startBroker(t, embeddedkafka.Config{Topics: topics})
+}
+
 func topic(name string, partitions int) kafkatopics.Spec {
 	return kafkatopics.Spec{Name: name, Partitions: partitions}
 }

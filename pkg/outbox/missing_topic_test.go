@@ -12,7 +12,6 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/outbox"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 )
@@ -24,7 +23,7 @@ func TestUnknownTopicCreated(t *testing.T) {
 	s := sqliteStore()
 	db, _ := s.open(t)
 	const have, missing = "samnav.have.v1", "samnav.missing.v1"
-	b := startBroker(t, embeddedkafka.Config{Topics: []kafkatopics.Spec{topic(have, 1)}})
+	b := brokerWith(t, topic(have, 1))
 	appendTx(t, db, s.dialect, entry(have, 1, 1, []byte("v")), entry(missing, 1, 2, []byte("v")))
 	appendTx(t, db, s.dialect, entry(have, 1, 3, []byte("v")), entry(missing, 1, 4, []byte("v")), entry(have, 1, 5, []byte("v")))
 
@@ -85,7 +84,7 @@ func TestUnknownTopicBlocked(t *testing.T) {
 			s := sqliteStore()
 			db, _ := s.open(t)
 			const have, missing = "samnav.have.v1", "samnav.foreign.v1"
-			b := startBroker(t, embeddedkafka.Config{Topics: []kafkatopics.Spec{topic(have, 1)}})
+			b := brokerWith(t, topic(have, 1))
 			appendTx(t, db, s.dialect, entry(have, 1, 1, []byte("v")), entry(missing, 1, 2, []byte("v")), entry(have, 1, 3, []byte("v")))
 			reader := sdkmetric.NewManualReader()
 			cfg := outbox.RelayConfig{DB: db, Dialect: s.dialect, Brokers: []string{b.Addr()}, Name: "blocked",

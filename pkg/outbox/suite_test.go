@@ -103,7 +103,7 @@ func testAppendValidates(t *testing.T, s store) {
 func testPublishes(t *testing.T, s store) {
 	db, _ := s.open(t)
 	const tp = "samnav.test.v1"
-	b := startBroker(t, embeddedkafka.Config{Topics: []kafkatopics.Spec{topic(tp, 3)}})
+	b := brokerWith(t, topic(tp, 3))
 	ctx := context.Background()
 
 	const n = 300
@@ -193,7 +193,7 @@ func testPublishes(t *testing.T, s store) {
 func testLeaseTakeover(t *testing.T, s store) {
 	db, _ := s.open(t)
 	const tp = "samnav.lease.v1"
-	b := startBroker(t, embeddedkafka.Config{Topics: []kafkatopics.Spec{topic(tp, 2)}})
+	b := brokerWith(t, topic(tp, 2))
 	cfg := func(owner string) outbox.RelayConfig {
 		return outbox.RelayConfig{DB: db, Dialect: s.dialect, Brokers: []string{b.Addr()}, Name: "lease", Owner: owner,
 			BatchSize: 50, PollInterval: 10 * time.Millisecond, LeaseTTL: 2 * time.Second, WriteTimeout: 500 * time.Millisecond}

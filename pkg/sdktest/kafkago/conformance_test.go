@@ -262,14 +262,8 @@ func TestReplayByTimestamp(t *testing.T) {
 // TestSeekToOffsetsRefusedWhileActive checks that a seek does not silently
 // fight a running member: the broker refuses, and the error says why.
 func TestSeekToOffsetsRefusedWhileActive(t *testing.T) {
-	b := startBroker(t, embeddedkafka.Config{})
-	topic := newTopic(t, b, 1)
-	pub := newPublisher(t, b.Addr(), nil)
-	publishN(t, pub, topic, 1, nil)
-	sub := newSubscriber(t, b.Addr(), groupName(t), nil)
-	ch := subscribe(t, sub, topic)
-	receive(t, ch, 1, 15*time.Second)
-	err := sub.SeekToOffsets(context.Background(), topic, map[int]int64{0: 0})
+	m := startActiveMember(t)
+	err := m.sub.SeekToOffsets(context.Background(), m.topic, map[int]int64{0: 0})
 	if err == nil {
 		t.Fatal("seek while a member is active: got no error")
 	}
