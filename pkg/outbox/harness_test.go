@@ -66,6 +66,14 @@ func startBroker(t testing.TB, cfg embeddedkafka.Config) *embeddedkafka.Broker {
 	return b
 }
 
+// openWithBroker opens a fresh migrated database of s and starts a broker
+// holding topics: what a test of a relay starts with.
+func (s store) openWithBroker(t testing.TB, topics ...kafkatopics.Spec) (*sql.DB, *embeddedkafka.Broker) {
+	t.Helper()
+	db, _ := s.open(t)
+	return db, brokerWith(t, topics...)
+}
+
 // brokerWith starts a broker holding topics.
 func brokerWith(t testing.TB, topics ...kafkatopics.Spec) *embeddedkafka.Broker {
 	t.Helper()

@@ -15,9 +15,8 @@ import (
 // latency recorded, through the MeterProvider given.
 func TestMetrics(t *testing.T) {
 	s := sqliteStore()
-	db, _ := s.open(t)
 	const tp = "samnav.metrics.v1"
-	b := brokerWith(t, topic(tp, 1))
+	db, b := s.openWithBroker(t, topic(tp, 1))
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	cfg := outbox.RelayConfig{DB: db, Dialect: s.dialect, Brokers: []string{b.Addr()}, Name: "metrics",

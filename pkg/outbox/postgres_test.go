@@ -72,8 +72,7 @@ func testOutOfOrderCommit(t *testing.T, s store) {
 
 	t.Run("ControlWithoutLock", func(t *testing.T) {
 		const ctp = "samnav.order.control.v1"
-		db, _ := s.open(t)
-		b := brokerWith(t, topic(ctp, 1))
+		db, b := s.openWithBroker(t, topic(ctp, 1))
 		insert := `INSERT INTO outbox_entries (topic, msg_key, msg_value, headers, event_id, created_at_us) VALUES ($1, $2, $3, '{}', $4, 0)`
 		t1, err := db.BeginTx(ctx, nil)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -468,18 +469,18 @@ func (s *service) SchemaByID(ctx context.Context, id int) (SchemaInfo, error) {
 	return SchemaInfo{ID: row.ID, Type: row.Type, Schema: row.Text, References: row.References}, nil
 }
 
+// SubjectsByID is the subjects of VersionsByID, each once (a schema's
+// uses come ordered by subject).
 func (s *service) SubjectsByID(ctx context.Context, id int, includeDeleted bool) ([]string, error) {
-	vs, err := s.uses(ctx, id)
+	vs, err := s.VersionsByID(ctx, id, includeDeleted)
 	if err != nil {
 		return nil, err
 	}
-	out := []string{}
-	for _, v := range visible(vs, includeDeleted) {
-		if len(out) == 0 || out[len(out)-1] != v.Subject {
-			out = append(out, v.Subject)
-		}
+	subjects := make([]string, len(vs))
+	for i, v := range vs {
+		subjects[i] = v.Subject
 	}
-	return out, nil
+	return slices.Compact(subjects), nil
 }
 
 func (s *service) VersionsByID(ctx context.Context, id int, includeDeleted bool) ([]SubjectVersion, error) {
