@@ -48,7 +48,7 @@ func file(path string, got []byte, update bool) error {
 	if update {
 		return write(path, got)
 	}
-	want, err := os.ReadFile(path)
+	want, err := os.ReadFile(path) //nolint:gosec // G304: a test names its own golden files
 	if err != nil {
 		return fmt.Errorf("read golden file (create it with go test -update): %w", err)
 	}
@@ -96,7 +96,7 @@ func directory(dir string, files map[string][]byte, update bool) error {
 	var errs []error
 	for name, data := range files {
 		names = append(names, name)
-		want, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)+Suffix))
+		want, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)+Suffix)) //nolint:gosec // G304: a test names its own golden files
 		switch {
 		case err != nil:
 			errs = append(errs, fmt.Errorf("%s: no golden file (run go test -update): %w", name, err))
