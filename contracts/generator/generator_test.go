@@ -1,8 +1,6 @@
 package generator_test
 
 import (
-	"flag"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,57 +10,17 @@ import (
 	"github.com/samnav/samnav/contracts/contractstest"
 	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/pkg/sdk/avro"
+	"github.com/samnav/samnav/pkg/sdk/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 // TestGolden generates from testdata/model, which uses every attribute
 // type, and compares with testdata/golden. Refresh with -update.
 func TestGolden(t *testing.T) {
-	files := generateTestModel(t)
-	golden := "testdata/golden"
-	if *update {
-		if err := os.RemoveAll(golden); err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range files {
-			p := filepath.Join(golden, filepath.FromSlash(f.Path)+".golden")
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, f.Data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+	byPath := map[string][]byte{}
+	for _, f := range generateTestModel(t) {
+		byPath[f.Path] = f.Data
 	}
-	var want []string
-	err := filepath.WalkDir(golden, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(golden, p)
-		want = append(want, strings.TrimSuffix(filepath.ToSlash(rel), ".golden"))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, f := range files {
-		got = append(got, f.Path)
-		g, err := os.ReadFile(filepath.Join(golden, filepath.FromSlash(f.Path)+".golden"))
-		if err != nil {
-			t.Errorf("%s: no golden file (run go test -update): %v", f.Path, err)
-			continue
-		}
-		if string(g) != string(f.Data) {
-			t.Errorf("%s differs from its golden file (run go test -update and review the diff)", f.Path)
-		}
-	}
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Errorf("generated files %q, golden files %q", got, want)
-	}
+	golden.Dir(t, "testdata/golden", byPath)
 }
 
 // generateTestModel generates every file from testdata/model.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/sdk/configtest"
+	"github.com/samnav/samnav/pkg/sdk/poll"
 	"github.com/samnav/samnav/pkg/telemetry"
 )
 
@@ -211,7 +212,7 @@ func TestServeDrains(t *testing.T) {
 		})
 	}()
 	slow := make(chan string, 1)
-	poll := make(chan string, 1)
+	longPoll := make(chan string, 1)
 	get := func(path string, out chan<- string) {
 		resp, err := http.Get("http://" + addr + path)
 		if err != nil {
@@ -222,7 +223,7 @@ func TestServeDrains(t *testing.T) {
 		_ = resp.Body.Close()
 		out <- string(b)
 	}
-	go get("/poll", poll)
+	go get("/poll", longPoll)
 	go get("/slow", slow)
 	<-inFlight
 	<-polling
@@ -230,16 +231,11 @@ func TestServeDrains(t *testing.T) {
 	if got := <-slow; got != "done" {
 		t.Errorf("request in flight got %q, want done", got)
 	}
-	if got := <-poll; got != "drained" {
+	if got := <-longPoll; got != "drained" {
 		t.Errorf("long poll got %q, want drained", got)
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Serve: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Serve did not return after draining")
+	if err := poll.Receive(poll.Within(t, 5*time.Second), t, "Serve returning after draining", done); err != nil {
+		t.Fatalf("Serve: %v", err)
 	}
 	if !closed.Load() {
 		t.Error("Close did not run")

@@ -17,6 +17,7 @@ import (
 	"github.com/samnav/samnav/pkg/outbox"
 	"github.com/samnav/samnav/pkg/pgtest"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/poll"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 )
@@ -63,6 +64,20 @@ func startBroker(t testing.TB, cfg embeddedkafka.Config) *embeddedkafka.Broker {
 	}
 	t.Cleanup(func() { _ = b.Close() })
 	return b
+}
+
+// openWithBroker opens a fresh migrated database of s and starts a broker
+// holding topics: what a test of a relay starts with.
+func (s store) openWithBroker(t testing.TB, topics ...kafkatopics.Spec) (*sql.DB, *embeddedkafka.Broker) {
+	t.Helper()
+	db, _ := s.open(t)
+	return db, brokerWith(t, topics...)
+}
+
+// brokerWith starts a broker holding topics.
+func brokerWith(t testing.TB, topics ...kafkatopics.Spec) *embeddedkafka.Broker {
+	t.Helper()
+	return startBroker(t, embeddedkafka.Config{Topics: topics})
 }
 
 func topic(name string, partitions int) kafkatopics.Spec {
@@ -183,23 +198,17 @@ func header(r *kgo.Record, key string) string {
 	return ""
 }
 
-// waitFor polls cond every 20ms until it holds or timeout passes.
+// waitFor waits with poll.True until cond holds or timeout passes; an
+// error from cond fails the test at once.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() (bool, error)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	poll.True(poll.Within(t, timeout), t, what, func() bool {
 		ok, err := cond()
 		if err != nil {
 			t.Fatalf("wait for %s: %v", what, err)
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("wait for %s: timed out after %s", what, timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return ok
+	})
 }
 
 func lagIs(t testing.TB, r *outbox.Relay, want int64) func() (bool, error) {

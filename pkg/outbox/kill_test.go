@@ -14,9 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/outbox"
-	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 )
@@ -66,7 +64,7 @@ func testKillMidStream(t *testing.T, s store) {
 		payload = 200
 	)
 	db, dsn := s.open(t)
-	b := startBroker(t, embeddedkafka.Config{Topics: []kafkatopics.Spec{topic(tp, 3)}})
+	b := brokerWith(t, topic(tp, 3))
 
 	// Half the changes are committed before the first relay starts, so it
 	// has a backlog when it is killed; the rest are committed while the

@@ -8,18 +8,15 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/outbox"
-	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 )
 
 // TestMetrics: published entries are counted, lag is observed, and publish
 // latency recorded, through the MeterProvider given.
 func TestMetrics(t *testing.T) {
 	s := sqliteStore()
-	db, _ := s.open(t)
 	const tp = "samnav.metrics.v1"
-	b := startBroker(t, embeddedkafka.Config{Topics: []kafkatopics.Spec{topic(tp, 1)}})
+	db, b := s.openWithBroker(t, topic(tp, 1))
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	cfg := outbox.RelayConfig{DB: db, Dialect: s.dialect, Brokers: []string{b.Addr()}, Name: "metrics",

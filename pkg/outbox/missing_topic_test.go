@@ -12,7 +12,6 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/outbox"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 )
@@ -22,9 +21,8 @@ import (
 // the topic; every topic receives its entries in commit order.
 func TestUnknownTopicCreated(t *testing.T) {
 	s := sqliteStore()
-	db, _ := s.open(t)
 	const have, missing = "samnav.have.v1", "samnav.missing.v1"
-	b := startBroker(t, embeddedkafka.Config{Topics: []kafkatopics.Spec{topic(have, 1)}})
+	db, b := s.openWithBroker(t, topic(have, 1))
 	appendTx(t, db, s.dialect, entry(have, 1, 1, []byte("v")), entry(missing, 1, 2, []byte("v")))
 	appendTx(t, db, s.dialect, entry(have, 1, 3, []byte("v")), entry(missing, 1, 4, []byte("v")), entry(have, 1, 5, []byte("v")))
 
@@ -83,9 +81,8 @@ func TestUnknownTopicBlocked(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := sqliteStore()
-			db, _ := s.open(t)
 			const have, missing = "samnav.have.v1", "samnav.foreign.v1"
-			b := startBroker(t, embeddedkafka.Config{Topics: []kafkatopics.Spec{topic(have, 1)}})
+			db, b := s.openWithBroker(t, topic(have, 1))
 			appendTx(t, db, s.dialect, entry(have, 1, 1, []byte("v")), entry(missing, 1, 2, []byte("v")), entry(have, 1, 3, []byte("v")))
 			reader := sdkmetric.NewManualReader()
 			cfg := outbox.RelayConfig{DB: db, Dialect: s.dialect, Brokers: []string{b.Addr()}, Name: "blocked",

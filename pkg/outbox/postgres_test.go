@@ -8,9 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/outbox"
-	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 )
 
 // testOutOfOrderCommit: T1 appends (and so draws the smaller id) and stays
@@ -20,7 +18,7 @@ import (
 // to a relay reading "id > position": the test would catch that design.
 func testOutOfOrderCommit(t *testing.T, s store) {
 	const tp = "samnav.order.v1"
-	b := startBroker(t, embeddedkafka.Config{Topics: []kafkatopics.Spec{topic(tp, 1)}})
+	b := brokerWith(t, topic(tp, 1))
 	ctx := context.Background()
 
 	t.Run("Append", func(t *testing.T) {
@@ -74,8 +72,7 @@ func testOutOfOrderCommit(t *testing.T, s store) {
 
 	t.Run("ControlWithoutLock", func(t *testing.T) {
 		const ctp = "samnav.order.control.v1"
-		db, _ := s.open(t)
-		b := startBroker(t, embeddedkafka.Config{Topics: []kafkatopics.Spec{topic(ctp, 1)}})
+		db, b := s.openWithBroker(t, topic(ctp, 1))
 		insert := `INSERT INTO outbox_entries (topic, msg_key, msg_value, headers, event_id, created_at_us) VALUES ($1, $2, $3, '{}', $4, 0)`
 		t1, err := db.BeginTx(ctx, nil)
 		if err != nil {
@@ -118,7 +115,7 @@ func testConcurrentWriters(t *testing.T, s store) {
 	)
 	db, _ := s.open(t)
 	db.SetMaxOpenConns(writers + 4)
-	b := startBroker(t, embeddedkafka.Config{Topics: []kafkatopics.Spec{topic(tp, 3)}})
+	b := brokerWith(t, topic(tp, 3))
 	cfg := outbox.RelayConfig{DB: db, Dialect: s.dialect, Brokers: []string{b.Addr()}, Name: "concurrent",
 		BatchSize: 7, PollInterval: time.Millisecond}
 	startRelay(t, cfg)

@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/samnav/samnav/pkg/sdk/backoff"
+	"github.com/samnav/samnav/pkg/sdk/instrument"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 )
@@ -205,30 +206,15 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 		q:     newQueries(cfg.Dialect),
 		attrs: metric.WithAttributes(attribute.String("relay", cfg.Name)),
 	}
-	m := cfg.MeterProvider.Meter("github.com/samnav/samnav/pkg/outbox")
-	var errs []error
-	var err error
-	r.metric.published, err = m.Int64Counter("samnav.outbox.published", metric.WithUnit("{entry}"),
-		metric.WithDescription("Outbox entries acknowledged by Kafka."))
-	errs = append(errs, err)
-	r.metric.batches, err = m.Int64Counter("samnav.outbox.batches", metric.WithUnit("{batch}"),
-		metric.WithDescription("Kafka writes of outbox entries acknowledged (one batch each)."))
-	errs = append(errs, err)
-	r.metric.skipped, err = m.Int64Counter("samnav.outbox.skipped", metric.WithUnit("{entry}"),
-		metric.WithDescription("Outbox entries passed without publishing because an operator skipped them."))
-	errs = append(errs, err)
-	r.metric.errors, err = m.Int64Counter("samnav.outbox.errors", metric.WithUnit("{error}"),
-		metric.WithDescription("Failed Kafka writes, by whether they are retryable."))
-	errs = append(errs, err)
-	r.metric.duration, err = m.Float64Histogram("samnav.outbox.publish.duration", metric.WithUnit("s"),
-		metric.WithDescription("Duration of one acknowledged Kafka write of a batch of entries."))
-	errs = append(errs, err)
-	r.metric.latency, err = m.Float64Histogram("samnav.outbox.latency", metric.WithUnit("s"),
-		metric.WithDescription("Time from Append to Kafka's acknowledgement, of the oldest entry of each batch."))
-	errs = append(errs, err)
-	_, err = m.Int64ObservableGauge("samnav.outbox.lag", metric.WithUnit("{entry}"),
-		metric.WithDescription("Entries committed to the outbox but not yet acknowledged by Kafka."),
-		metric.WithInt64Callback(func(ctx context.Context, o metric.Int64Observer) error {
+	m := instrument.New(cfg.MeterProvider.Meter("github.com/samnav/samnav/pkg/outbox"))
+	r.metric.published = m.Counter("samnav.outbox.published", "{entry}", "Outbox entries acknowledged by Kafka.")
+	r.metric.batches = m.Counter("samnav.outbox.batches", "{batch}", "Kafka writes of outbox entries acknowledged (one batch each).")
+	r.metric.skipped = m.Counter("samnav.outbox.skipped", "{entry}", "Outbox entries passed without publishing because an operator skipped them.")
+	r.metric.errors = m.Counter("samnav.outbox.errors", "{error}", "Failed Kafka writes, by whether they are retryable.")
+	r.metric.duration = m.Histogram("samnav.outbox.publish.duration", "s", "Duration of one acknowledged Kafka write of a batch of entries.")
+	r.metric.latency = m.Histogram("samnav.outbox.latency", "s", "Time from Append to Kafka's acknowledgement, of the oldest entry of each batch.")
+	m.Int64Gauge("samnav.outbox.lag", "{entry}", "Entries committed to the outbox but not yet acknowledged by Kafka.",
+		func(ctx context.Context, o metric.Int64Observer) error {
 			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
 			lag, err := r.Lag(ctx)
@@ -237,17 +223,14 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 			}
 			o.Observe(lag, r.attrs)
 			return nil
-		}))
-	errs = append(errs, err)
-	_, err = m.Float64ObservableGauge("samnav.outbox.stalled", metric.WithUnit("s"),
-		metric.WithDescription("How long the first unacknowledged entry has failed to publish (everything after it waits); 0 when the relay advances."),
-		metric.WithFloat64Callback(func(_ context.Context, o metric.Float64Observer) error {
+		})
+	m.Float64Gauge("samnav.outbox.stalled", "s", "How long the first unacknowledged entry has failed to publish (everything after it waits); 0 when the relay advances.",
+		func(_ context.Context, o metric.Float64Observer) error {
 			o.Observe(r.stalledFor(time.Now()).Seconds(), r.attrs)
 			return nil
-		}))
-	errs = append(errs, err)
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("new relay: create metrics: %w", err)
+		})
+	if err := m.Err(); err != nil {
+		return nil, fmt.Errorf("new relay: %w", err)
 	}
 	return r, nil
 }

@@ -101,9 +101,8 @@ func testAppendValidates(t *testing.T, s store) {
 // null (tombstone) and an empty one as an empty value; entries of rolled
 // back transactions never arrive.
 func testPublishes(t *testing.T, s store) {
-	db, _ := s.open(t)
 	const tp = "samnav.test.v1"
-	b := startBroker(t, embeddedkafka.Config{Topics: []kafkatopics.Spec{topic(tp, 3)}})
+	db, b := s.openWithBroker(t, topic(tp, 3))
 	ctx := context.Background()
 
 	const n = 300
@@ -191,9 +190,8 @@ func testPublishes(t *testing.T, s store) {
 // testLeaseTakeover: two relays, one publishes; cancelling it hands over to
 // the other without losing an entry.
 func testLeaseTakeover(t *testing.T, s store) {
-	db, _ := s.open(t)
 	const tp = "samnav.lease.v1"
-	b := startBroker(t, embeddedkafka.Config{Topics: []kafkatopics.Spec{topic(tp, 2)}})
+	db, b := s.openWithBroker(t, topic(tp, 2))
 	cfg := func(owner string) outbox.RelayConfig {
 		return outbox.RelayConfig{DB: db, Dialect: s.dialect, Brokers: []string{b.Addr()}, Name: "lease", Owner: owner,
 			BatchSize: 50, PollInterval: 10 * time.Millisecond, LeaseTTL: 2 * time.Second, WriteTimeout: 500 * time.Millisecond}

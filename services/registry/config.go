@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/samnav/samnav/contracts/compat"
 	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/pkg/telemetry"
@@ -61,7 +62,7 @@ func (c Config) withDefaults() Config {
 		c.Addr = DefaultAddr
 	}
 	if c.DefaultCompatibility == "" {
-		c.DefaultCompatibility = string(schemas.DefaultLevel)
+		c.DefaultCompatibility = string(compat.Default)
 	}
 	return c
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/samnav/samnav/pkg/sdk/configcheck"
 )
 
 // UUIDHeader is the Kafka header that carries a Watermill message's UUID,
@@ -82,31 +84,14 @@ func (s Settings) Validate() error {
 	if len(s.Brokers) == 0 {
 		errs = append(errs, errors.New("brokers: must not be empty"))
 	}
-	if s.Publishers < 1 {
-		errs = append(errs, fmt.Errorf("publishers: must be at least 1, got %d", s.Publishers))
-	}
-	if s.Slice < 1 {
-		errs = append(errs, fmt.Errorf("slice: must be at least 1, got %d", s.Slice))
-	}
-	if s.BatchSize < 1 {
-		errs = append(errs, fmt.Errorf("batch size: must be at least 1, got %d", s.BatchSize))
-	}
-	if s.BatchBytes < 1 {
-		errs = append(errs, fmt.Errorf("batch bytes: must be at least 1, got %d", s.BatchBytes))
-	}
-	if s.Linger <= 0 {
-		errs = append(errs, fmt.Errorf("linger: must be positive, got %s", s.Linger))
-	}
 	if s.CommitInterval <= 0 {
 		errs = append(errs, fmt.Errorf("commit interval: must be positive (0 means a synchronous commit per message in kafka-go), got %s", s.CommitInterval))
 	}
-	if s.FetchMaxBytes < 1 {
-		errs = append(errs, fmt.Errorf("fetch max bytes: must be at least 1, got %d", s.FetchMaxBytes))
-	}
-	if s.FetchMaxWait <= 0 {
-		errs = append(errs, fmt.Errorf("fetch max wait: must be positive, got %s", s.FetchMaxWait))
-	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs,
+		configcheck.AtLeast("publishers", s.Publishers, 1), configcheck.AtLeast("slice", s.Slice, 1),
+		configcheck.AtLeast("batch size", s.BatchSize, 1), configcheck.AtLeast("batch bytes", s.BatchBytes, 1),
+		configcheck.Positive("linger", s.Linger), configcheck.AtLeast("fetch max bytes", s.FetchMaxBytes, 1),
+		configcheck.Positive("fetch max wait", s.FetchMaxWait))...)
 }
 
 // Transport is one way of moving messages through Kafka. Implementations

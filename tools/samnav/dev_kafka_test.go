@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
+	"github.com/samnav/samnav/pkg/sdk/poll"
 )
 
 // TestDevKafkaSASL: with --kafka-sasl (the flag's default) the hub runs as
@@ -31,13 +33,12 @@ func TestDevKafkaSASL(t *testing.T) {
 	if err := h.seed(t.Context(), &out); err != nil {
 		t.Fatalf("seed: %v\n%s", err, out.String())
 	}
-	deadline := time.Now().Add(90 * time.Second)
-	for h.flow.received["skolplattform"].Load() < int64(cfg.SeedSize.Persons) {
-		if time.Now().After(deadline) {
-			t.Fatalf("after 90s skolplattform received %s", h.flow.summary())
+	poll.Until(poll.Within(t, 90*time.Second), t, "skolplattform receiving every person", func() error {
+		if h.flow.received["skolplattform"].Load() < int64(cfg.SeedSize.Persons) {
+			return fmt.Errorf("received %s", h.flow.summary())
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 
 	ctx := t.Context()
 	addr := h.broker.Addr()

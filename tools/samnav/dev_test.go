@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -19,6 +19,7 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/avro"
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/poll"
 	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/tools/samnav/internal/synthcity"
 )
@@ -247,13 +248,8 @@ func TestDevConsoleAnswersAndShutsDownCleanly(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- h.wait() }()
 	cancel() // what Ctrl-C does through signal.NotifyContext
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("wait after cancel: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("dev hub did not shut down within 15s of cancel")
+	if err := poll.Receive(poll.Within(t, 15*time.Second), t, "the dev hub shutting down after cancel", done); err != nil {
+		t.Fatalf("wait after cancel: %v", err)
 	}
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Fatal("console still answers after shutdown")
@@ -293,22 +289,14 @@ func TestDevExampleSubscribersReceive(t *testing.T) {
 		t.Fatalf("seed: %v\n%s", err, out.String())
 	}
 	want := map[string]int64{"skolplattform": int64(cfg.SeedSize.Persons), "bibliotek": int64(cfg.SeedSize.Persons), "hemtjanst": int64(cfg.SeedSize.Units)}
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		done := true
+	poll.Until(poll.Within(t, 90*time.Second), t, "the examples receiving the seeded city", func() error {
 		for id, n := range want {
 			if h.flow.received[id].Load() < n {
-				done = false
+				return fmt.Errorf("received %s; want at least %v", h.flow.summary(), want)
 			}
 		}
-		if done {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 90s the examples received %s; want at least %v", h.flow.summary(), want)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 
 	// A restart finds the approved subscriptions and keeps delivering.
 	cfg.KafkaAddr, cfg.RegistryAddr = h.broker.Addr(), h.registry.Addr()

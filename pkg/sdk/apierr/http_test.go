@@ -5,11 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,9 +15,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/pkg/sdk/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 var traceID = trace.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36}
 
@@ -95,7 +92,7 @@ func TestWriteAnswersProblemJSON(t *testing.T) {
 				t.Errorf("WWW-Authenticate %q, want %q", got, tt.wwwAuth)
 			}
 			if tt.golden != "" {
-				golden(t, filepath.Join("testdata", tt.golden+".json"), w.Body.Bytes())
+				golden.File(t, filepath.Join("testdata", tt.golden+".json"), w.Body.Bytes())
 			}
 			var p map[string]any
 			if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || p["status"] != float64(tt.status) {
@@ -127,22 +124,6 @@ func checkLogged(t *testing.T, line string, err error, logged bool) {
 	}
 	if strings.Contains(line, "198507099805") {
 		t.Errorf("the URL reached the log: %s", line)
-	}
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to write it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("body\n got %s\nwant %s", got, want)
 	}
 }
 

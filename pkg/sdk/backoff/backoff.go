@@ -5,6 +5,8 @@ package backoff
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 )
@@ -40,4 +42,17 @@ func Sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// CheckBounds is the rule every retrying client's configuration keeps for
+// its backoff bounds: neither is negative (0 means the client's default),
+// and minD does not exceed maxD when maxD is set.
+func CheckBounds(minD, maxD time.Duration) error {
+	switch {
+	case minD < 0 || maxD < 0:
+		return errors.New("min backoff, max backoff: must not be negative")
+	case maxD > 0 && minD > maxD:
+		return fmt.Errorf("min backoff %s: must not exceed max backoff %s", minD, maxD)
+	}
+	return nil
 }

@@ -45,3 +45,25 @@ func TestSleepEndsWithItsContext(t *testing.T) {
 		t.Error("Sleep of 0 reported an interrupted wait")
 	}
 }
+
+func TestCheckBounds(t *testing.T) {
+	for _, tc := range []struct {
+		minD, maxD time.Duration
+		want       string // "" for no error
+	}{
+		{0, 0, ""},
+		{time.Second, 0, ""}, // an unset max takes the client's default
+		{time.Second, time.Second, ""},
+		{-time.Second, 0, "min backoff, max backoff: must not be negative"},
+		{0, -time.Second, "min backoff, max backoff: must not be negative"},
+		{2 * time.Second, time.Second, "min backoff 2s: must not exceed max backoff 1s"},
+	} {
+		got := ""
+		if err := backoff.CheckBounds(tc.minD, tc.maxD); err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("CheckBounds(%s, %s) = %q, want %q", tc.minD, tc.maxD, got, tc.want)
+		}
+	}
+}

@@ -12,6 +12,7 @@
 package kafkago
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/samnav/samnav/pkg/sdk/backoff"
+	"github.com/samnav/samnav/pkg/sdk/configcheck"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 )
 
@@ -107,35 +109,17 @@ var compressions = map[string]kafka.Compression{
 // Validate reports every problem with the configuration at once, each naming
 // the field and the rule.
 func (c PublisherConfig) Validate() error {
-	var errs []error
-	errs = append(errs, validateBrokers(c.Brokers)...)
+	errs := validateBrokers(c.Brokers)
 	if c.RequiredAcks < AcksAll || c.RequiredAcks > AcksNone {
 		errs = append(errs, fmt.Errorf("required acks: must be AcksAll, AcksLeader or AcksNone, got %d", c.RequiredAcks))
-	}
-	if c.BatchSize < 0 {
-		errs = append(errs, fmt.Errorf("batch size: must not be negative, got %d", c.BatchSize))
-	}
-	if c.BatchBytes < 0 {
-		errs = append(errs, fmt.Errorf("batch bytes: must not be negative, got %d", c.BatchBytes))
-	}
-	if c.BatchTimeout < 0 {
-		errs = append(errs, fmt.Errorf("batch timeout: must not be negative, got %s", c.BatchTimeout))
 	}
 	if _, ok := compressions[c.Compression]; !ok {
 		errs = append(errs, fmt.Errorf("compression %q: must be one of none, gzip, snappy, lz4, zstd", c.Compression))
 	}
-	if c.WriteTimeout < 0 {
-		errs = append(errs, fmt.Errorf("write timeout: must not be negative, got %s", c.WriteTimeout))
-	}
-	if c.MaxAttempts < 0 {
-		errs = append(errs, fmt.Errorf("max attempts: must not be negative, got %d", c.MaxAttempts))
-	}
-	if c.MinBackoff < 0 || c.MaxBackoff < 0 {
-		errs = append(errs, errors.New("min backoff, max backoff: must not be negative"))
-	} else if c.MaxBackoff > 0 && c.MinBackoff > c.MaxBackoff {
-		errs = append(errs, fmt.Errorf("min backoff %s: must not exceed max backoff %s", c.MinBackoff, c.MaxBackoff))
-	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs,
+		configcheck.NotNegative("batch size", c.BatchSize), configcheck.NotNegative("batch bytes", c.BatchBytes),
+		configcheck.NotNegative("batch timeout", c.BatchTimeout), configcheck.NotNegative("write timeout", c.WriteTimeout),
+		configcheck.NotNegative("max attempts", c.MaxAttempts), backoff.CheckBounds(c.MinBackoff, c.MaxBackoff))...)
 }
 
 func validateBrokers(brokers []string) []error {
@@ -152,24 +136,14 @@ func validateBrokers(brokers []string) []error {
 }
 
 func (c *PublisherConfig) setDefaults() {
-	if c.BatchSize == 0 {
-		c.BatchSize = DefaultBatchSize
-	}
-	if c.BatchBytes == 0 {
-		c.BatchBytes = DefaultBatchBytes
-	}
-	if c.BatchTimeout == 0 {
-		c.BatchTimeout = DefaultBatchTimeout
-	}
+	c.BatchSize = cmp.Or(c.BatchSize, DefaultBatchSize)
+	c.BatchBytes = cmp.Or(c.BatchBytes, DefaultBatchBytes)
+	c.BatchTimeout = cmp.Or(c.BatchTimeout, DefaultBatchTimeout)
 	if c.Marshaler == nil {
 		c.Marshaler = DefaultMarshaler{}
 	}
-	if c.WriteTimeout == 0 {
-		c.WriteTimeout = DefaultWriteTimeout
-	}
-	if c.MaxAttempts == 0 {
-		c.MaxAttempts = DefaultMaxAttempts
-	}
+	c.WriteTimeout = cmp.Or(c.WriteTimeout, DefaultWriteTimeout)
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
 	c.MinBackoff, c.MaxBackoff = backoffBounds(c.MinBackoff, c.MaxBackoff)
 }
 

@@ -1,6 +1,7 @@
 package kafkago
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	metadataapi "github.com/segmentio/kafka-go/protocol/metadata"
 
 	"github.com/samnav/samnav/pkg/sdk/backoff"
+	"github.com/samnav/samnav/pkg/sdk/configcheck"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 )
@@ -136,59 +138,28 @@ func (c SubscriberConfig) Validate() error {
 	if c.InitialOffset != Earliest && c.InitialOffset != Latest {
 		errs = append(errs, fmt.Errorf("initial offset: must be Earliest or Latest, got %d", c.InitialOffset))
 	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{
-		{"commit interval", c.CommitInterval}, {"min backoff", c.MinBackoff}, {"max backoff", c.MaxBackoff},
-		{"session timeout", c.SessionTimeout}, {"rebalance timeout", c.RebalanceTimeout},
-		{"heartbeat interval", c.HeartbeatInterval}, {"close timeout", c.CloseTimeout}, {"fetch max wait", c.FetchMaxWait},
-	} {
-		if d.v < 0 {
-			errs = append(errs, fmt.Errorf("%s: must not be negative, got %s", d.name, d.v))
-		}
-	}
-	if c.MaxBackoff > 0 && c.MinBackoff > c.MaxBackoff {
-		errs = append(errs, fmt.Errorf("min backoff %s: must not exceed max backoff %s", c.MinBackoff, c.MaxBackoff))
-	}
-	if c.FetchMaxBytes < 0 {
-		errs = append(errs, fmt.Errorf("fetch max bytes: must not be negative, got %d", c.FetchMaxBytes))
-	}
-	if c.MaxInFlight < 0 {
-		errs = append(errs, fmt.Errorf("max in flight: must not be negative, got %d", c.MaxInFlight))
-	}
-	if c.InitializePartitions < 0 {
-		errs = append(errs, fmt.Errorf("initialize partitions: must not be negative, got %d", c.InitializePartitions))
-	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs,
+		configcheck.NotNegative("commit interval", c.CommitInterval), backoff.CheckBounds(c.MinBackoff, c.MaxBackoff),
+		configcheck.NotNegative("session timeout", c.SessionTimeout), configcheck.NotNegative("rebalance timeout", c.RebalanceTimeout),
+		configcheck.NotNegative("heartbeat interval", c.HeartbeatInterval), configcheck.NotNegative("close timeout", c.CloseTimeout),
+		configcheck.NotNegative("fetch max wait", c.FetchMaxWait), configcheck.NotNegative("fetch max bytes", c.FetchMaxBytes),
+		configcheck.NotNegative("max in flight", c.MaxInFlight), configcheck.NotNegative("initialize partitions", c.InitializePartitions))...)
 }
 
 func (c *SubscriberConfig) setDefaults() {
-	def := func(v *time.Duration, d time.Duration) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	def(&c.CommitInterval, DefaultCommitInterval)
-	def(&c.NackResendSleep, DefaultNackResendSleep)
-	if c.NackResendSleep < 0 {
-		c.NackResendSleep = 0
-	}
+	c.CommitInterval = cmp.Or(c.CommitInterval, DefaultCommitInterval)
+	c.NackResendSleep = max(cmp.Or(c.NackResendSleep, DefaultNackResendSleep), 0)
 	c.MinBackoff, c.MaxBackoff = backoffBounds(c.MinBackoff, c.MaxBackoff)
-	def(&c.SessionTimeout, DefaultSessionTimeout)
-	def(&c.RebalanceTimeout, DefaultRebalanceTimeout)
-	def(&c.HeartbeatInterval, DefaultHeartbeatInterval)
-	def(&c.CloseTimeout, DefaultCloseTimeout)
-	def(&c.FetchMaxWait, DefaultFetchMaxWait)
-	if c.FetchMaxBytes == 0 {
-		c.FetchMaxBytes = DefaultFetchMaxBytes
-	}
+	c.SessionTimeout = cmp.Or(c.SessionTimeout, DefaultSessionTimeout)
+	c.RebalanceTimeout = cmp.Or(c.RebalanceTimeout, DefaultRebalanceTimeout)
+	c.HeartbeatInterval = cmp.Or(c.HeartbeatInterval, DefaultHeartbeatInterval)
+	c.CloseTimeout = cmp.Or(c.CloseTimeout, DefaultCloseTimeout)
+	c.FetchMaxWait = cmp.Or(c.FetchMaxWait, DefaultFetchMaxWait)
+	c.FetchMaxBytes = cmp.Or(c.FetchMaxBytes, DefaultFetchMaxBytes)
 	if c.Unmarshaler == nil {
 		c.Unmarshaler = DefaultMarshaler{}
 	}
-	if c.InitializePartitions == 0 {
-		c.InitializePartitions = DefaultInitializePartitions
-	}
+	c.InitializePartitions = cmp.Or(c.InitializePartitions, DefaultInitializePartitions)
 	c.MaxInFlight = max(c.MaxInFlight, 1)
 	if c.Dialer == nil {
 		c.Dialer = kafkaauth.DefaultDialer()

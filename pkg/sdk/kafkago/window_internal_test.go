@@ -1,12 +1,15 @@
 package kafkago
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/segmentio/kafka-go"
+
+	"github.com/samnav/samnav/pkg/sdk/poll"
 )
 
 func windowed(n int) func(*SubscriberConfig) {
@@ -16,13 +19,12 @@ func windowed(n int) func(*SubscriberConfig) {
 // waitCommit waits until the offset to commit for partition 0 is want.
 func waitCommit(t *testing.T, h *dispatchHarness, want int64) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for h.commit.next[0].Load() != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("offset to commit %d, want %d", h.commit.next[0].Load(), want)
+	poll.Until(poll.Within(t, 5*time.Second), t, fmt.Sprintf("offset to commit %d", want), func() error {
+		if got := h.commit.next[0].Load(); got != want {
+			return fmt.Errorf("offset to commit %d", got)
 		}
-		time.Sleep(time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // TestWindowCommitsOnlyTheAckedPrefix: with MaxInFlight above one, a
@@ -130,19 +132,10 @@ func TestWindowTakesBackWhatIsBuffered(t *testing.T) {
 	h.feed(0, 0, 5, nil)
 	h.receive(t).Ack()
 	h.receive(t).Ack()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(h.out) < 3 { // the rest waits in the buffer
-		if time.Now().After(deadline) {
-			t.Fatalf("%d messages buffered, want 3", len(h.out))
-		}
-		time.Sleep(time.Millisecond)
-	}
+	// The rest waits in the buffer.
+	poll.True(poll.Within(t, 5*time.Second), t, "3 messages buffered", func() bool { return len(h.out) >= 3 })
 	h.cancel()
-	select {
-	case <-h.loop:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the dispatcher waited for messages no consumer received")
-	}
+	poll.Receive(poll.Within(t, 5*time.Second), t, "the dispatcher returning without waiting for messages no consumer received", h.loop)
 	if got := h.commit.pending(); got[0] != 2 {
 		t.Fatalf("offset to commit %v, want 2", got)
 	}

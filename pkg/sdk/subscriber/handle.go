@@ -14,6 +14,7 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/backoff"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
+	"github.com/samnav/samnav/pkg/sdk/instrument"
 	"github.com/samnav/samnav/pkg/sdk/kafkago"
 )
 
@@ -164,20 +165,11 @@ type metrics struct {
 }
 
 func newMetrics(mp metric.MeterProvider) (metrics, error) {
-	meter := mp.Meter("github.com/samnav/samnav/pkg/sdk/subscriber")
-	var m metrics
-	var err error
-	if m.events, err = meter.Int64Counter("samnav.subscriber.events",
-		metric.WithDescription("Records handled, by topic and outcome (applied, duplicate, dead_lettered).")); err != nil {
-		return m, fmt.Errorf("create metric: %w", err)
+	s := instrument.New(mp.Meter("github.com/samnav/samnav/pkg/sdk/subscriber"))
+	m := metrics{
+		events:   s.Counter("samnav.subscriber.events", "", "Records handled, by topic and outcome (applied, duplicate, dead_lettered)."),
+		retries:  s.Counter("samnav.subscriber.retries", "", "Handler attempts that failed and were retried."),
+		duration: s.Histogram("samnav.subscriber.handle.duration", "s", "Duration of one handler call."),
 	}
-	if m.retries, err = meter.Int64Counter("samnav.subscriber.retries",
-		metric.WithDescription("Handler attempts that failed and were retried.")); err != nil {
-		return m, fmt.Errorf("create metric: %w", err)
-	}
-	if m.duration, err = meter.Float64Histogram("samnav.subscriber.handle.duration", metric.WithUnit("s"),
-		metric.WithDescription("Duration of one handler call.")); err != nil {
-		return m, fmt.Errorf("create metric: %w", err)
-	}
-	return m, nil
+	return m, s.Err()
 }

@@ -46,9 +46,11 @@
 package subscriber
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -200,6 +202,14 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// closeOnReturn closes c as Run returns, joining a failure to close, named
+// by what, to Run's error.
+func closeOnReturn(runErr *error, what string, c io.Closer) {
+	if err := c.Close(); err != nil {
+		*runErr = errors.Join(*runErr, fmt.Errorf("run subscriber: close %s: %w", what, err))
+	}
+}
+
 // Subscriber runs a consumer group's handlers. Run it once.
 type Subscriber struct {
 	cfg     Config
@@ -228,19 +238,10 @@ func New(cfg Config, routes ...Route) (*Subscriber, error) {
 	if cfg.Store == nil {
 		cfg.Store = &MemoryStore{}
 	}
-	if cfg.MaxAttempts == 0 {
-		cfg.MaxAttempts = DefaultMaxAttempts
-	}
-	if cfg.MinBackoff == 0 {
-		cfg.MinBackoff = DefaultMinBackoff
-	}
-	if cfg.MaxBackoff == 0 {
-		cfg.MaxBackoff = DefaultMaxBackoff
-	}
-	if cfg.IdempotencyRetention == 0 {
-		cfg.IdempotencyRetention = DefaultIdempotencyRetention
-	}
-	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
+	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts)
+	cfg.MinBackoff = cmp.Or(cfg.MinBackoff, DefaultMinBackoff)
+	cfg.MaxBackoff = max(cmp.Or(cfg.MaxBackoff, DefaultMaxBackoff), cfg.MinBackoff)
+	cfg.IdempotencyRetention = cmp.Or(cfg.IdempotencyRetention, DefaultIdempotencyRetention)
 	if cfg.TracerProvider == nil {
 		cfg.TracerProvider = otel.GetTracerProvider()
 	}
@@ -311,20 +312,12 @@ func (s *Subscriber) Run(ctx context.Context) (runErr error) {
 	if err != nil {
 		return fmt.Errorf("run subscriber: %w", err)
 	}
-	defer func() {
-		if err := sub.Close(); err != nil {
-			runErr = errors.Join(runErr, fmt.Errorf("run subscriber: close kafka subscriber: %w", err))
-		}
-	}()
+	defer closeOnReturn(&runErr, "kafka subscriber", sub)
 	pub, err := kafkago.NewPublisher(pubCfg, wlog)
 	if err != nil {
 		return fmt.Errorf("run subscriber: %w", err)
 	}
-	defer func() {
-		if err := pub.Close(); err != nil {
-			runErr = errors.Join(runErr, fmt.Errorf("run subscriber: close kafka publisher: %w", err))
-		}
-	}()
+	defer closeOnReturn(&runErr, "kafka publisher", pub)
 	client, closeClient := adminClient(subCfg.Dialer, s.cfg.Brokers)
 	defer closeClient()
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/sdk/kafkago"
+	"github.com/samnav/samnav/pkg/sdk/poll"
 )
 
 // Samnav's own conformance tests: what the Watermill suite does not check.
@@ -261,14 +262,8 @@ func TestReplayByTimestamp(t *testing.T) {
 // TestSeekToOffsetsRefusedWhileActive checks that a seek does not silently
 // fight a running member: the broker refuses, and the error says why.
 func TestSeekToOffsetsRefusedWhileActive(t *testing.T) {
-	b := startBroker(t, embeddedkafka.Config{})
-	topic := newTopic(t, b, 1)
-	pub := newPublisher(t, b.Addr(), nil)
-	publishN(t, pub, topic, 1, nil)
-	sub := newSubscriber(t, b.Addr(), groupName(t), nil)
-	ch := subscribe(t, sub, topic)
-	receive(t, ch, 1, 15*time.Second)
-	err := sub.SeekToOffsets(context.Background(), topic, map[int]int64{0: 0})
+	m := startActiveMember(t)
+	err := m.sub.SeekToOffsets(context.Background(), m.topic, map[int]int64{0: 0})
 	if err == nil {
 		t.Fatal("seek while a member is active: got no error")
 	}
@@ -382,17 +377,17 @@ func TestRebalanceLosesNothingAcked(t *testing.T) {
 		published <- all
 	}()
 
-	waitFor(t, func() bool { return count() > total/5 }, "first member consuming")
+	poll.True(poll.Within(t, 30*time.Second), t, "first member consuming", func() bool { return count() > total/5 })
 	bSub := newSubscriber(t, b.Addr(), group, func(c *kafkago.SubscriberConfig) { c.CommitInterval = 50 * time.Millisecond })
 	chB := subscribe(t, bSub, topic)
 	go consume(chB)
-	waitFor(t, func() bool { return count() > total/2 }, "both members consuming")
+	poll.True(poll.Within(t, 30*time.Second), t, "both members consuming", func() bool { return count() > total/2 })
 	if err := a.Close(); err != nil {
 		t.Fatalf("close a: %v", err)
 	}
 	<-doneA
 	all := <-published
-	waitFor(t, func() bool { return count() >= total }, "every message received")
+	poll.True(poll.Within(t, 30*time.Second), t, "every message received", func() bool { return count() >= total })
 	mu.Lock()
 	defer mu.Unlock()
 	dups := 0
@@ -405,15 +400,4 @@ func TestRebalanceLosesNothingAcked(t *testing.T) {
 		}
 	}
 	t.Logf("%d messages, %d delivered more than once", len(all), dups)
-}
-
-func waitFor(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

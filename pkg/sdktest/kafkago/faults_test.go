@@ -15,6 +15,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/sdk/kafkago"
+	"github.com/samnav/samnav/pkg/sdk/poll"
 )
 
 // TestPublishMessageTooLarge: a message larger than the broker accepts is an
@@ -178,11 +179,11 @@ func TestBrokerRestartMidStream(t *testing.T) {
 		}
 		all = append(all, publishN(t, pub, topic, 50, nil)...)
 	}
-	waitFor(t, func() bool {
+	poll.True(poll.Within(t, 30*time.Second), t, "all messages after the restart", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(received) >= len(all)
-	}, "all messages after the restart")
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	for _, m := range all {

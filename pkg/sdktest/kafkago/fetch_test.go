@@ -161,26 +161,20 @@ func logFetchPastEnd(t *testing.T, addr, topic string, offset int64) {
 // subscriber reads it are assigned by a rebalance, and their records
 // delivered.
 func TestPartitionsAddedWhileSubscribed(t *testing.T) {
-	b := startBroker(t, embeddedkafka.Config{})
-	topic := newTopic(t, b, 1)
-	pub := newPublisher(t, b.Addr(), nil)
-	publishN(t, pub, topic, 1, nil)
-	sub := newSubscriber(t, b.Addr(), groupName(t), nil)
-	ch := subscribe(t, sub, topic)
-	receive(t, ch, 1, 15*time.Second)
+	m := startActiveMember(t)
 
-	client, closeClient := kafkatopics.NewClient(10*time.Second, b.Addr())
+	client, closeClient := kafkatopics.NewClient(10*time.Second, m.b.Addr())
 	defer closeClient()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	resp, err := client.CreatePartitions(ctx, &kafka.CreatePartitionsRequest{Topics: []kafka.TopicPartitionsConfig{{Name: topic, Count: 3}}})
+	resp, err := client.CreatePartitions(ctx, &kafka.CreatePartitionsRequest{Topics: []kafka.TopicPartitionsConfig{{Name: m.topic, Count: 3}}})
 	if err == nil {
-		err = resp.Errors[topic]
+		err = resp.Errors[m.topic]
 	}
 	if err != nil {
 		t.Fatalf("add partitions: %v", err)
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(m.b.Addr()), kgo.DefaultProduceTopic(m.topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		t.Fatalf("kgo client: %v", err)
 	}
@@ -188,7 +182,7 @@ func TestPartitionsAddedWhileSubscribed(t *testing.T) {
 	if err := cl.ProduceSync(ctx, &kgo.Record{Partition: 2, Value: []byte("in a new partition")}).FirstErr(); err != nil {
 		t.Fatalf("produce to the new partition: %v", err)
 	}
-	got := receive(t, ch, 1, 30*time.Second)
+	got := receive(t, m.ch, 1, 30*time.Second)
 	if string(got[0].Payload) != "in a new partition" {
 		t.Fatalf("received %q, want the record of the new partition", got[0].Payload)
 	}

@@ -164,16 +164,23 @@ func groupName(t testing.TB) string {
 
 func newPublisher(t testing.TB, addr string, mod func(*kafkago.PublisherConfig)) *kafkago.Publisher {
 	t.Helper()
-	cfg := kafkago.PublisherConfig{Brokers: []string{addr}}
+	return newClient(t, "publisher", kafkago.PublisherConfig{Brokers: []string{addr}}, mod, kafkago.NewPublisher)
+}
+
+// newClient builds a publisher or subscriber from cfg changed by mod (if
+// not nil), failing the test if it cannot, and closes it when the test
+// ends.
+func newClient[C any, T io.Closer](t testing.TB, what string, cfg C, mod func(*C), build func(C, watermill.LoggerAdapter) (T, error)) T {
+	t.Helper()
 	if mod != nil {
 		mod(&cfg)
 	}
-	p, err := kafkago.NewPublisher(cfg, testLogger())
+	c, err := build(cfg, testLogger())
 	if err != nil {
-		t.Fatalf("new publisher: %v", err)
+		t.Fatalf("new %s: %v", what, err)
 	}
-	t.Cleanup(func() { _ = p.Close() })
-	return p
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }
 
 // testSubscriberConfig is the subscriber configuration of the tests: the
@@ -192,16 +199,30 @@ func testSubscriberConfig(addr, group string) kafkago.SubscriberConfig {
 
 func newSubscriber(t testing.TB, addr, group string, mod func(*kafkago.SubscriberConfig)) *kafkago.Subscriber {
 	t.Helper()
-	cfg := testSubscriberConfig(addr, group)
-	if mod != nil {
-		mod(&cfg)
-	}
-	s, err := kafkago.NewSubscriber(cfg, testLogger())
-	if err != nil {
-		t.Fatalf("new subscriber: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
+	return newClient(t, "subscriber", testSubscriberConfig(addr, group), mod, kafkago.NewSubscriber)
+}
+
+// activeMember is a broker with a one-partition topic, a publisher, and a
+// subscriber that has received the topic's first record, so that it is an
+// active member of its group with a partition assigned.
+type activeMember struct {
+	b     *testBroker
+	topic string
+	pub   *kafkago.Publisher
+	sub   *kafkago.Subscriber
+	ch    <-chan *message.Message
+}
+
+func startActiveMember(t *testing.T) activeMember {
+	t.Helper()
+	m := activeMember{b: startBroker(t, embeddedkafka.Config{})}
+	m.topic = newTopic(t, m.b, 1)
+	m.pub = newPublisher(t, m.b.Addr(), nil)
+	publishN(t, m.pub, m.topic, 1, nil)
+	m.sub = newSubscriber(t, m.b.Addr(), groupName(t), nil)
+	m.ch = subscribe(t, m.sub, m.topic)
+	receive(t, m.ch, 1, 15*time.Second)
+	return m
 }
 
 // subscribe subscribes sub to topic, failing the test if it cannot.

@@ -27,6 +27,7 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/kafkago"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/poll"
 	"github.com/samnav/samnav/pkg/sdk/subscriber"
 )
 
@@ -340,15 +341,12 @@ func TestSnapshotThenFollow(t *testing.T) {
 	mu.Unlock()
 	// The handler has returned for e5, but the SDK counts it only after
 	// that: wait for the count rather than read it once.
-	deadline := time.Now().Add(10 * time.Second)
-	n := counter(t, reader, "samnav.subscriber.events", "applied")
-	for n < 5 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-		n = counter(t, reader, "samnav.subscriber.events", "applied")
-	}
-	if n != 5 {
-		t.Errorf("applied counter = %d, want 5", n)
-	}
+	poll.Until(poll.Within(t, 10*time.Second), t, "the applied counter reaching 5", func() error {
+		if n := counter(t, reader, "samnav.subscriber.events", "applied"); n != 5 {
+			return fmt.Errorf("applied counter = %d", n)
+		}
+		return nil
+	})
 }
 
 func counter(t *testing.T, r sdkmetric.Reader, name, outcome string) int64 {

@@ -12,6 +12,7 @@ import (
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/poll"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/delivery"
 	"github.com/samnav/samnav/services/hubtest"
@@ -59,7 +60,7 @@ func (h *FlowHub) Browser(token string) *Browser {
 // Eventually polls cond until it holds or the hub's deadline passes.
 func (h *FlowHub) Eventually(what string, cond func() bool) {
 	h.T.Helper()
-	hubtest.Eventually(h.Ctx, h.T, what, cond)
+	poll.True(h.Ctx, h.T, what, cond)
 }
 
 // Publish writes persons as their master, the population register.

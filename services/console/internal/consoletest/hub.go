@@ -115,7 +115,17 @@ func (h *Hub) Browser(token string) *Browser {
 // with the grants (Token, then Browser).
 func (h *Hub) BrowserAs(name string, grants ...auth.Grant) *Browser {
 	h.T.Helper()
-	return h.Browser(h.Token(name, grants...))
+	_, b := h.SignIn(name, grants...)
+	return b
+}
+
+// SignIn issues a new token for a person with the grants and returns it
+// with a browser signed in with it, for tests that also call the APIs
+// as that person.
+func (h *Hub) SignIn(name string, grants ...auth.Grant) (token string, b *Browser) {
+	h.T.Helper()
+	token = h.Token(name, grants...)
+	return token, h.Browser(token)
 }
 
 // Steward is the grant of a steward of the concepts.

@@ -16,8 +16,7 @@ import (
 
 func TestImportWithProgressAndRejectedRows(t *testing.T) {
 	h := consoletest.StartHub(t)
-	tok := h.Token("anna", consoletest.Steward("unit"))
-	b := h.Browser(tok)
+	tok, b := h.SignIn("anna", consoletest.Steward("unit"))
 	p := b.Get("/import")
 	consoletest.MustContain(t, p, `enctype="multipart/form-data"`, `<option value="unit"`, `<label for="file">`)
 	consoletest.MustNotContain(t, p, `<option value="person"`) // mastered by the population register
@@ -85,8 +84,7 @@ func TestImportWithProgressAndRejectedRows(t *testing.T) {
 
 func TestImportRefusesABadFileAndChangesNothing(t *testing.T) {
 	h := consoletest.StartHub(t)
-	tok := h.Token("anna", consoletest.Steward("unit"))
-	b := h.Browser(tok)
+	tok, b := h.SignIn("anna", consoletest.Steward("unit"))
 	b.Get("/import")
 	for name, tc := range map[string]struct{ csv, want string }{
 		"unknown column": {"name,colour\nA,red\n", `column 2 \&#34;colour\&#34;: is not a value attribute of unit`},
@@ -170,8 +168,7 @@ func TestImportProgressWhileRunning(t *testing.T) {
 
 func TestImportStopsWhenTheAPIRefusesTheToken(t *testing.T) {
 	h := consoletest.StartHub(t)
-	tok := h.Token("anna", consoletest.Steward("unit"))
-	b := h.Browser(tok)
+	tok, b := h.SignIn("anna", consoletest.Steward("unit"))
 	// The token is revoked after sign-in: the API refuses the first row and
 	// the import stops instead of failing every row.
 	rec, err := h.MD.Tokens().Verify(context.Background(), tok)
@@ -196,8 +193,7 @@ func TestCancelAnImport(t *testing.T) {
 	h := consoletest.StartHub(t, func(c *console.Config) { c.HTTPClient = &http.Client{Transport: g} })
 	release := sync.OnceFunc(func() { close(g.release) })
 	t.Cleanup(release)
-	tok := h.Token("anna", consoletest.Steward("unit"))
-	b := h.Browser(tok)
+	tok, b := h.SignIn("anna", consoletest.Steward("unit"))
 	b.Get("/import")
 	p := b.PostFile("/import", map[string]string{"concept": "unit", "reason": "x"}, "file", "u.csv", consoletest.UnitsCSV)
 	id := strings.TrimPrefix(p.Location, "/import/")

@@ -13,8 +13,7 @@ import (
 
 func TestCreateRecordThroughTheForm(t *testing.T) {
 	h := consoletest.StartHub(t)
-	tok := h.Token("anna", consoletest.Steward("unit"))
-	b := h.Browser(tok)
+	b := h.BrowserAs("anna", consoletest.Steward("unit"))
 
 	p := b.Get("/records/unit/new")
 	if p.Status != http.StatusOK {
@@ -54,8 +53,7 @@ func TestCreateRecordThroughTheForm(t *testing.T) {
 
 func TestCreateWithInvalidInputShowsFieldErrorsAndCreatesNothing(t *testing.T) {
 	h := consoletest.StartHub(t)
-	tok := h.Token("anna", consoletest.Steward("unit"))
-	b := h.Browser(tok)
+	tok, b := h.SignIn("anna", consoletest.Steward("unit"))
 	b.Get("/records/unit/new")
 
 	// Errors the console finds before calling the API: an unreadable

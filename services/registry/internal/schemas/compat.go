@@ -7,17 +7,14 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/avro"
 )
 
-// Level is a compatibility level; the levels and what each checks are
-// pkg/sdk/avro's and contracts/compat's, shared with `samnav contracts check`.
-type Level = compat.Level
-
-// DefaultLevel is the level used when neither the subject nor the registry
-// has one set: compat.Default (BackwardTransitive, see there why).
-const DefaultLevel = compat.Default
+// The registry's compatibility levels are compat.Level, the ones `samnav
+// contracts check` applies (pkg/sdk/avro's, with what each checks), and
+// where neither the subject nor the registry has one set it uses
+// compat.Default (BackwardTransitive, see there why).
 
 // ParseLevel parses a level name, case-insensitively, as compat.ParseLevel
 // does, with the registry's error code and Confluent's message.
-func ParseLevel(s string) (Level, error) {
+func ParseLevel(s string) (compat.Level, error) {
 	l, err := compat.ParseLevel(s)
 	if err != nil {
 		return "", errorf(CodeInvalidCompatibility, "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive")
@@ -29,7 +26,7 @@ func ParseLevel(s string) (Level, error) {
 // oldest first, under level (compat.Breaches decides which versions and
 // directions), and returns one message per incompatibility (none when
 // compatible).
-func Check(level Level, candidate *avro.Schema, existing []*avro.Schema) []string {
+func Check(level compat.Level, candidate *avro.Schema, existing []*avro.Schema) []string {
 	var msgs []string
 	for _, b := range compat.Breaches(level, candidate, existing) {
 		what := "new schema cannot read data written with an existing schema"

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/samnav/samnav/contracts/compat"
 	"github.com/samnav/samnav/services/registry/internal/store"
 )
 
@@ -43,8 +44,8 @@ type setting[T ~string] struct {
 	del      func(store.Tx, context.Context, string) error
 }
 
-func (s *service) levels() setting[Level] {
-	return setting[Level]{
+func (s *service) levels() setting[compat.Level] {
+	return setting[compat.Level]{
 		what: "config", notSet: CodeSubjectConfigNotSet,
 		notSetF:  "Subject '%s' does not have subject-level compatibility configured",
 		fallback: s.defaultLevel,
@@ -149,7 +150,7 @@ func (st setting[T]) clear(ctx context.Context, db store.Store, subject string) 
 	return old, err
 }
 
-func (s *service) level(ctx context.Context, r store.Reader, subject string) (Level, error) {
+func (s *service) level(ctx context.Context, r store.Reader, subject string) (compat.Level, error) {
 	return s.levels().effective(ctx, r, subject)
 }
 
@@ -168,11 +169,11 @@ func (s *service) writable(ctx context.Context, r store.Reader, subject string) 
 	return m, nil
 }
 
-func (s *service) Config(ctx context.Context, subject string, defaultToGlobal bool) (Level, error) {
+func (s *service) Config(ctx context.Context, subject string, defaultToGlobal bool) (compat.Level, error) {
 	return s.levels().read(ctx, s.store, subject, defaultToGlobal)
 }
 
-func (s *service) SetConfig(ctx context.Context, subject, level string) (Level, error) {
+func (s *service) SetConfig(ctx context.Context, subject, level string) (compat.Level, error) {
 	l, err := ParseLevel(level)
 	if err != nil {
 		return "", err
@@ -180,7 +181,7 @@ func (s *service) SetConfig(ctx context.Context, subject, level string) (Level, 
 	return s.levels().put(ctx, s.store, subject, l, nil)
 }
 
-func (s *service) DeleteConfig(ctx context.Context, subject string) (Level, error) {
+func (s *service) DeleteConfig(ctx context.Context, subject string) (compat.Level, error) {
 	return s.levels().clear(ctx, s.store, subject)
 }
 

@@ -13,10 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/samnav/samnav/contracts/compat"
 	"github.com/samnav/samnav/pkg/sdk/avro"
 	"github.com/samnav/samnav/services/registry/internal/store"
 )
@@ -84,11 +86,11 @@ type Service interface {
 	// The messages explain each incompatibility.
 	CheckCompatibility(ctx context.Context, subject, version string, req SchemaRequest) (bool, []string, error)
 	// Config returns the level of subject ("" = the registry's).
-	Config(ctx context.Context, subject string, defaultToGlobal bool) (Level, error)
-	SetConfig(ctx context.Context, subject, level string) (Level, error)
+	Config(ctx context.Context, subject string, defaultToGlobal bool) (compat.Level, error)
+	SetConfig(ctx context.Context, subject, level string) (compat.Level, error)
 	// DeleteConfig removes subject's level (the registry's: back to the
 	// default) and returns the level it had.
-	DeleteConfig(ctx context.Context, subject string) (Level, error)
+	DeleteConfig(ctx context.Context, subject string) (compat.Level, error)
 	Mode(ctx context.Context, subject string, defaultToGlobal bool) (Mode, error)
 	SetMode(ctx context.Context, subject, mode string, force bool) (Mode, error)
 	DeleteMode(ctx context.Context, subject string) (Mode, error)
@@ -101,7 +103,7 @@ type Service interface {
 
 type service struct {
 	store        store.Store
-	defaultLevel Level
+	defaultLevel compat.Level
 
 	mu     sync.RWMutex
 	parsed map[int]*avro.Schema // schema rows are immutable, so this never goes stale
@@ -109,10 +111,10 @@ type service struct {
 }
 
 // New returns a Service over st. defaultLevel is used where neither the
-// subject nor the registry has a level set; "" means DefaultLevel.
-func New(st store.Store, defaultLevel Level) Service {
+// subject nor the registry has a level set; "" means compat.Default.
+func New(st store.Store, defaultLevel compat.Level) Service {
 	if defaultLevel == "" {
-		defaultLevel = DefaultLevel
+		defaultLevel = compat.Default
 	}
 	return &service{store: st, defaultLevel: defaultLevel, parsed: map[int]*avro.Schema{}, rows: map[int]store.Schema{}}
 }
@@ -318,7 +320,7 @@ func (s *service) prepare(ctx context.Context, r store.Reader, req SchemaRequest
 
 // check runs the compatibility check of c against the live versions vs
 // (oldest first) under level.
-func (s *service) check(ctx context.Context, r store.Reader, level Level, c candidate, vs []store.Version) ([]string, error) {
+func (s *service) check(ctx context.Context, r store.Reader, level compat.Level, c candidate, vs []store.Version) ([]string, error) {
 	existing := make([]*avro.Schema, 0, len(vs))
 	for _, v := range vs {
 		p, err := s.parsedSchema(ctx, r, v.SchemaID)
@@ -467,18 +469,18 @@ func (s *service) SchemaByID(ctx context.Context, id int) (SchemaInfo, error) {
 	return SchemaInfo{ID: row.ID, Type: row.Type, Schema: row.Text, References: row.References}, nil
 }
 
+// SubjectsByID is the subjects of VersionsByID, each once (a schema's
+// uses come ordered by subject).
 func (s *service) SubjectsByID(ctx context.Context, id int, includeDeleted bool) ([]string, error) {
-	vs, err := s.uses(ctx, id)
+	vs, err := s.VersionsByID(ctx, id, includeDeleted)
 	if err != nil {
 		return nil, err
 	}
-	out := []string{}
-	for _, v := range visible(vs, includeDeleted) {
-		if len(out) == 0 || out[len(out)-1] != v.Subject {
-			out = append(out, v.Subject)
-		}
+	subjects := make([]string, len(vs))
+	for i, v := range vs {
+		subjects[i] = v.Subject
 	}
-	return out, nil
+	return slices.Compact(subjects), nil
 }
 
 func (s *service) VersionsByID(ctx context.Context, id int, includeDeleted bool) ([]SubjectVersion, error) {

@@ -66,12 +66,7 @@ func TestCSVImportStoresValidAndReportsInvalid(t *testing.T) {
 		csvRow("199001012384", "Bad checksum")+ // wrong check digit
 		"199001012385,Only,three\n"+ // wrong cell count
 		csvRow("199001012393", "Bo"))
-	var report bytes.Buffer
-	sink := &memSink{}
-	p, err := bulkimport.Run(context.Background(), bulkimport.Config{Concept: person(t), Format: bulkimport.CSV, Input: in, Report: &report}, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, sink, report := importFile(t, bulkimport.CSV, in)
 	if p.Rows != 4 || p.Stored != 2 || p.Rejected != 2 {
 		t.Fatalf("progress = %+v, want 4 rows, 2 stored, 2 rejected", p)
 	}
@@ -82,9 +77,9 @@ func TestCSVImportStoresValidAndReportsInvalid(t *testing.T) {
 	if phones := stored["phoneNumbers"].([]any); len(phones) != 2 {
 		t.Errorf("list cell not split: %v", stored["phoneNumbers"])
 	}
-	lines := strings.Split(strings.TrimSpace(report.String()), "\n")
+	lines := strings.Split(strings.TrimSpace(report), "\n")
 	if len(lines) != 2 {
-		t.Fatalf("report has %d lines, want 2:\n%s", len(lines), report.String())
+		t.Fatalf("report has %d lines, want 2:\n%s", len(lines), report)
 	}
 	var first struct {
 		Row      int                `json:"row"`
@@ -109,20 +104,15 @@ func TestCSVImportStoresValidAndReportsInvalid(t *testing.T) {
 func TestTextIsCheckedAsTheHubChecksIt(t *testing.T) {
 	nfd := strings.Repeat("o\u0308", 200) // 200 characters in NFC, 400 code points as written
 	in := write(t, "persons.csv", header+csvRow("199001012385", nfd)+csvRow("199001012393", "Bo\u202eB"))
-	var report bytes.Buffer
-	sink := &memSink{}
-	p, err := bulkimport.Run(context.Background(), bulkimport.Config{Concept: person(t), Format: bulkimport.CSV, Input: in, Report: &report}, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, sink, report := importFile(t, bulkimport.CSV, in)
 	if p.Stored != 1 || p.Rejected != 1 {
-		t.Fatalf("progress %+v, want 1 stored 1 rejected; report:\n%s", p, report.String())
+		t.Fatalf("progress %+v, want 1 stored 1 rejected; report:\n%s", p, report)
 	}
 	if got := sink.records[0]["givenNames"]; got != strings.Repeat("\u00f6", 200) {
 		t.Errorf("stored givenNames is not the NFC form: %q", got)
 	}
-	if !strings.Contains(report.String(), `"field":"givenNames","rule":"bidi-control"`) {
-		t.Errorf("report does not name givenNames bidi-control:\n%s", report.String())
+	if !strings.Contains(report, `"field":"givenNames","rule":"bidi-control"`) {
+		t.Errorf("report does not name givenNames bidi-control:\n%s", report)
 	}
 }
 
@@ -145,17 +135,12 @@ func TestNDJSON(t *testing.T) {
 {"givenNames": 
 {"givenNames":"Bo","surname":"B","dateOfBirth":"1990-01-01","protectedIdentity":"SECRET","registrationStatus":"REGISTERED"}
 `)
-	var report bytes.Buffer
-	sink := &memSink{}
-	p, err := bulkimport.Run(context.Background(), bulkimport.Config{Concept: person(t), Format: bulkimport.NDJSON, Input: in, Report: &report}, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, _, report := importFile(t, bulkimport.NDJSON, in)
 	if p.Stored != 1 || p.Rejected != 2 {
 		t.Fatalf("progress %+v, want 1 stored 2 rejected", p)
 	}
-	if !strings.Contains(report.String(), `"line":3`) || !strings.Contains(report.String(), "protectedIdentity") {
-		t.Fatalf("report does not name the bad JSON line and the bad enum:\n%s", report.String())
+	if !strings.Contains(report, `"line":3`) || !strings.Contains(report, "protectedIdentity") {
+		t.Fatalf("report does not name the bad JSON line and the bad enum:\n%s", report)
 	}
 }
 
@@ -222,4 +207,18 @@ type sinkFunc func(context.Context, string, map[string]any) (string, error)
 
 func (f sinkFunc) Put(ctx context.Context, c string, fields map[string]any) (string, error) {
 	return f(ctx, c, fields)
+}
+
+// importFile imports the file at in, in format, into a fresh memSink,
+// failing the test if the import fails; it returns the progress, the
+// sink and the report.
+func importFile(t *testing.T, format bulkimport.Format, in string) (bulkimport.Progress, *memSink, string) {
+	t.Helper()
+	var report bytes.Buffer
+	sink := &memSink{}
+	p, err := bulkimport.Run(t.Context(), bulkimport.Config{Concept: person(t), Format: format, Input: in, Report: &report}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, sink, report.String()
 }

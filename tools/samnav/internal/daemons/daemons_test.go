@@ -29,6 +29,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/auth/authsql"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
+	"github.com/samnav/samnav/pkg/sdk/poll"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the token stores' driver
 	"github.com/samnav/samnav/services/hubtest"
@@ -132,18 +133,14 @@ func (d *daemon) logText() string {
 // waitHealthy waits until /livez and then /healthz answer 200.
 func (d *daemon) waitHealthy(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	ctx := poll.Within(t, 60*time.Second)
 	for _, path := range []string{"/livez", "/healthz"} {
-		for {
-			st, body := get(t, d.base+path, "")
-			if st == http.StatusOK {
-				break
+		poll.Until(ctx, t, d.name+" "+path+" answering 200", func() error {
+			if st, body := get(t, d.base+path, ""); st != http.StatusOK {
+				return fmt.Errorf("%d %s", st, body)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s %s = %d %s", d.name, path, st, body)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 }
 
@@ -154,11 +151,7 @@ func (d *daemon) stop(t *testing.T) {
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM %s: %v", d.name, err)
 	}
-	select {
-	case <-d.done:
-	case <-time.After(grace + 5*time.Second):
-		t.Fatalf("%s still running %s after SIGTERM", d.name, grace+5*time.Second)
-	}
+	poll.Receive(poll.Within(t, grace+5*time.Second), t, d.name+" exiting after SIGTERM", d.done)
 	if code := d.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("%s exited %d after SIGTERM, want 0:\n%s", d.name, code, d.logText())
 	}
@@ -325,17 +318,14 @@ func TestEveryDaemonAlone(t *testing.T) {
 		t.Fatalf("approve: %d %s", st, body)
 	}
 	var changesCursor string
-	for deadline := time.Now().Add(60 * time.Second); ; {
+	poll.Until(poll.Within(t, 60*time.Second), t, "the unit reaching the feed", func() error {
 		st, body := get(t, dl.base+"/api/v1/feeds/"+sub+"/snapshot", home)
-		if st == http.StatusOK && strings.Contains(body, first) {
-			changesCursor, _ = decode(t, body)["changesCursor"].(string)
-			break
+		if st != http.StatusOK || !strings.Contains(body, first) {
+			return fmt.Errorf("%d %s", st, body)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the unit never reached the feed: %d %s", st, body)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		changesCursor, _ = decode(t, body)["changesCursor"].(string)
+		return nil
+	})
 
 	for _, d := range []*daemon{reg, md, dl, con} {
 		if m := d.metrics(t); !hasSample(m, "http_server_request_duration_seconds_count", "http_route=", "http_response_status_class=") ||
@@ -361,12 +351,9 @@ func TestEveryDaemonAlone(t *testing.T) {
 		st, _ := get(t, dl.base+"/api/v1/feeds/"+sub+"/changes?wait=60s&cursor="+changesCursor, home)
 		polled <- st
 	}()
-	for deadline := time.Now().Add(10 * time.Second); !hasSample(dl.metrics(t), "samnav_feed_readers", " 1"); {
-		if time.Now().After(deadline) {
-			t.Fatal("samnav_feed_readers never counted the waiting reader")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.True(poll.Within(t, 10*time.Second), t, "samnav_feed_readers counting the waiting reader", func() bool {
+		return hasSample(dl.metrics(t), "samnav_feed_readers", " 1")
+	})
 	con.stop(t)
 	dl.stop(t)
 	if st := <-polled; st != http.StatusOK {

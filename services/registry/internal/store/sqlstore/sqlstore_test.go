@@ -1,11 +1,9 @@
 package sqlstore_test
 
 import (
-	"context"
 	"path/filepath"
 	"testing"
 
-	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
 	"github.com/samnav/samnav/services/registry/internal/store"
 	"github.com/samnav/samnav/services/registry/internal/store/sqlstore"
@@ -17,40 +15,21 @@ func TestConformance(t *testing.T) { sqldbtest.Stores(t, sqlstore.New, storetest
 // TestReopenAppliesNoMigrationTwice reopens one SQLite file: the second
 // Open must find the migrations recorded and keep the data.
 func TestReopenAppliesNoMigrationTwice(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "registry.db")
-	s, err := open(ctx, "sqlite:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := t.Context()
+	url := "sqlite:" + filepath.Join(t.TempDir(), "registry.db")
+	db, d := sqldbtest.Open(t, url)
+	s := sqldbtest.NewStore(t, sqlstore.New, db, d)
 	if err := s.Update(ctx, func(tx store.Tx) error { return tx.SetConfig(ctx, "", "FULL") }); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = open(ctx, "sqlite:"+path)
-	if err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
-	defer s.Close()
+	db, d = sqldbtest.Open(t, url)
+	s = sqldbtest.NewStore(t, sqlstore.New, db, d)
 	if got, err := s.Config(ctx, ""); err != nil || got != "FULL" {
 		t.Fatalf("Config after reopen = %q, %v; want FULL", got, err)
 	}
-}
-
-// open opens the database url names and the store on it.
-func open(ctx context.Context, url string) (*sqlstore.Store, error) {
-	db, d, err := sqldb.Open(url)
-	if err != nil {
-		return nil, err
-	}
-	s, err := sqlstore.New(ctx, db, d)
-	if err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	return s, nil
 }
 
 // TestUpgradeFromSchemaMigrations opens a database made by a release that

@@ -5,6 +5,7 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 
+	"github.com/samnav/samnav/contracts/compat"
 	"github.com/samnav/samnav/services/registry/internal/schemas"
 )
 
@@ -82,10 +83,10 @@ type (
 		Messages     *[]string `json:"messages,omitempty"` // only with ?verbose=true; then [] when compatible
 	}
 	configResponse struct {
-		CompatibilityLevel schemas.Level `json:"compatibilityLevel"`
+		CompatibilityLevel compat.Level `json:"compatibilityLevel"`
 	}
 	putConfigResponse struct {
-		Compatibility schemas.Level `json:"compatibility"`
+		Compatibility compat.Level `json:"compatibility"`
 	}
 	modeResponse struct {
 		Mode schemas.Mode `json:"mode"`
@@ -148,11 +149,11 @@ func MakeEndpoints(svc schemas.Service) Endpoints {
 			}
 			return resp, err
 		}, asIs),
-		GetConfig: call(func(c ctx, q settingRequest) (schemas.Level, error) {
+		GetConfig: call(func(c ctx, q settingRequest) (compat.Level, error) {
 			return svc.Config(c, q.subject, q.defaultToGlobal)
 		}, asConfig),
-		PutConfig:    call(func(c ctx, q settingRequest) (schemas.Level, error) { return svc.SetConfig(c, q.subject, q.value) }, asPutConfig),
-		DeleteConfig: call(func(c ctx, q settingRequest) (schemas.Level, error) { return svc.DeleteConfig(c, q.subject) }, asConfig),
+		PutConfig:    call(func(c ctx, q settingRequest) (compat.Level, error) { return svc.SetConfig(c, q.subject, q.value) }, asPutConfig),
+		DeleteConfig: call(func(c ctx, q settingRequest) (compat.Level, error) { return svc.DeleteConfig(c, q.subject) }, asConfig),
 		GetMode:      call(func(c ctx, q settingRequest) (schemas.Mode, error) { return svc.Mode(c, q.subject, q.defaultToGlobal) }, asMode),
 		PutMode: call(func(c ctx, q settingRequest) (schemas.Mode, error) {
 			return svc.SetMode(c, q.subject, q.value, q.force)
@@ -181,9 +182,9 @@ func call[R, V, W any](do func(context.Context, R) (V, error), respond func(V) W
 // asIs writes a service result in its own JSON shape.
 func asIs[V any](v V) V { return v }
 
-func asConfig(l schemas.Level) configResponse       { return configResponse{CompatibilityLevel: l} }
-func asPutConfig(l schemas.Level) putConfigResponse { return putConfigResponse{Compatibility: l} }
-func asMode(m schemas.Mode) modeResponse            { return modeResponse{Mode: m} }
+func asConfig(l compat.Level) configResponse       { return configResponse{CompatibilityLevel: l} }
+func asPutConfig(l compat.Level) putConfigResponse { return putConfigResponse{Compatibility: l} }
+func asMode(m schemas.Mode) modeResponse           { return modeResponse{Mode: m} }
 
 func subjectVersion(svc schemas.Service) func(context.Context, versionRequest) (schemas.SubjectSchema, error) {
 	return func(c context.Context, q versionRequest) (schemas.SubjectSchema, error) {
