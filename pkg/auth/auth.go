@@ -187,18 +187,46 @@ func (g Grant) allows(action Action, concept string) bool {
 // or the concept's steward, or a publisher grant of the master system. A
 // master system reads what it masters and nothing else.
 func (p *Principal) CanRead(concept, master string) bool {
-	if p.Can(ActionRead, concept) {
-		return true
+	_, _, ok := p.Basis(concept, master)
+	return ok
+}
+
+// Basis returns the grant under which p reads records of concept, whose
+// master system (from the model) is master, and that grant's role: a
+// steward grant covering concept, else an auditor grant, else a publisher
+// grant of the master system, else an admin grant. ok is false when none
+// lets p read concept (an owner or subscriber grant never does: a
+// subscriber reads only through an approved subscription, which the
+// service holding the subscriptions decides).
+//
+// This is the one place that says which grant covers a read; the order is
+// the most specific grant first, so a read log names the narrowest basis.
+func (p *Principal) Basis(concept, master string) (role Role, grant Grant, ok bool) {
+	if p == nil {
+		return "", Grant{}, false
 	}
-	if p == nil || master == "" {
-		return false
-	}
-	for _, g := range p.Grants {
-		if g.Role == RolePublisher && g.System == master {
-			return true
+	for _, want := range []Role{RoleSteward, RoleAuditor, RolePublisher, RoleAdmin} {
+		for _, g := range p.Grants {
+			if g.Role != want {
+				continue
+			}
+			if want == RolePublisher {
+				if master != "" && g.System == master {
+					return want, g, true
+				}
+				continue
+			}
+			if g.allows(ActionRead, concept) {
+				return want, g, true
+			}
 		}
 	}
-	return false
+	return "", Grant{}, false
+}
+
+// HasRole reports whether one of p's grants has role r.
+func (p *Principal) HasRole(r Role) bool {
+	return p != nil && slices.ContainsFunc(p.Grants, func(g Grant) bool { return g.Role == r })
 }
 
 // ProtectedApproved reports whether one of p's grants that lets it read

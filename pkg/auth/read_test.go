@@ -62,3 +62,44 @@ func TestOnlyStewardAndAuditorGrantsMayBeApprovedForProtectedIdentities(t *testi
 		}
 	}
 }
+
+// TestBasisNamesTheNarrowestGrant: the grant a read is recorded under is
+// the most specific one that covers the concept, and none covers it for
+// owners, subscribers and stewards of other concepts.
+func TestBasisNamesTheNarrowestGrant(t *testing.T) {
+	unitSteward := auth.Grant{Role: auth.RoleSteward, Concepts: []string{"unit"}}
+	anySteward := auth.Grant{Role: auth.RoleSteward, Concepts: []string{auth.AnyConcept}}
+	auditor := auth.Grant{Role: auth.RoleAuditor}
+	hr := auth.Grant{Role: auth.RolePublisher, System: "hr-system"}
+	admin := auth.Grant{Role: auth.RoleAdmin}
+	tests := []struct {
+		name            string
+		grants          []auth.Grant
+		concept, master string
+		want            auth.Role
+		grant           auth.Grant
+	}{
+		{"steward of the concept", []auth.Grant{unitSteward}, "unit", "samnav", auth.RoleSteward, unitSteward},
+		{"steward of every concept", []auth.Grant{anySteward}, "person", "folkbokforing", auth.RoleSteward, anySteward},
+		{"steward before admin", []auth.Grant{admin, unitSteward}, "unit", "samnav", auth.RoleSteward, unitSteward},
+		{"auditor before admin", []auth.Grant{admin, auditor}, "person", "folkbokforing", auth.RoleAuditor, auditor},
+		{"another concept's steward falls to admin", []auth.Grant{unitSteward, admin}, "person", "folkbokforing", auth.RoleAdmin, admin},
+		{"master system", []auth.Grant{hr}, "employee", "hr-system", auth.RolePublisher, hr},
+		{"publisher of another system", []auth.Grant{hr}, "person", "folkbokforing", "", auth.Grant{}},
+		{"steward of another concept", []auth.Grant{unitSteward}, "person", "folkbokforing", "", auth.Grant{}},
+		{"owner", []auth.Grant{{Role: auth.RoleOwner, Concepts: []string{"person"}}}, "person", "folkbokforing", "", auth.Grant{}},
+		{"subscriber", []auth.Grant{{Role: auth.RoleSubscriber, System: "folkbokforing"}}, "person", "folkbokforing", "", auth.Grant{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &auth.Principal{Subject: "x", Grants: tt.grants}
+			role, g, ok := p.Basis(tt.concept, tt.master)
+			if role != tt.want || ok != (tt.want != "") || g.Role != tt.grant.Role || g.System != tt.grant.System || len(g.Concepts) != len(tt.grant.Concepts) {
+				t.Errorf("Basis(%s, %s) = %q %+v %v, want %q %+v", tt.concept, tt.master, role, g, ok, tt.want, tt.grant)
+			}
+		})
+	}
+	if _, _, ok := (*auth.Principal)(nil).Basis("person", "folkbokforing"); ok {
+		t.Error("an anonymous caller has a basis")
+	}
+}

@@ -7,6 +7,7 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/samnav/samnav/contracts v0.0.0
 	github.com/samnav/samnav/pkg v0.0.0
+	github.com/samnav/samnav/services/delivery v0.0.0-00010101000000-000000000000
 	github.com/segmentio/kafka-go v0.4.51
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/metric v1.47.0
@@ -38,7 +39,6 @@ require (
 	github.com/prometheus/otlptranslator v1.0.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/samnav/samnav/services/console v0.0.0-00010101000000-000000000000 // indirect
-	github.com/samnav/samnav/services/delivery v0.0.0-00010101000000-000000000000 // indirect
 	github.com/twmb/franz-go v1.22.3 // indirect
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c // indirect
 	github.com/twmb/franz-go/pkg/kmsg v1.15.1 // indirect

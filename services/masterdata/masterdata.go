@@ -121,6 +121,10 @@ type Deps struct {
 	// Telemetry, when set, serves /metrics and is the default of
 	// TracerProvider and MeterProvider.
 	Telemetry *telemetry.Telemetry
+	// Subscriptions tells which subscriptions a subscriber system holds,
+	// so that it reads through an approved one (DeliverySubscriptions);
+	// nil means subscriber systems read nothing.
+	Subscriptions record.Subscriptions
 }
 
 // Server is a master data service whose lifecycle the caller controls
@@ -220,7 +224,7 @@ func (s *Server) init(ctx context.Context, deps Deps) error {
 		return err
 	}
 	s.store = st
-	s.svc = record.NewService(st, s.model, record.ServiceOptions{Logger: s.logger})
+	s.svc = record.NewService(st, s.model, record.ServiceOptions{Logger: s.logger, Subscriptions: deps.Subscriptions})
 	authn, tokens, err := authsql.Authenticator(ctx, deps.Authenticator, s.db, s.dialect)
 	if err != nil {
 		return err

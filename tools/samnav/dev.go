@@ -32,6 +32,7 @@ import (
 	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/console"
 	"github.com/samnav/samnav/services/delivery"
+	dlclient "github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/masterdata"
 	"github.com/samnav/samnav/services/registry"
 	"github.com/samnav/samnav/tools/samnav/internal/synthcity"
@@ -282,6 +283,10 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 	registryURL := "http://" + h.registry.Addr()
 	h.components = append(h.components, component{"registry", registryURL, fmt.Sprintf("schema registry, Confluent REST API; %d contracts registered", len(seeds))})
 
+	// Subscriber systems read master data through their approved
+	// subscriptions, which delivery keeps: master data asks delivery,
+	// with a read-only token of its own, once delivery runs (below).
+	subscriptions := masterdata.NewDeliverySubscriptions(nil)
 	h.master, err = masterdata.New(ctx, masterdata.Config{
 		Base:         serviceBase(cfg, "masterdata", "127.0.0.1:0"), // its API is served on the console's address below
 		RegistryURL:  registryURL,
@@ -292,7 +297,7 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 		// master data only looks their ids up, as in production.
 		LookupOnly: true,
 	}, masterdata.Deps{
-		Logger: h.logger, Authenticator: tokens, Telemetry: tel,
+		Logger: h.logger, Authenticator: tokens, Telemetry: tel, Subscriptions: subscriptions,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open master data: %w", err)
@@ -332,6 +337,14 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 	if err := h.delivery.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start delivery: %w", err)
 	}
+	masterdataToken, err := h.processToken(ctx, auth.IssueRequest{
+		Subject: "samnav-masterdata", Kind: auth.KindSystem, Name: "Samnav masterdata service",
+		Grants: []auth.Grant{{Role: auth.RoleAuditor}}, // reads subscriptions, changes nothing
+	}, filepath.Join(h.cfg.DataDir, "masterdata.token"))
+	if err != nil {
+		return nil, err
+	}
+	subscriptions.Connect(&dlclient.Client{BaseURL: "http://" + h.delivery.Addr(), Token: masterdataToken})
 
 	h.httpLn, err = (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.HTTPAddr)
 	if err != nil {

@@ -52,6 +52,9 @@ type Read struct {
 	// System is the system the reader acts for, "" for a person.
 	System string    `json:"system,omitempty"`
 	Basis  ReadBasis `json:"basis"`
+	// Subscription is the subscription a BasisSubscription read went
+	// through.
+	Subscription string `json:"subscription,omitempty"`
 	// Reason is the purpose the reader gave (the Samnav-Reason header).
 	Reason     string `json:"reason,omitempty"`
 	BreakGlass bool   `json:"breakGlass,omitempty"`
@@ -92,12 +95,18 @@ type reader struct {
 	basis     ReadBasis
 	reason    string
 	protected bool
+	// subscription and fields: the approved subscription a subscriber
+	// system reads through, and its approved fields (BasisSubscription).
+	subscription string
+	fields       []string
 }
 
 // authorizeRead decides whether the principal in ctx may read concept and
 // how: a steward of the concept, an auditor, the concept's master system,
-// or an admin (break-glass when it gives a reason). Protected identities
-// are shown only to a grant approved for them and to break-glass reads.
+// an admin (break-glass when it gives a reason), or a subscriber system
+// through its approved subscription (subscriptionReader). Protected
+// identities are shown only to a grant or subscription approved for them
+// and to break-glass reads.
 func (s *service) authorizeRead(ctx context.Context, concept string) (*reader, error) {
 	c, err := s.concept(concept)
 	if err != nil {
@@ -107,18 +116,22 @@ func (s *service) authorizeRead(ctx context.Context, concept string) (*reader, e
 	if p == nil {
 		return nil, apierr.Errorf(apierr.CodeUnauthorized, "reading %s needs an API token", c.ID)
 	}
-	if !p.CanRead(c.ID, c.Master) {
+	role, _, ok := p.Basis(c.ID, c.Master)
+	if !ok && p.HasRole(auth.RoleSubscriber) {
+		return s.subscriptionReader(ctx, p, c)
+	}
+	if !ok {
 		s.logger.WarnContext(ctx, "read refused", "principal", p.String(), "concept", c.ID)
 		return nil, &apierr.Error{Code: apierr.CodeForbidden, Err: auth.ErrForbidden,
-			Message: fmt.Sprintf("%s %q has no grant to read %s: a steward or auditor grant, or being its master system", p.Kind, p.Subject, c.ID)}
+			Message: fmt.Sprintf("%s %q has no grant to read %s: a steward or auditor grant, being its master system, or an approved subscription", p.Kind, p.Subject, c.ID)}
 	}
 	r := &reader{p: p, concept: c, reason: ReasonFrom(ctx), protected: p.ProtectedApproved(c.ID)}
 	switch {
-	case hasGrant(p, auth.RoleSteward, c.ID):
+	case role == auth.RoleSteward:
 		r.basis = BasisSteward
-	case hasGrant(p, auth.RoleAuditor, c.ID):
+	case role == auth.RoleAuditor:
 		r.basis = BasisAuditor
-	case p.System() != "" && p.System() == c.Master:
+	case role == auth.RolePublisher:
 		r.basis = BasisMaster
 	case r.reason != "":
 		r.basis, r.protected = BasisBreakGlass, true
@@ -128,29 +141,13 @@ func (s *service) authorizeRead(ctx context.Context, concept string) (*reader, e
 	return r, nil
 }
 
-func hasGrant(p *auth.Principal, role auth.Role, concept string) bool {
-	for _, g := range p.Grants {
-		if g.Role == role && (role == auth.RoleAuditor || containsConcept(g.Concepts, concept)) {
-			return true
-		}
-	}
-	return false
-}
-
-func containsConcept(cs []string, c string) bool {
-	for _, x := range cs {
-		if x == c || x == auth.AnyConcept {
-			return true
-		}
-	}
-	return false
-}
-
 // show returns state as r may see it (shielded attributes withheld from a
 // protected identity unless r is approved) and the attributes shown, in
 // model order.
 func (r *reader) show(state map[string]any) (map[string]any, []string) {
-	if !r.protected {
+	if r.basis == BasisSubscription {
+		state, _ = r.concept.Project(state, r.fields, r.protected)
+	} else if !r.protected {
 		state, _ = r.concept.Shield(state)
 	}
 	var fields []string
@@ -174,6 +171,10 @@ func (s *service) showRecords(ctx context.Context, r *reader, path ReadPath, rec
 		shown := *rec
 		var fields []string
 		shown.State, fields = r.show(rec.State)
+		if r.basis == BasisSubscription {
+			// Free text about the record is not an approved field.
+			shown.EndReason = ""
+		}
 		recs[i] = &shown
 		reads = append(reads, r.read(rec, fields, path, s.now()))
 	}
@@ -182,7 +183,7 @@ func (s *service) showRecords(ctx context.Context, r *reader, path ReadPath, rec
 
 func (r *reader) read(rec *Record, fields []string, path ReadPath, at time.Time) Read {
 	return Read{At: at.UTC(), Subject: r.p.Subject, CredentialID: r.p.CredentialID, System: r.p.System(),
-		Basis: r.basis, Reason: r.reason, BreakGlass: r.basis == BasisBreakGlass,
+		Basis: r.basis, Subscription: r.subscription, Reason: r.reason, BreakGlass: r.basis == BasisBreakGlass,
 		Concept: r.concept.ID, RecordID: rec.ID, Fields: fields, Path: path}
 }
 
@@ -212,7 +213,7 @@ func (s *service) ReadsOf(ctx context.Context, concept, id string) ([]Read, erro
 	if p == nil {
 		return nil, apierr.Errorf(apierr.CodeUnauthorized, "the read log needs an API token")
 	}
-	if !p.Can(auth.ActionAdmin, "") && !hasGrant(p, auth.RoleAuditor, c.ID) {
+	if !p.Can(auth.ActionAdmin, "") && !p.HasRole(auth.RoleAuditor) {
 		return nil, &apierr.Error{Code: apierr.CodeForbidden, Err: auth.ErrForbidden,
 			Message: fmt.Sprintf("%s %q may not see the read log of %s: admins and auditors only", p.Kind, p.Subject, c.ID)}
 	}

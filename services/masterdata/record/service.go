@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +34,9 @@ type ServiceOptions struct {
 	// Reads keeps a record of every read of personal data; nil means the
 	// store, if it is a ReadLog. Without one, such reads are refused.
 	Reads ReadLog
+	// Subscriptions tells which subscriptions a subscriber system holds;
+	// nil means subscriber systems read nothing.
+	Subscriptions Subscriptions
 }
 
 type service struct {
@@ -41,6 +45,7 @@ type service struct {
 	logger *slog.Logger
 	now    func() time.Time
 	reads  ReadLog
+	subs   Subscriptions
 }
 
 // NewService returns the Service over store for the concepts of m.
@@ -55,7 +60,7 @@ type service struct {
 // its grant is approved for them, and every read of a concept holding
 // personal data is recorded in the ReadLog before it is answered.
 func NewService(store Store, m *model.Model, opts ServiceOptions) Service {
-	s := &service{store: store, model: m, logger: opts.Logger, now: opts.Now, reads: opts.Reads}
+	s := &service{store: store, model: m, logger: opts.Logger, now: opts.Now, reads: opts.Reads, subs: opts.Subscriptions}
 	if s.reads == nil {
 		s.reads, _ = store.(ReadLog)
 	}
@@ -359,6 +364,9 @@ func (s *service) GetByNaturalKey(ctx context.Context, concept, attribute, value
 	if err != nil {
 		return nil, err
 	}
+	if !r.mayUse(attribute) {
+		return nil, notApproved(attribute)
+	}
 	rec, err := s.lookup(ctx, r.concept, attribute, value)
 	if err != nil {
 		return nil, err
@@ -426,6 +434,8 @@ func (s *service) List(ctx context.Context, concept string, q ListQuery) (*Page,
 			fields = append(fields, apierr.FieldError{Field: k, Rule: "unknown", Message: "is not an attribute of the model"})
 		} else if a.Type == model.Record || a.Type == model.List {
 			fields = append(fields, apierr.FieldError{Field: k, Rule: "filter", Message: "records and lists cannot be filtered by equality"})
+		} else if !r.mayUse(k) {
+			return nil, notApproved(k)
 		}
 	}
 	q.Filter = filter
@@ -444,6 +454,13 @@ func (s *service) List(ctx context.Context, concept string, q ListQuery) (*Page,
 	}
 	if q.Search != "" && q.SearchFields == nil {
 		q.SearchFields = TextAttributes(c)
+	}
+	if q.Search != "" {
+		q.SearchFields = slices.DeleteFunc(slices.Clone(q.SearchFields), func(a string) bool { return !r.mayUse(a) })
+		if len(q.SearchFields) == 0 {
+			return nil, &apierr.Error{Code: apierr.CodeForbidden, Message: "the reader may search none of the concept's text attributes",
+				Fields: []apierr.FieldError{{Field: "q", Rule: "not-approved", Message: "searches only attributes the subscription is approved for"}}}
+		}
 	}
 	page, err := s.store.List(ctx, concept, q)
 	if err != nil {
@@ -476,6 +493,12 @@ func (s *service) History(ctx context.Context, concept, id string) ([]Change, er
 	r, err := s.authorizeRead(ctx, concept)
 	if err != nil {
 		return nil, err
+	}
+	if r.basis == BasisSubscription {
+		// Changes name who made them and why: a subscription receives
+		// records, not their keepers' work.
+		return nil, &apierr.Error{Code: apierr.CodeForbidden, Err: auth.ErrForbidden,
+			Message: fmt.Sprintf("a subscription reads the current records of %s, not their history", r.concept.ID)}
 	}
 	h, err := s.store.History(ctx, concept, id)
 	if err != nil {

@@ -28,7 +28,7 @@ const (
 )
 
 // IDField is the record id, delivered to every subscription.
-const IDField = "id"
+const IDField = model.IDField
 
 // Projection is one subscription's view of one concept.
 type Projection struct {
@@ -114,22 +114,9 @@ func (p *Projection) Protected(state map[string]any) bool { return p.concept.Pro
 // protected overwrites it. Values are shared with state, not copied. A nil
 // state gives nil.
 func (p *Projection) Apply(state map[string]any) map[string]any {
-	if state == nil {
-		return nil
-	}
-	out := make(map[string]any, len(p.fields)+1)
-	if id, ok := state[IDField]; ok {
-		out[IDField] = id
-	}
-	withhold := !p.protected && p.Protected(state)
-	for _, f := range p.fields {
-		if withhold && p.shielded[f] {
-			out[f] = nil
-			continue
-		}
-		if v, ok := state[f]; ok {
-			out[f] = v
-		}
+	out, withheld := p.concept.Project(state, p.fields, p.protected)
+	for _, f := range withheld {
+		out[f] = nil
 	}
 	return out
 }

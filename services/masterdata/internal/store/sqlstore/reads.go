@@ -15,9 +15,9 @@ import (
 var _ record.ReadLog = (*Store)(nil)
 
 // readColumns are md_reads' columns in the order RecordReads writes them.
-const readColumns = `at, subject, credential, system, basis, reason, break_glass, concept, record_id, fields, path`
+const readColumns = `at, subject, credential, system, basis, subscription, reason, break_glass, concept, record_id, fields, path`
 
-// readsPerInsert bounds one multi-row insert's rows (11 parameters each),
+// readsPerInsert bounds one multi-row insert's rows (12 parameters each),
 // well inside both databases' parameter limits.
 const readsPerInsert = 500
 
@@ -32,7 +32,7 @@ func (s *Store) RecordReads(ctx context.Context, reads []record.Read) error {
 			chunk := reads[start:min(start+readsPerInsert, len(reads))]
 			var sb strings.Builder
 			sb.WriteString(`INSERT INTO md_reads (` + readColumns + `) VALUES `)
-			args := make([]any, 0, len(chunk)*11)
+			args := make([]any, 0, len(chunk)*12)
 			for i, r := range chunk {
 				fields, err := json.Marshal(r.Fields)
 				if err != nil {
@@ -45,12 +45,12 @@ func (s *Store) RecordReads(ctx context.Context, reads []record.Read) error {
 					sb.WriteString(", ")
 				}
 				n := len(args)
-				fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11)
+				fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12)
 				breakGlass := 0
 				if r.BreakGlass {
 					breakGlass = 1
 				}
-				args = append(args, r.At.UTC(), r.Subject, r.CredentialID, r.System, string(r.Basis), r.Reason, breakGlass, r.Concept, r.RecordID, string(fields), string(r.Path))
+				args = append(args, r.At.UTC(), r.Subject, r.CredentialID, r.System, string(r.Basis), r.Subscription, r.Reason, breakGlass, r.Concept, r.RecordID, string(fields), string(r.Path))
 			}
 			if _, err := t.run.ExecContext(ctx, sb.String(), args...); err != nil {
 				return unavailable("record reads", err)
@@ -67,7 +67,7 @@ func (s *Store) ReadsOf(ctx context.Context, concept, id string) ([]record.Read,
 		var at timeValue
 		var basis, fields, path string
 		var breakGlass int
-		err := row.Scan(&r.Seq, &at, &r.Subject, &r.CredentialID, &r.System, &basis, &r.Reason, &breakGlass, &r.Concept, &r.RecordID, &fields, &path)
+		err := row.Scan(&r.Seq, &at, &r.Subject, &r.CredentialID, &r.System, &basis, &r.Subscription, &r.Reason, &breakGlass, &r.Concept, &r.RecordID, &fields, &path)
 		if err != nil {
 			return r, err
 		}
