@@ -430,11 +430,12 @@ func (s *service) List(ctx context.Context, concept string, q ListQuery) (*Page,
 			fields = append(fields, apierr.FieldError{Field: k, Rule: rule, Message: msg})
 		}
 		filter[k] = model.NormalizeText(v)
-		if a == nil {
+		switch {
+		case a == nil:
 			fields = append(fields, apierr.FieldError{Field: k, Rule: "unknown", Message: "is not an attribute of the model"})
-		} else if a.Type == model.Record || a.Type == model.List {
+		case a.Type == model.Record || a.Type == model.List:
 			fields = append(fields, apierr.FieldError{Field: k, Rule: "filter", Message: "records and lists cannot be filtered by equality"})
-		} else if !r.mayUse(k) {
+		case !r.mayUse(k):
 			return nil, notApproved(k)
 		}
 	}

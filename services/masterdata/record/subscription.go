@@ -13,8 +13,9 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 )
 
-// BasisSubscription: a subscriber system reading through its approved
-// subscription, projected to the subscription's approved fields.
+// BasisSubscription is the basis of a subscriber system reading through
+// its approved subscription, projected to the subscription's approved
+// fields.
 const BasisSubscription ReadBasis = "subscription"
 
 // SubscriptionApproved is the one status under which a subscription
