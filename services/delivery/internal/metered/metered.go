@@ -20,7 +20,6 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
@@ -45,25 +44,20 @@ type attrKey struct {
 
 // New creates the instruments on mp (nil: no metrics).
 func New(mp metric.MeterProvider) (*Instruments, error) {
-	if mp == nil {
-		mp = noop.NewMeterProvider()
+	m := telemetry.NewInstruments(mp, "github.com/samnav/samnav/services/delivery")
+	in := &Instruments{
+		events: m.Counter("samnav.delivery.events", "{event}",
+			"Events a channel accepted for a subscription (written to the view topic, queued for the webhook, appended to the feed)."),
+		failures: m.Counter("samnav.delivery.failures", "{delivery}", "Deliveries a channel refused; the pipeline offers them again."),
+		lag: m.Histogram("samnav.delivery.lag", "s",
+			"Time from the master's commit of a change to a channel's acceptance of it, of the oldest event of each delivery.",
+			0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 86400),
+		now: time.Now,
+		attrs: telemetry.NewAttributes(func(k attrKey) attribute.Set {
+			return attribute.NewSet(attribute.String("subscription", k.sub), attribute.String("channel", string(k.kind)))
+		}),
 	}
-	m := mp.Meter("github.com/samnav/samnav/services/delivery")
-	in := &Instruments{now: time.Now, attrs: telemetry.NewAttributes(func(k attrKey) attribute.Set {
-		return attribute.NewSet(attribute.String("subscription", k.sub), attribute.String("channel", string(k.kind)))
-	})}
-	var err error
-	if in.events, err = m.Int64Counter("samnav.delivery.events", metric.WithUnit("{event}"),
-		metric.WithDescription("Events a channel accepted for a subscription (written to the view topic, queued for the webhook, appended to the feed).")); err != nil {
-		return nil, err
-	}
-	if in.failures, err = m.Int64Counter("samnav.delivery.failures", metric.WithUnit("{delivery}"),
-		metric.WithDescription("Deliveries a channel refused; the pipeline offers them again.")); err != nil {
-		return nil, err
-	}
-	if in.lag, err = m.Float64Histogram("samnav.delivery.lag", metric.WithUnit("s"),
-		metric.WithDescription("Time from the master's commit of a change to a channel's acceptance of it, of the oldest event of each delivery."),
-		metric.WithExplicitBucketBoundaries(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 86400)); err != nil {
+	if err := m.Err(); err != nil {
 		return nil, err
 	}
 	return in, nil
