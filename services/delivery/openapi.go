@@ -36,23 +36,15 @@ func OpenAPI() openapi.Document {
 		}, nil,
 		openapi.Answer("200", openapi.JSONAnswer("Deliveries, oldest first.", openapi.Ref("RecentDeliveries")), "400", "401"))}
 	paths[openapi.Path] = map[string]any{"get": openapi.DocumentOp("subscriptions")}
-	return openapi.WithShared(openapi.Document{
-		"openapi": "3.1.0",
-		"info": map[string]any{
-			"title":   "Samnav delivery API",
-			"version": "1.0.0",
-			"description": "Subscriptions: a system asks to receive a concept for a purpose on a legal basis, with the fields it needs, over one channel (a Kafka view topic, signed webhooks, or a pull feed); the concept's information owner approves, narrows or rejects, and every decision is kept with who and why. " +
-				"Nothing is delivered without an approved subscription, and only its approved fields. Errors are problem details (application/problem+json).",
-		},
-		"tags": []any{
+	return openapi.New("Samnav delivery API",
+		"Subscriptions: a system asks to receive a concept for a purpose on a legal basis, with the fields it needs, over one channel (a Kafka view topic, signed webhooks, or a pull feed); the concept's information owner approves, narrows or rejects, and every decision is kept with who and why. "+
+			"Nothing is delivered without an approved subscription, and only its approved fields. Errors are problem details (application/problem+json).",
+		[]any{
 			map[string]any{"name": "subscriptions", "description": "Subscriptions and the owner's decisions."},
 			map[string]any{"name": "webhooks", "description": "A webhook subscription's endpoint, secrets and delivery log (Standard Webhooks)."},
 			map[string]any{"name": "feeds", "description": "The pull feed of a feed subscription: a snapshot, then the changes after a cursor."},
 			map[string]any{"name": "deliveries", "description": "What went to whom, as it happens."},
-		},
-		"paths":      paths,
-		"components": map[string]any{"schemas": schemas()},
-	})
+		}, paths, schemas())
 }
 
 func idParam() map[string]any {

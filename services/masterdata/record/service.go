@@ -253,12 +253,7 @@ func (s *service) Update(ctx context.Context, concept, id string, ifRevision int
 		return nil, err
 	}
 	w := write{c: c, id: id, ifRevision: ifRevision, verb: "update", kind: client.KindUpdated, actor: actor, reason: reason}
-	return s.change(ctx, w, func(r *Record) error {
-		if r.State == nil {
-			return apierr.Errorf(apierr.CodeNotFound, "%s %s was erased", c.ID, id)
-		}
-		return nil
-	}, func(r *Record, now time.Time) {
+	return s.change(ctx, w, refuseErased(c, id, "was erased"), func(r *Record, now time.Time) {
 		r.State, r.UpdatedAt = st, now
 	})
 }
@@ -286,17 +281,23 @@ func (s *service) Erase(ctx context.Context, concept, id, reason string) (*Recor
 		return nil, err
 	}
 	w := write{c: c, id: id, verb: "erase", kind: client.KindErased, actor: actor, reason: reason}
-	return s.change(ctx, w, func(r *Record) error {
-		if r.State == nil {
-			return apierr.Errorf(apierr.CodeNotFound, "%s %s was erased already", c.ID, id)
-		}
-		return nil
-	}, func(r *Record, now time.Time) {
+	return s.change(ctx, w, refuseErased(c, id, "was erased already"), func(r *Record, now time.Time) {
 		r.State, r.UpdatedAt = nil, now
 		if r.EndedAt == nil {
 			r.EndedAt, r.EndReason = &now, reason
 		}
 	})
+}
+
+// refuseErased is the check of a write that needs the record's state:
+// an erased record is not found, the message saying so as what does.
+func refuseErased(c *model.Concept, id, what string) func(*Record) error {
+	return func(r *Record) error {
+		if r.State == nil {
+			return apierr.Errorf(apierr.CodeNotFound, "%s %s %s", c.ID, id, what)
+		}
+		return nil
+	}
 }
 
 // write is one change of an existing record: of which, named how, by whom

@@ -72,21 +72,13 @@ func OpenAPI(m *model.Model) openapi.Document {
 		maps.Copy(schemas, conceptSchemas(c))
 	}
 	tags = append(tags, map[string]any{"name": "whoami", "description": "Who the caller is."})
-	return openapi.WithShared(openapi.Document{
-		"openapi": "3.1.0",
-		"info": map[string]any{
-			"title":   "Samnav master data API",
-			"version": "1.0.0",
-			"description": "Records of every concept of the city's concept model, each mastered by one system. " +
-				"Stewards write the concepts the hub masters (master samnav); an external master system writes its concepts, and only those, through the publish API or the same record operations. " +
-				"Every record has an opaque id and a revision, which is its ETag: an update names the revision it replaces in If-Match, and a stale one is refused. " +
-				"A write may say why it was made in the `Samnav-Reason` header (never the query string), recorded in the history; a read's `Samnav-Reason` is its purpose, recorded in the read log. " +
-				"Errors are problem details (application/problem+json).",
-		},
-		"tags":       tags,
-		"paths":      paths,
-		"components": map[string]any{"schemas": schemas},
-	})
+	return openapi.New("Samnav master data API",
+		"Records of every concept of the city's concept model, each mastered by one system. "+
+			"Stewards write the concepts the hub masters (master samnav); an external master system writes its concepts, and only those, through the publish API or the same record operations. "+
+			"Every record has an opaque id and a revision, which is its ETag: an update names the revision it replaces in If-Match, and a stale one is refused. "+
+			"A write may say why it was made in the `Samnav-Reason` header (never the query string), recorded in the history; a read's `Samnav-Reason` is its purpose, recorded in the read log. "+
+			"Errors are problem details (application/problem+json).",
+		tags, paths, schemas)
 }
 
 func conceptSchemas(c *model.Concept) map[string]any {

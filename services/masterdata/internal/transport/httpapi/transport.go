@@ -142,12 +142,22 @@ func reason(r *http.Request) (string, error) {
 	return r.Header.Get(ReasonHeader), nil
 }
 
-func decodeCreate(_ context.Context, r *http.Request) (any, error) {
+// stateAndReason is a create's or an update's record state, from the
+// body, and its reason (see reason).
+func stateAndReason(r *http.Request) (map[string]any, string, error) {
 	var state map[string]any
 	if err := decodeBody(r, &state); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	why, err := reason(r)
+	if err != nil {
+		return nil, "", err
+	}
+	return state, why, nil
+}
+
+func decodeCreate(_ context.Context, r *http.Request) (any, error) {
+	state, why, err := stateAndReason(r)
 	if err != nil {
 		return nil, err
 	}
@@ -159,11 +169,7 @@ func decodeUpdate(_ context.Context, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var state map[string]any
-	if err := decodeBody(r, &state); err != nil {
-		return nil, err
-	}
-	why, err := reason(r)
+	state, why, err := stateAndReason(r)
 	if err != nil {
 		return nil, err
 	}
