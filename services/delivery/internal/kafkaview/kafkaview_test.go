@@ -8,11 +8,10 @@ import (
 
 	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 func TestACLsAreManagedAndValid(t *testing.T) {
-	s := subscription.Subscription{ID: "s1", System: "skolplattform", Concept: "person", Major: 1, Channel: client.ChannelKafka}
+	s := client.Subscription{ID: "s1", System: "skolplattform", Concept: "person", Major: 1, Channel: client.ChannelKafka}
 	acls := kafkaview.ACLs(s)
 	if len(acls) != 7 {
 		t.Fatalf("ACLs = %v, want read+describe on the view topic, read on the group prefix, create+write+read+describe on the dead-letter prefix", acls)

@@ -22,9 +22,9 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/samnav/samnav/pkg/telemetry"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 // Instruments are the delivery metrics of one meter provider; share one
@@ -39,7 +39,7 @@ type Instruments struct {
 
 type attrKey struct {
 	sub  string
-	kind subscription.ChannelKind
+	kind client.ChannelKind
 }
 
 // New creates the instruments on mp (nil: no metrics).
@@ -63,11 +63,11 @@ func New(mp metric.MeterProvider) (*Instruments, error) {
 	return in, nil
 }
 
-func (in *Instruments) attrSet(sub string, kind subscription.ChannelKind) metric.MeasurementOption {
+func (in *Instruments) attrSet(sub string, kind client.ChannelKind) metric.MeasurementOption {
 	return in.attrs.For(attrKey{sub, kind})
 }
 
-func (in *Instruments) record(ctx context.Context, sub string, kind subscription.ChannelKind, n int, oldest time.Time, err error) {
+func (in *Instruments) record(ctx context.Context, sub string, kind client.ChannelKind, n int, oldest time.Time, err error) {
 	attrs := in.attrSet(sub, kind)
 	if err != nil {
 		if ctx.Err() == nil { // a subscription stopping is no failure
@@ -83,8 +83,8 @@ func (in *Instruments) record(ctx context.Context, sub string, kind subscription
 
 // Wrap returns ch measured by in as channel kind. The result is a
 // pipeline.Batcher when ch is one, so the pipeline batches as before.
-func (in *Instruments) Wrap(ch channel.Channel, kind subscription.ChannelKind) channel.Channel {
-	return pipeline.Observe(ch, func(ctx context.Context, sub subscription.Subscription, evs []channel.Event, err error) {
+func (in *Instruments) Wrap(ch channel.Channel, kind client.ChannelKind) channel.Channel {
+	return pipeline.Observe(ch, func(ctx context.Context, sub client.Subscription, evs []channel.Event, err error) {
 		var oldest time.Time
 		for i := range evs {
 			if t := evs[i].Time; !t.IsZero() && (oldest.IsZero() || t.Before(oldest)) {

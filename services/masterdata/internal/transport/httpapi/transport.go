@@ -23,6 +23,7 @@ import (
 	"github.com/samnav/samnav/pkg/openapi"
 	"github.com/samnav/samnav/pkg/paging"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/services/masterdata/client"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 
@@ -271,7 +272,7 @@ func encodeJSON(_ context.Context, w http.ResponseWriter, resp any) error {
 func errorEncoder(wr *apierr.Writer) kithttp.ErrorEncoder {
 	return func(ctx context.Context, err error, w http.ResponseWriter) {
 		if e, ok := errors.AsType[*apierr.Error](err); ok {
-			if cur, ok := e.Extensions["current"].(*record.Record); ok {
+			if cur, ok := e.Extensions["current"].(*client.Record); ok {
 				w.Header().Set("ETag", apierr.ETag(cur.Revision))
 			}
 		}
