@@ -6,7 +6,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/samnav/samnav/pkg/telemetry"
+	"github.com/samnav/samnav/pkg/sdk/instrument"
 )
 
 // metrics are the pull feed's instruments:
@@ -21,7 +21,7 @@ type metrics struct {
 }
 
 func newMetrics(mp metric.MeterProvider) (*metrics, error) {
-	in := telemetry.NewInstruments(mp, "github.com/samnav/samnav/services/delivery/feed")
+	in := instrument.For(mp, "github.com/samnav/samnav/services/delivery/feed")
 	out := &metrics{
 		readers:  in.UpDownCounter("samnav.feed.readers", "{request}", "Pull-feed readers waiting in a long poll now."),
 		entries:  in.Counter("samnav.feed.entries", "{item}", "Pull-feed items served, by endpoint (snapshot, changes)."),

@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/samnav/samnav/pkg/sdk/instrument"
 	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
@@ -44,7 +45,7 @@ type attrKey struct {
 
 // New creates the instruments on mp (nil: no metrics).
 func New(mp metric.MeterProvider) (*Instruments, error) {
-	m := telemetry.NewInstruments(mp, "github.com/samnav/samnav/services/delivery")
+	m := instrument.For(mp, "github.com/samnav/samnav/services/delivery")
 	in := &Instruments{
 		events: m.Counter("samnav.delivery.events", "{event}",
 			"Events a channel accepted for a subscription (written to the view topic, queued for the webhook, appended to the feed)."),

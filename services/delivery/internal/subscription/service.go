@@ -303,7 +303,9 @@ func (s *service) decide(ctx context.Context, id string, mayDo func(*auth.Princi
 
 // owner: the concept's information owner (or an admin, whose grant
 // allows every action) decides.
-func owner(p *auth.Principal, cur client.Subscription) bool { return p.Can(auth.ActionApprove, cur.Concept) }
+func owner(p *auth.Principal, cur client.Subscription) bool {
+	return p.Can(auth.ActionApprove, cur.Concept)
+}
 
 func (s *service) Approve(ctx context.Context, id string, d client.Decision) (client.Subscription, error) {
 	return s.decide(ctx, id, owner, func(cur client.Subscription) (client.Subscription, client.Action, error) {
@@ -351,7 +353,9 @@ func (s *service) Reject(ctx context.Context, id string, reason string) (client.
 }
 
 func (s *service) Revoke(ctx context.Context, id string, reason string) (client.Subscription, error) {
-	own := func(p *auth.Principal, cur client.Subscription) bool { return owner(p, cur) || systemOf(p) == cur.System }
+	own := func(p *auth.Principal, cur client.Subscription) bool {
+		return owner(p, cur) || systemOf(p) == cur.System
+	}
 	return s.decide(ctx, id, own, func(cur client.Subscription) (client.Subscription, client.Action, error) {
 		if cur.Status != client.StatusRequested && cur.Status != client.StatusApproved {
 			return cur, "", apierr.Errorf(apierr.CodeConflict, "subscription %q is already %s", id, cur.Status)

@@ -7,7 +7,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/samnav/samnav/pkg/telemetry"
+	"github.com/samnav/samnav/pkg/sdk/instrument"
 )
 
 // metrics are the dispatcher's instruments:
@@ -26,7 +26,7 @@ type metrics struct {
 }
 
 func newMetrics(mp metric.MeterProvider) (*metrics, error) {
-	in := telemetry.NewInstruments(mp, "github.com/samnav/samnav/services/delivery/webhook")
+	in := instrument.For(mp, "github.com/samnav/samnav/services/delivery/webhook")
 	out := &metrics{
 		attempts:  in.Counter("samnav.webhook.attempts", "{attempt}", "Webhook attempts, by outcome: delivered, retry, give_up, gone."),
 		duration:  in.Histogram("samnav.webhook.attempt.duration", "s", "Duration of one webhook attempt, connect to last response byte, by outcome."),
