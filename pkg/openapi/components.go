@@ -60,6 +60,20 @@ func WithShared(d Document) Document {
 	return out
 }
 
+// New is a Samnav REST API's document: OpenAPI 3.1, API version 1.0.0,
+// titled and described as given, with its tags, paths and schemas and the
+// shared components (WithShared). It is the one frame every service's
+// document is built in, so they differ only in what they describe.
+func New(title, description string, tags []any, paths, schemas map[string]any) Document {
+	return WithShared(Document{
+		"openapi":    "3.1.0",
+		"info":       map[string]any{"title": title, "version": "1.0.0", "description": description},
+		"tags":       tags,
+		"paths":      paths,
+		"components": map[string]any{"schemas": schemas},
+	})
+}
+
 func shared() map[string]map[string]any {
 	responses := map[string]any{}
 	for status, name := range Responses {

@@ -39,7 +39,6 @@ import (
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 	"github.com/samnav/samnav/services/hubtest"
 )
 
@@ -84,7 +83,7 @@ type countingBatcher struct {
 	c *counter
 }
 
-func (cb countingBatcher) DeliverBatch(ctx context.Context, s subscription.Subscription, evs []channel.Event) error {
+func (cb countingBatcher) DeliverBatch(ctx context.Context, s client.Subscription, evs []channel.Event) error {
 	if err := cb.Channel.DeliverBatch(ctx, s, evs); err != nil {
 		return err
 	}
@@ -124,7 +123,7 @@ func BenchmarkPipelineKafka(b *testing.B) {
 	}{
 		{"serial", min(n, 2000), func(kc *kafkaview.Channel, c *counter) channel.Channel {
 			var mu sync.Mutex
-			return channel.Func(func(ctx context.Context, s subscription.Subscription, ev channel.Event) error {
+			return channel.Func(func(ctx context.Context, s client.Subscription, ev channel.Event) error {
 				mu.Lock()
 				defer mu.Unlock()
 				if err := kc.Deliver(ctx, s, ev); err != nil {
@@ -135,7 +134,7 @@ func BenchmarkPipelineKafka(b *testing.B) {
 			})
 		}},
 		{"per-event", min(n, 5000), func(kc *kafkaview.Channel, c *counter) channel.Channel {
-			return channel.Func(func(ctx context.Context, s subscription.Subscription, ev channel.Event) error {
+			return channel.Func(func(ctx context.Context, s client.Subscription, ev channel.Event) error {
 				if err := kc.Deliver(ctx, s, ev); err != nil {
 					return err
 				}
@@ -158,7 +157,7 @@ func BenchmarkPipelineKafka(b *testing.B) {
 		c := newCounter(mode.events)
 		ds, err := delivery.New(ctx, delivery.Config{Base: daemon.Base{Addr: "127.0.0.1:0", DataDir: filepath.Join(b.TempDir(), mode.name)}, RegistryURL: h.RegistryURL,
 			Brokers: []string{h.Broker.Addr()}, SyncInterval: time.Second}, delivery.Deps{Logger: hubtest.Logger(b),
-			Channels: map[subscription.ChannelKind]channel.Channel{client.ChannelKafka: mode.wrap(kc, c)}})
+			Channels: map[client.ChannelKind]channel.Channel{client.ChannelKafka: mode.wrap(kc, c)}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -166,7 +165,7 @@ func BenchmarkPipelineKafka(b *testing.B) {
 			b.Fatal(err)
 		}
 		actx := auth.WithPrincipal(ctx, &auth.Principal{Subject: "bench-admin", Kind: auth.KindUser, Grants: []auth.Grant{{Role: auth.RoleAdmin}}})
-		sub, err := ds.Service().Request(actx, subscription.Request{System: "bench-" + mode.name, Concept: "person", Purpose: "benchmark", Channel: client.ChannelKafka,
+		sub, err := ds.Service().Request(actx, client.Request{System: "bench-" + mode.name, Concept: "person", Purpose: "benchmark", Channel: client.ChannelKafka,
 			LegalBasis: client.LegalBasis{Basis: client.BasisPublicTask, Reference: "benchmark"}, Fields: []string{"givenNames", "surname", "registeredAddress"}, Reason: "benchmark"})
 		if err != nil {
 			b.Fatal(err)

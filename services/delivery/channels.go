@@ -13,6 +13,7 @@ import (
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/keyring"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
@@ -128,10 +129,10 @@ func channelStore[S any](ctx context.Context, s *Server, d sqldb.Dialect, name s
 
 // lookupSubscription looks a subscription up for the channels: ok false if
 // there is none.
-func (s *Server) lookupSubscription(ctx context.Context, id string) (subscription.Subscription, bool, error) {
+func (s *Server) lookupSubscription(ctx context.Context, id string) (client.Subscription, bool, error) {
 	sub, err := s.store.Get(ctx, id)
 	if errors.Is(err, subscription.ErrNotFound) {
-		return subscription.Subscription{}, false, nil
+		return client.Subscription{}, false, nil
 	}
 	return sub, err == nil, err
 }

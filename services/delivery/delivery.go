@@ -71,7 +71,7 @@ type Deps struct {
 	Registry Registry
 	// Channels replaces channels by kind (a test double). The Kafka,
 	// webhook and feed channels are built in.
-	Channels map[subscription.ChannelKind]channel.Channel
+	Channels map[client.ChannelKind]channel.Channel
 	// Webhook tunes the webhook channel (retry schedule, workers, clock);
 	// its Store, Addresses, Logger, MeterProvider, Subscriptions, Model
 	// and Schemas are set by New.
@@ -189,7 +189,7 @@ func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, sche
 		return err
 	}
 	s.store = st
-	s.svc = subscription.NewService(st, m, subscription.ServiceOptions{OnChange: func(subscription.Subscription) {
+	s.svc = subscription.NewService(st, m, subscription.ServiceOptions{OnChange: func(client.Subscription) {
 		select {
 		case s.changed <- struct{}{}:
 		default:
@@ -216,7 +216,7 @@ func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, sche
 		return err
 	}
 	s.kafka = kc
-	chans := map[subscription.ChannelKind]channel.Channel{
+	chans := map[client.ChannelKind]channel.Channel{
 		client.ChannelKafka:   kc,
 		client.ChannelWebhook: s.webhook,
 		client.ChannelFeed:    s.feed,
@@ -238,13 +238,13 @@ func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, sche
 		// are rebuilt (also at start, for a decision saved before a
 		// restart): after a narrowing no record keeps withdrawn fields,
 		// after a widening every record gets the newly approved ones.
-		Rebuilders: map[subscription.ChannelKind]pipeline.Rebuilder{client.ChannelKafka: kc, client.ChannelFeed: s.feed}})
+		Rebuilders: map[client.ChannelKind]pipeline.Rebuilder{client.ChannelKafka: kc, client.ChannelFeed: s.feed}})
 	lagClient, _, err := s.cfg.kafka().Client("delivery-lag") // lives as long as the process
 	if err != nil {
 		return err
 	}
 	wh := webhook.Handler(webhook.HandlerConfig{Service: s.webhook, Logger: s.logger,
-		Subscription: func(ctx context.Context, id string) (subscription.Subscription, error) {
+		Subscription: func(ctx context.Context, id string) (client.Subscription, error) {
 			sub, err := s.store.Get(ctx, id)
 			if errors.Is(err, subscription.ErrNotFound) {
 				return sub, &apierr.Error{Code: apierr.CodeNotFound, Message: "subscription " + id + " not found", Err: err}
@@ -352,7 +352,7 @@ func (s *Server) syncLoop(ctx context.Context) {
 		// Kafka ACLs and delete revoked view topics (idempotent; a failure
 		// is retried on the next round).
 		if listed {
-			var revoked []subscription.Subscription
+			var revoked []client.Subscription
 			if revoked, err = s.store.List(ctx, subscription.Filter{Status: client.StatusRevoked}); err == nil {
 				err = s.kafka.Reconcile(ctx, subs, revoked)
 			}

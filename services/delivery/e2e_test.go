@@ -31,6 +31,15 @@ func startHub(t testing.TB, opts ...hubtest.Option) *hubtest.Hub {
 	}, opts...)...)
 }
 
+// startHubWithin starts the hub (startHub) for a test that must be over
+// within timeout: the context returned ends then, or when the test ends.
+func startHubWithin(t testing.TB, timeout time.Duration, opts ...hubtest.Option) (*hubtest.Hub, context.Context) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	t.Cleanup(cancel)
+	return startHub(t, opts...), ctx
+}
+
 // cast is who acts in the end-to-end stories: at master data the
 // population register (the person's master) and a privacy officer; at
 // delivery the information owner and three systems.
@@ -44,9 +53,7 @@ type cast struct {
 // story that must be over within timeout: the context returned ends then.
 func startCast(t testing.TB, timeout time.Duration) (*hubtest.Hub, *cast, context.Context) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), timeout)
-	t.Cleanup(cancel)
-	h := startHub(t)
+	h, ctx := startHubWithin(t, timeout)
 	system := func(name string) string {
 		return hubtest.Issue(t, h.Delivery.Tokens(), name, auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: name})
 	}

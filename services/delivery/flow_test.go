@@ -1,7 +1,6 @@
 package delivery_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -15,9 +14,7 @@ import (
 // approved fields, to the subscriber itself and not to another system;
 // the subscription's lag reaches zero once the pipeline delivered it.
 func TestLiveFlowAndLag(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	h := startHub(t)
+	h, ctx := startHubWithin(t, 90*time.Second)
 	fb := hubtest.Issue(t, h.Masterdata.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
 	st, body := hubtest.CallJSON(t, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert",
 		"state": personState("201405052380", "Ella", "Storgatan 1", "NONE")}}})

@@ -1,7 +1,6 @@
 package delivery_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -21,9 +20,7 @@ import (
 // sends every operation's example to the running hub: each must get the
 // documented status and a body the document's schema accepts.
 func TestOpenAPIDocumentCoversEveryRouteAndItsExamplesHold(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	h := startHub(t)
+	h, ctx := startHubWithin(t, 120*time.Second)
 
 	doc := openapitest.Fetch(t, h.DeliveryURL)
 	c := openapitest.New(t, doc, h.DeliveryURL)

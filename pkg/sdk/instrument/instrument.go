@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
 )
 
 // Set creates instruments on one meter. It is not safe for concurrent
@@ -21,6 +22,16 @@ type Set struct {
 
 // New returns a Set creating instruments on meter.
 func New(meter metric.Meter) *Set { return &Set{meter: meter} }
+
+// For returns a Set creating instruments on the meter named scope (the
+// component's import path) of mp; a nil mp creates no-op instruments, for
+// a component its caller wants no metrics of.
+func For(mp metric.MeterProvider, scope string) *Set {
+	if mp == nil {
+		mp = noop.NewMeterProvider()
+	}
+	return New(mp.Meter(scope))
+}
 
 // keep records err, naming the instrument it came from. A failed creation
 // still returns a usable (no-op) instrument, as the OpenTelemetry API
@@ -39,9 +50,22 @@ func (s *Set) Counter(name, unit, description string) metric.Int64Counter {
 	return c
 }
 
-// Histogram creates a Float64Histogram.
-func (s *Set) Histogram(name, unit, description string) metric.Float64Histogram {
-	h, err := s.meter.Float64Histogram(name, metric.WithUnit(unit), metric.WithDescription(description))
+// UpDownCounter creates an Int64UpDownCounter, a count that may go down
+// (readers waiting now).
+func (s *Set) UpDownCounter(name, unit, description string) metric.Int64UpDownCounter {
+	c, err := s.meter.Int64UpDownCounter(name, metric.WithUnit(unit), metric.WithDescription(description))
+	s.keep(name, err)
+	return c
+}
+
+// Histogram creates a Float64Histogram; bounds, when given, are its
+// explicit bucket boundaries (else the SDK's defaults).
+func (s *Set) Histogram(name, unit, description string, bounds ...float64) metric.Float64Histogram {
+	opts := []metric.Float64HistogramOption{metric.WithUnit(unit), metric.WithDescription(description)}
+	if len(bounds) > 0 {
+		opts = append(opts, metric.WithExplicitBucketBoundaries(bounds...))
+	}
+	h, err := s.meter.Float64Histogram(name, opts...)
 	s.keep(name, err)
 	return h
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/services/masterdata/client"
 )
 
 // ReadBasis is the grant a read was allowed under.
@@ -162,7 +163,7 @@ func (r *reader) show(state map[string]any) (map[string]any, []string) {
 // records shows recs to r and records the reads, before anything is
 // answered, when the concept holds personal data. recs are replaced by
 // shown copies; the store's records are not changed.
-func (s *service) showRecords(ctx context.Context, r *reader, path ReadPath, recs []*Record) error {
+func (s *service) showRecords(ctx context.Context, r *reader, path ReadPath, recs []*client.Record) error {
 	reads := make([]Read, 0, len(recs))
 	for i, rec := range recs {
 		if rec == nil || rec.State == nil {
@@ -181,7 +182,7 @@ func (s *service) showRecords(ctx context.Context, r *reader, path ReadPath, rec
 	return s.record(ctx, r, reads)
 }
 
-func (r *reader) read(rec *Record, fields []string, path ReadPath, at time.Time) Read {
+func (r *reader) read(rec *client.Record, fields []string, path ReadPath, at time.Time) Read {
 	return Read{At: at.UTC(), Subject: r.p.Subject, CredentialID: r.p.CredentialID, System: r.p.System(),
 		Basis: r.basis, Subscription: r.subscription, Reason: r.reason, BreakGlass: r.basis == BasisBreakGlass,
 		Concept: r.concept.ID, RecordID: rec.ID, Fields: fields, Path: path}

@@ -1,24 +1,16 @@
 // Package record is the domain of Samnav's master data: records of the
 // concepts of the model, their changes, the errors every layer speaks, and
 // the Service and Store contracts. It holds no knowledge of HTTP, SQL or
-// Kafka.
+// Kafka. A record and a change are the API's wire types, client.Record
+// and client.Change: the typed client is their one home, so what the
+// service stores and answers and what a client decodes cannot drift
+// apart.
 package record
 
 import (
 	"context"
 
 	"github.com/samnav/samnav/services/masterdata/client"
-)
-
-// Record and Change are the master data API's wire types; the typed
-// client (package client) is their one home, so what the service stores
-// and answers and what a client decodes cannot drift apart. Actor, Kind
-// and the kinds of change are used as the client names them.
-type (
-	// Record is one master record of a concept (see client.Record).
-	Record = client.Record
-	// Change is one entry of a record's history.
-	Change = client.Change
 )
 
 // ListQuery selects records of one concept.
@@ -42,8 +34,8 @@ type ListQuery struct {
 // Page is one page of records, and the cursor of the next page ("" when
 // this is the last).
 type Page struct {
-	Records []*Record `json:"records"`
-	Next    string    `json:"next,omitempty"`
+	Records []*client.Record `json:"records"`
+	Next    string           `json:"next,omitempty"`
 }
 
 // Service is the master data of every concept in the model. Every write
@@ -54,24 +46,24 @@ type Page struct {
 // concurrent use.
 type Service interface {
 	// Create stores a new record with a fresh id and revision 1.
-	Create(ctx context.Context, concept string, state map[string]any, reason string) (*Record, error)
+	Create(ctx context.Context, concept string, state map[string]any, reason string) (*client.Record, error)
 	// Update replaces the state of a record. ifRevision must equal its
 	// current revision (0 skips the check); a stale one fails with
 	// apierr.CodeConflict wrapping ErrStaleRevision, the record as it
 	// is now in the error's "current" extension.
-	Update(ctx context.Context, concept, id string, ifRevision int64, state map[string]any, reason string) (*Record, error)
+	Update(ctx context.Context, concept, id string, ifRevision int64, state map[string]any, reason string) (*client.Record, error)
 	// End ends a record; reason is required. Ending an ended record fails
 	// with apierr.CodeConflict.
-	End(ctx context.Context, concept, id string, ifRevision int64, reason string) (*Record, error)
+	End(ctx context.Context, concept, id string, ifRevision int64, reason string) (*client.Record, error)
 	// Get returns a record, ended or not.
-	Get(ctx context.Context, concept, id string) (*Record, error)
+	Get(ctx context.Context, concept, id string) (*client.Record, error)
 	// GetByNaturalKey returns the record whose natural-key attribute has
 	// the value.
-	GetByNaturalKey(ctx context.Context, concept, attribute, value string) (*Record, error)
+	GetByNaturalKey(ctx context.Context, concept, attribute, value string) (*client.Record, error)
 	// List returns one page of records.
 	List(ctx context.Context, concept string, q ListQuery) (*Page, error)
 	// History returns every change of a record, oldest first.
-	History(ctx context.Context, concept, id string) ([]Change, error)
+	History(ctx context.Context, concept, id string) ([]client.Change, error)
 	// Resolve returns the id of the record of concept that id (when not
 	// "") or the natural key attribute=value names, for a principal that
 	// may write concept: the publish API's upsert. It shows nothing but

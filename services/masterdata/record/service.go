@@ -79,7 +79,7 @@ func NewService(store Store, m *model.Model, opts ServiceOptions) Service {
 type Eraser interface {
 	// Erase removes a record's state and natural keys, and the states in
 	// its history (who, when and why stay); its event is a tombstone.
-	Erase(ctx context.Context, concept, id, reason string) (*Record, error)
+	Erase(ctx context.Context, concept, id, reason string) (*client.Record, error)
 }
 
 func (s *service) concept(id string) (*model.Concept, error) {
@@ -208,7 +208,7 @@ func traceParent(ctx context.Context) string {
 
 func newEventID() string { return uuid.Must(uuid.NewV7()).String() }
 
-func (s *service) Create(ctx context.Context, concept string, state map[string]any, reason string) (*Record, error) {
+func (s *service) Create(ctx context.Context, concept string, state map[string]any, reason string) (*client.Record, error) {
 	c, actor, reason, err := s.beginWrite(ctx, concept, reason, "", s.authorizeWrite)
 	if err != nil {
 		return nil, err
@@ -222,8 +222,8 @@ func (s *service) Create(ctx context.Context, concept string, state map[string]a
 	if err != nil {
 		return nil, fmt.Errorf("new id: %w", err)
 	}
-	rec := &Record{Concept: c.ID, ID: id.String(), Revision: 1, State: st, CreatedAt: now, UpdatedAt: now}
-	ch := &Change{Kind: client.KindCreated, At: now, Actor: actor, Reason: reason, EventID: newEventID(), TraceParent: traceParent(ctx)}
+	rec := &client.Record{Concept: c.ID, ID: id.String(), Revision: 1, State: st, CreatedAt: now, UpdatedAt: now}
+	ch := &client.Change{Kind: client.KindCreated, At: now, Actor: actor, Reason: reason, EventID: newEventID(), TraceParent: traceParent(ctx)}
 	if err := s.store.Create(ctx, rec, ch); err != nil {
 		return nil, fmt.Errorf("create %s: %w", c.ID, err)
 	}
@@ -234,7 +234,7 @@ func (s *service) Create(ctx context.Context, concept string, state map[string]a
 // wrapping ErrStaleRevision, with the record as it is now in its
 // "current" extension. The revision a write names is its HTTP If-Match,
 // so the error is answered with 412 Precondition Failed.
-func staleError(cur *Record, want int64) error {
+func staleError(cur *client.Record, want int64) error {
 	return apierr.Errorf(apierr.CodeConflict, "revision %d is stale: %s %s is at revision %d", want, cur.Concept, cur.ID, cur.Revision).
 		Wrap(ErrStaleRevision).WithExtension("current", cur).WithStatus(http.StatusPreconditionFailed)
 }
@@ -248,7 +248,7 @@ func FieldErrors(fes []model.FieldError) []apierr.FieldError {
 	return out
 }
 
-func (s *service) Update(ctx context.Context, concept, id string, ifRevision int64, state map[string]any, reason string) (*Record, error) {
+func (s *service) Update(ctx context.Context, concept, id string, ifRevision int64, state map[string]any, reason string) (*client.Record, error) {
 	c, actor, reason, err := s.beginWrite(ctx, concept, reason, "", s.authorizeWrite)
 	if err != nil {
 		return nil, err
@@ -258,50 +258,51 @@ func (s *service) Update(ctx context.Context, concept, id string, ifRevision int
 		return nil, err
 	}
 	w := write{c: c, id: id, ifRevision: ifRevision, verb: "update", kind: client.KindUpdated, actor: actor, reason: reason}
-	return s.change(ctx, w, func(r *Record) error {
-		if r.State == nil {
-			return apierr.Errorf(apierr.CodeNotFound, "%s %s was erased", c.ID, id)
-		}
-		return nil
-	}, func(r *Record, now time.Time) {
+	return s.change(ctx, w, refuseErased(c, id, "was erased"), func(r *client.Record, now time.Time) {
 		r.State, r.UpdatedAt = st, now
 	})
 }
 
-func (s *service) End(ctx context.Context, concept, id string, ifRevision int64, reason string) (*Record, error) {
+func (s *service) End(ctx context.Context, concept, id string, ifRevision int64, reason string) (*client.Record, error) {
 	c, actor, reason, err := s.beginWrite(ctx, concept, reason, "end", s.authorizeWrite)
 	if err != nil {
 		return nil, err
 	}
 	w := write{c: c, id: id, ifRevision: ifRevision, verb: "end", kind: client.KindEnded, actor: actor, reason: reason}
-	return s.change(ctx, w, func(r *Record) error {
+	return s.change(ctx, w, func(r *client.Record) error {
 		if r.EndedAt != nil {
 			return apierr.Errorf(apierr.CodeConflict, "%s %s was ended at %s", c.ID, id, r.EndedAt.Format(time.RFC3339)).
 				Wrap(ErrConflict).WithExtension("current", r)
 		}
 		return nil
-	}, func(r *Record, now time.Time) {
+	}, func(r *client.Record, now time.Time) {
 		r.EndedAt, r.EndReason, r.UpdatedAt = &now, reason, now
 	})
 }
 
-func (s *service) Erase(ctx context.Context, concept, id, reason string) (*Record, error) {
+func (s *service) Erase(ctx context.Context, concept, id, reason string) (*client.Record, error) {
 	c, actor, reason, err := s.beginWrite(ctx, concept, reason, "erase", authorizeErase)
 	if err != nil {
 		return nil, err
 	}
 	w := write{c: c, id: id, verb: "erase", kind: client.KindErased, actor: actor, reason: reason}
-	return s.change(ctx, w, func(r *Record) error {
-		if r.State == nil {
-			return apierr.Errorf(apierr.CodeNotFound, "%s %s was erased already", c.ID, id)
-		}
-		return nil
-	}, func(r *Record, now time.Time) {
+	return s.change(ctx, w, refuseErased(c, id, "was erased already"), func(r *client.Record, now time.Time) {
 		r.State, r.UpdatedAt = nil, now
 		if r.EndedAt == nil {
 			r.EndedAt, r.EndReason = &now, reason
 		}
 	})
+}
+
+// refuseErased is the check of a write that needs the record's state:
+// an erased record is not found, the message saying so as what does.
+func refuseErased(c *model.Concept, id, what string) func(*client.Record) error {
+	return func(r *client.Record) error {
+		if r.State == nil {
+			return apierr.Errorf(apierr.CodeNotFound, "%s %s %s", c.ID, id, what)
+		}
+		return nil
+	}
 }
 
 // write is one change of an existing record: of which, named how, by whom
@@ -319,9 +320,9 @@ type write struct {
 // change applies w to its record in one store transaction: it refuses a
 // stale ifRevision, then whatever check refuses, then lets apply change
 // the record at the write's time and records the change.
-func (s *service) change(ctx context.Context, w write, check func(*Record) error, apply func(*Record, time.Time)) (*Record, error) {
+func (s *service) change(ctx context.Context, w write, check func(*client.Record) error, apply func(*client.Record, time.Time)) (*client.Record, error) {
 	tp := traceParent(ctx)
-	rec, err := s.store.Update(ctx, w.c.ID, w.id, func(r *Record, ch *Change) (*Record, error) {
+	rec, err := s.store.Update(ctx, w.c.ID, w.id, func(r *client.Record, ch *client.Change) (*client.Record, error) {
 		if w.ifRevision != 0 && r.Revision != w.ifRevision {
 			return nil, staleError(r, w.ifRevision)
 		}
@@ -330,7 +331,7 @@ func (s *service) change(ctx context.Context, w write, check func(*Record) error
 		}
 		now := s.now().UTC()
 		apply(r, now)
-		*ch = Change{Kind: w.kind, At: now, Actor: w.actor, Reason: w.reason, EventID: newEventID(), TraceParent: tp}
+		*ch = client.Change{Kind: w.kind, At: now, Actor: w.actor, Reason: w.reason, EventID: newEventID(), TraceParent: tp}
 		return r, nil
 	})
 	if err != nil {
@@ -339,7 +340,7 @@ func (s *service) change(ctx context.Context, w write, check func(*Record) error
 	return rec, nil
 }
 
-func (s *service) Get(ctx context.Context, concept, id string) (*Record, error) {
+func (s *service) Get(ctx context.Context, concept, id string) (*client.Record, error) {
 	r, err := s.authorizeRead(ctx, concept)
 	if err != nil {
 		return nil, err
@@ -351,15 +352,15 @@ func (s *service) Get(ctx context.Context, concept, id string) (*Record, error) 
 	return s.showOne(ctx, r, PathGet, rec)
 }
 
-func (s *service) showOne(ctx context.Context, r *reader, path ReadPath, rec *Record) (*Record, error) {
-	recs := []*Record{rec}
+func (s *service) showOne(ctx context.Context, r *reader, path ReadPath, rec *client.Record) (*client.Record, error) {
+	recs := []*client.Record{rec}
 	if err := s.showRecords(ctx, r, path, recs); err != nil {
 		return nil, err
 	}
 	return recs[0], nil
 }
 
-func (s *service) GetByNaturalKey(ctx context.Context, concept, attribute, value string) (*Record, error) {
+func (s *service) GetByNaturalKey(ctx context.Context, concept, attribute, value string) (*client.Record, error) {
 	r, err := s.authorizeRead(ctx, concept)
 	if err != nil {
 		return nil, err
@@ -374,7 +375,7 @@ func (s *service) GetByNaturalKey(ctx context.Context, concept, attribute, value
 	return s.showOne(ctx, r, PathLookup, rec)
 }
 
-func (s *service) lookup(ctx context.Context, c *model.Concept, attribute, value string) (*Record, error) {
+func (s *service) lookup(ctx context.Context, c *model.Concept, attribute, value string) (*client.Record, error) {
 	if a := c.Attribute(attribute); a == nil || !a.NaturalKey {
 		return nil, &apierr.Error{Code: apierr.CodeInvalid, Message: fmt.Sprintf("%s is not a natural key of %s", attribute, c.ID),
 			Fields: []apierr.FieldError{{Field: attribute, Rule: "natural-key", Message: "is not a natural key of the concept"}}}
@@ -490,7 +491,7 @@ func TextAttributes(c *model.Concept) []string {
 	return out
 }
 
-func (s *service) History(ctx context.Context, concept, id string) ([]Change, error) {
+func (s *service) History(ctx context.Context, concept, id string) ([]client.Change, error) {
 	r, err := s.authorizeRead(ctx, concept)
 	if err != nil {
 		return nil, err
@@ -523,7 +524,7 @@ func (s *service) History(ctx context.Context, concept, id string) ([]Change, er
 	if len(h) == 0 {
 		return h, nil
 	}
-	return h, s.record(ctx, r, []Read{r.read(&Record{ID: id}, fields, PathHistory, s.now())})
+	return h, s.record(ctx, r, []Read{r.read(&client.Record{ID: id}, fields, PathHistory, s.now())})
 }
 
 // Batcher is implemented by the Service NewService returns: the publish

@@ -2,6 +2,8 @@ package record
 
 import (
 	"context"
+
+	"github.com/samnav/samnav/services/masterdata/client"
 )
 
 // Store keeps records, their natural keys and their history. Every write
@@ -11,21 +13,21 @@ import (
 type Store interface {
 	// Create stores rec (Revision 1) and ch. A natural-key value already
 	// held by another record fails with apierr.CodeConflict naming the attribute.
-	Create(ctx context.Context, rec *Record, ch *Change) error
+	Create(ctx context.Context, rec *client.Record, ch *client.Change) error
 	// Update loads the record and calls fn with a copy; the record fn
 	// returns is stored with Revision+1 together with the change fn
 	// filled in, which the store completes (Seq, Revision, State). An
 	// error from fn is returned as is and nothing is stored. Unknown ids
 	// fail with apierr.CodeNotFound.
-	Update(ctx context.Context, concept, id string, fn func(r *Record, ch *Change) (*Record, error)) (*Record, error)
+	Update(ctx context.Context, concept, id string, fn func(r *client.Record, ch *client.Change) (*client.Record, error)) (*client.Record, error)
 	// Get returns a record; unknown ids fail with apierr.CodeNotFound.
-	Get(ctx context.Context, concept, id string) (*Record, error)
+	Get(ctx context.Context, concept, id string) (*client.Record, error)
 	// GetByNaturalKey returns the record holding the natural-key value.
-	GetByNaturalKey(ctx context.Context, concept, attribute, value string) (*Record, error)
+	GetByNaturalKey(ctx context.Context, concept, attribute, value string) (*client.Record, error)
 	// List returns a page of records in id order.
 	List(ctx context.Context, concept string, q ListQuery) (*Page, error)
 	// History returns the changes of a record, oldest first.
-	History(ctx context.Context, concept, id string) ([]Change, error)
+	History(ctx context.Context, concept, id string) ([]client.Change, error)
 	// Republish hands the current state of up to limit records of concept
 	// with ids after after, in id order, to the outbox in one transaction
 	// and returns the last id handed over ("" when there were none).

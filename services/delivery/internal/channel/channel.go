@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/pkg/sdk/envelope"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
+	"github.com/samnav/samnav/services/delivery/client"
 )
 
 // Event types, the last segment of the event type (envelope.Kind).
@@ -101,14 +101,14 @@ type Event struct {
 //   - ctx ends when the subscription stops (revoked, or the server
 //     closing); Deliver should then return promptly with an error.
 type Channel interface {
-	Deliver(ctx context.Context, sub subscription.Subscription, ev Event) error
+	Deliver(ctx context.Context, sub client.Subscription, ev Event) error
 }
 
 // Func adapts a function to Channel.
-type Func func(ctx context.Context, sub subscription.Subscription, ev Event) error
+type Func func(ctx context.Context, sub client.Subscription, ev Event) error
 
 // Deliver calls f.
-func (f Func) Deliver(ctx context.Context, sub subscription.Subscription, ev Event) error {
+func (f Func) Deliver(ctx context.Context, sub client.Subscription, ev Event) error {
 	return f(ctx, sub, ev)
 }
 

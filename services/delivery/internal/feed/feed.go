@@ -65,8 +65,8 @@ import (
 
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 // Defaults of Config's optional fields.
@@ -84,7 +84,7 @@ const (
 // SubscriptionFunc returns the subscription with id, and false when there
 // is none. The feed asks it on every request, so a revoked subscription
 // stops being readable at once.
-type SubscriptionFunc func(ctx context.Context, id string) (subscription.Subscription, bool, error)
+type SubscriptionFunc func(ctx context.Context, id string) (client.Subscription, bool, error)
 
 // Config configures a Feed.
 type Config struct {
@@ -187,7 +187,7 @@ func New(cfg Config) (*Feed, error) {
 // entry. An event that breaks the channel.Event contract (unknown type,
 // state on an erasure, no state otherwise, no key or event id) is refused
 // with an error and stored nowhere.
-func (f *Feed) Deliver(ctx context.Context, sub subscription.Subscription, ev channel.Event) error {
+func (f *Feed) Deliver(ctx context.Context, sub client.Subscription, ev channel.Event) error {
 	e, err := toEntry(sub, ev)
 	if err != nil {
 		return fmt.Errorf("deliver to feed of %s: %w", sub.ID, err)
@@ -208,7 +208,7 @@ func (f *Feed) Deliver(ctx context.Context, sub subscription.Subscription, ev ch
 // its index with Deliver's reasons); otherwise it stores them in their order
 // in one transaction, all or none, and wakes sub's readers once. An event id
 // already stored, or repeated within evs, is accepted once.
-func (f *Feed) DeliverBatch(ctx context.Context, sub subscription.Subscription, evs []channel.Event) error {
+func (f *Feed) DeliverBatch(ctx context.Context, sub client.Subscription, evs []channel.Event) error {
 	entries, err := channel.ConvertBatch(evs, func(ev channel.Event) (Entry, error) { return toEntry(sub, ev) })
 	if err != nil {
 		return fmt.Errorf("deliver batch to feed of %s: %w", sub.ID, err)
@@ -257,7 +257,7 @@ func (f *Feed) retention() time.Duration {
 // with the new state), and a new snapshot holds only rebuilt records.
 // What a reader fetched before is its own. The shape the feed was built
 // for is forgotten until Built.
-func (f *Feed) Clear(ctx context.Context, sub subscription.Subscription) error {
+func (f *Feed) Clear(ctx context.Context, sub client.Subscription) error {
 	if err := f.cfg.Store.Purge(ctx, sub.ID); err != nil {
 		return fmt.Errorf("clear feed of %s: %w", sub.ID, err)
 	}
@@ -271,7 +271,7 @@ func (f *Feed) Clear(ctx context.Context, sub subscription.Subscription) error {
 // Built records that sub's feed is filled for sub's projection: its
 // approved fields and whether it receives protected identities' shielded
 // attributes (the pipeline's Rebuilder).
-func (f *Feed) Built(ctx context.Context, sub subscription.Subscription) error {
+func (f *Feed) Built(ctx context.Context, sub client.Subscription) error {
 	if err := f.cfg.Store.SetShape(ctx, sub.ID, Shape(sub)); err != nil {
 		return fmt.Errorf("feed of %s: %w", sub.ID, err)
 	}
@@ -285,7 +285,7 @@ func (f *Feed) Built(ctx context.Context, sub subscription.Subscription) error {
 // again (its head past zero, its log empty), which a crash between Clear
 // and the pipeline's consumer-group reset leaves. A feed stored before
 // shapes were recorded counts as current.
-func (f *Feed) Current(ctx context.Context, sub subscription.Subscription) (bool, error) {
+func (f *Feed) Current(ctx context.Context, sub client.Subscription) (bool, error) {
 	shape, err := f.cfg.Store.Shape(ctx, sub.ID)
 	if err != nil {
 		return false, fmt.Errorf("feed of %s: %w", sub.ID, err)
@@ -310,7 +310,7 @@ func (f *Feed) Current(ctx context.Context, sub subscription.Subscription) (bool
 // Shape names what a subscription's feed holds of each record: its
 // approved fields, sorted, and whether shielded attributes of protected
 // identities are included.
-func Shape(sub subscription.Subscription) string {
+func Shape(sub client.Subscription) string {
 	fields := slices.Clone(sub.ApprovedFields)
 	slices.Sort(fields)
 	fields = slices.Compact(fields)
@@ -318,7 +318,7 @@ func Shape(sub subscription.Subscription) string {
 }
 
 // toEntry checks ev against the channel.Event contract and makes its entry.
-func toEntry(sub subscription.Subscription, ev channel.Event) (Entry, error) {
+func toEntry(sub client.Subscription, ev channel.Event) (Entry, error) {
 	if err := checkEvent(sub, ev); err != nil {
 		return Entry{}, err
 	}
@@ -338,7 +338,7 @@ func toEntry(sub subscription.Subscription, ev channel.Event) (Entry, error) {
 		Type: ev.Type, Time: ev.Time, Revision: ev.Revision, EndedAt: ev.EndedAt, State: state, Trace: ev.Trace, Withheld: ev.Withheld}, nil
 }
 
-func checkEvent(sub subscription.Subscription, ev channel.Event) error {
+func checkEvent(sub client.Subscription, ev channel.Event) error {
 	var errs []error
 	if sub.ID == "" {
 		errs = append(errs, errors.New("subscription id: is required"))

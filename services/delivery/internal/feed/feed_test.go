@@ -22,7 +22,6 @@ import (
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 const prefix = "/api/v1/feeds"
@@ -33,13 +32,13 @@ type fixture struct {
 	t    *testing.T
 	feed *feed.Feed
 	srv  *httptest.Server
-	subs map[string]subscription.Subscription
+	subs map[string]dclient.Subscription
 	// tokens per system id
 	tokens map[string]string
 }
 
-func sub(id, system string) subscription.Subscription {
-	return subscription.Subscription{ID: id, System: system, Concept: "person", Major: 1, Channel: dclient.ChannelFeed,
+func sub(id, system string) dclient.Subscription {
+	return dclient.Subscription{ID: id, System: system, Concept: "person", Major: 1, Channel: dclient.ChannelFeed,
 		Status: dclient.StatusApproved, ApprovedFields: []string{"givenNames"}}
 }
 
@@ -47,7 +46,7 @@ func sub(id, system string) subscription.Subscription {
 // mounted as the report tells the integrator to.
 func newFixture(t *testing.T, mod func(*feed.Config)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, tokens: map[string]string{}, subs: map[string]subscription.Subscription{
+	f := &fixture{t: t, tokens: map[string]string{}, subs: map[string]dclient.Subscription{
 		"sub-school":  sub("sub-school", "school"),
 		"sub-library": sub("sub-library", "library"),
 		"sub-hooks":   {ID: "sub-hooks", System: "school", Channel: dclient.ChannelWebhook, Status: dclient.StatusApproved},
@@ -56,7 +55,7 @@ func newFixture(t *testing.T, mod func(*feed.Config)) *fixture {
 	cfg := feed.Config{
 		Store:     newSQLiteStore(t),
 		CursorKey: key,
-		Subscriptions: func(_ context.Context, id string) (subscription.Subscription, bool, error) {
+		Subscriptions: func(_ context.Context, id string) (dclient.Subscription, bool, error) {
 			s, ok := f.subs[id]
 			return s, ok, nil
 		},

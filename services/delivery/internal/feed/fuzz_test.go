@@ -10,8 +10,8 @@ import (
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/feed"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 // FuzzCursor feeds arbitrary cursor strings (outside input) to both
@@ -20,7 +20,7 @@ import (
 func FuzzCursor(f *testing.F) {
 	s := sub("sub-school", "school")
 	fd, err := feed.New(feed.Config{Store: newSQLiteStore(f), CursorKey: key,
-		Subscriptions: func(context.Context, string) (subscription.Subscription, bool, error) { return s, true, nil }})
+		Subscriptions: func(context.Context, string) (client.Subscription, bool, error) { return s, true, nil }})
 	if err != nil {
 		f.Fatal(err)
 	}

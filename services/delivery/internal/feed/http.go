@@ -16,7 +16,6 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/services/delivery/client"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 func invalid(field, rule, msg string) *apierr.Error { return apierr.InvalidField(field, rule, msg) }
@@ -76,7 +75,7 @@ const writeMargin = 30 * time.Second
 // read is what both reads of a feed begin with: the path's subscription,
 // if the caller may read its feed, the query, and the page size asked
 // for.
-func (f *Feed) read(r *http.Request) (subscription.Subscription, url.Values, int, error) {
+func (f *Feed) read(r *http.Request) (client.Subscription, url.Values, int, error) {
 	sub, err := f.authorize(r)
 	if err != nil {
 		return sub, nil, 0, err
@@ -190,10 +189,10 @@ func (f *Feed) changes(r *http.Request) (*ChangesPage, error) {
 
 // authorize returns the subscription named in the path if the caller is
 // its system and it is approved.
-func (f *Feed) authorize(r *http.Request) (subscription.Subscription, error) {
+func (f *Feed) authorize(r *http.Request) (client.Subscription, error) {
 	p := auth.FromContext(r.Context())
 	if p == nil {
-		return subscription.Subscription{}, apierr.Unauthorized("the feed needs credentials of the subscribing system").Wrap(auth.ErrUnauthenticated)
+		return client.Subscription{}, apierr.Unauthorized("the feed needs credentials of the subscribing system").Wrap(auth.ErrUnauthenticated)
 	}
 	id := r.PathValue("subscription")
 	sub, ok, err := f.cfg.Subscriptions(r.Context(), id)
@@ -253,7 +252,7 @@ func (f *Feed) wait(s string) (time.Duration, error) {
 	return d, nil
 }
 
-func item(sub subscription.Subscription, e Entry) Item {
+func item(sub client.Subscription, e Entry) Item {
 	it := Item{SpecVersion: envelope.SpecVersion, ID: e.EventID, Source: envelope.FeedSource(sub.ID),
 		Type: envelope.EventType(e.Concept, envelope.Kind(e.Type)), Subject: e.Key, Time: envelope.FormatTime(e.Time),
 		DataContentType: envelope.ContentTypeJSON, Revision: e.Revision, TraceParent: e.Trace, Data: e.State}

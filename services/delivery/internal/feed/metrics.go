@@ -5,7 +5,8 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/metric/noop"
+
+	"github.com/samnav/samnav/pkg/sdk/instrument"
 )
 
 // metrics are the pull feed's instruments:
@@ -20,21 +21,14 @@ type metrics struct {
 }
 
 func newMetrics(mp metric.MeterProvider) (*metrics, error) {
-	if mp == nil {
-		mp = noop.NewMeterProvider()
-	}
-	m := mp.Meter("github.com/samnav/samnav/services/delivery/feed")
+	in := instrument.For(mp, "github.com/samnav/samnav/services/delivery/feed")
 	out := &metrics{
+		readers:  in.UpDownCounter("samnav.feed.readers", "{request}", "Pull-feed readers waiting in a long poll now."),
+		entries:  in.Counter("samnav.feed.entries", "{item}", "Pull-feed items served, by endpoint (snapshot, changes)."),
 		snapshot: metric.WithAttributeSet(attribute.NewSet(attribute.String("endpoint", "snapshot"))),
 		changes:  metric.WithAttributeSet(attribute.NewSet(attribute.String("endpoint", "changes"))),
 	}
-	var err error
-	if out.readers, err = m.Int64UpDownCounter("samnav.feed.readers", metric.WithUnit("{request}"),
-		metric.WithDescription("Pull-feed readers waiting in a long poll now.")); err != nil {
-		return nil, err
-	}
-	if out.entries, err = m.Int64Counter("samnav.feed.entries", metric.WithUnit("{item}"),
-		metric.WithDescription("Pull-feed items served, by endpoint (snapshot, changes).")); err != nil {
+	if err := in.Err(); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -15,7 +15,6 @@ import (
 	"github.com/samnav/samnav/pkg/kafkaacl"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
 	dclient "github.com/samnav/samnav/services/delivery/client"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 // ACL is one Kafka access control entry.
@@ -25,7 +24,7 @@ type ACL = kafkaacl.Entry
 // system may keep beside its view topic: the Go SDK (pkg/sdk/subscriber) names
 // them "<view topic>.dlq.<group>", and the system's groups are named
 // "<system>.*", so they all start with "<view topic>.dlq.<system>.".
-func DeadLetterPrefix(s subscription.Subscription) string {
+func DeadLetterPrefix(s dclient.Subscription) string {
 	return envelope.DeadLetterPrefix(Topic(s), s.System)
 }
 
@@ -41,7 +40,7 @@ func DeadLetterPrefix(s subscription.Subscription) string {
 // production setting), no other principal reads the topics; the delivery
 // service's own principal needs WRITE and DESCRIBE on the prefix
 // envelope.ViewTopicPrefix (granted once, not per subscription).
-func ACLs(s subscription.Subscription) []ACL {
+func ACLs(s dclient.Subscription) []ACL {
 	p := "User:" + s.System
 	t := Topic(s)
 	dlq := DeadLetterPrefix(s)
@@ -91,7 +90,7 @@ func Managed(a ACL) bool {
 // call it at start, after every change and periodically; a failed call is
 // repaired by the next. approved and revoked may include other channels'
 // subscriptions; only Kafka ones count.
-func (c *Channel) Reconcile(ctx context.Context, approved, revoked []subscription.Subscription) error {
+func (c *Channel) Reconcile(ctx context.Context, approved, revoked []dclient.Subscription) error {
 	client, done, err := c.cfg.kafka().Client("delivery-admin")
 	if err != nil {
 		return err

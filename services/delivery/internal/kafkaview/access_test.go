@@ -17,7 +17,6 @@ import (
 	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 	"github.com/samnav/samnav/services/hubtest"
 )
 
@@ -41,13 +40,13 @@ func startSecureHub(t *testing.T) *secureHub {
 	return &secureHub{broker: hub.Broker, reg: hub.Registry, ch: ch}
 }
 
-func personSub(id, system string) subscription.Subscription {
-	return subscription.Subscription{ID: id, System: system, Concept: "person", Major: 1, Channel: client.ChannelKafka,
+func personSub(id, system string) client.Subscription {
+	return client.Subscription{ID: id, System: system, Concept: "person", Major: 1, Channel: client.ChannelKafka,
 		RequestedFields: []string{"givenNames", "surname"}, ApprovedFields: []string{"givenNames", "surname"},
 		Status: client.StatusApproved, Version: 2}
 }
 
-func personEvent(s subscription.Subscription, key, given string) channel.Event {
+func personEvent(s client.Subscription, key, given string) channel.Event {
 	return channel.Event{SubscriptionID: s.ID, System: s.System, Concept: s.Concept, Key: key, EventID: s.ID + "-" + key,
 		Type: channel.TypeChanged, Time: time.Now(), Revision: 1, State: map[string]any{"id": key, "givenNames": given, "surname": "Lind"}}
 }
@@ -61,7 +60,7 @@ func TestSubscriberReadsOnlyItsOwnViewAndDeadLetters(t *testing.T) {
 	defer cancel()
 	h := startSecureHub(t)
 	skol, bib := personSub("s-skol", "skolplattform"), personSub("s-bib", "bibliotek")
-	if err := h.ch.Reconcile(ctx, []subscription.Subscription{skol, bib}, nil); err != nil {
+	if err := h.ch.Reconcile(ctx, []client.Subscription{skol, bib}, nil); err != nil {
 		t.Fatal(err)
 	}
 	deliver(t, ctx, h.ch, skol, personEvent(skol, "p-1", "Astrid"), personEvent(skol, "p-2", "POISON"), personEvent(skol, "p-3", "Bo"))
@@ -159,7 +158,7 @@ func TestSubscriberReadsOnlyItsOwnViewAndDeadLetters(t *testing.T) {
 	// with it (they hold copies of view records).
 	revoked := skol
 	revoked.Status = client.StatusRevoked
-	if err := h.ch.Reconcile(ctx, []subscription.Subscription{bib}, []subscription.Subscription{revoked}); err != nil {
+	if err := h.ch.Reconcile(ctx, []client.Subscription{bib}, []client.Subscription{revoked}); err != nil {
 		t.Fatal(err)
 	}
 	admin, closeAdmin, err := hubtest.HubUser.Client(10*time.Second, h.broker.Addr())
@@ -179,7 +178,7 @@ func TestSubscriberReadsOnlyItsOwnViewAndDeadLetters(t *testing.T) {
 
 // deliver offers evs until the channel accepts them, as the pipeline does
 // (a producer may not see a just-created topic in its metadata yet).
-func deliver(t *testing.T, ctx context.Context, ch *kafkaview.Channel, s subscription.Subscription, evs ...channel.Event) {
+func deliver(t *testing.T, ctx context.Context, ch *kafkaview.Channel, s client.Subscription, evs ...channel.Event) {
 	t.Helper()
 	for {
 		err := ch.DeliverBatch(ctx, s, evs)

@@ -34,13 +34,13 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/kafkago"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/projection"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 // Topic names the view topic of a subscription.
-func Topic(s subscription.Subscription) string {
+func Topic(s client.Subscription) string {
 	return envelope.ViewTopic(s.System, s.Concept, s.Major)
 }
 
@@ -232,7 +232,7 @@ func (c *Channel) Close() error {
 }
 
 // project makes the projection of s's concept to what s is approved for.
-func (c *Channel) project(s subscription.Subscription) (*projection.Projection, error) {
+func (c *Channel) project(s client.Subscription) (*projection.Projection, error) {
 	con := c.cfg.Model.Concept(s.Concept)
 	if con == nil {
 		return nil, fmt.Errorf("view of %s: concept %q is not in the model", s.ID, s.Concept)
@@ -242,7 +242,7 @@ func (c *Channel) project(s subscription.Subscription) (*projection.Projection, 
 
 // view prepares (once per subscription version) the topic, the
 // projection and the serializer of s.
-func (c *Channel) view(ctx context.Context, s subscription.Subscription) (*view, error) {
+func (c *Channel) view(ctx context.Context, s client.Subscription) (*view, error) {
 	key := s.ID + "/" + strconv.FormatInt(s.Version, 10)
 	c.mu.Lock()
 	v := c.views[key]
@@ -286,7 +286,7 @@ func (c *Channel) view(ctx context.Context, s subscription.Subscription) (*view,
 
 // Deliver writes ev to the subscription's view topic and returns once
 // Kafka acknowledged it (acks=all).
-func (c *Channel) Deliver(ctx context.Context, s subscription.Subscription, ev channel.Event) error {
+func (c *Channel) Deliver(ctx context.Context, s client.Subscription, ev channel.Event) error {
 	return c.DeliverBatch(ctx, s, []channel.Event{ev})
 }
 
@@ -296,7 +296,7 @@ func (c *Channel) Deliver(ctx context.Context, s subscription.Subscription, ev c
 // producer's batches. On an error some of evs may be written: offering
 // them again duplicates (same ce_id), never loses; events of one key are
 // written in the order given, as they land in one view partition.
-func (c *Channel) DeliverBatch(ctx context.Context, s subscription.Subscription, evs []channel.Event) error {
+func (c *Channel) DeliverBatch(ctx context.Context, s client.Subscription, evs []channel.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
@@ -316,7 +316,7 @@ func (c *Channel) DeliverBatch(ctx context.Context, s subscription.Subscription,
 	return nil
 }
 
-func (c *Channel) message(ctx context.Context, v *view, s subscription.Subscription, ev channel.Event) (*message.Message, error) {
+func (c *Channel) message(ctx context.Context, v *view, s client.Subscription, ev channel.Event) (*message.Message, error) {
 	msg := message.NewMessage(ev.EventID, nil)
 	md := msg.Metadata
 	md.Set(kafkago.PartitionKeyMetadata, ev.Key)
@@ -364,7 +364,7 @@ func (c *Channel) message(ctx context.Context, v *view, s subscription.Subscript
 // is running while its view is rebuilt keeps its position in memory and
 // would skip the rebuilt topic's first records: it must be restarted
 // (the hub cannot tell it).
-func (c *Channel) Clear(ctx context.Context, s subscription.Subscription) error {
+func (c *Channel) Clear(ctx context.Context, s client.Subscription) error {
 	topic := Topic(s)
 	client, done, err := c.cfg.kafka().Client("delivery-admin")
 	if err != nil {
@@ -408,7 +408,7 @@ func (c *Channel) Clear(ctx context.Context, s subscription.Subscription) error 
 // Built implements pipeline.Rebuilder: it makes sure s's view topic
 // exists and registers s's projected schema under the view subject. A
 // refusal names the subject and carries the registry's message.
-func (c *Channel) Built(ctx context.Context, s subscription.Subscription) error {
+func (c *Channel) Built(ctx context.Context, s client.Subscription) error {
 	if _, err := c.view(ctx, s); err != nil {
 		return err
 	}
@@ -425,12 +425,12 @@ func (c *Channel) Built(ctx context.Context, s subscription.Subscription) error 
 // shapeTag is a short, stable name of s's shape, carried on every view
 // record: a rebuild for a new shape sends the same events again, and a
 // subscriber that deduplicates by event id must apply them again.
-func shapeTag(s subscription.Subscription) string {
+func shapeTag(s client.Subscription) string {
 	sum := sha256.Sum256([]byte(shape(s)))
 	return hex.EncodeToString(sum[:6])
 }
 
-func shape(s subscription.Subscription) string {
+func shape(s client.Subscription) string {
 	fields := slices.Clone(s.ApprovedFields)
 	slices.Sort(fields)
 	fields = slices.Compact(fields)
@@ -457,7 +457,7 @@ func (c *Channel) forget(topic string) {
 // recorded projection, which sees a change of protected identities alone
 // that leaves the projected schema as it was. Without Subjects it checks
 // the topic (and the recorded projection) only.
-func (c *Channel) Current(ctx context.Context, s subscription.Subscription) (bool, error) {
+func (c *Channel) Current(ctx context.Context, s client.Subscription) (bool, error) {
 	client, done, err := c.cfg.kafka().Client("delivery-admin")
 	if err != nil {
 		return false, err

@@ -8,11 +8,10 @@ import (
 
 	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 func TestACLsAreManagedAndValid(t *testing.T) {
-	s := subscription.Subscription{ID: "s1", System: "skolplattform", Concept: "person", Major: 1, Channel: client.ChannelKafka}
+	s := client.Subscription{ID: "s1", System: "skolplattform", Concept: "person", Major: 1, Channel: client.ChannelKafka}
 	acls := kafkaview.ACLs(s)
 	if len(acls) != 7 {
 		t.Fatalf("ACLs = %v, want read+describe on the view topic, read on the group prefix, create+write+read+describe on the dead-letter prefix", acls)
@@ -38,6 +37,10 @@ func TestACLsAreManagedAndValid(t *testing.T) {
 func TestManagedLeavesOtherACLsAlone(t *testing.T) {
 	base := kafkaview.ACL{Principal: "User:skol", ResourceType: "TOPIC", ResourceName: "samnav.view.skol.person.v1", PatternType: "LITERAL", Operation: "READ", Permission: "ALLOW", Host: "*"}
 	with := func(f func(*kafkaview.ACL)) kafkaview.ACL { a := base; f(&a); return a }
+	// prefixed is base on the topics starting with name, for operation op.
+	prefixed := func(name, op string) kafkaview.ACL {
+		return with(func(a *kafkaview.ACL) { a.ResourceName, a.PatternType, a.Operation = name, "PREFIXED", op })
+	}
 	for _, tc := range []struct {
 		name string
 		acl  kafkaview.ACL
@@ -53,21 +56,11 @@ func TestManagedLeavesOtherACLsAlone(t *testing.T) {
 		{"one host", with(func(a *kafkaview.ACL) { a.Host = "10.0.0.1" }), false},
 		{"prefixed topic", with(func(a *kafkaview.ACL) { a.PatternType = "PREFIXED" }), false},
 		{"other group", with(func(a *kafkaview.ACL) { a.ResourceType, a.ResourceName, a.PatternType = "GROUP", "ops.", "PREFIXED" }), false},
-		{"dead-letter prefix create", with(func(a *kafkaview.ACL) {
-			a.ResourceName, a.PatternType, a.Operation = "samnav.view.skol.person.v1.dlq.skol.", "PREFIXED", "CREATE"
-		}), true},
-		{"dead-letter prefix write", with(func(a *kafkaview.ACL) {
-			a.ResourceName, a.PatternType, a.Operation = "samnav.view.skol.person.v1.dlq.skol.", "PREFIXED", "WRITE"
-		}), true},
-		{"dead-letter prefix of another system's groups", with(func(a *kafkaview.ACL) {
-			a.ResourceName, a.PatternType, a.Operation = "samnav.view.skol.person.v1.dlq.ops.", "PREFIXED", "WRITE"
-		}), false},
-		{"dead-letter prefix delete", with(func(a *kafkaview.ACL) {
-			a.ResourceName, a.PatternType, a.Operation = "samnav.view.skol.person.v1.dlq.skol.", "PREFIXED", "DELETE"
-		}), false},
-		{"prefix of every view", with(func(a *kafkaview.ACL) {
-			a.ResourceName, a.PatternType, a.Operation = "samnav.view.skol.", "PREFIXED", "WRITE"
-		}), false},
+		{"dead-letter prefix create", prefixed("samnav.view.skol.person.v1.dlq.skol.", "CREATE"), true},
+		{"dead-letter prefix write", prefixed("samnav.view.skol.person.v1.dlq.skol.", "WRITE"), true},
+		{"dead-letter prefix of another system's groups", prefixed("samnav.view.skol.person.v1.dlq.ops.", "WRITE"), false},
+		{"dead-letter prefix delete", prefixed("samnav.view.skol.person.v1.dlq.skol.", "DELETE"), false},
+		{"prefix of every view", prefixed("samnav.view.skol.", "WRITE"), false},
 		{"not a user", with(func(a *kafkaview.ACL) { a.Principal = "Group:skol" }), false},
 	} {
 		if got := kafkaview.Managed(tc.acl); got != tc.want {

@@ -3,7 +3,7 @@ package kafkaview
 import (
 	"testing"
 
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
+	"github.com/samnav/samnav/services/delivery/client"
 )
 
 func TestSameSchema(t *testing.T) {
@@ -27,10 +27,10 @@ func TestSameSchema(t *testing.T) {
 // TestShapeTag: the tag a view record carries changes exactly when the
 // subscription's shape does, so a subscriber applies a rebuilt view again.
 func TestShapeTag(t *testing.T) {
-	base := subscription.Subscription{ApprovedFields: []string{"givenNames", "surname"}}
-	same := subscription.Subscription{ApprovedFields: []string{"surname", "givenNames", "surname"}, Version: 7}
-	wider := subscription.Subscription{ApprovedFields: []string{"givenNames", "surname", "email"}}
-	protected := subscription.Subscription{ApprovedFields: []string{"givenNames", "surname"}, ProtectedApproved: true}
+	base := client.Subscription{ApprovedFields: []string{"givenNames", "surname"}}
+	same := client.Subscription{ApprovedFields: []string{"surname", "givenNames", "surname"}, Version: 7}
+	wider := client.Subscription{ApprovedFields: []string{"givenNames", "surname", "email"}}
+	protected := client.Subscription{ApprovedFields: []string{"givenNames", "surname"}, ProtectedApproved: true}
 	if shapeTag(base) != shapeTag(same) {
 		t.Error("the same fields in another order (or another decision version) changed the tag")
 	}

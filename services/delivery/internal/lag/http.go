@@ -10,7 +10,6 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/services/delivery/client"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 // HandlerConfig configures Handler.
@@ -19,7 +18,7 @@ type HandlerConfig struct {
 	// Subscription returns the subscription id names as the caller in ctx
 	// may read it (subscription.Service.Get): the lag API answers exactly
 	// whom GET /subscriptions/{id} answers.
-	Subscription func(ctx context.Context, id string) (subscription.Subscription, error)
+	Subscription func(ctx context.Context, id string) (client.Subscription, error)
 	// Group names a subscription's consumer group (pipeline.ConsumerGroup).
 	Group func(subscriptionID string) string
 	// Failing says why an approved subscription is not delivering (its
@@ -71,7 +70,7 @@ func Handler(cfg HandlerConfig) http.Handler {
 
 // Topic is the state topic a subscription's pipeline reads,
 // envelope.StateTopic.
-func Topic(sub subscription.Subscription) string {
+func Topic(sub client.Subscription) string {
 	return envelope.StateTopic(sub.Concept, sub.Major)
 }
 

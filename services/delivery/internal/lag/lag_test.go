@@ -18,7 +18,6 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/lag"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 	"github.com/samnav/samnav/services/hubtest"
 )
 
@@ -148,11 +147,11 @@ func TestHandler(t *testing.T) {
 	produce(t, addr, 0, 5, time.Now().Add(-time.Minute))
 	commit(t, addr, "samnav-delivery-s1", 0, 2)
 	h := lag.Handler(lag.HandlerConfig{Meter: lag.New(adminClient(t, addr)), Group: func(id string) string { return "samnav-delivery-" + id },
-		Subscription: func(_ context.Context, id string) (subscription.Subscription, error) {
+		Subscription: func(_ context.Context, id string) (client.Subscription, error) {
 			if id != "s1" {
-				return subscription.Subscription{}, apierr.Errorf(apierr.CodeNotFound, "subscription %q not found", id)
+				return client.Subscription{}, apierr.Errorf(apierr.CodeNotFound, "subscription %q not found", id)
 			}
-			return subscription.Subscription{ID: "s1", Concept: "person", Major: 1, Channel: client.ChannelWebhook, Status: client.StatusApproved}, nil
+			return client.Subscription{ID: "s1", Concept: "person", Major: 1, Channel: client.ChannelWebhook, Status: client.StatusApproved}, nil
 		}})
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/v1/subscriptions/{id}/lag", h)
@@ -183,8 +182,8 @@ func TestHandler(t *testing.T) {
 
 	// A subscription whose rebuild the registry refused says why.
 	h = lag.Handler(lag.HandlerConfig{Meter: lag.New(adminClient(t, addr)), Group: func(id string) string { return "samnav-delivery-" + id },
-		Subscription: func(_ context.Context, id string) (subscription.Subscription, error) {
-			return subscription.Subscription{ID: id, Concept: "person", Major: 1, Channel: client.ChannelKafka, Status: client.StatusApproved}, nil
+		Subscription: func(_ context.Context, id string) (client.Subscription, error) {
+			return client.Subscription{ID: id, Concept: "person", Major: 1, Channel: client.ChannelKafka, Status: client.StatusApproved}, nil
 		},
 		Failing: func(id string) error {
 			if id == "s1" {

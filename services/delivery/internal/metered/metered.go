@@ -20,12 +20,12 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/metric/noop"
 
+	"github.com/samnav/samnav/pkg/sdk/instrument"
 	"github.com/samnav/samnav/pkg/telemetry"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 // Instruments are the delivery metrics of one meter provider; share one
@@ -40,40 +40,35 @@ type Instruments struct {
 
 type attrKey struct {
 	sub  string
-	kind subscription.ChannelKind
+	kind client.ChannelKind
 }
 
 // New creates the instruments on mp (nil: no metrics).
 func New(mp metric.MeterProvider) (*Instruments, error) {
-	if mp == nil {
-		mp = noop.NewMeterProvider()
+	m := instrument.For(mp, "github.com/samnav/samnav/services/delivery")
+	in := &Instruments{
+		events: m.Counter("samnav.delivery.events", "{event}",
+			"Events a channel accepted for a subscription (written to the view topic, queued for the webhook, appended to the feed)."),
+		failures: m.Counter("samnav.delivery.failures", "{delivery}", "Deliveries a channel refused; the pipeline offers them again."),
+		lag: m.Histogram("samnav.delivery.lag", "s",
+			"Time from the master's commit of a change to a channel's acceptance of it, of the oldest event of each delivery.",
+			0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 86400),
+		now: time.Now,
+		attrs: telemetry.NewAttributes(func(k attrKey) attribute.Set {
+			return attribute.NewSet(attribute.String("subscription", k.sub), attribute.String("channel", string(k.kind)))
+		}),
 	}
-	m := mp.Meter("github.com/samnav/samnav/services/delivery")
-	in := &Instruments{now: time.Now, attrs: telemetry.NewAttributes(func(k attrKey) attribute.Set {
-		return attribute.NewSet(attribute.String("subscription", k.sub), attribute.String("channel", string(k.kind)))
-	})}
-	var err error
-	if in.events, err = m.Int64Counter("samnav.delivery.events", metric.WithUnit("{event}"),
-		metric.WithDescription("Events a channel accepted for a subscription (written to the view topic, queued for the webhook, appended to the feed).")); err != nil {
-		return nil, err
-	}
-	if in.failures, err = m.Int64Counter("samnav.delivery.failures", metric.WithUnit("{delivery}"),
-		metric.WithDescription("Deliveries a channel refused; the pipeline offers them again.")); err != nil {
-		return nil, err
-	}
-	if in.lag, err = m.Float64Histogram("samnav.delivery.lag", metric.WithUnit("s"),
-		metric.WithDescription("Time from the master's commit of a change to a channel's acceptance of it, of the oldest event of each delivery."),
-		metric.WithExplicitBucketBoundaries(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 86400)); err != nil {
+	if err := m.Err(); err != nil {
 		return nil, err
 	}
 	return in, nil
 }
 
-func (in *Instruments) attrSet(sub string, kind subscription.ChannelKind) metric.MeasurementOption {
+func (in *Instruments) attrSet(sub string, kind client.ChannelKind) metric.MeasurementOption {
 	return in.attrs.For(attrKey{sub, kind})
 }
 
-func (in *Instruments) record(ctx context.Context, sub string, kind subscription.ChannelKind, n int, oldest time.Time, err error) {
+func (in *Instruments) record(ctx context.Context, sub string, kind client.ChannelKind, n int, oldest time.Time, err error) {
 	attrs := in.attrSet(sub, kind)
 	if err != nil {
 		if ctx.Err() == nil { // a subscription stopping is no failure
@@ -89,8 +84,8 @@ func (in *Instruments) record(ctx context.Context, sub string, kind subscription
 
 // Wrap returns ch measured by in as channel kind. The result is a
 // pipeline.Batcher when ch is one, so the pipeline batches as before.
-func (in *Instruments) Wrap(ch channel.Channel, kind subscription.ChannelKind) channel.Channel {
-	return pipeline.Observe(ch, func(ctx context.Context, sub subscription.Subscription, evs []channel.Event, err error) {
+func (in *Instruments) Wrap(ch channel.Channel, kind client.ChannelKind) channel.Channel {
+	return pipeline.Observe(ch, func(ctx context.Context, sub client.Subscription, evs []channel.Event, err error) {
 		var oldest time.Time
 		for i := range evs {
 			if t := evs[i].Time; !t.IsZero() && (oldest.IsZero() || t.Before(oldest)) {

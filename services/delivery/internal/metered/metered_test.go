@@ -12,15 +12,14 @@ import (
 	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 type batcher struct{ err error }
 
-func (b batcher) Deliver(context.Context, subscription.Subscription, channel.Event) error {
+func (b batcher) Deliver(context.Context, client.Subscription, channel.Event) error {
 	return b.err
 }
-func (b batcher) DeliverBatch(context.Context, subscription.Subscription, []channel.Event) error {
+func (b batcher) DeliverBatch(context.Context, client.Subscription, []channel.Event) error {
 	return b.err
 }
 
@@ -40,7 +39,7 @@ func TestWrapCountsPerSubscriptionAndChannel(t *testing.T) {
 	if !isBatcher {
 		t.Fatal("a wrapped Batcher is no Batcher")
 	}
-	sub := subscription.Subscription{ID: "sub-1"}
+	sub := client.Subscription{ID: "sub-1"}
 	ctx := context.Background()
 	evs := []channel.Event{{Time: now.Add(-2 * time.Second)}, {Time: now.Add(-5 * time.Second)}, {Time: now.Add(-time.Second)}}
 	if err := b.DeliverBatch(ctx, sub, evs); err != nil {

@@ -25,7 +25,6 @@ import (
 	"github.com/samnav/samnav/services/delivery/internal/feed"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 	"github.com/samnav/samnav/services/hubtest"
 )
 
@@ -58,7 +57,7 @@ func (h *narrowHub) restart(t *testing.T) {
 // statePersons persons (one of them changed twice), a registry, and a
 // pipeline writing Kafka view topics and synced to subs, for a test that
 // must be over within timeout: the context returned ends then.
-func startNarrowHub(t *testing.T, timeout time.Duration, subs ...subscription.Subscription) (*narrowHub, context.Context) {
+func startNarrowHub(t *testing.T, timeout time.Duration, subs ...client.Subscription) (*narrowHub, context.Context) {
 	t.Helper()
 	return startNarrowHubWith(t, timeout, 0, subs...)
 }
@@ -67,7 +66,7 @@ func startNarrowHub(t *testing.T, timeout time.Duration, subs ...subscription.Su
 // bound (kafkaview.Config.MaxCompactionLag) set to lag, and the broker
 // compacting on that schedule (embeddedkafka.Config.CleanerInterval), when
 // lag is not 0.
-func startNarrowHubWith(t *testing.T, timeout, lag time.Duration, subs ...subscription.Subscription) (*narrowHub, context.Context) {
+func startNarrowHubWith(t *testing.T, timeout, lag time.Duration, subs ...client.Subscription) (*narrowHub, context.Context) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	t.Cleanup(cancel)
@@ -134,15 +133,15 @@ func startNarrowHubWith(t *testing.T, timeout, lag time.Duration, subs ...subscr
 		}
 		t.Cleanup(func() { ch.Close() })
 		fd, err := feed.New(feed.Config{Store: fs, CursorKey: bytes.Repeat([]byte("k"), feed.MinCursorKeyLen),
-			Subscriptions: func(context.Context, string) (subscription.Subscription, bool, error) {
-				return subscription.Subscription{}, false, nil
+			Subscriptions: func(context.Context, string) (client.Subscription, bool, error) {
+				return client.Subscription{}, false, nil
 			}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		mgr := pipeline.New(pipeline.Config{Kafka: kafkaauth.Settings{Brokers: []string{broker.Addr()}, SASL: hubtest.HubUser}, Registry: reg, Model: m, Schemas: schemas,
-			Channels:     map[subscription.ChannelKind]channel.Channel{client.ChannelKafka: ch, client.ChannelFeed: fd},
-			Rebuilders:   map[subscription.ChannelKind]pipeline.Rebuilder{client.ChannelKafka: ch, client.ChannelFeed: fd},
+			Channels:     map[client.ChannelKind]channel.Channel{client.ChannelKafka: ch, client.ChannelFeed: fd},
+			Rebuilders:   map[client.ChannelKind]pipeline.Rebuilder{client.ChannelKafka: ch, client.ChannelFeed: fd},
 			FetchMaxWait: 50 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 		t.Cleanup(func() { mgr.Close() })
 		return mgr
@@ -153,7 +152,7 @@ func startNarrowHubWith(t *testing.T, timeout, lag time.Duration, subs ...subscr
 }
 
 // sync syncs the pipeline to subs.
-func (h *narrowHub) sync(t *testing.T, subs ...subscription.Subscription) {
+func (h *narrowHub) sync(t *testing.T, subs ...client.Subscription) {
 	t.Helper()
 	if err := h.mgr.Sync(subs); err != nil {
 		t.Fatal(err)

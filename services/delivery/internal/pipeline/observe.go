@@ -3,14 +3,14 @@ package pipeline
 import (
 	"context"
 
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 // Observer sees every delivery a channel was offered once the channel has
 // answered: evs are the events of the call (one for Deliver) and err the
 // channel's answer. It must not keep evs.
-type Observer func(ctx context.Context, sub subscription.Subscription, evs []channel.Event, err error)
+type Observer func(ctx context.Context, sub client.Subscription, evs []channel.Event, err error)
 
 // Observe returns ch with observe called after each of its deliveries;
 // the channel's answer is returned unchanged. The result is a Batcher when
@@ -29,7 +29,7 @@ type observed struct {
 	observe Observer
 }
 
-func (o observed) Deliver(ctx context.Context, sub subscription.Subscription, ev channel.Event) error {
+func (o observed) Deliver(ctx context.Context, sub client.Subscription, ev channel.Event) error {
 	err := o.ch.Deliver(ctx, sub, ev)
 	o.observe(ctx, sub, []channel.Event{ev}, err)
 	return err
@@ -40,7 +40,7 @@ type observedBatcher struct {
 	b Batcher
 }
 
-func (o observedBatcher) DeliverBatch(ctx context.Context, sub subscription.Subscription, evs []channel.Event) error {
+func (o observedBatcher) DeliverBatch(ctx context.Context, sub client.Subscription, evs []channel.Event) error {
 	err := o.b.DeliverBatch(ctx, sub, evs)
 	o.observe(ctx, sub, evs, err)
 	return err

@@ -33,9 +33,9 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/kafkago"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/projection"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 // Batcher is a channel that takes many events in one call, so that one
@@ -49,7 +49,7 @@ import (
 // partition; a channel must keep that order per key.
 type Batcher interface {
 	channel.Channel
-	DeliverBatch(ctx context.Context, sub subscription.Subscription, evs []channel.Event) error
+	DeliverBatch(ctx context.Context, sub client.Subscription, evs []channel.Event) error
 }
 
 // Rebuilder is a channel that keeps its own copy of a subscription's
@@ -81,15 +81,15 @@ type Batcher interface {
 //     process stopped, a rebuild a crash interrupted, or a copy deleted
 //     by hand is rebuilt then.
 type Rebuilder interface {
-	Clear(ctx context.Context, sub subscription.Subscription) error
-	Built(ctx context.Context, sub subscription.Subscription) error
-	Current(ctx context.Context, sub subscription.Subscription) (bool, error)
+	Clear(ctx context.Context, sub client.Subscription) error
+	Built(ctx context.Context, sub client.Subscription) error
+	Current(ctx context.Context, sub client.Subscription) (bool, error)
 }
 
 // Narrowed reports whether next delivers less than prev: a field of prev's
 // approved fields is not among next's, or next no longer receives the
 // shielded attributes of protected identities.
-func Narrowed(prev, next subscription.Subscription) bool {
+func Narrowed(prev, next client.Subscription) bool {
 	if prev.ProtectedApproved && !next.ProtectedApproved {
 		return true
 	}
@@ -104,7 +104,7 @@ func Narrowed(prev, next subscription.Subscription) bool {
 // Reshaped reports whether next's projection differs from prev's: it was
 // narrowed (see Narrowed) or widened (a field added, or protected
 // identities approved). Either rebuilds a Rebuilder's copy.
-func Reshaped(prev, next subscription.Subscription) bool {
+func Reshaped(prev, next client.Subscription) bool {
 	return Narrowed(prev, next) || Narrowed(next, prev)
 }
 
@@ -134,7 +134,7 @@ type Config struct {
 	Schemas map[string]string
 	// Channels maps each channel kind to its implementation. A
 	// subscription whose channel is missing is not started (logged).
-	Channels map[subscription.ChannelKind]channel.Channel
+	Channels map[client.ChannelKind]channel.Channel
 	Logger   *slog.Logger
 	// BatchSize is the most records offered to a channel at once;
 	// default DefaultBatchSize.
@@ -153,7 +153,7 @@ type Config struct {
 	// Rebuilders are the channels, by kind, whose copy of a subscription's
 	// records is rebuilt when the subscription is reshaped (see
 	// Rebuilder). A channel not named here keeps what it delivered.
-	Rebuilders map[subscription.ChannelKind]Rebuilder
+	Rebuilders map[client.ChannelKind]Rebuilder
 }
 
 func (c *Config) setDefaults() {
@@ -199,7 +199,7 @@ type retry struct {
 }
 
 type consumer struct {
-	sub    subscription.Subscription
+	sub    client.Subscription
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -225,13 +225,13 @@ func New(cfg Config) *Manager {
 // and logs each with the reason; a later Sync tries again, after a
 // backoff that grows with every failure (up to 60 × MaxBackoff), or at
 // once when the subscription changed.
-func (m *Manager) Sync(subs []subscription.Subscription) error {
+func (m *Manager) Sync(subs []client.Subscription) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return errors.New("sync pipeline: closed")
 	}
-	want := map[string]subscription.Subscription{}
+	want := map[string]client.Subscription{}
 	for _, s := range subs {
 		if s.Delivering() {
 			want[s.ID] = s
@@ -322,7 +322,7 @@ func (m *Manager) Failing() map[string]error {
 // before a restart, an interrupted rebuild, a copy deleted by hand), it
 // clears the copy and resets the consumer group, so that the snapshot
 // fills it again; then it records the copy as Built for s.
-func (m *Manager) prepare(s subscription.Subscription, rebuild bool) error {
+func (m *Manager) prepare(s client.Subscription, rebuild bool) error {
 	rb := m.cfg.Rebuilders[s.Channel]
 	if rb == nil {
 		return nil
@@ -406,7 +406,7 @@ func (m *Manager) Close() error {
 	return nil
 }
 
-func (m *Manager) start(s subscription.Subscription) (*consumer, error) {
+func (m *Manager) start(s client.Subscription) (*consumer, error) {
 	ch := m.cfg.Channels[s.Channel]
 	if ch == nil {
 		return nil, fmt.Errorf("no %s channel in this server", s.Channel)

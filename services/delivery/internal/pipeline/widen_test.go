@@ -15,7 +15,6 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
 	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 // eventually calls check until it reports true, and fails the test with
@@ -95,14 +94,14 @@ func (h *narrowHub) feedHasSurnames(t *testing.T, ctx context.Context, sub strin
 
 // personSub is an approved subscription of system to person v1 on ch,
 // with fields requested and approved.
-func personSub(id, system string, ch subscription.ChannelKind, fields ...string) subscription.Subscription {
-	return subscription.Subscription{ID: id, System: system, Concept: "person", Major: 1, Channel: ch,
+func personSub(id, system string, ch client.ChannelKind, fields ...string) client.Subscription {
+	return client.Subscription{ID: id, System: system, Concept: "person", Major: 1, Channel: ch,
 		RequestedFields: fields, ApprovedFields: slices.Clone(fields), Status: client.StatusApproved, Version: 2}
 }
 
 // protectedSub is socialtjanst's Kafka subscription to given names and
 // e-mail addresses, approved for persons with a protected identity.
-func protectedSub() subscription.Subscription {
+func protectedSub() client.Subscription {
 	s := personSub("s-soc", "socialtjanst", client.ChannelKafka, "givenNames", "emailAddress")
 	s.ProtectedIdentities, s.ProtectedApproved = true, true
 	return s
@@ -110,17 +109,17 @@ func protectedSub() subscription.Subscription {
 
 // withdrawProtected is s with the approval for protected identities
 // withdrawn, as a new version.
-func withdrawProtected(s subscription.Subscription) subscription.Subscription {
+func withdrawProtected(s client.Subscription) client.Subscription {
 	s.ProtectedApproved, s.Version = false, s.Version+1
 	return s
 }
 
-func widened(s subscription.Subscription) subscription.Subscription {
+func widened(s client.Subscription) client.Subscription {
 	s.RequestedFields, s.ApprovedFields, s.Version = []string{"givenNames", "surname"}, []string{"givenNames", "surname"}, s.Version+1
 	return s
 }
 
-func narrowed(s subscription.Subscription) subscription.Subscription {
+func narrowed(s client.Subscription) client.Subscription {
 	s.ApprovedFields, s.Version = []string{"givenNames"}, s.Version+1
 	return s
 }
@@ -167,7 +166,7 @@ func TestWideningRebuildsTheFeed(t *testing.T) {
 // field for every record, a narrowed Kafka subscription loses it.
 func TestReshapingSavedBeforeARestartIsRebuiltAtStart(t *testing.T) {
 	h, ctx := startNarrowHub(t, 90*time.Second)
-	narrow := func(id, system string, ch subscription.ChannelKind) subscription.Subscription {
+	narrow := func(id, system string, ch client.ChannelKind) client.Subscription {
 		s := personSub(id, system, ch, "givenNames")
 		s.RequestedFields = []string{"givenNames", "surname"}
 		return s
@@ -244,7 +243,7 @@ func TestARefusedRebuildSurfacesAndIsRetried(t *testing.T) {
 	eventually(t, ctx, func() (bool, string) { return h.viewLacksSurnames(t, ctx, topic) })
 
 	h.setMode(t, ctx, subject, "READONLY")
-	err := h.mgr.Sync([]subscription.Subscription{widened(sub)})
+	err := h.mgr.Sync([]client.Subscription{widened(sub)})
 	if err == nil || !strings.Contains(err.Error(), subject) || !strings.Contains(err.Error(), "read-only mode") {
 		t.Fatalf("Sync with the view subject read-only = %v; want the refusal naming %s with the registry's message", err, subject)
 	}
@@ -257,7 +256,7 @@ func TestARefusedRebuildSurfacesAndIsRetried(t *testing.T) {
 
 	h.setMode(t, ctx, subject, "READWRITE")
 	eventually(t, ctx, func() (bool, string) {
-		if err := h.mgr.Sync([]subscription.Subscription{widened(sub)}); err != nil {
+		if err := h.mgr.Sync([]client.Subscription{widened(sub)}); err != nil {
 			return false, fmt.Sprintf("Sync after the registry accepts again: %v", err)
 		}
 		return true, ""

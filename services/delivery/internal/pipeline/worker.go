@@ -16,9 +16,9 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
 	"github.com/samnav/samnav/pkg/sdk/backoff"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/projection"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 // reader is what a worker needs of a kafka.Reader.
@@ -29,7 +29,7 @@ type reader interface {
 
 type worker struct {
 	cfg     Config
-	sub     subscription.Subscription
+	sub     client.Subscription
 	proj    *projection.Projection
 	des     *avroserde.Deserializer
 	ch      channel.Channel

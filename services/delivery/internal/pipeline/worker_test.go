@@ -13,8 +13,8 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/samnav/samnav/pkg/sdk/envelope"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 // fakeReader hands out msgs in order, then blocks until ctx ends; it
@@ -83,7 +83,7 @@ func (r *recorder) try(ev channel.Event) error {
 	return nil
 }
 
-func (r *recorder) Deliver(_ context.Context, _ subscription.Subscription, ev channel.Event) error {
+func (r *recorder) Deliver(_ context.Context, _ client.Subscription, ev channel.Event) error {
 	return r.try(ev)
 }
 
@@ -92,7 +92,7 @@ type batchRecorder struct {
 	batches int
 }
 
-func (b *batchRecorder) DeliverBatch(_ context.Context, _ subscription.Subscription, evs []channel.Event) error {
+func (b *batchRecorder) DeliverBatch(_ context.Context, _ client.Subscription, evs []channel.Event) error {
 	b.mu.Lock()
 	b.batches++
 	for _, ev := range evs {
@@ -115,7 +115,7 @@ func runWorker(t *testing.T, ch channel.Channel, msgs []kafka.Message, until fun
 	cfg.setDefaults()
 	cfg.MinBackoff, cfg.MaxBackoff = time.Millisecond, 5*time.Millisecond
 	r := &fakeReader{msgs: msgs}
-	w := &worker{cfg: cfg, sub: subscription.Subscription{ID: "s1", System: "skola", Concept: "person"}, ch: ch, r: r, logger: slog.New(slog.DiscardHandler)}
+	w := &worker{cfg: cfg, sub: client.Subscription{ID: "s1", System: "skola", Concept: "person"}, ch: ch, r: r, logger: slog.New(slog.DiscardHandler)}
 	if b, ok := ch.(Batcher); ok {
 		w.batcher = b
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 // DefaultSize is the number of deliveries a Ring keeps by default.
@@ -120,8 +119,8 @@ func (r *Ring) Wait(ctx context.Context, seq uint64) {
 // Wrap returns ch recording into r every event ch accepts; kind names
 // the channel. The result is a pipeline.Batcher when ch is one, so the
 // pipeline batches as before.
-func Wrap(ch channel.Channel, r *Ring, kind subscription.ChannelKind) channel.Channel {
-	return pipeline.Observe(ch, func(_ context.Context, sub subscription.Subscription, evs []channel.Event, err error) {
+func Wrap(ch channel.Channel, r *Ring, kind client.ChannelKind) channel.Channel {
+	return pipeline.Observe(ch, func(_ context.Context, sub client.Subscription, evs []channel.Event, err error) {
 		if err != nil {
 			return
 		}
@@ -138,7 +137,7 @@ func Wrap(ch channel.Channel, r *Ring, kind subscription.ChannelKind) channel.Ch
 }
 
 // delivery is ev as the window shows it, accepted by channel kind at at.
-func delivery(sub subscription.Subscription, ev channel.Event, kind string, at time.Time) Delivery {
+func delivery(sub client.Subscription, ev channel.Event, kind string, at time.Time) Delivery {
 	fields := make([]string, 0, len(ev.State))
 	for k := range ev.State {
 		if k != "id" {

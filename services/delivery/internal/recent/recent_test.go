@@ -18,7 +18,6 @@ import (
 	"github.com/samnav/samnav/services/delivery/internal/channel"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
 	"github.com/samnav/samnav/services/delivery/internal/recent"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 func seqs(ds []recent.Delivery) []uint64 {
@@ -79,14 +78,14 @@ type batcher struct {
 	batch int
 }
 
-func (b *batcher) Deliver(context.Context, subscription.Subscription, channel.Event) error {
+func (b *batcher) Deliver(context.Context, client.Subscription, channel.Event) error {
 	if b.fail {
 		return errors.New("refused")
 	}
 	return nil
 }
 
-func (b *batcher) DeliverBatch(_ context.Context, _ subscription.Subscription, evs []channel.Event) error {
+func (b *batcher) DeliverBatch(_ context.Context, _ client.Subscription, evs []channel.Event) error {
 	if b.fail {
 		return errors.New("refused")
 	}
@@ -95,7 +94,7 @@ func (b *batcher) DeliverBatch(_ context.Context, _ subscription.Subscription, e
 }
 
 func TestWrapRecordsOnlyAccepted(t *testing.T) {
-	sub := subscription.Subscription{ID: "s1", System: "skolplattform", Concept: "person"}
+	sub := client.Subscription{ID: "s1", System: "skolplattform", Concept: "person"}
 	ev := channel.Event{Key: "p1", EventID: "e1", Type: channel.TypeChanged, Revision: 3, Time: time.Date(2026, 11, 27, 10, 1, 2, 0, time.UTC),
 		State: map[string]any{"id": "p1", "givenNames": "Ada", "address": map[string]any{}}}
 	r := recent.NewRing(10)
@@ -125,7 +124,7 @@ func TestWrapRecordsOnlyAccepted(t *testing.T) {
 		strings.Join(d.Fields, ",") != "address,givenNames" {
 		t.Fatalf("delivery %+v", d)
 	}
-	plain := recent.Wrap(channel.Func(func(context.Context, subscription.Subscription, channel.Event) error { return nil }), r, client.ChannelWebhook)
+	plain := recent.Wrap(channel.Func(func(context.Context, client.Subscription, channel.Event) error { return nil }), r, client.ChannelWebhook)
 	if _, ok := plain.(pipeline.Batcher); ok {
 		t.Fatal("a channel without batches must not become a Batcher")
 	}

@@ -23,7 +23,7 @@ func TestListPages(t *testing.T) {
 	var all []string
 	for _, sys := range systems {
 		p := &auth.Principal{Subject: sys, Kind: auth.KindSystem, Grants: []auth.Grant{{Role: auth.RolePublisher, System: sys}}}
-		sub, err := svc.Request(as(p), subscription.Request{Concept: "person", Purpose: "p", Channel: client.ChannelFeed,
+		sub, err := svc.Request(as(p), client.Request{Concept: "person", Purpose: "p", Channel: client.ChannelFeed,
 			LegalBasis: client.LegalBasis{Basis: client.BasisPublicTask, Reference: "r"}, Fields: []string{"givenNames"}, Reason: "new"})
 		if err != nil {
 			t.Fatal(err)

@@ -27,33 +27,33 @@ import (
 //     the concept's information owner;
 //   - an auditor reads everything.
 type Service interface {
-	Request(ctx context.Context, r Request) (Subscription, error)
-	Get(ctx context.Context, id string) (Subscription, error)
+	Request(ctx context.Context, r client.Request) (client.Subscription, error)
+	Get(ctx context.Context, id string) (client.Subscription, error)
 	// List returns a page of the subscriptions matching f that the
 	// caller may read, in the order of their ids: f.Limit of them
 	// (DefaultPageSize when 0, at most MaxPageSize) after f.After.
 	List(ctx context.Context, f Filter) (client.SubscriptionPage, error)
-	History(ctx context.Context, id string) ([]Change, error)
+	History(ctx context.Context, id string) ([]client.SubscriptionChange, error)
 	// Approve approves a requested subscription, or changes an approved
 	// one, with d.Fields (a subset of the requested fields; empty means
 	// all requested) and d.ProtectedIdentities (only if requested).
-	Approve(ctx context.Context, id string, d client.Decision) (Subscription, error)
-	Reject(ctx context.Context, id string, reason string) (Subscription, error)
+	Approve(ctx context.Context, id string, d client.Decision) (client.Subscription, error)
+	Reject(ctx context.Context, id string, reason string) (client.Subscription, error)
 	// Revoke stops an approved or requested subscription for good.
-	Revoke(ctx context.Context, id string, reason string) (Subscription, error)
+	Revoke(ctx context.Context, id string, reason string) (client.Subscription, error)
 }
 
 // Bases lists the lawful bases of GDPR article 6(1).
 var Bases = []client.Basis{client.BasisConsent, client.BasisContract, client.BasisLegalObligation, client.BasisVitalInterests, client.BasisPublicTask, client.BasisLegitimateInterests}
 
 // Channels lists the channel kinds.
-var Channels = []ChannelKind{client.ChannelKafka, client.ChannelWebhook, client.ChannelFeed}
+var Channels = []client.ChannelKind{client.ChannelKafka, client.ChannelWebhook, client.ChannelFeed}
 
 // ServiceOptions configures NewService.
 type ServiceOptions struct {
 	// OnChange, if set, is called after every committed change (the
 	// delivery pipeline starts and stops consumers on it).
-	OnChange func(Subscription)
+	OnChange func(client.Subscription)
 	Now      func() time.Time
 }
 
@@ -96,17 +96,17 @@ func caller(ctx context.Context) (*auth.Principal, error) {
 	return p, nil
 }
 
-func (s *service) Request(ctx context.Context, r Request) (Subscription, error) {
+func (s *service) Request(ctx context.Context, r client.Request) (client.Subscription, error) {
 	p, err := caller(ctx)
 	if err != nil {
-		return Subscription{}, err
+		return client.Subscription{}, err
 	}
 	own := systemOf(p)
 	if r.System == "" {
 		r.System = own
 	}
 	if !isAdmin(p) && (own == "" || r.System != own) {
-		return Subscription{}, apierr.Errorf(apierr.CodeForbidden, "%s %q may request subscriptions only for its own system", p.Kind, p.Subject)
+		return client.Subscription{}, apierr.Errorf(apierr.CodeForbidden, "%s %q may request subscriptions only for its own system", p.Kind, p.Subject)
 	}
 	c := s.model.Concept(r.Concept)
 	var fields []apierr.FieldError
@@ -142,15 +142,15 @@ func (s *service) Request(ctx context.Context, r Request) (Subscription, error) 
 		}
 	}
 	if len(fields) > 0 {
-		return Subscription{}, apierr.Invalid("invalid subscription request", fields...)
+		return client.Subscription{}, apierr.Invalid("invalid subscription request", fields...)
 	}
 	now := s.opts.Now().UTC()
-	sub := Subscription{ID: uuid.Must(uuid.NewV7()).String(), System: r.System, Concept: c.ID, Major: c.Major, Purpose: r.Purpose,
+	sub := client.Subscription{ID: uuid.Must(uuid.NewV7()).String(), System: r.System, Concept: c.ID, Major: c.Major, Purpose: r.Purpose,
 		LegalBasis: r.LegalBasis, Channel: r.Channel, RequestedFields: inModelOrder(c, r.Fields), ProtectedIdentities: r.ProtectedIdentities,
 		Status: client.StatusRequested, Version: 1, CreatedAt: now, UpdatedAt: now}
-	ch := Change{At: now, Actor: actor(p), Action: client.ActionRequested, Reason: r.Reason, After: sub}
+	ch := client.SubscriptionChange{At: now, Actor: actor(p), Action: client.ActionRequested, Reason: r.Reason, After: sub}
 	if err := s.store.Create(ctx, sub, ch); err != nil {
-		return Subscription{}, s.storeErr(err, sub.ID)
+		return client.Subscription{}, s.storeErr(err, sub.ID)
 	}
 	s.changed(sub)
 	return sub, nil
@@ -166,7 +166,7 @@ func inModelOrder(c *model.Concept, fields []string) []string {
 	return out
 }
 
-func (s *service) changed(sub Subscription) {
+func (s *service) changed(sub client.Subscription) {
 	if s.opts.OnChange != nil {
 		s.opts.OnChange(sub)
 	}
@@ -186,7 +186,7 @@ func (s *service) storeErr(err error, id string) error {
 }
 
 // readable reports whether p may read sub.
-func readable(p *auth.Principal, sub Subscription) bool {
+func readable(p *auth.Principal, sub client.Subscription) bool {
 	return isAdmin(p) || p.Can(auth.ActionRead, sub.Concept) && !hasOnlyPublisher(p) || systemOf(p) == sub.System ||
 		p.Can(auth.ActionApprove, sub.Concept)
 }
@@ -202,19 +202,19 @@ func hasOnlyPublisher(p *auth.Principal) bool {
 	return true
 }
 
-func (s *service) Get(ctx context.Context, id string) (Subscription, error) {
+func (s *service) Get(ctx context.Context, id string) (client.Subscription, error) {
 	p, err := caller(ctx)
 	if err != nil {
-		return Subscription{}, err
+		return client.Subscription{}, err
 	}
 	sub, err := s.store.Get(ctx, id)
 	if err != nil {
-		return Subscription{}, s.storeErr(err, id)
+		return client.Subscription{}, s.storeErr(err, id)
 	}
 	if !readable(p, sub) {
 		// Not found, not forbidden: another system's subscriptions are
 		// not its business, not even their ids.
-		return Subscription{}, apierr.Errorf(apierr.CodeNotFound, "subscription %q not found", id)
+		return client.Subscription{}, apierr.Errorf(apierr.CodeNotFound, "subscription %q not found", id)
 	}
 	return sub, nil
 }
@@ -233,7 +233,7 @@ func (s *service) List(ctx context.Context, f Filter) (client.SubscriptionPage, 
 	// The store pages by id; what the caller may not read is left out,
 	// so read on until the page is full or the store has no more.
 	limit := f.Limit
-	page := client.SubscriptionPage{Subscriptions: []Subscription{}}
+	page := client.SubscriptionPage{Subscriptions: []client.Subscription{}}
 	for {
 		f.Limit = limit + 1
 		subs, err := s.store.List(ctx, f)
@@ -261,7 +261,7 @@ func (s *service) List(ctx context.Context, f Filter) (client.SubscriptionPage, 
 	}
 }
 
-func (s *service) History(ctx context.Context, id string) ([]Change, error) {
+func (s *service) History(ctx context.Context, id string) ([]client.SubscriptionChange, error) {
 	if _, err := s.Get(ctx, id); err != nil {
 		return nil, err
 	}
@@ -272,30 +272,30 @@ func (s *service) History(ctx context.Context, id string) ([]Change, error) {
 	return h, nil
 }
 
-func (s *service) decide(ctx context.Context, id string, mayDo func(*auth.Principal, Subscription) bool, fn func(Subscription) (Subscription, client.Action, error), reason string) (Subscription, error) {
+func (s *service) decide(ctx context.Context, id string, mayDo func(*auth.Principal, client.Subscription) bool, fn func(client.Subscription) (client.Subscription, client.Action, error), reason string) (client.Subscription, error) {
 	p, err := caller(ctx)
 	if err != nil {
-		return Subscription{}, err
+		return client.Subscription{}, err
 	}
 	if strings.TrimSpace(reason) == "" {
-		return Subscription{}, &apierr.Error{Code: apierr.CodeInvalid, Message: "a decision needs a reason", Fields: []apierr.FieldError{{Field: "reason", Rule: "required", Message: "why, for the history, is required"}}}
+		return client.Subscription{}, &apierr.Error{Code: apierr.CodeInvalid, Message: "a decision needs a reason", Fields: []apierr.FieldError{{Field: "reason", Rule: "required", Message: "why, for the history, is required"}}}
 	}
-	sub, err := s.store.Update(ctx, id, func(cur Subscription) (Subscription, Change, error) {
+	sub, err := s.store.Update(ctx, id, func(cur client.Subscription) (client.Subscription, client.SubscriptionChange, error) {
 		if !mayDo(p, cur) {
 			if readable(p, cur) {
-				return cur, Change{}, apierr.Errorf(apierr.CodeForbidden, "%s %q may not decide subscription %q", p.Kind, p.Subject, id)
+				return cur, client.SubscriptionChange{}, apierr.Errorf(apierr.CodeForbidden, "%s %q may not decide subscription %q", p.Kind, p.Subject, id)
 			}
-			return cur, Change{}, apierr.Errorf(apierr.CodeNotFound, "subscription %q not found", id)
+			return cur, client.SubscriptionChange{}, apierr.Errorf(apierr.CodeNotFound, "subscription %q not found", id)
 		}
 		next, action, err := fn(cur)
 		if err != nil {
-			return cur, Change{}, err
+			return cur, client.SubscriptionChange{}, err
 		}
 		next.UpdatedAt = s.opts.Now().UTC()
-		return next, Change{At: next.UpdatedAt, Actor: actor(p), Action: action, Reason: reason}, nil
+		return next, client.SubscriptionChange{At: next.UpdatedAt, Actor: actor(p), Action: action, Reason: reason}, nil
 	})
 	if err != nil {
-		return Subscription{}, s.storeErr(err, id)
+		return client.Subscription{}, s.storeErr(err, id)
 	}
 	s.changed(sub)
 	return sub, nil
@@ -303,10 +303,12 @@ func (s *service) decide(ctx context.Context, id string, mayDo func(*auth.Princi
 
 // owner: the concept's information owner (or an admin, whose grant
 // allows every action) decides.
-func owner(p *auth.Principal, cur Subscription) bool { return p.Can(auth.ActionApprove, cur.Concept) }
+func owner(p *auth.Principal, cur client.Subscription) bool {
+	return p.Can(auth.ActionApprove, cur.Concept)
+}
 
-func (s *service) Approve(ctx context.Context, id string, d client.Decision) (Subscription, error) {
-	return s.decide(ctx, id, owner, func(cur Subscription) (Subscription, client.Action, error) {
+func (s *service) Approve(ctx context.Context, id string, d client.Decision) (client.Subscription, error) {
+	return s.decide(ctx, id, owner, func(cur client.Subscription) (client.Subscription, client.Action, error) {
 		if cur.Status != client.StatusRequested && cur.Status != client.StatusApproved {
 			return cur, "", apierr.Errorf(apierr.CodeConflict, "subscription %q is %s: it cannot be approved", id, cur.Status)
 		}
@@ -339,8 +341,8 @@ func (s *service) Approve(ctx context.Context, id string, d client.Decision) (Su
 	}, d.Reason)
 }
 
-func (s *service) Reject(ctx context.Context, id string, reason string) (Subscription, error) {
-	return s.decide(ctx, id, owner, func(cur Subscription) (Subscription, client.Action, error) {
+func (s *service) Reject(ctx context.Context, id string, reason string) (client.Subscription, error) {
+	return s.decide(ctx, id, owner, func(cur client.Subscription) (client.Subscription, client.Action, error) {
 		if cur.Status != client.StatusRequested {
 			return cur, "", apierr.Errorf(apierr.CodeConflict, "subscription %q is %s: only a request can be rejected (revoke an approved one)", id, cur.Status)
 		}
@@ -350,9 +352,11 @@ func (s *service) Reject(ctx context.Context, id string, reason string) (Subscri
 	}, reason)
 }
 
-func (s *service) Revoke(ctx context.Context, id string, reason string) (Subscription, error) {
-	own := func(p *auth.Principal, cur Subscription) bool { return owner(p, cur) || systemOf(p) == cur.System }
-	return s.decide(ctx, id, own, func(cur Subscription) (Subscription, client.Action, error) {
+func (s *service) Revoke(ctx context.Context, id string, reason string) (client.Subscription, error) {
+	own := func(p *auth.Principal, cur client.Subscription) bool {
+		return owner(p, cur) || systemOf(p) == cur.System
+	}
+	return s.decide(ctx, id, own, func(cur client.Subscription) (client.Subscription, client.Action, error) {
 		if cur.Status != client.StatusRequested && cur.Status != client.StatusApproved {
 			return cur, "", apierr.Errorf(apierr.CodeConflict, "subscription %q is already %s", id, cur.Status)
 		}

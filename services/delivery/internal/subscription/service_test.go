@@ -75,14 +75,14 @@ func TestWhoDecides(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			svc := newService(t)
-			sub, err := svc.Request(as(school), subscription.Request{Concept: "person", Purpose: "placing pupils", Channel: client.ChannelKafka,
+			sub, err := svc.Request(as(school), client.Request{Concept: "person", Purpose: "placing pupils", Channel: client.ChannelKafka,
 				LegalBasis: client.LegalBasis{Basis: client.BasisPublicTask, Reference: "Skollagen (2010:800)"},
 				Fields:     []string{"givenNames", "surname", "registeredAddress"}, Reason: "new platform"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			ctx := as(tt.who)
-			var got subscription.Subscription
+			var got client.Subscription
 			switch tt.do {
 			case "approve":
 				got, err = svc.Approve(ctx, sub.ID, client.Decision{Reason: "ok"})

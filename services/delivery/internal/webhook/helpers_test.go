@@ -21,7 +21,6 @@ import (
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 	"github.com/samnav/samnav/services/delivery/internal/webhook/sqlstore"
 	"github.com/samnav/samnav/services/delivery/internal/webhook/webhooktest"
@@ -162,7 +161,7 @@ func start(t testing.TB, cfg webhook.Config) *webhook.Service {
 	return svc
 }
 
-var sub1 = subscription.Subscription{ID: "sub1", System: "library", Concept: "person", Major: 1, Channel: client.ChannelWebhook, Status: client.StatusApproved,
+var sub1 = client.Subscription{ID: "sub1", System: "library", Concept: "person", Major: 1, Channel: client.ChannelWebhook, Status: client.StatusApproved,
 	ApprovedFields: []string{"givenNames", "surname", "registeredAddress"}}
 
 // person is the unprojected state of a person, protected with marker
@@ -186,24 +185,24 @@ func event(id, key string, rev int64) channel.Event {
 // a test narrows or revokes one with set.
 type subscriptions struct {
 	mu sync.Mutex
-	m  map[string]subscription.Subscription
+	m  map[string]client.Subscription
 }
 
-func newSubscriptions(subs ...subscription.Subscription) *subscriptions {
-	ss := &subscriptions{m: map[string]subscription.Subscription{}}
+func newSubscriptions(subs ...client.Subscription) *subscriptions {
+	ss := &subscriptions{m: map[string]client.Subscription{}}
 	for _, s := range subs {
 		ss.set(s)
 	}
 	return ss
 }
 
-func (ss *subscriptions) set(s subscription.Subscription) {
+func (ss *subscriptions) set(s client.Subscription) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	ss.m[s.ID] = s
 }
 
-func (ss *subscriptions) lookup(_ context.Context, id string) (subscription.Subscription, bool, error) {
+func (ss *subscriptions) lookup(_ context.Context, id string) (client.Subscription, bool, error) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	s, ok := ss.m[id]

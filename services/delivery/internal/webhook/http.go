@@ -12,7 +12,6 @@ import (
 	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/delivery/client"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 // HandlerConfig configures Handler.
@@ -20,16 +19,16 @@ type HandlerConfig struct {
 	Service *Service
 	// Subscription looks up a subscription by id; its errors may be
 	// *apierr.Error (not_found for an unknown id).
-	Subscription func(ctx context.Context, id string) (subscription.Subscription, error)
+	Subscription func(ctx context.Context, id string) (client.Subscription, error)
 	// Authorize decides whether the principal (nil if anonymous) may
 	// manage sub's endpoint; nil means DefaultAuthorize.
-	Authorize func(ctx context.Context, p *auth.Principal, sub subscription.Subscription) error
+	Authorize func(ctx context.Context, p *auth.Principal, sub client.Subscription) error
 	Logger    *slog.Logger
 }
 
 // DefaultAuthorize lets an admin, and the system that owns the
 // subscription, manage its endpoint.
-func DefaultAuthorize(_ context.Context, p *auth.Principal, sub subscription.Subscription) error {
+func DefaultAuthorize(_ context.Context, p *auth.Principal, sub client.Subscription) error {
 	if p == nil {
 		return apierr.Unauthorized("managing a webhook endpoint needs an API token").Wrap(auth.ErrUnauthenticated)
 	}
@@ -78,20 +77,20 @@ type handler struct{ cfg HandlerConfig }
 
 // authorized loads the path's subscription and checks the caller may
 // manage it.
-func (h *handler) authorized(r *http.Request) (subscription.Subscription, error) {
+func (h *handler) authorized(r *http.Request) (client.Subscription, error) {
 	sub, err := h.cfg.Subscription(r.Context(), r.PathValue("id"))
 	if err != nil {
-		return subscription.Subscription{}, err
+		return client.Subscription{}, err
 	}
 	if err := h.cfg.Authorize(r.Context(), auth.FromContext(r.Context()), sub); err != nil {
-		return subscription.Subscription{}, err
+		return client.Subscription{}, err
 	}
 	return sub, nil
 }
 
 // operation is one request on an authorized subscription: it answers
 // the status and the body to encode as JSON, or the error to answer.
-type operation func(r *http.Request, sub subscription.Subscription) (int, any, error)
+type operation func(r *http.Request, sub client.Subscription) (int, any, error)
 
 // serve answers op on the path's subscription once the caller may manage
 // it: the one place a request here becomes an HTTP answer.
@@ -137,7 +136,7 @@ func messageView(m Message) client.Message {
 	}
 }
 
-func (h *handler) put(r *http.Request, sub subscription.Subscription) (int, any, error) {
+func (h *handler) put(r *http.Request, sub client.Subscription) (int, any, error) {
 	var req struct {
 		URL    string `json:"url"`
 		Secret string `json:"secret"`
@@ -164,12 +163,12 @@ func (h *handler) put(r *http.Request, sub subscription.Subscription) (int, any,
 	}
 }
 
-func (h *handler) get(r *http.Request, sub subscription.Subscription) (int, any, error) {
+func (h *handler) get(r *http.Request, sub client.Subscription) (int, any, error) {
 	ep, err := h.cfg.Service.Endpoint(r.Context(), sub.ID)
 	return http.StatusOK, endpointView(ep, "", time.Time{}), err
 }
 
-func (h *handler) rotate(r *http.Request, sub subscription.Subscription) (int, any, error) {
+func (h *handler) rotate(r *http.Request, sub client.Subscription) (int, any, error) {
 	var req struct {
 		Secret         string `json:"secret"`
 		OverlapSeconds int64  `json:"overlapSeconds"`
@@ -191,7 +190,7 @@ func (h *handler) rotate(r *http.Request, sub subscription.Subscription) (int, a
 // setStatus changes the endpoint's status with fn and answers the
 // endpoint.
 func (h *handler) setStatus(fn func(context.Context, string) error) operation {
-	return func(r *http.Request, sub subscription.Subscription) (int, any, error) {
+	return func(r *http.Request, sub client.Subscription) (int, any, error) {
 		if err := fn(r.Context(), sub.ID); err != nil {
 			return 0, nil, err
 		}
@@ -211,7 +210,7 @@ func queryInt(r *http.Request, name string) (int64, error) {
 	return n, nil
 }
 
-func (h *handler) attempts(r *http.Request, sub subscription.Subscription) (int, any, error) {
+func (h *handler) attempts(r *http.Request, sub client.Subscription) (int, any, error) {
 	var f AttemptFilter
 	var limit int64
 	for name, dst := range map[string]*int64{"message": &f.MessageID, "before": &f.BeforeID, "limit": &limit} {
@@ -237,7 +236,7 @@ func messageID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-func (h *handler) message(r *http.Request, sub subscription.Subscription) (int, any, error) {
+func (h *handler) message(r *http.Request, sub client.Subscription) (int, any, error) {
 	id, err := messageID(r)
 	if err != nil {
 		return 0, nil, err
@@ -246,7 +245,7 @@ func (h *handler) message(r *http.Request, sub subscription.Subscription) (int, 
 	return http.StatusOK, messageView(m), err
 }
 
-func (h *handler) redeliver(r *http.Request, sub subscription.Subscription) (int, any, error) {
+func (h *handler) redeliver(r *http.Request, sub client.Subscription) (int, any, error) {
 	id, err := messageID(r)
 	if err != nil {
 		return 0, nil, err

@@ -12,7 +12,6 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/delivery/client"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 	"github.com/samnav/samnav/services/delivery/internal/webhook"
 )
 
@@ -23,14 +22,14 @@ func TestHandler(t *testing.T) {
 	}
 	kafkaSub := sub1
 	kafkaSub.ID, kafkaSub.Channel = "sub-kafka", client.ChannelKafka
-	subs := map[string]subscription.Subscription{sub1.ID: sub1, kafkaSub.ID: kafkaSub}
+	subs := map[string]client.Subscription{sub1.ID: sub1, kafkaSub.ID: kafkaSub}
 	h := webhook.Handler(webhook.HandlerConfig{
 		Service: svc, Logger: discard(),
-		Subscription: func(_ context.Context, id string) (subscription.Subscription, error) {
+		Subscription: func(_ context.Context, id string) (client.Subscription, error) {
 			if s, ok := subs[id]; ok {
 				return s, nil
 			}
-			return subscription.Subscription{}, apierr.Errorf(apierr.CodeNotFound, "no subscription %s", id)
+			return client.Subscription{}, apierr.Errorf(apierr.CodeNotFound, "no subscription %s", id)
 		},
 	})
 	principals := map[string]*auth.Principal{

@@ -6,7 +6,8 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/metric/noop"
+
+	"github.com/samnav/samnav/pkg/sdk/instrument"
 )
 
 // metrics are the dispatcher's instruments:
@@ -25,18 +26,13 @@ type metrics struct {
 }
 
 func newMetrics(mp metric.MeterProvider) (*metrics, error) {
-	if mp == nil {
-		mp = noop.NewMeterProvider()
+	in := instrument.For(mp, "github.com/samnav/samnav/services/delivery/webhook")
+	out := &metrics{
+		attempts:  in.Counter("samnav.webhook.attempts", "{attempt}", "Webhook attempts, by outcome: delivered, retry, give_up, gone."),
+		duration:  in.Histogram("samnav.webhook.attempt.duration", "s", "Duration of one webhook attempt, connect to last response byte, by outcome."),
+		byOutcome: map[Outcome]metric.MeasurementOption{},
 	}
-	m := mp.Meter("github.com/samnav/samnav/services/delivery/webhook")
-	out := &metrics{byOutcome: map[Outcome]metric.MeasurementOption{}}
-	var err error
-	if out.attempts, err = m.Int64Counter("samnav.webhook.attempts", metric.WithUnit("{attempt}"),
-		metric.WithDescription("Webhook attempts, by outcome: delivered, retry, give_up, gone.")); err != nil {
-		return nil, err
-	}
-	if out.duration, err = m.Float64Histogram("samnav.webhook.attempt.duration", metric.WithUnit("s"),
-		metric.WithDescription("Duration of one webhook attempt, connect to last response byte, by outcome.")); err != nil {
+	if err := in.Err(); err != nil {
 		return nil, err
 	}
 	for o, name := range map[Outcome]string{OutcomeDelivered: "delivered", OutcomeRetry: "retry", OutcomeGiveUp: "give_up", OutcomeGone: "gone"} {

@@ -13,13 +13,13 @@ import (
 	"sync"
 
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/projection"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 // SubscriptionFunc looks a subscription up by id; ok is false if there is
 // none.
-type SubscriptionFunc func(ctx context.Context, id string) (sub subscription.Subscription, ok bool, err error)
+type SubscriptionFunc func(ctx context.Context, id string) (sub client.Subscription, ok bool, err error)
 
 // projections builds, once per shape, the projection of each
 // subscription: package projection's, the one every channel uses.
@@ -42,7 +42,7 @@ type shaped struct {
 
 // get returns sub's projection and concept, built again when sub's shape
 // (concept, fields, protected identities) changed since the last call.
-func (ps *projections) get(sub subscription.Subscription) (*projection.Projection, *model.Concept, error) {
+func (ps *projections) get(sub client.Subscription) (*projection.Projection, *model.Concept, error) {
 	want := shaped{concept: sub.Concept, major: sub.Major, fields: fmt.Sprint(sub.ApprovedFields), protected: sub.ProtectedApproved}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()

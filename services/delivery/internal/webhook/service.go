@@ -34,8 +34,8 @@ import (
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
-	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 // DefaultSchedule is the wait before each retry after a failed attempt:
@@ -241,7 +241,7 @@ func eventError(field, rule, format string, args ...any) error {
 // already queued (same EventID) is accepted again without a second copy.
 // A subscription without an endpoint gets a not_found error, so the
 // pipeline offers the event again once the owner has registered one.
-func (s *Service) Deliver(ctx context.Context, sub subscription.Subscription, ev channel.Event) error {
+func (s *Service) Deliver(ctx context.Context, sub client.Subscription, ev channel.Event) error {
 	m, err := s.message(sub, ev, s.cfg.Now())
 	if err != nil {
 		return err
@@ -260,7 +260,7 @@ func (s *Service) Deliver(ctx context.Context, sub subscription.Subscription, ev
 // transaction, all or none, so a batch costs one durable commit. An event
 // already queued, or repeated within evs, is queued once. It returns nil
 // only once every event is durably queued.
-func (s *Service) DeliverBatch(ctx context.Context, sub subscription.Subscription, evs []channel.Event) error {
+func (s *Service) DeliverBatch(ctx context.Context, sub client.Subscription, evs []channel.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
@@ -277,7 +277,7 @@ func (s *Service) DeliverBatch(ctx context.Context, sub subscription.Subscriptio
 }
 
 // message checks ev against Deliver's rules and makes its queued message.
-func (s *Service) message(sub subscription.Subscription, ev channel.Event, now time.Time) (Message, error) {
+func (s *Service) message(sub client.Subscription, ev channel.Event, now time.Time) (Message, error) {
 	if !sub.Delivering() {
 		return Message{}, fmt.Errorf("deliver event: %w", apierr.Errorf(apierr.CodeForbidden, "subscription %s is %s, not approved", sub.ID, sub.Status))
 	}

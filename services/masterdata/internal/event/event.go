@@ -37,7 +37,6 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/services/masterdata/client"
-	"github.com/samnav/samnav/services/masterdata/record"
 )
 
 // Type returns the ce_type of a change of kind k to a record of concept
@@ -101,7 +100,7 @@ func (b *Builder) Warm(ctx context.Context) error {
 }
 
 // Entry builds the outbox entry announcing ch, which left rec as it is.
-func (b *Builder) Entry(ctx context.Context, rec *record.Record, ch *record.Change) (outbox.Entry, error) {
+func (b *Builder) Entry(ctx context.Context, rec *client.Record, ch *client.Change) (outbox.Entry, error) {
 	c := b.model.Concept(rec.Concept)
 	s := b.serializers[rec.Concept]
 	if c == nil || s == nil {
@@ -141,7 +140,7 @@ func (b *Builder) Entry(ctx context.Context, rec *record.Record, ch *record.Chan
 }
 
 // Append implements sqlstore.Outbox.
-func (b *Builder) Append(ctx context.Context, tx *sql.Tx, rec *record.Record, ch *record.Change) error {
+func (b *Builder) Append(ctx context.Context, tx *sql.Tx, rec *client.Record, ch *client.Change) error {
 	e, err := b.Entry(ctx, rec, ch)
 	if err != nil {
 		return err

@@ -17,7 +17,6 @@ import (
 	"github.com/samnav/samnav/services/hubtest"
 	"github.com/samnav/samnav/services/masterdata/client"
 	"github.com/samnav/samnav/services/masterdata/internal/event"
-	"github.com/samnav/samnav/services/masterdata/record"
 )
 
 // memRegistry is a Registrar and SchemaSource in memory.
@@ -130,8 +129,8 @@ func TestEntryDecodesIntoGeneratedTypes(t *testing.T) {
 				t.Fatalf("fixture invalid: %v", errs)
 			}
 			at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-			rec := &record.Record{Concept: tt.concept, ID: "rec-1", Revision: 3, State: state}
-			ch := &record.Change{Kind: client.KindUpdated, At: at, EventID: "ev-1", TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+			rec := &client.Record{Concept: tt.concept, ID: "rec-1", Revision: 3, State: state}
+			ch := &client.Change{Kind: client.KindUpdated, At: at, EventID: "ev-1", TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
 			e, err := b.Entry(context.Background(), rec, ch)
 			if err != nil {
 				t.Fatal(err)
@@ -168,22 +167,22 @@ func TestEndedAndErased(t *testing.T) {
 	ended := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name      string
-		rec       *record.Record
+		rec       *client.Record
 		kind      client.Kind
 		wantType  string
 		tombstone bool
 		endedAt   string
 		resync    string
 	}{
-		{"ended", &record.Record{Concept: "person", ID: "x", Revision: 2, State: state, EndedAt: &ended}, client.KindEnded, "se.samnav.person.ended", false, "2026-03-02T00:00:00Z", ""},
-		{"resync of ended", &record.Record{Concept: "person", ID: "x", Revision: 2, State: state, EndedAt: &ended}, client.KindResynced, "se.samnav.person.ended", false, "2026-03-02T00:00:00Z", "true"},
-		{"resync", &record.Record{Concept: "person", ID: "x", Revision: 2, State: state}, client.KindResynced, "se.samnav.person.changed", false, "", "true"},
-		{"created", &record.Record{Concept: "person", ID: "x", Revision: 1, State: state}, client.KindCreated, "se.samnav.person.created", false, "", ""},
-		{"erased", &record.Record{Concept: "person", ID: "x", Revision: 3, EndedAt: &ended}, client.KindErased, "se.samnav.person.erased", true, "2026-03-02T00:00:00Z", ""},
+		{"ended", &client.Record{Concept: "person", ID: "x", Revision: 2, State: state, EndedAt: &ended}, client.KindEnded, "se.samnav.person.ended", false, "2026-03-02T00:00:00Z", ""},
+		{"resync of ended", &client.Record{Concept: "person", ID: "x", Revision: 2, State: state, EndedAt: &ended}, client.KindResynced, "se.samnav.person.ended", false, "2026-03-02T00:00:00Z", "true"},
+		{"resync", &client.Record{Concept: "person", ID: "x", Revision: 2, State: state}, client.KindResynced, "se.samnav.person.changed", false, "", "true"},
+		{"created", &client.Record{Concept: "person", ID: "x", Revision: 1, State: state}, client.KindCreated, "se.samnav.person.created", false, "", ""},
+		{"erased", &client.Record{Concept: "person", ID: "x", Revision: 3, EndedAt: &ended}, client.KindErased, "se.samnav.person.erased", true, "2026-03-02T00:00:00Z", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e, err := b.Entry(context.Background(), tt.rec, &record.Change{Kind: tt.kind, At: ended, EventID: "e"})
+			e, err := b.Entry(context.Background(), tt.rec, &client.Change{Kind: tt.kind, At: ended, EventID: "e"})
 			if err != nil {
 				t.Fatal(err)
 			}

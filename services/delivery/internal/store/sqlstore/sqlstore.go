@@ -13,6 +13,7 @@ import (
 	"fmt"
 
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
@@ -41,7 +42,7 @@ func New(ctx context.Context, db *sql.DB, d sqldb.Dialect) (*Store, error) {
 func (s *Store) q(query string) string { return s.d.Rebind(query) }
 
 // Create implements subscription.Store.
-func (s *Store) Create(ctx context.Context, sub subscription.Subscription, ch subscription.Change) error {
+func (s *Store) Create(ctx context.Context, sub client.Subscription, ch client.SubscriptionChange) error {
 	return sqldb.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM delivery_subscriptions WHERE id = ?`), sub.ID).Scan(&n); err != nil {
@@ -62,7 +63,7 @@ func (s *Store) Create(ctx context.Context, sub subscription.Subscription, ch su
 	})
 }
 
-func (s *Store) appendChange(ctx context.Context, tx *sql.Tx, sub subscription.Subscription, ch subscription.Change) error {
+func (s *Store) appendChange(ctx context.Context, tx *sql.Tx, sub client.Subscription, ch client.SubscriptionChange) error {
 	ch.Seq = sub.Version
 	ch.After = sub
 	body, err := json.Marshal(ch)
@@ -79,24 +80,24 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func (s *Store) get(ctx context.Context, q querier, id string) (subscription.Subscription, error) {
-	sub, err := scanJSON[subscription.Subscription](q.QueryRowContext(ctx, s.q(`SELECT body FROM delivery_subscriptions WHERE id = ?`), id))
+func (s *Store) get(ctx context.Context, q querier, id string) (client.Subscription, error) {
+	sub, err := scanJSON[client.Subscription](q.QueryRowContext(ctx, s.q(`SELECT body FROM delivery_subscriptions WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return subscription.Subscription{}, fmt.Errorf("get subscription %s: %w", id, subscription.ErrNotFound)
+		return client.Subscription{}, fmt.Errorf("get subscription %s: %w", id, subscription.ErrNotFound)
 	}
 	if err != nil {
-		return subscription.Subscription{}, fmt.Errorf("get subscription %s: %w", id, err)
+		return client.Subscription{}, fmt.Errorf("get subscription %s: %w", id, err)
 	}
 	return sub, nil
 }
 
 // Get implements subscription.Store.
-func (s *Store) Get(ctx context.Context, id string) (subscription.Subscription, error) {
+func (s *Store) Get(ctx context.Context, id string) (client.Subscription, error) {
 	return s.get(ctx, s.db, id)
 }
 
 // List implements subscription.Store.
-func (s *Store) List(ctx context.Context, f subscription.Filter) ([]subscription.Subscription, error) {
+func (s *Store) List(ctx context.Context, f subscription.Filter) ([]client.Subscription, error) {
 	query := `SELECT body FROM delivery_subscriptions WHERE 1 = 1`
 	var args []any
 	if f.System != "" {
@@ -120,7 +121,7 @@ func (s *Store) List(ctx context.Context, f subscription.Filter) ([]subscription
 		query += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	out, err := sqldb.Query(ctx, s.db, scanJSON[subscription.Subscription], s.q(query), args...)
+	out, err := sqldb.Query(ctx, s.db, scanJSON[client.Subscription], s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list subscriptions: %w", err)
 	}
@@ -141,8 +142,8 @@ func scanJSON[T any](row sqldb.Scanner) (T, error) {
 }
 
 // Update implements subscription.Store.
-func (s *Store) Update(ctx context.Context, id string, fn func(subscription.Subscription) (subscription.Subscription, subscription.Change, error)) (subscription.Subscription, error) {
-	var out subscription.Subscription
+func (s *Store) Update(ctx context.Context, id string, fn func(client.Subscription) (client.Subscription, client.SubscriptionChange, error)) (client.Subscription, error) {
+	var out client.Subscription
 	err := sqldb.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		cur, err := s.get(ctx, tx, id)
 		if err != nil {
@@ -175,11 +176,11 @@ func (s *Store) Update(ctx context.Context, id string, fn func(subscription.Subs
 }
 
 // History implements subscription.Store.
-func (s *Store) History(ctx context.Context, id string) ([]subscription.Change, error) {
+func (s *Store) History(ctx context.Context, id string) ([]client.SubscriptionChange, error) {
 	if _, err := s.Get(ctx, id); err != nil {
 		return nil, err
 	}
-	out, err := sqldb.Query(ctx, s.db, scanJSON[subscription.Change], s.q(`SELECT body FROM delivery_subscription_history WHERE subscription_id = ? ORDER BY seq`), id)
+	out, err := sqldb.Query(ctx, s.db, scanJSON[client.SubscriptionChange], s.q(`SELECT body FROM delivery_subscription_history WHERE subscription_id = ? ORDER BY seq`), id)
 	if err != nil {
 		return nil, fmt.Errorf("history of %s: %w", id, err)
 	}

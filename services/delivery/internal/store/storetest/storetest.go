@@ -35,15 +35,15 @@ func Run[S subscription.Store](t *testing.T, open func(t *testing.T) S) {
 
 var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
-func sample(id, system, concept string) subscription.Subscription {
-	return subscription.Subscription{ID: id, System: system, Concept: concept, Major: 1, Purpose: "school placement",
+func sample(id, system, concept string) client.Subscription {
+	return client.Subscription{ID: id, System: system, Concept: concept, Major: 1, Purpose: "school placement",
 		LegalBasis: client.LegalBasis{Basis: client.BasisPublicTask, Reference: "Skollagen (2010:800)"}, Channel: client.ChannelKafka,
 		RequestedFields: []string{"givenNames", "surname"}, Status: client.StatusRequested, Version: 1, CreatedAt: t0, UpdatedAt: t0}
 }
 
-func create(t *testing.T, s subscription.Store, sub subscription.Subscription) {
+func create(t *testing.T, s subscription.Store, sub client.Subscription) {
 	t.Helper()
-	if err := s.Create(context.Background(), sub, subscription.Change{At: t0, Actor: sub.System, Action: client.ActionRequested, Reason: "start"}); err != nil {
+	if err := s.Create(context.Background(), sub, client.SubscriptionChange{At: t0, Actor: sub.System, Action: client.ActionRequested, Reason: "start"}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -67,7 +67,7 @@ func testCreateGet(t *testing.T, s subscription.Store) {
 
 func testCreateTwice(t *testing.T, s subscription.Store) {
 	create(t, s, sample("s1", "a", "person"))
-	err := s.Create(context.Background(), sample("s1", "b", "unit"), subscription.Change{})
+	err := s.Create(context.Background(), sample("s1", "b", "unit"), client.SubscriptionChange{})
 	if !errors.Is(err, subscription.ErrConflict) {
 		t.Fatalf("second Create = %v, want ErrConflict", err)
 	}
@@ -76,10 +76,10 @@ func testCreateTwice(t *testing.T, s subscription.Store) {
 func testUpdate(t *testing.T, s subscription.Store) {
 	ctx := context.Background()
 	create(t, s, sample("s1", "a", "person"))
-	got, err := s.Update(ctx, "s1", func(cur subscription.Subscription) (subscription.Subscription, subscription.Change, error) {
+	got, err := s.Update(ctx, "s1", func(cur client.Subscription) (client.Subscription, client.SubscriptionChange, error) {
 		cur.Status = client.StatusApproved
 		cur.ApprovedFields = []string{"surname"}
-		return cur, subscription.Change{At: t0.Add(time.Hour), Actor: "owner", Action: client.ActionNarrowed, Reason: "surname suffices"}, nil
+		return cur, client.SubscriptionChange{At: t0.Add(time.Hour), Actor: "owner", Action: client.ActionNarrowed, Reason: "surname suffices"}, nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -105,9 +105,9 @@ func testUpdateError(t *testing.T, s subscription.Store) {
 	ctx := context.Background()
 	create(t, s, sample("s1", "a", "person"))
 	boom := errors.New("boom")
-	_, err := s.Update(ctx, "s1", func(cur subscription.Subscription) (subscription.Subscription, subscription.Change, error) {
+	_, err := s.Update(ctx, "s1", func(cur client.Subscription) (client.Subscription, client.SubscriptionChange, error) {
 		cur.Status = client.StatusApproved
-		return cur, subscription.Change{}, boom
+		return cur, client.SubscriptionChange{}, boom
 	})
 	if !errors.Is(err, boom) {
 		t.Fatalf("Update = %v, want the closure's error", err)
@@ -127,9 +127,9 @@ func testUnknown(t *testing.T, s subscription.Store) {
 	if _, err := s.History(ctx, "nope"); !errors.Is(err, subscription.ErrNotFound) {
 		t.Errorf("History = %v", err)
 	}
-	_, err := s.Update(ctx, "nope", func(cur subscription.Subscription) (subscription.Subscription, subscription.Change, error) {
+	_, err := s.Update(ctx, "nope", func(cur client.Subscription) (client.Subscription, client.SubscriptionChange, error) {
 		t.Error("closure called for an unknown subscription")
-		return cur, subscription.Change{}, nil
+		return cur, client.SubscriptionChange{}, nil
 	})
 	if !errors.Is(err, subscription.ErrNotFound) {
 		t.Errorf("Update = %v", err)
@@ -181,9 +181,9 @@ func testConcurrent(t *testing.T, s subscription.Store) {
 	applied := 0
 	for range 8 {
 		wg.Go(func() {
-			_, err := s.Update(ctx, "s1", func(cur subscription.Subscription) (subscription.Subscription, subscription.Change, error) {
+			_, err := s.Update(ctx, "s1", func(cur client.Subscription) (client.Subscription, client.SubscriptionChange, error) {
 				cur.Purpose += "+"
-				return cur, subscription.Change{Actor: "x", Action: client.ActionChanged}, nil
+				return cur, client.SubscriptionChange{Actor: "x", Action: client.ActionChanged}, nil
 			})
 			if err == nil {
 				mu.Lock()

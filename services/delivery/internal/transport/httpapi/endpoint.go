@@ -30,7 +30,7 @@ type Endpoints struct {
 // commands name.
 func MakeEndpoints(svc subscription.Service, bootstrap string) Endpoints {
 	return Endpoints{
-		Request: func(ctx context.Context, r any) (any, error) { return svc.Request(ctx, r.(subscription.Request)) },
+		Request: func(ctx context.Context, r any) (any, error) { return svc.Request(ctx, r.(client.Request)) },
 		Get:     func(ctx context.Context, r any) (any, error) { return svc.Get(ctx, r.(idRequest).ID) },
 		List: func(ctx context.Context, r any) (any, error) {
 			page, err := svc.List(ctx, r.(listRequest).Filter)

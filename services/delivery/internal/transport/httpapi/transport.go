@@ -86,15 +86,15 @@ func decodeJSON(r *http.Request, v any) error {
 }
 
 func decodeRequest(_ context.Context, r *http.Request) (any, error) {
-	var req subscription.Request
+	var req client.Request
 	return req, decodeJSON(r, &req)
 }
 
 // DecodeRequest decodes a subscription request body (exported for the
 // fuzz target).
-func DecodeRequest(r *http.Request) (subscription.Request, error) {
+func DecodeRequest(r *http.Request) (client.Request, error) {
 	v, err := decodeRequest(r.Context(), r)
-	return v.(subscription.Request), err
+	return v.(client.Request), err
 }
 
 // decodeList reads ?system=&concept=&status= and the page: limit (default

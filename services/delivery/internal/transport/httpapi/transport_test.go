@@ -12,6 +12,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/subscription"
 	"github.com/samnav/samnav/services/delivery/internal/transport/httpapi"
 )
@@ -23,12 +24,12 @@ type stubService struct {
 	err error
 }
 
-func (s stubService) Get(context.Context, string) (subscription.Subscription, error) {
-	return subscription.Subscription{}, s.err
+func (s stubService) Get(context.Context, string) (client.Subscription, error) {
+	return client.Subscription{}, s.err
 }
 
-func (s stubService) Request(context.Context, subscription.Request) (subscription.Subscription, error) {
-	return subscription.Subscription{}, nil
+func (s stubService) Request(context.Context, client.Request) (client.Subscription, error) {
+	return client.Subscription{}, nil
 }
 
 // TestErrorsAreProblemsAndServerErrorsAreLogged: every refusal is

@@ -16,7 +16,7 @@ import (
 )
 
 // Get implements record.Store.
-func (s *Store) Get(ctx context.Context, concept, id string) (*record.Record, error) {
+func (s *Store) Get(ctx context.Context, concept, id string) (*client.Record, error) {
 	rec, err := scanRecord(s.readRow(ctx, `SELECT concept, id, revision, state, ended_at, end_reason, created_at, updated_at FROM md_records WHERE concept = $1 AND id = $2`, concept, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(concept, id)
@@ -28,7 +28,7 @@ func (s *Store) Get(ctx context.Context, concept, id string) (*record.Record, er
 }
 
 // GetByNaturalKey implements record.Store.
-func (s *Store) GetByNaturalKey(ctx context.Context, concept, attribute, value string) (*record.Record, error) {
+func (s *Store) GetByNaturalKey(ctx context.Context, concept, attribute, value string) (*client.Record, error) {
 	var id string
 	err := s.readRow(ctx, `SELECT id FROM md_natural_keys WHERE concept = $1 AND attribute = $2 AND value = $3`, concept, attribute, value).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -99,12 +99,12 @@ func escapeLike(s string) string {
 }
 
 // History implements record.Store.
-func (s *Store) History(ctx context.Context, concept, id string) ([]record.Change, error) {
+func (s *Store) History(ctx context.Context, concept, id string) ([]client.Change, error) {
 	if _, err := s.Get(ctx, concept, id); err != nil {
 		return nil, err
 	}
-	out, err := read(ctx, s, func(row sqldb.Scanner) (record.Change, error) {
-		var ch record.Change
+	out, err := read(ctx, s, func(row sqldb.Scanner) (client.Change, error) {
+		var ch client.Change
 		var kind string
 		var at timeValue
 		var state nullJSON

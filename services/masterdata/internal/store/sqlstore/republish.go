@@ -12,7 +12,6 @@ import (
 	"github.com/samnav/samnav/pkg/outbox"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/services/masterdata/client"
-	"github.com/samnav/samnav/services/masterdata/record"
 )
 
 // Republish implements record.Store. With an EntryBuilder outbox the
@@ -48,7 +47,7 @@ func (s *Store) Republish(ctx context.Context, concept, after string, limit int)
 				if err != nil {
 					return unavailable("read record", err)
 				}
-				ch := &record.Change{Concept: concept, RecordID: rec.ID, Revision: rec.Revision, Kind: client.KindResynced, At: now, State: rec.State}
+				ch := &client.Change{Concept: concept, RecordID: rec.ID, Revision: rec.Revision, Kind: client.KindResynced, At: now, State: rec.State}
 				if err := s.outbox.Append(ctx, t.run.Tx(), rec, ch); err != nil {
 					return fmt.Errorf("append to outbox: %w", err)
 				}
@@ -89,7 +88,7 @@ func (s *Store) resyncEntries(ctx context.Context, concept string, at time.Time,
 					errs[i] = unavailable("read record", err)
 					continue
 				}
-				ch := &record.Change{Concept: concept, RecordID: rec.ID, Revision: rec.Revision, Kind: client.KindResynced, At: at, State: rec.State}
+				ch := &client.Change{Concept: concept, RecordID: rec.ID, Revision: rec.Revision, Kind: client.KindResynced, At: at, State: rec.State}
 				if out[i], err = s.entries.Entry(ctx, rec, ch); err != nil {
 					errs[i] = fmt.Errorf("append to outbox: %w", err)
 				}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
-	"github.com/samnav/samnav/services/masterdata/record"
+	"github.com/samnav/samnav/services/masterdata/client"
 )
 
 // nullJSON scans a JSON object column (TEXT on SQLite, JSONB on
@@ -113,8 +113,8 @@ func (r *rawRecord) scan(rows sqldb.Scanner) error {
 
 // record decodes the state; it is safe to call on different rawRecords
 // concurrently.
-func (r *rawRecord) record() (*record.Record, error) {
-	rec := &record.Record{Concept: r.concept, ID: r.id, Revision: r.revision, EndReason: r.endReason, CreatedAt: r.created.t, UpdatedAt: r.updated.t}
+func (r *rawRecord) record() (*client.Record, error) {
+	rec := &client.Record{Concept: r.concept, ID: r.id, Revision: r.revision, EndReason: r.endReason, CreatedAt: r.created.t, UpdatedAt: r.updated.t}
 	if r.state.b != nil {
 		m, err := decodeState(r.state.b)
 		if err != nil {
@@ -147,8 +147,8 @@ func (n *rawJSON) Scan(src any) error {
 	return nil
 }
 
-func scanRecord(r sqldb.Scanner) (*record.Record, error) {
-	var rec record.Record
+func scanRecord(r sqldb.Scanner) (*client.Record, error) {
+	var rec client.Record
 	var state nullJSON
 	var ended nullTimeValue
 	var created, updated timeValue

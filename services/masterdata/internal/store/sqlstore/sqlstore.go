@@ -28,7 +28,7 @@ import (
 // the record and its change row or not at all. For Republish ch.Kind is
 // client.KindResynced and ch.Seq is 0.
 type Outbox interface {
-	Append(ctx context.Context, tx *sql.Tx, rec *record.Record, ch *record.Change) error
+	Append(ctx context.Context, tx *sql.Tx, rec *client.Record, ch *client.Change) error
 }
 
 // EntryBuilder is an Outbox that can also build a change's outbox entry
@@ -39,7 +39,7 @@ type Outbox interface {
 // entries on several goroutines. Entry must be safe for concurrent use.
 type EntryBuilder interface {
 	Outbox
-	Entry(ctx context.Context, rec *record.Record, ch *record.Change) (outbox.Entry, error)
+	Entry(ctx context.Context, rec *client.Record, ch *client.Change) (outbox.Entry, error)
 }
 
 // Store is a record.Store on a *sql.DB. It also implements
@@ -162,7 +162,7 @@ func notFound(concept, id string) error {
 }
 
 // Create implements record.Store.
-func (s *Store) Create(ctx context.Context, rec *record.Record, ch *record.Change) error {
+func (s *Store) Create(ctx context.Context, rec *client.Record, ch *client.Change) error {
 	state, err := json.Marshal(rec.State)
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
@@ -185,8 +185,8 @@ func (s *Store) Create(ctx context.Context, rec *record.Record, ch *record.Chang
 }
 
 // Update implements record.Store.
-func (s *Store) Update(ctx context.Context, concept, id string, fn func(*record.Record, *record.Change) (*record.Record, error)) (*record.Record, error) {
-	var out *record.Record
+func (s *Store) Update(ctx context.Context, concept, id string, fn func(*client.Record, *client.Change) (*client.Record, error)) (*client.Record, error) {
+	var out *client.Record
 	err := s.write(ctx, func(t *txState) error {
 		q := `SELECT concept, id, revision, state, ended_at, end_reason, created_at, updated_at FROM md_records WHERE concept = $1 AND id = $2`
 		if s.dialect == sqldb.Postgres {
@@ -199,7 +199,7 @@ func (s *Store) Update(ctx context.Context, concept, id string, fn func(*record.
 		if err != nil {
 			return unavailable("read record", err)
 		}
-		ch := &record.Change{Concept: concept, RecordID: id}
+		ch := &client.Change{Concept: concept, RecordID: id}
 		next, err := fn(cur.Clone(), ch)
 		if err != nil {
 			return err
@@ -242,7 +242,7 @@ func (s *Store) Update(ctx context.Context, concept, id string, fn func(*record.
 }
 
 // putNaturalKeys makes the natural-key rows of rec match its state.
-func (s *Store) putNaturalKeys(ctx context.Context, t *txState, rec *record.Record, replace bool) error {
+func (s *Store) putNaturalKeys(ctx context.Context, t *txState, rec *client.Record, replace bool) error {
 	c := s.model.Concept(rec.Concept)
 	if c == nil {
 		return apierr.Errorf(apierr.CodeNotFound, "concept %q is not in the model", rec.Concept)
@@ -291,7 +291,7 @@ func isUniqueViolation(err error) bool {
 
 // appendChange writes ch's history row and hands its event to the outbox.
 // state is rec.State as stored (a JSON string, or nil after erasure).
-func (s *Store) appendChange(ctx context.Context, t *txState, rec *record.Record, ch *record.Change, state any) error {
+func (s *Store) appendChange(ctx context.Context, t *txState, rec *client.Record, ch *client.Change, state any) error {
 	ch.Concept, ch.RecordID, ch.Revision, ch.State = rec.Concept, rec.ID, rec.Revision, rec.State
 	err := t.run.QueryRowContext(ctx, `INSERT INTO md_changes (concept, record_id, revision, kind, at, actor_subject, actor_credential, actor_system, reason, event_id, trace_parent, state)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING seq`,

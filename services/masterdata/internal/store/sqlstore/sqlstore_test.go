@@ -8,6 +8,7 @@ import (
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/pkg/sqldb/sqldbtest"
+	"github.com/samnav/samnav/services/masterdata/client"
 	"github.com/samnav/samnav/services/masterdata/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/masterdata/internal/store/storetest"
 	"github.com/samnav/samnav/services/masterdata/record"
@@ -16,10 +17,10 @@ import (
 // testOutbox writes each event into a table of the same database, inside
 // the store's transaction, so the suite sees only committed events.
 type testOutbox struct {
-	fail func(*record.Change) error
+	fail func(*client.Change) error
 }
 
-func (o testOutbox) Append(ctx context.Context, tx *sql.Tx, rec *record.Record, ch *record.Change) error {
+func (o testOutbox) Append(ctx context.Context, tx *sql.Tx, rec *client.Record, ch *client.Change) error {
 	if o.fail != nil {
 		if err := o.fail(ch); err != nil {
 			return err
@@ -32,7 +33,7 @@ func (o testOutbox) Append(ctx context.Context, tx *sql.Tx, rec *record.Record, 
 
 func TestConformance(t *testing.T) {
 	sqldbtest.Suite(t, func(t *testing.T, open sqldbtest.Opener) {
-		storetest.Run(t, func(t *testing.T, m *model.Model, fail func(*record.Change) error) (record.Store, func() []storetest.Event) {
+		storetest.Run(t, func(t *testing.T, m *model.Model, fail func(*client.Change) error) (record.Store, func() []storetest.Event) {
 			db, d := open(t)
 			sqldbtest.Migrate(t, sqlstore.Migrate, db, d)
 			pk := "n INTEGER PRIMARY KEY AUTOINCREMENT"

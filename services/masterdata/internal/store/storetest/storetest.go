@@ -32,7 +32,7 @@ type Event struct {
 // for each change, unless fail returns an error for the change, in which
 // case the append fails with it. committed returns the events the outbox
 // holds after commit, in append order.
-type Harness func(t *testing.T, m *model.Model, fail func(*record.Change) error) (s record.Store, committed func() []Event)
+type Harness func(t *testing.T, m *model.Model, fail func(*client.Change) error) (s record.Store, committed func() []Event)
 
 // Run runs the suite.
 func Run(t *testing.T, h Harness) {
@@ -88,7 +88,7 @@ func person(pnr, given, surname string) map[string]any {
 
 var steward = client.Actor{Subject: "anna", CredentialID: "tok1", System: "samnav"}
 
-func create(t *testing.T, s record.Store, concept string, state map[string]any) *record.Record {
+func create(t *testing.T, s record.Store, concept string, state map[string]any) *client.Record {
 	t.Helper()
 	rec, ch := newRecord(concept, state)
 	if err := s.Create(context.Background(), rec, ch); err != nil {
@@ -97,15 +97,15 @@ func create(t *testing.T, s record.Store, concept string, state map[string]any) 
 	return rec
 }
 
-func newRecord(concept string, state map[string]any) (*record.Record, *record.Change) {
+func newRecord(concept string, state map[string]any) (*client.Record, *client.Change) {
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	rec := &record.Record{Concept: concept, ID: newID(), Revision: 1, State: state, CreatedAt: now, UpdatedAt: now}
-	ch := &record.Change{Kind: client.KindCreated, At: now, Actor: steward, Reason: "new", EventID: newID()}
+	rec := &client.Record{Concept: concept, ID: newID(), Revision: 1, State: state, CreatedAt: now, UpdatedAt: now}
+	ch := &client.Change{Kind: client.KindCreated, At: now, Actor: steward, Reason: "new", EventID: newID()}
 	return rec, ch
 }
 
-func update(s record.Store, concept, id string, mut func(map[string]any), kind client.Kind, reason string) (*record.Record, error) {
-	return s.Update(context.Background(), concept, id, func(r *record.Record, ch *record.Change) (*record.Record, error) {
+func update(s record.Store, concept, id string, mut func(map[string]any), kind client.Kind, reason string) (*client.Record, error) {
+	return s.Update(context.Background(), concept, id, func(r *client.Record, ch *client.Change) (*client.Record, error) {
 		mut(r.State)
 		r.UpdatedAt = time.Now().UTC()
 		ch.Kind, ch.At, ch.Actor, ch.Reason, ch.EventID = kind, r.UpdatedAt, steward, reason, newID()
@@ -175,7 +175,7 @@ func testUpdateClosureError(t *testing.T, m *model.Model, h Harness) {
 	s, events := h(t, m, nil)
 	rec := create(t, s, "person", person("", "Anna", "Andersson"))
 	boom := errors.New("stale")
-	_, err := s.Update(context.Background(), "person", rec.ID, func(r *record.Record, ch *record.Change) (*record.Record, error) {
+	_, err := s.Update(context.Background(), "person", rec.ID, func(r *client.Record, ch *client.Change) (*client.Record, error) {
 		r.State["surname"] = "Changed"
 		return nil, boom
 	})
@@ -253,7 +253,7 @@ func testNaturalKeyUnique(t *testing.T, m *model.Model, h Harness) {
 func testOutboxFailure(t *testing.T, m *model.Model, h Harness) {
 	boom := errors.New("outbox down")
 	var failing bool
-	s, events := h(t, m, func(*record.Change) error {
+	s, events := h(t, m, func(*client.Change) error {
 		if failing {
 			return boom
 		}
@@ -351,7 +351,7 @@ func testEnded(t *testing.T, m *model.Model, h Harness) {
 	ctx := context.Background()
 	a := create(t, s, "person", person("", "Anna", "Andersson"))
 	create(t, s, "person", person("", "Bo", "Andersson"))
-	_, err := s.Update(ctx, "person", a.ID, func(r *record.Record, ch *record.Change) (*record.Record, error) {
+	_, err := s.Update(ctx, "person", a.ID, func(r *client.Record, ch *client.Change) (*client.Record, error) {
 		now := time.Now().UTC()
 		r.EndedAt, r.EndReason, r.UpdatedAt = &now, "moved away", now
 		ch.Kind, ch.At, ch.Actor, ch.Reason, ch.EventID = client.KindEnded, now, steward, "moved away", newID()
@@ -381,7 +381,7 @@ func testErase(t *testing.T, m *model.Model, h Harness) {
 	if _, err := update(s, "person", a.ID, func(st map[string]any) { st["surname"] = "Berg" }, client.KindUpdated, "married"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.Update(ctx, "person", a.ID, func(r *record.Record, ch *record.Change) (*record.Record, error) {
+	_, err := s.Update(ctx, "person", a.ID, func(r *client.Record, ch *client.Change) (*client.Record, error) {
 		now := time.Now().UTC()
 		r.State, r.UpdatedAt = nil, now
 		if r.EndedAt == nil {

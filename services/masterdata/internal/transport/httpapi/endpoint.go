@@ -46,12 +46,12 @@ type eraseRequest struct{ Concept, ID, Reason string }
 // recordResponse is a record as the API shows it; status is the HTTP
 // status of a success.
 type recordResponse struct {
-	rec    *record.Record
+	rec    *client.Record
 	status int
 }
 
 type listResponse struct {
-	Records []*record.Record `json:"records"`
+	Records []*client.Record `json:"records"`
 	Next    string           `json:"next,omitempty"`
 }
 
@@ -67,31 +67,21 @@ type Endpoints struct {
 // MakeEndpoints binds the endpoints to svc.
 func MakeEndpoints(svc record.Service, m *model.Model, pub *Publisher) Endpoints {
 	return Endpoints{
-		Create: func(ctx context.Context, req any) (any, error) {
-			r := req.(createRequest)
-			rec, err := svc.Create(ctx, r.Concept, r.State, r.Reason)
-			return recordResponse{rec, 201}, err
-		},
-		Update: func(ctx context.Context, req any) (any, error) {
-			r := req.(updateRequest)
-			rec, err := svc.Update(ctx, r.Concept, r.ID, r.Revision, r.State, r.Reason)
-			return recordResponse{rec, 200}, err
-		},
-		End: func(ctx context.Context, req any) (any, error) {
-			r := req.(endRequest)
-			rec, err := svc.End(ctx, r.Concept, r.ID, r.Revision, r.Reason)
-			return recordResponse{rec, 200}, err
-		},
-		Get: func(ctx context.Context, req any) (any, error) {
-			r := req.(getRequest)
-			rec, err := svc.Get(ctx, r.Concept, r.ID)
-			return recordResponse{rec, 200}, err
-		},
-		ByNaturalKey: func(ctx context.Context, req any) (any, error) {
-			r := req.(naturalKeyRequest)
-			rec, err := svc.GetByNaturalKey(ctx, r.Concept, r.Attribute, r.Value)
-			return recordResponse{rec, 200}, err
-		},
+		Create: answersRecord(201, func(ctx context.Context, r createRequest) (*client.Record, error) {
+			return svc.Create(ctx, r.Concept, r.State, r.Reason)
+		}),
+		Update: answersRecord(200, func(ctx context.Context, r updateRequest) (*client.Record, error) {
+			return svc.Update(ctx, r.Concept, r.ID, r.Revision, r.State, r.Reason)
+		}),
+		End: answersRecord(200, func(ctx context.Context, r endRequest) (*client.Record, error) {
+			return svc.End(ctx, r.Concept, r.ID, r.Revision, r.Reason)
+		}),
+		Get: answersRecord(200, func(ctx context.Context, r getRequest) (*client.Record, error) {
+			return svc.Get(ctx, r.Concept, r.ID)
+		}),
+		ByNaturalKey: answersRecord(200, func(ctx context.Context, r naturalKeyRequest) (*client.Record, error) {
+			return svc.GetByNaturalKey(ctx, r.Concept, r.Attribute, r.Value)
+		}),
 		List: func(ctx context.Context, req any) (any, error) {
 			r := req.(listRequest)
 			page, err := svc.List(ctx, r.Concept, r.Query)
@@ -110,17 +100,25 @@ func MakeEndpoints(svc record.Service, m *model.Model, pub *Publisher) Endpoints
 			reads, err := svc.ReadsOf(ctx, r.Concept, r.ID)
 			return readsResponse{reads}, err
 		},
-		Erase: func(ctx context.Context, req any) (any, error) {
-			r := req.(eraseRequest)
+		Erase: answersRecord(200, func(ctx context.Context, r eraseRequest) (*client.Record, error) {
 			e, ok := svc.(record.Eraser)
 			if !ok {
 				return nil, fmt.Errorf("erase: %w", apierr.Errorf(apierr.CodeInternal, "this service cannot erase"))
 			}
-			rec, err := e.Erase(ctx, r.Concept, r.ID, r.Reason)
-			return recordResponse{rec, 200}, err
-		},
+			return e.Erase(ctx, r.Concept, r.ID, r.Reason)
+		}),
 		Publish: func(ctx context.Context, req any) (any, error) {
 			return pub.Publish(ctx, req.(publishRequest))
 		},
+	}
+}
+
+// answersRecord is the endpoint of an operation on one record: call gets
+// the decoded request R, and the record it returns is answered with
+// status.
+func answersRecord[R any](status int, call func(context.Context, R) (*client.Record, error)) endpoint.Endpoint {
+	return func(ctx context.Context, req any) (any, error) {
+		rec, err := call(ctx, req.(R))
+		return recordResponse{rec, status}, err
 	}
 }

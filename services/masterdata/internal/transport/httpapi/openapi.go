@@ -17,24 +17,24 @@ import (
 // at run time, so it is always the model the server runs.
 func OpenAPI(m *model.Model) openapi.Document {
 	paths := map[string]any{
-		"/api/v1/whoami": map[string]any{"get": op("whoami", "whoami", "The caller's principal",
+		"/api/v1/whoami": map[string]any{"get": openapi.Op("whoami", "whoami", "The caller's principal",
 			"Answers with the authenticated caller: subject, kind, name, token id and grants; never the token's secret. A console running apart from the hub verifies a sign-in token with it.",
-			nil, nil, responses("200", map[string]any{"description": "The caller.", "headers": map[string]any{"Cache-Control": header("no-store")},
-				"content": jsonContent(ref("Whoami"), nil)}, "401", "500"))},
+			nil, nil, openapi.Answer("200", map[string]any{"description": "The caller.", "headers": map[string]any{"Cache-Control": openapi.Header("no-store")},
+				"content": openapi.JSONContent(openapi.Ref("Whoami"), nil)}, "401", "500"))},
 		openapi.Path: map[string]any{"get": openapi.DocumentOp("whoami")},
 	}
 	schemas := map[string]any{
 		"Whoami": map[string]any{"type": "object", "required": []any{"subject", "kind", "grants"}, "properties": map[string]any{
-			"subject":      str("Who the caller is: a user's or a system's id."),
+			"subject":      openapi.Str("Who the caller is: a user's or a system's id."),
 			"kind":         map[string]any{"type": "string", "enum": []any{"user", "system"}},
-			"name":         str("A display name."),
-			"credentialId": str("The id of the token the caller used."),
-			"grants":       map[string]any{"type": "array", "items": ref("Grant")},
+			"name":         openapi.Str("A display name."),
+			"credentialId": openapi.Str("The id of the token the caller used."),
+			"grants":       map[string]any{"type": "array", "items": openapi.Ref("Grant")},
 		}},
 		"Grant": map[string]any{"type": "object", "required": []any{"role"}, "properties": map[string]any{
 			"role":                map[string]any{"type": "string", "enum": []any{"admin", "steward", "publisher", "auditor", "owner", "subscriber"}},
 			"concepts":            map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "description": "The concepts a steward or owner grant covers; \"*\" is every concept."},
-			"system":              str("The system a publisher or subscriber grant acts for."),
+			"system":              openapi.Str("The system a publisher or subscriber grant acts for."),
 			"protectedIdentities": map[string]any{"type": "boolean", "description": "A steward or auditor grant approved for the shielded attributes (address, contacts) of protected identities; without it every read withholds them."},
 		}},
 		"Read": map[string]any{"type": "object", "required": []any{"seq", "at", "subject", "basis", "concept", "recordId", "fields", "path"},
@@ -42,26 +42,26 @@ func OpenAPI(m *model.Model) openapi.Document {
 			"properties": map[string]any{
 				"seq":          map[string]any{"type": "integer", "format": "int64"},
 				"at":           map[string]any{"type": "string", "format": "date-time"},
-				"subject":      str("Who read it."),
-				"credentialId": str("The token it used."),
-				"system":       str("The system it acts for, if any."),
+				"subject":      openapi.Str("Who read it."),
+				"credentialId": openapi.Str("The token it used."),
+				"system":       openapi.Str("The system it acts for, if any."),
 				"basis":        map[string]any{"type": "string", "enum": []any{string(record.BasisSteward), string(record.BasisAuditor), string(record.BasisMaster), string(record.BasisAdmin), string(record.BasisBreakGlass), string(record.BasisSubscription)}, "description": "The grant the read was allowed under. break-glass: an admin who gave a reason, and was shown protected identities' shielded attributes. subscription: a subscriber system through its approved subscription (subscription), shown its approved fields."},
-				"subscription": str("The subscription a subscriber system read through (basis subscription)."),
-				"reason":       str("The purpose the reader gave (the Samnav-Reason header)."),
+				"subscription": openapi.Str("The subscription a subscriber system read through (basis subscription)."),
+				"reason":       openapi.Str("The purpose the reader gave (the Samnav-Reason header)."),
 				"breakGlass":   map[string]any{"type": "boolean"},
-				"concept":      str("The concept."),
-				"recordId":     str("The record's opaque id."),
+				"concept":      openapi.Str("The concept."),
+				"recordId":     openapi.Str("The record's opaque id."),
 				"fields":       map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "description": "The attributes shown."},
 				"path":         map[string]any{"type": "string", "enum": []any{string(record.PathGet), string(record.PathLookup), string(record.PathList), string(record.PathSearch), string(record.PathHistory)}},
 			}},
 		"Actor": map[string]any{"type": "object", "required": []any{"subject", "system"}, "properties": map[string]any{
-			"subject":      str("The principal that made the change."),
-			"credentialId": str("The token it used."),
-			"system":       str("The system the change came through: samnav for the hub's own API and console, else the external master system that published it."),
+			"subject":      openapi.Str("The principal that made the change."),
+			"credentialId": openapi.Str("The token it used."),
+			"system":       openapi.Str("The system the change came through: samnav for the hub's own API and console, else the external master system that published it."),
 		}},
 		"PublishResult": map[string]any{"type": "object", "required": []any{"index", "id", "revision", "outcome"}, "properties": map[string]any{
 			"index":    map[string]any{"type": "integer", "description": "The item's index in the batch."},
-			"id":       str("The record's opaque id."),
+			"id":       openapi.Str("The record's opaque id."),
 			"revision": map[string]any{"type": "integer", "format": "int64", "minimum": 1},
 			"outcome":  map[string]any{"type": "string", "enum": []any{"created", "updated", "ended"}},
 		}},
@@ -73,21 +73,13 @@ func OpenAPI(m *model.Model) openapi.Document {
 		maps.Copy(schemas, conceptSchemas(c))
 	}
 	tags = append(tags, map[string]any{"name": "whoami", "description": "Who the caller is."})
-	return openapi.WithShared(openapi.Document{
-		"openapi": "3.1.0",
-		"info": map[string]any{
-			"title":   "Samnav master data API",
-			"version": "1.0.0",
-			"description": "Records of every concept of the city's concept model, each mastered by one system. " +
-				"Stewards write the concepts the hub masters (master samnav); an external master system writes its concepts, and only those, through the publish API or the same record operations. " +
-				"Every record has an opaque id and a revision, which is its ETag: an update names the revision it replaces in If-Match, and a stale one is refused. " +
-				"A write may say why it was made in the `Samnav-Reason` header (never the query string), recorded in the history; a read's `Samnav-Reason` is its purpose, recorded in the read log. " +
-				"Errors are problem details (application/problem+json).",
-		},
-		"tags":       tags,
-		"paths":      paths,
-		"components": map[string]any{"schemas": schemas},
-	})
+	return openapi.New("Samnav master data API",
+		"Records of every concept of the city's concept model, each mastered by one system. "+
+			"Stewards write the concepts the hub masters (master samnav); an external master system writes its concepts, and only those, through the publish API or the same record operations. "+
+			"Every record has an opaque id and a revision, which is its ETag: an update names the revision it replaces in If-Match, and a stale one is refused. "+
+			"A write may say why it was made in the `Samnav-Reason` header (never the query string), recorded in the history; a read's `Samnav-Reason` is its purpose, recorded in the read log. "+
+			"Errors are problem details (application/problem+json).",
+		tags, paths, schemas)
 }
 
 func conceptSchemas(c *model.Concept) map[string]any {
@@ -101,7 +93,7 @@ func conceptSchemas(c *model.Concept) map[string]any {
 			"description": capital(an(c.ID)) + " record: its id, revision and state. The state is null once the record is erased.",
 			"properties": map[string]any{
 				"concept":   map[string]any{"const": c.ID},
-				"id":        str("The record's opaque id, assigned by the hub; it never carries meaning."),
+				"id":        openapi.Str("The record's opaque id, assigned by the hub; it never carries meaning."),
 				"revision":  map[string]any{"type": "integer", "format": "int64", "minimum": 1, "description": "Starts at 1 and grows by one with every change; the record's ETag."},
 				"state":     stateOrNull,
 				"endedAt":   timestamp,
@@ -114,24 +106,24 @@ func conceptSchemas(c *model.Concept) map[string]any {
 			"properties": map[string]any{
 				"seq":         map[string]any{"type": "integer", "format": "int64"},
 				"concept":     map[string]any{"const": c.ID},
-				"recordId":    str("The record's opaque id."),
+				"recordId":    openapi.Str("The record's opaque id."),
 				"revision":    map[string]any{"type": "integer", "format": "int64", "minimum": 1},
 				"kind":        map[string]any{"type": "string", "enum": []any{string(client.KindCreated), string(client.KindUpdated), string(client.KindEnded), string(client.KindErased)}},
 				"at":          timestamp,
-				"actor":       ref("Actor"),
+				"actor":       openapi.Ref("Actor"),
 				"reason":      map[string]any{"type": "string"},
-				"eventId":     str("The id of the event published for the change (ce_id); subscribers deduplicate by it."),
+				"eventId":     openapi.Str("The id of the event published for the change (ce_id); subscribers deduplicate by it."),
 				"state":       stateOrNull,
-				"traceParent": str("The W3C traceparent of the request that made the change."),
+				"traceParent": openapi.Str("The W3C traceparent of the request that made the change."),
 			}},
 		t + "PublishItem": map[string]any{"type": "object", "required": []any{"op"},
 			"description": "One change an external master publishes. It names its record by `id`, or by `naturalKey`, or else by the first natural-key attribute present in `state`; an upsert that names no existing record creates one.",
 			"properties": map[string]any{
 				"op":         map[string]any{"type": "string", "enum": []any{"upsert", "end"}, "description": "upsert creates the record or replaces its state (the master is authoritative: no If-Match); end ends it and needs a reason."},
-				"id":         str("The record's opaque id."),
+				"id":         openapi.Str("The record's opaque id."),
 				"naturalKey": map[string]any{"type": "object", "required": []any{"attribute", "value"}, "properties": map[string]any{"attribute": naturalKeyAttribute(c), "value": map[string]any{"type": "string"}}},
 				"state":      state,
-				"reason":     str("Why; required for end."),
+				"reason":     openapi.Str("Why; required for end."),
 			}},
 	}
 }
@@ -163,32 +155,32 @@ func naturalKeyAttribute(c *model.Concept) map[string]any {
 func conceptPaths(c *model.Concept) map[string]any {
 	t := model.TypeName(c.ID)
 	base := "/api/v1/" + c.ID
-	rec := ref(t + "Record")
+	rec := openapi.Ref(t + "Record")
 	state := exampleState(c)
-	idParam := param("id", "path", "The record's opaque id.", true, str(""), exampleID)
+	idParam := openapi.Param("id", "path", "The record's opaque id.", true, openapi.Str(""), exampleID)
 	write := []any{reasonHeader}
 	recordAnswer := func(desc string, withLocation bool) map[string]any {
-		h := map[string]any{"ETag": header("The record's revision, quoted: what a later If-Match names.")}
+		h := map[string]any{"ETag": openapi.Header("The record's revision, quoted: what a later If-Match names.")}
 		if withLocation {
-			h["Location"] = header("The new record's path.")
+			h["Location"] = openapi.Header("The new record's path.")
 		}
-		return map[string]any{"description": desc, "headers": h, "content": jsonContent(rec, nil)}
+		return map[string]any{"description": desc, "headers": h, "content": openapi.JSONContent(rec, nil)}
 	}
-	listAnswer := map[string]any{"description": "A page.", "content": jsonContent(map[string]any{"type": "object", "required": []any{"records"}, "properties": map[string]any{
+	listAnswer := map[string]any{"description": "A page.", "content": openapi.JSONContent(map[string]any{"type": "object", "required": []any{"records"}, "properties": map[string]any{
 		"records": map[string]any{"type": "array", "items": rec},
-		"next":    str("The cursor of the next page; absent on the last."),
+		"next":    openapi.Str("The cursor of the next page; absent on the last."),
 	}}, nil)}
 	listParams := []any{
-		param("q", "query", "Keeps records any of whose text attributes contains q, ignoring case (not identity numbers: look those up by natural key). Refused (400, rule "+RulePersonalDataInURL+") where the text attributes are personal data: search with POST /api/v1/search/"+c.ID+".", false, str(""), nil),
-		param("limit", "query", fmt.Sprintf("Page size, 1 to %d; 0 or absent: 100.", record.MaxPageSize), false, map[string]any{"type": "integer", "minimum": 0, "maximum": record.MaxPageSize, "default": 100}, 10),
-		param("cursor", "query", "The `next` of the previous page; opaque.", false, str(""), nil),
-		param("includeEnded", "query", "List ended records too; by default they are left out.", false, map[string]any{"type": "boolean", "default": false}, nil),
+		openapi.Param("q", "query", "Keeps records any of whose text attributes contains q, ignoring case (not identity numbers: look those up by natural key). Refused (400, rule "+RulePersonalDataInURL+") where the text attributes are personal data: search with POST /api/v1/search/"+c.ID+".", false, openapi.Str(""), nil),
+		openapi.Param("limit", "query", fmt.Sprintf("Page size, 1 to %d; 0 or absent: 100.", record.MaxPageSize), false, map[string]any{"type": "integer", "minimum": 0, "maximum": record.MaxPageSize, "default": 100}, 10),
+		openapi.Param("cursor", "query", "The `next` of the previous page; opaque.", false, openapi.Str(""), nil),
+		openapi.Param("includeEnded", "query", "List ended records too; by default they are left out.", false, map[string]any{"type": "boolean", "default": false}, nil),
 	}
 	for _, a := range c.Attributes {
 		if a.Type == model.Record || a.Type == model.List || a.PersonalData != model.NotPersonal {
 			continue
 		}
-		listParams = append(listParams, param(a.Name, "query", "Keeps records whose "+a.Name+" equals this value (compared as text).", false, str(""), nil))
+		listParams = append(listParams, openapi.Param(a.Name, "query", "Keeps records whose "+a.Name+" equals this value (compared as text).", false, openapi.Str(""), nil))
 	}
 	nks := c.NaturalKeys()
 	var nkExample, nkValue any
@@ -199,58 +191,58 @@ func conceptPaths(c *model.Concept) map[string]any {
 	opID := func(verb string) string { return verb + t }
 	paths := map[string]any{
 		base: map[string]any{
-			"post": op(opID("create"), c.ID, "Create "+an(c.ID)+" record",
+			"post": openapi.Op(opID("create"), c.ID, "Create "+an(c.ID)+" record",
 				"Validates the state against the model and creates the record at revision 1. Only the concept's master may write it: a steward with a write grant for concepts mastered by samnav, else the master system.",
-				write, body(state, ref(t+"State")),
-				responses("201", recordAnswer("Created.", true), "400", "401", "403", "404", "409", "413", "415", "500", "503")),
-			"get": op(opID("list"), c.ID, "List "+c.ID+" records",
+				write, openapi.Body(state, openapi.Ref(t+"State")),
+				openapi.Answer("201", recordAnswer("Created.", true), "400", "401", "403", "404", "409", "413", "415", "500", "503")),
+			"get": openapi.Op(opID("list"), c.ID, "List "+c.ID+" records",
 				"A page of records in id order, filtered by attribute equality (any top-level attribute that is not a record or a list) and by q.",
 				listParams, nil,
-				responses("200", listAnswer, "400", "401", "403", "404", "500", "503")),
+				openapi.Answer("200", listAnswer, "400", "401", "403", "404", "500", "503")),
 		},
 		base + "/{id}": map[string]any{
 			"parameters": []any{idParam},
-			"get": op(opID("get"), c.ID, "Read "+an(c.ID)+" record", "The record, with its revision as ETag.", nil, nil,
-				responses("200", recordAnswer("The record.", false), "401", "403", "404", "500", "503")),
-			"put": op(opID("update"), c.ID, "Replace "+an(c.ID)+" record's state",
+			"get": openapi.Op(opID("get"), c.ID, "Read "+an(c.ID)+" record", "The record, with its revision as ETag.", nil, nil,
+				openapi.Answer("200", recordAnswer("The record.", false), "401", "403", "404", "500", "503")),
+			"put": openapi.Op(opID("update"), c.ID, "Replace "+an(c.ID)+" record's state",
 				"Replaces the whole state. If-Match must name the revision the change was made on (the ETag of the read): when the record has moved on, the update is refused and the answer carries the current revision as ETag.",
-				append([]any{param("If-Match", "header", `The revision replaced, as its ETag: "3" (W/"3" and 3 are accepted too). Required.`, true, str(""), `"1"`)}, write...),
-				body(state, ref(t+"State")),
-				responses("200", recordAnswer("Updated.", false), "400", "401", "403", "404", "409", "412", "413", "415", "500", "503")),
-			"delete": op(opID("erase"), c.ID, "Erase "+an(c.ID)+" record (admin)",
+				append([]any{openapi.Param("If-Match", "header", `The revision replaced, as its ETag: "3" (W/"3" and 3 are accepted too). Required.`, true, openapi.Str(""), `"1"`)}, write...),
+				openapi.Body(state, openapi.Ref(t+"State")),
+				openapi.Answer("200", recordAnswer("Updated.", false), "400", "401", "403", "404", "409", "412", "413", "415", "500", "503")),
+			"delete": openapi.Op(opID("erase"), c.ID, "Erase "+an(c.ID)+" record (admin)",
 				"Erases the record's state, here and in every earlier change, and publishes a tombstone. Admins only. A reason is required (the Samnav-Reason header) and recorded.",
-				[]any{param(ReasonHeader, "header", "Why the record is erased: required. Never in the URL.", true, str(""), "erasure request")}, nil, responses("200", recordAnswer("Erased: the record with a null state.", false), "401", "403", "404", "500", "503")),
+				[]any{openapi.Param(ReasonHeader, "header", "Why the record is erased: required. Never in the URL.", true, openapi.Str(""), "erasure request")}, nil, openapi.Answer("200", recordAnswer("Erased: the record with a null state.", false), "401", "403", "404", "500", "503")),
 		},
 		base + "/{id}/end": map[string]any{
 			"parameters": []any{idParam},
-			"post": op(opID("end"), c.ID, "End "+an(c.ID)+" record",
+			"post": openapi.Op(opID("end"), c.ID, "End "+an(c.ID)+" record",
 				"Ends the record: it is kept, with its history, and still published, marked ended. The reason comes from the body, else from the Samnav-Reason header. If-Match is optional; when given, it must be the current revision.",
-				append([]any{param("If-Match", "header", "The revision ended, as its ETag; optional.", false, str(""), nil)}, write...),
-				map[string]any{"required": false, "content": jsonContent(map[string]any{"type": "object", "properties": map[string]any{"reason": str("Why the record ends.")}}, map[string]any{"reason": "closed down"})},
-				responses("200", recordAnswer("Ended.", false), "400", "401", "403", "404", "409", "412", "413", "415", "500", "503")),
+				append([]any{openapi.Param("If-Match", "header", "The revision ended, as its ETag; optional.", false, openapi.Str(""), nil)}, write...),
+				map[string]any{"required": false, "content": openapi.JSONContent(map[string]any{"type": "object", "properties": map[string]any{"reason": openapi.Str("Why the record ends.")}}, map[string]any{"reason": "closed down"})},
+				openapi.Answer("200", recordAnswer("Ended.", false), "400", "401", "403", "404", "409", "412", "413", "415", "500", "503")),
 		},
 		base + "/{id}/history": map[string]any{
 			"parameters": []any{idParam},
-			"get": op(opID("history"), c.ID, capital(an(c.ID))+" record's history", "Every change, oldest first: who, when, through which system, why, and the state after it.", nil, nil,
-				responses("200", map[string]any{"description": "The changes.", "content": jsonContent(map[string]any{"type": "object", "required": []any{"changes"}, "properties": map[string]any{
-					"changes": map[string]any{"type": "array", "items": ref(t + "Change")}}}, nil)}, "401", "403", "404", "500", "503")),
+			"get": openapi.Op(opID("history"), c.ID, capital(an(c.ID))+" record's history", "Every change, oldest first: who, when, through which system, why, and the state after it.", nil, nil,
+				openapi.Answer("200", map[string]any{"description": "The changes.", "content": openapi.JSONContent(map[string]any{"type": "object", "required": []any{"changes"}, "properties": map[string]any{
+					"changes": map[string]any{"type": "array", "items": openapi.Ref(t + "Change")}}}, nil)}, "401", "403", "404", "500", "503")),
 		},
 		base + "/{id}/reads": map[string]any{
 			"parameters": []any{idParam},
-			"get": op(opID("reads"), c.ID, capital(an(c.ID))+" record's read log (admins, auditors)", "Every time the record was shown to someone, oldest first: who, under which grant and purpose, which attributes, through which path (get, lookup, list, search, history). Reads of concepts that hold no personal data are not recorded. For admins and auditors of the concept.", nil, nil,
-				responses("200", map[string]any{"description": "The reads.", "content": jsonContent(map[string]any{"type": "object", "required": []any{"reads"}, "properties": map[string]any{
-					"reads": map[string]any{"type": "array", "items": ref("Read")}}}, nil)}, "401", "403", "404", "500", "503")),
+			"get": openapi.Op(opID("reads"), c.ID, capital(an(c.ID))+" record's read log (admins, auditors)", "Every time the record was shown to someone, oldest first: who, under which grant and purpose, which attributes, through which path (get, lookup, list, search, history). Reads of concepts that hold no personal data are not recorded. For admins and auditors of the concept.", nil, nil,
+				openapi.Answer("200", map[string]any{"description": "The reads.", "content": openapi.JSONContent(map[string]any{"type": "object", "required": []any{"reads"}, "properties": map[string]any{
+					"reads": map[string]any{"type": "array", "items": openapi.Ref("Read")}}}, nil)}, "401", "403", "404", "500", "503")),
 		},
 		"/api/v1/publish/" + c.ID: map[string]any{
-			"post": op(opID("publish"), c.ID, "Publish a batch of "+c.ID+" changes (master system)",
+			"post": openapi.Op(opID("publish"), c.ID, "Publish a batch of "+c.ID+" changes (master system)",
 				fmt.Sprintf("For the concept's master system (a publisher grant for system %s) only; a concept the hub masters itself (master samnav) is written by stewards, and its publish needs a publisher grant for samnav together with a steward's write grant. The batch, 1 to %d items, is checked whole first and refused whole, naming every problem by item (`items[3].state.surname`), if anything is wrong. "+
 					"It is then applied in order in one transaction: all or nothing, and if an item fails (a natural key held by another record, an unknown id, an ended record ended again) the error names the item and nothing is applied. "+
 					"Items see the items before them, so a batch may create a record and then update or end it by natural key. Events are published in item order.", c.Master, MaxPublishItems),
-				nil, body(map[string]any{"items": []any{map[string]any{"op": "upsert", "state": state, "reason": "nightly sync"}}},
+				nil, openapi.Body(map[string]any{"items": []any{map[string]any{"op": "upsert", "state": state, "reason": "nightly sync"}}},
 					map[string]any{"type": "object", "required": []any{"items"}, "properties": map[string]any{
-						"items": map[string]any{"type": "array", "minItems": 1, "maxItems": MaxPublishItems, "items": ref(t + "PublishItem")}}}),
-				responses("200", map[string]any{"description": "What happened to each item, in order.", "content": jsonContent(map[string]any{"type": "object", "required": []any{"results"}, "properties": map[string]any{
-					"results": map[string]any{"type": "array", "items": ref("PublishResult")}}}, nil)}, "400", "401", "403", "404", "409", "413", "415", "500", "503")),
+						"items": map[string]any{"type": "array", "minItems": 1, "maxItems": MaxPublishItems, "items": openapi.Ref(t + "PublishItem")}}}),
+				openapi.Answer("200", map[string]any{"description": "What happened to each item, in order.", "content": openapi.JSONContent(map[string]any{"type": "object", "required": []any{"results"}, "properties": map[string]any{
+					"results": map[string]any{"type": "array", "items": openapi.Ref("PublishResult")}}}, nil)}, "400", "401", "403", "404", "409", "413", "415", "500", "503")),
 		},
 	}
 	// A concept without a natural key has no lookup by one (the route
@@ -258,32 +250,32 @@ func conceptPaths(c *model.Concept) map[string]any {
 	// lookup only for keys that are not personal data.
 	if len(nks) > 0 {
 		paths["/api/v1/lookup/"+c.ID] = map[string]any{
-			"post": op(opID("lookup"), c.ID, "Look up "+an(c.ID)+" record by natural key",
+			"post": openapi.Op(opID("lookup"), c.ID, "Look up "+an(c.ID)+" record by natural key",
 				"The record whose natural-key attribute has the value. The key travels in the body, so a personal key (a personnummer) never stands in a URL, where every proxy and access log would keep it.",
-				nil, body(map[string]any{"attribute": nkExample, "value": nkValue}, map[string]any{"type": "object", "required": []any{"attribute", "value"}, "properties": map[string]any{
+				nil, openapi.Body(map[string]any{"attribute": nkExample, "value": nkValue}, map[string]any{"type": "object", "required": []any{"attribute", "value"}, "properties": map[string]any{
 					"attribute": naturalKeyAttribute(c), "value": map[string]any{"type": "string"}}}),
-				responses("200", recordAnswer("The record.", false), "400", "401", "403", "404", "413", "415", "500", "503")),
+				openapi.Answer("200", recordAnswer("The record.", false), "400", "401", "403", "404", "413", "415", "500", "503")),
 		}
 	}
 	if urlKeys := publicNaturalKeys(c); len(urlKeys) > 0 {
 		paths[base+"/by/{attribute}/{value}"] = map[string]any{
-			"get": op(opID("getBy"), c.ID, "Look up "+an(c.ID)+" record by a natural key that is not personal data",
+			"get": openapi.Op(opID("getBy"), c.ID, "Look up "+an(c.ID)+" record by a natural key that is not personal data",
 				"The record whose natural-key attribute has the value. A key that is personal data is refused (400, rule "+RulePersonalDataInURL+"): look it up with POST /api/v1/lookup/"+c.ID+".",
-				[]any{param("attribute", "path", "A natural-key attribute that is not personal data.", true, map[string]any{"type": "string", "enum": urlKeys}, urlKeys[0]),
-					param("value", "path", "Its value.", true, str(""), state[urlKeys[0].(string)])}, nil,
-				responses("200", recordAnswer("The record.", false), "400", "401", "403", "404", "500", "503")),
+				[]any{openapi.Param("attribute", "path", "A natural-key attribute that is not personal data.", true, map[string]any{"type": "string", "enum": urlKeys}, urlKeys[0]),
+					openapi.Param("value", "path", "Its value.", true, openapi.Str(""), state[urlKeys[0].(string)])}, nil,
+				openapi.Answer("200", recordAnswer("The record.", false), "400", "401", "403", "404", "500", "503")),
 		}
 	}
 	paths["/api/v1/search/"+c.ID] = map[string]any{
-		"post": op(opID("search"), c.ID, "Search "+c.ID+" records",
+		"post": openapi.Op(opID("search"), c.ID, "Search "+c.ID+" records",
 			"The list, with its query in the body: q searches the text attributes, filter keeps records whose attribute equals the value (compared as text). Use it for anything that is personal data, which a GET refuses to carry in its URL.",
-			nil, body(map[string]any{"q": "Example", "limit": 10}, map[string]any{"type": "object", "properties": map[string]any{
-				"q":            str("Keeps records any of whose text attributes contains q, ignoring case."),
+			nil, openapi.Body(map[string]any{"q": "Example", "limit": 10}, map[string]any{"type": "object", "properties": map[string]any{
+				"q":            openapi.Str("Keeps records any of whose text attributes contains q, ignoring case."),
 				"filter":       map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}, "description": "Attribute name to value: keeps records whose top-level attribute (not a record or list) equals it."},
 				"limit":        map[string]any{"type": "integer", "minimum": 0, "maximum": record.MaxPageSize, "description": "Page size; 0 or absent: 100."},
-				"cursor":       str("The `next` of the previous page; opaque."),
+				"cursor":       openapi.Str("The `next` of the previous page; opaque."),
 				"includeEnded": map[string]any{"type": "boolean", "default": false}}}),
-			responses("200", listAnswer, "400", "401", "403", "404", "413", "415", "500", "503")),
+			openapi.Answer("200", listAnswer, "400", "401", "403", "404", "413", "415", "500", "503")),
 	}
 	for _, item := range paths {
 		for _, m := range openapi.Methods {
@@ -296,19 +288,7 @@ func conceptPaths(c *model.Concept) map[string]any {
 }
 
 var (
-	reasonHeader = param(ReasonHeader, "header", "Why the change is made; recorded in the history and shown to everyone who may read it. A reason in the query string is refused (400, rule "+RulePersonalDataInURL+").", false, str(""), nil)
-)
-
-// The document's builders, short for readability here.
-var (
-	op          = openapi.Op
-	responses   = openapi.Answer
-	param       = openapi.Param
-	body        = openapi.Body
-	jsonContent = openapi.JSONContent
-	ref         = openapi.Ref
-	str         = openapi.Str
-	header      = openapi.Header
+	reasonHeader = openapi.Param(ReasonHeader, "header", "Why the change is made; recorded in the history and shown to everyone who may read it. A reason in the query string is refused (400, rule "+RulePersonalDataInURL+").", false, openapi.Str(""), nil)
 )
 
 // an is the concept id with its indefinite article: "a unit", "an address".

@@ -23,6 +23,7 @@ import (
 	"github.com/samnav/samnav/pkg/openapi"
 	"github.com/samnav/samnav/pkg/paging"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/services/masterdata/client"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 
@@ -142,12 +143,22 @@ func reason(r *http.Request) (string, error) {
 	return r.Header.Get(ReasonHeader), nil
 }
 
-func decodeCreate(_ context.Context, r *http.Request) (any, error) {
+// stateAndReason is a create's or an update's record state, from the
+// body, and its reason (see reason).
+func stateAndReason(r *http.Request) (map[string]any, string, error) {
 	var state map[string]any
 	if err := decodeBody(r, &state); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	why, err := reason(r)
+	if err != nil {
+		return nil, "", err
+	}
+	return state, why, nil
+}
+
+func decodeCreate(_ context.Context, r *http.Request) (any, error) {
+	state, why, err := stateAndReason(r)
 	if err != nil {
 		return nil, err
 	}
@@ -159,11 +170,7 @@ func decodeUpdate(_ context.Context, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var state map[string]any
-	if err := decodeBody(r, &state); err != nil {
-		return nil, err
-	}
-	why, err := reason(r)
+	state, why, err := stateAndReason(r)
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +272,7 @@ func encodeJSON(_ context.Context, w http.ResponseWriter, resp any) error {
 func errorEncoder(wr *apierr.Writer) kithttp.ErrorEncoder {
 	return func(ctx context.Context, err error, w http.ResponseWriter) {
 		if e, ok := errors.AsType[*apierr.Error](err); ok {
-			if cur, ok := e.Extensions["current"].(*record.Record); ok {
+			if cur, ok := e.Extensions["current"].(*client.Record); ok {
 				w.Header().Set("ETag", apierr.ETag(cur.Revision))
 			}
 		}
