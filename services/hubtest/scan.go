@@ -136,7 +136,15 @@ func collectValue(a *model.Attribute, v any, personal bool, out *[]string) {
 			collectPersonal(a.Attributes, rec, personal, out)
 		}
 	case model.List:
-		if items, ok := v.([]any); ok && a.Items != nil {
+		if a.Items == nil {
+			return
+		}
+		switch items := v.(type) {
+		case []any:
+			for _, it := range items {
+				collectValue(a.Items, it, personal || a.Items.Personal(), out)
+			}
+		case []string:
 			for _, it := range items {
 				collectValue(a.Items, it, personal || a.Items.Personal(), out)
 			}
