@@ -12,6 +12,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console"
 	"github.com/samnav/samnav/services/console/internal/consoletest"
+	"github.com/samnav/samnav/services/hubtest"
 )
 
 var cssColour = regexp.MustCompile(`--([a-z]+):\s*#([0-9a-fA-F]{6})`)
@@ -169,6 +170,19 @@ func TestPagesAreAccessible(t *testing.T) {
 		}
 		// The search posts; its answer is a page of its own.
 		checkPage(t, "search "+lang, b.Post("/records/unit?lang="+lang, url2("q", "sol")))
+	}
+	// A person's page with its read log, as an auditor sees it.
+	pnr, born := hubtest.Personnummer(5)
+	person := h.Create(h.Token("folkbokforing", auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"}), "person", map[string]any{
+		"personalIdentityNumber": pnr, "givenNames": "Greta", "surname": "Läst", "dateOfBirth": born.Format("2006-01-02"),
+		"protectedIdentity": "NONE", "registrationStatus": "REGISTERED"}, "")
+	auditor := h.BrowserAs("ivar", auth.Grant{Role: auth.RoleAuditor})
+	for _, lang := range []string{"sv", "en"} {
+		p := auditor.Get("/records/person/" + person.ID + "?lang=" + lang)
+		if !strings.Contains(p.Body, `id="reads-h"`) {
+			t.Fatalf("the auditor's person page shows no read log:\n%s", p.Body)
+		}
+		checkPage(t, "read log "+lang, p)
 	}
 	refusedPage := h.BrowserAs("bo", consoletest.Steward("namnd")).Get("/records/unit/new")
 	if refusedPage.Status != http.StatusForbidden {

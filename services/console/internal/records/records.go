@@ -296,6 +296,9 @@ type recordData struct {
 	Writable  bool
 	WriteNote string
 	Notice    string
+	// ShowReads shows Reads, the record's read log (readLog).
+	ShowReads bool
+	Reads     []readEntry
 }
 
 // historyEntries turns changes (oldest first) into entries, newest first,
@@ -330,6 +333,9 @@ func (s *pages) recordPage(w http.ResponseWriter, r *site.Request) error {
 		return site.RefusedBy(err, needRead(r, c))
 	}
 	d := recordData{C: c, R: rec, Shown: flattenShown(r, c.Attributes, "", "", rec.State), History: historyEntries(r, c, changes)}
+	if d.Reads, d.ShowReads, err = s.readLog(r, c, rec.ID); err != nil {
+		return site.RefusedBy(err, needRead(r, c))
+	}
 	d.Writable, d.WriteNote = writeState(r, c)
 	if rec.EndedAt != nil {
 		d.Writable = false
