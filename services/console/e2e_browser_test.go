@@ -528,7 +528,9 @@ func TestE2EMainPagesAreAccessible(t *testing.T) {
 			// (the scan).
 			p.Navigate(c.url + "/records/person")
 			p.FillOnce("#q", "Olsson")
-			c.Eventually("the person search's two results", func() bool { return len(p.Texts("#results tbody tr")) == 2 }) // Noah and Leo
+			sctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			hubtest.Eventually(sctx, t, "the person search's two results", func() bool { return len(p.Texts("#results tbody tr")) == 2 }) // Noah and Leo
+			cancel()
 			p.WaitText("#results", "Noah")
 			p.AssertAccessible()
 			if u := p.URL(); strings.Contains(u, "Olsson") {
