@@ -32,8 +32,7 @@ func accessLog(next http.Handler, logger *slog.Logger) http.Handler {
 			if status == 0 {
 				status = http.StatusOK
 			}
-			logger.LogAttrs(r.Context(), slog.LevelDebug, "http request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.Int("status", status), slog.Duration("duration", time.Since(start)))
+			logger.DebugContext(r.Context(), "http request", "method", r.Method, "path", r.URL.Path, "status", status, "duration", time.Since(start))
 		}()
 		next.ServeHTTP(sw, r)
 	})
