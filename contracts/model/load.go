@@ -275,9 +275,12 @@ func (l *loader) parseFile(file, base string, data []byte) *Concept {
 		if id, ok := s.str(v, "id"); ok {
 			c.ID = id
 			s.concept = id
-			if !conceptIDRe.MatchString(id) {
+			switch {
+			case !conceptIDRe.MatchString(id):
 				s.errf(v, "id %q must be lower-case letters and digits, starting with a letter, at most 40", id)
-			} else if id != base {
+			case reservedConceptID(id):
+				s.errf(v, "id %q is reserved: the master data API has a route of that name (reserved: %s)", id, strings.Join(ReservedConceptIDs, ", "))
+			case id != base:
 				s.errf(v, "id %q does not match the file name %s (want %s.yaml)", id, path.Base(file), id)
 			}
 		}

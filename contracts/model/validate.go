@@ -221,7 +221,7 @@ func validateString(a *Attribute, p, s string) []FieldError {
 // parts of the value (a date of birth, a check digit), so for an attribute
 // classified as personal data they are replaced by the check's name.
 func checkMessage(a *Attribute, check string, err error) string {
-	if a.PersonalData != NotPersonal {
+	if a.Personal() {
 		return "is not a valid " + check
 	}
 	return err.Error()

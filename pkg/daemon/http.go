@@ -39,7 +39,8 @@ type Endpoints struct {
 	Metrics http.Handler
 	// Checks are the dependencies GET /healthz checks.
 	Checks []Check
-	// Logger logs a failed health check; nil discards.
+	// Logger logs a failed health check, and every request at debug level
+	// (method, path without the query, status); nil discards.
 	Logger *slog.Logger
 }
 
@@ -54,6 +55,8 @@ type Endpoints struct {
 //
 // http.route is the pattern of the ServeMux that chose the handler (see
 // RecordRoute), never the raw path, so the metrics' cardinality is bounded.
+// Every request is logged to ep.Logger at debug level, without its query
+// string (see accessLog).
 func Instrument(api http.Handler, lim HTTP, mp metric.MeterProvider, ep Endpoints) http.Handler {
 	lim = lim.WithDefaults()
 	if mp == nil {
@@ -72,7 +75,7 @@ func Instrument(api http.Handler, lim HTTP, mp metric.MeterProvider, ep Endpoint
 	}
 	limited := limit(RecordRoute(api), lim.MaxInFlight)
 	mux.Handle("/", limited)
-	return m.wrap(mux)
+	return accessLog(m.wrap(mux), Logger(ep.Logger))
 }
 
 // limit answers 503 at once when n requests are already being served.

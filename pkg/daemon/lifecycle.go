@@ -107,7 +107,9 @@ func (l *Lifecycle) Start(ctx context.Context) error {
 		}
 		listeners = append(listeners, p.Servers[i].Listener)
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
+	// The servers outlive ctx (Shutdown stops them) but keep its values,
+	// so that an observer (ObserveRequests) reaches their requests.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	l.listeners, l.cancel, l.started = listeners, cancel, true
 	go func() {
 		l.err = Serve(runCtx, p)

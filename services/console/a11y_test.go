@@ -12,6 +12,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console"
 	"github.com/samnav/samnav/services/console/internal/consoletest"
+	"github.com/samnav/samnav/services/hubtest"
 )
 
 var cssColour = regexp.MustCompile(`--([a-z]+):\s*#([0-9a-fA-F]{6})`)
@@ -156,7 +157,7 @@ func TestPagesAreAccessible(t *testing.T) {
 	imp := b.PostFile("/import", map[string]string{"concept": "unit", "reason": "x"}, "file", "u.csv", consoletest.UnitsCSV)
 	for _, lang := range []string{"sv", "en"} {
 		for _, path := range []string{"/", "/catalogue", "/catalogue/person", "/catalogue/unit", "/records", "/records/unit",
-			"/records/unit?q=sol", "/records/unit/new", "/records/unit/" + rec.ID, "/records/unit/" + rec.ID + "/edit",
+			"/records/unit/new", "/records/unit/" + rec.ID, "/records/unit/" + rec.ID + "/edit",
 			"/records/unit/" + rec.ID + "/end", "/import", imp.Location} {
 			p := b.Get(path + sep(path) + "lang=" + lang)
 			if p.Status != http.StatusOK {
@@ -167,6 +168,21 @@ func TestPagesAreAccessible(t *testing.T) {
 				t.Errorf("%s: no labelled navigation", path)
 			}
 		}
+		// The search posts; its answer is a page of its own.
+		checkPage(t, "search "+lang, b.Post("/records/unit?lang="+lang, url2("q", "sol")))
+	}
+	// A person's page with its read log, as an auditor sees it.
+	pnr, born := hubtest.Personnummer(5)
+	person := h.Create(h.Token("folkbokforing", auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"}), "person", map[string]any{
+		"personalIdentityNumber": pnr, "givenNames": "Greta", "surname": "Läst", "dateOfBirth": born.Format("2006-01-02"),
+		"protectedIdentity": "NONE", "registrationStatus": "REGISTERED"}, "")
+	auditor := h.BrowserAs("ivar", auth.Grant{Role: auth.RoleAuditor})
+	for _, lang := range []string{"sv", "en"} {
+		p := auditor.Get("/records/person/" + person.ID + "?lang=" + lang)
+		if !strings.Contains(p.Body, `id="reads-h"`) {
+			t.Fatalf("the auditor's person page shows no read log:\n%s", p.Body)
+		}
+		checkPage(t, "read log "+lang, p)
 	}
 	refusedPage := h.BrowserAs("bo", consoletest.Steward("namnd")).Get("/records/unit/new")
 	if refusedPage.Status != http.StatusForbidden {

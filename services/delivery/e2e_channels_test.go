@@ -144,8 +144,10 @@ func onlyFields(t *testing.T, channel string, data map[string]any, allowed ...st
 // each with only its approved fields. A child with protected identity
 // reaches none of them with an address. Erasing the child produces a
 // tombstone on Kafka and typed erased events on the webhook and the feed.
+// No log line or request line holds a seeded personal value (the scan).
 func TestOnceOnly(t *testing.T) {
-	h, c, ctx := startCast(t, 90*time.Second)
+	h, c, ctx := startScannedCast(t, 90*time.Second)
+	defer c.scan.Check(t)
 	ella, vera := c.publishElla(), c.publishVera()
 	admin, school, library, social, mdAdmin := c.admin, c.school, c.library, c.social, c.mdAdmin
 

@@ -47,17 +47,37 @@ type cast struct {
 	t                                           testing.TB
 	h                                           *hubtest.Hub
 	fb, mdAdmin, admin, school, library, social string
+	// scan, with startScannedCast, learns every person published.
+	scan *hubtest.Scan
 }
 
 // startCast starts the hub (startHub) and issues the cast's tokens, for a
 // story that must be over within timeout: the context returned ends then.
 func startCast(t testing.TB, timeout time.Duration) (*hubtest.Hub, *cast, context.Context) {
 	t.Helper()
-	h, ctx := startHubWithin(t, timeout)
+	return startCastWith(t, timeout, nil)
+}
+
+// startScannedCast is startCast with the log and URL scan: the hub logs
+// at debug level to the cast's scan, which records every request line
+// and learns every person the cast publishes; the story ends with
+// c.scan.Check.
+func startScannedCast(t testing.TB, timeout time.Duration) (*hubtest.Hub, *cast, context.Context) {
+	t.Helper()
+	return startCastWith(t, timeout, hubtest.NewScan())
+}
+
+func startCastWith(t testing.TB, timeout time.Duration, sc *hubtest.Scan) (*hubtest.Hub, *cast, context.Context) {
+	t.Helper()
+	var opts []hubtest.Option
+	if sc != nil {
+		opts = append(opts, hubtest.WithScan(sc))
+	}
+	h, ctx := startHubWithin(t, timeout, opts...)
 	system := func(name string) string {
 		return hubtest.Issue(t, h.Delivery.Tokens(), name, auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: name})
 	}
-	return h, &cast{t: t, h: h,
+	return h, &cast{t: t, h: h, scan: sc,
 		fb:      hubtest.Issue(t, h.Masterdata.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"}),
 		mdAdmin: hubtest.Issue(t, h.Masterdata.Tokens(), "privacy-officer", auth.KindUser, auth.Grant{Role: auth.RoleAdmin}),
 		admin:   hubtest.Issue(t, h.Delivery.Tokens(), "owner-anna", auth.KindUser, auth.Grant{Role: auth.RoleAdmin}),
@@ -78,6 +98,10 @@ func (c *cast) publishVera() string {
 // publish writes a person as the population register and returns its id.
 func (c *cast) publish(state map[string]any) string {
 	c.t.Helper()
+	if c.scan != nil {
+		m, _ := hubtest.Model(c.t)
+		c.scan.Seeded(c.t, m, "person", state)
+	}
 	return c.h.Publish(c.fb, "person", state)[0]
 }
 
@@ -94,9 +118,11 @@ func personState(pnr, given, street string, protected string) map[string]any {
 // as the snapshot; the population register (the person's master) changes
 // a child's address once and the change reaches the school platform's
 // view topic with only the approved fields; a child with protected
-// identity reaches it without an address or email.
+// identity reaches it without an address or email. No log line or request
+// line holds a seeded personal value (the scan).
 func TestOnceOnlyKafka(t *testing.T) {
-	h, c, ctx := startCast(t, 90*time.Second)
+	h, c, ctx := startScannedCast(t, 90*time.Second)
+	defer c.scan.Check(t)
 	ella, hidden := c.publishElla(), c.publishVera()
 	admin, school, library := c.admin, c.school, c.library
 

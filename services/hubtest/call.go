@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/samnav/samnav/contracts"
-	"github.com/samnav/samnav/contracts/model"
 	mdclient "github.com/samnav/samnav/services/masterdata/client"
 )
 
@@ -112,20 +111,11 @@ func ConceptPaths(t testing.TB) func(path string) []string {
 		}
 		var out []string
 		for _, con := range m.Concepts {
-			if strings.Contains(path, "/lookup/") && len(con.NaturalKeys()) == 0 || strings.Contains(path, "/by/") && !hasPublicNaturalKey(con) {
+			if strings.Contains(path, "/lookup/") && len(con.NaturalKeys()) == 0 || strings.Contains(path, "/by/") && len(con.PublicNaturalKeys()) == 0 {
 				continue
 			}
 			out = append(out, strings.ReplaceAll(path, "{concept}", con.ID))
 		}
 		return out
 	}
-}
-
-func hasPublicNaturalKey(c *model.Concept) bool {
-	for _, a := range c.NaturalKeys() {
-		if a.PersonalData == model.NotPersonal {
-			return true
-		}
-	}
-	return false
 }

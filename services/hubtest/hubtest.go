@@ -64,6 +64,25 @@ type Hub struct {
 	// Postgres is the cluster the services' databases are in, with
 	// WithPostgres.
 	Postgres *pgtest.Cluster
+
+	scan *Scan
+}
+
+// logger is the services' logger: the scan's with WithScan, else def.
+func (h *Hub) logger(def *slog.Logger) *slog.Logger {
+	if h.scan != nil {
+		return h.scan.Logger()
+	}
+	return def
+}
+
+// ctx is what the services start under: the test's context, carrying the
+// scan with WithScan.
+func (h *Hub) ctx() context.Context {
+	if h.scan != nil {
+		return h.scan.Context(h.T.Context())
+	}
+	return h.T.Context()
 }
 
 // HubUser is a superuser for WithBroker (embeddedkafka.Config.Superuser)
@@ -86,6 +105,7 @@ type plan struct {
 	startDL    bool
 	startCons  bool
 	regMutator []func(*registry.Config)
+	scan       *Scan
 }
 
 // WithBroker starts an embedded broker with cfg (its Topics made at
@@ -132,6 +152,14 @@ func WithOneTokenStore() Option {
 	return func(p *plan) { p.oneTokens = true }
 }
 
+// WithScan logs every service to sc at debug level and records in sc the
+// line of every request the registry, master data and delivery receive,
+// for sc.Check (the console, which a test serves itself, through
+// sc.Handler).
+func WithScan(sc *Scan) Option {
+	return func(p *plan) { p.scan = sc }
+}
+
 // WithPostgres puts every service's database in a throwaway PostgreSQL
 // cluster (pkg/pgtest: the test is skipped where PostgreSQL is not
 // installed, and fails in CI) instead of SQLite files.
@@ -152,7 +180,7 @@ func Start(t testing.TB, opts ...Option) *Hub {
 		o(&p)
 	}
 	ctx := t.Context()
-	h := &Hub{T: t, Dir: t.TempDir()}
+	h := &Hub{T: t, Dir: t.TempDir(), scan: p.scan}
 	if p.postgres {
 		h.Postgres = pgtest.Start(t)
 	}
@@ -197,7 +225,7 @@ func (h *Hub) startRegistry(p plan) {
 	for _, m := range p.regMutator {
 		m(&cfg)
 	}
-	reg, err := registry.New(cfg, registry.Deps{})
+	reg, err := registry.New(cfg, registry.Deps{Logger: h.logger(nil)})
 	h.RegistryURL = h.serve("registry", reg, err)
 	if h.Registry, err = avroserde.NewRegistryClient(h.RegistryURL); err != nil {
 		h.T.Fatalf("hubtest: registry client: %v", err)
@@ -207,14 +235,14 @@ func (h *Hub) startRegistry(p plan) {
 func (h *Hub) startMasterdata(p plan) {
 	h.T.Helper()
 	var cfg masterdata.Config
-	var deps masterdata.Deps
+	deps := masterdata.Deps{Logger: h.logger(nil)}
 	for _, m := range p.md {
 		m(&cfg, &deps)
 	}
 	if h.fill(p, "md", settings{&cfg.Addr, &cfg.Database, &cfg.DSN, &cfg.DataDir, &cfg.RegistryURL, &cfg.Brokers, &cfg.Kafka}, deps.Registry != nil) {
 		cfg.LookupOnly = true // the registry holds every contract
 	}
-	s, err := masterdata.New(h.T.Context(), cfg, deps)
+	s, err := masterdata.New(h.ctx(), cfg, deps)
 	h.Masterdata, h.MasterdataURL = s, h.serve("masterdata", s, err)
 }
 
@@ -224,7 +252,7 @@ func (h *Hub) startDelivery(p plan) {
 		h.T.Fatal("hubtest: delivery needs the broker (WithBroker)")
 	}
 	cfg := delivery.Config{SyncInterval: time.Second, WebhookAllowPrivate: true}
-	deps := delivery.Deps{Logger: Logger(h.T)}
+	deps := delivery.Deps{Logger: h.logger(Logger(h.T))}
 	if p.oneTokens {
 		if h.Masterdata == nil {
 			h.T.Fatal("hubtest: WithOneTokenStore needs master data (WithMasterdata)")
@@ -242,7 +270,7 @@ func (h *Hub) startDelivery(p plan) {
 			h.T.Fatalf("hubtest: delivery key file: %v", err)
 		}
 	}
-	s, err := delivery.New(h.T.Context(), cfg, deps)
+	s, err := delivery.New(h.ctx(), cfg, deps)
 	h.Delivery, h.DeliveryURL = s, h.serve("delivery", s, err)
 }
 
@@ -252,6 +280,7 @@ func (h *Hub) startConsole(p plan) {
 	if h.Masterdata != nil {
 		cfg.Verifier = h.Masterdata.Tokens()
 	}
+	cfg.Logger = h.logger(nil)
 	for _, m := range p.console {
 		m(&cfg)
 	}
@@ -279,7 +308,7 @@ func (h *Hub) serve(name string, s server, err error) string {
 	if err != nil {
 		h.T.Fatalf("hubtest: new %s: %v", name, err)
 	}
-	if err := s.Start(h.T.Context()); err != nil {
+	if err := s.Start(h.ctx()); err != nil {
 		_ = s.Close()
 		h.T.Fatalf("hubtest: start %s: %v", name, err)
 	}

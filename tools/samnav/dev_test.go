@@ -21,6 +21,7 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/pkg/sdk/poll"
 	"github.com/samnav/samnav/pkg/telemetry"
+	"github.com/samnav/samnav/services/hubtest"
 	"github.com/samnav/samnav/tools/samnav/internal/synthcity"
 )
 
@@ -33,11 +34,34 @@ func testConfig(t *testing.T) devConfig {
 
 func startTestHub(t *testing.T, cfg devConfig) *devHub {
 	t.Helper()
-	tel, err := telemetry.Setup(t.Context(), telemetry.Config{ServiceName: "samnav-dev-test", LogLevel: cfg.LogLevel, LogOutput: io.Discard})
+	return startTestHubWith(t, cfg, nil)
+}
+
+// startScannedHub is startTestHub under the log and URL scan: the hub
+// logs at debug level, as JSON, to sc, which also records every request
+// line its servers receive; the city the hub seeds is what sc searches
+// for (sc.Check).
+func startScannedHub(t *testing.T, cfg devConfig, sc *hubtest.Scan) *devHub {
+	t.Helper()
+	cfg.LogLevel = "debug"
+	m, _ := hubtest.Model(t)
+	for _, rec := range synthcity.City(cfg.Seed, cfg.SeedSize) {
+		sc.Seeded(t, m, rec.Concept, rec.Fields)
+	}
+	return startTestHubWith(t, cfg, sc)
+}
+
+func startTestHubWith(t *testing.T, cfg devConfig, sc *hubtest.Scan) *devHub {
+	t.Helper()
+	tc, ctx := telemetry.Config{ServiceName: "samnav-dev-test", LogLevel: cfg.LogLevel, LogOutput: io.Discard}, t.Context()
+	if sc != nil {
+		tc.LogFormat, tc.LogOutput, ctx = "json", sc.Writer(), sc.Context(ctx)
+	}
+	tel, err := telemetry.Setup(t.Context(), tc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := startDev(t.Context(), cfg, tel)
+	h, err := startDev(ctx, cfg, tel)
 	if err != nil {
 		t.Fatalf("start dev hub: %v", err)
 	}
@@ -89,9 +113,13 @@ func TestDevBrokerServesThirdPartyClient(t *testing.T) {
 // TestDevOnceOnlyFlow is the first-run story: the hub starts, registers the
 // contracts, seeds a small city, and a person written once by its master
 // arrives on the state topic, decodable through the registry by any client.
+// It runs under the log and URL scan: no seeded personal value is in a log
+// line or a request line.
 func TestDevOnceOnlyFlow(t *testing.T) {
 	cfg := testConfig(t)
-	h := startTestHub(t, cfg)
+	sc := hubtest.NewScan()
+	h := startScannedHub(t, cfg, sc)
+	defer sc.Check(t)
 	var out bytes.Buffer
 	h.printBanner(&out)
 	if h.adminToken == "" || !strings.Contains(out.String(), h.adminToken) {

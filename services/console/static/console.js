@@ -3,8 +3,9 @@
 // /static, so nothing here is inline.
 //
 // - form[data-autosubmit]: search as you type. 400 ms after typing stops,
-//   the form's GET result replaces #results and #paging on this page
-//   (the address is updated too); focus stays in the field.
+//   the form is posted (with its CSRF field) and the answer's #results and
+//   #paging replace this page's; focus stays in the field. The search may
+//   hold a name or a personnummer, so it never goes into the address.
 // - [data-poll]: the element's content is reloaded from the URL in
 //   data-poll every two seconds until it holds an element with data-done.
 // - An error summary on the page takes focus, so screen readers announce it.
@@ -25,17 +26,15 @@
       form.addEventListener("input", function () {
         clearTimeout(timer);
         timer = setTimeout(function () {
-          var params = new URLSearchParams(new FormData(form));
-          var url = form.getAttribute("action") + "?" + params.toString();
+          var body = new URLSearchParams(new FormData(form));
           var mine = ++seq;
-          fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+          fetch(form.getAttribute("action"), { method: "POST", body: body, credentials: "same-origin", headers: { "Accept": "text/html" } })
             .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
             .then(function (html) {
               if (mine !== seq) { return; }
               var doc = new DOMParser().parseFromString(html, "text/html");
               swap(doc, "results");
               swap(doc, "paging");
-              history.replaceState(null, "", url);
             })
             .catch(function () { form.submit(); });
         }, 400);

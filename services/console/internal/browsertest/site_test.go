@@ -107,8 +107,10 @@ a.no-ring:focus { outline: none }
 	})
 	mux.HandleFunc("GET /site.js", func(w http.ResponseWriter, r *http.Request) {
 		// Like the console's console.js: 400 ms after typing stops, a
-		// form marked data-autosubmit fetches its results into #results
-		// and rewrites the address; #later changes after a while.
+		// form marked data-autosubmit fetches its results into #results;
+		// unlike it (it posts, the query may be personal data), this one
+		// GETs and rewrites the address, for WaitURL and Reload to be
+		// tested on; #later changes after a while.
 		w.Header().Set("Content-Type", "text/javascript")
 		fmt.Fprint(w, `document.querySelectorAll("form[data-autosubmit]").forEach(form => {
 	let timer = null;

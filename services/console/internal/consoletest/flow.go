@@ -34,15 +34,15 @@ type FlowHub struct {
 
 // StartFlowHub starts the whole hub (hubtest) with the person and unit
 // state topics, delivery authenticating with master data's tokens, and a
-// console on it. Its Ctx ends two minutes after the start, the deadline
-// of everything the test waits for.
-func StartFlowHub(t *testing.T) *FlowHub {
+// console on it, with opts added (hubtest.WithScan). Its Ctx ends two
+// minutes after the start, the deadline of everything the test waits for.
+func StartFlowHub(t *testing.T, opts ...hubtest.Option) *FlowHub {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
-	hub := hubtest.Start(t, hubtest.WithBroker(embeddedkafka.Config{Topics: []kafkatopics.Spec{
+	hub := hubtest.Start(t, append([]hubtest.Option{hubtest.WithBroker(embeddedkafka.Config{Topics: []kafkatopics.Spec{
 		{Name: envelope.StateTopic("person", 1), Partitions: 3, Compact: true}, {Name: envelope.StateTopic("unit", 1), Partitions: 3, Compact: true}}}),
-		hubtest.WithMasterdata(), hubtest.WithOneTokenStore(), hubtest.WithDelivery(), hubtest.WithConsole())
+		hubtest.WithMasterdata(), hubtest.WithOneTokenStore(), hubtest.WithDelivery(), hubtest.WithConsole()}, opts...)...)
 	return &FlowHub{Hub: hub, T: t, Ctx: ctx, MD: hub.Masterdata, DL: hub.Delivery,
 		API: &api.Client{MasterdataURL: hub.MasterdataURL, DeliveryURL: hub.DeliveryURL, RegistryURL: hub.RegistryURL}}
 }

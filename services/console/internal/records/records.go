@@ -32,7 +32,7 @@ var _ = site.Register(site.Area[*pages]{
 	Before: (*pages).nameReferences,
 	Pages: []site.Route[*pages]{
 		{Path: "/records", Show: (*pages).recordsIndex},
-		{Path: "/records/{concept}", Show: (*pages).recordList, Submit: (*pages).lookupRecord},
+		{Path: "/records/{concept}", Show: (*pages).recordList, Submit: (*pages).searchRecords},
 		{Path: "/records/{concept}/new", Show: (*pages).newRecordForm, Submit: (*pages).createRecord},
 		{Path: "/records/{concept}/{id}", Show: (*pages).recordPage},
 		{Path: "/records/{concept}/{id}/edit", Show: (*pages).editRecordForm, Submit: (*pages).updateRecord},
@@ -135,17 +135,20 @@ type listData struct {
 	Keys         []*model.Attribute
 	Key, Value   string
 	Notice       string
-	NextURL      string
-	FirstURL     string
-	Writable     bool
-	WriteNote    string
+	// Next is the cursor of the next page ("" on the last); Paged says
+	// this is not the first page. The paging buttons post the search
+	// again with the cursor: no page of a search has it in its URL.
+	Next      string
+	Paged     bool
+	Writable  bool
+	WriteNote string
 	// Filters are a select per top-level code attribute (enum or yes/no),
 	// named "f.<attribute>".
 	Filters []*formField
 }
 
-// listFilters builds the code filters of a list from the query, and the
-// API filter they make.
+// listFilters builds the code filters of a list from the search form, and
+// the API filter they make.
 func listFilters(r *site.Request, c *model.Concept, qs url.Values) ([]*formField, map[string]string) {
 	var fs []*formField
 	filter := map[string]string{}
@@ -196,7 +199,23 @@ func (s *pages) recordList(w http.ResponseWriter, r *site.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.list(w, r, c, "", "")
+	return s.list(w, r, c, nil, "", "")
+}
+
+// searchRecords answers the list page's forms, which post: the search
+// (q, the code filters, ended, a page's cursor) and the natural-key
+// lookup (key, value). A search may hold a name or a personnummer, so it
+// never stands in a URL, the browser's history or an access log either;
+// the results are rendered in the answer to the post.
+func (s *pages) searchRecords(w http.ResponseWriter, r *site.Request) error {
+	if _, lookup := r.PostForm["key"]; lookup {
+		return s.lookupRecord(w, r)
+	}
+	c, err := s.concept(r)
+	if err != nil {
+		return err
+	}
+	return s.list(w, r, c, r.PostForm, "", "")
 }
 
 // lookupRecord answers the natural-key form, which posts: the key (a
@@ -213,23 +232,23 @@ func (s *pages) lookupRecord(w http.ResponseWriter, r *site.Request) error {
 		return site.BadRequest("records.badkey", key)
 	}
 	if value == "" {
-		return s.list(w, r, c, key, "")
+		return s.list(w, r, c, nil, key, "")
 	}
 	rec, err := s.API.Masterdata(r.Token()).GetByNaturalKey(r.Context(), c.ID, key, value)
 	switch {
 	case err == nil:
 		return site.Redirect(w, r, "/records/"+c.ID+"/"+url.PathEscape(rec.ID))
 	case api.IsNotFound(err):
-		return s.list(w, r, c, key, value)
+		return s.list(w, r, c, nil, key, value)
 	default:
 		return site.RefusedBy(err, needRead(r, c))
 	}
 }
 
-// list renders a page of c's records for the query in r's URL; key and
-// value are a natural-key lookup that found nothing ("" for none).
-func (s *pages) list(w http.ResponseWriter, r *site.Request, c *model.Concept, key, value string) error {
-	qs := r.URL.Query()
+// list renders a page of c's records for the search form qs (nil: the
+// first page of every current record); key and value are a natural-key
+// lookup that found nothing ("" for none). The URL's query is never read.
+func (s *pages) list(w http.ResponseWriter, r *site.Request, c *model.Concept, qs url.Values, key, value string) error {
 	d := listData{C: c, Columns: summaryColumns(c), Q: strings.TrimSpace(qs.Get("q")), IncludeEnded: qs.Get("ended") == "on",
 		Keys: c.NaturalKeys(), Key: key, Value: value}
 	d.Writable, d.WriteNote = writeState(r, c)
@@ -253,27 +272,7 @@ func (s *pages) list(w http.ResponseWriter, r *site.Request, c *model.Concept, k
 		}
 		d.Rows = append(d.Rows, row)
 	}
-	base := url.Values{}
-	if d.Q != "" {
-		base.Set("q", d.Q)
-	}
-	if d.IncludeEnded {
-		base.Set("ended", "on")
-	}
-	for k, v := range filter {
-		base.Set("f."+k, v)
-	}
-	if page.Next != "" {
-		next := url.Values{}
-		for k, v := range base {
-			next[k] = v
-		}
-		next.Set("cursor", page.Next)
-		d.NextURL = "/records/" + c.ID + "?" + next.Encode()
-	}
-	if qs.Get("cursor") != "" {
-		d.FirstURL = "/records/" + c.ID + "?" + base.Encode()
-	}
+	d.Next, d.Paged = page.Next, qs.Get("cursor") != ""
 	return s.Render(w, r, "records_list.html", "records.list.title", d, r.Text(c.Name))
 }
 
@@ -297,6 +296,9 @@ type recordData struct {
 	Writable  bool
 	WriteNote string
 	Notice    string
+	// ShowReads shows Reads, the record's read log (readLog).
+	ShowReads bool
+	Reads     []readEntry
 }
 
 // historyEntries turns changes (oldest first) into entries, newest first,
@@ -331,6 +333,9 @@ func (s *pages) recordPage(w http.ResponseWriter, r *site.Request) error {
 		return site.RefusedBy(err, needRead(r, c))
 	}
 	d := recordData{C: c, R: rec, Shown: flattenShown(r, c.Attributes, "", "", rec.State), History: historyEntries(r, c, changes)}
+	if d.Reads, d.ShowReads, err = s.readLog(r, c, rec.ID); err != nil {
+		return site.RefusedBy(err, needRead(r, c))
+	}
 	d.Writable, d.WriteNote = writeState(r, c)
 	if rec.EndedAt != nil {
 		d.Writable = false

@@ -2,8 +2,11 @@ package records_test
 
 import (
 	"context"
+	"fmt"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -36,10 +39,15 @@ func TestCreateRecordThroughTheForm(t *testing.T) {
 	rp := b.Get(p.Location)
 	consoletest.MustContain(t, rp, "Posten skapades.", "Solskolan", "Grundskola", "07:30", "420", "new school", "Version 1: skapad", "anna")
 
-	list := b.Get("/records/unit?q=solsk")
-	consoletest.MustContain(t, list, "Solskolan", "12345678")
-	list = b.Get("/records/unit?q=nothing-like-this")
+	// The search posts (a name or a personnummer never stands in a URL)
+	// and the answer shows the results.
+	list := b.Post("/records/unit", url.Values{"q": {"solsk"}})
+	consoletest.MustContain(t, list, "Solskolan", "12345678", `value="solsk"`)
+	list = b.Post("/records/unit", url.Values{"q": {"nothing-like-this"}})
 	consoletest.MustContain(t, list, "Inga poster hittades.")
+	if p := b.Get("/records/unit"); !strings.Contains(p.Body, `<form method="post" action="/records/unit" role="search" data-autosubmit class="form">`) {
+		t.Errorf("the search form does not post:\n%s", p.Body)
+	}
 	// Natural-key lookup posts (the key never stands in a URL) and goes
 	// straight to the record.
 	if p := b.Post("/records/unit", url.Values{"key": {"schoolUnitCode"}, "value": {"12345678"}}); p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/records/unit/") || strings.Contains(p.Location, "12345678") {
@@ -282,7 +290,7 @@ func TestListFiltersByCode(t *testing.T) {
 		h.Create(tok, "unit", s, "new")
 	}
 	b := h.Browser(tok)
-	p := b.Get("/records/unit?f.unitType=PRESCHOOL")
+	p := b.Post("/records/unit", url.Values{"f.unitType": {"PRESCHOOL"}})
 	consoletest.MustContain(t, p, "Ekorrens förskola", `<label for="f-f-unitType">`, `<option value="PRESCHOOL" selected>`)
 	consoletest.MustNotContain(t, p, "Solskolan")
 	consoletest.MustContain(t, b.Get("/records/unit"), "Ekorrens förskola", "Solskolan")
@@ -365,4 +373,28 @@ func withUnit(t *testing.T, reason string) (*consoletest.Hub, string, string) {
 	tok := h.Token("anna", consoletest.Steward("unit"))
 	rec := h.Create(tok, "unit", consoletest.UnitState("Solskolan"), reason)
 	return h, tok, rec.ID
+}
+
+// TestSearchPagesPostTheirQuery: a search's next page is a form that posts
+// the query again with the cursor, so no page of a search has the query
+// in its URL; a query in a GET's URL is not read.
+func TestSearchPagesPostTheirQuery(t *testing.T) {
+	h := consoletest.StartHub(t)
+	tok := h.Token("anna", consoletest.Steward("unit"))
+	for i := range 52 {
+		h.Create(tok, "unit", consoletest.UnitState(fmt.Sprintf("Sökskolan %02d", i)), "new")
+	}
+	h.Create(tok, "unit", consoletest.UnitState("Annan förskola"), "new")
+	b := h.Browser(tok)
+	first := b.Post("/records/unit", url.Values{"q": {"Sökskolan"}})
+	consoletest.MustContain(t, first, "Sökskolan 00", "Nästa sida", `<input type="hidden" name="q" value="Sökskolan">`, `name="cursor"`)
+	consoletest.MustNotContain(t, first, "Annan förskola", "Första sidan", "?q=", "cursor=")
+	m := regexp.MustCompile(`name="cursor" value="([^"]+)"`).FindStringSubmatch(first.Body)
+	if m == nil {
+		t.Fatalf("no cursor on the first page:\n%s", first.Body)
+	}
+	second := b.Post("/records/unit", url.Values{"q": {"Sökskolan"}, "cursor": {html.UnescapeString(m[1])}})
+	consoletest.MustContain(t, second, "Sökskolan 51", "Första sidan")
+	consoletest.MustNotContain(t, second, "Sökskolan 00", "Annan förskola", "Nästa sida")
+	consoletest.MustNotContain(t, b.Get("/records/unit?q=Sökskolan"), `value="Sökskolan"`)
 }

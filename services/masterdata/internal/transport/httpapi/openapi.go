@@ -128,14 +128,12 @@ func conceptSchemas(c *model.Concept) map[string]any {
 	}
 }
 
-// publicNaturalKeys are c's natural-key attributes that are not personal
-// data: the only ones a GET may carry in its path.
+// publicNaturalKeys are the names of c's natural keys that a GET may
+// carry in its path (model.Concept.PublicNaturalKeys), as an enum.
 func publicNaturalKeys(c *model.Concept) []any {
 	var out []any
-	for _, a := range c.NaturalKeys() {
-		if a.PersonalData == model.NotPersonal {
-			out = append(out, a.Name)
-		}
+	for _, a := range c.PublicNaturalKeys() {
+		out = append(out, a.Name)
 	}
 	return out
 }
@@ -177,7 +175,7 @@ func conceptPaths(c *model.Concept) map[string]any {
 		openapi.Param("includeEnded", "query", "List ended records too; by default they are left out.", false, map[string]any{"type": "boolean", "default": false}, nil),
 	}
 	for _, a := range c.Attributes {
-		if a.Type == model.Record || a.Type == model.List || a.PersonalData != model.NotPersonal {
+		if a.Type == model.Record || a.Type == model.List || a.Personal() {
 			continue
 		}
 		listParams = append(listParams, openapi.Param(a.Name, "query", "Keeps records whose "+a.Name+" equals this value (compared as text).", false, openapi.Str(""), nil))

@@ -43,7 +43,7 @@ func noPersonalDataInURL(m *model.Model, dec kithttp.DecodeRequestFunc) kithttp.
 		var c *model.Concept
 		switch x := req.(type) {
 		case naturalKeyRequest:
-			if c = m.Concept(x.Concept); c != nil && personal(c, x.Attribute) {
+			if c = m.Concept(x.Concept); c != nil && c.Attribute(x.Attribute).Personal() {
 				return nil, invalid(x.Attribute, RulePersonalDataInURL, "is personal data and must not be in a URL: look it up with POST "+LookupPath+", the value in the body")
 			}
 		case listRequest:
@@ -51,13 +51,13 @@ func noPersonalDataInURL(m *model.Model, dec kithttp.DecodeRequestFunc) kithttp.
 				break
 			}
 			for attr := range x.Query.Filter {
-				if personal(c, attr) {
+				if c.Attribute(attr).Personal() {
 					return nil, invalid(attr, RulePersonalDataInURL, "is personal data and must not be in a URL: filter by it with POST "+SearchPath+", the value in the body")
 				}
 			}
 			if x.Query.Search != "" {
 				for _, attr := range record.TextAttributes(c) {
-					if personal(c, attr) {
+					if c.Attribute(attr).Personal() {
 						return nil, invalid("q", RulePersonalDataInURL, "searches personal data and must not be in a URL: search with POST "+SearchPath+", q in the body")
 					}
 				}
@@ -65,11 +65,6 @@ func noPersonalDataInURL(m *model.Model, dec kithttp.DecodeRequestFunc) kithttp.
 		}
 		return req, nil
 	}
-}
-
-func personal(c *model.Concept, attr string) bool {
-	a := c.Attribute(attr)
-	return a != nil && a.PersonalData != model.NotPersonal
 }
 
 func decodeLookup(_ context.Context, r *http.Request) (any, error) {
