@@ -1,7 +1,6 @@
 package model_test
 
 import (
-	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -61,20 +60,8 @@ func TestProtectionLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fsys := fstest.MapFS{}
-			for name, text := range tt.files {
-				fsys[name] = &fstest.MapFile{Data: []byte(text)}
-			}
-			m, err := model.Load(fsys)
-			if err == nil {
-				t.Fatalf("Load succeeded with %d concepts, want errors", len(m.Concepts))
-			}
-			var errs model.Errors
-			if !errors.As(err, &errs) {
-				t.Fatalf("error %T is not model.Errors: %v", err, err)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("error lacks %q:\n%s", tt.want, err)
+			if msg := loadErrors(t, tt.files); !strings.Contains(msg, tt.want) {
+				t.Fatalf("error lacks %q:\n%s", tt.want, msg)
 			}
 		})
 	}
