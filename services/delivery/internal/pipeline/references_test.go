@@ -20,6 +20,7 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/channel"
+	"github.com/samnav/samnav/services/delivery/internal/feed"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 	"github.com/samnav/samnav/services/delivery/internal/pipeline"
 	"github.com/samnav/samnav/services/delivery/internal/store/sqlstore"
@@ -68,6 +69,8 @@ func employeeOf(id, person, unit string) concepts.EmployeeV1 {
 // without the workplace, the work contacts and the link to the person,
 // while the employee of an unprotected person keeps them; an employee of
 // the protected person published afterwards is delivered shielded at once.
+// The feed gets the shielded record too (a new event id: the feed drops a
+// repeated one).
 func TestEmployeeOfAProtectedPersonReachesTheViewWithoutLocatingFields(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
@@ -104,19 +107,38 @@ func TestEmployeeOfAProtectedPersonReachesTheViewWithoutLocatingFields(t *testin
 	if err != nil {
 		t.Fatal(err)
 	}
+	fdb, _, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "feed.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fdb.Close() })
+	if err := feed.Migrate(ctx, fdb, sqldb.SQLite); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := feed.NewSQLStore(fdb, sqldb.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := feed.New(feed.Config{Store: fs, CursorKey: bytes.Repeat([]byte("k"), feed.MinCursorKeyLen),
+		Subscriptions: func(context.Context, string) (subscription.Subscription, bool, error) { return subscription.Subscription{}, false, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	view, err := kafkaview.New(kafkaview.Config{Brokers: []string{hub.Broker.Addr()}, Registrar: hub.Registry, Model: m, Schemas: schemas, Auth: hubtest.HubUser})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { view.Close() })
 	mgr := pipeline.New(pipeline.Config{Kafka: kafkaauth.Settings{Brokers: []string{hub.Broker.Addr()}, SASL: hubtest.HubUser}, Registry: hub.Registry, Model: m, Schemas: schemas,
-		Channels: map[subscription.ChannelKind]channel.Channel{client.ChannelKafka: view}, Protected: store, RedeliverInterval: 200 * time.Millisecond,
+		Channels: map[subscription.ChannelKind]channel.Channel{client.ChannelKafka: view, client.ChannelFeed: fd}, Protected: store, RedeliverInterval: 200 * time.Millisecond,
 		FetchMaxWait: 50 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 	t.Cleanup(func() { mgr.Close() })
 	fields := []string{"person", "givenName", "surname", "unit", "workEmailAddress", "workPhoneNumber"}
 	sub := subscription.Subscription{ID: "s-badge", System: "passersystem", Concept: "employee", Major: 1, Channel: client.ChannelKafka,
 		RequestedFields: fields, ApprovedFields: fields, Status: client.StatusApproved, Version: 2}
-	if err := mgr.Sync([]subscription.Subscription{sub}); err != nil {
+	feedSub := sub
+	feedSub.ID, feedSub.System, feedSub.Channel = "s-feed", "telefonkatalog", client.ChannelFeed
+	if err := mgr.Sync([]subscription.Subscription{sub, feedSub}); err != nil {
 		t.Fatal(err)
 	}
 	tracked := make(chan error, 1)
@@ -150,9 +172,22 @@ func TestEmployeeOfAProtectedPersonReachesTheViewWithoutLocatingFields(t *testin
 		}
 		return v != nil
 	}
+	// feedLatest returns the feed's current record of each key.
+	feedLatest := func() map[string][]byte {
+		snap, err := fs.Snapshot(ctx, feedSub.ID, "", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]byte{}
+		for _, e := range snap {
+			out[e.Key] = e.State
+		}
+		return out
+	}
 	eventually(t, ctx, func() (bool, string) {
-		l := latest()
-		return holds(l["e-2"], "p-prot", "unit-solskolan", "e-2@stad.example"), fmt.Sprintf("before protection, e-2 is not delivered whole: %q", l["e-2"])
+		l, f := latest(), feedLatest()
+		return holds(l["e-2"], "p-prot", "unit-solskolan", "e-2@stad.example") && holds(f["e-2"], "p-prot", "unit-solskolan", "e-2@stad.example"),
+			fmt.Sprintf("before protection, e-2 is not delivered whole: view %q, feed %s", l["e-2"], f["e-2"])
 	})
 
 	pub.publish("person", "p-prot", personWith("p-prot", "PROTECTED_REGISTRATION"))
@@ -161,12 +196,17 @@ func TestEmployeeOfAProtectedPersonReachesTheViewWithoutLocatingFields(t *testin
 		return lacks(l["e-2"], "p-prot", "unit-solskolan", "e-2@stad.example", "+46855500002") && holds(l["e-2"], "Lindqvist"),
 			fmt.Sprintf("after protection, the view's last record of e-2 still locates the person: %q", l["e-2"])
 	})
+	eventually(t, ctx, func() (bool, string) {
+		f := feedLatest()
+		return lacks(f["e-2"], "p-prot", "unit-solskolan", "e-2@stad.example", "+46855500002") && holds(f["e-2"], "Lindqvist"),
+			fmt.Sprintf("after protection, the feed's record of e-2 still locates the person: %s", f["e-2"])
+	})
 	pub.publish("employee", "e-3", employeeOf("e-3", "p-prot", "unit-solskolan"))
 	eventually(t, ctx, func() (bool, string) {
 		l := latest()
 		return lacks(l["e-3"], "p-prot", "unit-solskolan", "e-3@stad.example"), fmt.Sprintf("a new employee of the protected person: %q", l["e-3"])
 	})
-	if l := latest(); !holds(l["e-1"], "p-open", "unit-ekskolan", "e-1@stad.example", "+46855500001") {
-		t.Errorf("the employee of an unprotected person lost its fields: %q", l["e-1"])
+	if l, f := latest(), feedLatest(); !holds(l["e-1"], "p-open", "unit-ekskolan", "e-1@stad.example", "+46855500001") || !holds(f["e-1"], "p-open", "unit-ekskolan") {
+		t.Errorf("the employee of an unprotected person lost its fields: view %q, feed %s", l["e-1"], f["e-1"])
 	}
 }

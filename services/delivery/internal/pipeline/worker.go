@@ -267,8 +267,12 @@ func (w *worker) event(ctx context.Context, msg kafka.Message) (channel.Event, e
 		return ev, fmt.Errorf("read %s %s: %w", w.sub.Concept, ev.Key, apierr.Invalid("the record does not fit the concept's schema").Wrap(err))
 	}
 	if w.proj.Referring() {
-		if ev.State, err = w.referring(ctx, plain); err != nil {
+		var withheld bool
+		if ev.State, withheld, err = w.referring(ctx, plain); err != nil {
 			return ev, fmt.Errorf("project %s %s: %w", w.sub.Concept, ev.Key, err)
+		}
+		if withheld {
+			ev.EventID += ShieldedSuffix
 		}
 		return ev, nil
 	}
