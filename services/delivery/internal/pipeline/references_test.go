@@ -120,7 +120,9 @@ func TestEmployeeOfAProtectedPersonReachesTheViewWithoutLocatingFields(t *testin
 		t.Fatal(err)
 	}
 	fd, err := feed.New(feed.Config{Store: fs, CursorKey: bytes.Repeat([]byte("k"), feed.MinCursorKeyLen),
-		Subscriptions: func(context.Context, string) (subscription.Subscription, bool, error) { return subscription.Subscription{}, false, nil }})
+		Subscriptions: func(context.Context, string) (subscription.Subscription, bool, error) {
+			return subscription.Subscription{}, false, nil
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
