@@ -73,7 +73,7 @@ func (s *Store) Pending(ctx context.Context) (map[string]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list pending protections: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	out := map[string]int64{}
 	for rows.Next() {
 		var c string
