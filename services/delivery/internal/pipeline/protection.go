@@ -59,11 +59,10 @@ const DefaultRedeliverInterval = 30 * time.Second
 // referring projects plain for a subscription not approved for protected
 // identities whose concept has protecting references: each referenced id
 // is resolved in the ProtectedStore (without one, every reference counts
-// as protected: when in doubt, withhold); withheld reports whether an
-// approved field was withheld. A store that fails is an
+// as protected: when in doubt, withhold). A store that fails is an
 // unavailable error: the record is decoded again later, never delivered
 // unresolved.
-func (w *worker) referring(ctx context.Context, plain map[string]any) (map[string]any, bool, error) {
+func (w *worker) referring(ctx context.Context, plain map[string]any) (map[string]any, error) {
 	found := map[*model.Attribute]bool{}
 	for a, id := range w.proj.References(plain) {
 		if w.cfg.Protected == nil {
@@ -72,39 +71,21 @@ func (w *worker) referring(ctx context.Context, plain map[string]any) (map[strin
 		}
 		p, err := w.cfg.Protected.Protected(ctx, a.Ref, id)
 		if err != nil {
-			return nil, false, apierr.Unavailable("the protection of a referenced record could not be read").Wrap(err)
+			return nil, apierr.Unavailable("the protection of a referenced record could not be read").Wrap(err)
 		}
 		found[a] = p
 	}
-	protected := func(a *model.Attribute, _ string) bool { return found[a] }
-	return w.proj.ApplyReferring(plain, protected), w.withholds(plain, protected), nil
+	return w.proj.ApplyReferring(plain, func(a *model.Attribute, _ string) bool { return found[a] }), nil
 }
 
-// ShieldedSuffix ends the event id of a record delivered with fields
-// withheld because a reference points to a protected identity. The
-// shielded projection is another event than the whole one delivered
-// before the person became protected: channels and receivers that drop a
-// repeated event id (the feed, the webhook queue, Standard Webhooks
-// receivers) take it, while delivering the same projection again keeps
-// its id.
+// ShieldedSuffix ends the event id of a record of a concept with
+// protecting references delivered with fields withheld
+// (channel.Event.Withheld not empty). The shielded projection is another
+// event than the whole one delivered before the person became protected:
+// channels and receivers that drop a repeated event id (the feed, the
+// webhook queue, Standard Webhooks receivers) take it, while delivering
+// the same projection again keeps its id.
 const ShieldedSuffix = "+shielded"
-
-// withholds reports whether, of plain's references resolved in found,
-// one to a protected identity withholds a field the subscription
-// approves.
-func (w *worker) withholds(plain map[string]any, found func(*model.Attribute, string) bool) bool {
-	for a, id := range w.proj.References(plain) {
-		if !found(a, id) {
-			continue
-		}
-		for _, f := range a.Protection.Locating {
-			if slices.Contains(w.sub.ApprovedFields, f) {
-				return true
-			}
-		}
-	}
-	return false
-}
 
 // protectedTargets returns the concepts protecting references of m point
 // to, in id order.
