@@ -6,6 +6,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"io"
+	"slices"
 	"strings"
 	"text/template"
 
@@ -17,7 +18,10 @@ import (
 type row struct {
 	Path, Type, Presence, Label, LabelSV, Definition, DefinitionSV, Personal, Rules, Classification string
 	Shielded, NaturalKey                                                                            bool
-	Codes                                                                                           []model.Code
+	// LocatingVia names the protecting references (comma-separated) for
+	// which this attribute locates the referenced person.
+	LocatingVia string
+	Codes       []model.Code
 }
 
 type conceptView struct {
@@ -33,9 +37,24 @@ func catalogueData(m *model.Model) []conceptView {
 		v.Rows = append(v.Rows, row{Path: "id", Type: "string", Presence: "required", Label: "Id", LabelSV: "Id",
 			Definition: "The record's opaque, stable identifier, assigned by the hub; the Kafka key.", DefinitionSV: "Postens opaka, stabila identitet, som navet tilldelar; Kafka-nyckeln."})
 		flatten(&v.Rows, "", c.Attributes)
+		locatingVia(c, v.Rows)
 		out = append(out, v)
 	}
 	return out
+}
+
+// locatingVia marks the top-level rows of c that locate the person of a
+// protecting reference (model.Attribute.Protection).
+func locatingVia(c *model.Concept, rows []row) {
+	for i := range rows {
+		var via []string
+		for _, ref := range c.ProtectingReferences() {
+			if slices.Contains(ref.Protection.Locating, rows[i].Path) {
+				via = append(via, ref.Name)
+			}
+		}
+		rows[i].LocatingVia = strings.Join(via, ", ")
+	}
 }
 
 func flatten(rows *[]row, prefix string, attrs []*model.Attribute) {
@@ -148,6 +167,9 @@ var funcs = map[string]any{
 		}
 		if r.NaturalKey {
 			f = append(f, "natural key")
+		}
+		if r.LocatingVia != "" {
+			f = append(f, "withheld when "+r.LocatingVia+" is a protected identity")
 		}
 		if r.Classification != "" {
 			f = append(f, "classification "+r.Classification)

@@ -74,6 +74,9 @@ func load(fsys fs.FS, prefix string) (*Model, error) {
 	}
 	l.requiredCycles(m)
 	for _, c := range m.Concepts {
+		l.protections(m, c)
+	}
+	for _, c := range m.Concepts {
 		l.typeNames(c)
 	}
 	if len(l.errs) > 0 {

@@ -13,7 +13,7 @@ import (
 	"github.com/samnav/samnav/contracts/check"
 )
 
-var attributeKeys = []string{"type", "required", "default", "label", "definition", "classification", "personalData", "shielded", "naturalKey", "validation", "codes", "ref", "attributes", "items", "precision", "scale"}
+var attributeKeys = []string{"type", "required", "default", "label", "definition", "classification", "personalData", "shielded", "naturalKey", "protection", "validation", "codes", "ref", "attributes", "items", "precision", "scale"}
 
 var itemKeys = []string{"type", "codes", "ref", "attributes", "precision", "scale", "validation"}
 
@@ -110,7 +110,7 @@ func (s scope) attribute(n *yaml.Node, item bool) *Attribute {
 		}
 	}
 	// Type parameters: each only with its type.
-	params := map[string]Type{"codes": Enum, "ref": Reference, "attributes": Record, "items": List, "precision": Decimal, "scale": Decimal}
+	params := map[string]Type{"codes": Enum, "ref": Reference, "protection": Reference, "attributes": Record, "items": List, "precision": Decimal, "scale": Decimal}
 	for key, typ := range params {
 		if v, ok := f[key]; ok && a.Type != typ {
 			s.errf(v, "%s is only allowed with type %s, not %s", key, typ, a.Type)
@@ -132,6 +132,9 @@ func (s scope) attribute(n *yaml.Node, item bool) *Attribute {
 			break
 		}
 		a.Ref, _ = s.str(v, "ref")
+		if v, ok := f["protection"]; ok {
+			a.Protection = s.protection(v)
+		}
 	case Record:
 		v, ok := f["attributes"]
 		if !ok {

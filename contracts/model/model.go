@@ -164,6 +164,12 @@ type Attribute struct {
 	// concept's records, e.g. a personnummer. Records are still keyed by
 	// their opaque id.
 	NaturalKey bool
+	// Protection, on a top-level reference, says that the referenced
+	// record's protected identity (see Concept.Protected) extends to the
+	// referring record: its Locating attributes are withheld from every
+	// system not approved for protected identities (see
+	// Concept.ShieldReferring).
+	Protection *Protection
 	Validation Validation
 	// Codes is an enum's code list, in the model's order.
 	Codes []Code

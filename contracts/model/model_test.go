@@ -111,19 +111,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fsys := fstest.MapFS{}
-			for name, text := range tt.files {
-				fsys[name] = &fstest.MapFile{Data: []byte(text)}
-			}
-			m, err := model.Load(fsys)
-			if err == nil {
-				t.Fatalf("Load succeeded with %d concepts, want errors", len(m.Concepts))
-			}
-			var errs model.Errors
-			if !errors.As(err, &errs) {
-				t.Fatalf("error %T is not model.Errors: %v", err, err)
-			}
-			msg := err.Error()
+			msg := loadErrors(t, tt.files)
 			pos := 0
 			for _, want := range tt.want {
 				i := strings.Index(msg[pos:], want)
@@ -134,6 +122,25 @@ func TestLoadErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// loadErrors loads files and returns the message of the model.Errors Load
+// must fail with.
+func loadErrors(t *testing.T, files map[string]string) string {
+	t.Helper()
+	fsys := fstest.MapFS{}
+	for name, text := range files {
+		fsys[name] = &fstest.MapFile{Data: []byte(text)}
+	}
+	m, err := model.Load(fsys)
+	if err == nil {
+		t.Fatalf("Load succeeded with %d concepts, want errors", len(m.Concepts))
+	}
+	var errs model.Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("error %T is not model.Errors: %v", err, err)
+	}
+	return err.Error()
 }
 
 func TestLoadGood(t *testing.T) {

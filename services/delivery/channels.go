@@ -154,6 +154,9 @@ func (s *Server) channels(ctx context.Context, d sqldb.Dialect, m *model.Model, 
 	wcfg := deps.Webhook
 	wcfg.Store, wcfg.Logger, wcfg.MeterProvider = whStore, s.base, s.meters
 	wcfg.Subscriptions, wcfg.Model, wcfg.Schemas = s.lookupSubscription, m, schemas
+	// An employee of a protected person is sent without what locates
+	// them, with the person's protection as it is at each attempt.
+	wcfg.Protected = s.store.Protected
 	wcfg.Addresses = webhook.AddressPolicy{AllowPrivate: s.cfg.WebhookAllowPrivate}
 	if s.webhook, err = webhook.New(wcfg); err != nil {
 		return fmt.Errorf("webhook channel: %w", err)

@@ -238,7 +238,10 @@ func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, sche
 		// are rebuilt (also at start, for a decision saved before a
 		// restart): after a narrowing no record keeps withdrawn fields,
 		// after a widening every record gets the newly approved ones.
-		Rebuilders: map[client.ChannelKind]pipeline.Rebuilder{client.ChannelKafka: kc, client.ChannelFeed: s.feed}})
+		Rebuilders: map[client.ChannelKind]pipeline.Rebuilder{client.ChannelKafka: kc, client.ChannelFeed: s.feed},
+		// An employee of a protected person is delivered without what
+		// locates them; the protected persons are kept in this database.
+		Protected: st})
 	lagClient, _, err := s.cfg.kafka().Client("delivery-lag") // lives as long as the process
 	if err != nil {
 		return err
@@ -298,6 +301,7 @@ func (s *Server) program() daemon.Program {
 		Workers: []daemon.Worker{
 			{Name: "webhook dispatcher", Run: s.webhook.Run},
 			{Name: "subscription sync", Run: func(ctx context.Context) error { s.syncLoop(ctx); return nil }},
+			{Name: "protected identities", Run: s.pipeline.Track},
 		},
 		Close: s.close}
 }

@@ -100,6 +100,8 @@ type reader struct {
 	// system reads through, and its approved fields (BasisSubscription).
 	subscription string
 	fields       []string
+	// refs resolves protecting references (references.go).
+	refs model.ProtectedRefs
 }
 
 // authorizeRead decides whether the principal in ctx may read concept and
@@ -119,14 +121,18 @@ func (s *service) authorizeRead(ctx context.Context, concept string) (*reader, e
 	}
 	role, _, ok := p.Basis(c.ID, c.Master)
 	if !ok && p.HasRole(auth.RoleSubscriber) {
-		return s.subscriptionReader(ctx, p, c)
+		r, err := s.subscriptionReader(ctx, p, c)
+		if r != nil {
+			r.refs = s.protectedRefs(ctx)
+		}
+		return r, err
 	}
 	if !ok {
 		s.logger.WarnContext(ctx, "read refused", "principal", p.String(), "concept", c.ID)
 		return nil, &apierr.Error{Code: apierr.CodeForbidden, Err: auth.ErrForbidden,
 			Message: fmt.Sprintf("%s %q has no grant to read %s: a steward or auditor grant, being its master system, or an approved subscription", p.Kind, p.Subject, c.ID)}
 	}
-	r := &reader{p: p, concept: c, reason: ReasonFrom(ctx), protected: p.ProtectedApproved(c.ID)}
+	r := &reader{p: p, concept: c, reason: ReasonFrom(ctx), protected: p.ProtectedApproved(c.ID), refs: s.protectedRefs(ctx)}
 	switch {
 	case role == auth.RoleSteward:
 		r.basis = BasisSteward
@@ -151,6 +157,7 @@ func (r *reader) show(state map[string]any) (map[string]any, []string) {
 	} else if !r.protected {
 		state, _ = r.concept.Shield(state)
 	}
+	state = r.withholdReferring(state)
 	var fields []string
 	for _, a := range r.concept.Attributes {
 		if _, ok := state[a.Name]; ok {

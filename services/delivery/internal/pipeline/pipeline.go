@@ -154,6 +154,15 @@ type Config struct {
 	// records is rebuilt when the subscription is reshaped (see
 	// Rebuilder). A channel not named here keeps what it delivered.
 	Rebuilders map[client.ChannelKind]Rebuilder
+	// Protected keeps which referenced records (persons) are protected
+	// identities, for the subscriptions whose records refer to them (see
+	// Track). Without it, every protecting reference counts as pointing
+	// to a protected identity.
+	Protected ProtectedStore
+	// RedeliverInterval is how often Track looks for pending
+	// re-deliveries besides when a record becomes protected; default
+	// DefaultRedeliverInterval.
+	RedeliverInterval time.Duration
 }
 
 func (c *Config) setDefaults() {

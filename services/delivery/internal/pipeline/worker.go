@@ -266,9 +266,18 @@ func (w *worker) event(ctx context.Context, msg kafka.Message) (channel.Event, e
 	if err != nil {
 		return ev, fmt.Errorf("read %s %s: %w", w.sub.Concept, ev.Key, apierr.Invalid("the record does not fit the concept's schema").Wrap(err))
 	}
-	ev.State = w.proj.Apply(plain)
-	ev.Withheld = withheld(w.proj.Fields(), plain, ev.State)
 	ev.Source = plain
+	if !w.proj.Referring() {
+		ev.State = w.proj.Apply(plain)
+		ev.Withheld = withheld(w.proj.Fields(), plain, ev.State)
+		return ev, nil
+	}
+	if ev.State, err = w.referring(ctx, plain); err != nil {
+		return ev, fmt.Errorf("project %s %s: %w", w.sub.Concept, ev.Key, err)
+	}
+	if ev.Withheld = withheld(w.proj.Fields(), plain, ev.State); len(ev.Withheld) > 0 {
+		ev.EventID += ShieldedSuffix
+	}
 	return ev, nil
 }
 

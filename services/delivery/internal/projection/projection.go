@@ -36,6 +36,7 @@ type Projection struct {
 	fields    []string // approved, in model order, without id
 	keep      map[string]bool
 	shielded  map[string]bool // approved fields that are shielded
+	locating  map[string]bool // approved fields that locate the person of a protecting reference
 	protected bool            // approved for protected identities
 	schema    string          // projected Avro schema
 	full      *node
@@ -47,7 +48,7 @@ type Projection struct {
 // subscription may receive shielded attributes of protected identities. It
 // fails, naming the field, when a field is not a top-level attribute of c.
 func New(c *model.Concept, fullSchema string, fields []string, protectedApproved bool) (*Projection, error) {
-	p := &Projection{concept: c, keep: map[string]bool{}, shielded: map[string]bool{}, protected: protectedApproved}
+	p := &Projection{concept: c, keep: map[string]bool{}, shielded: map[string]bool{}, locating: map[string]bool{}, protected: protectedApproved}
 	var errs []string
 	for _, f := range fields {
 		if f == IDField {
@@ -61,6 +62,9 @@ func New(c *model.Concept, fullSchema string, fields []string, protectedApproved
 		p.keep[f] = true
 		if a.Shielded {
 			p.shielded[f] = true
+		}
+		if c.Locating(f) {
+			p.locating[f] = true
 		}
 	}
 	if len(errs) > 0 {
@@ -95,8 +99,9 @@ func (p *Projection) Fields() []string { return slices.Clone(p.fields) }
 
 // Schema returns the projected Avro schema: the concept's record with only
 // id and the approved fields, in the contract's order, each as the
-// contract defines it, except that a shielded field becomes nullable
-// (["null", T], default null) for a subscription not approved for
+// contract defines it, except that a shielded field, and a field that
+// locates the person of a protecting reference (model.Protection), becomes
+// nullable (["null", T], default null) for a subscription not approved for
 // protected identities, since it may be withheld. It keeps the contract's
 // record name; it is the view topic's own contract (the full contract
 // cannot read it where it drops required fields).
@@ -166,7 +171,7 @@ func (p *Projection) projectSchema(full string) (string, error) {
 		if name != IDField && !p.keep[name] {
 			continue
 		}
-		if p.shielded[name] && !p.protected && !nullable(fm["type"]) {
+		if (p.shielded[name] || p.locating[name]) && !p.protected && !nullable(fm["type"]) {
 			fm["type"] = []any{"null", fm["type"]}
 			fm["default"] = nil
 		}

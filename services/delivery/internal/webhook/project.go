@@ -108,7 +108,9 @@ func (s *Service) project(ctx context.Context, m Message) (body []byte, withheld
 				return nil, "", err
 			}
 		}
-		env.Data = p.Apply(state)
+		if env.Data, err = s.apply(ctx, p, state); err != nil {
+			return nil, "", fmt.Errorf("project message %d: %w", m.ID, err)
+		}
 	}
 	body, err = json.Marshal(env)
 	if err != nil {
@@ -157,4 +159,29 @@ func decodeEnvelope(b []byte) (Envelope, error) {
 		return Envelope{}, fmt.Errorf("decode stored body: %w", err)
 	}
 	return env, nil
+}
+
+// apply projects state with p, and, for a record whose protecting
+// references p must check (projection.Referring: an employee, for a
+// subscription not approved for protected identities), with the
+// referenced records' protection as it is now, so that an employee whose
+// person became protected after the message was queued is sent without
+// the fields that locate them.
+func (s *Service) apply(ctx context.Context, p *projection.Projection, state map[string]any) (map[string]any, error) {
+	if !p.Referring() {
+		return p.Apply(state), nil
+	}
+	found := map[*model.Attribute]bool{}
+	for a, id := range p.References(state) {
+		if s.cfg.Protected == nil {
+			found[a] = true
+			continue
+		}
+		prot, err := s.cfg.Protected(ctx, a.Ref, id)
+		if err != nil {
+			return nil, fmt.Errorf("read protection of a referenced %s: %w", a.Ref, err)
+		}
+		found[a] = prot
+	}
+	return p.ApplyReferring(state, func(a *model.Attribute, _ string) bool { return found[a] }), nil
 }

@@ -81,6 +81,11 @@ type Config struct {
 	// projections are built from, as the pipeline's are.
 	Model   *model.Model
 	Schemas map[string]string
+	// Protected tells whether a referenced record (the person an employee
+	// refers to) is a protected identity now, for records of a concept
+	// with protecting references (model.Attribute.Protection); nil counts
+	// every such reference as protected (when in doubt, withhold).
+	Protected func(ctx context.Context, concept, id string) (bool, error)
 	// Addresses decides where webhooks may go (zero: public only).
 	Addresses AddressPolicy
 	// Schedule is the wait before each retry (DefaultSchedule); a message

@@ -85,9 +85,18 @@ func OpenAPI(m *model.Model) openapi.Document {
 func conceptSchemas(c *model.Concept) map[string]any {
 	t := model.TypeName(c.ID)
 	state := map[string]any{"$ref": "#/components/schemas/" + t + "State"}
-	stateOrNull := map[string]any{"anyOf": []any{state, map[string]any{"type": "null"}}}
+	// What a read shows: a read may withhold the attributes that locate a
+	// protected person the record refers to (package record's
+	// references.go), so they are not required there.
+	shown, shownName := state, t+"State"
+	if len(c.ProtectingReferences()) > 0 {
+		shownName = t + "Shown"
+		shown = map[string]any{"$ref": "#/components/schemas/" + shownName}
+	}
+	stateOrNull := map[string]any{"anyOf": []any{shown, map[string]any{"type": "null"}}}
 	timestamp := map[string]any{"type": "string", "format": "date-time"}
 	return map[string]any{
+		shownName:   shownSchema(c),
 		t + "State": stateSchema(c),
 		t + "Record": map[string]any{"type": "object", "required": []any{"concept", "id", "revision", "state", "createdAt", "updatedAt"},
 			"description": capital(an(c.ID)) + " record: its id, revision and state. The state is null once the record is erased.",

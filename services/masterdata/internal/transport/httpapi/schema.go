@@ -23,6 +23,24 @@ func stateSchema(c *model.Concept) map[string]any {
 	return s
 }
 
+// shownSchema is stateSchema as a read shows it: the attributes that
+// locate a protected person the record refers to are not required
+// (model.Protection); for a concept without protecting references it is
+// stateSchema.
+func shownSchema(c *model.Concept) map[string]any {
+	s := stateSchema(c)
+	if req, ok := s["required"].([]any); ok && len(c.ProtectingReferences()) > 0 {
+		kept := []any{}
+		for _, r := range req {
+			if name, _ := r.(string); !c.Locating(name) {
+				kept = append(kept, r)
+			}
+		}
+		s["required"] = kept
+	}
+	return s
+}
+
 func recordSchema(attrs []*model.Attribute) map[string]any {
 	props := map[string]any{}
 	var required []any
