@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/samnav/samnav/pkg/sdk/poll"
 	dlclient "github.com/samnav/samnav/services/delivery/client"
 	mdclient "github.com/samnav/samnav/services/masterdata/client"
 
@@ -529,7 +530,7 @@ func TestE2EMainPagesAreAccessible(t *testing.T) {
 			p.Navigate(c.url + "/records/person")
 			p.FillOnce("#q", "Olsson")
 			sctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-			hubtest.Eventually(sctx, t, "the person search's two results", func() bool { return len(p.Texts("#results tbody tr")) == 2 }) // Noah and Leo
+			poll.True(sctx, t, "the person search's two results", func() bool { return len(p.Texts("#results tbody tr")) == 2 }) // Noah and Leo
 			cancel()
 			p.WaitText("#results", "Noah")
 			p.AssertAccessible()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/pkg/sdk/poll"
 	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/hubtest"
 	mdclient "github.com/samnav/samnav/services/masterdata/client"
@@ -42,7 +43,7 @@ func TestClientAgainstTheServer(t *testing.T) {
 		t.Fatalf("approve: %+v %v", sub, err)
 	}
 	var snap *client.SnapshotPage
-	hubtest.Eventually(ctx, t, "the published person in the snapshot", func() bool {
+	poll.True(ctx, t, "the published person in the snapshot", func() bool {
 		snap, err = home.Snapshot(ctx, sub.ID, "", 10)
 		if err != nil {
 			t.Fatalf("snapshot: %v", err)
@@ -138,7 +139,7 @@ func testClientWebhook(ctx context.Context, t *testing.T, admin, home *client.Cl
 		t.Fatalf("approve the webhook subscription: %v", err)
 	}
 	var attempts []client.Attempt
-	hubtest.Eventually(ctx, t, "an attempt in the delivery log", func() bool {
+	poll.True(ctx, t, "an attempt in the delivery log", func() bool {
 		attempts, err = home.WebhookAttempts(ctx, wh.ID, client.AttemptFilter{Limit: 10})
 		if err != nil {
 			t.Fatalf("attempts: %v", err)
@@ -161,7 +162,7 @@ func testClientWebhook(ctx context.Context, t *testing.T, admin, home *client.Cl
 	if _, err := home.Redeliver(ctx, wh.ID, msg+1000); apierr.CodeOf(err) != apierr.CodeNotFound {
 		t.Fatalf("redeliver an unknown message: %v, want not_found", err)
 	}
-	hubtest.Eventually(ctx, t, "the manual attempt in the delivery log", func() bool {
+	poll.True(ctx, t, "the manual attempt in the delivery log", func() bool {
 		attempts, err = home.WebhookAttempts(ctx, wh.ID, client.AttemptFilter{Message: msg})
 		if err != nil {
 			t.Fatalf("attempts of message %d: %v", msg, err)

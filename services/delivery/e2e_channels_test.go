@@ -12,6 +12,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/samnav/samnav/pkg/sdk/poll"
 	"github.com/samnav/samnav/services/hubtest"
 )
 
@@ -206,8 +207,8 @@ func TestOnceOnly(t *testing.T) {
 
 	// The snapshot reaches all three.
 	readView(func() bool { return lastKafka(ella) != nil && lastKafka(vera) != nil })
-	hubtest.Eventually(ctx, t, "the webhook snapshot", func() bool { return hook.last(ella) != nil && hook.last(vera) != nil })
-	hubtest.Eventually(ctx, t, "the feed snapshot", func() bool { return feed.last(ella) != nil && feed.last(vera) != nil })
+	poll.True(ctx, t, "the webhook snapshot", func() bool { return hook.last(ella) != nil && hook.last(vera) != nil })
+	poll.True(ctx, t, "the feed snapshot", func() bool { return feed.last(ella) != nil && feed.last(vera) != nil })
 
 	// The change, made once at the master.
 	c.publish(personState("201405052380", "Ella", "Nya gatan 7", "NONE"))
@@ -215,11 +216,11 @@ func TestOnceOnly(t *testing.T) {
 	readView(func() bool {
 		return street(lastKafka(ella)["registeredAddress"]) == "Nya gatan 7" && len(kafkaSeen[vera]) >= 2
 	})
-	hubtest.Eventually(ctx, t, "the change on the webhook", func() bool {
+	poll.True(ctx, t, "the change on the webhook", func() bool {
 		d, _ := hook.last(ella)["data"].(map[string]any)
 		return street(d["registeredAddress"]) == "Nya gatan 7" && len(hook.all(vera)) >= 2
 	})
-	hubtest.Eventually(ctx, t, "the change on the feed", func() bool {
+	poll.True(ctx, t, "the change on the feed", func() bool {
 		var d map[string]any
 		if it := feed.last(ella); it != nil {
 			_ = json.Unmarshal(it.Data, &d)
@@ -272,11 +273,11 @@ func TestOnceOnly(t *testing.T) {
 		t.Fatalf("erase: %d %s", r.Status, r.Raw)
 	}
 	readView(func() bool { s := kafkaSeen[ella]; return s[len(s)-1] == nil })
-	hubtest.Eventually(ctx, t, "the erasure on the webhook", func() bool { return hook.last(ella)["type"] == "se.samnav.person.erased" })
+	poll.True(ctx, t, "the erasure on the webhook", func() bool { return hook.last(ella)["type"] == "se.samnav.person.erased" })
 	if d := hook.last(ella)["data"]; d != nil {
 		t.Errorf("erased webhook event carries data: %v", d)
 	}
-	hubtest.Eventually(ctx, t, "the erasure on the feed", func() bool { return feed.last(ella).Type == "se.samnav.person.erased" })
+	poll.True(ctx, t, "the erasure on the feed", func() bool { return feed.last(ella).Type == "se.samnav.person.erased" })
 	if d := string(feed.last(ella).Data); d != "null" && d != "" {
 		t.Errorf("erased feed item carries data: %s", d)
 	}

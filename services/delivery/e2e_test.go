@@ -17,6 +17,7 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/avro"
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/poll"
 	"github.com/samnav/samnav/services/hubtest"
 )
 
@@ -144,7 +145,7 @@ func TestOnceOnlyKafka(t *testing.T) {
 	// Wait for a sync round that began after the request was stored (see
 	// Synced), without relying on how long a round takes.
 	n := h.Delivery.Synced()
-	hubtest.Eventually(ctx, t, "a sync round after the request", func() bool { return h.Delivery.Synced() >= n+2 })
+	poll.True(ctx, t, "a sync round after the request", func() bool { return h.Delivery.Synced() >= n+2 })
 	if running := h.Delivery.Running(); len(running) != 0 {
 		t.Fatalf("delivering before approval: %v", running)
 	}
@@ -238,7 +239,7 @@ func viewSchema(t testing.TB, h *hubtest.Hub, topic string) string {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	var text string
-	hubtest.Wait(ctx, t, "the schema of "+topic, func() error {
+	poll.Until(ctx, t, "the schema of "+topic, func() error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.RegistryURL+"/subjects/"+url.PathEscape(topic+"-value")+"/versions/latest", nil)
 		if err != nil {
 			return err

@@ -15,6 +15,7 @@ import (
 	"github.com/samnav/samnav/pkg/kafkaacl"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/poll"
 	"github.com/samnav/samnav/services/delivery"
 	"github.com/samnav/samnav/services/hubtest"
 )
@@ -103,7 +104,7 @@ func TestKafkaAccessFollowsApprovals(t *testing.T) {
 		cred  kafkaauth.Config
 		topic string
 	}{{school, schoolView}, {library, libraryView}} {
-		hubtest.Wait(ctx, t, c.cred.Username+" reads "+c.topic, func() error {
+		poll.Until(ctx, t, c.cred.Username+" reads "+c.topic, func() error {
 			n, err := readAs(ctx, addr, c.cred, c.topic)
 			if err == nil && n == 0 {
 				return errors.New("no records yet")
@@ -148,20 +149,20 @@ func TestKafkaAccessFollowsApprovals(t *testing.T) {
 	if st, body := hubtest.CallJSON(t, "POST", h.DeliveryURL+"/api/v1/subscriptions/"+schoolSub+"/revoke", admin, map[string]any{"reason": "contract ended"}); st != 200 {
 		t.Fatalf("revoke: %d %v", st, body)
 	}
-	hubtest.Wait(ctx, t, "skolplattform refused on its former view topic", func() error {
+	poll.Until(ctx, t, "skolplattform refused on its former view topic", func() error {
 		if _, err := readAs(ctx, addr, school, schoolView); !errors.Is(err, kafka.TopicAuthorizationFailed) {
 			return errors.New("still readable or another error: " + errString(err))
 		}
 		return nil
 	})
-	hubtest.Wait(ctx, t, "revoked view topic deleted", func() error {
+	poll.Until(ctx, t, "revoked view topic deleted", func() error {
 		_, err := kafkatopics.Partitions(ctx, su, schoolView)
 		if errors.Is(err, kafka.UnknownTopicOrPartition) {
 			return nil
 		}
 		return errors.New("topic still there: " + errString(err))
 	})
-	hubtest.Wait(ctx, t, "stale ACL removed", func() error {
+	poll.Until(ctx, t, "stale ACL removed", func() error {
 		have, err := kafkaacl.List(ctx, su, "")
 		if err != nil {
 			return err

@@ -11,6 +11,7 @@ import (
 	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/pkg/openapi"
 	"github.com/samnav/samnav/pkg/openapi/openapitest"
+	"github.com/samnav/samnav/pkg/sdk/poll"
 	"github.com/samnav/samnav/services/hubtest"
 )
 
@@ -78,7 +79,7 @@ func TestOpenAPIDocumentCoversEveryRouteAndItsExamplesHold(t *testing.T) {
 		t.Fatalf("approve webhook: %d %v", st, body)
 	}
 	var msg string
-	hubtest.Eventually(ctx, t, "a webhook attempt", func() bool {
+	poll.True(ctx, t, "a webhook attempt", func() bool {
 		st, body := hubtest.CallJSON(t, "GET", h.DeliveryURL+"/api/v1/subscriptions/"+whID["id"]+"/webhook/attempts", home, nil)
 		if st != 200 {
 			t.Fatalf("attempts: %d %v", st, body)

@@ -22,6 +22,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
+	"github.com/samnav/samnav/pkg/sdk/poll"
 	"github.com/samnav/samnav/services/hubtest"
 )
 
@@ -60,7 +61,7 @@ func TestWireGolden(t *testing.T) {
 	view := rawReader(t, h, "samnav.view.skolplattform.person.v1")
 	var viewMsgs []kafka.Message
 	viewMsgs = append(viewMsgs, readN(ctx, t, view, 1)...)
-	hubtest.Eventually(ctx, t, "the webhook snapshot", func() bool { return hook.count() >= 1 })
+	poll.True(ctx, t, "the webhook snapshot", func() bool { return hook.count() >= 1 })
 	var (
 		snapshot *httpExchange
 		snap     struct {
@@ -68,7 +69,7 @@ func TestWireGolden(t *testing.T) {
 			ChangesCursor string            `json:"changesCursor"`
 		}
 	)
-	hubtest.Eventually(ctx, t, "the feed snapshot", func() bool {
+	poll.True(ctx, t, "the feed snapshot", func() bool {
 		var body []byte
 		snapshot, body = feedGet(t, h.DeliveryURL+"/api/v1/feeds/"+socialSub+"/snapshot?limit=10", social)
 		if err := json.Unmarshal(body, &snap); err != nil {
@@ -97,9 +98,9 @@ func TestWireGolden(t *testing.T) {
 		t.Fatalf("erase: %d %s", r.Status, r.Raw)
 	}
 	viewMsgs = append(viewMsgs, readN(ctx, t, view, 2)...)
-	hubtest.Eventually(ctx, t, "the erasure on the webhook", func() bool { return hook.count() >= 3 })
+	poll.True(ctx, t, "the erasure on the webhook", func() bool { return hook.count() >= 3 })
 	changesURL := h.DeliveryURL + "/api/v1/feeds/" + socialSub + "/changes?limit=10&cursor=" + url.QueryEscape(snap.ChangesCursor)
-	hubtest.Eventually(ctx, t, "the erasure on the feed", func() bool {
+	poll.True(ctx, t, "the erasure on the feed", func() bool {
 		_, body := feedGet(t, changesURL, social)
 		return bytes.Contains(body, []byte("se.samnav.person.erased"))
 	})

@@ -12,7 +12,6 @@ package hubtest
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -392,39 +391,6 @@ func (h *Hub) MasterdataClient(token string) *mdclient.Client {
 // token.
 func (h *Hub) DeliveryClient(token string) *dlclient.Client {
 	return &dlclient.Client{BaseURL: h.DeliveryURL, Token: token}
-}
-
-// Eventually polls cond every 50ms until it holds, and fails the test
-// naming what never happened once ctx ends. It is for conditions a test
-// can only observe by looking again (a record arriving, a counter
-// moving), never for waiting out a time.
-func Eventually(ctx context.Context, t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	Wait(ctx, t, what, func() error {
-		if cond() {
-			return nil
-		}
-		return fmt.Errorf("not yet")
-	})
-}
-
-// Wait polls check every 50ms until it returns nil, and fails the test
-// with what and check's last error once ctx ends.
-func Wait(ctx context.Context, t testing.TB, what string, check func() error) {
-	t.Helper()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: never happened (%v; %v)", what, err, ctx.Err())
-		case <-tick.C:
-		}
-	}
 }
 
 // Logger logs warnings and errors (everything with

@@ -15,6 +15,7 @@ import (
 	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/pkg/openapi"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/poll"
 	dlclient "github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/hubtest"
 	"github.com/samnav/samnav/services/masterdata"
@@ -229,7 +230,7 @@ func (a *authzHub) expiredToken(tokens *auth.Tokens) string {
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	hubtest.Eventually(a.t.Context(), a.t, "the token expires", func() bool {
+	poll.True(a.t.Context(), a.t, "the token expires", func() bool {
 		return hubtest.Call(a.t, "GET", a.h.MasterdataURL+"/api/v1/whoami", secret, nil).Status == 401
 	})
 	return secret

@@ -10,6 +10,7 @@ import (
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/poll"
 	"github.com/samnav/samnav/services/hubtest"
 )
 
@@ -79,7 +80,7 @@ func TestEndToEndLogsAndURLsHoldNoPersonalData(t *testing.T) {
 	if r := a.do("GET", "/api/v1/person/"+ids[3]+"/reads", auditor, nil); r.status != 200 {
 		t.Fatalf("the read log: %d %s", r.status, r.raw)
 	}
-	hubtest.Wait(ctx, t, "the relay publishes every change", func() error {
+	poll.Until(ctx, t, "the relay publishes every change", func() error {
 		lag, err := a.srv.Relay().Lag(ctx)
 		if err == nil && lag != 0 {
 			err = fmt.Errorf("lag %d", lag)

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
+	"github.com/samnav/samnav/pkg/sdk/poll"
 	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
 )
@@ -21,17 +23,12 @@ import (
 // check's last account when ctx ends first.
 func eventually(t *testing.T, ctx context.Context, check func() (bool, string)) {
 	t.Helper()
-	for {
-		ok, why := check()
-		if ok {
-			return
+	poll.Until(ctx, t, "the expected state of the view and feed", func() error {
+		if ok, why := check(); !ok {
+			return errors.New(why)
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatal(why)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+		return nil
+	})
 }
 
 // viewHasSurnames reports whether topic, read from the beginning, holds

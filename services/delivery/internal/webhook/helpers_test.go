@@ -17,6 +17,7 @@ import (
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/contracts/generator"
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/sdk/poll"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/services/delivery/client"
@@ -268,13 +269,7 @@ func deliver(t testing.TB, svc *webhook.Service, evs ...channel.Event) {
 
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.True(poll.Within(t, 10*time.Second), t, what, cond)
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
