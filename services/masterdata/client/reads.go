@@ -6,30 +6,63 @@ import (
 	"time"
 )
 
-// Read is one entry of a record's read log: one principal was shown the
-// record (GET /api/v1/{concept}/{id}/reads). It names the person read only
-// by the record's opaque id.
+// ReadBasis is the grant a read was allowed under.
+type ReadBasis string
+
+const (
+	// BasisSteward: a steward grant for the concept.
+	BasisSteward ReadBasis = "steward"
+	// BasisAuditor: an auditor grant.
+	BasisAuditor ReadBasis = "auditor"
+	// BasisMaster: the concept's master system reading what it masters.
+	BasisMaster ReadBasis = "master"
+	// BasisAdmin: an admin grant, without a reason: protected identities
+	// stay shielded.
+	BasisAdmin ReadBasis = "admin"
+	// BasisBreakGlass: an admin grant with a reason: everything is shown,
+	// protected identities included, and the read is flagged.
+	BasisBreakGlass ReadBasis = "break-glass"
+)
+
+// ReadPath is the way a record was read.
+type ReadPath string
+
+const (
+	PathGet     ReadPath = "get"
+	PathLookup  ReadPath = "lookup"
+	PathList    ReadPath = "list"
+	PathSearch  ReadPath = "search"
+	PathHistory ReadPath = "history"
+)
+
+// Read is one entry of a record's read log: one principal was shown one
+// record of personal data (GET /api/v1/{concept}/{id}/reads). It names the
+// person only by the record's opaque id.
 type Read struct {
 	Seq          int64     `json:"seq"`
 	At           time.Time `json:"at"`
 	Subject      string    `json:"subject"`
 	CredentialID string    `json:"credentialId,omitempty"`
 	// System is the system the reader acts for, "" for a person.
-	System string `json:"system,omitempty"`
-	// Basis is the grant the read was allowed under: steward, auditor,
-	// master, admin or break-glass.
-	Basis string `json:"basis"`
-	// Reason is the purpose the reader gave.
+	System string    `json:"system,omitempty"`
+	Basis  ReadBasis `json:"basis"`
+	// Subscription is the subscription a BasisSubscription read went
+	// through.
+	Subscription string `json:"subscription,omitempty"`
+	// Reason is the purpose the reader gave (the Samnav-Reason header).
 	Reason     string `json:"reason,omitempty"`
 	BreakGlass bool   `json:"breakGlass,omitempty"`
 	Concept    string `json:"concept"`
 	RecordID   string `json:"recordId"`
 	// Fields are the attributes shown, in model order.
 	Fields []string `json:"fields"`
-	// Path is the way the record was read: get, lookup, list, search or
-	// history.
-	Path string `json:"path"`
+	Path   ReadPath `json:"path"`
 }
+
+// BasisSubscription is the basis of a subscriber system reading through
+// its approved subscription, projected to the subscription's approved
+// fields.
+const BasisSubscription ReadBasis = "subscription"
 
 // ReadLog is the answer of the read log.
 type ReadLog struct {

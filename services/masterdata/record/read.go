@@ -14,64 +14,12 @@ import (
 	"github.com/samnav/samnav/services/masterdata/client"
 )
 
-// ReadBasis is the grant a read was allowed under.
-type ReadBasis string
-
-const (
-	// BasisSteward: a steward grant for the concept.
-	BasisSteward ReadBasis = "steward"
-	// BasisAuditor: an auditor grant.
-	BasisAuditor ReadBasis = "auditor"
-	// BasisMaster: the concept's master system reading what it masters.
-	BasisMaster ReadBasis = "master"
-	// BasisAdmin: an admin grant, without a reason: protected identities
-	// stay shielded.
-	BasisAdmin ReadBasis = "admin"
-	// BasisBreakGlass: an admin grant with a reason: everything is shown,
-	// protected identities included, and the read is flagged.
-	BasisBreakGlass ReadBasis = "break-glass"
-)
-
-// ReadPath is the way a record was read.
-type ReadPath string
-
-const (
-	PathGet     ReadPath = "get"
-	PathLookup  ReadPath = "lookup"
-	PathList    ReadPath = "list"
-	PathSearch  ReadPath = "search"
-	PathHistory ReadPath = "history"
-)
-
-// Read records that one principal was shown one record of personal data.
-// It names the person only by the record's opaque id.
-type Read struct {
-	Seq          int64     `json:"seq"`
-	At           time.Time `json:"at"`
-	Subject      string    `json:"subject"`
-	CredentialID string    `json:"credentialId,omitempty"`
-	// System is the system the reader acts for, "" for a person.
-	System string    `json:"system,omitempty"`
-	Basis  ReadBasis `json:"basis"`
-	// Subscription is the subscription a BasisSubscription read went
-	// through.
-	Subscription string `json:"subscription,omitempty"`
-	// Reason is the purpose the reader gave (the Samnav-Reason header).
-	Reason     string `json:"reason,omitempty"`
-	BreakGlass bool   `json:"breakGlass,omitempty"`
-	Concept    string `json:"concept"`
-	RecordID   string `json:"recordId"`
-	// Fields are the attributes shown, in model order.
-	Fields []string `json:"fields"`
-	Path   ReadPath `json:"path"`
-}
-
 // ReadLog keeps Reads durably. The service records a read before it
 // answers: a read that cannot be recorded is not answered.
 type ReadLog interface {
-	RecordReads(ctx context.Context, reads []Read) error
+	RecordReads(ctx context.Context, reads []client.Read) error
 	// ReadsOf returns the reads of one record, oldest first.
-	ReadsOf(ctx context.Context, concept, id string) ([]Read, error)
+	ReadsOf(ctx context.Context, concept, id string) ([]client.Read, error)
 }
 
 type reasonKey struct{}
@@ -93,7 +41,7 @@ func ReasonFrom(ctx context.Context) string {
 type reader struct {
 	p         *auth.Principal
 	concept   *model.Concept
-	basis     ReadBasis
+	basis     client.ReadBasis
 	reason    string
 	protected bool
 	// subscription and fields: the approved subscription a subscriber
@@ -135,15 +83,15 @@ func (s *service) authorizeRead(ctx context.Context, concept string) (*reader, e
 	r := &reader{p: p, concept: c, reason: ReasonFrom(ctx), protected: p.ProtectedApproved(c.ID), refs: s.protectedRefs(ctx)}
 	switch {
 	case role == auth.RoleSteward:
-		r.basis = BasisSteward
+		r.basis = client.BasisSteward
 	case role == auth.RoleAuditor:
-		r.basis = BasisAuditor
+		r.basis = client.BasisAuditor
 	case role == auth.RolePublisher:
-		r.basis = BasisMaster
+		r.basis = client.BasisMaster
 	case r.reason != "":
-		r.basis, r.protected = BasisBreakGlass, true
+		r.basis, r.protected = client.BasisBreakGlass, true
 	default:
-		r.basis = BasisAdmin
+		r.basis = client.BasisAdmin
 	}
 	return r, nil
 }
@@ -152,7 +100,7 @@ func (s *service) authorizeRead(ctx context.Context, concept string) (*reader, e
 // protected identity unless r is approved) and the attributes shown, in
 // model order.
 func (r *reader) show(state map[string]any) (map[string]any, []string) {
-	if r.basis == BasisSubscription {
+	if r.basis == client.BasisSubscription {
 		state, _ = r.concept.Project(state, r.fields, r.protected)
 	} else if !r.protected {
 		state, _ = r.concept.Shield(state)
@@ -170,8 +118,8 @@ func (r *reader) show(state map[string]any) (map[string]any, []string) {
 // records shows recs to r and records the reads, before anything is
 // answered, when the concept holds personal data. recs are replaced by
 // shown copies; the store's records are not changed.
-func (s *service) showRecords(ctx context.Context, r *reader, path ReadPath, recs []*client.Record) error {
-	reads := make([]Read, 0, len(recs))
+func (s *service) showRecords(ctx context.Context, r *reader, path client.ReadPath, recs []*client.Record) error {
+	reads := make([]client.Read, 0, len(recs))
 	for i, rec := range recs {
 		if rec == nil || rec.State == nil {
 			continue
@@ -179,7 +127,7 @@ func (s *service) showRecords(ctx context.Context, r *reader, path ReadPath, rec
 		shown := *rec
 		var fields []string
 		shown.State, fields = r.show(rec.State)
-		if r.basis == BasisSubscription {
+		if r.basis == client.BasisSubscription {
 			// Free text about the record is not an approved field.
 			shown.EndReason = ""
 		}
@@ -189,13 +137,13 @@ func (s *service) showRecords(ctx context.Context, r *reader, path ReadPath, rec
 	return s.record(ctx, r, reads)
 }
 
-func (r *reader) read(rec *client.Record, fields []string, path ReadPath, at time.Time) Read {
-	return Read{At: at.UTC(), Subject: r.p.Subject, CredentialID: r.p.CredentialID, System: r.p.System(),
-		Basis: r.basis, Subscription: r.subscription, Reason: r.reason, BreakGlass: r.basis == BasisBreakGlass,
+func (r *reader) read(rec *client.Record, fields []string, path client.ReadPath, at time.Time) client.Read {
+	return client.Read{At: at.UTC(), Subject: r.p.Subject, CredentialID: r.p.CredentialID, System: r.p.System(),
+		Basis: r.basis, Subscription: r.subscription, Reason: r.reason, BreakGlass: r.basis == client.BasisBreakGlass,
 		Concept: r.concept.ID, RecordID: rec.ID, Fields: fields, Path: path}
 }
 
-func (s *service) record(ctx context.Context, r *reader, reads []Read) error {
+func (s *service) record(ctx context.Context, r *reader, reads []client.Read) error {
 	if len(reads) == 0 || !r.concept.HoldsPersonalData() {
 		return nil
 	}
@@ -205,14 +153,14 @@ func (s *service) record(ctx context.Context, r *reader, reads []Read) error {
 	if err := s.reads.RecordReads(ctx, reads); err != nil {
 		return &apierr.Error{Code: apierr.CodeUnavailable, Message: "the read could not be recorded", Err: err}
 	}
-	if r.basis == BasisBreakGlass {
+	if r.basis == client.BasisBreakGlass {
 		s.logger.WarnContext(ctx, "break-glass read", "principal", r.p.String(), "concept", r.concept.ID, "records", len(reads))
 	}
 	return nil
 }
 
 // ReadsOf implements Service.
-func (s *service) ReadsOf(ctx context.Context, concept, id string) ([]Read, error) {
+func (s *service) ReadsOf(ctx context.Context, concept, id string) ([]client.Read, error) {
 	c, err := s.concept(concept)
 	if err != nil {
 		return nil, err
@@ -229,14 +177,14 @@ func (s *service) ReadsOf(ctx context.Context, concept, id string) ([]Read, erro
 		return nil, fmt.Errorf("get %s %s: %w", concept, id, err)
 	}
 	if s.reads == nil {
-		return []Read{}, nil
+		return []client.Read{}, nil
 	}
 	reads, err := s.reads.ReadsOf(ctx, concept, id)
 	if err != nil {
 		return nil, fmt.Errorf("read log of %s %s: %w", concept, id, err)
 	}
 	if reads == nil {
-		reads = []Read{}
+		reads = []client.Read{}
 	}
 	return reads, nil
 }

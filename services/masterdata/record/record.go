@@ -72,5 +72,5 @@ type Service interface {
 	// ReadsOf is the read log of one record, oldest first: who was shown
 	// it, which fields, under which grant and why. For admins and
 	// auditors of the concept (privacy officers).
-	ReadsOf(ctx context.Context, concept, id string) ([]Read, error)
+	ReadsOf(ctx context.Context, concept, id string) ([]client.Read, error)
 }

@@ -349,10 +349,10 @@ func (s *service) Get(ctx context.Context, concept, id string) (*client.Record, 
 	if err != nil {
 		return nil, fmt.Errorf("get %s %s: %w", concept, id, err)
 	}
-	return s.showOne(ctx, r, PathGet, rec)
+	return s.showOne(ctx, r, client.PathGet, rec)
 }
 
-func (s *service) showOne(ctx context.Context, r *reader, path ReadPath, rec *client.Record) (*client.Record, error) {
+func (s *service) showOne(ctx context.Context, r *reader, path client.ReadPath, rec *client.Record) (*client.Record, error) {
 	recs := []*client.Record{rec}
 	if err := s.showRecords(ctx, r, path, recs); err != nil {
 		return nil, err
@@ -372,7 +372,7 @@ func (s *service) GetByNaturalKey(ctx context.Context, concept, attribute, value
 	if err != nil {
 		return nil, err
 	}
-	return s.showOne(ctx, r, PathLookup, rec)
+	return s.showOne(ctx, r, client.PathLookup, rec)
 }
 
 func (s *service) lookup(ctx context.Context, c *model.Concept, attribute, value string) (*client.Record, error) {
@@ -468,9 +468,9 @@ func (s *service) List(ctx context.Context, concept string, q ListQuery) (*Page,
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", concept, err)
 	}
-	path := PathList
+	path := client.PathList
 	if q.Search != "" || len(q.Filter) > 0 {
-		path = PathSearch
+		path = client.PathSearch
 	}
 	if err := s.showRecords(ctx, r, path, page.Records); err != nil {
 		return nil, err
@@ -496,7 +496,7 @@ func (s *service) History(ctx context.Context, concept, id string) ([]client.Cha
 	if err != nil {
 		return nil, err
 	}
-	if r.basis == BasisSubscription {
+	if r.basis == client.BasisSubscription {
 		// Changes name who made them and why: a subscription receives
 		// records, not their keepers' work.
 		return nil, &apierr.Error{Code: apierr.CodeForbidden, Err: auth.ErrForbidden,
@@ -524,7 +524,7 @@ func (s *service) History(ctx context.Context, concept, id string) ([]client.Cha
 	if len(h) == 0 {
 		return h, nil
 	}
-	return h, s.record(ctx, r, []Read{r.read(&client.Record{ID: id}, fields, PathHistory, s.now())})
+	return h, s.record(ctx, r, []client.Read{r.read(&client.Record{ID: id}, fields, client.PathHistory, s.now())})
 }
 
 // Batcher is implemented by the Service NewService returns: the publish

@@ -11,12 +11,8 @@ import (
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
+	"github.com/samnav/samnav/services/masterdata/client"
 )
-
-// BasisSubscription is the basis of a subscriber system reading through
-// its approved subscription, projected to the subscription's approved
-// fields.
-const BasisSubscription ReadBasis = "subscription"
 
 // SubscriptionApproved is the one status under which a subscription
 // reads (and delivers).
@@ -55,7 +51,7 @@ type Subscriptions interface {
 func (s *service) subscriptionReader(ctx context.Context, p *auth.Principal, c *model.Concept) (*reader, error) {
 	system := p.System()
 	refuse := func(msg string) error {
-		s.logger.WarnContext(ctx, "read refused", "principal", p.String(), "concept", c.ID, "basis", string(BasisSubscription))
+		s.logger.WarnContext(ctx, "read refused", "principal", p.String(), "concept", c.ID, "basis", string(client.BasisSubscription))
 		return &apierr.Error{Code: apierr.CodeForbidden, Err: auth.ErrForbidden, Message: msg}
 	}
 	if s.subs == nil {
@@ -71,7 +67,7 @@ func (s *service) subscriptionReader(ctx context.Context, p *auth.Principal, c *
 			continue
 		}
 		if sub.Status == SubscriptionApproved {
-			return &reader{p: p, concept: c, basis: BasisSubscription, reason: ReasonFrom(ctx),
+			return &reader{p: p, concept: c, basis: client.BasisSubscription, reason: ReasonFrom(ctx),
 				protected: sub.ProtectedApproved, subscription: sub.ID, fields: slices.Clone(sub.ApprovedFields)}, nil
 		}
 		other = &subs[i]
@@ -89,7 +85,7 @@ func (s *service) subscriptionReader(ctx context.Context, p *auth.Principal, c *
 // protected identities, so that matching an address does not reveal that
 // a protected person lives there.
 func (r *reader) mayUse(attribute string) bool {
-	if r.basis != BasisSubscription {
+	if r.basis != client.BasisSubscription {
 		return true
 	}
 	a := r.concept.Attribute(attribute)

@@ -44,7 +44,7 @@ func (s *pages) readLog(r *site.Request, c *model.Concept, id string) ([]readEnt
 	}
 	out := make([]readEntry, len(reads))
 	for i, rd := range reads {
-		out[i] = readEntry{Read: rd, BasisText: r.T("records.reads.basis." + rd.Basis), PathText: r.T("records.reads.path." + rd.Path),
+		out[i] = readEntry{Read: rd, BasisText: r.T("records.reads.basis." + string(rd.Basis)), PathText: r.T("records.reads.path." + string(rd.Path)),
 			FieldsText: strings.Join(s.AttrLabels(r, c.ID, rd.Fields), ", ")}
 	}
 	return out, true, nil

@@ -112,18 +112,7 @@ func startNarrowHubWith(t *testing.T, timeout, lag time.Duration, subs ...client
 	if err := w.WriteMessages(ctx, msgs...); err != nil {
 		t.Fatal(err)
 	}
-	db, _, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "feed.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := feed.Migrate(ctx, db, sqldb.SQLite); err != nil {
-		t.Fatal(err)
-	}
-	fs, err := feed.NewSQLStore(db, sqldb.SQLite)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fs := openFeedStore(ctx, t)
 	h := &narrowHub{broker: broker, dialer: dialer, feed: fs, reg: reg, regURL: hub.RegistryURL}
 	h.newManager = func() *pipeline.Manager {
 		ch, err := kafkaview.New(kafkaview.Config{Brokers: []string{broker.Addr()}, Registrar: reg, Shapes: fs, Model: m, Schemas: schemas, Auth: hubtest.HubUser,
@@ -468,3 +457,22 @@ func headerOf(m kafka.Message, key string) []byte {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// openFeedStore opens a feed store in a fresh SQLite database that lives
+// as long as the test.
+func openFeedStore(ctx context.Context, t testing.TB) *feed.SQLStore {
+	t.Helper()
+	db, _, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "feed.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := feed.Migrate(ctx, db, sqldb.SQLite); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := feed.NewSQLStore(db, sqldb.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}

@@ -106,18 +106,7 @@ func TestEmployeeOfAProtectedPersonReachesTheViewWithoutLocatingFields(t *testin
 	if err != nil {
 		t.Fatal(err)
 	}
-	fdb, _, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "feed.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fdb.Close() })
-	if err := feed.Migrate(ctx, fdb, sqldb.SQLite); err != nil {
-		t.Fatal(err)
-	}
-	fs, err := feed.NewSQLStore(fdb, sqldb.SQLite)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fs := openFeedStore(ctx, t)
 	fd, err := feed.New(feed.Config{Store: fs, CursorKey: bytes.Repeat([]byte("k"), feed.MinCursorKeyLen),
 		Subscriptions: func(context.Context, string) (client.Subscription, bool, error) {
 			return client.Subscription{}, false, nil

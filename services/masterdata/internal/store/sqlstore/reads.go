@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
+	"github.com/samnav/samnav/services/masterdata/client"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 
@@ -23,7 +24,7 @@ const readsPerInsert = 500
 
 // RecordReads implements record.ReadLog: the reads are committed before it
 // returns, in one transaction (in the caller's, inside InTx).
-func (s *Store) RecordReads(ctx context.Context, reads []record.Read) error {
+func (s *Store) RecordReads(ctx context.Context, reads []client.Read) error {
 	if len(reads) == 0 {
 		return nil
 	}
@@ -61,9 +62,9 @@ func (s *Store) RecordReads(ctx context.Context, reads []record.Read) error {
 }
 
 // ReadsOf implements record.ReadLog.
-func (s *Store) ReadsOf(ctx context.Context, concept, id string) ([]record.Read, error) {
-	out, err := read(ctx, s, func(row sqldb.Scanner) (record.Read, error) {
-		var r record.Read
+func (s *Store) ReadsOf(ctx context.Context, concept, id string) ([]client.Read, error) {
+	out, err := read(ctx, s, func(row sqldb.Scanner) (client.Read, error) {
+		var r client.Read
 		var at timeValue
 		var basis, fields, path string
 		var breakGlass int
@@ -71,7 +72,7 @@ func (s *Store) ReadsOf(ctx context.Context, concept, id string) ([]record.Read,
 		if err != nil {
 			return r, err
 		}
-		r.At, r.Basis, r.Path, r.BreakGlass = at.t, record.ReadBasis(basis), record.ReadPath(path), breakGlass != 0
+		r.At, r.Basis, r.Path, r.BreakGlass = at.t, client.ReadBasis(basis), client.ReadPath(path), breakGlass != 0
 		if err := json.Unmarshal([]byte(fields), &r.Fields); err != nil {
 			return r, fmt.Errorf("decode read fields: %w", err)
 		}

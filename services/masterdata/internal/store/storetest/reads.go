@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/services/masterdata/client"
 	"github.com/samnav/samnav/services/masterdata/record"
 )
 
@@ -22,10 +23,10 @@ func testReadLog(t *testing.T, m *model.Model, h Harness) {
 	}
 	ctx := context.Background()
 	at := time.Date(2026, 12, 7, 10, 0, 0, 123000000, time.UTC)
-	want := []record.Read{
-		{At: at, Subject: "greta", CredentialID: "tok-1", Basis: record.BasisSteward, Reason: "yearly review", Concept: "person", RecordID: "p-1", Fields: []string{"givenNames", "surname"}, Path: record.PathGet},
-		{At: at.Add(time.Second), Subject: "admin", Basis: record.BasisBreakGlass, Reason: "court order", BreakGlass: true, Concept: "person", RecordID: "p-1", Fields: []string{}, Path: record.PathHistory},
-		{At: at, Subject: "hr", System: "hr-system", Basis: record.BasisMaster, Concept: "person", RecordID: "p-2", Fields: []string{"surname"}, Path: record.PathList},
+	want := []client.Read{
+		{At: at, Subject: "greta", CredentialID: "tok-1", Basis: client.BasisSteward, Reason: "yearly review", Concept: "person", RecordID: "p-1", Fields: []string{"givenNames", "surname"}, Path: client.PathGet},
+		{At: at.Add(time.Second), Subject: "admin", Basis: client.BasisBreakGlass, Reason: "court order", BreakGlass: true, Concept: "person", RecordID: "p-1", Fields: []string{}, Path: client.PathHistory},
+		{At: at, Subject: "hr", System: "hr-system", Basis: client.BasisMaster, Concept: "person", RecordID: "p-2", Fields: []string{"surname"}, Path: client.PathList},
 	}
 	if err := rl.RecordReads(ctx, want); err != nil {
 		t.Fatal(err)
@@ -51,9 +52,9 @@ func testReadLog(t *testing.T, m *model.Model, h Harness) {
 		t.Errorf("another concept's reads of the same id: %v %v", other, err)
 	}
 
-	page := make([]record.Read, 1200)
+	page := make([]client.Read, 1200)
 	for i := range page {
-		page[i] = record.Read{At: at, Subject: "s", Basis: record.BasisAuditor, Concept: "employee", RecordID: fmt.Sprintf("e-%d", i%600), Fields: []string{"x"}, Path: record.PathList}
+		page[i] = client.Read{At: at, Subject: "s", Basis: client.BasisAuditor, Concept: "employee", RecordID: fmt.Sprintf("e-%d", i%600), Fields: []string{"x"}, Path: client.PathList}
 	}
 	if err := rl.RecordReads(ctx, page); err != nil {
 		t.Fatal(err)

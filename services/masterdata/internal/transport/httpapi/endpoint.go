@@ -56,7 +56,7 @@ type listResponse struct {
 }
 
 type readsResponse struct {
-	Reads []record.Read `json:"reads"`
+	Reads []client.Read `json:"reads"`
 }
 
 // Endpoints are the API's operations, one go-kit endpoint each.
