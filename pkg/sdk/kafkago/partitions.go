@@ -88,7 +88,7 @@ func (n noting) AssignGroups(members []kafka.GroupMember, partitions []kafka.Par
 func (s *Subscriber) watchPartitions(gen *kafka.Generation, topic string, baseline map[string]int) {
 	if baseline == nil {
 		baseline = map[string]int{}
-	} else if missing := slices.Sorted(maps.Keys(countsOf(baseline, 0))); len(missing) > 0 {
+	} else if missing := missingTopics(baseline); len(missing) > 0 {
 		s.logger.Info("Consumer group assigned while topics had no partitions; rejoining when they have", watermill.LogFields{
 			"topic": topic, "missing": missing, "generation": gen.ID,
 		})
@@ -127,14 +127,15 @@ func (s *Subscriber) watchPartitions(gen *kafka.Generation, topic string, baseli
 	})
 }
 
-// countsOf returns the entries of counts equal to n.
-func countsOf(counts map[string]int, n int) map[string]int {
-	out := make(map[string]int)
+// missingTopics returns, sorted, the topics counts gives no partitions.
+func missingTopics(counts map[string]int) []string {
+	var out []string
 	for t, c := range counts {
-		if c == n {
-			out[t] = c
+		if c == 0 {
+			out = append(out, t)
 		}
 	}
+	slices.Sort(out)
 	return out
 }
 
