@@ -185,17 +185,23 @@ func TestRevokedSubscriptionWithholdsItsMessages(t *testing.T) {
 // messageOf returns the id of the message of event id, from the log.
 func messageOf(t *testing.T, svc *webhook.Service, id string) int64 {
 	t.Helper()
-	log, err := svc.Attempts(context.Background(), sub1.ID, webhook.AttemptFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range log {
-		if a.EventID == id {
-			return a.MessageID
+	// The receiver sees the request before the sender records the
+	// attempt: wait for the record rather than read it once.
+	var msg int64
+	waitFor(t, "an attempt of "+id+" logged", func() bool {
+		log, err := svc.Attempts(context.Background(), sub1.ID, webhook.AttemptFilter{})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	t.Fatalf("no attempt of %s logged", id)
-	return 0
+		for _, a := range log {
+			if a.EventID == id {
+				msg = a.MessageID
+				return true
+			}
+		}
+		return false
+	})
+	return msg
 }
 
 // A message queued before bodies held the unprojected state holds the
