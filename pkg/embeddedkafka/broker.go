@@ -30,6 +30,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
+	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 )
@@ -90,8 +91,19 @@ type Config struct {
 	// is gone within CleanerInterval, whatever the topic says: set it to
 	// the shortest max.compaction.lag.ms the hub's topics carry.
 	CleanerInterval time.Duration
-	// Logger receives the broker's warnings and errors. Nil discards them.
+	// Logger receives the broker's warnings and errors, and a line per
+	// failed SASL login. Nil discards the broker's own lines and logs
+	// failed logins to slog.Default().
 	Logger *slog.Logger
+	// LoginLimits slows failed SASL logins per source address and per
+	// principal, as pkg/auth slows failed token logins; the zero value
+	// means auth.DefaultLoginLimits.
+	LoginLimits auth.LoginLimits
+	// LoginWait holds a failed login's answer back for d, or until ctx
+	// ends (the broker closes); nil means a timer. Tests replace it.
+	LoginWait func(ctx context.Context, d time.Duration)
+	// Now is the login limiter's clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // Validate reports every problem with the configuration at once.
@@ -127,6 +139,9 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("superuser: mechanism: %s is not SCRAM-SHA-512 or SCRAM-SHA-256 (users are added at runtime over SCRAM)", c.Superuser.Mechanism))
 		}
 	}
+	if l := c.LoginLimits; l.Free < 0 || l.Base < 0 || l.Max < 0 || l.MaxWait < 0 || l.Forget < 0 || l.MaxKeys < 0 {
+		errs = append(errs, fmt.Errorf("login limits: must not be negative, got %+v", l))
+	}
 	if c.TLS != nil && (len(c.Topics) > 0 || c.DataDir != "") {
 		errs = append(errs, errors.New("tls: not with topics or a data directory (the broker's own clients speak plain text)"))
 	}
@@ -142,6 +157,7 @@ func (c Config) Validate() error {
 // use.
 type Broker struct {
 	cluster   *kfake.Cluster
+	protocol  *protocol
 	addr      string
 	superuser kafkaauth.Config
 	tls       bool // serves TLS: the broker's own plain-text clients cannot connect
@@ -206,15 +222,26 @@ func start(cfg Config, addr string, secure bool) (*Broker, error) {
 	if partitions == 0 {
 		partitions = 3
 	}
+	proto := newProtocol(cfg, secure)
 	opts := []kfake.Opt{
 		kfake.NumBrokers(1),
 		kfake.ClusterID("samnav-embedded"),
 		kfake.DefaultNumPartitions(partitions),
 		// kfake picks the port through ListenFn's address; we bind the
-		// configured host and port instead of its 127.0.0.1:<random>.
+		// configured host and port instead of its 127.0.0.1:<random>,
+		// serve TLS there when configured (kfake.TLS would wrap the
+		// layer, which must read the protocol), and put the
+		// Kafka-protocol layer (protocol.go) between clients and kfake.
 		kfake.Ports(0),
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
-			return listenLoopback(network, addr)
+			ln, err := listenLoopback(network, addr)
+			if err != nil {
+				return nil, err
+			}
+			if cfg.TLS != nil {
+				ln = tls.NewListener(ln, cfg.TLS)
+			}
+			return proto.listener(ln), nil
 		}),
 		kfake.WithLogger(slogLogger{l: cfg.Logger}),
 		// Kafka's default minimum session timeout is 6s; consumer groups
@@ -224,9 +251,6 @@ func start(cfg Config, addr string, secure bool) (*Broker, error) {
 	if secure {
 		su := cfg.Superuser
 		opts = append(opts, kfake.EnableSASL(), kfake.EnableACLs(), kfake.Superuser(su.Mechanism, su.Username, su.Password))
-	}
-	if cfg.TLS != nil {
-		opts = append(opts, kfake.TLS(cfg.TLS))
 	}
 	if cfg.DataDir != "" {
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
@@ -252,6 +276,7 @@ func start(cfg Config, addr string, secure bool) (*Broker, error) {
 	}
 	cluster, err := kfake.NewCluster(opts...)
 	if err != nil {
+		proto.cancel()
 		return nil, fmt.Errorf("embedded kafka: start on %s: %w", addr, err)
 	}
 	if cfg.Kafka4 {
@@ -259,10 +284,11 @@ func start(cfg Config, addr string, secure bool) (*Broker, error) {
 	}
 	addrs := cluster.ListenAddrs()
 	if len(addrs) != 1 {
+		proto.cancel()
 		cluster.Close()
 		return nil, fmt.Errorf("embedded kafka: expected one listener, got %v", addrs)
 	}
-	b := &Broker{cluster: cluster, addr: addrs[0], tls: cfg.TLS != nil}
+	b := &Broker{cluster: cluster, protocol: proto, addr: addrs[0], tls: cfg.TLS != nil}
 	if secure {
 		b.superuser = cfg.Superuser
 	}
@@ -364,7 +390,10 @@ func (b *Broker) Addr() string { return b.addr }
 // Close stops the broker, flushing its data directory if it has one. It is
 // safe to call more than once.
 func (b *Broker) Close() error {
-	b.closeOnce.Do(b.cluster.Close)
+	b.closeOnce.Do(func() {
+		b.protocol.cancel() // held-back answers to failed logins end now
+		b.cluster.Close()
+	})
 	return nil
 }
 
