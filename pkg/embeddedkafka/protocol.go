@@ -97,7 +97,9 @@ func newProtocol(cfg Config, secure bool) *protocol {
 }
 
 // listener wraps ln's connections in the layer.
-func (p *protocol) listener(ln net.Listener) net.Listener { return &protocolListener{Listener: ln, p: p} }
+func (p *protocol) listener(ln net.Listener) net.Listener {
+	return &protocolListener{Listener: ln, p: p}
+}
 
 type protocolListener struct {
 	net.Listener
