@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
+	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
@@ -257,6 +258,7 @@ func TestInvalidConfigNamesFieldAndRule(t *testing.T) {
 		{"a host name", embeddedkafka.Config{Addr: "example.com:0"}, "loopback"},
 		{"not loopback with SASL", embeddedkafka.Config{Addr: "0.0.0.0:0", Superuser: kafkaauth.Config{Mechanism: kafkaauth.ScramSHA512, Username: "u", Password: "p"}}, "loopback"},
 		{"bad port", embeddedkafka.Config{Addr: "127.0.0.1:99999"}, "port"},
+		{"negative login limits", embeddedkafka.Config{LoginLimits: auth.LoginLimits{Base: -time.Second}}, "login limits: must not be negative"},
 		{"no port", embeddedkafka.Config{Addr: "127.0.0.1"}, "host:port"},
 		{"topic without partitions", embeddedkafka.Config{Topics: []kafkatopics.Spec{{Name: "x"}}}, "partitions"},
 		{"bad topic name", embeddedkafka.Config{Topics: []kafkatopics.Spec{{Name: "a b", Partitions: 1}}}, "may contain only"},

@@ -303,8 +303,9 @@ func scramUser(msg []byte) string {
 }
 
 // Write writes kfake's responses to the client, rewriting those to
-// watched requests. kfake writes a response in one call, but a frame split
-// over calls is put together here too.
+// watched requests. kfake writes a response in one call; a response split
+// over calls is put together here too. Responses nobody watches are
+// written from p as they are, without a copy.
 func (c *kafkaConn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -318,26 +319,40 @@ func (c *kafkaConn) Write(p []byte) (int, error) {
 			c.wpass, p = c.wpass-k, p[k:]
 			continue
 		}
-		if len(c.wbuf) < 8 {
-			k := min(len(p), 8-len(c.wbuf))
-			c.wbuf, p = append(c.wbuf, p[:k]...), p[k:]
+		head := p // the response's size and correlation id
+		if len(c.wbuf) > 0 || len(p) < 8 {
 			if len(c.wbuf) < 8 {
-				break
+				k := min(len(p), 8-len(c.wbuf))
+				c.wbuf, p = append(c.wbuf, p[:k]...), p[k:]
+				if len(c.wbuf) < 8 {
+					break
+				}
 			}
+			head = c.wbuf
 		}
-		size := int(binary.BigEndian.Uint32(c.wbuf))
-		corr := int32(binary.BigEndian.Uint32(c.wbuf[4:]))
+		size := int(binary.BigEndian.Uint32(head))
+		corr := int32(binary.BigEndian.Uint32(head[4:]))
 		c.mu.Lock()
 		w, ok := c.pending[corr]
 		delete(c.pending, corr)
 		c.mu.Unlock()
 		if !ok {
-			// Passed through: the header now, the rest as it comes.
-			k := min(len(p), size-4)
-			if _, err := c.Conn.Write(append(c.wbuf, p[:k]...)); err != nil {
+			if len(c.wbuf) > 0 {
+				if _, err := c.Conn.Write(c.wbuf); err != nil {
+					return 0, err
+				}
+				c.wbuf, c.wpass = c.wbuf[:0], size-4
+			} else {
+				c.wpass = 4 + size
+			}
+			continue
+		}
+		if len(c.wbuf) == 0 && len(p) >= 4+size {
+			frame := p[:4+size]
+			p = p[4+size:]
+			if _, err := c.Conn.Write(c.answer(w, frame)); err != nil {
 				return 0, err
 			}
-			c.wbuf, c.wpass, p = c.wbuf[:0], size-4-k, p[k:]
 			continue
 		}
 		k := min(len(p), 4+size-len(c.wbuf))
@@ -467,6 +482,9 @@ func (c *kafkaConn) refuseLogin() {
 	// password: the first counts against its source alone, as a guessed
 	// token id does in pkg/auth.
 	reason, keys := "unknown user", []string{"source " + c.source}
+	if principal == "" {
+		reason = "no user named"
+	}
 	if w.step > 0 {
 		reason, keys = "wrong password", append(keys, "principal "+principal)
 	}
