@@ -1,6 +1,7 @@
 package embeddedkafka
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -111,7 +112,7 @@ func (l *protocolListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &kafkaConn{Conn: conn, p: l.p, pending: map[int32]watched{}, authenticated: !l.p.sasl}
+	c := &kafkaConn{Conn: conn, r: bufio.NewReader(conn), p: l.p, pending: map[int32]watched{}, authenticated: !l.p.sasl}
 	c.source = conn.RemoteAddr().String()
 	if host, _, err := net.SplitHostPort(c.source); err == nil {
 		c.source = host
@@ -134,6 +135,7 @@ type kafkaConn struct {
 	p      *protocol
 	source string // the client's address, without the port
 
+	r     *bufio.Reader // the client's bytes: a request header costs no read of its own
 	hdr   [12]byte
 	rout  []byte // the rest of a frame the layer read, to hand to kfake
 	rpass int    // bytes of the current request kfake reads straight through
@@ -168,7 +170,7 @@ func (c *kafkaConn) Read(p []byte) (int, error) {
 		c.rout = c.rout[n:]
 		return n, nil
 	}
-	n, err := c.Conn.Read(p[:min(len(p), c.rpass)])
+	n, err := c.r.Read(p[:min(len(p), c.rpass)])
 	c.rpass -= n
 	return n, err
 }
@@ -176,7 +178,7 @@ func (c *kafkaConn) Read(p []byte) (int, error) {
 // readFrame reads the start of the next request (all of it if the layer
 // watches it) into rout.
 func (c *kafkaConn) readFrame() error {
-	if _, err := io.ReadFull(c.Conn, c.hdr[:4]); err != nil {
+	if _, err := io.ReadFull(c.r, c.hdr[:4]); err != nil {
 		return err
 	}
 	size := int(binary.BigEndian.Uint32(c.hdr[:4]))
@@ -192,12 +194,10 @@ func (c *kafkaConn) readFrame() error {
 	if size < 8 {
 		return fmt.Errorf("read request from %s: %d bytes, shorter than a request header", c.source, size)
 	}
-	if _, err := io.ReadFull(c.Conn, c.hdr[4:]); err != nil {
+	if _, err := io.ReadFull(c.r, c.hdr[4:]); err != nil {
 		return err
 	}
-	key := int16(binary.BigEndian.Uint16(c.hdr[4:]))
-	version := int16(binary.BigEndian.Uint16(c.hdr[6:]))
-	corr := int32(binary.BigEndian.Uint32(c.hdr[8:]))
+	key, version, corr := requestHeader(c.hdr[:])
 	switch key {
 	case kmsg.ApiVersions.Int16():
 		c.watch(corr, watched{key: key, version: version})
@@ -205,7 +205,7 @@ func (c *kafkaConn) readFrame() error {
 		if c.p.sasl {
 			frame := make([]byte, 4+size)
 			copy(frame, c.hdr[:])
-			if _, err := io.ReadFull(c.Conn, frame[12:]); err != nil {
+			if _, err := io.ReadFull(c.r, frame[12:]); err != nil {
 				return err
 			}
 			c.rout = c.watchSASL(frame)
@@ -226,9 +226,7 @@ func (c *kafkaConn) watch(corr int32, w watched) {
 // returns the frame to hand kfake. A request that does not parse is
 // handed on as it is: kfake refuses it.
 func (c *kafkaConn) watchSASL(frame []byte) []byte {
-	key := int16(binary.BigEndian.Uint16(frame[4:]))
-	version := int16(binary.BigEndian.Uint16(frame[6:]))
-	corr := int32(binary.BigEndian.Uint32(frame[8:]))
+	key, version, corr := requestHeader(frame)
 	req := kmsg.RequestForKey(key)
 	req.SetVersion(version)
 	r := kbin.Reader{Src: frame[12:]}
@@ -263,7 +261,7 @@ func (c *kafkaConn) watchSASL(frame []byte) []byte {
 // hands kfake a SaslAuthenticate v0 request carrying it.
 func (c *kafkaConn) readBareToken(size int) error {
 	token := make([]byte, size)
-	if _, err := io.ReadFull(c.Conn, token); err != nil {
+	if _, err := io.ReadFull(c.r, token); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -276,14 +274,12 @@ func (c *kafkaConn) readBareToken(size int) error {
 	c.mu.Unlock()
 	req := kmsg.NewPtrSASLAuthenticateRequest()
 	req.SASLAuthBytes = token
-	frame := binary.BigEndian.AppendUint32(make([]byte, 0, 16+size), 0)
-	frame = binary.BigEndian.AppendUint16(frame, uint16(req.Key()))
-	frame = binary.BigEndian.AppendUint16(frame, 0)
-	frame = binary.BigEndian.AppendUint32(frame, uint32(corr))
-	frame = binary.BigEndian.AppendUint16(frame, 0xffff) // no client id
-	frame = req.AppendTo(frame)
-	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
-	c.rout = frame
+	frame := kbin.AppendInt32(make([]byte, 0, 16+size), 0)
+	frame = kbin.AppendInt16(frame, req.Key())
+	frame = kbin.AppendInt16(frame, 0)
+	frame = kbin.AppendInt32(frame, corr)
+	frame = kbin.AppendNullableString(frame, nil) // no client id
+	c.rout = setSize(req.AppendTo(frame))
 	return nil
 }
 
@@ -330,8 +326,7 @@ func (c *kafkaConn) Write(p []byte) (int, error) {
 			}
 			head = c.wbuf
 		}
-		size := int(binary.BigEndian.Uint32(head))
-		corr := int32(binary.BigEndian.Uint32(head[4:]))
+		size, corr := responseHeader(head)
 		c.mu.Lock()
 		w, ok := c.pending[corr]
 		delete(c.pending, corr)
@@ -372,7 +367,7 @@ func (c *kafkaConn) Write(p []byte) (int, error) {
 // answer returns the response frame to a watched request as Apache Kafka
 // would answer it.
 func (c *kafkaConn) answer(w watched, frame []byte) []byte {
-	corr := int32(binary.BigEndian.Uint32(frame[4:]))
+	_, corr := responseHeader(frame)
 	resp := kmsg.ResponseForKey(w.key)
 	resp.SetVersion(w.version)
 	body := frame[8:]
@@ -409,8 +404,7 @@ func (c *kafkaConn) answer(w watched, frame []byte) []byte {
 		}
 		c.mu.Unlock()
 		if w.bare {
-			out := binary.BigEndian.AppendUint32(nil, uint32(len(resp.SASLAuthBytes))) //nolint:gosec // a SASL token is far below 4 GiB
-			return append(out, resp.SASLAuthBytes...)
+			return setSize(append(make([]byte, 4, 4+len(resp.SASLAuthBytes)), resp.SASLAuthBytes...))
 		}
 	}
 	return encodeResponse(corr, resp)
@@ -434,14 +428,35 @@ func (c *kafkaConn) handshake(w watched, resp *kmsg.SASLHandshakeResponse) {
 
 // encodeResponse frames resp for correlation id corr.
 func encodeResponse(corr int32, resp kmsg.Response) []byte {
-	buf := make([]byte, 8, 64)
-	binary.BigEndian.PutUint32(buf[4:], uint32(corr)) //nolint:gosec // a correlation id is its bits
+	buf := kbin.AppendInt32(kbin.AppendInt32(make([]byte, 0, 64), 0), corr)
 	if resp.IsFlexible() && resp.Key() != kmsg.ApiVersions.Int16() {
 		buf = append(buf, 0) // no tagged fields in the header
 	}
-	buf = resp.AppendTo(buf)
-	binary.BigEndian.PutUint32(buf, uint32(len(buf)-4)) //nolint:gosec // a response is far below 4 GiB
-	return buf
+	return setSize(resp.AppendTo(buf))
+}
+
+// requestHeader returns the key, version and correlation id of the
+// request frame (its size first) that frame starts.
+func requestHeader(frame []byte) (key, version int16, corr int32) {
+	r := kbin.Reader{Src: frame[4:12]}
+	key = r.Int16()
+	version = r.Int16()
+	return key, version, r.Int32()
+}
+
+// responseHeader returns the size and correlation id of the response frame
+// head starts.
+func responseHeader(head []byte) (size int, corr int32) {
+	r := kbin.Reader{Src: head[:8]}
+	size = int(r.Uint32())
+	return size, r.Int32()
+}
+
+// setSize writes the size of the frame (the bytes after the size) at its
+// start.
+func setSize(frame []byte) []byte {
+	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4)) //nolint:gosec // frames are limited far below 4 GiB
+	return frame
 }
 
 // Close closes the connection. kfake closes it when a login fails: the
@@ -505,7 +520,7 @@ func (c *kafkaConn) refuseLogin() {
 	resp.ErrorMessage = &msg
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if err := c.Conn.SetWriteDeadline(time.Now().Add(5 * time.Second)); err == nil {
+	if err := c.SetWriteDeadline(time.Now().Add(5 * time.Second)); err == nil {
 		_, _ = c.Conn.Write(encodeResponse(corr, resp))
 	}
 }

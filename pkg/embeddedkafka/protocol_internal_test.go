@@ -1,6 +1,7 @@
 package embeddedkafka
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"io"
@@ -27,7 +28,7 @@ func (r *recordingConn) Close() error                { return nil }
 func testConn(in []byte) (*kafkaConn, *recordingConn) {
 	rc := &recordingConn{in: bytes.NewReader(in)}
 	p := newProtocol(Config{Superuser: kafkaauth.Config{Mechanism: kafkaauth.ScramSHA512, Username: "u", Password: "p"}}, true)
-	return &kafkaConn{Conn: rc, p: p, pending: map[int32]watched{}}, rc
+	return &kafkaConn{Conn: rc, r: bufio.NewReader(rc), p: p, pending: map[int32]watched{}}, rc
 }
 
 func apiVersionsResponse(corr int32) []byte {

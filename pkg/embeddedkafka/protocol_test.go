@@ -268,13 +268,21 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// startLimited starts a SASL broker whose failed logins wait on a
+// loginClock and log to a buffer.
+func startLimited(t *testing.T) (*embeddedkafka.Broker, *loginClock, *syncBuffer) {
+	t.Helper()
+	clock := &loginClock{now: time.Date(2026, 12, 8, 3, 0, 0, 0, time.UTC)}
+	log := &syncBuffer{}
+	b := start(t, embeddedkafka.Config{Superuser: hub, Now: clock.Now, LoginWait: clock.Wait,
+		Logger: slog.New(slog.NewTextHandler(log, nil))})
+	return b, clock, log
+}
+
 func TestFailedSASLLoginsAreSlowedAndLogged(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	clock := &loginClock{now: time.Date(2026, 12, 8, 3, 0, 0, 0, time.UTC)}
-	var log syncBuffer
-	b := start(t, embeddedkafka.Config{Superuser: hub, Now: clock.Now, LoginWait: clock.Wait,
-		Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	b, clock, log := startLimited(t)
 	const password, guess = "a-secret-9f2c", "guessed-pw-4b1e"
 	if _, err := b.AddUser(ctx, "a", password); err != nil {
 		t.Fatal(err)
@@ -320,10 +328,7 @@ func TestFailedSASLLoginsAreSlowedAndLogged(t *testing.T) {
 func TestUnknownSASLUsersAreSlowedPerSource(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	clock := &loginClock{now: time.Date(2026, 12, 8, 3, 0, 0, 0, time.UTC)}
-	var log syncBuffer
-	b := start(t, embeddedkafka.Config{Superuser: hub, Now: clock.Now, LoginWait: clock.Wait,
-		Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	b, clock, log := startLimited(t)
 	for i := range 7 {
 		err := scramLogin(ctx, t, dialRaw(t, b.Addr(), "127.0.0.2"), 1, fmt.Sprintf("nobody%d", i), "x")
 		if !errors.Is(err, kerr.SaslAuthenticationFailed) {
