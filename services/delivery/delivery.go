@@ -211,7 +211,10 @@ func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, sche
 	// so a change of protected identities saved before a restart is
 	// rebuilt at start too.
 	kc, err := kafkaview.New(kafkaview.Config{Brokers: s.cfg.Brokers, Registrar: reg, Shapes: s.feedStore, Model: m, Schemas: schemas, Auth: s.cfg.Kafka, Connection: s.cfg.KafkaConnection,
-		MaxCompactionLag: s.cfg.ViewCompactionLag, DeleteRetention: s.cfg.ViewDeleteRetention})
+		MaxCompactionLag: s.cfg.ViewCompactionLag, DeleteRetention: s.cfg.ViewDeleteRetention,
+		// A quiet view partition is compacted too: a shielded record or
+		// an erasure is re-published once after the lag (RunRepublishes).
+		Republishes: st})
 	if err != nil {
 		return err
 	}
@@ -302,6 +305,9 @@ func (s *Server) program() daemon.Program {
 			{Name: "webhook dispatcher", Run: s.webhook.Run},
 			{Name: "subscription sync", Run: func(ctx context.Context) error { s.syncLoop(ctx); return nil }},
 			{Name: "protected identities", Run: s.pipeline.Track},
+			{Name: "view re-publish", Run: func(ctx context.Context) error {
+				return s.kafka.RunRepublishes(ctx, s.pipeline.Owned, s.base)
+			}},
 		},
 		Close: s.close}
 }

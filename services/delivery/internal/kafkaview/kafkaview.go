@@ -109,6 +109,15 @@ type Config struct {
 	// were away: their delete.retention.ms. A tombstone holds the opaque
 	// key only. Default DefaultDeleteRetention.
 	DeleteRetention time.Duration
+	// Republishes, optional, keeps the re-publishes that close the bound
+	// on a quiet view partition: every record that withholds what the
+	// key's earlier records may hold (a protected identity's shielded
+	// record, an erasure) schedules, durably and before DeliverBatch
+	// returns, one re-publish of the key's current record after
+	// MaxCompactionLag and RepublishMargin, which RunRepublishes does.
+	// Without it nothing is scheduled, and a partition that receives
+	// nothing more keeps the earlier record until its next write.
+	Republishes Republishes
 }
 
 // Defaults of Config's compaction bounds.
@@ -178,6 +187,9 @@ type Channel struct {
 	// deleted holds revoked view topics Reconcile deleted, so later
 	// rounds do not ask again (cleared when a topic is approved again).
 	deleted map[string]bool
+	// locks serialise the writes to each subscription's view in this
+	// process (see lock).
+	locks map[string]*sync.Mutex
 }
 
 type view struct {
@@ -193,7 +205,7 @@ func New(cfg Config) (*Channel, error) {
 	if cfg.Partitions == 0 {
 		cfg.Partitions = 3
 	}
-	c := &Channel{cfg: cfg, pub: cfg.Publisher, views: map[string]*view{}, deleted: map[string]bool{}}
+	c := &Channel{cfg: cfg, pub: cfg.Publisher, views: map[string]*view{}, deleted: map[string]bool{}, locks: map[string]*sync.Mutex{}}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("view channel: %w", err)
 	}
@@ -295,11 +307,17 @@ func (c *Channel) Deliver(ctx context.Context, s client.Subscription, ev channel
 // calls (other subscriptions, other replicas' partitions) share the
 // producer's batches. On an error some of evs may be written: offering
 // them again duplicates (same ce_id), never loses; events of one key are
-// written in the order given, as they land in one view partition.
+// written in the order given, as they land in one view partition. With
+// Config.Republishes, the keys of evs that withhold fields or erase are
+// scheduled for a re-publish before it returns nil; a failure to schedule
+// is an error, so the batch is offered again.
 func (c *Channel) DeliverBatch(ctx context.Context, s client.Subscription, evs []channel.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
+	l := c.lock(s.ID)
+	l.Lock()
+	defer l.Unlock()
 	v, err := c.view(ctx, s)
 	if err != nil {
 		return err
@@ -310,8 +328,15 @@ func (c *Channel) DeliverBatch(ctx context.Context, s client.Subscription, evs [
 			return err
 		}
 	}
+	written := time.Now()
 	if err := c.pub.Publish(v.topic, msgs...); err != nil {
 		return fmt.Errorf("publish to %s: %w", v.topic, err)
+	}
+	if keys := withholds(evs); len(keys) > 0 && c.cfg.Republishes != nil {
+		due := written.Add(cmp.Or(c.cfg.MaxCompactionLag, DefaultMaxCompactionLag) + c.cfg.RepublishMargin())
+		if err := c.cfg.Republishes.ScheduleRepublish(ctx, s.ID, keys, written, due); err != nil {
+			return fmt.Errorf("publish to %s: %w", v.topic, err)
+		}
 	}
 	return nil
 }

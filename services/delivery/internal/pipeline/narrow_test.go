@@ -68,6 +68,14 @@ func startNarrowHub(t *testing.T, timeout time.Duration, subs ...client.Subscrip
 // lag is not 0.
 func startNarrowHubWith(t *testing.T, timeout, lag time.Duration, subs ...client.Subscription) (*narrowHub, context.Context) {
 	t.Helper()
+	return startViewHub(t, timeout, lag, nil, subs...)
+}
+
+// startViewHub is startNarrowHubWith with the view re-publishes of a
+// quiet partition kept in rp and run (kafkaview.RunRepublishes) when rp
+// is not nil.
+func startViewHub(t *testing.T, timeout, lag time.Duration, rp kafkaview.Republishes, subs ...client.Subscription) (*narrowHub, context.Context) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	t.Cleanup(cancel)
 	hub := hubtest.Start(t, hubtest.WithBroker(embeddedkafka.Config{Superuser: hubtest.HubUser, Topics: []kafkatopics.Spec{{Name: "samnav.person.v1", Partitions: 3, Compact: true}},
@@ -116,7 +124,7 @@ func startNarrowHubWith(t *testing.T, timeout, lag time.Duration, subs ...client
 	h := &narrowHub{broker: broker, dialer: dialer, feed: fs, reg: reg, regURL: hub.RegistryURL}
 	h.newManager = func() *pipeline.Manager {
 		ch, err := kafkaview.New(kafkaview.Config{Brokers: []string{broker.Addr()}, Registrar: reg, Shapes: fs, Model: m, Schemas: schemas, Auth: hubtest.HubUser,
-			MaxCompactionLag: lag})
+			MaxCompactionLag: lag, Republishes: rp})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,6 +141,15 @@ func startNarrowHubWith(t *testing.T, timeout, lag time.Duration, subs ...client
 			Rebuilders:   map[client.ChannelKind]pipeline.Rebuilder{client.ChannelKafka: ch, client.ChannelFeed: fd},
 			FetchMaxWait: 50 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 		t.Cleanup(func() { mgr.Close() })
+		if rp != nil {
+			rctx, stop := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_ = ch.RunRepublishes(rctx, mgr.Owned, nil)
+			}()
+			t.Cleanup(func() { stop(); <-done })
+		}
 		return mgr
 	}
 	h.mgr = h.newManager()

@@ -402,6 +402,24 @@ func (m *Manager) Running() []string {
 	return out
 }
 
+// Owned returns the subscription id names if its consumer runs in this
+// Manager: the process that writes its channel's records, and so the one
+// that may re-publish a view record of it (kafkaview.RunRepublishes)
+// under the channel's per-subscription lock. One process runs every
+// partition of a subscription's consumer group; with several replicas
+// sharing a group, a key is owned by the member that holds the key's
+// state-topic partition, and this must narrow to those keys (or to a
+// lease on the subscription) before replicas share one.
+func (m *Manager) Owned(id string) (client.Subscription, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.running[id]
+	if !ok {
+		return client.Subscription{}, false
+	}
+	return c.sub, true
+}
+
 // Close stops every consumer, waiting for events in flight.
 func (m *Manager) Close() error {
 	m.mu.Lock()

@@ -2,14 +2,19 @@ package pipeline_test
 
 import (
 	"bytes"
+	"fmt"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/samnav/samnav/contracts/concepts"
+	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	"github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/delivery/internal/kafkaview"
+	"github.com/samnav/samnav/services/delivery/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/hubtest"
 )
 
@@ -85,6 +90,80 @@ func TestAPersonWhoBecomesProtectedLeavesNoOldAddress(t *testing.T) {
 		}
 		return hasEvent(msgs, "p-1", "ev-protect"), topic + " lost p-1's shielded record"
 	})
+}
+
+// The bound holds on a quiet view partition too: after a person becomes
+// protected nothing else is written to their view partition, and still,
+// once the compaction lag has passed, the view read from offset 0 holds no
+// earlier address. The embedded broker, as Apache Kafka, never compacts
+// the last batch of a partition (its active segment): the channel's one
+// re-publish of p-1's current record after the lag is what closes it.
+func TestAQuietViewPartitionForgetsTheOldAddressToo(t *testing.T) {
+	const lag = 300 * time.Millisecond
+	viewSub := personSub("s-view", "skolplattform", client.ChannelKafka, "givenNames", "emailAddress")
+	rp := openRepublishes(t)
+	h, ctx := startViewHub(t, 60*time.Second, lag, rp, viewSub)
+	topic := kafkaview.Topic(viewSub)
+	if before := h.waitForKeys(t, ctx, topic); !containsValue(before, openAddress) {
+		t.Fatalf("before protection the view should hold p-1's address")
+	}
+	// The snapshot's protected person (p-5) was scheduled too: once its
+	// re-publish is done, nothing but p-1's own can reach the view.
+	eventually(t, ctx, func() (bool, string) {
+		due, err := rp.DueRepublishes(ctx, time.Now().Add(time.Hour), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(due) == 0, fmt.Sprintf("%d re-publishes of the snapshot still pending", len(due))
+	})
+
+	h.publishPerson(t, ctx, concepts.PersonV1{ID: "p-1", GivenNames: "Given1-r2", Surname: "Withdrawnsson1",
+		DateOfBirth: time.Date(2015, 3, 1, 0, 0, 0, 0, time.UTC), ProtectedIdentity: concepts.PersonV1ProtectedIdentityProtectedRegistration,
+		RegistrationStatus: "REGISTERED", PhoneNumbers: []string{}, EmailAddress: ptr(openAddress)}, "ev-protect", 2)
+
+	eventually(t, ctx, func() (bool, string) {
+		msgs := h.readView(t, ctx, topic)
+		if containsValue(msgs, openAddress) {
+			return false, topic + " read from offset 0 still shows p-1's address " + lag.String() + " and more after the shielded record"
+		}
+		return hasEvent(msgs, "p-1", "ev-protect"), topic + " lacks p-1's shielded record"
+	})
+	// Nothing but p-1's shielded record, and its copy with the same event
+	// id, was written to p-1's partition after it.
+	msgs := h.readView(t, ctx, topic)
+	part, after := partitionOf(msgs, "p-1"), false
+	for _, m := range msgs {
+		if m.Partition != part {
+			continue
+		}
+		if string(m.Key) == "p-1" && string(headerOf(m, envelope.HeaderID)) == "ev-protect" {
+			after = true
+		} else if after {
+			t.Errorf("%s/%d offset %d: %s %s written after p-1's shielded record; the partition was to stay quiet", topic, part, m.Offset, m.Key, headerOf(m, envelope.HeaderID))
+		}
+	}
+	eventually(t, ctx, func() (bool, string) {
+		due, err := rp.DueRepublishes(ctx, time.Now().Add(time.Hour), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(due) == 0, fmt.Sprintf("%d re-publishes still pending after they were done", len(due))
+	})
+}
+
+// openRepublishes opens delivery's store on a SQLite file of the test's.
+func openRepublishes(t *testing.T) *sqlstore.Store {
+	t.Helper()
+	db, _, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "delivery.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	st, err := sqlstore.New(t.Context(), db, sqldb.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 // The view topics carry the compaction bounds: those the channel creates,
