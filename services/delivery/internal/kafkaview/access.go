@@ -116,6 +116,7 @@ func (c *Channel) Reconcile(ctx context.Context, approved, revoked []dclient.Sub
 	var (
 		drop     []string
 		prefixes []string // of the dropped views' dead-letter topics
+		dropped  []string // the dropped views' subscriptions
 	)
 	c.mu.Lock()
 	for t := range keep {
@@ -125,6 +126,7 @@ func (c *Channel) Reconcile(ctx context.Context, approved, revoked []dclient.Sub
 		if t := Topic(s); s.Channel == dclient.ChannelKafka && s.Status == dclient.StatusRevoked && !keep[t] && !c.deleted[t] && !slices.Contains(drop, t) {
 			drop = append(drop, t)
 			prefixes = append(prefixes, DeadLetterPrefix(s))
+			dropped = append(dropped, s.ID)
 		}
 	}
 	c.mu.Unlock()
@@ -134,6 +136,12 @@ func (c *Channel) Reconcile(ctx context.Context, approved, revoked []dclient.Sub
 		dlqs, err := topicsWithPrefix(ctx, client, prefixes)
 		if err == nil {
 			err = deleteTopics(ctx, client, append(slices.Clone(drop), dlqs...))
+		}
+		if err == nil && c.cfg.Republishes != nil {
+			// A deleted view has nothing left to re-publish.
+			for _, id := range dropped {
+				err = errors.Join(err, c.cfg.Republishes.ForgetRepublishes(ctx, id))
+			}
 		}
 		if err != nil {
 			errs = append(errs, err)

@@ -396,9 +396,20 @@ func (c *Channel) Clear(ctx context.Context, s client.Subscription) error {
 		return err
 	}
 	defer done()
+	// No delivery or re-publish of s writes to the topic meanwhile.
+	l := c.lock(s.ID)
+	l.Lock()
+	defer l.Unlock()
 	c.forget(topic)
 	if err := deleteTopics(ctx, client, []string{topic}); err != nil {
 		return fmt.Errorf("clear view %s: %w", topic, err)
+	}
+	// Nothing written before is left to re-publish; what the rebuild
+	// writes schedules its own.
+	if c.cfg.Republishes != nil {
+		if err := c.cfg.Republishes.ForgetRepublishes(ctx, s.ID); err != nil {
+			return fmt.Errorf("clear view %s: %w", topic, err)
+		}
 	}
 	// Deletion is asynchronous on Apache Kafka: creating the topic
 	// before it is gone would keep the old one.

@@ -52,6 +52,9 @@ type Republishes interface {
 	// Republished removes r, unless it was scheduled again since (its
 	// due time moved).
 	Republished(ctx context.Context, r Republish) error
+	// ForgetRepublishes removes every re-publish of sub: its view topic
+	// was deleted (Clear, or revoked), so no earlier record is left.
+	ForgetRepublishes(ctx context.Context, sub string) error
 }
 
 // Owned returns the subscription id names if this process writes its

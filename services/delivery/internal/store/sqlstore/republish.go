@@ -65,3 +65,11 @@ func (s *Store) Republished(ctx context.Context, r kafkaview.Republish) error {
 	}
 	return nil
 }
+
+// ForgetRepublishes implements kafkaview.Republishes.
+func (s *Store) ForgetRepublishes(ctx context.Context, sub string) error {
+	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM delivery_view_republish WHERE subscription_id = ?`), sub); err != nil {
+		return fmt.Errorf("forget view re-publishes of %s: %w", sub, err)
+	}
+	return nil
+}
