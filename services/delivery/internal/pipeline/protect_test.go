@@ -2,11 +2,14 @@ package pipeline_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/segmentio/kafka-go"
 
 	"github.com/samnav/samnav/contracts/concepts"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
@@ -109,13 +112,7 @@ func TestAQuietViewPartitionForgetsTheOldAddressToo(t *testing.T) {
 	}
 	// The snapshot's protected person (p-5) was scheduled too: once its
 	// re-publish is done, nothing but p-1's own can reach the view.
-	eventually(t, ctx, func() (bool, string) {
-		due, err := rp.DueRepublishes(ctx, time.Now().Add(time.Hour), 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(due) == 0, fmt.Sprintf("%d re-publishes of the snapshot still pending", len(due))
-	})
+	waitRepublished(t, ctx, rp)
 
 	h.publishPerson(t, ctx, concepts.PersonV1{ID: "p-1", GivenNames: "Given1-r2", Surname: "Withdrawnsson1",
 		DateOfBirth: time.Date(2015, 3, 1, 0, 0, 0, 0, time.UTC), ProtectedIdentity: concepts.PersonV1ProtectedIdentityProtectedRegistration,
@@ -142,12 +139,64 @@ func TestAQuietViewPartitionForgetsTheOldAddressToo(t *testing.T) {
 			t.Errorf("%s/%d offset %d: %s %s written after p-1's shielded record; the partition was to stay quiet", topic, part, m.Offset, m.Key, headerOf(m, envelope.HeaderID))
 		}
 	}
+	waitRepublished(t, ctx, rp)
+}
+
+// A re-publish never overtakes a newer record of the key: p-1 becomes
+// protected, which schedules a re-publish, and its protection is lifted
+// before that is due. The re-publish writes what is current then, the
+// later record, so the view's last record of p-1 stays the later one.
+func TestARepublishWritesTheKeysCurrentRecord(t *testing.T) {
+	const lag = 2 * time.Second // the later record must be written before the re-publish is due
+	viewSub := personSub("s-view", "skolplattform", client.ChannelKafka, "givenNames", "emailAddress")
+	rp := openRepublishes(t)
+	h, ctx := startViewHub(t, 60*time.Second, lag, rp, viewSub)
+	topic := kafkaview.Topic(viewSub)
+	h.waitForKeys(t, ctx, topic)
+	waitRepublished(t, ctx, rp)
+	p1 := concepts.PersonV1{ID: "p-1", GivenNames: "Given1-r2", Surname: "Withdrawnsson1",
+		DateOfBirth: time.Date(2015, 3, 1, 0, 0, 0, 0, time.UTC), ProtectedIdentity: concepts.PersonV1ProtectedIdentityProtectedRegistration,
+		RegistrationStatus: "REGISTERED", PhoneNumbers: []string{}, EmailAddress: ptr(openAddress)}
+	h.publishPerson(t, ctx, p1, "ev-protect", 2)
+	p1.ProtectedIdentity, p1.GivenNames = "NONE", "Given1-r3"
+	h.publishPerson(t, ctx, p1, "ev-lifted", 3)
+	var end int64
 	eventually(t, ctx, func() (bool, string) {
-		due, err := rp.DueRepublishes(ctx, time.Now().Add(time.Hour), 10)
+		msgs := h.readView(t, ctx, topic)
+		end = -1
+		for _, m := range msgs {
+			if m.Partition == partitionOf(msgs, "p-1") {
+				end = max(end, m.Offset)
+			}
+		}
+		return hasEvent(msgs, "p-1", "ev-lifted"), topic + " lacks p-1's later record"
+	})
+	due, err := rp.DueRepublishes(ctx, time.Now().Add(time.Hour), 10)
+	if err != nil || len(due) != 1 || due[0].Key != "p-1" || time.Now().After(due[0].Due) {
+		t.Fatalf("re-publishes pending once p-1's later record is in the view = %v, %v; want p-1's, not due yet", due, err)
+	}
+	waitRepublished(t, ctx, rp)
+	msgs := h.readView(t, ctx, topic)
+	var last kafka.Message
+	for _, m := range msgs {
+		if string(m.Key) == "p-1" {
+			last = m
+		}
+	}
+	if id := string(headerOf(last, envelope.HeaderID)); id != "ev-lifted" || last.Offset <= end {
+		t.Errorf("p-1's last view record is %s at offset %d; want the re-published ev-lifted after offset %d", id, last.Offset, end)
+	}
+}
+
+// waitRepublished waits until no re-publish is pending in rp.
+func waitRepublished(t *testing.T, ctx context.Context, rp *sqlstore.Store) {
+	t.Helper()
+	eventually(t, ctx, func() (bool, string) {
+		due, err := rp.DueRepublishes(ctx, time.Now().Add(24*time.Hour), 10)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return len(due) == 0, fmt.Sprintf("%d re-publishes still pending after they were done", len(due))
+		return len(due) == 0, fmt.Sprintf("%d view re-publishes pending", len(due))
 	})
 }
 
