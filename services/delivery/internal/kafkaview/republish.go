@@ -130,33 +130,50 @@ func (c *Channel) RunRepublishes(ctx context.Context, owned Owned, logger *slog.
 	}
 	logger = logger.With("component", "delivery-view-republish")
 	every := min(max(c.cfg.RepublishMargin()/10, 10*time.Millisecond), 30*time.Second)
-	for {
-		due, err := c.cfg.Republishes.DueRepublishes(ctx, time.Now(), 100)
-		if err != nil && ctx.Err() == nil {
-			logger.Error("list due view re-publishes", "err", err)
-		}
-		for _, r := range due {
-			sub, ok := owned(r.Subscription)
-			if !ok {
-				continue // another replica's, or not delivering: its owner does it
-			}
-			if err := c.republish(ctx, sub, r); err != nil {
-				if ctx.Err() == nil {
-					logger.Warn("re-publish a view record after the compaction lag (trying again)", "subscription", r.Subscription, "err", err)
-				}
-				continue
-			}
-			if err := c.cfg.Republishes.Republished(ctx, r); err != nil && ctx.Err() == nil {
-				logger.Error("clear a done view re-publish", "subscription", r.Subscription, "err", err)
-			}
-		}
-		if len(due) < 100 && !backoff.Sleep(ctx, every) {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return nil
+	// A full round that did something looks again at once.
+	for ctx.Err() == nil {
+		if !c.republishRound(ctx, owned, logger) {
+			backoff.Sleep(ctx, every)
 		}
 	}
+	return nil
+}
+
+// republishRoundSize is the most re-publishes one round of
+// RunRepublishes takes.
+const republishRoundSize = 100
+
+// republishRound does the due re-publishes of one round; more is true if
+// it took a full round and did at least one (more may be due).
+func (c *Channel) republishRound(ctx context.Context, owned Owned, logger *slog.Logger) (more bool) {
+	due, err := c.cfg.Republishes.DueRepublishes(ctx, time.Now(), republishRoundSize)
+	if err != nil {
+		if ctx.Err() == nil {
+			logger.Error("list due view re-publishes", "err", err)
+		}
+		return false
+	}
+	done := 0
+	for _, r := range due {
+		sub, ok := owned(r.Subscription)
+		if !ok {
+			continue // another replica's, or not delivering: its owner does it
+		}
+		if err := c.republish(ctx, sub, r); err != nil {
+			if ctx.Err() == nil {
+				logger.Warn("re-publish a view record after the compaction lag (trying again)", "subscription", r.Subscription, "err", err)
+			}
+			continue
+		}
+		if err := c.cfg.Republishes.Republished(ctx, r); err != nil {
+			if ctx.Err() == nil {
+				logger.Error("clear a done view re-publish", "subscription", r.Subscription, "err", err)
+			}
+			continue
+		}
+		done++
+	}
+	return len(due) == republishRoundSize && done > 0
 }
 
 // republish writes the current view record of r's key again (see
