@@ -425,14 +425,21 @@ func (h *narrowHub) publishPerson(t *testing.T, ctx context.Context, p concepts.
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.publishRecord(t, ctx, p.ID, val, id, envelope.Changed, rev)
+}
+
+// publishRecord writes one record of key to the person state topic: val
+// with kind's event type (nil and envelope.Erased: a tombstone).
+func (h *narrowHub) publishRecord(t *testing.T, ctx context.Context, key string, val []byte, id string, kind envelope.Kind, rev int) {
+	t.Helper()
 	transport, err := hubtest.HubUser.Transport("test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := &kafka.Writer{Addr: kafka.TCP(h.broker.Addr()), Topic: "samnav.person.v1", Transport: transport, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll}
 	defer w.Close()
-	if err := w.WriteMessages(ctx, kafka.Message{Key: []byte(p.ID), Value: val, Headers: []kafka.Header{
-		{Key: envelope.HeaderID, Value: []byte(id)}, {Key: envelope.HeaderType, Value: []byte(envelope.EventType("person", envelope.Changed))},
+	if err := w.WriteMessages(ctx, kafka.Message{Key: []byte(key), Value: val, Headers: []kafka.Header{
+		{Key: envelope.HeaderID, Value: []byte(id)}, {Key: envelope.HeaderType, Value: []byte(envelope.EventType("person", kind))},
 		{Key: envelope.HeaderTime, Value: []byte(time.Now().UTC().Format(time.RFC3339Nano))},
 		{Key: envelope.HeaderRevision, Value: []byte(strconv.Itoa(rev))}}}); err != nil {
 		t.Fatal(err)

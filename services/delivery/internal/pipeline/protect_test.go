@@ -96,50 +96,69 @@ func TestAPersonWhoBecomesProtectedLeavesNoOldAddress(t *testing.T) {
 }
 
 // The bound holds on a quiet view partition too: after a person becomes
-// protected nothing else is written to their view partition, and still,
-// once the compaction lag has passed, the view read from offset 0 holds no
-// earlier address. The embedded broker, as Apache Kafka, never compacts
-// the last batch of a partition (its active segment): the channel's one
-// re-publish of p-1's current record after the lag is what closes it.
+// protected, or is erased, nothing else is written to their view
+// partition, and still, once the compaction lag has passed, the view read
+// from offset 0 holds no earlier address. The embedded broker, as Apache
+// Kafka, never compacts the last batch of a partition (its active
+// segment): the channel's one re-publish of p-1's current record after
+// the lag is what closes it.
 func TestAQuietViewPartitionForgetsTheOldAddressToo(t *testing.T) {
 	const lag = 300 * time.Millisecond
-	viewSub := personSub("s-view", "skolplattform", client.ChannelKafka, "givenNames", "emailAddress")
-	rp := openRepublishes(t)
-	h, ctx := startViewHub(t, 60*time.Second, lag, rp, viewSub)
-	topic := kafkaview.Topic(viewSub)
-	if before := h.waitForKeys(t, ctx, topic); !containsValue(before, openAddress) {
-		t.Fatalf("before protection the view should hold p-1's address")
-	}
-	// The snapshot's protected person (p-5) was scheduled too: once its
-	// re-publish is done, nothing but p-1's own can reach the view.
-	waitRepublished(t, ctx, rp)
+	for _, tc := range []struct {
+		name  string
+		write func(t *testing.T, ctx context.Context, h *narrowHub)
+	}{
+		{"protected", func(t *testing.T, ctx context.Context, h *narrowHub) {
+			h.publishPerson(t, ctx, concepts.PersonV1{ID: "p-1", GivenNames: "Given1-r2", Surname: "Withdrawnsson1",
+				DateOfBirth: time.Date(2015, 3, 1, 0, 0, 0, 0, time.UTC), ProtectedIdentity: concepts.PersonV1ProtectedIdentityProtectedRegistration,
+				RegistrationStatus: "REGISTERED", PhoneNumbers: []string{}, EmailAddress: ptr(openAddress)}, "ev-last", 2)
+		}},
+		{"erased", func(t *testing.T, ctx context.Context, h *narrowHub) {
+			h.publishRecord(t, ctx, "p-1", nil, "ev-last", envelope.Erased, 2)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			viewSub := personSub("s-view", "skolplattform", client.ChannelKafka, "givenNames", "emailAddress")
+			rp := openRepublishes(t)
+			h, ctx := startViewHub(t, 60*time.Second, lag, rp, viewSub)
+			topic := kafkaview.Topic(viewSub)
+			if before := h.waitForKeys(t, ctx, topic); !containsValue(before, openAddress) {
+				t.Fatalf("before the change the view should hold p-1's address")
+			}
+			// The snapshot's protected person (p-5) was scheduled too: once
+			// its re-publish is done, nothing but p-1's own can reach the view.
+			waitRepublished(t, ctx, rp)
 
-	h.publishPerson(t, ctx, concepts.PersonV1{ID: "p-1", GivenNames: "Given1-r2", Surname: "Withdrawnsson1",
-		DateOfBirth: time.Date(2015, 3, 1, 0, 0, 0, 0, time.UTC), ProtectedIdentity: concepts.PersonV1ProtectedIdentityProtectedRegistration,
-		RegistrationStatus: "REGISTERED", PhoneNumbers: []string{}, EmailAddress: ptr(openAddress)}, "ev-protect", 2)
+			tc.write(t, ctx, h)
 
-	eventually(t, ctx, func() (bool, string) {
-		msgs := h.readView(t, ctx, topic)
-		if containsValue(msgs, openAddress) {
-			return false, topic + " read from offset 0 still shows p-1's address " + lag.String() + " and more after the shielded record"
-		}
-		return hasEvent(msgs, "p-1", "ev-protect"), topic + " lacks p-1's shielded record"
-	})
-	// Nothing but p-1's shielded record, and its copy with the same event
-	// id, was written to p-1's partition after it.
-	msgs := h.readView(t, ctx, topic)
-	part, after := partitionOf(msgs, "p-1"), false
-	for _, m := range msgs {
-		if m.Partition != part {
-			continue
-		}
-		if string(m.Key) == "p-1" && string(headerOf(m, envelope.HeaderID)) == "ev-protect" {
-			after = true
-		} else if after {
-			t.Errorf("%s/%d offset %d: %s %s written after p-1's shielded record; the partition was to stay quiet", topic, part, m.Offset, m.Key, headerOf(m, envelope.HeaderID))
-		}
+			// Well within the hub's context, so that a failure names
+			// what is still there.
+			wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			eventually(t, wctx, func() (bool, string) {
+				msgs := h.readView(t, ctx, topic)
+				if containsValue(msgs, openAddress) {
+					return false, topic + " read from offset 0 still shows p-1's address " + lag.String() + " and more after its last record"
+				}
+				return hasEvent(msgs, "p-1", "ev-last"), topic + " lacks p-1's last record"
+			})
+			// Nothing but p-1's last record, and its copy with the same
+			// event id, was written to p-1's partition after it.
+			msgs := h.readView(t, ctx, topic)
+			part, after := partitionOf(msgs, "p-1"), false
+			for _, m := range msgs {
+				if m.Partition != part {
+					continue
+				}
+				if string(m.Key) == "p-1" && string(headerOf(m, envelope.HeaderID)) == "ev-last" {
+					after = true
+				} else if after {
+					t.Errorf("%s/%d offset %d: %s %s written after p-1's last record; the partition was to stay quiet", topic, part, m.Offset, m.Key, headerOf(m, envelope.HeaderID))
+				}
+			}
+			waitRepublished(t, ctx, rp)
+		})
 	}
-	waitRepublished(t, ctx, rp)
 }
 
 // A re-publish never overtakes a newer record of the key: p-1 becomes
