@@ -166,7 +166,7 @@ func TestAQuietViewPartitionForgetsTheOldAddressToo(t *testing.T) {
 // before that is due. The re-publish writes what is current then, the
 // later record, so the view's last record of p-1 stays the later one.
 func TestARepublishWritesTheKeysCurrentRecord(t *testing.T) {
-	const lag = 2 * time.Second // the later record must be written before the re-publish is due
+	const lag = 3 * time.Second // the later record must be in the view before the re-publish is due (CI runs with -race on 2 cores)
 	viewSub := personSub("s-view", "skolplattform", client.ChannelKafka, "givenNames", "emailAddress")
 	rp := openRepublishes(t)
 	h, ctx := startViewHub(t, 60*time.Second, lag, rp, viewSub)
