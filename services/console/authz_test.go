@@ -294,10 +294,10 @@ func (a *consAuthz) call(t *testing.T, route httproute.Route, obj consObject, ro
 	path := strings.NewReplacer("{concept}", obj.concept, "{id}", id, "{job}", a.job, "{file}", "v1.avsc", "{msg}", "999999",
 		"{action}", "disable", "{$}", "").Replace(route.Path)
 	b := a.browsers[role]
-	switch {
-	case route.Method == "":
+	switch route.Method {
+	case "":
 		return b.Get("/no/such/page").Status
-	case route.Method == http.MethodGet:
+	case http.MethodGet:
 		if path == "/static/" {
 			path = "/static/style.css"
 		}
