@@ -203,6 +203,23 @@ func TestConsoleAuthorisationTable(t *testing.T) {
 		}
 	})
 
+	// A protected person is a column of its own: no role here is approved
+	// for protected identities, so no page shows where the person lives
+	// or how to reach them, to any role that reads the person.
+	pnr, _ := hubtest.Personnummer(7002)
+	prot := consoletest.Person(pnr, "Skyddad", "Hemliga gatan 7")
+	prot["protectedIdentity"] = "PROTECTED_REGISTRATION"
+	protID := h.Publish(h.Token("fb-protected", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"}), prot)[0]
+	for _, role := range []string{"admin", "steward-other", "publisher", "auditor"} {
+		for _, path := range []string{"/records/person/" + protID, "/records/person"} {
+			p := a.browsers[role].Get(path)
+			if p.Status != http.StatusOK || !strings.Contains(p.Body, "Skyddad") {
+				t.Errorf("%s reads %s: %d, want the protected person's page", role, path, p.Status)
+			}
+			consoletest.MustNotContain(t, p, "Hemliga gatan", "skyddad@example.se")
+		}
+	}
+
 	// A system that names another system in its request form still
 	// requests for itself.
 	b := a.browsers["sub-approved"]
