@@ -1,21 +1,18 @@
 package masterdata_test
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/pkg/openapi"
 	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
-	"github.com/samnav/samnav/pkg/sdk/poll"
 	dlclient "github.com/samnav/samnav/services/delivery/client"
 	"github.com/samnav/samnav/services/hubtest"
 	"github.com/samnav/samnav/services/masterdata"
@@ -144,8 +141,10 @@ func TestAuthorisationTable(t *testing.T) {
 		"sub-requested": sub("skolplattform"),
 		"sub-revoked":   sub("hemtjanst"),
 		"anonymous":     "",
-		"expired":       a.expiredToken(tokens),
-		"revoked":       a.revokedToken(tokens),
+		"expired": hubtest.ExpiredToken(t, tokens, func(secret string) bool {
+			return hubtest.Call(t, "GET", h.MasterdataURL+"/api/v1/whoami", secret, nil).Status == 401
+		}),
+		"revoked": hubtest.RevokedToken(t, tokens),
 	}
 	ctx := t.Context()
 	request := func(token string) string {
@@ -173,36 +172,14 @@ func TestAuthorisationTable(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	routes := httproute.RoutesOf(h.Masterdata.Handler())
-	seen := map[string]bool{}
-	for _, r := range routes {
-		key := r.String()
-		seen[key] = true
-		row, ok := authzTable[key]
-		if !ok {
-			t.Errorf("route %s has no row in the authorisation table", key)
-			continue
+	hubtest.EachRoute(t, h.Masterdata.Handler(), authzTable, func(t *testing.T, r httproute.Route, row authzRow) {
+		for _, obj := range []string{objPerson, objProtected, objUnit} {
+			want := map[string]string{objPerson: row.person, objProtected: row.protected, objUnit: row.unit}[obj]
+			hubtest.EachRole(t, obj+"/", want, authzRoles, func(t *testing.T, role, status string) {
+				a.check(t, r, obj, role, status)
+			})
 		}
-		t.Run(key, func(t *testing.T) {
-			for _, obj := range []string{objPerson, objProtected, objUnit} {
-				want := map[string]string{objPerson: row.person, objProtected: row.protected, objUnit: row.unit}[obj]
-				statuses := strings.Fields(want)
-				if len(statuses) != len(authzRoles) {
-					t.Fatalf("%s: %d statuses for %d roles", obj, len(statuses), len(authzRoles))
-				}
-				for i, role := range authzRoles {
-					t.Run(obj+"/"+role, func(t *testing.T) {
-						a.check(t, r, obj, role, statuses[i])
-					})
-				}
-			}
-		})
-	}
-	for key := range authzTable {
-		if !seen[key] {
-			t.Errorf("the authorisation table has a row for %s, which the router does not mount", key)
-		}
-	}
+	})
 
 	// The approved subscription's reads are recorded under it.
 	id := a.object(objPerson)
@@ -222,30 +199,6 @@ func TestAuthorisationTable(t *testing.T) {
 	if bySub != 1 {
 		t.Errorf("%d reads recorded under a subscription, want 1: %s", bySub, r.Raw)
 	}
-}
-
-func (a *authzHub) expiredToken(tokens *auth.Tokens) string {
-	secret, _, err := tokens.Issue(context.Background(), auth.IssueRequest{Subject: "expired", Kind: auth.KindUser, Name: "expired",
-		Grants: []auth.Grant{{Role: auth.RoleAdmin}}, TTL: time.Millisecond})
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	poll.True(a.t.Context(), a.t, "the token expires", func() bool {
-		return hubtest.Call(a.t, "GET", a.h.MasterdataURL+"/api/v1/whoami", secret, nil).Status == 401
-	})
-	return secret
-}
-
-func (a *authzHub) revokedToken(tokens *auth.Tokens) string {
-	secret, rec, err := tokens.Issue(context.Background(), auth.IssueRequest{Subject: "revoked", Kind: auth.KindUser, Name: "revoked",
-		Grants: []auth.Grant{{Role: auth.RoleAdmin}}})
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	if err := tokens.Store.RevokeToken(context.Background(), rec.ID, time.Now()); err != nil {
-		a.t.Fatal(err)
-	}
-	return secret
 }
 
 // state is a fresh state of an object of kind obj.

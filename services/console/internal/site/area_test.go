@@ -1,6 +1,7 @@
 package site
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,8 +13,19 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/services/console/internal/session"
 )
+
+// tokenIs is a TokenVerifier that knows one token, anna's.
+type tokenIs string
+
+func (v tokenIs) Verify(_ context.Context, token string) (*auth.Principal, error) {
+	if token != string(v) {
+		return nil, auth.ErrUnauthenticated
+	}
+	return &auth.Principal{Subject: "anna"}, nil
+}
 
 // probe is a handler set that records what ran, for the Register tests.
 type probe struct{ ran []string }
@@ -61,7 +73,7 @@ func TestRegisterMountsEachRouteForSignedInPeople(t *testing.T) {
 		t.Errorf("menu entry %+v, want /probe labelled nav.probe at 99 with the area's Visible", n)
 	}
 
-	s := &Site{mux: http.NewServeMux(), Sessions: session.NewStore(time.Hour, time.Now), Logger: slog.New(slog.DiscardHandler)}
+	s := &Site{mux: httproute.New(), verifier: tokenIs("token"), Sessions: session.NewStore(time.Hour, time.Now), Logger: slog.New(slog.DiscardHandler)}
 	f.Routes(s)
 	if built != 1 {
 		t.Fatalf("New called %d times, want once per Site", built)

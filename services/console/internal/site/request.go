@@ -2,6 +2,7 @@ package site
 
 import (
 	"bytes"
+	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -114,7 +115,7 @@ func (s *Site) wrap(h HandlerFunc, signedIn bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
 		r := &Request{Request: hr, Lang: s.language(w, hr)}
 		if c, err := hr.Cookie(SessionCookie); err == nil {
-			if sess, ok := s.Sessions.Get(c.Value); ok {
+			if sess, ok := s.Sessions.Get(c.Value); ok && s.current(hr.Context(), sess) {
 				r.Session = sess
 			}
 		}
@@ -141,6 +142,27 @@ func (s *Site) wrap(h HandlerFunc, signedIn bool) http.Handler {
 			s.fail(w, r, err)
 		}
 	})
+}
+
+// current reports whether sess's token is still good: a session lives no
+// longer than the token it was signed in with, so a token revoked or
+// expired after sign-in ends the session at once (it is deleted) rather
+// than at the session's idle timeout; pages that call no API would
+// otherwise go on answering it. When the token cannot be checked (its
+// store is down) the request is served as signed out, and the session
+// kept for when it can.
+func (s *Site) current(ctx context.Context, sess *session.Session) bool {
+	_, err := s.verifier.Verify(ctx, sess.Token)
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, auth.ErrUnauthenticated):
+		s.Sessions.Delete(sess.ID)
+		s.Logger.InfoContext(ctx, "session ended: its token is no longer valid", "subject", sess.Principal.Subject, "credential", sess.Principal.CredentialID)
+	default:
+		s.Logger.WarnContext(ctx, "session token could not be checked", "err", err)
+	}
+	return false
 }
 
 func validCSRF(want, got string) bool {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/services/console/internal/api"
 	"github.com/samnav/samnav/services/console/internal/session"
 )
@@ -61,7 +62,7 @@ type Site struct {
 	verifier      TokenVerifier
 	secureCookies bool
 	static        fs.FS
-	mux           *http.ServeMux
+	mux           *httproute.Mux
 	pages         map[string]*template.Template
 	nav           []NavEntry
 
@@ -91,7 +92,7 @@ func New(o Options) (*Site, error) {
 	s := &Site{
 		API: o.API, Model: o.Model, Logger: o.Logger, Now: o.Now, Sessions: o.Sessions,
 		verifier: o.Verifier, secureCookies: o.SecureCookies, static: o.Static,
-		mux: http.NewServeMux(), pages: pages, ctx: ctx, cancel: cancel,
+		mux: httproute.New(), pages: pages, ctx: ctx, cancel: cancel,
 	}
 	s.coreRoutes()
 	for _, f := range features {
@@ -105,8 +106,9 @@ func New(o Options) (*Site, error) {
 }
 
 // Handler returns the console's HTTP handler, with the security headers
-// every response carries.
-func (s *Site) Handler() http.Handler { return securityHeaders(s.mux) }
+// every response carries. It lists its routes (httproute.RoutesOf), so
+// that a test can walk every page and form the console serves.
+func (s *Site) Handler() http.Handler { return httproute.Listing(securityHeaders(s.mux), s.mux) }
 
 // Go runs f in the background under a context that Close cancels; Close
 // waits for f to return.

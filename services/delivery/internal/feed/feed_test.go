@@ -352,8 +352,9 @@ func TestRequestsRefused(t *testing.T) {
 		{"wait not a duration", "school", "/sub-school/changes", url.Values{"wait": {"soon"}, "cursor": {changesCur}}, 400, "wait", "duration"},
 		{"wait over the maximum", "school", "/sub-school/changes", url.Values{"wait": {"31s"}, "cursor": {changesCur}}, 400, "wait", "range"},
 		{"anonymous", "", "/sub-school/snapshot", nil, 401, "", ""},
-		{"other system", "library", "/sub-school/snapshot", nil, 403, "", ""},
-		{"other system, changes", "library", "/sub-school/changes", url.Values{"cursor": {changesCur}}, 403, "", ""},
+		// Another system's subscription does not exist for it.
+		{"other system", "library", "/sub-school/snapshot", nil, 404, "", ""},
+		{"other system, changes", "library", "/sub-school/changes", url.Values{"cursor": {changesCur}}, 404, "", ""},
 		{"revoked subscription", "school", "/sub-revoked/snapshot", nil, 403, "", ""},
 		{"webhook subscription", "school", "/sub-hooks/snapshot", nil, 404, "", ""},
 		{"unknown subscription", "school", "/nope/snapshot", nil, 404, "", ""},

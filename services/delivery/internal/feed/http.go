@@ -16,6 +16,7 @@ import (
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/pkg/sdk/envelope"
 	"github.com/samnav/samnav/services/delivery/client"
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 func invalid(field, rule, msg string) *apierr.Error { return apierr.InvalidField(field, rule, msg) }
@@ -202,24 +203,19 @@ func (f *Feed) authorize(r *http.Request) (client.Subscription, error) {
 	if !ok || sub.Channel != client.ChannelFeed {
 		return sub, apierr.Errorf(apierr.CodeNotFound, "subscription %q has no feed", id)
 	}
-	if !isSystem(p, sub.System) {
-		return sub, apierr.Errorf(apierr.CodeForbidden, "only system %q may read the feed of subscription %q", sub.System, id).Wrap(auth.ErrForbidden)
+	if subscription.SystemOf(p) != sub.System {
+		// To a caller who may not read the subscription it does not
+		// exist, as on the subscription API: neither its id nor its
+		// system is confirmed.
+		if !subscription.Readable(p, sub) {
+			return sub, apierr.Errorf(apierr.CodeNotFound, "subscription %q has no feed", id).Wrap(auth.ErrForbidden)
+		}
+		return sub, apierr.Errorf(apierr.CodeForbidden, "only the subscribing system may read the feed of subscription %q", id).Wrap(auth.ErrForbidden)
 	}
 	if !sub.Delivering() {
 		return sub, apierr.Errorf(apierr.CodeForbidden, "subscription %q is %s, not approved", id, sub.Status).Wrap(auth.ErrForbidden)
 	}
 	return sub, nil
-}
-
-// isSystem reports whether p speaks for system: the system its publisher
-// grant names or, without one, a system principal's subject (the same
-// rule the subscription service applies).
-func isSystem(p *auth.Principal, system string) bool {
-	own := p.System()
-	if own == "" && p.Kind == auth.KindSystem {
-		own = p.Subject
-	}
-	return own != "" && own == system
 }
 
 func (f *Feed) limit(s string) (int, error) {

@@ -11,6 +11,7 @@ import (
 	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/delivery/client"
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 // Limits of GET /api/v1/deliveries/recent.
@@ -35,11 +36,7 @@ func Visible(p *auth.Principal, d Delivery) bool {
 	if p.Can(auth.ActionAdmin, "") || p.Can(auth.ActionApprove, d.Concept) {
 		return true
 	}
-	sys := p.System()
-	if sys == "" && p.Kind == auth.KindSystem {
-		sys = p.Subject
-	}
-	if sys != "" {
+	if sys := subscription.SystemOf(p); sys != "" {
 		return sys == d.System
 	}
 	return p.Can(auth.ActionRead, d.Concept)

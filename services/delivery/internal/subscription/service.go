@@ -73,8 +73,12 @@ func NewService(store Store, m *model.Model, opts ServiceOptions) Service {
 
 var _ Service = (*service)(nil)
 
-// systemOf returns the system a principal speaks for, or "".
-func systemOf(p *auth.Principal) string {
+// SystemOf returns the system a principal speaks for, or "": its
+// publisher or subscriber grant's system, else a system principal's
+// subject. It is the one rule by which every route of delivery (the
+// subscription API, webhook endpoints, the feed, recent deliveries)
+// tells a system's own subscriptions from another's.
+func SystemOf(p *auth.Principal) string {
 	if s := p.System(); s != "" {
 		return s
 	}
@@ -101,7 +105,7 @@ func (s *service) Request(ctx context.Context, r client.Request) (client.Subscri
 	if err != nil {
 		return client.Subscription{}, err
 	}
-	own := systemOf(p)
+	own := SystemOf(p)
 	if r.System == "" {
 		r.System = own
 	}
@@ -185,9 +189,13 @@ func (s *service) storeErr(err error, id string) error {
 	return &apierr.Error{Code: apierr.CodeUnavailable, Message: "subscription store", Err: err}
 }
 
-// readable reports whether p may read sub.
-func readable(p *auth.Principal, sub client.Subscription) bool {
-	return isAdmin(p) || p.Can(auth.ActionRead, sub.Concept) && !hasOnlyPublisher(p) || systemOf(p) == sub.System ||
+// Readable reports whether p may read sub: an admin, a reader of its
+// concept who is not only a publisher (steward, auditor), the concept's
+// information owner, and the subscribing system. To anyone else a
+// subscription does not exist: the routes on one answer 404, not 403,
+// so that another system's subscription ids and system names do not leak.
+func Readable(p *auth.Principal, sub client.Subscription) bool {
+	return isAdmin(p) || p.Can(auth.ActionRead, sub.Concept) && !hasOnlyPublisher(p) || SystemOf(p) == sub.System ||
 		p.Can(auth.ActionApprove, sub.Concept)
 }
 
@@ -211,7 +219,7 @@ func (s *service) Get(ctx context.Context, id string) (client.Subscription, erro
 	if err != nil {
 		return client.Subscription{}, s.storeErr(err, id)
 	}
-	if !readable(p, sub) {
+	if !Readable(p, sub) {
 		// Not found, not forbidden: another system's subscriptions are
 		// not its business, not even their ids.
 		return client.Subscription{}, apierr.Errorf(apierr.CodeNotFound, "subscription %q not found", id)
@@ -245,7 +253,7 @@ func (s *service) List(ctx context.Context, f Filter) (client.SubscriptionPage, 
 				break
 			}
 			f.After = sub.ID
-			if !readable(p, sub) {
+			if !Readable(p, sub) {
 				continue
 			}
 			if len(page.Subscriptions) == limit {
@@ -282,7 +290,7 @@ func (s *service) decide(ctx context.Context, id string, mayDo func(*auth.Princi
 	}
 	sub, err := s.store.Update(ctx, id, func(cur client.Subscription) (client.Subscription, client.SubscriptionChange, error) {
 		if !mayDo(p, cur) {
-			if readable(p, cur) {
+			if Readable(p, cur) {
 				return cur, client.SubscriptionChange{}, apierr.Errorf(apierr.CodeForbidden, "%s %q may not decide subscription %q", p.Kind, p.Subject, id)
 			}
 			return cur, client.SubscriptionChange{}, apierr.Errorf(apierr.CodeNotFound, "subscription %q not found", id)
@@ -354,7 +362,7 @@ func (s *service) Reject(ctx context.Context, id string, reason string) (client.
 
 func (s *service) Revoke(ctx context.Context, id string, reason string) (client.Subscription, error) {
 	own := func(p *auth.Principal, cur client.Subscription) bool {
-		return owner(p, cur) || systemOf(p) == cur.System
+		return owner(p, cur) || SystemOf(p) == cur.System
 	}
 	return s.decide(ctx, id, own, func(cur client.Subscription) (client.Subscription, client.Action, error) {
 		if cur.Status != client.StatusRequested && cur.Status != client.StatusApproved {

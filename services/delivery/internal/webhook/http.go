@@ -12,6 +12,7 @@ import (
 	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
 	"github.com/samnav/samnav/services/delivery/client"
+	"github.com/samnav/samnav/services/delivery/internal/subscription"
 )
 
 // HandlerConfig configures Handler.
@@ -27,13 +28,19 @@ type HandlerConfig struct {
 }
 
 // DefaultAuthorize lets an admin, and the system that owns the
-// subscription, manage its endpoint.
+// subscription (subscription.SystemOf: the system its grant speaks for,
+// not whatever its token's subject is called), manage its endpoint. A
+// caller who may read the subscription is refused (403); to anyone else
+// it does not exist (404), as on the subscription API.
 func DefaultAuthorize(_ context.Context, p *auth.Principal, sub client.Subscription) error {
 	if p == nil {
 		return apierr.Unauthorized("managing a webhook endpoint needs an API token").Wrap(auth.ErrUnauthenticated)
 	}
-	if p.Can(auth.ActionAdmin, auth.AnyConcept) || (p.Kind == auth.KindSystem && p.Subject == sub.System) {
+	if p.Can(auth.ActionAdmin, auth.AnyConcept) || subscription.SystemOf(p) == sub.System {
 		return nil
+	}
+	if !subscription.Readable(p, sub) {
+		return apierr.Errorf(apierr.CodeNotFound, "subscription %s not found", sub.ID).Wrap(auth.ErrForbidden)
 	}
 	return apierr.Errorf(apierr.CodeForbidden, "%s does not own subscription %s", p, sub.ID).Wrap(auth.ErrForbidden)
 }

@@ -35,6 +35,11 @@ func TestHandler(t *testing.T) {
 	principals := map[string]*auth.Principal{
 		"owner": {Subject: sub1.System, Kind: auth.KindSystem},
 		"other": {Subject: "school", Kind: auth.KindSystem},
+		// Reads every subscription, manages no endpoint.
+		"auditor": {Subject: "auditor", Kind: auth.KindUser, Grants: []auth.Grant{{Role: auth.RoleAuditor}}},
+		// A token whose subject is the owning system's id but whose
+		// grant speaks for another system: the grant decides.
+		"named like the owner": {Subject: sub1.System, Kind: auth.KindSystem, Grants: []auth.Grant{{Role: auth.RoleSubscriber, System: "school"}}},
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := principals[r.Header.Get("X-Test-As")]; p != nil {
@@ -51,7 +56,9 @@ func TestHandler(t *testing.T) {
 		deny                         []string // never in the answer
 	}{
 		{"anonymous", "", "PUT", "/subscriptions/sub1/webhook", `{"url":"https://203.0.113.7/hook"}`, 401, []string{`"code":"unauthorized"`}, nil},
-		{"someone else's", "other", "PUT", "/subscriptions/sub1/webhook", `{"url":"https://203.0.113.7/hook"}`, 403, []string{`"code":"forbidden"`}, nil},
+		{"someone else's", "other", "PUT", "/subscriptions/sub1/webhook", `{"url":"https://203.0.113.7/hook"}`, 404, []string{`"code":"not_found"`}, []string{"library"}},
+		{"read by an auditor, not managed", "auditor", "PUT", "/subscriptions/sub1/webhook", `{"url":"https://203.0.113.7/hook"}`, 403, []string{`"code":"forbidden"`}, nil},
+		{"a subject named like the owner", "named like the owner", "PUT", "/subscriptions/sub1/webhook", `{"url":"https://203.0.113.7/hook"}`, 404, []string{`"code":"not_found"`}, nil},
 		{"unknown subscription", "owner", "GET", "/subscriptions/nope/webhook", ``, 404, []string{`"code":"not_found"`}, nil},
 		{"not a webhook subscription", "owner", "PUT", "/subscriptions/sub-kafka/webhook", `{"url":"https://203.0.113.7/hook"}`, 400, []string{`"rule":"webhook"`}, nil},
 		{"no endpoint yet", "owner", "GET", "/subscriptions/sub1/webhook", ``, 404, []string{`"code":"not_found"`}, nil},
@@ -69,7 +76,7 @@ func TestHandler(t *testing.T) {
 		{"attempts, bad limit", "owner", "GET", "/subscriptions/sub1/webhook/attempts?limit=x", ``, 400, []string{`"field":"limit"`}, nil},
 		{"unknown message", "owner", "GET", "/subscriptions/sub1/webhook/messages/99", ``, 404, []string{`"code":"not_found"`}, nil},
 		{"redeliver unknown message", "owner", "POST", "/subscriptions/sub1/webhook/messages/99/redeliver", ``, 404, []string{`"code":"not_found"`}, nil},
-		{"redeliver by someone else", "other", "POST", "/subscriptions/sub1/webhook/messages/1/redeliver", ``, 403, nil, nil},
+		{"redeliver by someone else", "other", "POST", "/subscriptions/sub1/webhook/messages/1/redeliver", ``, 404, nil, nil},
 	}
 	for _, tt := range tests {
 		req, _ := http.NewRequestWithContext(t.Context(), tt.method, srv.URL+tt.path, strings.NewReader(tt.body))
