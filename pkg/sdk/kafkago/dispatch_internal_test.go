@@ -243,7 +243,14 @@ func TestDispatchSkipsRecordsTheUnmarshalerRefuses(t *testing.T) {
 func TestDispatchDrain(t *testing.T) {
 	for _, ack := range []bool{true, false} {
 		t.Run(fmt.Sprintf("ack=%v", ack), func(t *testing.T) {
-			h := newDispatchHarness(t, 2, func(c *SubscriberConfig) { c.CloseTimeout = 300 * time.Millisecond })
+			// The drain ends as soon as nothing is out, so an Ack is given
+			// a CloseTimeout no stall of a loaded machine reaches; without
+			// one, the drain's end is the timeout, kept short.
+			closeTimeout := 300 * time.Millisecond
+			if ack {
+				closeTimeout = 30 * time.Second
+			}
+			h := newDispatchHarness(t, 2, func(c *SubscriberConfig) { c.CloseTimeout = closeTimeout })
 			h.feed(0, 0, 3, nil)
 			h.feed(1, 0, 3, nil)
 			m0, m1 := h.receive(t), h.receive(t)

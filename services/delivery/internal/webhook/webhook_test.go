@@ -248,9 +248,20 @@ func TestOrderPerKeyWhileOtherKeysProceed(t *testing.T) {
 		}
 		return http.StatusOK
 	})
-	svc := start(t, webhook.Config{Schedule: []time.Duration{400 * time.Millisecond}, Workers: 4})
+	// a1's retry is an hour away: key B must be delivered in full while
+	// A waits (a dispatcher holding B behind A never gets there), and only
+	// then is a1 sent again, by hand. (A retry 400 ms away raced B's three
+	// sequential deliveries on a loaded machine.)
+	svc := start(t, webhook.Config{Schedule: []time.Duration{time.Hour}, Workers: 4})
 	register(t, svc, rc.URL)
 	deliver(t, svc, event("a1", "A", 1), event("b1", "B", 1), event("a2", "A", 2), event("b2", "B", 2), event("a3", "A", 3), event("b3", "B", 3))
+	waitFor(t, "key B delivered while a1 waits for its retry", func() bool {
+		got := rc.delivered()
+		return slices.Contains(got, "b1") && slices.Contains(got, "b2") && slices.Contains(got, "b3")
+	})
+	if err := svc.Redeliver(context.Background(), sub1.ID, messageOf(t, svc, "a1")); err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, "all six delivered", func() bool { return len(rc.delivered()) == 6 })
 
 	var a, b []string

@@ -333,16 +333,25 @@ func TestEveryDaemonAlone(t *testing.T) {
 			t.Errorf("%s /metrics lacks the HTTP metrics:\n%s", d.name, m)
 		}
 	}
-	if m := md.metrics(t); !hasSample(m, "http_server_request_duration_seconds_count", `http_route="POST /api/v1/{concept}"`, `http_response_status_code="201"`) ||
-		!hasSample(m, "samnav_outbox_published_total") || !hasSample(m, "samnav_outbox_batches_total") {
-		t.Errorf("masterdatad /metrics lacks the write or the relay's throughput:\n%s", m)
-	}
-	if m := dl.metrics(t); !hasSample(m, "samnav_delivery_events_total", `subscription="`+sub+`"`, `channel="feed"`) ||
-		!hasSample(m, "samnav_delivery_lag_seconds_count", `subscription="`+sub+`"`) ||
-		!hasSample(m, "samnav_feed_entries_total", `endpoint="snapshot"`) ||
-		!hasSample(m, "http_server_request_duration_seconds_count", `http_route="GET /api/v1/feeds/{subscription}/snapshot"`) {
-		t.Errorf("deliveryd /metrics lacks the delivery metrics:\n%s", m)
-	}
+	// The relay counts a batch after recording its progress, and the
+	// pipeline counts events after the channel accepted them: both may come
+	// just after the feed serves the unit, so they are waited for.
+	poll.Until(poll.Within(t, 30*time.Second), t, "masterdatad's /metrics showing the write and the relay's throughput", func() error {
+		if m := md.metrics(t); !hasSample(m, "http_server_request_duration_seconds_count", `http_route="POST /api/v1/{concept}"`, `http_response_status_code="201"`) ||
+			!hasSample(m, "samnav_outbox_published_total") || !hasSample(m, "samnav_outbox_batches_total") {
+			return fmt.Errorf("masterdatad /metrics lacks the write or the relay's throughput:\n%s", m)
+		}
+		return nil
+	})
+	poll.Until(poll.Within(t, 30*time.Second), t, "deliveryd's /metrics showing the delivery", func() error {
+		if m := dl.metrics(t); !hasSample(m, "samnav_delivery_events_total", `subscription="`+sub+`"`, `channel="feed"`) ||
+			!hasSample(m, "samnav_delivery_lag_seconds_count", `subscription="`+sub+`"`) ||
+			!hasSample(m, "samnav_feed_entries_total", `endpoint="snapshot"`) ||
+			!hasSample(m, "http_server_request_duration_seconds_count", `http_route="GET /api/v1/feeds/{subscription}/snapshot"`) {
+			return fmt.Errorf("deliveryd /metrics lacks the delivery metrics:\n%s", m)
+		}
+		return nil
+	})
 
 	// A reader waits in a long poll while deliveryd is told to stop: it
 	// is answered at once, and deliveryd exits well within its grace.
