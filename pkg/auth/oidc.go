@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -67,6 +66,10 @@ type OIDCConfig struct {
 	// Logger receives a line when the provider cannot be reached (the
 	// refusal itself says only "unavailable"); nil means slog.Default().
 	Logger *slog.Logger
+
+	// env is the variables' prefix when LoadOIDCConfig read c, so that
+	// Validate names the variables rather than the fields.
+	env string
 }
 
 // Enabled reports whether an issuer is configured.
@@ -100,48 +103,6 @@ func ParseClaimGrants(s string) (map[string][]Grant, error) {
 		return nil, fmt.Errorf("must be a JSON object from claim value to a list of grants: %w", err)
 	}
 	return m, nil
-}
-
-// Validate reports every problem with c at once, naming the field and rule.
-func (c OIDCConfig) Validate() error {
-	if !c.Enabled() {
-		return nil
-	}
-	var errs []error
-	if !strings.HasPrefix(c.Issuer, "https://") && !strings.HasPrefix(c.Issuer, "http://") {
-		errs = append(errs, fmt.Errorf("issuer %q: must be an http(s) URL", c.Issuer))
-	}
-	if strings.TrimSpace(c.Audience) == "" {
-		errs = append(errs, errors.New("audience: must be set with an issuer (the APIs' identifier at the provider)"))
-	}
-	for _, a := range c.Algorithms {
-		if !slices.Contains(oidcAlgorithms, a) {
-			errs = append(errs, fmt.Errorf("algorithms: %q is not allowed; use asymmetric algorithms from %v", a, oidcAlgorithms))
-		}
-	}
-	if c.JWKSMinRefresh < 0 {
-		errs = append(errs, fmt.Errorf("jwks min refresh: must not be negative, got %s", c.JWKSMinRefresh))
-	}
-	if c.JWKSMaxAge < 0 {
-		errs = append(errs, fmt.Errorf("jwks max age: must not be negative, got %s", c.JWKSMaxAge))
-	}
-	if len(c.Claims.Grants) == 0 {
-		errs = append(errs, errors.New("claims grants: must map at least one claim value to grants, or nobody signing in may do anything"))
-	}
-	for _, v := range slices.Sorted(maps.Keys(c.Claims.Grants)) {
-		if strings.TrimSpace(v) == "" {
-			errs = append(errs, errors.New("claims grants: a claim value must not be empty"))
-		}
-		if len(c.Claims.Grants[v]) == 0 {
-			errs = append(errs, fmt.Errorf("claims grants[%q]: must list at least one grant", v))
-		}
-		for i, g := range c.Claims.Grants[v] {
-			if err := g.Validate(); err != nil {
-				errs = append(errs, fmt.Errorf("claims grants[%q][%d]: %w", v, i, err))
-			}
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // OIDC authenticates requests carrying an OpenID Provider's JWT access
@@ -364,4 +325,25 @@ func (o *OIDC) discover(ctx context.Context) (*oidc.IDTokenVerifier, error) {
 		SupportedSigningAlgs: o.cfg.Algorithms,
 		Now:                  o.now,
 	}), nil
+}
+
+// WithOIDC returns a with bearer access tokens of cfg's issuer accepted
+// before it (Chain{OIDC, a}), or a itself when cfg has no issuer: what a
+// service configured with SAMNAV_OIDC_* authenticates with. logger, when
+// not nil and cfg has none, receives the OIDC authenticator's lines.
+func WithOIDC(a Authenticator, cfg OIDCConfig, logger *slog.Logger) (Authenticator, error) {
+	if !cfg.Enabled() {
+		return a, nil
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = logger
+	}
+	o, err := NewOIDC(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if a == nil {
+		return o, nil
+	}
+	return Chain{o, a}, nil
 }
