@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
 	"github.com/samnav/samnav/pkg/sdk/sqldb"
 )
@@ -128,3 +129,15 @@ func KafkaProblems(s kafkaauth.Settings) []error {
 // KafkaVars names the variables of the fields KafkaProblems names, for
 // NameVariables.
 var KafkaVars = map[string]string{"Brokers": EnvBrokers, "Kafka": KafkaEnvPrefix + "KAFKA_SASL_*", "KafkaConnection": KafkaEnvPrefix + "KAFKA_*"}
+
+// OIDCEnvPrefix prefixes the auth.EnvOIDC* variables: SAMNAV_OIDC_ISSUER ...
+const OIDCEnvPrefix = "SAMNAV_"
+
+// LoadOIDC reads the settings of bearer access tokens from an OpenID
+// Provider from SAMNAV_OIDC_* (auth.LoadOIDCConfig); a value it cannot
+// read is a problem kept in e, naming its variable. Unset, they are off.
+func (e *Env) LoadOIDC() auth.OIDCConfig {
+	c, err := auth.LoadOIDCConfig(e.getenv, OIDCEnvPrefix)
+	e.Fail(err)
+	return c
+}

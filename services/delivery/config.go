@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/keyring"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
@@ -84,6 +85,9 @@ type Config struct {
 	// (an erased record, its opaque key only) after compaction reached
 	// it (delete.retention.ms); default DefaultViewDeleteRetention.
 	ViewDeleteRetention time.Duration
+	// OIDC, with an issuer set, accepts the bearer access tokens of that
+	// OpenID Provider beside the API tokens (SAMNAV_OIDC_*); off by default.
+	OIDC auth.OIDCConfig
 }
 
 // Defaults and limits of the view topics' compaction bounds.
@@ -120,6 +124,7 @@ func (c Config) Validate() error {
 	if len(c.FeedCursorKey) > 0 && len(c.FeedCursorKey) < feed.MinCursorKeyLen {
 		errs = append(errs, fmt.Errorf("FeedCursorKey: must be at least %d bytes", feed.MinCursorKeyLen))
 	}
+	errs = append(errs, c.OIDC.Validate())
 	return daemon.NameVariables(errs, configVars, daemon.BaseVars(service), daemon.KafkaVars)
 }
 
@@ -150,7 +155,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	ks := env.LoadKafka()
 	c := Config{Base: env.Base(service, DefaultAddr), Brokers: ks.Brokers, Kafka: ks.SASL, KafkaConnection: ks.Connection,
 		RegistryURL: env.String(EnvRegistryURL), WebhookAllowPrivate: env.Bool(EnvWebhookAllowPrivate), FeedCursorKey: []byte(env.String(EnvFeedCursorKey)),
-		KeyFile: env.String(EnvKeyFile), ViewCompactionLag: env.Duration(EnvViewCompactionLag), ViewDeleteRetention: env.Duration(EnvViewDeleteRetention)}
+		KeyFile: env.String(EnvKeyFile), ViewCompactionLag: env.Duration(EnvViewCompactionLag), ViewDeleteRetention: env.Duration(EnvViewDeleteRetention), OIDC: env.LoadOIDC()}
 	return c, env.Err()
 }
 

@@ -34,11 +34,20 @@ func TestLoadConfigNamesEveryBadVariable(t *testing.T) {
 	_, err := delivery.LoadConfig(func(k string) string { return env[k] })
 	configtest.Names(t, err, "SAMNAV_DELIVERY_ADDR", delivery.EnvWebhookAllowPrivate, "SAMNAV_LOG_LEVEL", "SAMNAV_SHUTDOWN_GRACE", "SAMNAV_HTTP_MAX_IN_FLIGHT",
 		delivery.EnvViewCompactionLag)
+	env["SAMNAV_OIDC_GRANTS"], env["SAMNAV_OIDC_JWKS_MAX_AGE"] = "stewards", "a while"
+	_, err = delivery.LoadConfig(func(k string) string { return env[k] })
+	configtest.Names(t, err, "SAMNAV_OIDC_GRANTS: must be a JSON object", "SAMNAV_OIDC_JWKS_MAX_AGE: must be a duration")
 	env = map[string]string{"SAMNAV_KAFKA_BROKERS": "k:9092", "SAMNAV_DELIVERY_DATA_DIR": "/tmp/x", "SAMNAV_SHUTDOWN_GRACE": "7s", "SAMNAV_HTTP_WRITE_TIMEOUT": "2m"}
 	cfg, err := delivery.LoadConfig(func(k string) string { return env[k] })
 	if err != nil || cfg.Validate() != nil {
 		t.Fatalf("LoadConfig = %v, Validate = %v", err, cfg.Validate())
 	}
+	if cfg.OIDC.Enabled() {
+		t.Errorf("bearer access tokens are on without SAMNAV_OIDC_ISSUER: %+v", cfg.OIDC)
+	}
+	env["SAMNAV_OIDC_ISSUER"], env["SAMNAV_OIDC_ALGORITHMS"] = "https://login.example.org", "HS256"
+	cfg, _ = delivery.LoadConfig(func(k string) string { return env[k] })
+	configtest.Names(t, cfg.Validate(), "SAMNAV_OIDC_AUDIENCE: must be set", `SAMNAV_OIDC_ALGORITHMS: "HS256" is not allowed`, "SAMNAV_OIDC_GRANTS: must map")
 	if cfg.Addr != delivery.DefaultAddr || cfg.Daemon.Grace().String() != "7s" || cfg.Daemon.HTTP.WriteTimeout.String() != "2m0s" {
 		t.Errorf("config %+v", cfg)
 	}

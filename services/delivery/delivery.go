@@ -204,6 +204,9 @@ func (s *Server) init(ctx context.Context, d sqldb.Dialect, m *model.Model, sche
 		return err
 	}
 	s.tokens = tokens
+	if authn, err = auth.WithOIDC(authn, s.cfg.OIDC, s.logger); err != nil {
+		return err
+	}
 	if err := s.channels(ctx, d, m, schemas, deps); err != nil {
 		return err
 	}

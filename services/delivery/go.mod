@@ -17,8 +17,11 @@ require (
 )
 
 require (
+	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
+	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
 	github.com/samnav/samnav/services/console v0.0.0-00010101000000-000000000000 // indirect
 	github.com/samnav/samnav/services/registry v0.0.0-00010101000000-000000000000 // indirect
+	golang.org/x/oauth2 v0.37.0 // indirect
 )
 
 require (

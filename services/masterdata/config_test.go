@@ -52,3 +52,22 @@ func TestLoadConfigDatabase(t *testing.T) {
 		t.Fatalf("LoadConfig = %+v, %v", cfg, err)
 	}
 }
+
+// TestLoadConfigOIDC: bearer access tokens are off unless
+// SAMNAV_OIDC_ISSUER is set; set, the other SAMNAV_OIDC_* settings are
+// read and checked, each problem naming its variable.
+func TestLoadConfigOIDC(t *testing.T) {
+	env := map[string]string{"SAMNAV_MASTERDATA_DATA_DIR": "/tmp/x"}
+	get := func(k string) string { return env[k] }
+	cfg, err := masterdata.LoadConfig(get)
+	if err != nil || cfg.OIDC.Enabled() || cfg.Validate() != nil {
+		t.Fatalf("unset: %+v, %v, %v; want off and valid", cfg.OIDC, err, cfg.Validate())
+	}
+	env["SAMNAV_OIDC_ISSUER"] = "https://login.example.org"
+	env["SAMNAV_OIDC_GRANTS"] = `{"stewards":[{"role":"steward"}]}`
+	cfg, err = masterdata.LoadConfig(get)
+	if err != nil || !cfg.OIDC.Enabled() {
+		t.Fatalf("set: %+v, %v", cfg.OIDC, err)
+	}
+	configtest.Names(t, cfg.Validate(), "SAMNAV_OIDC_AUDIENCE: must be set", `SAMNAV_OIDC_GRANTS["stewards"][0]: concepts`)
+}

@@ -93,6 +93,9 @@ type Config struct {
 	RelayName string
 	// Model is the concept model; nil means the embedded contracts model.
 	Model *model.Model
+	// OIDC, with an issuer set, accepts the bearer access tokens of that
+	// OpenID Provider beside the API tokens (SAMNAV_OIDC_*); off by default.
+	OIDC auth.OIDCConfig
 }
 
 // Validate reports every problem with c at once, each naming the field and
@@ -105,6 +108,7 @@ func (c Config) Validate() error {
 	if c.RelayStallAfter < 0 {
 		errs = append(errs, errors.New("RelayStallAfter: must not be negative"))
 	}
+	errs = append(errs, c.OIDC.Validate())
 	return daemon.NameVariables(errs, configVars, daemon.BaseVars(service), daemon.KafkaVars)
 }
 
@@ -230,6 +234,9 @@ func (s *Server) init(ctx context.Context, deps Deps) error {
 		return err
 	}
 	s.tokens = tokens
+	if authn, err = auth.WithOIDC(authn, s.cfg.OIDC, s.logger); err != nil {
+		return err
+	}
 	s.handler = httpapi.NewHandler(s.svc, s.model, httpapi.Options{Logger: s.logger, Authenticator: authn, TracerProvider: deps.TracerProvider})
 	if len(s.cfg.Brokers) > 0 {
 		name := s.cfg.RelayName
@@ -407,7 +414,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	env := daemon.NewEnv(getenv)
 	ks := env.LoadKafka()
 	c := Config{Base: env.Base(service, DefaultAddr), Brokers: ks.Brokers, Kafka: ks.SASL, KafkaConnection: ks.Connection,
-		RegistryURL: env.String(EnvRegistryURL), EnsureTopics: env.Bool(EnvEnsureTopics), RelayStallAfter: env.Duration(EnvRelayStallAfter)}
+		RegistryURL: env.String(EnvRegistryURL), EnsureTopics: env.Bool(EnvEnsureTopics), RelayStallAfter: env.Duration(EnvRelayStallAfter), OIDC: env.LoadOIDC()}
 	return c, env.Err()
 }
 

@@ -68,6 +68,10 @@ type devConfig struct {
 	// Daemon is what every daemon shares, from the environment (its Addr
 	// and LogLevel from the flags); the zero value takes the defaults.
 	Daemon daemon.Config
+	// OIDC, from SAMNAV_OIDC_* (off when unset), makes master data and
+	// delivery accept that OpenID Provider's bearer access tokens beside
+	// the API tokens.
+	OIDC auth.OIDCConfig
 }
 
 func (c devConfig) validate() error {
@@ -127,6 +131,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	d.Addr, d.LogLevel = cfg.HTTPAddr, cfg.LogLevel
 	cfg.Daemon = d
+	env := daemon.NewEnv(os.Getenv)
+	cfg.OIDC = env.LoadOIDC()
+	if err := errors.Join(env.Err(), cfg.OIDC.Validate()); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
 	return daemon.Run(ctx, d, stderr, func(ctx context.Context, tel *telemetry.Telemetry) error {
 		return serveDev(ctx, cfg, tel, stdout)
 	})
@@ -296,6 +305,7 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 		// The registry was seeded with the generated contracts above;
 		// master data only looks their ids up, as in production.
 		LookupOnly: true,
+		OIDC:       cfg.OIDC,
 	}, masterdata.Deps{
 		Logger: h.logger, Authenticator: tokens, Telemetry: tel, Subscriptions: subscriptions,
 	})
@@ -330,6 +340,7 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 		Kafka:       hubKafka,
 		// The example subscribers' webhook receivers run on loopback.
 		WebhookAllowPrivate: true,
+		OIDC:                cfg.OIDC,
 	}, delivery.Deps{Logger: h.logger, Authenticator: tokens, Registry: deliveryRegistry, Telemetry: tel})
 	if err != nil {
 		return nil, fmt.Errorf("open delivery: %w", err)
@@ -375,6 +386,9 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 		component{"masterdata", base + "/api/v1/", "master data REST API (create, read, list, history, publish); token required; OpenAPI of every API at /api/v1/openapi.json"},
 		component{"delivery", base + "/api/v1/subscriptions", "subscriptions and approvals, webhooks, pull feeds (/api/v1/feeds/)"},
 	)
+	if cfg.OIDC.Enabled() {
+		h.components = append(h.components, component{"sign-in", cfg.OIDC.Issuer, "OpenID Provider whose bearer access tokens (audience " + cfg.OIDC.Audience + ") the APIs accept beside API tokens (SAMNAV_OIDC_*)"})
+	}
 
 	// The console's address serves every API under the one lifecycle:
 	// its /healthz checks master data (database, Kafka, relay) and

@@ -334,3 +334,14 @@ func TestDevExampleSubscribersReceive(t *testing.T) {
 		t.Fatalf("start examples after restart: %v", err)
 	}
 }
+
+// TestDevRejectsBadOIDCSettings: SAMNAV_OIDC_* are checked before
+// anything starts, each problem naming its variable.
+func TestDevRejectsBadOIDCSettings(t *testing.T) {
+	t.Setenv("SAMNAV_OIDC_ISSUER", "https://login.example.org")
+	t.Setenv("SAMNAV_OIDC_GRANTS", `{"stewards":[{"role":"steward","concept":["unit"]}]}`)
+	err := runDev(t.Context(), []string{"--data-dir", t.TempDir()}, io.Discard, io.Discard)
+	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "SAMNAV_OIDC_GRANTS") || !strings.Contains(err.Error(), "SAMNAV_OIDC_AUDIENCE") {
+		t.Fatalf("runDev = %v; want a usage error naming SAMNAV_OIDC_GRANTS and SAMNAV_OIDC_AUDIENCE", err)
+	}
+}
