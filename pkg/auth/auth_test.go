@@ -147,7 +147,7 @@ func TestMiddleware(t *testing.T) {
 		{"anonymous", func(*http.Request) {}, 200, "anonymous"},
 		{"bearer", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+secret) }, 200, "user:anna"},
 		{"basic, token as password", func(r *http.Request) { r.SetBasicAuth("anna", secret) }, 200, "user:anna"},
-		{"bad bearer", func(r *http.Request) { r.Header.Set("Authorization", "Bearer snv_1_2") }, 401, "unknown token"},
+		{"bad bearer", func(r *http.Request) { r.Header.Set("Authorization", "Bearer snv_1_2") }, 401, "token not recognised"},
 		{"unknown scheme", func(r *http.Request) { r.Header.Set("Authorization", "Digest x") }, 401, "unsupported authorization scheme"},
 	}
 	for _, tt := range tests {

@@ -143,9 +143,9 @@ func tokenID(token string) string {
 // recordFailure counts a failed login against its source and token, logs
 // it (the source, the token's public id and why, never the secret) and
 // returns how long its answer is held back.
-func (t *Tokens) recordFailure(source, id string, err error, now time.Time) time.Duration {
+func (t *Tokens) recordFailure(source, id, reason string, now time.Time) time.Duration {
 	lim := t.limiter()
-	attrs := []any{"source", source, "token_id", id, "reason", failureReason(err)}
+	attrs := []any{"source", source, "token_id", id, "reason", reason}
 	var wait time.Duration
 	for _, k := range limitKeys(source, id) {
 		n, w := lim.fail(k, now)
@@ -182,13 +182,4 @@ func limitKeys(source, id string) []string {
 		keys = append(keys, "token "+id)
 	}
 	return keys
-}
-
-// failureReason is the part of a Verify error that says why, for the log.
-func failureReason(err error) string {
-	msg := err.Error()
-	if _, why, ok := strings.Cut(msg, ": "); ok {
-		return why
-	}
-	return msg
 }

@@ -14,13 +14,18 @@ type MemoryStore struct {
 	mu     sync.RWMutex
 	tokens map[string]TokenRecord
 	order  []string
+	events []TokenEvent
 }
 
-var _ TokenStore = (*MemoryStore)(nil)
+var _ LifecycleStore = (*MemoryStore)(nil)
 
 func (m *MemoryStore) CreateToken(_ context.Context, t TokenRecord) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.create(t)
+}
+
+func (m *MemoryStore) create(t TokenRecord) error {
 	if _, dup := m.tokens[t.ID]; dup {
 		return fmt.Errorf("create token %s: id already exists", t.ID)
 	}
@@ -64,6 +69,77 @@ func (m *MemoryStore) ListTokens(_ context.Context) ([]TokenRecord, error) {
 	out := make([]TokenRecord, 0, len(m.order))
 	for _, id := range m.order {
 		out = append(out, m.tokens[id])
+	}
+	return out, nil
+}
+
+func (m *MemoryStore) IssueToken(_ context.Context, t TokenRecord, ev TokenEvent) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.create(t); err != nil {
+		return err
+	}
+	m.events = append(m.events, ev)
+	return nil
+}
+
+func (m *MemoryStore) RotateToken(_ context.Context, oldID string, until time.Time, next TokenRecord, evs []TokenEvent) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, ok := m.tokens[oldID]
+	if !ok || !old.RevokedAt.IsZero() {
+		return fmt.Errorf("rotate token %s: %w", oldID, ErrTokenNotFound)
+	}
+	if err := m.create(next); err != nil {
+		return err
+	}
+	until = until.UTC().Truncate(time.Millisecond)
+	if old.ExpiresAt.IsZero() || until.Before(old.ExpiresAt) {
+		old.ExpiresAt = until
+		m.tokens[oldID] = old
+	}
+	m.events = append(m.events, evs...)
+	return nil
+}
+
+func (m *MemoryStore) RevokeTokenFor(_ context.Context, id string, ev TokenEvent) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.tokens[id]
+	if !ok {
+		return fmt.Errorf("revoke token %s: %w", id, ErrTokenNotFound)
+	}
+	if t.RevokedAt.IsZero() {
+		t.RevokedAt = ev.At.UTC().Truncate(time.Millisecond)
+		m.tokens[id] = t
+	}
+	m.events = append(m.events, ev)
+	return nil
+}
+
+func (m *MemoryStore) TouchToken(_ context.Context, id string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.tokens[id]
+	if !ok {
+		return fmt.Errorf("touch token %s: %w", id, ErrTokenNotFound)
+	}
+	at = at.UTC().Truncate(time.Millisecond)
+	if at.After(t.LastUsedAt) {
+		t.LastUsedAt = at
+		m.tokens[id] = t
+	}
+	return nil
+}
+
+func (m *MemoryStore) TokenEvents(_ context.Context, id string) ([]TokenEvent, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var out []TokenEvent
+	for _, e := range m.events {
+		if e.TokenID == id {
+			out = append(out, e)
+		}
 	}
 	return out, nil
 }

@@ -36,6 +36,10 @@ type TokenRecord struct {
 	ExpiresAt time.Time
 	// RevokedAt is zero for a token in use.
 	RevokedAt time.Time
+	// LastUsedAt is when the token last authenticated a request, zero if
+	// never; written at most once per Tokens.TouchInterval, so it may lag
+	// by that much.
+	LastUsedAt time.Time
 }
 
 // Active reports whether the token may be used at now.
@@ -110,8 +114,13 @@ type Tokens struct {
 	// means slog.Default().
 	Logger *slog.Logger
 
+	// TouchInterval is how often, at most, a token's last use is written
+	// to a LifecycleStore; 0 means DefaultTouchInterval.
+	TouchInterval time.Duration
+
 	limitOnce sync.Once
 	limits    *loginLimiter
+	life      lifecycle
 }
 
 func (t *Tokens) limiter() *loginLimiter {
@@ -136,8 +145,21 @@ func (t *Tokens) now() time.Time {
 // Issue creates a token and returns its secret form, which is shown once and
 // never stored.
 func (t *Tokens) Issue(ctx context.Context, req IssueRequest) (string, TokenRecord, error) {
+	secret, rec, err := t.newToken(req)
+	if err != nil {
+		return "", TokenRecord{}, err
+	}
+	if err := t.Store.CreateToken(ctx, rec); err != nil {
+		return "", TokenRecord{}, fmt.Errorf("issue token: store: %w", err)
+	}
+	return secret, rec, nil
+}
+
+// newToken validates req and makes a token record and its secret form,
+// storing nothing.
+func (t *Tokens) newToken(req IssueRequest) (string, TokenRecord, error) {
 	if err := req.Validate(); err != nil {
-		return "", TokenRecord{}, fmt.Errorf("issue token: %w", err)
+		return "", TokenRecord{}, apierr.Errorf(apierr.CodeInvalid, "issue token: %w", err)
 	}
 	idb := make([]byte, 8)
 	secret := make([]byte, 32)
@@ -162,9 +184,6 @@ func (t *Tokens) Issue(ctx context.Context, req IssueRequest) (string, TokenReco
 	enc := base64.RawURLEncoding.EncodeToString(secret)
 	sum := sha256.Sum256([]byte(enc))
 	rec.Hash = sum[:]
-	if err := t.Store.CreateToken(ctx, rec); err != nil {
-		return "", TokenRecord{}, fmt.Errorf("issue token: store: %w", err)
-	}
 	return tokenPrefix + rec.ID + "_" + enc, rec, nil
 }
 
@@ -179,13 +198,13 @@ func (t *Tokens) Verify(ctx context.Context, token string) (*Principal, error) {
 // VerifyFrom is Verify for a login from source (an address; "" if
 // unknown), which failed logins are slowed per as well as per token id.
 func (t *Tokens) VerifyFrom(ctx context.Context, token, source string) (*Principal, error) {
-	p, guess, err := t.verify(ctx, token)
+	p, guess, why, err := t.verify(ctx, token)
 	switch guess {
 	case guessID:
 		// An unknown id is the guesser's choice: limit by source only.
-		t.wait(ctx, t.recordFailure(source, "", err, t.now()))
+		t.wait(ctx, t.recordFailure(source, "", why, t.now()))
 	case guessSecret:
-		t.wait(ctx, t.recordFailure(source, tokenID(token), err, t.now()))
+		t.wait(ctx, t.recordFailure(source, tokenID(token), why, t.now()))
 	}
 	return p, err
 }
@@ -201,29 +220,44 @@ const (
 	guessSecret       // a wrong secret for a token's id
 )
 
-// verify checks token and says what, if anything, it guessed wrong.
-func (t *Tokens) verify(ctx context.Context, token string) (*Principal, guess, error) {
+// errNotRecognised is the one answer to an unknown id and to a wrong
+// secret alike: a different answer would tell a guesser which ids exist.
+// The log line (recordFailure) says which it was.
+func errNotRecognised() error {
+	return apierr.Errorf(apierr.CodeUnauthorized, "%w: token not recognised", ErrUnauthenticated)
+}
+
+// verify checks token and says what, if anything, it guessed wrong, and
+// why it failed in words for the log (the error is what the caller sees).
+func (t *Tokens) verify(ctx context.Context, token string) (*Principal, guess, string, error) {
 	rest, ok := strings.CutPrefix(token, tokenPrefix)
 	id, secret, ok2 := strings.Cut(rest, "_")
 	if !ok || !ok2 || id == "" || secret == "" {
-		return nil, noGuess, apierr.Errorf(apierr.CodeUnauthorized, "%w: malformed token (want snv_<id>_<secret>)", ErrUnauthenticated)
+		return nil, noGuess, "malformed token", apierr.Errorf(apierr.CodeUnauthorized, "%w: malformed token (want snv_<id>_<secret>)", ErrUnauthenticated)
 	}
 	rec, err := t.Store.TokenByID(ctx, id)
+	sum := sha256.Sum256([]byte(secret))
 	if errors.Is(err, ErrTokenNotFound) {
-		return nil, guessID, apierr.Errorf(apierr.CodeUnauthorized, "%w: unknown token %s", ErrUnauthenticated, id)
+		// Compare anyway, so an unknown id costs what a wrong secret does.
+		subtle.ConstantTimeCompare(sum[:], unknownHash[:])
+		return nil, guessID, "unknown token", errNotRecognised()
 	}
 	if err != nil {
-		return nil, noGuess, fmt.Errorf("verify token %s: %w", id, err)
+		return nil, noGuess, "store", fmt.Errorf("verify token %s: %w", id, err)
 	}
-	sum := sha256.Sum256([]byte(secret))
 	if subtle.ConstantTimeCompare(sum[:], rec.Hash) != 1 {
-		return nil, guessSecret, apierr.Errorf(apierr.CodeUnauthorized, "%w: wrong secret for token %s", ErrUnauthenticated, id)
+		return nil, guessSecret, "wrong secret", errNotRecognised()
 	}
-	if !rec.Active(t.now()) {
-		return nil, noGuess, apierr.Errorf(apierr.CodeUnauthorized, "%w: token %s is revoked or expired", ErrUnauthenticated, id)
+	now := t.now()
+	if !rec.Active(now) {
+		return nil, noGuess, "revoked or expired", apierr.Errorf(apierr.CodeUnauthorized, "%w: token %s is revoked or expired", ErrUnauthenticated, id)
 	}
-	return &Principal{Subject: rec.Subject, Kind: rec.Kind, Name: rec.Name, Grants: rec.Grants, CredentialID: rec.ID}, noGuess, nil
+	t.touch(ctx, rec.ID, now)
+	return &Principal{Subject: rec.Subject, Kind: rec.Kind, Name: rec.Name, Grants: rec.Grants, CredentialID: rec.ID}, noGuess, "", nil
 }
+
+// unknownHash is what an unknown id's secret is compared with.
+var unknownHash = sha256.Sum256([]byte("unknown"))
 
 // Authenticate implements Authenticator: it reads a token from
 // "Authorization: Bearer <token>", or from HTTP basic auth with the token
