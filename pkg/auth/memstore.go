@@ -52,6 +52,10 @@ func (m *MemoryStore) TokenByID(_ context.Context, id string) (TokenRecord, erro
 func (m *MemoryStore) RevokeToken(_ context.Context, id string, at time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.revoke(id, at)
+}
+
+func (m *MemoryStore) revoke(id string, at time.Time) error {
 	t, ok := m.tokens[id]
 	if !ok {
 		return fmt.Errorf("revoke token %s: %w", id, ErrTokenNotFound)
@@ -105,13 +109,8 @@ func (m *MemoryStore) RotateToken(_ context.Context, oldID string, until time.Ti
 func (m *MemoryStore) RevokeTokenFor(_ context.Context, id string, ev TokenEvent) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	t, ok := m.tokens[id]
-	if !ok {
-		return fmt.Errorf("revoke token %s: %w", id, ErrTokenNotFound)
-	}
-	if t.RevokedAt.IsZero() {
-		t.RevokedAt = ev.At.UTC().Truncate(time.Millisecond)
-		m.tokens[id] = t
+	if err := m.revoke(id, ev.At); err != nil {
+		return err
 	}
 	m.events = append(m.events, ev)
 	return nil

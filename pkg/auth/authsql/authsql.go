@@ -120,7 +120,11 @@ func (s *Store) TokenByID(ctx context.Context, id string) (auth.TokenRecord, err
 }
 
 func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
-	n, err := sqldb.Affected(s.db.ExecContext(ctx,
+	return revoke(ctx, s.db, id, at)
+}
+
+func revoke(ctx context.Context, db execer, id string, at time.Time) error {
+	n, err := sqldb.Affected(db.ExecContext(ctx,
 		`UPDATE auth_tokens SET revoked_at = CASE WHEN revoked_at = 0 THEN $1 ELSE revoked_at END WHERE id = $2`,
 		millis(at.UTC().Truncate(time.Millisecond)), id))
 	if err != nil {
@@ -181,14 +185,8 @@ func (s *Store) RotateToken(ctx context.Context, oldID string, until time.Time, 
 
 func (s *Store) RevokeTokenFor(ctx context.Context, id string, ev auth.TokenEvent) error {
 	return sqldb.InTx(ctx, s.db, func(tx *sql.Tx) error {
-		n, err := sqldb.Affected(tx.ExecContext(ctx,
-			`UPDATE auth_tokens SET revoked_at = CASE WHEN revoked_at = 0 THEN $1 ELSE revoked_at END WHERE id = $2`,
-			millis(ev.At.UTC().Truncate(time.Millisecond)), id))
-		if err != nil {
-			return fmt.Errorf("revoke token %s: %w", id, err)
-		}
-		if n == 0 {
-			return fmt.Errorf("revoke token %s: %w", id, auth.ErrTokenNotFound)
+		if err := revoke(ctx, tx, id, ev.At); err != nil {
+			return err
 		}
 		return addEvents(ctx, tx, ev)
 	})
