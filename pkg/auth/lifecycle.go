@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -72,6 +73,13 @@ type TokenPolicy struct {
 // stays valid 1 hour by default, at most 7 days.
 var DefaultTokenPolicy = TokenPolicy{DefaultTTL: 90 * 24 * time.Hour, MaxTTL: 365 * 24 * time.Hour,
 	DefaultOverlap: time.Hour, MaxOverlap: 7 * 24 * time.Hour}
+
+// WithDefaults fills p's zero fields from DefaultTokenPolicy.
+func (p TokenPolicy) WithDefaults() TokenPolicy {
+	d := DefaultTokenPolicy
+	return TokenPolicy{DefaultTTL: cmp.Or(p.DefaultTTL, d.DefaultTTL), MaxTTL: cmp.Or(p.MaxTTL, d.MaxTTL),
+		DefaultOverlap: cmp.Or(p.DefaultOverlap, d.DefaultOverlap), MaxOverlap: cmp.Or(p.MaxOverlap, d.MaxOverlap)}
+}
 
 // Validate reports every problem with the policy at once.
 func (p TokenPolicy) Validate() error {
@@ -149,30 +157,34 @@ type CreateRequest struct {
 	Reason  string `json:"reason,omitempty"`
 }
 
-// grant and ttl check r against policy, reporting every problem at once as
-// an invalid error that names the field and the rule.
+// resolve checks r against policy, reporting every problem at once as an
+// invalid error whose fields name each field and rule.
 func (r CreateRequest) resolve(policy TokenPolicy) (IssueRequest, error) {
-	var errs []error
+	var bad []apierr.FieldError
 	if strings.TrimSpace(r.Name) == "" {
-		errs = append(errs, errors.New("name: must not be empty"))
+		bad = append(bad, apierr.FieldError{Field: "name", Rule: "required", Message: "must not be empty"})
 	}
 	g := Grant{Role: r.Role, Concepts: r.Concepts, System: strings.TrimSpace(r.System)}
 	if err := g.Validate(); err != nil {
-		errs = append(errs, err)
+		for line := range strings.SplitSeq(err.Error(), "\n") {
+			field, _, _ := strings.Cut(line, ":")
+			field, _, _ = strings.Cut(field, " ")
+			bad = append(bad, apierr.FieldError{Field: field, Rule: "grant", Message: line})
+		}
 	}
 	kind := r.Kind
 	if kind == "" {
 		kind = KindSystem
 	}
 	if kind != KindUser && kind != KindSystem {
-		errs = append(errs, fmt.Errorf("kind %q: must be %q or %q", kind, KindUser, KindSystem))
+		bad = append(bad, apierr.FieldError{Field: "kind", Rule: "enum", Message: fmt.Sprintf("kind %q: must be %q or %q", kind, KindUser, KindSystem)})
 	}
-	ttl, err := boundedDuration("expires", r.Expires, policy.DefaultTTL, policy.MaxTTL, false)
-	if err != nil {
-		errs = append(errs, err)
+	ttl, fe := boundedDuration("expires", r.Expires, policy.DefaultTTL, policy.MaxTTL, false)
+	if fe != nil {
+		bad = append(bad, *fe)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return IssueRequest{}, apierr.Errorf(apierr.CodeInvalid, "%w", err)
+	if len(bad) > 0 {
+		return IssueRequest{}, invalid(bad)
 	}
 	subject := strings.TrimSpace(r.Subject)
 	if subject == "" {
@@ -184,21 +196,34 @@ func (r CreateRequest) resolve(policy TokenPolicy) (IssueRequest, error) {
 	return IssueRequest{Subject: subject, Kind: kind, Name: strings.TrimSpace(r.Name), Grants: []Grant{g}, TTL: ttl}, nil
 }
 
+// invalid is the one refusal of a token request: its message lists every
+// problem, its fields name each field and rule.
+func invalid(bad []apierr.FieldError) error {
+	msgs := make([]string, len(bad))
+	for i, f := range bad {
+		msgs[i] = f.Message
+		if !strings.HasPrefix(f.Message, f.Field) {
+			msgs[i] = f.Field + ": " + f.Message
+		}
+	}
+	return apierr.Invalid("token request: "+strings.Join(msgs, "; "), bad...)
+}
+
 // boundedDuration parses s as a Go duration between 0 (or 1ns, when zero
-// is not allowed) and max; "" is def.
-func boundedDuration(field, s string, def, maxD time.Duration, zeroOK bool) (time.Duration, error) {
+// is not allowed) and maxD; "" is def.
+func boundedDuration(field, s string, def, maxD time.Duration, zeroOK bool) (time.Duration, *apierr.FieldError) {
 	if s == "" {
 		return def, nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("%s %q: must be a duration such as 1h or 720h", field, s)
+		return 0, &apierr.FieldError{Field: field, Rule: "format", Message: fmt.Sprintf("%s %q: must be a duration such as 1h or 720h", field, s)}
 	}
 	if d < 0 || (d == 0 && !zeroOK) {
-		return 0, fmt.Errorf("%s %q: must be positive", field, s)
+		return 0, &apierr.FieldError{Field: field, Rule: "min", Message: fmt.Sprintf("%s %q: must be positive", field, s)}
 	}
 	if d > maxD {
-		return 0, fmt.Errorf("%s %q: must be at most %s", field, s, maxD)
+		return 0, &apierr.FieldError{Field: field, Rule: "max", Message: fmt.Sprintf("%s %q: must be at most %s", field, s, maxD)}
 	}
 	return d, nil
 }
@@ -220,7 +245,7 @@ func (t *Tokens) Create(ctx context.Context, by *Principal, req CreateRequest, p
 	}
 	ir, err := req.resolve(policy)
 	if err != nil {
-		return "", TokenRecord{}, fmt.Errorf("create token: %w", err)
+		return "", TokenRecord{}, err
 	}
 	secret, rec, err := t.newToken(ir)
 	if err != nil {
@@ -242,9 +267,9 @@ func (t *Tokens) Rotate(ctx context.Context, by *Principal, id, overlap, reason 
 	if err != nil {
 		return "", TokenRecord{}, err
 	}
-	ov, err := boundedDuration("overlap", overlap, policy.DefaultOverlap, policy.MaxOverlap, true)
-	if err != nil {
-		return "", TokenRecord{}, apierr.Errorf(apierr.CodeInvalid, "rotate token: %w", err)
+	ov, fe := boundedDuration("overlap", overlap, policy.DefaultOverlap, policy.MaxOverlap, true)
+	if fe != nil {
+		return "", TokenRecord{}, invalid([]apierr.FieldError{*fe})
 	}
 	old, err := ls.TokenByID(ctx, id)
 	if err != nil {
@@ -281,7 +306,7 @@ func (t *Tokens) Revoke(ctx context.Context, by *Principal, id, reason string) e
 		return err
 	}
 	if strings.TrimSpace(reason) == "" {
-		return apierr.Errorf(apierr.CodeInvalid, "revoke token: reason: must not be empty")
+		return invalid([]apierr.FieldError{{Field: "reason", Rule: "required", Message: "must not be empty"}})
 	}
 	ev := TokenEvent{TokenID: id, At: t.now().UTC().Truncate(time.Millisecond), Action: TokenRevoked, Actor: by.String(), Reason: reason}
 	if err := ls.RevokeTokenFor(ctx, id, ev); err != nil {

@@ -96,6 +96,10 @@ type Config struct {
 	// OIDC, with an issuer set, accepts the bearer access tokens of that
 	// OpenID Provider beside the API tokens (SAMNAV_OIDC_*); off by default.
 	OIDC auth.OIDCConfig
+	// TokenPolicy bounds the API tokens issued through /api/v1/tokens
+	// (SAMNAV_TOKEN_DEFAULT_TTL, _MAX_TTL, _DEFAULT_OVERLAP, _MAX_OVERLAP);
+	// zero fields take auth.DefaultTokenPolicy's.
+	TokenPolicy auth.TokenPolicy
 }
 
 // Validate reports every problem with c at once, each naming the field and
@@ -109,6 +113,9 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("RelayStallAfter: must not be negative"))
 	}
 	errs = append(errs, c.OIDC.Validate())
+	if err := c.TokenPolicy.WithDefaults().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("TokenPolicy: %w", err))
+	}
 	return daemon.NameVariables(errs, configVars, daemon.BaseVars(service), daemon.KafkaVars)
 }
 
@@ -129,6 +136,10 @@ type Deps struct {
 	// so that it reads through an approved one (DeliverySubscriptions);
 	// nil means subscriber systems read nothing.
 	Subscriptions record.Subscriptions
+	// Tokens is the issuer whose tokens /api/v1/tokens manages; nil means
+	// the service's own (authsql) when Authenticator is nil, and none
+	// (those routes answer 503) when it is set.
+	Tokens *auth.Tokens
 }
 
 // Server is a master data service whose lifecycle the caller controls
@@ -237,7 +248,12 @@ func (s *Server) init(ctx context.Context, deps Deps) error {
 	if authn, err = auth.WithOIDC(authn, s.cfg.OIDC, s.logger); err != nil {
 		return err
 	}
-	s.handler = httpapi.NewHandler(s.svc, s.model, httpapi.Options{Logger: s.logger, Authenticator: authn, TracerProvider: deps.TracerProvider})
+	managed := deps.Tokens
+	if managed == nil {
+		managed = tokens
+	}
+	s.handler = httpapi.NewHandler(s.svc, s.model, httpapi.Options{Logger: s.logger, Authenticator: authn, TracerProvider: deps.TracerProvider,
+		Tokens: managed, TokenPolicy: s.cfg.TokenPolicy})
 	if len(s.cfg.Brokers) > 0 {
 		name := s.cfg.RelayName
 		if name == "" {
@@ -397,6 +413,13 @@ const (
 	// EnvRelayStallAfter sets Config.RelayStallAfter, as a Go duration
 	// ("90s", "2m").
 	EnvRelayStallAfter = "SAMNAV_MASTERDATA_RELAY_STALL_AFTER"
+	// The API token policy (Config.TokenPolicy), each a Go duration: a
+	// new token's lifetime when the request names none and the longest
+	// it may name; a rotated token's overlap by default and at most.
+	EnvTokenDefaultTTL     = "SAMNAV_TOKEN_DEFAULT_TTL"
+	EnvTokenMaxTTL         = "SAMNAV_TOKEN_MAX_TTL"
+	EnvTokenDefaultOverlap = "SAMNAV_TOKEN_DEFAULT_OVERLAP"
+	EnvTokenMaxOverlap     = "SAMNAV_TOKEN_MAX_OVERLAP"
 )
 
 // kafka returns the settings every Kafka client of the service is built
@@ -414,7 +437,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	env := daemon.NewEnv(getenv)
 	ks := env.LoadKafka()
 	c := Config{Base: env.Base(service, DefaultAddr), Brokers: ks.Brokers, Kafka: ks.SASL, KafkaConnection: ks.Connection,
-		RegistryURL: env.String(EnvRegistryURL), EnsureTopics: env.Bool(EnvEnsureTopics), RelayStallAfter: env.Duration(EnvRelayStallAfter), OIDC: env.LoadOIDC()}
+		RegistryURL: env.String(EnvRegistryURL), EnsureTopics: env.Bool(EnvEnsureTopics), RelayStallAfter: env.Duration(EnvRelayStallAfter), OIDC: env.LoadOIDC(),
+		TokenPolicy: auth.TokenPolicy{DefaultTTL: env.Duration(EnvTokenDefaultTTL), MaxTTL: env.Duration(EnvTokenMaxTTL),
+			DefaultOverlap: env.Duration(EnvTokenDefaultOverlap), MaxOverlap: env.Duration(EnvTokenMaxOverlap)}}
 	return c, env.Err()
 }
 

@@ -95,6 +95,21 @@ func TestOpenAPIDocumentCoversEveryRouteAndItsExamplesHold(t *testing.T) {
 			}
 		})
 	}
+	// API tokens: issued, listed, rotated, revoked, and their history.
+	issued, _ := c.Example(http.MethodPost, "/api/v1/tokens", openapitest.Call{Token: admin})
+	tokID, _ := issued["id"].(string)
+	if tokID == "" || !strings.HasPrefix(issued["token"].(string), "snv_"+tokID+"_") {
+		t.Fatalf("issued token %v", issued)
+	}
+	c.Refused(http.MethodGet, "/api/v1/tokens", http.StatusForbidden, openapitest.Call{Token: steward})
+	c.Example(http.MethodGet, "/api/v1/tokens", openapitest.Call{Token: admin})
+	rotated, _ := c.Example(http.MethodPost, "/api/v1/tokens/{id}/rotate", openapitest.Call{Token: admin, Path: map[string]string{"id": tokID}})
+	c.Example(http.MethodPost, "/api/v1/tokens/{id}/revoke", openapitest.Call{Token: admin, Path: map[string]string{"id": rotated["id"].(string)}})
+	evs, _ := c.Example(http.MethodGet, "/api/v1/tokens/{id}/events", openapitest.Call{Token: admin, Path: map[string]string{"id": tokID}})
+	if n := len(evs["events"].([]any)); n != 2 {
+		t.Errorf("the rotated token has %d events, want issued and rotated", n)
+	}
+	c.Refused(http.MethodGet, "/api/v1/tokens/{id}/events", http.StatusNotFound, openapitest.Call{Token: admin, Path: map[string]string{"id": "0000000000000000"}})
 	c.Unexercised()
 }
 

@@ -307,7 +307,7 @@ func startDev(ctx context.Context, cfg devConfig, tel *telemetry.Telemetry) (_ *
 		LookupOnly: true,
 		OIDC:       cfg.OIDC,
 	}, masterdata.Deps{
-		Logger: h.logger, Authenticator: tokens, Telemetry: tel, Subscriptions: subscriptions,
+		Logger: h.logger, Authenticator: tokens, Tokens: tokens, Telemetry: tel, Subscriptions: subscriptions,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open master data: %w", err)

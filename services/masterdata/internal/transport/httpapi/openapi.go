@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/samnav/samnav/contracts/model"
+	"github.com/samnav/samnav/pkg/auth/tokenapi"
 	"github.com/samnav/samnav/pkg/openapi"
 	"github.com/samnav/samnav/services/masterdata/client"
 	"github.com/samnav/samnav/services/masterdata/record"
@@ -30,12 +31,6 @@ func OpenAPI(m *model.Model) openapi.Document {
 			"name":         openapi.Str("A display name."),
 			"credentialId": openapi.Str("The id of the token the caller used."),
 			"grants":       map[string]any{"type": "array", "items": openapi.Ref("Grant")},
-		}},
-		"Grant": map[string]any{"type": "object", "required": []any{"role"}, "properties": map[string]any{
-			"role":                map[string]any{"type": "string", "enum": []any{"admin", "steward", "publisher", "auditor", "owner", "subscriber"}},
-			"concepts":            map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "description": "The concepts a steward or owner grant covers; \"*\" is every concept."},
-			"system":              openapi.Str("The system a publisher or subscriber grant acts for."),
-			"protectedIdentities": map[string]any{"type": "boolean", "description": "A steward or auditor grant approved for the shielded attributes (address, contacts) of protected identities; without it every read withholds them."},
 		}},
 		"Read": map[string]any{"type": "object", "required": []any{"seq", "at", "subject", "basis", "concept", "recordId", "fields", "path"},
 			"description": "One time a record of personal data was shown to someone. The person is named only by the record's opaque id.",
@@ -72,7 +67,9 @@ func OpenAPI(m *model.Model) openapi.Document {
 		maps.Copy(paths, conceptPaths(c))
 		maps.Copy(schemas, conceptSchemas(c))
 	}
-	tags = append(tags, map[string]any{"name": "whoami", "description": "Who the caller is."})
+	tags = append(tags, map[string]any{"name": "whoami", "description": "Who the caller is."}, tokenapi.Tag)
+	maps.Copy(paths, tokenapi.Paths())
+	maps.Copy(schemas, tokenapi.Schemas())
 	return openapi.New("Samnav master data API",
 		"Records of every concept of the city's concept model, each mastered by one system. "+
 			"Stewards write the concepts the hub masters (master samnav); an external master system writes its concepts, and only those, through the publish API or the same record operations. "+

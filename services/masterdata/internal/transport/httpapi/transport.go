@@ -18,6 +18,7 @@ import (
 
 	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/auth/tokenapi"
 	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/pkg/openapi"
@@ -35,6 +36,11 @@ type Options struct {
 	Logger         *slog.Logger
 	Authenticator  auth.Authenticator
 	TracerProvider trace.TracerProvider
+	// Tokens is the issuer whose tokens /api/v1/tokens manages (package
+	// tokenapi); nil answers those routes 503.
+	Tokens *auth.Tokens
+	// TokenPolicy bounds the tokens issued there.
+	TokenPolicy auth.TokenPolicy
 }
 
 // NewHandler returns the API:
@@ -52,6 +58,7 @@ type Options struct {
 //	DELETE /api/v1/{concept}/{id}                      erase (admin): tombstone; reason in Samnav-Reason
 //	POST   /api/v1/publish/{concept}                   batch from the concept's master system
 //	GET    /api/v1/whoami                              the caller's principal (for the console's sign-in)
+//	       /api/v1/tokens...                           API tokens (admin): issue, list, rotate, revoke, history (package tokenapi)
 //	GET    /api/v1/openapi.json                        this API's OpenAPI 3.1 document (OpenAPI)
 //
 // Writes take an optional reason from the Samnav-Reason header (never the
@@ -84,6 +91,7 @@ func NewHandler(svc record.Service, m *model.Model, opts Options) http.Handler {
 	mux.Handle("GET /api/v1/{concept}/{id}/reads", h(eps.Reads, decodeGet, encodeJSON))
 	mux.Handle("GET /api/v1/{concept}/by/{attribute}/{value}", h(eps.ByNaturalKey, noPersonalDataInURL(m, decodeNaturalKey), encodeRecord))
 	mux.HandleFunc("GET /api/v1/whoami", whoami)
+	(&tokenapi.API{Tokens: opts.Tokens, Policy: opts.TokenPolicy, Errors: wr}).Register(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		wr.Write(w, r, apierr.NotFound("no route for this method and path"))
 	})
