@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -13,34 +11,14 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/pkg/sdk/poll"
-	"github.com/samnav/samnav/services/masterdata"
 	"github.com/samnav/samnav/services/hubtest"
+	"github.com/samnav/samnav/services/masterdata"
 )
 
 // call sends body (nil for none) with token and returns the status.
 func call(t *testing.T, method, url, token string, body any) int {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(t.Context(), method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	_ = resp.Body.Close()
-	return resp.StatusCode
+	return hubtest.Call(t, method, url, token, body).Status
 }
 
 // samnavTokens runs `samnav tokens args...` and returns what it printed.
