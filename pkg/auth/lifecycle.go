@@ -69,7 +69,7 @@ type TokenPolicy struct {
 	MaxOverlap     time.Duration
 }
 
-// DefaultTokenPolicy: 90 days by default, at most a year; a rotated token
+// DefaultTokenPolicy is 90 days by default, at most a year; a rotated token
 // stays valid 1 hour by default, at most 7 days.
 var DefaultTokenPolicy = TokenPolicy{DefaultTTL: 90 * 24 * time.Hour, MaxTTL: 365 * 24 * time.Hour,
 	DefaultOverlap: time.Hour, MaxOverlap: 7 * 24 * time.Hour}

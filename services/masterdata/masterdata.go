@@ -416,10 +416,10 @@ const (
 	// The API token policy (Config.TokenPolicy), each a Go duration: a
 	// new token's lifetime when the request names none and the longest
 	// it may name; a rotated token's overlap by default and at most.
-	EnvTokenDefaultTTL     = "SAMNAV_TOKEN_DEFAULT_TTL"
-	EnvTokenMaxTTL         = "SAMNAV_TOKEN_MAX_TTL"
-	EnvTokenDefaultOverlap = "SAMNAV_TOKEN_DEFAULT_OVERLAP"
-	EnvTokenMaxOverlap     = "SAMNAV_TOKEN_MAX_OVERLAP"
+	EnvTokenDefaultTTL     = "SAMNAV_TOKEN_DEFAULT_TTL"     //nolint:gosec // G101: a variable's name, not a credential
+	EnvTokenMaxTTL         = "SAMNAV_TOKEN_MAX_TTL"         //nolint:gosec // G101: a variable's name, not a credential
+	EnvTokenDefaultOverlap = "SAMNAV_TOKEN_DEFAULT_OVERLAP" //nolint:gosec // G101: a variable's name, not a credential
+	EnvTokenMaxOverlap     = "SAMNAV_TOKEN_MAX_OVERLAP"     //nolint:gosec // G101: a variable's name, not a credential
 )
 
 // kafka returns the settings every Kafka client of the service is built
