@@ -90,6 +90,12 @@ var authzTable = map[string]authzRow{
 	"POST /api/v1/{concept}/{id}/end":              {fmt.Sprintf(writePerson, 200), fmt.Sprintf(writePerson, 200), fmt.Sprintf(writeUnit, 200, 200)},
 	"POST /api/v1/publish/{concept}":               {fmt.Sprintf(writePerson, 200), fmt.Sprintf(writePerson, 200), noneMayPublish},
 	"DELETE /api/v1/{concept}/{id}":                {fmt.Sprintf(adminOnly, 200), fmt.Sprintf(adminOnly, 200), fmt.Sprintf(adminOnly, 200)},
+	// API tokens (package tokenapi): about no concept, so alike for every object.
+	"POST /api/v1/tokens":             {fmt.Sprintf(adminOnly, 201), fmt.Sprintf(adminOnly, 201), fmt.Sprintf(adminOnly, 201)},
+	"GET /api/v1/tokens":              {fmt.Sprintf(adminOnly, 200), fmt.Sprintf(adminOnly, 200), fmt.Sprintf(adminOnly, 200)},
+	"POST /api/v1/tokens/{id}/rotate": {fmt.Sprintf(adminOnly, 201), fmt.Sprintf(adminOnly, 201), fmt.Sprintf(adminOnly, 201)},
+	"POST /api/v1/tokens/{id}/revoke": {fmt.Sprintf(adminOnly, 200), fmt.Sprintf(adminOnly, 200), fmt.Sprintf(adminOnly, 200)},
+	"GET /api/v1/tokens/{id}/events":  {fmt.Sprintf(adminOnly, 200), fmt.Sprintf(adminOnly, 200), fmt.Sprintf(adminOnly, 200)},
 }
 
 // approvedFields are the person attributes sub-approved's subscription is
@@ -272,6 +278,17 @@ func (a *authzHub) check(t *testing.T, route httproute.Route, obj, role, want st
 		next := maps.Clone(st)
 		delete(next, "id")
 		body = map[string]any{"items": []any{map[string]any{"op": "upsert", "id": id, "state": next}}}
+	case "POST /api/v1/tokens":
+		body = map[string]any{"name": "authorisation table", "role": "auditor", "expires": "1h"}
+	case "POST /api/v1/tokens/{id}/rotate", "POST /api/v1/tokens/{id}/revoke", "GET /api/v1/tokens/{id}/events":
+		// A token of its own for each check: a rotation or revocation
+		// changes it.
+		secret := hubtest.Issue(t, a.h.Masterdata.Tokens(), "authorisation table", auth.KindSystem, auth.Grant{Role: auth.RoleAuditor})
+		path = strings.Replace(route.Path, "{id}", strings.Split(secret, "_")[1], 1)
+		body = map[string]any{"reason": "authorisation table"}
+		if method == "GET" {
+			body = nil
+		}
 	}
 	if body != nil {
 		header = append(header, "Content-Type", "application/json")
