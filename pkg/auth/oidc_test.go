@@ -249,7 +249,7 @@ func TestOIDCInAChain(t *testing.T) {
 		{header: "Bearer " + oidctest.Mint(t, key, cl), subject: "u-1"},
 		{header: "Bearer " + secret, subject: "hr"},
 		{header: "Bearer " + oidctest.Mint(t, key, expired), refusal: "access token expired"},
-		{header: "Bearer snv_nope_nope", refusal: "unknown token"},
+		{header: "Bearer snv_nope_nope", refusal: "token not recognised"},
 		{header: ""},
 	} {
 		r := httptest.NewRequest("GET", "/", nil)
