@@ -10,7 +10,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/samnav/samnav/contracts/concepts"
-	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/sdk/avro"
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
@@ -32,7 +31,7 @@ func TestEndToEnd(t *testing.T) {
 		hubtest.WithMasterdata(func(_ *masterdata.Config, d *masterdata.Deps) { d.TracerProvider = tp }))
 	broker, regURL, a := h.Broker, h.RegistryURL, apiOf(t, h)
 	unitSchema := hubtest.ContractSchema(t, "unit")
-	st := a.token("anna", auth.Grant{Role: auth.RoleSteward, Concepts: []string{"unit"}})
+	st := a.steward("anna", "unit")
 
 	c := a.do("POST", "/api/v1/unit", st, unit("Solskolan"), "Samnav-Reason", "new school")
 	if c.status != 201 {

@@ -30,7 +30,7 @@ func TestEndToEndLogsAndURLsHoldNoPersonalData(t *testing.T) {
 	h := hubtest.Start(t, hubtest.WithScan(sc), hubtest.WithMasterdata(),
 		hubtest.WithBroker(embeddedkafka.Config{Topics: []kafkatopics.Spec{{Name: "samnav.person.v1", Partitions: 3, Compact: true}}}))
 	a := apiOf(t, h)
-	fb := a.token("folkbokforing", auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	fb := a.publisher("folkbokforing")
 	steward := a.token("greta", auth.Grant{Role: auth.RoleSteward, Concepts: []string{"person"}, ProtectedIdentities: true})
 	auditor := a.token("ivar", auth.Grant{Role: auth.RoleAuditor})
 
