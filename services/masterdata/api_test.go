@@ -7,8 +7,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/embeddedkafka"
+	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/services/hubtest"
 	"github.com/samnav/samnav/services/masterdata"
 	"github.com/samnav/samnav/services/masterdata/internal/transport/httpapi"
@@ -59,6 +62,19 @@ func startAPIWith(t *testing.T, cfg masterdata.Config, deps masterdata.Deps) *ap
 		deps.Registry = &memRegistry{}
 	}
 	return apiOf(t, hubtest.Start(t, hubtest.WithMasterdata(func(c *masterdata.Config, d *masterdata.Deps) { *c, *d = cfg, deps })))
+}
+
+// startWithStateTopic starts master data, the registry and an embedded
+// broker holding concept's state topic (compacted, three partitions), for
+// a test of the relay that must be over within a minute: the context
+// returned ends then. opts add to the hub (a scan, master data mutators).
+func startWithStateTopic(t *testing.T, concept string, opts ...hubtest.Option) (*hubtest.Hub, *api, context.Context) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	t.Cleanup(cancel)
+	h := hubtest.Start(t, append(opts, hubtest.WithMasterdata(),
+		hubtest.WithBroker(embeddedkafka.Config{Topics: []kafkatopics.Spec{{Name: "samnav." + concept + ".v1", Partitions: 3, Compact: true}}}))...)
+	return h, apiOf(t, h), ctx
 }
 
 // apiOf is the API of the master data h runs.
