@@ -2,7 +2,9 @@ package daemon
 
 import (
 	"cmp"
+	"database/sql"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/samnav/samnav/pkg/auth"
@@ -63,6 +65,32 @@ func (b Base) ListenAddr(defaultAddr string) string { return cmp.Or(b.Addr, defa
 // SQLite file of a DataDir is <service>.db.
 func (b Base) DatabaseURL(service string) (string, error) {
 	return sqldb.Resolve(b.Database, b.Driver, b.DSN, b.DataDir, service+".db")
+}
+
+// OpenDatabase opens the database b names for service (DatabaseURL),
+// creating DataDir first when one is set, since a service keeps files of
+// its own there beside (or instead of) its SQLite database. A setting that
+// names no database is an error "<service> config: ..."; the Location
+// tells the caller the dialect and the SQLite file.
+func (b Base) OpenDatabase(service string) (*sql.DB, sqldb.Location, error) {
+	url, err := b.DatabaseURL(service)
+	if err != nil {
+		return nil, sqldb.Location{}, fmt.Errorf("%s config: %w", service, err)
+	}
+	loc, err := sqldb.Parse(url)
+	if err != nil {
+		return nil, sqldb.Location{}, fmt.Errorf("%s config: %w", service, err)
+	}
+	if b.DataDir != "" {
+		if err := os.MkdirAll(b.DataDir, 0o750); err != nil {
+			return nil, sqldb.Location{}, fmt.Errorf("create data dir: %w", err)
+		}
+	}
+	db, err := loc.Open()
+	if err != nil {
+		return nil, sqldb.Location{}, err
+	}
+	return db, loc, nil
 }
 
 // Problems reports what is wrong with b for service listening by default

@@ -1,11 +1,15 @@
 package daemon_test
 
 import (
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/sdk/configtest"
 	"github.com/samnav/samnav/pkg/sdk/kafkaauth"
+	"github.com/samnav/samnav/pkg/sdk/sqldb"
+	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers OpenDatabase uses
 )
 
 // TestBaseProblems: what every service has is checked in one place, each
@@ -65,4 +69,25 @@ func TestKafkaProblems(t *testing.T) {
 		configtest.Invalid("PLAIN without TLS", kafkaauth.Settings{SASL: kafkaauth.Config{Mechanism: kafkaauth.Plain, Username: "u", Password: "pw"}},
 			"KafkaConnection: ", "PLAIN sends the password itself", "(SAMNAV_KAFKA_*)"),
 	}, check, "pw")
+}
+
+// TestOpenDatabase: a service's database opens from its Base, in a data
+// directory made for it (where the service keeps other files too); a
+// setting that names no database is refused naming the service's config.
+func TestOpenDatabase(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nested", "delivery")
+	db, loc, err := daemon.Base{DataDir: dir}.OpenDatabase("delivery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if loc.Dialect != sqldb.SQLite || loc.File != filepath.Join(dir, "delivery.db") {
+		t.Fatalf("location %v %q, want SQLite in %s", loc.Dialect, loc.File, dir)
+	}
+	if err := db.PingContext(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := (daemon.Base{}).OpenDatabase("delivery"); err == nil || !strings.HasPrefix(err.Error(), "delivery config: ") {
+		t.Fatalf("no database: %v, want a delivery config error", err)
+	}
 }

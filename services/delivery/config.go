@@ -165,9 +165,6 @@ func RunAlone(ctx context.Context, cfg Config, tel *telemetry.Telemetry) error {
 	return Run(ctx, cfg, Deps{Logger: tel.Logger, Telemetry: tel})
 }
 
-// databaseURL is the database Config names (sqldb.Resolve).
-func (c Config) databaseURL() (string, error) { return c.DatabaseURL(service) }
-
 // configVars names the variable LoadConfig reads each of the service's own
 // fields from, for Validate's messages.
 var configVars = map[string]string{"FeedCursorKey": EnvFeedCursorKey, "ViewCompactionLag": EnvViewCompactionLag, "ViewDeleteRetention": EnvViewDeleteRetention}

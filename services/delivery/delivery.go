@@ -149,20 +149,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 		}
 		schemas[c.ID] = string(text)
 	}
-	url, err := cfg.databaseURL()
-	if err != nil {
-		return nil, fmt.Errorf("delivery config: %w", err)
-	}
-	loc, err := sqldb.Parse(url)
-	if err != nil {
-		return nil, fmt.Errorf("delivery config: %w", err)
-	}
-	if cfg.DataDir != "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-			return nil, fmt.Errorf("create data dir: %w", err)
-		}
-	}
-	db, err := loc.Open()
+	db, loc, err := cfg.OpenDatabase(service)
 	if err != nil {
 		return nil, err
 	}

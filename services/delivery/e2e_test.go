@@ -85,6 +85,13 @@ func startCastWith(t testing.TB, timeout time.Duration, sc *hubtest.Scan) (*hubt
 		school:  system("skolplattform"), library: system("bibliotek"), social: system("socialtjanst")}, ctx
 }
 
+// subscriber issues a delivery token for the business system name, which
+// receives data through its own subscriptions (auth.RoleSubscriber).
+func (c *cast) subscriber(name string) string {
+	c.t.Helper()
+	return hubtest.Issue(c.t, c.h.Delivery.Tokens(), name, auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: name})
+}
+
 // publishElla and publishVera publish the stories' two children as the
 // population register and return their ids: Ella, and Vera, who has a
 // protected identity.

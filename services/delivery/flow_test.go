@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/hubtest"
 )
 
@@ -14,18 +13,9 @@ import (
 // approved fields, to the subscriber itself and not to another system;
 // the subscription's lag reaches zero once the pipeline delivered it.
 func TestLiveFlowAndLag(t *testing.T) {
-	h, ctx := startHubWithin(t, 90*time.Second)
-	fb := hubtest.Issue(t, h.Masterdata.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
-	st, body := hubtest.CallJSON(t, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert",
-		"state": personState("201405052380", "Ella", "Storgatan 1", "NONE")}}})
-	if st != 200 {
-		t.Fatalf("publish: %d %v", st, body)
-	}
-	ella := body["results"].([]any)[0].(map[string]any)["id"].(string)
-
-	admin := hubtest.Issue(t, h.Delivery.Tokens(), "admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
-	home := hubtest.Issue(t, h.Delivery.Tokens(), "hemtjanst", auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: "hemtjanst"})
-	library := hubtest.Issue(t, h.Delivery.Tokens(), "bibliotek", auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: "bibliotek"})
+	h, c, ctx := startCast(t, 90*time.Second)
+	ella := c.publishElla()
+	admin, home, library := c.admin, c.subscriber("hemtjanst"), c.subscriber("bibliotek")
 	st, sub := hubtest.CallJSON(t, "POST", h.DeliveryURL+"/api/v1/subscriptions", home, map[string]any{"concept": "person", "purpose": "home care visits", "channel": "feed",
 		"legalBasis": map[string]any{"basis": "public_task", "reference": "Socialtjänstlagen (2001:453)"}, "fields": []string{"givenNames", "surname"}, "reason": "new"})
 	if st != 201 {

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/httproute"
 	"github.com/samnav/samnav/pkg/openapi"
 	"github.com/samnav/samnav/pkg/openapi/openapitest"
@@ -21,19 +20,14 @@ import (
 // sends every operation's example to the running hub: each must get the
 // documented status and a body the document's schema accepts.
 func TestOpenAPIDocumentCoversEveryRouteAndItsExamplesHold(t *testing.T) {
-	h, ctx := startHubWithin(t, 120*time.Second)
+	h, cast, ctx := startCast(t, 120*time.Second)
 
 	doc := openapitest.Fetch(t, h.DeliveryURL)
 	c := openapitest.New(t, doc, h.DeliveryURL)
 	c.Routes(httproute.RoutesOf(h.Delivery.Handler()), nil)
 
-	admin := hubtest.Issue(t, h.Delivery.Tokens(), "admin", auth.KindUser, auth.Grant{Role: auth.RoleAdmin})
-	home := hubtest.Issue(t, h.Delivery.Tokens(), "hemtjanst", auth.KindSystem, auth.Grant{Role: auth.RoleSubscriber, System: "hemtjanst"})
-	fb := hubtest.Issue(t, h.Masterdata.Tokens(), "folkbokforing", auth.KindSystem, auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
-	if st, body := hubtest.CallJSON(t, "POST", h.MasterdataURL+"/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert",
-		"state": personState("201405052380", "Ella", "Storgatan 1", "NONE")}}}); st != 200 {
-		t.Fatalf("publish: %d %v", st, body)
-	}
+	admin, home := cast.admin, cast.subscriber("hemtjanst")
+	cast.publishElla()
 	c.Example(http.MethodGet, openapi.Path, openapitest.Call{})
 	c.Refused(http.MethodGet, "/api/v1/subscriptions", http.StatusUnauthorized, openapitest.Call{})
 	c.Refused(http.MethodGet, "/api/v1/subscriptions/{id}", http.StatusNotFound, openapitest.Call{Token: admin})

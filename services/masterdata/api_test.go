@@ -7,8 +7,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/samnav/samnav/pkg/auth"
+	"github.com/samnav/samnav/pkg/embeddedkafka"
+	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/services/hubtest"
 	"github.com/samnav/samnav/services/masterdata"
 	"github.com/samnav/samnav/services/masterdata/internal/transport/httpapi"
@@ -44,14 +47,34 @@ type api struct {
 	srv  *masterdata.Server
 }
 
-// startAPI starts master data alone (hubtest) with cfg and deps, encoding
-// against an in-memory registry unless cfg or deps name one.
-func startAPI(t *testing.T, cfg masterdata.Config, deps masterdata.Deps) *api {
+// startAPI starts master data alone (hubtest) as most tests want it: the
+// zero Config and Deps, encoding against an in-memory registry.
+func startAPI(t *testing.T) *api {
+	t.Helper()
+	return startAPIWith(t, masterdata.Config{}, masterdata.Deps{})
+}
+
+// startAPIWith starts master data alone (hubtest) with cfg and deps,
+// encoding against an in-memory registry unless cfg or deps name one.
+func startAPIWith(t *testing.T, cfg masterdata.Config, deps masterdata.Deps) *api {
 	t.Helper()
 	if deps.Registry == nil && cfg.RegistryURL == "" {
 		deps.Registry = &memRegistry{}
 	}
 	return apiOf(t, hubtest.Start(t, hubtest.WithMasterdata(func(c *masterdata.Config, d *masterdata.Deps) { *c, *d = cfg, deps })))
+}
+
+// startWithStateTopic starts master data, the registry and an embedded
+// broker holding concept's state topic (compacted, three partitions), for
+// a test of the relay that must be over within a minute: the context
+// returned ends then. opts add to the hub (a scan, master data mutators).
+func startWithStateTopic(t *testing.T, concept string, opts ...hubtest.Option) (*hubtest.Hub, *api, context.Context) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	t.Cleanup(cancel)
+	h := hubtest.Start(t, append(opts, hubtest.WithMasterdata(),
+		hubtest.WithBroker(embeddedkafka.Config{Topics: []kafkatopics.Spec{{Name: "samnav." + concept + ".v1", Partitions: 3, Compact: true}}}))...)
+	return h, apiOf(t, h), ctx
 }
 
 // apiOf is the API of the master data h runs.
@@ -72,6 +95,19 @@ func (a *api) token(name string, grants ...auth.Grant) string {
 		a.t.Fatal(err)
 	}
 	return secret
+}
+
+// publisher is a token for system publishing as its master system (its
+// subject is the system's id).
+func (a *api) publisher(system string) string {
+	a.t.Helper()
+	return a.token(system, auth.Grant{Role: auth.RolePublisher, System: system})
+}
+
+// steward is a token for the steward name keeping concepts.
+func (a *api) steward(name string, concepts ...string) string {
+	a.t.Helper()
+	return a.token(name, auth.Grant{Role: auth.RoleSteward, Concepts: concepts})
 }
 
 type response struct {
@@ -117,8 +153,8 @@ func unit(name string) map[string]any {
 }
 
 func TestInvalidPersonnummerIsRefusedNamingFieldAndRule(t *testing.T) {
-	a := startAPI(t, masterdata.Config{}, masterdata.Deps{})
-	fb := a.token("folkbokforing", auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	a := startAPI(t)
+	fb := a.publisher("folkbokforing")
 	bad := person("198507099806", "Andersson") // wrong check digit
 	delete(bad, "givenNames")
 	r := a.do("POST", "/api/v1/publish/person", fb, map[string]any{"items": []any{map[string]any{"op": "upsert", "state": bad}}})
@@ -136,7 +172,7 @@ func TestInvalidPersonnummerIsRefusedNamingFieldAndRule(t *testing.T) {
 		t.Fatalf("an invalid write stored %d records", len(recs))
 	}
 	// The steward API refuses invalid records the same way.
-	st := a.token("anna", auth.Grant{Role: auth.RoleSteward, Concepts: []string{"unit"}})
+	st := a.steward("anna", "unit")
 	u := unit("Solskolan")
 	u["unitType"] = "CASTLE"
 	r = a.do("POST", "/api/v1/unit", st, u)
@@ -146,8 +182,8 @@ func TestInvalidPersonnummerIsRefusedNamingFieldAndRule(t *testing.T) {
 }
 
 func TestStaleRevisionGets412WithCurrentState(t *testing.T) {
-	a := startAPI(t, masterdata.Config{}, masterdata.Deps{})
-	st := a.token("anna", auth.Grant{Role: auth.RoleSteward, Concepts: []string{"unit"}})
+	a := startAPI(t)
+	st := a.steward("anna", "unit")
 	c := a.do("POST", "/api/v1/unit", st, unit("Solskolan"), "Samnav-Reason", "new school")
 	if c.status != 201 || c.header.Get("ETag") != `"1"` {
 		t.Fatalf("create: %d %s", c.status, c.raw)
@@ -175,11 +211,11 @@ func TestStaleRevisionGets412WithCurrentState(t *testing.T) {
 }
 
 func TestWhoMayWrite(t *testing.T) {
-	a := startAPI(t, masterdata.Config{}, masterdata.Deps{})
+	a := startAPI(t)
 	hr := a.token("hr", auth.Grant{Role: auth.RolePublisher, System: "hr-system"})
-	fb := a.token("folkbokforing", auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	fb := a.publisher("folkbokforing")
 	steward := a.token("anna", auth.Grant{Role: auth.RoleSteward, Concepts: []string{auth.AnyConcept}})
-	unitSteward := a.token("bo", auth.Grant{Role: auth.RoleSteward, Concepts: []string{"unit"}})
+	unitSteward := a.steward("bo", "unit")
 	auditor := a.token("eva", auth.Grant{Role: auth.RoleAuditor})
 	item := map[string]any{"items": []any{map[string]any{"op": "upsert", "state": person("198507099805", "Andersson")}}}
 	tests := []struct {
@@ -215,8 +251,8 @@ func TestWhoMayWrite(t *testing.T) {
 }
 
 func TestHistoryNaturalKeysAndPublish(t *testing.T) {
-	a := startAPI(t, masterdata.Config{}, masterdata.Deps{})
-	fb := a.token("folkbokforing", auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	a := startAPI(t)
+	fb := a.publisher("folkbokforing")
 	pub := func(items ...any) response {
 		return a.do("POST", "/api/v1/publish/person", fb, map[string]any{"items": items})
 	}
@@ -277,8 +313,8 @@ func TestHistoryNaturalKeysAndPublish(t *testing.T) {
 }
 
 func TestStewardListSearchEnd(t *testing.T) {
-	a := startAPI(t, masterdata.Config{}, masterdata.Deps{})
-	st := a.token("anna", auth.Grant{Role: auth.RoleSteward, Concepts: []string{"unit"}})
+	a := startAPI(t)
+	st := a.steward("anna", "unit")
 	for i := range 5 {
 		u := unit(fmt.Sprintf("Skola %d", i))
 		if i >= 3 {
@@ -337,8 +373,8 @@ func TestStewardListSearchEnd(t *testing.T) {
 // (wrong media type, a body over the limit, credentials) and to a stale
 // If-Match on an end, each problem+json naming the field and the rule.
 func TestRequestChecks(t *testing.T) {
-	a := startAPI(t, masterdata.Config{}, masterdata.Deps{})
-	st := a.token("anna", auth.Grant{Role: auth.RoleSteward, Concepts: []string{"unit"}})
+	a := startAPI(t)
+	st := a.steward("anna", "unit")
 	c := a.do("POST", "/api/v1/unit", st, unit("Solskolan"))
 	if c.status != 201 {
 		t.Fatalf("create: %d %s", c.status, c.raw)

@@ -10,18 +10,17 @@ import (
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/sdk/apierr"
-	"github.com/samnav/samnav/services/masterdata"
 	"github.com/samnav/samnav/services/masterdata/client"
 )
 
 // TestClientAgainstTheServer runs the typed client against the real
 // handlers: every operation, and errors read back as *apierr.Error.
 func TestClientAgainstTheServer(t *testing.T) {
-	a := startAPI(t, masterdata.Config{}, masterdata.Deps{})
+	a := startAPI(t)
 	ctx := t.Context()
-	steward := &client.Client{BaseURL: a.base, Token: a.token("anna", auth.Grant{Role: auth.RoleSteward, Concepts: []string{"unit"}})}
+	steward := &client.Client{BaseURL: a.base, Token: a.steward("anna", "unit")}
 	admin := &client.Client{BaseURL: a.base, Token: a.token("root", auth.Grant{Role: auth.RoleAdmin})}
-	fb := &client.Client{BaseURL: a.base, Token: a.token("folkbokforing", auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})}
+	fb := &client.Client{BaseURL: a.base, Token: a.publisher("folkbokforing")}
 
 	if w, err := steward.Whoami(ctx); err != nil || w.Subject != "anna" || len(w.Grants) != 1 || w.Grants[0].Role != "steward" {
 		t.Fatalf("whoami: %+v %v", w, err)

@@ -10,11 +10,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/samnav/samnav/contracts/concepts"
-	"github.com/samnav/samnav/pkg/auth"
-	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/sdk/avro"
 	"github.com/samnav/samnav/pkg/sdk/avroserde"
-	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/services/hubtest"
 	"github.com/samnav/samnav/services/masterdata"
 )
@@ -24,15 +21,12 @@ import (
 // decodes through the real registry with the generated schema, and
 // carries the request's trace and the CloudEvents headers.
 func TestEndToEnd(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	tp := sdktrace.NewTracerProvider()
 	defer tp.Shutdown(context.Background())
-	h := hubtest.Start(t, hubtest.WithBroker(embeddedkafka.Config{Topics: []kafkatopics.Spec{{Name: "samnav.unit.v1", Partitions: 3, Compact: true}}}),
-		hubtest.WithMasterdata(func(_ *masterdata.Config, d *masterdata.Deps) { d.TracerProvider = tp }))
-	broker, regURL, a := h.Broker, h.RegistryURL, apiOf(t, h)
+	h, a, ctx := startWithStateTopic(t, "unit", hubtest.WithMasterdata(func(_ *masterdata.Config, d *masterdata.Deps) { d.TracerProvider = tp }))
+	broker, regURL := h.Broker, h.RegistryURL
 	unitSchema := hubtest.ContractSchema(t, "unit")
-	st := a.token("anna", auth.Grant{Role: auth.RoleSteward, Concepts: []string{"unit"}})
+	st := a.steward("anna", "unit")
 
 	c := a.do("POST", "/api/v1/unit", st, unit("Solskolan"), "Samnav-Reason", "new school")
 	if c.status != 201 {

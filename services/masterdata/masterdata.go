@@ -191,15 +191,11 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 		}
 		s.model = m
 	}
-	url, err := cfg.databaseURL()
-	if err != nil {
-		return nil, fmt.Errorf("masterdata config: %w", err)
-	}
-	db, d, err := sqldb.Open(url)
+	db, loc, err := cfg.OpenDatabase(service)
 	if err != nil {
 		return nil, err
 	}
-	s.db, s.dialect = db, d
+	s.db, s.dialect = db, loc.Dialect
 	if err := s.init(ctx, deps); err != nil {
 		if cerr := db.Close(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("close database: %w", cerr))
@@ -209,9 +205,6 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	s.Lifecycle = daemon.NewLifecycle("masterdata", s.program(), s.Prepare)
 	return s, nil
 }
-
-// databaseURL is the database Config names (sqldb.Resolve).
-func (c Config) databaseURL() (string, error) { return c.DatabaseURL(service) }
 
 func (s *Server) init(ctx context.Context, deps Deps) error {
 	od := s.dialect

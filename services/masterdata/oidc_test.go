@@ -17,7 +17,7 @@ import (
 func TestBearerAccessTokensBesideAPITokens(t *testing.T) {
 	key := oidctest.NewRSAKey(t, "k1")
 	iss := oidctest.NewIssuer(t, key)
-	a := startAPI(t, masterdata.Config{OIDC: auth.OIDCConfig{Issuer: iss.URL, Audience: "api://samnav", Claims: auth.ClaimMapping{
+	a := startAPIWith(t, masterdata.Config{OIDC: auth.OIDCConfig{Issuer: iss.URL, Audience: "api://samnav", Claims: auth.ClaimMapping{
 		RolesClaim: "groups",
 		Grants:     map[string][]auth.Grant{"unit-stewards": {{Role: auth.RoleSteward, Concepts: []string{"unit"}}}},
 	}}}, masterdata.Deps{})

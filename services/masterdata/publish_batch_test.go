@@ -2,16 +2,13 @@ package masterdata_test
 
 import (
 	"testing"
-
-	"github.com/samnav/samnav/pkg/auth"
-	"github.com/samnav/samnav/services/masterdata"
 )
 
 // A publish batch is one transaction: a failing item leaves nothing of
 // the batch applied, and items see the items before them.
 func TestPublishBatchIsAllOrNothing(t *testing.T) {
-	a := startAPI(t, masterdata.Config{}, masterdata.Deps{})
-	fb := a.token("folkbokforing", auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	a := startAPI(t)
+	fb := a.publisher("folkbokforing")
 	pub := func(items ...any) response {
 		return a.do("POST", "/api/v1/publish/person", fb, map[string]any{"items": items})
 	}

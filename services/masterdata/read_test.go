@@ -7,7 +7,6 @@ import (
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/hubtest"
-	"github.com/samnav/samnav/services/masterdata"
 )
 
 // street is the protected person's address: no read by a reader not
@@ -26,8 +25,8 @@ func protectedPerson(pnr string) map[string]any {
 // once read every person's full record, reads employees (it masters them)
 // and no person, by any read path.
 func TestAMasterSystemReadsOnlyWhatItMasters(t *testing.T) {
-	a := startAPI(t, masterdata.Config{}, masterdata.Deps{})
-	fb := a.token("folkbokforing", auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	a := startAPI(t)
+	fb := a.publisher("folkbokforing")
 	hr := a.token("hr", auth.Grant{Role: auth.RolePublisher, System: "hr-system"})
 	pnr, _ := hubtest.Personnummer(1)
 	created := a.do("POST", "/api/v1/person", fb, person(pnr, "Andersson"))
@@ -63,8 +62,8 @@ func TestAMasterSystemReadsOnlyWhatItMasters(t *testing.T) {
 // reading break-glass with a reason, get them, and the break-glass read is
 // flagged in the read log.
 func TestProtectedIdentityIsShieldedOnEveryReadPath(t *testing.T) {
-	a := startAPI(t, masterdata.Config{}, masterdata.Deps{})
-	fb := a.token("folkbokforing", auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	a := startAPI(t)
+	fb := a.publisher("folkbokforing")
 	pnr, _ := hubtest.Personnummer(2)
 	created := a.do("POST", "/api/v1/person", fb, protectedPerson(pnr))
 	if created.status != 201 {
@@ -133,8 +132,8 @@ func TestProtectedIdentityIsShieldedOnEveryReadPath(t *testing.T) {
 // the fields shown; reading the read log is not itself recorded, and a
 // concept without personal data leaves none.
 func TestEveryReadOfPersonalDataIsRecorded(t *testing.T) {
-	a := startAPI(t, masterdata.Config{}, masterdata.Deps{})
-	fb := a.token("folkbokforing", auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	a := startAPI(t)
+	fb := a.publisher("folkbokforing")
 	var ids []string
 	for i := range 50 {
 		pnr, _ := hubtest.Personnummer(100 + i)
@@ -162,7 +161,7 @@ func TestEveryReadOfPersonalDataIsRecorded(t *testing.T) {
 			t.Errorf("read of %s recorded as %v", id, rd)
 		}
 	}
-	unitSteward := a.token("bo", auth.Grant{Role: auth.RoleSteward, Concepts: []string{"unit"}})
+	unitSteward := a.steward("bo", "unit")
 	u := a.do("POST", "/api/v1/unit", unitSteward, unit("Skolan"))
 	a.do("GET", "/api/v1/unit/"+u.body["id"].(string), unitSteward, nil)
 	if r := a.do("GET", "/api/v1/unit/"+u.body["id"].(string)+"/reads", auditor, nil); r.status != 200 || len(r.body["reads"].([]any)) != 0 {

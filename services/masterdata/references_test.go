@@ -6,7 +6,6 @@ import (
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/hubtest"
-	"github.com/samnav/samnav/services/masterdata"
 )
 
 // employee is an employee record of the person with id personID, with
@@ -25,8 +24,8 @@ func employee(personID, number string) map[string]any {
 // contacts, the link to the person), while the employee of an unprotected
 // person is read whole, and an approved steward reads both whole.
 func TestEmployeeOfAProtectedPersonIsShieldedOnEveryReadPath(t *testing.T) {
-	a := startAPI(t, masterdata.Config{}, masterdata.Deps{})
-	fb := a.token("folkbokforing", auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	a := startAPI(t)
+	fb := a.publisher("folkbokforing")
 	hr := a.token("hr", auth.Grant{Role: auth.RolePublisher, System: "hr-system"})
 	pnr1, _ := hubtest.Personnummer(11)
 	pnr2, _ := hubtest.Personnummer(12)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/pkg/daemon"
 	"github.com/samnav/samnav/pkg/embeddedkafka"
 	"github.com/samnav/samnav/pkg/outbox"
@@ -32,14 +31,14 @@ func TestRelayRecreatesDeletedStateTopic(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	broker := startBroker(t)
-	a := startAPI(t, masterdata.Config{Brokers: []string{broker.Addr()}, EnsureTopics: true, TopicPartitions: 1}, masterdata.Deps{})
+	a := startAPIWith(t, masterdata.Config{Brokers: []string{broker.Addr()}, EnsureTopics: true, TopicPartitions: 1}, masterdata.Deps{})
 	admin := &kafka.Client{Addr: kafka.TCP(broker.Addr()), Timeout: 10 * time.Second}
 	resp, err := admin.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{unitTopic}})
 	if err != nil || resp.Errors[unitTopic] != nil {
 		t.Fatalf("delete %s: %v %v", unitTopic, err, resp)
 	}
 
-	st := a.token("anna", auth.Grant{Role: auth.RoleSteward, Concepts: []string{"unit"}})
+	st := a.steward("anna", "unit")
 	c := a.do("POST", "/api/v1/unit", st, unit("Solskolan"), "Samnav-Reason", "new school")
 	if c.status != 201 {
 		t.Fatalf("create: %s", c.raw)
@@ -82,7 +81,7 @@ func TestRelayBlockedByForeignTopicIsReported(t *testing.T) {
 	defer cancel()
 	broker := startBroker(t)
 	dir := filepath.Join(t.TempDir(), "md")
-	a := startAPI(t, masterdata.Config{Base: daemon.Base{DataDir: dir}, Brokers: []string{broker.Addr()}, EnsureTopics: true, TopicPartitions: 1,
+	a := startAPIWith(t, masterdata.Config{Base: daemon.Base{DataDir: dir}, Brokers: []string{broker.Addr()}, EnsureTopics: true, TopicPartitions: 1,
 		RelayStallAfter: time.Nanosecond}, masterdata.Deps{})
 	if h := a.do("GET", "/livez", "", nil); h.status != 200 {
 		t.Fatalf("/livez: %d %s", h.status, h.raw)
@@ -100,7 +99,7 @@ func TestRelayBlockedByForeignTopicIsReported(t *testing.T) {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	st := a.token("anna", auth.Grant{Role: auth.RoleSteward, Concepts: []string{"unit"}})
+	st := a.steward("anna", "unit")
 	c := a.do("POST", "/api/v1/unit", st, unit("Solskolan"))
 	if c.status != 201 {
 		t.Fatalf("create: %s", c.raw)

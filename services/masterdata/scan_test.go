@@ -1,15 +1,11 @@
 package masterdata_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/samnav/samnav/contracts"
 	"github.com/samnav/samnav/pkg/auth"
-	"github.com/samnav/samnav/pkg/embeddedkafka"
-	"github.com/samnav/samnav/pkg/sdk/kafkatopics"
 	"github.com/samnav/samnav/pkg/sdk/poll"
 	"github.com/samnav/samnav/services/hubtest"
 )
@@ -20,17 +16,13 @@ import (
 // write) and the relay to Kafka: no seeded personnummer, name, address or
 // contact is in any log line or request line.
 func TestEndToEndLogsAndURLsHoldNoPersonalData(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
 	m, err := contracts.Model()
 	if err != nil {
 		t.Fatal(err)
 	}
 	sc := hubtest.NewScan()
-	h := hubtest.Start(t, hubtest.WithScan(sc), hubtest.WithMasterdata(),
-		hubtest.WithBroker(embeddedkafka.Config{Topics: []kafkatopics.Spec{{Name: "samnav.person.v1", Partitions: 3, Compact: true}}}))
-	a := apiOf(t, h)
-	fb := a.token("folkbokforing", auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	h, a, ctx := startWithStateTopic(t, "person", hubtest.WithScan(sc))
+	fb := a.publisher("folkbokforing")
 	steward := a.token("greta", auth.Grant{Role: auth.RoleSteward, Concepts: []string{"person"}, ProtectedIdentities: true})
 	auditor := a.token("ivar", auth.Grant{Role: auth.RoleAuditor})
 

@@ -43,8 +43,8 @@ func (f *fixedSubscriptions) Of(_ context.Context, system, concept string) ([]re
 func TestASubscriptionSelectsOnlyByWhatItMayRead(t *testing.T) {
 	subs := &fixedSubscriptions{subs: []record.Subscription{{ID: "s-1", System: "bibliotek", Concept: "person",
 		Status: record.SubscriptionApproved, ApprovedFields: []string{"givenNames", "emailAddress"}}}}
-	a := startAPI(t, masterdata.Config{}, masterdata.Deps{Subscriptions: subs})
-	fb := a.token("folkbokforing", auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	a := startAPIWith(t, masterdata.Config{}, masterdata.Deps{Subscriptions: subs})
+	fb := a.publisher("folkbokforing")
 	lib := a.token("bibliotek", auth.Grant{Role: auth.RoleSubscriber, System: "bibliotek"})
 	pnr, _ := hubtest.Personnummer(7)
 	p := person(pnr, "Lindqvist")

@@ -75,7 +75,7 @@ func TestBadTextIsRefusedAlikeOnBothDatabases(t *testing.T) {
 		{"bytes not UTF-8", "\"Sol\xffskolan\"", "invalid-unicode"},
 	}
 	onBothDatabases(t, func(t *testing.T, a *api) {
-		st := a.token("anna", auth.Grant{Role: auth.RoleSteward, Concepts: []string{"unit"}})
+		st := a.steward("anna", "unit")
 		pub := a.token("samnav-import", auth.Grant{Role: auth.RolePublisher, System: "samnav"}, auth.Grant{Role: auth.RoleSteward, Concepts: []string{"unit"}})
 		c := a.do("POST", "/api/v1/unit", st, unit("Solskolan"))
 		if c.status != 201 {
@@ -144,8 +144,8 @@ func TestBadTextIsRefusedAlikeOnBothDatabases(t *testing.T) {
 // name into invalid person records: the error body names the fields and
 // rules, and carries neither the values nor the date of birth.
 func TestValidationMessagesDoNotEchoPersonalData(t *testing.T) {
-	a := startAPI(t, masterdata.Config{}, masterdata.Deps{})
-	fb := a.token("folkbokforing", auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	a := startAPI(t)
+	fb := a.publisher("folkbokforing")
 	const pnr, name = "209912319999", "Tolvan Tolvansson"
 	bad := person(pnr, "Tolvansson") // born in the future
 	bad["dateOfBirth"] = pnr         // a personnummer in the date column

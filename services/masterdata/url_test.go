@@ -6,7 +6,6 @@ import (
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/hubtest"
-	"github.com/samnav/samnav/services/masterdata"
 )
 
 // TestNoPersonalDataInURLs: a GET whose path or query carries the value of
@@ -14,8 +13,8 @@ import (
 // are refused naming the field and the rule, and change nothing; the same
 // lookups and searches in a POST body answer.
 func TestNoPersonalDataInURLs(t *testing.T) {
-	a := startAPI(t, masterdata.Config{}, masterdata.Deps{})
-	fb := a.token("folkbokforing", auth.Grant{Role: auth.RolePublisher, System: "folkbokforing"})
+	a := startAPI(t)
+	fb := a.publisher("folkbokforing")
 	steward := a.token("greta", auth.Grant{Role: auth.RoleSteward, Concepts: []string{auth.AnyConcept}})
 	pnr, _ := hubtest.Personnummer(7)
 	created := a.do("POST", "/api/v1/person", fb, person(pnr, "Lindqvist"))

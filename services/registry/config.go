@@ -39,9 +39,6 @@ type Config struct {
 // (SAMNAV_REGISTRY_*) and its SQLite file (registry.db).
 const service = "registry"
 
-// databaseURL is the database c names (sqldb.Resolve).
-func (c Config) databaseURL() (string, error) { return c.DatabaseURL(service) }
-
 // Seed is a schema to register under Subject at start-up.
 type Seed struct {
 	Subject string

@@ -30,7 +30,6 @@ import (
 	"net/http"
 
 	"github.com/samnav/samnav/pkg/daemon"
-	"github.com/samnav/samnav/pkg/sdk/sqldb"
 	_ "github.com/samnav/samnav/pkg/sqldb/drivers" // the drivers sqldb.Open uses
 	"github.com/samnav/samnav/pkg/telemetry"
 	"github.com/samnav/samnav/services/registry/internal/schemas"
@@ -87,16 +86,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	log := daemon.Logger(deps.Logger).With("component", "registry")
 	ctx := context.Background()
 
-	url, err := cfg.databaseURL() // checked by Validate
-	if err != nil {
-		return nil, err
-	}
-	db, d, err := sqldb.Open(url)
+	db, loc, err := cfg.OpenDatabase(service) // the setting is checked by Validate
 	if err != nil {
 		return nil, fmt.Errorf("open registry store: %w", err)
 	}
 	var st store.Store
-	if st, err = sqlstore.New(ctx, db, d); err != nil {
+	if st, err = sqlstore.New(ctx, db, loc.Dialect); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open registry store: %w", err)
 	}
@@ -110,7 +105,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		}
 		log.Debug("seeded schema", "subject", seed.Subject, "id", id)
 	}
-	log.Info("registry store open", "database", d.String())
+	log.Info("registry store open", "database", loc.Dialect.String())
 	s := &Server{store: st, api: rest.NewHandler(svc, cfg.Authorizer, log)}
 	s.Lifecycle = daemon.NewLifecycle("registry", daemon.Program{Logger: log, Telemetry: deps.Telemetry, HTTP: cfg.Daemon.HTTP, Grace: cfg.Daemon.Grace(),
 		Servers: []daemon.Server{{Name: "registry", Addr: cfg.Addr, Handler: s.api, Checks: s.Checks()}},

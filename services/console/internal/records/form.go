@@ -2,7 +2,6 @@ package records
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -406,9 +405,10 @@ func valuesToState(attrs []*model.Attribute, prefix string, values url.Values) (
 					}
 					var it any = line
 					if a.Items != nil {
-						v, err := convert(a.Items, line)
+						v, err := a.Items.FromText(line)
 						if err != nil {
 							errs = append(errs, apierr.FieldError{Field: fmt.Sprintf("%s[%d]", path, n), Rule: "type", Message: err.Error()})
+							v = line // the form shows what was typed
 						}
 						it = v
 					}
@@ -422,7 +422,7 @@ func valuesToState(attrs []*model.Attribute, prefix string, values url.Values) (
 			if s == "" {
 				continue
 			}
-			v, err := convert(a, s)
+			v, err := a.FromText(s)
 			if err != nil {
 				errs = append(errs, apierr.FieldError{Field: path, Rule: "type", Message: err.Error()})
 				continue
@@ -431,27 +431,6 @@ func valuesToState(attrs []*model.Attribute, prefix string, values url.Values) (
 		}
 	}
 	return state, errs
-}
-
-// convert turns an input's text into the value the API expects for a.
-func convert(a *model.Attribute, s string) (any, error) {
-	switch a.Type {
-	case model.Int, model.Long:
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return s, errors.New("must be a whole number")
-		}
-		return n, nil
-	case model.Boolean:
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			return s, errors.New("must be true or false")
-		}
-		return b, nil
-	case model.Decimal:
-		return strings.ReplaceAll(s, ",", "."), nil
-	}
-	return s, nil
 }
 
 // mergeErrors adds the errors of b whose field a does not already name,

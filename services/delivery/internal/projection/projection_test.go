@@ -6,38 +6,9 @@ import (
 	"time"
 
 	"github.com/samnav/samnav/contracts/concepts"
-	"github.com/samnav/samnav/contracts/model"
 	"github.com/samnav/samnav/pkg/sdk/avro"
 	"github.com/samnav/samnav/services/delivery/internal/projection"
-	"github.com/samnav/samnav/services/hubtest"
 )
-
-// person is the person concept and the schema generated from it (the
-// contract as published: contracts' TestGeneratedFilesCurrent keeps them
-// the same).
-func person(t testing.TB) (*model.Concept, string) {
-	t.Helper()
-	m, schemas := hubtest.Model(t)
-	return m.Concept("person"), schemas["person"]
-}
-
-func ptr[T any](v T) *T { return &v }
-
-// decoded encodes p with the full contract and decodes it into a map, as
-// the pipeline sees a state-topic record.
-func decoded(t testing.TB, schema string, p concepts.PersonV1) map[string]any {
-	t.Helper()
-	s := avro.MustParse(schema)
-	b, err := avro.Marshal(s, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := avro.Unmarshal(s, b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 func anna(protected string) concepts.PersonV1 {
 	return concepts.PersonV1{ID: "p1", PersonalIdentityNumber: ptr("201001022383"), GivenNames: "Anna Maria", PreferredGivenName: ptr("Anna"), Surname: "Svensson",

@@ -17,18 +17,9 @@ import (
 // pipeline sees it.
 func employeeOf(t *testing.T, schema, p string) map[string]any {
 	t.Helper()
-	s := avro.MustParse(schema)
-	b, err := avro.Marshal(s, concepts.EmployeeV1{ID: "e1", Person: p, EmployeeNumber: "A1", GivenName: "Anna", Surname: "Svensson",
+	return decoded(t, schema, concepts.EmployeeV1{ID: "e1", Person: p, EmployeeNumber: "A1", GivenName: "Anna", Surname: "Svensson",
 		Title: ptr("Förskollärare"), Unit: ptr("u1"), Forvaltning: "f1", EmploymentType: "PERMANENT", EmploymentRate: big.NewRat(100, 1),
 		WorkEmailAddress: ptr("anna.svensson@stad.se"), WorkPhoneNumber: ptr("+46701234567"), StartDate: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := avro.Unmarshal(s, b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
 }
 
 // TestApplyReferring: an employee of a protected person reaches a

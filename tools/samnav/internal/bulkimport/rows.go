@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"github.com/samnav/samnav/contracts/model"
@@ -214,37 +213,24 @@ func set(m map[string]any, path []string, v any) {
 	m[path[len(path)-1]] = v
 }
 
-// cellValue turns a CSV cell into the JSON-shaped value the model validates.
+// cellValue turns a CSV cell into the JSON-shaped value the model
+// validates (Attribute.FromText); a list's items are separated by "|".
 func cellValue(a *model.Attribute, cell string) (any, error) {
-	switch a.Type {
-	case model.Int, model.Long:
-		n, err := strconv.ParseInt(cell, 10, 64)
+	if a.Type != model.List {
+		v, err := a.FromText(cell)
 		if err != nil {
-			return nil, fmt.Errorf("%q is not a whole number", cell)
+			return nil, fmt.Errorf("%q: %w", cell, err)
 		}
-		return n, nil
-	case model.Boolean:
-		switch strings.ToLower(cell) {
-		case "true", "ja", "yes", "1":
-			return true, nil
-		case "false", "nej", "no", "0":
-			return false, nil
-		}
-		return nil, fmt.Errorf("%q is not a boolean (true/false, ja/nej)", cell)
-	case model.List:
-		parts := strings.Split(cell, "|")
-		out := make([]any, 0, len(parts))
-		for _, p := range parts {
-			v, err := cellValue(a.Items, strings.TrimSpace(p))
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, v)
-		}
-		return out, nil
-	default:
-		// strings, dates, timestamps, decimals, enums and references are
-		// all validated by the model from their text.
-		return cell, nil
+		return v, nil
 	}
+	parts := strings.Split(cell, "|")
+	out := make([]any, 0, len(parts))
+	for _, p := range parts {
+		v, err := cellValue(a.Items, strings.TrimSpace(p))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
