@@ -14,7 +14,10 @@ import (
 // Credentials behind this same interface.
 type Authorizer interface {
 	// AuthorizeWrite returns nil when r may write, and an error saying why
-	// not otherwise; the error's text is shown to the client.
+	// not otherwise; the error's text is shown to the client. An error with
+	// an HTTPStatus() method answering 403 (pkg/sdk/apierr's forbidden, what
+	// auth.Require returns) means the caller is known but may not write: the
+	// registry answers 403 (40301); any other error answers 401.
 	AuthorizeWrite(r *http.Request) error
 }
 

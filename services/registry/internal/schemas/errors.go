@@ -27,6 +27,7 @@ func (e *Error) Status() int {
 const (
 	CodeBadRequest            = 400
 	CodeUnauthorized          = 401
+	CodeForbidden             = 40301
 	CodeIncompatible          = 409
 	CodeUnsupportedMediaType  = 415
 	CodeSubjectNotFound       = 40401

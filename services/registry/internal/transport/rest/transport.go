@@ -85,12 +85,25 @@ func (h *handler) route(pattern string, e endpoint.Endpoint, dec kithttp.DecodeR
 	}
 	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if err := h.auth.AuthorizeWrite(r); err != nil {
-			w.Header().Set("WWW-Authenticate", `Basic realm="samnav-registry", Bearer`)
-			writeError(w, &schemas.Error{Code: http.StatusUnauthorized, Message: "Unauthorized: " + err.Error()})
+			writeError(w, refusal(w, err))
 			return
 		}
 		server.ServeHTTP(w, r)
 	})
+}
+
+// refusal is the answer to a write the authorizer refused: 403 (40301,
+// Confluent's "user is denied operation") when the caller was recognised
+// but may not write — the error says so with an HTTP status of 403 — and
+// 401 with a challenge otherwise, so a client with a valid credential
+// does not retry its login.
+func refusal(w http.ResponseWriter, err error) *schemas.Error {
+	var st interface{ HTTPStatus() int }
+	if errors.As(err, &st) && st.HTTPStatus() == http.StatusForbidden {
+		return &schemas.Error{Code: schemas.CodeForbidden, Message: "Forbidden: " + err.Error()}
+	}
+	w.Header().Set("WWW-Authenticate", `Basic realm="samnav-registry", Bearer`)
+	return &schemas.Error{Code: schemas.CodeUnauthorized, Message: "Unauthorized: " + err.Error()}
 }
 
 // encodeError is the one place failures become HTTP: an *schemas.Error
