@@ -64,6 +64,12 @@ type Config struct {
 	Daemon daemon.Config
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// SignInLimits slow down failed sign-ins per browser address with a
+	// growing delay; the zero value means auth.DefaultLoginLimits (5 free
+	// failures, then 250ms doubling to 10s). SignInWait replaces the
+	// timer that holds a refused answer back (tests).
+	SignInLimits auth.LoginLimits
+	SignInWait   func(ctx context.Context, d time.Duration)
 }
 
 // DaemonConfig returns what every daemon shares (daemon.ServiceConfig).
@@ -141,7 +147,7 @@ func New(cfg Config) (*Server, error) {
 	st, err := site.New(site.Options{
 		API: client, Model: m, Sessions: session.NewStore(cfg.SessionIdle, now), Verifier: cfg.Verifier,
 		SecureCookies: cfg.SecureCookies, Templates: templateFS, Static: staticFS,
-		Logger: logger, Now: now,
+		Logger: logger, Now: now, SignInLimits: cfg.SignInLimits, SignInWait: cfg.SignInWait,
 	})
 	if err != nil {
 		return nil, err

@@ -1,12 +1,16 @@
 package console_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -217,4 +221,88 @@ func TestSignInFromAnOldTab(t *testing.T) {
 	if console.SessionCount(s) != 1 {
 		t.Fatalf("%d sessions, want one", console.SessionCount(s))
 	}
+}
+
+// A browser address that keeps failing to sign in waits longer for each
+// refusal after the free ones, and each refusal is logged with the
+// address, never the token; a correct token is answered at once, and
+// another address is not slowed by the guesser.
+func TestFailedSignInsAreSlowedPerAddress(t *testing.T) {
+	var mu sync.Mutex
+	var waits []time.Duration
+	var logged bytes.Buffer
+	// The console's clock moves only by the waits, as if each guess came
+	// right after the previous answer.
+	now := time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC)
+	s := consoletest.NewConsole(t, fakeVerifier{"snv_good_secret": anna}, func(c *console.Config) {
+		c.SignInLimits = auth.LoginLimits{Free: 3, Base: 100 * time.Millisecond, Max: time.Second}
+		c.Now = func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			return now
+		}
+		c.SignInWait = func(_ context.Context, d time.Duration) {
+			mu.Lock()
+			defer mu.Unlock()
+			waits = append(waits, d)
+			now = now.Add(d)
+		}
+		c.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &logged, mu: &mu}, nil))
+	})
+	from := func(addr string) *consoletest.Browser {
+		return consoletest.NewBrowser(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.RemoteAddr = addr
+			s.Handler().ServeHTTP(w, r)
+		}))
+	}
+	guesser := from("192.0.2.7:40000")
+	guesser.Get("/signin")
+	for i := range 7 {
+		if p := guesser.Post("/signin", url.Values{"token": {fmt.Sprintf("snv_guess%d_secret", i)}}); p.Status != http.StatusUnauthorized {
+			t.Fatalf("guess %d: status %d, want 401", i, p.Status)
+		}
+	}
+	mu.Lock()
+	got := slices.Clone(waits)
+	mu.Unlock()
+	want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}
+	if !slices.Equal(got, want) {
+		t.Fatalf("refusals held back %v, want %v after 3 free ones", got, want)
+	}
+
+	other := from("198.51.100.9:40000")
+	other.Get("/signin")
+	if p := other.Post("/signin", url.Values{"token": {"snv_typo_secret"}}); p.Status != http.StatusUnauthorized {
+		t.Fatalf("another address's typo: status %d, want 401", p.Status)
+	}
+	if p := guesser.Post("/signin", url.Values{"token": {"snv_good_secret"}}); p.Status != http.StatusSeeOther {
+		t.Fatalf("the right token from the guessing address: status %d, want 303", p.Status)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(waits) != len(want) {
+		t.Fatalf("%d refusals held back, want only the guesser's %d: %v", len(waits), len(want), waits)
+	}
+	out := logged.String()
+	if n := strings.Count(out, "console sign-in refused"); n != 8 {
+		t.Fatalf("%d refusals logged, want 8:\n%s", n, out)
+	}
+	if !strings.Contains(out, "source=192.0.2.7") || !strings.Contains(out, "source.failures=7") {
+		t.Fatalf("the log does not name the guessing address and its count:\n%s", out)
+	}
+	if strings.Contains(out, "guess") || strings.Contains(out, "snv_") {
+		t.Fatalf("a token reached the log:\n%s", out)
+	}
+}
+
+// lockedWriter serialises writes to w under mu.
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

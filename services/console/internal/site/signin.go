@@ -3,9 +3,11 @@ package site
 import (
 	"errors"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/samnav/samnav/pkg/auth"
 	"github.com/samnav/samnav/services/console/internal/session"
@@ -114,6 +116,7 @@ func (s *Site) signin(w http.ResponseWriter, r *Request) error {
 	}
 	p, err := s.verifier.Verify(r.Context(), token)
 	if errors.Is(err, auth.ErrUnauthenticated) {
+		s.refusedSignIn(r)
 		return s.RenderStatus(w, r, http.StatusUnauthorized, "signin.html", "signin.title",
 			signinData{Next: next, CSRF: c.Value, Error: r.T("signin.error.invalid")})
 	}
@@ -142,4 +145,31 @@ func (s *Site) signout(w http.ResponseWriter, r *Request) error {
 	setCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, //nolint:gosec // G124: Secure follows TLS or Config.SecureCookies (s.secure)
 		SameSite: http.SameSiteLaxMode, Secure: s.secure(r.Request)})
 	return Redirect(w, r, "/signin")
+}
+
+// refusedSignIn counts a refused sign-in against the browser's address
+// and holds its answer back for the delay that address has earned, so a
+// guesser at the console slows only himself. The APIs behind the console
+// also limit per token id, but they see the console's address, not the
+// browser's. The log line names the address, never the token.
+func (s *Site) refusedSignIn(r *Request) {
+	source := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(source); err == nil {
+		source = host
+	}
+	counts, wait := s.signins.Fail(s.Now(), "source "+source)
+	s.Logger.WarnContext(r.Context(), "console sign-in refused", "source", source, "source.failures", counts[0], "answer_delay", wait)
+	if wait <= 0 {
+		return
+	}
+	if s.signinWait != nil {
+		s.signinWait(r.Context(), wait)
+		return
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-r.Context().Done():
+	}
 }

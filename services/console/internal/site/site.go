@@ -47,6 +47,11 @@ type Options struct {
 	Static    fs.FS
 	Logger    *slog.Logger
 	Now       func() time.Time
+	// SignInLimits slow down failed sign-ins per browser address (the
+	// zero value: auth.DefaultLoginLimits); SignInWait holds a refused
+	// sign-in's answer back (nil: a timer, ended by the request's end).
+	SignInLimits auth.LoginLimits
+	SignInWait   func(ctx context.Context, d time.Duration)
 }
 
 // Site is the console's shared core. The areas' handlers embed it and use
@@ -60,6 +65,8 @@ type Site struct {
 	Sessions *session.Store
 
 	verifier      TokenVerifier
+	signins       *auth.FailedLogins
+	signinWait    func(ctx context.Context, d time.Duration)
 	secureCookies bool
 	static        fs.FS
 	mux           *httproute.Mux
@@ -92,6 +99,7 @@ func New(o Options) (*Site, error) {
 	s := &Site{
 		API: o.API, Model: o.Model, Logger: o.Logger, Now: o.Now, Sessions: o.Sessions,
 		verifier: o.Verifier, secureCookies: o.SecureCookies, static: o.Static,
+		signins: auth.NewFailedLogins(o.SignInLimits), signinWait: o.SignInWait,
 		mux: httproute.New(), pages: pages, ctx: ctx, cancel: cancel,
 	}
 	s.coreRoutes()
