@@ -1,20 +1,14 @@
 package rest_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/samnav/samnav/pkg/sdk/apierr"
-	"github.com/samnav/samnav/pkg/sdk/sqldb"
-	"github.com/samnav/samnav/services/registry/internal/schemas"
-	"github.com/samnav/samnav/services/registry/internal/store/sqlstore"
 	"github.com/samnav/samnav/services/registry/internal/transport/rest"
 )
 
@@ -27,15 +21,6 @@ func (r refuseWith) AuthorizeWrite(*http.Request) error { return r.err }
 // the caller is known but may not write: a client with a valid credential
 // must not be told to log in again.
 func TestRefusedWritesTellUnknownFromNotAllowed(t *testing.T) {
-	db, d, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlstore.New(context.Background(), db, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
 	for _, tt := range []struct {
 		name      string
 		err       error
@@ -49,7 +34,7 @@ func TestRefusedWritesTellUnknownFromNotAllowed(t *testing.T) {
 		{"wrapped forbidden", apierr.Errorf(apierr.CodeForbidden, "%w: may not admin", apierr.Forbidden("forbidden")), http.StatusForbidden, 40301, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			h := rest.NewHandler(schemas.New(st, ""), refuseWith{tt.err}, slog.New(slog.DiscardHandler))
+			h := newHandler(t, refuseWith{tt.err})
 			req := httptest.NewRequest(http.MethodPost, "/subjects/s-value/versions", strings.NewReader(`{"schema":"\"string\""}`))
 			req.Header.Set("Content-Type", rest.ContentType)
 			rec := httptest.NewRecorder()

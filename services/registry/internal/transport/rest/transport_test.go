@@ -18,6 +18,22 @@ import (
 	"github.com/samnav/samnav/services/registry/internal/transport/rest"
 )
 
+// newHandler returns the API over a new SQLite store, writes authorized
+// by auth.
+func newHandler(t testing.TB, auth rest.Authorizer) http.Handler {
+	t.Helper()
+	db, d, err := sqldb.Open("sqlite:" + filepath.Join(t.TempDir(), "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlstore.New(context.Background(), db, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return rest.NewHandler(schemas.New(st, ""), auth, slog.New(slog.DiscardHandler))
+}
+
 type allowAll struct{}
 
 func (allowAll) AuthorizeWrite(*http.Request) error { return nil }
@@ -26,16 +42,7 @@ func (allowAll) AuthorizeWrite(*http.Request) error { return nil }
 // Whatever the input, the handler must not panic, must answer with a
 // status below 500, and an error must carry a Confluent error body.
 func FuzzRequests(f *testing.F) {
-	db, d, err := sqldb.Open("sqlite:" + filepath.Join(f.TempDir(), "r.db"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	st, err := sqlstore.New(context.Background(), db, d)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { _ = st.Close() })
-	h := rest.NewHandler(schemas.New(st, ""), allowAll{}, slog.New(slog.DiscardHandler))
+	h := newHandler(f, allowAll{})
 
 	for _, seed := range []string{
 		`{"schema":"\"string\""}`,
